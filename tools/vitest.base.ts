@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', '*.test.ts'],
     env: { METADATA_SERVER_DETECTION: 'none', NODE_ENV: 'test' },
     testTimeout: 60_000,
     hookTimeout: 120_000,
