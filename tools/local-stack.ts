@@ -1,0 +1,397 @@
+/**
+ * Starts the whole pipeline on one machine, with the same code paths as
+ * production: local-cloud (Cloud Tasks, Workflows + Executions, Cloud Run jobs
+ * on loopback) and the backend as child processes; then creates the two
+ * queues, deploys the real workflow YAML and registers the processor job
+ * through local-cloud's REST APIs, exactly as scripts/setup does with gcloud.
+ *
+ * Used by `npm start` (tools/start-local.ts) and by the end-to-end tests.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { repoRoot } from './shared-dir.ts';
+
+/** Options for {@link startLocalStack}. */
+export interface LocalStackOptions {
+  /** State folder (SQLite files, stored objects, secrets, logs). */
+  dataDir: string;
+  /** 0 picks a free port. */
+  localCloudPort?: number;
+  backendPort?: number;
+  projectId?: string;
+  location?: string;
+  /** Job settings (Cloud Run `maxRetries`, task timeout). */
+  maxRetries?: number;
+  taskTimeoutSeconds?: number;
+  /** Extra environment for every processor task (e.g. PROCESSOR_FAULT for fault tests). */
+  processorEnv?: Record<string, string>;
+  /** Extra environment for the backend. */
+  backendEnv?: Record<string, string>;
+  /** Extra environment for local-cloud. */
+  localCloudEnv?: Record<string, string>;
+  /** Where child output goes besides the log files (default: nowhere). */
+  echo?: (name: string, line: string) => void;
+}
+
+/** A running local stack. */
+export interface LocalStack {
+  backendUrl: string;
+  localCloudUrl: string;
+  projectId: string;
+  location: string;
+  /** `projects/P/locations/L`, where every emulated resource lives. */
+  parent: string;
+  dataDir: string;
+  adminToken: string;
+  adminPassword: string;
+  callbackSecret: string;
+  /** Stops local-cloud (SIGTERM, or SIGKILL with `hard`) and starts it again on the same port and data. */
+  restartLocalCloud(options?: { hard?: boolean }): Promise<void>;
+  /** Stops the backend and starts it again on the same port and data. */
+  restartBackend(options?: { hard?: boolean }): Promise<void>;
+  /** Calls the backend's admin API with the bearer token. */
+  admin(path: string, init?: RequestInit): Promise<Response>;
+  /** Stops every process this stack started. */
+  stop(): Promise<void>;
+}
+
+const QUEUES = {
+  // Interactive uploads: one workflow execution per image. Rates mirror
+  // scripts/setup's defaults, scaled for one machine.
+  'image-uploads': { maxDispatchesPerSecond: 20, maxConcurrentDispatches: 50 },
+  // Bulk ingest: lower priority, its own queue.
+  'image-ingest': { maxDispatchesPerSecond: 5, maxConcurrentDispatches: 10 },
+} as const;
+
+/** Finds a free loopback port (the OS picks it). */
+export async function freePort(): Promise<number> {
+  return await new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Reads a secret from the data folder, creating it on first use, so a second run keeps it. */
+function persistentSecret(dataDir: string, name: string, bytes = 24): string {
+  const file = join(dataDir, name);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const value = randomBytes(bytes).toString('base64url');
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+interface Child {
+  name: string;
+  process: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+function startChild(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  logDir: string,
+  echo?: (name: string, line: string) => void,
+): Child {
+  const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+  const child = spawn(process.execPath, [entry], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    let buffered = '';
+    stream?.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      if (!echo) return;
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) echo(name, line);
+    });
+  }
+  const exited = new Promise<number | null>((resolveExit) => {
+    child.once('exit', (code) => {
+      log.end();
+      resolveExit(code);
+    });
+  });
+  return { name, process: child, exited };
+}
+
+async function stopChild(child: Child | undefined, hard = false): Promise<void> {
+  if (!child || child.process.exitCode !== null || child.process.signalCode !== null) return;
+  child.process.kill(hard ? 'SIGKILL' : 'SIGTERM');
+  const killed = await Promise.race([
+    child.exited.then(() => true),
+    sleep(15_000).then(() => false),
+  ]);
+  if (!killed) {
+    child.process.kill('SIGKILL');
+    await child.exited;
+  }
+}
+
+/** Polls `url` until it answers (any HTTP status below 500) or `timeoutMs` passes. */
+export async function waitForHttp(
+  url: string,
+  child: Child | undefined,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child && child.process.exitCode !== null) {
+      throw new Error(
+        `${child.name} exited with status ${child.process.exitCode} before it was ready (see its log)`,
+      );
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (response.status < 500) return;
+      lastError = new Error(`HTTP ${response.status}`);
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+async function googleApi(
+  method: string,
+  url: string,
+  body?: unknown,
+  token?: string,
+): Promise<Response> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const init: RequestInit = { method, headers };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  return await fetch(url, init);
+}
+
+async function expectOk(
+  response: Response,
+  what: string,
+  allowed: number[] = [],
+): Promise<unknown> {
+  const text = await response.text();
+  if (!response.ok && !allowed.includes(response.status)) {
+    throw new Error(`${what} failed: HTTP ${response.status} ${text}`);
+  }
+  return text ? (JSON.parse(text) as unknown) : undefined;
+}
+
+/** Creates the queues, deploys the workflows and registers the processor job (idempotent). */
+async function provision(stack: {
+  localCloudUrl: string;
+  backendUrl: string;
+  parent: string;
+  dataDir: string;
+  callbackSecret: string;
+  maxRetries: number;
+  taskTimeoutSeconds: number;
+  processorEnv: Record<string, string>;
+}): Promise<void> {
+  const { localCloudUrl: base, parent } = stack;
+  for (const [queue, rateLimits] of Object.entries(QUEUES)) {
+    const body = {
+      name: `${parent}/queues/${queue}`,
+      rateLimits,
+      retryConfig: { maxAttempts: 100, minBackoff: '0.1s', maxBackoff: '60s', maxDoublings: 8 },
+    };
+    await expectOk(
+      await googleApi('POST', `${base}/v2/${parent}/queues`, body),
+      `create queue ${queue}`,
+      [409],
+    );
+  }
+
+  const workflowsDir = resolve(repoRoot, 'workflows');
+  const userEnvVars = {
+    PROCESSOR_JOB: 'processor',
+    BACKEND_URL: stack.backendUrl,
+    TASK_TIMEOUT_SECONDS: String(stack.taskTimeoutSeconds),
+    MAX_RETRIES: String(stack.maxRetries),
+  };
+  for (const [workflowId, file] of [
+    ['process-image', 'process-image.workflows.yaml'],
+    ['process-batch', 'process-batch.workflows.yaml'],
+  ] as const) {
+    const path = join(workflowsDir, file);
+    if (!existsSync(path)) continue;
+    const workflow = { sourceContents: readFileSync(path, 'utf8'), userEnvVars };
+    const created = await googleApi(
+      'POST',
+      `${base}/v1/${parent}/workflows?workflowId=${workflowId}`,
+      workflow,
+    );
+    if (created.status === 409) {
+      const patched = await googleApi(
+        'PATCH',
+        `${base}/v1/${parent}/workflows/${workflowId}?updateMask=sourceContents,userEnvVars`,
+        workflow,
+      );
+      await expectOk(patched, `update workflow ${workflowId}`);
+    } else {
+      await expectOk(created, `deploy workflow ${workflowId}`);
+    }
+  }
+
+  const env = {
+    BACKEND_API_URL: stack.backendUrl,
+    STORAGE_URL: `file://${resolve(stack.dataDir, 'storage')}`,
+    MAX_RETRIES: String(stack.maxRetries),
+    CALLBACK_AUTH: 'shared-secret',
+    CALLBACK_SECRET: stack.callbackSecret,
+    ...stack.processorEnv,
+  };
+  const job = {
+    template: {
+      taskCount: 1,
+      parallelism: 1,
+      template: {
+        maxRetries: stack.maxRetries,
+        timeout: `${stack.taskTimeoutSeconds}s`,
+        containers: [
+          {
+            image: 'local/processor',
+            command: [process.execPath],
+            args: [resolve(repoRoot, 'apps/processor/dist/processor.mjs')],
+            env: Object.entries(env).map(([name, value]) => ({ name, value })),
+            resources: { limits: { cpu: '2', memory: '2Gi' } },
+          },
+        ],
+      },
+    },
+  };
+  const created = await googleApi('POST', `${base}/v2/${parent}/jobs?jobId=processor`, job);
+  if (created.status === 409) {
+    await expectOk(
+      await googleApi('PATCH', `${base}/v2/${parent}/jobs/processor`, job),
+      'update job processor',
+    );
+  } else {
+    await expectOk(created, 'create job processor');
+  }
+}
+
+/** Starts local-cloud and the backend, provisions them, and returns handles. */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const dataDir = resolve(options.dataDir);
+  const logDir = join(dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const projectId = options.projectId ?? 'local-project';
+  const location = options.location ?? 'us-central1';
+  const parent = `projects/${projectId}/locations/${location}`;
+  const localCloudPort = options.localCloudPort || (await freePort());
+  const backendPort = options.backendPort || (await freePort());
+  const localCloudUrl = `http://127.0.0.1:${localCloudPort}`;
+  const backendUrl = `http://127.0.0.1:${backendPort}`;
+  const callbackSecret = persistentSecret(dataDir, 'callback-secret', 32);
+  const adminToken = persistentSecret(dataDir, 'admin-token', 32);
+  const adminPassword = persistentSecret(dataDir, 'admin-password', 12);
+  const maxRetries = options.maxRetries ?? 3;
+  const taskTimeoutSeconds = options.taskTimeoutSeconds ?? 600;
+
+  const localCloudEnv = {
+    LOCAL_CLOUD_PORT: String(localCloudPort),
+    LOCAL_CLOUD_DATA_DIR: dataDir,
+    LOCAL_CLOUD_PROJECT: projectId,
+    LOCAL_CLOUD_LOCATION: location,
+    // The workflow's `auth: {type: OIDC}` call to the backend carries this locally.
+    LOCAL_CLOUD_OIDC_TOKEN: callbackSecret,
+    LOCAL_CLOUD_WORKDIR: repoRoot,
+    ...options.localCloudEnv,
+  };
+  const backendEnv = {
+    MODE: 'local',
+    PORT: String(backendPort),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    PUBLIC_URL: backendUrl,
+    ADMIN_PASSWORD: adminPassword,
+    ADMIN_TOKENS: adminToken,
+    CALLBACK_AUTH: 'shared-secret',
+    CALLBACK_SECRET: callbackSecret,
+    DISPATCH: 'cloud-tasks',
+    GOOGLE_CLOUD_PROJECT: projectId,
+    GOOGLE_CLOUD_LOCATION: location,
+    CLOUD_TASKS_ENDPOINT: localCloudUrl,
+    WORKFLOWS_ENDPOINT: localCloudUrl,
+    EXECUTIONS_BASE_URL: localCloudUrl,
+    METADATA_SERVER_DETECTION: 'none',
+    ...options.backendEnv,
+  };
+  const localCloudEntry = resolve(repoRoot, 'apps/local-cloud/src/main.ts');
+  const backendEntry = resolve(repoRoot, 'apps/backend/src/main.ts');
+
+  let localCloud: Child | undefined;
+  let backend: Child | undefined;
+  const startLocalCloud = async () => {
+    localCloud = startChild('local-cloud', localCloudEntry, localCloudEnv, logDir, options.echo);
+    await waitForHttp(`${localCloudUrl}/v2/${parent}/queues`, localCloud);
+  };
+  const startBackend = async () => {
+    backend = startChild('backend', backendEntry, backendEnv, logDir, options.echo);
+    await waitForHttp(`${backendUrl}/healthz`, backend);
+  };
+
+  try {
+    await startLocalCloud();
+    await startBackend();
+    await provision({
+      localCloudUrl,
+      backendUrl,
+      parent,
+      dataDir,
+      callbackSecret,
+      maxRetries,
+      taskTimeoutSeconds,
+      processorEnv: options.processorEnv ?? {},
+    });
+  } catch (error) {
+    await Promise.all([stopChild(backend), stopChild(localCloud)]);
+    throw error;
+  }
+
+  return {
+    backendUrl,
+    localCloudUrl,
+    projectId,
+    location,
+    parent,
+    dataDir,
+    adminToken,
+    adminPassword,
+    callbackSecret,
+    async restartLocalCloud(restart = {}) {
+      await stopChild(localCloud, restart.hard);
+      await startLocalCloud();
+    },
+    async restartBackend(restart = {}) {
+      await stopChild(backend, restart.hard);
+      await startBackend();
+    },
+    async admin(path, init = {}) {
+      const headers = new Headers(init.headers);
+      headers.set('authorization', `Bearer ${adminToken}`);
+      return await fetch(`${backendUrl}${path}`, { ...init, headers });
+    },
+    async stop() {
+      // Backend first so it stops enqueueing, then the emulator (which stops its jobs).
+      await stopChild(backend);
+      await stopChild(localCloud);
+    },
+  };
+}
