@@ -1,0 +1,115 @@
+/**
+ * Helpers for the end-to-end tests: a fresh local stack per file, sample
+ * uploads through the admin API, bounded waits on the SQLite system of record.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type LocalStack,
+  type LocalStackOptions,
+  startLocalStack,
+} from '@slideshow/tools/local-stack';
+import Database from 'better-sqlite3';
+
+/** A stack in a temp folder, removed by `dispose`. */
+export async function freshStack(
+  options: Partial<LocalStackOptions> = {},
+): Promise<LocalStack & { dispose(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'e2e-stack-'));
+  const stack = await startLocalStack({ dataDir, ...options });
+  return Object.assign(stack, {
+    async dispose() {
+      await stack.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** Uploads files in one multipart request; returns the image ids in order. */
+export async function upload(
+  stack: LocalStack,
+  files: { name: string; bytes: Buffer }[],
+): Promise<string[]> {
+  const form = new FormData();
+  for (const file of files) form.append('file', new Blob([new Uint8Array(file.bytes)]), file.name);
+  const response = await stack.admin('/api/admin/upload', { method: 'POST', body: form });
+  const text = await response.text();
+  if (response.status !== 202) throw new Error(`upload answered ${response.status}: ${text}`);
+  const body = JSON.parse(text) as { images: { id: string }[] };
+  return body.images.map((image) => image.id);
+}
+
+/** Row of the images table, read straight from the backend's SQLite file. */
+export interface ImageRow {
+  id: string;
+  status: string;
+  generation: number;
+  variants: string | null;
+}
+
+/** Row of failed_tasks. */
+export interface FailedTaskRow {
+  image_id: string;
+  error_code: string;
+  error_message: string;
+  attempt_count: number;
+  source: string;
+  resolved_at: string | null;
+}
+
+/** Opens the backend's database read-only (WAL lets us read while it writes). */
+export function openDb(stack: LocalStack): Database.Database {
+  return new Database(join(stack.dataDir, 'slideshow.db'), { readonly: true, fileMustExist: true });
+}
+
+/** Waits until every image is `processed` or `failed` (bounded), returning the rows. */
+export async function waitForTerminal(
+  stack: LocalStack,
+  ids: string[],
+  timeoutMs = 120_000,
+): Promise<ImageRow[]> {
+  const db = openDb(stack);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    const select = db.prepare<string[], ImageRow>(
+      `SELECT id, status, generation, variants FROM images WHERE id IN (${ids.map(() => '?').join(',')})`,
+    );
+    for (;;) {
+      const rows = select.all(...ids);
+      if (
+        rows.length === ids.length &&
+        rows.every((r) => r.status === 'processed' || r.status === 'failed')
+      ) {
+        return ids.map((id) => rows.find((r) => r.id === id) as ImageRow);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `images did not finish within ${timeoutMs} ms: ${JSON.stringify(rows.map((r) => [r.id, r.status]))}`,
+        );
+      }
+      await sleep(250);
+    }
+  } finally {
+    db.close();
+  }
+}
+
+/** The failed_tasks row of an image, if any. */
+export function failedTask(stack: LocalStack, imageId: string): FailedTaskRow | undefined {
+  const db = openDb(stack);
+  try {
+    return db
+      .prepare<[string], FailedTaskRow>('SELECT * FROM failed_tasks WHERE image_id = ?')
+      .get(imageId);
+  } finally {
+    db.close();
+  }
+}
+
+/** True when the Google Cloud CLI is on PATH. */
+export function hasGcloud(): boolean {
+  return spawnSync('gcloud', ['--version'], { stdio: 'ignore' }).status === 0;
+}

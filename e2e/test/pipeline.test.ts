@@ -1,0 +1,167 @@
+/**
+ * End-to-end through the real processes: backend → local-cloud Cloud Tasks →
+ * Workflow Executions → workflows/process-image.workflows.yaml → Cloud Run job
+ * → processor child process → callbacks → SQLite. Few tests, each proving one
+ * failure semantic of DESIGN §4.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { makeSampleImages, makeTruncatedJpeg } from '@slideshow/tools/sample-images';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failedTask, freshStack, hasGcloud, upload, waitForTerminal } from './helpers.ts';
+
+type Stack = Awaited<ReturnType<typeof freshStack>>;
+
+interface RunExecution {
+  name: string;
+  taskCount?: number;
+  succeededCount?: number;
+  failedCount?: number;
+  retriedCount?: number;
+}
+
+async function jobExecutions(stack: Stack): Promise<RunExecution[]> {
+  const response = await fetch(
+    `${stack.localCloudUrl}/v2/${stack.parent}/jobs/processor/executions`,
+  );
+  const body = (await response.json()) as { executions?: RunExecution[] };
+  return body.executions ?? [];
+}
+
+describe('the local pipeline', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await freshStack();
+  });
+  afterAll(async () => {
+    await stack?.dispose();
+  });
+
+  it('turns an upload into a processed image with its variants on disk', async () => {
+    const [sample] = await makeSampleImages(1);
+    const [id] = await upload(stack, [sample!]);
+    const [row] = await waitForTerminal(stack, [id!]);
+    expect(row?.status).toBe('processed');
+    const variants = JSON.parse(row?.variants ?? '[]') as { suffix: string }[];
+    expect(variants.length).toBeGreaterThanOrEqual(3);
+    const detail = (await (await stack.admin(`/api/images/${id}`)).json()) as {
+      variantPrefix?: string;
+    };
+    const prefix = detail.variantPrefix ?? `variants/${id}/web-v1/g${row?.generation}/`;
+    for (const variant of variants) {
+      expect(
+        existsSync(join(stack.dataDir, 'storage', prefix, variant.suffix)),
+        variant.suffix,
+      ).toBe(true);
+    }
+  });
+
+  it('records a corrupt image in failed_tasks from the processor after one attempt', async () => {
+    const corrupt = await makeTruncatedJpeg();
+    const [id] = await upload(stack, [corrupt]);
+    const [row] = await waitForTerminal(stack, [id!]);
+    expect(row?.status).toBe('failed');
+    const failure = failedTask(stack, id!);
+    expect(failure).toMatchObject({
+      source: 'processor',
+      error_code: 'CORRUPT_IMAGE',
+      attempt_count: 1,
+    });
+  });
+
+  it('finishes every image when local-cloud is killed mid-queue and restarted', async () => {
+    const samples = (await makeSampleImages(6))
+      .slice(0, 6)
+      .map((s, i) => ({ ...s, name: `restart-${i}-${s.name}` }));
+    const ids = await upload(stack, samples);
+    await stack.restartLocalCloud({ hard: true });
+    const rows = await waitForTerminal(stack, ids, 240_000);
+    expect(rows.map((r) => r.status)).toEqual(ids.map(() => 'processed'));
+  });
+});
+
+describe('a processor that is killed on every attempt', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    // PROCESSOR_FAULT=sigkill makes every attempt die the way an OOM kill does:
+    // SIGKILL, no chance to report. Only the workflow's `except` can.
+    stack = await freshStack({ maxRetries: 3, processorEnv: { PROCESSOR_FAULT: 'sigkill' } });
+  });
+  afterAll(async () => {
+    await stack?.dispose();
+  });
+
+  it('is retried maxRetries times, then the workflow records the failure', async () => {
+    const [sample] = await makeSampleImages(1);
+    const [id] = await upload(stack, [sample!]);
+    const [row] = await waitForTerminal(stack, [id!], 180_000);
+    expect(row?.status).toBe('failed');
+    expect(failedTask(stack, id!)).toMatchObject({ source: 'workflow' });
+    const executions = await jobExecutions(stack);
+    expect(executions).toHaveLength(1);
+    expect(executions[0]).toMatchObject({ failedCount: 1, retriedCount: 3 });
+  });
+});
+
+describe.skipIf(!hasGcloud())(
+  'a queue paused with gcloud (skipped where the Google Cloud CLI is not installed)',
+  () => {
+    let stack: Stack;
+    let config: string;
+    beforeAll(async () => {
+      stack = await freshStack();
+      config = mkdtempSync(join(tmpdir(), 'gcloud-config-'));
+    });
+    afterAll(async () => {
+      await stack?.dispose();
+      if (config) rmSync(config, { recursive: true, force: true });
+    });
+
+    const gcloud = (...args: string[]) => {
+      const result = spawnSync(
+        'gcloud',
+        [...args, `--location=${stack.location}`, '--format=json'],
+        {
+          encoding: 'utf8',
+          timeout: 60_000,
+          env: {
+            ...process.env,
+            CLOUDSDK_CONFIG: config,
+            CLOUDSDK_CORE_PROJECT: stack.projectId,
+            CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+            CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'true',
+            CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS: `${stack.localCloudUrl}/`,
+          },
+        },
+      );
+      if (result.status !== 0) throw new Error(`gcloud ${args.join(' ')} failed: ${result.stderr}`);
+      return result.stdout.trim() ? (JSON.parse(result.stdout) as unknown) : undefined;
+    };
+
+    it('holds the work until the queue is resumed', async () => {
+      gcloud('tasks', 'queues', 'pause', 'image-uploads');
+      expect(gcloud('tasks', 'queues', 'describe', 'image-uploads')).toMatchObject({
+        state: 'PAUSED',
+      });
+      const [sample] = await makeSampleImages(1);
+      const [id] = await upload(stack, [sample!]);
+
+      // The relay creates the task; the paused queue keeps it.
+      let tasks: unknown[] = [];
+      for (let i = 0; i < 100 && tasks.length === 0; i++) {
+        tasks = (gcloud('tasks', 'list', '--queue=image-uploads') as unknown[]) ?? [];
+        if (tasks.length === 0) await sleep(200);
+      }
+      expect(tasks).toHaveLength(1);
+      const image = (await (await stack.admin(`/api/images/${id}`)).json()) as { status: string };
+      expect(image.status).toBe('queued');
+
+      gcloud('tasks', 'queues', 'resume', 'image-uploads');
+      const [row] = await waitForTerminal(stack, [id!]);
+      expect(row?.status).toBe('processed');
+    });
+  },
+);
