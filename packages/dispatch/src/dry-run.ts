@@ -1,0 +1,56 @@
+/**
+ * The dry-run TaskDispatcher (`DISPATCH=dry-run`): logs every request and
+ * keeps it in memory. Nothing is processed; useful for tests and for running
+ * the backend without any pipeline behind it.
+ */
+import { type Logger, silentLogger } from '@slideshow/runtime';
+import {
+  type DispatchRequest,
+  type DispatchResult,
+  type TaskDispatcher,
+  taskNameFor,
+} from './task-dispatcher.ts';
+
+/** Options for {@link createDryRunDispatcher}. */
+export interface DryRunDispatcherOptions {
+  logger?: Logger;
+}
+
+/** A dispatcher that records instead of dispatching. */
+export interface DryRunDispatcher extends TaskDispatcher {
+  /** Every request accepted, in order (duplicates included, flagged by `alreadyExisted`). */
+  readonly dispatched: Array<DispatchRequest & DispatchResult>;
+}
+
+/** Creates the dry-run dispatcher; names are deduplicated like Cloud Tasks does. */
+export function createDryRunDispatcher(options: DryRunDispatcherOptions = {}): DryRunDispatcher {
+  const logger = options.logger ?? silentLogger;
+  const seen = new Set<string>();
+  const dispatched: Array<DispatchRequest & DispatchResult> = [];
+  return {
+    dispatched,
+    async dispatch(request) {
+      const taskName = `dry-run/${request.queue}/${taskNameFor(request.imageId, request.generation)}`;
+      const alreadyExisted = seen.has(taskName);
+      seen.add(taskName);
+      dispatched.push({
+        ...request,
+        argument: structuredClone(request.argument),
+        taskName,
+        alreadyExisted,
+      });
+      logger.info('dry-run dispatch', {
+        imageId: request.imageId,
+        generation: request.generation,
+        queue: request.queue,
+        taskName,
+        alreadyExisted,
+      });
+      return { taskName, alreadyExisted };
+    },
+    async executionState() {
+      return undefined;
+    },
+    async close() {},
+  };
+}

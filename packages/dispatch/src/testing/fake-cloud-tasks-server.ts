@@ -1,0 +1,166 @@
+/**
+ * A loopback server speaking the part of the Cloud Tasks v2 REST API that the
+ * dispatcher uses (https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks):
+ * create (with name deduplication: 409 ALREADY_EXISTS in Google's error JSON),
+ * get, list and delete tasks. It records every request and can inject
+ * failures, so tests and benchmarks drive the real `@google-cloud/tasks`
+ * client against it. It never dispatches tasks; apps/local-cloud does that.
+ */
+import type { Server } from 'node:http';
+import {
+  closeServer,
+  createJsonServer,
+  listenOnLoopback,
+  type RecordedRequest,
+  readJson,
+  sendGoogleError,
+  sendJson,
+} from './http-util.ts';
+
+export type { RecordedRequest } from './http-util.ts';
+
+/** A task as stored: the JSON the client sent, plus server-set fields. */
+export type FakeTask = Record<string, unknown> & { name: string; createTime: string };
+
+/** Options for {@link startFakeCloudTasksServer}. */
+export interface FakeCloudTasksOptions {
+  /** Keep every request in `requests` (default true; turn off for benchmarks). */
+  recordRequests?: boolean;
+}
+
+/** A running fake; `close()` it in `afterAll`. */
+export interface FakeCloudTasksServer {
+  /** Base URL, e.g. `http://127.0.0.1:41234`: pass it as the dispatcher's `apiEndpoint`. */
+  readonly url: string;
+  /** Every request received, in order. */
+  readonly requests: RecordedRequest[];
+  /** Live tasks by full name. */
+  readonly tasks: Map<string, FakeTask>;
+  /** Number of tasks created (duplicates excluded). */
+  readonly createdCount: number;
+  /** Answers the next `times` requests with `status` (Google error JSON) instead of handling them. */
+  failNext(status: number, times?: number): void;
+  /** Forgets requests, tasks and injected failures. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const TASKS_PATH =
+  /^\/v2\/(projects\/[^/]+\/locations\/[^/]+\/queues\/[^/]+)\/tasks(?:\/([^/:]+))?$/;
+
+/** Starts the fake on 127.0.0.1 with an OS-chosen port. */
+export async function startFakeCloudTasksServer(
+  options: FakeCloudTasksOptions = {},
+): Promise<FakeCloudTasksServer> {
+  const record = options.recordRequests ?? true;
+  const requests: RecordedRequest[] = [];
+  const tasks = new Map<string, FakeTask>();
+  // Names stay reserved after deletion, as in Cloud Tasks (~1 hour there; for the server's life here).
+  const usedNames = new Set<string>();
+  const failures: number[] = [];
+  let createdCount = 0;
+  let generated = 0;
+
+  const server: Server = createJsonServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const body = await readJson(req);
+    const method = req.method ?? 'GET';
+    if (record) {
+      requests.push({
+        method,
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        body,
+      });
+    }
+    const failure = failures.shift();
+    if (failure !== undefined) {
+      sendGoogleError(res, failure, `injected failure ${failure}`);
+      return;
+    }
+    const match = TASKS_PATH.exec(url.pathname);
+    if (!match) {
+      sendGoogleError(res, 404, `unknown path ${url.pathname}`);
+      return;
+    }
+    const queue = match[1] as string;
+    const taskId = match[2];
+    if (method === 'POST' && taskId === undefined) {
+      const task = (body as { task?: Record<string, unknown> } | undefined)?.task;
+      if (task === undefined || typeof task !== 'object') {
+        sendGoogleError(res, 400, 'task is required');
+        return;
+      }
+      const name =
+        typeof task.name === 'string' && task.name !== ''
+          ? task.name
+          : `${queue}/tasks/${String(++generated).padStart(20, '0')}`;
+      if (!name.startsWith(`${queue}/tasks/`)) {
+        sendGoogleError(res, 400, `task name ${name} is not in queue ${queue}`);
+        return;
+      }
+      if (usedNames.has(name)) {
+        sendGoogleError(res, 409, 'Requested entity already exists');
+        return;
+      }
+      const now = new Date().toISOString();
+      const stored: FakeTask = {
+        scheduleTime: now,
+        dispatchCount: 0,
+        responseCount: 0,
+        view: 'BASIC',
+        ...task,
+        name,
+        createTime: now,
+      };
+      usedNames.add(name);
+      tasks.set(name, stored);
+      createdCount += 1;
+      sendJson(res, 200, stored);
+      return;
+    }
+    if (method === 'GET' && taskId === undefined) {
+      const list = [...tasks.values()].filter((t) => t.name.startsWith(`${queue}/tasks/`));
+      sendJson(res, 200, { tasks: list });
+      return;
+    }
+    const name = `${queue}/tasks/${taskId}`;
+    const existing = tasks.get(name);
+    if (existing === undefined) {
+      sendGoogleError(res, 404, `task ${name} not found`);
+      return;
+    }
+    if (method === 'GET') {
+      sendJson(res, 200, existing);
+      return;
+    }
+    if (method === 'DELETE') {
+      tasks.delete(name);
+      sendJson(res, 200, {});
+      return;
+    }
+    sendGoogleError(res, 404, `unsupported ${method} ${url.pathname}`);
+  });
+
+  const url = await listenOnLoopback(server);
+  return {
+    url,
+    requests,
+    tasks,
+    get createdCount() {
+      return createdCount;
+    },
+    failNext(status, times = 1) {
+      for (let i = 0; i < times; i += 1) failures.push(status);
+    },
+    reset() {
+      requests.length = 0;
+      tasks.clear();
+      usedNames.clear();
+      failures.length = 0;
+      createdCount = 0;
+    },
+    close: () => closeServer(server),
+  };
+}

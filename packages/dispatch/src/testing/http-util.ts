@@ -1,0 +1,96 @@
+/**
+ * Small helpers shared by the loopback fakes of Google REST APIs in this
+ * folder: body reading, Google's JSON error shape, and listening on an
+ * OS-chosen loopback port.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One HTTP request as a fake server saw it. */
+export interface RecordedRequest {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  query: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON body, or undefined when empty. */
+  body: unknown;
+}
+
+/** Google's canonical status names by HTTP status (https://cloud.google.com/apis/design/errors#handling_errors). */
+const STATUS_NAMES: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  409: 'ALREADY_EXISTS',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+/** Writes a JSON response. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=UTF-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+/** Writes an error in Google's JSON error format: `{"error":{"code","message","status"}}`. */
+export function sendGoogleError(res: ServerResponse, status: number, message: string): void {
+  sendJson(res, status, {
+    error: { code: status, message, status: STATUS_NAMES[status] ?? 'UNKNOWN' },
+  });
+}
+
+/** Reads and parses a JSON request body (bounded to 10 MB). */
+export async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > 10 * 1024 * 1024) throw new Error('request body over 10 MB');
+    chunks.push(buffer);
+  }
+  if (size === 0) return undefined;
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+/** Starts `server` on 127.0.0.1 with an OS-chosen port and returns its base URL. */
+export async function listenOnLoopback(server: Server): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return `http://127.0.0.1:${port}`;
+}
+
+/** Stops `server`, dropping idle keep-alive sockets so close does not wait for them. */
+export async function closeServer(server: Server): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeAllConnections();
+  });
+}
+
+/** Creates an http server whose handler errors become Google-style 500s. */
+export function createJsonServer(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+): Server {
+  return createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      if (!res.headersSent) sendGoogleError(res, 400, `bad request: ${message}`);
+      else res.destroy();
+    });
+  });
+}
