@@ -1,0 +1,71 @@
+/**
+ * The emulator's SQLite file: WAL, a busy timeout, numbered append-only
+ * migrations tracked in `PRAGMA user_version`. Resources are stored as their
+ * JSON representation plus the few columns the scheduler queries on.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+/** The database handle type used across the app. */
+export type Db = Database.Database;
+
+/** Append-only: never edit an entry, add a new one. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE queues (name TEXT PRIMARY KEY, data TEXT NOT NULL);
+   CREATE TABLE tasks (
+     name TEXT PRIMARY KEY,
+     queue TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     schedule_ms INTEGER NOT NULL,
+     first_dispatch_ms INTEGER,
+     in_flight INTEGER NOT NULL DEFAULT 0,
+     data TEXT NOT NULL
+   );
+   CREATE INDEX tasks_due ON tasks (queue, in_flight, schedule_ms, seq);
+   CREATE TABLE task_tombstones (name TEXT PRIMARY KEY, expires_ms INTEGER NOT NULL);
+   CREATE TABLE operations (name TEXT PRIMARY KEY, data TEXT NOT NULL);
+   CREATE TABLE workflows (name TEXT PRIMARY KEY, data TEXT NOT NULL);
+   CREATE TABLE workflow_revisions (
+     workflow TEXT NOT NULL, revision_id TEXT NOT NULL, created_ms INTEGER NOT NULL,
+     data TEXT NOT NULL, PRIMARY KEY (workflow, revision_id)
+   );
+   CREATE TABLE executions (
+     name TEXT PRIMARY KEY, workflow TEXT NOT NULL, seq INTEGER NOT NULL,
+     state TEXT NOT NULL, data TEXT NOT NULL
+   );
+   CREATE INDEX executions_by_workflow ON executions (workflow, seq);
+   CREATE TABLE jobs (name TEXT PRIMARY KEY, data TEXT NOT NULL);
+   CREATE TABLE job_executions (
+     name TEXT PRIMARY KEY, job TEXT NOT NULL, seq INTEGER NOT NULL,
+     done INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL
+   );
+   CREATE TABLE job_task_attempts (
+     execution TEXT NOT NULL, task_index INTEGER NOT NULL, attempt INTEGER NOT NULL,
+     state TEXT NOT NULL, pid INTEGER, exit_code INTEGER, message TEXT,
+     start_ms INTEGER, end_ms INTEGER,
+     PRIMARY KEY (execution, task_index, attempt)
+   );`,
+];
+
+/** Opens (creating if needed) and migrates the database at `path`. */
+export function openDatabase(path: string): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('synchronous = NORMAL');
+  const current = Number(db.pragma('user_version', { simple: true }));
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return db;
+}
+
+/** Parses a JSON column. */
+export function parseRow<T>(row: { data: string } | undefined): T | undefined {
+  return row === undefined ? undefined : (JSON.parse(row.data) as T);
+}

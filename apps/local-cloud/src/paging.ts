@@ -1,0 +1,33 @@
+/**
+ * List pagination in the AIP-158 style: `pageSize` + opaque `pageToken`,
+ * answered with `nextPageToken` when more items remain.
+ */
+import { invalidArgument } from './google-error.ts';
+
+/** One page of items plus the token for the next page, if any. */
+export interface Page<T> {
+  items: T[];
+  nextPageToken?: string;
+}
+
+/** Slices `all` according to the request's pageSize and pageToken. */
+export function paginate<T>(
+  all: readonly T[],
+  query: URLSearchParams,
+  defaultSize = 100,
+  maxSize = 1000,
+): Page<T> {
+  const rawSize = Number(query.get('pageSize') ?? query.get('page_size') ?? 0);
+  const size = rawSize > 0 ? Math.min(rawSize, maxSize) : defaultSize;
+  const token = query.get('pageToken') ?? query.get('page_token') ?? '';
+  let offset = 0;
+  if (token !== '') {
+    offset = Number(Buffer.from(token, 'base64url').toString('utf8'));
+    if (!Number.isInteger(offset) || offset < 0) throw invalidArgument('Invalid page token.');
+  }
+  const items = all.slice(offset, offset + size);
+  const next = offset + size;
+  return next < all.length
+    ? { items, nextPageToken: Buffer.from(String(next), 'utf8').toString('base64url') }
+    : { items };
+}

@@ -1,0 +1,103 @@
+/**
+ * `startLocalCloud`: local-cloud on a loopback port with its SQLite file in
+ * `dataDir`, for the composition root, the ops scripts and end-to-end tests.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { coerceError, type Logger, silentLogger } from '@slideshow/runtime';
+import { createLocalCloud } from './app.ts';
+import { openDatabase } from './db.ts';
+
+/** Options for {@link startLocalCloud}. */
+export interface StartLocalCloudOptions {
+  /** TCP port on 127.0.0.1; 0 (the default) lets the OS choose. */
+  port?: number;
+  /** Directory of `local-cloud.db`; created if missing. */
+  dataDir: string;
+  /** Default project for tools that need one (informational). */
+  projectId?: string;
+  /** Default location (informational). */
+  location?: string;
+  /** Local stand-in for Google OAuth access tokens; random when omitted. */
+  oauthToken?: string;
+  /** Local stand-in for Google OIDC ID tokens (the stack's callback secret); random when omitted. */
+  oidcToken?: string;
+  logger?: Logger;
+  /** Delay between SIGTERM and SIGKILL for a timed-out job task (Cloud Run: 10 s). */
+  killGraceMs?: number;
+  /** Working directory of job task processes (default: the current directory). */
+  workdir?: string;
+  /** How long deleted/finished task names stay reserved (default one hour). */
+  taskTombstoneMs?: number;
+}
+
+/** A running local-cloud. */
+export interface RunningLocalCloud {
+  /** Base URL, e.g. `http://127.0.0.1:8123`. */
+  url: string;
+  port: number;
+  projectId: string;
+  location: string;
+  /** `projects/P/locations/L`. */
+  parent: string;
+  oauthToken: string;
+  oidcToken: string;
+  /** Stops accepting requests, stops background work and closes the database. */
+  stop(): Promise<void>;
+}
+
+/** Starts local-cloud listening on 127.0.0.1. */
+export async function startLocalCloud(options: StartLocalCloudOptions): Promise<RunningLocalCloud> {
+  const logger = options.logger ?? silentLogger;
+  const projectId = options.projectId ?? 'local-project';
+  const location = options.location ?? 'us-central1';
+  const oauthToken = options.oauthToken ?? randomBytes(24).toString('base64url');
+  const oidcToken = options.oidcToken ?? randomBytes(24).toString('base64url');
+  const db = openDatabase(join(options.dataDir, 'local-cloud.db'));
+  const cloud = createLocalCloud({
+    db,
+    logger,
+    oauthToken,
+    oidcToken,
+    taskTombstoneMs: options.taskTombstoneMs,
+  });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: cloud.fetch, port: options.port ?? 0, hostname: '127.0.0.1' }, () =>
+      resolve(s),
+    );
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  cloud.start();
+  logger.info('local-cloud listening', {
+    url: `http://127.0.0.1:${port}`,
+    dataDir: options.dataDir,
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    projectId,
+    location,
+    parent: `projects/${projectId}/locations/${location}`,
+    oauthToken,
+    oidcToken,
+    stop() {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => {
+          server.close((error) => {
+            if (error) logger.warn('server close', { error: coerceError(error) });
+            resolve();
+          });
+        });
+        if ('closeAllConnections' in server) server.closeAllConnections();
+        await cloud.stop();
+        await closed;
+        db.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,248 @@
+/**
+ * The Cloud Tasks scheduler: one bounded loop that wakes on changes (kick)
+ * and timers, honours each RUNNING queue's token bucket and concurrency
+ * limit, sends due tasks as HTTP requests with their dispatch deadline, and
+ * applies the queue's retry policy. Dispatch is at-least-once: a task in
+ * flight when the process dies is sent again after restart, as on Google.
+ */
+import { coerceError, type Logger } from '@slideshow/runtime';
+import { parseDuration } from '../time.ts';
+import { type Attempt, type Queue, retryPolicy } from './model.ts';
+import { backoffMs, isExhausted } from './retry-policy.ts';
+import type { TaskRow, TasksStore } from './store.ts';
+import { fullBucket, msUntilToken, refill, type TokenBucket } from './token-bucket.ts';
+
+/** Dependencies of the dispatcher. */
+export interface TaskDispatcherDeps {
+  store: TasksStore;
+  logger: Logger;
+  /** Bearer token sent for tasks with `oauthToken` (the stack's local OAuth token). */
+  oauthToken: string;
+  /** Bearer token sent for tasks with `oidcToken` (the stack's local callback secret). */
+  oidcToken: string;
+  now?: () => number;
+  /** Longest sleep between scans, so clock jumps and missed kicks heal (ms). */
+  maxIdleMs?: number;
+}
+
+/** The running scheduler. */
+export interface TaskDispatcher {
+  /** Wakes the loop after a change (task created, queue resumed…). */
+  kick(): void;
+  /** Dispatches one task now, ignoring pause and rate limits (tasks.run). */
+  runNow(name: string): Promise<void>;
+  /** Stops scheduling, aborts requests in flight (they are re-sent later) and waits for them. */
+  stop(): Promise<void>;
+  /** Number of requests in flight (tests, status). */
+  inFlight(): number;
+}
+
+/** Maps an HTTP status to the google.rpc.Code Cloud Tasks records in responseStatus. */
+export function rpcCodeForHttp(status: number): number {
+  const map: Record<number, number> = {
+    400: 3,
+    401: 16,
+    403: 7,
+    404: 5,
+    409: 10,
+    429: 8,
+    499: 1,
+    500: 13,
+    501: 12,
+    503: 14,
+    504: 4,
+  };
+  return map[status] ?? 2;
+}
+
+/** Starts the scheduler loop. */
+export function startTaskDispatcher(deps: TaskDispatcherDeps): TaskDispatcher {
+  const { store, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const maxIdle = deps.maxIdleMs ?? 1000;
+  const buckets = new Map<string, TokenBucket>();
+  const inFlightByQueue = new Map<string, number>();
+  const pending = new Set<Promise<void>>();
+  const stopController = new AbortController();
+  let wake: (() => void) | undefined;
+  let stopped = false;
+
+  const recovered = store.resetInFlight();
+  if (recovered > 0)
+    logger.warn('re-dispatching tasks that were in flight at shutdown', { recovered });
+
+  function headersFor(row: TaskRow): Headers {
+    const hr = row.task.httpRequest;
+    const headers = new Headers(hr.headers ?? {});
+    const id = row.task.name.split('/').pop() ?? '';
+    const queueId = row.queue.split('/').pop() ?? '';
+    // Headers Cloud Tasks adds to HTTP targets (https://cloud.google.com/tasks/docs/creating-http-target-tasks#handler).
+    headers.set('X-CloudTasks-QueueName', queueId);
+    headers.set('X-CloudTasks-TaskName', id);
+    headers.set('X-CloudTasks-TaskRetryCount', String(row.task.dispatchCount - 1));
+    headers.set('X-CloudTasks-TaskExecutionCount', String(row.task.responseCount));
+    headers.set('X-CloudTasks-TaskETA', String(row.scheduleMs / 1000));
+    headers.set('User-Agent', 'Google-Cloud-Tasks');
+    if (hr.oauthToken) headers.set('Authorization', `Bearer ${deps.oauthToken}`);
+    if (hr.oidcToken) headers.set('Authorization', `Bearer ${deps.oidcToken}`);
+    return headers;
+  }
+
+  async function dispatch(row: TaskRow, queue: Queue | undefined): Promise<void> {
+    const start = now();
+    const attempt: Attempt = {
+      scheduleTime: new Date(row.scheduleMs).toISOString(),
+      dispatchTime: new Date(start).toISOString(),
+    };
+    row.task.dispatchCount += 1;
+    row.task.firstAttempt ??= attempt;
+    row.firstDispatchMs ??= start;
+    row.task.lastAttempt = attempt;
+    if (!store.updateTask(row, true)) return;
+    const hr = row.task.httpRequest;
+    const deadlineMs = parseDuration(row.task.dispatchDeadline, 'dispatchDeadline');
+    const log = logger.child({ task: row.task.name, dispatchCount: row.task.dispatchCount });
+    let status: number | undefined;
+    let failure: string | undefined;
+    let failureCode = 14;
+    try {
+      const res = await fetch(hr.url, {
+        method: hr.httpMethod,
+        headers: headersFor(row),
+        body:
+          hr.body === undefined || hr.httpMethod === 'GET' || hr.httpMethod === 'HEAD'
+            ? undefined
+            : Buffer.from(hr.body, 'base64'),
+        signal: AbortSignal.any([AbortSignal.timeout(deadlineMs), stopController.signal]),
+      });
+      status = res.status;
+      await res.arrayBuffer();
+    } catch (error) {
+      const e = coerceError(error);
+      if (stopController.signal.aborted) {
+        // Shutting down: leave the task to be sent again by the next process.
+        store.setInFlight(row.task.name, false);
+        return;
+      }
+      const timedOut = e.cause instanceof DOMException && e.cause.name === 'TimeoutError';
+      failureCode = timedOut ? 4 : 14;
+      failure = timedOut ? `dispatch deadline of ${row.task.dispatchDeadline} exceeded` : e.message;
+    }
+    const end = now();
+    attempt.responseTime = new Date(end).toISOString();
+    if (status !== undefined) {
+      row.task.responseCount += 1;
+      attempt.responseStatus = {
+        code: status >= 200 && status < 300 ? 0 : rpcCodeForHttp(status),
+        message: `HTTP ${status}`,
+      };
+    } else {
+      attempt.responseStatus = { code: failureCode, message: failure ?? 'no response' };
+    }
+    if (status !== undefined && status >= 200 && status < 300) {
+      store.finishTask(row.task.name, end);
+      log.debug('task succeeded', { status });
+      return;
+    }
+    const policy = queue ? retryPolicy(queue) : undefined;
+    if (!policy || isExhausted(policy, row.task.dispatchCount, row.firstDispatchMs, end)) {
+      store.finishTask(row.task.name, end);
+      log.warn('task dropped after its last attempt', { status, failure });
+      return;
+    }
+    row.scheduleMs = end + backoffMs(policy, row.task.dispatchCount);
+    store.updateTask(row, false);
+    log.info('task attempt failed; retrying', {
+      status,
+      failure,
+      retryAt: new Date(row.scheduleMs),
+    });
+  }
+
+  function launch(row: TaskRow, queue: Queue | undefined, counted: boolean): Promise<void> {
+    if (counted) inFlightByQueue.set(row.queue, (inFlightByQueue.get(row.queue) ?? 0) + 1);
+    const p = dispatch(row, queue)
+      .catch((error: unknown) => {
+        logger.error('dispatch failed unexpectedly', {
+          task: row.task.name,
+          error: coerceError(error),
+        });
+      })
+      .finally(() => {
+        if (counted) inFlightByQueue.set(row.queue, (inFlightByQueue.get(row.queue) ?? 1) - 1);
+        pending.delete(p);
+        wake?.();
+      });
+    pending.add(p);
+    return p;
+  }
+
+  /** One scan over all queues; returns how long to sleep. */
+  function scan(): number {
+    let sleepMs = maxIdle;
+    const t = now();
+    for (const queue of store.listQueues('projects')) {
+      if (queue.state !== 'RUNNING') continue;
+      const { maxDispatchesPerSecond: rate, maxBurstSize: burst } = queue.rateLimits;
+      let bucket = refill(buckets.get(queue.name) ?? fullBucket(burst, t), t, rate, burst);
+      const slots =
+        queue.rateLimits.maxConcurrentDispatches - (inFlightByQueue.get(queue.name) ?? 0);
+      const allowed = Math.min(Math.floor(bucket.tokens), slots);
+      let launched = 0;
+      if (allowed > 0) {
+        const due = store.dueTasks(queue.name, t, allowed);
+        for (const row of due) launch(row, queue, true);
+        launched = due.length;
+        bucket = { ...bucket, tokens: bucket.tokens - launched };
+      }
+      buckets.set(queue.name, bucket);
+      const next = store.nextScheduleMs(queue.name);
+      if (next === undefined) continue;
+      if (next > t) sleepMs = Math.min(sleepMs, next - t);
+      else if (slots - launched > 0) {
+        // Due work held back by the rate limit: sleep until the next token.
+        sleepMs = Math.min(sleepMs, Math.max(1, msUntilToken(bucket, rate)));
+      }
+      // Otherwise concurrency-bound: a finishing dispatch wakes the loop.
+    }
+    return sleepMs;
+  }
+
+  const loop = (async () => {
+    while (!stopped) {
+      let sleepMs = maxIdle;
+      try {
+        sleepMs = scan();
+      } catch (error) {
+        logger.error('task scheduler scan failed', { error: coerceError(error) });
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(1, sleepMs));
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  })();
+
+  return {
+    kick: () => wake?.(),
+    async runNow(name) {
+      const row = store.getTask(name);
+      if (!row) return;
+      row.scheduleMs = Math.min(row.scheduleMs, now());
+      const queue = store.getQueue(row.queue);
+      await launch(row, queue, false);
+    },
+    async stop() {
+      stopped = true;
+      stopController.abort();
+      wake?.();
+      await loop;
+      await Promise.allSettled([...pending]);
+    },
+    inFlight: () => pending.size,
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * Cloud Tasks v2 REST surface
+ * (https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues and
+ * …/projects.locations.queues.tasks), including `queues.patch` creating a
+ * missing queue, which is how gcloud creates queues.
+ */
+import { randomInt } from 'node:crypto';
+import { ApiError, invalidArgument, notFound } from '../google-error.ts';
+import { paginate } from '../paging.ts';
+import type { Router } from '../router.ts';
+import type { TaskDispatcher } from './dispatcher.ts';
+import {
+  normalizeNewTask,
+  normalizeQueue,
+  patchQueue,
+  type Queue,
+  readView,
+  taskView,
+} from './model.ts';
+import type { TasksStore } from './store.ts';
+
+const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
+const Q = '/v2/projects/{project}/locations/{location}/queues';
+
+/** Registers the Cloud Tasks routes. */
+export function registerTasksRoutes(
+  router: Router,
+  store: TasksStore,
+  dispatcher: () => TaskDispatcher,
+  now: () => number = Date.now,
+): void {
+  const parentOf = (p: Record<string, string>) => `projects/${p.project}/locations/${p.location}`;
+  const queueName = (p: Record<string, string>) => `${parentOf(p)}/queues/${p.queue}`;
+  const mustQueue = (name: string): Queue => {
+    const q = store.getQueue(name);
+    if (!q) throw notFound('Queue', name);
+    return q;
+  };
+  const setState = (name: string, state: Queue['state']) => {
+    const q = mustQueue(name);
+    q.state = state;
+    store.putQueue(q);
+    dispatcher().kick();
+    return { body: q };
+  };
+
+  router.add('GET', '/v2/projects/{project}/locations', (req) => ({
+    body: {
+      locations: [
+        {
+          name: `projects/${req.params.project}/locations/us-central1`,
+          locationId: 'us-central1',
+        },
+      ],
+    },
+  }));
+  router.add('GET', '/v2/projects/{project}/locations/{location}', (req) => ({
+    body: { name: parentOf(req.params), locationId: req.params.location },
+  }));
+
+  router.add('POST', Q, (req) => {
+    const input = (req.body ?? {}) as Record<string, unknown>;
+    const name = typeof input.name === 'string' ? input.name : '';
+    const prefix = `${parentOf(req.params)}/queues/`;
+    if (!name.startsWith(prefix) || !QUEUE_ID.test(name.slice(prefix.length))) {
+      throw invalidArgument(`Queue name must be ${prefix}QUEUE_ID: ${name}`);
+    }
+    if (store.getQueue(name)) throw new ApiError('ALREADY_EXISTS', 'Queue already exists');
+    const queue = normalizeQueue(name, input);
+    store.putQueue(queue);
+    dispatcher().kick();
+    return { body: queue };
+  });
+  router.add('GET', Q, (req) => {
+    const page = paginate(store.listQueues(parentOf(req.params)), req.query);
+    return { body: { queues: page.items, nextPageToken: page.nextPageToken } };
+  });
+  router.add('GET', `${Q}/{queue}`, (req) => ({ body: mustQueue(queueName(req.params)) }));
+  router.add('PATCH', `${Q}/{queue}`, (req) => {
+    const name = queueName(req.params);
+    if (!QUEUE_ID.test(req.params.queue ?? '')) throw invalidArgument(`Invalid queue id: ${name}`);
+    const existing = store.getQueue(name);
+    const mask = req.query.get('updateMask') ?? req.query.get('update_mask');
+    // "This method creates the queue if it does not exist and updates the queue if it does exist."
+    const queue = existing
+      ? patchQueue(existing, req.body, mask)
+      : patchQueue(normalizeQueue(name, {}), req.body, mask);
+    store.putQueue(queue);
+    dispatcher().kick();
+    return { body: queue };
+  });
+  router.add('DELETE', `${Q}/{queue}`, (req) => {
+    const name = queueName(req.params);
+    mustQueue(name);
+    store.deleteQueue(name);
+    return { body: {} };
+  });
+  router.add('POST', `${Q}/{queue}:pause`, (req) => setState(queueName(req.params), 'PAUSED'));
+  router.add('POST', `${Q}/{queue}:resume`, (req) => setState(queueName(req.params), 'RUNNING'));
+  router.add('POST', `${Q}/{queue}:purge`, (req) => {
+    const name = queueName(req.params);
+    const q = mustQueue(name);
+    store.purgeQueue(name, now());
+    q.purgeTime = new Date(now()).toISOString();
+    store.putQueue(q);
+    return { body: q };
+  });
+
+  const taskName = (p: Record<string, string>) => `${queueName(p)}/tasks/${p.task}`;
+  const mustTask = (name: string) => {
+    const row = store.getTask(name);
+    if (!row) throw notFound('Task', name);
+    return row;
+  };
+
+  router.add('POST', `${Q}/{queue}/tasks`, (req) => {
+    const queue = mustQueue(queueName(req.params));
+    const t = now();
+    const generated = `${Date.now()}${String(randomInt(1e9)).padStart(9, '0')}`;
+    const task = normalizeNewTask(
+      queue.name,
+      (req.body.task ?? {}) as Record<string, unknown>,
+      generated,
+      t,
+    );
+    if (store.getTask(task.name) || store.isTombstoned(task.name, t)) {
+      throw new ApiError('ALREADY_EXISTS', 'Requested entity already exists');
+    }
+    store.insertTask(queue.name, task, Date.parse(task.scheduleTime));
+    dispatcher().kick();
+    return { body: taskView(task, readView(req.body.responseView)) };
+  });
+  router.add('GET', `${Q}/{queue}/tasks`, (req) => {
+    const queue = mustQueue(queueName(req.params));
+    const view = readView(req.query.get('responseView') ?? undefined);
+    const page = paginate(store.listTasks(queue.name), req.query);
+    return {
+      body: { tasks: page.items.map((t) => taskView(t, view)), nextPageToken: page.nextPageToken },
+    };
+  });
+  router.add('GET', `${Q}/{queue}/tasks/{task}`, (req) => {
+    const row = mustTask(taskName(req.params));
+    return { body: taskView(row.task, readView(req.query.get('responseView') ?? undefined)) };
+  });
+  router.add('DELETE', `${Q}/{queue}/tasks/{task}`, (req) => {
+    const name = taskName(req.params);
+    mustTask(name);
+    store.finishTask(name, now());
+    return { body: {} };
+  });
+  router.add('POST', `${Q}/{queue}/tasks/{task}:run`, async (req) => {
+    const name = taskName(req.params);
+    const row = mustTask(name);
+    void dispatcher().runNow(name);
+    return { body: taskView(row.task, readView(req.body.responseView)) };
+  });
+}

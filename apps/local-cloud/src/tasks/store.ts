@@ -1,0 +1,147 @@
+/**
+ * Cloud Tasks state in SQLite: queues, tasks (with the columns the scheduler
+ * selects on) and tombstones of recently deleted or finished task names,
+ * which keep a name unusable for an hour like Google does.
+ */
+import { type Db, parseRow } from '../db.ts';
+import type { Queue, Task } from './model.ts';
+
+/** A task row with scheduler bookkeeping. */
+export interface TaskRow {
+  task: Task;
+  queue: string;
+  scheduleMs: number;
+  firstDispatchMs: number | null;
+}
+
+/** Data access for queues and tasks. */
+export interface TasksStore {
+  getQueue(name: string): Queue | undefined;
+  listQueues(parent: string): Queue[];
+  putQueue(queue: Queue): void;
+  deleteQueue(name: string): void;
+  getTask(name: string): TaskRow | undefined;
+  listTasks(queue: string): Task[];
+  insertTask(queue: string, task: Task, scheduleMs: number): void;
+  updateTask(row: TaskRow, inFlight: boolean): boolean;
+  /** Deletes a task and leaves a tombstone; false when it was already gone. */
+  finishTask(name: string, nowMs: number): boolean;
+  purgeQueue(queue: string, nowMs: number): number;
+  isTombstoned(name: string, nowMs: number): boolean;
+  dueTasks(queue: string, nowMs: number, limit: number): TaskRow[];
+  nextScheduleMs(queue: string): number | undefined;
+  setInFlight(name: string, inFlight: boolean): void;
+  /** Marks every task not in flight (startup after a crash: at-least-once). */
+  resetInFlight(): number;
+}
+
+interface Row {
+  name: string;
+  queue: string;
+  schedule_ms: number;
+  first_dispatch_ms: number | null;
+  data: string;
+}
+
+function toRow(r: Row): TaskRow {
+  return {
+    task: JSON.parse(r.data) as Task,
+    queue: r.queue,
+    scheduleMs: r.schedule_ms,
+    firstDispatchMs: r.first_dispatch_ms,
+  };
+}
+
+/** Creates the store over an open database. */
+export function createTasksStore(db: Db, tombstoneTtlMs: number): TasksStore {
+  const s = {
+    getQueue: db.prepare<[string], { data: string }>('SELECT data FROM queues WHERE name = ?'),
+    listQueues: db.prepare<[string], { data: string }>(
+      "SELECT data FROM queues WHERE name LIKE ? || '/queues/%' ORDER BY name",
+    ),
+    putQueue: db.prepare(
+      'INSERT INTO queues (name, data) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET data = excluded.data',
+    ),
+    deleteQueue: db.prepare('DELETE FROM queues WHERE name = ?'),
+    deleteQueueTasks: db.prepare('DELETE FROM tasks WHERE queue = ?'),
+    getTask: db.prepare<[string], Row>('SELECT * FROM tasks WHERE name = ?'),
+    listTasks: db.prepare<[string], { data: string }>(
+      'SELECT data FROM tasks WHERE queue = ? ORDER BY schedule_ms, seq',
+    ),
+    insertTask: db.prepare(
+      `INSERT INTO tasks (name, queue, seq, schedule_ms, data)
+       VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks), ?, ?)`,
+    ),
+    updateTask: db.prepare(
+      'UPDATE tasks SET schedule_ms = ?, first_dispatch_ms = ?, in_flight = ?, data = ? WHERE name = ?',
+    ),
+    deleteTask: db.prepare('DELETE FROM tasks WHERE name = ?'),
+    tombstone: db.prepare(
+      'INSERT OR REPLACE INTO task_tombstones (name, expires_ms) VALUES (?, ?)',
+    ),
+    tombstoneQueue: db.prepare(
+      'INSERT OR REPLACE INTO task_tombstones (name, expires_ms) SELECT name, ? FROM tasks WHERE queue = ?',
+    ),
+    isTombstoned: db.prepare<[string, number], { n: number }>(
+      'SELECT COUNT(*) AS n FROM task_tombstones WHERE name = ? AND expires_ms > ?',
+    ),
+    expireTombstones: db.prepare('DELETE FROM task_tombstones WHERE expires_ms <= ?'),
+    due: db.prepare<[string, number, number], Row>(
+      `SELECT * FROM tasks WHERE queue = ? AND in_flight = 0 AND schedule_ms <= ?
+       ORDER BY schedule_ms, seq LIMIT ?`,
+    ),
+    next: db.prepare<[string], { t: number | null }>(
+      'SELECT MIN(schedule_ms) AS t FROM tasks WHERE queue = ? AND in_flight = 0',
+    ),
+    setInFlight: db.prepare('UPDATE tasks SET in_flight = ? WHERE name = ?'),
+    resetInFlight: db.prepare('UPDATE tasks SET in_flight = 0 WHERE in_flight = 1'),
+  };
+  const finish = db.transaction((name: string, nowMs: number): boolean => {
+    const changed = s.deleteTask.run(name).changes > 0;
+    s.tombstone.run(name, nowMs + tombstoneTtlMs);
+    return changed;
+  });
+  const purge = db.transaction((queue: string, nowMs: number): number => {
+    s.tombstoneQueue.run(nowMs + tombstoneTtlMs, queue);
+    return s.deleteQueueTasks.run(queue).changes;
+  });
+  return {
+    getQueue: (name) => parseRow<Queue>(s.getQueue.get(name)),
+    listQueues: (parent) => s.listQueues.all(parent).map((r) => JSON.parse(r.data) as Queue),
+    putQueue: (queue) => {
+      s.putQueue.run(queue.name, JSON.stringify(queue));
+    },
+    deleteQueue: db.transaction((name: string) => {
+      s.deleteQueueTasks.run(name);
+      s.deleteQueue.run(name);
+    }),
+    getTask: (name) => {
+      const r = s.getTask.get(name);
+      return r ? toRow(r) : undefined;
+    },
+    listTasks: (queue) => s.listTasks.all(queue).map((r) => JSON.parse(r.data) as Task),
+    insertTask: (queue, task, scheduleMs) => {
+      s.insertTask.run(task.name, queue, scheduleMs, JSON.stringify(task));
+    },
+    updateTask: (row, inFlight) =>
+      s.updateTask.run(
+        row.scheduleMs,
+        row.firstDispatchMs,
+        inFlight ? 1 : 0,
+        JSON.stringify(row.task),
+        row.task.name,
+      ).changes > 0,
+    finishTask: (name, nowMs) => finish(name, nowMs),
+    purgeQueue: (queue, nowMs) => purge(queue, nowMs),
+    isTombstoned: (name, nowMs) => {
+      s.expireTombstones.run(nowMs);
+      return (s.isTombstoned.get(name, nowMs)?.n ?? 0) > 0;
+    },
+    dueTasks: (queue, nowMs, limit) => s.due.all(queue, nowMs, limit).map(toRow),
+    nextScheduleMs: (queue) => s.next.get(queue)?.t ?? undefined,
+    setInFlight: (name, inFlight) => {
+      s.setInFlight.run(inFlight ? 1 : 0, name);
+    },
+    resetInFlight: () => s.resetInFlight.run().changes,
+  };
+}
