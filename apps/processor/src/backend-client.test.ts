@@ -1,0 +1,166 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AppError, silentLogger } from '@slideshow/runtime';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createBackendClient } from './backend-client.ts';
+
+type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
+
+const spec = {
+  imageId: 'img-1',
+  generation: 2,
+  sourceKey: 'originals/img-1',
+  sha256: 'a'.repeat(64),
+  preset: 'web-v1',
+  variantPrefix: 'variants/img-1/g2/',
+  status: 'queued',
+};
+
+let server: Server;
+let baseUrl: string;
+let handlers: Handler[] = [];
+let seen: { method: string; url: string; authorization: string | undefined; body: string }[] = [];
+
+beforeAll(async () => {
+  // A loopback HTTP server answering with scripted responses, one per request.
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
+    req.on('end', () => {
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        authorization: req.headers.authorization,
+        body,
+      });
+      const handler = handlers.shift();
+      if (handler) handler(req, body, res);
+      else res.writeHead(500).end('no handler left');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+});
+
+beforeEach(() => {
+  handlers = [];
+  seen = [];
+});
+
+const json =
+  (status: number, body: unknown): Handler =>
+  (_req, _body, res) => {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  };
+const problem = (status: number, code: string, message = 'nope') =>
+  json(status, { error: { code, message, requestId: 'req-1' } });
+
+const client = (deadlineMs = 5_000) =>
+  createBackendClient({
+    baseUrl,
+    credentials: { authorizationHeader: async () => 'Bearer test-secret' },
+    logger: silentLogger,
+    deadlineMs,
+    requestTimeoutMs: 2_000,
+  });
+
+async function rejection(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof AppError) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('backend client', () => {
+  it('fetches and validates the job spec with the callback credential', async () => {
+    handlers.push(json(200, spec));
+    await expect(client().jobSpec('img-1')).resolves.toEqual(spec);
+    expect(seen[0]).toMatchObject({
+      method: 'GET',
+      url: '/api/processing/img-1',
+      authorization: 'Bearer test-secret',
+    });
+  });
+
+  it('retries a 503 and a 429 and then succeeds', async () => {
+    handlers.push(problem(503, 'INTERNAL'), problem(429, 'RATE_LIMITED'), json(200, { ok: true }));
+    await client().started('img-1', { generation: 2, execution: 'ex-1', attempt: 0 });
+    expect(seen.map((s) => s.url)).toEqual([
+      '/api/processing/img-1/started',
+      '/api/processing/img-1/started',
+      '/api/processing/img-1/started',
+    ]);
+    expect(JSON.parse(seen[2]?.body ?? '')).toEqual({
+      generation: 2,
+      execution: 'ex-1',
+      attempt: 0,
+    });
+  });
+
+  it('does not retry a stale generation and keeps its code', async () => {
+    handlers.push(problem(409, 'STALE_GENERATION', 'generation 1 is stale'));
+    const error = await rejection(client().started('img-1', { generation: 1 }));
+    expect(error.code).toBe('STALE_GENERATION');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toBe(
+      'POST /api/processing/img-1/started answered 409: generation 1 is stale',
+    );
+    expect(seen).toHaveLength(1);
+  });
+
+  it('reports a 404 as NOT_FOUND with its status', async () => {
+    handlers.push(problem(404, 'NOT_FOUND', 'no such image'));
+    const error = await rejection(client().jobSpec('gone'));
+    expect(error.code).toBe('NOT_FOUND');
+    expect(error.context.status).toBe(404);
+  });
+
+  it('gives up on an unreachable backend after its deadline with a retryable error', async () => {
+    const unreachable = createBackendClient({
+      baseUrl: 'http://127.0.0.1:1',
+      credentials: { authorizationHeader: async () => 'Bearer x' },
+      logger: silentLogger,
+      deadlineMs: 300,
+    });
+    const error = await rejection(unreachable.jobSpec('img-1'));
+    expect(error.code).toBe('BACKEND_UNAVAILABLE');
+    expect(error.retryable).toBe(true);
+  });
+
+  it('refuses a job spec that does not match the contract', async () => {
+    handlers.push(json(200, { ...spec, sha256: 'not-hex' }));
+    const error = await rejection(client().jobSpec('img-1'));
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(error.retryable).toBe(false);
+  });
+
+  it('stops retrying when its signal is aborted and rethrows the abort reason', async () => {
+    const controller = new AbortController();
+    handlers.push((_req, _body, res) => {
+      controller.abort(new AppError('TIMEOUT', 'terminated', { retryable: true }));
+      res.writeHead(503).end('busy');
+    });
+    const error = await rejection(client(10_000).jobSpec('img-1', { signal: controller.signal }));
+    expect(error.code).toBe('TIMEOUT');
+    expect(seen).toHaveLength(1);
+  });
+
+  it('keeps the text of an error answer that is not JSON', async () => {
+    handlers.push((_req, _body, res) => res.writeHead(400).end('<html>bad</html>'));
+    const error = await rejection(
+      client().failed('img-1', { code: 'CORRUPT_IMAGE', message: 'x', source: 'processor' }),
+    );
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('answered 400: <html>bad</html>');
+  });
+});

@@ -1,0 +1,180 @@
+/**
+ * The processor's side of the processing callbacks (DESIGN §3.2): job spec,
+ * started, complete, failed. Every call carries the callback credential and is
+ * retried with exponential backoff and full jitter, within a bounded time, for
+ * network errors, 429 and 5xx; any other answer is final.
+ */
+import type { CallbackCredentials } from '@slideshow/callback-auth';
+import {
+  type CompleteBody,
+  ERROR_CODES,
+  type ErrorCode,
+  type FailedBody,
+  JobSpec,
+  type StartedBody,
+} from '@slideshow/contracts';
+import { AppError, coerceError, type Logger, retryWithBackoff } from '@slideshow/runtime';
+
+/** Options for {@link createBackendClient}. */
+export interface BackendClientOptions {
+  /** Backend base URL without a trailing slash. */
+  baseUrl: string;
+  credentials: CallbackCredentials;
+  logger: Logger;
+  /** Total time one call may spend, retries included (ms). */
+  deadlineMs: number;
+  /** Time one HTTP exchange may take (ms); default min(deadline, 15 s), at least 1 s. */
+  requestTimeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Aborts the call (and its retries). */
+  signal?: AbortSignal;
+  /** Overrides the client's deadline for this call (ms). */
+  deadlineMs?: number;
+}
+
+/** Typed calls to the backend's processing callbacks. */
+export interface BackendClient {
+  /** `GET /api/processing/:id`. */
+  jobSpec(imageId: string, options?: CallOptions): Promise<JobSpec>;
+  /** `POST /api/processing/:id/started`. */
+  started(imageId: string, body: StartedBody, options?: CallOptions): Promise<void>;
+  /** `POST /api/processing/:id/complete`. */
+  complete(imageId: string, body: CompleteBody, options?: CallOptions): Promise<void>;
+  /** `POST /api/processing/:id/failed`. */
+  failed(imageId: string, body: FailedBody, options?: CallOptions): Promise<void>;
+}
+
+const KNOWN_CODES = new Set<string>(ERROR_CODES);
+
+/** Codes for error answers that do not carry our error shape. */
+const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+  400: 'VALIDATION_FAILED',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+};
+
+/** Maps an HTTP error answer to an AppError; 429 and 5xx are retryable. */
+async function errorFromResponse(response: Response, what: string): Promise<AppError> {
+  const text = await response.text().catch((error: unknown) => coerceError(error).message);
+  let code: ErrorCode = STATUS_CODES[response.status] ?? 'BACKEND_UNAVAILABLE';
+  let message = text.slice(0, 500);
+  let requestId: unknown;
+  try {
+    const body = JSON.parse(text) as {
+      error?: { code?: unknown; message?: unknown; requestId?: unknown };
+    };
+    if (typeof body.error?.code === 'string' && KNOWN_CODES.has(body.error.code)) {
+      code = body.error.code as ErrorCode;
+    }
+    if (typeof body.error?.message === 'string') message = body.error.message;
+    requestId = body.error?.requestId;
+  } catch (error) {
+    // Not the JSON error shape (a proxy's HTML page, say): keep the raw text.
+    message = `${message} (${coerceError(error).message})`;
+  }
+  const retryable = response.status === 429 || response.status >= 500;
+  if (retryable) code = 'BACKEND_UNAVAILABLE';
+  return new AppError(code, `${what} answered ${response.status}: ${message}`, {
+    retryable,
+    context: { status: response.status, requestId },
+  });
+}
+
+/** Creates a {@link BackendClient}. No I/O until a call is made. */
+export function createBackendClient(options: BackendClientOptions): BackendClient {
+  const doFetch = options.fetch ?? fetch;
+  const requestTimeoutMs =
+    options.requestTimeoutMs ?? Math.max(1_000, Math.min(options.deadlineMs, 15_000));
+
+  async function call(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    callOptions: CallOptions = {},
+  ): Promise<unknown> {
+    const what = `${method} ${path}`;
+    const signal = callOptions.signal;
+    return retryWithBackoff(
+      async () => {
+        signal?.throwIfAborted();
+        const headers: Record<string, string> = {
+          authorization: await options.credentials.authorizationHeader(),
+          accept: 'application/json',
+        };
+        if (body !== undefined) headers['content-type'] = 'application/json';
+        const timeout = AbortSignal.timeout(requestTimeoutMs);
+        let response: Response;
+        try {
+          response = await doFetch(`${options.baseUrl}${path}`, {
+            method,
+            headers,
+            body: body === undefined ? undefined : JSON.stringify(body),
+            signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+          });
+        } catch (error) {
+          if (signal?.aborted) throw signal.reason ?? error;
+          throw new AppError(
+            'BACKEND_UNAVAILABLE',
+            `${what} failed: ${coerceError(error).message}`,
+            {
+              retryable: true,
+              cause: error,
+            },
+          );
+        }
+        if (!response.ok) throw await errorFromResponse(response, what);
+        if (response.status === 204) return undefined;
+        const text = await response.text();
+        return text === '' ? undefined : (JSON.parse(text) as unknown);
+      },
+      {
+        deadlineMs: callOptions.deadlineMs ?? options.deadlineMs,
+        initialDelayMs: 200,
+        maxDelayMs: 5_000,
+        ...(signal ? { signal } : {}),
+        onRetry: (error, attempt, delayMs) =>
+          options.logger.warn('callback failed; retrying', {
+            call: what,
+            attempt,
+            delayMs: Math.round(delayMs),
+            error: coerceError(error).message,
+          }),
+      },
+    ).catch((error: unknown) => {
+      // An abort during the backoff sleep surfaces as AbortError; report the reason instead.
+      if (signal?.aborted) throw signal.reason ?? error;
+      throw error;
+    });
+  }
+
+  const path = (imageId: string, suffix = '') =>
+    `/api/processing/${encodeURIComponent(imageId)}${suffix}`;
+
+  return {
+    async jobSpec(imageId, callOptions) {
+      const raw = await call('GET', path(imageId), undefined, callOptions);
+      const parsed = JobSpec.safeParse(raw);
+      if (!parsed.success) {
+        throw new AppError('VALIDATION_FAILED', `job spec for ${imageId} is malformed`, {
+          context: { issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) },
+        });
+      }
+      return parsed.data;
+    },
+    async started(imageId, body, callOptions) {
+      await call('POST', path(imageId, '/started'), body, callOptions);
+    },
+    async complete(imageId, body, callOptions) {
+      await call('POST', path(imageId, '/complete'), body, callOptions);
+    },
+    async failed(imageId, body, callOptions) {
+      await call('POST', path(imageId, '/failed'), body, callOptions);
+    },
+  };
+}

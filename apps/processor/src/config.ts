@@ -1,0 +1,188 @@
+/**
+ * The processor's environment, read once and validated by one zod schema
+ * (DESIGN §3.1). Every problem is listed in one error so a misconfigured job
+ * fails loudly on its first attempt instead of one variable at a time.
+ */
+import { AppError } from '@slideshow/runtime';
+import { z } from 'zod';
+
+/** Test-only fault switches (see README and faults.ts). */
+export const PROCESSOR_FAULTS = ['crash', 'hang', 'oom', 'sigkill'] as const;
+/** One of {@link PROCESSOR_FAULTS}. */
+export type ProcessorFault = (typeof PROCESSOR_FAULTS)[number];
+
+/** Where callback credentials come from. */
+export const CALLBACK_AUTH_KINDS = ['google', 'shared-secret'] as const;
+/** One of {@link CALLBACK_AUTH_KINDS}. */
+export type CallbackAuthKind = (typeof CALLBACK_AUTH_KINDS)[number];
+
+/** The validated configuration of one processor task. */
+export interface ProcessorConfig {
+  /** The image this task processes (from TARGET_FILE_ID or TARGET_FILE_IDS[task index]). */
+  imageId: string;
+  /** Backend base URL without a trailing slash. */
+  backendUrl: string;
+  /** `gs://bucket` or `file:///abs/path`. */
+  storageUrl: string;
+  /** GCS JSON API endpoint override (an emulator). */
+  gcsApiEndpoint: string | undefined;
+  /** Must equal the job's `--max-retries`; Cloud Run does not expose it. */
+  maxRetries: number;
+  callbackAuth: CallbackAuthKind;
+  callbackSecret: string | undefined;
+  callbackAudience: string;
+  /** Total time one callback may spend retrying (ms). */
+  callbackDeadlineMs: number;
+  job: string | undefined;
+  execution: string | undefined;
+  taskIndex: number;
+  /** 0-based attempt of this task (CLOUD_RUN_TASK_ATTEMPT). */
+  attempt: number;
+  taskCount: number;
+  /** Overrides the preset named by the job spec (a deliberate operator choice). */
+  imagingPreset: string | undefined;
+  fault: ProcessorFault | undefined;
+  logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+}
+
+const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalString = z.preprocess(blankToUndefined, z.string().optional());
+const count = (fallback: number) =>
+  z.preprocess(blankToUndefined, z.coerce.number().int().nonnegative().default(fallback));
+
+const EnvSchema = z.object({
+  TARGET_FILE_ID: optionalString,
+  TARGET_FILE_IDS: optionalString,
+  BACKEND_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  GCS_BUCKET_NAME: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'must be a bucket name')
+      .optional(),
+  ),
+  STORAGE_URL: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^(file:\/\/\/|gs:\/\/)./, 'must start with file:/// or gs://')
+      .optional(),
+  ),
+  GCS_API_ENDPOINT: z.preprocess(blankToUndefined, z.url().optional()),
+  MAX_RETRIES: count(3),
+  CALLBACK_AUTH: z.preprocess(blankToUndefined, z.enum(CALLBACK_AUTH_KINDS).default('google')),
+  CALLBACK_SECRET: optionalString,
+  CALLBACK_AUDIENCE: optionalString,
+  CALLBACK_DEADLINE_MS: z.preprocess(
+    blankToUndefined,
+    z.coerce.number().int().min(0).max(600_000).default(30_000),
+  ),
+  CLOUD_RUN_JOB: optionalString,
+  CLOUD_RUN_EXECUTION: optionalString,
+  CLOUD_RUN_TASK_INDEX: count(0),
+  CLOUD_RUN_TASK_ATTEMPT: count(0),
+  CLOUD_RUN_TASK_COUNT: z.preprocess(
+    blankToUndefined,
+    z.coerce.number().int().positive().default(1),
+  ),
+  IMAGING_PRESET: optionalString,
+  PROCESSOR_FAULT: z.preprocess(blankToUndefined, z.enum(PROCESSOR_FAULTS).optional()),
+  LOG_LEVEL: z.preprocess(
+    blankToUndefined,
+    z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO'),
+  ),
+});
+
+/** The checks that span several variables; they run even when single fields are invalid. */
+function crossFieldProblems(raw: Record<string, string | undefined>): string[] {
+  const get = (name: string) => {
+    const v = raw[name]?.trim();
+    return v === '' ? undefined : v;
+  };
+  const problems: string[] = [];
+  if (get('TARGET_FILE_ID') && get('TARGET_FILE_IDS')) {
+    problems.push('TARGET_FILE_ID: set TARGET_FILE_ID or TARGET_FILE_IDS, not both');
+  }
+  if (!get('TARGET_FILE_ID') && !get('TARGET_FILE_IDS')) {
+    problems.push('TARGET_FILE_ID: one of TARGET_FILE_ID or TARGET_FILE_IDS is required');
+  }
+  const index = Number(get('CLOUD_RUN_TASK_INDEX') ?? 0);
+  const batch = get('TARGET_FILE_IDS');
+  if (batch !== undefined && Number.isInteger(index) && index >= splitIds(batch).length) {
+    problems.push(
+      `CLOUD_RUN_TASK_INDEX: task index ${index} is past the ${splitIds(batch).length} ids of TARGET_FILE_IDS`,
+    );
+  }
+  if (get('GCS_BUCKET_NAME') && get('STORAGE_URL')) {
+    problems.push('STORAGE_URL: set GCS_BUCKET_NAME or STORAGE_URL, not both');
+  }
+  if (!get('GCS_BUCKET_NAME') && !get('STORAGE_URL')) {
+    problems.push('GCS_BUCKET_NAME: one of GCS_BUCKET_NAME or STORAGE_URL is required');
+  }
+  if (get('CALLBACK_AUTH') === 'shared-secret' && !get('CALLBACK_SECRET')) {
+    problems.push('CALLBACK_SECRET: required when CALLBACK_AUTH=shared-secret');
+  }
+  const attempt = Number(get('CLOUD_RUN_TASK_ATTEMPT') ?? 0);
+  const maxRetries = Number(get('MAX_RETRIES') ?? 3);
+  if (Number.isInteger(attempt) && Number.isInteger(maxRetries) && attempt > maxRetries) {
+    problems.push(
+      `CLOUD_RUN_TASK_ATTEMPT: attempt ${attempt} is past MAX_RETRIES=${maxRetries}; MAX_RETRIES must equal the job's --max-retries`,
+    );
+  }
+  return problems;
+}
+
+function splitIds(list: string): string[] {
+  return list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/**
+ * Parses the environment (by default `process.env`) into a {@link ProcessorConfig}.
+ * Throws AppError VALIDATION_FAILED naming every bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): ProcessorConfig {
+  const parsed = EnvSchema.safeParse(env);
+  const problems = [
+    ...(parsed.error?.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`) ?? []),
+    ...crossFieldProblems(env),
+  ];
+  if (!parsed.success || problems.length > 0) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `invalid processor environment: ${problems.join('; ')}`,
+      {
+        context: { problems },
+      },
+    );
+  }
+  const e = parsed.data;
+  const imageId = e.TARGET_FILE_ID ?? splitIds(e.TARGET_FILE_IDS ?? '')[e.CLOUD_RUN_TASK_INDEX];
+  const backendUrl = e.BACKEND_API_URL.replace(/\/+$/, '');
+  return {
+    imageId: imageId ?? '',
+    backendUrl,
+    storageUrl: e.STORAGE_URL ?? `gs://${e.GCS_BUCKET_NAME}`,
+    gcsApiEndpoint: e.GCS_API_ENDPOINT,
+    maxRetries: e.MAX_RETRIES,
+    callbackAuth: e.CALLBACK_AUTH,
+    callbackSecret: e.CALLBACK_SECRET,
+    callbackAudience: e.CALLBACK_AUDIENCE ?? backendUrl,
+    callbackDeadlineMs: e.CALLBACK_DEADLINE_MS,
+    job: e.CLOUD_RUN_JOB,
+    execution: e.CLOUD_RUN_EXECUTION,
+    taskIndex: e.CLOUD_RUN_TASK_INDEX,
+    attempt: e.CLOUD_RUN_TASK_ATTEMPT,
+    taskCount: e.CLOUD_RUN_TASK_COUNT,
+    imagingPreset: e.IMAGING_PRESET,
+    fault: e.PROCESSOR_FAULT,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** True when Cloud Run will not retry this task again (DESIGN §3.1). */
+export function isFinalAttempt(config: Pick<ProcessorConfig, 'attempt' | 'maxRetries'>): boolean {
+  return config.attempt >= config.maxRetries;
+}
