@@ -1,0 +1,164 @@
+import { mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFsObjectStore, type FsObjectStore } from './fs.ts';
+import {
+  appErrorOf,
+  generatedStream,
+  readAll,
+  runObjectStoreContract,
+} from './object-store.contract.ts';
+
+let scratch: string;
+
+beforeAll(async () => {
+  scratch = await mkdtemp(path.join(tmpdir(), 'storage-fs-test-'));
+});
+
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+runObjectStoreContract('filesystem', async () => ({
+  store: createFsObjectStore({ root: path.join(scratch, 'contract') }),
+  // Chunks are 256 KiB and the pipeline holds a few at a time; holding all 20 MB would fail this.
+  maxBufferedBytes: 8 * 1024 * 1024,
+}));
+
+describe('filesystem store specifics', () => {
+  let root: string;
+  let outside: string;
+  let store: FsObjectStore;
+
+  beforeAll(async () => {
+    root = path.join(scratch, 'specific');
+    outside = path.join(scratch, 'outside');
+    await mkdir(outside, { recursive: true });
+    await writeFile(path.join(outside, 'secret.txt'), 'secret');
+    store = createFsObjectStore({ root });
+    await store.put('seed.txt', Buffer.from('seed'), { contentType: 'text/plain' });
+  });
+
+  it('stores an object as a plain file at its key under the root', async () => {
+    await store.put('images/abc/640.webp', Buffer.from('webp'), { contentType: 'image/webp' });
+    expect(await readdir(path.join(root, 'images', 'abc'))).toEqual(['640.webp']);
+  });
+
+  it('refuses to read, write or list through a symlinked folder that points outside the root', async () => {
+    await symlink(outside, path.join(root, 'escape'));
+    expect((await appErrorOf(store.get('escape/secret.txt'))).code).toBe('VALIDATION_FAILED');
+    expect((await appErrorOf(store.stat('escape/secret.txt'))).code).toBe('VALIDATION_FAILED');
+    expect(
+      (
+        await appErrorOf(
+          store.put('escape/new.txt', Buffer.from('x'), { contentType: 'text/plain' }),
+        )
+      ).code,
+    ).toBe('VALIDATION_FAILED');
+    expect(
+      (
+        await appErrorOf(
+          store.put('escape/deeper/new.txt', Buffer.from('x'), { contentType: 'text/plain' }),
+        )
+      ).code,
+    ).toBe('VALIDATION_FAILED');
+    expect(await readdir(outside)).toEqual(['secret.txt']);
+    const listed: string[] = [];
+    for await (const info of store.list('')) listed.push(info.key);
+    expect(listed.some((key) => key.startsWith('escape'))).toBe(false);
+  });
+
+  it('does not follow a symlinked object file that points outside the root', async () => {
+    await symlink(path.join(outside, 'secret.txt'), path.join(root, 'link.txt'));
+    expect((await appErrorOf(store.get('link.txt'))).code).toBe('VALIDATION_FAILED');
+    expect(await store.stat('link.txt')).toBeUndefined();
+  });
+
+  it('refuses keys inside its own bookkeeping folder', async () => {
+    expect((await appErrorOf(store.get('.objectstore/tmp/x'))).code).toBe('VALIDATION_FAILED');
+    expect(
+      (
+        await appErrorOf(
+          store.put('.objectstore/meta/x', Buffer.from('x'), { contentType: 'text/plain' }),
+        )
+      ).code,
+    ).toBe('VALIDATION_FAILED');
+  });
+
+  it('never shows temp files or sidecars in listings while a write is in flight', async () => {
+    const { stream } = generatedStream(512 * 1024, { chunkSize: 8 * 1024 });
+    let listedDuringWrite: string[] = [];
+    const slow = stream.map(async (chunk: Buffer) => {
+      if (listedDuringWrite.length === 0) {
+        for await (const info of store.list('')) listedDuringWrite.push(info.key);
+      }
+      return chunk;
+    });
+    await store.put('inflight/object.bin', slow, { contentType: 'application/octet-stream' });
+    expect(listedDuringWrite).not.toContain('inflight/object.bin');
+    expect(listedDuringWrite.every((key) => !key.startsWith('.objectstore'))).toBe(true);
+    listedDuringWrite = [];
+    for await (const info of store.list('')) listedDuringWrite.push(info.key);
+    expect(listedDuringWrite).toContain('inflight/object.bin');
+  });
+
+  it('ignores crash leftovers in the temp folder and sweeps them once they are stale', async () => {
+    const tmp = path.join(root, '.objectstore', 'tmp');
+    await writeFile(path.join(tmp, 'crashed.data'), 'half an upload');
+    expect(await store.stat('crashed.data')).toBeUndefined();
+    expect(await store.sweepTempFiles()).toBe(0); // fresh: may belong to a write in progress
+    const old = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    await utimes(path.join(tmp, 'crashed.data'), old, old);
+    expect(await store.sweepTempFiles()).toBe(1);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('serves a file dropped into the folder by hand as application/octet-stream', async () => {
+    await mkdir(path.join(root, 'dropped'), { recursive: true });
+    await writeFile(path.join(root, 'dropped', 'holiday.jpg'), 'jpeg bytes');
+    expect(await store.stat('dropped/holiday.jpg')).toMatchObject({
+      bytes: 10,
+      contentType: 'application/octet-stream',
+    });
+    expect((await readAll(await store.get('dropped/holiday.jpg'))).toString()).toBe('jpeg bytes');
+  });
+
+  it('reports a key that collides with a folder of other keys as CONFLICT', async () => {
+    await store.put('conflict/child.txt', Buffer.from('child'), { contentType: 'text/plain' });
+    const error = await appErrorOf(
+      store.put('conflict', Buffer.from('parent'), { contentType: 'text/plain' }),
+    );
+    expect(error.code).toBe('CONFLICT');
+    expect(await store.stat('conflict')).toBeUndefined();
+  });
+
+  it('removes folders emptied by a delete so the layout mirrors the keys', async () => {
+    await store.put('emptied/a/b/c.txt', Buffer.from('c'), { contentType: 'text/plain' });
+    await store.delete('emptied/a/b/c.txt');
+    expect(await readdir(root)).not.toContain('emptied');
+  });
+
+  it('answers reads of a store whose root does not exist yet as empty', async () => {
+    const empty = createFsObjectStore({ root: path.join(scratch, 'never-created') });
+    expect(await empty.stat('a.txt')).toBeUndefined();
+    expect((await appErrorOf(empty.get('a.txt'))).code).toBe('NOT_FOUND');
+    const listed: string[] = [];
+    for await (const info of empty.list('')) listed.push(info.key);
+    expect(listed).toEqual([]);
+    await expect(empty.delete('a.txt')).resolves.toBeUndefined();
+    expect(await empty.deletePrefix('')).toBe(0);
+  });
+
+  it('reports an I/O failure as a retryable STORAGE_UNAVAILABLE', async () => {
+    const fileAsRoot = path.join(scratch, 'a-file');
+    await writeFile(fileAsRoot, 'not a folder');
+    // A root below a regular file cannot be created: ENOTDIR from mkdir is an I/O failure here.
+    const broken = createFsObjectStore({ root: path.join(fileAsRoot, 'root') });
+    const error = await appErrorOf(
+      broken.put('a.txt', Buffer.from('x'), { contentType: 'text/plain' }),
+    );
+    expect(error.code).toBe('STORAGE_UNAVAILABLE');
+    expect(error.retryable).toBe(true);
+  });
+});

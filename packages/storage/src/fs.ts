@@ -1,0 +1,434 @@
+/**
+ * The filesystem adapter of the ObjectStore port: the local default. Object
+ * `a/b.webp` is the plain file `<root>/a/b.webp`, so the folder stays readable
+ * with ordinary tools and a folder of photos can be ingested as it is.
+ *
+ * Writes are atomic: bytes go to a temp file under `<root>/.objectstore/tmp`
+ * (the same filesystem as the target, which is what rename(2) needs to be
+ * atomic), are fsynced, then renamed over the target; the parent folder is
+ * fsynced so the rename survives a crash. Content type and cache control live
+ * in a JSON sidecar under `<root>/.objectstore/meta/<key>`.
+ */
+import { randomUUID } from 'node:crypto';
+import { constants, createWriteStream } from 'node:fs';
+import {
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rmdir,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AppError, coerceError } from '@slideshow/runtime';
+import {
+  assertRealPathInside,
+  ensureDirInside,
+  hasCode,
+  keyToPath,
+  mapFsError,
+  RESERVED_DIR,
+} from './fs-paths.ts';
+import {
+  assertValidKey,
+  assertValidPrefix,
+  assertValidRange,
+  type GetOptions,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+} from './object-store.ts';
+
+/** Options for {@link createFsObjectStore}. */
+export interface FsObjectStoreOptions {
+  /** The folder that holds the objects; created on first write. */
+  root: string;
+  /** Temp files older than this are crash leftovers and are removed on the first write (default 1 hour). */
+  staleTempAgeMs?: number;
+}
+
+/** The filesystem store: the port plus housekeeping only this adapter needs. */
+export interface FsObjectStore extends ObjectStore {
+  /** The absolute root folder. */
+  readonly root: string;
+  /** Removes temp files older than `olderThanMs` (left by a crash mid-write); returns how many. */
+  sweepTempFiles(olderThanMs?: number): Promise<number>;
+}
+
+interface Sidecar {
+  contentType: string;
+  cacheControl?: string;
+}
+
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+/** A concurrent delete may remove an empty parent folder between our mkdir and rename. */
+const RENAME_ATTEMPTS = 3;
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function unlinkIfPresent(file: string): Promise<boolean> {
+  try {
+    await unlink(file);
+    return true;
+  } catch (error) {
+    if (hasCode(error, 'ENOENT')) return false;
+    throw error;
+  }
+}
+
+/** Creates the filesystem ObjectStore rooted at `options.root`. Does no I/O until first used. */
+export function createFsObjectStore(options: FsObjectStoreOptions): FsObjectStore {
+  const root = path.resolve(options.root);
+  const reservedDir = path.join(root, RESERVED_DIR);
+  const tmpDir = path.join(reservedDir, 'tmp');
+  const metaDir = path.join(reservedDir, 'meta');
+  const staleTempAgeMs = options.staleTempAgeMs ?? 60 * 60 * 1000;
+  let realRootPromise: Promise<string> | undefined;
+  let sweptOnce = false;
+
+  /** The root's real path; created (with the temp folder) when `create` is set. */
+  async function realRoot(create: boolean): Promise<string> {
+    if (create) {
+      realRootPromise ??= (async () => {
+        await mkdir(tmpDir, { recursive: true });
+        await mkdir(metaDir, { recursive: true });
+        return realpath(root);
+      })();
+      realRootPromise.catch(() => {
+        realRootPromise = undefined;
+      });
+      return realRootPromise;
+    }
+    return realRootPromise ?? realpath(root);
+  }
+
+  function metaPathFor(key: string): string {
+    return path.join(metaDir, ...key.split('/'));
+  }
+
+  async function readSidecar(key: string): Promise<Sidecar | undefined> {
+    try {
+      const parsed: unknown = JSON.parse(await readFile(metaPathFor(key), 'utf8'));
+      if (
+        parsed &&
+        typeof parsed === 'object' &&
+        'contentType' in parsed &&
+        typeof parsed.contentType === 'string'
+      ) {
+        const cacheControl =
+          'cacheControl' in parsed && typeof parsed.cacheControl === 'string'
+            ? parsed.cacheControl
+            : undefined;
+        return cacheControl === undefined
+          ? { contentType: parsed.contentType }
+          : { contentType: parsed.contentType, cacheControl };
+      }
+      return undefined;
+    } catch (error) {
+      // A missing or unreadable sidecar (a file dropped into the folder by hand) means "no metadata".
+      if (hasCode(error, 'ENOENT', 'ENOTDIR') || error instanceof SyntaxError) return undefined;
+      throw error;
+    }
+  }
+
+  /** Metadata for the regular file at `file`, or undefined when there is none. */
+  async function infoAt(key: string, file: string): Promise<ObjectInfo | undefined> {
+    let stats: Awaited<ReturnType<typeof lstat>>;
+    try {
+      stats = await lstat(file);
+    } catch (error) {
+      if (hasCode(error, 'ENOENT', 'ENOTDIR')) return undefined;
+      throw error;
+    }
+    // Symlinks are never followed (they could point anywhere); folders are not objects.
+    if (!stats.isFile()) return undefined;
+    const sidecar = await readSidecar(key);
+    const info: ObjectInfo = {
+      key,
+      bytes: stats.size,
+      contentType: sidecar?.contentType ?? DEFAULT_CONTENT_TYPE,
+      updated: stats.mtime,
+    };
+    if (sidecar?.cacheControl !== undefined) info.cacheControl = sidecar.cacheControl;
+    return info;
+  }
+
+  async function writeTemp(
+    tempFile: string,
+    body: Readable | Buffer,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    if (Buffer.isBuffer(body)) {
+      await writeFile(tempFile, body, { flag: 'wx', flush: true, ...(signal ? { signal } : {}) });
+      return;
+    }
+    // `flush: true` fsyncs before close, so the rename never exposes unwritten blocks.
+    await pipeline(
+      body,
+      createWriteStream(tempFile, { flags: 'wx', flush: true }),
+      signal ? { signal } : {},
+    );
+  }
+
+  async function moveIntoPlace(
+    tempFile: string,
+    target: string,
+    key: string,
+    rootReal: string,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      await ensureDirInside(root, rootReal, path.dirname(target), key);
+      try {
+        await rename(tempFile, target);
+        return;
+      } catch (error) {
+        if (!hasCode(error, 'ENOENT') || attempt >= RENAME_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  async function removeEmptyParents(file: string, stopAt: string): Promise<void> {
+    let dir = path.dirname(file);
+    while (dir !== stopAt && dir.startsWith(stopAt + path.sep)) {
+      try {
+        await rmdir(dir);
+      } catch (error) {
+        if (hasCode(error, 'ENOTEMPTY', 'EEXIST', 'ENOENT', 'ENOTDIR', 'EBUSY')) return;
+        throw error;
+      }
+      dir = path.dirname(dir);
+    }
+  }
+
+  async function sweepTempFiles(olderThanMs: number = staleTempAgeMs): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(tmpDir);
+    } catch (error) {
+      if (hasCode(error, 'ENOENT')) return 0;
+      throw mapFsError(error, RESERVED_DIR, 'sweep');
+    }
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const name of names) {
+      const file = path.join(tmpDir, name);
+      try {
+        const stats = await stat(file);
+        if (stats.mtimeMs <= cutoff && (await unlinkIfPresent(file))) removed++;
+      } catch (error) {
+        if (!hasCode(error, 'ENOENT')) throw mapFsError(error, RESERVED_DIR, 'sweep');
+      }
+    }
+    return removed;
+  }
+
+  async function put(
+    key: string,
+    body: Readable | Buffer,
+    putOptions: PutOptions,
+  ): Promise<ObjectInfo> {
+    const target = keyToPath(root, key);
+    const signal = putOptions.signal;
+    const id = randomUUID();
+    const tempData = path.join(tmpDir, `${id}.data`);
+    const tempMeta = path.join(tmpDir, `${id}.meta`);
+    try {
+      signal?.throwIfAborted();
+      const rootReal = await realRoot(true).catch((error: unknown) => {
+        throw new AppError(
+          'STORAGE_UNAVAILABLE',
+          `Cannot prepare the store folder ${root}: ${coerceError(error).message}`,
+          {
+            retryable: true,
+            cause: error,
+            context: { key, root },
+          },
+        );
+      });
+      if (!sweptOnce) {
+        sweptOnce = true;
+        await sweepTempFiles();
+      }
+      await writeTemp(tempData, body, signal);
+      const sidecar: Sidecar = { contentType: putOptions.contentType };
+      if (putOptions.cacheControl !== undefined) sidecar.cacheControl = putOptions.cacheControl;
+      await writeFile(tempMeta, JSON.stringify(sidecar), { flag: 'wx', flush: true });
+      signal?.throwIfAborted();
+      // Sidecar first: a crash between the two renames leaves an orphan sidecar, which is
+      // invisible (objects are found by their data file), rather than bytes without a type.
+      const metaTarget = metaPathFor(key);
+      await moveIntoPlace(tempMeta, metaTarget, key, rootReal);
+      await moveIntoPlace(tempData, target, key, rootReal);
+      await fsyncDir(path.dirname(target));
+      await fsyncDir(path.dirname(metaTarget));
+      const info = await infoAt(key, target);
+      if (!info)
+        throw new AppError(
+          'STORAGE_UNAVAILABLE',
+          `Object ${JSON.stringify(key)} vanished right after being written`,
+          { retryable: true, context: { key } },
+        );
+      return info;
+    } catch (error) {
+      await Promise.allSettled([unlinkIfPresent(tempData), unlinkIfPresent(tempMeta)]);
+      if (signal?.aborted) throw coerceError(signal.reason);
+      if (!Buffer.isBuffer(body)) body.destroy();
+      throw mapFsError(error, key, 'put');
+    }
+  }
+
+  async function get(key: string, range?: GetOptions): Promise<Readable> {
+    const file = keyToPath(root, key);
+    assertValidRange(key, range);
+    try {
+      await assertRealPathInside(await realRoot(false), path.dirname(file), key);
+      // O_NOFOLLOW: the object itself must not be a symlink either.
+      const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        const stats = await handle.stat();
+        if (!stats.isFile())
+          throw new AppError('NOT_FOUND', `No object at ${JSON.stringify(key)}`, {
+            context: { key },
+          });
+        if (range?.start !== undefined && range.start > 0 && range.start >= stats.size) {
+          throw new AppError(
+            'VALIDATION_FAILED',
+            `Range start ${range.start} is beyond the end of ${JSON.stringify(key)} (${stats.size} bytes)`,
+            {
+              context: { key },
+            },
+          );
+        }
+      } catch (error) {
+        await handle.close();
+        throw error;
+      }
+      // The stream owns the handle from here and closes it at end, error or destroy.
+      return handle.createReadStream({ start: range?.start, end: range?.end, autoClose: true });
+    } catch (error) {
+      throw mapFsError(error, key, 'get');
+    }
+  }
+
+  async function statKey(key: string): Promise<ObjectInfo | undefined> {
+    const file = keyToPath(root, key);
+    try {
+      await assertRealPathInside(await realRoot(false), path.dirname(file), key);
+      return await infoAt(key, file);
+    } catch (error) {
+      if (hasCode(error, 'ENOENT', 'ENOTDIR')) return undefined;
+      throw mapFsError(error, key, 'stat');
+    }
+  }
+
+  async function* walk(
+    dir: string,
+    dirKey: string,
+    namePrefix: string,
+  ): AsyncGenerator<ObjectInfo> {
+    let entries: Awaited<ReturnType<typeof readdirEntries>>;
+    try {
+      entries = await readdirEntries(dir);
+    } catch (error) {
+      if (hasCode(error, 'ENOENT', 'ENOTDIR')) return;
+      throw mapFsError(error, dirKey, 'list');
+    }
+    const candidates = entries
+      .filter((entry) => entry.name.startsWith(namePrefix))
+      .filter((entry) => !(dirKey === '' && entry.name === RESERVED_DIR))
+      // Symlinks are skipped, not followed: they could lead outside the root or into a loop.
+      .filter((entry) => entry.isFile() || entry.isDirectory())
+      // Sorting "name/" for folders yields the keys in plain string order, as GCS lists them.
+      .map((entry) => ({ entry, sortKey: entry.isDirectory() ? `${entry.name}/` : entry.name }))
+      .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+    for (const { entry } of candidates) {
+      const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
+      const abs = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        yield* walk(abs, key, '');
+        continue;
+      }
+      if (!isAddressable(key)) continue;
+      try {
+        const info = await infoAt(key, abs);
+        if (info) yield info;
+      } catch (error) {
+        throw mapFsError(error, key, 'list');
+      }
+    }
+  }
+
+  async function* list(prefix: string): AsyncGenerator<ObjectInfo> {
+    assertValidPrefix(prefix);
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash >= 0 ? prefix.slice(0, slash) : '';
+    const dir = dirKey === '' ? root : keyToPath(root, dirKey);
+    try {
+      await assertRealPathInside(await realRoot(false), dir, prefix);
+    } catch (error) {
+      if (hasCode(error, 'ENOENT', 'ENOTDIR')) return;
+      throw mapFsError(error, prefix, 'list');
+    }
+    yield* walk(dir, dirKey, prefix.slice(slash + 1));
+  }
+
+  async function deleteKey(key: string): Promise<void> {
+    const file = keyToPath(root, key);
+    try {
+      await assertRealPathInside(await realRoot(false), path.dirname(file), key);
+      const stats = await lstat(file);
+      if (stats.isDirectory()) return; // "a" when only "a/b" exists: no object named "a".
+      await unlinkIfPresent(file);
+      const metaFile = metaPathFor(key);
+      await unlinkIfPresent(metaFile).catch((error: unknown) => {
+        if (!hasCode(error, 'ENOTDIR', 'EISDIR')) throw error;
+      });
+      // GCS has no folders; removing emptied ones keeps the two adapters' listings alike.
+      await removeEmptyParents(file, root);
+      await removeEmptyParents(metaFile, metaDir);
+    } catch (error) {
+      if (hasCode(error, 'ENOENT', 'ENOTDIR')) return;
+      throw mapFsError(error, key, 'delete');
+    }
+  }
+
+  async function deletePrefix(prefix: string): Promise<number> {
+    let count = 0;
+    for await (const info of list(prefix)) {
+      await deleteKey(info.key);
+      count++;
+    }
+    return count;
+  }
+
+  return { root, put, get, stat: statKey, list, delete: deleteKey, deletePrefix, sweepTempFiles };
+}
+
+function readdirEntries(dir: string) {
+  return readdir(dir, { withFileTypes: true });
+}
+
+/** Files dropped in by hand may have names no key can express; list skips them. */
+function isAddressable(key: string): boolean {
+  try {
+    assertValidKey(key);
+    return true;
+  } catch (error) {
+    if (coerceError(error).code === 'VALIDATION_FAILED') return false;
+    throw error;
+  }
+}

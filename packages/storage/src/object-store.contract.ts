@@ -1,0 +1,354 @@
+/**
+ * The ObjectStore contract: one suite every adapter passes (fs.test.ts runs it
+ * on a temp folder, gcs.test.ts against the GCS emulator). Each test works
+ * under its own random prefix, so one store serves the whole suite.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { AppError } from '@slideshow/runtime';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ObjectInfo, ObjectStore } from './object-store.ts';
+
+/** What an adapter's test hands to {@link runObjectStoreContract}. */
+export interface ContractSubject {
+  store: ObjectStore;
+  /**
+   * Most bytes the adapter may hold in memory during the 20 MB streamed put.
+   * Leave undefined when the storage server runs in the same process (the GCS
+   * emulator buffers request bodies), where the figure would measure the server.
+   */
+  maxBufferedBytes?: number;
+}
+
+/** Reads a whole stream into one Buffer. */
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream)
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+/** Resolves to the AppError `promise` rejects with (fails the test when it resolves or throws something else). */
+export async function appErrorOf(promise: Promise<unknown>): Promise<AppError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  return error as AppError;
+}
+
+/** A stream that produces `total` bytes lazily in `chunkSize` pieces, failing after `failAfter` bytes if set. */
+export function generatedStream(
+  total: number,
+  options: { chunkSize?: number; failAfter?: number; onChunk?: (produced: number) => void } = {},
+): { stream: Readable; digest: () => string } {
+  const chunkSize = options.chunkSize ?? 64 * 1024;
+  const hash = createHash('sha256');
+  let produced = 0;
+  let index = 0;
+  const stream = new Readable({
+    highWaterMark: chunkSize,
+    read() {
+      if (options.failAfter !== undefined && produced >= options.failAfter) {
+        this.destroy(new Error('source failed mid-stream'));
+        return;
+      }
+      if (produced >= total) {
+        this.push(null);
+        return;
+      }
+      const size = Math.min(chunkSize, total - produced);
+      const chunk = Buffer.alloc(size, index++ % 251);
+      hash.update(chunk);
+      produced += size;
+      options.onChunk?.(produced);
+      this.push(chunk);
+    },
+  });
+  return { stream, digest: () => hash.digest('hex') };
+}
+
+function sha256(buffer: Buffer): string {
+  return createHash('sha256').update(buffer).digest('hex');
+}
+
+async function collect(iterable: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
+  const items: ObjectInfo[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
+
+/** `gc()` without starting Node with --expose-gc, so memory samples count live bytes only. */
+function exposeGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+/** Registers the ObjectStore contract tests for one adapter. */
+export function runObjectStoreContract(
+  name: string,
+  factory: () => Promise<ContractSubject> | ContractSubject,
+): void {
+  describe(`ObjectStore contract: ${name}`, () => {
+    let subject: ContractSubject;
+    let store: ObjectStore;
+    const prefix = () => `contract-${randomUUID()}/`;
+
+    beforeAll(async () => {
+      subject = await factory();
+      store = subject.store;
+    });
+
+    it('round-trips a Buffer with its content type and cache control', async () => {
+      const key = `${prefix()}photo.webp`;
+      const body = Buffer.from('not really a webp, but bytes are bytes');
+      const info = await store.put(key, body, {
+        contentType: 'image/webp',
+        cacheControl: 'public, max-age=31536000, immutable',
+      });
+      expect(info).toMatchObject({
+        key,
+        bytes: body.length,
+        contentType: 'image/webp',
+        cacheControl: 'public, max-age=31536000, immutable',
+      });
+      expect(info.updated).toBeInstanceOf(Date);
+      expect(await readAll(await store.get(key))).toEqual(body);
+      expect(await store.stat(key)).toMatchObject({
+        key,
+        bytes: body.length,
+        contentType: 'image/webp',
+        cacheControl: 'public, max-age=31536000, immutable',
+      });
+    });
+
+    it('round-trips a multi-chunk stream without a size hint', async () => {
+      const key = `${prefix()}streamed.bin`;
+      const { stream, digest } = generatedStream(300_000, { chunkSize: 7_000 });
+      const info = await store.put(key, stream, { contentType: 'application/octet-stream' });
+      expect(info.bytes).toBe(300_000);
+      expect(info.cacheControl).toBeUndefined();
+      expect(sha256(await readAll(await store.get(key)))).toBe(digest());
+    });
+
+    it('reports a missing key as undefined from stat and NOT_FOUND from get', async () => {
+      const key = `${prefix()}missing.jpg`;
+      expect(await store.stat(key)).toBeUndefined();
+      const error = await appErrorOf(store.get(key));
+      expect(error.code).toBe('NOT_FOUND');
+      expect(error.retryable).toBe(false);
+    });
+
+    it('returns inclusive byte ranges', async () => {
+      const key = `${prefix()}digits.txt`;
+      await store.put(key, Buffer.from('0123456789'), { contentType: 'text/plain' });
+      expect((await readAll(await store.get(key, { start: 2, end: 5 }))).toString()).toBe('2345');
+      expect((await readAll(await store.get(key, { start: 7 }))).toString()).toBe('789');
+      expect((await readAll(await store.get(key, { end: 1 }))).toString()).toBe('01');
+      expect((await readAll(await store.get(key, { start: 8, end: 100 }))).toString()).toBe('89');
+    });
+
+    it('refuses a range whose end comes before its start', async () => {
+      const key = `${prefix()}digits.txt`;
+      await store.put(key, Buffer.from('0123456789'), { contentType: 'text/plain' });
+      expect((await appErrorOf(store.get(key, { start: 5, end: 2 }))).code).toBe(
+        'VALIDATION_FAILED',
+      );
+      expect((await appErrorOf(store.get(key, { start: -1 }))).code).toBe('VALIDATION_FAILED');
+    });
+
+    it('lists every object under a string prefix in key order, across several pages', async () => {
+      const base = prefix();
+      const keys = [
+        'a/1.jpg',
+        'a/2.jpg',
+        'a/sub/3.jpg',
+        'ab.jpg',
+        'abc/4.jpg',
+        'b/5.jpg',
+        'a-z.jpg',
+      ].map((k) => base + k);
+      for (const key of keys)
+        await store.put(key, Buffer.from(key), {
+          contentType: 'image/jpeg',
+          cacheControl: 'no-store',
+        });
+      const all = await collect(store.list(base));
+      expect(all.map((i) => i.key)).toEqual([...keys].sort());
+      expect(all[0]).toMatchObject({
+        bytes: Buffer.byteLength(all[0]!.key),
+        contentType: 'image/jpeg',
+        cacheControl: 'no-store',
+      });
+      expect((await collect(store.list(`${base}a/`))).map((i) => i.key)).toEqual([
+        `${base}a/1.jpg`,
+        `${base}a/2.jpg`,
+        `${base}a/sub/3.jpg`,
+      ]);
+      expect((await collect(store.list(`${base}ab`))).map((i) => i.key)).toEqual([
+        `${base}ab.jpg`,
+        `${base}abc/4.jpg`,
+      ]);
+      expect(await collect(store.list(`${base}nothing-here/`))).toEqual([]);
+    });
+
+    it('overwrites an object with new bytes and new metadata', async () => {
+      const key = `${prefix()}replaced.png`;
+      await store.put(key, Buffer.from('old'), {
+        contentType: 'image/png',
+        cacheControl: 'no-cache',
+      });
+      await store.put(key, Buffer.from('newer'), { contentType: 'image/avif' });
+      expect((await readAll(await store.get(key))).toString()).toBe('newer');
+      const info = await store.stat(key);
+      expect(info).toMatchObject({ bytes: 5, contentType: 'image/avif' });
+      expect(info?.cacheControl).toBeUndefined();
+    });
+
+    it('lets readers see only the whole old or the whole new bytes while an overwrite streams in', async () => {
+      const key = `${prefix()}atomic.bin`;
+      const size = 1024 * 1024;
+      await store.put(key, Buffer.alloc(size, 'a'), { contentType: 'application/octet-stream' });
+      const { stream } = generatedStream(size, { chunkSize: 16 * 1024 });
+      const slow = stream.map(async (chunk: Buffer) => {
+        await yieldToLoop();
+        return Buffer.alloc(chunk.length, 'b');
+      });
+      let settled = false;
+      const writing = store
+        .put(key, slow, { contentType: 'application/octet-stream' })
+        .finally(() => {
+          settled = true;
+        });
+      const seen = new Set<string>();
+      for (let reads = 0; reads < 40 && !settled; reads++) {
+        const bytes = await readAll(await store.get(key));
+        expect(bytes.length).toBe(size);
+        const first = String.fromCharCode(bytes[0]!);
+        expect(bytes.every((b) => b === bytes[0])).toBe(true);
+        seen.add(first);
+      }
+      await writing;
+      expect([...seen].every((c) => c === 'a' || c === 'b')).toBe(true);
+      expect((await readAll(await store.get(key))).every((b) => b === 'b'.charCodeAt(0))).toBe(
+        true,
+      );
+    });
+
+    it('leaves no object behind when the source stream fails, and keeps an older one intact', async () => {
+      const base = prefix();
+      const fresh = generatedStream(2 * 1024 * 1024, { failAfter: 512 * 1024 });
+      await expect(
+        store.put(`${base}fresh.bin`, fresh.stream, { contentType: 'application/octet-stream' }),
+      ).rejects.toThrow();
+      expect(await store.stat(`${base}fresh.bin`)).toBeUndefined();
+
+      await store.put(`${base}kept.bin`, Buffer.from('original'), { contentType: 'text/plain' });
+      const failing = generatedStream(2 * 1024 * 1024, { failAfter: 512 * 1024 });
+      await expect(
+        store.put(`${base}kept.bin`, failing.stream, { contentType: 'application/octet-stream' }),
+      ).rejects.toThrow();
+      expect((await readAll(await store.get(`${base}kept.bin`))).toString()).toBe('original');
+      expect(await store.stat(`${base}kept.bin`)).toMatchObject({
+        contentType: 'text/plain',
+        bytes: 8,
+      });
+      expect((await collect(store.list(base))).map((i) => i.key)).toEqual([`${base}kept.bin`]);
+    });
+
+    it('leaves no object behind when the put is aborted mid-stream', async () => {
+      const key = `${prefix()}aborted.bin`;
+      const controller = new AbortController();
+      const { stream } = generatedStream(4 * 1024 * 1024, {
+        onChunk: (produced) => {
+          if (produced >= 1024 * 1024) controller.abort(new Error('client went away'));
+        },
+      });
+      await expect(
+        store.put(key, stream, {
+          contentType: 'application/octet-stream',
+          signal: controller.signal,
+        }),
+      ).rejects.toThrow();
+      expect(await store.stat(key)).toBeUndefined();
+    });
+
+    it('deletes idempotently', async () => {
+      const key = `${prefix()}gone.gif`;
+      await store.put(key, Buffer.from('GIF89a'), { contentType: 'image/gif' });
+      await store.delete(key);
+      expect(await store.stat(key)).toBeUndefined();
+      await expect(store.delete(key)).resolves.toBeUndefined();
+    });
+
+    it('deletes everything under a prefix and nothing else, returning the count', async () => {
+      const base = prefix();
+      for (const k of ['x/1', 'x/2', 'x/deep/3', 'xy', 'y/4'])
+        await store.put(base + k, Buffer.from(k), { contentType: 'text/plain' });
+      expect(await store.deletePrefix(`${base}x/`)).toBe(3);
+      expect((await collect(store.list(base))).map((i) => i.key)).toEqual([
+        `${base}xy`,
+        `${base}y/4`,
+      ]);
+      expect(await store.deletePrefix(`${base}x/`)).toBe(0);
+    });
+
+    it.each([
+      ['a parent-directory segment', '../escape.txt'],
+      ['a nested parent-directory segment', 'images/../../escape.txt'],
+      ['an absolute path', '/etc/passwd'],
+      ['a NUL byte', 'images/a\u0000b.jpg'],
+      ['a backslash', 'images\\..\\escape.txt'],
+      ['a control character', 'images/a\nb.jpg'],
+      ['an empty key', ''],
+      ['an empty segment', 'images//a.jpg'],
+      ['a key over 1024 bytes', `images/${'é'.repeat(510)}.jpg`],
+    ])('refuses a key with %s in every method', async (_label, key) => {
+      const attempts: Array<Promise<unknown>> = [
+        store.put(key, Buffer.from('x'), { contentType: 'text/plain' }),
+        store.get(key),
+        store.stat(key),
+        store.delete(key),
+      ];
+      for (const attempt of attempts)
+        expect((await appErrorOf(attempt)).code).toBe('VALIDATION_FAILED');
+    });
+
+    it('streams a 20 MB body in and out with bounded memory', async () => {
+      const key = `${prefix()}large.bin`;
+      const total = 20 * 1024 * 1024;
+      const gc = subject.maxBufferedBytes === undefined ? undefined : exposeGc();
+      gc?.();
+      const baseline = process.memoryUsage().arrayBuffers;
+      let peak = 0;
+      const { stream, digest } = generatedStream(total, {
+        chunkSize: 256 * 1024,
+        onChunk: (produced) => {
+          if (gc && produced % (2 * 1024 * 1024) === 0) {
+            gc();
+            peak = Math.max(peak, process.memoryUsage().arrayBuffers - baseline);
+          }
+        },
+      });
+      const info = await store.put(key, stream, {
+        contentType: 'application/octet-stream',
+        size: total,
+      });
+      expect(info.bytes).toBe(total);
+      const readBack = createHash('sha256');
+      let read = 0;
+      for await (const chunk of await store.get(key)) {
+        readBack.update(chunk as Buffer);
+        read += (chunk as Buffer).length;
+      }
+      expect(read).toBe(total);
+      expect(readBack.digest('hex')).toBe(digest());
+      if (subject.maxBufferedBytes !== undefined)
+        expect(peak).toBeLessThan(subject.maxBufferedBytes);
+    });
+  });
+}

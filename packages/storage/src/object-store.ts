@@ -1,0 +1,123 @@
+import type { Readable } from 'node:stream';
+import { AppError } from '@slideshow/runtime';
+
+/** What a store knows about one stored object. */
+export interface ObjectInfo {
+  key: string;
+  bytes: number;
+  contentType: string;
+  updated: Date;
+  cacheControl?: string;
+}
+
+/** Options for {@link ObjectStore.put}. */
+export interface PutOptions {
+  contentType: string;
+  cacheControl?: string;
+  /** Hint for resumable uploads: the body's size in bytes, when known. */
+  size?: number;
+  /** Aborting leaves no object behind (an existing object keeps its old bytes). */
+  signal?: AbortSignal;
+}
+
+/** Inclusive byte range for {@link ObjectStore.get}, like HTTP `Range: bytes=start-end`. */
+export interface GetOptions {
+  start?: number;
+  end?: number;
+}
+
+/**
+ * The object storage port: GCS in production, a folder locally. Keys are
+ * `/`-separated relative paths checked by {@link assertValidKey}. Failures of
+ * the storage itself (I/O, 5xx, network) are `AppError('STORAGE_UNAVAILABLE')`
+ * with `retryable: true`.
+ */
+export interface ObjectStore {
+  /** Streams `body` into `key`, replacing any object atomically: readers see the old or the new bytes, never a mix. */
+  put(key: string, body: Readable | Buffer, options: PutOptions): Promise<ObjectInfo>;
+  /** A stream of the object's bytes (or an inclusive range); `AppError('NOT_FOUND')` when missing. */
+  get(key: string, options?: GetOptions): Promise<Readable>;
+  /** The object's metadata, or undefined when there is none. */
+  stat(key: string): Promise<ObjectInfo | undefined>;
+  /** Every object whose key starts with `prefix` (plain string prefix, not a folder), in key order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Removes the object; removing a missing object is not an error. */
+  delete(key: string): Promise<void>;
+  /** Removes every object under `prefix` and returns how many were removed. */
+  deletePrefix(prefix: string): Promise<number>;
+}
+
+/** GCS's limit on object names, which we apply to every adapter. */
+export const MAX_KEY_BYTES = 1024;
+
+// Control characters (C0, DEL, C1): never useful in a key and dangerous in logs and paths.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+function refuse(key: string, reason: string): never {
+  throw new AppError(
+    'VALIDATION_FAILED',
+    `Expected a relative object key but received ${JSON.stringify(key)}: ${reason}`,
+    {
+      context: { key },
+    },
+  );
+}
+
+/**
+ * Throws `AppError('VALIDATION_FAILED')` unless `key` is a safe relative key:
+ * non-empty, at most 1024 UTF-8 bytes, no leading `/`, no backslash, NUL or
+ * other control characters, and no empty, `.` or `..` segments — so a key maps
+ * to exactly one path under a folder and can never climb out of it.
+ */
+export function assertValidKey(key: string): void {
+  if (typeof key !== 'string') refuse(String(key), `not a string (${typeof key})`);
+  if (key.length === 0) refuse(key, 'it is empty');
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES)
+    refuse(key, `longer than ${MAX_KEY_BYTES} bytes`);
+  if (CONTROL_CHARACTERS.test(key)) refuse(key, 'it contains a control character');
+  if (key.includes('\\')) refuse(key, 'it contains a backslash');
+  if (key.startsWith('/')) refuse(key, 'it is absolute');
+  if (/^[A-Za-z]:/.test(key)) refuse(key, 'it starts with a drive letter');
+  if (!key.isWellFormed()) refuse(key, 'it is not well-formed Unicode');
+  for (const segment of key.split('/')) {
+    if (segment === '') refuse(key, 'it has an empty segment');
+    if (segment === '.' || segment === '..') refuse(key, `it has a "${segment}" segment`);
+  }
+}
+
+/**
+ * Throws `AppError('VALIDATION_FAILED')` unless `prefix` is usable with
+ * {@link ObjectStore.list}: empty (everything) or a key-like string that may
+ * end in `/` or in a partial segment.
+ */
+export function assertValidPrefix(prefix: string): void {
+  if (prefix === '') return;
+  // A prefix is a key with an optional trailing slash: "images/" or "images/ab".
+  assertValidKey(prefix.endsWith('/') ? prefix.slice(0, -1) || '/' : prefix);
+}
+
+/** Throws `AppError('VALIDATION_FAILED')` for a range that is not two ordered non-negative integers. */
+export function assertValidRange(key: string, range: GetOptions | undefined): void {
+  const start = range?.start;
+  const end = range?.end;
+  for (const [name, value] of [
+    ['start', start],
+    ['end', end],
+  ] as const) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+      throw new AppError(
+        'VALIDATION_FAILED',
+        `Expected a non-negative integer for ${name} but received ${String(value)}`,
+        {
+          context: { key },
+        },
+      );
+    }
+  }
+  if (start !== undefined && end !== undefined && end < start) {
+    throw new AppError('VALIDATION_FAILED', `Expected end >= start but received ${start}-${end}`, {
+      context: { key },
+    });
+  }
+}
