@@ -1,0 +1,183 @@
+/**
+ * The two web pages in a real browser (Debian's Chromium driven by
+ * playwright-core) against the real local stack: log in, upload (one file
+ * refused), watch images reach `processed`, retry the failed one, then check
+ * the slideshow chose AVIF and showed the ThumbHash placeholder first.
+ * Saves screenshots of both pages to docs/screenshots/.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { makeSampleImages, makeTruncatedJpeg } from '@slideshow/tools/sample-images';
+import { repoRoot } from '@slideshow/tools/shared-dir';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failedTask, freshStack } from './helpers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+type Stack = Awaited<ReturnType<typeof freshStack>>;
+
+interface SlideEvent {
+  type: string;
+  id?: string;
+  currentSrc?: string;
+  t?: number;
+}
+
+describe.skipIf(!existsSync(CHROMIUM))(
+  'the web pages in Chromium (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
+  () => {
+    let stack: Stack;
+    let browser: Browser;
+    let page: Page;
+    let files: string;
+
+    beforeAll(async () => {
+      stack = await freshStack();
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      files = mkdtempSync(join(tmpdir(), 'browser-files-'));
+    });
+    afterAll(async () => {
+      await browser?.close();
+      await stack?.dispose();
+      if (files) rmSync(files, { recursive: true, force: true });
+    });
+
+    it('logs in, uploads with a clear refusal, shows progress to processed, and retries a failure', async () => {
+      const [a, b] = await makeSampleImages(2);
+      const corrupt = await makeTruncatedJpeg();
+      const paths = [
+        [a!.name, a!.bytes],
+        [b!.name, b!.bytes],
+        ['notes.jpg', Buffer.from('these are my notes, not a photo\n')],
+        ['damaged.jpg', corrupt.bytes],
+      ] as const;
+      for (const [name, bytes] of paths) writeFileSync(join(files, name), bytes);
+
+      await page.goto(`${stack.backendUrl}/admin`);
+      await page.getByLabel('Admin password').fill(stack.adminPassword);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.locator('#console-view').waitFor({ state: 'visible' });
+
+      await page.setInputFiles(
+        '#file-input',
+        paths.map(([name]) => join(files, name)),
+      );
+      const refused = page.locator('#uploads li.refused');
+      await refused.first().waitFor({ timeout: 30_000 });
+      await expect
+        .poll(async () => await page.locator('#uploads li.accepted').count(), { timeout: 30_000 })
+        .toBe(3);
+      expect(await refused.count()).toBe(1);
+      expect(await refused.textContent()).toContain('notes.jpg');
+      expect(await refused.textContent()).toContain('UNSUPPORTED_FORMAT');
+      expect(await page.locator('#batch-progress').getAttribute('value')).toBe('100');
+
+      // The grid updates without a reload: two processed, the damaged one failed.
+      await expect
+        .poll(async () => await page.locator('#grid li[data-status="processed"]').count(), {
+          timeout: 120_000,
+          interval: 500,
+        })
+        .toBe(2);
+      await expect
+        .poll(async () => await page.locator('#grid li[data-status="failed"]').count(), {
+          timeout: 120_000,
+          interval: 500,
+        })
+        .toBe(1);
+      const failedRow = page.locator('#failed tbody tr');
+      await failedRow.first().waitFor();
+      const failedId = await failedRow.first().getAttribute('data-id');
+      expect(await failedRow.first().textContent()).toContain('CORRUPT_IMAGE');
+
+      mkdirSync(resolve(repoRoot, 'docs/screenshots'), { recursive: true });
+      await page.screenshot({
+        path: resolve(repoRoot, 'docs/screenshots/admin.png'),
+        fullPage: true,
+      });
+
+      await failedRow.first().getByRole('button', { name: /Retry/ }).click();
+      // The retry resolves the failed task and re-queues the image under a new generation;
+      // being damaged, it fails again and the row comes back with a second attempt.
+      await expect
+        .poll(async () => failedTask(stack, failedId!)?.attempt_count, {
+          timeout: 120_000,
+          interval: 500,
+        })
+        .toBe(2);
+
+      await page.locator('#grid li[data-status="processed"] button').first().click();
+      await page.locator('#detail[open]').waitFor();
+      expect(await page.locator('#detail-body table tbody tr').count()).toBeGreaterThanOrEqual(3);
+      await page.keyboard.press('Escape');
+    });
+
+    it('shows processed images as AVIF after their ThumbHash placeholder', async () => {
+      await page.goto(`${stack.backendUrl}/`);
+      await page.waitForFunction(
+        () =>
+          (window as unknown as { slideshowEvents?: SlideEvent[] }).slideshowEvents?.some(
+            (e) => e.type === 'image-loaded',
+          ),
+        undefined,
+        { timeout: 30_000 },
+      );
+      const events = await page.evaluate(
+        () => (window as unknown as { slideshowEvents: SlideEvent[] }).slideshowEvents,
+      );
+      const loaded = events.find((e) => e.type === 'image-loaded');
+      expect(loaded?.currentSrc).toMatch(/\.avif$/);
+      const shown = events.findIndex((e) => e.type === 'placeholder-shown' && e.id === loaded?.id);
+      expect(shown).toBeGreaterThanOrEqual(0);
+      expect(shown).toBeLessThan(events.indexOf(loaded!));
+      await page.screenshot({ path: resolve(repoRoot, 'docs/screenshots/slideshow.png') });
+
+      // Keyboard navigation moves to the next slide.
+      await page.keyboard.press('ArrowRight');
+      await expect.poll(async () => await page.locator('#counter').textContent()).toMatch(/^2 \//);
+    });
+
+    it('serves both pages with a strict Content-Security-Policy and no third-party origin', async () => {
+      for (const path of ['/', '/admin']) {
+        const response = await fetch(`${stack.backendUrl}${path}`);
+        const csp = response.headers.get('content-security-policy') ?? '';
+        expect(csp).toContain("script-src 'self'");
+        expect(csp).toContain("default-src 'none'");
+        expect(csp).not.toContain('unsafe-inline');
+        expect(await response.text()).not.toMatch(/https?:\/\//);
+      }
+    });
+
+    it('fits a phone-sized viewport without horizontal scrolling', async () => {
+      const phone = await browser.newPage({
+        viewport: { width: 390, height: 844 },
+        isMobile: true,
+        hasTouch: true,
+      });
+      try {
+        for (const path of ['/', '/admin']) {
+          await phone.goto(`${stack.backendUrl}${path}`);
+          const overflow = await phone.evaluate(
+            () => document.documentElement.scrollWidth - window.innerWidth,
+          );
+          expect(overflow, path).toBeLessThanOrEqual(0);
+        }
+      } finally {
+        await phone.close();
+      }
+    });
+  },
+);
