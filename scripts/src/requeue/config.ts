@@ -1,0 +1,70 @@
+/**
+ * Command line and environment of scripts/requeue-failed, validated once.
+ */
+import { parseArgs } from 'node:util';
+import { AppError } from '@slideshow/runtime';
+
+/** The validated settings. */
+export interface RequeueConfig {
+  backendUrl: string;
+  token: string;
+  since: string | undefined;
+  code: string | undefined;
+  dryRun: boolean;
+  includePermanent: boolean;
+  concurrency: number;
+}
+
+/** Usage text. */
+export const USAGE = `usage: scripts/requeue-failed [--since ISO] [--code CODE] [--include-permanent] [--concurrency N] [--dry-run]
+environment: BACKEND_URL (the backend's URL), ADMIN_TOKEN (a bearer admin token)`;
+
+/** Reads argv and the environment; throws VALIDATION_FAILED with a usable message. */
+export function loadConfig(
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+): RequeueConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      since: { type: 'string' },
+      code: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      'include-permanent': { type: 'boolean', default: false },
+      concurrency: { type: 'string', default: '4' },
+    },
+    strict: true,
+  });
+  const backendUrl = env.BACKEND_URL ?? '';
+  const token = env.ADMIN_TOKEN ?? '';
+  if (!/^https?:\/\//.test(backendUrl)) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `Expected an http(s) URL for BACKEND_URL but received "${backendUrl}"`,
+    );
+  }
+  if (token === '')
+    throw new AppError('VALIDATION_FAILED', 'Expected a bearer admin token in ADMIN_TOKEN');
+  if (values.since !== undefined && Number.isNaN(Date.parse(values.since))) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `Expected an ISO 8601 time for --since but received "${values.since}"`,
+    );
+  }
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `Expected an integer 1..32 for --concurrency but received "${values.concurrency}"`,
+    );
+  }
+  return {
+    backendUrl,
+    token,
+    since: values.since === undefined ? undefined : new Date(values.since).toISOString(),
+    code: values.code,
+    dryRun: values['dry-run'],
+    includePermanent: values['include-permanent'],
+    concurrency,
+  };
+}

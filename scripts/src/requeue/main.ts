@@ -1,0 +1,38 @@
+/**
+ * Entry point of scripts/requeue-failed: lists failed tasks through the admin
+ * API and re-queues them. Exit status: 0 when every selected image was
+ * re-queued (or on a dry run), 1 when any failed, 2 on bad usage.
+ */
+import { coerceError } from '@slideshow/runtime';
+import { createAdminClient } from './admin-client.ts';
+import { loadConfig, USAGE } from './config.ts';
+import { createProgress } from './progress.ts';
+import { formatSummary, requeueFailed } from './requeue.ts';
+
+async function main(): Promise<number> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.argv.slice(2));
+  } catch (error) {
+    console.error(`error: ${coerceError(error).message}\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const summary = await requeueFailed({
+      client: createAdminClient({ baseUrl: config.backendUrl, token: config.token }),
+      filter: { since: config.since, code: config.code },
+      dryRun: config.dryRun,
+      includePermanent: config.includePermanent,
+      concurrency: config.concurrency,
+      progress: (total) => createProgress({ total, stream: process.stderr }),
+    });
+    console.log(formatSummary(summary, config.dryRun));
+    return summary.failures.length === 0 ? 0 : 1;
+  } catch (error) {
+    const e = coerceError(error);
+    console.error(`error: ${e.code}: ${e.message}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,90 @@
+/**
+ * Lists unresolved failed tasks through the admin API and re-queues each one,
+ * a few at a time. Permanent image errors (corrupt, too large, unsupported…)
+ * are skipped unless asked for by `--code` or `--include-permanent`: retrying
+ * them would fail the same way.
+ */
+import { isImageErrorCode } from '@slideshow/contracts';
+import { coerceError } from '@slideshow/runtime';
+import type { AdminClient, FailedTask, FailedTaskFilter } from './admin-client.ts';
+import type { Progress } from './progress.ts';
+
+/** Options for {@link requeueFailed}. */
+export interface RequeueOptions {
+  client: AdminClient;
+  filter: FailedTaskFilter;
+  dryRun: boolean;
+  includePermanent: boolean;
+  /** Requests in flight at once (default 4). */
+  concurrency?: number;
+  progress: (total: number) => Progress;
+}
+
+/** What happened, for the summary and the exit status. */
+export interface RequeueSummary {
+  listed: number;
+  skipped: FailedTask[];
+  selected: FailedTask[];
+  requeued: string[];
+  failures: { imageId: string; code: string; message: string }[];
+}
+
+/** Runs one re-queue pass. */
+export async function requeueFailed(options: RequeueOptions): Promise<RequeueSummary> {
+  const rows = await options.client.listFailedTasks(options.filter);
+  const keepPermanent = options.includePermanent || options.filter.code !== undefined;
+  const selected = rows.filter((r) => keepPermanent || !isImageErrorCode(r.error_code));
+  const skipped = rows.filter((r) => !selected.includes(r));
+  const summary: RequeueSummary = {
+    listed: rows.length,
+    skipped,
+    selected,
+    requeued: [],
+    failures: [],
+  };
+  if (options.dryRun || selected.length === 0) return summary;
+
+  const progress = options.progress(selected.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < selected.length) {
+      const row = selected[next++];
+      if (!row) break;
+      try {
+        await options.client.retryImage(row.image_id);
+        summary.requeued.push(row.image_id);
+        progress.tick(true);
+      } catch (error) {
+        const e = coerceError(error);
+        summary.failures.push({ imageId: row.image_id, code: e.code, message: e.message });
+        progress.tick(false);
+      }
+    }
+  };
+  const workers = Math.max(1, Math.min(options.concurrency ?? 4, selected.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  progress.done();
+  return summary;
+}
+
+/** Formats the summary printed on stdout. */
+export function formatSummary(summary: RequeueSummary, dryRun: boolean): string {
+  const lines: string[] = [];
+  const byCode = new Map<string, number>();
+  for (const r of summary.selected) byCode.set(r.error_code, (byCode.get(r.error_code) ?? 0) + 1);
+  if (dryRun) {
+    for (const r of summary.selected) {
+      lines.push(`would requeue ${r.image_id}  ${r.error_code}  ${r.last_attempt ?? ''}`.trimEnd());
+    }
+  }
+  const codes = [...byCode].map(([code, n]) => `${code}=${n}`).join(' ');
+  lines.push(
+    `failed tasks: ${summary.listed} listed, ${summary.skipped.length} skipped as permanent image errors, ` +
+      `${summary.selected.length} selected${codes ? ` (${codes})` : ''}`,
+  );
+  if (dryRun) lines.push('dry run: nothing was re-queued');
+  else lines.push(`requeued: ${summary.requeued.length}, failed: ${summary.failures.length}`);
+  for (const f of summary.failures)
+    lines.push(`failed to requeue ${f.imageId}: ${f.code} ${f.message}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,140 @@
+/**
+ * Test helpers for the ops scripts: a recording `gcloud` first on PATH
+ * (fixtures/gcloud) with per-test canned answers, and a runner that starts a
+ * script asynchronously (so a loopback server in the same process keeps
+ * serving while the script runs).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The scripts/ directory. */
+export const scriptsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** One canned answer: a bash glob over the space-joined arguments. */
+export interface Rule {
+  match: string;
+  exit?: number;
+  stdout?: string;
+}
+
+/** One recorded call. */
+export interface Recorded {
+  argv: string[];
+  stdin?: string;
+  source?: string;
+}
+
+/** A gcloud double installed in a temp directory. */
+export interface GcloudDouble {
+  dir: string;
+  env: Record<string, string>;
+  setRules(rules: Rule[]): Promise<void>;
+  calls(): Promise<Recorded[]>;
+  /** The recorded commands that change something, as `gcloud …` strings. */
+  mutations(): Promise<string[]>;
+  reset(): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+const READ_ONLY = new Set(['describe', 'list', 'get-iam-policy']);
+
+/** True when a gcloud argv changes something (not describe/list/get-iam-policy). */
+export function isMutating(argv: string[]): boolean {
+  const verbs = argv.filter((a) => !a.startsWith('-'));
+  return !verbs.some((v) => READ_ONLY.has(v));
+}
+
+/** Installs the double; `rules` answer describe/list calls. */
+export async function createGcloudDouble(rules: Rule[] = []): Promise<GcloudDouble> {
+  const dir = await mkdtemp(join(tmpdir(), 'ops-gcloud-'));
+  const bin = join(dir, 'bin');
+  await import('node:fs/promises').then((fs) => fs.mkdir(bin));
+  await symlink(join(scriptsDir, 'test/fixtures/gcloud'), join(bin, 'gcloud'));
+  const log = join(dir, 'calls.jsonl');
+  const rulesFile = join(dir, 'rules.tsv');
+  const double: GcloudDouble = {
+    dir,
+    env: {
+      PATH: `${bin}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+      GCLOUD_DOUBLE_LOG: log,
+      GCLOUD_DOUBLE_RULES: rulesFile,
+    },
+    async setRules(next) {
+      const lines = next.map((r) =>
+        [r.match, String(r.exit ?? 0), (r.stdout ?? '').replaceAll('\n', '\\n')].join('\t'),
+      );
+      await writeFile(rulesFile, `${lines.join('\n')}\n`);
+    },
+    async calls() {
+      const text = await readFile(log, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return '';
+        throw error;
+      });
+      const out: Recorded[] = [];
+      for (const line of text.split('\n').filter(Boolean)) {
+        const entry = JSON.parse(line) as { argv?: string[]; stdin?: string; source?: string };
+        if (entry.argv) out.push({ argv: entry.argv });
+        else if (out.length > 0) Object.assign(out[out.length - 1] as Recorded, entry);
+      }
+      return out;
+    },
+    async mutations() {
+      return (await double.calls())
+        .filter((c) => isMutating(c.argv))
+        .map((c) => `gcloud ${c.argv.join(' ')}`);
+    },
+    async reset() {
+      await rm(log, { force: true });
+    },
+    async cleanup() {
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  await double.setRules(rules);
+  return double;
+}
+
+/** The outcome of a script run. */
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs scripts/<name> with extra environment, bounded by a timeout. */
+export function runScript(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(join(scriptsDir, name), args, {
+      env: { ...process.env, GOOGLE_CLOUD_PROJECT: '', GOOGLE_CLOUD_LOCATION: '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: 50_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolvePromise({ status, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** The `+ …` command lines a script printed on stdout. */
+export function printedCommands(stdout: string): string[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('+ '))
+    .map((l) => l.slice(2));
+}
