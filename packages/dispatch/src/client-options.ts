@@ -80,11 +80,34 @@ const RETRYABLE_GRPC_CODES = new Set([1, 2, 4, 8, 10, 13, 14]);
 /** gRPC code 6: the named task already exists (HTTP 409 over REST). */
 export const ALREADY_EXISTS = 6;
 
-/** The numeric gRPC code of a gax error, if any. */
+/**
+ * gRPC codes for HTTP statuses (https://cloud.google.com/apis/design/errors#handling_errors).
+ * Older google-gax REST transports (5.x, used by `@google-cloud/workflows`) leave the
+ * HTTP status in `code`, newer ones (6.x) translate it; both are handled.
+ */
+const GRPC_BY_HTTP: Record<number, number> = {
+  400: 3,
+  401: 16,
+  403: 7,
+  404: 5,
+  409: 6,
+  412: 9,
+  429: 8,
+  499: 1,
+  500: 13,
+  501: 12,
+  503: 14,
+  504: 4,
+};
+
+/** The gRPC code of a gax error (translated from an HTTP status if needed), if any. */
 export function grpcCode(error: unknown): number | undefined {
   if (error === null || typeof error !== 'object' || !('code' in error)) return undefined;
   const code = (error as { code: unknown }).code;
-  return typeof code === 'number' ? code : undefined;
+  if (typeof code !== 'number') return undefined;
+  if (code >= 0 && code <= 16) return code;
+  if (code >= 400 && code <= 599) return GRPC_BY_HTTP[code] ?? (code >= 500 ? 13 : 3);
+  return undefined;
 }
 
 /**

@@ -126,7 +126,13 @@ export function createExecutionsApi(options: ExecutionsApiOptions): ExecutionsAp
     async findByLabel(key, value) {
       try {
         const [executions] = await client.listExecutions(
-          { parent, pageSize: 1, filter: `labels.${key}="${value}"`, orderBy: 'startTime desc' },
+          {
+            parent,
+            pageSize: 1,
+            view: 'FULL',
+            filter: `labels.${key}="${value}"`,
+            orderBy: 'startTime desc',
+          },
           { timeout, autoPaginate: false },
         );
         const first = executions[0];

@@ -1,0 +1,172 @@
+import { AppError } from '@slideshow/runtime';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createCloudTasksDispatcher } from './cloud-tasks.ts';
+import type { TaskDispatcher } from './task-dispatcher.ts';
+import { taskNameFor } from './task-dispatcher.ts';
+import {
+  type FakeWorkflowExecutionsServer,
+  startFakeWorkflowExecutionsServer,
+} from './testing/fake-workflow-executions-server.ts';
+import { createWorkflowsDispatcher } from './workflows.ts';
+
+const PARENT = 'projects/demo-project/locations/europe-west1/workflows/process-image';
+
+let fake: FakeWorkflowExecutionsServer;
+let dispatcher: TaskDispatcher;
+
+beforeAll(async () => {
+  fake = await startFakeWorkflowExecutionsServer();
+  dispatcher = createWorkflowsDispatcher({
+    project: 'demo-project',
+    location: 'europe-west1',
+    workflow: 'process-image',
+    apiEndpoint: fake.url,
+  });
+});
+
+afterAll(async () => {
+  await dispatcher.close?.();
+  await fake.close();
+});
+
+beforeEach(() => fake.reset());
+
+async function rejection(promise: Promise<unknown>): Promise<AppError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof AppError)) throw new Error(`expected an AppError, got ${String(error)}`);
+  return error;
+}
+
+describe('the Workflows dispatcher', () => {
+  it('creates an execution with the argument as a JSON string and a dispatch-key label', async () => {
+    const result = await dispatcher.dispatch({
+      imageId: 'img-1',
+      generation: 2,
+      queue: 'uploads',
+      argument: { file_id: 'img-1' },
+    });
+    expect(result.alreadyExisted).toBe(false);
+    expect(result.taskName).toMatch(new RegExp(`^${PARENT}/executions/[0-9a-f-]{36}$`));
+    const create = fake.requests.find((r) => r.method === 'POST');
+    expect(create?.path).toBe(`/v1/${PARENT}/executions`);
+    expect(create?.body).toEqual({
+      argument: '{"file_id":"img-1"}',
+      labels: { dispatch_key: taskNameFor('img-1', 2) },
+    });
+  });
+
+  it('does not create a second execution for the same image generation', async () => {
+    const request = {
+      imageId: 'img-2',
+      generation: 0,
+      queue: 'uploads',
+      argument: { file_id: 'img-2' },
+    } as const;
+    const first = await dispatcher.dispatch(request);
+    const second = await dispatcher.dispatch(request);
+    expect(second).toEqual({ taskName: first.taskName, alreadyExisted: true });
+    expect(fake.executions).toHaveLength(1);
+  });
+
+  it('reads the state of the execution for an image generation through the Executions API', async () => {
+    const { taskName } = await dispatcher.dispatch({
+      imageId: 'img-3',
+      generation: 1,
+      queue: 'uploads',
+      argument: { file_id: 'img-3' },
+    });
+    expect(await dispatcher.executionState?.('img-3', 1)).toMatchObject({
+      name: taskName,
+      state: 'ACTIVE',
+    });
+    fake.setState(taskName, 'FAILED', '{"message":"job failed"}');
+    const state = await dispatcher.executionState?.('img-3', 1);
+    expect(state).toMatchObject({
+      name: taskName,
+      state: 'FAILED',
+      error: '{"message":"job failed"}',
+    });
+    expect(state?.startTime).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(state?.endTime).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(await dispatcher.executionState?.('img-3', 2)).toBeUndefined();
+  });
+
+  it('reports a 429 from the Executions API as a retryable DISPATCH_FAILED', async () => {
+    fake.failNext(429);
+    const error = await rejection(
+      dispatcher.dispatch({
+        imageId: 'img-4',
+        generation: 0,
+        queue: 'uploads',
+        argument: { file_id: 'img-4' },
+      }),
+    );
+    expect(error.code).toBe('DISPATCH_FAILED');
+    expect(error.retryable).toBe(true);
+  });
+
+  it('reports a 403 from the Executions API as a non-retryable DISPATCH_FAILED', async () => {
+    fake.failNext(403);
+    const error = await rejection(
+      dispatcher.dispatch({
+        imageId: 'img-5',
+        generation: 0,
+        queue: 'uploads',
+        argument: { file_id: 'img-5' },
+      }),
+    );
+    expect(error.code).toBe('DISPATCH_FAILED');
+    expect(error.retryable).toBe(false);
+  });
+});
+
+describe('the Cloud Tasks dispatcher reading execution state', () => {
+  it('finds the newest execution whose argument names the image', async () => {
+    const tasks = createCloudTasksDispatcher({
+      project: 'demo-project',
+      location: 'europe-west1',
+      queues: { uploads: 'u', ingest: 'i' },
+      workflow: 'process-image',
+      serviceAccountEmail: 'sa@demo-project.iam.gserviceaccount.com',
+      // Only the Executions API is used here; Cloud Tasks is never called.
+      apiEndpoint: fake.url,
+      executionsBaseUrl: fake.url,
+    });
+    try {
+      // Executions as Cloud Tasks would create them: argument only, no labels.
+      const direct = createWorkflowsDispatcher({
+        project: 'demo-project',
+        location: 'europe-west1',
+        workflow: 'process-image',
+        apiEndpoint: fake.url,
+      });
+      await direct.dispatch({
+        imageId: 'img-6',
+        generation: 0,
+        queue: 'uploads',
+        argument: { file_id: 'img-6' },
+      });
+      await direct.dispatch({
+        imageId: 'other',
+        generation: 0,
+        queue: 'uploads',
+        argument: { file_id: 'other' },
+      });
+      await direct.close?.();
+      const newest = fake.executions[0]?.name ?? '';
+      fake.setState(newest, 'SUCCEEDED');
+      expect(await tasks.executionState?.('img-6', 0)).toMatchObject({
+        name: newest,
+        state: 'SUCCEEDED',
+      });
+      expect(await tasks.executionState?.('missing', 0)).toBeUndefined();
+      const list = fake.requests.filter((r) => r.method === 'GET');
+      expect(list.at(-1)?.query.get('view')).toMatch(/^(FULL|2)$/);
+    } finally {
+      await tasks.close?.();
+    }
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * The direct Workflows TaskDispatcher: creates the workflow execution itself
+ * with `@google-cloud/workflows`' `ExecutionsClient`, no queue in between.
+ * For low volume or projects without Cloud Tasks; there is no rate limiting
+ * and no retry of the creation beyond the caller's (the outbox relay's).
+ *
+ * Idempotency: the Executions API has no request id, so each execution gets
+ * the label `dispatch_key=<taskNameFor(imageId, generation)>` and `dispatch`
+ * first looks for an execution with that label; one found counts as
+ * `alreadyExisted`. Two concurrent dispatches of the same generation can both
+ * miss and create two executions; the backend's generation guard (DESIGN
+ * §3.4) makes the second harmless. `executionState` is the same label lookup.
+ */
+import { type Logger, silentLogger } from '@slideshow/runtime';
+import { type AuthClientLike, dispatchError } from './client-options.ts';
+import { createExecutionsApi, DISPATCH_KEY_LABEL } from './executions.ts';
+import {
+  type DispatchRequest,
+  type DispatchResult,
+  type ExecutionState,
+  type TaskDispatcher,
+  taskNameFor,
+} from './task-dispatcher.ts';
+
+/** Options for {@link createWorkflowsDispatcher}. */
+export interface WorkflowsDispatcherOptions {
+  project: string;
+  location: string;
+  /** Workflow id, e.g. `process-image`. */
+  workflow: string;
+  /** Executions API endpoint, e.g. `http://127.0.0.1:8123` for local-cloud; default Google's. */
+  apiEndpoint?: string;
+  /** Default ADC, or none for an http:// endpoint. */
+  authClient?: AuthClientLike;
+  logger?: Logger;
+  /** Per-call timeout in ms (default 30 s). */
+  callTimeoutMs?: number;
+}
+
+/** Creates the dispatcher; the client connects lazily on the first call. */
+export function createWorkflowsDispatcher(options: WorkflowsDispatcherOptions): TaskDispatcher {
+  for (const key of ['project', 'location', 'workflow'] as const) {
+    const value: unknown = options[key];
+    if (typeof value !== 'string' || value === '') {
+      throw new TypeError(
+        `Expected a non-empty string for ${key} but received ${String(value)} of type ${typeof value}`,
+      );
+    }
+  }
+  const logger = options.logger ?? silentLogger;
+  const api = createExecutionsApi({
+    project: options.project,
+    location: options.location,
+    workflow: options.workflow,
+    ...(options.apiEndpoint === undefined ? {} : { apiEndpoint: options.apiEndpoint }),
+    ...(options.authClient === undefined ? {} : { authClient: options.authClient }),
+    ...(options.callTimeoutMs === undefined ? {} : { callTimeoutMs: options.callTimeoutMs }),
+  });
+
+  return {
+    async dispatch(request: DispatchRequest): Promise<DispatchResult> {
+      const key = taskNameFor(request.imageId, request.generation);
+      const context = {
+        imageId: request.imageId,
+        generation: request.generation,
+        dispatchKey: key,
+      };
+      const existing = await api.findByLabel(DISPATCH_KEY_LABEL, key);
+      if (existing !== undefined) {
+        logger.debug('workflow execution already existed', {
+          ...context,
+          execution: existing.name,
+        });
+        return { taskName: existing.name, alreadyExisted: true };
+      }
+      try {
+        const [execution] = await api.client.createExecution(
+          {
+            parent: api.parent,
+            execution: {
+              argument: JSON.stringify(request.argument),
+              labels: { [DISPATCH_KEY_LABEL]: key },
+            },
+          },
+          { timeout: api.timeout },
+        );
+        const name = execution.name ?? '';
+        logger.debug('workflow execution created', { ...context, execution: name });
+        return { taskName: name, alreadyExisted: false };
+      } catch (error) {
+        throw dispatchError(error, 'Workflows createExecution', context);
+      }
+    },
+
+    async executionState(imageId: string, generation: number): Promise<ExecutionState | undefined> {
+      return api.findByLabel(DISPATCH_KEY_LABEL, taskNameFor(imageId, generation));
+    },
+
+    close: () => api.close(),
+  };
+}
