@@ -1,0 +1,397 @@
+/**
+ * The standard-library functions usable inside expressions: expression helpers
+ * (default, len, keys, string, int, double) and the modules base64, json, list,
+ * map, math, sys (non-blocking part), text, time, uuid.
+ * https://cloud.google.com/workflows/docs/reference/stdlib/overview
+ * Regular expressions are JavaScript's, not RE2 (README: deviations).
+ */
+import { randomUUID } from 'node:crypto';
+import { taggedError } from './errors.ts';
+import {
+  checkedInt,
+  describe,
+  doubleToString,
+  encodeJson,
+  fromJs,
+  isNumber,
+  typeName,
+  type WfMap,
+  type WfValue,
+} from './values.ts';
+
+/** What non-pure functions read: the execution's environment and clock. */
+export interface FunctionHost {
+  readonly env: Readonly<Record<string, string>>;
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+type Fn = (args: WfValue[], host: FunctionHost) => WfValue;
+
+function arity(name: string, args: WfValue[], min: number, max = min): void {
+  if (args.length < min || args.length > max) {
+    const expected = min === max ? `${min}` : `${min} to ${max}`;
+    throw taggedError(
+      'TypeError',
+      `${name}() takes ${expected} argument(s) but ${args.length} were given`,
+    );
+  }
+}
+
+function expect<T extends WfValue>(
+  name: string,
+  value: WfValue,
+  check: (v: WfValue) => v is T,
+  what: string,
+): T {
+  if (!check(value)) {
+    throw taggedError(
+      'TypeError',
+      `Expected ${what} for ${name} but received ${describe(value)} of type ${typeName(value)}`,
+    );
+  }
+  return value;
+}
+
+const isString = (v: WfValue): v is string => typeof v === 'string';
+const isInt = (v: WfValue): v is bigint => typeof v === 'bigint';
+const isList = (v: WfValue): v is WfValue[] => Array.isArray(v);
+const isMapValue = (v: WfValue): v is WfMap => v instanceof Map;
+const isBytes = (v: WfValue): v is Uint8Array => v instanceof Uint8Array;
+const isNum = (v: WfValue): v is bigint | number => isNumber(v);
+
+/** Decodes JSON text keeping integers (no fraction or exponent) as 64-bit integers. */
+export function decodeJsonText(text: string): WfValue {
+  try {
+    return fromJs(
+      JSON.parse(text, (_key, value: unknown, context?: { source?: string }) => {
+        if (typeof value === 'number' && context?.source !== undefined) {
+          return /^-?[0-9]+$/.test(context.source) ? BigInt(context.source) : value;
+        }
+        return value;
+      }),
+    );
+  } catch (error) {
+    if (error instanceof SyntaxError) {
+      throw taggedError('ValueError', `invalid JSON: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+function codePoints(s: string): string[] {
+  return [...s];
+}
+
+function regex(name: string, pattern: WfValue, flags = ''): RegExp {
+  const source = expect(name, pattern, isString, 'a regular expression string');
+  try {
+    return new RegExp(source, `u${flags}`);
+  } catch (error) {
+    throw taggedError('ValueError', `invalid regular expression for ${name}: ${String(error)}`);
+  }
+}
+
+function findAll(source: string, re: RegExp): WfValue {
+  const out: WfValue[] = [];
+  for (const m of source.matchAll(re)) {
+    const index = codePoints(source.slice(0, m.index)).length;
+    out.push(
+      new Map<string, WfValue>([
+        ['index', BigInt(index)],
+        ['match', m[0]],
+      ]),
+    );
+  }
+  return out;
+}
+
+function toStringValue(v: WfValue): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'bigint') return String(v);
+  if (typeof v === 'number') return doubleToString(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  throw taggedError('TypeError', `string() cannot convert a ${typeName(v)}`);
+}
+
+function toInt(v: WfValue): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw taggedError('ValueError', `int() cannot convert ${v}`);
+    return checkedInt(BigInt(Math.trunc(v)));
+  }
+  if (typeof v === 'string' && /^\s*[+-]?[0-9]+\s*$/.test(v)) return checkedInt(BigInt(v.trim()));
+  if (typeof v === 'string') throw taggedError('ValueError', `int() cannot parse ${describe(v)}`);
+  throw taggedError('TypeError', `int() cannot convert a ${typeName(v)}`);
+}
+
+function toDouble(v: WfValue): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v);
+  if (typeof v === 'string')
+    throw taggedError('ValueError', `double() cannot parse ${describe(v)}`);
+  throw taggedError('TypeError', `double() cannot convert a ${typeName(v)}`);
+}
+
+function mathPick(name: string, args: WfValue[], pickFirst: (a: number, b: number) => boolean) {
+  arity(name, args, 2);
+  const a = expect(name, args[0] ?? null, isNum, 'a number');
+  const b = expect(name, args[1] ?? null, isNum, 'a number');
+  return pickFirst(Number(a), Number(b)) ? a : b;
+}
+
+function mapGet(m: WfValue, key: WfValue): WfValue {
+  if (Array.isArray(key)) {
+    let cur: WfValue = m;
+    for (const k of key) {
+      if (!(cur instanceof Map) || typeof k !== 'string' || !cur.has(k)) return null;
+      cur = cur.get(k) ?? null;
+    }
+    return cur;
+  }
+  const map = expect('map.get', m, isMapValue, 'a map');
+  const k = expect('map.get', key, isString, 'a string or a list of strings');
+  return map.get(k) ?? null;
+}
+
+function mergeNested(a: WfMap, b: WfMap): WfMap {
+  const out: WfMap = new Map(a);
+  for (const [k, v] of b) {
+    const cur = out.get(k);
+    out.set(k, cur instanceof Map && v instanceof Map ? mergeNested(cur, v) : v);
+  }
+  return out;
+}
+
+const FUNCTIONS: Record<string, Fn> = {
+  default: (args) => {
+    arity('default', args, 2);
+    return args[0] ?? args[1] ?? null;
+  },
+  len: (args) => {
+    arity('len', args, 1);
+    const v = args[0] ?? null;
+    if (typeof v === 'string') return BigInt(codePoints(v).length);
+    if (Array.isArray(v)) return BigInt(v.length);
+    if (v instanceof Map) return BigInt(v.size);
+    if (v instanceof Uint8Array) return BigInt(v.length);
+    throw taggedError('TypeError', `len() of a ${typeName(v)}`);
+  },
+  keys: (args) => {
+    arity('keys', args, 1);
+    return [...expect('keys', args[0] ?? null, isMapValue, 'a map').keys()];
+  },
+  string: (args) => {
+    arity('string', args, 1);
+    return toStringValue(args[0] ?? null);
+  },
+  int: (args) => {
+    arity('int', args, 1);
+    return toInt(args[0] ?? null);
+  },
+  double: (args) => {
+    arity('double', args, 1);
+    return toDouble(args[0] ?? null);
+  },
+  'base64.encode': (args) => {
+    arity('base64.encode', args, 1, 2);
+    const data = expect('base64.encode', args[0] ?? null, isBytes, 'bytes');
+    const text = Buffer.from(data).toString('base64');
+    return args[1] === false ? text.replace(/=+$/, '') : text;
+  },
+  'base64.decode': (args) => {
+    arity('base64.decode', args, 1, 2);
+    const text = expect('base64.decode', args[0] ?? null, isString, 'a string');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
+      throw taggedError('ValueError', 'base64.decode: input is not base64');
+    }
+    return new Uint8Array(Buffer.from(text, 'base64'));
+  },
+  'json.encode': (args) => {
+    arity('json.encode', args, 1, 2);
+    return new Uint8Array(Buffer.from(encodeJson(args[0] ?? null), 'utf8'));
+  },
+  'json.encode_to_string': (args) => {
+    arity('json.encode_to_string', args, 1, 2);
+    return encodeJson(args[0] ?? null);
+  },
+  'json.decode': (args) => {
+    arity('json.decode', args, 1);
+    const data = args[0] ?? null;
+    if (data instanceof Uint8Array) return decodeJsonText(Buffer.from(data).toString('utf8'));
+    return decodeJsonText(expect('json.decode', data, isString, 'bytes or a string'));
+  },
+  'list.concat': (args) => {
+    arity('list.concat', args, 2);
+    return [...expect('list.concat', args[0] ?? null, isList, 'a list'), args[1] ?? null];
+  },
+  'list.prepend': (args) => {
+    arity('list.prepend', args, 2);
+    return [args[1] ?? null, ...expect('list.prepend', args[0] ?? null, isList, 'a list')];
+  },
+  'map.get': (args) => {
+    arity('map.get', args, 2);
+    return mapGet(args[0] ?? null, args[1] ?? null);
+  },
+  'map.delete': (args) => {
+    arity('map.delete', args, 2);
+    const out: WfMap = new Map(expect('map.delete', args[0] ?? null, isMapValue, 'a map'));
+    out.delete(expect('map.delete', args[1] ?? null, isString, 'a string'));
+    return out;
+  },
+  'map.merge': (args) => {
+    arity('map.merge', args, 2);
+    const a = expect('map.merge', args[0] ?? null, isMapValue, 'a map');
+    const b = expect('map.merge', args[1] ?? null, isMapValue, 'a map');
+    return new Map([...a, ...b]);
+  },
+  'map.merge_nested': (args) => {
+    arity('map.merge_nested', args, 2);
+    const a = expect('map.merge_nested', args[0] ?? null, isMapValue, 'a map');
+    return mergeNested(a, expect('map.merge_nested', args[1] ?? null, isMapValue, 'a map'));
+  },
+  'math.abs': (args) => {
+    arity('math.abs', args, 1);
+    const v = expect('math.abs', args[0] ?? null, isNum, 'a number');
+    return typeof v === 'bigint' ? checkedInt(v < 0n ? -v : v) : Math.abs(v);
+  },
+  'math.floor': (args) => {
+    arity('math.floor', args, 1);
+    const v = expect('math.floor', args[0] ?? null, isNum, 'a number');
+    return typeof v === 'bigint' ? v : checkedInt(BigInt(Math.floor(v)));
+  },
+  'math.max': (args) => mathPick('math.max', args, (a, b) => a >= b),
+  'math.min': (args) => mathPick('math.min', args, (a, b) => a <= b),
+  'math.sqrt': (args) => {
+    arity('math.sqrt', args, 1);
+    return Math.sqrt(Number(expect('math.sqrt', args[0] ?? null, isNum, 'a number')));
+  },
+  'sys.get_env': (args, host) => {
+    arity('sys.get_env', args, 1, 2);
+    const name = expect('sys.get_env', args[0] ?? null, isString, 'a string');
+    return host.env[name] ?? args[1] ?? null;
+  },
+  'sys.now': (args, host) => {
+    arity('sys.now', args, 0);
+    return host.now() / 1000;
+  },
+  'text.find_all': (args) => {
+    arity('text.find_all', args, 2);
+    const source = expect('text.find_all', args[0] ?? null, isString, 'a string');
+    const sub = expect('text.find_all', args[1] ?? null, isString, 'a string');
+    return findAll(source, new RegExp(sub.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gu'));
+  },
+  'text.find_all_regex': (args) => {
+    arity('text.find_all_regex', args, 2);
+    const source = expect('text.find_all_regex', args[0] ?? null, isString, 'a string');
+    return findAll(source, regex('text.find_all_regex', args[1] ?? null, 'g'));
+  },
+  'text.match_regex': (args) => {
+    arity('text.match_regex', args, 2);
+    const source = expect('text.match_regex', args[0] ?? null, isString, 'a string');
+    return regex('text.match_regex', args[1] ?? null).test(source);
+  },
+  'text.replace_all': (args) => {
+    arity('text.replace_all', args, 3);
+    const source = expect('text.replace_all', args[0] ?? null, isString, 'a string');
+    const sub = expect('text.replace_all', args[1] ?? null, isString, 'a string');
+    return source
+      .split(sub)
+      .join(expect('text.replace_all', args[2] ?? null, isString, 'a string'));
+  },
+  'text.replace_all_regex': (args) => {
+    arity('text.replace_all_regex', args, 3);
+    const source = expect('text.replace_all_regex', args[0] ?? null, isString, 'a string');
+    const repl = expect('text.replace_all_regex', args[2] ?? null, isString, 'a string');
+    // RE2 writes groups as \1; JavaScript as $1.
+    const jsRepl = repl.replace(/\$/g, '$$$$').replace(/\\([0-9])/g, '$$$1');
+    return source.replace(regex('text.replace_all_regex', args[1] ?? null, 'g'), jsRepl);
+  },
+  'text.split': (args) => {
+    arity('text.split', args, 2);
+    const source = expect('text.split', args[0] ?? null, isString, 'a string');
+    return source.split(expect('text.split', args[1] ?? null, isString, 'a string'));
+  },
+  'text.substring': (args) => {
+    arity('text.substring', args, 3);
+    const chars = codePoints(expect('text.substring', args[0] ?? null, isString, 'a string'));
+    const clamp = (v: bigint) => Math.max(0, Math.min(chars.length, Number(v)));
+    const start = clamp(expect('text.substring', args[1] ?? null, isInt, 'an integer'));
+    const end = clamp(expect('text.substring', args[2] ?? null, isInt, 'an integer'));
+    return chars.slice(start, Math.max(start, end)).join('');
+  },
+  'text.to_lower': (args) => {
+    arity('text.to_lower', args, 1);
+    return expect('text.to_lower', args[0] ?? null, isString, 'a string').toLowerCase();
+  },
+  'text.to_upper': (args) => {
+    arity('text.to_upper', args, 1);
+    return expect('text.to_upper', args[0] ?? null, isString, 'a string').toUpperCase();
+  },
+  'text.encode': (args) => {
+    arity('text.encode', args, 1, 2);
+    const text = expect('text.encode', args[0] ?? null, isString, 'a string');
+    return new Uint8Array(Buffer.from(text, 'utf8'));
+  },
+  'text.decode': (args) => {
+    arity('text.decode', args, 1, 2);
+    const data = expect('text.decode', args[0] ?? null, isBytes, 'bytes');
+    return new TextDecoder('utf-8', { fatal: false }).decode(data);
+  },
+  'text.url_encode': (args) => {
+    arity('text.url_encode', args, 1);
+    return encodeURIComponent(expect('text.url_encode', args[0] ?? null, isString, 'a string'));
+  },
+  'text.url_decode': (args) => {
+    arity('text.url_decode', args, 1);
+    return decodeURIComponent(expect('text.url_decode', args[0] ?? null, isString, 'a string'));
+  },
+  'time.format': (args) => {
+    arity('time.format', args, 1, 2);
+    const seconds = Number(expect('time.format', args[0] ?? null, isNum, 'a number'));
+    const iso = new Date(seconds * 1000).toISOString();
+    // Google prints microseconds: 2024-01-02T03:04:05.678000Z (UTC only here).
+    return iso.replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}000Z`);
+  },
+  'time.parse': (args) => {
+    arity('time.parse', args, 1);
+    const text = expect('time.parse', args[0] ?? null, isString, 'an RFC 3339 string');
+    const ms = Date.parse(text);
+    if (Number.isNaN(ms)) throw taggedError('ValueError', `time.parse: not RFC 3339: ${text}`);
+    return ms / 1000;
+  },
+  'uuid.generate': (args) => {
+    arity('uuid.generate', args, 0);
+    return randomUUID();
+  },
+};
+
+/** Functions that block (network, sleep, logging): only a `call` step may use them. */
+export const BLOCKING_FUNCTIONS = new Set([
+  'http.get',
+  'http.post',
+  'http.put',
+  'http.patch',
+  'http.delete',
+  'http.request',
+  'sys.sleep',
+  'sys.log',
+]);
+
+/** True when an expression may call `name`. */
+export function isExpressionFunction(name: string): boolean {
+  return Object.hasOwn(FUNCTIONS, name);
+}
+
+/** Calls a standard-library function by its dotted name. */
+export function callFunction(name: string, args: WfValue[], host: FunctionHost): WfValue {
+  const fn = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined;
+  if (fn === undefined) {
+    if (BLOCKING_FUNCTIONS.has(name)) {
+      throw taggedError('TypeError', `${name} is a blocking call; use it in a call step`);
+    }
+    throw taggedError('KeyError', `unknown function: ${name}`);
+  }
+  return fn(args, host);
+}
