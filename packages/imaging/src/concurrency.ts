@@ -1,0 +1,50 @@
+/**
+ * Thread settings for sharp/libvips, applied once on first use (never at
+ * import), and a small bounded-parallelism helper.
+ *
+ * sharp defaults libvips to 1 thread per image on glibc without jemalloc
+ * (https://sharp.pixelplumbing.com/api-utility#concurrency) to limit malloc
+ * arena fragmentation. We encode VARIANT_PARALLELISM variants at once, each
+ * with LIBVIPS_THREADS threads; the split was measured on 2 cores (README).
+ */
+import { availableParallelism } from 'node:os';
+import sharp from 'sharp';
+
+/** libvips threads per pipeline. */
+export const LIBVIPS_THREADS = Math.max(1, Math.min(2, availableParallelism()));
+
+/** How many variants are encoded at the same time (bounded by libuv's pool of 4). */
+export const VARIANT_PARALLELISM = Math.max(2, Math.min(4, availableParallelism()));
+
+let configured = false;
+
+/** Applies the thread settings once per process. */
+export function configureSharp(): void {
+  if (configured) return;
+  configured = true;
+  sharp.concurrency(LIBVIPS_THREADS);
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight; rejects on the first failure. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await fn(items[index] as T, index);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,51 @@
+import type { ImageErrorCode } from '@slideshow/contracts';
+import { AppError } from '@slideshow/runtime';
+
+/** A permanent, coded refusal of an image (never retryable). */
+export function imageError(
+  code: ImageErrorCode,
+  message: string,
+  context: Record<string, unknown> = {},
+  cause?: unknown,
+): AppError {
+  return new AppError(code, message, { retryable: false, context, cause });
+}
+
+/** Formats a byte count for messages: "212.4 MB". */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/**
+ * Maps an error thrown by sharp/libvips while reading an input to a coded
+ * image error. libvips reports truncation and bad headers as plain messages.
+ */
+export function fromSharpError(error: unknown, context: Record<string, unknown> = {}): AppError {
+  if (error instanceof AppError) return error;
+  const message =
+    (error instanceof Error ? error.message : String(error)).split('\n')[0]?.trim() ?? '';
+  if (/exceeds pixel limit/i.test(message)) {
+    return imageError(
+      'TOO_MANY_PIXELS',
+      `Expected an image within the pixel limit but received one that exceeds it (${message})`,
+      context,
+      error,
+    );
+  }
+  if (/unsupported image format/i.test(message)) {
+    return imageError(
+      'UNSUPPORTED_FORMAT',
+      `Expected a JPEG, PNG, WebP, GIF, AVIF, TIFF or HEIC image but the decoder did not recognise it (${message})`,
+      context,
+      error,
+    );
+  }
+  return imageError(
+    'CORRUPT_IMAGE',
+    `Expected a complete, decodable image but the decoder failed: ${message}`,
+    context,
+    error,
+  );
+}

@@ -1,0 +1,18 @@
+/**
+ * @slideshow/imaging: validate an image from its header, decode it once, and
+ * write web-ready variants of a versioned preset (DESIGN §5). No I/O beyond
+ * buffers, file reads of the input and the caller's `write`.
+ */
+export { mapLimit } from './concurrency.ts';
+export type { OutputFormat, VariantOutput } from './encode.ts';
+export { DEFAULT_LIMITS, type Limits, resolveLimits } from './limits.ts';
+export { type ColourMode, DEFAULT_PRESET, getPreset, PRESETS, type Preset } from './presets.ts';
+export { HEAD_BYTES, type ProbeResult, probe, probeHeader } from './probe.ts';
+export { type ProcessOptions, processImage, targetWidths } from './process.ts';
+export {
+  type RefusedKind,
+  SOURCE_FORMATS,
+  SOURCE_MIME,
+  type SourceFormat,
+  sniffFormat,
+} from './sniff.ts';
