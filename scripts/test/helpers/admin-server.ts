@@ -1,0 +1,105 @@
+/**
+ * A loopback stand-in for the backend's admin API, speaking its wire shape
+ * (`GET /api/admin/failed-tasks`, `POST /api/admin/images/:id/retry`, bearer
+ * token), with in-memory failed tasks and a log of requests.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FailedTask } from '../../src/requeue/admin-client.ts';
+
+/** A request the server saw. */
+export interface SeenRequest {
+  method: string;
+  url: string;
+  authorization: string | undefined;
+}
+
+/** The running fake. */
+export interface AdminServer {
+  url: string;
+  token: string;
+  requests: SeenRequest[];
+  rows: FailedTask[];
+  /** Image ids whose retry answers this status instead of 202. */
+  retryStatus: Map<string, number>;
+  close(): Promise<void>;
+}
+
+/** Builds a failed_tasks row with defaults. */
+export function failedTask(imageId: string, code: string, lastAttempt: string): FailedTask {
+  return {
+    image_id: imageId,
+    error_code: code,
+    error_message: `${code} for ${imageId}`,
+    attempt_count: 4,
+    last_attempt: lastAttempt,
+    source: 'processor',
+    execution: `processor-${imageId}`,
+    created_at: lastAttempt,
+    resolved_at: null,
+  };
+}
+
+function send(res: import('node:http').ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+/** Starts the fake on 127.0.0.1 with an OS-chosen port. */
+export async function startAdminServer(rows: FailedTask[]): Promise<AdminServer> {
+  const token = 'test-admin-token';
+  const state = { requests: [] as SeenRequest[], rows, retryStatus: new Map<string, number>() };
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    state.requests.push({
+      method: req.method ?? '',
+      url: `${url.pathname}${url.search}`,
+      authorization: req.headers.authorization,
+    });
+    if (req.headers.authorization !== `Bearer ${token}`) {
+      send(res, 401, { error: { code: 'UNAUTHENTICATED', message: 'bad token', requestId: 'r' } });
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/api/admin/failed-tasks') {
+      const since = url.searchParams.get('since');
+      const code = url.searchParams.get('code');
+      const unresolved = url.searchParams.get('unresolved') === 'true';
+      const failedTasks = state.rows.filter(
+        (r) =>
+          (!since || (r.last_attempt ?? '') >= since) &&
+          (!code || r.error_code === code) &&
+          (!unresolved || r.resolved_at === null),
+      );
+      send(res, 200, { failedTasks });
+      return;
+    }
+    const retry = /^\/api\/admin\/images\/([^/]+)\/retry$/.exec(url.pathname);
+    if (req.method === 'POST' && retry) {
+      const id = decodeURIComponent(retry[1] ?? '');
+      const status = state.retryStatus.get(id) ?? 202;
+      if (status !== 202) {
+        send(res, status, {
+          error: { code: 'CONFLICT', message: `cannot retry ${id}`, requestId: 'r' },
+        });
+        return;
+      }
+      const row = state.rows.find((r) => r.image_id === id);
+      if (row) row.resolved_at = new Date().toISOString();
+      send(res, 202, { image: { id, status: 'queued' } });
+      return;
+    }
+    send(res, 404, { error: { code: 'NOT_FOUND', message: 'no route', requestId: 'r' } });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    token,
+    ...state,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}

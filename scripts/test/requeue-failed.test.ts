@@ -1,0 +1,122 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createProgress } from '../src/requeue/progress.ts';
+import { type AdminServer, failedTask, startAdminServer } from './helpers/admin-server.ts';
+import { runScript } from './helpers/gcloud-double.ts';
+
+function rows() {
+  return [
+    failedTask('img-a', 'TIMEOUT', '2026-11-20T10:00:00.000Z'),
+    failedTask('img-b', 'JOB_FAILED', '2026-11-21T10:00:00.000Z'),
+    failedTask('img-c', 'CORRUPT_IMAGE', '2026-11-21T11:00:00.000Z'),
+    failedTask('img-d', 'STORAGE_UNAVAILABLE', '2026-11-22T09:30:00.000Z'),
+  ];
+}
+
+describe('scripts/requeue-failed against a loopback admin API', () => {
+  let server: AdminServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+  const env = (s: AdminServer, token = s.token) => ({ BACKEND_URL: s.url, ADMIN_TOKEN: token });
+
+  it('re-queues every retryable failure since a time, skips permanent image errors and summarises', async () => {
+    server = await startAdminServer(rows());
+    const result = await runScript(
+      'requeue-failed',
+      ['--since', '2026-11-21T00:00:00Z'],
+      env(server),
+    );
+    expect(result.status, result.stderr).toBe(0);
+    expect(server.requests[0]).toEqual({
+      method: 'GET',
+      url: '/api/admin/failed-tasks?unresolved=true&since=2026-11-21T00%3A00%3A00.000Z',
+      authorization: `Bearer ${server.token}`,
+    });
+    const retried = server.requests
+      .filter((r) => r.method === 'POST')
+      .map((r) => r.url)
+      .sort();
+    expect(retried).toEqual(['/api/admin/images/img-b/retry', '/api/admin/images/img-d/retry']);
+    expect(result.stdout).toBe(
+      'failed tasks: 3 listed, 1 skipped as permanent image errors, 2 selected (JOB_FAILED=1 STORAGE_UNAVAILABLE=1)\nrequeued: 2, failed: 0\n',
+    );
+    expect(result.stderr).toBe('requeue: 1/2\nrequeue: 2/2\n');
+  });
+
+  it('filters by error code and then includes permanent codes because they were asked for', async () => {
+    server = await startAdminServer(rows());
+    const result = await runScript('requeue-failed', ['--code', 'CORRUPT_IMAGE'], env(server));
+    expect(result.status, result.stderr).toBe(0);
+    expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'GET /api/admin/failed-tasks?unresolved=true&code=CORRUPT_IMAGE',
+      'POST /api/admin/images/img-c/retry',
+    ]);
+  });
+
+  it('lists what it would re-queue on a dry run and sends no retry', async () => {
+    server = await startAdminServer(rows());
+    const result = await runScript('requeue-failed', ['--dry-run'], env(server));
+    expect(result.status, result.stderr).toBe(0);
+    expect(server.requests.map((r) => r.method)).toEqual(['GET']);
+    expect(result.stdout).toContain('would requeue img-a  TIMEOUT  2026-11-20T10:00:00.000Z');
+    expect(result.stdout).toContain('dry run: nothing was re-queued');
+    expect(result.stdout).not.toContain('img-c');
+  });
+
+  it('exits non-zero and names each image it could not re-queue', async () => {
+    server = await startAdminServer(rows());
+    server.retryStatus.set('img-b', 409);
+    const result = await runScript('requeue-failed', [], env(server));
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain('requeued: 2, failed: 1');
+    expect(result.stdout).toContain('failed to requeue img-b: CONFLICT');
+    expect(result.stderr.trimEnd().split('\n').at(-1)).toBe('requeue: 3/3 (1 failed)');
+  });
+
+  it('reports a rejected admin token as an error without retrying', async () => {
+    server = await startAdminServer(rows());
+    const result = await runScript('requeue-failed', [], env(server, 'wrong'));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('error: UNAUTHENTICATED: GET /api/admin/failed-tasks');
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('refuses a --since that is not a time, with usage, before calling the backend', async () => {
+    server = await startAdminServer(rows());
+    const result = await runScript('requeue-failed', ['--since', 'yesterday'], env(server));
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(
+      'Expected an ISO 8601 time for --since but received "yesterday"',
+    );
+    expect(server.requests).toEqual([]);
+  });
+});
+
+describe('the requeue progress reporter', () => {
+  function sink(isTTY: boolean) {
+    const chunks: string[] = [];
+    return { chunks, stream: { isTTY, columns: 60, write: (c: string) => chunks.push(c) } };
+  }
+
+  it('redraws one bar in place on a terminal', () => {
+    const { chunks, stream } = sink(true);
+    const progress = createProgress({ total: 4, stream });
+    progress.tick(true);
+    progress.tick(false);
+    progress.done();
+    expect(chunks[0]).toBe('\rrequeue [#####---------------]  25% 1/4');
+    expect(chunks.at(-2)).toBe('\rrequeue [##########----------]  50% 2/4 (1 failed)');
+    expect(chunks.at(-1)).toBe('\n');
+  });
+
+  it('prints about ten plain lines for a large batch when not on a terminal', () => {
+    const { chunks, stream } = sink(false);
+    const progress = createProgress({ total: 1000, stream });
+    for (let i = 0; i < 1000; i++) progress.tick(true);
+    progress.done();
+    expect(chunks).toHaveLength(10);
+    expect(chunks[0]).toBe('requeue: 100/1000\n');
+    expect(chunks.at(-1)).toBe('requeue: 1000/1000\n');
+  });
+});
