@@ -1,0 +1,205 @@
+/**
+ * Google ID-token callback auth for production (DESIGN §6). The processor (a
+ * Cloud Run job) and the workflow (`auth: type: OIDC`) call the backend with
+ * an ID token of their service account whose audience is the backend URL;
+ * the backend checks signature, audience, issuer, lifetime and the email.
+ *
+ * Signature, certificate fetching and caching (honouring Cache-Control
+ * max-age) are google-auth-library's `OAuth2Client.verifyIdToken`; the
+ * certificate URL is its `endpoints.oauth2FederatedSignonPemCertsUrl` (the
+ * PEM map format of https://www.googleapis.com/oauth2/v1/certs). Its time
+ * checks allow 5 minutes of skew and ignore `nbf`, so this module adds a
+ * stricter check (default 30 s), `nbf`, an RS256-only header check (no
+ * `alg: none`, no HS256 key confusion) and the email checks.
+ */
+import { AppError, coerceError } from '@slideshow/runtime';
+import { GoogleAuth, OAuth2Client } from 'google-auth-library';
+import {
+  bearerCredential,
+  type CallbackCredentials,
+  type CallbackPrincipal,
+  type CallbackVerifier,
+} from './callback-auth.ts';
+import { unauthenticated } from './unauthenticated.ts';
+
+/** Issuers of Google ID tokens (https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken). */
+export const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'];
+
+/** Options for {@link createGoogleIdTokenVerifier}. */
+export interface GoogleIdTokenVerifierOptions {
+  /** The backend's URL (or several), as the callers request it. */
+  audience: string | string[];
+  /** Service-account emails allowed to call back (processor, workflow). */
+  allowedEmails: string[];
+  /** PEM-map certificate URL; default Google's. Tests use a loopback server. */
+  certsUrl?: string;
+  /** Default {@link GOOGLE_ISSUERS}. */
+  issuers?: string[];
+  /** Tolerated clock difference for exp/iat/nbf in seconds (default 30). */
+  clockSkewSeconds?: number;
+}
+
+type JsonObject = Record<string, unknown>;
+
+function decodeSegment(segment: string | undefined): JsonObject | undefined {
+  if (segment === undefined || !/^[A-Za-z0-9_-]+$/.test(segment)) return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as JsonObject)
+      : undefined;
+  } catch (error) {
+    // Undecodable segment: the caller maps `undefined` to UNAUTHENTICATED.
+    coerceError(error);
+    return undefined;
+  }
+}
+
+/** Maps google-auth-library's verification errors (whose messages embed the token) to fixed reasons. */
+function libraryReason(message: string): string {
+  if (message.startsWith('No pem found')) return 'unknown signing key';
+  if (message.startsWith('Invalid token signature')) return 'bad signature';
+  if (message.startsWith('Wrong recipient')) return 'wrong audience';
+  if (message.startsWith('Invalid issuer')) return 'wrong issuer';
+  if (message.startsWith('Token used too late')) return 'expired';
+  if (message.startsWith('Token used too early')) return 'not yet valid';
+  if (message.startsWith('Expiration time too far')) return 'lifetime too long';
+  if (message.startsWith('No issue time') || message.startsWith('No expiration time')) {
+    return 'missing time claims';
+  }
+  return 'invalid token';
+}
+
+function nonEmptyStrings(value: unknown, name: string): string[] {
+  const list = typeof value === 'string' ? [value] : value;
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    list.some((v) => typeof v !== 'string' || v === '')
+  ) {
+    throw new TypeError(
+      `Expected a non-empty string or list of strings for ${name} but received ${JSON.stringify(value)} of type ${typeof value}`,
+    );
+  }
+  return list as string[];
+}
+
+/** Creates the production verifier. Certificates are fetched on first use, then cached. */
+export function createGoogleIdTokenVerifier(
+  options: GoogleIdTokenVerifierOptions,
+): CallbackVerifier {
+  const audience = nonEmptyStrings(options.audience, 'audience');
+  const allowed = new Set(
+    nonEmptyStrings(options.allowedEmails, 'allowedEmails').map((e) => e.toLowerCase()),
+  );
+  const issuers = options.issuers ?? GOOGLE_ISSUERS;
+  const skew = options.clockSkewSeconds ?? 30;
+  const client = new OAuth2Client({
+    issuers,
+    ...(options.certsUrl === undefined
+      ? {}
+      : { endpoints: { oauth2FederatedSignonPemCertsUrl: options.certsUrl } }),
+  });
+
+  return {
+    async verify(authorization): Promise<CallbackPrincipal> {
+      if (authorization === undefined || authorization === '') {
+        throw unauthenticated('missing Authorization header');
+      }
+      const token = bearerCredential(authorization);
+      if (token === undefined) throw unauthenticated('not a bearer credential');
+      const segments = token.split('.');
+      const header = segments.length === 3 ? decodeSegment(segments[0]) : undefined;
+      const claims = segments.length === 3 ? decodeSegment(segments[1]) : undefined;
+      if (header === undefined || claims === undefined || segments[2] === '') {
+        throw unauthenticated('malformed token');
+      }
+      // Google signs ID tokens with RS256 only; anything else (none, HS256…) is refused outright.
+      if (header.alg !== 'RS256') throw unauthenticated('unsupported algorithm');
+      if (typeof header.kid !== 'string' || header.kid === '')
+        throw unauthenticated('missing key id');
+
+      try {
+        await client.verifyIdToken({ idToken: token, audience });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (message.startsWith('Failed to retrieve verification certificates')) {
+          // Our problem, not the caller's: retryable, and the message has no token in it.
+          throw new AppError('INTERNAL', 'could not fetch Google signing certificates', {
+            retryable: true,
+            cause: error,
+          });
+        }
+        throw unauthenticated(libraryReason(message));
+      }
+
+      const now = Date.now() / 1000;
+      const exp = Number(claims.exp);
+      const iat = Number(claims.iat);
+      if (!(now <= exp + skew)) throw unauthenticated('expired');
+      if (!(iat <= now + skew)) throw unauthenticated('not yet valid');
+      if (claims.nbf !== undefined && !(Number(claims.nbf) <= now + skew)) {
+        throw unauthenticated('not yet valid');
+      }
+      if (typeof claims.iss !== 'string' || !issuers.includes(claims.iss)) {
+        throw unauthenticated('wrong issuer');
+      }
+      if (claims.email_verified !== true && claims.email_verified !== 'true') {
+        throw unauthenticated('email not verified');
+      }
+      if (typeof claims.email !== 'string' || !allowed.has(claims.email.toLowerCase())) {
+        throw unauthenticated('caller not allowed');
+      }
+      const principal: CallbackPrincipal = { kind: 'google', email: claims.email };
+      if (typeof claims.sub === 'string') principal.subject = claims.sub;
+      return principal;
+    },
+  };
+}
+
+/** Something that yields request headers carrying an ID token, e.g. google-auth-library's `IdTokenClient`. */
+export interface IdTokenHeaderSource {
+  getRequestHeaders(url?: string | URL): Promise<Headers>;
+}
+
+/** Options for {@link createGoogleIdTokenCredentials}. */
+export interface GoogleIdTokenCredentialsOptions {
+  /** The backend URL the token is for (the verifier's `audience`). */
+  audience: string;
+  /** Default: `new GoogleAuth().getIdTokenClient(audience)` (the metadata server on Cloud Run). */
+  authClient?: IdTokenHeaderSource;
+}
+
+/**
+ * The processor's production credentials: an ID token for `audience` from
+ * the metadata server (https://cloud.google.com/run/docs/authenticating/service-to-service#acquire-token).
+ * google-auth-library's `IdTokenClient` caches the token and fetches a new
+ * one when it is within 5 minutes of expiry.
+ */
+export function createGoogleIdTokenCredentials(
+  options: GoogleIdTokenCredentialsOptions,
+): CallbackCredentials {
+  const audience = nonEmptyStrings(options.audience, 'audience')[0] as string;
+  let source: Promise<IdTokenHeaderSource> | undefined =
+    options.authClient === undefined ? undefined : Promise.resolve(options.authClient);
+  return {
+    async authorizationHeader() {
+      try {
+        source ??= new GoogleAuth().getIdTokenClient(audience);
+        const headers = await (await source).getRequestHeaders();
+        const value = headers.get('authorization');
+        if (value === null || !value.startsWith('Bearer ')) {
+          throw new Error('the auth client returned no bearer Authorization header');
+        }
+        return value;
+      } catch (error) {
+        // A failed client creation is not cached: the next call tries again.
+        if (options.authClient === undefined) source = undefined;
+        throw new AppError('INTERNAL', `could not obtain an ID token for ${audience}`, {
+          retryable: true,
+          cause: coerceError(error),
+        });
+      }
+    },
+  };
+}
