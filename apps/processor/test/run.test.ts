@@ -1,0 +1,227 @@
+/**
+ * run() in process against a real backend (Hono app on loopback, SQLite file,
+ * filesystem store) with real sharp: the flow and the error policy of issue 4.
+ */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { startTestBackend, type TestBackend } from '@slideshow/backend/testing';
+import { createSharedSecretCredentials } from '@slideshow/callback-auth/shared-secret';
+import type { Variant } from '@slideshow/contracts';
+import { AppError, createLogger } from '@slideshow/runtime';
+import { createFsObjectStore } from '@slideshow/storage/fs';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.ts';
+import { run, VARIANT_CACHE_CONTROL } from '../src/run.ts';
+import { breakObject, makeJpeg, makeTruncatedJpeg, processorEnv } from './helpers.ts';
+
+let backend: TestBackend;
+
+beforeAll(async () => {
+  backend = await startTestBackend();
+});
+
+afterAll(async () => {
+  await backend?.stop();
+});
+
+interface FailedTaskRow {
+  image_id: string;
+  error_code: string;
+  error_message: string;
+  attempt_count: number;
+  execution: string | null;
+  source: string;
+}
+
+const failedTask = (id: string) =>
+  backend.db.prepare('SELECT * FROM failed_tasks WHERE image_id = ?').get(id) as
+    | FailedTaskRow
+    | undefined;
+const imageRow = (id: string) =>
+  backend.db.prepare('SELECT * FROM images WHERE id = ?').get(id) as Record<string, unknown>;
+
+/** Runs one task in process; `lines` collects its JSON log lines. */
+function runTask(id: string, overrides: Record<string, string> = {}, signal?: AbortSignal) {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new PassThrough();
+  stream.on('data', (chunk: Buffer) => {
+    for (const text of chunk.toString().split('\n')) if (text) lines.push(JSON.parse(text));
+  });
+  const config = loadConfig(
+    processorEnv(backend, id, { CALLBACK_DEADLINE_MS: '1500', ...overrides }),
+  );
+  const promise = run(config, {
+    store: createFsObjectStore({ root: backend.storeRoot }),
+    credentials: createSharedSecretCredentials(backend.callbackSecret),
+    logger: createLogger({ stream, level: 'DEBUG' }),
+    signal: signal ?? new AbortController().signal,
+  });
+  return { promise, lines };
+}
+
+describe('run() on a healthy stack', () => {
+  let id: string;
+  let variants: Variant[];
+
+  beforeAll(async () => {
+    ({ id } = await backend.upload(await makeJpeg(700, 420, 3), 'ok.jpg'));
+  });
+
+  it('writes every variant under the job spec prefix and marks the image processed', async () => {
+    const { promise, lines } = runTask(id);
+    await expect(promise).resolves.toMatchObject({ exitCode: 0, outcome: 'processed' });
+    const image = await backend.image(id);
+    expect(image.status).toBe('processed');
+    variants = JSON.parse(String(imageRow(id).variants)) as Variant[];
+    expect(variants.map((v) => `${v.format}@${v.width}`).sort()).toEqual([
+      'avif@320',
+      'avif@640',
+      'avif@700',
+      'jpeg@320',
+      'jpeg@640',
+      'jpeg@700',
+      'webp@320',
+      'webp@640',
+      'webp@700',
+    ]);
+    const prefix = `variants/${id}/web-v1/g${image.generation}/`;
+    for (const v of variants) {
+      const info = await backend.store.stat(`${prefix}${v.suffix}`);
+      expect(info).toMatchObject({ bytes: v.bytes, cacheControl: VARIANT_CACHE_CONTROL });
+      expect(info?.contentType).toBe(`image/${v.format}`);
+      const meta = await sharp(join(backend.storeRoot, prefix, v.suffix)).metadata();
+      expect({ width: meta.width, height: meta.height }).toEqual({
+        width: v.width,
+        height: v.height,
+      });
+    }
+    // Every log line carries the image and the attempt, with Cloud Logging's severity.
+    expect(lines.length).toBeGreaterThan(2);
+    for (const line of lines)
+      expect(line).toMatchObject({ imageId: id, attempt: 0, severity: expect.any(String) });
+  });
+
+  it('changes nothing when the same task is delivered again after success', async () => {
+    const prefix = `variants/${id}/web-v1/g0/`;
+    const before = await Promise.all(
+      variants.map((v) => stat(join(backend.storeRoot, prefix, v.suffix)).then((s) => s.mtimeMs)),
+    );
+    const rowBefore = imageRow(id);
+    const { promise } = runTask(id, { CLOUD_RUN_EXECUTION: 'processor-duplicate' });
+    await expect(promise).resolves.toMatchObject({ exitCode: 0, outcome: 'already-done' });
+    const after = await Promise.all(
+      variants.map((v) => stat(join(backend.storeRoot, prefix, v.suffix)).then((s) => s.mtimeMs)),
+    );
+    expect(after).toEqual(before);
+    expect(imageRow(id)).toEqual(rowBefore);
+    expect(failedTask(id)).toBeUndefined();
+  });
+});
+
+describe('run() error policy', () => {
+  it('reports a truncated JPEG as CORRUPT_IMAGE and exits 0 so no retry is burned', async () => {
+    const { id } = await backend.upload(await makeTruncatedJpeg(), 'cut.jpg');
+    const { promise } = runTask(id);
+    await expect(promise).resolves.toMatchObject({ exitCode: 0, outcome: 'failed-permanent' });
+    expect(failedTask(id)).toMatchObject({
+      error_code: 'CORRUPT_IMAGE',
+      source: 'processor',
+      execution: 'processor-test-exec',
+    });
+    expect((await backend.image(id)).status).toBe('failed');
+  });
+
+  it('exits non-zero without a failed_tasks row when storage fails on a non-final attempt', async () => {
+    const { id } = await backend.upload(await makeJpeg(400, 300, 11), 'a.jpg');
+    const restore = await breakObject(backend.storeRoot, `originals/${id}`);
+    try {
+      const { promise } = runTask(id, { CLOUD_RUN_TASK_ATTEMPT: '1' });
+      const result = await promise;
+      expect(result).toMatchObject({ exitCode: 1, outcome: 'retryable' });
+      expect(result.error?.code).toBe('STORAGE_UNAVAILABLE');
+    } finally {
+      await restore();
+    }
+    expect(failedTask(id)).toBeUndefined();
+    expect((await backend.image(id)).status).toBe('processing');
+    // The next attempt, with storage back, succeeds.
+    const { promise } = runTask(id, { CLOUD_RUN_TASK_ATTEMPT: '2' });
+    await expect(promise).resolves.toMatchObject({ exitCode: 0, outcome: 'processed' });
+  });
+
+  it('reports the failure and still exits non-zero when storage fails on the final attempt', async () => {
+    const { id } = await backend.upload(await makeJpeg(400, 300, 12), 'b.jpg');
+    const restore = await breakObject(backend.storeRoot, `originals/${id}`);
+    try {
+      const { promise } = runTask(id, { CLOUD_RUN_TASK_ATTEMPT: '3' });
+      await expect(promise).resolves.toMatchObject({ exitCode: 1, outcome: 'retryable' });
+    } finally {
+      await restore();
+    }
+    expect(failedTask(id)).toMatchObject({
+      error_code: 'STORAGE_UNAVAILABLE',
+      source: 'processor',
+    });
+    expect((await backend.image(id)).status).toBe('failed');
+  });
+
+  it('exits non-zero without reporting when the backend cannot be reached', async () => {
+    const { promise } = runTask('img_aaaaaaaaaaaaaaaaaaaaaaaaaa', {
+      BACKEND_API_URL: 'http://127.0.0.1:1',
+      CALLBACK_DEADLINE_MS: '300',
+      CLOUD_RUN_TASK_ATTEMPT: '3',
+    });
+    const result = await promise;
+    expect(result).toMatchObject({ exitCode: 1, outcome: 'retryable' });
+    expect(result.error?.code).toBe('BACKEND_UNAVAILABLE');
+  });
+
+  it('exits 0 for an image that was deleted before the task ran', async () => {
+    const { id } = await backend.upload(await makeJpeg(400, 300, 13), 'c.jpg');
+    const deleted = await backend.adminFetch(`/api/admin/images/${id}`, { method: 'DELETE' });
+    expect(deleted.ok, await deleted.clone().text()).toBe(true);
+    const { promise } = runTask(id);
+    await expect(promise).resolves.toMatchObject({ exitCode: 0, outcome: 'gone' });
+    expect(failedTask(id)).toBeUndefined();
+  });
+});
+
+describe('run() when terminated', () => {
+  /** Starts a hanging task, waits until it is mid-work, then aborts it like SIGTERM does. */
+  async function terminateMidWork(attempt: string) {
+    const { id } = await backend.upload(
+      await makeJpeg(400, 300, Number(attempt) + 20),
+      `t${attempt}.jpg`,
+    );
+    const controller = new AbortController();
+    const { promise, lines } = runTask(
+      id,
+      { PROCESSOR_FAULT: 'hang', CLOUD_RUN_TASK_ATTEMPT: attempt },
+      controller.signal,
+    );
+    for (let i = 0; i < 200 && !lines.some((l) => String(l.message).includes('hang')); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect((await backend.image(id)).status).toBe('processing');
+    controller.abort(new AppError('TIMEOUT', 'processor received SIGTERM', { retryable: true }));
+    return { id, result: await promise };
+  }
+
+  it('stops and exits 143 without reporting on a non-final attempt', async () => {
+    const { id, result } = await terminateMidWork('0');
+    expect(result).toMatchObject({ exitCode: 143, outcome: 'terminated' });
+    expect(failedTask(id)).toBeUndefined();
+  });
+
+  it('reports the failure before exiting 143 on the final attempt', async () => {
+    const { id, result } = await terminateMidWork('3');
+    expect(result).toMatchObject({ exitCode: 143, outcome: 'terminated' });
+    expect(failedTask(id)).toMatchObject({
+      source: 'processor',
+      attempt_count: expect.any(Number),
+    });
+    expect((await backend.image(id)).status).toBe('failed');
+  });
+});
