@@ -1,0 +1,203 @@
+/**
+ * The backend's environment, validated once by one zod schema that lists every
+ * problem at once. Local mode needs no configuration at all: state under
+ * `.data/`, SQLite at `.data/slideshow.db`, a generated admin password and
+ * callback secret persisted there. Production requires what cannot be
+ * defaulted safely (public URL, bucket, password hash, callback identities).
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { AppError } from '@slideshow/runtime';
+import { z } from 'zod';
+
+const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const str = z.preprocess(blank, z.string().optional());
+const int = (fallback: number, min = 0) =>
+  z.preprocess(blank, z.coerce.number().int().min(min).default(fallback));
+const list = z.preprocess(
+  blank,
+  z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+);
+
+const EnvSchema = z.object({
+  MODE: z.preprocess(blank, z.enum(['local', 'production']).default('local')),
+  PORT: int(8080, 1),
+  HOST: str,
+  DATA_DIR: z.preprocess(blank, z.string().default('.data')),
+  DATABASE_PATH: str,
+  PUBLIC_URL: z.preprocess(blank, z.url({ protocol: /^https?$/ }).optional()),
+  STORAGE_URL: z.preprocess(
+    blank,
+    z
+      .string()
+      .regex(/^(file:\/\/|gs:\/\/)./, 'must start with file:// or gs://')
+      .optional(),
+  ),
+  GCS_BUCKET_NAME: str,
+  GCS_API_ENDPOINT: z.preprocess(blank, z.url().optional()),
+  ADMIN_PASSWORD: str,
+  ADMIN_PASSWORD_HASH: z.preprocess(
+    blank,
+    z.string().startsWith('scrypt$', 'must be an scrypt hash (src/hash-password.ts)').optional(),
+  ),
+  ADMIN_TOKENS: list,
+  CALLBACK_AUTH: z.preprocess(blank, z.enum(['shared-secret', 'google']).optional()),
+  CALLBACK_SECRET: z.preprocess(
+    blank,
+    z.string().min(16, 'must be at least 16 characters').optional(),
+  ),
+  CALLBACK_ALLOWED_EMAILS: list,
+  DISPATCH: z.preprocess(
+    blank,
+    z.enum(['cloud-tasks', 'workflows', 'dry-run']).default('cloud-tasks'),
+  ),
+  GOOGLE_CLOUD_PROJECT: str,
+  GOOGLE_CLOUD_LOCATION: str,
+  CLOUD_TASKS_ENDPOINT: z.preprocess(blank, z.url().optional()),
+  WORKFLOWS_ENDPOINT: z.preprocess(blank, z.url().optional()),
+  EXECUTIONS_BASE_URL: z.preprocess(blank, z.url().optional()),
+  UPLOADS_QUEUE: z.preprocess(blank, z.string().default('image-uploads')),
+  INGEST_QUEUE: z.preprocess(blank, z.string().default('image-ingest')),
+  WORKFLOW_NAME: z.preprocess(blank, z.string().default('process-image')),
+  TASKS_SERVICE_ACCOUNT: str,
+  MAX_UPLOAD_BYTES: int(200 * 1024 * 1024, 1),
+  REAPER_INTERVAL_MS: int(60_000, 1_000),
+  STUCK_AFTER_MS: int(60 * 60_000, 1_000),
+  PUBLIC_MEDIA_BASE_URL: str,
+  LOG_LEVEL: z.preprocess(blank, z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO')),
+});
+
+/** The validated configuration. */
+export interface BackendConfig {
+  mode: 'local' | 'production';
+  port: number;
+  host: string;
+  dataDir: string;
+  databasePath: string;
+  publicUrl: string | undefined;
+  storageUrl: string;
+  gcsApiEndpoint: string | undefined;
+  /** Plain password (local, or production without a hash); hashed at start, never logged. */
+  adminPassword: string | undefined;
+  adminPasswordHash: string | undefined;
+  adminTokens: string[];
+  callbackAuth: 'shared-secret' | 'google';
+  callbackSecret: string | undefined;
+  callbackAllowedEmails: string[];
+  dispatch: 'cloud-tasks' | 'workflows' | 'dry-run';
+  project: string;
+  location: string;
+  cloudTasksEndpoint: string | undefined;
+  workflowsEndpoint: string | undefined;
+  executionsBaseUrl: string | undefined;
+  queues: { uploads: string; ingest: string };
+  workflow: string;
+  tasksServiceAccount: string;
+  maxUploadBytes: number;
+  reaperIntervalMs: number;
+  stuckAfterMs: number;
+  publicMediaBaseUrl: string;
+  logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+}
+
+/** Parses `env` (process.env by default); throws one AppError naming every problem. */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  cwd: string = process.cwd(),
+): BackendConfig {
+  const parsed = EnvSchema.safeParse(env);
+  const problems: string[] = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  if (!parsed.success) throw configError(problems);
+  const e = parsed.data;
+  const local = e.MODE === 'local';
+  const need = (name: string, value: unknown, why: string) => {
+    if (value === undefined || (Array.isArray(value) && value.length === 0))
+      problems.push(`${name}: required ${why}`);
+  };
+  const dataDir = isAbsolute(e.DATA_DIR) ? e.DATA_DIR : resolve(cwd, e.DATA_DIR);
+  const storageUrl =
+    e.STORAGE_URL ??
+    (e.GCS_BUCKET_NAME ? `gs://${e.GCS_BUCKET_NAME}` : undefined) ??
+    (local ? `file://${resolve(dataDir, 'storage')}` : undefined);
+  const callbackAuth = e.CALLBACK_AUTH ?? (local ? 'shared-secret' : 'google');
+  if (!local) {
+    need('PUBLIC_URL', e.PUBLIC_URL, 'in production (it is the callback audience)');
+    need('STORAGE_URL or GCS_BUCKET_NAME', storageUrl, 'in production');
+    if (!e.ADMIN_PASSWORD_HASH && !e.ADMIN_PASSWORD)
+      problems.push('ADMIN_PASSWORD_HASH: required in production');
+    need('GOOGLE_CLOUD_PROJECT', e.GOOGLE_CLOUD_PROJECT, 'in production');
+    need('GOOGLE_CLOUD_LOCATION', e.GOOGLE_CLOUD_LOCATION, 'in production');
+    need(
+      'PUBLIC_MEDIA_BASE_URL',
+      e.PUBLIC_MEDIA_BASE_URL,
+      'in production (where variants are served)',
+    );
+  }
+  if (callbackAuth === 'google') {
+    need('CALLBACK_ALLOWED_EMAILS', e.CALLBACK_ALLOWED_EMAILS, 'with CALLBACK_AUTH=google');
+    need('PUBLIC_URL', e.PUBLIC_URL, 'with CALLBACK_AUTH=google (the token audience)');
+  }
+  if (callbackAuth === 'shared-secret' && !local) {
+    need('CALLBACK_SECRET', e.CALLBACK_SECRET, 'with CALLBACK_AUTH=shared-secret in production');
+  }
+  if (e.DISPATCH === 'cloud-tasks' && !local) {
+    need(
+      'TASKS_SERVICE_ACCOUNT',
+      e.TASKS_SERVICE_ACCOUNT,
+      'with DISPATCH=cloud-tasks in production',
+    );
+  }
+  if (problems.length > 0 || storageUrl === undefined) throw configError([...new Set(problems)]);
+  const project = e.GOOGLE_CLOUD_PROJECT ?? 'local-project';
+  const localCloud = 'http://127.0.0.1:8123';
+  return {
+    mode: e.MODE,
+    port: e.PORT,
+    host: e.HOST ?? (local ? '127.0.0.1' : '0.0.0.0'),
+    dataDir,
+    databasePath: e.DATABASE_PATH
+      ? resolve(cwd, e.DATABASE_PATH)
+      : resolve(dataDir, 'slideshow.db'),
+    publicUrl: e.PUBLIC_URL,
+    storageUrl,
+    gcsApiEndpoint: e.GCS_API_ENDPOINT,
+    adminPassword: e.ADMIN_PASSWORD,
+    adminPasswordHash: e.ADMIN_PASSWORD_HASH,
+    adminTokens: e.ADMIN_TOKENS,
+    callbackAuth,
+    callbackSecret: e.CALLBACK_SECRET,
+    callbackAllowedEmails: e.CALLBACK_ALLOWED_EMAILS,
+    dispatch: e.DISPATCH,
+    project,
+    location: e.GOOGLE_CLOUD_LOCATION ?? 'us-central1',
+    cloudTasksEndpoint: e.CLOUD_TASKS_ENDPOINT ?? (local ? localCloud : undefined),
+    workflowsEndpoint: e.WORKFLOWS_ENDPOINT ?? (local ? localCloud : undefined),
+    executionsBaseUrl: e.EXECUTIONS_BASE_URL ?? (local ? localCloud : undefined),
+    queues: { uploads: e.UPLOADS_QUEUE, ingest: e.INGEST_QUEUE },
+    workflow: e.WORKFLOW_NAME,
+    tasksServiceAccount:
+      e.TASKS_SERVICE_ACCOUNT ?? `tasks-invoker@${project}.iam.gserviceaccount.com`,
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    reaperIntervalMs: e.REAPER_INTERVAL_MS,
+    stuckAfterMs: e.STUCK_AFTER_MS,
+    publicMediaBaseUrl: e.PUBLIC_MEDIA_BASE_URL ?? '/media/',
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+function configError(problems: string[]): AppError {
+  return new AppError(
+    'VALIDATION_FAILED',
+    `invalid backend configuration:\n  - ${problems.join('\n  - ')}`,
+    { context: { problems } },
+  );
+}

@@ -1,0 +1,59 @@
+/**
+ * What every route module receives: the dependencies `createApp` was given,
+ * assembled once into a typed services object (repositories, state machine,
+ * login limiter), and the Hono environment type with per-request variables.
+ */
+import type { CallbackVerifier } from '@slideshow/callback-auth';
+import type { TaskDispatcher } from '@slideshow/dispatch';
+import type { Logger } from '@slideshow/runtime';
+import type { ObjectStore } from '@slideshow/storage';
+import type { RateLimiter } from './auth/rate-limit.ts';
+import type { Db } from './db/open-database.ts';
+import type { Lifecycle, Repositories } from './lifecycle.ts';
+
+/** Everything `createApp` needs; built by main.ts (or the test harness). */
+export interface AppDeps {
+  db: Db;
+  store: ObjectStore;
+  dispatcher: TaskDispatcher;
+  callbackVerifier: CallbackVerifier;
+  logger: Logger;
+  /** `local` serves /media and uses non-Secure cookies; `production` trusts X-Forwarded-For. */
+  mode: 'local' | 'production';
+  /** scrypt hash of the admin password (see auth/password.ts). */
+  adminPasswordHash: string;
+  /** sha256 hex of each accepted bearer admin token. */
+  adminTokenHashes: readonly string[];
+  /** The backend's public base URL; also accepted as a same-origin `Origin`. */
+  publicUrl?: string;
+  /** Prefix of variant URLs in /api/slideshow (`/media/` locally, a bucket URL in production). */
+  publicMediaBaseUrl: string;
+  maxUploadBytes: number;
+  /** Extra origins the web pages may load images from (the media origin in production). */
+  imageOrigins?: string[];
+  /** Called after a write that added an outbox row (wakes the relay). */
+  onEnqueued?: () => void;
+  now?: () => number;
+  sessionTtlMs?: number;
+}
+
+/** The services object routes use. */
+export interface Services {
+  deps: AppDeps;
+  repos: Repositories;
+  lifecycle: Lifecycle;
+  loginLimiter: RateLimiter;
+  now: () => number;
+}
+
+/** How a request was authenticated as admin. */
+export type AdminAuth = { kind: 'session'; idHash: string; csrfToken: string } | { kind: 'token' };
+
+/** Hono environment: per-request variables. */
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    logger: Logger;
+    admin: AdminAuth;
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * The seed's `failed_tasks` table: one row per image (image_id is unique),
+ * upserted on every failure report with `attempt_count` incremented, and
+ * resolved (not deleted) when the image is retried or later succeeds, so
+ * operators keep the history with `sqlite3 .data/slideshow.db`.
+ */
+import type { FailureSource } from '@slideshow/contracts';
+import type { Db } from './open-database.ts';
+
+/** A row of `failed_tasks`. */
+export interface FailedTaskRow {
+  id: number;
+  image_id: string;
+  error_code: string;
+  error_message: string;
+  attempt_count: number;
+  last_attempt: string;
+  execution: string | null;
+  source: FailureSource;
+  created_at: string;
+  resolved_at: string | null;
+}
+
+/** One failure report to record. */
+export interface FailureReport {
+  imageId: string;
+  code: string;
+  message: string;
+  execution: string | null;
+  source: FailureSource;
+  now: string;
+}
+
+/** Filters for listing failed tasks. */
+export interface FailedTaskFilter {
+  since?: string;
+  code?: string;
+  unresolved?: boolean;
+  limit?: number;
+}
+
+/** Creates the repository over `db`. */
+export function createFailedTasksRepository(db: Db) {
+  const upsert = db.prepare(
+    `INSERT INTO failed_tasks (image_id, error_code, error_message, attempt_count, last_attempt, execution,
+       source, created_at, resolved_at)
+     VALUES (@imageId, @code, @message, 1, @now, @execution, @source, @now, NULL)
+     ON CONFLICT (image_id) DO UPDATE SET error_code = excluded.error_code,
+       error_message = excluded.error_message, attempt_count = attempt_count + 1,
+       last_attempt = excluded.last_attempt, execution = excluded.execution,
+       source = excluded.source, resolved_at = NULL`,
+  );
+  const resolve = db.prepare<[string, string]>(
+    'UPDATE failed_tasks SET resolved_at = ? WHERE image_id = ? AND resolved_at IS NULL',
+  );
+  const byImage = db.prepare<[string], FailedTaskRow>(
+    'SELECT * FROM failed_tasks WHERE image_id = ?',
+  );
+  const since = db.prepare<[string], { n: number }>(
+    'SELECT count(*) AS n FROM failed_tasks WHERE last_attempt >= ?',
+  );
+  return {
+    /** Inserts or bumps the image's row and reopens it. */
+    record: (report: FailureReport): void => {
+      upsert.run(report);
+    },
+    /** Marks the image's open row resolved. */
+    resolve: (imageId: string, now: string): void => {
+      resolve.run(now, imageId);
+    },
+    /** The image's row, if any. */
+    get: (imageId: string): FailedTaskRow | undefined => byImage.get(imageId),
+    /** Rows whose last attempt is at or after `iso`. */
+    countSince: (iso: string): number => since.get(iso)?.n ?? 0,
+    /** Rows newest first, filtered. */
+    list: (filter: FailedTaskFilter): FailedTaskRow[] => {
+      const where: string[] = [];
+      const params: (string | number)[] = [];
+      if (filter.since) {
+        where.push('last_attempt >= ?');
+        params.push(filter.since);
+      }
+      if (filter.code) {
+        where.push('error_code = ?');
+        params.push(filter.code);
+      }
+      if (filter.unresolved) where.push('resolved_at IS NULL');
+      const sql = `SELECT * FROM failed_tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY last_attempt DESC, id DESC LIMIT ?`;
+      return db
+        .prepare<(string | number)[], FailedTaskRow>(sql)
+        .all(...params, filter.limit ?? 500);
+    },
+  };
+}
+
+/** The failed_tasks repository. */
+export type FailedTasksRepository = ReturnType<typeof createFailedTasksRepository>;

@@ -1,0 +1,197 @@
+/**
+ * The `images` table: one prepared statement per operation. State changes are
+ * guarded (`WHERE id = ? AND generation = ? AND status IN (…)`), so a late or
+ * duplicate callback changes nothing; callers read `changes` to tell.
+ */
+import type { ImageStatus } from '@slideshow/contracts';
+import type { Db } from './open-database.ts';
+
+/** A row of `images` as SQLite returns it. */
+export interface ImageRow {
+  id: string;
+  original_name: string;
+  content_type: string;
+  bytes: number;
+  sha256: string;
+  source_key: string;
+  status: ImageStatus;
+  generation: number;
+  priority: 'interactive' | 'batch';
+  preset: string;
+  width: number | null;
+  height: number | null;
+  format: string | null;
+  has_alpha: number | null;
+  frames: number | null;
+  variants: string | null;
+  placeholder: string | null;
+  dominant_color: string | null;
+  timings: string | null;
+  attempts: number;
+  last_error_code: string | null;
+  execution: string | null;
+  reaped_count: number;
+  created_at: string;
+  updated_at: string;
+  processed_at: string | null;
+}
+
+/** What a new image needs; everything else starts at its default. */
+export type NewImage = Pick<
+  ImageRow,
+  | 'id'
+  | 'original_name'
+  | 'content_type'
+  | 'bytes'
+  | 'sha256'
+  | 'source_key'
+  | 'priority'
+  | 'preset'
+  | 'created_at'
+> & { width: number | null; height: number | null; format: string | null };
+
+/** What a processed generation records. */
+export interface ProcessedFields {
+  width: number;
+  height: number;
+  format: string;
+  hasAlpha: boolean;
+  frames: number;
+  variants: string;
+  placeholder: string;
+  dominantColor: string;
+  timings: string;
+}
+
+/** Keyset cursor position for the newest-first listing. */
+export interface ListPosition {
+  createdAt: string;
+  id: string;
+}
+
+/** Creates the repository over `db`. */
+export function createImagesRepository(db: Db) {
+  const byId = db.prepare<[string], ImageRow>('SELECT * FROM images WHERE id = ?');
+  const bySha = db.prepare<[string], ImageRow>('SELECT * FROM images WHERE sha256 = ?');
+  const insert = db.prepare(
+    `INSERT INTO images (id, original_name, content_type, bytes, sha256, source_key, status, generation,
+       priority, preset, width, height, format, created_at, updated_at)
+     VALUES (@id, @original_name, @content_type, @bytes, @sha256, @source_key, 'uploaded', 0,
+       @priority, @preset, @width, @height, @format, @created_at, @created_at)`,
+  );
+  const started = db.prepare<[string | null, string, string, number]>(
+    `UPDATE images SET status = 'processing', attempts = attempts + 1, execution = coalesce(?, execution),
+       updated_at = ? WHERE id = ? AND generation = ? AND status IN ('uploaded', 'queued', 'processing')`,
+  );
+  const processed = db.prepare(
+    `UPDATE images SET status = 'processed', width = @width, height = @height, format = @format,
+       has_alpha = @hasAlpha, frames = @frames, variants = @variants, placeholder = @placeholder,
+       dominant_color = @dominantColor, timings = @timings, last_error_code = NULL,
+       updated_at = @now, processed_at = @now
+     WHERE id = @id AND generation = @generation AND status IN ('uploaded', 'queued', 'processing', 'failed')`,
+  );
+  const failed = db.prepare<[string, string | null, string, string, number]>(
+    `UPDATE images SET status = 'failed', last_error_code = ?, execution = coalesce(?, execution),
+       updated_at = ? WHERE id = ? AND generation = ? AND status IN ('uploaded', 'queued', 'processing', 'failed')`,
+  );
+  // A retry by an admin resets the reaper's count; a reaper re-dispatch increments it.
+  const requeue = db.prepare<[number, string, string, number]>(
+    `UPDATE images SET status = 'queued', generation = generation + 1, last_error_code = NULL,
+       reaped_count = CASE WHEN ? THEN reaped_count + 1 ELSE 0 END, updated_at = ?
+     WHERE id = ? AND generation = ? AND status IN ('failed', 'queued', 'processing')`,
+  );
+  const dispatched = db.prepare<[string, string, number]>(
+    `UPDATE images SET status = 'queued', updated_at = ? WHERE id = ? AND generation = ? AND status = 'uploaded'`,
+  );
+  const remove = db.prepare<[string]>('DELETE FROM images WHERE id = ?');
+  const counts = db.prepare<[], { status: ImageStatus; n: number }>(
+    'SELECT status, count(*) AS n FROM images GROUP BY status',
+  );
+  const oldestWaiting = db.prepare<[], { t: string | null }>(
+    `SELECT min(updated_at) AS t FROM images WHERE status IN ('uploaded', 'queued')`,
+  );
+  const stuck = db.prepare<[string, number], ImageRow>(
+    `SELECT * FROM images WHERE status IN ('queued', 'processing') AND updated_at < ?
+       AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.image_id = images.id)
+     ORDER BY updated_at LIMIT ?`,
+  );
+  const processedList = db.prepare<[number], ImageRow>(
+    `SELECT * FROM images WHERE status = 'processed' ORDER BY processed_at DESC, id DESC LIMIT ?`,
+  );
+
+  return {
+    /** The row for `id`, if any. */
+    get: (id: string): ImageRow | undefined => byId.get(id),
+    /** The row with this content hash, if any. */
+    getBySha256: (sha256: string): ImageRow | undefined => bySha.get(sha256),
+    /** Inserts a new image in status `uploaded` at generation 0. */
+    insert: (image: NewImage): void => {
+      insert.run(image);
+    },
+    /** uploaded|queued|processing → processing for this generation. */
+    markStarted: (id: string, generation: number, execution: string | null, now: string) =>
+      started.run(execution, now, id, generation).changes === 1,
+    /** → processed for this generation (also from failed: a late success beats a reaper verdict). */
+    markProcessed: (id: string, generation: number, fields: ProcessedFields, now: string) =>
+      processed.run({
+        ...fields,
+        hasAlpha: fields.hasAlpha ? 1 : 0,
+        id,
+        generation,
+        now,
+      }).changes === 1,
+    /** → failed for this generation, unless already processed. */
+    markFailed: (
+      id: string,
+      generation: number,
+      code: string,
+      execution: string | null,
+      now: string,
+    ) => failed.run(code, execution, now, id, generation).changes === 1,
+    /** Bumps the generation and sets `queued` (admin retry, or a reaper re-dispatch when `byReaper`). */
+    requeue: (id: string, generation: number, now: string, byReaper = false) =>
+      requeue.run(byReaper ? 1 : 0, now, id, generation).changes === 1,
+    /** uploaded → queued once its task exists. */
+    markDispatched: (id: string, generation: number, now: string) =>
+      dispatched.run(now, id, generation).changes === 1,
+    /** Deletes the row (failed_tasks and outbox rows cascade). */
+    delete: (id: string) => remove.run(id).changes === 1,
+    /** Number of images per status. */
+    countsByStatus: (): Record<ImageStatus, number> => {
+      const out: Record<ImageStatus, number> = {
+        uploaded: 0,
+        queued: 0,
+        processing: 0,
+        processed: 0,
+        failed: 0,
+      };
+      for (const r of counts.all()) out[r.status] = r.n;
+      return out;
+    },
+    /** `updated_at` of the longest-waiting uploaded/queued image. */
+    oldestWaitingSince: (): string | null => oldestWaiting.get()?.t ?? null,
+    /** Images in queued/processing untouched since `before`, with no pending dispatch. */
+    findStuck: (before: string, limit: number): ImageRow[] => stuck.all(before, limit),
+    /** Newest processed images. */
+    listProcessed: (limit: number): ImageRow[] => processedList.all(limit),
+    /** Newest-first page, optionally by status, after `after`. */
+    list: (options: { status?: ImageStatus; after?: ListPosition; limit: number }): ImageRow[] => {
+      const where: string[] = [];
+      const params: (string | number)[] = [];
+      if (options.status) {
+        where.push('status = ?');
+        params.push(options.status);
+      }
+      if (options.after) {
+        where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+        params.push(options.after.createdAt, options.after.createdAt, options.after.id);
+      }
+      const sql = `SELECT * FROM images ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY created_at DESC, id DESC LIMIT ?`;
+      return db.prepare<(string | number)[], ImageRow>(sql).all(...params, options.limit);
+    },
+  };
+}
+
+/** The images repository. */
+export type ImagesRepository = ReturnType<typeof createImagesRepository>;

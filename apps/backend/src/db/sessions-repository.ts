@@ -1,0 +1,42 @@
+/**
+ * Admin sessions. Only a sha256 of the session id is stored, so a copy of the
+ * database does not hand out live sessions; the CSRF token is per session.
+ */
+import type { Db } from './open-database.ts';
+
+/** A row of `sessions`. */
+export interface SessionRow {
+  id_hash: string;
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** Creates the repository over `db`. */
+export function createSessionsRepository(db: Db) {
+  const insert = db.prepare<[string, string, number, number]>(
+    'INSERT INTO sessions (id_hash, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?)',
+  );
+  const get = db.prepare<[string, number], SessionRow>(
+    'SELECT * FROM sessions WHERE id_hash = ? AND expires_at > ?',
+  );
+  const remove = db.prepare<[string]>('DELETE FROM sessions WHERE id_hash = ?');
+  const purge = db.prepare<[number]>('DELETE FROM sessions WHERE expires_at <= ?');
+  return {
+    /** Stores a new session. */
+    create: (idHash: string, csrfToken: string, now: number, expiresAt: number): void => {
+      insert.run(idHash, csrfToken, now, expiresAt);
+    },
+    /** The unexpired session with this id hash. */
+    get: (idHash: string, now: number): SessionRow | undefined => get.get(idHash, now),
+    /** Ends a session. */
+    delete: (idHash: string): void => {
+      remove.run(idHash);
+    },
+    /** Drops expired sessions; returns how many. */
+    purgeExpired: (now: number): number => purge.run(now).changes,
+  };
+}
+
+/** The sessions repository. */
+export type SessionsRepository = ReturnType<typeof createSessionsRepository>;

@@ -1,0 +1,128 @@
+/**
+ * JSON views of an image: the admin view (everything, including the failed
+ * task and execution state) and the public slideshow entry (variant URLs
+ * grouped per format for `<picture>` / `srcset`).
+ */
+
+import { type Variant, Variant as VariantSchema } from '@slideshow/contracts';
+import type { ExecutionState } from '@slideshow/dispatch';
+import { z } from 'zod';
+import type { FailedTaskRow } from './db/failed-tasks-repository.ts';
+import type { ImageRow } from './db/images-repository.ts';
+import { variantPrefix } from './keys.ts';
+
+const Variants = z.array(VariantSchema);
+
+function parseJson(text: string | null): unknown {
+  return text === null ? null : JSON.parse(text);
+}
+
+/** The stored variants of a processed image. */
+export function variantsOf(row: ImageRow): Variant[] {
+  return row.variants === null ? [] : Variants.parse(parseJson(row.variants));
+}
+
+function joinUrl(base: string, key: string): string {
+  return base.endsWith('/') ? `${base}${key}` : `${base}/${key}`;
+}
+
+/** Storage key of one variant of the image's current generation. */
+export function variantKey(row: ImageRow, variant: Variant): string {
+  return `${variantPrefix(row.id, row.preset, row.generation)}${variant.suffix}`;
+}
+
+/** The admin's view of an image (list entries and detail). */
+export function adminView(
+  row: ImageRow,
+  mediaBase: string,
+  extra: { failedTask?: FailedTaskRow | null; executionState?: ExecutionState | null } = {},
+) {
+  return {
+    id: row.id,
+    originalName: row.original_name,
+    status: row.status,
+    generation: row.generation,
+    priority: row.priority,
+    contentType: row.content_type,
+    bytes: row.bytes,
+    sha256: row.sha256,
+    sourceKey: row.source_key,
+    preset: row.preset,
+    width: row.width,
+    height: row.height,
+    format: row.format,
+    hasAlpha: row.has_alpha === null ? null : row.has_alpha === 1,
+    frames: row.frames,
+    placeholder: row.placeholder,
+    dominantColor: row.dominant_color,
+    variants: variantsOf(row).map((v) => {
+      const key = variantKey(row, v);
+      return { ...v, key, url: joinUrl(mediaBase, key) };
+    }),
+    timings: parseJson(row.timings),
+    attempts: row.attempts,
+    lastErrorCode: row.last_error_code,
+    execution: row.execution,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    processedAt: row.processed_at,
+    ...(extra.failedTask !== undefined ? { failedTask: failedTaskView(extra.failedTask) } : {}),
+    ...(extra.executionState !== undefined ? { executionState: extra.executionState } : {}),
+  };
+}
+
+/** The API view of a failed_tasks row. */
+export function failedTaskView(row: FailedTaskRow | null) {
+  if (row === null) return null;
+  return {
+    imageId: row.image_id,
+    errorCode: row.error_code,
+    errorMessage: row.error_message,
+    attemptCount: row.attempt_count,
+    lastAttempt: row.last_attempt,
+    execution: row.execution,
+    source: row.source,
+    createdAt: row.created_at,
+    resolvedAt: row.resolved_at,
+  };
+}
+
+const FORMAT_ORDER = ['avif', 'webp', 'jpeg', 'png'] as const;
+const MIME: Record<Variant['format'], string> = {
+  avif: 'image/avif',
+  webp: 'image/webp',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+};
+
+/** A processed image as the public slideshow needs it. */
+export function slideshowEntry(row: ImageRow, mediaBase: string) {
+  const variants = variantsOf(row);
+  const stills = variants.filter((v) => v.role === 'image');
+  const sources = FORMAT_ORDER.flatMap((format) => {
+    const list = stills.filter((v) => v.format === format).sort((a, b) => a.width - b.width);
+    if (list.length === 0) return [];
+    const srcset = list
+      .map((v) => `${joinUrl(mediaBase, variantKey(row, v))} ${v.width}w`)
+      .join(', ');
+    return [{ format, type: MIME[format], srcset }];
+  });
+  const fallbackList = stills
+    .filter((v) => v.format === 'jpeg' || v.format === 'png')
+    .sort((a, b) => a.width - b.width);
+  const pool =
+    fallbackList.length > 0 ? fallbackList : [...stills].sort((a, b) => a.width - b.width);
+  const fallback = [...pool].reverse().find((v) => v.width <= 1280) ?? pool[0];
+  const poster = variants.find((v) => v.role === 'poster');
+  return {
+    id: row.id,
+    width: row.width,
+    height: row.height,
+    placeholder: row.placeholder,
+    dominantColor: row.dominant_color,
+    animated: (row.frames ?? 1) > 1,
+    src: fallback ? joinUrl(mediaBase, variantKey(row, fallback)) : null,
+    sources,
+    poster: poster ? joinUrl(mediaBase, variantKey(row, poster)) : null,
+  };
+}

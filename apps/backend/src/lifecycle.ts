@@ -1,0 +1,234 @@
+/**
+ * The image state machine (DESIGN §3.4) on top of the repositories. Every
+ * transition runs in one SQLite transaction and is guarded by id, generation
+ * and current status, so duplicate, late and stale-generation deliveries never
+ * overwrite newer state:
+ *
+ *   uploaded → queued (task created) → processing (started) → processed (complete)
+ *   processing → failed (failed report / reaper), failed → queued (retry, generation + 1)
+ *
+ * A stale generation is an error (409 STALE_GENERATION); a duplicate of an
+ * already-applied transition answers `{ applied: false, reason }`.
+ */
+import type { CompleteBody, FailedBody, StartedBody } from '@slideshow/contracts';
+import type { QueueName } from '@slideshow/dispatch';
+import { taskNameFor } from '@slideshow/dispatch';
+import { AppError } from '@slideshow/runtime';
+import { createFailedTasksRepository } from './db/failed-tasks-repository.ts';
+import type { ImageRow, NewImage } from './db/images-repository.ts';
+import { createImagesRepository } from './db/images-repository.ts';
+import type { Db } from './db/open-database.ts';
+import { createOutboxRepository } from './db/outbox-repository.ts';
+import { createSessionsRepository } from './db/sessions-repository.ts';
+
+/** Every repository, built once per database. */
+export function createRepositories(db: Db) {
+  return {
+    images: createImagesRepository(db),
+    failedTasks: createFailedTasksRepository(db),
+    outbox: createOutboxRepository(db),
+    sessions: createSessionsRepository(db),
+  };
+}
+
+/** The repositories bundle. */
+export type Repositories = ReturnType<typeof createRepositories>;
+
+/** Outcome of a callback transition. */
+export type Transition = { applied: true } | { applied: false; reason: string };
+
+/** The queue an image's dispatches go to. */
+export function queueFor(image: Pick<ImageRow, 'priority'>): QueueName {
+  return image.priority === 'batch' ? 'ingest' : 'uploads';
+}
+
+/** Options for {@link createLifecycle}. */
+export interface LifecycleOptions {
+  db: Db;
+  repos: Repositories;
+  now: () => number;
+  /** Called after a transaction that added an outbox row (wakes the relay). */
+  onEnqueued?: () => void;
+}
+
+/** Creates the state machine. */
+export function createLifecycle(options: LifecycleOptions) {
+  const { db, repos } = options;
+  const iso = () => new Date(options.now()).toISOString();
+  const enqueue = (imageId: string, generation: number, queue: QueueName) =>
+    repos.outbox.add({
+      imageId,
+      generation,
+      queue,
+      taskName: taskNameFor(imageId, generation),
+      now: options.now(),
+    });
+  const load = (id: string): ImageRow => {
+    const row = repos.images.get(id);
+    if (!row) throw new AppError('NOT_FOUND', `no image ${id}`, { context: { imageId: id } });
+    return row;
+  };
+  const checkGeneration = (row: ImageRow, generation: number) => {
+    if (generation !== row.generation) {
+      throw new AppError(
+        'STALE_GENERATION',
+        `generation ${generation} is not the current generation ${row.generation} of image ${row.id}`,
+        { context: { imageId: row.id, generation, current: row.generation } },
+      );
+    }
+  };
+
+  const accept = db.transaction((image: NewImage): { row: ImageRow; duplicate: boolean } => {
+    const existing = repos.images.getBySha256(image.sha256);
+    if (existing) return { row: existing, duplicate: true };
+    repos.images.insert(image);
+    enqueue(image.id, 0, image.priority === 'batch' ? 'ingest' : 'uploads');
+    return { row: load(image.id), duplicate: false };
+  });
+
+  const started = db.transaction((id: string, body: StartedBody): Transition => {
+    const row = load(id);
+    checkGeneration(row, body.generation);
+    if (repos.images.markStarted(id, body.generation, body.execution ?? null, iso())) {
+      return { applied: true };
+    }
+    return { applied: false, reason: `image is already ${row.status}` };
+  });
+
+  const complete = db.transaction((id: string, body: CompleteBody): Transition => {
+    const row = load(id);
+    checkGeneration(row, body.generation);
+    if (row.status === 'processed') return { applied: false, reason: 'image is already processed' };
+    const r = body.result;
+    const ok = repos.images.markProcessed(
+      id,
+      body.generation,
+      {
+        width: r.width,
+        height: r.height,
+        format: r.format,
+        hasAlpha: r.hasAlpha,
+        frames: r.frames,
+        variants: JSON.stringify(r.variants),
+        placeholder: r.placeholder,
+        dominantColor: r.dominantColor,
+        timings: JSON.stringify(r.timings),
+      },
+      iso(),
+    );
+    if (!ok) return { applied: false, reason: `image is ${row.status}` };
+    repos.failedTasks.resolve(id, iso());
+    return { applied: true };
+  });
+
+  const failed = db.transaction((id: string, body: FailedBody): Transition => {
+    const row = load(id);
+    if (row.status === 'processed') {
+      return { applied: false, reason: 'image is already processed; failure report ignored' };
+    }
+    const generation = body.generation ?? row.generation;
+    checkGeneration(row, generation);
+    const open = repos.failedTasks.get(id);
+    if (
+      row.status === 'failed' &&
+      open &&
+      open.resolved_at === null &&
+      open.execution === (body.execution ?? null) &&
+      open.error_code === body.code &&
+      open.error_message === body.message
+    ) {
+      return { applied: false, reason: 'duplicate failure report' };
+    }
+    repos.images.markFailed(id, generation, body.code, body.execution ?? null, iso());
+    repos.failedTasks.record({
+      imageId: id,
+      code: body.code,
+      message: body.message,
+      execution: body.execution ?? null,
+      source: body.source,
+      now: iso(),
+    });
+    return { applied: true };
+  });
+
+  const retry = db.transaction((id: string): ImageRow => {
+    const row = load(id);
+    if (row.status !== 'failed') {
+      throw new AppError(
+        'CONFLICT',
+        `image ${id} is ${row.status}; only failed images are retried`,
+        {
+          context: { imageId: id },
+        },
+      );
+    }
+    repos.images.requeue(id, row.generation, iso());
+    repos.failedTasks.resolve(id, iso());
+    enqueue(id, row.generation + 1, queueFor(row));
+    return load(id);
+  });
+
+  const reapOne = db.transaction((row: ImageRow): 'redispatched' | 'failed' | 'skipped' => {
+    const current = repos.images.get(row.id);
+    if (
+      !current ||
+      current.generation !== row.generation ||
+      current.updated_at !== row.updated_at
+    ) {
+      return 'skipped';
+    }
+    if (current.reaped_count === 0) {
+      // A new generation, because Cloud Tasks refuses a task name reused within
+      // about an hour, and so that a late report from the stuck attempt is stale.
+      repos.images.requeue(row.id, row.generation, iso(), true);
+      enqueue(row.id, row.generation + 1, queueFor(row));
+      return 'redispatched';
+    }
+    const message = `stuck in ${current.status} since ${current.updated_at} after one re-dispatch`;
+    repos.images.markFailed(row.id, row.generation, 'STUCK', null, iso());
+    repos.failedTasks.record({
+      imageId: row.id,
+      code: 'STUCK',
+      message,
+      execution: current.execution,
+      source: 'reaper',
+      now: iso(),
+    });
+    return 'failed';
+  });
+
+  const notify = <T>(value: T): T => {
+    options.onEnqueued?.();
+    return value;
+  };
+
+  return {
+    /** Inserts a new image and its first outbox row, or returns the existing image with the same hash. */
+    accept: (image: NewImage) => {
+      const result = accept(image);
+      return result.duplicate ? result : notify(result);
+    },
+    /** `POST …/started`. */
+    started: (id: string, body: StartedBody) => started(id, body),
+    /** `POST …/complete`. */
+    complete: (id: string, body: CompleteBody) => complete(id, body),
+    /** `POST …/failed`. */
+    failed: (id: string, body: FailedBody) => failed(id, body),
+    /** Retry of a failed image: new generation, failed_tasks row resolved, new outbox row. */
+    retry: (id: string) => notify(retry(id)),
+    /** One reaper pass over images untouched for `stuckAfterMs`. */
+    reap: (stuckAfterMs: number, limit = 100) => {
+      const before = new Date(options.now() - stuckAfterMs).toISOString();
+      const out = { redispatched: [] as string[], failed: [] as string[] };
+      for (const row of repos.images.findStuck(before, limit)) {
+        const outcome = reapOne(row);
+        if (outcome !== 'skipped') out[outcome].push(row.id);
+      }
+      if (out.redispatched.length > 0) options.onEnqueued?.();
+      return out;
+    },
+  };
+}
+
+/** The state machine. */
+export type Lifecycle = ReturnType<typeof createLifecycle>;

@@ -1,0 +1,217 @@
+/**
+ * Admin image routes: upload, ingest, list, detail, delete, retry, and the
+ * failed-task list with bulk retry. Mounted under /api/admin (detail also at
+ * /api/images/:id) behind requireAdmin.
+ */
+import { ImageStatus } from '@slideshow/contracts';
+import { AppError, coerceError } from '@slideshow/runtime';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppEnv, Services } from '../context.ts';
+import type { ListPosition } from '../db/images-repository.ts';
+import { statusFor } from '../http-errors.ts';
+import { IMAGE_ID_PATTERN } from '../ids.ts';
+import { adminView, failedTaskView } from '../image-view.ts';
+import { allVariantsPrefix } from '../keys.ts';
+import { ingest } from '../upload/ingest.ts';
+import { type FileOutcome, receiveUpload } from '../upload/receive-upload.ts';
+
+const ListQuery = z.object({
+  status: ImageStatus.optional(),
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+const IngestBody = z
+  .object({
+    keys: z.array(z.string().min(1).max(1024)).max(1000).optional(),
+    prefix: z.string().max(1024).optional(),
+  })
+  .refine((b) => b.keys !== undefined || b.prefix !== undefined, 'give keys or prefix');
+
+const FailedTasksQuery = z.object({
+  since: z.iso.datetime({ offset: true }).optional(),
+  code: z.string().max(64).optional(),
+  unresolved: z.enum(['true', 'false']).optional(),
+});
+
+const BulkRetryBody = z.object({
+  since: z.iso.datetime({ offset: true }).optional(),
+  code: z.string().max(64).optional(),
+});
+
+function encodeCursor(p: ListPosition): string {
+  return Buffer.from(JSON.stringify([p.createdAt, p.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): ListPosition {
+  try {
+    const [createdAt, id] = z
+      .tuple([z.string(), z.string()])
+      .parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    return { createdAt, id };
+  } catch (error) {
+    throw new AppError('VALIDATION_FAILED', 'invalid cursor', { cause: error });
+  }
+}
+
+function checkId(id: string): string {
+  if (!IMAGE_ID_PATTERN.test(id)) throw new AppError('NOT_FOUND', 'no such image');
+  return id;
+}
+
+function outcomeView(o: FileOutcome) {
+  if ('error' in o) {
+    return {
+      originalName: o.originalName,
+      error: { code: o.error.code, message: o.error.message },
+    };
+  }
+  return { id: o.id, status: o.status, duplicate: o.duplicate, originalName: o.originalName };
+}
+
+/**
+ * Upload answer: one file refused → that file's coded error and status; several files → 202
+ * with per-file results (refused ones carry `error`) when at least one was accepted, else the
+ * first refusal's error.
+ */
+function answerOutcomes(outcomes: FileOutcome[]) {
+  const accepted = outcomes.filter((o) => !('error' in o));
+  if (accepted.length === 0) {
+    const first = outcomes[0];
+    if (first && 'error' in first) {
+      throw outcomes.length === 1
+        ? first.error
+        : new AppError(first.error.code, `${first.originalName}: ${first.error.message}`, {
+            cause: first.error,
+          });
+    }
+  }
+  return outcomes.map(outcomeView);
+}
+
+/** Routes under /api/admin. */
+export function adminImageRoutes(services: Services) {
+  const app = new Hono<AppEnv>();
+  const { deps, repos, lifecycle } = services;
+  const receiveContext = (logger: AppEnv['Variables']['logger']) => ({
+    store: deps.store,
+    lifecycle,
+    logger,
+    maxBytes: deps.maxUploadBytes,
+    now: services.now,
+  });
+
+  app.post('/upload', async (c) => {
+    const outcomes = await receiveUpload(c.req.raw, receiveContext(c.get('logger')));
+    return c.json({ images: answerOutcomes(outcomes) }, 202);
+  });
+
+  app.post('/ingest', async (c) => {
+    const body = IngestBody.parse(await c.req.json());
+    const { outcomes, truncated } = await ingest(body, receiveContext(c.get('logger')));
+    return c.json({ images: outcomes.map(outcomeView), truncated }, 202);
+  });
+
+  app.get('/images', (c) => {
+    const q = ListQuery.parse(c.req.query());
+    const rows = repos.images.list({
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.cursor ? { after: decodeCursor(q.cursor) } : {}),
+      limit: q.limit + 1,
+    });
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    const nextCursor =
+      rows.length > q.limit && last
+        ? encodeCursor({ createdAt: last.created_at, id: last.id })
+        : null;
+    return c.json({ images: page.map((r) => adminView(r, deps.publicMediaBaseUrl)), nextCursor });
+  });
+
+  app.delete('/images/:id', async (c) => {
+    const id = checkId(c.req.param('id'));
+    const row = repos.images.get(id);
+    if (!row) throw new AppError('NOT_FOUND', `no image ${id}`);
+    // Objects first: if storage fails the row stays and the delete can be repeated.
+    const removed = await deps.store.deletePrefix(allVariantsPrefix(id));
+    await deps.store.delete(row.source_key);
+    repos.images.delete(id);
+    c.get('logger').info('image deleted', { imageId: id, variantsRemoved: removed });
+    return c.json({ deleted: true, id, variantsRemoved: removed });
+  });
+
+  app.post('/images/:id/retry', (c) => {
+    const id = checkId(c.req.param('id'));
+    const row = lifecycle.retry(id);
+    c.get('logger').info('image retried', { imageId: id, generation: row.generation });
+    return c.json({ image: adminView(row, deps.publicMediaBaseUrl) }, 202);
+  });
+
+  app.get('/failed-tasks', (c) => {
+    const q = FailedTasksQuery.parse(c.req.query());
+    const rows = repos.failedTasks.list({
+      ...(q.since ? { since: new Date(q.since).toISOString() } : {}),
+      ...(q.code ? { code: q.code } : {}),
+      unresolved: q.unresolved === 'true',
+    });
+    return c.json({ failedTasks: rows.map((r) => failedTaskView(r)) });
+  });
+
+  app.post('/failed-tasks/retry', async (c) => {
+    const text = await c.req.text();
+    const filter = BulkRetryBody.parse(text.trim() === '' ? {} : JSON.parse(text));
+    const rows = repos.failedTasks.list({
+      ...(filter.since ? { since: new Date(filter.since).toISOString() } : {}),
+      ...(filter.code ? { code: filter.code } : {}),
+      unresolved: true,
+      limit: 10_000,
+    });
+    const retried: string[] = [];
+    const skipped: { id: string; code: string; message: string }[] = [];
+    for (const r of rows) {
+      try {
+        lifecycle.retry(r.image_id);
+        retried.push(r.image_id);
+      } catch (error) {
+        const e = coerceError(error);
+        if (statusFor(e.code) >= 500) throw e;
+        skipped.push({ id: r.image_id, code: e.code, message: e.message });
+      }
+    }
+    c.get('logger').info('bulk retry', { retried: retried.length, skipped: skipped.length });
+    return c.json({ retried, skipped }, 202);
+  });
+
+  return app;
+}
+
+/** `GET /api/images/:id`: the admin detail with failed task and execution state. */
+export function imageDetailRoutes(services: Services) {
+  const app = new Hono<AppEnv>();
+  app.get('/:id', async (c) => {
+    const id = checkId(c.req.param('id'));
+    const row = services.repos.images.get(id);
+    if (!row) throw new AppError('NOT_FOUND', `no image ${id}`);
+    let executionState = null;
+    if (services.deps.dispatcher.executionState && row.status !== 'uploaded') {
+      try {
+        executionState =
+          (await services.deps.dispatcher.executionState(id, row.generation)) ?? null;
+      } catch (error) {
+        // The detail stays useful when the Executions API is unreachable.
+        c.get('logger').warn('execution state unavailable', {
+          imageId: id,
+          error: coerceError(error),
+        });
+      }
+    }
+    return c.json(
+      adminView(row, services.deps.publicMediaBaseUrl, {
+        failedTask: services.repos.failedTasks.get(id) ?? null,
+        executionState,
+      }),
+    );
+  });
+  return app;
+}

@@ -1,0 +1,88 @@
+/**
+ * Processing callbacks (DESIGN §3.2, §6), every one authenticated by the
+ * CallbackVerifier: `GET /api/processing/:id` (job spec) and
+ * `POST /api/processing/:id/started|complete|failed`. Answers: 200
+ * `{applied:true}`; 200 `{applied:false, reason}` for a duplicate or late
+ * delivery; 409 STALE_GENERATION for a generation that is not current.
+ */
+import { CompleteBody, FailedBody, type JobSpec, StartedBody } from '@slideshow/contracts';
+import { AppError } from '@slideshow/runtime';
+import { type Context, Hono } from 'hono';
+import type { AppEnv, Services } from '../context.ts';
+import { IMAGE_ID_PATTERN } from '../ids.ts';
+import { variantPrefix } from '../keys.ts';
+
+async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
+  try {
+    return await c.req.json();
+  } catch (error) {
+    throw new AppError('VALIDATION_FAILED', 'the body is not valid JSON', { cause: error });
+  }
+}
+
+/** Routes under /api/processing. */
+export function processingRoutes(services: Services) {
+  const app = new Hono<AppEnv>();
+  const { lifecycle, repos } = services;
+
+  app.use('*', async (c, next) => {
+    const principal = await services.deps.callbackVerifier.verify(c.req.header('authorization'));
+    c.set('logger', c.get('logger').child({ caller: principal.email ?? principal.kind }));
+    await next();
+  });
+
+  app.use('/:id/*', async (c, next) => {
+    const id = c.req.param('id') ?? '';
+    if (!IMAGE_ID_PATTERN.test(id)) throw new AppError('NOT_FOUND', 'no such image');
+    c.set('logger', c.get('logger').child({ imageId: id }));
+    await next();
+  });
+
+  app.get('/:id', (c) => {
+    const id = c.req.param('id');
+    const row = IMAGE_ID_PATTERN.test(id) ? repos.images.get(id) : undefined;
+    if (!row) throw new AppError('NOT_FOUND', `no image ${id}`);
+    const spec: JobSpec = {
+      imageId: row.id,
+      generation: row.generation,
+      sourceKey: row.source_key,
+      sha256: row.sha256,
+      preset: row.preset,
+      variantPrefix: variantPrefix(row.id, row.preset, row.generation),
+      status: row.status,
+    };
+    return c.json(spec);
+  });
+
+  app.post('/:id/started', async (c) => {
+    const body = StartedBody.parse(await jsonBody(c));
+    const result = lifecycle.started(c.req.param('id'), body);
+    c.get('logger').info('processing started', { generation: body.generation, ...result });
+    return c.json(result);
+  });
+
+  app.post('/:id/complete', async (c) => {
+    const body = CompleteBody.parse(await jsonBody(c));
+    const result = lifecycle.complete(c.req.param('id'), body);
+    c.get('logger').info('processing complete', {
+      generation: body.generation,
+      variants: body.result.variants.length,
+      ...result,
+    });
+    return c.json(result);
+  });
+
+  app.post('/:id/failed', async (c) => {
+    const body = FailedBody.parse(await jsonBody(c));
+    const result = lifecycle.failed(c.req.param('id'), body);
+    c.get('logger').warn('processing failed', {
+      generation: body.generation,
+      code: body.code,
+      source: body.source,
+      ...result,
+    });
+    return c.json(result);
+  });
+
+  return app;
+}

@@ -1,0 +1,60 @@
+/**
+ * Public routes: `GET /api/slideshow` (processed images, variant URLs grouped
+ * per format for `<picture>`/`srcset`), and in local mode `GET /media/*`
+ * serving generated variants from the filesystem store. Only keys under
+ * `variants/` are served (never originals), with the stored content type,
+ * `X-Content-Type-Options: nosniff` and a year-long immutable cache (keys
+ * include the generation, so a reprocessed image gets new URLs).
+ */
+import { Readable } from 'node:stream';
+import { AppError } from '@slideshow/runtime';
+import { assertValidKey } from '@slideshow/storage';
+import { Hono } from 'hono';
+import type { AppEnv, Services } from '../context.ts';
+import { slideshowEntry } from '../image-view.ts';
+
+const SAFE_TYPES = new Set(['image/avif', 'image/webp', 'image/jpeg', 'image/png']);
+
+/** `/api/slideshow`. */
+export function slideshowRoutes(services: Services) {
+  const app = new Hono<AppEnv>();
+  app.get('/', (c) => {
+    const rows = services.repos.images.listProcessed(500);
+    c.header('Cache-Control', 'public, max-age=30');
+    return c.json({
+      images: rows.map((r) => slideshowEntry(r, services.deps.publicMediaBaseUrl)),
+    });
+  });
+  return app;
+}
+
+/** `/media/*` (local mode only). */
+export function mediaRoutes(services: Services) {
+  const app = new Hono<AppEnv>();
+  app.on(['GET', 'HEAD'], '/*', async (c) => {
+    const path = new URL(c.req.url).pathname;
+    let key: string;
+    try {
+      key = decodeURIComponent(path.replace(/^\/media\//, ''));
+      assertValidKey(key);
+    } catch (error) {
+      throw new AppError('NOT_FOUND', 'no such media', { cause: error });
+    }
+    if (!key.startsWith('variants/')) throw new AppError('NOT_FOUND', 'no such media');
+    const info = await services.deps.store.stat(key);
+    if (!info) throw new AppError('NOT_FOUND', 'no such media');
+    const headers = {
+      'Content-Type': SAFE_TYPES.has(info.contentType)
+        ? info.contentType
+        : 'application/octet-stream',
+      'Content-Length': String(info.bytes),
+      'Cache-Control': 'public, max-age=31536000, immutable',
+      'X-Content-Type-Options': 'nosniff',
+      'Content-Security-Policy': "default-src 'none'",
+    };
+    if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers });
+    const stream = await services.deps.store.get(key);
+    return new Response(Readable.toWeb(stream) as ReadableStream, { status: 200, headers });
+  });
+  return app;
+}

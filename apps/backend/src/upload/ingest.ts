@@ -1,0 +1,86 @@
+/**
+ * Ingest of objects already in the bucket (`POST /api/admin/ingest`): each
+ * object is read once, hashed and its header probed; accepted objects become
+ * images at batch priority (queue `ingest`). The object stays where it is and
+ * is the image's source key. Keys under `variants/` are refused.
+ */
+import { createHash } from 'node:crypto';
+import { DEFAULT_PRESET, HEAD_BYTES, probeHeader } from '@slideshow/imaging';
+import { AppError, coerceError } from '@slideshow/runtime';
+import { assertValidKey } from '@slideshow/storage';
+import { newImageId } from '../ids.ts';
+import type { FileOutcome, ReceiveContext } from './receive-upload.ts';
+import { sanitizeName } from './sanitize-name.ts';
+
+/** Most objects one ingest request takes (a prefix listing stops there). */
+export const MAX_INGEST_KEYS = 1000;
+
+async function ingestOne(key: string, ctx: ReceiveContext): Promise<FileOutcome> {
+  const originalName = sanitizeName(key);
+  try {
+    assertValidKey(key);
+    if (key.startsWith('variants/')) {
+      throw new AppError('VALIDATION_FAILED', `refusing to ingest generated variant ${key}`);
+    }
+    const info = await ctx.store.stat(key);
+    if (!info) throw new AppError('NOT_FOUND', `no object ${key}`, { context: { key } });
+    const hash = createHash('sha256');
+    const headChunks: Buffer[] = [];
+    let headLength = 0;
+    let bytes = 0;
+    for await (const chunk of (await ctx.store.get(key)) as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      if (headLength < HEAD_BYTES) {
+        headChunks.push(chunk);
+        headLength += chunk.length;
+      }
+      if (bytes > ctx.maxBytes) {
+        throw new AppError('PAYLOAD_TOO_LARGE', `${key} is larger than ${ctx.maxBytes} bytes`);
+      }
+    }
+    const head = Buffer.concat(headChunks).subarray(0, HEAD_BYTES);
+    const probe = await probeHeader(head, bytes, { maxBytes: ctx.maxBytes });
+    const { row, duplicate } = ctx.lifecycle.accept({
+      id: newImageId(),
+      original_name: originalName,
+      content_type: probe.mime ?? 'application/octet-stream',
+      bytes,
+      sha256: hash.digest('hex'),
+      source_key: key,
+      priority: 'batch',
+      preset: ctx.preset ?? DEFAULT_PRESET,
+      width: probe.width ?? null,
+      height: probe.height ?? null,
+      format: probe.format,
+      created_at: new Date(ctx.now()).toISOString(),
+    });
+    return { originalName, id: row.id, status: row.status, duplicate };
+  } catch (error) {
+    const appError = coerceError(error);
+    ctx.logger.info('ingest refused', { key, code: appError.code, message: appError.message });
+    return { originalName, error: appError };
+  }
+}
+
+/** Ingests the given keys, or every object under `prefix` (at most {@link MAX_INGEST_KEYS}). */
+export async function ingest(
+  request: { keys?: string[]; prefix?: string },
+  ctx: ReceiveContext,
+): Promise<{ outcomes: FileOutcome[]; truncated: boolean }> {
+  const keys = [...(request.keys ?? [])];
+  let truncated = false;
+  if (request.prefix !== undefined) {
+    for await (const info of ctx.store.list(request.prefix)) {
+      if (info.key.startsWith('variants/')) continue;
+      if (keys.length >= MAX_INGEST_KEYS) {
+        truncated = true;
+        break;
+      }
+      keys.push(info.key);
+    }
+  }
+  const outcomes: FileOutcome[] = [];
+  for (const key of keys.slice(0, MAX_INGEST_KEYS)) outcomes.push(await ingestOne(key, ctx));
+  return { outcomes, truncated: truncated || keys.length > MAX_INGEST_KEYS };
+}
