@@ -128,15 +128,17 @@ export function createExecutionsApi(options: ExecutionsApiOptions): ExecutionsAp
         const [executions] = await client.listExecutions(
           {
             parent,
-            pageSize: 1,
+            pageSize: 10,
             view: 'FULL',
             filter: `labels.${key}="${value}"`,
             orderBy: 'startTime desc',
           },
           { timeout, autoPaginate: false },
         );
-        const first = executions[0];
-        return first === undefined ? undefined : toExecutionState(first as RawExecution);
+        // The labels are checked again: an emulator that ignores the filter must not make
+        // every image look already dispatched.
+        const match = executions.find((e) => e.labels?.[key] === value);
+        return match === undefined ? undefined : toExecutionState(match as RawExecution);
       } catch (error) {
         throw dispatchError(error, 'listing workflow executions', context);
       }

@@ -123,6 +123,38 @@ describe('the Workflows dispatcher', () => {
   });
 });
 
+describe('the Workflows dispatcher against a server that ignores list filters', () => {
+  it('still tells different images apart by their label', async () => {
+    const lax = await startFakeWorkflowExecutionsServer({ honourFilters: false });
+    const direct = createWorkflowsDispatcher({
+      project: 'p',
+      location: 'l',
+      workflow: 'w',
+      apiEndpoint: lax.url,
+    });
+    try {
+      const a = await direct.dispatch({
+        imageId: 'a',
+        generation: 0,
+        queue: 'uploads',
+        argument: { file_id: 'a' },
+      });
+      const b = await direct.dispatch({
+        imageId: 'b',
+        generation: 0,
+        queue: 'uploads',
+        argument: { file_id: 'b' },
+      });
+      expect(a.alreadyExisted).toBe(false);
+      expect(b.alreadyExisted).toBe(false);
+      expect((await direct.executionState?.('a', 0))?.name).toBe(a.taskName);
+    } finally {
+      await direct.close?.();
+      await lax.close();
+    }
+  });
+});
+
 describe('the Cloud Tasks dispatcher reading execution state', () => {
   it('finds the newest execution whose argument names the image', async () => {
     const tasks = createCloudTasksDispatcher({

@@ -31,6 +31,12 @@ export interface FakeExecution {
   error?: { payload: string; context?: string };
 }
 
+/** Options for {@link startFakeWorkflowExecutionsServer}. */
+export interface FakeWorkflowExecutionsOptions {
+  /** Apply `filter` on list (default true); false mimics a server that ignores it. */
+  honourFilters?: boolean;
+}
+
 /** A running fake; `close()` it in `afterAll`. */
 export interface FakeWorkflowExecutionsServer {
   /** Base URL, e.g. `http://127.0.0.1:41234`. */
@@ -59,7 +65,10 @@ function basicView(execution: FakeExecution): Partial<FakeExecution> {
 }
 
 /** Starts the fake on 127.0.0.1 with an OS-chosen port. */
-export async function startFakeWorkflowExecutionsServer(): Promise<FakeWorkflowExecutionsServer> {
+export async function startFakeWorkflowExecutionsServer(
+  options: FakeWorkflowExecutionsOptions = {},
+): Promise<FakeWorkflowExecutionsServer> {
+  const honourFilters = options.honourFilters ?? true;
   const requests: RecordedRequest[] = [];
   const executions: FakeExecution[] = [];
   const failures: number[] = [];
@@ -115,7 +124,7 @@ export async function startFakeWorkflowExecutionsServer(): Promise<FakeWorkflowE
     if (method === 'GET' && id === undefined) {
       let list = executions.filter((e) => e.name.startsWith(`${parent}/executions/`)).reverse();
       const filter = url.searchParams.get('filter');
-      if (filter) {
+      if (filter && honourFilters) {
         const label = LABEL_FILTER.exec(filter);
         if (!label) {
           sendGoogleError(res, 400, `unsupported filter ${filter}`);
