@@ -12,5 +12,6 @@ export type {
 } from './context.ts';
 export { WorkflowRuntimeError, WorkflowSyntaxError } from './errors.ts';
 export { DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_STEPS, executeWorkflow } from './execute.ts';
+export { fetchHttp } from './fetch-http.ts';
 export { parseWorkflow, type WorkflowProgram } from './parse.ts';
 export { decodeJsonText } from './stdlib.ts';
