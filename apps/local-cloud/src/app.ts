@@ -1,15 +1,23 @@
 /**
  * The local-cloud application, assembled from its parts. `createLocalCloud`
  * is pure: it wires stores and routes over the given database; `start()`
- * begins the background work (task scheduler, resumed executions) and
- * `stop()` ends it, leaving every unfinished piece of work persisted.
+ * begins the background work (task scheduler, resumed executions and job
+ * runs) and `stop()` ends it, leaving every unfinished piece of work persisted.
  */
 import type { Logger } from '@slideshow/runtime';
 import type { Db } from './db.ts';
+import { createOperationsStore } from './operations.ts';
 import { createRouter } from './router.ts';
+import { createJobsRunConnector } from './run/connector.ts';
+import { createRunService, registerRunRoutes } from './run/routes.ts';
+import { createJobRunner, type JobRunner } from './run/runner.ts';
+import { createRunStore } from './run/store.ts';
 import { startTaskDispatcher, type TaskDispatcher } from './tasks/dispatcher.ts';
 import { registerTasksRoutes } from './tasks/routes.ts';
 import { createTasksStore } from './tasks/store.ts';
+import { createExecutionsRunner, type ExecutionsRunner } from './workflows-api/executions.ts';
+import { registerWorkflowsRoutes } from './workflows-api/routes.ts';
+import { createWorkflowsStore } from './workflows-api/store.ts';
 
 /** Everything local-cloud needs, built by the composition root. */
 export interface LocalCloudDeps {
@@ -19,6 +27,12 @@ export interface LocalCloudDeps {
   oauthToken: string;
   /** Bearer token standing in for Google OIDC ID tokens (the stack's callback secret). */
   oidcToken: string;
+  /** Working directory of job task processes. */
+  workdir: string;
+  /** SIGTERM → SIGKILL delay for timed-out job tasks (Cloud Run: 10 s). */
+  killGraceMs: number;
+  /** Host environment job children inherit PATH/HOME/TMPDIR/LANG/TZ from. */
+  hostEnv: Record<string, string | undefined>;
   /** How long deleted/finished task names stay unusable (Google: about an hour). */
   taskTombstoneMs?: number;
   now?: () => number;
@@ -28,17 +42,24 @@ export interface LocalCloudDeps {
 export interface LocalCloud {
   /** Handles one HTTP request (web standard Request/Response). */
   fetch(request: Request): Promise<Response>;
-  /** Starts background work: task dispatch. */
+  /** Starts background work: task dispatch, resumed executions and job runs. */
   start(): void;
   /** Stops background work and waits for it; state stays in the database. */
   stop(): Promise<void>;
+  /** Resolves when a workflow execution started by this process has finished (tests). */
+  executionFinished(name: string): Promise<void>;
 }
 
 /** Assembles local-cloud over its dependencies. */
 export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
   const now = deps.now ?? Date.now;
-  const router = createRouter(deps.logger.child({ component: 'api' }));
+  const log = deps.logger;
+  const router = createRouter(log.child({ component: 'api' }));
   const tasksStore = createTasksStore(deps.db, deps.taskTombstoneMs ?? 3_600_000);
+  const operations = createOperationsStore(deps.db);
+  const runStore = createRunStore(deps.db);
+  const workflowsStore = createWorkflowsStore(deps.db);
+
   let dispatcher: TaskDispatcher | undefined;
   const noDispatcher: TaskDispatcher = {
     kick() {},
@@ -46,22 +67,58 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
     async stop() {},
     inFlight: () => 0,
   };
-  registerTasksRoutes(router, tasksStore, () => dispatcher ?? noDispatcher, now);
+  const jobRunner: JobRunner = createJobRunner({
+    store: runStore,
+    logger: log.child({ component: 'cloud-run' }),
+    workdir: deps.workdir,
+    killGraceMs: deps.killGraceMs,
+    hostEnv: deps.hostEnv,
+    now,
+  });
+  const runService = createRunService(runStore, operations, () => jobRunner);
+  const executions: ExecutionsRunner = createExecutionsRunner({
+    store: workflowsStore,
+    logger: log.child({ component: 'workflows' }),
+    oauthToken: deps.oauthToken,
+    oidcToken: deps.oidcToken,
+    connectors: {
+      'googleapis.run.v2.projects.locations.jobs.run': createJobsRunConnector(runService),
+    },
+    now,
+  });
 
+  registerTasksRoutes(router, tasksStore, () => dispatcher ?? noDispatcher, now);
+  registerWorkflowsRoutes(router, {
+    store: workflowsStore,
+    operations,
+    runner: () => executions,
+    oauthToken: deps.oauthToken,
+    now,
+  });
+  registerRunRoutes(router, runStore, operations, runService, now);
+
+  let started = false;
   return {
     fetch: (request) => router.handle(request),
     start() {
-      dispatcher ??= startTaskDispatcher({
+      if (started) return;
+      started = true;
+      jobRunner.resumeUnfinished();
+      executions.resumeActive();
+      dispatcher = startTaskDispatcher({
         store: tasksStore,
-        logger: deps.logger.child({ component: 'cloud-tasks' }),
+        logger: log.child({ component: 'cloud-tasks' }),
         oauthToken: deps.oauthToken,
         oidcToken: deps.oidcToken,
         now,
       });
     },
     async stop() {
+      // Stop taking work in, then stop what runs: executions first (they wait on jobs).
       await dispatcher?.stop();
       dispatcher = undefined;
+      await Promise.all([executions.stop(), jobRunner.stop()]);
     },
+    executionFinished: (name) => executions.completion(name),
   };
 }

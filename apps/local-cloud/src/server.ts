@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { coerceError, type Logger, silentLogger } from '@slideshow/runtime';
 import { createLocalCloud } from './app.ts';
+import { hostEnvironment } from './config.ts';
 import { openDatabase } from './db.ts';
 
 /** Options for {@link startLocalCloud}. */
@@ -31,6 +32,8 @@ export interface StartLocalCloudOptions {
   workdir?: string;
   /** How long deleted/finished task names stay reserved (default one hour). */
   taskTombstoneMs?: number;
+  /** Environment job children inherit PATH/HOME/TMPDIR/LANG/TZ from. */
+  hostEnv?: Record<string, string | undefined>;
 }
 
 /** A running local-cloud. */
@@ -44,6 +47,8 @@ export interface RunningLocalCloud {
   parent: string;
   oauthToken: string;
   oidcToken: string;
+  /** Resolves when a workflow execution run by this process has finished. */
+  executionFinished(name: string): Promise<void>;
   /** Stops accepting requests, stops background work and closes the database. */
   stop(): Promise<void>;
 }
@@ -61,7 +66,10 @@ export async function startLocalCloud(options: StartLocalCloudOptions): Promise<
     logger,
     oauthToken,
     oidcToken,
-    taskTombstoneMs: options.taskTombstoneMs,
+    workdir: options.workdir ?? process.cwd(),
+    killGraceMs: options.killGraceMs ?? 10_000,
+    hostEnv: options.hostEnv ?? hostEnvironment(),
+    ...(options.taskTombstoneMs === undefined ? {} : { taskTombstoneMs: options.taskTombstoneMs }),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: cloud.fetch, port: options.port ?? 0, hostname: '127.0.0.1' }, () =>
@@ -84,6 +92,7 @@ export async function startLocalCloud(options: StartLocalCloudOptions): Promise<
     parent: `projects/${projectId}/locations/${location}`,
     oauthToken,
     oidcToken,
+    executionFinished: (name) => cloud.executionFinished(name),
     stop() {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => {

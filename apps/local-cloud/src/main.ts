@@ -1,0 +1,39 @@
+/**
+ * Composition root of local-cloud: reads the configuration, starts the
+ * server on 127.0.0.1, and on SIGTERM/SIGINT stops dispatching, stops job
+ * children (SIGTERM, then SIGKILL after the grace) and exits with state saved.
+ */
+import { coerceError, createLogger } from '@slideshow/runtime';
+import { loadConfig } from './config.ts';
+import { startLocalCloud } from './server.ts';
+
+const config = loadConfig();
+const logger = createLogger({ level: config.logLevel, fields: { service: 'local-cloud' } });
+const cloud = await startLocalCloud({
+  port: config.port,
+  dataDir: config.dataDir,
+  projectId: config.projectId,
+  location: config.location,
+  workdir: config.workdir,
+  killGraceMs: config.killGraceMs,
+  logger,
+  ...(config.oauthToken ? { oauthToken: config.oauthToken } : {}),
+  ...(config.oidcToken ? { oidcToken: config.oidcToken } : {}),
+});
+logger.info('local-cloud ready', { url: cloud.url, parent: cloud.parent });
+
+let shuttingDown = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info('shutting down', { signal });
+    cloud.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error: coerceError(error) });
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,117 @@
+/**
+ * Cloud Run jobs state in SQLite: jobs, executions and one row per task
+ * attempt (the source of the execution's counters, and of what to re-run
+ * after a restart).
+ */
+import { type Db, parseRow } from '../db.ts';
+import type { Execution, Job } from './model.ts';
+
+/** States of a task attempt row. */
+export type AttemptState = 'running' | 'succeeded' | 'failed' | 'interrupted';
+
+/** A task attempt row. */
+export interface AttemptRow {
+  execution: string;
+  task_index: number;
+  attempt: number;
+  state: AttemptState;
+  pid: number | null;
+  exit_code: number | null;
+  message: string | null;
+  start_ms: number | null;
+  end_ms: number | null;
+}
+
+/** Data access for jobs, executions and attempts. */
+export interface RunStore {
+  getJob(name: string): Job | undefined;
+  listJobs(parent: string): Job[];
+  putJob(job: Job): void;
+  deleteJob(name: string): void;
+  getExecution(name: string): Execution | undefined;
+  listExecutions(job: string): Execution[];
+  putExecution(execution: Execution, done: boolean): void;
+  unfinishedExecutions(): Execution[];
+  attempts(execution: string): AttemptRow[];
+  startAttempt(
+    execution: string,
+    taskIndex: number,
+    attempt: number,
+    pid: number | null,
+    nowMs: number,
+  ): void;
+  endAttempt(
+    execution: string,
+    taskIndex: number,
+    attempt: number,
+    state: AttemptState,
+    exitCode: number | null,
+    message: string,
+    nowMs: number,
+  ): void;
+}
+
+/** Creates the store. */
+export function createRunStore(db: Db): RunStore {
+  const s = {
+    getJob: db.prepare<[string], { data: string }>('SELECT data FROM jobs WHERE name = ?'),
+    listJobs: db.prepare<[string], { data: string }>(
+      "SELECT data FROM jobs WHERE name LIKE ? || '/jobs/%' ORDER BY name",
+    ),
+    putJob: db.prepare(
+      'INSERT INTO jobs (name, data) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET data = excluded.data',
+    ),
+    deleteJob: db.prepare('DELETE FROM jobs WHERE name = ?'),
+    getExecution: db.prepare<[string], { data: string }>(
+      'SELECT data FROM job_executions WHERE name = ?',
+    ),
+    listExecutions: db.prepare<[string], { data: string }>(
+      'SELECT data FROM job_executions WHERE job = ? ORDER BY seq DESC',
+    ),
+    putExecution: db.prepare(
+      `INSERT INTO job_executions (name, job, seq, done, data)
+       VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM job_executions), ?, ?)
+       ON CONFLICT (name) DO UPDATE SET done = excluded.done, data = excluded.data`,
+    ),
+    unfinished: db.prepare<[], { data: string }>(
+      'SELECT data FROM job_executions WHERE done = 0 ORDER BY seq',
+    ),
+    attempts: db.prepare<[string], AttemptRow>(
+      'SELECT * FROM job_task_attempts WHERE execution = ? ORDER BY task_index, attempt',
+    ),
+    start: db.prepare(
+      `INSERT INTO job_task_attempts (execution, task_index, attempt, state, pid, start_ms)
+       VALUES (?, ?, ?, 'running', ?, ?)
+       ON CONFLICT DO UPDATE SET state = 'running', pid = excluded.pid, start_ms = excluded.start_ms,
+         end_ms = NULL, exit_code = NULL, message = NULL`,
+    ),
+    end: db.prepare(
+      `UPDATE job_task_attempts SET state = ?, exit_code = ?, message = ?, end_ms = ?
+       WHERE execution = ? AND task_index = ? AND attempt = ?`,
+    ),
+  };
+  return {
+    getJob: (name) => parseRow<Job>(s.getJob.get(name)),
+    listJobs: (parent) => s.listJobs.all(parent).map((r) => JSON.parse(r.data) as Job),
+    putJob: (job) => {
+      s.putJob.run(job.name, JSON.stringify(job));
+    },
+    deleteJob: (name) => {
+      s.deleteJob.run(name);
+    },
+    getExecution: (name) => parseRow<Execution>(s.getExecution.get(name)),
+    listExecutions: (job) => s.listExecutions.all(job).map((r) => JSON.parse(r.data) as Execution),
+    putExecution: (execution, done) => {
+      const job = execution.name.split('/executions/')[0] ?? '';
+      s.putExecution.run(execution.name, job, done ? 1 : 0, JSON.stringify(execution));
+    },
+    unfinishedExecutions: () => s.unfinished.all().map((r) => JSON.parse(r.data) as Execution),
+    attempts: (execution) => s.attempts.all(execution),
+    startAttempt: (execution, taskIndex, attempt, pid, nowMs) => {
+      s.start.run(execution, taskIndex, attempt, pid, nowMs);
+    },
+    endAttempt: (execution, taskIndex, attempt, state, exitCode, message, nowMs) => {
+      s.end.run(state, exitCode, message, nowMs, execution, taskIndex, attempt);
+    },
+  };
+}

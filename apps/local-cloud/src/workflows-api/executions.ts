@@ -1,0 +1,194 @@
+/**
+ * Runs workflow executions with the Workflows-language engine. Each execution
+ * gets the documented built-in env vars plus the workflow's userEnvVars, an
+ * HTTP transport that turns `auth` into the stack's local bearer tokens, and
+ * the local connectors. Deviation from Google: after a restart an ACTIVE
+ * execution runs again from its first step (Google resumes it); the pipeline's
+ * steps are idempotent, so a re-run is safe.
+ */
+import { coerceError, type Logger } from '@slideshow/runtime';
+import { formatDuration } from '../time.ts';
+import {
+  type ConnectorHandler,
+  executeWorkflow,
+  type HttpCallRequest,
+  type HttpCallResponse,
+  parseWorkflow,
+  WorkflowRuntimeError,
+} from '../workflows/index.ts';
+import type { WorkflowExecution, WorkflowsStore } from './store.ts';
+
+/** Dependencies of the executions runner. */
+export interface ExecutionsRunnerDeps {
+  store: WorkflowsStore;
+  logger: Logger;
+  oauthToken: string;
+  oidcToken: string;
+  connectors: Record<string, ConnectorHandler>;
+  now?: () => number;
+}
+
+/** The executions runner. */
+export interface ExecutionsRunner {
+  /** Starts running a stored ACTIVE execution. */
+  launch(execution: WorkflowExecution): void;
+  /** Cancels a running execution; false when it is not running here. */
+  cancel(name: string): boolean;
+  /** Resolves when the execution has finished (tests). */
+  completion(name: string): Promise<void>;
+  /** Re-runs executions left ACTIVE by a previous process. */
+  resumeActive(): void;
+  /** Aborts running executions (they stay ACTIVE and re-run on restart) and waits. */
+  stop(): Promise<void>;
+}
+
+/** An HTTP transport for the engine over fetch, with local stand-ins for Google tokens. */
+export function createHttpTransport(
+  oauthToken: string,
+  oidcToken: string,
+): (req: HttpCallRequest) => Promise<HttpCallResponse> {
+  return async (req) => {
+    const url = new URL(req.url);
+    for (const [k, v] of Object.entries(req.query ?? {})) {
+      for (const item of Array.isArray(v) ? v : [v]) url.searchParams.append(k, String(item));
+    }
+    const headers = new Headers(req.headers);
+    if (req.auth?.type === 'OIDC') headers.set('Authorization', `Bearer ${oidcToken}`);
+    if (req.auth?.type === 'OAuth2') headers.set('Authorization', `Bearer ${oauthToken}`);
+    let body: string | Uint8Array | undefined;
+    if (req.body instanceof Uint8Array) body = req.body;
+    else if (typeof req.body === 'string' && !/json/i.test(headers.get('content-type') ?? 'json')) {
+      body = req.body;
+    } else if (req.body !== undefined && req.body !== null) {
+      body = JSON.stringify(req.body);
+      if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    }
+    const signals = [AbortSignal.timeout(req.timeoutSeconds * 1000)];
+    if (req.signal) signals.push(req.signal);
+    const res = await fetch(url, {
+      method: req.method,
+      headers,
+      body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
+      signal: AbortSignal.any(signals),
+    });
+    const text = await res.text();
+    const responseHeaders: Record<string, string> = {};
+    res.headers.forEach((value, key) => {
+      responseHeaders[key] = value;
+    });
+    return { code: res.status, headers: responseHeaders, body: text };
+  };
+}
+
+/** Creates the runner. */
+export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRunner {
+  const { store, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  let stopping = false;
+  const http = createHttpTransport(deps.oauthToken, deps.oidcToken);
+
+  function finish(execution: WorkflowExecution, patch: Partial<WorkflowExecution>): void {
+    const end = now();
+    Object.assign(execution, patch, {
+      endTime: new Date(end).toISOString(),
+      duration: formatDuration(end - Date.parse(execution.startTime)),
+    });
+    store.putExecution(execution);
+  }
+
+  async function run(execution: WorkflowExecution, controller: AbortController): Promise<void> {
+    const [, project, location, workflowId, executionId] =
+      /^projects\/([^/]+)\/locations\/([^/]+)\/workflows\/([^/]+)\/executions\/([^/]+)$/.exec(
+        execution.name,
+      ) ?? [];
+    const workflowName = execution.name.split('/executions/')[0] ?? '';
+    const revision = store.getRevision(workflowName, execution.workflowRevisionId);
+    const log = logger.child({ execution: executionId, workflow: workflowId });
+    if (!revision) {
+      finish(execution, {
+        state: 'FAILED',
+        error: { payload: 'workflow revision not found', context: execution.workflowRevisionId },
+      });
+      return;
+    }
+    try {
+      const program = parseWorkflow(revision.sourceContents);
+      const result = await executeWorkflow(program, JSON.parse(execution.argument || 'null'), {
+        env: {
+          ...(revision.userEnvVars ?? {}),
+          GOOGLE_CLOUD_PROJECT_ID: project ?? '',
+          GOOGLE_CLOUD_PROJECT_NUMBER: '000000000000',
+          GOOGLE_CLOUD_LOCATION: location ?? '',
+          GOOGLE_CLOUD_WORKFLOW_ID: workflowId ?? '',
+          GOOGLE_CLOUD_WORKFLOW_REVISION_ID: execution.workflowRevisionId,
+          GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID: executionId ?? '',
+        },
+        http,
+        connectors: deps.connectors,
+        log: (entry) => log.info('sys.log', { logSeverity: entry.severity, data: entry.data }),
+        signal: controller.signal,
+      });
+      finish(execution, { state: 'SUCCEEDED', result: JSON.stringify(result ?? null) });
+      log.info('workflow execution succeeded');
+    } catch (error) {
+      if (stopping) return; // stays ACTIVE in the database: re-run on restart
+      if (controller.signal.aborted) {
+        finish(execution, {
+          state: 'CANCELLED',
+          error: { payload: 'Execution was cancelled', context: 'Cancelled by a user request.' },
+        });
+        return;
+      }
+      const payload =
+        error instanceof WorkflowRuntimeError
+          ? JSON.stringify(error.value)
+          : JSON.stringify({ message: coerceError(error).message, tags: ['SystemError'] });
+      finish(execution, {
+        state: 'FAILED',
+        error: { payload, context: `RuntimeError: ${coerceError(error).message}` },
+      });
+      log.warn('workflow execution failed', { error: payload });
+    }
+  }
+
+  function launch(execution: WorkflowExecution): void {
+    const controller = new AbortController();
+    const done = run(execution, controller)
+      .catch((error: unknown) => {
+        logger.error('workflow execution crashed', {
+          execution: execution.name,
+          error: coerceError(error),
+        });
+      })
+      .finally(() => running.delete(execution.name));
+    running.set(execution.name, { controller, done });
+  }
+
+  return {
+    launch,
+    cancel(name) {
+      const r = running.get(name);
+      if (!r) return false;
+      r.controller.abort();
+      return true;
+    },
+    async completion(name) {
+      await running.get(name)?.done;
+    },
+    resumeActive() {
+      for (const execution of store.activeExecutions()) {
+        if (running.has(execution.name)) continue;
+        logger.warn('re-running a workflow execution left ACTIVE by a previous process', {
+          execution: execution.name,
+        });
+        launch(execution);
+      }
+    },
+    async stop() {
+      stopping = true;
+      for (const r of running.values()) r.controller.abort();
+      await Promise.allSettled([...running.values()].map((r) => r.done));
+    },
+  };
+}

@@ -1,0 +1,277 @@
+/**
+ * Workflows v1 (https://cloud.google.com/workflows/docs/reference/rest/v1/projects.locations.workflows)
+ * and Workflow Executions v1
+ * (https://cloud.google.com/workflows/docs/reference/executions/rest/v1/projects.locations.workflows.executions)
+ * REST surfaces. Deploys parse the source first (a syntax error is 400
+ * INVALID_ARGUMENT); executions.create requires the stack's local OAuth token.
+ */
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { coerceError } from '@slideshow/runtime';
+import { ApiError, invalidArgument, notFound } from '../google-error.ts';
+import type { Operation, OperationsStore } from '../operations.ts';
+import { paginate } from '../paging.ts';
+import type { Router } from '../router.ts';
+import { parseWorkflow } from '../workflows/index.ts';
+import type { ExecutionsRunner } from './executions.ts';
+import type { Workflow, WorkflowExecution, WorkflowsStore } from './store.ts';
+
+const WORKFLOW_ID = /^[A-Za-z]([-_A-Za-z0-9]{0,126}[A-Za-z0-9])?$/;
+const W = '/v1/projects/{project}/locations/{location}/workflows';
+const WORKFLOW_TYPE = 'type.googleapis.com/google.cloud.workflows.v1.Workflow';
+const METADATA_TYPE = 'type.googleapis.com/google.cloud.workflows.v1.OperationMetadata';
+const UPDATABLE = [
+  'description',
+  'labels',
+  'serviceAccount',
+  'sourceContents',
+  'userEnvVars',
+  'callLogLevel',
+] as const;
+
+/** Dependencies of the Workflows routes. */
+export interface WorkflowsRoutesDeps {
+  store: WorkflowsStore;
+  operations: OperationsStore;
+  runner: () => ExecutionsRunner;
+  oauthToken: string;
+  now?: () => number;
+}
+
+function tokenMatches(header: string | null, expected: string): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!m?.[1]) return false;
+  const a = Buffer.from(m[1]);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function validateSource(source: unknown): string {
+  if (typeof source !== 'string' || source.trim() === '') {
+    throw invalidArgument('sourceContents is required.');
+  }
+  try {
+    parseWorkflow(source);
+  } catch (error) {
+    throw invalidArgument(`Workflow is invalid: ${coerceError(error).message}`);
+  }
+  return source;
+}
+
+/** Registers the Workflows and Executions routes. */
+export function registerWorkflowsRoutes(router: Router, deps: WorkflowsRoutesDeps): void {
+  const { store, operations } = deps;
+  const now = deps.now ?? Date.now;
+  const parentOf = (p: Record<string, string>) => `projects/${p.project}/locations/${p.location}`;
+  const workflowName = (p: Record<string, string>) => `${parentOf(p)}/workflows/${p.workflow}`;
+  const mustWorkflow = (name: string): Workflow => {
+    const w = store.getWorkflow(name);
+    if (!w) throw notFound('Workflow', name);
+    return w;
+  };
+  const nextRevision = (name: string) =>
+    `${String(store.revisionCount(name) + 1).padStart(6, '0')}-${randomBytes(2).toString('hex').slice(0, 3)}`;
+  const operation = (parent: string, verb: string, workflow: Workflow): { body: Operation } => {
+    const name = operations.newName(parent);
+    const t = new Date(now()).toISOString();
+    const op: Operation = {
+      name,
+      metadata: {
+        '@type': METADATA_TYPE,
+        createTime: t,
+        endTime: t,
+        target: workflow.name,
+        verb,
+        apiVersion: 'v1',
+      },
+      done: true,
+      response: { '@type': WORKFLOW_TYPE, ...workflow },
+    };
+    operations.put(name, { kind: 'static', operation: op });
+    return { body: op };
+  };
+
+  router.add('GET', '/v1/projects/{project}/locations', (req) => ({
+    body: {
+      locations: [
+        { name: `projects/${req.params.project}/locations/us-central1`, locationId: 'us-central1' },
+      ],
+    },
+  }));
+  router.add('GET', '/v1/projects/{project}/locations/{location}/operations/{operation}', (req) => {
+    const name = `${parentOf(req.params)}/operations/${req.params.operation}`;
+    const stored = operations.get(name);
+    if (stored?.kind !== 'static') throw notFound('Operation', name);
+    return { body: stored.operation };
+  });
+
+  router.add('POST', W, (req) => {
+    const id = req.query.get('workflowId') ?? '';
+    if (!WORKFLOW_ID.test(id)) throw invalidArgument(`Invalid workflowId: ${JSON.stringify(id)}`);
+    const name = `${parentOf(req.params)}/workflows/${id}`;
+    if (store.getWorkflow(name))
+      throw new ApiError('ALREADY_EXISTS', `Resource '${name}' already exists`);
+    const t = new Date(now()).toISOString();
+    const workflow: Workflow = {
+      name,
+      state: 'ACTIVE',
+      revisionId: nextRevision(name),
+      createTime: t,
+      updateTime: t,
+      revisionCreateTime: t,
+      serviceAccount:
+        typeof req.body.serviceAccount === 'string'
+          ? req.body.serviceAccount
+          : `projects/${req.params.project}/serviceAccounts/local@local-cloud`,
+      sourceContents: validateSource(req.body.sourceContents),
+    };
+    for (const key of ['description', 'labels', 'userEnvVars', 'callLogLevel'] as const) {
+      if (req.body[key] !== undefined) Object.assign(workflow, { [key]: req.body[key] });
+    }
+    store.putWorkflow(workflow, true);
+    return operation(parentOf(req.params), 'create', workflow);
+  });
+  router.add('GET', W, (req) => {
+    const page = paginate(store.listWorkflows(parentOf(req.params)), req.query);
+    return { body: { workflows: page.items, nextPageToken: page.nextPageToken } };
+  });
+  router.add('GET', `${W}/{workflow}`, (req) => {
+    const name = workflowName(req.params);
+    const revisionId = req.query.get('revisionId');
+    if (revisionId) {
+      const revision = store.getRevision(name, revisionId);
+      if (!revision) throw notFound('Workflow revision', `${name}@${revisionId}`);
+      return { body: revision };
+    }
+    return { body: mustWorkflow(name) };
+  });
+  router.add('GET', `${W}/{workflow}:listRevisions`, (req) => {
+    const name = workflowName(req.params);
+    mustWorkflow(name);
+    const page = paginate(store.listRevisions(name), req.query);
+    return { body: { workflows: page.items, nextPageToken: page.nextPageToken } };
+  });
+  router.add('PATCH', `${W}/{workflow}`, (req) => {
+    const existing = mustWorkflow(workflowName(req.params));
+    const mask = req.query.get('updateMask') ?? req.query.get('update_mask');
+    const fields = mask
+      ? mask.split(',').map((f) => f.trim())
+      : UPDATABLE.filter((k) => req.body[k] !== undefined);
+    const updated: Workflow = { ...existing };
+    for (const field of fields) {
+      if (!(UPDATABLE as readonly string[]).includes(field)) {
+        throw invalidArgument(`Field '${field}' cannot be updated.`);
+      }
+      const value = req.body[field];
+      if (value === undefined) delete (updated as unknown as Record<string, unknown>)[field];
+      else Object.assign(updated, { [field]: value });
+    }
+    updated.sourceContents = validateSource(updated.sourceContents);
+    const t = new Date(now()).toISOString();
+    updated.updateTime = t;
+    const revised = ['sourceContents', 'serviceAccount', 'userEnvVars'].some(
+      (k) =>
+        JSON.stringify((existing as unknown as Record<string, unknown>)[k]) !==
+        JSON.stringify((updated as unknown as Record<string, unknown>)[k]),
+    );
+    if (revised) {
+      updated.revisionId = nextRevision(existing.name);
+      updated.revisionCreateTime = t;
+    }
+    store.putWorkflow(updated, revised);
+    return operation(parentOf(req.params), 'update', updated);
+  });
+  router.add('DELETE', `${W}/{workflow}`, (req) => {
+    const w = mustWorkflow(workflowName(req.params));
+    store.deleteWorkflow(w.name);
+    return operation(parentOf(req.params), 'delete', w);
+  });
+
+  // Workflow Executions API.
+  const executionView = (e: WorkflowExecution, view: string | null): Partial<WorkflowExecution> => {
+    if (view !== 'BASIC' && view !== '1') return e;
+    const { argument: _a, result: _r, error: _e, ...basic } = e;
+    return basic;
+  };
+  const executionName = (p: Record<string, string>) =>
+    `${workflowName(p)}/executions/${p.execution}`;
+
+  router.add('POST', `${W}/{workflow}/executions`, (req) => {
+    const auth = req.headers.get('authorization');
+    if (!auth) {
+      throw new ApiError(
+        'UNAUTHENTICATED',
+        'Request is missing required authentication credential. Expected OAuth 2 access token.',
+      );
+    }
+    if (!tokenMatches(auth, deps.oauthToken)) {
+      throw new ApiError(
+        'PERMISSION_DENIED',
+        "Permission 'workflows.executions.create' denied: the bearer token is not local-cloud's OAuth token.",
+      );
+    }
+    const workflow = mustWorkflow(workflowName(req.params));
+    const argument = req.body.argument ?? 'null';
+    if (typeof argument !== 'string') throw invalidArgument('argument must be a JSON string.');
+    try {
+      JSON.parse(argument || 'null');
+    } catch (error) {
+      throw invalidArgument(`argument is not valid JSON: ${coerceError(error).message}`);
+    }
+    const execution: WorkflowExecution = {
+      name: `${workflow.name}/executions/${randomUUID()}`,
+      startTime: new Date(now()).toISOString(),
+      state: 'ACTIVE',
+      argument,
+      workflowRevisionId: workflow.revisionId,
+      callLogLevel:
+        typeof req.body.callLogLevel === 'string'
+          ? req.body.callLogLevel
+          : 'CALL_LOG_LEVEL_UNSPECIFIED',
+      status: { currentSteps: [] },
+    };
+    if (req.body.labels && typeof req.body.labels === 'object') {
+      execution.labels = req.body.labels as Record<string, string>;
+    }
+    store.putExecution(execution);
+    deps.runner().launch(execution);
+    return { body: execution };
+  });
+  router.add('GET', `${W}/{workflow}/executions`, (req) => {
+    const name = workflowName(req.params);
+    let all = store.listExecutions(name);
+    const filter = req.query.get('filter');
+    const state = filter ? /state\s*=\s*"?([A-Z]+)"?/.exec(filter)?.[1] : undefined;
+    if (state) all = all.filter((e) => e.state === state);
+    const page = paginate(all, req.query);
+    const view = req.query.get('view');
+    return {
+      body: {
+        executions: page.items.map((e) => executionView(e, view ?? 'BASIC')),
+        nextPageToken: page.nextPageToken,
+      },
+    };
+  });
+  router.add('GET', `${W}/{workflow}/executions/{execution}`, (req) => {
+    const name = executionName(req.params);
+    const e = store.getExecution(name);
+    if (!e) throw notFound('Execution', name);
+    return { body: executionView(e, req.query.get('view')) };
+  });
+  router.add('POST', `${W}/{workflow}/executions/{execution}:cancel`, (req) => {
+    const name = executionName(req.params);
+    const e = store.getExecution(name);
+    if (!e) throw notFound('Execution', name);
+    if (e.state !== 'ACTIVE') {
+      throw new ApiError(
+        'FAILED_PRECONDITION',
+        `Execution ${name} is not active (state ${e.state}).`,
+      );
+    }
+    if (!deps.runner().cancel(name)) {
+      const t = now();
+      Object.assign(e, { state: 'CANCELLED', endTime: new Date(t).toISOString() });
+      store.putExecution(e);
+    }
+    return { body: { ...e, state: 'CANCELLED' } };
+  });
+}
