@@ -37,10 +37,10 @@ import {
   RESERVED_DIR,
 } from './fs-paths.ts';
 import {
-  assertValidKey,
   assertValidPrefix,
   assertValidRange,
   type GetOptions,
+  isValidKey,
   type ObjectInfo,
   type ObjectStore,
   type PutOptions,
@@ -362,7 +362,7 @@ export function createFsObjectStore(options: FsObjectStoreOptions): FsObjectStor
         yield* walk(abs, key, '');
         continue;
       }
-      if (!isAddressable(key)) continue;
+      if (!isValidKey(key)) continue;
       try {
         const info = await infoAt(key, abs);
         if (info) yield info;
@@ -420,15 +420,4 @@ export function createFsObjectStore(options: FsObjectStoreOptions): FsObjectStor
 
 function readdirEntries(dir: string) {
   return readdir(dir, { withFileTypes: true });
-}
-
-/** Files dropped in by hand may have names no key can express; list skips them. */
-function isAddressable(key: string): boolean {
-  try {
-    assertValidKey(key);
-    return true;
-  } catch (error) {
-    if (coerceError(error).code === 'VALIDATION_FAILED') return false;
-    throw error;
-  }
 }

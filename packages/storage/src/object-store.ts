@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { AppError } from '@slideshow/runtime';
+import { AppError, coerceError } from '@slideshow/runtime';
 
 /** What a store knows about one stored object. */
 export interface ObjectInfo {
@@ -83,6 +83,17 @@ export function assertValidKey(key: string): void {
   for (const segment of key.split('/')) {
     if (segment === '') refuse(key, 'it has an empty segment');
     if (segment === '.' || segment === '..') refuse(key, `it has a "${segment}" segment`);
+  }
+}
+
+/** True when {@link assertValidKey} accepts `key`; listings skip stored names that are not. */
+export function isValidKey(key: string): boolean {
+  try {
+    assertValidKey(key);
+    return true;
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'VALIDATION_FAILED') return false;
+    throw coerceError(error);
   }
 }
 

@@ -1,0 +1,164 @@
+import { Storage } from '@google-cloud/storage';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGcsObjectStore } from './gcs.ts';
+import {
+  appErrorOf,
+  generatedStream,
+  readAll,
+  runObjectStoreContract,
+} from './object-store.contract.ts';
+import type { ObjectStore } from './object-store.ts';
+import { type GcsEmulator, startGcsEmulator } from './testing/gcs-emulator.ts';
+
+let emulator: GcsEmulator;
+
+beforeAll(async () => {
+  emulator = await startGcsEmulator();
+});
+
+afterAll(async () => {
+  await emulator?.stop();
+});
+
+runObjectStoreContract('Google Cloud Storage (emulator)', () => ({
+  // A small page size so the listing test spans several pages.
+  store: createGcsObjectStore({
+    bucket: 'contract',
+    apiEndpoint: emulator.endpoint,
+    projectId: emulator.projectId,
+    listPageSize: 3,
+  }),
+}));
+
+describe('Google Cloud Storage store specifics', () => {
+  let store: ObjectStore;
+
+  beforeAll(() => {
+    store = createGcsObjectStore({
+      bucket: 'specific',
+      apiEndpoint: emulator.endpoint,
+      projectId: emulator.projectId,
+      resumableThreshold: 1024 * 1024,
+    });
+  });
+
+  function startedUploads(): Array<{ type: string; url: string }> {
+    return emulator.requests
+      .filter((r) => r.method === 'POST' && r.url.startsWith('/upload/storage/v1/b/specific/o'))
+      .map((r) => ({
+        type: new URL(r.url, 'http://x').searchParams.get('uploadType') ?? '',
+        url: r.url,
+      }));
+  }
+
+  it('uploads a body under the threshold in a single multipart request', async () => {
+    const before = startedUploads().length;
+    await store.put('small/one.bin', Buffer.alloc(1000, 1), {
+      contentType: 'application/octet-stream',
+    });
+    const { stream } = generatedStream(200_000);
+    await store.put('small/two.bin', stream, { contentType: 'application/octet-stream' });
+    expect(
+      startedUploads()
+        .slice(before)
+        .map((u) => u.type),
+    ).toEqual(['multipart', 'multipart']);
+  });
+
+  it('uploads a body over the threshold through a resumable session, with or without a size hint', async () => {
+    const before = startedUploads().length;
+    const hinted = generatedStream(3 * 1024 * 1024);
+    await store.put('large/hinted.bin', hinted.stream, {
+      contentType: 'application/octet-stream',
+      size: 3 * 1024 * 1024,
+    });
+    const unhinted = generatedStream(3 * 1024 * 1024);
+    const info = await store.put('large/unhinted.bin', unhinted.stream, {
+      contentType: 'application/octet-stream',
+    });
+    expect(info.bytes).toBe(3 * 1024 * 1024);
+    expect(
+      startedUploads()
+        .slice(before)
+        .map((u) => u.type),
+    ).toEqual(['resumable', 'resumable']);
+    expect((await readAll(await store.get('large/unhinted.bin'))).length).toBe(3 * 1024 * 1024);
+  });
+
+  it('leaves no object when the source fails during a resumable or a single-request upload already under way', async () => {
+    const resumable = generatedStream(4 * 1024 * 1024, { failAfter: 2 * 1024 * 1024 });
+    await expect(
+      store.put('broken/resumable.bin', resumable.stream, {
+        contentType: 'application/octet-stream',
+      }),
+    ).rejects.toThrow();
+    const single = generatedStream(800 * 1024, { failAfter: 256 * 1024 });
+    await expect(
+      store.put('broken/single.bin', single.stream, {
+        contentType: 'application/octet-stream',
+        size: 800 * 1024,
+      }),
+    ).rejects.toThrow();
+    expect(await store.stat('broken/resumable.bin')).toBeUndefined();
+    expect(await store.stat('broken/single.bin')).toBeUndefined();
+  });
+
+  it('leaves the previous object intact when an overwrite is aborted mid-upload', async () => {
+    await store.put('aborted/kept.bin', Buffer.from('previous'), { contentType: 'text/plain' });
+    const controller = new AbortController();
+    const { stream } = generatedStream(4 * 1024 * 1024, {
+      onChunk: (produced) => {
+        if (produced >= 2 * 1024 * 1024) controller.abort(new Error('shutting down'));
+      },
+    });
+    await expect(
+      store.put('aborted/kept.bin', stream, {
+        contentType: 'application/octet-stream',
+        signal: controller.signal,
+      }),
+    ).rejects.toThrow('shutting down');
+    expect((await readAll(await store.get('aborted/kept.bin'))).toString()).toBe('previous');
+  });
+
+  it('sends no credentials to the emulator', async () => {
+    // The emulator would accept a token too; what matters is that the client never tried to
+    // obtain one (no key file, no metadata-server probe), which shows as requests without one.
+    await store.put('auth/none.txt', Buffer.alloc(2 * 1024 * 1024), { contentType: 'text/plain' });
+    expect(await store.stat('auth/none.txt')).toBeDefined();
+    const ours = emulator.requests.filter((r) => r.url.includes('/b/specific/'));
+    expect(ours.length).toBeGreaterThan(0);
+    expect(ours.filter((r) => r.authorization !== undefined)).toEqual([]);
+  });
+
+  it('reports an unreachable server as a retryable STORAGE_UNAVAILABLE', async () => {
+    const closed = await startGcsEmulator();
+    await closed.stop();
+    const storage = new Storage({
+      apiEndpoint: closed.endpoint,
+      projectId: 'demo',
+      retryOptions: { autoRetry: false },
+    });
+    const offline = createGcsObjectStore({ bucket: 'offline', storage });
+    for (const attempt of [
+      offline.stat('a.txt'),
+      offline.get('a.txt'),
+      offline.put('a.txt', Buffer.from('x'), { contentType: 'text/plain' }),
+    ]) {
+      const error = await appErrorOf(attempt);
+      expect(error.code).toBe('STORAGE_UNAVAILABLE');
+      expect(error.retryable).toBe(true);
+    }
+  });
+});
+
+describe('openObjectStore with a gs:// location', () => {
+  it('opens the GCS adapter for the named bucket', async () => {
+    const { openObjectStore } = await import('./open.ts');
+    const store = await openObjectStore('gs://opened', {
+      gcs: { apiEndpoint: emulator.endpoint, projectId: emulator.projectId },
+    });
+    await store.put('k.txt', Buffer.from('via open'), { contentType: 'text/plain' });
+    expect((await readAll(await store.get('k.txt'))).toString()).toBe('via open');
+    expect(emulator.requests.some((r) => r.url.includes('/b/opened/'))).toBe(true);
+  });
+});

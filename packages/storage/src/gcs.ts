@@ -1,0 +1,262 @@
+/**
+ * The Google Cloud Storage adapter of the ObjectStore port, on the official
+ * `@google-cloud/storage` client (JSON API). Bodies are streamed both ways;
+ * uploads above `resumableThreshold` use a resumable session, smaller ones a
+ * single multipart request (Google recommends single requests for small
+ * objects: https://cloud.google.com/storage/docs/uploads-downloads#size).
+ *
+ * Emulators: pass `apiEndpoint`. The client then treats the endpoint as custom
+ * and sends no credentials (see `customEndpoint` in the client's storage.js and
+ * resumable-upload.js), so no key file and no metadata server are needed.
+ * `STORAGE_EMULATOR_HOST` is deliberately not used: the client reads it at
+ * construction and, when set, takes it as the base URL even if `apiEndpoint`
+ * is given.
+ */
+import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type File, type FileMetadata, Storage } from '@google-cloud/storage';
+import { AppError, coerceError } from '@slideshow/runtime';
+import { isNotFound, mapGcsError } from './gcs-errors.ts';
+import {
+  assertValidKey,
+  assertValidPrefix,
+  assertValidRange,
+  type GetOptions,
+  isValidKey,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+} from './object-store.ts';
+
+/** Options for {@link createGcsObjectStore}. */
+export interface GcsObjectStoreOptions {
+  bucket: string;
+  /** A configured client; otherwise one is built from `apiEndpoint` / `projectId` (ADC in production). */
+  storage?: Storage;
+  /** e.g. the emulator's `http://127.0.0.1:PORT`; requests then carry no credentials. */
+  apiEndpoint?: string;
+  projectId?: string;
+  /** Uploads larger than this many bytes are resumable (default 8 MiB). */
+  resumableThreshold?: number;
+  /** Objects per list request (default 1000, the API's maximum). */
+  listPageSize?: number;
+  /** Parallel deletes in deletePrefix (default 16). */
+  deleteConcurrency?: number;
+}
+
+const DEFAULT_RESUMABLE_THRESHOLD = 8 * 1024 * 1024;
+/** A runaway-listing guard: 10 million objects at the default page size. */
+const MAX_LIST_PAGES = 10_000;
+
+function toInfo(key: string, metadata: FileMetadata): ObjectInfo {
+  const info: ObjectInfo = {
+    key,
+    bytes: Number(metadata.size ?? 0),
+    contentType: metadata.contentType ?? 'application/octet-stream',
+    updated: new Date(metadata.updated ?? metadata.timeCreated ?? 0),
+  };
+  if (metadata.cacheControl) info.cacheControl = metadata.cacheControl;
+  return info;
+}
+
+/**
+ * Reads up to `limit + 1` bytes of `body` to learn whether it is small enough
+ * for a single-request upload, then hands back a stream of the whole body.
+ * Holds at most one threshold's worth of bytes.
+ */
+async function sizeUp(
+  body: Readable,
+  limit: number,
+): Promise<{ source: Readable; fitsInOneRequest: boolean }> {
+  const iterator: AsyncIterator<unknown> = body[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  let ended = false;
+  while (headBytes <= limit) {
+    const next = await iterator.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(String(next.value));
+    head.push(chunk);
+    headBytes += chunk.length;
+  }
+  async function* rest(): AsyncGenerator<Buffer> {
+    yield* head;
+    head.length = 0;
+    if (ended) return;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      yield Buffer.isBuffer(next.value) ? next.value : Buffer.from(String(next.value));
+    }
+  }
+  return { source: Readable.from(rest(), { objectMode: false }), fitsInOneRequest: ended };
+}
+
+async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Creates the GCS ObjectStore for one bucket. Does no I/O until first used. */
+export function createGcsObjectStore(options: GcsObjectStoreOptions): ObjectStore {
+  const storage =
+    options.storage ??
+    new Storage({
+      ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}),
+      ...(options.projectId ? { projectId: options.projectId } : {}),
+    });
+  const bucket = storage.bucket(options.bucket);
+  const threshold = options.resumableThreshold ?? DEFAULT_RESUMABLE_THRESHOLD;
+  const pageSize = options.listPageSize ?? 1000;
+  const deleteConcurrency = options.deleteConcurrency ?? 16;
+
+  async function put(
+    key: string,
+    body: Readable | Buffer,
+    putOptions: PutOptions,
+  ): Promise<ObjectInfo> {
+    assertValidKey(key);
+    const signal = putOptions.signal;
+    const file: File = bucket.file(key);
+    try {
+      signal?.throwIfAborted();
+      let source: Readable;
+      let resumable: boolean;
+      if (Buffer.isBuffer(body)) {
+        source = Readable.from([body], { objectMode: false });
+        resumable = body.length > threshold;
+      } else if (putOptions.size !== undefined) {
+        source = body;
+        resumable = putOptions.size > threshold;
+      } else {
+        const sized = await sizeUp(body, threshold);
+        source = sized.source;
+        resumable = !sized.fitsInOneRequest;
+      }
+      const metadata: FileMetadata = { contentType: putOptions.contentType };
+      if (putOptions.cacheControl !== undefined) metadata.cacheControl = putOptions.cacheControl;
+      const upload = file.createWriteStream({
+        resumable,
+        metadata,
+        contentType: putOptions.contentType,
+        validation: 'crc32c',
+      });
+      await pipeline(source, upload, signal ? { signal } : {});
+      return toInfo(key, file.metadata);
+    } catch (error) {
+      if (!Buffer.isBuffer(body)) body.destroy();
+      if (signal?.aborted) throw coerceError(signal.reason);
+      throw mapGcsError(error, key, 'put');
+    }
+  }
+
+  async function get(key: string, range?: GetOptions): Promise<Readable> {
+    assertValidKey(key);
+    assertValidRange(key, range);
+    const source = bucket.file(key).createReadStream({
+      ...(range?.start !== undefined ? { start: range.start } : {}),
+      ...(range?.end !== undefined ? { end: range.end } : {}),
+    });
+    const out = new PassThrough();
+    // The client only sends the request once someone reads; piping starts it, and we wait
+    // for the response status so a missing object rejects here instead of failing the stream later.
+    await new Promise<void>((resolve, reject) => {
+      let responded = false;
+      source.once('response', (response: { statusCode?: number }) => {
+        if ((response.statusCode ?? 500) < 300) {
+          responded = true;
+          resolve();
+        }
+      });
+      source.on('error', (error: unknown) => {
+        const mapped = mapGcsError(error, key, 'get');
+        if (responded) out.destroy(mapped);
+        else reject(mapped);
+      });
+      out.on('close', () => {
+        if (!source.destroyed) source.destroy();
+      });
+      source.pipe(out);
+    });
+    return out;
+  }
+
+  async function stat(key: string): Promise<ObjectInfo | undefined> {
+    assertValidKey(key);
+    try {
+      const [metadata] = await bucket.file(key).getMetadata();
+      return toInfo(key, metadata);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw mapGcsError(error, key, 'stat');
+    }
+  }
+
+  async function* listPages(prefix: string): AsyncGenerator<ObjectInfo[]> {
+    assertValidPrefix(prefix);
+    let query: { prefix: string; autoPaginate: false; maxResults: number; pageToken?: string } = {
+      prefix,
+      autoPaginate: false,
+      maxResults: pageSize,
+    };
+    for (let page = 0; page < MAX_LIST_PAGES; page++) {
+      let files: File[];
+      let nextQuery: { pageToken?: string } | undefined;
+      try {
+        const response = await bucket.getFiles(query);
+        files = response[0];
+        nextQuery = response[1] as { pageToken?: string } | undefined;
+      } catch (error) {
+        throw mapGcsError(error, prefix, 'list');
+      }
+      // Names no key can express (e.g. "folder/" placeholders made by the console) are skipped.
+      yield files.filter((f) => isValidKey(f.name)).map((f) => toInfo(f.name, f.metadata));
+      if (!nextQuery?.pageToken) return;
+      query = { ...query, pageToken: nextQuery.pageToken };
+    }
+    throw new AppError(
+      'STORAGE_UNAVAILABLE',
+      `Listing ${JSON.stringify(prefix)} did not end after ${MAX_LIST_PAGES} pages`,
+      {
+        context: { prefix },
+      },
+    );
+  }
+
+  async function* list(prefix: string): AsyncGenerator<ObjectInfo> {
+    for await (const page of listPages(prefix)) yield* page;
+  }
+
+  async function deleteKey(key: string): Promise<void> {
+    assertValidKey(key);
+    try {
+      await bucket.file(key).delete({ ignoreNotFound: true });
+    } catch (error) {
+      throw mapGcsError(error, key, 'delete');
+    }
+  }
+
+  async function deletePrefix(prefix: string): Promise<number> {
+    let count = 0;
+    for await (const page of listPages(prefix)) {
+      await mapLimit(page, deleteConcurrency, async (info) => {
+        await deleteKey(info.key);
+        count++;
+      });
+    }
+    return count;
+  }
+
+  return { put, get, stat, list, delete: deleteKey, deletePrefix };
+}

@@ -1,0 +1,92 @@
+/**
+ * Smoke test of the firebase-tools internals the emulator helper relies on:
+ * if a firebase-tools upgrade moves or changes them, this fails first.
+ */
+import { Storage } from '@google-cloud/storage';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GcsEmulator, startGcsEmulator } from './gcs-emulator.ts';
+
+describe('GCS emulator helper', () => {
+  let emulator: GcsEmulator;
+
+  beforeAll(async () => {
+    emulator = await startGcsEmulator();
+  });
+
+  afterAll(async () => {
+    await emulator?.stop();
+  });
+
+  it('listens on a loopback address with an OS-chosen port', () => {
+    expect(emulator.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(emulator.endpoint).not.toMatch(/:9199$/);
+  });
+
+  it('serves the GCS JSON API upload, metadata, media, list and delete calls over plain HTTP', async () => {
+    const base = `${emulator.endpoint}`;
+    const upload = await fetch(
+      `${base}/upload/storage/v1/b/smoke/o?uploadType=media&name=${encodeURIComponent('dir/hello.txt')}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: 'hello',
+      },
+    );
+    expect(upload.status, await upload.clone().text()).toBe(200);
+    expect(await upload.json()).toMatchObject({
+      name: 'dir/hello.txt',
+      bucket: 'smoke',
+      size: '5',
+      contentType: 'text/plain',
+    });
+
+    const metadata = await fetch(
+      `${base}/storage/v1/b/smoke/o/${encodeURIComponent('dir/hello.txt')}`,
+    );
+    expect(await metadata.json()).toMatchObject({ name: 'dir/hello.txt', size: '5' });
+
+    const media = await fetch(
+      `${base}/storage/v1/b/smoke/o/${encodeURIComponent('dir/hello.txt')}?alt=media`,
+    );
+    expect(await media.text()).toBe('hello');
+
+    const listing = await fetch(`${base}/storage/v1/b/smoke/o?prefix=dir/`);
+    expect(
+      ((await listing.json()) as { items: Array<{ name: string }> }).items.map((i) => i.name),
+    ).toEqual(['dir/hello.txt']);
+
+    const removed = await fetch(
+      `${base}/storage/v1/b/smoke/o/${encodeURIComponent('dir/hello.txt')}`,
+      { method: 'DELETE' },
+    );
+    expect(removed.status).toBe(204);
+    const gone = await fetch(`${base}/storage/v1/b/smoke/o/${encodeURIComponent('dir/hello.txt')}`);
+    expect(gone.status).toBe(404);
+  });
+
+  it('accepts the official client without credentials when given apiEndpoint', async () => {
+    const storage = new Storage({ apiEndpoint: emulator.endpoint, projectId: emulator.projectId });
+    const file = storage.bucket('client').file('a/b.json');
+    await file.save('{"ok":true}', { contentType: 'application/json', resumable: false });
+    const [contents] = await file.download();
+    expect(contents.toString()).toBe('{"ok":true}');
+    const [files] = await storage.bucket('client').getFiles({ prefix: 'a/' });
+    expect(files.map((f) => f.name)).toEqual(['a/b.json']);
+    expect(emulator.requests.every((r) => !r.url.includes('token'))).toBe(true);
+  });
+
+  it('forgets every object on reset', async () => {
+    const storage = new Storage({ apiEndpoint: emulator.endpoint, projectId: emulator.projectId });
+    await storage.bucket('reset').file('x.txt').save('x', { resumable: false });
+    emulator.reset();
+    const [exists] = await storage.bucket('reset').file('x.txt').exists();
+    expect(exists).toBe(false);
+  });
+
+  it('stops idempotently and closes the port', async () => {
+    const second = await startGcsEmulator({ projectId: 'demo-second' });
+    await second.stop();
+    await second.stop();
+    await expect(fetch(`${second.endpoint}/storage/v1/b/x/o`)).rejects.toThrow();
+  });
+});
