@@ -105,6 +105,20 @@ describe('the Google ID-token verifier', () => {
     expect(certs.hits - before).toBe(1);
   });
 
+  it('accepts tokens when the certificates are published as JWKS', async () => {
+    const jwks = await startCertsServer([key], { format: 'jwks' });
+    try {
+      const v = createGoogleIdTokenVerifier({
+        audience: AUDIENCE,
+        allowedEmails: [PROCESSOR],
+        certsUrl: jwks.url,
+      });
+      expect((await v.verify(`Bearer ${signJwt(key, claims())}`)).email).toBe(PROCESSOR);
+    } finally {
+      await jwks.close();
+    }
+  });
+
   it('refuses a token for another audience', async () => {
     await expectRejected(signJwt(key, claims({ aud: 'https://evil.example' })), 'wrong audience');
   });

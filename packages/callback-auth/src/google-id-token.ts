@@ -4,13 +4,13 @@
  * an ID token of their service account whose audience is the backend URL;
  * the backend checks signature, audience, issuer, lifetime and the email.
  *
- * Signature, certificate fetching and caching (honouring Cache-Control
- * max-age) are google-auth-library's `OAuth2Client.verifyIdToken`; the
- * certificate URL is its `endpoints.oauth2FederatedSignonPemCertsUrl` (the
- * PEM map format of https://www.googleapis.com/oauth2/v1/certs). Its time
- * checks allow 5 minutes of skew and ignore `nbf`, so this module adds a
- * stricter check (default 30 s), `nbf`, an RS256-only header check (no
- * `alg: none`, no HS256 key confusion) and the email checks.
+ * The signature, audience and issuer checks are google-auth-library's
+ * `OAuth2Client.verifySignedJwtWithCertsAsync`; the certificates come from
+ * google-certs.ts (PEM map or JWKS, cached per Cache-Control, refetched early
+ * on an unknown key id). The library's time checks allow 5 minutes of skew
+ * and ignore `nbf`, so this module adds a stricter check (default 30 s),
+ * `nbf`, an RS256-only header check (no `alg: none`, no HS256 key
+ * confusion) and the email checks.
  */
 import { AppError, coerceError } from '@slideshow/runtime';
 import { GoogleAuth, OAuth2Client } from 'google-auth-library';
@@ -20,7 +20,11 @@ import {
   type CallbackPrincipal,
   type CallbackVerifier,
 } from './callback-auth.ts';
+import { createCertCache } from './google-certs.ts';
 import { unauthenticated } from './unauthenticated.ts';
+
+/** Google's certificate URL in the PEM-map format. */
+export const GOOGLE_CERTS_URL = 'https://www.googleapis.com/oauth2/v1/certs';
 
 /** Issuers of Google ID tokens (https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken). */
 export const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'];
@@ -31,7 +35,7 @@ export interface GoogleIdTokenVerifierOptions {
   audience: string | string[];
   /** Service-account emails allowed to call back (processor, workflow). */
   allowedEmails: string[];
-  /** PEM-map certificate URL; default Google's. Tests use a loopback server. */
+  /** Certificate URL, PEM map or JWKS; default Google's v1 (PEM) URL. Tests use a loopback server. */
   certsUrl?: string;
   /** Default {@link GOOGLE_ISSUERS}. */
   issuers?: string[];
@@ -94,12 +98,9 @@ export function createGoogleIdTokenVerifier(
   );
   const issuers = options.issuers ?? GOOGLE_ISSUERS;
   const skew = options.clockSkewSeconds ?? 30;
-  const client = new OAuth2Client({
-    issuers,
-    ...(options.certsUrl === undefined
-      ? {}
-      : { endpoints: { oauth2FederatedSignonPemCertsUrl: options.certsUrl } }),
-  });
+  const certs = createCertCache({ url: options.certsUrl ?? GOOGLE_CERTS_URL });
+  // Used only for its offline JWT checks; it fetches nothing here.
+  const client = new OAuth2Client();
 
   return {
     async verify(authorization): Promise<CallbackPrincipal> {
@@ -119,17 +120,13 @@ export function createGoogleIdTokenVerifier(
       if (typeof header.kid !== 'string' || header.kid === '')
         throw unauthenticated('missing key id');
 
+      // A certificate fetch failure is our problem, not the caller's: it propagates as a
+      // retryable INTERNAL error whose message has no token in it.
+      const keys = await certs.certsFor(header.kid);
       try {
-        await client.verifyIdToken({ idToken: token, audience });
+        await client.verifySignedJwtWithCertsAsync(token, keys, audience, issuers);
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        if (message.startsWith('Failed to retrieve verification certificates')) {
-          // Our problem, not the caller's: retryable, and the message has no token in it.
-          throw new AppError('INTERNAL', 'could not fetch Google signing certificates', {
-            retryable: true,
-            cause: error,
-          });
-        }
+        const message = coerceError(error).message;
         throw unauthenticated(libraryReason(message));
       }
 

@@ -3,7 +3,7 @@
  * loopback server publishing the public keys in the PEM-map format of
  * https://www.googleapis.com/oauth2/v1/certs. Nothing leaves loopback.
  */
-import { createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -54,18 +54,46 @@ export interface CertsServer {
   url: string;
   /** How many times the certificates were fetched. */
   readonly hits: number;
+  /** Replaces the published keys (a key rotation). */
+  setKeys(keys: TestKey[]): void;
   close(): Promise<void>;
 }
 
-/** Serves `{kid: pem}` for `keys` with `Cache-Control: public, max-age=<maxAge>`. */
-export async function startCertsServer(keys: TestKey[], maxAge = 3600): Promise<CertsServer> {
+/** Options for {@link startCertsServer}. */
+export interface CertsServerOptions {
+  /** `pem`: `{kid: pem}` like oauth2/v1/certs; `jwks`: `{keys: [...]}` like oauth2/v3/certs. */
+  format?: 'pem' | 'jwks';
+  /** The Cache-Control header (default `public, max-age=3600, must-revalidate, no-transform`). */
+  cacheControl?: string;
+}
+
+function certsBody(keys: TestKey[], format: 'pem' | 'jwks'): string {
+  if (format === 'pem')
+    return JSON.stringify(Object.fromEntries(keys.map((k) => [k.kid, k.publicKeyPem])));
+  return JSON.stringify({
+    keys: keys.map((k) => ({
+      ...createPublicKey(k.publicKeyPem).export({ format: 'jwk' }),
+      kid: k.kid,
+      alg: 'RS256',
+      use: 'sig',
+    })),
+  });
+}
+
+/** Serves the public keys of `keys` on loopback. */
+export async function startCertsServer(
+  keys: TestKey[],
+  options: CertsServerOptions = {},
+): Promise<CertsServer> {
   let hits = 0;
-  const body = JSON.stringify(Object.fromEntries(keys.map((k) => [k.kid, k.publicKeyPem])));
+  const format = options.format ?? 'pem';
+  let body = certsBody(keys, format);
   const server = createServer((_req, res) => {
     hits += 1;
     res.writeHead(200, {
       'content-type': 'application/json; charset=UTF-8',
-      'cache-control': `public, max-age=${maxAge}, must-revalidate, no-transform`,
+      'cache-control':
+        options.cacheControl ?? 'public, max-age=3600, must-revalidate, no-transform',
     });
     res.end(body);
   });
@@ -75,6 +103,9 @@ export async function startCertsServer(keys: TestKey[], maxAge = 3600): Promise<
     url: `http://127.0.0.1:${port}/oauth2/v1/certs`,
     get hits() {
       return hits;
+    },
+    setKeys(next) {
+      body = certsBody(next, format);
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
