@@ -1,0 +1,171 @@
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readBuildConfig, runBuild, substitute } from './helpers/cloudbuild.ts';
+import { createGcloudDouble, type GcloudDouble } from './helpers/gcloud-double.ts';
+
+const SHA = 'c0ffee0000000000000000000000000000000001';
+const DIGEST = `sha256:${'ab'.repeat(32)}`;
+const URL = 'https://backend-abc-ew.a.run.app';
+const AR = 'europe-west1-docker.pkg.dev/demo/slideshow';
+const PROVIDED = { PROJECT_ID: 'demo', COMMIT_SHA: SHA, _BUCKET: 'demo-images', _BACKEND_URL: URL };
+
+describe('the Cloud Build configs, run step by step against a recording gcloud', () => {
+  let gcloud: GcloudDouble;
+  let workspace = '';
+
+  beforeAll(async () => {
+    gcloud = await createGcloudDouble();
+  });
+  afterAll(async () => {
+    await gcloud.cleanup();
+    await rm(workspace, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    await gcloud.reset();
+    await gcloud.setRules([{ match: 'artifacts docker images describe *', stdout: DIGEST }]);
+    if (workspace) await rm(workspace, { recursive: true, force: true });
+    workspace = await mkdtemp(join(tmpdir(), 'ops-workspace-'));
+  });
+
+  it('builds the backend, pushes it with the commit tag and deploys exactly the pushed digest', async () => {
+    const config = await readBuildConfig('backend.cloudbuild.yaml');
+    const run = await runBuild(config, PROVIDED, workspace, gcloud.env);
+    expect(run.failedStep, run.stderr).toBeUndefined();
+    expect(run.log).toEqual([
+      `docker build --file=apps/backend/Dockerfile --tag=${AR}/backend:${SHA} .`,
+      `docker push ${AR}/backend:${SHA}`,
+    ]);
+    const calls = (await gcloud.calls()).map((c) => c.argv);
+    expect(calls[0]).toEqual([
+      'artifacts',
+      'docker',
+      'images',
+      'describe',
+      `${AR}/backend:${SHA}`,
+      '--format=value(image_summary.digest)',
+    ]);
+    const sa = (n: string) => `slideshow-${n}@demo.iam.gserviceaccount.com`;
+    expect(calls[1]).toEqual([
+      'run',
+      'deploy',
+      'backend',
+      `--image=${AR}/backend@${DIGEST}`,
+      '--region=europe-west1',
+      `--service-account=${sa('backend')}`,
+      '--max-instances=1',
+      '--min-instances=1',
+      '--no-cpu-throttling',
+      '--cpu=1',
+      '--memory=1Gi',
+      '--allow-unauthenticated',
+      `--set-env-vars=^;^MODE=production;PUBLIC_URL=${URL};STORAGE_URL=gs://demo-images;CALLBACK_AUTH=google;` +
+        `CALLBACK_ALLOWED_EMAILS=${sa('processor')},${sa('workflow')};DISPATCH=cloud-tasks;GOOGLE_CLOUD_PROJECT=demo;` +
+        'GOOGLE_CLOUD_LOCATION=europe-west1;UPLOADS_QUEUE=image-uploads;INGEST_QUEUE=image-ingest;' +
+        `WORKFLOW_NAME=process-image;TASKS_SERVICE_ACCOUNT=${sa('tasks')};DATA_DIR=/var/lib/slideshow;` +
+        'DATABASE_PATH=/var/lib/slideshow/slideshow.db;LITESTREAM_BUCKET=demo-images-db',
+      '--set-secrets=ADMIN_PASSWORD_HASH=slideshow-admin-password-hash:latest,ADMIN_TOKENS=slideshow-admin-tokens:latest',
+      `--labels=commit-sha=${SHA}`,
+    ]);
+    expect(config.images).toEqual([
+      '${_REGION}-docker.pkg.dev/$PROJECT_ID/${_REPOSITORY}/backend:$COMMIT_SHA',
+    ]);
+  });
+
+  it('deploys the processor job by digest with one task, three retries and 2 CPU / 2 GiB', async () => {
+    const run = await runBuild(
+      await readBuildConfig('processor.cloudbuild.yaml'),
+      PROVIDED,
+      workspace,
+      gcloud.env,
+    );
+    expect(run.failedStep, run.stderr).toBeUndefined();
+    expect(run.log).toEqual([
+      `docker build --file=apps/processor/Dockerfile --tag=${AR}/processor:${SHA} .`,
+      `docker push ${AR}/processor:${SHA}`,
+    ]);
+    expect(await gcloud.mutations()).toEqual([
+      `gcloud run jobs deploy processor --image=${AR}/processor@${DIGEST} --region=europe-west1 ` +
+        '--service-account=slideshow-processor@demo.iam.gserviceaccount.com --tasks=1 --max-retries=3 ' +
+        '--task-timeout=600s --cpu=2 --memory=2Gi ' +
+        `--set-env-vars=BACKEND_API_URL=${URL},GCS_BUCKET_NAME=demo-images,MAX_RETRIES=3,CALLBACK_AUTH=google,CALLBACK_AUDIENCE=${URL} ` +
+        `--labels=commit-sha=${SHA}`,
+    ]);
+  });
+
+  it('refuses to deploy when the pushed image has no digest', async () => {
+    await gcloud.setRules([{ match: 'artifacts docker images describe *', stdout: '' }]);
+    const run = await runBuild(
+      await readBuildConfig('processor.cloudbuild.yaml'),
+      PROVIDED,
+      workspace,
+      gcloud.env,
+    );
+    expect(run.failedStep).toBe('digest');
+    expect(await gcloud.mutations()).toEqual([]);
+  });
+
+  it('stops at the first step when the commit or a required substitution is missing', async () => {
+    for (const missing of ['COMMIT_SHA', '_BUCKET', '_BACKEND_URL'] as const) {
+      const run = await runBuild(
+        await readBuildConfig('backend.cloudbuild.yaml'),
+        { ...PROVIDED, [missing]: '' },
+        workspace,
+        gcloud.env,
+      );
+      expect(run.failedStep, missing).toBe('check');
+      expect(run.log, missing).toEqual([]);
+    }
+  });
+
+  it('deploys every workflow file that exists with its environment and service account', async () => {
+    await mkdir(join(workspace, 'workflows'));
+    await writeFile(join(workspace, 'workflows/process-image.workflows.yaml'), '# one\n');
+    await writeFile(join(workspace, 'workflows/process-batch.workflows.yaml'), '# batch\n');
+    const run = await runBuild(
+      await readBuildConfig('workflows.cloudbuild.yaml'),
+      PROVIDED,
+      workspace,
+      gcloud.env,
+    );
+    expect(run.failedStep, run.stderr).toBeUndefined();
+    const flags =
+      '--location=europe-west1 --service-account=slideshow-workflow@demo.iam.gserviceaccount.com ' +
+      `--set-env-vars=PROCESSOR_JOB=processor,BACKEND_URL=${URL},TASK_TIMEOUT_SECONDS=600,MAX_RETRIES=3 --labels=commit-sha=${SHA}`;
+    expect(await gcloud.mutations()).toEqual([
+      `gcloud workflows deploy process-image --source=workflows/process-image.workflows.yaml ${flags}`,
+      `gcloud workflows deploy process-batch --source=workflows/process-batch.workflows.yaml ${flags}`,
+    ]);
+  });
+
+  it('fails the workflow build when the main workflow file is missing', async () => {
+    const run = await runBuild(
+      await readBuildConfig('workflows.cloudbuild.yaml'),
+      PROVIDED,
+      workspace,
+      gcloud.env,
+    );
+    expect(run.failedStep).toBe('deploy');
+    expect(run.stderr).toContain('missing workflows/process-image.workflows.yaml');
+  });
+
+  it('uses only substitutions that Cloud Build knows or the file declares', async () => {
+    const files = (await readdir(join(import.meta.dirname, '../../cloudbuild'))).filter((f) =>
+      f.endsWith('.yaml'),
+    );
+    expect(files.sort()).toEqual([
+      'backend.cloudbuild.yaml',
+      'processor.cloudbuild.yaml',
+      'workflows.cloudbuild.yaml',
+    ]);
+    for (const file of files) {
+      const config = await readBuildConfig(file);
+      const known = { PROJECT_ID: 'p', COMMIT_SHA: 'c', ...config.substitutions };
+      for (const step of config.steps) {
+        for (const arg of step.args ?? []) expect(() => substitute(arg, known), file).not.toThrow();
+      }
+    }
+    expect(() => substitute('$$HOME ${_NOPE}', {})).toThrow('unknown substitution ${_NOPE}');
+  });
+});
