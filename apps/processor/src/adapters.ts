@@ -3,9 +3,7 @@
  * imported lazily so a job on a local folder never loads the GCS client, and a
  * job with a shared secret never loads google-auth-library: start-up stays fast.
  */
-import { fileURLToPath } from 'node:url';
 import type { CallbackCredentials } from '@slideshow/callback-auth';
-import { AppError } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import type { ProcessorConfig } from './config.ts';
 
@@ -13,19 +11,11 @@ import type { ProcessorConfig } from './config.ts';
 export async function openStore(
   config: Pick<ProcessorConfig, 'storageUrl' | 'gcsApiEndpoint'>,
 ): Promise<ObjectStore> {
-  const url = new URL(config.storageUrl);
-  if (url.protocol === 'gs:') {
-    const { createGcsObjectStore } = await import('@slideshow/storage/gcs');
-    return createGcsObjectStore({
-      bucket: url.hostname,
-      ...(config.gcsApiEndpoint ? { apiEndpoint: config.gcsApiEndpoint } : {}),
-    });
-  }
-  if (url.protocol === 'file:') {
-    const { createFsObjectStore } = await import('@slideshow/storage/fs');
-    return createFsObjectStore({ root: fileURLToPath(url) });
-  }
-  throw new AppError('VALIDATION_FAILED', `unsupported storage URL ${config.storageUrl}`);
+  // @slideshow/storage/open imports each adapter lazily: a folder never loads the GCS client.
+  const { openObjectStore } = await import('@slideshow/storage/open');
+  return openObjectStore(config.storageUrl, {
+    ...(config.gcsApiEndpoint ? { gcs: { apiEndpoint: config.gcsApiEndpoint } } : {}),
+  });
 }
 
 /** Creates the callback credentials: a Google ID token, or the local shared secret. */

@@ -1,0 +1,194 @@
+/**
+ * The bundled processor (dist/processor.mjs) spawned as a child process, the
+ * way local-cloud and Cloud Run run it, against a real backend on loopback
+ * with a real SQLite file and the filesystem store.
+ */
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestBackend, type TestBackend } from '@slideshow/backend/testing';
+import type { Variant } from '@slideshow/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  breakObject,
+  makeJpeg,
+  makeTruncatedJpeg,
+  processorEnv,
+  spawnProcessor,
+} from './helpers.ts';
+
+let backend: TestBackend;
+
+beforeAll(async () => {
+  backend = await startTestBackend();
+});
+
+afterAll(async () => {
+  await backend?.stop();
+});
+
+const failedTask = (id: string) =>
+  backend.db.prepare('SELECT * FROM failed_tasks WHERE image_id = ?').get(id) as
+    | { error_code: string; source: string; execution: string | null }
+    | undefined;
+const imageRow = (id: string) =>
+  backend.db.prepare('SELECT * FROM images WHERE id = ?').get(id) as Record<string, unknown>;
+
+const env = (id: string, overrides: Record<string, string> = {}) =>
+  processorEnv(backend, id, overrides);
+
+describe('the bundled processor', () => {
+  let processedId: string;
+
+  it('processes an image, logs JSON lines with severity and ids, and exits 0', async () => {
+    ({ id: processedId } = await backend.upload(await makeJpeg(640, 400, 31), 'a.jpg'));
+    const result = await spawnProcessor(env(processedId)).done;
+    expect(result.code, result.stderr).toBe(0);
+    expect((await backend.image(processedId)).status).toBe('processed');
+    const finished = result.logs.find((l) => l.message === 'processor finished');
+    expect(finished).toMatchObject({
+      severity: 'INFO',
+      imageId: processedId,
+      execution: 'processor-test-exec',
+      attempt: 0,
+      outcome: 'processed',
+      exitCode: 0,
+    });
+    expect(result.stderr).not.toContain(backend.callbackSecret);
+  });
+
+  it('changes neither variants nor the image row when the task is delivered again', async () => {
+    const variants = JSON.parse(String(imageRow(processedId).variants)) as Variant[];
+    const files = variants.map((v) =>
+      join(backend.storeRoot, `variants/${processedId}/web-v1/g0/${v.suffix}`),
+    );
+    const mtimes = await Promise.all(files.map((f) => stat(f).then((s) => s.mtimeMs)));
+    const rowBefore = imageRow(processedId);
+    const result = await spawnProcessor(env(processedId, { CLOUD_RUN_EXECUTION: 'dup' })).done;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.logs.find((l) => l.message === 'processor finished')?.outcome).toBe(
+      'already-done',
+    );
+    expect(await Promise.all(files.map((f) => stat(f).then((s) => s.mtimeMs)))).toEqual(mtimes);
+    expect(imageRow(processedId)).toEqual(rowBefore);
+  });
+
+  it('records a corrupt image in failed_tasks and exits 0', async () => {
+    const { id } = await backend.upload(await makeTruncatedJpeg(32), 'cut.jpg');
+    const result = await spawnProcessor(env(id)).done;
+    expect(result.code, result.stderr).toBe(0);
+    expect(failedTask(id)).toMatchObject({ error_code: 'CORRUPT_IMAGE', source: 'processor' });
+  });
+
+  it('exits 1 and leaves no failed_tasks row when the backend is down on attempt 0', async () => {
+    const { id } = await backend.upload(await makeJpeg(320, 200, 33), 'b.jpg');
+    const result = await spawnProcessor(
+      env(id, { BACKEND_API_URL: 'http://127.0.0.1:1', CALLBACK_DEADLINE_MS: '300' }),
+    ).done;
+    expect(result.code, result.stderr).toBe(1);
+    expect(failedTask(id)).toBeUndefined();
+  });
+
+  it('reports a storage failure on the final attempt and still exits 1', async () => {
+    const { id } = await backend.upload(await makeJpeg(320, 200, 34), 'c.jpg');
+    const restore = await breakObject(backend.storeRoot, `originals/${id}`);
+    try {
+      const result = await spawnProcessor(env(id, { CLOUD_RUN_TASK_ATTEMPT: '3' })).done;
+      expect(result.code, result.stderr).toBe(1);
+    } finally {
+      await restore();
+    }
+    expect(failedTask(id)).toMatchObject({
+      error_code: 'STORAGE_UNAVAILABLE',
+      source: 'processor',
+    });
+  });
+
+  it('processes only the image at its task index in batch mode', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++)
+      ids.push((await backend.upload(await makeJpeg(320, 200, 40 + i), `${i}.jpg`)).id);
+    const result = await spawnProcessor({
+      ...env('unused', { CLOUD_RUN_TASK_INDEX: '1', CLOUD_RUN_TASK_COUNT: '3' }),
+      TARGET_FILE_ID: '',
+      TARGET_FILE_IDS: ids.join(','),
+    }).done;
+    expect(result.code, result.stderr).toBe(0);
+    const statuses = await Promise.all(ids.map(async (id) => (await backend.image(id)).status));
+    expect(statuses[1]).toBe('processed');
+    expect(statuses[0]).not.toBe('processed');
+    expect(statuses[2]).not.toBe('processed');
+  });
+});
+
+describe('the bundled processor on SIGTERM', () => {
+  async function terminate(attempt: string) {
+    const { id } = await backend.upload(
+      await makeJpeg(320, 200, 50 + Number(attempt)),
+      `s${attempt}.jpg`,
+    );
+    const child = spawnProcessor(
+      env(id, { PROCESSOR_FAULT: 'hang', CLOUD_RUN_TASK_ATTEMPT: attempt }),
+      {
+        // Cloud Run's grace: SIGKILL 10 s after SIGTERM. A SIGKILL here fails the test.
+        killAfterMs: 30_000,
+      },
+    );
+    await child.waitForLog((l) => String(l.message).startsWith('PROCESSOR_FAULT=hang'));
+    child.child.kill('SIGTERM');
+    return { id, result: await child.done };
+  }
+
+  it('stops mid-work and exits 143 by itself without reporting on attempt 0', async () => {
+    const { id, result } = await terminate('0');
+    expect(result.signal).toBeNull();
+    expect(result.code, result.stderr).toBe(143);
+    expect(failedTask(id)).toBeUndefined();
+  });
+
+  it('reports the failure before exiting 143 on the final attempt', async () => {
+    const { id, result } = await terminate('3');
+    expect(result.code, result.stderr).toBe(143);
+    expect(failedTask(id)).toMatchObject({ error_code: 'TIMEOUT', source: 'processor' });
+  });
+});
+
+describe('the bundled processor misconfigured or faulted', () => {
+  it('exits 2 and names every bad variable', async () => {
+    const result = await spawnProcessor({ BACKEND_API_URL: 'nope', MAX_RETRIES: 'x' }).done;
+    expect(result.code).toBe(2);
+    const line = result.logs.find((l) => l.message === 'invalid configuration');
+    expect(line?.severity).toBe('ERROR');
+    expect(result.stderr).toContain('BACKEND_API_URL');
+    expect(result.stderr).toContain('MAX_RETRIES');
+    expect(result.stderr).toContain('TARGET_FILE_ID');
+  });
+
+  it('crashes with exit 1 before any work under PROCESSOR_FAULT=crash', async () => {
+    const result = await spawnProcessor(
+      env('img_aaaaaaaaaaaaaaaaaaaaaaaaaa', { PROCESSOR_FAULT: 'crash' }),
+    ).done;
+    expect(result.code).toBe(1);
+  });
+
+  it('dies by SIGKILL under PROCESSOR_FAULT=sigkill', async () => {
+    const result = await spawnProcessor(
+      env('img_aaaaaaaaaaaaaaaaaaaaaaaaaa', { PROCESSOR_FAULT: 'sigkill' }),
+    ).done;
+    expect(result.signal).toBe('SIGKILL');
+  });
+
+  it('aborts like an out-of-memory process under PROCESSOR_FAULT=oom', async () => {
+    // SIGABRT may leave a core file in the working directory: use a throwaway one.
+    const cwd = await mkdtemp(join(tmpdir(), 'processor-oom-'));
+    try {
+      const result = await spawnProcessor(
+        env('img_aaaaaaaaaaaaaaaaaaaaaaaaaa', { PROCESSOR_FAULT: 'oom' }),
+        { cwd },
+      ).done;
+      expect(result.signal).toBe('SIGABRT');
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * The bundled processor on Google Cloud Storage: the real @google-cloud/storage
+ * client (inside the bundle) against a GCS JSON API server on loopback (the
+ * firebase-tools emulator from @slideshow/storage/testing), with the real
+ * backend for callbacks.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startTestBackend, type TestBackend } from '@slideshow/backend/testing';
+import type { ObjectInfo } from '@slideshow/storage';
+import { createGcsObjectStore } from '@slideshow/storage/gcs';
+import { type GcsEmulator, startGcsEmulator } from '@slideshow/storage/testing/gcs-emulator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VARIANT_CACHE_CONTROL } from '../src/run.ts';
+import { makeJpeg, processorEnv, spawnProcessor } from './helpers.ts';
+
+const BUCKET = 'processor-test';
+let backend: TestBackend;
+let emulator: GcsEmulator;
+
+beforeAll(async () => {
+  [backend, emulator] = await Promise.all([startTestBackend(), startGcsEmulator()]);
+});
+
+afterAll(async () => {
+  await Promise.all([backend?.stop(), emulator?.stop()]);
+});
+
+describe('the bundled processor with GCS_BUCKET_NAME', () => {
+  it('reads the original from the bucket and writes every variant back to it', async () => {
+    const { id } = await backend.upload(await makeJpeg(480, 320, 71), 'gcs.jpg');
+    const gcs = createGcsObjectStore({
+      bucket: BUCKET,
+      apiEndpoint: emulator.endpoint,
+      projectId: emulator.projectId,
+    });
+    // The backend under test stores originals in a folder; mirror this one into the bucket.
+    const key = `originals/${id}`;
+    await gcs.put(key, await readFile(join(backend.storeRoot, key)), { contentType: 'image/jpeg' });
+
+    const result = await spawnProcessor({
+      ...processorEnv(backend, id, {
+        GCS_BUCKET_NAME: BUCKET,
+        GCS_API_ENDPOINT: emulator.endpoint,
+      }),
+      STORAGE_URL: '',
+      GOOGLE_CLOUD_PROJECT: emulator.projectId,
+    }).done;
+    expect(result.code, result.stderr).toBe(0);
+    expect((await backend.image(id)).status).toBe('processed');
+
+    const written: ObjectInfo[] = [];
+    for await (const info of gcs.list(`variants/${id}/`)) written.push(info);
+    const row = backend.db.prepare('SELECT variants FROM images WHERE id = ?').get(id) as {
+      variants: string;
+    };
+    const recorded = (JSON.parse(row.variants) as { suffix: string; width: number }[]).map(
+      (v) => `variants/${id}/web-v1/g0/${v.suffix}`,
+    );
+    expect(recorded).toHaveLength(6);
+    expect(written.map((o) => o.key).sort()).toEqual(recorded.sort());
+    for (const info of written) {
+      expect(info.cacheControl).toBe(VARIANT_CACHE_CONTROL);
+      expect(info.contentType).toMatch(/^image\/(avif|webp|jpeg)$/);
+    }
+  });
+});
