@@ -51,7 +51,7 @@ const EnvSchema = z.object({
   CALLBACK_AUTH: z.preprocess(blank, z.enum(['shared-secret', 'google']).optional()),
   CALLBACK_SECRET: z.preprocess(
     blank,
-    z.string().min(16, 'must be at least 16 characters').optional(),
+    z.string().min(32, 'must be at least 32 characters').optional(),
   ),
   CALLBACK_ALLOWED_EMAILS: list,
   DISPATCH: z.preprocess(

@@ -1,0 +1,282 @@
+import { Writable } from 'node:stream';
+import { createGoogleIdTokenVerifier } from '@slideshow/callback-auth/google';
+import { createLogger } from '@slideshow/runtime';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeSigningKey, serveCerts, signIdToken } from './google-tokens.ts';
+import {
+  ADMIN_TOKEN,
+  admin,
+  callback,
+  expectJson,
+  makeApp,
+  makePng,
+  multipart,
+  PASSWORD,
+  SECRET,
+  type TestApp,
+} from './helpers.ts';
+
+type ErrorBody = { error: { code: string; message: string } };
+type UploadBody = { images: { id: string; originalName: string }[] };
+
+async function login(t: TestApp) {
+  const response = await t.app.request('http://localhost/api/admin/login', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ password: PASSWORD }),
+  });
+  const { csrfToken } = await expectJson<{ csrfToken: string }>(response, 200);
+  return { cookie: (response.headers.get('set-cookie') ?? '').split(';')[0]!, csrfToken };
+}
+
+describe('backend security', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await makeApp();
+  });
+  afterEach(() => t.cleanup());
+
+  it.each([
+    ['GET', '/api/admin/images'],
+    ['GET', '/api/images/img_aaaaaaaaaaaaaaaaaaaaaaaaaa'],
+    ['POST', '/api/admin/upload'],
+    ['POST', '/api/admin/failed-tasks/retry'],
+    ['DELETE', '/api/admin/images/img_aaaaaaaaaaaaaaaaaaaaaaaaaa'],
+  ])('answers 401 to %s %s without a cookie or token', async (method, path) => {
+    const body = await expectJson<ErrorBody>(await t.app.request(path, { method }), 401);
+    expect(body.error.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('answers 401 to a wrong bearer admin token', async () => {
+    const response = await t.app.request('/api/admin/images', {
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}x` },
+    });
+    await expectJson(response, 401);
+  });
+
+  it('refuses a wrong password without setting a cookie', async () => {
+    const response = await t.app.request('/api/admin/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ password: 'guess' }),
+    });
+    expect((await expectJson<ErrorBody>(response, 401)).error.code).toBe('UNAUTHENTICATED');
+    expect(response.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('rate-limits login attempts with 429 and Retry-After', async () => {
+    const attempt = () =>
+      t.app.request('/api/admin/login', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ password: 'guess' }),
+      });
+    for (let i = 0; i < 5; i++) await expectJson(await attempt(), 401);
+    const limited = await attempt();
+    expect((await expectJson<ErrorBody>(limited, 429)).error.code).toBe('RATE_LIMITED');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    t.clock.now += 61_000;
+    await expectJson(await attempt(), 401);
+  });
+
+  it('refuses a cookie-authenticated write without the CSRF token', async () => {
+    const { cookie } = await login(t);
+    const response = await t.app.request('http://localhost/api/admin/upload', {
+      method: 'POST',
+      headers: { Cookie: cookie, Origin: 'http://localhost' },
+      body: multipart([{ name: 'a.png', bytes: makePng(8, 8, 1) }]),
+    });
+    expect((await expectJson<ErrorBody>(response, 403)).error.code).toBe('CSRF_REJECTED');
+  });
+
+  it('refuses a cross-origin cookie write even with the right CSRF token', async () => {
+    const { cookie, csrfToken } = await login(t);
+    for (const headers of [
+      { Origin: 'https://evil.example' },
+      { Origin: 'null' },
+      { 'Sec-Fetch-Site': 'cross-site' },
+      {},
+    ]) {
+      const response = await t.app.request('http://localhost/api/admin/failed-tasks/retry', {
+        method: 'POST',
+        headers: { Cookie: cookie, 'X-CSRF-Token': csrfToken, ...headers },
+      });
+      expect((await expectJson<ErrorBody>(response, 403)).error.code).toBe('CSRF_REJECTED');
+    }
+  });
+
+  it('refuses a cross-origin login', async () => {
+    const response = await t.app.request('http://localhost/api/admin/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Origin: 'https://evil.example' },
+      body: JSON.stringify({ password: PASSWORD }),
+    });
+    await expectJson(response, 403);
+  });
+
+  it('stops accepting a session after it expires', async () => {
+    const { cookie } = await login(t);
+    await expectJson(
+      await t.app.request('/api/admin/images', { headers: { Cookie: cookie } }),
+      200,
+    );
+    t.clock.now += 13 * 60 * 60 * 1000;
+    await expectJson(
+      await t.app.request('/api/admin/images', { headers: { Cookie: cookie } }),
+      401,
+    );
+  });
+
+  it('stores only a hash of the session id', async () => {
+    const { cookie } = await login(t);
+    const sid = cookie.slice('sid='.length);
+    const rows = t.db.prepare('SELECT * FROM sessions').all();
+    expect(JSON.stringify(rows)).not.toContain(sid);
+  });
+
+  it('refuses callbacks without a credential or with a wrong secret', async () => {
+    for (const headers of [{}, { Authorization: `Bearer ${SECRET}x` }, { Authorization: SECRET }]) {
+      const response = await t.app.request('/api/processing/img_aaaaaaaaaaaaaaaaaaaaaaaaaa', {
+        headers,
+      });
+      expect((await expectJson<ErrorBody>(response, 401)).error.code).toBe('UNAUTHENTICATED');
+    }
+  });
+
+  it('keeps a path-traversal filename for display only and never in a storage key', async () => {
+    const body = await expectJson<UploadBody>(
+      await t.app.request('/api/admin/upload', {
+        method: 'POST',
+        headers: admin(),
+        body: multipart([{ name: '../../etc/pass\u202ewd.png', bytes: makePng(8, 8, 1) }]),
+      }),
+      202,
+    );
+    const image = body.images[0]!;
+    expect(image.originalName).toBe('passwd.png');
+    const keys: string[] = [];
+    for await (const info of t.store.list('')) keys.push(info.key);
+    expect(keys).toEqual([`originals/${image.id}`]);
+  });
+
+  it('serves only variants under /media, never originals or paths that climb out', async () => {
+    const body = await expectJson<UploadBody>(
+      await t.app.request('/api/admin/upload', {
+        method: 'POST',
+        headers: admin(),
+        body: multipart([{ name: 'a.png', bytes: makePng(8, 8, 1) }]),
+      }),
+      202,
+    );
+    const id = body.images[0]!.id;
+    for (const path of [
+      `/media/originals/${id}`,
+      `/media/variants/../originals/${id}`,
+      `/media/variants/%2e%2e/originals/${id}`,
+      '/media/variants/..%2f..%2fslideshow.db',
+      '/media/%2fetc%2fpasswd',
+    ]) {
+      const response = await t.app.request(path);
+      expect(response.status, path).toBe(404);
+    }
+  });
+
+  it('never writes the password, tokens or the callback secret to the logs', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    t.cleanup();
+    t = await makeApp({ logger: createLogger({ level: 'DEBUG', stream }) });
+    const { cookie, csrfToken } = await login(t);
+    await t.app.request('/api/admin/images', { headers: admin() });
+    await t.app.request('/api/processing/img_aaaaaaaaaaaaaaaaaaaaaaaaaa', { headers: callback() });
+    await t.app.request('/api/admin/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ password: 'wrong-password-123' }),
+    });
+    const all = lines.join('');
+    expect(all.length).toBeGreaterThan(0);
+    for (const secret of [
+      PASSWORD,
+      'wrong-password-123',
+      ADMIN_TOKEN,
+      SECRET,
+      cookie.slice(4),
+      csrfToken,
+    ]) {
+      expect(all).not.toContain(secret);
+    }
+  });
+});
+
+describe('callbacks verified as Google ID tokens', () => {
+  const key = makeSigningKey('k1');
+  const stranger = makeSigningKey('k1');
+  const audience = 'https://backend.example.run.app';
+  const email = 'processor@p.iam.gserviceaccount.com';
+  let certs: { url: string; close(): Promise<void> };
+  let t: TestApp;
+  let id: string;
+
+  beforeAll(async () => {
+    certs = await serveCerts([key]);
+    t = await makeApp({
+      callbackVerifier: createGoogleIdTokenVerifier({
+        audience,
+        allowedEmails: [email],
+        certsUrl: certs.url,
+      }),
+    });
+    const body = await expectJson<UploadBody>(
+      await t.app.request('/api/admin/upload', {
+        method: 'POST',
+        headers: admin(),
+        body: multipart([{ name: 'a.png', bytes: makePng(8, 8, 1) }]),
+      }),
+      202,
+    );
+    id = body.images[0]!.id;
+  });
+  afterAll(async () => {
+    t.cleanup();
+    await certs.close();
+  });
+
+  const claims = (overrides: Record<string, unknown> = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    return {
+      iss: 'https://accounts.google.com',
+      aud: audience,
+      sub: '1234',
+      email,
+      email_verified: true,
+      iat: now - 10,
+      exp: now + 3000,
+      ...overrides,
+    };
+  };
+  const spec = (token: string) =>
+    t.app.request(`/api/processing/${id}`, { headers: { Authorization: `Bearer ${token}` } });
+
+  it('accepts a valid token from an allowed service account', async () => {
+    await expectJson(await spec(signIdToken(key, claims())), 200);
+  });
+
+  it.each([
+    ['forged (signed by another key)', () => signIdToken(stranger, claims())],
+    ['expired', () => signIdToken(key, claims({ iat: 1_000, exp: 4_600 }))],
+    ['for another audience', () => signIdToken(key, claims({ aud: 'https://other.example' }))],
+    [
+      'from another service account',
+      () => signIdToken(key, claims({ email: 'x@p.iam.gserviceaccount.com' })),
+    ],
+  ])('refuses a token that is %s', async (_name, token) => {
+    const body = await expectJson<ErrorBody>(await spec(token()), 401);
+    expect(body.error.code).toBe('UNAUTHENTICATED');
+  });
+});

@@ -1,0 +1,129 @@
+import { ERROR_CODES } from '@slideshow/contracts';
+import { describe, expect, it } from 'vitest';
+import { hashPassword, isPasswordHash, verifyPassword } from '../src/auth/password.ts';
+import { loadConfig } from '../src/config.ts';
+import { statusFor } from '../src/http-errors.ts';
+import { IMAGE_ID_PATTERN, newImageId } from '../src/ids.ts';
+import { backoffMs } from '../src/outbox-relay.ts';
+import { sanitizeName } from '../src/upload/sanitize-name.ts';
+
+describe('sanitizeName', () => {
+  it.each([
+    ['../../etc/passwd', 'passwd'],
+    ['C:\\Users\\me\\photo.jpg', 'photo.jpg'],
+    ['a\u0000b\u0007c.png', 'abc.png'],
+    ['evil\u202egnp.exe', 'evilgnp.exe'],
+    ['...hidden', 'hidden'],
+    ['', 'unnamed'],
+    [undefined, 'unnamed'],
+    ['/', 'unnamed'],
+  ])('turns %j into %j', (input, expected) => {
+    expect(sanitizeName(input)).toBe(expected);
+  });
+
+  it('limits a name to 200 characters without splitting a character', () => {
+    expect(Array.from(sanitizeName('😀'.repeat(300)))).toHaveLength(200);
+  });
+});
+
+describe('identifiers and passwords', () => {
+  it('makes random URL-safe image ids of one shape', () => {
+    const ids = new Set(Array.from({ length: 100 }, newImageId));
+    expect(ids.size).toBe(100);
+    for (const id of ids) expect(id).toMatch(IMAGE_ID_PATTERN);
+  });
+
+  it('hashes a password with scrypt and verifies only the same password', async () => {
+    const hash = await hashPassword('s3cret');
+    expect(isPasswordHash(hash)).toBe(true);
+    expect(await verifyPassword('s3cret', hash)).toBe(true);
+    expect(await verifyPassword('s3cret ', hash)).toBe(false);
+    expect(await verifyPassword('s3cret', 'plain')).toBe(false);
+  });
+});
+
+describe('error statuses', () => {
+  it('maps every error code to a 4xx or 5xx status', () => {
+    for (const code of ERROR_CODES) expect(statusFor(code)).toBeGreaterThanOrEqual(400);
+    expect(statusFor('UNSUPPORTED_FORMAT')).toBe(415);
+    expect(statusFor('TOO_MANY_PIXELS')).toBe(422);
+    expect(statusFor('PAYLOAD_TOO_LARGE')).toBe(413);
+    expect(statusFor('STALE_GENERATION')).toBe(409);
+  });
+});
+
+describe('relay backoff', () => {
+  it('grows exponentially and stays under the cap with jitter', () => {
+    expect(backoffMs(0, 1000, 300_000)).toBeGreaterThanOrEqual(800);
+    expect(backoffMs(0, 1000, 300_000)).toBeLessThanOrEqual(1200);
+    expect(backoffMs(3, 1000, 300_000)).toBeGreaterThanOrEqual(6400);
+    expect(backoffMs(50, 1000, 300_000)).toBeLessThanOrEqual(360_000);
+  });
+});
+
+describe('loadConfig', () => {
+  it('needs nothing in local mode and keeps state under .data', () => {
+    const config = loadConfig({}, '/repo');
+    expect(config).toMatchObject({
+      mode: 'local',
+      port: 8080,
+      host: '127.0.0.1',
+      databasePath: '/repo/.data/slideshow.db',
+      storageUrl: 'file:///repo/.data/storage',
+      callbackAuth: 'shared-secret',
+      dispatch: 'cloud-tasks',
+      project: 'local-project',
+      location: 'us-central1',
+      cloudTasksEndpoint: 'http://127.0.0.1:8123',
+      queues: { uploads: 'image-uploads', ingest: 'image-ingest' },
+      workflow: 'process-image',
+      publicMediaBaseUrl: '/media/',
+      maxUploadBytes: 200 * 1024 * 1024,
+    });
+  });
+
+  it('takes the port from PORT and the bucket from GCS_BUCKET_NAME', () => {
+    const config = loadConfig({ PORT: '9000', GCS_BUCKET_NAME: 'media' }, '/repo');
+    expect(config.port).toBe(9000);
+    expect(config.storageUrl).toBe('gs://media');
+  });
+
+  it('lists every missing production setting in one error', () => {
+    expect(() => loadConfig({ MODE: 'production' }, '/repo')).toThrow(
+      /PUBLIC_URL[\s\S]*STORAGE_URL or GCS_BUCKET_NAME[\s\S]*ADMIN_PASSWORD_HASH[\s\S]*GOOGLE_CLOUD_PROJECT[\s\S]*CALLBACK_ALLOWED_EMAILS[\s\S]*TASKS_SERVICE_ACCOUNT/,
+    );
+  });
+
+  it('lists every malformed value in one error', () => {
+    expect(() =>
+      loadConfig({ PORT: 'x', MODE: 'staging', DISPATCH: 'carrier-pigeon' }, '/repo'),
+    ).toThrow(/MODE[\s\S]*PORT[\s\S]*DISPATCH/);
+  });
+
+  it('accepts a complete production configuration', () => {
+    const config = loadConfig(
+      {
+        MODE: 'production',
+        PUBLIC_URL: 'https://backend.example.run.app',
+        GCS_BUCKET_NAME: 'media',
+        ADMIN_PASSWORD_HASH: 'scrypt$16384$8$1$c2FsdA==$aGFzaA==',
+        GOOGLE_CLOUD_PROJECT: 'p',
+        GOOGLE_CLOUD_LOCATION: 'europe-west1',
+        CALLBACK_ALLOWED_EMAILS:
+          'processor@p.iam.gserviceaccount.com, workflow@p.iam.gserviceaccount.com',
+        TASKS_SERVICE_ACCOUNT: 'tasks@p.iam.gserviceaccount.com',
+        PUBLIC_MEDIA_BASE_URL: 'https://storage.googleapis.com/media/',
+      },
+      '/app',
+    );
+    expect(config).toMatchObject({
+      host: '0.0.0.0',
+      callbackAuth: 'google',
+      callbackAllowedEmails: [
+        'processor@p.iam.gserviceaccount.com',
+        'workflow@p.iam.gserviceaccount.com',
+      ],
+      cloudTasksEndpoint: undefined,
+    });
+  });
+});
