@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGcsObjectStore } from './gcs.ts';
@@ -160,5 +162,84 @@ describe('openObjectStore with a gs:// location', () => {
     await store.put('k.txt', Buffer.from('via open'), { contentType: 'text/plain' });
     expect((await readAll(await store.get('k.txt'))).toString()).toBe('via open');
     expect(emulator.requests.some((r) => r.url.includes('/b/opened/'))).toBe(true);
+  });
+});
+
+describe('Google Cloud Storage error mapping', () => {
+  let status = 503;
+  let server: Server;
+  let endpoint: string;
+
+  // A loopback server that answers every JSON API call with the current status and Google's
+  // error body, so the real client produces the errors it would get from Cloud Storage.
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            error: {
+              code: status,
+              message: `status ${status}`,
+              errors: [{ message: `status ${status}`, reason: 'test' }],
+            },
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  function failingStore(): ObjectStore {
+    const storage = new Storage({
+      apiEndpoint: endpoint,
+      projectId: 'demo',
+      retryOptions: { autoRetry: false },
+    });
+    return createGcsObjectStore({ bucket: 'faulty', storage, resumableThreshold: 1024 * 1024 });
+  }
+
+  async function everyOperation(store: ObjectStore) {
+    const listing = (async () => {
+      for await (const _ of store.list('a/')) break;
+    })();
+    return Promise.all(
+      [
+        store.stat('a/b.txt'),
+        store.get('a/b.txt'),
+        store.put('a/b.txt', Buffer.from('x'), { contentType: 'text/plain' }),
+        store.put('a/big.bin', Buffer.alloc(2 * 1024 * 1024), {
+          contentType: 'application/octet-stream',
+        }),
+        store.delete('a/b.txt'),
+        listing,
+      ].map((attempt) => appErrorOf(attempt)),
+    );
+  }
+
+  it.each([503, 500, 429, 408])(
+    'reports HTTP %i as a retryable STORAGE_UNAVAILABLE from every operation',
+    async (code) => {
+      status = code;
+      for (const error of await everyOperation(failingStore())) {
+        expect(error.code).toBe('STORAGE_UNAVAILABLE');
+        expect(error.retryable).toBe(true);
+      }
+    },
+  );
+
+  it('reports HTTP 403 as a non-retryable FORBIDDEN from every operation', async () => {
+    status = 403;
+    for (const error of await everyOperation(failingStore())) {
+      expect(error.code).toBe('FORBIDDEN');
+      expect(error.retryable).toBe(false);
+    }
   });
 });
