@@ -119,6 +119,8 @@ export function dispatchError(
   action: string,
   context: Record<string, unknown>,
 ): AppError {
+  // Already normalised (e.g. thrown by our own code inside the try): keep it.
+  if (error instanceof AppError) return error;
   const code = grpcCode(error);
   const retryable = code === undefined || RETRYABLE_GRPC_CODES.has(code);
   const detail = error instanceof Error ? error.message : String(error);

@@ -17,6 +17,7 @@ import {
   sendJson,
 } from './http-util.ts';
 
+/** One request as the fake saw it. */
 export type { RecordedRequest } from './http-util.ts';
 
 /** An execution as stored (REST JSON shape). */

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { coerceError } from '@slideshow/runtime';
 
 /** One HTTP request as a fake server saw it. */
 export interface RecordedRequest {
@@ -88,7 +89,7 @@ export function createJsonServer(
 ): Server {
   return createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
+      const { message } = coerceError(error);
       if (!res.headersSent) sendGoogleError(res, 400, `bad request: ${message}`);
       else res.destroy();
     });
