@@ -2,7 +2,8 @@
  * Path safety and error mapping for the filesystem adapter: a key maps to one
  * path under the root, and neither `..` nor a symlink can take it outside.
  */
-import { mkdir, realpath } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, realpath, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, coerceError } from '@slideshow/runtime';
 import { assertValidKey } from './object-store.ts';
@@ -147,5 +148,41 @@ export function mapFsError(error: unknown, key: string, operation: string): AppE
           context,
         },
       );
+  }
+}
+
+/** fsyncs a folder, so a rename into it survives a crash (rename(2) is atomic, not durable). */
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Unlinks `file`; a file that is already gone is fine. Returns whether it removed one. */
+export async function unlinkIfPresent(file: string): Promise<boolean> {
+  try {
+    await unlink(file);
+    return true;
+  } catch (error) {
+    if (hasCode(error, 'ENOENT')) return false;
+    throw error;
+  }
+}
+
+/** Removes the empty folders above `file`, up to (not including) `stopAt`; stops at the first non-empty one. */
+export async function removeEmptyParents(file: string, stopAt: string): Promise<void> {
+  let dir = path.dirname(file);
+  // Bounded by the depth of `file` below `stopAt`.
+  while (dir !== stopAt && dir.startsWith(stopAt + path.sep)) {
+    try {
+      await rmdir(dir);
+    } catch (error) {
+      if (hasCode(error, 'ENOTEMPTY', 'EEXIST', 'ENOENT', 'ENOTDIR', 'EBUSY')) return;
+      throw error;
+    }
+    dir = path.dirname(dir);
   }
 }

@@ -11,19 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
-import {
-  lstat,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  realpath,
-  rename,
-  rmdir,
-  stat,
-  unlink,
-  writeFile,
-} from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -31,11 +19,15 @@ import { AppError, coerceError } from '@slideshow/runtime';
 import {
   assertRealPathInside,
   ensureDirInside,
+  fsyncDir,
   hasCode,
   keyToPath,
   mapFsError,
   RESERVED_DIR,
+  removeEmptyParents,
+  unlinkIfPresent,
 } from './fs-paths.ts';
+import { DEFAULT_CONTENT_TYPE, readSidecar, serializeSidecar } from './fs-sidecar.ts';
 import {
   assertValidPrefix,
   assertValidRange,
@@ -62,33 +54,8 @@ export interface FsObjectStore extends ObjectStore {
   sweepTempFiles(olderThanMs?: number): Promise<number>;
 }
 
-interface Sidecar {
-  contentType: string;
-  cacheControl?: string;
-}
-
-const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 /** A concurrent delete may remove an empty parent folder between our mkdir and rename. */
 const RENAME_ATTEMPTS = 3;
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function unlinkIfPresent(file: string): Promise<boolean> {
-  try {
-    await unlink(file);
-    return true;
-  } catch (error) {
-    if (hasCode(error, 'ENOENT')) return false;
-    throw error;
-  }
-}
 
 /** Creates the filesystem ObjectStore rooted at `options.root`. Does no I/O until first used. */
 export function createFsObjectStore(options: FsObjectStoreOptions): FsObjectStore {
@@ -97,52 +64,21 @@ export function createFsObjectStore(options: FsObjectStoreOptions): FsObjectStor
   const tmpDir = path.join(reservedDir, 'tmp');
   const metaDir = path.join(reservedDir, 'meta');
   const staleTempAgeMs = options.staleTempAgeMs ?? 60 * 60 * 1000;
-  let realRootPromise: Promise<string> | undefined;
+  let realRootCache: string | undefined;
   let sweptOnce = false;
 
-  /** The root's real path; created (with the temp folder) when `create` is set. */
+  /** The root's real path; with `create`, the root and the bookkeeping folders are made first. */
   async function realRoot(create: boolean): Promise<string> {
-    if (create) {
-      realRootPromise ??= (async () => {
-        await mkdir(tmpDir, { recursive: true });
-        await mkdir(metaDir, { recursive: true });
-        return realpath(root);
-      })();
-      realRootPromise.catch(() => {
-        realRootPromise = undefined;
-      });
-      return realRootPromise;
-    }
-    return realRootPromise ?? realpath(root);
+    if (realRootCache !== undefined) return realRootCache;
+    if (!create) return realpath(root);
+    await mkdir(tmpDir, { recursive: true });
+    await mkdir(metaDir, { recursive: true });
+    realRootCache = await realpath(root);
+    return realRootCache;
   }
 
   function metaPathFor(key: string): string {
     return path.join(metaDir, ...key.split('/'));
-  }
-
-  async function readSidecar(key: string): Promise<Sidecar | undefined> {
-    try {
-      const parsed: unknown = JSON.parse(await readFile(metaPathFor(key), 'utf8'));
-      if (
-        parsed &&
-        typeof parsed === 'object' &&
-        'contentType' in parsed &&
-        typeof parsed.contentType === 'string'
-      ) {
-        const cacheControl =
-          'cacheControl' in parsed && typeof parsed.cacheControl === 'string'
-            ? parsed.cacheControl
-            : undefined;
-        return cacheControl === undefined
-          ? { contentType: parsed.contentType }
-          : { contentType: parsed.contentType, cacheControl };
-      }
-      return undefined;
-    } catch (error) {
-      // A missing or unreadable sidecar (a file dropped into the folder by hand) means "no metadata".
-      if (hasCode(error, 'ENOENT', 'ENOTDIR') || error instanceof SyntaxError) return undefined;
-      throw error;
-    }
   }
 
   /** Metadata for the regular file at `file`, or undefined when there is none. */
@@ -156,7 +92,7 @@ export function createFsObjectStore(options: FsObjectStoreOptions): FsObjectStor
     }
     // Symlinks are never followed (they could point anywhere); folders are not objects.
     if (!stats.isFile()) return undefined;
-    const sidecar = await readSidecar(key);
+    const sidecar = await readSidecar(metaPathFor(key));
     const info: ObjectInfo = {
       key,
       bytes: stats.size,
@@ -198,19 +134,6 @@ export function createFsObjectStore(options: FsObjectStoreOptions): FsObjectStor
       } catch (error) {
         if (!hasCode(error, 'ENOENT') || attempt >= RENAME_ATTEMPTS) throw error;
       }
-    }
-  }
-
-  async function removeEmptyParents(file: string, stopAt: string): Promise<void> {
-    let dir = path.dirname(file);
-    while (dir !== stopAt && dir.startsWith(stopAt + path.sep)) {
-      try {
-        await rmdir(dir);
-      } catch (error) {
-        if (hasCode(error, 'ENOTEMPTY', 'EEXIST', 'ENOENT', 'ENOTDIR', 'EBUSY')) return;
-        throw error;
-      }
-      dir = path.dirname(dir);
     }
   }
 
@@ -264,9 +187,7 @@ export function createFsObjectStore(options: FsObjectStoreOptions): FsObjectStor
         await sweepTempFiles();
       }
       await writeTemp(tempData, body, signal);
-      const sidecar: Sidecar = { contentType: putOptions.contentType };
-      if (putOptions.cacheControl !== undefined) sidecar.cacheControl = putOptions.cacheControl;
-      await writeFile(tempMeta, JSON.stringify(sidecar), { flag: 'wx', flush: true });
+      await writeFile(tempMeta, serializeSidecar(putOptions), { flag: 'wx', flush: true });
       signal?.throwIfAborted();
       // Sidecar first: a crash between the two renames leaves an orphan sidecar, which is
       // invisible (objects are found by their data file), rather than bytes without a type.
