@@ -34,8 +34,9 @@ async function withDeadline<T>(
   const deadline = new Promise<never>((_resolve, reject) => {
     if (ms <= MAX_TIMER_MS) {
       timer = setTimeout(() => {
-        controller.abort(new TimedOut('deadline'));
+        // Reject first: the race must settle as a timeout, not as the work's reaction to the abort.
         reject(new TimedOut(`timed out after ${seconds} s`));
+        controller.abort(new TimedOut('deadline'));
       }, ms);
     }
   });
@@ -118,6 +119,7 @@ export async function httpCall(fn: string, rawArgs: WfValue, ctx: RunContext): P
   const url = optString(fn, args, 'url');
   if (method === undefined) throw taggedError('ValueError', `${fn}: method is required`);
   if (url === undefined) throw taggedError('ValueError', `${fn}: url is required`);
+  if (!URL.canParse(url)) throw taggedError('ValueError', `${fn}: invalid url ${url}`);
   const timeoutSeconds = Math.min(
     seconds(fn, args, 'timeout', HTTP_TIMEOUT_DEFAULT_S),
     HTTP_TIMEOUT_MAX_S,

@@ -7,9 +7,11 @@
 import { connectorCall, httpCall, sleep, sysCall } from './calls.ts';
 import type { RunContext } from './context.ts';
 import { taggedError, WorkflowRuntimeError } from './errors.ts';
-import { type EvalScope, evaluate, getIndex } from './evaluate.ts';
+import { type EvalScope, evaluate } from './evaluate.ts';
 import type { WorkflowProgram } from './parse.ts';
 import type { AssignItem, RetrySpec, Step, StepBody, Subworkflow, Template } from './program.ts';
+import { builtinPredicate, DEFAULT_BACKOFF } from './retry.ts';
+import { Frame, isNum, rangeValues, setPath } from './scope.ts';
 import { fromJs, toJs, typeName, type WfMap, type WfValue } from './values.ts';
 
 /** Google's limits: https://cloud.google.com/workflows/quotas (steps per execution, call stack depth). */
@@ -28,68 +30,6 @@ type Outcome =
   | { t: 'end' };
 
 const NORMAL: Outcome = { t: 'normal' };
-
-class Frame {
-  readonly scopes: Map<string, WfValue>[] = [new Map()];
-
-  lookup(name: string): WfValue {
-    for (let i = this.scopes.length - 1; i >= 0; i--) {
-      const scope = this.scopes[i];
-      if (scope?.has(name)) return scope.get(name) ?? null;
-    }
-    throw taggedError('KeyError', `variable not defined: ${name}`);
-  }
-
-  /** Updates the innermost scope that has the variable, or creates it in the innermost scope. */
-  set(name: string, value: WfValue): void {
-    for (let i = this.scopes.length - 1; i >= 0; i--) {
-      const scope = this.scopes[i];
-      if (scope?.has(name)) {
-        scope.set(name, value);
-        return;
-      }
-    }
-    this.scopes[this.scopes.length - 1]?.set(name, value);
-  }
-
-  has(name: string): boolean {
-    return this.scopes.some((s) => s.has(name));
-  }
-}
-
-/** Policy numbers of http.default_retry (https://cloud.google.com/workflows/docs/reference/stdlib/http/default_retry). */
-const DEFAULT_BACKOFF = { maxRetries: 5, initialDelay: 1, maxDelay: 60, multiplier: 1.25 };
-
-function hasTag(error: WfValue, tag: string): boolean {
-  const tags = error instanceof Map ? error.get('tags') : null;
-  return Array.isArray(tags) && tags.includes(tag);
-}
-
-function httpCode(error: WfValue): number | undefined {
-  const code = error instanceof Map ? error.get('code') : null;
-  return typeof code === 'bigint' || typeof code === 'number' ? Number(code) : undefined;
-}
-
-function builtinPredicate(name: string, error: WfValue): boolean {
-  switch (name) {
-    case 'retry.always':
-      return true;
-    case 'retry.never':
-      return false;
-    case 'http.default_retry_predicate_non_idempotent':
-      return (
-        (hasTag(error, 'HttpError') && [429, 503].includes(httpCode(error) ?? 0)) ||
-        hasTag(error, 'ConnectionFailedError')
-      );
-    default:
-      return (
-        (hasTag(error, 'HttpError') && [429, 502, 503, 504].includes(httpCode(error) ?? 0)) ||
-        hasTag(error, 'ConnectionError') ||
-        hasTag(error, 'ConnectionFailedError') ||
-        hasTag(error, 'TimeoutError')
-      );
-  }
-}
 
 class Execution {
   private steps = 0;
@@ -375,46 +315,6 @@ class Execution {
     }
     return verdict;
   }
-}
-
-function isNum(v: WfValue | undefined): v is bigint | number {
-  return typeof v === 'bigint' || typeof v === 'number';
-}
-
-function* rangeValues(start: bigint | number, end: bigint | number): Generator<WfValue> {
-  if (typeof start === 'bigint' && typeof end === 'bigint') {
-    for (let v = start; v <= end; v++) yield v;
-    return;
-  }
-  for (let v = Number(start); v <= Number(end); v++) yield v;
-}
-
-/** Copy-on-write update of `root[keys…] = value`, so assigned values never alias. */
-function setPath(root: WfValue, keys: WfValue[], value: WfValue): WfValue {
-  const [key, ...rest] = keys;
-  if (key === undefined) return value;
-  if (Array.isArray(root)) {
-    getIndex(root, key); // IndexError / TypeError as reading would raise
-    const copy = [...root];
-    copy[Number(key)] = setPath(copy[Number(key)] ?? null, rest, value);
-    return copy;
-  }
-  if (root instanceof Map) {
-    if (typeof key !== 'string')
-      throw taggedError('TypeError', `map key must be a string, got ${typeName(key)}`);
-    const copy: WfMap = new Map(root);
-    // Missing intermediate maps are created, as Google does for nested keys.
-    copy.set(
-      key,
-      setPath(
-        root.has(key) ? (root.get(key) ?? null) : rest.length > 0 ? new Map() : null,
-        rest,
-        value,
-      ),
-    );
-    return copy;
-  }
-  throw taggedError('TypeError', `cannot assign into a ${typeName(root)}`);
 }
 
 /** Runs `main` with the argument and resolves with its result as plain JSON. */

@@ -7,6 +7,15 @@ import { coerceError } from '@slideshow/runtime';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { WorkflowSyntaxError } from './errors.ts';
 import { type Expr, expressionText, parseExpression } from './expression.ts';
+import {
+  ACTIONS,
+  CALL_TARGETS,
+  CONDITION_KEYS,
+  checkFunctions,
+  RETRY_POLICIES,
+  RETRY_PREDICATES,
+  STEP_KEYS,
+} from './parse-rules.ts';
 import type {
   AssignItem,
   Condition,
@@ -17,52 +26,12 @@ import type {
   Subworkflow,
   Template,
 } from './program.ts';
-import { isExpressionFunction } from './stdlib.ts';
 import type { WfValue } from './values.ts';
 
 /** A parsed, statically checked definition. */
 export interface WorkflowProgram {
   readonly subworkflows: ReadonlyMap<string, Subworkflow>;
 }
-
-const STEP_KEYS = new Set([
-  'assign',
-  'call',
-  'args',
-  'result',
-  'switch',
-  'for',
-  'steps',
-  'try',
-  'retry',
-  'except',
-  'raise',
-  'return',
-  'next',
-]);
-const ACTIONS = ['assign', 'call', 'switch', 'for', 'steps', 'try', 'raise', 'return'] as const;
-const CONDITION_KEYS = new Set(['condition', 'next', 'steps', 'return', 'raise', 'assign']);
-const CALL_TARGETS = new Set([
-  'http.get',
-  'http.post',
-  'http.put',
-  'http.patch',
-  'http.delete',
-  'http.request',
-  'sys.sleep',
-  'sys.log',
-  'sys.get_env',
-  'sys.now',
-]);
-/** Built-in retry policies and predicates usable as `${…}` in `retry`. */
-export const RETRY_POLICIES = new Set(['http.default_retry', 'http.default_retry_non_idempotent']);
-/** Built-in retry predicates. */
-export const RETRY_PREDICATES = new Set([
-  'http.default_retry_predicate',
-  'http.default_retry_predicate_non_idempotent',
-  'retry.always',
-  'retry.never',
-]);
 
 type Entry = { key: string; keyNode: Node | null; value: Node | null };
 
@@ -91,6 +60,7 @@ class DefinitionParser {
         params: [],
         steps: this.steps(root),
       });
+      this.checkNext();
     } else if (isMap(root)) {
       const entries = this.entries(root);
       this.subworkflowNames = new Set(entries.map((e) => e.key));
@@ -407,34 +377,6 @@ class DefinitionParser {
     }
     throw this.error('unsupported YAML node (aliases and tags are not supported)', node);
   }
-}
-
-function children(e: Expr): Expr[] {
-  switch (e.k) {
-    case 'call':
-      return [...e.args];
-    case 'member':
-      return [e.obj];
-    case 'index':
-      return [e.obj, e.index];
-    case 'unary':
-      return [e.e];
-    case 'bin':
-      return [e.l, e.r];
-    case 'list':
-      return [...e.items];
-    case 'map':
-      return e.entries.flat();
-    default:
-      return [];
-  }
-}
-
-function checkFunctions(e: Expr, line: number): void {
-  if (e.k === 'call' && !isExpressionFunction(e.fn)) {
-    throw new WorkflowSyntaxError(`unsupported: function ${e.fn}`, line);
-  }
-  for (const child of children(e)) checkFunctions(child, line);
 }
 
 /** Parses and statically checks a Workflows YAML/JSON source; throws WorkflowSyntaxError. */

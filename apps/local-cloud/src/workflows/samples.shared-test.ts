@@ -6,7 +6,7 @@ import { findSharedDir } from '@slideshow/tools/shared-dir';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchHttp } from './fetch-http.ts';
 import { parseWorkflow } from './index.ts';
-import { recordingContext, run } from './test-support.ts';
+import { closedPortUrl, recordingContext, run } from './test-support.ts';
 
 const shared = findSharedDir();
 if (shared === undefined)
@@ -83,7 +83,7 @@ describe('the samples that call HTTP or connectors', () => {
   it('runs error_catch and maps a refused connection to its connection branch', async () => {
     const text = source('error_catch').replace(
       'https://example.com/someapi',
-      'http://127.0.0.1:9/x',
+      `${await closedPortUrl()}/x`,
     );
     expect(await run(text, null, recordingContext({ http: fetchHttp }))).toBe(
       'Connection problem; check URL',

@@ -3,6 +3,8 @@
  * calls, logs and sleeps are recorded (sleep returns at once), and a one-call
  * parse-and-run.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { ConnectorHandler, HttpCallRequest, HttpCallResponse, RunContext } from './context.ts';
 import { executeWorkflow } from './execute.ts';
 import { parseWorkflow } from './parse.ts';
@@ -93,4 +95,13 @@ export async function runError(
     throw error;
   }
   throw new Error('expected the workflow to fail');
+}
+
+/** A loopback URL where nothing listens (a port the OS just handed out and took back). */
+export async function closedPortUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
 }

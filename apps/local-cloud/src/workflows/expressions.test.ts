@@ -1,0 +1,182 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are Workflows source, where ${…} is expression syntax.
+import { describe, expect, it } from 'vitest';
+import { parseWorkflow } from './parse.ts';
+import { recordingContext, run, runError } from './test-support.ts';
+
+/** `${expr}` as a YAML double-quoted scalar (JSON strings are valid YAML). */
+function yamlExpr(expr: string): string {
+  return JSON.stringify(`\${${expr}}`);
+}
+
+/** Runs `${expr}` in a one-step workflow, with `vars` assigned first. */
+function evalExpr(
+  expr: string,
+  vars: Record<string, string> = {},
+  env: Record<string, string> = {},
+) {
+  const assigns = Object.entries(vars)
+    .map(([k, v]) => `      - ${k}: ${JSON.stringify(v)}\n`)
+    .join('');
+  const pre = assigns === '' ? '' : `- init:\n    assign:\n${assigns}`;
+  return run(`${pre}- done:\n    return: ${yamlExpr(expr)}\n`, null, recordingContext({ env }));
+}
+
+function evalError(expr: string) {
+  return runError(`- done:\n    return: ${yamlExpr(expr)}\n`);
+}
+
+describe('arithmetic', () => {
+  it('keeps integer arithmetic in integers', async () => {
+    expect(await evalExpr('7 + 3 * 2 - 1')).toBe(12);
+  });
+
+  it('always yields a double from /', async () => {
+    expect(await evalExpr('string(10 / 4)')).toBe('2.5');
+    expect(await evalExpr('27 * 9 / 5 + 32')).toBeCloseTo(80.6);
+  });
+
+  it('floors with // and takes the remainder with %', async () => {
+    expect(await evalExpr('7 // 2')).toBe(3);
+    expect(await evalExpr('-7 // 2')).toBe(-4);
+    expect(await evalExpr('7 % 3')).toBe(1);
+    expect(await evalExpr('7.5 // 2')).toBe(3);
+  });
+
+  it('mixes integers and doubles into doubles', async () => {
+    expect(await evalExpr('string(1 + 0.5)')).toBe('1.5');
+  });
+
+  it('raises ZeroDivisionError for division by zero', async () => {
+    expect(await evalError('1 / 0')).toMatchObject({ tags: ['ZeroDivisionError'] });
+    expect(await evalError('1 % 0')).toMatchObject({ tags: ['ZeroDivisionError'] });
+  });
+
+  it('raises ValueError when a 64-bit integer overflows', async () => {
+    expect(await evalError('9223372036854775807 + 1')).toMatchObject({ tags: ['ValueError'] });
+  });
+
+  it('honours the documented precedence: not binds tighter than comparison', async () => {
+    expect(await evalExpr('not false == true')).toBe(true);
+    expect(await evalExpr('1 + 2 * 3 == 7 and 2 > 1 or false')).toBe(true);
+    expect(await evalExpr('-(2 + 3) * 2')).toBe(-10);
+  });
+});
+
+describe('strings and types', () => {
+  it('concatenates strings with +', async () => {
+    expect(await evalExpr('"a" + "b" + string(1)')).toBe('ab1');
+  });
+
+  it('raises TypeError for string + integer, as Google does', async () => {
+    const error = await evalError('"a" + 1');
+    expect(error.tags).toEqual(['TypeError']);
+    expect(error.message).toMatch(/string, integer/);
+  });
+
+  it('raises TypeError for and/or on non-booleans', async () => {
+    expect(await evalError('1 and true')).toMatchObject({ tags: ['TypeError'] });
+  });
+
+  it('converts with int, double and string', async () => {
+    expect(await evalExpr('int("42") + int(2.9)')).toBe(44);
+    expect(await evalExpr('double("2.5") * 2')).toBe(5);
+    expect(await evalExpr('string(true)')).toBe('true');
+    expect(await evalError('int("x")')).toMatchObject({ tags: ['ValueError'] });
+  });
+
+  it('accepts True, TRUE and the upper-case operators', async () => {
+    expect(await evalExpr('True AND NOT FALSE')).toBe(true);
+  });
+});
+
+describe('variables, indexing and membership', () => {
+  it('reads map keys with . and [] and list items with []', async () => {
+    const vars = { m: '${json.decode(\'{"a": {"b": [10, 20, 30]}}\')}' };
+    expect(await evalExpr('m.a.b[1] + m["a"]["b"][2]', vars)).toBe(50);
+  });
+
+  it('raises KeyError for an undefined variable and a missing key', async () => {
+    expect(await evalError('nope')).toMatchObject({ tags: ['KeyError'] });
+    expect(await evalExpr('map.get(m, "zz")', { m: '${json.decode("{}")}' })).toBeNull();
+  });
+
+  it('raises IndexError outside a list', async () => {
+    expect(await evalError('[1, 2][2]')).toMatchObject({ tags: ['IndexError'] });
+  });
+
+  it('tests membership of list items and map keys with in', async () => {
+    expect(await evalExpr('2 in [1, 2]')).toBe(true);
+    expect(await evalExpr('"k" in {"k": 1}')).toBe(true);
+    expect(await evalExpr('"x" in {"k": 1}')).toBe(false);
+  });
+});
+
+describe('standard library', () => {
+  it('reads nested optional keys with map.get and a key list, and falls back with default', async () => {
+    const vars = { m: '${json.decode(\'{"a": {"b": 1}}\')}' };
+    expect(await evalExpr('map.get(m, ["a", "b"])', vars)).toBe(1);
+    expect(await evalExpr('default(map.get(m, ["a", "x"]), "fallback")', vars)).toBe('fallback');
+  });
+
+  it('counts characters, list items and map entries with len, and lists keys', async () => {
+    expect(await evalExpr('len("héllo") + len([1, 2]) + len({"a": 1})')).toBe(8);
+    expect(await evalExpr('keys({"b": 1, "a": 2})')).toEqual(['b', 'a']);
+  });
+
+  it('encodes and decodes JSON, keeping integers integers', async () => {
+    expect(await evalExpr('json.encode_to_string({"a": [1, 2.5, "x", null, true]})')).toBe(
+      '{"a":[1,2.5,"x",null,true]}',
+    );
+    expect(await evalExpr('string(json.decode("[12345678901234567]")[0] + 1)')).toBe(
+      '12345678901234568',
+    );
+  });
+
+  it('implements the text functions', async () => {
+    expect(await evalExpr('text.split("a,b,c", ",")')).toEqual(['a', 'b', 'c']);
+    expect(await evalExpr('text.replace_all("a-b-c", "-", "+")')).toBe('a+b+c');
+    expect(await evalExpr('text.substring("abcdef", 1, 4)')).toBe('bcd');
+    expect(await evalExpr('text.to_upper("ab") + text.to_lower("CD")')).toBe('ABcd');
+    expect(await evalExpr('text.match_regex("img-42", "^img-[0-9]+$")')).toBe(true);
+    expect(await evalExpr('text.find_all("a.b.a", "a")')).toEqual([
+      { index: 0, match: 'a' },
+      { index: 4, match: 'a' },
+    ]);
+    expect(await evalExpr('text.replace_all_regex("a1b22", "[0-9]+", "#")')).toBe('a#b#');
+  });
+
+  it('appends and prepends with list.concat and list.prepend', async () => {
+    expect(await evalExpr('list.prepend(list.concat([2], 3), 1)')).toEqual([1, 2, 3]);
+  });
+
+  it('round-trips base64 through bytes', async () => {
+    expect(await evalExpr('text.decode(base64.decode(base64.encode(text.encode("hi"))))')).toBe(
+      'hi',
+    );
+    expect(await evalExpr('base64.encode(text.encode("hi"))')).toBe('aGk=');
+  });
+
+  it('implements math.abs, math.max and math.min', async () => {
+    expect(await evalExpr('math.abs(-3) + math.max(1, 2) + math.min(4, 5.5)')).toBe(9);
+  });
+
+  it('formats seconds since the epoch as RFC 3339 with time.format', async () => {
+    expect(await evalExpr('time.format(0)')).toBe('1970-01-01T00:00:00.000000Z');
+  });
+
+  it('reads the environment with sys.get_env', async () => {
+    expect(
+      await evalExpr('sys.get_env("A") + default(sys.get_env("B"), "-")', {}, { A: 'x' }),
+    ).toBe('x-');
+  });
+
+  it('generates distinct UUIDs', async () => {
+    expect(await evalExpr('uuid.generate() != uuid.generate()')).toBe(true);
+  });
+
+  it('refuses a blocking call inside an expression', async () => {
+    expect(() => parseWorkflow('- a:\n    return: ${http.get("http://x")}\n')).toThrow(
+      'unsupported: function http.get (line 2)',
+    );
+  });
+});

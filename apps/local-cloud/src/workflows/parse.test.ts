@@ -1,0 +1,92 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are Workflows source, where ${…} is expression syntax.
+import { describe, expect, it } from 'vitest';
+import { WorkflowSyntaxError } from './errors.ts';
+import { parseWorkflow } from './parse.ts';
+
+function syntaxError(source: string): WorkflowSyntaxError {
+  try {
+    parseWorkflow(source);
+  } catch (error) {
+    if (error instanceof WorkflowSyntaxError) return error;
+    throw error;
+  }
+  throw new Error('expected a WorkflowSyntaxError');
+}
+
+describe('parseWorkflow', () => {
+  it('accepts a bare list of steps as main', () => {
+    const program = parseWorkflow('- a:\n    return: 1\n');
+    expect([...program.subworkflows.keys()]).toEqual(['main']);
+  });
+
+  it('accepts JSON definitions', () => {
+    const program = parseWorkflow(
+      '{"main": {"params": ["args"], "steps": [{"a": {"return": "${args}"}}]}}',
+    );
+    expect(program.subworkflows.get('main')?.params).toEqual([{ name: 'args' }]);
+  });
+
+  it('names parallel as unsupported, with its line', () => {
+    const error = syntaxError(`main:
+  steps:
+    - first:
+        assign:
+          - x: 1
+    - fan_out:
+        parallel:
+          branches: []
+`);
+    expect(error.message).toBe('unsupported: parallel (line 7)');
+    expect(error.line).toBe(7);
+  });
+
+  it('names an unknown step keyword and an unknown call target', () => {
+    expect(syntaxError('- a:\n    asign:\n      - x: 1\n').message).toBe(
+      'unsupported: asign (line 2)',
+    );
+    expect(syntaxError('- a:\n    call: events.await_callback\n').message).toBe(
+      'unsupported: call events.await_callback (line 2)',
+    );
+  });
+
+  it('names an unknown function inside an expression', () => {
+    expect(syntaxError('- a:\n    return: ${hash.compute_hmac("a")}\n').message).toBe(
+      'unsupported: function hash.compute_hmac (line 2)',
+    );
+  });
+
+  it('reports a malformed expression with its line', () => {
+    expect(syntaxError('- a:\n    assign:\n      - x: ${1 +}\n').message).toMatch(
+      /^invalid expression 1 \+: .* \(line 3\)$/,
+    );
+  });
+
+  it('refuses next to an unknown step, and break outside a loop', () => {
+    expect(syntaxError('- a:\n    next: nowhere\n').message).toBe(
+      'next: unknown step nowhere (line 2)',
+    );
+    expect(syntaxError('- a:\n    next: break\n').message).toBe(
+      'next: break outside a for loop (line 2)',
+    );
+  });
+
+  it('refuses a step that combines two actions', () => {
+    expect(syntaxError('- a:\n    return: 1\n    raise: "x"\n').message).toMatch(
+      /cannot combine raise and return/,
+    );
+  });
+
+  it('refuses a map definition without main, and invalid YAML', () => {
+    expect(syntaxError('other:\n  steps:\n    - a:\n        return: 1\n').message).toMatch(
+      /needs a main/,
+    );
+    expect(syntaxError('- a:\n  - b: [\n').message).toMatch(/^invalid YAML/);
+  });
+
+  it('refuses an unknown retry policy and predicate', () => {
+    const source = (retry: string) => `- a:\n    try:\n      return: 1\n    retry: ${retry}\n`;
+    expect(syntaxError(source('${http.sometimes}')).message).toBe(
+      'unsupported: retry policy http.sometimes (line 4)',
+    );
+  });
+});
