@@ -181,7 +181,7 @@ export function startTaskDispatcher(deps: TaskDispatcherDeps): TaskDispatcher {
   function scan(): number {
     let sleepMs = maxIdle;
     const t = now();
-    for (const queue of store.listQueues('projects')) {
+    for (const queue of store.allQueues()) {
       if (queue.state !== 'RUNNING') continue;
       const { maxDispatchesPerSecond: rate, maxBurstSize: burst } = queue.rateLimits;
       let bucket = refill(buckets.get(queue.name) ?? fullBucket(burst, t), t, rate, burst);

@@ -18,6 +18,8 @@ export interface TaskRow {
 export interface TasksStore {
   getQueue(name: string): Queue | undefined;
   listQueues(parent: string): Queue[];
+  /** Every queue of every project and location (the scheduler's scan). */
+  allQueues(): Queue[];
   putQueue(queue: Queue): void;
   deleteQueue(name: string): void;
   getTask(name: string): TaskRow | undefined;
@@ -59,6 +61,7 @@ export function createTasksStore(db: Db, tombstoneTtlMs: number): TasksStore {
     listQueues: db.prepare<[string], { data: string }>(
       "SELECT data FROM queues WHERE name LIKE ? || '/queues/%' ORDER BY name",
     ),
+    allQueues: db.prepare<[], { data: string }>('SELECT data FROM queues ORDER BY name'),
     putQueue: db.prepare(
       'INSERT INTO queues (name, data) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET data = excluded.data',
     ),
@@ -108,6 +111,7 @@ export function createTasksStore(db: Db, tombstoneTtlMs: number): TasksStore {
   return {
     getQueue: (name) => parseRow<Queue>(s.getQueue.get(name)),
     listQueues: (parent) => s.listQueues.all(parent).map((r) => JSON.parse(r.data) as Queue),
+    allQueues: () => s.allQueues.all().map((r) => JSON.parse(r.data) as Queue),
     putQueue: (queue) => {
       s.putQueue.run(queue.name, JSON.stringify(queue));
     },
