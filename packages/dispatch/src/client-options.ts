@@ -4,7 +4,7 @@
  * errors onto `AppError('DISPATCH_FAILED')`. Internal to this package.
  */
 import { AppError } from '@slideshow/runtime';
-import { type AuthClient, PassThroughClient } from 'google-auth-library';
+import { type AuthClient, OAuth2Client, PassThroughClient } from 'google-auth-library';
 
 /**
  * What the clients authenticate with: a google-auth-library `AuthClient`
@@ -36,7 +36,11 @@ export interface GaxClientOptions {
 export function clientOptionsFor(
   apiEndpoint: string | undefined,
   authClient: AuthClientLike | undefined,
+  accessToken?: string,
 ): GaxClientOptions {
+  if (authClient === undefined && accessToken !== undefined && accessToken !== '') {
+    return clientOptionsFor(apiEndpoint, staticTokenClient(accessToken));
+  }
   if (apiEndpoint === undefined || apiEndpoint === '') {
     return authClient === undefined ? {} : { authClient };
   }
@@ -66,6 +70,18 @@ export function clientOptionsFor(
   const auth = authClient ?? (plain ? new PassThroughClient() : undefined);
   if (auth !== undefined) options.authClient = auth;
   return options;
+}
+
+/**
+ * An auth client that always sends `Authorization: Bearer <token>`: an
+ * `OAuth2Client` holding an access token without expiry, so it never tries
+ * to refresh. For emulators that want a fixed stand-in token (local-cloud's
+ * Executions API does).
+ */
+export function staticTokenClient(token: string): AuthClientLike {
+  const client = new OAuth2Client();
+  client.setCredentials({ access_token: token, token_type: 'Bearer' });
+  return client;
 }
 
 /**

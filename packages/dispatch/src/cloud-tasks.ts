@@ -42,6 +42,11 @@ export interface CloudTasksDispatcherOptions {
   apiEndpoint?: string;
   /** Auth client for the Cloud Tasks API; default ADC, or none for an http:// endpoint. */
   authClient?: AuthClientLike;
+  /**
+   * A fixed bearer token instead of an auth client, for emulators (local-cloud's
+   * OAuth stand-in). Also used for the Executions API lookups of `executionState`.
+   */
+  accessToken?: string;
   logger?: Logger;
   /** Per-call timeout in ms (default 30 s). */
   callTimeoutMs?: number;
@@ -77,9 +82,11 @@ export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions)
   const logger = options.logger ?? silentLogger;
   const timeout = options.callTimeoutMs ?? 30_000;
   const client = new CloudTasksClient(
-    clientOptionsFor(options.apiEndpoint, options.authClient) as ConstructorParameters<
-      typeof CloudTasksClient
-    >[0],
+    clientOptionsFor(
+      options.apiEndpoint,
+      options.authClient,
+      options.accessToken,
+    ) as ConstructorParameters<typeof CloudTasksClient>[0],
   );
   const executionsBaseUrl = (options.executionsBaseUrl ?? DEFAULT_EXECUTIONS_BASE_URL).replace(
     /\/+$/,
@@ -98,6 +105,7 @@ export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions)
         apiEndpoint: executionsBaseUrl,
         callTimeoutMs: timeout,
         ...(options.authClient === undefined ? {} : { authClient: options.authClient }),
+        ...(options.accessToken === undefined ? {} : { accessToken: options.accessToken }),
       }),
     );
     return executions;

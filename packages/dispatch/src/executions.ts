@@ -40,6 +40,8 @@ export interface ExecutionsApiOptions {
   workflow: string;
   apiEndpoint?: string;
   authClient?: AuthClientLike;
+  /** Fixed bearer token for emulators, when no auth client is given. */
+  accessToken?: string;
   /** Per-call timeout (default 30 s). */
   callTimeoutMs?: number;
 }
@@ -112,9 +114,11 @@ function argumentFileId(argument: string | null | undefined): string | undefined
 export function createExecutionsApi(options: ExecutionsApiOptions): ExecutionsApi {
   const client = new ExecutionsClient(
     // google-gax types its own copy of google-auth-library; the runtime contract is the same.
-    clientOptionsFor(options.apiEndpoint, options.authClient) as ConstructorParameters<
-      typeof ExecutionsClient
-    >[0],
+    clientOptionsFor(
+      options.apiEndpoint,
+      options.authClient,
+      options.accessToken,
+    ) as ConstructorParameters<typeof ExecutionsClient>[0],
   );
   const parent = client.workflowPath(options.project, options.location, options.workflow);
   const timeout = options.callTimeoutMs ?? 30_000;

@@ -123,6 +123,51 @@ describe('the Workflows dispatcher', () => {
   });
 });
 
+describe('the Workflows dispatcher against an emulator that wants a fixed token', () => {
+  it('sends the configured access token and no credentials otherwise', async () => {
+    const strict = await startFakeWorkflowExecutionsServer({
+      requiredToken: 'local-oauth-stand-in',
+    });
+    const withToken = createWorkflowsDispatcher({
+      project: 'p',
+      location: 'l',
+      workflow: 'w',
+      apiEndpoint: strict.url,
+      accessToken: 'local-oauth-stand-in',
+    });
+    const without = createWorkflowsDispatcher({
+      project: 'p',
+      location: 'l',
+      workflow: 'w',
+      apiEndpoint: strict.url,
+    });
+    try {
+      const ok = await withToken.dispatch({
+        imageId: 'a',
+        generation: 0,
+        queue: 'uploads',
+        argument: { file_id: 'a' },
+      });
+      expect(ok.alreadyExisted).toBe(false);
+      const create = strict.requests.find((r) => r.method === 'POST');
+      expect(create?.headers.authorization).toBe('Bearer local-oauth-stand-in');
+      const error = await rejection(
+        without.dispatch({
+          imageId: 'b',
+          generation: 0,
+          queue: 'uploads',
+          argument: { file_id: 'b' },
+        }),
+      );
+      expect(error.retryable).toBe(false);
+    } finally {
+      await withToken.close?.();
+      await without.close?.();
+      await strict.close();
+    }
+  });
+});
+
 describe('the Workflows dispatcher against a server that ignores list filters', () => {
   it('still tells different images apart by their label', async () => {
     const lax = await startFakeWorkflowExecutionsServer({ honourFilters: false });

@@ -32,6 +32,8 @@ export interface WorkflowsDispatcherOptions {
   apiEndpoint?: string;
   /** Default ADC, or none for an http:// endpoint. */
   authClient?: AuthClientLike;
+  /** A fixed bearer token instead of an auth client, for emulators (local-cloud's OAuth stand-in). */
+  accessToken?: string;
   logger?: Logger;
   /** Per-call timeout in ms (default 30 s). */
   callTimeoutMs?: number;
@@ -54,6 +56,7 @@ export function createWorkflowsDispatcher(options: WorkflowsDispatcherOptions): 
     workflow: options.workflow,
     ...(options.apiEndpoint === undefined ? {} : { apiEndpoint: options.apiEndpoint }),
     ...(options.authClient === undefined ? {} : { authClient: options.authClient }),
+    ...(options.accessToken === undefined ? {} : { accessToken: options.accessToken }),
     ...(options.callTimeoutMs === undefined ? {} : { callTimeoutMs: options.callTimeoutMs }),
   });
 

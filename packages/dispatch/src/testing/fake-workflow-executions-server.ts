@@ -36,6 +36,8 @@ export interface FakeExecution {
 export interface FakeWorkflowExecutionsOptions {
   /** Apply `filter` on list (default true); false mimics a server that ignores it. */
   honourFilters?: boolean;
+  /** When set, `create` requires `Authorization: Bearer <requiredToken>` (401/403 otherwise), like local-cloud. */
+  requiredToken?: string;
 }
 
 /** A running fake; `close()` it in `afterAll`. */
@@ -104,6 +106,17 @@ export async function startFakeWorkflowExecutionsServer(
     const parent = match[1] as string;
     const id = match[2];
     if (method === 'POST' && id === undefined) {
+      if (options.requiredToken !== undefined) {
+        const auth = req.headers.authorization;
+        if (auth === undefined) {
+          sendGoogleError(res, 401, 'Request is missing required authentication credential.');
+          return;
+        }
+        if (auth !== `Bearer ${options.requiredToken}`) {
+          sendGoogleError(res, 403, "Permission 'workflows.executions.create' denied.");
+          return;
+        }
+      }
       const input = (body ?? {}) as { argument?: unknown; labels?: unknown };
       if (input.argument !== undefined && typeof input.argument !== 'string') {
         sendGoogleError(res, 400, 'argument must be a JSON string');
