@@ -28,7 +28,7 @@ const list = z.preprocess(
 
 const EnvSchema = z.object({
   MODE: z.preprocess(blank, z.enum(['local', 'production']).default('local')),
-  PORT: int(8080, 1),
+  PORT: int(8080, 0),
   HOST: str,
   DATA_DIR: z.preprocess(blank, z.string().default('.data')),
   DATABASE_PATH: str,

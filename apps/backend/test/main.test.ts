@@ -1,0 +1,122 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type FakeCloudTasksServer,
+  startFakeCloudTasksServer,
+} from '@slideshow/dispatch/testing/fake-cloud-tasks';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makePng } from './helpers.ts';
+
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  stdout(): string;
+}
+
+/** Starts `node src/main.ts` and waits for its "listening" log line (bounded). */
+function startBackend(env: Record<string, string>): Promise<Running> {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', METADATA_SERVER_DETECTION: 'none', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => {
+    stdout += String(d);
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`backend did not start in 30 s:\n${stderr}`));
+    }, 30_000);
+    child.stderr?.on('data', (d) => {
+      stderr += String(d);
+      const line = stderr.split('\n').find((l) => l.includes('"backend listening"'));
+      const match = line ? /"url":"(http:\/\/[^"]+)"/.exec(line) : null;
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, url: match[1]!, stdout: () => stdout });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`backend exited with ${code}:\n${stderr}`));
+    });
+  });
+}
+
+function stop(running: Running): Promise<number | null> {
+  return new Promise((resolve) => {
+    running.child.once('exit', (code) => resolve(code));
+    running.child.kill('SIGTERM');
+  });
+}
+
+describe('the backend process (src/main.ts)', () => {
+  let dir: string;
+  let fake: FakeCloudTasksServer;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'backend-main-'));
+    fake = await startFakeCloudTasksServer();
+  });
+  afterAll(async () => {
+    await fake.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts with no configuration, keeps its generated password, and relays after a restart', async () => {
+    const env = { DATA_DIR: dir, CLOUD_TASKS_ENDPOINT: 'http://127.0.0.1:1' };
+    const first = await startBackend(env);
+    const password = readFileSync(join(dir, 'admin-password'), 'utf8').trim();
+    expect(first.stdout()).toContain(`Admin password: ${password}`);
+    const login = await fetch(`${first.url}/api/admin/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Origin: first.url },
+      body: JSON.stringify({ password }),
+    });
+    expect(login.status).toBe(200);
+    const { csrfToken } = (await login.json()) as { csrfToken: string };
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(makePng(8, 8, 1))]), 'a.png');
+    const upload = await fetch(`${first.url}/api/admin/upload`, {
+      method: 'POST',
+      headers: {
+        Cookie: (login.headers.get('set-cookie') ?? '').split(';')[0]!,
+        Origin: first.url,
+        'X-CSRF-Token': csrfToken,
+      },
+      body: form,
+    });
+    expect(upload.status).toBe(202);
+    expect(await stop(first)).toBe(0);
+
+    // Cloud Tasks was unreachable: the row is still there after the process ended.
+    const db = new Database(join(dir, 'slideshow.db'), { readonly: true });
+    expect(db.prepare('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: 1 });
+    db.close();
+
+    const second = await startBackend({ ...env, CLOUD_TASKS_ENDPOINT: fake.url });
+    expect(second.stdout()).toContain(`Admin password: ${password}`);
+    for (let i = 0; i < 100 && fake.createdCount === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(fake.createdCount).toBe(1);
+    const status = (await (await fetch(`${second.url}/status`)).json()) as {
+      counts: Record<string, number>;
+    };
+    expect(status.counts.queued).toBe(1);
+    expect(await stop(second)).toBe(0);
+  });
+
+  it('refuses to start with a bad configuration and names every problem', async () => {
+    await expect(
+      startBackend({ DATA_DIR: dir, MODE: 'production', PORT: 'eighty' }),
+    ).rejects.toThrow(/PORT/);
+  });
+});
