@@ -6,7 +6,7 @@
  */
 import { coerceError } from '@slideshow/runtime';
 import type { HttpCallRequest, RunContext } from './context.ts';
-import { taggedError, WorkflowRuntimeError } from './errors.ts';
+import { cancelledError, taggedError, WorkflowRuntimeError } from './errors.ts';
 import { decodeJsonText } from './stdlib.ts';
 import { fromJs, toJs, typeName, type WfMap, type WfValue } from './values.ts';
 
@@ -102,8 +102,9 @@ function decodeBody(body: unknown, headers: Record<string, string>): WfValue {
     try {
       return decodeJsonText(body);
     } catch (error) {
+      // Not JSON after all: Google hands such a body over as text.
       if (error instanceof WorkflowRuntimeError) return body;
-      throw error;
+      throw coerceError(error);
     }
   }
   return fromJs(body);
@@ -154,6 +155,7 @@ export async function httpCall(fn: string, rawArgs: WfValue, ctx: RunContext): P
       ctx.http({ ...request, signal }),
     );
   } catch (error) {
+    if (ctx.signal?.aborted) throw cancelledError();
     if (error instanceof WorkflowRuntimeError) throw error;
     if (error instanceof TimedOut)
       throw taggedError('TimeoutError', `${method} ${url}: ${error.message}`);
@@ -205,6 +207,7 @@ export async function connectorCall(
     );
     return fromJs(result);
   } catch (error) {
+    if (ctx.signal?.aborted) throw cancelledError();
     if (error instanceof WorkflowRuntimeError) throw error;
     if (error instanceof TimedOut) throw taggedError('TimeoutError', `${fn}: ${error.message}`);
     throw taggedError('SystemError', `${fn}: ${coerceError(error).message}`);

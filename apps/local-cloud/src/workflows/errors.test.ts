@@ -338,6 +338,33 @@ describe('connectors', () => {
     });
   });
 
+  it('ends a cancelled execution even inside try/except while a connector waits', async () => {
+    const controller = new AbortController();
+    const ctx = recordingContext({
+      signal: controller.signal,
+      connectors: {
+        'googleapis.run.v2.projects.locations.jobs.run': (_args, { signal }) =>
+          new Promise((_resolve, reject) => {
+            signal.addEventListener('abort', () => reject(new Error('aborted')));
+            setImmediate(() => controller.abort());
+          }),
+      },
+    });
+    const guarded = `
+- t:
+    try:
+      call: googleapis.run.v2.projects.locations.jobs.run
+      args:
+        name: x
+    except:
+      as: e
+      steps:
+        - swallow:
+            return: "caught"
+`;
+    expect(await runError(guarded, null, ctx)).toMatchObject({ tags: ['CancelledError'] });
+  });
+
   it('names a connector the host does not serve', async () => {
     const error = await runError(source);
     expect(error.message).toMatch(

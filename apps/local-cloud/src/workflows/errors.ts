@@ -76,3 +76,11 @@ export function taggedError(
 ): WorkflowRuntimeError {
   return new WorkflowRuntimeError({ message, tags: [tag], ...extra });
 }
+
+/** The error that ends a cancelled execution; no `except` can catch it. */
+export function cancelledError(): WorkflowRuntimeError {
+  return new WorkflowRuntimeError(
+    { message: 'execution cancelled', tags: ['CancelledError'] },
+    { fatal: true },
+  );
+}

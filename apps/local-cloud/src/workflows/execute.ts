@@ -6,7 +6,7 @@
  */
 import { connectorCall, httpCall, sleep, sysCall } from './calls.ts';
 import type { RunContext } from './context.ts';
-import { taggedError, WorkflowRuntimeError } from './errors.ts';
+import { cancelledError, taggedError, WorkflowRuntimeError } from './errors.ts';
 import { type EvalScope, evaluate } from './evaluate.ts';
 import type { WorkflowProgram } from './parse.ts';
 import type { AssignItem, RetrySpec, Step, StepBody, Subworkflow, Template } from './program.ts';
@@ -124,12 +124,7 @@ class Execution {
 
   private async tick(line: number): Promise<void> {
     this.steps++;
-    if (this.ctx.signal?.aborted) {
-      throw new WorkflowRuntimeError(
-        { message: 'execution cancelled', tags: ['CancelledError'] },
-        { fatal: true },
-      );
-    }
+    if (this.ctx.signal?.aborted) throw cancelledError();
     if (this.steps > this.maxSteps) {
       throw new WorkflowRuntimeError(
         {

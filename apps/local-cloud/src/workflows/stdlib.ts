@@ -6,7 +6,8 @@
  * Regular expressions are JavaScript's, not RE2 (README: deviations).
  */
 import { randomUUID } from 'node:crypto';
-import { taggedError } from './errors.ts';
+import { coerceError } from '@slideshow/runtime';
+import { taggedError, WorkflowRuntimeError } from './errors.ts';
 import {
   checkedInt,
   describe,
@@ -72,10 +73,8 @@ export function decodeJsonText(text: string): WfValue {
       }),
     );
   } catch (error) {
-    if (error instanceof SyntaxError) {
-      throw taggedError('ValueError', `invalid JSON: ${error.message}`);
-    }
-    throw error;
+    if (error instanceof WorkflowRuntimeError) throw error;
+    throw taggedError('ValueError', `invalid JSON: ${coerceError(error).message}`);
   }
 }
 
