@@ -143,6 +143,24 @@ export function runObjectStoreContract(
       expect(error.retryable).toBe(false);
     });
 
+    it('stores an empty object', async () => {
+      const key = `${prefix()}empty.txt`;
+      expect((await store.put(key, Buffer.alloc(0), { contentType: 'text/plain' })).bytes).toBe(0);
+      expect(await readAll(await store.get(key))).toEqual(Buffer.alloc(0));
+      expect(await store.stat(key)).toMatchObject({ bytes: 0, contentType: 'text/plain' });
+    });
+
+    it('treats a key that is only a prefix of other keys as missing', async () => {
+      const base = prefix();
+      await store.put(`${base}folder/child.txt`, Buffer.from('child'), {
+        contentType: 'text/plain',
+      });
+      expect(await store.stat(`${base}folder`)).toBeUndefined();
+      expect((await appErrorOf(store.get(`${base}folder`))).code).toBe('NOT_FOUND');
+      await store.delete(`${base}folder`);
+      expect(await store.stat(`${base}folder/child.txt`)).toBeDefined();
+    });
+
     it('returns inclusive byte ranges', async () => {
       const key = `${prefix()}digits.txt`;
       await store.put(key, Buffer.from('0123456789'), { contentType: 'text/plain' });
