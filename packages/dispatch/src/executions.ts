@@ -110,6 +110,19 @@ function argumentFileId(argument: string | null | undefined): string | undefined
   return undefined;
 }
 
+/**
+ * The most recently started of `executions`, by start time rather than list
+ * position, so an emulator listing oldest first still gives the right answer.
+ */
+function newest(executions: RawExecution[]): ExecutionState | undefined {
+  let best: ExecutionState | undefined;
+  for (const execution of executions) {
+    const state = toExecutionState(execution);
+    if (best === undefined || (state.startTime ?? '') > (best.startTime ?? '')) best = state;
+  }
+  return best;
+}
+
 /** Creates the wrapper; no network until a method is called. */
 export function createExecutionsApi(options: ExecutionsApiOptions): ExecutionsApi {
   const client = new ExecutionsClient(
@@ -141,8 +154,7 @@ export function createExecutionsApi(options: ExecutionsApiOptions): ExecutionsAp
         );
         // The labels are checked again: an emulator that ignores the filter must not make
         // every image look already dispatched.
-        const match = executions.find((e) => e.labels?.[key] === value);
-        return match === undefined ? undefined : toExecutionState(match as RawExecution);
+        return newest(executions.filter((e) => e.labels?.[key] === value));
       } catch (error) {
         throw dispatchError(error, 'listing workflow executions', context);
       }
@@ -155,9 +167,9 @@ export function createExecutionsApi(options: ExecutionsApiOptions): ExecutionsAp
             { parent, pageSize: 100, view: 'FULL', pageToken: pageToken ?? '' },
             { timeout, autoPaginate: false },
           );
-          // Newest first (the API's default order), so the first match is the latest.
-          const match = executions.find((e) => argumentFileId(e.argument) === imageId);
-          if (match !== undefined) return toExecutionState(match as RawExecution);
+          // Google lists newest first, so the first page with a match holds the latest one.
+          const match = newest(executions.filter((e) => argumentFileId(e.argument) === imageId));
+          if (match !== undefined) return match;
           pageToken = response?.nextPageToken ?? undefined;
           if (!pageToken) return undefined;
         }

@@ -200,6 +200,39 @@ describe('the Workflows dispatcher against a server that ignores list filters', 
   });
 });
 
+describe('execution state from an emulator that lists oldest first', () => {
+  it('is the most recently started execution of the image', async () => {
+    const oldestFirst = await startFakeWorkflowExecutionsServer({ listOrder: 'oldest-first' });
+    const options = { project: 'p', location: 'l', workflow: 'w', apiEndpoint: oldestFirst.url };
+    const direct = createWorkflowsDispatcher(options);
+    const tasks = createCloudTasksDispatcher({
+      ...options,
+      queues: { uploads: 'u', ingest: 'i' },
+      serviceAccountEmail: 'sa@p.iam.gserviceaccount.com',
+      executionsBaseUrl: oldestFirst.url,
+    });
+    try {
+      await direct.dispatch({
+        imageId: 'img',
+        generation: 0,
+        queue: 'uploads',
+        argument: { file_id: 'img' },
+      });
+      const retry = await direct.dispatch({
+        imageId: 'img',
+        generation: 1,
+        queue: 'uploads',
+        argument: { file_id: 'img' },
+      });
+      expect((await tasks.executionState?.('img', 1))?.name).toBe(retry.taskName);
+    } finally {
+      await direct.close?.();
+      await tasks.close?.();
+      await oldestFirst.close();
+    }
+  });
+});
+
 describe('the Cloud Tasks dispatcher reading execution state', () => {
   it('finds the newest execution whose argument names the image', async () => {
     const tasks = createCloudTasksDispatcher({

@@ -36,6 +36,8 @@ export interface FakeExecution {
 export interface FakeWorkflowExecutionsOptions {
   /** Apply `filter` on list (default true); false mimics a server that ignores it. */
   honourFilters?: boolean;
+  /** List order (default newest first, as Google lists); oldest first mimics a simpler emulator. */
+  listOrder?: 'newest-first' | 'oldest-first';
   /** When set, `create` requires `Authorization: Bearer <requiredToken>` (401/403 otherwise), like local-cloud. */
   requiredToken?: string;
 }
@@ -136,7 +138,8 @@ export async function startFakeWorkflowExecutionsServer(
       return;
     }
     if (method === 'GET' && id === undefined) {
-      let list = executions.filter((e) => e.name.startsWith(`${parent}/executions/`)).reverse();
+      let list = executions.filter((e) => e.name.startsWith(`${parent}/executions/`));
+      if (options.listOrder !== 'oldest-first') list.reverse();
       const filter = url.searchParams.get('filter');
       if (filter && honourFilters) {
         const label = LABEL_FILTER.exec(filter);
