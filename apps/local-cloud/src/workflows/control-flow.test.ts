@@ -128,6 +128,40 @@ describe('for loops', () => {
     expect(await runError(leak)).toMatchObject({ tags: ['KeyError'] });
   });
 
+  it("follows Google's loop-scope sample: only the variable declared before the loops survives", async () => {
+    // https://cloud.google.com/workflows/docs/samples/workflows-loop-scope
+    const source = `
+- init:
+    assign:
+      - workflowScope: foo
+- outerLoop:
+    for:
+      value: outerLoopValue
+      in: [1, 2, 3, 4]
+      steps:
+        - outerLoopAssign:
+            assign:
+              - outerLoopScope: \${workflowScope}
+        - innerLoop:
+            for:
+              value: innerLoopValue
+              in: [5, 6, 7, 8]
+              steps:
+                - innerLoopAssign:
+                    assign:
+                      - workflowScope: \${innerLoopValue}
+                      - innerLoopScope: \${outerLoopScope}
+- final:
+    return:
+      - \${workflowScope}
+`;
+    expect(await run(source)).toEqual([8]);
+    for (const hidden of ['outerLoopScope', 'innerLoopScope', 'outerLoopValue']) {
+      const leak = source.replace('- ${workflowScope}', `- \${${hidden}}`);
+      expect(await runError(leak)).toMatchObject({ tags: ['KeyError'] });
+    }
+  });
+
   it('returns from inside a loop', async () => {
     const source = `
 - loop:
