@@ -336,6 +336,17 @@ export function runObjectStoreContract(
         expect((await appErrorOf(attempt)).code).toBe('VALIDATION_FAILED');
     });
 
+    it.each(['../', '/', '/images/', 'a//'])(
+      'refuses to list or delete under the prefix %j',
+      async (bad) => {
+        const listing = (async () => {
+          for await (const info of store.list(bad)) expect.unreachable(`listed ${info.key}`);
+        })();
+        expect((await appErrorOf(listing)).code).toBe('VALIDATION_FAILED');
+        expect((await appErrorOf(store.deletePrefix(bad))).code).toBe('VALIDATION_FAILED');
+      },
+    );
+
     it('streams a 20 MB body in and out with bounded memory', async () => {
       const key = `${prefix()}large.bin`;
       const total = 20 * 1024 * 1024;
