@@ -51,7 +51,12 @@ async function main(): Promise<number> {
   try {
     const [store, credentials] = await Promise.all([openStore(config), openCredentials(config)]);
     const result = await run(config, { store, credentials, logger, signal: controller.signal });
-    logger.info('processor finished', { outcome: result.outcome, exitCode: result.exitCode });
+    logger.info('processor finished', {
+      outcome: result.outcome,
+      exitCode: result.exitCode,
+      // Peak resident set size of the whole task (kernel's ru_maxrss), for the memory budget.
+      maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    });
     return result.exitCode;
   } catch (thrown) {
     const error = coerceError(thrown);

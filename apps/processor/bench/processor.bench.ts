@@ -1,0 +1,153 @@
+/**
+ * Processor benchmark (issue 4, DESIGN §8), run by `pnpm bench` on the bundle
+ * that `build` wrote:
+ * - start-up: spawn → the processor's "reading original" log line (its first
+ *   storage read, after the job spec and `started` callbacks to a real backend
+ *   on loopback), as a ratio to a bare `node -e 0` spawn → exit measured in the
+ *   same run; target ≤ 2×. Medians of several runs.
+ * - peak RSS (the kernel's ru_maxrss, logged by the processor) of one job on a
+ *   generated 50 MP JPEG with the default preset and the Dockerfile's
+ *   MALLOC_ARENA_MAX / VIPS_CONCURRENCY; target ≤ 600 MB.
+ */
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startTestBackend } from '@slideshow/backend/testing';
+import { type Figure, recordFigures } from '@slideshow/tools/bench-results';
+import sharp from 'sharp';
+import { makeJpeg, processorEnv, spawnProcessor } from '../test/helpers.ts';
+
+const RUNS = 9;
+/** The Dockerfile's settings, so the memory figure is the deployed one. */
+const IMAGE_ENV = { MALLOC_ARENA_MAX: '2', VIPS_CONCURRENCY: '2' };
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** Wall time of `node -e 0`, spawn to exit. */
+async function bareNode(): Promise<number> {
+  const start = Date.now();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    child.once('error', reject);
+    child.once('exit', () => resolve());
+  });
+  return Date.now() - start;
+}
+
+/** A 50 MP photo-like JPEG: smooth gradients plus grain, so it compresses like a camera file. */
+async function fiftyMegapixelJpeg(): Promise<Buffer> {
+  const width = 8660;
+  const height = 5774;
+  const gradient = Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
+      <defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">
+        <stop offset="0" stop-color="#204080"/><stop offset="0.5" stop-color="#e0a040"/>
+        <stop offset="1" stop-color="#30a060"/></linearGradient></defs>
+      <rect width="100%" height="100%" fill="url(#g)"/>
+      <circle cx="${width / 3}" cy="${height / 2}" r="${height / 4}" fill="#f0f0e0" fill-opacity="0.6"/>
+    </svg>`,
+  );
+  const grain = await sharp({
+    create: {
+      width,
+      height,
+      channels: 3,
+      background: '#808080',
+      noise: { type: 'gaussian', mean: 128, sigma: 12 },
+    },
+  })
+    .raw()
+    .toBuffer();
+  return sharp(gradient, { limitInputPixels: false })
+    .composite([{ input: grain, raw: { width, height, channels: 3 }, blend: 'overlay' }])
+    .jpeg({ quality: 88 })
+    .toBuffer();
+}
+
+const backend = await startTestBackend({ maxUploadBytes: 200 * 1024 * 1024 });
+const figures: Figure[] = [];
+try {
+  // ---- start-up ----
+  await bareNode(); // warm the page cache
+  const bare: number[] = [];
+  const toFirstRead: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    bare.push(await bareNode());
+    const { id } = await backend.upload(await makeJpeg(320, 200, 1000 + i), `startup-${i}.jpg`);
+    const spawnedAt = Date.now();
+    const child = spawnProcessor({ ...processorEnv(backend, id), ...IMAGE_ENV });
+    const line = await child.waitForLog((l) => l.message === 'reading original');
+    toFirstRead.push(Date.parse(String(line.time)) - spawnedAt);
+    const result = await child.done;
+    if (result.code !== 0)
+      throw new Error(`start-up run ${i} exited ${result.code}:\n${result.stderr}`);
+  }
+  const bareMs = median(bare);
+  const firstReadMs = median(toFirstRead);
+  const ratio = firstReadMs / bareMs;
+  console.log(`node -e 0: median ${bareMs} ms of [${bare.join(', ')}]`);
+  console.log(
+    `processor spawn → first storage read: median ${firstReadMs} ms of [${toFirstRead.join(', ')}]`,
+  );
+  figures.push(
+    {
+      name: 'processor start → first storage read',
+      value: firstReadMs,
+      unit: 'ms',
+      baseline: bareMs,
+      target: null,
+      met: null,
+    },
+    {
+      name: 'processor start-up vs node -e 0',
+      value: ratio,
+      unit: 'x',
+      baseline: 1,
+      target: '<= 2x',
+      met: ratio <= 2,
+    },
+  );
+
+  // ---- peak RSS on a 50 MP JPEG ----
+  const photo = await fiftyMegapixelJpeg();
+  const { id } = await backend.upload(photo, 'fifty-megapixels.jpg');
+  await sleep(100);
+  const start = Date.now();
+  const result = await spawnProcessor(
+    { ...processorEnv(backend, id, { CALLBACK_DEADLINE_MS: '30000' }), ...IMAGE_ENV },
+    { killAfterMs: 600_000 },
+  ).done;
+  const seconds = (Date.now() - start) / 1000;
+  const finished = result.logs.find((l) => l.message === 'processor finished');
+  if (result.code !== 0 || finished?.outcome !== 'processed') {
+    throw new Error(`50 MP job failed (${result.code}):\n${result.stderr}`);
+  }
+  const peakMb = Number(finished.maxRssMb);
+  console.log(
+    `50 MP JPEG (${(photo.length / 1e6).toFixed(1)} MB): peak RSS ${peakMb} MB, ${seconds.toFixed(1)} s`,
+  );
+  figures.push(
+    {
+      name: 'processor peak RSS, 50 MP JPEG',
+      value: peakMb,
+      unit: 'MB',
+      baseline: null,
+      target: '<= 600 MB',
+      met: peakMb <= 600,
+    },
+    {
+      name: 'processor job time, 50 MP JPEG',
+      value: seconds,
+      unit: 's',
+      baseline: null,
+      target: null,
+      met: null,
+    },
+  );
+  recordFigures(figures);
+} finally {
+  await backend.stop();
+}
