@@ -303,11 +303,11 @@ export function runObjectStoreContract(
       await expect(store.delete(key)).resolves.toBeUndefined();
     });
 
-    it('deletes everything under a prefix and nothing else, returning the count', async () => {
+    it('deletes everything under a prefix (across pages) and nothing else, returning the count', async () => {
       const base = prefix();
-      for (const k of ['x/1', 'x/2', 'x/deep/3', 'xy', 'y/4'])
+      for (const k of ['x/1', 'x/2', 'x/deep/3', 'x/4', 'x/5', 'xy', 'y/4'])
         await store.put(base + k, Buffer.from(k), { contentType: 'text/plain' });
-      expect(await store.deletePrefix(`${base}x/`)).toBe(3);
+      expect(await store.deletePrefix(`${base}x/`)).toBe(5);
       expect((await collect(store.list(base))).map((i) => i.key)).toEqual([
         `${base}xy`,
         `${base}y/4`,
