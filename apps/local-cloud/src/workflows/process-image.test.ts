@@ -150,6 +150,18 @@ describe('process-image.workflows.yaml, one image', () => {
     }
   });
 
+  it('refuses a file_id that is not a plain id (path characters, a number), before running anything', async () => {
+    for (const fileId of ['../etc', 'a/b', 123, { id: 'x' }]) {
+      const ctx = context(succeeds);
+      const error = await executeWorkflow(program, { file_id: fileId }, ctx).catch(
+        (e: unknown) => e,
+      );
+      expect((error as WorkflowRuntimeError).value).toMatchObject({ tags: ['ValueError'] });
+      expect((error as WorkflowRuntimeError).message).toMatch(/^invalid file_id /);
+      expect(ctx.connectorCalls).toEqual([]);
+    }
+  });
+
   it('refuses a task timeout that the connector wait could not cover, before running anything', async () => {
     const ctx = context(succeeds, { ...ENV, TASK_TIMEOUT_SECONDS: '3600' });
     await expect(executeWorkflow(program, { file_id: 'img-1' }, ctx)).rejects.toMatchObject({
@@ -193,8 +205,8 @@ describe('process-image.workflows.yaml, batch (DESIGN §9)', () => {
     ]);
   });
 
-  it('refuses an empty batch and an id that contains a comma', async () => {
-    for (const fileIds of [[], ['ok', 'a,b']]) {
+  it('refuses an empty batch, a batch that is not a list, and an id with a comma or of another type', async () => {
+    for (const fileIds of [[], 'img-1', ['ok', 'a,b'], ['ok', 7]]) {
       const ctx = context(succeeds);
       await expect(executeWorkflow(program, { file_ids: fileIds }, ctx)).rejects.toMatchObject({
         value: { tags: ['ValueError'] },
