@@ -141,6 +141,19 @@ describe('the Google ID-token verifier', () => {
     await expectRejected(`${head}.${forged}.${signature}`, 'bad signature');
   });
 
+  it('refuses a token whose signature is spelled with stray bits in its last character', async () => {
+    const token = signJwt(key, claims());
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(token.at(-1) ?? 'A');
+    // A 256-byte signature uses only the top 2 bits of its last base64url character.
+    const sameBytes = alphabet[(last & 0x30) | ((last + 1) & 0x0f)] ?? 'A';
+    const respelled = `${token.slice(0, -1)}${sameBytes}`;
+    expect(Buffer.from(respelled.split('.')[2] ?? '', 'base64url')).toEqual(
+      Buffer.from(token.split('.')[2] ?? '', 'base64url'),
+    );
+    await expectRejected(respelled, 'malformed token');
+  });
+
   it('refuses a token that expired long ago', async () => {
     const now = Math.floor(Date.now() / 1000);
     await expectRejected(signJwt(key, claims({ iat: now - 7200, exp: now - 3600 })), 'expired');

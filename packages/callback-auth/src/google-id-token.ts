@@ -59,6 +59,18 @@ function decodeSegment(segment: string | undefined): JsonObject | undefined {
   }
 }
 
+/**
+ * True when every segment is non-empty, canonical base64url (no padding, no
+ * stray bits in the last character). Node's decoder ignores the unused low
+ * bits, so without this check one token would have several spellings.
+ */
+function isCanonicalBase64url(segments: string[]): boolean {
+  return segments.every(
+    (segment) =>
+      segment.length > 0 && Buffer.from(segment, 'base64url').toString('base64url') === segment,
+  );
+}
+
 /** Maps google-auth-library's verification errors (whose messages embed the token) to fixed reasons. */
 function libraryReason(message: string): string {
   if (message.startsWith('No pem found')) return 'unknown signing key';
@@ -112,7 +124,7 @@ export function createGoogleIdTokenVerifier(
       const segments = token.split('.');
       const header = segments.length === 3 ? decodeSegment(segments[0]) : undefined;
       const claims = segments.length === 3 ? decodeSegment(segments[1]) : undefined;
-      if (header === undefined || claims === undefined || segments[2] === '') {
+      if (header === undefined || claims === undefined || !isCanonicalBase64url(segments)) {
         throw unauthenticated('malformed token');
       }
       // Google signs ID tokens with RS256 only; anything else (none, HS256…) is refused outright.
