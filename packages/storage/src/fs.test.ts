@@ -64,6 +64,8 @@ describe('filesystem store specifics', () => {
       ).code,
     ).toBe('VALIDATION_FAILED');
     expect(await readdir(outside)).toEqual(['secret.txt']);
+    expect(await readdir(path.join(root, '.objectstore', 'meta'))).not.toContain('escape');
+    expect(await readdir(path.join(root, '.objectstore', 'tmp'))).toEqual([]);
     const listed: string[] = [];
     for await (const info of store.list('')) listed.push(info.key);
     expect(listed.some((key) => key.startsWith('escape'))).toBe(false);

@@ -192,6 +192,8 @@ export function createFsObjectStore(options: FsObjectStoreOptions): FsObjectStor
       // Sidecar first: a crash between the two renames leaves an orphan sidecar, which is
       // invisible (objects are found by their data file), rather than bytes without a type.
       const metaTarget = metaPathFor(key);
+      // Check (and create) the data folder first, so a refused key leaves no orphan sidecar.
+      await ensureDirInside(root, rootReal, path.dirname(target), key);
       await moveIntoPlace(tempMeta, metaTarget, key, rootReal);
       await moveIntoPlace(tempData, target, key, rootReal);
       await fsyncDir(path.dirname(target));
@@ -206,8 +208,8 @@ export function createFsObjectStore(options: FsObjectStoreOptions): FsObjectStor
       return info;
     } catch (error) {
       await Promise.allSettled([unlinkIfPresent(tempData), unlinkIfPresent(tempMeta)]);
-      if (signal?.aborted) throw coerceError(signal.reason);
       if (!Buffer.isBuffer(body)) body.destroy();
+      if (signal?.aborted) throw coerceError(signal.reason);
       throw mapFsError(error, key, 'put');
     }
   }
