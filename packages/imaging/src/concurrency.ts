@@ -1,6 +1,6 @@
 /**
- * Thread settings for sharp/libvips, applied once on first use (never at
- * import), and a small bounded-parallelism helper.
+ * Thread settings for sharp/libvips, applied on use (never at import), and a
+ * small bounded-parallelism helper.
  *
  * sharp defaults libvips to 1 thread per image on glibc without jemalloc
  * (https://sharp.pixelplumbing.com/api-utility#concurrency) to limit malloc
@@ -16,13 +16,9 @@ export const LIBVIPS_THREADS = Math.max(1, Math.min(2, availableParallelism()));
 /** How many variants are encoded at the same time (bounded by libuv's pool of 4). */
 export const VARIANT_PARALLELISM = Math.max(2, Math.min(4, availableParallelism()));
 
-let configured = false;
-
-/** Applies the thread settings once per process. */
+/** Applies the thread settings (cheap; called at the start of every processImage). */
 export function configureSharp(): void {
-  if (configured) return;
-  configured = true;
-  sharp.concurrency(LIBVIPS_THREADS);
+  if (sharp.concurrency() !== LIBVIPS_THREADS) sharp.concurrency(LIBVIPS_THREADS);
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; rejects on the first failure. */

@@ -7,6 +7,7 @@
 import sharp, { type Sharp, type SharpOptions } from 'sharp';
 import { fromSharpError } from './errors.ts';
 import { decodeHeic } from './heic.ts';
+import { isDisplayP3 } from './icc.ts';
 import type { Limits } from './limits.ts';
 import type { RawImage } from './placeholder.ts';
 import type { Preset } from './presets.ts';
@@ -35,10 +36,6 @@ export function safeInputOptions(limits: Limits): SharpOptions {
   // failOn 'error' rejects truncated and corrupt data (a half-grey image is
   // worse than a refusal) while tolerating libjpeg's benign warnings.
   return { failOn: 'error', limitInputPixels: limits.maxPixels, sequentialRead: true };
-}
-
-function isDisplayP3(icc: Buffer | undefined): boolean {
-  return icc?.includes('Display P3') === true;
 }
 
 function allOpaque(raw: RawImage): boolean {

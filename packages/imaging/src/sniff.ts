@@ -122,7 +122,7 @@ export function identifyRefused(head: Uint8Array): RefusedKind {
     .trimStart()
     .toLowerCase();
   if (text.startsWith('<')) {
-    if (/<svg[\s>]/.test(text) || text.startsWith('<svg')) return 'svg';
+    if (/<svg[\s/>]/.test(text) || text.startsWith('<svg')) return 'svg';
     if (text.startsWith('<!doctype html') || text.startsWith('<html')) return 'html';
     // An XML prolog or comment before the root: SVG when the root is <svg,
     // or when the prefix ends before the root is reached (fail closed).

@@ -1,0 +1,85 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ImageResult } from '@slideshow/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { photoJpeg } from './test-fixtures.ts';
+
+const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
+
+interface Outcome {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[]): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'imaging-cli-'));
+  writeFileSync(join(dir, 'photo.jpg'), await photoJpeg(360, 240));
+  writeFileSync(join(dir, 'notes.jpg'), 'shopping list: milk, eggs\n');
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('imaging CLI', () => {
+  it('writes the variants and prints only the ImageResult JSON on stdout', async () => {
+    const out = join(dir, 'out');
+    const { status, stdout, stderr } = await runCli([
+      join(dir, 'photo.jpg'),
+      out,
+      '--preset',
+      'web-v1',
+    ]);
+    expect(status, stderr).toBe(0);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    const result = ImageResult.parse(JSON.parse(stdout));
+    expect(result.width).toBe(360);
+    expect(readdirSync(out).sort()).toEqual(result.variants.map((v) => v.suffix).sort());
+    expect(stderr).toContain('variant written');
+  });
+
+  it('refuses a text file named .jpg with exit status 2 and an error JSON', async () => {
+    const { status, stdout } = await runCli([join(dir, 'notes.jpg'), join(dir, 'refused')]);
+    expect(status).toBe(2);
+    expect(JSON.parse(stdout)).toEqual({
+      error: {
+        code: 'UNSUPPORTED_FORMAT',
+        message:
+          'Expected a JPEG, PNG, WebP, GIF, AVIF, TIFF or HEIC image but received a text file',
+      },
+    });
+  });
+
+  it('answers a usage error with exit status 64 and the same JSON shape', async () => {
+    const missing = await runCli([join(dir, 'photo.jpg')]);
+    expect(missing.status).toBe(64);
+    expect(JSON.parse(missing.stdout).error.code).toBe('VALIDATION_FAILED');
+    const badPreset = await runCli([join(dir, 'photo.jpg'), join(dir, 'x'), '--preset', 'nope']);
+    expect(badPreset.status).toBe(64);
+    expect(JSON.parse(badPreset.stdout).error.message).toContain('Expected one of web-v1');
+  });
+});
