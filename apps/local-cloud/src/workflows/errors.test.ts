@@ -50,6 +50,26 @@ describe('raise, try and except', () => {
     });
   });
 
+  it('records the innermost step an uncaught error came from, outside the error map', async () => {
+    const source = `
+main:
+  steps:
+    - outer:
+        call: inner
+inner:
+  steps:
+    - ok:
+        assign:
+          - x: 1
+    - broken:
+        return: \${x / 0}
+`;
+    const error = await run(source).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkflowRuntimeError);
+    expect((error as WorkflowRuntimeError).location).toBe('inner.broken (line 11)');
+    expect(Object.keys((error as WorkflowRuntimeError).value)).toEqual(['message', 'tags']);
+  });
+
   it('does not let except catch the step limit', async () => {
     const source = `
 - guarded:

@@ -47,6 +47,8 @@ export class WorkflowRuntimeError extends Error {
   readonly raised: unknown;
   /** Set for errors no `except` may catch (step limit, cancellation). */
   readonly fatal: boolean;
+  /** Where it was raised, e.g. "main.run_job (line 12)"; for the execution's error context, not part of the map. */
+  location?: string;
 
   constructor(raised: unknown, options: { fatal?: boolean; cause?: unknown } = {}) {
     const value = toErrorMap(raised);
@@ -83,4 +85,11 @@ export function cancelledError(): WorkflowRuntimeError {
     { message: 'execution cancelled', tags: ['CancelledError'] },
     { fatal: true },
   );
+}
+
+/** Records the step an error came from (the innermost one wins) and returns the error to rethrow. */
+export function atStep(error: unknown, location: string): unknown {
+  if (error instanceof WorkflowRuntimeError && error.location === undefined)
+    error.location = location;
+  return error;
 }

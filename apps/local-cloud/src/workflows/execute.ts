@@ -6,7 +6,7 @@
  */
 import { connectorCall, httpCall, sleep, sysCall } from './calls.ts';
 import type { RunContext } from './context.ts';
-import { cancelledError, taggedError, WorkflowRuntimeError } from './errors.ts';
+import { atStep, cancelledError, taggedError, WorkflowRuntimeError } from './errors.ts';
 import { type EvalScope, evaluate } from './evaluate.ts';
 import type { WorkflowProgram } from './parse.ts';
 import type { AssignItem, RetrySpec, Step, StepBody, Subworkflow, Template } from './program.ts';
@@ -83,7 +83,7 @@ class Execution {
         `maximum call depth ${this.maxDepth} exceeded calling ${sub.name}`,
       );
     }
-    const frame = new Frame();
+    const frame = new Frame(sub.name);
     for (const p of sub.params) {
       if (args.has(p.name)) frame.set(p.name, args.get(p.name) ?? null);
       else if (p.default !== undefined) frame.set(p.name, this.value(p.default, frame));
@@ -105,7 +105,12 @@ class Execution {
     let i = 0;
     while (i < steps.length) {
       const step = steps[i] as Step;
-      const outcome = await this.runBody(step.body, frame);
+      let outcome: Outcome;
+      try {
+        outcome = await this.runBody(step.body, frame);
+      } catch (error) {
+        throw atStep(error, `${frame.subworkflow}.${step.name} (line ${step.line})`);
+      }
       if (outcome.t === 'normal') {
         i++;
         continue;

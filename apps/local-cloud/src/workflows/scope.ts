@@ -10,6 +10,12 @@ import { typeName } from './values.ts';
 /** The variables of one subworkflow call. */
 export class Frame {
   readonly scopes: Map<string, WfValue>[] = [new Map()];
+  /** The subworkflow this call runs, for error locations. */
+  readonly subworkflow: string;
+
+  constructor(subworkflow: string) {
+    this.subworkflow = subworkflow;
+  }
 
   lookup(name: string): WfValue {
     for (let i = this.scopes.length - 1; i >= 0; i--) {
