@@ -1,0 +1,177 @@
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { type RunningLocalCloud, startLocalCloud } from '@slideshow/local-cloud/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { printedCommands, runScript, scriptsDir } from './helpers/gcloud-double.ts';
+
+// The real Google Cloud CLI is not part of the project's toolchain: these tests
+// run where it is installed (development machines, CI images that have it) and
+// are skipped, saying so, where it is not.
+const execFileAsync = promisify(execFile);
+const hasGcloud = spawnSync('gcloud', ['--version'], { stdio: 'ignore' }).status === 0;
+const PROJECT = 'demo';
+const REGION = 'europe-west1';
+
+describe.skipIf(!hasGcloud)(
+  'scripts/setup and scripts/rollback with the real gcloud against local-cloud',
+  () => {
+    let cloud: RunningLocalCloud;
+    let dir: string;
+    let repo: string;
+    let env: Record<string, string>;
+    let good = '';
+    const workflowSource = join(scriptsDir, '../workflows/process-image.workflows.yaml');
+
+    // Asynchronous on purpose: local-cloud answers from this same process.
+    async function gcloud(...args: string[]): Promise<string> {
+      const { stdout } = await execFileAsync(
+        'gcloud',
+        [...args, `--project=${PROJECT}`, '--format=json'],
+        {
+          env: { ...process.env, ...env },
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
+      return stdout;
+    }
+
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'ops-local-cloud-'));
+      cloud = await startLocalCloud({
+        dataDir: join(dir, 'data'),
+        projectId: PROJECT,
+        location: REGION,
+      });
+      // A git repository whose HEAD~1 holds the workflow as it is in this checkout
+      // and whose HEAD holds a "bad" edit, for the rollback.
+      repo = join(dir, 'repo');
+      await mkdir(join(repo, 'workflows'), { recursive: true });
+      const git = (...args: string[]) =>
+        execFileSync('git', [
+          '-C',
+          repo,
+          '-c',
+          'user.name=t',
+          '-c',
+          'user.email=t@example.com',
+          ...args,
+        ]);
+      git('init', '-q');
+      good = await readFile(workflowSource, 'utf8');
+      await writeFile(join(repo, 'workflows/process-image.workflows.yaml'), good);
+      git('add', '.');
+      git('commit', '-q', '-m', 'good');
+      await writeFile(
+        join(repo, 'workflows/process-image.workflows.yaml'),
+        `# bad release\n${good}`,
+      );
+      git('commit', '-q', '-am', 'bad');
+      env = {
+        SLIDESHOW_REPO: repo,
+        CLOUDSDK_CONFIG: join(dir, 'gcloud-config'),
+        CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+        CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'true',
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS: `${cloud.url}/`,
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWS: `${cloud.url}/`,
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWEXECUTIONS: `${cloud.url}/`,
+      };
+    });
+    afterAll(async () => {
+      await cloud?.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    const setupArgs = [
+      '--project',
+      PROJECT,
+      '--region',
+      REGION,
+      '--steps',
+      'queues,workflow',
+      '--backend-url',
+      'https://backend.example',
+    ];
+
+    it('creates both queues with the quota-derived settings and deploys the workflow with its environment', async () => {
+      const result = await runScript('setup', setupArgs, env);
+      expect(result.status, result.stderr).toBe(0);
+      const uploads = JSON.parse(
+        await gcloud('tasks', 'queues', 'describe', 'image-uploads', `--location=${REGION}`),
+      );
+      expect(uploads.rateLimits).toMatchObject({
+        maxDispatchesPerSecond: 0.6,
+        maxConcurrentDispatches: 10,
+      });
+      expect(uploads.retryConfig).toEqual({
+        maxAttempts: 100,
+        minBackoff: '1s',
+        maxBackoff: '300s',
+        maxDoublings: 6,
+        maxRetryDuration: '21600s',
+      });
+      const ingest = JSON.parse(
+        await gcloud('tasks', 'queues', 'describe', 'image-ingest', `--location=${REGION}`),
+      );
+      expect(ingest.rateLimits).toMatchObject({
+        maxDispatchesPerSecond: 0.2,
+        maxConcurrentDispatches: 2,
+      });
+      const workflow = JSON.parse(
+        await gcloud('workflows', 'describe', 'process-image', `--location=${REGION}`),
+      );
+      expect(workflow.userEnvVars).toEqual({
+        PROCESSOR_JOB: 'processor',
+        BACKEND_URL: 'https://backend.example',
+        TASK_TIMEOUT_SECONDS: '600',
+        MAX_RETRIES: '3',
+      });
+      expect(workflow.serviceAccount).toContain('slideshow-workflow@demo.iam.gserviceaccount.com');
+    });
+
+    it('converges on a second run: the queues are updated in place and the workflow is left alone', async () => {
+      const result = await runScript('setup', setupArgs, env);
+      expect(result.status, result.stderr).toBe(0);
+      expect(printedCommands(result.stdout).map((c) => c.split(' ').slice(0, 5).join(' '))).toEqual(
+        ['gcloud tasks queues update image-uploads', 'gcloud tasks queues update image-ingest'],
+      );
+      expect(result.stderr).toContain('ok: workflow process-image exists');
+    });
+
+    it('rolls the workflow back to a git revision between a pause and a resume of both queues', async () => {
+      const before = JSON.parse(
+        await gcloud('workflows', 'describe', 'process-image', `--location=${REGION}`),
+      );
+      const result = await runScript(
+        'rollback',
+        ['--project', PROJECT, '--region', REGION, '--no-requeue', 'workflow', 'HEAD~1'],
+        env,
+      );
+      expect(result.status, result.stderr).toBe(0);
+      expect(printedCommands(result.stdout).map((c) => c.split(' ').slice(0, 5).join(' '))).toEqual(
+        [
+          'gcloud tasks queues pause image-uploads',
+          'gcloud tasks queues pause image-ingest',
+          expect.stringMatching(/^gcloud workflows deploy process-image --source=/),
+          'gcloud tasks queues resume image-uploads',
+          'gcloud tasks queues resume image-ingest',
+        ],
+      );
+      const after = JSON.parse(
+        await gcloud('workflows', 'describe', 'process-image', `--location=${REGION}`),
+      );
+      expect(after.sourceContents).toBe(good);
+      expect(after.revisionId).not.toBe(before.revisionId);
+      expect(after.userEnvVars).toEqual(before.userEnvVars);
+      for (const queue of ['image-uploads', 'image-ingest']) {
+        const q = JSON.parse(
+          await gcloud('tasks', 'queues', 'describe', queue, `--location=${REGION}`),
+        );
+        expect(q.state, queue).toBe('RUNNING');
+      }
+    });
+  },
+);
