@@ -207,6 +207,19 @@ describe('the Cloud Tasks dispatcher', () => {
     expect((error as AppError).retryable).toBe(true);
   });
 
+  it('reuses its connection for sequential dispatches', async () => {
+    const before = fake.connectionCount;
+    for (let i = 0; i < 5; i += 1) {
+      await dispatcher.dispatch({
+        imageId: `ka-${i}`,
+        generation: 0,
+        queue: 'uploads',
+        argument: { file_id: `ka-${i}` },
+      });
+    }
+    expect(fake.connectionCount - before).toBeLessThanOrEqual(1);
+  });
+
   it('sends no credentials to a plain-http emulator endpoint', async () => {
     await dispatcher.dispatch({
       imageId: 'img-9',

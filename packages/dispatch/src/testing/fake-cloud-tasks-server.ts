@@ -39,6 +39,8 @@ export interface FakeCloudTasksServer {
   readonly tasks: Map<string, FakeTask>;
   /** Number of tasks created (duplicates excluded). */
   readonly createdCount: number;
+  /** TCP connections accepted so far (shows whether the client reuses connections). */
+  readonly connectionCount: number;
   /** Answers the next `times` requests with `status` (Google error JSON) instead of handling them. */
   failNext(status: number, times?: number): void;
   /** Forgets requests, tasks and injected failures. */
@@ -144,11 +146,18 @@ export async function startFakeCloudTasksServer(
     sendGoogleError(res, 404, `unsupported ${method} ${url.pathname}`);
   });
 
+  let connectionCount = 0;
+  server.on('connection', () => {
+    connectionCount += 1;
+  });
   const url = await listenOnLoopback(server);
   return {
     url,
     requests,
     tasks,
+    get connectionCount() {
+      return connectionCount;
+    },
     get createdCount() {
       return createdCount;
     },
