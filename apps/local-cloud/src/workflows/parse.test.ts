@@ -89,4 +89,11 @@ describe('parseWorkflow', () => {
       'unsupported: retry policy http.sometimes (line 4)',
     );
   });
+
+  it('returns the cached program for a source it parsed before, and never caches a failure', () => {
+    const source = '- a:\n    return: 42\n';
+    expect(parseWorkflow(source)).toBe(parseWorkflow(source));
+    expect(() => parseWorkflow('- a:\n    nope: 1\n')).toThrow('unsupported: nope (line 2)');
+    expect(() => parseWorkflow('- a:\n    nope: 1\n')).toThrow('unsupported: nope (line 2)');
+  });
 });

@@ -379,7 +379,21 @@ class DefinitionParser {
   }
 }
 
+/** Parsed programs by source: they are immutable, and YAML parsing dominates a short execution. */
+const cache = new Map<string, WorkflowProgram>();
+const CACHE_SIZE = 32;
+
 /** Parses and statically checks a Workflows YAML/JSON source; throws WorkflowSyntaxError. */
 export function parseWorkflow(source: string): WorkflowProgram {
-  return new DefinitionParser().parse(source);
+  const cached = cache.get(source);
+  if (cached !== undefined) {
+    // Refresh its place: the Map's insertion order is the eviction order.
+    cache.delete(source);
+    cache.set(source, cached);
+    return cached;
+  }
+  const program = new DefinitionParser().parse(source);
+  cache.set(source, program);
+  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  return program;
 }
