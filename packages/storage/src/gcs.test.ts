@@ -53,6 +53,32 @@ describe('Google Cloud Storage store specifics', () => {
       }));
   }
 
+  it('switches to a resumable session past the default 8 MiB threshold when the size is unknown', async () => {
+    const defaults = createGcsObjectStore({
+      bucket: 'defaults',
+      apiEndpoint: emulator.endpoint,
+      projectId: emulator.projectId,
+    });
+    await defaults.put('under.bin', generatedStream(8 * 1024 * 1024).stream, {
+      contentType: 'application/octet-stream',
+    });
+    await defaults.put('over.bin', generatedStream(8 * 1024 * 1024 + 1).stream, {
+      contentType: 'application/octet-stream',
+    });
+    const types = (name: string) =>
+      emulator.requests
+        .filter(
+          (r) =>
+            r.method === 'POST' &&
+            r.url.startsWith('/upload/storage/v1/b/defaults/o') &&
+            r.url.includes(name),
+        )
+        .map((r) => new URL(r.url, 'http://x').searchParams.get('uploadType'));
+    expect(types('under.bin')).toEqual(['multipart']);
+    expect(types('over.bin')).toEqual(['resumable']);
+    expect((await defaults.stat('over.bin'))?.bytes).toBe(8 * 1024 * 1024 + 1);
+  });
+
   it('uploads a body under the threshold in a single multipart request', async () => {
     const before = startedUploads().length;
     await store.put('small/one.bin', Buffer.alloc(1000, 1), {
