@@ -163,4 +163,22 @@ describe('backend client', () => {
     expect(error.retryable).toBe(false);
     expect(error.message).toContain('answered 400: <html>bad</html>');
   });
+
+  it('sends through an injected fetch when one is given', async () => {
+    handlers.push(json(200, spec));
+    const calls: string[] = [];
+    const viaFetch = createBackendClient({
+      baseUrl,
+      credentials: { authorizationHeader: async () => 'Bearer test-secret' },
+      logger: silentLogger,
+      deadlineMs: 2_000,
+      fetch: (input, init) => {
+        calls.push(String(input));
+        return fetch(input, init);
+      },
+    });
+    await expect(viaFetch.jobSpec('img-1')).resolves.toEqual(spec);
+    expect(calls).toEqual([`${baseUrl}/api/processing/img-1`]);
+    expect(seen[0]?.authorization).toBe('Bearer test-secret');
+  });
 });

@@ -14,6 +14,7 @@ import {
   type StartedBody,
 } from '@slideshow/contracts';
 import { AppError, coerceError, type Logger, retryWithBackoff } from '@slideshow/runtime';
+import { fetchTransport, nodeHttpTransport, type TransportResponse } from './http-transport.ts';
 
 /** Options for {@link createBackendClient}. */
 export interface BackendClientOptions {
@@ -25,6 +26,7 @@ export interface BackendClientOptions {
   deadlineMs: number;
   /** Time one HTTP exchange may take (ms); default min(deadline, 15 s), at least 1 s. */
   requestTimeoutMs?: number;
+  /** Send requests with this `fetch` instead of node:http (see http-transport.ts). */
   fetch?: typeof fetch;
 }
 
@@ -60,7 +62,7 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
 };
 
 /** Maps an HTTP error answer to an AppError; 429 and 5xx are retryable. */
-async function errorFromResponse(response: Response, what: string): Promise<AppError> {
+async function errorFromResponse(response: TransportResponse, what: string): Promise<AppError> {
   const text = await response.text().catch((error: unknown) => coerceError(error).message);
   let code: ErrorCode = STATUS_CODES[response.status] ?? 'BACKEND_UNAVAILABLE';
   let message = text.slice(0, 500);
@@ -88,7 +90,7 @@ async function errorFromResponse(response: Response, what: string): Promise<AppE
 
 /** Creates a {@link BackendClient}. No I/O until a call is made. */
 export function createBackendClient(options: BackendClientOptions): BackendClient {
-  const doFetch = options.fetch ?? fetch;
+  const transport = options.fetch ? fetchTransport(options.fetch) : nodeHttpTransport;
   const requestTimeoutMs =
     options.requestTimeoutMs ?? Math.max(1_000, Math.min(options.deadlineMs, 15_000));
 
@@ -109,12 +111,12 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
         };
         if (body !== undefined) headers['content-type'] = 'application/json';
         const timeout = AbortSignal.timeout(requestTimeoutMs);
-        let response: Response;
+        let response: TransportResponse;
         try {
-          response = await doFetch(`${options.baseUrl}${path}`, {
+          response = await transport(`${options.baseUrl}${path}`, {
             method,
             headers,
-            body: body === undefined ? undefined : JSON.stringify(body),
+            ...(body === undefined ? {} : { body: JSON.stringify(body) }),
             signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
           });
         } catch (error) {
@@ -129,7 +131,6 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
           );
         }
         if (!response.ok) throw await errorFromResponse(response, what);
-        if (response.status === 204) return undefined;
         const text = await response.text();
         return text === '' ? undefined : (JSON.parse(text) as unknown);
       },

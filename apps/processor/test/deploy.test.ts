@@ -35,7 +35,12 @@ afterAll(async () => {
 
 describe('the pnpm deploy output (what the Docker image contains)', () => {
   it('holds the bundle and sharp as its only production dependency', async () => {
-    expect((await readdir(out)).sort()).toEqual(['dist', 'node_modules', 'package.json']);
+    expect((await readdir(out)).sort()).toEqual([
+      'README.md',
+      'dist',
+      'node_modules',
+      'package.json',
+    ]);
     const pkg = JSON.parse(await readFile(join(out, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
     };
