@@ -139,7 +139,9 @@ export async function httpCall(fn: string, rawArgs: WfValue, ctx: RunContext): P
     const type = auth.get('type');
     if (type !== 'OIDC' && type !== 'OAuth2')
       throw taggedError('ValueError', `${fn}: auth.type must be OIDC or OAuth2`);
-    const audience = optString(fn, auth, 'audience');
+    // Google: an OIDC token's audience defaults to the URL called (without its query).
+    const audience =
+      optString(fn, auth, 'audience') ?? (type === 'OIDC' ? url.split('?')[0] : undefined);
     const scopes = auth.get('scopes') ?? auth.get('scope') ?? null;
     request.auth = {
       type,

@@ -41,7 +41,11 @@ describe('the samples that call HTTP or connectors', () => {
   let base = '';
   beforeAll(async () => {
     server = createServer((req, res) => {
-      const status = req.url?.startsWith('/missing') ? 404 : 200;
+      const status = req.url?.startsWith('/missing')
+        ? 404
+        : req.url?.startsWith('/forbidden')
+          ? 403
+          : 200;
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ path: req.url }));
     });
@@ -78,6 +82,18 @@ describe('the samples that call HTTP or connectors', () => {
     expect(await run(text, null, recordingContext({ http: fetchHttp }))).toBe(
       "Sorry, URL wasn't found",
     );
+  });
+
+  it('runs error_catch: a 403 takes the authentication branch, a 200 returns the body', async () => {
+    const ctx = recordingContext({ http: fetchHttp });
+    const forbidden = source('error_catch').replace(
+      'https://example.com/someapi',
+      `${base}/forbidden`,
+    );
+    expect(await run(forbidden, null, ctx)).toBe('Authentication error');
+    const found = source('error_catch').replace('https://example.com/someapi', `${base}/item`);
+    expect(await run(found, null, ctx)).toEqual({ path: '/item' });
+    expect(ctx.httpCalls[0]?.auth).toEqual({ type: 'OIDC', audience: `${base}/forbidden` });
   });
 
   it('runs error_catch and maps a refused connection to its connection branch', async () => {
@@ -120,6 +136,26 @@ describe('the samples that call HTTP or connectors', () => {
     });
     expect(result[1]).toMatchObject({
       created: { body: { argument: '{"hello":"world","integer":100,"boolean":true}' } },
+    });
+  });
+
+  it('runs connector_run with fake connectors and returns the delete response', async () => {
+    const prefix = 'googleapis.run.v1.namespaces.services';
+    const ctx = recordingContext({
+      env: { GOOGLE_CLOUD_PROJECT_ID: 'demo' },
+      connectors: {
+        [`${prefix}.create`]: async (args) => ({
+          metadata: (args.body as { metadata: unknown }).metadata,
+        }),
+        [`${prefix}.get`]: async (args) => ({ name: args.name }),
+        [`${prefix}.delete`]: async () => ({ status: 'Success' }),
+      },
+    });
+    expect(await run(source('connector_run'), null, ctx)).toEqual({ status: 'Success' });
+    expect(ctx.connectorCalls[0]?.args).toMatchObject({
+      location: 'us-central1',
+      parent: 'namespaces/demo',
+      body: { metadata: { name: 'test-service', namespace: 'demo' } },
     });
   });
 
