@@ -46,6 +46,13 @@ const MIGRATIONS: readonly string[] = [
      start_ms INTEGER, end_ms INTEGER,
      PRIMARY KEY (execution, task_index, attempt)
    );`,
+  // Keep inserts O(log n): next seq numbers and tombstone expiry are looked up per request.
+  `CREATE INDEX tasks_seq ON tasks (seq);
+   CREATE INDEX task_tombstones_expiry ON task_tombstones (expires_ms);
+   CREATE INDEX executions_seq ON executions (seq);
+   CREATE INDEX executions_active ON executions (state);
+   CREATE INDEX job_executions_seq ON job_executions (seq);
+   CREATE INDEX job_executions_unfinished ON job_executions (done);`,
 ];
 
 /** Opens (creating if needed) and migrates the database at `path`. */

@@ -99,6 +99,7 @@ export function createTasksStore(db: Db, tombstoneTtlMs: number): TasksStore {
     setInFlight: db.prepare('UPDATE tasks SET in_flight = ? WHERE name = ?'),
     resetInFlight: db.prepare('UPDATE tasks SET in_flight = 0 WHERE in_flight = 1'),
   };
+  let lastSweepMs = 0;
   const finish = db.transaction((name: string, nowMs: number): boolean => {
     const changed = s.deleteTask.run(name).changes > 0;
     s.tombstone.run(name, nowMs + tombstoneTtlMs);
@@ -138,7 +139,11 @@ export function createTasksStore(db: Db, tombstoneTtlMs: number): TasksStore {
     finishTask: (name, nowMs) => finish(name, nowMs),
     purgeQueue: (queue, nowMs) => purge(queue, nowMs),
     isTombstoned: (name, nowMs) => {
-      s.expireTombstones.run(nowMs);
+      // Expired rows are filtered by the query; sweep them out once a minute, not per call.
+      if (nowMs - lastSweepMs > 60_000) {
+        s.expireTombstones.run(nowMs);
+        lastSweepMs = nowMs;
+      }
       return (s.isTombstoned.get(name, nowMs)?.n ?? 0) > 0;
     },
     dueTasks: (queue, nowMs, limit) => s.due.all(queue, nowMs, limit).map(toRow),
