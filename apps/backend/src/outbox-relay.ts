@@ -64,7 +64,20 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let loop: Promise<void> | undefined;
   let pass: Promise<number> | undefined;
 
-  const dispatchOne = async (row: OutboxRow): Promise<boolean> => {
+  // Dispatched rows are deleted in one transaction per pass (one commit, not one per row). A
+  // crash before that commit re-dispatches them, which ALREADY_EXISTS makes harmless.
+  const finish = (rows: OutboxRow[]) => {
+    if (rows.length === 0) return;
+    const at = new Date(now()).toISOString();
+    options.db.transaction(() => {
+      for (const row of rows) {
+        repos.outbox.remove(row.id);
+        repos.images.markDispatched(row.image_id, row.generation, at);
+      }
+    })();
+  };
+
+  const dispatchOne = async (row: OutboxRow, done: OutboxRow[]): Promise<boolean> => {
     try {
       const result = await dispatcher.dispatch({
         imageId: row.image_id,
@@ -72,10 +85,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         queue: row.queue,
         argument: { file_id: row.image_id },
       });
-      options.db.transaction(() => {
-        repos.outbox.remove(row.id);
-        repos.images.markDispatched(row.image_id, row.generation, new Date(now()).toISOString());
-      })();
+      done.push(row);
       logger.debug('dispatched', {
         imageId: row.image_id,
         generation: row.generation,
@@ -103,13 +113,20 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     const rows = repos.outbox.due(now(), o.batchSize);
     let next = 0;
     let ok = 0;
+    const done: OutboxRow[] = [];
     const worker = async () => {
       while (next < rows.length) {
         const row = rows[next++];
-        if (row && (await dispatchOne(row))) ok++;
+        if (row && (await dispatchOne(row, done))) ok++;
+        // Commit in chunks so a slow straggler does not hold back finished rows.
+        if (done.length >= 50) finish(done.splice(0));
       }
     };
-    await Promise.all(Array.from({ length: Math.min(o.concurrency, rows.length) }, worker));
+    try {
+      await Promise.all(Array.from({ length: Math.min(o.concurrency, rows.length) }, worker));
+    } finally {
+      finish(done.splice(0));
+    }
     return rows.length === 0 ? -1 : ok;
   };
 
@@ -131,8 +148,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       wake = done;
     });
 
+  // Set by notify() while a pass runs: a row may have been added after its SELECT.
+  let dirty = false;
   const run = async () => {
     while (running) {
+      dirty = false;
       let dispatched = -1;
       try {
         dispatched = await onePass();
@@ -141,7 +161,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
       if (!running) break;
       // A full batch means more may be due: go again at once; otherwise wait.
-      if (dispatched < 0 || dispatched < o.batchSize) await sleepUntilWoken(o.pollIntervalMs);
+      if (dirty || dispatched >= o.batchSize) continue;
+      await sleepUntilWoken(o.pollIntervalMs);
     }
   };
 
@@ -157,7 +178,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       notified = true;
       queueMicrotask(() => {
         notified = false;
-        wake?.();
+        if (wake) wake();
+        else dirty = true;
       });
     },
     async drain() {

@@ -274,25 +274,25 @@ async function refreshFailed() {
   const rows = (body.failedTasks ?? []).map((f) =>
     el(
       'tr',
-      { 'data-id': f.image_id },
-      el('td', {}, el('code', {}, f.image_id)),
-      el('td', {}, f.error_code ?? ''),
+      { 'data-id': f.imageId },
+      el('td', {}, el('code', {}, f.imageId)),
+      el('td', {}, f.errorCode ?? ''),
       el(
         'td',
         {},
-        WORDS[f.error_code]
-          ? `${WORDS[f.error_code]} ${f.error_message ?? ''}`
-          : (f.error_message ?? ''),
+        WORDS[f.errorCode]
+          ? `${WORDS[f.errorCode]} ${f.errorMessage ?? ''}`
+          : (f.errorMessage ?? ''),
       ),
-      el('td', {}, String(f.attempt_count ?? '')),
-      el('td', {}, fmtTime(f.last_attempt)),
+      el('td', {}, String(f.attemptCount ?? '')),
+      el('td', {}, fmtTime(f.lastAttempt)),
       el('td', {}, f.source ?? ''),
       el(
         'td',
         {},
         el(
           'button',
-          { type: 'button', onclick: () => retry(f.image_id), 'aria-label': `Retry ${f.image_id}` },
+          { type: 'button', onclick: () => retry(f.imageId), 'aria-label': `Retry ${f.imageId}` },
           'Retry',
         ),
       ),
@@ -364,13 +364,13 @@ async function openDetail(id) {
         el('dt', {}, 'Timings'),
         el('dd', {}, timings || '—'),
         el('dt', {}, 'Workflow execution'),
-        el('dd', {}, image.execution?.state ?? '—'),
+        el('dd', {}, image.executionState?.state ?? '—'),
         el('dt', {}, 'Last error'),
         el(
           'dd',
           {},
           image.failedTask
-            ? words({ code: image.failedTask.error_code, message: image.failedTask.error_message })
+            ? words({ code: image.failedTask.errorCode, message: image.failedTask.errorMessage })
             : '—',
         ),
       ),
