@@ -210,3 +210,24 @@ describe('Cloud Run jobs across a restart', () => {
     }
   });
 });
+
+describe('Cloud Run job failures outside the program', () => {
+  it('fails a task whose command cannot be started, naming the spawn error', async () => {
+    const own = tempDir();
+    const cloud2 = await startCloud(join(own, 'data'));
+    try {
+      await api(cloud2, 'POST', `${J}?jobId=missing-binary`, {
+        template: {
+          template: { maxRetries: 0, containers: [{ command: ['/nonexistent/binary'] }] },
+        },
+      });
+      const started = await api(cloud2, 'POST', `${J}/missing-binary:run`, {});
+      const op = await api(cloud2, 'POST', `/v2/${started.body.name}:wait`, { timeout: '30s' });
+      expect(op.body.done).toBe(true);
+      expect(op.body.error.message).toContain('ENOENT');
+    } finally {
+      await cloud2.stop();
+      removeDir(own);
+    }
+  });
+});

@@ -11,6 +11,7 @@ import { formatDuration } from '../time.ts';
 import {
   type ConnectorHandler,
   executeWorkflow,
+  fetchHttp,
   type HttpCallRequest,
   type HttpCallResponse,
   parseWorkflow,
@@ -42,41 +43,19 @@ export interface ExecutionsRunner {
   stop(): Promise<void>;
 }
 
-/** An HTTP transport for the engine over fetch, with local stand-ins for Google tokens. */
+/**
+ * The engine's fetch transport with local stand-ins for Google tokens:
+ * `auth: {type: OIDC}` carries the local OIDC token (the stack's callback
+ * secret), `OAuth2` the local OAuth token. Timeouts come from the engine's signal.
+ */
 export function createHttpTransport(
   oauthToken: string,
   oidcToken: string,
 ): (req: HttpCallRequest) => Promise<HttpCallResponse> {
-  return async (req) => {
-    const url = new URL(req.url);
-    for (const [k, v] of Object.entries(req.query ?? {})) {
-      for (const item of Array.isArray(v) ? v : [v]) url.searchParams.append(k, String(item));
-    }
-    const headers = new Headers(req.headers);
-    if (req.auth?.type === 'OIDC') headers.set('Authorization', `Bearer ${oidcToken}`);
-    if (req.auth?.type === 'OAuth2') headers.set('Authorization', `Bearer ${oauthToken}`);
-    let body: string | Uint8Array | undefined;
-    if (req.body instanceof Uint8Array) body = req.body;
-    else if (typeof req.body === 'string' && !/json/i.test(headers.get('content-type') ?? 'json')) {
-      body = req.body;
-    } else if (req.body !== undefined && req.body !== null) {
-      body = JSON.stringify(req.body);
-      if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-    }
-    const signals = [AbortSignal.timeout(req.timeoutSeconds * 1000)];
-    if (req.signal) signals.push(req.signal);
-    const res = await fetch(url, {
-      method: req.method,
-      headers,
-      body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
-      signal: AbortSignal.any(signals),
-    });
-    const text = await res.text();
-    const responseHeaders: Record<string, string> = {};
-    res.headers.forEach((value, key) => {
-      responseHeaders[key] = value;
-    });
-    return { code: res.status, headers: responseHeaders, body: text };
+  return (req) => {
+    if (req.auth === undefined) return fetchHttp(req);
+    const token = req.auth.type === 'OIDC' ? oidcToken : oauthToken;
+    return fetchHttp({ ...req, headers: { ...req.headers, Authorization: `Bearer ${token}` } });
   };
 }
 
