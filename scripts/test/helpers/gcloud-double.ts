@@ -111,8 +111,18 @@ export function runScript(
   env: Record<string, string>,
   input?: string,
 ): Promise<RunResult> {
+  return runCommand(join(scriptsDir, name), args, env, input);
+}
+
+/** Runs a program with extra environment (Google variables cleared), bounded by a timeout. */
+export function runCommand(
+  program: string,
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(join(scriptsDir, name), args, {
+    const child = spawn(program, args, {
       env: { ...process.env, GOOGLE_CLOUD_PROJECT: '', GOOGLE_CLOUD_LOCATION: '', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: 50_000,
