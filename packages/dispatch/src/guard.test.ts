@@ -36,6 +36,19 @@ describe('the one-dispatch-path guard', () => {
     expect(offenders, 'use @slideshow/dispatch instead of the Google clients').toEqual([]);
   });
 
+  it('keeps the port and the dry-run adapter free of Google SDK imports', () => {
+    // The backend imports these in every mode; loading them must not load a cloud SDK.
+    for (const file of ['task-dispatcher.ts', 'dry-run.ts']) {
+      const text = readFileSync(join(ALLOWED, 'src', file), 'utf8');
+      expect(text, file).not.toMatch(/['"](?:@google-cloud\/|google-auth-library|google-gax)/);
+      const relative = [...text.matchAll(/from '(\.\/[^']+)'/g)].map((m) => m[1]);
+      expect(
+        relative.every((r) => r === './task-dispatcher.ts'),
+        file,
+      ).toBe(true);
+    }
+  });
+
   it('recognises every import form it is meant to forbid', () => {
     for (const line of [
       "import { CloudTasksClient } from '@google-cloud/tasks';",
