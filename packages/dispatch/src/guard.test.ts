@@ -41,9 +41,9 @@ describe('the one-dispatch-path guard', () => {
     for (const file of ['task-dispatcher.ts', 'dry-run.ts']) {
       const text = readFileSync(join(ALLOWED, 'src', file), 'utf8');
       expect(text, file).not.toMatch(/['"](?:@google-cloud\/|google-auth-library|google-gax)/);
-      const relative = [...text.matchAll(/from '(\.\/[^']+)'/g)].map((m) => m[1]);
+      const localImports = [...text.matchAll(/from '(\.\/[^']+)'/g)].map((m) => m[1]);
       expect(
-        relative.every((r) => r === './task-dispatcher.ts'),
+        localImports.every((r) => r === './task-dispatcher.ts'),
         file,
       ).toBe(true);
     }
