@@ -2,8 +2,11 @@
  * The static rules of the supported subset: which keys a step, a condition and
  * a call may use, and which functions an expression may call.
  */
+
+import { coerceError } from '@slideshow/runtime';
 import { WorkflowSyntaxError } from './errors.ts';
-import type { Expr } from './expression.ts';
+import { type Expr, parseExpression } from './expression.ts';
+import type { Subworkflow, Template } from './program.ts';
 import { isExpressionFunction } from './stdlib.ts';
 
 /** Allowed step keys. */
@@ -85,4 +88,60 @@ export function checkFunctions(e: Expr, line: number): void {
     throw new WorkflowSyntaxError(`unsupported: function ${e.fn}`, line);
   }
   for (const child of children(e)) checkFunctions(child, line);
+}
+
+/** A subworkflow call or retry predicate seen while parsing, checked once every subworkflow is known. */
+export interface PendingCall {
+  readonly fn: string;
+  readonly args: Template | undefined;
+  readonly line: number;
+  readonly predicate: boolean;
+}
+
+/** Google refuses unknown or missing arguments at deploy time; so do we (for literal args maps). */
+export function checkSubworkflowCalls(
+  pendingCalls: readonly PendingCall[],
+  subworkflows: ReadonlyMap<string, Subworkflow>,
+): void {
+  for (const call of pendingCalls) {
+    const sub = subworkflows.get(call.fn);
+    if (sub === undefined) continue;
+    if (call.predicate) {
+      if (sub.params.length !== 1) {
+        throw new WorkflowSyntaxError(
+          `retry predicate ${sub.name} must take exactly one parameter`,
+          call.line,
+        );
+      }
+      continue;
+    }
+    if (call.args !== undefined && call.args.k !== 'map') continue;
+    const names = (call.args?.entries ?? []).map((e) => e.key);
+    if (names.some((n) => typeof n !== 'string')) continue;
+    for (const name of names as string[]) {
+      if (!sub.params.some((p) => p.name === name)) {
+        throw new WorkflowSyntaxError(`${sub.name} has no parameter ${name}`, call.line);
+      }
+    }
+    for (const p of sub.params) {
+      if (p.default === undefined && !names.includes(p.name)) {
+        throw new WorkflowSyntaxError(`call ${sub.name}: missing argument ${p.name}`, call.line);
+      }
+    }
+  }
+}
+
+/** Parses the text of a `${…}` and checks its functions; errors carry the YAML line. */
+export function compileExpression(text: string, line: number): Expr {
+  let e: Expr;
+  try {
+    e = parseExpression(text);
+  } catch (error) {
+    throw new WorkflowSyntaxError(
+      `invalid expression ${text}: ${coerceError(error).message}`,
+      line,
+    );
+  }
+  checkFunctions(e, line);
+  return e;
 }

@@ -96,4 +96,18 @@ describe('parseWorkflow', () => {
     expect(() => parseWorkflow('- a:\n    nope: 1\n')).toThrow('unsupported: nope (line 2)');
     expect(() => parseWorkflow('- a:\n    nope: 1\n')).toThrow('unsupported: nope (line 2)');
   });
+
+  it('refuses a subworkflow call with an unknown or a missing argument, and a predicate without one parameter', () => {
+    const callWith = (args: string) =>
+      `main:\n  steps:\n    - c:\n        call: sub\n${args}sub:\n  params: [a, b: 2]\n  steps:\n    - r:\n        return: \${a}\n`;
+    expect(parseWorkflow(callWith('        args:\n          a: 1\n')).subworkflows.size).toBe(2);
+    expect(syntaxError(callWith('        args:\n          a: 1\n          z: 3\n')).message).toBe(
+      'sub has no parameter z (line 4)',
+    );
+    expect(syntaxError(callWith('')).message).toBe('call sub: missing argument a (line 4)');
+    const predicate = `main:\n  steps:\n    - t:\n        try:\n          return: 1\n        retry:\n          predicate: \${p}\n          max_retries: 1\np:\n  steps:\n    - r:\n        return: true\n`;
+    expect(syntaxError(predicate).message).toBe(
+      'retry predicate p must take exactly one parameter (line 7)',
+    );
+  });
 });

@@ -1,17 +1,13 @@
-/**
- * Parses a Workflows definition (YAML or JSON) into a checked program.
- * Everything outside the supported subset fails here with
- * "unsupported: <construct> (line N)" rather than at run time.
- */
-import { coerceError } from '@slideshow/runtime';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { WorkflowSyntaxError } from './errors.ts';
-import { type Expr, expressionText, parseExpression } from './expression.ts';
+import { type Expr, expressionText } from './expression.ts';
 import {
   ACTIONS,
   CALL_TARGETS,
   CONDITION_KEYS,
-  checkFunctions,
+  checkSubworkflowCalls,
+  compileExpression,
+  type PendingCall,
   RETRY_POLICIES,
   RETRY_PREDICATES,
   STEP_KEYS,
@@ -40,6 +36,8 @@ class DefinitionParser {
   private subworkflowNames = new Set<string>();
   private stepNames = new Set<string>();
   private pendingNext: { target: string; line: number; inFor: boolean }[] = [];
+  /** Subworkflow calls and predicates, checked against the callee's params once all are parsed. */
+  private readonly pendingCalls: PendingCall[] = [];
 
   parse(source: string): WorkflowProgram {
     const doc = parseDocument(source, { lineCounter: this.lines, intAsBigInt: true });
@@ -67,6 +65,7 @@ class DefinitionParser {
       if (!this.subworkflowNames.has('main'))
         throw this.error('a definition needs a main workflow', root);
       for (const e of entries) subworkflows.set(e.key, this.subworkflow(e));
+      checkSubworkflowCalls(this.pendingCalls, subworkflows);
     } else {
       throw this.error('a definition is a list of steps or a map of subworkflows', root);
     }
@@ -187,6 +186,10 @@ class DefinitionParser {
       ) {
         throw this.error(`unsupported: call ${fn}`, get('call'));
       }
+      if (this.subworkflowNames.has(fn)) {
+        const args = parts.has('args') ? this.template(get('args')) : undefined;
+        this.pendingCalls.push({ fn, args, line: this.nodeLine(get('call')), predicate: false });
+      }
       body.call = {
         fn,
         ...(parts.has('args') ? { args: this.template(get('args')) } : {}),
@@ -225,7 +228,7 @@ class DefinitionParser {
         throw this.error('each assign item is a map with one key', item);
       }
       const line = this.nodeLine(e.keyNode);
-      const target = this.expr(e.key, line);
+      const target = compileExpression(e.key, line);
       const path: AssignItem['path'][number][] = [];
       let cur: Expr = target;
       while (cur.k === 'member' || cur.k === 'index') {
@@ -302,6 +305,14 @@ class DefinitionParser {
         if (!RETRY_PREDICATES.has(name) && !this.subworkflowNames.has(name)) {
           throw this.error(`unsupported: retry predicate ${name}`, p.value);
         }
+        if (this.subworkflowNames.has(name)) {
+          this.pendingCalls.push({
+            fn: name,
+            args: undefined,
+            line: this.nodeLine(p.value),
+            predicate: true,
+          });
+        }
         spec.predicate = name;
       } else if (p.key === 'max_retries') spec.maxRetries = this.template(p.value);
       else if (p.key === 'backoff') {
@@ -337,27 +348,13 @@ class DefinitionParser {
     return as === undefined ? { steps } : { as, steps };
   }
 
-  private expr(text: string, line: number): Expr {
-    let e: Expr;
-    try {
-      e = parseExpression(text);
-    } catch (error) {
-      throw new WorkflowSyntaxError(
-        `invalid expression ${text}: ${coerceError(error).message}`,
-        line,
-      );
-    }
-    checkFunctions(e, line);
-    return e;
-  }
-
   private template(node: Node | null): Template {
     const line = this.nodeLine(node);
     if (node === null || isScalar(node)) {
       const v = (node?.value ?? null) as WfValue;
       if (typeof v === 'string') {
         const text = expressionText(v);
-        if (text !== undefined) return { k: 'expr', e: this.expr(text, line), text };
+        if (text !== undefined) return { k: 'expr', e: compileExpression(text, line), text };
       }
       return { k: 'lit', v };
     }
@@ -369,7 +366,7 @@ class DefinitionParser {
         entries: this.entries(node).map((e) => {
           const text = expressionText(e.key);
           return {
-            key: text === undefined ? e.key : this.expr(text, this.nodeLine(e.keyNode)),
+            key: text === undefined ? e.key : compileExpression(text, this.nodeLine(e.keyNode)),
             value: this.template(e.value),
           };
         }),
