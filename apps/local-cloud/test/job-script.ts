@@ -15,6 +15,7 @@ const out = env.OUT_DIR;
 const me = 't' + env.CLOUD_RUN_TASK_INDEX + '-a' + env.CLOUD_RUN_TASK_ATTEMPT;
 fs.appendFileSync(path.join(out, 'starts'), me + '\\n');
 fs.writeFileSync(path.join(out, me + '.json'), JSON.stringify(env));
+fs.writeFileSync(path.join(out, me + '.pid'), String(process.pid));
 console.log(JSON.stringify({ severity: 'INFO', message: 'started ' + me }));
 const mode = env.MODE;
 if (mode === 'ok') process.exit(0);
