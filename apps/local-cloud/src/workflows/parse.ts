@@ -1,3 +1,8 @@
+/**
+ * Parses a Workflows definition (YAML or JSON) into a checked program.
+ * Everything outside the supported subset fails here with
+ * "unsupported: <construct> (line N)" rather than at run time.
+ */
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { WorkflowSyntaxError } from './errors.ts';
 import { type Expr, expressionText } from './expression.ts';
