@@ -37,6 +37,7 @@ import {
   type ObjectStore,
   type PutOptions,
 } from './object-store.ts';
+import { guardSource, sourceErrorOf } from './put-source.ts';
 
 /** Options for {@link createFsObjectStore}. */
 export interface FsObjectStoreOptions {
@@ -114,7 +115,7 @@ export function createFsObjectStore(options: FsObjectStoreOptions): FsObjectStor
     }
     // `flush: true` fsyncs before close, so the rename never exposes unwritten blocks.
     await pipeline(
-      body,
+      guardSource(body),
       createWriteStream(tempFile, { flags: 'wx', flush: true }),
       signal ? { signal } : {},
     );
@@ -210,7 +211,7 @@ export function createFsObjectStore(options: FsObjectStoreOptions): FsObjectStor
       await Promise.allSettled([unlinkIfPresent(tempData), unlinkIfPresent(tempMeta)]);
       if (!Buffer.isBuffer(body)) body.destroy();
       if (signal?.aborted) throw coerceError(signal.reason);
-      throw mapFsError(error, key, 'put');
+      throw sourceErrorOf(error) ?? mapFsError(error, key, 'put');
     }
   }
 

@@ -119,14 +119,14 @@ describe('Google Cloud Storage store specifics', () => {
       store.put('broken/resumable.bin', resumable.stream, {
         contentType: 'application/octet-stream',
       }),
-    ).rejects.toThrow();
+    ).rejects.toThrow('source failed mid-stream');
     const single = generatedStream(800 * 1024, { failAfter: 256 * 1024 });
     await expect(
       store.put('broken/single.bin', single.stream, {
         contentType: 'application/octet-stream',
         size: 800 * 1024,
       }),
-    ).rejects.toThrow();
+    ).rejects.toThrow('source failed mid-stream');
     expect(await store.stat('broken/resumable.bin')).toBeUndefined();
     expect(await store.stat('broken/single.bin')).toBeUndefined();
   });

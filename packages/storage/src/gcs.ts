@@ -27,6 +27,7 @@ import {
   type ObjectStore,
   type PutOptions,
 } from './object-store.ts';
+import { guardSource, sourceErrorOf } from './put-source.ts';
 
 /** Options for {@link createGcsObjectStore}. */
 export interface GcsObjectStoreOptions {
@@ -137,10 +138,10 @@ export function createGcsObjectStore(options: GcsObjectStoreOptions): ObjectStor
         source = Readable.from([body], { objectMode: false });
         resumable = body.length > threshold;
       } else if (putOptions.size !== undefined) {
-        source = body;
+        source = guardSource(body);
         resumable = putOptions.size > threshold;
       } else {
-        const sized = await sizeUp(body, threshold);
+        const sized = await sizeUp(guardSource(body), threshold);
         source = sized.source;
         resumable = !sized.fitsInOneRequest;
       }
@@ -157,7 +158,7 @@ export function createGcsObjectStore(options: GcsObjectStoreOptions): ObjectStor
     } catch (error) {
       if (!Buffer.isBuffer(body)) body.destroy();
       if (signal?.aborted) throw coerceError(signal.reason);
-      throw mapGcsError(error, key, 'put');
+      throw sourceErrorOf(error) ?? mapGcsError(error, key, 'put');
     }
   }
 

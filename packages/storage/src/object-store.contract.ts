@@ -262,20 +262,36 @@ export function runObjectStoreContract(
       const fresh = generatedStream(2 * 1024 * 1024, { failAfter: 512 * 1024 });
       await expect(
         store.put(`${base}fresh.bin`, fresh.stream, { contentType: 'application/octet-stream' }),
-      ).rejects.toThrow();
+      ).rejects.toThrow('source failed mid-stream');
       expect(await store.stat(`${base}fresh.bin`)).toBeUndefined();
 
       await store.put(`${base}kept.bin`, Buffer.from('original'), { contentType: 'text/plain' });
       const failing = generatedStream(2 * 1024 * 1024, { failAfter: 512 * 1024 });
       await expect(
         store.put(`${base}kept.bin`, failing.stream, { contentType: 'application/octet-stream' }),
-      ).rejects.toThrow();
+      ).rejects.toThrow('source failed mid-stream');
       expect((await readAll(await store.get(`${base}kept.bin`))).toString()).toBe('original');
       expect(await store.stat(`${base}kept.bin`)).toMatchObject({
         contentType: 'text/plain',
         bytes: 8,
       });
       expect((await collect(store.list(base))).map((i) => i.key)).toEqual([`${base}kept.bin`]);
+    });
+
+    it("rejects with the source stream's own AppError, not a storage failure", async () => {
+      const key = `${prefix()}limited.bin`;
+      const { stream } = generatedStream(2 * 1024 * 1024);
+      let seen = 0;
+      const limited = stream.map((chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen > 256 * 1024) throw new AppError('PAYLOAD_TOO_LARGE', 'body over 256 KiB');
+        return chunk;
+      });
+      const error = await appErrorOf(
+        store.put(key, limited, { contentType: 'application/octet-stream' }),
+      );
+      expect(error.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(await store.stat(key)).toBeUndefined();
     });
 
     it('leaves no object behind when the put is aborted mid-stream', async () => {
@@ -291,7 +307,7 @@ export function runObjectStoreContract(
           contentType: 'application/octet-stream',
           signal: controller.signal,
         }),
-      ).rejects.toThrow();
+      ).rejects.toThrow('client went away');
       expect(await store.stat(key)).toBeUndefined();
     });
 
