@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TaskDispatcher } from '@slideshow/dispatch';
 import { createCloudTasksDispatcher } from '@slideshow/dispatch/cloud-tasks';
+import { createDryRunDispatcher } from '@slideshow/dispatch/dry-run';
 import { silentLogger } from '@slideshow/runtime';
 import { type Figure, formatFigures, recordFigures } from '@slideshow/tools/bench-results';
 import { openDatabase } from '../src/db/open-database.ts';
@@ -155,6 +156,67 @@ async function uploadBenchmark(): Promise<Figure[]> {
   ];
 }
 
+async function relayOverheadBenchmark(): Promise<Figure[]> {
+  say(`relay overhead: ${RELAY_ROWS} outbox rows through the dry-run dispatcher …`);
+  const dir = await mkdtemp(join(tmpdir(), 'backend-relay-dry-'));
+  const db = openDatabase(join(dir, 'slideshow.db'));
+  const repos = createRepositories(db);
+  const lifecycle = createLifecycle({ db, repos, now: Date.now });
+  const relay = createOutboxRelay({
+    db,
+    repos,
+    dispatcher: createDryRunDispatcher(),
+    logger: silentLogger,
+  });
+  try {
+    seedRows(db, lifecycle, RELAY_ROWS, 'dry');
+    const started = performance.now();
+    const relayed = await relay.drain();
+    const rate = relayed / ((performance.now() - started) / 1000);
+    say(`  ${rate.toFixed(0)} rows/s`);
+    return [
+      {
+        name: 'backend: outbox relay rate, dry-run dispatcher (relay + SQLite only)',
+        value: rate,
+        unit: 'rows/s',
+        baseline: null,
+        target: '>= 1000 rows/s',
+        met: rate >= 1000,
+      },
+    ];
+  } finally {
+    await relay.stop();
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function seedRows(
+  db: ReturnType<typeof openDatabase>,
+  lifecycle: ReturnType<typeof createLifecycle>,
+  count: number,
+  tag: string,
+): void {
+  db.transaction(() => {
+    for (let i = 0; i < count; i++) {
+      lifecycle.accept({
+        id: `img_${tag}${i}`,
+        original_name: 'x.png',
+        content_type: 'image/png',
+        bytes: 1,
+        sha256: randomBytes(32).toString('hex'),
+        source_key: `originals/img_${tag}${i}`,
+        priority: 'interactive',
+        preset: 'web-v1',
+        width: 1,
+        height: 1,
+        format: 'png',
+        created_at: new Date().toISOString(),
+      });
+    }
+  })();
+}
+
 async function relayBenchmark(fakeUrl: string): Promise<Figure[]> {
   say(`relay: ${RELAY_ROWS} outbox rows through the Cloud Tasks client to another process …`);
   const dir = await mkdtemp(join(tmpdir(), 'backend-relay-bench-'));
@@ -170,30 +232,10 @@ async function relayBenchmark(fakeUrl: string): Promise<Figure[]> {
     apiEndpoint: fakeUrl,
   });
   const relay = createOutboxRelay({ db, repos, dispatcher, logger: silentLogger });
-  const seed = (count: number, tag: string) => {
-    db.transaction(() => {
-      for (let i = 0; i < count; i++) {
-        lifecycle.accept({
-          id: `img_${tag}${i}`,
-          original_name: 'x.png',
-          content_type: 'image/png',
-          bytes: 1,
-          sha256: randomBytes(32).toString('hex'),
-          source_key: `originals/img_${tag}${i}`,
-          priority: 'interactive',
-          preset: 'web-v1',
-          width: 1,
-          height: 1,
-          format: 'png',
-          created_at: new Date().toISOString(),
-        });
-      }
-    })();
-  };
   try {
-    seed(300, 'warm');
+    seedRows(db, lifecycle, 300, 'warm');
     await relay.drain();
-    seed(RELAY_ROWS, 'run');
+    seedRows(db, lifecycle, RELAY_ROWS, 'run');
     const started = performance.now();
     const relayed = await relay.drain();
     const rate = relayed / ((performance.now() - started) / 1000);
@@ -323,6 +365,7 @@ async function latencyBenchmark(fakeUrl: string): Promise<Figure[]> {
 
 const figures: Figure[] = [];
 figures.push(...(await uploadBenchmark()));
+figures.push(...(await relayOverheadBenchmark()));
 const fake = startChild('./fake-tasks-child.ts');
 const { url } = (await fake.ready) as Message & { url: string };
 try {
