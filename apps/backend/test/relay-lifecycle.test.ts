@@ -1,0 +1,103 @@
+import type { DispatchRequest, TaskDispatcher } from '@slideshow/dispatch';
+import { silentLogger } from '@slideshow/runtime';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createOutboxRelay } from '../src/outbox-relay.ts';
+import { admin, expectJson, makeApp, makePng, multipart, type TestApp } from './helpers.ts';
+
+describe('outbox relay lifecycle and execution state', () => {
+  let t: TestApp | undefined;
+  afterEach(() => t?.cleanup());
+
+  const upload = async (app: TestApp, seed: number) => {
+    const body = await expectJson<{ images: { id: string }[] }>(
+      await app.app.request('/api/admin/upload', {
+        method: 'POST',
+        headers: admin(),
+        body: multipart([{ name: 'a.png', bytes: makePng(8, 8, seed) }]),
+      }),
+      202,
+    );
+    return body.images[0]!.id;
+  };
+
+  it('waits for an in-flight dispatch on stop and then commits it', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const seen: DispatchRequest[] = [];
+    const slow: TaskDispatcher = {
+      async dispatch(request) {
+        seen.push(request);
+        await gate;
+        return { taskName: 'slow', alreadyExisted: false };
+      },
+    };
+    t = await makeApp({ dispatcher: slow });
+    const id = await upload(t, 1);
+    const relay = createOutboxRelay({
+      db: t.db,
+      repos: t.repos,
+      dispatcher: slow,
+      logger: silentLogger,
+      pollIntervalMs: 50,
+    });
+    relay.start();
+    for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(seen).toHaveLength(1);
+    let stopped = false;
+    const stopping = relay.stop().then(() => {
+      stopped = true;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    expect(t.repos.outbox.stats().pending).toBe(0);
+    expect(t.repos.images.get(id)?.status).toBe('queued');
+  });
+
+  it('shows the workflow execution state in the image detail when the dispatcher knows it', async () => {
+    const dispatcher: TaskDispatcher = {
+      async dispatch() {
+        return { taskName: 'x', alreadyExisted: false };
+      },
+      async executionState(imageId, generation) {
+        return {
+          name: `projects/p/locations/l/workflows/process-image/executions/${imageId}-${generation}`,
+          state: 'ACTIVE',
+        };
+      },
+    };
+    t = await makeApp({ dispatcher });
+    const id = await upload(t, 2);
+    await t.relay.drain();
+    const detail = await expectJson(
+      await t.app.request(`/api/images/${id}`, { headers: admin() }),
+      200,
+    );
+    expect(detail.executionState).toEqual({
+      name: `projects/p/locations/l/workflows/process-image/executions/${id}-0`,
+      state: 'ACTIVE',
+    });
+  });
+
+  it('still answers the image detail when the execution state cannot be read', async () => {
+    const dispatcher: TaskDispatcher = {
+      async dispatch() {
+        return { taskName: 'x', alreadyExisted: false };
+      },
+      async executionState() {
+        throw new Error('Executions API unreachable');
+      },
+    };
+    t = await makeApp({ dispatcher });
+    const id = await upload(t, 3);
+    await t.relay.drain();
+    const detail = await expectJson(
+      await t.app.request(`/api/images/${id}`, { headers: admin() }),
+      200,
+    );
+    expect(detail).toMatchObject({ status: 'queued', executionState: null });
+  });
+});
