@@ -16,7 +16,7 @@ const outdir = resolve(here, 'dist');
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: here,
-  entryPoints: { processor: 'src/main.ts' },
+  entryPoints: { processor: 'src/entry.ts' },
   outdir,
   outExtension: { '.js': '.mjs' },
   // Lazily imported adapters (GCS client, google-auth-library, imaging) become

@@ -3,7 +3,6 @@
  * prove the retry and backstop paths of DESIGN §4. Ignored unless set; `hang`
  * lives in run.ts because it must happen mid-work, after `started`.
  */
-import { Worker } from 'node:worker_threads';
 import type { ProcessorFault } from './config.ts';
 
 /**
@@ -23,6 +22,7 @@ export async function applyStartupFault(fault: ProcessorFault | undefined): Prom
     // Growing the main heap would take ~4 GB and the whole machine's patience before
     // V8 aborts; a worker capped at 64 MB reaches the same "heap out of memory" in
     // well under a second, and the process then aborts (SIGABRT) like a real OOM.
+    const { Worker } = process.getBuiltinModule('node:worker_threads');
     await new Promise<void>((resolve) => {
       const worker = new Worker('const keep = []; for (;;) keep.push(new Array(1e5).fill(1));', {
         eval: true,

@@ -5,7 +5,6 @@
  * retryable one exits non-zero so Cloud Run retries, reporting failed first
  * (best effort) when this is the final attempt.
  */
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CallbackCredentials } from '@slideshow/callback-auth';
 import type { ImageResult, JobSpec } from '@slideshow/contracts';
@@ -13,6 +12,7 @@ import { AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import { type BackendClient, createBackendClient } from './backend-client.ts';
 import { isFinalAttempt, type ProcessorConfig } from './config.ts';
+import { fullJobSpec, type StartFields, startFields } from './job-spec.ts';
 
 /** Exit statuses of the processor (README "Exit codes"). */
 export const EXIT_CODES = {
@@ -67,7 +67,8 @@ async function readOriginal(
   signal: AbortSignal,
 ): Promise<{ data: Buffer; sha256: string }> {
   const stream = await store.get(key);
-  const hash = createHash('sha256');
+  // Loaded on first use rather than imported: node:crypto is not needed before the read.
+  const hash = process.getBuiltinModule('node:crypto').createHash('sha256');
   const chunks: Buffer[] = [];
   const onAbort = () => stream.destroy(signal.reason as Error);
   signal.addEventListener('abort', onAbort, { once: true });
@@ -103,27 +104,32 @@ export async function run(config: ProcessorConfig, deps: RunDeps): Promise<RunRe
   const final = isFinalAttempt(config);
   const ids = { execution: config.execution, attempt: config.attempt };
   let spec: JobSpec | undefined;
+  let head: StartFields | undefined;
   let phase = 'job-spec';
   try {
-    spec = await backend.jobSpec(config.imageId, { signal });
-    const log = logger.child({ generation: spec.generation });
-    if (spec.status === 'processed' || spec.status === 'failed') {
-      log.info('image already settled; nothing to do', { status: spec.status });
+    const raw = await backend.jobSpec(config.imageId, { signal });
+    head = startFields(config.imageId, raw);
+    const log = logger.child({ generation: head.generation });
+    if (head.status === 'processed' || head.status === 'failed') {
+      log.info('image already settled; nothing to do', { status: head.status });
       return { exitCode: EXIT_CODES.ok, outcome: 'already-done' };
     }
     phase = 'started';
     const startedCall = backend.started(
       config.imageId,
-      { generation: spec.generation, ...ids },
+      { generation: head.generation, ...ids },
       { signal },
     );
-    // The read overlaps the `started` round trip; nothing is processed before it is accepted.
-    // The start-up benchmark measures spawn → this line (the first storage read).
-    log.info('reading original', { key: spec.sourceKey });
+    // The read overlaps the `started` round trip and the full job-spec check; nothing is
+    // processed before both pass. The start-up benchmark measures spawn → this line.
+    log.info('reading original', { key: head.sourceKey });
     const readStart = performance.now();
-    const reading = readOriginal(store, spec.sourceKey, signal);
+    const reading = readOriginal(store, head.sourceKey, signal);
     reading.catch(() => undefined);
+    const checking = fullJobSpec(config.imageId, raw);
+    checking.catch(() => undefined);
     await startedCall;
+    spec = await checking;
     if (config.fault === 'hang') {
       log.warn('PROCESSOR_FAULT=hang: sleeping until terminated');
       await sleep(2 ** 31 - 1, undefined, { signal });
@@ -183,8 +189,18 @@ export async function run(config: ProcessorConfig, deps: RunDeps): Promise<RunRe
     return { exitCode: EXIT_CODES.ok, outcome: 'processed' };
   } catch (thrown) {
     const error = coerceError(signal.aborted ? (signal.reason ?? thrown) : thrown);
-    const log = logger.child({ phase, generation: spec?.generation, code: error.code });
-    return settleFailure({ config, backend, log, error, spec, final, signal, store });
+    const log = logger.child({ phase, generation: head?.generation, code: error.code });
+    return settleFailure({
+      config,
+      backend,
+      log,
+      error,
+      generation: head?.generation,
+      variantPrefix: spec?.variantPrefix,
+      final,
+      signal,
+      store,
+    });
   }
 }
 
@@ -193,7 +209,9 @@ interface FailureContext {
   backend: BackendClient;
   log: Logger;
   error: AppError;
-  spec: JobSpec | undefined;
+  /** The generation this task worked on, once the job spec was read. */
+  generation: number | undefined;
+  variantPrefix: string | undefined;
   final: boolean;
   signal: AbortSignal;
   store: ObjectStore;
@@ -201,7 +219,7 @@ interface FailureContext {
 
 /** Applies the error policy to an error thrown by the task. */
 async function settleFailure(ctx: FailureContext): Promise<RunResult> {
-  const { error, log, config, spec } = ctx;
+  const { error, log, config } = ctx;
   if (ctx.signal.aborted) {
     log.error('terminated before finishing', { error, final: ctx.final });
     if (ctx.final) await report(ctx, TERMINATION_REPORT_MS);
@@ -210,8 +228,8 @@ async function settleFailure(ctx: FailureContext): Promise<RunResult> {
   if (error.code === 'NOT_FOUND' && error.context.status === 404) {
     // The image was deleted: nothing to process; drop anything this attempt wrote.
     log.warn('image no longer exists; nothing to do', { error: error.message });
-    if (spec) {
-      await ctx.store.deletePrefix(spec.variantPrefix).catch((e: unknown) => {
+    if (ctx.variantPrefix) {
+      await ctx.store.deletePrefix(ctx.variantPrefix).catch((e: unknown) => {
         log.warn('could not delete variants of a deleted image', { error: coerceError(e) });
       });
     }
@@ -240,7 +258,7 @@ async function report(ctx: FailureContext, deadlineMs: number): Promise<boolean>
     await ctx.backend.failed(
       config.imageId,
       {
-        ...(ctx.spec ? { generation: ctx.spec.generation } : {}),
+        ...(ctx.generation === undefined ? {} : { generation: ctx.generation }),
         execution: config.execution,
         attempt: config.attempt,
         code: error.code,
