@@ -36,10 +36,6 @@ export class Frame {
     }
     this.scopes[this.scopes.length - 1]?.set(name, value);
   }
-
-  has(name: string): boolean {
-    return this.scopes.some((s) => s.has(name));
-  }
 }
 
 /** True for integers and doubles. */
