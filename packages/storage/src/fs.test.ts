@@ -3,12 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFsObjectStore, type FsObjectStore } from './fs.ts';
-import {
-  appErrorOf,
-  generatedStream,
-  readAll,
-  runObjectStoreContract,
-} from './object-store.contract.ts';
+import { runObjectStoreContract } from './object-store.contract.ts';
+import { appErrorOf, generatedStream, readAll } from './testing/test-streams.ts';
 
 let scratch: string;
 

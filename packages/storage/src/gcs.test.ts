@@ -3,14 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGcsObjectStore } from './gcs.ts';
-import {
-  appErrorOf,
-  generatedStream,
-  readAll,
-  runObjectStoreContract,
-} from './object-store.contract.ts';
+import { runObjectStoreContract } from './object-store.contract.ts';
 import type { ObjectStore } from './object-store.ts';
 import { type GcsEmulator, startGcsEmulator } from './testing/gcs-emulator.ts';
+import { appErrorOf, generatedStream, readAll } from './testing/test-streams.ts';
 
 let emulator: GcsEmulator;
 

@@ -4,13 +4,18 @@
  * under its own random prefix, so one store serves the whole suite.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { AppError } from '@slideshow/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ObjectInfo, ObjectStore } from './object-store.ts';
+import type { ObjectStore } from './object-store.ts';
+import {
+  appErrorOf,
+  collect,
+  exposeGc,
+  generatedStream,
+  readAll,
+  sha256,
+} from './testing/test-streams.ts';
 
 /** What an adapter's test hands to {@link runObjectStoreContract}. */
 export interface ContractSubject {
@@ -21,71 +26,6 @@ export interface ContractSubject {
    * emulator buffers request bodies), where the figure would measure the server.
    */
   maxBufferedBytes?: number;
-}
-
-/** Reads a whole stream into one Buffer. */
-export async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream)
-    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-  return Buffer.concat(chunks);
-}
-
-/** Resolves to the AppError `promise` rejects with (fails the test when it resolves or throws something else). */
-export async function appErrorOf(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
-}
-
-/** A stream that produces `total` bytes lazily in `chunkSize` pieces, failing after `failAfter` bytes if set. */
-export function generatedStream(
-  total: number,
-  options: { chunkSize?: number; failAfter?: number; onChunk?: (produced: number) => void } = {},
-): { stream: Readable; digest: () => string } {
-  const chunkSize = options.chunkSize ?? 64 * 1024;
-  const hash = createHash('sha256');
-  let produced = 0;
-  let index = 0;
-  const stream = new Readable({
-    highWaterMark: chunkSize,
-    read() {
-      if (options.failAfter !== undefined && produced >= options.failAfter) {
-        this.destroy(new Error('source failed mid-stream'));
-        return;
-      }
-      if (produced >= total) {
-        this.push(null);
-        return;
-      }
-      const size = Math.min(chunkSize, total - produced);
-      const chunk = Buffer.alloc(size, index++ % 251);
-      hash.update(chunk);
-      produced += size;
-      options.onChunk?.(produced);
-      this.push(chunk);
-    },
-  });
-  return { stream, digest: () => hash.digest('hex') };
-}
-
-function sha256(buffer: Buffer): string {
-  return createHash('sha256').update(buffer).digest('hex');
-}
-
-async function collect(iterable: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
-  const items: ObjectInfo[] = [];
-  for await (const item of iterable) items.push(item);
-  return items;
-}
-
-/** `gc()` without starting Node with --expose-gc, so memory samples count live bytes only. */
-function exposeGc(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
 }
 
 /** Registers the ObjectStore contract tests for one adapter. */

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAll } from './object-store.contract.ts';
 import { openObjectStore, parseObjectStoreLocation } from './open.ts';
+import { readAll } from './testing/test-streams.ts';
 
 const run = promisify(execFile);
 let scratch: string;
