@@ -7,6 +7,7 @@
 import { coerceError } from '@slideshow/runtime';
 import type { HttpCallRequest, RunContext } from './context.ts';
 import { cancelledError, taggedError, WorkflowRuntimeError } from './errors.ts';
+import { builtinPredicate, DEFAULT_BACKOFF } from './retry.ts';
 import { decodeJsonText } from './stdlib.ts';
 import { fromJs, toJs, typeName, type WfMap, type WfValue } from './values.ts';
 
@@ -204,9 +205,29 @@ export async function connectorCall(
   const timeoutSeconds = seconds(fn, paramMap, 'timeout', CONNECTOR_TIMEOUT_DEFAULT_S);
   const skipPolling = paramMap.get('skip_polling') === true;
   try {
-    const result = await withDeadline(timeoutSeconds, ctx.signal, (signal) =>
-      handler(toJs(args) as Record<string, unknown>, { timeoutSeconds, skipPolling, signal }),
-    );
+    const plainArgs = toJs(args) as Record<string, unknown>;
+    const result = await withDeadline(timeoutSeconds, ctx.signal, async (signal) => {
+      // Connectors retry on their own (https://cloud.google.com/workflows/docs/connectors):
+      // the non-idempotent policy (429, 503, ConnectionFailedError; 5 retries, 1 s × 1.25
+      // up to 60 s) is safe for every method, GETs included.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await handler(plainArgs, { timeoutSeconds, skipPolling, signal });
+        } catch (error) {
+          const retry =
+            error instanceof WorkflowRuntimeError &&
+            !signal.aborted &&
+            attempt < DEFAULT_BACKOFF.maxRetries &&
+            builtinPredicate('http.default_retry_predicate_non_idempotent', fromJs(error.value));
+          if (!retry) throw error;
+          const delay = Math.min(
+            DEFAULT_BACKOFF.initialDelay * DEFAULT_BACKOFF.multiplier ** attempt,
+            DEFAULT_BACKOFF.maxDelay,
+          );
+          await sleep(ctx, delay * 1000);
+        }
+      }
+    });
     return fromJs(result);
   } catch (error) {
     if (ctx.signal?.aborted) throw cancelledError();

@@ -385,6 +385,38 @@ describe('connectors', () => {
     expect(await runError(guarded, null, ctx)).toMatchObject({ tags: ['CancelledError'] });
   });
 
+  it('retries a connector call answered with 503 (Cloud Run API hiccups), like Google connectors do', async () => {
+    let calls = 0;
+    const ctx = recordingContext({
+      connectors: {
+        'googleapis.run.v2.projects.locations.jobs.run': async () => {
+          calls++;
+          if (calls <= 2)
+            throw new WorkflowRuntimeError({
+              message: 'unavailable',
+              code: 503,
+              tags: ['HttpError'],
+            });
+          return { name: 'executions/e2' };
+        },
+      },
+    });
+    expect(await run(source, null, ctx)).toEqual({ name: 'executions/e2' });
+    expect(ctx.sleeps).toEqual([1000, 1250]);
+  });
+
+  it('does not retry a connector call refused with 400', async () => {
+    const ctx = recordingContext({
+      connectors: {
+        'googleapis.run.v2.projects.locations.jobs.run': async () => {
+          throw new WorkflowRuntimeError({ message: 'bad', code: 400, tags: ['HttpError'] });
+        },
+      },
+    });
+    expect(await runError(source, null, ctx)).toMatchObject({ code: 400 });
+    expect(ctx.connectorCalls).toHaveLength(1);
+  });
+
   it('names a connector the host does not serve', async () => {
     const error = await runError(source);
     expect(error.message).toMatch(
