@@ -171,7 +171,10 @@ export function parseStorageFaults(spec: string, salt?: string): StorageFaultOpt
   };
   for (const name of fields.keys()) {
     if (!['seed', 'fail', 'stall', 'stallMs', 'ops'].includes(name)) {
-      throw new AppError('VALIDATION_FAILED', `Unknown field ${JSON.stringify(name)} in STORAGE_FAULTS`);
+      throw new AppError(
+        'VALIDATION_FAILED',
+        `Unknown field ${JSON.stringify(name)} in STORAGE_FAULTS`,
+      );
     }
   }
   const ops = fields.get('ops');
