@@ -50,6 +50,16 @@ async function openStore(config: BackendConfig): Promise<ObjectStore> {
   });
 }
 
+/** Test-only (e2e/faults): wraps the store with seeded injected faults when STORAGE_FAULTS is set. */
+async function withStorageFaults(
+  store: ObjectStore,
+  spec: string | undefined,
+): Promise<ObjectStore> {
+  if (!spec) return store;
+  const { createFaultyObjectStore, parseStorageFaults } = await import('@slideshow/storage/faulty');
+  return createFaultyObjectStore(store, parseStorageFaults(spec, 'backend'));
+}
+
 async function openDispatcher(config: BackendConfig, logger: Logger): Promise<TaskDispatcher> {
   switch (config.dispatch) {
     case 'dry-run': {
@@ -113,7 +123,7 @@ async function main(): Promise<void> {
       );
     }
   }
-  const store = await openStore(config);
+  const store = await withStorageFaults(await openStore(config), process.env.STORAGE_FAULTS);
   const dispatcher = await openDispatcher(config, logger.child({ component: 'dispatch' }));
   const callbackVerifier = await openVerifier(config);
   const repos = createRepositories(db);
