@@ -49,7 +49,17 @@ async function main(): Promise<number> {
   await applyStartupFault(config.fault);
   logger.info('processor starting', { storage: new URL(config.storageUrl).protocol });
   try {
-    const [store, credentials] = await Promise.all([openStore(config), openCredentials(config)]);
+    const [opened, credentials] = await Promise.all([openStore(config), openCredentials(config)]);
+    // Test-only (e2e/faults): seeded storage faults, drawn afresh on every attempt.
+    const faults = process.env.STORAGE_FAULTS;
+    const store = faults
+      ? await import('@slideshow/storage/faulty').then((m) =>
+          m.createFaultyObjectStore(
+            opened,
+            m.parseStorageFaults(faults, `attempt-${config.attempt}`),
+          ),
+        )
+      : opened;
     const result = await run(config, { store, credentials, logger, signal: controller.signal });
     logger.info('processor finished', {
       outcome: result.outcome,
