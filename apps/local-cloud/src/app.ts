@@ -8,7 +8,7 @@ import type { Logger } from '@slideshow/runtime';
 import type { Db } from './db.ts';
 import { createOperationsStore } from './operations.ts';
 import { createRouter } from './router.ts';
-import { createJobsRunConnector } from './run/connector.ts';
+import { createConnectorCalls, createJobsRunConnector } from './run/connector.ts';
 import { createRunService, registerRunRoutes } from './run/routes.ts';
 import { createJobRunner, type JobRunner } from './run/runner.ts';
 import { createRunStore } from './run/store.ts';
@@ -59,6 +59,7 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
   const operations = createOperationsStore(deps.db);
   const runStore = createRunStore(deps.db);
   const workflowsStore = createWorkflowsStore(deps.db);
+  const connectorCalls = createConnectorCalls(deps.db);
 
   let dispatcher: TaskDispatcher | undefined;
   const noDispatcher: TaskDispatcher = {
@@ -81,9 +82,13 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
     logger: log.child({ component: 'workflows' }),
     oauthToken: deps.oauthToken,
     oidcToken: deps.oidcToken,
-    connectors: {
-      'googleapis.run.v2.projects.locations.jobs.run': createJobsRunConnector(runService),
-    },
+    connectorsFor: (execution) => ({
+      'googleapis.run.v2.projects.locations.jobs.run': createJobsRunConnector(
+        runService,
+        connectorCalls,
+        execution,
+      ),
+    }),
     now,
   });
 

@@ -53,6 +53,11 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX executions_active ON executions (state);
    CREATE INDEX job_executions_seq ON job_executions (seq);
    CREATE INDEX job_executions_unfinished ON job_executions (done);`,
+  // The n-th connector call of a workflow execution → the operation it started.
+  `CREATE TABLE connector_calls (
+     execution TEXT NOT NULL, seq INTEGER NOT NULL, operation TEXT NOT NULL,
+     PRIMARY KEY (execution, seq)
+   );`,
 ];
 
 /** Opens (creating if needed) and migrates the database at `path`. */

@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   api,
@@ -9,6 +11,7 @@ import {
   tempDir,
   waitFor,
 } from './helpers.ts';
+import { writeJobScript } from './job-script.ts';
 
 let dir: string;
 let target: Target;
@@ -60,6 +63,70 @@ main:
       expect(done.state).toBe('SUCCEEDED');
       expect(JSON.parse(done.result)).toBe(200);
       expect(target.received).toHaveLength(2);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('joins the job run its first attempt started instead of starting a second one', async () => {
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    const script = writeJobScript(dir);
+    const data = join(dir, 'data');
+    const first = await startCloud(data);
+    await api(first, 'POST', `/v2/${PARENT}/jobs?jobId=slow`, {
+      template: {
+        template: {
+          maxRetries: 0,
+          containers: [
+            {
+              command: ['node', script],
+              env: [
+                { name: 'MODE', value: 'wait-for-allow' },
+                { name: 'OUT_DIR', value: out },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    await api(first, 'POST', `/v1/${PARENT}/workflows?workflowId=runner`, {
+      sourceContents: `
+main:
+  steps:
+    - run:
+        call: googleapis.run.v2.projects.locations.jobs.run
+        args:
+          name: ${PARENT}/jobs/slow
+        result: execution
+    - done:
+        return: \${execution.succeededCount}
+`,
+    });
+    const created = await api(
+      first,
+      'POST',
+      `/v1/${PARENT}/workflows/runner/executions`,
+      {},
+      { authorization: 'Bearer local-oauth-token-for-tests' },
+    );
+    await waitFor(() => (existsSync(join(out, 'starts')) ? true : undefined), 'the job task');
+    await first.stop();
+    writeFileSync(join(out, 'allow'), '');
+    const second = await startCloud(data);
+    try {
+      const done = await waitFor(async () => {
+        const e = await api(second, 'GET', `/v1/${created.body.name}`);
+        return e.body.state === 'ACTIVE' ? undefined : e.body;
+      }, 'the re-run');
+      expect(done.state, JSON.stringify(done)).toBe('SUCCEEDED');
+      expect(JSON.parse(done.result)).toBe(1);
+      const runs = await api(second, 'GET', `/v2/${PARENT}/jobs/slow/executions`);
+      expect(runs.body.executions).toHaveLength(1);
+      expect(readFileSync(join(out, 'starts'), 'utf8').trim().split('\n')).toEqual([
+        't0-a0',
+        't0-a0',
+      ]);
     } finally {
       await second.stop();
     }

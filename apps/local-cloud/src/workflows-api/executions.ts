@@ -4,7 +4,8 @@
  * HTTP transport that turns `auth` into the stack's local bearer tokens, and
  * the local connectors. Deviation from Google: after a restart an ACTIVE
  * execution runs again from its first step (Google resumes it); the pipeline's
- * steps are idempotent, so a re-run is safe.
+ * steps are idempotent, so a re-run is safe, and connector calls already made
+ * are joined rather than repeated (see run/connector.ts).
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
 import { formatDuration } from '../time.ts';
@@ -25,7 +26,8 @@ export interface ExecutionsRunnerDeps {
   logger: Logger;
   oauthToken: string;
   oidcToken: string;
-  connectors: Record<string, ConnectorHandler>;
+  /** The connectors for one execution (by execution name). */
+  connectorsFor(execution: string): Record<string, ConnectorHandler>;
   now?: () => number;
 }
 
@@ -104,7 +106,7 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
           GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID: executionId ?? '',
         },
         http,
-        connectors: deps.connectors,
+        connectors: deps.connectorsFor(execution.name),
         log: (entry) => log.info('sys.log', { logSeverity: entry.severity, data: entry.data }),
         signal: controller.signal,
       });
