@@ -69,6 +69,7 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
       `--labels=commit-sha=${SHA}`,
     ]);
     expect(config.images).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Cloud Build substitution syntax
       '${_REGION}-docker.pkg.dev/$PROJECT_ID/${_REPOSITORY}/backend:$COMMIT_SHA',
     ]);
   });
@@ -166,6 +167,8 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
         for (const arg of step.args ?? []) expect(() => substitute(arg, known), file).not.toThrow();
       }
     }
-    expect(() => substitute('$$HOME ${_NOPE}', {})).toThrow('unknown substitution ${_NOPE}');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Cloud Build substitution syntax
+    const unknown = '$$HOME ${_NOPE}';
+    expect(() => substitute(unknown, {})).toThrow(`unknown substitution $\{_NOPE}`);
   });
 });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseFailedTask } from '../src/requeue/admin-client.ts';
 import { createProgress } from '../src/requeue/progress.ts';
 import { type AdminServer, failedTask, startAdminServer } from './helpers/admin-server.ts';
 import { runScript } from './helpers/gcloud-double.ts';
@@ -118,5 +119,35 @@ describe('the requeue progress reporter', () => {
     expect(chunks).toHaveLength(10);
     expect(chunks[0]).toBe('requeue: 100/1000\n');
     expect(chunks.at(-1)).toBe('requeue: 1000/1000\n');
+  });
+});
+
+describe('reading a failed-tasks row', () => {
+  it('accepts the backend camelCase names and the sqlite3 column names alike', () => {
+    const camel = parseFailedTask({
+      imageId: 'a',
+      errorCode: 'TIMEOUT',
+      lastAttempt: 't',
+      source: 'workflow',
+    });
+    const snake = parseFailedTask({
+      image_id: 'a',
+      error_code: 'TIMEOUT',
+      last_attempt: 't',
+      source: 'workflow',
+    });
+    expect(snake).toEqual(camel);
+    expect(camel).toMatchObject({
+      imageId: 'a',
+      errorCode: 'TIMEOUT',
+      lastAttempt: 't',
+      resolvedAt: null,
+    });
+  });
+
+  it('refuses a row without an image id instead of re-queueing "undefined"', () => {
+    expect(() => parseFailedTask({ errorCode: 'TIMEOUT' })).toThrow(
+      'a failed-tasks row has no image id or error code: {"errorCode":"TIMEOUT"}',
+    );
   });
 });

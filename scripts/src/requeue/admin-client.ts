@@ -7,17 +7,47 @@
 import type { ErrorCode } from '@slideshow/contracts';
 import { AppError, coerceError, retryWithBackoff } from '@slideshow/runtime';
 
-/** One row of `failed_tasks` as `GET /api/admin/failed-tasks` returns it. */
+/** One row of `failed_tasks` as the admin API lists it. */
 export interface FailedTask {
-  image_id: string;
-  error_code: string;
-  error_message: string;
-  attempt_count: number;
-  last_attempt: string | null;
+  imageId: string;
+  errorCode: string;
+  errorMessage: string;
+  attemptCount: number;
+  lastAttempt: string | null;
   source: string;
   execution: string | null;
-  created_at: string;
-  resolved_at: string | null;
+  createdAt: string | null;
+  resolvedAt: string | null;
+}
+
+/**
+ * Reads one listed row. The backend answers camelCase (`imageId`); the
+ * sqlite3 column names (`image_id`) are accepted too, so the script also works
+ * with a backend or proxy that passes rows through unrenamed.
+ */
+export function parseFailedTask(raw: unknown): FailedTask {
+  const row = (raw ?? {}) as Record<string, unknown>;
+  const pick = (camel: string, snake: string): unknown => row[camel] ?? row[snake];
+  const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+  const imageId = text(pick('imageId', 'image_id'));
+  const errorCode = text(pick('errorCode', 'error_code'));
+  if (!imageId || !errorCode) {
+    throw new AppError(
+      'INTERNAL',
+      `a failed-tasks row has no image id or error code: ${JSON.stringify(raw)}`,
+    );
+  }
+  return {
+    imageId,
+    errorCode,
+    errorMessage: text(pick('errorMessage', 'error_message')) ?? '',
+    attemptCount: Number(pick('attemptCount', 'attempt_count') ?? 0),
+    lastAttempt: text(pick('lastAttempt', 'last_attempt')),
+    source: text(row.source) ?? '',
+    execution: text(row.execution),
+    createdAt: text(pick('createdAt', 'created_at')),
+    resolvedAt: text(pick('resolvedAt', 'resolved_at')),
+  };
 }
 
 /** Filters of the failed-tasks listing. */
@@ -112,7 +142,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
       if (!Array.isArray(rows)) {
         throw new AppError('INTERNAL', 'the failed-tasks listing has no failedTasks array');
       }
-      return rows as FailedTask[];
+      return rows.map(parseFailedTask);
     },
     async retryImage(imageId) {
       await call('POST', `/api/admin/images/${encodeURIComponent(imageId)}/retry`);

@@ -33,7 +33,7 @@ export interface RequeueSummary {
 export async function requeueFailed(options: RequeueOptions): Promise<RequeueSummary> {
   const rows = await options.client.listFailedTasks(options.filter);
   const keepPermanent = options.includePermanent || options.filter.code !== undefined;
-  const selected = rows.filter((r) => keepPermanent || !isImageErrorCode(r.error_code));
+  const selected = rows.filter((r) => keepPermanent || !isImageErrorCode(r.errorCode));
   const skipped = rows.filter((r) => !selected.includes(r));
   const summary: RequeueSummary = {
     listed: rows.length,
@@ -51,12 +51,12 @@ export async function requeueFailed(options: RequeueOptions): Promise<RequeueSum
       const row = selected[next++];
       if (!row) break;
       try {
-        await options.client.retryImage(row.image_id);
-        summary.requeued.push(row.image_id);
+        await options.client.retryImage(row.imageId);
+        summary.requeued.push(row.imageId);
         progress.tick(true);
       } catch (error) {
         const e = coerceError(error);
-        summary.failures.push({ imageId: row.image_id, code: e.code, message: e.message });
+        summary.failures.push({ imageId: row.imageId, code: e.code, message: e.message });
         progress.tick(false);
       }
     }
@@ -71,10 +71,10 @@ export async function requeueFailed(options: RequeueOptions): Promise<RequeueSum
 export function formatSummary(summary: RequeueSummary, dryRun: boolean): string {
   const lines: string[] = [];
   const byCode = new Map<string, number>();
-  for (const r of summary.selected) byCode.set(r.error_code, (byCode.get(r.error_code) ?? 0) + 1);
+  for (const r of summary.selected) byCode.set(r.errorCode, (byCode.get(r.errorCode) ?? 0) + 1);
   if (dryRun) {
     for (const r of summary.selected) {
-      lines.push(`would requeue ${r.image_id}  ${r.error_code}  ${r.last_attempt ?? ''}`.trimEnd());
+      lines.push(`would requeue ${r.imageId}  ${r.errorCode}  ${r.lastAttempt ?? ''}`.trimEnd());
     }
   }
   const codes = [...byCode].map(([code, n]) => `${code}=${n}`).join(' ');

@@ -1,11 +1,24 @@
 /**
  * A loopback stand-in for the backend's admin API, speaking its wire shape
+ * (as apps/backend/src/routes/admin-images.ts answers it)
  * (`GET /api/admin/failed-tasks`, `POST /api/admin/images/:id/retry`, bearer
  * token), with in-memory failed tasks and a log of requests.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FailedTask } from '../../src/requeue/admin-client.ts';
+
+/** A failed_tasks row as seeded (sqlite3 column names); served camelCase like the backend. */
+export interface WireFailedTask {
+  image_id: string;
+  error_code: string;
+  error_message: string;
+  attempt_count: number;
+  last_attempt: string;
+  source: string;
+  execution: string | null;
+  created_at: string;
+  resolved_at: string | null;
+}
 
 /** A request the server saw. */
 export interface SeenRequest {
@@ -19,14 +32,14 @@ export interface AdminServer {
   url: string;
   token: string;
   requests: SeenRequest[];
-  rows: FailedTask[];
+  rows: WireFailedTask[];
   /** Image ids whose retry answers this status instead of 202. */
   retryStatus: Map<string, number>;
   close(): Promise<void>;
 }
 
 /** Builds a failed_tasks row with defaults. */
-export function failedTask(imageId: string, code: string, lastAttempt: string): FailedTask {
+export function failedTask(imageId: string, code: string, lastAttempt: string): WireFailedTask {
   return {
     image_id: imageId,
     error_code: code,
@@ -46,7 +59,7 @@ function send(res: import('node:http').ServerResponse, status: number, body: unk
 }
 
 /** Starts the fake on 127.0.0.1 with an OS-chosen port. */
-export async function startAdminServer(rows: FailedTask[]): Promise<AdminServer> {
+export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminServer> {
   const token = 'test-admin-token';
   const state = { requests: [] as SeenRequest[], rows, retryStatus: new Map<string, number>() };
   const server: Server = createServer((req, res) => {
@@ -70,7 +83,20 @@ export async function startAdminServer(rows: FailedTask[]): Promise<AdminServer>
           (!code || r.error_code === code) &&
           (!unresolved || r.resolved_at === null),
       );
-      send(res, 200, { failedTasks });
+      // The backend's failedTaskView: camelCase names of the same columns.
+      send(res, 200, {
+        failedTasks: failedTasks.map((r) => ({
+          imageId: r.image_id,
+          errorCode: r.error_code,
+          errorMessage: r.error_message,
+          attemptCount: r.attempt_count,
+          lastAttempt: r.last_attempt,
+          execution: r.execution,
+          source: r.source,
+          createdAt: r.created_at,
+          resolvedAt: r.resolved_at,
+        })),
+      });
       return;
     }
     const retry = /^\/api\/admin\/images\/([^/]+)\/retry$/.exec(url.pathname);
