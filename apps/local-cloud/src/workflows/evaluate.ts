@@ -19,7 +19,8 @@ export interface EvalScope extends FunctionHost {
 export function evaluate(e: Expr, scope: EvalScope): WfValue {
   switch (e.k) {
     case 'lit':
-      return e.v;
+      // The lexer lets 2^63 through for `-9223372036854775808`; on its own it overflows.
+      return typeof e.v === 'bigint' ? checkedInt(e.v) : e.v;
     case 'var':
       return scope.lookup(e.name);
     case 'member':

@@ -77,7 +77,12 @@ function lex(src: string): Token[] {
       const text = m?.[0] ?? c;
       i += text.length;
       const isDouble = text.includes('.') || /[eE]/.test(text);
-      tokens.push({ t: 'num', v: isDouble ? Number(text) : BigInt(text), pos: start });
+      const value = isDouble ? Number(text) : BigInt(text);
+      // 2^63 itself is allowed so that -9223372036854775808 can be written.
+      if (typeof value === 'bigint' && value > 2n ** 63n) {
+        throw new ExpressionSyntaxError(`integer literal ${text} is outside the 64-bit range`);
+      }
+      tokens.push({ t: 'num', v: value, pos: start });
       continue;
     }
     if (c === '"' || c === "'") {

@@ -51,6 +51,13 @@ describe('arithmetic', () => {
     expect(await evalError('1 % 0')).toMatchObject({ tags: ['ZeroDivisionError'] });
   });
 
+  it('refuses an integer literal outside the 64-bit range at parse time, but accepts the minimum', async () => {
+    expect(() => parseWorkflow('- a:\n    return: ${99999999999999999999}\n')).toThrow(
+      /integer literal 99999999999999999999 is outside the 64-bit range \(line 2\)/,
+    );
+    expect(await evalExpr('string(-9223372036854775808)')).toBe('-9223372036854775808');
+  });
+
   it('raises ValueError when a 64-bit integer overflows', async () => {
     expect(await evalError('9223372036854775807 + 1')).toMatchObject({ tags: ['ValueError'] });
   });
@@ -162,6 +169,9 @@ describe('standard library', () => {
 
   it('formats seconds since the epoch as RFC 3339 with time.format', async () => {
     expect(await evalExpr('time.format(0)')).toBe('1970-01-01T00:00:00.000000Z');
+    expect(await evalError('time.format(0, "Europe/Paris")')).toMatchObject({
+      tags: ['ValueError'],
+    });
   });
 
   it('reads the environment with sys.get_env', async () => {

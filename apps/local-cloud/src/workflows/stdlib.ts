@@ -349,6 +349,13 @@ const FUNCTIONS: Record<string, Fn> = {
   'time.format': (args) => {
     arity('time.format', args, 1, 2);
     const seconds = Number(expect('time.format', args[0] ?? null, isNum, 'a number'));
+    const zone = args[1] ?? null;
+    if (zone !== null && zone !== 'UTC' && zone !== 'Etc/UTC') {
+      throw taggedError(
+        'ValueError',
+        `time.format: only UTC is supported locally, got ${describe(zone)}`,
+      );
+    }
     const iso = new Date(seconds * 1000).toISOString();
     // Google prints microseconds: 2024-01-02T03:04:05.678000Z (UTC only here).
     return iso.replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}000Z`);
