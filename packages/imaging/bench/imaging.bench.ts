@@ -95,8 +95,10 @@ async function runBaseline(input: string, widths: number[]): Promise<Run> {
   return { ms: performance.now() - start, outputs };
 }
 
+/** Reference resizes by size, shared by both runs. */
+const references = new Map<string, Buffer>();
+
 async function quality(input: string, run: Run): Promise<number> {
-  const references = new Map<string, Buffer>();
   let total = 0;
   for (const o of run.outputs) {
     const key = `${o.width}x${o.height}`;
@@ -138,7 +140,7 @@ async function main(): Promise<void> {
   const childIndex = process.argv.indexOf('--child');
   if (childIndex !== -1) return child(process.argv[childIndex + 1] ?? '');
 
-  const rounds = arg('--rounds', 3);
+  const rounds = arg('--rounds', 2);
   const baselineRounds = arg('--baseline-rounds', 2);
   const work = mkdtempSync(join(tmpdir(), 'imaging-bench-'));
   try {

@@ -13,7 +13,10 @@ import sharp from 'sharp';
 /** libvips threads per pipeline. */
 export const LIBVIPS_THREADS = Math.max(1, Math.min(2, availableParallelism()));
 
-/** How many variants are encoded at the same time (bounded by libuv's pool of 4). */
+/**
+ * How many variants are encoded at the same time (bounded by libuv's pool of
+ * 4): one AVIF plus the cheaper formats in the remaining slots.
+ */
 export const VARIANT_PARALLELISM = Math.max(2, Math.min(4, availableParallelism()));
 
 /** Applies the thread settings (cheap; called at the start of every processImage). */

@@ -99,32 +99,52 @@ export async function processImage(
   const { placeholder, dominantColor } = await placeholderOf(source.input, source.options);
   lap('placeholder');
 
+  // Two lanes: AVIF encodes one at a time (libaom runs its own threads, and
+  // two concurrent 2560 px AVIF encoders doubled peak RSS in our runs), the
+  // cheap formats alongside it; each lane goes largest first.
   type Job = () => Promise<VariantOutput>;
-  const jobs: Job[] = [];
+  const avifLane: Job[] = [];
+  const otherLane: Job[] = [];
   if (animated) {
     const timing = await animationTiming(input);
-    for (const width of widths)
-      jobs.push(() => encodeAnimated(input, width, preset, limits, timing));
-    jobs.push(() => encodePoster(source, largest, preset));
+    for (const width of [...widths].reverse()) {
+      otherLane.push(() => encodeAnimated(input, width, preset, limits, timing));
+    }
+    otherLane.push(() => encodePoster(source, largest, preset));
   } else {
-    // Largest first: the slowest encodes start early, the small ones fill in.
     for (const width of [...widths].reverse()) {
       for (const format of stillFormats(preset, source.hasAlpha)) {
-        jobs.push(() => encodeStill(source, width, format, preset));
+        (format === 'avif' ? avifLane : otherLane).push(() =>
+          encodeStill(source, width, format, preset),
+        );
       }
     }
   }
-  const variants = await mapLimit(jobs, VARIANT_PARALLELISM, async (job) => {
-    checkAborted(signal);
-    let variant: VariantOutput;
+  // When one lane fails the other stops starting jobs (and never writes again).
+  let failed = false;
+  const runJob = async (job: Job): Promise<VariantOutput> => {
+    if (failed) throw new AppError('INTERNAL', 'Stopped: another variant of this image failed');
     try {
-      variant = await job();
+      checkAborted(signal);
+      let variant: VariantOutput;
+      try {
+        variant = await job();
+      } catch (error) {
+        throw fromSharpError(error, { format: info.format, stage: 'encode' });
+      }
+      if (failed) throw new AppError('INTERNAL', 'Stopped: another variant of this image failed');
+      await write(variant);
+      return variant;
     } catch (error) {
-      throw fromSharpError(error, { format: info.format, stage: 'encode' });
+      failed = true;
+      throw error;
     }
-    await write(variant);
-    return variant;
-  });
+  };
+  const [avif, others] = await Promise.all([
+    mapLimit(avifLane, 1, runJob),
+    mapLimit(otherLane, Math.max(1, VARIANT_PARALLELISM - 1), runJob),
+  ]);
+  const variants = [...avif, ...others];
   lap('encode');
 
   return ImageResult.parse({
