@@ -10,7 +10,7 @@ import { join } from 'node:path';
 export const JOB_SCRIPT = `
 const fs = require('node:fs');
 const path = require('node:path');
-const env = process.env;
+const { env } = require('node:process');
 const out = env.OUT_DIR;
 const me = 't' + env.CLOUD_RUN_TASK_INDEX + '-a' + env.CLOUD_RUN_TASK_ATTEMPT;
 fs.appendFileSync(path.join(out, 'starts'), me + '\\n');
