@@ -122,7 +122,12 @@ export async function run(config: ProcessorConfig, deps: RunDeps): Promise<RunRe
     );
     // The read overlaps the `started` round trip and the full job-spec check; nothing is
     // processed before both pass. The start-up benchmark measures spawn → this line.
-    log.info('reading original', { key: head.sourceKey });
+    const cpu = process.cpuUsage();
+    log.info('reading original', {
+      key: head.sourceKey,
+      // CPU spent since the process started: the start-up benchmark's load-independent figure.
+      cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    });
     const readStart = performance.now();
     const reading = readOriginal(store, head.sourceKey, signal);
     reading.catch(() => undefined);
