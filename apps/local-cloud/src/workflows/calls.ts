@@ -8,7 +8,7 @@ import { coerceError } from '@slideshow/runtime';
 import type { HttpCallRequest, RunContext } from './context.ts';
 import { cancelledError, taggedError, WorkflowRuntimeError } from './errors.ts';
 import { builtinPredicate, DEFAULT_BACKOFF } from './retry.ts';
-import { decodeJsonText } from './stdlib.ts';
+import { decodeJsonText } from './stdlib-args.ts';
 import { fromJs, toJs, typeName, type WfMap, type WfValue } from './values.ts';
 
 /** Google's default HTTP timeout (300 s) and maximum (1800 s). */

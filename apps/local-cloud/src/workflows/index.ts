@@ -14,4 +14,4 @@ export { WorkflowRuntimeError, WorkflowSyntaxError } from './errors.ts';
 export { DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_STEPS, executeWorkflow } from './execute.ts';
 export { fetchHttp } from './fetch-http.ts';
 export { parseWorkflow, type WorkflowProgram } from './parse.ts';
-export { decodeJsonText } from './stdlib.ts';
+export { decodeJsonText } from './stdlib-args.ts';

@@ -145,3 +145,18 @@ export function compileExpression(text: string, line: number): Expr {
   checkFunctions(e, line);
   return e;
 }
+
+/** Every `next` names a step of the subworkflow, `end`, or (inside a for loop) `break`/`continue`. */
+export function checkNextTargets(
+  pending: readonly { target: string; line: number; inFor: boolean }[],
+  stepNames: ReadonlySet<string>,
+): void {
+  for (const { target, line, inFor } of pending) {
+    if (target === 'end') continue;
+    if (target === 'break' || target === 'continue') {
+      if (!inFor) throw new WorkflowSyntaxError(`next: ${target} outside a for loop`, line);
+      continue;
+    }
+    if (!stepNames.has(target)) throw new WorkflowSyntaxError(`next: unknown step ${target}`, line);
+  }
+}

@@ -10,6 +10,7 @@ import {
   ACTIONS,
   CALL_TARGETS,
   CONDITION_KEYS,
+  checkNextTargets,
   checkSubworkflowCalls,
   compileExpression,
   type PendingCall,
@@ -63,7 +64,7 @@ class DefinitionParser {
         params: [],
         steps: this.steps(root),
       });
-      this.checkNext();
+      checkNextTargets(this.pendingNext, this.stepNames);
     } else if (isMap(root)) {
       const entries = this.entries(root);
       this.subworkflowNames = new Set(entries.map((e) => e.key));
@@ -130,21 +131,8 @@ class DefinitionParser {
       }
     }
     if (steps === undefined) throw this.error(`subworkflow ${e.key} has no steps`, e.keyNode);
-    this.checkNext();
+    checkNextTargets(this.pendingNext, this.stepNames);
     return { name: e.key, line: this.nodeLine(e.keyNode), params, steps };
-  }
-
-  private checkNext(): void {
-    for (const { target, line, inFor } of this.pendingNext) {
-      if (target === 'end') continue;
-      if (target === 'break' || target === 'continue') {
-        if (!inFor) throw new WorkflowSyntaxError(`next: ${target} outside a for loop`, line);
-        continue;
-      }
-      if (!this.stepNames.has(target)) {
-        throw new WorkflowSyntaxError(`next: unknown step ${target}`, line);
-      }
-    }
   }
 
   private steps(node: Node | null, inFor = false): Step[] {
