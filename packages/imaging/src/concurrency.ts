@@ -8,6 +8,7 @@
  * with LIBVIPS_THREADS threads; the split was measured on 2 cores (README).
  */
 import { availableParallelism } from 'node:os';
+import { coerceError } from '@slideshow/runtime';
 import sharp from 'sharp';
 
 /** libvips threads per pipeline. */
@@ -40,7 +41,7 @@ export async function mapLimit<T, R>(
         results[index] = await fn(items[index] as T, index);
       } catch (error) {
         failed = true;
-        throw error;
+        throw coerceError(error);
       }
     }
   };

@@ -5,8 +5,8 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ImageErrorCode, ImageResult } from '@slideshow/contracts';
-import { AppError } from '@slideshow/runtime';
+import { type ImageErrorCode, type ImageResult, isImageErrorCode } from '@slideshow/contracts';
+import { AppError, coerceError } from '@slideshow/runtime';
 import { findSharedDir } from '@slideshow/tools/shared-dir';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -117,8 +117,9 @@ describe.runIf(shared)('corpus in ../shared/corpus', () => {
       try {
         outcomes.set(name, await run(join(corpus, name), preset));
       } catch (error) {
-        if (!(error instanceof AppError)) throw error;
-        outcomes.set(name, error);
+        const appError = coerceError(error);
+        if (!isImageErrorCode(appError.code)) throw appError;
+        outcomes.set(name, appError);
       }
     }
     const reference = outcomes.get('orientation/Landscape_1.jpg');

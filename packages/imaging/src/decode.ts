@@ -4,6 +4,7 @@
  * the largest width any variant needs, into raw pixels every variant is then
  * encoded from. libvips never decodes the original a second time.
  */
+import { coerceError } from '@slideshow/runtime';
 import sharp, { type Sharp, type SharpOptions } from 'sharp';
 import { fromSharpError } from './errors.ts';
 import { decodeHeic } from './heic.ts';
@@ -100,6 +101,6 @@ export async function decodeStill(
       keepIcc: false,
     };
   } catch (error) {
-    throw fromSharpError(error, { format: info.format, stage: 'decode' });
+    throw fromSharpError(coerceError(error), { format: info.format, stage: 'decode' });
   }
 }

@@ -23,7 +23,9 @@ export function formatBytes(bytes: number): string {
  * image error. libvips reports truncation and bad headers as plain messages.
  */
 export function fromSharpError(error: unknown, context: Record<string, unknown> = {}): AppError {
-  if (error instanceof AppError) return error;
+  // Our own coded errors pass through; anything else (including what
+  // coerceError made INTERNAL) is classified by libvips' message.
+  if (error instanceof AppError && error.code !== 'INTERNAL') return error;
   const message =
     (error instanceof Error ? error.message : String(error)).split('\n')[0]?.trim() ?? '';
   if (/exceeds pixel limit/i.test(message)) {

@@ -3,6 +3,7 @@
  * allow-list, then dimensions/frames from the header against the limits.
  */
 import { open, stat } from 'node:fs/promises';
+import { coerceError } from '@slideshow/runtime';
 import sharp, { type Metadata } from 'sharp';
 import { formatBytes, fromSharpError, imageError } from './errors.ts';
 import { type HeaderFacts, readHeader } from './header.ts';
@@ -197,7 +198,7 @@ export async function probe(
       limitInputPixels: resolved.maxPixels,
     }).metadata();
   } catch (error) {
-    throw fromSharpError(error, { format });
+    throw fromSharpError(coerceError(error), { format });
   }
   // A generic HEIF container is AVIF or HEIC by its codec, not its brand.
   if (metadata.format === 'heif' && metadata.compression) {

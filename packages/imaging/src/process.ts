@@ -4,7 +4,7 @@
  * the ImageResult record.
  */
 import { ImageResult } from '@slideshow/contracts';
-import { AppError } from '@slideshow/runtime';
+import { AppError, coerceError } from '@slideshow/runtime';
 import sharp from 'sharp';
 import { configureSharp, mapLimit, VARIANT_PARALLELISM } from './concurrency.ts';
 import { decodeStill, safeInputOptions } from './decode.ts';
@@ -130,14 +130,14 @@ export async function processImage(
       try {
         variant = await job();
       } catch (error) {
-        throw fromSharpError(error, { format: info.format, stage: 'encode' });
+        throw fromSharpError(coerceError(error), { format: info.format, stage: 'encode' });
       }
       if (failed) throw new AppError('INTERNAL', 'Stopped: another variant of this image failed');
       await write(variant);
       return variant;
     } catch (error) {
       failed = true;
-      throw error;
+      throw coerceError(error);
     }
   };
   const [avif, others] = await Promise.all([
@@ -176,7 +176,7 @@ async function firstFrame(input: Buffer | string, limits: Limits): Promise<Buffe
       .png({ compressionLevel: 0 })
       .toBuffer();
   } catch (error) {
-    throw fromSharpError(error, { stage: 'first-frame' });
+    throw fromSharpError(coerceError(error), { stage: 'first-frame' });
   }
 }
 
