@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostPath } from './helpers/config.ts';
 import { scriptsDir } from './helpers/gcloud-double.ts';
 
 const repoRoot = join(scriptsDir, '..');
@@ -89,7 +90,7 @@ describe('the backend image layout (deploy/backend-install.sh + deploy/backend-e
     const child = spawn(join(repoRoot, 'deploy/backend-entrypoint.sh'), [], {
       cwd: app,
       env: {
-        PATH: process.env.PATH ?? '',
+        PATH: hostPath,
         MODE: 'local',
         HOST: '127.0.0.1',
         PORT: String(await freePort()),
@@ -127,7 +128,7 @@ describe('the backend image layout (deploy/backend-install.sh + deploy/backend-e
     const { stderr } = await run(join(repoRoot, 'deploy/backend-entrypoint.sh'), [], {
       cwd: app,
       env: {
-        PATH: `${bin}:${process.env.PATH ?? ''}`,
+        PATH: `${bin}:${hostPath}`,
         LITESTREAM_LOG: log,
         LITESTREAM_BUCKET: 'demo-images-db',
         LITESTREAM_CONFIG: join(repoRoot, 'deploy/litestream.yml'),

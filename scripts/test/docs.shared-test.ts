@@ -3,6 +3,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inheritedEnv } from './helpers/config.ts';
 import { DOCS, docCommands, programOf } from './helpers/docs-commands.ts';
 import { scriptsDir } from './helpers/gcloud-double.ts';
 
@@ -19,7 +20,7 @@ function runLine(
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-c', line], {
       cwd,
-      env: { ...process.env, ...env },
+      env: { ...inheritedEnv, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
       timeout: 90_000,
     });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type RunningLocalCloud, startLocalCloud } from '@slideshow/local-cloud/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inheritedEnv } from './helpers/config.ts';
 import { printedCommands, runScript, scriptsDir } from './helpers/gcloud-double.ts';
 
 // The real Google Cloud CLI is not part of the project's toolchain: these tests
@@ -31,7 +32,7 @@ describe.skipIf(!hasGcloud)(
         'gcloud',
         [...args, `--project=${PROJECT}`, '--format=json'],
         {
-          env: { ...process.env, ...env },
+          env: { ...inheritedEnv, ...env },
           encoding: 'utf8',
           timeout: 60_000,
         },

@@ -106,6 +106,16 @@ describe('scripts/rollback against a recording gcloud and a loopback admin API',
     expect(result.stdout).toContain('requeued: 1, failed: 0');
   });
 
+  it('re-queues failures of the last hour when no --since is given', async () => {
+    const result = await runScript('rollback', ['--project', 'demo', 'backend'], env);
+    expect(result.status, result.stderr).toBe(0);
+    const since =
+      new URL(`http://x${server.requests[0]?.url ?? ''}`).searchParams.get('since') ?? '';
+    const hoursAgo = (Date.now() - Date.parse(since)) / 3_600_000;
+    expect(hoursAgo).toBeGreaterThan(0.9);
+    expect(hoursAgo).toBeLessThan(1.1);
+  });
+
   it('shifts traffic to a named backend revision', async () => {
     const result = await runScript('rollback', [...since, 'backend', 'backend-00001-old'], env);
     expect(result.status, result.stderr).toBe(0);

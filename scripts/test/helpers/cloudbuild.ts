@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { inheritedEnv } from './config.ts';
 import { scriptsDir } from './gcloud-double.ts';
 
 /** The parts of a Cloud Build step this runner understands. */
@@ -57,7 +58,7 @@ function run(script: string, cwd: string, env: Record<string, string>) {
   return new Promise<{ status: number | null; stderr: string }>((resolve, reject) => {
     const child = spawn('bash', ['-c', script], {
       cwd,
-      env: { ...process.env, ...env },
+      env: { ...inheritedEnv, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
       timeout: 30_000,
     });

@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hostPath, inheritedEnv } from './config.ts';
 
 /** The scripts/ directory. */
 export const scriptsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -58,7 +59,7 @@ export async function createGcloudDouble(rules: Rule[] = []): Promise<GcloudDoub
   const double: GcloudDouble = {
     dir,
     env: {
-      PATH: `${bin}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+      PATH: `${bin}:${dirname(process.execPath)}:${hostPath}`,
       GCLOUD_DOUBLE_LOG: log,
       GCLOUD_DOUBLE_RULES: rulesFile,
     },
@@ -123,7 +124,7 @@ export function runCommand(
 ): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(program, args, {
-      env: { ...process.env, GOOGLE_CLOUD_PROJECT: '', GOOGLE_CLOUD_LOCATION: '', ...env },
+      env: { ...inheritedEnv, GOOGLE_CLOUD_PROJECT: '', GOOGLE_CLOUD_LOCATION: '', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: 50_000,
     });
