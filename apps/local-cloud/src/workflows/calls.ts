@@ -219,7 +219,8 @@ export async function connectorCall(
             !signal.aborted &&
             attempt < DEFAULT_BACKOFF.maxRetries &&
             builtinPredicate('http.default_retry_predicate_non_idempotent', fromJs(error.value));
-          if (!retry) throw error;
+          // Anything but a Workflows error map is normalised on its way out.
+          if (!retry) throw error instanceof WorkflowRuntimeError ? error : coerceError(error);
           const delay = Math.min(
             DEFAULT_BACKOFF.initialDelay * DEFAULT_BACKOFF.multiplier ** attempt,
             DEFAULT_BACKOFF.maxDelay,

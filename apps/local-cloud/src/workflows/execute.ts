@@ -4,6 +4,7 @@
  * WorkflowRuntimeError exceptions that `try`/`retry`/`except` handle. Every
  * loop is bounded by the step limit and every recursion by the call depth.
  */
+import { coerceError } from '@slideshow/runtime';
 import { connectorCall, httpCall, sleep, sysCall } from './calls.ts';
 import type { RunContext } from './context.ts';
 import { atStep, cancelledError, taggedError, WorkflowRuntimeError } from './errors.ts';
@@ -109,7 +110,9 @@ class Execution {
       try {
         outcome = await this.runBody(step.body, frame);
       } catch (error) {
-        throw atStep(error, `${frame.subworkflow}.${step.name} (line ${step.line})`);
+        // Host failures that are not Workflows errors (a bug, an abort) are normalised, not caught.
+        const normalised = error instanceof WorkflowRuntimeError ? error : coerceError(error);
+        throw atStep(normalised, `${frame.subworkflow}.${step.name} (line ${step.line})`);
       }
       if (outcome.t === 'normal') {
         i++;
@@ -259,7 +262,8 @@ class Execution {
       try {
         return await this.runBody(spec.body, frame);
       } catch (error) {
-        if (!(error instanceof WorkflowRuntimeError) || error.fatal) throw error;
+        if (!(error instanceof WorkflowRuntimeError)) throw coerceError(error);
+        if (error.fatal) throw error;
         const raised = fromJs(error.raised);
         if (spec.retry !== undefined) {
           const policy = this.retryPolicy(spec.retry, frame);

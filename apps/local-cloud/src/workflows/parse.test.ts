@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are Workflows source, where ${…} is expression syntax.
+import { coerceError } from '@slideshow/runtime';
 import { describe, expect, it } from 'vitest';
 import { WorkflowSyntaxError } from './errors.ts';
 import { parseWorkflow } from './parse.ts';
@@ -8,7 +9,7 @@ function syntaxError(source: string): WorkflowSyntaxError {
     parseWorkflow(source);
   } catch (error) {
     if (error instanceof WorkflowSyntaxError) return error;
-    throw error;
+    throw coerceError(error);
   }
   throw new Error('expected a WorkflowSyntaxError');
 }

@@ -83,7 +83,10 @@ export function regex(name: string, pattern: WfValue, flags = ''): RegExp {
   try {
     return new RegExp(source, `u${flags}`);
   } catch (error) {
-    throw taggedError('ValueError', `invalid regular expression for ${name}: ${String(error)}`);
+    throw taggedError(
+      'ValueError',
+      `invalid regular expression for ${name}: ${coerceError(error).message}`,
+    );
   }
 }
 

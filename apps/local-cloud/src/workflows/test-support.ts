@@ -5,6 +5,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { coerceError } from '@slideshow/runtime';
 import type { ConnectorHandler, HttpCallRequest, HttpCallResponse, RunContext } from './context.ts';
 import { executeWorkflow } from './execute.ts';
 import { parseWorkflow } from './parse.ts';
@@ -92,7 +93,7 @@ export async function runError(
   } catch (error) {
     if (error instanceof Error && 'value' in error)
       return (error as { value: Record<string, unknown> }).value;
-    throw error;
+    throw coerceError(error);
   }
   throw new Error('expected the workflow to fail');
 }
