@@ -98,7 +98,7 @@ export function spawnProcessor(
   if (!existsSync(script)) throw new Error(`${script} is missing: run \`pnpm build\` first`);
   const child = spawn(process.execPath, [script], {
     cwd: options.cwd ?? processorDir,
-    env: { ...env, METADATA_SERVER_DETECTION: 'none' },
+    env: { METADATA_SERVER_DETECTION: 'none', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const logs: LogLine[] = [];
