@@ -223,6 +223,8 @@ async function provision(stack: {
     BACKEND_URL: stack.backendUrl,
     TASK_TIMEOUT_SECONDS: String(stack.taskTimeoutSeconds),
     MAX_RETRIES: String(stack.maxRetries),
+    // The local job runs one task at a time; the workflow sizes its batch wait from this.
+    JOB_PARALLELISM: '1',
   };
   for (const [workflowId, file] of [
     ['process-image', 'process-image.workflows.yaml'],
