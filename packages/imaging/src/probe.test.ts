@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError } from '@slideshow/runtime';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probe, probeHeader } from './probe.ts';
-import { animatedGif, declaredPng, orientedJpeg, photoJpeg } from './test-fixtures.ts';
+import { animatedGif, declaredPng, orientedJpeg, photoJpeg, solid } from './test-fixtures.ts';
 
 async function refusal(promise: Promise<unknown>): Promise<AppError> {
   const error = await promise.then(
@@ -130,6 +131,33 @@ describe('probeHeader', () => {
     const gif = await animatedGif(6);
     const error = await refusal(probeHeader(gif, gif.length, { maxFrames: 4 }));
     expect(error.code).toBe('TOO_MANY_FRAMES');
+  });
+
+  it('reads WebP dimensions from lossy, lossless and animated headers', async () => {
+    const base = solid(37, 23, { r: 10, g: 200, b: 30, alpha: 0.5 }, 4);
+    const lossy = await base.clone().removeAlpha().webp().toBuffer();
+    const lossless = await base.clone().webp({ lossless: true }).toBuffer();
+    const firstFrame = await sharp(await animatedGif(3, 41, 29))
+      .webp()
+      .toBuffer();
+    expect(await probeHeader(lossy.subarray(0, 64), lossy.length)).toMatchObject({
+      width: 37,
+      height: 23,
+    });
+    expect(await probeHeader(lossless.subarray(0, 64), lossless.length)).toMatchObject({
+      width: 37,
+      height: 23,
+      hasAlpha: true,
+    });
+    const animated = await sharp(await animatedGif(3, 41, 29), { animated: true })
+      .webp()
+      .toBuffer();
+    expect(await probeHeader(animated, animated.length)).toMatchObject({
+      width: 41,
+      height: 29,
+      frames: 3,
+    });
+    expect((await probeHeader(firstFrame.subarray(0, 64), firstFrame.length)).width).toBe(41);
   });
 
   it('leaves dimensions undefined when the prefix ends before the header', async () => {
