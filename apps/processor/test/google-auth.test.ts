@@ -83,6 +83,8 @@ describe('CALLBACK_AUTH=google', () => {
     const result = await spawnProcessor({
       ...env,
       GCE_METADATA_HOST: metadataHost,
+      // Otherwise google-auth-library asks a locally installed gcloud for the project (seconds).
+      GOOGLE_CLOUD_PROJECT: 'demo-project',
       // Set after the helper's default of `none`: the metadata server is "present" here.
       METADATA_SERVER_DETECTION: 'assume-present',
     }).done;
