@@ -300,3 +300,47 @@ main:
     });
   });
 });
+
+describe('The jobs.run connector with skip_polling', () => {
+  it('returns the operation at once without waiting for the job', async () => {
+    const out = join(dir, `skip-${++seq}`);
+    mkdirSync(out);
+    const script = writeJobScript(out);
+    await api(cloud, 'POST', `/v2/${PARENT}/jobs?jobId=skip-${seq}`, {
+      template: {
+        template: {
+          containers: [
+            {
+              command: ['node', script],
+              env: [
+                { name: 'MODE', value: 'ok' },
+                { name: 'OUT_DIR', value: out },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const name = await deploy(`
+main:
+  steps:
+    - run:
+        call: googleapis.run.v2.projects.locations.jobs.run
+        args:
+          name: ${PARENT}/jobs/skip-${seq}
+          connector_params:
+            skip_polling: true
+        result: operation
+    - done:
+        return: \${operation}
+`);
+    const done = await execute(name, {});
+    const operation = JSON.parse(done.result);
+    expect(operation.name).toMatch(new RegExp(`^${PARENT}/operations/`));
+    expect(operation.done).toBe(false);
+    await waitFor(async () => {
+      const op = await api(cloud, 'GET', `/v2/${operation.name}`);
+      return op.body.done ? true : undefined;
+    }, 'the job to finish anyway');
+  });
+});

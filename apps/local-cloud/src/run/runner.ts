@@ -48,6 +48,37 @@ export function executionSucceeded(e: Execution): boolean {
   return e.conditions.some((c) => c.type === 'Completed' && c.state === 'CONDITION_SUCCEEDED');
 }
 
+/**
+ * Logs one line of a task's output. A JSON line keeps its fields as
+ * `jsonPayload` and its `severity` (Cloud Logging does the same for
+ * containers); other stderr lines are WARNING, stdout lines INFO.
+ */
+function logChildLine(log: Logger, stream: 'stdout' | 'stderr', line: string): void {
+  const fields: Record<string, unknown> = { stream };
+  let severity = stream === 'stderr' ? 'WARNING' : 'INFO';
+  let message = line;
+  if (line.startsWith('{')) {
+    try {
+      const payload = JSON.parse(line) as Record<string, unknown>;
+      fields.jsonPayload = payload;
+      if (typeof payload.severity === 'string') severity = payload.severity.toUpperCase();
+      if (typeof payload.message === 'string') message = payload.message;
+    } catch (error) {
+      fields.parseError = coerceError(error).message;
+    }
+  }
+  if (
+    severity === 'ERROR' ||
+    severity === 'CRITICAL' ||
+    severity === 'ALERT' ||
+    severity === 'EMERGENCY'
+  ) {
+    log.error(message, fields);
+  } else if (severity === 'WARNING') log.warn(message, fields);
+  else if (severity === 'DEBUG') log.debug(message, fields);
+  else log.info(message, fields);
+}
+
 function lastFailure(rows: AttemptRow[]): string {
   const failed = rows.filter((r) => r.state === 'failed');
   return failed.at(-1)?.message ?? 'unknown';
@@ -143,17 +174,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
             summarize(execution, store.attempts(execution.name));
             store.putExecution(execution, false);
           },
-          onLine: (stream, line) => {
-            const fields: Record<string, unknown> = { stream };
-            if (line.startsWith('{')) {
-              try {
-                fields.jsonPayload = JSON.parse(line);
-              } catch (error) {
-                fields.parseError = coerceError(error).message;
-              }
-            }
-            log.info(line, fields);
-          },
+          onLine: (stream, line) => logChildLine(log, stream, line),
         },
         deps.hostEnv,
       );
