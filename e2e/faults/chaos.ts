@@ -1,0 +1,106 @@
+/**
+ * The seeded chaos schedule: every few seconds, kill -9 the backend or
+ * local-cloud (and start it again, as a supervisor would), or SIGKILL running
+ * processor attempts (as an OOM kill or a node failure would). One event at a
+ * time; the seed fixes the order, the gaps and the choices.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { coerceError } from '@slideshow/runtime';
+import type { LocalStack } from '@slideshow/tools/local-stack';
+import { createRandom } from './corpus.ts';
+import { findPids, killAll } from './processes.ts';
+
+/** What the chaos did. */
+export interface ChaosFigures {
+  backendKills: number;
+  localCloudKills: number;
+  processorKills: number;
+  /** One line per event, for the log. */
+  events: string[];
+}
+
+/** Options for {@link startChaos}. */
+export interface ChaosOptions {
+  seed: number;
+  minGapMs: number;
+  maxGapMs: number;
+  log: (line: string) => void;
+}
+
+/** Starts the schedule; `stop()` ends it after the current event and returns what happened. */
+export function startChaos(
+  stack: LocalStack,
+  options: ChaosOptions,
+): { stop(): Promise<ChaosFigures> } {
+  const random = createRandom(options.seed ^ 0x5eed);
+  const figures: ChaosFigures = {
+    backendKills: 0,
+    localCloudKills: 0,
+    processorKills: 0,
+    events: [],
+  };
+  const controller = new AbortController();
+  const started = Date.now();
+  const note = (line: string) => {
+    const text = `[chaos +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`;
+    figures.events.push(text);
+    options.log(text);
+  };
+
+  // The first four events are a seeded order of these, so every run kills each process at least once.
+  const first: Array<'processor' | 'backend' | 'local-cloud'> = [
+    'processor',
+    'backend',
+    'local-cloud',
+    'processor',
+  ];
+  for (let i = first.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [first[i], first[j]] = [first[j] ?? 'processor', first[i] ?? 'processor'];
+  }
+  const pick = (): 'processor' | 'backend' | 'local-cloud' => {
+    const forced = first.shift();
+    if (forced) return forced;
+    const roll = random();
+    return roll < 0.5 ? 'processor' : roll < 0.75 ? 'backend' : 'local-cloud';
+  };
+
+  const loop = async () => {
+    while (!controller.signal.aborted) {
+      const gap = options.minGapMs + random() * (options.maxGapMs - options.minGapMs);
+      try {
+        await sleep(gap, undefined, { signal: controller.signal });
+      } catch (error) {
+        // Aborted: the schedule is over.
+        if (controller.signal.aborted) return;
+        throw coerceError(error);
+      }
+      const event = pick();
+      if (event === 'processor') {
+        const running = findPids('processor', `BACKEND_API_URL=${stack.backendUrl}`);
+        const chosen = running.filter(() => random() < 0.5).slice(0, 3);
+        const killed = killAll(chosen);
+        figures.processorKills += killed;
+        note(`SIGKILL ${killed} of ${running.length} running processor attempts`);
+      } else if (event === 'backend') {
+        note('kill -9 backend');
+        await stack.restartBackend({ hard: true });
+        figures.backendKills++;
+        note('backend back');
+      } else {
+        note('kill -9 local-cloud');
+        await stack.restartLocalCloud({ hard: true });
+        figures.localCloudKills++;
+        note('local-cloud back');
+      }
+    }
+  };
+  const running = loop();
+  return {
+    async stop() {
+      controller.abort();
+      await running;
+      return figures;
+    },
+  };
+}

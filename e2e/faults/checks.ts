@@ -1,0 +1,228 @@
+/**
+ * The fault suite's verdict, computed from the system of record (SQLite), the
+ * object store's folder and `/status` — never from the pipeline's own logs.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LocalStack } from '@slideshow/tools/local-stack';
+import Database from 'better-sqlite3';
+import type { UploadRecord } from './client.ts';
+
+interface Row {
+  id: string;
+  sha256: string;
+  status: string;
+  generation: number;
+  preset: string;
+  variants: string | null;
+  last_error_code: string | null;
+  failed_code: string | null;
+  failed_source: string | null;
+  resolved_at: string | null;
+}
+
+/** The figures and the problems found. */
+export interface Verdict {
+  uploadsAccepted: number;
+  acceptedByReconciliation: number;
+  refused: number;
+  deleted: number;
+  processed: number;
+  failed: number;
+  failedBySource: Record<string, number>;
+  failedByCode: Record<string, number>;
+  lost: number;
+  duplicated: number;
+  variantMismatches: number;
+  orphanedObjects: number;
+  staleGenerationFolders: number;
+  statusAgrees: boolean;
+  /** Human-readable description of every violation (empty when all is well). */
+  problems: string[];
+}
+
+function openDb(dataDir: string): Database.Database {
+  return new Database(join(dataDir, 'slideshow.db'), { readonly: true, fileMustExist: true });
+}
+
+/** Every row with its failed_tasks row, keyed by sha256. */
+export function rowsBySha(dataDir: string): Map<string, Row> {
+  const db = openDb(dataDir);
+  try {
+    const rows = db
+      .prepare<[], Row>(
+        `SELECT i.id, i.sha256, i.status, i.generation, i.preset, i.variants, i.last_error_code,
+                f.error_code AS failed_code, f.source AS failed_source, f.resolved_at
+           FROM images i LEFT JOIN failed_tasks f ON f.image_id = i.id`,
+      )
+      .all();
+    return new Map(rows.map((r) => [r.sha256, r]));
+  } finally {
+    db.close();
+  }
+}
+
+/** Counts of rows not yet terminal and pending outbox rows (for the quiescence wait). */
+export function pendingWork(dataDir: string): { unfinished: number; outbox: number } {
+  const db = openDb(dataDir);
+  try {
+    const unfinished = db
+      .prepare<[], { n: number }>(
+        `SELECT count(*) AS n FROM images WHERE status NOT IN ('processed', 'failed')`,
+      )
+      .get()?.n;
+    const outbox = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox').get()?.n;
+    return { unfinished: unfinished ?? 0, outbox: outbox ?? 0 };
+  } finally {
+    db.close();
+  }
+}
+
+function listDir(path: string): string[] {
+  return existsSync(path) ? readdirSync(path) : [];
+}
+
+/** Checks the invariant and its companions; `deletedIds` were deleted by the client. */
+export async function verify(
+  stack: LocalStack,
+  records: UploadRecord[],
+  deletedIds: Set<string>,
+): Promise<Verdict> {
+  const problems: string[] = [];
+  const bySha = rowsBySha(stack.dataDir);
+  const storage = join(stack.dataDir, 'storage');
+  const verdict: Verdict = {
+    uploadsAccepted: 0,
+    acceptedByReconciliation: 0,
+    refused: 0,
+    deleted: deletedIds.size,
+    processed: 0,
+    failed: 0,
+    failedBySource: {},
+    failedByCode: {},
+    lost: 0,
+    duplicated: 0,
+    variantMismatches: 0,
+    orphanedObjects: 0,
+    staleGenerationFolders: 0,
+    statusAgrees: false,
+    problems,
+  };
+
+  for (const record of records) {
+    const { file } = record;
+    const row = bySha.get(file.sha256);
+    if (new Set(record.ids).size > 1) {
+      verdict.duplicated++;
+      problems.push(`${file.name}: answered with several ids ${record.ids.join(', ')}`);
+    }
+    if (record.outcome === 'refused') {
+      verdict.refused++;
+      if (file.kind !== 'refused')
+        problems.push(`${file.name} (${file.kind}) was refused: ${record.errorCode}`);
+      if (row) problems.push(`${file.name} was refused but has row ${row.id}`);
+      continue;
+    }
+    if (file.kind === 'refused') {
+      problems.push(`${file.name} should have been refused but was ${record.outcome}`);
+    }
+    const id = record.ids[0] ?? row?.id;
+    if (record.outcome === 'unknown') {
+      // The answer never arrived: accepted iff the backend has the content.
+      if (!row) continue;
+      verdict.acceptedByReconciliation++;
+    }
+    verdict.uploadsAccepted++;
+    if (id && deletedIds.has(id)) {
+      if (row) problems.push(`${file.name}: deleted image ${id} still has a row`);
+      continue;
+    }
+    if (!row || (id && row.id !== id)) {
+      verdict.lost++;
+      problems.push(
+        `${file.name}: accepted as ${id} but ${row ? `the row is ${row.id}` : 'there is no row'}`,
+      );
+      continue;
+    }
+    if (row.status === 'processed') {
+      verdict.processed++;
+      if (file.kind === 'corrupt') problems.push(`${file.name}: a corrupt file was processed`);
+      const variants = JSON.parse(row.variants ?? '[]') as { suffix: string; bytes: number }[];
+      if (variants.length === 0) problems.push(`${row.id}: processed without variants`);
+      const prefix = join(storage, 'variants', row.id, row.preset, `g${row.generation}`);
+      for (const variant of variants) {
+        const path = join(prefix, variant.suffix);
+        const size = existsSync(path) ? statSync(path).size : -1;
+        if (size !== variant.bytes) {
+          verdict.variantMismatches++;
+          problems.push(
+            `${row.id}: variant ${variant.suffix} is ${size} bytes on disk, ${variant.bytes} recorded`,
+          );
+        }
+      }
+      for (const folder of listDir(join(storage, 'variants', row.id, row.preset))) {
+        if (folder !== `g${row.generation}`) verdict.staleGenerationFolders++;
+      }
+    } else if (row.status === 'failed' && row.failed_code && row.resolved_at === null) {
+      verdict.failed++;
+      const source = row.failed_source ?? '?';
+      verdict.failedBySource[source] = (verdict.failedBySource[source] ?? 0) + 1;
+      verdict.failedByCode[row.failed_code] = (verdict.failedByCode[row.failed_code] ?? 0) + 1;
+      if (file.kind === 'valid' && row.failed_code === 'CORRUPT_IMAGE') {
+        problems.push(`${row.id}: a valid image failed as CORRUPT_IMAGE`);
+      }
+    } else {
+      verdict.lost++;
+      problems.push(
+        `${row.id}: ended ${row.status} (failed_tasks: ${row.failed_code ?? 'none'}, resolved ${row.resolved_at ?? 'no'})`,
+      );
+    }
+  }
+
+  // Orphans: every stored original and variant folder must belong to a row.
+  const ids = new Set([...bySha.values()].map((r) => r.id));
+  for (const name of listDir(join(storage, 'originals'))) {
+    if (!ids.has(name)) {
+      verdict.orphanedObjects++;
+      problems.push(
+        `orphaned original originals/${name}${deletedIds.has(name) ? ' (deleted image)' : ''}`,
+      );
+    }
+  }
+  for (const name of listDir(join(storage, 'variants'))) {
+    if (!ids.has(name)) {
+      verdict.orphanedObjects++;
+      problems.push(`orphaned variants/${name}/${deletedIds.has(name) ? ' (deleted image)' : ''}`);
+    }
+  }
+
+  // /status must agree with the database.
+  const status = (await (await fetch(`${stack.backendUrl}/status`)).json()) as {
+    counts: Record<string, number>;
+    outbox: { pending: number };
+  };
+  const db = openDb(stack.dataDir);
+  try {
+    const counts = Object.fromEntries(
+      db
+        .prepare<[], { status: string; n: number }>(
+          'SELECT status, count(*) AS n FROM images GROUP BY status',
+        )
+        .all()
+        .map((r) => [r.status, r.n]),
+    );
+    const outbox = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox').get()?.n ?? 0;
+    const mismatched = Object.keys({ ...counts, ...status.counts }).filter(
+      (key) => (counts[key] ?? 0) !== (status.counts[key] ?? 0),
+    );
+    verdict.statusAgrees = mismatched.length === 0 && status.outbox.pending === outbox;
+    if (!verdict.statusAgrees) {
+      problems.push(
+        `/status ${JSON.stringify(status)} disagrees with the database ${JSON.stringify({ counts, outbox })}`,
+      );
+    }
+  } finally {
+    db.close();
+  }
+  return verdict;
+}
