@@ -60,6 +60,17 @@ export const VARIANT_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 /** Time the best-effort failure report may take once SIGTERM arrived (Cloud Run kills at 10 s). */
 const TERMINATION_REPORT_MS = 4_000;
 
+/**
+ * Marks a promise started ahead of its `await` as handled: its error still
+ * surfaces where it is awaited, and if the task ends before that (a stale
+ * generation, say) the rejection is logged instead of crashing the process.
+ */
+function settleLater(promise: Promise<unknown>, log: Logger): void {
+  promise.catch((error: unknown) => {
+    log.debug('work started ahead was abandoned', { error: coerceError(error) });
+  });
+}
+
 /** Reads a whole object, hashing it on the way. */
 async function readOriginal(
   store: ObjectStore,
@@ -130,9 +141,9 @@ export async function run(config: ProcessorConfig, deps: RunDeps): Promise<RunRe
     });
     const readStart = performance.now();
     const reading = readOriginal(store, head.sourceKey, signal);
-    reading.catch(() => undefined);
+    settleLater(reading, log);
     const checking = fullJobSpec(config.imageId, raw);
-    checking.catch(() => undefined);
+    settleLater(checking, log);
     await startedCall;
     spec = await checking;
     if (config.fault === 'hang') {
@@ -145,7 +156,7 @@ export async function run(config: ProcessorConfig, deps: RunDeps): Promise<RunRe
     // libvips init are synchronous), so it starts once the original's read is under way: the
     // read then proceeds on the thread pool (or the network) while the module loads.
     const imaging = import('@slideshow/imaging');
-    imaging.catch(() => undefined);
+    settleLater(imaging, log);
     const original = await reading;
     const readMs = performance.now() - readStart;
     if (original.sha256 !== spec.sha256) {
