@@ -14,6 +14,9 @@ import { printedCommands, runScript, scriptsDir } from './helpers/gcloud-double.
 const execFileAsync = promisify(execFile);
 const hasGcloud = spawnSync('gcloud', ['--version'], { stdio: 'ignore' }).status === 0;
 const PROJECT = 'demo';
+// The real gcloud takes seconds per call on a loaded 2-core machine.
+const SCRIPT_TIMEOUT_MS = 170_000;
+const TEST_TIMEOUT_MS = 240_000;
 const REGION = 'europe-west1';
 
 describe.skipIf(!hasGcloud)(
@@ -97,8 +100,10 @@ describe.skipIf(!hasGcloud)(
       'https://backend.example',
     ];
 
-    it('creates both queues with the quota-derived settings and deploys the workflow with its environment', async () => {
-      const result = await runScript('setup', setupArgs, env);
+    it('creates both queues with the quota-derived settings and deploys the workflow with its environment', {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
+      const result = await runScript('setup', setupArgs, env, undefined, SCRIPT_TIMEOUT_MS);
       expect(result.status, result.stderr).toBe(0);
       const uploads = JSON.parse(
         await gcloud('tasks', 'queues', 'describe', 'image-uploads', `--location=${REGION}`),
@@ -133,8 +138,10 @@ describe.skipIf(!hasGcloud)(
       expect(workflow.serviceAccount).toContain('slideshow-workflow@demo.iam.gserviceaccount.com');
     });
 
-    it('converges on a second run: the queues are updated in place and the workflow is left alone', async () => {
-      const result = await runScript('setup', setupArgs, env);
+    it('converges on a second run: the queues are updated in place and the workflow is left alone', {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
+      const result = await runScript('setup', setupArgs, env, undefined, SCRIPT_TIMEOUT_MS);
       expect(result.status, result.stderr).toBe(0);
       expect(printedCommands(result.stdout).map((c) => c.split(' ').slice(0, 5).join(' '))).toEqual(
         ['gcloud tasks queues update image-uploads', 'gcloud tasks queues update image-ingest'],
@@ -142,7 +149,9 @@ describe.skipIf(!hasGcloud)(
       expect(result.stderr).toContain('ok: workflow process-image exists');
     });
 
-    it('rolls the workflow back to a git revision between a pause and a resume of both queues', async () => {
+    it('rolls the workflow back to a git revision between a pause and a resume of both queues', {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const before = JSON.parse(
         await gcloud('workflows', 'describe', 'process-image', `--location=${REGION}`),
       );

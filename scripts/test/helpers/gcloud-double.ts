@@ -111,8 +111,9 @@ export function runScript(
   args: string[],
   env: Record<string, string>,
   input?: string,
+  timeoutMs?: number,
 ): Promise<RunResult> {
-  return runCommand(join(scriptsDir, name), args, env, input);
+  return runCommand(join(scriptsDir, name), args, env, input, timeoutMs);
 }
 
 /** Runs a program with extra environment (Google variables cleared), bounded by a timeout. */
@@ -121,12 +122,13 @@ export function runCommand(
   args: string[],
   env: Record<string, string>,
   input?: string,
+  timeoutMs = 50_000,
 ): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(program, args, {
       env: { ...inheritedEnv, GOOGLE_CLOUD_PROJECT: '', GOOGLE_CLOUD_LOCATION: '', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: 50_000,
+      timeout: timeoutMs,
     });
     let stdout = '';
     let stderr = '';
