@@ -184,6 +184,8 @@ export async function run(config: ProcessorConfig, deps: RunDeps): Promise<RunRe
         await store.put(`${prefix}${variant.suffix}`, variant.data, {
           contentType: variant.contentType,
           cacheControl: VARIANT_CACHE_CONTROL,
+          // An abort leaves no half-written object (the port's contract).
+          signal,
         });
         writeMs += performance.now() - start;
       },
