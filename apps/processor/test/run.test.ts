@@ -9,6 +9,7 @@ import { startTestBackend, type TestBackend } from '@slideshow/backend/testing';
 import { createSharedSecretCredentials } from '@slideshow/callback-auth/shared-secret';
 import type { Variant } from '@slideshow/contracts';
 import { AppError, createLogger } from '@slideshow/runtime';
+import type { ObjectStore } from '@slideshow/storage';
 import { createFsObjectStore } from '@slideshow/storage/fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -184,6 +185,42 @@ describe('run() error policy', () => {
     expect(deleted.ok, await deleted.clone().text()).toBe(true);
     const { promise } = runTask(id);
     await expect(promise).resolves.toMatchObject({ exitCode: 0, outcome: 'gone' });
+    expect(failedTask(id)).toBeUndefined();
+  });
+});
+
+describe('run() when the image is deleted while it works', () => {
+  it('exits 0 and removes the variants it wrote once complete answers 404', async () => {
+    const { id } = await backend.upload(await makeJpeg(400, 300, 14), 'd.jpg');
+    const real = createFsObjectStore({ root: backend.storeRoot });
+    let deleted = false;
+    // The real store, with the admin's DELETE landing right after the first variant is written.
+    const store: ObjectStore = {
+      ...real,
+      async put(key, body, options) {
+        const info = await real.put(key, body, options);
+        if (!deleted && key.startsWith('variants/')) {
+          deleted = true;
+          const response = await backend.adminFetch(`/api/admin/images/${id}`, {
+            method: 'DELETE',
+          });
+          expect(response.ok, await response.clone().text()).toBe(true);
+        }
+        return info;
+      },
+    };
+    const config = loadConfig(processorEnv(backend, id, { CALLBACK_DEADLINE_MS: '1500' }));
+    const result = await run(config, {
+      store,
+      credentials: createSharedSecretCredentials(backend.callbackSecret),
+      logger: createLogger({ stream: new PassThrough() }),
+      signal: new AbortController().signal,
+    });
+    expect(result).toMatchObject({ exitCode: 0, outcome: 'gone' });
+    expect(deleted).toBe(true);
+    const left: string[] = [];
+    for await (const info of real.list(`variants/${id}/`)) left.push(info.key);
+    expect(left).toEqual([]);
     expect(failedTask(id)).toBeUndefined();
   });
 });
