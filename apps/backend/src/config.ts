@@ -68,6 +68,10 @@ const EnvSchema = z.object({
   WORKFLOW_NAME: z.preprocess(blank, z.string().default('process-image')),
   TASKS_SERVICE_ACCOUNT: str,
   MAX_UPLOAD_BYTES: int(200 * 1024 * 1024, 1),
+  REQUEST_TIMEOUT_MS: int(15 * 60_000, 1_000),
+  HEADERS_TIMEOUT_MS: int(20_000, 500),
+  UPLOAD_IDLE_TIMEOUT_MS: int(30_000, 200),
+  SHUTDOWN_GRACE_MS: int(8_000, 0),
   REAPER_INTERVAL_MS: int(60_000, 1_000),
   STUCK_AFTER_MS: int(60 * 60_000, 1_000),
   PUBLIC_MEDIA_BASE_URL: str,
@@ -101,6 +105,14 @@ export interface BackendConfig {
   workflow: string;
   tasksServiceAccount: string;
   maxUploadBytes: number;
+  /** Node's `server.requestTimeout`: longest time to receive one whole request (then 408). */
+  requestTimeoutMs: number;
+  /** Node's `server.headersTimeout`: longest time to receive the request headers (then 408). */
+  headersTimeoutMs: number;
+  /** Longest silence from a client while its upload body is read (then 408 REQUEST_TIMEOUT). */
+  uploadIdleTimeoutMs: number;
+  /** After SIGTERM, how long in-flight requests may run before their connections are closed. */
+  shutdownGraceMs: number;
   reaperIntervalMs: number;
   stuckAfterMs: number;
   publicMediaBaseUrl: string;
@@ -187,6 +199,10 @@ export function loadConfig(
     tasksServiceAccount:
       e.TASKS_SERVICE_ACCOUNT ?? `tasks-invoker@${project}.iam.gserviceaccount.com`,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+    uploadIdleTimeoutMs: e.UPLOAD_IDLE_TIMEOUT_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     reaperIntervalMs: e.REAPER_INTERVAL_MS,
     stuckAfterMs: e.STUCK_AFTER_MS,
     publicMediaBaseUrl: e.PUBLIC_MEDIA_BASE_URL ?? '/media/',

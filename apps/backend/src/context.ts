@@ -29,6 +29,8 @@ export interface AppDeps {
   /** Prefix of variant URLs in /api/slideshow (`/media/` locally, a bucket URL in production). */
   publicMediaBaseUrl: string;
   maxUploadBytes: number;
+  /** Longest silence from a client while its upload body is read (default 30 s); then 408. */
+  uploadIdleTimeoutMs?: number;
   /** Extra origins the web pages may load images from (the media origin in production). */
   imageOrigins?: string[];
   /** Called after a write that added an outbox row (wakes the relay). */

@@ -34,6 +34,8 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
       return 403;
     case 'NOT_FOUND':
       return 404;
+    case 'REQUEST_TIMEOUT':
+      return 408;
     case 'CONFLICT':
     case 'STALE_GENERATION':
       return 409;

@@ -6,9 +6,10 @@
  * waits 10 s).
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve } from '@hono/node-server';
+import { type ServerType, serve } from '@hono/node-server';
 import type { CallbackVerifier } from '@slideshow/callback-auth';
 import type { TaskDispatcher } from '@slideshow/dispatch';
 import { coerceError, createLogger, type Logger } from '@slideshow/runtime';
@@ -21,6 +22,7 @@ import { randomToken, sha256Hex } from './ids.ts';
 import { createLifecycle, createRepositories } from './lifecycle.ts';
 import { createOutboxRelay } from './outbox-relay.ts';
 import { createReaper } from './reaper.ts';
+import { serverOptions } from './server-options.ts';
 
 /** Reads a persisted local secret, creating it (mode 0600) on first start. */
 function localSecret(dataDir: string, name: string, bytes: number): string {
@@ -105,6 +107,32 @@ async function openVerifier(config: BackendConfig): Promise<CallbackVerifier> {
   return createSharedSecretVerifier(secret);
 }
 
+/**
+ * Stops accepting connections, closes idle keep-alive ones, lets in-flight
+ * requests finish, and after `graceMs` (Cloud Run sends SIGKILL 10 s after
+ * SIGTERM) closes whatever is still open so the relay and the database can
+ * still be closed in time.
+ */
+async function closeServer(server: ServerType, graceMs: number, logger: Logger): Promise<void> {
+  const http = server as Server;
+  const closed = new Promise<void>((resolve) => {
+    http.close((error) => {
+      if (error) logger.warn('server close', { error: coerceError(error) });
+      resolve();
+    });
+  });
+  http.closeIdleConnections();
+  // Connections that finish a request while closing become idle: close them too.
+  const idle = setInterval(() => http.closeIdleConnections(), 100);
+  const timer = setTimeout(() => {
+    logger.warn('shutdown grace period over; closing open connections', { graceMs });
+    http.closeAllConnections();
+  }, graceMs);
+  await closed;
+  clearInterval(idle);
+  clearTimeout(timer);
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, fields: { service: 'backend' } });
@@ -154,17 +182,26 @@ async function main(): Promise<void> {
       ? [new URL(config.publicMediaBaseUrl).origin]
       : [],
     maxUploadBytes: config.maxUploadBytes,
+    uploadIdleTimeoutMs: config.uploadIdleTimeoutMs,
     onEnqueued: () => relay.notify(),
   });
-  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
-    logger.info('backend listening', {
-      url: `http://${config.host}:${info.port}`,
-      mode: config.mode,
-      dispatch: config.dispatch,
-      callbackAuth: config.callbackAuth,
-      database: config.databasePath,
-    });
-  });
+  const server = serve(
+    {
+      fetch: app.fetch,
+      hostname: config.host,
+      port: config.port,
+      serverOptions: serverOptions(config),
+    },
+    (info) => {
+      logger.info('backend listening', {
+        url: `http://${config.host}:${info.port}`,
+        mode: config.mode,
+        dispatch: config.dispatch,
+        callbackAuth: config.callbackAuth,
+        database: config.databasePath,
+      });
+    },
+  );
   relay.start();
   reaper.start();
 
@@ -174,7 +211,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('shutting down', { signal });
     reaper.stop();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(server, config.shutdownGraceMs, logger);
     await relay.stop();
     await dispatcher.close?.();
     db.close();

@@ -36,6 +36,7 @@ export const SERVICE_ERROR_CODES = [
   'JOB_FAILED',
   'STUCK',
   'INTERNAL',
+  'REQUEST_TIMEOUT',
 ] as const;
 
 /** Codes for everything that is not about the image's bytes. */

@@ -100,6 +100,7 @@ export function adminImageRoutes(services: Services) {
     logger,
     maxBytes: deps.maxUploadBytes,
     now: services.now,
+    ...(deps.uploadIdleTimeoutMs ? { idleTimeoutMs: deps.uploadIdleTimeoutMs } : {}),
   });
 
   app.post('/upload', async (c) => {

@@ -29,6 +29,7 @@ import { type Db, openDatabase } from '../db/open-database.ts';
 import { randomToken, sha256Hex } from '../ids.ts';
 import { createRepositories } from '../lifecycle.ts';
 import { createOutboxRelay, type OutboxRelay } from '../outbox-relay.ts';
+import { DEFAULT_SERVER_TIMEOUTS, type ServerTimeouts, serverOptions } from '../server-options.ts';
 
 /** Options for {@link startTestBackend}. */
 export interface TestBackendOptions {
@@ -46,6 +47,10 @@ export interface TestBackendOptions {
   maxUploadBytes?: number;
   /** Run the outbox relay (default true). */
   relay?: boolean;
+  /** Longest client silence during an upload body (default 30 s). */
+  uploadIdleTimeoutMs?: number;
+  /** Node's request/headers timeouts (default: the production ones, src/server-options.ts). */
+  timeouts?: Partial<ServerTimeouts>;
 }
 
 /** A running test backend. */
@@ -109,10 +114,19 @@ export async function startTestBackend(options: TestBackendOptions = {}): Promis
     adminTokenHashes: [sha256Hex(adminToken)],
     publicMediaBaseUrl: '/media/',
     maxUploadBytes: options.maxUploadBytes ?? 200 * 1024 * 1024,
+    ...(options.uploadIdleTimeoutMs ? { uploadIdleTimeoutMs: options.uploadIdleTimeoutMs } : {}),
     ...(relay ? { onEnqueued: () => relay.notify() } : {}),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        hostname: '127.0.0.1',
+        port: 0,
+        serverOptions: serverOptions({ ...DEFAULT_SERVER_TIMEOUTS, ...options.timeouts }),
+      },
+      () => resolve(s),
+    );
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

@@ -9,8 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { finished } from 'node:stream/promises';
 import { DEFAULT_PRESET, HEAD_BYTES, probeHeader } from '@slideshow/imaging';
 import { AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
@@ -32,7 +31,12 @@ export interface ReceiveContext {
   maxBytes: number;
   now: () => number;
   preset?: string;
+  /** Longest silence from the client while a body is being read (default 30 s). */
+  idleTimeoutMs?: number;
 }
+
+/** Default longest silence from an uploading client. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 /** Most files in one request. */
 export const MAX_FILES_PER_UPLOAD = 50;
@@ -70,7 +74,9 @@ function readHead(stream: Readable, limit: number): Promise<{ head: Buffer; ende
 }
 
 function drain(stream: Readable): Promise<void> {
+  if (stream.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
+    stream.once('close', resolve);
     stream.once('end', resolve);
     stream.once('error', () => resolve());
     stream.resume();
@@ -93,6 +99,12 @@ async function storeOne(
   const key = `originals/${id}`;
   const log = ctx.logger.child({ imageId: id });
   let truncated = false;
+  let streamError: AppError | undefined;
+  // A request-level abort destroys this stream with the reason; keep it (and
+  // never leave an 'error' without a listener while probing).
+  file.on('error', (error: unknown) => {
+    streamError ??= coerceError(error);
+  });
   file.on('limit', () => {
     truncated = true;
   });
@@ -145,7 +157,7 @@ async function storeOne(
     }
     return { originalName, id: row.id, status: row.status, duplicate };
   } catch (error) {
-    const appError = coerceError(error);
+    const appError = streamError ?? coerceError(error);
     if (!file.readableEnded) await drain(file);
     if (written) {
       await ctx.store.delete(key).catch((cleanupError: unknown) => {
@@ -155,6 +167,77 @@ async function storeOne(
     log.info('upload refused', { code: appError.code, message: appError.message });
     return { originalName, error: appError };
   }
+}
+
+/** Reads the next chunk, failing with REQUEST_TIMEOUT when the client sends nothing for `idleMs`. */
+function readWithin(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  idleMs: number,
+): ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new AppError('REQUEST_TIMEOUT', `the client sent nothing for ${idleMs} ms`, {
+          context: { idleMs },
+        }),
+      );
+    }, idleMs);
+    reader.read().then(
+      (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(coerceError(error));
+      },
+    );
+  });
+}
+
+/**
+ * Feeds the request body into busboy with backpressure until the body ends or
+ * `aborted()` says to stop. On a stop the rest of the body is deliberately
+ * left unread (never cancelled: cancelling the body destroys the socket before
+ * the error response is written); @hono/node-server then drains it for at
+ * most 500 ms and closes the connection.
+ */
+async function pump(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  parser: busboy.Busboy,
+  idleMs: number,
+  aborted: () => boolean,
+): Promise<void> {
+  const stopped = () => {
+    if (aborted()) return true;
+    if (parser.errored) throw coerceError(parser.errored, 'VALIDATION_FAILED');
+    return parser.destroyed;
+  };
+  for (;;) {
+    const { done, value } = await readWithin(reader, idleMs);
+    if (stopped()) return;
+    if (done) {
+      parser.end();
+      await finished(parser);
+      return;
+    }
+    if (!parser.write(value)) await writable(parser);
+    if (stopped()) return;
+  }
+}
+
+/** Resolves when `parser` wants more data or is gone (an error surfaces through `parser.errored`). */
+function writable(parser: busboy.Busboy): Promise<void> {
+  if (parser.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      parser.off('drain', done);
+      parser.off('close', done);
+      resolve();
+    };
+    parser.once('drain', done);
+    parser.once('close', done);
+  });
 }
 
 /** Parses `request` as multipart and stores every `file` part; one outcome per file, in order. */
@@ -182,36 +265,66 @@ export async function receiveUpload(request: Request, ctx: ReceiveContext): Prom
     throw coerceError(error, 'VALIDATION_FAILED');
   }
   const outcomes: Promise<FileOutcome>[] = [];
-  let overLimit: AppError | undefined;
+  // The first request-level refusal: reading stops at once, the file being
+  // received is destroyed (storeOne deletes its partial object) and the whole
+  // request answers this error. Files completed before it stay accepted; a
+  // re-upload finds them as duplicates.
+  let abortError: AppError | undefined;
+  const abort = (error: AppError) => {
+    if (abortError) return;
+    abortError = error;
+    // Destroyed after busboy's current write returns (it may be emitting 'limit' from inside it).
+    queueMicrotask(() => parser.destroy(error));
+  };
   parser.on('file', (name, stream, info) => {
     if (name !== 'file') {
       stream.resume();
       return;
     }
+    stream.once('limit', () => abort(tooLarge(ctx.maxBytes)));
     outcomes.push(storeOne(stream, info.filename, ctx));
   });
   parser.on('filesLimit', () => {
-    overLimit = new AppError(
-      'PAYLOAD_TOO_LARGE',
-      `at most ${MAX_FILES_PER_UPLOAD} files per upload`,
-    );
+    abort(new AppError('PAYLOAD_TOO_LARGE', `at most ${MAX_FILES_PER_UPLOAD} files per upload`));
   });
   parser.on('partsLimit', () => {
-    overLimit = new AppError('PAYLOAD_TOO_LARGE', 'too many parts in the multipart body');
+    abort(new AppError('PAYLOAD_TOO_LARGE', 'too many parts in the multipart body'));
+  });
+  parser.on('fieldsLimit', () => {
+    abort(new AppError('PAYLOAD_TOO_LARGE', 'too many fields in the multipart body'));
   });
   let parseError: AppError | undefined;
+  parser.on('error', (error: unknown) => {
+    // Also seen by pump() through parser.errored; recorded here so an error
+    // emitted while nothing awaits the parser is never an unhandled 'error'.
+    if (!abortError) parseError ??= coerceError(error, 'VALIDATION_FAILED');
+  });
+  const reader = (request.body as ReadableStream<Uint8Array>).getReader();
   try {
-    await pipeline(Readable.fromWeb(request.body as WebReadableStream<Uint8Array>), parser);
+    await pump(reader, parser, ctx.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, () => !!abortError);
   } catch (error) {
-    parseError = coerceError(error, 'VALIDATION_FAILED');
+    const e = coerceError(error, 'VALIDATION_FAILED');
+    if (e.code === 'REQUEST_TIMEOUT') abort(e);
+    else if (!abortError) parseError = e;
+    if (!parser.destroyed) parser.destroy(abortError ?? e);
   }
   const settled = await Promise.all(outcomes);
-  if (parseError) {
-    throw new AppError('VALIDATION_FAILED', `malformed multipart body: ${parseError.message}`, {
-      cause: parseError,
-    });
+  const failure =
+    abortError ??
+    (parseError &&
+      new AppError('VALIDATION_FAILED', `malformed multipart body: ${parseError.message}`, {
+        cause: parseError,
+      }));
+  if (failure) {
+    if (!settled.some((o) => !('error' in o))) throw failure;
+    // Files completed before the failure are stored and recorded: report them
+    // (202, per-file results) instead of hiding them behind an error status.
+    const last = settled.at(-1);
+    if (!(last && 'error' in last && last.error === failure)) {
+      settled.push({ originalName: '(rest of the request)', error: failure });
+    }
+    return settled;
   }
-  if (overLimit) throw overLimit;
   if (settled.length === 0) {
     throw new AppError('VALIDATION_FAILED', 'expected at least one multipart part named "file"');
   }
