@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { type RunningLocalCloud, startLocalCloud } from '@slideshow/local-cloud/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inheritedEnv } from './helpers/config.ts';
+import { DOCS, docCommands } from './helpers/docs-commands.ts';
 import { printedCommands, runScript, scriptsDir } from './helpers/gcloud-double.ts';
 
 // The real Google Cloud CLI is not part of the project's toolchain: these tests
@@ -176,6 +177,34 @@ describe.skipIf(!hasGcloud)(
       expect(after.sourceContents).toBe(good);
       expect(after.revisionId).not.toBe(before.revisionId);
       expect(after.userEnvVars).toEqual(before.userEnvVars);
+      for (const queue of ['image-uploads', 'image-ingest']) {
+        const q = JSON.parse(
+          await gcloud('tasks', 'queues', 'describe', queue, `--location=${REGION}`),
+        );
+        expect(q.state, queue).toBe('RUNNING');
+      }
+    });
+
+    it("answers the runbook's Cloud Tasks and Workflows commands, exactly as written", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
+      const lines: string[] = [];
+      for (const doc of DOCS) {
+        for (const line of await docCommands(doc)) {
+          if (/^gcloud (tasks|workflows) /.test(line)) lines.push(line);
+        }
+      }
+      expect(lines.length).toBeGreaterThanOrEqual(6);
+      for (const line of lines) {
+        const { stderr } = await execFileAsync('bash', ['-c', line], {
+          env: { ...inheritedEnv, ...env, PROJECT, REGION },
+          encoding: 'utf8',
+          timeout: 90_000,
+        }).catch((error: Error & { stderr?: string }) => {
+          throw new Error(`${line}\n${error.stderr ?? error.message}`);
+        });
+        expect(stderr, line).not.toMatch(/ERROR/);
+      }
       for (const queue of ['image-uploads', 'image-ingest']) {
         const q = JSON.parse(
           await gcloud('tasks', 'queues', 'describe', queue, `--location=${REGION}`),
