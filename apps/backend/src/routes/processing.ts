@@ -10,7 +10,7 @@ import { AppError } from '@slideshow/runtime';
 import { type Context, Hono } from 'hono';
 import type { AppEnv, Services } from '../context.ts';
 import { IMAGE_ID_PATTERN } from '../ids.ts';
-import { variantPrefix } from '../keys.ts';
+import { allVariantsPrefix, variantPrefix } from '../keys.ts';
 
 async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
   try {
@@ -25,6 +25,22 @@ export function processingRoutes(services: Services) {
   const app = new Hono<AppEnv>();
   const { lifecycle, repos } = services;
 
+  // A callback for an image that no longer exists means it was deleted while an attempt was
+  // in flight: that attempt may have written variants after the delete removed them (found by
+  // e2e/faults). Sweep them before answering 404; a storage failure answers 503 instead, so
+  // the caller retries and the sweep runs again.
+  const sweepIfDeleted = async (id: string): Promise<void> => {
+    if (!repos.images.get(id)) await services.deps.store.deletePrefix(allVariantsPrefix(id));
+  };
+  const orSweep = async <T>(id: string, action: () => T): Promise<T> => {
+    try {
+      return action();
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'NOT_FOUND') await sweepIfDeleted(id);
+      throw error;
+    }
+  };
+
   app.use('*', async (c, next) => {
     const principal = await services.deps.callbackVerifier.verify(c.req.header('authorization'));
     c.set('logger', c.get('logger').child({ caller: principal.email ?? principal.kind }));
@@ -38,10 +54,13 @@ export function processingRoutes(services: Services) {
     await next();
   });
 
-  app.get('/:id', (c) => {
+  app.get('/:id', async (c) => {
     const id = c.req.param('id');
     const row = IMAGE_ID_PATTERN.test(id) ? repos.images.get(id) : undefined;
-    if (!row) throw new AppError('NOT_FOUND', `no image ${id}`);
+    if (!row) {
+      if (IMAGE_ID_PATTERN.test(id)) await sweepIfDeleted(id);
+      throw new AppError('NOT_FOUND', `no image ${id}`);
+    }
     const spec: JobSpec = {
       imageId: row.id,
       generation: row.generation,
@@ -56,14 +75,16 @@ export function processingRoutes(services: Services) {
 
   app.post('/:id/started', async (c) => {
     const body = StartedBody.parse(await jsonBody(c));
-    const result = lifecycle.started(c.req.param('id'), body);
+    const id = c.req.param('id');
+    const result = await orSweep(id, () => lifecycle.started(id, body));
     c.get('logger').info('processing started', { generation: body.generation, ...result });
     return c.json(result);
   });
 
   app.post('/:id/complete', async (c) => {
     const body = CompleteBody.parse(await jsonBody(c));
-    const result = lifecycle.complete(c.req.param('id'), body);
+    const id = c.req.param('id');
+    const result = await orSweep(id, () => lifecycle.complete(id, body));
     c.get('logger').info('processing complete', {
       generation: body.generation,
       variants: body.result.variants.length,
@@ -74,7 +95,8 @@ export function processingRoutes(services: Services) {
 
   app.post('/:id/failed', async (c) => {
     const body = FailedBody.parse(await jsonBody(c));
-    const result = lifecycle.failed(c.req.param('id'), body);
+    const id = c.req.param('id');
+    const result = await orSweep(id, () => lifecycle.failed(id, body));
     c.get('logger').warn('processing failed', {
       generation: body.generation,
       code: body.code,
