@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { coerceError } from '@slideshow/runtime';
-import type { LocalStack } from '@slideshow/tools/local-stack';
+import { type LocalStack, waitForHttp } from '@slideshow/tools/local-stack';
 import { createRandom } from './corpus.ts';
 import { findPids, killAll } from './processes.ts';
 
@@ -65,6 +65,27 @@ export function startChaos(
     return roll < 0.5 ? 'processor' : roll < 0.75 ? 'backend' : 'local-cloud';
   };
 
+  /**
+   * Restarts like a supervisor: a process that started but answers slowly (recovering a
+   * backlog on a loaded machine) gets more time; one that exited is started again.
+   */
+  const restart = async (name: string, start: () => Promise<void>, probe: string) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await start();
+        return;
+      } catch (error) {
+        const e = coerceError(error);
+        note(`${name} slow to come back (attempt ${attempt}): ${e.message}`);
+        if (attempt >= 3) throw e;
+        if (!e.message.includes('exited')) {
+          await waitForHttp(probe, undefined, 180_000);
+          return;
+        }
+      }
+    }
+  };
+
   const loop = async () => {
     while (!controller.signal.aborted) {
       const gap = options.minGapMs + random() * (options.maxGapMs - options.minGapMs);
@@ -84,12 +105,20 @@ export function startChaos(
         note(`SIGKILL ${killed} of ${running.length} running processor attempts`);
       } else if (event === 'backend') {
         note('kill -9 backend');
-        await stack.restartBackend({ hard: true });
+        await restart(
+          'backend',
+          () => stack.restartBackend({ hard: true }),
+          `${stack.backendUrl}/healthz`,
+        );
         figures.backendKills++;
         note('backend back');
       } else {
         note('kill -9 local-cloud');
-        await stack.restartLocalCloud({ hard: true });
+        await restart(
+          'local-cloud',
+          () => stack.restartLocalCloud({ hard: true }),
+          `${stack.localCloudUrl}/v2/${stack.parent}/queues`,
+        );
         figures.localCloudKills++;
         note('local-cloud back');
       }

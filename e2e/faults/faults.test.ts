@@ -56,6 +56,17 @@ describe(`the pipeline under kill -9, storage faults and callback timeouts (seed
       // A callback that cannot reach the backend within 3 s fails the attempt (retryable).
       processorEnv: { STORAGE_FAULTS: faults, CALLBACK_DEADLINE_MS: '3000' },
     });
+    // Fewer attempts at once on a 2-core machine: the queue's rate bounds how many run together.
+    const patched = await fetch(
+      `${stack.localCloudUrl}/v2/${stack.parent}/queues/image-uploads?updateMask=rateLimits.maxDispatchesPerSecond`,
+      {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ rateLimits: { maxDispatchesPerSecond: 3 } }),
+      },
+    );
+    if (!patched.ok)
+      throw new Error(`patching the queue answered ${patched.status}: ${await patched.text()}`);
     const chaosRun = startChaos(stack, {
       seed: config.seed,
       minGapMs: 3_000,
