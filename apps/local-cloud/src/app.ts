@@ -7,7 +7,7 @@
 import type { Logger } from '@slideshow/runtime';
 import type { Db } from './db.ts';
 import { createOperationsStore } from './operations.ts';
-import { createRouter } from './router.ts';
+import { createRouter, type RawRequest, type RawResponse } from './router.ts';
 import { createConnectorCalls, createJobsRunConnector } from './run/connector.ts';
 import { createRunService, registerRunRoutes } from './run/routes.ts';
 import { createJobRunner, type JobRunner } from './run/runner.ts';
@@ -42,6 +42,8 @@ export interface LocalCloudDeps {
 export interface LocalCloud {
   /** Handles one HTTP request (web standard Request/Response). */
   fetch(request: Request): Promise<Response>;
+  /** Handles one request handed over by node:http (the server's fast path). */
+  handleRaw(request: RawRequest): Promise<RawResponse>;
   /** Starts background work: task dispatch, resumed executions and job runs. */
   start(): void;
   /** Stops background work and waits for it; state stays in the database. */
@@ -105,6 +107,7 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
   let started = false;
   return {
     fetch: (request) => router.handle(request),
+    handleRaw: (request) => router.handleRaw(request),
     start() {
       if (started) return;
       started = true;

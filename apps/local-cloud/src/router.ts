@@ -1,17 +1,24 @@
 /**
  * A small router for Google-style REST paths. Hono's `:param` syntax clashes
  * with Google's custom methods (`queues/q:pause`), so patterns use `{name}`
- * segments that match up to the next `/` or `:`.
+ * segments that match up to the next `/` or `:`. Requests come straight from
+ * node:http (`handleRaw`, no web Request/stream objects on the hot path) or as
+ * web Requests (`handle`, for tests and other hosts).
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
 import { ApiError } from './google-error.ts';
+
+/** Reads request headers by (case-insensitive) name, like `Headers.get`. */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
 
 /** What a route handler receives. */
 export interface ApiRequest {
   method: string;
   params: Record<string, string>;
   query: URLSearchParams;
-  headers: Headers;
+  headers: HeaderReader;
   body: Record<string, unknown>;
 }
 
@@ -24,6 +31,21 @@ export interface ApiResponse {
 /** A route handler; throws ApiError for Google-shaped failures. */
 export type Handler = (req: ApiRequest) => ApiResponse | Promise<ApiResponse>;
 
+/** A request as the HTTP server hands it over: path with query, and the body as text. */
+export interface RawRequest {
+  method: string;
+  /** Path and query, e.g. `/v2/projects/p/locations/l/queues?pageSize=10`. */
+  url: string;
+  headers: HeaderReader;
+  body: string;
+}
+
+/** A JSON answer: status and serialized body. */
+export interface RawResponse {
+  status: number;
+  body: string;
+}
+
 interface Route {
   method: string;
   regex: RegExp;
@@ -31,12 +53,12 @@ interface Route {
   handler: Handler;
 }
 
-/** A router: register routes, then `handle` web Requests. */
+/** A router: register routes, then handle requests (node:http-style raw, or web Requests). */
 export interface Router {
   add(method: string, pattern: string, handler: Handler): void;
+  handleRaw(request: RawRequest): Promise<RawResponse>;
   handle(request: Request): Promise<Response>;
 }
-
 function compile(pattern: string): { regex: RegExp; names: string[] } {
   const names: string[] = [];
   const source = pattern
@@ -53,15 +75,11 @@ function compile(pattern: string): { regex: RegExp; names: string[] } {
   return { regex: new RegExp(`^${source}$`), names };
 }
 
-function json(status: number, body: unknown): Response {
-  return new Response(`${JSON.stringify(body, null, 2)}\n`, {
-    status,
-    headers: { 'content-type': 'application/json; charset=UTF-8' },
-  });
+function json(status: number, body: unknown): RawResponse {
+  return { status, body: JSON.stringify(body) };
 }
 
-async function readBody(request: Request): Promise<Record<string, unknown>> {
-  const text = await request.text();
+function parseBody(text: string): Record<string, unknown> {
   if (text.trim() === '') return {};
   let parsed: unknown;
   try {
@@ -82,8 +100,8 @@ export function createRouter(logger: Logger): Router {
     add(method, pattern, handler) {
       routes.push({ method, handler, ...compile(pattern) });
     },
-    async handle(request) {
-      const url = new URL(request.url);
+    async handleRaw(request) {
+      const url = new URL(request.url, 'http://local-cloud');
       // gcloud sometimes escapes ':' in custom methods.
       const path = decodeURIComponent(url.pathname);
       let pathMatched = false;
@@ -97,13 +115,12 @@ export function createRouter(logger: Logger): Router {
           route.names.forEach((name, i) => {
             params[name] = m[i + 1] ?? '';
           });
-          const body = request.method === 'GET' ? {} : await readBody(request);
           const res = await route.handler({
             method: request.method,
             params,
             query: url.searchParams,
             headers: request.headers,
-            body,
+            body: request.method === 'GET' ? {} : parseBody(request.body),
           });
           return json(res.status ?? 200, res.body);
         }
@@ -119,6 +136,19 @@ export function createRouter(logger: Logger): Router {
         logger.error('api handler failed', { method: request.method, path, error: e });
         return json(500, { error: { code: 500, message: e.message, status: 'INTERNAL' } });
       }
+    },
+    async handle(request) {
+      const url = new URL(request.url);
+      const res = await this.handleRaw({
+        method: request.method,
+        url: `${url.pathname}${url.search}`,
+        headers: request.headers,
+        body: request.method === 'GET' ? '' : await request.text(),
+      });
+      return new Response(res.body, {
+        status: res.status,
+        headers: { 'content-type': 'application/json; charset=UTF-8' },
+      });
     },
   };
 }

@@ -3,11 +3,11 @@
  * `dataDir`, for the composition root, the ops scripts and end-to-end tests.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { serve } from '@hono/node-server';
 import { coerceError, type Logger, silentLogger } from '@slideshow/runtime';
-import { createLocalCloud } from './app.ts';
+import { createLocalCloud, type LocalCloud } from './app.ts';
 import { hostEnvironment } from './config.ts';
 import { openDatabase } from './db.ts';
 
@@ -53,6 +53,52 @@ export interface RunningLocalCloud {
   stop(): Promise<void>;
 }
 
+/**
+ * Hands one node:http request to local-cloud: the body is read as text and
+ * the JSON answer written back, without web Request/Response objects (they
+ * cost more CPU than the emulator itself on the task-creation hot path).
+ */
+function serveRequest(
+  cloud: LocalCloud,
+  logger: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => {
+    cloud
+      .handleRaw({
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        headers: {
+          get(name) {
+            const value = req.headers[name.toLowerCase()];
+            if (value === undefined) return null;
+            return Array.isArray(value) ? value.join(', ') : value;
+          },
+        },
+        body: Buffer.concat(chunks).toString('utf8'),
+      })
+      .then(
+        (answer) => {
+          res.writeHead(answer.status, {
+            'content-type': 'application/json; charset=UTF-8',
+            'content-length': Buffer.byteLength(answer.body),
+          });
+          res.end(answer.body);
+        },
+        (error: unknown) => {
+          logger.error('request failed', { error: coerceError(error) });
+          res.writeHead(500, { 'content-type': 'application/json; charset=UTF-8' });
+          res.end(
+            JSON.stringify({ error: { code: 500, message: 'internal error', status: 'INTERNAL' } }),
+          );
+        },
+      );
+  });
+}
+
 /** Starts local-cloud listening on 127.0.0.1. */
 export async function startLocalCloud(options: StartLocalCloudOptions): Promise<RunningLocalCloud> {
   const logger = options.logger ?? silentLogger;
@@ -71,11 +117,13 @@ export async function startLocalCloud(options: StartLocalCloudOptions): Promise<
     hostEnv: options.hostEnv ?? hostEnvironment(),
     ...(options.taskTombstoneMs === undefined ? {} : { taskTombstoneMs: options.taskTombstoneMs }),
   });
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: cloud.fetch, port: options.port ?? 0, hostname: '127.0.0.1' }, () =>
-      resolve(s),
-    );
-    s.once('error', reject);
+  const server = createServer((req, res) => serveRequest(cloud, logger, req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
   cloud.start();
@@ -101,7 +149,7 @@ export async function startLocalCloud(options: StartLocalCloudOptions): Promise<
             resolve();
           });
         });
-        if ('closeAllConnections' in server) server.closeAllConnections();
+        server.closeAllConnections();
         await cloud.stop();
         await closed;
         db.close();
