@@ -46,7 +46,15 @@ describe('the commands in docs/deploy.md and docs/operations.md', () => {
       { match: 'projects describe *', stdout: '123456' },
       { match: 'run services describe backend *status.url*', stdout: server.url },
       { match: 'run services describe backend *status.traffic*', stdout: 'backend-00002-b' },
-      { match: 'run revisions list *', stdout: 'backend-00002-b\nbackend-00001-a' },
+      {
+        match: 'run revisions list *',
+        stdout: JSON.stringify(
+          ['backend-00002-b', 'backend-00001-a'].map((name, i) => ({
+            metadata: { name, creationTimestamp: `2026-11-2${2 - i}T00:00:00Z` },
+            status: { conditions: [{ type: 'Ready', status: 'True' }] },
+          })),
+        ),
+      },
       {
         match: 'run jobs describe processor *',
         stdout: `europe-west1-docker.pkg.dev/demo/slideshow/processor@sha256:${'b'.repeat(64)}`,

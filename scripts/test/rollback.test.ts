@@ -23,6 +23,23 @@ const RESUME = [
   `gcloud tasks queues resume image-uploads ${LOC}`,
   `gcloud tasks queues resume image-ingest ${LOC}`,
 ];
+/** `gcloud run revisions list --format=json` output; conditions sorted by type like Knative's. */
+function revisionsJson(revisions: [string, string, boolean][]): string {
+  return JSON.stringify(
+    revisions.map(([name, created, ready]) => ({
+      metadata: { name, creationTimestamp: created },
+      status: {
+        conditions: [
+          { type: 'Active', status: 'True' },
+          { type: 'ContainerHealthy', status: ready ? 'True' : 'False' },
+          { type: 'Ready', status: ready ? 'True' : 'False' },
+          { type: 'ResourcesAvailable', status: 'True' },
+        ],
+      },
+    })),
+  );
+}
+
 const RULES: Rule[] = [
   {
     match: 'run services describe backend *status.traffic*',
@@ -30,7 +47,12 @@ const RULES: Rule[] = [
   },
   {
     match: 'run revisions list --service=backend *',
-    stdout: 'backend-00004-failed-later\nbackend-00003-bad\nbackend-00002-good\nbackend-00001-old',
+    stdout: revisionsJson([
+      ['backend-00004-failed', '2026-11-22T12:00:00Z', false],
+      ['backend-00003-bad', '2026-11-22T10:00:00Z', true],
+      ['backend-00002-good', '2026-11-21T10:00:00Z', true],
+      ['backend-00001-old', '2026-11-20T10:00:00Z', true],
+    ]),
   },
   { match: 'run jobs describe processor *', stdout: `${IMAGE}@sha256:bbb` },
   {
@@ -191,7 +213,13 @@ describe('scripts/rollback against a recording gcloud and a loopback admin API',
 
   it('stops before pausing anything when no older ready revision exists', async () => {
     await gcloud.setRules([
-      { match: 'run revisions list *', stdout: 'backend-00003-bad' },
+      {
+        match: 'run revisions list *',
+        stdout: revisionsJson([
+          ['backend-00004-failed', '2026-11-22T12:00:00Z', false],
+          ['backend-00003-bad', '2026-11-22T10:00:00Z', true],
+        ]),
+      },
       ...RULES,
     ]);
     const result = await runScript('rollback', [...since, 'backend'], env);
