@@ -83,6 +83,12 @@ describe('scripts/requeue-failed against a loopback admin API', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('prints its usage on --help without needing the backend', async () => {
+    const result = await runScript('requeue-failed', ['--help'], {});
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^usage: scripts\/requeue-failed /);
+  });
+
   it('refuses a --since that is not a time, with usage, before calling the backend', async () => {
     server = await startAdminServer(rows());
     const result = await runScript('requeue-failed', ['--since', 'yesterday'], env(server));

@@ -10,9 +10,14 @@ import { createProgress } from './progress.ts';
 import { formatSummary, requeueFailed } from './requeue.ts';
 
 async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
   let config: ReturnType<typeof loadConfig>;
   try {
-    config = loadConfig(process.argv.slice(2));
+    config = loadConfig(argv);
   } catch (error) {
     console.error(`error: ${coerceError(error).message}\n${USAGE}`);
     return 2;
