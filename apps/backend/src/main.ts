@@ -212,9 +212,17 @@ async function main(): Promise<void> {
     logger.info('shutting down', { signal });
     reaper.stop();
     await closeServer(server, config.shutdownGraceMs, logger);
-    await relay.stop();
+    // A dispatch hung on the network must not outlive Cloud Run's 10 s: its row
+    // stays in the outbox and the next start re-sends it (ALREADY_EXISTS is success).
+    const relayStopped = await Promise.race([
+      relay.stop().then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), 1_500).unref()),
+    ]);
+    if (!relayStopped)
+      logger.warn('outbox relay still dispatching at exit; rows stay in the outbox');
     await dispatcher.close?.();
     db.close();
+    logger.info('stopped', { signal });
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
