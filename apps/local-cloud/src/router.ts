@@ -79,6 +79,15 @@ function json(status: number, body: unknown): RawResponse {
   return { status, body: JSON.stringify(body) };
 }
 
+function decodePath(pathname: string): string {
+  try {
+    // gcloud sometimes escapes ':' in custom methods.
+    return decodeURIComponent(pathname);
+  } catch (error) {
+    throw new ApiError('INVALID_ARGUMENT', `Malformed path: ${coerceError(error).message}`);
+  }
+}
+
 function parseBody(text: string): Record<string, unknown> {
   if (text.trim() === '') return {};
   let parsed: unknown;
@@ -102,10 +111,10 @@ export function createRouter(logger: Logger): Router {
     },
     async handleRaw(request) {
       const url = new URL(request.url, 'http://local-cloud');
-      // gcloud sometimes escapes ':' in custom methods.
-      const path = decodeURIComponent(url.pathname);
+      let path = url.pathname;
       let pathMatched = false;
       try {
+        path = decodePath(url.pathname);
         for (const route of routes) {
           const m = route.regex.exec(path);
           if (!m) continue;

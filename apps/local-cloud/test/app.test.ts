@@ -77,4 +77,26 @@ describe('the local-cloud app', () => {
     );
     expect(res.body).toMatchObject({ httpRequest: { httpMethod: 'PUT' }, view: 'FULL' });
   });
+
+  it('answers a malformed escape in the path with 400 INVALID_ARGUMENT rather than a crash', async () => {
+    const res = await call('GET', '/v2/projects/%E0%A4%A/locations');
+    expect(res.status).toBe(400);
+    expect(res.body.error.status).toBe('INVALID_ARGUMENT');
+  });
+
+  it('refuses an execution argument over the 32KB limit', async () => {
+    await call(
+      'POST',
+      '/v1/projects/a/locations/b/workflows?workflowId=w',
+      JSON.stringify({ sourceContents: 'main:\n  steps:\n    - r:\n        return: 1\n' }),
+    );
+    const res = await cloud.fetch(
+      new Request('http://local-cloud/v1/projects/a/locations/b/workflows/w/executions', {
+        method: 'POST',
+        headers: { authorization: 'Bearer oauth-token-for-app-tests' },
+        body: JSON.stringify({ argument: JSON.stringify({ big: 'x'.repeat(33 * 1024) }) }),
+      }),
+    );
+    expect(res.status).toBe(400);
+  });
 });

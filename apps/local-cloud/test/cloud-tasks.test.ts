@@ -268,4 +268,16 @@ describe('Cloud Tasks tasks', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.status).toBe('INVALID_ARGUMENT');
   });
+
+  it('treats a redirect as a failed attempt instead of following it', async () => {
+    const name = await newQueue({ retryConfig: { maxAttempts: 1 } });
+    target.respond = () => 302;
+    await api(cloud, 'POST', `/v2/${name}/tasks`, task(name, 'redirected'));
+    await waitFor(
+      async () =>
+        (await api(cloud, 'GET', `/v2/${name}/tasks/redirected`)).status === 404 ? true : undefined,
+      'the task to be dropped after its one attempt',
+    );
+    expect(target.received.map((r) => r.url)).toEqual(['/work']);
+  });
 });

@@ -113,6 +113,8 @@ export function startTaskDispatcher(deps: TaskDispatcherDeps): TaskDispatcher {
           hr.body === undefined || hr.httpMethod === 'GET' || hr.httpMethod === 'HEAD'
             ? undefined
             : Buffer.from(hr.body, 'base64'),
+        // Cloud Tasks does not follow redirects: only 2xx counts as success.
+        redirect: 'manual',
         signal: AbortSignal.any([AbortSignal.timeout(deadlineMs), stopController.signal]),
       });
       status = res.status;

@@ -212,6 +212,10 @@ export function registerWorkflowsRoutes(router: Router, deps: WorkflowsRoutesDep
     const workflow = mustWorkflow(workflowName(req.params));
     const argument = req.body.argument ?? 'null';
     if (typeof argument !== 'string') throw invalidArgument('argument must be a JSON string.');
+    // "The size limit is 32KB." (Execution.argument in the Executions API reference)
+    if (Buffer.byteLength(argument) > 32 * 1024) {
+      throw invalidArgument('argument exceeds the 32KB size limit.');
+    }
     try {
       JSON.parse(argument || 'null');
     } catch (error) {

@@ -1,0 +1,149 @@
+/**
+ * Graceful shutdown of local-cloud as a process (issue 8): SIGTERM while Cloud
+ * Tasks are queued (one in flight, the rest held back by the queue's
+ * concurrency limit) and a Cloud Run job task is running. The process exits 0;
+ * after a restart every task is delivered (at least once) and the job
+ * execution completes.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hostEnvironment } from '../src/config.ts';
+import { api, PARENT, removeDir, startTarget, type Target, tempDir, waitFor } from './helpers.ts';
+import { writeJobScript } from './job-script.ts';
+
+const MAIN = resolve(import.meta.dirname, '../src/main.ts');
+const queue = `${PARENT}/queues/held`;
+let dir: string;
+let target: Target;
+const children: ChildProcess[] = [];
+
+beforeEach(async () => {
+  dir = tempDir();
+  target = await startTarget();
+});
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  await target.close();
+  removeDir(dir);
+});
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  lines: string[];
+  exited: Promise<number | null>;
+}
+
+/** Starts main.ts on a free port and resolves once it logs that it is ready (bounded). */
+async function startMain(dataDir: string): Promise<Running> {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: hostEnvironment().PATH, LOCAL_CLOUD_PORT: '0', LOCAL_CLOUD_DATA_DIR: dataDir },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.push(child);
+  const lines: string[] = [];
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`not ready in 30 s: ${lines.join('\n')}`)),
+      30_000,
+    );
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      lines.push(line);
+      const entry = JSON.parse(line) as { message: string; url?: string };
+      if (entry.message === 'local-cloud ready' && entry.url) {
+        clearTimeout(timer);
+        resolveUrl(entry.url);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`main.ts exited with ${code}: ${lines.join('\n')}`));
+    });
+  });
+  return { child, url, lines, exited };
+}
+
+/** SIGTERM, then the exit code (bounded: SIGKILL and fail after 20 s). */
+async function terminate(running: Running): Promise<number | null> {
+  running.child.kill('SIGTERM');
+  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000).unref());
+  const code = await Promise.race([running.exited, timeout]);
+  if (code === 'timeout') {
+    running.child.kill('SIGKILL');
+    throw new Error(`did not exit within 20 s of SIGTERM:\n${running.lines.join('\n')}`);
+  }
+  return code;
+}
+
+describe('local-cloud on SIGTERM', () => {
+  it('keeps queued tasks and a running job execution across a restart and then finishes them', async () => {
+    const data = join(dir, 'data');
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    const script = writeJobScript(dir);
+    const first = await startMain(data);
+    await api(first, 'POST', `/v2/${PARENT}/queues`, {
+      name: queue,
+      rateLimits: { maxConcurrentDispatches: 1 },
+    });
+    let releaseHeld = () => {};
+    target.respond = () =>
+      new Promise<number>((r) => {
+        releaseHeld = () => r(503);
+      });
+    const ids = ['t1', 't2', 't3', 't4'];
+    for (const id of ids) {
+      const created = await api(first, 'POST', `/v2/${queue}/tasks`, {
+        task: { name: `${queue}/tasks/${id}`, httpRequest: { url: `${target.url}/${id}` } },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(200);
+    }
+    await api(first, 'POST', `/v2/${PARENT}/jobs?jobId=slow`, {
+      template: {
+        template: {
+          maxRetries: 1,
+          containers: [
+            {
+              command: ['node', script],
+              env: [
+                { name: 'MODE', value: 'wait-for-allow' },
+                { name: 'OUT_DIR', value: out },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const run = await api(first, 'POST', `/v2/${PARENT}/jobs/slow:run`, {});
+    expect(run.status, JSON.stringify(run.body)).toBe(200);
+    await waitFor(() => (existsSync(join(out, 't0-a0.pid')) ? true : undefined), 'the job task');
+    await waitFor(() => target.received[0], 'the first task delivery');
+
+    expect(await terminate(first)).toBe(0);
+    expect(first.lines.filter((l) => l.includes('"severity":"ERROR"'))).toEqual([]);
+    expect(target.received).toHaveLength(1);
+
+    target.respond = () => 200;
+    releaseHeld();
+    const second = await startMain(data);
+    writeFileSync(join(out, 'allow'), '');
+    const op = await waitFor(async () => {
+      const res = await api(second, 'GET', `/v2/${run.body.name}`);
+      return res.body.done ? res.body : undefined;
+    }, 'the job execution to finish');
+    expect(op.response, JSON.stringify(op)).toMatchObject({ succeededCount: 1 });
+    await waitFor(
+      () => (ids.every((id) => target.received.some((r) => r.url === `/${id}`)) ? true : undefined),
+      'every task to be delivered',
+    );
+    await waitFor(async () => {
+      const res = await api(second, 'GET', `/v2/${queue}/tasks`);
+      return (res.body.tasks ?? []).length === 0 ? true : undefined;
+    }, 'the queue to empty');
+    expect(await terminate(second)).toBe(0);
+  });
+});
