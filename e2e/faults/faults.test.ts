@@ -108,7 +108,7 @@ describe(`the pipeline under kill -9, storage faults and callback timeouts (seed
         `duplicated ${verdict.duplicated}, restarts survived ${restarts} ` +
         `(backend ${chaos.backendKills}, local-cloud ${chaos.localCloudKills} kill -9s, 2 clean), ` +
         `processor attempts killed ${chaos.processorKills}, variant mismatches ${verdict.variantMismatches}, ` +
-        `orphaned objects ${verdict.orphanedObjects}, stale generation folders ${verdict.staleGenerationFolders}, ` +
+        `orphaned objects ${verdict.orphanedObjects}, originals of uploads cut by a kill ${verdict.interruptedUploadOriginals}, stale generation folders ${verdict.staleGenerationFolders}, ` +
         `quiescent ${quiet}, ${((Date.now() - started) / 1000).toFixed(0)} s`,
     );
     for (const problem of verdict.problems.slice(0, 40)) say(`problem: ${problem}`);
