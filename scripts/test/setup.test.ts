@@ -73,6 +73,8 @@ function fullProject(): Rule[] {
       stdout: policy([['roles/secretmanager.secretAccessor', SA('slideshow-backend')]]),
     },
     { match: 'secrets versions list *', stdout: 'projects/demo/secrets/x/versions/1' },
+    { match: 'tasks queues describe image-uploads *', stdout: '0.6\t10\t100\t1s\t300s\t6\t21600s' },
+    { match: 'tasks queues describe image-ingest *', stdout: '0.2\t2\t100\t10s\t600s\t6\t21600s' },
   ];
 }
 
@@ -204,15 +206,26 @@ describe('scripts/setup against a recording gcloud', () => {
     expect(result.stderr).toContain('dry run done, nothing was changed');
   });
 
-  it('changes nothing but the queue settings when everything already exists', async () => {
+  it('changes nothing when everything already exists with the computed settings', async () => {
     await gcloud.setRules(fullProject());
     const result = await runScript('setup', ['--project', 'demo'], env);
     expect(result.status, result.stderr).toBe(0);
+    expect(await gcloud.mutations()).toEqual([]);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('ok: all APIs enabled');
+    expect(result.stderr).toContain('ok: queue image-ingest has the computed settings');
+  });
+
+  it('updates only the queue whose settings drifted', async () => {
+    await gcloud.setRules([
+      { match: 'tasks queues describe image-ingest *', stdout: '5\t2\t100\t10s\t600s\t6\t21600s' },
+      ...fullProject(),
+    ]);
+    const result = await runScript('setup', ['--project', 'demo', '--steps', 'queues'], env);
+    expect(result.status, result.stderr).toBe(0);
     expect(await gcloud.mutations()).toEqual([
-      `gcloud tasks queues update image-uploads ${LOC} ${UPLOADS_FLAGS}`,
       `gcloud tasks queues update image-ingest ${LOC} ${INGEST_FLAGS}`,
     ]);
-    expect(result.stderr).toContain('ok: all APIs enabled');
   });
 
   it('enables only the APIs that are not enabled yet', async () => {
