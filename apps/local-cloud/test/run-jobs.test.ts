@@ -155,6 +155,26 @@ describe('Cloud Run jobs', () => {
     expect(op.error.message).toContain('Memory limit');
   });
 
+  it('cancels a running execution: tasks get SIGTERM, the rest never start', async () => {
+    const job = await createJob({ env: { MODE: 'wait-for-allow' }, taskCount: 3, parallelism: 1 });
+    const started = await api(cloud, 'POST', `/v2/${job.name}:run`, {});
+    const execution = started.body.metadata.name;
+    await waitFor(() => (existsSync(join(job.out, 't0-a0.pid')) ? true : undefined), 'task 0');
+    const cancelled = await api(cloud, 'POST', `/v2/${execution}:cancel`, {});
+    expect(cancelled.status, JSON.stringify(cancelled)).toBe(200);
+    const op = await waitFor(async () => {
+      const res = await api(cloud, 'GET', `/v2/${cancelled.body.name}`);
+      return res.body.done ? res.body : undefined;
+    }, 'the cancellation');
+    expect(op.error.message).toContain('cancelled');
+    expect(op.metadata).toMatchObject({ cancelledCount: 3, succeededCount: 0, failedCount: 0 });
+    expect(starts(job.out)).toEqual(['t0-a0']);
+    const again = await api(cloud, 'POST', `/v2/${execution}:cancel`, {});
+    expect(again.body.error.status).toBe('FAILED_PRECONDITION');
+    expect((await api(cloud, 'DELETE', `/v2/${execution}`)).status).toBe(200);
+    expect((await api(cloud, 'GET', `/v2/${execution}`)).status).toBe(404);
+  });
+
   it('refuses to run a job that does not exist with 404 NOT_FOUND', async () => {
     const res = await api(cloud, 'POST', `${J}/nope:run`, {});
     expect(res.status).toBe(404);

@@ -43,6 +43,8 @@ export interface RunService {
   runJob(jobName: string, body: Record<string, unknown>): Operation;
   /** Reads an operation by name. */
   getOperation(name: string): Operation;
+  /** Cancels a running execution; false when it is not running here. */
+  cancel(execution: string): boolean;
   /** Waits for the execution behind a job-execution operation. */
   waitOperation(name: string, signal?: AbortSignal): Promise<Operation>;
 }
@@ -73,6 +75,7 @@ export function createRunService(
       return executionOperation(name, execution);
     },
     getOperation,
+    cancel: (execution) => runner().cancel(execution),
     async waitOperation(name, signal) {
       const stored = operations.get(name);
       if (stored?.kind === 'job-execution') {
@@ -184,6 +187,40 @@ export function registerRunRoutes(
     const execution = store.getExecution(name);
     if (!execution) throw notFound('Execution', name);
     return { body: execution };
+  });
+  const mustExecution = (p: Record<string, string>): Execution => {
+    const name = `${jobName(p)}/executions/${p.execution}`;
+    const execution = store.getExecution(name);
+    if (!execution) throw notFound('Execution', name);
+    return execution;
+  };
+  router.add('POST', `${J}/{job}/executions/{execution}:cancel`, (req) => {
+    const execution = mustExecution(req.params);
+    if (executionDone(execution) || !service.cancel(execution.name)) {
+      throw new ApiError('FAILED_PRECONDITION', `Execution ${execution.name} is not running.`);
+    }
+    const name = operations.newName(parentOf(req.params));
+    operations.put(name, { kind: 'job-execution', name, execution: execution.name });
+    return { body: executionOperation(name, execution) };
+  });
+  router.add('DELETE', `${J}/{job}/executions/{execution}`, (req) => {
+    const execution = mustExecution(req.params);
+    if (!executionDone(execution)) {
+      throw new ApiError(
+        'FAILED_PRECONDITION',
+        `Execution ${execution.name} is still running; cancel it first.`,
+      );
+    }
+    store.deleteExecution(execution.name);
+    const name = operations.newName(parentOf(req.params));
+    const operation: Operation = {
+      name,
+      metadata: { '@type': EXECUTION_TYPE, ...execution },
+      done: true,
+      response: { '@type': EXECUTION_TYPE, ...execution },
+    };
+    operations.put(name, { kind: 'static', operation });
+    return { body: operation };
   });
   const opName = (p: Record<string, string>) => `${parentOf(p)}/operations/${p.operation}`;
   router.add(

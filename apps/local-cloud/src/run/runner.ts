@@ -37,6 +37,8 @@ export interface JobRunner {
   start(job: Job, template: ExecutionTemplate): Execution;
   /** Resolves with the execution once it is finished (undefined if unknown or stopped). */
   completion(name: string): Promise<Execution | undefined>;
+  /** Cancels a running execution (tasks get SIGTERM); false when it is not running. */
+  cancel(name: string): boolean;
   /** Resumes executions left unfinished by a previous process. */
   resumeUnfinished(): void;
   /** Stops every child (SIGTERM, then SIGKILL after the grace) and waits. */
@@ -107,6 +109,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   const now = deps.now ?? Date.now;
   const stopController = new AbortController();
   const running = new Map<string, Promise<Execution | undefined>>();
+  const cancels = new Map<string, AbortController>();
 
   function summarize(execution: Execution, rows: AttemptRow[]): void {
     const maxRetries = execution.template.maxRetries;
@@ -114,12 +117,14 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     let succeeded = 0;
     let failed = 0;
     let retried = 0;
+    let cancelled = 0;
     for (let i = 0; i < execution.taskCount; i++) {
       const mine = rows.filter((r) => r.task_index === i);
       const last = mine.at(-1);
       if (mine.some((r) => r.state === 'succeeded')) succeeded++;
       else if (last?.state === 'running') runningCount++;
       else if (last?.state === 'failed' && last.attempt >= maxRetries) failed++;
+      else if (last?.state === 'cancelled') cancelled++;
       if (mine.some((r) => r.attempt > 0)) retried++;
     }
     Object.assign(execution, {
@@ -127,6 +132,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       succeededCount: succeeded,
       failedCount: failed,
       retriedCount: retried,
+      cancelledCount: cancelled,
       updateTime: new Date(now()).toISOString(),
     });
   }
@@ -141,7 +147,8 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     execution: Execution,
     index: number,
     firstAttempt: number,
-  ): Promise<'succeeded' | 'failed' | 'stopped'> {
+    cancel: AbortSignal,
+  ): Promise<'succeeded' | 'failed' | 'stopped' | 'cancelled'> {
     const container = execution.template.containers[0]!;
     const maxRetries = execution.template.maxRetries;
     const shortExec = execution.name.split('/').pop() ?? '';
@@ -168,7 +175,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
           timeoutMs: parseDuration(execution.template.timeout, 'timeout'),
           killGraceMs: deps.killGraceMs,
           ...(limit !== undefined ? { memoryLimitBytes: parseMemory(limit) } : {}),
-          signal: stopController.signal,
+          signal: AbortSignal.any([stopController.signal, cancel]),
           onSpawn: (pid) => {
             store.startAttempt(execution.name, index, attempt, pid, now());
             summarize(execution, store.attempts(execution.name));
@@ -179,16 +186,18 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
         deps.hostEnv,
       );
       if (outcome.reason === 'stopped') {
+        // A shutdown leaves the attempt to run again on restart; a cancel ends it.
+        const cancelled = !stopController.signal.aborted;
         store.endAttempt(
           execution.name,
           index,
           attempt,
-          'interrupted',
+          cancelled ? 'cancelled' : 'interrupted',
           outcome.exitCode,
-          outcome.message,
+          cancelled ? 'The execution was cancelled.' : outcome.message,
           now(),
         );
-        return 'stopped';
+        return cancelled ? 'cancelled' : 'stopped';
       }
       const ok = outcome.reason === 'exited' && outcome.exitCode === 0;
       store.endAttempt(
@@ -236,16 +245,31 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     store.putExecution(execution, false);
     const width = execution.parallelism > 0 ? execution.parallelism : execution.taskCount;
     let stopped = false;
+    const cancel = new AbortController();
+    cancels.set(execution.name, cancel);
     const workers = Array.from({ length: Math.min(width, Math.max(queue.length, 1)) }, async () => {
-      for (let next = queue.shift(); next && !stopped; next = queue.shift()) {
-        const result = await runTask(execution, next.index, next.attempt);
+      for (
+        let next = queue.shift();
+        next && !stopped && !cancel.signal.aborted;
+        next = queue.shift()
+      ) {
+        const result = await runTask(execution, next.index, next.attempt, cancel.signal);
         if (result === 'stopped') stopped = true;
       }
     });
     await Promise.all(workers);
+    cancels.delete(execution.name);
     if (stopped || stopController.signal.aborted) return undefined;
     summarize(execution, store.attempts(execution.name));
-    const failed = execution.failedCount > 0;
+    if (cancel.signal.aborted) {
+      // Tasks that never started count as cancelled too.
+      execution.cancelledCount =
+        execution.taskCount - execution.succeededCount - execution.failedCount;
+    }
+    const failed = execution.failedCount > 0 || cancel.signal.aborted;
+    const failure = cancel.signal.aborted
+      ? `The execution was cancelled: ${execution.cancelledCount} task(s) cancelled.`
+      : `${execution.failedCount} of ${execution.taskCount} task(s) failed after ${execution.template.maxRetries + 1} attempt(s); last error: ${lastFailure(store.attempts(execution.name))}`;
     execution.completionTime = new Date(now()).toISOString();
     execution.conditions = execution.conditions.map((c) =>
       c.type === 'Completed'
@@ -253,7 +277,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
             'Completed',
             failed ? 'CONDITION_FAILED' : 'CONDITION_SUCCEEDED',
             failed
-              ? `${execution.failedCount} of ${execution.taskCount} task(s) failed after ${execution.template.maxRetries + 1} attempt(s); last error: ${lastFailure(store.attempts(execution.name))}`
+              ? failure
               : `Execution completed successfully: ${execution.succeededCount} task(s).`,
           )
         : c,
@@ -322,6 +346,12 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       if (p) return p;
       const e = store.getExecution(name);
       return e && executionDone(e) ? e : undefined;
+    },
+    cancel(name) {
+      const controller = cancels.get(name);
+      if (!controller) return false;
+      controller.abort();
+      return true;
     },
     resumeUnfinished() {
       for (const execution of store.unfinishedExecutions()) {

@@ -7,7 +7,7 @@ import { type Db, parseRow } from '../db.ts';
 import type { Execution, Job } from './model.ts';
 
 /** States of a task attempt row. */
-export type AttemptState = 'running' | 'succeeded' | 'failed' | 'interrupted';
+export type AttemptState = 'running' | 'succeeded' | 'failed' | 'interrupted' | 'cancelled';
 
 /** A task attempt row. */
 export interface AttemptRow {
@@ -31,6 +31,7 @@ export interface RunStore {
   getExecution(name: string): Execution | undefined;
   listExecutions(job: string): Execution[];
   putExecution(execution: Execution, done: boolean): void;
+  deleteExecution(name: string): void;
   unfinishedExecutions(): Execution[];
   attempts(execution: string): AttemptRow[];
   startAttempt(
@@ -73,6 +74,8 @@ export function createRunStore(db: Db): RunStore {
        VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM job_executions), ?, ?)
        ON CONFLICT (name) DO UPDATE SET done = excluded.done, data = excluded.data`,
     ),
+    deleteExecution: db.prepare('DELETE FROM job_executions WHERE name = ?'),
+    deleteAttempts: db.prepare('DELETE FROM job_task_attempts WHERE execution = ?'),
     unfinished: db.prepare<[], { data: string }>(
       'SELECT data FROM job_executions WHERE done = 0 ORDER BY seq',
     ),
@@ -105,6 +108,10 @@ export function createRunStore(db: Db): RunStore {
       const job = execution.name.split('/executions/')[0] ?? '';
       s.putExecution.run(execution.name, job, done ? 1 : 0, JSON.stringify(execution));
     },
+    deleteExecution: db.transaction((name: string) => {
+      s.deleteAttempts.run(name);
+      s.deleteExecution.run(name);
+    }),
     unfinishedExecutions: () => s.unfinished.all().map((r) => JSON.parse(r.data) as Execution),
     attempts: (execution) => s.attempts.all(execution),
     startAttempt: (execution, taskIndex, attempt, pid, nowMs) => {
