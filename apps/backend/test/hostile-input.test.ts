@@ -156,6 +156,49 @@ describe('the backend process under hostile input', () => {
     await healthy();
   });
 
+  it('answers 431 to a request whose header block passes 16 KiB', async () => {
+    const response = await streamRequest(
+      `${backend.url}${upload}`,
+      { ...headers, 'X-Padding': 'p'.repeat(20_000) },
+      [Buffer.from('x')],
+    ).then(
+      (r) => `HTTP ${r.status}`,
+      (error: Error) => `dropped: ${error.message}`,
+    );
+    expect(response).toBe('HTTP 431');
+    await healthy();
+  });
+
+  it('ignores part headers past the twentieth instead of collecting thousands', async () => {
+    const many = Array.from({ length: 2_000 }, (_, i) => `X-H${i}: v\r\n`).join('');
+    const head = filePartHead('many.png', 'image/png', many.slice(0, 15_000));
+    const response = await post([multipartBody([{ head, bytes: makePng(8, 8, 5) }])]);
+    expect(response.status, response.body).toBe(202);
+    await healthy();
+    expect(rssBytes(backend.child.pid!) - baselineRss).toBeLessThan(RSS_BOUND);
+  });
+
+  it('times out 40 uploads that stall at once, frees them all, and keeps answering meanwhile', async () => {
+    let release = () => {};
+    const stalled = new Promise<void>((r) => {
+      release = r;
+    });
+    async function* stalling(seed: number) {
+      yield filePartHead(`stall-${seed}.png`, 'image/png');
+      yield Buffer.concat([makePng(8, 8, 100 + seed), Buffer.alloc(300 * 1024, seed)]);
+      await stalled;
+    }
+    const answers = Array.from({ length: 40 }, (_, i) => post(stalling(i)));
+    await healthy();
+    const responses = await Promise.all(answers);
+    release();
+    expect(responses.map((r) => r.status)).toEqual(responses.map(() => 408));
+    nothingHalfWritten();
+    expect(await imageRows()).toBe(rowsBefore);
+    await healthy();
+    expect(rssBytes(backend.child.pid!) - baselineRss).toBeLessThan(RSS_BOUND);
+  });
+
   it('times out a file part that never ends with 408 and deletes what it had stored', async () => {
     let release = () => {};
     const stalled = new Promise<void>((r) => {
