@@ -72,7 +72,8 @@ describe('local-cloud as a process', () => {
     const { child, url, lines } = await startMain(data);
     const queue = `${PARENT}/queues/kept`;
     await api({ url }, 'POST', `/v2/${PARENT}/queues`, { name: queue });
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    // 'close' (not 'exit') so every stderr line has been read.
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(lines.some((l) => l.includes('"severity":"INFO"') && l.includes('shutting down'))).toBe(
