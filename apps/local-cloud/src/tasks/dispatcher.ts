@@ -169,6 +169,15 @@ export function startTaskDispatcher(deps: TaskDispatcherDeps): TaskDispatcher {
           task: row.task.name,
           error: coerceError(error),
         });
+        // Never leave the task marked in flight: the next scan sends it again.
+        try {
+          store.setInFlight(row.task.name, false);
+        } catch (resetError) {
+          logger.error('could not release a task after a failed dispatch', {
+            task: row.task.name,
+            error: coerceError(resetError),
+          });
+        }
       })
       .finally(() => {
         if (counted) inFlightByQueue.set(row.queue, (inFlightByQueue.get(row.queue) ?? 1) - 1);
