@@ -13,6 +13,8 @@ export default defineConfig({
       'packages/*/src/**/*.shared-test.ts',
       'packages/*/test/**/*.shared-test.ts',
       'tools/**/*.shared-test.ts',
+      'scripts/test/**/*.shared-test.ts',
+      'e2e/**/*.shared-test.ts',
     ],
     env: { METADATA_SERVER_DETECTION: 'none', NODE_ENV: 'test' },
     testTimeout: 120_000,
