@@ -1,0 +1,121 @@
+/**
+ * Hostile callers with Google ID tokens (issue 8): every processing callback
+ * refuses tokens for another audience, from an unknown key, expired, from
+ * another issuer or service account, unverified or unsigned — with the error
+ * shape and an unchanged database.
+ */
+import { createGoogleIdTokenVerifier } from '@slideshow/callback-auth/google';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeSigningKey, serveCerts, signIdToken } from './google-tokens.ts';
+import {
+  admin,
+  expectJson,
+  makeApp,
+  makePng,
+  multipart,
+  sampleResult,
+  type TestApp,
+} from './helpers.ts';
+import { expectRefused, routesUnder, snapshotDatabase } from './hostile-callers-checks.ts';
+
+describe('hostile callers with Google ID tokens', () => {
+  const key = makeSigningKey('k1');
+  const unknown = makeSigningKey('k1');
+  const audience = 'https://backend.example.run.app';
+  const email = 'processor@p.iam.gserviceaccount.com';
+  let certs: { url: string; close(): Promise<void> };
+  let t: TestApp;
+  let id: string;
+
+  beforeAll(async () => {
+    certs = await serveCerts([key]);
+    t = await makeApp({
+      callbackVerifier: createGoogleIdTokenVerifier({
+        audience,
+        allowedEmails: [email],
+        certsUrl: certs.url,
+      }),
+    });
+    const body = await expectJson<{ images: { id: string }[] }>(
+      await t.app.request('/api/admin/upload', {
+        method: 'POST',
+        headers: admin(),
+        body: multipart([{ name: 'a.png', bytes: makePng(8, 8, 1) }]),
+      }),
+      202,
+    );
+    id = body.images[0]!.id;
+  });
+  afterAll(async () => {
+    t.cleanup();
+    await certs.close();
+  });
+
+  const claims = (overrides: Record<string, unknown> = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    return {
+      iss: 'https://accounts.google.com',
+      aud: audience,
+      sub: '1234',
+      email,
+      email_verified: true,
+      iat: now - 10,
+      exp: now + 3000,
+      ...overrides,
+    };
+  };
+
+  it('refuses every callback route with a token for another audience, from an unknown key, expired, unverified or from another account', async () => {
+    const tokens: [string, string][] = [
+      ['another audience', signIdToken(key, claims({ aud: 'https://other.example' }))],
+      ['an unknown key', signIdToken(unknown, claims())],
+      ['an expired token', signIdToken(key, claims({ iat: 1_000, exp: 4_600 }))],
+      ['another issuer', signIdToken(key, claims({ iss: 'https://evil.example' }))],
+      ['an unverified email', signIdToken(key, claims({ email_verified: false }))],
+      [
+        'another service account',
+        signIdToken(key, claims({ email: 'x@p.iam.gserviceaccount.com' })),
+      ],
+      ['no signature', `${signIdToken(key, claims()).split('.').slice(0, 2).join('.')}.`],
+    ];
+    const routes = routesUnder(t, ['/api/processing/']);
+    expect(routes).toHaveLength(4);
+    for (const route of routes) {
+      for (const [name, token] of tokens) {
+        const body = route.path.endsWith('/:id')
+          ? undefined
+          : JSON.stringify({
+              generation: 0,
+              code: 'CORRUPT_IMAGE',
+              message: 'x',
+              result: sampleResult(),
+            });
+        const db = snapshotDatabase(t);
+        const what = `${route.method} ${route.path} with ${name}`;
+        await expectRefused(
+          await t.app.request(route.path.replace(':id', id), {
+            method: route.method,
+            headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+            ...(body ? { body } : {}),
+          }),
+          401,
+          'UNAUTHENTICATED',
+          what,
+        );
+        expect(snapshotDatabase(t), what).toBe(db);
+      }
+    }
+    // The same request with a good token is accepted: the refusals above were about the token.
+    await expectJson(
+      await t.app.request(`/api/processing/${id}/started`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${signIdToken(key, claims())}`,
+          'Content-Type': 'application/json',
+        },
+        body: JSON.stringify({ generation: 0 }),
+      }),
+      200,
+    );
+  });
+});
