@@ -4,6 +4,7 @@
  * the largest width any variant needs, into raw pixels every variant is then
  * encoded from. libvips never decodes the original a second time.
  */
+import { readFile } from 'node:fs/promises';
 import { coerceError } from '@slideshow/runtime';
 import sharp, { type Sharp, type SharpOptions } from 'sharp';
 import { fromSharpError } from './errors.ts';
@@ -60,10 +61,7 @@ export async function decodeStill(
     let pipeline: Sharp;
     let keepIcc = false;
     if (info.format === 'heic') {
-      const bytes =
-        typeof input === 'string'
-          ? await import('node:fs/promises').then((fs) => fs.readFile(input))
-          : input;
+      const bytes = typeof input === 'string' ? await readFile(input) : input;
       const decoded = await decodeHeic(bytes, limits.maxPixels);
       pipeline = sharp(decoded.data, { raw: decoded });
     } else {
