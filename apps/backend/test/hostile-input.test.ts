@@ -92,9 +92,9 @@ describe('the backend process under hostile input', () => {
       DISPATCH: 'dry-run',
       ADMIN_TOKENS: TOKEN,
       MAX_UPLOAD_BYTES: String(MAX_UPLOAD),
-      UPLOAD_IDLE_TIMEOUT_MS: '1000',
+      UPLOAD_IDLE_TIMEOUT_MS: '2000',
       HEADERS_TIMEOUT_MS: '1500',
-      REQUEST_TIMEOUT_MS: '4000',
+      REQUEST_TIMEOUT_MS: '6000',
     });
     await healthy();
     baselineRss = rssBytes(backend.child.pid!);
@@ -226,8 +226,8 @@ describe('the backend process under hostile input', () => {
     async function* trickle() {
       yield filePartHead('loris.png', 'image/png');
       yield Buffer.concat([makePng(8, 8, 4), Buffer.alloc(512 * 1024, 9)]);
-      // One byte every 250 ms: never silent for the 1 s idle timeout, so only the
-      // 4 s request timeout can end it (bounded: 200 bytes at most).
+      // One byte every 250 ms: never silent for the 2 s idle timeout, so only the
+      // 6 s request timeout can end it (bounded: 200 bytes at most).
       for (let i = 0; i < 200 && !stop; i++) {
         await sleep(250);
         yield Buffer.from([i & 255]);
