@@ -256,6 +256,9 @@ async function provision(stack: {
     MAX_RETRIES: String(stack.maxRetries),
     CALLBACK_AUTH: 'shared-secret',
     CALLBACK_SECRET: stack.callbackSecret,
+    // As in the Cloud Run job: glibc arenas capped so libvips' threads do not
+    // fragment memory (sharp's install notes).
+    MALLOC_ARENA_MAX: '2',
     ...stack.processorEnv,
   };
   const job = {

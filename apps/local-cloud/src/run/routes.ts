@@ -194,6 +194,37 @@ export function registerRunRoutes(
     if (!execution) throw notFound('Execution', name);
     return execution;
   };
+  // Cloud Run v2 Task resources (executions.tasks list/get): one per task
+  // index, with `retried` = attempts after the first, so callers can see how
+  // often Cloud Run retried a task (Execution.retriedCount counts tasks).
+  const taskView = (execution: Execution, index: number) => {
+    const attempts = store.attempts(execution.name).filter((r) => r.task_index === index);
+    const last = attempts.at(-1);
+    const id = `${execution.name.split('/').at(-1)}-task${index}`;
+    const task: Record<string, unknown> = {
+      name: `${execution.name}/tasks/${id}`,
+      job: execution.name.split('/executions/')[0],
+      execution: execution.name,
+      index,
+      retried: Math.max(0, attempts.length - 1),
+      maxRetries: execution.template.maxRetries,
+    };
+    if (last?.start_ms) task.startTime = new Date(last.start_ms).toISOString();
+    if (last?.end_ms) task.completionTime = new Date(last.end_ms).toISOString();
+    if (last && last.state !== 'running') {
+      task.lastAttemptResult = {
+        exitCode: last.exit_code ?? 0,
+        status: { code: last.state === 'succeeded' ? 0 : 2, message: last.message ?? '' },
+      };
+    }
+    return task;
+  };
+  router.add('GET', `${J}/{job}/executions/{execution}/tasks`, (req) => {
+    const execution = mustExecution(req.params);
+    const tasks = Array.from({ length: execution.taskCount }, (_, i) => taskView(execution, i));
+    const page = paginate(tasks, req.query);
+    return { body: { tasks: page.items, nextPageToken: page.nextPageToken } };
+  });
   router.add('POST', `${J}/{job}/executions/{execution}:cancel`, (req) => {
     const execution = mustExecution(req.params);
     if (executionDone(execution) || !service.cancel(execution.name)) {
