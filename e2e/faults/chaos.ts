@@ -87,13 +87,15 @@ export function startChaos(
   };
 
   const loop = async () => {
-    while (!controller.signal.aborted) {
+    // After stop(), the guaranteed first events still run (one minimum gap apart), then it ends.
+    while (!controller.signal.aborted || first.length > 0) {
       const gap = options.minGapMs + random() * (options.maxGapMs - options.minGapMs);
       try {
-        await sleep(gap, undefined, { signal: controller.signal });
+        if (controller.signal.aborted) await sleep(options.minGapMs);
+        else await sleep(gap, undefined, { signal: controller.signal });
       } catch (error) {
-        // Aborted: the schedule is over.
-        if (controller.signal.aborted) return;
+        // Aborted mid-gap: go round again, which ends the loop unless forced events remain.
+        if (controller.signal.aborted) continue;
         throw coerceError(error);
       }
       const event = pick();
