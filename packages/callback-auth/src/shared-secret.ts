@@ -3,7 +3,6 @@
  * generates one secret per stack and hands it to the backend and to jobs;
  * callbacks carry `Authorization: Bearer <secret>`.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   bearerCredential,
   type CallbackCredentials,
@@ -29,7 +28,11 @@ function checkSecret(secret: unknown): string {
   return secret;
 }
 
-const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+// node:crypto is loaded on first use, not at import: the processor imports this
+// module for its credentials only, and loading OpenSSL sits on its start-up path.
+const crypto = () => process.getBuiltinModule('node:crypto');
+const digest = (value: string): Buffer =>
+  crypto().createHash('sha256').update(value, 'utf8').digest();
 
 /**
  * Verifies `Bearer <secret>`. Both sides are hashed to 32 bytes before
@@ -46,7 +49,8 @@ export function createSharedSecretVerifier(secret: string): CallbackVerifier {
       }
       const credential = bearerCredential(authorization);
       if (credential === undefined) throw unauthenticated('not a bearer credential');
-      if (!timingSafeEqual(digest(credential), expected)) throw unauthenticated('wrong secret');
+      if (!crypto().timingSafeEqual(digest(credential), expected))
+        throw unauthenticated('wrong secret');
       return principal;
     },
   };
