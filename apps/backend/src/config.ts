@@ -74,6 +74,8 @@ const EnvSchema = z.object({
   SHUTDOWN_GRACE_MS: int(8_000, 0),
   REAPER_INTERVAL_MS: int(60_000, 1_000),
   STUCK_AFTER_MS: int(60 * 60_000, 1_000),
+  ORPHAN_GRACE_MS: int(60 * 60_000, 1_000),
+  ORPHAN_SWEEP_INTERVAL_MS: int(60 * 60_000, 1_000),
   PUBLIC_MEDIA_BASE_URL: str,
   LOG_LEVEL: z.preprocess(blank, z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO')),
 });
@@ -115,6 +117,9 @@ export interface BackendConfig {
   shutdownGraceMs: number;
   reaperIntervalMs: number;
   stuckAfterMs: number;
+  /** Stored objects with no image row are deleted once this old (orphan-sweeper.ts). */
+  orphanGraceMs: number;
+  orphanSweepIntervalMs: number;
   publicMediaBaseUrl: string;
   logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 }
@@ -205,6 +210,8 @@ export function loadConfig(
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     reaperIntervalMs: e.REAPER_INTERVAL_MS,
     stuckAfterMs: e.STUCK_AFTER_MS,
+    orphanGraceMs: e.ORPHAN_GRACE_MS,
+    orphanSweepIntervalMs: e.ORPHAN_SWEEP_INTERVAL_MS,
     publicMediaBaseUrl: e.PUBLIC_MEDIA_BASE_URL ?? '/media/',
     logLevel: e.LOG_LEVEL,
   };

@@ -20,6 +20,7 @@ import { type BackendConfig, loadConfig } from './config.ts';
 import { openDatabase } from './db/open-database.ts';
 import { randomToken, sha256Hex } from './ids.ts';
 import { createLifecycle, createRepositories } from './lifecycle.ts';
+import { createOrphanSweeper } from './orphan-sweeper.ts';
 import { createOutboxRelay } from './outbox-relay.ts';
 import { createReaper } from './reaper.ts';
 import { serverOptions } from './server-options.ts';
@@ -167,6 +168,13 @@ async function main(): Promise<void> {
     intervalMs: config.reaperIntervalMs,
     stuckAfterMs: config.stuckAfterMs,
   });
+  const sweeper = createOrphanSweeper({
+    store,
+    imageExists: (id) => repos.images.get(id) !== undefined,
+    logger: logger.child({ component: 'orphan-sweeper' }),
+    graceMs: config.orphanGraceMs,
+    intervalMs: config.orphanSweepIntervalMs,
+  });
   const app = createApp({
     db,
     store,
@@ -204,6 +212,7 @@ async function main(): Promise<void> {
   );
   relay.start();
   reaper.start();
+  sweeper.start();
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -211,6 +220,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('shutting down', { signal });
     reaper.stop();
+    await sweeper.stop();
     await closeServer(server, config.shutdownGraceMs, logger);
     // A dispatch hung on the network must not outlive Cloud Run's 10 s: its row
     // stays in the outbox and the next start re-sends it (ALREADY_EXISTS is success).
