@@ -141,7 +141,10 @@ async function stopChild(child: Child | undefined, hard = false): Promise<void> 
   }
 }
 
-/** Polls `url` until it answers (any HTTP status below 500) or `timeoutMs` passes. */
+/**
+ * Polls `url` until it answers (any HTTP status below 500) or `timeoutMs` passes.
+ * Generous: on a saturated 2-core CI machine a start has been seen to take 70 s.
+ */
 export async function waitForHttp(
   url: string,
   child: Child | undefined,
