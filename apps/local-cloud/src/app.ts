@@ -31,6 +31,8 @@ export interface LocalCloudDeps {
   workdir: string;
   /** SIGTERM → SIGKILL delay for timed-out job tasks (Cloud Run: 10 s). */
   killGraceMs: number;
+  /** Most job task processes at once across executions (0 or absent: no limit). */
+  maxRunningTasks?: number;
   /** Host environment job children inherit PATH/HOME/TMPDIR/LANG/TZ from. */
   hostEnv: Record<string, string | undefined>;
   /** How long deleted/finished task names stay unusable (Google: about an hour). */
@@ -76,6 +78,7 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
     workdir: deps.workdir,
     killGraceMs: deps.killGraceMs,
     hostEnv: deps.hostEnv,
+    maxRunningTasks: deps.maxRunningTasks ?? 0,
     now,
   });
   const runService = createRunService(runStore, operations, () => jobRunner);

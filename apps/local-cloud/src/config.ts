@@ -2,6 +2,7 @@
  * local-cloud configuration from the environment, validated once by zod at
  * start-up (the only place besides main.ts that reads process.env).
  */
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -17,6 +18,8 @@ const Schema = z.object({
   /** Working directory of job task processes (default: the current directory). */
   LOCAL_CLOUD_WORKDIR: z.string().min(1).optional(),
   LOCAL_CLOUD_KILL_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  /** Most job task processes at once (0: no limit); default: this machine's cores. */
+  LOCAL_CLOUD_MAX_RUNNING_TASKS: z.coerce.number().int().min(0).default(availableParallelism()),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO'),
 });
 
@@ -30,6 +33,7 @@ export interface LocalCloudConfig {
   oidcToken?: string;
   workdir: string;
   killGraceMs: number;
+  maxRunningTasks: number;
   logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 }
 
@@ -49,6 +53,7 @@ export function loadConfig(
     location: c.LOCAL_CLOUD_LOCATION,
     workdir: resolve(c.LOCAL_CLOUD_WORKDIR ?? '.'),
     killGraceMs: c.LOCAL_CLOUD_KILL_GRACE_MS,
+    maxRunningTasks: c.LOCAL_CLOUD_MAX_RUNNING_TASKS,
     logLevel: c.LOG_LEVEL,
   };
   if (c.LOCAL_CLOUD_OAUTH_TOKEN) config.oauthToken = c.LOCAL_CLOUD_OAUTH_TOKEN;

@@ -16,6 +16,7 @@ const cloud = await startLocalCloud({
   location: config.location,
   workdir: config.workdir,
   killGraceMs: config.killGraceMs,
+  maxRunningTasks: config.maxRunningTasks,
   logger,
   ...(config.oauthToken ? { oauthToken: config.oauthToken } : {}),
   ...(config.oidcToken ? { oidcToken: config.oidcToken } : {}),

@@ -28,6 +28,8 @@ export interface StartLocalCloudOptions {
   logger?: Logger;
   /** Delay between SIGTERM and SIGKILL for a timed-out job task (Cloud Run: 10 s). */
   killGraceMs?: number;
+  /** Most job task processes at once (default: no limit). */
+  maxRunningTasks?: number;
   /** Working directory of job task processes (default: the current directory). */
   workdir?: string;
   /** How long deleted/finished task names stay reserved (default one hour). */
@@ -114,6 +116,7 @@ export async function startLocalCloud(options: StartLocalCloudOptions): Promise<
     oidcToken,
     workdir: options.workdir ?? process.cwd(),
     killGraceMs: options.killGraceMs ?? 10_000,
+    maxRunningTasks: options.maxRunningTasks ?? 0,
     hostEnv: options.hostEnv ?? hostEnvironment(),
     ...(options.taskTombstoneMs === undefined ? {} : { taskTombstoneMs: options.taskTombstoneMs }),
   });

@@ -28,7 +28,43 @@ export interface JobRunnerDeps {
   killGraceMs: number;
   /** Environment the children may inherit PATH/HOME/TMPDIR/LANG/TZ from. */
   hostEnv: Record<string, string | undefined>;
+  /**
+   * Most task processes running at once across all executions (0: no limit).
+   * Cloud Run gives every task its own instance; one machine has a few cores,
+   * and a hundred image jobs started together only thrash them.
+   */
+  maxRunningTasks?: number;
   now?: () => number;
+}
+
+/** A counting semaphore whose waiters give up when their signal aborts. */
+function createSlots(size: number) {
+  let free = size;
+  const waiting: (() => void)[] = [];
+  return {
+    async acquire(signal: AbortSignal): Promise<boolean> {
+      if (size <= 0) return true;
+      while (free === 0) {
+        if (signal.aborted) return false;
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            signal.removeEventListener('abort', wake);
+            resolve();
+          };
+          waiting.push(wake);
+          signal.addEventListener('abort', wake, { once: true });
+        });
+      }
+      if (signal.aborted) return false;
+      free--;
+      return true;
+    },
+    release(): void {
+      if (size <= 0) return;
+      free++;
+      waiting.shift()?.();
+    },
+  };
 }
 
 /** The job runner. */
@@ -110,6 +146,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   const stopController = new AbortController();
   const running = new Map<string, Promise<Execution | undefined>>();
   const cancels = new Map<string, AbortController>();
+  const slots = createSlots(deps.maxRunningTasks ?? 0);
 
   function summarize(execution: Execution, rows: AttemptRow[]): void {
     const maxRetries = execution.template.maxRetries;
@@ -165,6 +202,10 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
         CLOUD_RUN_TASK_ATTEMPT: String(attempt),
         CLOUD_RUN_TASK_COUNT: String(execution.taskCount),
       });
+      const signal = AbortSignal.any([stopController.signal, cancel]);
+      if (!(await slots.acquire(signal))) {
+        return stopController.signal.aborted ? 'stopped' : 'cancelled';
+      }
       store.startAttempt(execution.name, index, attempt, null, now());
       const outcome = await runAttempt(
         {
@@ -175,7 +216,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
           timeoutMs: parseDuration(execution.template.timeout, 'timeout'),
           killGraceMs: deps.killGraceMs,
           ...(limit !== undefined ? { memoryLimitBytes: parseMemory(limit) } : {}),
-          signal: AbortSignal.any([stopController.signal, cancel]),
+          signal,
           onSpawn: (pid) => {
             store.startAttempt(execution.name, index, attempt, pid, now());
             summarize(execution, store.attempts(execution.name));
@@ -184,7 +225,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
           onLine: (stream, line) => logChildLine(log, stream, line),
         },
         deps.hostEnv,
-      );
+      ).finally(() => slots.release());
       if (outcome.reason === 'stopped') {
         // A shutdown leaves the attempt to run again on restart; a cancel ends it.
         const cancelled = !stopController.signal.aborted;
