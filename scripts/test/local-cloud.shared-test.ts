@@ -21,7 +21,7 @@ const TEST_TIMEOUT_MS = 240_000;
 const REGION = 'europe-west1';
 
 describe.skipIf(!hasGcloud)(
-  'scripts/setup and scripts/rollback with the real gcloud against local-cloud',
+  'scripts/setup and scripts/rollback with the real gcloud against local-cloud (skipped when gcloud is not installed)',
   () => {
     let cloud: RunningLocalCloud;
     let dir: string;
