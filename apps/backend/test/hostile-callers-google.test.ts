@@ -5,8 +5,12 @@
  * shape and an unchanged database.
  */
 import { createGoogleIdTokenVerifier } from '@slideshow/callback-auth/google';
+import {
+  makeKey as makeSigningKey,
+  startCertsServer as serveCerts,
+  signJwt as signIdToken,
+} from '@slideshow/callback-auth/testing/test-tokens';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSigningKey, serveCerts, signIdToken } from './google-tokens.ts';
 import {
   admin,
   expectJson,
@@ -19,8 +23,8 @@ import {
 import { expectRefused, routesUnder, snapshotDatabase } from './hostile-callers-checks.ts';
 
 describe('hostile callers with Google ID tokens', () => {
-  const key = makeSigningKey('k1');
-  const unknown = makeSigningKey('k1');
+  const key = makeKey('k1');
+  const unknown = makeKey('k1');
   const audience = 'https://backend.example.run.app';
   const email = 'processor@p.iam.gserviceaccount.com';
   let certs: { url: string; close(): Promise<void> };
@@ -28,7 +32,7 @@ describe('hostile callers with Google ID tokens', () => {
   let id: string;
 
   beforeAll(async () => {
-    certs = await serveCerts([key]);
+    certs = await startCertsServer([key]);
     t = await makeApp({
       callbackVerifier: createGoogleIdTokenVerifier({
         audience,
@@ -67,16 +71,13 @@ describe('hostile callers with Google ID tokens', () => {
 
   it('refuses every callback route with a token for another audience, from an unknown key, expired, unverified or from another account', async () => {
     const tokens: [string, string][] = [
-      ['another audience', signIdToken(key, claims({ aud: 'https://other.example' }))],
-      ['an unknown key', signIdToken(unknown, claims())],
-      ['an expired token', signIdToken(key, claims({ iat: 1_000, exp: 4_600 }))],
-      ['another issuer', signIdToken(key, claims({ iss: 'https://evil.example' }))],
-      ['an unverified email', signIdToken(key, claims({ email_verified: false }))],
-      [
-        'another service account',
-        signIdToken(key, claims({ email: 'x@p.iam.gserviceaccount.com' })),
-      ],
-      ['no signature', `${signIdToken(key, claims()).split('.').slice(0, 2).join('.')}.`],
+      ['another audience', signJwt(key, claims({ aud: 'https://other.example' }))],
+      ['an unknown key', signJwt(unknown, claims())],
+      ['an expired token', signJwt(key, claims({ iat: 1_000, exp: 4_600 }))],
+      ['another issuer', signJwt(key, claims({ iss: 'https://evil.example' }))],
+      ['an unverified email', signJwt(key, claims({ email_verified: false }))],
+      ['another service account', signJwt(key, claims({ email: 'x@p.iam.gserviceaccount.com' }))],
+      ['no signature', `${signJwt(key, claims()).split('.').slice(0, 2).join('.')}.`],
     ];
     const routes = routesUnder(t, ['/api/processing/']);
     expect(routes).toHaveLength(4);
@@ -110,7 +111,7 @@ describe('hostile callers with Google ID tokens', () => {
       await t.app.request(`/api/processing/${id}/started`, {
         method: 'POST',
         headers: {
-          Authorization: `Bearer ${signIdToken(key, claims())}`,
+          Authorization: `Bearer ${signJwt(key, claims())}`,
           'Content-Type': 'application/json',
         },
         body: JSON.stringify({ generation: 0 }),

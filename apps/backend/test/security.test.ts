@@ -1,8 +1,12 @@
 import { Writable } from 'node:stream';
 import { createGoogleIdTokenVerifier } from '@slideshow/callback-auth/google';
+import {
+  makeKey as makeSigningKey,
+  startCertsServer as serveCerts,
+  signJwt as signIdToken,
+} from '@slideshow/callback-auth/testing/test-tokens';
 import { createLogger } from '@slideshow/runtime';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { makeSigningKey, serveCerts, signIdToken } from './google-tokens.ts';
 import {
   ADMIN_TOKEN,
   admin,
@@ -215,8 +219,8 @@ describe('backend security', () => {
 });
 
 describe('callbacks verified as Google ID tokens', () => {
-  const key = makeSigningKey('k1');
-  const stranger = makeSigningKey('k1');
+  const key = makeKey('k1');
+  const stranger = makeKey('k1');
   const audience = 'https://backend.example.run.app';
   const email = 'processor@p.iam.gserviceaccount.com';
   let certs: { url: string; close(): Promise<void> };
@@ -224,7 +228,7 @@ describe('callbacks verified as Google ID tokens', () => {
   let id: string;
 
   beforeAll(async () => {
-    certs = await serveCerts([key]);
+    certs = await startCertsServer([key]);
     t = await makeApp({
       callbackVerifier: createGoogleIdTokenVerifier({
         audience,
@@ -264,16 +268,16 @@ describe('callbacks verified as Google ID tokens', () => {
     t.app.request(`/api/processing/${id}`, { headers: { Authorization: `Bearer ${token}` } });
 
   it('accepts a valid token from an allowed service account', async () => {
-    await expectJson(await spec(signIdToken(key, claims())), 200);
+    await expectJson(await spec(signJwt(key, claims())), 200);
   });
 
   it.each([
-    ['forged (signed by another key)', () => signIdToken(stranger, claims())],
-    ['expired', () => signIdToken(key, claims({ iat: 1_000, exp: 4_600 }))],
-    ['for another audience', () => signIdToken(key, claims({ aud: 'https://other.example' }))],
+    ['forged (signed by another key)', () => signJwt(stranger, claims())],
+    ['expired', () => signJwt(key, claims({ iat: 1_000, exp: 4_600 }))],
+    ['for another audience', () => signJwt(key, claims({ aud: 'https://other.example' }))],
     [
       'from another service account',
-      () => signIdToken(key, claims({ email: 'x@p.iam.gserviceaccount.com' })),
+      () => signJwt(key, claims({ email: 'x@p.iam.gserviceaccount.com' })),
     ],
   ])('refuses a token that is %s', async (_name, token) => {
     const body = await expectJson<ErrorBody>(await spec(token()), 401);
