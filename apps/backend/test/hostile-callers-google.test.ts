@@ -5,11 +5,7 @@
  * shape and an unchanged database.
  */
 import { createGoogleIdTokenVerifier } from '@slideshow/callback-auth/google';
-import {
-  makeKey as makeSigningKey,
-  startCertsServer as serveCerts,
-  signJwt as signIdToken,
-} from '@slideshow/callback-auth/testing/test-tokens';
+import { makeKey, signJwt, startCertsServer } from '@slideshow/callback-auth/testing/test-tokens';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   admin,

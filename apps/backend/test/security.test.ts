@@ -1,10 +1,6 @@
 import { Writable } from 'node:stream';
 import { createGoogleIdTokenVerifier } from '@slideshow/callback-auth/google';
-import {
-  makeKey as makeSigningKey,
-  startCertsServer as serveCerts,
-  signJwt as signIdToken,
-} from '@slideshow/callback-auth/testing/test-tokens';
+import { makeKey, signJwt, startCertsServer } from '@slideshow/callback-auth/testing/test-tokens';
 import { createLogger } from '@slideshow/runtime';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
