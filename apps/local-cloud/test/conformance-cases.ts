@@ -6,8 +6,6 @@
  * (workflows-conformance-gcloud.shared-test.ts).
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 /** Folder of the conformance workflows. */
@@ -78,29 +76,3 @@ export const REJECTED: readonly { readonly name: string; readonly message: strin
   { name: 'undefined-subworkflow', message: 'undefined subworkflow missing_helper (line 5)' },
   { name: 'argument-mismatch', message: 'add takes 2 argument(s) but 3 were given (line 5)' },
 ];
-
-/** A loopback server that answers only when `expected` requests are waiting (504 after a bound). */
-export async function startBarrierServer(expected: number, giveUpMs = 20_000) {
-  let waiting: (() => void)[] = [];
-  const server = createServer((req, res) => {
-    const answer = (status: number) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ path: req.url }));
-    };
-    const timer = setTimeout(() => answer(504), giveUpMs);
-    waiting.push(() => {
-      clearTimeout(timer);
-      answer(200);
-    });
-    if (waiting.length === expected) {
-      const all = waiting;
-      waiting = [];
-      for (const release of all) release();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}

@@ -13,7 +13,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostEnvironment } from '../src/config.ts';
 import type { RunningLocalCloud } from '../src/server.ts';
-import { CONFORMANCE_DIR, REJECTED, SUCCEEDING, startBarrierServer } from './conformance-cases.ts';
+import { barrierServer } from '../src/workflows/test-barriers.ts';
+import { CONFORMANCE_DIR, REJECTED, SUCCEEDING } from './conformance-cases.ts';
 import { removeDir, startCloud, tempDir } from './helpers.ts';
 
 const execFileAsync = promisify(execFile);
@@ -75,7 +76,7 @@ describe.skipIf(!hasGcloud)(
         expect(execution, name).toMatchObject({ state: 'SUCCEEDED' });
         expect(JSON.parse(execution.result), name).toEqual(result);
       }
-      const server = await startBarrierServer(2);
+      const server = await barrierServer(2, 20_000);
       try {
         const execution = await deployAndRun('branches', 'parallel-branches', { base: server.url });
         expect(JSON.parse(execution.result)).toEqual({ north: '/north', south: '/south' });

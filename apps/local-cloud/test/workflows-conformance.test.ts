@@ -6,12 +6,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningLocalCloud } from '../src/server.ts';
-import {
-  conformanceSource,
-  REJECTED,
-  SUCCEEDING,
-  startBarrierServer,
-} from './conformance-cases.ts';
+import { barrierServer } from '../src/workflows/test-barriers.ts';
+import { conformanceSource, REJECTED, SUCCEEDING } from './conformance-cases.ts';
 import { api, PARENT, removeDir, startCloud, tempDir, waitFor } from './helpers.ts';
 
 const W = `/v1/${PARENT}/workflows`;
@@ -62,7 +58,7 @@ describe('conformance workflows that succeed', () => {
   });
 
   it('parallel-branches: both HTTP calls are in flight together (the server answers only then)', async () => {
-    const server = await startBarrierServer(2);
+    const server = await barrierServer(2, 20_000);
     try {
       await deploy('parallel-branches', conformanceSource('parallel-branches'));
       const done = await execute('parallel-branches', { base: server.url });

@@ -9,9 +9,9 @@
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
 import { formatDuration } from '../time.ts';
-import { describeError } from '../workflows/errors.ts';
 import {
   type ConnectorHandler,
+  describeError,
   executeWorkflow,
   fetchHttp,
   type HttpCallRequest,

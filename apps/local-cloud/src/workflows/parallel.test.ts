@@ -6,83 +6,10 @@
  * answers only once every expected request has arrived, and a host sleep
  * returns only once enough sleeps are pending at the same time.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunContext } from './context.ts';
 import { fetchHttp } from './fetch-http.ts';
+import { barrierServer, barrierSleep, countingSleep } from './test-barriers.ts';
 import { recordingContext, run, runError } from './test-support.ts';
-
-/** A server that holds every request until `expected` have arrived (or answers 504 after `giveUpMs`). */
-async function barrierServer(expected: number, giveUpMs = 10_000) {
-  const pending: (() => void)[] = [];
-  const server: Server = createServer((req, res) => {
-    const answer = (status: number) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ path: req.url, together: pending.length }));
-    };
-    const timer = setTimeout(() => answer(504), giveUpMs);
-    pending.push(() => {
-      clearTimeout(timer);
-      answer(200);
-    });
-    if (pending.length === expected) for (const release of pending) release();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** A host sleep that returns only when `expected` sleeps wait together (rejects after a bound). */
-function barrierSleep(expected: number): {
-  sleep: NonNullable<RunContext['sleep']>;
-  peak: () => number;
-} {
-  let waiting: (() => void)[] = [];
-  let peak = 0;
-  return {
-    peak: () => peak,
-    sleep: (_ms, signal) =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('sleeps never overlapped')), 10_000);
-        const onAbort = () => {
-          clearTimeout(timer);
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        waiting.push(() => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        });
-        peak = Math.max(peak, waiting.length);
-        if (waiting.length === expected) {
-          const all = waiting;
-          waiting = [];
-          for (const release of all) release();
-        }
-      }),
-  };
-}
-
-/** A host sleep that counts how many sleeps run at once and ends each on the next turn. */
-function countingSleep() {
-  let active = 0;
-  let peak = 0;
-  return {
-    peak: () => peak,
-    sleep: async () => {
-      active++;
-      peak = Math.max(peak, active);
-      await new Promise((resolve) => setImmediate(resolve));
-      await new Promise((resolve) => setImmediate(resolve));
-      active--;
-    },
-  };
-}
 
 let closeServer: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -366,69 +293,5 @@ describe('unhandled errors in branches (exception_policy: continueAll)', () => {
       tags: ['UnhandledBranchError'],
       branches: [{ id: 'bad', error: { payload: '{"code":7,"message":"bad branch"}' } }],
     });
-  });
-});
-
-describe('limits and fatal errors', () => {
-  it('raises ParallelNestingError for a third level of parallel steps', async () => {
-    const level = (depth: number): string =>
-      depth === 0
-        ? '- leaf:\n    assign:\n      - x: 1\n'
-        : `- p${depth}:\n    parallel:\n      branches:\n        - a${depth}:\n            steps:\n${indent(level(depth - 1), 14)}        - b${depth}:\n            steps:\n              - noop${depth}:\n                  assign:\n                    - y: 1\n`;
-    const indent = (text: string, n: number) =>
-      text
-        .split('\n')
-        .map((l) => (l === '' ? l : ' '.repeat(n) + l))
-        .join('\n');
-    expect(await run(`${level(2)}- done:\n    return: "two levels"\n`)).toBe('two levels');
-    const error = await runError(level(3));
-    expect(JSON.stringify(error)).toContain('ParallelNestingError');
-  });
-
-  it('ends every branch when one reaches the step limit, which no except can catch', async () => {
-    const ctx = recordingContext({ limits: { maxSteps: 50 } });
-    const source = `
-- guarded:
-    try:
-      steps:
-        - spin:
-            parallel:
-              branches:
-                - looping:
-                    steps:
-                      - again:
-                          next: again
-                - sleeping:
-                    steps:
-                      - nap:
-                          call: sys.sleep
-                          args: { seconds: 3600 }
-    except:
-      steps:
-        - swallowed:
-            return: "caught"
-`;
-    expect(await runError(source, null, ctx)).toMatchObject({ tags: ['ResourceLimitError'] });
-  });
-
-  it('stops sleeping branches when the host cancels the execution', async () => {
-    const controller = new AbortController();
-    const barrier = barrierSleep(99);
-    const ctx = { ...recordingContext({ signal: controller.signal }), sleep: barrier.sleep };
-    const source = `
-- naps:
-    parallel:
-      for:
-        value: n
-        range: [1, 3]
-        steps:
-          - nap:
-              call: sys.sleep
-              args: { seconds: 60 }
-`;
-    const result = runError(source, null, ctx);
-    await new Promise((resolve) => setImmediate(resolve));
-    controller.abort();
-    expect(await result).toMatchObject({ tags: ['CancelledError'] });
   });
 });
