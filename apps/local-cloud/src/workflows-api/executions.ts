@@ -145,8 +145,7 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
               context: coerceError(error).message,
             };
       finish(execution, { state: 'FAILED', error: described });
-      const payload = described.payload;
-      log.warn('workflow execution failed', { error: payload });
+      log.warn('workflow execution failed', { error: described.payload });
     }
   }
 
