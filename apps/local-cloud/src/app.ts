@@ -15,6 +15,7 @@ import { createRunStore } from './run/store.ts';
 import { startTaskDispatcher, type TaskDispatcher } from './tasks/dispatcher.ts';
 import { registerTasksRoutes } from './tasks/routes.ts';
 import { createTasksStore } from './tasks/store.ts';
+import { createApiConnectors } from './workflows-api/connectors.ts';
 import { createExecutionsRunner, type ExecutionsRunner } from './workflows-api/executions.ts';
 import { registerWorkflowsRoutes } from './workflows-api/routes.ts';
 import { createWorkflowsStore } from './workflows-api/store.ts';
@@ -93,6 +94,13 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
         connectorCalls,
         execution,
       ),
+      ...createApiConnectors({
+        handle: (request) => router.handleRaw(request),
+        oauthToken: deps.oauthToken,
+        waitForExecution: (name) => executions.completion(name),
+        project: execution.split('/')[1] ?? '',
+        location: execution.split('/')[3] ?? '',
+      }),
     }),
     now,
   });

@@ -11,6 +11,7 @@ import { coerceError, type Logger } from '@slideshow/runtime';
 import { formatDuration } from '../time.ts';
 import {
   type ConnectorHandler,
+  describeError,
   executeWorkflow,
   fetchHttp,
   type HttpCallRequest,
@@ -18,7 +19,7 @@ import {
   parseWorkflow,
   WorkflowRuntimeError,
 } from '../workflows/index.ts';
-import type { WorkflowExecution, WorkflowsStore } from './store.ts';
+import type { CurrentStep, WorkflowExecution, WorkflowsStore } from './store.ts';
 
 /** Dependencies of the executions runner. */
 export interface ExecutionsRunnerDeps {
@@ -37,8 +38,10 @@ export interface ExecutionsRunner {
   launch(execution: WorkflowExecution): void;
   /** Cancels a running execution; false when it is not running here. */
   cancel(name: string): boolean;
-  /** Resolves when the execution has finished (tests). */
+  /** Resolves when the execution has finished (at once when it is not running here). */
   completion(name: string): Promise<void>;
+  /** `status.currentSteps` of a running execution: the step it is in (undefined when not running). */
+  currentSteps(name: string): CurrentStep[] | undefined;
   /** Re-runs executions left ACTIVE by a previous process. */
   resumeActive(): void;
   /** Aborts running executions (they stay ACTIVE and re-run on restart) and waits. */
@@ -66,12 +69,18 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
   const { store, logger } = deps;
   const now = deps.now ?? Date.now;
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /** The step each running execution is in: status.currentSteps, kept in memory, stored at the end. */
+  const current = new Map<string, CurrentStep>();
   let stopping = false;
   const http = createHttpTransport(deps.oauthToken, deps.oidcToken);
 
   function finish(execution: WorkflowExecution, patch: Partial<WorkflowExecution>): void {
     const end = now();
+    // "If the workflow has succeeded or failed, this is the last attempted or executed step."
+    const last = current.get(execution.name);
+    current.delete(execution.name);
     Object.assign(execution, patch, {
+      status: { currentSteps: last === undefined ? [] : [last] },
       endTime: new Date(end).toISOString(),
       duration: formatDuration(end - Date.parse(execution.startTime)),
     });
@@ -109,11 +118,15 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
         connectors: deps.connectorsFor(execution.name),
         log: (entry) => log.info('sys.log', { logSeverity: entry.severity, data: entry.data }),
         signal: controller.signal,
+        onStep: (step) => current.set(execution.name, step),
       });
       finish(execution, { state: 'SUCCEEDED', result: JSON.stringify(result ?? null) });
       log.info('workflow execution succeeded');
     } catch (error) {
-      if (stopping) return; // stays ACTIVE in the database: re-run on restart
+      if (stopping) {
+        current.delete(execution.name);
+        return; // stays ACTIVE in the database: re-run on restart
+      }
       if (controller.signal.aborted) {
         finish(execution, {
           state: 'CANCELLED',
@@ -121,15 +134,18 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
         });
         return;
       }
-      const payload =
+      const described =
         error instanceof WorkflowRuntimeError
-          ? JSON.stringify(error.value)
-          : JSON.stringify({ message: coerceError(error).message, tags: ['SystemError'] });
-      finish(execution, {
-        state: 'FAILED',
-        error: { payload, context: `RuntimeError: ${coerceError(error).message}` },
-      });
-      log.warn('workflow execution failed', { error: payload });
+          ? describeError(error)
+          : {
+              payload: JSON.stringify({
+                message: coerceError(error).message,
+                tags: ['SystemError'],
+              }),
+              context: coerceError(error).message,
+            };
+      finish(execution, { state: 'FAILED', error: described });
+      log.warn('workflow execution failed', { error: described.payload });
     }
   }
 
@@ -156,6 +172,11 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
     },
     async completion(name) {
       await running.get(name)?.done;
+    },
+    currentSteps(name) {
+      if (!running.has(name)) return undefined;
+      const step = current.get(name);
+      return step === undefined ? [] : [step];
     },
     resumeActive() {
       for (const execution of store.activeExecutions()) {

@@ -13,6 +13,7 @@ import { paginate } from '../paging.ts';
 import type { Router } from '../router.ts';
 import { parseWorkflow } from '../workflows/index.ts';
 import type { ExecutionsRunner } from './executions.ts';
+import { orderExecutions } from './list-order.ts';
 import type { Workflow, WorkflowExecution, WorkflowsStore } from './store.ts';
 
 const WORKFLOW_ID = /^[A-Za-z]([-_A-Za-z0-9]{0,126}[A-Za-z0-9])?$/;
@@ -188,8 +189,11 @@ export function registerWorkflowsRoutes(router: Router, deps: WorkflowsRoutesDep
 
   // Workflow Executions API.
   const executionView = (e: WorkflowExecution, view: string | null): Partial<WorkflowExecution> => {
-    if (view !== 'BASIC' && view !== '1') return e;
-    const { argument: _a, result: _r, error: _e, ...basic } = e;
+    // A running execution reports the step it is in (status.currentSteps), kept in memory.
+    const live = e.state === 'ACTIVE' ? deps.runner().currentSteps(e.name) : undefined;
+    const shown = live === undefined ? e : { ...e, status: { currentSteps: live } };
+    if (view !== 'BASIC' && view !== '1') return shown;
+    const { argument: _a, result: _r, error: _e, ...basic } = shown;
     return basic;
   };
   const executionName = (p: Record<string, string>) =>
@@ -221,9 +225,12 @@ export function registerWorkflowsRoutes(router: Router, deps: WorkflowsRoutesDep
     } catch (error) {
       throw invalidArgument(`argument is not valid JSON: ${coerceError(error).message}`);
     }
+    const created = new Date(now()).toISOString();
     const execution: WorkflowExecution = {
       name: `${workflow.name}/executions/${randomUUID()}`,
-      startTime: new Date(now()).toISOString(),
+      // Executions start at once here, so createTime and startTime are the same instant.
+      createTime: created,
+      startTime: created,
       state: 'ACTIVE',
       argument,
       workflowRevisionId: workflow.revisionId,
@@ -233,16 +240,22 @@ export function registerWorkflowsRoutes(router: Router, deps: WorkflowsRoutesDep
           : 'CALL_LOG_LEVEL_UNSPECIFIED',
       status: { currentSteps: [] },
     };
-    if (req.body.labels && typeof req.body.labels === 'object') {
-      execution.labels = req.body.labels as Record<string, string>;
-    }
+    // "By default, labels are inherited from the workflow but are overridden by any labels
+    // associated with the execution" (Execution.labels, Executions REST reference).
+    const labels = {
+      ...(workflow.labels ?? {}),
+      ...(req.body.labels && typeof req.body.labels === 'object'
+        ? (req.body.labels as Record<string, string>)
+        : {}),
+    };
+    if (Object.keys(labels).length > 0) execution.labels = labels;
     store.putExecution(execution);
     deps.runner().launch(execution);
     return { body: execution };
   });
   router.add('GET', `${W}/{workflow}/executions`, (req) => {
     const name = workflowName(req.params);
-    let all = store.listExecutions(name);
+    let all = orderExecutions(store.listExecutions(name), req.query.get('orderBy'));
     const filter = req.query.get('filter');
     const state = filter ? /state\s*=\s*"?([A-Z]+)"?/.exec(filter)?.[1] : undefined;
     if (state) all = all.filter((e) => e.state === state);

@@ -21,20 +21,28 @@ export interface Workflow {
   callLogLevel?: string;
 }
 
+/** One step of `status.currentSteps`. */
+export interface CurrentStep {
+  routine: string;
+  step: string;
+}
+
 /** An execution (google.cloud.workflows.executions.v1.Execution). */
 export interface WorkflowExecution {
   name: string;
+  /** Marks the creation of the execution (absent on executions stored before this field existed). */
+  createTime?: string;
   startTime: string;
   endTime?: string;
   duration?: string;
   state: 'ACTIVE' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
   argument: string;
   result?: string;
-  error?: { payload: string; context: string };
+  error?: { payload: string; context: string; stackTrace?: { elements: unknown[] } };
   workflowRevisionId: string;
   callLogLevel: string;
   labels?: Record<string, string>;
-  status?: { currentSteps: unknown[] };
+  status?: { currentSteps: CurrentStep[] };
 }
 
 /** Data access for workflows and executions. */

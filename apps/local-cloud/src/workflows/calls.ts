@@ -238,22 +238,30 @@ export async function connectorCall(
   }
 }
 
-/** Waits, honouring cancellation. */
+/** Waits, honouring cancellation: an abort ends the wait with the CancelledError map. */
 export async function sleep(ctx: RunContext, ms: number): Promise<void> {
   const signal = ctx.signal ?? new AbortController().signal;
-  if (ctx.sleep !== undefined) return ctx.sleep(ms, signal);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
-    function done() {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
+  try {
+    if (ctx.sleep !== undefined) {
+      await ctx.sleep(ms, signal);
+      return;
     }
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
+      function done() {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }
+      function onAbort() {
+        clearTimeout(timer);
+        reject(signal.reason);
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  } catch (error) {
+    if (signal.aborted) throw cancelledError();
+    throw error;
+  }
 }
 
 /** sys.sleep, sys.log, sys.get_env and sys.now used as `call` steps. */

@@ -57,6 +57,12 @@ export interface RunContext {
   sleep?(ms: number, signal: AbortSignal): Promise<void>;
   /** Cancels the execution. */
   signal?: AbortSignal;
+  /**
+   * Called as each step starts, with its subworkflow ("routine") and name: the
+   * execution's `status.currentSteps` (Google: "If the current step is inside a
+   * subworkflow, the list only includes that step").
+   */
+  onStep?(step: { routine: string; step: string }): void;
   /** Defaults: 100,000 steps, call depth 20 (Google's documented limits). */
   limits?: { maxSteps?: number; maxCallDepth?: number };
 }

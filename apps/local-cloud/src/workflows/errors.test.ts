@@ -37,7 +37,7 @@ describe('raise, try and except', () => {
     try:
       steps:
         - missing:
-            return: \${nope}
+            return: \${json.decode("{}").nope}
     except:
       as: e
       steps:
@@ -45,7 +45,7 @@ describe('raise, try and except', () => {
             raise: \${e}
 `;
     expect(await runError(source)).toEqual({
-      message: 'variable not defined: nope',
+      message: 'key not found: nope',
       tags: ['KeyError'],
     });
   });

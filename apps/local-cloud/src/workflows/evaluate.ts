@@ -33,38 +33,51 @@ export function evaluate(e: Expr, scope: EvalScope): WfValue {
         e.args.map((a) => evaluate(a, scope)),
         scope,
       );
-    case 'unary': {
-      const v = evaluate(e.e, scope);
-      if (e.op === 'not') {
-        if (typeof v !== 'boolean') throw typeError('not', v);
-        return !v;
-      }
-      if (typeof v === 'bigint') return checkedInt(-v);
-      if (typeof v === 'number') return -v;
-      throw typeError('-', v);
-    }
+    case 'unary':
+      return unary(e.op, evaluate(e.e, scope));
     case 'bin':
       if (e.op === 'and' || e.op === 'or') {
-        const l = evaluate(e.l, scope);
-        if (typeof l !== 'boolean') throw typeError(e.op, l);
-        if (e.op === 'and' ? !l : l) return l;
-        const r = evaluate(e.r, scope);
-        if (typeof r !== 'boolean') throw typeError(e.op, r);
-        return r;
+        const l = logicalLeft(e.op, evaluate(e.l, scope));
+        return l.done ? l.value : logicalRight(e.op, evaluate(e.r, scope));
       }
       return binary(e.op, evaluate(e.l, scope), evaluate(e.r, scope));
     case 'list':
       return e.items.map((item) => evaluate(item, scope));
     case 'map': {
       const out = new Map<string, WfValue>();
-      for (const [k, v] of e.entries) {
-        const key = evaluate(k, scope);
-        if (typeof key !== 'string') throw taggedError('TypeError', 'map keys must be strings');
-        out.set(key, evaluate(v, scope));
-      }
+      for (const [k, v] of e.entries) out.set(mapKey(evaluate(k, scope)), evaluate(v, scope));
       return out;
     }
   }
+}
+
+/** A map literal's key: a string, or TypeError. */
+export function mapKey(key: WfValue): string {
+  if (typeof key !== 'string') throw taggedError('TypeError', 'map keys must be strings');
+  return key;
+}
+
+/** `not v` and `-v`. */
+export function unary(op: 'not' | '-', v: WfValue): WfValue {
+  if (op === 'not') {
+    if (typeof v !== 'boolean') throw typeError('not', v);
+    return !v;
+  }
+  if (typeof v === 'bigint') return checkedInt(-v);
+  if (typeof v === 'number') return -v;
+  throw typeError('-', v);
+}
+
+/** The left operand of `and`/`or`: done when it decides the result (short-circuit). */
+export function logicalLeft(op: 'and' | 'or', l: WfValue): { done: boolean; value: WfValue } {
+  if (typeof l !== 'boolean') throw typeError(op, l);
+  return { done: op === 'and' ? !l : l, value: l };
+}
+
+/** The right operand of `and`/`or`, which is then the result. */
+export function logicalRight(op: 'and' | 'or', r: WfValue): WfValue {
+  if (typeof r !== 'boolean') throw typeError(op, r);
+  return r;
 }
 
 function typeError(op: string, ...operands: WfValue[]): Error {
@@ -119,7 +132,8 @@ function compare(op: BinaryOp, l: WfValue, r: WfValue): boolean {
   return c >= 0;
 }
 
-function binary(op: BinaryOp, l: WfValue, r: WfValue): WfValue {
+/** A binary operator other than `and`/`or`, on evaluated operands. */
+export function binary(op: BinaryOp, l: WfValue, r: WfValue): WfValue {
   switch (op) {
     case '==':
       return valuesEqual(l, r);

@@ -2,17 +2,21 @@
  * Runs a parsed workflow. Control flow is explicit: every step list returns an
  * outcome (normal, return, jump, break, continue, end) and errors are
  * WorkflowRuntimeError exceptions that `try`/`retry`/`except` handle. Every
- * loop is bounded by the step limit and every recursion by the call depth.
+ * loop is bounded by the step limit and every recursion by the call depth;
+ * parallel branches (parallel.ts) run concurrently on the event loop.
  */
 import { coerceError } from '@slideshow/runtime';
-import { connectorCall, httpCall, sleep, sysCall } from './calls.ts';
+import { connectorCall, httpCall, sysCall } from './calls.ts';
 import type { RunContext } from './context.ts';
-import { atStep, cancelledError, taggedError, WorkflowRuntimeError } from './errors.ts';
-import { type EvalScope, evaluate } from './evaluate.ts';
+import { atStep, cancelledError, leftCall, taggedError, WorkflowRuntimeError } from './errors.ts';
+import { evaluate } from './evaluate.ts';
+import { type AsyncEvalScope, evaluateAsync, templateCallsSubworkflow } from './evaluate-async.ts';
+import type { Expr } from './expression.ts';
+import { loopItems, runParallel } from './parallel.ts';
 import type { WorkflowProgram } from './parse.ts';
-import type { AssignItem, RetrySpec, Step, StepBody, Subworkflow, Template } from './program.ts';
-import { builtinPredicate, DEFAULT_BACKOFF } from './retry.ts';
-import { Frame, isNum, rangeValues, setPath } from './scope.ts';
+import type { AssignItem, ForSpec, Step, StepBody, Subworkflow, Template } from './program.ts';
+import { runTry } from './run-try.ts';
+import { Frame, setPath } from './scope.ts';
 import { fromJs, toJs, typeName, type WfMap, type WfValue } from './values.ts';
 
 /** Google's limits: https://cloud.google.com/workflows/quotas (steps per execution, call stack depth). */
@@ -22,7 +26,8 @@ export const DEFAULT_MAX_CALL_DEPTH = 20;
 /** Steps between yields to the event loop, so a long execution never starves the server. */
 const YIELD_EVERY = 500;
 
-type Outcome =
+/** How a list of steps ended. */
+export type Outcome =
   | { t: 'normal' }
   | { t: 'return'; v: WfValue }
   | { t: 'jump'; target: string }
@@ -32,87 +37,174 @@ type Outcome =
 
 const NORMAL: Outcome = { t: 'normal' };
 
-class Execution {
+/** One running execution: the program, its host, and the counters shared by its branches. */
+export class Execution {
   private steps = 0;
-  private depth = 0;
   private readonly maxSteps: number;
   private readonly maxDepth: number;
-  private readonly program: WorkflowProgram;
-  private readonly ctx: RunContext;
+  readonly program: WorkflowProgram;
+  /** The host context, its signal also aborted when a branch hits a fatal error. */
+  readonly ctx: RunContext;
+  private readonly outerSignal: AbortSignal | undefined;
+  private readonly abort = new AbortController();
+  private stopped: WorkflowRuntimeError | undefined;
+  private readonly isSub = (name: string) => this.program.subworkflows.has(name);
 
   constructor(program: WorkflowProgram, ctx: RunContext) {
     this.program = program;
-    this.ctx = ctx;
+    this.outerSignal = ctx.signal;
+    const signal =
+      ctx.signal === undefined
+        ? this.abort.signal
+        : AbortSignal.any([ctx.signal, this.abort.signal]);
+    this.ctx = { ...ctx, signal };
     this.maxSteps = ctx.limits?.maxSteps ?? DEFAULT_MAX_STEPS;
     this.maxDepth = ctx.limits?.maxCallDepth ?? DEFAULT_MAX_CALL_DEPTH;
   }
 
-  private scope(frame: Frame): EvalScope {
-    return { lookup: (name) => frame.lookup(name), env: this.ctx.env, now: () => Date.now() };
+  /** Ends every branch: a fatal error (step limit, a host failure) in one ends the execution. */
+  stop(error: unknown): void {
+    if (this.stopped !== undefined) return;
+    this.stopped =
+      error instanceof WorkflowRuntimeError
+        ? error
+        : new WorkflowRuntimeError(
+            { message: coerceError(error).message, tags: ['SystemError'] },
+            { fatal: true },
+          );
+    this.abort.abort(this.stopped);
   }
 
-  private value(t: Template, frame: Frame): WfValue {
+  private scope(frame: Frame): AsyncEvalScope {
+    return {
+      lookup: (name) => frame.lookup(name),
+      env: this.ctx.env,
+      now: () => Date.now(),
+      isSubworkflow: this.isSub,
+      callSubworkflow: (name, args) => this.callFromExpression(name, args, frame),
+    };
+  }
+
+  private expr(e: Expr, frame: Frame): Promise<WfValue> {
+    return evaluateAsync(e, this.scope(frame));
+  }
+
+  /** A template's value, synchronously: only for templates without subworkflow calls. */
+  private valueNow(t: Template, frame: Frame): WfValue {
     switch (t.k) {
       case 'lit':
         return t.v;
       case 'expr':
         return evaluate(t.e, this.scope(frame));
       case 'list':
-        return t.items.map((i) => this.value(i, frame));
+        return t.items.map((i) => this.valueNow(i, frame));
       case 'map': {
         const out: WfMap = new Map();
         for (const { key, value } of t.entries) {
-          const k = typeof key === 'string' ? key : evaluate(key, this.scope(frame));
-          if (typeof k !== 'string')
-            throw taggedError('TypeError', `map key must be a string, got ${typeName(k)}`);
-          out.set(k, this.value(value, frame));
+          out.set(
+            this.key(typeof key === 'string' ? key : evaluate(key, this.scope(frame))),
+            this.valueNow(value, frame),
+          );
         }
         return out;
       }
     }
   }
 
-  async callSubworkflow(sub: Subworkflow, args: WfMap, line: number): Promise<WfValue> {
+  private key(k: WfValue): string {
+    if (typeof k !== 'string')
+      throw taggedError('TypeError', `map key must be a string, got ${typeName(k)}`);
+    return k;
+  }
+
+  /** A template's value; waits only when one of its expressions calls a subworkflow. */
+  async value(t: Template, frame: Frame): Promise<WfValue> {
+    if (!templateCallsSubworkflow(t, this.isSub)) return this.valueNow(t, frame);
+    switch (t.k) {
+      case 'expr':
+        return this.expr(t.e, frame);
+      case 'list': {
+        const out: WfValue[] = [];
+        for (const item of t.items) out.push(await this.value(item, frame));
+        return out;
+      }
+      case 'map': {
+        const out: WfMap = new Map();
+        for (const { key, value } of t.entries) {
+          const k = this.key(typeof key === 'string' ? key : await this.expr(key, frame));
+          out.set(k, await this.value(value, frame));
+        }
+        return out;
+      }
+      default:
+        return this.valueNow(t, frame);
+    }
+  }
+
+  private callFromExpression(name: string, args: WfValue[], caller: Frame): Promise<WfValue> {
+    const sub = this.program.subworkflows.get(name) as Subworkflow;
+    if (args.length > sub.params.length) {
+      throw taggedError(
+        'TypeError',
+        `${name} takes ${sub.params.length} argument(s) but ${args.length} were given`,
+      );
+    }
+    const named: WfMap = new Map(args.map((a, i) => [sub.params[i]?.name ?? '', a]));
+    return this.callSubworkflow(sub, named, sub.line, caller);
+  }
+
+  async callSubworkflow(
+    sub: Subworkflow,
+    args: WfMap,
+    line: number,
+    caller?: Frame,
+  ): Promise<WfValue> {
     for (const name of args.keys()) {
       if (!sub.params.some((p) => p.name === name)) {
         throw taggedError('TypeError', `${sub.name} has no parameter ${name} (line ${line})`);
       }
     }
-    if (this.depth >= this.maxDepth) {
+    const depth = (caller?.depth ?? 0) + 1;
+    if (depth > this.maxDepth) {
       throw taggedError(
         'RecursionError',
         `maximum call depth ${this.maxDepth} exceeded calling ${sub.name}`,
       );
     }
-    const frame = new Frame(sub.name);
+    const frame = new Frame(sub.name, depth, caller?.parallelDepth ?? 0);
     for (const p of sub.params) {
       if (args.has(p.name)) frame.set(p.name, args.get(p.name) ?? null);
-      else if (p.default !== undefined) frame.set(p.name, this.value(p.default, frame));
+      else if (p.default !== undefined) frame.set(p.name, await this.value(p.default, frame));
       else throw taggedError('TypeError', `${sub.name}: missing argument ${p.name} (line ${line})`);
     }
-    this.depth++;
     try {
       const outcome = await this.runSteps(sub.steps, frame);
       if (outcome.t === 'return') return outcome.v;
       if (outcome.t === 'jump')
         throw taggedError('SystemError', `cannot jump to step ${outcome.target} from here`);
       return null;
-    } finally {
-      this.depth--;
+    } catch (error) {
+      leftCall(error);
+      throw error;
     }
   }
 
-  private async runSteps(steps: readonly Step[], frame: Frame): Promise<Outcome> {
+  async runSteps(steps: readonly Step[], frame: Frame): Promise<Outcome> {
     let i = 0;
     while (i < steps.length) {
       const step = steps[i] as Step;
       let outcome: Outcome;
       try {
+        this.ctx.onStep?.({ routine: frame.subworkflow, step: step.name });
         outcome = await this.runBody(step.body, frame);
       } catch (error) {
         // Host failures that are not Workflows errors (a bug, an abort) are normalised, not caught.
         const normalised = error instanceof WorkflowRuntimeError ? error : coerceError(error);
-        throw atStep(normalised, `${frame.subworkflow}.${step.name} (line ${step.line})`);
+        throw atStep(normalised, {
+          step: step.name,
+          routine: frame.subworkflow,
+          position: step.position,
+        });
       }
       if (outcome.t === 'normal') {
         i++;
@@ -132,7 +224,8 @@ class Execution {
 
   private async tick(line: number): Promise<void> {
     this.steps++;
-    if (this.ctx.signal?.aborted) throw cancelledError();
+    if (this.stopped !== undefined) throw this.stopped;
+    if (this.outerSignal?.aborted) throw cancelledError();
     if (this.steps > this.maxSteps) {
       throw new WorkflowRuntimeError(
         {
@@ -145,16 +238,16 @@ class Execution {
     if (this.steps % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
   }
 
-  private async runBody(body: StepBody, frame: Frame): Promise<Outcome> {
+  async runBody(body: StepBody, frame: Frame): Promise<Outcome> {
     await this.tick(body.line);
-    if (body.assign !== undefined) this.assign(body.assign, frame);
+    if (body.assign !== undefined) await this.assign(body.assign, frame);
     let outcome: Outcome = NORMAL;
     if (body.call !== undefined) {
       const result = await this.call(body.call.fn, body.call.args, frame, body.line);
       if (body.call.result !== undefined) frame.set(body.call.result, result);
     } else if (body.switch !== undefined) {
       for (const cond of body.switch) {
-        const v = this.value(cond.condition, frame);
+        const v = await this.value(cond.condition, frame);
         if (typeof v !== 'boolean') {
           throw taggedError(
             'TypeError',
@@ -168,16 +261,18 @@ class Execution {
       }
     } else if (body.for !== undefined) {
       outcome = await this.runFor(body.for, frame);
+    } else if (body.parallel !== undefined) {
+      await runParallel(this, body.parallel, frame);
     } else if (body.steps !== undefined) {
       outcome = await this.runSteps(body.steps, frame);
     } else if (body.try !== undefined) {
-      outcome = await this.runTry(body.try, frame);
+      outcome = await runTry(this, body.try, frame);
     }
     if (outcome.t !== 'normal') return outcome;
     if (body.raise !== undefined) {
-      throw new WorkflowRuntimeError(toJs(this.value(body.raise, frame)));
+      throw new WorkflowRuntimeError(toJs(await this.value(body.raise, frame)));
     }
-    if (body.return !== undefined) return { t: 'return', v: this.value(body.return, frame) };
+    if (body.return !== undefined) return { t: 'return', v: await this.value(body.return, frame) };
     if (body.next === 'end') return { t: 'end' };
     if (body.next === 'break') return { t: 'break' };
     if (body.next === 'continue') return { t: 'continue' };
@@ -185,15 +280,18 @@ class Execution {
     return NORMAL;
   }
 
-  private assign(items: readonly AssignItem[], frame: Frame): void {
+  private async assign(items: readonly AssignItem[], frame: Frame): Promise<void> {
     for (const item of items) {
-      const value = this.value(item.value, frame);
+      const value = templateCallsSubworkflow(item.value, this.isSub)
+        ? await this.value(item.value, frame)
+        : this.valueNow(item.value, frame);
       if (item.path.length === 0) {
         frame.set(item.name, value);
         continue;
       }
-      const scope = this.scope(frame);
-      const keys = item.path.map((seg) => (seg.k === 'key' ? seg.name : evaluate(seg.e, scope)));
+      const keys: WfValue[] = [];
+      for (const seg of item.path)
+        keys.push(seg.k === 'key' ? seg.name : await this.expr(seg.e, frame));
       frame.set(item.name, setPath(frame.lookup(item.name), keys, value));
     }
   }
@@ -204,43 +302,23 @@ class Execution {
     frame: Frame,
     line: number,
   ): Promise<WfValue> {
-    const args = argsT === undefined ? null : this.value(argsT, frame);
+    const args = argsT === undefined ? null : await this.value(argsT, frame);
     const sub = this.program.subworkflows.get(fn);
     if (sub !== undefined) {
       if (args !== null && !(args instanceof Map))
         throw taggedError('TypeError', `args of ${fn} must be a map`);
-      return this.callSubworkflow(sub, args ?? new Map(), line);
+      return this.callSubworkflow(sub, args ?? new Map(), line, frame);
     }
     if (fn.startsWith('http.')) return httpCall(fn, args, this.ctx);
     if (fn.startsWith('sys.')) return sysCall(fn, args, this.ctx);
     return connectorCall(fn, args, this.ctx);
   }
 
-  private async runFor(spec: NonNullable<StepBody['for']>, frame: Frame): Promise<Outcome> {
-    let items: Iterable<WfValue>;
-    if (spec.in !== undefined) {
-      const list = this.value(spec.in, frame);
-      if (!Array.isArray(list))
-        throw taggedError('TypeError', `for in needs a list, got ${typeName(list)}`);
-      items = [...list];
-    } else {
-      const range = this.value(spec.range as Template, frame);
-      const [start, end] = Array.isArray(range) ? range : [];
-      if (
-        range === null ||
-        !Array.isArray(range) ||
-        range.length !== 2 ||
-        !isNum(start) ||
-        !isNum(end)
-      ) {
-        throw taggedError('TypeError', 'for range needs a list of two numbers [start, end]');
-      }
-      items = rangeValues(start, end);
-    }
-    // Variables created in the loop body are local to the loop (Google: "Variables in for loops").
+  private async runFor(spec: ForSpec, frame: Frame): Promise<Outcome> {
+    const items = await loopItems(this, spec, frame);
+    // Variables created in the loop body are local to the loop (Google: "Variable scope").
     const loopScope = new Map<string, WfValue>();
-    frame.scopes.push(loopScope);
-    try {
+    return frame.withScope(loopScope, async () => {
       let index = 0n;
       for (const item of items) {
         loopScope.set(spec.value, item);
@@ -252,72 +330,7 @@ class Execution {
         return outcome;
       }
       return NORMAL;
-    } finally {
-      frame.scopes.pop();
-    }
-  }
-
-  private async runTry(spec: NonNullable<StepBody['try']>, frame: Frame): Promise<Outcome> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.runBody(spec.body, frame);
-      } catch (error) {
-        if (!(error instanceof WorkflowRuntimeError)) throw coerceError(error);
-        if (error.fatal) throw error;
-        const raised = fromJs(error.raised);
-        if (spec.retry !== undefined) {
-          const policy = this.retryPolicy(spec.retry, frame);
-          if (attempt < policy.maxRetries && (await this.shouldRetry(spec.retry, raised))) {
-            const delay = Math.min(
-              policy.initialDelay * policy.multiplier ** attempt,
-              policy.maxDelay,
-            );
-            await sleep(this.ctx, delay * 1000);
-            continue;
-          }
-        }
-        if (spec.except === undefined) throw error;
-        if (spec.except.as !== undefined) frame.set(spec.except.as, raised);
-        return this.runSteps(spec.except.steps, frame);
-      }
-    }
-  }
-
-  private retryPolicy(spec: RetrySpec, frame: Frame) {
-    const num = (t: Template | undefined, fallback: number) => {
-      if (t === undefined) return fallback;
-      const v = this.value(t, frame);
-      if (!isNum(v))
-        throw taggedError('TypeError', `retry settings must be numbers (line ${spec.line})`);
-      return Number(v);
-    };
-    return {
-      maxRetries: num(spec.maxRetries, DEFAULT_BACKOFF.maxRetries),
-      initialDelay: num(spec.initialDelay, DEFAULT_BACKOFF.initialDelay),
-      maxDelay: num(spec.maxDelay, DEFAULT_BACKOFF.maxDelay),
-      multiplier: num(spec.multiplier, DEFAULT_BACKOFF.multiplier),
-    };
-  }
-
-  private async shouldRetry(spec: RetrySpec, raised: WfValue): Promise<boolean> {
-    const predicate =
-      spec.predicate ??
-      (spec.policy === 'http.default_retry_non_idempotent'
-        ? 'http.default_retry_predicate_non_idempotent'
-        : 'http.default_retry_predicate');
-    const sub = this.program.subworkflows.get(predicate);
-    if (sub === undefined) return builtinPredicate(predicate, raised);
-    const first = sub.params[0];
-    if (first === undefined)
-      throw taggedError('TypeError', `retry predicate ${sub.name} needs one parameter`);
-    const verdict = await this.callSubworkflow(sub, new Map([[first.name, raised]]), spec.line);
-    if (typeof verdict !== 'boolean') {
-      throw taggedError(
-        'TypeError',
-        `retry predicate ${sub.name} must return a boolean, got ${typeName(verdict)}`,
-      );
-    }
-    return verdict;
+    });
   }
 }
 

@@ -10,7 +10,7 @@ export type {
   HttpCallResponse,
   RunContext,
 } from './context.ts';
-export { WorkflowRuntimeError, WorkflowSyntaxError } from './errors.ts';
+export { describeError, WorkflowRuntimeError, WorkflowSyntaxError } from './errors.ts';
 export { DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_STEPS, executeWorkflow } from './execute.ts';
 export { fetchHttp } from './fetch-http.ts';
 export { parseWorkflow, type WorkflowProgram } from './parse.ts';

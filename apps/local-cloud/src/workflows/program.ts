@@ -8,7 +8,7 @@ import type { WfValue } from './values.ts';
 /** A YAML value with `${…}` expressions compiled (also in map keys). */
 export type Template =
   | { readonly k: 'lit'; readonly v: WfValue }
-  | { readonly k: 'expr'; readonly e: Expr; readonly text: string }
+  | { readonly k: 'expr'; readonly e: Expr; readonly text: string; readonly line: number }
   | { readonly k: 'list'; readonly items: readonly Template[] }
   | {
       readonly k: 'map';
@@ -42,6 +42,26 @@ export interface ForSpec {
   readonly steps: readonly Step[];
 }
 
+/** One branch of a `parallel` step: a named list of steps. */
+export interface Branch {
+  readonly name: string;
+  readonly line: number;
+  readonly steps: readonly Step[];
+}
+
+/**
+ * A `parallel` step (https://cloud.google.com/workflows/docs/reference/syntax/parallel-steps):
+ * `branches` or a `for` whose iterations run concurrently, the `shared`
+ * variables branches may write, and an optional `concurrency_limit`.
+ */
+export interface ParallelSpec {
+  readonly line: number;
+  readonly shared: readonly string[];
+  readonly concurrencyLimit?: Template;
+  readonly branches?: readonly Branch[];
+  readonly for?: ForSpec;
+}
+
 /** A `retry` policy: a built-in one by name, or the parts of a custom one. */
 export interface RetrySpec {
   readonly line: number;
@@ -69,13 +89,14 @@ export interface Condition {
   readonly body: StepBody;
 }
 
-/** What a step does; parts run in the order assign, call/switch/for/steps/try, raise/return, next. */
+/** What a step does; parts run in the order assign, call/switch/for/parallel/steps/try, raise/return, next. */
 export interface StepBody {
   readonly line: number;
   readonly assign?: readonly AssignItem[];
   readonly call?: CallSpec;
   readonly switch?: readonly Condition[];
   readonly for?: ForSpec;
+  readonly parallel?: ParallelSpec;
   readonly steps?: readonly Step[];
   readonly try?: TrySpec;
   readonly raise?: Template;
@@ -83,10 +104,19 @@ export interface StepBody {
   readonly next?: string;
 }
 
+/** Where a step is in the source, for stack traces (Google's `Position`: line, column, length). */
+export interface SourcePosition {
+  readonly line: number;
+  readonly column: number;
+  /** Length of the step's source text in bytes. */
+  readonly length: number;
+}
+
 /** A named step. */
 export interface Step {
   readonly name: string;
   readonly line: number;
+  readonly position: SourcePosition;
   readonly body: StepBody;
 }
 

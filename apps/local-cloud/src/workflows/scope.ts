@@ -1,20 +1,55 @@
 /**
  * Variables of one subworkflow call (a stack of scopes: the call's own, plus
- * one per running `for` loop) and copy-on-write assignment into maps and lists.
+ * one per running `for` loop, `except` block and parallel branch) and
+ * copy-on-write assignment into maps and lists.
  */
 import { taggedError } from './errors.ts';
 import { getIndex } from './evaluate.ts';
 import type { WfMap, WfValue } from './values.ts';
 import { typeName } from './values.ts';
 
-/** The variables of one subworkflow call. */
+/** The variables of one subworkflow call, or of one parallel branch of it. */
 export class Frame {
-  readonly scopes: Map<string, WfValue>[] = [new Map()];
+  readonly scopes: Map<string, WfValue>[];
   /** The subworkflow this call runs, for error locations. */
   readonly subworkflow: string;
+  /** Subworkflow call depth (main = 1), per branch: branches call concurrently. */
+  readonly depth: number;
+  /** How many parallel steps enclose this point, across subworkflow calls. */
+  readonly parallelDepth: number;
 
-  constructor(subworkflow: string) {
+  constructor(
+    subworkflow: string,
+    depth = 1,
+    parallelDepth = 0,
+    scopes: Map<string, WfValue>[] = [new Map()],
+  ) {
     this.subworkflow = subworkflow;
+    this.depth = depth;
+    this.parallelDepth = parallelDepth;
+    this.scopes = scopes;
+  }
+
+  /**
+   * A parallel branch or iteration: the enclosing scopes are the same Maps (a
+   * write to a shared variable is seen by every branch; the deploy check lets a
+   * branch write only `shared` ones), plus a scope of its own for new variables.
+   */
+  fork(): Frame {
+    return new Frame(this.subworkflow, this.depth, this.parallelDepth + 1, [
+      ...this.scopes,
+      new Map(),
+    ]);
+  }
+
+  /** Runs `work` with a scope of its own on top (a `for` body or an `except` block). */
+  async withScope<T>(scope: Map<string, WfValue>, work: () => Promise<T>): Promise<T> {
+    this.scopes.push(scope);
+    try {
+      return await work();
+    } finally {
+      this.scopes.pop();
+    }
   }
 
   lookup(name: string): WfValue {

@@ -15,6 +15,9 @@ import {
   type WfValue,
 } from './values.ts';
 
+/** A standard-library function that reads only its arguments. */
+export type PureFunction = (args: WfValue[]) => WfValue;
+
 /** Raises TypeError unless `args` has between min and max items. */
 export function arity(name: string, args: WfValue[], min: number, max = min): void {
   if (args.length < min || args.length > max) {

@@ -1,7 +1,8 @@
 /**
  * The standard-library functions usable inside expressions: expression helpers
  * (default, len, keys, string, int, double) and the modules base64, json, list,
- * map, math, sys (non-blocking part), text, time, uuid.
+ * map, math, sys (non-blocking part), text, uuid; time, hash and if() are in
+ * stdlib-time-hash.ts.
  * https://cloud.google.com/workflows/docs/reference/stdlib/overview
  * Regular expressions are JavaScript's, not RE2 (README: deviations).
  */
@@ -27,7 +28,8 @@ import {
   toInt,
   toStringValue,
 } from './stdlib-args.ts';
-import { checkedInt, describe, encodeJson, typeName, type WfMap, type WfValue } from './values.ts';
+import { TIME_HASH_FUNCTIONS } from './stdlib-time-hash.ts';
+import { checkedInt, encodeJson, typeName, type WfMap, type WfValue } from './values.ts';
 
 /** What non-pure functions read: the execution's environment and clock. */
 export interface FunctionHost {
@@ -38,7 +40,7 @@ export interface FunctionHost {
 
 type Fn = (args: WfValue[], host: FunctionHost) => WfValue;
 
-const FUNCTIONS: Record<string, Fn> = {
+const CORE_FUNCTIONS: Record<string, Fn> = {
   default: (args) => {
     arity('default', args, 2);
     return args[0] ?? args[1] ?? null;
@@ -221,32 +223,13 @@ const FUNCTIONS: Record<string, Fn> = {
     arity('text.url_decode', args, 1);
     return decodeURIComponent(expect('text.url_decode', args[0] ?? null, isString, 'a string'));
   },
-  'time.format': (args) => {
-    arity('time.format', args, 1, 2);
-    const seconds = Number(expect('time.format', args[0] ?? null, isNum, 'a number'));
-    const zone = args[1] ?? null;
-    if (zone !== null && zone !== 'UTC' && zone !== 'Etc/UTC') {
-      throw taggedError(
-        'ValueError',
-        `time.format: only UTC is supported locally, got ${describe(zone)}`,
-      );
-    }
-    const iso = new Date(seconds * 1000).toISOString();
-    // Google prints microseconds: 2024-01-02T03:04:05.678000Z (UTC only here).
-    return iso.replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}000Z`);
-  },
-  'time.parse': (args) => {
-    arity('time.parse', args, 1);
-    const text = expect('time.parse', args[0] ?? null, isString, 'an RFC 3339 string');
-    const ms = Date.parse(text);
-    if (Number.isNaN(ms)) throw taggedError('ValueError', `time.parse: not RFC 3339: ${text}`);
-    return ms / 1000;
-  },
   'uuid.generate': (args) => {
     arity('uuid.generate', args, 0);
     return randomUUID();
   },
 };
+
+const FUNCTIONS: Record<string, Fn> = { ...CORE_FUNCTIONS, ...TIME_HASH_FUNCTIONS };
 
 /** Functions that block (network, sleep, logging): only a `call` step may use them. */
 export const BLOCKING_FUNCTIONS = new Set([

@@ -1,0 +1,156 @@
+/**
+ * The Execution resource's fields, against the Workflow Executions REST
+ * reference (https://cloud.google.com/workflows/docs/reference/executions/rest/v1/projects.locations.workflows.executions)
+ * and the execution-results guide (https://cloud.google.com/workflows/docs/access-execution-results):
+ * status.currentSteps while active and after the end, error payload, context
+ * and stackTrace, labels inherited from the workflow, createTime, orderBy.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningLocalCloud } from '../src/server.ts';
+import { conformanceSource } from './conformance-cases.ts';
+import { api, PARENT, removeDir, startCloud, tempDir, waitFor } from './helpers.ts';
+
+const W = `/v1/${PARENT}/workflows`;
+const AUTH = { authorization: 'Bearer local-oauth-token-for-tests' };
+let dir: string;
+let cloud: RunningLocalCloud;
+
+beforeAll(async () => {
+  dir = tempDir();
+  cloud = await startCloud(join(dir, 'data'));
+});
+afterAll(async () => {
+  await cloud.stop();
+  removeDir(dir);
+});
+
+async function deploy(id: string, source: string, labels?: Record<string, string>) {
+  const res = await api(cloud, 'POST', `${W}?workflowId=${id}`, {
+    sourceContents: source,
+    ...(labels === undefined ? {} : { labels }),
+  });
+  expect(res, JSON.stringify(res)).toMatchObject({ status: 200 });
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: Google JSON.
+async function start(id: string, body: Record<string, unknown> = {}): Promise<any> {
+  const res = await api(cloud, 'POST', `${W}/${id}/executions`, body, AUTH);
+  expect(res, JSON.stringify(res)).toMatchObject({ status: 200 });
+  return res.body;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: Google JSON.
+async function finished(name: string): Promise<any> {
+  return waitFor(
+    async () => {
+      const got = await api(cloud, 'GET', `/v1/${name}`);
+      return got.body.state === 'ACTIVE' ? undefined : got.body;
+    },
+    `${name} to finish`,
+    40_000,
+  );
+}
+
+describe('an uncaught raised string', () => {
+  it('fails the execution with the string as JSON payload, the step in context and a stack trace', async () => {
+    await deploy('raise-string', conformanceSource('raise-string'));
+    const done = await finished((await start('raise-string')).name);
+    expect(done.state).toBe('FAILED');
+    expect(done.error.payload).toBe('"disk full"');
+    expect(done.error.context).toBe(
+      'disk full\nin step "check_space", routine "archive", line: 14',
+    );
+    expect(done.error.stackTrace.elements).toEqual([
+      {
+        step: 'check_space',
+        routine: 'archive',
+        position: { line: '14', column: '7', length: '39' },
+      },
+      {
+        step: 'delegate',
+        routine: 'main',
+        position: { line: '10', column: '7', length: '31' },
+      },
+    ]);
+    // "If the workflow has succeeded or failed, this is the last attempted or executed step."
+    expect(done.status).toEqual({ currentSteps: [{ routine: 'archive', step: 'check_space' }] });
+  });
+});
+
+describe('status.currentSteps', () => {
+  it('names the step an active execution is in (inside a subworkflow, only that step), and keeps it after a cancel', async () => {
+    await deploy('waiting', conformanceSource('waiting'));
+    const created = await start('waiting');
+    const active = await waitFor(async () => {
+      const got = await api(cloud, 'GET', `/v1/${created.name}`);
+      return got.body.status?.currentSteps?.length > 0 ? got.body : undefined;
+    }, 'the execution to report its step');
+    expect(active.state).toBe('ACTIVE');
+    expect(active.status.currentSteps).toEqual([{ routine: 'nap', step: 'snooze' }]);
+    const listed = await api(cloud, 'GET', `${W}/waiting/executions`);
+    expect(listed.body.executions[0].status.currentSteps).toEqual([
+      { routine: 'nap', step: 'snooze' },
+    ]);
+    await api(cloud, 'POST', `/v1/${created.name}:cancel`, {});
+    const done = await finished(created.name);
+    expect(done.state).toBe('CANCELLED');
+    expect(done.status.currentSteps).toEqual([{ routine: 'nap', step: 'snooze' }]);
+  });
+});
+
+describe('labels, createTime and orderBy', () => {
+  const ECHO = '- done:\n    return: 1\n';
+
+  it('inherits the workflow labels, overridden key by key by the execution labels', async () => {
+    await deploy('labelled', ECHO, { team: 'images', tier: 'gold' });
+    const plain = await start('labelled');
+    expect(plain.labels).toEqual({ team: 'images', tier: 'gold' });
+    const own = await start('labelled', { labels: { tier: 'silver', run: 'nightly' } });
+    expect(own.labels).toEqual({ team: 'images', tier: 'silver', run: 'nightly' });
+    const got = await api(cloud, 'GET', `/v1/${own.name}`);
+    expect(got.body.labels).toEqual(own.labels);
+  });
+
+  it('stamps createTime at creation, equal to startTime here', async () => {
+    await deploy('stamped', ECHO);
+    const created = await start('stamped');
+    expect(Date.parse(created.createTime)).not.toBeNaN();
+    expect(created.createTime).toBe(created.startTime);
+  });
+
+  it('lists newest createTime first by default, and as orderBy says', async () => {
+    await deploy('ordered', '- pick:\n    switch:\n      - condition: true\n        raise: "no"\n');
+    const first = await finished((await start('ordered')).name);
+    await deploy('ordered-ok', ECHO);
+    await api(cloud, 'PATCH', `${W}/ordered?updateMask=sourceContents`, { sourceContents: ECHO });
+    const second = await finished((await start('ordered')).name);
+    const ids = (body: { executions: { name: string }[] }) =>
+      body.executions.map((e) => e.name.split('/').pop());
+    const idOf = (e: { name: string }) => e.name.split('/').pop();
+
+    const byDefault = await api(cloud, 'GET', `${W}/ordered/executions`);
+    expect(ids(byDefault.body)).toEqual([idOf(second), idOf(first)]);
+    const oldestFirst = await api(cloud, 'GET', `${W}/ordered/executions?orderBy=createTime`);
+    expect(ids(oldestFirst.body)).toEqual([idOf(first), idOf(second)]);
+    const byState = await api(cloud, 'GET', `${W}/ordered/executions?orderBy=state%20desc`);
+    expect(byState.body.executions.map((e: { state: string }) => e.state)).toEqual([
+      'SUCCEEDED',
+      'FAILED',
+    ]);
+    const byRevision = await api(
+      cloud,
+      'GET',
+      `${W}/ordered/executions?orderBy=workflowRevisionId,createTime%20desc`,
+    );
+    expect(ids(byRevision.body)).toEqual([idOf(first), idOf(second)]);
+  });
+
+  it('refuses an orderBy field Google does not support with 400 INVALID_ARGUMENT', async () => {
+    const res = await api(cloud, 'GET', `${W}/ordered/executions?orderBy=argument`);
+    expect(res, JSON.stringify(res)).toMatchObject({
+      status: 400,
+      body: { error: { status: 'INVALID_ARGUMENT' } },
+    });
+  });
+});
