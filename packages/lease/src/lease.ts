@@ -455,3 +455,16 @@ export function createLease(options: LeaseOptions): Lease {
     },
   };
 }
+
+/**
+ * Timing derived from one TTL: renew every third of it (two renewals can fail
+ * before the holder stops), a margin of 2/15 (2 s of 15 s) on both sides.
+ */
+export function leaseTimingFor(ttlMs: number): LeaseTiming {
+  return {
+    ttlMs,
+    renewEveryMs: Math.round(ttlMs / 3),
+    marginMs: Math.round((ttlMs * 2) / 15),
+    pollEveryMs: Math.min(DEFAULT_LEASE_TIMING.pollEveryMs, Math.round(ttlMs / 10)),
+  };
+}
