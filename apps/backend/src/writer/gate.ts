@@ -42,18 +42,22 @@ export function createGate(options: GateOptions) {
   let reason = 'starting';
   let facts: ReadinessFacts = {};
   let app: FetchHandler | undefined;
+  // Database writes (the fence in db/write-fence.ts) and HTTP write admission are
+  // closed separately: a handover stops admitting requests first, lets admitted ones
+  // and the relay finish their writes, and only then closes the database.
   let writesOpen = false;
   let inFlightWrites = 0;
   let drained: (() => void) | undefined;
 
   const writable = () => writesOpen && options.leaseHeld();
+  const admitting = () => phase === 'serving' && writable();
 
   return {
     /** The server's fetch handler. */
     fetch(request: Request, env?: unknown): Response | Promise<Response> {
       const path = new URL(request.url).pathname;
       if (path === '/readyz') {
-        return phase === 'serving' && writable()
+        return admitting()
           ? json(200, { ready: true, phase, ...facts })
           : json(503, { error: { code: 'NOT_READY', message: reason }, phase, ...facts });
       }
@@ -71,11 +75,14 @@ export function createGate(options: GateOptions) {
       phase = next;
       reason = why;
       facts = { ...facts, ...more };
-      if (next === 'handing-over' || next === 'retired' || next === 'stopping') writesOpen = false;
     },
-    /** Admits writes from now on (once the lease is held; the app is not served before it is ready). */
+    /** Allows database writes from now on (once the lease is held; the app is served later). */
     openWrites() {
       writesOpen = true;
+    },
+    /** Refuses every database write from now on (before Litestream's final sync). */
+    closeWrites() {
+      writesOpen = false;
     },
     /** Starts serving `handler` and admitting writes. */
     serve(handler: FetchHandler, more: ReadinessFacts = {}) {
@@ -85,9 +92,9 @@ export function createGate(options: GateOptions) {
       facts = { ...facts, ...more };
     },
     phase: () => phase,
-    /** True while writes are admitted. */
+    /** True while the database may be written. */
     writable,
-    /** Throws LEASE_NOT_HELD unless writes are admitted (the database fence uses it too). */
+    /** Throws LEASE_NOT_HELD unless the database may be written (db/write-fence.ts). */
     assertWritable() {
       if (writable()) return;
       throw new AppError(
@@ -100,7 +107,15 @@ export function createGate(options: GateOptions) {
     },
     /** Runs an admitted write request, counted until it settles. */
     async admit<T>(run: () => Promise<T>): Promise<T> {
-      this.assertWritable();
+      if (!admitting()) {
+        throw new AppError(
+          'LEASE_NOT_HELD',
+          phase === 'serving'
+            ? 'this instance could not renew the database lease in time; writes are refused: retry'
+            : `this instance is ${phase} and does not accept writes: retry`,
+          { retryable: true, context: { phase } },
+        );
+      }
       inFlightWrites++;
       try {
         return await run();

@@ -113,6 +113,7 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
   /** The lease is gone: no sync, no release, no more writes; exit 1 so the platform restarts us. */
   const lost = (reason: string) => {
     if (ending) return;
+    gate.closeWrites();
     gate.setPhase('stopping', `lost the database lease (${reason})`);
     ending = (async () => {
       await replication?.stop('kill');
@@ -125,6 +126,7 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
 
   /** Final sync, then release: the successor restores everything acknowledged. */
   const syncAndRelease = async () => {
+    gate.closeWrites();
     if (replication) {
       const outcome = await replication.stop('final-sync', SHUTDOWN_BUDGET.finalSyncMs);
       logger.info('litestream stopped', { outcome });
@@ -149,22 +151,24 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
     })();
   };
 
+  let stopping = false;
   const shutdown = async (signal: string) => {
+    // A handover under way finishes first (then this instance is retired).
+    if (ending && gate.phase() === 'handing-over') await ending;
+    if (stopping || (ending && gate.phase() !== 'retired')) return;
+    stopping = true;
+    logger.info('shutting down', { signal, phase: gate.phase() });
     if (gate.phase() === 'retired' || gate.phase() === 'starting') {
-      logger.info('shutting down', { signal, phase: gate.phase() });
+      // Nothing to drain: a retired instance released already; a starting one serves nothing yet.
+      if (lease.isHeld()) await syncAndRelease();
+      else lease.abandon();
       gate.setPhase('stopping', `stopping (${signal})`);
-      lease.abandon();
       if (server) await closeServer(server, 1_000, logger);
       db?.close();
       logger.info('stopped', { signal });
       options.exit(0);
       return;
     }
-    if (ending) {
-      await ending;
-      return;
-    }
-    logger.info('shutting down', { signal });
     ending = (async () => {
       // Requests already running may still write (the shutdown test relies on it).
       await app?.stopPeriodic();
@@ -253,6 +257,7 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
       if (ending) return;
       // Writes from now on would not reach the replica: stop taking them, hand the lease on.
       logger.error('litestream stopped unexpectedly; no longer accepting writes', { code, signal });
+      gate.closeWrites();
       gate.setPhase('stopping', 'replication stopped');
       ending = (async () => {
         await app?.stopPeriodic().catch(() => undefined);
