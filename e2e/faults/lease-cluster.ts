@@ -5,12 +5,13 @@
  * Litestream binary on PATH (@flydotio/litestream ships the same 0.3.13 the
  * Dockerfile pins; a test checks that) and the database bucket, lease and
  * images in the GCS emulator (the real @google-cloud/storage client and
- * Litestream's Go client both talk to it). Every instance runs in its own
- * process group, so a kill -9 takes Litestream down with the backend, as the
- * end of a container does.
+ * Litestream's Go client both talk to it). SIGTERM goes to the entry point
+ * alone (Cloud Run signals the container's process); a kill -9 or a freeze
+ * hits the backend and its Litestream together, as the end or the pause of a
+ * container does.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -129,13 +130,43 @@ export async function startInstance(
     exited,
     signal(signal) {
       if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, signal);
-      } catch (error) {
-        if ((error as { code?: string }).code !== 'ESRCH') throw error;
+      // SIGTERM goes to the entry point only, as Cloud Run signals a container's
+      // process; SIGKILL/SIGSTOP/SIGCONT hit every process of the "container".
+      const targets =
+        signal === 'SIGTERM' || signal === 'SIGINT' ? [child.pid] : processTree(child.pid);
+      for (const pid of targets) {
+        try {
+          process.kill(pid, signal);
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'ESRCH') throw error;
+        }
       }
     },
   };
+}
+
+/** `root` and all its descendants (Linux /proc), parents first. */
+function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // Field 4 (ppid) follows the command name in parentheses, which may hold spaces.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  const out: number[] = [];
+  const visit = (pid: number) => {
+    out.push(pid);
+    for (const child of children.get(pid) ?? []) visit(child);
+  };
+  visit(root);
+  return out;
 }
 
 /** GET /readyz: true on 200. Never throws (a refused connection is "not ready"). */

@@ -10,7 +10,7 @@
  * instance restores from the replica and must hold every image id that any
  * instance answered 202 for.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -77,10 +77,16 @@ describe.skipIf(!litestream)(
     });
 
     afterAll(async () => {
+      // FAULT_KEEP_DATA=1 keeps every instance's data folder and log for a post-mortem.
+      const keep = process.env.FAULT_KEEP_DATA === '1';
+      if (keep) {
+        for (const i of instances) writeFileSync(join(i.dataDir, 'backend.log'), i.logs());
+        say(`data and logs kept in ${root}`);
+      }
       for (const instance of instances) instance.signal('SIGKILL');
       await Promise.all(instances.map((i) => i.exited));
       await emulator?.stop();
-      rmSync(root, { recursive: true, force: true });
+      if (!keep) rmSync(root, { recursive: true, force: true });
       say(`figures: ${JSON.stringify(figures)}`);
     });
 
@@ -128,6 +134,11 @@ describe.skipIf(!litestream)(
 
       const ids = await restoredIds(c, 'rolling-check');
       const lost = lostOf(uploads.acknowledged, ids);
+      for (const u of uploads.acknowledged.filter((x) => lost.includes(x.id))) {
+        say(
+          `lost ${u.id}: acknowledged by ${u.instance} ${Math.round(u.at - sigterm)} ms after SIGTERM (ready at ${Math.round(readyAt - sigterm)} ms)`,
+        );
+      }
       const byA = uploads.acknowledged.filter((u) => u.instance === a.name).length;
       const byB = uploads.acknowledged.filter((u) => u.instance === b.name).length;
       figures.sigtermHandoverMs = String(handoverMs);
@@ -252,7 +263,7 @@ describe.skipIf(!litestream)(
 
     it('ignores wall-clock skew: a contender whose clock runs two hours ahead still waits for a live holder', async () => {
       const c = cluster();
-      const env = { LEASE_TTL_MS: '4000' };
+      const env = { LEASE_TTL_MS: '4000', LEASE_WAIT_MS: '60000' };
       const a = await start(c, 'skew-a', {
         ...env,
         SKEW_MS: String(-2 * 3_600_000),
@@ -282,18 +293,17 @@ describe.skipIf(!litestream)(
       const c = cluster();
       const a = await start(c, 'readable-a');
       await waitReady(a);
-      const storage = new Storage({
-        apiEndpoint: emulator.endpoint,
-        projectId: emulator.projectId,
-      });
-      const [body] = await storage.bucket(c.dbBucket).file('slideshow.db.lease').download();
-      const record = JSON.parse(body.toString()) as { epoch: number; holder: { owner: string } };
+      // The JSON API's media download, as `gcloud storage cat gs://BUCKET-db/slideshow.db.lease` does.
+      const leaseUrl = `${emulator.endpoint}/storage/v1/b/${c.dbBucket}/o/slideshow.db.lease?alt=media`;
+      const record = (await (await fetch(leaseUrl)).json()) as {
+        epoch: number;
+        holder: { owner: string };
+      };
       expect(record.epoch).toBe(1);
       expect(record.holder.owner).toContain('/');
       a.signal('SIGTERM');
       expect(await stopped(a)).toBe(0);
-      const [after] = await storage.bucket(c.dbBucket).file('slideshow.db.lease').download();
-      expect(JSON.parse(after.toString())).toMatchObject({ epoch: 1, holder: null });
+      expect(await (await fetch(leaseUrl)).json()).toMatchObject({ epoch: 1, holder: null });
     });
   },
 );

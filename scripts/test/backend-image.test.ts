@@ -72,7 +72,7 @@ describe('the backend image layout (deploy/backend-install.sh + deploy/backend-e
     await writeFile(
       join(bin, 'litestream'),
       '#!/usr/bin/env bash\nprintf "%s\\n" "$*" >>"$LITESTREAM_LOG"\n' +
-        'if [[ "$1" == replicate ]]; then trap "exit 0" TERM; while :; do sleep 0.1; done; fi\n',
+        'if [[ "$1" == replicate ]]; then echo \'level=INFO msg="snapshot written"\'; trap "exit 0" TERM; while :; do sleep 0.1; done; fi\n',
     );
     await chmod(join(bin, 'litestream'), 0o755);
   });

@@ -3,13 +3,22 @@
  * the backend decides when it restores and when it replicates — only while it
  * holds the database lease:
  *
- * - `restore()`: `litestream restore -if-replica-exists -o <temp>` then the
+ * Every lease epoch replicates to its own path in the bucket,
+ * `slideshow.db/epochs/<epoch>` (`replicaPathFor`): a writer that lost the
+ * lease but whose Litestream still runs for a moment (seen in the tests: a
+ * frozen process group resumed, and Litestream's ticker started a snapshot
+ * before the backend could kill it) writes only where no successor restores
+ * from. The successor restores from the previous epoch's path.
+ *
+ * - `restore(path)`: `litestream restore -if-replica-exists -o <temp>` then the
  *   temp file replaces the local database (and its -wal/-shm and Litestream's
  *   shadow folder), so a file left on disk by an earlier writer is never
  *   trusted over the replica. With no replica yet (the very first start) the
  *   local file, if any, is kept.
- * - `replicate()`: `litestream replicate -config …` (no `-exec`: the backend
- *   is the parent). `stop('final-sync')` sends SIGTERM, on which Litestream
+ * - `replicate(path)`: `litestream replicate -config …` (no `-exec`: the backend
+ *   is the parent). `firstSync` resolves once Litestream wrote this writer's
+ *   first snapshot: Litestream 0.3.13 does not sync on SIGTERM before its
+ *   first snapshot (seen in the tests), so the backend is not ready before it. `stop('final-sync')` sends SIGTERM, on which Litestream
  *   syncs once more before exiting; `stop('kill')` sends SIGKILL — for a
  *   process that lost the lease, whose changes must not reach the replica.
  *
@@ -33,8 +42,18 @@ export interface LitestreamOptions {
   logger: Logger;
 }
 
+/** The replica path of one lease epoch (`slideshow.db/epochs/0000000042`). */
+export function replicaPathFor(epoch: number): string {
+  return `${REPLICA_BASE}/epochs/${String(epoch).padStart(10, '0')}`;
+}
+
+/** Where replicas live in the bucket; also the single path used before the lease existed. */
+export const REPLICA_BASE = 'slideshow.db';
+
 /** A running `litestream replicate`. */
 export interface Replication {
+  /** Resolves when Litestream reports its first snapshot written (the replica exists). */
+  firstSync: Promise<void>;
   /** Resolves when the process ends, for whatever reason. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM (Litestream syncs a last time) bounded by `timeoutMs`, then SIGKILL; or SIGKILL at once. */
@@ -43,18 +62,24 @@ export interface Replication {
 
 /** The Litestream runner. */
 export interface Litestream {
-  restore(): Promise<'restored' | 'no-replica'>;
-  replicate(): Replication;
+  /** Restores the replica at `path` (in the bucket) over the local database. */
+  restore(path: string): Promise<'restored' | 'no-replica'>;
+  /** Replicates the local database to `path`. */
+  replicate(path: string): Replication;
 }
 
-function forwardOutput(child: ChildProcess, logger: Logger): void {
+function forwardOutput(child: ChildProcess, logger: Logger, onLine?: (line: string) => void): void {
   for (const stream of [child.stdout, child.stderr]) {
     let buffered = '';
     stream?.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) logger.info('litestream', { line });
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        logger.info('litestream', { line });
+        onLine?.(line);
+      }
     });
   }
 }
@@ -63,9 +88,20 @@ function forwardOutput(child: ChildProcess, logger: Logger): void {
 export function createLitestream(options: LitestreamOptions): Litestream {
   const { bin, configPath, databasePath, logger } = options;
   const env = { ...options.env, DATABASE_PATH: databasePath };
-  const start = (args: string[]) => {
-    const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    forwardOutput(child, logger);
+  const start = (args: string[], path: string, onLine?: (line: string) => void) => {
+    // Its own process group: a signal to the backend's group (Ctrl-C in a terminal, a
+    // supervisor) must not stop Litestream before the backend finished writing — seen in
+    // the tests: Litestream shut down first and the last acknowledged writes were lost.
+    // The backend alone stops it, and kills it if the backend itself exits.
+    const child = spawn(bin, args, {
+      env: { ...env, LITESTREAM_PATH: path },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.off('exit', killOnExit));
+    forwardOutput(child, logger, onLine);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
       (resolve) => {
         child.once('error', (error) => {
@@ -79,18 +115,13 @@ export function createLitestream(options: LitestreamOptions): Litestream {
   };
 
   return {
-    async restore() {
+    async restore(path) {
       const temp = join(dirname(databasePath), `.${basename(databasePath)}.restoring`);
       await rm(temp, { force: true });
-      const { exited } = start([
-        'restore',
-        '-config',
-        configPath,
-        '-if-replica-exists',
-        '-o',
-        temp,
-        databasePath,
-      ]);
+      const { exited } = start(
+        ['restore', '-config', configPath, '-if-replica-exists', '-o', temp, databasePath],
+        path,
+      );
       const { code, signal } = await exited;
       if (code !== 0) {
         throw new AppError(
@@ -108,9 +139,17 @@ export function createLitestream(options: LitestreamOptions): Litestream {
       return 'restored';
     },
 
-    replicate() {
-      const { child, exited } = start(['replicate', '-config', configPath]);
+    replicate(path) {
+      let synced = () => {};
+      const firstSync = new Promise<void>((resolve) => {
+        synced = resolve;
+      });
+      // Litestream 0.3.13's log line once a generation's snapshot is in the bucket.
+      const { child, exited } = start(['replicate', '-config', configPath], path, (line) => {
+        if (line.includes('msg="snapshot written"')) synced();
+      });
       return {
+        firstSync,
         exited,
         async stop(mode, timeoutMs = 2_000) {
           if (child.exitCode !== null || child.signalCode !== null) return 'synced';

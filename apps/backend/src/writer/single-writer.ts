@@ -33,7 +33,7 @@ import { type Db, openDatabase } from '../db/open-database.ts';
 import { createWriterEpochsRepository } from '../db/writer-epochs-repository.ts';
 import { serverOptions } from '../server-options.ts';
 import { createGate, type FetchHandler, type Gate } from './gate.ts';
-import type { Litestream, Replication } from './litestream.ts';
+import { type Litestream, REPLICA_BASE, type Replication, replicaPathFor } from './litestream.ts';
 
 /** The parts of the shutdown budget after the request grace (Cloud Run: 10 s in all). */
 export const SHUTDOWN_BUDGET = {
@@ -69,6 +69,38 @@ export interface SingleWriterOptions {
   buildApp(db: Db, gate: Gate): Promise<ServingApp>;
   /** Ends the process (process.exit in main.ts). */
   exit(code: number): void;
+}
+
+/** Longest wait for Litestream's first snapshot before the instance gives up (exit 1). */
+const FIRST_SYNC_LIMIT_MS = 60_000;
+/** How many earlier epochs a restore looks back for a replica (writers that died before their first snapshot). */
+const RESTORE_LOOKBACK = 20;
+
+/**
+ * Restores the newest replica: the previous epoch's path, else the one
+ * before (a writer that died before its first snapshot never served a
+ * write), else the single path used before the lease existed.
+ */
+async function restoreLatest(
+  litestream: Litestream,
+  previousEpoch: number,
+  logger: Logger,
+): Promise<string> {
+  const last = Math.max(1, previousEpoch - RESTORE_LOOKBACK);
+  for (let epoch = previousEpoch; epoch >= last && epoch > 0; epoch--) {
+    const path = replicaPathFor(epoch);
+    if ((await litestream.restore(path)) === 'restored') {
+      if (epoch !== previousEpoch) {
+        logger.warn('the previous writer left no replica; restored an earlier one', {
+          previousEpoch,
+          restoredFrom: path,
+        });
+      }
+      return path;
+    }
+  }
+  if ((await litestream.restore(REPLICA_BASE)) === 'restored') return REPLICA_BASE;
+  return 'no replica';
 }
 
 const bounded = async <T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> => {
@@ -211,7 +243,9 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
   });
 
   gate.setPhase('starting', 'restoring the database', { epoch: acquired.epoch, owner });
-  const restored = litestream ? await litestream.restore() : 'not replicated';
+  const restored = litestream
+    ? await restoreLatest(litestream, acquired.previousEpoch, logger)
+    : 'not replicated';
   lease.assertHeld();
   db = openDatabase(config.databasePath, { assertWritable: () => gate.assertWritable() });
   const epochs = createWriterEpochsRepository(db);
@@ -222,13 +256,20 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
     epoch = await lease.raiseEpoch(restoredEpoch + 1);
   }
   if (acquired.previousEpoch > 0 && (restoredEpoch ?? 0) < acquired.previousEpoch) {
-    logger.error(
-      'the restored database misses the last writer: its changes are not in the replica',
+    // From the previous writer's own replica this cannot happen unless that replica is
+    // stale; from an earlier one it means the previous writer never got to serve.
+    const fromPrevious = restored === replicaPathFor(acquired.previousEpoch);
+    const log = (message: string, fields: Record<string, unknown>) =>
+      fromPrevious ? logger.error(message, fields) : logger.warn(message, fields);
+    log(
+      fromPrevious
+        ? 'the restored replica misses its own writer: it is stale'
+        : 'the previous writer left no replica (it never became ready)',
       {
         restoredEpoch,
         previousEpoch: acquired.previousEpoch,
-        restore: restored,
-        hint: 'a writer that died before its first sync, or a stale writer whose replication the restore picked; see docs/deploy.md "Recover from a lost lease"',
+        restoredFrom: restored,
+        hint: 'docs/deploy.md "Recover from a lost lease"',
       },
     );
   }
@@ -251,7 +292,7 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
   gate.setPhase('starting', 'starting replication and the app', facts);
 
   if (litestream) {
-    replication = litestream.replicate();
+    replication = litestream.replicate(replicaPathFor(epoch));
     const running = replication;
     void running.exited.then(({ code, signal }) => {
       if (ending) return;
@@ -268,6 +309,18 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
     });
   }
 
+  if (replication) {
+    // Not ready before this writer's replica exists: Litestream does not sync on SIGTERM
+    // before its first snapshot, so a write acknowledged earlier could be lost on a handover.
+    const first = await bounded(replication.firstSync, FIRST_SYNC_LIMIT_MS);
+    if (first === 'timeout') {
+      logger.error('litestream wrote no snapshot in time; not serving', {
+        limitMs: FIRST_SYNC_LIMIT_MS,
+      });
+      lost('replication did not start');
+      return;
+    }
+  }
   app = await options.buildApp(db, gate);
   if (ending) return;
   gate.serve(app.fetch, facts);
