@@ -59,6 +59,9 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
       '--no-cpu-throttling',
       '--cpu=1',
       '--memory=1Gi',
+      // 2 s × 120 = 240 s, Cloud Run's most for a startup probe; the backend gives up waiting
+      // for the lease at 225 s (LEASE_WAIT_MS) so it says why before it is stopped.
+      '--startup-probe=httpGet.path=/readyz,periodSeconds=2,timeoutSeconds=1,failureThreshold=120',
       '--allow-unauthenticated',
       `--set-env-vars=^;^MODE=production;PUBLIC_URL=${URL};STORAGE_URL=gs://demo-images;CALLBACK_AUTH=google;` +
         `CALLBACK_ALLOWED_EMAILS=${sa('processor')},${sa('workflow')};DISPATCH=cloud-tasks;GOOGLE_CLOUD_PROJECT=demo;` +

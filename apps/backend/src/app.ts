@@ -24,6 +24,7 @@ export type { AppDeps } from './context.ts';
 export { openDatabase } from './db/open-database.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Builds the services object once for a set of deps. */
 export function createServices(deps: AppDeps): Services {
@@ -60,6 +61,21 @@ export function createApp(deps: AppDeps) {
       ms: Math.round(performance.now() - started),
     });
   });
+
+  // Single writer: no request may change state unless this instance holds the
+  // database lease (writer/gate.ts); the database itself is fenced too (db/write-fence.ts).
+  const fence = deps.writeFence;
+  if (fence) {
+    app.use('*', async (c, next) => {
+      if (SAFE_METHODS.has(c.req.method)) return next();
+      try {
+        await fence.admit(() => next());
+      } catch (error) {
+        c.header('Retry-After', '2');
+        throw error;
+      }
+    });
+  }
 
   app.onError((error, c) => {
     const appError = toAppError(error);

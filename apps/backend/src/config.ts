@@ -71,7 +71,26 @@ const EnvSchema = z.object({
   REQUEST_TIMEOUT_MS: int(15 * 60_000, 1_000),
   HEADERS_TIMEOUT_MS: int(20_000, 500),
   UPLOAD_IDLE_TIMEOUT_MS: int(30_000, 200),
-  SHUTDOWN_GRACE_MS: int(8_000, 0),
+  // Cloud Run sends SIGKILL 10 s after SIGTERM: 5 s for requests leaves room for the
+  // relay (1 s), Litestream's final sync (2 s) and the lease release (1 s), writer/single-writer.ts.
+  SHUTDOWN_GRACE_MS: int(5_000, 0),
+  LITESTREAM_BUCKET: str,
+  LITESTREAM_CONFIG: z.preprocess(blank, z.string().default('/etc/litestream.yml')),
+  LITESTREAM_BIN: z.preprocess(blank, z.string().default('litestream')),
+  LEASE_URL: z.preprocess(
+    blank,
+    z
+      .string()
+      .regex(/^(file:\/\/\/|gs:\/\/[^/]+\/).+/, 'must be gs://BUCKET/OBJECT or file:///PATH')
+      .optional(),
+  ),
+  LEASE_TTL_MS: z.preprocess(
+    blank,
+    z.coerce.number().int().min(3_000).max(120_000).default(15_000),
+  ),
+  LEASE_WAIT_MS: z.preprocess(blank, z.coerce.number().int().min(0).optional()),
+  /** Set by Cloud Run on every instance (the revision name); deploy identity for handovers. */
+  K_REVISION: str,
   REAPER_INTERVAL_MS: int(60_000, 1_000),
   STUCK_AFTER_MS: int(60 * 60_000, 1_000),
   ORPHAN_GRACE_MS: int(60 * 60_000, 1_000),
@@ -115,6 +134,18 @@ export interface BackendConfig {
   uploadIdleTimeoutMs: number;
   /** After SIGTERM, how long in-flight requests may run before their connections are closed. */
   shutdownGraceMs: number;
+  /** Litestream replication of the database (production); undefined: no replication. */
+  litestream: { bucket: string; configPath: string; bin: string } | undefined;
+  /** The single-writer lease (docs/deploy.md "One writer: the database lease"). */
+  lease: {
+    /** `gs://bucket/object` (next to the replica) or `file:///path` (local mode). */
+    url: string;
+    ttlMs: number;
+    /** How long a starting instance waits for the lease before it gives up (exit 1). */
+    waitMs: number;
+    /** Cloud Run's K_REVISION; a new revision asks the holder of another revision to hand over. */
+    revision: string | null;
+  };
   reaperIntervalMs: number;
   stuckAfterMs: number;
   /** Stored objects with no image row are deleted once this old (orphan-sweeper.ts). */
@@ -175,15 +206,16 @@ export function loadConfig(
   }
   if (problems.length > 0 || storageUrl === undefined) throw configError([...new Set(problems)]);
   const project = e.GOOGLE_CLOUD_PROJECT ?? 'local-project';
+  const databasePath = e.DATABASE_PATH
+    ? resolve(cwd, e.DATABASE_PATH)
+    : resolve(dataDir, 'slideshow.db');
   const localCloud = 'http://127.0.0.1:8123';
   return {
     mode: e.MODE,
     port: e.PORT,
     host: e.HOST ?? (local ? '127.0.0.1' : '0.0.0.0'),
     dataDir,
-    databasePath: e.DATABASE_PATH
-      ? resolve(cwd, e.DATABASE_PATH)
-      : resolve(dataDir, 'slideshow.db'),
+    databasePath,
     publicUrl: e.PUBLIC_URL,
     storageUrl,
     gcsApiEndpoint: e.GCS_API_ENDPOINT,
@@ -208,6 +240,20 @@ export function loadConfig(
     headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
     uploadIdleTimeoutMs: e.UPLOAD_IDLE_TIMEOUT_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    litestream: e.LITESTREAM_BUCKET
+      ? { bucket: e.LITESTREAM_BUCKET, configPath: e.LITESTREAM_CONFIG, bin: e.LITESTREAM_BIN }
+      : undefined,
+    lease: {
+      url:
+        e.LEASE_URL ??
+        (e.LITESTREAM_BUCKET
+          ? `gs://${e.LITESTREAM_BUCKET}/slideshow.db.lease`
+          : `file://${databasePath}.lease`),
+      ttlMs: e.LEASE_TTL_MS,
+      // Production: just under the startup probe's 240 s, so the instance says why before Cloud Run kills it.
+      waitMs: e.LEASE_WAIT_MS ?? (local ? 2 * e.LEASE_TTL_MS : 225_000),
+      revision: e.K_REVISION ?? null,
+    },
     reaperIntervalMs: e.REAPER_INTERVAL_MS,
     stuckAfterMs: e.STUCK_AFTER_MS,
     orphanGraceMs: e.ORPHAN_GRACE_MS,

@@ -37,6 +37,12 @@ export interface AppDeps {
   onEnqueued?: () => void;
   now?: () => number;
   sessionTtlMs?: number;
+  /**
+   * The single-writer admission (writer/gate.ts): every non-safe request runs
+   * inside `admit`, which refuses it with 503 LEASE_NOT_HELD when this instance
+   * does not hold the database lease. Absent in tests that build the app alone.
+   */
+  writeFence?: { admit<T>(run: () => Promise<T>): Promise<T> };
 }
 
 /** The services object routes use. */

@@ -45,6 +45,8 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
       return 502;
     case 'STORAGE_UNAVAILABLE':
     case 'BACKEND_UNAVAILABLE':
+    case 'NOT_READY':
+    case 'LEASE_NOT_HELD':
       return 503;
     case 'TIMEOUT':
       return 504;

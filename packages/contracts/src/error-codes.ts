@@ -37,6 +37,10 @@ export const SERVICE_ERROR_CODES = [
   'STUCK',
   'INTERNAL',
   'REQUEST_TIMEOUT',
+  // Single writer (@slideshow/lease): the instance is starting (waiting for the
+  // lease or restoring), or does not hold the lease (handed over, lost): retry.
+  'NOT_READY',
+  'LEASE_NOT_HELD',
 ] as const;
 
 /** Codes for everything that is not about the image's bytes. */
