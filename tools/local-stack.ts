@@ -13,6 +13,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync }
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readJobLimits } from './job-limits.ts';
 import { repoRoot } from './shared-dir.ts';
 
 /** Options for {@link startLocalStack}. */
@@ -24,7 +25,7 @@ export interface LocalStackOptions {
   backendPort?: number;
   projectId?: string;
   location?: string;
-  /** Job settings (Cloud Run `maxRetries`, task timeout). */
+  /** Job settings (Cloud Run `maxRetries`, task timeout); default: deploy/job-limits.env. */
   maxRetries?: number;
   taskTimeoutSeconds?: number;
   /** Extra environment for every processor task (e.g. PROCESSOR_FAULT for fault tests). */
@@ -309,8 +310,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const callbackSecret = persistentSecret(dataDir, 'callback-secret', 32);
   const adminToken = persistentSecret(dataDir, 'admin-token', 32);
   const adminPassword = persistentSecret(dataDir, 'admin-password', 12);
-  const maxRetries = options.maxRetries ?? 3;
-  const taskTimeoutSeconds = options.taskTimeoutSeconds ?? 600;
+  // deploy/job-limits.env: the same limits as the Cloud Run job in production.
+  const limits = readJobLimits();
+  const maxRetries = options.maxRetries ?? limits.maxRetries;
+  const taskTimeoutSeconds = options.taskTimeoutSeconds ?? limits.taskTimeoutSeconds;
 
   const localCloudEnv = {
     LOCAL_CLOUD_PORT: String(localCloudPort),

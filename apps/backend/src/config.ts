@@ -54,6 +54,7 @@ const EnvSchema = z.object({
     z.string().min(32, 'must be at least 32 characters').optional(),
   ),
   CALLBACK_ALLOWED_EMAILS: list,
+  CALLBACK_ALLOWED_SUBJECTS: list,
   DISPATCH: z.preprocess(
     blank,
     z.enum(['cloud-tasks', 'workflows', 'dry-run']).default('cloud-tasks'),
@@ -116,6 +117,8 @@ export interface BackendConfig {
   callbackAuth: 'shared-secret' | 'google';
   callbackSecret: string | undefined;
   callbackAllowedEmails: string[];
+  /** Service-account unique IDs allowed to call back, matched against the token's `sub`. */
+  callbackAllowedSubjects: string[];
   dispatch: 'cloud-tasks' | 'workflows' | 'dry-run';
   project: string;
   location: string;
@@ -191,7 +194,18 @@ export function loadConfig(
     );
   }
   if (callbackAuth === 'google') {
-    need('CALLBACK_ALLOWED_EMAILS', e.CALLBACK_ALLOWED_EMAILS, 'with CALLBACK_AUTH=google');
+    // The workflow's OIDC token may carry no email, only `sub` (packages/callback-auth README).
+    need(
+      'CALLBACK_ALLOWED_EMAILS or CALLBACK_ALLOWED_SUBJECTS',
+      [...e.CALLBACK_ALLOWED_EMAILS, ...e.CALLBACK_ALLOWED_SUBJECTS],
+      'with CALLBACK_AUTH=google',
+    );
+    const notIds = e.CALLBACK_ALLOWED_SUBJECTS.filter((s) => !/^[0-9]+$/.test(s));
+    if (notIds.length > 0) {
+      problems.push(
+        `CALLBACK_ALLOWED_SUBJECTS: expected service account unique IDs (digits) but received ${notIds.join(', ')}`,
+      );
+    }
     need('PUBLIC_URL', e.PUBLIC_URL, 'with CALLBACK_AUTH=google (the token audience)');
   }
   if (callbackAuth === 'shared-secret' && !local) {
@@ -225,6 +239,7 @@ export function loadConfig(
     callbackAuth,
     callbackSecret: e.CALLBACK_SECRET,
     callbackAllowedEmails: e.CALLBACK_ALLOWED_EMAILS,
+    callbackAllowedSubjects: e.CALLBACK_ALLOWED_SUBJECTS,
     dispatch: e.DISPATCH,
     project,
     location: e.GOOGLE_CLOUD_LOCATION ?? 'us-central1',

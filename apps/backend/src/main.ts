@@ -105,6 +105,7 @@ async function openVerifier(config: BackendConfig): Promise<CallbackVerifier> {
     return createGoogleIdTokenVerifier({
       audience: config.publicUrl ?? '',
       allowedEmails: config.callbackAllowedEmails,
+      allowedSubjects: config.callbackAllowedSubjects,
     });
   }
   const secret = config.callbackSecret ?? localSecret(config.dataDir, 'callback-secret', 32);
