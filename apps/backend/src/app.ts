@@ -12,6 +12,11 @@ import type { AppDeps, AppEnv, Services } from './context.ts';
 import { errorBody, statusFor, toAppError } from './http-errors.ts';
 import { randomToken } from './ids.ts';
 import { createLifecycle, createRepositories } from './lifecycle.ts';
+import {
+  type BodyLimitName,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  limitBody as limitBodyWithin,
+} from './request-body.ts';
 import { adminImageRoutes, imageDetailRoutes } from './routes/admin-images.ts';
 import { adminSessionRoutes } from './routes/admin-session.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -36,7 +41,9 @@ export function createServices(deps: AppDeps): Services {
     ...(deps.onEnqueued ? { onEnqueued: deps.onEnqueued } : {}),
   });
   const loginLimiter = createRateLimiter({ perKey: 5, global: 50, windowMs: 60_000, now });
-  return { deps, repos, lifecycle, loginLimiter, now };
+  const idleMs = deps.uploadIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const limitBody = (name: BodyLimitName) => limitBodyWithin(name, idleMs);
+  return { deps, repos, lifecycle, loginLimiter, limitBody, now };
 }
 
 /** Creates the backend application. */

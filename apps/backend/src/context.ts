@@ -7,9 +7,11 @@ import type { CallbackVerifier } from '@slideshow/callback-auth';
 import type { TaskDispatcher } from '@slideshow/dispatch';
 import type { Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
+import type { MiddlewareHandler } from 'hono';
 import type { RateLimiter } from './auth/rate-limit.ts';
 import type { Db } from './db/open-database.ts';
 import type { Lifecycle, Repositories } from './lifecycle.ts';
+import type { BodyLimitName } from './request-body.ts';
 
 /** Everything `createApp` needs; built by main.ts (or the test harness). */
 export interface AppDeps {
@@ -29,7 +31,7 @@ export interface AppDeps {
   /** Prefix of variant URLs in /api/slideshow (`/media/` locally, a bucket URL in production). */
   publicMediaBaseUrl: string;
   maxUploadBytes: number;
-  /** Longest silence from a client while its upload body is read (default 30 s); then 408. */
+  /** Longest silence from a client while any request body (an upload or JSON) is read (default 30 s); then 408. */
   uploadIdleTimeoutMs?: number;
   /** Extra origins the web pages may load images from (the media origin in production). */
   imageOrigins?: string[];
@@ -45,6 +47,8 @@ export interface Services {
   repos: Repositories;
   lifecycle: Lifecycle;
   loginLimiter: RateLimiter;
+  /** Middleware that reads the body within `BODY_LIMITS[name]` (request-body.ts); every route with a body uses it. */
+  limitBody: (name: BodyLimitName) => MiddlewareHandler<AppEnv>;
   now: () => number;
 }
 
@@ -57,5 +61,7 @@ export interface AppEnv {
     requestId: string;
     logger: Logger;
     admin: AdminAuth;
+    /** The body read by `limitBody`, parsed with `jsonBody` / `formBody`. */
+    body: Buffer | undefined;
   };
 }

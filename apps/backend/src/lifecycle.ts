@@ -19,6 +19,7 @@ import type { ImageRow, NewImage } from './db/images-repository.ts';
 import { createImagesRepository } from './db/images-repository.ts';
 import type { Db } from './db/open-database.ts';
 import { createOutboxRepository } from './db/outbox-repository.ts';
+import { createPendingOriginalsRepository } from './db/pending-originals-repository.ts';
 import { createSessionsRepository } from './db/sessions-repository.ts';
 
 /** Every repository, built once per database. */
@@ -28,6 +29,7 @@ export function createRepositories(db: Db) {
     failedTasks: createFailedTasksRepository(db),
     outbox: createOutboxRepository(db),
     sessions: createSessionsRepository(db),
+    pendingOriginals: createPendingOriginalsRepository(db),
   };
 }
 
@@ -82,6 +84,8 @@ export function createLifecycle(options: LifecycleOptions) {
     const existing = repos.images.getBySha256(image.sha256);
     if (existing) return { row: existing, duplicate: true };
     repos.images.insert(image);
+    // The upload's object is now owned by its row: no longer the orphan sweeper's to delete.
+    repos.pendingOriginals.remove(image.source_key);
     enqueue(image.id, 0, image.priority === 'batch' ? 'ingest' : 'uploads');
     return { row: load(image.id), duplicate: false };
   });
@@ -208,6 +212,13 @@ export function createLifecycle(options: LifecycleOptions) {
       const result = accept(image);
       return result.duplicate ? result : notify(result);
     },
+    /**
+     * Records that an upload is about to write the original `key`, so that an
+     * object left by a crash before its row commits can be proved ours and swept.
+     */
+    reserveOriginal: (key: string) => repos.pendingOriginals.add(key, options.now()),
+    /** Forgets a reservation once the uncommitted object is deleted. */
+    releaseOriginal: (key: string) => repos.pendingOriginals.remove(key),
     /** `POST …/started`. */
     started: (id: string, body: StartedBody) => started(id, body),
     /** `POST …/complete`. */

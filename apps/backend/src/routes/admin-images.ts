@@ -13,6 +13,7 @@ import { statusFor } from '../http-errors.ts';
 import { IMAGE_ID_PATTERN } from '../ids.ts';
 import { adminView, failedTaskView } from '../image-view.ts';
 import { allVariantsPrefix } from '../keys.ts';
+import { jsonBody } from '../request-body.ts';
 import { ingest } from '../upload/ingest.ts';
 import { type FileOutcome, receiveUpload } from '../upload/receive-upload.ts';
 
@@ -108,8 +109,8 @@ export function adminImageRoutes(services: Services) {
     return c.json({ images: answerOutcomes(outcomes) }, 202);
   });
 
-  app.post('/ingest', async (c) => {
-    const body = IngestBody.parse(await c.req.json());
+  app.post('/ingest', services.limitBody('ingest'), async (c) => {
+    const body = IngestBody.parse(jsonBody(c));
     const { outcomes, truncated } = await ingest(body, receiveContext(c.get('logger')));
     return c.json({ images: outcomes.map(outcomeView), truncated }, 202);
   });
@@ -130,7 +131,7 @@ export function adminImageRoutes(services: Services) {
     return c.json({ images: page.map((r) => adminView(r, deps.publicMediaBaseUrl)), nextCursor });
   });
 
-  app.delete('/images/:id', async (c) => {
+  app.delete('/images/:id', services.limitBody('adminSmall'), async (c) => {
     const id = checkId(c.req.param('id'));
     const row = repos.images.get(id);
     if (!row) throw new AppError('NOT_FOUND', `no image ${id}`);
@@ -142,7 +143,7 @@ export function adminImageRoutes(services: Services) {
     return c.json({ deleted: true, id, variantsRemoved: removed });
   });
 
-  app.post('/images/:id/retry', (c) => {
+  app.post('/images/:id/retry', services.limitBody('adminSmall'), (c) => {
     const id = checkId(c.req.param('id'));
     const row = lifecycle.retry(id);
     c.get('logger').info('image retried', { imageId: id, generation: row.generation });
@@ -159,9 +160,8 @@ export function adminImageRoutes(services: Services) {
     return c.json({ failedTasks: rows.map((r) => failedTaskView(r)) });
   });
 
-  app.post('/failed-tasks/retry', async (c) => {
-    const text = await c.req.text();
-    const filter = BulkRetryBody.parse(text.trim() === '' ? {} : JSON.parse(text));
+  app.post('/failed-tasks/retry', services.limitBody('adminSmall'), async (c) => {
+    const filter = BulkRetryBody.parse(jsonBody(c, { emptyAs: {} }));
     const rows = repos.failedTasks.list({
       ...(filter.since ? { since: new Date(filter.since).toISOString() } : {}),
       ...(filter.code ? { code: filter.code } : {}),

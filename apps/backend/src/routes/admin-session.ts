@@ -12,6 +12,7 @@ import { isSameOrigin, SESSION_COOKIE } from '../auth/admin-auth.ts';
 import { verifyPassword } from '../auth/password.ts';
 import type { AppEnv, Services } from '../context.ts';
 import { randomToken, sha256Hex } from '../ids.ts';
+import { formBody, jsonBody } from '../request-body.ts';
 
 const LoginBody = z.object({ password: z.string().min(1).max(1024) });
 
@@ -28,18 +29,12 @@ function clientAddress(c: Context<AppEnv>, services: Services): string {
   return env?.incoming?.socket.remoteAddress ?? 'unknown';
 }
 
-async function readPassword(c: Context<AppEnv>): Promise<string> {
+function readPassword(c: Context<AppEnv>): string {
   const type = c.req.header('content-type') ?? '';
   if (/^application\/x-www-form-urlencoded/i.test(type)) {
-    const form = await c.req.parseBody();
-    return LoginBody.parse({ password: form.password }).password;
+    return LoginBody.parse({ password: formBody(c).get('password') ?? undefined }).password;
   }
-  if (/^application\/json/i.test(type)) {
-    const body: unknown = await c.req.json().catch((error: unknown) => {
-      throw new AppError('VALIDATION_FAILED', 'the body is not valid JSON', { cause: error });
-    });
-    return LoginBody.parse(body).password;
-  }
+  if (/^application\/json/i.test(type)) return LoginBody.parse(jsonBody(c)).password;
   throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'expected JSON or a urlencoded form');
 }
 
@@ -49,7 +44,7 @@ export function adminSessionRoutes(services: Services) {
   const secure = services.deps.mode === 'production';
   const ttl = services.deps.sessionTtlMs ?? SESSION_TTL_MS;
 
-  app.post('/login', async (c) => {
+  app.post('/login', services.limitBody('login'), async (c) => {
     if (c.req.header('origin') !== undefined && !isSameOrigin(c, services.deps.publicUrl)) {
       throw new AppError('CSRF_REJECTED', 'cross-origin login refused');
     }
@@ -58,7 +53,7 @@ export function adminSessionRoutes(services: Services) {
       c.header('Retry-After', String(retryAfter));
       throw new AppError('RATE_LIMITED', `too many login attempts; try again in ${retryAfter} s`);
     }
-    const password = await readPassword(c);
+    const password = readPassword(c);
     if (!(await verifyPassword(password, services.deps.adminPasswordHash))) {
       c.get('logger').warn('admin login refused');
       throw new AppError('UNAUTHENTICATED', 'wrong password');
@@ -79,7 +74,7 @@ export function adminSessionRoutes(services: Services) {
     return c.json({ ok: true, csrfToken });
   });
 
-  app.post('/logout', (c) => {
+  app.post('/logout', services.limitBody('adminSmall'), (c) => {
     const sid = getCookie(c, SESSION_COOKIE);
     if (sid) {
       const session = services.repos.sessions.get(sha256Hex(sid), services.now());
