@@ -73,7 +73,7 @@ export function createApp(deps: AppDeps) {
     const status = statusFor(appError.code);
     const logger = c.get('logger') ?? deps.logger;
     if (status >= 500) logger.error('request failed', { error: appError, code: appError.code });
-    else logger.info('request refused', { code: appError.code, message: appError.message });
+    else logger.info('request refused', { code: appError.code, reason: appError.message });
     c.header('X-Request-Id', c.get('requestId'));
     return c.json(errorBody(appError, c.get('requestId') ?? 'unknown'), status);
   });

@@ -216,7 +216,8 @@ async function storeOne(
         });
       }
     }
-    const fields = { code: appError.code, message: appError.message };
+    // `reason`, not `message`: a `message` field would replace the log line's own message.
+    const fields = { code: appError.code, reason: appError.message };
     if (statusFor(appError.code) >= 500) log.error('upload failed', { ...fields, error: appError });
     else log.info('upload refused', fields);
     return { originalName, error: appError };
