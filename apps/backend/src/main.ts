@@ -170,7 +170,7 @@ async function main(): Promise<void> {
   });
   const sweeper = createOrphanSweeper({
     store,
-    imageExists: (id) => repos.images.get(id) !== undefined,
+    repos,
     logger: logger.child({ component: 'orphan-sweeper' }),
     graceMs: config.orphanGraceMs,
     intervalMs: config.orphanSweepIntervalMs,

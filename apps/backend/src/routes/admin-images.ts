@@ -12,7 +12,8 @@ import type { ListPosition } from '../db/images-repository.ts';
 import { statusFor } from '../http-errors.ts';
 import { IMAGE_ID_PATTERN } from '../ids.ts';
 import { adminView, failedTaskView } from '../image-view.ts';
-import { allVariantsPrefix } from '../keys.ts';
+import { originalKey } from '../keys.ts';
+import { deleteGeneratedVariants } from '../orphan-sweeper.ts';
 import { jsonBody } from '../request-body.ts';
 import { ingest } from '../upload/ingest.ts';
 import { type FileOutcome, receiveUpload } from '../upload/receive-upload.ts';
@@ -135,12 +136,19 @@ export function adminImageRoutes(services: Services) {
     const id = checkId(c.req.param('id'));
     const row = repos.images.get(id);
     if (!row) throw new AppError('NOT_FOUND', `no image ${id}`);
-    // Objects first: if storage fails the row stays and the delete can be repeated.
-    const removed = await deps.store.deletePrefix(allVariantsPrefix(id));
-    await deps.store.delete(row.source_key);
+    // Objects first: if storage fails the row stays and the delete can be repeated. Only
+    // what the pipeline wrote goes: the variants in its layout, and the original when the
+    // upload stored it; an ingested source is the admin's own file and stays in the bucket.
+    const removed = (await deleteGeneratedVariants(deps.store, id)).length;
+    const ownSource = row.source_key === originalKey(id);
+    if (ownSource) await deps.store.delete(row.source_key);
     repos.images.delete(id);
-    c.get('logger').info('image deleted', { imageId: id, variantsRemoved: removed });
-    return c.json({ deleted: true, id, variantsRemoved: removed });
+    c.get('logger').info('image deleted', {
+      imageId: id,
+      variantsRemoved: removed,
+      sourceDeleted: ownSource,
+    });
+    return c.json({ deleted: true, id, variantsRemoved: removed, sourceDeleted: ownSource });
   });
 
   app.post('/images/:id/retry', services.limitBody('adminSmall'), (c) => {

@@ -10,7 +10,8 @@ import { AppError } from '@slideshow/runtime';
 import { Hono } from 'hono';
 import type { AppEnv, Services } from '../context.ts';
 import { IMAGE_ID_PATTERN } from '../ids.ts';
-import { allVariantsPrefix, variantPrefix } from '../keys.ts';
+import { variantPrefix } from '../keys.ts';
+import { deleteGeneratedVariants } from '../orphan-sweeper.ts';
 import { jsonBody } from '../request-body.ts';
 
 /** Routes under /api/processing. */
@@ -23,7 +24,7 @@ export function processingRoutes(services: Services) {
   // e2e/faults). Sweep them before answering 404; a storage failure answers 503 instead, so
   // the caller retries and the sweep runs again.
   const sweepIfDeleted = async (id: string): Promise<void> => {
-    if (!repos.images.get(id)) await services.deps.store.deletePrefix(allVariantsPrefix(id));
+    if (!repos.images.get(id)) await deleteGeneratedVariants(services.deps.store, id);
   };
   const orSweep = async <T>(id: string, action: () => T): Promise<T> => {
     try {
