@@ -7,6 +7,7 @@
 import { coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
 import { requireAdmin } from './auth/admin-auth.ts';
+import { createLoginDevices } from './auth/login-device.ts';
 import { createRateLimiter } from './auth/rate-limit.ts';
 import type { AppDeps, AppEnv, Services } from './context.ts';
 import { errorBody, statusFor, toAppError } from './http-errors.ts';
@@ -40,10 +41,21 @@ export function createServices(deps: AppDeps): Services {
     now,
     ...(deps.onEnqueued ? { onEnqueued: deps.onEnqueued } : {}),
   });
-  const loginLimiter = createRateLimiter({ perKey: 5, global: 50, windowMs: 60_000, now });
+  const loginLimiter = createRateLimiter({ now });
+  const loginDevices = createLoginDevices(deps.adminPasswordHash, deps.mode === 'production');
+  const trustedProxyHops = deps.trustedProxyHops ?? (deps.mode === 'production' ? 1 : 0);
   const idleMs = deps.uploadIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const limitBody = (name: BodyLimitName) => limitBodyWithin(name, idleMs);
-  return { deps, repos, lifecycle, loginLimiter, limitBody, now };
+  return {
+    deps,
+    repos,
+    lifecycle,
+    loginLimiter,
+    loginDevices,
+    trustedProxyHops,
+    limitBody,
+    now,
+  };
 }
 
 /** Creates the backend application. */

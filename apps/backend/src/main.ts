@@ -182,6 +182,7 @@ async function main(): Promise<void> {
     callbackVerifier,
     logger,
     mode: config.mode,
+    trustedProxyHops: config.trustedProxyHops,
     adminPasswordHash,
     adminTokenHashes: config.adminTokens.map(sha256Hex),
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
