@@ -172,6 +172,25 @@ export function createLifecycle(options: LifecycleOptions) {
     return load(id);
   });
 
+  // Many retries in one transaction (one commit per batch). An image that is not failed or
+  // is gone is skipped with its error; anything else rolls the whole batch back.
+  const retryMany = db.transaction((ids: readonly string[]) => {
+    const out = { retried: [] as string[], skipped: [] as { id: string; error: AppError }[] };
+    for (const id of ids) {
+      try {
+        retry(id);
+        out.retried.push(id);
+      } catch (error) {
+        if (
+          !(error instanceof AppError && (error.code === 'CONFLICT' || error.code === 'NOT_FOUND'))
+        )
+          throw error;
+        out.skipped.push({ id, error });
+      }
+    }
+    return out;
+  });
+
   const reapOne = db.transaction((row: ImageRow): 'redispatched' | 'failed' | 'skipped' => {
     const current = repos.images.get(row.id);
     if (
@@ -227,6 +246,8 @@ export function createLifecycle(options: LifecycleOptions) {
     failed: (id: string, body: FailedBody) => failed(id, body),
     /** Retry of a failed image: new generation, failed_tasks row resolved, new outbox row. */
     retry: (id: string) => notify(retry(id)),
+    /** {@link retry} for a batch of images in one transaction; those not failed (or gone) are skipped. */
+    retryMany: (ids: readonly string[]) => notify(retryMany(ids)),
     /** One reaper pass over images untouched for `stuckAfterMs`. */
     reap: (stuckAfterMs: number, limit = 100) => {
       const before = new Date(options.now() - stuckAfterMs).toISOString();

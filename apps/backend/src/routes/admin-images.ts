@@ -9,7 +9,6 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv, Services } from '../context.ts';
 import type { ListPosition } from '../db/images-repository.ts';
-import { statusFor } from '../http-errors.ts';
 import { IMAGE_ID_PATTERN } from '../ids.ts';
 import { adminView, failedTaskView } from '../image-view.ts';
 import { originalKey } from '../keys.ts';
@@ -41,6 +40,11 @@ const BulkRetryBody = z.object({
   since: z.iso.datetime({ offset: true }).optional(),
   code: z.string().max(64).optional(),
 });
+
+/** Most failed tasks one bulk retry takes (newest first). */
+const MAX_BULK_RETRY = 10_000;
+/** Retries per transaction in a bulk retry; the event loop runs between batches. */
+const RETRY_BATCH = 200;
 
 function encodeCursor(p: ListPosition): string {
   return Buffer.from(JSON.stringify([p.createdAt, p.id])).toString('base64url');
@@ -174,18 +178,19 @@ export function adminImageRoutes(services: Services) {
       ...(filter.since ? { since: new Date(filter.since).toISOString() } : {}),
       ...(filter.code ? { code: filter.code } : {}),
       unresolved: true,
-      limit: 10_000,
+      limit: MAX_BULK_RETRY,
     });
     const retried: string[] = [];
     const skipped: { id: string; code: string; message: string }[] = [];
-    for (const r of rows) {
-      try {
-        lifecycle.retry(r.image_id);
-        retried.push(r.image_id);
-      } catch (error) {
-        const e = coerceError(error);
-        if (statusFor(e.code) >= 500) throw e;
-        skipped.push({ id: r.image_id, code: e.code, message: e.message });
+    // One transaction per batch, and the event loop free between batches: 5,000 retries in
+    // one stretch held every other request (and the relay) for seconds.
+    for (let start = 0; start < rows.length; start += RETRY_BATCH) {
+      if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+      const batch = rows.slice(start, start + RETRY_BATCH).map((r) => r.image_id);
+      const outcome = lifecycle.retryMany(batch);
+      retried.push(...outcome.retried);
+      for (const s of outcome.skipped) {
+        skipped.push({ id: s.id, code: s.error.code, message: s.error.message });
       }
     }
     c.get('logger').info('bulk retry', { retried: retried.length, skipped: skipped.length });
