@@ -10,7 +10,7 @@
  * A stale generation is an error (409 STALE_GENERATION); a duplicate of an
  * already-applied transition answers `{ applied: false, reason }`.
  */
-import type { CompleteBody, FailedBody, StartedBody } from '@slideshow/contracts';
+import type { CompleteBody, FailedBody, FailureSource, StartedBody } from '@slideshow/contracts';
 import type { QueueName } from '@slideshow/dispatch';
 import { taskNameFor } from '@slideshow/dispatch';
 import { AppError } from '@slideshow/runtime';
@@ -38,6 +38,14 @@ export type Repositories = ReturnType<typeof createRepositories>;
 
 /** Outcome of a callback transition. */
 export type Transition = { applied: true } | { applied: false; reason: string };
+
+/**
+ * How precisely each source knows why an attempt failed: the processor names
+ * the error (CORRUPT_IMAGE, STORAGE_UNAVAILABLE…), the workflow only that the
+ * job failed or timed out, the reaper only that nothing was heard. For one
+ * generation, a less precise report never replaces a more precise one.
+ */
+const SOURCE_PRECISION: Record<FailureSource, number> = { processor: 3, workflow: 2, reaper: 1 };
 
 /** The queue an image's dispatches go to. */
 export function queueFor(image: Pick<ImageRow, 'priority'>): QueueName {
@@ -130,25 +138,48 @@ export function createLifecycle(options: LifecycleOptions) {
     if (row.status === 'processed') {
       return { applied: false, reason: 'image is already processed; failure report ignored' };
     }
-    const generation = body.generation ?? row.generation;
-    checkGeneration(row, generation);
+    // Every report names its generation: one from an older attempt (a late workflow backstop,
+    // a slow processor) is STALE_GENERATION and cannot fail a newer one.
+    checkGeneration(row, body.generation);
     const open = repos.failedTasks.get(id);
-    if (
-      row.status === 'failed' &&
-      open &&
-      open.resolved_at === null &&
-      open.execution === (body.execution ?? null) &&
-      open.error_code === body.code &&
-      open.error_message === body.message
-    ) {
-      return { applied: false, reason: 'duplicate failure report' };
+    const execution = body.execution ?? null;
+    if (row.status === 'failed' && open && open.resolved_at === null) {
+      // This generation's failure is already recorded.
+      if (
+        open.execution === execution &&
+        open.error_code === body.code &&
+        open.error_message === body.message
+      ) {
+        return { applied: false, reason: 'duplicate failure report' };
+      }
+      const recorded = SOURCE_PRECISION[open.source];
+      const incoming = SOURCE_PRECISION[body.source];
+      if (incoming < recorded) {
+        return {
+          applied: false,
+          reason: `the ${open.source}'s report for generation ${body.generation} is kept`,
+        };
+      }
+      if (incoming > recorded) {
+        // The same attempt, told more precisely: replace the verdict, not a new attempt.
+        repos.images.markFailed(id, body.generation, body.code, execution, iso());
+        repos.failedTasks.refine({
+          imageId: id,
+          code: body.code,
+          message: body.message,
+          execution,
+          source: body.source,
+          now: iso(),
+        });
+        return { applied: true };
+      }
     }
-    repos.images.markFailed(id, generation, body.code, body.execution ?? null, iso());
+    repos.images.markFailed(id, body.generation, body.code, execution, iso());
     repos.failedTasks.record({
       imageId: id,
       code: body.code,
       message: body.message,
-      execution: body.execution ?? null,
+      execution,
       source: body.source,
       now: iso(),
     });
