@@ -44,7 +44,7 @@ const BulkRetryBody = z.object({
 /** Most failed tasks one bulk retry takes (newest first). */
 const MAX_BULK_RETRY = 10_000;
 /** Retries per transaction in a bulk retry; the event loop runs between batches. */
-const RETRY_BATCH = 200;
+const RETRY_BATCH = 100;
 
 function encodeCursor(p: ListPosition): string {
   return Buffer.from(JSON.stringify([p.createdAt, p.id])).toString('base64url');
