@@ -47,7 +47,7 @@ export function adminSessionRoutes(services: Services) {
       : `address:${clientAddress(c, services.trustedProxyHops)}`;
     const retryAfter = services.loginLimiter.take(client);
     if (retryAfter > 0) {
-      c.get('logger').warn('admin login rate limited', { client, retryAfter });
+      c.get('logger').info('admin login rate limited', { client, retryAfter });
       c.header('Retry-After', String(retryAfter));
       throw new AppError('RATE_LIMITED', `too many login attempts; try again in ${retryAfter} s`);
     }
