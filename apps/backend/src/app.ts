@@ -7,11 +7,17 @@
 import { coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
 import { requireAdmin } from './auth/admin-auth.ts';
+import { createLoginDevices } from './auth/login-device.ts';
 import { createRateLimiter } from './auth/rate-limit.ts';
 import type { AppDeps, AppEnv, Services } from './context.ts';
 import { errorBody, statusFor, toAppError } from './http-errors.ts';
 import { randomToken } from './ids.ts';
 import { createLifecycle, createRepositories } from './lifecycle.ts';
+import {
+  type BodyLimitName,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  limitBody as limitBodyWithin,
+} from './request-body.ts';
 import { adminImageRoutes, imageDetailRoutes } from './routes/admin-images.ts';
 import { adminSessionRoutes } from './routes/admin-session.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -36,8 +42,21 @@ export function createServices(deps: AppDeps): Services {
     now,
     ...(deps.onEnqueued ? { onEnqueued: deps.onEnqueued } : {}),
   });
-  const loginLimiter = createRateLimiter({ perKey: 5, global: 50, windowMs: 60_000, now });
-  return { deps, repos, lifecycle, loginLimiter, now };
+  const loginLimiter = createRateLimiter({ now });
+  const loginDevices = createLoginDevices(deps.adminPasswordHash, deps.mode === 'production');
+  const trustedProxyHops = deps.trustedProxyHops ?? (deps.mode === 'production' ? 1 : 0);
+  const idleMs = deps.uploadIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const limitBody = (name: BodyLimitName) => limitBodyWithin(name, idleMs);
+  return {
+    deps,
+    repos,
+    lifecycle,
+    loginLimiter,
+    loginDevices,
+    trustedProxyHops,
+    limitBody,
+    now,
+  };
 }
 
 /** Creates the backend application. */
@@ -82,7 +101,7 @@ export function createApp(deps: AppDeps) {
     const status = statusFor(appError.code);
     const logger = c.get('logger') ?? deps.logger;
     if (status >= 500) logger.error('request failed', { error: appError, code: appError.code });
-    else logger.info('request refused', { code: appError.code, message: appError.message });
+    else logger.info('request refused', { code: appError.code, reason: appError.message });
     c.header('X-Request-Id', c.get('requestId'));
     return c.json(errorBody(appError, c.get('requestId') ?? 'unknown'), status);
   });

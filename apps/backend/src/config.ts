@@ -96,6 +96,7 @@ const EnvSchema = z.object({
   STUCK_AFTER_MS: int(60 * 60_000, 1_000),
   ORPHAN_GRACE_MS: int(60 * 60_000, 1_000),
   ORPHAN_SWEEP_INTERVAL_MS: int(60 * 60_000, 1_000),
+  TRUSTED_PROXY_HOPS: z.preprocess(blank, z.coerce.number().int().min(0).max(10).optional()),
   PUBLIC_MEDIA_BASE_URL: str,
   LOG_LEVEL: z.preprocess(blank, z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO')),
 });
@@ -154,6 +155,8 @@ export interface BackendConfig {
   /** Stored objects with no image row are deleted once this old (orphan-sweeper.ts). */
   orphanGraceMs: number;
   orphanSweepIntervalMs: number;
+  /** Proxies that append to X-Forwarded-For (auth/client-address.ts): 1 in production, 0 locally. */
+  trustedProxyHops: number;
   publicMediaBaseUrl: string;
   logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 }
@@ -273,6 +276,7 @@ export function loadConfig(
     stuckAfterMs: e.STUCK_AFTER_MS,
     orphanGraceMs: e.ORPHAN_GRACE_MS,
     orphanSweepIntervalMs: e.ORPHAN_SWEEP_INTERVAL_MS,
+    trustedProxyHops: e.TRUSTED_PROXY_HOPS ?? (local ? 0 : 1),
     publicMediaBaseUrl: e.PUBLIC_MEDIA_BASE_URL ?? '/media/',
     logLevel: e.LOG_LEVEL,
   };

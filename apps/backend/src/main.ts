@@ -204,7 +204,7 @@ async function main(): Promise<void> {
       });
       const sweeper = createOrphanSweeper({
         store,
-        imageExists: (id) => repos.images.get(id) !== undefined,
+        repos,
         logger: logger.child({ component: 'orphan-sweeper' }),
         graceMs: config.orphanGraceMs,
         intervalMs: config.orphanSweepIntervalMs,
@@ -216,6 +216,7 @@ async function main(): Promise<void> {
         callbackVerifier,
         logger,
         mode: config.mode,
+        trustedProxyHops: config.trustedProxyHops,
         adminPasswordHash: passwordHash,
         adminTokenHashes: config.adminTokens.map(sha256Hex),
         ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),

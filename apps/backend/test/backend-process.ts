@@ -20,9 +20,23 @@ export interface BackendProcess {
   exited(timeoutMs?: number): Promise<number | null>;
 }
 
+/** How to start the process. */
+export interface BackendProcessOptions {
+  /** Runs it under `prlimit --fsize` (util-linux): every file it writes is limited to this size. */
+  prlimitFileSizeBytes?: number;
+}
+
 /** Starts `node src/main.ts` with `env` and waits (≤ 30 s) for its "backend listening" line. */
-export function startBackendProcess(env: Record<string, string>): Promise<BackendProcess> {
-  const child = spawn(process.execPath, [MAIN], {
+export function startBackendProcess(
+  env: Record<string, string>,
+  options: BackendProcessOptions = {},
+): Promise<BackendProcess> {
+  const node = [process.execPath, MAIN];
+  const [command, ...args] =
+    options.prlimitFileSizeBytes === undefined
+      ? node
+      : ['prlimit', `--fsize=${options.prlimitFileSizeBytes}`, ...node];
+  const child = spawn(command!, args, {
     env: { METADATA_SERVER_DETECTION: 'none', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -30,6 +30,8 @@ export const SERVICE_ERROR_CODES = [
   'RATE_LIMITED',
   'STALE_GENERATION',
   'STORAGE_UNAVAILABLE',
+  /** The store (or the database) has no room left: disk full, quota, file size limit. */
+  'STORAGE_FULL',
   'BACKEND_UNAVAILABLE',
   'DISPATCH_FAILED',
   'TIMEOUT',

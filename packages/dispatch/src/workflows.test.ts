@@ -46,14 +46,14 @@ describe('the Workflows dispatcher', () => {
       imageId: 'img-1',
       generation: 2,
       queue: 'uploads',
-      argument: { file_id: 'img-1' },
+      argument: { file_id: 'img-1', generation: 2 },
     });
     expect(result.alreadyExisted).toBe(false);
     expect(result.taskName).toMatch(new RegExp(`^${PARENT}/executions/[0-9a-f-]{36}$`));
     const create = fake.requests.find((r) => r.method === 'POST');
     expect(create?.path).toBe(`/v1/${PARENT}/executions`);
     expect(create?.body).toEqual({
-      argument: '{"file_id":"img-1"}',
+      argument: '{"file_id":"img-1","generation":2}',
       labels: { dispatch_key: taskNameFor('img-1', 2) },
     });
   });
@@ -63,7 +63,7 @@ describe('the Workflows dispatcher', () => {
       imageId: 'img-2',
       generation: 0,
       queue: 'uploads',
-      argument: { file_id: 'img-2' },
+      argument: { file_id: 'img-2', generation: 0 },
     } as const;
     const first = await dispatcher.dispatch(request);
     const second = await dispatcher.dispatch(request);
@@ -76,7 +76,7 @@ describe('the Workflows dispatcher', () => {
       imageId: 'img-3',
       generation: 1,
       queue: 'uploads',
-      argument: { file_id: 'img-3' },
+      argument: { file_id: 'img-3', generation: 1 },
     });
     expect(await dispatcher.executionState?.('img-3', 1)).toMatchObject({
       name: taskName,
@@ -101,7 +101,7 @@ describe('the Workflows dispatcher', () => {
         imageId: 'img-4',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'img-4' },
+        argument: { file_id: 'img-4', generation: 0 },
       }),
     );
     expect(error.code).toBe('DISPATCH_FAILED');
@@ -115,7 +115,7 @@ describe('the Workflows dispatcher', () => {
         imageId: 'img-5',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'img-5' },
+        argument: { file_id: 'img-5', generation: 0 },
       }),
     );
     expect(error.code).toBe('DISPATCH_FAILED');
@@ -146,7 +146,7 @@ describe('the Workflows dispatcher against an emulator that wants a fixed token'
         imageId: 'a',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'a' },
+        argument: { file_id: 'a', generation: 0 },
       });
       expect(ok.alreadyExisted).toBe(false);
       const create = strict.requests.find((r) => r.method === 'POST');
@@ -156,7 +156,7 @@ describe('the Workflows dispatcher against an emulator that wants a fixed token'
           imageId: 'b',
           generation: 0,
           queue: 'uploads',
-          argument: { file_id: 'b' },
+          argument: { file_id: 'b', generation: 0 },
         }),
       );
       expect(error.retryable).toBe(false);
@@ -182,13 +182,13 @@ describe('the Workflows dispatcher against a server that ignores list filters', 
         imageId: 'a',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'a' },
+        argument: { file_id: 'a', generation: 0 },
       });
       const b = await direct.dispatch({
         imageId: 'b',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'b' },
+        argument: { file_id: 'b', generation: 0 },
       });
       expect(a.alreadyExisted).toBe(false);
       expect(b.alreadyExisted).toBe(false);
@@ -216,13 +216,13 @@ describe('execution state from an emulator that lists oldest first', () => {
         imageId: 'img',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'img' },
+        argument: { file_id: 'img', generation: 0 },
       });
       const retry = await direct.dispatch({
         imageId: 'img',
         generation: 1,
         queue: 'uploads',
-        argument: { file_id: 'img' },
+        argument: { file_id: 'img', generation: 1 },
       });
       expect((await tasks.executionState?.('img', 1))?.name).toBe(retry.taskName);
     } finally {
@@ -257,13 +257,13 @@ describe('the Cloud Tasks dispatcher reading execution state', () => {
         imageId: 'img-6',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'img-6' },
+        argument: { file_id: 'img-6', generation: 0 },
       });
       await direct.dispatch({
         imageId: 'other',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'other' },
+        argument: { file_id: 'other', generation: 0 },
       });
       await direct.close?.();
       const newest = fake.executions[0]?.name ?? '';
