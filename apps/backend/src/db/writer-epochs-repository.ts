@@ -1,4 +1,4 @@
-/** `writer_epochs`: one row per lease holder, written before its first other write (migration 002). */
+/** `writer_epochs`: one row per lease holder, written before its first other write (migration 003). */
 import type { Db } from './open-database.ts';
 
 /** A recorded writer. */
