@@ -45,6 +45,7 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
       return 502;
     case 'STORAGE_UNAVAILABLE':
     case 'BACKEND_UNAVAILABLE':
+    case 'DECODER_UNAVAILABLE':
       return 503;
     case 'TIMEOUT':
       return 504;

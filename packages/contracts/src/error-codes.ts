@@ -37,6 +37,9 @@ export const SERVICE_ERROR_CODES = [
   'STUCK',
   'INTERNAL',
   'REQUEST_TIMEOUT',
+  // A decoder the processor needs (libheif-js for HEIC) could not be loaded: the
+  // deployment is broken, not the image, so it is retryable once that is fixed.
+  'DECODER_UNAVAILABLE',
 ] as const;
 
 /** Codes for everything that is not about the image's bytes. */
