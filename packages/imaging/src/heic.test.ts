@@ -3,13 +3,14 @@
  * itself: tools/heic-writer.ts writes HEVC bitstreams (PCM-coded, so the
  * decoded pixels are the written ones up to 4:2:0 chroma subsampling).
  */
-import { writeHeic } from '@slideshow/tools/heic-writer';
+
 import { AppError } from '@slideshow/runtime';
+import { writeHeic } from '@slideshow/tools/heic-writer';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeHeic } from './heic.ts';
-import { processImage } from './process.ts';
 import { probe } from './probe.ts';
+import { processImage } from './process.ts';
 
 /** Smooth gradients: red across, green down, blue constant. */
 function gradient(width: number, height: number): Uint8Array {
