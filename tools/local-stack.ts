@@ -34,6 +34,8 @@ export interface LocalStackOptions {
   backendEnv?: Record<string, string>;
   /** Extra environment for local-cloud. */
   localCloudEnv?: Record<string, string>;
+  /** The admin password (default: generated once and kept in `${dataDir}/admin-password`). */
+  adminPassword?: string;
   /** Where child output goes besides the log files (default: nowhere). */
   echo?: (name: string, line: string) => void;
 }
@@ -81,6 +83,35 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Thrown when a port the stack was told to listen on is taken by another process. */
+export class PortInUseError extends Error {
+  readonly service: 'local-cloud' | 'backend';
+  readonly port: number;
+
+  constructor(service: 'local-cloud' | 'backend', port: number) {
+    super(`the ${service} port ${port} on 127.0.0.1 is already in use by another process`);
+    this.name = 'PortInUseError';
+    this.service = service;
+    this.port = port;
+  }
+}
+
+/**
+ * Fails with PortInUseError unless `port` can be bound on 127.0.0.1. Checked
+ * before anything starts: the readiness checks below would otherwise get their
+ * answers from whatever already listens there (another stack), and
+ * provisioning would rewrite that stack's queues, workflows and job.
+ */
+async function ensurePortFree(service: 'local-cloud' | 'backend', port: number): Promise<void> {
+  await new Promise<void>((resolveFree, reject) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(error.code === 'EADDRINUSE' ? new PortInUseError(service, port) : error);
+    });
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree()));
+  });
+}
+
 /** Reads a secret from the data folder, creating it on first use, so a second run keeps it. */
 function persistentSecret(dataDir: string, name: string, bytes = 24): string {
   const file = join(dataDir, name);
@@ -94,13 +125,24 @@ interface Child {
   name: string;
   process: ChildProcess;
   exited: Promise<number | null>;
+  /** The last lines the child printed (for error messages). */
+  tail(): string[];
+  /**
+   * Resolves once the child logs a JSON line whose `url` is `url`: both apps log
+   * their URL only after binding the port, so the server that answers there is
+   * this child, not another process on the same port.
+   */
+  announced: Promise<void>;
 }
+
+const TAIL_LINES = 40;
 
 function startChild(
   name: string,
   entry: string,
   env: Record<string, string>,
   logDir: string,
+  url: string,
   echo?: (name: string, line: string) => void,
 ): Child {
   const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
@@ -109,15 +151,25 @@ function startChild(
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const tail: string[] = [];
+  let announce: () => void = () => {};
+  const announced = new Promise<void>((resolveAnnounced) => {
+    announce = resolveAnnounced;
+  });
+  const onLine = (line: string) => {
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
+    if (line.includes(`"url":"${url}"`)) announce();
+    echo?.(name, line);
+  };
   for (const stream of [child.stdout, child.stderr]) {
     let buffered = '';
     stream?.on('data', (chunk: Buffer) => {
       log.write(chunk);
-      if (!echo) return;
       buffered += chunk.toString();
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
-      for (const line of lines) echo(name, line);
+      for (const line of lines) onLine(line);
     });
   }
   const exited = new Promise<number | null>((resolveExit) => {
@@ -126,7 +178,7 @@ function startChild(
       resolveExit(code);
     });
   });
-  return { name, process: child, exited };
+  return { name, process: child, exited, tail: () => [...tail], announced };
 }
 
 async function stopChild(child: Child | undefined, hard = false): Promise<void> {
@@ -143,9 +195,40 @@ async function stopChild(child: Child | undefined, hard = false): Promise<void> 
 }
 
 /**
- * Polls `url` until it answers (any HTTP status below 500) or `timeoutMs` passes.
- * Generous: on a saturated 2-core CI machine a start has been seen to take 70 s.
+ * Waits until `child` has announced `url` (it bound the port itself) and
+ * `readyUrl` answers (any HTTP status below 500), or `timeoutMs` passes. Generous: on a
+ * saturated 2-core CI machine a start has been seen to take 70 s. A child
+ * that exits first fails the wait; one that lost its port to another process
+ * (bound after ensurePortFree looked) fails with PortInUseError.
  */
+async function waitForChild(
+  child: Child,
+  service: 'local-cloud' | 'backend',
+  port: number,
+  url: string,
+  readyUrl: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const failure = await Promise.race([
+    child.announced.then(() => undefined),
+    child.exited.then((code) =>
+      child.tail().some((line) => line.includes('EADDRINUSE'))
+        ? new PortInUseError(service, port)
+        : new Error(
+            `${child.name} exited with status ${code} before it was ready; its last lines:\n${child.tail().join('\n')}`,
+          ),
+    ),
+    // Unreferenced: a timer still pending after the race must not keep the process alive.
+    sleep(timeoutMs, undefined, { ref: false }).then(
+      () => new Error(`${child.name} did not announce ${url} within ${timeoutMs} ms`),
+    ),
+  ]);
+  if (failure) throw failure;
+  await waitForHttp(readyUrl, child, Math.max(1_000, deadline - Date.now()));
+}
+
+/** Polls `url` until it answers (any HTTP status below 500) or `timeoutMs` passes. */
 export async function waitForHttp(
   url: string,
   child: Child | undefined,
@@ -303,13 +386,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const projectId = options.projectId ?? 'local-project';
   const location = options.location ?? 'us-central1';
   const parent = `projects/${projectId}/locations/${location}`;
+  // Ports given explicitly must be free: never talk to (and re-provision) a stack this did not start.
+  if (options.localCloudPort) await ensurePortFree('local-cloud', options.localCloudPort);
+  if (options.backendPort) await ensurePortFree('backend', options.backendPort);
   const localCloudPort = options.localCloudPort || (await freePort());
   const backendPort = options.backendPort || (await freePort());
   const localCloudUrl = `http://127.0.0.1:${localCloudPort}`;
   const backendUrl = `http://127.0.0.1:${backendPort}`;
   const callbackSecret = persistentSecret(dataDir, 'callback-secret', 32);
   const adminToken = persistentSecret(dataDir, 'admin-token', 32);
-  const adminPassword = persistentSecret(dataDir, 'admin-password', 12);
+  const adminPassword = options.adminPassword || persistentSecret(dataDir, 'admin-password', 12);
   // deploy/job-limits.env: the same limits as the Cloud Run job in production.
   const limits = readJobLimits();
   const maxRetries = options.maxRetries ?? limits.maxRetries;
@@ -350,12 +436,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let localCloud: Child | undefined;
   let backend: Child | undefined;
   const startLocalCloud = async () => {
-    localCloud = startChild('local-cloud', localCloudEntry, localCloudEnv, logDir, options.echo);
-    await waitForHttp(`${localCloudUrl}/v2/${parent}/queues`, localCloud);
+    const child = startChild(
+      'local-cloud',
+      localCloudEntry,
+      localCloudEnv,
+      logDir,
+      localCloudUrl,
+      options.echo,
+    );
+    localCloud = child;
+    const queues = `${localCloudUrl}/v2/${parent}/queues`;
+    await waitForChild(child, 'local-cloud', localCloudPort, localCloudUrl, queues);
   };
   const startBackend = async () => {
-    backend = startChild('backend', backendEntry, backendEnv, logDir, options.echo);
-    await waitForHttp(`${backendUrl}/healthz`, backend);
+    const child = startChild('backend', backendEntry, backendEnv, logDir, backendUrl, options.echo);
+    backend = child;
+    await waitForChild(child, 'backend', backendPort, backendUrl, `${backendUrl}/healthz`);
   };
 
   try {

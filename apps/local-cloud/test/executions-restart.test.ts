@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -11,7 +11,7 @@ import {
   tempDir,
   waitFor,
 } from './helpers.ts';
-import { writeJobScript } from './job-script.ts';
+import { startsIn, writeJobScript } from './job-script.ts';
 
 let dir: string;
 let target: Target;
@@ -110,7 +110,7 @@ main:
       {},
       { authorization: 'Bearer local-oauth-token-for-tests' },
     );
-    await waitFor(() => (existsSync(join(out, 'starts')) ? true : undefined), 'the job task');
+    await waitFor(() => (startsIn(out).length > 0 ? true : undefined), 'the job task');
     await first.stop();
     writeFileSync(join(out, 'allow'), '');
     const second = await startCloud(data);
@@ -123,10 +123,7 @@ main:
       expect(JSON.parse(done.result)).toBe(1);
       const runs = await api(second, 'GET', `/v2/${PARENT}/jobs/slow/executions`);
       expect(runs.body.executions).toHaveLength(1);
-      expect(readFileSync(join(out, 'starts'), 'utf8').trim().split('\n')).toEqual([
-        't0-a0',
-        't0-a0',
-      ]);
+      expect(startsIn(out)).toEqual(['t0-a0', 't0-a0']);
     } finally {
       await second.stop();
     }

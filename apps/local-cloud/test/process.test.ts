@@ -11,7 +11,7 @@ import { coerceError } from '@slideshow/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hostEnvironment } from '../src/config.ts';
 import { api, PARENT, removeDir, startCloud, tempDir, waitFor } from './helpers.ts';
-import { writeJobScript } from './job-script.ts';
+import { pidOf, startsIn, writeJobScript } from './job-script.ts';
 
 const MAIN = resolve(import.meta.dirname, '../src/main.ts');
 let dir: string;
@@ -110,9 +110,7 @@ describe('local-cloud as a process', () => {
       },
     });
     const started = await api({ url }, 'POST', `/v2/${PARENT}/jobs/crashy:run`, {});
-    const pidFile = join(out, 't0-a0.pid');
-    await waitFor(() => (existsSync(pidFile) ? true : undefined), 'the task process');
-    const orphan = Number(readFileSync(pidFile, 'utf8'));
+    const orphan = await waitFor(() => pidOf(out), 'the task process');
     orphans.push(orphan);
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
@@ -127,10 +125,7 @@ describe('local-cloud as a process', () => {
         return res.body.done ? res.body : undefined;
       }, 'the re-run');
       expect(op.response).toMatchObject({ succeededCount: 1 });
-      expect(readFileSync(join(out, 'starts'), 'utf8').trim().split('\n')).toEqual([
-        't0-a0',
-        't0-a0',
-      ]);
+      expect(startsIn(out)).toEqual(['t0-a0', 't0-a0']);
     } finally {
       await again.stop();
     }

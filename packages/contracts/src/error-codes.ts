@@ -43,6 +43,9 @@ export const SERVICE_ERROR_CODES = [
   // lease or restoring), or does not hold the lease (handed over, lost): retry.
   'NOT_READY',
   'LEASE_NOT_HELD',
+  // A decoder the processor needs (libheif-js for HEIC) could not be loaded: the
+  // deployment is broken, not the image, so it is retryable once that is fixed.
+  'DECODER_UNAVAILABLE',
 ] as const;
 
 /** Codes for everything that is not about the image's bytes. */
