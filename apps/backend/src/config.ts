@@ -8,6 +8,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { AppError } from '@slideshow/runtime';
 import { z } from 'zod';
+import { MAX_IMAGES_PER_EXECUTION, RELAY_DEFAULTS } from './outbox-relay.ts';
 
 const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const str = z.preprocess(blank, z.string().optional());
@@ -92,6 +93,16 @@ const EnvSchema = z.object({
   LEASE_WAIT_MS: z.preprocess(blank, z.coerce.number().int().min(0).optional()),
   /** Set by Cloud Run on every instance (the revision name); deploy identity for handovers. */
   K_REVISION: str,
+  INGEST_BATCH_SIZE: z.preprocess(
+    blank,
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_IMAGES_PER_EXECUTION)
+      .default(RELAY_DEFAULTS.imagesPerExecution.ingest),
+  ),
+  INGEST_BATCH_WINDOW_MS: int(RELAY_DEFAULTS.batchWindowMs, 0),
   REAPER_INTERVAL_MS: int(60_000, 1_000),
   STUCK_AFTER_MS: int(60 * 60_000, 1_000),
   ORPHAN_GRACE_MS: int(60 * 60_000, 1_000),
@@ -150,6 +161,10 @@ export interface BackendConfig {
     /** Cloud Run's K_REVISION; a new revision asks the holder of another revision to hand over. */
     revision: string | null;
   };
+  /** Images per ingest workflow execution (docs/operations.md, "Batch ingest"). */
+  ingestBatchSize: number;
+  /** Longest wait of an ingested image for its batch to fill. */
+  ingestBatchWindowMs: number;
   reaperIntervalMs: number;
   stuckAfterMs: number;
   /** Stored objects with no image row are deleted once this old (orphan-sweeper.ts). */
@@ -272,6 +287,8 @@ export function loadConfig(
       waitMs: e.LEASE_WAIT_MS ?? (local ? 2 * e.LEASE_TTL_MS : 225_000),
       revision: e.K_REVISION ?? null,
     },
+    ingestBatchSize: e.INGEST_BATCH_SIZE,
+    ingestBatchWindowMs: e.INGEST_BATCH_WINDOW_MS,
     reaperIntervalMs: e.REAPER_INTERVAL_MS,
     stuckAfterMs: e.STUCK_AFTER_MS,
     orphanGraceMs: e.ORPHAN_GRACE_MS,

@@ -195,9 +195,12 @@ async function main(): Promise<void> {
         repos,
         dispatcher,
         logger: logger.child({ component: 'outbox-relay' }),
+        imagesPerExecution: { ingest: config.ingestBatchSize },
+        batchWindowMs: config.ingestBatchWindowMs,
       });
       const reaper = createReaper({
         lifecycle: createLifecycle({ db, repos, now: Date.now, onEnqueued: () => relay.notify() }),
+        dispatcher,
         logger: logger.child({ component: 'reaper' }),
         intervalMs: config.reaperIntervalMs,
         stuckAfterMs: config.stuckAfterMs,
@@ -237,7 +240,7 @@ async function main(): Promise<void> {
           sweeper.start();
         },
         async stopPeriodic() {
-          reaper.stop();
+          await reaper.stop();
           await sweeper.stop();
         },
         async stopRelay(timeoutMs) {
