@@ -73,6 +73,7 @@ const EnvSchema = z.object({
   REQUEST_TIMEOUT_MS: int(15 * 60_000, 1_000),
   HEADERS_TIMEOUT_MS: int(20_000, 500),
   UPLOAD_IDLE_TIMEOUT_MS: int(30_000, 200),
+  UPLOAD_SESSION_TTL_MS: int(24 * 3600_000, 60_000),
   // Cloud Run sends SIGKILL 10 s after SIGTERM: 5 s for requests leaves room for the
   // relay (1 s), Litestream's final sync (2 s) and the lease release (1 s), writer/single-writer.ts.
   SHUTDOWN_GRACE_MS: int(5_000, 0),
@@ -147,6 +148,8 @@ export interface BackendConfig {
   headersTimeoutMs: number;
   /** Longest silence from a client while its upload body is read (then 408 REQUEST_TIMEOUT). */
   uploadIdleTimeoutMs: number;
+  /** How long a resumable upload session may take before the sweeper cancels it. */
+  uploadSessionTtlMs: number;
   /** After SIGTERM, how long in-flight requests may run before their connections are closed. */
   shutdownGraceMs: number;
   /** Litestream replication of the database (production); undefined: no replication. */
@@ -272,6 +275,7 @@ export function loadConfig(
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
     uploadIdleTimeoutMs: e.UPLOAD_IDLE_TIMEOUT_MS,
+    uploadSessionTtlMs: e.UPLOAD_SESSION_TTL_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     litestream: e.LITESTREAM_BUCKET
       ? { bucket: e.LITESTREAM_BUCKET, configPath: e.LITESTREAM_CONFIG, bin: e.LITESTREAM_BIN }

@@ -21,6 +21,7 @@ import type { Db } from './db/open-database.ts';
 import { createOutboxRepository } from './db/outbox-repository.ts';
 import { createPendingOriginalsRepository } from './db/pending-originals-repository.ts';
 import { createSessionsRepository } from './db/sessions-repository.ts';
+import { createUploadSessionsRepository } from './db/upload-sessions-repository.ts';
 
 /** Every repository, built once per database. */
 export function createRepositories(db: Db) {
@@ -30,6 +31,7 @@ export function createRepositories(db: Db) {
     outbox: createOutboxRepository(db),
     sessions: createSessionsRepository(db),
     pendingOriginals: createPendingOriginalsRepository(db),
+    uploadSessions: createUploadSessionsRepository(db),
   };
 }
 

@@ -29,6 +29,9 @@ import {
 } from './fs-paths.ts';
 import { DEFAULT_CONTENT_TYPE, readSidecar, serializeSidecar } from './fs-sidecar.ts';
 import { createFsUploadSessions, type FsUploadSessions } from './fs-uploads.ts';
+
+export type { ChunkAnswer, FsUploadSessions } from './fs-uploads.ts';
+
 import {
   assertValidPrefix,
   assertValidRange,

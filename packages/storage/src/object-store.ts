@@ -1,6 +1,13 @@
 import type { Readable } from 'node:stream';
 import { AppError, coerceError } from '@slideshow/runtime';
 
+export {
+  parseUploadContentRange,
+  persistedRange,
+  UPLOAD_CHUNK_MULTIPLE,
+  type UploadRange,
+} from './upload-range.ts';
+
 /** What a store knows about one stored object. */
 export interface ObjectInfo {
   key: string;

@@ -67,7 +67,8 @@ function checkId(id: string): string {
   return id;
 }
 
-function outcomeView(o: FileOutcome) {
+/** One file's outcome as the upload and ingest answers show it. */
+export function outcomeView(o: FileOutcome) {
   if ('error' in o) {
     return {
       originalName: o.originalName,
