@@ -26,14 +26,13 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Starts local-cloud on a temp data dir with fixed tokens. */
+/** Starts local-cloud on a temp data dir with a fixed OIDC token (its own token is generated). */
 export function startCloud(
   dataDir: string,
   options: Partial<StartLocalCloudOptions> = {},
 ): Promise<RunningLocalCloud> {
   return startLocalCloud({
     dataDir,
-    oauthToken: 'local-oauth-token-for-tests',
     oidcToken: 'local-oidc-token-for-tests',
     killGraceMs: 300,
     ...options,
@@ -47,17 +46,22 @@ export interface JsonResponse {
   body: any;
 }
 
-/** Calls the API; the result prints whole when an assertion on it fails. */
+/**
+ * Calls the API with local-cloud's token (when `cloud` has one and `headers`
+ * set no Authorization); the result prints whole when an assertion on it fails.
+ */
 export async function api(
-  cloud: { url: string },
+  cloud: { url: string; oauthToken?: string },
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<JsonResponse> {
+  const auth: Record<string, string> =
+    cloud.oauthToken === undefined ? {} : { authorization: `Bearer ${cloud.oauthToken}` };
   const res = await fetch(`${cloud.url}${path}`, {
     method,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...auth, ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();

@@ -5,12 +5,21 @@
  * (https://cloud.google.com/run/docs/container-contract#jobs-env-vars).
  * Attempts are persisted; after a restart unfinished attempts run again and a
  * child left over from a crash is killed first.
+ *
+ * Memory per execution is bounded: the state of each task is two bytes in
+ * typed arrays (no per-task objects or rows are built up front), at most
+ * as many task loops run as tasks may run at once, and a stored execution
+ * that breaks Google's limits or cannot be read is marked failed instead of
+ * being resumed, so no row can block a start.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { coerceError, type Logger } from '@slideshow/runtime';
+import { ApiError } from '../google-error.ts';
+import { LIMITS } from '../limits.ts';
 import { parseDuration } from '../time.ts';
 import { runAttempt } from './child-process.ts';
+import type { JobPolicy } from './job-policy.ts';
 import {
   type Condition,
   type Execution,
@@ -18,7 +27,7 @@ import {
   type Job,
   parseMemory,
 } from './model.ts';
-import type { AttemptRow, RunStore } from './store.ts';
+import type { AttemptRow, AttemptState, RunStore } from './store.ts';
 
 /** Dependencies of the runner. */
 export interface JobRunnerDeps {
@@ -34,7 +43,55 @@ export interface JobRunnerDeps {
    * and a hundred image jobs started together only thrash them.
    */
   maxRunningTasks?: number;
+  /** Which command lines may run and where secrets come from. */
+  policy: JobPolicy;
   now?: () => number;
+}
+
+/** Codes of a task's last attempt state in {@link TaskTable}. */
+const CODE: Record<AttemptState | 'none', number> = {
+  none: 0,
+  running: 1,
+  succeeded: 2,
+  failed: 3,
+  interrupted: 4,
+  cancelled: 5,
+};
+
+/** Per task: the state and number of its last attempt, two bytes a task. */
+interface TaskTable {
+  state: Uint8Array;
+  attempt: Int8Array;
+}
+
+function taskTable(taskCount: number, rows: readonly AttemptRow[]): TaskTable {
+  const table = { state: new Uint8Array(taskCount), attempt: new Int8Array(taskCount) };
+  // Rows come ordered by task and attempt, so the last row of a task wins.
+  for (const r of rows) {
+    if (r.task_index < 0 || r.task_index >= taskCount) continue;
+    if (table.state[r.task_index] === CODE.succeeded) continue;
+    table.state[r.task_index] = CODE[r.state];
+    table.attempt[r.task_index] = r.attempt;
+  }
+  return table;
+}
+
+/**
+ * Why a stored execution cannot be run, or undefined: it must be within
+ * Google's limits (an older local-cloud stored a taskCount of 1,000,000).
+ */
+function unresumable(e: Execution): string | undefined {
+  const containers = e.template?.containers;
+  if (!Number.isInteger(e.taskCount) || e.taskCount < 1 || e.taskCount > LIMITS.jobTaskCount) {
+    return `taskCount ${String(e.taskCount)} is outside [1, ${LIMITS.jobTaskCount}]`;
+  }
+  if (!Number.isInteger(e.parallelism) || e.parallelism < 0) return 'parallelism is invalid';
+  const retries = e.template?.maxRetries;
+  if (!Number.isInteger(retries) || retries < 0 || retries > LIMITS.jobMaxRetries) {
+    return 'maxRetries is invalid';
+  }
+  if (!Array.isArray(containers) || containers.length !== 1) return 'it has no single container';
+  return undefined;
 }
 
 /** A counting semaphore whose waiters give up when their signal aborts. */
@@ -117,11 +174,6 @@ function logChildLine(log: Logger, stream: 'stdout' | 'stderr', line: string): v
   else log.info(message, fields);
 }
 
-function lastFailure(rows: AttemptRow[]): string {
-  const failed = rows.filter((r) => r.state === 'failed');
-  return failed.at(-1)?.message ?? 'unknown';
-}
-
 /** True when the execution is finished (succeeded or failed). */
 export function executionDone(e: Execution): boolean {
   return e.completionTime !== undefined;
@@ -148,7 +200,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   const cancels = new Map<string, AbortController>();
   const slots = createSlots(deps.maxRunningTasks ?? 0);
 
-  function summarize(execution: Execution, rows: AttemptRow[]): void {
+  function summarize(execution: Execution, table: TaskTable): void {
     const maxRetries = execution.template.maxRetries;
     let runningCount = 0;
     let succeeded = 0;
@@ -156,13 +208,13 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     let retried = 0;
     let cancelled = 0;
     for (let i = 0; i < execution.taskCount; i++) {
-      const mine = rows.filter((r) => r.task_index === i);
-      const last = mine.at(-1);
-      if (mine.some((r) => r.state === 'succeeded')) succeeded++;
-      else if (last?.state === 'running') runningCount++;
-      else if (last?.state === 'failed' && last.attempt >= maxRetries) failed++;
-      else if (last?.state === 'cancelled') cancelled++;
-      if (mine.some((r) => r.attempt > 0)) retried++;
+      const state = table.state[i];
+      const attempt = table.attempt[i] ?? 0;
+      if (state === CODE.succeeded) succeeded++;
+      else if (state === CODE.running) runningCount++;
+      else if (state === CODE.failed && attempt >= maxRetries) failed++;
+      else if (state === CODE.cancelled) cancelled++;
+      if (attempt > 0) retried++;
     }
     Object.assign(execution, {
       runningCount,
@@ -174,17 +226,50 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     });
   }
 
+  function record(
+    table: TaskTable,
+    execution: Execution,
+    index: number,
+    attempt: number,
+    state: AttemptState,
+  ): void {
+    table.state[index] = CODE[state];
+    table.attempt[index] = attempt;
+    summarize(execution, table);
+  }
+
   function condition(type: string, state: Condition['state'], message?: string): Condition {
     const c: Condition = { type, state, lastTransitionTime: new Date(now()).toISOString() };
     if (message !== undefined) c.message = message;
     return c;
   }
 
+  /** The container env for one attempt, with secrets read now (Cloud Run resolves them at start). */
+  function attemptEnv(execution: Execution): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const e of execution.template.containers[0]?.env ?? []) {
+      const ref = e.valueSource?.secretKeyRef;
+      if (ref === undefined) env[e.name] = e.value ?? '';
+      else {
+        try {
+          env[e.name] = deps.policy.readSecret(ref);
+        } catch (error) {
+          throw new Error(
+            `could not read secret ${ref.secret} for ${e.name}: ${coerceError(error).message}`,
+          );
+        }
+      }
+    }
+    return env;
+  }
+
   async function runTask(
     execution: Execution,
+    table: TaskTable,
     index: number,
     firstAttempt: number,
     cancel: AbortSignal,
+    signal: AbortSignal,
   ): Promise<'succeeded' | 'failed' | 'stopped' | 'cancelled'> {
     const container = execution.template.containers[0]!;
     const maxRetries = execution.template.maxRetries;
@@ -193,8 +278,23 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     const limit = container.resources?.limits?.memory;
     for (let attempt = firstAttempt; attempt <= maxRetries; attempt++) {
       const log = logger.child({ execution: shortExec, task: index, attempt });
-      const env: Record<string, string> = {};
-      for (const e of container.env ?? []) env[e.name] = e.value;
+      if (!(await slots.acquire(signal))) {
+        return stopController.signal.aborted ? 'stopped' : 'cancelled';
+      }
+      store.startAttempt(execution.name, index, attempt, null, now());
+      record(table, execution, index, attempt, 'running');
+      let env: Record<string, string>;
+      try {
+        env = attemptEnv(execution);
+      } catch (error) {
+        slots.release();
+        const message = coerceError(error).message;
+        store.endAttempt(execution.name, index, attempt, 'failed', null, message, now());
+        record(table, execution, index, attempt, 'failed');
+        store.putExecution(execution, false);
+        log.warn('task attempt failed', { reason: 'secret', message });
+        continue;
+      }
       Object.assign(env, {
         CLOUD_RUN_JOB: jobId,
         CLOUD_RUN_EXECUTION: shortExec,
@@ -202,11 +302,6 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
         CLOUD_RUN_TASK_ATTEMPT: String(attempt),
         CLOUD_RUN_TASK_COUNT: String(execution.taskCount),
       });
-      const signal = AbortSignal.any([stopController.signal, cancel]);
-      if (!(await slots.acquire(signal))) {
-        return stopController.signal.aborted ? 'stopped' : 'cancelled';
-      }
-      store.startAttempt(execution.name, index, attempt, null, now());
       const outcome = await runAttempt(
         {
           command: container.command ?? [],
@@ -219,7 +314,6 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
           signal,
           onSpawn: (pid) => {
             store.startAttempt(execution.name, index, attempt, pid, now());
-            summarize(execution, store.attempts(execution.name));
             store.putExecution(execution, false);
           },
           onLine: (stream, line) => logChildLine(log, stream, line),
@@ -228,16 +322,18 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       ).finally(() => slots.release());
       if (outcome.reason === 'stopped') {
         // A shutdown leaves the attempt to run again on restart; a cancel ends it.
-        const cancelled = !stopController.signal.aborted;
+        const cancelled = cancel.aborted && !stopController.signal.aborted;
+        const state = cancelled ? 'cancelled' : 'interrupted';
         store.endAttempt(
           execution.name,
           index,
           attempt,
-          cancelled ? 'cancelled' : 'interrupted',
+          state,
           outcome.exitCode,
           cancelled ? 'The execution was cancelled.' : outcome.message,
           now(),
         );
+        record(table, execution, index, attempt, state);
         return cancelled ? 'cancelled' : 'stopped';
       }
       const ok = outcome.reason === 'exited' && outcome.exitCode === 0;
@@ -250,7 +346,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
         outcome.message,
         now(),
       );
-      summarize(execution, store.attempts(execution.name));
+      record(table, execution, index, attempt, ok ? 'succeeded' : 'failed');
       store.putExecution(execution, false);
       if (ok) return 'succeeded';
       log.warn('task attempt failed', {
@@ -262,46 +358,82 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     return 'failed';
   }
 
+  /** Ends an execution that cannot run at all (a command line no longer registered, a poisoned row). */
+  function failWithoutRunning(execution: Execution, message: string): Execution {
+    execution.completionTime = new Date(now()).toISOString();
+    execution.conditions = [condition('Completed', 'CONDITION_FAILED', message)];
+    store.putExecution(execution, true);
+    logger.error('job execution failed before running', { execution: execution.name, message });
+    return execution;
+  }
+
   async function run(execution: Execution): Promise<Execution | undefined> {
-    const rows = store.attempts(execution.name);
-    // Where each task resumes: done tasks are skipped, interrupted attempts re-run.
-    const queue: { index: number; attempt: number }[] = [];
-    for (let i = 0; i < execution.taskCount; i++) {
-      const mine = rows.filter((r) => r.task_index === i);
-      const last = mine.at(-1);
-      if (mine.some((r) => r.state === 'succeeded')) continue;
-      if (last?.state === 'failed' && last.attempt >= execution.template.maxRetries) continue;
-      if (last?.state === 'running' && last.pid !== null)
-        killLeftover(last.pid, execution.name, logger);
-      const next =
-        last === undefined ? 0 : last.state === 'failed' ? last.attempt + 1 : last.attempt;
-      queue.push({ index: i, attempt: next });
+    const container = execution.template.containers[0]!;
+    try {
+      deps.policy.checkCommand(container.command ?? [], container.args ?? [], 'container');
+    } catch (error) {
+      return failWithoutRunning(execution, coerceError(error).message);
     }
+    const maxRetries = execution.template.maxRetries;
+    const rows = store.attempts(execution.name);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      const isLast = rows[i + 1]?.task_index !== r.task_index;
+      if (isLast && r.state === 'running' && r.pid !== null)
+        killLeftover(r.pid, execution.name, logger);
+    }
+    const table = taskTable(execution.taskCount, rows);
+    /** Where task `i` resumes, or -1 when it is finished (done tasks are skipped, interrupted attempts re-run). */
+    const resumeAt = (i: number): number => {
+      const state = table.state[i];
+      const attempt = table.attempt[i] ?? 0;
+      if (state === CODE.succeeded) return -1;
+      if (state === CODE.failed) return attempt >= maxRetries ? -1 : attempt + 1;
+      return state === CODE.none ? 0 : attempt;
+    };
+    let cursor = 0;
+    const nextTask = (): { index: number; attempt: number } | undefined => {
+      while (cursor < execution.taskCount) {
+        const index = cursor++;
+        const attempt = resumeAt(index);
+        if (attempt >= 0) return { index, attempt };
+      }
+      return undefined;
+    };
+    let remaining = 0;
+    for (let i = 0; i < execution.taskCount; i++) if (resumeAt(i) >= 0) remaining++;
     execution.startTime ??= new Date(now()).toISOString();
     execution.conditions = [
       condition('ResourcesAvailable', 'CONDITION_SUCCEEDED'),
       condition('Started', 'CONDITION_SUCCEEDED'),
       condition('Completed', 'CONDITION_PENDING'),
     ];
+    summarize(execution, table);
     store.putExecution(execution, false);
     const width = execution.parallelism > 0 ? execution.parallelism : execution.taskCount;
+    const machine = (deps.maxRunningTasks ?? 0) > 0 ? (deps.maxRunningTasks ?? 0) : width;
     let stopped = false;
     const cancel = new AbortController();
     cancels.set(execution.name, cancel);
-    const workers = Array.from({ length: Math.min(width, Math.max(queue.length, 1)) }, async () => {
-      for (
-        let next = queue.shift();
-        next && !stopped && !cancel.signal.aborted;
-        next = queue.shift()
-      ) {
-        const result = await runTask(execution, next.index, next.attempt, cancel.signal);
+    const signal = AbortSignal.any([stopController.signal, cancel.signal]);
+    const loops = Math.max(1, Math.min(width, machine, remaining));
+    const workers = Array.from({ length: loops }, async () => {
+      for (let next = nextTask(); next && !stopped && !cancel.signal.aborted; next = nextTask()) {
+        const result = await runTask(
+          execution,
+          table,
+          next.index,
+          next.attempt,
+          cancel.signal,
+          signal,
+        );
         if (result === 'stopped') stopped = true;
       }
     });
     await Promise.all(workers);
     cancels.delete(execution.name);
     if (stopped || stopController.signal.aborted) return undefined;
-    summarize(execution, store.attempts(execution.name));
+    summarize(execution, table);
     if (cancel.signal.aborted) {
       // Tasks that never started count as cancelled too.
       execution.cancelledCount =
@@ -310,7 +442,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     const failed = execution.failedCount > 0 || cancel.signal.aborted;
     const failure = cancel.signal.aborted
       ? `The execution was cancelled: ${execution.cancelledCount} task(s) cancelled.`
-      : `${execution.failedCount} of ${execution.taskCount} task(s) failed after ${execution.template.maxRetries + 1} attempt(s); last error: ${lastFailure(store.attempts(execution.name))}`;
+      : `${execution.failedCount} of ${execution.taskCount} task(s) failed after ${maxRetries + 1} attempt(s); last error: ${store.lastFailure(execution.name) ?? 'unknown'}`;
     execution.completionTime = new Date(now()).toISOString();
     execution.conditions = execution.conditions.map((c) =>
       c.type === 'Completed'
@@ -353,6 +485,12 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
 
   return {
     start(job, template) {
+      if (running.size >= LIMITS.runningJobExecutions) {
+        throw new ApiError(
+          'RESOURCE_EXHAUSTED',
+          `${LIMITS.runningJobExecutions} job executions are running already (Cloud Run's limit per project and region).`,
+        );
+      }
       const t = new Date(now()).toISOString();
       const jobId = job.name.split('/').pop() ?? 'job';
       const suffix = randomBytes(4).toString('hex').slice(0, 5);
@@ -395,10 +533,26 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       return true;
     },
     resumeUnfinished() {
-      for (const execution of store.unfinishedExecutions()) {
-        if (running.has(execution.name)) continue;
-        logger.warn('resuming a job execution left unfinished', { execution: execution.name });
-        launch(execution);
+      for (const row of store.unfinishedExecutions()) {
+        if (running.has(row.name)) continue;
+        // One unreadable or oversized row must not keep the others, or the start, from going on.
+        try {
+          const execution = JSON.parse(row.data) as Execution;
+          const problem = unresumable(execution);
+          if (problem === undefined) {
+            logger.warn('resuming a job execution left unfinished', { execution: row.name });
+            launch(execution);
+            continue;
+          }
+          execution.name = row.name;
+          failWithoutRunning(execution, `local-cloud did not resume this execution: ${problem}.`);
+        } catch (error) {
+          store.markDone(row.name);
+          logger.error('a stored job execution could not be read; marked done, not resumed', {
+            execution: row.name,
+            error: coerceError(error).message,
+          });
+        }
       }
     },
     async stop() {
