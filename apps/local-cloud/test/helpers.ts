@@ -143,3 +143,56 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+/** What a recording proxy saw: every request local-cloud tried to send off the machine. */
+export interface RecordingProxy {
+  /** `http://127.0.0.1:PORT`, for HTTP_PROXY. */
+  url: string;
+  /** Requests as the far host would have received them (absolute URL, headers, body). */
+  received: (Received & { host: string })[];
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP proxy on loopback standing in for the rest of the network: Node's
+ * fetch with NODE_USE_ENV_PROXY tunnels every non-loopback request through it
+ * (CONNECT), and it answers 200 itself while recording what arrived — so a
+ * test sees exactly what local-cloud would have sent to another host.
+ */
+export async function startRecordingProxy(): Promise<RecordingProxy> {
+  const received: RecordingProxy['received'] = [];
+  const farEnd = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        host: req.headers.host ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  const proxy: Server = createServer((req, res) => {
+    // Absolute-form requests (a client that does not tunnel plain HTTP): same recording.
+    farEnd.emit('request', req, res);
+  });
+  proxy.on('connect', (_req, socket, head) => {
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) socket.unshift(head);
+    farEnd.emit('connection', socket);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    received,
+    close: () =>
+      new Promise((resolve) => {
+        proxy.closeAllConnections();
+        farEnd.closeAllConnections();
+        proxy.close(() => resolve());
+      }),
+  };
+}
