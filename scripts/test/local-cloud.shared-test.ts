@@ -79,7 +79,8 @@ describe.skipIf(!hasGcloud)(
         SLIDESHOW_REPO: repo,
         CLOUDSDK_CONFIG: join(dir, 'gcloud-config'),
         CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
-        CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'true',
+        // local-cloud answers only callers with its token: gcloud sends it as its access token.
+        CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: cloud.tokenFile,
         CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS: `${cloud.url}/`,
         CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWS: `${cloud.url}/`,
         CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWEXECUTIONS: `${cloud.url}/`,
