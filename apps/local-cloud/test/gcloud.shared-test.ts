@@ -159,10 +159,11 @@ describe.skipIf(!hasGcloud)(
     });
 
     it('is refused without the token (credentials disabled, or another token)', async () => {
-      for (const auth of [
+      const cases: Record<string, string>[] = [
         { CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'true' },
         { CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: join(dir, 'wrong-token') },
-      ]) {
+      ];
+      for (const auth of cases) {
         writeFileSync(join(dir, 'wrong-token'), 'not-local-clouds-token-at-all');
         const failed = await gcloudWith(auth, 'tasks', 'queues', 'list', '--format=json').then(
           () => undefined,
