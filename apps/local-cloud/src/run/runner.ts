@@ -13,12 +13,11 @@
  * being resumed, so no row can block a start.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { coerceError, type Logger } from '@slideshow/runtime';
 import { ApiError } from '../google-error.ts';
 import { LIMITS } from '../limits.ts';
 import { parseDuration } from '../time.ts';
-import { runAttempt } from './child-process.ts';
+import { killLeftover, logChildLine, runAttempt } from './child-process.ts';
 import type { JobPolicy } from './job-policy.ts';
 import {
   type Condition,
@@ -27,7 +26,16 @@ import {
   type Job,
   parseMemory,
 } from './model.ts';
-import type { AttemptRow, AttemptState, RunStore } from './store.ts';
+import { createSlots } from './slots.ts';
+import type { AttemptState, RunStore } from './store.ts';
+import {
+  countTasks,
+  recordAttempt,
+  resumeAttempt,
+  type TaskTable,
+  taskTable,
+  unresumable,
+} from './task-table.ts';
 
 /** Dependencies of the runner. */
 export interface JobRunnerDeps {
@@ -46,82 +54,6 @@ export interface JobRunnerDeps {
   /** Which command lines may run and where secrets come from. */
   policy: JobPolicy;
   now?: () => number;
-}
-
-/** Codes of a task's last attempt state in {@link TaskTable}. */
-const CODE: Record<AttemptState | 'none', number> = {
-  none: 0,
-  running: 1,
-  succeeded: 2,
-  failed: 3,
-  interrupted: 4,
-  cancelled: 5,
-};
-
-/** Per task: the state and number of its last attempt, two bytes a task. */
-interface TaskTable {
-  state: Uint8Array;
-  attempt: Int8Array;
-}
-
-function taskTable(taskCount: number, rows: readonly AttemptRow[]): TaskTable {
-  const table = { state: new Uint8Array(taskCount), attempt: new Int8Array(taskCount) };
-  // Rows come ordered by task and attempt, so the last row of a task wins.
-  for (const r of rows) {
-    if (r.task_index < 0 || r.task_index >= taskCount) continue;
-    if (table.state[r.task_index] === CODE.succeeded) continue;
-    table.state[r.task_index] = CODE[r.state];
-    table.attempt[r.task_index] = r.attempt;
-  }
-  return table;
-}
-
-/**
- * Why a stored execution cannot be run, or undefined: it must be within
- * Google's limits (an older local-cloud stored a taskCount of 1,000,000).
- */
-function unresumable(e: Execution): string | undefined {
-  const containers = e.template?.containers;
-  if (!Number.isInteger(e.taskCount) || e.taskCount < 1 || e.taskCount > LIMITS.jobTaskCount) {
-    return `taskCount ${String(e.taskCount)} is outside [1, ${LIMITS.jobTaskCount}]`;
-  }
-  if (!Number.isInteger(e.parallelism) || e.parallelism < 0) return 'parallelism is invalid';
-  const retries = e.template?.maxRetries;
-  if (!Number.isInteger(retries) || retries < 0 || retries > LIMITS.jobMaxRetries) {
-    return 'maxRetries is invalid';
-  }
-  if (!Array.isArray(containers) || containers.length !== 1) return 'it has no single container';
-  return undefined;
-}
-
-/** A counting semaphore whose waiters give up when their signal aborts. */
-function createSlots(size: number) {
-  let free = size;
-  const waiting: (() => void)[] = [];
-  return {
-    async acquire(signal: AbortSignal): Promise<boolean> {
-      if (size <= 0) return true;
-      while (free === 0) {
-        if (signal.aborted) return false;
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            signal.removeEventListener('abort', wake);
-            resolve();
-          };
-          waiting.push(wake);
-          signal.addEventListener('abort', wake, { once: true });
-        });
-      }
-      if (signal.aborted) return false;
-      free--;
-      return true;
-    },
-    release(): void {
-      if (size <= 0) return;
-      free++;
-      waiting.shift()?.();
-    },
-  };
 }
 
 /** The job runner. */
@@ -143,52 +75,9 @@ export function executionSucceeded(e: Execution): boolean {
   return e.conditions.some((c) => c.type === 'Completed' && c.state === 'CONDITION_SUCCEEDED');
 }
 
-/**
- * Logs one line of a task's output. A JSON line keeps its fields as
- * `jsonPayload` and its `severity` (Cloud Logging does the same for
- * containers); other stderr lines are WARNING, stdout lines INFO.
- */
-function logChildLine(log: Logger, stream: 'stdout' | 'stderr', line: string): void {
-  const fields: Record<string, unknown> = { stream };
-  let severity = stream === 'stderr' ? 'WARNING' : 'INFO';
-  let message = line;
-  if (line.startsWith('{')) {
-    try {
-      const payload = JSON.parse(line) as Record<string, unknown>;
-      fields.jsonPayload = payload;
-      if (typeof payload.severity === 'string') severity = payload.severity.toUpperCase();
-      if (typeof payload.message === 'string') message = payload.message;
-    } catch (error) {
-      fields.parseError = coerceError(error).message;
-    }
-  }
-  if (
-    severity === 'ERROR' ||
-    severity === 'CRITICAL' ||
-    severity === 'ALERT' ||
-    severity === 'EMERGENCY'
-  ) {
-    log.error(message, fields);
-  } else if (severity === 'WARNING') log.warn(message, fields);
-  else if (severity === 'DEBUG') log.debug(message, fields);
-  else log.info(message, fields);
-}
-
 /** True when the execution is finished (succeeded or failed). */
 export function executionDone(e: Execution): boolean {
   return e.completionTime !== undefined;
-}
-
-function killLeftover(pid: number, execution: string, logger: Logger): void {
-  try {
-    // Only kill a process that really is our task: pids are reused.
-    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
-    if (!environ.includes(`CLOUD_RUN_EXECUTION=${execution.split('/').pop()}`)) return;
-    process.kill(pid, 'SIGKILL');
-    logger.warn('killed a task process left over from a previous run', { pid, execution });
-  } catch (error) {
-    logger.debug('no leftover task process', { pid, error: coerceError(error).message });
-  }
 }
 
 /** Creates the runner. */
@@ -201,27 +90,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   const slots = createSlots(deps.maxRunningTasks ?? 0);
 
   function summarize(execution: Execution, table: TaskTable): void {
-    const maxRetries = execution.template.maxRetries;
-    let runningCount = 0;
-    let succeeded = 0;
-    let failed = 0;
-    let retried = 0;
-    let cancelled = 0;
-    for (let i = 0; i < execution.taskCount; i++) {
-      const state = table.state[i];
-      const attempt = table.attempt[i] ?? 0;
-      if (state === CODE.succeeded) succeeded++;
-      else if (state === CODE.running) runningCount++;
-      else if (state === CODE.failed && attempt >= maxRetries) failed++;
-      else if (state === CODE.cancelled) cancelled++;
-      if (attempt > 0) retried++;
-    }
-    Object.assign(execution, {
-      runningCount,
-      succeededCount: succeeded,
-      failedCount: failed,
-      retriedCount: retried,
-      cancelledCount: cancelled,
+    Object.assign(execution, countTasks(table, execution.template.maxRetries), {
       updateTime: new Date(now()).toISOString(),
     });
   }
@@ -233,8 +102,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     attempt: number,
     state: AttemptState,
   ): void {
-    table.state[index] = CODE[state];
-    table.attempt[index] = attempt;
+    recordAttempt(table, index, attempt, state);
     summarize(execution, table);
   }
 
@@ -256,6 +124,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
         } catch (error) {
           throw new Error(
             `could not read secret ${ref.secret} for ${e.name}: ${coerceError(error).message}`,
+            { cause: error },
           );
         }
       }
@@ -383,14 +252,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
         killLeftover(r.pid, execution.name, logger);
     }
     const table = taskTable(execution.taskCount, rows);
-    /** Where task `i` resumes, or -1 when it is finished (done tasks are skipped, interrupted attempts re-run). */
-    const resumeAt = (i: number): number => {
-      const state = table.state[i];
-      const attempt = table.attempt[i] ?? 0;
-      if (state === CODE.succeeded) return -1;
-      if (state === CODE.failed) return attempt >= maxRetries ? -1 : attempt + 1;
-      return state === CODE.none ? 0 : attempt;
-    };
+    const resumeAt = (i: number): number => resumeAttempt(table, i, maxRetries);
     let cursor = 0;
     const nextTask = (): { index: number; attempt: number } | undefined => {
       while (cursor < execution.taskCount) {
