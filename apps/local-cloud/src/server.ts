@@ -134,8 +134,9 @@ function serveRequest(
     if (size > LIMITS.requestBodyBytes) {
       over = true;
       chunks.length = 0;
+      // The answer says `Connection: close`: Node closes the socket once it is sent,
+      // and what still arrives until then is dropped here.
       refuse(res, tooLarge());
-      req.destroy();
       return;
     }
     chunks.push(chunk);
