@@ -26,7 +26,7 @@ const cloud = await startLocalCloud({
 logger.info('local-cloud ready', {
   url: cloud.url,
   parent: cloud.parent,
-  tokenFile: cloud.tokenFile,
+  credentialFile: cloud.tokenFile,
   jobCommands: config.jobCommands.length,
 });
 

@@ -218,7 +218,7 @@ export async function startLocalCloud(options: StartLocalCloudOptions): Promise<
   logger.info('local-cloud listening', {
     url: `http://127.0.0.1:${port}`,
     dataDir: options.dataDir,
-    tokenFile,
+    credentialFile: tokenFile,
   });
   let stopping: Promise<void> | undefined;
   return {
