@@ -10,6 +10,7 @@ import {
   closeSync,
   existsSync,
   linkSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -72,6 +73,13 @@ export function readOrCreateToken(
     } finally {
       unlinkSync(temporary);
     }
+  }
+  // Another user who could write the data directory could plant a token they know.
+  const stat = lstatSync(path);
+  if (!stat.isFile() || (process.getuid !== undefined && stat.uid !== process.getuid())) {
+    throw new Error(
+      `local-cloud's token file ${path} is not a regular file owned by this user; remove it and start again`,
+    );
   }
   restrictFile(path, logger);
   const token = readFileSync(path, 'utf8').trim();

@@ -4,7 +4,16 @@
  * from a web page; bodies are bounded before they are read; its files are
  * private to the user.
  */
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +121,14 @@ describe('local-cloud answers only callers with its token', () => {
     await third.stop();
     expect(second.oauthToken).not.toBe(cloud.oauthToken);
     expect(third.oauthToken).toBe(second.oauthToken);
+  });
+
+  it('will not start on a token file that is a symlink (a token someone else planted)', async () => {
+    const data = join(dir, 'planted');
+    mkdirSync(data);
+    writeFileSync(join(dir, 'known-token'), 'a-token-the-attacker-knows-0123456789');
+    symlinkSync(join(dir, 'known-token'), join(data, 'local-cloud.token'));
+    await expect(startCloud(data)).rejects.toThrow(/not a regular file owned by this user/);
   });
 });
 
