@@ -4,6 +4,10 @@
  * on loopback) and the backend as child processes; then creates the two
  * queues, deploys the real workflow YAML and registers the processor job
  * through local-cloud's REST APIs, exactly as scripts/setup does with gcloud.
+ * Every call to local-cloud carries its token (`<dataDir>/local-cloud.token`,
+ * written by local-cloud at first start); local-cloud runs only the processor
+ * command line registered here, and the processor's CALLBACK_SECRET is a
+ * Secret Manager reference resolved from `<dataDir>/callback-secret`.
  *
  * Used by `npm start` (tools/start-local.ts) and by the end-to-end tests.
  */
@@ -54,6 +58,12 @@ export interface LocalStack {
   adminToken: string;
   adminPassword: string;
   callbackSecret: string;
+  /** local-cloud's token (every call to it needs `Authorization: Bearer <token>`). */
+  localCloudToken: string;
+  /** The file holding it, e.g. for gcloud's CLOUDSDK_AUTH_ACCESS_TOKEN_FILE. */
+  localCloudTokenFile: string;
+  /** Calls local-cloud's REST API with its token. */
+  localCloud(path: string, init?: RequestInit): Promise<Response>;
   /** Stops local-cloud (SIGTERM, or SIGKILL with `hard`) and starts it again on the same port and data. */
   restartLocalCloud(options?: { hard?: boolean }): Promise<void>;
   /** Stops the backend and starts it again on the same port and data. */
@@ -290,19 +300,24 @@ async function expectOk(
   return text ? (JSON.parse(text) as unknown) : undefined;
 }
 
+/** The processor's command line: the only one local-cloud is told to run. */
+function processorCommand(): string[] {
+  return [process.execPath, resolve(repoRoot, 'apps/processor/dist/processor.mjs')];
+}
+
 /** Creates the queues, deploys the workflows and registers the processor job (idempotent). */
 async function provision(stack: {
   localCloudUrl: string;
+  localCloudToken: string;
   backendUrl: string;
   parent: string;
   dataDir: string;
-  callbackSecret: string;
   maxRetries: number;
   taskTimeoutSeconds: number;
   processorEnv: Record<string, string>;
   queueRates: Partial<Record<QueueId, QueueRates>>;
 }): Promise<void> {
-  const { localCloudUrl: base, parent } = stack;
+  const { localCloudUrl: base, parent, localCloudToken: token } = stack;
   for (const [queue, rateLimits] of Object.entries(QUEUES)) {
     const body = {
       name: `${parent}/queues/${queue}`,
@@ -310,7 +325,7 @@ async function provision(stack: {
       retryConfig: { maxAttempts: 100, minBackoff: '0.1s', maxBackoff: '60s', maxDoublings: 8 },
     };
     await expectOk(
-      await googleApi('POST', `${base}/v2/${parent}/queues`, body),
+      await googleApi('POST', `${base}/v2/${parent}/queues`, body, token),
       `create queue ${queue}`,
       [409],
     );
@@ -336,12 +351,14 @@ async function provision(stack: {
       'POST',
       `${base}/v1/${parent}/workflows?workflowId=${workflowId}`,
       workflow,
+      token,
     );
     if (created.status === 409) {
       const patched = await googleApi(
         'PATCH',
         `${base}/v1/${parent}/workflows/${workflowId}?updateMask=sourceContents,userEnvVars`,
         workflow,
+        token,
       );
       await expectOk(patched, `update workflow ${workflowId}`);
     } else {
@@ -354,7 +371,6 @@ async function provision(stack: {
     STORAGE_URL: `file://${resolve(stack.dataDir, 'storage')}`,
     MAX_RETRIES: String(stack.maxRetries),
     CALLBACK_AUTH: 'shared-secret',
-    CALLBACK_SECRET: stack.callbackSecret,
     // As in the Cloud Run job: glibc arenas capped so libvips' threads do not
     // fragment memory (sharp's install notes).
     MALLOC_ARENA_MAX: '2',
@@ -370,19 +386,26 @@ async function provision(stack: {
         containers: [
           {
             image: 'local/processor',
-            command: [process.execPath],
-            args: [resolve(repoRoot, 'apps/processor/dist/processor.mjs')],
-            env: Object.entries(env).map(([name, value]) => ({ name, value })),
+            command: processorCommand().slice(0, 1),
+            args: processorCommand().slice(1),
+            env: [
+              ...Object.entries(env).map(([name, value]) => ({ name, value })),
+              // A Secret Manager reference, as in production: the job resource never holds the value.
+              {
+                name: 'CALLBACK_SECRET',
+                valueSource: { secretKeyRef: { secret: 'callback-secret', version: 'latest' } },
+              },
+            ],
             resources: { limits: { cpu: '2', memory: '2Gi' } },
           },
         ],
       },
     },
   };
-  const created = await googleApi('POST', `${base}/v2/${parent}/jobs?jobId=processor`, job);
+  const created = await googleApi('POST', `${base}/v2/${parent}/jobs?jobId=processor`, job, token);
   if (created.status === 409) {
     await expectOk(
-      await googleApi('PATCH', `${base}/v2/${parent}/jobs/processor`, job),
+      await googleApi('PATCH', `${base}/v2/${parent}/jobs/processor`, job, token),
       'update job processor',
     );
   } else {
@@ -406,6 +429,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const localCloudUrl = `http://127.0.0.1:${localCloudPort}`;
   const backendUrl = `http://127.0.0.1:${backendPort}`;
   const callbackSecret = persistentSecret(dataDir, 'callback-secret', 32);
+  // Written by local-cloud at its first start; read once it answers.
+  const localCloudTokenFile = join(dataDir, 'local-cloud.token');
   const adminToken = persistentSecret(dataDir, 'admin-token', 32);
   const adminPassword = options.adminPassword || persistentSecret(dataDir, 'admin-password', 12);
   // deploy/job-limits.env: the same limits as the Cloud Run job in production.
@@ -421,6 +446,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The workflow's `auth: {type: OIDC}` call to the backend carries this locally.
     LOCAL_CLOUD_OIDC_TOKEN: callbackSecret,
     LOCAL_CLOUD_WORKDIR: repoRoot,
+    LOCAL_CLOUD_JOB_COMMANDS: JSON.stringify([processorCommand()]),
+    LOCAL_CLOUD_SECRET_FILES: JSON.stringify({
+      'callback-secret': join(dataDir, 'callback-secret'),
+    }),
     ...options.localCloudEnv,
   };
   const backendEnv = {
@@ -439,6 +468,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     CLOUD_TASKS_ENDPOINT: localCloudUrl,
     WORKFLOWS_ENDPOINT: localCloudUrl,
     EXECUTIONS_BASE_URL: localCloudUrl,
+    LOCAL_CLOUD_TOKEN_FILE: localCloudTokenFile,
     METADATA_SERVER_DETECTION: 'none',
     ...options.backendEnv,
   };
@@ -466,15 +496,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await waitForChild(child, 'backend', backendPort, backendUrl, `${backendUrl}/healthz`);
   };
 
+  let localCloudToken = '';
   try {
     await startLocalCloud();
+    localCloudToken = readFileSync(localCloudTokenFile, 'utf8').trim();
     await startBackend();
     await provision({
       localCloudUrl,
+      localCloudToken,
       backendUrl,
       parent,
       dataDir,
-      callbackSecret,
       maxRetries,
       taskTimeoutSeconds,
       processorEnv: options.processorEnv ?? {},
@@ -495,6 +527,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     adminToken,
     adminPassword,
     callbackSecret,
+    localCloudToken,
+    localCloudTokenFile,
+    async localCloud(path, init = {}) {
+      const headers = new Headers(init.headers);
+      headers.set('authorization', `Bearer ${localCloudToken}`);
+      return await fetch(`${localCloudUrl}${path}`, { ...init, headers });
+    },
     async restartLocalCloud(restart = {}) {
       await stopChild(localCloud, restart.hard);
       await startLocalCloud();

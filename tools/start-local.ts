@@ -139,7 +139,7 @@ The pipeline is running.
   gcloud            export CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS=${stack.localCloudUrl}/ \\
                       CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWS=${stack.localCloudUrl}/ \\
                       CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWEXECUTIONS=${stack.localCloudUrl}/ \\
-                      CLOUDSDK_AUTH_DISABLE_CREDENTIALS=true CLOUDSDK_CORE_PROJECT=${stack.projectId}
+                      CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=${stack.localCloudTokenFile} CLOUDSDK_CORE_PROJECT=${stack.projectId}
                     gcloud tasks queues list --location=${stack.location}
                     gcloud workflows executions list process-image --location=${stack.location}
   Logs              ${resolve(dataDir, 'logs')}

@@ -232,8 +232,13 @@ describe('the config contract: every deploy file against the loader of the app i
   describe('processor (cloudbuild/processor.cloudbuild.yaml and scripts/setup)', () => {
     const overrideNames = () => workflowOverrideEnvNames(parse(workflowSource));
 
-    it("the workflow overrides only TARGET_FILE_ID and TARGET_FILE_IDS, which the processor's loader reads", () => {
-      expect(overrideNames()).toEqual(['TARGET_FILE_ID', 'TARGET_FILE_IDS']);
+    it("the workflow overrides only the target ids and their generations, which the processor's loader reads", () => {
+      expect(overrideNames()).toEqual([
+        'TARGET_FILE_ID',
+        'TARGET_FILE_IDS',
+        'TARGET_GENERATION',
+        'TARGET_GENERATIONS',
+      ]);
     });
 
     for (const source of ['processor build', 'setup'] as const) {
@@ -250,9 +255,11 @@ describe('the config contract: every deploy file against the loader of the app i
             ...env,
             ...cloudRunJobEnv('processor', { index: 0, attempt, count: 1 }),
             TARGET_FILE_ID: 'img_single',
+            TARGET_GENERATION: '4',
           });
           expect(single).toMatchObject({
             imageId: 'img_single',
+            generation: 4,
             backendUrl: URL,
             storageUrl: 'gs://demo-images',
             callbackAuth: 'google',
@@ -264,8 +271,15 @@ describe('the config contract: every deploy file against the loader of the app i
             ...env,
             ...cloudRunJobEnv('processor', { index: 2, attempt, count: 3 }),
             TARGET_FILE_IDS: 'img_a,img_b,img_c',
+            TARGET_GENERATIONS: '0,1,2',
           });
-          expect(batch).toMatchObject({ imageId: 'img_c', taskIndex: 2, taskCount: 3, maxRetries });
+          expect(batch).toMatchObject({
+            imageId: 'img_c',
+            generation: 2,
+            taskIndex: 2,
+            taskCount: 3,
+            maxRetries,
+          });
         }
         expectEveryVariableUsed(
           {

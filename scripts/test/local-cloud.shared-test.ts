@@ -62,13 +62,12 @@ describe.skipIf(!hasGcloud)(
         join(scriptsDir, '../deploy/job-limits.env'),
         join(repo, 'deploy/job-limits.env'),
       );
-      // local-cloud checks no token on these APIs; gcloud sends (and prints) this one.
-      await writeFile(join(dir, 'access-token'), 'local-token');
       env = {
         SLIDESHOW_REPO: repo,
         CLOUDSDK_CONFIG: join(dir, 'gcloud-config'),
         CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
-        CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: join(dir, 'access-token'),
+        // local-cloud answers only callers with its token: gcloud sends it as its access token.
+        CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: cloud.tokenFile,
         CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS: `${cloud.url}/`,
         CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWS: `${cloud.url}/`,
         CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWEXECUTIONS: `${cloud.url}/`,

@@ -65,6 +65,7 @@ const EnvSchema = z.object({
   CLOUD_TASKS_ENDPOINT: z.preprocess(blank, z.url().optional()),
   WORKFLOWS_ENDPOINT: z.preprocess(blank, z.url().optional()),
   EXECUTIONS_BASE_URL: z.preprocess(blank, z.url().optional()),
+  LOCAL_CLOUD_TOKEN_FILE: str,
   UPLOADS_QUEUE: z.preprocess(blank, z.string().default('image-uploads')),
   INGEST_QUEUE: z.preprocess(blank, z.string().default('image-ingest')),
   WORKFLOW_NAME: z.preprocess(blank, z.string().default('process-image')),
@@ -138,6 +139,12 @@ export interface BackendConfig {
   cloudTasksEndpoint: string | undefined;
   workflowsEndpoint: string | undefined;
   executionsBaseUrl: string | undefined;
+  /**
+   * local-cloud's token file: its content is the OAuth bearer the dispatch
+   * clients send (local-cloud refuses calls without it). Local mode against
+   * the default local-cloud: `<DATA_DIR>/local-cloud.token`.
+   */
+  localCloudTokenFile: string | undefined;
   queues: { uploads: string; ingest: string };
   workflow: string;
   tasksServiceAccount: string;
@@ -267,6 +274,11 @@ export function loadConfig(
     cloudTasksEndpoint: e.CLOUD_TASKS_ENDPOINT ?? (local ? localCloud : undefined),
     workflowsEndpoint: e.WORKFLOWS_ENDPOINT ?? (local ? localCloud : undefined),
     executionsBaseUrl: e.EXECUTIONS_BASE_URL ?? (local ? localCloud : undefined),
+    localCloudTokenFile: e.LOCAL_CLOUD_TOKEN_FILE
+      ? resolve(cwd, e.LOCAL_CLOUD_TOKEN_FILE)
+      : local && !e.CLOUD_TASKS_ENDPOINT && !e.WORKFLOWS_ENDPOINT && !e.EXECUTIONS_BASE_URL
+        ? resolve(dataDir, 'local-cloud.token')
+        : undefined,
     queues: { uploads: e.UPLOADS_QUEUE, ingest: e.INGEST_QUEUE },
     workflow: e.WORKFLOW_NAME,
     tasksServiceAccount:

@@ -91,6 +91,7 @@ async function openDispatcher(config: BackendConfig, logger: Logger): Promise<Ta
         workflow: config.workflow,
         logger,
         ...(config.workflowsEndpoint ? { apiEndpoint: config.workflowsEndpoint } : {}),
+        ...(config.localCloudTokenFile ? { accessTokenFile: config.localCloudTokenFile } : {}),
       });
     }
     case 'cloud-tasks': {
@@ -104,6 +105,7 @@ async function openDispatcher(config: BackendConfig, logger: Logger): Promise<Ta
         logger,
         ...(config.executionsBaseUrl ? { executionsBaseUrl: config.executionsBaseUrl } : {}),
         ...(config.cloudTasksEndpoint ? { apiEndpoint: config.cloudTasksEndpoint } : {}),
+        ...(config.localCloudTokenFile ? { accessTokenFile: config.localCloudTokenFile } : {}),
       });
     }
   }

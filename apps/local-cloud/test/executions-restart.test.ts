@@ -44,13 +44,9 @@ main:
 `,
     });
     target.respond = () => new Promise(() => {});
-    const created = await api(
-      first,
-      'POST',
-      `/v1/${name}/executions`,
-      { argument: JSON.stringify({ url: `${target.url}/slow` }) },
-      { authorization: 'Bearer local-oauth-token-for-tests' },
-    );
+    const created = await api(first, 'POST', `/v1/${name}/executions`, {
+      argument: JSON.stringify({ url: `${target.url}/slow` }),
+    });
     await waitFor(() => target.received[0], 'the first call');
     await first.stop();
     target.respond = () => 200;
@@ -73,7 +69,7 @@ main:
     mkdirSync(out);
     const script = writeJobScript(dir);
     const data = join(dir, 'data');
-    const first = await startCloud(data);
+    const first = await startCloud(data, { jobCommands: [['node', script]] });
     await api(first, 'POST', `/v2/${PARENT}/jobs?jobId=slow`, {
       template: {
         template: {
@@ -103,17 +99,11 @@ main:
         return: \${execution.succeededCount}
 `,
     });
-    const created = await api(
-      first,
-      'POST',
-      `/v1/${PARENT}/workflows/runner/executions`,
-      {},
-      { authorization: 'Bearer local-oauth-token-for-tests' },
-    );
+    const created = await api(first, 'POST', `/v1/${PARENT}/workflows/runner/executions`, {});
     await waitFor(() => (startsIn(out).length > 0 ? true : undefined), 'the job task');
     await first.stop();
     writeFileSync(join(out, 'allow'), '');
-    const second = await startCloud(data);
+    const second = await startCloud(data, { jobCommands: [['node', script]] });
     try {
       const done = await waitFor(async () => {
         const e = await api(second, 'GET', `/v1/${created.body.name}`);

@@ -14,7 +14,7 @@ let jobSeq = 0;
 beforeAll(async () => {
   dir = tempDir();
   script = writeJobScript(dir);
-  cloud = await startCloud(join(dir, 'data'));
+  cloud = await startCloud(join(dir, 'data'), { jobCommands: [['node', script]] });
 });
 afterAll(async () => {
   await cloud.stop();
@@ -184,7 +184,7 @@ describe('Cloud Run jobs across a restart', () => {
     const out = join(own, 'out');
     mkdirSync(out);
     const ownScript = writeJobScript(own);
-    const first = await startCloud(join(own, 'data'));
+    const first = await startCloud(join(own, 'data'), { jobCommands: [['node', ownScript]] });
     try {
       await api(first, 'POST', `${J}?jobId=resumable`, {
         template: {
@@ -206,7 +206,7 @@ describe('Cloud Run jobs across a restart', () => {
       await waitFor(() => (startsIn(out).length > 0 ? true : undefined), 'the first attempt');
       await first.stop();
       writeFileSync(join(out, 'allow'), '');
-      const second = await startCloud(join(own, 'data'));
+      const second = await startCloud(join(own, 'data'), { jobCommands: [['node', ownScript]] });
       try {
         const op = await waitFor(async () => {
           const res = await api(second, 'GET', `/v2/${started.body.name}`);
@@ -227,7 +227,9 @@ describe('Cloud Run jobs across a restart', () => {
 describe('Cloud Run job failures outside the program', () => {
   it('fails a task whose command cannot be started, naming the spawn error', async () => {
     const own = tempDir();
-    const cloud2 = await startCloud(join(own, 'data'));
+    const cloud2 = await startCloud(join(own, 'data'), {
+      jobCommands: [['/nonexistent/binary']],
+    });
     try {
       await api(cloud2, 'POST', `${J}?jobId=missing-binary`, {
         template: {

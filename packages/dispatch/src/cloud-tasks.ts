@@ -50,6 +50,8 @@ export interface CloudTasksDispatcherOptions {
    * OAuth stand-in). Also used for the Executions API lookups of `executionState`.
    */
   accessToken?: string;
+  /** A file holding that token, read when needed (local-cloud's `<data dir>/local-cloud.token`). */
+  accessTokenFile?: string;
   logger?: Logger;
   /** Per-call timeout in ms (default 30 s). */
   callTimeoutMs?: number;
@@ -137,6 +139,7 @@ export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions)
       options.apiEndpoint,
       options.authClient,
       options.accessToken,
+      options.accessTokenFile,
     ) as ConstructorParameters<typeof CloudTasksClient>[0],
   );
   const executionsBaseUrl = (options.executionsBaseUrl ?? DEFAULT_EXECUTIONS_BASE_URL).replace(
@@ -157,6 +160,9 @@ export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions)
         callTimeoutMs: timeout,
         ...(options.authClient === undefined ? {} : { authClient: options.authClient }),
         ...(options.accessToken === undefined ? {} : { accessToken: options.accessToken }),
+        ...(options.accessTokenFile === undefined
+          ? {}
+          : { accessTokenFile: options.accessTokenFile }),
       }),
     );
     return executions;

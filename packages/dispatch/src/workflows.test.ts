@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AppError } from '@slideshow/runtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createCloudTasksDispatcher } from './cloud-tasks.ts';
@@ -157,6 +160,49 @@ describe('the Workflows dispatcher against an emulator that wants a fixed token'
       await withToken.close?.();
       await without.close?.();
       await strict.close();
+    }
+  });
+});
+
+describe('the Workflows dispatcher with a token file (local-cloud writes one)', () => {
+  it('sends the token the file holds, and fails retryably, naming the file, while it is missing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dispatch-token-'));
+    const file = join(dir, 'local-cloud.token');
+    const strict = await startFakeWorkflowExecutionsServer({ requiredToken: 'token-from-file' });
+    const fromFile = createWorkflowsDispatcher({
+      project: 'p',
+      location: 'l',
+      workflow: 'w',
+      apiEndpoint: strict.url,
+      accessTokenFile: file,
+    });
+    try {
+      const missing = await rejection(
+        fromFile.dispatch({
+          imageId: 'c',
+          generation: 0,
+          queue: 'uploads',
+          argument: { file_id: 'c' },
+        }),
+      );
+      expect(missing.code).toBe('DISPATCH_FAILED');
+      expect(missing.retryable).toBe(true);
+      expect(missing.message).toContain(file);
+      // Written after the dispatcher was made, as when the backend starts before local-cloud.
+      writeFileSync(file, 'token-from-file\n', { mode: 0o600 });
+      const ok = await fromFile.dispatch({
+        imageId: 'c',
+        generation: 0,
+        queue: 'uploads',
+        argument: { file_id: 'c' },
+      });
+      expect(ok.alreadyExisted).toBe(false);
+      const create = strict.requests.find((r) => r.method === 'POST');
+      expect(create?.headers.authorization).toBe('Bearer token-from-file');
+    } finally {
+      await fromFile.close?.();
+      await strict.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
