@@ -31,7 +31,7 @@ function smallJpeg(seed: number): Promise<Buffer> {
 }
 
 async function localCloud<T>(stack: Stack, method: string, path: string): Promise<T> {
-  const response = await fetch(`${stack.localCloudUrl}${path}`, { method });
+  const response = await stack.localCloud(path, { method });
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
   return JSON.parse(text) as T;

@@ -151,7 +151,7 @@ main:
         return: 1
 `);
     const create = (key: string) =>
-      api(cloud, 'POST', `/v1/${name}/executions`, { labels: { dispatch_key: key } }, AUTH);
+      api(cloud, 'POST', `/v1/${name}/executions`, { labels: { dispatch_key: key } });
     const a = await create('key-a');
     await create('key-b');
     const list = await api(

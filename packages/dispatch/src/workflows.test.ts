@@ -179,10 +179,9 @@ describe('the Workflows dispatcher with a token file (local-cloud writes one)', 
     try {
       const missing = await rejection(
         fromFile.dispatch({
-          imageId: 'c',
-          generation: 0,
+          key: taskNameFor('c', 0),
           queue: 'uploads',
-          argument: { file_id: 'c' },
+          argument: { file_id: 'c', generation: 0 },
         }),
       );
       expect(missing.code).toBe('DISPATCH_FAILED');
@@ -191,10 +190,9 @@ describe('the Workflows dispatcher with a token file (local-cloud writes one)', 
       // Written after the dispatcher was made, as when the backend starts before local-cloud.
       writeFileSync(file, 'token-from-file\n', { mode: 0o600 });
       const ok = await fromFile.dispatch({
-        imageId: 'c',
-        generation: 0,
+        key: taskNameFor('c', 0),
         queue: 'uploads',
-        argument: { file_id: 'c' },
+        argument: { file_id: 'c', generation: 0 },
       });
       expect(ok.alreadyExisted).toBe(false);
       const create = strict.requests.find((r) => r.method === 'POST');
