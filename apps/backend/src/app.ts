@@ -139,7 +139,13 @@ export function createApp(deps: AppDeps) {
   app.route('/api/upload-sessions', uploadSessionRoutes(services));
   app.route('/api/slideshow', slideshowRoutes(services));
   if (deps.mode === 'local') app.route('/media', mediaRoutes(services));
-  app.route('/', createWebRoutes({ imageOrigins: deps.imageOrigins ?? [] }));
+  app.route(
+    '/',
+    createWebRoutes({
+      imageOrigins: deps.imageOrigins ?? [],
+      connectOrigins: deps.uploadOrigins ?? [],
+    }),
+  );
   return app;
 }
 

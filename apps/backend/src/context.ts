@@ -43,6 +43,8 @@ export interface AppDeps {
   uploadIdleTimeoutMs?: number;
   /** Extra origins the web pages may load images from (the media origin in production). */
   imageOrigins?: string[];
+  /** Origins the admin page sends upload chunks to (Cloud Storage's, when the store is a bucket). */
+  uploadOrigins?: string[];
   /** Called after a write that added an outbox row (wakes the relay). */
   onEnqueued?: () => void;
   /**

@@ -41,10 +41,16 @@ function localSecret(dataDir: string, name: string, bytes: number): string {
   return value;
 }
 
-/** The store, and the server side of its upload sessions when this app serves them (a folder). */
-async function openStore(
-  config: BackendConfig,
-): Promise<{ store: ObjectStore; uploadReceiver?: AppDeps['uploadReceiver'] }> {
+/**
+ * The store; the server side of its upload sessions when this app serves them
+ * (a folder); and where the page sends upload chunks when it does not (the
+ * Cloud Storage endpoint, for the Content-Security-Policy's connect-src).
+ */
+async function openStore(config: BackendConfig): Promise<{
+  store: ObjectStore;
+  uploadReceiver?: AppDeps['uploadReceiver'];
+  uploadOrigins: string[];
+}> {
   const url = new URL(config.storageUrl);
   if (url.protocol === 'file:') {
     const { createFsObjectStore } = await import('@slideshow/storage/fs');
@@ -52,7 +58,9 @@ async function openStore(
       root: fileURLToPath(url),
       uploadSessionPath: UPLOAD_SESSION_PATH,
     });
-    return store.uploads ? { store, uploadReceiver: store.uploads } : { store };
+    return store.uploads
+      ? { store, uploadReceiver: store.uploads, uploadOrigins: [] }
+      : { store, uploadOrigins: [] };
   }
   // A variable specifier: the GCS adapter (and its SDK) loads only in production.
   const gcsModule = '@slideshow/storage/gcs';
@@ -64,6 +72,8 @@ async function openStore(
       bucket: url.hostname,
       ...(config.gcsApiEndpoint ? { apiEndpoint: config.gcsApiEndpoint } : {}),
     }),
+    // Session URIs are on the JSON API's host (https://storage.googleapis.com/upload/storage/v1/…).
+    uploadOrigins: [new URL(config.gcsApiEndpoint ?? 'https://storage.googleapis.com').origin],
   };
 }
 
@@ -243,6 +253,7 @@ async function main(): Promise<void> {
         maxUploadBytes: config.maxUploadBytes,
         uploadIdleTimeoutMs: config.uploadIdleTimeoutMs,
         uploadSessionTtlMs: config.uploadSessionTtlMs,
+        uploadOrigins: opened.uploadOrigins,
         ...(opened.uploadReceiver ? { uploadReceiver: opened.uploadReceiver } : {}),
         onEnqueued: () => relay.notify(),
         writeFence: gate,
