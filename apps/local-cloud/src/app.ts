@@ -18,6 +18,7 @@ import { createRunService, registerRunRoutes } from './run/routes.ts';
 import { createJobRunner, type JobRunner } from './run/runner.ts';
 import { createRunStore } from './run/store.ts';
 import { startTaskDispatcher, type TaskDispatcher } from './tasks/dispatcher.ts';
+import { TASKS_RULES, type TasksRules } from './tasks/model.ts';
 import { registerTasksRoutes } from './tasks/routes.ts';
 import { createTasksStore } from './tasks/store.ts';
 import { createApiConnectors } from './workflows-api/connectors.ts';
@@ -47,8 +48,8 @@ export interface LocalCloudDeps {
   maxRunningTasks?: number;
   /** Host environment job children inherit PATH/HOME/TMPDIR/LANG/TZ from. */
   hostEnv: Record<string, string | undefined>;
-  /** How long deleted/finished task names stay unusable (Google: about an hour). */
-  taskTombstoneMs?: number;
+  /** Cloud Tasks periods and defaults (Google's unless a test shortens them). */
+  tasksRules?: Partial<TasksRules>;
   /** Command lines (command + args) jobs may run; nothing else runs. */
   jobCommands?: readonly (readonly string[])[];
   /** Secret name → file holding its value, for env `valueSource.secretKeyRef`. */
@@ -87,7 +88,8 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
       name,
       error: coerceError(error).message,
     });
-  const tasksStore = createTasksStore(deps.db, deps.taskTombstoneMs ?? 3_600_000, corrupt('task'));
+  const tasksRules: TasksRules = { ...TASKS_RULES, ...deps.tasksRules };
+  const tasksStore = createTasksStore(deps.db, tasksRules, corrupt('task'));
   const operations = createOperationsStore(deps.db);
   const runStore = createRunStore(deps.db);
   const workflowsStore = createWorkflowsStore(deps.db, corrupt('workflow execution'));
@@ -105,7 +107,7 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
   let dispatcher: TaskDispatcher | undefined;
   const noDispatcher: TaskDispatcher = {
     kick() {},
-    async runNow() {},
+    runNow: () => undefined,
     async stop() {},
     inFlight: () => 0,
   };
@@ -143,7 +145,13 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
     now,
   });
 
-  registerTasksRoutes(router, tasksStore, () => dispatcher ?? noDispatcher, outbound, now);
+  registerTasksRoutes(router, {
+    store: tasksStore,
+    dispatcher: () => dispatcher ?? noDispatcher,
+    outbound,
+    rules: tasksRules,
+    now,
+  });
   registerWorkflowsRoutes(router, {
     store: workflowsStore,
     operations,

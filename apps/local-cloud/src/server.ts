@@ -18,6 +18,7 @@ import { ApiError } from './google-error.ts';
 import { LIMITS } from './limits.ts';
 import { type GuardOptions, logRefusal, refusal } from './request-guard.ts';
 import type { HeaderReader } from './router.ts';
+import type { TasksRules } from './tasks/model.ts';
 
 /** Options for {@link startLocalCloud}. */
 export interface StartLocalCloudOptions {
@@ -38,8 +39,12 @@ export interface StartLocalCloudOptions {
   maxRunningTasks?: number;
   /** Working directory of job task processes (default: the current directory). */
   workdir?: string;
-  /** How long deleted/finished task names stay reserved (default one hour). */
-  taskTombstoneMs?: number;
+  /**
+   * Cloud Tasks periods, Google's by default: task names reserved for an hour
+   * after a task ends, deleted queue names for 7 days, dispatch deadlines of
+   * at least 15 s. Tests shorten them.
+   */
+  tasksRules?: Partial<TasksRules>;
   /** Environment job children inherit PATH/HOME/TMPDIR/LANG/TZ from. */
   hostEnv?: Record<string, string | undefined>;
   /** Command lines (command followed by args) jobs may run; a leading `node` is this Node binary. */
@@ -211,7 +216,7 @@ export async function startLocalCloud(options: StartLocalCloudOptions): Promise<
     secretFiles: options.secretFiles ?? {},
     outboundHosts: options.outboundHosts ?? [],
     selfPort: port,
-    ...(options.taskTombstoneMs === undefined ? {} : { taskTombstoneMs: options.taskTombstoneMs }),
+    ...(options.tasksRules === undefined ? {} : { tasksRules: options.tasksRules }),
   });
   cloud = started;
   started.start();
