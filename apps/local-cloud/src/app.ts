@@ -14,8 +14,9 @@ import { refusal } from './request-guard.ts';
 import { createRouter, type RawRequest, type RawResponse } from './router.ts';
 import { createConnectorCalls, createJobsRunConnector } from './run/connector.ts';
 import { createJobPolicy } from './run/job-policy.ts';
-import { createRunService, registerRunRoutes } from './run/routes.ts';
+import { registerRunRoutes } from './run/routes.ts';
 import { createJobRunner, type JobRunner } from './run/runner.ts';
+import { createRunService } from './run/service.ts';
 import { createRunStore } from './run/store.ts';
 import { startTaskDispatcher, type TaskDispatcher } from './tasks/dispatcher.ts';
 import { TASKS_RULES, type TasksRules } from './tasks/model.ts';
@@ -80,8 +81,8 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
   const now = deps.now ?? Date.now;
   const log = deps.logger;
   const guard = { token: deps.oauthToken, ...(deps.tokenHint ? { hint: deps.tokenHint } : {}) };
-  const router = createRouter(log.child({ component: 'api' }), (headers) =>
-    refusal(headers, guard),
+  const router = createRouter(log.child({ component: 'api' }), (headers, target) =>
+    refusal(headers, guard, target),
   );
   const corrupt = (what: string) => (name: string, error: unknown) =>
     log.error(`a stored ${what} could not be read; it was set aside`, {
@@ -121,7 +122,13 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
     policy: jobPolicy,
     now,
   });
-  const runService = createRunService(runStore, operations, () => jobRunner, jobPolicy);
+  const runService = createRunService({
+    store: runStore,
+    operations,
+    runner: () => jobRunner,
+    policy: jobPolicy,
+    now,
+  });
   const executions: ExecutionsRunner = createExecutionsRunner({
     store: workflowsStore,
     logger: log.child({ component: 'workflows' }),
@@ -158,7 +165,7 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
     runner: () => executions,
     now,
   });
-  registerRunRoutes(router, runStore, operations, runService, jobPolicy, now);
+  registerRunRoutes(router, runStore, operations, runService);
 
   let started = false;
   return {
