@@ -118,7 +118,7 @@ function serveRequest(
   res: ServerResponse,
 ): void {
   const headers = headerReader(req);
-  const refused = refusal(headers, guard);
+  const refused = refusal(headers, guard, req.url ?? '/');
   if (refused !== undefined) {
     // The router would refuse it too; answering here spares reading the body.
     logRefusal(logger.child({ component: 'api' }), req.method ?? 'GET', refused);
@@ -193,6 +193,12 @@ export async function startLocalCloud(options: StartLocalCloudOptions): Promise<
       return;
     }
     serveRequest(cloud, guard, logger, req, res);
+  });
+  // gcloud configured with local-cloud as its proxy (README, "Pointing gcloud at it") sends
+  // plain-HTTP calls in proxy form; anything it would tunnel (HTTPS to Google) is refused here.
+  server.on('connect', (req, socket) => {
+    logger.warn('refused a CONNECT: local-cloud is no proxy to other hosts', { target: req.url });
+    socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
