@@ -18,6 +18,7 @@ import { registerRunRoutes } from './run/routes.ts';
 import { createJobRunner, type JobRunner } from './run/runner.ts';
 import { createRunService } from './run/service.ts';
 import { createRunStore } from './run/store.ts';
+import { registerRunV1Routes } from './run/v1-routes.ts';
 import { startTaskDispatcher, type TaskDispatcher } from './tasks/dispatcher.ts';
 import { TASKS_RULES, type TasksRules } from './tasks/model.ts';
 import { registerTasksRoutes } from './tasks/routes.ts';
@@ -166,6 +167,7 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
     now,
   });
   registerRunRoutes(router, runStore, operations, runService);
+  registerRunV1Routes(router, runStore, runService);
 
   let started = false;
   return {

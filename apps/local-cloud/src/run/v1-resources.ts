@@ -108,10 +108,17 @@ export function v1Job(job: Job): Json {
       resourceVersion: job.etag,
       generation: Number(job.generation),
       creationTimestamp: job.createTime,
-      labels: { ...job.labels, [LABEL.location]: location },
+      // Cloud Run's v1 jobs carry their last update as a label (gcloud: job.last_modified_timestamp).
+      labels: {
+        ...job.labels,
+        [LABEL.location]: location,
+        'run.googleapis.com/lastUpdatedTime': job.updateTime,
+      },
     },
     spec: {
       template: {
+        // gcloud wraps the template as a full object and needs its metadata (k8s_object AssertFullObject).
+        metadata: job.labels ? { labels: job.labels } : {},
         spec: {
           parallelism: job.template.parallelism,
           taskCount: job.template.taskCount,
