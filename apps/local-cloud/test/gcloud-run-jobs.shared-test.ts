@@ -10,7 +10,7 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { coerceError } from '@slideshow/runtime';
@@ -23,6 +23,7 @@ import { startsIn, writeJobScript } from './job-script.ts';
 const execFileAsync = promisify(execFile);
 const hasGcloud = spawnSync('gcloud', ['--version'], { stdio: 'ignore' }).status === 0;
 const WRAPPER = fileURLToPath(new URL('../src/gcloud.ts', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 /** The real gcloud takes seconds per call on a loaded 2-core machine. */
 const TEST_TIMEOUT_MS = 240_000;
 const PROJECT = 'local-project';
@@ -31,20 +32,26 @@ let dir: string;
 let script: string;
 let cloud: RunningLocalCloud;
 
+/** What the wrapper needs to find this test's local-cloud, and a private gcloud configuration. */
+function wrapperEnv(): Record<string, string | undefined> {
+  return {
+    // This Node first: the npm script's bootstrap then installs nothing.
+    PATH: `${dirname(process.execPath)}:${hostEnvironment().PATH}`,
+    HOME: dir,
+    CLOUDSDK_CONFIG: join(dir, 'gcloud-config'),
+    CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+    LOCAL_CLOUD_PORT: String(cloud.port),
+    LOCAL_CLOUD_DATA_DIR: join(dir, 'data'),
+    LOCAL_CLOUD_PROJECT: PROJECT,
+    LOCAL_CLOUD_LOCATION: REGION,
+  };
+}
+
 /** Runs gcloud through the wrapper, as the README does; `--region` is gcloud-env's run/region. */
 async function gcloud(...args: string[]): Promise<string> {
   const { stdout } = await execFileAsync(process.execPath, [WRAPPER, ...args], {
     timeout: 120_000,
-    env: {
-      PATH: hostEnvironment().PATH,
-      HOME: dir,
-      CLOUDSDK_CONFIG: join(dir, 'gcloud-config'),
-      CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
-      LOCAL_CLOUD_PORT: String(cloud.port),
-      LOCAL_CLOUD_DATA_DIR: join(dir, 'data'),
-      LOCAL_CLOUD_PROJECT: PROJECT,
-      LOCAL_CLOUD_LOCATION: REGION,
-    },
+    env: wrapperEnv(),
   });
   return stdout;
 }
@@ -123,7 +130,15 @@ describe.skipIf(!hasGcloud)(
           expect(env, me).toMatchObject({ GREETING: 'bonjour', CLOUD_RUN_TASK_COUNT: '3' });
         }
 
-        const listed = await gcloudJson('run', 'jobs', 'executions', 'list', '--job=greeter');
+        // As the runbook (docs/operations.md) lists them.
+        const listed = await gcloudJson(
+          'run',
+          'jobs',
+          'executions',
+          'list',
+          '--job=greeter',
+          '--limit=20',
+        );
         expect(listed.map((e: { metadata: { name: string } }) => e.metadata.name)).toEqual([name]);
         const described = await gcloudJson('run', 'jobs', 'executions', 'describe', name);
         expect(described.status.conditions.at(-1)).toMatchObject({
@@ -172,6 +187,33 @@ describe.skipIf(!hasGcloud)(
           'listed',
         );
         expect(names(await gcloudJson('run', 'jobs', 'list'))).toContain('listed');
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
+      'runs through the root `npm run --silent gcloud --` the root README shows',
+      async () => {
+        await createJob('through-npm', { MODE: 'ok' });
+        const { stdout } = await execFileAsync(
+          'npm',
+          [
+            'run',
+            '--silent',
+            'gcloud',
+            '--',
+            'run',
+            'jobs',
+            'describe',
+            'through-npm',
+            '--format=json',
+          ],
+          { cwd: REPO_ROOT, timeout: 120_000, env: wrapperEnv() },
+        );
+        expect(JSON.parse(stdout).metadata).toMatchObject({
+          name: 'through-npm',
+          namespace: PROJECT,
+        });
       },
       TEST_TIMEOUT_MS,
     );
