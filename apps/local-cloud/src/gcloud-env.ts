@@ -8,7 +8,8 @@
  * - Cloud Run: gcloud puts the region in front of the override's host
  *   (regional-host.ts), so the override is `http://localhost:PORT/` and
  *   gcloud's own proxy settings (`proxy/type`, `proxy/address`,
- *   `proxy/port`) send every call to local-cloud, which reads the region
+ *   `proxy/port`; cloud.google.com/sdk/docs/proxy-settings: they override
+ *   `http_proxy` and ignore `no_proxy`) send every call to local-cloud, which reads the region
  *   from `us-central1-localhost`. Nothing gcloud would send elsewhere leaves
  *   the machine: local-cloud refuses to tunnel (CONNECT).
  * - local-cloud's token as gcloud's access token (`auth/access_token_file`),
