@@ -332,6 +332,21 @@ describe('executions', () => {
   });
 });
 
+describe('long names', () => {
+  it('finds the execution and tasks of a job whose id has the full 63 characters', async () => {
+    const id = `j${'x'.repeat(61)}z`;
+    await createV2Job(id, { MODE: 'ok' });
+    const name = (await v1('POST', `/jobs/${id}:run`, {})).body.metadata.name;
+    expect(name.length).toBeGreaterThan(63);
+    await finished(name);
+    const task = await v1('GET', `/tasks/${name}-task0`);
+    expect(task, JSON.stringify(task)).toMatchObject({
+      status: 200,
+      body: { metadata: { labels: { 'run.googleapis.com/runningState': 'Succeeded' } } },
+    });
+  });
+});
+
 describe('tasks', () => {
   it('lists an execution’s tasks with their running state, filters by state, and gets one', async () => {
     await createV2Job('tasked', { MODE: 'fail-until', SUCCEED_AT: '1' }, 2);

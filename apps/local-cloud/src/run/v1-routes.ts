@@ -35,8 +35,14 @@ import {
 const V1 = '/apis/run.googleapis.com/v1/namespaces/{namespace}';
 /** Project ids (and numbers); also keeps LIKE patterns built from them literal. */
 const NAMESPACE = /^[a-z0-9][a-z0-9-]{0,62}$/;
-/** Job, execution and task ids: DNS labels. */
-const ID = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** Job ids: DNS labels, as v2 jobId. */
+const JOB_ID = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/**
+ * Execution (`<job>-<5 hex>`) and task (`<execution>-task<index>`) ids: longer
+ * than a job id, same characters — which also keeps the LIKE patterns built
+ * from them literal (no `%`, no `_`).
+ */
+const RUN_ID = /^[a-z][-a-z0-9]{0,127}$/;
 
 /** Which project and location a request is about. */
 interface Scope {
@@ -110,7 +116,7 @@ function labelsOf(resource: Record<string, unknown>): Record<string, string> {
 /** Registers the v1 routes over the same store and service as the v2 ones. */
 export function registerRunV1Routes(router: Router, store: RunStore, service: RunService): void {
   const findJob = (scope: Scope, id: string): Job => {
-    const job = ID.test(id)
+    const job = JOB_ID.test(id)
       ? scope.location
         ? store.getJob(`${scope.parent}/jobs/${id}`)
         : store.listJobs(scope.parent).find((j) => j.name.split('/').at(-1) === id)
@@ -119,7 +125,7 @@ export function registerRunV1Routes(router: Router, store: RunStore, service: Ru
     return job;
   };
   const findExecution = (scope: Scope, id: string): Execution => {
-    const execution = ID.test(id) ? store.findExecution(scope.parent, id) : undefined;
+    const execution = RUN_ID.test(id) ? store.findExecution(scope.parent, id) : undefined;
     if (!execution) throw missing(scope, 'EXECUTION', id);
     return execution;
   };
@@ -146,7 +152,7 @@ export function registerRunV1Routes(router: Router, store: RunStore, service: Ru
     const scope = scopeOf(req);
     const parent = regional(scope, 'Creating a job');
     const id = String((req.body.metadata as { name?: unknown } | undefined)?.name ?? '');
-    if (!ID.test(id)) throw invalidArgument(`Invalid job name: ${JSON.stringify(id)}`);
+    if (!JOB_ID.test(id)) throw invalidArgument(`Invalid job name: ${JSON.stringify(id)}`);
     return { body: v1Job(service.createJob(`${parent}/jobs/${id}`, v2JobBody(req.body))) };
   });
   router.add('GET', `${V1}/jobs/{job}`, (req) => ({
@@ -179,7 +185,7 @@ export function registerRunV1Routes(router: Router, store: RunStore, service: Ru
     const jobId = requiredValue(text, LABEL.job);
     // One job's executions are read on their own; otherwise every execution in scope.
     const rows =
-      jobId !== undefined && scope.location !== undefined && ID.test(jobId)
+      jobId !== undefined && scope.location !== undefined && JOB_ID.test(jobId)
         ? store.listExecutions(`${scope.parent}/jobs/${jobId}`)
         : store.listExecutionsUnder(scope.parent);
     const items = rows.map(v1Execution).filter((e) => selector(labelsOf(e)));
