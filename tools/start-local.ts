@@ -128,6 +128,8 @@ async function showcase(
   }
 
   const db = resolve(dataDir, 'slideshow.db');
+  // The wrapper finds this stack by LOCAL_CLOUD_PORT and LOCAL_CLOUD_DATA_DIR (apps/local-cloud/README.md).
+  const gcloudPrefix = `LOCAL_CLOUD_PORT=${new URL(stack.localCloudUrl).port} LOCAL_CLOUD_DATA_DIR=${dataDir} npm run --silent gcloud --`;
   say(`
 The pipeline is running.
   Slideshow         ${stack.backendUrl}/
@@ -136,12 +138,9 @@ The pipeline is running.
   Admin API token   ${stack.adminToken}   (Authorization: Bearer …)
   Emulated cloud    ${stack.localCloudUrl}   resources under ${stack.parent}
   Failed tasks      sqlite3 ${db} "SELECT image_id, error_code, error_message, attempt_count, source FROM failed_tasks"
-  gcloud            export CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS=${stack.localCloudUrl}/ \\
-                      CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWS=${stack.localCloudUrl}/ \\
-                      CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWEXECUTIONS=${stack.localCloudUrl}/ \\
-                      CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=${stack.localCloudTokenFile} CLOUDSDK_CORE_PROJECT=${stack.projectId}
-                    gcloud tasks queues list --location=${stack.location}
-                    gcloud workflows executions list process-image --location=${stack.location}
+  gcloud            ${gcloudPrefix} tasks queues list --location=${stack.location}
+                    ${gcloudPrefix} workflows executions list process-image --location=${stack.location}
+                    ${gcloudPrefix} run jobs executions list --job=processor --region=${stack.location}
   Logs              ${resolve(dataDir, 'logs')}
 Press Ctrl-C to stop.`);
 }

@@ -14,10 +14,13 @@ import { refusal } from './request-guard.ts';
 import { createRouter, type RawRequest, type RawResponse } from './router.ts';
 import { createConnectorCalls, createJobsRunConnector } from './run/connector.ts';
 import { createJobPolicy } from './run/job-policy.ts';
-import { createRunService, registerRunRoutes } from './run/routes.ts';
+import { registerRunRoutes } from './run/routes.ts';
 import { createJobRunner, type JobRunner } from './run/runner.ts';
+import { createRunService } from './run/service.ts';
 import { createRunStore } from './run/store.ts';
+import { registerRunV1Routes } from './run/v1-routes.ts';
 import { startTaskDispatcher, type TaskDispatcher } from './tasks/dispatcher.ts';
+import { TASKS_RULES, type TasksRules } from './tasks/model.ts';
 import { registerTasksRoutes } from './tasks/routes.ts';
 import { createTasksStore } from './tasks/store.ts';
 import { createApiConnectors } from './workflows-api/connectors.ts';
@@ -47,8 +50,8 @@ export interface LocalCloudDeps {
   maxRunningTasks?: number;
   /** Host environment job children inherit PATH/HOME/TMPDIR/LANG/TZ from. */
   hostEnv: Record<string, string | undefined>;
-  /** How long deleted/finished task names stay unusable (Google: about an hour). */
-  taskTombstoneMs?: number;
+  /** Cloud Tasks periods and defaults (Google's unless a test shortens them). */
+  tasksRules?: Partial<TasksRules>;
   /** Command lines (command + args) jobs may run; nothing else runs. */
   jobCommands?: readonly (readonly string[])[];
   /** Secret name → file holding its value, for env `valueSource.secretKeyRef`. */
@@ -79,15 +82,16 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
   const now = deps.now ?? Date.now;
   const log = deps.logger;
   const guard = { token: deps.oauthToken, ...(deps.tokenHint ? { hint: deps.tokenHint } : {}) };
-  const router = createRouter(log.child({ component: 'api' }), (headers) =>
-    refusal(headers, guard),
+  const router = createRouter(log.child({ component: 'api' }), (headers, target) =>
+    refusal(headers, guard, target),
   );
   const corrupt = (what: string) => (name: string, error: unknown) =>
     log.error(`a stored ${what} could not be read; it was set aside`, {
       name,
       error: coerceError(error).message,
     });
-  const tasksStore = createTasksStore(deps.db, deps.taskTombstoneMs ?? 3_600_000, corrupt('task'));
+  const tasksRules: TasksRules = { ...TASKS_RULES, ...deps.tasksRules };
+  const tasksStore = createTasksStore(deps.db, tasksRules, corrupt('task'));
   const operations = createOperationsStore(deps.db);
   const runStore = createRunStore(deps.db);
   const workflowsStore = createWorkflowsStore(deps.db, corrupt('workflow execution'));
@@ -105,7 +109,7 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
   let dispatcher: TaskDispatcher | undefined;
   const noDispatcher: TaskDispatcher = {
     kick() {},
-    async runNow() {},
+    runNow: () => undefined,
     async stop() {},
     inFlight: () => 0,
   };
@@ -119,7 +123,13 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
     policy: jobPolicy,
     now,
   });
-  const runService = createRunService(runStore, operations, () => jobRunner, jobPolicy);
+  const runService = createRunService({
+    store: runStore,
+    operations,
+    runner: () => jobRunner,
+    policy: jobPolicy,
+    now,
+  });
   const executions: ExecutionsRunner = createExecutionsRunner({
     store: workflowsStore,
     logger: log.child({ component: 'workflows' }),
@@ -143,14 +153,21 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
     now,
   });
 
-  registerTasksRoutes(router, tasksStore, () => dispatcher ?? noDispatcher, outbound, now);
+  registerTasksRoutes(router, {
+    store: tasksStore,
+    dispatcher: () => dispatcher ?? noDispatcher,
+    outbound,
+    rules: tasksRules,
+    now,
+  });
   registerWorkflowsRoutes(router, {
     store: workflowsStore,
     operations,
     runner: () => executions,
     now,
   });
-  registerRunRoutes(router, runStore, operations, runService, jobPolicy, now);
+  registerRunRoutes(router, runStore, operations, runService);
+  registerRunV1Routes(router, runStore, runService);
 
   let started = false;
   return {

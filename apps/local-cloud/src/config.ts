@@ -54,6 +54,8 @@ const Schema = z.object({
   /** Working directory of job task processes (default: the current directory). */
   LOCAL_CLOUD_WORKDIR: z.string().min(1).optional(),
   LOCAL_CLOUD_KILL_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  /** How long a deleted queue's name stays unusable; default Google's 7 days. */
+  LOCAL_CLOUD_QUEUE_TOMBSTONE_MS: z.coerce.number().int().min(0).optional(),
   /** Most job task processes at once (0: no limit); default: this machine's cores. */
   LOCAL_CLOUD_MAX_RUNNING_TASKS: z.coerce.number().int().min(0).default(availableParallelism()),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO'),
@@ -72,6 +74,8 @@ export interface LocalCloudConfig {
   outboundHosts: string[];
   workdir: string;
   killGraceMs: number;
+  /** Deleted queue names stay unusable this long (undefined: Google's 7 days). */
+  queueTombstoneMs?: number;
   maxRunningTasks: number;
   logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 }
@@ -101,6 +105,9 @@ export function loadConfig(
     logLevel: c.LOG_LEVEL,
   };
   if (c.LOCAL_CLOUD_OIDC_TOKEN) config.oidcToken = c.LOCAL_CLOUD_OIDC_TOKEN;
+  if (c.LOCAL_CLOUD_QUEUE_TOMBSTONE_MS !== undefined) {
+    config.queueTombstoneMs = c.LOCAL_CLOUD_QUEUE_TOMBSTONE_MS;
+  }
   return config;
 }
 

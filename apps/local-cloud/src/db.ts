@@ -96,6 +96,8 @@ const MIGRATIONS: readonly string[] = [
     blankSecretEnv('operations', '$.operation.metadata.template.containers[0].env'),
     blankSecretEnv('operations', '$.operation.response.template.containers[0].env'),
   ].join('\n'),
+  // Deleted queues: their names stay unusable for a while, as on Google (tasks/model.ts TASKS_RULES).
+  `CREATE TABLE IF NOT EXISTS queue_tombstones (name TEXT PRIMARY KEY, expires_ms INTEGER NOT NULL);`,
 ];
 
 /** Opens (creating if needed) and migrates the database at `path`. */

@@ -22,6 +22,9 @@ const cloud = await startLocalCloud({
   outboundHosts: config.outboundHosts,
   logger,
   ...(config.oidcToken ? { oidcToken: config.oidcToken } : {}),
+  ...(config.queueTombstoneMs === undefined
+    ? {}
+    : { tasksRules: { queueTombstoneMs: config.queueTombstoneMs } }),
 });
 logger.info('local-cloud ready', {
   url: cloud.url,

@@ -2,6 +2,8 @@
  * Who may call local-cloud. It runs jobs as the developer's user, so it
  * answers only requests that (1) are addressed to a loopback host — a page
  * that rebinds its own DNS name to 127.0.0.1 still sends its name in `Host` —
+ * or, in proxy form only, to gcloud's regional `<region>-localhost` name
+ * (regional-host.ts) —
  * (2) do not come from a web page — browsers mark every request a page makes
  * with `Origin` and/or `Sec-Fetch-Site` (Fetch standard §3.1, W3C Fetch
  * Metadata); gcloud, the client libraries and Node's fetch send neither — and
@@ -13,6 +15,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '@slideshow/runtime';
 import { ApiError } from './google-error.ts';
 import { hostHeaderHostname, isLoopbackHostname } from './loopback.ts';
+import { absoluteTargetAuthority, regionOfHostname } from './regional-host.ts';
 import type { HeaderReader } from './router.ts';
 
 /** Google's wording (the Google API front end's 401s). */
@@ -40,16 +43,34 @@ export interface GuardOptions {
 }
 
 /**
- * The reason a request must be refused, or undefined when it may be served.
- * Only headers are read, so the server can refuse before reading a body.
+ * Whether a request is addressed to this machine. The host is the request
+ * target's authority when the target is in absolute (proxy) form — RFC 9112
+ * §3.2.2: a server then ignores `Host` — else the `Host` header. It must be
+ * a loopback name, or gcloud's `<region>-localhost` in proxy form.
  */
-export function refusal(headers: HeaderReader, options: GuardOptions): ApiError | undefined {
+function addressedHere(host: string, target: string): boolean {
+  const proxied = absoluteTargetAuthority(target);
+  const hostname = hostHeaderHostname(proxied ?? host);
+  if (hostname === undefined) return false;
+  if (isLoopbackHostname(hostname)) return true;
+  return proxied !== undefined && regionOfHostname(hostname) !== undefined;
+}
+
+/**
+ * The reason a request must be refused, or undefined when it may be served.
+ * Only the request line's target and the headers are read, so the server
+ * can refuse before reading a body.
+ */
+export function refusal(
+  headers: HeaderReader,
+  options: GuardOptions,
+  target = '/',
+): ApiError | undefined {
   const host = headers.get('host') ?? '';
-  const hostname = hostHeaderHostname(host);
-  if (hostname === undefined || !isLoopbackHostname(hostname)) {
+  if (!addressedHere(host, target)) {
     return new ApiError(
       'PERMISSION_DENIED',
-      `local-cloud answers only requests addressed to a loopback host (localhost, 127.0.0.1, [::1]); this one was addressed to ${JSON.stringify(host)}.`,
+      `local-cloud answers only requests addressed to a loopback host (localhost, 127.0.0.1, [::1]), or to <region>-localhost through gcloud's proxy setting; this one was addressed to ${JSON.stringify(absoluteTargetAuthority(target) ?? host)}.`,
     );
   }
   const origin = headers.get('origin');

@@ -9,6 +9,7 @@
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
 import { ApiError } from './google-error.ts';
+import { absoluteTargetAuthority } from './regional-host.ts';
 import { logRefusal } from './request-guard.ts';
 
 /** Reads request headers by (case-insensitive) name, like `Headers.get`. */
@@ -22,6 +23,11 @@ export interface ApiRequest {
   params: Record<string, string>;
   query: URLSearchParams;
   headers: HeaderReader;
+  /**
+   * The host the request was addressed to: the request target's authority in
+   * proxy form, else the `Host` header (`127.0.0.1:8123`, `us-central1-localhost:8123`).
+   */
+  authority: string;
   body: Record<string, unknown>;
 }
 
@@ -105,8 +111,11 @@ function parseBody(text: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** Decides from the headers whether a request may be served (request-guard.ts). */
-export type RequestScreen = (headers: HeaderReader) => ApiError | undefined;
+/**
+ * Decides from the headers and the request target (origin form `/v2/…` or
+ * proxy form `http://host/v2/…`) whether a request may be served (request-guard.ts).
+ */
+export type RequestScreen = (headers: HeaderReader, target: string) => ApiError | undefined;
 
 /**
  * Creates a router whose failures are Google error JSON, logged once here.
@@ -120,7 +129,7 @@ export function createRouter(logger: Logger, screen: RequestScreen): Router {
       routes.push({ method, handler, ...compile(pattern) });
     },
     async handleRaw(request) {
-      const refused = screen(request.headers);
+      const refused = screen(request.headers, request.url);
       if (refused !== undefined) {
         logRefusal(logger, request.method, refused);
         return json(refused.httpCode, refused.toBody());
@@ -144,6 +153,7 @@ export function createRouter(logger: Logger, screen: RequestScreen): Router {
             params,
             query: url.searchParams,
             headers: request.headers,
+            authority: absoluteTargetAuthority(request.url) ?? request.headers.get('host') ?? '',
             body: request.method === 'GET' ? {} : parseBody(request.body),
           });
           return json(res.status ?? 200, res.body);

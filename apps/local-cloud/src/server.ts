@@ -18,6 +18,7 @@ import { ApiError } from './google-error.ts';
 import { LIMITS } from './limits.ts';
 import { type GuardOptions, logRefusal, refusal } from './request-guard.ts';
 import type { HeaderReader } from './router.ts';
+import type { TasksRules } from './tasks/model.ts';
 
 /** Options for {@link startLocalCloud}. */
 export interface StartLocalCloudOptions {
@@ -38,8 +39,12 @@ export interface StartLocalCloudOptions {
   maxRunningTasks?: number;
   /** Working directory of job task processes (default: the current directory). */
   workdir?: string;
-  /** How long deleted/finished task names stay reserved (default one hour). */
-  taskTombstoneMs?: number;
+  /**
+   * Cloud Tasks periods, Google's by default: task names reserved for an hour
+   * after a task ends, deleted queue names for 7 days, dispatch deadlines of
+   * at least 15 s. Tests shorten them.
+   */
+  tasksRules?: Partial<TasksRules>;
   /** Environment job children inherit PATH/HOME/TMPDIR/LANG/TZ from. */
   hostEnv?: Record<string, string | undefined>;
   /** Command lines (command followed by args) jobs may run; a leading `node` is this Node binary. */
@@ -113,7 +118,7 @@ function serveRequest(
   res: ServerResponse,
 ): void {
   const headers = headerReader(req);
-  const refused = refusal(headers, guard);
+  const refused = refusal(headers, guard, req.url ?? '/');
   if (refused !== undefined) {
     // The router would refuse it too; answering here spares reading the body.
     logRefusal(logger.child({ component: 'api' }), req.method ?? 'GET', refused);
@@ -189,6 +194,12 @@ export async function startLocalCloud(options: StartLocalCloudOptions): Promise<
     }
     serveRequest(cloud, guard, logger, req, res);
   });
+  // gcloud configured with local-cloud as its proxy (README, "Pointing gcloud at it") sends
+  // plain-HTTP calls in proxy form; anything it would tunnel (HTTPS to Google) is refused here.
+  server.on('connect', (req, socket) => {
+    logger.warn('refused a CONNECT: local-cloud is no proxy to other hosts', { target: req.url });
+    socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {
@@ -211,7 +222,7 @@ export async function startLocalCloud(options: StartLocalCloudOptions): Promise<
     secretFiles: options.secretFiles ?? {},
     outboundHosts: options.outboundHosts ?? [],
     selfPort: port,
-    ...(options.taskTombstoneMs === undefined ? {} : { taskTombstoneMs: options.taskTombstoneMs }),
+    ...(options.tasksRules === undefined ? {} : { tasksRules: options.tasksRules }),
   });
   cloud = started;
   started.start();

@@ -19,7 +19,8 @@ let queueSeq = 0;
 
 beforeAll(async () => {
   dir = tempDir();
-  cloud = await startCloud(dir);
+  // The deadline test needs a deadline that passes in a fraction of a second (Google's minimum is 15 s).
+  cloud = await startCloud(dir, { tasksRules: { minDispatchDeadlineMs: 100 } });
 });
 afterAll(async () => {
   await cloud.stop();

@@ -119,6 +119,7 @@ describe.skipIf(!hasGcloud)(
       const source = join(dir, 'hello.yaml');
       writeFileSync(
         source,
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: Workflows expression syntax, not a JS template.
         'main:\n  params: [args]\n  steps:\n    - done:\n        return: ${sys.get_env("GREETING") + " " + args.name}\n',
       );
       await gcloud(

@@ -3,7 +3,7 @@
  * JSON client for its REST API, and a recording HTTP target for tasks.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -195,4 +195,47 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
         proxy.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Calls the API the way gcloud reaches the Cloud Run v1 surface: in proxy
+ * form, addressed to `<region>-localhost:PORT` (or to `localhost:PORT`, the
+ * global host, when `region` is undefined), with local-cloud's token.
+ */
+export function apiViaProxy(
+  cloud: { port: number; oauthToken: string },
+  region: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<JsonResponse> {
+  const host = `${region === undefined ? '' : `${region}-`}localhost:${cloud.port}`;
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: cloud.port,
+        method,
+        path: `http://${host}${path}`,
+        setHost: false,
+        headers: {
+          host,
+          authorization: `Bearer ${cloud.oauthToken}`,
+          'content-type': 'application/json',
+          ...(text === undefined ? {} : { 'content-length': String(Buffer.byteLength(text)) }),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const answer = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, body: answer ? JSON.parse(answer) : undefined });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(text);
+  });
 }

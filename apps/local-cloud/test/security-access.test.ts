@@ -17,6 +17,7 @@ import {
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LIMITS } from '../src/limits.ts';
 import type { RunningLocalCloud } from '../src/server.ts';
 import { api, PARENT, removeDir, startCloud, tempDir } from './helpers.ts';
 
@@ -194,8 +195,8 @@ describe('local-cloud refuses DNS rebinding and web pages, even with its token',
 });
 
 describe('local-cloud bounds what it reads', () => {
-  it('refuses a body over 1 MiB with 400 INVALID_ARGUMENT before reading it', async () => {
-    const big = Buffer.alloc(2 * 1024 * 1024, 0x20);
+  it('refuses a body over the limit (2 MiB) with 400 INVALID_ARGUMENT before reading it', async () => {
+    const big = Buffer.alloc(2 * LIMITS.requestBodyBytes, 0x20);
     const res = await raw(
       'POST',
       `/v2/${PARENT}/queues`,
@@ -207,7 +208,7 @@ describe('local-cloud bounds what it reads', () => {
       body: {
         error: {
           status: 'INVALID_ARGUMENT',
-          message: 'Request payload size exceeds the limit: 1048576 bytes.',
+          message: 'Request payload size exceeds the limit: 2097152 bytes.',
         },
       },
     });
@@ -223,7 +224,7 @@ describe('local-cloud bounds what it reads', () => {
         'content-type': 'application/json',
         'transfer-encoding': 'chunked',
       },
-      Buffer.alloc(1024 * 1024 + 10, 0x20),
+      Buffer.alloc(LIMITS.requestBodyBytes + 10, 0x20),
     );
     expect(res.status).toBe(400);
     expect(res.body.error.message).toContain('payload size exceeds');

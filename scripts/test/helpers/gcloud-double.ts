@@ -144,6 +144,11 @@ export function runCommand(
     });
     child.on('error', reject);
     child.on('close', (status) => resolvePromise({ status, stdout, stderr }));
+    // A script that refuses its arguments exits before it reads stdin: writing to
+    // the closed pipe is then EPIPE, which is the script's answer, not a test error.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') reject(error);
+    });
     child.stdin.end(input ?? '');
   });
 }

@@ -13,7 +13,7 @@ import type { Db } from '../db.ts';
 import { ApiError } from '../google-error.ts';
 import type { ConnectorHandler } from '../workflows/index.ts';
 import { WorkflowRuntimeError } from '../workflows/index.ts';
-import type { RunService } from './routes.ts';
+import type { RunService } from './service.ts';
 
 /** Where connector calls are recorded. */
 export interface ConnectorCalls {

@@ -43,6 +43,22 @@ export interface ExecutionTemplate {
   template: TaskTemplate;
 }
 
+/** ExecutionReference.completionStatus (v2 and v1 share the enum). */
+export type CompletionStatus =
+  | 'EXECUTION_SUCCEEDED'
+  | 'EXECUTION_FAILED'
+  | 'EXECUTION_RUNNING'
+  | 'EXECUTION_PENDING'
+  | 'EXECUTION_CANCELLED';
+
+/** ExecutionReference: the job's latest execution. */
+export interface ExecutionReference {
+  name: string;
+  createTime: string;
+  completionTime?: string;
+  completionStatus?: CompletionStatus;
+}
+
 /** A job as stored and returned. */
 export interface Job {
   name: string;
@@ -53,25 +69,40 @@ export interface Job {
   launchStage: string;
   template: ExecutionTemplate;
   labels?: Record<string, string>;
+  /** The generation the (local, immediate) reconciliation has applied: always `generation`. */
+  observedGeneration?: string;
+  /** `Ready`, succeeded once the job is stored: a job here is ready to run at once. */
+  terminalCondition?: Condition;
+  conditions?: Condition[];
   executionCount: number;
-  latestCreatedExecution?: { name: string; createTime: string; completionTime?: string };
+  latestCreatedExecution?: ExecutionReference;
   reconciling: boolean;
   etag: string;
 }
 
-/** A condition of an execution. */
+/** Condition.executionReason values local-cloud sets (v2 Condition.ExecutionReason). */
+export type ExecutionReason = 'NON_ZERO_EXIT_CODE' | 'CANCELLED';
+
+/** A condition of a job, execution or task (v2 Condition). */
 export interface Condition {
   type: string;
   state: 'CONDITION_PENDING' | 'CONDITION_RECONCILING' | 'CONDITION_FAILED' | 'CONDITION_SUCCEEDED';
   message?: string;
   lastTransitionTime: string;
+  executionReason?: ExecutionReason;
 }
 
 /** An execution as stored and returned. */
 export interface Execution {
   name: string;
   uid: string;
+  /** The parent job's id (`my-job`), as Google returns it; the name holds the full path. */
   job: string;
+  generation?: string;
+  observedGeneration?: string;
+  labels?: Record<string, string>;
+  /** Where Google would show its logs (Cloud Logging); local task output is in local-cloud's log. */
+  logUri?: string;
   createTime: string;
   startTime?: string;
   completionTime?: string;
@@ -247,6 +278,44 @@ export function applyOverrides(
     }
   }
   return out;
+}
+
+/** True when the execution finished with every task succeeded. */
+export function executionSucceeded(e: Execution): boolean {
+  return e.conditions.some((c) => c.type === 'Completed' && c.state === 'CONDITION_SUCCEEDED');
+}
+
+/** True when the execution is finished (succeeded, failed or cancelled). */
+export function executionDone(e: Execution): boolean {
+  return e.completionTime !== undefined;
+}
+
+/**
+ * Marks a job as reconciled at `time`: Cloud Run reports `observedGeneration`
+ * = `generation` and a `Ready` terminal condition once a job can run, which
+ * locally is as soon as it is stored.
+ */
+export function reconciled(job: Job, time: string): Job {
+  job.observedGeneration = job.generation;
+  job.terminalCondition = { type: 'Ready', state: 'CONDITION_SUCCEEDED', lastTransitionTime: time };
+  job.conditions = [];
+  return job;
+}
+
+/**
+ * The Cloud Logging address Google gives an execution's `logUri`: the logs
+ * viewer filtered on the job, its location and the execution
+ * (resource.type cloud_run_job, label run.googleapis.com/execution_name).
+ */
+export function executionLogUri(executionName: string): string {
+  const [, project, , location, , job, , execution] = executionName.split('/');
+  const filter = [
+    'resource.type="cloud_run_job"',
+    `resource.labels.job_name="${job}"`,
+    `resource.labels.location="${location}"`,
+    `labels."run.googleapis.com/execution_name"="${execution}"`,
+  ].join('\n');
+  return `https://console.cloud.google.com/logs/viewer?project=${project}&advancedFilter=${encodeURIComponent(filter)}`;
 }
 
 /** Parses a Kubernetes quantity ("512Mi", "1Gi", "800M") into bytes. */

@@ -12,17 +12,24 @@
  * that breaks Google's limits or cannot be read is marked failed instead of
  * being resumed, so no row can block a start.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
 import { coerceError, type Logger } from '@slideshow/runtime';
 import { ApiError } from '../google-error.ts';
 import { LIMITS } from '../limits.ts';
 import { parseDuration } from '../time.ts';
 import { killLeftover, logChildLine, runAttempt } from './child-process.ts';
+import {
+  condition,
+  markFinished,
+  markStarted,
+  newExecution,
+  noteLatestEnded,
+} from './execution-record.ts';
 import type { JobPolicy } from './job-policy.ts';
 import {
-  type Condition,
+  type CompletionStatus,
   type Execution,
   type ExecutionTemplate,
+  executionDone,
   type Job,
   parseMemory,
 } from './model.ts';
@@ -70,16 +77,6 @@ export interface JobRunner {
   stop(): Promise<void>;
 }
 
-/** True when the execution finished with every task succeeded. */
-export function executionSucceeded(e: Execution): boolean {
-  return e.conditions.some((c) => c.type === 'Completed' && c.state === 'CONDITION_SUCCEEDED');
-}
-
-/** True when the execution is finished (succeeded or failed). */
-export function executionDone(e: Execution): boolean {
-  return e.completionTime !== undefined;
-}
-
 /** Creates the runner. */
 export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   const { store, logger } = deps;
@@ -106,11 +103,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     summarize(execution, table);
   }
 
-  function condition(type: string, state: Condition['state'], message?: string): Condition {
-    const c: Condition = { type, state, lastTransitionTime: new Date(now()).toISOString() };
-    if (message !== undefined) c.message = message;
-    return c;
-  }
+  const iso = () => new Date(now()).toISOString();
 
   /** The container env for one attempt, with secrets read now (Cloud Run resolves them at start). */
   function attemptEnv(execution: Execution): Record<string, string> {
@@ -229,9 +222,12 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
 
   /** Ends an execution that cannot run at all (a command line no longer registered, a poisoned row). */
   function failWithoutRunning(execution: Execution, message: string): Execution {
-    execution.completionTime = new Date(now()).toISOString();
-    execution.conditions = [condition('Completed', 'CONDITION_FAILED', message)];
+    execution.completionTime = iso();
+    execution.conditions = [
+      condition('Completed', 'CONDITION_FAILED', execution.completionTime, message),
+    ];
     store.putExecution(execution, true);
+    noteLatest(execution, 'EXECUTION_FAILED');
     logger.error('job execution failed before running', { execution: execution.name, message });
     return execution;
   }
@@ -264,12 +260,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     };
     let remaining = 0;
     for (let i = 0; i < execution.taskCount; i++) if (resumeAt(i) >= 0) remaining++;
-    execution.startTime ??= new Date(now()).toISOString();
-    execution.conditions = [
-      condition('ResourcesAvailable', 'CONDITION_SUCCEEDED'),
-      condition('Started', 'CONDITION_SUCCEEDED'),
-      condition('Completed', 'CONDITION_PENDING'),
-    ];
+    markStarted(execution, iso());
     summarize(execution, table);
     store.putExecution(execution, false);
     const width = execution.parallelism > 0 ? execution.parallelism : execution.taskCount;
@@ -296,40 +287,34 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     cancels.delete(execution.name);
     if (stopped || stopController.signal.aborted) return undefined;
     summarize(execution, table);
-    if (cancel.signal.aborted) {
-      // Tasks that never started count as cancelled too.
-      execution.cancelledCount =
-        execution.taskCount - execution.succeededCount - execution.failedCount;
-    }
-    const failed = execution.failedCount > 0 || cancel.signal.aborted;
-    const failure = cancel.signal.aborted
-      ? `The execution was cancelled: ${execution.cancelledCount} task(s) cancelled.`
-      : `${execution.failedCount} of ${execution.taskCount} task(s) failed after ${maxRetries + 1} attempt(s); last error: ${store.lastFailure(execution.name) ?? 'unknown'}`;
-    execution.completionTime = new Date(now()).toISOString();
-    execution.conditions = execution.conditions.map((c) =>
-      c.type === 'Completed'
-        ? condition(
-            'Completed',
-            failed ? 'CONDITION_FAILED' : 'CONDITION_SUCCEEDED',
-            failed
-              ? failure
-              : `Execution completed successfully: ${execution.succeededCount} task(s).`,
-          )
-        : c,
+    const cancelled = cancel.signal.aborted;
+    const failed = execution.failedCount > 0 || cancelled;
+    const status = markFinished(
+      execution,
+      {
+        cancelled,
+        ...(execution.failedCount > 0
+          ? {
+              failure: `${execution.failedCount} of ${execution.taskCount} task(s) failed after ${maxRetries + 1} attempt(s); last error: ${store.lastFailure(execution.name) ?? 'unknown'}`,
+            }
+          : {}),
+      },
+      iso(),
     );
     store.putExecution(execution, true);
-    const jobName = execution.name.split('/executions/')[0] ?? '';
-    const job = store.getJob(jobName);
-    if (job?.latestCreatedExecution?.name === execution.name) {
-      job.latestCreatedExecution.completionTime = execution.completionTime;
-      store.putJob(job);
-    }
+    noteLatest(execution, status);
     logger.info(failed ? 'job execution failed' : 'job execution succeeded', {
       execution: execution.name,
       succeeded: execution.succeededCount,
       failed: execution.failedCount,
     });
     return execution;
+  }
+
+  /** Keeps the job's `latestCreatedExecution` in step with that execution's end. */
+  function noteLatest(execution: Execution, status: CompletionStatus): void {
+    const job = store.getJob(execution.name.split('/executions/')[0] ?? '');
+    if (job && noteLatestEnded(job, execution, status)) store.putJob(job);
   }
 
   function launch(execution: Execution): void {
@@ -353,31 +338,8 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
           `${LIMITS.runningJobExecutions} job executions are running already (Cloud Run's limit per project and region).`,
         );
       }
-      const t = new Date(now()).toISOString();
-      const jobId = job.name.split('/').pop() ?? 'job';
-      const suffix = randomBytes(4).toString('hex').slice(0, 5);
-      const execution: Execution = {
-        name: `${job.name}/executions/${jobId}-${suffix}`,
-        uid: randomUUID(),
-        job: jobId,
-        createTime: t,
-        updateTime: t,
-        launchStage: 'GA',
-        parallelism: template.parallelism,
-        taskCount: template.taskCount,
-        template: template.template,
-        reconciling: false,
-        conditions: [condition('Completed', 'CONDITION_PENDING')],
-        runningCount: 0,
-        succeededCount: 0,
-        failedCount: 0,
-        cancelledCount: 0,
-        retriedCount: 0,
-        etag: randomUUID(),
-      };
+      const execution = newExecution(job, template, iso());
       store.putExecution(execution, false);
-      job.executionCount += 1;
-      job.latestCreatedExecution = { name: execution.name, createTime: t };
       store.putJob(job);
       launch(execution);
       return execution;

@@ -30,6 +30,13 @@ export interface RunStore {
   deleteJob(name: string): void;
   getExecution(name: string): Execution | undefined;
   listExecutions(job: string): Execution[];
+  /**
+   * Executions of every job under `parent` (`projects/P/locations/L`, or
+   * `projects/P/locations/%` for all locations), newest first.
+   */
+  listExecutionsUnder(parent: string): Execution[];
+  /** The execution with id `executionId` under `parent` (a pattern as above), whatever its job. */
+  findExecution(parent: string, executionId: string): Execution | undefined;
   putExecution(execution: Execution, done: boolean): void;
   deleteExecution(name: string): void;
   /** Rows of executions not done, unparsed: resuming parses and checks each one on its own. */
@@ -76,6 +83,12 @@ export function createRunStore(db: Db): RunStore {
     listExecutions: db.prepare<[string], { data: string }>(
       'SELECT data FROM job_executions WHERE job = ? ORDER BY seq DESC',
     ),
+    listExecutionsUnder: db.prepare<[string], { data: string }>(
+      "SELECT data FROM job_executions WHERE job LIKE ? || '/jobs/%' ORDER BY seq DESC",
+    ),
+    findExecution: db.prepare<[string, string], { name: string; data: string }>(
+      "SELECT name, data FROM job_executions WHERE name LIKE ? || '/jobs/%/executions/' || ?",
+    ),
     putExecution: db.prepare(
       `INSERT INTO job_executions (name, job, seq, done, data)
        VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM job_executions), ?, ?)
@@ -120,6 +133,15 @@ export function createRunStore(db: Db): RunStore {
     },
     getExecution: (name) => parseRow<Execution>(s.getExecution.get(name)),
     listExecutions: (job) => s.listExecutions.all(job).map((r) => JSON.parse(r.data) as Execution),
+    listExecutionsUnder: (parent) =>
+      s.listExecutionsUnder.all(parent).map((r) => JSON.parse(r.data) as Execution),
+    findExecution: (parent, executionId) => {
+      // LIKE's `_` matches any character: keep only the row whose last segment is the id.
+      const row = s.findExecution
+        .all(parent, executionId)
+        .find((r) => r.name.split('/').at(-1) === executionId);
+      return parseRow<Execution>(row);
+    },
     putExecution: (execution, done) => {
       const job = execution.name.split('/executions/')[0] ?? '';
       s.putExecution.run(execution.name, job, done ? 1 : 0, JSON.stringify(execution));

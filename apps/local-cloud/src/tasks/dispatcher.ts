@@ -8,7 +8,7 @@
 import { coerceError, type Logger } from '@slideshow/runtime';
 import type { OutboundPolicy } from '../outbound-policy.ts';
 import { parseDuration } from '../time.ts';
-import { type Attempt, type Queue, retryPolicy } from './model.ts';
+import { type Attempt, type Queue, retryPolicy, type Task } from './model.ts';
 import { backoffMs, isExhausted } from './retry-policy.ts';
 import type { TaskRow, TasksStore } from './store.ts';
 import { fullBucket, msUntilToken, refill, type TokenBucket } from './token-bucket.ts';
@@ -32,8 +32,12 @@ export interface TaskDispatcherDeps {
 export interface TaskDispatcher {
   /** Wakes the loop after a change (task created, queue resumed…). */
   kick(): void;
-  /** Dispatches one task now, ignoring pause and rate limits (tasks.run). */
-  runNow(name: string): Promise<void>;
+  /**
+   * Dispatches one task now, ignoring pause and rate limits (tasks.run), and
+   * returns it as dispatched — "the status after the task is dispatched but
+   * before the task is received by its target" — or undefined when it is gone.
+   */
+  runNow(name: string): Task | undefined;
   /** Stops scheduling, aborts requests in flight (they are re-sent later) and waits for them. */
   stop(): Promise<void>;
   /** Number of requests in flight (tests, status). */
@@ -96,7 +100,14 @@ export function startTaskDispatcher(deps: TaskDispatcherDeps): TaskDispatcher {
     return headers;
   }
 
-  async function dispatch(row: TaskRow, queue: Queue | undefined): Promise<void> {
+  /**
+   * Sends one attempt. Everything up to the request is synchronous (the
+   * attempt is recorded before the first await), which tasks.run relies on.
+   * A failed attempt is retried after the backoff, counted from its end, or
+   * for tasks.run from the call ("the time that RunTask was called plus the
+   * retry delay").
+   */
+  async function dispatch(row: TaskRow, queue: Queue | undefined, forced: boolean): Promise<void> {
     const start = now();
     const attempt: Attempt = {
       scheduleTime: new Date(row.scheduleMs).toISOString(),
@@ -169,7 +180,7 @@ export function startTaskDispatcher(deps: TaskDispatcherDeps): TaskDispatcher {
       log.warn('task dropped after its last attempt', { status, failure });
       return;
     }
-    row.scheduleMs = end + backoffMs(policy, row.task.dispatchCount);
+    row.scheduleMs = (forced ? start : end) + backoffMs(policy, row.task.dispatchCount);
     store.updateTask(row, false);
     log.info('task attempt failed; retrying', {
       status,
@@ -180,7 +191,7 @@ export function startTaskDispatcher(deps: TaskDispatcherDeps): TaskDispatcher {
 
   function launch(row: TaskRow, queue: Queue | undefined, counted: boolean): Promise<void> {
     if (counted) inFlightByQueue.set(row.queue, (inFlightByQueue.get(row.queue) ?? 0) + 1);
-    const p = dispatch(row, queue)
+    const p = dispatch(row, queue, !counted)
       .catch((error: unknown) => {
         logger.error('dispatch failed unexpectedly', {
           task: row.task.name,
@@ -257,12 +268,13 @@ export function startTaskDispatcher(deps: TaskDispatcherDeps): TaskDispatcher {
 
   return {
     kick: () => wake?.(),
-    async runNow(name) {
+    runNow(name) {
       const row = store.getTask(name);
-      if (!row) return;
+      if (!row) return undefined;
       row.scheduleMs = Math.min(row.scheduleMs, now());
       const queue = store.getQueue(row.queue);
-      await launch(row, queue, false);
+      void launch(row, queue, false);
+      return structuredClone(row.task);
     },
     async stop() {
       stopped = true;

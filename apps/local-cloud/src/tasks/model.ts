@@ -201,24 +201,35 @@ export function patchQueue(
 
 const TASK_ID = /^[A-Za-z0-9_-]{1,500}$/;
 
-/** Validates a CreateTask body's `task` into a stored Task. */
-export function normalizeNewTask(
-  queueName: string,
-  input: Record<string, unknown>,
-  generatedId: string,
-  nowMs: number,
-): Task {
-  let name = `${queueName}/tasks/${generatedId}`;
-  if (typeof input.name === 'string' && input.name !== '') {
-    const prefix = `${queueName}/tasks/`;
-    const id = input.name.startsWith(prefix) ? input.name.slice(prefix.length) : '';
-    if (!TASK_ID.test(id)) {
-      throw invalidArgument(
-        `Task name must be ${prefix}TASK_ID with TASK_ID of [A-Za-z0-9_-]: ${input.name}`,
-      );
-    }
-    name = input.name;
-  }
+/** Cloud Tasks' periods and defaults, in one place (each may be shortened for tests). */
+export interface TasksRules {
+  /** Default Task.dispatch_deadline of an HTTP task: "the default is 10 minutes". */
+  defaultDispatchDeadlineMs: number;
+  /**
+   * Smallest dispatchDeadline accepted: Google's 15 s (LIMITS). Tests that
+   * need a deadline to pass quickly lower it through `startLocalCloud`.
+   */
+  minDispatchDeadlineMs: number;
+  /** How long a deleted or finished task's name stays unusable: "~1 hour" (quotas, task de-duplication window). */
+  taskTombstoneMs: number;
+  /**
+   * How long a deleted queue's name stays unusable. The quotas page lists
+   * "Queue re-creation: 7 days"; the v2 queues.delete reference now says
+   * "up to 3 days". The longer one is kept: a name refused here for a while
+   * is never one Google would refuse after local-cloud accepted it.
+   */
+  queueTombstoneMs: number;
+}
+
+/** Google's values. */
+export const TASKS_RULES: TasksRules = {
+  defaultDispatchDeadlineMs: 600_000,
+  minDispatchDeadlineMs: LIMITS.taskDispatchDeadlineMinMs,
+  taskTombstoneMs: 3_600_000,
+  queueTombstoneMs: 7 * 86_400_000,
+};
+
+function httpRequestOf(input: Record<string, unknown>): HttpRequest {
   if (input.appEngineHttpRequest !== undefined) {
     throw invalidArgument('appEngineHttpRequest is not supported by local-cloud; use httpRequest.');
   }
@@ -247,8 +258,11 @@ export function normalizeNewTask(
   }
   const bodyBytes =
     httpRequest.body === undefined ? 0 : Buffer.from(httpRequest.body, 'base64').length;
-  if (Buffer.byteLength(httpRequest.url) + headerBytes + bodyBytes > LIMITS.taskBytes) {
-    throw invalidArgument('Task size exceeds the 100KB limit.');
+  const size = Buffer.byteLength(httpRequest.url) + headerBytes + bodyBytes;
+  if (size > LIMITS.taskBytes) {
+    throw invalidArgument(
+      `Task size is ${size} bytes (url, headers and body); the maximum task size is 1MB (${LIMITS.taskBytes} bytes).`,
+    );
   }
   if (hr.oauthToken !== undefined && hr.oidcToken !== undefined) {
     throw invalidArgument('Only one of oauthToken and oidcToken may be set.');
@@ -263,20 +277,70 @@ export function normalizeNewTask(
     httpRequest.oidcToken = { serviceAccountEmail: String(t.serviceAccountEmail ?? '') };
     if (typeof t.audience === 'string') httpRequest.oidcToken.audience = t.audience;
   }
-  const scheduleMs =
-    input.scheduleTime === undefined ? nowMs : parseTimestamp(input.scheduleTime, 'scheduleTime');
-  const deadlineMs =
-    input.dispatchDeadline === undefined
-      ? 600_000
-      : parseDuration(input.dispatchDeadline, 'dispatchDeadline');
-  if (deadlineMs <= 0 || deadlineMs > 1_800_000) {
-    throw invalidArgument('dispatchDeadline must be positive and at most 30 minutes.');
+  return httpRequest;
+}
+
+/**
+ * The task's schedule time: "If scheduleTime is not set or is in the past
+ * then Cloud Tasks will set it to the current time" (CreateTask), and at
+ * most 30 days ahead (quotas, "Maximum schedule time for a task").
+ */
+function scheduleTimeOf(input: Record<string, unknown>, nowMs: number): number {
+  if (input.scheduleTime === undefined || input.scheduleTime === null) return nowMs;
+  const ms = parseTimestamp(input.scheduleTime, 'scheduleTime');
+  if (ms - nowMs > LIMITS.taskScheduleAheadMs) {
+    throw invalidArgument(
+      `task.scheduleTime ${new Date(ms).toISOString()} is more than 30 days in the future (the maximum schedule time for a task).`,
+    );
   }
+  return Math.max(ms, nowMs);
+}
+
+/** The dispatch deadline in ms: Google's default, within [15 s, 30 min] (rules.minDispatchDeadlineMs below 15 s in tests). */
+function dispatchDeadlineOf(input: Record<string, unknown>, rules: TasksRules): number {
+  if (input.dispatchDeadline === undefined || input.dispatchDeadline === null) {
+    return rules.defaultDispatchDeadlineMs;
+  }
+  const ms = parseDuration(input.dispatchDeadline, 'dispatchDeadline');
+  if (ms < rules.minDispatchDeadlineMs || ms > LIMITS.taskDispatchDeadlineMaxMs) {
+    throw invalidArgument(
+      `task.dispatchDeadline must be in the interval [${formatDuration(rules.minDispatchDeadlineMs)}, ${formatDuration(LIMITS.taskDispatchDeadlineMaxMs)}] for HTTP tasks; got ${formatDuration(ms)}.`,
+    );
+  }
+  return ms;
+}
+
+/**
+ * Validates a CreateTask body's `task` into a stored Task. `createTime` "will
+ * be truncated to the nearest second" (Task reference), so it is stamped
+ * with whole seconds.
+ */
+export function normalizeNewTask(
+  queueName: string,
+  input: Record<string, unknown>,
+  generatedId: string,
+  nowMs: number,
+  rules: TasksRules = TASKS_RULES,
+): Task {
+  let name = `${queueName}/tasks/${generatedId}`;
+  if (typeof input.name === 'string' && input.name !== '') {
+    const prefix = `${queueName}/tasks/`;
+    const id = input.name.startsWith(prefix) ? input.name.slice(prefix.length) : '';
+    if (!TASK_ID.test(id)) {
+      throw invalidArgument(
+        `Task name must be ${prefix}TASK_ID with TASK_ID of [A-Za-z0-9_-]: ${input.name}`,
+      );
+    }
+    name = input.name;
+  }
+  const httpRequest = httpRequestOf(input);
+  const scheduleMs = scheduleTimeOf(input, nowMs);
+  const deadlineMs = dispatchDeadlineOf(input, rules);
   return {
     name,
     httpRequest,
-    scheduleTime: new Date(Math.max(scheduleMs, 0)).toISOString(),
-    createTime: new Date(nowMs).toISOString(),
+    scheduleTime: new Date(scheduleMs).toISOString(),
+    createTime: new Date(Math.floor(nowMs / 1000) * 1000).toISOString(),
     dispatchDeadline: formatDuration(deadlineMs),
     dispatchCount: 0,
     responseCount: 0,

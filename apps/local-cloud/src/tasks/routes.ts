@@ -2,7 +2,8 @@
  * Cloud Tasks v2 REST surface
  * (https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues and
  * …/projects.locations.queues.tasks), including `queues.patch` creating a
- * missing queue, which is how gcloud creates queues.
+ * missing queue, which is how gcloud creates queues. A deleted queue's name
+ * cannot be used again for a while (model.ts TASKS_RULES), by either route.
  */
 import { randomInt } from 'node:crypto';
 import { ApiError, invalidArgument, notFound } from '../google-error.ts';
@@ -16,6 +17,8 @@ import {
   patchQueue,
   type Queue,
   readView,
+  TASKS_RULES,
+  type TasksRules,
   taskView,
 } from './model.ts';
 import type { TasksStore } from './store.ts';
@@ -23,14 +26,29 @@ import type { TasksStore } from './store.ts';
 const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
 const Q = '/v2/projects/{project}/locations/{location}/queues';
 
+/** What the Cloud Tasks routes work with. */
+export interface TasksRoutesDeps {
+  store: TasksStore;
+  dispatcher: () => TaskDispatcher;
+  outbound: OutboundPolicy;
+  rules?: TasksRules;
+  now?: () => number;
+}
+
 /** Registers the Cloud Tasks routes. */
-export function registerTasksRoutes(
-  router: Router,
-  store: TasksStore,
-  dispatcher: () => TaskDispatcher,
-  outbound: OutboundPolicy,
-  now: () => number = Date.now,
-): void {
+export function registerTasksRoutes(router: Router, deps: TasksRoutesDeps): void {
+  const { store, dispatcher, outbound } = deps;
+  const rules = deps.rules ?? TASKS_RULES;
+  const now = deps.now ?? Date.now;
+  /** Google's refusal of a name deleted too recently (its wording, FAILED_PRECONDITION). */
+  const refuseRecentlyDeleted = (name: string) => {
+    if (store.isQueueTombstoned(name, now())) {
+      throw new ApiError(
+        'FAILED_PRECONDITION',
+        'The queue cannot be created because a queue with this name existed too recently.',
+      );
+    }
+  };
   const parentOf = (p: Record<string, string>) => `projects/${p.project}/locations/${p.location}`;
   const queueName = (p: Record<string, string>) => `${parentOf(p)}/queues/${p.queue}`;
   const mustQueue = (name: string): Queue => {
@@ -68,6 +86,7 @@ export function registerTasksRoutes(
       throw invalidArgument(`Queue name must be ${prefix}QUEUE_ID: ${name}`);
     }
     if (store.getQueue(name)) throw new ApiError('ALREADY_EXISTS', 'Queue already exists');
+    refuseRecentlyDeleted(name);
     const queue = normalizeQueue(name, input);
     store.putQueue(queue);
     dispatcher().kick();
@@ -82,6 +101,7 @@ export function registerTasksRoutes(
     const name = queueName(req.params);
     if (!QUEUE_ID.test(req.params.queue ?? '')) throw invalidArgument(`Invalid queue id: ${name}`);
     const existing = store.getQueue(name);
+    if (!existing) refuseRecentlyDeleted(name);
     const mask = req.query.get('updateMask') ?? req.query.get('update_mask');
     // "This method creates the queue if it does not exist and updates the queue if it does exist."
     const queue = existing
@@ -94,7 +114,7 @@ export function registerTasksRoutes(
   router.add('DELETE', `${Q}/{queue}`, (req) => {
     const name = queueName(req.params);
     mustQueue(name);
-    store.deleteQueue(name);
+    store.deleteQueue(name, now());
     return { body: {} };
   });
   router.add('POST', `${Q}/{queue}:pause`, (req) => setState(queueName(req.params), 'PAUSED'));
@@ -124,6 +144,7 @@ export function registerTasksRoutes(
       (req.body.task ?? {}) as Record<string, unknown>,
       generated,
       t,
+      rules,
     );
     const refused = outbound.refusal(task.httpRequest.url);
     if (refused !== undefined) throw new ApiError('PERMISSION_DENIED', refused);
@@ -155,7 +176,8 @@ export function registerTasksRoutes(
   router.add('POST', `${Q}/{queue}/tasks/{task}:run`, async (req) => {
     const name = taskName(req.params);
     const row = mustTask(name);
-    void dispatcher().runNow(name);
-    return { body: taskView(row.task, readView(req.body.responseView)) };
+    // "The dispatched task is returned": dispatchCount and lastAttempt as the request leaves.
+    const dispatched = dispatcher().runNow(name) ?? row.task;
+    return { body: taskView(dispatched, readView(req.body.responseView)) };
   });
 }

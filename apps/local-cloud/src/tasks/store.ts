@@ -1,10 +1,11 @@
 /**
  * Cloud Tasks state in SQLite: queues, tasks (with the columns the scheduler
- * selects on) and tombstones of recently deleted or finished task names,
- * which keep a name unusable for an hour like Google does.
+ * selects on), tombstones of recently deleted or finished task names, which
+ * keep a name unusable for an hour like Google does, and of deleted queues,
+ * whose names Google keeps for days (model.ts TASKS_RULES).
  */
 import { type Db, parseRow } from '../db.ts';
-import type { Queue, Task } from './model.ts';
+import type { Queue, Task, TasksRules } from './model.ts';
 
 /** A task row with scheduler bookkeeping. */
 export interface TaskRow {
@@ -21,7 +22,10 @@ export interface TasksStore {
   /** Every queue of every project and location (the scheduler's scan). */
   allQueues(): Queue[];
   putQueue(queue: Queue): void;
-  deleteQueue(name: string): void;
+  /** Deletes a queue and its tasks, and keeps its name from being reused for a while. */
+  deleteQueue(name: string, nowMs: number): void;
+  /** True while a deleted queue's name may not be used again. */
+  isQueueTombstoned(name: string, nowMs: number): boolean;
   getTask(name: string): TaskRow | undefined;
   listTasks(queue: string): Task[];
   insertTask(queue: string, task: Task, scheduleMs: number): void;
@@ -61,7 +65,7 @@ function toRow(r: Row): TaskRow {
  */
 export function createTasksStore(
   db: Db,
-  tombstoneTtlMs: number,
+  rules: Pick<TasksRules, 'taskTombstoneMs' | 'queueTombstoneMs'>,
   onCorrupt: (name: string, error: unknown) => void = () => {},
 ): TasksStore {
   const s = {
@@ -74,6 +78,12 @@ export function createTasksStore(
       'INSERT INTO queues (name, data) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET data = excluded.data',
     ),
     deleteQueue: db.prepare('DELETE FROM queues WHERE name = ?'),
+    tombstoneQueueName: db.prepare(
+      'INSERT OR REPLACE INTO queue_tombstones (name, expires_ms) VALUES (?, ?)',
+    ),
+    isQueueTombstoned: db.prepare<[string, number], { n: number }>(
+      'SELECT COUNT(*) AS n FROM queue_tombstones WHERE name = ? AND expires_ms > ?',
+    ),
     deleteQueueTasks: db.prepare('DELETE FROM tasks WHERE queue = ?'),
     getTask: db.prepare<[string], Row>('SELECT * FROM tasks WHERE name = ?'),
     listTasks: db.prepare<[string], { data: string }>(
@@ -107,6 +117,7 @@ export function createTasksStore(
     setInFlight: db.prepare('UPDATE tasks SET in_flight = ? WHERE name = ?'),
     resetInFlight: db.prepare('UPDATE tasks SET in_flight = 0 WHERE in_flight = 1'),
   };
+  const tombstoneTtlMs = rules.taskTombstoneMs;
   let lastSweepMs = 0;
   const finish = db.transaction((name: string, nowMs: number): boolean => {
     const changed = s.deleteTask.run(name).changes > 0;
@@ -124,10 +135,12 @@ export function createTasksStore(
     putQueue: (queue) => {
       s.putQueue.run(queue.name, JSON.stringify(queue));
     },
-    deleteQueue: db.transaction((name: string) => {
+    deleteQueue: db.transaction((name: string, nowMs: number) => {
       s.deleteQueueTasks.run(name);
       s.deleteQueue.run(name);
+      s.tombstoneQueueName.run(name, nowMs + rules.queueTombstoneMs);
     }),
+    isQueueTombstoned: (name, nowMs) => (s.isQueueTombstoned.get(name, nowMs)?.n ?? 0) > 0,
     getTask: (name) => {
       const r = s.getTask.get(name);
       return r ? toRow(r) : undefined;
