@@ -85,7 +85,14 @@ const KERNEL = (() => {
   return k.map((v) => v / sum);
 })();
 /** The kernel from its centre outwards: [k(0), k(±1), …, k(±5)]. */
-const HALF = Array.from({ length: RADIUS + 1 }, (_, i) => KERNEL[RADIUS + i] as number);
+const HALF = Array.from({ length: RADIUS + 1 }, (_, i) => KERNEL[RADIUS + i] as number) as [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
 
 /** Three planes of one size. */
 interface Planes {

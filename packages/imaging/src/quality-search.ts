@@ -1,0 +1,182 @@
+/**
+ * Content-aware quality: per image, choose each searched format's encoder
+ * quality from cheap encodes of one small variant (the "probe"), so that a
+ * fast encoder setting reaches the perceptual score (SSIMULACRA 2) that a
+ * slower reference setting reaches on the same pixels — at the fewest bytes
+ * the search finds. The idea is Cloudinary's `q_auto` (pick the quality per
+ * image from a perceptual target rather than one number for every image);
+ * here the target is relative: what the reference setting gives this image.
+ *
+ * When the fast setting cannot match the reference on the probe within the
+ * searched range, or the searched formats together would need more bytes
+ * than their references, a format falls back to its reference setting for
+ * this image: slower, never worse and never larger than before.
+ */
+import sharp from 'sharp';
+import { type EncoderOptions, encodeResized, type Resized } from './encode.ts';
+import type { FormatSearch, QualitySearch } from './presets.ts';
+import { compareToReference, prepareReference, type Ssimulacra2Reference } from './ssimulacra2.ts';
+
+/** Formats whose quality can be searched. */
+export type SearchedFormat = 'avif' | 'webp' | 'jpeg';
+
+/** One encode of the probe. */
+export interface ProbeEncode {
+  quality: number;
+  bytes: number;
+  score: number;
+}
+
+/** What the search chose for one format, and why. */
+export interface FormatChoice {
+  format: SearchedFormat;
+  /** The options every variant of this format is encoded with. */
+  options: EncoderOptions;
+  /** `search`: the fast setting at a searched quality; `reference`: the fallback. */
+  source: 'search' | 'reference';
+  /** The reference setting on the probe. */
+  reference: { bytes: number; score: number };
+  /** Every probe encode of the fast setting, in the order tried. */
+  probes: ProbeEncode[];
+}
+
+/** A function that scores encoded bytes against the probe's pixels (100 = identical). */
+export type ProbeScorer = (encoded: Buffer) => Promise<number>;
+
+/** Scores encodings of `probe` with SSIMULACRA 2 (alpha blended onto grey, as the metric does). */
+export function createProbeScorer(probe: Resized): ProbeScorer {
+  let prepared: Promise<Ssimulacra2Reference> | undefined;
+  const channels = probe.hasAlpha ? 4 : 3;
+  const pixels = async (input: Buffer, options: Resized['options']): Promise<Buffer> => {
+    let pipeline = sharp(input, options);
+    pipeline = probe.hasAlpha ? pipeline.ensureAlpha() : pipeline.removeAlpha();
+    return pipeline.toColourspace('srgb').raw().toBuffer();
+  };
+  return async (encoded) => {
+    prepared ??= pixels(probe.input, probe.options).then((data) =>
+      prepareReference({ data, width: probe.width, height: probe.height, channels }),
+    );
+    const reference = await prepared;
+    const data = await pixels(encoded, {});
+    return compareToReference(reference, {
+      data,
+      width: probe.width,
+      height: probe.height,
+      channels,
+    });
+  };
+}
+
+/**
+ * Finds the lowest quality in `[min, max]` whose score reaches `target`,
+ * with at most `maxProbes` calls of `encode`: a secant step on the scores
+ * seen so far (starting from `slope` points per quality step), stopping when
+ * a passing quality sits one above a failing one. Returns every probe; the
+ * answer is the lowest passing one, if any.
+ */
+export async function searchQuality(
+  start: number,
+  target: number,
+  bounds: { min: number; max: number; maxProbes: number; slope: number },
+  encode: (quality: number) => Promise<ProbeEncode>,
+): Promise<ProbeEncode[]> {
+  const { min, max, maxProbes } = bounds;
+  const probes: ProbeEncode[] = [];
+  let quality = Math.min(max, Math.max(min, Math.round(start)));
+  for (let i = 0; i < maxProbes; i++) {
+    const result = await encode(quality);
+    probes.push(result);
+    const passing = probes.filter((p) => p.score >= target);
+    const failing = probes.filter((p) => p.score < target);
+    const lowestPass = Math.min(...passing.map((p) => p.quality));
+    const highestFail = Math.max(...failing.map((p) => p.quality));
+    if (passing.length > 0 && lowestPass - 1 <= Math.max(highestFail, min - 1)) break;
+    if (passing.length === 0 && quality >= max) break;
+    // Slope from the two probes nearest the target, else the default.
+    const [a, b] = [...probes].sort(
+      (x, y) => Math.abs(x.score - target) - Math.abs(y.score - target),
+    );
+    const slope =
+      a && b && a.quality !== b.quality && (a.score - b.score) / (a.quality - b.quality) > 0.1
+        ? (a.score - b.score) / (a.quality - b.quality)
+        : bounds.slope;
+    let next = Math.round(result.quality + (target - result.score) / slope);
+    // Stay strictly inside the bracket, and move at least one step.
+    const low = failing.length > 0 ? highestFail + 1 : min;
+    const high = passing.length > 0 ? lowestPass - 1 : max;
+    next = Math.min(high, Math.max(low, next));
+    if (probes.some((p) => p.quality === next)) {
+      next =
+        result.score >= target
+          ? Math.max(low, result.quality - 1)
+          : Math.min(high, result.quality + 1);
+    }
+    if (next < min || next > max || probes.some((p) => p.quality === next)) break;
+    quality = next;
+  }
+  return probes;
+}
+
+/**
+ * Chooses the encoder options of every format in `search.formats` for the
+ * image whose probe variant is `probe`. `scorer` defaults to SSIMULACRA 2
+ * against the probe's own pixels.
+ */
+export async function chooseQualities(
+  probe: Resized,
+  search: QualitySearch,
+  scorer: ProbeScorer = createProbeScorer(probe),
+): Promise<FormatChoice[]> {
+  const entries = Object.entries(search.formats) as [SearchedFormat, FormatSearch][];
+  const choices = await Promise.all(
+    entries.map(async ([format, spec]): Promise<FormatChoice> => {
+      const referenceEncode = await encodeResized(probe, format, spec.reference);
+      const reference = {
+        bytes: referenceEncode.data.length,
+        score: await scorer(referenceEncode.data),
+      };
+      const target = reference.score + search.margin;
+      const probes = await searchQuality(
+        spec.fast.quality ?? 80,
+        target,
+        { min: spec.min, max: spec.max, maxProbes: search.maxProbes, slope: search.slope },
+        async (quality) => {
+          const encoded = await encodeResized(probe, format, { ...spec.fast, quality });
+          return { quality, bytes: encoded.data.length, score: await scorer(encoded.data) };
+        },
+      );
+      const passing = probes.filter((p) => p.score >= target);
+      const best = passing.sort((a, b) => a.quality - b.quality)[0];
+      const withinBytes = best && best.bytes <= reference.bytes * spec.maxBytesRatio;
+      return best && withinBytes
+        ? {
+            format,
+            options: { ...spec.fast, quality: best.quality },
+            source: 'search',
+            reference,
+            probes,
+          }
+        : { format, options: spec.reference, source: 'reference', reference, probes };
+    }),
+  );
+  // Together the searched formats may not need more bytes than their
+  // references: fall back the format that costs the most extra bytes first.
+  const bytesOf = (c: FormatChoice): number =>
+    c.source === 'reference'
+      ? c.reference.bytes
+      : (c.probes.find((p) => p.quality === (c.options as { quality: number }).quality)?.bytes ??
+        c.reference.bytes);
+  const referenceTotal = choices.reduce((sum, c) => sum + c.reference.bytes, 0);
+  for (;;) {
+    const total = choices.reduce((sum, c) => sum + bytesOf(c), 0);
+    if (total <= referenceTotal) break;
+    const worst = choices
+      .filter((c) => c.source === 'search')
+      .sort((a, b) => bytesOf(b) - b.reference.bytes - (bytesOf(a) - a.reference.bytes))[0];
+    if (!worst) break;
+    const spec = search.formats[worst.format] as FormatSearch;
+    worst.options = spec.reference;
+    worst.source = 'reference';
+  }
+  return choices;
+}
