@@ -152,7 +152,7 @@ export async function processImage(
       qualitySearch && probeWidth !== undefined
         ? (async () => {
             const probe = await centreCrop(await resize(probeWidth), qualitySearch.probeCrop);
-            const choices = await chooseQualities(probe, qualitySearch);
+            const choices = await chooseQualities(probe, preset, formats);
             release(probeWidth, 1);
             timings['quality-search'] = Math.round((performance.now() - searchStart) * 10) / 10;
             options.onQualityChoice?.(choices);

@@ -75,11 +75,13 @@ describe('searchQuality', () => {
 });
 
 describe('chooseQualities (real sharp, SSIMULACRA 2)', () => {
-  const search = getPreset('web-v2').qualitySearch as QualitySearch;
+  const preset = getPreset('web-v2');
+  const search = preset.qualitySearch as QualitySearch;
+  const baseline = getPreset(search.baseline);
 
   it('picks qualities that reach the reference score without exceeding the byte budget', async () => {
     const probe = await probeOf(await photoJpeg(256, 192, 95));
-    const choices = await chooseQualities(probe, search);
+    const choices = await chooseQualities(probe, preset, ['avif', 'webp', 'jpeg']);
     expect(choices.map((c) => c.format).sort()).toEqual(Object.keys(search.formats).sort());
     let total = 0;
     let referenceTotal = 0;
@@ -87,7 +89,7 @@ describe('chooseQualities (real sharp, SSIMULACRA 2)', () => {
       const spec = search.formats[choice.format];
       referenceTotal += choice.reference.bytes;
       if (choice.source === 'reference') {
-        expect(choice.options).toEqual(spec?.reference);
+        expect(choice.options).toEqual(baseline[choice.format]);
         total += choice.reference.bytes;
         continue;
       }
@@ -105,6 +107,12 @@ describe('chooseQualities (real sharp, SSIMULACRA 2)', () => {
     expect(total).toBeLessThanOrEqual(referenceTotal);
   });
 
+  it('searches only the formats the image gets (no JPEG for an image with alpha)', async () => {
+    const probe = await probeOf(await photoJpeg(128, 96, 95));
+    const choices = await chooseQualities(probe, preset, ['avif', 'webp', 'png']);
+    expect(choices.map((c) => c.format)).toEqual(['avif']);
+  });
+
   it('falls back to the reference setting when the fast one cannot reach its score', async () => {
     const probe = await probeOf(await photoJpeg(256, 192, 95));
     const avif = search.formats.avif;
@@ -113,9 +121,9 @@ describe('chooseQualities (real sharp, SSIMULACRA 2)', () => {
       ...search,
       formats: { avif: { ...avif, min: 5, max: 10, fast: { ...avif.fast, quality: 8 } } },
     };
-    const [choice] = await chooseQualities(probe, capped);
+    const [choice] = await chooseQualities(probe, { ...preset, qualitySearch: capped }, ['avif']);
     expect(choice?.source).toBe('reference');
-    expect(choice?.options).toEqual(avif.reference);
+    expect(choice?.options).toEqual(baseline.avif);
     expect(choice?.probes.every((p) => p.quality <= 10)).toBe(true);
   });
 });

@@ -13,8 +13,9 @@
  * this image: slower, never worse and never larger than before.
  */
 import sharp from 'sharp';
+import type { OutputFormat } from './encode.ts';
 import { type EncoderOptions, encodeResized, type Resized } from './encode.ts';
-import type { FormatSearch, QualitySearch } from './presets.ts';
+import { type FormatSearch, getPreset, type Preset } from './presets.ts';
 import { compareToReference, prepareReference, type Ssimulacra2Reference } from './ssimulacra2.ts';
 
 /** Formats whose quality can be searched. */
@@ -117,27 +118,42 @@ export async function searchQuality(
   return probes;
 }
 
+/** The options a preset gives `format`. */
+function optionsOf(preset: Preset, format: OutputFormat): EncoderOptions {
+  return preset[format];
+}
+
 /**
- * Chooses the encoder options of every format in `search.formats` for the
- * image whose probe variant is `probe`. `scorer` defaults to SSIMULACRA 2
- * against the probe's own pixels.
+ * Chooses the encoder options of each of `formats` (the formats this image
+ * gets) for the image whose probe is `probe`: the searched formats per
+ * `preset.qualitySearch`, the others keep `preset`'s options but their probe
+ * bytes count towards the byte budget against the baseline preset. `scorer`
+ * defaults to SSIMULACRA 2 against the probe's own pixels.
  */
 export async function chooseQualities(
   probe: Resized,
-  search: QualitySearch,
+  preset: Preset,
+  formats: readonly OutputFormat[],
   scorer: ProbeScorer = createProbeScorer(probe),
 ): Promise<FormatChoice[]> {
-  const entries = Object.entries(search.formats) as [SearchedFormat, FormatSearch][];
+  const search = preset.qualitySearch;
+  if (!search) return [];
+  const baseline = getPreset(search.baseline);
+  const searched = formats.filter(
+    (f): f is SearchedFormat => f !== 'png' && search.formats[f] !== undefined,
+  );
   const choices = await Promise.all(
-    entries.map(async ([format, spec]): Promise<FormatChoice> => {
-      const referenceEncode = await encodeResized(probe, format, spec.reference);
+    searched.map(async (format): Promise<FormatChoice> => {
+      const spec = search.formats[format] as FormatSearch;
+      const referenceOptions = optionsOf(baseline, format);
+      const referenceEncode = await encodeResized(probe, format, referenceOptions);
       const reference = {
         bytes: referenceEncode.data.length,
         score: await scorer(referenceEncode.data),
       };
       const target = reference.score + search.margin;
       const probes = await searchQuality(
-        spec.fast.quality ?? 80,
+        spec.fast.quality,
         target,
         { min: spec.min, max: spec.max, maxProbes: search.maxProbes, slope: search.slope },
         async (quality) => {
@@ -145,10 +161,8 @@ export async function chooseQualities(
           return { quality, bytes: encoded.data.length, score: await scorer(encoded.data) };
         },
       );
-      const passing = probes.filter((p) => p.score >= target);
-      const best = passing.sort((a, b) => a.quality - b.quality)[0];
-      const withinBytes = best && best.bytes <= reference.bytes * spec.maxBytesRatio;
-      return best && withinBytes
+      const best = probes.filter((p) => p.score >= target).sort((a, b) => a.quality - b.quality)[0];
+      return best && best.bytes <= reference.bytes * spec.maxBytesRatio
         ? {
             format,
             options: { ...spec.fast, quality: best.quality },
@@ -156,26 +170,37 @@ export async function chooseQualities(
             reference,
             probes,
           }
-        : { format, options: spec.reference, source: 'reference', reference, probes };
+        : { format, options: referenceOptions, source: 'reference', reference, probes };
     }),
   );
-  // Together the searched formats may not need more bytes than their
-  // references: fall back the format that costs the most extra bytes first.
+  // Formats with fixed options that differ from the baseline's (e.g. PNG
+  // filtering) change the bytes too: their probe bytes join the budget.
+  let fixedBytes = 0;
+  let fixedReferenceBytes = 0;
+  for (const format of formats) {
+    if (searched.includes(format as SearchedFormat)) continue;
+    const ours = optionsOf(preset, format);
+    const theirs = optionsOf(baseline, format);
+    if (JSON.stringify(ours) === JSON.stringify(theirs)) continue;
+    fixedBytes += (await encodeResized(probe, format, ours)).data.length;
+    fixedReferenceBytes += (await encodeResized(probe, format, theirs)).data.length;
+  }
+  // All formats together may not take more bytes than the baseline's: fall
+  // back the searched format that costs the most extra bytes first.
   const bytesOf = (c: FormatChoice): number =>
     c.source === 'reference'
       ? c.reference.bytes
       : (c.probes.find((p) => p.quality === (c.options as { quality: number }).quality)?.bytes ??
         c.reference.bytes);
-  const referenceTotal = choices.reduce((sum, c) => sum + c.reference.bytes, 0);
+  const referenceTotal = choices.reduce((sum, c) => sum + c.reference.bytes, fixedReferenceBytes);
   for (;;) {
-    const total = choices.reduce((sum, c) => sum + bytesOf(c), 0);
+    const total = choices.reduce((sum, c) => sum + bytesOf(c), fixedBytes);
     if (total <= referenceTotal) break;
     const worst = choices
       .filter((c) => c.source === 'search')
       .sort((a, b) => bytesOf(b) - b.reference.bytes - (bytesOf(a) - a.reference.bytes))[0];
     if (!worst) break;
-    const spec = search.formats[worst.format] as FormatSearch;
-    worst.options = spec.reference;
+    worst.options = optionsOf(baseline, worst.format);
     worst.source = 'reference';
   }
   return choices;
