@@ -121,17 +121,13 @@ const webV2: Preset = Object.freeze<Preset>({
   ...webV1,
   name: 'web-v2',
   avif: { quality: 54, effort: 0 },
-  jpeg: { quality: 79, progressive: true, optimiseCoding: true, quantisationTable: 2 },
-  // Lossless, so no quality to keep: adaptive row filtering at zlib level 4
-  // made the alpha photo's PNGs 30% smaller than web-v1's (level 6, no
-  // filtering) at the same CPU; level 9 saved no more and cost 4x.
-  png: { compressionLevel: 4, adaptiveFiltering: true },
+  jpeg: { quality: 80, progressive: true, optimiseCoding: true, quantisationTable: 2 },
   qualitySearch: {
     baseline: 'web-v1',
     probeWidth: 640,
     probeCrop: 384,
-    margin: 0.5,
-    maxProbes: 3,
+    margin: 0.25,
+    maxProbes: 2,
     slope: 1,
     formats: {
       avif: {
@@ -139,12 +135,6 @@ const webV2: Preset = Object.freeze<Preset>({
         min: 40,
         max: 72,
         maxBytesRatio: 1.25,
-      },
-      jpeg: {
-        fast: { quality: 79, progressive: true, optimiseCoding: true, quantisationTable: 2 },
-        min: 60,
-        max: 95,
-        maxBytesRatio: 1,
       },
     },
   },
