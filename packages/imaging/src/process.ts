@@ -9,7 +9,6 @@ import sharp from 'sharp';
 import { configureSharp, ENCODE_POOL, mapLimit } from './concurrency.ts';
 import { decodeStill, safeInputOptions } from './decode.ts';
 import {
-  centreCrop,
   encodeAnimated,
   encodeCost,
   encodePoster,
@@ -151,8 +150,7 @@ export async function processImage(
     const search =
       qualitySearch && probeWidth !== undefined
         ? (async () => {
-            const probe = await centreCrop(await resize(probeWidth), qualitySearch.probeCrop);
-            const choices = await chooseQualities(probe, preset, formats);
+            const choices = await chooseQualities(await resize(probeWidth), preset, formats);
             release(probeWidth, 1);
             timings['quality-search'] = Math.round((performance.now() - searchStart) * 10) / 10;
             options.onQualityChoice?.(choices);
