@@ -144,6 +144,23 @@ export async function encodeStill(
   return encodeResized(await resizeTo(source, width), format, presetOptions(preset, format));
 }
 
+/** The centre of `image`, at most `size` × `size` pixels (the image itself when it fits). */
+export async function centreCrop(image: Resized, size: number): Promise<Resized> {
+  if (image.width <= size && image.height <= size) return image;
+  const width = Math.min(size, image.width);
+  const height = Math.min(size, image.height);
+  const left = Math.floor((image.width - width) / 2);
+  const top = Math.floor((image.height - height) / 2);
+  const pipeline = sharp(image.input, image.options).extract({ left, top, width, height });
+  if (image.keepIcc) {
+    const data = await pipeline.keepIccProfile().png({ compressionLevel: 0 }).toBuffer();
+    return { ...image, input: data, options: {}, width, height };
+  }
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  const raw = { width, height, channels: info.channels };
+  return { ...image, input: data, options: { raw }, width, height };
+}
+
 /**
  * Relative CPU cost of encoding one pixel, to start the longest encodes
  * first. Measured on the 12 MP benchmark photo with one libvips thread

@@ -32,9 +32,9 @@ export interface QualitySearch {
    * cannot falls back to the baseline's options.
    */
   baseline: string;
-  /** The probe is the widest variant not wider than this (else the narrowest). */
+  /** The probe is cut from the widest variant not wider than this (else the narrowest)… */
   probeWidth: number;
-  /** Scores are taken on the probe's centre, at most this many pixels wide and high (the metric's cost grows with the area); bytes on the whole probe. */
+  /** …as its centre, at most this many pixels wide and high (encodes and the metric cost grow with its area). */
   probeCrop: number;
   /** Score points (SSIMULACRA 2) the fast setting must reach above the reference on the probe. */
   margin: number;
@@ -125,8 +125,8 @@ const webV2: Preset = Object.freeze<Preset>({
   qualitySearch: {
     baseline: 'web-v1',
     probeWidth: 640,
-    probeCrop: 512,
-    margin: 0,
+    probeCrop: 384,
+    margin: 0.2,
     maxProbes: 2,
     slope: 1,
     formats: {

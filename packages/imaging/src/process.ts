@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { configureSharp, ENCODE_POOL, mapLimit } from './concurrency.ts';
 import { decodeStill, safeInputOptions } from './decode.ts';
 import {
+  centreCrop,
   encodeAnimated,
   encodeCost,
   encodePoster,
@@ -150,7 +151,8 @@ export async function processImage(
     const search =
       qualitySearch && probeWidth !== undefined
         ? (async () => {
-            const choices = await chooseQualities(await resize(probeWidth), preset, formats);
+            const probe = await centreCrop(await resize(probeWidth), qualitySearch.probeCrop);
+            const choices = await chooseQualities(probe, preset, formats);
             release(probeWidth, 1);
             timings['quality-search'] = Math.round((performance.now() - searchStart) * 10) / 10;
             options.onQualityChoice?.(choices);

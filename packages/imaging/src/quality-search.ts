@@ -142,7 +142,7 @@ export async function chooseQualities(
 ): Promise<FormatChoice[]> {
   const search = preset.qualitySearch;
   if (!search) return [];
-  const score = scorer ?? createProbeScorer(probe, search.probeCrop);
+  const score = scorer ?? createProbeScorer(probe);
   const baseline = getPreset(search.baseline);
   const searched = formats.filter(
     (f): f is SearchedFormat => f !== 'png' && search.formats[f] !== undefined,
