@@ -74,6 +74,20 @@ describe('searchQuality', () => {
   });
 });
 
+describe('searchQuality byte cap', () => {
+  it('stops when a failing probe already takes more bytes than the cap', async () => {
+    const fake = curve((q) => q / 2); // bytes = 100 q: q50 is 5,000 bytes and scores 25
+    const probes = await searchQuality(
+      50,
+      40,
+      { min: 30, max: 90, maxProbes: 5, slope: 1, byteCap: 4_000 },
+      fake.encode,
+    );
+    expect(fake.calls).toEqual([50]);
+    expect(probes.every((p) => p.score < 40)).toBe(true);
+  });
+});
+
 describe('chooseQualities (real sharp, SSIMULACRA 2)', () => {
   const preset = getPreset('web-v2');
   const search = preset.qualitySearch as QualitySearch;

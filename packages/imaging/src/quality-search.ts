@@ -76,13 +76,14 @@ export function createProbeScorer(probe: Resized, crop = Number.POSITIVE_INFINIT
  * Finds the lowest quality in `[min, max]` whose score reaches `target`,
  * with at most `maxProbes` calls of `encode`: a secant step on the scores
  * seen so far (starting from `slope` points per quality step), stopping when
- * a passing quality sits one above a failing one. Returns every probe; the
- * answer is the lowest passing one, if any.
+ * a passing quality sits one above a failing one, or when a failing probe
+ * already takes more than `byteCap` bytes (a higher quality would only take
+ * more). Returns every probe; the answer is the lowest passing one, if any.
  */
 export async function searchQuality(
   start: number,
   target: number,
-  bounds: { min: number; max: number; maxProbes: number; slope: number },
+  bounds: { min: number; max: number; maxProbes: number; slope: number; byteCap?: number },
   encode: (quality: number) => Promise<ProbeEncode>,
 ): Promise<ProbeEncode[]> {
   const { min, max, maxProbes } = bounds;
@@ -97,6 +98,7 @@ export async function searchQuality(
     const highestFail = Math.max(...failing.map((p) => p.quality));
     if (passing.length > 0 && lowestPass - 1 <= Math.max(highestFail, min - 1)) break;
     if (passing.length === 0 && quality >= max) break;
+    if (result.score < target && result.bytes > (bounds.byteCap ?? Number.POSITIVE_INFINITY)) break;
     // Slope from the two probes nearest the target, else the default.
     const [a, b] = [...probes].sort(
       (x, y) => Math.abs(x.score - target) - Math.abs(y.score - target),
@@ -147,6 +149,11 @@ export async function chooseQualities(
   const searched = formats.filter(
     (f): f is SearchedFormat => f !== 'png' && search.formats[f] !== undefined,
   );
+  const payers = formats.filter(
+    (f) =>
+      !searched.includes(f as SearchedFormat) &&
+      JSON.stringify(optionsOf(preset, f)) !== JSON.stringify(optionsOf(baseline, f)),
+  );
   const choices = await Promise.all(
     searched.map(async (format): Promise<FormatChoice> => {
       const spec = search.formats[format] as FormatSearch;
@@ -160,7 +167,13 @@ export async function chooseQualities(
       const probes = await searchQuality(
         spec.fast.quality,
         target,
-        { min: spec.min, max: spec.max, maxProbes: search.maxProbes, slope: search.slope },
+        {
+          min: spec.min,
+          max: spec.max,
+          maxProbes: search.maxProbes,
+          slope: search.slope,
+          byteCap: reference.bytes * (payers.length > 0 ? spec.maxBytesRatio : 1),
+        },
         async (quality) => {
           const encoded = await encodeResized(probe, format, { ...spec.fast, quality });
           return { quality, bytes: encoded.data.length, score: await score(encoded.data) };
@@ -184,11 +197,6 @@ export async function chooseQualities(
   // (web-v2's JPEG table, ~2x AVIF's share of the bytes); an image that gets
   // none of those (alpha: PNG instead of JPEG) must take no extra bytes, so
   // its searched formats fall back.
-  const payers = formats.filter(
-    (f) =>
-      !searched.includes(f as SearchedFormat) &&
-      JSON.stringify(optionsOf(preset, f)) !== JSON.stringify(optionsOf(baseline, f)),
-  );
   if (payers.length === 0) {
     for (const choice of choices) {
       const quality = (choice.options as { quality?: number }).quality;
