@@ -97,25 +97,35 @@ const webV1P3: Preset = Object.freeze<Preset>({
 });
 
 /**
- * web-v2: web-v1's perceptual quality per format at under half its time.
- * Chosen by measurement (bench/imaging.bench.ts; docs/performance.md has the
- * per-image table):
- * - AVIF effort 0 instead of 2: ~5x less AVIF CPU (AVIF was ~70% of the
- *   whole). At a fixed quality effort 0 is not reliably as good: it needs
- *   ~2 more quality steps for web-v1's score on photos and many more on
- *   smooth gradients, so its quality is searched per image to reach web-v1's
- *   SSIMULACRA 2 score on the probe, and an image where that costs more
- *   bytes than allowed keeps effort 2 at quality 52 (web-v1's setting).
- * - JPEG quantisation table 2 (MS-SSIM-tuned, libjpeg-turbo/mozjpeg's
- *   `-quant-table 2`): 6–10% fewer bytes than the default Annex K table at
- *   the same SSIMULACRA 2 score and no extra CPU; its quality is searched
- *   the same way. Table 3 (ImageMagick's) saved fewer bytes and lost quality
- *   on the small portrait; trellis quantisation saved ~3% more at 3x the
- *   CPU; optimised scans ~1% at 2x.
+ * web-v2: web-v1's perceptual quality per format in under half its time on
+ * photos. Chosen by measurement (bench/imaging.bench.ts; docs/performance.md
+ * has the per-image table and the encoder-by-encoder figures):
+ * - AVIF effort 0 instead of 2: 5.8x less AVIF CPU, and AVIF was ~80% of
+ *   web-v1's encode CPU. At a fixed quality effort 0 is not reliably as
+ *   good: on photos it needs q54–q55 for web-v1's SSIMULACRA 2 score, on the
+ *   flat graphic and the rendered HDR gradients no quality up to q66 gets
+ *   there without 70–120% more bytes. So its quality is searched per image
+ *   (quality-search.ts): the 384 px centre of the 640 px variant is encoded
+ *   with web-v1's AVIF setting and with effort 0 from q54 (one or two
+ *   probes), and the lowest quality scoring at least 0.2 above web-v1's is
+ *   used — unless it takes more than 1.2x web-v1's bytes on the probe, or
+ *   any extra bytes on an image without a JPEG to pay for them (alpha), in
+ *   which case the image keeps web-v1's effort 2 at q52: slower, never
+ *   worse or larger. The margin and the probe size were tuned on the bench
+ *   corpus: a smaller margin let the portrait fall below web-v1 (the probe
+ *   misjudges by about one quality step), a larger one cost bytes.
+ * - JPEG quantisation table 2 (MS-SSIM-tuned; libjpeg-turbo/mozjpeg's
+ *   `-quant-table 2`) at q80: 3–10% fewer JPEG bytes than web-v1's Annex K
+ *   table at an equal or higher score on every corpus image, no extra CPU;
+ *   these savings pay for effort 0's extra AVIF bytes. Table 3
+ *   (ImageMagick's) lost 1.5 points on the small portrait; trellis
+ *   quantisation saved ~3% at an equal score for 3x the JPEG CPU; mozjpeg's
+ *   defaults lost 3 points; optimised scans saved < 1% for 1.7x.
  * - WebP stays at effort 4, quality 80: effort 2 halves WebP's CPU but needs
- *   ~4% more bytes for the same score, and the time target is met without it.
- * - Chroma: AVIF keeps 4:4:4 (4:2:0 saved ~15% of AVIF CPU at ~3% more
- *   bytes for the same score); JPEG and WebP keep their 4:2:0 default.
+ *   ~4% more bytes for the same score, which nothing would pay for.
+ * - AVIF keeps 4:4:4: 4:2:0 saved ~30% of effort 0's CPU but needs ~3% more
+ *   bytes for the same score.
+ * - PNG (alpha fallback) and the animated WebP as in web-v1.
  */
 const webV2: Preset = Object.freeze<Preset>({
   ...webV1,
