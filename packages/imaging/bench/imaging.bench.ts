@@ -4,7 +4,8 @@
  * seven kinds of image (bench/corpus.ts):
  * - time: wall and CPU (process.cpuUsage, all threads) of processImage for
  *   the whole variant set, rounds interleaved (v1, v2, v2, v1, …) so both see
- *   the same machine; medians; the load average is recorded with them.
+ *   the same machine (at least 3 rounds, up to 7 for small images); medians;
+ *   the load average is recorded with them.
  * - bytes: total of every variant.
  * - quality, per variant, against a reference made from the same source (the
  *   full decode, Lanczos-3 resized to the variant's size, never compressed):
@@ -358,7 +359,10 @@ async function main(): Promise<void> {
     for (const image of corpus) {
       const meta = await sharp(image.file).metadata();
       const times: Run[][] = [[], []];
-      for (let round = 0; round < rounds; round++) {
+      // Small images are cheap and their ratios noisier: more rounds (up to 7).
+      const megapixels = ((meta.width ?? 0) * (meta.height ?? 0)) / 1e6;
+      const imageRounds = Math.max(rounds, Math.min(7, Math.ceil((rounds * 12) / megapixels)));
+      for (let round = 0; round < imageRounds; round++) {
         const order = round % 2 === 0 ? [0, 1] : [1, 0];
         for (const i of order)
           times[i]?.push(await runPreset(image.file, i === 0 ? BASELINE : CANDIDATE));
@@ -367,7 +371,7 @@ async function main(): Promise<void> {
       const quality = (await measureQuality(image, last, tool, work)) as [Quality, Quality];
       const result: ImageResult = {
         image,
-        megapixels: ((meta.width ?? 0) * (meta.height ?? 0)) / 1e6,
+        megapixels,
         wall: [
           median((times[0] ?? []).map((r) => r.wallMs)),
           median((times[1] ?? []).map((r) => r.wallMs)),
