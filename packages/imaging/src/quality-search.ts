@@ -14,9 +14,9 @@
  */
 import sharp from 'sharp';
 import type { OutputFormat } from './encode.ts';
-import { type EncoderOptions, encodeResized, type Resized } from './encode.ts';
+import { type EncoderOptions, encodeResized, type Resized, type VariantOutput } from './encode.ts';
 import { type FormatSearch, getPreset, type Preset } from './presets.ts';
-import { compareToReference, prepareReference, type Ssimulacra2Reference } from './ssimulacra2.ts';
+import { compareToReference, prepareReference } from './ssimulacra2.ts';
 
 /** Formats whose quality can be searched. */
 export type SearchedFormat = 'avif' | 'webp' | 'jpeg';
@@ -51,7 +51,6 @@ export type ProbeScorer = (encoded: Buffer) => Promise<number>;
  * budget weighs stay those of the whole probe.
  */
 export function createProbeScorer(probe: Resized, crop = Number.POSITIVE_INFINITY): ProbeScorer {
-  let prepared: Promise<Ssimulacra2Reference> | undefined;
   const channels = probe.hasAlpha ? 4 : 3;
   const width = Math.min(crop, probe.width);
   const height = Math.min(crop, probe.height);
@@ -62,10 +61,14 @@ export function createProbeScorer(probe: Resized, crop = Number.POSITIVE_INFINIT
     pipeline = probe.hasAlpha ? pipeline.ensureAlpha() : pipeline.removeAlpha();
     return pipeline.toColourspace('srgb').raw().toBuffer();
   };
+  // Prepared at once: the reference side overlaps the first probe encodes.
+  const prepared = pixels(probe.input, probe.options).then((data) =>
+    prepareReference({ data, width, height, channels }),
+  );
+  // Marked handled: a failure surfaces where a score is awaited, and when an
+  // encode fails first no score is ever asked for.
+  prepared.catch(() => undefined);
   return async (encoded) => {
-    prepared ??= pixels(probe.input, probe.options).then((data) =>
-      prepareReference({ data, width, height, channels }),
-    );
     const reference = await prepared;
     const data = await pixels(encoded, {});
     return compareToReference(reference, { data, width, height, channels });
@@ -158,6 +161,16 @@ export async function chooseQualities(
     searched.map(async (format): Promise<FormatChoice> => {
       const spec = search.formats[format] as FormatSearch;
       const referenceOptions = optionsOf(baseline, format);
+      // The first fast probe is encoded alongside the reference: the search
+      // is a serial chain that the format's variants wait for.
+      const firstQuality = Math.min(spec.max, Math.max(spec.min, Math.round(spec.fast.quality)));
+      let first: Promise<VariantOutput> | undefined = encodeResized(probe, format, {
+        ...spec.fast,
+        quality: firstQuality,
+      });
+      // Marked handled: awaited by the search's first step, or dropped when the
+      // reference encode fails first (that error is the one reported).
+      first.catch(() => undefined);
       const referenceEncode = await encodeResized(probe, format, referenceOptions);
       const reference = {
         bytes: referenceEncode.data.length,
@@ -175,7 +188,9 @@ export async function chooseQualities(
           byteCap: reference.bytes * (payers.length > 0 ? spec.maxBytesRatio : 1),
         },
         async (quality) => {
-          const encoded = await encodeResized(probe, format, { ...spec.fast, quality });
+          const ahead = quality === firstQuality ? first : undefined;
+          first = undefined;
+          const encoded = await (ahead ?? encodeResized(probe, format, { ...spec.fast, quality }));
           return { quality, bytes: encoded.data.length, score: await score(encoded.data) };
         },
       );
