@@ -6,20 +6,38 @@
  *   on loopback), as a ratio to a bare `node -e 0` spawn → exit measured in the
  *   same run; target ≤ 2×. Medians of 15 interleaved runs, after one warm-up
  *   run (page cache, V8 compile cache).
+ * - one 12 MP photo through the job (spawn of the bundle → original read →
+ *   variants stored → `complete` callback answered, i.e. the processor's
+ *   "image processed" log line) against processImage on the same bytes in
+ *   this process, interleaved, medians of ROUNDS; target ≤ 1.3×. Both use
+ *   the candidate preset (IMAGING_PRESET); a web-v1 job runs in the same
+ *   rounds for the cost comparison.
  * - peak RSS (the kernel's ru_maxrss, logged by the processor) of one job on a
- *   generated 50 MP JPEG with the default preset and the Dockerfile's
+ *   generated 50 MP JPEG with the candidate preset and the Dockerfile's
  *   MALLOC_ARENA_MAX / VIPS_CONCURRENCY; target ≤ 600 MB.
+ * - Cloud Run Jobs list price per 1,000 such 12 MP photos (tools/bench-cloud-run.ts).
  */
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestBackend } from '@slideshow/backend/testing';
+import { processImage } from '@slideshow/imaging';
+import { taskCostUsd } from '@slideshow/tools/bench-cloud-run';
 import { type Figure, recordFigures } from '@slideshow/tools/bench-results';
+import { findSharedDir } from '@slideshow/tools/shared-dir';
 import sharp from 'sharp';
 import { makeJpeg, processorEnv, spawnProcessor } from '../test/helpers.ts';
 
 const RUNS = 15;
+/** Interleaved rounds of the 12 MP comparison. */
+const ROUNDS = 5;
+/** The preset the figures are for (the candidate default of docs/performance.md) and today's. */
+const PRESET = 'web-v2';
+const BASELINE_PRESET = 'web-v1';
 /** The Dockerfile's settings, so the memory figure is the deployed one. */
-const IMAGE_ENV = { MALLOC_ARENA_MAX: '2', VIPS_CONCURRENCY: '2' };
+const IMAGE_ENV = { MALLOC_ARENA_MAX: '2', VIPS_CONCURRENCY: '2', IMAGING_PRESET: PRESET };
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -47,10 +65,21 @@ async function bareNode(): Promise<{ wallMs: number; cpuMs: number }> {
   return { wallMs: Date.now() - start, cpuMs: Number(out) / 1000 };
 }
 
-/** A 50 MP photo-like JPEG: smooth gradients plus grain, so it compresses like a camera file. */
-async function fiftyMegapixelJpeg(): Promise<Buffer> {
-  const width = 8660;
-  const height = 5774;
+/** The 12 MP benchmark photo of ../shared when present, else a generated one of the same size. */
+async function twelveMegapixelJpeg(): Promise<Buffer> {
+  const shared = findSharedDir();
+  const file = shared && join(shared, 'corpus/generated/photo-12mp-4000x3000.jpg');
+  if (file && existsSync(file)) return readFileSync(file);
+  return photoLikeJpeg(4000, 3000);
+}
+
+/** A 50 MP photo-like JPEG. */
+function fiftyMegapixelJpeg(): Promise<Buffer> {
+  return photoLikeJpeg(8660, 5774);
+}
+
+/** A photo-like JPEG: smooth gradients plus grain, so it compresses like a camera file. */
+async function photoLikeJpeg(width: number, height: number): Promise<Buffer> {
   const gradient = Buffer.from(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
       <defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">
@@ -75,6 +104,35 @@ async function fiftyMegapixelJpeg(): Promise<Buffer> {
     .composite([{ input: grain, raw: { width, height, channels: 3 }, blend: 'overlay' }])
     .jpeg({ quality: 88 })
     .toBuffer();
+}
+
+/**
+ * CPU time (user + system) of a child, read from /proc/<pid>/stat every 50 ms
+ * until `stop()`: Node reports no rusage for children. The last ≤ 50 ms before
+ * the child exits are missed; elsewhere than Linux it reports NaN.
+ */
+function pollCpuMs(pid: number | undefined): { stop(): number } {
+  let last = Number.NaN;
+  const read = (): void => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second here).
+      last = (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch (error) {
+      // ENOENT/ESRCH: the child has exited; keep the last reading.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ESRCH') throw error;
+    }
+  };
+  read();
+  const timer = setInterval(read, 50);
+  return {
+    stop() {
+      clearInterval(timer);
+      return last;
+    },
+  };
 }
 
 const backend = await startTestBackend({ maxUploadBytes: 200 * 1024 * 1024 });
@@ -177,7 +235,114 @@ try {
       target: null,
       met: null,
     },
+    {
+      name: 'processor peak RSS per megapixel, 50 MP JPEG',
+      value: peakMb / 50,
+      unit: 'MB/MP',
+      baseline: null,
+      target: null,
+      met: null,
+    },
+    {
+      name: 'processor bench load average (1 min) at the end',
+      value: loadavg()[0] ?? 0,
+      unit: 'load',
+      baseline: null,
+      target: null,
+      met: null,
+    },
   );
+  // ---- one 12 MP photo: the job against processImage in this process ----
+  // (after the 50 MP run: ru_maxrss of a child counts this process's RSS at fork time,
+  // and processImage here grows it)
+  const twelve = await twelveMegapixelJpeg();
+  const inProcess: number[] = [];
+  const job: number[] = [];
+  const baselineJob: number[] = [];
+  const inProcessCpu: number[] = [];
+  const jobCpu: number[] = [];
+  const runJob = async (preset: string, round: number): Promise<number> => {
+    // A new upload each time: the same bytes would be a duplicate of the first.
+    const bytes = Buffer.concat([twelve, Buffer.from(`${preset}-${round}`)]);
+    const { id } = await backend.upload(bytes, `twelve-${preset}-${round}.jpg`);
+    const spawnedAt = Date.now();
+    const child = spawnProcessor(
+      {
+        ...processorEnv(backend, id, { CALLBACK_DEADLINE_MS: '30000' }),
+        ...IMAGE_ENV,
+        IMAGING_PRESET: preset,
+      },
+      { killAfterMs: 300_000 },
+    );
+    const cpu = pollCpuMs(child.child.pid);
+    const line = await child.waitForLog((l) => l.message === 'image processed');
+    const result = await child.done;
+    if (result.code !== 0) throw new Error(`12 MP job exited ${result.code}:\n${result.stderr}`);
+    if (preset === PRESET) jobCpu.push(cpu.stop());
+    else cpu.stop();
+    return Date.parse(String(line.time)) - spawnedAt;
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    const start = performance.now();
+    const cpuStart = process.cpuUsage();
+    await processImage(twelve, { preset: PRESET });
+    inProcess.push(performance.now() - start);
+    const used = process.cpuUsage(cpuStart);
+    inProcessCpu.push((used.user + used.system) / 1000);
+    job.push(await runJob(PRESET, round));
+    baselineJob.push(await runJob(BASELINE_PRESET, round));
+    console.log(
+      `12 MP round ${round + 1}: in-process ${inProcess.at(-1)?.toFixed(0)} ms (CPU ${inProcessCpu.at(-1)?.toFixed(0)} ms), job ${job.at(-1)} ms (CPU ~${jobCpu.at(-1)} ms), ${BASELINE_PRESET} job ${baselineJob.at(-1)} ms; load ${loadavg()[0]?.toFixed(1)}`,
+    );
+  }
+  const inProcessMs = median(inProcess);
+  const jobMs = median(job);
+  const baselineJobMs = median(baselineJob);
+  const jobRatio = jobMs / inProcessMs;
+  const cost = (ms: number): number => 1000 * taskCostUsd(ms / 1000);
+  figures.push(
+    {
+      name: 'processor 12 MP job (spawn → variants stored → complete) vs in-process',
+      value: jobRatio,
+      unit: 'x',
+      baseline: 1,
+      target: '<= 1.3x',
+      met: jobRatio <= 1.3,
+    },
+    {
+      name: 'processor 12 MP job CPU time vs in-process (approximate: /proc polling)',
+      value: median(jobCpu) / median(inProcessCpu),
+      unit: 'x',
+      baseline: 1,
+      target: null,
+      met: null,
+    },
+    {
+      name: 'processor 12 MP job time',
+      value: jobMs,
+      unit: 'ms',
+      baseline: inProcessMs,
+      target: null,
+      met: null,
+    },
+    {
+      name: `processor 12 MP job time, ${PRESET} vs ${BASELINE_PRESET}`,
+      value: jobMs,
+      unit: 'ms',
+      baseline: baselineJobMs,
+      target: null,
+      met: null,
+    },
+    {
+      name: 'Cloud Run Jobs list price per 1,000 12 MP photos (2 vCPU, 2 GiB)',
+      value: cost(jobMs),
+      unit: 'USD',
+      baseline: cost(baselineJobMs),
+      target: null,
+      met: null,
+    },
+  );
+
   recordFigures(figures);
 } finally {
   await backend.stop();

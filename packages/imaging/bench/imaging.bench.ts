@@ -1,32 +1,52 @@
 /**
- * Imaging benchmark (DESIGN §8): the web-v1 preset against a naive baseline
- * (a fresh `sharp(input)` per variant, sharp's defaults) on one 12 MP JPEG,
- * alternating rounds in one process; output bytes and block-SSIM against a
- * high-quality reference resize for both; peak RSS of ours on the 12 MP and
- * on a 50 MP JPEG, each measured in a child process of its own.
+ * Imaging benchmark: the default candidate preset (web-v2) against today's
+ * (web-v1), measured in the same process, image by image, over a corpus of
+ * seven kinds of image (bench/corpus.ts):
+ * - time: wall and CPU (process.cpuUsage, all threads) of processImage for
+ *   the whole variant set, rounds interleaved (v1, v2, v2, v1, …) so both see
+ *   the same machine (at least 3 rounds, up to 7 for small images); medians;
+ *   the load average is recorded with them.
+ * - bytes: total of every variant.
+ * - quality, per variant, against a reference made from the same source (the
+ *   full decode, Lanczos-3 resized to the variant's size, never compressed):
+ *   SSIMULACRA 2 (src/ssimulacra2.ts, mean per format), block SSIM on luma,
+ *   and butteraugli at the variant nearest 1280 px when `butteraugli_main`
+ *   is available (bench/butteraugli.ts).
+ * - memory: peak RSS (VmHWM) of one web-v2 run in a fresh child process, on
+ *   the 12 MP photo and on a generated 50 MP JPEG, with MALLOC_ARENA_MAX=2
+ *   as the processor's image sets.
+ * Targets (per image): web-v2 wall ≤ 0.5× web-v1, bytes ≤ web-v1, every
+ * format's mean SSIMULACRA 2 ≥ web-v1's; 50 MP peak RSS ≤ 600 MB.
  *
- *   node bench/imaging.bench.ts [--rounds N] [--baseline-rounds N]
- *   node bench/imaging.bench.ts --child <file>   (internal: one run, prints peak RSS)
+ *   node bench/imaging.bench.ts [--rounds N] [--only a,b] [--skip-rss]
+ *   node bench/imaging.bench.ts --child <file> <preset>   (internal)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { coerceError } from '@slideshow/runtime';
 import { type Figure, formatFigures, recordFigures } from '@slideshow/tools/bench-results';
 import { findSharedDir } from '@slideshow/tools/shared-dir';
 import sharp from 'sharp';
-import { getPreset, processImage, targetWidths, type VariantOutput } from '../src/index.ts';
+import { type OutputFormat, processImage, type VariantOutput } from '../src/index.ts';
+import type { FormatChoice } from '../src/quality-search.ts';
+import { compareToReference, prepareReference } from '../src/ssimulacra2.ts';
+import { butteraugli, ensureButteraugli } from './butteraugli.ts';
+import { buildCorpus, type CorpusImage } from './corpus.ts';
 import { luma, ssim } from './ssim.ts';
 
-const SHARP_DEFAULT_CONCURRENCY = sharp.concurrency();
+const BASELINE = 'web-v1';
+const CANDIDATE = 'web-v2';
 const self = fileURLToPath(import.meta.url);
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
 
-function arg(name: string, fallback: number): number {
+function argValue(name: string): string | undefined {
   const index = process.argv.indexOf(name);
-  const value = index === -1 ? undefined : Number(process.argv[index + 1]);
-  return value !== undefined && Number.isInteger(value) && value > 0 ? value : fallback;
+  return index === -1 ? undefined : process.argv[index + 1];
 }
 
 function median(values: number[]): number {
@@ -35,9 +55,140 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
-/** A photo-like 4000×3000 JPEG: smooth gradients plus noise (when ../shared is absent). */
-async function generatePhoto(path: string, width: number, height: number): Promise<void> {
-  const gradient = Buffer.from(
+const mean = (values: number[]): number =>
+  values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
+
+interface Run {
+  wallMs: number;
+  cpuMs: number;
+  outputs: VariantOutput[];
+  choices: FormatChoice[];
+}
+
+async function runPreset(file: string, preset: string): Promise<Run> {
+  const outputs: VariantOutput[] = [];
+  let choices: FormatChoice[] = [];
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await processImage(file, {
+    preset,
+    write: async (v) => {
+      outputs.push(v);
+    },
+    onQualityChoice: (c) => {
+      choices = c;
+    },
+  });
+  const wallMs = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return { wallMs, cpuMs: (used.user + used.system) / 1000, outputs, choices };
+}
+
+/** Per-format quality of one preset's variants. */
+interface FormatQuality {
+  ssimulacra2: number[];
+  ssim: number[];
+  butteraugli: number | undefined;
+}
+
+type Quality = Map<OutputFormat, FormatQuality>;
+
+/** Scores every variant of both runs against references made from the full decode. */
+async function measureQuality(
+  image: CorpusImage,
+  runs: Run[],
+  tool: string | undefined,
+  work: string,
+): Promise<Quality[]> {
+  const full = await sharp(image.file)
+    .autoOrient()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const alpha = runs.some((r) => r.outputs.some((o) => o.format === 'png'));
+  const channels = alpha ? 4 : 3;
+  const base = sharp(full.data, { raw: full.info });
+  const source = alpha ? base.ensureAlpha() : base.removeAlpha();
+  const sourcePixels = await source.raw().toBuffer({ resolveWithObject: true });
+  const results: Quality[] = runs.map(() => new Map());
+  const sizes = [...new Set(runs.flatMap((r) => r.outputs.map((o) => `${o.width}x${o.height}`)))];
+  const butteraugliWidth = (() => {
+    const widths = [...new Set(runs[0]?.outputs.map((o) => o.width) ?? [])];
+    return widths.sort((a, b) => Math.abs(a - 1280) - Math.abs(b - 1280))[0];
+  })();
+  for (const size of sizes) {
+    const [width, height] = size.split('x').map(Number) as [number, number];
+    const reference = await sharp(sourcePixels.data, { raw: sourcePixels.info })
+      .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
+      .raw()
+      .toBuffer();
+    const prepared = prepareReference({ data: reference, width, height, channels });
+    const refLuma = await luma(reference, width, height, { width, height, channels });
+    for (const [i, run] of runs.entries()) {
+      for (const o of run.outputs.filter((v) => v.width === width && v.height === height)) {
+        let decoded = sharp(o.data).toColourspace('srgb');
+        decoded = alpha ? decoded.ensureAlpha() : decoded.removeAlpha();
+        const pixels = await decoded.raw().toBuffer();
+        const entry = results[i]?.get(o.format) ?? {
+          ssimulacra2: [],
+          ssim: [],
+          butteraugli: undefined,
+        };
+        entry.ssimulacra2.push(
+          compareToReference(prepared, { data: pixels, width, height, channels }),
+        );
+        entry.ssim.push(ssim(await luma(o.data, width, height), refLuma, width, height));
+        if (tool && width === butteraugliWidth) {
+          entry.butteraugli = await butteraugli(
+            tool,
+            work,
+            { data: reference, width, height, channels },
+            o.data,
+          );
+        }
+        results[i]?.set(o.format, entry);
+      }
+    }
+  }
+  return results;
+}
+
+function childPeakRss(file: string, preset: string, arenaCap = true): number {
+  const { MALLOC_ARENA_MAX: _inherited, ...rest } = process.env;
+  const env = arenaCap ? { ...rest, MALLOC_ARENA_MAX: '2' } : rest;
+  const result = spawnSync(process.execPath, [self, '--child', file, preset], {
+    encoding: 'utf8',
+    timeout: 600_000,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env,
+  });
+  const peak = Number(/peakRssMb=(\d+(\.\d+)?)/.exec(result.stdout)?.[1]);
+  if (result.status !== 0 || !Number.isFinite(peak)) {
+    throw new Error(`child run on ${file} failed (status ${result.status}): ${result.stdout}`);
+  }
+  return peak;
+}
+
+/**
+ * Peak RSS of this process in MB: VmHWM of its own memory map (getrusage's
+ * maxRSS also counts the parent's RSS at fork time).
+ */
+function peakRssMb(): number {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
+    if (Number.isFinite(kb)) return kb / 1024;
+  } catch (error) {
+    log(`no /proc/self/status (${coerceError(error).message}); using maxRSS`);
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/** A 50 MP photo-like JPEG (8192 × 6144): gradient, shapes, grain. */
+async function fiftyMegapixelJpeg(path: string): Promise<void> {
+  const width = 8192;
+  const height = 6144;
+  const scene = Buffer.from(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
       <defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">
         <stop offset="0" stop-color="#3a6ea5"/><stop offset="0.5" stop-color="#e0c068"/>
@@ -55,199 +206,305 @@ async function generatePhoto(path: string, width: number, height: number): Promi
       noise: { type: 'gaussian', mean: 128, sigma: 24 },
     },
   })
-    .png()
+    .raw()
     .toBuffer();
-  await sharp(gradient)
-    .composite([{ input: noise, blend: 'overlay' }])
+  await sharp(scene, { limitInputPixels: false })
+    .composite([{ input: noise, raw: { width, height, channels: 3 }, blend: 'overlay' }])
     .jpeg({ quality: 90 })
     .toFile(path);
 }
 
-interface Run {
-  ms: number;
-  outputs: { width: number; height: number; data: Buffer }[];
+interface ImageResult {
+  image: CorpusImage;
+  megapixels: number;
+  wall: [number, number];
+  cpu: [number, number];
+  bytes: [number, number];
+  quality: [Quality, Quality];
+  choices: FormatChoice[];
 }
 
-async function runOurs(input: string): Promise<Run> {
-  const outputs: Run['outputs'] = [];
-  const start = performance.now();
-  await processImage(input, {
-    write: async (v: VariantOutput) => {
-      outputs.push({ width: v.width, height: v.height, data: v.data });
+const FORMAT_LABEL: Record<OutputFormat, string> = {
+  avif: 'AVIF',
+  webp: 'WebP',
+  jpeg: 'JPEG',
+  png: 'PNG',
+};
+
+function figuresFor(r: ImageResult): Figure[] {
+  const name = `imaging.${r.image.name}`;
+  const timeRatio = r.wall[1] / r.wall[0];
+  const figures: Figure[] = [
+    {
+      name: `${name}.wall`,
+      value: r.wall[1],
+      unit: 'ms',
+      baseline: r.wall[0],
+      target: null,
+      met: null,
     },
-  });
-  return { ms: performance.now() - start, outputs };
-}
-
-async function runBaseline(input: string, widths: number[]): Promise<Run> {
-  sharp.concurrency(SHARP_DEFAULT_CONCURRENCY);
-  const outputs: Run['outputs'] = [];
-  const start = performance.now();
-  for (const width of widths) {
-    for (const format of ['avif', 'webp', 'jpeg'] as const) {
-      const { data, info } = await sharp(input)
-        .autoOrient()
-        .resize({ width })
-        .toFormat(format)
-        .toBuffer({ resolveWithObject: true });
-      outputs.push({ width: info.width, height: info.height, data });
+    {
+      name: `${name}.wall_ratio`,
+      value: timeRatio,
+      unit: 'x',
+      baseline: 1,
+      target: '<= 0.5x',
+      met: timeRatio <= 0.5,
+    },
+    {
+      name: `${name}.cpu`,
+      value: r.cpu[1],
+      unit: 'ms',
+      baseline: r.cpu[0],
+      target: null,
+      met: null,
+    },
+    {
+      name: `${name}.bytes`,
+      value: r.bytes[1],
+      unit: 'B',
+      baseline: r.bytes[0],
+      target: '<= baseline',
+      met: r.bytes[1] <= r.bytes[0],
+    },
+  ];
+  for (const [format, q] of r.quality[1]) {
+    const base = r.quality[0].get(format);
+    const value = mean(q.ssimulacra2);
+    const baseline = base ? mean(base.ssimulacra2) : Number.NaN;
+    figures.push(
+      {
+        name: `${name}.${format}.ssimulacra2`,
+        value,
+        unit: 'ssimulacra2',
+        baseline,
+        target: '>= baseline',
+        met: value >= baseline,
+      },
+      {
+        name: `${name}.${format}.ssim`,
+        value: mean(q.ssim),
+        unit: 'ssim',
+        baseline: base ? mean(base.ssim) : null,
+        target: null,
+        met: null,
+      },
+    );
+    if (q.butteraugli !== undefined) {
+      figures.push({
+        name: `${name}.${format}.butteraugli`,
+        value: q.butteraugli,
+        unit: 'butteraugli',
+        baseline: base?.butteraugli ?? null,
+        target: null,
+        met: null,
+      });
     }
   }
-  return { ms: performance.now() - start, outputs };
+  return figures;
 }
 
-/** Reference resizes by size, shared by both runs. */
-const references = new Map<string, Buffer>();
-
-async function quality(input: string, run: Run): Promise<number> {
-  let total = 0;
-  for (const o of run.outputs) {
-    const key = `${o.width}x${o.height}`;
-    let reference = references.get(key);
-    if (!reference) {
-      reference = await sharp(input)
-        .autoOrient()
-        .resize(o.width, o.height, { fit: 'fill', kernel: 'lanczos3' })
-        .greyscale()
-        .raw()
-        .toBuffer();
-      references.set(key, reference);
-    }
-    total += ssim(await luma(o.data, o.width, o.height), reference, o.width, o.height);
-  }
-  return total / run.outputs.length;
-}
-
-function childPeakRss(file: string): number {
-  const result = spawnSync(process.execPath, [self, '--child', file], {
-    encoding: 'utf8',
-    timeout: 300_000,
-    stdio: ['ignore', 'pipe', 'inherit'],
+/** The per-image table of docs/performance.md, as Markdown. */
+function markdownTable(results: ImageResult[]): string {
+  const head =
+    '| image | MP | wall v1 → v2 | ratio | CPU v1 → v2 | bytes v1 → v2 | AVIF | WebP | JPEG / PNG | met |';
+  const rows = results.map((r) => {
+    const fmt = (f: OutputFormat): string => {
+      const a = r.quality[0].get(f);
+      const b = r.quality[1].get(f);
+      return a && b ? `${mean(a.ssimulacra2).toFixed(2)} → ${mean(b.ssimulacra2).toFixed(2)}` : '';
+    };
+    const fallback = r.quality[1].has('png') ? 'png' : 'jpeg';
+    const met = figuresFor(r)
+      .filter((f) => f.met !== null)
+      .every((f) => f.met);
+    const s = (ms: number): string => (ms / 1000).toFixed(2);
+    return `| ${r.image.name} (${r.image.source}) | ${r.megapixels.toFixed(1)} | ${s(r.wall[0])} → ${s(r.wall[1])} s | ${(r.wall[1] / r.wall[0]).toFixed(2)}× | ${s(r.cpu[0])} → ${s(r.cpu[1])} s | ${r.bytes[0].toLocaleString('en')} → ${r.bytes[1].toLocaleString('en')} (${((r.bytes[1] / r.bytes[0] - 1) * 100).toFixed(1)} %) | ${fmt('avif')} | ${fmt('webp')} | ${fmt(fallback)} | ${met ? 'yes' : 'no'} |`;
   });
-  const peak = Number(/peakRssMb=(\d+(\.\d+)?)/.exec(result.stdout)?.[1]);
-  if (result.status !== 0 || !Number.isFinite(peak)) {
-    throw new Error(`child run on ${file} failed (status ${result.status}): ${result.stdout}`);
-  }
-  return peak;
+  return [head, `|${' --- |'.repeat(10)}`, ...rows].join('\n');
 }
 
-/**
- * Peak RSS of this process in MB. On Linux, VmHWM of the process's own memory
- * map: getrusage's maxRSS also counts the parent's RSS at fork time (the
- * kernel carries the old map's high-water mark across exec), which made a
- * child of this 800 MB bench report 740 MB.
- */
-function peakRssMb(): number {
-  try {
-    const status = readFileSync('/proc/self/status', 'utf8');
-    const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
-    if (Number.isFinite(kb)) return kb / 1024;
-  } catch (error) {
-    // Not Linux: fall back to getrusage (an upper bound).
-    process.stderr.write(`no /proc/self/status (${coerceError(error).message}); using maxRSS\n`);
-  }
-  return process.resourceUsage().maxRSS / 1024;
-}
-
-async function child(file: string): Promise<void> {
-  await processImage(file);
+async function child(file: string, preset: string): Promise<void> {
+  await processImage(file, { preset });
   process.stdout.write(`peakRssMb=${peakRssMb().toFixed(1)}\n`);
 }
 
 async function main(): Promise<void> {
   const childIndex = process.argv.indexOf('--child');
-  if (childIndex !== -1) return child(process.argv[childIndex + 1] ?? '');
-
-  const rounds = arg('--rounds', 2);
-  const baselineRounds = arg('--baseline-rounds', 2);
+  if (childIndex !== -1) {
+    return child(process.argv[childIndex + 1] ?? '', process.argv[childIndex + 2] ?? CANDIDATE);
+  }
+  const rounds = Math.max(1, Number(argValue('--rounds') ?? 3) || 3);
+  const only = argValue('--only')?.split(',');
+  const loadStart = loadavg();
+  log(
+    `imaging bench: ${BASELINE} vs ${CANDIDATE}, ${rounds} interleaved rounds; load average ${loadStart.map((l) => l.toFixed(2)).join(' ')}`,
+  );
   const work = mkdtempSync(join(tmpdir(), 'imaging-bench-'));
   try {
     const shared = findSharedDir();
-    const corpusPhoto = shared && join(shared, 'corpus/generated/photo-12mp-4000x3000.jpg');
-    let input = join(work, 'photo-12mp.jpg');
-    if (corpusPhoto && existsSync(corpusPhoto)) input = corpusPhoto;
-    else await generatePhoto(input, 4000, 3000);
-    const { width } = await sharp(input).metadata();
-    const widths = targetWidths(getPreset('web-v1').widths, width);
-    process.stderr.write(`input ${input}; ${rounds} rounds ours, ${baselineRounds} baseline\n`);
+    if (!shared) log('no ../shared (SHARED_DIR): the corpus photos are generated stand-ins');
+    const corpus = (await buildCorpus(work, shared)).filter((c) => !only || only.includes(c.name));
+    const tool = ensureButteraugli(log);
 
-    const ours: Run[] = [];
-    const baseline: Run[] = [];
-    for (let round = 0; round < Math.max(rounds, baselineRounds); round++) {
-      if (round < rounds) ours.push(await runOurs(input));
-      if (round < baselineRounds) baseline.push(await runBaseline(input, widths));
-      process.stderr.write(
-        `round ${round + 1}: ours ${ours.at(-1)?.ms.toFixed(0)} ms, baseline ${baseline.at(-1)?.ms.toFixed(0)} ms\n`,
+    // Warm both presets up (sharp's first use, JIT) on a small image.
+    const warm = join(work, 'warm.jpg');
+    await sharp({ create: { width: 700, height: 500, channels: 3, background: '#7a8' } })
+      .jpeg()
+      .toFile(warm);
+    await runPreset(warm, BASELINE);
+    await runPreset(warm, CANDIDATE);
+
+    const results: ImageResult[] = [];
+    for (const image of corpus) {
+      const meta = await sharp(image.file).metadata();
+      const times: Run[][] = [[], []];
+      // Small images are cheap and their ratios noisier: more rounds (up to 7).
+      const megapixels = ((meta.width ?? 0) * (meta.height ?? 0)) / 1e6;
+      const imageRounds = Math.max(rounds, Math.min(7, Math.ceil((rounds * 12) / megapixels)));
+      for (let round = 0; round < imageRounds; round++) {
+        const order = round % 2 === 0 ? [0, 1] : [1, 0];
+        for (const i of order)
+          times[i]?.push(await runPreset(image.file, i === 0 ? BASELINE : CANDIDATE));
+      }
+      const last = times.map((t) => t.at(-1) as Run) as [Run, Run];
+      const quality = (await measureQuality(image, last, tool, work)) as [Quality, Quality];
+      const result: ImageResult = {
+        image,
+        megapixels,
+        wall: [
+          median((times[0] ?? []).map((r) => r.wallMs)),
+          median((times[1] ?? []).map((r) => r.wallMs)),
+        ],
+        cpu: [
+          median((times[0] ?? []).map((r) => r.cpuMs)),
+          median((times[1] ?? []).map((r) => r.cpuMs)),
+        ],
+        bytes: last.map((r) => r.outputs.reduce((s, o) => s + o.data.length, 0)) as [
+          number,
+          number,
+        ],
+        quality,
+        choices: last[1].choices,
+      };
+      results.push(result);
+      const chosen = result.choices
+        .map(
+          (c) =>
+            `${c.format} ${c.source === 'search' ? `q${(c.options as { quality?: number }).quality}` : 'reference'}`,
+        )
+        .join(', ');
+      log(
+        `${image.name}: wall ${result.wall[0].toFixed(0)} → ${result.wall[1].toFixed(0)} ms (${(result.wall[1] / result.wall[0]).toFixed(2)}×), ` +
+          `bytes ${result.bytes[0]} → ${result.bytes[1]}, search: ${chosen}`,
       );
     }
-    const lastOurs = ours.at(-1) as Run;
-    const lastBaseline = baseline.at(-1) as Run;
-    const oursMs = median(ours.map((r) => r.ms));
-    const baseMs = median(baseline.map((r) => r.ms));
-    const bytes = (r: Run): number => r.outputs.reduce((sum, o) => sum + o.data.length, 0);
-    const oursBytes = bytes(lastOurs);
-    const baseBytes = bytes(lastBaseline);
-    const oursQuality = await quality(input, lastOurs);
-    const baseQuality = await quality(input, lastBaseline);
-    const peak12 = childPeakRss(input);
 
-    const big = join(work, 'photo-50mp.jpg');
-    await generatePhoto(big, 8192, 6144);
-    const peak50 = childPeakRss(big);
-
-    const speedup = baseMs / oursMs;
-    const figures: Figure[] = [
-      {
-        name: 'imaging.12mp.wall',
-        value: oursMs,
-        unit: 'ms',
-        baseline: baseMs,
-        target: null,
-        met: null,
-      },
-      {
-        name: 'imaging.12mp.speedup',
-        value: speedup,
+    const figures = results.flatMap(figuresFor);
+    if (results.length > 0) {
+      const ratios = results.map((r) => r.wall[1] / r.wall[0]);
+      const medianRatio = median(ratios);
+      figures.push({
+        name: 'imaging.corpus.wall_ratio_median',
+        value: medianRatio,
         unit: 'x',
         baseline: 1,
-        target: '>= 3x',
-        met: speedup >= 3,
-      },
+        target: '<= 0.5x',
+        met: medianRatio <= 0.5,
+      });
+      // Cost basis: CPU-seconds per source megapixel over the whole corpus.
+      const mp = results.reduce((s, r) => s + r.megapixels, 0);
+      const cpu = (i: 0 | 1): number => results.reduce((s, r) => s + r.cpu[i], 0) / 1000 / mp;
+      figures.push({
+        name: 'imaging.corpus.cpu_seconds_per_mp',
+        value: cpu(1),
+        unit: 'CPU-s/MP',
+        baseline: cpu(0),
+        target: null,
+        met: null,
+      });
+    }
+    if (!process.argv.includes('--skip-rss')) {
+      const phone = corpus.find((c) => c.name === 'phone-12mp');
+      if (phone) {
+        const peak12 = childPeakRss(phone.file, CANDIDATE);
+        const uncapped = childPeakRss(phone.file, CANDIDATE, false);
+        figures.push(
+          {
+            name: 'imaging.12mp.peak_rss',
+            value: peak12,
+            unit: 'MB',
+            baseline: null,
+            target: null,
+            met: null,
+          },
+          {
+            name: 'imaging.12mp.peak_rss_malloc_arena_max_2',
+            value: peak12,
+            unit: 'MB',
+            baseline: uncapped,
+            target: null,
+            met: null,
+          },
+        );
+      }
+      const big = join(work, 'photo-50mp.jpg');
+      await fiftyMegapixelJpeg(big);
+      const peak50 = childPeakRss(big, CANDIDATE);
+      figures.push(
+        {
+          name: 'imaging.50mp.peak_rss',
+          value: peak50,
+          unit: 'MB',
+          baseline: null,
+          target: '<= 600 MB',
+          met: peak50 <= 600,
+        },
+        {
+          name: 'imaging.50mp.peak_rss_per_mp',
+          value: peak50 / 50.3,
+          unit: 'MB/MP',
+          baseline: null,
+          target: null,
+          met: null,
+        },
+      );
+    }
+    const loadEnd = loadavg();
+    figures.push(
       {
-        name: 'imaging.12mp.bytes',
-        value: oursBytes,
-        unit: 'B',
-        baseline: baseBytes,
-        target: '<= baseline + 5%',
-        met: oursBytes <= baseBytes * 1.05,
-      },
-      {
-        name: 'imaging.12mp.ssim',
-        value: oursQuality,
-        unit: 'ssim',
-        baseline: baseQuality,
-        target: '>= baseline',
-        met: oursQuality >= baseQuality,
-      },
-      {
-        name: 'imaging.12mp.peak_rss',
-        value: peak12,
-        unit: 'MB',
+        name: 'imaging.load_average.start',
+        value: loadStart[0] ?? 0,
+        unit: 'load',
         baseline: null,
         target: null,
         met: null,
       },
       {
-        name: 'imaging.50mp.peak_rss',
-        value: peak50,
-        unit: 'MB',
+        name: 'imaging.load_average.end',
+        value: loadEnd[0] ?? 0,
+        unit: 'load',
         baseline: null,
-        target: '<= 600 MB',
-        met: peak50 <= 600,
+        target: null,
+        met: null,
       },
-    ];
+    );
     recordFigures(figures);
-    process.stdout.write(`${formatFigures(figures)}\n`);
+    process.stdout.write(`${formatFigures(figures)}\n\n${markdownTable(results)}\n`);
+    const missed = figures.filter((f) => f.met === false).map((f) => f.name);
+    log(
+      `load average at the end ${loadEnd.map((l) => l.toFixed(2)).join(' ')}; ${missed.length === 0 ? 'every target met' : `missed: ${missed.join(', ')}`}`,
+    );
+    for (const r of results) {
+      for (const [format, q] of r.quality[1]) {
+        log(
+          `${r.image.name} ${FORMAT_LABEL[format]} per width: ${q.ssimulacra2.map((s) => s.toFixed(1)).join(' / ')} (v1 ${r.quality[0]
+            .get(format)
+            ?.ssimulacra2.map((s) => s.toFixed(1))
+            .join(' / ')})`,
+        );
+      }
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

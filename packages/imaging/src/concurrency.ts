@@ -4,7 +4,7 @@
  *
  * sharp defaults libvips to 1 thread per image on glibc without jemalloc
  * (https://sharp.pixelplumbing.com/api-utility#concurrency) to limit malloc
- * arena fragmentation. We encode VARIANT_PARALLELISM variants at once, each
+ * arena fragmentation. We encode ENCODE_POOL variants at once, each
  * with LIBVIPS_THREADS threads; the split was measured on 2 cores (README).
  */
 import { availableParallelism } from 'node:os';
@@ -15,10 +15,11 @@ import sharp from 'sharp';
 export const LIBVIPS_THREADS = Math.max(1, Math.min(2, availableParallelism()));
 
 /**
- * How many variants are encoded at the same time (bounded by libuv's pool of
- * 4): one AVIF plus the cheaper formats in the remaining slots.
+ * How many variants are encoded at the same time, from one pool ordered
+ * longest first: one more than the cores (so a core never idles while an
+ * encode waits on memory or its output), within libuv's pool of 4.
  */
-export const VARIANT_PARALLELISM = Math.max(2, Math.min(4, availableParallelism()));
+export const ENCODE_POOL = Math.max(2, Math.min(4, availableParallelism() + 1));
 
 /** Applies the thread settings (cheap; called at the start of every processImage). */
 export function configureSharp(): void {

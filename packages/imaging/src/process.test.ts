@@ -4,7 +4,9 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { VariantOutput } from './encode.ts';
 import { isDisplayP3 } from './icc.ts';
-import { processImage, targetWidths } from './process.ts';
+import { pickProbeWidth, processImage, targetWidths } from './process.ts';
+import type { FormatChoice } from './quality-search.ts';
+import { ssimulacra2 } from './ssimulacra2.ts';
 import {
   alphaPng,
   animatedGif,
@@ -54,6 +56,15 @@ describe('targetWidths', () => {
     expect(targetWidths(widths, 2560)).toEqual(widths);
     expect(targetWidths(widths, 700)).toEqual([320, 640, 700]);
     expect(targetWidths(widths, 200)).toEqual([200]);
+  });
+});
+
+describe('pickProbeWidth', () => {
+  it('takes the widest variant within the wanted width, else the narrowest', () => {
+    expect(pickProbeWidth([320, 640, 1280], 640)).toBe(640);
+    expect(pickProbeWidth([320, 500], 640)).toBe(500);
+    expect(pickProbeWidth([200], 640)).toBe(200);
+    expect(pickProbeWidth([700, 900], 640)).toBe(700);
   });
 });
 
@@ -282,8 +293,41 @@ describe('refusals', () => {
 
   it('names the known presets when asked for an unknown one', async () => {
     await expect(processImage(await photoJpeg(40, 30), { preset: 'web-v9' })).rejects.toThrow(
-      'Expected one of web-v1, web-v1-p3, preview-v1 for preset but received "web-v9"',
+      'Expected one of web-v1, web-v1-p3, web-v2, preview-v1 for preset but received "web-v9"',
     );
+  });
+});
+
+describe('web-v2 (content-aware quality)', () => {
+  it('searches AVIF quality per image and encodes every width with the choice', async () => {
+    const input = await photoJpeg(800, 600, 95);
+    const seen: FormatChoice[][] = [];
+    const files = new Map<string, VariantOutput>();
+    const result = await processImage(input, {
+      preset: 'web-v2',
+      write: async (v) => {
+        files.set(v.suffix, v);
+      },
+      onQualityChoice: (choices) => seen.push(choices),
+    });
+    expect(result.preset).toBe('web-v2');
+    expect([...files.keys()].sort()).toEqual(
+      ['avif', 'jpg', 'webp'].flatMap((e) => [320, 640, 800].map((w) => `w${w}.${e}`)).sort(),
+    );
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.map((c) => c.format)).toEqual(['avif']);
+    expect(result.timings['quality-search']).toBeGreaterThan(0);
+    // Every variant still looks like the source (perceptual, never bytes).
+    const reference = await sharp(input).resize(640).removeAlpha().raw().toBuffer();
+    for (const ext of ['avif', 'webp', 'jpg']) {
+      const variant = files.get(`w640.${ext}`) as VariantOutput;
+      const pixels = await sharp(variant.data).removeAlpha().raw().toBuffer();
+      const score = ssimulacra2(
+        { data: reference, width: 640, height: 480, channels: 3 },
+        { data: pixels, width: 640, height: 480, channels: 3 },
+      );
+      expect(score, ext).toBeGreaterThan(60);
+    }
   });
 });
 

@@ -6,13 +6,18 @@
 import { ImageResult } from '@slideshow/contracts';
 import { AppError, coerceError } from '@slideshow/runtime';
 import sharp from 'sharp';
-import { configureSharp, mapLimit, VARIANT_PARALLELISM } from './concurrency.ts';
+import { configureSharp, ENCODE_POOL, mapLimit } from './concurrency.ts';
 import { decodeStill, safeInputOptions } from './decode.ts';
 import {
+  centreCrop,
   encodeAnimated,
+  encodeCost,
   encodePoster,
-  encodeStill,
+  encodeResized,
   type OutputFormat,
+  presetOptions,
+  type Resized,
+  resizeTo,
   type VariantOutput,
 } from './encode.ts';
 import { fromSharpError } from './errors.ts';
@@ -20,6 +25,7 @@ import { type Limits, resolveLimits } from './limits.ts';
 import { placeholderOf } from './placeholder.ts';
 import { DEFAULT_PRESET, getPreset, type Preset } from './presets.ts';
 import { probe } from './probe.ts';
+import { chooseQualities, type FormatChoice } from './quality-search.ts';
 
 /** Options for {@link processImage}. */
 export interface ProcessOptions {
@@ -30,6 +36,14 @@ export interface ProcessOptions {
   write?: (variant: VariantOutput) => Promise<void>;
   /** Aborts between steps (an encode already running finishes first). */
   signal?: AbortSignal;
+  /** Told what the preset's quality search chose for this image (benchmarks, logs). */
+  onQualityChoice?: (choices: FormatChoice[]) => void;
+}
+
+/** The probe of the quality search: the widest variant not wider than `wanted`, else the narrowest. */
+export function pickProbeWidth(widths: readonly number[], wanted: number): number {
+  const fitting = widths.filter((w) => w <= wanted);
+  return fitting.length > 0 ? Math.max(...fitting) : Math.min(...widths);
 }
 
 /**
@@ -74,7 +88,8 @@ export async function processImage(
   const { signal } = options;
   const write = options.write ?? (async () => undefined);
   const timings: Record<string, number> = {};
-  let mark = performance.now();
+  const started = performance.now();
+  let mark = started;
   const lap = (name: string): void => {
     const now = performance.now();
     timings[name] = Math.round((now - mark) * 10) / 10;
@@ -99,28 +114,76 @@ export async function processImage(
   const { placeholder, dominantColor } = await placeholderOf(source.input, source.options);
   lap('placeholder');
 
-  // Two lanes: AVIF encodes one at a time (libaom runs its own threads, and
-  // two concurrent 2560 px AVIF encoders doubled peak RSS in our runs), the
-  // cheap formats alongside it; each lane goes largest first.
-  type Job = () => Promise<VariantOutput>;
-  const avifLane: Job[] = [];
-  const otherLane: Job[] = [];
+  type Job = { cost: number; run: () => Promise<VariantOutput> };
+  const jobs: Job[] = [];
   if (animated) {
     const timing = await animationTiming(input);
-    for (const width of [...widths].reverse()) {
-      otherLane.push(() => encodeAnimated(input, width, preset, limits, timing));
+    for (const width of widths) {
+      const cost = width * width * 3;
+      jobs.push({ cost, run: () => encodeAnimated(input, width, preset, limits, timing) });
     }
-    otherLane.push(() => encodePoster(source, largest, preset));
+    jobs.push({ cost: 0, run: () => encodePoster(source, largest, preset) });
   } else {
-    for (const width of [...widths].reverse()) {
-      for (const format of stillFormats(preset, source.hasAlpha)) {
-        (format === 'avif' ? avifLane : otherLane).push(() =>
-          encodeStill(source, width, format, preset),
-        );
+    const formats = stillFormats(preset, source.hasAlpha);
+    const { qualitySearch } = preset;
+    const probeWidth = qualitySearch ? pickProbeWidth(widths, qualitySearch.probeWidth) : undefined;
+    // One resize per width, shared by its formats and dropped when they are done.
+    const resized = new Map<number, { image: Promise<Resized>; pending: number }>();
+    const resize = (width: number): Promise<Resized> => {
+      let entry = resized.get(width);
+      if (!entry) {
+        // Its formats use it, and the quality search when it is the probe.
+        const uses = formats.length + (width === probeWidth ? 1 : 0);
+        entry = { image: resizeTo(source, width), pending: uses };
+        resized.set(width, entry);
+      }
+      return entry.image;
+    };
+    const release = (width: number, uses: number): void => {
+      const entry = resized.get(width);
+      if (entry) entry.pending -= uses;
+      if (entry && entry.pending <= 0) resized.delete(width);
+    };
+    // The quality search runs while the formats it does not decide encode;
+    // the formats it decides wait for it inside their pool slots.
+    const searched = new Set(Object.keys(qualitySearch?.formats ?? {}));
+    const searchStart = performance.now();
+    const search =
+      qualitySearch && probeWidth !== undefined
+        ? (async () => {
+            const probe = await centreCrop(await resize(probeWidth), qualitySearch.probeCrop);
+            const choices = await chooseQualities(probe, preset, formats);
+            release(probeWidth, 1);
+            timings['quality-search'] = Math.round((performance.now() - searchStart) * 10) / 10;
+            options.onQualityChoice?.(choices);
+            return new Map(choices.map((c) => [c.format as OutputFormat, c.options]));
+          })()
+        : undefined;
+    // A failed search fails the image through the first job that awaits it.
+    search?.catch(() => undefined);
+    for (const width of widths) {
+      const height = Math.round((width / source.width) * source.height);
+      for (const format of formats) {
+        const fixed = presetOptions(preset, format);
+        const pending = search && searched.has(format) ? search : undefined;
+        jobs.push({
+          cost: width * height * encodeCost(format, fixed),
+          run: async () => {
+            try {
+              const formatOptions = (pending && (await pending).get(format)) || fixed;
+              checkAborted(signal);
+              return await encodeResized(await resize(width), format, formatOptions);
+            } finally {
+              release(width, 1);
+            }
+          },
+        });
       }
     }
   }
-  // When one lane fails the other stops starting jobs (and never writes again).
+  // One pool, longest first: the big AVIF/WebP encodes start at once and the
+  // small ones fill the gaps at the end (shorter tail than separate lanes).
+  jobs.sort((a, b) => b.cost - a.cost);
   let failed = false;
   const runJob = async (job: Job): Promise<VariantOutput> => {
     if (failed) throw new AppError('INTERNAL', 'Stopped: another variant of this image failed');
@@ -128,7 +191,7 @@ export async function processImage(
       checkAborted(signal);
       let variant: VariantOutput;
       try {
-        variant = await job();
+        variant = await job.run();
       } catch (error) {
         throw fromSharpError(coerceError(error), { format: info.format, stage: 'encode' });
       }
@@ -140,11 +203,7 @@ export async function processImage(
       throw coerceError(error);
     }
   };
-  const [avif, others] = await Promise.all([
-    mapLimit(avifLane, 1, runJob),
-    mapLimit(otherLane, Math.max(1, VARIANT_PARALLELISM - 1), runJob),
-  ]);
-  const variants = [...avif, ...others];
+  const variants = await mapLimit(jobs, ENCODE_POOL, runJob);
   lap('encode');
 
   return ImageResult.parse({
@@ -165,7 +224,8 @@ export async function processImage(
       animated: v.animated,
       role: v.role,
     })),
-    timings: { ...timings, total: Object.values(timings).reduce((a, b) => a + b, 0) },
+    // The quality search overlaps the encode phase, so the total is measured, not summed.
+    timings: { ...timings, total: Math.round((performance.now() - started) * 10) / 10 },
   });
 }
 

@@ -1,0 +1,401 @@
+/**
+ * SSIMULACRA 2 (Jon Sneyers, Cloudinary, 2022; revised April 2023), written
+ * here from its published description in libjxl's `tools/ssimulacra2.cc`:
+ * a perceptual score where 100 is identical, ~90 visually lossless, ~70 high
+ * quality, ~50 medium, and lower is worse.
+ *
+ * Steps (per that description): both images to linear sRGB (alpha blended
+ * onto 0.5 grey first); six scales, each a 2×2 box downsample in linear RGB
+ * of the previous; per scale, linear RGB → XYB (the JPEG XL opsin absorbance
+ * matrix and bias, cube root) rescaled to ~0..1 with B−Y; Gaussian blurs
+ * (σ 1.5) of the two images, their squares and product; three error maps per
+ * channel — 1 − SSIM' (SSIM without the luminance denominator), "ringing"
+ * (distorted has edges where the original is smooth) and "blurring" (the
+ * reverse) — each reduced to its 1-norm and 4-norm; the 108 numbers weighted
+ * and mapped to the final score by the published polynomial.
+ *
+ * One deliberate difference: libjxl blurs with a recursive (IIR)
+ * approximation of the Gaussian; this uses the exact separable Gaussian
+ * (radius 5, weights renormalised at the borders), so scores can differ from
+ * libjxl's tool by a little, mostly along the borders. Debian 12 packages no
+ * ssimulacra2 binary to compare with; `ssimulacra2.test.ts` checks the
+ * properties the metric is defined by (identical = 100, monotonic in the
+ * amount of compression, alpha blended onto grey) and the bench reports
+ * butteraugli (libjxl-devtools) beside it when that tool is installed.
+ */
+
+/** 8-bit sRGB pixels, 3 (RGB) or 4 (RGBA) interleaved channels. */
+export interface SrgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 3 | 4;
+}
+
+const NUM_SCALES = 6;
+const C2 = 0.0009;
+
+// JPEG XL opsin absorbance matrix and bias (libjxl lib/jxl/cms/opsin_params.h).
+const M00 = 0.3;
+const M02 = 0.078;
+const M01 = 1 - M02 - M00;
+const M10 = 0.23;
+const M12 = 0.078;
+const M11 = 1 - M12 - M10;
+const M20 = 0.24342268924547819;
+const M21 = 0.20476744424496821;
+const M22 = 1 - M20 - M21;
+const BIAS = 0.0037930732552754493;
+const CBRT_BIAS = Math.cbrt(BIAS);
+
+// The 108 weights of the April 2023 revision, in the order channel (X, Y, B) →
+// scale (1:1 … 1:32) → norm (1, 4) → map (SSIM', ringing, blurring).
+// biome-ignore format: a table of published constants
+const WEIGHTS: readonly number[] = [
+  0.0, 0.0007376606707406586, 0.0, 0.0, 0.0007793481682867309, 0.0, 0.0, 0.0004371155730107379,
+  0.0, 1.1041726426657346, 0.00066284834129271, 0.00015231632783718752, 0.0, 0.0016406437456599754,
+  0.0, 1.8422455520539298, 11.441172603757666, 0.0, 0.0007989109436015163, 0.000176816438078653,
+  0.0, 1.8787594979546387, 10.94906990605142, 0.0, 0.0007289346991508072, 0.9677937080626833, 0.0,
+  0.00014003424285435884, 0.9981766977854967, 0.00031949755934435053, 0.0004550992113792063, 0.0,
+  0.0, 0.0013648766163243398, 0.0, 0.0, 0.0, 0.0, 0.0, 7.466890328078848, 0.0, 17.445833984131262,
+  0.0006235601634041466, 0.0, 0.0, 6.683678146179332, 0.00037724407979611296, 1.027889937768264,
+  225.20515300849274, 0.0, 0.0, 19.213238186143016, 0.0011401524586618361, 0.001237755635509985,
+  176.39317598450694, 0.0, 0.0, 24.43300999870476, 0.28520802612117757, 0.0004485436923833408, 0.0,
+  0.0, 0.0, 34.77906344483772, 44.835625328877896, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+  0.0008680556573291698, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0005313191874358747, 0.0, 0.00016533814161379112,
+  0.0, 0.0, 0.0, 0.0, 0.0, 0.0004179171803251336, 0.0017290828234722833, 0.0, 0.0020827005846636437,
+  0.0, 0.0, 8.826982764996862, 23.19243343998926, 0.0, 95.1080498811086, 0.9863978034400682,
+  0.9834382792465353, 0.0012286405048278493, 171.2667255897307, 0.9807858872435379, 0.0, 0.0, 0.0,
+  0.0005130064588990679, 0.0, 0.00010854057858411537,
+];
+
+/** sRGB transfer function (IEC 61966-2-1) as a table over 8-bit codes. */
+const SRGB_TO_LINEAR = Float32Array.from({ length: 256 }, (_, i) => {
+  const v = i / 255;
+  return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+});
+
+/** Gaussian σ 1.5, radius 5 (libjxl's recursive filter covers the same support). */
+const RADIUS = 5;
+const KERNEL = (() => {
+  const k = Float64Array.from({ length: 2 * RADIUS + 1 }, (_, i) =>
+    Math.exp(-((i - RADIUS) ** 2) / (2 * 1.5 * 1.5)),
+  );
+  const sum = k.reduce((a, b) => a + b, 0);
+  return k.map((v) => v / sum);
+})();
+/** The kernel from its centre outwards: [k(0), k(±1), …, k(±5)]. */
+const HALF = Array.from({ length: RADIUS + 1 }, (_, i) => KERNEL[RADIUS + i] as number) as [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
+
+/** Three planes of one size. */
+interface Planes {
+  width: number;
+  height: number;
+  c: [Float32Array, Float32Array, Float32Array];
+}
+
+function planes(width: number, height: number): Planes {
+  const n = width * height;
+  return { width, height, c: [new Float32Array(n), new Float32Array(n), new Float32Array(n)] };
+}
+
+/** Linear RGB planes; RGBA is blended onto 0.5 grey in sRGB-encoded values, as the reference does. */
+function toLinear(image: SrgbImage): Planes {
+  const { width, height, channels, data } = image;
+  const out = planes(width, height);
+  const [r, g, b] = out.c;
+  for (let i = 0, p = 0; i < width * height; i++, p += channels) {
+    if (channels === 4) {
+      const a = (data[p + 3] ?? 255) / 255;
+      r[i] = srgbFloatToLinear(((data[p] ?? 0) / 255) * a + 0.5 * (1 - a));
+      g[i] = srgbFloatToLinear(((data[p + 1] ?? 0) / 255) * a + 0.5 * (1 - a));
+      b[i] = srgbFloatToLinear(((data[p + 2] ?? 0) / 255) * a + 0.5 * (1 - a));
+    } else {
+      r[i] = SRGB_TO_LINEAR[data[p] ?? 0] ?? 0;
+      g[i] = SRGB_TO_LINEAR[data[p + 1] ?? 0] ?? 0;
+      b[i] = SRGB_TO_LINEAR[data[p + 2] ?? 0] ?? 0;
+    }
+  }
+  return out;
+}
+
+function srgbFloatToLinear(v: number): number {
+  return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+}
+
+/** 2×2 box average, edge pixels repeated for odd sizes. */
+function downsample(src: Planes): Planes {
+  const w = Math.ceil(src.width / 2);
+  const h = Math.ceil(src.height / 2);
+  const out = planes(w, h);
+  for (let c = 0; c < 3; c++) {
+    const s = src.c[c] as Float32Array;
+    const o = out.c[c] as Float32Array;
+    for (let y = 0; y < h; y++) {
+      const y0 = 2 * y * src.width;
+      const y1 = Math.min(2 * y + 1, src.height - 1) * src.width;
+      for (let x = 0; x < w; x++) {
+        const x0 = 2 * x;
+        const x1 = Math.min(2 * x + 1, src.width - 1);
+        o[y * w + x] =
+          ((s[y0 + x0] as number) +
+            (s[y0 + x1] as number) +
+            (s[y1 + x0] as number) +
+            (s[y1 + x1] as number)) *
+          0.25;
+      }
+    }
+  }
+  return out;
+}
+
+/** Linear RGB → XYB, rescaled as the metric does (X·14 + 0.42, Y + 0.01, B − Y + 0.55). */
+function toPositiveXyb(lin: Planes): Planes {
+  const out = planes(lin.width, lin.height);
+  const [r, g, b] = lin.c;
+  const [ox, oy, ob] = out.c;
+  for (let i = 0; i < r.length; i++) {
+    const ri = r[i] as number;
+    const gi = g[i] as number;
+    const bi = b[i] as number;
+    const l = Math.cbrt(Math.max(0, M00 * ri + M01 * gi + M02 * bi + BIAS)) - CBRT_BIAS;
+    const m = Math.cbrt(Math.max(0, M10 * ri + M11 * gi + M12 * bi + BIAS)) - CBRT_BIAS;
+    const s = Math.cbrt(Math.max(0, M20 * ri + M21 * gi + M22 * bi + BIAS)) - CBRT_BIAS;
+    const x = 0.5 * (l - m);
+    const y = 0.5 * (l + m);
+    ox[i] = x * 14 + 0.42;
+    oy[i] = y + 0.01;
+    ob[i] = s - y + 0.55;
+  }
+  return out;
+}
+
+/** Separable Gaussian blur of one plane; `tmp` is scratch of the same size. */
+function blur(src: Float32Array, w: number, h: number, tmp: Float32Array, out: Float32Array): void {
+  const r = RADIUS;
+  const [k0, k1, k2, k3, k4, k5] = HALF;
+  // Horizontal: the borders renormalised, the interior unrolled (symmetric kernel).
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    const edge = Math.min(r, w);
+    for (let x = 0; x < edge; x++) tmp[row + x] = edgeTap(src, row, x, w);
+    for (let x = Math.max(edge, w - r); x < w; x++) tmp[row + x] = edgeTap(src, row, x, w);
+    const end = row + w - r;
+    for (let i = row + r; i < end; i++) {
+      tmp[i] =
+        k0 * (src[i] as number) +
+        k1 * ((src[i - 1] as number) + (src[i + 1] as number)) +
+        k2 * ((src[i - 2] as number) + (src[i + 2] as number)) +
+        k3 * ((src[i - 3] as number) + (src[i + 3] as number)) +
+        k4 * ((src[i - 4] as number) + (src[i + 4] as number)) +
+        k5 * ((src[i - 5] as number) + (src[i + 5] as number));
+    }
+  }
+  // Vertical: per output row, the weighted rows it covers.
+  for (let y = 0; y < h; y++) {
+    const from = Math.max(0, y - r);
+    const to = Math.min(h - 1, y + r);
+    const row = y * w;
+    if (to - from === 2 * r) {
+      const a0 = y * w;
+      for (let x = 0; x < w; x++) {
+        const i = a0 + x;
+        out[i] =
+          k0 * s(tmp, i) +
+          k1 * (s(tmp, i - w) + s(tmp, i + w)) +
+          k2 * (s(tmp, i - 2 * w) + s(tmp, i + 2 * w)) +
+          k3 * (s(tmp, i - 3 * w) + s(tmp, i + 3 * w)) +
+          k4 * (s(tmp, i - 4 * w) + s(tmp, i + 4 * w)) +
+          k5 * (s(tmp, i - 5 * w) + s(tmp, i + 5 * w));
+      }
+      continue;
+    }
+    let norm = 0;
+    for (let j = from; j <= to; j++) norm += KERNEL[j - y + r] as number;
+    out.fill(0, row, row + w);
+    for (let j = from; j <= to; j++) {
+      const k = (KERNEL[j - y + r] as number) / norm;
+      const srcRow = j * w;
+      for (let x = 0; x < w; x++) out[row + x] = s(out, row + x) + s(tmp, srcRow + x) * k;
+    }
+  }
+}
+
+/** One horizontal output near a border: the taps inside the row, renormalised. */
+function edgeTap(src: Float32Array, row: number, x: number, w: number): number {
+  let sum = 0;
+  let norm = 0;
+  for (let j = Math.max(0, x - RADIUS); j <= Math.min(w - 1, x + RADIUS); j++) {
+    const k = KERNEL[j - x + RADIUS] as number;
+    sum += (src[row + j] as number) * k;
+    norm += k;
+  }
+  return sum / norm;
+}
+
+/** Reads a typed-array element the bounds of which the caller has checked. */
+function s(a: Float32Array, i: number): number {
+  return a[i] as number;
+}
+
+/** The reference side of one scale: its XYB planes, their blurs and the blurs of their squares. */
+interface ScaleReference {
+  xyb: Planes;
+  mu: Float32Array[];
+  sigma: Float32Array[];
+}
+
+/**
+ * A reference image prepared once (its pyramid, XYB planes and blurs), so
+ * that scoring several encodings of it costs only their own side.
+ */
+export interface Ssimulacra2Reference {
+  width: number;
+  height: number;
+  scales: ScaleReference[];
+}
+
+function squareBlur(p: Float32Array, w: number, h: number, tmp: Float32Array): Float32Array {
+  const prod = new Float32Array(p.length);
+  for (let i = 0; i < p.length; i++) prod[i] = (p[i] as number) * (p[i] as number);
+  const out = new Float32Array(p.length);
+  blur(prod, w, h, tmp, out);
+  return out;
+}
+
+function blurred(p: Float32Array, w: number, h: number, tmp: Float32Array): Float32Array {
+  const out = new Float32Array(p.length);
+  blur(p, w, h, tmp, out);
+  return out;
+}
+
+/** Each scale's linear-RGB image, 1:1 down to 1:32 or until a side is under 8 pixels. */
+function pyramid(image: SrgbImage): Planes[] {
+  const levels: Planes[] = [];
+  let lin = toLinear(image);
+  for (let scale = 0; scale < NUM_SCALES; scale++) {
+    if (lin.width < 8 || lin.height < 8) break;
+    if (scale > 0) lin = downsample(lin);
+    levels.push(lin);
+  }
+  return levels;
+}
+
+/** Prepares `reference` for {@link compareToReference}. */
+export function prepareReference(reference: SrgbImage): Ssimulacra2Reference {
+  const scales = pyramid(reference).map((lin): ScaleReference => {
+    const xyb = toPositiveXyb(lin);
+    const tmp = new Float32Array(lin.width * lin.height);
+    return {
+      xyb,
+      mu: xyb.c.map((p) => blurred(p, lin.width, lin.height, tmp)),
+      sigma: xyb.c.map((p) => squareBlur(p, lin.width, lin.height, tmp)),
+    };
+  });
+  return { width: reference.width, height: reference.height, scales };
+}
+
+/** The 18 numbers of one scale: per channel [ssim1, ssim4, ring1, ring4, blur1, blur4]. */
+function scaleFeatures(ref: ScaleReference, b: Planes): number[] {
+  const { width: w, height: h } = b;
+  const n = w * h;
+  const tmp = new Float32Array(n);
+  const prod = new Float32Array(n);
+  const mu2 = new Float32Array(n);
+  const s22 = new Float32Array(n);
+  const s12 = new Float32Array(n);
+  const features: number[] = [];
+  for (let c = 0; c < 3; c++) {
+    const p1 = ref.xyb.c[c] as Float32Array;
+    const mu1 = ref.mu[c] as Float32Array;
+    const s11 = ref.sigma[c] as Float32Array;
+    const p2 = b.c[c] as Float32Array;
+    blur(p2, w, h, tmp, mu2);
+    for (let i = 0; i < n; i++) prod[i] = (p2[i] as number) * (p2[i] as number);
+    blur(prod, w, h, tmp, s22);
+    for (let i = 0; i < n; i++) prod[i] = (p1[i] as number) * (p2[i] as number);
+    blur(prod, w, h, tmp, s12);
+    let ssim1 = 0;
+    let ssim4 = 0;
+    let ring1 = 0;
+    let ring4 = 0;
+    let blur1 = 0;
+    let blur4 = 0;
+    for (let i = 0; i < n; i++) {
+      const m1 = mu1[i] as number;
+      const m2 = mu2[i] as number;
+      const numM = 1 - (m1 - m2) * (m1 - m2);
+      const numS = 2 * ((s12[i] as number) - m1 * m2) + C2;
+      const denS = (s11[i] as number) - m1 * m1 + ((s22[i] as number) - m2 * m2) + C2;
+      const d = Math.max(0, 1 - (numM * numS) / denS);
+      ssim1 += d;
+      ssim4 += d * d * d * d;
+      const e = (1 + Math.abs((p2[i] as number) - m2)) / (1 + Math.abs((p1[i] as number) - m1)) - 1;
+      if (e > 0) {
+        ring1 += e;
+        ring4 += e * e * e * e;
+      } else {
+        blur1 -= e;
+        blur4 += e * e * e * e;
+      }
+    }
+    features.push(
+      ssim1 / n,
+      Math.sqrt(Math.sqrt(ssim4 / n)),
+      ring1 / n,
+      Math.sqrt(Math.sqrt(ring4 / n)),
+      blur1 / n,
+      Math.sqrt(Math.sqrt(blur4 / n)),
+    );
+  }
+  return features;
+}
+
+/**
+ * SSIMULACRA 2 score of `distorted` against a prepared reference (same size;
+ * 100 = identical). Throws a TypeError when the sizes differ.
+ */
+export function compareToReference(reference: Ssimulacra2Reference, distorted: SrgbImage): number {
+  if (reference.width !== distorted.width || reference.height !== distorted.height) {
+    throw new TypeError(
+      `Expected an image of ${reference.width}x${reference.height} for distorted but received ${distorted.width}x${distorted.height}`,
+    );
+  }
+  const perScale = pyramid(distorted).map((lin, scale) =>
+    scaleFeatures(reference.scales[scale] as ScaleReference, toPositiveXyb(lin)),
+  );
+  let sum = 0;
+  let i = 0;
+  for (let c = 0; c < 3; c++) {
+    for (let scale = 0; scale < NUM_SCALES; scale++) {
+      const f = perScale[scale];
+      for (let norm = 0; norm < 2; norm++) {
+        // Scales the image was too small for contribute nothing, as in the reference.
+        const ssim = f ? (f[c * 6 + norm] as number) : 0;
+        const ring = f ? (f[c * 6 + 2 + norm] as number) : 0;
+        const blurred = f ? (f[c * 6 + 4 + norm] as number) : 0;
+        sum += (WEIGHTS[i++] as number) * Math.abs(ssim);
+        sum += (WEIGHTS[i++] as number) * Math.abs(ring);
+        sum += (WEIGHTS[i++] as number) * Math.abs(blurred);
+      }
+    }
+  }
+  let score = sum * 0.9562382616834844;
+  score =
+    2.326765642916932 * score -
+    0.020884521182843837 * score * score +
+    6.248496625763138e-5 * score * score * score;
+  return score > 0 ? 100 - 10 * score ** 0.6276336467831387 : 100;
+}
+
+/** SSIMULACRA 2 score of `distorted` against `reference` (same size; 100 = identical). */
+export function ssimulacra2(reference: SrgbImage, distorted: SrgbImage): number {
+  return compareToReference(prepareReference(reference), distorted);
+}
