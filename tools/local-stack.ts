@@ -38,6 +38,8 @@ export interface LocalStackOptions {
   backendEnv?: Record<string, string>;
   /** Extra environment for local-cloud. */
   localCloudEnv?: Record<string, string>;
+  /** Rate limits replacing the defaults of a queue (e.g. a throttled queue for reaper tests). */
+  queueRates?: Partial<Record<QueueId, QueueRates>>;
   /** The admin password (default: generated once and kept in `${dataDir}/admin-password`). */
   adminPassword?: string;
   /** Where child output goes besides the log files (default: nowhere). */
@@ -72,13 +74,22 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** A queue's rate limits (Cloud Tasks `RateLimits`). */
+export interface QueueRates {
+  maxDispatchesPerSecond: number;
+  maxConcurrentDispatches: number;
+}
+
 const QUEUES = {
   // Interactive uploads: one workflow execution per image. Rates mirror
   // scripts/setup's defaults, scaled for one machine.
   'image-uploads': { maxDispatchesPerSecond: 20, maxConcurrentDispatches: 50 },
-  // Bulk ingest: lower priority, its own queue.
+  // Bulk ingest: batches of images per execution, lower priority, its own queue.
   'image-ingest': { maxDispatchesPerSecond: 5, maxConcurrentDispatches: 10 },
-} as const;
+} as const satisfies Record<string, QueueRates>;
+
+/** The queues the stack creates. */
+export type QueueId = keyof typeof QUEUES;
 
 /** Finds a free loopback port (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -304,12 +315,13 @@ async function provision(stack: {
   maxRetries: number;
   taskTimeoutSeconds: number;
   processorEnv: Record<string, string>;
+  queueRates: Partial<Record<QueueId, QueueRates>>;
 }): Promise<void> {
   const { localCloudUrl: base, parent, localCloudToken: token } = stack;
   for (const [queue, rateLimits] of Object.entries(QUEUES)) {
     const body = {
       name: `${parent}/queues/${queue}`,
-      rateLimits,
+      rateLimits: stack.queueRates[queue as QueueId] ?? rateLimits,
       retryConfig: { maxAttempts: 100, minBackoff: '0.1s', maxBackoff: '60s', maxDoublings: 8 },
     };
     await expectOk(
@@ -498,6 +510,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       maxRetries,
       taskTimeoutSeconds,
       processorEnv: options.processorEnv ?? {},
+      queueRates: options.queueRates ?? {},
     });
   } catch (error) {
     await Promise.all([stopChild(backend), stopChild(localCloud)]);

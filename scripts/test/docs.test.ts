@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RELAY_DEFAULTS } from '../../apps/backend/src/outbox-relay.ts';
 import { readJobLimits } from '../../tools/job-limits.ts';
 import { type AdminServer, failedTask, startAdminServer } from './helpers/admin-server.ts';
 import { readBuildConfig } from './helpers/cloudbuild.ts';
@@ -221,10 +222,13 @@ describe('the commands in docs/deploy.md and docs/operations.md', () => {
         status: 'failed',
         execution: 'executions/img-timeout',
       });
-      // Waiting longer than an hour, and the outbox.
+      // Waiting longer than an hour, the reaper's candidates, and the outbox.
       expect(results[5]).toEqual([{ status: 'queued', n: 1, oldest: expect.any(String) }]);
       expect(results[6]).toEqual([
-        { queue: 'uploads', pending: 1, max_attempts: 2, last_error: 'UNAVAILABLE' },
+        expect.objectContaining({ id: 'img-stuck', status: 'queued', alive_at: null }),
+      ]);
+      expect(results[7]).toEqual([
+        { queue: 'uploads', pending: 1, batches: 0, max_attempts: 2, last_error: 'UNAVAILABLE' },
       ]);
     } finally {
       db.close();
@@ -361,6 +365,44 @@ describe('docs/deploy.md and docs/operations.md state what the code does', () =>
       '';
     const listed = new Set([...paragraph.matchAll(/`(_[A-Z_]+)`/g)].map((m) => m[1]));
     expect([...listed].sort()).toEqual([...declared].sort());
+  });
+
+  it("the throughput figures follow from setup's queue rates and the backend's images per execution", async () => {
+    const result = await runScript('setup', ['--project', 'demo', '--steps', 'queues'], gcloud.env);
+    expect(result.status, result.stderr).toBe(0);
+    const note =
+      /uploads ([\d.]+)\/s \((\d+) images\/h\), ingest ([\d.]+)\/s x (\d+) images \((\d+) images\/h\)/.exec(
+        result.stderr,
+      );
+    expect(note, result.stderr).not.toBeNull();
+    const [, uploadsRate = '', , ingestRate = '', setupBatch = ''] = note ?? [];
+    const perExecution = RELAY_DEFAULTS.imagesPerExecution;
+    // What setup assumes per ingest execution is what the backend's relay puts in one.
+    expect(Number(setupBatch)).toBe(perExecution.ingest);
+    expect(perExecution.uploads).toBe(1);
+    const perHour = (rate: string, images: number) =>
+      Math.round(Number(rate) * 3600 * images).toLocaleString('en-US');
+    const uploadsPerHour = perHour(uploadsRate, perExecution.uploads);
+    const ingestPerHour = perHour(ingestRate, perExecution.ingest);
+    const flat = (text: string) => text.replace(/\s+/g, ' ');
+    const readme = flat(await readFile(join(repoRoot, 'README.md'), 'utf8'));
+    expect(readme).toContain(
+      `uploads ${uploadsRate}/s × 1 image per execution = ${uploadsPerHour} images/h`,
+    );
+    expect(readme).toContain(
+      `ingest ${ingestRate}/s × ${perExecution.ingest} images per batch execution`,
+    );
+    expect(readme).toContain(`= ${ingestPerHour} images/h while full batches wait`);
+    const operations = flat(operationsDoc);
+    expect(operations).toContain(
+      `**${uploadsRate}/s** → one image per run → ${uploadsRate} × 3600 = **${uploadsPerHour} images per hour**`,
+    );
+    expect(operations).toContain(
+      `**${ingestRate}/s** → one execution per batch of \`INGEST_BATCH_SIZE\` images (default ${perExecution.ingest},`,
+    );
+    expect(operations).toContain(
+      `${ingestRate} × 3600 × ${perExecution.ingest} = **${ingestPerHour} images per hour**`,
+    );
   });
 
   it("the setup steps listed are setup's own, in its order", async () => {

@@ -66,6 +66,7 @@ function fromZero(repo: string): string[] {
       SA('slideshow-backend'),
       'roles/iam.serviceAccountUser',
     ),
+    projectBind(SA('slideshow-backend'), 'roles/cloudtasks.viewer'),
     projectBind(SA('slideshow-backend'), 'roles/workflows.viewer'),
     projectBind(SA('slideshow-tasks'), 'roles/workflows.invoker'),
     bind(
@@ -217,7 +218,7 @@ describe('scripts/setup against a recording gcloud', () => {
     );
     expect(first.status, first.stderr).toBe(0);
     const firstRun = await gcloud.mutations();
-    expect(firstRun.filter((c) => c.includes('add-iam-policy-binding'))).toHaveLength(21);
+    expect(firstRun.filter((c) => c.includes('add-iam-policy-binding'))).toHaveLength(22);
 
     await gcloud.reset();
     await gcloud.setRules(convergedProject(firstRun));

@@ -299,7 +299,8 @@ async function latencyBenchmark(fakeUrl: string): Promise<Figure[]> {
   const dispatcher: TaskDispatcher = {
     async dispatch(request) {
       const result = await inner.dispatch(request);
-      waiters.get(request.imageId)?.(performance.now());
+      const argument = request.argument;
+      if ('file_id' in argument) waiters.get(argument.file_id)?.(performance.now());
       return result;
     },
   };

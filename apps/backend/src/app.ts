@@ -23,6 +23,7 @@ import { adminSessionRoutes } from './routes/admin-session.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { processingRoutes } from './routes/processing.ts';
 import { mediaRoutes, slideshowRoutes } from './routes/public.ts';
+import { adminUploadSessionRoutes, uploadSessionRoutes } from './routes/upload-sessions.ts';
 import { createWebRoutes } from './web/web-routes.ts';
 
 export { hashPassword } from './auth/password.ts';
@@ -131,12 +132,20 @@ export function createApp(deps: AppDeps) {
     return admin(c, next);
   });
   app.route('/api/admin', adminImageRoutes(services));
+  app.route('/api/admin', adminUploadSessionRoutes(services));
   app.use('/api/images/*', admin);
   app.route('/api/images', imageDetailRoutes(services));
   app.route('/api/processing', processingRoutes(services));
+  app.route('/api/upload-sessions', uploadSessionRoutes(services));
   app.route('/api/slideshow', slideshowRoutes(services));
   if (deps.mode === 'local') app.route('/media', mediaRoutes(services));
-  app.route('/', createWebRoutes({ imageOrigins: deps.imageOrigins ?? [] }));
+  app.route(
+    '/',
+    createWebRoutes({
+      imageOrigins: deps.imageOrigins ?? [],
+      connectOrigins: deps.uploadOrigins ?? [],
+    }),
+  );
   return app;
 }
 

@@ -8,6 +8,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { AppError } from '@slideshow/runtime';
 import { z } from 'zod';
+import { MAX_IMAGES_PER_EXECUTION, RELAY_DEFAULTS } from './outbox-relay.ts';
 
 const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const str = z.preprocess(blank, z.string().optional());
@@ -73,6 +74,7 @@ const EnvSchema = z.object({
   REQUEST_TIMEOUT_MS: int(15 * 60_000, 1_000),
   HEADERS_TIMEOUT_MS: int(20_000, 500),
   UPLOAD_IDLE_TIMEOUT_MS: int(30_000, 200),
+  UPLOAD_SESSION_TTL_MS: int(24 * 3600_000, 60_000),
   // Cloud Run sends SIGKILL 10 s after SIGTERM: 5 s for requests leaves room for the
   // relay (1 s), Litestream's final sync (2 s) and the lease release (1 s), writer/single-writer.ts.
   SHUTDOWN_GRACE_MS: int(5_000, 0),
@@ -93,6 +95,16 @@ const EnvSchema = z.object({
   LEASE_WAIT_MS: z.preprocess(blank, z.coerce.number().int().min(0).optional()),
   /** Set by Cloud Run on every instance (the revision name); deploy identity for handovers. */
   K_REVISION: str,
+  INGEST_BATCH_SIZE: z.preprocess(
+    blank,
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_IMAGES_PER_EXECUTION)
+      .default(RELAY_DEFAULTS.imagesPerExecution.ingest),
+  ),
+  INGEST_BATCH_WINDOW_MS: int(RELAY_DEFAULTS.batchWindowMs, 0),
   REAPER_INTERVAL_MS: int(60_000, 1_000),
   STUCK_AFTER_MS: int(60 * 60_000, 1_000),
   ORPHAN_GRACE_MS: int(60 * 60_000, 1_000),
@@ -143,6 +155,8 @@ export interface BackendConfig {
   headersTimeoutMs: number;
   /** Longest silence from a client while its upload body is read (then 408 REQUEST_TIMEOUT). */
   uploadIdleTimeoutMs: number;
+  /** How long a resumable upload session may take before the sweeper cancels it. */
+  uploadSessionTtlMs: number;
   /** After SIGTERM, how long in-flight requests may run before their connections are closed. */
   shutdownGraceMs: number;
   /** Litestream replication of the database (production); undefined: no replication. */
@@ -157,6 +171,10 @@ export interface BackendConfig {
     /** Cloud Run's K_REVISION; a new revision asks the holder of another revision to hand over. */
     revision: string | null;
   };
+  /** Images per ingest workflow execution (docs/operations.md, "Batch ingest"). */
+  ingestBatchSize: number;
+  /** Longest wait of an ingested image for its batch to fill. */
+  ingestBatchWindowMs: number;
   reaperIntervalMs: number;
   stuckAfterMs: number;
   /** Stored objects with no image row are deleted once this old (orphan-sweeper.ts). */
@@ -269,6 +287,7 @@ export function loadConfig(
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
     uploadIdleTimeoutMs: e.UPLOAD_IDLE_TIMEOUT_MS,
+    uploadSessionTtlMs: e.UPLOAD_SESSION_TTL_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     litestream: e.LITESTREAM_BUCKET
       ? { bucket: e.LITESTREAM_BUCKET, configPath: e.LITESTREAM_CONFIG, bin: e.LITESTREAM_BIN }
@@ -284,6 +303,8 @@ export function loadConfig(
       waitMs: e.LEASE_WAIT_MS ?? (local ? 2 * e.LEASE_TTL_MS : 225_000),
       revision: e.K_REVISION ?? null,
     },
+    ingestBatchSize: e.INGEST_BATCH_SIZE,
+    ingestBatchWindowMs: e.INGEST_BATCH_WINDOW_MS,
     reaperIntervalMs: e.REAPER_INTERVAL_MS,
     stuckAfterMs: e.STUCK_AFTER_MS,
     orphanGraceMs: e.ORPHAN_GRACE_MS,

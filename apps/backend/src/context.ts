@@ -7,6 +7,7 @@ import type { CallbackVerifier } from '@slideshow/callback-auth';
 import type { TaskDispatcher } from '@slideshow/dispatch';
 import type { Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
+import type { FsUploadSessions } from '@slideshow/storage/fs';
 import type { MiddlewareHandler } from 'hono';
 import type { LoginDevices } from './auth/login-device.ts';
 import type { RateLimiter } from './auth/rate-limit.ts';
@@ -42,8 +43,18 @@ export interface AppDeps {
   uploadIdleTimeoutMs?: number;
   /** Extra origins the web pages may load images from (the media origin in production). */
   imageOrigins?: string[];
+  /** Origins the admin page sends upload chunks to (Cloud Storage's, when the store is a bucket). */
+  uploadOrigins?: string[];
   /** Called after a write that added an outbox row (wakes the relay). */
   onEnqueued?: () => void;
+  /**
+   * The server side of the store's upload sessions when their URL is this
+   * app's own route (a filesystem store: `PUT /api/upload-sessions/:token`);
+   * absent when the browser sends the bytes to Cloud Storage.
+   */
+  uploadReceiver?: Pick<FsUploadSessions, 'receive'>;
+  /** How long an upload session may take before the sweeper cancels it (default 24 h). */
+  uploadSessionTtlMs?: number;
   now?: () => number;
   sessionTtlMs?: number;
   /**

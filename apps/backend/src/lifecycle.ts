@@ -21,6 +21,7 @@ import type { Db } from './db/open-database.ts';
 import { createOutboxRepository } from './db/outbox-repository.ts';
 import { createPendingOriginalsRepository } from './db/pending-originals-repository.ts';
 import { createSessionsRepository } from './db/sessions-repository.ts';
+import { createUploadSessionsRepository } from './db/upload-sessions-repository.ts';
 
 /** Every repository, built once per database. */
 export function createRepositories(db: Db) {
@@ -30,6 +31,7 @@ export function createRepositories(db: Db) {
     outbox: createOutboxRepository(db),
     sessions: createSessionsRepository(db),
     pendingOriginals: createPendingOriginalsRepository(db),
+    uploadSessions: createUploadSessionsRepository(db),
   };
 }
 
@@ -227,7 +229,8 @@ export function createLifecycle(options: LifecycleOptions) {
     if (
       !current ||
       current.generation !== row.generation ||
-      current.updated_at !== row.updated_at
+      current.updated_at !== row.updated_at ||
+      current.alive_at !== row.alive_at
     ) {
       return 'skipped';
     }
@@ -238,7 +241,11 @@ export function createLifecycle(options: LifecycleOptions) {
       enqueue(row.id, row.generation + 1, queueFor(row));
       return 'redispatched';
     }
-    const message = `stuck in ${current.status} since ${current.updated_at} after one re-dispatch`;
+    const since =
+      current.alive_at && current.alive_at > current.updated_at
+        ? current.alive_at
+        : current.updated_at;
+    const message = `stuck in ${current.status} since ${since} after one re-dispatch`;
     repos.images.markFailed(row.id, row.generation, 'STUCK', null, iso());
     repos.failedTasks.record({
       imageId: row.id,
@@ -279,16 +286,20 @@ export function createLifecycle(options: LifecycleOptions) {
     retry: (id: string) => notify(retry(id)),
     /** {@link retry} for a batch of images in one transaction; those not failed (or gone) are skipped. */
     retryMany: (ids: readonly string[]) => notify(retryMany(ids)),
-    /** One reaper pass over images untouched for `stuckAfterMs`. */
-    reap: (stuckAfterMs: number, limit = 100) => {
-      const before = new Date(options.now() - stuckAfterMs).toISOString();
-      const out = { redispatched: [] as string[], failed: [] as string[] };
-      for (const row of repos.images.findStuck(before, limit)) {
-        const outcome = reapOne(row);
-        if (outcome !== 'skipped') out[outcome].push(row.id);
-      }
-      if (out.redispatched.length > 0) options.onEnqueued?.();
-      return out;
+    /**
+     * Images the reaper should look at: `queued`/`processing`, no dispatch
+     * pending in the outbox, untouched and not seen alive for `stuckAfterMs`.
+     */
+    stuckCandidates: (stuckAfterMs: number, limit = 100): ImageRow[] =>
+      repos.images.findStuck(new Date(options.now() - stuckAfterMs).toISOString(), limit),
+    /** The reaper found the row's dispatch alive: its deadline starts again now. */
+    keepAlive: (row: ImageRow): boolean =>
+      repos.images.markAlive(row.id, row.generation, row.updated_at, iso()),
+    /** Re-dispatches a stuck image once (new generation), or fails it STUCK the second time. */
+    reapStuck: (row: ImageRow) => {
+      const outcome = reapOne(row);
+      if (outcome === 'redispatched') options.onEnqueued?.();
+      return outcome;
     },
   };
 }

@@ -16,7 +16,7 @@ import { createLease, leaseTimingFor } from '@slideshow/lease';
 import type { LeaseStore } from '@slideshow/lease/store';
 import { coerceError, createLogger, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
-import { createApp } from './app.ts';
+import { type AppDeps, createApp } from './app.ts';
 import { hashPassword } from './auth/password.ts';
 import { type BackendConfig, loadConfig } from './config.ts';
 import type { Db } from './db/open-database.ts';
@@ -25,6 +25,7 @@ import { createLifecycle, createRepositories } from './lifecycle.ts';
 import { createOrphanSweeper } from './orphan-sweeper.ts';
 import { createOutboxRelay } from './outbox-relay.ts';
 import { createReaper } from './reaper.ts';
+import { UPLOAD_SESSION_PATH } from './routes/upload-sessions.ts';
 import type { Gate } from './writer/gate.ts';
 import { createLitestream } from './writer/litestream.ts';
 import { runSingleWriter, type ServingApp } from './writer/single-writer.ts';
@@ -40,21 +41,40 @@ function localSecret(dataDir: string, name: string, bytes: number): string {
   return value;
 }
 
-async function openStore(config: BackendConfig): Promise<ObjectStore> {
+/**
+ * The store; the server side of its upload sessions when this app serves them
+ * (a folder); and where the page sends upload chunks when it does not (the
+ * Cloud Storage endpoint, for the Content-Security-Policy's connect-src).
+ */
+async function openStore(config: BackendConfig): Promise<{
+  store: ObjectStore;
+  uploadReceiver?: AppDeps['uploadReceiver'];
+  uploadOrigins: string[];
+}> {
   const url = new URL(config.storageUrl);
   if (url.protocol === 'file:') {
     const { createFsObjectStore } = await import('@slideshow/storage/fs');
-    return createFsObjectStore({ root: fileURLToPath(url) });
+    const store = createFsObjectStore({
+      root: fileURLToPath(url),
+      uploadSessionPath: UPLOAD_SESSION_PATH,
+    });
+    return store.uploads
+      ? { store, uploadReceiver: store.uploads, uploadOrigins: [] }
+      : { store, uploadOrigins: [] };
   }
   // A variable specifier: the GCS adapter (and its SDK) loads only in production.
   const gcsModule = '@slideshow/storage/gcs';
   const { createGcsObjectStore } = (await import(gcsModule)) as {
     createGcsObjectStore(options: { bucket: string; apiEndpoint?: string }): ObjectStore;
   };
-  return createGcsObjectStore({
-    bucket: url.hostname,
-    ...(config.gcsApiEndpoint ? { apiEndpoint: config.gcsApiEndpoint } : {}),
-  });
+  return {
+    store: createGcsObjectStore({
+      bucket: url.hostname,
+      ...(config.gcsApiEndpoint ? { apiEndpoint: config.gcsApiEndpoint } : {}),
+    }),
+    // Session URIs are on the JSON API's host (https://storage.googleapis.com/upload/storage/v1/…).
+    uploadOrigins: [new URL(config.gcsApiEndpoint ?? 'https://storage.googleapis.com').origin],
+  };
 }
 
 /** Test-only (e2e/faults): wraps the store with seeded injected faults when STORAGE_FAULTS is set. */
@@ -188,7 +208,8 @@ async function main(): Promise<void> {
     litestream,
     exit: (code) => process.exit(code),
     async buildApp(db: Db, gate: Gate): Promise<ServingApp> {
-      const store = await withStorageFaults(await openStore(config), process.env.STORAGE_FAULTS);
+      const opened = await openStore(config);
+      const store = await withStorageFaults(opened.store, process.env.STORAGE_FAULTS);
       const dispatcher = await openDispatcher(config, logger.child({ component: 'dispatch' }));
       const callbackVerifier = await openVerifier(config);
       const repos = createRepositories(db);
@@ -197,9 +218,12 @@ async function main(): Promise<void> {
         repos,
         dispatcher,
         logger: logger.child({ component: 'outbox-relay' }),
+        imagesPerExecution: { ingest: config.ingestBatchSize },
+        batchWindowMs: config.ingestBatchWindowMs,
       });
       const reaper = createReaper({
         lifecycle: createLifecycle({ db, repos, now: Date.now, onEnqueued: () => relay.notify() }),
+        dispatcher,
         logger: logger.child({ component: 'reaper' }),
         intervalMs: config.reaperIntervalMs,
         stuckAfterMs: config.stuckAfterMs,
@@ -228,6 +252,9 @@ async function main(): Promise<void> {
           : [],
         maxUploadBytes: config.maxUploadBytes,
         uploadIdleTimeoutMs: config.uploadIdleTimeoutMs,
+        uploadSessionTtlMs: config.uploadSessionTtlMs,
+        uploadOrigins: opened.uploadOrigins,
+        ...(opened.uploadReceiver ? { uploadReceiver: opened.uploadReceiver } : {}),
         onEnqueued: () => relay.notify(),
         writeFence: gate,
       });
@@ -239,7 +266,7 @@ async function main(): Promise<void> {
           sweeper.start();
         },
         async stopPeriodic() {
-          reaper.stop();
+          await reaper.stop();
           await sweeper.stop();
         },
         async stopRelay(timeoutMs) {

@@ -11,6 +11,11 @@
  *   its object is deleted unless some image uses it as its source. Nothing
  *   else under `originals/` is ever touched, so an ingested object (even one
  *   named like `originals/img_…`) stays, before and after its image is deleted.
+ * - **Upload sessions** (`upload_sessions`): a resumable upload abandoned
+ *   before `complete` (a closed tab, a lost network) is cancelled once past
+ *   its `expires_at` — the session takes no more bytes — and whatever it
+ *   stored is deleted, unless an image uses it. Its key stays out of the
+ *   pending pass while the session lives.
  * - **Variants**: keys in the exact layout the processor writes
  *   (`variants/<generated id>/<preset>/g<N>/<suffix>`, keys.ts) whose image
  *   has no row and that are older than `graceMs`: variants of an image deleted
@@ -24,7 +29,7 @@ import type { Repositories } from './lifecycle.ts';
 /** Options for {@link createOrphanSweeper}. */
 export interface OrphanSweeperOptions {
   store: ObjectStore;
-  repos: Pick<Repositories, 'images' | 'pendingOriginals'>;
+  repos: Pick<Repositories, 'images' | 'pendingOriginals' | 'uploadSessions'>;
   logger: Logger;
   graceMs: number;
   intervalMs: number;
@@ -70,6 +75,16 @@ export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweepe
 
   async function pass(): Promise<string[]> {
     const deleted: string[] = [];
+    for (const session of repos.uploadSessions.expiredBefore(now(), PENDING_PER_PASS)) {
+      // Cancelled first, so the session cannot store the object again after it is deleted.
+      await store.uploads?.cancelUpload(session.session_url);
+      if (!repos.images.usesSource(session.key)) {
+        await store.delete(session.key);
+        deleted.push(session.key);
+      }
+      repos.uploadSessions.remove(session.id);
+      repos.pendingOriginals.remove(session.key);
+    }
     const cutoff = now() - options.graceMs;
     for (const pending of repos.pendingOriginals.olderThan(cutoff, PENDING_PER_PASS)) {
       if (!repos.images.usesSource(pending.key)) {

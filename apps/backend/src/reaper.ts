@@ -1,56 +1,187 @@
 /**
- * The reaper (DESIGN §4): every `intervalMs`, images in `queued`/`processing`
- * untouched for `stuckAfterMs` (and with no dispatch still pending in the
- * outbox) are re-dispatched once — with a new generation, because Cloud Tasks
- * refuses a task name reused within about an hour, and so a late report from
- * the stuck attempt is stale — and failed with `source = 'reaper'`, code
- * STUCK, when they are stuck again.
+ * The reaper (docs/operations.md, "The reaper"): every `intervalMs` it looks
+ * at images in `queued`/`processing` that nothing has touched for
+ * `stuckAfterMs` (no callback, no pending dispatch in the outbox), and asks
+ * the pipeline where their dispatch is before acting:
+ *
+ * - its Cloud Tasks task still exists (`tasks.get`): it has not created its
+ *   execution yet — waiting its turn in a throttled queue (`dispatchCount`
+ *   0), scheduled for later, or being retried by Cloud Tasks. Not stuck: the
+ *   deadline starts again now, so "stuck" is measured from when the task
+ *   actually ran, not from when it was queued;
+ * - the task is gone and the workflow execution it created (found by its
+ *   `dispatch_key` label) is ACTIVE or QUEUED: a batch still working through
+ *   its later tasks, or a long retry. Not stuck either;
+ * - otherwise (the execution ended without settling the image, or nothing is
+ *   known of it: dropped by Cloud Tasks, lost by an emulator) the image is
+ *   stuck: re-dispatched once with a new generation — Cloud Tasks refuses a
+ *   task name reused within about an hour, and a late report from the stuck
+ *   attempt must be stale — and failed with `source = 'reaper'`, code STUCK,
+ *   when it is stuck again.
+ *
+ * A lookup that fails (Cloud Tasks or the Executions API unreachable, a
+ * missing permission) leaves the image alone for this pass and is logged at
+ * ERROR: acting without knowing would fail images that are only waiting.
  */
-import { coerceError, type Logger } from '@slideshow/runtime';
-import type { Lifecycle } from './lifecycle.ts';
+import { type ExecutionState, type TaskDispatcher, taskNameFor } from '@slideshow/dispatch';
+import { type AppError, coerceError, type Logger } from '@slideshow/runtime';
+import type { ImageRow } from './db/images-repository.ts';
+import { type Lifecycle, queueFor } from './lifecycle.ts';
 
 /** Options for {@link createReaper}. */
 export interface ReaperOptions {
   lifecycle: Lifecycle;
+  /** Where dispatches are looked up; without `taskState`/`executionState` every candidate counts as stuck. */
+  dispatcher: Pick<TaskDispatcher, 'taskState' | 'executionState'>;
   logger: Logger;
   intervalMs: number;
   stuckAfterMs: number;
+  /** Candidates per pass (default 100). */
+  limit?: number;
+}
+
+/** What one pass did, by image id. */
+export interface ReaperPass {
+  redispatched: string[];
+  failed: string[];
+  /** Their task is still in its queue: deadline restarted. */
+  waiting: string[];
+  /** Their execution is still running: deadline restarted. */
+  running: string[];
+  /** The lookup failed: left alone until the next pass. */
+  unknown: string[];
 }
 
 /** The running reaper. */
 export interface Reaper {
   /** One pass now. */
-  runOnce(): { redispatched: string[]; failed: string[] };
+  runOnce(): Promise<ReaperPass>;
   start(): void;
-  stop(): void;
+  /** Stops the timer and waits for a pass in progress. */
+  stop(): Promise<void>;
+}
+
+/** Where a dispatch is, as far as the pipeline says. */
+type Whereabouts =
+  | { kind: 'waiting'; dispatchCount: number }
+  | { kind: 'running'; execution: ExecutionState }
+  | { kind: 'gone'; execution?: ExecutionState }
+  | { kind: 'unknown'; error: AppError };
+
+const LIVE_EXECUTION_STATES = new Set(['ACTIVE', 'QUEUED']);
+
+/** The dispatch key of a row: recorded when dispatched, or (older rows) its single-image task name. */
+export function dispatchKeyOf(row: Pick<ImageRow, 'id' | 'generation' | 'dispatch_key'>): string {
+  return row.dispatch_key ?? taskNameFor(row.id, row.generation);
 }
 
 /** Creates the reaper (not started). */
 export function createReaper(options: ReaperOptions): Reaper {
+  const { lifecycle, dispatcher, logger } = options;
   let timer: NodeJS.Timeout | undefined;
-  const runOnce = () => {
-    const result = options.lifecycle.reap(options.stuckAfterMs);
-    if (result.redispatched.length > 0 || result.failed.length > 0) {
-      options.logger.warn('reaper acted on stuck images', result);
+  let running: Promise<ReaperPass> | undefined;
+
+  const locate = async (row: ImageRow): Promise<Whereabouts> => {
+    try {
+      const task = await dispatcher.taskState?.(dispatchKeyOf(row), queueFor(row));
+      if (task !== undefined) return { kind: 'waiting', dispatchCount: task.dispatchCount };
+      const execution = await dispatcher.executionState?.(dispatchKeyOf(row));
+      if (execution !== undefined && LIVE_EXECUTION_STATES.has(execution.state)) {
+        return { kind: 'running', execution };
+      }
+      return execution === undefined ? { kind: 'gone' } : { kind: 'gone', execution };
+    } catch (error) {
+      return { kind: 'unknown', error: coerceError(error) };
     }
-    return result;
   };
+
+  async function pass(): Promise<ReaperPass> {
+    const out: ReaperPass = { redispatched: [], failed: [], waiting: [], running: [], unknown: [] };
+    // The images of one batch share a dispatch: one lookup each per pass.
+    const byKey = new Map<string, Promise<Whereabouts>>();
+    for (const row of lifecycle.stuckCandidates(options.stuckAfterMs, options.limit ?? 100)) {
+      const key = dispatchKeyOf(row);
+      let found = byKey.get(key);
+      if (found === undefined) {
+        found = locate(row);
+        byKey.set(key, found);
+      }
+      const where = await found;
+      const log = logger.child({ imageId: row.id, generation: row.generation, dispatchKey: key });
+      if (where.kind === 'waiting' || where.kind === 'running') {
+        if (lifecycle.keepAlive(row)) out[where.kind].push(row.id);
+        log.debug(
+          where.kind === 'waiting'
+            ? 'task still in its queue; not stuck'
+            : 'execution still running; not stuck',
+          where.kind === 'waiting'
+            ? { dispatchCount: where.dispatchCount }
+            : { execution: where.execution.name, state: where.execution.state },
+        );
+        continue;
+      }
+      if (where.kind === 'unknown') {
+        out.unknown.push(row.id);
+        continue;
+      }
+      const outcome = lifecycle.reapStuck(row);
+      if (outcome !== 'skipped') {
+        out[outcome].push(row.id);
+        log.warn(outcome === 'failed' ? 'stuck image failed' : 'stuck image re-dispatched', {
+          status: row.status,
+          execution: where.execution?.name,
+          executionState: where.execution?.state,
+        });
+      }
+    }
+    if (out.unknown.length > 0) {
+      const errors = new Set<string>();
+      for (const where of await Promise.all(byKey.values())) {
+        if (where.kind === 'unknown') errors.add(`${where.error.code}: ${where.error.message}`);
+      }
+      logger.error('reaper could not look up dispatches; those images wait for the next pass', {
+        images: out.unknown.length,
+        errors: [...errors].slice(0, 5),
+      });
+    }
+    if (out.redispatched.length > 0 || out.failed.length > 0) {
+      logger.warn('reaper acted on stuck images', {
+        redispatched: out.redispatched,
+        failed: out.failed,
+        waiting: out.waiting.length,
+        running: out.running.length,
+      });
+    } else if (out.waiting.length > 0 || out.running.length > 0) {
+      logger.info('reaper: overdue images are still waiting or running', {
+        waiting: out.waiting.length,
+        running: out.running.length,
+      });
+    }
+    return out;
+  }
+
+  const runOnce = () => {
+    running ??= pass().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
   return {
     runOnce,
     start() {
       if (timer) return;
       timer = setInterval(() => {
-        try {
-          runOnce();
-        } catch (error) {
-          options.logger.error('reaper pass failed', { error: coerceError(error) });
-        }
+        runOnce().catch((error: unknown) => {
+          logger.error('reaper pass failed', { error: coerceError(error) });
+        });
       }, options.intervalMs);
       timer.unref();
     },
-    stop() {
+    async stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
+      await running?.catch(() => undefined);
     },
   };
 }

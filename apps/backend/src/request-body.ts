@@ -27,7 +27,7 @@ import type { AppEnv } from './context.ts';
 export const BODY_LIMITS = {
   /** `POST /api/admin/login`: a password of at most 1,024 characters, JSON or urlencoded (`%XX` triples it). */
   login: 8 * 1024,
-  /** Admin routes that take a small filter or nothing (`failed-tasks/retry`, image retry, delete, logout). */
+  /** Admin routes that take a small filter or nothing (`failed-tasks/retry`, image retry, delete, logout, upload sessions). */
   adminSmall: 16 * 1024,
   /** `POST /api/admin/ingest`: up to 1,000 keys of up to 1,024 bytes, escaped. */
   ingest: 2 * 1024 * 1024,
@@ -39,6 +39,12 @@ export const BODY_LIMITS = {
    * epilogue). File contents have their own limit, MAX_UPLOAD_BYTES per file.
    */
   multipartOverhead: 2 * 1024 * 1024,
+  /**
+   * `PUT /api/upload-sessions/:token` (local stack): one chunk of a resumable
+   * upload, eight times the protocol's 256 KiB unit. In production the browser
+   * sends its chunks to Cloud Storage, not here.
+   */
+  uploadChunk: 2 * 1024 * 1024,
 } as const satisfies Record<string, number>;
 
 /** The name of a body limit. */

@@ -97,6 +97,10 @@ describe('request body limits', () => {
         'POST /api/processing/:id/started',
         'POST /api/processing/:id/complete',
         'POST /api/processing/:id/failed',
+        'POST /api/admin/uploads',
+        'POST /api/admin/uploads/:id/complete',
+        'DELETE /api/admin/uploads/:id',
+        'PUT /api/upload-sessions/:token',
       ]),
     );
   });
@@ -148,9 +152,9 @@ describe('request body limits', () => {
 
   it('answers malformed JSON with 400 VALIDATION_FAILED on every JSON route, never 500', async () => {
     const jsonRoutes = routes.filter((r) =>
-      /\/(login|ingest|failed-tasks\/retry|started|complete|failed)$/.test(r.path),
+      /\/(login|ingest|failed-tasks\/retry|started|complete|failed|uploads)$/.test(r.path),
     );
-    expect(jsonRoutes).toHaveLength(6);
+    expect(jsonRoutes).toHaveLength(8);
     for (const route of jsonRoutes) {
       for (const text of ['{not json', '{"a":', '\u0000', '[1,2', '"unterminated']) {
         const what = `${route.method} ${route.path} with ${JSON.stringify(text)}`;

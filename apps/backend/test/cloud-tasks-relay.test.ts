@@ -65,8 +65,14 @@ describe('the outbox relay through the real Cloud Tasks client', () => {
     });
     expect(task.httpRequest.oidcToken).toBeUndefined();
     const body = JSON.parse(Buffer.from(String(task.httpRequest.body), 'base64').toString('utf8'));
-    expect(body).toEqual({ argument: JSON.stringify({ file_id: id, generation: 0 }) });
-    expect(t.repos.images.get(id)?.status).toBe('queued');
+    expect(body).toEqual({
+      argument: JSON.stringify({ file_id: id, generation: 0 }),
+      labels: { dispatch_key: taskNameFor(id, 0) },
+    });
+    expect(t.repos.images.get(id)).toMatchObject({
+      status: 'queued',
+      dispatch_key: taskNameFor(id, 0),
+    });
   });
 
   it('keeps the row through a Cloud Tasks outage and creates the task once it recovers', async () => {
@@ -89,7 +95,7 @@ describe('the outbox relay through the real Cloud Tasks client', () => {
       imageId: id,
       generation: 0,
       queue: 'uploads',
-      taskName: 'x',
+      taskName: taskNameFor(id, 0),
       now: t.clock.now,
     });
     await t.relay.drain();

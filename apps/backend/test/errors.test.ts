@@ -316,20 +316,26 @@ describe('backend error paths', () => {
 
   it('re-dispatches a stuck image once with a new generation, then fails it as STUCK', async () => {
     const id = await accept();
+    // The dry-run dispatcher knows no task and no execution: nothing says the image is alive.
     const reaper = createReaper({
       lifecycle: t.lifecycle,
+      dispatcher: t.dispatcher,
       logger: silentLogger,
       intervalMs: 60_000,
       stuckAfterMs: 60_000,
     });
+    const none = { redispatched: [], failed: [], waiting: [], running: [], unknown: [] };
     t.clock.now += 61_000;
-    expect(reaper.runOnce()).toEqual({ redispatched: [id], failed: [] });
+    expect(await reaper.runOnce()).toEqual({ ...none, redispatched: [id] });
     expect(t.repos.images.get(id)).toMatchObject({ status: 'queued', generation: 1 });
-    expect(reaper.runOnce()).toEqual({ redispatched: [], failed: [] });
+    expect(await reaper.runOnce()).toEqual(none);
     await t.relay.drain();
-    expect(t.dispatcher.dispatched.map((d) => d.generation)).toEqual([0, 1]);
+    expect(t.dispatcher.dispatched.map((d) => d.argument)).toEqual([
+      { file_id: id, generation: 0 },
+      { file_id: id, generation: 1 },
+    ]);
     t.clock.now += 61_000;
-    expect(reaper.runOnce()).toEqual({ redispatched: [], failed: [id] });
+    expect(await reaper.runOnce()).toEqual({ ...none, failed: [id] });
     expect(t.repos.images.get(id)).toMatchObject({ status: 'failed', last_error_code: 'STUCK' });
     expect(t.repos.failedTasks.get(id)).toMatchObject({ source: 'reaper', error_code: 'STUCK' });
   });

@@ -5,6 +5,7 @@
  * the workflow's backstop never overwrites the processor's more precise
  * report of the same attempt. Through `app.request()` on a real SQLite file.
  */
+import { taskNameFor } from '@slideshow/dispatch';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   admin,
@@ -51,9 +52,9 @@ describe('failure reports and generations', () => {
       202,
     );
     await t.relay.drain();
-    expect(t.dispatcher.dispatched.map((d) => [d.generation, d.argument])).toEqual([
-      [0, { file_id: id, generation: 0 }],
-      [1, { file_id: id, generation: 1 }],
+    expect(t.dispatcher.dispatched.map((d) => [d.key, d.argument])).toEqual([
+      [taskNameFor(id, 0), { file_id: id, generation: 0 }],
+      [taskNameFor(id, 1), { file_id: id, generation: 1 }],
     ]);
   });
 

@@ -1,4 +1,6 @@
+import { batchTaskNameFor, taskNameFor } from '@slideshow/dispatch';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RELAY_DEFAULTS } from '../src/outbox-relay.ts';
 import {
   admin,
   callback,
@@ -72,8 +74,7 @@ describe('backend happy paths', () => {
     expect(await t.relay.drain()).toBe(1);
     expect(t.dispatcher.dispatched).toHaveLength(1);
     expect(t.dispatcher.dispatched[0]).toMatchObject({
-      imageId: id,
-      generation: 0,
+      key: taskNameFor(id, 0),
       queue: 'uploads',
       argument: { file_id: id, generation: 0 },
     });
@@ -185,7 +186,10 @@ describe('backend happy paths', () => {
     expect(retried.image).toMatchObject({ status: 'queued', generation: 1 });
     expect(t.repos.failedTasks.get(id)?.resolved_at).not.toBeNull();
     await t.relay.drain();
-    expect(t.dispatcher.dispatched.map((d) => d.generation)).toEqual([0, 1]);
+    expect(t.dispatcher.dispatched.map((d) => d.argument)).toEqual([
+      { file_id: id, generation: 0 },
+      { file_id: id, generation: 1 },
+    ]);
   });
 
   it('retries every unresolved failure matching a filter in one call', async () => {
@@ -272,8 +276,19 @@ describe('backend happy paths', () => {
       202,
     );
     expect(body.images.map((i) => i.originalName)).toEqual(['one.png', 'two.png']);
+    // A partial batch waits for companions for the batch window, then goes as one execution.
     await t.relay.drain();
-    expect(t.dispatcher.dispatched.map((d) => d.queue)).toEqual(['ingest', 'ingest']);
+    expect(t.dispatcher.dispatched).toEqual([]);
+    t.clock.now += RELAY_DEFAULTS.batchWindowMs;
+    await t.relay.drain();
+    const ids = body.images.map((i) => i.id);
+    const key = batchTaskNameFor(ids.map((imageId) => ({ imageId, generation: 0 })));
+    expect(t.dispatcher.dispatched).toMatchObject([
+      { key, queue: 'ingest', argument: { file_ids: ids, generations: [0, 0] } },
+    ]);
+    for (const id of ids) {
+      expect(t.repos.images.get(id)).toMatchObject({ status: 'queued', dispatch_key: key });
+    }
     expect(t.repos.images.get(body.images[0]!.id)).toMatchObject({
       priority: 'batch',
       source_key: 'incoming/one.png',

@@ -19,6 +19,7 @@ import { openDatabase } from '../src/db/open-database.ts';
 import { sha256Hex } from '../src/ids.ts';
 import { createLifecycle, createRepositories } from '../src/lifecycle.ts';
 import { createOutboxRelay } from '../src/outbox-relay.ts';
+import { UPLOAD_SESSION_PATH } from '../src/routes/upload-sessions.ts';
 
 /** The admin password every test app uses. */
 export const PASSWORD = 'correct horse battery staple';
@@ -33,7 +34,10 @@ let passwordHash: Promise<string> | undefined;
 export async function makeApp(overrides: Partial<AppDeps> & { dispatcher?: TaskDispatcher } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'backend-app-'));
   const db = openDatabase(join(dir, 'slideshow.db'));
-  const store = createFsObjectStore({ root: join(dir, 'storage') });
+  const store = createFsObjectStore({
+    root: join(dir, 'storage'),
+    uploadSessionPath: UPLOAD_SESSION_PATH,
+  });
   const dispatcher = (overrides.dispatcher ?? createDryRunDispatcher()) as DryRunDispatcher;
   const clock = { now: Date.parse('2026-01-01T00:00:00Z') };
   passwordHash ??= hashPassword(PASSWORD);
@@ -49,6 +53,7 @@ export async function makeApp(overrides: Partial<AppDeps> & { dispatcher?: TaskD
     publicMediaBaseUrl: '/media/',
     maxUploadBytes: 5 * 1024 * 1024,
     now: () => clock.now,
+    ...(store.uploads ? { uploadReceiver: store.uploads } : {}),
     ...overrides,
   };
   const app = createApp(deps);
@@ -64,7 +69,8 @@ export async function makeApp(overrides: Partial<AppDeps> & { dispatcher?: TaskD
   return {
     app,
     db,
-    store,
+    // The store the app uses (an override, e.g. a GCS store, or the folder store).
+    store: deps.store,
     dispatcher,
     repos,
     lifecycle,

@@ -1,4 +1,4 @@
-import type { DispatchRequest, TaskDispatcher } from '@slideshow/dispatch';
+import { type DispatchRequest, type TaskDispatcher, taskNameFor } from '@slideshow/dispatch';
 import { silentLogger } from '@slideshow/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOutboxRelay } from '../src/outbox-relay.ts';
@@ -62,9 +62,9 @@ describe('outbox relay lifecycle and execution state', () => {
       async dispatch() {
         return { taskName: 'x', alreadyExisted: false };
       },
-      async executionState(imageId, generation) {
+      async executionState(key) {
         return {
-          name: `projects/p/locations/l/workflows/process-image/executions/${imageId}-${generation}`,
+          name: `projects/p/locations/l/workflows/process-image/executions/${key}`,
           state: 'ACTIVE',
         };
       },
@@ -76,8 +76,9 @@ describe('outbox relay lifecycle and execution state', () => {
       await t.app.request(`/api/images/${id}`, { headers: admin() }),
       200,
     );
+    // Looked up by the key of the dispatch that carries the image's generation.
     expect(detail.executionState).toEqual({
-      name: `projects/p/locations/l/workflows/process-image/executions/${id}-0`,
+      name: `projects/p/locations/l/workflows/process-image/executions/${taskNameFor(id, 0)}`,
       state: 'ACTIVE',
     });
   });

@@ -143,6 +143,25 @@ describe('Workflow executions', () => {
     expect(full.body.executions[0].result).toBe(done.result);
   });
 
+  it('lists only the executions whose labels match a labels.KEY="VALUE" filter', async () => {
+    const name = await deploy(`
+main:
+  steps:
+    - done:
+        return: 1
+`);
+    const create = (key: string) =>
+      api(cloud, 'POST', `/v1/${name}/executions`, { labels: { dispatch_key: key } });
+    const a = await create('key-a');
+    await create('key-b');
+    const list = await api(
+      cloud,
+      'GET',
+      `/v1/${name}/executions?view=FULL&filter=${encodeURIComponent('labels.dispatch_key="key-a"')}`,
+    );
+    expect(list.body.executions.map((e: { name: string }) => e.name)).toEqual([a.body.name]);
+  });
+
   it('records a raised error as FAILED with the error map as payload', async () => {
     const name = await deploy(`
 main:

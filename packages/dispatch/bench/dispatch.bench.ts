@@ -12,6 +12,7 @@
  */
 import { recordFigures } from '@slideshow/tools/bench-results';
 import { createCloudTasksDispatcher } from '../src/cloud-tasks.ts';
+import { taskNameFor } from '../src/task-dispatcher.ts';
 import { startFakeCloudTasksServer } from '../src/testing/fake-cloud-tasks-server.ts';
 
 const TOTAL = 2000;
@@ -48,8 +49,7 @@ const dispatcher = createCloudTasksDispatcher({
   apiEndpoint: fake.url,
 });
 const request = (i: number, run: string) => ({
-  imageId: `${run}-${i}`,
-  generation: 0,
+  key: taskNameFor(`${run}-${i}`, 0),
   queue: 'uploads' as const,
   argument: { file_id: `${run}-${i}`, generation: 0 },
 });

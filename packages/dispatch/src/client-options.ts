@@ -127,6 +127,9 @@ const RETRYABLE_GRPC_CODES = new Set([1, 2, 4, 8, 10, 13, 14]);
 /** gRPC code 6: the named task already exists (HTTP 409 over REST). */
 export const ALREADY_EXISTS = 6;
 
+/** gRPC code 5: no such resource (HTTP 404 over REST). */
+export const NOT_FOUND = 5;
+
 /**
  * gRPC codes for HTTP statuses (https://cloud.google.com/apis/design/errors#handling_errors).
  * Older google-gax REST transports (5.x, used by `@google-cloud/workflows`) leave the

@@ -2,7 +2,7 @@ import { AppError } from '@slideshow/runtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createCloudTasksDispatcher } from './cloud-tasks.ts';
 import type { TaskDispatcher } from './task-dispatcher.ts';
-import { taskNameFor } from './task-dispatcher.ts';
+import { batchTaskNameFor, taskNameFor } from './task-dispatcher.ts';
 import {
   type FakeCloudTasksServer,
   startFakeCloudTasksServer,
@@ -44,8 +44,7 @@ function createdTask(index = 0): Record<string, unknown> {
 describe('the Cloud Tasks dispatcher', () => {
   it('creates a task in the upload queue with a hashed name through the REST API', async () => {
     const result = await dispatcher.dispatch({
-      imageId: 'img-1',
-      generation: 0,
+      key: taskNameFor('img-1', 0),
       queue: 'uploads',
       argument: { file_id: 'img-1', generation: 0 },
     });
@@ -60,8 +59,7 @@ describe('the Cloud Tasks dispatcher', () => {
 
   it('targets the Workflow Executions API with the argument as a JSON string in the body', async () => {
     await dispatcher.dispatch({
-      imageId: 'img-2',
-      generation: 3,
+      key: taskNameFor('img-2', 3),
       queue: 'uploads',
       argument: { file_id: 'img-2', generation: 3 },
     });
@@ -71,13 +69,14 @@ describe('the Cloud Tasks dispatcher', () => {
     expect([1, 'POST']).toContain(httpRequest.httpMethod);
     expect(httpRequest.headers).toEqual({ 'Content-Type': 'application/json' });
     const body = Buffer.from(String(httpRequest.body), 'base64').toString('utf8');
-    expect(body).toBe('{"argument":"{\\"file_id\\":\\"img-2\\",\\"generation\\":3}"}');
+    expect(body).toBe(
+      `{"argument":"{\\"file_id\\":\\"img-2\\",\\"generation\\":3}","labels":{"dispatch_key":"${taskNameFor('img-2', 3)}"}}`,
+    );
   });
 
   it('attaches an OAuth token for the service account and never an OIDC token', async () => {
     await dispatcher.dispatch({
-      imageId: 'img-3',
-      generation: 0,
+      key: taskNameFor('img-3', 0),
       queue: 'uploads',
       argument: { file_id: 'img-3', generation: 0 },
     });
@@ -91,8 +90,7 @@ describe('the Cloud Tasks dispatcher', () => {
 
   it('sets the dispatch deadline on the task', async () => {
     await dispatcher.dispatch({
-      imageId: 'img-4',
-      generation: 0,
+      key: taskNameFor('img-4', 0),
       queue: 'uploads',
       argument: { file_id: 'img-4', generation: 0 },
     });
@@ -100,24 +98,85 @@ describe('the Cloud Tasks dispatcher', () => {
   });
 
   it('puts ingest requests in the ingest queue, batch arguments included', async () => {
+    const key = batchTaskNameFor([
+      { imageId: 'a', generation: 0 },
+      { imageId: 'b', generation: 2 },
+    ]);
     const result = await dispatcher.dispatch({
-      imageId: 'batch-1',
-      generation: 0,
+      key,
       queue: 'ingest',
       argument: { file_ids: ['a', 'b'], generations: [0, 2] },
     });
-    expect(result.taskName).toMatch(
-      /^projects\/demo-project\/locations\/europe-west1\/queues\/image-ingest\/tasks\/[0-9a-f]{32}$/,
+    expect(result.taskName).toBe(
+      `projects/demo-project/locations/europe-west1/queues/image-ingest/tasks/${key}`,
     );
     const httpRequest = createdTask().httpRequest as Record<string, unknown>;
     const body = JSON.parse(Buffer.from(String(httpRequest.body), 'base64').toString('utf8'));
     expect(JSON.parse(body.argument)).toEqual({ file_ids: ['a', 'b'], generations: [0, 2] });
+    expect(body.labels).toEqual({ dispatch_key: key });
+  });
+
+  it('refuses an argument over the Executions API limit before calling Cloud Tasks', async () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => `img_${String(i).padStart(26, '0')}`);
+    await expect(
+      dispatcher.dispatch({
+        key: batchTaskNameFor(ids.map((imageId) => ({ imageId, generation: 0 }))),
+        queue: 'ingest',
+        argument: { file_ids: ids, generations: ids.map(() => 0) },
+      }),
+    ).rejects.toThrow(/^Expected a workflow argument of at most 32000 bytes/);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('reads a waiting task with tasks.get, and nothing once Cloud Tasks deleted it', async () => {
+    const key = taskNameFor('img-w', 0);
+    await dispatcher.dispatch({
+      key,
+      queue: 'ingest',
+      argument: { file_id: 'img-w', generation: 0 },
+    });
+    const name = `projects/demo-project/locations/europe-west1/queues/image-ingest/tasks/${key}`;
+    const waiting = await dispatcher.taskState?.(key, 'ingest');
+    expect(waiting).toMatchObject({ name, dispatchCount: 0, responseCount: 0 });
+    expect(waiting?.scheduleTime).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(fake.requests.at(-1)).toMatchObject({ method: 'GET', path: `/v2/${name}` });
+    // Retrying: dispatched twice, the last attempt answered 503.
+    const stored = fake.tasks.get(name);
+    if (stored === undefined) throw new Error('the fake lost the task');
+    Object.assign(stored, {
+      dispatchCount: 2,
+      responseCount: 2,
+      firstAttempt: { dispatchTime: '2026-01-01T00:00:00Z' },
+      lastAttempt: {
+        dispatchTime: '2026-01-01T00:00:10Z',
+        responseTime: '2026-01-01T00:00:11Z',
+        responseStatus: { code: 14, message: 'unavailable' },
+      },
+    });
+    expect(await dispatcher.taskState?.(key, 'ingest')).toMatchObject({
+      dispatchCount: 2,
+      firstDispatchTime: '2026-01-01T00:00:00.000Z',
+      lastAttempt: {
+        dispatchTime: '2026-01-01T00:00:10.000Z',
+        responseTime: '2026-01-01T00:00:11.000Z',
+        responseCode: 14,
+      },
+    });
+    fake.tasks.delete(name);
+    expect(await dispatcher.taskState?.(key, 'ingest')).toBeUndefined();
+  });
+
+  it('reports a 403 from tasks.get (no cloudtasks.tasks.get permission) as DISPATCH_FAILED', async () => {
+    fake.failNext(403);
+    const error = await dispatcher.taskState?.(taskNameFor('img-x', 0), 'uploads').catch((e) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error).toMatchObject({ code: 'DISPATCH_FAILED', retryable: false });
+    expect(String(error.message)).toMatch(/^Cloud Tasks getTask failed: /);
   });
 
   it('counts a duplicate dispatch of the same generation as success', async () => {
     const request = {
-      imageId: 'img-5',
-      generation: 1,
+      key: taskNameFor('img-5', 1),
       queue: 'uploads',
       argument: { file_id: 'img-5', generation: 1 },
     } as const;
@@ -131,14 +190,12 @@ describe('the Cloud Tasks dispatcher', () => {
 
   it('creates a new task for the next generation of the same image', async () => {
     const a = await dispatcher.dispatch({
-      imageId: 'img-6',
-      generation: 1,
+      key: taskNameFor('img-6', 1),
       queue: 'uploads',
       argument: { file_id: 'img-6', generation: 1 },
     });
     const b = await dispatcher.dispatch({
-      imageId: 'img-6',
-      generation: 2,
+      key: taskNameFor('img-6', 2),
       queue: 'uploads',
       argument: { file_id: 'img-6', generation: 2 },
     });
@@ -150,8 +207,7 @@ describe('the Cloud Tasks dispatcher', () => {
     fake.failNext(503);
     const error = await dispatcher
       .dispatch({
-        imageId: 'img-7',
-        generation: 0,
+        key: taskNameFor('img-7', 0),
         queue: 'uploads',
         argument: { file_id: 'img-7', generation: 0 },
       })
@@ -171,8 +227,7 @@ describe('the Cloud Tasks dispatcher', () => {
     fake.failNext(400);
     const error = await dispatcher
       .dispatch({
-        imageId: 'img-8',
-        generation: 0,
+        key: taskNameFor('img-8', 0),
         queue: 'uploads',
         argument: { file_id: 'img-8', generation: 0 },
       })
@@ -198,8 +253,7 @@ describe('the Cloud Tasks dispatcher', () => {
     });
     const error = await offline
       .dispatch({
-        imageId: 'x',
-        generation: 0,
+        key: taskNameFor('x', 0),
         queue: 'uploads',
         argument: { file_id: 'x', generation: 0 },
       })
@@ -216,8 +270,7 @@ describe('the Cloud Tasks dispatcher', () => {
     const before = fake.connectionCount;
     for (let i = 0; i < 5; i += 1) {
       await dispatcher.dispatch({
-        imageId: `ka-${i}`,
-        generation: 0,
+        key: taskNameFor(`ka-${i}`, 0),
         queue: 'uploads',
         argument: { file_id: `ka-${i}`, generation: 0 },
       });
@@ -227,8 +280,7 @@ describe('the Cloud Tasks dispatcher', () => {
 
   it('sends no credentials to a plain-http emulator endpoint', async () => {
     await dispatcher.dispatch({
-      imageId: 'img-9',
-      generation: 0,
+      key: taskNameFor('img-9', 0),
       queue: 'uploads',
       argument: { file_id: 'img-9', generation: 0 },
     });

@@ -13,15 +13,18 @@ import {
   clientOptionsFor,
   dispatchError,
   grpcCode,
+  NOT_FOUND,
 } from './client-options.ts';
-import type { ExecutionsApi } from './executions.ts';
+import { DISPATCH_KEY_LABEL, type ExecutionsApi, timestampToIso } from './executions.ts';
 import {
+  assertArgumentSize,
+  assertDispatchKey,
   type DispatchRequest,
   type DispatchResult,
   type ExecutionState,
   type QueueName,
   type TaskDispatcher,
-  taskNameFor,
+  type TaskState,
 } from './task-dispatcher.ts';
 
 /** Options for {@link createCloudTasksDispatcher}. */
@@ -57,11 +60,59 @@ export interface CloudTasksDispatcherOptions {
 const DEFAULT_EXECUTIONS_BASE_URL = 'https://workflowexecutions.googleapis.com';
 const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 
-/** The task body: the Executions API's `Execution` resource with only `argument` set. */
+/**
+ * The task body: the Executions API's `Execution` resource with `argument` and
+ * the label `dispatch_key=<key>`, so the execution this task creates can be
+ * found again by its key (`executionState`, the backend's reaper).
+ */
 export function executionRequestBody(request: DispatchRequest): Buffer {
-  // `argument` is a JSON *string* inside the JSON body
-  // (https://cloud.google.com/workflows/docs/reference/executions/rest/v1/projects.locations.workflows.executions#Execution.FIELDS.argument).
-  return Buffer.from(JSON.stringify({ argument: JSON.stringify(request.argument) }), 'utf8');
+  // `argument` is a JSON *string* inside the JSON body; label values are at most 63 of
+  // a-z 0-9 _ - (https://cloud.google.com/workflows/docs/reference/executions/rest/v1/projects.locations.workflows.executions#Execution.FIELDS.argument,
+  // …#Execution.FIELDS.labels), which dispatch keys are.
+  return Buffer.from(
+    JSON.stringify({
+      argument: JSON.stringify(request.argument),
+      labels: { [DISPATCH_KEY_LABEL]: request.key },
+    }),
+    'utf8',
+  );
+}
+
+type RawAttempt = { dispatchTime?: unknown; responseTime?: unknown; responseStatus?: unknown };
+
+/** Converts the client's Task message to the port's TaskState. */
+export function toTaskState(task: {
+  name?: string | null;
+  scheduleTime?: unknown;
+  createTime?: unknown;
+  dispatchCount?: unknown;
+  responseCount?: unknown;
+  firstAttempt?: RawAttempt | null;
+  lastAttempt?: RawAttempt | null;
+}): TaskState {
+  const out: TaskState = {
+    name: task.name ?? '',
+    dispatchCount: Number(task.dispatchCount ?? 0) || 0,
+    responseCount: Number(task.responseCount ?? 0) || 0,
+  };
+  const scheduleTime = timestampToIso(task.scheduleTime);
+  const createTime = timestampToIso(task.createTime);
+  const firstDispatchTime = timestampToIso(task.firstAttempt?.dispatchTime);
+  if (scheduleTime !== undefined) out.scheduleTime = scheduleTime;
+  if (createTime !== undefined) out.createTime = createTime;
+  if (firstDispatchTime !== undefined) out.firstDispatchTime = firstDispatchTime;
+  const last = task.lastAttempt;
+  if (last) {
+    const attempt: NonNullable<TaskState['lastAttempt']> = {};
+    const dispatchTime = timestampToIso(last.dispatchTime);
+    const responseTime = timestampToIso(last.responseTime);
+    const code = (last.responseStatus as { code?: unknown } | null | undefined)?.code;
+    if (dispatchTime !== undefined) attempt.dispatchTime = dispatchTime;
+    if (responseTime !== undefined) attempt.responseTime = responseTime;
+    if (typeof code === 'number') attempt.responseCode = code;
+    out.lastAttempt = attempt;
+  }
+  return out;
 }
 
 /** Creates the dispatcher; the client connects lazily on the first call. */
@@ -117,21 +168,23 @@ export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions)
     return executions;
   };
 
+  const queueId = (name: QueueName): string => {
+    const queue = options.queues[name];
+    if (queue === undefined) {
+      throw new TypeError(
+        `Expected 'uploads' or 'ingest' for queue but received ${String(name)} of type ${typeof name}`,
+      );
+    }
+    return queue;
+  };
+
   return {
     async dispatch(request: DispatchRequest): Promise<DispatchResult> {
-      const queue = options.queues[request.queue];
-      if (queue === undefined) {
-        throw new TypeError(
-          `Expected 'uploads' or 'ingest' for queue but received ${String(request.queue)} of type ${typeof request.queue}`,
-        );
-      }
-      const taskName = client.taskPath(
-        options.project,
-        options.location,
-        queue,
-        taskNameFor(request.imageId, request.generation),
-      );
-      const context = { imageId: request.imageId, generation: request.generation, taskName };
+      assertDispatchKey(request.key);
+      assertArgumentSize(request.argument);
+      const queue = queueId(request.queue);
+      const taskName = client.taskPath(options.project, options.location, queue, request.key);
+      const context = { key: request.key, taskName };
       try {
         await client.createTask(
           {
@@ -168,12 +221,24 @@ export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions)
       }
     },
 
-    async executionState(imageId: string, generation: number): Promise<ExecutionState | undefined> {
-      // Cloud Tasks creates the execution with the argument only, so the lookup is by
-      // file_id and returns the image's newest execution (see executions.ts).
-      void generation;
+    async taskState(key: string, queue: QueueName): Promise<TaskState | undefined> {
+      assertDispatchKey(key);
+      const name = client.taskPath(options.project, options.location, queueId(queue), key);
+      try {
+        // BASIC view: everything but the request body.
+        const [task] = await client.getTask({ name, responseView: 'BASIC' }, { timeout });
+        return toTaskState(task);
+      } catch (error) {
+        // Cloud Tasks deletes a task once it succeeded or ran out of retries.
+        if (grpcCode(error) === NOT_FOUND) return undefined;
+        throw dispatchError(error, 'Cloud Tasks getTask', { key, taskName: name });
+      }
+    },
+
+    async executionState(key: string): Promise<ExecutionState | undefined> {
+      assertDispatchKey(key);
       const api = await executionsApi();
-      return api.findByFileId(imageId);
+      return api.findByLabel(DISPATCH_KEY_LABEL, key);
     },
 
     async close() {

@@ -5,10 +5,11 @@
  */
 import { type Logger, silentLogger } from '@slideshow/runtime';
 import {
+  assertArgumentSize,
+  assertDispatchKey,
   type DispatchRequest,
   type DispatchResult,
   type TaskDispatcher,
-  taskNameFor,
 } from './task-dispatcher.ts';
 
 /** Options for {@link createDryRunDispatcher}. */
@@ -30,7 +31,9 @@ export function createDryRunDispatcher(options: DryRunDispatcherOptions = {}): D
   return {
     dispatched,
     async dispatch(request) {
-      const taskName = `dry-run/${request.queue}/${taskNameFor(request.imageId, request.generation)}`;
+      assertDispatchKey(request.key);
+      assertArgumentSize(request.argument);
+      const taskName = `dry-run/${request.queue}/${request.key}`;
       const alreadyExisted = seen.has(taskName);
       seen.add(taskName);
       dispatched.push({
@@ -40,13 +43,16 @@ export function createDryRunDispatcher(options: DryRunDispatcherOptions = {}): D
         alreadyExisted,
       });
       logger.info('dry-run dispatch', {
-        imageId: request.imageId,
-        generation: request.generation,
+        key: request.key,
+        argument: request.argument,
         queue: request.queue,
         taskName,
         alreadyExisted,
       });
       return { taskName, alreadyExisted };
+    },
+    async taskState() {
+      return undefined;
     },
     async executionState() {
       return undefined;

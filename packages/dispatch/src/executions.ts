@@ -3,19 +3,15 @@
  * real `ExecutionsClient` (internal; used by the Workflows adapter and, loaded
  * lazily, by the Cloud Tasks adapter's `executionState`).
  *
- * How an image's execution is found:
- * - executions this package creates directly carry the label
- *   `dispatch_key=<taskNameFor(imageId, generation)>`, so the lookup is one
- *   `list` call with the AIP-160 filter `labels.dispatch_key="…"`
- *   (https://cloud.google.com/workflows/docs/reference/executions/rest/v1/projects.locations.workflows.executions/list);
- * - executions created by Cloud Tasks carry only the argument (the task body
- *   is exactly `{"argument": …}`), so the lookup scans the newest executions
- *   in the FULL view (the BASIC view omits `argument`), bounded to a few
- *   pages, for `file_id == imageId`. The argument has no generation, so this
- *   returns the image's newest execution.
+ * How a dispatch's execution is found: every execution this package creates,
+ * directly or through a Cloud Tasks task body, carries the label
+ * `dispatch_key=<key>` (the dispatch key: `taskNameFor(imageId, generation)`,
+ * or a batch's `batchTaskNameFor`), so the lookup is one `list` call with the
+ * AIP-160 filter `labels.dispatch_key="…"` ("label" is among the fields the
+ * filter supports:
+ * https://cloud.google.com/workflows/docs/reference/executions/rest/v1/projects.locations.workflows.executions/list).
  */
 import { ExecutionsClient } from '@google-cloud/workflows';
-import { coerceError } from '@slideshow/runtime';
 import { type AuthClientLike, clientOptionsFor, dispatchError } from './client-options.ts';
 import type { ExecutionState } from './task-dispatcher.ts';
 
@@ -55,7 +51,6 @@ export interface ExecutionsApi {
   readonly parent: string;
   readonly timeout: number;
   findByLabel(key: string, value: string): Promise<ExecutionState | undefined>;
-  findByFileId(imageId: string, maxPages?: number): Promise<ExecutionState | undefined>;
   close(): Promise<void>;
 }
 
@@ -68,7 +63,8 @@ type RawExecution = {
   error?: { payload?: string | null } | null;
 };
 
-function timestampToIso(value: unknown): string | undefined {
+/** A protobuf Timestamp (`{seconds, nanos}`) or RFC 3339 string as an ISO string. */
+export function timestampToIso(value: unknown): string | undefined {
   if (value === null || value === undefined) return undefined;
   if (typeof value === 'string') return value;
   if (typeof value === 'object' && 'seconds' in value) {
@@ -95,21 +91,6 @@ export function toExecutionState(execution: RawExecution): ExecutionState {
   if (endTime !== undefined) out.endTime = endTime;
   if (execution.error?.payload) out.error = execution.error.payload;
   return out;
-}
-
-function argumentFileId(argument: string | null | undefined): string | undefined {
-  if (!argument) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(argument);
-    if (parsed !== null && typeof parsed === 'object' && 'file_id' in parsed) {
-      const id = (parsed as { file_id: unknown }).file_id;
-      return typeof id === 'string' ? id : undefined;
-    }
-  } catch (error) {
-    // Another caller's execution with a non-JSON argument: not ours, so skip it.
-    coerceError(error);
-  }
-  return undefined;
 }
 
 /**
@@ -158,25 +139,6 @@ export function createExecutionsApi(options: ExecutionsApiOptions): ExecutionsAp
         // The labels are checked again: an emulator that ignores the filter must not make
         // every image look already dispatched.
         return newest(executions.filter((e) => e.labels?.[key] === value));
-      } catch (error) {
-        throw dispatchError(error, 'listing workflow executions', context);
-      }
-    },
-    async findByFileId(imageId, maxPages = 3) {
-      let pageToken: string | undefined;
-      try {
-        for (let page = 0; page < maxPages; page += 1) {
-          const [executions, , response] = await client.listExecutions(
-            { parent, pageSize: 100, view: 'FULL', pageToken: pageToken ?? '' },
-            { timeout, autoPaginate: false },
-          );
-          // Google lists newest first, so the first page with a match holds the latest one.
-          const match = newest(executions.filter((e) => argumentFileId(e.argument) === imageId));
-          if (match !== undefined) return match;
-          pageToken = response?.nextPageToken ?? undefined;
-          if (!pageToken) return undefined;
-        }
-        return undefined;
       } catch (error) {
         throw dispatchError(error, 'listing workflow executions', context);
       }

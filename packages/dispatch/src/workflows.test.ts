@@ -46,8 +46,7 @@ async function rejection(promise: Promise<unknown>): Promise<AppError> {
 describe('the Workflows dispatcher', () => {
   it('creates an execution with the argument as a JSON string and a dispatch-key label', async () => {
     const result = await dispatcher.dispatch({
-      imageId: 'img-1',
-      generation: 2,
+      key: taskNameFor('img-1', 2),
       queue: 'uploads',
       argument: { file_id: 'img-1', generation: 2 },
     });
@@ -63,8 +62,7 @@ describe('the Workflows dispatcher', () => {
 
   it('does not create a second execution for the same image generation', async () => {
     const request = {
-      imageId: 'img-2',
-      generation: 0,
+      key: taskNameFor('img-2', 0),
       queue: 'uploads',
       argument: { file_id: 'img-2', generation: 0 },
     } as const;
@@ -76,17 +74,16 @@ describe('the Workflows dispatcher', () => {
 
   it('reads the state of the execution for an image generation through the Executions API', async () => {
     const { taskName } = await dispatcher.dispatch({
-      imageId: 'img-3',
-      generation: 1,
+      key: taskNameFor('img-3', 1),
       queue: 'uploads',
       argument: { file_id: 'img-3', generation: 1 },
     });
-    expect(await dispatcher.executionState?.('img-3', 1)).toMatchObject({
+    expect(await dispatcher.executionState?.(taskNameFor('img-3', 1))).toMatchObject({
       name: taskName,
       state: 'ACTIVE',
     });
     fake.setState(taskName, 'FAILED', '{"message":"job failed"}');
-    const state = await dispatcher.executionState?.('img-3', 1);
+    const state = await dispatcher.executionState?.(taskNameFor('img-3', 1));
     expect(state).toMatchObject({
       name: taskName,
       state: 'FAILED',
@@ -94,15 +91,14 @@ describe('the Workflows dispatcher', () => {
     });
     expect(state?.startTime).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(state?.endTime).toMatch(/^\d{4}-\d\d-\d\dT/);
-    expect(await dispatcher.executionState?.('img-3', 2)).toBeUndefined();
+    expect(await dispatcher.executionState?.(taskNameFor('img-3', 2))).toBeUndefined();
   });
 
   it('reports a 429 from the Executions API as a retryable DISPATCH_FAILED', async () => {
     fake.failNext(429);
     const error = await rejection(
       dispatcher.dispatch({
-        imageId: 'img-4',
-        generation: 0,
+        key: taskNameFor('img-4', 0),
         queue: 'uploads',
         argument: { file_id: 'img-4', generation: 0 },
       }),
@@ -115,8 +111,7 @@ describe('the Workflows dispatcher', () => {
     fake.failNext(403);
     const error = await rejection(
       dispatcher.dispatch({
-        imageId: 'img-5',
-        generation: 0,
+        key: taskNameFor('img-5', 0),
         queue: 'uploads',
         argument: { file_id: 'img-5', generation: 0 },
       }),
@@ -146,8 +141,7 @@ describe('the Workflows dispatcher against an emulator that wants a fixed token'
     });
     try {
       const ok = await withToken.dispatch({
-        imageId: 'a',
-        generation: 0,
+        key: taskNameFor('a', 0),
         queue: 'uploads',
         argument: { file_id: 'a', generation: 0 },
       });
@@ -156,8 +150,7 @@ describe('the Workflows dispatcher against an emulator that wants a fixed token'
       expect(create?.headers.authorization).toBe('Bearer local-oauth-stand-in');
       const error = await rejection(
         without.dispatch({
-          imageId: 'b',
-          generation: 0,
+          key: taskNameFor('b', 0),
           queue: 'uploads',
           argument: { file_id: 'b', generation: 0 },
         }),
@@ -186,8 +179,7 @@ describe('the Workflows dispatcher with a token file (local-cloud writes one)', 
     try {
       const missing = await rejection(
         fromFile.dispatch({
-          imageId: 'c',
-          generation: 0,
+          key: taskNameFor('c', 0),
           queue: 'uploads',
           argument: { file_id: 'c', generation: 0 },
         }),
@@ -198,8 +190,7 @@ describe('the Workflows dispatcher with a token file (local-cloud writes one)', 
       // Written after the dispatcher was made, as when the backend starts before local-cloud.
       writeFileSync(file, 'token-from-file\n', { mode: 0o600 });
       const ok = await fromFile.dispatch({
-        imageId: 'c',
-        generation: 0,
+        key: taskNameFor('c', 0),
         queue: 'uploads',
         argument: { file_id: 'c', generation: 0 },
       });
@@ -225,20 +216,18 @@ describe('the Workflows dispatcher against a server that ignores list filters', 
     });
     try {
       const a = await direct.dispatch({
-        imageId: 'a',
-        generation: 0,
+        key: taskNameFor('a', 0),
         queue: 'uploads',
         argument: { file_id: 'a', generation: 0 },
       });
       const b = await direct.dispatch({
-        imageId: 'b',
-        generation: 0,
+        key: taskNameFor('b', 0),
         queue: 'uploads',
         argument: { file_id: 'b', generation: 0 },
       });
       expect(a.alreadyExisted).toBe(false);
       expect(b.alreadyExisted).toBe(false);
-      expect((await direct.executionState?.('a', 0))?.name).toBe(a.taskName);
+      expect((await direct.executionState?.(taskNameFor('a', 0)))?.name).toBe(a.taskName);
     } finally {
       await direct.close?.();
       await lax.close();
@@ -259,18 +248,16 @@ describe('execution state from an emulator that lists oldest first', () => {
     });
     try {
       await direct.dispatch({
-        imageId: 'img',
-        generation: 0,
+        key: taskNameFor('img', 0),
         queue: 'uploads',
         argument: { file_id: 'img', generation: 0 },
       });
       const retry = await direct.dispatch({
-        imageId: 'img',
-        generation: 1,
+        key: taskNameFor('img', 1),
         queue: 'uploads',
         argument: { file_id: 'img', generation: 1 },
       });
-      expect((await tasks.executionState?.('img', 1))?.name).toBe(retry.taskName);
+      expect((await tasks.executionState?.(taskNameFor('img', 1)))?.name).toBe(retry.taskName);
     } finally {
       await direct.close?.();
       await tasks.close?.();
@@ -280,7 +267,7 @@ describe('execution state from an emulator that lists oldest first', () => {
 });
 
 describe('the Cloud Tasks dispatcher reading execution state', () => {
-  it('finds the newest execution whose argument names the image', async () => {
+  it('finds the execution its task created by the dispatch_key label', async () => {
     const tasks = createCloudTasksDispatcher({
       project: 'demo-project',
       location: 'europe-west1',
@@ -292,7 +279,7 @@ describe('the Cloud Tasks dispatcher reading execution state', () => {
       executionsBaseUrl: fake.url,
     });
     try {
-      // Executions as Cloud Tasks would create them: argument only, no labels.
+      // Executions carrying the label, as the task body of the Cloud Tasks adapter sets it.
       const direct = createWorkflowsDispatcher({
         project: 'demo-project',
         location: 'europe-west1',
@@ -300,27 +287,27 @@ describe('the Cloud Tasks dispatcher reading execution state', () => {
         apiEndpoint: fake.url,
       });
       await direct.dispatch({
-        imageId: 'img-6',
-        generation: 0,
+        key: taskNameFor('img-6', 0),
         queue: 'uploads',
         argument: { file_id: 'img-6', generation: 0 },
       });
       await direct.dispatch({
-        imageId: 'other',
-        generation: 0,
+        key: taskNameFor('other', 0),
         queue: 'uploads',
         argument: { file_id: 'other', generation: 0 },
       });
       await direct.close?.();
       const newest = fake.executions[0]?.name ?? '';
       fake.setState(newest, 'SUCCEEDED');
-      expect(await tasks.executionState?.('img-6', 0)).toMatchObject({
+      expect(await tasks.executionState?.(taskNameFor('img-6', 0))).toMatchObject({
         name: newest,
         state: 'SUCCEEDED',
       });
-      expect(await tasks.executionState?.('missing', 0)).toBeUndefined();
+      expect(await tasks.executionState?.(taskNameFor('missing', 0))).toBeUndefined();
       const list = fake.requests.filter((r) => r.method === 'GET');
-      expect(list.at(-1)?.query.get('view')).toMatch(/^(FULL|2)$/);
+      expect(list.at(-1)?.query.get('filter')).toBe(
+        `labels.dispatch_key="${taskNameFor('missing', 0)}"`,
+      );
     } finally {
       await tasks.close?.();
     }

@@ -5,21 +5,23 @@
  * and no retry of the creation beyond the caller's (the outbox relay's).
  *
  * Idempotency: the Executions API has no request id, so each execution gets
- * the label `dispatch_key=<taskNameFor(imageId, generation)>` and `dispatch`
- * first looks for an execution with that label; one found counts as
- * `alreadyExisted`. Two concurrent dispatches of the same generation can both
- * miss and create two executions; the backend's generation guard (DESIGN
- * §3.4) makes the second harmless. `executionState` is the same label lookup.
+ * the label `dispatch_key=<key>` and `dispatch` first looks for an execution
+ * with that label; one found counts as `alreadyExisted`. Two concurrent
+ * dispatches of the same key can both miss and create two executions; the
+ * backend's generation guard (DESIGN §3.4) makes the second harmless.
+ * `executionState` is the same label lookup. There is no queue, so there is
+ * no `taskState`: a dispatch is never waiting.
  */
 import { type Logger, silentLogger } from '@slideshow/runtime';
 import { type AuthClientLike, dispatchError } from './client-options.ts';
 import { createExecutionsApi, DISPATCH_KEY_LABEL } from './executions.ts';
 import {
+  assertArgumentSize,
+  assertDispatchKey,
   type DispatchRequest,
   type DispatchResult,
   type ExecutionState,
   type TaskDispatcher,
-  taskNameFor,
 } from './task-dispatcher.ts';
 
 /** Options for {@link createWorkflowsDispatcher}. */
@@ -65,12 +67,10 @@ export function createWorkflowsDispatcher(options: WorkflowsDispatcherOptions): 
 
   return {
     async dispatch(request: DispatchRequest): Promise<DispatchResult> {
-      const key = taskNameFor(request.imageId, request.generation);
-      const context = {
-        imageId: request.imageId,
-        generation: request.generation,
-        dispatchKey: key,
-      };
+      assertDispatchKey(request.key);
+      assertArgumentSize(request.argument);
+      const key = request.key;
+      const context = { dispatchKey: key };
       const existing = await api.findByLabel(DISPATCH_KEY_LABEL, key);
       if (existing !== undefined) {
         logger.debug('workflow execution already existed', {
@@ -98,8 +98,9 @@ export function createWorkflowsDispatcher(options: WorkflowsDispatcherOptions): 
       }
     },
 
-    async executionState(imageId: string, generation: number): Promise<ExecutionState | undefined> {
-      return api.findByLabel(DISPATCH_KEY_LABEL, taskNameFor(imageId, generation));
+    async executionState(key: string): Promise<ExecutionState | undefined> {
+      assertDispatchKey(key);
+      return api.findByLabel(DISPATCH_KEY_LABEL, key);
     },
 
     close: () => api.close(),

@@ -134,6 +134,8 @@ export function createFaultyObjectStore(
     list: (prefix) => inner.list(prefix),
     delete: (key) => inner.delete(key),
     deletePrefix: (prefix) => inner.deletePrefix(prefix),
+    // Upload sessions pass through untouched: the faults are on reads and writes of objects.
+    ...(inner.uploads ? { uploads: inner.uploads } : {}),
     stats: () => ({ ...stats }),
   };
 }

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFsObjectStore, type FsObjectStore } from './fs.ts';
 import { runObjectStoreContract } from './object-store.contract.ts';
+import { runResumableUploadsContract } from './resumable-uploads.contract.ts';
+import { type FsUploadServer, startFsUploadServer } from './testing/fs-upload-server.ts';
 import { appErrorOf, generatedStream, readAll } from './testing/test-streams.ts';
 
 let scratch: string;
@@ -21,6 +23,21 @@ runObjectStoreContract('filesystem', async () => ({
   // Chunks are 256 KiB and the pipeline holds a few at a time; holding all 20 MB would fail this.
   maxBufferedBytes: 8 * 1024 * 1024,
 }));
+
+let sessionServer: FsUploadServer | undefined;
+afterAll(async () => {
+  await sessionServer?.close();
+});
+
+runResumableUploadsContract('filesystem (session server on loopback)', async () => {
+  const store = createFsObjectStore({
+    root: path.join(scratch, 'resumable'),
+    uploadSessionPath: '/sessions/',
+  });
+  if (!store.uploads) throw new Error('the fs store offers no uploads with uploadSessionPath');
+  sessionServer = await startFsUploadServer(store.uploads, '/sessions/');
+  return { store: { ...store, uploads: store.uploads }, sessionBase: sessionServer.url };
+});
 
 describe('filesystem store specifics', () => {
   let root: string;

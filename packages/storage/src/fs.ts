@@ -28,6 +28,10 @@ import {
   unlinkIfPresent,
 } from './fs-paths.ts';
 import { DEFAULT_CONTENT_TYPE, readSidecar, serializeSidecar } from './fs-sidecar.ts';
+import { createFsUploadSessions, type FsUploadSessions } from './fs-uploads.ts';
+
+export type { ChunkAnswer, FsUploadSessions } from './fs-uploads.ts';
+
 import {
   assertValidPrefix,
   assertValidRange,
@@ -45,6 +49,11 @@ export interface FsObjectStoreOptions {
   root: string;
   /** Temp files older than this are crash leftovers and are removed on the first write (default 1 hour). */
   staleTempAgeMs?: number;
+  /**
+   * The URL path under which the app serves resumable upload sessions (e.g.
+   * `/api/upload-sessions/`); with it the store offers `uploads` (fs-uploads.ts).
+   */
+  uploadSessionPath?: string;
 }
 
 /** The filesystem store: the port plus housekeeping only this adapter needs. */
@@ -53,6 +62,8 @@ export interface FsObjectStore extends ObjectStore {
   readonly root: string;
   /** Removes temp files older than `olderThanMs` (left by a crash mid-write); returns how many. */
   sweepTempFiles(olderThanMs?: number): Promise<number>;
+  /** Resumable upload sessions served by the app at `uploadSessionPath` (when that option is given). */
+  readonly uploads?: FsUploadSessions;
 }
 
 /** A concurrent delete may remove an empty parent folder between our mkdir and rename. */
@@ -339,7 +350,25 @@ export function createFsObjectStore(options: FsObjectStoreOptions): FsObjectStor
     return count;
   }
 
-  return { root, put, get, stat: statKey, list, delete: deleteKey, deletePrefix, sweepTempFiles };
+  const store = {
+    root,
+    put,
+    get,
+    stat: statKey,
+    list,
+    delete: deleteKey,
+    deletePrefix,
+    sweepTempFiles,
+  };
+  if (options.uploadSessionPath === undefined) return store;
+  return {
+    ...store,
+    uploads: createFsUploadSessions({
+      root,
+      store: { put, stat: statKey },
+      sessionPath: options.uploadSessionPath,
+    }),
+  };
 }
 
 function readdirEntries(dir: string) {

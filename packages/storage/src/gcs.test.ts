@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGcsObjectStore } from './gcs.ts';
 import { runObjectStoreContract } from './object-store.contract.ts';
 import type { ObjectStore } from './object-store.ts';
+import { runResumableUploadsContract } from './resumable-uploads.contract.ts';
 import { type GcsEmulator, startGcsEmulator } from './testing/gcs-emulator.ts';
 import { appErrorOf, generatedStream, readAll } from './testing/test-streams.ts';
 
@@ -27,6 +28,16 @@ runObjectStoreContract('Google Cloud Storage (emulator)', () => ({
     listPageSize: 3,
   }),
 }));
+
+runResumableUploadsContract('Google Cloud Storage (emulator)', () => {
+  const store = createGcsObjectStore({
+    bucket: 'resumable',
+    apiEndpoint: emulator.endpoint,
+    projectId: emulator.projectId,
+  });
+  if (!store.uploads) throw new Error('the GCS store offers no uploads');
+  return { store: { ...store, uploads: store.uploads }, sessionBase: emulator.endpoint };
+});
 
 describe('Google Cloud Storage store specifics', () => {
   let store: ObjectStore;

@@ -25,7 +25,10 @@ import {
   isValidKey,
   type ObjectInfo,
   type ObjectStore,
+  type OpenUploadOptions,
   type PutOptions,
+  type ResumableUploads,
+  type UploadStatus,
 } from './object-store.ts';
 import { guardSource, sourceErrorOf } from './put-source.ts';
 
@@ -259,5 +262,108 @@ export function createGcsObjectStore(options: GcsObjectStoreOptions): ObjectStor
     return count;
   }
 
-  return { put, get, stat, list, delete: deleteKey, deletePrefix };
+  const uploads: ResumableUploads = {
+    async openUpload(key: string, open: OpenUploadOptions): Promise<{ url: string }> {
+      assertValidKey(key);
+      if (!Number.isSafeInteger(open.size) || open.size < 0) {
+        throw new TypeError(
+          `Expected a non-negative integer for size but received ${String(open.size)} of type ${typeof open.size}`,
+        );
+      }
+      try {
+        // `contentLength` becomes X-Upload-Content-Length, so the session takes no more bytes
+        // than declared; ifGenerationMatch=0 means it can only create the object, never replace
+        // one; `origin` is the page allowed to send the bytes cross-origin.
+        const metadata = { contentType: open.contentType, contentLength: open.size };
+        const [url] = await bucket.file(key).createResumableUpload({
+          metadata: metadata as FileMetadata,
+          preconditionOpts: { ifGenerationMatch: 0 },
+          ...(open.origin ? { origin: open.origin } : {}),
+        });
+        return { url };
+      } catch (error) {
+        throw mapGcsError(error, key, 'put');
+      }
+    },
+
+    async uploadStatus(url: string, size: number): Promise<UploadStatus> {
+      // "Check the status of a resumable upload": an empty PUT with `bytes */SIZE` answers 308
+      // with the bytes persisted, or 200/201 once the object exists. The session URI is the
+      // credential (https://cloud.google.com/storage/docs/performing-resumable-uploads#status-check).
+      const response = await sessionRequest(url, 'PUT', {
+        'Content-Range': `bytes */${size}`,
+      });
+      if (response.status === 308) {
+        const range = /^bytes=0-(\d+)$/.exec(response.headers.get('range') ?? '');
+        return { received: range?.[1] ? Number(range[1]) + 1 : 0, complete: false };
+      }
+      if (response.status === 200 || response.status === 201) {
+        return { received: size, complete: true };
+      }
+      throw sessionError(response.status, url, 'uploadStatus');
+    },
+
+    async cancelUpload(url: string): Promise<void> {
+      // "Cancel an upload": DELETE on the session URI answers 499; an unknown or expired session
+      // (404/410) is already gone (https://cloud.google.com/storage/docs/performing-resumable-uploads#cancel-upload).
+      const response = await sessionRequest(url, 'DELETE', {});
+      if ([499, 404, 410, 200, 204].includes(response.status)) return;
+      throw sessionError(response.status, url, 'cancelUpload');
+    },
+  };
+
+  return { put, get, stat, list, delete: deleteKey, deletePrefix, uploads };
+}
+
+/** Per-request timeout for session status and cancel calls. */
+const SESSION_CALL_TIMEOUT_MS = 30_000;
+
+/**
+ * An empty request to a resumable session URI (no credentials: the URI is the
+ * capability). Both uses (status query, cancel) are idempotent, so a request
+ * that fails before any answer (a pooled connection the server had just
+ * closed) is sent once more.
+ */
+async function sessionRequest(
+  url: string,
+  method: 'PUT' | 'DELETE',
+  headers: Record<string, string>,
+): Promise<Response> {
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    try {
+      const response = await fetch(url, {
+        method,
+        headers: { ...headers, 'Content-Length': '0' },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(SESSION_CALL_TIMEOUT_MS),
+      });
+      await response.body?.cancel();
+      return response;
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw new AppError(
+    'STORAGE_UNAVAILABLE',
+    `upload session ${method} failed: ${coerceError(lastError).message}`,
+    { retryable: true, cause: lastError },
+  );
+}
+
+function sessionError(status: number, url: string, operation: string): AppError {
+  const session = new URL(url).searchParams.get('upload_id') ?? 'session';
+  if (status === 404 || status === 410) {
+    return new AppError('NOT_FOUND', `upload session ${session} is gone (HTTP ${status})`, {
+      context: { operation, status },
+    });
+  }
+  return new AppError(
+    'STORAGE_UNAVAILABLE',
+    `upload session ${operation} answered HTTP ${status}`,
+    {
+      retryable: status >= 500 || status === 429 || status === 408,
+      context: { operation, status },
+    },
+  );
 }

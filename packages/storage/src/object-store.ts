@@ -1,6 +1,13 @@
 import type { Readable } from 'node:stream';
 import { AppError, coerceError } from '@slideshow/runtime';
 
+export {
+  parseUploadContentRange,
+  persistedRange,
+  UPLOAD_CHUNK_MULTIPLE,
+  type UploadRange,
+} from './upload-range.ts';
+
 /** What a store knows about one stored object. */
 export interface ObjectInfo {
   key: string;
@@ -26,6 +33,48 @@ export interface GetOptions {
   end?: number;
 }
 
+/** Options for {@link ResumableUploads.openUpload}. */
+export interface OpenUploadOptions {
+  /** The object's content type. */
+  contentType: string;
+  /** The exact size in bytes: the session takes no more. */
+  size: number;
+  /**
+   * The web origin (`https://host`) of the page that will send the bytes. GCS
+   * answers the session's cross-origin requests for the origin of the request
+   * that opened it (https://cloud.google.com/storage/docs/cross-origin).
+   */
+  origin?: string;
+}
+
+/** Where a resumable upload stands. */
+export interface UploadStatus {
+  /** Bytes the store has persisted, counted from 0. */
+  received: number;
+  /** True once the object exists (all bytes received). */
+  complete: boolean;
+}
+
+/**
+ * Resumable upload sessions, in Cloud Storage's protocol
+ * (https://cloud.google.com/storage/docs/performing-resumable-uploads): the
+ * session URL is the capability a client `PUT`s the bytes to, in chunks with
+ * `Content-Range: bytes FIRST-LAST/TOTAL` (each but the last a multiple of
+ * 256 KiB); the answer is `308` with `Range: bytes=0-LAST_PERSISTED` until
+ * the last chunk, then `200` with the object. An empty `PUT` whose
+ * `Content-Range` has `*` for the byte range asks where the upload stands
+ * (resume after a network drop). The object is created only when every byte has arrived, and never
+ * replaces an existing one.
+ */
+export interface ResumableUploads {
+  /** Opens a session that will create `key`; resolves with the URL to send the bytes to. */
+  openUpload(key: string, options: OpenUploadOptions): Promise<{ url: string }>;
+  /** Asks the session how many bytes it holds (from the server side: no CORS involved). */
+  uploadStatus(url: string, size: number): Promise<UploadStatus>;
+  /** Ends a session: nothing more can be sent through it. Idempotent; an unknown session is not an error. */
+  cancelUpload(url: string): Promise<void>;
+}
+
 /**
  * The object storage port: GCS in production, a folder locally. Keys are
  * `/`-separated relative paths checked by {@link assertValidKey}. Failures of
@@ -45,6 +94,8 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** Removes every object under `prefix` and returns how many were removed. */
   deletePrefix(prefix: string): Promise<number>;
+  /** Resumable upload sessions, when the adapter offers them (both adapters do). */
+  readonly uploads?: ResumableUploads;
 }
 
 /** GCS's limit on object names, which we apply to every adapter. */

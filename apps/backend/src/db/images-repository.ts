@@ -31,6 +31,10 @@ export interface ImageRow {
   last_error_code: string | null;
   execution: string | null;
   reaped_count: number;
+  /** The dispatch (task id, execution label) carrying the current generation; null before it (migration 004). */
+  dispatch_key: string | null;
+  /** When the reaper last found this generation's dispatch alive (waiting or running). */
+  alive_at: string | null;
   created_at: string;
   updated_at: string;
   processed_at: string | null;
@@ -100,11 +104,18 @@ export function createImagesRepository(db: Db) {
   // A retry by an admin resets the reaper's count; a reaper re-dispatch increments it.
   const requeue = db.prepare<[number, string, string, number]>(
     `UPDATE images SET status = 'queued', generation = generation + 1, last_error_code = NULL,
-       reaped_count = CASE WHEN ? THEN reaped_count + 1 ELSE 0 END, updated_at = ?
+       reaped_count = CASE WHEN ? THEN reaped_count + 1 ELSE 0 END, updated_at = ?,
+       dispatch_key = NULL, alive_at = NULL
      WHERE id = ? AND generation = ? AND status IN ('failed', 'queued', 'processing')`,
   );
-  const dispatched = db.prepare<[string, string, number]>(
-    `UPDATE images SET status = 'queued', updated_at = ? WHERE id = ? AND generation = ? AND status = 'uploaded'`,
+  // The task exists: the reaper's clock starts now, and it knows which dispatch to look up.
+  const dispatched = db.prepare<[string, string, string, number]>(
+    `UPDATE images SET status = 'queued', dispatch_key = ?, updated_at = ?, alive_at = NULL
+     WHERE id = ? AND generation = ? AND status IN ('uploaded', 'queued')`,
+  );
+  const alive = db.prepare<[string, string, number, string]>(
+    `UPDATE images SET alive_at = ? WHERE id = ? AND generation = ? AND updated_at = ?
+       AND status IN ('queued', 'processing')`,
   );
   const remove = db.prepare<[string]>('DELETE FROM images WHERE id = ?');
   const counts = db.prepare<[], { status: ImageStatus; n: number }>(
@@ -113,10 +124,12 @@ export function createImagesRepository(db: Db) {
   const oldestWaiting = db.prepare<[], { t: string | null }>(
     `SELECT min(updated_at) AS t FROM images WHERE status IN ('uploaded', 'queued')`,
   );
+  // ISO-8601 UTC strings compare like the instants they name.
   const stuck = db.prepare<[string, number], ImageRow>(
-    `SELECT * FROM images WHERE status IN ('queued', 'processing') AND updated_at < ?
+    `SELECT * FROM images WHERE status IN ('queued', 'processing')
+       AND max(updated_at, coalesce(alive_at, '')) < ?
        AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.image_id = images.id)
-     ORDER BY updated_at LIMIT ?`,
+     ORDER BY max(updated_at, coalesce(alive_at, '')) LIMIT ?`,
   );
   const processedList = db.prepare<[number], ImageRow>(
     `SELECT * FROM images WHERE status = 'processed' ORDER BY processed_at DESC, id DESC LIMIT ?`,
@@ -156,9 +169,12 @@ export function createImagesRepository(db: Db) {
     /** Bumps the generation and sets `queued` (admin retry, or a reaper re-dispatch when `byReaper`). */
     requeue: (id: string, generation: number, now: string, byReaper = false) =>
       requeue.run(byReaper ? 1 : 0, now, id, generation).changes === 1,
-    /** uploaded → queued once its task exists. */
-    markDispatched: (id: string, generation: number, now: string) =>
-      dispatched.run(now, id, generation).changes === 1,
+    /** uploaded → queued once its task exists, recording the dispatch key (a requeued image stays queued). */
+    markDispatched: (id: string, generation: number, dispatchKey: string, now: string) =>
+      dispatched.run(dispatchKey, now, id, generation).changes === 1,
+    /** Restarts the reaper's clock: the dispatch was seen alive at `now` (unless the row moved on). */
+    markAlive: (id: string, generation: number, updatedAt: string, now: string) =>
+      alive.run(now, id, generation, updatedAt).changes === 1,
     /** Deletes the row (failed_tasks and outbox rows cascade). */
     delete: (id: string) => remove.run(id).changes === 1,
     /** Number of images per status. */
@@ -175,7 +191,7 @@ export function createImagesRepository(db: Db) {
     },
     /** `updated_at` of the longest-waiting uploaded/queued image. */
     oldestWaitingSince: (): string | null => oldestWaiting.get()?.t ?? null,
-    /** Images in queued/processing untouched since `before`, with no pending dispatch. */
+    /** Images in queued/processing untouched (and not seen alive) since `before`, with no pending dispatch. */
     findStuck: (before: string, limit: number): ImageRow[] => stuck.all(before, limit),
     /** Newest processed images. */
     listProcessed: (limit: number): ImageRow[] => processedList.all(limit),

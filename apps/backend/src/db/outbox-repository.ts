@@ -1,7 +1,9 @@
 /**
  * The dispatch outbox: a row is written in the same transaction as the state
  * change that needs a dispatch, and deleted only once the task exists, so a
- * crash or a Cloud Tasks outage delays work but never loses it.
+ * crash or a Cloud Tasks outage delays work but never loses it. Rows of a
+ * batch share a `batch_key` (migration 004) and are dispatched, rescheduled
+ * and deleted together.
  */
 import type { QueueName } from '@slideshow/dispatch';
 import type { Db } from './open-database.ts';
@@ -17,6 +19,8 @@ export interface OutboxRow {
   next_attempt_at: number;
   last_error: string | null;
   created_at: number;
+  /** The batch this row was put in (its dispatch key), or null. */
+  batch_key: string | null;
 }
 
 /** Creates the repository over `db`. */
@@ -26,8 +30,22 @@ export function createOutboxRepository(db: Db) {
      VALUES (@imageId, @generation, @queue, @taskName, 0, @now, @now)
      ON CONFLICT (image_id, generation) DO NOTHING`,
   );
-  const due = db.prepare<[number, number], OutboxRow>(
-    'SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?',
+  // What the relay may send now: single dispatches, and rows already put in a batch. Rows of a
+  // queue that is batched wait in `unbatched` until the relay forms their batch.
+  const due = db.prepare<[number, string, number], OutboxRow>(
+    `SELECT * FROM outbox WHERE next_attempt_at <= ?
+       AND (batch_key IS NOT NULL OR instr(?, ',' || queue || ',') = 0)
+     ORDER BY next_attempt_at, id LIMIT ?`,
+  );
+  const unbatched = db.prepare<[string, number, number], OutboxRow>(
+    `SELECT * FROM outbox WHERE queue = ? AND batch_key IS NULL AND next_attempt_at <= ?
+     ORDER BY id LIMIT ?`,
+  );
+  const inBatch = db.prepare<[string], OutboxRow>(
+    'SELECT * FROM outbox WHERE batch_key = ? ORDER BY id',
+  );
+  const assign = db.prepare<[string, number]>(
+    'UPDATE outbox SET batch_key = ? WHERE id = ? AND batch_key IS NULL',
   );
   const remove = db.prepare<[number]>('DELETE FROM outbox WHERE id = ?');
   const reschedule = db.prepare<[number, string, number]>(
@@ -47,8 +65,23 @@ export function createOutboxRepository(db: Db) {
     }): void => {
       insert.run(row);
     },
-    /** Rows due at `now`, oldest first. */
-    due: (now: number, limit: number): OutboxRow[] => due.all(now, limit),
+    /**
+     * Rows due at `now`, oldest first: every row of a queue not in
+     * `batchedQueues`, and rows of batched queues once they are in a batch.
+     */
+    due: (now: number, limit: number, batchedQueues: readonly QueueName[] = []): OutboxRow[] =>
+      due.all(now, `,${batchedQueues.join(',')},`, limit),
+    /** Due rows of `queue` not yet in a batch, in arrival order. */
+    unbatched: (queue: QueueName, now: number, limit: number): OutboxRow[] =>
+      unbatched.all(queue, now, limit),
+    /** Every row of one batch. */
+    batch: (batchKey: string): OutboxRow[] => inBatch.all(batchKey),
+    /** Puts rows in the batch `batchKey` (one transaction; rows already in a batch stay there). */
+    assignBatch: db.transaction((batchKey: string, ids: readonly number[]): number => {
+      let changed = 0;
+      for (const id of ids) changed += assign.run(batchKey, id).changes;
+      return changed;
+    }),
     /** Removes a dispatched row. */
     remove: (id: number): void => {
       remove.run(id);

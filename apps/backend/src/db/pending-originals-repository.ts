@@ -16,8 +16,12 @@ export function createPendingOriginalsRepository(db: Db) {
     'INSERT OR REPLACE INTO pending_originals (key, created_at) VALUES (?, ?)',
   );
   const remove = db.prepare<[string]>('DELETE FROM pending_originals WHERE key = ?');
+  // A key an upload session is still writing is not an orphan: the session's own expiry
+  // (upload_sessions.expires_at) decides when it goes.
   const older = db.prepare<[number, number], PendingOriginalRow>(
-    'SELECT * FROM pending_originals WHERE created_at < ? ORDER BY created_at LIMIT ?',
+    `SELECT * FROM pending_originals p WHERE created_at < ?
+       AND NOT EXISTS (SELECT 1 FROM upload_sessions s WHERE s.key = p.key)
+     ORDER BY created_at LIMIT ?`,
   );
   return {
     /** Records that an upload is about to write `key`. */
@@ -28,7 +32,7 @@ export function createPendingOriginalsRepository(db: Db) {
     remove: (key: string): void => {
       remove.run(key);
     },
-    /** Pending keys recorded before `before`, oldest first. */
+    /** Pending keys recorded before `before` and not held by an upload session, oldest first. */
     olderThan: (before: number, limit: number): PendingOriginalRow[] => older.all(before, limit),
   };
 }

@@ -13,6 +13,7 @@ import { IMAGE_ID_PATTERN } from '../ids.ts';
 import { adminView, failedTaskView } from '../image-view.ts';
 import { originalKey } from '../keys.ts';
 import { deleteGeneratedVariants } from '../orphan-sweeper.ts';
+import { dispatchKeyOf } from '../reaper.ts';
 import { jsonBody } from '../request-body.ts';
 import { ingest } from '../upload/ingest.ts';
 import { type FileOutcome, receiveUpload } from '../upload/receive-upload.ts';
@@ -66,7 +67,8 @@ function checkId(id: string): string {
   return id;
 }
 
-function outcomeView(o: FileOutcome) {
+/** One file's outcome as the upload and ingest answers show it. */
+export function outcomeView(o: FileOutcome) {
   if ('error' in o) {
     return {
       originalName: o.originalName,
@@ -211,7 +213,7 @@ export function imageDetailRoutes(services: Services) {
     if (services.deps.dispatcher.executionState && row.status !== 'uploaded') {
       try {
         executionState =
-          (await services.deps.dispatcher.executionState(id, row.generation)) ?? null;
+          (await services.deps.dispatcher.executionState(dispatchKeyOf(row))) ?? null;
       } catch (error) {
         // The detail stays useful when the Executions API is unreachable.
         c.get('logger').warn('execution state unavailable', {

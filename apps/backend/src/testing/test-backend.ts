@@ -29,6 +29,7 @@ import { type Db, openDatabase } from '../db/open-database.ts';
 import { randomToken, sha256Hex } from '../ids.ts';
 import { createRepositories } from '../lifecycle.ts';
 import { createOutboxRelay, type OutboxRelay } from '../outbox-relay.ts';
+import { UPLOAD_SESSION_PATH } from '../routes/upload-sessions.ts';
 import { DEFAULT_SERVER_TIMEOUTS, type ServerTimeouts, serverOptions } from '../server-options.ts';
 
 /** Options for {@link startTestBackend}. */
@@ -89,7 +90,7 @@ export async function startTestBackend(options: TestBackendOptions = {}): Promis
   const adminToken = randomToken();
   const adminPassword = randomToken(12);
   const db = openDatabase(dbPath);
-  const store = createFsObjectStore({ root: storeRoot });
+  const store = createFsObjectStore({ root: storeRoot, uploadSessionPath: UPLOAD_SESSION_PATH });
   const dispatcher = options.dispatcher ?? createDryRunDispatcher({ logger });
   const relay =
     options.relay === false
@@ -116,6 +117,7 @@ export async function startTestBackend(options: TestBackendOptions = {}): Promis
     maxUploadBytes: options.maxUploadBytes ?? 200 * 1024 * 1024,
     ...(options.uploadIdleTimeoutMs ? { uploadIdleTimeoutMs: options.uploadIdleTimeoutMs } : {}),
     ...(relay ? { onEnqueued: () => relay.notify() } : {}),
+    ...(store.uploads ? { uploadReceiver: store.uploads } : {}),
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve(

@@ -4,11 +4,11 @@
  * images at batch priority (queue `ingest`). The object stays where it is and
  * is the image's source key. Keys under `variants/` are refused.
  */
-import { createHash } from 'node:crypto';
-import { DEFAULT_PRESET, HEAD_BYTES, probeHeader } from '@slideshow/imaging';
+import { DEFAULT_PRESET } from '@slideshow/imaging';
 import { AppError, coerceError } from '@slideshow/runtime';
 import { assertValidKey } from '@slideshow/storage';
 import { newImageId } from '../ids.ts';
+import { readStoredImage } from './read-stored.ts';
 import type { FileOutcome, ReceiveContext } from './receive-upload.ts';
 import { sanitizeName } from './sanitize-name.ts';
 
@@ -24,29 +24,13 @@ async function ingestOne(key: string, ctx: ReceiveContext): Promise<FileOutcome>
     }
     const info = await ctx.store.stat(key);
     if (!info) throw new AppError('NOT_FOUND', `no object ${key}`, { context: { key } });
-    const hash = createHash('sha256');
-    const headChunks: Buffer[] = [];
-    let headLength = 0;
-    let bytes = 0;
-    for await (const chunk of (await ctx.store.get(key)) as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      if (headLength < HEAD_BYTES) {
-        headChunks.push(chunk);
-        headLength += chunk.length;
-      }
-      if (bytes > ctx.maxBytes) {
-        throw new AppError('PAYLOAD_TOO_LARGE', `${key} is larger than ${ctx.maxBytes} bytes`);
-      }
-    }
-    const head = Buffer.concat(headChunks).subarray(0, HEAD_BYTES);
-    const probe = await probeHeader(head, bytes, { maxBytes: ctx.maxBytes });
+    const { bytes, sha256, probe } = await readStoredImage(ctx.store, key, ctx.maxBytes);
     const { row, duplicate } = ctx.lifecycle.accept({
       id: newImageId(),
       original_name: originalName,
       content_type: probe.mime ?? 'application/octet-stream',
       bytes,
-      sha256: hash.digest('hex'),
+      sha256,
       source_key: key,
       priority: 'batch',
       preset: ctx.preset ?? DEFAULT_PRESET,

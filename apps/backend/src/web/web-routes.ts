@@ -7,12 +7,18 @@ import { adminPage, slideshowPage } from './pages.ts';
 export interface WebRoutesOptions {
   /** Extra origins images may load from (e.g. the public GCS media origin in production). */
   imageOrigins?: string[];
+  /** Extra origins the admin page may send to: where upload sessions live (Cloud Storage in production). */
+  connectOrigins?: string[];
 }
 
 const ASSETS: Record<string, { url: URL; type: string }> = {
   'app.css': { url: new URL('./assets/app.css', import.meta.url), type: 'text/css; charset=utf-8' },
   'admin.js': {
     url: new URL('./assets/admin.js', import.meta.url),
+    type: 'text/javascript; charset=utf-8',
+  },
+  'resumable-upload.js': {
+    url: new URL('./assets/resumable-upload.js', import.meta.url),
     type: 'text/javascript; charset=utf-8',
   },
   'slideshow.js': {
@@ -29,15 +35,19 @@ const ASSETS: Record<string, { url: URL; type: string }> = {
 /**
  * A strict Content-Security-Policy: scripts and styles only from this origin,
  * nothing inline, no plugins, no framing; images also from `data:` (ThumbHash
- * placeholders are data URLs) and the configured media origins.
+ * placeholders are data URLs) and the configured media origins; requests also
+ * to the origin of upload sessions (Cloud Storage in production).
  */
-export function contentSecurityPolicy(imageOrigins: string[] = []): string {
+export function contentSecurityPolicy(
+  imageOrigins: string[] = [],
+  connectOrigins: string[] = [],
+): string {
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
     `img-src 'self' data: ${imageOrigins.join(' ')}`.trim(),
-    "connect-src 'self'",
+    `connect-src 'self' ${connectOrigins.join(' ')}`.trim(),
     "form-action 'self'",
     "base-uri 'none'",
     "frame-ancestors 'none'",
@@ -46,7 +56,7 @@ export function contentSecurityPolicy(imageOrigins: string[] = []): string {
 
 /** The web pages (`/`, `/admin`) and their assets (`/assets/*`). */
 export function createWebRoutes(options: WebRoutesOptions = {}): Hono {
-  const csp = contentSecurityPolicy(options.imageOrigins);
+  const csp = contentSecurityPolicy(options.imageOrigins, options.connectOrigins);
   const cache = new Map<string, Buffer>();
   const routes = new Hono();
   routes.use('*', async (c, next) => {

@@ -272,6 +272,12 @@ export function registerWorkflowsRoutes(router: Router, deps: WorkflowsRoutesDep
     const filter = req.query.get('filter');
     const state = filter ? /state\s*=\s*"?([A-Z]+)"?/.exec(filter)?.[1] : undefined;
     if (state) all = all.filter((e) => e.state === state);
+    // `labels.KEY="VALUE"` terms (AIP-160, ANDed): how a dispatcher finds the execution of a
+    // dispatch key (executions.list "filter": "label" is a supported field).
+    for (const [, key, value] of filter?.matchAll(/labels\.([a-z][a-z0-9_-]*)\s*=\s*"([^"]*)"/g) ??
+      []) {
+      all = all.filter((e) => key !== undefined && e.labels?.[key] === value);
+    }
     const page = paginate(all, req.query);
     const view = req.query.get('view');
     return {

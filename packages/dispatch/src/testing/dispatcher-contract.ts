@@ -1,11 +1,16 @@
 /**
  * The contract every TaskDispatcher adapter passes (run from a test file with
- * vitest): naming, idempotency per (image, generation), both queues, batch
+ * vitest): naming, idempotency per dispatch key, both queues, batch
  * arguments. Adapters outside this package (a backend test double, say) can
  * run it too: `@slideshow/dispatch/testing/contract`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskDispatcher } from '../task-dispatcher.ts';
+import {
+  batchTaskNameFor,
+  type DispatchRequest,
+  type TaskDispatcher,
+  taskNameFor,
+} from '../task-dispatcher.ts';
 
 /** A dispatcher under test and how to tear it (and its servers) down. */
 export interface ContractSubject {
@@ -35,8 +40,7 @@ export function describeTaskDispatcherContract(
     it('dispatches a new image generation and names what it created', async () => {
       const imageId = id('img');
       const result = await subject.dispatcher.dispatch({
-        imageId,
-        generation: 0,
+        key: taskNameFor(imageId, 0),
         queue: 'uploads',
         argument: { file_id: imageId, generation: 0 },
       });
@@ -47,8 +51,7 @@ export function describeTaskDispatcherContract(
     it('treats a repeated dispatch of the same generation as already done, with the same name', async () => {
       const imageId = id('img');
       const request = {
-        imageId,
-        generation: 1,
+        key: taskNameFor(imageId, 1),
         queue: 'uploads',
         argument: { file_id: imageId, generation: 1 },
       } as const;
@@ -59,15 +62,14 @@ export function describeTaskDispatcherContract(
 
     it('dispatches the next generation of the same image as new work', async () => {
       const imageId = id('img');
-      const base = { imageId, queue: 'uploads' } as const;
       const first = await subject.dispatcher.dispatch({
-        ...base,
-        generation: 1,
+        key: taskNameFor(imageId, 1),
+        queue: 'uploads',
         argument: { file_id: imageId, generation: 1 },
       });
       const next = await subject.dispatcher.dispatch({
-        ...base,
-        generation: 2,
+        key: taskNameFor(imageId, 2),
+        queue: 'uploads',
         argument: { file_id: imageId, generation: 2 },
       });
       expect(next.alreadyExisted).toBe(false);
@@ -76,13 +78,21 @@ export function describeTaskDispatcherContract(
 
     it('accepts a batch argument on the ingest queue', async () => {
       const imageId = id('batch');
-      const result = await subject.dispatcher.dispatch({
-        imageId,
-        generation: 0,
+      const members = [
+        { imageId: `${imageId}-a`, generation: 0 },
+        { imageId: `${imageId}-b`, generation: 0 },
+      ];
+      const request: DispatchRequest = {
+        key: batchTaskNameFor(members),
         queue: 'ingest',
-        argument: { file_ids: [`${imageId}-a`, `${imageId}-b`], generations: [0, 0] },
-      });
+        argument: { file_ids: members.map((m) => m.imageId), generations: [0, 0] },
+      };
+      const result = await subject.dispatcher.dispatch(request);
       expect(result.alreadyExisted).toBe(false);
+      expect(await subject.dispatcher.dispatch(request)).toEqual({
+        taskName: result.taskName,
+        alreadyExisted: true,
+      });
     });
   });
 }

@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { coerceError } from '@slideshow/runtime';
 import { withGenerationPreconditions } from './gcs-preconditions.ts';
+import { withResumableSessions } from './gcs-resumable-sessions.ts';
 
 /** One request the emulator received (for tests that check which upload protocol was used). */
 export interface EmulatorRequest {
@@ -146,7 +147,7 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
   const requests: EmulatorRequest[] = [];
   let base = '';
   // The emulator ignores ifGenerationMatch; gcs-preconditions.ts enforces it as GCS does.
-  const guarded = withGenerationPreconditions(app, async (bucket, name) => {
+  const preconditioned = withGenerationPreconditions(app, async (bucket, name) => {
     const response = await fetch(
       `${base}/storage/v1/b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(name)}`,
     );
@@ -160,6 +161,9 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
     }
     return String(metadata.generation);
   });
+  // It also finalises a resumable session on its first PUT; gcs-resumable-sessions.ts takes
+  // chunks, status queries, cancels and the session's CORS as GCS does.
+  const guarded = withResumableSessions(preconditioned, () => base);
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const entry: EmulatorRequest = { method: req.method ?? 'GET', url: req.url ?? '/' };
     if (req.headers.authorization !== undefined) entry.authorization = req.headers.authorization;

@@ -1,6 +1,7 @@
 // The admin console: login, uploads with per-file and batch progress, a live
 // grid of images, image detail, failed tasks with retry, and the status panel.
 // Cookie-authenticated writes carry the session's CSRF token in X-CSRF-Token.
+import { RESUMABLE_THRESHOLD, uploadResumable } from '/assets/resumable-upload.js';
 import { thumbHashToDataURL } from '/assets/thumbhash.js';
 
 const $ = (id) => document.getElementById(id);
@@ -144,28 +145,20 @@ function uploadOne(file) {
   uploads.push(state);
   updateBatch();
   return new Promise((resolve) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open('POST', '/api/admin/upload');
-    xhr.setRequestHeader('X-CSRF-Token', csrfToken);
-    xhr.upload.addEventListener('progress', (e) => {
-      if (!e.lengthComputable) return;
-      state.loaded = Math.min(e.loaded, state.total);
-      bar.value = Math.round((e.loaded / e.total) * 100);
+    const progress = (loaded, total) => {
+      state.loaded = Math.min(loaded, state.total);
+      bar.value = Math.round((loaded / total) * 100);
       msg.textContent = 'uploading…';
       updateBatch();
-    });
-    xhr.addEventListener('load', () => {
+    };
+    const settle = (status, body) => {
       state.loaded = state.total;
       bar.value = 100;
       updateBatch();
-      let body = {};
-      try {
-        body = JSON.parse(xhr.responseText);
-      } catch {}
       const refused = body.error ?? body.images?.find((i) => i.error)?.error;
-      if (xhr.status >= 400 || refused) {
+      if (status >= 400 || status === 0 || refused) {
         item.classList.add('refused');
-        msg.textContent = `Refused: ${words(refused ?? { message: `HTTP ${xhr.status}` })}`;
+        msg.textContent = `Refused: ${words(refused ?? { message: `HTTP ${status}` })}`;
       } else {
         const image = body.images?.[0];
         item.classList.add('accepted');
@@ -174,6 +167,31 @@ function uploadOne(file) {
           : 'Accepted, queued for processing.';
       }
       resolve();
+    };
+    // Large files go through a resumable upload session (resumable-upload.js).
+    if (file.size > RESUMABLE_THRESHOLD) {
+      uploadResumable(file, {
+        csrfToken,
+        onProgress: (loaded) => progress(loaded, file.size),
+      }).then(
+        ({ status, body }) => settle(status, body),
+        () =>
+          settle(0, { error: { message: 'Network error: the upload did not reach the server.' } }),
+      );
+      return;
+    }
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/api/admin/upload');
+    xhr.setRequestHeader('X-CSRF-Token', csrfToken);
+    xhr.upload.addEventListener('progress', (e) => {
+      if (e.lengthComputable) progress(e.loaded, e.total);
+    });
+    xhr.addEventListener('load', () => {
+      let body = {};
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {}
+      settle(xhr.status, body);
     });
     xhr.addEventListener('error', () => {
       item.classList.add('refused');

@@ -1,0 +1,60 @@
+/**
+ * `upload_sessions` (migration 005): resumable uploads the backend opened and
+ * has not turned into an image yet. Times are epoch milliseconds.
+ */
+import type { Db } from './open-database.ts';
+
+/** A row of `upload_sessions`. */
+export interface UploadSessionRow {
+  id: string;
+  key: string;
+  session_url: string;
+  original_name: string;
+  bytes: number;
+  state: 'open' | 'verifying';
+  created_at: number;
+  expires_at: number;
+}
+
+/** Creates the repository over `db`. */
+export function createUploadSessionsRepository(db: Db) {
+  const insert = db.prepare(
+    `INSERT INTO upload_sessions (id, key, session_url, original_name, bytes, state, created_at, expires_at)
+     VALUES (@id, @key, @session_url, @original_name, @bytes, 'open', @created_at, @expires_at)`,
+  );
+  const byId = db.prepare<[string], UploadSessionRow>('SELECT * FROM upload_sessions WHERE id = ?');
+  const claim = db.prepare<[number, string]>(
+    `UPDATE upload_sessions SET state = 'verifying', expires_at = max(expires_at, ?)
+     WHERE id = ? AND state = 'open'`,
+  );
+  const reopen = db.prepare<[string]>(
+    `UPDATE upload_sessions SET state = 'open' WHERE id = ? AND state = 'verifying'`,
+  );
+  const remove = db.prepare<[string]>('DELETE FROM upload_sessions WHERE id = ?');
+  const expired = db.prepare<[number, number], UploadSessionRow>(
+    'SELECT * FROM upload_sessions WHERE expires_at < ? ORDER BY expires_at LIMIT ?',
+  );
+  return {
+    /** Records an opened session. */
+    add: (row: Omit<UploadSessionRow, 'state'>): void => {
+      insert.run(row);
+    },
+    /** The session `id`, if any. */
+    get: (id: string): UploadSessionRow | undefined => byId.get(id),
+    /** open → verifying (one verifier at a time); keeps the row alive at least until `until`. */
+    claim: (id: string, until: number): boolean => claim.run(until, id).changes === 1,
+    /** verifying → open (the verification could not finish; the client may try again). */
+    reopen: (id: string): void => {
+      reopen.run(id);
+    },
+    /** Forgets a session (became an image, refused, cancelled or expired). */
+    remove: (id: string): void => {
+      remove.run(id);
+    },
+    /** Sessions past their expiry, oldest first. */
+    expiredBefore: (now: number, limit: number): UploadSessionRow[] => expired.all(now, limit),
+  };
+}
+
+/** The upload_sessions repository. */
+export type UploadSessionsRepository = ReturnType<typeof createUploadSessionsRepository>;

@@ -1,0 +1,244 @@
+/**
+ * Uploads of any size through resumable sessions (docs/operations.md,
+ * "Uploads"): Cloud Run refuses HTTP/1 requests over 32 MiB and cuts requests
+ * at its request timeout, so a large file goes from the browser straight to
+ * the store, in chunks, through a session the backend opens, and becomes an
+ * image only once the backend has checked the stored object.
+ *
+ * 1. `open`: a new image id and key `originals/<id>`, recorded in
+ *    `pending_originals` before the session exists; the store opens a session
+ *    for exactly `size` bytes that can only create that key; the session row
+ *    (`upload_sessions`) expires after `ttlMs`.
+ * 2. The browser sends the bytes to the session URL (Cloud Storage, or the
+ *    backend's own route locally), resuming after a network drop.
+ * 3. `complete`: the stored object must have exactly the declared size; it is
+ *    read once like a streamed upload — magic-byte sniff, header probe, size
+ *    limit, sha256 for duplicates — and becomes an image (same answer as
+ *    `POST /api/admin/upload`), or is deleted with its refusal.
+ * 4. `cancel` (or expiry, through the orphan sweeper): the session is
+ *    cancelled and whatever it stored deleted.
+ */
+import { DEFAULT_PRESET } from '@slideshow/imaging';
+import { AppError, coerceError, type Logger } from '@slideshow/runtime';
+import type { ObjectStore, ResumableUploads } from '@slideshow/storage';
+import type { Db } from '../db/open-database.ts';
+import type { UploadSessionRow } from '../db/upload-sessions-repository.ts';
+import { statusFor } from '../http-errors.ts';
+import { newImageId } from '../ids.ts';
+import { originalKey } from '../keys.ts';
+import type { Lifecycle, Repositories } from '../lifecycle.ts';
+import { readStoredImage } from './read-stored.ts';
+import type { FileOutcome } from './receive-upload.ts';
+import { sanitizeName } from './sanitize-name.ts';
+
+/** Session defaults in one place. */
+export const UPLOAD_SESSION_DEFAULTS = {
+  /** How long a session may take before the sweeper cancels it and deletes what it stored. */
+  ttlMs: 24 * 3600_000,
+  /** A verification keeps its session at least this long (a crash mid-check is swept after it). */
+  verifyGraceMs: 3600_000,
+  /** Chunk size for a Cloud Storage session: Google's recommended minimum (8 MiB, a 256 KiB multiple). */
+  directChunkBytes: 8 * 1024 * 1024,
+} as const;
+
+/** What the upload-session operations need. */
+export interface UploadSessionContext {
+  db: Db;
+  repos: Repositories;
+  lifecycle: Lifecycle;
+  store: ObjectStore;
+  logger: Logger;
+  maxBytes: number;
+  ttlMs: number;
+  now: () => number;
+}
+
+/** What `open` answers: where to send the bytes, and in what chunks. */
+export interface OpenedSession {
+  id: string;
+  sessionUrl: string;
+  chunkBytes: number;
+  size: number;
+  expiresAt: string;
+}
+
+function uploadsOf(store: ObjectStore): ResumableUploads {
+  if (!store.uploads) {
+    throw new AppError('INTERNAL', 'this object store offers no resumable upload sessions');
+  }
+  return store.uploads;
+}
+
+/** Opens a session for one file of `size` bytes. */
+export async function openUploadSession(
+  request: { name: string; size: number; origin: string | undefined; chunkBytes: number },
+  ctx: UploadSessionContext,
+): Promise<OpenedSession> {
+  if (request.size === 0) throw new AppError('EMPTY_FILE', 'the file is empty');
+  if (request.size > ctx.maxBytes) {
+    throw new AppError(
+      'PAYLOAD_TOO_LARGE',
+      `file is larger than the limit of ${ctx.maxBytes} bytes`,
+      { context: { maxBytes: ctx.maxBytes } },
+    );
+  }
+  const uploads = uploadsOf(ctx.store);
+  const id = newImageId();
+  const key = originalKey(id);
+  // Reserved before the session exists: whatever it ever stores is provably ours to delete.
+  ctx.lifecycle.reserveOriginal(key);
+  let url: string;
+  try {
+    // The stored type is decided by the sniff at `complete`; until then the bytes are opaque.
+    ({ url } = await uploads.openUpload(key, {
+      contentType: 'application/octet-stream',
+      size: request.size,
+      ...(request.origin ? { origin: request.origin } : {}),
+    }));
+  } catch (error) {
+    ctx.lifecycle.releaseOriginal(key);
+    throw error;
+  }
+  const now = ctx.now();
+  const expiresAt = now + ctx.ttlMs;
+  ctx.repos.uploadSessions.add({
+    id,
+    key,
+    session_url: url,
+    original_name: sanitizeName(request.name),
+    bytes: request.size,
+    created_at: now,
+    expires_at: expiresAt,
+  });
+  ctx.logger.info('upload session opened', { imageId: id, bytes: request.size });
+  return {
+    id,
+    sessionUrl: url,
+    chunkBytes: request.chunkBytes,
+    size: request.size,
+    expiresAt: new Date(expiresAt).toISOString(),
+  };
+}
+
+function mustSession(ctx: UploadSessionContext, id: string): UploadSessionRow {
+  const row = ctx.repos.uploadSessions.get(id);
+  if (!row) throw new AppError('NOT_FOUND', `no upload session ${id}`);
+  return row;
+}
+
+/** How many bytes the session holds (asked by the server: a browser may not read Cloud Storage's `Range`). */
+export async function uploadSessionStatus(id: string, ctx: UploadSessionContext) {
+  const row = mustSession(ctx, id);
+  const status = await uploadsOf(ctx.store).uploadStatus(row.session_url, row.bytes);
+  return { id, size: row.bytes, received: status.received, complete: status.complete };
+}
+
+/** Cancels the session, deletes what it stored, forgets it. Throws only for storage failures. */
+async function discard(row: UploadSessionRow, ctx: UploadSessionContext): Promise<void> {
+  await uploadsOf(ctx.store).cancelUpload(row.session_url);
+  if (!ctx.repos.images.usesSource(row.key)) await ctx.store.delete(row.key);
+  ctx.db.transaction(() => {
+    ctx.repos.uploadSessions.remove(row.id);
+    ctx.repos.pendingOriginals.remove(row.key);
+  })();
+}
+
+/** `DELETE`: cancels an open session (idempotent: an unknown id is already gone). */
+export async function cancelUploadSession(
+  id: string,
+  ctx: UploadSessionContext,
+): Promise<{ cancelled: boolean }> {
+  const row = ctx.repos.uploadSessions.get(id);
+  if (!row) return { cancelled: false };
+  if (row.state === 'verifying') {
+    throw new AppError('CONFLICT', `upload ${id} is being completed`);
+  }
+  await discard(row, ctx);
+  ctx.logger.info('upload session cancelled', { imageId: id });
+  return { cancelled: true };
+}
+
+/** A refusal of the object itself (not of the store): the object goes. */
+function refusesObject(error: AppError): boolean {
+  const status = statusFor(error.code);
+  return status >= 400 && status < 500 && error.code !== 'CONFLICT' && error.code !== 'NOT_FOUND';
+}
+
+/** Checks the stored object and turns it into an image (or a refusal); one outcome, like an upload's. */
+export async function completeUploadSession(
+  id: string,
+  ctx: UploadSessionContext,
+): Promise<FileOutcome> {
+  const row = mustSession(ctx, id);
+  if (!ctx.repos.uploadSessions.claim(id, ctx.now() + UPLOAD_SESSION_DEFAULTS.verifyGraceMs)) {
+    throw new AppError('CONFLICT', `upload ${id} is already being completed`);
+  }
+  const log = ctx.logger.child({ imageId: id });
+  try {
+    const status = await uploadsOf(ctx.store).uploadStatus(row.session_url, row.bytes);
+    if (!status.complete) {
+      throw new AppError(
+        'CONFLICT',
+        `the upload holds ${status.received} of ${row.bytes} bytes; send the rest first`,
+        { context: { received: status.received, size: row.bytes } },
+      );
+    }
+    const stored = await ctx.store.stat(row.key);
+    if (!stored) throw new AppError('CONFLICT', `upload ${id} stored no object`);
+    if (stored.bytes !== row.bytes) {
+      throw new AppError(
+        'VALIDATION_FAILED',
+        `the stored object has ${stored.bytes} bytes, not the ${row.bytes} declared`,
+      );
+    }
+    const { bytes, sha256, probe } = await readStoredImage(ctx.store, row.key, ctx.maxBytes);
+    const { row: image, duplicate } = ctx.db.transaction(() => {
+      const accepted = ctx.lifecycle.accept({
+        id,
+        original_name: row.original_name,
+        content_type: probe.mime ?? 'application/octet-stream',
+        bytes,
+        sha256,
+        source_key: row.key,
+        priority: 'interactive',
+        preset: DEFAULT_PRESET,
+        width: probe.width ?? null,
+        height: probe.height ?? null,
+        format: probe.format,
+        created_at: new Date(ctx.now()).toISOString(),
+      });
+      ctx.repos.uploadSessions.remove(id);
+      return accepted;
+    })();
+    if (duplicate) {
+      await ctx.store.delete(row.key);
+      ctx.lifecycle.releaseOriginal(row.key);
+      log.info('duplicate upload', { existing: image.id, bytes });
+    } else {
+      log.info('image accepted', { bytes, format: probe.format, via: 'upload session' });
+    }
+    // The session has done its work; a leftover server-side session is only bookkeeping.
+    await uploadsOf(ctx.store)
+      .cancelUpload(row.session_url)
+      .catch((error: unknown) => {
+        log.warn('could not close a finished upload session', { error: coerceError(error) });
+      });
+    return { originalName: row.original_name, id: image.id, status: image.status, duplicate };
+  } catch (error) {
+    const e = coerceError(error);
+    if (refusesObject(e)) {
+      await discard(row, ctx).catch((cleanupError: unknown) => {
+        // The rows stay: the sweeper deletes the object once the session expires.
+        ctx.repos.uploadSessions.reopen(id);
+        log.error('could not delete a refused upload; the orphan sweeper will', {
+          error: coerceError(cleanupError),
+        });
+      });
+      log.info('upload refused', { code: e.code, reason: e.message });
+      return { originalName: row.original_name, error: e };
+    }
+    // Not finished, or the store failed: the client may send the rest, or try again.
+    ctx.repos.uploadSessions.reopen(id);
+    throw e;
+  }
+}

@@ -1,0 +1,374 @@
+/**
+ * Uploads through resumable sessions (src/upload/upload-sessions.ts): the
+ * browser sends the bytes to the session in chunks, the backend checks the
+ * stored object (size, sniff and header probe, sha256) before it becomes an
+ * image, a refused or cancelled or abandoned upload leaves nothing behind.
+ * Through `app.request()` on a real SQLite file with a real folder store (its
+ * sessions served by the backend's own route), and with the real Cloud
+ * Storage client against the GCS emulator (the chunks then go to the
+ * emulator, as a browser's go to Cloud Storage).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { silentLogger } from '@slideshow/runtime';
+import type { ObjectStore } from '@slideshow/storage';
+import { createGcsObjectStore } from '@slideshow/storage/gcs';
+import { type GcsEmulator, startGcsEmulator } from '@slideshow/storage/testing/gcs-emulator';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createOrphanSweeper } from '../src/orphan-sweeper.ts';
+import { BODY_LIMITS } from '../src/request-body.ts';
+import { admin, expectJson, makeApp, makePng, type TestApp } from './helpers.ts';
+
+const MAX_UPLOAD = 64 * 1024 * 1024;
+const TTL_MS = 3600_000;
+
+type Opened = { id: string; sessionUrl: string; chunkBytes: number; size: number };
+type Accepted = {
+  images: { id: string; status: string; duplicate: boolean; originalName: string }[];
+};
+
+/** A valid PNG header followed by `extra` random bytes (the backend probes headers only). */
+function bigPng(extra: number, seed = 1): Buffer {
+  return Buffer.concat([makePng(32, 24, seed), randomBytes(extra)]);
+}
+
+function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function describeSessions(
+  name: string,
+  setup: () => Promise<{ t: TestApp; send: Sender; cleanup(): Promise<void> }>,
+) {
+  describe(name, () => {
+    let t: TestApp;
+    let send: Sender;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      ({ t, send, cleanup } = await setup());
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    const open = async (bytes: Buffer, fileName = 'big.png') =>
+      expectJson<Opened>(
+        await t.app.request('/api/admin/uploads', {
+          method: 'POST',
+          headers: admin({ 'Content-Type': 'application/json', Origin: 'https://admin.example' }),
+          body: JSON.stringify({ name: fileName, size: bytes.length }),
+        }),
+        201,
+      );
+    const sendAll = async (session: Opened, bytes: Buffer, from = 0) => {
+      let answer = { status: 0, range: null as string | null };
+      for (let first = from; first < bytes.length; first += session.chunkBytes) {
+        const last = Math.min(first + session.chunkBytes, bytes.length) - 1;
+        answer = await send(
+          session.sessionUrl,
+          `bytes ${first}-${last}/${bytes.length}`,
+          bytes.subarray(first, last + 1),
+        );
+        const final = last === bytes.length - 1;
+        expect(answer.status, `chunk ${first}-${last}`).toBe(final ? 200 : 308);
+        if (!final) expect(answer.range).toBe(`bytes=0-${last}`);
+      }
+      return answer;
+    };
+    const complete = (id: string) =>
+      t.app.request(`/api/admin/uploads/${id}/complete`, { method: 'POST', headers: admin() });
+    const rows = () => ({
+      images: t.db.prepare('SELECT count(*) AS n FROM images').get(),
+      pending: t.db.prepare('SELECT count(*) AS n FROM pending_originals').get(),
+      sessions: t.db.prepare('SELECT count(*) AS n FROM upload_sessions').get(),
+    });
+
+    it('takes a file far over one request in chunks and makes it an image once the stored object checks out', async () => {
+      const bytes = bigPng(5 * 1024 * 1024);
+      const session = await open(bytes);
+      expect(session.size).toBe(bytes.length);
+      // Nothing exists yet but the reservation.
+      expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 1 }, sessions: { n: 1 } });
+      await sendAll(session, bytes);
+      const body = await expectJson<Accepted>(await complete(session.id), 202);
+      expect(body.images).toEqual([
+        { id: session.id, status: 'uploaded', duplicate: false, originalName: 'big.png' },
+      ]);
+      expect(t.repos.images.get(session.id)).toMatchObject({
+        bytes: bytes.length,
+        sha256: sha256(bytes),
+        source_key: `originals/${session.id}`,
+        content_type: 'image/png',
+        width: 32,
+        height: 24,
+        priority: 'interactive',
+      });
+      expect(rows()).toEqual({ images: { n: 1 }, pending: { n: 0 }, sessions: { n: 0 } });
+      expect(t.repos.outbox.stats().pending).toBe(1);
+    });
+
+    it('resumes where the session stands after a dropped connection, asked through the backend', async () => {
+      const bytes = bigPng(3 * 1024 * 1024, 2);
+      const session = await open(bytes);
+      // Any multiple of 256 KiB may be a chunk; 1 MiB keeps this test below both stores' suggestion.
+      const chunk = 1024 * 1024;
+      const range = (first: number) => `bytes ${first}-${first + chunk - 1}/${bytes.length}`;
+      await send(session.sessionUrl, range(0), bytes.subarray(0, chunk));
+      // The next chunk's answer never arrives; the page asks the backend where the upload stands.
+      await send(session.sessionUrl, range(chunk), bytes.subarray(chunk, 2 * chunk));
+      const status = await expectJson<{ received: number; size: number; complete: boolean }>(
+        await t.app.request(`/api/admin/uploads/${session.id}`, { headers: admin() }),
+        200,
+      );
+      expect(status).toEqual({
+        id: session.id,
+        received: 2 * chunk,
+        size: bytes.length,
+        complete: false,
+      });
+      // Completing now is refused, and changes nothing.
+      const early = await complete(session.id);
+      expect(early.status).toBe(409);
+      expect(((await early.json()) as { error: { code: string } }).error.code).toBe('CONFLICT');
+      await sendAll(session, bytes, status.received);
+      await expectJson<Accepted>(await complete(session.id), 202);
+      expect(t.repos.images.get(session.id)?.sha256).toBe(sha256(bytes));
+    });
+
+    it('refuses a stored object that is not an image with the upload path’s code, and deletes it', async () => {
+      const bytes = Buffer.concat([
+        Buffer.from('this is a text file, not an image\n'),
+        randomBytes(300_000),
+      ]);
+      const session = await open(bytes, 'notes.txt');
+      await sendAll(session, bytes);
+      const refused = await complete(session.id);
+      expect(refused.status).toBe(415);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe(
+        'UNSUPPORTED_FORMAT',
+      );
+      expect(await t.store.stat(`originals/${session.id}`)).toBeUndefined();
+      expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 0 }, sessions: { n: 0 } });
+    });
+
+    it('answers a duplicate with the existing image and keeps no second copy', async () => {
+      const bytes = bigPng(400_000, 3);
+      const first = await open(bytes);
+      await sendAll(first, bytes);
+      await expectJson<Accepted>(await complete(first.id), 202);
+      const second = await open(bytes, 'again.png');
+      await sendAll(second, bytes);
+      const body = await expectJson<Accepted>(await complete(second.id), 202);
+      expect(body.images[0]).toMatchObject({ id: first.id, duplicate: true });
+      expect(await t.store.stat(`originals/${second.id}`)).toBeUndefined();
+      expect(rows()).toEqual({ images: { n: 1 }, pending: { n: 0 }, sessions: { n: 0 } });
+    });
+
+    it('refuses a declared size over the limit and an empty file before opening anything', async () => {
+      for (const [size, status, code] of [
+        [MAX_UPLOAD + 1, 413, 'PAYLOAD_TOO_LARGE'],
+        [0, 422, 'EMPTY_FILE'],
+      ] as const) {
+        const response = await t.app.request('/api/admin/uploads', {
+          method: 'POST',
+          headers: admin({ 'Content-Type': 'application/json' }),
+          body: JSON.stringify({ name: 'x.png', size }),
+        });
+        expect(response.status).toBe(status);
+        expect(((await response.json()) as { error: { code: string } }).error.code).toBe(code);
+      }
+      expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 0 }, sessions: { n: 0 } });
+    });
+
+    it('leaves nothing behind when cancelled halfway, and the session takes no more bytes', async () => {
+      const bytes = bigPng(2 * 1024 * 1024, 4);
+      const session = await open(bytes);
+      const chunk = session.chunkBytes;
+      await send(
+        session.sessionUrl,
+        `bytes 0-${chunk - 1}/${bytes.length}`,
+        bytes.subarray(0, chunk),
+      );
+      await expectJson(
+        await t.app.request(`/api/admin/uploads/${session.id}`, {
+          method: 'DELETE',
+          headers: admin(),
+        }),
+        200,
+      );
+      const rest = await send(
+        session.sessionUrl,
+        `bytes ${chunk}-${bytes.length - 1}/${bytes.length}`,
+        bytes.subarray(chunk),
+      );
+      expect(rest.status).toBe(404);
+      expect(await t.store.stat(`originals/${session.id}`)).toBeUndefined();
+      expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 0 }, sessions: { n: 0 } });
+    });
+
+    it('leaves nothing behind when abandoned: the sweeper cancels the expired session and deletes its object', async () => {
+      const bytes = bigPng(300_000, 5);
+      const session = await open(bytes);
+      // The browser sent everything, then the tab closed before `complete`.
+      const last = await sendAll(session, bytes);
+      expect(last.status).toBe(200);
+      expect(await t.store.stat(`originals/${session.id}`), JSON.stringify(last)).toBeDefined();
+      const sweep = (offsetMs: number) =>
+        createOrphanSweeper({
+          store: t.store,
+          repos: t.repos,
+          logger: silentLogger,
+          graceMs: 60_000,
+          intervalMs: 60_000,
+          now: () => t.clock.now + offsetMs,
+        }).sweepOnce();
+      // Past the orphan grace but within the session's life: nothing goes.
+      expect(await sweep(2 * 60_000)).toEqual([]);
+      expect(await t.store.stat(`originals/${session.id}`)).toBeDefined();
+      expect(await sweep(TTL_MS + 1)).toEqual([`originals/${session.id}`]);
+      expect(await t.store.stat(`originals/${session.id}`)).toBeUndefined();
+      expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 0 }, sessions: { n: 0 } });
+      expect((await complete(session.id)).status).toBe(404);
+    });
+  });
+}
+
+/** Sends one chunk to a session URL the way a browser does; answers status and `Range`. */
+type Sender = (
+  url: string,
+  contentRange: string,
+  body: Buffer,
+) => Promise<{ status: number; range: string | null }>;
+
+describeSessions('upload sessions on a folder store (the backend serves the session)', async () => {
+  const t = await makeApp({ maxUploadBytes: MAX_UPLOAD, uploadSessionTtlMs: TTL_MS });
+  const send: Sender = async (url, contentRange, body) => {
+    // No admin credentials: the session URL is the capability.
+    const response = await t.app.request(url, {
+      method: 'PUT',
+      headers: { 'Content-Range': contentRange },
+      body: new Uint8Array(body),
+    });
+    await response.arrayBuffer();
+    return { status: response.status, range: response.headers.get('range') };
+  };
+  return { t, send, cleanup: async () => t.cleanup() };
+});
+
+describe('the folder store session route', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await makeApp({ maxUploadBytes: MAX_UPLOAD });
+  });
+  afterEach(() => t.cleanup());
+
+  it('is served under the session path with the chunk limit of the request-body machinery, and knows only its own tokens', async () => {
+    const bytes = bigPng(3 * 1024 * 1024);
+    const session = await expectJson<Opened>(
+      await t.app.request('/api/admin/uploads', {
+        method: 'POST',
+        headers: admin({ 'Content-Type': 'application/json' }),
+        body: JSON.stringify({ name: 'a.png', size: bytes.length }),
+      }),
+      201,
+    );
+    expect(session.sessionUrl).toMatch(/^\/api\/upload-sessions\/[A-Za-z0-9_-]{43}$/);
+    expect(session.chunkBytes).toBe(BODY_LIMITS.uploadChunk);
+    const tooBig = await t.app.request(session.sessionUrl, {
+      method: 'PUT',
+      headers: { 'Content-Range': `bytes 0-${BODY_LIMITS.uploadChunk * 2 - 1}/${bytes.length}` },
+      body: new Uint8Array(bytes.subarray(0, BODY_LIMITS.uploadChunk * 2)),
+    });
+    expect(tooBig.status).toBe(413);
+    const forged = await t.app.request(`/api/upload-sessions/${'A'.repeat(43)}`, {
+      method: 'PUT',
+      headers: { 'Content-Range': `bytes 0-9/${bytes.length}` },
+      body: new Uint8Array(10),
+    });
+    expect(forged.status).toBe(404);
+    // The store's session files live in its reserved folder, never listed as objects.
+    const names = await readdir(join(t.dir, 'storage', '.objectstore', 'uploads'));
+    expect(names.sort()).toEqual(
+      [
+        `${session.sessionUrl.split('/').pop()}.data`,
+        `${session.sessionUrl.split('/').pop()}.json`,
+      ].sort(),
+    );
+    const listed: string[] = [];
+    for await (const o of t.store.list('')) listed.push(o.key);
+    expect(listed).toEqual([]);
+  });
+});
+
+describe('with Cloud Storage (the GCS emulator)', () => {
+  let emulator: GcsEmulator;
+  beforeAll(async () => {
+    emulator = await startGcsEmulator();
+  });
+  afterAll(async () => {
+    await emulator?.stop();
+  });
+
+  let bucket = 0;
+  describeSessions(
+    'upload sessions on Cloud Storage (the browser sends the chunks there)',
+    async () => {
+      const store: ObjectStore = createGcsObjectStore({
+        bucket: `uploads-${++bucket}`,
+        apiEndpoint: emulator.endpoint,
+        projectId: emulator.projectId,
+      });
+      const t = await makeApp({
+        store,
+        uploadReceiver: undefined,
+        maxUploadBytes: MAX_UPLOAD,
+        uploadSessionTtlMs: TTL_MS,
+      });
+      const send: Sender = async (url, contentRange, body) => {
+        const response = await fetch(url, {
+          method: 'PUT',
+          headers: { 'Content-Range': contentRange },
+          body: new Uint8Array(body),
+        });
+        await response.arrayBuffer();
+        return { status: response.status, range: response.headers.get('range') };
+      };
+      return { t, send, cleanup: async () => t.cleanup() };
+    },
+  );
+
+  it('opens the session for the admin page’s origin, so the browser may send the chunks cross-origin', async () => {
+    const store = createGcsObjectStore({
+      bucket: 'uploads-cors',
+      apiEndpoint: emulator.endpoint,
+      projectId: emulator.projectId,
+    });
+    const t = await makeApp({ store, uploadReceiver: undefined, maxUploadBytes: MAX_UPLOAD });
+    try {
+      const session = await expectJson<Opened>(
+        await t.app.request('/api/admin/uploads', {
+          method: 'POST',
+          headers: admin({ 'Content-Type': 'application/json', Origin: 'https://admin.example' }),
+          body: JSON.stringify({ name: 'a.png', size: 1_000_000 }),
+        }),
+        201,
+      );
+      expect(
+        session.sessionUrl.startsWith(`${emulator.endpoint}/upload/storage/v1/b/uploads-cors/o?`),
+      ).toBe(true);
+      expect(session.chunkBytes).toBe(8 * 1024 * 1024);
+      const preflight = (origin: string) =>
+        fetch(session.sessionUrl, {
+          method: 'OPTIONS',
+          headers: { Origin: origin, 'Access-Control-Request-Method': 'PUT' },
+        });
+      const allowed = await preflight('https://admin.example');
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://admin.example');
+      const other = await preflight('https://evil.example');
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      t.cleanup();
+    }
+  });
+});

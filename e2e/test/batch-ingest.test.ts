@@ -1,0 +1,136 @@
+/**
+ * Batch ingest end to end (docs/operations.md, "Batch ingest"): the backend
+ * puts ingested images in batches, each batch is one Cloud Tasks task, one
+ * workflow execution with `{file_ids, generations}` and one Cloud Run job
+ * execution with one task per image (`CLOUD_RUN_TASK_INDEX`). One image whose
+ * task keeps failing fails alone: its siblings are processed once, never
+ * re-run, and get no failure row from the workflow's backstop report.
+ */
+import { writeFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FailedTaskRow, freshStack, openDb, waitForTerminal } from './helpers.ts';
+
+type Stack = Awaited<ReturnType<typeof freshStack>>;
+
+const BATCH_SIZE = 5;
+const IMAGES = 6;
+
+/** A small distinct JPEG (cheap for the processor on a busy machine). */
+function smallJpeg(seed: number): Promise<Buffer> {
+  const width = 160 + seed * 8;
+  const height = 120;
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 7 + seed * 31) & 255;
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 80 })
+    .toBuffer();
+}
+
+async function localCloud<T>(stack: Stack, method: string, path: string): Promise<T> {
+  const response = await stack.localCloud(path, { method });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+describe('batch ingest through local-cloud', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await freshStack({
+      backendEnv: { INGEST_BATCH_SIZE: String(BATCH_SIZE), INGEST_BATCH_WINDOW_MS: '1000' },
+    });
+  });
+  afterAll(async () => {
+    await stack?.dispose();
+  });
+
+  it('runs ingested images as batch executions, one job task per image, and fails one image alone', async () => {
+    const incoming = join(stack.dataDir, 'storage', 'incoming');
+    await mkdir(incoming, { recursive: true });
+    for (let i = 0; i < IMAGES; i++) {
+      await writeFile(join(incoming, `photo-${i}.jpg`), await smallJpeg(i));
+    }
+    // Held in the queue while one original is swapped after its hash was recorded: that
+    // image's task then fails every attempt (a sha256 mismatch is retryable), the others not.
+    const queue = `/v2/${stack.parent}/queues/image-ingest`;
+    await localCloud(stack, 'POST', `${queue}:pause`);
+    const response = await stack.admin('/api/admin/ingest', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prefix: 'incoming/' }),
+    });
+    const text = await response.text();
+    expect(response.status, text).toBe(202);
+    const ids = (JSON.parse(text) as { images: { id: string }[] }).images.map((i) => i.id);
+    expect(ids).toHaveLength(IMAGES);
+    const swapped = ids[2] as string;
+    writeFileSync(join(incoming, 'photo-2.jpg'), await smallJpeg(99));
+    // Both batches exist (the partial one after the batch window) before the queue runs.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { tasks } = await localCloud<{ tasks?: unknown[] }>(stack, 'GET', `${queue}/tasks`);
+      if ((tasks ?? []).length === 2) break;
+      if (Date.now() > deadline) throw new Error(`expected 2 ingest tasks, saw ${tasks?.length}`);
+      await sleep(200);
+    }
+    await localCloud(stack, 'POST', `${queue}:resume`);
+
+    const rows = await waitForTerminal(stack, ids, 300_000);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const id of ids) {
+      expect(byId.get(id)?.status, id).toBe(id === swapped ? 'failed' : 'processed');
+    }
+
+    // Two workflow executions: the full batch and the rest, each naming its images and generations.
+    const { executions } = await localCloud<{
+      executions: { argument: string; labels?: Record<string, string>; state: string }[];
+    }>(stack, 'GET', `/v1/${stack.parent}/workflows/process-image/executions?view=FULL`);
+    const arguments_ = executions.map((e) => JSON.parse(e.argument)).reverse();
+    expect(arguments_).toEqual([
+      { file_ids: ids.slice(0, BATCH_SIZE), generations: ids.slice(0, BATCH_SIZE).map(() => 0) },
+      { file_ids: ids.slice(BATCH_SIZE), generations: [0] },
+    ]);
+    for (const execution of executions) {
+      expect(execution.labels?.dispatch_key).toMatch(/^[0-9a-f]{32}$/);
+    }
+    // Two job runs, one task per image: the job-run quota carries BATCH_SIZE images per run.
+    const { executions: jobRuns } = await localCloud<{
+      executions: { taskCount: number; succeededCount?: number; failedCount?: number }[];
+    }>(stack, 'GET', `/v2/${stack.parent}/jobs/processor/executions`);
+    expect(jobRuns.map((r) => r.taskCount).sort()).toEqual([1, BATCH_SIZE]);
+    const full = jobRuns.find((r) => r.taskCount === BATCH_SIZE);
+    expect(full).toMatchObject({ succeededCount: BATCH_SIZE - 1, failedCount: 1 });
+
+    const db = openDb(stack);
+    try {
+      const attempts = db
+        .prepare<[], { id: string; attempts: number; generation: number }>(
+          'SELECT id, attempts, generation FROM images',
+        )
+        .all();
+      for (const row of attempts) {
+        expect(row.generation, row.id).toBe(0);
+        // The processor reports `started` once per attempt: siblings ran once, the swapped one
+        // every attempt Cloud Run gave its task.
+        if (row.id === swapped) expect(row.attempts).toBeGreaterThan(1);
+        else expect(row.attempts, row.id).toBe(1);
+      }
+      const failures = db.prepare<[], FailedTaskRow>('SELECT * FROM failed_tasks').all();
+      // The workflow reported JOB_FAILED for every id of the failed run; only the swapped image
+      // has a row, and it keeps the processor's own, more precise report.
+      expect(failures).toEqual([
+        expect.objectContaining({
+          image_id: swapped,
+          source: 'processor',
+          error_code: 'STORAGE_UNAVAILABLE',
+        }),
+      ]);
+    } finally {
+      db.close();
+    }
+  }, 420_000);
+});
