@@ -9,14 +9,20 @@ import { Hono } from 'hono';
 import { requireAdmin } from './auth/admin-auth.ts';
 import { createRateLimiter } from './auth/rate-limit.ts';
 import type { AppDeps, AppEnv, Services } from './context.ts';
+import { createLibraryRepository } from './db/library-repository.ts';
 import { errorBody, statusFor, toAppError } from './http-errors.ts';
 import { randomToken } from './ids.ts';
+import { deleteImage } from './library/delete-image.ts';
+import { createUploadTracker } from './library/upload-tracker.ts';
 import { createLifecycle, createRepositories } from './lifecycle.ts';
 import { adminImageRoutes, imageDetailRoutes } from './routes/admin-images.ts';
 import { adminSessionRoutes } from './routes/admin-session.ts';
+import { libraryRoutes } from './routes/library.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { processingRoutes } from './routes/processing.ts';
 import { mediaRoutes, slideshowRoutes } from './routes/public.ts';
+import { queueRoutes } from './routes/queues.ts';
+import { uploadRoutes, uploadTracking } from './routes/uploads.ts';
 import { createWebRoutes } from './web/web-routes.ts';
 
 export { hashPassword } from './auth/password.ts';
@@ -36,7 +42,21 @@ export function createServices(deps: AppDeps): Services {
     ...(deps.onEnqueued ? { onEnqueued: deps.onEnqueued } : {}),
   });
   const loginLimiter = createRateLimiter({ perKey: 5, global: 50, windowMs: 60_000, now });
-  return { deps, repos, lifecycle, loginLimiter, now };
+  const services: Services = {
+    deps,
+    repos,
+    lifecycle,
+    loginLimiter,
+    library: createLibraryRepository(deps.db),
+    uploads: createUploadTracker({ remove: (ids) => services.removeImages(ids), now }),
+    removeImages: async (ids) => {
+      for (const id of ids) {
+        if (repos.images.get(id)) await deleteImage(services, id);
+      }
+    },
+    now,
+  };
+  return services;
 }
 
 /** Creates the backend application. */
@@ -95,6 +115,10 @@ export function createApp(deps: AppDeps) {
     }
     return admin(c, next);
   });
+  app.use('/api/admin/upload', uploadTracking(services));
+  app.route('/api/admin', libraryRoutes(services));
+  app.route('/api/admin', queueRoutes(services));
+  app.route('/api/admin', uploadRoutes(services));
   app.route('/api/admin', adminImageRoutes(services));
   app.use('/api/images/*', admin);
   app.route('/api/images', imageDetailRoutes(services));

@@ -5,10 +5,13 @@
  */
 import type { CallbackVerifier } from '@slideshow/callback-auth';
 import type { TaskDispatcher } from '@slideshow/dispatch';
+import type { QueueAdmin } from '@slideshow/dispatch/queue-admin';
 import type { Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import type { RateLimiter } from './auth/rate-limit.ts';
+import type { LibraryRepository } from './db/library-repository.ts';
 import type { Db } from './db/open-database.ts';
+import type { UploadTracker } from './library/upload-tracker.ts';
 import type { Lifecycle, Repositories } from './lifecycle.ts';
 
 /** Everything `createApp` needs; built by main.ts (or the test harness). */
@@ -16,6 +19,8 @@ export interface AppDeps {
   db: Db;
   store: ObjectStore;
   dispatcher: TaskDispatcher;
+  /** The dispatcher's queues, for the jobs page (absent when the dispatcher has none). */
+  queueAdmin?: QueueAdmin;
   callbackVerifier: CallbackVerifier;
   logger: Logger;
   /** `local` serves /media and uses non-Secure cookies; `production` trusts X-Forwarded-For. */
@@ -45,6 +50,12 @@ export interface Services {
   repos: Repositories;
   lifecycle: Lifecycle;
   loginLimiter: RateLimiter;
+  /** The media library's queries and edits (search, description, slideshow order, timeline). */
+  library: LibraryRepository;
+  /** Uploads named by `X-Upload-Id`, so a cancel can undo them. */
+  uploads: UploadTracker;
+  /** Deletes images (objects, then rows); ids already gone are skipped. */
+  removeImages: (ids: string[]) => Promise<void>;
   now: () => number;
 }
 

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
 import type { CallbackVerifier } from '@slideshow/callback-auth';
 import type { TaskDispatcher } from '@slideshow/dispatch';
+import type { QueueAdmin } from '@slideshow/dispatch/queue-admin';
 import { coerceError, createLogger, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import { createApp } from './app.ts';
@@ -95,6 +96,24 @@ async function openDispatcher(config: BackendConfig, logger: Logger): Promise<Ta
   }
 }
 
+/** The jobs page's view of the queues: only the Cloud Tasks dispatcher has any. */
+async function openQueueAdmin(config: BackendConfig): Promise<QueueAdmin | undefined> {
+  if (config.dispatch === 'dry-run') {
+    const { createDryRunQueueAdmin } = await import('@slideshow/dispatch/queue-admin/dry-run');
+    return createDryRunQueueAdmin();
+  }
+  if (config.dispatch !== 'cloud-tasks') return undefined;
+  const { createCloudTasksQueueAdmin } = await import(
+    '@slideshow/dispatch/queue-admin/cloud-tasks'
+  );
+  return createCloudTasksQueueAdmin({
+    project: config.project,
+    location: config.location,
+    queues: config.queues,
+    ...(config.cloudTasksEndpoint ? { apiEndpoint: config.cloudTasksEndpoint } : {}),
+  });
+}
+
 async function openVerifier(config: BackendConfig): Promise<CallbackVerifier> {
   if (config.callbackAuth === 'google') {
     const { createGoogleIdTokenVerifier } = await import('@slideshow/callback-auth/google');
@@ -154,6 +173,7 @@ async function main(): Promise<void> {
   }
   const store = await withStorageFaults(await openStore(config), process.env.STORAGE_FAULTS);
   const dispatcher = await openDispatcher(config, logger.child({ component: 'dispatch' }));
+  const queueAdmin = await openQueueAdmin(config);
   const callbackVerifier = await openVerifier(config);
   const repos = createRepositories(db);
   const relay = createOutboxRelay({
@@ -179,6 +199,7 @@ async function main(): Promise<void> {
     db,
     store,
     dispatcher,
+    ...(queueAdmin ? { queueAdmin } : {}),
     callbackVerifier,
     logger,
     mode: config.mode,
@@ -231,6 +252,7 @@ async function main(): Promise<void> {
     if (!relayStopped)
       logger.warn('outbox relay still dispatching at exit; rows stay in the outbox');
     await dispatcher.close?.();
+    await queueAdmin?.close?.();
     db.close();
     logger.info('stopped', { signal });
     process.exit(0);
