@@ -45,11 +45,11 @@ describe.skipIf(NO_CHROMIUM)(
       const named = await upload(stack, [
         {
           name: 'Beach sunset.jpg',
-          bytes: await (await import('./console-support.ts')).smallJpeg(900, 640, 480),
+          bytes: await smallJpeg(900, 640, 480),
         },
         {
           name: 'mountain-lake.jpg',
-          bytes: await (await import('./console-support.ts')).smallJpeg(901, 400, 300),
+          bytes: await smallJpeg(901, 400, 300),
         },
       ]);
       all = [...seeded, ...named];

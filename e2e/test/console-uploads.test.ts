@@ -167,6 +167,7 @@ describe.skipIf(NO_CHROMIUM)(
             width: 2400,
             height: 1600,
             channels: 3,
+            background: '#808080',
             noise: { type: 'gaussian', mean: 128 + seed, sigma: 60 },
           },
         })
