@@ -78,7 +78,7 @@ describe.skipIf(NO_CHROMIUM)(
         .poll(
           async () =>
             await page.evaluate(() =>
-              [...document.querySelectorAll<HTMLImageElement>('#grid img.thumb')].every(
+              Array.from(document.querySelectorAll<HTMLImageElement>('#grid img.thumb')).every(
                 (img) => img.complete && img.naturalWidth > 0,
               ),
             ),
@@ -86,7 +86,7 @@ describe.skipIf(NO_CHROMIUM)(
         )
         .toBe(true);
       const chosen = await page.evaluate(() =>
-        [...document.querySelectorAll<HTMLImageElement>('#grid img.thumb')].map(
+        Array.from(document.querySelectorAll<HTMLImageElement>('#grid img.thumb')).map(
           (img) => img.currentSrc,
         ),
       );
