@@ -42,6 +42,8 @@ export function buildPicture(image, alt) {
   if (image.width) img.width = image.width;
   if (image.height) img.height = image.height;
   img.decoding = 'async';
+  // A mouse swipe must not start a native image drag (which cancels the pointer events).
+  img.draggable = false;
   picture.append(img);
   return { picture, img };
 }

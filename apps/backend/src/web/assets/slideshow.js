@@ -56,6 +56,7 @@ function show(i, cause = 'user') {
     const ph = document.createElement('img');
     ph.className = 'placeholder';
     ph.alt = '';
+    ph.draggable = false;
     ph.src = url;
     figure.append(ph);
     events.push({ type: 'placeholder-shown', id: image.id, t: performance.now() });
@@ -167,6 +168,9 @@ let touchX = null;
 const stage = $('stage');
 stage.addEventListener('pointerdown', (e) => {
   touchX = e.clientX;
+});
+stage.addEventListener('pointercancel', () => {
+  touchX = null;
 });
 stage.addEventListener('pointerup', (e) => {
   if (touchX === null) return;
