@@ -37,6 +37,10 @@ describe.skipIf(NO_CHROMIUM)(
     let files: string;
     let errors: string[];
     const row = (name: string) => page.locator('#uploads li', { hasText: name });
+    const clearFinished = async () => {
+      const clear = page.getByRole('button', { name: 'Clear finished' });
+      if (await clear.isVisible()) await clear.click();
+    };
 
     beforeAll(async () => {
       stack = await freshStack();
@@ -143,6 +147,21 @@ describe.skipIf(NO_CHROMIUM)(
       expect(attempt).toMatch(/attempt 1, execution /);
       await page.keyboard.press('Escape');
       await page.locator('#detail[open]').waitFor({ state: 'detached' });
+
+      // The jobs section's "Retry all failed", confirmed from the keyboard.
+      const failedRow = page.locator(`#failed tbody tr[data-id="${id}"]`);
+      await failedRow.waitFor();
+      expect(await failedRow.getByRole('link').textContent()).toBe('damaged.jpg');
+      expect(await failedRow.textContent()).toContain('(CORRUPT_IMAGE)');
+      await page.getByRole('button', { name: 'Retry all failed' }).focus();
+      await page.keyboard.press('Enter');
+      await page.locator('#confirm[open]').waitFor();
+      expect(await page.locator('#confirm-title').textContent()).toBe('Retry 1 failed image?');
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
+      await expect
+        .poll(() => failedTask(stack, id)?.attempt_count, { timeout: 120_000, interval: 500 })
+        .toBe(3);
     });
 
     it('says a file sent before is already uploaded, without sending it again', async () => {
@@ -151,13 +170,62 @@ describe.skipIf(NO_CHROMIUM)(
         if (r.method() === 'POST' && r.url().endsWith('/api/admin/upload')) uploads.push(r.url());
       };
       page.on('request', onRequest);
-      await page.getByRole('button', { name: 'Clear finished' }).click();
-      await page.setInputFiles('#file-input', [join(files, 'first.jpg')]);
+      await clearFinished();
+      // The file chooser opened from the keyboard.
+      await page.getByRole('button', { name: 'Choose files' }).focus();
+      const chooser = page.waitForEvent('filechooser');
+      await page.keyboard.press('Enter');
+      await (await chooser).setFiles([join(files, 'first.jpg')]);
       const again = row('first.jpg');
       await again.and(page.locator('[data-stage="processed"]')).waitFor({ timeout: 30_000 });
       expect(await again.locator('.stage').textContent()).toMatch(/^Already uploaded/);
       expect(uploads).toEqual([]);
       page.off('request', onRequest);
+    });
+
+    it('resumes when the network is back, without sending again a file the server already has', async () => {
+      const [, , third] = await makeSampleImages(3);
+      writeFileSync(join(files, 'lost-answer.jpg'), third!.bytes);
+      const sent: string[] = [];
+      const onRequest = (r: { url(): string; method(): string }) => {
+        if (r.method() === 'POST' && r.url().endsWith('/api/admin/upload')) sent.push(r.url());
+      };
+      page.on('request', onRequest);
+      // The request reaches the server and is stored; its answer is cut on the way back
+      // (the DevTools protocol's Fetch domain at the response stage).
+      const cdp: CDPSession = await browser.context.newCDPSession(page);
+      let cut = false;
+      cdp.on('Fetch.requestPaused', (event: { requestId: string }) => {
+        const action = cut
+          ? cdp.send('Fetch.continueRequest', { requestId: event.requestId })
+          : cdp.send('Fetch.failRequest', {
+              requestId: event.requestId,
+              errorReason: 'ConnectionReset',
+            });
+        cut = true;
+        action.catch((error: unknown) => console.warn('fetch interception', error));
+      });
+      await cdp.send('Fetch.enable', {
+        patterns: [{ urlPattern: '*/api/admin/upload', requestStage: 'Response' }],
+      });
+      try {
+        await clearFinished();
+        await page.setInputFiles('#file-input', [join(files, 'lost-answer.jpg')]);
+        const lost = row('lost-answer.jpg');
+        await lost.and(page.locator('[data-stage="interrupted"]')).waitFor({ timeout: 30_000 });
+        expect(await page.getByRole('button', { name: 'Resume uploads' }).isVisible()).toBe(true);
+        expect(sent).toHaveLength(1);
+        // The browser going offline and online again resumes by itself.
+        await browser.context.setOffline(true);
+        await browser.context.setOffline(false);
+        await lost.and(page.locator('[data-stage="processed"]')).waitFor({ timeout: 120_000 });
+        expect(await lost.locator('.stage').textContent()).toMatch(/^Already uploaded/);
+        expect(sent).toHaveLength(1);
+      } finally {
+        page.off('request', onRequest);
+        await cdp.send('Fetch.disable');
+        await cdp.detach();
+      }
     });
 
     it('cancels one file mid-upload, and the whole batch, leaving no object and no row', async () => {
@@ -192,7 +260,7 @@ describe.skipIf(NO_CHROMIUM)(
         uploadThroughput: 200 * 1024,
       });
       try {
-        await page.getByRole('button', { name: 'Clear finished' }).click();
+        await clearFinished();
         await page.setInputFiles('#file-input', [join(files, 'big-1.jpg')]);
         const one = row('big-1.jpg');
         await one.and(page.locator('[data-stage="sending"]')).waitFor({ timeout: 30_000 });
@@ -230,8 +298,10 @@ describe.skipIf(NO_CHROMIUM)(
       expect(countRows(stack, 'images')).toBe(imagesBefore);
       expect(storedKeys(stack, 'originals')).toHaveLength(originalsBefore);
       expect(storedKeys(stack, '.objectstore/tmp')).toEqual([]);
-      // The refused notes.jpg (415) and the cancelled requests (409) are expected answers.
-      expect(errors.filter((e) => !/status of (409|415)\b/.test(e))).toEqual([]);
+      // Expected: the refused notes.jpg (415), the cancelled requests (409), the dropped answer.
+      expect(errors.filter((e) => !/status of (409|415)\b|ERR_CONNECTION_RESET/.test(e))).toEqual(
+        [],
+      );
     });
   },
 );
