@@ -18,6 +18,9 @@ import { initUploads, refreshUploads, uploadsBusy } from './admin-uploads.js';
 let pollTimer = null;
 let started = false;
 let lastProcessed = -1;
+let lastSlow = 0;
+/** The queues (a Cloud Tasks call each) and the slideshow order (up to 5,000 images) refresh at most this often. */
+const SLOW_EVERY_MS = 10_000;
 let openFromHash = () => {};
 
 function showLogin() {
@@ -37,11 +40,13 @@ function changed(ids) {
   poll(true);
 }
 
-async function refreshAll() {
+async function refreshAll(force = false) {
   const counts = await refreshStatus();
-  await Promise.all([refreshUploads(), refreshGrid(), refreshFailed(), refreshQueues()]);
-  // The slideshow order lists processed images: reload it when that number moves.
-  if (counts.processed !== lastProcessed) {
+  const slow = force || Date.now() - lastSlow >= SLOW_EVERY_MS;
+  if (slow) lastSlow = Date.now();
+  await Promise.all([refreshUploads(), refreshGrid(), refreshFailed(), slow ? refreshQueues() : null]);
+  // The slideshow order lists processed images: reload it when that number has moved.
+  if (slow && counts.processed !== lastProcessed) {
     lastProcessed = counts.processed;
     await refreshOrder();
   }
@@ -75,7 +80,7 @@ async function showConsole() {
     openFromHash = initDetail({ changed });
   }
   lastProcessed = -1;
-  await Promise.all([resetGrid(), refreshAll()]);
+  await Promise.all([resetGrid(), refreshAll(true)]);
   openFromHash();
   poll();
 }

@@ -10,8 +10,12 @@ import { api, getCsrfToken, idPath, words } from './admin-api.js';
 import { $, announce, el, fmtBytes, thumbnail } from './admin-dom.js';
 
 const PARALLEL = 3;
-/** Largest file hashed in the browser before sending (crypto.subtle needs it in memory). */
-const MAX_HASH_BYTES = 256 * 1024 * 1024;
+/**
+ * Largest file hashed in the browser before sending: crypto.subtle needs the
+ * whole file in memory, and three are hashed at once. A larger file is sent
+ * as is (the server still finds a duplicate by its hash after receiving it).
+ */
+const MAX_HASH_BYTES = 64 * 1024 * 1024;
 const TERMINAL = new Set(['processed', 'failed', 'refused', 'cancelled']);
 const STAGE_TEXT = {
   waiting: 'Waiting to upload…',
