@@ -1,3 +1,9 @@
+/**
+ * Describing and curating through `app.request()` on a real SQLite file and
+ * fs store: title, caption and alt text (validated, length-limited, stored as
+ * text), bulk actions, the slideshow's visibility, order and ETag, and the
+ * timeline written by triggers.
+ */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { admin, expectJson, makeApp, makePng, type TestApp } from './helpers.ts';
 import { libraryClient, type Slide, type View } from './library-client.ts';
