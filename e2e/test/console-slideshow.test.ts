@@ -26,6 +26,7 @@ interface SlideEvent {
   id?: string;
   cause?: string;
   wanted?: boolean;
+  playing?: boolean;
   reason?: string;
   reducedMotion?: boolean;
   t?: number;
@@ -152,6 +153,8 @@ describe.skipIf(NO_CHROMIUM)(
       try {
         await page.goto(`${stack.backendUrl}/#interval=60`);
         await waitForEvent(page, { type: 'shown', id: p3 });
+        // The next slide is fetched before it is shown.
+        await waitForEvent(page, { type: 'preload', id: p1 });
         await page.keyboard.press('ArrowRight');
         await page.keyboard.press('ArrowRight');
         await page.keyboard.press('ArrowRight');
@@ -164,7 +167,7 @@ describe.skipIf(NO_CHROMIUM)(
       }
     });
 
-    it('advances by itself, pauses with K, and holds while the pointer is over it', async () => {
+    it('advances by itself, pauses with K, and holds while the keyboard or the pointer is on it', async () => {
       const page = await browser.newPage();
       try {
         await page.goto(`${stack.backendUrl}/#interval=2`);
@@ -177,8 +180,13 @@ describe.skipIf(NO_CHROMIUM)(
         const before = (await events(page)).filter((e) => e.cause === 'autoplay').length;
         await letTimePass(page, paused, 5_000);
         expect((await events(page)).filter((e) => e.cause === 'autoplay').length).toBe(before);
-        // Play again; the pointer over the slideshow holds it.
+        // Play again; the keyboard in the controls holds it, and so does the pointer.
         await page.keyboard.press('k');
+        await page.getByRole('button', { name: 'Next image' }).focus();
+        await waitForEvent(page, { type: 'autoplay', reason: 'focus' });
+        expect((await events(page)).at(-1)).toMatchObject({ playing: false, wanted: true });
+        await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+        await waitForEvent(page, { type: 'autoplay', reason: 'focus', playing: true });
         await page.mouse.move(600, 300);
         await waitForEvent(page, { type: 'autoplay', reason: 'hover' });
         const last = (await events(page)).at(-1)!;
