@@ -115,7 +115,7 @@ export async function refreshQueues() {
     ...body.queues.map(queueRow),
     outbox,
   ]);
-  $('queues-note').textContent = body.note ?? '';
+  $('queues-note').textContent = body.note ?? `As of ${new Date().toLocaleTimeString()}.`;
 }
 
 function failedRow(f) {

@@ -18,36 +18,30 @@ import { initUploads, refreshUploads, uploadsBusy } from './admin-uploads.js';
 let pollTimer = null;
 let started = false;
 let lastProcessed = -1;
-let lastSlow = 0;
-/** The queues (a Cloud Tasks call each) and the slideshow order (up to 5,000 images) refresh at most this often. */
-const SLOW_EVERY_MS = 10_000;
-let openFromHash = () => {};
-
-function showLogin() {
-  clearTimeout(pollTimer);
-  pollTimer = null;
-  $('console-view').hidden = true;
-  $('logout').hidden = true;
-  $('sections').hidden = true;
-  $('login-view').hidden = false;
-  $('password').focus();
-}
-
-/** Something changed images (an edit, a bulk action, a retry): refresh what shows them. */
-function changed(ids) {
-  imagesChanged(ids).catch((error) => announce(error.message));
-  refreshOrder().catch((error) => announce(error.message));
-  poll(true);
-}
+let lastQueues = 0;
+let lastOrder = 0;
+/**
+ * The queues (a Cloud Tasks call each) refresh on every poll while uploads are
+ * being followed — that is when they move — else every 10 s; the slideshow
+ * order (up to 5,000 images) when the processed count moved, at most every 3 s.
+ */
+const QUEUES_IDLE_MS = 10_000;
+const ORDER_MIN_MS = 3_000;
 
 async function refreshAll(force = false) {
   const counts = await refreshStatus();
-  const slow = force || Date.now() - lastSlow >= SLOW_EVERY_MS;
-  if (slow) lastSlow = Date.now();
-  await Promise.all([refreshUploads(), refreshGrid(), refreshFailed(), slow ? refreshQueues() : null]);
-  // The slideshow order lists processed images: reload it when that number has moved.
-  if (slow && counts.processed !== lastProcessed) {
+  const now = Date.now();
+  const queues = force || uploadsBusy() || now - lastQueues >= QUEUES_IDLE_MS;
+  if (queues) lastQueues = now;
+  await Promise.all([
+    refreshUploads(),
+    refreshGrid(),
+    refreshFailed(),
+    queues ? refreshQueues() : null,
+  ]);
+  if (counts.processed !== lastProcessed && (force || now - lastOrder >= ORDER_MIN_MS)) {
     lastProcessed = counts.processed;
+    lastOrder = now;
     await refreshOrder();
   }
 }
