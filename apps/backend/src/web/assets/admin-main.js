@@ -27,6 +27,24 @@ let lastOrder = 0;
  */
 const QUEUES_IDLE_MS = 10_000;
 const ORDER_MIN_MS = 3_000;
+let openFromHash = () => {};
+
+function showLogin() {
+  clearTimeout(pollTimer);
+  pollTimer = null;
+  $('console-view').hidden = true;
+  $('logout').hidden = true;
+  $('sections').hidden = true;
+  $('login-view').hidden = false;
+  $('password').focus();
+}
+
+/** Something changed images (an edit, a bulk action, a retry): refresh what shows them. */
+function changed(ids) {
+  imagesChanged(ids).catch((error) => announce(error.message));
+  refreshOrder().catch((error) => announce(error.message));
+  poll(true);
+}
 
 async function refreshAll(force = false) {
   const counts = await refreshStatus();
