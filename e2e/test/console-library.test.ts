@@ -230,7 +230,6 @@ describe.skipIf(NO_CHROMIUM)(
         expect(await overflow()).toBeLessThanOrEqual(0);
         const dialog = await page.locator('#detail').boundingBox();
         expect(dialog!.x + dialog!.width).toBeLessThanOrEqual(390);
-        await screenshot(page, 'console-phone');
         await page.keyboard.press('Escape');
       } finally {
         await page.setViewportSize({ width: 1280, height: 900 });

@@ -6,6 +6,7 @@
  * off under prefers-reduced-motion; deep links, full screen, swipe; the
  * axe-core audit and a 390 px phone.
  */
+import { makeSampleImages } from '@slideshow/tools/sample-images';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,10 +16,9 @@ import {
   login,
   NO_CHROMIUM,
   screenshot,
-  seedImages,
   type TestBrowser,
 } from './console-support.ts';
-import { freshStack, waitForTerminal } from './helpers.ts';
+import { freshStack, upload, waitForTerminal } from './helpers.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
 interface SlideEvent {
@@ -69,7 +69,8 @@ describe.skipIf(NO_CHROMIUM)(
 
     beforeAll(async () => {
       stack = await freshStack();
-      ids = await seedImages(stack, 4, (i) => `slide-${'abcd'[i]}.jpg`, 500);
+      // Three photo-like stills and an animated GIF.
+      ids = await upload(stack, await makeSampleImages(3));
       await waitForTerminal(stack, ids, 240_000);
       browser = await launchBrowser();
       admin = await browser.newPage();
@@ -106,7 +107,7 @@ describe.skipIf(NO_CHROMIUM)(
         expect(await caption.locator('strong').textContent()).toBe(title);
         expect(await caption.locator('b').count()).toBe(0);
         expect(await caption.locator('span').textContent()).toBe('Over the hill\nat dusk');
-        await screenshot(page, 'console-slideshow-caption');
+        await screenshot(page, 'console-slideshow');
         // Captions can be hidden (C or the button), and the choice is kept.
         await page.keyboard.press('c');
         expect(await caption.isVisible()).toBe(false);
@@ -234,7 +235,6 @@ describe.skipIf(NO_CHROMIUM)(
         await page.mouse.move(300, 400, { steps: 5 });
         await page.mouse.up();
         await expect.poll(async () => await page.locator('#counter').textContent()).toBe('2 / 3');
-        await screenshot(page, 'console-slideshow');
         await page.setViewportSize({ width: 390, height: 844 });
         expect(
           await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),

@@ -2,7 +2,8 @@
  * Support for the console browser tests (console-*.test.ts): Debian's
  * Chromium through playwright-core with a fresh profile, login, seeding many
  * small generated images through the admin API, the axe-core audit run inside
- * the page, and screenshots into the ignored tmp/screenshots/ folder.
+ * the page, and screenshots (into the ignored e2e/screenshots/ unless
+ * SCREENSHOTS_DIR says otherwise).
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,8 +21,12 @@ export const CHROMIUM = '/usr/bin/chromium';
 /** Why a suite is skipped on a machine without it. */
 export const NO_CHROMIUM = !existsSync(CHROMIUM);
 
-/** Where screenshots go: ignored by git (`tmp/`), refreshed into docs/ by an explicit command. */
-export const SCREENSHOTS = resolve(repoRoot, 'tmp/screenshots');
+/**
+ * Where screenshots go: `SCREENSHOTS_DIR` when the explicit screenshot command
+ * sets it (docs/screenshots/), else the ignored e2e/screenshots/ — so a test
+ * run never changes tracked files.
+ */
+export const SCREENSHOTS = process.env.SCREENSHOTS_DIR ?? resolve(repoRoot, 'e2e/screenshots');
 
 /** A browser with a fresh profile; `close()` removes the profile. */
 export interface TestBrowser {
@@ -154,7 +159,7 @@ export async function expectNoSeriousAxeViolations(page: Page, what: string): Pr
   expect(serious, `${what}: ${JSON.stringify(serious, null, 2)}`).toEqual([]);
 }
 
-/** Saves a screenshot to tmp/screenshots/<name>.png. */
+/** Saves a screenshot to <SCREENSHOTS>/<name>.png. */
 export async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage });

@@ -94,7 +94,8 @@ describe.skipIf(NO_CHROMIUM)(
           timeout: 30_000,
         })
         .toBe(3);
-      await screenshot(page, 'console-uploads-paused');
+      await page.evaluate(() => document.getElementById('jobs-title')?.scrollIntoView());
+      await screenshot(page, 'console-jobs');
 
       await uploadsQueue.getByRole('button', { name: /Resume dispatch/ }).click();
       for (const name of ['first.jpg', 'second.png']) {
@@ -120,7 +121,8 @@ describe.skipIf(NO_CHROMIUM)(
         })
         .toBe('100');
       expect(await page.locator('#batch-summary').textContent()).toContain('4 of 4 finished');
-      await screenshot(page, 'console-uploads-finished');
+      await page.evaluate(() => document.getElementById('upload-title')?.scrollIntoView());
+      await screenshot(page, 'console-uploads');
     });
 
     it('retries a failed file from its row and shows every step in the image timeline', async () => {
