@@ -1,25 +1,19 @@
 #!/usr/bin/env bash
 # Entry point of the backend image (apps/backend/Dockerfile).
-# With LITESTREAM_BUCKET set (production): restores the SQLite database from
-# gs://$LITESTREAM_BUCKET when the local file is missing (a fresh Cloud Run
-# instance), then runs the backend under `litestream replicate -exec`, which
-# streams every WAL change to the bucket and forwards signals to the backend.
-# Without it (a local `docker run`): starts the backend alone, no replication.
+# Starts the backend, which runs Litestream itself (apps/backend/src/writer/):
+# it acquires the database lease in gs://$LITESTREAM_BUCKET, only then restores
+# the database with `litestream restore` and replicates it with
+# `litestream replicate -config $LITESTREAM_CONFIG`; on SIGTERM it stops
+# Litestream (a final sync) and then releases the lease. The shell only sets
+# defaults and execs, so SIGTERM reaches the backend directly.
+# Without LITESTREAM_BUCKET (a local `docker run`): no replication; the lease is
+# a file next to the database.
 # Inputs: DATABASE_PATH, LITESTREAM_BUCKET, LITESTREAM_CONFIG, BACKEND_COMMAND.
 set -euo pipefail
 : "${DATABASE_PATH:=/var/lib/slideshow/slideshow.db}"
 : "${LITESTREAM_CONFIG:=/etc/litestream.yml}"
 : "${BACKEND_COMMAND:=node apps/backend/src/main.ts}"
-export DATABASE_PATH
-
-if [[ -z "${LITESTREAM_BUCKET:-}" ]]; then
-  echo '{"severity":"WARNING","message":"LITESTREAM_BUCKET is not set: the database is not replicated"}' >&2
-  # shellcheck disable=SC2086 # BACKEND_COMMAND is a command line on purpose
-  exec $BACKEND_COMMAND
-fi
-export LITESTREAM_BUCKET
+export DATABASE_PATH LITESTREAM_CONFIG
 mkdir -p "$(dirname "$DATABASE_PATH")"
-# -if-db-not-exists: never overwrite a database already on disk;
-# -if-replica-exists: the very first start (no replica yet) begins empty.
-litestream restore -config "$LITESTREAM_CONFIG" -if-db-not-exists -if-replica-exists "$DATABASE_PATH"
-exec litestream replicate -config "$LITESTREAM_CONFIG" -exec "$BACKEND_COMMAND"
+# shellcheck disable=SC2086 # BACKEND_COMMAND is a command line on purpose
+exec $BACKEND_COMMAND

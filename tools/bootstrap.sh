@@ -20,6 +20,26 @@ node_version="$(cat .node-version)"
 pnpm_version="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' package.json)"
 tools="$root/.tools"
 
+# The machine's npm configuration (registry, proxy, CA file) lives in its global
+# npmrc, $PREFIX/etc/npmrc of the system npm (npm docs, "npmrc"). Neither
+# `npm install --prefix .tools/…` (which looks in .tools/…/etc/npmrc) nor pnpm on
+# the Node installed here would read it, so a download that works with the
+# system npm would fail (e.g. behind a TLS-inspecting proxy whose CA is only
+# named there). Asked of the system npm once, before anything is installed, and
+# passed on as npm_config_globalconfig, which npm and pnpm both honour.
+system_path="$PATH"
+use_machine_npm_config() {
+  [ -z "${npm_config_globalconfig:-}" ] || return 0
+  local global
+  global="$(PATH="$system_path" npm config get globalconfig 2>/dev/null || true)"
+  if [ -n "$global" ] && [ -f "$global" ]; then export npm_config_globalconfig="$global"; fi
+}
+tools_install() {
+  local prefix="$1"; shift
+  use_machine_npm_config
+  npm install --prefix "$prefix" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "$@" >&2
+}
+
 node_major() { "${1:-node}" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 
 if [ "$(node_major)" -lt 22 ]; then
@@ -34,8 +54,7 @@ if [ "$(node_major)" -lt 22 ]; then
   if [ ! -x "$nodedir/bin/node" ] || [ "$("$nodedir/bin/node" -v)" != "v${node_version}" ]; then
     log "Node on PATH is $(node -v 2>/dev/null || echo missing); installing Node ${node_version} from the npm registry into .tools/node"
     mkdir -p "$tools/node"
-    npm install --prefix "$tools/node" --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
-      "${pkg}@${node_version}" >&2
+    tools_install "$tools/node" "${pkg}@${node_version}"
   fi
   export PATH="$nodedir/bin:$PATH"
   # Native addons built from source must use this Node's headers, not the system's.
@@ -46,8 +65,7 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "$p
   if [ ! -x "$tools/pnpm/node_modules/.bin/pnpm" ] || [ "$("$tools/pnpm/node_modules/.bin/pnpm" --version)" != "$pnpm_version" ]; then
     log "installing pnpm ${pnpm_version} from the npm registry into .tools/pnpm"
     mkdir -p "$tools/pnpm"
-    npm install --prefix "$tools/pnpm" --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
-      "pnpm@${pnpm_version}" >&2
+    tools_install "$tools/pnpm" "pnpm@${pnpm_version}"
   fi
   export PATH="$tools/pnpm/node_modules/.bin:$PATH"
 fi
@@ -55,6 +73,7 @@ fi
 stamp="node_modules/.bootstrap-stamp"
 if [ ! -f "$stamp" ] || [ pnpm-lock.yaml -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
   log "pnpm install --frozen-lockfile"
+  use_machine_npm_config
   pnpm install --frozen-lockfile --reporter=append-only >&2
   touch "$stamp"
 fi

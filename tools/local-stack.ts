@@ -4,6 +4,10 @@
  * on loopback) and the backend as child processes; then creates the two
  * queues, deploys the real workflow YAML and registers the processor job
  * through local-cloud's REST APIs, exactly as scripts/setup does with gcloud.
+ * Every call to local-cloud carries its token (`<dataDir>/local-cloud.token`,
+ * written by local-cloud at first start); local-cloud runs only the processor
+ * command line registered here, and the processor's CALLBACK_SECRET is a
+ * Secret Manager reference resolved from `<dataDir>/callback-secret`.
  *
  * Used by `npm start` (tools/start-local.ts) and by the end-to-end tests.
  */
@@ -13,6 +17,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync }
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readJobLimits } from './job-limits.ts';
 import { repoRoot } from './shared-dir.ts';
 
 /** Options for {@link startLocalStack}. */
@@ -24,7 +29,7 @@ export interface LocalStackOptions {
   backendPort?: number;
   projectId?: string;
   location?: string;
-  /** Job settings (Cloud Run `maxRetries`, task timeout). */
+  /** Job settings (Cloud Run `maxRetries`, task timeout); default: deploy/job-limits.env. */
   maxRetries?: number;
   taskTimeoutSeconds?: number;
   /** Extra environment for every processor task (e.g. PROCESSOR_FAULT for fault tests). */
@@ -33,6 +38,8 @@ export interface LocalStackOptions {
   backendEnv?: Record<string, string>;
   /** Extra environment for local-cloud. */
   localCloudEnv?: Record<string, string>;
+  /** The admin password (default: generated once and kept in `${dataDir}/admin-password`). */
+  adminPassword?: string;
   /** Where child output goes besides the log files (default: nowhere). */
   echo?: (name: string, line: string) => void;
 }
@@ -49,6 +56,12 @@ export interface LocalStack {
   adminToken: string;
   adminPassword: string;
   callbackSecret: string;
+  /** local-cloud's token (every call to it needs `Authorization: Bearer <token>`). */
+  localCloudToken: string;
+  /** The file holding it, e.g. for gcloud's CLOUDSDK_AUTH_ACCESS_TOKEN_FILE. */
+  localCloudTokenFile: string;
+  /** Calls local-cloud's REST API with its token. */
+  localCloud(path: string, init?: RequestInit): Promise<Response>;
   /** Stops local-cloud (SIGTERM, or SIGKILL with `hard`) and starts it again on the same port and data. */
   restartLocalCloud(options?: { hard?: boolean }): Promise<void>;
   /** Stops the backend and starts it again on the same port and data. */
@@ -80,6 +93,35 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Thrown when a port the stack was told to listen on is taken by another process. */
+export class PortInUseError extends Error {
+  readonly service: 'local-cloud' | 'backend';
+  readonly port: number;
+
+  constructor(service: 'local-cloud' | 'backend', port: number) {
+    super(`the ${service} port ${port} on 127.0.0.1 is already in use by another process`);
+    this.name = 'PortInUseError';
+    this.service = service;
+    this.port = port;
+  }
+}
+
+/**
+ * Fails with PortInUseError unless `port` can be bound on 127.0.0.1. Checked
+ * before anything starts: the readiness checks below would otherwise get their
+ * answers from whatever already listens there (another stack), and
+ * provisioning would rewrite that stack's queues, workflows and job.
+ */
+async function ensurePortFree(service: 'local-cloud' | 'backend', port: number): Promise<void> {
+  await new Promise<void>((resolveFree, reject) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(error.code === 'EADDRINUSE' ? new PortInUseError(service, port) : error);
+    });
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree()));
+  });
+}
+
 /** Reads a secret from the data folder, creating it on first use, so a second run keeps it. */
 function persistentSecret(dataDir: string, name: string, bytes = 24): string {
   const file = join(dataDir, name);
@@ -93,13 +135,24 @@ interface Child {
   name: string;
   process: ChildProcess;
   exited: Promise<number | null>;
+  /** The last lines the child printed (for error messages). */
+  tail(): string[];
+  /**
+   * Resolves once the child logs a JSON line whose `url` is `url`: both apps log
+   * their URL only after binding the port, so the server that answers there is
+   * this child, not another process on the same port.
+   */
+  announced: Promise<void>;
 }
+
+const TAIL_LINES = 40;
 
 function startChild(
   name: string,
   entry: string,
   env: Record<string, string>,
   logDir: string,
+  url: string,
   echo?: (name: string, line: string) => void,
 ): Child {
   const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
@@ -108,15 +161,25 @@ function startChild(
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const tail: string[] = [];
+  let announce: () => void = () => {};
+  const announced = new Promise<void>((resolveAnnounced) => {
+    announce = resolveAnnounced;
+  });
+  const onLine = (line: string) => {
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
+    if (line.includes(`"url":"${url}"`)) announce();
+    echo?.(name, line);
+  };
   for (const stream of [child.stdout, child.stderr]) {
     let buffered = '';
     stream?.on('data', (chunk: Buffer) => {
       log.write(chunk);
-      if (!echo) return;
       buffered += chunk.toString();
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
-      for (const line of lines) echo(name, line);
+      for (const line of lines) onLine(line);
     });
   }
   const exited = new Promise<number | null>((resolveExit) => {
@@ -125,7 +188,7 @@ function startChild(
       resolveExit(code);
     });
   });
-  return { name, process: child, exited };
+  return { name, process: child, exited, tail: () => [...tail], announced };
 }
 
 async function stopChild(child: Child | undefined, hard = false): Promise<void> {
@@ -142,9 +205,40 @@ async function stopChild(child: Child | undefined, hard = false): Promise<void> 
 }
 
 /**
- * Polls `url` until it answers (any HTTP status below 500) or `timeoutMs` passes.
- * Generous: on a saturated 2-core CI machine a start has been seen to take 70 s.
+ * Waits until `child` has announced `url` (it bound the port itself) and
+ * `readyUrl` answers (any HTTP status below 500), or `timeoutMs` passes. Generous: on a
+ * saturated 2-core CI machine a start has been seen to take 70 s. A child
+ * that exits first fails the wait; one that lost its port to another process
+ * (bound after ensurePortFree looked) fails with PortInUseError.
  */
+async function waitForChild(
+  child: Child,
+  service: 'local-cloud' | 'backend',
+  port: number,
+  url: string,
+  readyUrl: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const failure = await Promise.race([
+    child.announced.then(() => undefined),
+    child.exited.then((code) =>
+      child.tail().some((line) => line.includes('EADDRINUSE'))
+        ? new PortInUseError(service, port)
+        : new Error(
+            `${child.name} exited with status ${code} before it was ready; its last lines:\n${child.tail().join('\n')}`,
+          ),
+    ),
+    // Unreferenced: a timer still pending after the race must not keep the process alive.
+    sleep(timeoutMs, undefined, { ref: false }).then(
+      () => new Error(`${child.name} did not announce ${url} within ${timeoutMs} ms`),
+    ),
+  ]);
+  if (failure) throw failure;
+  await waitForHttp(readyUrl, child, Math.max(1_000, deadline - Date.now()));
+}
+
+/** Polls `url` until it answers (any HTTP status below 500) or `timeoutMs` passes. */
 export async function waitForHttp(
   url: string,
   child: Child | undefined,
@@ -195,18 +289,23 @@ async function expectOk(
   return text ? (JSON.parse(text) as unknown) : undefined;
 }
 
+/** The processor's command line: the only one local-cloud is told to run. */
+function processorCommand(): string[] {
+  return [process.execPath, resolve(repoRoot, 'apps/processor/dist/processor.mjs')];
+}
+
 /** Creates the queues, deploys the workflows and registers the processor job (idempotent). */
 async function provision(stack: {
   localCloudUrl: string;
+  localCloudToken: string;
   backendUrl: string;
   parent: string;
   dataDir: string;
-  callbackSecret: string;
   maxRetries: number;
   taskTimeoutSeconds: number;
   processorEnv: Record<string, string>;
 }): Promise<void> {
-  const { localCloudUrl: base, parent } = stack;
+  const { localCloudUrl: base, parent, localCloudToken: token } = stack;
   for (const [queue, rateLimits] of Object.entries(QUEUES)) {
     const body = {
       name: `${parent}/queues/${queue}`,
@@ -214,7 +313,7 @@ async function provision(stack: {
       retryConfig: { maxAttempts: 100, minBackoff: '0.1s', maxBackoff: '60s', maxDoublings: 8 },
     };
     await expectOk(
-      await googleApi('POST', `${base}/v2/${parent}/queues`, body),
+      await googleApi('POST', `${base}/v2/${parent}/queues`, body, token),
       `create queue ${queue}`,
       [409],
     );
@@ -240,12 +339,14 @@ async function provision(stack: {
       'POST',
       `${base}/v1/${parent}/workflows?workflowId=${workflowId}`,
       workflow,
+      token,
     );
     if (created.status === 409) {
       const patched = await googleApi(
         'PATCH',
         `${base}/v1/${parent}/workflows/${workflowId}?updateMask=sourceContents,userEnvVars`,
         workflow,
+        token,
       );
       await expectOk(patched, `update workflow ${workflowId}`);
     } else {
@@ -258,7 +359,6 @@ async function provision(stack: {
     STORAGE_URL: `file://${resolve(stack.dataDir, 'storage')}`,
     MAX_RETRIES: String(stack.maxRetries),
     CALLBACK_AUTH: 'shared-secret',
-    CALLBACK_SECRET: stack.callbackSecret,
     // As in the Cloud Run job: glibc arenas capped so libvips' threads do not
     // fragment memory (sharp's install notes).
     MALLOC_ARENA_MAX: '2',
@@ -274,19 +374,26 @@ async function provision(stack: {
         containers: [
           {
             image: 'local/processor',
-            command: [process.execPath],
-            args: [resolve(repoRoot, 'apps/processor/dist/processor.mjs')],
-            env: Object.entries(env).map(([name, value]) => ({ name, value })),
+            command: processorCommand().slice(0, 1),
+            args: processorCommand().slice(1),
+            env: [
+              ...Object.entries(env).map(([name, value]) => ({ name, value })),
+              // A Secret Manager reference, as in production: the job resource never holds the value.
+              {
+                name: 'CALLBACK_SECRET',
+                valueSource: { secretKeyRef: { secret: 'callback-secret', version: 'latest' } },
+              },
+            ],
             resources: { limits: { cpu: '2', memory: '2Gi' } },
           },
         ],
       },
     },
   };
-  const created = await googleApi('POST', `${base}/v2/${parent}/jobs?jobId=processor`, job);
+  const created = await googleApi('POST', `${base}/v2/${parent}/jobs?jobId=processor`, job, token);
   if (created.status === 409) {
     await expectOk(
-      await googleApi('PATCH', `${base}/v2/${parent}/jobs/processor`, job),
+      await googleApi('PATCH', `${base}/v2/${parent}/jobs/processor`, job, token),
       'update job processor',
     );
   } else {
@@ -302,15 +409,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const projectId = options.projectId ?? 'local-project';
   const location = options.location ?? 'us-central1';
   const parent = `projects/${projectId}/locations/${location}`;
+  // Ports given explicitly must be free: never talk to (and re-provision) a stack this did not start.
+  if (options.localCloudPort) await ensurePortFree('local-cloud', options.localCloudPort);
+  if (options.backendPort) await ensurePortFree('backend', options.backendPort);
   const localCloudPort = options.localCloudPort || (await freePort());
   const backendPort = options.backendPort || (await freePort());
   const localCloudUrl = `http://127.0.0.1:${localCloudPort}`;
   const backendUrl = `http://127.0.0.1:${backendPort}`;
   const callbackSecret = persistentSecret(dataDir, 'callback-secret', 32);
+  // Written by local-cloud at its first start; read once it answers.
+  const localCloudTokenFile = join(dataDir, 'local-cloud.token');
   const adminToken = persistentSecret(dataDir, 'admin-token', 32);
-  const adminPassword = persistentSecret(dataDir, 'admin-password', 12);
-  const maxRetries = options.maxRetries ?? 3;
-  const taskTimeoutSeconds = options.taskTimeoutSeconds ?? 600;
+  const adminPassword = options.adminPassword || persistentSecret(dataDir, 'admin-password', 12);
+  // deploy/job-limits.env: the same limits as the Cloud Run job in production.
+  const limits = readJobLimits();
+  const maxRetries = options.maxRetries ?? limits.maxRetries;
+  const taskTimeoutSeconds = options.taskTimeoutSeconds ?? limits.taskTimeoutSeconds;
 
   const localCloudEnv = {
     LOCAL_CLOUD_PORT: String(localCloudPort),
@@ -320,6 +434,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The workflow's `auth: {type: OIDC}` call to the backend carries this locally.
     LOCAL_CLOUD_OIDC_TOKEN: callbackSecret,
     LOCAL_CLOUD_WORKDIR: repoRoot,
+    LOCAL_CLOUD_JOB_COMMANDS: JSON.stringify([processorCommand()]),
+    LOCAL_CLOUD_SECRET_FILES: JSON.stringify({
+      'callback-secret': join(dataDir, 'callback-secret'),
+    }),
     ...options.localCloudEnv,
   };
   const backendEnv = {
@@ -338,6 +456,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     CLOUD_TASKS_ENDPOINT: localCloudUrl,
     WORKFLOWS_ENDPOINT: localCloudUrl,
     EXECUTIONS_BASE_URL: localCloudUrl,
+    LOCAL_CLOUD_TOKEN_FILE: localCloudTokenFile,
     METADATA_SERVER_DETECTION: 'none',
     ...options.backendEnv,
   };
@@ -347,23 +466,35 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let localCloud: Child | undefined;
   let backend: Child | undefined;
   const startLocalCloud = async () => {
-    localCloud = startChild('local-cloud', localCloudEntry, localCloudEnv, logDir, options.echo);
-    await waitForHttp(`${localCloudUrl}/v2/${parent}/queues`, localCloud);
+    const child = startChild(
+      'local-cloud',
+      localCloudEntry,
+      localCloudEnv,
+      logDir,
+      localCloudUrl,
+      options.echo,
+    );
+    localCloud = child;
+    const queues = `${localCloudUrl}/v2/${parent}/queues`;
+    await waitForChild(child, 'local-cloud', localCloudPort, localCloudUrl, queues);
   };
   const startBackend = async () => {
-    backend = startChild('backend', backendEntry, backendEnv, logDir, options.echo);
-    await waitForHttp(`${backendUrl}/healthz`, backend);
+    const child = startChild('backend', backendEntry, backendEnv, logDir, backendUrl, options.echo);
+    backend = child;
+    await waitForChild(child, 'backend', backendPort, backendUrl, `${backendUrl}/healthz`);
   };
 
+  let localCloudToken = '';
   try {
     await startLocalCloud();
+    localCloudToken = readFileSync(localCloudTokenFile, 'utf8').trim();
     await startBackend();
     await provision({
       localCloudUrl,
+      localCloudToken,
       backendUrl,
       parent,
       dataDir,
-      callbackSecret,
       maxRetries,
       taskTimeoutSeconds,
       processorEnv: options.processorEnv ?? {},
@@ -383,6 +514,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     adminToken,
     adminPassword,
     callbackSecret,
+    localCloudToken,
+    localCloudTokenFile,
+    async localCloud(path, init = {}) {
+      const headers = new Headers(init.headers);
+      headers.set('authorization', `Bearer ${localCloudToken}`);
+      return await fetch(`${localCloudUrl}${path}`, { ...init, headers });
+    },
     async restartLocalCloud(restart = {}) {
       await stopChild(localCloud, restart.hard);
       await startLocalCloud();

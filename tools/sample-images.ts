@@ -1,9 +1,10 @@
 /**
  * Sample images the project makes itself (nothing copied from elsewhere):
  * photo-like gradients with noise, one with EXIF orientation 6, one with an
- * alpha channel, an animated GIF, and — on request — a corrupt file.
+ * alpha channel, an animated GIF, and — on request — a HEIC or a corrupt file.
  */
 import sharp from 'sharp';
+import { writeHeic } from './heic-writer.ts';
 
 /** One generated sample. */
 export interface SampleImage {
@@ -80,4 +81,14 @@ export async function makeTruncatedJpeg(): Promise<SampleImage> {
     .jpeg({ quality: 90 })
     .toBuffer();
   return { name: 'truncated.jpg', bytes: full.subarray(0, Math.floor(full.length / 2)) };
+}
+
+/** A photo-like HEIC (HEVC-coded by tools/heic-writer.ts), 1200×800. */
+export function makeSampleHeic(): SampleImage {
+  const width = 1200;
+  const height = 800;
+  return {
+    name: 'sample-heic.heic',
+    bytes: writeHeic({ data: gradient(width, height, 5.5), width, height, channels: 3 }),
+  };
 }

@@ -1,49 +1,95 @@
 /**
  * `npm start`: the whole pipeline on this machine. Starts local-cloud and the
  * backend, provisions queues, workflows and the processor job, uploads a few
- * sample images the project generates, waits for them, and prints where to
- * look. Ctrl-C stops every process it started; a second run reuses .data/ and
- * resumes unfinished work.
+ * sample images the project generates (a HEIC among them), waits for them, and
+ * prints where to look. Ctrl-C stops every process it started; a second run
+ * reuses .data/ and resumes unfinished work.
+ *
+ * Environment: PORT (backend, 8080), LOCAL_CLOUD_PORT (8123), DATA_DIR (.data),
+ * ADMIN_PASSWORD (default: generated once into DATA_DIR/admin-password).
+ * It never takes over a stack it did not start: a port already in use, or a
+ * DATA_DIR another `npm start` is running on, stops it with a message naming
+ * the variable that moves it.
  */
-import { resolve } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLocalStack } from './local-stack.ts';
-import { makeSampleImages } from './sample-images.ts';
+import { type LocalStack, PortInUseError, startLocalStack } from './local-stack.ts';
+import { makeSampleHeic, makeSampleImages } from './sample-images.ts';
 import { repoRoot } from './shared-dir.ts';
 
 const say = (line = '') => process.stderr.write(`${line}\n`);
+
+/** Which variable moves which service's port. */
+const PORT_VARIABLE = { backend: 'PORT', 'local-cloud': 'LOCAL_CLOUD_PORT' } as const;
+
+/** A refusal to start, explained to the user (no stack trace). */
+class StartRefused extends Error {}
+
+/** The port `name` sets: unset → `fallback`, 0 → one the OS picks, else 1–65535. */
+function portFrom(name: 'PORT' | 'LOCAL_CLOUD_PORT', fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new StartRefused(
+      `${name} must be a port number from 0 to 65535 but is ${JSON.stringify(raw)}`,
+    );
+  }
+  return port;
+}
+
+/** True when a process with this pid exists (EPERM: it does, as another user). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Claims DATA_DIR for this run with `npm-start.pid`: a second `npm start` on
+ * the same folder (on other ports) would share the first one's SQLite files
+ * and secrets, so it stops instead. A pid file whose process is gone (a run
+ * that was killed) is replaced. Returns the release function.
+ */
+function claimDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'npm-start.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      return () => rmSync(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(owner) && owner > 0 && isRunning(owner)) {
+        throw new StartRefused(
+          `DATA_DIR ${dataDir} is in use by another npm start (pid ${owner}). Stop it, or give ` +
+            'this one its own folder and ports, e.g. DATA_DIR=.data-2 PORT=8081 LOCAL_CLOUD_PORT=8124 npm start',
+        );
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`could not claim ${file}`);
+}
 
 interface ImageView {
   id: string;
   status: string;
 }
 
-async function main(): Promise<void> {
-  const dataDir = resolve(repoRoot, process.env.DATA_DIR ?? '.data');
-  say(`Starting the local stack (state in ${dataDir}) …`);
-  const stack = await startLocalStack({
-    dataDir,
-    localCloudPort: Number(process.env.LOCAL_CLOUD_PORT ?? 8123),
-    backendPort: Number(process.env.PORT ?? 8080),
-    echo: (name, line) => {
-      // Full logs are in .data/logs; show only warnings and errors here.
-      if (/"severity":"(WARNING|ERROR)"/.test(line)) say(`[${name}] ${line}`);
-    },
-  });
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    say(`\n${signal}: stopping local-cloud and the backend …`);
-    await stack.stop();
-    say('Stopped.');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-
+/** Uploads the samples, waits for them (bounded) and prints where to look. */
+async function showcase(
+  stack: LocalStack,
+  dataDir: string,
+  passwordChosen: boolean,
+): Promise<void> {
   say('Uploading sample images (generated here) …');
-  const samples = await makeSampleImages(5);
+  const samples = [...(await makeSampleImages(5)), makeSampleHeic()];
   const form = new FormData();
   for (const sample of samples)
     form.append('file', new Blob([new Uint8Array(sample.bytes)]), sample.name);
@@ -85,7 +131,7 @@ async function main(): Promise<void> {
   say(`
 The pipeline is running.
   Slideshow         ${stack.backendUrl}/
-  Admin             ${stack.backendUrl}/admin   (password: ${stack.adminPassword})
+  Admin             ${stack.backendUrl}/admin   (password: ${passwordChosen ? 'the ADMIN_PASSWORD you set' : stack.adminPassword})
   Status            ${stack.backendUrl}/status
   Admin API token   ${stack.adminToken}   (Authorization: Bearer …)
   Emulated cloud    ${stack.localCloudUrl}   resources under ${stack.parent}
@@ -93,15 +139,72 @@ The pipeline is running.
   gcloud            export CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS=${stack.localCloudUrl}/ \\
                       CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWS=${stack.localCloudUrl}/ \\
                       CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWEXECUTIONS=${stack.localCloudUrl}/ \\
-                      CLOUDSDK_AUTH_DISABLE_CREDENTIALS=true CLOUDSDK_CORE_PROJECT=${stack.projectId}
+                      CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=${stack.localCloudTokenFile} CLOUDSDK_CORE_PROJECT=${stack.projectId}
                     gcloud tasks queues list --location=${stack.location}
                     gcloud workflows executions list process-image --location=${stack.location}
   Logs              ${resolve(dataDir, 'logs')}
 Press Ctrl-C to stop.`);
+}
+
+async function main(): Promise<void> {
+  const dataDir = resolve(repoRoot, process.env.DATA_DIR || '.data');
+  const localCloudPort = portFrom('LOCAL_CLOUD_PORT', 8123);
+  const backendPort = portFrom('PORT', 8080);
+  // An empty ADMIN_PASSWORD counts as unset.
+  const chosenPassword = process.env.ADMIN_PASSWORD || undefined;
+  const release = claimDataDir(dataDir);
+  say(`Starting the local stack (state in ${dataDir}) …`);
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({
+      dataDir,
+      localCloudPort,
+      backendPort,
+      ...(chosenPassword ? { adminPassword: chosenPassword } : {}),
+      echo: (name, line) => {
+        // Full logs are in .data/logs; show only warnings and errors here.
+        if (/"severity":"(WARNING|ERROR)"/.test(line)) say(`[${name}] ${line}`);
+      },
+    });
+  } catch (error) {
+    release();
+    if (error instanceof PortInUseError) {
+      const variable = PORT_VARIABLE[error.service];
+      const other = variable === 'PORT' ? 'LOCAL_CLOUD_PORT' : 'PORT';
+      throw new StartRefused(
+        `port ${error.port} (${variable}, the ${error.service}) is already in use: another local stack ` +
+          'or program listens there, and npm start does not take over what it did not start. Stop ' +
+          `it, or choose another port: ${variable}=${error.port + 1} npm start (a second stack also ` +
+          `needs its own ${other} and DATA_DIR).`,
+      );
+    }
+    throw error;
+  }
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`\n${signal}: stopping local-cloud and the backend …`);
+    await stack.stop();
+    release();
+    say('Stopped.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  try {
+    await showcase(stack, dataDir, chosenPassword !== undefined);
+  } catch (error) {
+    await stack.stop();
+    release();
+    throw error;
+  }
   await new Promise(() => {});
 }
 
 main().catch((error: unknown) => {
-  say(`npm start failed: ${error instanceof Error ? error.message : String(error)}`);
+  if (error instanceof StartRefused) say(`npm start: ${error.message}`);
+  else say(`npm start failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

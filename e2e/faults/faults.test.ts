@@ -68,8 +68,8 @@ describe(`the pipeline under kill -9, storage faults and callback timeouts (seed
       processorEnv: { STORAGE_FAULTS: faults, CALLBACK_DEADLINE_MS: '3000' },
     });
     // Fewer attempts at once on a 2-core machine: the queue's rate bounds how many run together.
-    const patched = await fetch(
-      `${stack.localCloudUrl}/v2/${stack.parent}/queues/image-uploads?updateMask=rateLimits.maxDispatchesPerSecond`,
+    const patched = await stack.localCloud(
+      `/v2/${stack.parent}/queues/image-uploads?updateMask=rateLimits.maxDispatchesPerSecond`,
       {
         method: 'PATCH',
         headers: { 'content-type': 'application/json' },

@@ -3,7 +3,10 @@
  * playwright-core) against the real local stack: log in, upload (one file
  * refused), watch images reach `processed`, retry the failed one, then check
  * the slideshow chose AVIF and showed the ThumbHash placeholder first.
- * Saves screenshots of both pages to docs/screenshots/.
+ * Saves screenshots of both pages to e2e/screenshots/ (gitignored), or to
+ * SCREENSHOTS_DIR: `npm run screenshots` (tools/refresh-screenshots.ts) points
+ * that at docs/screenshots/ to refresh the README's pictures. A test run never
+ * writes into the checkout's tracked files.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failedTask, freshStack } from './helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
+/** Where the screenshots go: an ignored folder unless the screenshots command names one. */
+const SCREENSHOTS = resolve(process.env.SCREENSHOTS_DIR ?? resolve(repoRoot, 'e2e/screenshots'));
 type Stack = Awaited<ReturnType<typeof freshStack>>;
 
 interface SlideEvent {
@@ -24,7 +29,8 @@ interface SlideEvent {
   t?: number;
 }
 
-describe.skipIf(!existsSync(CHROMIUM))(
+// When the screenshots are asked for, a missing Chromium fails instead of skipping.
+describe.skipIf(!existsSync(CHROMIUM) && process.env.SCREENSHOTS_DIR === undefined)(
   'the web pages in Chromium (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
   () => {
     let stack: Stack;
@@ -103,11 +109,8 @@ describe.skipIf(!existsSync(CHROMIUM))(
       const failedId = await failedRow.first().getAttribute('data-id');
       expect(await failedRow.first().textContent()).toContain('CORRUPT_IMAGE');
 
-      mkdirSync(resolve(repoRoot, 'docs/screenshots'), { recursive: true });
-      await page.screenshot({
-        path: resolve(repoRoot, 'docs/screenshots/admin.png'),
-        fullPage: true,
-      });
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: join(SCREENSHOTS, 'admin.png'), fullPage: true });
 
       await failedRow.first().getByRole('button', { name: /Retry/ }).click();
       // The retry resolves the failed task and re-queues the image under a new generation;
@@ -143,7 +146,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
       const shown = events.findIndex((e) => e.type === 'placeholder-shown' && e.id === loaded?.id);
       expect(shown).toBeGreaterThanOrEqual(0);
       expect(shown).toBeLessThan(events.indexOf(loaded!));
-      await page.screenshot({ path: resolve(repoRoot, 'docs/screenshots/slideshow.png') });
+      await page.screenshot({ path: join(SCREENSHOTS, 'slideshow.png') });
 
       // Keyboard navigation moves to the next slide.
       await page.keyboard.press('ArrowRight');

@@ -24,9 +24,7 @@ interface RunExecution {
 }
 
 async function jobExecutions(stack: Stack): Promise<RunExecution[]> {
-  const response = await fetch(
-    `${stack.localCloudUrl}/v2/${stack.parent}/jobs/processor/executions`,
-  );
+  const response = await stack.localCloud(`/v2/${stack.parent}/jobs/processor/executions`);
   const body = (await response.json()) as { executions?: RunExecution[] };
   return body.executions ?? [];
 }
@@ -58,6 +56,34 @@ describe('the local pipeline', () => {
       ).toBe(true);
     }
   }, 120_000);
+
+  it("keeps the callback secret out of local-cloud's answers: the processor job holds a reference", async () => {
+    const job = await stack.localCloud(`/v2/${stack.parent}/jobs/processor`);
+    const text = await job.text();
+    expect(job.status, text).toBe(200);
+    expect(text).not.toContain(stack.callbackSecret);
+    const env = (
+      JSON.parse(text) as {
+        template: {
+          template: { containers: { env: { name: string; valueSource?: unknown }[] }[] };
+        };
+      }
+    ).template.template.containers[0]?.env;
+    expect(env).toContainEqual({
+      name: 'CALLBACK_SECRET',
+      valueSource: { secretKeyRef: { secret: 'callback-secret', version: 'latest' } },
+    });
+    for (const path of [
+      `/v2/${stack.parent}/jobs`,
+      `/v2/${stack.parent}/jobs/processor/executions`,
+    ]) {
+      expect(await (await stack.localCloud(path)).text()).not.toContain(stack.callbackSecret);
+    }
+    // Without local-cloud's token nothing is answered at all.
+    expect((await fetch(`${stack.localCloudUrl}/v2/${stack.parent}/jobs/processor`)).status).toBe(
+      401,
+    );
+  });
 
   it('records a corrupt image in failed_tasks from the processor after one attempt', async () => {
     const corrupt = await makeTruncatedJpeg();
@@ -105,9 +131,7 @@ describe('a processor that is killed on every attempt', () => {
     // Execution.retriedCount counts tasks retried at least once (Cloud Run v2);
     // the Task resource says how many times that task was retried.
     expect(executions[0]).toMatchObject({ taskCount: 1, failedCount: 1, retriedCount: 1 });
-    const tasks = (await (
-      await fetch(`${stack.localCloudUrl}/v2/${executions[0]?.name}/tasks`)
-    ).json()) as {
+    const tasks = (await (await stack.localCloud(`/v2/${executions[0]?.name}/tasks`)).json()) as {
       tasks: { index: number; retried: number }[];
     };
     expect(tasks.tasks).toEqual([expect.objectContaining({ index: 0, retried: 3 })]);
@@ -140,7 +164,7 @@ describe.skipIf(!hasGcloud())(
             CLOUDSDK_CONFIG: config,
             CLOUDSDK_CORE_PROJECT: stack.projectId,
             CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
-            CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'true',
+            CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: stack.localCloudTokenFile,
             CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS: `${stack.localCloudUrl}/`,
           },
         },

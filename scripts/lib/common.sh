@@ -8,6 +8,7 @@
 # because the dry run must know what already exists to print what it would do.
 
 DRY_RUN="${DRY_RUN:-0}"
+common_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # Prints a note for the operator on stderr.
 note() { printf '%s\n' "$*" >&2; }
@@ -59,4 +60,34 @@ ratio() {
 # Multiplies with awk, rounding down to an integer.
 floor_mul() {
   awk -v a="$1" -v b="$2" 'BEGIN { printf "%d\n", a * b }'
+}
+
+# The scripts' TypeScript helpers (scripts/src/*) need Node 22+ (type
+# stripping) and the workspace's node_modules. The node on PATH runs them when
+# it is new enough and the dependencies are installed; otherwise
+# tools/bootstrap.sh does, after installing the project's Node 24 into .tools/
+# and the dependencies on first use (as `npm start` does), so the scripts work
+# on a fresh clone with an older system Node (e.g. Debian's 20) too.
+ts_runner() {
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+  if ((major >= 22)) && [[ -d "$common_dir/../../node_modules/.pnpm" ]]; then
+    printf '%s\n' node
+  else
+    printf '%s\n' "$common_dir/../../tools/bootstrap.sh"
+  fi
+}
+
+# Runs a TypeScript helper: run_ts FILE [ARGS...] (see ts_runner).
+run_ts() {
+  local runner
+  runner="$(ts_runner)"
+  if [[ "$runner" == node ]]; then node "$@"; else bash "$runner" node "$@"; fi
+}
+
+# Replaces the shell with a TypeScript helper: exec_ts FILE [ARGS...] (see ts_runner).
+exec_ts() {
+  local runner
+  runner="$(ts_runner)"
+  if [[ "$runner" == node ]]; then exec node "$@"; else exec bash "$runner" node "$@"; fi
 }

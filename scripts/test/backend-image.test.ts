@@ -67,10 +67,12 @@ describe('the backend image layout (deploy/backend-install.sh + deploy/backend-e
     });
     bin = join(app, 'fake-bin');
     await mkdir(bin);
-    // A stand-in for the litestream binary: records its argv, one line per call.
+    // A stand-in for the litestream binary: records its argv, one line per call;
+    // `replicate` runs until SIGTERM, as the real one does.
     await writeFile(
       join(bin, 'litestream'),
-      '#!/usr/bin/env bash\nprintf "%s\\n" "$*" >>"$LITESTREAM_LOG"\n',
+      '#!/usr/bin/env bash\nprintf "%s\\n" "$*" >>"$LITESTREAM_LOG"\n' +
+        'if [[ "$1" == replicate ]]; then echo \'level=INFO msg="snapshot written"\'; trap "exit 0" TERM; while :; do sleep 0.1; done; fi\n',
     );
     await chmod(join(bin, 'litestream'), 0o755);
   });
@@ -123,23 +125,47 @@ describe('the backend image layout (deploy/backend-install.sh + deploy/backend-e
     }
   });
 
-  it('restores the database when it is missing, then runs the backend under litestream replicate', async () => {
+  it('has the backend take the lease, restore, then replicate with litestream, and stop it on SIGTERM', async () => {
     const log = join(app, 'litestream.log');
-    const { stderr } = await run(join(repoRoot, 'deploy/backend-entrypoint.sh'), [], {
+    const data = join(app, 'replicated');
+    const config = join(repoRoot, 'deploy/litestream.yml');
+    const child = spawn(join(repoRoot, 'deploy/backend-entrypoint.sh'), [], {
       cwd: app,
       env: {
         PATH: `${bin}:${hostPath}`,
         LITESTREAM_LOG: log,
         LITESTREAM_BUCKET: 'demo-images-db',
-        LITESTREAM_CONFIG: join(repoRoot, 'deploy/litestream.yml'),
-        DATABASE_PATH: join(app, 'db/slideshow.db'),
+        LITESTREAM_CONFIG: config,
+        // The bucket is not reachable here: the lease is a file for this test.
+        LEASE_URL: `file://${join(data, 'test.lease')}`,
+        MODE: 'local',
+        HOST: '127.0.0.1',
+        PORT: String(await freePort()),
+        DATA_DIR: data,
+        DATABASE_PATH: join(data, 'slideshow.db'),
+        DISPATCH: 'dry-run',
+        METADATA_SERVER_DETECTION: 'none',
       },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    expect(stderr).toBe('');
-    const config = join(repoRoot, 'deploy/litestream.yml');
+    let output = '';
+    const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      const onData = (d: Buffer) => {
+        output += d.toString();
+        if (output.includes('"backend listening"')) resolve();
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      void exit.then((code) => reject(new Error(`backend exited with ${code}: ${output}`)));
+    });
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    const db = join(data, 'slideshow.db');
     expect((await readFile(log, 'utf8')).trim().split('\n')).toEqual([
-      `restore -config ${config} -if-db-not-exists -if-replica-exists ${join(app, 'db/slideshow.db')}`,
-      `replicate -config ${config} -exec node apps/backend/src/main.ts`,
+      `restore -config ${config} -if-replica-exists -o ${join(data, '.slideshow.db.restoring')} ${db}`,
+      `replicate -config ${config}`,
     ]);
+    expect(output).toContain('"database lease released"');
   });
 });

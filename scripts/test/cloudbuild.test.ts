@@ -3,13 +3,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readBuildConfig, runBuild, substitute } from './helpers/cloudbuild.ts';
-import { createGcloudDouble, type GcloudDouble } from './helpers/gcloud-double.ts';
+import { createGcloudDouble, type GcloudDouble, type Rule } from './helpers/gcloud-double.ts';
 
 const SHA = 'c0ffee0000000000000000000000000000000001';
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const URL = 'https://backend-abc-ew.a.run.app';
 const AR = 'europe-west1-docker.pkg.dev/demo/slideshow';
 const PROVIDED = { PROJECT_ID: 'demo', COMMIT_SHA: SHA, _BUCKET: 'demo-images', _BACKEND_URL: URL };
+/** Unique IDs of the processor and workflow accounts (the `sub` of their ID tokens). */
+const PROCESSOR_ID = '111111111111111111111';
+const WORKFLOW_ID = '222222222222222222222';
+const RULES: Rule[] = [
+  { match: 'artifacts docker images describe *', stdout: DIGEST },
+  {
+    match: 'iam service-accounts describe slideshow-processor@demo.iam.gserviceaccount.com *',
+    stdout: PROCESSOR_ID,
+  },
+  {
+    match: 'iam service-accounts describe slideshow-workflow@demo.iam.gserviceaccount.com *',
+    stdout: WORKFLOW_ID,
+  },
+];
 
 describe('the Cloud Build configs, run step by step against a recording gcloud', () => {
   let gcloud: GcloudDouble;
@@ -24,12 +38,19 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
   });
   beforeEach(async () => {
     await gcloud.reset();
-    await gcloud.setRules([{ match: 'artifacts docker images describe *', stdout: DIGEST }]);
+    await gcloud.setRules(RULES);
     if (workspace) await rm(workspace, { recursive: true, force: true });
+    // The build's workspace is the uploaded source: the deploy steps read its
+    // deploy/job-limits.env (here with values of its own, to see them used).
     workspace = await mkdtemp(join(tmpdir(), 'ops-workspace-'));
+    await mkdir(join(workspace, 'deploy'));
+    await writeFile(
+      join(workspace, 'deploy/job-limits.env'),
+      '# test\nMAX_RETRIES=5\nTASK_TIMEOUT_SECONDS=1200\n',
+    );
   });
 
-  it('builds the backend, pushes it with the commit tag and deploys exactly the pushed digest', async () => {
+  it('builds the backend, makes sure it is public, deploys exactly the pushed digest and sends it all traffic', async () => {
     const config = await readBuildConfig('backend.cloudbuild.yaml');
     const run = await runBuild(config, PROVIDED, workspace, gcloud.env);
     expect(run.failedStep, run.stderr).toBeUndefined();
@@ -38,35 +59,54 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
       `docker push ${AR}/backend:${SHA}`,
     ]);
     const calls = (await gcloud.calls()).map((c) => c.argv);
-    expect(calls[0]).toEqual([
-      'artifacts',
-      'docker',
-      'images',
-      'describe',
-      `${AR}/backend:${SHA}`,
-      '--format=value(image_summary.digest)',
-    ]);
     const sa = (n: string) => `slideshow-${n}@demo.iam.gserviceaccount.com`;
-    expect(calls[1]).toEqual([
-      'run',
-      'deploy',
-      'backend',
-      `--image=${AR}/backend@${DIGEST}`,
-      '--region=europe-west1',
-      `--service-account=${sa('backend')}`,
-      '--max-instances=1',
-      '--min-instances=1',
-      '--no-cpu-throttling',
-      '--cpu=1',
-      '--memory=1Gi',
-      '--allow-unauthenticated',
-      `--set-env-vars=^;^MODE=production;PUBLIC_URL=${URL};STORAGE_URL=gs://demo-images;CALLBACK_AUTH=google;` +
-        `CALLBACK_ALLOWED_EMAILS=${sa('processor')},${sa('workflow')};DISPATCH=cloud-tasks;GOOGLE_CLOUD_PROJECT=demo;` +
-        'GOOGLE_CLOUD_LOCATION=europe-west1;UPLOADS_QUEUE=image-uploads;INGEST_QUEUE=image-ingest;' +
-        `WORKFLOW_NAME=process-image;TASKS_SERVICE_ACCOUNT=${sa('tasks')};DATA_DIR=/var/lib/slideshow;` +
-        'DATABASE_PATH=/var/lib/slideshow/slideshow.db;LITESTREAM_BUCKET=demo-images-db',
-      '--set-secrets=ADMIN_PASSWORD_HASH=slideshow-admin-password-hash:latest,ADMIN_TOKENS=slideshow-admin-tokens:latest',
-      `--labels=commit-sha=${SHA}`,
+    expect(calls).toEqual([
+      [
+        'artifacts',
+        'docker',
+        'images',
+        'describe',
+        `${AR}/backend:${SHA}`,
+        '--format=value(image_summary.digest)',
+      ],
+      [
+        'run',
+        'services',
+        'add-iam-policy-binding',
+        'backend',
+        '--region=europe-west1',
+        '--member=allUsers',
+        '--role=roles/run.invoker',
+      ],
+      ['iam', 'service-accounts', 'describe', sa('processor'), '--format=value(uniqueId)'],
+      ['iam', 'service-accounts', 'describe', sa('workflow'), '--format=value(uniqueId)'],
+      [
+        'run',
+        'deploy',
+        'backend',
+        `--image=${AR}/backend@${DIGEST}`,
+        '--region=europe-west1',
+        `--service-account=${sa('backend')}`,
+        '--max-instances=1',
+        '--min-instances=1',
+        '--no-cpu-throttling',
+        '--cpu=1',
+        '--memory=1Gi',
+        // 2 s × 120 = 240 s, Cloud Run's most for a startup probe; the backend gives up waiting
+        // for the lease at 225 s (LEASE_WAIT_MS) so it says why before it is stopped.
+        '--startup-probe=httpGet.path=/readyz,periodSeconds=2,timeoutSeconds=1,failureThreshold=120',
+        '--ingress=all',
+        `--set-env-vars=^;^MODE=production;PUBLIC_URL=${URL};STORAGE_URL=gs://demo-images;` +
+          'PUBLIC_MEDIA_BASE_URL=https://storage.googleapis.com/demo-images/;CALLBACK_AUTH=google;' +
+          `CALLBACK_ALLOWED_EMAILS=${sa('processor')},${sa('workflow')};` +
+          `CALLBACK_ALLOWED_SUBJECTS=${PROCESSOR_ID},${WORKFLOW_ID};DISPATCH=cloud-tasks;GOOGLE_CLOUD_PROJECT=demo;` +
+          'GOOGLE_CLOUD_LOCATION=europe-west1;UPLOADS_QUEUE=image-uploads;INGEST_QUEUE=image-ingest;' +
+          `WORKFLOW_NAME=process-image;TASKS_SERVICE_ACCOUNT=${sa('tasks')};DATA_DIR=/var/lib/slideshow;` +
+          'DATABASE_PATH=/var/lib/slideshow/slideshow.db;LITESTREAM_BUCKET=demo-images-db',
+        '--set-secrets=ADMIN_PASSWORD_HASH=slideshow-admin-password-hash:latest,ADMIN_TOKENS=slideshow-admin-tokens:latest',
+        `--labels=commit-sha=${SHA}`,
+      ],
+      ['run', 'services', 'update-traffic', 'backend', '--region=europe-west1', '--to-latest'],
     ]);
     expect(config.images).toEqual([
       // biome-ignore lint/suspicious/noTemplateCurlyInString: Cloud Build substitution syntax
@@ -74,7 +114,42 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
     ]);
   });
 
-  it('deploys the processor job by digest with one task, three retries and 2 CPU / 2 GiB', async () => {
+  it('stops before deploying when allUsers cannot be granted (an org policy), saying why', async () => {
+    await gcloud.setRules([
+      { match: 'run services add-iam-policy-binding backend *', exit: 1 },
+      ...RULES,
+    ]);
+    const run = await runBuild(
+      await readBuildConfig('backend.cloudbuild.yaml'),
+      PROVIDED,
+      workspace,
+      gcloud.env,
+    );
+    expect(run.failedStep).toBe('public');
+    expect(run.stderr).toContain(
+      'error: allUsers cannot be granted roles/run.invoker on service backend',
+    );
+    const deploys = (await gcloud.calls()).filter((c) => c.argv[1] === 'deploy');
+    expect(deploys).toEqual([]);
+  });
+
+  it('stops before deploying when a caller account has no readable unique ID', async () => {
+    await gcloud.setRules([
+      { match: 'iam service-accounts describe slideshow-workflow@*', stdout: '' },
+      ...RULES,
+    ]);
+    const run = await runBuild(
+      await readBuildConfig('backend.cloudbuild.yaml'),
+      PROVIDED,
+      workspace,
+      gcloud.env,
+    );
+    expect(run.failedStep).toBe('deploy');
+    expect(run.stderr).toContain('cannot read the unique ID of slideshow-workflow');
+    expect((await gcloud.calls()).filter((c) => c.argv[1] === 'deploy')).toEqual([]);
+  });
+
+  it('deploys the processor job by digest with one task, the limits of deploy/job-limits.env and 2 CPU / 2 GiB', async () => {
     const run = await runBuild(
       await readBuildConfig('processor.cloudbuild.yaml'),
       PROVIDED,
@@ -88,15 +163,15 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
     ]);
     expect(await gcloud.mutations()).toEqual([
       `gcloud run jobs deploy processor --image=${AR}/processor@${DIGEST} --region=europe-west1 ` +
-        '--service-account=slideshow-processor@demo.iam.gserviceaccount.com --tasks=1 --max-retries=3 ' +
-        '--task-timeout=600s --cpu=2 --memory=2Gi ' +
-        `--set-env-vars=BACKEND_API_URL=${URL},GCS_BUCKET_NAME=demo-images,MAX_RETRIES=3,CALLBACK_AUTH=google,CALLBACK_AUDIENCE=${URL} ` +
+        '--service-account=slideshow-processor@demo.iam.gserviceaccount.com --tasks=1 --max-retries=5 ' +
+        '--task-timeout=1200s --cpu=2 --memory=2Gi ' +
+        `--set-env-vars=BACKEND_API_URL=${URL},GCS_BUCKET_NAME=demo-images,MAX_RETRIES=5,CALLBACK_AUTH=google,CALLBACK_AUDIENCE=${URL} ` +
         `--labels=commit-sha=${SHA}`,
     ]);
   });
 
   it('refuses to deploy when the pushed image has no digest', async () => {
-    await gcloud.setRules([{ match: 'artifacts docker images describe *', stdout: '' }]);
+    await gcloud.setRules([{ match: 'artifacts docker images describe *', stdout: '' }, ...RULES]);
     const run = await runBuild(
       await readBuildConfig('processor.cloudbuild.yaml'),
       PROVIDED,
@@ -133,7 +208,7 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
     expect(run.failedStep, run.stderr).toBeUndefined();
     const flags =
       '--location=europe-west1 --service-account=slideshow-workflow@demo.iam.gserviceaccount.com ' +
-      `--set-env-vars=PROCESSOR_JOB=processor,BACKEND_URL=${URL},TASK_TIMEOUT_SECONDS=600,MAX_RETRIES=3 --labels=commit-sha=${SHA}`;
+      `--set-env-vars=PROCESSOR_JOB=processor,BACKEND_URL=${URL},TASK_TIMEOUT_SECONDS=1200,MAX_RETRIES=5 --labels=commit-sha=${SHA}`;
     expect(await gcloud.mutations()).toEqual([
       `gcloud workflows deploy process-image --source=workflows/process-image.workflows.yaml ${flags}`,
       `gcloud workflows deploy process-batch --source=workflows/process-batch.workflows.yaml ${flags}`,

@@ -4,15 +4,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readJobLimits } from '../../tools/job-limits.ts';
 import { type AdminServer, failedTask, startAdminServer } from './helpers/admin-server.ts';
+import { readBuildConfig } from './helpers/cloudbuild.ts';
 import { DOCS, docCommands, programOf } from './helpers/docs-commands.ts';
 import {
   createGcloudDouble,
   type GcloudDouble,
   runCommand,
+  runScript,
   scriptsDir,
 } from './helpers/gcloud-double.ts';
 import { seedDatabase } from './helpers/seed-database.ts';
+import {
+  type RevisionsServer,
+  startRevisionsServer,
+} from './helpers/workflows-revisions-server.ts';
 
 const repoRoot = join(scriptsDir, '..');
 const ALLOWED = [
@@ -35,14 +42,40 @@ function sqlOf(line: string): string {
 describe('the commands in docs/deploy.md and docs/operations.md', () => {
   let gcloud: GcloudDouble;
   let server: AdminServer;
+  let revisionsApi: RevisionsServer;
   let work: string;
   const all: { doc: string; line: string }[] = [];
 
   beforeAll(async () => {
     for (const doc of DOCS) for (const line of await docCommands(doc)) all.push({ doc, line });
     server = await startAdminServer([failedTask('img-1', 'TIMEOUT', new Date().toISOString())]);
+    revisionsApi = await startRevisionsServer({
+      'projects/my-project/locations/europe-west1/workflows/process-image': [
+        '000004-xyz',
+        '000003-abc',
+      ],
+    });
+    const revision = (id: string) =>
+      JSON.stringify({
+        revisionId: id,
+        sourceContents: `# revision ${id}`,
+        userEnvVars: { PROCESSOR_JOB: 'processor' },
+        serviceAccount:
+          'projects/my-project/serviceAccounts/slideshow-workflow@my-project.iam.gserviceaccount.com',
+      });
     // Everything exists; the backend URL is the loopback admin API.
     gcloud = await createGcloudDouble([
+      { match: 'config get api_endpoint_overrides/workflows', stdout: revisionsApi.url },
+      { match: 'auth print-access-token', stdout: 'doc-token' },
+      {
+        match: 'workflows describe process-image --revision-id=000003-abc *',
+        stdout: revision('000003-abc'),
+      },
+      {
+        match: 'workflows describe process-image * --format=value(revisionId)',
+        stdout: '000004-xyz',
+      },
+      { match: 'workflows describe process-batch *', exit: 1 },
       { match: 'projects describe *', stdout: '123456' },
       { match: 'run services describe backend *status.url*', stdout: server.url },
       { match: 'run services describe backend *status.traffic*', stdout: 'backend-00002-b' },
@@ -64,10 +97,13 @@ describe('the commands in docs/deploy.md and docs/operations.md', () => {
         stdout: `sha256:${'b'.repeat(64)}\nsha256:${'a'.repeat(64)}`,
       },
     ]);
-    // The commands run in a scratch git repository (the workflow rollback
-    // reads HEAD~1 from it) holding a database seeded with the real schema.
+    // The commands run in a scratch git repository (`git rev-parse HEAD` for
+    // the builds) holding the workflow, the job limits and a database seeded
+    // with the real schema.
     work = await mkdtemp(join(tmpdir(), 'ops-docs-'));
     await mkdir(join(work, 'workflows'));
+    await mkdir(join(work, 'deploy'));
+    await copyFile(join(repoRoot, 'deploy/job-limits.env'), join(work, 'deploy/job-limits.env'));
     await mkdir(join(work, '.data'));
     seedDatabase(join(work, '.data/slideshow.db'));
     const git = (...args: string[]) =>
@@ -92,6 +128,7 @@ describe('the commands in docs/deploy.md and docs/operations.md', () => {
   });
   afterAll(async () => {
     await server.close();
+    await revisionsApi.close();
     await gcloud.cleanup();
     await rm(work, { recursive: true, force: true });
   });
@@ -155,6 +192,8 @@ describe('the commands in docs/deploy.md and docs/operations.md', () => {
       'litestream restore -o .data/slideshow.db gcs://my-project-images-db/slideshow.db',
     );
     expect(server.requests.some((r) => r.method === 'POST')).toBe(true);
+    // The workflow rollbacks read the revision history from the Workflows API.
+    expect(revisionsApi.authorizations).toContain('Bearer doc-token');
   });
 
   it('include failed_tasks queries that answer correctly on a database built by the backend migrations', async () => {
@@ -192,5 +231,145 @@ describe('the commands in docs/deploy.md and docs/operations.md', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+/** A `principal | role | on` triple, in the words of docs/deploy.md's IAM table. */
+type Grant = string;
+
+/** The triples of the IAM table: each row's roles × targets (both comma-separated). */
+function tableGrants(markdown: string): Grant[] {
+  const section = markdown.slice(markdown.indexOf('## IAM: who may do what'));
+  const rows = section
+    .split('\n')
+    .filter((l) => l.startsWith('| '))
+    .slice(2) // header and rule
+    .map((l) => l.split('|').map((c) => c.trim()));
+  const grants: Grant[] = [];
+  const plain = (cell: string) => cell.replaceAll('`', '');
+  for (const [, principal = '', roles = '', on = ''] of rows) {
+    for (const role of plain(roles).split(', ')) {
+      for (const target of plain(on).split(', '))
+        grants.push(`${plain(principal)} | ${role} | ${target}`);
+    }
+  }
+  return grants.sort();
+}
+
+/** The same triples from the `add-iam-policy-binding` commands setup ran on project "demo". */
+function setupGrants(commands: string[]): Grant[] {
+  const grants: Grant[] = [];
+  const account = (email: string) => email.replace(/@demo\.iam\.gserviceaccount\.com$/, '');
+  for (const command of commands) {
+    const m = /^gcloud (.+) add-iam-policy-binding (\S+) .*--member=(\S+) --role=(\S+)/.exec(
+      command,
+    );
+    if (!m) continue;
+    const [, group = '', resource = '', member = '', role = ''] = m;
+    const principal =
+      member === 'allUsers'
+        ? 'allUsers'
+        : member === 'serviceAccount:deployer@demo.iam.gserviceaccount.com'
+          ? 'build account'
+          : account(member.replace(/^serviceAccount:/, ''));
+    const target =
+      group === 'projects'
+        ? 'project'
+        : group === 'run jobs'
+          ? `job ${resource}`
+          : group === 'storage buckets'
+            ? `bucket ${resource.replace('gs://demo-images', '$BUCKET').replace('gs://demo_cloudbuild', 'PROJECT_cloudbuild')}`
+            : group === 'storage managed-folders'
+              ? `folder ${resource.replace('gs://demo-images', '$BUCKET')}`
+              : group === 'secrets'
+                ? `secret ${resource}`
+                : group === 'iam service-accounts'
+                  ? `account ${account(resource)}`
+                  : group === 'artifacts repositories'
+                    ? `repository ${resource}`
+                    : `unknown ${group} ${resource}`;
+    grants.push(
+      `${principal} | ${role.replace('projects/demo/', 'projects/PROJECT/')} | ${target}`,
+    );
+  }
+  return grants.sort();
+}
+
+describe('docs/deploy.md and docs/operations.md state what the code does', () => {
+  let gcloud: GcloudDouble;
+  let deployDoc = '';
+  let operationsDoc = '';
+
+  beforeAll(async () => {
+    gcloud = await createGcloudDouble([
+      {
+        match: 'run services describe backend * --format=value(status.url)',
+        stdout: 'https://b.example',
+      },
+      { match: '*describe*', exit: 1 },
+    ]);
+    deployDoc = await readFile(join(repoRoot, 'docs/deploy.md'), 'utf8');
+    operationsDoc = await readFile(join(repoRoot, 'docs/operations.md'), 'utf8');
+  });
+  afterAll(async () => {
+    await gcloud.cleanup();
+  });
+
+  it('the IAM table lists exactly the bindings scripts/setup makes', async () => {
+    const result = await runScript(
+      'setup',
+      [
+        '--project',
+        'demo',
+        '--steps',
+        'iam',
+        '--build-service-account',
+        'deployer@demo.iam.gserviceaccount.com',
+      ],
+      gcloud.env,
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const made = setupGrants(await gcloud.mutations());
+    expect(made.length).toBeGreaterThan(15);
+    expect(tableGrants(deployDoc)).toEqual(made);
+  });
+
+  it('the job limits the docs quote are those of deploy/job-limits.env', () => {
+    const { maxRetries, taskTimeoutSeconds } = readJobLimits();
+    expect(deployDoc).toContain(
+      `(1 task, ${maxRetries} retries, ${taskTimeoutSeconds} s task timeout,`,
+    );
+    expect(deployDoc).toContain(
+      `\`MAX_RETRIES=${maxRetries}\`, \`TASK_TIMEOUT_SECONDS=${taskTimeoutSeconds}\``,
+    );
+    expect(operationsDoc).toContain(
+      `\`TASK_TIMEOUT_SECONDS\` (${taskTimeoutSeconds} s, \`deploy/job-limits.env\`)`,
+    );
+    expect(operationsDoc).toContain(`retried up to \`MAX_RETRIES\` (${maxRetries}) times`);
+  });
+
+  it('the Cloud Build substitutions listed are exactly those the configs declare', async () => {
+    const declared = new Set<string>();
+    for (const file of [
+      'backend.cloudbuild.yaml',
+      'processor.cloudbuild.yaml',
+      'workflows.cloudbuild.yaml',
+    ]) {
+      for (const name of Object.keys((await readBuildConfig(file)).substitutions ?? {}))
+        declared.add(name);
+    }
+    const paragraph =
+      /Substitutions, all with defaults except the first two:([\s\S]*?)\n\n/.exec(deployDoc)?.[1] ??
+      '';
+    const listed = new Set([...paragraph.matchAll(/`(_[A-Z_]+)`/g)].map((m) => m[1]));
+    expect([...listed].sort()).toEqual([...declared].sort());
+  });
+
+  it("the setup steps listed are setup's own, in its order", async () => {
+    const setup = await readFile(join(scriptsDir, 'setup'), 'utf8');
+    const steps = /^STEPS='([a-z,]+)'$/m.exec(setup)?.[1];
+    expect(steps).toBeDefined();
+    expect(deployDoc).toContain(`\`--steps ${steps}\``);
+    expect(setup).toContain(`#   --steps LIST                comma list of ${steps}`);
   });
 });

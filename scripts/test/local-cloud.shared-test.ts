@@ -1,10 +1,11 @@
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawnSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type RunningLocalCloud, startLocalCloud } from '@slideshow/local-cloud/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readJobLimits } from '../../tools/job-limits.ts';
 import { inheritedEnv } from './helpers/config.ts';
 import { DOCS, docCommands } from './helpers/docs-commands.ts';
 import { printedCommands, runScript, scriptsDir } from './helpers/gcloud-double.ts';
@@ -51,35 +52,22 @@ describe.skipIf(!hasGcloud)(
         projectId: PROJECT,
         location: REGION,
       });
-      // A git repository whose HEAD~1 holds the workflow as it is in this checkout
-      // and whose HEAD holds a "bad" edit, for the rollback.
+      // The repository setup deploys from: this checkout's workflow and job limits.
       repo = join(dir, 'repo');
       await mkdir(join(repo, 'workflows'), { recursive: true });
-      const git = (...args: string[]) =>
-        execFileSync('git', [
-          '-C',
-          repo,
-          '-c',
-          'user.name=t',
-          '-c',
-          'user.email=t@example.com',
-          ...args,
-        ]);
-      git('init', '-q');
+      await mkdir(join(repo, 'deploy'), { recursive: true });
       good = await readFile(workflowSource, 'utf8');
       await writeFile(join(repo, 'workflows/process-image.workflows.yaml'), good);
-      git('add', '.');
-      git('commit', '-q', '-m', 'good');
-      await writeFile(
-        join(repo, 'workflows/process-image.workflows.yaml'),
-        `# bad release\n${good}`,
+      await copyFile(
+        join(scriptsDir, '../deploy/job-limits.env'),
+        join(repo, 'deploy/job-limits.env'),
       );
-      git('commit', '-q', '-am', 'bad');
       env = {
         SLIDESHOW_REPO: repo,
         CLOUDSDK_CONFIG: join(dir, 'gcloud-config'),
         CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
-        CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'true',
+        // local-cloud answers only callers with its token: gcloud sends it as its access token.
+        CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: cloud.tokenFile,
         CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS: `${cloud.url}/`,
         CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWS: `${cloud.url}/`,
         CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWEXECUTIONS: `${cloud.url}/`,
@@ -130,11 +118,12 @@ describe.skipIf(!hasGcloud)(
       const workflow = JSON.parse(
         await gcloud('workflows', 'describe', 'process-image', `--location=${REGION}`),
       );
+      const limits = readJobLimits();
       expect(workflow.userEnvVars).toEqual({
         PROCESSOR_JOB: 'processor',
         BACKEND_URL: 'https://backend.example',
-        TASK_TIMEOUT_SECONDS: '600',
-        MAX_RETRIES: '3',
+        TASK_TIMEOUT_SECONDS: String(limits.taskTimeoutSeconds),
+        MAX_RETRIES: String(limits.maxRetries),
       });
       expect(workflow.serviceAccount).toContain('slideshow-workflow@demo.iam.gserviceaccount.com');
     });
@@ -148,18 +137,36 @@ describe.skipIf(!hasGcloud)(
       expect(result.stderr).toContain('ok: queue image-uploads has the computed settings');
       expect(result.stderr).toContain('ok: queue image-ingest has the computed settings');
       expect(result.stderr).toContain('ok: workflow process-image exists');
+      expect(result.stderr).toContain('setup: nothing to change');
     });
 
-    it('rolls the workflow back to a git revision between a pause and a resume of both queues', {
+    it('rolls the workflow back to the revision deployed before the bad one, between a pause and a resume of both queues', {
       timeout: TEST_TIMEOUT_MS,
     }, async () => {
+      const deployed = JSON.parse(
+        await gcloud('workflows', 'describe', 'process-image', `--location=${REGION}`),
+      );
+      // A bad release: new source and a changed env var.
+      const bad = join(dir, 'bad.workflows.yaml');
+      await writeFile(bad, `# bad release\n${good}`);
+      await gcloud(
+        'workflows',
+        'deploy',
+        'process-image',
+        `--source=${bad}`,
+        `--location=${REGION}`,
+        '--update-env-vars=MAX_RETRIES=9',
+      );
       const before = JSON.parse(
         await gcloud('workflows', 'describe', 'process-image', `--location=${REGION}`),
       );
+      expect(before.revisionId).not.toBe(deployed.revisionId);
       const result = await runScript(
         'rollback',
-        ['--project', PROJECT, '--region', REGION, '--no-requeue', 'workflow', 'HEAD~1'],
+        ['--project', PROJECT, '--region', REGION, '--no-requeue', 'workflow'],
         env,
+        undefined,
+        SCRIPT_TIMEOUT_MS,
       );
       expect(result.status, result.stderr).toBe(0);
       expect(printedCommands(result.stdout).map((c) => c.split(' ').slice(0, 5).join(' '))).toEqual(
@@ -171,12 +178,15 @@ describe.skipIf(!hasGcloud)(
           'gcloud tasks queues resume image-ingest',
         ],
       );
+      expect(result.stderr).toContain(
+        `workflow: process-image back to revision ${deployed.revisionId} (now ${before.revisionId})`,
+      );
       const after = JSON.parse(
         await gcloud('workflows', 'describe', 'process-image', `--location=${REGION}`),
       );
       expect(after.sourceContents).toBe(good);
-      expect(after.revisionId).not.toBe(before.revisionId);
-      expect(after.userEnvVars).toEqual(before.userEnvVars);
+      expect(after.userEnvVars).toEqual(deployed.userEnvVars);
+      expect(after.serviceAccount).toBe(deployed.serviceAccount);
       for (const queue of ['image-uploads', 'image-ingest']) {
         const q = JSON.parse(
           await gcloud('tasks', 'queues', 'describe', queue, `--location=${REGION}`),

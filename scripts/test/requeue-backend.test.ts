@@ -45,7 +45,7 @@ describe('scripts/requeue-failed against the real backend', () => {
           authorization: `Bearer ${backend.callbackSecret}`,
           'content-type': 'application/json',
         },
-        body: JSON.stringify({ code, message: `${code} in test`, source }),
+        body: JSON.stringify({ generation: 0, code, message: `${code} in test`, source }),
       });
       expect(response.status, await response.text()).toBeLessThan(300);
     }

@@ -1,7 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AdminServer, failedTask, startAdminServer } from './helpers/admin-server.ts';
 import {
@@ -11,6 +7,10 @@ import {
   type Rule,
   runScript,
 } from './helpers/gcloud-double.ts';
+import {
+  type RevisionsServer,
+  startRevisionsServer,
+} from './helpers/workflows-revisions-server.ts';
 
 const LOC = '--location=europe-west1 --project=demo';
 const REG = '--region=europe-west1 --project=demo';
@@ -40,68 +40,89 @@ function revisionsJson(revisions: [string, string, boolean][]): string {
   );
 }
 
-const RULES: Rule[] = [
-  {
-    match: 'run services describe backend *status.traffic*',
-    stdout: 'backend-00003-bad',
+const WORKFLOW = 'projects/demo/locations/europe-west1/workflows/process-image';
+const WORKFLOW_SA = 'projects/demo/serviceAccounts/slideshow-workflow@demo.iam.gserviceaccount.com';
+/**
+ * `gcloud workflows describe process-image --revision-id=R --format=json` of the
+ * good and the old revision (one line each: the double prints stdout with printf %b).
+ */
+const REVISIONS: Record<string, object> = {
+  '000002-good': {
+    name: WORKFLOW,
+    revisionId: '000002-good',
+    sourceContents: '# good workflow',
+    userEnvVars: { PROCESSOR_JOB: 'processor', MAX_RETRIES: '3', TASK_TIMEOUT_SECONDS: '600' },
+    serviceAccount: WORKFLOW_SA,
   },
-  {
-    match: 'run revisions list --service=backend *',
-    stdout: revisionsJson([
-      ['backend-00004-failed', '2026-11-22T12:00:00Z', false],
-      ['backend-00003-bad', '2026-11-22T10:00:00Z', true],
-      ['backend-00002-good', '2026-11-21T10:00:00Z', true],
-      ['backend-00001-old', '2026-11-20T10:00:00Z', true],
-    ]),
+  '000001-old': {
+    name: WORKFLOW,
+    revisionId: '000001-old',
+    sourceContents: '# old workflow',
+    serviceAccount: WORKFLOW_SA,
   },
-  { match: 'run jobs describe processor *', stdout: `${IMAGE}@sha256:bbb` },
-  {
-    match: `artifacts docker images list ${IMAGE} *`,
-    stdout: 'sha256:ccc\nsha256:bbb\nsha256:aaa',
-  },
-];
+};
+
+function rules(revisionsApi: string): Rule[] {
+  return [
+    {
+      match: 'run services describe backend *status.traffic*',
+      stdout: 'backend-00003-bad',
+    },
+    {
+      match: 'run revisions list --service=backend *',
+      stdout: revisionsJson([
+        ['backend-00004-failed', '2026-11-22T12:00:00Z', false],
+        ['backend-00003-bad', '2026-11-22T10:00:00Z', true],
+        ['backend-00002-good', '2026-11-21T10:00:00Z', true],
+        ['backend-00001-old', '2026-11-20T10:00:00Z', true],
+      ]),
+    },
+    { match: 'run jobs describe processor *', stdout: `${IMAGE}@sha256:bbb` },
+    {
+      match: `artifacts docker images list ${IMAGE} *`,
+      stdout: 'sha256:ccc\nsha256:bbb\nsha256:aaa',
+    },
+    { match: 'config get api_endpoint_overrides/workflows', stdout: revisionsApi },
+    { match: 'auth print-access-token', stdout: 'tok-123' },
+    ...Object.entries(REVISIONS).map(([id, revision]) => ({
+      match: `workflows describe process-image --revision-id=${id} *`,
+      stdout: JSON.stringify(revision),
+    })),
+    {
+      match: 'workflows describe process-image * --format=value(revisionId)',
+      stdout: '000003-bad',
+    },
+    { match: 'workflows describe process-batch *', exit: 1 },
+  ];
+}
 
 describe('scripts/rollback against a recording gcloud and a loopback admin API', () => {
   let gcloud: GcloudDouble;
-  let repo: string;
   let server: AdminServer;
+  let revisionsApi: RevisionsServer;
   let env: Record<string, string>;
-  const git = (...args: string[]) =>
-    execFileSync(
-      'git',
-      ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args],
-      {
-        encoding: 'utf8',
-      },
-    ).trim();
 
   beforeAll(async () => {
-    gcloud = await createGcloudDouble(RULES);
-    repo = await mkdtemp(join(tmpdir(), 'ops-rollback-repo-'));
-    await mkdir(join(repo, 'workflows'));
-    git('init', '-q');
-    await writeFile(join(repo, 'workflows/process-image.workflows.yaml'), '# good workflow\n');
-    git('add', '.');
-    git('commit', '-q', '-m', 'good');
-    await writeFile(join(repo, 'workflows/process-image.workflows.yaml'), '# bad workflow\n');
-    await writeFile(join(repo, 'workflows/process-batch.workflows.yaml'), '# new batch workflow\n');
-    git('add', '.');
-    git('commit', '-q', '-m', 'bad');
+    // Two revisions per page, so the script has to follow nextPageToken.
+    revisionsApi = await startRevisionsServer(
+      { [WORKFLOW]: ['000003-bad', '000002-good', '000001-old'] },
+      2,
+    );
+    gcloud = await createGcloudDouble(rules(revisionsApi.url));
   });
   afterAll(async () => {
     await gcloud.cleanup();
-    await rm(repo, { recursive: true, force: true });
+    await revisionsApi.close();
   });
   beforeEach(async () => {
     await gcloud.reset();
-    await gcloud.setRules(RULES);
+    await gcloud.setRules(rules(revisionsApi.url));
     server = await startAdminServer([
       failedTask('img-1', 'JOB_FAILED', '2026-11-22T10:05:00.000Z'),
       failedTask('img-2', 'TIMEOUT', '2026-11-22T09:00:00.000Z'),
     ]);
     env = {
       ...gcloud.env,
-      SLIDESHOW_REPO: repo,
       BACKEND_URL: server.url,
       ADMIN_TOKEN: server.token,
     };
@@ -156,19 +177,60 @@ describe('scripts/rollback against a recording gcloud and a loopback admin API',
     ]);
   });
 
-  it('redeploys the workflow source of a git revision and only the workflows that existed then', async () => {
-    const result = await runScript('rollback', [...since, 'workflow', 'HEAD~1'], env);
+  it("restores the workflow revision deployed before the current one, from Workflows' own history: its source, env and account", async () => {
+    const result = await runScript('rollback', [...since, 'workflow'], env);
     expect(result.status, result.stderr).toBe(0);
     const deploys = (await gcloud.calls()).filter((c) => c.argv[1] === 'deploy');
-    expect(deploys.map((c) => [c.argv[2], c.source])).toEqual([
-      ['process-image', '# good workflow'],
-    ]);
+    expect(deploys).toHaveLength(1);
+    const [deploy] = deploys;
+    expect(deploy?.source).toBe('# good workflow');
+    expect(JSON.parse(deploy?.envVarsFile ?? 'null')).toEqual({
+      PROCESSOR_JOB: 'processor',
+      MAX_RETRIES: '3',
+      TASK_TIMEOUT_SECONDS: '600',
+    });
     const mutations = await gcloud.mutations();
     expect(mutations.slice(0, 2)).toEqual(PAUSE);
     expect(mutations[2]).toMatch(
-      /^gcloud workflows deploy process-image --source=\S+\/process-image\.workflows\.yaml --location=europe-west1 --project=demo$/,
+      new RegExp(
+        `^gcloud workflows deploy process-image --source=\\S+/process-image\\.workflows\\.yaml --env-vars-file=\\S+/process-image\\.env\\.json --service-account=${WORKFLOW_SA} ${LOC}$`,
+      ),
     );
     expect(mutations.slice(3)).toEqual(RESUME);
+    expect(result.stderr).toContain(
+      'workflow: process-image back to revision 000002-good (now 000003-bad)',
+    );
+    // The revision list came from the API, with gcloud's token.
+    expect(revisionsApi.authorizations.at(-1)).toBe('Bearer tok-123');
+  });
+
+  it('restores a named workflow revision, clearing env vars it did not have', async () => {
+    const result = await runScript('rollback', [...since, 'workflow', '000001-old'], env);
+    expect(result.status, result.stderr).toBe(0);
+    const deploy = (await gcloud.calls()).find((c) => c.argv[1] === 'deploy');
+    expect(deploy?.source).toBe('# old workflow');
+    expect(deploy?.argv).toContain('--clear-env-vars');
+  });
+
+  it('refuses a workflow revision the history does not have, before pausing anything', async () => {
+    const result = await runScript('rollback', [...since, 'workflow', '000009-nope'], env);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('workflow process-image has no revision 000009-nope');
+    expect(await gcloud.mutations()).toEqual([]);
+  });
+
+  it('stops before pausing anything when the workflow has no older revision', async () => {
+    await gcloud.setRules([
+      {
+        match: 'workflows describe process-image * --format=value(revisionId)',
+        stdout: '000001-old',
+      },
+      ...rules(revisionsApi.url),
+    ]);
+    const result = await runScript('rollback', [...since, 'workflow'], env);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('no revision of workflow process-image older than 000001-old');
+    expect(await gcloud.mutations()).toEqual([]);
   });
 
   it('rolls back all three in a fixed order inside one pause', async () => {
@@ -200,7 +262,10 @@ describe('scripts/rollback against a recording gcloud and a loopback admin API',
   });
 
   it('still resumes both queues when the switch fails, and does not re-queue', async () => {
-    await gcloud.setRules([{ match: 'run services update-traffic *', exit: 1 }, ...RULES]);
+    await gcloud.setRules([
+      { match: 'run services update-traffic *', exit: 1 },
+      ...rules(revisionsApi.url),
+    ]);
     const result = await runScript('rollback', [...since, 'backend'], env);
     expect(result.status).not.toBe(0);
     expect(await gcloud.mutations()).toEqual([
@@ -220,7 +285,7 @@ describe('scripts/rollback against a recording gcloud and a loopback admin API',
           ['backend-00003-bad', '2026-11-22T10:00:00Z', true],
         ]),
       },
-      ...RULES,
+      ...rules(revisionsApi.url),
     ]);
     const result = await runScript('rollback', [...since, 'backend'], env);
     expect(result.status).toBe(1);

@@ -20,72 +20,35 @@ const INGEST_FLAGS =
   '--max-dispatches-per-second=0.2 --max-concurrent-dispatches=2 --max-attempts=100 --min-backoff=10s --max-backoff=600s --max-doublings=6 --max-retry-duration=21600s';
 const LOC = '--location=europe-west1 --project=demo';
 const REG = '--region=europe-west1 --project=demo';
+const DEPLOYER = 'serviceAccount:deployer@demo.iam.gserviceaccount.com';
+/** The job limits the test repository's deploy/job-limits.env sets (not the real values, on purpose). */
+const LIMITS = { maxRetries: 2, taskTimeoutSeconds: 900 };
 
-/** The backend URL and project number are known; nothing else exists. */
+/** Like the real gcloud: `projects get-iam-policy` has no --condition flag (exit 2). */
+const REJECTS_CONDITION_ON_GET: Rule = {
+  match: 'projects get-iam-policy *--condition*',
+  exit: 2,
+};
+
+/** The backend URL is known; nothing else exists. */
 const EMPTY_PROJECT: Rule[] = [
-  { match: 'projects describe demo *', stdout: '123456' },
+  REJECTS_CONDITION_ON_GET,
   { match: `run services describe backend * --format=value(status.url)`, stdout: URL },
   { match: '*describe*', exit: 1 },
 ];
 
-/** Every resource, role binding and secret version is already there. */
-function fullProject(): Rule[] {
-  const policy = (pairs: [string, string][]) => pairs.map(([r, m]) => `${r},${m}`).join('\n');
-  return [
-    { match: 'services list *', stdout: APIS.split(' ').join('\n') },
-    { match: 'projects describe demo *', stdout: '123456' },
-    { match: `run services describe backend * --format=value(status.url)`, stdout: URL },
-    {
-      match: 'projects get-iam-policy *',
-      stdout: policy([
-        ['roles/cloudtasks.enqueuer', SA('slideshow-backend')],
-        ['roles/workflows.invoker', SA('slideshow-tasks')],
-        ['roles/run.developer', SA('slideshow-workflow')],
-        ['roles/logging.logWriter', SA('slideshow-workflow')],
-      ]),
-    },
-    {
-      match: 'iam service-accounts get-iam-policy *',
-      stdout: policy([
-        ['roles/iam.serviceAccountUser', SA('slideshow-backend')],
-        [
-          'roles/iam.serviceAccountTokenCreator',
-          'serviceAccount:service-123456@gcp-sa-cloudtasks.iam.gserviceaccount.com',
-        ],
-      ]),
-    },
-    {
-      match: 'run services get-iam-policy *',
-      stdout: policy([
-        ['roles/run.invoker', SA('slideshow-workflow')],
-        ['roles/run.invoker', SA('slideshow-processor')],
-      ]),
-    },
-    {
-      match: 'storage buckets get-iam-policy *',
-      stdout: policy([
-        ['roles/storage.objectUser', SA('slideshow-processor')],
-        ['roles/storage.objectUser', SA('slideshow-backend')],
-      ]),
-    },
-    {
-      match: 'secrets get-iam-policy *',
-      stdout: policy([['roles/secretmanager.secretAccessor', SA('slideshow-backend')]]),
-    },
-    { match: 'secrets versions list *', stdout: 'projects/demo/secrets/x/versions/1' },
-    { match: 'tasks queues describe image-uploads *', stdout: '0.6\t10\t100\t1s\t300s\t6\t21600s' },
-    { match: 'tasks queues describe image-ingest *', stdout: '0.2\t2\t100\t10s\t600s\t6\t21600s' },
-  ];
-}
+const projectBind = (member: string, role: string) =>
+  `gcloud projects add-iam-policy-binding demo --member=${member} --role=${role} --condition=None`;
+const bind = (what: string, member: string, role: string) =>
+  `gcloud ${what} --member=${member} --role=${role}`;
 
 /** Everything setup runs on an empty project, in order. */
 function fromZero(repo: string): string[] {
-  const bind = (what: string, member: string, role: string) =>
-    `gcloud ${what} --member=${member} --role=${role}`;
   return [
     `gcloud services enable ${APIS} --project=demo`,
     'gcloud storage buckets create gs://demo-images --project=demo --location=europe-west1 --uniform-bucket-level-access',
     'gcloud storage buckets create gs://demo-images-db --project=demo --location=europe-west1 --uniform-bucket-level-access',
+    'gcloud storage managed-folders create gs://demo-images/variants/ --project=demo',
     `gcloud artifacts repositories create slideshow --repository-format=docker ${LOC}`,
     ...['backend', 'tasks', 'workflow', 'processor'].map(
       (n) =>
@@ -96,50 +59,27 @@ function fromZero(repo: string): string[] {
     `gcloud tasks queues create image-uploads ${LOC} ${UPLOADS_FLAGS}`,
     `gcloud tasks queues create image-ingest ${LOC} ${INGEST_FLAGS}`,
     `gcloud run deploy backend --image=us-docker.pkg.dev/cloudrun/container/hello ${REG} --service-account=slideshow-backend@demo.iam.gserviceaccount.com --no-allow-unauthenticated --max-instances=1`,
-    bind(
-      'projects add-iam-policy-binding demo --condition=None',
-      SA('slideshow-backend'),
-      'roles/cloudtasks.enqueuer',
-    ),
+    `gcloud run jobs create processor --image=us-docker.pkg.dev/cloudrun/container/job ${REG} --service-account=slideshow-processor@demo.iam.gserviceaccount.com --tasks=1 --max-retries=${LIMITS.maxRetries} --task-timeout=${LIMITS.taskTimeoutSeconds}s --cpu=2 --memory=2Gi --set-env-vars=BACKEND_API_URL=${URL},GCS_BUCKET_NAME=demo-images,MAX_RETRIES=${LIMITS.maxRetries},CALLBACK_AUTH=google,CALLBACK_AUDIENCE=${URL}`,
+    projectBind(SA('slideshow-backend'), 'roles/cloudtasks.enqueuer'),
     bind(
       'iam service-accounts add-iam-policy-binding slideshow-tasks@demo.iam.gserviceaccount.com --project=demo',
       SA('slideshow-backend'),
       'roles/iam.serviceAccountUser',
     ),
+    projectBind(SA('slideshow-backend'), 'roles/workflows.viewer'),
+    projectBind(SA('slideshow-tasks'), 'roles/workflows.invoker'),
     bind(
-      'projects add-iam-policy-binding demo --condition=None',
-      SA('slideshow-tasks'),
-      'roles/workflows.invoker',
-    ),
-    bind(
-      'iam service-accounts add-iam-policy-binding slideshow-tasks@demo.iam.gserviceaccount.com --project=demo',
-      'serviceAccount:service-123456@gcp-sa-cloudtasks.iam.gserviceaccount.com',
-      'roles/iam.serviceAccountTokenCreator',
-    ),
-    bind(
-      'projects add-iam-policy-binding demo --condition=None',
+      `run jobs add-iam-policy-binding processor ${REG}`,
       SA('slideshow-workflow'),
-      'roles/run.developer',
+      'roles/run.jobsExecutorWithOverrides',
     ),
-    bind(
-      `run services add-iam-policy-binding backend ${REG}`,
-      SA('slideshow-workflow'),
-      'roles/run.invoker',
-    ),
-    bind(
-      'projects add-iam-policy-binding demo --condition=None',
-      SA('slideshow-workflow'),
-      'roles/logging.logWriter',
-    ),
+    'gcloud iam roles create slideshowRunOperationsViewer --project=demo --title=slideshowRunOperationsViewer --permissions=run.operations.get --stage=GA',
+    projectBind(SA('slideshow-workflow'), 'projects/demo/roles/slideshowRunOperationsViewer'),
+    projectBind(SA('slideshow-workflow'), 'roles/logging.logWriter'),
     bind(
       'storage buckets add-iam-policy-binding gs://demo-images --project=demo',
       SA('slideshow-processor'),
       'roles/storage.objectUser',
-    ),
-    bind(
-      `run services add-iam-policy-binding backend ${REG}`,
-      SA('slideshow-processor'),
-      'roles/run.invoker',
     ),
     bind(
       'storage buckets add-iam-policy-binding gs://demo-images --project=demo',
@@ -161,8 +101,64 @@ function fromZero(repo: string): string[] {
       SA('slideshow-backend'),
       'roles/secretmanager.secretAccessor',
     ),
-    `gcloud run jobs create processor --image=us-docker.pkg.dev/cloudrun/container/job ${REG} --service-account=slideshow-processor@demo.iam.gserviceaccount.com --tasks=1 --max-retries=3 --task-timeout=600s --cpu=2 --memory=2Gi --set-env-vars=BACKEND_API_URL=${URL},GCS_BUCKET_NAME=demo-images,MAX_RETRIES=3,CALLBACK_AUTH=google,CALLBACK_AUDIENCE=${URL}`,
-    `gcloud workflows deploy process-image --source=${repo}/workflows/process-image.workflows.yaml ${LOC} --service-account=slideshow-workflow@demo.iam.gserviceaccount.com --set-env-vars=PROCESSOR_JOB=processor,BACKEND_URL=${URL},TASK_TIMEOUT_SECONDS=600,MAX_RETRIES=3`,
+    bind(
+      'storage managed-folders add-iam-policy-binding gs://demo-images/variants/ --project=demo',
+      'allUsers',
+      'roles/storage.objectViewer',
+    ),
+    `gcloud workflows deploy process-image --source=${repo}/workflows/process-image.workflows.yaml ${LOC} --service-account=slideshow-workflow@demo.iam.gserviceaccount.com --set-env-vars=PROCESSOR_JOB=processor,BACKEND_URL=${URL},TASK_TIMEOUT_SECONDS=${LIMITS.taskTimeoutSeconds},MAX_RETRIES=${LIMITS.maxRetries}`,
+  ];
+}
+
+/** What the deployer (`--build-service-account`) gets on top, in order. */
+const DEPLOYER_GRANTS = [
+  'gcloud storage buckets create gs://demo_cloudbuild --project=demo --location=europe-west1 --uniform-bucket-level-access',
+  bind(
+    'storage buckets add-iam-policy-binding gs://demo_cloudbuild --project=demo',
+    DEPLOYER,
+    'roles/storage.objectViewer',
+  ),
+  projectBind(DEPLOYER, 'roles/run.admin'),
+  projectBind(DEPLOYER, 'roles/workflows.editor'),
+  projectBind(DEPLOYER, 'roles/logging.logWriter'),
+  bind(
+    `artifacts repositories add-iam-policy-binding slideshow ${LOC}`,
+    DEPLOYER,
+    'roles/artifactregistry.writer',
+  ),
+  ...['backend', 'workflow', 'processor'].map((n) =>
+    bind(
+      `iam service-accounts add-iam-policy-binding slideshow-${n}@demo.iam.gserviceaccount.com --project=demo`,
+      DEPLOYER,
+      'roles/iam.serviceAccountUser',
+    ),
+  ),
+];
+
+/**
+ * The project as a first run leaves it: every resource exists, and each
+ * resource's IAM policy holds exactly the bindings that run added (read back
+ * from its recorded `add-iam-policy-binding` commands, so the two cannot drift).
+ */
+function convergedProject(firstRun: string[]): Rule[] {
+  const policies = new Map<string, string[]>();
+  for (const command of firstRun) {
+    const m = /^gcloud (.+) add-iam-policy-binding (\S+) .*--member=(\S+) --role=(\S+)/.exec(
+      command,
+    );
+    if (!m) continue;
+    const key = `${m[1]} get-iam-policy ${m[2]} *`;
+    policies.set(key, [...(policies.get(key) ?? []), `${m[4]},${m[3]},`]);
+  }
+  return [
+    REJECTS_CONDITION_ON_GET,
+    ...[...policies].map(([match, lines]) => ({ match, stdout: lines.join('\n') })),
+    { match: 'services list *', stdout: APIS.split(' ').join('\n') },
+    { match: `run services describe backend * --format=value(status.url)`, stdout: URL },
+    { match: 'iam roles describe slideshowRunOperationsViewer *', stdout: 'run.operations.get' },
+    { match: 'secrets versions list *', stdout: 'projects/demo/secrets/x/versions/1' },
+    { match: 'tasks queues describe image-uploads *', stdout: '0.6\t10\t100\t1s\t300s\t6\t21600s' },
+    { match: 'tasks queues describe image-ingest *', stdout: '0.2\t2\t100\t10s\t600s\t6\t21600s' },
   ];
 }
 
@@ -175,9 +171,14 @@ describe('scripts/setup against a recording gcloud', () => {
     gcloud = await createGcloudDouble();
     repo = await mkdtemp(join(tmpdir(), 'ops-repo-'));
     await mkdir(join(repo, 'workflows'));
+    await mkdir(join(repo, 'deploy'));
     await writeFile(
       join(repo, 'workflows/process-image.workflows.yaml'),
       '# test workflow\nmain:\n  steps: []\n',
+    );
+    await writeFile(
+      join(repo, 'deploy/job-limits.env'),
+      `# test limits\nMAX_RETRIES=${LIMITS.maxRetries}\nTASK_TIMEOUT_SECONDS=${LIMITS.taskTimeoutSeconds}\n`,
     );
     env = { ...gcloud.env, SLIDESHOW_REPO: repo };
   });
@@ -195,6 +196,7 @@ describe('scripts/setup against a recording gcloud', () => {
     expect(result.status, result.stderr).toBe(0);
     expect(await gcloud.mutations()).toEqual(fromZero(repo));
     expect(printedCommands(result.stdout)).toEqual(fromZero(repo));
+    expect(result.stderr).toContain('setup: done');
   });
 
   it('prints the same commands on a dry run and runs none of them', async () => {
@@ -206,32 +208,73 @@ describe('scripts/setup against a recording gcloud', () => {
     expect(result.stderr).toContain('dry run done, nothing was changed');
   });
 
-  it('changes nothing when everything already exists with the computed settings', async () => {
-    await gcloud.setRules(fullProject());
-    const result = await runScript('setup', ['--project', 'demo'], env);
-    expect(result.status, result.stderr).toBe(0);
+  it('changes nothing on a second run and says so: every binding the first run added is read back', async () => {
+    await gcloud.setRules(EMPTY_PROJECT);
+    const first = await runScript(
+      'setup',
+      ['--project', 'demo', '--build-service-account', 'deployer@demo.iam.gserviceaccount.com'],
+      env,
+    );
+    expect(first.status, first.stderr).toBe(0);
+    const firstRun = await gcloud.mutations();
+    expect(firstRun.filter((c) => c.includes('add-iam-policy-binding'))).toHaveLength(21);
+
+    await gcloud.reset();
+    await gcloud.setRules(convergedProject(firstRun));
+    const second = await runScript(
+      'setup',
+      ['--project', 'demo', '--build-service-account', 'deployer@demo.iam.gserviceaccount.com'],
+      env,
+    );
+    expect(second.status, second.stderr).toBe(0);
     expect(await gcloud.mutations()).toEqual([]);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toContain('ok: all APIs enabled');
-    expect(result.stderr).toContain('ok: queue image-ingest has the computed settings');
+    expect(second.stdout).toBe('');
+    expect(second.stderr).toContain('setup: nothing to change');
+    expect(second.stderr).toContain('ok: all APIs enabled');
+    expect(second.stderr).toContain(
+      'ok: serviceAccount:slideshow-workflow@demo.iam.gserviceaccount.com already has roles/logging.logWriter on project demo',
+    );
+    // Project policies are read the way gcloud accepts: no --condition on the get.
+    const projectReads = (await gcloud.calls()).filter(
+      (c) => c.argv[0] === 'projects' && c.argv[1] === 'get-iam-policy',
+    );
+    expect(projectReads.length).toBeGreaterThan(0);
+    for (const read of projectReads) expect(read.argv).not.toContain('--condition=None');
+  });
+
+  it('adds a project role again when the only binding for it has a condition', async () => {
+    await gcloud.setRules([
+      REJECTS_CONDITION_ON_GET,
+      {
+        match: 'projects get-iam-policy *',
+        stdout: `roles/workflows.viewer,${SA('slideshow-backend')},expires-2026`,
+      },
+      ...EMPTY_PROJECT,
+    ]);
+    const result = await runScript('setup', ['--project', 'demo', '--steps', 'iam'], env);
+    expect(result.status, result.stderr).toBe(0);
+    expect(await gcloud.mutations()).toContain(
+      projectBind(SA('slideshow-backend'), 'roles/workflows.viewer'),
+    );
   });
 
   it('updates only the queue whose settings drifted', async () => {
     await gcloud.setRules([
       { match: 'tasks queues describe image-ingest *', stdout: '5\t2\t100\t10s\t600s\t6\t21600s' },
-      ...fullProject(),
+      ...convergedProject(fromZero(repo)),
     ]);
     const result = await runScript('setup', ['--project', 'demo', '--steps', 'queues'], env);
     expect(result.status, result.stderr).toBe(0);
     expect(await gcloud.mutations()).toEqual([
       `gcloud tasks queues update image-ingest ${LOC} ${INGEST_FLAGS}`,
     ]);
+    expect(result.stderr).toContain('setup: done');
   });
 
   it('enables only the APIs that are not enabled yet', async () => {
     await gcloud.setRules([
       { match: 'services list *', stdout: APIS.split(' ').slice(1).join('\n') },
-      ...fullProject(),
+      ...convergedProject(fromZero(repo)),
     ]);
     const result = await runScript('setup', ['--project', 'demo', '--steps', 'apis'], env);
     expect(result.status, result.stderr).toBe(0);
@@ -273,7 +316,7 @@ describe('scripts/setup against a recording gcloud', () => {
   it('stores secret values through stdin and never prints them', async () => {
     await gcloud.setRules([
       { match: 'secrets versions list *', stdout: '' },
-      ...fullProject().slice(0, -1),
+      ...convergedProject(fromZero(repo)),
     ]);
     const result = await runScript('setup', ['--project', 'demo', '--steps', 'secrets'], {
       ...env,
@@ -290,10 +333,14 @@ describe('scripts/setup against a recording gcloud', () => {
       ['secrets versions add slideshow-admin-tokens --data-file=- --project=demo', 'tok-1,tok-2'],
     ]);
     expect(result.stdout + result.stderr).not.toContain('tok-1');
+    expect(result.stderr).toContain('setup: done');
   });
 
-  it('grants the Cloud Build deployer its roles when a build service account is named', async () => {
-    await gcloud.setRules(fullProject());
+  it('grants the Cloud Build deployer read access to the uploaded source and its deploy roles, nothing more', async () => {
+    await gcloud.setRules([
+      { match: 'storage buckets describe gs://demo_cloudbuild *', exit: 1 },
+      ...convergedProject(fromZero(repo)),
+    ]);
     const result = await runScript(
       'setup',
       [
@@ -307,17 +354,47 @@ describe('scripts/setup against a recording gcloud', () => {
       env,
     );
     expect(result.status, result.stderr).toBe(0);
-    const deployer = 'serviceAccount:deployer@demo.iam.gserviceaccount.com';
-    expect(await gcloud.mutations()).toEqual([
-      `gcloud projects add-iam-policy-binding demo --condition=None --member=${deployer} --role=roles/run.admin`,
-      `gcloud projects add-iam-policy-binding demo --condition=None --member=${deployer} --role=roles/workflows.editor`,
-      `gcloud projects add-iam-policy-binding demo --condition=None --member=${deployer} --role=roles/logging.logWriter`,
-      `gcloud artifacts repositories add-iam-policy-binding slideshow ${LOC} --member=${deployer} --role=roles/artifactregistry.writer`,
-      ...['backend', 'workflow', 'processor'].map(
-        (n) =>
-          `gcloud iam service-accounts add-iam-policy-binding slideshow-${n}@demo.iam.gserviceaccount.com --project=demo --member=${deployer} --role=roles/iam.serviceAccountUser`,
-      ),
+    expect(await gcloud.mutations()).toEqual(DEPLOYER_GRANTS);
+  });
+
+  it('names the source bucket the way gcloud builds submit does for domain-scoped projects', async () => {
+    await gcloud.setRules(EMPTY_PROJECT);
+    const result = await runScript(
+      'setup',
+      [
+        '--project',
+        'example.com:google-demo',
+        '--steps',
+        'iam',
+        '--dry-run',
+        '--build-service-account',
+        'deployer@example.iam.gserviceaccount.com',
+      ],
+      env,
+    );
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain(
+      'gcloud storage buckets create gs://example_com_elgoog-demo_cloudbuild ',
+    );
+  });
+
+  it('fails loudly when the variants folder cannot be made public', async () => {
+    await gcloud.setRules([
+      { match: 'storage managed-folders add-iam-policy-binding *', exit: 1 },
+      ...EMPTY_PROJECT,
     ]);
+    const result = await runScript('setup', ['--project', 'demo', '--steps', 'iam'], env);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      'error: cannot make gs://demo-images/variants/ publicly readable',
+    );
+  });
+
+  it('refuses --task-timeout and points to the one definition of the job limits', async () => {
+    const result = await runScript('setup', ['--project', 'demo', '--task-timeout', '10m'], env);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('TASK_TIMEOUT_SECONDS in deploy/job-limits.env');
+    expect(await gcloud.calls()).toEqual([]);
   });
 
   it('refuses to run without a project and names the flag', async () => {

@@ -7,6 +7,7 @@
 import { coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
 import { requireAdmin } from './auth/admin-auth.ts';
+import { createLoginDevices } from './auth/login-device.ts';
 import { createRateLimiter } from './auth/rate-limit.ts';
 import type { AppDeps, AppEnv, Services } from './context.ts';
 import { createLibraryRepository } from './db/library-repository.ts';
@@ -15,6 +16,11 @@ import { randomToken } from './ids.ts';
 import { deleteImage } from './library/delete-image.ts';
 import { createUploadTracker } from './library/upload-tracker.ts';
 import { createLifecycle, createRepositories } from './lifecycle.ts';
+import {
+  type BodyLimitName,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  limitBody as limitBodyWithin,
+} from './request-body.ts';
 import { adminImageRoutes, imageDetailRoutes } from './routes/admin-images.ts';
 import { adminSessionRoutes } from './routes/admin-session.ts';
 import { libraryRoutes } from './routes/library.ts';
@@ -30,6 +36,7 @@ export type { AppDeps } from './context.ts';
 export { openDatabase } from './db/open-database.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Builds the services object once for a set of deps. */
 export function createServices(deps: AppDeps): Services {
@@ -41,12 +48,19 @@ export function createServices(deps: AppDeps): Services {
     now,
     ...(deps.onEnqueued ? { onEnqueued: deps.onEnqueued } : {}),
   });
-  const loginLimiter = createRateLimiter({ perKey: 5, global: 50, windowMs: 60_000, now });
+  const loginLimiter = createRateLimiter({ now });
+  const loginDevices = createLoginDevices(deps.adminPasswordHash, deps.mode === 'production');
+  const trustedProxyHops = deps.trustedProxyHops ?? (deps.mode === 'production' ? 1 : 0);
+  const idleMs = deps.uploadIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const limitBody = (name: BodyLimitName) => limitBodyWithin(name, idleMs);
   const services: Services = {
     deps,
     repos,
     lifecycle,
     loginLimiter,
+    loginDevices,
+    trustedProxyHops,
+    limitBody,
     library: createLibraryRepository(deps.db),
     uploads: createUploadTracker({ remove: (ids) => services.removeImages(ids), now }),
     removeImages: async (ids) => {
@@ -81,12 +95,27 @@ export function createApp(deps: AppDeps) {
     });
   });
 
+  // Single writer: no request may change state unless this instance holds the
+  // database lease (writer/gate.ts); the database itself is fenced too (db/write-fence.ts).
+  const fence = deps.writeFence;
+  if (fence) {
+    app.use('*', async (c, next) => {
+      if (SAFE_METHODS.has(c.req.method)) return next();
+      try {
+        await fence.admit(() => next());
+      } catch (error) {
+        c.header('Retry-After', '2');
+        throw error;
+      }
+    });
+  }
+
   app.onError((error, c) => {
     const appError = toAppError(error);
     const status = statusFor(appError.code);
     const logger = c.get('logger') ?? deps.logger;
     if (status >= 500) logger.error('request failed', { error: appError, code: appError.code });
-    else logger.info('request refused', { code: appError.code, message: appError.message });
+    else logger.info('request refused', { code: appError.code, reason: appError.message });
     c.header('X-Request-Id', c.get('requestId'));
     return c.json(errorBody(appError, c.get('requestId') ?? 'unknown'), status);
   });

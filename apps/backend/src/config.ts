@@ -54,6 +54,7 @@ const EnvSchema = z.object({
     z.string().min(32, 'must be at least 32 characters').optional(),
   ),
   CALLBACK_ALLOWED_EMAILS: list,
+  CALLBACK_ALLOWED_SUBJECTS: list,
   DISPATCH: z.preprocess(
     blank,
     z.enum(['cloud-tasks', 'workflows', 'dry-run']).default('cloud-tasks'),
@@ -63,6 +64,7 @@ const EnvSchema = z.object({
   CLOUD_TASKS_ENDPOINT: z.preprocess(blank, z.url().optional()),
   WORKFLOWS_ENDPOINT: z.preprocess(blank, z.url().optional()),
   EXECUTIONS_BASE_URL: z.preprocess(blank, z.url().optional()),
+  LOCAL_CLOUD_TOKEN_FILE: str,
   UPLOADS_QUEUE: z.preprocess(blank, z.string().default('image-uploads')),
   INGEST_QUEUE: z.preprocess(blank, z.string().default('image-ingest')),
   WORKFLOW_NAME: z.preprocess(blank, z.string().default('process-image')),
@@ -71,11 +73,31 @@ const EnvSchema = z.object({
   REQUEST_TIMEOUT_MS: int(15 * 60_000, 1_000),
   HEADERS_TIMEOUT_MS: int(20_000, 500),
   UPLOAD_IDLE_TIMEOUT_MS: int(30_000, 200),
-  SHUTDOWN_GRACE_MS: int(8_000, 0),
+  // Cloud Run sends SIGKILL 10 s after SIGTERM: 5 s for requests leaves room for the
+  // relay (1 s), Litestream's final sync (2 s) and the lease release (1 s), writer/single-writer.ts.
+  SHUTDOWN_GRACE_MS: int(5_000, 0),
+  LITESTREAM_BUCKET: str,
+  LITESTREAM_CONFIG: z.preprocess(blank, z.string().default('/etc/litestream.yml')),
+  LITESTREAM_BIN: z.preprocess(blank, z.string().default('litestream')),
+  LEASE_URL: z.preprocess(
+    blank,
+    z
+      .string()
+      .regex(/^(file:\/\/\/|gs:\/\/[^/]+\/).+/, 'must be gs://BUCKET/OBJECT or file:///PATH')
+      .optional(),
+  ),
+  LEASE_TTL_MS: z.preprocess(
+    blank,
+    z.coerce.number().int().min(3_000).max(120_000).default(15_000),
+  ),
+  LEASE_WAIT_MS: z.preprocess(blank, z.coerce.number().int().min(0).optional()),
+  /** Set by Cloud Run on every instance (the revision name); deploy identity for handovers. */
+  K_REVISION: str,
   REAPER_INTERVAL_MS: int(60_000, 1_000),
   STUCK_AFTER_MS: int(60 * 60_000, 1_000),
   ORPHAN_GRACE_MS: int(60 * 60_000, 1_000),
   ORPHAN_SWEEP_INTERVAL_MS: int(60 * 60_000, 1_000),
+  TRUSTED_PROXY_HOPS: z.preprocess(blank, z.coerce.number().int().min(0).max(10).optional()),
   PUBLIC_MEDIA_BASE_URL: str,
   LOG_LEVEL: z.preprocess(blank, z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO')),
 });
@@ -97,12 +119,20 @@ export interface BackendConfig {
   callbackAuth: 'shared-secret' | 'google';
   callbackSecret: string | undefined;
   callbackAllowedEmails: string[];
+  /** Service-account unique IDs allowed to call back, matched against the token's `sub`. */
+  callbackAllowedSubjects: string[];
   dispatch: 'cloud-tasks' | 'workflows' | 'dry-run';
   project: string;
   location: string;
   cloudTasksEndpoint: string | undefined;
   workflowsEndpoint: string | undefined;
   executionsBaseUrl: string | undefined;
+  /**
+   * local-cloud's token file: its content is the OAuth bearer the dispatch
+   * clients send (local-cloud refuses calls without it). Local mode against
+   * the default local-cloud: `<DATA_DIR>/local-cloud.token`.
+   */
+  localCloudTokenFile: string | undefined;
   queues: { uploads: string; ingest: string };
   workflow: string;
   tasksServiceAccount: string;
@@ -115,11 +145,25 @@ export interface BackendConfig {
   uploadIdleTimeoutMs: number;
   /** After SIGTERM, how long in-flight requests may run before their connections are closed. */
   shutdownGraceMs: number;
+  /** Litestream replication of the database (production); undefined: no replication. */
+  litestream: { bucket: string; configPath: string; bin: string } | undefined;
+  /** The single-writer lease (docs/deploy.md "One writer: the database lease"). */
+  lease: {
+    /** `gs://bucket/object` (next to the replica) or `file:///path` (local mode). */
+    url: string;
+    ttlMs: number;
+    /** How long a starting instance waits for the lease before it gives up (exit 1). */
+    waitMs: number;
+    /** Cloud Run's K_REVISION; a new revision asks the holder of another revision to hand over. */
+    revision: string | null;
+  };
   reaperIntervalMs: number;
   stuckAfterMs: number;
   /** Stored objects with no image row are deleted once this old (orphan-sweeper.ts). */
   orphanGraceMs: number;
   orphanSweepIntervalMs: number;
+  /** Proxies that append to X-Forwarded-For (auth/client-address.ts): 1 in production, 0 locally. */
+  trustedProxyHops: number;
   publicMediaBaseUrl: string;
   logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 }
@@ -160,7 +204,18 @@ export function loadConfig(
     );
   }
   if (callbackAuth === 'google') {
-    need('CALLBACK_ALLOWED_EMAILS', e.CALLBACK_ALLOWED_EMAILS, 'with CALLBACK_AUTH=google');
+    // The workflow's OIDC token may carry no email, only `sub` (packages/callback-auth README).
+    need(
+      'CALLBACK_ALLOWED_EMAILS or CALLBACK_ALLOWED_SUBJECTS',
+      [...e.CALLBACK_ALLOWED_EMAILS, ...e.CALLBACK_ALLOWED_SUBJECTS],
+      'with CALLBACK_AUTH=google',
+    );
+    const notIds = e.CALLBACK_ALLOWED_SUBJECTS.filter((s) => !/^[0-9]+$/.test(s));
+    if (notIds.length > 0) {
+      problems.push(
+        `CALLBACK_ALLOWED_SUBJECTS: expected service account unique IDs (digits) but received ${notIds.join(', ')}`,
+      );
+    }
     need('PUBLIC_URL', e.PUBLIC_URL, 'with CALLBACK_AUTH=google (the token audience)');
   }
   if (callbackAuth === 'shared-secret' && !local) {
@@ -175,15 +230,16 @@ export function loadConfig(
   }
   if (problems.length > 0 || storageUrl === undefined) throw configError([...new Set(problems)]);
   const project = e.GOOGLE_CLOUD_PROJECT ?? 'local-project';
+  const databasePath = e.DATABASE_PATH
+    ? resolve(cwd, e.DATABASE_PATH)
+    : resolve(dataDir, 'slideshow.db');
   const localCloud = 'http://127.0.0.1:8123';
   return {
     mode: e.MODE,
     port: e.PORT,
     host: e.HOST ?? (local ? '127.0.0.1' : '0.0.0.0'),
     dataDir,
-    databasePath: e.DATABASE_PATH
-      ? resolve(cwd, e.DATABASE_PATH)
-      : resolve(dataDir, 'slideshow.db'),
+    databasePath,
     publicUrl: e.PUBLIC_URL,
     storageUrl,
     gcsApiEndpoint: e.GCS_API_ENDPOINT,
@@ -193,12 +249,18 @@ export function loadConfig(
     callbackAuth,
     callbackSecret: e.CALLBACK_SECRET,
     callbackAllowedEmails: e.CALLBACK_ALLOWED_EMAILS,
+    callbackAllowedSubjects: e.CALLBACK_ALLOWED_SUBJECTS,
     dispatch: e.DISPATCH,
     project,
     location: e.GOOGLE_CLOUD_LOCATION ?? 'us-central1',
     cloudTasksEndpoint: e.CLOUD_TASKS_ENDPOINT ?? (local ? localCloud : undefined),
     workflowsEndpoint: e.WORKFLOWS_ENDPOINT ?? (local ? localCloud : undefined),
     executionsBaseUrl: e.EXECUTIONS_BASE_URL ?? (local ? localCloud : undefined),
+    localCloudTokenFile: e.LOCAL_CLOUD_TOKEN_FILE
+      ? resolve(cwd, e.LOCAL_CLOUD_TOKEN_FILE)
+      : local && !e.CLOUD_TASKS_ENDPOINT && !e.WORKFLOWS_ENDPOINT && !e.EXECUTIONS_BASE_URL
+        ? resolve(dataDir, 'local-cloud.token')
+        : undefined,
     queues: { uploads: e.UPLOADS_QUEUE, ingest: e.INGEST_QUEUE },
     workflow: e.WORKFLOW_NAME,
     tasksServiceAccount:
@@ -208,10 +270,25 @@ export function loadConfig(
     headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
     uploadIdleTimeoutMs: e.UPLOAD_IDLE_TIMEOUT_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    litestream: e.LITESTREAM_BUCKET
+      ? { bucket: e.LITESTREAM_BUCKET, configPath: e.LITESTREAM_CONFIG, bin: e.LITESTREAM_BIN }
+      : undefined,
+    lease: {
+      url:
+        e.LEASE_URL ??
+        (e.LITESTREAM_BUCKET
+          ? `gs://${e.LITESTREAM_BUCKET}/slideshow.db.lease`
+          : `file://${databasePath}.lease`),
+      ttlMs: e.LEASE_TTL_MS,
+      // Production: just under the startup probe's 240 s, so the instance says why before Cloud Run kills it.
+      waitMs: e.LEASE_WAIT_MS ?? (local ? 2 * e.LEASE_TTL_MS : 225_000),
+      revision: e.K_REVISION ?? null,
+    },
     reaperIntervalMs: e.REAPER_INTERVAL_MS,
     stuckAfterMs: e.STUCK_AFTER_MS,
     orphanGraceMs: e.ORPHAN_GRACE_MS,
     orphanSweepIntervalMs: e.ORPHAN_SWEEP_INTERVAL_MS,
+    trustedProxyHops: e.TRUSTED_PROXY_HOPS ?? (local ? 0 : 1),
     publicMediaBaseUrl: e.PUBLIC_MEDIA_BASE_URL ?? '/media/',
     logLevel: e.LOG_LEVEL,
   };

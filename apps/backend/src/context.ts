@@ -8,11 +8,14 @@ import type { TaskDispatcher } from '@slideshow/dispatch';
 import type { QueueAdmin } from '@slideshow/dispatch/queue-admin';
 import type { Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
+import type { MiddlewareHandler } from 'hono';
+import type { LoginDevices } from './auth/login-device.ts';
 import type { RateLimiter } from './auth/rate-limit.ts';
 import type { LibraryRepository } from './db/library-repository.ts';
 import type { Db } from './db/open-database.ts';
 import type { UploadTracker } from './library/upload-tracker.ts';
 import type { Lifecycle, Repositories } from './lifecycle.ts';
+import type { BodyLimitName } from './request-body.ts';
 
 /** Everything `createApp` needs; built by main.ts (or the test harness). */
 export interface AppDeps {
@@ -23,8 +26,14 @@ export interface AppDeps {
   queueAdmin?: QueueAdmin;
   callbackVerifier: CallbackVerifier;
   logger: Logger;
-  /** `local` serves /media and uses non-Secure cookies; `production` trusts X-Forwarded-For. */
+  /** `local` serves /media and uses non-Secure cookies; `production` trusts X-Forwarded-For (see trustedProxyHops). */
   mode: 'local' | 'production';
+  /**
+   * How many proxies in front of the backend append to `X-Forwarded-For`
+   * (auth/client-address.ts): default 1 in production (Cloud Run's front end),
+   * 0 locally (the socket address).
+   */
+  trustedProxyHops?: number;
   /** scrypt hash of the admin password (see auth/password.ts). */
   adminPasswordHash: string;
   /** sha256 hex of each accepted bearer admin token. */
@@ -34,7 +43,7 @@ export interface AppDeps {
   /** Prefix of variant URLs in /api/slideshow (`/media/` locally, a bucket URL in production). */
   publicMediaBaseUrl: string;
   maxUploadBytes: number;
-  /** Longest silence from a client while its upload body is read (default 30 s); then 408. */
+  /** Longest silence from a client while any request body (an upload or JSON) is read (default 30 s); then 408. */
   uploadIdleTimeoutMs?: number;
   /** Extra origins the web pages may load images from (the media origin in production). */
   imageOrigins?: string[];
@@ -42,6 +51,12 @@ export interface AppDeps {
   onEnqueued?: () => void;
   now?: () => number;
   sessionTtlMs?: number;
+  /**
+   * The single-writer admission (writer/gate.ts): every non-safe request runs
+   * inside `admit`, which refuses it with 503 LEASE_NOT_HELD when this instance
+   * does not hold the database lease. Absent in tests that build the app alone.
+   */
+  writeFence?: { admit<T>(run: () => Promise<T>): Promise<T> };
 }
 
 /** The services object routes use. */
@@ -56,6 +71,12 @@ export interface Services {
   uploads: UploadTracker;
   /** Deletes images (objects, then rows); ids already gone are skipped. */
   removeImages: (ids: string[]) => Promise<void>;
+  /** Login-device cookies, which give the admin's browser its own login budget. */
+  loginDevices: LoginDevices;
+  /** `deps.trustedProxyHops` with its default applied. */
+  trustedProxyHops: number;
+  /** Middleware that reads the body within `BODY_LIMITS[name]` (request-body.ts); every route with a body uses it. */
+  limitBody: (name: BodyLimitName) => MiddlewareHandler<AppEnv>;
   now: () => number;
 }
 
@@ -68,5 +89,7 @@ export interface AppEnv {
     requestId: string;
     logger: Logger;
     admin: AdminAuth;
+    /** The body read by `limitBody`, parsed with `jsonBody` / `formBody`. */
+    body: Buffer | undefined;
   };
 }

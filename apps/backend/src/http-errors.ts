@@ -4,7 +4,7 @@
  * over ErrorCode, so adding a code without a status fails the type check.
  */
 import type { ErrorCode } from '@slideshow/contracts';
-import { type AppError, coerceError } from '@slideshow/runtime';
+import { AppError, coerceError } from '@slideshow/runtime';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ZodError } from 'zod';
 
@@ -45,7 +45,13 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
       return 502;
     case 'STORAGE_UNAVAILABLE':
     case 'BACKEND_UNAVAILABLE':
+    case 'NOT_READY':
+    case 'LEASE_NOT_HELD':
+    case 'DECODER_UNAVAILABLE':
       return 503;
+    case 'STORAGE_FULL':
+      // 507 Insufficient Storage (RFC 4918 §11.5): the server cannot store what it was given.
+      return 507;
     case 'TIMEOUT':
       return 504;
     case 'JOB_FAILED':
@@ -55,8 +61,39 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
   }
 }
 
-/** Normalises anything thrown in a handler, turning zod failures into VALIDATION_FAILED. */
+/** errno values that mean "no room left", whichever layer reports them. */
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'SQLITE_FULL']);
+
+/** The errno behind a storage failure or an unexpected error; other coded errors keep their code. */
+function errnoOf(error: unknown): unknown {
+  if (error instanceof AppError) {
+    if (error.code !== 'STORAGE_UNAVAILABLE' && error.code !== 'INTERNAL') return undefined;
+    return error.context.errno ?? errnoOf(error.cause);
+  }
+  return typeof error === 'object' && error !== null
+    ? (error as { code?: unknown }).code
+    : undefined;
+}
+
+/**
+ * Normalises anything thrown in a handler: zod failures become
+ * VALIDATION_FAILED; a full disk (the fs store's STORAGE_UNAVAILABLE with
+ * errno ENOSPC/EDQUOT/EFBIG, or SQLite's SQLITE_FULL) becomes STORAGE_FULL.
+ */
 export function toAppError(error: unknown): AppError {
+  const errno = errnoOf(error);
+  if (typeof errno === 'string' && NO_SPACE.has(errno)) {
+    const cause = coerceError(error);
+    return new AppError(
+      'STORAGE_FULL',
+      `no space left to store the data (${errno}): ${cause.message}`,
+      {
+        cause: error,
+        retryable: true,
+        context: { ...cause.context, errno },
+      },
+    );
+  }
   if (error instanceof ZodError) {
     const issues = error.issues
       .slice(0, 5)

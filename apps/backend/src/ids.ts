@@ -24,8 +24,11 @@ export function newImageId(): string {
   return `img_${base32(randomBytes(16))}`;
 }
 
+/** Shape of ids this backend generates (regular-expression source, unanchored). */
+export const IMAGE_ID_SOURCE = 'img_[a-z2-7]{26}';
+
 /** Shape of ids this backend generates; anything else in a path is refused before a lookup. */
-export const IMAGE_ID_PATTERN = /^img_[a-z2-7]{26}$/;
+export const IMAGE_ID_PATTERN = new RegExp(`^${IMAGE_ID_SOURCE}$`);
 
 /** A random URL-safe token with `bytes` bytes of entropy. */
 export function randomToken(bytes = 32): string {

@@ -1,4 +1,9 @@
-/** Storage keys, derived only from ids the backend generated (never from user input). */
+/**
+ * Storage keys, derived only from ids the backend generated (never from user
+ * input), and their parsers: the layout here is how the orphan sweeper and the
+ * deletes prove an object is one the pipeline wrote (docs/security.md).
+ */
+import { IMAGE_ID_SOURCE } from './ids.ts';
 
 /** Key of an uploaded original. */
 export function originalKey(imageId: string): string {
@@ -13,4 +18,19 @@ export function variantPrefix(imageId: string, preset: string, generation: numbe
 /** Prefix of every variant of an image, all generations. */
 export function allVariantsPrefix(imageId: string): string {
   return `variants/${imageId}/`;
+}
+
+// Preset names and variant suffixes share the contract's suffix shape (`Variant.suffix`).
+const NAME = '[a-z0-9][a-z0-9._-]{0,63}';
+const VARIANT_KEY = new RegExp(
+  `^variants/(${IMAGE_ID_SOURCE})/(${NAME})/g(0|[1-9][0-9]{0,8})/(${NAME})$`,
+);
+
+/** The parts of a variant key, or undefined when `key` is not in the layout the pipeline writes. */
+export function parseVariantKey(
+  key: string,
+): { imageId: string; preset: string; generation: number; suffix: string } | undefined {
+  const m = VARIANT_KEY.exec(key);
+  if (!m) return undefined;
+  return { imageId: m[1]!, preset: m[2]!, generation: Number(m[3]), suffix: m[4]! };
 }

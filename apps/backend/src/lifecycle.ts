@@ -10,7 +10,7 @@
  * A stale generation is an error (409 STALE_GENERATION); a duplicate of an
  * already-applied transition answers `{ applied: false, reason }`.
  */
-import type { CompleteBody, FailedBody, StartedBody } from '@slideshow/contracts';
+import type { CompleteBody, FailedBody, FailureSource, StartedBody } from '@slideshow/contracts';
 import type { QueueName } from '@slideshow/dispatch';
 import { taskNameFor } from '@slideshow/dispatch';
 import { AppError } from '@slideshow/runtime';
@@ -19,6 +19,7 @@ import type { ImageRow, NewImage } from './db/images-repository.ts';
 import { createImagesRepository } from './db/images-repository.ts';
 import type { Db } from './db/open-database.ts';
 import { createOutboxRepository } from './db/outbox-repository.ts';
+import { createPendingOriginalsRepository } from './db/pending-originals-repository.ts';
 import { createSessionsRepository } from './db/sessions-repository.ts';
 
 /** Every repository, built once per database. */
@@ -28,6 +29,7 @@ export function createRepositories(db: Db) {
     failedTasks: createFailedTasksRepository(db),
     outbox: createOutboxRepository(db),
     sessions: createSessionsRepository(db),
+    pendingOriginals: createPendingOriginalsRepository(db),
   };
 }
 
@@ -36,6 +38,14 @@ export type Repositories = ReturnType<typeof createRepositories>;
 
 /** Outcome of a callback transition. */
 export type Transition = { applied: true } | { applied: false; reason: string };
+
+/**
+ * How precisely each source knows why an attempt failed: the processor names
+ * the error (CORRUPT_IMAGE, STORAGE_UNAVAILABLE…), the workflow only that the
+ * job failed or timed out, the reaper only that nothing was heard. For one
+ * generation, a less precise report never replaces a more precise one.
+ */
+const SOURCE_PRECISION: Record<FailureSource, number> = { processor: 3, workflow: 2, reaper: 1 };
 
 /** The queue an image's dispatches go to. */
 export function queueFor(image: Pick<ImageRow, 'priority'>): QueueName {
@@ -82,6 +92,8 @@ export function createLifecycle(options: LifecycleOptions) {
     const existing = repos.images.getBySha256(image.sha256);
     if (existing) return { row: existing, duplicate: true };
     repos.images.insert(image);
+    // The upload's object is now owned by its row: no longer the orphan sweeper's to delete.
+    repos.pendingOriginals.remove(image.source_key);
     enqueue(image.id, 0, image.priority === 'batch' ? 'ingest' : 'uploads');
     return { row: load(image.id), duplicate: false };
   });
@@ -126,25 +138,48 @@ export function createLifecycle(options: LifecycleOptions) {
     if (row.status === 'processed') {
       return { applied: false, reason: 'image is already processed; failure report ignored' };
     }
-    const generation = body.generation ?? row.generation;
-    checkGeneration(row, generation);
+    // Every report names its generation: one from an older attempt (a late workflow backstop,
+    // a slow processor) is STALE_GENERATION and cannot fail a newer one.
+    checkGeneration(row, body.generation);
     const open = repos.failedTasks.get(id);
-    if (
-      row.status === 'failed' &&
-      open &&
-      open.resolved_at === null &&
-      open.execution === (body.execution ?? null) &&
-      open.error_code === body.code &&
-      open.error_message === body.message
-    ) {
-      return { applied: false, reason: 'duplicate failure report' };
+    const execution = body.execution ?? null;
+    if (row.status === 'failed' && open && open.resolved_at === null) {
+      // This generation's failure is already recorded.
+      if (
+        open.execution === execution &&
+        open.error_code === body.code &&
+        open.error_message === body.message
+      ) {
+        return { applied: false, reason: 'duplicate failure report' };
+      }
+      const recorded = SOURCE_PRECISION[open.source];
+      const incoming = SOURCE_PRECISION[body.source];
+      if (incoming < recorded) {
+        return {
+          applied: false,
+          reason: `the ${open.source}'s report for generation ${body.generation} is kept`,
+        };
+      }
+      if (incoming > recorded) {
+        // The same attempt, told more precisely: replace the verdict, not a new attempt.
+        repos.images.markFailed(id, body.generation, body.code, execution, iso());
+        repos.failedTasks.refine({
+          imageId: id,
+          code: body.code,
+          message: body.message,
+          execution,
+          source: body.source,
+          now: iso(),
+        });
+        return { applied: true };
+      }
     }
-    repos.images.markFailed(id, generation, body.code, body.execution ?? null, iso());
+    repos.images.markFailed(id, body.generation, body.code, execution, iso());
     repos.failedTasks.record({
       imageId: id,
       code: body.code,
       message: body.message,
-      execution: body.execution ?? null,
+      execution,
       source: body.source,
       now: iso(),
     });
@@ -166,6 +201,25 @@ export function createLifecycle(options: LifecycleOptions) {
     repos.failedTasks.resolve(id, iso());
     enqueue(id, row.generation + 1, queueFor(row));
     return load(id);
+  });
+
+  // Many retries in one transaction (one commit per batch). An image that is not failed or
+  // is gone is skipped with its error; anything else rolls the whole batch back.
+  const retryMany = db.transaction((ids: readonly string[]) => {
+    const out = { retried: [] as string[], skipped: [] as { id: string; error: AppError }[] };
+    for (const id of ids) {
+      try {
+        retry(id);
+        out.retried.push(id);
+      } catch (error) {
+        if (
+          !(error instanceof AppError && (error.code === 'CONFLICT' || error.code === 'NOT_FOUND'))
+        )
+          throw error;
+        out.skipped.push({ id, error });
+      }
+    }
+    return out;
   });
 
   const reapOne = db.transaction((row: ImageRow): 'redispatched' | 'failed' | 'skipped' => {
@@ -208,6 +262,13 @@ export function createLifecycle(options: LifecycleOptions) {
       const result = accept(image);
       return result.duplicate ? result : notify(result);
     },
+    /**
+     * Records that an upload is about to write the original `key`, so that an
+     * object left by a crash before its row commits can be proved ours and swept.
+     */
+    reserveOriginal: (key: string) => repos.pendingOriginals.add(key, options.now()),
+    /** Forgets a reservation once the uncommitted object is deleted. */
+    releaseOriginal: (key: string) => repos.pendingOriginals.remove(key),
     /** `POST …/started`. */
     started: (id: string, body: StartedBody) => started(id, body),
     /** `POST …/complete`. */
@@ -216,6 +277,8 @@ export function createLifecycle(options: LifecycleOptions) {
     failed: (id: string, body: FailedBody) => failed(id, body),
     /** Retry of a failed image: new generation, failed_tasks row resolved, new outbox row. */
     retry: (id: string) => notify(retry(id)),
+    /** {@link retry} for a batch of images in one transaction; those not failed (or gone) are skipped. */
+    retryMany: (ids: readonly string[]) => notify(retryMany(ids)),
     /** One reaper pass over images untouched for `stuckAfterMs`. */
     reap: (stuckAfterMs: number, limit = 100) => {
       const before = new Date(options.now() - stuckAfterMs).toISOString();

@@ -1,30 +1,34 @@
 /**
- * Composition root: reads the config, opens SQLite, builds the adapters named
- * by the config (each imported only when chosen, so a local run never loads a
- * cloud SDK it does not use), starts the HTTP server, the outbox relay and the
- * reaper, and stops them all on SIGTERM/SIGINT (Cloud Run sends SIGTERM and
- * waits 10 s).
+ * Composition root: reads the config, builds the lease, Litestream and the
+ * adapters named by the config (each imported only when chosen, so a local run
+ * never loads a cloud SDK it does not use), and hands them to the single-writer
+ * sequence (writer/single-writer.ts): acquire the database lease, restore,
+ * open SQLite, replicate, serve — and on SIGTERM/SIGINT stop, sync a last
+ * time and release (Cloud Run sends SIGTERM and waits 10 s).
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ServerType, serve } from '@hono/node-server';
 import type { CallbackVerifier } from '@slideshow/callback-auth';
 import type { TaskDispatcher } from '@slideshow/dispatch';
 import type { QueueAdmin } from '@slideshow/dispatch/queue-admin';
+import { createLease, leaseTimingFor } from '@slideshow/lease';
+import type { LeaseStore } from '@slideshow/lease/store';
 import { coerceError, createLogger, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import { createApp } from './app.ts';
 import { hashPassword } from './auth/password.ts';
 import { type BackendConfig, loadConfig } from './config.ts';
-import { openDatabase } from './db/open-database.ts';
+import type { Db } from './db/open-database.ts';
 import { randomToken, sha256Hex } from './ids.ts';
 import { createLifecycle, createRepositories } from './lifecycle.ts';
 import { createOrphanSweeper } from './orphan-sweeper.ts';
 import { createOutboxRelay } from './outbox-relay.ts';
 import { createReaper } from './reaper.ts';
-import { serverOptions } from './server-options.ts';
+import type { Gate } from './writer/gate.ts';
+import { createLitestream } from './writer/litestream.ts';
+import { runSingleWriter, type ServingApp } from './writer/single-writer.ts';
 
 /** Reads a persisted local secret, creating it (mode 0600) on first start. */
 function localSecret(dataDir: string, name: string, bytes: number): string {
@@ -78,6 +82,7 @@ async function openDispatcher(config: BackendConfig, logger: Logger): Promise<Ta
         workflow: config.workflow,
         logger,
         ...(config.workflowsEndpoint ? { apiEndpoint: config.workflowsEndpoint } : {}),
+        ...(config.localCloudTokenFile ? { accessTokenFile: config.localCloudTokenFile } : {}),
       });
     }
     case 'cloud-tasks': {
@@ -91,6 +96,7 @@ async function openDispatcher(config: BackendConfig, logger: Logger): Promise<Ta
         logger,
         ...(config.executionsBaseUrl ? { executionsBaseUrl: config.executionsBaseUrl } : {}),
         ...(config.cloudTasksEndpoint ? { apiEndpoint: config.cloudTasksEndpoint } : {}),
+        ...(config.localCloudTokenFile ? { accessTokenFile: config.localCloudTokenFile } : {}),
       });
     }
   }
@@ -120,6 +126,7 @@ async function openVerifier(config: BackendConfig): Promise<CallbackVerifier> {
     return createGoogleIdTokenVerifier({
       audience: config.publicUrl ?? '',
       allowedEmails: config.callbackAllowedEmails,
+      allowedSubjects: config.callbackAllowedSubjects,
     });
   }
   const secret = config.callbackSecret ?? localSecret(config.dataDir, 'callback-secret', 32);
@@ -127,36 +134,31 @@ async function openVerifier(config: BackendConfig): Promise<CallbackVerifier> {
   return createSharedSecretVerifier(secret);
 }
 
-/**
- * Stops accepting connections, closes idle keep-alive ones, lets in-flight
- * requests finish, and after `graceMs` (Cloud Run sends SIGKILL 10 s after
- * SIGTERM) closes whatever is still open so the relay and the database can
- * still be closed in time.
- */
-async function closeServer(server: ServerType, graceMs: number, logger: Logger): Promise<void> {
-  const http = server as Server;
-  const closed = new Promise<void>((resolve) => {
-    http.close((error) => {
-      if (error) logger.warn('server close', { error: coerceError(error) });
-      resolve();
-    });
+/** The lease store named by LEASE_URL; the Cloud Storage SDK loads only for gs:// URLs. */
+async function openLeaseStore(config: BackendConfig): Promise<LeaseStore> {
+  const url = new URL(config.lease.url);
+  if (url.protocol === 'file:') {
+    const { createFsLeaseStore } = await import('@slideshow/lease/fs');
+    return createFsLeaseStore({ path: fileURLToPath(url) });
+  }
+  const gcsModule = '@slideshow/lease/gcs';
+  const { createGcsLeaseStore } = (await import(gcsModule)) as {
+    createGcsLeaseStore(options: {
+      bucket: string;
+      object: string;
+      apiEndpoint?: string;
+    }): LeaseStore;
+  };
+  return createGcsLeaseStore({
+    bucket: url.hostname,
+    object: decodeURIComponent(url.pathname.slice(1)),
+    ...(config.gcsApiEndpoint ? { apiEndpoint: config.gcsApiEndpoint } : {}),
   });
-  http.closeIdleConnections();
-  // Connections that finish a request while closing become idle: close them too.
-  const idle = setInterval(() => http.closeIdleConnections(), 100);
-  const timer = setTimeout(() => {
-    logger.warn('shutdown grace period over; closing open connections', { graceMs });
-    http.closeAllConnections();
-  }, graceMs);
-  await closed;
-  clearInterval(idle);
-  clearTimeout(timer);
 }
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, fields: { service: 'backend' } });
-  const db = openDatabase(config.databasePath);
   let adminPasswordHash = config.adminPasswordHash;
   if (!adminPasswordHash) {
     const password =
@@ -171,94 +173,117 @@ async function main(): Promise<void> {
       );
     }
   }
-  const store = await withStorageFaults(await openStore(config), process.env.STORAGE_FAULTS);
-  const dispatcher = await openDispatcher(config, logger.child({ component: 'dispatch' }));
-  const queueAdmin = await openQueueAdmin(config);
-  const callbackVerifier = await openVerifier(config);
-  const repos = createRepositories(db);
-  const relay = createOutboxRelay({
-    db,
-    repos,
-    dispatcher,
-    logger: logger.child({ component: 'outbox-relay' }),
+  const passwordHash = adminPasswordHash;
+  // Unique per process: a restarted instance is a new owner, never mistaken for the old one.
+  const owner = `${config.lease.revision ?? hostname()}/${process.pid}/${randomToken(6)}`;
+  const lease = createLease({
+    store: await openLeaseStore(config),
+    owner,
+    revision: config.lease.revision,
+    timing: leaseTimingFor(config.lease.ttlMs),
+    logger: logger.child({ component: 'lease' }),
   });
-  const reaper = createReaper({
-    lifecycle: createLifecycle({ db, repos, now: Date.now, onEnqueued: () => relay.notify() }),
-    logger: logger.child({ component: 'reaper' }),
-    intervalMs: config.reaperIntervalMs,
-    stuckAfterMs: config.stuckAfterMs,
-  });
-  const sweeper = createOrphanSweeper({
-    store,
-    imageExists: (id) => repos.images.get(id) !== undefined,
-    logger: logger.child({ component: 'orphan-sweeper' }),
-    graceMs: config.orphanGraceMs,
-    intervalMs: config.orphanSweepIntervalMs,
-  });
-  const app = createApp({
-    db,
-    store,
-    dispatcher,
-    ...(queueAdmin ? { queueAdmin } : {}),
-    callbackVerifier,
-    logger,
-    mode: config.mode,
-    adminPasswordHash,
-    adminTokenHashes: config.adminTokens.map(sha256Hex),
-    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
-    publicMediaBaseUrl: config.publicMediaBaseUrl,
-    imageOrigins: /^https?:/.test(config.publicMediaBaseUrl)
-      ? [new URL(config.publicMediaBaseUrl).origin]
-      : [],
-    maxUploadBytes: config.maxUploadBytes,
-    uploadIdleTimeoutMs: config.uploadIdleTimeoutMs,
-    onEnqueued: () => relay.notify(),
-  });
-  const server = serve(
-    {
-      fetch: app.fetch,
-      hostname: config.host,
-      port: config.port,
-      serverOptions: serverOptions(config),
-    },
-    (info) => {
-      logger.info('backend listening', {
-        url: `http://${config.host}:${info.port}`,
-        mode: config.mode,
-        dispatch: config.dispatch,
-        callbackAuth: config.callbackAuth,
-        database: config.databasePath,
-      });
-    },
-  );
-  relay.start();
-  reaper.start();
-  sweeper.start();
+  const litestream = config.litestream
+    ? createLitestream({
+        bin: config.litestream.bin,
+        configPath: config.litestream.configPath,
+        databasePath: config.databasePath,
+        // The child needs the platform's credentials and settings; LITESTREAM_BUCKET feeds litestream.yml.
+        env: { ...process.env, LITESTREAM_BUCKET: config.litestream.bucket },
+        logger: logger.child({ component: 'litestream' }),
+      })
+    : undefined;
+  if (!litestream) {
+    logger.warn('LITESTREAM_BUCKET is not set: the database is not replicated', {
+      lease: config.lease.url,
+    });
+  }
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down', { signal });
-    reaper.stop();
-    await sweeper.stop();
-    await closeServer(server, config.shutdownGraceMs, logger);
-    // A dispatch hung on the network must not outlive Cloud Run's 10 s: its row
-    // stays in the outbox and the next start re-sends it (ALREADY_EXISTS is success).
-    const relayStopped = await Promise.race([
-      relay.stop().then(() => true),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), 1_500).unref()),
-    ]);
-    if (!relayStopped)
-      logger.warn('outbox relay still dispatching at exit; rows stay in the outbox');
-    await dispatcher.close?.();
-    await queueAdmin?.close?.();
-    db.close();
-    logger.info('stopped', { signal });
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  await runSingleWriter({
+    config,
+    logger,
+    lease,
+    owner,
+    litestream,
+    exit: (code) => process.exit(code),
+    async buildApp(db: Db, gate: Gate): Promise<ServingApp> {
+      const store = await withStorageFaults(await openStore(config), process.env.STORAGE_FAULTS);
+      const dispatcher = await openDispatcher(config, logger.child({ component: 'dispatch' }));
+      const queueAdmin = await openQueueAdmin(config);
+      const callbackVerifier = await openVerifier(config);
+      const repos = createRepositories(db);
+      const relay = createOutboxRelay({
+        db,
+        repos,
+        dispatcher,
+        logger: logger.child({ component: 'outbox-relay' }),
+      });
+      const reaper = createReaper({
+        lifecycle: createLifecycle({ db, repos, now: Date.now, onEnqueued: () => relay.notify() }),
+        logger: logger.child({ component: 'reaper' }),
+        intervalMs: config.reaperIntervalMs,
+        stuckAfterMs: config.stuckAfterMs,
+      });
+      const sweeper = createOrphanSweeper({
+        store,
+        repos,
+        logger: logger.child({ component: 'orphan-sweeper' }),
+        graceMs: config.orphanGraceMs,
+        intervalMs: config.orphanSweepIntervalMs,
+      });
+      const app = createApp({
+        db,
+        store,
+        dispatcher,
+        ...(queueAdmin ? { queueAdmin } : {}),
+        callbackVerifier,
+        logger,
+        mode: config.mode,
+        trustedProxyHops: config.trustedProxyHops,
+        adminPasswordHash: passwordHash,
+        adminTokenHashes: config.adminTokens.map(sha256Hex),
+        ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+        publicMediaBaseUrl: config.publicMediaBaseUrl,
+        imageOrigins: /^https?:/.test(config.publicMediaBaseUrl)
+          ? [new URL(config.publicMediaBaseUrl).origin]
+          : [],
+        maxUploadBytes: config.maxUploadBytes,
+        uploadIdleTimeoutMs: config.uploadIdleTimeoutMs,
+        onEnqueued: () => relay.notify(),
+        writeFence: gate,
+      });
+      return {
+        fetch: (request, env) => app.fetch(request, env as object | undefined),
+        start() {
+          relay.start();
+          reaper.start();
+          sweeper.start();
+        },
+        async stopPeriodic() {
+          reaper.stop();
+          await sweeper.stop();
+        },
+        async stopRelay(timeoutMs) {
+          // A dispatch hung on the network must not outlive Cloud Run's 10 s: its row
+          // stays in the outbox and the next writer re-sends it (ALREADY_EXISTS is success).
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const stopped = await Promise.race([
+            relay.stop().then(() => true),
+            new Promise<false>((resolve) => {
+              timer = setTimeout(() => resolve(false), timeoutMs);
+            }),
+          ]);
+          clearTimeout(timer);
+          if (!stopped)
+            logger.warn('outbox relay still dispatching at exit; rows stay in the outbox');
+        },
+        async close() {
+          await dispatcher.close?.();
+          await queueAdmin?.close?.();
+        },
+      };
+    },
+  });
 }
 
 main().catch((error: unknown) => {

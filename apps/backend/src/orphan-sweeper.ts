@@ -1,21 +1,30 @@
 /**
- * The orphan sweeper: deletes stored objects that belong to no image row.
+ * The orphan sweeper: deletes stored objects the pipeline wrote and that
+ * belong to no image row — and only those (docs/security.md). The bucket may
+ * hold the admin's own files (ingest reads them in place, under any key), so
+ * nothing is deleted for merely lacking a row:
  *
- * They appear when the backend dies between storing an upload's original and
- * committing its row (the client's retry gets a new id), or when a processor
- * attempt writes variants of an image deleted meanwhile and is killed before
- * its callback can trigger the cleanup. Objects younger than `graceMs` are
- * left alone, so an upload between its store write and its transaction is
- * never touched. Keys are `originals/<id>` and `variants/<id>/…` (keys.ts).
+ * - **Originals**: an upload records its key in `pending_originals` before
+ *   writing the object and removes it in the transaction that adds the image
+ *   row. A key still pending after `graceMs` is an upload cut between its
+ *   store write and its commit (a kill -9; the client's retry got a new id):
+ *   its object is deleted unless some image uses it as its source. Nothing
+ *   else under `originals/` is ever touched, so an ingested object (even one
+ *   named like `originals/img_…`) stays, before and after its image is deleted.
+ * - **Variants**: keys in the exact layout the processor writes
+ *   (`variants/<generated id>/<preset>/g<N>/<suffix>`, keys.ts) whose image
+ *   has no row and that are older than `graceMs`: variants of an image deleted
+ *   while an attempt was writing them. Anything else under `variants/` stays.
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
+import { allVariantsPrefix, parseVariantKey } from './keys.ts';
+import type { Repositories } from './lifecycle.ts';
 
 /** Options for {@link createOrphanSweeper}. */
 export interface OrphanSweeperOptions {
   store: ObjectStore;
-  /** True when an image row with this id exists. */
-  imageExists(id: string): boolean;
+  repos: Pick<Repositories, 'images' | 'pendingOriginals'>;
   logger: Logger;
   graceMs: number;
   intervalMs: number;
@@ -24,42 +33,70 @@ export interface OrphanSweeperOptions {
 
 /** The running sweeper. */
 export interface OrphanSweeper {
-  /** One pass now; resolves with the keys and prefixes deleted. */
+  /** One pass now; resolves with the keys deleted. */
   sweepOnce(): Promise<string[]>;
   start(): void;
   /** Stops the timer and waits for a pass in progress. */
   stop(): Promise<void>;
 }
 
+/** Most pending originals handled per pass (the rest wait for the next one). */
+const PENDING_PER_PASS = 1000;
+
+/**
+ * Deletes the variants of `imageId` that are in the pipeline's layout (keys.ts)
+ * and returns how many; anything else under the image's prefix is left alone.
+ */
+export async function deleteGeneratedVariants(
+  store: ObjectStore,
+  imageId: string,
+  keep: (updated: Date) => boolean = () => false,
+): Promise<string[]> {
+  const deleted: string[] = [];
+  for await (const object of store.list(allVariantsPrefix(imageId))) {
+    if (parseVariantKey(object.key)?.imageId !== imageId || keep(object.updated)) continue;
+    await store.delete(object.key);
+    deleted.push(object.key);
+  }
+  return deleted;
+}
+
 /** Creates the sweeper (not started). */
 export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweeper {
   const now = options.now ?? Date.now;
+  const { store, repos } = options;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<string[]> | undefined;
 
-  const old = (updated: Date) => now() - updated.getTime() >= options.graceMs;
-
   async function pass(): Promise<string[]> {
     const deleted: string[] = [];
-    for await (const object of options.store.list('originals/')) {
-      const id = object.key.slice('originals/'.length);
-      if (id.includes('/') || options.imageExists(id) || !old(object.updated)) continue;
-      await options.store.delete(object.key);
-      deleted.push(object.key);
+    const cutoff = now() - options.graceMs;
+    for (const pending of repos.pendingOriginals.olderThan(cutoff, PENDING_PER_PASS)) {
+      if (!repos.images.usesSource(pending.key)) {
+        await store.delete(pending.key);
+        deleted.push(pending.key);
+      }
+      repos.pendingOriginals.remove(pending.key);
     }
-    const orphanVariantIds = new Set<string>();
-    for await (const object of options.store.list('variants/')) {
-      const id = object.key.split('/')[1] ?? '';
-      if (id && !options.imageExists(id) && old(object.updated)) orphanVariantIds.add(id);
+    const orphanIds = new Set<string>();
+    for await (const object of store.list('variants/')) {
+      const parsed = parseVariantKey(object.key);
+      if (!parsed || object.updated.getTime() > cutoff) continue;
+      if (!repos.images.get(parsed.imageId)) orphanIds.add(parsed.imageId);
     }
-    for (const id of orphanVariantIds) {
-      // Checked again: an id seen without a row a moment ago cannot gain one
-      // (ids are never reused), but the cost of the check is nothing.
-      if (options.imageExists(id)) continue;
-      await options.store.deletePrefix(`variants/${id}/`);
-      deleted.push(`variants/${id}/`);
+    for (const id of orphanIds) {
+      // Checked again: ids are never reused, so an id without a row cannot gain one,
+      // but the check costs nothing.
+      if (repos.images.get(id)) continue;
+      const young = (updated: Date) => updated.getTime() > cutoff;
+      deleted.push(...(await deleteGeneratedVariants(store, id, young)));
     }
-    if (deleted.length > 0) options.logger.warn('deleted orphaned objects', { deleted });
+    if (deleted.length > 0) {
+      options.logger.warn('deleted orphaned objects', {
+        count: deleted.length,
+        keys: deleted.slice(0, 50),
+      });
+    }
     return deleted;
   }
 

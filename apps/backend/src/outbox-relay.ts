@@ -83,7 +83,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         imageId: row.image_id,
         generation: row.generation,
         queue: row.queue,
-        argument: { file_id: row.image_id },
+        // The workflow passes the generation to the processor and names it in its failure
+        // reports, so a late report from this attempt cannot touch a newer generation.
+        argument: { file_id: row.image_id, generation: row.generation },
       });
       done.push(row);
       logger.debug('dispatched', {

@@ -1,14 +1,21 @@
 /**
- * Runs the real backend (`node src/main.ts`) as a child process for attacks at
- * the socket level and for SIGTERM: start it, read its RSS from /proc, stream
- * bodies at it with node:http, and stop it. Every wait is bounded.
+ * Runs the real backend as a child process for attacks at the socket level and
+ * for SIGTERM: start it, read its RSS from /proc, stream bodies at it with
+ * node:http, and stop it. Every wait is bounded.
+ *
+ * It starts the way the Docker image does: deploy/backend-entrypoint.sh (the
+ * image's ENTRYPOINT) from the repository root, without LITESTREAM_BUCKET, so
+ * the script execs its default `node apps/backend/src/main.ts`; the pid is
+ * then the backend's own. A broken entrypoint or entry path fails these tests.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const ENTRYPOINT = join(REPO_ROOT, 'deploy/backend-entrypoint.sh');
 
 /** A running backend process. */
 export interface BackendProcess {
@@ -20,10 +27,37 @@ export interface BackendProcess {
   exited(timeoutMs?: number): Promise<number | null>;
 }
 
-/** Starts `node src/main.ts` with `env` and waits (≤ 30 s) for its "backend listening" line. */
-export function startBackendProcess(env: Record<string, string>): Promise<BackendProcess> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { METADATA_SERVER_DETECTION: 'none', PORT: '0', ...env },
+/** How to start the process. */
+export interface BackendProcessOptions {
+  /** Runs it under `prlimit --fsize` (util-linux): every file it (and its children) writes is limited to this size. */
+  prlimitFileSizeBytes?: number;
+}
+
+/**
+ * Starts the backend through the image's entrypoint with `env` and waits (≤ 30 s)
+ * for its "backend listening" line. `DATABASE_PATH` defaults to
+ * `${DATA_DIR}/slideshow.db`: the entrypoint's own default is the image's path.
+ */
+export function startBackendProcess(
+  env: Record<string, string>,
+  options: BackendProcessOptions = {},
+): Promise<BackendProcess> {
+  const database = env.DATA_DIR ? { DATABASE_PATH: join(env.DATA_DIR, 'slideshow.db') } : {};
+  const entrypoint = ['bash', ENTRYPOINT];
+  const [command, ...args] =
+    options.prlimitFileSizeBytes === undefined
+      ? entrypoint
+      : ['prlimit', `--fsize=${options.prlimitFileSizeBytes}`, ...entrypoint];
+  const child = spawn(command!, args, {
+    cwd: REPO_ROOT,
+    env: {
+      METADATA_SERVER_DETECTION: 'none',
+      PORT: '0',
+      // The entrypoint runs `node`: this Node, as the image's is the only one there.
+      PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+      ...database,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

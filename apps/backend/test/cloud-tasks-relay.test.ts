@@ -65,7 +65,7 @@ describe('the outbox relay through the real Cloud Tasks client', () => {
     });
     expect(task.httpRequest.oidcToken).toBeUndefined();
     const body = JSON.parse(Buffer.from(String(task.httpRequest.body), 'base64').toString('utf8'));
-    expect(body).toEqual({ argument: JSON.stringify({ file_id: id }) });
+    expect(body).toEqual({ argument: JSON.stringify({ file_id: id, generation: 0 }) });
     expect(t.repos.images.get(id)?.status).toBe('queued');
   });
 

@@ -168,7 +168,12 @@ describe('backend error paths', () => {
     );
     expect(again).toEqual({ applied: false, reason: 'image is already processed' });
     const late = await expectJson(
-      await call(id, 'failed', { code: 'JOB_FAILED', message: 'oom', source: 'workflow' }),
+      await call(id, 'failed', {
+        generation: 0,
+        code: 'JOB_FAILED',
+        message: 'oom',
+        source: 'workflow',
+      }),
       200,
     );
     expect(late).toMatchObject({ applied: false });
@@ -179,31 +184,22 @@ describe('backend error paths', () => {
     expect(t.repos.failedTasks.get(id)).toBeUndefined();
   });
 
-  it('applies a workflow failure without a generation to the current generation', async () => {
+  it('applies a workflow failure to the generation it names, and answers a repeat as a duplicate', async () => {
     const id = await accept();
-    await expectJson(
-      await call(id, 'failed', {
-        code: 'JOB_FAILED',
-        message: 'killed',
-        source: 'workflow',
-        execution: 'ex/1',
-      }),
-      200,
-    );
+    const report = {
+      generation: 0,
+      code: 'JOB_FAILED',
+      message: 'killed',
+      source: 'workflow',
+      execution: 'ex/1',
+    };
+    await expectJson(await call(id, 'failed', report), 200);
     expect(t.repos.failedTasks.get(id)).toMatchObject({
       source: 'workflow',
       attempt_count: 1,
       execution: 'ex/1',
     });
-    const duplicate = await expectJson(
-      await call(id, 'failed', {
-        code: 'JOB_FAILED',
-        message: 'killed',
-        source: 'workflow',
-        execution: 'ex/1',
-      }),
-      200,
-    );
+    const duplicate = await expectJson(await call(id, 'failed', report), 200);
     expect(duplicate).toEqual({ applied: false, reason: 'duplicate failure report' });
     expect(t.repos.failedTasks.get(id)?.attempt_count).toBe(1);
   });

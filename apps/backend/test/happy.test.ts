@@ -75,7 +75,7 @@ describe('backend happy paths', () => {
       imageId: id,
       generation: 0,
       queue: 'uploads',
-      argument: { file_id: id },
+      argument: { file_id: id, generation: 0 },
     });
     expect(t.repos.images.get(id)?.status).toBe('queued');
     expect(t.repos.outbox.stats().pending).toBe(0);
@@ -341,7 +341,12 @@ describe('backend happy paths', () => {
       { name: 'a.png', bytes: makePng(8, 8, 1) },
       { name: 'b.png', bytes: makePng(8, 8, 2) },
     ]);
-    t.lifecycle.failed(images[0]!.id, { code: 'TIMEOUT', message: 'x', source: 'workflow' });
+    t.lifecycle.failed(images[0]!.id, {
+      generation: 0,
+      code: 'TIMEOUT',
+      message: 'x',
+      source: 'workflow',
+    });
     t.clock.now += 90_000;
     const status = await expectJson(await t.app.request('/status'), 200);
     expect(status).toEqual({

@@ -129,6 +129,95 @@ describe('the backend process under hostile input', () => {
     expect(rssBytes(backend.child.pid!) - baselineRss).toBeLessThan(RSS_BOUND);
   });
 
+  it('answers 413 to a part not named "file" once it passes the multipart overhead limit, without reading the other 60 MB', async () => {
+    const head = Buffer.from(
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="other"; filename="x.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    );
+    const response = await post(fileOfSize(head, 64 << 20));
+    expect(response.status, response.body).toBe(413);
+    expect(errorOf(response).code).toBe('PAYLOAD_TOO_LARGE');
+    expect(response.wroteAll).toBe(false);
+    expect(response.bytesWritten).toBeLessThan(32 << 20);
+    nothingHalfWritten();
+    await healthy();
+    expect(rssBytes(backend.child.pid!) - baselineRss).toBeLessThan(RSS_BOUND);
+  });
+
+  it('cuts a 60 MB text field and 60 MB after the closing boundary at the overhead limit, without reading them', async () => {
+    const field = Buffer.from(
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="note"\r\n\r\n`,
+    );
+    const text = await post(fileOfSize(field, 64 << 20));
+    expect(text.status, text.body).toBe(413);
+    expect(errorOf(text).code).toBe('PAYLOAD_TOO_LARGE');
+    expect(text.wroteAll).toBe(false);
+    expect(text.bytesWritten).toBeLessThan(32 << 20);
+
+    // The file before the epilogue is stored and reported; the rest of the request is refused.
+    const complete = multipartBody([
+      { head: filePartHead('ok.png', 'image/png'), bytes: makePng(8, 8, 50) },
+    ]);
+    const epilogue = await post(fileOfSize(complete, 64 << 20));
+    expect(epilogue.status, epilogue.body).toBe(202);
+    const { images } = JSON.parse(epilogue.body) as Images;
+    expect(images.map((i) => i.error?.code ?? 'accepted')).toEqual([
+      'accepted',
+      'PAYLOAD_TOO_LARGE',
+    ]);
+    expect(epilogue.wroteAll).toBe(false);
+    expect(epilogue.bytesWritten).toBeLessThan(32 << 20);
+    await healthy();
+    expect(rssBytes(backend.child.pid!) - baselineRss).toBeLessThan(RSS_BOUND);
+  });
+
+  it('refuses a 200 MB login body with 413 whether it is declared or streamed, reading at most its limit', async () => {
+    const login = `${backend.url}/api/admin/login`;
+    const json = { 'Content-Type': 'application/json' };
+    // Yields to the event loop after every chunk: the server drains the refused body for a
+    // moment, so writes never block, and a client that never yields would not see the answer.
+    async function* password(total: number) {
+      for (const chunk of fileOfSize(Buffer.from('{"password":"'), total)) {
+        yield chunk;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    const declared = await streamRequest(
+      login,
+      { ...json, 'Content-Length': String(200 << 20) },
+      password(200 << 20),
+    );
+    expect(declared.status, declared.body).toBe(413);
+    expect(errorOf(declared).code).toBe('PAYLOAD_TOO_LARGE');
+    expect(declared.wroteAll).toBe(false);
+    const streamed = await streamRequest(login, json, password(200 << 20));
+    expect(streamed.status, streamed.body).toBe(413);
+    expect(errorOf(streamed).code).toBe('PAYLOAD_TOO_LARGE');
+    expect(streamed.wroteAll).toBe(false);
+    expect(streamed.bytesWritten).toBeLessThan(32 << 20);
+    await healthy();
+    expect(rssBytes(backend.child.pid!) - baselineRss).toBeLessThan(RSS_BOUND);
+  });
+
+  it('cuts a login body that stops arriving with 408 after the idle timeout', async () => {
+    let release = () => {};
+    const stalled = new Promise<void>((r) => {
+      release = r;
+    });
+    async function* slow() {
+      yield Buffer.from('{"password":"');
+      await stalled;
+    }
+    const response = await streamRequest(
+      `${backend.url}/api/admin/login`,
+      { 'Content-Type': 'application/json' },
+      slow(),
+    );
+    release();
+    expect(response.status, response.body).toBe(408);
+    expect(errorOf(response).code).toBe('REQUEST_TIMEOUT');
+    await healthy();
+  });
+
   it('reports the files stored before a malformed part instead of hiding them behind an error', async () => {
     const good = { head: filePartHead('good.png', 'image/png'), bytes: makePng(8, 8, 40) };
     const bad = {

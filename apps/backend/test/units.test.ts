@@ -82,6 +82,20 @@ describe('loadConfig', () => {
     });
   });
 
+  it("sends local-cloud's token from its file: <DATA_DIR>/local-cloud.token by default, LOCAL_CLOUD_TOKEN_FILE when set", () => {
+    expect(loadConfig({}, '/repo').localCloudTokenFile).toBe('/repo/.data/local-cloud.token');
+    expect(
+      loadConfig(
+        { LOCAL_CLOUD_TOKEN_FILE: 'lc/token', CLOUD_TASKS_ENDPOINT: 'http://127.0.0.1:9' },
+        '/repo',
+      ).localCloudTokenFile,
+    ).toBe('/repo/lc/token');
+    // Another emulator (a test's fake) gets no local-cloud token unless one is named.
+    expect(
+      loadConfig({ CLOUD_TASKS_ENDPOINT: 'http://127.0.0.1:9' }, '/repo').localCloudTokenFile,
+    ).toBeUndefined();
+  });
+
   it('takes the port from PORT and the bucket from GCS_BUCKET_NAME', () => {
     const config = loadConfig({ PORT: '9000', GCS_BUCKET_NAME: 'media' }, '/repo');
     expect(config.port).toBe(9000);

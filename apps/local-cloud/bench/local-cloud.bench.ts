@@ -53,6 +53,8 @@ const cloud = {
     child.once('exit', (code) => reject(new Error(`local-cloud exited with ${code}`)));
   }),
 };
+/** Every call carries local-cloud's token, as in real use (it is part of the measured cost). */
+const auth = { authorization: `Bearer ${readFileSync(join(dir, 'local-cloud.token'), 'utf8')}` };
 
 /** CPU seconds (user + system) local-cloud has used, from /proc/PID/stat (clock ticks of 1/100 s). */
 function cloudCpuSeconds(): number {
@@ -64,7 +66,7 @@ const queue = `${PARENT}/queues/burst`;
 async function post(path: string, body: unknown): Promise<void> {
   const res = await fetch(`${cloud.url}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...auth },
     body: JSON.stringify(body),
   });
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
@@ -85,7 +87,7 @@ try {
     Array.from({ length: CONCURRENCY }, async () => {
       while (gets < TOTAL) {
         gets++;
-        const res = await fetch(`${cloud.url}/v2/${queue}`);
+        const res = await fetch(`${cloud.url}/v2/${queue}`, { headers: auth });
         await res.arrayBuffer();
       }
     }),

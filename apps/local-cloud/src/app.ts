@@ -1,14 +1,19 @@
 /**
  * The local-cloud application, assembled from its parts. `createLocalCloud`
- * is pure: it wires stores and routes over the given database; `start()`
- * begins the background work (task scheduler, resumed executions and job
- * runs) and `stop()` ends it, leaving every unfinished piece of work persisted.
+ * is pure: it wires stores, policies and routes over the given database;
+ * `start()` begins the background work (task scheduler, resumed executions
+ * and job runs) and `stop()` ends it, leaving every unfinished piece of work
+ * persisted. Every request passes the request guard (loopback Host, no web
+ * page, local-cloud's token) inside the router.
  */
-import type { Logger } from '@slideshow/runtime';
+import { coerceError, type Logger } from '@slideshow/runtime';
 import type { Db } from './db.ts';
 import { createOperationsStore } from './operations.ts';
+import { createOutboundPolicy } from './outbound-policy.ts';
+import { refusal } from './request-guard.ts';
 import { createRouter, type RawRequest, type RawResponse } from './router.ts';
 import { createConnectorCalls, createJobsRunConnector } from './run/connector.ts';
+import { createJobPolicy } from './run/job-policy.ts';
 import { createRunService, registerRunRoutes } from './run/routes.ts';
 import { createJobRunner, type JobRunner } from './run/runner.ts';
 import { createRunStore } from './run/store.ts';
@@ -24,8 +29,14 @@ import { createWorkflowsStore } from './workflows-api/store.ts';
 export interface LocalCloudDeps {
   db: Db;
   logger: Logger;
-  /** Bearer token standing in for Google OAuth access tokens (tasks with oauthToken, executions.create). */
+  /**
+   * local-cloud's token: every API call must carry it as `Authorization:
+   * Bearer`, and it stands in for Google OAuth access tokens (tasks with
+   * `oauthToken`, workflow calls with `auth: OAuth2`).
+   */
   oauthToken: string;
+  /** Appended to 401 messages, e.g. where the token file is. */
+  tokenHint?: string;
   /** Bearer token standing in for Google OIDC ID tokens (the stack's callback secret). */
   oidcToken: string;
   /** Working directory of job task processes. */
@@ -38,6 +49,14 @@ export interface LocalCloudDeps {
   hostEnv: Record<string, string | undefined>;
   /** How long deleted/finished task names stay unusable (Google: about an hour). */
   taskTombstoneMs?: number;
+  /** Command lines (command + args) jobs may run; nothing else runs. */
+  jobCommands?: readonly (readonly string[])[];
+  /** Secret name → file holding its value, for env `valueSource.secretKeyRef`. */
+  secretFiles?: Readonly<Record<string, string>>;
+  /** Hosts tasks and workflow calls may reach besides loopback (`name`, `name:port` or `*`). */
+  outboundHosts?: readonly string[];
+  /** The port local-cloud listens on: the only target the OAuth token is sent to. */
+  selfPort?: number;
   now?: () => number;
 }
 
@@ -59,11 +78,28 @@ export interface LocalCloud {
 export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
   const now = deps.now ?? Date.now;
   const log = deps.logger;
-  const router = createRouter(log.child({ component: 'api' }));
-  const tasksStore = createTasksStore(deps.db, deps.taskTombstoneMs ?? 3_600_000);
+  const guard = { token: deps.oauthToken, ...(deps.tokenHint ? { hint: deps.tokenHint } : {}) };
+  const router = createRouter(log.child({ component: 'api' }), (headers) =>
+    refusal(headers, guard),
+  );
+  const corrupt = (what: string) => (name: string, error: unknown) =>
+    log.error(`a stored ${what} could not be read; it was set aside`, {
+      name,
+      error: coerceError(error).message,
+    });
+  const tasksStore = createTasksStore(deps.db, deps.taskTombstoneMs ?? 3_600_000, corrupt('task'));
   const operations = createOperationsStore(deps.db);
   const runStore = createRunStore(deps.db);
-  const workflowsStore = createWorkflowsStore(deps.db);
+  const workflowsStore = createWorkflowsStore(deps.db, corrupt('workflow execution'));
+  const outbound = createOutboundPolicy({
+    allowedHosts: deps.outboundHosts ?? [],
+    selfPort: () => deps.selfPort,
+  });
+  const jobPolicy = createJobPolicy({
+    commands: deps.jobCommands ?? [],
+    secretFiles: deps.secretFiles ?? {},
+    logger: log.child({ component: 'cloud-run' }),
+  });
   const connectorCalls = createConnectorCalls(deps.db);
 
   let dispatcher: TaskDispatcher | undefined;
@@ -80,14 +116,16 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
     killGraceMs: deps.killGraceMs,
     hostEnv: deps.hostEnv,
     maxRunningTasks: deps.maxRunningTasks ?? 0,
+    policy: jobPolicy,
     now,
   });
-  const runService = createRunService(runStore, operations, () => jobRunner);
+  const runService = createRunService(runStore, operations, () => jobRunner, jobPolicy);
   const executions: ExecutionsRunner = createExecutionsRunner({
     store: workflowsStore,
     logger: log.child({ component: 'workflows' }),
     oauthToken: deps.oauthToken,
     oidcToken: deps.oidcToken,
+    outbound,
     connectorsFor: (execution) => ({
       'googleapis.run.v2.projects.locations.jobs.run': createJobsRunConnector(
         runService,
@@ -105,15 +143,14 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
     now,
   });
 
-  registerTasksRoutes(router, tasksStore, () => dispatcher ?? noDispatcher, now);
+  registerTasksRoutes(router, tasksStore, () => dispatcher ?? noDispatcher, outbound, now);
   registerWorkflowsRoutes(router, {
     store: workflowsStore,
     operations,
     runner: () => executions,
-    oauthToken: deps.oauthToken,
     now,
   });
-  registerRunRoutes(router, runStore, operations, runService, now);
+  registerRunRoutes(router, runStore, operations, runService, jobPolicy, now);
 
   let started = false;
   return {
@@ -129,6 +166,7 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
         logger: log.child({ component: 'cloud-tasks' }),
         oauthToken: deps.oauthToken,
         oidcToken: deps.oidcToken,
+        outbound,
         now,
       });
     },

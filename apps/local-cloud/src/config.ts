@@ -6,13 +6,49 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
+/** A JSON value in an environment variable, parsed then checked by `schema`. */
+function json<T extends z.ZodType>(schema: T) {
+  return z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `not JSON: ${(error as Error).message}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+}
+
 const Schema = z.object({
   LOCAL_CLOUD_PORT: z.coerce.number().int().min(0).max(65535).default(8123),
   LOCAL_CLOUD_DATA_DIR: z.string().min(1).default('.data'),
   LOCAL_CLOUD_PROJECT: z.string().min(1).default('local-project'),
   LOCAL_CLOUD_LOCATION: z.string().min(1).default('us-central1'),
-  /** The local stand-in for Google OAuth access tokens; random per start when unset. */
-  LOCAL_CLOUD_OAUTH_TOKEN: z.string().min(16).optional(),
+  /** Gone: the token is generated into `<data dir>/local-cloud.token`. Refused so nobody relies on it. */
+  LOCAL_CLOUD_OAUTH_TOKEN: z
+    .undefined({
+      message:
+        "is no longer read: local-cloud's token is generated into <LOCAL_CLOUD_DATA_DIR>/local-cloud.token",
+    })
+    .optional(),
+  /** Command lines jobs may run, as JSON: [["node", "apps/processor/dist/processor.mjs"], …]. */
+  LOCAL_CLOUD_JOB_COMMANDS: json(z.array(z.array(z.string()).min(1))).default([]),
+  /** Secrets for job env `valueSource.secretKeyRef`, as JSON: {"callback-secret": "/path/to/file"}. */
+  LOCAL_CLOUD_SECRET_FILES: json(
+    z.record(z.string().regex(/^[A-Za-z0-9_-]{1,255}$/), z.string().min(1)),
+  ).default({}),
+  /** Hosts tasks and workflow calls may reach besides loopback, comma-separated (`name`, `name:port`, `*`). */
+  LOCAL_CLOUD_OUTBOUND_HOSTS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
+    ),
   /** The local stand-in for Google OIDC tokens: the stack's callback secret. */
   LOCAL_CLOUD_OIDC_TOKEN: z.string().min(16).optional(),
   /** Working directory of job task processes (default: the current directory). */
@@ -29,8 +65,11 @@ export interface LocalCloudConfig {
   dataDir: string;
   projectId: string;
   location: string;
-  oauthToken?: string;
   oidcToken?: string;
+  jobCommands: string[][];
+  /** Secret name → absolute path of the file holding it. */
+  secretFiles: Record<string, string>;
+  outboundHosts: string[];
   workdir: string;
   killGraceMs: number;
   maxRunningTasks: number;
@@ -54,9 +93,13 @@ export function loadConfig(
     workdir: resolve(c.LOCAL_CLOUD_WORKDIR ?? '.'),
     killGraceMs: c.LOCAL_CLOUD_KILL_GRACE_MS,
     maxRunningTasks: c.LOCAL_CLOUD_MAX_RUNNING_TASKS,
+    jobCommands: c.LOCAL_CLOUD_JOB_COMMANDS,
+    secretFiles: Object.fromEntries(
+      Object.entries(c.LOCAL_CLOUD_SECRET_FILES).map(([name, file]) => [name, resolve(file)]),
+    ),
+    outboundHosts: c.LOCAL_CLOUD_OUTBOUND_HOSTS,
     logLevel: c.LOG_LEVEL,
   };
-  if (c.LOCAL_CLOUD_OAUTH_TOKEN) config.oauthToken = c.LOCAL_CLOUD_OAUTH_TOKEN;
   if (c.LOCAL_CLOUD_OIDC_TOKEN) config.oidcToken = c.LOCAL_CLOUD_OIDC_TOKEN;
   return config;
 }

@@ -10,6 +10,35 @@ import Database from 'better-sqlite3';
 /** The database handle type used across the app. */
 export type Db = Database.Database;
 
+/**
+ * SQL that blanks, in the JSON `data` of `table`, the plain value of every
+ * env var at `path` whose name says it is a secret. Earlier local-clouds
+ * stored (and returned) such values, e.g. the stack's CALLBACK_SECRET; now
+ * secrets are `valueSource.secretKeyRef` references. Rows whose JSON is not
+ * valid are left alone, so the migration cannot fail on them.
+ */
+function blankSecretEnv(table: string, path: string): string {
+  const secretName = [
+    '*SECRET',
+    '*_TOKEN',
+    'TOKEN',
+    '*PASSWORD',
+    '*PASSWD',
+    '*_KEY',
+    '*CREDENTIALS',
+  ]
+    .map((glob) => `upper(json_extract(e.value, '$.name')) GLOB '${glob}'`)
+    .join(' OR ');
+  // json(…): a subquery's result loses its JSON subtype and would be stored as a string.
+  return `UPDATE ${table} SET data = json_set(data, '${path}', json((
+      SELECT json_group_array(
+        CASE WHEN json_type(e.value, '$.value') = 'text' AND (${secretName})
+          THEN json_object('name', json_extract(e.value, '$.name'), 'value', '')
+          ELSE json(e.value) END)
+      FROM json_each(data, '${path}') AS e)))
+    WHERE json_valid(data) AND json_type(data, '${path}') = 'array';`;
+}
+
 /** Append-only: never edit an entry, add a new one. */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE queues (name TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -58,6 +87,15 @@ const MIGRATIONS: readonly string[] = [
      execution TEXT NOT NULL, seq INTEGER NOT NULL, operation TEXT NOT NULL,
      PRIMARY KEY (execution, seq)
    );`,
+  // Secrets stored in clear by earlier versions: blanked in jobs, executions and operations.
+  [
+    blankSecretEnv('jobs', '$.template.template.containers[0].env'),
+    blankSecretEnv('job_executions', '$.template.containers[0].env'),
+    blankSecretEnv('operations', '$.operation.metadata.template.template.containers[0].env'),
+    blankSecretEnv('operations', '$.operation.response.template.template.containers[0].env'),
+    blankSecretEnv('operations', '$.operation.metadata.template.containers[0].env'),
+    blankSecretEnv('operations', '$.operation.response.template.containers[0].env'),
+  ].join('\n'),
 ];
 
 /** Opens (creating if needed) and migrates the database at `path`. */

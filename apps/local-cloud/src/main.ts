@@ -17,11 +17,18 @@ const cloud = await startLocalCloud({
   workdir: config.workdir,
   killGraceMs: config.killGraceMs,
   maxRunningTasks: config.maxRunningTasks,
+  jobCommands: config.jobCommands,
+  secretFiles: config.secretFiles,
+  outboundHosts: config.outboundHosts,
   logger,
-  ...(config.oauthToken ? { oauthToken: config.oauthToken } : {}),
   ...(config.oidcToken ? { oidcToken: config.oidcToken } : {}),
 });
-logger.info('local-cloud ready', { url: cloud.url, parent: cloud.parent });
+logger.info('local-cloud ready', {
+  url: cloud.url,
+  parent: cloud.parent,
+  credentialFile: cloud.tokenFile,
+  jobCommands: config.jobCommands.length,
+});
 
 let shuttingDown = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -10,13 +10,20 @@ export interface Page<T> {
   nextPageToken?: string;
 }
 
-/** Slices `all` according to the request's pageSize and pageToken. */
-export function paginate<T>(
-  all: readonly T[],
+/** The half-open index window [start, end) of one page over `total` items. */
+export interface PageWindow {
+  start: number;
+  end: number;
+  nextPageToken?: string;
+}
+
+/** The window the request's pageSize and pageToken select among `total` items. */
+export function pageWindow(
+  total: number,
   query: URLSearchParams,
   defaultSize = 100,
   maxSize = 1000,
-): Page<T> {
+): PageWindow {
   const rawSize = Number(query.get('pageSize') ?? query.get('page_size') ?? 0);
   const size = rawSize > 0 ? Math.min(rawSize, maxSize) : defaultSize;
   const token = query.get('pageToken') ?? query.get('page_token') ?? '';
@@ -25,9 +32,24 @@ export function paginate<T>(
     offset = Number(Buffer.from(token, 'base64url').toString('utf8'));
     if (!Number.isInteger(offset) || offset < 0) throw invalidArgument('Invalid page token.');
   }
-  const items = all.slice(offset, offset + size);
-  const next = offset + size;
-  return next < all.length
-    ? { items, nextPageToken: Buffer.from(String(next), 'utf8').toString('base64url') }
-    : { items };
+  const end = Math.min(offset + size, total);
+  return offset + size < total
+    ? {
+        start: offset,
+        end,
+        nextPageToken: Buffer.from(String(offset + size), 'utf8').toString('base64url'),
+      }
+    : { start: Math.min(offset, total), end };
+}
+
+/** Slices `all` according to the request's pageSize and pageToken. */
+export function paginate<T>(
+  all: readonly T[],
+  query: URLSearchParams,
+  defaultSize = 100,
+  maxSize = 1000,
+): Page<T> {
+  const w = pageWindow(all.length, query, defaultSize, maxSize);
+  const items = all.slice(w.start, w.end);
+  return w.nextPageToken === undefined ? { items } : { items, nextPageToken: w.nextPageToken };
 }

@@ -3,10 +3,13 @@
  * with Google's custom methods (`queues/q:pause`), so patterns use `{name}`
  * segments that match up to the next `/` or `:`. Requests come straight from
  * node:http (`handleRaw`, no web Request/stream objects on the hot path) or as
- * web Requests (`handle`, for tests and other hosts).
+ * web Requests (`handle`, for tests and other hosts). Every request passes
+ * the screen the router is built with (request-guard.ts) before any route
+ * sees it: no route can be registered outside it.
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
 import { ApiError } from './google-error.ts';
+import { logRefusal } from './request-guard.ts';
 
 /** Reads request headers by (case-insensitive) name, like `Headers.get`. */
 export interface HeaderReader {
@@ -102,14 +105,26 @@ function parseBody(text: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** Creates a router whose failures are Google error JSON, logged once here. */
-export function createRouter(logger: Logger): Router {
+/** Decides from the headers whether a request may be served (request-guard.ts). */
+export type RequestScreen = (headers: HeaderReader) => ApiError | undefined;
+
+/**
+ * Creates a router whose failures are Google error JSON, logged once here.
+ * `screen` runs first for every request; a refusal is answered without
+ * parsing the path or the body.
+ */
+export function createRouter(logger: Logger, screen: RequestScreen): Router {
   const routes: Route[] = [];
   return {
     add(method, pattern, handler) {
       routes.push({ method, handler, ...compile(pattern) });
     },
     async handleRaw(request) {
+      const refused = screen(request.headers);
+      if (refused !== undefined) {
+        logRefusal(logger, request.method, refused);
+        return json(refused.httpCode, refused.toBody());
+      }
       const url = new URL(request.url, 'http://local-cloud');
       let path = url.pathname;
       let pathMatched = false;
@@ -151,7 +166,11 @@ export function createRouter(logger: Logger): Router {
       const res = await this.handleRaw({
         method: request.method,
         url: `${url.pathname}${url.search}`,
-        headers: request.headers,
+        // A web Request has no Host header: its URL says where it was addressed.
+        headers: {
+          get: (name) =>
+            request.headers.get(name) ?? (name.toLowerCase() === 'host' ? url.host : null),
+        },
         body: request.method === 'GET' ? '' : await request.text(),
       });
       return new Response(res.body, {

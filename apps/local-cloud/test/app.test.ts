@@ -6,10 +6,11 @@ import { openDatabase } from '../src/db.ts';
 // createLocalCloud is pure: without start() nothing runs in the background,
 // and requests can be driven as web Requests, like hono's app.request().
 const db = openDatabase(':memory:');
+const TOKEN = 'oauth-token-for-app-tests';
 const cloud = createLocalCloud({
   db,
   logger: silentLogger,
-  oauthToken: 'oauth-token-for-app-tests',
+  oauthToken: TOKEN,
   oidcToken: 'oidc-token-for-app-tests',
   workdir: '.',
   killGraceMs: 100,
@@ -19,8 +20,9 @@ afterAll(() => db.close());
 
 async function call(method: string, path: string, payload?: string) {
   const res = await cloud.fetch(
-    new Request(`http://local-cloud${path}`, {
+    new Request(`http://127.0.0.1${path}`, {
       method,
+      headers: { authorization: `Bearer ${TOKEN}` },
       ...(payload === undefined ? {} : { body: payload }),
     }),
   );
@@ -91,9 +93,9 @@ describe('the local-cloud app', () => {
       JSON.stringify({ sourceContents: 'main:\n  steps:\n    - r:\n        return: 1\n' }),
     );
     const res = await cloud.fetch(
-      new Request('http://local-cloud/v1/projects/a/locations/b/workflows/w/executions', {
+      new Request('http://127.0.0.1/v1/projects/a/locations/b/workflows/w/executions', {
         method: 'POST',
-        headers: { authorization: 'Bearer oauth-token-for-app-tests' },
+        headers: { authorization: `Bearer ${TOKEN}` },
         body: JSON.stringify({ argument: JSON.stringify({ big: 'x'.repeat(33 * 1024) }) }),
       }),
     );

@@ -113,10 +113,10 @@ describe('Cloud Tasks queues', () => {
 });
 
 describe('Cloud Tasks tasks', () => {
-  it('dispatches a task with its method, headers, body and the local OAuth token', async () => {
+  it('dispatches a task with its method, headers, body and the local OIDC token', async () => {
     const name = await newQueue();
     const body = task(name, 'one');
-    Object.assign(body.task.httpRequest, { oauthToken: { serviceAccountEmail: 'sa@p1.iam' } });
+    Object.assign(body.task.httpRequest, { oidcToken: { serviceAccountEmail: 'sa@p1.iam' } });
     const created = await api(cloud, 'POST', `/v2/${name}/tasks`, body);
     expect(created.body).toMatchObject({
       name: `${name}/tasks/one`,
@@ -126,7 +126,7 @@ describe('Cloud Tasks tasks', () => {
     const got = await waitFor(() => target.received[0], 'the dispatch');
     expect(got.method).toBe('POST');
     expect(JSON.parse(got.body)).toEqual({ id: 'one' });
-    expect(got.headers.authorization).toBe('Bearer local-oauth-token-for-tests');
+    expect(got.headers.authorization).toBe(`Bearer ${cloud.oidcToken}`);
     expect(got.headers['x-cloudtasks-taskname']).toBe('one');
     expect(got.headers['x-cloudtasks-queuename']).toBe(name.split('/').pop());
     await waitFor(

@@ -12,7 +12,6 @@ import { conformanceSource } from './conformance-cases.ts';
 import { api, PARENT, removeDir, startCloud, tempDir, waitFor } from './helpers.ts';
 
 const W = `/v1/${PARENT}/workflows`;
-const AUTH = { authorization: 'Bearer local-oauth-token-for-tests' };
 let dir: string;
 let cloud: RunningLocalCloud;
 
@@ -35,7 +34,7 @@ async function deploy(id: string, source: string, labels?: Record<string, string
 
 // biome-ignore lint/suspicious/noExplicitAny: Google JSON.
 async function start(id: string, body: Record<string, unknown> = {}): Promise<any> {
-  const res = await api(cloud, 'POST', `${W}/${id}/executions`, body, AUTH);
+  const res = await api(cloud, 'POST', `${W}/${id}/executions`, body);
   expect(res, JSON.stringify(res)).toMatchObject({ status: 200 });
   return res.body;
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -11,7 +11,7 @@ import {
   tempDir,
   waitFor,
 } from './helpers.ts';
-import { writeJobScript } from './job-script.ts';
+import { startsIn, writeJobScript } from './job-script.ts';
 
 let dir: string;
 let target: Target;
@@ -44,13 +44,9 @@ main:
 `,
     });
     target.respond = () => new Promise(() => {});
-    const created = await api(
-      first,
-      'POST',
-      `/v1/${name}/executions`,
-      { argument: JSON.stringify({ url: `${target.url}/slow` }) },
-      { authorization: 'Bearer local-oauth-token-for-tests' },
-    );
+    const created = await api(first, 'POST', `/v1/${name}/executions`, {
+      argument: JSON.stringify({ url: `${target.url}/slow` }),
+    });
     await waitFor(() => target.received[0], 'the first call');
     await first.stop();
     target.respond = () => 200;
@@ -73,7 +69,7 @@ main:
     mkdirSync(out);
     const script = writeJobScript(dir);
     const data = join(dir, 'data');
-    const first = await startCloud(data);
+    const first = await startCloud(data, { jobCommands: [['node', script]] });
     await api(first, 'POST', `/v2/${PARENT}/jobs?jobId=slow`, {
       template: {
         template: {
@@ -103,17 +99,11 @@ main:
         return: \${execution.succeededCount}
 `,
     });
-    const created = await api(
-      first,
-      'POST',
-      `/v1/${PARENT}/workflows/runner/executions`,
-      {},
-      { authorization: 'Bearer local-oauth-token-for-tests' },
-    );
-    await waitFor(() => (existsSync(join(out, 'starts')) ? true : undefined), 'the job task');
+    const created = await api(first, 'POST', `/v1/${PARENT}/workflows/runner/executions`, {});
+    await waitFor(() => (startsIn(out).length > 0 ? true : undefined), 'the job task');
     await first.stop();
     writeFileSync(join(out, 'allow'), '');
-    const second = await startCloud(data);
+    const second = await startCloud(data, { jobCommands: [['node', script]] });
     try {
       const done = await waitFor(async () => {
         const e = await api(second, 'GET', `/v1/${created.body.name}`);
@@ -123,10 +113,7 @@ main:
       expect(JSON.parse(done.result)).toBe(1);
       const runs = await api(second, 'GET', `/v2/${PARENT}/jobs/slow/executions`);
       expect(runs.body.executions).toHaveLength(1);
-      expect(readFileSync(join(out, 'starts'), 'utf8').trim().split('\n')).toEqual([
-        't0-a0',
-        't0-a0',
-      ]);
+      expect(startsIn(out)).toEqual(['t0-a0', 't0-a0']);
     } finally {
       await second.stop();
     }

@@ -1,7 +1,8 @@
 /**
  * The real gcloud CLI against local-cloud, with the endpoint overrides the
- * README documents and credentials disabled. Runs in the shared suite
- * (it needs a machine with gcloud); skipped, saying so, without gcloud.
+ * README documents and local-cloud's token as gcloud's access token
+ * (CLOUDSDK_AUTH_ACCESS_TOKEN_FILE). Runs in the shared suite (it needs a
+ * machine with gcloud); skipped, saying so, without gcloud.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -31,6 +32,10 @@ let dir: string;
 let cloud: RunningLocalCloud;
 
 async function gcloud(...args: string[]): Promise<string> {
+  return gcloudWith({ CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: cloud.tokenFile }, ...args);
+}
+
+async function gcloudWith(auth: Record<string, string>, ...args: string[]): Promise<string> {
   const { stdout } = await run('gcloud', [...args, '--location=us-central1'], {
     timeout: 90_000,
     env: {
@@ -39,7 +44,7 @@ async function gcloud(...args: string[]): Promise<string> {
       CLOUDSDK_CONFIG: join(dir, 'gcloud-config'),
       CLOUDSDK_CORE_PROJECT: 'local-project',
       CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
-      CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'true',
+      ...auth,
       CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS: `${cloud.url}/`,
       CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWS: `${cloud.url}/`,
       CLOUDSDK_API_ENDPOINT_OVERRIDES_WORKFLOWEXECUTIONS: `${cloud.url}/`,
@@ -125,13 +130,18 @@ describe.skipIf(!hasGcloud)(
       );
       const wf = JSON.parse(await gcloud('workflows', 'describe', 'hello', '--format=json'));
       expect(wf).toMatchObject({ state: 'ACTIVE', userEnvVars: { GREETING: 'hi' } });
-      const created = await api(
-        cloud,
-        'POST',
-        `/v1/${cloud.parent}/workflows/hello/executions`,
-        { argument: JSON.stringify({ name: 'gcloud' }) },
-        { authorization: `Bearer ${cloud.oauthToken}` },
-      );
+      // executions.create carries gcloud's access token: local-cloud's.
+      const created = {
+        body: JSON.parse(
+          await gcloud(
+            'workflows',
+            'run',
+            'hello',
+            `--data=${JSON.stringify({ name: 'gcloud' })}`,
+            '--format=json',
+          ),
+        ) as { name: string; state: string },
+      };
       await waitFor(async () => {
         const e = await api(cloud, 'GET', `/v1/${created.body.name}`);
         return e.body.state === 'SUCCEEDED' ? true : undefined;
@@ -146,6 +156,23 @@ describe.skipIf(!hasGcloud)(
         await gcloud('workflows', 'executions', 'describe', created.body.name, '--format=json'),
       );
       expect(described).toMatchObject({ state: 'SUCCEEDED', result: '"hi gcloud"' });
+    });
+
+    it('is refused without the token (credentials disabled, or another token)', async () => {
+      const cases: Record<string, string>[] = [
+        { CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'true' },
+        { CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: join(dir, 'wrong-token') },
+      ];
+      for (const auth of cases) {
+        writeFileSync(join(dir, 'wrong-token'), 'not-local-clouds-token-at-all');
+        const failed = await gcloudWith(auth, 'tasks', 'queues', 'list', '--format=json').then(
+          () => undefined,
+          (error: unknown) => coerceError(error).message,
+        );
+        expect(failed, JSON.stringify(auth)).toMatch(
+          /401|UNAUTHENTICATED|authentication credential/i,
+        );
+      }
     });
   },
 );

@@ -26,14 +26,13 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Starts local-cloud on a temp data dir with fixed tokens. */
+/** Starts local-cloud on a temp data dir with a fixed OIDC token (its own token is generated). */
 export function startCloud(
   dataDir: string,
   options: Partial<StartLocalCloudOptions> = {},
 ): Promise<RunningLocalCloud> {
   return startLocalCloud({
     dataDir,
-    oauthToken: 'local-oauth-token-for-tests',
     oidcToken: 'local-oidc-token-for-tests',
     killGraceMs: 300,
     ...options,
@@ -47,17 +46,22 @@ export interface JsonResponse {
   body: any;
 }
 
-/** Calls the API; the result prints whole when an assertion on it fails. */
+/**
+ * Calls the API with local-cloud's token (when `cloud` has one and `headers`
+ * set no Authorization); the result prints whole when an assertion on it fails.
+ */
 export async function api(
-  cloud: { url: string },
+  cloud: { url: string; oauthToken?: string },
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<JsonResponse> {
+  const auth: Record<string, string> =
+    cloud.oauthToken === undefined ? {} : { authorization: `Bearer ${cloud.oauthToken}` };
   const res = await fetch(`${cloud.url}${path}`, {
     method,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...auth, ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -138,4 +142,57 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** What a recording proxy saw: every request local-cloud tried to send off the machine. */
+export interface RecordingProxy {
+  /** `http://127.0.0.1:PORT`, for HTTP_PROXY. */
+  url: string;
+  /** Requests as the far host would have received them (absolute URL, headers, body). */
+  received: (Received & { host: string })[];
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP proxy on loopback standing in for the rest of the network: Node's
+ * fetch with NODE_USE_ENV_PROXY tunnels every non-loopback request through it
+ * (CONNECT), and it answers 200 itself while recording what arrived — so a
+ * test sees exactly what local-cloud would have sent to another host.
+ */
+export async function startRecordingProxy(): Promise<RecordingProxy> {
+  const received: RecordingProxy['received'] = [];
+  const farEnd = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        host: req.headers.host ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  const proxy: Server = createServer((req, res) => {
+    // Absolute-form requests (a client that does not tunnel plain HTTP): same recording.
+    farEnd.emit('request', req, res);
+  });
+  proxy.on('connect', (_req, socket, head) => {
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) socket.unshift(head);
+    farEnd.emit('connection', socket);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    received,
+    close: () =>
+      new Promise((resolve) => {
+        proxy.closeAllConnections();
+        farEnd.closeAllConnections();
+        proxy.close(() => resolve());
+      }),
+  };
 }

@@ -3,7 +3,7 @@
  * test file. Its behaviour is chosen by env MODE; it records what it saw in
  * OUT_DIR so tests assert on files, not on timing.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The script source (plain JS, run with this Node). */
@@ -39,6 +39,31 @@ if (mode === 'wait-for-allow') {
   setInterval(() => { if (fs.existsSync(path.join(out, 'allow'))) process.exit(0); }, 50);
 }
 `;
+
+/**
+ * The attempts (`t<index>-a<attempt>`) that recorded their start in `out`, in
+ * order. Only complete lines count: the file exists from the moment the child
+ * opens it, before its line is written, and a child stopped in between (a
+ * loaded machine deschedules it there) leaves no line. Waiting for the file to
+ * exist instead of for the line made a restart test see one start where there
+ * were two attempts.
+ */
+export function startsIn(out: string): string[] {
+  const file = join(out, 'starts');
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
+    .split('\n')
+    .filter(Boolean);
+}
+
+/** The pid attempt `me` recorded, once its file holds one (it is created empty first). */
+export function pidOf(out: string, me = 't0-a0'): number | undefined {
+  const file = join(out, `${me}.pid`);
+  const pid = existsSync(file) ? Number(readFileSync(file, 'utf8')) : 0;
+  return pid > 0 ? pid : undefined;
+}
 
 /** Writes the script into `dir` and returns its path. */
 export function writeJobScript(dir: string): string {

@@ -75,7 +75,7 @@ beforeAll(async () => {
   mkdirSync(out);
   writeJobScript(dir);
   backend = await startTarget();
-  cloud = await startCloud(join(dir, 'data'));
+  cloud = await startCloud(join(dir, 'data'), { jobCommands: [['node', join(dir, 'job.cjs')]] });
   const source = readFileSync(join(repoRoot, 'workflows/process-image.workflows.yaml'), 'utf8');
   const res = await api(cloud, 'POST', `/v1/${PARENT}/workflows?workflowId=process-image`, {
     sourceContents: source,

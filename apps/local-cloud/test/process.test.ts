@@ -11,7 +11,7 @@ import { coerceError } from '@slideshow/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hostEnvironment } from '../src/config.ts';
 import { api, PARENT, removeDir, startCloud, tempDir, waitFor } from './helpers.ts';
-import { writeJobScript } from './job-script.ts';
+import { pidOf, startsIn, writeJobScript } from './job-script.ts';
 
 const MAIN = resolve(import.meta.dirname, '../src/main.ts');
 let dir: string;
@@ -36,12 +36,18 @@ afterEach(() => {
   removeDir(dir);
 });
 
-/** Starts main.ts and resolves with its URL once it logs that it is ready. */
+/** Starts main.ts and resolves with its URL and token once it logs that it is ready. */
 async function startMain(
   dataDir: string,
-): Promise<{ child: ChildProcess; url: string; lines: string[] }> {
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; url: string; oauthToken: string; lines: string[] }> {
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: hostEnvironment().PATH, LOCAL_CLOUD_PORT: '0', LOCAL_CLOUD_DATA_DIR: dataDir },
+    env: {
+      PATH: hostEnvironment().PATH,
+      LOCAL_CLOUD_PORT: '0',
+      LOCAL_CLOUD_DATA_DIR: dataDir,
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.push(child);
@@ -56,7 +62,8 @@ async function startMain(
       reject(new Error(`main.ts exited with ${code}: ${lines.join('\n')}`)),
     );
   });
-  return { child, url, lines };
+  const oauthToken = readFileSync(join(dataDir, 'local-cloud.token'), 'utf8');
+  return { child, url, oauthToken, lines };
 }
 
 function isAlive(pid: number): boolean {
@@ -69,9 +76,9 @@ function isAlive(pid: number): boolean {
 describe('local-cloud as a process', () => {
   it('stops on SIGTERM with exit code 0 and keeps its state on disk', async () => {
     const data = join(dir, 'data');
-    const { child, url, lines } = await startMain(data);
+    const { child, url, oauthToken, lines } = await startMain(data);
     const queue = `${PARENT}/queues/kept`;
-    await api({ url }, 'POST', `/v2/${PARENT}/queues`, { name: queue });
+    await api({ url, oauthToken }, 'POST', `/v2/${PARENT}/queues`, { name: queue });
     // 'close' (not 'exit') so every stderr line has been read.
     const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
     child.kill('SIGTERM');
@@ -92,8 +99,11 @@ describe('local-cloud as a process', () => {
     const out = join(dir, 'out');
     mkdirSync(out);
     const script = writeJobScript(dir);
-    const { child, url } = await startMain(data);
-    await api({ url }, 'POST', `/v2/${PARENT}/jobs?jobId=crashy`, {
+    const commands = JSON.stringify([['node', script]]);
+    const { child, url, oauthToken } = await startMain(data, {
+      LOCAL_CLOUD_JOB_COMMANDS: commands,
+    });
+    await api({ url, oauthToken }, 'POST', `/v2/${PARENT}/jobs?jobId=crashy`, {
       template: {
         template: {
           maxRetries: 0,
@@ -109,16 +119,14 @@ describe('local-cloud as a process', () => {
         },
       },
     });
-    const started = await api({ url }, 'POST', `/v2/${PARENT}/jobs/crashy:run`, {});
-    const pidFile = join(out, 't0-a0.pid');
-    await waitFor(() => (existsSync(pidFile) ? true : undefined), 'the task process');
-    const orphan = Number(readFileSync(pidFile, 'utf8'));
+    const started = await api({ url, oauthToken }, 'POST', `/v2/${PARENT}/jobs/crashy:run`, {});
+    const orphan = await waitFor(() => pidOf(out), 'the task process');
     orphans.push(orphan);
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
     expect(isAlive(orphan)).toBe(true);
-    const again = await startCloud(data);
+    const again = await startCloud(data, { jobCommands: [['node', script]] });
     try {
       await waitFor(() => (isAlive(orphan) ? undefined : true), 'the leftover to be killed');
       writeFileSync(join(out, 'allow'), '');
@@ -127,10 +135,7 @@ describe('local-cloud as a process', () => {
         return res.body.done ? res.body : undefined;
       }, 'the re-run');
       expect(op.response).toMatchObject({ succeededCount: 1 });
-      expect(readFileSync(join(out, 'starts'), 'utf8').trim().split('\n')).toEqual([
-        't0-a0',
-        't0-a0',
-      ]);
+      expect(startsIn(out)).toEqual(['t0-a0', 't0-a0']);
     } finally {
       await again.stop();
     }

@@ -12,7 +12,10 @@ let cloud: RunningLocalCloud;
 beforeAll(async () => {
   dir = tempDir();
   script = writeJobScript(dir);
-  cloud = await startCloud(join(dir, 'data'), { maxRunningTasks: 1 });
+  cloud = await startCloud(join(dir, 'data'), {
+    maxRunningTasks: 1,
+    jobCommands: [['node', script]],
+  });
 });
 afterAll(async () => {
   await cloud.stop();

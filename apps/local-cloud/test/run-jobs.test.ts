@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningLocalCloud } from '../src/server.ts';
 import { api, PARENT, removeDir, startCloud, tempDir, waitFor } from './helpers.ts';
-import { writeJobScript } from './job-script.ts';
+import { startsIn, writeJobScript } from './job-script.ts';
 
 const J = `/v2/${PARENT}/jobs`;
 let dir: string;
@@ -14,7 +14,7 @@ let jobSeq = 0;
 beforeAll(async () => {
   dir = tempDir();
   script = writeJobScript(dir);
-  cloud = await startCloud(join(dir, 'data'));
+  cloud = await startCloud(join(dir, 'data'), { jobCommands: [['node', script]] });
 });
 afterAll(async () => {
   await cloud.stop();
@@ -73,10 +73,6 @@ async function runToEnd(job: string, body: unknown = {}): Promise<any> {
   );
 }
 
-function starts(out: string): string[] {
-  return readFileSync(join(out, 'starts'), 'utf8').trim().split('\n');
-}
-
 describe('Cloud Run jobs', () => {
   it('runs a task with the container env, the overrides and the CLOUD_RUN_* variables', async () => {
     const job = await createJob({ env: { MODE: 'ok', FROM_JOB: 'yes' } });
@@ -109,7 +105,7 @@ describe('Cloud Run jobs', () => {
   it('retries a failing task with attempts 0..maxRetries and fails the execution', async () => {
     const job = await createJob({ env: { MODE: 'fail-until', SUCCEED_AT: '99' }, maxRetries: 2 });
     const op = await runToEnd(job.name);
-    expect(starts(job.out)).toEqual(['t0-a0', 't0-a1', 't0-a2']);
+    expect(startsIn(job.out)).toEqual(['t0-a0', 't0-a1', 't0-a2']);
     expect(op.error.message).toContain('exit code 3');
     expect(op.metadata).toMatchObject({ failedCount: 1, succeededCount: 0, retriedCount: 1 });
     expect(op.metadata.conditions).toContainEqual(
@@ -120,7 +116,7 @@ describe('Cloud Run jobs', () => {
   it('succeeds when a retry succeeds', async () => {
     const job = await createJob({ env: { MODE: 'fail-until', SUCCEED_AT: '1' }, maxRetries: 3 });
     const op = await runToEnd(job.name);
-    expect(starts(job.out)).toEqual(['t0-a0', 't0-a1']);
+    expect(startsIn(job.out)).toEqual(['t0-a0', 't0-a1']);
     expect(op.response).toMatchObject({ succeededCount: 1, retriedCount: 1 });
   });
 
@@ -135,7 +131,7 @@ describe('Cloud Run jobs', () => {
     const job = await createJob({ env: { MODE: 'parallel' }, taskCount: 4, parallelism: 2 });
     const op = await runToEnd(job.name);
     expect(op.response).toMatchObject({ succeededCount: 4, taskCount: 4, parallelism: 2 });
-    expect(starts(job.out).sort()).toEqual(['t0-a0', 't1-a0', 't2-a0', 't3-a0']);
+    expect(startsIn(job.out).sort()).toEqual(['t0-a0', 't1-a0', 't2-a0', 't3-a0']);
     const seen = readFileSync(join(job.out, 'concurrency'), 'utf8').trim().split('\n').map(Number);
     expect(Math.max(...seen)).toBeLessThanOrEqual(2);
     const env = JSON.parse(readFileSync(join(job.out, 't3-a0.json'), 'utf8'));
@@ -168,7 +164,7 @@ describe('Cloud Run jobs', () => {
     }, 'the cancellation');
     expect(op.error.message).toContain('cancelled');
     expect(op.metadata).toMatchObject({ cancelledCount: 3, succeededCount: 0, failedCount: 0 });
-    expect(starts(job.out)).toEqual(['t0-a0']);
+    expect(startsIn(job.out)).toEqual(['t0-a0']);
     const again = await api(cloud, 'POST', `/v2/${execution}:cancel`, {});
     expect(again.body.error.status).toBe('FAILED_PRECONDITION');
     expect((await api(cloud, 'DELETE', `/v2/${execution}`)).status).toBe(200);
@@ -188,7 +184,7 @@ describe('Cloud Run jobs across a restart', () => {
     const out = join(own, 'out');
     mkdirSync(out);
     const ownScript = writeJobScript(own);
-    const first = await startCloud(join(own, 'data'));
+    const first = await startCloud(join(own, 'data'), { jobCommands: [['node', ownScript]] });
     try {
       await api(first, 'POST', `${J}?jobId=resumable`, {
         template: {
@@ -207,20 +203,17 @@ describe('Cloud Run jobs across a restart', () => {
         },
       });
       const started = await api(first, 'POST', `${J}/resumable:run`, {});
-      await waitFor(
-        () => (existsSync(join(out, 'starts')) ? true : undefined),
-        'the first attempt',
-      );
+      await waitFor(() => (startsIn(out).length > 0 ? true : undefined), 'the first attempt');
       await first.stop();
       writeFileSync(join(out, 'allow'), '');
-      const second = await startCloud(join(own, 'data'));
+      const second = await startCloud(join(own, 'data'), { jobCommands: [['node', ownScript]] });
       try {
         const op = await waitFor(async () => {
           const res = await api(second, 'GET', `/v2/${started.body.name}`);
           return res.body.done ? res.body : undefined;
         }, 'the resumed execution');
         expect(op.response).toMatchObject({ succeededCount: 1, failedCount: 0 });
-        expect(starts(out)).toEqual(['t0-a0', 't0-a0']);
+        expect(startsIn(out)).toEqual(['t0-a0', 't0-a0']);
       } finally {
         await second.stop();
       }
@@ -234,7 +227,9 @@ describe('Cloud Run jobs across a restart', () => {
 describe('Cloud Run job failures outside the program', () => {
   it('fails a task whose command cannot be started, naming the spawn error', async () => {
     const own = tempDir();
-    const cloud2 = await startCloud(join(own, 'data'));
+    const cloud2 = await startCloud(join(own, 'data'), {
+      jobCommands: [['/nonexistent/binary']],
+    });
     try {
       await api(cloud2, 'POST', `${J}?jobId=missing-binary`, {
         template: {

@@ -6,7 +6,7 @@
  * execution completes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -33,14 +33,20 @@ afterEach(async () => {
 interface Running {
   child: ChildProcess;
   url: string;
+  oauthToken: string;
   lines: string[];
   exited: Promise<number | null>;
 }
 
 /** Starts main.ts on a free port and resolves once it logs that it is ready (bounded). */
-async function startMain(dataDir: string): Promise<Running> {
+async function startMain(dataDir: string, env: Record<string, string> = {}): Promise<Running> {
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: hostEnvironment().PATH, LOCAL_CLOUD_PORT: '0', LOCAL_CLOUD_DATA_DIR: dataDir },
+    env: {
+      PATH: hostEnvironment().PATH,
+      LOCAL_CLOUD_PORT: '0',
+      LOCAL_CLOUD_DATA_DIR: dataDir,
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.push(child);
@@ -64,7 +70,8 @@ async function startMain(dataDir: string): Promise<Running> {
       reject(new Error(`main.ts exited with ${code}: ${lines.join('\n')}`));
     });
   });
-  return { child, url, lines, exited };
+  const oauthToken = readFileSync(join(dataDir, 'local-cloud.token'), 'utf8');
+  return { child, url, oauthToken, lines, exited };
 }
 
 /** SIGTERM, then the exit code (bounded: SIGKILL and fail after 20 s). */
@@ -85,7 +92,8 @@ describe('local-cloud on SIGTERM', () => {
     const out = join(dir, 'out');
     mkdirSync(out);
     const script = writeJobScript(dir);
-    const first = await startMain(data);
+    const commands = { LOCAL_CLOUD_JOB_COMMANDS: JSON.stringify([['node', script]]) };
+    const first = await startMain(data, commands);
     await api(first, 'POST', `/v2/${PARENT}/queues`, {
       name: queue,
       rateLimits: { maxConcurrentDispatches: 1 },
@@ -129,7 +137,7 @@ describe('local-cloud on SIGTERM', () => {
 
     target.respond = () => 200;
     releaseHeld();
-    const second = await startMain(data);
+    const second = await startMain(data, commands);
     writeFileSync(join(out, 'allow'), '');
     const op = await waitFor(async () => {
       const res = await api(second, 'GET', `/v2/${run.body.name}`);

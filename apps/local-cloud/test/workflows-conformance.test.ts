@@ -11,7 +11,6 @@ import { conformanceSource, REJECTED, SUCCEEDING } from './conformance-cases.ts'
 import { api, PARENT, removeDir, startCloud, tempDir, waitFor } from './helpers.ts';
 
 const W = `/v1/${PARENT}/workflows`;
-const AUTH = { authorization: 'Bearer local-oauth-token-for-tests' };
 let dir: string;
 let cloud: RunningLocalCloud;
 
@@ -31,13 +30,9 @@ async function deploy(id: string, source: string): Promise<void> {
 
 // biome-ignore lint/suspicious/noExplicitAny: Google JSON.
 async function execute(id: string, argument: unknown): Promise<any> {
-  const res = await api(
-    cloud,
-    'POST',
-    `${W}/${id}/executions`,
-    { argument: JSON.stringify(argument) },
-    AUTH,
-  );
+  const res = await api(cloud, 'POST', `${W}/${id}/executions`, {
+    argument: JSON.stringify(argument),
+  });
   expect(res, JSON.stringify(res)).toMatchObject({ status: 200, body: { state: 'ACTIVE' } });
   return waitFor(
     async () => {

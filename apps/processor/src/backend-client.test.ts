@@ -151,7 +151,12 @@ describe('backend client', () => {
   it('keeps the text of an error answer that is not JSON', async () => {
     handlers.push((_req, _body, res) => res.writeHead(400).end('<html>bad</html>'));
     const error = await rejection(
-      client().failed('img-1', { code: 'CORRUPT_IMAGE', message: 'x', source: 'processor' }),
+      client().failed('img-1', {
+        generation: 0,
+        code: 'CORRUPT_IMAGE',
+        message: 'x',
+        source: 'processor',
+      }),
     );
     expect(error.retryable).toBe(false);
     expect(error.message).toContain('answered 400: <html>bad</html>');

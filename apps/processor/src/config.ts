@@ -20,6 +20,12 @@ export type CallbackAuthKind = (typeof CALLBACK_AUTH_KINDS)[number];
 export interface ProcessorConfig {
   /** The image this task processes (from TARGET_FILE_ID or TARGET_FILE_IDS[task index]). */
   imageId: string;
+  /**
+   * The generation the workflow was started for (TARGET_GENERATION, or
+   * TARGET_GENERATIONS[task index]); undefined for an execution created before
+   * generations were passed. Every failure report names it.
+   */
+  generation: number | undefined;
   /** Backend base URL without a trailing slash. */
   backendUrl: string;
   /** `gs://bucket` or `file:///abs/path`. */
@@ -64,6 +70,16 @@ const integer = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =
 const EnvSchema = z.object({
   TARGET_FILE_ID: optionalString,
   TARGET_FILE_IDS: optionalString,
+  TARGET_GENERATION: z.optional(
+    z.string().check(z.regex(/^[0-9]{1,15}$/, 'must be a non-negative integer')),
+  ),
+  TARGET_GENERATIONS: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(/^[0-9]{1,15}(,[0-9]{1,15})*$/, 'must be comma-separated non-negative integers'),
+      ),
+  ),
   BACKEND_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
   GCS_BUCKET_NAME: z.optional(
     z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'must be a bucket name')),
@@ -109,8 +125,18 @@ function crossFieldProblems(raw: Record<string, string | undefined>): string[] {
   if (!get('TARGET_FILE_ID') && !get('TARGET_FILE_IDS')) {
     problems.push('TARGET_FILE_ID: one of TARGET_FILE_ID or TARGET_FILE_IDS is required');
   }
+  if (get('TARGET_GENERATION') && !get('TARGET_FILE_ID')) {
+    problems.push('TARGET_GENERATION: only with TARGET_FILE_ID (a batch uses TARGET_GENERATIONS)');
+  }
+  const generations = get('TARGET_GENERATIONS');
+  if (generations && !get('TARGET_FILE_IDS')) {
+    problems.push('TARGET_GENERATIONS: only with TARGET_FILE_IDS');
+  }
   const index = Number(get('CLOUD_RUN_TASK_INDEX') ?? 0);
   const batch = get('TARGET_FILE_IDS');
+  if (batch && generations && splitIds(generations).length !== splitIds(batch).length) {
+    problems.push('TARGET_GENERATIONS: must have one generation per id of TARGET_FILE_IDS');
+  }
   if (batch !== undefined && Number.isInteger(index) && index >= splitIds(batch).length) {
     problems.push(
       `CLOUD_RUN_TASK_INDEX: task index ${index} is past the ${splitIds(batch).length} ids of TARGET_FILE_IDS`,
@@ -163,9 +189,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const imageId = e.TARGET_FILE_ID ?? splitIds(e.TARGET_FILE_IDS ?? '')[e.CLOUD_RUN_TASK_INDEX];
+  const generation =
+    e.TARGET_GENERATION ?? splitIds(e.TARGET_GENERATIONS ?? '')[e.CLOUD_RUN_TASK_INDEX];
   const backendUrl = e.BACKEND_API_URL.replace(/\/+$/, '');
   return {
     imageId: imageId ?? '',
+    generation: generation === undefined ? undefined : Number(generation),
     backendUrl,
     storageUrl: e.STORAGE_URL ?? `gs://${e.GCS_BUCKET_NAME}`,
     gcsApiEndpoint: e.GCS_API_ENDPOINT,

@@ -121,6 +121,14 @@ export async function run(config: ProcessorConfig, deps: RunDeps): Promise<RunRe
     const raw = await backend.jobSpec(config.imageId, { signal });
     head = startFields(config.imageId, raw);
     const log = logger.child({ generation: head.generation });
+    if (config.generation !== undefined && head.generation !== config.generation) {
+      // This task was started for another generation (a retry or the reaper dispatched a newer
+      // one): that generation's own attempt does the work and reports; this one must not.
+      log.warn('the image has another generation than this task was started for; stopping', {
+        taskGeneration: config.generation,
+      });
+      return { exitCode: EXIT_CODES.ok, outcome: 'stale' };
+    }
     if (head.status === 'processed' || head.status === 'failed') {
       log.info('image already settled; nothing to do', { status: head.status });
       return { exitCode: EXIT_CODES.ok, outcome: 'already-done' };
@@ -213,7 +221,8 @@ export async function run(config: ProcessorConfig, deps: RunDeps): Promise<RunRe
       backend,
       log,
       error,
-      generation: head?.generation,
+      // The generation this task was started for, else the one the job spec named.
+      generation: config.generation ?? head?.generation,
       variantPrefix: spec?.variantPrefix,
       final,
       signal,
@@ -272,11 +281,17 @@ async function settleFailure(ctx: FailureContext): Promise<RunResult> {
 /** POSTs `failed`; never throws. Returns whether the backend accepted the report. */
 async function report(ctx: FailureContext, deadlineMs: number): Promise<boolean> {
   const { error, config } = ctx;
+  if (ctx.generation === undefined) {
+    // A report must name its generation, and this task learnt none (no TARGET_GENERATION and
+    // no job spec): exiting non-zero leaves the verdict to a retry or the workflow's backstop.
+    ctx.log.error('could not report the failure: the generation is unknown', { error });
+    return false;
+  }
   try {
     await ctx.backend.failed(
       config.imageId,
       {
-        ...(ctx.generation === undefined ? {} : { generation: ctx.generation }),
+        generation: ctx.generation,
         execution: config.execution,
         attempt: config.attempt,
         code: error.code,

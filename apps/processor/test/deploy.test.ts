@@ -1,57 +1,109 @@
 /**
  * Proves the deployable artifact without a Docker engine: the Dockerfile's own
- * `pnpm deploy --prod` (offline, from the local pnpm store) into a temp folder,
- * then the processor started from that folder alone against a real backend.
+ * deploy command, `node apps/processor/deploy.ts <dir>` (pnpm deploy offline from
+ * the store the install filled, then the bundle's import check), into a temp
+ * folder; then the processor started from that folder alone against a real
+ * backend, on a JPEG and on a real HEIC. A copy of the folder without
+ * libheif-js stands for a bundling mistake: the check names it, and a HEIC
+ * there fails as a retryable DECODER_UNAVAILABLE, never as a damaged image.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { execFile, spawnSync } from 'node:child_process';
+import { cp, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { startTestBackend, type TestBackend } from '@slideshow/backend/testing';
+import type { Variant } from '@slideshow/contracts';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeJpeg, processorDir, processorEnv, spawnProcessor } from './helpers.ts';
+import type { BundleImportReport } from '../bundle-imports.ts';
+import { makeHeic, makeJpeg, processorDir, processorEnv, spawnProcessor } from './helpers.ts';
 
 let backend: TestBackend;
+let work: string;
 let out: string;
 
 beforeAll(async () => {
-  out = join(await mkdtemp(join(tmpdir(), 'processor-deploy-')), 'app');
-  // The same command as the Dockerfile's build stage (plus --offline: tests never download).
-  const deploy = spawnSync(
-    'pnpm',
-    ['--filter', '@slideshow/processor', 'deploy', '--prod', '--legacy', '--offline', out],
-    { cwd: processorDir, encoding: 'utf8', timeout: 120_000 },
-  );
+  work = await mkdtemp(join(tmpdir(), 'processor-deploy-'));
+  out = join(work, 'app');
+  // The same command as the Dockerfile's build stage (`node apps/processor/deploy.ts /out`).
+  const deploy = spawnSync(process.execPath, [resolve(processorDir, 'deploy.ts'), out], {
+    cwd: processorDir,
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
   if (deploy.status !== 0) {
-    throw new Error(`pnpm deploy failed (${deploy.status}):\n${deploy.stdout}\n${deploy.stderr}`);
+    throw new Error(`deploy.ts failed (${deploy.status}):\n${deploy.stdout}\n${deploy.stderr}`);
   }
   backend = await startTestBackend();
-});
+}, 200_000);
 
 afterAll(async () => {
   await backend?.stop();
-  if (out) await rm(join(out, '..'), { recursive: true, force: true });
+  if (work) await rm(work, { recursive: true, force: true });
 });
 
-describe('the pnpm deploy output (what the Docker image contains)', () => {
-  it('holds the bundle and sharp as its only production dependency', async () => {
+/**
+ * checkBundleImports in a child process: parsing the bundle takes seconds of
+ * CPU, which in this process would stall the test backend's sockets and timers.
+ */
+async function checkBundleImports(dir: string): Promise<BundleImportReport> {
+  const module = pathToFileURL(resolve(processorDir, 'bundle-imports.ts')).href;
+  const script = `const { checkBundleImports } = await import(${JSON.stringify(module)});
+process.stdout.write(JSON.stringify(checkBundleImports(process.argv[1])));`;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--input-type=module', '-e', script, dir],
+    { maxBuffer: 16 * 1024 * 1024, timeout: 120_000 },
+  );
+  return JSON.parse(stdout) as BundleImportReport;
+}
+
+const failedTask = (id: string) =>
+  backend.db.prepare('SELECT * FROM failed_tasks WHERE image_id = ?').get(id) as
+    | { error_code: string; error_message: string; source: string }
+    | undefined;
+
+describe('the deploy folder (what the Docker image contains)', () => {
+  it('holds the bundle and its production dependencies, sharp and libheif-js, nothing else', async () => {
     expect((await readdir(out)).sort()).toEqual([
       'README.md',
       'dist',
       'node_modules',
       'package.json',
     ]);
-    const pkg = JSON.parse(await readFile(join(out, 'package.json'), 'utf8')) as {
-      dependencies: Record<string, string>;
-    };
-    expect(Object.keys(pkg.dependencies)).toEqual(['sharp']);
+    const pkg = JSON.parse(await readFile(join(out, 'package.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(Object.keys(pkg).sort()).toEqual([
+      'dependencies',
+      'description',
+      'name',
+      'private',
+      'type',
+    ]);
+    expect(Object.keys(pkg.dependencies as object).sort()).toEqual(['libheif-js', 'sharp']);
     const topLevel = (await readdir(join(out, 'node_modules'))).filter((n) => !n.startsWith('.'));
-    expect(topLevel).toEqual(['sharp']);
+    expect(topLevel.sort()).toEqual(['libheif-js', 'sharp']);
     // Installed inside the folder, not linked back into the repository.
-    expect(await realpath(join(out, 'node_modules/sharp'))).toContain(out);
+    for (const name of topLevel) {
+      expect(await realpath(join(out, 'node_modules', name))).toContain(await realpath(out));
+    }
   });
 
-  it('runs standalone from its folder and processes an image', async () => {
+  it('resolves every module the bundle loads inside itself, the HEIC decoder included', async () => {
+    const report = await checkBundleImports(out);
+    expect(report.missing).toEqual([]);
+    expect(report.computed).toEqual([]);
+    const packages = new Set(report.resolved.map((r) => r.specifier));
+    expect(packages).toContain('sharp');
+    // Loaded through createRequire, which esbuild does not see: only the check finds it.
+    expect(packages).toContain('libheif-js/wasm-bundle');
+  });
+
+  it('runs standalone from its folder and processes a JPEG', async () => {
     const { id } = await backend.upload(await makeJpeg(500, 300, 61), 'deploy.jpg');
     const result = await spawnProcessor(processorEnv(backend, id), {
       script: join(out, 'dist/processor.mjs'),
@@ -59,5 +111,73 @@ describe('the pnpm deploy output (what the Docker image contains)', () => {
     }).done;
     expect(result.code, result.stderr).toBe(0);
     expect((await backend.image(id)).status).toBe('processed');
+  });
+
+  it('decodes a HEIC into variants that show the same picture', async () => {
+    const heic = makeHeic(320, 240, 3);
+    const { id } = await backend.upload(heic, 'deploy.heic');
+    const result = await spawnProcessor(processorEnv(backend, id), {
+      script: join(out, 'dist/processor.mjs'),
+      cwd: out,
+    }).done;
+    expect(result.code, result.stderr).toBe(0);
+    const image = await backend.image(id);
+    expect(image.status).toBe('processed');
+    const row = backend.db.prepare('SELECT variants FROM images WHERE id = ?').get(id) as {
+      variants: string;
+    };
+    const variants = JSON.parse(row.variants) as Variant[];
+    const jpeg = variants.find((v) => v.format === 'jpeg' && v.width === 320);
+    expect(jpeg, row.variants).toBeDefined();
+    // The corners of the source gradient: red grows to the right, green downwards.
+    const file = join(backend.storeRoot, `variants/${id}/web-v1/g0/${jpeg?.suffix}`);
+    const { data, info } = await sharp(file).resize(4, 4, { fit: 'fill' }).raw().toBuffer({
+      resolveWithObject: true,
+    });
+    const at = (x: number, y: number) => [
+      ...data.subarray((y * 4 + x) * info.channels).slice(0, 3),
+    ];
+    const [r0, g0] = at(0, 0);
+    const [r3, g3] = at(3, 3);
+    expect(r3! - r0!).toBeGreaterThan(120);
+    expect(g3! - g0!).toBeGreaterThan(120);
+  });
+});
+
+describe('a deploy folder without libheif-js (a bundling mistake)', () => {
+  let broken: string;
+
+  beforeAll(async () => {
+    broken = join(work, 'broken');
+    await cp(out, broken, { recursive: true, verbatimSymlinks: true });
+    await rm(join(broken, 'node_modules/libheif-js'), { recursive: true, force: true });
+  });
+
+  it('fails the import check, naming the module', async () => {
+    const report = await checkBundleImports(broken);
+    expect(report.missing.map((m) => m.specifier)).toEqual(['libheif-js/wasm-bundle']);
+  });
+
+  it('fails a HEIC with the retryable DECODER_UNAVAILABLE, reported on the final attempt only', async () => {
+    const { id } = await backend.upload(makeHeic(160, 120, 5), 'broken.heic');
+    const run = (attempt: string) =>
+      spawnProcessor(processorEnv(backend, id, { CLOUD_RUN_TASK_ATTEMPT: attempt }), {
+        script: join(broken, 'dist/processor.mjs'),
+        cwd: broken,
+      }).done;
+    const first = await run('0');
+    // Exit 1: Cloud Run retries the task; nothing recorded yet.
+    expect(first.code, first.stderr).toBe(1);
+    expect(first.logs.find((l) => l.message === 'processor finished')).toMatchObject({
+      outcome: 'retryable',
+    });
+    expect(failedTask(id)).toBeUndefined();
+    const last = await run('3');
+    expect(last.code, last.stderr).toBe(1);
+    expect(failedTask(id)).toMatchObject({
+      error_code: 'DECODER_UNAVAILABLE',
+      source: 'processor',
+    });
+    expect(failedTask(id)?.error_message).toMatch(/HEIC decoder \(libheif-js\)/);
   });
 });

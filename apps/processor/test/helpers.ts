@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeHeic } from '@slideshow/tools/heic-writer';
 import sharp from 'sharp';
 
 /** The processor package folder. */
@@ -25,6 +26,23 @@ export async function makeJpeg(width = 480, height = 320, seed = 1): Promise<Buf
   return sharp(pixels, { raw: { width, height, channels: 3 } })
     .jpeg({ quality: 80 })
     .toBuffer();
+}
+
+/**
+ * A real HEIC (HEVC-coded, see tools/heic-writer.ts) of smooth gradients, so
+ * its decoded pixels can be compared with the source: `width`×`height` (even).
+ */
+export function makeHeic(width = 320, height = 240, seed = 1): Buffer {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      data[i] = Math.round((255 * x) / width);
+      data[i + 1] = Math.round((255 * y) / height);
+      data[i + 2] = (seed * 37) % 256;
+    }
+  }
+  return writeHeic({ data, width, height, channels: 3 });
 }
 
 /** A JPEG cut in half: the header is valid, the scan data ends early. */

@@ -249,8 +249,87 @@ describe('the Google ID-token verifier', () => {
       'Expected a non-empty string or list of strings for audience but received "" of type string',
     );
     expect(() => createGoogleIdTokenVerifier({ audience: AUDIENCE, allowedEmails: [] })).toThrow(
-      'Expected a non-empty string or list of strings for allowedEmails but received [] of type object',
+      'Expected at least one entry in allowedEmails or allowedSubjects but received none',
     );
+    expect(() =>
+      createGoogleIdTokenVerifier({ audience: AUDIENCE, allowedSubjects: ['processor@x'] }),
+    ).toThrow(
+      'Expected a service account unique ID (digits) in allowedSubjects but received "processor@x" of type string',
+    );
+  });
+});
+
+// A Google-signed service-account ID token always carries `sub` (the account's
+// unique ID); `email` only when the issuer was asked to include it, which no
+// Google document promises for a workflow's `auth: type: OIDC` token. So the
+// deploy allows both callers by unique ID (CALLBACK_ALLOWED_SUBJECTS).
+describe('the Google ID-token verifier, callers allowed by unique ID (sub)', () => {
+  const PROCESSOR_ID = '101010101010101010101';
+  const WORKFLOW_ID = '202020202020202020202';
+  let bySubject: CallbackVerifier;
+
+  beforeAll(() => {
+    bySubject = createGoogleIdTokenVerifier({
+      audience: AUDIENCE,
+      allowedEmails: [PROCESSOR],
+      allowedSubjects: [PROCESSOR_ID, WORKFLOW_ID],
+      certsUrl: certs.url,
+    });
+  });
+
+  it('accepts a workflow token that carries only sub and azp, no email', async () => {
+    const token = signJwt(
+      key,
+      claims({ sub: WORKFLOW_ID, azp: WORKFLOW_ID, email: undefined, email_verified: undefined }),
+    );
+    expect(await bySubject.verify(`Bearer ${token}`)).toEqual({
+      kind: 'google',
+      subject: WORKFLOW_ID,
+    });
+  });
+
+  it('accepts an allowed sub whatever email the token names, and reports the verified one', async () => {
+    const token = signJwt(key, claims({ sub: PROCESSOR_ID, email: PROCESSOR }));
+    expect(await bySubject.verify(`Bearer ${token}`)).toEqual({
+      kind: 'google',
+      email: PROCESSOR,
+      subject: PROCESSOR_ID,
+    });
+  });
+
+  it('refuses an email-less token whose sub is not allowed', async () => {
+    const error = await rejection(
+      `Bearer ${signJwt(key, claims({ sub: '999', email: undefined, email_verified: undefined }))}`,
+      bySubject,
+    );
+    expect(error.message).toBe('callback credential rejected: caller not allowed');
+  });
+
+  it('refuses an azp that is allowed when the sub is not: only sub names the caller', async () => {
+    const token = signJwt(
+      key,
+      claims({ sub: '999', azp: WORKFLOW_ID, email: undefined, email_verified: undefined }),
+    );
+    const error = await rejection(`Bearer ${token}`, bySubject);
+    expect(error.message).toBe('callback credential rejected: caller not allowed');
+  });
+
+  it('still accepts the allowed email when the sub is unknown (a processor token without a listed ID)', async () => {
+    const token = signJwt(key, claims({ sub: '999', email: PROCESSOR }));
+    expect(await bySubject.verify(`Bearer ${token}`)).toEqual({
+      kind: 'google',
+      email: PROCESSOR,
+      subject: '999',
+    });
+  });
+
+  it('refuses a workflow token without email when only emails are configured (the pre-fix deploy)', async () => {
+    const token = signJwt(
+      key,
+      claims({ sub: WORKFLOW_ID, azp: WORKFLOW_ID, email: undefined, email_verified: undefined }),
+    );
+    const error = await rejection(`Bearer ${token}`);
+    expect(error.message).toBe('callback credential rejected: caller not allowed');
   });
 });
 

@@ -2,7 +2,20 @@
  * Google ID-token callback auth for production (DESIGN §6). The processor (a
  * Cloud Run job) and the workflow (`auth: type: OIDC`) call the backend with
  * an ID token of their service account whose audience is the backend URL;
- * the backend checks signature, audience, issuer, lifetime and the email.
+ * the backend checks signature, audience, issuer, lifetime and who the caller
+ * is: the `sub` claim (the service account's unique ID) or the verified email.
+ *
+ * Why `sub` as well as `email`: a Google-signed ID token of a service account
+ * always carries `sub` (and `azp`), the account's numeric unique ID; `email`
+ * and `email_verified` are there only when the issuer was asked for them
+ * (IAM Credentials `generateIdToken` with `includeEmail: true`, the metadata
+ * server with `format=full` — which google-auth-library requests, so the
+ * processor's tokens have it). Google documents no such option, and no
+ * claim list, for the ID token a workflow's `auth: type: OIDC` attaches
+ * (https://cloud.google.com/workflows/docs/authenticate-from-workflow), so
+ * the identity this verifier can rely on for both callers is `sub`
+ * (https://cloud.google.com/iam/docs/reference/credentials/rest/v1/projects.serviceAccounts/generateIdToken).
+ * The deploy passes the two accounts' unique IDs (cloudbuild/backend.cloudbuild.yaml).
  *
  * The signature, audience and issuer checks are google-auth-library's
  * `OAuth2Client.verifySignedJwtWithCertsAsync`; the certificates come from
@@ -10,7 +23,7 @@
  * on an unknown key id). The library's time checks allow 5 minutes of skew
  * and ignore `nbf`, so this module adds a stricter check (default 30 s),
  * `nbf`, an RS256-only header check (no `alg: none`, no HS256 key
- * confusion) and the email checks.
+ * confusion) and the caller check.
  */
 import { AppError, coerceError } from '@slideshow/runtime';
 import { GoogleAuth, OAuth2Client } from 'google-auth-library';
@@ -33,8 +46,10 @@ export const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.c
 export interface GoogleIdTokenVerifierOptions {
   /** The backend's URL (or several), as the callers request it. */
   audience: string | string[];
-  /** Service-account emails allowed to call back (processor, workflow). */
-  allowedEmails: string[];
+  /** Service-account emails allowed to call back (processor, workflow), matched against a verified `email`. */
+  allowedEmails?: string[];
+  /** Service-account unique IDs allowed to call back, matched against `sub`. At least one of the two lists is needed. */
+  allowedSubjects?: string[];
   /** Certificate URL, PEM map or JWKS; default Google's v1 (PEM) URL. Tests use a loopback server. */
   certsUrl?: string;
   /** Default {@link GOOGLE_ISSUERS}. */
@@ -86,6 +101,29 @@ function libraryReason(message: string): string {
   return 'invalid token';
 }
 
+/** The allowed callers, as two sets; throws when neither list names anyone. */
+function allowedCallers(options: GoogleIdTokenVerifierOptions): {
+  emails: Set<string>;
+  subjects: Set<string>;
+} {
+  const emails = options.allowedEmails ?? [];
+  const subjects = options.allowedSubjects ?? [];
+  if (emails.length + subjects.length === 0) {
+    throw new TypeError(
+      'Expected at least one entry in allowedEmails or allowedSubjects but received none',
+    );
+  }
+  if (emails.length > 0) nonEmptyStrings(emails, 'allowedEmails');
+  for (const subject of subjects) {
+    if (typeof subject !== 'string' || !/^[0-9]+$/.test(subject)) {
+      throw new TypeError(
+        `Expected a service account unique ID (digits) in allowedSubjects but received ${JSON.stringify(subject)} of type ${typeof subject}`,
+      );
+    }
+  }
+  return { emails: new Set(emails.map((e) => e.toLowerCase())), subjects: new Set(subjects) };
+}
+
 function nonEmptyStrings(value: unknown, name: string): string[] {
   const list = typeof value === 'string' ? [value] : value;
   if (
@@ -105,9 +143,7 @@ export function createGoogleIdTokenVerifier(
   options: GoogleIdTokenVerifierOptions,
 ): CallbackVerifier {
   const audience = nonEmptyStrings(options.audience, 'audience');
-  const allowed = new Set(
-    nonEmptyStrings(options.allowedEmails, 'allowedEmails').map((e) => e.toLowerCase()),
-  );
+  const allowed = allowedCallers(options);
   const issuers = options.issuers ?? GOOGLE_ISSUERS;
   const skew = options.clockSkewSeconds ?? 30;
   const certs = createCertCache({ url: options.certsUrl ?? GOOGLE_CERTS_URL });
@@ -153,14 +189,24 @@ export function createGoogleIdTokenVerifier(
       if (typeof claims.iss !== 'string' || !issuers.includes(claims.iss)) {
         throw unauthenticated('wrong issuer');
       }
-      if (claims.email_verified !== true && claims.email_verified !== 'true') {
-        throw unauthenticated('email not verified');
+      const verifiedEmail =
+        typeof claims.email === 'string' &&
+        (claims.email_verified === true || claims.email_verified === 'true')
+          ? claims.email
+          : undefined;
+      const subject = typeof claims.sub === 'string' ? claims.sub : undefined;
+      if (subject === undefined || !allowed.subjects.has(subject)) {
+        // Not allowed by its unique ID: the verified email must be on the list.
+        if (typeof claims.email === 'string' && verifiedEmail === undefined) {
+          throw unauthenticated('email not verified');
+        }
+        if (verifiedEmail === undefined || !allowed.emails.has(verifiedEmail.toLowerCase())) {
+          throw unauthenticated('caller not allowed');
+        }
       }
-      if (typeof claims.email !== 'string' || !allowed.has(claims.email.toLowerCase())) {
-        throw unauthenticated('caller not allowed');
-      }
-      const principal: CallbackPrincipal = { kind: 'google', email: claims.email };
-      if (typeof claims.sub === 'string') principal.subject = claims.sub;
+      const principal: CallbackPrincipal = { kind: 'google' };
+      if (verifiedEmail !== undefined) principal.email = verifiedEmail;
+      if (subject !== undefined) principal.subject = subject;
       return principal;
     },
   };

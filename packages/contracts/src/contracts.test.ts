@@ -14,15 +14,25 @@ describe('contracts', () => {
     expect(isImageErrorCode('TIMEOUT')).toBe(false);
   });
 
-  it('accepts both workflow argument shapes and nothing else', () => {
-    expect(WorkflowArgument.safeParse({ file_id: 'a' }).success).toBe(true);
-    expect(WorkflowArgument.safeParse({ file_ids: ['a', 'b'] }).success).toBe(true);
-    expect(WorkflowArgument.safeParse({ file_ids: [] }).success).toBe(false);
+  it('accepts both workflow argument shapes, each naming its generations, and nothing else', () => {
+    expect(WorkflowArgument.safeParse({ file_id: 'a', generation: 0 }).success).toBe(true);
+    expect(WorkflowArgument.safeParse({ file_ids: ['a', 'b'], generations: [0, 3] }).success).toBe(
+      true,
+    );
+    expect(WorkflowArgument.safeParse({ file_id: 'a' }).success).toBe(false);
+    expect(WorkflowArgument.safeParse({ file_ids: ['a', 'b'], generations: [0] }).success).toBe(
+      false,
+    );
+    expect(WorkflowArgument.safeParse({ file_ids: [], generations: [] }).success).toBe(false);
     expect(WorkflowArgument.safeParse({}).success).toBe(false);
   });
 
-  it('defaults a failure report to the processor as its source', () => {
-    expect(FailedBody.parse({ code: 'CORRUPT_IMAGE', message: 'x' }).source).toBe('processor');
+  it('defaults a failure report to the processor as its source, and requires its generation', () => {
+    const report = { generation: 0, code: 'CORRUPT_IMAGE', message: 'x' };
+    expect(FailedBody.parse(report).source).toBe('processor');
+    expect(
+      FailedBody.safeParse({ ...report, generation: undefined, source: 'workflow' }).success,
+    ).toBe(false);
   });
 
   it('refuses a variant suffix that could climb out of its prefix', () => {

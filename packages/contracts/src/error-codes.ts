@@ -30,6 +30,8 @@ export const SERVICE_ERROR_CODES = [
   'RATE_LIMITED',
   'STALE_GENERATION',
   'STORAGE_UNAVAILABLE',
+  /** The store (or the database) has no room left: disk full, quota, file size limit. */
+  'STORAGE_FULL',
   'BACKEND_UNAVAILABLE',
   'DISPATCH_FAILED',
   'TIMEOUT',
@@ -37,6 +39,13 @@ export const SERVICE_ERROR_CODES = [
   'STUCK',
   'INTERNAL',
   'REQUEST_TIMEOUT',
+  // Single writer (@slideshow/lease): the instance is starting (waiting for the
+  // lease or restoring), or does not hold the lease (handed over, lost): retry.
+  'NOT_READY',
+  'LEASE_NOT_HELD',
+  // A decoder the processor needs (libheif-js for HEIC) could not be loaded: the
+  // deployment is broken, not the image, so it is retryable once that is fixed.
+  'DECODER_UNAVAILABLE',
 ] as const;
 
 /** Codes for everything that is not about the image's bytes. */

@@ -36,12 +36,14 @@ export const FailureSource = z.enum(['processor', 'workflow', 'reaper']);
 export type FailureSource = z.infer<typeof FailureSource>;
 
 /**
- * `POST /api/processing/:id/failed`. The workflow's `except` branch does not
- * know the generation, so it is optional there; the backend then applies the
- * report to the current generation.
+ * `POST /api/processing/:id/failed`, from the processor or the workflow's
+ * backstop. It always names the generation it is about (the workflow gets it
+ * in its argument): a report for an older generation is refused as
+ * STALE_GENERATION and changes nothing, so a late report can never fail a
+ * newer attempt (docs/reliability.md, "Generations").
  */
 export const FailedBody = z.object({
-  generation: z.number().int().nonnegative().optional(),
+  generation: z.number().int().nonnegative(),
   execution: z.string().max(200).optional(),
   attempt: z.number().int().nonnegative().optional(),
   code: z.string().min(1).max(64),
@@ -50,10 +52,24 @@ export const FailedBody = z.object({
 });
 export type FailedBody = z.infer<typeof FailedBody>;
 
-/** The workflow execution argument (DESIGN §3.1): one image or a batch. */
+const Generation = z.number().int().nonnegative();
+
+/**
+ * The workflow execution argument (DESIGN §3.1): one image or a batch, each
+ * with the generation it was dispatched for, which the workflow passes to the
+ * processor (`TARGET_GENERATION(S)`) and names in its failure reports.
+ */
 export const WorkflowArgument = z.union([
-  z.object({ file_id: z.string().min(1) }),
-  z.object({ file_ids: z.array(z.string().min(1)).min(1).max(10_000) }),
+  z.object({ file_id: z.string().min(1), generation: Generation }),
+  z
+    .object({
+      file_ids: z.array(z.string().min(1)).min(1).max(10_000),
+      generations: z.array(Generation).min(1).max(10_000),
+    })
+    .refine((a) => a.generations.length === a.file_ids.length, {
+      message: 'generations must have one entry per file id',
+      path: ['generations'],
+    }),
 ]);
 export type WorkflowArgument = z.infer<typeof WorkflowArgument>;
 

@@ -51,7 +51,7 @@ const request = (i: number, run: string) => ({
   imageId: `${run}-${i}`,
   generation: 0,
   queue: 'uploads' as const,
-  argument: { file_id: `${run}-${i}` },
+  argument: { file_id: `${run}-${i}`, generation: 0 },
 });
 
 try {

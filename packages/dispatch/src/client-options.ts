@@ -3,7 +3,8 @@
  * `@google-cloud/workflows`) from one endpoint URL, and the mapping of their
  * errors onto `AppError('DISPATCH_FAILED')`. Internal to this package.
  */
-import { AppError } from '@slideshow/runtime';
+import { readFileSync } from 'node:fs';
+import { AppError, coerceError } from '@slideshow/runtime';
 import { type AuthClient, OAuth2Client, PassThroughClient } from 'google-auth-library';
 
 /**
@@ -37,9 +38,13 @@ export function clientOptionsFor(
   apiEndpoint: string | undefined,
   authClient: AuthClientLike | undefined,
   accessToken?: string,
+  accessTokenFile?: string,
 ): GaxClientOptions {
   if (authClient === undefined && accessToken !== undefined && accessToken !== '') {
     return clientOptionsFor(apiEndpoint, staticTokenClient(accessToken));
+  }
+  if (authClient === undefined && accessTokenFile !== undefined && accessTokenFile !== '') {
+    return clientOptionsFor(apiEndpoint, fileTokenClient(accessTokenFile));
   }
   if (apiEndpoint === undefined || apiEndpoint === '') {
     return authClient === undefined ? {} : { authClient };
@@ -81,6 +86,32 @@ export function clientOptionsFor(
 export function staticTokenClient(token: string): AuthClientLike {
   const client = new OAuth2Client();
   client.setCredentials({ access_token: token, token_type: 'Bearer' });
+  return client;
+}
+
+/**
+ * An auth client that sends the token held in the file `path` as the bearer
+ * (local-cloud writes its token to `<data dir>/local-cloud.token`). The file
+ * is read when a call first needs it and again about once a minute (an
+ * OAuth2Client `refreshHandler` whose tokens expire just past the library's
+ * eager-refresh threshold), so a backend started before the emulator, or an
+ * emulator that made a new token, needs no restart. An unreadable file fails
+ * the call, naming the file.
+ */
+export function fileTokenClient(path: string): AuthClientLike {
+  const client = new OAuth2Client();
+  client.refreshHandler = async () => {
+    let token: string;
+    try {
+      token = readFileSync(path, 'utf8').trim();
+    } catch (error) {
+      throw new Error(`cannot read the access token file ${path}: ${coerceError(error).message}`);
+    }
+    return {
+      access_token: token,
+      expiry_date: Date.now() + client.eagerRefreshThresholdMillis + 60_000,
+    };
+  };
   return client;
 }
 

@@ -47,7 +47,7 @@ describe('the Cloud Tasks dispatcher', () => {
       imageId: 'img-1',
       generation: 0,
       queue: 'uploads',
-      argument: { file_id: 'img-1' },
+      argument: { file_id: 'img-1', generation: 0 },
     });
     const name = `${QUEUE_PARENT}/tasks/${taskNameFor('img-1', 0)}`;
     expect(result).toEqual({ taskName: name, alreadyExisted: false });
@@ -63,7 +63,7 @@ describe('the Cloud Tasks dispatcher', () => {
       imageId: 'img-2',
       generation: 3,
       queue: 'uploads',
-      argument: { file_id: 'img-2' },
+      argument: { file_id: 'img-2', generation: 3 },
     });
     const httpRequest = createdTask().httpRequest as Record<string, unknown>;
     expect(httpRequest.url).toBe(EXECUTIONS_URL);
@@ -71,7 +71,7 @@ describe('the Cloud Tasks dispatcher', () => {
     expect([1, 'POST']).toContain(httpRequest.httpMethod);
     expect(httpRequest.headers).toEqual({ 'Content-Type': 'application/json' });
     const body = Buffer.from(String(httpRequest.body), 'base64').toString('utf8');
-    expect(body).toBe('{"argument":"{\\"file_id\\":\\"img-2\\"}"}');
+    expect(body).toBe('{"argument":"{\\"file_id\\":\\"img-2\\",\\"generation\\":3}"}');
   });
 
   it('attaches an OAuth token for the service account and never an OIDC token', async () => {
@@ -79,7 +79,7 @@ describe('the Cloud Tasks dispatcher', () => {
       imageId: 'img-3',
       generation: 0,
       queue: 'uploads',
-      argument: { file_id: 'img-3' },
+      argument: { file_id: 'img-3', generation: 0 },
     });
     const httpRequest = createdTask().httpRequest as Record<string, unknown>;
     expect(httpRequest.oauthToken).toEqual({
@@ -94,7 +94,7 @@ describe('the Cloud Tasks dispatcher', () => {
       imageId: 'img-4',
       generation: 0,
       queue: 'uploads',
-      argument: { file_id: 'img-4' },
+      argument: { file_id: 'img-4', generation: 0 },
     });
     expect(createdTask().dispatchDeadline).toBe('120s');
   });
@@ -104,14 +104,14 @@ describe('the Cloud Tasks dispatcher', () => {
       imageId: 'batch-1',
       generation: 0,
       queue: 'ingest',
-      argument: { file_ids: ['a', 'b'] },
+      argument: { file_ids: ['a', 'b'], generations: [0, 2] },
     });
     expect(result.taskName).toMatch(
       /^projects\/demo-project\/locations\/europe-west1\/queues\/image-ingest\/tasks\/[0-9a-f]{32}$/,
     );
     const httpRequest = createdTask().httpRequest as Record<string, unknown>;
     const body = JSON.parse(Buffer.from(String(httpRequest.body), 'base64').toString('utf8'));
-    expect(JSON.parse(body.argument)).toEqual({ file_ids: ['a', 'b'] });
+    expect(JSON.parse(body.argument)).toEqual({ file_ids: ['a', 'b'], generations: [0, 2] });
   });
 
   it('counts a duplicate dispatch of the same generation as success', async () => {
@@ -119,7 +119,7 @@ describe('the Cloud Tasks dispatcher', () => {
       imageId: 'img-5',
       generation: 1,
       queue: 'uploads',
-      argument: { file_id: 'img-5' },
+      argument: { file_id: 'img-5', generation: 1 },
     } as const;
     const first = await dispatcher.dispatch(request);
     const second = await dispatcher.dispatch(request);
@@ -134,13 +134,13 @@ describe('the Cloud Tasks dispatcher', () => {
       imageId: 'img-6',
       generation: 1,
       queue: 'uploads',
-      argument: { file_id: 'img-6' },
+      argument: { file_id: 'img-6', generation: 1 },
     });
     const b = await dispatcher.dispatch({
       imageId: 'img-6',
       generation: 2,
       queue: 'uploads',
-      argument: { file_id: 'img-6' },
+      argument: { file_id: 'img-6', generation: 2 },
     });
     expect(a.taskName).not.toBe(b.taskName);
     expect(b.alreadyExisted).toBe(false);
@@ -153,7 +153,7 @@ describe('the Cloud Tasks dispatcher', () => {
         imageId: 'img-7',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'img-7' },
+        argument: { file_id: 'img-7', generation: 0 },
       })
       .then(
         () => undefined,
@@ -174,7 +174,7 @@ describe('the Cloud Tasks dispatcher', () => {
         imageId: 'img-8',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'img-8' },
+        argument: { file_id: 'img-8', generation: 0 },
       })
       .then(
         () => undefined,
@@ -197,7 +197,12 @@ describe('the Cloud Tasks dispatcher', () => {
       apiEndpoint: closed.url,
     });
     const error = await offline
-      .dispatch({ imageId: 'x', generation: 0, queue: 'uploads', argument: { file_id: 'x' } })
+      .dispatch({
+        imageId: 'x',
+        generation: 0,
+        queue: 'uploads',
+        argument: { file_id: 'x', generation: 0 },
+      })
       .then(
         () => undefined,
         (e: unknown) => e,
@@ -214,7 +219,7 @@ describe('the Cloud Tasks dispatcher', () => {
         imageId: `ka-${i}`,
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: `ka-${i}` },
+        argument: { file_id: `ka-${i}`, generation: 0 },
       });
     }
     expect(fake.connectionCount - before).toBeLessThanOrEqual(1);
@@ -225,7 +230,7 @@ describe('the Cloud Tasks dispatcher', () => {
       imageId: 'img-9',
       generation: 0,
       queue: 'uploads',
-      argument: { file_id: 'img-9' },
+      argument: { file_id: 'img-9', generation: 0 },
     });
     expect(fake.requests[0]?.headers.authorization).toBeUndefined();
   });

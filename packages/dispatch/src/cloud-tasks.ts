@@ -47,6 +47,8 @@ export interface CloudTasksDispatcherOptions {
    * OAuth stand-in). Also used for the Executions API lookups of `executionState`.
    */
   accessToken?: string;
+  /** A file holding that token, read when needed (local-cloud's `<data dir>/local-cloud.token`). */
+  accessTokenFile?: string;
   logger?: Logger;
   /** Per-call timeout in ms (default 30 s). */
   callTimeoutMs?: number;
@@ -86,6 +88,7 @@ export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions)
       options.apiEndpoint,
       options.authClient,
       options.accessToken,
+      options.accessTokenFile,
     ) as ConstructorParameters<typeof CloudTasksClient>[0],
   );
   const executionsBaseUrl = (options.executionsBaseUrl ?? DEFAULT_EXECUTIONS_BASE_URL).replace(
@@ -106,6 +109,9 @@ export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions)
         callTimeoutMs: timeout,
         ...(options.authClient === undefined ? {} : { authClient: options.authClient }),
         ...(options.accessToken === undefined ? {} : { accessToken: options.accessToken }),
+        ...(options.accessTokenFile === undefined
+          ? {}
+          : { accessTokenFile: options.accessTokenFile }),
       }),
     );
     return executions;

@@ -47,14 +47,14 @@ describe('the dry-run dispatcher', () => {
       imageId: 'img-1',
       generation: 0,
       queue: 'uploads',
-      argument: { file_id: 'img-1' },
+      argument: { file_id: 'img-1', generation: 0 },
     });
     expect(result).toEqual({
       taskName: `dry-run/uploads/${taskNameFor('img-1', 0)}`,
       alreadyExisted: false,
     });
     expect(dispatcher.dispatched).toHaveLength(1);
-    expect(dispatcher.dispatched[0]?.argument).toEqual({ file_id: 'img-1' });
+    expect(dispatcher.dispatched[0]?.argument).toEqual({ file_id: 'img-1', generation: 0 });
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({
       severity: 'INFO',
       message: 'dry-run dispatch',
@@ -69,7 +69,7 @@ describe('the dry-run dispatcher', () => {
       imageId: 'img-1',
       generation: 0,
       queue: 'uploads',
-      argument: { file_id: 'img-1' },
+      argument: { file_id: 'img-1', generation: 0 },
     } as const;
     await dispatcher.dispatch(request);
     expect((await dispatcher.dispatch(request)).alreadyExisted).toBe(true);

@@ -42,6 +42,8 @@ export interface ExecutionsApiOptions {
   authClient?: AuthClientLike;
   /** Fixed bearer token for emulators, when no auth client is given. */
   accessToken?: string;
+  /** A file holding that token (see `fileTokenClient`). */
+  accessTokenFile?: string;
   /** Per-call timeout (default 30 s). */
   callTimeoutMs?: number;
 }
@@ -131,6 +133,7 @@ export function createExecutionsApi(options: ExecutionsApiOptions): ExecutionsAp
       options.apiEndpoint,
       options.authClient,
       options.accessToken,
+      options.accessTokenFile,
     ) as ConstructorParameters<typeof ExecutionsClient>[0],
   );
   const parent = client.workflowPath(options.project, options.location, options.workflow);

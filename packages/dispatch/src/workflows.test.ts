@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AppError } from '@slideshow/runtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createCloudTasksDispatcher } from './cloud-tasks.ts';
@@ -46,14 +49,14 @@ describe('the Workflows dispatcher', () => {
       imageId: 'img-1',
       generation: 2,
       queue: 'uploads',
-      argument: { file_id: 'img-1' },
+      argument: { file_id: 'img-1', generation: 2 },
     });
     expect(result.alreadyExisted).toBe(false);
     expect(result.taskName).toMatch(new RegExp(`^${PARENT}/executions/[0-9a-f-]{36}$`));
     const create = fake.requests.find((r) => r.method === 'POST');
     expect(create?.path).toBe(`/v1/${PARENT}/executions`);
     expect(create?.body).toEqual({
-      argument: '{"file_id":"img-1"}',
+      argument: '{"file_id":"img-1","generation":2}',
       labels: { dispatch_key: taskNameFor('img-1', 2) },
     });
   });
@@ -63,7 +66,7 @@ describe('the Workflows dispatcher', () => {
       imageId: 'img-2',
       generation: 0,
       queue: 'uploads',
-      argument: { file_id: 'img-2' },
+      argument: { file_id: 'img-2', generation: 0 },
     } as const;
     const first = await dispatcher.dispatch(request);
     const second = await dispatcher.dispatch(request);
@@ -76,7 +79,7 @@ describe('the Workflows dispatcher', () => {
       imageId: 'img-3',
       generation: 1,
       queue: 'uploads',
-      argument: { file_id: 'img-3' },
+      argument: { file_id: 'img-3', generation: 1 },
     });
     expect(await dispatcher.executionState?.('img-3', 1)).toMatchObject({
       name: taskName,
@@ -101,7 +104,7 @@ describe('the Workflows dispatcher', () => {
         imageId: 'img-4',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'img-4' },
+        argument: { file_id: 'img-4', generation: 0 },
       }),
     );
     expect(error.code).toBe('DISPATCH_FAILED');
@@ -115,7 +118,7 @@ describe('the Workflows dispatcher', () => {
         imageId: 'img-5',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'img-5' },
+        argument: { file_id: 'img-5', generation: 0 },
       }),
     );
     expect(error.code).toBe('DISPATCH_FAILED');
@@ -146,7 +149,7 @@ describe('the Workflows dispatcher against an emulator that wants a fixed token'
         imageId: 'a',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'a' },
+        argument: { file_id: 'a', generation: 0 },
       });
       expect(ok.alreadyExisted).toBe(false);
       const create = strict.requests.find((r) => r.method === 'POST');
@@ -156,7 +159,7 @@ describe('the Workflows dispatcher against an emulator that wants a fixed token'
           imageId: 'b',
           generation: 0,
           queue: 'uploads',
-          argument: { file_id: 'b' },
+          argument: { file_id: 'b', generation: 0 },
         }),
       );
       expect(error.retryable).toBe(false);
@@ -164,6 +167,49 @@ describe('the Workflows dispatcher against an emulator that wants a fixed token'
       await withToken.close?.();
       await without.close?.();
       await strict.close();
+    }
+  });
+});
+
+describe('the Workflows dispatcher with a token file (local-cloud writes one)', () => {
+  it('sends the token the file holds, and fails retryably, naming the file, while it is missing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dispatch-token-'));
+    const file = join(dir, 'local-cloud.token');
+    const strict = await startFakeWorkflowExecutionsServer({ requiredToken: 'token-from-file' });
+    const fromFile = createWorkflowsDispatcher({
+      project: 'p',
+      location: 'l',
+      workflow: 'w',
+      apiEndpoint: strict.url,
+      accessTokenFile: file,
+    });
+    try {
+      const missing = await rejection(
+        fromFile.dispatch({
+          imageId: 'c',
+          generation: 0,
+          queue: 'uploads',
+          argument: { file_id: 'c' },
+        }),
+      );
+      expect(missing.code).toBe('DISPATCH_FAILED');
+      expect(missing.retryable).toBe(true);
+      expect(missing.message).toContain(file);
+      // Written after the dispatcher was made, as when the backend starts before local-cloud.
+      writeFileSync(file, 'token-from-file\n', { mode: 0o600 });
+      const ok = await fromFile.dispatch({
+        imageId: 'c',
+        generation: 0,
+        queue: 'uploads',
+        argument: { file_id: 'c' },
+      });
+      expect(ok.alreadyExisted).toBe(false);
+      const create = strict.requests.find((r) => r.method === 'POST');
+      expect(create?.headers.authorization).toBe('Bearer token-from-file');
+    } finally {
+      await fromFile.close?.();
+      await strict.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
@@ -182,13 +228,13 @@ describe('the Workflows dispatcher against a server that ignores list filters', 
         imageId: 'a',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'a' },
+        argument: { file_id: 'a', generation: 0 },
       });
       const b = await direct.dispatch({
         imageId: 'b',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'b' },
+        argument: { file_id: 'b', generation: 0 },
       });
       expect(a.alreadyExisted).toBe(false);
       expect(b.alreadyExisted).toBe(false);
@@ -216,13 +262,13 @@ describe('execution state from an emulator that lists oldest first', () => {
         imageId: 'img',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'img' },
+        argument: { file_id: 'img', generation: 0 },
       });
       const retry = await direct.dispatch({
         imageId: 'img',
         generation: 1,
         queue: 'uploads',
-        argument: { file_id: 'img' },
+        argument: { file_id: 'img', generation: 1 },
       });
       expect((await tasks.executionState?.('img', 1))?.name).toBe(retry.taskName);
     } finally {
@@ -257,13 +303,13 @@ describe('the Cloud Tasks dispatcher reading execution state', () => {
         imageId: 'img-6',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'img-6' },
+        argument: { file_id: 'img-6', generation: 0 },
       });
       await direct.dispatch({
         imageId: 'other',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'other' },
+        argument: { file_id: 'other', generation: 0 },
       });
       await direct.close?.();
       const newest = fake.executions[0]?.name ?? '';

@@ -34,6 +34,8 @@ export interface WorkflowsDispatcherOptions {
   authClient?: AuthClientLike;
   /** A fixed bearer token instead of an auth client, for emulators (local-cloud's OAuth stand-in). */
   accessToken?: string;
+  /** A file holding that token, read when needed (local-cloud's `<data dir>/local-cloud.token`). */
+  accessTokenFile?: string;
   logger?: Logger;
   /** Per-call timeout in ms (default 30 s). */
   callTimeoutMs?: number;
@@ -57,6 +59,7 @@ export function createWorkflowsDispatcher(options: WorkflowsDispatcherOptions): 
     ...(options.apiEndpoint === undefined ? {} : { apiEndpoint: options.apiEndpoint }),
     ...(options.authClient === undefined ? {} : { authClient: options.authClient }),
     ...(options.accessToken === undefined ? {} : { accessToken: options.accessToken }),
+    ...(options.accessTokenFile === undefined ? {} : { accessTokenFile: options.accessTokenFile }),
     ...(options.callTimeoutMs === undefined ? {} : { callTimeoutMs: options.callTimeoutMs }),
   });
 

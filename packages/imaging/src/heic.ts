@@ -7,6 +7,7 @@
  * See README "HEIC" for the measurements behind this choice.
  */
 import { createRequire } from 'node:module';
+import { AppError, coerceError } from '@slideshow/runtime';
 import { imageError } from './errors.ts';
 
 interface HeifImage {
@@ -36,13 +37,33 @@ export interface DecodedHeic {
 
 let libheif: LibHeif | undefined;
 
+/**
+ * Loads libheif-js on first use. Its bundled build embeds the .wasm, so no
+ * file lookup is needed once the module resolves. When it does not load, the
+ * installation is broken, not the image: DECODER_UNAVAILABLE is retryable
+ * (the image stays eligible for `requeue-failed` once the deployment is fixed).
+ */
 function load(): LibHeif {
-  // The bundled build embeds the .wasm, so no file lookup is needed at runtime.
-  libheif ??= createRequire(import.meta.url)('libheif-js/wasm-bundle') as LibHeif;
+  if (libheif) return libheif;
+  try {
+    // A literal specifier, so the processor's deploy check (apps/processor/bundle-imports.ts)
+    // can see this load in the bundle and prove it resolves in the image.
+    libheif = createRequire(import.meta.url)('libheif-js/wasm-bundle') as LibHeif;
+  } catch (thrown) {
+    const cause = coerceError(thrown);
+    throw new AppError(
+      'DECODER_UNAVAILABLE',
+      `Expected the HEIC decoder (libheif-js) to load but it failed: ${cause.message.split('\n')[0]}`,
+      { retryable: true, cause: thrown, context: { module: 'libheif-js/wasm-bundle' } },
+    );
+  }
   return libheif;
 }
 
-/** Decodes the primary image of a HEIC file to RGBA, or throws CORRUPT_IMAGE. */
+/**
+ * Decodes the primary image of a HEIC file to RGBA, or throws CORRUPT_IMAGE
+ * (or TOO_MANY_PIXELS); DECODER_UNAVAILABLE when libheif-js cannot be loaded.
+ */
 export async function decodeHeic(input: Uint8Array, maxPixels: number): Promise<DecodedHeic> {
   const Decoder = load().HeifDecoder;
   const images = new Decoder().decode(input);

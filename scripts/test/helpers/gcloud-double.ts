@@ -26,6 +26,8 @@ export interface Recorded {
   argv: string[];
   stdin?: string;
   source?: string;
+  /** The contents of an `--env-vars-file=`. */
+  envVarsFile?: string;
 }
 
 /** A gcloud double installed in a temp directory. */
@@ -42,8 +44,10 @@ export interface GcloudDouble {
 
 const READ_ONLY = new Set(['describe', 'list', 'get-iam-policy']);
 
-/** True when a gcloud argv changes something (not describe/list/get-iam-policy). */
+/** True when a gcloud argv changes something (not describe/list/get-iam-policy, `config get`, `auth print-access-token`). */
 export function isMutating(argv: string[]): boolean {
+  if (argv[0] === 'config' && argv[1] === 'get') return false;
+  if (argv[0] === 'auth' && argv[1] === 'print-access-token') return false;
   const verbs = argv.filter((a) => !a.startsWith('-'));
   return !verbs.some((v) => READ_ONLY.has(v));
 }
@@ -76,7 +80,7 @@ export async function createGcloudDouble(rules: Rule[] = []): Promise<GcloudDoub
       });
       const out: Recorded[] = [];
       for (const line of text.split('\n').filter(Boolean)) {
-        const entry = JSON.parse(line) as { argv?: string[]; stdin?: string; source?: string };
+        const entry = JSON.parse(line) as Partial<Recorded>;
         if (entry.argv) out.push({ argv: entry.argv });
         else if (out.length > 0) Object.assign(out[out.length - 1] as Recorded, entry);
       }

@@ -1,41 +1,93 @@
 /**
- * A fixed-window counter per key (e.g. client IP) plus a global window, in
- * memory: enough for one Cloud Run instance guarding the login form. The
- * global window is the backstop when a client rotates its apparent address.
+ * The login limiter: a budget of failed password checks per client, with
+ * exponential backoff, in memory (one Cloud Run instance guards the form).
+ *
+ * It cannot be turned against the admin: there is no shared budget that one
+ * client can spend for everyone, a request refused with 429 spends nothing
+ * (the password is not checked), and a client is either one address (an IPv6
+ * /64) or one login-device cookie (auth/login-device.ts) — so the admin's
+ * browser, which has that cookie from an earlier login, keeps its own budget
+ * even behind the same address as an attacker. A success clears the client's
+ * failures. OWASP Authentication Cheat Sheet, "Login Throttling", and its
+ * "device cookies" proposal for the lockout problem.
  */
+
+/** The limiter's policy: one typed defaults object. */
+export const LOGIN_LIMITS = {
+  /** Failed attempts a client may make before it has to wait. */
+  freeFailures: 5,
+  /** Wait after the last free failure; it doubles with each further failure. */
+  baseDelayMs: 60_000,
+  /** Longest wait. */
+  maxDelayMs: 15 * 60_000,
+  /** A client's failures are forgotten this long after its last one. */
+  forgetAfterMs: 60 * 60_000,
+  /** Most clients remembered at once; the oldest are forgotten first (bounded memory). */
+  maxClients: 10_000,
+};
+
+/** The policy type. */
+export type LoginLimits = typeof LOGIN_LIMITS;
 
 /** Options for {@link createRateLimiter}. */
 export interface RateLimitOptions {
-  perKey: number;
-  global: number;
-  windowMs: number;
   now: () => number;
+  limits?: Partial<LoginLimits>;
 }
 
-/** Creates the limiter; `take(key)` answers 0 when allowed, else seconds to wait. */
+interface Entry {
+  failures: number;
+  last: number;
+}
+
+/** Creates the limiter. */
 export function createRateLimiter(options: RateLimitOptions) {
-  const windows = new Map<string, { start: number; count: number }>();
-  const hit = (key: string, limit: number, now: number): number => {
-    const w = windows.get(key);
-    if (!w || now - w.start >= options.windowMs) {
-      windows.set(key, { start: now, count: 1 });
-      return 0;
+  const limits = { ...LOGIN_LIMITS, ...options.limits };
+  const clients = new Map<string, Entry>();
+
+  const delayAfter = (failures: number) =>
+    failures < limits.freeFailures
+      ? 0
+      : Math.min(limits.maxDelayMs, limits.baseDelayMs * 2 ** (failures - limits.freeFailures));
+
+  const forgetOld = (now: number) => {
+    for (const [key, entry] of clients) {
+      if (now - entry.last >= limits.forgetAfterMs) clients.delete(key);
     }
-    if (w.count >= limit) return Math.ceil((w.start + options.windowMs - now) / 1000);
-    w.count++;
-    return 0;
+    // Still full: forget the least recently failed (Map order is insertion order, and an
+    // entry is re-inserted on every failure).
+    for (const key of clients.keys()) {
+      if (clients.size < limits.maxClients) break;
+      clients.delete(key);
+    }
   };
+
   return {
-    /** Counts one attempt; returns the Retry-After seconds when over a limit, else 0. */
-    take(key: string): number {
+    /**
+     * Starts one password check for `client`: 0 when it may proceed (the
+     * attempt counts as a failure until {@link succeeded} clears it, so parallel
+     * guesses cannot overrun the budget), else the seconds to wait, and nothing
+     * is counted.
+     */
+    take(client: string): number {
       const now = options.now();
-      if (windows.size > 10_000) {
-        for (const [k, w] of windows) if (now - w.start >= options.windowMs) windows.delete(k);
+      let entry = clients.get(client);
+      if (entry && now - entry.last >= limits.forgetAfterMs) entry = undefined;
+      if (entry) {
+        const waitMs = entry.last + delayAfter(entry.failures) - now;
+        if (waitMs > 0) return Math.ceil(waitMs / 1000);
       }
-      const retryGlobal = hit('*', options.global, now);
-      if (retryGlobal > 0) return retryGlobal;
-      return hit(`ip:${key}`, options.perKey, now);
+      if (!entry && clients.size >= limits.maxClients) forgetOld(now);
+      clients.delete(client);
+      clients.set(client, { failures: (entry?.failures ?? 0) + 1, last: now });
+      return 0;
     },
+    /** The check passed: the client's failures are forgotten. */
+    succeeded(client: string): void {
+      clients.delete(client);
+    },
+    /** How many clients are remembered (for tests of the memory bound). */
+    size: () => clients.size,
   };
 }
 

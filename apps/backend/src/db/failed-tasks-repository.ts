@@ -50,6 +50,10 @@ export function createFailedTasksRepository(db: Db) {
        last_attempt = excluded.last_attempt, execution = excluded.execution,
        source = excluded.source, resolved_at = NULL`,
   );
+  const refine = db.prepare(
+    `UPDATE failed_tasks SET error_code = @code, error_message = @message, execution = @execution,
+       source = @source, last_attempt = @now WHERE image_id = @imageId AND resolved_at IS NULL`,
+  );
   const resolve = db.prepare<[string, string]>(
     'UPDATE failed_tasks SET resolved_at = ? WHERE image_id = ? AND resolved_at IS NULL',
   );
@@ -63,6 +67,10 @@ export function createFailedTasksRepository(db: Db) {
     /** Inserts or bumps the image's row and reopens it. */
     record: (report: FailureReport): void => {
       upsert.run(report);
+    },
+    /** Replaces the open row's verdict with a more precise report of the same attempt (count unchanged). */
+    refine: (report: FailureReport): void => {
+      refine.run(report);
     },
     /** Marks the image's open row resolved. */
     resolve: (imageId: string, now: string): void => {

@@ -73,6 +73,9 @@ export interface ListPosition {
 export function createImagesRepository(db: Db) {
   const byId = db.prepare<[string], ImageRow>('SELECT * FROM images WHERE id = ?');
   const bySha = db.prepare<[string], ImageRow>('SELECT * FROM images WHERE sha256 = ?');
+  const bySource = db.prepare<[string], { n: number }>(
+    'SELECT count(*) AS n FROM images WHERE source_key = ?',
+  );
   const insert = db.prepare(
     `INSERT INTO images (id, original_name, content_type, bytes, sha256, source_key, status, generation,
        priority, preset, width, height, format, created_at, updated_at)
@@ -124,6 +127,8 @@ export function createImagesRepository(db: Db) {
     get: (id: string): ImageRow | undefined => byId.get(id),
     /** The row with this content hash, if any. */
     getBySha256: (sha256: string): ImageRow | undefined => bySha.get(sha256),
+    /** True when some image's source is `key` (uploaded or ingested). */
+    usesSource: (key: string): boolean => (bySource.get(key)?.n ?? 0) > 0,
     /** Inserts a new image in status `uploaded` at generation 0. */
     insert: (image: NewImage): void => {
       insert.run(image);

@@ -8,16 +8,24 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { type AssertWritable, fenceWrites } from './write-fence.ts';
 
 /** The database handle type used across the backend. */
 export type Db = Database.Database;
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
+/** Options for {@link openDatabase}. */
+export interface OpenDatabaseOptions {
+  /** The single-writer fence (write-fence.ts), checked before every mutating statement. */
+  assertWritable?: AssertWritable;
+}
+
 /** Opens (creating if needed) the database at `path` and brings its schema up to date. */
-export function openDatabase(path: string): Db {
+export function openDatabase(path: string, options: OpenDatabaseOptions = {}): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
+  if (options.assertWritable) fenceWrites(db, options.assertWritable);
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');

@@ -7,10 +7,10 @@ import { AppError, coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv, Services } from '../context.ts';
-import { statusFor } from '../http-errors.ts';
 import { IMAGE_ID_PATTERN } from '../ids.ts';
 import { adminView, failedTaskView, thumbnail } from '../image-view.ts';
 import { deleteImage } from '../library/delete-image.ts';
+import { jsonBody } from '../request-body.ts';
 import { ingest } from '../upload/ingest.ts';
 import { type FileOutcome, receiveUpload } from '../upload/receive-upload.ts';
 
@@ -31,6 +31,11 @@ const BulkRetryBody = z.object({
   since: z.iso.datetime({ offset: true }).optional(),
   code: z.string().max(64).optional(),
 });
+
+/** Most failed tasks one bulk retry takes (newest first). */
+const MAX_BULK_RETRY = 10_000;
+/** Retries per transaction in a bulk retry; the event loop runs between batches. */
+const RETRY_BATCH = 100;
 
 function checkId(id: string): string {
   if (!IMAGE_ID_PATTERN.test(id)) throw new AppError('NOT_FOUND', 'no such image');
@@ -85,20 +90,20 @@ export function adminImageRoutes(services: Services) {
     return c.json({ images: answerOutcomes(outcomes) }, 202);
   });
 
-  app.post('/ingest', async (c) => {
-    const body = IngestBody.parse(await c.req.json());
+  app.post('/ingest', services.limitBody('ingest'), async (c) => {
+    const body = IngestBody.parse(jsonBody(c));
     const { outcomes, truncated } = await ingest(body, receiveContext(c.get('logger')));
     return c.json({ images: outcomes.map(outcomeView), truncated }, 202);
   });
 
-  app.delete('/images/:id', async (c) => {
+  app.delete('/images/:id', services.limitBody('adminSmall'), async (c) => {
     const id = checkId(c.req.param('id'));
-    const { variantsRemoved } = await deleteImage(services, id);
-    c.get('logger').info('image deleted', { imageId: id, variantsRemoved });
-    return c.json({ deleted: true, id, variantsRemoved });
+    const { variantsRemoved, sourceDeleted } = await deleteImage(services, id);
+    c.get('logger').info('image deleted', { imageId: id, variantsRemoved, sourceDeleted });
+    return c.json({ deleted: true, id, variantsRemoved, sourceDeleted });
   });
 
-  app.post('/images/:id/retry', (c) => {
+  app.post('/images/:id/retry', services.limitBody('adminSmall'), (c) => {
     const id = checkId(c.req.param('id'));
     const row = lifecycle.retry(id);
     c.get('logger').info('image retried', { imageId: id, generation: row.generation });
@@ -136,25 +141,25 @@ export function adminImageRoutes(services: Services) {
     });
   });
 
-  app.post('/failed-tasks/retry', async (c) => {
-    const text = await c.req.text();
-    const filter = BulkRetryBody.parse(text.trim() === '' ? {} : JSON.parse(text));
+  app.post('/failed-tasks/retry', services.limitBody('adminSmall'), async (c) => {
+    const filter = BulkRetryBody.parse(jsonBody(c, { emptyAs: {} }));
     const rows = repos.failedTasks.list({
       ...(filter.since ? { since: new Date(filter.since).toISOString() } : {}),
       ...(filter.code ? { code: filter.code } : {}),
       unresolved: true,
-      limit: 10_000,
+      limit: MAX_BULK_RETRY,
     });
     const retried: string[] = [];
     const skipped: { id: string; code: string; message: string }[] = [];
-    for (const r of rows) {
-      try {
-        lifecycle.retry(r.image_id);
-        retried.push(r.image_id);
-      } catch (error) {
-        const e = coerceError(error);
-        if (statusFor(e.code) >= 500) throw e;
-        skipped.push({ id: r.image_id, code: e.code, message: e.message });
+    // One transaction per batch, and the event loop free between batches: 5,000 retries in
+    // one stretch held every other request (and the relay) for seconds.
+    for (let start = 0; start < rows.length; start += RETRY_BATCH) {
+      if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+      const batch = rows.slice(start, start + RETRY_BATCH).map((r) => r.image_id);
+      const outcome = lifecycle.retryMany(batch);
+      retried.push(...outcome.retried);
+      for (const s of outcome.skipped) {
+        skipped.push({ id: s.id, code: s.error.code, message: s.error.message });
       }
     }
     c.get('logger').info('bulk retry', { retried: retried.length, skipped: skipped.length });

@@ -1,45 +1,31 @@
 /**
  * `POST /api/admin/login` (JSON `{"password"}` or the login form's urlencoded
- * post), `POST /api/admin/logout`, `GET /api/admin/session`. Login is rate
- * limited per client address and refused cross-origin (login CSRF).
+ * post), `POST /api/admin/logout`, `GET /api/admin/session`. Login is limited
+ * per client — its login-device cookie, else its address (auth/rate-limit.ts)
+ * — and refused cross-origin (login CSRF).
  */
-import type { IncomingMessage } from 'node:http';
 import { AppError } from '@slideshow/runtime';
 import { type Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { isSameOrigin, SESSION_COOKIE } from '../auth/admin-auth.ts';
+import { clientAddress } from '../auth/client-address.ts';
 import { verifyPassword } from '../auth/password.ts';
 import type { AppEnv, Services } from '../context.ts';
 import { randomToken, sha256Hex } from '../ids.ts';
+import { formBody, jsonBody } from '../request-body.ts';
 
 const LoginBody = z.object({ password: z.string().min(1).max(1024) });
 
 /** Default session lifetime: 12 hours. */
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 
-/** The client address: the socket's, or in production the first X-Forwarded-For hop (Cloud Run's front end sets it). */
-function clientAddress(c: Context<AppEnv>, services: Services): string {
-  if (services.deps.mode === 'production') {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-    if (forwarded) return forwarded;
-  }
-  const env = c.env as { incoming?: IncomingMessage } | undefined;
-  return env?.incoming?.socket.remoteAddress ?? 'unknown';
-}
-
-async function readPassword(c: Context<AppEnv>): Promise<string> {
+function readPassword(c: Context<AppEnv>): string {
   const type = c.req.header('content-type') ?? '';
   if (/^application\/x-www-form-urlencoded/i.test(type)) {
-    const form = await c.req.parseBody();
-    return LoginBody.parse({ password: form.password }).password;
+    return LoginBody.parse({ password: formBody(c).get('password') ?? undefined }).password;
   }
-  if (/^application\/json/i.test(type)) {
-    const body: unknown = await c.req.json().catch((error: unknown) => {
-      throw new AppError('VALIDATION_FAILED', 'the body is not valid JSON', { cause: error });
-    });
-    return LoginBody.parse(body).password;
-  }
+  if (/^application\/json/i.test(type)) return LoginBody.parse(jsonBody(c)).password;
   throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'expected JSON or a urlencoded form');
 }
 
@@ -49,20 +35,27 @@ export function adminSessionRoutes(services: Services) {
   const secure = services.deps.mode === 'production';
   const ttl = services.deps.sessionTtlMs ?? SESSION_TTL_MS;
 
-  app.post('/login', async (c) => {
+  app.post('/login', services.limitBody('login'), async (c) => {
     if (c.req.header('origin') !== undefined && !isSameOrigin(c, services.deps.publicUrl)) {
       throw new AppError('CSRF_REJECTED', 'cross-origin login refused');
     }
-    const retryAfter = services.loginLimiter.take(clientAddress(c, services));
+    // Parsed first: a malformed request checks no password and spends no budget.
+    const password = readPassword(c);
+    const device = services.loginDevices.deviceOf(c);
+    const client = device
+      ? `device:${device}`
+      : `address:${clientAddress(c, services.trustedProxyHops)}`;
+    const retryAfter = services.loginLimiter.take(client);
     if (retryAfter > 0) {
+      c.get('logger').info('admin login rate limited', { client, retryAfter });
       c.header('Retry-After', String(retryAfter));
       throw new AppError('RATE_LIMITED', `too many login attempts; try again in ${retryAfter} s`);
     }
-    const password = await readPassword(c);
     if (!(await verifyPassword(password, services.deps.adminPasswordHash))) {
-      c.get('logger').warn('admin login refused');
+      c.get('logger').warn('admin login refused', { client });
       throw new AppError('UNAUTHENTICATED', 'wrong password');
     }
+    services.loginLimiter.succeeded(client);
     const sid = randomToken();
     const csrfToken = randomToken();
     const now = services.now();
@@ -75,11 +68,13 @@ export function adminSessionRoutes(services: Services) {
       path: '/',
       maxAge: Math.floor(ttl / 1000),
     });
+    // After the session cookie, so clients that read the first Set-Cookie still find `sid`.
+    services.loginDevices.remember(c, device);
     c.get('logger').info('admin logged in');
     return c.json({ ok: true, csrfToken });
   });
 
-  app.post('/logout', (c) => {
+  app.post('/logout', services.limitBody('adminSmall'), (c) => {
     const sid = getCookie(c, SESSION_COOKIE);
     if (sid) {
       const session = services.repos.sessions.get(sha256Hex(sid), services.now());

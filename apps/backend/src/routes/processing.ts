@@ -7,18 +7,12 @@
  */
 import { CompleteBody, FailedBody, type JobSpec, StartedBody } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
 import type { AppEnv, Services } from '../context.ts';
 import { IMAGE_ID_PATTERN } from '../ids.ts';
-import { allVariantsPrefix, variantPrefix } from '../keys.ts';
-
-async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
-  try {
-    return await c.req.json();
-  } catch (error) {
-    throw new AppError('VALIDATION_FAILED', 'the body is not valid JSON', { cause: error });
-  }
-}
+import { variantPrefix } from '../keys.ts';
+import { deleteGeneratedVariants } from '../orphan-sweeper.ts';
+import { jsonBody } from '../request-body.ts';
 
 /** Routes under /api/processing. */
 export function processingRoutes(services: Services) {
@@ -30,7 +24,7 @@ export function processingRoutes(services: Services) {
   // e2e/faults). Sweep them before answering 404; a storage failure answers 503 instead, so
   // the caller retries and the sweep runs again.
   const sweepIfDeleted = async (id: string): Promise<void> => {
-    if (!repos.images.get(id)) await services.deps.store.deletePrefix(allVariantsPrefix(id));
+    if (!repos.images.get(id)) await deleteGeneratedVariants(services.deps.store, id);
   };
   const orSweep = async <T>(id: string, action: () => T): Promise<T> => {
     try {
@@ -46,6 +40,8 @@ export function processingRoutes(services: Services) {
     c.set('logger', c.get('logger').child({ caller: principal.email ?? principal.kind }));
     await next();
   });
+  // After authentication: an unauthenticated caller's body is never read.
+  app.use('*', services.limitBody('callback'));
 
   app.use('/:id/*', async (c, next) => {
     const id = c.req.param('id') ?? '';
@@ -74,7 +70,7 @@ export function processingRoutes(services: Services) {
   });
 
   app.post('/:id/started', async (c) => {
-    const body = StartedBody.parse(await jsonBody(c));
+    const body = StartedBody.parse(jsonBody(c));
     const id = c.req.param('id');
     const result = await orSweep(id, () => lifecycle.started(id, body));
     c.get('logger').info('processing started', { generation: body.generation, ...result });
@@ -82,7 +78,7 @@ export function processingRoutes(services: Services) {
   });
 
   app.post('/:id/complete', async (c) => {
-    const body = CompleteBody.parse(await jsonBody(c));
+    const body = CompleteBody.parse(jsonBody(c));
     const id = c.req.param('id');
     const result = await orSweep(id, () => lifecycle.complete(id, body));
     c.get('logger').info('processing complete', {
@@ -94,7 +90,7 @@ export function processingRoutes(services: Services) {
   });
 
   app.post('/:id/failed', async (c) => {
-    const body = FailedBody.parse(await jsonBody(c));
+    const body = FailedBody.parse(jsonBody(c));
     const id = c.req.param('id');
     const result = await orSweep(id, () => lifecycle.failed(id, body));
     c.get('logger').warn('processing failed', {

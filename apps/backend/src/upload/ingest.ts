@@ -58,7 +58,7 @@ async function ingestOne(key: string, ctx: ReceiveContext): Promise<FileOutcome>
     return { originalName, id: row.id, status: row.status, duplicate };
   } catch (error) {
     const appError = coerceError(error);
-    ctx.logger.info('ingest refused', { key, code: appError.code, message: appError.message });
+    ctx.logger.info('ingest refused', { key, code: appError.code, reason: appError.message });
     return { originalName, error: appError };
   }
 }

@@ -3,9 +3,14 @@
  * memory: per file, the first 256 KiB are kept for `probeHeader` (refused
  * types never reach storage), then the rest flows through a sha256 hasher into
  * `store.put('originals/<id>')` with backpressure. busboy enforces the size
- * limit while streaming; an over-limit, refused or aborted file leaves nothing
- * behind. The image row and its outbox row are written only once the object
- * is fully stored.
+ * limit while streaming; everything that is not the content of a `file` part
+ * (other parts, fields, preamble, epilogue) is counted against
+ * `BODY_LIMITS.multipartOverhead`. An over-limit, refused or aborted file
+ * leaves nothing behind. A storage failure (a full disk, an unavailable
+ * bucket) stops the whole request at once: 507 STORAGE_FULL or 503
+ * STORAGE_UNAVAILABLE, logged at ERROR. The image row and its outbox row are
+ * written only once the object is fully stored; until then a
+ * `pending_originals` row says the object is ours (for the orphan sweeper).
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -14,8 +19,17 @@ import { DEFAULT_PRESET, HEAD_BYTES, probeHeader } from '@slideshow/imaging';
 import { AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import busboy from 'busboy';
+import { statusFor, toAppError } from '../http-errors.ts';
 import { newImageId } from '../ids.ts';
+import { originalKey } from '../keys.ts';
 import type { Lifecycle } from '../lifecycle.ts';
+import {
+  BODY_LIMITS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  declaredLength,
+  payloadTooLarge,
+  readWithin,
+} from '../request-body.ts';
 import { sanitizeName } from './sanitize-name.ts';
 
 /** What happened to one file of an upload or ingest. */
@@ -35,13 +49,14 @@ export interface ReceiveContext {
   idleTimeoutMs?: number;
 }
 
-/** Default longest silence from an uploading client. */
-export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
-
 /** Most files in one request. */
 export const MAX_FILES_PER_UPLOAD = 50;
 
-function readHead(stream: Readable, limit: number): Promise<{ head: Buffer; ended: boolean }> {
+function readHead(
+  stream: Readable,
+  limit: number,
+  counted: (bytes: number) => void,
+): Promise<{ head: Buffer; ended: boolean }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
@@ -53,6 +68,7 @@ function readHead(stream: Readable, limit: number): Promise<{ head: Buffer; ende
     const onData = (chunk: Buffer) => {
       chunks.push(chunk);
       length += chunk.length;
+      counted(chunk.length);
       if (length >= limit) {
         stream.pause();
         cleanup();
@@ -89,17 +105,32 @@ function tooLarge(maxBytes: number): AppError {
   });
 }
 
+/** Called by {@link storeOne} while the request is being read. */
+interface StoreHooks {
+  /** Bytes of this file's content taken from the parser (the rest of the body is overhead). */
+  counted(bytes: number): void;
+  /** The store failed: nothing more of this request can be stored. */
+  storageFailed(error: AppError): void;
+}
+
+/** A failure of the store itself (not of the client's bytes): it ends the whole request. */
+function isStorageFailure(error: AppError): boolean {
+  return error.code === 'STORAGE_UNAVAILABLE' || error.code === 'STORAGE_FULL';
+}
+
 async function storeOne(
   file: Readable,
   filename: string | undefined,
   ctx: ReceiveContext,
+  hooks: StoreHooks,
 ): Promise<FileOutcome> {
   const originalName = sanitizeName(filename);
   const id = newImageId();
-  const key = `originals/${id}`;
+  const key = originalKey(id);
   const log = ctx.logger.child({ imageId: id });
   let truncated = false;
   let streamError: AppError | undefined;
+  let storageError: AppError | undefined;
   // A request-level abort destroys this stream with the reason; keep it (and
   // never leave an 'error' without a listener while probing).
   file.on('error', (error: unknown) => {
@@ -110,9 +141,10 @@ async function storeOne(
   });
   const hash = createHash('sha256');
   let bytes = 0;
-  let written = false;
+  let reserved = false;
+  let committed = false;
   try {
-    const { head, ended } = await readHead(file, HEAD_BYTES);
+    const { head, ended } = await readHead(file, HEAD_BYTES, hooks.counted);
     if (truncated) throw tooLarge(ctx.maxBytes);
     const probe = await probeHeader(head, ended ? head.length : undefined, {
       maxBytes: ctx.maxBytes,
@@ -124,16 +156,27 @@ async function storeOne(
       for await (const chunk of file as AsyncIterable<Buffer>) {
         hash.update(chunk);
         bytes += chunk.length;
+        hooks.counted(chunk.length);
         yield chunk;
       }
       if (truncated) throw tooLarge(ctx.maxBytes);
     }
-    const controller = new AbortController();
-    written = true;
-    await ctx.store.put(key, Readable.from(body(), { objectMode: false }), {
-      contentType: probe.mime ?? 'application/octet-stream',
-      signal: controller.signal,
-    });
+    ctx.lifecycle.reserveOriginal(key);
+    reserved = true;
+    try {
+      await ctx.store.put(key, Readable.from(body(), { objectMode: false }), {
+        contentType: probe.mime ?? 'application/octet-stream',
+      });
+    } catch (error) {
+      const e = toAppError(error);
+      if (isStorageFailure(e)) {
+        // The store's own error, not the AbortError our body stream gets when the store
+        // destroys it: that one would hide a full disk behind "The operation was aborted".
+        storageError = e;
+        hooks.storageFailed(e);
+      }
+      throw e;
+    }
     const sha256 = hash.digest('hex');
     const { row, duplicate } = ctx.lifecycle.accept({
       id,
@@ -151,48 +194,34 @@ async function storeOne(
     });
     if (duplicate) {
       await ctx.store.delete(key);
+      ctx.lifecycle.releaseOriginal(key);
       log.info('duplicate upload', { existing: row.id, bytes });
     } else {
+      committed = true;
       log.info('image accepted', { bytes, format: probe.format });
     }
     return { originalName, id: row.id, status: row.status, duplicate };
   } catch (error) {
-    const appError = streamError ?? coerceError(error);
+    const appError = storageError ?? streamError ?? toAppError(error);
     if (!file.readableEnded) await drain(file);
-    if (written) {
-      await ctx.store.delete(key).catch((cleanupError: unknown) => {
-        log.error('could not delete a partial original', { error: coerceError(cleanupError), key });
-      });
+    if (reserved && !committed) {
+      try {
+        await ctx.store.delete(key);
+        ctx.lifecycle.releaseOriginal(key);
+      } catch (cleanupError) {
+        // The pending_originals row stays, so the orphan sweeper deletes the object later.
+        log.error('could not delete a partial original; the orphan sweeper will', {
+          error: toAppError(cleanupError),
+          key,
+        });
+      }
     }
-    log.info('upload refused', { code: appError.code, message: appError.message });
+    // `reason`, not `message`: a `message` field would replace the log line's own message.
+    const fields = { code: appError.code, reason: appError.message };
+    if (statusFor(appError.code) >= 500) log.error('upload failed', { ...fields, error: appError });
+    else log.info('upload refused', fields);
     return { originalName, error: appError };
   }
-}
-
-/** Reads the next chunk, failing with REQUEST_TIMEOUT when the client sends nothing for `idleMs`. */
-function readWithin(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  idleMs: number,
-): ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(
-        new AppError('REQUEST_TIMEOUT', `the client sent nothing for ${idleMs} ms`, {
-          context: { idleMs },
-        }),
-      );
-    }, idleMs);
-    reader.read().then(
-      (result) => {
-        clearTimeout(timer);
-        resolve(result);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(coerceError(error));
-      },
-    );
-  });
 }
 
 /**
@@ -207,6 +236,7 @@ async function pump(
   parser: busboy.Busboy,
   idleMs: number,
   aborted: () => boolean,
+  received: (bytes: number) => void,
 ): Promise<void> {
   const stopped = () => {
     if (aborted()) return true;
@@ -221,6 +251,8 @@ async function pump(
       await finished(parser);
       return;
     }
+    received(value.byteLength);
+    if (aborted()) return;
     if (!parser.write(value)) await writable(parser);
     if (stopped()) return;
   }
@@ -247,6 +279,11 @@ export async function receiveUpload(request: Request, ctx: ReceiveContext): Prom
     throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'expected a multipart/form-data body');
   }
   if (!request.body) throw new AppError('VALIDATION_FAILED', 'the request has no body');
+  const overheadLimit = BODY_LIMITS.multipartOverhead;
+  const declared = declaredLength(request);
+  if (declared !== undefined && declared > MAX_FILES_PER_UPLOAD * ctx.maxBytes + overheadLimit) {
+    throw payloadTooLarge(MAX_FILES_PER_UPLOAD * ctx.maxBytes + overheadLimit, 'the upload');
+  }
   let parser: busboy.Busboy;
   try {
     parser = busboy({
@@ -276,13 +313,38 @@ export async function receiveUpload(request: Request, ctx: ReceiveContext): Prom
     // Destroyed after busboy's current write returns (it may be emitting 'limit' from inside it).
     queueMicrotask(() => parser.destroy(error));
   };
+  // Body bytes read, and the part of them that was the content of `file` parts: the
+  // difference (headers, fields, other parts, preamble, epilogue — all of which busboy
+  // would otherwise read and discard without end) is bounded by the overhead limit.
+  let received = 0;
+  let fileBytes = 0;
+  const hooks: StoreHooks = {
+    counted: (bytes) => {
+      fileBytes += bytes;
+    },
+    storageFailed: (error) => abort(error),
+  };
+  const onReceived = (bytes: number) => {
+    received += bytes;
+    if (received - fileBytes > overheadLimit) {
+      abort(payloadTooLarge(overheadLimit, 'the multipart content outside "file" parts'));
+    }
+  };
   parser.on('file', (name, stream, info) => {
     if (name !== 'file') {
+      // Ignored, but bounded (onReceived counts it) and never an unhandled 'error':
+      // busboy destroys it with "Unexpected end of form" when the body is cut short.
+      stream.on('error', (error: unknown) => {
+        ctx.logger.debug('ignored part ended with an error', {
+          part: name,
+          error: coerceError(error),
+        });
+      });
       stream.resume();
       return;
     }
     stream.once('limit', () => abort(tooLarge(ctx.maxBytes)));
-    outcomes.push(storeOne(stream, info.filename, ctx));
+    outcomes.push(storeOne(stream, info.filename, ctx, hooks));
   });
   parser.on('filesLimit', () => {
     abort(new AppError('PAYLOAD_TOO_LARGE', `at most ${MAX_FILES_PER_UPLOAD} files per upload`));
@@ -301,7 +363,13 @@ export async function receiveUpload(request: Request, ctx: ReceiveContext): Prom
   });
   const reader = (request.body as ReadableStream<Uint8Array>).getReader();
   try {
-    await pump(reader, parser, ctx.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, () => !!abortError);
+    await pump(
+      reader,
+      parser,
+      ctx.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      () => !!abortError,
+      onReceived,
+    );
   } catch (error) {
     const e = coerceError(error, 'VALIDATION_FAILED');
     if (e.code === 'REQUEST_TIMEOUT') abort(e);

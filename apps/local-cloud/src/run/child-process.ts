@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { coerceError } from '@slideshow/runtime';
+import { coerceError, type Logger } from '@slideshow/runtime';
 
 /** What to run. */
 export interface AttemptSpec {
@@ -142,4 +142,51 @@ export function runAttempt(
       resolve({ reason, exitCode, signal, message: messages[reason] });
     });
   });
+}
+
+/**
+ * Logs one line of a task's output. A JSON line keeps its fields as
+ * `jsonPayload` and its `severity` (Cloud Logging does the same for
+ * containers); other stderr lines are WARNING, stdout lines INFO.
+ */
+export function logChildLine(log: Logger, stream: 'stdout' | 'stderr', line: string): void {
+  const fields: Record<string, unknown> = { stream };
+  let severity = stream === 'stderr' ? 'WARNING' : 'INFO';
+  let message = line;
+  if (line.startsWith('{')) {
+    try {
+      const payload = JSON.parse(line) as Record<string, unknown>;
+      fields.jsonPayload = payload;
+      if (typeof payload.severity === 'string') severity = payload.severity.toUpperCase();
+      if (typeof payload.message === 'string') message = payload.message;
+    } catch (error) {
+      fields.parseError = coerceError(error).message;
+    }
+  }
+  if (
+    severity === 'ERROR' ||
+    severity === 'CRITICAL' ||
+    severity === 'ALERT' ||
+    severity === 'EMERGENCY'
+  ) {
+    log.error(message, fields);
+  } else if (severity === 'WARNING') log.warn(message, fields);
+  else if (severity === 'DEBUG') log.debug(message, fields);
+  else log.info(message, fields);
+}
+
+/**
+ * Kills a task process a crashed local-cloud left running, after checking
+ * its environment names the execution (pids are reused).
+ */
+export function killLeftover(pid: number, execution: string, logger: Logger): void {
+  try {
+    // Only kill a process that really is our task: pids are reused.
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+    if (!environ.includes(`CLOUD_RUN_EXECUTION=${execution.split('/').pop()}`)) return;
+    process.kill(pid, 'SIGKILL');
+    logger.warn('killed a task process left over from a previous run', { pid, execution });
+  } catch (error) {
+    logger.debug('no leftover task process', { pid, error: coerceError(error).message });
+  }
 }

@@ -1,16 +1,21 @@
 /**
  * Cloud Run Admin API v2 job and execution resources
  * (https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.jobs,
- * …/projects.locations.jobs.executions): validation, Google's defaults
- * (taskCount 1, maxRetries 3, timeout 600s), and `jobs:run` overrides.
+ * …/projects.locations.jobs.executions): validation against Google's limits
+ * (src/limits.ts) and the local job policy (run/job-policy.ts), Google's
+ * defaults (taskCount 1, maxRetries 3, timeout 600s), and `jobs:run`
+ * overrides.
  */
 import { invalidArgument } from '../google-error.ts';
+import { LIMITS } from '../limits.ts';
 import { formatDuration, parseDuration } from '../time.ts';
+import type { JobPolicy, SecretKeyRef } from './job-policy.ts';
 
-/** An env var of a container. */
+/** An env var of a container: a literal value or a Secret Manager reference. */
 export interface EnvVar {
   name: string;
-  value: string;
+  value?: string;
+  valueSource?: { secretKeyRef: SecretKeyRef };
 }
 
 /** The container fields local-cloud uses. */
@@ -97,23 +102,41 @@ function strings(v: unknown, field: string): string[] | undefined {
   return v.map(String);
 }
 
-function envList(v: unknown, field: string): EnvVar[] | undefined {
+function envList(v: unknown, field: string, policy: JobPolicy): EnvVar[] | undefined {
   if (v === undefined) return undefined;
   if (!Array.isArray(v)) throw invalidArgument(`Expected a list for ${field}.`);
-  return v.map((e) => {
+  if (v.length > LIMITS.jobEnvVars) {
+    throw invalidArgument(
+      `${field} holds ${v.length} variables; the limit is ${LIMITS.jobEnvVars}.`,
+    );
+  }
+  return v.map((e, i) => {
     const o = obj(e);
+    const at = `${field}[${i}]`;
     if (typeof o.name !== 'string' || o.name === '')
-      throw invalidArgument(`${field}[].name is required.`);
-    if (o.valueSource !== undefined) {
-      throw invalidArgument(
-        `${field}[].valueSource (Secret Manager) is not supported by local-cloud.`,
-      );
+      throw invalidArgument(`${at}.name is required.`);
+    if (o.name.length > LIMITS.jobEnvBytes) {
+      throw invalidArgument(`${at}.name is longer than ${LIMITS.jobEnvBytes} characters.`);
     }
-    return { name: o.name, value: String(o.value ?? '') };
+    policy.checkEnvName(o.name, at);
+    if (o.valueSource !== undefined) {
+      if (o.value !== undefined)
+        throw invalidArgument(`${at}: set value or valueSource, not both.`);
+      const secretKeyRef = policy.checkSecret(
+        obj(o.valueSource).secretKeyRef,
+        `${at}.valueSource.secretKeyRef`,
+      );
+      return { name: o.name, valueSource: { secretKeyRef } };
+    }
+    const value = String(o.value ?? '');
+    if (Buffer.byteLength(value) > LIMITS.jobEnvBytes) {
+      throw invalidArgument(`${at}.value is longer than ${LIMITS.jobEnvBytes} bytes.`);
+    }
+    return { name: o.name, value };
   });
 }
 
-function container(v: unknown, i: number): Container {
+function container(v: unknown, i: number, policy: JobPolicy): Container {
   const o = obj(v);
   const c: Container = {};
   if (typeof o.name === 'string') c.name = o.name;
@@ -122,7 +145,7 @@ function container(v: unknown, i: number): Container {
   if (command) c.command = command;
   const args = strings(o.args, `containers[${i}].args`);
   if (args) c.args = args;
-  const env = envList(o.env, `containers[${i}].env`);
+  const env = envList(o.env, `containers[${i}].env`, policy);
   if (env) c.env = env;
   const limits = obj(obj(o.resources).limits);
   if (Object.keys(limits).length > 0) {
@@ -133,63 +156,94 @@ function container(v: unknown, i: number): Container {
   return c;
 }
 
-/** The ExecutionTemplate of a Job body with Google's defaults. */
-export function normalizeTemplate(input: unknown): ExecutionTemplate {
+function taskTimeout(value: unknown, field: string): string {
+  const ms = parseDuration(value, field);
+  if (ms <= 0 || ms > LIMITS.jobTaskTimeoutMs) {
+    throw invalidArgument(`${field} must be positive and at most 168 hours.`);
+  }
+  return formatDuration(ms);
+}
+
+function taskCountOf(value: unknown, field: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > LIMITS.jobTaskCount) {
+    throw invalidArgument(`${field} must be an integer in [1, ${LIMITS.jobTaskCount}].`);
+  }
+  return n;
+}
+
+/**
+ * The ExecutionTemplate of a Job body with Google's defaults, checked against
+ * Google's limits and the job policy (the command line must be a registered one).
+ */
+export function normalizeTemplate(input: unknown, policy: JobPolicy): ExecutionTemplate {
   const t = obj(input);
   const tt = obj(t.template);
-  const containers = Array.isArray(tt.containers) ? tt.containers.map(container) : [];
+  const containers = Array.isArray(tt.containers)
+    ? tt.containers.map((c, i) => container(c, i, policy))
+    : [];
   if (containers.length !== 1) {
     throw invalidArgument('template.template.containers must hold exactly one container locally.');
   }
-  const taskCount = Number(t.taskCount ?? 1);
+  const taskCount = taskCountOf(t.taskCount ?? 1, 'taskCount');
   const parallelism = Number(t.parallelism ?? 0);
   const maxRetries = Number(tt.maxRetries ?? 3);
-  if (!Number.isInteger(taskCount) || taskCount < 1 || taskCount > 10_000) {
-    throw invalidArgument('taskCount must be an integer in [1, 10000].');
+  // "an integer between 0 and the maximum number of tasks running in parallel allowed
+  // by quota that don't exceed the number of tasks" (cloud.google.com/run/docs/configuring/parallelism).
+  if (!Number.isInteger(parallelism) || parallelism < 0 || parallelism > taskCount) {
+    throw invalidArgument('parallelism must be an integer in [0, taskCount].');
   }
-  if (!Number.isInteger(parallelism) || parallelism < 0) {
-    throw invalidArgument('parallelism must be a non-negative integer.');
+  if (!Number.isInteger(maxRetries) || maxRetries < 0 || maxRetries > LIMITS.jobMaxRetries) {
+    throw invalidArgument(`maxRetries must be an integer in [0, ${LIMITS.jobMaxRetries}].`);
   }
-  if (!Number.isInteger(maxRetries) || maxRetries < 0 || maxRetries > 10) {
-    throw invalidArgument('maxRetries must be an integer in [0, 10].');
-  }
+  const only = containers[0] as Container;
+  policy.checkCommand(only.command ?? [], only.args ?? [], 'template.template.containers[0]');
   const template: TaskTemplate = {
     containers,
     maxRetries,
-    timeout: formatDuration(parseDuration(tt.timeout ?? '600s', 'template.template.timeout')),
+    timeout: taskTimeout(tt.timeout ?? '600s', 'template.template.timeout'),
   };
   if (typeof tt.serviceAccount === 'string') template.serviceAccount = tt.serviceAccount;
   return { taskCount, parallelism, template };
 }
 
-/** Applies RunJobRequest.overrides to a job's template (env merged by name, args replaced). */
+/**
+ * Applies RunJobRequest.overrides to a job's template: `taskCount`, `timeout`
+ * and `containerOverrides[].env` (merged by name). Deviation: Google also
+ * accepts `containerOverrides[].args` / `clearArgs`; local-cloud refuses them,
+ * because the arguments of a local process are what it executes.
+ */
 export function applyOverrides(
   template: ExecutionTemplate,
   overridesInput: unknown,
+  policy: JobPolicy,
 ): ExecutionTemplate {
   const out = structuredClone(template);
   const o = obj(overridesInput);
-  if (o.taskCount !== undefined) {
-    const n = Number(o.taskCount);
-    if (!Number.isInteger(n) || n < 1) throw invalidArgument('overrides.taskCount must be >= 1.');
-    out.taskCount = n;
-  }
-  if (o.timeout !== undefined) {
-    out.template.timeout = formatDuration(parseDuration(o.timeout, 'overrides.timeout'));
-  }
+  if (o.taskCount !== undefined) out.taskCount = taskCountOf(o.taskCount, 'overrides.taskCount');
+  if (o.timeout !== undefined) out.template.timeout = taskTimeout(o.timeout, 'overrides.timeout');
   const list = Array.isArray(o.containerOverrides) ? o.containerOverrides : [];
   for (const [i, raw] of list.entries()) {
     const co = obj(raw);
+    const at = `overrides.containerOverrides[${i}]`;
     const target =
       typeof co.name === 'string' && co.name !== ''
         ? out.template.containers.find((c) => c.name === co.name)
         : out.template.containers[0];
-    if (!target) throw invalidArgument(`overrides.containerOverrides[${i}] names no container.`);
-    const args = strings(co.args, `containerOverrides[${i}].args`);
-    if (co.clearArgs === true) target.args = [];
-    if (args && args.length > 0) target.args = args;
-    for (const e of envList(co.env, `containerOverrides[${i}].env`) ?? []) {
+    if (!target) throw invalidArgument(`${at} names no container.`);
+    const args = strings(co.args, `${at}.args`);
+    if ((args && args.length > 0) || co.clearArgs === true) {
+      throw invalidArgument(
+        `${at}: local-cloud does not override args (a job runs only the command line it was registered with); env, taskCount and timeout may be overridden.`,
+      );
+    }
+    for (const e of envList(co.env, `${at}.env`, policy) ?? []) {
       target.env = [...(target.env ?? []).filter((x) => x.name !== e.name), e];
+    }
+    if ((target.env?.length ?? 0) > LIMITS.jobEnvVars) {
+      throw invalidArgument(
+        `${at}.env: a container may have at most ${LIMITS.jobEnvVars} variables.`,
+      );
     }
   }
   return out;

@@ -7,9 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError, invalidArgument, notFound, RPC_CODE } from '../google-error.ts';
 import type { Operation, OperationsStore } from '../operations.ts';
-import { paginate } from '../paging.ts';
+import { pageWindow, paginate } from '../paging.ts';
 import type { Router } from '../router.ts';
 import { parseDuration } from '../time.ts';
+import type { JobPolicy } from './job-policy.ts';
 import { applyOverrides, type Execution, type Job, normalizeTemplate } from './model.ts';
 import { executionDone, executionSucceeded, type JobRunner } from './runner.ts';
 import type { RunStore } from './store.ts';
@@ -54,6 +55,7 @@ export function createRunService(
   store: RunStore,
   operations: OperationsStore,
   runner: () => JobRunner,
+  policy: JobPolicy,
 ): RunService {
   const getOperation = (name: string): Operation => {
     const stored = operations.get(name);
@@ -67,7 +69,10 @@ export function createRunService(
     runJob(jobName, body) {
       const job = store.getJob(jobName);
       if (!job) throw notFound('Job', jobName);
-      const template = applyOverrides(job.template, body.overrides);
+      // A job stored before its command line was registered (or since unregistered) cannot run.
+      const only = job.template.template.containers[0];
+      policy.checkCommand(only?.command ?? [], only?.args ?? [], 'job container');
+      const template = applyOverrides(job.template, body.overrides, policy);
       const execution = runner().start(job, template);
       const parent = jobName.split('/jobs/')[0] ?? '';
       const name = operations.newName(parent);
@@ -98,6 +103,7 @@ export function registerRunRoutes(
   store: RunStore,
   operations: OperationsStore,
   service: RunService,
+  policy: JobPolicy,
   now: () => number = Date.now,
 ): void {
   const parentOf = (p: Record<string, string>) => `projects/${p.project}/locations/${p.location}`;
@@ -130,7 +136,7 @@ export function registerRunRoutes(
       createTime: t,
       updateTime: t,
       launchStage: 'GA',
-      template: normalizeTemplate(body.template),
+      template: normalizeTemplate(body.template, policy),
       executionCount: 0,
       reconciling: false,
       etag: randomUUID(),
@@ -162,7 +168,7 @@ export function registerRunRoutes(
       if (req.query.get('allowMissing') !== 'true') throw notFound('Job', name);
       return doneOperation(parentOf(req.params), { ...createJob(name, req.body) });
     }
-    existing.template = normalizeTemplate(req.body.template ?? existing.template);
+    existing.template = normalizeTemplate(req.body.template ?? existing.template, policy);
     existing.generation = String(Number(existing.generation) + 1);
     existing.updateTime = new Date(now()).toISOString();
     existing.etag = randomUUID();
@@ -197,8 +203,11 @@ export function registerRunRoutes(
   // Cloud Run v2 Task resources (executions.tasks list/get): one per task
   // index, with `retried` = attempts after the first, so callers can see how
   // often Cloud Run retried a task (Execution.retriedCount counts tasks).
-  const taskView = (execution: Execution, index: number) => {
-    const attempts = store.attempts(execution.name).filter((r) => r.task_index === index);
+  const taskView = (
+    execution: Execution,
+    index: number,
+    attempts: ReturnType<RunStore['attempts']>,
+  ) => {
     const last = attempts.at(-1);
     const id = `${execution.name.split('/').at(-1)}-task${index}`;
     const task: Record<string, unknown> = {
@@ -221,9 +230,17 @@ export function registerRunRoutes(
   };
   router.add('GET', `${J}/{job}/executions/{execution}/tasks`, (req) => {
     const execution = mustExecution(req.params);
-    const tasks = Array.from({ length: execution.taskCount }, (_, i) => taskView(execution, i));
-    const page = paginate(tasks, req.query);
-    return { body: { tasks: page.items, nextPageToken: page.nextPageToken } };
+    // Only the page's tasks and their attempts are read, whatever the taskCount.
+    const page = pageWindow(execution.taskCount, req.query);
+    const byTask = new Map<number, ReturnType<RunStore['attempts']>>();
+    for (const row of store.attemptsOfTasks(execution.name, page.start, page.end)) {
+      byTask.set(row.task_index, [...(byTask.get(row.task_index) ?? []), row]);
+    }
+    const tasks = [];
+    for (let index = page.start; index < page.end; index++) {
+      tasks.push(taskView(execution, index, byTask.get(index) ?? []));
+    }
+    return { body: { tasks, nextPageToken: page.nextPageToken } };
   });
   router.add('POST', `${J}/{job}/executions/{execution}:cancel`, (req) => {
     const execution = mustExecution(req.params);

@@ -5,12 +5,20 @@
  * (https://cloud.google.com/run/docs/container-contract#jobs-env-vars).
  * Attempts are persisted; after a restart unfinished attempts run again and a
  * child left over from a crash is killed first.
+ *
+ * Memory per execution is bounded: the state of each task is two bytes in
+ * typed arrays (no per-task objects or rows are built up front), at most
+ * as many task loops run as tasks may run at once, and a stored execution
+ * that breaks Google's limits or cannot be read is marked failed instead of
+ * being resumed, so no row can block a start.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { coerceError, type Logger } from '@slideshow/runtime';
+import { ApiError } from '../google-error.ts';
+import { LIMITS } from '../limits.ts';
 import { parseDuration } from '../time.ts';
-import { runAttempt } from './child-process.ts';
+import { killLeftover, logChildLine, runAttempt } from './child-process.ts';
+import type { JobPolicy } from './job-policy.ts';
 import {
   type Condition,
   type Execution,
@@ -18,7 +26,16 @@ import {
   type Job,
   parseMemory,
 } from './model.ts';
-import type { AttemptRow, RunStore } from './store.ts';
+import { createSlots } from './slots.ts';
+import type { AttemptState, RunStore } from './store.ts';
+import {
+  countTasks,
+  recordAttempt,
+  resumeAttempt,
+  type TaskTable,
+  taskTable,
+  unresumable,
+} from './task-table.ts';
 
 /** Dependencies of the runner. */
 export interface JobRunnerDeps {
@@ -34,37 +51,9 @@ export interface JobRunnerDeps {
    * and a hundred image jobs started together only thrash them.
    */
   maxRunningTasks?: number;
+  /** Which command lines may run and where secrets come from. */
+  policy: JobPolicy;
   now?: () => number;
-}
-
-/** A counting semaphore whose waiters give up when their signal aborts. */
-function createSlots(size: number) {
-  let free = size;
-  const waiting: (() => void)[] = [];
-  return {
-    async acquire(signal: AbortSignal): Promise<boolean> {
-      if (size <= 0) return true;
-      while (free === 0) {
-        if (signal.aborted) return false;
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            signal.removeEventListener('abort', wake);
-            resolve();
-          };
-          waiting.push(wake);
-          signal.addEventListener('abort', wake, { once: true });
-        });
-      }
-      if (signal.aborted) return false;
-      free--;
-      return true;
-    },
-    release(): void {
-      if (size <= 0) return;
-      free++;
-      waiting.shift()?.();
-    },
-  };
 }
 
 /** The job runner. */
@@ -86,57 +75,9 @@ export function executionSucceeded(e: Execution): boolean {
   return e.conditions.some((c) => c.type === 'Completed' && c.state === 'CONDITION_SUCCEEDED');
 }
 
-/**
- * Logs one line of a task's output. A JSON line keeps its fields as
- * `jsonPayload` and its `severity` (Cloud Logging does the same for
- * containers); other stderr lines are WARNING, stdout lines INFO.
- */
-function logChildLine(log: Logger, stream: 'stdout' | 'stderr', line: string): void {
-  const fields: Record<string, unknown> = { stream };
-  let severity = stream === 'stderr' ? 'WARNING' : 'INFO';
-  let message = line;
-  if (line.startsWith('{')) {
-    try {
-      const payload = JSON.parse(line) as Record<string, unknown>;
-      fields.jsonPayload = payload;
-      if (typeof payload.severity === 'string') severity = payload.severity.toUpperCase();
-      if (typeof payload.message === 'string') message = payload.message;
-    } catch (error) {
-      fields.parseError = coerceError(error).message;
-    }
-  }
-  if (
-    severity === 'ERROR' ||
-    severity === 'CRITICAL' ||
-    severity === 'ALERT' ||
-    severity === 'EMERGENCY'
-  ) {
-    log.error(message, fields);
-  } else if (severity === 'WARNING') log.warn(message, fields);
-  else if (severity === 'DEBUG') log.debug(message, fields);
-  else log.info(message, fields);
-}
-
-function lastFailure(rows: AttemptRow[]): string {
-  const failed = rows.filter((r) => r.state === 'failed');
-  return failed.at(-1)?.message ?? 'unknown';
-}
-
 /** True when the execution is finished (succeeded or failed). */
 export function executionDone(e: Execution): boolean {
   return e.completionTime !== undefined;
-}
-
-function killLeftover(pid: number, execution: string, logger: Logger): void {
-  try {
-    // Only kill a process that really is our task: pids are reused.
-    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
-    if (!environ.includes(`CLOUD_RUN_EXECUTION=${execution.split('/').pop()}`)) return;
-    process.kill(pid, 'SIGKILL');
-    logger.warn('killed a task process left over from a previous run', { pid, execution });
-  } catch (error) {
-    logger.debug('no leftover task process', { pid, error: coerceError(error).message });
-  }
 }
 
 /** Creates the runner. */
@@ -148,30 +89,21 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   const cancels = new Map<string, AbortController>();
   const slots = createSlots(deps.maxRunningTasks ?? 0);
 
-  function summarize(execution: Execution, rows: AttemptRow[]): void {
-    const maxRetries = execution.template.maxRetries;
-    let runningCount = 0;
-    let succeeded = 0;
-    let failed = 0;
-    let retried = 0;
-    let cancelled = 0;
-    for (let i = 0; i < execution.taskCount; i++) {
-      const mine = rows.filter((r) => r.task_index === i);
-      const last = mine.at(-1);
-      if (mine.some((r) => r.state === 'succeeded')) succeeded++;
-      else if (last?.state === 'running') runningCount++;
-      else if (last?.state === 'failed' && last.attempt >= maxRetries) failed++;
-      else if (last?.state === 'cancelled') cancelled++;
-      if (mine.some((r) => r.attempt > 0)) retried++;
-    }
-    Object.assign(execution, {
-      runningCount,
-      succeededCount: succeeded,
-      failedCount: failed,
-      retriedCount: retried,
-      cancelledCount: cancelled,
+  function summarize(execution: Execution, table: TaskTable): void {
+    Object.assign(execution, countTasks(table, execution.template.maxRetries), {
       updateTime: new Date(now()).toISOString(),
     });
+  }
+
+  function record(
+    table: TaskTable,
+    execution: Execution,
+    index: number,
+    attempt: number,
+    state: AttemptState,
+  ): void {
+    recordAttempt(table, index, attempt, state);
+    summarize(execution, table);
   }
 
   function condition(type: string, state: Condition['state'], message?: string): Condition {
@@ -180,11 +112,33 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     return c;
   }
 
+  /** The container env for one attempt, with secrets read now (Cloud Run resolves them at start). */
+  function attemptEnv(execution: Execution): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const e of execution.template.containers[0]?.env ?? []) {
+      const ref = e.valueSource?.secretKeyRef;
+      if (ref === undefined) env[e.name] = e.value ?? '';
+      else {
+        try {
+          env[e.name] = deps.policy.readSecret(ref);
+        } catch (error) {
+          throw new Error(
+            `could not read secret ${ref.secret} for ${e.name}: ${coerceError(error).message}`,
+            { cause: error },
+          );
+        }
+      }
+    }
+    return env;
+  }
+
   async function runTask(
     execution: Execution,
+    table: TaskTable,
     index: number,
     firstAttempt: number,
     cancel: AbortSignal,
+    signal: AbortSignal,
   ): Promise<'succeeded' | 'failed' | 'stopped' | 'cancelled'> {
     const container = execution.template.containers[0]!;
     const maxRetries = execution.template.maxRetries;
@@ -193,8 +147,23 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     const limit = container.resources?.limits?.memory;
     for (let attempt = firstAttempt; attempt <= maxRetries; attempt++) {
       const log = logger.child({ execution: shortExec, task: index, attempt });
-      const env: Record<string, string> = {};
-      for (const e of container.env ?? []) env[e.name] = e.value;
+      if (!(await slots.acquire(signal))) {
+        return stopController.signal.aborted ? 'stopped' : 'cancelled';
+      }
+      store.startAttempt(execution.name, index, attempt, null, now());
+      record(table, execution, index, attempt, 'running');
+      let env: Record<string, string>;
+      try {
+        env = attemptEnv(execution);
+      } catch (error) {
+        slots.release();
+        const message = coerceError(error).message;
+        store.endAttempt(execution.name, index, attempt, 'failed', null, message, now());
+        record(table, execution, index, attempt, 'failed');
+        store.putExecution(execution, false);
+        log.warn('task attempt failed', { reason: 'secret', message });
+        continue;
+      }
       Object.assign(env, {
         CLOUD_RUN_JOB: jobId,
         CLOUD_RUN_EXECUTION: shortExec,
@@ -202,11 +171,6 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
         CLOUD_RUN_TASK_ATTEMPT: String(attempt),
         CLOUD_RUN_TASK_COUNT: String(execution.taskCount),
       });
-      const signal = AbortSignal.any([stopController.signal, cancel]);
-      if (!(await slots.acquire(signal))) {
-        return stopController.signal.aborted ? 'stopped' : 'cancelled';
-      }
-      store.startAttempt(execution.name, index, attempt, null, now());
       const outcome = await runAttempt(
         {
           command: container.command ?? [],
@@ -219,7 +183,6 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
           signal,
           onSpawn: (pid) => {
             store.startAttempt(execution.name, index, attempt, pid, now());
-            summarize(execution, store.attempts(execution.name));
             store.putExecution(execution, false);
           },
           onLine: (stream, line) => logChildLine(log, stream, line),
@@ -228,16 +191,18 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       ).finally(() => slots.release());
       if (outcome.reason === 'stopped') {
         // A shutdown leaves the attempt to run again on restart; a cancel ends it.
-        const cancelled = !stopController.signal.aborted;
+        const cancelled = cancel.aborted && !stopController.signal.aborted;
+        const state = cancelled ? 'cancelled' : 'interrupted';
         store.endAttempt(
           execution.name,
           index,
           attempt,
-          cancelled ? 'cancelled' : 'interrupted',
+          state,
           outcome.exitCode,
           cancelled ? 'The execution was cancelled.' : outcome.message,
           now(),
         );
+        record(table, execution, index, attempt, state);
         return cancelled ? 'cancelled' : 'stopped';
       }
       const ok = outcome.reason === 'exited' && outcome.exitCode === 0;
@@ -250,7 +215,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
         outcome.message,
         now(),
       );
-      summarize(execution, store.attempts(execution.name));
+      record(table, execution, index, attempt, ok ? 'succeeded' : 'failed');
       store.putExecution(execution, false);
       if (ok) return 'succeeded';
       log.warn('task attempt failed', {
@@ -262,46 +227,75 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     return 'failed';
   }
 
+  /** Ends an execution that cannot run at all (a command line no longer registered, a poisoned row). */
+  function failWithoutRunning(execution: Execution, message: string): Execution {
+    execution.completionTime = new Date(now()).toISOString();
+    execution.conditions = [condition('Completed', 'CONDITION_FAILED', message)];
+    store.putExecution(execution, true);
+    logger.error('job execution failed before running', { execution: execution.name, message });
+    return execution;
+  }
+
   async function run(execution: Execution): Promise<Execution | undefined> {
-    const rows = store.attempts(execution.name);
-    // Where each task resumes: done tasks are skipped, interrupted attempts re-run.
-    const queue: { index: number; attempt: number }[] = [];
-    for (let i = 0; i < execution.taskCount; i++) {
-      const mine = rows.filter((r) => r.task_index === i);
-      const last = mine.at(-1);
-      if (mine.some((r) => r.state === 'succeeded')) continue;
-      if (last?.state === 'failed' && last.attempt >= execution.template.maxRetries) continue;
-      if (last?.state === 'running' && last.pid !== null)
-        killLeftover(last.pid, execution.name, logger);
-      const next =
-        last === undefined ? 0 : last.state === 'failed' ? last.attempt + 1 : last.attempt;
-      queue.push({ index: i, attempt: next });
+    const container = execution.template.containers[0]!;
+    try {
+      deps.policy.checkCommand(container.command ?? [], container.args ?? [], 'container');
+    } catch (error) {
+      return failWithoutRunning(execution, coerceError(error).message);
     }
+    const maxRetries = execution.template.maxRetries;
+    const rows = store.attempts(execution.name);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      const isLast = rows[i + 1]?.task_index !== r.task_index;
+      if (isLast && r.state === 'running' && r.pid !== null)
+        killLeftover(r.pid, execution.name, logger);
+    }
+    const table = taskTable(execution.taskCount, rows);
+    const resumeAt = (i: number): number => resumeAttempt(table, i, maxRetries);
+    let cursor = 0;
+    const nextTask = (): { index: number; attempt: number } | undefined => {
+      while (cursor < execution.taskCount) {
+        const index = cursor++;
+        const attempt = resumeAt(index);
+        if (attempt >= 0) return { index, attempt };
+      }
+      return undefined;
+    };
+    let remaining = 0;
+    for (let i = 0; i < execution.taskCount; i++) if (resumeAt(i) >= 0) remaining++;
     execution.startTime ??= new Date(now()).toISOString();
     execution.conditions = [
       condition('ResourcesAvailable', 'CONDITION_SUCCEEDED'),
       condition('Started', 'CONDITION_SUCCEEDED'),
       condition('Completed', 'CONDITION_PENDING'),
     ];
+    summarize(execution, table);
     store.putExecution(execution, false);
     const width = execution.parallelism > 0 ? execution.parallelism : execution.taskCount;
+    const machine = (deps.maxRunningTasks ?? 0) > 0 ? (deps.maxRunningTasks ?? 0) : width;
     let stopped = false;
     const cancel = new AbortController();
     cancels.set(execution.name, cancel);
-    const workers = Array.from({ length: Math.min(width, Math.max(queue.length, 1)) }, async () => {
-      for (
-        let next = queue.shift();
-        next && !stopped && !cancel.signal.aborted;
-        next = queue.shift()
-      ) {
-        const result = await runTask(execution, next.index, next.attempt, cancel.signal);
+    const signal = AbortSignal.any([stopController.signal, cancel.signal]);
+    const loops = Math.max(1, Math.min(width, machine, remaining));
+    const workers = Array.from({ length: loops }, async () => {
+      for (let next = nextTask(); next && !stopped && !cancel.signal.aborted; next = nextTask()) {
+        const result = await runTask(
+          execution,
+          table,
+          next.index,
+          next.attempt,
+          cancel.signal,
+          signal,
+        );
         if (result === 'stopped') stopped = true;
       }
     });
     await Promise.all(workers);
     cancels.delete(execution.name);
     if (stopped || stopController.signal.aborted) return undefined;
-    summarize(execution, store.attempts(execution.name));
+    summarize(execution, table);
     if (cancel.signal.aborted) {
       // Tasks that never started count as cancelled too.
       execution.cancelledCount =
@@ -310,7 +304,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     const failed = execution.failedCount > 0 || cancel.signal.aborted;
     const failure = cancel.signal.aborted
       ? `The execution was cancelled: ${execution.cancelledCount} task(s) cancelled.`
-      : `${execution.failedCount} of ${execution.taskCount} task(s) failed after ${execution.template.maxRetries + 1} attempt(s); last error: ${lastFailure(store.attempts(execution.name))}`;
+      : `${execution.failedCount} of ${execution.taskCount} task(s) failed after ${maxRetries + 1} attempt(s); last error: ${store.lastFailure(execution.name) ?? 'unknown'}`;
     execution.completionTime = new Date(now()).toISOString();
     execution.conditions = execution.conditions.map((c) =>
       c.type === 'Completed'
@@ -353,6 +347,12 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
 
   return {
     start(job, template) {
+      if (running.size >= LIMITS.runningJobExecutions) {
+        throw new ApiError(
+          'RESOURCE_EXHAUSTED',
+          `${LIMITS.runningJobExecutions} job executions are running already (Cloud Run's limit per project and region).`,
+        );
+      }
       const t = new Date(now()).toISOString();
       const jobId = job.name.split('/').pop() ?? 'job';
       const suffix = randomBytes(4).toString('hex').slice(0, 5);
@@ -395,10 +395,26 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       return true;
     },
     resumeUnfinished() {
-      for (const execution of store.unfinishedExecutions()) {
-        if (running.has(execution.name)) continue;
-        logger.warn('resuming a job execution left unfinished', { execution: execution.name });
-        launch(execution);
+      for (const row of store.unfinishedExecutions()) {
+        if (running.has(row.name)) continue;
+        // One unreadable or oversized row must not keep the others, or the start, from going on.
+        try {
+          const execution = JSON.parse(row.data) as Execution;
+          const problem = unresumable(execution);
+          if (problem === undefined) {
+            logger.warn('resuming a job execution left unfinished', { execution: row.name });
+            launch(execution);
+            continue;
+          }
+          execution.name = row.name;
+          failWithoutRunning(execution, `local-cloud did not resume this execution: ${problem}.`);
+        } catch (error) {
+          store.markDone(row.name);
+          logger.error('a stored job execution could not be read; marked done, not resumed', {
+            execution: row.name,
+            error: coerceError(error).message,
+          });
+        }
       }
     },
     async stop() {

@@ -32,8 +32,15 @@ export interface RunStore {
   listExecutions(job: string): Execution[];
   putExecution(execution: Execution, done: boolean): void;
   deleteExecution(name: string): void;
-  unfinishedExecutions(): Execution[];
+  /** Rows of executions not done, unparsed: resuming parses and checks each one on its own. */
+  unfinishedExecutions(): { name: string; data: string }[];
+  /** Marks an execution row done without parsing it (a row that cannot be resumed). */
+  markDone(name: string): void;
   attempts(execution: string): AttemptRow[];
+  /** Attempts of tasks with index in [start, end), ordered by task and attempt. */
+  attemptsOfTasks(execution: string, start: number, end: number): AttemptRow[];
+  /** The message of the execution's most recent failed attempt. */
+  lastFailure(execution: string): string | undefined;
   startAttempt(
     execution: string,
     taskIndex: number,
@@ -76,8 +83,17 @@ export function createRunStore(db: Db): RunStore {
     ),
     deleteExecution: db.prepare('DELETE FROM job_executions WHERE name = ?'),
     deleteAttempts: db.prepare('DELETE FROM job_task_attempts WHERE execution = ?'),
-    unfinished: db.prepare<[], { data: string }>(
-      'SELECT data FROM job_executions WHERE done = 0 ORDER BY seq',
+    unfinished: db.prepare<[], { name: string; data: string }>(
+      'SELECT name, data FROM job_executions WHERE done = 0 ORDER BY seq',
+    ),
+    markDone: db.prepare('UPDATE job_executions SET done = 1 WHERE name = ?'),
+    attemptsOfTasks: db.prepare<[string, number, number], AttemptRow>(
+      `SELECT * FROM job_task_attempts WHERE execution = ? AND task_index >= ? AND task_index < ?
+       ORDER BY task_index, attempt`,
+    ),
+    lastFailure: db.prepare<[string], { message: string | null }>(
+      `SELECT message FROM job_task_attempts WHERE execution = ? AND state = 'failed'
+       ORDER BY end_ms DESC, task_index DESC LIMIT 1`,
     ),
     attempts: db.prepare<[string], AttemptRow>(
       'SELECT * FROM job_task_attempts WHERE execution = ? ORDER BY task_index, attempt',
@@ -112,8 +128,13 @@ export function createRunStore(db: Db): RunStore {
       s.deleteAttempts.run(name);
       s.deleteExecution.run(name);
     }),
-    unfinishedExecutions: () => s.unfinished.all().map((r) => JSON.parse(r.data) as Execution),
+    unfinishedExecutions: () => s.unfinished.all(),
+    markDone: (name) => {
+      s.markDone.run(name);
+    },
     attempts: (execution) => s.attempts.all(execution),
+    attemptsOfTasks: (execution, start, end) => s.attemptsOfTasks.all(execution, start, end),
+    lastFailure: (execution) => s.lastFailure.get(execution)?.message ?? undefined,
     startAttempt: (execution, taskIndex, attempt, pid, nowMs) => {
       s.start.run(execution, taskIndex, attempt, pid, nowMs);
     },

@@ -6,6 +6,7 @@
  * flight when the process dies is sent again after restart, as on Google.
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
+import type { OutboundPolicy } from '../outbound-policy.ts';
 import { parseDuration } from '../time.ts';
 import { type Attempt, type Queue, retryPolicy } from './model.ts';
 import { backoffMs, isExhausted } from './retry-policy.ts';
@@ -20,6 +21,8 @@ export interface TaskDispatcherDeps {
   oauthToken: string;
   /** Bearer token sent for tasks with `oidcToken` (the stack's local callback secret). */
   oidcToken: string;
+  /** Which URLs may be called and which of them may carry a token. */
+  outbound: OutboundPolicy;
   now?: () => number;
   /** Longest sleep between scans, so clock jumps and missed kicks heal (ms). */
   maxIdleMs?: number;
@@ -83,8 +86,13 @@ export function startTaskDispatcher(deps: TaskDispatcherDeps): TaskDispatcher {
     headers.set('X-CloudTasks-TaskExecutionCount', String(row.task.responseCount));
     headers.set('X-CloudTasks-TaskETA', String(row.scheduleMs / 1000));
     headers.set('User-Agent', 'Google-Cloud-Tasks');
-    if (hr.oauthToken) headers.set('Authorization', `Bearer ${deps.oauthToken}`);
-    if (hr.oidcToken) headers.set('Authorization', `Bearer ${deps.oidcToken}`);
+    // Tokens stay on this machine: a task to another host is sent without one.
+    if (hr.oauthToken && deps.outbound.mayCarry(hr.url, 'oauth')) {
+      headers.set('Authorization', `Bearer ${deps.oauthToken}`);
+    }
+    if (hr.oidcToken && deps.outbound.mayCarry(hr.url, 'oidc')) {
+      headers.set('Authorization', `Bearer ${deps.oidcToken}`);
+    }
     return headers;
   }
 
@@ -105,30 +113,39 @@ export function startTaskDispatcher(deps: TaskDispatcherDeps): TaskDispatcher {
     let status: number | undefined;
     let failure: string | undefined;
     let failureCode = 14;
-    try {
-      const res = await fetch(hr.url, {
-        method: hr.httpMethod,
-        headers: headersFor(row),
-        body:
-          hr.body === undefined || hr.httpMethod === 'GET' || hr.httpMethod === 'HEAD'
-            ? undefined
-            : Buffer.from(hr.body, 'base64'),
-        // Cloud Tasks does not follow redirects: only 2xx counts as success.
-        redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(deadlineMs), stopController.signal]),
-      });
-      status = res.status;
-      await res.arrayBuffer();
-    } catch (error) {
-      const e = coerceError(error);
-      if (stopController.signal.aborted) {
-        // Shutting down: leave the task to be sent again by the next process.
-        store.setInFlight(row.task.name, false);
-        return;
+    const refused = deps.outbound.refusal(hr.url);
+    if (refused !== undefined) {
+      failureCode = 7; // PERMISSION_DENIED
+      failure = refused;
+    } else {
+      try {
+        const res = await fetch(hr.url, {
+          method: hr.httpMethod,
+          headers: headersFor(row),
+          body:
+            hr.body === undefined || hr.httpMethod === 'GET' || hr.httpMethod === 'HEAD'
+              ? undefined
+              : Buffer.from(hr.body, 'base64'),
+          // Cloud Tasks does not follow redirects: only 2xx counts as success.
+          redirect: 'manual',
+          signal: AbortSignal.any([AbortSignal.timeout(deadlineMs), stopController.signal]),
+        });
+        status = res.status;
+        // The answer's body is not used: drop it rather than hold whatever size it is.
+        await res.body?.cancel();
+      } catch (error) {
+        const e = coerceError(error);
+        if (stopController.signal.aborted) {
+          // Shutting down: leave the task to be sent again by the next process.
+          store.setInFlight(row.task.name, false);
+          return;
+        }
+        const timedOut = e.cause instanceof DOMException && e.cause.name === 'TimeoutError';
+        failureCode = timedOut ? 4 : 14;
+        failure = timedOut
+          ? `dispatch deadline of ${row.task.dispatchDeadline} exceeded`
+          : e.message;
       }
-      const timedOut = e.cause instanceof DOMException && e.cause.name === 'TimeoutError';
-      failureCode = timedOut ? 4 : 14;
-      failure = timedOut ? `dispatch deadline of ${row.task.dispatchDeadline} exceeded` : e.message;
     }
     const end = now();
     attempt.responseTime = new Date(end).toISOString();

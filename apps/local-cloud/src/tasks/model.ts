@@ -5,6 +5,7 @@
  * client libraries' REST transport (`enum-encoding=int`), as numbers.
  */
 import { invalidArgument } from '../google-error.ts';
+import { LIMITS } from '../limits.ts';
 import { formatDuration, parseDuration, parseTimestamp } from '../time.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import { defaultBurst } from './token-bucket.ts';
@@ -237,6 +238,18 @@ export function normalizeNewTask(
     );
   }
   if (typeof hr.body === 'string' && hr.body !== '') httpRequest.body = hr.body;
+  const headerBytes = Object.entries(httpRequest.headers ?? {}).reduce(
+    (n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v),
+    0,
+  );
+  if (headerBytes >= LIMITS.taskHeaderBytes) {
+    throw invalidArgument('task.httpRequest.headers must be less than 80KB.');
+  }
+  const bodyBytes =
+    httpRequest.body === undefined ? 0 : Buffer.from(httpRequest.body, 'base64').length;
+  if (Buffer.byteLength(httpRequest.url) + headerBytes + bodyBytes > LIMITS.taskBytes) {
+    throw invalidArgument('Task size exceeds the 100KB limit.');
+  }
   if (hr.oauthToken !== undefined && hr.oidcToken !== undefined) {
     throw invalidArgument('Only one of oauthToken and oidcToken may be set.');
   }

@@ -6,6 +6,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { ApiError, invalidArgument, notFound } from '../google-error.ts';
+import type { OutboundPolicy } from '../outbound-policy.ts';
 import { paginate } from '../paging.ts';
 import type { Router } from '../router.ts';
 import type { TaskDispatcher } from './dispatcher.ts';
@@ -27,6 +28,7 @@ export function registerTasksRoutes(
   router: Router,
   store: TasksStore,
   dispatcher: () => TaskDispatcher,
+  outbound: OutboundPolicy,
   now: () => number = Date.now,
 ): void {
   const parentOf = (p: Record<string, string>) => `projects/${p.project}/locations/${p.location}`;
@@ -151,6 +153,8 @@ export function registerTasksRoutes(
       generated,
       t,
     );
+    const refused = outbound.refusal(task.httpRequest.url);
+    if (refused !== undefined) throw new ApiError('PERMISSION_DENIED', refused);
     if (store.getTask(task.name) || store.isTombstoned(task.name, t)) {
       throw new ApiError('ALREADY_EXISTS', 'Requested entity already exists');
     }

@@ -56,8 +56,16 @@ function toRow(r: Row): TaskRow {
   };
 }
 
-/** Creates the store over an open database. */
-export function createTasksStore(db: Db, tombstoneTtlMs: number): TasksStore {
+/**
+ * Creates the store over an open database. A task row whose JSON cannot be
+ * read is deleted when the scheduler meets it (reported to `onCorrupt`), so
+ * one bad row cannot stall its queue.
+ */
+export function createTasksStore(
+  db: Db,
+  tombstoneTtlMs: number,
+  onCorrupt: (name: string, error: unknown) => void = () => {},
+): TasksStore {
   const s = {
     getQueue: db.prepare<[string], { data: string }>('SELECT data FROM queues WHERE name = ?'),
     listQueues: db.prepare<[string], { data: string }>(
@@ -153,7 +161,18 @@ export function createTasksStore(db: Db, tombstoneTtlMs: number): TasksStore {
       }
       return (s.isTombstoned.get(name, nowMs)?.n ?? 0) > 0;
     },
-    dueTasks: (queue, nowMs, limit) => s.due.all(queue, nowMs, limit).map(toRow),
+    dueTasks: (queue, nowMs, limit) => {
+      const rows: TaskRow[] = [];
+      for (const r of s.due.all(queue, nowMs, limit)) {
+        try {
+          rows.push(toRow(r));
+        } catch (error) {
+          s.deleteTask.run(r.name);
+          onCorrupt(r.name, error);
+        }
+      }
+      return rows;
+    },
     nextScheduleMs: (queue) => s.next.get(queue)?.t ?? undefined,
     setInFlight: (name, inFlight) => {
       s.setInFlight.run(inFlight ? 1 : 0, name);

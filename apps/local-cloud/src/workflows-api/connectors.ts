@@ -113,7 +113,11 @@ async function send(deps: ApiConnectorDeps, method: Method, args: Args): Promise
     if (v !== undefined && v !== null) query.set(key, String(v));
   }
   const qs = query.toString();
+  // In process, but through the same guard as a network caller: a loopback Host
+  // and local-cloud's token (src/request-guard.ts), as Google's connectors call the
+  // public API with the workflow's credentials.
   const headers = new Headers({
+    host: '127.0.0.1',
     authorization: `Bearer ${deps.oauthToken}`,
     'content-type': 'application/json',
   });

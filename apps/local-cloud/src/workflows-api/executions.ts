@@ -8,6 +8,7 @@
  * are joined rather than repeated (see run/connector.ts).
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
+import type { OutboundPolicy } from '../outbound-policy.ts';
 import { formatDuration } from '../time.ts';
 import {
   type ConnectorHandler,
@@ -27,6 +28,8 @@ export interface ExecutionsRunnerDeps {
   logger: Logger;
   oauthToken: string;
   oidcToken: string;
+  /** Which URLs `http.*` may call and which may carry a token. */
+  outbound: OutboundPolicy;
   /** The connectors for one execution (by execution name). */
   connectorsFor(execution: string): Record<string, ConnectorHandler>;
   now?: () => number;
@@ -51,16 +54,34 @@ export interface ExecutionsRunner {
 /**
  * The engine's fetch transport with local stand-ins for Google tokens:
  * `auth: {type: OIDC}` carries the local OIDC token (the stack's callback
- * secret), `OAuth2` the local OAuth token. Timeouts come from the engine's signal.
+ * secret), `OAuth2` the local OAuth token — each only where the outbound
+ * policy lets it go. A URL the policy refuses, first or after a redirect,
+ * fails the call with ConnectionFailedError before anything is sent.
+ * Timeouts come from the engine's signal.
  */
 export function createHttpTransport(
   oauthToken: string,
   oidcToken: string,
+  outbound: OutboundPolicy,
 ): (req: HttpCallRequest) => Promise<HttpCallResponse> {
   return (req) => {
-    if (req.auth === undefined) return fetchHttp(req);
-    const token = req.auth.type === 'OIDC' ? oidcToken : oauthToken;
-    return fetchHttp({ ...req, headers: { ...req.headers, Authorization: `Bearer ${token}` } });
+    const check = (url: string) => {
+      const refused = outbound.refusal(url);
+      if (refused !== undefined) {
+        throw new WorkflowRuntimeError({
+          message: `${req.method} ${url}: ${refused}`,
+          tags: ['ConnectionFailedError'],
+        });
+      }
+    };
+    if (req.auth === undefined) return fetchHttp(req, { check });
+    const kind = req.auth.type === 'OIDC' ? 'oidc' : 'oauth';
+    if (!outbound.mayCarry(req.url, kind)) return fetchHttp(req, { check });
+    const token = kind === 'oidc' ? oidcToken : oauthToken;
+    return fetchHttp(
+      { ...req, headers: { ...req.headers, Authorization: `Bearer ${token}` } },
+      { check },
+    );
   };
 }
 
@@ -72,7 +93,7 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
   /** The step each running execution is in: status.currentSteps, kept in memory, stored at the end. */
   const current = new Map<string, CurrentStep>();
   let stopping = false;
-  const http = createHttpTransport(deps.oauthToken, deps.oidcToken);
+  const http = createHttpTransport(deps.oauthToken, deps.oidcToken, deps.outbound);
 
   function finish(execution: WorkflowExecution, patch: Partial<WorkflowExecution>): void {
     const end = now();

@@ -2,12 +2,14 @@
  * Workflows v1 (https://cloud.google.com/workflows/docs/reference/rest/v1/projects.locations.workflows)
  * and Workflow Executions v1
  * (https://cloud.google.com/workflows/docs/reference/executions/rest/v1/projects.locations.workflows.executions)
- * REST surfaces. Deploys parse the source first (a syntax error is 400
- * INVALID_ARGUMENT); executions.create requires the stack's local OAuth token.
+ * REST surfaces. Deploys check Google's size limits and parse the source first
+ * (a syntax error is 400 INVALID_ARGUMENT). Every call, executions.create
+ * included, carries local-cloud's token: the router checks it (request-guard.ts).
  */
-import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { coerceError } from '@slideshow/runtime';
 import { ApiError, invalidArgument, notFound } from '../google-error.ts';
+import { LIMITS } from '../limits.ts';
 import type { Operation, OperationsStore } from '../operations.ts';
 import { paginate } from '../paging.ts';
 import type { Router } from '../router.ts';
@@ -34,21 +36,15 @@ export interface WorkflowsRoutesDeps {
   store: WorkflowsStore;
   operations: OperationsStore;
   runner: () => ExecutionsRunner;
-  oauthToken: string;
   now?: () => number;
-}
-
-function tokenMatches(header: string | null, expected: string): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  if (!m?.[1]) return false;
-  const a = Buffer.from(m[1]);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function validateSource(source: unknown): string {
   if (typeof source !== 'string' || source.trim() === '') {
     throw invalidArgument('sourceContents is required.');
+  }
+  if (Buffer.byteLength(source) > LIMITS.workflowSourceBytes) {
+    throw invalidArgument('sourceContents exceeds the 128KB size limit.');
   }
   try {
     parseWorkflow(source);
@@ -56,6 +52,34 @@ function validateSource(source: unknown): string {
     throw invalidArgument(`Workflow is invalid: ${coerceError(error).message}`);
   }
   return source;
+}
+
+/**
+ * Workflow.user_env_vars: "a maximum length of 20. Each string can take up to
+ * 4KiB. Keys cannot be empty strings and cannot start with "GOOGLE" or
+ * "WORKFLOWS"" (workflows.proto).
+ */
+function validateUserEnvVars(value: unknown): void {
+  if (value === undefined) return;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidArgument('userEnvVars must be a map of strings.');
+  }
+  const entries = Object.entries(value);
+  if (entries.length > LIMITS.workflowEnvVars) {
+    throw invalidArgument(`userEnvVars may hold at most ${LIMITS.workflowEnvVars} variables.`);
+  }
+  for (const [k, v] of entries) {
+    if (k === '' || /^(GOOGLE|WORKFLOWS)/.test(k)) {
+      throw invalidArgument(`userEnvVars key ${JSON.stringify(k)} is empty or reserved.`);
+    }
+    if (typeof v !== 'string') throw invalidArgument(`userEnvVars.${k} must be a string.`);
+    if (
+      Buffer.byteLength(k) > LIMITS.workflowEnvVarBytes ||
+      Buffer.byteLength(v) > LIMITS.workflowEnvVarBytes
+    ) {
+      throw invalidArgument(`userEnvVars.${k} exceeds 4KiB.`);
+    }
+  }
 }
 
 /** Registers the Workflows and Executions routes. */
@@ -125,6 +149,7 @@ export function registerWorkflowsRoutes(router: Router, deps: WorkflowsRoutesDep
           : `projects/${req.params.project}/serviceAccounts/local@local-cloud`,
       sourceContents: validateSource(req.body.sourceContents),
     };
+    validateUserEnvVars(req.body.userEnvVars);
     for (const key of ['description', 'labels', 'userEnvVars', 'callLogLevel'] as const) {
       if (req.body[key] !== undefined) Object.assign(workflow, { [key]: req.body[key] });
     }
@@ -167,6 +192,7 @@ export function registerWorkflowsRoutes(router: Router, deps: WorkflowsRoutesDep
       else Object.assign(updated, { [field]: value });
     }
     updated.sourceContents = validateSource(updated.sourceContents);
+    validateUserEnvVars(updated.userEnvVars);
     const t = new Date(now()).toISOString();
     updated.updateTime = t;
     const revised = ['sourceContents', 'serviceAccount', 'userEnvVars'].some(
@@ -200,24 +226,11 @@ export function registerWorkflowsRoutes(router: Router, deps: WorkflowsRoutesDep
     `${workflowName(p)}/executions/${p.execution}`;
 
   router.add('POST', `${W}/{workflow}/executions`, (req) => {
-    const auth = req.headers.get('authorization');
-    if (!auth) {
-      throw new ApiError(
-        'UNAUTHENTICATED',
-        'Request is missing required authentication credential. Expected OAuth 2 access token.',
-      );
-    }
-    if (!tokenMatches(auth, deps.oauthToken)) {
-      throw new ApiError(
-        'PERMISSION_DENIED',
-        "Permission 'workflows.executions.create' denied: the bearer token is not local-cloud's OAuth token.",
-      );
-    }
     const workflow = mustWorkflow(workflowName(req.params));
     const argument = req.body.argument ?? 'null';
     if (typeof argument !== 'string') throw invalidArgument('argument must be a JSON string.');
     // "The size limit is 32KB." (Execution.argument in the Executions API reference)
-    if (Buffer.byteLength(argument) > 32 * 1024) {
+    if (Buffer.byteLength(argument) > LIMITS.executionArgumentBytes) {
       throw invalidArgument('argument exceeds the 32KB size limit.');
     }
     try {

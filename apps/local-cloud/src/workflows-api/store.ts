@@ -60,8 +60,15 @@ export interface WorkflowsStore {
   activeExecutions(): WorkflowExecution[];
 }
 
-/** Creates the store. */
-export function createWorkflowsStore(db: Db): WorkflowsStore {
+/**
+ * Creates the store. An ACTIVE execution row whose JSON cannot be read is set
+ * FAILED when executions are resumed (reported to `onCorrupt`), so it cannot
+ * stop a start.
+ */
+export function createWorkflowsStore(
+  db: Db,
+  onCorrupt: (name: string, error: unknown) => void = () => {},
+): WorkflowsStore {
   const s = {
     get: db.prepare<[string], { data: string }>('SELECT data FROM workflows WHERE name = ?'),
     list: db.prepare<[string], { data: string }>(
@@ -95,9 +102,10 @@ export function createWorkflowsStore(db: Db): WorkflowsStore {
        VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM executions), ?, ?)
        ON CONFLICT (name) DO UPDATE SET state = excluded.state, data = excluded.data`,
     ),
-    active: db.prepare<[], { data: string }>(
-      "SELECT data FROM executions WHERE state = 'ACTIVE' ORDER BY seq",
+    active: db.prepare<[], { name: string; data: string }>(
+      "SELECT name, data FROM executions WHERE state = 'ACTIVE' ORDER BY seq",
     ),
+    fail: db.prepare("UPDATE executions SET state = 'FAILED' WHERE name = ?"),
   };
   return {
     getWorkflow: (name) => parseRow<Workflow>(s.get.get(name)),
@@ -124,6 +132,17 @@ export function createWorkflowsStore(db: Db): WorkflowsStore {
       const workflow = e.name.split('/executions/')[0] ?? '';
       s.putExecution.run(e.name, workflow, e.state, JSON.stringify(e));
     },
-    activeExecutions: () => s.active.all().map((r) => JSON.parse(r.data) as WorkflowExecution),
+    activeExecutions: () => {
+      const out: WorkflowExecution[] = [];
+      for (const r of s.active.all()) {
+        try {
+          out.push(JSON.parse(r.data) as WorkflowExecution);
+        } catch (error) {
+          s.fail.run(r.name);
+          onCorrupt(r.name, error);
+        }
+      }
+      return out;
+    },
   };
 }

@@ -4,6 +4,11 @@
  * Content-Type is set (as Google's http.* do), responses come back as text for
  * JSON and text types (the engine decodes JSON) and bytes otherwise. It adds no
  * credentials: a host wraps it to turn `auth` into an Authorization header.
+ *
+ * Redirects are followed here, hop by hop (at most 20, the Fetch standard's
+ * limit), so that the host's `check` sees every URL before it is requested
+ * — a redirect cannot carry a call past the host's outbound policy — and an
+ * Authorization header is dropped when a hop changes origin, as fetch does.
  */
 import type { HttpCallRequest, HttpCallResponse } from './context.ts';
 
@@ -31,16 +36,52 @@ function encodeBody(request: HttpCallRequest, headers: Headers): string | Uint8A
   return JSON.stringify(body);
 }
 
+/** Options of {@link fetchHttp}. */
+export interface FetchHttpOptions {
+  /** Throws to refuse a URL (the first request and every redirect). */
+  check?(url: string): void;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 20;
+
 /** Sends the request with fetch and returns status, headers (lower-case names) and body. */
-export async function fetchHttp(request: HttpCallRequest): Promise<HttpCallResponse> {
+export async function fetchHttp(
+  request: HttpCallRequest,
+  options: FetchHttpOptions = {},
+): Promise<HttpCallResponse> {
   const headers = new Headers(request.headers);
-  const body = encodeBody(request, headers);
-  const response = await fetch(withQuery(request.url, request.query), {
-    method: request.method,
-    headers,
-    ...(body === undefined ? {} : { body }),
-    ...(request.signal === undefined ? {} : { signal: request.signal }),
-  });
+  let body = encodeBody(request, headers);
+  let method = request.method;
+  let url = withQuery(request.url, request.query);
+  let response: Response;
+  for (let hop = 0; ; hop++) {
+    options.check?.(url);
+    response = await fetch(url, {
+      method,
+      headers,
+      redirect: 'manual',
+      ...(body === undefined ? {} : { body }),
+      ...(request.signal === undefined ? {} : { signal: request.signal }),
+    });
+    const location = response.headers.get('location');
+    if (!REDIRECTS.has(response.status) || location === null) break;
+    if (hop === MAX_REDIRECTS)
+      throw new TypeError(`${request.method} ${request.url}: too many redirects`);
+    await response.body?.cancel();
+    const next = new URL(location, url);
+    // Fetch standard "HTTP-redirect fetch": 303, and 301/302 after a POST, become a GET without body.
+    if (
+      (response.status === 303 && method !== 'GET' && method !== 'HEAD') ||
+      ((response.status === 301 || response.status === 302) && method === 'POST')
+    ) {
+      method = 'GET';
+      body = undefined;
+      headers.delete('content-type');
+    }
+    if (next.origin !== new URL(url).origin) headers.delete('authorization');
+    url = next.href;
+  }
   const responseHeaders: Record<string, string> = {};
   response.headers.forEach((value, key) => {
     responseHeaders[key] = value;

@@ -38,7 +38,7 @@ export function describeTaskDispatcherContract(
         imageId,
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: imageId },
+        argument: { file_id: imageId, generation: 0 },
       });
       expect(result.alreadyExisted).toBe(false);
       expect(result.taskName.length).toBeGreaterThan(0);
@@ -50,7 +50,7 @@ export function describeTaskDispatcherContract(
         imageId,
         generation: 1,
         queue: 'uploads',
-        argument: { file_id: imageId },
+        argument: { file_id: imageId, generation: 1 },
       } as const;
       const first = await subject.dispatcher.dispatch(request);
       const again = await subject.dispatcher.dispatch(request);
@@ -59,9 +59,17 @@ export function describeTaskDispatcherContract(
 
     it('dispatches the next generation of the same image as new work', async () => {
       const imageId = id('img');
-      const base = { imageId, queue: 'uploads', argument: { file_id: imageId } } as const;
-      const first = await subject.dispatcher.dispatch({ ...base, generation: 1 });
-      const next = await subject.dispatcher.dispatch({ ...base, generation: 2 });
+      const base = { imageId, queue: 'uploads' } as const;
+      const first = await subject.dispatcher.dispatch({
+        ...base,
+        generation: 1,
+        argument: { file_id: imageId, generation: 1 },
+      });
+      const next = await subject.dispatcher.dispatch({
+        ...base,
+        generation: 2,
+        argument: { file_id: imageId, generation: 2 },
+      });
       expect(next.alreadyExisted).toBe(false);
       expect(next.taskName).not.toBe(first.taskName);
     });
@@ -72,7 +80,7 @@ export function describeTaskDispatcherContract(
         imageId,
         generation: 0,
         queue: 'ingest',
-        argument: { file_ids: [`${imageId}-a`, `${imageId}-b`] },
+        argument: { file_ids: [`${imageId}-a`, `${imageId}-b`], generations: [0, 0] },
       });
       expect(result.alreadyExisted).toBe(false);
     });

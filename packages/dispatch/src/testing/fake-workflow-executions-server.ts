@@ -38,7 +38,7 @@ export interface FakeWorkflowExecutionsOptions {
   honourFilters?: boolean;
   /** List order (default newest first, as Google lists); oldest first mimics a simpler emulator. */
   listOrder?: 'newest-first' | 'oldest-first';
-  /** When set, `create` requires `Authorization: Bearer <requiredToken>` (401/403 otherwise), like local-cloud. */
+  /** When set, every call requires `Authorization: Bearer <requiredToken>` (401 otherwise), like local-cloud. */
   requiredToken?: string;
 }
 
@@ -107,18 +107,18 @@ export async function startFakeWorkflowExecutionsServer(
     }
     const parent = match[1] as string;
     const id = match[2];
-    if (method === 'POST' && id === undefined) {
-      if (options.requiredToken !== undefined) {
-        const auth = req.headers.authorization;
-        if (auth === undefined) {
-          sendGoogleError(res, 401, 'Request is missing required authentication credential.');
-          return;
-        }
-        if (auth !== `Bearer ${options.requiredToken}`) {
-          sendGoogleError(res, 403, "Permission 'workflows.executions.create' denied.");
-          return;
-        }
+    if (options.requiredToken !== undefined) {
+      const auth = req.headers.authorization;
+      if (auth === undefined) {
+        sendGoogleError(res, 401, 'Request is missing required authentication credential.');
+        return;
       }
+      if (auth !== `Bearer ${options.requiredToken}`) {
+        sendGoogleError(res, 401, 'Request had invalid authentication credentials.');
+        return;
+      }
+    }
+    if (method === 'POST' && id === undefined) {
       const input = (body ?? {}) as { argument?: unknown; labels?: unknown };
       if (input.argument !== undefined && typeof input.argument !== 'string') {
         sendGoogleError(res, 400, 'argument must be a JSON string');

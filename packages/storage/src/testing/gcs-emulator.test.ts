@@ -75,6 +75,46 @@ describe('GCS emulator helper', () => {
     expect(emulator.requests.every((r) => !r.url.includes('token'))).toBe(true);
   });
 
+  it('enforces ifGenerationMatch on uploads and deletes as Cloud Storage does (412, 0 = must not exist)', async () => {
+    // firebase-tools ignores these preconditions; gcs-preconditions.ts adds them.
+    const storage = new Storage({ apiEndpoint: emulator.endpoint, projectId: emulator.projectId });
+    const file = storage.bucket('preconditions').file('lease.json');
+    const save = (body: string, ifGenerationMatch: number) =>
+      file.save(body, { resumable: false, preconditionOpts: { ifGenerationMatch } });
+    const status = (error: unknown) => (error as { code?: unknown }).code;
+
+    await save('first', 0);
+    const [created] = await file.getMetadata();
+    const first = Number(created.generation);
+    await expect(save('again', 0)).rejects.toSatisfy((e) => status(e) === 412);
+    await expect(save('wrong', first + 1)).rejects.toSatisfy((e) => status(e) === 412);
+    await save('second', first);
+    const [replaced] = await file.getMetadata();
+    expect(Number(replaced.generation)).not.toBe(first);
+    await expect(save('stale', first)).rejects.toSatisfy((e) => status(e) === 412);
+    await expect(file.delete({ ifGenerationMatch: first })).rejects.toSatisfy(
+      (e) => status(e) === 412,
+    );
+    expect((await file.download())[0].toString()).toBe('second');
+    await file.delete({ ifGenerationMatch: Number(replaced.generation) });
+    expect((await file.exists())[0]).toBe(false);
+  });
+
+  it('lets exactly one of many concurrent creates with ifGenerationMatch=0 succeed', async () => {
+    const storage = new Storage({ apiEndpoint: emulator.endpoint, projectId: emulator.projectId });
+    const file = storage.bucket('preconditions').file('race.json');
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) =>
+        file.save(`writer ${i}`, { resumable: false, preconditionOpts: { ifGenerationMatch: 0 } }),
+      ),
+    );
+    const won = outcomes.filter((o) => o.status === 'fulfilled');
+    const lost = outcomes.filter(
+      (o) => o.status === 'rejected' && (o.reason as { code?: unknown }).code === 412,
+    );
+    expect([won.length, lost.length]).toEqual([1, 7]);
+  });
+
   it('forgets every object on reset', async () => {
     const storage = new Storage({ apiEndpoint: emulator.endpoint, projectId: emulator.projectId });
     await storage.bucket('reset').file('x.txt').save('x', { resumable: false });

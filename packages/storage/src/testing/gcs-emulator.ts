@@ -27,6 +27,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { coerceError } from '@slideshow/runtime';
+import { withGenerationPreconditions } from './gcs-preconditions.ts';
 
 /** One request the emulator received (for tests that check which upload protocol was used). */
 export interface EmulatorRequest {
@@ -143,11 +144,27 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
   });
   const app = await createApp(projectId, emulator);
   const requests: EmulatorRequest[] = [];
+  let base = '';
+  // The emulator ignores ifGenerationMatch; gcs-preconditions.ts enforces it as GCS does.
+  const guarded = withGenerationPreconditions(app, async (bucket, name) => {
+    const response = await fetch(
+      `${base}/storage/v1/b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(name)}`,
+    );
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return '0';
+    }
+    const metadata = (await response.json()) as { generation?: string | number };
+    if (!response.ok || metadata.generation === undefined) {
+      throw new Error(`reading the generation of ${bucket}/${name} answered ${response.status}`);
+    }
+    return String(metadata.generation);
+  });
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const entry: EmulatorRequest = { method: req.method ?? 'GET', url: req.url ?? '/' };
     if (req.headers.authorization !== undefined) entry.authorization = req.headers.authorization;
     requests.push(entry);
-    app(req, res);
+    guarded(req, res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -157,6 +174,7 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
     });
   });
   const { port } = server.address() as AddressInfo;
+  base = `http://127.0.0.1:${port}`;
   livePorts.push(port);
   EmulatorRegistry.set(STORAGE, {
     getName: () => STORAGE,

@@ -32,6 +32,8 @@ export const WORDS = {
   TOO_MANY_FRAMES: 'The animation has too many frames.',
   DIMENSIONS_TOO_LARGE: 'The image is too wide or too tall.',
   CORRUPT_IMAGE: 'The image is damaged or incomplete and cannot be decoded.',
+  DECODER_UNAVAILABLE:
+    'The processor could not load the decoder for this format (a deployment problem, not the image); retry once it is fixed.',
   UNAUTHENTICATED: 'Your session has ended; log in again.',
   CSRF_REJECTED: 'The request was refused as cross-site; reload the page.',
   RATE_LIMITED: 'Too many attempts; wait a minute and try again.',

@@ -1,0 +1,37 @@
+/**
+ * `pending_originals`: the keys of originals an upload is writing and has not
+ * committed yet (migration 002). Times are epoch milliseconds.
+ */
+import type { Db } from './open-database.ts';
+
+/** A row of `pending_originals`. */
+export interface PendingOriginalRow {
+  key: string;
+  created_at: number;
+}
+
+/** Creates the repository over `db`. */
+export function createPendingOriginalsRepository(db: Db) {
+  const add = db.prepare<[string, number]>(
+    'INSERT OR REPLACE INTO pending_originals (key, created_at) VALUES (?, ?)',
+  );
+  const remove = db.prepare<[string]>('DELETE FROM pending_originals WHERE key = ?');
+  const older = db.prepare<[number, number], PendingOriginalRow>(
+    'SELECT * FROM pending_originals WHERE created_at < ? ORDER BY created_at LIMIT ?',
+  );
+  return {
+    /** Records that an upload is about to write `key`. */
+    add: (key: string, now: number): void => {
+      add.run(key, now);
+    },
+    /** Forgets `key` (committed, or its object deleted). */
+    remove: (key: string): void => {
+      remove.run(key);
+    },
+    /** Pending keys recorded before `before`, oldest first. */
+    olderThan: (before: number, limit: number): PendingOriginalRow[] => older.all(before, limit),
+  };
+}
+
+/** The pending_originals repository. */
+export type PendingOriginalsRepository = ReturnType<typeof createPendingOriginalsRepository>;

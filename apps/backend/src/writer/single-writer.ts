@@ -1,0 +1,339 @@
+/**
+ * The backend's start and stop sequence around the single-writer lease
+ * (docs/deploy.md, "One writer: the database lease"). One instance at a time
+ * restores, writes and replicates the SQLite database:
+ *
+ *   listen (every path but /readyz answers 503 NOT_READY)
+ *   → acquire the lease (bounded wait, logged every 5 s; gives up with exit 1)
+ *   → restore from the replica (Litestream) → open the database, fenced
+ *   → record the epoch → `litestream replicate` → serve (/readyz 200)
+ *
+ * and it ends one of three ways:
+ *
+ * - SIGTERM (deploy, scale-in, Ctrl-C): stop the reaper and sweeper, let
+ *   in-flight requests finish (SHUTDOWN_GRACE_MS), stop the relay (≤ 1 s),
+ *   SIGTERM Litestream so it syncs a last time (≤ 2 s), release the lease
+ *   (≤ 1 s), exit 0 — within Cloud Run's 10 s before SIGKILL
+ *   (https://cloud.google.com/run/docs/container-contract#lifecycle).
+ * - a handover request from another revision (Cloud Run starts the new
+ *   revision and waits for its startup probe before it stops the old one, so
+ *   the old one must let go first): refuse new writes, let admitted ones
+ *   finish (≤ 3 s), final sync, release; then keep serving reads, answering
+ *   writes 503 LEASE_NOT_HELD, until SIGTERM.
+ * - the lease is lost (renewals failed until its deadline, or another process
+ *   replaced it): writes were already refused by the fence; SIGKILL Litestream
+ *   (a non-holder's changes must never reach the replica), exit 1.
+ */
+import { type ServerType, serve } from '@hono/node-server';
+import type { Lease } from '@slideshow/lease';
+import { coerceError, type Logger } from '@slideshow/runtime';
+import { closeServer } from '../close-server.ts';
+import type { BackendConfig } from '../config.ts';
+import { type Db, openDatabase } from '../db/open-database.ts';
+import { createWriterEpochsRepository } from '../db/writer-epochs-repository.ts';
+import { serverOptions } from '../server-options.ts';
+import { createGate, type FetchHandler, type Gate } from './gate.ts';
+import { type Litestream, REPLICA_BASE, type Replication, replicaPathFor } from './litestream.ts';
+
+/** The parts of the shutdown budget after the request grace (Cloud Run: 10 s in all). */
+export const SHUTDOWN_BUDGET = {
+  relayMs: 1_000,
+  finalSyncMs: 2_000,
+  releaseMs: 1_000,
+  /** A handover waits this long for admitted writes before it cuts them off. */
+  handoverDrainMs: 3_000,
+} as const;
+
+/** The app and its workers, built once the database is open (main.ts). */
+export interface ServingApp {
+  fetch: FetchHandler;
+  /** Starts the relay, reaper and sweeper. */
+  start(): void;
+  /** Stops the reaper and the sweeper (they write on their own schedule). */
+  stopPeriodic(): Promise<void>;
+  /** Stops the outbox relay, waiting at most `timeoutMs` for a dispatch in flight. */
+  stopRelay(timeoutMs: number): Promise<void>;
+  /** Closes clients (dispatcher). */
+  close(): Promise<void>;
+}
+
+/** Options for {@link runSingleWriter}. */
+export interface SingleWriterOptions {
+  config: BackendConfig;
+  logger: Logger;
+  lease: Lease;
+  owner: string;
+  /** Undefined when the database is not replicated (local mode). */
+  litestream: Litestream | undefined;
+  /** Builds the app on the opened database; `admit` is the write admission for its middleware. */
+  buildApp(db: Db, gate: Gate): Promise<ServingApp>;
+  /** Ends the process (process.exit in main.ts). */
+  exit(code: number): void;
+}
+
+/** Longest wait for Litestream's first snapshot before the instance gives up (exit 1). */
+const FIRST_SYNC_LIMIT_MS = 60_000;
+/** How many earlier epochs a restore looks back for a replica (writers that died before their first snapshot). */
+const RESTORE_LOOKBACK = 20;
+
+/**
+ * Restores the newest replica: the previous epoch's path, else the one
+ * before (a writer that died before its first snapshot never served a
+ * write), else the single path used before the lease existed.
+ */
+async function restoreLatest(
+  litestream: Litestream,
+  previousEpoch: number,
+  logger: Logger,
+): Promise<string> {
+  const last = Math.max(1, previousEpoch - RESTORE_LOOKBACK);
+  for (let epoch = previousEpoch; epoch >= last && epoch > 0; epoch--) {
+    const path = replicaPathFor(epoch);
+    if ((await litestream.restore(path)) === 'restored') {
+      if (epoch !== previousEpoch) {
+        logger.warn('the previous writer left no replica; restored an earlier one', {
+          previousEpoch,
+          restoredFrom: path,
+        });
+      }
+      return path;
+    }
+  }
+  if ((await litestream.restore(REPLICA_BASE)) === 'restored') return REPLICA_BASE;
+  return 'no replica';
+}
+
+const bounded = async <T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const result = await Promise.race([
+    work,
+    new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  return result;
+};
+
+/** Starts the backend as the single writer; resolves once it serves (or exits the process). */
+export async function runSingleWriter(options: SingleWriterOptions): Promise<void> {
+  const { config, logger, lease, litestream, owner } = options;
+  const gate = createGate({ leaseHeld: () => lease.isHeld() });
+  let server: ServerType | undefined;
+  let db: Db | undefined;
+  let app: ServingApp | undefined;
+  let replication: Replication | undefined;
+  let ending: Promise<void> | undefined;
+
+  const listening = new Promise<number>((resolve) => {
+    server = serve(
+      {
+        fetch: (request, env) => gate.fetch(request, env),
+        hostname: config.host,
+        port: config.port,
+        serverOptions: serverOptions(config),
+      },
+      (info) => resolve(info.port),
+    );
+  });
+  const port = await listening;
+  // Not "backend listening" (tests and tools read that line as "ready").
+  logger.info('http server up; not ready until this instance holds the database lease', {
+    address: `${config.host}:${port}`,
+  });
+
+  /** The lease is gone: no sync, no release, no more writes; exit 1 so the platform restarts us. */
+  const lost = (reason: string) => {
+    if (ending) return;
+    gate.closeWrites();
+    gate.setPhase('stopping', `lost the database lease (${reason})`);
+    ending = (async () => {
+      await replication?.stop('kill');
+      await app?.stopPeriodic().catch(() => undefined);
+      if (server) await closeServer(server, 1_000, logger);
+      logger.error('stopped after losing the database lease', { reason, epoch: lease.epoch() });
+      options.exit(1);
+    })();
+  };
+
+  /** Final sync, then release: the successor restores everything acknowledged. */
+  const syncAndRelease = async () => {
+    gate.closeWrites();
+    if (replication) {
+      const outcome = await replication.stop('final-sync', SHUTDOWN_BUDGET.finalSyncMs);
+      logger.info('litestream stopped', { outcome });
+    }
+    await bounded(lease.release(), SHUTDOWN_BUDGET.releaseMs);
+  };
+
+  const handOver = (requester: string) => {
+    if (ending) return;
+    gate.setPhase('handing-over', `handing the database lease over to ${requester}`);
+    ending = (async () => {
+      const still = await gate.drainWrites(SHUTDOWN_BUDGET.handoverDrainMs);
+      if (still > 0) logger.warn('handover cut off writes still running', { writes: still });
+      await app?.stopPeriodic();
+      await app?.stopRelay(SHUTDOWN_BUDGET.relayMs);
+      await syncAndRelease();
+      gate.setPhase(
+        'retired',
+        `handed the database lease over to ${requester}; serving reads until stopped`,
+      );
+      logger.info('handed over; serving reads only until SIGTERM', { to: requester });
+    })();
+  };
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    // A handover under way finishes first (then this instance is retired).
+    if (ending && gate.phase() === 'handing-over') await ending;
+    if (stopping || (ending && gate.phase() !== 'retired')) return;
+    stopping = true;
+    logger.info('shutting down', { signal, phase: gate.phase() });
+    if (gate.phase() === 'retired' || gate.phase() === 'starting') {
+      // Nothing to drain: a retired instance released already; a starting one serves nothing yet.
+      if (lease.isHeld()) await syncAndRelease();
+      else lease.abandon();
+      gate.setPhase('stopping', `stopping (${signal})`);
+      if (server) await closeServer(server, 1_000, logger);
+      db?.close();
+      logger.info('stopped', { signal });
+      options.exit(0);
+      return;
+    }
+    ending = (async () => {
+      // Requests already running may still write (the shutdown test relies on it).
+      await app?.stopPeriodic();
+      if (server) await closeServer(server, config.shutdownGraceMs, logger);
+      // The relay still deletes the outbox rows of what it dispatched: writes stay open until it stops.
+      await app?.stopRelay(SHUTDOWN_BUDGET.relayMs);
+      gate.setPhase('stopping', `stopping (${signal})`);
+      await app?.close();
+      await syncAndRelease();
+      db?.close();
+      logger.info('stopped', { signal });
+      options.exit(0);
+    })();
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  gate.setPhase('starting', 'waiting for the database lease');
+  let acquired: Awaited<ReturnType<Lease['acquire']>>;
+  try {
+    acquired = await lease.acquire({
+      timeoutMs: config.lease.waitMs,
+      // Only Cloud Run revisions ask for a handover; a second local process just waits.
+      requestHandover: config.lease.revision !== null,
+    });
+  } catch (error) {
+    const e = coerceError(error);
+    logger.error('refusing to start: this instance could not get the database lease', {
+      code: e.code,
+      reason: e.message,
+      lease: config.lease.url,
+    });
+    options.exit(1);
+    return;
+  }
+  gate.openWrites();
+  lease.startRenewing({
+    onLost: (reason) => lost(reason),
+    onHandoverRequested: (by) => handOver(`${by.owner} (revision ${by.revision ?? 'none'})`),
+  });
+
+  gate.setPhase('starting', 'restoring the database', { epoch: acquired.epoch, owner });
+  const restored = litestream
+    ? await restoreLatest(litestream, acquired.previousEpoch, logger)
+    : 'not replicated';
+  lease.assertHeld();
+  db = openDatabase(config.databasePath, { assertWritable: () => gate.assertWritable() });
+  const epochs = createWriterEpochsRepository(db);
+  const restoredEpoch = epochs.highest();
+  let epoch = acquired.epoch;
+  if (restoredEpoch !== null && restoredEpoch >= epoch) {
+    // The lease object was deleted or reset by hand: keep epochs growing.
+    epoch = await lease.raiseEpoch(restoredEpoch + 1);
+  }
+  if (acquired.previousEpoch > 0 && (restoredEpoch ?? 0) < acquired.previousEpoch) {
+    // From the previous writer's own replica this cannot happen unless that replica is
+    // stale; from an earlier one it means the previous writer never got to serve.
+    const fromPrevious = restored === replicaPathFor(acquired.previousEpoch);
+    const log = (message: string, fields: Record<string, unknown>) =>
+      fromPrevious ? logger.error(message, fields) : logger.warn(message, fields);
+    log(
+      fromPrevious
+        ? 'the restored replica misses its own writer: it is stale'
+        : 'the previous writer left no replica (it never became ready)',
+      {
+        restoredEpoch,
+        previousEpoch: acquired.previousEpoch,
+        restoredFrom: restored,
+        hint: 'docs/deploy.md "Recover from a lost lease"',
+      },
+    );
+  }
+
+  const facts = {
+    epoch,
+    owner,
+    restoredEpoch,
+    previousEpoch: acquired.previousEpoch,
+    restore: restored,
+  };
+  epochs.record({
+    epoch,
+    owner,
+    revision: config.lease.revision,
+    restoredEpoch,
+    previousEpoch: acquired.previousEpoch,
+    startedAt: new Date().toISOString(),
+  });
+  gate.setPhase('starting', 'starting replication and the app', facts);
+
+  if (litestream) {
+    replication = litestream.replicate(replicaPathFor(epoch));
+    const running = replication;
+    void running.exited.then(({ code, signal }) => {
+      if (ending) return;
+      // Writes from now on would not reach the replica: stop taking them, hand the lease on.
+      logger.error('litestream stopped unexpectedly; no longer accepting writes', { code, signal });
+      gate.closeWrites();
+      gate.setPhase('stopping', 'replication stopped');
+      ending = (async () => {
+        await app?.stopPeriodic().catch(() => undefined);
+        await bounded(lease.release(), SHUTDOWN_BUDGET.releaseMs);
+        if (server) await closeServer(server, 1_000, logger);
+        options.exit(1);
+      })();
+    });
+  }
+
+  if (replication) {
+    // Not ready before this writer's replica exists: Litestream does not sync on SIGTERM
+    // before its first snapshot, so a write acknowledged earlier could be lost on a handover.
+    const first = await bounded(replication.firstSync, FIRST_SYNC_LIMIT_MS);
+    if (first === 'timeout') {
+      logger.error('litestream wrote no snapshot in time; not serving', {
+        limitMs: FIRST_SYNC_LIMIT_MS,
+      });
+      lost('replication did not start');
+      return;
+    }
+  }
+  app = await options.buildApp(db, gate);
+  if (ending) return;
+  gate.serve(app.fetch, facts);
+  app.start();
+  logger.info('backend listening', {
+    url: `http://${config.host}:${port}`,
+    mode: config.mode,
+    dispatch: config.dispatch,
+    callbackAuth: config.callbackAuth,
+    database: config.databasePath,
+    replicated: litestream !== undefined,
+    ...facts,
+    waitedForLeaseMs: acquired.waitedMs,
+    how: acquired.how,
+  });
+}

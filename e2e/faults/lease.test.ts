@@ -1,0 +1,361 @@
+/**
+ * One writer, always (docs/deploy.md, "One writer: the database lease"): two
+ * or three real backend processes, started through the image's entry point,
+ * against the GCS emulator (lease, replica and images), with the real
+ * Litestream binary replicating and restoring. Each scenario uses its own
+ * database bucket. What is measured is printed as `[lease] figures: …` and
+ * copied into docs/reliability.md.
+ *
+ * "Nothing acknowledged is lost" is checked the only way that counts: a fresh
+ * instance restores from the replica and must hold every image id that any
+ * instance answered 202 for.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { type GcsEmulator, startGcsEmulator } from '@slideshow/storage/testing/gcs-emulator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ClusterOptions,
+  dockerfileLitestreamVersion,
+  type Instance,
+  imageIds,
+  isReady,
+  litestreamBinary,
+  litestreamVersion,
+  startInstance,
+  startUploads,
+  stopped,
+  TOKEN,
+  upload,
+  waitReady,
+  writerEpochs,
+} from './lease-cluster.ts';
+
+const say = (line: string) => process.stdout.write(`[lease] ${line}\n`);
+const litestream = litestreamBinary();
+const figures: Record<string, string> = {};
+const SKEW_PRELOAD = fileURLToPath(new URL('./skew-clock.ts', import.meta.url));
+
+// @flydotio/litestream ships binaries for linux/darwin x64/arm64 only; elsewhere nothing can replicate.
+describe.skipIf(!litestream)(
+  'one writer: the database lease with Litestream and the GCS emulator',
+  () => {
+    let emulator: GcsEmulator;
+    let root: string;
+    const instances: Instance[] = [];
+    let bucketNumber = 0;
+
+    const cluster = (): ClusterOptions => ({
+      root,
+      gcsEndpoint: emulator.endpoint,
+      dbBucket: `lease-db-${bucketNumber++}`,
+      litestream: litestream ?? '',
+    });
+    const start = async (c: ClusterOptions, name: string, env: Record<string, string> = {}) => {
+      const instance = await startInstance(c, name, env);
+      instances.push(instance);
+      return instance;
+    };
+    /** A fresh instance restores the replica; returns the ids it holds, then stops. */
+    const restoredIds = async (c: ClusterOptions, name: string) => {
+      const checker = await start(c, name);
+      await waitReady(checker);
+      const ids = imageIds(checker.databasePath);
+      checker.signal('SIGTERM');
+      expect(await stopped(checker)).toBe(0);
+      return ids;
+    };
+    const lostOf = (acked: { id?: string }[], ids: Set<string>) =>
+      acked.filter((a) => a.id && !ids.has(a.id)).map((a) => a.id);
+
+    beforeAll(async () => {
+      emulator = await startGcsEmulator();
+      root = mkdtempSync(join(tmpdir(), 'lease-suite-'));
+    });
+
+    afterAll(async () => {
+      // FAULT_KEEP_DATA=1 keeps every instance's data folder and log for a post-mortem.
+      const keep = process.env.FAULT_KEEP_DATA === '1';
+      if (keep) {
+        for (const i of instances) writeFileSync(join(i.dataDir, 'backend.log'), i.logs());
+        say(`data and logs kept in ${root}`);
+      }
+      for (const instance of instances) instance.signal('SIGKILL');
+      await Promise.all(instances.map((i) => i.exited));
+      await emulator?.stop();
+      if (!keep) rmSync(root, { recursive: true, force: true });
+      say(`figures: ${JSON.stringify(figures)}`);
+    });
+
+    it('runs the same Litestream version as the Dockerfile installs', () => {
+      expect(litestreamVersion(litestream ?? '')).toBe(dockerfileLitestreamVersion());
+    });
+
+    it('lets exactly one of two instances started together become ready; the other waits, then refuses', async () => {
+      const c = cluster();
+      const env = { LEASE_TTL_MS: '6000', LEASE_WAIT_MS: '12000' };
+      const [a, b] = await Promise.all([start(c, 'together-a', env), start(c, 'together-b', env)]);
+      const first = await Promise.race([waitReady(a).then(() => a), waitReady(b).then(() => b)]);
+      const other = first === a ? b : a;
+      expect(await isReady(other)).toBe(false);
+      expect(other.logs()).toContain('"waiting for the database lease"');
+      // The loser never restores or replicates: its own database file does not exist.
+      expect(other.logs()).not.toContain('"litestream"');
+      // Bounded wait: it gives up with a clear reason and a non-zero exit.
+      expect(await stopped(other, 30_000)).toBe(1);
+      expect(other.logs()).toContain(
+        'refusing to start: this instance could not get the database lease',
+      );
+      expect(await isReady(first)).toBe(true);
+      first.signal('SIGTERM');
+      expect(await stopped(first)).toBe(0);
+    });
+
+    it('hands over on SIGTERM while uploads flow: the new instance restores everything acknowledged', async () => {
+      const c = cluster();
+      const a = await start(c, 'rolling-a');
+      await waitReady(a);
+      const b = await start(c, 'rolling-b');
+      const uploads = startUploads(() => [a, b]);
+      await sleep(3_000);
+      expect(await isReady(b)).toBe(false);
+      const sigterm = performance.now();
+      a.signal('SIGTERM');
+      const readyAt = await waitReady(b);
+      const handoverMs = Math.round(readyAt - sigterm);
+      await sleep(2_000);
+      await uploads.stop();
+      expect(await stopped(a)).toBe(0);
+      b.signal('SIGTERM');
+      expect(await stopped(b)).toBe(0);
+
+      const ids = await restoredIds(c, 'rolling-check');
+      const lost = lostOf(uploads.acknowledged, ids);
+      for (const u of uploads.acknowledged.filter((x) => lost.includes(x.id))) {
+        say(
+          `lost ${u.id}: acknowledged by ${u.instance} ${Math.round(u.at - sigterm)} ms after SIGTERM (ready at ${Math.round(readyAt - sigterm)} ms)`,
+        );
+      }
+      const byA = uploads.acknowledged.filter((u) => u.instance === a.name).length;
+      const byB = uploads.acknowledged.filter((u) => u.instance === b.name).length;
+      figures.sigtermHandoverMs = String(handoverMs);
+      figures.sigtermHandoverWrites = `acknowledged ${byA} by the old + ${byB} by the new, lost ${lost.length}`;
+      say(
+        `SIGTERM handover: ${handoverMs} ms from SIGTERM to the new instance ready; ${figures.sigtermHandoverWrites}`,
+      );
+      expect(byA).toBeGreaterThan(0);
+      expect(byB).toBeGreaterThan(0);
+      expect(lost).toEqual([]);
+      // Epochs: the old writer 1, the new 2, the checker 3, each recorded before its writes.
+      expect(writerEpochs(join(root, 'rolling-check', 'slideshow.db')).map((e) => e.epoch)).toEqual(
+        [1, 2, 3],
+      );
+    });
+
+    it('hands over to a new revision that asks for it (a Cloud Run deploy) without SIGTERM, losing nothing', async () => {
+      const c = cluster();
+      const a = await start(c, 'deploy-old', { K_REVISION: 'backend-00001-old' });
+      await waitReady(a);
+      const uploads = startUploads(() => [a]);
+      await sleep(2_000);
+      const deployed = performance.now();
+      const b = await start(c, 'deploy-new', { K_REVISION: 'backend-00002-new' });
+      await waitReady(b);
+      const handoverMs = Math.round(performance.now() - deployed);
+      // The old revision is retired, not stopped: reads still answer, writes are refused.
+      expect(await isReady(a)).toBe(false);
+      const refused = await upload(a, 9_999_999);
+      expect(refused).toMatchObject({ status: 503, code: 'LEASE_NOT_HELD' });
+      expect((await fetch(`${a.url}/api/slideshow`)).status).toBe(200);
+      await uploads.stop();
+      const more = startUploads(() => [b]);
+      await sleep(1_500);
+      await more.stop();
+      a.signal('SIGTERM');
+      b.signal('SIGTERM');
+      expect(await stopped(a)).toBe(0);
+      expect(await stopped(b)).toBe(0);
+
+      const ids = await restoredIds(c, 'deploy-check');
+      const acknowledged = [...uploads.acknowledged, ...more.acknowledged];
+      const lost = lostOf(acknowledged, ids);
+      figures.deployHandoverMs = String(handoverMs);
+      figures.deployHandoverWrites = `acknowledged ${uploads.acknowledged.length} by the old + ${more.acknowledged.length} by the new, lost ${lost.length}`;
+      say(
+        `deploy handover: ${handoverMs} ms from starting the new revision to ready; ${figures.deployHandoverWrites}`,
+      );
+      expect(uploads.acknowledged.length).toBeGreaterThan(0);
+      expect(lost).toEqual([]);
+    });
+
+    it('survives kill -9 of the holder: takeover after the TTL, restore of the last replicated state', async () => {
+      const c = cluster();
+      const a = await start(c, 'crash-a');
+      await waitReady(a);
+      const b = await start(c, 'crash-b');
+      const uploads = startUploads(() => [a, b]);
+      await sleep(4_000);
+      const killedAt = performance.now();
+      a.signal('SIGKILL');
+      await a.exited;
+      const lastAckByA = Math.max(
+        ...uploads.acknowledged.filter((u) => u.instance === a.name).map((u) => u.at),
+      );
+      const readyAt = await waitReady(b);
+      const takeoverMs = Math.round(readyAt - killedAt);
+      await sleep(2_000);
+      await uploads.stop();
+      // No write was accepted by two instances: every answer of the new one came after it was ready.
+      const byB = uploads.acknowledged.filter((u) => u.instance === b.name);
+      expect(byB.length).toBeGreaterThan(0);
+      expect(byB.every((u) => u.at >= readyAt - 1_000)).toBe(true);
+      b.signal('SIGTERM');
+      expect(await stopped(b)).toBe(0);
+
+      const ids = await restoredIds(c, 'crash-check');
+      const byA = uploads.acknowledged.filter((u) => u.instance === a.name);
+      const lost = byA.filter((u) => u.id && !ids.has(u.id));
+      const lostWindowMs = lost.length
+        ? Math.round(killedAt - Math.min(...lost.map((u) => u.at)))
+        : 0;
+      figures.killTakeoverMs = String(takeoverMs);
+      figures.killLostWrites = `${lost.length} of ${byA.length} acknowledged by the killed holder (all within the last ${lostWindowMs} ms before the kill)`;
+      say(
+        `kill -9: takeover ${takeoverMs} ms after the kill (TTL 15 s); lost ${figures.killLostWrites}`,
+      );
+      // The recovery point is Litestream's 1 s sync interval: only writes acknowledged in the
+      // last moments before the kill may be missing, and none acknowledged by the new holder.
+      expect(lostOf(byB, ids)).toEqual([]);
+      expect(lost.every((u) => killedAt - u.at < 2_500)).toBe(true);
+      expect(killedAt - lastAckByA).toBeLessThan(2_000);
+    }, 120_000);
+
+    it('refuses a write that was in flight when the holder lost its lease, and commits nothing of it', async () => {
+      const c = cluster();
+      const env = { LEASE_TTL_MS: '4000' };
+      const a = await start(c, 'zombie-a', env);
+      await waitReady(a);
+      const b = await start(c, 'zombie-b', env);
+      // The holder freezes (SIGSTOP: a stalled VM or a GC pause of a whole process group)...
+      a.signal('SIGSTOP');
+      const inFlight = upload(a, 4242);
+      // ...long enough for the other instance to take the lease over and restore.
+      await waitReady(b);
+      const afterTakeover = await upload(b, 4343);
+      expect(afterTakeover.status).toBe(202);
+      a.signal('SIGCONT');
+      const outcome = await inFlight;
+      // The frozen holder's fence (monotonic deadline) refuses the write the moment it resumes.
+      expect(outcome.status).not.toBe(202);
+      if (outcome.status !== 'network-error') expect(outcome.code).toBe('LEASE_NOT_HELD');
+      expect(await stopped(a)).toBe(1);
+      expect(a.logs()).toContain('"database lease lost"');
+      expect(imageIds(a.databasePath).size).toBe(0);
+      b.signal('SIGTERM');
+      expect(await stopped(b)).toBe(0);
+      const ids = await restoredIds(c, 'zombie-check');
+      expect([...ids]).toEqual([afterTakeover.id]);
+      figures.leaseLostMidWrite = `in-flight upload answered ${outcome.status}${outcome.code ? ` ${outcome.code}` : ''}; nothing of it committed`;
+    }, 120_000);
+
+    it('ignores wall-clock skew: a contender whose clock runs two hours ahead still waits for a live holder', async () => {
+      const c = cluster();
+      const env = { LEASE_TTL_MS: '4000', LEASE_WAIT_MS: '60000' };
+      const a = await start(c, 'skew-a', {
+        ...env,
+        SKEW_MS: String(-2 * 3_600_000),
+        NODE_OPTIONS: `--import=${SKEW_PRELOAD}`,
+      });
+      await waitReady(a);
+      const b = await start(c, 'skew-b', {
+        ...env,
+        SKEW_MS: String(2 * 3_600_000),
+        NODE_OPTIONS: `--import=${SKEW_PRELOAD}`,
+      });
+      // Three TTLs: a wall-clock comparison would have declared the lease expired long ago.
+      await sleep(12_000);
+      expect(await isReady(b)).toBe(false);
+      expect(await isReady(a)).toBe(true);
+      expect((await upload(a, 777)).status).toBe(202);
+      const sigterm = performance.now();
+      a.signal('SIGTERM');
+      await waitReady(b);
+      figures.skewHandoverMs = String(Math.round(performance.now() - sigterm));
+      expect(await stopped(a)).toBe(0);
+      b.signal('SIGTERM');
+      expect(await stopped(b)).toBe(0);
+    }, 120_000);
+
+    it('keeps the lease in the database bucket as JSON an operator can read', async () => {
+      const c = cluster();
+      const a = await start(c, 'readable-a');
+      await waitReady(a);
+      // The JSON API's media download, as `gcloud storage cat gs://BUCKET-db/slideshow.db.lease` does.
+      const leaseUrl = `${emulator.endpoint}/storage/v1/b/${c.dbBucket}/o/slideshow.db.lease?alt=media`;
+      const record = (await (await fetch(leaseUrl)).json()) as {
+        epoch: number;
+        holder: { owner: string };
+      };
+      expect(record.epoch).toBe(1);
+      expect(record.holder.owner).toContain('/');
+      a.signal('SIGTERM');
+      expect(await stopped(a)).toBe(0);
+      expect(await (await fetch(leaseUrl)).json()).toMatchObject({ epoch: 1, holder: null });
+    });
+  },
+);
+
+describe('one writer in local mode (the lease file next to the database)', () => {
+  it('refuses a second `npm start` on the same data folder because of the lease', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lease-local-'));
+    const { spawn } = await import('node:child_process');
+    const { freePort } = await import('@slideshow/tools/local-stack');
+    const main = fileURLToPath(new URL('../../apps/backend/src/main.ts', import.meta.url));
+    const run = async (waitMs: string) => {
+      const child = spawn(process.execPath, [main], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          METADATA_SERVER_DETECTION: 'none',
+          DATA_DIR: root,
+          PORT: String(await freePort()),
+          DISPATCH: 'dry-run',
+          ADMIN_TOKENS: TOKEN,
+          LEASE_WAIT_MS: waitMs,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let logs = '';
+      child.stderr?.on('data', (d: Buffer) => {
+        logs += d.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      return { child, logs: () => logs, exited };
+    };
+    try {
+      const first = await run('5000');
+      for (let i = 0; i < 300 && !first.logs().includes('"backend listening"'); i++)
+        await sleep(100);
+      expect(first.logs()).toContain('"backend listening"');
+      const second = await run('3000');
+      expect(await second.exited).toBe(1);
+      expect(second.logs()).toContain(
+        'refusing to start: this instance could not get the database lease',
+      );
+      expect(second.logs()).toContain('"waiting for the database lease"');
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      // Released: the next start takes the lease at once, with the next epoch.
+      const third = await run('3000');
+      for (let i = 0; i < 300 && !third.logs().includes('"backend listening"'); i++)
+        await sleep(100);
+      expect(third.logs()).toMatch(/"backend listening".*"epoch":2/);
+      third.child.kill('SIGTERM');
+      expect(await third.exited).toBe(0);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

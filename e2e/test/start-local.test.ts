@@ -1,0 +1,232 @@
+/**
+ * `npm start`'s program (tools/start-local.ts, which `npm start` runs after the
+ * build) as a process, the way a user meets it: it never takes over a stack it
+ * did not start (a port in use, a data folder in use), it honours
+ * ADMIN_PASSWORD, and it runs its samples, a HEIC among them, to the end
+ * through the processor bundle; Ctrl-C stops everything it started.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freePort } from '@slideshow/tools/local-stack';
+import { repoRoot } from '@slideshow/tools/shared-dir';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const START_LOCAL = resolve(repoRoot, 'tools/start-local.ts');
+
+/** A running `tools/start-local.ts`, its stderr collected. */
+interface StartLocal {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves with the exit code (bounded: SIGKILL after `timeoutMs`). */
+  exited(timeoutMs?: number): Promise<number | null>;
+  /** Resolves once the output contains `text` (bounded; fails if the process exits first). */
+  waitFor(text: string, timeoutMs: number): Promise<void>;
+}
+
+/** Every run, so none can outlive the file (see the afterAll below). */
+const runs: ChildProcess[] = [];
+afterAll(() => {
+  for (const child of runs) killGroup(child);
+});
+
+/** SIGKILLs the child's process group (start-local and any server it started that is still there). */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch (error) {
+    // Gone between the check and the kill.
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+function startLocal(env: Record<string, string>): StartLocal {
+  // Its own process group: a run that must be killed takes its children with it.
+  const child = spawn(process.execPath, [START_LOCAL], {
+    cwd: repoRoot,
+    env: { ...process.env, METADATA_SERVER_DETECTION: 'none', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
+  runs.push(child);
+  let output = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    child,
+    output: () => output,
+    async exited(timeoutMs = 60_000) {
+      const timer = setTimeout(() => killGroup(child), timeoutMs);
+      try {
+        return await exit;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async waitFor(text, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (!output.includes(text)) {
+        if (child.exitCode !== null) {
+          throw new Error(`start-local exited (${child.exitCode}) before "${text}":\n${output}`);
+        }
+        if (Date.now() > deadline)
+          throw new Error(`no "${text}" within ${timeoutMs} ms:\n${output}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
+  };
+}
+
+/** An HTTP server standing for another stack on a port: it records what reaches it. */
+async function otherStack(): Promise<{ server: Server; port: number; requests: string[] }> {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as AddressInfo).port, requests };
+}
+
+describe('npm start next to another stack', () => {
+  let other: Awaited<ReturnType<typeof otherStack>>;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    other = await otherStack();
+  });
+  afterAll(async () => {
+    await new Promise((r) => other?.server.close(r));
+  });
+  afterEach(() => {
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('stops with a message naming the port and PORT when the backend port is taken, and sends nothing there', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'start-local-'));
+    const run = startLocal({
+      PORT: String(other.port),
+      LOCAL_CLOUD_PORT: String(await freePort()),
+      DATA_DIR: dataDir,
+    });
+    expect(await run.exited(), run.output()).toBe(1);
+    expect(run.output()).toContain(`port ${other.port} (PORT, the backend) is already in use`);
+    expect(run.output()).toContain(`PORT=${other.port + 1} npm start`);
+    expect(other.requests).toEqual([]);
+  });
+
+  it('stops with a message naming LOCAL_CLOUD_PORT when the local-cloud port is taken', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'start-local-'));
+    const run = startLocal({
+      PORT: String(await freePort()),
+      LOCAL_CLOUD_PORT: String(other.port),
+      DATA_DIR: dataDir,
+    });
+    expect(await run.exited(), run.output()).toBe(1);
+    expect(run.output()).toContain(
+      `port ${other.port} (LOCAL_CLOUD_PORT, the local-cloud) is already in use`,
+    );
+    expect(other.requests).toEqual([]);
+    // Nothing was started, so nothing holds the data folder.
+    expect(existsSync(join(dataDir, 'npm-start.pid'))).toBe(false);
+  });
+
+  it('refuses a port that is not a number instead of picking another one', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'start-local-'));
+    const run = startLocal({ PORT: 'eighty', LOCAL_CLOUD_PORT: '0', DATA_DIR: dataDir });
+    expect(await run.exited(), run.output()).toBe(1);
+    expect(run.output()).toContain('PORT must be a port number from 0 to 65535 but is "eighty"');
+  });
+});
+
+describe('npm start on its own ports', () => {
+  const password = 'a password the user chose';
+  let dataDir: string;
+  let run: StartLocal;
+  let backendUrl: string;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'start-local-'));
+    const backendPort = await freePort();
+    backendUrl = `http://127.0.0.1:${backendPort}`;
+    run = startLocal({
+      PORT: String(backendPort),
+      LOCAL_CLOUD_PORT: String(await freePort()),
+      DATA_DIR: dataDir,
+      ADMIN_PASSWORD: password,
+    });
+    // Seven samples through the whole pipeline on a loaded 2-core machine.
+    await run.waitFor('Press Ctrl-C to stop.', 600_000);
+  }, 620_000);
+  afterAll(async () => {
+    if (run?.child.exitCode === null) {
+      run.child.kill('SIGINT');
+      await run.exited(60_000);
+    }
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('processes every sample, the HEIC included, through the processor bundle', () => {
+    const db = new Database(join(dataDir, 'slideshow.db'), { readonly: true });
+    try {
+      const rows = db.prepare('SELECT original_name, status, format FROM images').all() as {
+        original_name: string;
+        status: string;
+        format: string | null;
+      }[];
+      expect(rows.length, run.output()).toBe(7);
+      expect(
+        rows.filter((r) => r.status !== 'processed'),
+        run.output(),
+      ).toEqual([]);
+      expect(rows.find((r) => r.original_name.endsWith('.heic'))?.format).toBe('heic');
+    } finally {
+      db.close();
+    }
+    expect(run.output()).toContain('7 processed');
+  });
+
+  it('logs the admin in with ADMIN_PASSWORD and never prints it', async () => {
+    const login = (pw: string) =>
+      fetch(`${backendUrl}/api/admin/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ password: pw }),
+      });
+    const accepted = await login(password);
+    expect(accepted.status, await accepted.text()).toBeLessThan(300);
+    expect((await login('not the password')).status).toBe(401);
+    expect(run.output()).toContain('(password: the ADMIN_PASSWORD you set)');
+    expect(run.output()).not.toContain(password);
+  });
+
+  it('refuses a second npm start on the same DATA_DIR, naming it', async () => {
+    const second = startLocal({
+      PORT: String(await freePort()),
+      LOCAL_CLOUD_PORT: String(await freePort()),
+      DATA_DIR: dataDir,
+    });
+    expect(await second.exited(), second.output()).toBe(1);
+    expect(second.output()).toContain(`DATA_DIR ${dataDir} is in use by another npm start`);
+    expect(readFileSync(join(dataDir, 'npm-start.pid'), 'utf8').trim()).toBe(String(run.child.pid));
+  });
+
+  it('stops everything it started on Ctrl-C', async () => {
+    run.child.kill('SIGINT');
+    expect(await run.exited(60_000), run.output()).toBe(0);
+    expect(run.output()).toContain('Stopped.');
+    expect(existsSync(join(dataDir, 'npm-start.pid'))).toBe(false);
+    const refused = await fetch(`${backendUrl}/healthz`).then(
+      () => 'answered',
+      () => 'refused',
+    );
+    expect(refused).toBe('refused');
+  });
+});
