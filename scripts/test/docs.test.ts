@@ -226,7 +226,7 @@ describe('the commands in docs/deploy.md and docs/operations.md', () => {
       expect(results[6]).toEqual([
         { queue: 'uploads', pending: 1, max_attempts: 2, last_error: 'UNAVAILABLE' },
       ]);
-      // One image's timeline, written by the triggers of migration 002.
+      // One image's timeline, written by the triggers of migration 004.
       expect(results[7]?.map((r) => r.kind)).toEqual(['uploaded', 'failed']);
     } finally {
       db.close();

@@ -1,5 +1,5 @@
 /**
- * The media library's reads and writes over `images` (migration 002): search,
+ * The media library's reads and writes over `images` (migration 004): search,
  * filter and sort with a keyset cursor, lookups by id or content hash, the
  * editable description, publishing, the slideshow order, and each image's
  * timeline (`image_events`, written by triggers). State transitions stay in
@@ -9,7 +9,7 @@ import type { ImageStatus } from '@slideshow/contracts';
 import type { ImageRow } from './images-repository.ts';
 import type { Db } from './open-database.ts';
 
-/** The columns migration 002 adds to `images`. */
+/** The columns migration 004 adds to `images`. */
 export interface DescriptionColumns {
   title: string;
   caption: string;

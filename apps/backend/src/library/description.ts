@@ -1,6 +1,6 @@
 /**
  * What an admin may write into an image's title, caption and alt text: the
- * limits (also CHECKs in migration 002) and the characters refused. Text is
+ * limits (also CHECKs in migration 004) and the characters refused. Text is
  * stored as given (NFC, trimmed) and escaped where it is shown — the pages set
  * it with `textContent` / attributes, never as HTML — so `<b>` is kept as the
  * four characters it is.

@@ -1,4 +1,4 @@
--- 002: the media library. Per image an editable title, caption and alt text,
+-- 004: the media library. Per image an editable title, caption and alt text,
 -- whether the slideshow shows it (`published`) and where (`slide_position`;
 -- NULL = not placed by an admin, shown after the placed ones, newest first).
 -- The CHECKs repeat the API's length limits so no writer can exceed them.
