@@ -9,7 +9,6 @@
 import { ImageStatus } from '@slideshow/contracts';
 import { AppError, coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { AppEnv, Services } from '../context.ts';
 import {
@@ -22,9 +21,8 @@ import { IMAGE_ID_PATTERN } from '../ids.ts';
 import { adminView, thumbnail } from '../image-view.ts';
 import { deleteImage } from '../library/delete-image.ts';
 import { DescriptionPatchBody } from '../library/description.ts';
+import { jsonBody } from '../request-body.ts';
 
-/** Largest JSON body these routes read (5,000 ids in an order is ~170 KB). */
-const MAX_JSON_BYTES = 256 * 1024;
 /** Most images one bulk action or lookup names. */
 export const MAX_BULK = 500;
 /** Most images the slideshow order holds. */
@@ -97,27 +95,11 @@ function checkId(id: string): string {
   return id;
 }
 
-/** Reads a bounded JSON body (400 for malformed JSON, 413 past the limit). */
-async function json(c: { req: { text(): Promise<string> } }): Promise<unknown> {
-  const text = await c.req.text();
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new AppError('VALIDATION_FAILED', 'the body is not valid JSON', { cause: error });
-  }
-}
-
-const limited = bodyLimit({
-  maxSize: MAX_JSON_BYTES,
-  onError: () => {
-    throw new AppError('PAYLOAD_TOO_LARGE', `the body is larger than ${MAX_JSON_BYTES} bytes`);
-  },
-});
-
 /** Routes under /api/admin. */
 export function libraryRoutes(services: Services) {
   const app = new Hono<AppEnv>();
   const { deps, repos, library, lifecycle } = services;
+  const limited = services.limitBody('library');
   const base = deps.publicMediaBaseUrl;
   const view = (row: LibraryListRow) =>
     adminView(row, base, {
@@ -149,16 +131,16 @@ export function libraryRoutes(services: Services) {
     return c.json({ images: page.map(view), nextCursor });
   });
 
-  app.post('/images/lookup', limited, async (c) => {
-    const body = LookupBody.parse(await json(c));
+  app.post('/images/lookup', limited, (c) => {
+    const body = LookupBody.parse(jsonBody(c));
     const rows = [...library.byIds(body.ids ?? []), ...library.bySha256(body.sha256 ?? [])];
     const unique = new Map(rows.map((r) => [r.id, r]));
     return c.json({ images: [...unique.values()].map(view) });
   });
 
-  app.patch('/images/:id', limited, async (c) => {
+  app.patch('/images/:id', limited, (c) => {
     const id = checkId(c.req.param('id'));
-    const patch = DescriptionPatchBody.parse(await json(c));
+    const patch = DescriptionPatchBody.parse(jsonBody(c));
     if (!library.describe(id, patch)) throw new AppError('NOT_FOUND', `no image ${id}`);
     c.get('logger').info('image described', { imageId: id, fields: Object.keys(patch) });
     return c.json({ image: view(library.byIds([id])[0] as LibraryListRow) });
@@ -181,7 +163,7 @@ export function libraryRoutes(services: Services) {
   });
 
   app.post('/images/bulk', limited, async (c) => {
-    const body = BulkBody.parse(await json(c));
+    const body = BulkBody.parse(jsonBody(c));
     const results: { id: string; ok: boolean; error?: { code: string; message: string } }[] = [];
     for (const id of new Set(body.ids)) {
       try {
@@ -222,8 +204,8 @@ export function libraryRoutes(services: Services) {
     });
   });
 
-  app.put('/slideshow/order', limited, async (c) => {
-    const { ids } = OrderBody.parse(await json(c));
+  app.put('/slideshow/order', services.limitBody('slideshowOrder'), (c) => {
+    const { ids } = OrderBody.parse(jsonBody(c));
     if (new Set(ids).size !== ids.length) {
       throw new AppError('VALIDATION_FAILED', 'an image appears twice in the order');
     }

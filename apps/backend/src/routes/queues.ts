@@ -57,7 +57,7 @@ export function queueRoutes(services: Services) {
   });
 
   for (const action of ['pause', 'resume'] as const) {
-    app.post(`/queues/:queue/${action}`, async (c) => {
+    app.post(`/queues/:queue/${action}`, services.limitBody('adminSmall'), async (c) => {
       const queue = queueName(c.req.param('queue'));
       if (!admin) throw new AppError('CONFLICT', 'this dispatcher has no queues to pause');
       await admin[action](queue);

@@ -54,7 +54,7 @@ export function uploadTracking(services: Services): MiddlewareHandler<AppEnv> {
 /** `DELETE /uploads/:uploadId` under /api/admin. */
 export function uploadRoutes(services: Services) {
   const app = new Hono<AppEnv>();
-  app.delete('/uploads/:uploadId', async (c) => {
+  app.delete('/uploads/:uploadId', services.limitBody('adminSmall'), async (c) => {
     const id = uploadId(c.req.param('uploadId'));
     const removed = await services.uploads.cancel(id);
     c.get('logger').info('upload cancelled', { uploadId: id, removed });
