@@ -37,7 +37,7 @@ describeQueueAdminContract('the Cloud Tasks queue admin', async () => {
         imageId: `img-${n}`,
         generation: 0,
         queue,
-        argument: { file_id: `img-${n}` },
+        argument: { file_id: `img-${n}`, generation: 0 },
       });
     },
     teardown: async () => {

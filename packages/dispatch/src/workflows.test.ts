@@ -189,7 +189,7 @@ describe('the Workflows dispatcher with a token file (local-cloud writes one)', 
           imageId: 'c',
           generation: 0,
           queue: 'uploads',
-          argument: { file_id: 'c' },
+          argument: { file_id: 'c', generation: 0 },
         }),
       );
       expect(missing.code).toBe('DISPATCH_FAILED');
@@ -201,7 +201,7 @@ describe('the Workflows dispatcher with a token file (local-cloud writes one)', 
         imageId: 'c',
         generation: 0,
         queue: 'uploads',
-        argument: { file_id: 'c' },
+        argument: { file_id: 'c', generation: 0 },
       });
       expect(ok.alreadyExisted).toBe(false);
       const create = strict.requests.find((r) => r.method === 'POST');
