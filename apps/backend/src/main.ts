@@ -117,6 +117,7 @@ async function openQueueAdmin(config: BackendConfig): Promise<QueueAdmin | undef
     location: config.location,
     queues: config.queues,
     ...(config.cloudTasksEndpoint ? { apiEndpoint: config.cloudTasksEndpoint } : {}),
+    ...(config.localCloudTokenFile ? { accessTokenFile: config.localCloudTokenFile } : {}),
   });
 }
 

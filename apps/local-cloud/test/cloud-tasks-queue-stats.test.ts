@@ -1,3 +1,8 @@
+/**
+ * Cloud Tasks v2beta3 `queues.get` with `readMask` stats, which the backend's
+ * queue admin reads for the jobs page (v2 has no stats), behind the same
+ * request guard as every other local-cloud route.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningLocalCloud } from '../src/server.ts';
 import { api, PARENT, removeDir, startCloud, tempDir } from './helpers.ts';
@@ -51,6 +56,25 @@ describe('Cloud Tasks v2beta3 queues.get with stats', () => {
     expect(unmasked.body.rateLimits).toBeDefined();
     // v2 has no stats at all.
     expect((await api(cloud, 'GET', `/v2/${name}?readMask=stats`)).body.stats).toBeUndefined();
+  });
+
+  it('answers only callers with the token and no web page, like every other route', async () => {
+    const path = `/v2beta3/${PARENT}/queues/stats-q?readMask=stats`;
+    const anonymous = await api({ url: cloud.url }, 'GET', path);
+    expect(anonymous, JSON.stringify(anonymous)).toMatchObject({
+      status: 401,
+      body: { error: { status: 'UNAUTHENTICATED' } },
+    });
+    const wrong = await api({ url: cloud.url }, 'GET', path, undefined, {
+      authorization: 'Bearer not-the-token',
+    });
+    expect(wrong.status).toBe(401);
+    const page = await api(cloud, 'GET', path, undefined, { origin: 'https://example.com' });
+    expect(page, JSON.stringify(page)).toMatchObject({
+      status: 403,
+      body: { error: { status: 'PERMISSION_DENIED' } },
+    });
+    expect((await api(cloud, 'GET', path)).status).toBe(200);
   });
 
   it('answers NOT_FOUND for a queue that does not exist', async () => {

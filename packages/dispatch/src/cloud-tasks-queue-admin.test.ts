@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCloudTasksQueueAdmin } from './cloud-tasks-queue-admin.ts';
 import type { QueueAdmin } from './queue-admin.ts';
@@ -57,5 +60,35 @@ describe('the Cloud Tasks queue admin on the wire', () => {
     expect(snapshot.tasksCount).toBeNull();
     expect(snapshot.state).toBe('PAUSED');
     await admin.resume('uploads');
+  });
+});
+
+describe('the Cloud Tasks queue admin with a token file (local-cloud writes one)', () => {
+  it('sends the token the file holds on the v2beta3 and v2 calls', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'queue-admin-token-'));
+    const file = join(dir, 'local-cloud.token');
+    writeFileSync(file, 'token-from-file\n', { mode: 0o600 });
+    const fake = await startFakeCloudTasksServer();
+    const admin = createCloudTasksQueueAdmin({
+      project: 'p',
+      location: 'l',
+      queues: { uploads: 'image-uploads', ingest: 'image-ingest' },
+      apiEndpoint: fake.url,
+      accessTokenFile: file,
+    });
+    try {
+      await admin.describe('uploads');
+      await admin.pause('uploads');
+      await admin.resume('uploads');
+      expect(fake.requests.map((r) => r.headers.authorization)).toEqual([
+        'Bearer token-from-file',
+        'Bearer token-from-file',
+        'Bearer token-from-file',
+      ]);
+    } finally {
+      await admin.close?.();
+      await fake.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,8 +5,8 @@
  * with a `readMask` naming `stats` — the v2 `Queue` has no `stats` field and
  * v2's `GetQueueRequest` no `readMask` (both only in v2beta2/v2beta3, same
  * queues: https://cloud.google.com/tasks/docs/reference/rest/v2beta3/projects.locations.queues/get).
- * With an `http://` `apiEndpoint` it talks REST to an emulator (local-cloud)
- * with no credentials.
+ * With an `http://` `apiEndpoint` it talks REST to an emulator (local-cloud),
+ * sending the emulator's token (`accessToken` / `accessTokenFile`) when given.
  */
 import { CloudTasksClient, v2beta3 } from '@google-cloud/tasks';
 import { type AuthClientLike, clientOptionsFor, dispatchError } from './client-options.ts';
@@ -25,6 +25,8 @@ export interface CloudTasksQueueAdminOptions {
   authClient?: AuthClientLike;
   /** A fixed bearer token instead of an auth client (emulators). */
   accessToken?: string;
+  /** A file holding that token, read when needed (local-cloud's `<data dir>/local-cloud.token`). */
+  accessTokenFile?: string;
   /** Per-call timeout in ms (default 15 s). */
   callTimeoutMs?: number;
 }
@@ -92,6 +94,7 @@ export function createCloudTasksQueueAdmin(options: CloudTasksQueueAdminOptions)
     options.apiEndpoint,
     options.authClient,
     options.accessToken,
+    options.accessTokenFile,
   ) as ConstructorParameters<typeof CloudTasksClient>[0];
   const client = new CloudTasksClient(clientOptions);
   const beta = new v2beta3.CloudTasksClient(clientOptions);
