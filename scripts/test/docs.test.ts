@@ -287,7 +287,9 @@ function setupGrants(commands: string[]): Grant[] {
                   ? `account ${account(resource)}`
                   : group === 'artifacts repositories'
                     ? `repository ${resource}`
-                    : `unknown ${group} ${resource}`;
+                    : group === 'tasks queues'
+                      ? `queue ${resource}`
+                      : `unknown ${group} ${resource}`;
     grants.push(
       `${principal} | ${role.replace('projects/demo/', 'projects/PROJECT/')} | ${target}`,
     );
