@@ -118,6 +118,34 @@ describe.skipIf(NO_CHROMIUM)(
       }
     });
 
+    it('keeps what the admin is typing when the same image is opened again (the deep link handled twice)', async () => {
+      const id = ids[1]!;
+      await admin.goto(`${stack.backendUrl}/admin#image=${id}`);
+      await admin.locator('#detail[open]').waitFor();
+      await admin.getByLabel('Alt text').fill('Typed before the second open');
+      // What happens when the console finishes loading after the deep link opened the
+      // dialog: the same #image= is handled again. It must not replace the form.
+      const reloaded = Promise.all([
+        admin.waitForResponse((r) => r.url().endsWith(`/api/images/${id}`)),
+        admin.waitForResponse((r) => r.url().endsWith(`/api/admin/images/${id}/timeline`)),
+      ]);
+      await admin.evaluate(() => window.dispatchEvent(new HashChangeEvent('hashchange')));
+      await reloaded;
+      // Both answers are read; let the page act on them (two frames) before saving.
+      await admin.evaluate(
+        () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
+      );
+      await admin.getByRole('button', { name: 'Save' }).click();
+      await expect
+        .poll(async () => await admin.locator('#describe-status').textContent())
+        .toBe('Saved.');
+      await admin.keyboard.press('Escape');
+      const slides = (await (await fetch(`${stack.backendUrl}/api/slideshow`)).json()) as {
+        images: { id: string; alt: string }[];
+      };
+      expect(slides.images.find((i) => i.id === id)?.alt).toBe('Typed before the second open');
+    });
+
     it('plays only shown images, in the order set by dragging and from the keyboard', async () => {
       await admin.goto(`${stack.backendUrl}/admin`);
       const order = admin.locator('#order > li');

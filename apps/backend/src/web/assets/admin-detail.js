@@ -18,6 +18,8 @@ import {
 
 let onChanged = () => {};
 let openId = null;
+/** The image whose details the open dialog shows. */
+let shownId = null;
 
 const EVENT_TEXT = {
   uploaded: 'Uploaded',
@@ -182,7 +184,7 @@ async function retry(id) {
     await api(`/api/admin/images/${idPath(id)}/retry`, { method: 'POST' });
     announce('Retry queued.');
     onChanged([id]);
-    await openDetail(id);
+    await openDetail(id, { refresh: true });
   } catch (error) {
     announce(error.message);
   }
@@ -205,14 +207,22 @@ async function remove(image) {
   }
 }
 
-/** Opens the dialog for `id` (also what #image=<id> does). */
-export async function openDetail(id) {
+/**
+ * Opens the dialog for `id` (also what #image=<id> does). When the dialog
+ * already shows `id` it is left alone unless `refresh` (after a retry): a
+ * second open of the same image — the deep link handled both by hashchange
+ * and when the console finishes loading — would otherwise replace a form the
+ * admin is typing into, and Save would store the blank fields.
+ */
+export async function openDetail(id, { refresh = false } = {}) {
   openId = id;
   const [image, { events }] = await Promise.all([
     api(`/api/images/${idPath(id)}`),
     api(`/api/admin/images/${idPath(id)}/timeline`),
   ]);
   if (openId !== id) return;
+  if (!refresh && shownId === id && $('detail').open) return;
+  shownId = id;
   const preview = image.thumb
     ? thumbnail(image, '(max-width: 40rem) 90vw, 25rem', image.altText)
     : placeholderUrl(image.placeholder)
@@ -252,6 +262,7 @@ export function initDetail({ changed }) {
   window.addEventListener('hashchange', fromHash);
   $('detail').addEventListener('close', () => {
     openId = null;
+    shownId = null;
     if (location.hash.startsWith('#image='))
       history.replaceState(null, '', `${location.pathname}${location.search}`);
   });
