@@ -1,11 +1,13 @@
 /**
- * `npm run screenshots`: refreshes the README's screenshots,
- * docs/screenshots/{admin,slideshow}.png. They are taken by the browser test
- * (e2e/test/browser.test.ts, Debian's Chromium at /usr/bin/chromium) against a
- * fresh local stack; this runs that test with SCREENSHOTS_DIR pointing at
- * docs/screenshots/. Without it the test writes to the ignored e2e/screenshots/,
- * so `npm test` never changes tracked files. Builds first (the stack runs the
- * processor bundle), and fails unless both pictures were written by this run.
+ * `npm run screenshots`: refreshes docs/screenshots/ — the README's pictures of
+ * the console (console-{uploads,library,detail,jobs,slideshow}.png) and the
+ * pages' first views ({admin,slideshow}.png). They are taken by the browser
+ * tests (e2e/test/browser.test.ts and e2e/test/console-*.test.ts, Debian's
+ * Chromium at /usr/bin/chromium) against fresh local stacks; this runs those
+ * tests with SCREENSHOTS_DIR pointing at docs/screenshots/. Without it the
+ * tests write to the ignored e2e/screenshots/, so `npm test` never changes
+ * tracked files. Builds first (the stack runs the processor bundle), and fails
+ * unless every picture was written by this run.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -13,7 +15,22 @@ import { join, resolve } from 'node:path';
 import { repoRoot } from './shared-dir.ts';
 
 const target = resolve(repoRoot, 'docs/screenshots');
-const pictures = ['admin.png', 'slideshow.png'];
+/** The browser tests that take the pictures (vitest filters, relative to e2e/). */
+const tests = [
+  'test/browser.test.ts',
+  'test/console-uploads.test.ts',
+  'test/console-library.test.ts',
+  'test/console-slideshow.test.ts',
+];
+const pictures = [
+  'admin.png',
+  'slideshow.png',
+  'console-uploads.png',
+  'console-library.png',
+  'console-detail.png',
+  'console-jobs.png',
+  'console-slideshow.png',
+];
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 function run(command: string, args: string[], env: Record<string, string> = {}): void {
@@ -32,8 +49,8 @@ function main(): void {
   const started = Date.now();
   say('Building (the local stack runs the processor bundle) …');
   run('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']);
-  say(`Running the browser test with SCREENSHOTS_DIR=${target} …`);
-  run('pnpm', ['--filter', '@slideshow/e2e', 'exec', 'vitest', 'run', 'test/browser.test.ts'], {
+  say(`Running the browser tests with SCREENSHOTS_DIR=${target} …`);
+  run('pnpm', ['--filter', '@slideshow/e2e', 'exec', 'vitest', 'run', ...tests], {
     SCREENSHOTS_DIR: target,
   });
   const stale = pictures.filter((name) => {
@@ -41,7 +58,7 @@ function main(): void {
     return !existsSync(file) || statSync(file).mtimeMs < started;
   });
   if (stale.length > 0) throw new Error(`not written by this run: ${stale.join(', ')}`);
-  say(`Refreshed ${pictures.map((name) => join('docs/screenshots', name)).join(' and ')}.`);
+  say(`Refreshed ${pictures.map((name) => join('docs/screenshots', name)).join(', ')}.`);
 }
 
 try {

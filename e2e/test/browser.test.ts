@@ -1,7 +1,8 @@
 /**
  * The two web pages in a real browser (Debian's Chromium driven by
  * playwright-core) against the real local stack: log in, upload (one file
- * refused), watch images reach `processed`, retry the failed one, then check
+ * refused), watch images reach `processed` (and the batch bar 100 % only then),
+ * retry the failed one, then check
  * the slideshow chose AVIF and showed the ThumbHash placeholder first.
  * Saves screenshots of both pages to e2e/screenshots/ (gitignored), or to
  * SCREENSHOTS_DIR: `npm run screenshots` (tools/refresh-screenshots.ts) points
@@ -89,7 +90,6 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.SCREENSHOTS_DIR === undefin
       expect(await refused.count()).toBe(1);
       expect(await refused.textContent()).toContain('notes.jpg');
       expect(await refused.textContent()).toContain('UNSUPPORTED_FORMAT');
-      expect(await page.locator('#batch-progress').getAttribute('value')).toBe('100');
 
       // The grid updates without a reload: two processed, the damaged one failed.
       await expect
@@ -104,6 +104,14 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.SCREENSHOTS_DIR === undefin
           interval: 500,
         })
         .toBe(1);
+      // The batch bar measures the whole job (bytes sent and images finished), so it reaches
+      // 100 only once every accepted image has finished, not when the bytes are sent.
+      await expect
+        .poll(async () => await page.locator('#batch-progress').getAttribute('value'), {
+          timeout: 30_000,
+          interval: 250,
+        })
+        .toBe('100');
       const failedRow = page.locator('#failed tbody tr');
       await failedRow.first().waitFor();
       const failedId = await failedRow.first().getAttribute('data-id');

@@ -230,6 +230,8 @@ describe('the commands in docs/deploy.md and docs/operations.md', () => {
       expect(results[7]).toEqual([
         { queue: 'uploads', pending: 1, batches: 0, max_attempts: 2, last_error: 'UNAVAILABLE' },
       ]);
+      // One image's timeline, written by the triggers of migration 006.
+      expect(results[7]?.map((r) => r.kind)).toEqual(['uploaded', 'failed']);
     } finally {
       db.close();
     }
@@ -289,7 +291,9 @@ function setupGrants(commands: string[]): Grant[] {
                   ? `account ${account(resource)}`
                   : group === 'artifacts repositories'
                     ? `repository ${resource}`
-                    : `unknown ${group} ${resource}`;
+                    : group === 'tasks queues'
+                      ? `queue ${resource}`
+                      : `unknown ${group} ${resource}`;
     grants.push(
       `${principal} | ${role.replace('projects/demo/', 'projects/PROJECT/')} | ${target}`,
     );

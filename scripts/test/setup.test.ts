@@ -21,6 +21,8 @@ const INGEST_FLAGS =
 const LOC = '--location=europe-west1 --project=demo';
 const REG = '--region=europe-west1 --project=demo';
 const DEPLOYER = 'serviceAccount:deployer@demo.iam.gserviceaccount.com';
+/** What the backend's custom queue role holds: see, pause and resume a queue, nothing more. */
+const QUEUE_PERMISSIONS = 'cloudtasks.queues.get,cloudtasks.queues.pause,cloudtasks.queues.resume';
 /** The job limits the test repository's deploy/job-limits.env sets (not the real values, on purpose). */
 const LIMITS = { maxRetries: 2, taskTimeoutSeconds: 900 };
 
@@ -61,6 +63,14 @@ function fromZero(repo: string): string[] {
     `gcloud run deploy backend --image=us-docker.pkg.dev/cloudrun/container/hello ${REG} --service-account=slideshow-backend@demo.iam.gserviceaccount.com --no-allow-unauthenticated --max-instances=1`,
     `gcloud run jobs create processor --image=us-docker.pkg.dev/cloudrun/container/job ${REG} --service-account=slideshow-processor@demo.iam.gserviceaccount.com --tasks=1 --max-retries=${LIMITS.maxRetries} --task-timeout=${LIMITS.taskTimeoutSeconds}s --cpu=2 --memory=2Gi --set-env-vars=BACKEND_API_URL=${URL},GCS_BUCKET_NAME=demo-images,MAX_RETRIES=${LIMITS.maxRetries},CALLBACK_AUTH=google,CALLBACK_AUDIENCE=${URL}`,
     projectBind(SA('slideshow-backend'), 'roles/cloudtasks.enqueuer'),
+    `gcloud iam roles create slideshowQueueOperator --project=demo --title=slideshowQueueOperator --permissions=${QUEUE_PERMISSIONS} --stage=GA`,
+    ...['image-uploads', 'image-ingest'].map((queue) =>
+      bind(
+        `tasks queues add-iam-policy-binding ${queue} ${LOC}`,
+        SA('slideshow-backend'),
+        'projects/demo/roles/slideshowQueueOperator',
+      ),
+    ),
     bind(
       'iam service-accounts add-iam-policy-binding slideshow-tasks@demo.iam.gserviceaccount.com --project=demo',
       SA('slideshow-backend'),
@@ -157,6 +167,11 @@ function convergedProject(firstRun: string[]): Rule[] {
     { match: 'services list *', stdout: APIS.split(' ').join('\n') },
     { match: `run services describe backend * --format=value(status.url)`, stdout: URL },
     { match: 'iam roles describe slideshowRunOperationsViewer *', stdout: 'run.operations.get' },
+    // gcloud's value() joins a list with ';', in the API's order (not necessarily sorted).
+    {
+      match: 'iam roles describe slideshowQueueOperator *',
+      stdout: 'cloudtasks.queues.resume;cloudtasks.queues.get;cloudtasks.queues.pause',
+    },
     { match: 'secrets versions list *', stdout: 'projects/demo/secrets/x/versions/1' },
     { match: 'tasks queues describe image-uploads *', stdout: '0.6\t10\t100\t1s\t300s\t6\t21600s' },
     { match: 'tasks queues describe image-ingest *', stdout: '0.2\t2\t100\t10s\t600s\t6\t21600s' },
@@ -218,7 +233,7 @@ describe('scripts/setup against a recording gcloud', () => {
     );
     expect(first.status, first.stderr).toBe(0);
     const firstRun = await gcloud.mutations();
-    expect(firstRun.filter((c) => c.includes('add-iam-policy-binding'))).toHaveLength(22);
+    expect(firstRun.filter((c) => c.includes('add-iam-policy-binding'))).toHaveLength(24);
 
     await gcloud.reset();
     await gcloud.setRules(convergedProject(firstRun));
@@ -257,6 +272,22 @@ describe('scripts/setup against a recording gcloud', () => {
     expect(await gcloud.mutations()).toContain(
       projectBind(SA('slideshow-backend'), 'roles/workflows.viewer'),
     );
+  });
+
+  it('narrows the queue role back to its three permissions when it holds more', async () => {
+    await gcloud.setRules([
+      {
+        match: 'iam roles describe slideshowQueueOperator *',
+        stdout:
+          'cloudtasks.queues.get;cloudtasks.queues.pause;cloudtasks.queues.purge;cloudtasks.queues.resume',
+      },
+      ...convergedProject(fromZero(repo)),
+    ]);
+    const result = await runScript('setup', ['--project', 'demo', '--steps', 'iam'], env);
+    expect(result.status, result.stderr).toBe(0);
+    expect(await gcloud.mutations()).toEqual([
+      `gcloud iam roles update slideshowQueueOperator --project=demo --permissions=${QUEUE_PERMISSIONS}`,
+    ]);
   });
 
   it('updates only the queue whose settings drifted', async () => {

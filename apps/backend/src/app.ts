@@ -10,8 +10,11 @@ import { requireAdmin } from './auth/admin-auth.ts';
 import { createLoginDevices } from './auth/login-device.ts';
 import { createRateLimiter } from './auth/rate-limit.ts';
 import type { AppDeps, AppEnv, Services } from './context.ts';
+import { createLibraryRepository } from './db/library-repository.ts';
 import { errorBody, statusFor, toAppError } from './http-errors.ts';
 import { randomToken } from './ids.ts';
+import { deleteImage } from './library/delete-image.ts';
+import { createUploadTracker } from './library/upload-tracker.ts';
 import { createLifecycle, createRepositories } from './lifecycle.ts';
 import {
   type BodyLimitName,
@@ -20,10 +23,13 @@ import {
 } from './request-body.ts';
 import { adminImageRoutes, imageDetailRoutes } from './routes/admin-images.ts';
 import { adminSessionRoutes } from './routes/admin-session.ts';
+import { libraryRoutes } from './routes/library.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { processingRoutes } from './routes/processing.ts';
 import { mediaRoutes, slideshowRoutes } from './routes/public.ts';
+import { queueRoutes } from './routes/queues.ts';
 import { adminUploadSessionRoutes, uploadSessionRoutes } from './routes/upload-sessions.ts';
+import { uploadRoutes, uploadTracking } from './routes/uploads.ts';
 import { createWebRoutes } from './web/web-routes.ts';
 
 export { hashPassword } from './auth/password.ts';
@@ -48,7 +54,7 @@ export function createServices(deps: AppDeps): Services {
   const trustedProxyHops = deps.trustedProxyHops ?? (deps.mode === 'production' ? 1 : 0);
   const idleMs = deps.uploadIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const limitBody = (name: BodyLimitName) => limitBodyWithin(name, idleMs);
-  return {
+  const services: Services = {
     deps,
     repos,
     lifecycle,
@@ -56,8 +62,16 @@ export function createServices(deps: AppDeps): Services {
     loginDevices,
     trustedProxyHops,
     limitBody,
+    library: createLibraryRepository(deps.db),
+    uploads: createUploadTracker({ remove: (ids) => services.removeImages(ids), now }),
+    removeImages: async (ids) => {
+      for (const id of ids) {
+        if (repos.images.get(id)) await deleteImage(services, id);
+      }
+    },
     now,
   };
+  return services;
 }
 
 /** Creates the backend application. */
@@ -131,6 +145,10 @@ export function createApp(deps: AppDeps) {
     }
     return admin(c, next);
   });
+  app.use('/api/admin/upload', uploadTracking(services));
+  app.route('/api/admin', libraryRoutes(services));
+  app.route('/api/admin', queueRoutes(services));
+  app.route('/api/admin', uploadRoutes(services));
   app.route('/api/admin', adminImageRoutes(services));
   app.route('/api/admin', adminUploadSessionRoutes(services));
   app.use('/api/images/*', admin);

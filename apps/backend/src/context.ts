@@ -5,13 +5,16 @@
  */
 import type { CallbackVerifier } from '@slideshow/callback-auth';
 import type { TaskDispatcher } from '@slideshow/dispatch';
+import type { QueueAdmin } from '@slideshow/dispatch/queue-admin';
 import type { Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import type { FsUploadSessions } from '@slideshow/storage/fs';
 import type { MiddlewareHandler } from 'hono';
 import type { LoginDevices } from './auth/login-device.ts';
 import type { RateLimiter } from './auth/rate-limit.ts';
+import type { LibraryRepository } from './db/library-repository.ts';
 import type { Db } from './db/open-database.ts';
+import type { UploadTracker } from './library/upload-tracker.ts';
 import type { Lifecycle, Repositories } from './lifecycle.ts';
 import type { BodyLimitName } from './request-body.ts';
 
@@ -20,6 +23,8 @@ export interface AppDeps {
   db: Db;
   store: ObjectStore;
   dispatcher: TaskDispatcher;
+  /** The dispatcher's queues, for the jobs page (absent when the dispatcher has none). */
+  queueAdmin?: QueueAdmin;
   callbackVerifier: CallbackVerifier;
   logger: Logger;
   /** `local` serves /media and uses non-Secure cookies; `production` trusts X-Forwarded-For (see trustedProxyHops). */
@@ -71,6 +76,12 @@ export interface Services {
   repos: Repositories;
   lifecycle: Lifecycle;
   loginLimiter: RateLimiter;
+  /** The media library's queries and edits (search, description, slideshow order, timeline). */
+  library: LibraryRepository;
+  /** Uploads named by `X-Upload-Id`, so a cancel can undo them. */
+  uploads: UploadTracker;
+  /** Deletes images (objects, then rows); ids already gone are skipped. */
+  removeImages: (ids: string[]) => Promise<void>;
   /** Login-device cookies, which give the admin's browser its own login budget. */
   loginDevices: LoginDevices;
   /** `deps.trustedProxyHops` with its default applied. */

@@ -9,6 +9,7 @@ import type { ExecutionState } from '@slideshow/dispatch';
 import { z } from 'zod';
 import type { FailedTaskRow } from './db/failed-tasks-repository.ts';
 import type { ImageRow } from './db/images-repository.ts';
+import type { DescriptionColumns } from './db/library-repository.ts';
 import { variantPrefix } from './keys.ts';
 
 const Variants = z.array(VariantSchema);
@@ -31,15 +32,27 @@ export function variantKey(row: ImageRow, variant: Variant): string {
   return `${variantPrefix(row.id, row.preset, row.generation)}${variant.suffix}`;
 }
 
+/** An image row, with the library columns when the query selected them. */
+type ViewRow = ImageRow & Partial<DescriptionColumns>;
+
 /** The admin's view of an image (list entries and detail). */
 export function adminView(
-  row: ImageRow,
+  row: ViewRow,
   mediaBase: string,
-  extra: { failedTask?: FailedTaskRow | null; executionState?: ExecutionState | null } = {},
+  extra: {
+    failedTask?: FailedTaskRow | null;
+    executionState?: ExecutionState | null;
+    failure?: { code: string; message: string } | null;
+  } = {},
 ) {
   return {
     id: row.id,
     originalName: row.original_name,
+    title: row.title ?? '',
+    caption: row.caption ?? '',
+    altText: row.alt_text ?? '',
+    published: (row.published ?? 1) === 1,
+    slidePosition: row.slide_position ?? null,
     status: row.status,
     generation: row.generation,
     priority: row.priority,
@@ -59,6 +72,7 @@ export function adminView(
       const key = variantKey(row, v);
       return { ...v, key, url: joinUrl(mediaBase, key) };
     }),
+    thumb: thumbnail(row, mediaBase),
     timings: parseJson(row.timings),
     attempts: row.attempts,
     lastErrorCode: row.last_error_code,
@@ -67,6 +81,7 @@ export function adminView(
     updatedAt: row.updated_at,
     processedAt: row.processed_at,
     ...(extra.failedTask !== undefined ? { failedTask: failedTaskView(extra.failedTask) } : {}),
+    ...(extra.failure !== undefined ? { failure: extra.failure } : {}),
     ...(extra.executionState !== undefined ? { executionState: extra.executionState } : {}),
   };
 }
@@ -95,8 +110,44 @@ const MIME: Record<Variant['format'], string> = {
   png: 'image/png',
 };
 
+/** Widest variant a thumbnail may use: a 10rem card at 3x device pixels still fits. */
+export const THUMBNAIL_MAX_WIDTH = 640;
+
+/**
+ * The small variants for a grid card, per format for `<picture>`/`srcset`
+ * (the browser picks the width from `sizes`): stills only, the poster of an
+ * animated image rather than its animation, never wider than 640 px.
+ */
+export function thumbnail(row: ImageRow, mediaBase: string) {
+  const variants = variantsOf(row);
+  const posters = variants.filter((v) => v.role === 'poster');
+  const pool = (posters.length > 0 ? posters : variants.filter((v) => !v.animated)).filter(
+    (v) => v.width <= THUMBNAIL_MAX_WIDTH,
+  );
+  if (pool.length === 0) return null;
+  const sources = FORMAT_ORDER.flatMap((format) => {
+    const list = pool.filter((v) => v.format === format).sort((a, b) => a.width - b.width);
+    if (list.length === 0) return [];
+    const srcset = list
+      .map((v) => `${joinUrl(mediaBase, variantKey(row, v))} ${v.width}w`)
+      .join(', ');
+    return [{ format, type: MIME[format], srcset }];
+  });
+  const smallest = [...pool].sort((a, b) => a.width - b.width)[0]!;
+  const fallback =
+    pool
+      .filter((v) => v.format === 'jpeg' || v.format === 'png')
+      .sort((a, b) => a.width - b.width)[0] ?? smallest;
+  return {
+    src: joinUrl(mediaBase, variantKey(row, fallback)),
+    width: fallback.width,
+    height: fallback.height,
+    sources,
+  };
+}
+
 /** A processed image as the public slideshow needs it. */
-export function slideshowEntry(row: ImageRow, mediaBase: string) {
+export function slideshowEntry(row: ViewRow, mediaBase: string) {
   const variants = variantsOf(row);
   const stills = variants.filter((v) => v.role === 'image');
   const sources = FORMAT_ORDER.flatMap((format) => {
@@ -116,6 +167,9 @@ export function slideshowEntry(row: ImageRow, mediaBase: string) {
   const poster = variants.find((v) => v.role === 'poster');
   return {
     id: row.id,
+    title: row.title ?? '',
+    caption: row.caption ?? '',
+    alt: row.alt_text ?? '',
     width: row.width,
     height: row.height,
     placeholder: row.placeholder,

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CallbackVerifier } from '@slideshow/callback-auth';
 import type { TaskDispatcher } from '@slideshow/dispatch';
+import type { QueueAdmin } from '@slideshow/dispatch/queue-admin';
 import { createLease, leaseTimingFor } from '@slideshow/lease';
 import type { LeaseStore } from '@slideshow/lease/store';
 import { coerceError, createLogger, type Logger } from '@slideshow/runtime';
@@ -121,6 +122,25 @@ async function openDispatcher(config: BackendConfig, logger: Logger): Promise<Ta
   }
 }
 
+/** The jobs page's view of the queues: only the Cloud Tasks dispatcher has any. */
+async function openQueueAdmin(config: BackendConfig): Promise<QueueAdmin | undefined> {
+  if (config.dispatch === 'dry-run') {
+    const { createDryRunQueueAdmin } = await import('@slideshow/dispatch/queue-admin/dry-run');
+    return createDryRunQueueAdmin();
+  }
+  if (config.dispatch !== 'cloud-tasks') return undefined;
+  const { createCloudTasksQueueAdmin } = await import(
+    '@slideshow/dispatch/queue-admin/cloud-tasks'
+  );
+  return createCloudTasksQueueAdmin({
+    project: config.project,
+    location: config.location,
+    queues: config.queues,
+    ...(config.cloudTasksEndpoint ? { apiEndpoint: config.cloudTasksEndpoint } : {}),
+    ...(config.localCloudTokenFile ? { accessTokenFile: config.localCloudTokenFile } : {}),
+  });
+}
+
 async function openVerifier(config: BackendConfig): Promise<CallbackVerifier> {
   if (config.callbackAuth === 'google') {
     const { createGoogleIdTokenVerifier } = await import('@slideshow/callback-auth/google');
@@ -211,6 +231,7 @@ async function main(): Promise<void> {
       const opened = await openStore(config);
       const store = await withStorageFaults(opened.store, process.env.STORAGE_FAULTS);
       const dispatcher = await openDispatcher(config, logger.child({ component: 'dispatch' }));
+      const queueAdmin = await openQueueAdmin(config);
       const callbackVerifier = await openVerifier(config);
       const repos = createRepositories(db);
       const relay = createOutboxRelay({
@@ -239,6 +260,7 @@ async function main(): Promise<void> {
         db,
         store,
         dispatcher,
+        ...(queueAdmin ? { queueAdmin } : {}),
         callbackVerifier,
         logger,
         mode: config.mode,
@@ -285,6 +307,7 @@ async function main(): Promise<void> {
         },
         async close() {
           await dispatcher.close?.();
+          await queueAdmin?.close?.();
         },
       };
     },

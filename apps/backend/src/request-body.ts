@@ -27,8 +27,19 @@ import type { AppEnv } from './context.ts';
 export const BODY_LIMITS = {
   /** `POST /api/admin/login`: a password of at most 1,024 characters, JSON or urlencoded (`%XX` triples it). */
   login: 8 * 1024,
-  /** Admin routes that take a small filter or nothing (`failed-tasks/retry`, image retry, delete, logout, upload sessions). */
+  /**
+   * Admin routes that take a small filter or nothing (`failed-tasks/retry`, image retry,
+   * delete, logout, upload sessions, queue pause/resume, upload cancel).
+   */
   adminSmall: 16 * 1024,
+  /**
+   * The media library's JSON routes (library.ts): a lookup of 500 ids and 500
+   * sha256 digests (~50 KB), a bulk action on 500 ids (~17 KB), a description
+   * of 3,200 characters each escaped as `\uXXXX` (~20 KB; astral ones twice that).
+   */
+  library: 64 * 1024,
+  /** `PUT /api/admin/slideshow/order`: 5,000 image ids of 30 characters, quoted (~165 KB). */
+  slideshowOrder: 256 * 1024,
   /** `POST /api/admin/ingest`: up to 1,000 keys of up to 1,024 bytes, escaped. */
   ingest: 2 * 1024 * 1024,
   /** `/api/processing/*`: a `complete` with its variants is a few KB; failure messages ≤ 2,000 characters. */

@@ -94,6 +94,13 @@ describe('request body limits', () => {
         'POST /api/admin/failed-tasks/retry',
         'POST /api/admin/images/:id/retry',
         'DELETE /api/admin/images/:id',
+        'POST /api/admin/images/lookup',
+        'PATCH /api/admin/images/:id',
+        'POST /api/admin/images/bulk',
+        'PUT /api/admin/slideshow/order',
+        'POST /api/admin/queues/:queue/pause',
+        'POST /api/admin/queues/:queue/resume',
+        'DELETE /api/admin/uploads/:uploadId',
         'POST /api/processing/:id/started',
         'POST /api/processing/:id/complete',
         'POST /api/processing/:id/failed',
@@ -151,10 +158,14 @@ describe('request body limits', () => {
   });
 
   it('answers malformed JSON with 400 VALIDATION_FAILED on every JSON route, never 500', async () => {
-    const jsonRoutes = routes.filter((r) =>
-      /\/(login|ingest|failed-tasks\/retry|started|complete|failed|uploads)$/.test(r.path),
+    const jsonRoutes = routes.filter(
+      (r) =>
+        /\/(login|ingest|failed-tasks\/retry|started|complete|failed|lookup|bulk|order|uploads)$/.test(
+          r.path,
+        ) ||
+        (r.method === 'PATCH' && r.path === '/api/admin/images/:id'),
     );
-    expect(jsonRoutes).toHaveLength(8);
+    expect(jsonRoutes).toHaveLength(12);
     for (const route of jsonRoutes) {
       for (const text of ['{not json', '{"a":', '\u0000', '[1,2', '"unterminated']) {
         const what = `${route.method} ${route.path} with ${JSON.stringify(text)}`;
@@ -183,5 +194,38 @@ describe('request body limits', () => {
       headers: admin(),
     });
     await expectJson(retry, 202);
+    // The media library's largest legitimate bodies (library.ts limits), each above adminSmall.
+    // Distinct well-formed ids (i in base32, left-padded with its zero digit), none an existing image.
+    const ids = (n: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const digits = [...i.toString(32)].map(
+          (d) => 'abcdefghijklmnopqrstuvwxyz234567'[parseInt(d, 32)],
+        );
+        return `img_${digits.join('').padStart(26, 'a')}`;
+      });
+    const lookup = JSON.stringify({
+      ids: ids(500),
+      sha256: ids(500).map((_, i) => i.toString(16).padStart(64, '0')),
+    });
+    const bulk = JSON.stringify({ action: 'hide', ids: ids(500) });
+    // Every character escaped as a surrogate pair (12 bytes), at each field's limit.
+    const escaped = (n: number) => `"${'\\ud83d\\ude00'.repeat(n)}"`;
+    const describe = `{"title":${escaped(200)},"caption":${escaped(2000)},"altText":${escaped(1000)}}`;
+    const order = JSON.stringify({ ids: ids(5000) });
+    for (const [method, path, body, limit] of [
+      ['POST', '/api/admin/images/lookup', lookup, BODY_LIMITS.library],
+      ['POST', '/api/admin/images/bulk', bulk, BODY_LIMITS.library],
+      ['PATCH', `/api/admin/images/${id}`, describe, BODY_LIMITS.library],
+      ['PUT', '/api/admin/slideshow/order', order, BODY_LIMITS.slideshowOrder],
+    ] as const) {
+      expect(Buffer.byteLength(body), path).toBeGreaterThan(BODY_LIMITS.adminSmall);
+      expect(Buffer.byteLength(body), path).toBeLessThanOrEqual(limit);
+      const response = await t.app.request(path, {
+        method,
+        headers: admin({ 'Content-Type': 'application/json' }),
+        body,
+      });
+      await expectJson(response, 200);
+    }
   });
 });

@@ -148,4 +148,41 @@ describe('orphan sweeper', () => {
     expect(deleted).toMatchObject({ sourceDeleted: true, variantsRemoved: 1 });
     expect(await keys()).toEqual([`variants/${id}/README.txt`]);
   });
+
+  it('applies the same rules to a bulk delete (library/delete-image.ts): ingested sources and foreign files stay', async () => {
+    const source = 'originals/holiday-2024.png';
+    await put(source, makePng(8, 8, 5));
+    const ingested = (await ingest([source])).images[0]!.id!;
+    const uploaded = (
+      await expectJson<Ingested>(
+        await t.app.request('/api/admin/upload', {
+          method: 'POST',
+          headers: admin(),
+          body: multipart([{ name: 'c.png', bytes: makePng(8, 8, 6) }]),
+        }),
+        202,
+      )
+    ).images[0]!.id!;
+    for (const id of [ingested, uploaded]) {
+      await put(`variants/${id}/web-v1/g0/w320.avif`);
+      await put(`variants/${id}/README.txt`);
+    }
+    const bulk = await expectJson<{ results: { id: string; ok: boolean }[] }>(
+      await t.app.request('/api/admin/images/bulk', {
+        method: 'POST',
+        headers: admin({ 'Content-Type': 'application/json' }),
+        body: JSON.stringify({ action: 'delete', ids: [ingested, uploaded] }),
+      }),
+      200,
+    );
+    expect(bulk.results).toEqual([
+      { id: ingested, ok: true },
+      { id: uploaded, ok: true },
+    ]);
+    expect(t.repos.images.get(ingested)).toBeUndefined();
+    expect(t.repos.images.get(uploaded)).toBeUndefined();
+    expect(await keys()).toEqual(
+      [source, `variants/${ingested}/README.txt`, `variants/${uploaded}/README.txt`].sort(),
+    );
+  });
 });

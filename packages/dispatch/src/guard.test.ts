@@ -36,14 +36,20 @@ describe('the one-dispatch-path guard', () => {
     expect(offenders, 'use @slideshow/dispatch instead of the Google clients').toEqual([]);
   });
 
-  it('keeps the port and the dry-run adapter free of Google SDK imports', () => {
+  it('keeps the ports and the dry-run adapters free of Google SDK imports', () => {
     // The backend imports these in every mode; loading them must not load a cloud SDK.
-    for (const file of ['task-dispatcher.ts', 'dry-run.ts']) {
+    const ports = ['./task-dispatcher.ts', './queue-admin.ts'];
+    for (const file of [
+      'task-dispatcher.ts',
+      'dry-run.ts',
+      'queue-admin.ts',
+      'dry-run-queue-admin.ts',
+    ]) {
       const text = readFileSync(join(ALLOWED, 'src', file), 'utf8');
       expect(text, file).not.toMatch(/['"](?:@google-cloud\/|google-auth-library|google-gax)/);
       const localImports = [...text.matchAll(/from '(\.\/[^']+)'/g)].map((m) => m[1]);
       expect(
-        localImports.every((r) => r === './task-dispatcher.ts'),
+        localImports.every((r) => r !== undefined && ports.includes(r)),
         file,
       ).toBe(true);
     }

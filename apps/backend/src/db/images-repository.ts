@@ -67,12 +67,6 @@ export interface ProcessedFields {
   timings: string;
 }
 
-/** Keyset cursor position for the newest-first listing. */
-export interface ListPosition {
-  createdAt: string;
-  id: string;
-}
-
 /** Creates the repository over `db`. */
 export function createImagesRepository(db: Db) {
   const byId = db.prepare<[string], ImageRow>('SELECT * FROM images WHERE id = ?');
@@ -130,9 +124,6 @@ export function createImagesRepository(db: Db) {
        AND max(updated_at, coalesce(alive_at, '')) < ?
        AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.image_id = images.id)
      ORDER BY max(updated_at, coalesce(alive_at, '')) LIMIT ?`,
-  );
-  const processedList = db.prepare<[number], ImageRow>(
-    `SELECT * FROM images WHERE status = 'processed' ORDER BY processed_at DESC, id DESC LIMIT ?`,
   );
 
   return {
@@ -193,24 +184,6 @@ export function createImagesRepository(db: Db) {
     oldestWaitingSince: (): string | null => oldestWaiting.get()?.t ?? null,
     /** Images in queued/processing untouched (and not seen alive) since `before`, with no pending dispatch. */
     findStuck: (before: string, limit: number): ImageRow[] => stuck.all(before, limit),
-    /** Newest processed images. */
-    listProcessed: (limit: number): ImageRow[] => processedList.all(limit),
-    /** Newest-first page, optionally by status, after `after`. */
-    list: (options: { status?: ImageStatus; after?: ListPosition; limit: number }): ImageRow[] => {
-      const where: string[] = [];
-      const params: (string | number)[] = [];
-      if (options.status) {
-        where.push('status = ?');
-        params.push(options.status);
-      }
-      if (options.after) {
-        where.push('(created_at < ? OR (created_at = ? AND id < ?))');
-        params.push(options.after.createdAt, options.after.createdAt, options.after.id);
-      }
-      const sql = `SELECT * FROM images ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY created_at DESC, id DESC LIMIT ?`;
-      return db.prepare<(string | number)[], ImageRow>(sql).all(...params, options.limit);
-    },
   };
 }
 

@@ -1,28 +1,19 @@
 /**
- * Admin image routes: upload, ingest, list, detail, delete, retry, and the
+ * Admin image routes: upload, ingest, detail, delete, retry, and the
  * failed-task list with bulk retry. Mounted under /api/admin (detail also at
- * /api/images/:id) behind requireAdmin.
+ * /api/images/:id) behind requireAdmin. The listing is in library.ts.
  */
-import { ImageStatus } from '@slideshow/contracts';
 import { AppError, coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv, Services } from '../context.ts';
-import type { ListPosition } from '../db/images-repository.ts';
 import { IMAGE_ID_PATTERN } from '../ids.ts';
-import { adminView, failedTaskView } from '../image-view.ts';
-import { originalKey } from '../keys.ts';
-import { deleteGeneratedVariants } from '../orphan-sweeper.ts';
+import { adminView, failedTaskView, thumbnail } from '../image-view.ts';
+import { deleteImage } from '../library/delete-image.ts';
 import { dispatchKeyOf } from '../reaper.ts';
 import { jsonBody } from '../request-body.ts';
 import { ingest } from '../upload/ingest.ts';
 import { type FileOutcome, receiveUpload } from '../upload/receive-upload.ts';
-
-const ListQuery = z.object({
-  status: ImageStatus.optional(),
-  cursor: z.string().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-});
 
 const IngestBody = z
   .object({
@@ -46,21 +37,6 @@ const BulkRetryBody = z.object({
 const MAX_BULK_RETRY = 10_000;
 /** Retries per transaction in a bulk retry; the event loop runs between batches. */
 const RETRY_BATCH = 100;
-
-function encodeCursor(p: ListPosition): string {
-  return Buffer.from(JSON.stringify([p.createdAt, p.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): ListPosition {
-  try {
-    const [createdAt, id] = z
-      .tuple([z.string(), z.string()])
-      .parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-    return { createdAt, id };
-  } catch (error) {
-    throw new AppError('VALIDATION_FAILED', 'invalid cursor', { cause: error });
-  }
-}
 
 function checkId(id: string): string {
   if (!IMAGE_ID_PATTERN.test(id)) throw new AppError('NOT_FOUND', 'no such image');
@@ -122,39 +98,11 @@ export function adminImageRoutes(services: Services) {
     return c.json({ images: outcomes.map(outcomeView), truncated }, 202);
   });
 
-  app.get('/images', (c) => {
-    const q = ListQuery.parse(c.req.query());
-    const rows = repos.images.list({
-      ...(q.status ? { status: q.status } : {}),
-      ...(q.cursor ? { after: decodeCursor(q.cursor) } : {}),
-      limit: q.limit + 1,
-    });
-    const page = rows.slice(0, q.limit);
-    const last = page.at(-1);
-    const nextCursor =
-      rows.length > q.limit && last
-        ? encodeCursor({ createdAt: last.created_at, id: last.id })
-        : null;
-    return c.json({ images: page.map((r) => adminView(r, deps.publicMediaBaseUrl)), nextCursor });
-  });
-
   app.delete('/images/:id', services.limitBody('adminSmall'), async (c) => {
     const id = checkId(c.req.param('id'));
-    const row = repos.images.get(id);
-    if (!row) throw new AppError('NOT_FOUND', `no image ${id}`);
-    // Objects first: if storage fails the row stays and the delete can be repeated. Only
-    // what the pipeline wrote goes: the variants in its layout, and the original when the
-    // upload stored it; an ingested source is the admin's own file and stays in the bucket.
-    const removed = (await deleteGeneratedVariants(deps.store, id)).length;
-    const ownSource = row.source_key === originalKey(id);
-    if (ownSource) await deps.store.delete(row.source_key);
-    repos.images.delete(id);
-    c.get('logger').info('image deleted', {
-      imageId: id,
-      variantsRemoved: removed,
-      sourceDeleted: ownSource,
-    });
-    return c.json({ deleted: true, id, variantsRemoved: removed, sourceDeleted: ownSource });
+    const { variantsRemoved, sourceDeleted } = await deleteImage(services, id);
+    c.get('logger').info('image deleted', { imageId: id, variantsRemoved, sourceDeleted });
+    return c.json({ deleted: true, id, variantsRemoved, sourceDeleted });
   });
 
   app.post('/images/:id/retry', services.limitBody('adminSmall'), (c) => {
@@ -171,7 +119,28 @@ export function adminImageRoutes(services: Services) {
       ...(q.code ? { code: q.code } : {}),
       unresolved: q.unresolved === 'true',
     });
-    return c.json({ failedTasks: rows.map((r) => failedTaskView(r)) });
+    // Each row names its image (file name, title, status, thumbnail) for the failed-tasks table.
+    const images = new Map(
+      services.library.byIds(rows.map((r) => r.image_id)).map((i) => [i.id, i]),
+    );
+    return c.json({
+      failedTasks: rows.map((r) => {
+        const image = images.get(r.image_id);
+        return {
+          ...failedTaskView(r),
+          image: image
+            ? {
+                originalName: image.original_name,
+                title: image.title,
+                status: image.status,
+                format: image.format,
+                placeholder: image.placeholder,
+                thumb: thumbnail(image, deps.publicMediaBaseUrl),
+              }
+            : null,
+        };
+      }),
+    });
   });
 
   app.post('/failed-tasks/retry', services.limitBody('adminSmall'), async (c) => {

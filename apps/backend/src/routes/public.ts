@@ -1,11 +1,13 @@
 /**
- * Public routes: `GET /api/slideshow` (processed images, variant URLs grouped
+ * Public routes: `GET /api/slideshow` (published processed images in the
+ * admin's order, with their title, caption and alt text, variant URLs grouped
  * per format for `<picture>`/`srcset`), and in local mode `GET /media/*`
  * serving generated variants from the filesystem store. Only keys under
  * `variants/` are served (never originals), with the stored content type,
  * `X-Content-Type-Options: nosniff` and a year-long immutable cache (keys
  * include the generation, so a reprocessed image gets new URLs).
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AppError } from '@slideshow/runtime';
 import { assertValidKey } from '@slideshow/storage';
@@ -15,15 +17,26 @@ import { slideshowEntry } from '../image-view.ts';
 
 const SAFE_TYPES = new Set(['image/avif', 'image/webp', 'image/jpeg', 'image/png']);
 
+/** Most slides the public slideshow lists. */
+export const SLIDESHOW_LIMIT = 1_000;
+
 /** `/api/slideshow`. */
 export function slideshowRoutes(services: Services) {
   const app = new Hono<AppEnv>();
   app.get('/', (c) => {
-    const rows = services.repos.images.listProcessed(500);
-    c.header('Cache-Control', 'public, max-age=30');
-    return c.json({
+    const rows = services.library.slideshow(SLIDESHOW_LIMIT);
+    const body = JSON.stringify({
       images: rows.map((r) => slideshowEntry(r, services.deps.publicMediaBaseUrl)),
     });
+    // Revalidated on every load (an edit or a hide shows at once) but cheap: an
+    // unchanged list answers 304 with no body.
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+    c.header('Cache-Control', 'public, no-cache');
+    c.header('ETag', etag);
+    const match = c.req.header('if-none-match');
+    if (match?.split(',').some((t) => t.trim() === etag)) return c.body(null, 304);
+    c.header('Content-Type', 'application/json; charset=utf-8');
+    return c.body(body);
   });
   return app;
 }

@@ -1,4 +1,9 @@
-import { readFile } from 'node:fs/promises';
+/**
+ * The web pages (`/`, `/admin`) and their assets (`/assets/*`) with a strict
+ * Content-Security-Policy. Assets are the files of ./assets (flat, named
+ * `[a-z0-9-]+.js|css`) plus the ThumbHash decoder from its npm package.
+ */
+import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import { adminPage, slideshowPage } from './pages.ts';
@@ -11,26 +16,22 @@ export interface WebRoutesOptions {
   connectOrigins?: string[];
 }
 
-const ASSETS: Record<string, { url: URL; type: string }> = {
-  'app.css': { url: new URL('./assets/app.css', import.meta.url), type: 'text/css; charset=utf-8' },
-  'admin.js': {
-    url: new URL('./assets/admin.js', import.meta.url),
-    type: 'text/javascript; charset=utf-8',
-  },
-  'resumable-upload.js': {
-    url: new URL('./assets/resumable-upload.js', import.meta.url),
-    type: 'text/javascript; charset=utf-8',
-  },
-  'slideshow.js': {
-    url: new URL('./assets/slideshow.js', import.meta.url),
-    type: 'text/javascript; charset=utf-8',
-  },
+const ASSETS_DIR = new URL('./assets/', import.meta.url);
+const ASSET_NAME = /^[a-z0-9-]+\.(js|css)$/;
+const TYPES = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' } as const;
+
+/** The servable assets by name, read from the folder once (on the first asset request). */
+async function listAssets(): Promise<Map<string, { url: URL; type: string }>> {
+  const assets = new Map<string, { url: URL; type: string }>();
+  for (const name of await readdir(ASSETS_DIR)) {
+    const match = ASSET_NAME.exec(name);
+    if (match)
+      assets.set(name, { url: new URL(name, ASSETS_DIR), type: TYPES[match[1] as 'js' | 'css'] });
+  }
   // The ThumbHash decoder comes from the `thumbhash` package, served by us: no CDN.
-  'thumbhash.js': {
-    url: new URL(import.meta.resolve('thumbhash')),
-    type: 'text/javascript; charset=utf-8',
-  },
-};
+  assets.set('thumbhash.js', { url: new URL(import.meta.resolve('thumbhash')), type: TYPES.js });
+  return assets;
+}
 
 /**
  * A strict Content-Security-Policy: scripts and styles only from this origin,
@@ -58,6 +59,7 @@ export function contentSecurityPolicy(
 export function createWebRoutes(options: WebRoutesOptions = {}): Hono {
   const csp = contentSecurityPolicy(options.imageOrigins, options.connectOrigins);
   const cache = new Map<string, Buffer>();
+  let assets: Promise<Map<string, { url: URL; type: string }>> | undefined;
   const routes = new Hono();
   routes.use('*', async (c, next) => {
     await next();
@@ -76,7 +78,8 @@ export function createWebRoutes(options: WebRoutesOptions = {}): Hono {
   });
   routes.get('/assets/:file', async (c) => {
     const name = c.req.param('file');
-    const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
+    assets ??= listAssets();
+    const asset = (await assets).get(name);
     if (!asset) return c.notFound();
     let body = cache.get(name);
     if (!body) {

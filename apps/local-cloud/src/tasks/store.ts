@@ -39,6 +39,8 @@ export interface TasksStore {
   setInFlight(name: string, inFlight: boolean): void;
   /** Marks every task not in flight (startup after a crash: at-least-once). */
   resetInFlight(): number;
+  /** Tasks in the queue, those in flight, and the earliest schedule of the rest (QueueStats). */
+  queueStats(queue: string): { tasks: number; inFlight: number; nextScheduleMs: number | null };
 }
 
 interface Row {
@@ -116,6 +118,11 @@ export function createTasksStore(
     ),
     setInFlight: db.prepare('UPDATE tasks SET in_flight = ? WHERE name = ?'),
     resetInFlight: db.prepare('UPDATE tasks SET in_flight = 0 WHERE in_flight = 1'),
+    stats: db.prepare<[string], { tasks: number; inFlight: number | null; next: number | null }>(
+      `SELECT count(*) AS tasks, sum(in_flight) AS inFlight,
+         min(CASE WHEN in_flight = 0 THEN schedule_ms END) AS next
+       FROM tasks WHERE queue = ?`,
+    ),
   };
   const tombstoneTtlMs = rules.taskTombstoneMs;
   let lastSweepMs = 0;
@@ -184,5 +191,9 @@ export function createTasksStore(
       s.setInFlight.run(inFlight ? 1 : 0, name);
     },
     resetInFlight: () => s.resetInFlight.run().changes,
+    queueStats: (queue) => {
+      const r = s.stats.get(queue);
+      return { tasks: r?.tasks ?? 0, inFlight: r?.inFlight ?? 0, nextScheduleMs: r?.next ?? null };
+    },
   };
 }

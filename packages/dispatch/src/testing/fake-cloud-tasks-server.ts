@@ -2,7 +2,9 @@
  * A loopback server speaking the part of the Cloud Tasks v2 REST API that the
  * dispatcher uses (https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks):
  * create (with name deduplication: 409 ALREADY_EXISTS in Google's error JSON),
- * get, list and delete tasks. It records every request and can inject
+ * get, list and delete tasks; and of the queue API the QueueAdmin uses: get
+ * (v2, and v2beta3 with `stats` when `readMask` names them), pause and
+ * resume. A queue springs into existence RUNNING when first named. It records every request and can inject
  * failures, so tests and benchmarks drive the real `@google-cloud/tasks`
  * client against it. It never dispatches tasks; apps/local-cloud does that.
  */
@@ -37,6 +39,8 @@ export interface FakeCloudTasksServer {
   readonly requests: RecordedRequest[];
   /** Live tasks by full name. */
   readonly tasks: Map<string, FakeTask>;
+  /** Queue states by full name (queues named so far). */
+  readonly queueStates: Map<string, 'RUNNING' | 'PAUSED'>;
   /** Number of tasks created (duplicates excluded). */
   readonly createdCount: number;
   /** TCP connections accepted so far (shows whether the client reuses connections). */
@@ -47,6 +51,9 @@ export interface FakeCloudTasksServer {
   reset(): void;
   close(): Promise<void>;
 }
+
+const QUEUE_PATH =
+  /^\/(v2|v2beta3)\/(projects\/[^/]+\/locations\/[^/]+\/queues\/[^/:]+)(?::(pause|resume))?$/;
 
 const TASKS_PATH =
   /^\/v2\/(projects\/[^/]+\/locations\/[^/]+\/queues\/[^/]+)\/tasks(?:\/([^/:]+))?$/;
@@ -61,6 +68,7 @@ export async function startFakeCloudTasksServer(
   // Names stay reserved after deletion, as in Cloud Tasks (~1 hour there; for the server's life here).
   const usedNames = new Set<string>();
   const failures: number[] = [];
+  const queueStates = new Map<string, 'RUNNING' | 'PAUSED'>();
   let createdCount = 0;
   let generated = 0;
 
@@ -80,6 +88,35 @@ export async function startFakeCloudTasksServer(
     const failure = failures.shift();
     if (failure !== undefined) {
       sendGoogleError(res, failure, `injected failure ${failure}`);
+      return;
+    }
+    const queueMatch = QUEUE_PATH.exec(url.pathname);
+    if (queueMatch) {
+      const version = queueMatch[1];
+      const queueName = queueMatch[2] as string;
+      const verb = queueMatch[3];
+      if ((method === 'POST') !== (verb !== undefined) || (method !== 'GET' && method !== 'POST')) {
+        sendGoogleError(res, 404, `unsupported ${method} ${url.pathname}`);
+        return;
+      }
+      if (verb) queueStates.set(queueName, verb === 'pause' ? 'PAUSED' : 'RUNNING');
+      const queue: Record<string, unknown> = {
+        name: queueName,
+        state: queueStates.get(queueName) ?? 'RUNNING',
+      };
+      // Stats only in v2beta3 and only when the read mask names them, as the API documents.
+      const mask = (url.searchParams.get('readMask') ?? '').split(',');
+      if (method === 'GET' && version === 'v2beta3' && mask.includes('stats')) {
+        const waiting = [...tasks.values()].filter((t) => t.name.startsWith(`${queueName}/tasks/`));
+        const next = waiting.map((t) => String(t.scheduleTime)).sort()[0];
+        queue.stats = {
+          tasksCount: String(waiting.length),
+          concurrentDispatchesCount: '0',
+          executedLastMinuteCount: '0',
+          ...(next ? { oldestEstimatedArrivalTime: next } : {}),
+        };
+      }
+      sendJson(res, 200, queue);
       return;
     }
     const match = TASKS_PATH.exec(url.pathname);
@@ -155,6 +192,7 @@ export async function startFakeCloudTasksServer(
     url,
     requests,
     tasks,
+    queueStates,
     get connectionCount() {
       return connectionCount;
     },
@@ -168,6 +206,7 @@ export async function startFakeCloudTasksServer(
       requests.length = 0;
       tasks.clear();
       usedNames.clear();
+      queueStates.clear();
       failures.length = 0;
       createdCount = 0;
     },

@@ -1,0 +1,194 @@
+/**
+ * The media library's reads and writes over `images` (migration 006): search,
+ * filter and sort with a keyset cursor, lookups by id or content hash, the
+ * editable description, publishing, the slideshow order, and each image's
+ * timeline (`image_events`, written by triggers). State transitions stay in
+ * images-repository.ts and lifecycle.ts; nothing here changes `status`.
+ */
+import type { ImageStatus } from '@slideshow/contracts';
+import type { ImageRow } from './images-repository.ts';
+import type { Db } from './open-database.ts';
+
+/** The columns migration 006 adds to `images`. */
+export interface DescriptionColumns {
+  title: string;
+  caption: string;
+  alt_text: string;
+  published: number;
+  slide_position: number | null;
+}
+
+/** A row of `images` with the library columns. */
+export type LibraryRow = ImageRow & DescriptionColumns;
+
+/** A library row with its open failure, if any (LEFT JOIN failed_tasks). */
+export type LibraryListRow = LibraryRow & {
+  failure_code: string | null;
+  failure_message: string | null;
+};
+
+/** What the library can be sorted by. */
+export const LIBRARY_SORTS = ['date', 'name', 'size'] as const;
+/** A sort key. */
+export type LibrarySort = (typeof LIBRARY_SORTS)[number];
+
+/** One listing request. */
+export interface LibraryQuery {
+  status?: ImageStatus;
+  /** Only published (`true`) or only hidden (`false`) images. */
+  published?: boolean;
+  /** Case-insensitive substring of the file name or the title. */
+  search?: string;
+  sort: LibrarySort;
+  order: 'asc' | 'desc';
+  /** Keyset position: the last row of the previous page. */
+  after?: { value: string | number; id: string };
+  limit: number;
+}
+
+/** The description fields an admin edits. */
+export interface DescriptionPatch {
+  title?: string;
+  caption?: string;
+  altText?: string;
+  published?: boolean;
+}
+
+/** One timeline entry. */
+export interface ImageEventRow {
+  id: number;
+  image_id: string;
+  at: string;
+  kind: 'uploaded' | 'dispatched' | 'started' | 'processed' | 'failed' | 'requeued';
+  generation: number;
+  attempt: number | null;
+  execution: string | null;
+  code: string | null;
+  detail: string | null;
+}
+
+const SORT_COLUMN: Record<LibrarySort, string> = {
+  date: 'i.created_at',
+  name: 'i.original_name COLLATE NOCASE',
+  size: 'i.bytes',
+};
+
+/** The value of `row`'s sort column, for the next page's cursor. */
+export function sortValue(row: ImageRow, sort: LibrarySort): string | number {
+  if (sort === 'name') return row.original_name;
+  if (sort === 'size') return row.bytes;
+  return row.created_at;
+}
+
+/** `%`, `_` and the escape character itself are literal in a search. */
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+const SELECT_LIST = `SELECT i.*, f.error_code AS failure_code, f.error_message AS failure_message
+  FROM images i LEFT JOIN failed_tasks f ON f.image_id = i.id AND f.resolved_at IS NULL`;
+
+/** The slideshow's order: placed images by position, then the rest newest first. */
+const SLIDESHOW_ORDER =
+  'ORDER BY slide_position IS NULL, slide_position, processed_at DESC, id DESC';
+
+/** Creates the repository over `db`. */
+export function createLibraryRepository(db: Db) {
+  const describe = db.prepare<{
+    id: string;
+    title: string | null;
+    caption: string | null;
+    altText: string | null;
+    published: number | null;
+  }>(
+    `UPDATE images SET title = coalesce(@title, title), caption = coalesce(@caption, caption),
+       alt_text = coalesce(@altText, alt_text), published = coalesce(@published, published)
+     WHERE id = @id`,
+  );
+  const clearPositions = db.prepare(
+    'UPDATE images SET slide_position = NULL WHERE slide_position IS NOT NULL',
+  );
+  const place = db.prepare<[number, string]>(
+    `UPDATE images SET slide_position = ? WHERE id = ? AND status = 'processed' AND published = 1`,
+  );
+  const slideshow = db.prepare<[number], LibraryRow>(
+    `SELECT * FROM images WHERE status = 'processed' AND published = 1 ${SLIDESHOW_ORDER} LIMIT ?`,
+  );
+  const events = db.prepare<[string, number], ImageEventRow>(
+    'SELECT * FROM image_events WHERE image_id = ? ORDER BY id LIMIT ?',
+  );
+  const byList = (column: 'id' | 'sha256', values: readonly string[]): LibraryListRow[] => {
+    if (values.length === 0) return [];
+    const marks = values.map(() => '?').join(',');
+    return db
+      .prepare<string[], LibraryListRow>(`${SELECT_LIST} WHERE i.${column} IN (${marks})`)
+      .all(...values);
+  };
+
+  return {
+    /** One page of the library, filtered and sorted, after the cursor position. */
+    list: (q: LibraryQuery): LibraryListRow[] => {
+      const where: string[] = [];
+      const params: (string | number)[] = [];
+      if (q.status) {
+        where.push('i.status = ?');
+        params.push(q.status);
+      }
+      if (q.published !== undefined) {
+        where.push('i.published = ?');
+        params.push(q.published ? 1 : 0);
+      }
+      if (q.search) {
+        where.push("(i.original_name LIKE ? ESCAPE '\\' OR i.title LIKE ? ESCAPE '\\')");
+        const pattern = likePattern(q.search);
+        params.push(pattern, pattern);
+      }
+      const column = SORT_COLUMN[q.sort];
+      const cmp = q.order === 'desc' ? '<' : '>';
+      if (q.after) {
+        where.push(`(${column} ${cmp} ? OR (${column} = ? AND i.id ${cmp} ?))`);
+        params.push(q.after.value, q.after.value, q.after.id);
+      }
+      const dir = q.order === 'desc' ? 'DESC' : 'ASC';
+      const sql = `${SELECT_LIST} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY ${column} ${dir}, i.id ${dir} LIMIT ?`;
+      return db.prepare<(string | number)[], LibraryListRow>(sql).all(...params, q.limit);
+    },
+    /** The rows with these ids (any order; unknown ids are absent). */
+    byIds: (ids: readonly string[]) => byList('id', ids),
+    /** The rows with these content hashes (lower-case hex). */
+    bySha256: (hashes: readonly string[]) => byList('sha256', hashes),
+    /**
+     * Applies an edit; false when there is no such image. `updated_at` is left
+     * alone: it is the state machine's clock (the reaper and /status read it).
+     */
+    describe: (id: string, patch: DescriptionPatch): boolean =>
+      describe.run({
+        id,
+        title: patch.title ?? null,
+        caption: patch.caption ?? null,
+        altText: patch.altText ?? null,
+        published: patch.published === undefined ? null : patch.published ? 1 : 0,
+      }).changes === 1,
+    /**
+     * The slideshow order: `ids` take positions 1..n; every other image loses
+     * its place (shown after them, newest first). Returns the ids that were
+     * placed (processed and published); the others are ignored.
+     */
+    setOrder: db.transaction((ids: readonly string[]): string[] => {
+      clearPositions.run();
+      const placed: string[] = [];
+      ids.forEach((id, index) => {
+        if (place.run(index + 1, id).changes === 1) placed.push(id);
+      });
+      return placed;
+    }),
+    /** Published processed images in slideshow order. */
+    slideshow: (limit: number): LibraryRow[] => slideshow.all(limit),
+    /** The image's timeline, oldest first. */
+    events: (id: string, limit = 500): ImageEventRow[] => events.all(id, limit),
+  };
+}
+
+/** The library repository. */
+export type LibraryRepository = ReturnType<typeof createLibraryRepository>;

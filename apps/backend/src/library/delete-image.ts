@@ -1,0 +1,33 @@
+/**
+ * Deleting an image, the one way every caller does it (the DELETE route, bulk
+ * delete, a cancelled upload's rollback): objects first, the rows last, so if
+ * storage fails the rows stay and the delete can be repeated. Only what the
+ * pipeline wrote goes (docs/security.md): the variants in the processor's
+ * layout (every generation) and the original when the upload stored it. An
+ * ingested image's source is the admin's own object and stays in the bucket,
+ * as does anything else under the image's prefix.
+ */
+import { AppError } from '@slideshow/runtime';
+import type { Services } from '../context.ts';
+import { originalKey } from '../keys.ts';
+import { deleteGeneratedVariants } from '../orphan-sweeper.ts';
+
+/** What one delete removed. */
+export interface Deleted {
+  id: string;
+  /** How many variant objects were deleted. */
+  variantsRemoved: number;
+  /** Whether the source object went too (an upload's original; never an ingested source). */
+  sourceDeleted: boolean;
+}
+
+/** Deletes the image's objects and rows; NOT_FOUND when there is no such image. */
+export async function deleteImage(services: Services, id: string): Promise<Deleted> {
+  const row = services.repos.images.get(id);
+  if (!row) throw new AppError('NOT_FOUND', `no image ${id}`, { context: { imageId: id } });
+  const variantsRemoved = (await deleteGeneratedVariants(services.deps.store, id)).length;
+  const sourceDeleted = row.source_key === originalKey(id);
+  if (sourceDeleted) await services.deps.store.delete(row.source_key);
+  services.repos.images.delete(id);
+  return { id, variantsRemoved, sourceDeleted };
+}

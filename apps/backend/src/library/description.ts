@@ -1,0 +1,45 @@
+/**
+ * What an admin may write into an image's title, caption and alt text: the
+ * limits (also CHECKs in migration 006) and the characters refused. Text is
+ * stored as given (NFC, trimmed) and escaped where it is shown — the pages set
+ * it with `textContent` / attributes, never as HTML — so `<b>` is kept as the
+ * four characters it is.
+ */
+import { z } from 'zod';
+
+/** Longest title, caption and alt text, in characters (code points, as SQLite's length()). */
+export const DESCRIPTION_LIMITS = { title: 200, caption: 2000, altText: 1000 } as const;
+
+// C0/C1 controls and DEL (a newline only where multi-line text is allowed), and
+// the bidi embedding/override/isolate controls that can make text display as
+// something else (Unicode TR #9; CVE-2021-42574 "Trojan Source"). LRM/RLM stay.
+const CONTROLS = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
+
+function text(max: number, multiline: boolean) {
+  return z
+    .string()
+    .transform((s) => {
+      const normalised = s.normalize('NFC');
+      return (multiline ? normalised.replace(/\r\n?/g, '\n') : normalised).trim();
+    })
+    .refine((s) => !CONTROLS.test(multiline ? s.replaceAll('\n', '') : s), {
+      message: multiline
+        ? 'must not contain control characters other than line breaks'
+        : 'must not contain control characters or line breaks',
+    })
+    .refine((s) => [...s].length <= max, { message: `must be at most ${max} characters` });
+}
+
+/** `PATCH /api/admin/images/:id`: any of the fields; at least one. */
+export const DescriptionPatchBody = z
+  .object({
+    title: text(DESCRIPTION_LIMITS.title, false).optional(),
+    caption: text(DESCRIPTION_LIMITS.caption, true).optional(),
+    altText: text(DESCRIPTION_LIMITS.altText, false).optional(),
+    published: z.boolean().optional(),
+  })
+  .strict()
+  .refine((b) => Object.values(b).some((v) => v !== undefined), 'give at least one field');
+
+/** A validated description edit. */
+export type DescriptionPatchBody = z.infer<typeof DescriptionPatchBody>;

@@ -1,0 +1,146 @@
+/**
+ * Cancelling uploads (the admin page's per-file and whole-batch Cancel). The
+ * page names each upload request with a random `X-Upload-Id`; a cancel is
+ * `DELETE /api/admin/uploads/:uploadId`, and whenever it arrives nothing the
+ * upload created stays:
+ *
+ * - before the request arrived: the id is remembered and the request, if it
+ *   ever comes, is refused before its body is read;
+ * - while it is being received: the cancel waits for it to end — an aborted
+ *   body leaves nothing (receive-upload deletes a partial object), and images
+ *   it completed are deleted;
+ * - after it answered (the answer may have been lost): its images are deleted.
+ *
+ * An image the upload found as a duplicate of an existing one is never
+ * removed. State is in memory: the backend runs as one instance, and an entry
+ * is useful only for the minutes a browser tab cares about it.
+ */
+import { AppError } from '@slideshow/runtime';
+
+/** The shape of an upload id: 16–64 URL-safe characters (the page sends 22). */
+export const UPLOAD_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
+
+/** Defaults for {@link createUploadTracker}. */
+export const UPLOAD_TRACKER_DEFAULTS = {
+  /** How long a finished or cancelled upload is remembered. */
+  ttlMs: 15 * 60_000,
+  /** Most uploads remembered (in-flight ones are never forgotten). */
+  maxEntries: 5_000,
+} as const;
+
+type Entry =
+  | { state: 'in-flight'; at: number; cancel: boolean; done: Promise<string[]> }
+  | { state: 'finished'; at: number; created: string[] }
+  | { state: 'cancelled'; at: number };
+
+/** What the upload route holds while its request runs. */
+export interface UploadTicket {
+  /**
+   * Reports the images this upload created (duplicates excluded). Returns
+   * true when the upload was cancelled meanwhile: the caller removes them and
+   * refuses the request.
+   */
+  finish(created: string[]): boolean;
+  /** Ends the ticket (always, also after an error); wakes a waiting cancel with what was removed. */
+  release(removed: string[]): void;
+}
+
+/** Creates the tracker. */
+export function createUploadTracker(
+  options: {
+    remove: (ids: string[]) => Promise<void>;
+    now?: () => number;
+  } & Partial<typeof UPLOAD_TRACKER_DEFAULTS>,
+) {
+  const ttlMs = options.ttlMs ?? UPLOAD_TRACKER_DEFAULTS.ttlMs;
+  const maxEntries = options.maxEntries ?? UPLOAD_TRACKER_DEFAULTS.maxEntries;
+  const now = options.now ?? Date.now;
+  const entries = new Map<string, Entry>();
+
+  const prune = () => {
+    const t = now();
+    for (const [id, entry] of entries) {
+      if (entries.size <= maxEntries && t - entry.at < ttlMs) break;
+      if (entry.state !== 'in-flight') entries.delete(id);
+    }
+  };
+  const remember = (id: string, entry: Entry) => {
+    entries.delete(id); // re-insert: the Map's order is the age order prune relies on
+    entries.set(id, entry);
+    prune();
+  };
+
+  return {
+    /** Registers an upload request; CONFLICT when the id was cancelled or already used. */
+    begin(uploadId: string): UploadTicket {
+      const existing = entries.get(uploadId);
+      if (existing?.state === 'cancelled') {
+        throw new AppError('CONFLICT', 'this upload was cancelled', { context: { uploadId } });
+      }
+      if (existing) {
+        throw new AppError('CONFLICT', 'this upload id was already used', {
+          context: { uploadId },
+        });
+      }
+      let wake: (removed: string[]) => void = () => {};
+      const entry: Entry = {
+        state: 'in-flight',
+        at: now(),
+        cancel: false,
+        done: new Promise<string[]>((resolve) => {
+          wake = resolve;
+        }),
+      };
+      remember(uploadId, entry);
+      let cancelled = false;
+      let created: string[] = [];
+      return {
+        finish(ids) {
+          created = ids;
+          cancelled = entry.cancel;
+          return cancelled;
+        },
+        release(removed) {
+          remember(
+            uploadId,
+            cancelled
+              ? { state: 'cancelled', at: now() }
+              : { state: 'finished', at: now(), created },
+          );
+          wake(removed);
+        },
+      };
+    },
+
+    /** Cancels the upload; resolves with the ids of the images removed because of it. */
+    async cancel(uploadId: string): Promise<string[]> {
+      const entry = entries.get(uploadId);
+      if (!entry) {
+        remember(uploadId, { state: 'cancelled', at: now() });
+        return [];
+      }
+      if (entry.state === 'cancelled') return [];
+      let finished = entry;
+      if (entry.state === 'in-flight') {
+        entry.cancel = true;
+        const removed = await entry.done;
+        const after = entries.get(uploadId);
+        // The cancel came after the request had already decided it was not cancelled.
+        if (after?.state !== 'finished') return removed;
+        finished = after;
+      }
+      if (finished.state !== 'finished') return [];
+      await options.remove(finished.created);
+      remember(uploadId, { state: 'cancelled', at: now() });
+      return finished.created;
+    },
+
+    /** Uploads remembered (for tests). */
+    get size() {
+      return entries.size;
+    },
+  };
+}
+
+/** The tracker. */
+export type UploadTracker = ReturnType<typeof createUploadTracker>;

@@ -1,0 +1,220 @@
+/**
+ * The media library routes under /api/admin (behind requireAdmin): the
+ * listing with search, status/visibility filters, sorts and a keyset cursor;
+ * lookups by id or content hash (the upload page follows its files and skips
+ * ones already uploaded); editing an image's title, caption, alt text and
+ * visibility; bulk delete/retry/hide/publish; an image's timeline; and the
+ * slideshow order.
+ */
+import { ImageStatus } from '@slideshow/contracts';
+import { AppError, coerceError } from '@slideshow/runtime';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppEnv, Services } from '../context.ts';
+import {
+  LIBRARY_SORTS,
+  type LibraryListRow,
+  type LibrarySort,
+  sortValue,
+} from '../db/library-repository.ts';
+import { IMAGE_ID_PATTERN } from '../ids.ts';
+import { adminView, thumbnail } from '../image-view.ts';
+import { deleteImage } from '../library/delete-image.ts';
+import { DescriptionPatchBody } from '../library/description.ts';
+import { jsonBody } from '../request-body.ts';
+
+/** Most images one bulk action or lookup names. */
+export const MAX_BULK = 500;
+/** Most images the slideshow order holds. */
+export const MAX_SLIDESHOW = 5_000;
+
+const ImageId = z.string().regex(IMAGE_ID_PATTERN, 'not an image id');
+
+const ListQuery = z.object({
+  status: ImageStatus.optional(),
+  visibility: z.enum(['published', 'hidden']).optional(),
+  q: z.string().max(100).optional(),
+  sort: z.enum(LIBRARY_SORTS).default('date'),
+  order: z.enum(['asc', 'desc']).optional(),
+  cursor: z.string().max(600).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+const LookupBody = z
+  .object({
+    ids: z.array(ImageId).max(MAX_BULK).optional(),
+    sha256: z
+      .array(z.string().regex(/^[0-9a-f]{64}$/, 'not a lower-case sha256 hex digest'))
+      .max(MAX_BULK)
+      .optional(),
+  })
+  .strict();
+
+const BulkBody = z
+  .object({
+    action: z.enum(['delete', 'retry', 'hide', 'publish']),
+    ids: z.array(ImageId).min(1).max(MAX_BULK),
+  })
+  .strict();
+
+const OrderBody = z.object({ ids: z.array(ImageId).max(MAX_SLIDESHOW) }).strict();
+
+/** The natural direction of each sort: newest, A→Z, largest first. */
+const DEFAULT_ORDER: Record<LibrarySort, 'asc' | 'desc'> = {
+  date: 'desc',
+  name: 'asc',
+  size: 'desc',
+};
+
+const CursorTuple = z.tuple([
+  z.enum(LIBRARY_SORTS),
+  z.enum(['asc', 'desc']),
+  z.union([z.string(), z.number()]),
+  z.string(),
+]);
+
+function encodeCursor(sort: LibrarySort, order: string, value: string | number, id: string) {
+  return Buffer.from(JSON.stringify([sort, order, value, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string, sort: LibrarySort, order: 'asc' | 'desc') {
+  let parsed: z.infer<typeof CursorTuple>;
+  try {
+    parsed = CursorTuple.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+  } catch (error) {
+    throw new AppError('VALIDATION_FAILED', 'invalid cursor', { cause: error });
+  }
+  if (parsed[0] !== sort || parsed[1] !== order) {
+    throw new AppError('VALIDATION_FAILED', 'the cursor belongs to another sort order');
+  }
+  return { value: parsed[2], id: parsed[3] };
+}
+
+function checkId(id: string): string {
+  if (!IMAGE_ID_PATTERN.test(id)) throw new AppError('NOT_FOUND', 'no such image');
+  return id;
+}
+
+/** Routes under /api/admin. */
+export function libraryRoutes(services: Services) {
+  const app = new Hono<AppEnv>();
+  const { deps, repos, library, lifecycle } = services;
+  const limited = services.limitBody('library');
+  const base = deps.publicMediaBaseUrl;
+  const view = (row: LibraryListRow) =>
+    adminView(row, base, {
+      failure:
+        row.failure_code === null
+          ? null
+          : { code: row.failure_code, message: row.failure_message ?? '' },
+    });
+
+  app.get('/images', (c) => {
+    const q = ListQuery.parse(c.req.query());
+    const order = q.order ?? DEFAULT_ORDER[q.sort];
+    const search = q.q?.trim();
+    const rows = library.list({
+      sort: q.sort,
+      order,
+      limit: q.limit + 1,
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.visibility ? { published: q.visibility === 'published' } : {}),
+      ...(search ? { search } : {}),
+      ...(q.cursor ? { after: decodeCursor(q.cursor, q.sort, order) } : {}),
+    });
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    const nextCursor =
+      rows.length > q.limit && last
+        ? encodeCursor(q.sort, order, sortValue(last, q.sort), last.id)
+        : null;
+    return c.json({ images: page.map(view), nextCursor });
+  });
+
+  app.post('/images/lookup', limited, (c) => {
+    const body = LookupBody.parse(jsonBody(c));
+    const rows = [...library.byIds(body.ids ?? []), ...library.bySha256(body.sha256 ?? [])];
+    const unique = new Map(rows.map((r) => [r.id, r]));
+    return c.json({ images: [...unique.values()].map(view) });
+  });
+
+  app.patch('/images/:id', limited, (c) => {
+    const id = checkId(c.req.param('id'));
+    const patch = DescriptionPatchBody.parse(jsonBody(c));
+    if (!library.describe(id, patch)) throw new AppError('NOT_FOUND', `no image ${id}`);
+    c.get('logger').info('image described', { imageId: id, fields: Object.keys(patch) });
+    return c.json({ image: view(library.byIds([id])[0] as LibraryListRow) });
+  });
+
+  app.get('/images/:id/timeline', (c) => {
+    const id = checkId(c.req.param('id'));
+    if (!repos.images.get(id)) throw new AppError('NOT_FOUND', `no image ${id}`);
+    return c.json({
+      events: library.events(id).map((e) => ({
+        at: e.at,
+        kind: e.kind,
+        generation: e.generation,
+        attempt: e.attempt,
+        execution: e.execution,
+        code: e.code,
+        detail: e.detail,
+      })),
+    });
+  });
+
+  app.post('/images/bulk', limited, async (c) => {
+    const body = BulkBody.parse(jsonBody(c));
+    const results: { id: string; ok: boolean; error?: { code: string; message: string } }[] = [];
+    for (const id of new Set(body.ids)) {
+      try {
+        if (body.action === 'delete') await deleteImage(services, id);
+        else if (body.action === 'retry') lifecycle.retry(id);
+        else if (!library.describe(id, { published: body.action === 'publish' })) {
+          throw new AppError('NOT_FOUND', `no image ${id}`);
+        }
+        results.push({ id, ok: true });
+      } catch (error) {
+        // One image's refusal (gone, not failed) does not stop the others; a storage
+        // outage fails each delete the same way and is reported per image too.
+        const e = coerceError(error);
+        results.push({ id, ok: false, error: { code: e.code, message: e.message } });
+      }
+    }
+    const failed = results.filter((r) => !r.ok).length;
+    c.get('logger').info('bulk action', {
+      action: body.action,
+      ok: results.length - failed,
+      failed,
+    });
+    return c.json({ action: body.action, results });
+  });
+
+  app.get('/slideshow', (c) => {
+    const rows = library.slideshow(MAX_SLIDESHOW);
+    return c.json({
+      images: rows.map((r) => ({
+        id: r.id,
+        originalName: r.original_name,
+        title: r.title,
+        altText: r.alt_text,
+        slidePosition: r.slide_position,
+        placeholder: r.placeholder,
+        thumb: thumbnail(r, base),
+      })),
+    });
+  });
+
+  app.put('/slideshow/order', services.limitBody('slideshowOrder'), (c) => {
+    const { ids } = OrderBody.parse(jsonBody(c));
+    if (new Set(ids).size !== ids.length) {
+      throw new AppError('VALIDATION_FAILED', 'an image appears twice in the order');
+    }
+    const placed = library.setOrder(ids);
+    const placedSet = new Set(placed);
+    const ignored = ids.filter((id) => !placedSet.has(id));
+    c.get('logger').info('slideshow ordered', { placed: placed.length, ignored: ignored.length });
+    return c.json({ placed, ignored });
+  });
+
+  return app;
+}

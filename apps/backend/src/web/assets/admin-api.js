@@ -1,0 +1,83 @@
+// The admin API client: JSON in and out, the session's CSRF token on every
+// write (X-CSRF-Token), errors as Error objects carrying the API's code, and
+// error codes in words an admin understands.
+
+/** The session's CSRF token (from login or GET /api/admin/session). */
+let csrfToken = '';
+/** Called when the API says the session is gone. */
+let onUnauthenticated = () => {};
+
+export function setCsrfToken(token) {
+  csrfToken = token ?? '';
+}
+export function getCsrfToken() {
+  return csrfToken;
+}
+export function whenUnauthenticated(handler) {
+  onUnauthenticated = handler;
+}
+
+/** Imaging's and the API's error codes, in words. */
+export const WORDS = {
+  EMPTY_FILE: 'The file is empty.',
+  FILE_TOO_LARGE: 'The file is larger than the upload limit.',
+  PAYLOAD_TOO_LARGE: 'The file is larger than the upload limit.',
+  UNSUPPORTED_FORMAT:
+    'This is not an image format we accept (JPEG, PNG, WebP, GIF, AVIF, TIFF, HEIC).',
+  UNSUPPORTED_MEDIA_TYPE:
+    'This is not an image format we accept (JPEG, PNG, WebP, GIF, AVIF, TIFF, HEIC).',
+  SVG_NOT_ALLOWED: 'SVG images are not accepted, because they can carry scripts.',
+  HEIC_NOT_SUPPORTED: 'HEIC images cannot be decoded here; export the photo as JPEG.',
+  TOO_MANY_PIXELS: 'The image has too many pixels.',
+  TOO_MANY_FRAMES: 'The animation has too many frames.',
+  DIMENSIONS_TOO_LARGE: 'The image is too wide or too tall.',
+  CORRUPT_IMAGE: 'The image is damaged or incomplete and cannot be decoded.',
+  DECODER_UNAVAILABLE:
+    'The processor could not load the decoder for this format (a deployment problem, not the image); retry once it is fixed.',
+  UNAUTHENTICATED: 'Your session has ended; log in again.',
+  CSRF_REJECTED: 'The request was refused as cross-site; reload the page.',
+  RATE_LIMITED: 'Too many attempts; wait a minute and try again.',
+  JOB_FAILED: 'The processing job failed on every attempt.',
+  TIMEOUT: 'Processing took too long.',
+  STUCK: 'Processing never finished.',
+  STORAGE_UNAVAILABLE: 'Storage could not be reached; try again.',
+  STORAGE_FULL: 'The server has no room left for this file; ask the operator to free space.',
+  REQUEST_TIMEOUT: 'The upload stalled (nothing arrived for a while); try again.',
+  NOT_READY: 'The server is starting; try again in a moment.',
+  LEASE_NOT_HELD: 'The server is handing over to a new instance; try again in a moment.',
+  DISPATCH_FAILED: 'The queue service could not be reached; try again.',
+  NOT_FOUND: 'It no longer exists.',
+  CONFLICT: 'That is not possible in the image’s current state.',
+};
+
+/** An error in words, with its code: "The image is damaged… (CORRUPT_IMAGE)". */
+export function words(error) {
+  const text = WORDS[error?.code] ?? error?.message ?? 'Unknown error.';
+  return `${text}${error?.code ? ` (${error.code})` : ''}`;
+}
+
+/** Calls the API; resolves with the JSON body, rejects with an Error (`code`, `status`). */
+export async function api(path, options = {}) {
+  const headers = new Headers(options.headers);
+  const init = { ...options, headers, credentials: 'same-origin' };
+  if (options.method && options.method !== 'GET') headers.set('X-CSRF-Token', csrfToken);
+  if (options.json !== undefined) {
+    headers.set('Content-Type', 'application/json');
+    init.body = JSON.stringify(options.json);
+    delete init.json;
+  }
+  const response = await fetch(path, init);
+  const body = response.status === 204 ? {} : await response.json().catch(() => ({}));
+  if (response.status === 401 && !path.endsWith('/login')) onUnauthenticated();
+  if (!response.ok) {
+    throw Object.assign(new Error(words(body.error ?? { message: `HTTP ${response.status}` })), {
+      code: body.error?.code,
+      status: response.status,
+      body,
+    });
+  }
+  return body;
+}
+
+/** An image id as a path segment. */
+export const idPath = (id) => encodeURIComponent(id);

@@ -1,0 +1,270 @@
+// The image detail dialog, opened by the deep link #image=<id> (cards, upload
+// rows and failed tasks link there): preview, facts, the editable title,
+// caption and alt text with "show in slideshow", retry and delete, the
+// image's timeline (uploaded, dispatched, each attempt with its execution,
+// the outcome) and its variants.
+import { api, idPath, words } from './admin-api.js';
+import { confirmAction } from './admin-confirm.js';
+import {
+  $,
+  announce,
+  displayName,
+  el,
+  fmtBytes,
+  fmtTime,
+  placeholderUrl,
+  thumbnail,
+} from './admin-dom.js';
+
+let onChanged = () => {};
+let openId = null;
+/** The image whose details the open dialog shows. */
+let shownId = null;
+
+const EVENT_TEXT = {
+  uploaded: 'Uploaded',
+  dispatched: 'Task created in Cloud Tasks',
+  started: 'Attempt started',
+  processed: 'Processed',
+  failed: 'Failed',
+  requeued: 'Queued again',
+};
+
+function timelineItem(e) {
+  const parts = [`${fmtTime(e.at)} — ${EVENT_TEXT[e.kind] ?? e.kind} (generation ${e.generation})`];
+  if (e.kind === 'started' && e.attempt) parts.push(`attempt ${e.attempt}`);
+  if (e.execution) parts.push(`execution ${e.execution}`);
+  if (e.kind === 'failed') parts.push(words({ code: e.code, message: e.detail }));
+  if (e.kind === 'requeued') parts.push(e.detail === 'reaper' ? 'by the reaper' : 'by a retry');
+  if (e.kind === 'dispatched' && e.detail) parts.push(e.detail);
+  return el('li', { 'data-kind': e.kind }, parts.join(', '));
+}
+
+function field(id, label, control, hint) {
+  return el(
+    'div',
+    { class: 'field' },
+    el('label', { for: id }, label),
+    control,
+    hint ? el('small', { class: 'muted', id: `${id}-hint` }, hint) : null,
+  );
+}
+
+function describeForm(image) {
+  const status = el('p', { role: 'status', class: 'muted', id: 'describe-status' });
+  const form = el(
+    'form',
+    { class: 'describe', id: 'describe' },
+    field(
+      'describe-title',
+      'Title',
+      el('input', { id: 'describe-title', type: 'text', maxlength: 200 }),
+    ),
+    field(
+      'describe-caption',
+      'Caption',
+      el('textarea', { id: 'describe-caption', maxlength: 2000, rows: 3 }),
+    ),
+    field(
+      'describe-alt',
+      'Alt text',
+      el('textarea', {
+        id: 'describe-alt',
+        maxlength: 1000,
+        rows: 2,
+        'aria-describedby': 'describe-alt-hint',
+      }),
+      'What the image shows, for people who cannot see it. The slideshow reads it out.',
+    ),
+    el(
+      'label',
+      { class: 'check' },
+      el('input', { type: 'checkbox', id: 'describe-published', checked: image.published }),
+      'Show in the slideshow',
+    ),
+    el('div', { class: 'actions' }, el('button', { type: 'submit' }, 'Save')),
+    status,
+  );
+  // Set as values, never markup.
+  form.querySelector('#describe-title').value = image.title;
+  form.querySelector('#describe-caption').value = image.caption;
+  form.querySelector('#describe-alt').value = image.altText;
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    status.textContent = 'Saving…';
+    try {
+      const { image: saved } = await api(`/api/admin/images/${idPath(image.id)}`, {
+        method: 'PATCH',
+        json: {
+          title: form.querySelector('#describe-title').value,
+          caption: form.querySelector('#describe-caption').value,
+          altText: form.querySelector('#describe-alt').value,
+          published: form.querySelector('#describe-published').checked,
+        },
+      });
+      status.textContent = 'Saved.';
+      $('detail-title').textContent = displayName(saved);
+      onChanged([image.id]);
+    } catch (error) {
+      status.textContent = `Not saved: ${error.message}`;
+    }
+  });
+  return form;
+}
+
+function facts(image) {
+  const swatch = image.dominantColor ? el('span', { class: 'swatch' }) : null;
+  if (swatch) swatch.style.backgroundColor = image.dominantColor;
+  const timings = Object.entries(image.timings ?? {})
+    .map(([k, v]) => `${k} ${Math.round(v)} ms`)
+    .join(', ');
+  const rows = [
+    ['File', image.originalName],
+    ['Status', image.status],
+    [
+      'Size',
+      image.width
+        ? `${image.width}×${image.height} ${image.format ?? ''}, ${fmtBytes(image.bytes)}`
+        : fmtBytes(image.bytes),
+    ],
+    ['Dominant colour', image.dominantColor ? [swatch, ` ${image.dominantColor}`] : '—'],
+    ['Attempts', String(image.attempts ?? 0)],
+    ['Generation', String(image.generation ?? 0)],
+    ['Timings', timings || '—'],
+    [
+      'Workflow execution',
+      image.executionState ? `${image.executionState.state} (${image.executionState.name})` : '—',
+    ],
+    [
+      'Last error',
+      image.failedTask
+        ? words({ code: image.failedTask.errorCode, message: image.failedTask.errorMessage })
+        : '—',
+    ],
+  ];
+  return el('dl', {}, ...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+}
+
+function variantsTable(image) {
+  return el(
+    'div',
+    { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Variants' },
+    el(
+      'table',
+      {},
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          ...['Format', 'Size', 'Bytes', 'File'].map((h) => el('th', { scope: 'col' }, h)),
+        ),
+      ),
+      el(
+        'tbody',
+        {},
+        ...(image.variants ?? []).map((v) =>
+          el(
+            'tr',
+            {},
+            el('td', {}, v.format),
+            el('td', {}, `${v.width}×${v.height}`),
+            el('td', {}, fmtBytes(v.bytes)),
+            el('td', {}, el('a', { href: v.url }, v.suffix)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+async function retry(id) {
+  try {
+    await api(`/api/admin/images/${idPath(id)}/retry`, { method: 'POST' });
+    announce('Retry queued.');
+    onChanged([id]);
+    await openDetail(id, { refresh: true });
+  } catch (error) {
+    announce(error.message);
+  }
+}
+
+async function remove(image) {
+  const ok = await confirmAction({
+    title: `Delete ${displayName(image)}?`,
+    message: 'Its file and every generated size are removed. This cannot be undone.',
+    confirmLabel: 'Delete',
+  });
+  if (!ok) return;
+  try {
+    await api(`/api/admin/images/${idPath(image.id)}`, { method: 'DELETE' });
+    announce(`${displayName(image)} deleted.`);
+    $('detail').close();
+    onChanged([image.id]);
+  } catch (error) {
+    announce(error.message);
+  }
+}
+
+/**
+ * Opens the dialog for `id` (also what #image=<id> does). When the dialog
+ * already shows `id` it is left alone unless `refresh` (after a retry): a
+ * second open of the same image — the deep link handled both by hashchange
+ * and when the console finishes loading — would otherwise replace a form the
+ * admin is typing into, and Save would store the blank fields.
+ */
+export async function openDetail(id, { refresh = false } = {}) {
+  openId = id;
+  const [image, { events }] = await Promise.all([
+    api(`/api/images/${idPath(id)}`),
+    api(`/api/admin/images/${idPath(id)}/timeline`),
+  ]);
+  if (openId !== id) return;
+  if (!refresh && shownId === id && $('detail').open) return;
+  shownId = id;
+  const preview = image.thumb
+    ? thumbnail(image, '(max-width: 40rem) 90vw, 25rem', image.altText)
+    : placeholderUrl(image.placeholder)
+      ? el('img', {
+          src: placeholderUrl(image.placeholder),
+          alt: 'Placeholder (not processed yet)',
+        })
+      : el('p', { class: 'muted' }, 'No preview yet.');
+  $('detail-title').textContent = displayName(image);
+  $('detail-body').replaceChildren(
+    el('div', { class: 'detail-grid' }, el('div', {}, preview), facts(image)),
+    describeForm(image),
+    el(
+      'div',
+      { class: 'actions' },
+      image.status === 'failed'
+        ? el('button', { type: 'button', onclick: () => retry(id) }, 'Retry')
+        : null,
+      el('button', { type: 'button', class: 'danger', onclick: () => remove(image) }, 'Delete…'),
+    ),
+    el('h3', {}, 'Timeline'),
+    el('ol', { class: 'timeline', id: 'timeline' }, ...events.map(timelineItem)),
+    el('h3', {}, 'Variants'),
+    variantsTable(image),
+  );
+  if (!$('detail').open) $('detail').showModal();
+}
+
+function fromHash() {
+  const match = /^#image=(img_[a-z2-7]{26})$/.exec(location.hash);
+  if (match) openDetail(match[1]).catch((error) => announce(error.message));
+}
+
+/** Wires the deep link and the dialog's close; `changed(ids)` is told about edits. */
+export function initDetail({ changed }) {
+  onChanged = changed;
+  window.addEventListener('hashchange', fromHash);
+  $('detail').addEventListener('close', () => {
+    openId = null;
+    shownId = null;
+    if (location.hash.startsWith('#image='))
+      history.replaceState(null, '', `${location.pathname}${location.search}`);
+  });
+  return fromHash;
+}

@@ -1,0 +1,112 @@
+// Small DOM helpers for the admin console: element builder (text is always
+// set as text, never parsed as HTML), formatters, thumbnails as <picture>
+// with the smallest variants, ThumbHash placeholders, a live region.
+import { thumbHashToDataURL } from '/assets/thumbhash.js';
+
+export const $ = (id) => document.getElementById(id);
+
+/**
+ * `el('button', {type: 'button', onclick}, 'Retry')`. Strings become text
+ * nodes; attributes are set with setAttribute, so nothing is ever HTML.
+ */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') node.className = v;
+    else if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? '' : String(v));
+  }
+  node.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
+export const fmtBytes = (n) =>
+  n >= 1 << 20
+    ? `${(n / (1 << 20)).toFixed(1)} MB`
+    : n >= 1024
+      ? `${(n / 1024).toFixed(0)} KB`
+      : `${n} B`;
+export const fmtTime = (s) => (s ? new Date(s).toLocaleString() : '—');
+
+/** A ThumbHash (base64) as a data URL, or null. */
+export function placeholderUrl(b64) {
+  if (!b64) return null;
+  try {
+    return thumbHashToDataURL(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+  } catch (error) {
+    console.warn('bad placeholder', error);
+    return null;
+  }
+}
+
+/**
+ * A thumbnail: `<picture>` with the API's AVIF/WebP/JPEG srcsets of the small
+ * variants, so the browser fetches the one width `sizes` asks for; the
+ * ThumbHash until it loads; a labelled box when there is nothing to show.
+ */
+export function thumbnail(image, sizes, alt = '') {
+  const thumb = image.thumb;
+  if (!thumb) {
+    const ph = placeholderUrl(image.placeholder);
+    if (ph) return el('img', { class: 'thumb', src: ph, alt });
+    return el(
+      'span',
+      { class: 'thumb thumb-missing', role: alt ? 'img' : null, 'aria-label': alt || null },
+      image.format ?? 'no preview',
+    );
+  }
+  const picture = el('picture', {});
+  for (const source of thumb.sources) {
+    if (source.format === 'jpeg' || source.format === 'png') continue;
+    picture.append(el('source', { type: source.type, srcset: source.srcset, sizes }));
+  }
+  const fallback = thumb.sources.find((s) => s.format === 'jpeg' || s.format === 'png');
+  const img = el('img', {
+    class: 'thumb',
+    src: thumb.src,
+    srcset: fallback?.srcset,
+    sizes: fallback ? sizes : null,
+    width: thumb.width,
+    height: thumb.height,
+    alt,
+    loading: 'lazy',
+    decoding: 'async',
+  });
+  const ph = placeholderUrl(image.placeholder);
+  if (ph) {
+    img.style.backgroundImage = `url("${ph}")`;
+    img.style.backgroundSize = 'cover';
+  }
+  picture.append(img);
+  return picture;
+}
+
+/** The name to show for an image: its title, else its file name. */
+export const displayName = (image) => image.title || image.originalName || image.id;
+
+/** Says `text` to screen readers (and shows nothing). */
+export function announce(text) {
+  const region = $('announcer');
+  region.textContent = '';
+  // A new text node after a tick so the same message twice is announced twice.
+  setTimeout(() => {
+    region.textContent = text;
+  }, 50);
+}
+
+/**
+ * Replaces `container`'s children only when `key` changed, and gives focus
+ * back to the element with the same `data-focus` value: a poll that rebuilds
+ * a table must not pull the keyboard user out of it.
+ */
+export function replaceIfChanged(container, key, build) {
+  if (container.dataset.renderKey === key) return false;
+  container.dataset.renderKey = key;
+  const focused = container.contains(document.activeElement)
+    ? document.activeElement?.dataset.focus
+    : undefined;
+  container.replaceChildren(...build());
+  if (focused) container.querySelector(`[data-focus="${CSS.escape(focused)}"]`)?.focus();
+  return true;
+}

@@ -1,0 +1,206 @@
+// The status panel and the jobs section: each queue's state and depth with
+// Pause/Resume (Cloud Tasks queues.pause/resume behind the API), the outbox,
+// "Retry all failed", and the failed tasks — file name, thumbnail or
+// placeholder, the reason in words with its code, a link to the image (its
+// detail has the timeline) and Retry. Tables are rebuilt only when their data
+// changed, and give the keyboard focus back.
+import { api, WORDS, words } from './admin-api.js';
+import { confirmAction } from './admin-confirm.js';
+import { $, announce, el, fmtTime, replaceIfChanged, thumbnail } from './admin-dom.js';
+
+let onChanged = () => {};
+let failedCount = 0;
+
+/** Refreshes the status counts; returns them. */
+export async function refreshStatus() {
+  const s = await api('/status');
+  const counts = s.counts ?? {};
+  const items = [
+    ['Queued', (counts.uploaded ?? 0) + (counts.queued ?? 0)],
+    ['Processing', counts.processing ?? 0],
+    ['Processed', counts.processed ?? 0],
+    ['Failed', counts.failed ?? 0],
+    ['Outbox', s.outbox?.pending ?? 0],
+    [
+      'Oldest waiting',
+      s.oldestWaitingAgeSeconds ? `${Math.round(s.oldestWaitingAgeSeconds)} s` : '—',
+    ],
+    ['Failures, last hour', s.failuresLastHour ?? 0],
+  ];
+  replaceIfChanged($('status'), JSON.stringify(items), () =>
+    items.map(([k, v]) => el('div', {}, el('dt', {}, k), el('dd', {}, String(v)))),
+  );
+  return counts;
+}
+
+function queueRow(q) {
+  if (q.error) {
+    return el(
+      'tr',
+      { 'data-queue': q.queue },
+      el('th', { scope: 'row' }, q.queue),
+      el('td', { colspan: 5 }, words(q.error)),
+    );
+  }
+  const paused = q.state === 'PAUSED';
+  const action = paused ? 'resume' : 'pause';
+  return el(
+    'tr',
+    { 'data-queue': q.queue, 'data-state': q.state },
+    el(
+      'th',
+      { scope: 'row' },
+      q.queue,
+      el('br'),
+      el('small', { class: 'muted' }, q.name.split('/').pop()),
+    ),
+    el(
+      'td',
+      {},
+      el(
+        'span',
+        { class: `badge ${paused ? 'failed' : 'processed'}` },
+        paused ? 'paused' : q.state.toLowerCase(),
+      ),
+    ),
+    el('td', {}, q.tasksCount ?? '—'),
+    el('td', {}, q.concurrentDispatchesCount ?? '—'),
+    el('td', {}, q.oldestEstimatedArrivalTime ? fmtTime(q.oldestEstimatedArrivalTime) : '—'),
+    el(
+      'td',
+      {},
+      el(
+        'button',
+        {
+          type: 'button',
+          'data-focus': `queue:${q.queue}`,
+          'aria-label': `${paused ? 'Resume' : 'Pause'} dispatch from the ${q.queue} queue`,
+          onclick: () => setQueue(q.queue, action),
+        },
+        paused ? 'Resume' : 'Pause',
+      ),
+    ),
+  );
+}
+
+async function setQueue(queue, action) {
+  try {
+    const { queue: q } = await api(`/api/admin/queues/${encodeURIComponent(queue)}/${action}`, {
+      method: 'POST',
+    });
+    announce(`The ${queue} queue is ${q.state === 'PAUSED' ? 'paused' : 'running'}.`);
+    await refreshQueues();
+  } catch (error) {
+    announce(error.message);
+  }
+}
+
+/** Refreshes the queue table. */
+export async function refreshQueues() {
+  const body = await api('/api/admin/queues');
+  const outbox = el(
+    'tr',
+    { 'data-queue': 'outbox' },
+    el(
+      'th',
+      { scope: 'row' },
+      'outbox',
+      el('br'),
+      el('small', { class: 'muted' }, 'in the backend, before a task exists'),
+    ),
+    el('td', { 'data-label': 'State' }, '—'),
+    el('td', { 'data-label': 'Waiting' }, String(body.outbox.pending)),
+  );
+  replaceIfChanged($('queues').querySelector('tbody'), JSON.stringify(body), () => [
+    ...body.queues.map(queueRow),
+    outbox,
+  ]);
+  $('queues-note').textContent = body.note ?? `As of ${new Date().toLocaleTimeString()}.`;
+}
+
+function failedRow(f) {
+  const image = f.image ?? {};
+  const name = image.title || image.originalName || f.imageId;
+  const reason = WORDS[f.errorCode]
+    ? `${WORDS[f.errorCode]} ${f.errorMessage ?? ''}`
+    : (f.errorMessage ?? '');
+  return el(
+    'tr',
+    { 'data-id': f.imageId },
+    el(
+      'td',
+      { 'data-label': 'Image' },
+      el(
+        'span',
+        { class: 'image-cell' },
+        thumbnail({ ...image, id: f.imageId }, '3rem', ''),
+        el('a', { href: `#image=${f.imageId}`, 'data-focus': `open:${f.imageId}` }, name),
+      ),
+    ),
+    el('td', { 'data-label': 'Reason' }, reason.trim(), ' ', el('code', {}, `(${f.errorCode})`)),
+    el('td', { 'data-label': 'Attempts' }, String(f.attemptCount ?? '')),
+    el('td', { 'data-label': 'Last attempt' }, fmtTime(f.lastAttempt)),
+    el('td', { 'data-label': 'Source' }, f.source ?? ''),
+    el(
+      'td',
+      {},
+      el(
+        'button',
+        {
+          type: 'button',
+          'data-focus': `retry:${f.imageId}`,
+          onclick: () => retry(f.imageId),
+          'aria-label': `Retry ${name}`,
+        },
+        'Retry',
+      ),
+    ),
+  );
+}
+
+async function retry(id) {
+  try {
+    await api(`/api/admin/images/${encodeURIComponent(id)}/retry`, { method: 'POST' });
+    announce('Retry queued.');
+    onChanged([id]);
+    await refreshFailed();
+  } catch (error) {
+    announce(error.message);
+  }
+}
+
+/** Refreshes the failed-tasks table. */
+export async function refreshFailed() {
+  const body = await api('/api/admin/failed-tasks?unresolved=true');
+  const rows = body.failedTasks ?? [];
+  failedCount = rows.length;
+  replaceIfChanged($('failed').querySelector('tbody'), JSON.stringify(rows), () =>
+    rows.map(failedRow),
+  );
+  $('failed-empty').hidden = rows.length > 0;
+  $('retry-all').disabled = rows.length === 0;
+}
+
+/** Wires "Retry all failed"; `changed(ids)` is told which images were retried. */
+export function initJobs({ changed }) {
+  onChanged = changed;
+  $('retry-all').addEventListener('click', async () => {
+    const ok = await confirmAction({
+      title: `Retry ${failedCount} failed image${failedCount === 1 ? '' : 's'}?`,
+      message: 'Each is processed again from its original file.',
+      confirmLabel: 'Retry all',
+    });
+    if (!ok) return;
+    try {
+      const { retried, skipped } = await api('/api/admin/failed-tasks/retry', {
+        method: 'POST',
+        json: {},
+      });
+      announce(`${retried.length} retried${skipped.length ? `, ${skipped.length} skipped` : ''}.`);
+      onChanged(retried);
+      await refreshFailed();
+    } catch (error) {
+      announce(error.message);
+    }
+  });
+}

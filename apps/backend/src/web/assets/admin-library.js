@@ -1,0 +1,302 @@
+// The library grid: search, status and visibility filters, sorts; pages of
+// images fetched with the API's nextCursor ("Load more"), of which at most
+// MAX_PAGES stay in the page — older ones are dropped and fetched again with
+// their remembered cursor ("Show newer images"), so thousands of images cost
+// the memory of a few hundred cards. Thumbnails are the smallest variants
+// (srcset/sizes). Cards can be selected for bulk retry, hide, show or delete.
+import { api } from './admin-api.js';
+import { confirmAction } from './admin-confirm.js';
+import { $, announce, displayName, el, thumbnail } from './admin-dom.js';
+
+/** Pages kept in the page at once. */
+const MAX_PAGES = 5;
+const PAGE_SIZE = (() => {
+  const asked = Number(new URLSearchParams(location.search).get('pageSize'));
+  return Number.isInteger(asked) && asked >= 10 && asked <= 200 ? asked : 60;
+})();
+/** Card width: half a phone, else ~12rem (the 320 px variant at 1x and 1.5x). */
+const SIZES = '(max-width: 40rem) 45vw, 12rem';
+const LIVE = new Set(['uploaded', 'queued', 'processing']);
+
+/** pages[i]: the cursor that fetches page i, the cursor after it, its ids when shown. */
+let pages = [];
+let first = 0;
+let generation = 0;
+let loading = false;
+const selected = new Set();
+let onChanged = () => {};
+
+function query() {
+  const [sort, order] = $('sort').value.split(':');
+  const q = new URLSearchParams({ sort, order, limit: String(PAGE_SIZE) });
+  const search = $('search').value.trim();
+  if (search) q.set('q', search);
+  if ($('status-filter').value) q.set('status', $('status-filter').value);
+  if ($('visibility-filter').value) q.set('visibility', $('visibility-filter').value);
+  return q;
+}
+
+const isDefaultView = () =>
+  $('sort').value === 'date:desc' &&
+  !$('search').value.trim() &&
+  !$('status-filter').value &&
+  !$('visibility-filter').value;
+
+function cardContent(image) {
+  const name = displayName(image);
+  return [
+    el('input', {
+      type: 'checkbox',
+      class: 'pick',
+      'data-focus': `pick:${image.id}`,
+      'aria-label': `Select ${name}`,
+      checked: selected.has(image.id),
+      onchange: (e) => select(image.id, e.target.checked),
+    }),
+    el(
+      'button',
+      {
+        type: 'button',
+        class: 'open',
+        'data-focus': `open:${image.id}`,
+        onclick: () => {
+          location.hash = `image=${image.id}`;
+        },
+      },
+      thumbnail(image, SIZES, ''),
+      el(
+        'span',
+        { class: 'meta' },
+        el('span', { class: 'label' }, name),
+        el('span', { class: `badge ${image.status}` }, image.status),
+        image.published ? null : el('span', { class: 'badge hidden' }, 'hidden'),
+      ),
+    ),
+  ];
+}
+
+function card(image) {
+  const li = el('li', { 'data-id': image.id, 'data-status': image.status }, ...cardContent(image));
+  li.classList.toggle('selected', selected.has(image.id));
+  return li;
+}
+
+/** Re-renders a card in place, keeping the keyboard focus where it was. */
+function updateCard(li, image) {
+  const focus = li.contains(document.activeElement) ? document.activeElement.dataset.focus : null;
+  li.dataset.status = image.status;
+  li.replaceChildren(...cardContent(image));
+  li.classList.toggle('selected', selected.has(image.id));
+  if (focus) li.querySelector(`[data-focus="${CSS.escape(focus)}"]`)?.focus();
+}
+
+const cardsOf = (page) =>
+  page.ids.map((id) => $('grid').querySelector(`li[data-id="${CSS.escape(id)}"]`)).filter(Boolean);
+
+function updateControls() {
+  const shown = $('grid').children.length;
+  const last = pages[pages.length - 1];
+  $('more').hidden = !last || last.next === null || last.ids === null;
+  $('newer').hidden = first === 0;
+  $('grid-summary').textContent =
+    shown === 0 && !loading
+      ? 'No image matches.'
+      : `Showing ${shown} images${first > 0 ? ` (after the first ${first * PAGE_SIZE})` : ''}.`;
+  const count = selected.size;
+  $('selection-count').textContent = `${count} selected`;
+  for (const button of document.querySelectorAll('[data-bulk]')) button.disabled = count === 0;
+  const boxes = [...$('grid').querySelectorAll('.pick')];
+  const picked = boxes.filter((b) => b.checked).length;
+  $('select-all').checked = boxes.length > 0 && picked === boxes.length;
+  $('select-all').indeterminate = picked > 0 && picked < boxes.length;
+}
+
+function select(id, on) {
+  if (on) selected.add(id);
+  else selected.delete(id);
+  $('grid')
+    .querySelector(`li[data-id="${CSS.escape(id)}"]`)
+    ?.classList.toggle('selected', on);
+  updateControls();
+}
+
+async function fetchPage(index) {
+  const q = query();
+  const cursor = pages[index].cursor;
+  if (cursor) q.set('cursor', cursor);
+  return await api(`/api/admin/images?${q}`);
+}
+
+/** Starts over with the current query. */
+export async function resetGrid() {
+  const mine = ++generation;
+  pages = [{ cursor: null, next: null, ids: null }];
+  first = 0;
+  loading = true;
+  try {
+    const body = await fetchPage(0);
+    if (mine !== generation) return;
+    pages[0] = { cursor: null, next: body.nextCursor, ids: body.images.map((i) => i.id) };
+    $('grid').replaceChildren(...body.images.map(card));
+  } finally {
+    if (mine === generation) loading = false;
+    updateControls();
+  }
+}
+
+async function loadMore() {
+  const last = pages[pages.length - 1];
+  if (loading || !last?.next) return;
+  loading = true;
+  const mine = generation;
+  try {
+    const index = pages.length;
+    pages.push({ cursor: last.next, next: null, ids: null });
+    const body = await fetchPage(index);
+    if (mine !== generation) return;
+    pages[index] = { cursor: last.next, next: body.nextCursor, ids: body.images.map((i) => i.id) };
+    $('grid').append(...body.images.map(card));
+    while (pages.length - first > MAX_PAGES) {
+      for (const li of cardsOf(pages[first])) li.remove();
+      pages[first].ids = null;
+      first += 1;
+    }
+    announce(`${body.images.length} more images shown.`);
+  } finally {
+    loading = false;
+    updateControls();
+  }
+}
+
+async function showNewer() {
+  if (loading || first === 0) return;
+  loading = true;
+  const mine = generation;
+  try {
+    const index = first - 1;
+    const body = await fetchPage(index);
+    if (mine !== generation) return;
+    pages[index].ids = body.images.map((i) => i.id);
+    pages[index].next = body.nextCursor;
+    $('grid').prepend(...body.images.map(card));
+    first = index;
+    // Keep the window: drop the last page, which "Load more" fetches again.
+    while (pages.length - first > MAX_PAGES) {
+      const dropped = pages.pop();
+      for (const li of cardsOf(dropped)) li.remove();
+    }
+    announce(`${body.images.length} newer images shown.`);
+  } finally {
+    loading = false;
+    updateControls();
+  }
+}
+
+/** Polls the cards still on their way (uploaded, queued, processing). */
+export async function refreshGrid() {
+  const live = [...$('grid').querySelectorAll('li')].filter((li) => LIVE.has(li.dataset.status));
+  if (live.length === 0) return;
+  const { images } = await api('/api/admin/images/lookup', {
+    method: 'POST',
+    json: { ids: live.slice(0, 500).map((li) => li.dataset.id) },
+  });
+  for (const image of images) {
+    const li = $('grid').querySelector(`li[data-id="${CSS.escape(image.id)}"]`);
+    if (li && li.dataset.status !== image.status) updateCard(li, image);
+  }
+}
+
+/** Puts a just-uploaded image at the top when the grid shows the newest images. */
+export async function showUploaded(id) {
+  if (!isDefaultView() || first !== 0 || !pages[0]?.ids || pages[0].ids.includes(id)) return;
+  const { images } = await api('/api/admin/images/lookup', { method: 'POST', json: { ids: [id] } });
+  if (!images[0] || pages[0].ids.includes(id)) return;
+  pages[0].ids.unshift(id);
+  $('grid').prepend(card(images[0]));
+  updateControls();
+}
+
+/** Updates or removes cards after an action elsewhere (detail dialog, slideshow order). */
+export async function imagesChanged(ids) {
+  const { images } = await api('/api/admin/images/lookup', { method: 'POST', json: { ids } });
+  const byId = new Map(images.map((i) => [i.id, i]));
+  for (const id of ids) {
+    const li = $('grid').querySelector(`li[data-id="${CSS.escape(id)}"]`);
+    const image = byId.get(id);
+    if (li && image) updateCard(li, image);
+    if (!image) {
+      li?.remove();
+      selected.delete(id);
+      for (const page of pages) if (page.ids) page.ids = page.ids.filter((x) => x !== id);
+    }
+  }
+  updateControls();
+}
+
+const BULK_WORDS = {
+  retry: 'retried',
+  hide: 'hidden',
+  publish: 'shown in the slideshow',
+  delete: 'deleted',
+};
+
+async function bulk(action) {
+  const ids = [...selected];
+  if (ids.length === 0) return;
+  if (
+    action === 'delete' &&
+    !(await confirmAction({
+      title: `Delete ${ids.length} image${ids.length === 1 ? '' : 's'}?`,
+      message: 'Their files and every generated size are removed. This cannot be undone.',
+      confirmLabel: `Delete ${ids.length}`,
+    }))
+  ) {
+    return;
+  }
+  const done = [];
+  const failed = [];
+  for (let start = 0; start < ids.length; start += 500) {
+    const { results } = await api('/api/admin/images/bulk', {
+      method: 'POST',
+      json: { action, ids: ids.slice(start, start + 500) },
+    });
+    for (const r of results) (r.ok ? done : failed).push(r);
+  }
+  for (const r of done) selected.delete(r.id);
+  announce(
+    `${done.length} image${done.length === 1 ? '' : 's'} ${BULK_WORDS[action]}.` +
+      (failed.length ? ` ${failed.length} not: ${failed[0].error.message}` : ''),
+  );
+  // Refreshes these cards, the slideshow order and the counts.
+  onChanged(ids);
+}
+
+/** Wires the query form, paging and bulk buttons; `changed` is called after bulk actions. */
+export function initLibrary({ changed }) {
+  onChanged = changed;
+  let timer;
+  $('search').addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(resetGrid, 250);
+  });
+  $('library-query').addEventListener('submit', (e) => {
+    e.preventDefault();
+    resetGrid();
+  });
+  for (const id of ['status-filter', 'visibility-filter', 'sort']) {
+    $(id).addEventListener('change', () => resetGrid());
+  }
+  $('more').addEventListener('click', loadMore);
+  $('newer').addEventListener('click', showNewer);
+  $('select-all').addEventListener('change', (e) => {
+    for (const box of $('grid').querySelectorAll('.pick')) {
+      box.checked = e.target.checked;
+      select(box.closest('li').dataset.id, e.target.checked);
+    }
+  });
+  for (const button of document.querySelectorAll('[data-bulk]')) {
+    button.addEventListener('click', () =>
+      bulk(button.dataset.bulk).catch((error) => announce(error.message)),
+    );
+  }
+}

@@ -1,0 +1,174 @@
+// The slideshow order: the shown (published) processed images in the order
+// the slideshow plays them. Reorder by dragging, or from the keyboard — focus
+// an item and press Alt+ArrowUp/ArrowDown, or use its Move buttons; each move
+// is saved at once (PUT /api/admin/slideshow/order) and announced. "Hide"
+// takes an image out of the slideshow.
+import { api, idPath } from './admin-api.js';
+import { $, announce, displayName, el, thumbnail } from './admin-dom.js';
+
+let images = [];
+let onChanged = () => {};
+let dragged = null;
+let saving = Promise.resolve();
+
+function item(image, index) {
+  const name = displayName(image);
+  const li = el(
+    'li',
+    {
+      'data-id': image.id,
+      draggable: 'true',
+      tabindex: 0,
+      'data-focus': `item:${image.id}`,
+      'aria-label': `${name}, position ${index + 1} of ${images.length}`,
+    },
+    el('span', { class: 'position', 'aria-hidden': 'true' }, String(index + 1)),
+    thumbnail(image, '3.5rem', ''),
+    el('span', { class: 'label' }, name),
+    el(
+      'span',
+      { class: 'row-actions' },
+      el(
+        'button',
+        {
+          type: 'button',
+          'data-focus': `up:${image.id}`,
+          'aria-label': `Move up: ${name}`,
+          disabled: index === 0,
+          onclick: () => move(image.id, -1, 'up'),
+        },
+        'Move up',
+      ),
+      el(
+        'button',
+        {
+          type: 'button',
+          'data-focus': `down:${image.id}`,
+          'aria-label': `Move down: ${name}`,
+          disabled: index === images.length - 1,
+          onclick: () => move(image.id, 1, 'down'),
+        },
+        'Move down',
+      ),
+      el(
+        'button',
+        {
+          type: 'button',
+          'aria-label': `Hide ${name} from the slideshow`,
+          onclick: () => hide(image),
+        },
+        'Hide',
+      ),
+    ),
+  );
+  li.addEventListener('keydown', (e) => {
+    if (e.target !== li || !e.altKey || (e.key !== 'ArrowUp' && e.key !== 'ArrowDown')) return;
+    e.preventDefault();
+    move(image.id, e.key === 'ArrowUp' ? -1 : 1, 'item');
+  });
+  li.addEventListener('dragstart', (e) => {
+    dragged = image.id;
+    e.dataTransfer.effectAllowed = 'move';
+    e.dataTransfer.setData('text/plain', image.id);
+    li.classList.add('dragging');
+  });
+  li.addEventListener('dragend', () => {
+    dragged = null;
+    li.classList.remove('dragging');
+    for (const other of $('order').children) other.classList.remove('drop-before', 'drop-after');
+  });
+  li.addEventListener('dragover', (e) => {
+    if (!dragged || dragged === image.id) return;
+    e.preventDefault();
+    const after = e.offsetY > li.offsetHeight / 2;
+    li.classList.toggle('drop-after', after);
+    li.classList.toggle('drop-before', !after);
+  });
+  li.addEventListener('dragleave', () => li.classList.remove('drop-before', 'drop-after'));
+  li.addEventListener('drop', (e) => {
+    e.preventDefault();
+    const from = e.dataTransfer.getData('text/plain') || dragged;
+    const after = li.classList.contains('drop-after');
+    li.classList.remove('drop-before', 'drop-after');
+    if (from && from !== image.id) place(from, image.id, after);
+  });
+  return li;
+}
+
+function render(focusKey) {
+  $('order-empty').hidden = images.length > 0;
+  $('order').replaceChildren(...images.map(item));
+  if (focusKey) {
+    const target = $('order').querySelector(`[data-focus="${CSS.escape(focusKey)}"]`);
+    // A Move button at the end of the list is disabled: keep focus on its item instead.
+    (target && !target.disabled ? target : target?.closest('li'))?.focus();
+  }
+}
+
+function save(movedId) {
+  const ids = images.map((i) => i.id);
+  const index = ids.indexOf(movedId);
+  saving = saving
+    .then(() => api('/api/admin/slideshow/order', { method: 'PUT', json: { ids } }))
+    .then(() =>
+      announce(
+        `${displayName(images[index])} moved to position ${index + 1} of ${ids.length}. Saved.`,
+      ),
+    )
+    .catch((error) => announce(`The order was not saved: ${error.message}`));
+  return saving;
+}
+
+function move(id, delta, via) {
+  const from = images.findIndex((i) => i.id === id);
+  const to = from + delta;
+  if (from < 0 || to < 0 || to >= images.length) return;
+  const [moved] = images.splice(from, 1);
+  images.splice(to, 0, moved);
+  render(via === 'item' ? `item:${id}` : `${via}:${id}`);
+  return save(id);
+}
+
+function place(fromId, targetId, after) {
+  const from = images.findIndex((i) => i.id === fromId);
+  if (from < 0) return;
+  const [moved] = images.splice(from, 1);
+  const target = images.findIndex((i) => i.id === targetId);
+  images.splice(after ? target + 1 : target, 0, moved);
+  render(`item:${fromId}`);
+  return save(fromId);
+}
+
+async function hide(image) {
+  try {
+    await api(`/api/admin/images/${idPath(image.id)}`, {
+      method: 'PATCH',
+      json: { published: false },
+    });
+    announce(`${displayName(image)} hidden from the slideshow.`);
+    images = images.filter((i) => i.id !== image.id);
+    render();
+    onChanged([image.id]);
+  } catch (error) {
+    announce(error.message);
+  }
+}
+
+/** Reloads the list (after uploads finish, edits, bulk actions); keeps focus. */
+export async function refreshOrder() {
+  await saving;
+  const body = await api('/api/admin/slideshow');
+  const key = JSON.stringify(body.images.map((i) => [i.id, i.title, i.thumb?.src]));
+  if ($('order').dataset.renderKey === key) return;
+  $('order').dataset.renderKey = key;
+  images = body.images;
+  const focused = $('order').contains(document.activeElement)
+    ? document.activeElement.dataset.focus
+    : undefined;
+  render(focused);
+}
+
+/** Wires the section; `changed(ids)` is told when an image is hidden from here. */
+export function initOrder({ changed }) {
+  onChanged = changed;
+}

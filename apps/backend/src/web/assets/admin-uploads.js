@@ -1,0 +1,368 @@
+// Uploads: each file is its own request (three at a time) named by a random
+// X-Upload-Id, so it can be cancelled with nothing left on the server. Before
+// sending, a file's sha256 is looked up: a file already uploaded is not sent
+// again ("already uploaded") — which is also how a batch resumes after a
+// network drop without re-sending finished files. Each row then follows its
+// image to the end (queued → processing → processed with a thumbnail, or
+// failed with the reason and Retry). The "All files" bar counts bytes sent
+// and images finished, half each: it reaches 100 % only when every image has.
+import { api, getCsrfToken, idPath, words } from './admin-api.js';
+import { $, announce, el, fmtBytes, thumbnail } from './admin-dom.js';
+
+const PARALLEL = 3;
+/**
+ * Largest file hashed in the browser before sending: crypto.subtle needs the
+ * whole file in memory, and three are hashed at once. A larger file is sent
+ * as is (the server still finds a duplicate by its hash after receiving it).
+ */
+const MAX_HASH_BYTES = 64 * 1024 * 1024;
+const TERMINAL = new Set(['processed', 'failed', 'refused', 'cancelled']);
+const STAGE_TEXT = {
+  waiting: 'Waiting to upload…',
+  checking: 'Checking whether it was already uploaded…',
+  sending: 'Uploading…',
+  uploaded: 'Uploaded; waiting for its processing job.',
+  queued: 'Queued for processing.',
+  processing: 'Processing…',
+  processed: 'Processed.',
+  cancelling: 'Cancelling…',
+  cancelled: 'Cancelled; nothing was kept on the server.',
+  interrupted: 'The connection dropped; it resumes when the network is back.',
+};
+
+const items = [];
+const queue = [];
+let running = 0;
+let onAccepted = () => {};
+
+const uploadId = () => {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(
+    /[+/=]/g,
+    (c) => ({ '+': '-', '/': '_', '=': '' })[c],
+  );
+};
+
+async function sha256(file) {
+  if (!globalThis.crypto?.subtle || file.size > MAX_HASH_BYTES) return null;
+  const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function finished(item) {
+  return TERMINAL.has(item.stage);
+}
+
+function render(item) {
+  const { row } = item;
+  row.dataset.stage = item.stage;
+  row.classList.toggle('accepted', Boolean(item.imageId) && !item.duplicate);
+  row.classList.toggle('refused', item.stage === 'refused');
+  item.bar.value = item.size ? Math.round((100 * item.sent) / item.size) : 100;
+  let text = STAGE_TEXT[item.stage] ?? item.stage;
+  if (item.stage === 'refused') text = `Refused: ${words(item.error)}`;
+  else if (item.stage === 'failed') text = `Failed: ${words(item.error)}`;
+  else if (item.duplicate) text = `Already uploaded (same file). ${text}`;
+  item.stageText.textContent = text;
+  const actions = [];
+  if (['waiting', 'checking', 'sending', 'interrupted'].includes(item.stage)) {
+    actions.push(
+      el(
+        'button',
+        { type: 'button', onclick: () => cancel(item), 'aria-label': `Cancel ${item.name}` },
+        'Cancel',
+      ),
+    );
+  }
+  if (item.stage === 'failed' && item.imageId) {
+    actions.push(
+      el(
+        'button',
+        { type: 'button', onclick: () => retry(item), 'aria-label': `Retry ${item.name}` },
+        'Retry',
+      ),
+    );
+  }
+  if (item.imageId) {
+    actions.push(el('a', { href: `#image=${item.imageId}` }, 'Details'));
+  }
+  item.actions.replaceChildren(...actions);
+  if (item.image?.thumb && !item.thumbShown) {
+    item.thumbShown = true;
+    item.thumb.replaceChildren(thumbnail(item.image, '3rem', ''));
+  }
+  updateBatch();
+}
+
+function updateBatch() {
+  const total = items.length;
+  $('batch').hidden = total === 0;
+  if (total === 0) return;
+  const bytes = items.reduce((s, i) => s + i.size, 0);
+  const sent = items.reduce((s, i) => s + (finished(i) && !i.imageId ? i.size : i.sent), 0);
+  const done = items.filter(finished).length;
+  const sentShare = bytes ? sent / bytes : 1;
+  const value = Math.floor(100 * ((sentShare + done / total) / 2));
+  const bar = $('batch-progress');
+  bar.value = done === total ? 100 : Math.min(value, 99);
+  const count = (stage) => items.filter((i) => i.stage === stage).length;
+  const parts = [`${done} of ${total} finished`, `${Math.floor(100 * sentShare)} % sent`];
+  if (count('processing')) parts.push(`${count('processing')} processing`);
+  if (count('failed') + count('refused'))
+    parts.push(`${count('failed') + count('refused')} failed`);
+  $('batch-summary').textContent = parts.join(' · ');
+  bar.setAttribute('aria-valuetext', `${bar.value} %: ${parts.join(', ')}`);
+  $('resume-uploads').hidden = !items.some((i) => i.stage === 'interrupted');
+  $('cancel-uploads').disabled = !items.some((i) =>
+    ['waiting', 'checking', 'sending', 'interrupted'].includes(i.stage),
+  );
+  if (done === total && !updateBatch.announced) {
+    updateBatch.announced = true;
+    announce(
+      `All ${total} files finished: ${count('processed')} processed, ${count('failed') + count('refused')} failed.`,
+    );
+  }
+  if (done < total) updateBatch.announced = false;
+}
+
+function add(file) {
+  const bar = el('progress', {
+    max: 100,
+    value: 0,
+    'aria-label': `Upload progress of ${file.name}`,
+  });
+  const stageText = el('span', { class: 'stage' });
+  const actions = el('div', { class: 'row-actions' });
+  const thumb = el('span', { class: 'thumb-wrap', 'aria-hidden': 'true' });
+  const row = el(
+    'li',
+    {},
+    thumb,
+    el('span', { class: 'name' }, file.name),
+    el('span', { class: 'size' }, fmtBytes(file.size)),
+    bar,
+    stageText,
+    actions,
+  );
+  const item = {
+    file,
+    name: file.name,
+    size: file.size,
+    sent: 0,
+    stage: 'waiting',
+    row,
+    bar,
+    stageText,
+    actions,
+    thumb,
+  };
+  items.push(item);
+  $('uploads').prepend(row);
+  render(item);
+  return item;
+}
+
+/** Applies the server's view of the item's image (status, failure, thumbnail). */
+function follow(item, image) {
+  item.image = image;
+  item.imageId = image.id;
+  if (image.status === 'failed') {
+    item.stage = 'failed';
+    item.error = image.failure ?? { code: image.lastErrorCode };
+  } else {
+    item.stage = image.status;
+  }
+  render(item);
+}
+
+async function send(item) {
+  item.stage = 'checking';
+  render(item);
+  item.sha256 = item.sha256 ?? (await sha256(item.file).catch(() => null));
+  if (item.stage === 'cancelled') return;
+  if (item.sha256) {
+    const { images } = await api('/api/admin/images/lookup', {
+      method: 'POST',
+      json: { sha256: [item.sha256] },
+    });
+    if (item.stage === 'cancelled') return;
+    if (images[0]) {
+      item.duplicate = true;
+      item.sent = item.size;
+      follow(item, images[0]);
+      return;
+    }
+  }
+  item.uploadId = uploadId();
+  item.stage = 'sending';
+  render(item);
+  await new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    item.xhr = xhr;
+    xhr.open('POST', '/api/admin/upload');
+    xhr.setRequestHeader('X-CSRF-Token', getCsrfToken());
+    xhr.setRequestHeader('X-Upload-Id', item.uploadId);
+    xhr.upload.addEventListener('progress', (e) => {
+      if (!e.lengthComputable || item.stage !== 'sending') return;
+      item.sent = Math.min(item.size, Math.round((e.loaded / e.total) * item.size));
+      render(item);
+    });
+    xhr.addEventListener('load', () => {
+      item.xhr = null;
+      let body = {};
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch (error) {
+        body = { error: { message: `HTTP ${xhr.status}: ${String(error)}` } };
+      }
+      const image = body.images?.[0];
+      const refused = body.error ?? image?.error;
+      if (xhr.status >= 400 || refused) {
+        item.stage = 'refused';
+        item.error = refused ?? { message: `HTTP ${xhr.status}` };
+        render(item);
+      } else {
+        item.sent = item.size;
+        item.duplicate = image.duplicate;
+        item.imageId = image.id;
+        item.stage = image.status;
+        render(item);
+        onAccepted(image.id);
+      }
+      resolve();
+    });
+    xhr.addEventListener('error', () => {
+      item.xhr = null;
+      item.stage = 'interrupted';
+      item.sent = 0;
+      render(item);
+      resolve();
+    });
+    xhr.addEventListener('abort', () => resolve());
+    const form = new FormData();
+    form.append('file', item.file, item.file.name);
+    xhr.send(form);
+  });
+}
+
+function pump() {
+  while (running < PARALLEL && queue.length > 0) {
+    const item = queue.shift();
+    if (item.stage !== 'waiting') continue;
+    running += 1;
+    send(item)
+      .catch((error) => {
+        item.stage = error.status ? 'refused' : 'interrupted';
+        item.error = { code: error.code, message: error.message };
+        render(item);
+      })
+      .finally(() => {
+        running -= 1;
+        pump();
+      });
+  }
+}
+
+/** Cancels one file: not sent yet → dropped; being sent → aborted and undone on the server. */
+async function cancel(item) {
+  // An interrupted request may have reached the server before the drop: undo it too.
+  const wasSending = item.stage === 'sending' || (item.stage === 'interrupted' && item.uploadId);
+  item.stage = wasSending ? 'cancelling' : 'cancelled';
+  render(item);
+  if (!wasSending) return;
+  item.xhr?.abort();
+  try {
+    await api(`/api/admin/uploads/${idPath(item.uploadId)}`, { method: 'DELETE' });
+    item.stage = 'cancelled';
+    item.sent = 0;
+    item.imageId = undefined;
+  } catch (error) {
+    item.stage = 'refused';
+    item.error = { code: error.code, message: `Could not cancel: ${error.message}` };
+  }
+  render(item);
+}
+
+async function retry(item) {
+  try {
+    const { image } = await api(`/api/admin/images/${idPath(item.imageId)}/retry`, {
+      method: 'POST',
+    });
+    follow(item, image);
+  } catch (error) {
+    announce(error.message);
+  }
+}
+
+/** Starts uploading `files` (a FileList or array). */
+export function uploadFiles(files) {
+  for (const file of files) queue.push(add(file));
+  pump();
+}
+
+/** Re-runs interrupted files; finished ones are never sent again. */
+export function resume() {
+  for (const item of items) {
+    if (item.stage === 'interrupted') {
+      item.stage = 'waiting';
+      render(item);
+      queue.push(item);
+    }
+  }
+  pump();
+}
+
+/** Polls the images of rows that are not finished yet. */
+export async function refreshUploads() {
+  const open = items.filter((i) => i.imageId && !finished(i));
+  for (let start = 0; start < open.length; start += 500) {
+    const slice = open.slice(start, start + 500);
+    const { images } = await api('/api/admin/images/lookup', {
+      method: 'POST',
+      json: { ids: slice.map((i) => i.imageId) },
+    });
+    const byId = new Map(images.map((image) => [image.id, image]));
+    for (const item of slice) {
+      const image = byId.get(item.imageId);
+      if (image) follow(item, image);
+    }
+  }
+}
+
+/** True while something is being sent or followed. */
+export const uploadsBusy = () => items.some((i) => !finished(i) && i.stage !== 'interrupted');
+
+/** Wires the drop zone, the file chooser and the batch buttons. */
+export function initUploads({ accepted }) {
+  onAccepted = accepted;
+  $('choose-files').addEventListener('click', () => $('file-input').click());
+  $('file-input').addEventListener('change', (e) => {
+    uploadFiles(e.target.files);
+    e.target.value = '';
+  });
+  const zone = $('dropzone');
+  zone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    zone.classList.add('over');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('over');
+    uploadFiles(e.dataTransfer.files);
+  });
+  $('cancel-uploads').addEventListener('click', () => {
+    for (const item of items)
+      if (['waiting', 'checking', 'sending', 'interrupted'].includes(item.stage)) cancel(item);
+    announce('Remaining uploads cancelled.');
+  });
+  $('resume-uploads').addEventListener('click', resume);
+  $('clear-uploads').addEventListener('click', () => {
+    for (const item of items.filter(finished)) {
+      item.row.remove();
+      items.splice(items.indexOf(item), 1);
+    }
+    updateBatch();
+  });
+  window.addEventListener('online', resume);
+}

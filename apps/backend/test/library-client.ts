@@ -1,0 +1,102 @@
+/**
+ * Helpers for the media library API tests: an app-bound client that uploads,
+ * drives an image through the processing callbacks, and follows cursors.
+ */
+import { admin, callback, expectJson, multipart, sampleResult, type TestApp } from './helpers.ts';
+
+/** An image as the admin API shows it. */
+export type View = {
+  id: string;
+  originalName: string;
+  status: string;
+  bytes: number;
+  title: string;
+  caption: string;
+  altText: string;
+  published: boolean;
+  failure?: { code: string; message: string } | null;
+  thumb: { src: string; width: number; sources: { type: string; srcset: string }[] } | null;
+};
+/** One page of the listing. */
+export type Page = { images: View[]; nextCursor: string | null };
+/** A slide as the public API shows it. */
+export type Slide = { id: string; alt: string; title: string; caption: string };
+/**
+ * The library client; `current` gives the test's app (a new one per test),
+ * read at each call.
+ */
+export function libraryClient(current: () => TestApp) {
+  const upload = async (name: string, bytes: Buffer) => {
+    const body = await expectJson<{ images: { id: string }[] }>(
+      await current().app.request('/api/admin/upload', {
+        method: 'POST',
+        headers: admin(),
+        body: multipart([{ name, bytes }]),
+      }),
+      202,
+    );
+    return body.images[0]!.id;
+  };
+  const json = (method: string, path: string, body?: unknown) =>
+    current().app.request(path, {
+      method,
+      headers: admin({ 'Content-Type': 'application/json' }),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  const get = async <T>(path: string) =>
+    expectJson<T>(await current().app.request(path, { headers: admin() }), 200);
+  const process = async (id: string) => {
+    await current().relay.drain();
+    const row = current().repos.images.get(id)!;
+    await expectJson(
+      await current().app.request(`/api/processing/${id}/started`, {
+        method: 'POST',
+        headers: callback(),
+        body: JSON.stringify({ generation: row.generation, execution: `exec-${id}` }),
+      }),
+      200,
+    );
+    await expectJson(
+      await current().app.request(`/api/processing/${id}/complete`, {
+        method: 'POST',
+        headers: callback(),
+        body: JSON.stringify({ generation: row.generation, result: sampleResult() }),
+      }),
+      200,
+    );
+  };
+  const fail = async (id: string) => {
+    await current().relay.drain();
+    const row = current().repos.images.get(id)!;
+    await expectJson(
+      await current().app.request(`/api/processing/${id}/failed`, {
+        method: 'POST',
+        headers: callback(),
+        body: JSON.stringify({
+          generation: row.generation,
+          execution: 'exec-bad',
+          code: 'CORRUPT_IMAGE',
+          message: 'premature end of JPEG data',
+        }),
+      }),
+      200,
+    );
+  };
+  /** Follows nextCursor to the end; bounded by the number of pages it can take. */
+  const everything = async (query: string, pageSize: number, maxPages = 50) => {
+    const seen: View[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < maxPages; page += 1) {
+      const sep = query ? '&' : '';
+      const body: Page = await get<Page>(
+        `/api/admin/images?${query}${sep}limit=${pageSize}${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      seen.push(...body.images);
+      cursor = body.nextCursor;
+      if (!cursor) return seen;
+    }
+    throw new Error(`more than ${maxPages} pages`);
+  };
+
+  return { upload, json, get, process, fail, everything };
+}

@@ -1,0 +1,122 @@
+/**
+ * The library listing API through `app.request()` on a real SQLite file and
+ * fs store: search, filters, sorts and a cursor that reaches every image; the
+ * failure of a failed image; small thumbnails; lookups by id and content hash.
+ */
+import { createHash } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { admin, expectJson, makeApp, makePng, type TestApp } from './helpers.ts';
+import { libraryClient, type Page, type View } from './library-client.ts';
+
+describe('the media library listing', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await makeApp();
+  });
+  afterEach(() => t.cleanup());
+  const { upload, json, get, process, fail, everything } = libraryClient(() => t);
+
+  it('reaches every image through nextCursor, for every sort and direction', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 23; i += 1) {
+      t.clock.now += 1000;
+      ids.push(await upload(`photo-${String(i).padStart(2, '0')}.png`, makePng(8 + i, 8, i)));
+    }
+    for (const query of [
+      '',
+      'sort=name',
+      'sort=name&order=desc',
+      'sort=size',
+      'sort=date&order=asc',
+    ]) {
+      const all = await everything(query, 5);
+      expect(all.map((v) => v.id).sort(), query).toEqual([...ids].sort());
+    }
+    const byName = await everything('sort=name', 7);
+    expect(byName.map((v) => v.originalName)).toEqual(
+      [...byName.map((v) => v.originalName)].sort(),
+    );
+    const bySize = await everything('sort=size', 4);
+    const sizes = bySize.map((v) => v.bytes);
+    expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
+    const newest = await everything('', 6);
+    expect(newest[0]!.id).toBe(ids.at(-1));
+  });
+
+  it('refuses a cursor from another sort order instead of skipping images', async () => {
+    await upload('a.png', makePng(8, 8, 1));
+    await upload('b.png', makePng(8, 8, 2));
+    const first = await get<Page>('/api/admin/images?sort=name&limit=1');
+    expect(first.nextCursor).not.toBeNull();
+    const response = await t.app.request(
+      `/api/admin/images?sort=size&limit=1&cursor=${first.nextCursor}`,
+      { headers: admin() },
+    );
+    expect(response.status).toBe(400);
+  });
+
+  it('searches file names and titles case-insensitively, with % and _ taken literally', async () => {
+    const beach = await upload('Beach_2024.png', makePng(8, 8, 1));
+    await upload('mountain.png', makePng(8, 8, 2));
+    const other = await upload('100%.png', makePng(8, 8, 3));
+    await expectJson(
+      await json('PATCH', `/api/admin/images/${other}`, { title: 'Sunset beach' }),
+      200,
+    );
+    const hits = await get<Page>('/api/admin/images?q=BEACH');
+    expect(hits.images.map((i) => i.id).sort()).toEqual([beach, other].sort());
+    expect((await get<Page>('/api/admin/images?q=_')).images.map((i) => i.id)).toEqual([beach]);
+    expect((await get<Page>('/api/admin/images?q=%25')).images.map((i) => i.id)).toEqual([other]);
+    expect((await get<Page>('/api/admin/images?q=nothing-like-this')).images).toEqual([]);
+  });
+
+  it('filters by status and by visibility, and names the failure of a failed image', async () => {
+    const good = await upload('good.png', makePng(8, 8, 1));
+    const bad = await upload('bad.png', makePng(8, 8, 2));
+    await upload('waiting.png', makePng(8, 8, 3));
+    await process(good);
+    await fail(bad);
+    const failed = await get<Page>('/api/admin/images?status=failed');
+    expect(failed.images.map((i) => i.id)).toEqual([bad]);
+    expect(failed.images[0]!.failure).toEqual({
+      code: 'CORRUPT_IMAGE',
+      message: 'premature end of JPEG data',
+    });
+    expect((await get<Page>('/api/admin/images?status=processed')).images[0]!.failure).toBeNull();
+    await expectJson(await json('PATCH', `/api/admin/images/${good}`, { published: false }), 200);
+    expect(
+      (await get<Page>('/api/admin/images?visibility=hidden')).images.map((i) => i.id),
+    ).toEqual([good]);
+    expect((await get<Page>('/api/admin/images?visibility=published')).images).toHaveLength(2);
+  });
+
+  it('offers the smallest variants, at most 640 px wide, as the thumbnail', async () => {
+    const id = await upload('a.png', makePng(8, 8, 1));
+    await process(id);
+    const [image] = (await get<Page>('/api/admin/images')).images;
+    expect(image!.thumb?.width).toBe(320);
+    expect(image!.thumb?.src).toMatch(/w320\.jpg$/);
+    expect(image!.thumb?.sources.map((s) => s.type)).toEqual([
+      'image/avif',
+      'image/webp',
+      'image/jpeg',
+    ]);
+    for (const source of image!.thumb!.sources) expect(source.srcset).not.toMatch(/w1280|w1920/);
+  });
+
+  it('finds images by id and by content hash, so the upload page skips files already sent', async () => {
+    const png = makePng(8, 8, 1);
+    const id = await upload('a.png', png);
+    const sha256 = createHash('sha256').update(png).digest('hex');
+    const body = await expectJson<{ images: View[] }>(
+      await json('POST', '/api/admin/images/lookup', {
+        sha256: [sha256, 'f'.repeat(64)],
+        ids: [id],
+      }),
+      200,
+    );
+    expect(body.images.map((i) => i.id)).toEqual([id]);
+    const bad = await json('POST', '/api/admin/images/lookup', { sha256: ['ABC'] });
+    expect(bad.status).toBe(400);
+  });
+});

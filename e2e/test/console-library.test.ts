@@ -1,0 +1,240 @@
+/**
+ * The library in Chromium against the local stack: every one of more than 60
+ * images is reachable (nextCursor, "Load more"), the cards load the 320 px
+ * variant and the thumbnail bytes stay small, at most five pages stay in the
+ * page, search / status filter / sorts, delete one and many with confirmation
+ * from the keyboard alone, the axe-core audit, and a 390 px phone.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  collectPageErrors,
+  countRows,
+  expectNoSeriousAxeViolations,
+  launchBrowser,
+  login,
+  NO_CHROMIUM,
+  screenshot,
+  seedImages,
+  smallJpeg,
+  storedKeys,
+  type TestBrowser,
+} from './console-support.ts';
+import { freshStack, openDb, upload, waitForTerminal } from './helpers.ts';
+
+type Stack = Awaited<ReturnType<typeof freshStack>>;
+
+/** More than one page of 60. */
+const SEEDED = 64;
+
+describe.skipIf(NO_CHROMIUM)(
+  'the library in Chromium (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
+  () => {
+    let stack: Stack;
+    let browser: TestBrowser;
+    let page: Page;
+    let errors: string[];
+    let all: string[];
+    const cards = () => page.locator('#grid > li');
+    const gridIds = async () =>
+      await cards().evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.id ?? ''));
+
+    beforeAll(async () => {
+      stack = await freshStack();
+      const seeded = await seedImages(stack, SEEDED);
+      const named = await upload(stack, [
+        {
+          name: 'Beach sunset.jpg',
+          bytes: await smallJpeg(900, 640, 480),
+        },
+        {
+          name: 'mountain-lake.jpg',
+          bytes: await smallJpeg(901, 400, 300),
+        },
+      ]);
+      all = [...seeded, ...named];
+      await waitForTerminal(stack, all, 400_000);
+      browser = await launchBrowser();
+      page = await browser.newPage();
+      errors = collectPageErrors(page);
+      await login(page, stack);
+    }, 480_000);
+    afterAll(async () => {
+      await browser?.close();
+      await stack?.dispose();
+    });
+
+    it('reaches every image through Load more, loading only 320 px thumbnails', async () => {
+      await expect.poll(async () => await cards().count()).toBe(60);
+      const more = page.getByRole('button', { name: 'Load more' });
+      await more.click();
+      await expect.poll(async () => await cards().count()).toBe(all.length);
+      expect(await more.isHidden()).toBe(true);
+      expect((await gridIds()).sort()).toEqual([...all].sort());
+
+      // Scroll every card into view so each lazy thumbnail loads, then read what was fetched.
+      for (const card of await cards().all()) await card.scrollIntoViewIfNeeded();
+      await expect
+        .poll(
+          async () =>
+            await page.evaluate(() =>
+              Array.from(document.querySelectorAll<HTMLImageElement>('#grid img.thumb')).every(
+                (img) => img.complete && img.naturalWidth > 0,
+              ),
+            ),
+          { timeout: 60_000 },
+        )
+        .toBe(true);
+      const chosen = await page.evaluate(() =>
+        Array.from(document.querySelectorAll<HTMLImageElement>('#grid img.thumb')).map(
+          (img) => img.currentSrc,
+        ),
+      );
+      expect(chosen).toHaveLength(all.length);
+      for (const src of chosen) expect(src).toMatch(/\/w320\.avif$/);
+      const media = await page.evaluate(() =>
+        performance
+          .getEntriesByType('resource')
+          .filter((e) => e.name.includes('/media/'))
+          .map((e) => ({ name: e.name, bytes: (e as PerformanceResourceTiming).encodedBodySize })),
+      );
+      expect(
+        media.every((m) => /\/w320\.avif$/.test(m.name)),
+        JSON.stringify(media),
+      ).toBe(true);
+      const total = media.reduce((s, m) => s + m.bytes, 0);
+      // 66 cards of 320 px AVIF: a few KB each (the largest WebP was ~580 KB per card before).
+      expect(total).toBeLessThan(all.length * 30_000);
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await screenshot(page, 'console-library');
+    });
+
+    it('keeps at most five pages in the page and fetches earlier ones again', async () => {
+      await page.goto(`${stack.backendUrl}/admin?pageSize=10`);
+      await expect.poll(async () => await cards().count()).toBe(10);
+      const seen = new Set(await gridIds());
+      const more = page.getByRole('button', { name: 'Load more' });
+      for (let page_ = 1; page_ < 7; page_ += 1) {
+        await more.click();
+        await expect.poll(async () => (await gridIds()).some((id) => !seen.has(id))).toBe(true);
+        for (const id of await gridIds()) seen.add(id);
+        expect(await cards().count()).toBeLessThanOrEqual(50);
+      }
+      expect(seen.size).toBe(all.length);
+      const newer = page.getByRole('button', { name: 'Show newer images' });
+      expect(await newer.isVisible()).toBe(true);
+      const before = await gridIds();
+      await newer.click();
+      await expect.poll(async () => (await gridIds())[0] !== before[0]).toBe(true);
+      expect(await cards().count()).toBeLessThanOrEqual(50);
+    });
+
+    it('searches by name, filters by status and sorts by name and size', async () => {
+      await page.goto(`${stack.backendUrl}/admin`);
+      await expect.poll(async () => await cards().count()).toBe(60);
+      await page.getByLabel('Search by name').fill('beach');
+      await expect.poll(async () => await cards().count()).toBe(1);
+      expect(await cards().first().textContent()).toContain('Beach sunset.jpg');
+      await page.getByLabel('Search by name').fill('');
+      await page.getByRole('combobox', { name: 'Status' }).selectOption('failed');
+      await expect
+        .poll(async () => await page.locator('#grid-summary').textContent())
+        .toBe('No image matches.');
+      await page.getByRole('combobox', { name: 'Status' }).selectOption('processed');
+      await page.getByLabel('Sort').selectOption('name:asc');
+      await expect
+        .poll(async () => await cards().first().locator('.label').textContent())
+        .toBe('Beach sunset.jpg');
+      await page.getByLabel('Sort').selectOption('size:desc');
+      const db = openDb(stack);
+      const largest = db
+        .prepare('SELECT id FROM images ORDER BY bytes DESC, id DESC LIMIT 1')
+        .get() as {
+        id: string;
+      };
+      db.close();
+      await expect.poll(async () => await cards().first().getAttribute('data-id')).toBe(largest.id);
+      await page.getByLabel('Sort').selectOption('date:desc');
+      await page.getByRole('combobox', { name: 'Status' }).selectOption('');
+    });
+
+    it('deletes one image and then two at once with confirmation, from the keyboard alone', async () => {
+      await expect.poll(async () => await cards().count()).toBe(60);
+      const [one, two, three] = (await gridIds()).slice(0, 3) as [string, string, string];
+      const card = (id: string) => page.locator(`#grid > li[data-id="${id}"]`);
+
+      // One: open its detail with Enter, Delete… with Enter, then Escape keeps it.
+      await card(one).locator('button.open').focus();
+      await page.keyboard.press('Enter');
+      await page.locator('#detail[open]').waitFor();
+      await page.locator('#detail').getByRole('button', { name: 'Delete…' }).focus();
+      await page.keyboard.press('Enter');
+      await page.locator('#confirm[open]').waitFor();
+      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+      await page.keyboard.press('Escape');
+      await page.locator('#confirm[open]').waitFor({ state: 'detached' });
+      expect(countRows(stack, 'images', `id = '${one}'`)).toBe(1);
+      await page.keyboard.press('Enter');
+      await page.locator('#confirm[open]').waitFor();
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
+      await card(one).waitFor({ state: 'detached' });
+      expect(countRows(stack, 'images', `id = '${one}'`)).toBe(0);
+
+      // Two: select with Space, the bulk Delete… button, Tab to confirm.
+      for (const id of [two, three]) {
+        await card(id).locator('input.pick').focus();
+        await page.keyboard.press('Space');
+      }
+      expect(await page.locator('#selection-count').textContent()).toBe('2 selected');
+      await page.locator('[data-bulk="delete"]').focus();
+      await page.keyboard.press('Enter');
+      await page.locator('#confirm[open]').waitFor();
+      expect(await page.locator('#confirm-title').textContent()).toBe('Delete 2 images?');
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
+      await card(two).waitFor({ state: 'detached' });
+      await card(three).waitFor({ state: 'detached' });
+      for (const id of [one, two, three]) {
+        expect(countRows(stack, 'images', `id = '${id}'`)).toBe(0);
+        expect(storedKeys(stack, `variants/${id}`)).toEqual([]);
+        expect(storedKeys(stack, 'originals').filter((k) => k.endsWith(id))).toEqual([]);
+      }
+      await expect
+        .poll(async () => await page.locator('#announcer').textContent())
+        .toBe('2 images deleted.');
+    });
+
+    it('passes the axe-core audit with the library and the detail dialog open', async () => {
+      await page.goto(`${stack.backendUrl}/admin`);
+      await expect.poll(async () => await cards().count()).toBe(60);
+      await expectNoSeriousAxeViolations(page, 'admin console');
+      await cards().first().locator('button.open').click();
+      await page.locator('#detail[open]').waitFor();
+      await page.locator('#timeline li').first().waitFor();
+      await expectNoSeriousAxeViolations(page, 'image detail dialog');
+      await screenshot(page, 'console-detail');
+      await page.keyboard.press('Escape');
+    });
+
+    it('fits a 390 px phone with the console and the dialog open', async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      try {
+        await page.goto(`${stack.backendUrl}/admin`);
+        await expect.poll(async () => await cards().count()).toBe(60);
+        const overflow = () =>
+          page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        expect(await overflow()).toBeLessThanOrEqual(0);
+        await cards().first().locator('button.open').click();
+        await page.locator('#detail[open]').waitFor();
+        expect(await overflow()).toBeLessThanOrEqual(0);
+        const dialog = await page.locator('#detail').boundingBox();
+        expect(dialog!.x + dialog!.width).toBeLessThanOrEqual(390);
+        await page.keyboard.press('Escape');
+      } finally {
+        await page.setViewportSize({ width: 1280, height: 900 });
+      }
+      expect(errors).toEqual([]);
+    });
+  },
+);

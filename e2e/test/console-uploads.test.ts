@@ -1,0 +1,309 @@
+/**
+ * The upload panel and the jobs section in Chromium against the local stack
+ * (backend, local-cloud and processor as real processes): each file's row
+ * follows its image to processed (with a thumbnail) or failed (with the
+ * reason and Retry); the "All files" bar does not reach 100 % while images
+ * wait, shown by pausing the queue from the page; a file sent before is
+ * "already uploaded" and not sent again; cancelling mid-upload leaves no
+ * object and no row; the image timeline lists every step.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeSampleImages, makeTruncatedJpeg } from '@slideshow/tools/sample-images';
+import type { CDPSession, Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  collectPageErrors,
+  countRows,
+  launchBrowser,
+  login,
+  NO_CHROMIUM,
+  screenshot,
+  storedKeys,
+  type TestBrowser,
+} from './console-support.ts';
+import { failedTask, freshStack } from './helpers.ts';
+
+type Stack = Awaited<ReturnType<typeof freshStack>>;
+
+describe.skipIf(NO_CHROMIUM)(
+  'the upload panel in Chromium (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
+  () => {
+    let stack: Stack;
+    let browser: TestBrowser;
+    let page: Page;
+    let files: string;
+    let errors: string[];
+    const row = (name: string) => page.locator('#uploads li', { hasText: name });
+    const clearFinished = async () => {
+      const clear = page.getByRole('button', { name: 'Clear finished' });
+      if (await clear.isVisible()) await clear.click();
+    };
+
+    beforeAll(async () => {
+      stack = await freshStack();
+      browser = await launchBrowser();
+      page = await browser.newPage();
+      errors = collectPageErrors(page);
+      files = mkdtempSync(join(tmpdir(), 'console-uploads-'));
+      await login(page, stack);
+    });
+    afterAll(async () => {
+      await browser?.close();
+      await stack?.dispose();
+      if (files) rmSync(files, { recursive: true, force: true });
+    });
+
+    it('follows each file to processed or failed, and fills the batch bar only when every image has finished', async () => {
+      const [a, b] = await makeSampleImages(2);
+      const damaged = await makeTruncatedJpeg();
+      const chosen = [
+        ['first.jpg', a!.bytes],
+        ['second.png', b!.bytes],
+        ['damaged.jpg', damaged.bytes],
+        ['notes.jpg', Buffer.from('these are my notes, not a photo\n')],
+      ] as const;
+      for (const [name, bytes] of chosen) writeFileSync(join(files, name), bytes);
+
+      // Dispatch paused from the jobs section: every byte arrives, but no image can finish.
+      const uploadsQueue = page.locator('#queues tr[data-queue="uploads"]');
+      await uploadsQueue.getByRole('button', { name: /Pause dispatch/ }).click();
+      await page.locator('#queues tr[data-queue="uploads"][data-state="PAUSED"]').waitFor();
+
+      await page.setInputFiles(
+        '#file-input',
+        chosen.map(([name]) => join(files, name)),
+      );
+      await expect
+        .poll(async () => await page.locator('#uploads li[data-stage="queued"]').count(), {
+          timeout: 60_000,
+        })
+        .toBe(3);
+      const notes = row('notes.jpg');
+      expect(await notes.getAttribute('data-stage')).toBe('refused');
+      expect(await notes.textContent()).toContain('UNSUPPORTED_FORMAT');
+      // All bytes sent, one of four finished (the refusal): the bar says so and is not full.
+      expect(await page.locator('#batch-summary').textContent()).toContain('1 of 4 finished');
+      expect(await page.locator('#batch-summary').textContent()).toContain('100 % sent');
+      expect(Number(await page.locator('#batch-progress').getAttribute('value'))).toBeLessThan(100);
+      // The queue depth shows the three waiting tasks.
+      await expect
+        .poll(async () => Number(await uploadsQueue.locator('td').nth(1).textContent()), {
+          timeout: 30_000,
+        })
+        .toBe(3);
+      await page.evaluate(() => document.getElementById('jobs-title')?.scrollIntoView());
+      await screenshot(page, 'console-jobs');
+
+      await uploadsQueue.getByRole('button', { name: /Resume dispatch/ }).click();
+      for (const name of ['first.jpg', 'second.png']) {
+        await row(name).and(page.locator('[data-stage="processed"]')).waitFor({ timeout: 120_000 });
+      }
+      const failed = row('damaged.jpg').and(page.locator('[data-stage="failed"]'));
+      await failed.waitFor({ timeout: 120_000 });
+      expect(await failed.locator('.stage').textContent()).toMatch(
+        /^Failed: The image is damaged or incomplete and cannot be decoded\. \(CORRUPT_IMAGE\)$/,
+      );
+      expect(await failed.getByRole('button', { name: 'Retry damaged.jpg' }).isVisible()).toBe(
+        true,
+      );
+      const thumb = row('first.jpg').locator('img.thumb');
+      await expect
+        .poll(async () => await thumb.evaluate((img: HTMLImageElement) => img.currentSrc), {
+          timeout: 30_000,
+        })
+        .toMatch(/\/w320\.avif$/);
+      await expect
+        .poll(async () => await page.locator('#batch-progress').getAttribute('value'), {
+          timeout: 30_000,
+        })
+        .toBe('100');
+      expect(await page.locator('#batch-summary').textContent()).toContain('4 of 4 finished');
+      await page.evaluate(() => document.getElementById('upload-title')?.scrollIntoView());
+      await screenshot(page, 'console-uploads');
+    });
+
+    it('retries a failed file from its row and shows every step in the image timeline', async () => {
+      const failed = row('damaged.jpg');
+      const id = (await failed
+        .getByRole('link', { name: 'Details' })
+        .getAttribute('href'))!.replace('#image=', '');
+      await failed.getByRole('button', { name: 'Retry damaged.jpg' }).click();
+      await expect
+        .poll(() => failedTask(stack, id)?.attempt_count, { timeout: 120_000, interval: 500 })
+        .toBe(2);
+      await failed.and(page.locator('[data-stage="failed"]')).waitFor({ timeout: 30_000 });
+
+      await failed.getByRole('link', { name: 'Details' }).click();
+      await page.locator('#detail[open]').waitFor();
+      const kinds = await page
+        .locator('#timeline li')
+        .evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.kind));
+      expect(kinds.slice(0, 3)).toEqual(['uploaded', 'dispatched', 'started']);
+      expect(kinds.filter((k) => k === 'failed')).toHaveLength(2);
+      expect(kinds).toContain('requeued');
+      expect(kinds.at(-1)).toBe('failed');
+      const attempt = await page.locator('#timeline li[data-kind="started"]').first().textContent();
+      expect(attempt).toMatch(/attempt 1, execution /);
+      await page.keyboard.press('Escape');
+      await page.locator('#detail[open]').waitFor({ state: 'detached' });
+
+      // The jobs section's "Retry all failed", confirmed from the keyboard.
+      const failedRow = page.locator(`#failed tbody tr[data-id="${id}"]`);
+      await failedRow.waitFor();
+      expect(await failedRow.getByRole('link').textContent()).toBe('damaged.jpg');
+      expect(await failedRow.textContent()).toContain('(CORRUPT_IMAGE)');
+      await page.getByRole('button', { name: 'Retry all failed' }).focus();
+      await page.keyboard.press('Enter');
+      await page.locator('#confirm[open]').waitFor();
+      expect(await page.locator('#confirm-title').textContent()).toBe('Retry 1 failed image?');
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
+      await expect
+        .poll(() => failedTask(stack, id)?.attempt_count, { timeout: 120_000, interval: 500 })
+        .toBe(3);
+    });
+
+    it('says a file sent before is already uploaded, without sending it again', async () => {
+      const uploads: string[] = [];
+      const onRequest = (r: { url(): string; method(): string }) => {
+        if (r.method() === 'POST' && r.url().endsWith('/api/admin/upload')) uploads.push(r.url());
+      };
+      page.on('request', onRequest);
+      await clearFinished();
+      // The file chooser opened from the keyboard.
+      await page.getByRole('button', { name: 'Choose files' }).focus();
+      const chooser = page.waitForEvent('filechooser');
+      await page.keyboard.press('Enter');
+      await (await chooser).setFiles([join(files, 'first.jpg')]);
+      const again = row('first.jpg');
+      await again.and(page.locator('[data-stage="processed"]')).waitFor({ timeout: 30_000 });
+      expect(await again.locator('.stage').textContent()).toMatch(/^Already uploaded/);
+      expect(uploads).toEqual([]);
+      page.off('request', onRequest);
+    });
+
+    it('resumes when the network is back, without sending again a file the server already has', async () => {
+      const [, , third] = await makeSampleImages(3);
+      writeFileSync(join(files, 'lost-answer.jpg'), third!.bytes);
+      const sent: string[] = [];
+      const onRequest = (r: { url(): string; method(): string }) => {
+        if (r.method() === 'POST' && r.url().endsWith('/api/admin/upload')) sent.push(r.url());
+      };
+      page.on('request', onRequest);
+      // The request reaches the server and is stored; its answer is cut on the way back
+      // (the DevTools protocol's Fetch domain at the response stage).
+      const cdp: CDPSession = await browser.context.newCDPSession(page);
+      let cut = false;
+      cdp.on('Fetch.requestPaused', (event: { requestId: string }) => {
+        const action = cut
+          ? cdp.send('Fetch.continueRequest', { requestId: event.requestId })
+          : cdp.send('Fetch.failRequest', {
+              requestId: event.requestId,
+              errorReason: 'ConnectionReset',
+            });
+        cut = true;
+        action.catch((error: unknown) => console.warn('fetch interception', error));
+      });
+      await cdp.send('Fetch.enable', {
+        patterns: [{ urlPattern: '*/api/admin/upload', requestStage: 'Response' }],
+      });
+      try {
+        await clearFinished();
+        await page.setInputFiles('#file-input', [join(files, 'lost-answer.jpg')]);
+        const lost = row('lost-answer.jpg');
+        await lost.and(page.locator('[data-stage="interrupted"]')).waitFor({ timeout: 30_000 });
+        expect(await page.getByRole('button', { name: 'Resume uploads' }).isVisible()).toBe(true);
+        expect(sent).toHaveLength(1);
+        // The browser going offline and online again resumes by itself.
+        await browser.context.setOffline(true);
+        await browser.context.setOffline(false);
+        await lost.and(page.locator('[data-stage="processed"]')).waitFor({ timeout: 120_000 });
+        expect(await lost.locator('.stage').textContent()).toMatch(/^Already uploaded/);
+        expect(sent).toHaveLength(1);
+      } finally {
+        page.off('request', onRequest);
+        await cdp.send('Fetch.disable');
+        await cdp.detach();
+      }
+    });
+
+    it('cancels one file mid-upload, and the whole batch, leaving no object and no row', async () => {
+      const big = async (seed: number) =>
+        await sharp({
+          create: {
+            width: 2400,
+            height: 1600,
+            channels: 3,
+            background: '#808080',
+            noise: { type: 'gaussian', mean: 128 + seed, sigma: 60 },
+          },
+        })
+          .jpeg({ quality: 100 })
+          .toBuffer();
+      for (const [name, seed] of [
+        ['big-1.jpg', 1],
+        ['big-2.jpg', 2],
+        ['big-3.jpg', 3],
+      ] as const) {
+        writeFileSync(join(files, name), await big(seed));
+      }
+      const imagesBefore = countRows(stack, 'images');
+      const originalsBefore = storedKeys(stack, 'originals').length;
+      // Uploads slowed to 200 KB/s through the DevTools protocol: a few seconds per file.
+      const cdp: CDPSession = await browser.context.newCDPSession(page);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: 200 * 1024,
+      });
+      try {
+        await clearFinished();
+        await page.setInputFiles('#file-input', [join(files, 'big-1.jpg')]);
+        const one = row('big-1.jpg');
+        await one.and(page.locator('[data-stage="sending"]')).waitFor({ timeout: 30_000 });
+        await expect
+          .poll(async () => Number(await one.locator('progress').getAttribute('value')), {
+            timeout: 30_000,
+          })
+          .toBeGreaterThan(0);
+        await one.getByRole('button', { name: 'Cancel big-1.jpg' }).click();
+        await one.and(page.locator('[data-stage="cancelled"]')).waitFor({ timeout: 30_000 });
+        expect(await one.locator('.stage').textContent()).toContain('nothing was kept');
+
+        await page.setInputFiles('#file-input', [
+          join(files, 'big-2.jpg'),
+          join(files, 'big-3.jpg'),
+        ]);
+        await row('big-2.jpg')
+          .and(page.locator('[data-stage="sending"]'))
+          .waitFor({ timeout: 30_000 });
+        await page.getByRole('button', { name: 'Cancel remaining uploads' }).click();
+        for (const name of ['big-2.jpg', 'big-3.jpg']) {
+          await row(name)
+            .and(page.locator('[data-stage="cancelled"]'))
+            .waitFor({ timeout: 30_000 });
+        }
+      } finally {
+        await cdp.send('Network.emulateNetworkConditions', {
+          offline: false,
+          latency: 0,
+          downloadThroughput: -1,
+          uploadThroughput: -1,
+        });
+        await cdp.detach();
+      }
+      expect(countRows(stack, 'images')).toBe(imagesBefore);
+      expect(storedKeys(stack, 'originals')).toHaveLength(originalsBefore);
+      expect(storedKeys(stack, '.objectstore/tmp')).toEqual([]);
+      // Expected: the refused notes.jpg (415), the cancelled requests (409), the dropped answer.
+      expect(errors.filter((e) => !/status of (409|415)\b|ERR_CONNECTION_RESET/.test(e))).toEqual(
+        [],
+      );
+    });
+  },
+);
