@@ -1,6 +1,7 @@
 import { createCloudTasksDispatcher } from './cloud-tasks.ts';
 import { createCloudTasksQueueAdmin } from './cloud-tasks-queue-admin.ts';
 import { createDryRunQueueAdmin } from './dry-run-queue-admin.ts';
+import { taskNameFor } from './task-dispatcher.ts';
 import { startFakeCloudTasksServer } from './testing/fake-cloud-tasks-server.ts';
 import { describeQueueAdminContract } from './testing/queue-admin-contract.ts';
 
@@ -34,8 +35,7 @@ describeQueueAdminContract('the Cloud Tasks queue admin', async () => {
     enqueue: async (queue) => {
       n += 1;
       await dispatcher.dispatch({
-        imageId: `img-${n}`,
-        generation: 0,
+        key: taskNameFor(`img-${n}`, 0),
         queue,
         argument: { file_id: `img-${n}`, generation: 0 },
       });
