@@ -104,9 +104,9 @@ describe('request body limits', () => {
         'POST /api/processing/:id/started',
         'POST /api/processing/:id/complete',
         'POST /api/processing/:id/failed',
-        'POST /api/admin/uploads',
-        'POST /api/admin/uploads/:id/complete',
-        'DELETE /api/admin/uploads/:id',
+        'POST /api/admin/upload-sessions',
+        'POST /api/admin/upload-sessions/:id/complete',
+        'DELETE /api/admin/upload-sessions/:id',
         'PUT /api/upload-sessions/:token',
       ]),
     );
@@ -160,7 +160,7 @@ describe('request body limits', () => {
   it('answers malformed JSON with 400 VALIDATION_FAILED on every JSON route, never 500', async () => {
     const jsonRoutes = routes.filter(
       (r) =>
-        /\/(login|ingest|failed-tasks\/retry|started|complete|failed|lookup|bulk|order|uploads)$/.test(
+        /\/(login|ingest|failed-tasks\/retry|started|complete|failed|lookup|bulk|order|upload-sessions)$/.test(
           r.path,
         ) ||
         (r.method === 'PATCH' && r.path === '/api/admin/images/:id'),

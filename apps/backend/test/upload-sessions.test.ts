@@ -54,7 +54,7 @@ function describeSessions(
 
     const open = async (bytes: Buffer, fileName = 'big.png') =>
       expectJson<Opened>(
-        await t.app.request('/api/admin/uploads', {
+        await t.app.request('/api/admin/upload-sessions', {
           method: 'POST',
           headers: admin({ 'Content-Type': 'application/json', Origin: 'https://admin.example' }),
           body: JSON.stringify({ name: fileName, size: bytes.length }),
@@ -77,7 +77,10 @@ function describeSessions(
       return answer;
     };
     const complete = (id: string) =>
-      t.app.request(`/api/admin/uploads/${id}/complete`, { method: 'POST', headers: admin() });
+      t.app.request(`/api/admin/upload-sessions/${id}/complete`, {
+        method: 'POST',
+        headers: admin(),
+      });
     const rows = () => ({
       images: t.db.prepare('SELECT count(*) AS n FROM images').get(),
       pending: t.db.prepare('SELECT count(*) AS n FROM pending_originals').get(),
@@ -118,7 +121,7 @@ function describeSessions(
       // The next chunk's answer never arrives; the page asks the backend where the upload stands.
       await send(session.sessionUrl, range(chunk), bytes.subarray(chunk, 2 * chunk));
       const status = await expectJson<{ received: number; size: number; complete: boolean }>(
-        await t.app.request(`/api/admin/uploads/${session.id}`, { headers: admin() }),
+        await t.app.request(`/api/admin/upload-sessions/${session.id}`, { headers: admin() }),
         200,
       );
       expect(status).toEqual({
@@ -170,7 +173,7 @@ function describeSessions(
         [MAX_UPLOAD + 1, 413, 'PAYLOAD_TOO_LARGE'],
         [0, 422, 'EMPTY_FILE'],
       ] as const) {
-        const response = await t.app.request('/api/admin/uploads', {
+        const response = await t.app.request('/api/admin/upload-sessions', {
           method: 'POST',
           headers: admin({ 'Content-Type': 'application/json' }),
           body: JSON.stringify({ name: 'x.png', size }),
@@ -191,7 +194,7 @@ function describeSessions(
         bytes.subarray(0, chunk),
       );
       await expectJson(
-        await t.app.request(`/api/admin/uploads/${session.id}`, {
+        await t.app.request(`/api/admin/upload-sessions/${session.id}`, {
           method: 'DELETE',
           headers: admin(),
         }),
@@ -266,7 +269,7 @@ describe('the folder store session route', () => {
   it('is served under the session path with the chunk limit of the request-body machinery, and knows only its own tokens', async () => {
     const bytes = bigPng(3 * 1024 * 1024);
     const session = await expectJson<Opened>(
-      await t.app.request('/api/admin/uploads', {
+      await t.app.request('/api/admin/upload-sessions', {
         method: 'POST',
         headers: admin({ 'Content-Type': 'application/json' }),
         body: JSON.stringify({ name: 'a.png', size: bytes.length }),
@@ -347,7 +350,7 @@ describe('with Cloud Storage (the GCS emulator)', () => {
     const t = await makeApp({ store, uploadReceiver: undefined, maxUploadBytes: MAX_UPLOAD });
     try {
       const session = await expectJson<Opened>(
-        await t.app.request('/api/admin/uploads', {
+        await t.app.request('/api/admin/upload-sessions', {
           method: 'POST',
           headers: admin({ 'Content-Type': 'application/json', Origin: 'https://admin.example' }),
           body: JSON.stringify({ name: 'a.png', size: 1_000_000 }),

@@ -3,8 +3,9 @@
  * instance does not hold the database lease, every route that can change
  * state — enumerated from the app's routes table, so a new write route (the
  * media library's edits, bulk actions, slideshow order, queue pause/resume,
- * upload cancel) is covered by default — answers 503 LEASE_NOT_HELD with
- * Retry-After before its handler runs: no row, no object, no queue changes.
+ * upload cancel, upload sessions) is covered by default — answers 503
+ * LEASE_NOT_HELD with Retry-After before its handler runs: no row, no object,
+ * no queue changes. And no route is shadowed by another of the same shape.
  */
 import { createDryRunQueueAdmin } from '@slideshow/dispatch/queue-admin/dry-run';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,8 +57,24 @@ describe('the write fence over every state-changing route', () => {
         'POST /api/admin/queues/:queue/resume',
         'DELETE /api/admin/uploads/:uploadId',
         'DELETE /api/admin/images/:id',
+        'POST /api/admin/upload-sessions',
+        'POST /api/admin/upload-sessions/:id/complete',
+        'DELETE /api/admin/upload-sessions/:id',
       ]),
     );
+  });
+
+  it('gives every route a path no other route of the same method takes (the first would shadow it)', () => {
+    // `DELETE /uploads/:uploadId` (cancel a tracked upload) once shadowed `DELETE /uploads/:id`
+    // (cancel a session): a session cancel reached the tracker and left the session open.
+    // A route's middleware and handler are separate entries with the same path: compare the
+    // distinct paths, with their parameter names erased.
+    const distinct = new Set(
+      t.app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path}`),
+    );
+    const shapes = [...distinct].map((route) => route.replace(/:[A-Za-z]+/g, ':'));
+    const repeated = shapes.filter((shape, i) => shapes.indexOf(shape) !== i);
+    expect(repeated).toEqual([]);
   });
 
   it('refuses each with 503 LEASE_NOT_HELD and Retry-After while the lease is not held, changing nothing', async () => {

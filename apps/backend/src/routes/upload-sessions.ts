@@ -61,7 +61,7 @@ function pageOrigin(services: Services, origin: string | undefined): string | un
   return services.deps.publicUrl ? new URL(services.deps.publicUrl).origin : undefined;
 }
 
-/** Routes under /api/admin: `/uploads…`. */
+/** Routes under /api/admin: `/upload-sessions…`. */
 export function adminUploadSessionRoutes(services: Services) {
   const app = new Hono<AppEnv>();
   // Chunks to the backend's own route are bounded by its body limit; to Cloud Storage, not.
@@ -69,7 +69,7 @@ export function adminUploadSessionRoutes(services: Services) {
     ? BODY_LIMITS.uploadChunk
     : UPLOAD_SESSION_DEFAULTS.directChunkBytes;
 
-  app.post('/uploads', services.limitBody('adminSmall'), async (c) => {
+  app.post('/upload-sessions', services.limitBody('adminSmall'), async (c) => {
     const body = OpenBody.parse(jsonBody(c));
     const opened = await openUploadSession(
       {
@@ -83,12 +83,12 @@ export function adminUploadSessionRoutes(services: Services) {
     return c.json(opened, 201);
   });
 
-  app.get('/uploads/:id', async (c) => {
+  app.get('/upload-sessions/:id', async (c) => {
     const id = checkId(c.req.param('id'));
     return c.json(await uploadSessionStatus(id, contextOf(services, c.get('logger'))));
   });
 
-  app.post('/uploads/:id/complete', services.limitBody('adminSmall'), async (c) => {
+  app.post('/upload-sessions/:id/complete', services.limitBody('adminSmall'), async (c) => {
     z.object({}).parse(jsonBody(c, { emptyAs: {} }));
     const id = checkId(c.req.param('id'));
     const outcome = await completeUploadSession(id, contextOf(services, c.get('logger')));
@@ -97,7 +97,7 @@ export function adminUploadSessionRoutes(services: Services) {
     return c.json({ images: [outcomeView(outcome)] }, 202);
   });
 
-  app.delete('/uploads/:id', services.limitBody('adminSmall'), async (c) => {
+  app.delete('/upload-sessions/:id', services.limitBody('adminSmall'), async (c) => {
     const id = checkId(c.req.param('id'));
     return c.json(await cancelUploadSession(id, contextOf(services, c.get('logger'))));
   });

@@ -54,17 +54,19 @@ const retryable = (status) => status === 0 || status === 408 || status === 429 |
  * the answer of `POST /api/admin/upload` (202 `{images:[…]}`, or an error body).
  */
 export async function uploadResumable(file, { csrfToken, onProgress = () => {} }) {
-  const opened = await backend('/api/admin/uploads', csrfToken, {
+  const opened = await backend('/api/admin/upload-sessions', csrfToken, {
     method: 'POST',
     json: { name: file.name, size: file.size },
   });
   if (opened.status !== 201) return opened;
   const { id, sessionUrl, chunkBytes } = opened.body;
   const cancel = () =>
-    backend(`/api/admin/uploads/${id}`, csrfToken, { method: 'DELETE' }).catch(() => undefined);
+    backend(`/api/admin/upload-sessions/${id}`, csrfToken, { method: 'DELETE' }).catch(
+      () => undefined,
+    );
   // Where the session stands, asked through the backend (which reads Cloud Storage's answer).
   const held = async () => {
-    const status = await backend(`/api/admin/uploads/${id}`, csrfToken).catch(() => ({
+    const status = await backend(`/api/admin/upload-sessions/${id}`, csrfToken).catch(() => ({
       status: 0,
     }));
     return status.status === 200 ? status.body : undefined;
@@ -112,5 +114,8 @@ export async function uploadResumable(file, { csrfToken, onProgress = () => {} }
     }
     onProgress(complete ? file.size : offset);
   }
-  return backend(`/api/admin/uploads/${id}/complete`, csrfToken, { method: 'POST', json: {} });
+  return backend(`/api/admin/upload-sessions/${id}/complete`, csrfToken, {
+    method: 'POST',
+    json: {},
+  });
 }
