@@ -231,7 +231,7 @@ describe('the commands in docs/deploy.md and docs/operations.md', () => {
         { queue: 'uploads', pending: 1, batches: 0, max_attempts: 2, last_error: 'UNAVAILABLE' },
       ]);
       // One image's timeline, written by the triggers of migration 006.
-      expect(results[7]?.map((r) => r.kind)).toEqual(['uploaded', 'failed']);
+      expect(results[8]?.map((r) => r.kind)).toEqual(['uploaded', 'failed']);
     } finally {
       db.close();
     }
