@@ -111,6 +111,25 @@ describe('batch ingest in the outbox relay', () => {
     expect(t.repos.outbox.stats().pending).toBe(0);
   });
 
+  it("names the batch's task in each image's timeline, as the dispatch that carried it", async () => {
+    await setup(3);
+    const ids = acceptBatchImages(3);
+    await relay.drain();
+    const [batch] = (t.dispatcher as DryRunDispatcher).dispatched;
+    expect(batch?.key).toMatch(/./);
+    for (const id of ids) {
+      const { events } = await expectJson<{ events: { kind: string; detail: string | null }[] }>(
+        await t.app.request(`/api/admin/images/${id}/timeline`, { headers: admin() }),
+        200,
+      );
+      // The outbox row's own task_name is the single-image name no task was created under.
+      expect(events.filter((e) => e.kind === 'dispatched').map((e) => e.detail)).toEqual([
+        `ingest ${batch?.key}`,
+      ]);
+      expect(t.repos.images.get(id)?.dispatch_key).toBe(batch?.key);
+    }
+  });
+
   it('keeps interactive uploads at one image per execution however many are waiting', async () => {
     await setup(10);
     const body = await expectJson<{ images: { id: string }[] }>(

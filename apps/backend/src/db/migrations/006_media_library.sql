@@ -39,13 +39,15 @@ BEGIN
 END;
 
 -- The outbox row goes once its task exists (outbox-relay.ts); an image's
--- deletion cascades to its rows too, which is not a dispatch.
+-- deletion cascades to its rows too, which is not a dispatch. A row of a
+-- batch (migration 004) was sent in the batch's task, named by batch_key;
+-- its own task_name is a single-image name no task was created under.
 CREATE TRIGGER image_events_dispatched AFTER DELETE ON outbox
 WHEN EXISTS (SELECT 1 FROM images WHERE id = old.image_id)
 BEGIN
   INSERT INTO image_events (image_id, at, kind, generation, detail)
   VALUES (old.image_id, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'dispatched', old.generation,
-    old.queue || ' ' || old.task_name);
+    old.queue || ' ' || coalesce(old.batch_key, old.task_name));
 END;
 
 CREATE TRIGGER image_events_started AFTER UPDATE OF attempts ON images
