@@ -145,7 +145,10 @@ export function createApp(deps: AppDeps) {
     }
     return admin(c, next);
   });
+  // A cancel (DELETE /api/admin/uploads/:uploadId) undoes what either way of uploading created:
+  // a streamed upload, or the `complete` of a resumable session.
   app.use('/api/admin/upload', uploadTracking(services));
+  app.use('/api/admin/upload-sessions/:id/complete', uploadTracking(services));
   app.route('/api/admin', libraryRoutes(services));
   app.route('/api/admin', queueRoutes(services));
   app.route('/api/admin', uploadRoutes(services));

@@ -210,6 +210,51 @@ function describeSessions(
       expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 0 }, sessions: { n: 0 } });
     });
 
+    // The admin page's Cancel (routes/uploads.ts): `complete` carries the page's X-Upload-Id, so a
+    // cancel that arrives after, during or before it leaves nothing, as for a streamed upload.
+    let seq = 0;
+    const completeAs = (id: string, uploadId: string) =>
+      t.app.request(`/api/admin/upload-sessions/${id}/complete`, {
+        method: 'POST',
+        headers: admin({ 'X-Upload-Id': uploadId }),
+      });
+    const cancelUpload = (uploadId: string) =>
+      t.app.request(`/api/admin/uploads/${uploadId}`, { method: 'DELETE', headers: admin() });
+
+    it('removes the image a completed session made when the cancel of its upload comes after the answer', async () => {
+      const bytes = bigPng(600_000, 6);
+      const session = await open(bytes);
+      await sendAll(session, bytes);
+      const uploadId = `session-upload-${++seq}-abcdefgh`;
+      await expectJson<Accepted>(await completeAs(session.id, uploadId), 202);
+      const cancelled = await expectJson<{ removed: string[] }>(await cancelUpload(uploadId), 200);
+      expect(cancelled.removed).toEqual([session.id]);
+      expect(await t.store.stat(`originals/${session.id}`)).toBeUndefined();
+      expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 0 }, sessions: { n: 0 } });
+      expect(t.repos.outbox.stats().pending).toBe(0);
+    });
+
+    it('refuses a complete whose upload was cancelled first; the session is then cancelled with nothing left', async () => {
+      const bytes = bigPng(600_000, 7);
+      const session = await open(bytes);
+      await sendAll(session, bytes);
+      const uploadId = `session-upload-${++seq}-abcdefgh`;
+      await expectJson(await cancelUpload(uploadId), 200);
+      const refused = await completeAs(session.id, uploadId);
+      expect(refused.status).toBe(409);
+      expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 1 }, sessions: { n: 1 } });
+      const gone = await expectJson<{ cancelled: boolean }>(
+        await t.app.request(`/api/admin/upload-sessions/${session.id}`, {
+          method: 'DELETE',
+          headers: admin(),
+        }),
+        200,
+      );
+      expect(gone.cancelled).toBe(true);
+      expect(await t.store.stat(`originals/${session.id}`)).toBeUndefined();
+      expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 0 }, sessions: { n: 0 } });
+    });
+
     it('leaves nothing behind when abandoned: the sweeper cancels the expired session and deletes its object', async () => {
       const bytes = bigPng(300_000, 5);
       const session = await open(bytes);

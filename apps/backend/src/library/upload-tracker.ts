@@ -1,8 +1,10 @@
 /**
  * Cancelling uploads (the admin page's per-file and whole-batch Cancel). The
- * page names each upload request with a random `X-Upload-Id`; a cancel is
- * `DELETE /api/admin/uploads/:uploadId`, and whenever it arrives nothing the
- * upload created stays:
+ * page names each upload request with a random `X-Upload-Id` (a streamed
+ * `POST /api/admin/upload`, or the `complete` of a resumable session, whose
+ * session itself the page cancels with `DELETE /api/admin/upload-sessions/:id`);
+ * a cancel is `DELETE /api/admin/uploads/:uploadId`, and whenever it arrives
+ * nothing the upload created stays:
  *
  * - before the request arrived: the id is remembered and the request, if it
  *   ever comes, is refused before its body is read;

@@ -1,6 +1,8 @@
 /**
  * Cancelling uploads (see library/upload-tracker.ts): a middleware on
- * `POST /api/admin/upload` that follows requests carrying `X-Upload-Id`, and
+ * `POST /api/admin/upload` and on an upload session's
+ * `POST /api/admin/upload-sessions/:id/complete` (both answer
+ * `202 {images:[…]}`) that follows requests carrying `X-Upload-Id`, and
  * `DELETE /api/admin/uploads/:uploadId`. Both behind requireAdmin.
  */
 import { AppError } from '@slideshow/runtime';
