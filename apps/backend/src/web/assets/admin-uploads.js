@@ -6,8 +6,13 @@
 // image to the end (queued → processing → processed with a thumbnail, or
 // failed with the reason and Retry). The "All files" bar counts bytes sent
 // and images finished, half each: it reaches 100 % only when every image has.
-import { api, getCsrfToken, idPath, words } from './admin-api.js';
+// A file over 8 MiB goes through a resumable upload session instead
+// (admin-upload-send.js: chunks, counted as they are sent); its Cancel
+// cancels the session too, and after a longer network drop it resumes where
+// the session stands.
+import { api, idPath, words } from './admin-api.js';
 import { $, announce, el, fmtBytes, thumbnail } from './admin-dom.js';
+import { discardSession, sendFile } from './admin-upload-send.js';
 
 const PARALLEL = 3;
 /**
@@ -175,18 +180,38 @@ function follow(item, image) {
   render(item);
 }
 
+/** The upload's answer for its file: the row now follows the image. */
+function accepted(item, body) {
+  const image = body.images?.[0];
+  const refused = body.error ?? image?.error;
+  if (refused || !image) {
+    item.stage = 'refused';
+    item.error = refused ?? { message: 'The upload was answered without an image.' };
+    render(item);
+    return;
+  }
+  item.sent = item.size;
+  item.duplicate = image.duplicate;
+  item.imageId = image.id;
+  item.stage = image.status;
+  render(item);
+  onAccepted(image.id);
+}
+
 async function send(item) {
   item.stage = 'checking';
   render(item);
   item.sha256 = item.sha256 ?? (await sha256(item.file).catch(() => null));
-  if (item.stage === 'cancelled') return;
+  if (item.stage !== 'checking') return;
   if (item.sha256) {
     const { images } = await api('/api/admin/images/lookup', {
       method: 'POST',
       json: { sha256: [item.sha256] },
     });
-    if (item.stage === 'cancelled') return;
+    if (item.stage !== 'checking') return;
     if (images[0]) {
+      // A session an interrupted attempt left open is not needed any more.
+      await discardSession(item);
       item.duplicate = true;
       item.sent = item.size;
       follow(item, images[0]);
@@ -196,53 +221,7 @@ async function send(item) {
   item.uploadId = uploadId();
   item.stage = 'sending';
   render(item);
-  await new Promise((resolve) => {
-    const xhr = new XMLHttpRequest();
-    item.xhr = xhr;
-    xhr.open('POST', '/api/admin/upload');
-    xhr.setRequestHeader('X-CSRF-Token', getCsrfToken());
-    xhr.setRequestHeader('X-Upload-Id', item.uploadId);
-    xhr.upload.addEventListener('progress', (e) => {
-      if (!e.lengthComputable || item.stage !== 'sending') return;
-      item.sent = Math.min(item.size, Math.round((e.loaded / e.total) * item.size));
-      render(item);
-    });
-    xhr.addEventListener('load', () => {
-      item.xhr = null;
-      let body = {};
-      try {
-        body = JSON.parse(xhr.responseText);
-      } catch (error) {
-        body = { error: { message: `HTTP ${xhr.status}: ${String(error)}` } };
-      }
-      const image = body.images?.[0];
-      const refused = body.error ?? image?.error;
-      if (xhr.status >= 400 || refused) {
-        item.stage = 'refused';
-        item.error = refused ?? { message: `HTTP ${xhr.status}` };
-        render(item);
-      } else {
-        item.sent = item.size;
-        item.duplicate = image.duplicate;
-        item.imageId = image.id;
-        item.stage = image.status;
-        render(item);
-        onAccepted(image.id);
-      }
-      resolve();
-    });
-    xhr.addEventListener('error', () => {
-      item.xhr = null;
-      item.stage = 'interrupted';
-      item.sent = 0;
-      render(item);
-      resolve();
-    });
-    xhr.addEventListener('abort', () => resolve());
-    const form = new FormData();
-    form.append('file', item.file, item.file.name);
-    xhr.send(form);
-  });
+  await sendFile(item, { render, accepted });
 }
 
 function pump() {
@@ -250,8 +229,9 @@ function pump() {
     const item = queue.shift();
     if (item.stage !== 'waiting') continue;
     running += 1;
-    send(item)
+    item.running = send(item)
       .catch((error) => {
+        if (item.stage === 'cancelling' || item.stage === 'cancelled') return;
         item.stage = error.status ? 'refused' : 'interrupted';
         item.error = { code: error.code, message: error.message };
         render(item);
@@ -263,16 +243,31 @@ function pump() {
   }
 }
 
-/** Cancels one file: not sent yet → dropped; being sent → aborted and undone on the server. */
+/**
+ * Cancels one file: not sent yet → dropped; being sent → aborted and undone on
+ * the server: the upload request (or a session's complete) by its upload id,
+ * then the upload session with the bytes it holds.
+ */
 async function cancel(item) {
-  // An interrupted request may have reached the server before the drop: undo it too.
-  const wasSending = item.stage === 'sending' || (item.stage === 'interrupted' && item.uploadId);
+  // An interrupted attempt may have reached the server before the drop (a request whose
+  // answer was lost, a session holding bytes), even while a resume is checking: undo it too.
+  const reached = Boolean(item.uploadId || item.session);
+  const wasSending =
+    item.stage === 'sending' ||
+    (reached && ['interrupted', 'waiting', 'checking'].includes(item.stage));
   item.stage = wasSending ? 'cancelling' : 'cancelled';
   render(item);
   if (!wasSending) return;
   item.xhr?.abort();
+  item.abort?.abort();
   try {
-    await api(`/api/admin/uploads/${idPath(item.uploadId)}`, { method: 'DELETE' });
+    // First the request: a complete still on its way is refused, one in progress is waited for.
+    if (item.uploadId) {
+      await api(`/api/admin/uploads/${idPath(item.uploadId)}`, { method: 'DELETE' });
+    }
+    // Then the session, once the sending has stopped (it may have opened one meanwhile).
+    await item.running;
+    await discardSession(item);
     item.stage = 'cancelled';
     item.sent = 0;
     item.imageId = undefined;

@@ -7,82 +7,120 @@
 // stored object into an image once it has checked it. A dropped connection
 // resumes where the session stands; the backend is asked for that, because a
 // cross-origin page may not be allowed to read Cloud Storage's Range header.
+// The upload panel (admin-upload-send.js) drives it: it keeps the session to
+// resume after a longer drop, and cancels it (and the complete's image, by
+// its X-Upload-Id) when the admin cancels.
+import { api, idPath } from './admin-api.js';
 
 /** Files larger than this go through an upload session; smaller ones are posted whole. */
 export const RESUMABLE_THRESHOLD = 8 * 1024 * 1024;
 
-/** Attempts at one chunk before the upload gives up (network errors, 5xx, 408, 429). */
+/** Attempts at one chunk before the upload stops as interrupted (network errors, 5xx, 408, 429). */
 const CHUNK_ATTEMPTS = 8;
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function backend(path, csrfToken, options = {}) {
-  const headers = new Headers(options.headers);
-  if (options.method && options.method !== 'GET') headers.set('X-CSRF-Token', csrfToken);
-  if (options.json !== undefined) headers.set('Content-Type', 'application/json');
-  const response = await fetch(path, {
-    method: options.method ?? 'GET',
-    headers,
-    credentials: 'same-origin',
-    body: options.json === undefined ? undefined : JSON.stringify(options.json),
+/** Waits `ms`, or less if `signal` aborts meanwhile. */
+const sleep = (ms, signal) =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
-  const body = await response.json().catch(() => ({}));
-  return { status: response.status, body };
-}
 
-/** One chunk to the session, with upload progress; resolves with the status and the Range header. */
-function putChunk(url, blob, contentRange, onProgress) {
+/** One chunk to the session, with upload progress; resolves with the status and the Range header (status 0: no answer). */
+function putChunk(url, blob, contentRange, onProgress, signal) {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
+    const abort = () => xhr.abort();
+    const done = (answer) => {
+      signal.removeEventListener('abort', abort);
+      resolve(answer);
+    };
+    signal.addEventListener('abort', abort, { once: true });
     xhr.open('PUT', url);
     xhr.setRequestHeader('Content-Range', contentRange);
     xhr.upload.addEventListener('progress', (e) => onProgress(e.loaded));
     xhr.addEventListener('load', () =>
-      resolve({ status: xhr.status, range: xhr.getResponseHeader('Range') }),
+      done({ status: xhr.status, range: xhr.getResponseHeader('Range') }),
     );
-    xhr.addEventListener('error', () => resolve({ status: 0, range: null }));
-    xhr.addEventListener('timeout', () => resolve({ status: 0, range: null }));
+    for (const type of ['error', 'timeout', 'abort']) {
+      xhr.addEventListener(type, () => done({ status: 0, range: null }));
+    }
     xhr.send(blob);
   });
 }
 
 const retryable = (status) => status === 0 || status === 408 || status === 429 || status >= 500;
 
-/**
- * Uploads `file` through a session. `onProgress(bytes)` reports bytes the
- * session holds or is receiving. Resolves with `{ status, body }` shaped like
- * the answer of `POST /api/admin/upload` (202 `{images:[…]}`, or an error body).
- */
-export async function uploadResumable(file, { csrfToken, onProgress = () => {} }) {
-  const opened = await backend('/api/admin/upload-sessions', csrfToken, {
-    method: 'POST',
-    json: { name: file.name, size: file.size },
-  });
-  if (opened.status !== 201) return opened;
-  const { id, sessionUrl, chunkBytes } = opened.body;
-  const cancel = () =>
-    backend(`/api/admin/upload-sessions/${id}`, csrfToken, { method: 'DELETE' }).catch(
-      () => undefined,
-    );
-  // Where the session stands, asked through the backend (which reads Cloud Storage's answer).
-  const held = async () => {
-    const status = await backend(`/api/admin/upload-sessions/${id}`, csrfToken).catch(() => ({
-      status: 0,
-    }));
-    return status.status === 200 ? status.body : undefined;
-  };
+/** Where the session stands, asked through the backend; undefined when it is gone (completed, cancelled, expired). */
+async function sessionStatus(id) {
+  try {
+    return await api(`/api/admin/upload-sessions/${idPath(id)}`);
+  } catch (error) {
+    if (error.status === 404) return undefined;
+    throw error;
+  }
+}
 
+/**
+ * Uploads `file` through a session.
+ *
+ * - `session`: one this file opened before (a resume after a drop); a new one
+ *   is opened when it is absent or gone.
+ * - `onSession(session)`: called as soon as the session is known, so that a
+ *   cancel or a later resume can name it.
+ * - `onProgress(bytes)`: the bytes the session holds or is receiving.
+ * - `uploadId`: the `X-Upload-Id` of the `complete` request, which makes the
+ *   image it creates cancellable like a posted upload's (routes/uploads.ts).
+ * - `signal`: stops sending; the caller cancels the session and the upload id.
+ *
+ * Resolves with `{ body }` (the answer of `complete`, shaped like the answer
+ * of `POST /api/admin/upload`), `{ interrupted: true }` (the network failed
+ * CHUNK_ATTEMPTS times in a row; the session stays open for a resume) or
+ * `{ cancelled: true }` (the signal aborted it). Rejects with the API's error
+ * (`status`, `code`) when the backend refuses the file, or with a network
+ * error (no `status`) when a call to the backend does not get through.
+ */
+export async function uploadResumable(
+  file,
+  { session, onSession = () => {}, onProgress = () => {}, uploadId, signal },
+) {
+  let current;
   let offset = 0;
-  let failures = 0;
   let complete = false;
+  if (session) {
+    const status = await sessionStatus(session.id);
+    if (status) {
+      current = session;
+      ({ received: offset, complete } = status);
+    }
+  }
+  if (!current) {
+    current = await api('/api/admin/upload-sessions', {
+      method: 'POST',
+      json: { name: file.name, size: file.size },
+    });
+    onSession(current);
+  }
+  onProgress(complete ? file.size : offset);
+
+  let failures = 0;
   while (!complete) {
-    const end = Math.min(offset + chunkBytes, file.size);
+    if (signal.aborted) return { cancelled: true };
+    const end = Math.min(offset + current.chunkBytes, file.size);
     const answer = await putChunk(
-      sessionUrl,
+      current.sessionUrl,
       file.slice(offset, end),
       `bytes ${offset}-${end - 1}/${file.size}`,
       (loaded) => onProgress(offset + loaded),
+      signal,
     );
+    if (signal.aborted) return { cancelled: true };
     if (answer.status === 200 || answer.status === 201) {
       complete = true;
     } else if (answer.status === 308 && answer.range) {
@@ -91,31 +129,41 @@ export async function uploadResumable(file, { csrfToken, onProgress = () => {} }
     } else if (answer.status === 308 || retryable(answer.status)) {
       if (answer.status !== 308) {
         failures += 1;
-        if (failures >= CHUNK_ATTEMPTS) {
-          await cancel();
-          return {
-            status: 0,
-            body: { error: { message: 'Network error: the upload could not be resumed.' } },
-          };
-        }
-        await sleep(Math.min(30_000, 500 * 2 ** failures));
+        if (failures >= CHUNK_ATTEMPTS) return { interrupted: true };
+        await sleep(Math.min(30_000, 500 * 2 ** failures), signal);
+        if (signal.aborted) return { cancelled: true };
       }
-      const status = await held();
-      if (status === undefined) continue;
-      if (status.complete) complete = true;
-      else offset = status.received;
+      const status = await sessionStatus(current.id).catch(() => null);
+      if (status === undefined) {
+        throw Object.assign(new Error('The upload session is gone (cancelled or expired).'), {
+          status: 404,
+          code: 'NOT_FOUND',
+        });
+      }
+      if (status?.complete) complete = true;
+      else if (status) offset = status.received;
     } else {
-      // The session refused the bytes (gone, expired, a range it cannot take): give up cleanly.
-      await cancel();
-      return {
+      // The session refused the bytes (a range it cannot take): give up, leaving nothing.
+      await api(`/api/admin/upload-sessions/${idPath(current.id)}`, { method: 'DELETE' }).catch(
+        () => undefined,
+      );
+      throw Object.assign(new Error(`The upload was refused (HTTP ${answer.status}).`), {
         status: answer.status,
-        body: { error: { message: `The upload was refused (HTTP ${answer.status}).` } },
-      };
+      });
     }
     onProgress(complete ? file.size : offset);
   }
-  return backend(`/api/admin/upload-sessions/${id}/complete`, csrfToken, {
-    method: 'POST',
-    json: {},
-  });
+  if (signal.aborted) return { cancelled: true };
+  try {
+    const body = await api(`/api/admin/upload-sessions/${idPath(current.id)}/complete`, {
+      method: 'POST',
+      json: {},
+      headers: uploadId ? { 'X-Upload-Id': uploadId } : {},
+    });
+    return { body };
+  } catch (error) {
+    // A cancel that reached the backend first refuses the complete (409): that is the cancel.
+    if (signal.aborted) return { cancelled: true };
+    throw error;
+  }
 }

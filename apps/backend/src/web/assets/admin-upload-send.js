@@ -1,0 +1,109 @@
+// Sending one file of the upload panel (admin-uploads.js) once it is known
+// not to be on the server yet: up to 8 MiB in one POST /api/admin/upload
+// named by the item's X-Upload-Id; larger files through a resumable upload
+// session (resumable-upload.js), whose chunks count as bytes sent and whose
+// session the item keeps, so that a cancel can cancel it and a resume go on
+// from where it stands. Both settle the item through the panel's `render`
+// and `accepted`, and leave it alone once a cancel has taken it over.
+import { api, getCsrfToken, idPath } from './admin-api.js';
+import { RESUMABLE_THRESHOLD, uploadResumable } from './resumable-upload.js';
+
+/** Cancels the item's upload session and deletes the bytes it holds (idempotent). */
+export async function discardSession(item) {
+  if (!item.session) return;
+  await api(`/api/admin/upload-sessions/${idPath(item.session.id)}`, { method: 'DELETE' });
+  item.session = undefined;
+}
+
+/** A file over RESUMABLE_THRESHOLD, through an upload session in chunks. */
+async function sendInSession(item, { render, accepted }) {
+  const controller = new AbortController();
+  item.abort = controller;
+  let result;
+  try {
+    result = await uploadResumable(item.file, {
+      session: item.session,
+      onSession: (session) => {
+        item.session = session;
+      },
+      onProgress: (bytes) => {
+        if (item.stage !== 'sending') return;
+        item.sent = Math.min(item.size, bytes);
+        render(item);
+      },
+      uploadId: item.uploadId,
+      signal: controller.signal,
+    });
+  } finally {
+    item.abort = null;
+  }
+  // Cancelled meanwhile: cancel() undoes what reached the server.
+  if (item.stage !== 'sending' || result.cancelled) return;
+  if (result.interrupted) {
+    // The session keeps what it received; a resume goes on from there.
+    item.stage = 'interrupted';
+    render(item);
+    return;
+  }
+  // `complete` made the image; the session is gone with it.
+  item.session = undefined;
+  accepted(item, result.body);
+}
+
+/** The file in one multipart request, with upload progress. */
+function sendWhole(item, { render, accepted }) {
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    item.xhr = xhr;
+    xhr.open('POST', '/api/admin/upload');
+    xhr.setRequestHeader('X-CSRF-Token', getCsrfToken());
+    xhr.setRequestHeader('X-Upload-Id', item.uploadId);
+    xhr.upload.addEventListener('progress', (e) => {
+      if (!e.lengthComputable || item.stage !== 'sending') return;
+      item.sent = Math.min(item.size, Math.round((e.loaded / e.total) * item.size));
+      render(item);
+    });
+    xhr.addEventListener('load', () => {
+      item.xhr = null;
+      // Cancelled meanwhile: cancel() undoes what reached the server.
+      if (item.stage !== 'sending') {
+        resolve();
+        return;
+      }
+      let body = {};
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch (error) {
+        body = { error: { message: `HTTP ${xhr.status}: ${String(error)}` } };
+      }
+      if (xhr.status >= 400) {
+        item.stage = 'refused';
+        item.error = body.error ?? { message: `HTTP ${xhr.status}` };
+        render(item);
+      } else {
+        accepted(item, body);
+      }
+      resolve();
+    });
+    xhr.addEventListener('error', () => {
+      item.xhr = null;
+      if (item.stage !== 'sending') {
+        resolve();
+        return;
+      }
+      item.stage = 'interrupted';
+      item.sent = 0;
+      render(item);
+      resolve();
+    });
+    xhr.addEventListener('abort', () => resolve());
+    const form = new FormData();
+    form.append('file', item.file, item.file.name);
+    xhr.send(form);
+  });
+}
+
+/** Sends the item's file, the way its size calls for. */
+export function sendFile(item, hooks) {
+  return item.size > RESUMABLE_THRESHOLD ? sendInSession(item, hooks) : sendWhole(item, hooks);
+}
