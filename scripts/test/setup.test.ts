@@ -22,7 +22,8 @@ const LOC = '--location=europe-west1 --project=demo';
 const REG = '--region=europe-west1 --project=demo';
 const DEPLOYER = 'serviceAccount:deployer@demo.iam.gserviceaccount.com';
 /** What the backend's custom queue role holds: see, pause and resume a queue, nothing more. */
-const QUEUE_PERMISSIONS = 'cloudtasks.queues.get,cloudtasks.queues.pause,cloudtasks.queues.resume';
+const QUEUE_PERMISSIONS =
+  'cloudtasks.queues.get,cloudtasks.queues.pause,cloudtasks.queues.resume,cloudtasks.tasks.get';
 /** The job limits the test repository's deploy/job-limits.env sets (not the real values, on purpose). */
 const LIMITS = { maxRetries: 2, taskTimeoutSeconds: 900 };
 
@@ -76,7 +77,6 @@ function fromZero(repo: string): string[] {
       SA('slideshow-backend'),
       'roles/iam.serviceAccountUser',
     ),
-    projectBind(SA('slideshow-backend'), 'roles/cloudtasks.viewer'),
     projectBind(SA('slideshow-backend'), 'roles/workflows.viewer'),
     projectBind(SA('slideshow-tasks'), 'roles/workflows.invoker'),
     bind(
@@ -170,7 +170,8 @@ function convergedProject(firstRun: string[]): Rule[] {
     // gcloud's value() joins a list with ';', in the API's order (not necessarily sorted).
     {
       match: 'iam roles describe slideshowQueueOperator *',
-      stdout: 'cloudtasks.queues.resume;cloudtasks.queues.get;cloudtasks.queues.pause',
+      stdout:
+        'cloudtasks.queues.resume;cloudtasks.tasks.get;cloudtasks.queues.get;cloudtasks.queues.pause',
     },
     { match: 'secrets versions list *', stdout: 'projects/demo/secrets/x/versions/1' },
     { match: 'tasks queues describe image-uploads *', stdout: '0.6\t10\t100\t1s\t300s\t6\t21600s' },
@@ -233,7 +234,7 @@ describe('scripts/setup against a recording gcloud', () => {
     );
     expect(first.status, first.stderr).toBe(0);
     const firstRun = await gcloud.mutations();
-    expect(firstRun.filter((c) => c.includes('add-iam-policy-binding'))).toHaveLength(24);
+    expect(firstRun.filter((c) => c.includes('add-iam-policy-binding'))).toHaveLength(23);
 
     await gcloud.reset();
     await gcloud.setRules(convergedProject(firstRun));
@@ -274,12 +275,27 @@ describe('scripts/setup against a recording gcloud', () => {
     );
   });
 
-  it('narrows the queue role back to its three permissions when it holds more', async () => {
+  it('narrows the queue role back to its four permissions when it holds more', async () => {
     await gcloud.setRules([
       {
         match: 'iam roles describe slideshowQueueOperator *',
         stdout:
-          'cloudtasks.queues.get;cloudtasks.queues.pause;cloudtasks.queues.purge;cloudtasks.queues.resume',
+          'cloudtasks.queues.get;cloudtasks.queues.pause;cloudtasks.queues.purge;cloudtasks.queues.resume;cloudtasks.tasks.get',
+      },
+      ...convergedProject(fromZero(repo)),
+    ]);
+    const result = await runScript('setup', ['--project', 'demo', '--steps', 'iam'], env);
+    expect(result.status, result.stderr).toBe(0);
+    expect(await gcloud.mutations()).toEqual([
+      `gcloud iam roles update slideshowQueueOperator --project=demo --permissions=${QUEUE_PERMISSIONS}`,
+    ]);
+  });
+
+  it('adds cloudtasks.tasks.get to a queue role an earlier setup made with three permissions', async () => {
+    await gcloud.setRules([
+      {
+        match: 'iam roles describe slideshowQueueOperator *',
+        stdout: 'cloudtasks.queues.get;cloudtasks.queues.pause;cloudtasks.queues.resume',
       },
       ...convergedProject(fromZero(repo)),
     ]);
