@@ -24,7 +24,8 @@ describe('Cloud Tasks v2beta3 queues.get with stats', () => {
     const name = `${PARENT}/queues/stats-q`;
     expect((await api(cloud, 'POST', `/v2/${PARENT}/queues`, { name })).status).toBe(200);
     expect((await api(cloud, 'POST', `/v2/${name}:pause`)).body.state).toBe('PAUSED');
-    const scheduleTime = '2030-01-01T00:00:00.000Z';
+    // A day ahead, whole seconds: within Cloud Tasks' 30-day limit on scheduleTime.
+    const scheduleTime = new Date(Math.floor(Date.now() / 1000) * 1000 + 86_400_000).toISOString();
     for (const id of ['a', 'b']) {
       const created = await api(cloud, 'POST', `/v2/${name}/tasks`, {
         task: {
