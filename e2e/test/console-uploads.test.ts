@@ -47,6 +47,11 @@ describe.skipIf(NO_CHROMIUM)(
       browser = await launchBrowser();
       page = await browser.newPage();
       errors = collectPageErrors(page);
+      // Playwright turns Chromium's file-chooser interception on when a listener is added,
+      // without waiting for it; a keypress sent right after can open the chooser before the
+      // interception holds, and the chooser is then cancelled unseen. A listener for the
+      // whole file keeps interception on long before any test presses a key.
+      page.on('filechooser', () => {});
       files = mkdtempSync(join(tmpdir(), 'console-uploads-'));
       await login(page, stack);
     });
