@@ -10,9 +10,17 @@ export function confirmAction({ title, message, confirmLabel }) {
   $('confirm-ok').textContent = confirmLabel;
   dialog.returnValue = '';
   return new Promise((resolve) => {
-    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'confirm'), {
-      once: true,
-    });
+    // The close event comes in a later task, so the one from the previous
+    // question (Escape, then Enter at once on Delete…) can arrive after this
+    // question opened the dialog again: it would answer this one "no" and the
+    // admin's real answer would find nobody listening. A close that finds the
+    // dialog open is not this question's.
+    const onClose = () => {
+      if (dialog.open) return;
+      dialog.removeEventListener('close', onClose);
+      resolve(dialog.returnValue === 'confirm');
+    };
+    dialog.addEventListener('close', onClose);
     dialog.showModal();
   });
 }
