@@ -8,7 +8,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import { AppError } from '@slideshow/runtime';
 import { z } from 'zod';
+import { ORPHAN_SWEEPER_DEFAULTS } from './orphan-sweeper.ts';
 import { MAX_IMAGES_PER_EXECUTION, RELAY_DEFAULTS } from './outbox-relay.ts';
+import { REAPER_DEFAULTS } from './reaper.ts';
 
 const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const str = z.preprocess(blank, z.string().optional());
@@ -105,10 +107,10 @@ const EnvSchema = z.object({
       .default(RELAY_DEFAULTS.imagesPerExecution.ingest),
   ),
   INGEST_BATCH_WINDOW_MS: int(RELAY_DEFAULTS.batchWindowMs, 0),
-  REAPER_INTERVAL_MS: int(60_000, 1_000),
-  STUCK_AFTER_MS: int(60 * 60_000, 1_000),
-  ORPHAN_GRACE_MS: int(60 * 60_000, 1_000),
-  ORPHAN_SWEEP_INTERVAL_MS: int(60 * 60_000, 1_000),
+  REAPER_INTERVAL_MS: int(REAPER_DEFAULTS.intervalMs, 1_000),
+  STUCK_AFTER_MS: int(REAPER_DEFAULTS.stuckAfterMs, 1_000),
+  ORPHAN_GRACE_MS: int(ORPHAN_SWEEPER_DEFAULTS.graceMs, 1_000),
+  ORPHAN_SWEEP_INTERVAL_MS: int(ORPHAN_SWEEPER_DEFAULTS.intervalMs, 1_000),
   TRUSTED_PROXY_HOPS: z.preprocess(blank, z.coerce.number().int().min(0).max(10).optional()),
   PUBLIC_MEDIA_BASE_URL: str,
   LOG_LEVEL: z.preprocess(blank, z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO')),

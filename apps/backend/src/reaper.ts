@@ -28,16 +28,30 @@ import { type AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ImageRow } from './db/images-repository.ts';
 import { type Lifecycle, queueFor } from './lifecycle.ts';
 
+/** The reaper's policy in one place (REAPER_INTERVAL_MS and STUCK_AFTER_MS override the first two). */
+export const REAPER_DEFAULTS = {
+  /** How often a pass runs. */
+  intervalMs: 60_000,
+  /** How long an image may sit untouched (and not seen alive) before it is looked at. */
+  stuckAfterMs: 60 * 60_000,
+  /** Candidates per pass. */
+  limit: 100,
+} as const;
+
+/** The reaper's tunable settings; defaults in {@link REAPER_DEFAULTS}. */
+export interface ReaperSettings {
+  intervalMs: number;
+  stuckAfterMs: number;
+  /** Candidates per pass. */
+  limit?: number;
+}
+
 /** Options for {@link createReaper}. */
-export interface ReaperOptions {
+export interface ReaperOptions extends ReaperSettings {
   lifecycle: Lifecycle;
   /** Where dispatches are looked up; without `taskState`/`executionState` every candidate counts as stuck. */
   dispatcher: Pick<TaskDispatcher, 'taskState' | 'executionState'>;
   logger: Logger;
-  intervalMs: number;
-  stuckAfterMs: number;
-  /** Candidates per pass (default 100). */
-  limit?: number;
 }
 
 /** What one pass did, by image id. */
@@ -99,7 +113,10 @@ export function createReaper(options: ReaperOptions): Reaper {
     const out: ReaperPass = { redispatched: [], failed: [], waiting: [], running: [], unknown: [] };
     // The images of one batch share a dispatch: one lookup each per pass.
     const byKey = new Map<string, Promise<Whereabouts>>();
-    for (const row of lifecycle.stuckCandidates(options.stuckAfterMs, options.limit ?? 100)) {
+    for (const row of lifecycle.stuckCandidates(
+      options.stuckAfterMs,
+      options.limit ?? REAPER_DEFAULTS.limit,
+    )) {
       const key = dispatchKeyOf(row);
       let found = byKey.get(key);
       if (found === undefined) {

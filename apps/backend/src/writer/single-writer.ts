@@ -44,7 +44,7 @@ export const SHUTDOWN_BUDGET = {
   handoverDrainMs: 3_000,
 } as const;
 
-/** The app and its workers, built once the database is open (main.ts). */
+/** The app and its workers, built once the database is open (backend.ts `Backend`). */
 export interface ServingApp {
   fetch: FetchHandler;
   /** Starts the relay, reaper and sweeper. */
@@ -65,8 +65,12 @@ export interface SingleWriterOptions {
   owner: string;
   /** Undefined when the database is not replicated (local mode). */
   litestream: Litestream | undefined;
-  /** Builds the app on the opened database; `admit` is the write admission for its middleware. */
-  buildApp(db: Db, gate: Gate): Promise<ServingApp>;
+  /**
+   * Builds the backend (backend.ts `createBackend`) on the opened database,
+   * once this instance holds the lease and restored; `gate` is the write
+   * admission for its fence middleware.
+   */
+  createBackend(db: Db, gate: Gate): Promise<ServingApp>;
   /** Ends the process (process.exit in main.ts). */
   exit(code: number): void;
 }
@@ -321,7 +325,7 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
       return;
     }
   }
-  app = await options.buildApp(db, gate);
+  app = await options.createBackend(db, gate);
   if (ending) return;
   gate.serve(app.fetch, facts);
   app.start();
