@@ -12,7 +12,7 @@
  * dispatcher and queue admin it was given. The database stays the caller's.
  */
 import { type App, createApp } from './app.ts';
-import type { LoginLimits } from './auth/rate-limit.ts';
+import type { LoginLimiterSettings } from './auth/rate-limit.ts';
 import type { AppDeps, Services } from './context.ts';
 import {
   createOrphanSweeper,
@@ -36,8 +36,8 @@ export interface BackendDeps extends AppDeps {
   reaper?: Partial<ReaperSettings>;
   /** The orphan sweeper's settings over ORPHAN_SWEEPER_DEFAULTS (orphan-sweeper.ts). */
   sweeper?: Partial<OrphanSweeperSettings>;
-  /** The login limiter's policy over LOGIN_LIMITS (auth/rate-limit.ts). */
-  loginLimits?: Partial<LoginLimits>;
+  /** The login limiter's policy over LOGIN_LIMITER_DEFAULTS (auth/rate-limit.ts). */
+  loginLimits?: Partial<LoginLimiterSettings>;
 }
 
 /** The built backend: its app, services and workers. */

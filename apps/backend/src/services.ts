@@ -5,7 +5,7 @@
  * Pure: it prepares SQL statements and nothing else.
  */
 import { createLoginDevices } from './auth/login-device.ts';
-import { createRateLimiter, type LoginLimits } from './auth/rate-limit.ts';
+import { createRateLimiter, type LoginLimiterSettings } from './auth/rate-limit.ts';
 import type { AppDeps, Services } from './context.ts';
 import { createLibraryRepository } from './db/library-repository.ts';
 import { deleteImage } from './library/delete-image.ts';
@@ -21,8 +21,8 @@ import {
 export interface ServiceHooks {
   /** Called after a write that added an outbox row: wakes the relay. */
   onEnqueued?: () => void;
-  /** The login limiter's policy, over LOGIN_LIMITS (auth/rate-limit.ts). */
-  loginLimits?: Partial<LoginLimits>;
+  /** The login limiter's policy, over LOGIN_LIMITER_DEFAULTS (auth/rate-limit.ts). */
+  loginLimits?: Partial<LoginLimiterSettings>;
 }
 
 /** Builds the services object once for a set of deps. */
