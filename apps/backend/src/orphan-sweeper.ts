@@ -23,7 +23,7 @@
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
-import { allVariantsPrefix, parseVariantKey } from './keys.ts';
+import { allVariantsPrefix, parseVariantKey, VARIANTS_ROOT } from './keys.ts';
 import type { Repositories } from './lifecycle.ts';
 
 /** The sweeper's policy in one place (ORPHAN_GRACE_MS and ORPHAN_SWEEP_INTERVAL_MS override it). */
@@ -109,7 +109,7 @@ export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweepe
       repos.pendingOriginals.remove(pending.key);
     }
     const orphanIds = new Set<string>();
-    for await (const object of store.list('variants/')) {
+    for await (const object of store.list(VARIANTS_ROOT)) {
       const parsed = parseVariantKey(object.key);
       if (!parsed || object.updated.getTime() > cutoff) continue;
       if (!repos.images.get(parsed.imageId)) orphanIds.add(parsed.imageId);
