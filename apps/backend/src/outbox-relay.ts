@@ -25,7 +25,7 @@
 import { QUEUES, type QueueName, type TaskDispatcher, toDispatchError } from '@slideshow/dispatch';
 import { coerceError, type Logger } from '@slideshow/runtime';
 import type { Db } from './db/open-database.ts';
-import { judgeFailedDispatch } from './dispatch-verdict.ts';
+import { judgeFailedDispatch, type RetryPolicy } from './dispatch-verdict.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { type DispatchUnit, dueUnits, formBatches } from './outbox-units.ts';
 import type { Repositories } from './repositories.ts';
@@ -133,50 +133,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const now = options.now ?? Date.now;
   const { repos, dispatcher, logger } = options;
 
-  // Dispatched rows are deleted in one transaction per chunk (one commit, not one per row). A
-  // crash before that commit re-dispatches them, which ALREADY_EXISTS makes harmless.
-  const finish = (units: DispatchUnit[]) => {
-    if (units.length === 0) return;
-    const at = new Date(now()).toISOString();
-    options.db.transaction(() => {
-      for (const unit of units) {
-        for (const row of unit.rows) {
-          repos.outbox.remove(row.id);
-          repos.images.markDispatched(row.image_id, row.generation, unit.key, at);
-        }
-      }
-    })();
-  };
-
-  /** After a failed attempt: reschedule the unit's rows, or give up and fail its images. */
-  const settleFailure = (unit: DispatchUnit, error: unknown, context: Record<string, unknown>) => {
-    const e = toDispatchError(error);
-    const attempts = Math.max(...unit.rows.map((r) => r.attempts)) + 1;
-    const verdict = judgeFailedDispatch(e, attempts, o);
-    if (verdict.kind === 'give-up') {
-      const failed = options.lifecycle.dispatchFailed(unit.rows, verdict.failure);
-      logger.error('dispatch given up; its images failed', {
-        ...context,
-        attempts,
-        failed,
-        code: verdict.failure.code,
-        error: e,
-      });
-      return;
-    }
-    const message = `${e.code}: ${e.message}`.slice(0, 1000);
-    options.db.transaction(() => {
-      for (const row of unit.rows)
-        repos.outbox.reschedule(row.id, now() + verdict.delayMs, message);
-    })();
-    const log = attempts > 3 ? logger.error : logger.warn;
-    log('dispatch failed; will retry', {
-      ...context,
-      attempts,
-      retryInMs: verdict.delayMs,
-      error: e,
-    });
-  };
+  const { finish, settleFailure } = createOutcomeWriter({ ...options, now, policy: o });
 
   const dispatchUnit = async (unit: DispatchUnit, done: DispatchUnit[]): Promise<boolean> => {
     const context = {
@@ -243,6 +200,69 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     rowsPerPass: o.rowsPerPass,
     logger,
   });
+}
+
+/**
+ * What the relay writes after an attempt: dispatched units leave the outbox
+ * and their images are marked queued; a failed one is rescheduled or, on the
+ * verdict's give-up (dispatch-verdict.ts), its images are failed.
+ */
+function createOutcomeWriter(w: {
+  db: Db;
+  repos: Repositories;
+  lifecycle: Pick<Lifecycle, 'dispatchFailed'>;
+  logger: Logger;
+  now: () => number;
+  policy: RetryPolicy;
+}) {
+  const { repos, logger, now } = w;
+
+  // Dispatched rows are deleted in one transaction per chunk (one commit, not one per row). A
+  // crash before that commit re-dispatches them, which ALREADY_EXISTS makes harmless.
+  const finish = (units: DispatchUnit[]) => {
+    if (units.length === 0) return;
+    const at = new Date(now()).toISOString();
+    w.db.transaction(() => {
+      for (const unit of units) {
+        for (const row of unit.rows) {
+          repos.outbox.remove(row.id);
+          repos.images.markDispatched(row.image_id, row.generation, unit.key, at);
+        }
+      }
+    })();
+  };
+
+  /** After a failed attempt: reschedule the unit's rows, or give up and fail its images. */
+  const settleFailure = (unit: DispatchUnit, error: unknown, context: Record<string, unknown>) => {
+    const e = toDispatchError(error);
+    const attempts = Math.max(...unit.rows.map((r) => r.attempts)) + 1;
+    const verdict = judgeFailedDispatch(e, attempts, w.policy);
+    if (verdict.kind === 'give-up') {
+      const failed = w.lifecycle.dispatchFailed(unit.rows, verdict.failure);
+      logger.error('dispatch given up; its images failed', {
+        ...context,
+        attempts,
+        failed,
+        code: verdict.failure.code,
+        error: e,
+      });
+      return;
+    }
+    const message = `${e.code}: ${e.message}`.slice(0, 1000);
+    w.db.transaction(() => {
+      for (const row of unit.rows)
+        repos.outbox.reschedule(row.id, now() + verdict.delayMs, message);
+    })();
+    const log = attempts > 3 ? logger.error : logger.warn;
+    log('dispatch failed; will retry', {
+      ...context,
+      attempts,
+      retryInMs: verdict.delayMs,
+      error: e,
+    });
+  };
+
+  return { finish, settleFailure };
 }
 
 /**
