@@ -165,6 +165,17 @@ function executionTask(
   };
 }
 
+/** The Cloud Tasks queue id configured for a logical queue. */
+function queueIdOf(queues: Record<QueueName, string>, name: QueueName): string {
+  const queue = queues[name];
+  if (queue === undefined) {
+    throw new TypeError(
+      `Expected 'uploads' or 'ingest' for queue but received ${String(name)} of type ${typeof name}`,
+    );
+  }
+  return queue;
+}
+
 /** Creates the dispatcher; the client connects lazily on the first call. */
 export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions): TaskDispatcher {
   const deadline = checkedDeadline(options);
@@ -204,15 +215,7 @@ export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions)
     return executions;
   };
 
-  const queueId = (name: QueueName): string => {
-    const queue = options.queues[name];
-    if (queue === undefined) {
-      throw new TypeError(
-        `Expected 'uploads' or 'ingest' for queue but received ${String(name)} of type ${typeof name}`,
-      );
-    }
-    return queue;
-  };
+  const queueId = (name: QueueName) => queueIdOf(options.queues, name);
 
   return {
     async dispatch(request: DispatchRequest): Promise<DispatchResult> {
