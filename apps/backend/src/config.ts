@@ -188,28 +188,22 @@ export interface BackendConfig {
   logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 }
 
-/** Parses `env` (process.env by default); throws one AppError naming every problem. */
-export function loadConfig(
-  env: Record<string, string | undefined> = process.env,
-  cwd: string = process.cwd(),
-): BackendConfig {
-  const parsed = EnvSchema.safeParse(env);
-  const problems: string[] = parsed.success
-    ? []
-    : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-  if (!parsed.success) throw configError(problems);
-  const e = parsed.data;
+/**
+ * What the mode and the chosen adapters require besides each variable's own
+ * schema: production's must-haves, the callback audience and allow-lists,
+ * the Cloud Tasks service account. Every problem at once.
+ */
+function settingsRequiredTogether(
+  e: z.infer<typeof EnvSchema>,
+  storageUrl: string | undefined,
+  callbackAuth: BackendConfig['callbackAuth'],
+): string[] {
+  const problems: string[] = [];
   const local = e.MODE === 'local';
   const need = (name: string, value: unknown, why: string) => {
     if (value === undefined || (Array.isArray(value) && value.length === 0))
       problems.push(`${name}: required ${why}`);
   };
-  const dataDir = isAbsolute(e.DATA_DIR) ? e.DATA_DIR : resolve(cwd, e.DATA_DIR);
-  const storageUrl =
-    e.STORAGE_URL ??
-    (e.GCS_BUCKET_NAME ? `gs://${e.GCS_BUCKET_NAME}` : undefined) ??
-    (local ? `file://${resolve(dataDir, 'storage')}` : undefined);
-  const callbackAuth = e.CALLBACK_AUTH ?? (local ? 'shared-secret' : 'google');
   if (!local) {
     need('PUBLIC_URL', e.PUBLIC_URL, 'in production (it is the callback audience)');
     need('STORAGE_URL or GCS_BUCKET_NAME', storageUrl, 'in production');
@@ -248,6 +242,28 @@ export function loadConfig(
       'with DISPATCH=cloud-tasks in production',
     );
   }
+  return problems;
+}
+
+/** Parses `env` (process.env by default); throws one AppError naming every problem. */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  cwd: string = process.cwd(),
+): BackendConfig {
+  const parsed = EnvSchema.safeParse(env);
+  const problems: string[] = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  if (!parsed.success) throw configError(problems);
+  const e = parsed.data;
+  const local = e.MODE === 'local';
+  const dataDir = isAbsolute(e.DATA_DIR) ? e.DATA_DIR : resolve(cwd, e.DATA_DIR);
+  const storageUrl =
+    e.STORAGE_URL ??
+    (e.GCS_BUCKET_NAME ? `gs://${e.GCS_BUCKET_NAME}` : undefined) ??
+    (local ? `file://${resolve(dataDir, 'storage')}` : undefined);
+  const callbackAuth = e.CALLBACK_AUTH ?? (local ? 'shared-secret' : 'google');
+  problems.push(...settingsRequiredTogether(e, storageUrl, callbackAuth));
   if (problems.length > 0 || storageUrl === undefined) throw configError([...new Set(problems)]);
   const project = e.GOOGLE_CLOUD_PROJECT ?? 'local-project';
   const databasePath = e.DATABASE_PATH
