@@ -22,6 +22,21 @@ const SOURCE_PRECISION: Record<FailureSource, number> = {
   dispatch: 1,
 };
 
+/** The columns a processor's result fills (variants and timings as JSON text). */
+function resultColumns(r: CompleteBody['result']) {
+  return {
+    width: r.width,
+    height: r.height,
+    format: r.format,
+    hasAlpha: r.hasAlpha,
+    frames: r.frames,
+    variants: JSON.stringify(r.variants),
+    placeholder: r.placeholder,
+    dominantColor: r.dominantColor,
+    timings: JSON.stringify(r.timings),
+  };
+}
+
 /** The callback transitions over `ctx`. */
 export function createCallbackTransitions(ctx: TransitionContext) {
   const { db, repos, iso, load, checkGeneration } = ctx;
@@ -39,23 +54,7 @@ export function createCallbackTransitions(ctx: TransitionContext) {
     const row = load(id);
     checkGeneration(row, body.generation);
     if (row.status === 'processed') return { applied: false, reason: 'image is already processed' };
-    const r = body.result;
-    const ok = repos.images.markProcessed(
-      id,
-      body.generation,
-      {
-        width: r.width,
-        height: r.height,
-        format: r.format,
-        hasAlpha: r.hasAlpha,
-        frames: r.frames,
-        variants: JSON.stringify(r.variants),
-        placeholder: r.placeholder,
-        dominantColor: r.dominantColor,
-        timings: JSON.stringify(r.timings),
-      },
-      iso(),
-    );
+    const ok = repos.images.markProcessed(id, body.generation, resultColumns(body.result), iso());
     if (!ok) return { applied: false, reason: `image is ${row.status}` };
     repos.failedTasks.resolve(id, iso());
     return { applied: true };
