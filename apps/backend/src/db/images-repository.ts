@@ -67,6 +67,47 @@ export interface ProcessedFields {
   timings: string;
 }
 
+/**
+ * The queries over many images: the counts and oldest wait `/status` shows,
+ * and the reaper's candidates.
+ */
+function createImageQueries(db: Db) {
+  const counts = db.prepare<[], { status: ImageStatus; n: number }>(
+    'SELECT status, count(*) AS n FROM images GROUP BY status',
+  );
+  const oldestWaiting = db.prepare<[], { t: string | null }>(
+    `SELECT min(updated_at) AS t FROM images WHERE status IN ('uploaded', 'queued')`,
+  );
+  // ISO-8601 UTC strings compare like the instants they name. An `uploaded` image always has
+  // its outbox row until the relay dispatched or failed it; one without is a dispatch lost by
+  // hand (an edited database), and the reaper treats it like any other stuck image.
+  const stuck = db.prepare<[string, number], ImageRow>(
+    `SELECT * FROM images WHERE status IN ('uploaded', 'queued', 'processing')
+       AND max(updated_at, coalesce(alive_at, '')) < ?
+       AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.image_id = images.id)
+     ORDER BY max(updated_at, coalesce(alive_at, '')) LIMIT ?`,
+  );
+
+  return {
+    /** Number of images per status. */
+    countsByStatus: (): Record<ImageStatus, number> => {
+      const out: Record<ImageStatus, number> = {
+        uploaded: 0,
+        queued: 0,
+        processing: 0,
+        processed: 0,
+        failed: 0,
+      };
+      for (const r of counts.all()) out[r.status] = r.n;
+      return out;
+    },
+    /** `updated_at` of the longest-waiting uploaded/queued image. */
+    oldestWaitingSince: (): string | null => oldestWaiting.get()?.t ?? null,
+    /** Images in uploaded/queued/processing untouched (and not seen alive) since `before`, with no pending dispatch. */
+    findStuck: (before: string, limit: number): ImageRow[] => stuck.all(before, limit),
+  };
+}
+
 /** Creates the repository over `db`. */
 export function createImagesRepository(db: Db) {
   const byId = db.prepare<[string], ImageRow>('SELECT * FROM images WHERE id = ?');
@@ -112,21 +153,6 @@ export function createImagesRepository(db: Db) {
        AND status IN ('uploaded', 'queued', 'processing')`,
   );
   const remove = db.prepare<[string]>('DELETE FROM images WHERE id = ?');
-  const counts = db.prepare<[], { status: ImageStatus; n: number }>(
-    'SELECT status, count(*) AS n FROM images GROUP BY status',
-  );
-  const oldestWaiting = db.prepare<[], { t: string | null }>(
-    `SELECT min(updated_at) AS t FROM images WHERE status IN ('uploaded', 'queued')`,
-  );
-  // ISO-8601 UTC strings compare like the instants they name. An `uploaded` image always has
-  // its outbox row until the relay dispatched or failed it; one without is a dispatch lost by
-  // hand (an edited database), and the reaper treats it like any other stuck image.
-  const stuck = db.prepare<[string, number], ImageRow>(
-    `SELECT * FROM images WHERE status IN ('uploaded', 'queued', 'processing')
-       AND max(updated_at, coalesce(alive_at, '')) < ?
-       AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.image_id = images.id)
-     ORDER BY max(updated_at, coalesce(alive_at, '')) LIMIT ?`,
-  );
 
   return {
     /** The row for `id`, if any. */
@@ -170,22 +196,7 @@ export function createImagesRepository(db: Db) {
       alive.run(now, id, generation, updatedAt).changes === 1,
     /** Deletes the row (failed_tasks and outbox rows cascade). */
     delete: (id: string) => remove.run(id).changes === 1,
-    /** Number of images per status. */
-    countsByStatus: (): Record<ImageStatus, number> => {
-      const out: Record<ImageStatus, number> = {
-        uploaded: 0,
-        queued: 0,
-        processing: 0,
-        processed: 0,
-        failed: 0,
-      };
-      for (const r of counts.all()) out[r.status] = r.n;
-      return out;
-    },
-    /** `updated_at` of the longest-waiting uploaded/queued image. */
-    oldestWaitingSince: (): string | null => oldestWaiting.get()?.t ?? null,
-    /** Images in uploaded/queued/processing untouched (and not seen alive) since `before`, with no pending dispatch. */
-    findStuck: (before: string, limit: number): ImageRow[] => stuck.all(before, limit),
+    ...createImageQueries(db),
   };
 }
 
