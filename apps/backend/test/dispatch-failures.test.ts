@@ -15,10 +15,10 @@ import {
   type FakeCloudTasksServer,
   startFakeCloudTasksServer,
 } from '@slideshow/dispatch/testing/fake-cloud-tasks';
-import { AppError, silentLogger } from '@slideshow/runtime';
+import { AppError } from '@slideshow/runtime';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newImageId } from '../src/ids.ts';
-import { createReaper } from '../src/reaper.ts';
+import { REAPER_DEFAULTS } from '../src/reaper.ts';
 import {
   admin,
   callback,
@@ -292,19 +292,14 @@ describe('the reaper and an image left without its dispatch', () => {
     })();
     // A dispatch lost by hand: someone deleted the row with sqlite3.
     t.db.prepare('DELETE FROM outbox WHERE image_id = ?').run(id);
-    const reaper = createReaper({
-      lifecycle: t.lifecycle,
-      dispatcher: t.dispatcher,
-      logger: silentLogger,
-      intervalMs: 60_000,
-      stuckAfterMs: 60_000,
-    });
+    // The builder's own reaper, with its default STUCK_AFTER_MS.
+    const reaper = t.backend.reaper;
     const none = { redispatched: [], failed: [], waiting: [], running: [], unknown: [] };
-    t.clock.now += 61_000;
+    t.clock.now += REAPER_DEFAULTS.stuckAfterMs + 1_000;
     expect(await reaper.runOnce()).toEqual({ ...none, redispatched: [id] });
     await t.relay.drain();
     expect(t.repos.images.get(id)).toMatchObject({ status: 'queued', generation: 1 });
-    t.clock.now += 61_000;
+    t.clock.now += REAPER_DEFAULTS.stuckAfterMs + 1_000;
     expect(await reaper.runOnce()).toEqual({ ...none, failed: [id] });
     expect(t.repos.failedTasks.get(id)).toMatchObject({ source: 'reaper', error_code: 'STUCK' });
   });
