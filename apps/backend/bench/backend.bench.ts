@@ -18,14 +18,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createSharedSecretVerifier } from '@slideshow/callback-auth/shared-secret';
 import type { TaskDispatcher } from '@slideshow/dispatch';
 import { createCloudTasksDispatcher } from '@slideshow/dispatch/cloud-tasks';
 import { createDryRunDispatcher } from '@slideshow/dispatch/dry-run';
 import { silentLogger } from '@slideshow/runtime';
+import { createFsObjectStore } from '@slideshow/storage/fs';
 import { type Figure, formatFigures, recordFigures } from '@slideshow/tools/bench-results';
+import { hashPassword } from '../src/auth/password.ts';
+import { type Backend, createBackend } from '../src/backend.ts';
 import { openDatabase } from '../src/db/open-database.ts';
-import { createLifecycle, createRepositories } from '../src/lifecycle.ts';
-import { createOutboxRelay } from '../src/outbox-relay.ts';
+import type { Lifecycle } from '../src/lifecycle.ts';
 import { startTestBackend } from '../src/testing/test-backend.ts';
 import { makePng } from '../test/helpers.ts';
 
@@ -156,22 +159,43 @@ async function uploadBenchmark(): Promise<Figure[]> {
   ];
 }
 
+/** A backend built by the one builder over a fresh temp dir, for the relay figures (not served). */
+async function relayBackend(
+  tag: string,
+  dispatcher: TaskDispatcher,
+): Promise<{ backend: Backend; db: ReturnType<typeof openDatabase>; dispose(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), `backend-relay-${tag}-`));
+  const db = openDatabase(join(dir, 'slideshow.db'));
+  const backend = createBackend({
+    db,
+    store: createFsObjectStore({ root: join(dir, 'storage') }),
+    dispatcher,
+    callbackVerifier: createSharedSecretVerifier(randomBytes(24).toString('hex')),
+    logger: silentLogger,
+    mode: 'local',
+    adminPasswordHash: await hashPassword(randomBytes(12).toString('hex')),
+    adminTokenHashes: [],
+    publicMediaBaseUrl: '/media/',
+    maxUploadBytes: MB,
+  });
+  return {
+    backend,
+    db,
+    async dispose() {
+      await backend.stop();
+      db.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 async function relayOverheadBenchmark(): Promise<Figure[]> {
   say(`relay overhead: ${RELAY_ROWS} outbox rows through the dry-run dispatcher …`);
-  const dir = await mkdtemp(join(tmpdir(), 'backend-relay-dry-'));
-  const db = openDatabase(join(dir, 'slideshow.db'));
-  const repos = createRepositories(db);
-  const lifecycle = createLifecycle({ db, repos, now: Date.now });
-  const relay = createOutboxRelay({
-    db,
-    repos,
-    dispatcher: createDryRunDispatcher(),
-    logger: silentLogger,
-  });
+  const { backend, db, dispose } = await relayBackend('dry', createDryRunDispatcher());
   try {
-    seedRows(db, lifecycle, RELAY_ROWS, 'dry');
+    seedRows(db, backend.services.lifecycle, RELAY_ROWS, 'dry');
     const started = performance.now();
-    const relayed = await relay.drain();
+    const relayed = await backend.relay.drain();
     const rate = relayed / ((performance.now() - started) / 1000);
     say(`  ${rate.toFixed(0)} rows/s`);
     return [
@@ -185,15 +209,13 @@ async function relayOverheadBenchmark(): Promise<Figure[]> {
       },
     ];
   } finally {
-    await relay.stop();
-    db.close();
-    await rm(dir, { recursive: true, force: true });
+    await dispose();
   }
 }
 
 function seedRows(
   db: ReturnType<typeof openDatabase>,
-  lifecycle: ReturnType<typeof createLifecycle>,
+  lifecycle: Lifecycle,
   count: number,
   tag: string,
 ): void {
@@ -219,10 +241,6 @@ function seedRows(
 
 async function relayBenchmark(fakeUrl: string): Promise<Figure[]> {
   say(`relay: ${RELAY_ROWS} outbox rows through the Cloud Tasks client to another process …`);
-  const dir = await mkdtemp(join(tmpdir(), 'backend-relay-bench-'));
-  const db = openDatabase(join(dir, 'slideshow.db'));
-  const repos = createRepositories(db);
-  const lifecycle = createLifecycle({ db, repos, now: Date.now });
   const dispatcher = createCloudTasksDispatcher({
     project: 'bench',
     location: 'local',
@@ -231,7 +249,9 @@ async function relayBenchmark(fakeUrl: string): Promise<Figure[]> {
     serviceAccountEmail: 'bench@bench.iam.gserviceaccount.com',
     apiEndpoint: fakeUrl,
   });
-  const relay = createOutboxRelay({ db, repos, dispatcher, logger: silentLogger });
+  const { backend, db, dispose } = await relayBackend('bench', dispatcher);
+  const { relay, services } = backend;
+  const { lifecycle, repos } = services;
   try {
     seedRows(db, lifecycle, 300, 'warm');
     await relay.drain();
@@ -278,10 +298,8 @@ async function relayBenchmark(fakeUrl: string): Promise<Figure[]> {
       },
     ];
   } finally {
-    await relay.stop();
-    await dispatcher.close?.();
-    db.close();
-    await rm(dir, { recursive: true, force: true });
+    // Stops the relay and closes the dispatcher.
+    await dispose();
   }
 }
 

@@ -8,7 +8,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import { AppError } from '@slideshow/runtime';
 import { z } from 'zod';
+import { ORPHAN_SWEEPER_DEFAULTS } from './orphan-sweeper.ts';
 import { MAX_IMAGES_PER_EXECUTION, RELAY_DEFAULTS } from './outbox-relay.ts';
+import { REAPER_DEFAULTS } from './reaper.ts';
 
 const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const str = z.preprocess(blank, z.string().optional());
@@ -105,10 +107,10 @@ const EnvSchema = z.object({
       .default(RELAY_DEFAULTS.imagesPerExecution.ingest),
   ),
   INGEST_BATCH_WINDOW_MS: int(RELAY_DEFAULTS.batchWindowMs, 0),
-  REAPER_INTERVAL_MS: int(60_000, 1_000),
-  STUCK_AFTER_MS: int(60 * 60_000, 1_000),
-  ORPHAN_GRACE_MS: int(60 * 60_000, 1_000),
-  ORPHAN_SWEEP_INTERVAL_MS: int(60 * 60_000, 1_000),
+  REAPER_INTERVAL_MS: int(REAPER_DEFAULTS.intervalMs, 1_000),
+  STUCK_AFTER_MS: int(REAPER_DEFAULTS.stuckAfterMs, 1_000),
+  ORPHAN_GRACE_MS: int(ORPHAN_SWEEPER_DEFAULTS.graceMs, 1_000),
+  ORPHAN_SWEEP_INTERVAL_MS: int(ORPHAN_SWEEPER_DEFAULTS.intervalMs, 1_000),
   TRUSTED_PROXY_HOPS: z.preprocess(blank, z.coerce.number().int().min(0).max(10).optional()),
   PUBLIC_MEDIA_BASE_URL: str,
   LOG_LEVEL: z.preprocess(blank, z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO')),
@@ -186,28 +188,22 @@ export interface BackendConfig {
   logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 }
 
-/** Parses `env` (process.env by default); throws one AppError naming every problem. */
-export function loadConfig(
-  env: Record<string, string | undefined> = process.env,
-  cwd: string = process.cwd(),
-): BackendConfig {
-  const parsed = EnvSchema.safeParse(env);
-  const problems: string[] = parsed.success
-    ? []
-    : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-  if (!parsed.success) throw configError(problems);
-  const e = parsed.data;
+/**
+ * What the mode and the chosen adapters require besides each variable's own
+ * schema: production's must-haves, the callback audience and allow-lists,
+ * the Cloud Tasks service account. Every problem at once.
+ */
+function settingsRequiredTogether(
+  e: z.infer<typeof EnvSchema>,
+  storageUrl: string | undefined,
+  callbackAuth: BackendConfig['callbackAuth'],
+): string[] {
+  const problems: string[] = [];
   const local = e.MODE === 'local';
   const need = (name: string, value: unknown, why: string) => {
     if (value === undefined || (Array.isArray(value) && value.length === 0))
       problems.push(`${name}: required ${why}`);
   };
-  const dataDir = isAbsolute(e.DATA_DIR) ? e.DATA_DIR : resolve(cwd, e.DATA_DIR);
-  const storageUrl =
-    e.STORAGE_URL ??
-    (e.GCS_BUCKET_NAME ? `gs://${e.GCS_BUCKET_NAME}` : undefined) ??
-    (local ? `file://${resolve(dataDir, 'storage')}` : undefined);
-  const callbackAuth = e.CALLBACK_AUTH ?? (local ? 'shared-secret' : 'google');
   if (!local) {
     need('PUBLIC_URL', e.PUBLIC_URL, 'in production (it is the callback audience)');
     need('STORAGE_URL or GCS_BUCKET_NAME', storageUrl, 'in production');
@@ -246,6 +242,28 @@ export function loadConfig(
       'with DISPATCH=cloud-tasks in production',
     );
   }
+  return problems;
+}
+
+/** Parses `env` (process.env by default); throws one AppError naming every problem. */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  cwd: string = process.cwd(),
+): BackendConfig {
+  const parsed = EnvSchema.safeParse(env);
+  const problems: string[] = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  if (!parsed.success) throw configError(problems);
+  const e = parsed.data;
+  const local = e.MODE === 'local';
+  const dataDir = isAbsolute(e.DATA_DIR) ? e.DATA_DIR : resolve(cwd, e.DATA_DIR);
+  const storageUrl =
+    e.STORAGE_URL ??
+    (e.GCS_BUCKET_NAME ? `gs://${e.GCS_BUCKET_NAME}` : undefined) ??
+    (local ? `file://${resolve(dataDir, 'storage')}` : undefined);
+  const callbackAuth = e.CALLBACK_AUTH ?? (local ? 'shared-secret' : 'google');
+  problems.push(...settingsRequiredTogether(e, storageUrl, callbackAuth));
   if (problems.length > 0 || storageUrl === undefined) throw configError([...new Set(problems)]);
   const project = e.GOOGLE_CLOUD_PROJECT ?? 'local-project';
   const databasePath = e.DATABASE_PATH

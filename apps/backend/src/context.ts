@@ -1,7 +1,8 @@
 /**
- * What every route module receives: the dependencies `createApp` was given,
- * assembled once into a typed services object (repositories, state machine,
- * login limiter), and the Hono environment type with per-request variables.
+ * What every route module receives: the dependencies `createBackend` was
+ * given, assembled once into a typed services object (repositories, state
+ * machine, login limiter: services.ts), and the Hono environment type with
+ * per-request variables.
  */
 import type { CallbackVerifier } from '@slideshow/callback-auth';
 import type { TaskDispatcher } from '@slideshow/dispatch';
@@ -15,10 +16,11 @@ import type { RateLimiter } from './auth/rate-limit.ts';
 import type { LibraryRepository } from './db/library-repository.ts';
 import type { Db } from './db/open-database.ts';
 import type { UploadTracker } from './library/upload-tracker.ts';
-import type { Lifecycle, Repositories } from './lifecycle.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import type { Repositories } from './repositories.ts';
 import type { BodyLimitName } from './request-body.ts';
 
-/** Everything `createApp` needs; built by main.ts (or the test harness). */
+/** The adapters and settings the app runs on; opened by main.ts (or a test), given to `createBackend`. */
 export interface AppDeps {
   db: Db;
   store: ObjectStore;
@@ -50,8 +52,6 @@ export interface AppDeps {
   imageOrigins?: string[];
   /** Origins the admin page sends upload chunks to (Cloud Storage's, when the store is a bucket). */
   uploadOrigins?: string[];
-  /** Called after a write that added an outbox row (wakes the relay). */
-  onEnqueued?: () => void;
   /**
    * The server side of the store's upload sessions when their URL is this
    * app's own route (a filesystem store: `PUT /api/upload-sessions/:token`);

@@ -42,6 +42,7 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
     case 'RATE_LIMITED':
       return 429;
     case 'DISPATCH_FAILED':
+    case 'DISPATCH_REFUSED':
       return 502;
     case 'STORAGE_UNAVAILABLE':
     case 'BACKEND_UNAVAILABLE':

@@ -5,19 +5,33 @@
  */
 import { IMAGE_ID_SOURCE } from './ids.ts';
 
+/** Prefix of the originals the backend stores (uploads; ingested sources keep their own keys). */
+export const ORIGINALS_ROOT = 'originals/';
+
+/** Prefix every variant the processor writes is under: the only part of the store served as media. */
+export const VARIANTS_ROOT = 'variants/';
+
 /** Key of an uploaded original. */
 export function originalKey(imageId: string): string {
-  return `originals/${imageId}`;
+  return `${ORIGINALS_ROOT}${imageId}`;
+}
+
+/**
+ * Whether `key` is under the variants root — served by /media, swept by the
+ * orphan sweeper when it parses, and never ingested as a source.
+ */
+export function isUnderVariants(key: string): boolean {
+  return key.startsWith(VARIANTS_ROOT);
 }
 
 /** Prefix every variant of one image generation is written under (the JobSpec's `variantPrefix`). */
 export function variantPrefix(imageId: string, preset: string, generation: number): string {
-  return `variants/${imageId}/${preset}/g${generation}/`;
+  return `${allVariantsPrefix(imageId)}${preset}/g${generation}/`;
 }
 
 /** Prefix of every variant of an image, all generations. */
 export function allVariantsPrefix(imageId: string): string {
-  return `variants/${imageId}/`;
+  return `${VARIANTS_ROOT}${imageId}/`;
 }
 
 // Preset names and variant suffixes share the contract's suffix shape (`Variant.suffix`).

@@ -23,16 +23,31 @@
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
-import { allVariantsPrefix, parseVariantKey } from './keys.ts';
+import { allVariantsPrefix, parseVariantKey, VARIANTS_ROOT } from './keys.ts';
 import type { Repositories } from './lifecycle.ts';
 
+/** The sweeper's policy in one place (ORPHAN_GRACE_MS and ORPHAN_SWEEP_INTERVAL_MS override it). */
+export const ORPHAN_SWEEPER_DEFAULTS = {
+  /**
+   * How old an uncommitted upload or an orphaned variant must be before it is
+   * deleted: longer than any upload between its store write and its commit.
+   */
+  graceMs: 60 * 60_000,
+  /** How often a pass runs. */
+  intervalMs: 60 * 60_000,
+} as const;
+
+/** The sweeper's tunable settings; defaults in {@link ORPHAN_SWEEPER_DEFAULTS}. */
+export interface OrphanSweeperSettings {
+  graceMs: number;
+  intervalMs: number;
+}
+
 /** Options for {@link createOrphanSweeper}. */
-export interface OrphanSweeperOptions {
+export interface OrphanSweeperOptions extends OrphanSweeperSettings {
   store: ObjectStore;
   repos: Pick<Repositories, 'images' | 'pendingOriginals' | 'uploadSessions'>;
   logger: Logger;
-  graceMs: number;
-  intervalMs: number;
   now?: () => number;
 }
 
@@ -94,7 +109,7 @@ export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweepe
       repos.pendingOriginals.remove(pending.key);
     }
     const orphanIds = new Set<string>();
-    for await (const object of store.list('variants/')) {
+    for await (const object of store.list(VARIANTS_ROOT)) {
       const parsed = parseVariantKey(object.key);
       if (!parsed || object.updated.getTime() > cutoff) continue;
       if (!repos.images.get(parsed.imageId)) orphanIds.add(parsed.imageId);

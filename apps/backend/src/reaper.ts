@@ -28,16 +28,30 @@ import { type AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ImageRow } from './db/images-repository.ts';
 import { type Lifecycle, queueFor } from './lifecycle.ts';
 
+/** The reaper's policy in one place (REAPER_INTERVAL_MS and STUCK_AFTER_MS override the first two). */
+export const REAPER_DEFAULTS = {
+  /** How often a pass runs. */
+  intervalMs: 60_000,
+  /** How long an image may sit untouched (and not seen alive) before it is looked at. */
+  stuckAfterMs: 60 * 60_000,
+  /** Candidates per pass. */
+  limit: 100,
+} as const;
+
+/** The reaper's tunable settings; defaults in {@link REAPER_DEFAULTS}. */
+export interface ReaperSettings {
+  intervalMs: number;
+  stuckAfterMs: number;
+  /** Candidates per pass. */
+  limit?: number;
+}
+
 /** Options for {@link createReaper}. */
-export interface ReaperOptions {
+export interface ReaperOptions extends ReaperSettings {
   lifecycle: Lifecycle;
   /** Where dispatches are looked up; without `taskState`/`executionState` every candidate counts as stuck. */
   dispatcher: Pick<TaskDispatcher, 'taskState' | 'executionState'>;
   logger: Logger;
-  intervalMs: number;
-  stuckAfterMs: number;
-  /** Candidates per pass (default 100). */
-  limit?: number;
 }
 
 /** What one pass did, by image id. */
@@ -75,35 +89,73 @@ export function dispatchKeyOf(row: Pick<ImageRow, 'id' | 'generation' | 'dispatc
   return row.dispatch_key ?? taskNameFor(row.id, row.generation);
 }
 
+/** Where the dispatch of `row` is: waiting in its queue, running, gone, or unknown (the look-up failed). */
+async function locate(
+  dispatcher: Pick<TaskDispatcher, 'taskState' | 'executionState'>,
+  row: ImageRow,
+): Promise<Whereabouts> {
+  try {
+    const task = await dispatcher.taskState?.(dispatchKeyOf(row), queueFor(row));
+    if (task !== undefined) return { kind: 'waiting', dispatchCount: task.dispatchCount };
+    const execution = await dispatcher.executionState?.(dispatchKeyOf(row));
+    if (execution !== undefined && LIVE_EXECUTION_STATES.has(execution.state)) {
+      return { kind: 'running', execution };
+    }
+    return execution === undefined ? { kind: 'gone' } : { kind: 'gone', execution };
+  } catch (error) {
+    return { kind: 'unknown', error: coerceError(error) };
+  }
+}
+
+/** The pass's summary: one ERROR for failed look-ups, one WARN when it acted, else INFO for overdue images still alive. */
+async function logPass(
+  logger: Logger,
+  out: ReaperPass,
+  lookups: Iterable<Promise<Whereabouts>>,
+): Promise<void> {
+  if (out.unknown.length > 0) {
+    const errors = new Set<string>();
+    for (const where of await Promise.all(lookups)) {
+      if (where.kind === 'unknown') errors.add(`${where.error.code}: ${where.error.message}`);
+    }
+    logger.error('reaper could not look up dispatches; those images wait for the next pass', {
+      images: out.unknown.length,
+      errors: [...errors].slice(0, 5),
+    });
+  }
+  if (out.redispatched.length > 0 || out.failed.length > 0) {
+    logger.warn('reaper acted on stuck images', {
+      redispatched: out.redispatched,
+      failed: out.failed,
+      waiting: out.waiting.length,
+      running: out.running.length,
+    });
+  } else if (out.waiting.length > 0 || out.running.length > 0) {
+    logger.info('reaper: overdue images are still waiting or running', {
+      waiting: out.waiting.length,
+      running: out.running.length,
+    });
+  }
+}
+
 /** Creates the reaper (not started). */
 export function createReaper(options: ReaperOptions): Reaper {
   const { lifecycle, dispatcher, logger } = options;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<ReaperPass> | undefined;
 
-  const locate = async (row: ImageRow): Promise<Whereabouts> => {
-    try {
-      const task = await dispatcher.taskState?.(dispatchKeyOf(row), queueFor(row));
-      if (task !== undefined) return { kind: 'waiting', dispatchCount: task.dispatchCount };
-      const execution = await dispatcher.executionState?.(dispatchKeyOf(row));
-      if (execution !== undefined && LIVE_EXECUTION_STATES.has(execution.state)) {
-        return { kind: 'running', execution };
-      }
-      return execution === undefined ? { kind: 'gone' } : { kind: 'gone', execution };
-    } catch (error) {
-      return { kind: 'unknown', error: coerceError(error) };
-    }
-  };
-
   async function pass(): Promise<ReaperPass> {
     const out: ReaperPass = { redispatched: [], failed: [], waiting: [], running: [], unknown: [] };
     // The images of one batch share a dispatch: one lookup each per pass.
     const byKey = new Map<string, Promise<Whereabouts>>();
-    for (const row of lifecycle.stuckCandidates(options.stuckAfterMs, options.limit ?? 100)) {
+    for (const row of lifecycle.stuckCandidates(
+      options.stuckAfterMs,
+      options.limit ?? REAPER_DEFAULTS.limit,
+    )) {
       const key = dispatchKeyOf(row);
       let found = byKey.get(key);
       if (found === undefined) {
-        found = locate(row);
+        found = locate(dispatcher, row);
         byKey.set(key, found);
       }
       const where = await found;
@@ -134,29 +186,7 @@ export function createReaper(options: ReaperOptions): Reaper {
         });
       }
     }
-    if (out.unknown.length > 0) {
-      const errors = new Set<string>();
-      for (const where of await Promise.all(byKey.values())) {
-        if (where.kind === 'unknown') errors.add(`${where.error.code}: ${where.error.message}`);
-      }
-      logger.error('reaper could not look up dispatches; those images wait for the next pass', {
-        images: out.unknown.length,
-        errors: [...errors].slice(0, 5),
-      });
-    }
-    if (out.redispatched.length > 0 || out.failed.length > 0) {
-      logger.warn('reaper acted on stuck images', {
-        redispatched: out.redispatched,
-        failed: out.failed,
-        waiting: out.waiting.length,
-        running: out.running.length,
-      });
-    } else if (out.waiting.length > 0 || out.running.length > 0) {
-      logger.info('reaper: overdue images are still waiting or running', {
-        waiting: out.waiting.length,
-        running: out.running.length,
-      });
-    }
+    await logPass(logger, out, byKey.values());
     return out;
   }
 

@@ -20,10 +20,9 @@ import {
   type FakeCloudTasksServer,
   startFakeCloudTasksServer,
 } from '@slideshow/dispatch/testing/fake-cloud-tasks';
-import { silentLogger } from '@slideshow/runtime';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newImageId } from '../src/ids.ts';
-import { createOutboxRelay, type OutboxRelay } from '../src/outbox-relay.ts';
+import type { OutboxRelay } from '../src/outbox-relay.ts';
 import { admin, expectJson, makeApp, makePng, multipart, type TestApp } from './helpers.ts';
 
 const WINDOW_MS = 10_000;
@@ -40,16 +39,11 @@ describe('batch ingest in the outbox relay', () => {
   afterEach(() => t.cleanup());
 
   const setup = async (imagesPerExecution: number, dispatcher?: Parameters<typeof makeApp>[0]) => {
-    t = await makeApp(dispatcher ?? {});
-    relay = createOutboxRelay({
-      db: t.db,
-      repos: t.repos,
-      dispatcher: t.dispatcher,
-      logger: silentLogger,
-      now: () => t.clock.now,
-      imagesPerExecution: { ingest: imagesPerExecution },
-      batchWindowMs: WINDOW_MS,
+    t = await makeApp({
+      ...dispatcher,
+      relay: { imagesPerExecution: { ingest: imagesPerExecution }, batchWindowMs: WINDOW_MS },
     });
+    relay = t.relay;
   };
 
   /** Accepts `n` images at batch priority, as an ingest does, one second apart. */

@@ -1,7 +1,7 @@
 import type { DispatchRequest, TaskDispatcher } from '@slideshow/dispatch';
-import { AppError, silentLogger } from '@slideshow/runtime';
+import { AppError } from '@slideshow/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createReaper } from '../src/reaper.ts';
+import { REAPER_DEFAULTS } from '../src/reaper.ts';
 import {
   admin,
   callback,
@@ -317,15 +317,10 @@ describe('backend error paths', () => {
   it('re-dispatches a stuck image once with a new generation, then fails it as STUCK', async () => {
     const id = await accept();
     // The dry-run dispatcher knows no task and no execution: nothing says the image is alive.
-    const reaper = createReaper({
-      lifecycle: t.lifecycle,
-      dispatcher: t.dispatcher,
-      logger: silentLogger,
-      intervalMs: 60_000,
-      stuckAfterMs: 60_000,
-    });
+    // The builder's own reaper, with its default STUCK_AFTER_MS.
+    const reaper = t.backend.reaper;
     const none = { redispatched: [], failed: [], waiting: [], running: [], unknown: [] };
-    t.clock.now += 61_000;
+    t.clock.now += REAPER_DEFAULTS.stuckAfterMs + 1_000;
     expect(await reaper.runOnce()).toEqual({ ...none, redispatched: [id] });
     expect(t.repos.images.get(id)).toMatchObject({ status: 'queued', generation: 1 });
     expect(await reaper.runOnce()).toEqual(none);
@@ -334,7 +329,7 @@ describe('backend error paths', () => {
       { file_id: id, generation: 0 },
       { file_id: id, generation: 1 },
     ]);
-    t.clock.now += 61_000;
+    t.clock.now += REAPER_DEFAULTS.stuckAfterMs + 1_000;
     expect(await reaper.runOnce()).toEqual({ ...none, failed: [id] });
     expect(t.repos.images.get(id)).toMatchObject({ status: 'failed', last_error_code: 'STUCK' });
     expect(t.repos.failedTasks.get(id)).toMatchObject({ source: 'reaper', error_code: 'STUCK' });

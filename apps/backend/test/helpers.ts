@@ -1,6 +1,7 @@
 /**
- * Test helpers: a real app (real SQLite file, real fs store, dry-run
- * dispatcher, shared-secret callbacks) driven through `app.request()`, and
+ * Test helpers: a real backend built by the one builder (`createBackend`: real
+ * SQLite file, real fs store, dry-run dispatcher, shared-secret callbacks;
+ * workers built, not started) driven through `app.request()`, and
  * tiny valid PNG/GIF files built in memory (the backend only reads headers,
  * so no image library is needed to make fixtures).
  */
@@ -13,12 +14,10 @@ import type { TaskDispatcher } from '@slideshow/dispatch';
 import { createDryRunDispatcher, type DryRunDispatcher } from '@slideshow/dispatch/dry-run';
 import { silentLogger } from '@slideshow/runtime';
 import { createFsObjectStore } from '@slideshow/storage/fs';
-import { type AppDeps, createApp } from '../src/app.ts';
 import { hashPassword } from '../src/auth/password.ts';
+import { type BackendDeps, createBackend } from '../src/backend.ts';
 import { openDatabase } from '../src/db/open-database.ts';
 import { sha256Hex } from '../src/ids.ts';
-import { createLifecycle, createRepositories } from '../src/lifecycle.ts';
-import { createOutboxRelay } from '../src/outbox-relay.ts';
 import { UPLOAD_SESSION_PATH } from '../src/routes/upload-sessions.ts';
 
 /** The admin password every test app uses. */
@@ -30,8 +29,10 @@ export const SECRET = 'test-callback-secret-0123456789abcdef';
 
 let passwordHash: Promise<string> | undefined;
 
-/** Builds a test app over a fresh temp dir. */
-export async function makeApp(overrides: Partial<AppDeps> & { dispatcher?: TaskDispatcher } = {}) {
+/** Builds a test backend over a fresh temp dir (its clock starts at 2026-01-01, moved by `clock.now`). */
+export async function makeApp(
+  overrides: Partial<BackendDeps> & { dispatcher?: TaskDispatcher } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'backend-app-'));
   const db = openDatabase(join(dir, 'slideshow.db'));
   const store = createFsObjectStore({
@@ -41,7 +42,7 @@ export async function makeApp(overrides: Partial<AppDeps> & { dispatcher?: TaskD
   const dispatcher = (overrides.dispatcher ?? createDryRunDispatcher()) as DryRunDispatcher;
   const clock = { now: Date.parse('2026-01-01T00:00:00Z') };
   passwordHash ??= hashPassword(PASSWORD);
-  const deps: AppDeps = {
+  const deps: BackendDeps = {
     db,
     store,
     dispatcher,
@@ -56,25 +57,18 @@ export async function makeApp(overrides: Partial<AppDeps> & { dispatcher?: TaskD
     ...(store.uploads ? { uploadReceiver: store.uploads } : {}),
     ...overrides,
   };
-  const app = createApp(deps);
-  const repos = createRepositories(db);
-  const lifecycle = createLifecycle({ db, repos, now: () => clock.now });
-  const relay = createOutboxRelay({
-    db,
-    repos,
-    dispatcher,
-    logger: silentLogger,
-    now: () => clock.now,
-  });
+  const backend = createBackend(deps);
+  const { repos, lifecycle } = backend.services;
   return {
-    app,
+    app: backend.app,
+    backend,
     db,
     // The store the app uses (an override, e.g. a GCS store, or the folder store).
     store: deps.store,
     dispatcher,
     repos,
     lifecycle,
-    relay,
+    relay: backend.relay,
     clock,
     dir,
     cleanup: () => {

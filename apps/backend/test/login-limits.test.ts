@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressKey } from '../src/auth/client-address.ts';
-import { createRateLimiter, LOGIN_LIMITS } from '../src/auth/rate-limit.ts';
+import { createRateLimiter, LOGIN_LIMITER_DEFAULTS } from '../src/auth/rate-limit.ts';
 import { expectJson, makeApp, PASSWORD, type TestApp } from './helpers.ts';
 import { expectRefused } from './hostile-callers-checks.ts';
 
@@ -85,7 +85,7 @@ describe('login limiting in production', () => {
 
   it('does not extend a lock for requests it refused, and backs off after each further failure', async () => {
     const client = '203.0.113.99';
-    for (let i = 0; i < LOGIN_LIMITS.freeFailures; i++) await login('guess', client);
+    for (let i = 0; i < LOGIN_LIMITER_DEFAULTS.freeFailures; i++) await login('guess', client);
     const locked = await login('guess', client);
     await expectRefused(locked, 429, 'RATE_LIMITED', 'locked');
     expect(Number(locked.headers.get('retry-after'))).toBe(60);

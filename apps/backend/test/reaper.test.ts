@@ -219,9 +219,11 @@ describe('the reaper, asking Cloud Tasks and the Executions API first', () => {
   });
 
   it('looks a batch up once for all its images, and keeps them while its execution runs', async () => {
+    // Its own relay: batches of 3 (the builder's relay sends ingests 100 at a time).
     const relay = createOutboxRelay({
       db: t.db,
       repos: t.repos,
+      lifecycle: t.lifecycle,
       dispatcher,
       logger: createLogger({ stream: new Writable({ write: (_c, _e, done) => done() }) }),
       now: () => t.clock.now,

@@ -1,7 +1,5 @@
 import { type DispatchRequest, type TaskDispatcher, taskNameFor } from '@slideshow/dispatch';
-import { silentLogger } from '@slideshow/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createOutboxRelay } from '../src/outbox-relay.ts';
 import { admin, expectJson, makeApp, makePng, multipart, type TestApp } from './helpers.ts';
 
 describe('outbox relay lifecycle and execution state', () => {
@@ -33,15 +31,9 @@ describe('outbox relay lifecycle and execution state', () => {
         return { taskName: 'slow', alreadyExisted: false };
       },
     };
-    t = await makeApp({ dispatcher: slow });
+    t = await makeApp({ dispatcher: slow, relay: { pollIntervalMs: 50 } });
     const id = await upload(t, 1);
-    const relay = createOutboxRelay({
-      db: t.db,
-      repos: t.repos,
-      dispatcher: slow,
-      logger: silentLogger,
-      pollIntervalMs: 50,
-    });
+    const relay = t.relay;
     relay.start();
     for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(seen).toHaveLength(1);

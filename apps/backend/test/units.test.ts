@@ -1,10 +1,12 @@
 import { ERROR_CODES } from '@slideshow/contracts';
+import { AppError } from '@slideshow/runtime';
 import { describe, expect, it } from 'vitest';
 import { hashPassword, isPasswordHash, verifyPassword } from '../src/auth/password.ts';
 import { loadConfig } from '../src/config.ts';
+import { judgeFailedDispatch } from '../src/dispatch-verdict.ts';
 import { statusFor } from '../src/http-errors.ts';
 import { IMAGE_ID_PATTERN, newImageId } from '../src/ids.ts';
-import { backoffMs } from '../src/outbox-relay.ts';
+import { backoffMs, RELAY_DEFAULTS } from '../src/outbox-relay.ts';
 import { sanitizeName } from '../src/upload/sanitize-name.ts';
 
 describe('sanitizeName', () => {
@@ -58,6 +60,47 @@ describe('relay backoff', () => {
     expect(backoffMs(0, 1000, 300_000)).toBeLessThanOrEqual(1200);
     expect(backoffMs(3, 1000, 300_000)).toBeGreaterThanOrEqual(6400);
     expect(backoffMs(50, 1000, 300_000)).toBeLessThanOrEqual(360_000);
+  });
+});
+
+describe("the relay's verdict on a failed dispatch", () => {
+  const policy = { initialDelayMs: 1_000, maxDelayMs: 300_000, maxAttempts: 5 };
+  const unavailable = new AppError('DISPATCH_FAILED', '14 UNAVAILABLE', { retryable: true });
+  const denied = new AppError('DISPATCH_FAILED', '7 PERMISSION_DENIED', { retryable: false });
+  it.each([
+    // error, attempt that failed, verdict, code
+    [unavailable, 1, 'retry', undefined],
+    [unavailable, 4, 'retry', undefined],
+    [unavailable, 5, 'give-up', 'DISPATCH_FAILED'],
+    [unavailable, 50, 'give-up', 'DISPATCH_FAILED'],
+    [denied, 1, 'give-up', 'DISPATCH_REFUSED'],
+    [denied, 5, 'give-up', 'DISPATCH_REFUSED'],
+  ] as const)('%s on attempt %i: %s %s', (error, attempts, kind, code) => {
+    const verdict = judgeFailedDispatch(error, attempts, policy);
+    expect(verdict.kind).toBe(kind);
+    if (verdict.kind === 'give-up') expect(verdict.failure.code).toBe(code);
+  });
+
+  it('waits the backoff of the attempts so far before the next one', () => {
+    const first = judgeFailedDispatch(unavailable, 1, policy);
+    const fourth = judgeFailedDispatch(unavailable, 4, policy);
+    if (first.kind !== 'retry' || fourth.kind !== 'retry') throw new Error('expected retries');
+    expect(first.delayMs).toBeGreaterThanOrEqual(800);
+    expect(first.delayMs).toBeLessThanOrEqual(1_200);
+    expect(fourth.delayMs).toBeGreaterThanOrEqual(6_400);
+    expect(fourth.delayMs).toBeLessThanOrEqual(9_600);
+  });
+
+  it('caps retries at about a day with the default delays', () => {
+    let waited = 0;
+    for (let attempt = 1; attempt < RELAY_DEFAULTS.maxAttempts; attempt++) {
+      waited += Math.min(
+        RELAY_DEFAULTS.maxDelayMs,
+        RELAY_DEFAULTS.initialDelayMs * 2 ** (attempt - 1),
+      );
+    }
+    expect(waited / 3_600_000).toBeGreaterThan(20);
+    expect(waited / 3_600_000).toBeLessThan(28);
   });
 });
 

@@ -19,7 +19,7 @@ import { createJobRunner, type JobRunner } from './run/runner.ts';
 import { createRunService } from './run/service.ts';
 import { createRunStore } from './run/store.ts';
 import { registerRunV1Routes } from './run/v1-routes.ts';
-import { startTaskDispatcher, type TaskDispatcher } from './tasks/dispatcher.ts';
+import { startTaskScheduler, type TaskScheduler } from './tasks/dispatcher.ts';
 import { TASKS_RULES, type TasksRules } from './tasks/model.ts';
 import { registerTasksRoutes } from './tasks/routes.ts';
 import { createTasksStore } from './tasks/store.ts';
@@ -106,8 +106,8 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
   });
   const connectorCalls = createConnectorCalls(deps.db);
 
-  let dispatcher: TaskDispatcher | undefined;
-  const noDispatcher: TaskDispatcher = {
+  let dispatcher: TaskScheduler | undefined;
+  const noDispatcher: TaskScheduler = {
     kick() {},
     runNow: () => undefined,
     async stop() {},
@@ -178,7 +178,7 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
       started = true;
       jobRunner.resumeUnfinished();
       executions.resumeActive();
-      dispatcher = startTaskDispatcher({
+      dispatcher = startTaskScheduler({
         store: tasksStore,
         logger: log.child({ component: 'cloud-tasks' }),
         oauthToken: deps.oauthToken,

@@ -9,6 +9,22 @@ import type { CompleteBody, ErrorCode, FailedBody, StartedBody } from '@slidesho
 import { AppError, coerceError, type Logger, retryWithBackoff } from '@slideshow/runtime';
 import { fetchTransport, nodeHttpTransport, type TransportResponse } from './http-transport.ts';
 
+/**
+ * How a callback is retried, in one place: exponential backoff with full
+ * jitter from `initialDelayMs` up to `maxDelayMs`, within the call's deadline
+ * (`deadlineMs`, or CALLBACK_DEADLINE_MS: config.ts); each HTTP exchange
+ * bounded by `requestTimeoutMs` (never above the deadline, never under
+ * `minRequestTimeoutMs`).
+ */
+export const CALLBACK_DEFAULTS = {
+  /** Total time one call may spend, retries included (CALLBACK_DEADLINE_MS overrides it). */
+  deadlineMs: 30_000,
+  initialDelayMs: 200,
+  maxDelayMs: 5_000,
+  requestTimeoutMs: 15_000,
+  minRequestTimeoutMs: 1_000,
+} as const;
+
 /** Options for {@link createBackendClient}. */
 export interface BackendClientOptions {
   /** Backend base URL without a trailing slash. */
@@ -17,7 +33,7 @@ export interface BackendClientOptions {
   logger: Logger;
   /** Total time one call may spend, retries included (ms). */
   deadlineMs: number;
-  /** Time one HTTP exchange may take (ms); default min(deadline, 15 s), at least 1 s. */
+  /** Time one HTTP exchange may take (ms); default min(deadline, CALLBACK_DEFAULTS.requestTimeoutMs), at least 1 s. */
   requestTimeoutMs?: number;
   /** Send requests with this `fetch` instead of node:http (see http-transport.ts). */
   fetch?: typeof fetch;
@@ -88,7 +104,11 @@ async function errorFromResponse(response: TransportResponse, what: string): Pro
 export function createBackendClient(options: BackendClientOptions): BackendClient {
   const transport = options.fetch ? fetchTransport(options.fetch) : nodeHttpTransport;
   const requestTimeoutMs =
-    options.requestTimeoutMs ?? Math.max(1_000, Math.min(options.deadlineMs, 15_000));
+    options.requestTimeoutMs ??
+    Math.max(
+      CALLBACK_DEFAULTS.minRequestTimeoutMs,
+      Math.min(options.deadlineMs, CALLBACK_DEFAULTS.requestTimeoutMs),
+    );
 
   async function call(
     method: 'GET' | 'POST',
@@ -132,8 +152,8 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
       },
       {
         deadlineMs: callOptions.deadlineMs ?? options.deadlineMs,
-        initialDelayMs: 200,
-        maxDelayMs: 5_000,
+        initialDelayMs: CALLBACK_DEFAULTS.initialDelayMs,
+        maxDelayMs: CALLBACK_DEFAULTS.maxDelayMs,
         ...(signal ? { signal } : {}),
         onRetry: (error, attempt, delayMs) =>
           options.logger.warn('callback failed; retrying', {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isFinalAttempt, loadConfig } from './config.ts';
+import { loadConfig } from './config.ts';
+import { isFinalAttempt } from './exit-policy.ts';
 
 const base = {
   TARGET_FILE_ID: 'img-1',

@@ -5,6 +5,7 @@
  */
 import { AppError } from '@slideshow/runtime';
 import * as z from 'zod/mini';
+import { CALLBACK_DEFAULTS } from './backend-client.ts';
 
 /** Test-only fault switches (see README and faults.ts). */
 export const PROCESSOR_FAULTS = ['crash', 'hang', 'oom', 'sigkill'] as const;
@@ -92,7 +93,7 @@ const EnvSchema = z.object({
   CALLBACK_AUTH: z._default(z.enum(CALLBACK_AUTH_KINDS), 'google'),
   CALLBACK_SECRET: optionalString,
   CALLBACK_AUDIENCE: optionalString,
-  CALLBACK_DEADLINE_MS: integer(30_000, 0, 600_000),
+  CALLBACK_DEADLINE_MS: integer(CALLBACK_DEFAULTS.deadlineMs, 0, 600_000),
   CLOUD_RUN_JOB: optionalString,
   CLOUD_RUN_EXECUTION: optionalString,
   CLOUD_RUN_TASK_INDEX: integer(0, 0),
@@ -212,9 +213,4 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     fault: e.PROCESSOR_FAULT,
     logLevel: e.LOG_LEVEL,
   };
-}
-
-/** True when Cloud Run will not retry this task again (DESIGN §3.1). */
-export function isFinalAttempt(config: Pick<ProcessorConfig, 'attempt' | 'maxRetries'>): boolean {
-  return config.attempt >= config.maxRetries;
 }

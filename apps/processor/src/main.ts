@@ -7,8 +7,9 @@
 import { AppError, coerceError, createLogger } from '@slideshow/runtime';
 import { openCredentials, openStore } from './adapters.ts';
 import { loadConfig, type ProcessorConfig } from './config.ts';
+import { EXIT_CODES, startFailureExitCode } from './exit-policy.ts';
 import { applyStartupFault } from './faults.ts';
-import { EXIT_CODES, run } from './run.ts';
+import { run } from './run.ts';
 
 /** Time after SIGTERM at which the process exits whatever it is doing (< Cloud Run's 10 s). */
 const HARD_EXIT_MS = 7_500;
@@ -71,7 +72,7 @@ async function main(): Promise<number> {
   } catch (thrown) {
     const error = coerceError(thrown);
     logger.error('processor could not start', { error, code: error.code });
-    return error.retryable ? EXIT_CODES.retry : EXIT_CODES.config;
+    return startFailureExitCode(error);
   }
 }
 

@@ -11,31 +11,19 @@ import type { ImageResult, JobSpec } from '@slideshow/contracts';
 import { AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import { type BackendClient, createBackendClient } from './backend-client.ts';
-import { isFinalAttempt, type ProcessorConfig } from './config.ts';
+import type { ProcessorConfig } from './config.ts';
+import {
+  EXIT_CODES,
+  type FailureKind,
+  failureKind,
+  isFinalAttempt,
+  planFailure,
+  type RunOutcome,
+  TERMINATION_REPORT_MS,
+} from './exit-policy.ts';
 import { fullJobSpec, type StartFields, startFields } from './job-spec.ts';
 
-/** Exit statuses of the processor (README "Exit codes"). */
-export const EXIT_CODES = {
-  /** Processed, permanently failed and reported, or nothing to do. */
-  ok: 0,
-  /** Retryable failure (or a failure that could not be reported): Cloud Run retries. */
-  retry: 1,
-  /** The environment is invalid. */
-  config: 2,
-  /** Stopped by SIGTERM/SIGINT (128 + 15). */
-  terminated: 143,
-} as const;
-
-/** How a task ended. */
-export type RunOutcome =
-  | 'processed'
-  | 'already-done'
-  | 'gone'
-  | 'stale'
-  | 'failed-permanent'
-  | 'failed-unreported'
-  | 'retryable'
-  | 'terminated';
+export { EXIT_CODES, type RunOutcome } from './exit-policy.ts';
 
 /** What {@link run} returns; `main.ts` turns `exitCode` into the process status. */
 export interface RunResult {
@@ -56,9 +44,6 @@ export interface RunDeps {
 
 /** `Cache-Control` of every variant: keys are content-addressed by id, preset and generation. */
 export const VARIANT_CACHE_CONTROL = 'public, max-age=31536000, immutable';
-
-/** Time the best-effort failure report may take once SIGTERM arrived (Cloud Run kills at 10 s). */
-const TERMINATION_REPORT_MS = 4_000;
 
 /**
  * Marks a promise started ahead of its `await` as handled: its error still
@@ -96,9 +81,24 @@ async function readOriginal(
   return { data: Buffer.concat(chunks), sha256: hash.digest('hex') };
 }
 
+/** Where a task is, for the failure policy: its phase, and what the job spec said so far. */
+interface Progress {
+  phase: 'job-spec' | 'started' | 'read' | 'process' | 'complete';
+  head?: StartFields;
+  spec?: JobSpec;
+}
+
+/** What the steps of one task share. */
+interface TaskContext {
+  config: ProcessorConfig;
+  deps: RunDeps;
+  backend: BackendClient;
+  logger: Logger;
+  progress: Progress;
+}
+
 /** Processes the image named by `config.imageId` and reports the outcome to the backend. */
 export async function run(config: ProcessorConfig, deps: RunDeps): Promise<RunResult> {
-  const { signal, store } = deps;
   const logger = deps.logger.child({
     imageId: config.imageId,
     execution: config.execution,
@@ -112,123 +112,157 @@ export async function run(config: ProcessorConfig, deps: RunDeps): Promise<RunRe
     deadlineMs: config.callbackDeadlineMs,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
-  const final = isFinalAttempt(config);
-  const ids = { execution: config.execution, attempt: config.attempt };
-  let spec: JobSpec | undefined;
-  let head: StartFields | undefined;
-  let phase = 'job-spec';
+  const task: TaskContext = { config, deps, backend, logger, progress: { phase: 'job-spec' } };
   try {
-    const raw = await backend.jobSpec(config.imageId, { signal });
-    head = startFields(config.imageId, raw);
-    const log = logger.child({ generation: head.generation });
-    if (config.generation !== undefined && head.generation !== config.generation) {
-      // This task was started for another generation (a retry or the reaper dispatched a newer
-      // one): that generation's own attempt does the work and reports; this one must not.
-      log.warn('the image has another generation than this task was started for; stopping', {
-        taskGeneration: config.generation,
-      });
-      return { exitCode: EXIT_CODES.ok, outcome: 'stale' };
-    }
-    if (head.status === 'processed' || head.status === 'failed') {
-      log.info('image already settled; nothing to do', { status: head.status });
-      return { exitCode: EXIT_CODES.ok, outcome: 'already-done' };
-    }
-    phase = 'started';
-    const startedCall = backend.started(
-      config.imageId,
-      { generation: head.generation, ...ids },
-      { signal },
-    );
-    // The read overlaps the `started` round trip and the full job-spec check; nothing is
-    // processed before both pass. The start-up benchmark measures spawn → this line.
-    const cpu = process.cpuUsage();
-    log.info('reading original', {
-      key: head.sourceKey,
-      // CPU spent since the process started: the start-up benchmark's load-independent figure.
-      cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-    });
-    const readStart = performance.now();
-    const reading = readOriginal(store, head.sourceKey, signal);
-    settleLater(reading, log);
-    const checking = fullJobSpec(config.imageId, raw);
-    settleLater(checking, log);
-    await startedCall;
-    spec = await checking;
-    if (config.fault === 'hang') {
-      log.warn('PROCESSOR_FAULT=hang: sleeping until terminated');
-      await sleep(2 ** 31 - 1, undefined, { signal });
-    }
-
-    phase = 'read';
-    // Loading sharp and libvips blocks the main thread for tens of milliseconds (dlopen and
-    // libvips init are synchronous), so it starts once the original's read is under way: the
-    // read then proceeds on the thread pool (or the network) while the module loads.
-    const imaging = import('@slideshow/imaging');
-    settleLater(imaging, log);
-    const original = await reading;
-    const readMs = performance.now() - readStart;
-    if (original.sha256 !== spec.sha256) {
-      // Retryable: a short read is likelier than a changed object (keys are never reused).
-      throw new AppError(
-        'STORAGE_UNAVAILABLE',
-        `original ${spec.sourceKey} does not match its sha256`,
-        {
-          retryable: true,
-          context: { expected: spec.sha256, actual: original.sha256, bytes: original.data.length },
-        },
-      );
-    }
-    log.info('original read', { bytes: original.data.length, readMs: Math.round(readMs) });
-
-    phase = 'process';
-    const { processImage } = await imaging;
-    const prefix = spec.variantPrefix;
-    let writeMs = 0;
-    const result: ImageResult = await processImage(original.data, {
-      preset: config.imagingPreset ?? spec.preset,
-      signal,
-      write: async (variant) => {
-        const start = performance.now();
-        await store.put(`${prefix}${variant.suffix}`, variant.data, {
-          contentType: variant.contentType,
-          cacheControl: VARIANT_CACHE_CONTROL,
-          // An abort leaves no half-written object (the port's contract).
-          signal,
-        });
-        writeMs += performance.now() - start;
-      },
-    });
-    signal.throwIfAborted();
-    log.info('variants written', {
-      variants: result.variants.length,
-      bytes: result.variants.reduce((sum, v) => sum + v.bytes, 0),
-    });
-
-    phase = 'complete';
-    const timings = { ...result.timings, read: readMs, write: writeMs };
-    await backend.complete(
-      config.imageId,
-      { generation: spec.generation, ...ids, result: { ...result, timings } },
-      { signal },
-    );
-    log.info('image processed', { outcome: 'processed' });
-    return { exitCode: EXIT_CODES.ok, outcome: 'processed' };
+    const begun = await begin(task);
+    if ('outcome' in begun) return begun;
+    return await processAndComplete(task, begun);
   } catch (thrown) {
+    const { signal } = deps;
+    const { phase, head, spec } = task.progress;
     const error = coerceError(signal.aborted ? (signal.reason ?? thrown) : thrown);
-    const log = logger.child({ phase, generation: head?.generation, code: error.code });
     return settleFailure({
       config,
       backend,
-      log,
+      log: logger.child({ phase, generation: head?.generation, code: error.code }),
       error,
       // The generation this task was started for, else the one the job spec named.
       generation: config.generation ?? head?.generation,
       variantPrefix: spec?.variantPrefix,
-      final,
+      final: isFinalAttempt(config),
       signal,
-      store,
+      store: deps.store,
     });
   }
+}
+
+/**
+ * Job spec → checks → `started`, with the read of the original started
+ * alongside: the work in flight, or how the task ends at once (a stale
+ * generation, an image already settled).
+ */
+async function begin(task: TaskContext): Promise<RunResult | Begun> {
+  const { config, backend, progress } = task;
+  const { signal, store } = task.deps;
+  const ids = { execution: config.execution, attempt: config.attempt };
+  const raw = await backend.jobSpec(config.imageId, { signal });
+  const head = startFields(config.imageId, raw);
+  progress.head = head;
+  const log = task.logger.child({ generation: head.generation });
+  if (config.generation !== undefined && head.generation !== config.generation) {
+    // This task was started for another generation (a retry or the reaper dispatched a newer
+    // one): that generation's own attempt does the work and reports; this one must not.
+    log.warn('the image has another generation than this task was started for; stopping', {
+      taskGeneration: config.generation,
+    });
+    return { exitCode: EXIT_CODES.ok, outcome: 'stale' };
+  }
+  if (head.status === 'processed' || head.status === 'failed') {
+    log.info('image already settled; nothing to do', { status: head.status });
+    return { exitCode: EXIT_CODES.ok, outcome: 'already-done' };
+  }
+  progress.phase = 'started';
+  const startedCall = backend.started(
+    config.imageId,
+    { generation: head.generation, ...ids },
+    { signal },
+  );
+  // The read overlaps the `started` round trip and the full job-spec check; nothing is
+  // processed before both pass. The start-up benchmark measures spawn → this line.
+  const cpu = process.cpuUsage();
+  log.info('reading original', {
+    key: head.sourceKey,
+    // CPU spent since the process started: the start-up benchmark's load-independent figure.
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+  });
+  const readStart = performance.now();
+  const reading = readOriginal(store, head.sourceKey, signal);
+  settleLater(reading, log);
+  const checking = fullJobSpec(config.imageId, raw);
+  settleLater(checking, log);
+  await startedCall;
+  const spec = await checking;
+  progress.spec = spec;
+  if (config.fault === 'hang') {
+    log.warn('PROCESSOR_FAULT=hang: sleeping until terminated');
+    await sleep(2 ** 31 - 1, undefined, { signal });
+  }
+  return { spec, reading, readStart, log };
+}
+
+/** The work `begin` started: the checked job spec and the read of the original under way. */
+interface Begun {
+  spec: JobSpec;
+  reading: Promise<{ data: Buffer; sha256: string }>;
+  /** When the read started (performance.now()). */
+  readStart: number;
+  log: Logger;
+}
+
+/** Checks the original, makes and writes every variant, and reports `complete`. */
+async function processAndComplete(task: TaskContext, work: Begun): Promise<RunResult> {
+  const { config, backend, progress } = task;
+  const { signal, store } = task.deps;
+  const { spec, log } = work;
+  progress.phase = 'read';
+  // Loading sharp and libvips blocks the main thread for tens of milliseconds (dlopen and
+  // libvips init are synchronous), so it starts once the original's read is under way: the
+  // read then proceeds on the thread pool (or the network) while the module loads.
+  const imaging = import('@slideshow/imaging');
+  settleLater(imaging, log);
+  const original = await work.reading;
+  const readMs = performance.now() - work.readStart;
+  if (original.sha256 !== spec.sha256) {
+    // Retryable: a short read is likelier than a changed object (keys are never reused).
+    throw new AppError(
+      'STORAGE_UNAVAILABLE',
+      `original ${spec.sourceKey} does not match its sha256`,
+      {
+        retryable: true,
+        context: { expected: spec.sha256, actual: original.sha256, bytes: original.data.length },
+      },
+    );
+  }
+  log.info('original read', { bytes: original.data.length, readMs: Math.round(readMs) });
+
+  progress.phase = 'process';
+  const { processImage } = await imaging;
+  const prefix = spec.variantPrefix;
+  let writeMs = 0;
+  const result: ImageResult = await processImage(original.data, {
+    preset: config.imagingPreset ?? spec.preset,
+    signal,
+    write: async (variant) => {
+      const start = performance.now();
+      await store.put(`${prefix}${variant.suffix}`, variant.data, {
+        contentType: variant.contentType,
+        cacheControl: VARIANT_CACHE_CONTROL,
+        // An abort leaves no half-written object (the port's contract).
+        signal,
+      });
+      writeMs += performance.now() - start;
+    },
+  });
+  signal.throwIfAborted();
+  log.info('variants written', {
+    variants: result.variants.length,
+    bytes: result.variants.reduce((sum, v) => sum + v.bytes, 0),
+  });
+
+  progress.phase = 'complete';
+  const timings = { ...result.timings, read: readMs, write: writeMs };
+  await backend.complete(
+    config.imageId,
+    {
+      generation: spec.generation,
+      execution: config.execution,
+      attempt: config.attempt,
+      result: { ...result, timings },
+    },
+    { signal },
+  );
+  log.info('image processed', { outcome: 'processed' });
+  return { exitCode: EXIT_CODES.ok, outcome: 'processed' };
 }
 
 interface FailureContext {
@@ -244,38 +278,39 @@ interface FailureContext {
   store: ObjectStore;
 }
 
-/** Applies the error policy to an error thrown by the task. */
+/** What each kind of failure logs (exit-policy.ts decides what it does). */
+const FAILURE_LOG: Record<FailureKind, { level: 'warn' | 'error'; message: string }> = {
+  terminated: { level: 'error', message: 'terminated before finishing' },
+  gone: { level: 'warn', message: 'image no longer exists; nothing to do' },
+  stale: { level: 'warn', message: 'a newer generation owns this image; stopping' },
+  retryable: { level: 'error', message: 'retryable failure' },
+  permanent: { level: 'error', message: 'permanent failure' },
+};
+
+/** Applies the error policy (exit-policy.ts) to an error thrown by the task. */
 async function settleFailure(ctx: FailureContext): Promise<RunResult> {
   const { error, log, config } = ctx;
-  if (ctx.signal.aborted) {
-    log.error('terminated before finishing', { error, final: ctx.final });
-    if (ctx.final) await report(ctx, TERMINATION_REPORT_MS);
-    return { exitCode: EXIT_CODES.terminated, outcome: 'terminated', error };
+  const kind = failureKind(error, ctx.signal.aborted);
+  const plan = planFailure(kind, ctx.final);
+  const { level, message } = FAILURE_LOG[kind];
+  log[level](message, {
+    ...(level === 'error' ? { error } : { error: error.message }),
+    ...(kind === 'terminated' || kind === 'retryable' ? { final: ctx.final } : {}),
+    ...(kind === 'retryable' ? { maxRetries: config.maxRetries } : {}),
+  });
+  if (plan.deleteVariants && ctx.variantPrefix) {
+    // Nothing to process any more: drop anything this attempt wrote.
+    await ctx.store.deletePrefix(ctx.variantPrefix).catch((e: unknown) => {
+      log.warn('could not delete variants of a deleted image', { error: coerceError(e) });
+    });
   }
-  if (error.code === 'NOT_FOUND' && error.context.status === 404) {
-    // The image was deleted: nothing to process; drop anything this attempt wrote.
-    log.warn('image no longer exists; nothing to do', { error: error.message });
-    if (ctx.variantPrefix) {
-      await ctx.store.deletePrefix(ctx.variantPrefix).catch((e: unknown) => {
-        log.warn('could not delete variants of a deleted image', { error: coerceError(e) });
-      });
-    }
-    return { exitCode: EXIT_CODES.ok, outcome: 'gone', error };
+  if (plan.report !== false) {
+    const deadline =
+      plan.report === 'termination' ? TERMINATION_REPORT_MS : config.callbackDeadlineMs;
+    const reported = await report(ctx, deadline);
+    if (!reported && plan.unreported) return { ...plan.unreported, error };
   }
-  if (error.code === 'STALE_GENERATION') {
-    log.warn('a newer generation owns this image; stopping', { error: error.message });
-    return { exitCode: EXIT_CODES.ok, outcome: 'stale', error };
-  }
-  if (error.retryable) {
-    log.error('retryable failure', { error, final: ctx.final, maxRetries: config.maxRetries });
-    if (ctx.final) await report(ctx, config.callbackDeadlineMs);
-    return { exitCode: EXIT_CODES.retry, outcome: 'retryable', error };
-  }
-  log.error('permanent failure', { error });
-  const reported = await report(ctx, config.callbackDeadlineMs);
-  return reported
-    ? { exitCode: EXIT_CODES.ok, outcome: 'failed-permanent', error }
-    : { exitCode: EXIT_CODES.retry, outcome: 'failed-unreported', error };
+  return { exitCode: plan.exitCode, outcome: plan.outcome, error };
 }
 
 /** POSTs `failed`; never throws. Returns whether the backend accepted the report. */

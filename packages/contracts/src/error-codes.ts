@@ -34,6 +34,9 @@ export const SERVICE_ERROR_CODES = [
   'STORAGE_FULL',
   'BACKEND_UNAVAILABLE',
   'DISPATCH_FAILED',
+  // The queue service refused a dispatch for good (PERMISSION_DENIED, a deleted queue):
+  // the outbox relay fails the image with it instead of retrying (docs/reliability.md).
+  'DISPATCH_REFUSED',
   'TIMEOUT',
   'JOB_FAILED',
   'STUCK',

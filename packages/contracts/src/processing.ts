@@ -31,9 +31,17 @@ export type StartedBody = z.infer<typeof StartedBody>;
 export const CompleteBody = Attempt.extend({ result: ImageResult });
 export type CompleteBody = z.infer<typeof CompleteBody>;
 
-/** Who reported a failure: the seed's `failed_tasks.source`. */
-export const FailureSource = z.enum(['processor', 'workflow', 'reaper']);
+/**
+ * Who recorded a failure: the seed's `failed_tasks.source`. `dispatch` is the
+ * backend's own verdict when the queue service refused an image's dispatch or
+ * the outbox relay gave up on it (docs/reliability.md).
+ */
+export const FailureSource = z.enum(['processor', 'workflow', 'reaper', 'dispatch']);
 export type FailureSource = z.infer<typeof FailureSource>;
+
+/** The sources a failure callback may name: `dispatch` is never reported from outside. */
+export const ReportedFailureSource = FailureSource.exclude(['dispatch']);
+export type ReportedFailureSource = z.infer<typeof ReportedFailureSource>;
 
 /**
  * `POST /api/processing/:id/failed`, from the processor or the workflow's
@@ -48,7 +56,7 @@ export const FailedBody = z.object({
   attempt: z.number().int().nonnegative().optional(),
   code: z.string().min(1).max(64),
   message: z.string().max(2000),
-  source: FailureSource.default('processor'),
+  source: ReportedFailureSource.default('processor'),
 });
 export type FailedBody = z.infer<typeof FailedBody>;
 

@@ -115,8 +115,12 @@ export function toTaskState(task: {
   return out;
 }
 
-/** Creates the dispatcher; the client connects lazily on the first call. */
-export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions): TaskDispatcher {
+/**
+ * Checks the options the dispatcher cannot work without (one message format:
+ * "Expected X for name but received Y of type Z") and returns the dispatch
+ * deadline in seconds.
+ */
+function checkedDeadline(options: CloudTasksDispatcherOptions): number {
   const deadline = options.dispatchDeadlineSeconds ?? 60;
   if (!Number.isInteger(deadline) || deadline < 15 || deadline > 1800) {
     // Cloud Tasks' own bounds for HTTP targets (https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks#Task.FIELDS.dispatch_deadline).
@@ -132,6 +136,49 @@ export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions)
       );
     }
   }
+  return deadline;
+}
+
+/**
+ * The HTTP-target task that creates one workflow execution for `request`:
+ * POST to the Executions API with the service account's OAuth token.
+ */
+function executionTask(
+  name: string,
+  request: DispatchRequest,
+  target: { url: string; serviceAccountEmail: string; deadlineSeconds: number },
+) {
+  return {
+    name,
+    dispatchDeadline: { seconds: target.deadlineSeconds },
+    httpRequest: {
+      httpMethod: 'POST' as const,
+      url: target.url,
+      headers: { 'Content-Type': 'application/json' },
+      body: executionRequestBody(request),
+      // OAuth, not OIDC: "OAuth tokens should generally only be used when calling
+      // Google APIs hosted on *.googleapis.com"; OIDC tokens are for other targets
+      // such as Cloud Run (https://cloud.google.com/tasks/docs/reference/rest/v2/OAuthToken,
+      // https://cloud.google.com/tasks/docs/creating-http-target-tasks#token).
+      oauthToken: { serviceAccountEmail: target.serviceAccountEmail, scope: CLOUD_PLATFORM_SCOPE },
+    },
+  };
+}
+
+/** The Cloud Tasks queue id configured for a logical queue. */
+function queueIdOf(queues: Record<QueueName, string>, name: QueueName): string {
+  const queue = queues[name];
+  if (queue === undefined) {
+    throw new TypeError(
+      `Expected 'uploads' or 'ingest' for queue but received ${String(name)} of type ${typeof name}`,
+    );
+  }
+  return queue;
+}
+
+/** Creates the dispatcher; the client connects lazily on the first call. */
+export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions): TaskDispatcher {
+  const deadline = checkedDeadline(options);
   const logger = options.logger ?? silentLogger;
   const timeout = options.callTimeoutMs ?? 30_000;
   const client = new CloudTasksClient(
@@ -168,15 +215,7 @@ export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions)
     return executions;
   };
 
-  const queueId = (name: QueueName): string => {
-    const queue = options.queues[name];
-    if (queue === undefined) {
-      throw new TypeError(
-        `Expected 'uploads' or 'ingest' for queue but received ${String(name)} of type ${typeof name}`,
-      );
-    }
-    return queue;
-  };
+  const queueId = (name: QueueName) => queueIdOf(options.queues, name);
 
   return {
     async dispatch(request: DispatchRequest): Promise<DispatchResult> {
@@ -189,24 +228,11 @@ export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions)
         await client.createTask(
           {
             parent: client.queuePath(options.project, options.location, queue),
-            task: {
-              name: taskName,
-              dispatchDeadline: { seconds: deadline },
-              httpRequest: {
-                httpMethod: 'POST',
-                url: executionsUrl,
-                headers: { 'Content-Type': 'application/json' },
-                body: executionRequestBody(request),
-                // OAuth, not OIDC: "OAuth tokens should generally only be used when calling
-                // Google APIs hosted on *.googleapis.com"; OIDC tokens are for other targets
-                // such as Cloud Run (https://cloud.google.com/tasks/docs/reference/rest/v2/OAuthToken,
-                // https://cloud.google.com/tasks/docs/creating-http-target-tasks#token).
-                oauthToken: {
-                  serviceAccountEmail: options.serviceAccountEmail,
-                  scope: CLOUD_PLATFORM_SCOPE,
-                },
-              },
-            },
+            task: executionTask(taskName, request, {
+              url: executionsUrl,
+              serviceAccountEmail: options.serviceAccountEmail,
+              deadlineSeconds: deadline,
+            }),
           },
           { timeout },
         );

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { WorkflowArgument } from '@slideshow/contracts';
+import { AppError } from '@slideshow/runtime';
 
 /** The two queues (DESIGN §9): interactive uploads and batch ingests. */
 export const QUEUES = ['uploads', 'ingest'] as const;
@@ -88,6 +89,24 @@ export interface TaskDispatcher {
   executionState?(key: string): Promise<ExecutionState | undefined>;
   /** Releases clients and sockets. */
   close?(): Promise<void>;
+}
+
+/**
+ * What a failed `dispatch` means for the caller, as one `AppError`: an
+ * adapter's error keeps its code and `retryable` (the adapters decide it from
+ * the service's answer: client-options.ts `dispatchError`); a `TypeError` is a
+ * request no service would take (a malformed key, an argument over
+ * {@link MAX_ARGUMENT_BYTES}), so repeating it cannot help; anything else
+ * thrown raw (a socket error, say) is `DISPATCH_FAILED` and retryable. The
+ * outbox relay decides from this alone whether to try again.
+ */
+export function toDispatchError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new AppError('DISPATCH_FAILED', message, {
+    retryable: !(error instanceof TypeError),
+    cause: error,
+  });
 }
 
 /** Shape of a dispatch key: a Cloud Tasks task id that is also a valid Workflows label value. */

@@ -13,7 +13,7 @@
  */
 
 /** The limiter's policy: one typed defaults object. */
-export const LOGIN_LIMITS = {
+export const LOGIN_LIMITER_DEFAULTS = {
   /** Failed attempts a client may make before it has to wait. */
   freeFailures: 5,
   /** Wait after the last free failure; it doubles with each further failure. */
@@ -27,12 +27,12 @@ export const LOGIN_LIMITS = {
 };
 
 /** The policy type. */
-export type LoginLimits = typeof LOGIN_LIMITS;
+export type LoginLimiterSettings = typeof LOGIN_LIMITER_DEFAULTS;
 
 /** Options for {@link createRateLimiter}. */
 export interface RateLimitOptions {
   now: () => number;
-  limits?: Partial<LoginLimits>;
+  limits?: Partial<LoginLimiterSettings>;
 }
 
 interface Entry {
@@ -42,7 +42,7 @@ interface Entry {
 
 /** Creates the limiter. */
 export function createRateLimiter(options: RateLimitOptions) {
-  const limits = { ...LOGIN_LIMITS, ...options.limits };
+  const limits = { ...LOGIN_LIMITER_DEFAULTS, ...options.limits };
   const clients = new Map<string, Entry>();
 
   const delayAfter = (failures: number) =>

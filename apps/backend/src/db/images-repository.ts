@@ -67,6 +67,47 @@ export interface ProcessedFields {
   timings: string;
 }
 
+/**
+ * The queries over many images: the counts and oldest wait `/status` shows,
+ * and the reaper's candidates.
+ */
+function createImageQueries(db: Db) {
+  const counts = db.prepare<[], { status: ImageStatus; n: number }>(
+    'SELECT status, count(*) AS n FROM images GROUP BY status',
+  );
+  const oldestWaiting = db.prepare<[], { t: string | null }>(
+    `SELECT min(updated_at) AS t FROM images WHERE status IN ('uploaded', 'queued')`,
+  );
+  // ISO-8601 UTC strings compare like the instants they name. An `uploaded` image always has
+  // its outbox row until the relay dispatched or failed it; one without is a dispatch lost by
+  // hand (an edited database), and the reaper treats it like any other stuck image.
+  const stuck = db.prepare<[string, number], ImageRow>(
+    `SELECT * FROM images WHERE status IN ('uploaded', 'queued', 'processing')
+       AND max(updated_at, coalesce(alive_at, '')) < ?
+       AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.image_id = images.id)
+     ORDER BY max(updated_at, coalesce(alive_at, '')) LIMIT ?`,
+  );
+
+  return {
+    /** Number of images per status. */
+    countsByStatus: (): Record<ImageStatus, number> => {
+      const out: Record<ImageStatus, number> = {
+        uploaded: 0,
+        queued: 0,
+        processing: 0,
+        processed: 0,
+        failed: 0,
+      };
+      for (const r of counts.all()) out[r.status] = r.n;
+      return out;
+    },
+    /** `updated_at` of the longest-waiting uploaded/queued image. */
+    oldestWaitingSince: (): string | null => oldestWaiting.get()?.t ?? null,
+    /** Images in uploaded/queued/processing untouched (and not seen alive) since `before`, with no pending dispatch. */
+    findStuck: (before: string, limit: number): ImageRow[] => stuck.all(before, limit),
+  };
+}
+
 /** Creates the repository over `db`. */
 export function createImagesRepository(db: Db) {
   const byId = db.prepare<[string], ImageRow>('SELECT * FROM images WHERE id = ?');
@@ -100,7 +141,7 @@ export function createImagesRepository(db: Db) {
     `UPDATE images SET status = 'queued', generation = generation + 1, last_error_code = NULL,
        reaped_count = CASE WHEN ? THEN reaped_count + 1 ELSE 0 END, updated_at = ?,
        dispatch_key = NULL, alive_at = NULL
-     WHERE id = ? AND generation = ? AND status IN ('failed', 'queued', 'processing')`,
+     WHERE id = ? AND generation = ? AND status IN ('failed', 'uploaded', 'queued', 'processing')`,
   );
   // The task exists: the reaper's clock starts now, and it knows which dispatch to look up.
   const dispatched = db.prepare<[string, string, string, number]>(
@@ -109,22 +150,9 @@ export function createImagesRepository(db: Db) {
   );
   const alive = db.prepare<[string, string, number, string]>(
     `UPDATE images SET alive_at = ? WHERE id = ? AND generation = ? AND updated_at = ?
-       AND status IN ('queued', 'processing')`,
+       AND status IN ('uploaded', 'queued', 'processing')`,
   );
   const remove = db.prepare<[string]>('DELETE FROM images WHERE id = ?');
-  const counts = db.prepare<[], { status: ImageStatus; n: number }>(
-    'SELECT status, count(*) AS n FROM images GROUP BY status',
-  );
-  const oldestWaiting = db.prepare<[], { t: string | null }>(
-    `SELECT min(updated_at) AS t FROM images WHERE status IN ('uploaded', 'queued')`,
-  );
-  // ISO-8601 UTC strings compare like the instants they name.
-  const stuck = db.prepare<[string, number], ImageRow>(
-    `SELECT * FROM images WHERE status IN ('queued', 'processing')
-       AND max(updated_at, coalesce(alive_at, '')) < ?
-       AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.image_id = images.id)
-     ORDER BY max(updated_at, coalesce(alive_at, '')) LIMIT ?`,
-  );
 
   return {
     /** The row for `id`, if any. */
@@ -168,22 +196,7 @@ export function createImagesRepository(db: Db) {
       alive.run(now, id, generation, updatedAt).changes === 1,
     /** Deletes the row (failed_tasks and outbox rows cascade). */
     delete: (id: string) => remove.run(id).changes === 1,
-    /** Number of images per status. */
-    countsByStatus: (): Record<ImageStatus, number> => {
-      const out: Record<ImageStatus, number> = {
-        uploaded: 0,
-        queued: 0,
-        processing: 0,
-        processed: 0,
-        failed: 0,
-      };
-      for (const r of counts.all()) out[r.status] = r.n;
-      return out;
-    },
-    /** `updated_at` of the longest-waiting uploaded/queued image. */
-    oldestWaitingSince: (): string | null => oldestWaiting.get()?.t ?? null,
-    /** Images in queued/processing untouched (and not seen alive) since `before`, with no pending dispatch. */
-    findStuck: (before: string, limit: number): ImageRow[] => stuck.all(before, limit),
+    ...createImageQueries(db),
   };
 }
 

@@ -14,6 +14,12 @@ export interface OutboxRow {
   image_id: string;
   generation: number;
   queue: QueueName;
+  /**
+   * The key this row is dispatched under when it goes alone, `taskNameFor(image_id,
+   * generation)`, written with the row: the relay sends a single row under it
+   * (outbox-units.ts `unitOf`) and the image_events triggers name it (migrations
+   * 006, 007). A batched row goes under `batch_key` instead.
+   */
   task_name: string;
   attempts: number;
   next_attempt_at: number;

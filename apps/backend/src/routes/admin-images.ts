@@ -1,7 +1,8 @@
 /**
  * Admin image routes: upload, ingest, detail, delete, retry, and the
- * failed-task list with bulk retry. Mounted under /api/admin (detail also at
- * /api/images/:id) behind requireAdmin. The listing is in library.ts.
+ * failed-task list with bulk retry. Mounted under /api/admin (detail at
+ * /api/images/:id) in the protected areas (protected-areas.ts). The listing is
+ * in library.ts.
  */
 import { AppError, coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
@@ -14,6 +15,7 @@ import { dispatchKeyOf } from '../reaper.ts';
 import { jsonBody } from '../request-body.ts';
 import { ingest } from '../upload/ingest.ts';
 import { type FileOutcome, receiveUpload } from '../upload/receive-upload.ts';
+import { uploadTracking } from './uploads.ts';
 
 const IngestBody = z
   .object({
@@ -87,7 +89,8 @@ export function adminImageRoutes(services: Services) {
     ...(deps.uploadIdleTimeoutMs ? { idleTimeoutMs: deps.uploadIdleTimeoutMs } : {}),
   });
 
-  app.post('/upload', async (c) => {
+  // X-Upload-Id makes an upload cancellable (DELETE /api/admin/uploads/:uploadId, uploads.ts).
+  app.post('/upload', uploadTracking(services), async (c) => {
     const outcomes = await receiveUpload(c.req.raw, receiveContext(c.get('logger')));
     return c.json({ images: answerOutcomes(outcomes) }, 202);
   });

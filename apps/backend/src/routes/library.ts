@@ -95,10 +95,53 @@ function checkId(id: string): string {
   return id;
 }
 
+/** One page of the library for `q`, and the cursor of the next one (null on the last). */
+function listPage(library: Services['library'], q: z.infer<typeof ListQuery>) {
+  const order = q.order ?? DEFAULT_ORDER[q.sort];
+  const search = q.q?.trim();
+  const rows = library.list({
+    sort: q.sort,
+    order,
+    limit: q.limit + 1,
+    ...(q.status ? { status: q.status } : {}),
+    ...(q.visibility ? { published: q.visibility === 'published' } : {}),
+    ...(search ? { search } : {}),
+    ...(q.cursor ? { after: decodeCursor(q.cursor, q.sort, order) } : {}),
+  });
+  const page = rows.slice(0, q.limit);
+  const last = page.at(-1);
+  const nextCursor =
+    rows.length > q.limit && last
+      ? encodeCursor(q.sort, order, sortValue(last, q.sort), last.id)
+      : null;
+  return { page, nextCursor };
+}
+
+/** Applies a bulk action image by image; one result per distinct id, in order. */
+async function applyBulk(services: Services, body: z.infer<typeof BulkBody>) {
+  const results: { id: string; ok: boolean; error?: { code: string; message: string } }[] = [];
+  for (const id of new Set(body.ids)) {
+    try {
+      if (body.action === 'delete') await deleteImage(services, id);
+      else if (body.action === 'retry') services.lifecycle.retry(id);
+      else if (!services.library.describe(id, { published: body.action === 'publish' })) {
+        throw new AppError('NOT_FOUND', `no image ${id}`);
+      }
+      results.push({ id, ok: true });
+    } catch (error) {
+      // One image's refusal (gone, not failed) does not stop the others; a storage
+      // outage fails each delete the same way and is reported per image too.
+      const e = coerceError(error);
+      results.push({ id, ok: false, error: { code: e.code, message: e.message } });
+    }
+  }
+  return results;
+}
+
 /** Routes under /api/admin. */
 export function libraryRoutes(services: Services) {
   const app = new Hono<AppEnv>();
-  const { deps, repos, library, lifecycle } = services;
+  const { deps, repos, library } = services;
   const limited = services.limitBody('library');
   const base = deps.publicMediaBaseUrl;
   const view = (row: LibraryListRow) =>
@@ -110,24 +153,7 @@ export function libraryRoutes(services: Services) {
     });
 
   app.get('/images', (c) => {
-    const q = ListQuery.parse(c.req.query());
-    const order = q.order ?? DEFAULT_ORDER[q.sort];
-    const search = q.q?.trim();
-    const rows = library.list({
-      sort: q.sort,
-      order,
-      limit: q.limit + 1,
-      ...(q.status ? { status: q.status } : {}),
-      ...(q.visibility ? { published: q.visibility === 'published' } : {}),
-      ...(search ? { search } : {}),
-      ...(q.cursor ? { after: decodeCursor(q.cursor, q.sort, order) } : {}),
-    });
-    const page = rows.slice(0, q.limit);
-    const last = page.at(-1);
-    const nextCursor =
-      rows.length > q.limit && last
-        ? encodeCursor(q.sort, order, sortValue(last, q.sort), last.id)
-        : null;
+    const { page, nextCursor } = listPage(library, ListQuery.parse(c.req.query()));
     return c.json({ images: page.map(view), nextCursor });
   });
 
@@ -164,22 +190,7 @@ export function libraryRoutes(services: Services) {
 
   app.post('/images/bulk', limited, async (c) => {
     const body = BulkBody.parse(jsonBody(c));
-    const results: { id: string; ok: boolean; error?: { code: string; message: string } }[] = [];
-    for (const id of new Set(body.ids)) {
-      try {
-        if (body.action === 'delete') await deleteImage(services, id);
-        else if (body.action === 'retry') lifecycle.retry(id);
-        else if (!library.describe(id, { published: body.action === 'publish' })) {
-          throw new AppError('NOT_FOUND', `no image ${id}`);
-        }
-        results.push({ id, ok: true });
-      } catch (error) {
-        // One image's refusal (gone, not failed) does not stop the others; a storage
-        // outage fails each delete the same way and is reported per image too.
-        const e = coerceError(error);
-        results.push({ id, ok: false, error: { code: e.code, message: e.message } });
-      }
-    }
+    const results = await applyBulk(services, body);
     const failed = results.filter((r) => !r.ok).length;
     c.get('logger').info('bulk action', {
       action: body.action,

@@ -14,6 +14,7 @@ import { assertValidKey } from '@slideshow/storage';
 import { Hono } from 'hono';
 import type { AppEnv, Services } from '../context.ts';
 import { slideshowEntry } from '../image-view.ts';
+import { isUnderVariants } from '../keys.ts';
 
 const SAFE_TYPES = new Set(['image/avif', 'image/webp', 'image/jpeg', 'image/png']);
 
@@ -53,7 +54,7 @@ export function mediaRoutes(services: Services) {
     } catch (error) {
       throw new AppError('NOT_FOUND', 'no such media', { cause: error });
     }
-    if (!key.startsWith('variants/')) throw new AppError('NOT_FOUND', 'no such media');
+    if (!isUnderVariants(key)) throw new AppError('NOT_FOUND', 'no such media');
     const info = await services.deps.store.stat(key);
     if (!info) throw new AppError('NOT_FOUND', 'no such media');
     const headers = {

@@ -1,7 +1,7 @@
 /**
  * Resumable uploads (src/upload/upload-sessions.ts): the admin routes that
- * open, inspect, complete and cancel a session (under /api/admin, behind
- * requireAdmin like every admin route), and — when the store is a folder —
+ * open, inspect, complete and cancel a session (under /api/admin, in the
+ * protected area like every admin route: protected-areas.ts), and — when the store is a folder —
  * the session route itself, `PUT /api/upload-sessions/:token`, which speaks
  * Cloud Storage's resumable protocol so the local stack uploads as production
  * does. That route needs no admin credentials: its 256-bit token is the
@@ -25,6 +25,7 @@ import {
   uploadSessionStatus,
 } from '../upload/upload-sessions.ts';
 import { outcomeView } from './admin-images.ts';
+import { uploadTracking } from './uploads.ts';
 
 /** The path the local session route is served under (the fs store's `uploadSessionPath`). */
 export const UPLOAD_SESSION_PATH = '/api/upload-sessions/';
@@ -88,14 +89,21 @@ export function adminUploadSessionRoutes(services: Services) {
     return c.json(await uploadSessionStatus(id, contextOf(services, c.get('logger'))));
   });
 
-  app.post('/upload-sessions/:id/complete', services.limitBody('adminSmall'), async (c) => {
-    z.object({}).parse(jsonBody(c, { emptyAs: {} }));
-    const id = checkId(c.req.param('id'));
-    const outcome = await completeUploadSession(id, contextOf(services, c.get('logger')));
-    // The same answer as POST /api/admin/upload for one file: a refusal is its coded error.
-    if ('error' in outcome) throw outcome.error;
-    return c.json({ images: [outcomeView(outcome)] }, 202);
-  });
+  // Cancellable like a streamed upload: X-Upload-Id (uploads.ts).
+  const tracked = uploadTracking(services);
+  app.post(
+    '/upload-sessions/:id/complete',
+    tracked,
+    services.limitBody('adminSmall'),
+    async (c) => {
+      z.object({}).parse(jsonBody(c, { emptyAs: {} }));
+      const id = checkId(c.req.param('id'));
+      const outcome = await completeUploadSession(id, contextOf(services, c.get('logger')));
+      // The same answer as POST /api/admin/upload for one file: a refusal is its coded error.
+      if ('error' in outcome) throw outcome.error;
+      return c.json({ images: [outcomeView(outcome)] }, 202);
+    },
+  );
 
   app.delete('/upload-sessions/:id', services.limitBody('adminSmall'), async (c) => {
     const id = checkId(c.req.param('id'));

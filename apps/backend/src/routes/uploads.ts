@@ -3,7 +3,8 @@
  * `POST /api/admin/upload` and on an upload session's
  * `POST /api/admin/upload-sessions/:id/complete` (both answer
  * `202 {images:[…]}`) that follows requests carrying `X-Upload-Id`, and
- * `DELETE /api/admin/uploads/:uploadId`. Both behind requireAdmin.
+ * `DELETE /api/admin/uploads/:uploadId`. All in the protected area
+ * (protected-areas.ts).
  */
 import { AppError } from '@slideshow/runtime';
 import { Hono, type MiddlewareHandler } from 'hono';

@@ -1,9 +1,10 @@
 /**
- * A real backend for other packages' tests (processor, end-to-end): createApp
- * served by @hono/node-server on 127.0.0.1:0, a real SQLite file and a
- * filesystem object store in a temp dir, the dry-run dispatcher by default,
- * shared-secret callbacks, and the outbox relay running. `stop()` closes the
- * server, the relay and the database, and removes the temp dir it created.
+ * A real backend for other packages' tests (processor, end-to-end): the one
+ * builder (`createBackend`, src/backend.ts) served by @hono/node-server on
+ * 127.0.0.1:0, a real SQLite file and a filesystem object store in a temp dir,
+ * the dry-run dispatcher by default, shared-secret callbacks, and its workers
+ * running (the relay polls fast). `stop()` closes the server, the workers and
+ * the database, and removes the temp dir it created.
  *
  * ```ts
  * const backend = await startTestBackend();
@@ -23,12 +24,11 @@ import type { TaskDispatcher } from '@slideshow/dispatch';
 import { createDryRunDispatcher } from '@slideshow/dispatch/dry-run';
 import { type Logger, silentLogger } from '@slideshow/runtime';
 import { createFsObjectStore, type FsObjectStore } from '@slideshow/storage/fs';
-import { createApp } from '../app.ts';
 import { hashPassword } from '../auth/password.ts';
+import { createBackend } from '../backend.ts';
 import { type Db, openDatabase } from '../db/open-database.ts';
 import { randomToken, sha256Hex } from '../ids.ts';
-import { createRepositories } from '../lifecycle.ts';
-import { createOutboxRelay, type OutboxRelay } from '../outbox-relay.ts';
+import type { OutboxRelay } from '../outbox-relay.ts';
 import { UPLOAD_SESSION_PATH } from '../routes/upload-sessions.ts';
 import { DEFAULT_SERVER_TIMEOUTS, type ServerTimeouts, serverOptions } from '../server-options.ts';
 
@@ -46,7 +46,7 @@ export interface TestBackendOptions {
   logger?: Logger;
   /** Default: 200 MB. */
   maxUploadBytes?: number;
-  /** Run the outbox relay (default true). */
+  /** Run the workers — the outbox relay, the reaper, the sweeper (default true). */
   relay?: boolean;
   /** Longest client silence during an upload body (default 30 s). */
   uploadIdleTimeoutMs?: number;
@@ -92,19 +92,7 @@ export async function startTestBackend(options: TestBackendOptions = {}): Promis
   const db = openDatabase(dbPath);
   const store = createFsObjectStore({ root: storeRoot, uploadSessionPath: UPLOAD_SESSION_PATH });
   const dispatcher = options.dispatcher ?? createDryRunDispatcher({ logger });
-  const relay =
-    options.relay === false
-      ? undefined
-      : createOutboxRelay({
-          db,
-          repos: createRepositories(db),
-          dispatcher,
-          logger,
-          pollIntervalMs: 200,
-          initialDelayMs: 200,
-          maxDelayMs: 2_000,
-        });
-  const app = createApp({
+  const backend = createBackend({
     db,
     store,
     dispatcher,
@@ -116,13 +104,15 @@ export async function startTestBackend(options: TestBackendOptions = {}): Promis
     publicMediaBaseUrl: '/media/',
     maxUploadBytes: options.maxUploadBytes ?? 200 * 1024 * 1024,
     ...(options.uploadIdleTimeoutMs ? { uploadIdleTimeoutMs: options.uploadIdleTimeoutMs } : {}),
-    ...(relay ? { onEnqueued: () => relay.notify() } : {}),
     ...(store.uploads ? { uploadReceiver: store.uploads } : {}),
+    // Tests wait for dispatches: poll and retry fast.
+    relay: { pollIntervalMs: 200, initialDelayMs: 200, maxDelayMs: 2_000 },
   });
+  const workers = options.relay !== false;
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve(
       {
-        fetch: app.fetch,
+        fetch: backend.fetch,
         hostname: '127.0.0.1',
         port: 0,
         serverOptions: serverOptions({ ...DEFAULT_SERVER_TIMEOUTS, ...options.timeouts }),
@@ -132,7 +122,7 @@ export async function startTestBackend(options: TestBackendOptions = {}): Promis
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
-  relay?.start();
+  if (workers) backend.start();
 
   const adminFetch = (path: string, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);
@@ -150,7 +140,7 @@ export async function startTestBackend(options: TestBackendOptions = {}): Promis
     adminToken,
     adminPassword,
     dispatcher,
-    relay,
+    relay: workers ? backend.relay : undefined,
     db,
     adminFetch,
     async upload(bytes, name) {
@@ -174,12 +164,13 @@ export async function startTestBackend(options: TestBackendOptions = {}): Promis
       return JSON.parse(text) as Record<string, unknown> & { status: string; generation: number };
     },
     async stop() {
-      await relay?.stop();
+      await backend.stopPeriodic();
+      await backend.stopRelay();
       await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
-      await dispatcher.close?.();
+      await backend.close();
       db.close();
       if (ownDir) await rm(dataDir, { recursive: true, force: true });
     },

@@ -8,6 +8,7 @@ import { DEFAULT_PRESET } from '@slideshow/imaging';
 import { AppError, coerceError } from '@slideshow/runtime';
 import { assertValidKey } from '@slideshow/storage';
 import { newImageId } from '../ids.ts';
+import { isUnderVariants } from '../keys.ts';
 import { readStoredImage } from './read-stored.ts';
 import type { FileOutcome, ReceiveContext } from './receive-upload.ts';
 import { sanitizeName } from './sanitize-name.ts';
@@ -19,7 +20,7 @@ async function ingestOne(key: string, ctx: ReceiveContext): Promise<FileOutcome>
   const originalName = sanitizeName(key);
   try {
     assertValidKey(key);
-    if (key.startsWith('variants/')) {
+    if (isUnderVariants(key)) {
       throw new AppError('VALIDATION_FAILED', `refusing to ingest generated variant ${key}`);
     }
     const info = await ctx.store.stat(key);
@@ -56,7 +57,7 @@ export async function ingest(
   let truncated = false;
   if (request.prefix !== undefined) {
     for await (const info of ctx.store.list(request.prefix)) {
-      if (info.key.startsWith('variants/')) continue;
+      if (isUnderVariants(info.key)) continue;
       if (keys.length >= MAX_INGEST_KEYS) {
         truncated = true;
         break;

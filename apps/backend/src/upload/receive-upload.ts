@@ -118,6 +118,61 @@ function isStorageFailure(error: AppError): boolean {
   return error.code === 'STORAGE_UNAVAILABLE' || error.code === 'STORAGE_FULL';
 }
 
+/** What {@link recordStored} records of a stored original. */
+interface StoredOriginal {
+  id: string;
+  key: string;
+  originalName: string;
+  probe: Awaited<ReturnType<typeof probeHeader>>;
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * Records a stored original as an accepted image (row + outbox row), or, when
+ * its sha256 is already known, deletes the new object and answers the
+ * existing image as a duplicate.
+ */
+async function recordStored(ctx: ReceiveContext, log: Logger, stored: StoredOriginal) {
+  const { id, key, probe, bytes } = stored;
+  const { row, duplicate } = ctx.lifecycle.accept({
+    id,
+    original_name: stored.originalName,
+    content_type: probe.mime ?? 'application/octet-stream',
+    bytes,
+    sha256: stored.sha256,
+    source_key: key,
+    priority: 'interactive',
+    preset: ctx.preset ?? DEFAULT_PRESET,
+    width: probe.width ?? null,
+    height: probe.height ?? null,
+    format: probe.format,
+    created_at: new Date(ctx.now()).toISOString(),
+  });
+  if (duplicate) {
+    await ctx.store.delete(key);
+    ctx.lifecycle.releaseOriginal(key);
+    log.info('duplicate upload', { existing: row.id, bytes });
+  } else {
+    log.info('image accepted', { bytes, format: probe.format });
+  }
+  return { row, duplicate };
+}
+
+/** Deletes the partial original of a failed file; when that fails too, the orphan sweeper will. */
+async function removePartial(ctx: ReceiveContext, log: Logger, key: string): Promise<void> {
+  try {
+    await ctx.store.delete(key);
+    ctx.lifecycle.releaseOriginal(key);
+  } catch (cleanupError) {
+    // The pending_originals row stays, so the orphan sweeper deletes the object later.
+    log.error('could not delete a partial original; the orphan sweeper will', {
+      error: toAppError(cleanupError),
+      key,
+    });
+  }
+}
+
 async function storeOne(
   file: Readable,
   filename: string | undefined,
@@ -177,45 +232,20 @@ async function storeOne(
       }
       throw e;
     }
-    const sha256 = hash.digest('hex');
-    const { row, duplicate } = ctx.lifecycle.accept({
+    const { row, duplicate } = await recordStored(ctx, log, {
       id,
-      original_name: originalName,
-      content_type: probe.mime ?? 'application/octet-stream',
+      key,
+      originalName,
+      probe,
       bytes,
-      sha256,
-      source_key: key,
-      priority: 'interactive',
-      preset: ctx.preset ?? DEFAULT_PRESET,
-      width: probe.width ?? null,
-      height: probe.height ?? null,
-      format: probe.format,
-      created_at: new Date(ctx.now()).toISOString(),
+      sha256: hash.digest('hex'),
     });
-    if (duplicate) {
-      await ctx.store.delete(key);
-      ctx.lifecycle.releaseOriginal(key);
-      log.info('duplicate upload', { existing: row.id, bytes });
-    } else {
-      committed = true;
-      log.info('image accepted', { bytes, format: probe.format });
-    }
+    committed = !duplicate;
     return { originalName, id: row.id, status: row.status, duplicate };
   } catch (error) {
     const appError = storageError ?? streamError ?? toAppError(error);
     if (!file.readableEnded) await drain(file);
-    if (reserved && !committed) {
-      try {
-        await ctx.store.delete(key);
-        ctx.lifecycle.releaseOriginal(key);
-      } catch (cleanupError) {
-        // The pending_originals row stays, so the orphan sweeper deletes the object later.
-        log.error('could not delete a partial original; the orphan sweeper will', {
-          error: toAppError(cleanupError),
-          key,
-        });
-      }
-    }
+    if (reserved && !committed) await removePartial(ctx, log, key);
     // `reason`, not `message`: a `message` field would replace the log line's own message.
     const fields = { code: appError.code, reason: appError.message };
     if (statusFor(appError.code) >= 500) log.error('upload failed', { ...fields, error: appError });
@@ -284,23 +314,7 @@ export async function receiveUpload(request: Request, ctx: ReceiveContext): Prom
   if (declared !== undefined && declared > MAX_FILES_PER_UPLOAD * ctx.maxBytes + overheadLimit) {
     throw payloadTooLarge(MAX_FILES_PER_UPLOAD * ctx.maxBytes + overheadLimit, 'the upload');
   }
-  let parser: busboy.Busboy;
-  try {
-    parser = busboy({
-      headers: { 'content-type': contentType },
-      defParamCharset: 'utf8',
-      limits: {
-        fileSize: ctx.maxBytes,
-        files: MAX_FILES_PER_UPLOAD,
-        fields: 20,
-        parts: MAX_FILES_PER_UPLOAD + 20,
-        fieldSize: 64 * 1024,
-        headerPairs: 20,
-      },
-    });
-  } catch (error) {
-    throw coerceError(error, 'VALIDATION_FAILED');
-  }
+  const parser = createParser(contentType, ctx.maxBytes);
   const outcomes: Promise<FileOutcome>[] = [];
   // The first request-level refusal: reading stops at once, the file being
   // received is destroyed (storeOne deletes its partial object) and the whole
@@ -377,6 +391,39 @@ export async function receiveUpload(request: Request, ctx: ReceiveContext): Prom
     if (!parser.destroyed) parser.destroy(abortError ?? e);
   }
   const settled = await Promise.all(outcomes);
+  return settleOutcomes(settled, abortError, parseError);
+}
+
+/** The multipart parser for one upload, within the per-request limits. */
+function createParser(contentType: string, maxBytes: number): busboy.Busboy {
+  try {
+    return busboy({
+      headers: { 'content-type': contentType },
+      defParamCharset: 'utf8',
+      limits: {
+        fileSize: maxBytes,
+        files: MAX_FILES_PER_UPLOAD,
+        fields: 20,
+        parts: MAX_FILES_PER_UPLOAD + 20,
+        fieldSize: 64 * 1024,
+        headerPairs: 20,
+      },
+    });
+  } catch (error) {
+    throw coerceError(error, 'VALIDATION_FAILED');
+  }
+}
+
+/**
+ * The request's answer from its files' outcomes and the request-level error,
+ * if any: files completed before a failure are reported with it (202,
+ * per-file results), never hidden behind an error status.
+ */
+function settleOutcomes(
+  settled: FileOutcome[],
+  abortError: AppError | undefined,
+  parseError: AppError | undefined,
+): FileOutcome[] {
   const failure =
     abortError ??
     (parseError &&

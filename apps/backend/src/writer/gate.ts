@@ -36,6 +36,17 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   });
 }
 
+/** The refusal of a write in `phase` (retryable: the next writer, or this one renewed, takes it). */
+function leaseNotHeld(phase: WriterPhase): AppError {
+  return new AppError(
+    'LEASE_NOT_HELD',
+    phase === 'serving'
+      ? 'this instance could not renew the database lease in time; writes are refused: retry'
+      : `this instance is ${phase} and does not accept writes: retry`,
+    { retryable: true, context: { phase } },
+  );
+}
+
 /** Creates the gate. */
 export function createGate(options: GateOptions) {
   let phase: WriterPhase = 'starting';
@@ -97,24 +108,12 @@ export function createGate(options: GateOptions) {
     /** Throws LEASE_NOT_HELD unless the database may be written (db/write-fence.ts). */
     assertWritable() {
       if (writable()) return;
-      throw new AppError(
-        'LEASE_NOT_HELD',
-        phase === 'serving'
-          ? 'this instance could not renew the database lease in time; writes are refused: retry'
-          : `this instance is ${phase} and does not accept writes: retry`,
-        { retryable: true, context: { phase } },
-      );
+      throw leaseNotHeld(phase);
     },
     /** Runs an admitted write request, counted until it settles. */
     async admit<T>(run: () => Promise<T>): Promise<T> {
       if (!admitting()) {
-        throw new AppError(
-          'LEASE_NOT_HELD',
-          phase === 'serving'
-            ? 'this instance could not renew the database lease in time; writes are refused: retry'
-            : `this instance is ${phase} and does not accept writes: retry`,
-          { retryable: true, context: { phase } },
-        );
+        throw leaseNotHeld(phase);
       }
       inFlightWrites++;
       try {

@@ -44,7 +44,7 @@ export const SHUTDOWN_BUDGET = {
   handoverDrainMs: 3_000,
 } as const;
 
-/** The app and its workers, built once the database is open (main.ts). */
+/** The app and its workers, built once the database is open (backend.ts `Backend`). */
 export interface ServingApp {
   fetch: FetchHandler;
   /** Starts the relay, reaper and sweeper. */
@@ -65,8 +65,12 @@ export interface SingleWriterOptions {
   owner: string;
   /** Undefined when the database is not replicated (local mode). */
   litestream: Litestream | undefined;
-  /** Builds the app on the opened database; `admit` is the write admission for its middleware. */
-  buildApp(db: Db, gate: Gate): Promise<ServingApp>;
+  /**
+   * Builds the backend (backend.ts `createBackend`) on the opened database,
+   * once this instance holds the lease and restored; `gate` is the write
+   * admission for its fence middleware.
+   */
+  createBackend(db: Db, gate: Gate): Promise<ServingApp>;
   /** Ends the process (process.exit in main.ts). */
   exit(code: number): void;
 }
@@ -115,17 +119,23 @@ const bounded = async <T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> 
   return result;
 };
 
-/** Starts the backend as the single writer; resolves once it serves (or exits the process). */
-export async function runSingleWriter(options: SingleWriterOptions): Promise<void> {
-  const { config, logger, lease, litestream, owner } = options;
-  const gate = createGate({ leaseHeld: () => lease.isHeld() });
-  let server: ServerType | undefined;
-  let db: Db | undefined;
-  let app: ServingApp | undefined;
-  let replication: Replication | undefined;
-  let ending: Promise<void> | undefined;
+/** What the sequence has built so far; the endings stop what exists. */
+interface WriterState {
+  server?: ServerType;
+  db?: Db;
+  app?: ServingApp;
+  replication?: Replication;
+  /** Set by the first ending that starts: the others then do nothing. */
+  ending?: Promise<void>;
+}
 
-  const listening = new Promise<number>((resolve) => {
+/** Listens with every path behind the gate; resolves with the server and its port. */
+async function listen(
+  config: BackendConfig,
+  gate: Gate,
+): Promise<{ server: ServerType; port: number }> {
+  let server: ServerType | undefined;
+  const port = await new Promise<number>((resolve) => {
     server = serve(
       {
         fetch: (request, env) => gate.fetch(request, env),
@@ -136,21 +146,26 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
       (info) => resolve(info.port),
     );
   });
-  const port = await listening;
-  // Not "backend listening" (tests and tools read that line as "ready").
-  logger.info('http server up; not ready until this instance holds the database lease', {
-    address: `${config.host}:${port}`,
-  });
+  return { server: server as ServerType, port };
+}
+
+/**
+ * The ways this instance stops writing: the lease lost, a handover to
+ * another revision, a signal, Litestream exiting on its own. Each stops what
+ * `state` holds at that moment; the first one under way wins.
+ */
+function createEndings(options: SingleWriterOptions, gate: Gate, state: WriterState) {
+  const { config, logger, lease } = options;
 
   /** The lease is gone: no sync, no release, no more writes; exit 1 so the platform restarts us. */
   const lost = (reason: string) => {
-    if (ending) return;
+    if (state.ending) return;
     gate.closeWrites();
     gate.setPhase('stopping', `lost the database lease (${reason})`);
-    ending = (async () => {
-      await replication?.stop('kill');
-      await app?.stopPeriodic().catch(() => undefined);
-      if (server) await closeServer(server, 1_000, logger);
+    state.ending = (async () => {
+      await state.replication?.stop('kill');
+      await state.app?.stopPeriodic().catch(() => undefined);
+      if (state.server) await closeServer(state.server, 1_000, logger);
       logger.error('stopped after losing the database lease', { reason, epoch: lease.epoch() });
       options.exit(1);
     })();
@@ -159,21 +174,21 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
   /** Final sync, then release: the successor restores everything acknowledged. */
   const syncAndRelease = async () => {
     gate.closeWrites();
-    if (replication) {
-      const outcome = await replication.stop('final-sync', SHUTDOWN_BUDGET.finalSyncMs);
+    if (state.replication) {
+      const outcome = await state.replication.stop('final-sync', SHUTDOWN_BUDGET.finalSyncMs);
       logger.info('litestream stopped', { outcome });
     }
     await bounded(lease.release(), SHUTDOWN_BUDGET.releaseMs);
   };
 
   const handOver = (requester: string) => {
-    if (ending) return;
+    if (state.ending) return;
     gate.setPhase('handing-over', `handing the database lease over to ${requester}`);
-    ending = (async () => {
+    state.ending = (async () => {
       const still = await gate.drainWrites(SHUTDOWN_BUDGET.handoverDrainMs);
       if (still > 0) logger.warn('handover cut off writes still running', { writes: still });
-      await app?.stopPeriodic();
-      await app?.stopRelay(SHUTDOWN_BUDGET.relayMs);
+      await state.app?.stopPeriodic();
+      await state.app?.stopRelay(SHUTDOWN_BUDGET.relayMs);
       await syncAndRelease();
       gate.setPhase(
         'retired',
@@ -183,11 +198,25 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
     })();
   };
 
+  /** Writes from now on would not reach the replica: stop taking them, hand the lease on. */
+  const replicationExited = (code: number | null, signal: string | null) => {
+    if (state.ending) return;
+    logger.error('litestream stopped unexpectedly; no longer accepting writes', { code, signal });
+    gate.closeWrites();
+    gate.setPhase('stopping', 'replication stopped');
+    state.ending = (async () => {
+      await state.app?.stopPeriodic().catch(() => undefined);
+      await bounded(lease.release(), SHUTDOWN_BUDGET.releaseMs);
+      if (state.server) await closeServer(state.server, 1_000, logger);
+      options.exit(1);
+    })();
+  };
+
   let stopping = false;
   const shutdown = async (signal: string) => {
     // A handover under way finishes first (then this instance is retired).
-    if (ending && gate.phase() === 'handing-over') await ending;
-    if (stopping || (ending && gate.phase() !== 'retired')) return;
+    if (state.ending && gate.phase() === 'handing-over') await state.ending;
+    if (stopping || (state.ending && gate.phase() !== 'retired')) return;
     stopping = true;
     logger.info('shutting down', { signal, phase: gate.phase() });
     if (gate.phase() === 'retired' || gate.phase() === 'starting') {
@@ -195,33 +224,37 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
       if (lease.isHeld()) await syncAndRelease();
       else lease.abandon();
       gate.setPhase('stopping', `stopping (${signal})`);
-      if (server) await closeServer(server, 1_000, logger);
-      db?.close();
+      if (state.server) await closeServer(state.server, 1_000, logger);
+      state.db?.close();
       logger.info('stopped', { signal });
       options.exit(0);
       return;
     }
-    ending = (async () => {
+    state.ending = (async () => {
       // Requests already running may still write (the shutdown test relies on it).
-      await app?.stopPeriodic();
-      if (server) await closeServer(server, config.shutdownGraceMs, logger);
+      await state.app?.stopPeriodic();
+      if (state.server) await closeServer(state.server, config.shutdownGraceMs, logger);
       // The relay still deletes the outbox rows of what it dispatched: writes stay open until it stops.
-      await app?.stopRelay(SHUTDOWN_BUDGET.relayMs);
+      await state.app?.stopRelay(SHUTDOWN_BUDGET.relayMs);
       gate.setPhase('stopping', `stopping (${signal})`);
-      await app?.close();
+      await state.app?.close();
       await syncAndRelease();
-      db?.close();
+      state.db?.close();
       logger.info('stopped', { signal });
       options.exit(0);
     })();
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  gate.setPhase('starting', 'waiting for the database lease');
-  let acquired: Awaited<ReturnType<Lease['acquire']>>;
+  return { lost, handOver, replicationExited, shutdown };
+}
+
+/** Waits for the lease (bounded); undefined, logged, when this instance may not start. */
+async function acquireLease(
+  options: SingleWriterOptions,
+): Promise<Awaited<ReturnType<Lease['acquire']>> | undefined> {
+  const { config, logger, lease } = options;
   try {
-    acquired = await lease.acquire({
+    return await lease.acquire({
       timeoutMs: config.lease.waitMs,
       // Only Cloud Run revisions ask for a handover; a second local process just waits.
       requestHandover: config.lease.revision !== null,
@@ -233,21 +266,23 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
       reason: e.message,
       lease: config.lease.url,
     });
-    options.exit(1);
-    return;
+    return undefined;
   }
-  gate.openWrites();
-  lease.startRenewing({
-    onLost: (reason) => lost(reason),
-    onHandoverRequested: (by) => handOver(`${by.owner} (revision ${by.revision ?? 'none'})`),
-  });
+}
 
-  gate.setPhase('starting', 'restoring the database', { epoch: acquired.epoch, owner });
-  const restored = litestream
-    ? await restoreLatest(litestream, acquired.previousEpoch, logger)
-    : 'not replicated';
-  lease.assertHeld();
-  db = openDatabase(config.databasePath, { assertWritable: () => gate.assertWritable() });
+/**
+ * This writer's epoch, checked against the restored database (a lease reset
+ * by hand must not make epochs go back, and a restored database older than
+ * the previous writer is reported), recorded in `writer_epochs`; returns the
+ * facts the start-up logs carry.
+ */
+async function recordEpoch(
+  options: SingleWriterOptions,
+  db: Db,
+  acquired: { epoch: number; previousEpoch: number },
+  restored: string,
+) {
+  const { config, logger, lease, owner } = options;
   const epochs = createWriterEpochsRepository(db);
   const restoredEpoch = epochs.highest();
   let epoch = acquired.epoch;
@@ -273,14 +308,6 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
       },
     );
   }
-
-  const facts = {
-    epoch,
-    owner,
-    restoredEpoch,
-    previousEpoch: acquired.previousEpoch,
-    restore: restored,
-  };
   epochs.record({
     epoch,
     owner,
@@ -289,27 +316,51 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
     previousEpoch: acquired.previousEpoch,
     startedAt: new Date().toISOString(),
   });
+  return { epoch, owner, restoredEpoch, previousEpoch: acquired.previousEpoch, restore: restored };
+}
+
+/** Starts the backend as the single writer; resolves once it serves (or exits the process). */
+export async function runSingleWriter(options: SingleWriterOptions): Promise<void> {
+  const { config, logger, lease, litestream, owner } = options;
+  const gate = createGate({ leaseHeld: () => lease.isHeld() });
+  const state: WriterState = {};
+  const { server, port } = await listen(config, gate);
+  state.server = server;
+  // Not "backend listening" (tests and tools read that line as "ready").
+  logger.info('http server up; not ready until this instance holds the database lease', {
+    address: `${config.host}:${port}`,
+  });
+  const endings = createEndings(options, gate, state);
+  process.on('SIGTERM', () => void endings.shutdown('SIGTERM'));
+  process.on('SIGINT', () => void endings.shutdown('SIGINT'));
+
+  gate.setPhase('starting', 'waiting for the database lease');
+  const acquired = await acquireLease(options);
+  if (!acquired) {
+    options.exit(1);
+    return;
+  }
+  gate.openWrites();
+  lease.startRenewing({
+    onLost: (reason) => endings.lost(reason),
+    onHandoverRequested: (by) =>
+      endings.handOver(`${by.owner} (revision ${by.revision ?? 'none'})`),
+  });
+
+  gate.setPhase('starting', 'restoring the database', { epoch: acquired.epoch, owner });
+  const restored = litestream
+    ? await restoreLatest(litestream, acquired.previousEpoch, logger)
+    : 'not replicated';
+  lease.assertHeld();
+  const db = openDatabase(config.databasePath, { assertWritable: () => gate.assertWritable() });
+  state.db = db;
+  const facts = await recordEpoch(options, db, acquired, restored);
   gate.setPhase('starting', 'starting replication and the app', facts);
 
   if (litestream) {
-    replication = litestream.replicate(replicaPathFor(epoch));
-    const running = replication;
-    void running.exited.then(({ code, signal }) => {
-      if (ending) return;
-      // Writes from now on would not reach the replica: stop taking them, hand the lease on.
-      logger.error('litestream stopped unexpectedly; no longer accepting writes', { code, signal });
-      gate.closeWrites();
-      gate.setPhase('stopping', 'replication stopped');
-      ending = (async () => {
-        await app?.stopPeriodic().catch(() => undefined);
-        await bounded(lease.release(), SHUTDOWN_BUDGET.releaseMs);
-        if (server) await closeServer(server, 1_000, logger);
-        options.exit(1);
-      })();
-    });
-  }
-
-  if (replication) {
+    const replication = litestream.replicate(replicaPathFor(facts.epoch));
+    state.replication = replication;
+    void replication.exited.then(({ code, signal }) => endings.replicationExited(code, signal));
     // Not ready before this writer's replica exists: Litestream does not sync on SIGTERM
     // before its first snapshot, so a write acknowledged earlier could be lost on a handover.
     const first = await bounded(replication.firstSync, FIRST_SYNC_LIMIT_MS);
@@ -317,12 +368,13 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
       logger.error('litestream wrote no snapshot in time; not serving', {
         limitMs: FIRST_SYNC_LIMIT_MS,
       });
-      lost('replication did not start');
+      endings.lost('replication did not start');
       return;
     }
   }
-  app = await options.buildApp(db, gate);
-  if (ending) return;
+  const app = await options.createBackend(db, gate);
+  state.app = app;
+  if (state.ending) return;
   gate.serve(app.fetch, facts);
   app.start();
   logger.info('backend listening', {

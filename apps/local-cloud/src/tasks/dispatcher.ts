@@ -14,7 +14,7 @@ import type { TaskRow, TasksStore } from './store.ts';
 import { fullBucket, msUntilToken, refill, type TokenBucket } from './token-bucket.ts';
 
 /** Dependencies of the dispatcher. */
-export interface TaskDispatcherDeps {
+export interface TaskSchedulerDeps {
   store: TasksStore;
   logger: Logger;
   /** Bearer token sent for tasks with `oauthToken` (the stack's local OAuth token). */
@@ -28,8 +28,12 @@ export interface TaskDispatcherDeps {
   maxIdleMs?: number;
 }
 
-/** The running scheduler. */
-export interface TaskDispatcher {
+/**
+ * The running scheduler: the emulated service's side, which sends tasks to
+ * their targets (the client side, the backend's port, is @slideshow/dispatch's
+ * `TaskDispatcher`).
+ */
+export interface TaskScheduler {
   /** Wakes the loop after a change (task created, queue resumed…). */
   kick(): void;
   /**
@@ -63,7 +67,7 @@ export function rpcCodeForHttp(status: number): number {
 }
 
 /** Starts the scheduler loop. */
-export function startTaskDispatcher(deps: TaskDispatcherDeps): TaskDispatcher {
+export function startTaskScheduler(deps: TaskSchedulerDeps): TaskScheduler {
   const { store, logger } = deps;
   const now = deps.now ?? Date.now;
   const maxIdle = deps.maxIdleMs ?? 1000;

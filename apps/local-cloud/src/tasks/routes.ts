@@ -10,7 +10,7 @@ import { ApiError, invalidArgument, notFound } from '../google-error.ts';
 import type { OutboundPolicy } from '../outbound-policy.ts';
 import { paginate } from '../paging.ts';
 import type { Router } from '../router.ts';
-import type { TaskDispatcher } from './dispatcher.ts';
+import type { TaskScheduler } from './dispatcher.ts';
 import {
   normalizeNewTask,
   normalizeQueue,
@@ -29,7 +29,7 @@ const Q = '/v2/projects/{project}/locations/{location}/queues';
 /** What the Cloud Tasks routes work with. */
 export interface TasksRoutesDeps {
   store: TasksStore;
-  dispatcher: () => TaskDispatcher;
+  dispatcher: () => TaskScheduler;
   outbound: OutboundPolicy;
   rules?: TasksRules;
   now?: () => number;

@@ -8,7 +8,7 @@
  * failures, so tests and benchmarks drive the real `@google-cloud/tasks`
  * client against it. It never dispatches tasks; apps/local-cloud does that.
  */
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import {
   closeServer,
   createJsonServer,
@@ -58,19 +58,141 @@ const QUEUE_PATH =
 const TASKS_PATH =
   /^\/v2\/(projects\/[^/]+\/locations\/[^/]+\/queues\/[^/]+)\/tasks(?:\/([^/:]+))?$/;
 
+/** What the fake holds between requests. */
+interface FakeState {
+  tasks: Map<string, FakeTask>;
+  // Names stay reserved after deletion, as in Cloud Tasks (~1 hour there; for the server's life here).
+  usedNames: Set<string>;
+  queueStates: Map<string, 'RUNNING' | 'PAUSED'>;
+  createdCount: number;
+  /** Sequence of server-chosen task ids. */
+  generated: number;
+}
+
+/** queues.get (v2; v2beta3 with `stats` when the read mask names them), queues.pause, queues.resume. */
+function handleQueue(
+  state: FakeState,
+  res: ServerResponse,
+  method: string,
+  url: URL,
+  match: RegExpExecArray,
+): void {
+  const version = match[1];
+  const queueName = match[2] as string;
+  const verb = match[3];
+  if ((method === 'POST') !== (verb !== undefined) || (method !== 'GET' && method !== 'POST')) {
+    sendGoogleError(res, 404, `unsupported ${method} ${url.pathname}`);
+    return;
+  }
+  if (verb) state.queueStates.set(queueName, verb === 'pause' ? 'PAUSED' : 'RUNNING');
+  const queue: Record<string, unknown> = {
+    name: queueName,
+    state: state.queueStates.get(queueName) ?? 'RUNNING',
+  };
+  // Stats only in v2beta3 and only when the read mask names them, as the API documents.
+  const mask = (url.searchParams.get('readMask') ?? '').split(',');
+  if (method === 'GET' && version === 'v2beta3' && mask.includes('stats')) {
+    const waiting = [...state.tasks.values()].filter((t) =>
+      t.name.startsWith(`${queueName}/tasks/`),
+    );
+    const next = waiting.map((t) => String(t.scheduleTime)).sort()[0];
+    queue.stats = {
+      tasksCount: String(waiting.length),
+      concurrentDispatchesCount: '0',
+      executedLastMinuteCount: '0',
+      ...(next ? { oldestEstimatedArrivalTime: next } : {}),
+    };
+  }
+  sendJson(res, 200, queue);
+}
+
+/** tasks.create: a name used before (even by a deleted task) answers 409 ALREADY_EXISTS. */
+function createTask(state: FakeState, res: ServerResponse, queue: string, body: unknown): void {
+  const task = (body as { task?: Record<string, unknown> } | undefined)?.task;
+  if (task === undefined || typeof task !== 'object') {
+    sendGoogleError(res, 400, 'task is required');
+    return;
+  }
+  const name =
+    typeof task.name === 'string' && task.name !== ''
+      ? task.name
+      : `${queue}/tasks/${String(++state.generated).padStart(20, '0')}`;
+  if (!name.startsWith(`${queue}/tasks/`)) {
+    sendGoogleError(res, 400, `task name ${name} is not in queue ${queue}`);
+    return;
+  }
+  if (state.usedNames.has(name)) {
+    sendGoogleError(res, 409, 'Requested entity already exists');
+    return;
+  }
+  const now = new Date().toISOString();
+  const stored: FakeTask = {
+    scheduleTime: now,
+    dispatchCount: 0,
+    responseCount: 0,
+    view: 'BASIC',
+    ...task,
+    name,
+    createTime: now,
+  };
+  state.usedNames.add(name);
+  state.tasks.set(name, stored);
+  state.createdCount += 1;
+  sendJson(res, 200, stored);
+}
+
+/** tasks.create, tasks.list, tasks.get, tasks.delete. */
+function handleTasks(
+  state: FakeState,
+  res: ServerResponse,
+  method: string,
+  url: URL,
+  match: RegExpExecArray,
+  body: unknown,
+): void {
+  const queue = match[1] as string;
+  const taskId = match[2];
+  if (method === 'POST' && taskId === undefined) {
+    createTask(state, res, queue, body);
+    return;
+  }
+  if (method === 'GET' && taskId === undefined) {
+    const list = [...state.tasks.values()].filter((t) => t.name.startsWith(`${queue}/tasks/`));
+    sendJson(res, 200, { tasks: list });
+    return;
+  }
+  const name = `${queue}/tasks/${taskId}`;
+  const existing = state.tasks.get(name);
+  if (existing === undefined) {
+    sendGoogleError(res, 404, `task ${name} not found`);
+    return;
+  }
+  if (method === 'GET') {
+    sendJson(res, 200, existing);
+    return;
+  }
+  if (method === 'DELETE') {
+    state.tasks.delete(name);
+    sendJson(res, 200, {});
+    return;
+  }
+  sendGoogleError(res, 404, `unsupported ${method} ${url.pathname}`);
+}
+
 /** Starts the fake on 127.0.0.1 with an OS-chosen port. */
 export async function startFakeCloudTasksServer(
   options: FakeCloudTasksOptions = {},
 ): Promise<FakeCloudTasksServer> {
   const record = options.recordRequests ?? true;
   const requests: RecordedRequest[] = [];
-  const tasks = new Map<string, FakeTask>();
-  // Names stay reserved after deletion, as in Cloud Tasks (~1 hour there; for the server's life here).
-  const usedNames = new Set<string>();
   const failures: number[] = [];
-  const queueStates = new Map<string, 'RUNNING' | 'PAUSED'>();
-  let createdCount = 0;
-  let generated = 0;
+  const state: FakeState = {
+    tasks: new Map(),
+    usedNames: new Set(),
+    queueStates: new Map(),
+    createdCount: 0,
+    generated: 0,
+  };
 
   const server: Server = createJsonServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -92,31 +214,7 @@ export async function startFakeCloudTasksServer(
     }
     const queueMatch = QUEUE_PATH.exec(url.pathname);
     if (queueMatch) {
-      const version = queueMatch[1];
-      const queueName = queueMatch[2] as string;
-      const verb = queueMatch[3];
-      if ((method === 'POST') !== (verb !== undefined) || (method !== 'GET' && method !== 'POST')) {
-        sendGoogleError(res, 404, `unsupported ${method} ${url.pathname}`);
-        return;
-      }
-      if (verb) queueStates.set(queueName, verb === 'pause' ? 'PAUSED' : 'RUNNING');
-      const queue: Record<string, unknown> = {
-        name: queueName,
-        state: queueStates.get(queueName) ?? 'RUNNING',
-      };
-      // Stats only in v2beta3 and only when the read mask names them, as the API documents.
-      const mask = (url.searchParams.get('readMask') ?? '').split(',');
-      if (method === 'GET' && version === 'v2beta3' && mask.includes('stats')) {
-        const waiting = [...tasks.values()].filter((t) => t.name.startsWith(`${queueName}/tasks/`));
-        const next = waiting.map((t) => String(t.scheduleTime)).sort()[0];
-        queue.stats = {
-          tasksCount: String(waiting.length),
-          concurrentDispatchesCount: '0',
-          executedLastMinuteCount: '0',
-          ...(next ? { oldestEstimatedArrivalTime: next } : {}),
-        };
-      }
-      sendJson(res, 200, queue);
+      handleQueue(state, res, method, url, queueMatch);
       return;
     }
     const match = TASKS_PATH.exec(url.pathname);
@@ -124,63 +222,7 @@ export async function startFakeCloudTasksServer(
       sendGoogleError(res, 404, `unknown path ${url.pathname}`);
       return;
     }
-    const queue = match[1] as string;
-    const taskId = match[2];
-    if (method === 'POST' && taskId === undefined) {
-      const task = (body as { task?: Record<string, unknown> } | undefined)?.task;
-      if (task === undefined || typeof task !== 'object') {
-        sendGoogleError(res, 400, 'task is required');
-        return;
-      }
-      const name =
-        typeof task.name === 'string' && task.name !== ''
-          ? task.name
-          : `${queue}/tasks/${String(++generated).padStart(20, '0')}`;
-      if (!name.startsWith(`${queue}/tasks/`)) {
-        sendGoogleError(res, 400, `task name ${name} is not in queue ${queue}`);
-        return;
-      }
-      if (usedNames.has(name)) {
-        sendGoogleError(res, 409, 'Requested entity already exists');
-        return;
-      }
-      const now = new Date().toISOString();
-      const stored: FakeTask = {
-        scheduleTime: now,
-        dispatchCount: 0,
-        responseCount: 0,
-        view: 'BASIC',
-        ...task,
-        name,
-        createTime: now,
-      };
-      usedNames.add(name);
-      tasks.set(name, stored);
-      createdCount += 1;
-      sendJson(res, 200, stored);
-      return;
-    }
-    if (method === 'GET' && taskId === undefined) {
-      const list = [...tasks.values()].filter((t) => t.name.startsWith(`${queue}/tasks/`));
-      sendJson(res, 200, { tasks: list });
-      return;
-    }
-    const name = `${queue}/tasks/${taskId}`;
-    const existing = tasks.get(name);
-    if (existing === undefined) {
-      sendGoogleError(res, 404, `task ${name} not found`);
-      return;
-    }
-    if (method === 'GET') {
-      sendJson(res, 200, existing);
-      return;
-    }
-    if (method === 'DELETE') {
-      tasks.delete(name);
-      sendJson(res, 200, {});
-      return;
-    }
-    sendGoogleError(res, 404, `unsupported ${method} ${url.pathname}`);
+    handleTasks(state, res, method, url, match, body);
   });
 
   let connectionCount = 0;
@@ -191,24 +233,24 @@ export async function startFakeCloudTasksServer(
   return {
     url,
     requests,
-    tasks,
-    queueStates,
+    tasks: state.tasks,
+    queueStates: state.queueStates,
     get connectionCount() {
       return connectionCount;
     },
     get createdCount() {
-      return createdCount;
+      return state.createdCount;
     },
     failNext(status, times = 1) {
       for (let i = 0; i < times; i += 1) failures.push(status);
     },
     reset() {
       requests.length = 0;
-      tasks.clear();
-      usedNames.clear();
-      queueStates.clear();
+      state.tasks.clear();
+      state.usedNames.clear();
+      state.queueStates.clear();
       failures.length = 0;
-      createdCount = 0;
+      state.createdCount = 0;
     },
     close: () => closeServer(server),
   };

@@ -6,7 +6,7 @@
  * between states with `setState`. It records requests and can inject failures.
  */
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import {
   closeServer,
   createJsonServer,
@@ -69,6 +69,75 @@ function basicView(execution: FakeExecution): Partial<FakeExecution> {
   return rest;
 }
 
+/** Answers 401 as Google words it unless `authorization` carries `requiredToken` (when one is required). */
+function authorised(
+  authorization: string | undefined,
+  requiredToken: string | undefined,
+  res: ServerResponse,
+): boolean {
+  if (requiredToken === undefined) return true;
+  if (authorization === undefined) {
+    sendGoogleError(res, 401, 'Request is missing required authentication credential.');
+    return false;
+  }
+  if (authorization !== `Bearer ${requiredToken}`) {
+    sendGoogleError(res, 401, 'Request had invalid authentication credentials.');
+    return false;
+  }
+  return true;
+}
+
+/** executions.list over `list` (in answer order): a label `filter`, `pageSize`/`pageToken` paging, the BASIC or FULL view. */
+function listExecutions(
+  res: ServerResponse,
+  url: URL,
+  list: FakeExecution[],
+  how: { honourFilters: boolean },
+): void {
+  const filter = url.searchParams.get('filter');
+  if (filter && how.honourFilters) {
+    const label = LABEL_FILTER.exec(filter);
+    if (!label) {
+      sendGoogleError(res, 400, `unsupported filter ${filter}`);
+      return;
+    }
+    list = list.filter((e) => e.labels[label[1] as string] === label[2]);
+  }
+  const pageSize = Math.min(Number(url.searchParams.get('pageSize') || 100), 1000);
+  const offset = Number(url.searchParams.get('pageToken') || 0);
+  const page = list.slice(offset, offset + pageSize);
+  const full = FULL_VIEWS.has(url.searchParams.get('view') ?? '');
+  const next = offset + pageSize < list.length ? String(offset + pageSize) : undefined;
+  sendJson(res, 200, {
+    executions: page.map((e) => (full ? e : basicView(e))),
+    ...(next === undefined ? {} : { nextPageToken: next }),
+  });
+}
+
+/** executions.create: the new ACTIVE execution (also answered), or undefined after a 400. */
+function newExecution(
+  res: ServerResponse,
+  parent: string,
+  body: unknown,
+  time: string,
+): FakeExecution | undefined {
+  const input = (body ?? {}) as { argument?: unknown; labels?: unknown };
+  if (input.argument !== undefined && typeof input.argument !== 'string') {
+    sendGoogleError(res, 400, 'argument must be a JSON string');
+    return undefined;
+  }
+  const execution: FakeExecution = {
+    name: `${parent}/executions/${randomUUID()}`,
+    state: 'ACTIVE',
+    argument: input.argument ?? '',
+    labels: (input.labels as Record<string, string> | undefined) ?? {},
+    createTime: time,
+    startTime: time,
+  };
+  sendJson(res, 200, execution);
+  return execution;
+}
+
 /** Starts the fake on 127.0.0.1 with an OS-chosen port. */
 export async function startFakeWorkflowExecutionsServer(
   options: FakeWorkflowExecutionsOptions = {},
@@ -107,56 +176,16 @@ export async function startFakeWorkflowExecutionsServer(
     }
     const parent = match[1] as string;
     const id = match[2];
-    if (options.requiredToken !== undefined) {
-      const auth = req.headers.authorization;
-      if (auth === undefined) {
-        sendGoogleError(res, 401, 'Request is missing required authentication credential.');
-        return;
-      }
-      if (auth !== `Bearer ${options.requiredToken}`) {
-        sendGoogleError(res, 401, 'Request had invalid authentication credentials.');
-        return;
-      }
-    }
+    if (!authorised(req.headers.authorization, options.requiredToken, res)) return;
     if (method === 'POST' && id === undefined) {
-      const input = (body ?? {}) as { argument?: unknown; labels?: unknown };
-      if (input.argument !== undefined && typeof input.argument !== 'string') {
-        sendGoogleError(res, 400, 'argument must be a JSON string');
-        return;
-      }
-      const time = now();
-      const execution: FakeExecution = {
-        name: `${parent}/executions/${randomUUID()}`,
-        state: 'ACTIVE',
-        argument: input.argument ?? '',
-        labels: (input.labels as Record<string, string> | undefined) ?? {},
-        createTime: time,
-        startTime: time,
-      };
-      executions.push(execution);
-      sendJson(res, 200, execution);
+      const execution = newExecution(res, parent, body, now());
+      if (execution) executions.push(execution);
       return;
     }
     if (method === 'GET' && id === undefined) {
-      let list = executions.filter((e) => e.name.startsWith(`${parent}/executions/`));
-      if (options.listOrder !== 'oldest-first') list.reverse();
-      const filter = url.searchParams.get('filter');
-      if (filter && honourFilters) {
-        const label = LABEL_FILTER.exec(filter);
-        if (!label) {
-          sendGoogleError(res, 400, `unsupported filter ${filter}`);
-          return;
-        }
-        list = list.filter((e) => e.labels[label[1] as string] === label[2]);
-      }
-      const pageSize = Math.min(Number(url.searchParams.get('pageSize') || 100), 1000);
-      const offset = Number(url.searchParams.get('pageToken') || 0);
-      const page = list.slice(offset, offset + pageSize);
-      const full = FULL_VIEWS.has(url.searchParams.get('view') ?? '');
-      const next = offset + pageSize < list.length ? String(offset + pageSize) : undefined;
-      sendJson(res, 200, {
-        executions: page.map((e) => (full ? e : basicView(e))),
-        ...(next === undefined ? {} : { nextPageToken: next }),
+      const all = executions.filter((e) => e.name.startsWith(`${parent}/executions/`));
+      listExecutions(res, url, options.listOrder === 'oldest-first' ? all : all.reverse(), {
+        honourFilters,
       });
       return;
     }

@@ -46,6 +46,8 @@ export const WORDS = {
   NOT_READY: 'The server is starting; try again in a moment.',
   LEASE_NOT_HELD: 'The server is handing over to a new instance; try again in a moment.',
   DISPATCH_FAILED: 'The queue service could not be reached; try again.',
+  DISPATCH_REFUSED:
+    'The queue service refused the task (a permission or a missing queue); fix the setup, then retry.',
   NOT_FOUND: 'It no longer exists.',
   CONFLICT: 'That is not possible in the image’s current state.',
 };

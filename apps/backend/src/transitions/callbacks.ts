@@ -1,0 +1,127 @@
+/**
+ * The processing callbacks' transitions (routes/processing.ts): `started`,
+ * `complete` and `failed`, each guarded by the image's generation and status,
+ * so duplicate, late and stale-generation reports never overwrite newer state
+ * (docs/reliability.md, "Generations").
+ */
+import type { CompleteBody, FailedBody, FailureSource, StartedBody } from '@slideshow/contracts';
+import type { Transition, TransitionContext } from './context.ts';
+
+/**
+ * How precisely each source knows why an attempt failed: the processor names
+ * the error (CORRUPT_IMAGE, STORAGE_UNAVAILABLE…), the workflow only that the
+ * job failed or timed out, the reaper only that nothing was heard, the relay
+ * only that no task could be created (a callback for a generation the relay
+ * failed means a task existed after all). For one generation, a less precise
+ * report never replaces a more precise one.
+ */
+const SOURCE_PRECISION: Record<FailureSource, number> = {
+  processor: 3,
+  workflow: 2,
+  reaper: 1,
+  dispatch: 1,
+};
+
+/** The columns a processor's result fills (variants and timings as JSON text). */
+function resultColumns(r: CompleteBody['result']) {
+  return {
+    width: r.width,
+    height: r.height,
+    format: r.format,
+    hasAlpha: r.hasAlpha,
+    frames: r.frames,
+    variants: JSON.stringify(r.variants),
+    placeholder: r.placeholder,
+    dominantColor: r.dominantColor,
+    timings: JSON.stringify(r.timings),
+  };
+}
+
+/** The callback transitions over `ctx`. */
+export function createCallbackTransitions(ctx: TransitionContext) {
+  const { db, repos, iso, load, checkGeneration } = ctx;
+
+  const started = db.transaction((id: string, body: StartedBody): Transition => {
+    const row = load(id);
+    checkGeneration(row, body.generation);
+    if (repos.images.markStarted(id, body.generation, body.execution ?? null, iso())) {
+      return { applied: true };
+    }
+    return { applied: false, reason: `image is already ${row.status}` };
+  });
+
+  const complete = db.transaction((id: string, body: CompleteBody): Transition => {
+    const row = load(id);
+    checkGeneration(row, body.generation);
+    if (row.status === 'processed') return { applied: false, reason: 'image is already processed' };
+    const ok = repos.images.markProcessed(id, body.generation, resultColumns(body.result), iso());
+    if (!ok) return { applied: false, reason: `image is ${row.status}` };
+    repos.failedTasks.resolve(id, iso());
+    return { applied: true };
+  });
+
+  /**
+   * An already-failed generation told again: a duplicate, a less precise
+   * verdict (kept out), or a more precise one (replaces the verdict without
+   * counting another attempt). Undefined: record it as a new attempt's.
+   */
+  const againForFailed = (id: string, body: FailedBody): Transition | undefined => {
+    const open = repos.failedTasks.get(id);
+    if (!open || open.resolved_at !== null) return undefined;
+    const execution = body.execution ?? null;
+    if (
+      open.execution === execution &&
+      open.error_code === body.code &&
+      open.error_message === body.message
+    ) {
+      return { applied: false, reason: 'duplicate failure report' };
+    }
+    const recorded = SOURCE_PRECISION[open.source];
+    const incoming = SOURCE_PRECISION[body.source];
+    if (incoming < recorded) {
+      return {
+        applied: false,
+        reason: `the ${open.source}'s report for generation ${body.generation} is kept`,
+      };
+    }
+    if (incoming === recorded) return undefined;
+    // The same attempt, told more precisely: replace the verdict, not a new attempt.
+    repos.images.markFailed(id, body.generation, body.code, execution, iso());
+    repos.failedTasks.refine({
+      imageId: id,
+      code: body.code,
+      message: body.message,
+      execution,
+      source: body.source,
+      now: iso(),
+    });
+    return { applied: true };
+  };
+
+  const failed = db.transaction((id: string, body: FailedBody): Transition => {
+    const row = load(id);
+    if (row.status === 'processed') {
+      return { applied: false, reason: 'image is already processed; failure report ignored' };
+    }
+    // Every report names its generation: one from an older attempt (a late workflow backstop,
+    // a slow processor) is STALE_GENERATION and cannot fail a newer one.
+    checkGeneration(row, body.generation);
+    if (row.status === 'failed') {
+      const settled = againForFailed(id, body);
+      if (settled) return settled;
+    }
+    const execution = body.execution ?? null;
+    repos.images.markFailed(id, body.generation, body.code, execution, iso());
+    repos.failedTasks.record({
+      imageId: id,
+      code: body.code,
+      message: body.message,
+      execution,
+      source: body.source,
+      now: iso(),
+    });
+    return { applied: true };
+  });
+
+  return { started, complete, failed };
+}
