@@ -181,42 +181,51 @@ export function createRegenerator(deps: RegeneratorDeps) {
     return { preset: current, presetVersion: version, filter, ...figures };
   };
 
-  const startRun = db.transaction((filter: RegenFilter): RunView => {
-    if (regen.active()) {
-      throw new AppError(
-        'CONFLICT',
-        'a regeneration is already running or paused; finish or cancel it first',
+  const startRun = db.transaction(
+    (
+      filter: RegenFilter,
+      caps: { maxExecutions?: number | undefined; maxFailures?: number | undefined },
+    ): RunView => {
+      if (regen.active()) {
+        throw new AppError(
+          'CONFLICT',
+          'a regeneration is already running or paused; finish or cancel it first',
+        );
+      }
+      const candidates = selectCandidates(db, filter, version);
+      const figures = estimate(
+        candidates.map((c) => c.megapixels),
+        cpuPerMegapixel(regen, version),
       );
-    }
-    const candidates = selectCandidates(db, filter, version);
-    const figures = estimate(
-      candidates.map((c) => c.megapixels),
-      cpuPerMegapixel(regen, version),
-    );
-    const runId = regen.insertRun({
-      preset: current,
-      presetVersion: version,
-      filter: JSON.stringify(filter),
-      total: candidates.length,
-      maxExecutions: settings.maxExecutionsPerRun,
-      maxFailures: settings.maxFailures,
-      cpuSeconds: figures.cpuSeconds,
-      costUsd: figures.costUsd,
-      now: iso(),
-    });
-    for (const c of candidates) {
-      regen.addItem({
-        runId,
-        imageId: c.id,
+      const runId = regen.insertRun({
         preset: current,
         presetVersion: version,
-        megapixels: c.megapixels,
+        filter: JSON.stringify(filter),
+        total: candidates.length,
+        // A run may lower the configured caps, never raise them.
+        maxExecutions: Math.min(
+          settings.maxExecutionsPerRun,
+          caps.maxExecutions ?? Number.POSITIVE_INFINITY,
+        ),
+        maxFailures: Math.min(settings.maxFailures, caps.maxFailures ?? Number.POSITIVE_INFINITY),
+        cpuSeconds: figures.cpuSeconds,
+        costUsd: figures.costUsd,
+        now: iso(),
       });
-    }
-    if (candidates.length === 0)
-      regen.setStatus(runId, 'running', 'done', 'nothing to regenerate', iso(), true);
-    return view(regen.run(runId) as RegenRunRow);
-  });
+      for (const c of candidates) {
+        regen.addItem({
+          runId,
+          imageId: c.id,
+          preset: current,
+          presetVersion: version,
+          megapixels: c.megapixels,
+        });
+      }
+      if (candidates.length === 0)
+        regen.setStatus(runId, 'running', 'done', 'nothing to regenerate', iso(), true);
+      return view(regen.run(runId) as RegenRunRow);
+    },
+  );
 
   const load = (id: number): RegenRunRow => {
     const run = regen.run(id);
@@ -539,8 +548,11 @@ export function createRegenerator(deps: RegeneratorDeps) {
     /** The current preset and its version. */
     preset: { name: current, version },
     dryRun,
-    start: (filter: RegenFilter) => {
-      const run = startRun(filter);
+    start: (
+      filter: RegenFilter,
+      caps: { maxExecutions?: number | undefined; maxFailures?: number | undefined } = {},
+    ) => {
+      const run = startRun(filter, caps);
       logger.info('regeneration started', {
         runId: run.id,
         total: run.total,

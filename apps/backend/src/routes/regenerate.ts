@@ -31,6 +31,14 @@ export const RegenerateBody = z
       })
       .strict()
       .default({}),
+    /** Lower caps for this run than the configured ones (never higher). */
+    caps: z
+      .object({
+        maxExecutions: z.number().int().min(1).optional(),
+        maxFailures: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 
@@ -48,7 +56,7 @@ export function regenerateRoutes(services: Services) {
   app.post('/regenerate', services.limitBody('regenerate'), (c) => {
     const body = RegenerateBody.parse(jsonBody(c) ?? {});
     if (body.dryRun) return c.json({ dryRun: true, ...regen.dryRun(body.filter) });
-    const run = regen.start(body.filter);
+    const run = regen.start(body.filter, body.caps);
     c.get('logger').info('regeneration started by an admin', { runId: run.id, total: run.total });
     return c.json({ run }, 202);
   });
