@@ -235,14 +235,13 @@ export async function processImage(
       animated: multiFrame,
       data: typeof input === 'string' ? await readFile(input) : input,
     });
-    await mapLimit(
-      entries.filter((e) => e.reuse !== 'wider'),
-      ENCODE_POOL,
-      async (e) => {
-        checkAborted(signal);
-        await write(e.variant);
-      },
-    );
+    // One write at a time, as the encode pool's writes mostly were: a delete of the image
+    // racing the writes (apps/processor test/run.test.ts) then meets one write, not several.
+    for (const e of entries) {
+      if (e.reuse === 'wider') continue;
+      checkAborted(signal);
+      await write(e.variant);
+    }
     lap('write');
   }
 
