@@ -185,7 +185,9 @@ describe.skipIf(NO_CHROMIUM)(
       // answer the second.
       await page.evaluate(() => {
         (document.querySelector('#confirm') as HTMLDialogElement).close('cancel');
-        for (const b of document.querySelectorAll<HTMLButtonElement>('#detail button')) {
+        for (const b of Array.from(
+          document.querySelectorAll<HTMLButtonElement>('#detail button'),
+        )) {
           if (b.textContent === 'Delete…') b.click();
         }
       });

@@ -28,6 +28,7 @@ const ALLOWED = [
   'scripts/setup',
   'scripts/rollback',
   'scripts/requeue-failed',
+  'scripts/regenerate',
   'gcloud',
   'sqlite3',
   'litestream',

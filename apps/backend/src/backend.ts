@@ -22,6 +22,7 @@ import {
 } from './orphan-sweeper.ts';
 import { createOutboxRelay, type OutboxRelay, type RelaySettings } from './outbox-relay.ts';
 import { createReaper, REAPER_DEFAULTS, type Reaper, type ReaperSettings } from './reaper.ts';
+import type { RegenSettings } from './regen/regenerator.ts';
 import { createServices } from './services.ts';
 
 export { hashPassword } from './auth/password.ts';
@@ -38,6 +39,8 @@ export interface BackendDeps extends AppDeps {
   sweeper?: Partial<OrphanSweeperSettings>;
   /** The login limiter's policy over LOGIN_LIMITER_DEFAULTS (auth/rate-limit.ts). */
   loginLimits?: Partial<LoginLimiterSettings>;
+  /** The regenerator's policy over REGEN_DEFAULTS (regen/regenerator.ts). */
+  regen?: Partial<RegenSettings>;
 }
 
 /** The built backend: its app, services and workers. */
@@ -49,9 +52,9 @@ export interface Backend {
   sweeper: OrphanSweeper;
   /** The app's fetch handler (for a server, or the single-writer gate). */
   fetch(request: Request, env?: unknown): Response | Promise<Response>;
-  /** Starts the relay, the reaper and the sweeper (idempotent). */
+  /** Starts the relay, the reaper, the sweeper and the regenerator's worker (idempotent). */
   start(): void;
-  /** Stops the reaper and the sweeper (they write on their own schedule). */
+  /** Stops the reaper, the sweeper and the regenerator's worker (they write on their own schedule). */
   stopPeriodic(): Promise<void>;
   /**
    * Stops the relay, waiting for a dispatch in flight — at most `timeoutMs`
@@ -74,6 +77,7 @@ export function createBackend(deps: BackendDeps): Backend {
     // Set below; a write can only happen once the backend is built.
     onEnqueued: () => relay?.notify(),
     ...(deps.loginLimits ? { loginLimits: deps.loginLimits } : {}),
+    ...(deps.regen ? { regen: deps.regen } : {}),
   });
   const built = createOutboxRelay({
     ...relaySettings,
@@ -105,6 +109,7 @@ export function createBackend(deps: BackendDeps): Backend {
   const stopPeriodic = async () => {
     await reaper.stop();
     await sweeper.stop();
+    await services.regen.stop();
   };
   const stopRelay = async (timeoutMs?: number) => {
     if (timeoutMs === undefined) return built.stop();
@@ -134,6 +139,7 @@ export function createBackend(deps: BackendDeps): Backend {
       built.start();
       reaper.start();
       sweeper.start();
+      services.regen.startWorker();
     },
     stopPeriodic,
     stopRelay,

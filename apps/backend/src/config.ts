@@ -6,11 +6,14 @@
  * defaulted safely (public URL, bucket, password hash, callback identities).
  */
 import { isAbsolute, resolve } from 'node:path';
+import { BUILT_IN_PRESETS } from '@slideshow/imaging';
+import { loadPresetFile } from '@slideshow/imaging/presets';
 import { AppError } from '@slideshow/runtime';
 import { z } from 'zod';
 import { ORPHAN_SWEEPER_DEFAULTS } from './orphan-sweeper.ts';
 import { MAX_IMAGES_PER_EXECUTION, RELAY_DEFAULTS } from './outbox-relay.ts';
 import { REAPER_DEFAULTS } from './reaper.ts';
+import { type BackendPresets, REGEN_DEFAULTS, type RegenSettings } from './regen/regenerator.ts';
 
 const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const str = z.preprocess(blank, z.string().optional());
@@ -111,6 +114,16 @@ const EnvSchema = z.object({
   STUCK_AFTER_MS: int(REAPER_DEFAULTS.stuckAfterMs, 1_000),
   ORPHAN_GRACE_MS: int(ORPHAN_SWEEPER_DEFAULTS.graceMs, 1_000),
   ORPHAN_SWEEP_INTERVAL_MS: int(ORPHAN_SWEEPER_DEFAULTS.intervalMs, 1_000),
+  PRESETS_FILE: str,
+  IMAGE_PRESET: str,
+  REGEN_INTERVAL_MS: int(REGEN_DEFAULTS.intervalMs, 100),
+  REGEN_RATE_PER_MINUTE: int(REGEN_DEFAULTS.ratePerMinute, 1),
+  REGEN_MAX_IN_FLIGHT: int(REGEN_DEFAULTS.maxInFlight, 1),
+  REGEN_MAX_EXECUTIONS_PER_RUN: int(REGEN_DEFAULTS.maxExecutionsPerRun, 1),
+  REGEN_MAX_EXECUTIONS_PER_HOUR: int(REGEN_DEFAULTS.maxExecutionsPerHour, 1),
+  REGEN_MAX_FAILURES: int(REGEN_DEFAULTS.maxFailures, 1),
+  REGEN_GRACE_MS: int(REGEN_DEFAULTS.graceMs, 0),
+  REGEN_STUCK_AFTER_MS: int(REGEN_DEFAULTS.stuckAfterMs, 1_000),
   TRUSTED_PROXY_HOPS: z.preprocess(blank, z.coerce.number().int().min(0).max(10).optional()),
   PUBLIC_MEDIA_BASE_URL: str,
   LOG_LEVEL: z.preprocess(blank, z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO')),
@@ -185,6 +198,10 @@ export interface BackendConfig {
   /** Proxies that append to X-Forwarded-For (auth/client-address.ts): 1 in production, 0 locally. */
   trustedProxyHops: number;
   publicMediaBaseUrl: string;
+  /** The preset file (PRESETS_FILE, else the repository's) and the chosen preset (IMAGE_PRESET, else its default). */
+  presets: BackendPresets;
+  /** Regeneration policy (REGEN_*; regen/regenerator.ts). */
+  regen: RegenSettings;
   logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 }
 
@@ -264,7 +281,25 @@ export function loadConfig(
     (local ? `file://${resolve(dataDir, 'storage')}` : undefined);
   const callbackAuth = e.CALLBACK_AUTH ?? (local ? 'shared-secret' : 'google');
   problems.push(...settingsRequiredTogether(e, storageUrl, callbackAuth));
-  if (problems.length > 0 || storageUrl === undefined) throw configError([...new Set(problems)]);
+  // The preset file is configuration too: its problems are listed with the rest.
+  let presets: BackendPresets | undefined;
+  try {
+    const set = e.PRESETS_FILE ? loadPresetFile(resolve(cwd, e.PRESETS_FILE)) : BUILT_IN_PRESETS;
+    const current = e.IMAGE_PRESET ?? set.default;
+    if (Object.hasOwn(set.presets, current)) presets = { set, current };
+    else {
+      problems.push(
+        `IMAGE_PRESET: ${JSON.stringify(current)} is not a preset of ${set.source} (${Object.keys(set.presets).join(', ')})`,
+      );
+    }
+  } catch (error) {
+    const listed = (error as AppError).context?.problems;
+    if (Array.isArray(listed)) {
+      for (const p of listed) problems.push(`PRESETS_FILE ${e.PRESETS_FILE}: ${String(p)}`);
+    } else problems.push(`PRESETS_FILE: ${(error as Error).message}`);
+  }
+  if (problems.length > 0 || storageUrl === undefined || presets === undefined)
+    throw configError([...new Set(problems)]);
   const project = e.GOOGLE_CLOUD_PROJECT ?? 'local-project';
   const databasePath = e.DATABASE_PATH
     ? resolve(cwd, e.DATABASE_PATH)
@@ -329,6 +364,17 @@ export function loadConfig(
     orphanSweepIntervalMs: e.ORPHAN_SWEEP_INTERVAL_MS,
     trustedProxyHops: e.TRUSTED_PROXY_HOPS ?? (local ? 0 : 1),
     publicMediaBaseUrl: e.PUBLIC_MEDIA_BASE_URL ?? '/media/',
+    presets,
+    regen: {
+      intervalMs: e.REGEN_INTERVAL_MS,
+      ratePerMinute: e.REGEN_RATE_PER_MINUTE,
+      maxInFlight: e.REGEN_MAX_IN_FLIGHT,
+      maxExecutionsPerRun: e.REGEN_MAX_EXECUTIONS_PER_RUN,
+      maxExecutionsPerHour: e.REGEN_MAX_EXECUTIONS_PER_HOUR,
+      maxFailures: e.REGEN_MAX_FAILURES,
+      graceMs: e.REGEN_GRACE_MS,
+      stuckAfterMs: e.REGEN_STUCK_AFTER_MS,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

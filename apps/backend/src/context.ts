@@ -17,6 +17,7 @@ import type { LibraryRepository } from './db/library-repository.ts';
 import type { Db } from './db/open-database.ts';
 import type { UploadTracker } from './library/upload-tracker.ts';
 import type { Lifecycle } from './lifecycle.ts';
+import type { BackendPresets, Regenerator } from './regen/regenerator.ts';
 import type { Repositories } from './repositories.ts';
 import type { BodyLimitName } from './request-body.ts';
 
@@ -58,6 +59,12 @@ export interface AppDeps {
    * absent when the browser sends the bytes to Cloud Storage.
    */
   uploadReceiver?: Pick<FsUploadSessions, 'receive'>;
+  /**
+   * The validated preset file and the preset new images get and regenerations
+   * make (config.ts: PRESETS_FILE, IMAGE_PRESET); default the repository's file
+   * and its default preset.
+   */
+  presets?: BackendPresets;
   /** How long an upload session may take before the sweeper cancels it (default 24 h). */
   uploadSessionTtlMs?: number;
   now?: () => number;
@@ -89,6 +96,10 @@ export interface Services {
   /** Middleware that reads the body within `BODY_LIMITS[name]` (request-body.ts); every route with a body uses it. */
   limitBody: (name: BodyLimitName) => MiddlewareHandler<AppEnv>;
   now: () => number;
+  /** `deps.presets` with its default applied. */
+  presets: BackendPresets;
+  /** Regeneration runs (regen/regenerator.ts): started by the admin API, worked by createBackend's worker. */
+  regen: Regenerator;
 }
 
 /** How a request was authenticated as admin. */

@@ -85,6 +85,8 @@ async function openBackendDeps(
     },
     reaper: { intervalMs: config.reaperIntervalMs, stuckAfterMs: config.stuckAfterMs },
     sweeper: { graceMs: config.orphanGraceMs, intervalMs: config.orphanSweepIntervalMs },
+    presets: config.presets,
+    regen: config.regen,
   };
 }
 

@@ -9,6 +9,7 @@ import { createImagesRepository } from './db/images-repository.ts';
 import type { Db } from './db/open-database.ts';
 import { createOutboxRepository } from './db/outbox-repository.ts';
 import { createPendingOriginalsRepository } from './db/pending-originals-repository.ts';
+import { createRegenRepository } from './db/regen-repository.ts';
 import { createSessionsRepository } from './db/sessions-repository.ts';
 import { createUploadSessionsRepository } from './db/upload-sessions-repository.ts';
 
@@ -21,6 +22,7 @@ export function createRepositories(db: Db) {
     sessions: createSessionsRepository(db),
     pendingOriginals: createPendingOriginalsRepository(db),
     uploadSessions: createUploadSessionsRepository(db),
+    regen: createRegenRepository(db),
   };
 }
 

@@ -40,6 +40,8 @@ export const BODY_LIMITS = {
   library: 64 * 1024,
   /** `PUT /api/admin/slideshow/order`: 5,000 image ids of 30 characters, quoted (~165 KB). */
   slideshowOrder: 256 * 1024,
+  /** `POST /api/admin/regenerate`: a filter naming up to 10,000 image ids of ~30 characters (~330 KB). */
+  regenerate: 512 * 1024,
   /** `POST /api/admin/ingest`: up to 1,000 keys of up to 1,024 bytes, escaped. */
   ingest: 2 * 1024 * 1024,
   /** `/api/processing/*`: a `complete` with its variants is a few KB; failure messages ≤ 2,000 characters. */

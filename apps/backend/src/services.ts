@@ -4,6 +4,8 @@
  * upload tracker — built once per database by `createBackend` (backend.ts).
  * Pure: it prepares SQL statements and nothing else.
  */
+
+import { BUILT_IN_PRESETS } from '@slideshow/imaging';
 import { createLoginDevices } from './auth/login-device.ts';
 import { createRateLimiter, type LoginLimiterSettings } from './auth/rate-limit.ts';
 import type { AppDeps, Services } from './context.ts';
@@ -11,6 +13,7 @@ import { createLibraryRepository } from './db/library-repository.ts';
 import { deleteImage } from './library/delete-image.ts';
 import { createUploadTracker } from './library/upload-tracker.ts';
 import { createLifecycle, createRepositories } from './lifecycle.ts';
+import { createRegenerator, REGEN_DEFAULTS, type RegenSettings } from './regen/regenerator.ts';
 import {
   type BodyLimitName,
   DEFAULT_IDLE_TIMEOUT_MS,
@@ -23,6 +26,8 @@ export interface ServiceHooks {
   onEnqueued?: () => void;
   /** The login limiter's policy, over LOGIN_LIMITER_DEFAULTS (auth/rate-limit.ts). */
   loginLimits?: Partial<LoginLimiterSettings>;
+  /** The regenerator's policy, over REGEN_DEFAULTS (regen/regenerator.ts). */
+  regen?: Partial<RegenSettings>;
 }
 
 /** Builds the services object once for a set of deps. */
@@ -43,6 +48,17 @@ export function createServices(deps: AppDeps, hooks: ServiceHooks = {}): Service
   const trustedProxyHops = deps.trustedProxyHops ?? (deps.mode === 'production' ? 1 : 0);
   const idleMs = deps.uploadIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const limitBody = (name: BodyLimitName) => limitBodyWithin(name, idleMs);
+  const presets = deps.presets ?? { set: BUILT_IN_PRESETS, current: BUILT_IN_PRESETS.default };
+  const regen = createRegenerator({
+    db: deps.db,
+    repos,
+    store: deps.store,
+    presets,
+    settings: { ...REGEN_DEFAULTS, ...hooks.regen },
+    logger: deps.logger.child({ component: 'regenerator' }),
+    now,
+    ...(hooks.onEnqueued ? { onEnqueued: hooks.onEnqueued } : {}),
+  });
   const services: Services = {
     deps,
     repos,
@@ -59,6 +75,8 @@ export function createServices(deps: AppDeps, hooks: ServiceHooks = {}): Service
       }
     },
     now,
+    presets,
+    regen,
   };
   return services;
 }

@@ -369,6 +369,7 @@ describe('backend happy paths', () => {
       outbox: { pending: 2, oldestAgeSeconds: 90 },
       oldestWaitingAgeSeconds: 90,
       failuresLastHour: 1,
+      regeneration: null,
     });
     expect(await expectJson(await t.app.request('/healthz'), 200)).toEqual({ ok: true });
   });

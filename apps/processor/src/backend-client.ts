@@ -50,7 +50,15 @@ export interface CallOptions {
 /** Typed calls to the backend's processing callbacks. */
 export interface BackendClient {
   /** `GET /api/processing/:id`: the raw body, checked by job-spec.ts. */
-  jobSpec(imageId: string, options?: CallOptions): Promise<unknown>;
+  /**
+   * `GET /api/processing/:id[?generation=G]`: naming the generation the task
+   * was started for lets the backend answer a regeneration's job spec, whose
+   * generation is not the image's served one.
+   */
+  jobSpec(
+    imageId: string,
+    options?: CallOptions & { generation?: number | undefined },
+  ): Promise<unknown>;
   /** `POST /api/processing/:id/started`. */
   started(imageId: string, body: StartedBody, options?: CallOptions): Promise<void>;
   /** `POST /api/processing/:id/complete`. */
@@ -175,7 +183,9 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
 
   return {
     async jobSpec(imageId, callOptions) {
-      return call('GET', path(imageId), undefined, callOptions);
+      const generation = callOptions?.generation;
+      const query = generation === undefined ? '' : `?generation=${generation}`;
+      return call('GET', path(imageId, query), undefined, callOptions);
     },
     async started(imageId, body, callOptions) {
       await call('POST', path(imageId, '/started'), body, callOptions);

@@ -8,6 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CallbackCredentials } from '@slideshow/callback-auth';
 import type { ImageResult, JobSpec } from '@slideshow/contracts';
+import type { Preset } from '@slideshow/imaging';
 import { AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import { type BackendClient, createBackendClient } from './backend-client.ts';
@@ -145,7 +146,7 @@ async function begin(task: TaskContext): Promise<RunResult | Begun> {
   const { config, backend, progress } = task;
   const { signal, store } = task.deps;
   const ids = { execution: config.execution, attempt: config.attempt };
-  const raw = await backend.jobSpec(config.imageId, { signal });
+  const raw = await backend.jobSpec(config.imageId, { signal, generation: config.generation });
   const head = startFields(config.imageId, raw);
   progress.head = head;
   const log = task.logger.child({ generation: head.generation });
@@ -227,10 +228,13 @@ async function processAndComplete(task: TaskContext, work: Begun): Promise<RunRe
 
   progress.phase = 'process';
   const { processImage } = await imaging;
+  const presets = await presetsOf(spec, config);
   const prefix = spec.variantPrefix;
   let writeMs = 0;
+  const cpuBefore = process.cpuUsage();
   const result: ImageResult = await processImage(original.data, {
     preset: config.imagingPreset ?? spec.preset,
+    ...(presets ? { presets: presets.presets } : {}),
     signal,
     write: async (variant) => {
       const start = performance.now();
@@ -250,19 +254,61 @@ async function processAndComplete(task: TaskContext, work: Begun): Promise<RunRe
   });
 
   progress.phase = 'complete';
-  const timings = { ...result.timings, read: readMs, write: writeMs };
+  // CPU of this process (every thread, libvips' and libaom's included) while it made the
+  // variants: the per-megapixel cost a regeneration's dry run estimates from.
+  const cpuUsed = process.cpuUsage(cpuBefore);
+  const cpu = Math.round((cpuUsed.user + cpuUsed.system) / 100) / 10;
+  const timings = { ...result.timings, read: readMs, write: writeMs, cpu };
   await backend.complete(
     config.imageId,
     {
       generation: spec.generation,
       execution: config.execution,
       attempt: config.attempt,
-      result: { ...result, timings },
+      result: {
+        ...result,
+        timings,
+        ...(presets?.version ? { presetVersion: presets.version } : {}),
+      },
     },
     { signal },
   );
   log.info('image processed', { outcome: 'processed' });
   return { exitCode: EXIT_CODES.ok, outcome: 'processed' };
+}
+
+/**
+ * The presets the job spec carries (the backend's preset file, its content
+ * hash checked here), or undefined for a spec without them (an older backend,
+ * or `IMAGING_PRESET` chose a preset of the processor's own file). A spec
+ * whose presets do not validate or do not hash to its version is
+ * VALIDATION_FAILED: permanent, and reported.
+ */
+async function presetsOf(
+  spec: JobSpec,
+  config: ProcessorConfig,
+): Promise<{ presets: Record<string, Preset>; version: string } | undefined> {
+  if (spec.presets === undefined || config.imagingPreset !== undefined) return undefined;
+  const { closureVersion, parsePresetFile } = await import('@slideshow/imaging/presets');
+  const set = parsePresetFile(
+    { default: spec.preset, presets: stripNames(spec.presets) },
+    'job spec',
+  );
+  const version = closureVersion(set.presets);
+  if (spec.presetVersion !== undefined && version !== spec.presetVersion) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `the job spec's presets hash to ${version}, not to its presetVersion ${spec.presetVersion}`,
+    );
+  }
+  return { presets: { ...set.presets }, version };
+}
+
+/** A closure as sent: each preset with its `name`; the file format keys them by name instead. */
+function stripNames(closure: Record<string, Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(closure).map(([name, { name: _name, ...definition }]) => [name, definition]),
+  );
 }
 
 interface FailureContext {

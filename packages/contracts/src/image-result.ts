@@ -18,12 +18,24 @@ export const Variant = z.object({
   animated: z.boolean().default(false),
   /** `poster` is the still first frame of an animated image. */
   role: z.enum(['image', 'poster']).default('image'),
+  /**
+   * The preset's "never larger" rule (packages/imaging never-larger.ts):
+   * `wider` — this width was not stored, `suffix` names the wider file of the
+   * same format that serves it (as small or smaller); `original` — the stored
+   * file is the original's own bytes (already web-ready and smaller).
+   */
+  reuse: z.enum(['wider', 'original']).optional(),
 });
 export type Variant = z.infer<typeof Variant>;
 
 /** What processing one image produced: the record the backend stores. */
 export const ImageResult = z.object({
   preset: z.string().min(1),
+  /** The preset's content hash (packages/imaging preset-config.ts `presetVersion`), when the processor knew it. */
+  presetVersion: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/)
+    .optional(),
   /** Dimensions after EXIF orientation. */
   width: z.number().int().positive(),
   height: z.number().int().positive(),
@@ -31,8 +43,8 @@ export const ImageResult = z.object({
   format: z.string().min(1),
   hasAlpha: z.boolean(),
   frames: z.number().int().positive(),
-  /** ThumbHash of the image, base64. */
-  placeholder: z.string().min(1),
+  /** ThumbHash of the image, base64; null when the preset turns placeholders off. */
+  placeholder: z.string().min(1).nullable(),
   /** Dominant colour as `#rrggbb`. */
   dominantColor: z.string().regex(/^#[0-9a-f]{6}$/),
   variants: z.array(Variant).min(1),

@@ -10,6 +10,18 @@ export const JobSpec = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   /** Versioned preset name, e.g. `web-v1`. */
   preset: z.string().min(1),
+  /**
+   * The preset's definition and its quality-search baseline, by name, as the
+   * backend's preset file has them (packages/imaging preset-config.ts
+   * `presetClosure`), and their content hash: the processor checks the hash
+   * and processes with exactly these settings. Absent from older backends:
+   * the processor then looks `preset` up in its own copy of the file.
+   */
+  presets: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+  presetVersion: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/)
+    .optional(),
   /** Storage key prefix every variant is written under (ends with `/`). */
   variantPrefix: z.string().min(1),
   status: z.string(),
@@ -34,13 +46,15 @@ export type CompleteBody = z.infer<typeof CompleteBody>;
 /**
  * Who recorded a failure: the seed's `failed_tasks.source`. `dispatch` is the
  * backend's own verdict when the queue service refused an image's dispatch or
- * the outbox relay gave up on it (docs/reliability.md).
+ * the outbox relay gave up on it (docs/reliability.md); `regenerate` is a
+ * failed regeneration of a processed image, whose old variants keep serving
+ * (docs/operations.md, "Presets and regeneration").
  */
-export const FailureSource = z.enum(['processor', 'workflow', 'reaper', 'dispatch']);
+export const FailureSource = z.enum(['processor', 'workflow', 'reaper', 'dispatch', 'regenerate']);
 export type FailureSource = z.infer<typeof FailureSource>;
 
-/** The sources a failure callback may name: `dispatch` is never reported from outside. */
-export const ReportedFailureSource = FailureSource.exclude(['dispatch']);
+/** The sources a failure callback may name: `dispatch` and `regenerate` are the backend's own. */
+export const ReportedFailureSource = FailureSource.exclude(['dispatch', 'regenerate']);
 export type ReportedFailureSource = z.infer<typeof ReportedFailureSource>;
 
 /**

@@ -6,7 +6,15 @@
 export { mapLimit } from './concurrency.ts';
 export type { OutputFormat, VariantOutput } from './encode.ts';
 export { DEFAULT_LIMITS, type Limits, resolveLimits } from './limits.ts';
-export { type ColourMode, DEFAULT_PRESET, getPreset, PRESETS, type Preset } from './presets.ts';
+export { type PresetSet, presetVersion } from './preset-config.ts';
+export {
+  BUILT_IN_PRESETS,
+  type ColourMode,
+  DEFAULT_PRESET,
+  getPreset,
+  PRESETS,
+  type Preset,
+} from './presets.ts';
 export { HEAD_BYTES, type ProbeResult, probe, probeHeader } from './probe.ts';
 export { type ProcessOptions, processImage, targetWidths } from './process.ts';
 export {

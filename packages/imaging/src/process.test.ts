@@ -215,7 +215,7 @@ describe('variants of a photo', () => {
       frames: 1,
     });
     expect(p.result.dominantColor).toMatch(/^#[0-9a-f]{6}$/);
-    expect(Buffer.from(p.result.placeholder, 'base64').length).toBeGreaterThan(5);
+    expect(Buffer.from(p.result.placeholder ?? '', 'base64').length).toBeGreaterThan(5);
     expect(Object.keys(p.result.timings)).toEqual(
       expect.arrayContaining(['probe', 'decode', 'placeholder', 'encode', 'total']),
     );

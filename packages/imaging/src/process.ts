@@ -3,6 +3,8 @@
  * bounded parallelism, hand each to `write` as soon as it is ready, and return
  * the ImageResult record.
  */
+
+import { readFile } from 'node:fs/promises';
 import { ImageResult } from '@slideshow/contracts';
 import { AppError, coerceError } from '@slideshow/runtime';
 import sharp from 'sharp';
@@ -22,15 +24,23 @@ import {
 } from './encode.ts';
 import { fromSharpError } from './errors.ts';
 import { type Limits, resolveLimits } from './limits.ts';
+import { applyNeverLarger, type ManifestEntry, servedBytes } from './never-larger.ts';
 import { placeholderOf } from './placeholder.ts';
-import { DEFAULT_PRESET, getPreset, type Preset } from './presets.ts';
+import { presetFrom } from './preset-config.ts';
+import { DEFAULT_PRESET, PRESETS, type Preset } from './presets.ts';
 import { probe } from './probe.ts';
 import { chooseQualities, type FormatChoice } from './quality-search.ts';
 
 /** Options for {@link processImage}. */
 export interface ProcessOptions {
-  /** Preset name (default `web-v1`). */
+  /** Preset name (default: the preset file's `default`). */
   preset?: string;
+  /**
+   * The presets to look `preset` (and its quality search's baseline) up in:
+   * a job spec's closure (preset-config.ts `presetClosure`); default the
+   * repository's preset file.
+   */
+  presets?: Readonly<Record<string, Preset>>;
   limits?: Partial<Limits>;
   /** Called once per variant, as soon as it is encoded. */
   write?: (variant: VariantOutput) => Promise<void>;
@@ -83,7 +93,11 @@ export async function processImage(
   options: ProcessOptions = {},
 ): Promise<ImageResult> {
   configureSharp();
-  const preset = getPreset(options.preset ?? DEFAULT_PRESET);
+  const table = options.presets ?? PRESETS;
+  const preset = presetFrom(
+    { presets: table, source: 'presets' },
+    options.preset ?? DEFAULT_PRESET,
+  );
   const limits = resolveLimits(options.limits);
   const { signal } = options;
   const write = options.write ?? (async () => undefined);
@@ -101,12 +115,14 @@ export async function processImage(
   lap('probe');
   checkAborted(signal);
 
-  const animated = info.frames > 1 && (info.format === 'gif' || info.format === 'webp');
+  const multiFrame = info.frames > 1 && (info.format === 'gif' || info.format === 'webp');
+  // `animated: 'still'` presets keep the first frame of an animation only.
+  const animated = multiFrame && preset.animated === 'webp';
   const widths = targetWidths(animated ? preset.animatedWidths : preset.widths, info.width);
   const largest = Math.max(...widths);
   // For animated input the intermediate is the first frame only: it feeds the
   // poster and the placeholder; animated variants are encoded from the source.
-  const still = animated ? Buffer.from(await firstFrame(input, limits)) : input;
+  const still = multiFrame ? Buffer.from(await firstFrame(input, limits)) : input;
   const source = await decodeStill(still, { ...info, frames: 1 }, preset, limits, largest);
   lap('decode');
   checkAborted(signal);
@@ -152,7 +168,7 @@ export async function processImage(
       qualitySearch && probeWidth !== undefined
         ? (async () => {
             const probe = await centreCrop(await resize(probeWidth), qualitySearch.probeCrop);
-            const choices = await chooseQualities(probe, preset, formats);
+            const choices = await chooseQualities(probe, preset, formats, undefined, table);
             release(probeWidth, 1);
             timings['quality-search'] = Math.round((performance.now() - searchStart) * 10) / 10;
             options.onQualityChoice?.(choices);
@@ -185,6 +201,9 @@ export async function processImage(
   // small ones fill the gaps at the end (shorter tail than separate lanes).
   jobs.sort((a, b) => b.cost - a.cost);
   let failed = false;
+  // Never larger: every variant is compared with its wider siblings before
+  // anything is written, so the writes wait for the encodes.
+  const deferWrites = preset.neverLarger;
   const runJob = async (job: Job): Promise<VariantOutput> => {
     if (failed) throw new AppError('INTERNAL', 'Stopped: another variant of this image failed');
     try {
@@ -196,7 +215,7 @@ export async function processImage(
         throw fromSharpError(coerceError(error), { format: info.format, stage: 'encode' });
       }
       if (failed) throw new AppError('INTERNAL', 'Stopped: another variant of this image failed');
-      await write(variant);
+      if (!deferWrites) await write(variant);
       return variant;
     } catch (error) {
       failed = true;
@@ -205,6 +224,26 @@ export async function processImage(
   };
   const variants = await mapLimit(jobs, ENCODE_POOL, runJob);
   lap('encode');
+  let entries: ManifestEntry[] = variants.map((variant) => ({ variant }));
+  if (deferWrites) {
+    entries = applyNeverLarger(variants, {
+      format: info.format,
+      width: info.width,
+      height: info.height,
+      bytes: info.bytes,
+      webReady: await isWebReady(input, info.orientation),
+      animated: multiFrame,
+      data: typeof input === 'string' ? await readFile(input) : input,
+    });
+    // One write at a time, as the encode pool's writes mostly were: a delete of the image
+    // racing the writes (apps/processor test/run.test.ts) then meets one write, not several.
+    for (const e of entries) {
+      if (e.reuse === 'wider') continue;
+      checkAborted(signal);
+      await write(e.variant);
+    }
+    lap('write');
+  }
 
   return ImageResult.parse({
     preset: preset.name,
@@ -213,16 +252,17 @@ export async function processImage(
     format: info.format,
     hasAlpha: source.hasAlpha,
     frames: info.frames,
-    placeholder,
+    placeholder: preset.placeholder ? placeholder : null,
     dominantColor,
-    variants: variants.map((v) => ({
-      suffix: v.suffix,
-      format: v.format,
-      width: v.width,
-      height: v.height,
-      bytes: v.data.length,
-      animated: v.animated,
-      role: v.role,
+    variants: entries.map((e) => ({
+      suffix: e.variant.suffix,
+      format: e.variant.format,
+      width: e.variant.width,
+      height: e.variant.height,
+      bytes: servedBytes(e, entries),
+      animated: e.variant.animated,
+      role: e.variant.role,
+      ...(e.reuse ? { reuse: e.reuse } : {}),
     })),
     // The quality search overlaps the encode phase, so the total is measured, not summed.
     timings: { ...timings, total: Math.round((performance.now() - started) * 10) / 10 },
@@ -245,4 +285,22 @@ async function animationTiming(
 ): Promise<{ delay?: number[]; loop?: number }> {
   const { delay, loop } = await sharp(input).metadata();
   return { ...(delay ? { delay } : {}), ...(loop === undefined ? {} : { loop }) };
+}
+
+/**
+ * Whether a browser would show the original's own bytes exactly as a variant:
+ * upright, 8-bit sRGB with no embedded profile (so no conversion is needed),
+ * and nothing a variant never carries (EXIF, GPS, XMP, IPTC).
+ */
+async function isWebReady(input: Buffer | string, orientation: number): Promise<boolean> {
+  if (orientation !== 1) return false;
+  const meta = await sharp(input).metadata();
+  return (
+    meta.space === 'srgb' &&
+    meta.depth === 'uchar' &&
+    meta.icc === undefined &&
+    meta.exif === undefined &&
+    meta.xmp === undefined &&
+    meta.iptc === undefined
+  );
 }

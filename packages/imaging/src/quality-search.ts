@@ -15,7 +15,8 @@
 import sharp from 'sharp';
 import type { OutputFormat } from './encode.ts';
 import { type EncoderOptions, encodeResized, type Resized, type VariantOutput } from './encode.ts';
-import { type FormatSearch, getPreset, type Preset } from './presets.ts';
+import { presetFrom } from './preset-config.ts';
+import { type FormatSearch, PRESETS, type Preset } from './presets.ts';
 import { compareToReference, prepareReference } from './ssimulacra2.ts';
 
 /** Formats whose quality can be searched. */
@@ -137,18 +138,20 @@ function optionsOf(preset: Preset, format: OutputFormat): EncoderOptions {
  * gets) for the image whose probe is `probe`: the searched formats per
  * `preset.qualitySearch`, the others keep `preset`'s options but their probe
  * bytes count towards the byte budget against the baseline preset. `scorer`
- * defaults to SSIMULACRA 2 against the probe's own pixels.
+ * defaults to SSIMULACRA 2 against the probe's own pixels; the baseline is
+ * looked up in `presets` (a job spec's closure, or the repository's file).
  */
 export async function chooseQualities(
   probe: Resized,
   preset: Preset,
   formats: readonly OutputFormat[],
   scorer?: ProbeScorer,
+  presets: Readonly<Record<string, Preset>> = PRESETS,
 ): Promise<FormatChoice[]> {
   const search = preset.qualitySearch;
   if (!search) return [];
   const score = scorer ?? createProbeScorer(probe);
-  const baseline = getPreset(search.baseline);
+  const baseline = presetFrom({ presets, source: 'presets' }, search.baseline);
   const searched = formats.filter(
     (f): f is SearchedFormat => f !== 'png' && search.formats[f] !== undefined,
   );

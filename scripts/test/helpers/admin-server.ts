@@ -114,6 +114,16 @@ export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminSer
       send(res, 202, { image: { id, status: 'queued' } });
       return;
     }
+    // scripts/regenerate (docs/operations.md): the routes answer a run, or a dry run.
+    if (
+      url.pathname === '/api/admin/regenerate' ||
+      url.pathname.startsWith('/api/admin/regenerate/')
+    ) {
+      send(res, req.method === 'POST' && url.pathname === '/api/admin/regenerate' ? 202 : 200, {
+        run: { id: 3, status: 'running', total: 0, done: 0, failed: 0, remaining: 0 },
+      });
+      return;
+    }
     send(res, 404, { error: { code: 'NOT_FOUND', message: 'no route', requestId: 'r' } });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

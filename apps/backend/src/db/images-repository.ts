@@ -38,6 +38,8 @@ export interface ImageRow {
   created_at: string;
   updated_at: string;
   processed_at: string | null;
+  /** Content hash of the preset that made the served variants (migration 009); null before versions. */
+  preset_version: string | null;
 }
 
 /** What a new image needs; everything else starts at its default. */
@@ -62,9 +64,12 @@ export interface ProcessedFields {
   hasAlpha: boolean;
   frames: number;
   variants: string;
-  placeholder: string;
+  /** Null when the preset turns placeholders off. */
+  placeholder: string | null;
   dominantColor: string;
   timings: string;
+  /** The preset version the processor reported it used, if any. */
+  presetVersion: string | null;
 }
 
 /**
@@ -129,8 +134,17 @@ export function createImagesRepository(db: Db) {
     `UPDATE images SET status = 'processed', width = @width, height = @height, format = @format,
        has_alpha = @hasAlpha, frames = @frames, variants = @variants, placeholder = @placeholder,
        dominant_color = @dominantColor, timings = @timings, last_error_code = NULL,
-       updated_at = @now, processed_at = @now
+       preset_version = @presetVersion, updated_at = @now, processed_at = @now
      WHERE id = @id AND generation = @generation AND status IN ('uploaded', 'queued', 'processing', 'failed')`,
+  );
+  // A regeneration's atomic switch: the served set (preset, generation, variants) changes in one
+  // statement, only while the image is still processed at the generation the switch replaces.
+  const switched = db.prepare(
+    `UPDATE images SET generation = @toGeneration, preset = @preset, preset_version = @presetVersion,
+       width = @width, height = @height, format = @format, has_alpha = @hasAlpha, frames = @frames,
+       variants = @variants, placeholder = @placeholder, dominant_color = @dominantColor,
+       timings = @timings, processed_at = @now
+     WHERE id = @id AND generation = @fromGeneration AND status = 'processed'`,
   );
   const failed = db.prepare<[string, string | null, string, string, number]>(
     `UPDATE images SET status = 'failed', last_error_code = ?, execution = coalesce(?, execution),
@@ -175,6 +189,28 @@ export function createImagesRepository(db: Db) {
         hasAlpha: fields.hasAlpha ? 1 : 0,
         id,
         generation,
+        now,
+      }).changes === 1,
+    /**
+     * Replaces a processed image's served variant set with a regeneration's
+     * (generation `toGeneration`, made with `preset`); false when the image
+     * moved on (no longer processed at `fromGeneration`).
+     */
+    switchVariants: (
+      id: string,
+      fromGeneration: number,
+      toGeneration: number,
+      preset: string,
+      fields: ProcessedFields,
+      now: string,
+    ) =>
+      switched.run({
+        ...fields,
+        hasAlpha: fields.hasAlpha ? 1 : 0,
+        id,
+        fromGeneration,
+        toGeneration,
+        preset,
         now,
       }).changes === 1,
     /** → failed for this generation, unless already processed. */

@@ -85,6 +85,7 @@ export function adminImageRoutes(services: Services) {
     lifecycle,
     logger,
     maxBytes: deps.maxUploadBytes,
+    preset: services.presets.current,
     now: services.now,
     ...(deps.uploadIdleTimeoutMs ? { idleTimeoutMs: deps.uploadIdleTimeoutMs } : {}),
   });

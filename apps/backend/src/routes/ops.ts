@@ -1,4 +1,7 @@
-/** `GET /status` (counts, outbox depth, oldest waiting age, failures in the last hour) and `GET /healthz`. */
+/**
+ * `GET /status` (counts, outbox depth, oldest waiting age, failures in the last
+ * hour, the current or last regeneration's progress) and `GET /healthz`.
+ */
 import { Hono } from 'hono';
 import type { AppEnv, Services } from '../context.ts';
 
@@ -24,7 +27,24 @@ export function opsRoutes(services: Services) {
       failuresLastHour: services.repos.failedTasks.countSince(
         new Date(now - 3_600_000).toISOString(),
       ),
+      regeneration: regenerationStatus(services),
     });
   });
   return app;
+}
+
+/** The public part of the current (or last) regeneration run: progress only, no filter or ids. */
+function regenerationStatus(services: Services) {
+  const run = services.regen.latest();
+  if (!run) return null;
+  return {
+    id: run.id,
+    status: run.status,
+    preset: run.preset,
+    total: run.total,
+    done: run.done,
+    failed: run.failed,
+    remaining: run.remaining,
+    etaSeconds: run.etaSeconds,
+  };
 }

@@ -6,6 +6,7 @@
  * delivery; 409 STALE_GENERATION for a generation that is not current.
  */
 import { CompleteBody, FailedBody, type JobSpec, StartedBody } from '@slideshow/contracts';
+import { presetClosure, presetVersion } from '@slideshow/imaging/presets';
 import { AppError } from '@slideshow/runtime';
 import { Hono } from 'hono';
 import type { AppEnv, Services } from '../context.ts';
@@ -57,12 +58,28 @@ export function processingRoutes(services: Services) {
       if (IMAGE_ID_PATTERN.test(id)) await sweepIfDeleted(id);
       throw new AppError('NOT_FOUND', `no image ${id}`);
     }
+    // A task names the generation it was started for: a regeneration's is not the image's own.
+    const asked = c.req.query('generation');
+    const generation =
+      asked !== undefined && /^[0-9]{1,15}$/.test(asked) ? Number(asked) : undefined;
+    const regenerating =
+      generation !== undefined && generation !== row.generation
+        ? services.regen.jobSpec(row, generation)
+        : undefined;
+    if (regenerating) return c.json(regenerating);
+    const { set } = services.presets;
+    // The preset's settings travel with the spec (the backend's preset file is the one owner);
+    // a name the file no longer has is left to the processor's own copy.
+    const presets = Object.hasOwn(set.presets, row.preset)
+      ? { presets: presetClosure(set, row.preset), presetVersion: presetVersion(set, row.preset) }
+      : {};
     const spec: JobSpec = {
       imageId: row.id,
       generation: row.generation,
       sourceKey: row.source_key,
       sha256: row.sha256,
       preset: row.preset,
+      ...(presets as Pick<JobSpec, 'presets' | 'presetVersion'>),
       variantPrefix: variantPrefix(row.id, row.preset, row.generation),
       status: row.status,
     };
@@ -72,7 +89,10 @@ export function processingRoutes(services: Services) {
   app.post('/:id/started', async (c) => {
     const body = StartedBody.parse(jsonBody(c));
     const id = c.req.param('id');
-    const result = await orSweep(id, () => lifecycle.started(id, body));
+    const result = await orSweep(
+      id,
+      () => services.regen.started(id, body.generation) ?? lifecycle.started(id, body),
+    );
     c.get('logger').info('processing started', { generation: body.generation, ...result });
     return c.json(result);
   });
@@ -80,7 +100,10 @@ export function processingRoutes(services: Services) {
   app.post('/:id/complete', async (c) => {
     const body = CompleteBody.parse(jsonBody(c));
     const id = c.req.param('id');
-    const result = await orSweep(id, () => lifecycle.complete(id, body));
+    const result = await orSweep(
+      id,
+      () => services.regen.complete(id, body) ?? lifecycle.complete(id, body),
+    );
     c.get('logger').info('processing complete', {
       generation: body.generation,
       variants: body.result.variants.length,
@@ -92,7 +115,10 @@ export function processingRoutes(services: Services) {
   app.post('/:id/failed', async (c) => {
     const body = FailedBody.parse(jsonBody(c));
     const id = c.req.param('id');
-    const result = await orSweep(id, () => lifecycle.failed(id, body));
+    const result = await orSweep(
+      id,
+      () => services.regen.failed(id, body) ?? lifecycle.failed(id, body),
+    );
     c.get('logger').warn('processing failed', {
       generation: body.generation,
       code: body.code,

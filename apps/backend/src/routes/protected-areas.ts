@@ -15,6 +15,7 @@ import type { AppEnv, Services } from '../context.ts';
 import { adminImageRoutes, imageDetailRoutes } from './admin-images.ts';
 import { libraryRoutes } from './library.ts';
 import { queueRoutes } from './queues.ts';
+import { regenerateRoutes } from './regenerate.ts';
 import { adminUploadSessionRoutes } from './upload-sessions.ts';
 import { uploadRoutes } from './uploads.ts';
 
@@ -25,11 +26,12 @@ function protectedArea(services: Services): Hono<AppEnv> {
   return area;
 }
 
-/** Everything under /api/admin but the session routes: uploads, sessions, ingest, library, queues, failed tasks. */
+/** Everything under /api/admin but the session routes: uploads, sessions, ingest, library, queues, regeneration, failed tasks. */
 export function adminArea(services: Services): Hono<AppEnv> {
   return protectedArea(services)
     .route('/', libraryRoutes(services))
     .route('/', queueRoutes(services))
+    .route('/', regenerateRoutes(services))
     .route('/', uploadRoutes(services))
     .route('/', adminImageRoutes(services))
     .route('/', adminUploadSessionRoutes(services));

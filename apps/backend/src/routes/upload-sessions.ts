@@ -52,6 +52,7 @@ function contextOf(
     logger,
     maxBytes: services.deps.maxUploadBytes,
     ttlMs: services.deps.uploadSessionTtlMs ?? UPLOAD_SESSION_DEFAULTS.ttlMs,
+    preset: services.presets.current,
     now: services.now,
   };
 }

@@ -20,6 +20,7 @@ const SOURCE_PRECISION: Record<FailureSource, number> = {
   workflow: 2,
   reaper: 1,
   dispatch: 1,
+  regenerate: 1,
 };
 
 /** The columns a processor's result fills (variants and timings as JSON text). */
@@ -34,7 +35,28 @@ function resultColumns(r: CompleteBody['result']) {
     placeholder: r.placeholder,
     dominantColor: r.dominantColor,
     timings: JSON.stringify(r.timings),
+    presetVersion: r.presetVersion ?? null,
   };
+}
+
+/**
+ * Adds a processed image's measured CPU (the processor's `timings.cpu`, ms) to
+ * its preset version's per-megapixel cost, which regeneration dry runs
+ * estimate from. Images without a version or a CPU figure add nothing.
+ */
+export function recordCost(
+  repos: TransitionContext['repos'],
+  row: { preset: string },
+  result: CompleteBody['result'],
+): void {
+  const cpuMs = result.timings.cpu;
+  if (result.presetVersion === undefined || cpuMs === undefined) return;
+  repos.regen.addCost({
+    version: result.presetVersion,
+    preset: result.preset ?? row.preset,
+    megapixels: (result.width * result.height) / 1e6,
+    cpuMs,
+  });
 }
 
 /** The callback transitions over `ctx`. */
@@ -54,8 +76,10 @@ export function createCallbackTransitions(ctx: TransitionContext) {
     const row = load(id);
     checkGeneration(row, body.generation);
     if (row.status === 'processed') return { applied: false, reason: 'image is already processed' };
-    const ok = repos.images.markProcessed(id, body.generation, resultColumns(body.result), iso());
+    const r = body.result;
+    const ok = repos.images.markProcessed(id, body.generation, resultColumns(r), iso());
     if (!ok) return { applied: false, reason: `image is ${row.status}` };
+    recordCost(repos, row, r);
     repos.failedTasks.resolve(id, iso());
     return { applied: true };
   });

@@ -18,7 +18,6 @@
  * 4. `cancel` (or expiry, through the orphan sweeper): the session is
  *    cancelled and whatever it stored deleted.
  */
-import { DEFAULT_PRESET } from '@slideshow/imaging';
 import { AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore, ResumableUploads } from '@slideshow/storage';
 import type { Db } from '../db/open-database.ts';
@@ -50,6 +49,8 @@ export interface UploadSessionContext {
   logger: Logger;
   maxBytes: number;
   ttlMs: number;
+  /** The preset new images get (the backend's current preset). */
+  preset: string;
   now: () => number;
 }
 
@@ -201,7 +202,7 @@ export async function completeUploadSession(
         sha256,
         source_key: row.key,
         priority: 'interactive',
-        preset: DEFAULT_PRESET,
+        preset: ctx.preset,
         width: probe.width ?? null,
         height: probe.height ?? null,
         format: probe.format,

@@ -13,6 +13,7 @@ import {
   showUploaded,
 } from './admin-library.js';
 import { initOrder, refreshOrder } from './admin-order.js';
+import { initRegeneration, refreshRegeneration } from './admin-regenerate.js';
 import { initUploads, refreshUploads, uploadsBusy } from './admin-uploads.js';
 
 let pollTimer = null;
@@ -55,6 +56,7 @@ async function refreshAll(force = false) {
     refreshUploads(),
     refreshGrid(),
     refreshFailed(),
+    refreshRegeneration(),
     queues ? refreshQueues() : null,
   ]);
   if (counts.processed !== lastProcessed && (force || now - lastOrder >= ORDER_MIN_MS)) {
@@ -89,6 +91,7 @@ async function showConsole() {
     initLibrary({ changed });
     initJobs({ changed });
     initOrder({ changed });
+    initRegeneration();
     openFromHash = initDetail({ changed });
   }
   lastProcessed = -1;

@@ -1,0 +1,267 @@
+/**
+ * The regeneration tables (migration 009): runs, their items (one per image
+ * and preset version), deferred deletions of replaced variant sets, and the
+ * measured cost per preset version. One prepared statement per operation;
+ * the regenerator (regen/regenerator.ts) composes them into transactions.
+ */
+import type { Db } from './open-database.ts';
+
+/** Status of a run. */
+export type RegenRunStatus = 'running' | 'paused' | 'cancelled' | 'done' | 'capped';
+/** State of one image in a run. */
+export type RegenItemState = 'pending' | 'dispatched' | 'done' | 'failed' | 'cancelled';
+
+/** A row of `regen_runs`. */
+export interface RegenRunRow {
+  id: number;
+  preset: string;
+  preset_version: string;
+  filter: string;
+  status: RegenRunStatus;
+  status_reason: string | null;
+  total: number;
+  max_executions: number;
+  max_failures: number;
+  executions: number;
+  estimate_cpu_seconds: number;
+  estimate_cost_usd: number;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+/** A row of `regen_items`. */
+export interface RegenItemRow {
+  id: number;
+  run_id: number;
+  image_id: string;
+  preset: string;
+  preset_version: string;
+  state: RegenItemState;
+  generation: number | null;
+  megapixels: number;
+  cpu_ms: number | null;
+  error_code: string | null;
+  dispatched_at: number | null;
+  finished_at: number | null;
+}
+
+/** What the selection of a run (or its dry run) found: an image and its size. */
+export interface Candidate {
+  id: string;
+  megapixels: number;
+}
+
+/** Which processed images a run re-makes (all fields optional: all of them). */
+export interface RegenFilter {
+  ids?: string[] | undefined;
+  /** Created at or after (ISO-8601). */
+  from?: string | undefined;
+  /** Created before (ISO-8601). */
+  to?: string | undefined;
+  /** `published` (shown in the slideshow) or `hidden`. */
+  visibility?: 'published' | 'hidden' | undefined;
+}
+
+/** Creates the repository over `db`. */
+export function createRegenRepository(db: Db) {
+  const insertRun = db.prepare(
+    `INSERT INTO regen_runs (preset, preset_version, filter, status, total, max_executions,
+       max_failures, estimate_cpu_seconds, estimate_cost_usd, created_at, updated_at)
+     VALUES (@preset, @presetVersion, @filter, 'running', @total, @maxExecutions, @maxFailures,
+       @cpuSeconds, @costUsd, @now, @now)`,
+  );
+  const runById = db.prepare<[number], RegenRunRow>('SELECT * FROM regen_runs WHERE id = ?');
+  const active = db.prepare<[], RegenRunRow>(
+    `SELECT * FROM regen_runs WHERE status IN ('running', 'paused') ORDER BY id DESC LIMIT 1`,
+  );
+  const latest = db.prepare<[number], RegenRunRow>(
+    'SELECT * FROM regen_runs ORDER BY id DESC LIMIT ?',
+  );
+  const setStatus = db.prepare<[string, string | null, string, string | null, number, string]>(
+    `UPDATE regen_runs SET status = ?, status_reason = ?, updated_at = ?, finished_at = ?
+     WHERE id = ? AND status = ?`,
+  );
+  const countExecution = db.prepare<[string, number]>(
+    'UPDATE regen_runs SET executions = executions + 1, updated_at = ? WHERE id = ?',
+  );
+  // Existing rows for (image, version) that a new run may take over: failed or cancelled.
+  const upsertItem = db.prepare(
+    `INSERT INTO regen_items (run_id, image_id, preset, preset_version, state, megapixels)
+     VALUES (@runId, @imageId, @preset, @presetVersion, 'pending', @megapixels)
+     ON CONFLICT (image_id, preset_version) DO UPDATE SET run_id = excluded.run_id,
+       state = 'pending', megapixels = excluded.megapixels, error_code = NULL, cpu_ms = NULL,
+       dispatched_at = NULL, finished_at = NULL
+     WHERE regen_items.state IN ('failed', 'cancelled')`,
+  );
+  const itemCounts = db.prepare<[number], { state: RegenItemState; n: number; cpu: number | null }>(
+    'SELECT state, count(*) AS n, sum(cpu_ms) AS cpu FROM regen_items WHERE run_id = ? GROUP BY state',
+  );
+  const firstDispatch = db.prepare<[number], { t: number | null }>(
+    'SELECT min(dispatched_at) AS t FROM regen_items WHERE run_id = ?',
+  );
+  const pending = db.prepare<[number, number], RegenItemRow>(
+    `SELECT * FROM regen_items WHERE run_id = ? AND state = 'pending' ORDER BY id LIMIT ?`,
+  );
+  const inFlight = db.prepare<[], { n: number }>(
+    `SELECT count(*) AS n FROM regen_items WHERE state = 'dispatched'`,
+  );
+  const dispatchedSince = db.prepare<[number], { n: number }>(
+    'SELECT count(*) AS n FROM regen_items WHERE dispatched_at >= ?',
+  );
+  const itemByGeneration = db.prepare<[string, number], RegenItemRow>(
+    'SELECT * FROM regen_items WHERE image_id = ? AND generation = ?',
+  );
+  const maxGeneration = db.prepare<[string], { g: number | null }>(
+    'SELECT max(generation) AS g FROM regen_items WHERE image_id = ?',
+  );
+  const markDispatched = db.prepare<[number, number, number]>(
+    `UPDATE regen_items SET state = 'dispatched', generation = ?, dispatched_at = ?
+     WHERE id = ? AND state = 'pending'`,
+  );
+  const finish = db.prepare<[string, string | null, number | null, number, number]>(
+    `UPDATE regen_items SET state = ?, error_code = ?, cpu_ms = coalesce(?, cpu_ms),
+       finished_at = ? WHERE id = ?`,
+  );
+  const stuck = db.prepare<[number, number], RegenItemRow>(
+    `SELECT * FROM regen_items WHERE state = 'dispatched' AND dispatched_at < ? ORDER BY id LIMIT ?`,
+  );
+  const ofRunInState = db.prepare<[number, string], RegenItemRow>(
+    'SELECT * FROM regen_items WHERE run_id = ? AND state = ?',
+  );
+  const cancelPending = db.prepare<[number, number]>(
+    `UPDATE regen_items SET state = 'cancelled', finished_at = ? WHERE run_id = ? AND state = 'pending'`,
+  );
+  const backToPending = db.prepare<[number]>(
+    `UPDATE regen_items SET state = 'pending', generation = NULL, dispatched_at = NULL
+     WHERE id = ? AND state = 'dispatched'`,
+  );
+  const withdrawOutbox = db.prepare<[string, number]>(
+    'DELETE FROM outbox WHERE image_id = ? AND generation = ? AND batch_key IS NULL',
+  );
+  const addDeletion = db.prepare<[string, string, number, number]>(
+    `INSERT INTO deferred_deletions (prefix, image_id, delete_after, created_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (prefix) DO NOTHING`,
+  );
+  const dueDeletions = db.prepare<
+    [number, number],
+    { id: number; prefix: string; image_id: string }
+  >(
+    'SELECT id, prefix, image_id FROM deferred_deletions WHERE delete_after <= ? ORDER BY id LIMIT ?',
+  );
+  const pendingDeletions = db.prepare<[], { n: number; next: number | null }>(
+    'SELECT count(*) AS n, min(delete_after) AS next FROM deferred_deletions',
+  );
+  const removeDeletion = db.prepare<[number]>('DELETE FROM deferred_deletions WHERE id = ?');
+  const addCost = db.prepare(
+    `INSERT INTO preset_costs (preset_version, preset, images, megapixels, cpu_ms)
+     VALUES (@version, @preset, 1, @megapixels, @cpuMs)
+     ON CONFLICT (preset_version) DO UPDATE SET images = images + 1,
+       megapixels = megapixels + excluded.megapixels, cpu_ms = cpu_ms + excluded.cpu_ms`,
+  );
+  const costOf = db.prepare<[string], { images: number; megapixels: number; cpu_ms: number }>(
+    'SELECT images, megapixels, cpu_ms FROM preset_costs WHERE preset_version = ?',
+  );
+  const allCosts = db.prepare<
+    [],
+    { images: number | null; megapixels: number | null; cpu_ms: number | null }
+  >(
+    'SELECT sum(images) AS images, sum(megapixels) AS megapixels, sum(cpu_ms) AS cpu_ms FROM preset_costs',
+  );
+
+  return {
+    /** Creates a run in status `running`; returns its id. */
+    insertRun: (run: {
+      preset: string;
+      presetVersion: string;
+      filter: string;
+      total: number;
+      maxExecutions: number;
+      maxFailures: number;
+      cpuSeconds: number;
+      costUsd: number;
+      now: string;
+    }): number => Number(insertRun.run(run).lastInsertRowid),
+    run: (id: number): RegenRunRow | undefined => runById.get(id),
+    /** The run that is running or paused, if any (at most one is). */
+    active: (): RegenRunRow | undefined => active.get(),
+    /** The newest runs. */
+    latest: (limit: number): RegenRunRow[] => latest.all(limit),
+    /** Moves a run from `from` to `status`; false when it was not in `from`. */
+    setStatus: (
+      id: number,
+      from: RegenRunStatus,
+      status: RegenRunStatus,
+      reason: string | null,
+      now: string,
+      finished: boolean,
+    ): boolean => setStatus.run(status, reason, now, finished ? now : null, id, from).changes === 1,
+    countExecution: (id: number, now: string): void => {
+      countExecution.run(now, id);
+    },
+    /** Adds (or takes over a failed/cancelled row for) one image; false when (image, version) is already pending, in flight or done. */
+    addItem: (item: {
+      runId: number;
+      imageId: string;
+      preset: string;
+      presetVersion: string;
+      megapixels: number;
+    }): boolean => upsertItem.run(item).changes === 1,
+    /** Items per state of a run, and the CPU its finished items reported. */
+    counts: (runId: number) => {
+      const out = { pending: 0, dispatched: 0, done: 0, failed: 0, cancelled: 0, cpuMs: 0 };
+      for (const r of itemCounts.all(runId)) {
+        out[r.state] = r.n;
+        out.cpuMs += r.cpu ?? 0;
+      }
+      return out;
+    },
+    firstDispatchAt: (runId: number): number | null => firstDispatch.get(runId)?.t ?? null,
+    pending: (runId: number, limit: number): RegenItemRow[] => pending.all(runId, limit),
+    inFlight: (): number => inFlight.get()?.n ?? 0,
+    dispatchedSince: (since: number): number => dispatchedSince.get(since)?.n ?? 0,
+    /** The item a report for `generation` of the image is about, if it is a regeneration's. */
+    itemFor: (imageId: string, generation: number): RegenItemRow | undefined =>
+      itemByGeneration.get(imageId, generation),
+    maxGeneration: (imageId: string): number | null => maxGeneration.get(imageId)?.g ?? null,
+    markDispatched: (id: number, generation: number, now: number): boolean =>
+      markDispatched.run(generation, now, id).changes === 1,
+    finish: (
+      id: number,
+      state: 'done' | 'failed' | 'cancelled',
+      code: string | null,
+      cpuMs: number | null,
+      now: number,
+    ): void => {
+      finish.run(state, code, cpuMs, now, id);
+    },
+    stuck: (before: number, limit: number): RegenItemRow[] => stuck.all(before, limit),
+    ofRunInState: (runId: number, state: RegenItemState): RegenItemRow[] =>
+      ofRunInState.all(runId, state),
+    cancelPending: (runId: number, now: number): number => cancelPending.run(now, runId).changes,
+    backToPending: (id: number): boolean => backToPending.run(id).changes === 1,
+    /** Removes an outbox row the relay has not put in a batch yet; true when there was one. */
+    withdrawOutbox: (imageId: string, generation: number): boolean =>
+      withdrawOutbox.run(imageId, generation).changes === 1,
+    addDeletion: (prefix: string, imageId: string, deleteAfter: number, now: number): void => {
+      addDeletion.run(prefix, imageId, deleteAfter, now);
+    },
+    dueDeletions: (now: number, limit: number) => dueDeletions.all(now, limit),
+    pendingDeletions: () => {
+      const r = pendingDeletions.get();
+      return { count: r?.n ?? 0, nextAt: r?.next ?? null };
+    },
+    removeDeletion: (id: number): void => {
+      removeDeletion.run(id);
+    },
+    addCost: (cost: { version: string; preset: string; megapixels: number; cpuMs: number }) => {
+      addCost.run(cost);
+    },
+    /** Measured CPU per megapixel of one version, or of every version together. */
+    cost: (version: string) => costOf.get(version),
+    costAll: () => allCosts.get(),
+  };
+}
+
+/** The regeneration repository. */
+export type RegenRepository = ReturnType<typeof createRegenRepository>;
