@@ -7,7 +7,8 @@ export { mapLimit } from './concurrency.ts';
 export type { OutputFormat, VariantOutput } from './encode.ts';
 export { DEFAULT_LIMITS, type Limits, resolveLimits } from './limits.ts';
 export { type ColourMode, DEFAULT_PRESET, getPreset, PRESETS, type Preset } from './presets.ts';
-export { HEAD_BYTES, type ProbeResult, probe, probeHeader } from './probe.ts';
+export { probe } from './probe.ts';
+export { HEAD_BYTES, type ProbeResult, probeHeader } from './probe-header.ts';
 export { type ProcessOptions, processImage, targetWidths } from './process.ts';
 export {
   type RefusedKind,

@@ -18,7 +18,7 @@
  * 4. `cancel` (or expiry, through the orphan sweeper): the session is
  *    cancelled and whatever it stored deleted.
  */
-import { DEFAULT_PRESET } from '@slideshow/imaging';
+import { DEFAULT_PRESET } from '@slideshow/imaging/header';
 import { AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore, ResumableUploads } from '@slideshow/storage';
 import type { Db } from '../db/open-database.ts';
