@@ -5,7 +5,8 @@
  * at run time — `import … from`, `export … from`, side-effect imports and
  * `import('literal')` — through relative paths and `@slideshow/*` workspace
  * packages (resolved as Node resolves them, through each package's
- * `exports`), and records every other package it reaches by name.
+ * `exports`), and records every other package it reaches by name; a literal
+ * `require('x')` or `createRequire(…)('x')` counts as a load too.
  *
  * `import type` and `export type` are skipped: Node's type stripping and
  * TypeScript (`verbatimModuleSyntax`) erase them. `import { type A } from 'x'`
@@ -29,36 +30,65 @@ export interface ImportGraph {
   computed: string[];
 }
 
-/** Module specifiers one file loads at run time, and the lines of its computed `import()`s. */
-export function runtimeImports(
-  source: string,
-  fileName: string,
-): { specifiers: string[]; computedLines: number[] } {
+/** What one file loads at run time. */
+export interface RuntimeImports {
+  /** Modules loaded: imports, re-exports, literal `import()`, `require()` and `createRequire(…)()`. */
+  specifiers: string[];
+  /** Modules only located (`import.meta.resolve`, `require.resolve`), e.g. a file served as is. */
+  resolved: string[];
+  /** Lines of `import()` calls whose argument is not a string literal. */
+  computedLines: number[];
+}
+
+/** The modules one file loads or locates at run time (type-only imports excluded). */
+export function runtimeImports(source: string, fileName: string): RuntimeImports {
   const sf = ts.createSourceFile(fileName, source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
-  const specifiers: string[] = [];
-  const computedLines: number[] = [];
+  const found: RuntimeImports = { specifiers: [], resolved: [], computedLines: [] };
+  const literal = (node: ts.CallExpression): string | undefined => {
+    const [argument] = node.arguments;
+    return argument && ts.isStringLiteralLike(argument) ? argument.text : undefined;
+  };
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
-      if (!node.importClause?.isTypeOnly) specifiers.push(node.moduleSpecifier.text);
+      if (!node.importClause?.isTypeOnly) found.specifiers.push(node.moduleSpecifier.text);
     } else if (
       ts.isExportDeclaration(node) &&
       node.moduleSpecifier &&
       ts.isStringLiteral(node.moduleSpecifier)
     ) {
-      if (!node.isTypeOnly) specifiers.push(node.moduleSpecifier.text);
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
-      const [argument] = node.arguments;
-      if (argument && ts.isStringLiteralLike(argument)) specifiers.push(argument.text);
-      else computedLines.push(sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1);
+      if (!node.isTypeOnly) found.specifiers.push(node.moduleSpecifier.text);
+    } else if (ts.isCallExpression(node)) {
+      const callee = node.expression;
+      const text = literal(node);
+      if (callee.kind === ts.SyntaxKind.ImportKeyword) {
+        if (text === undefined) {
+          found.computedLines.push(sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1);
+        } else {
+          found.specifiers.push(text);
+        }
+      } else if (text !== undefined) {
+        const isRequire = ts.isIdentifier(callee) && callee.text === 'require';
+        const isCreatedRequire =
+          ts.isCallExpression(callee) &&
+          ts.isIdentifier(callee.expression) &&
+          callee.expression.text === 'createRequire';
+        const isResolve =
+          ts.isPropertyAccessExpression(callee) &&
+          callee.name.text === 'resolve' &&
+          (callee.expression.getText(sf) === 'require' ||
+            callee.expression.getText(sf) === 'import.meta');
+        if (isRequire || isCreatedRequire) found.specifiers.push(text);
+        else if (isResolve) found.resolved.push(text);
+      }
     }
     ts.forEachChild(node, visit);
   };
   visit(sf);
-  return { specifiers, computedLines };
+  return found;
 }
 
 /** `@scope/name/sub` → `@scope/name`; `name/sub` → `name`. */
-function packageName(specifier: string): string {
+export function packageName(specifier: string): string {
   const parts = specifier.split('/');
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? specifier);
 }
