@@ -32,8 +32,15 @@ export interface LocalStackOptions {
   /** Job settings (Cloud Run `maxRetries`, task timeout); default: deploy/job-limits.env. */
   maxRetries?: number;
   taskTimeoutSeconds?: number;
-  /** Extra environment for every processor task (e.g. PROCESSOR_FAULT for fault tests). */
+  /** Extra environment for every processor task. */
   processorEnv?: Record<string, string>;
+  /**
+   * Entries (relative to the repository root) that replace the production ones:
+   * the fault tests' `apps/{backend,processor}/src/main-with-faults.ts`, the only
+   * code that honours STORAGE_FAULTS and PROCESSOR_FAULT. Default: the
+   * backend's src/main.ts and the processor's bundle, as in production.
+   */
+  entries?: { backend?: string; processor?: string };
   /** Extra environment for the backend. */
   backendEnv?: Record<string, string>;
   /** Extra environment for local-cloud. */
@@ -300,9 +307,15 @@ async function expectOk(
   return text ? (JSON.parse(text) as unknown) : undefined;
 }
 
+/** The production entries; {@link LocalStackOptions.entries} replaces them in fault tests. */
+const ENTRIES = {
+  backend: 'apps/backend/src/main.ts',
+  processor: 'apps/processor/dist/processor.mjs',
+} as const;
+
 /** The processor's command line: the only one local-cloud is told to run. */
-function processorCommand(): string[] {
-  return [process.execPath, resolve(repoRoot, 'apps/processor/dist/processor.mjs')];
+function processorCommand(entry: string): string[] {
+  return [process.execPath, resolve(repoRoot, entry)];
 }
 
 /** Creates the queues, deploys the workflows and registers the processor job (idempotent). */
@@ -315,6 +328,7 @@ async function provision(stack: {
   maxRetries: number;
   taskTimeoutSeconds: number;
   processorEnv: Record<string, string>;
+  processorCommand: string[];
   queueRates: Partial<Record<QueueId, QueueRates>>;
 }): Promise<void> {
   const { localCloudUrl: base, parent, localCloudToken: token } = stack;
@@ -386,8 +400,8 @@ async function provision(stack: {
         containers: [
           {
             image: 'local/processor',
-            command: processorCommand().slice(0, 1),
-            args: processorCommand().slice(1),
+            command: stack.processorCommand.slice(0, 1),
+            args: stack.processorCommand.slice(1),
             env: [
               ...Object.entries(env).map(([name, value]) => ({ name, value })),
               // A Secret Manager reference, as in production: the job resource never holds the value.
@@ -437,6 +451,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const limits = readJobLimits();
   const maxRetries = options.maxRetries ?? limits.maxRetries;
   const taskTimeoutSeconds = options.taskTimeoutSeconds ?? limits.taskTimeoutSeconds;
+  const processor = processorCommand(options.entries?.processor ?? ENTRIES.processor);
 
   const localCloudEnv = {
     LOCAL_CLOUD_PORT: String(localCloudPort),
@@ -446,7 +461,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The workflow's `auth: {type: OIDC}` call to the backend carries this locally.
     LOCAL_CLOUD_OIDC_TOKEN: callbackSecret,
     LOCAL_CLOUD_WORKDIR: repoRoot,
-    LOCAL_CLOUD_JOB_COMMANDS: JSON.stringify([processorCommand()]),
+    LOCAL_CLOUD_JOB_COMMANDS: JSON.stringify([processor]),
     LOCAL_CLOUD_SECRET_FILES: JSON.stringify({
       'callback-secret': join(dataDir, 'callback-secret'),
     }),
@@ -473,7 +488,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...options.backendEnv,
   };
   const localCloudEntry = resolve(repoRoot, 'apps/local-cloud/src/main.ts');
-  const backendEntry = resolve(repoRoot, 'apps/backend/src/main.ts');
+  const backendEntry = resolve(repoRoot, options.entries?.backend ?? ENTRIES.backend);
 
   let localCloud: Child | undefined;
   let backend: Child | undefined;
@@ -510,6 +525,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       maxRetries,
       taskTimeoutSeconds,
       processorEnv: options.processorEnv ?? {},
+      processorCommand: processor,
       queueRates: options.queueRates ?? {},
     });
   } catch (error) {

@@ -4,7 +4,8 @@
  * never loads a cloud SDK it does not use), and hands them to the single-writer
  * sequence (writer/single-writer.ts): acquire the database lease, restore,
  * open SQLite, replicate, serve — and on SIGTERM/SIGINT stop, sync a last
- * time and release (Cloud Run sends SIGTERM and waits 10 s).
+ * time and release (Cloud Run sends SIGTERM and waits 10 s). Started with no
+ * hooks; only the fault suite's entry (main-with-faults.ts) passes any.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -76,16 +77,6 @@ async function openStore(config: BackendConfig): Promise<{
     // Session URIs are on the JSON API's host (https://storage.googleapis.com/upload/storage/v1/…).
     uploadOrigins: [new URL(config.gcsApiEndpoint ?? 'https://storage.googleapis.com').origin],
   };
-}
-
-/** Test-only (e2e/faults): wraps the store with seeded injected faults when STORAGE_FAULTS is set. */
-async function withStorageFaults(
-  store: ObjectStore,
-  spec: string | undefined,
-): Promise<ObjectStore> {
-  if (!spec) return store;
-  const { createFaultyObjectStore, parseStorageFaults } = await import('@slideshow/storage/faulty');
-  return createFaultyObjectStore(store, parseStorageFaults(spec, 'backend'));
 }
 
 async function openDispatcher(config: BackendConfig, logger: Logger): Promise<TaskDispatcher> {
@@ -177,7 +168,13 @@ async function openLeaseStore(config: BackendConfig): Promise<LeaseStore> {
   });
 }
 
-async function main(): Promise<void> {
+/** Test seams a wrapping entry may fill (main-with-faults.ts); production passes none. */
+export interface BackendHooks {
+  /** Wraps the object store before anything uses it. */
+  wrapStore?: (store: ObjectStore) => Promise<ObjectStore>;
+}
+
+async function main(hooks: BackendHooks): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, fields: { service: 'backend' } });
   let adminPasswordHash = config.adminPasswordHash;
@@ -229,7 +226,7 @@ async function main(): Promise<void> {
     exit: (code) => process.exit(code),
     async buildApp(db: Db, gate: Gate): Promise<ServingApp> {
       const opened = await openStore(config);
-      const store = await withStorageFaults(opened.store, process.env.STORAGE_FAULTS);
+      const store = hooks.wrapStore ? await hooks.wrapStore(opened.store) : opened.store;
       const dispatcher = await openDispatcher(config, logger.child({ component: 'dispatch' }));
       const queueAdmin = await openQueueAdmin(config);
       const callbackVerifier = await openVerifier(config);
@@ -314,10 +311,16 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((error: unknown) => {
-  const e = coerceError(error);
-  process.stderr.write(
-    `${JSON.stringify({ severity: 'ERROR', message: `backend failed to start: ${e.message}`, code: e.code })}\n`,
-  );
-  process.exit(1);
-});
+/** Starts the backend; a start-up failure is logged as one JSON line and exits 1. */
+export function startBackend(hooks: BackendHooks = {}): void {
+  main(hooks).catch((error: unknown) => {
+    const e = coerceError(error);
+    process.stderr.write(
+      `${JSON.stringify({ severity: 'ERROR', message: `backend failed to start: ${e.message}`, code: e.code })}\n`,
+    );
+    process.exit(1);
+  });
+}
+
+// `node src/main.ts` (the image's entrypoint) starts it; the fault suite's entry imports it instead.
+if (import.meta.main) startBackend();

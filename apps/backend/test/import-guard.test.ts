@@ -19,12 +19,14 @@ const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const FORBIDDEN = ['sharp', 'libheif-js'];
 
 describe('the backend import graph', () => {
-  it('reaches no sharp or libheif-js from src/main.ts, only the header entry of imaging', () => {
+  it('reaches no sharp, libheif-js or fault injection from src/main.ts, only the header entry of imaging', () => {
     const graph = importGraph(MAIN);
     expect(graph.files).toContain('packages/imaging/src/header-entry.ts');
     expect(graph.files).not.toContain('packages/imaging/src/index.ts');
     const reached = FORBIDDEN.filter((name) => graph.packages.has(name));
     expect(reached, `first imported by ${reached.map((n) => graph.packages.get(n))}`).toEqual([]);
+    // Fault injection lives in the test-only entry src/main-with-faults.ts.
+    expect(graph.files).not.toContain('packages/storage/src/faulty.ts');
     // The only computed imports are the Cloud Storage adapters (walked below).
     expect(graph.computed.every((at) => at.startsWith('apps/backend/src/main.ts:'))).toBe(true);
   });

@@ -5,7 +5,6 @@
  * retryable one exits non-zero so Cloud Run retries, reporting failed first
  * (best effort) when this is the final attempt.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { CallbackCredentials } from '@slideshow/callback-auth';
 import type { ImageResult, JobSpec } from '@slideshow/contracts';
 import { AppError, coerceError, type Logger } from '@slideshow/runtime';
@@ -52,6 +51,12 @@ export interface RunDeps {
   logger: Logger;
   /** Aborted on SIGTERM: work stops at the next await. */
   signal: AbortSignal;
+  /**
+   * Test seam: runs once `started` is acknowledged, before the original is
+   * processed (the fault entry's `hang`, src/main-with-faults.ts). Production
+   * passes none.
+   */
+  afterStarted?: (context: { log: Logger; signal: AbortSignal }) => Promise<void>;
 }
 
 /** `Cache-Control` of every variant: keys are content-addressed by id, preset and generation. */
@@ -154,10 +159,7 @@ export async function run(config: ProcessorConfig, deps: RunDeps): Promise<RunRe
     settleLater(checking, log);
     await startedCall;
     spec = await checking;
-    if (config.fault === 'hang') {
-      log.warn('PROCESSOR_FAULT=hang: sleeping until terminated');
-      await sleep(2 ** 31 - 1, undefined, { signal });
-    }
+    await deps.afterStarted?.({ log, signal });
 
     phase = 'read';
     // Loading sharp and libvips blocks the main thread for tens of milliseconds (dlopen and
