@@ -32,8 +32,15 @@ export interface LocalStackOptions {
   /** Job settings (Cloud Run `maxRetries`, task timeout); default: deploy/job-limits.env. */
   maxRetries?: number;
   taskTimeoutSeconds?: number;
-  /** Extra environment for every processor task (e.g. PROCESSOR_FAULT for fault tests). */
+  /** Extra environment for every processor task. */
   processorEnv?: Record<string, string>;
+  /**
+   * Entries (relative to the repository root) that replace the production ones:
+   * the fault tests' `apps/{backend,processor}/src/main-with-faults.ts`, the only
+   * code that honours STORAGE_FAULTS and PROCESSOR_FAULT. Default: the
+   * backend's src/main.ts and the processor's bundle, as in production.
+   */
+  entries?: { backend?: string; processor?: string };
   /** Extra environment for the backend. */
   backendEnv?: Record<string, string>;
   /** Extra environment for local-cloud. */
@@ -300,13 +307,19 @@ async function expectOk(
   return text ? (JSON.parse(text) as unknown) : undefined;
 }
 
+/** The production entries; {@link LocalStackOptions.entries} replaces them in fault tests. */
+const ENTRIES = {
+  backend: 'apps/backend/src/main.ts',
+  processor: 'apps/processor/dist/processor.mjs',
+} as const;
+
 /** The processor's command line: the only one local-cloud is told to run. */
-function processorCommand(): string[] {
-  return [process.execPath, resolve(repoRoot, 'apps/processor/dist/processor.mjs')];
+function processorCommand(entry: string): string[] {
+  return [process.execPath, resolve(repoRoot, entry)];
 }
 
-/** Creates the queues, deploys the workflows and registers the processor job (idempotent). */
-async function provision(stack: {
+/** What {@link provision} needs to know of the stack. */
+interface ProvisionTarget {
   localCloudUrl: string;
   localCloudToken: string;
   backendUrl: string;
@@ -315,8 +328,19 @@ async function provision(stack: {
   maxRetries: number;
   taskTimeoutSeconds: number;
   processorEnv: Record<string, string>;
+  processorCommand: string[];
   queueRates: Partial<Record<QueueId, QueueRates>>;
-}): Promise<void> {
+}
+
+/** Creates the queues, deploys the workflows and registers the processor job (idempotent). */
+async function provision(stack: ProvisionTarget): Promise<void> {
+  await createQueues(stack);
+  await deployWorkflows(stack);
+  await registerProcessorJob(stack);
+}
+
+/** The queues, with the project's rates unless the stack overrides them (already there is fine). */
+async function createQueues(stack: ProvisionTarget): Promise<void> {
   const { localCloudUrl: base, parent, localCloudToken: token } = stack;
   for (const [queue, rateLimits] of Object.entries(QUEUES)) {
     const body = {
@@ -330,7 +354,11 @@ async function provision(stack: {
       [409],
     );
   }
+}
 
+/** The workflows of workflows/, created or updated to the checked-out source. */
+async function deployWorkflows(stack: ProvisionTarget): Promise<void> {
+  const { localCloudUrl: base, parent, localCloudToken: token } = stack;
   const workflowsDir = resolve(repoRoot, 'workflows');
   const userEnvVars = {
     PROCESSOR_JOB: 'processor',
@@ -365,7 +393,25 @@ async function provision(stack: {
       await expectOk(created, `deploy workflow ${workflowId}`);
     }
   }
+}
 
+/** The processor's Cloud Run job, created or updated. */
+async function registerProcessorJob(stack: ProvisionTarget): Promise<void> {
+  const { localCloudUrl: base, parent, localCloudToken: token } = stack;
+  const job = processorJob(stack);
+  const created = await googleApi('POST', `${base}/v2/${parent}/jobs?jobId=processor`, job, token);
+  if (created.status === 409) {
+    await expectOk(
+      await googleApi('PATCH', `${base}/v2/${parent}/jobs/processor`, job, token),
+      'update job processor',
+    );
+  } else {
+    await expectOk(created, 'create job processor');
+  }
+}
+
+/** The processor's Cloud Run job resource (v2 `Job`), which local-cloud runs as a local process. */
+function processorJob(stack: ProvisionTarget): Record<string, unknown> {
   const env = {
     BACKEND_API_URL: stack.backendUrl,
     STORAGE_URL: `file://${resolve(stack.dataDir, 'storage')}`,
@@ -376,7 +422,7 @@ async function provision(stack: {
     MALLOC_ARENA_MAX: '2',
     ...stack.processorEnv,
   };
-  const job = {
+  return {
     template: {
       taskCount: 1,
       parallelism: 1,
@@ -386,8 +432,8 @@ async function provision(stack: {
         containers: [
           {
             image: 'local/processor',
-            command: processorCommand().slice(0, 1),
-            args: processorCommand().slice(1),
+            command: stack.processorCommand.slice(0, 1),
+            args: stack.processorCommand.slice(1),
             env: [
               ...Object.entries(env).map(([name, value]) => ({ name, value })),
               // A Secret Manager reference, as in production: the job resource never holds the value.
@@ -402,78 +448,125 @@ async function provision(stack: {
       },
     },
   };
-  const created = await googleApi('POST', `${base}/v2/${parent}/jobs?jobId=processor`, job, token);
-  if (created.status === 409) {
-    await expectOk(
-      await googleApi('PATCH', `${base}/v2/${parent}/jobs/processor`, job, token),
-      'update job processor',
-    );
-  } else {
-    await expectOk(created, 'create job processor');
-  }
 }
 
-/** Starts local-cloud and the backend, provisions them, and returns handles. */
-export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+/** Where the stack lives and what it is called: ports, URLs, secrets and job limits. */
+interface StackSettings {
+  dataDir: string;
+  logDir: string;
+  projectId: string;
+  location: string;
+  parent: string;
+  localCloudPort: number;
+  backendPort: number;
+  localCloudUrl: string;
+  backendUrl: string;
+  callbackSecret: string;
+  /** Written by local-cloud at its first start; read once it answers. */
+  localCloudTokenFile: string;
+  adminToken: string;
+  adminPassword: string;
+  maxRetries: number;
+  taskTimeoutSeconds: number;
+  processor: string[];
+}
+
+/** The settings of {@link startLocalStack}: options, else free ports, persisted secrets and deploy/job-limits.env. */
+async function stackSettings(options: LocalStackOptions): Promise<StackSettings> {
   const dataDir = resolve(options.dataDir);
   const logDir = join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const projectId = options.projectId ?? 'local-project';
   const location = options.location ?? 'us-central1';
-  const parent = `projects/${projectId}/locations/${location}`;
   // Ports given explicitly must be free: never talk to (and re-provision) a stack this did not start.
   if (options.localCloudPort) await ensurePortFree('local-cloud', options.localCloudPort);
   if (options.backendPort) await ensurePortFree('backend', options.backendPort);
   const localCloudPort = options.localCloudPort || (await freePort());
   const backendPort = options.backendPort || (await freePort());
-  const localCloudUrl = `http://127.0.0.1:${localCloudPort}`;
-  const backendUrl = `http://127.0.0.1:${backendPort}`;
-  const callbackSecret = persistentSecret(dataDir, 'callback-secret', 32);
-  // Written by local-cloud at its first start; read once it answers.
-  const localCloudTokenFile = join(dataDir, 'local-cloud.token');
-  const adminToken = persistentSecret(dataDir, 'admin-token', 32);
-  const adminPassword = options.adminPassword || persistentSecret(dataDir, 'admin-password', 12);
   // deploy/job-limits.env: the same limits as the Cloud Run job in production.
   const limits = readJobLimits();
-  const maxRetries = options.maxRetries ?? limits.maxRetries;
-  const taskTimeoutSeconds = options.taskTimeoutSeconds ?? limits.taskTimeoutSeconds;
+  return {
+    dataDir,
+    logDir,
+    projectId,
+    location,
+    parent: `projects/${projectId}/locations/${location}`,
+    localCloudPort,
+    backendPort,
+    localCloudUrl: `http://127.0.0.1:${localCloudPort}`,
+    backendUrl: `http://127.0.0.1:${backendPort}`,
+    callbackSecret: persistentSecret(dataDir, 'callback-secret', 32),
+    localCloudTokenFile: join(dataDir, 'local-cloud.token'),
+    adminToken: persistentSecret(dataDir, 'admin-token', 32),
+    adminPassword: options.adminPassword || persistentSecret(dataDir, 'admin-password', 12),
+    maxRetries: options.maxRetries ?? limits.maxRetries,
+    taskTimeoutSeconds: options.taskTimeoutSeconds ?? limits.taskTimeoutSeconds,
+    processor: processorCommand(options.entries?.processor ?? ENTRIES.processor),
+  };
+}
 
-  const localCloudEnv = {
-    LOCAL_CLOUD_PORT: String(localCloudPort),
-    LOCAL_CLOUD_DATA_DIR: dataDir,
-    LOCAL_CLOUD_PROJECT: projectId,
-    LOCAL_CLOUD_LOCATION: location,
+/** local-cloud's environment (before the caller's additions). */
+function localCloudEnvironment(stack: StackSettings): Record<string, string> {
+  return {
+    LOCAL_CLOUD_PORT: String(stack.localCloudPort),
+    LOCAL_CLOUD_DATA_DIR: stack.dataDir,
+    LOCAL_CLOUD_PROJECT: stack.projectId,
+    LOCAL_CLOUD_LOCATION: stack.location,
     // The workflow's `auth: {type: OIDC}` call to the backend carries this locally.
-    LOCAL_CLOUD_OIDC_TOKEN: callbackSecret,
+    LOCAL_CLOUD_OIDC_TOKEN: stack.callbackSecret,
     LOCAL_CLOUD_WORKDIR: repoRoot,
-    LOCAL_CLOUD_JOB_COMMANDS: JSON.stringify([processorCommand()]),
+    LOCAL_CLOUD_JOB_COMMANDS: JSON.stringify([stack.processor]),
     LOCAL_CLOUD_SECRET_FILES: JSON.stringify({
-      'callback-secret': join(dataDir, 'callback-secret'),
+      'callback-secret': join(stack.dataDir, 'callback-secret'),
     }),
-    ...options.localCloudEnv,
   };
-  const backendEnv = {
+}
+
+/** The backend's environment in local mode, dispatching through local-cloud (before the caller's additions). */
+function backendEnvironment(stack: StackSettings): Record<string, string> {
+  return {
     MODE: 'local',
-    PORT: String(backendPort),
+    PORT: String(stack.backendPort),
     HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
-    PUBLIC_URL: backendUrl,
-    ADMIN_PASSWORD: adminPassword,
-    ADMIN_TOKENS: adminToken,
+    DATA_DIR: stack.dataDir,
+    PUBLIC_URL: stack.backendUrl,
+    ADMIN_PASSWORD: stack.adminPassword,
+    ADMIN_TOKENS: stack.adminToken,
     CALLBACK_AUTH: 'shared-secret',
-    CALLBACK_SECRET: callbackSecret,
+    CALLBACK_SECRET: stack.callbackSecret,
     DISPATCH: 'cloud-tasks',
-    GOOGLE_CLOUD_PROJECT: projectId,
-    GOOGLE_CLOUD_LOCATION: location,
-    CLOUD_TASKS_ENDPOINT: localCloudUrl,
-    WORKFLOWS_ENDPOINT: localCloudUrl,
-    EXECUTIONS_BASE_URL: localCloudUrl,
-    LOCAL_CLOUD_TOKEN_FILE: localCloudTokenFile,
+    GOOGLE_CLOUD_PROJECT: stack.projectId,
+    GOOGLE_CLOUD_LOCATION: stack.location,
+    CLOUD_TASKS_ENDPOINT: stack.localCloudUrl,
+    WORKFLOWS_ENDPOINT: stack.localCloudUrl,
+    EXECUTIONS_BASE_URL: stack.localCloudUrl,
+    LOCAL_CLOUD_TOKEN_FILE: stack.localCloudTokenFile,
     METADATA_SERVER_DETECTION: 'none',
-    ...options.backendEnv,
   };
+}
+
+/** Starts local-cloud and the backend, provisions them, and returns handles. */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const settings = await stackSettings(options);
+  const {
+    dataDir,
+    logDir,
+    projectId,
+    location,
+    parent,
+    localCloudPort,
+    backendPort,
+    localCloudUrl,
+    backendUrl,
+    callbackSecret,
+    localCloudTokenFile,
+    adminToken,
+    adminPassword,
+  } = settings;
+  const localCloudEnv = { ...localCloudEnvironment(settings), ...options.localCloudEnv };
+  const backendEnv = { ...backendEnvironment(settings), ...options.backendEnv };
   const localCloudEntry = resolve(repoRoot, 'apps/local-cloud/src/main.ts');
-  const backendEntry = resolve(repoRoot, 'apps/backend/src/main.ts');
+  const backendEntry = resolve(repoRoot, options.entries?.backend ?? ENTRIES.backend);
 
   let localCloud: Child | undefined;
   let backend: Child | undefined;
@@ -502,14 +595,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     localCloudToken = readFileSync(localCloudTokenFile, 'utf8').trim();
     await startBackend();
     await provision({
-      localCloudUrl,
+      ...settings,
       localCloudToken,
-      backendUrl,
-      parent,
-      dataDir,
-      maxRetries,
-      taskTimeoutSeconds,
       processorEnv: options.processorEnv ?? {},
+      processorCommand: settings.processor,
       queueRates: options.queueRates ?? {},
     });
   } catch (error) {

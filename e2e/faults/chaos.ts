@@ -27,6 +27,93 @@ export interface ChaosOptions {
   log: (line: string) => void;
 }
 
+type ChaosEvent = 'processor' | 'backend' | 'local-cloud';
+
+/**
+ * The next event to play: the first four are a seeded order of a processor,
+ * the backend, local-cloud and a processor again, so every run kills each
+ * process at least once; then processor 50 %, backend 25 %, local-cloud 25 %.
+ */
+function eventPicker(random: () => number): { next(): ChaosEvent; forcedLeft(): number } {
+  const first: ChaosEvent[] = ['processor', 'backend', 'local-cloud', 'processor'];
+  for (let i = first.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [first[i], first[j]] = [first[j] ?? 'processor', first[i] ?? 'processor'];
+  }
+  return {
+    next() {
+      const forced = first.shift();
+      if (forced) return forced;
+      const roll = random();
+      return roll < 0.5 ? 'processor' : roll < 0.75 ? 'backend' : 'local-cloud';
+    },
+    forcedLeft: () => first.length,
+  };
+}
+
+/**
+ * Restarts like a supervisor: a process that started but answers slowly (recovering a
+ * backlog on a loaded machine) gets more time; one that exited is started again.
+ */
+async function restartLikeSupervisor(
+  name: string,
+  start: () => Promise<void>,
+  probe: string,
+  note: (line: string) => void,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      return;
+    } catch (error) {
+      const e = coerceError(error);
+      note(`${name} slow to come back (attempt ${attempt}): ${e.message}`);
+      if (attempt >= 3) throw e;
+      if (!e.message.includes('exited')) {
+        await waitForHttp(probe, undefined, 180_000);
+        return;
+      }
+    }
+  }
+}
+
+/** Plays one event: SIGKILL some processor attempts, or kill -9 a server and start it again. */
+async function playEvent(
+  event: ChaosEvent,
+  stack: LocalStack,
+  random: () => number,
+  figures: ChaosFigures,
+  note: (line: string) => void,
+): Promise<void> {
+  if (event === 'processor') {
+    const running = findPids('processor', `BACKEND_API_URL=${stack.backendUrl}`);
+    const chosen = running.filter(() => random() < 0.5).slice(0, 3);
+    const killed = killAll(chosen);
+    figures.processorKills += killed;
+    note(`SIGKILL ${killed} of ${running.length} running processor attempts`);
+  } else if (event === 'backend') {
+    note('kill -9 backend');
+    await restartLikeSupervisor(
+      'backend',
+      () => stack.restartBackend({ hard: true }),
+      `${stack.backendUrl}/healthz`,
+      note,
+    );
+    figures.backendKills++;
+    note('backend back');
+  } else {
+    note('kill -9 local-cloud');
+    await restartLikeSupervisor(
+      'local-cloud',
+      () => stack.restartLocalCloud({ hard: true }),
+      `${stack.localCloudUrl}/v2/${stack.parent}/queues`,
+      note,
+    );
+    figures.localCloudKills++;
+    note('local-cloud back');
+  }
+}
+
 /** Starts the schedule; `stop()` ends it after the current event and returns what happened. */
 export function startChaos(
   stack: LocalStack,
@@ -46,49 +133,11 @@ export function startChaos(
     figures.events.push(text);
     options.log(text);
   };
-
-  // The first four events are a seeded order of these, so every run kills each process at least once.
-  const first: Array<'processor' | 'backend' | 'local-cloud'> = [
-    'processor',
-    'backend',
-    'local-cloud',
-    'processor',
-  ];
-  for (let i = first.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [first[i], first[j]] = [first[j] ?? 'processor', first[i] ?? 'processor'];
-  }
-  const pick = (): 'processor' | 'backend' | 'local-cloud' => {
-    const forced = first.shift();
-    if (forced) return forced;
-    const roll = random();
-    return roll < 0.5 ? 'processor' : roll < 0.75 ? 'backend' : 'local-cloud';
-  };
-
-  /**
-   * Restarts like a supervisor: a process that started but answers slowly (recovering a
-   * backlog on a loaded machine) gets more time; one that exited is started again.
-   */
-  const restart = async (name: string, start: () => Promise<void>, probe: string) => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await start();
-        return;
-      } catch (error) {
-        const e = coerceError(error);
-        note(`${name} slow to come back (attempt ${attempt}): ${e.message}`);
-        if (attempt >= 3) throw e;
-        if (!e.message.includes('exited')) {
-          await waitForHttp(probe, undefined, 180_000);
-          return;
-        }
-      }
-    }
-  };
+  const events = eventPicker(random);
 
   const loop = async () => {
     // After stop(), the guaranteed first events still run (one minimum gap apart), then it ends.
-    while (!controller.signal.aborted || first.length > 0) {
+    while (!controller.signal.aborted || events.forcedLeft() > 0) {
       const gap = options.minGapMs + random() * (options.maxGapMs - options.minGapMs);
       try {
         if (controller.signal.aborted) await sleep(options.minGapMs);
@@ -98,32 +147,7 @@ export function startChaos(
         if (controller.signal.aborted) continue;
         throw coerceError(error);
       }
-      const event = pick();
-      if (event === 'processor') {
-        const running = findPids('processor', `BACKEND_API_URL=${stack.backendUrl}`);
-        const chosen = running.filter(() => random() < 0.5).slice(0, 3);
-        const killed = killAll(chosen);
-        figures.processorKills += killed;
-        note(`SIGKILL ${killed} of ${running.length} running processor attempts`);
-      } else if (event === 'backend') {
-        note('kill -9 backend');
-        await restart(
-          'backend',
-          () => stack.restartBackend({ hard: true }),
-          `${stack.backendUrl}/healthz`,
-        );
-        figures.backendKills++;
-        note('backend back');
-      } else {
-        note('kill -9 local-cloud');
-        await restart(
-          'local-cloud',
-          () => stack.restartLocalCloud({ hard: true }),
-          `${stack.localCloudUrl}/v2/${stack.parent}/queues`,
-        );
-        figures.localCloudKills++;
-        note('local-cloud back');
-      }
+      await playEvent(events.next(), stack, random, figures, note);
     }
   };
   const running = loop();

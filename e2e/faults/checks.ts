@@ -90,20 +90,13 @@ function listDir(path: string): string[] {
   return existsSync(path) ? readdirSync(path) : [];
 }
 
-/** Checks the invariant and its companions; `deletedIds` were deleted by the client. */
-export async function verify(
-  stack: LocalStack,
-  records: UploadRecord[],
-  deletedIds: Set<string>,
-): Promise<Verdict> {
-  const problems: string[] = [];
-  const bySha = rowsBySha(stack.dataDir);
-  const storage = join(stack.dataDir, 'storage');
-  const verdict: Verdict = {
+/** A verdict with every count at zero. */
+function emptyVerdict(deleted: number): Verdict {
+  return {
     uploadsAccepted: 0,
     acceptedByReconciliation: 0,
     refused: 0,
-    deleted: deletedIds.size,
+    deleted,
     processed: 0,
     failed: 0,
     failedBySource: {},
@@ -115,80 +108,117 @@ export async function verify(
     interruptedUploadOriginals: 0,
     staleGenerationFolders: 0,
     statusAgrees: false,
-    problems,
+    problems: [],
   };
+}
 
+/** Checks the invariant and its companions; `deletedIds` were deleted by the client. */
+export async function verify(
+  stack: LocalStack,
+  records: UploadRecord[],
+  deletedIds: Set<string>,
+): Promise<Verdict> {
+  const bySha = rowsBySha(stack.dataDir);
+  const storage = join(stack.dataDir, 'storage');
+  const verdict = emptyVerdict(deletedIds.size);
   for (const record of records) {
-    const { file } = record;
-    const row = bySha.get(file.sha256);
-    if (new Set(record.ids).size > 1) {
-      verdict.duplicated++;
-      problems.push(`${file.name}: answered with several ids ${record.ids.join(', ')}`);
+    checkUpload(verdict, record, bySha.get(record.file.sha256), deletedIds, storage);
+  }
+  countOrphans(verdict, records, bySha, deletedIds, storage);
+  await checkStatusAgrees(verdict, stack);
+  return verdict;
+}
+
+/** One upload: answered once, refused iff it should be, and ended processed or failed with its row. */
+function checkUpload(
+  verdict: Verdict,
+  record: UploadRecord,
+  row: Row | undefined,
+  deletedIds: Set<string>,
+  storage: string,
+): void {
+  const { file } = record;
+  const { problems } = verdict;
+  if (new Set(record.ids).size > 1) {
+    verdict.duplicated++;
+    problems.push(`${file.name}: answered with several ids ${record.ids.join(', ')}`);
+  }
+  if (record.outcome === 'refused') {
+    verdict.refused++;
+    if (file.kind !== 'refused')
+      problems.push(`${file.name} (${file.kind}) was refused: ${record.errorCode}`);
+    if (row) problems.push(`${file.name} was refused but has row ${row.id}`);
+    return;
+  }
+  if (file.kind === 'refused') {
+    problems.push(`${file.name} should have been refused but was ${record.outcome}`);
+  }
+  const id = record.ids[0] ?? row?.id;
+  if (record.outcome === 'unknown') {
+    // The answer never arrived: accepted iff the backend has the content.
+    if (!row) return;
+    verdict.acceptedByReconciliation++;
+  }
+  verdict.uploadsAccepted++;
+  if (id && deletedIds.has(id)) {
+    if (row) problems.push(`${file.name}: deleted image ${id} still has a row`);
+    return;
+  }
+  if (!row || (id && row.id !== id)) {
+    verdict.lost++;
+    problems.push(
+      `${file.name}: accepted as ${id} but ${row ? `the row is ${row.id}` : 'there is no row'}`,
+    );
+    return;
+  }
+  if (row.status === 'processed') {
+    verdict.processed++;
+    if (file.kind === 'corrupt') problems.push(`${file.name}: a corrupt file was processed`);
+    checkVariantsOnDisk(verdict, row, storage);
+  } else if (row.status === 'failed' && row.failed_code && row.resolved_at === null) {
+    verdict.failed++;
+    const source = row.failed_source ?? '?';
+    verdict.failedBySource[source] = (verdict.failedBySource[source] ?? 0) + 1;
+    verdict.failedByCode[row.failed_code] = (verdict.failedByCode[row.failed_code] ?? 0) + 1;
+    if (file.kind === 'valid' && row.failed_code === 'CORRUPT_IMAGE') {
+      problems.push(`${row.id}: a valid image failed as CORRUPT_IMAGE`);
     }
-    if (record.outcome === 'refused') {
-      verdict.refused++;
-      if (file.kind !== 'refused')
-        problems.push(`${file.name} (${file.kind}) was refused: ${record.errorCode}`);
-      if (row) problems.push(`${file.name} was refused but has row ${row.id}`);
-      continue;
-    }
-    if (file.kind === 'refused') {
-      problems.push(`${file.name} should have been refused but was ${record.outcome}`);
-    }
-    const id = record.ids[0] ?? row?.id;
-    if (record.outcome === 'unknown') {
-      // The answer never arrived: accepted iff the backend has the content.
-      if (!row) continue;
-      verdict.acceptedByReconciliation++;
-    }
-    verdict.uploadsAccepted++;
-    if (id && deletedIds.has(id)) {
-      if (row) problems.push(`${file.name}: deleted image ${id} still has a row`);
-      continue;
-    }
-    if (!row || (id && row.id !== id)) {
-      verdict.lost++;
-      problems.push(
-        `${file.name}: accepted as ${id} but ${row ? `the row is ${row.id}` : 'there is no row'}`,
-      );
-      continue;
-    }
-    if (row.status === 'processed') {
-      verdict.processed++;
-      if (file.kind === 'corrupt') problems.push(`${file.name}: a corrupt file was processed`);
-      const variants = JSON.parse(row.variants ?? '[]') as { suffix: string; bytes: number }[];
-      if (variants.length === 0) problems.push(`${row.id}: processed without variants`);
-      const prefix = join(storage, 'variants', row.id, row.preset, `g${row.generation}`);
-      for (const variant of variants) {
-        const path = join(prefix, variant.suffix);
-        const size = existsSync(path) ? statSync(path).size : -1;
-        if (size !== variant.bytes) {
-          verdict.variantMismatches++;
-          problems.push(
-            `${row.id}: variant ${variant.suffix} is ${size} bytes on disk, ${variant.bytes} recorded`,
-          );
-        }
-      }
-      for (const folder of listDir(join(storage, 'variants', row.id, row.preset))) {
-        if (folder !== `g${row.generation}`) verdict.staleGenerationFolders++;
-      }
-    } else if (row.status === 'failed' && row.failed_code && row.resolved_at === null) {
-      verdict.failed++;
-      const source = row.failed_source ?? '?';
-      verdict.failedBySource[source] = (verdict.failedBySource[source] ?? 0) + 1;
-      verdict.failedByCode[row.failed_code] = (verdict.failedByCode[row.failed_code] ?? 0) + 1;
-      if (file.kind === 'valid' && row.failed_code === 'CORRUPT_IMAGE') {
-        problems.push(`${row.id}: a valid image failed as CORRUPT_IMAGE`);
-      }
-    } else {
-      verdict.lost++;
-      problems.push(
-        `${row.id}: ended ${row.status} (failed_tasks: ${row.failed_code ?? 'none'}, resolved ${row.resolved_at ?? 'no'})`,
+  } else {
+    verdict.lost++;
+    problems.push(
+      `${row.id}: ended ${row.status} (failed_tasks: ${row.failed_code ?? 'none'}, resolved ${row.resolved_at ?? 'no'})`,
+    );
+  }
+}
+
+/** A processed row's variants: on disk with the recorded sizes, in its current generation only. */
+function checkVariantsOnDisk(verdict: Verdict, row: Row, storage: string): void {
+  const variants = JSON.parse(row.variants ?? '[]') as { suffix: string; bytes: number }[];
+  if (variants.length === 0) verdict.problems.push(`${row.id}: processed without variants`);
+  const prefix = join(storage, 'variants', row.id, row.preset, `g${row.generation}`);
+  for (const variant of variants) {
+    const path = join(prefix, variant.suffix);
+    const size = existsSync(path) ? statSync(path).size : -1;
+    if (size !== variant.bytes) {
+      verdict.variantMismatches++;
+      verdict.problems.push(
+        `${row.id}: variant ${variant.suffix} is ${size} bytes on disk, ${variant.bytes} recorded`,
       );
     }
   }
+  for (const folder of listDir(join(storage, 'variants', row.id, row.preset))) {
+    if (folder !== `g${row.generation}`) verdict.staleGenerationFolders++;
+  }
+}
 
-  // Orphans: every stored original and variant folder must belong to a row.
+/** Orphans: every stored original and variant folder must belong to a row. */
+function countOrphans(
+  verdict: Verdict,
+  records: UploadRecord[],
+  bySha: Map<string, Row>,
+  deletedIds: Set<string>,
+  storage: string,
+): void {
   const ids = new Set([...bySha.values()].map((r) => r.id));
   const refusedShas = new Set(
     records.filter((r) => r.file.kind === 'refused').map((r) => r.file.sha256),
@@ -200,7 +230,7 @@ export async function verify(
       .digest('hex');
     if (deletedIds.has(name) || refusedShas.has(sha)) {
       verdict.orphanedObjects++;
-      problems.push(
+      verdict.problems.push(
         `orphaned original originals/${name} of a ${deletedIds.has(name) ? 'deleted' : 'refused'} image`,
       );
     } else {
@@ -210,11 +240,15 @@ export async function verify(
   for (const name of listDir(join(storage, 'variants'))) {
     if (!ids.has(name)) {
       verdict.orphanedObjects++;
-      problems.push(`orphaned variants/${name}/${deletedIds.has(name) ? ' (deleted image)' : ''}`);
+      verdict.problems.push(
+        `orphaned variants/${name}/${deletedIds.has(name) ? ' (deleted image)' : ''}`,
+      );
     }
   }
+}
 
-  // /status must agree with the database.
+/** `/status` must agree with the database. */
+async function checkStatusAgrees(verdict: Verdict, stack: LocalStack): Promise<void> {
   const status = (await (await fetch(`${stack.backendUrl}/status`)).json()) as {
     counts: Record<string, number>;
     outbox: { pending: number };
@@ -235,12 +269,11 @@ export async function verify(
     );
     verdict.statusAgrees = mismatched.length === 0 && status.outbox.pending === outbox;
     if (!verdict.statusAgrees) {
-      problems.push(
+      verdict.problems.push(
         `/status ${JSON.stringify(status)} disagrees with the database ${JSON.stringify({ counts, outbox })}`,
       );
     }
   } finally {
     db.close();
   }
-  return verdict;
 }

@@ -15,6 +15,7 @@ import { pendingWork, type Verdict, verify } from './checks.ts';
 import { deleteWithRetry, mapConcurrent, type UploadRecord, uploadWithRetry } from './client.ts';
 import { loadFaultSuiteConfig } from './config.ts';
 import { createRandom, makeCorpus } from './corpus.ts';
+import { FAULT_ENTRIES } from './entries.ts';
 import { findPids } from './processes.ts';
 
 const config = loadFaultSuiteConfig();
@@ -53,6 +54,8 @@ describe(`the pipeline under kill -9, storage faults and callback timeouts (seed
     const corpus = await makeCorpus(config.images, config.seed);
     const faults = `seed=${config.seed},fail=0.03,stall=0.03,stallMs=3000`;
     stack = await freshStack({
+      // The entries that honour STORAGE_FAULTS (production ones ignore it).
+      entries: FAULT_ENTRIES,
       maxRetries: 3,
       taskTimeoutSeconds: 180,
       backendEnv: {

@@ -7,14 +7,16 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { coerceError } from '@slideshow/runtime';
+import { FAULT_ENTRIES } from './entries.ts';
 
 /** Which process of the stack. */
 export type StackProcess = 'backend' | 'local-cloud' | 'processor';
 
-const ENTRY: Record<StackProcess, string> = {
-  backend: 'apps/backend/src/main.ts',
-  'local-cloud': 'apps/local-cloud/src/main.ts',
-  processor: 'apps/processor/dist/processor.mjs',
+/** Entry points of each kind: the production one and, where there is one, the fault entry. */
+const ENTRIES: Record<StackProcess, string[]> = {
+  backend: ['apps/backend/src/main.ts', FAULT_ENTRIES.backend],
+  'local-cloud': ['apps/local-cloud/src/main.ts'],
+  processor: ['apps/processor/dist/processor.mjs', FAULT_ENTRIES.processor],
 };
 
 function readProc(pid: string, file: string): string | undefined {
@@ -34,7 +36,7 @@ export function findPids(kind: StackProcess, marker: string): number[] {
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     const cmdline = readProc(pid, 'cmdline');
-    if (!cmdline?.includes(ENTRY[kind])) continue;
+    if (!ENTRIES[kind].some((entry) => cmdline?.includes(entry))) continue;
     const environ = readProc(pid, 'environ');
     if (!environ?.split('\0').includes(marker)) continue;
     out.push(Number(pid));

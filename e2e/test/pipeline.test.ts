@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeSampleImages, makeTruncatedJpeg } from '@slideshow/tools/sample-images';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAULT_ENTRIES } from '../faults/entries.ts';
 import { failedTask, freshStack, hasGcloud, upload, waitForTerminal } from './helpers.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
@@ -113,8 +114,13 @@ describe('a processor that is killed on every attempt', () => {
   let stack: Stack;
   beforeAll(async () => {
     // PROCESSOR_FAULT=sigkill makes every attempt die the way an OOM kill does:
-    // SIGKILL, no chance to report. Only the workflow's `except` can.
-    stack = await freshStack({ maxRetries: 3, processorEnv: { PROCESSOR_FAULT: 'sigkill' } });
+    // SIGKILL, no chance to report. Only the workflow's `except` can. The
+    // processor's fault entry honours it (its bundle has no fault switch).
+    stack = await freshStack({
+      maxRetries: 3,
+      entries: { processor: FAULT_ENTRIES.processor },
+      processorEnv: { PROCESSOR_FAULT: 'sigkill' },
+    });
   });
   afterAll(async () => {
     await stack?.dispose();

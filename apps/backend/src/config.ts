@@ -6,7 +6,7 @@
  * defaulted safely (public URL, bucket, password hash, callback identities).
  */
 import { isAbsolute, resolve } from 'node:path';
-import { BUILT_IN_PRESETS } from '@slideshow/imaging';
+import { BUILT_IN_PRESETS } from '@slideshow/imaging/header';
 import { loadPresetFile } from '@slideshow/imaging/presets';
 import { AppError } from '@slideshow/runtime';
 import { z } from 'zod';

@@ -4,7 +4,8 @@
  * acquire the database lease, restore, open SQLite, replicate) → once it holds
  * the lease, `createBackend` (backend.ts) on the opened database → serve —
  * and on SIGTERM/SIGINT stop, sync a last time and release (Cloud Run sends
- * SIGTERM and waits 10 s).
+ * SIGTERM and waits 10 s). Started with no hooks; only the fault suite's entry
+ * (main-with-faults.ts) passes any.
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -42,25 +43,16 @@ async function adminPasswordHash(config: BackendConfig): Promise<string> {
   return hashPassword(password);
 }
 
-/** Test-only (e2e/faults): wraps the store with seeded injected faults when STORAGE_FAULTS is set. */
-async function withStorageFaults(
-  store: ObjectStore,
-  spec: string | undefined,
-): Promise<ObjectStore> {
-  if (!spec) return store;
-  const { createFaultyObjectStore, parseStorageFaults } = await import('@slideshow/storage/faulty');
-  return createFaultyObjectStore(store, parseStorageFaults(spec, 'backend'));
-}
-
 /** Everything `createBackend` takes but the database and the write fence. */
 async function openBackendDeps(
   config: BackendConfig,
   logger: Logger,
+  hooks: BackendHooks,
 ): Promise<Omit<BackendDeps, 'db' | 'writeFence'>> {
   const opened = await openStore(config);
   const queueAdmin = await openQueueAdmin(config);
   return {
-    store: await withStorageFaults(opened.store, process.env.STORAGE_FAULTS),
+    store: hooks.wrapStore ? await hooks.wrapStore(opened.store) : opened.store,
     dispatcher: await openDispatcher(config, logger.child({ component: 'dispatch' })),
     ...(queueAdmin ? { queueAdmin } : {}),
     callbackVerifier: await openVerifier(config),
@@ -108,10 +100,16 @@ function openLitestream(config: BackendConfig, logger: Logger): Litestream | und
   });
 }
 
-async function main(): Promise<void> {
+/** Test seams a wrapping entry may fill (main-with-faults.ts); production passes none. */
+export interface BackendHooks {
+  /** Wraps the object store before anything uses it. */
+  wrapStore?: (store: ObjectStore) => Promise<ObjectStore>;
+}
+
+async function main(hooks: BackendHooks): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, fields: { service: 'backend' } });
-  const deps = await openBackendDeps(config, logger);
+  const deps = await openBackendDeps(config, logger, hooks);
   // Unique per process: a restarted instance is a new owner, never mistaken for the old one.
   const owner = `${config.lease.revision ?? hostname()}/${process.pid}/${randomToken(6)}`;
   const lease = createLease({
@@ -132,10 +130,16 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((error: unknown) => {
-  const e = coerceError(error);
-  process.stderr.write(
-    `${JSON.stringify({ severity: 'ERROR', message: `backend failed to start: ${e.message}`, code: e.code })}\n`,
-  );
-  process.exit(1);
-});
+/** Starts the backend; a start-up failure is logged as one JSON line and exits 1. */
+export function startBackend(hooks: BackendHooks = {}): void {
+  main(hooks).catch((error: unknown) => {
+    const e = coerceError(error);
+    process.stderr.write(
+      `${JSON.stringify({ severity: 'ERROR', message: `backend failed to start: ${e.message}`, code: e.code })}\n`,
+    );
+    process.exit(1);
+  });
+}
+
+// `node src/main.ts` (the image's entrypoint) starts it; the fault suite's entry imports it instead.
+if (import.meta.main) startBackend();

@@ -5,7 +5,7 @@
  * Pure: it prepares SQL statements and nothing else.
  */
 
-import { BUILT_IN_PRESETS } from '@slideshow/imaging';
+import { BUILT_IN_PRESETS } from '@slideshow/imaging/header';
 import { createLoginDevices } from './auth/login-device.ts';
 import { createRateLimiter, type LoginLimiterSettings } from './auth/rate-limit.ts';
 import type { AppDeps, Services } from './context.ts';

@@ -8,21 +8,26 @@
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
 import type { Db } from './db.ts';
-import { createOperationsStore } from './operations.ts';
+import { createOperationsStore, type OperationsStore } from './operations.ts';
 import { createOutboundPolicy } from './outbound-policy.ts';
 import { refusal } from './request-guard.ts';
-import { createRouter, type RawRequest, type RawResponse } from './router.ts';
-import { createConnectorCalls, createJobsRunConnector } from './run/connector.ts';
-import { createJobPolicy } from './run/job-policy.ts';
+import { createRouter, type RawRequest, type RawResponse, type Router } from './router.ts';
+import {
+  type ConnectorCalls,
+  createConnectorCalls,
+  createJobsRunConnector,
+} from './run/connector.ts';
+import { createJobPolicy, type JobPolicy } from './run/job-policy.ts';
 import { registerRunRoutes } from './run/routes.ts';
 import { createJobRunner, type JobRunner } from './run/runner.ts';
-import { createRunService } from './run/service.ts';
-import { createRunStore } from './run/store.ts';
+import { createRunService, type RunService } from './run/service.ts';
+import { createRunStore, type RunStore } from './run/store.ts';
 import { registerRunV1Routes } from './run/v1-routes.ts';
 import { startTaskScheduler, type TaskScheduler } from './tasks/dispatcher.ts';
 import { TASKS_RULES, type TasksRules } from './tasks/model.ts';
 import { registerTasksRoutes } from './tasks/routes.ts';
 import { createTasksStore } from './tasks/store.ts';
+import type { ConnectorHandler } from './workflows/index.ts';
 import { createApiConnectors } from './workflows-api/connectors.ts';
 import { createExecutionsRunner, type ExecutionsRunner } from './workflows-api/executions.ts';
 import { registerWorkflowsRoutes } from './workflows-api/routes.ts';
@@ -85,11 +90,7 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
   const router = createRouter(log.child({ component: 'api' }), (headers, target) =>
     refusal(headers, guard, target),
   );
-  const corrupt = (what: string) => (name: string, error: unknown) =>
-    log.error(`a stored ${what} could not be read; it was set aside`, {
-      name,
-      error: coerceError(error).message,
-    });
+  const corrupt = (what: string) => reportSetAside(log, what);
   const tasksRules: TasksRules = { ...TASKS_RULES, ...deps.tasksRules };
   const tasksStore = createTasksStore(deps.db, tasksRules, corrupt('task'));
   const operations = createOperationsStore(deps.db);
@@ -113,43 +114,21 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
     async stop() {},
     inFlight: () => 0,
   };
-  const jobRunner: JobRunner = createJobRunner({
-    store: runStore,
-    logger: log.child({ component: 'cloud-run' }),
-    workdir: deps.workdir,
-    killGraceMs: deps.killGraceMs,
-    hostEnv: deps.hostEnv,
-    maxRunningTasks: deps.maxRunningTasks ?? 0,
-    policy: jobPolicy,
-    now,
-  });
-  const runService = createRunService({
-    store: runStore,
-    operations,
-    runner: () => jobRunner,
-    policy: jobPolicy,
-    now,
-  });
+  const { jobRunner, runService } = createCloudRun(deps, runStore, operations, jobPolicy, now);
   const executions: ExecutionsRunner = createExecutionsRunner({
     store: workflowsStore,
     logger: log.child({ component: 'workflows' }),
     oauthToken: deps.oauthToken,
     oidcToken: deps.oidcToken,
     outbound,
-    connectorsFor: (execution) => ({
-      'googleapis.run.v2.projects.locations.jobs.run': createJobsRunConnector(
+    connectorsFor: (execution) =>
+      executionConnectors(execution, {
         runService,
         connectorCalls,
-        execution,
-      ),
-      ...createApiConnectors({
-        handle: (request) => router.handleRaw(request),
+        router,
         oauthToken: deps.oauthToken,
-        waitForExecution: (name) => executions.completion(name),
-        project: execution.split('/')[1] ?? '',
-        location: execution.split('/')[3] ?? '',
+        executions: () => executions,
       }),
-    }),
     now,
   });
 
@@ -195,4 +174,66 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
     },
     executionFinished: (name) => executions.completion(name),
   };
+}
+
+/** Logs a stored row (`what`) that could not be read and was set aside. */
+function reportSetAside(log: Logger, what: string): (name: string, error: unknown) => void {
+  return (name, error) =>
+    log.error(`a stored ${what} could not be read; it was set aside`, {
+      name,
+      error: coerceError(error).message,
+    });
+}
+
+/**
+ * The connectors a workflow execution may call: Cloud Run's `jobs.run` (an
+ * operation already started is joined after a restart, not repeated) and the
+ * Workflows API connectors, served by this process's own router.
+ */
+function executionConnectors(
+  execution: string,
+  parts: {
+    runService: RunService;
+    connectorCalls: ConnectorCalls;
+    router: Router;
+    oauthToken: string;
+    executions: () => ExecutionsRunner;
+  },
+): Record<string, ConnectorHandler> {
+  return {
+    'googleapis.run.v2.projects.locations.jobs.run': createJobsRunConnector(
+      parts.runService,
+      parts.connectorCalls,
+      execution,
+    ),
+    ...createApiConnectors({
+      handle: (request) => parts.router.handleRaw(request),
+      oauthToken: parts.oauthToken,
+      waitForExecution: (name) => parts.executions().completion(name),
+      project: execution.split('/')[1] ?? '',
+      location: execution.split('/')[3] ?? '',
+    }),
+  };
+}
+
+/** Cloud Run: the job runner and the service the v1 and v2 routes and the jobs.run connector share. */
+function createCloudRun(
+  deps: LocalCloudDeps,
+  store: RunStore,
+  operations: OperationsStore,
+  policy: JobPolicy,
+  now: () => number,
+): { jobRunner: JobRunner; runService: RunService } {
+  const jobRunner = createJobRunner({
+    store,
+    logger: deps.logger.child({ component: 'cloud-run' }),
+    workdir: deps.workdir,
+    killGraceMs: deps.killGraceMs,
+    hostEnv: deps.hostEnv,
+    maxRunningTasks: deps.maxRunningTasks ?? 0,
+    policy,
+    now,
+  });
+  const runService = createRunService({ store, operations, runner: () => jobRunner, policy, now });
+  return { jobRunner, runService };
 }

@@ -23,7 +23,6 @@ describe('loadConfig', () => {
       taskCount: 1,
       callbackAudience: 'http://127.0.0.1:9000',
       callbackDeadlineMs: 30_000,
-      fault: undefined,
     });
   });
 
@@ -57,14 +56,14 @@ describe('loadConfig', () => {
         BACKEND_API_URL: 'not a url',
         CALLBACK_AUTH: 'shared-secret',
         MAX_RETRIES: 'three',
-        PROCESSOR_FAULT: 'explode',
+        LOG_LEVEL: 'LOUD',
       });
     } catch (error) {
       message = (error as Error).message;
     }
     expect(message).toContain('BACKEND_API_URL');
     expect(message).toContain('MAX_RETRIES');
-    expect(message).toContain('PROCESSOR_FAULT');
+    expect(message).toContain('LOG_LEVEL');
     expect(message).toContain(
       'TARGET_FILE_ID: one of TARGET_FILE_ID or TARGET_FILE_IDS is required',
     );
@@ -89,11 +88,16 @@ describe('loadConfig', () => {
     const config = loadConfig({
       ...base,
       MAX_RETRIES: '',
-      PROCESSOR_FAULT: ' ',
+      IMAGING_PRESET: ' ',
       GCS_BUCKET_NAME: '',
     });
     expect(config.maxRetries).toBe(3);
-    expect(config.fault).toBeUndefined();
+    expect(config.imagingPreset).toBeUndefined();
+  });
+
+  it('never reads the fault switches, which only the test-only entry main-with-faults.ts honours', () => {
+    const config = loadConfig({ ...base, PROCESSOR_FAULT: 'crash', STORAGE_FAULTS: 'seed=1' });
+    expect(JSON.stringify(config)).not.toMatch(/crash|seed=1/);
   });
 
   it('knows the final attempt is the one numbered MAX_RETRIES', () => {

@@ -7,11 +7,6 @@ import { AppError } from '@slideshow/runtime';
 import * as z from 'zod/mini';
 import { CALLBACK_DEFAULTS } from './backend-client.ts';
 
-/** Test-only fault switches (see README and faults.ts). */
-export const PROCESSOR_FAULTS = ['crash', 'hang', 'oom', 'sigkill'] as const;
-/** One of {@link PROCESSOR_FAULTS}. */
-export type ProcessorFault = (typeof PROCESSOR_FAULTS)[number];
-
 /** Where callback credentials come from. */
 export const CALLBACK_AUTH_KINDS = ['google', 'shared-secret'] as const;
 /** One of {@link CALLBACK_AUTH_KINDS}. */
@@ -48,7 +43,6 @@ export interface ProcessorConfig {
   taskCount: number;
   /** Overrides the preset named by the job spec (a deliberate operator choice). */
   imagingPreset: string | undefined;
-  fault: ProcessorFault | undefined;
   logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 }
 
@@ -100,7 +94,6 @@ const EnvSchema = z.object({
   CLOUD_RUN_TASK_ATTEMPT: integer(0, 0),
   CLOUD_RUN_TASK_COUNT: integer(1, 1),
   IMAGING_PRESET: optionalString,
-  PROCESSOR_FAULT: z.optional(z.enum(PROCESSOR_FAULTS)),
   LOG_LEVEL: z._default(z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']), 'INFO'),
 });
 
@@ -210,7 +203,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     attempt: e.CLOUD_RUN_TASK_ATTEMPT,
     taskCount: e.CLOUD_RUN_TASK_COUNT,
     imagingPreset: e.IMAGING_PRESET,
-    fault: e.PROCESSOR_FAULT,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -7,4 +7,6 @@
 import { enableCompileCache } from 'node:module';
 
 enableCompileCache?.();
-await import('./main.ts');
+const { main } = await import('./main.ts');
+// Exit explicitly: keep-alive sockets and the GCS client's timers must not hold the task open.
+process.exit(await main());

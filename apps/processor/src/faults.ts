@@ -1,9 +1,38 @@
 /**
- * Test-only fault switches (`PROCESSOR_FAULT`), used by end-to-end tests to
- * prove the retry and backstop paths of DESIGN §4. Ignored unless set; `hang`
- * lives in run.ts because it must happen mid-work, after `started`.
+ * Test-only fault switches, read by the test-only entry main-with-faults.ts
+ * and never by main.ts, so the production bundle (dist/processor.mjs) holds
+ * none of this. End-to-end tests use them to prove the retry and backstop
+ * paths (docs/architecture.md, "Who retries what"):
+ *
+ * - `PROCESSOR_FAULT=crash|sigkill|oom` ends the process before any work;
+ *   `hang` sleeps mid-work, after `started`, until SIGTERM;
+ * - `STORAGE_FAULTS=seed=S,fail=R,stall=R,stallMs=N` wraps the store in
+ *   seeded injected failures and stalls (@slideshow/storage/faulty), drawn
+ *   afresh on every attempt.
  */
-import type { ProcessorFault } from './config.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError } from '@slideshow/runtime';
+import { createFaultyObjectStore, parseStorageFaults } from '@slideshow/storage/faulty';
+import type { ProcessorHooks } from './main.ts';
+
+/** The values of `PROCESSOR_FAULT`. */
+export const PROCESSOR_FAULTS = ['crash', 'hang', 'oom', 'sigkill'] as const;
+/** One of {@link PROCESSOR_FAULTS}. */
+export type ProcessorFault = (typeof PROCESSOR_FAULTS)[number];
+
+/** Reads `PROCESSOR_FAULT` (blank is unset); an unknown value is a VALIDATION_FAILED naming it. */
+export function parseProcessorFault(value: string | undefined): ProcessorFault | undefined {
+  const trimmed = value?.trim();
+  if (!trimmed) return undefined;
+  const fault = PROCESSOR_FAULTS.find((known) => known === trimmed);
+  if (!fault) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `Expected PROCESSOR_FAULT to be one of ${PROCESSOR_FAULTS.join(', ')} but received ${JSON.stringify(trimmed)}`,
+    );
+  }
+  return fault;
+}
 
 /**
  * Applies a fault that ends the process before any work: `crash` exits 1,
@@ -33,4 +62,34 @@ export async function applyStartupFault(fault: ProcessorFault | undefined): Prom
     });
     process.abort();
   }
+}
+
+/** Sleeps mid-work until the task's signal aborts it (SIGTERM). */
+export const hangUntilTerminated: NonNullable<ProcessorHooks['afterStarted']> = async ({
+  log,
+  signal,
+}) => {
+  log.warn('PROCESSOR_FAULT=hang: sleeping until terminated');
+  await sleep(2 ** 31 - 1, undefined, { signal });
+};
+
+/** The hooks that inject what `env` asks for; throws VALIDATION_FAILED on a bad value. */
+export function faultHooks(env: Record<string, string | undefined>): ProcessorHooks {
+  const fault = parseProcessorFault(env.PROCESSOR_FAULT);
+  const storageFaults = env.STORAGE_FAULTS?.trim();
+  // Parsed now, so a bad STORAGE_FAULTS fails before any work (the salt is the attempt's).
+  if (storageFaults) parseStorageFaults(storageFaults, 'check');
+  return {
+    beforeWork: () => applyStartupFault(fault),
+    ...(fault === 'hang' ? { afterStarted: hangUntilTerminated } : {}),
+    ...(storageFaults
+      ? {
+          wrapStore: async (store, config) =>
+            createFaultyObjectStore(
+              store,
+              parseStorageFaults(storageFaults, `attempt-${config.attempt}`),
+            ),
+        }
+      : {}),
+  };
 }

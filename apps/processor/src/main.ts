@@ -3,18 +3,31 @@
  * environment once, builds the adapters, runs one task and turns its outcome
  * into the exit status. SIGTERM (Cloud Run's timeout signal, SIGKILL follows
  * 10 s later) aborts the work and a hard timer guarantees exit within 8 s.
+ * entry.ts runs it with no hooks; only the fault suite's entry
+ * (main-with-faults.ts) passes any.
  */
 import { AppError, coerceError, createLogger } from '@slideshow/runtime';
+import type { ObjectStore } from '@slideshow/storage';
 import { openCredentials, openStore } from './adapters.ts';
 import { loadConfig, type ProcessorConfig } from './config.ts';
 import { EXIT_CODES, startFailureExitCode } from './exit-policy.ts';
-import { applyStartupFault } from './faults.ts';
-import { run } from './run.ts';
+import { type RunDeps, run } from './run.ts';
+
+/** Test seams a wrapping entry may fill (main-with-faults.ts); production passes none. */
+export interface ProcessorHooks {
+  /** Runs once the configuration is valid, before any work. */
+  beforeWork?: (config: ProcessorConfig) => Promise<void>;
+  /** Wraps the opened object store. */
+  wrapStore?: (store: ObjectStore, config: ProcessorConfig) => Promise<ObjectStore>;
+  /** Handed to run() (see {@link RunDeps.afterStarted}). */
+  afterStarted?: RunDeps['afterStarted'];
+}
 
 /** Time after SIGTERM at which the process exits whatever it is doing (< Cloud Run's 10 s). */
 const HARD_EXIT_MS = 7_500;
 
-async function main(): Promise<number> {
+/** Runs one task and resolves with the process's exit status. */
+export async function main(hooks: ProcessorHooks = {}): Promise<number> {
   let config: ProcessorConfig;
   try {
     config = loadConfig(process.env);
@@ -47,21 +60,18 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
 
-  await applyStartupFault(config.fault);
+  await hooks.beforeWork?.(config);
   logger.info('processor starting', { storage: new URL(config.storageUrl).protocol });
   try {
     const [opened, credentials] = await Promise.all([openStore(config), openCredentials(config)]);
-    // Test-only (e2e/faults): seeded storage faults, drawn afresh on every attempt.
-    const faults = process.env.STORAGE_FAULTS;
-    const store = faults
-      ? await import('@slideshow/storage/faulty').then((m) =>
-          m.createFaultyObjectStore(
-            opened,
-            m.parseStorageFaults(faults, `attempt-${config.attempt}`),
-          ),
-        )
-      : opened;
-    const result = await run(config, { store, credentials, logger, signal: controller.signal });
+    const store = hooks.wrapStore ? await hooks.wrapStore(opened, config) : opened;
+    const result = await run(config, {
+      store,
+      credentials,
+      logger,
+      signal: controller.signal,
+      ...(hooks.afterStarted ? { afterStarted: hooks.afterStarted } : {}),
+    });
     logger.info('processor finished', {
       outcome: result.outcome,
       exitCode: result.exitCode,
@@ -75,6 +85,3 @@ async function main(): Promise<number> {
     return startFailureExitCode(error);
   }
 }
-
-// Exit explicitly: keep-alive sockets and the GCS client's timers must not hold the task open.
-process.exit(await main());

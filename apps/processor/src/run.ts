@@ -5,7 +5,6 @@
  * retryable one exits non-zero so Cloud Run retries, reporting failed first
  * (best effort) when this is the final attempt.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { CallbackCredentials } from '@slideshow/callback-auth';
 import type { ImageResult, JobSpec } from '@slideshow/contracts';
 import type { Preset } from '@slideshow/imaging';
@@ -41,6 +40,12 @@ export interface RunDeps {
   logger: Logger;
   /** Aborted on SIGTERM: work stops at the next await. */
   signal: AbortSignal;
+  /**
+   * Test seam: runs once `started` is acknowledged, before the original is
+   * processed (the fault entry's `hang`, src/main-with-faults.ts). Production
+   * passes none.
+   */
+  afterStarted?: (context: { log: Logger; signal: AbortSignal }) => Promise<void>;
 }
 
 /** `Cache-Control` of every variant: keys are content-addressed by id, preset and generation. */
@@ -184,10 +189,7 @@ async function begin(task: TaskContext): Promise<RunResult | Begun> {
   await startedCall;
   const spec = await checking;
   progress.spec = spec;
-  if (config.fault === 'hang') {
-    log.warn('PROCESSOR_FAULT=hang: sleeping until terminated');
-    await sleep(2 ** 31 - 1, undefined, { signal });
-  }
+  await task.deps.afterStarted?.({ log, signal });
   return { spec, reading, readStart, log };
 }
 

@@ -11,6 +11,7 @@ import type { Variant } from '@slideshow/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   breakObject,
+  faultEntryPath,
   makeJpeg,
   makeTruncatedJpeg,
   processorEnv,
@@ -121,7 +122,9 @@ describe('the bundled processor', () => {
   });
 });
 
-describe('the bundled processor on SIGTERM', () => {
+// PROCESSOR_FAULT lives only in the test-only entry (src/main-with-faults.ts, main.ts with
+// fault hooks); the bundle has no fault switch (test/bundle.test.ts).
+describe('the processor on SIGTERM (through the fault entry)', () => {
   async function terminate(attempt: string) {
     const { id } = await backend.upload(
       await makeJpeg(320, 200, 50 + Number(attempt)),
@@ -130,6 +133,7 @@ describe('the bundled processor on SIGTERM', () => {
     const child = spawnProcessor(
       env(id, { PROCESSOR_FAULT: 'hang', CLOUD_RUN_TASK_ATTEMPT: attempt }),
       {
+        script: faultEntryPath,
         // Cloud Run's grace: SIGKILL 10 s after SIGTERM. A SIGKILL here fails the test.
         killAfterMs: 30_000,
       },
@@ -153,7 +157,7 @@ describe('the bundled processor on SIGTERM', () => {
   });
 });
 
-describe('the bundled processor misconfigured or faulted', () => {
+describe('the bundled processor misconfigured', () => {
   it('exits 2 and names every bad variable', async () => {
     const result = await spawnProcessor({ BACKEND_API_URL: 'nope', MAX_RETRIES: 'x' }).done;
     expect(result.code).toBe(2);
@@ -164,9 +168,29 @@ describe('the bundled processor misconfigured or faulted', () => {
     expect(result.stderr).toContain('TARGET_FILE_ID');
   });
 
+  it('ignores PROCESSOR_FAULT: the bundle has no fault switch', async () => {
+    const result = await spawnProcessor(
+      env('img_aaaaaaaaaaaaaaaaaaaaaaaaaa', { PROCESSOR_FAULT: 'crash' }),
+    ).done;
+    expect(result.signal).toBeNull();
+    expect(result.logs.some((l) => l.message === 'processor finished')).toBe(true);
+  });
+});
+
+describe('the fault entry (src/main-with-faults.ts)', () => {
+  it('refuses an unknown PROCESSOR_FAULT with exit 2, naming it', async () => {
+    const result = await spawnProcessor(
+      env('img_aaaaaaaaaaaaaaaaaaaaaaaaaa', { PROCESSOR_FAULT: 'explode' }),
+      { script: faultEntryPath },
+    ).done;
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('PROCESSOR_FAULT');
+  });
+
   it('crashes with exit 1 before any work under PROCESSOR_FAULT=crash', async () => {
     const result = await spawnProcessor(
       env('img_aaaaaaaaaaaaaaaaaaaaaaaaaa', { PROCESSOR_FAULT: 'crash' }),
+      { script: faultEntryPath },
     ).done;
     expect(result.code).toBe(1);
   });
@@ -174,6 +198,7 @@ describe('the bundled processor misconfigured or faulted', () => {
   it('dies by SIGKILL under PROCESSOR_FAULT=sigkill', async () => {
     const result = await spawnProcessor(
       env('img_aaaaaaaaaaaaaaaaaaaaaaaaaa', { PROCESSOR_FAULT: 'sigkill' }),
+      { script: faultEntryPath },
     ).done;
     expect(result.signal).toBe('SIGKILL');
   });
@@ -184,7 +209,7 @@ describe('the bundled processor misconfigured or faulted', () => {
     try {
       const result = await spawnProcessor(
         env('img_aaaaaaaaaaaaaaaaaaaaaaaaaa', { PROCESSOR_FAULT: 'oom' }),
-        { cwd },
+        { cwd, script: faultEntryPath },
       ).done;
       expect(result.signal).toBe('SIGABRT');
     } finally {

@@ -14,6 +14,8 @@ import sharp from 'sharp';
 export const processorDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The bundle `pnpm build` writes. */
 export const bundlePath = resolve(processorDir, 'dist/processor.mjs');
+/** The test-only entry that honours PROCESSOR_FAULT and STORAGE_FAULTS (runs from source). */
+export const faultEntryPath = resolve(processorDir, 'src/main-with-faults.ts');
 
 /** A small noisy JPEG (noise keeps encoders honest), `width`×`height`. */
 export async function makeJpeg(width = 480, height = 320, seed = 1): Promise<Buffer> {

@@ -14,7 +14,8 @@ import { createFsObjectStore } from '@slideshow/storage/fs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
-import { run, VARIANT_CACHE_CONTROL } from '../src/run.ts';
+import { hangUntilTerminated } from '../src/faults.ts';
+import { type RunDeps, run, VARIANT_CACHE_CONTROL } from '../src/run.ts';
 import { breakObject, makeJpeg, makeTruncatedJpeg, processorEnv } from './helpers.ts';
 
 let backend: TestBackend;
@@ -44,7 +45,12 @@ const imageRow = (id: string) =>
   backend.db.prepare('SELECT * FROM images WHERE id = ?').get(id) as Record<string, unknown>;
 
 /** Runs one task in process; `lines` collects its JSON log lines. */
-function runTask(id: string, overrides: Record<string, string> = {}, signal?: AbortSignal) {
+function runTask(
+  id: string,
+  overrides: Record<string, string> = {},
+  signal?: AbortSignal,
+  extra: Pick<RunDeps, 'afterStarted'> = {},
+) {
   const lines: Record<string, unknown>[] = [];
   const stream = new PassThrough();
   stream.on('data', (chunk: Buffer) => {
@@ -58,6 +64,7 @@ function runTask(id: string, overrides: Record<string, string> = {}, signal?: Ab
     credentials: createSharedSecretCredentials(backend.callbackSecret),
     logger: createLogger({ stream, level: 'DEBUG' }),
     signal: signal ?? new AbortController().signal,
+    ...extra,
   });
   return { promise, lines };
 }
@@ -233,11 +240,9 @@ describe('run() when terminated', () => {
       `t${attempt}.jpg`,
     );
     const controller = new AbortController();
-    const { promise, lines } = runTask(
-      id,
-      { PROCESSOR_FAULT: 'hang', CLOUD_RUN_TASK_ATTEMPT: attempt },
-      controller.signal,
-    );
+    const { promise, lines } = runTask(id, { CLOUD_RUN_TASK_ATTEMPT: attempt }, controller.signal, {
+      afterStarted: hangUntilTerminated,
+    });
     for (let i = 0; i < 200 && !lines.some((l) => String(l.message).includes('hang')); i++) {
       await new Promise((r) => setTimeout(r, 25));
     }

@@ -135,54 +135,84 @@ async function hdrGainMapJpeg(path: string, width: number, height: number): Prom
   await hdr.withGainMap().jpeg({ quality: 90 }).toFile(path);
 }
 
+/** The 12 MP phone JPEG (the shared one is Landscape_1 upscaled with sensor noise). */
+async function phoneJpeg(dir: string, shared: string | undefined): Promise<CorpusImage> {
+  const kind = '12 MP phone JPEG';
+  const phoneShared = shared && join(shared, 'corpus/generated/photo-12mp-4000x3000.jpg');
+  if (phoneShared && existsSync(phoneShared)) {
+    return { name: 'phone-12mp', kind, file: phoneShared, source: 'shared' };
+  }
+  const file = join(dir, 'phone-12mp.jpg');
+  await sharp(await syntheticPhoto(4000, 3000))
+    .jpeg({ quality: 90 })
+    .toFile(file);
+  return { name: 'phone-12mp', kind, file, source: 'generated' };
+}
+
+/** A second 12 MP phone JPEG, held upright: stored 4000 × 3000 with EXIF orientation 6. */
+async function rotatedPhoneJpeg(dir: string, shared: string | undefined): Promise<CorpusImage> {
+  const { image, source } = await photo(shared, 'sharp/4.webp', 1024, 772);
+  const upright = await sharp(image)
+    .resize(3000, 4000, { fit: 'cover', kernel: 'lanczos3' })
+    .composite([
+      {
+        input: await grain(3000, 4000, 10),
+        raw: { width: 3000, height: 4000, channels: 3 },
+        blend: 'overlay',
+      },
+    ])
+    .png()
+    .toBuffer();
+  const file = join(dir, 'phone-12mp-rotated.jpg');
+  await sharp(upright)
+    .rotate(-90)
+    .withMetadata({ orientation: 6 })
+    .jpeg({ quality: 92 })
+    .toFile(file);
+  return { name: 'phone-12mp-rotated', kind: '12 MP phone JPEG, EXIF-rotated', file, source };
+}
+
+/** A photo cut out with a feathered elliptical alpha (→ AVIF, WebP and PNG). */
+async function alphaCutout(
+  dir: string,
+  landscape: { image: Buffer; source: CorpusImage['source'] },
+): Promise<CorpusImage> {
+  const { data, info } = await sharp(landscape.image)
+    .resize(1800, 1200, { fit: 'cover' })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const { width, height } = info;
+  const mask = await sharp(
+    Buffer.from(
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
+          <defs><filter id="f"><feGaussianBlur stdDeviation="18"/></filter></defs>
+          <ellipse cx="${width / 2}" cy="${height / 2}" rx="${width * 0.42}" ry="${height * 0.4}" fill="#fff" filter="url(#f)"/>
+        </svg>`,
+    ),
+  )
+    .greyscale()
+    .raw()
+    .toBuffer();
+  const rgba = Buffer.alloc(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    rgba[i * 4] = data[i * 3] ?? 0;
+    rgba[i * 4 + 1] = data[i * 3 + 1] ?? 0;
+    rgba[i * 4 + 2] = data[i * 3 + 2] ?? 0;
+    rgba[i * 4 + 3] = mask[i] ?? 0;
+  }
+  const file = join(dir, 'alpha-cutout.png');
+  await sharp(rgba, { raw: { width, height, channels: 4 } })
+    .png()
+    .toFile(file);
+  return { name: 'alpha-cutout', kind: 'photo with alpha', file, source: landscape.source };
+}
+
 /** Writes the corpus into `dir` and lists it. */
 export async function buildCorpus(dir: string, shared: string | undefined): Promise<CorpusImage[]> {
   const images: CorpusImage[] = [];
-
-  // 12 MP phone JPEG (the shared one is Landscape_1 upscaled with sensor noise).
-  const phoneShared = shared && join(shared, 'corpus/generated/photo-12mp-4000x3000.jpg');
-  if (phoneShared && existsSync(phoneShared)) {
-    images.push({
-      name: 'phone-12mp',
-      kind: '12 MP phone JPEG',
-      file: phoneShared,
-      source: 'shared',
-    });
-  } else {
-    const file = join(dir, 'phone-12mp.jpg');
-    await sharp(await syntheticPhoto(4000, 3000))
-      .jpeg({ quality: 90 })
-      .toFile(file);
-    images.push({ name: 'phone-12mp', kind: '12 MP phone JPEG', file, source: 'generated' });
-  }
-
-  // A second 12 MP phone JPEG, held upright: stored 4000 × 3000 with EXIF orientation 6.
-  {
-    const { image, source } = await photo(shared, 'sharp/4.webp', 1024, 772);
-    const upright = await sharp(image)
-      .resize(3000, 4000, { fit: 'cover', kernel: 'lanczos3' })
-      .composite([
-        {
-          input: await grain(3000, 4000, 10),
-          raw: { width: 3000, height: 4000, channels: 3 },
-          blend: 'overlay',
-        },
-      ])
-      .png()
-      .toBuffer();
-    const file = join(dir, 'phone-12mp-rotated.jpg');
-    await sharp(upright)
-      .rotate(-90)
-      .withMetadata({ orientation: 6 })
-      .jpeg({ quality: 92 })
-      .toFile(file);
-    images.push({
-      name: 'phone-12mp-rotated',
-      kind: '12 MP phone JPEG, EXIF-rotated',
-      file,
-      source,
-    });
-  }
+  images.push(await phoneJpeg(dir, shared));
+  images.push(await rotatedPhoneJpeg(dir, shared));
 
   // A small portrait (1200 × 1800).
   {
@@ -212,38 +242,7 @@ export async function buildCorpus(dir: string, shared: string | undefined): Prom
     images.push({ name: 'flat-graphic', kind: 'flat graphic', file, source: 'generated' });
   }
 
-  // A photo cut out with a feathered elliptical alpha (→ AVIF, WebP and PNG).
-  {
-    const { data, info } = await sharp(landscape.image)
-      .resize(1800, 1200, { fit: 'cover' })
-      .removeAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    const { width, height } = info;
-    const mask = await sharp(
-      Buffer.from(
-        `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
-          <defs><filter id="f"><feGaussianBlur stdDeviation="18"/></filter></defs>
-          <ellipse cx="${width / 2}" cy="${height / 2}" rx="${width * 0.42}" ry="${height * 0.4}" fill="#fff" filter="url(#f)"/>
-        </svg>`,
-      ),
-    )
-      .greyscale()
-      .raw()
-      .toBuffer();
-    const rgba = Buffer.alloc(width * height * 4);
-    for (let i = 0; i < width * height; i++) {
-      rgba[i * 4] = data[i * 3] ?? 0;
-      rgba[i * 4 + 1] = data[i * 3 + 1] ?? 0;
-      rgba[i * 4 + 2] = data[i * 3 + 2] ?? 0;
-      rgba[i * 4 + 3] = mask[i] ?? 0;
-    }
-    const file = join(dir, 'alpha-cutout.png');
-    await sharp(rgba, { raw: { width, height, channels: 4 } })
-      .png()
-      .toFile(file);
-    images.push({ name: 'alpha-cutout', kind: 'photo with alpha', file, source: landscape.source });
-  }
+  images.push(await alphaCutout(dir, landscape));
 
   // An HDR gain-map JPEG, 12 MP (always generated).
   {

@@ -13,7 +13,7 @@ import { isDisplayP3 } from './icc.ts';
 import type { Limits } from './limits.ts';
 import type { RawImage } from './placeholder.ts';
 import type { Preset } from './presets.ts';
-import type { ProbeResult } from './probe.ts';
+import type { ProbeResult } from './probe-header.ts';
 
 /**
  * Decoded, oriented pixels at the largest needed size, ready for encoding:

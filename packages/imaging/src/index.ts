@@ -15,7 +15,8 @@ export {
   PRESETS,
   type Preset,
 } from './presets.ts';
-export { HEAD_BYTES, type ProbeResult, probe, probeHeader } from './probe.ts';
+export { probe } from './probe.ts';
+export { HEAD_BYTES, type ProbeResult, probeHeader } from './probe-header.ts';
 export { type ProcessOptions, processImage, targetWidths } from './process.ts';
 export {
   type RefusedKind,

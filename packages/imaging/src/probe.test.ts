@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { AppError } from '@slideshow/runtime';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probe, probeHeader } from './probe.ts';
+import { probe } from './probe.ts';
+import { probeHeader } from './probe-header.ts';
 import { animatedGif, declaredPng, orientedJpeg, photoJpeg, solid } from './test-fixtures.ts';
 
 async function refusal(promise: Promise<unknown>): Promise<AppError> {

@@ -22,6 +22,7 @@
  * holder sees it at its next renewal and decides when to release.
  */
 import { AppError, coerceError, type Logger } from '@slideshow/runtime';
+import { createContender } from './contender.ts';
 import { ABSENT, type LeaseRecord, type LeaseStore, type StoredLease } from './lease-store.ts';
 
 export { ABSENT, type LeaseRecord, type LeaseStore, type StoredLease } from './lease-store.ts';
@@ -273,24 +274,14 @@ export function createLease(options: LeaseOptions): Lease {
   return {
     async acquire({ timeoutMs, requestHandover, signal }) {
       if (state !== 'idle') throw new AppError('CONFLICT', `lease is ${state}; acquire once`);
-      const started = now();
-      const deadline = started + timeoutMs;
-      let observed: { generation: string; since: number } | undefined;
-      let requested = false;
-      let lastLog = Number.NEGATIVE_INFINITY;
+      const contender = createContender(
+        { store, logger, owner, revision, timing, now, wall, newRecord },
+        { timeoutMs, requestHandover },
+      );
       let last: StoredLease | undefined;
       while (true) {
         signal?.throwIfAborted();
-        if (now() > deadline) {
-          const holder = last?.record.holder;
-          throw new AppError(
-            'LEASE_NOT_HELD',
-            holder
-              ? `gave up after ${Math.round(now() - started)} ms waiting for the database lease held by ${holder.owner} (revision ${holder.revision ?? 'none'}, epoch ${last?.record.epoch}), which kept renewing it: another instance is the writer`
-              : `gave up after ${Math.round(now() - started)} ms waiting for the database lease`,
-            { retryable: true, context: { holder: holder?.owner, epoch: last?.record.epoch } },
-          );
-        }
+        contender.checkDeadline(last);
         let current: StoredLease | undefined;
         try {
           current = await store.read();
@@ -302,84 +293,23 @@ export function createLease(options: LeaseOptions): Lease {
           continue;
         }
         last = current;
-        let outcome: 'held' | 'conflict' | 'wait' = 'wait';
-        let how: Acquired['how'] = 'created';
-        if (!current) {
-          outcome = await take(newRecord(1), ABSENT);
-        } else if (current.record.holder === null) {
-          how = 'released';
-          outcome = await take(newRecord(current.record.epoch + 1), current.generation);
-        } else if (current.record.holder.owner === owner) {
-          throw new AppError(
-            'CONFLICT',
-            `the lease names this process (${owner}) before it acquired it`,
-          );
-        } else {
-          const seenFor = observed?.generation === current.generation ? now() - observed.since : 0;
-          if (observed?.generation !== current.generation) {
-            observed = { generation: current.generation, since: now() };
-          }
-          const holder = current.record.holder;
-          const expiresAfter = current.record.ttlMs + timing.marginMs;
-          if (seenFor >= expiresAfter) {
-            how = 'expired';
-            logger.warn('taking over an expired database lease', {
-              previousOwner: holder.owner,
-              previousRevision: holder.revision,
-              epoch: current.record.epoch,
-              unchangedForMs: Math.round(seenFor),
-            });
-            outcome = await take(newRecord(current.record.epoch + 1), current.generation);
-          } else if (
-            requestHandover &&
-            !requested &&
-            holder.revision !== revision &&
-            current.record.handover?.owner !== owner
-          ) {
-            const request: LeaseRecord = {
-              ...current.record,
-              handover: { owner, revision, requestedAt: wall() },
-              writtenAt: wall(),
-            };
-            try {
-              const written = await store.write(request, current.generation);
-              requested = true;
-              // Our own write changed the generation: restart the expiry clock (conservative).
-              observed = { generation: written, since: now() };
-              logger.info('asked the holder of the database lease to hand over', {
-                holder: holder.owner,
-                holderRevision: holder.revision,
-                epoch: current.record.epoch,
-              });
-            } catch (error) {
-              if (coerceError(error).code !== 'CONFLICT') throw error;
-            }
-          }
-          if (outcome === 'wait' && now() - lastLog >= 5_000) {
-            lastLog = now();
-            logger.info('waiting for the database lease', {
-              holder: holder.owner,
-              holderRevision: holder.revision,
-              epoch: current.record.epoch,
-              unchangedForMs: Math.round(seenFor),
-              takeoverIfUnchangedForMs: expiresAfter,
-              waitedMs: Math.round(now() - started),
-              giveUpAfterMs: timeoutMs,
-            });
-          }
+        const move = await contender.next(current);
+        if ('wait' in move) {
+          await sleep(timing.pollEveryMs, signal);
+          continue;
         }
-        if (outcome === 'held' && record) {
+        // A conflict (another contender wrote first) looks again at once.
+        if ((await take(move.take, move.ifGeneration)) === 'held' && record) {
           state = 'held';
           const acquired: Acquired = {
             epoch: record.epoch,
             previousEpoch: current?.record.epoch ?? 0,
-            how,
-            waitedMs: Math.round(now() - started),
+            how: move.how,
+            waitedMs: contender.waitedMs(),
           };
           logger.info('database lease acquired', { owner, revision, ...acquired });
           return acquired;
         }
-        if (outcome === 'wait') await sleep(timing.pollEveryMs, signal);
       }
     },
 

@@ -7,7 +7,8 @@
  * this process — so a run is reproducible from its seed whatever the
  * concurrency, and a retry with another salt gets a fresh draw.
  *
- * The apps wrap their store with it only when `STORAGE_FAULTS` is set
+ * The test-only entries (`apps/{backend,processor}/src/main-with-faults.ts`)
+ * wrap their store with it when `STORAGE_FAULTS` is set
  * (`seed=42,fail=0.05,stall=0.02,stallMs=3000`), see {@link parseStorageFaults}.
  */
 import type { Readable } from 'node:stream';

@@ -70,6 +70,238 @@ const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 /** Cloud Storage's session URI lifetime (https://cloud.google.com/storage/docs/resumable-uploads). */
 const SESSION_LIFETIME_MS = 7 * 24 * 3600_000;
 
+/** Runs each `work` after every earlier call for the same key has settled. */
+function createSerialiser(): <T>(key: string, work: () => Promise<T>) => Promise<T> {
+  const locks = new Map<string, Promise<unknown>>();
+  return <T>(key: string, work: () => Promise<T>): Promise<T> => {
+    const previous = locks.get(key) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    locks.set(key, settled);
+    void settled.then(() => {
+      if (locks.get(key) === settled) locks.delete(key);
+    });
+    return next;
+  };
+}
+
+/** Removes the session files in `dir` last modified before `cutoff` (ms). */
+async function sweepExpired(dir: string, cutoff: number): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if (hasCode(error, 'ENOENT')) return;
+    throw mapFsError(error, `${RESERVED_DIR}/uploads`, 'sweep');
+  }
+  for (const name of names) {
+    const token = name.replace(/\.(json|data)$/, '');
+    if (!TOKEN.test(token)) continue;
+    const info = await stat(path.join(dir, name)).catch(() => undefined);
+    if (info && info.mtimeMs < cutoff) await unlinkIfPresent(path.join(dir, name));
+  }
+}
+
+/** The object a finished session stored, as its status answers it. */
+function infoOf(session: SessionFile): ObjectInfo {
+  return {
+    key: session.key,
+    bytes: session.object?.bytes ?? session.size,
+    contentType: session.object?.contentType ?? session.contentType,
+    updated: new Date(session.object?.updated ?? 0),
+  };
+}
+
+/**
+ * Checks a chunk as Cloud Storage does: it starts no later than the bytes
+ * held, ends within the upload, and is a multiple of 256 KiB unless it is the
+ * last; returns its length.
+ */
+function checkChunk(
+  range: { first: number; last: number },
+  received: number,
+  size: number,
+): number {
+  const length = range.last - range.first + 1;
+  if (range.first > received) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `the chunk starts at byte ${range.first} but the session holds ${received} bytes`,
+    );
+  }
+  if (range.last >= size) {
+    throw new AppError('VALIDATION_FAILED', `the upload is ${size} bytes`);
+  }
+  if (range.last + 1 < size && length % UPLOAD_CHUNK_MULTIPLE !== 0) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `a chunk other than the last must be a multiple of ${UPLOAD_CHUNK_MULTIPLE} bytes`,
+    );
+  }
+  return length;
+}
+
+/** Appends the chunk's new bytes to `dataFile`; returns how many bytes the session holds afterwards. */
+async function appendChunk(
+  dataFile: string,
+  received: number,
+  first: number,
+  length: number,
+  body: AsyncIterable<Uint8Array>,
+): Promise<number> {
+  // Bytes the session already holds are skipped (a resent chunk after a lost answer).
+  let skip = received - first;
+  let seen = 0;
+  let total = received;
+  const handle = await open(dataFile, 'a');
+  try {
+    for await (const chunk of body) {
+      seen += chunk.byteLength;
+      if (seen > length) {
+        throw new AppError(
+          'VALIDATION_FAILED',
+          `the body is longer than the ${length} bytes its Content-Range names`,
+        );
+      }
+      let bytes = chunk;
+      if (skip > 0) {
+        const drop = Math.min(skip, bytes.byteLength);
+        skip -= drop;
+        bytes = bytes.subarray(drop);
+      }
+      if (bytes.byteLength > 0) {
+        await handle.write(bytes);
+        total += bytes.byteLength;
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+  return total;
+}
+
+/** No such session: finished, cancelled or expired. */
+function sessionNotFound(): AppError {
+  return new AppError('NOT_FOUND', 'no such upload session (finished, cancelled or expired)');
+}
+
+/** A session's two files in `dir`: its record (`.json`) and the bytes received (`.data`). */
+interface SessionFiles {
+  paths(token: string): { json: string; data: string };
+  /** The session's record; NOT_FOUND when there is none. */
+  load(token: string): Promise<SessionFile>;
+  /** Bytes the session holds (0 once its data file is gone). */
+  held(token: string): Promise<number>;
+  remove(token: string): Promise<void>;
+}
+
+/** The session files of the uploads folder `dir`. */
+function createSessionFiles(dir: string): SessionFiles {
+  const paths = (token: string) => ({
+    json: path.join(dir, `${token}.json`),
+    data: path.join(dir, `${token}.data`),
+  });
+  return {
+    paths,
+    async load(token) {
+      if (!TOKEN.test(token)) throw sessionNotFound();
+      try {
+        return JSON.parse(await readFile(paths(token).json, 'utf8')) as SessionFile;
+      } catch (error) {
+        if (hasCode(error, 'ENOENT')) throw sessionNotFound();
+        throw mapFsError(error, `${RESERVED_DIR}/uploads/${token}`, 'get');
+      }
+    },
+    async held(token) {
+      try {
+        return (await stat(paths(token).data)).size;
+      } catch (error) {
+        if (hasCode(error, 'ENOENT')) return 0;
+        throw mapFsError(error, `${RESERVED_DIR}/uploads/${token}`, 'stat');
+      }
+    },
+    async remove(token) {
+      const { json, data } = paths(token);
+      await Promise.all([unlinkIfPresent(data), unlinkIfPresent(json)]);
+    },
+  };
+}
+
+/**
+ * Stores a complete session's bytes as its object and marks the session
+ * finished (its record keeps the object's figures for status queries).
+ */
+async function storeSession(
+  store: Pick<ObjectStore, 'put' | 'stat'>,
+  files: SessionFiles,
+  token: string,
+  session: SessionFile,
+): Promise<ObjectInfo> {
+  if (await store.stat(session.key)) {
+    // Like a Cloud Storage session opened with ifGenerationMatch=0: never a replacement.
+    throw new AppError('CONFLICT', `an object ${JSON.stringify(session.key)} exists already`, {
+      context: { key: session.key },
+    });
+  }
+  const object = await store.put(session.key, createReadStream(files.paths(token).data), {
+    contentType: session.contentType,
+    size: session.size,
+  });
+  const done: SessionFile = {
+    ...session,
+    object: {
+      bytes: object.bytes,
+      contentType: object.contentType,
+      updated: object.updated.toISOString(),
+    },
+  };
+  await writeFile(files.paths(token).json, JSON.stringify(done), { flush: true });
+  await unlinkIfPresent(files.paths(token).data);
+  return object;
+}
+
+/**
+ * One `PUT` to a session: a status query (a `*` range) or a chunk, checked
+ * and appended; the last byte stores the object. A finished session answers
+ * with its object again.
+ */
+async function receiveChunk(
+  files: SessionFiles,
+  store: Pick<ObjectStore, 'put' | 'stat'>,
+  token: string,
+  request: Parameters<FsUploadSessions['receive']>[1],
+): Promise<ChunkAnswer> {
+  const session = await files.load(token);
+  if (session.object) return { status: 200, object: infoOf(session) };
+  const range = parseUploadContentRange(request.contentRange);
+  if (range.total !== undefined && range.total !== session.size) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `the upload is ${session.size} bytes, not ${range.total}`,
+    );
+  }
+  let received = await files.held(token);
+  if (range.kind === 'bytes') {
+    const length = checkChunk(range, received, session.size);
+    try {
+      received = await appendChunk(
+        files.paths(token).data,
+        received,
+        range.first,
+        length,
+        request.body,
+      );
+    } catch (error) {
+      const e = coerceError(error);
+      if (e.code === 'VALIDATION_FAILED' || e.code === 'REQUEST_TIMEOUT') throw e;
+      throw mapFsError(error, session.key, 'put');
+    }
+  }
+  if (received >= session.size)
+    return { status: 200, object: await storeSession(store, files, token, session) };
+  return { status: 308, received };
+}
+
 /** Creates the session server over a filesystem store. */
 export function createFsUploadSessions(options: FsUploadSessionsOptions): FsUploadSessions {
   const dir = path.join(path.resolve(options.root), RESERVED_DIR, 'uploads');
@@ -79,28 +311,11 @@ export function createFsUploadSessions(options: FsUploadSessionsOptions): FsUplo
       `Expected a path starting and ending with "/" for sessionPath but received ${JSON.stringify(options.sessionPath)} of type string`,
     );
   }
-  const locks = new Map<string, Promise<unknown>>();
   let swept = false;
 
-  const files = (token: string) => ({
-    json: path.join(dir, `${token}.json`),
-    data: path.join(dir, `${token}.data`),
-  });
-
-  /** Runs `work` after every earlier call for the same session has settled. */
-  const serialised = <T>(token: string, work: () => Promise<T>): Promise<T> => {
-    const previous = locks.get(token) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const settled = next.catch(() => undefined);
-    locks.set(token, settled);
-    void settled.then(() => {
-      if (locks.get(token) === settled) locks.delete(token);
-    });
-    return next;
-  };
-
-  const notFound = () =>
-    new AppError('NOT_FOUND', 'no such upload session (finished, cancelled or expired)');
+  const files = createSessionFiles(dir);
+  const serialised = createSerialiser();
+  const { load, held, remove } = files;
 
   const tokenOf = (url: string): string | undefined => {
     const pathname = new URL(url, 'http://session.invalid').pathname;
@@ -108,117 +323,6 @@ export function createFsUploadSessions(options: FsUploadSessionsOptions): FsUplo
     const token = pathname.slice(options.sessionPath.length);
     return TOKEN.test(token) ? token : undefined;
   };
-
-  async function load(token: string): Promise<SessionFile> {
-    if (!TOKEN.test(token)) throw notFound();
-    try {
-      return JSON.parse(await readFile(files(token).json, 'utf8')) as SessionFile;
-    } catch (error) {
-      if (hasCode(error, 'ENOENT')) throw notFound();
-      throw mapFsError(error, `${RESERVED_DIR}/uploads/${token}`, 'get');
-    }
-  }
-
-  async function held(token: string): Promise<number> {
-    try {
-      return (await stat(files(token).data)).size;
-    } catch (error) {
-      if (hasCode(error, 'ENOENT')) return 0;
-      throw mapFsError(error, `${RESERVED_DIR}/uploads/${token}`, 'stat');
-    }
-  }
-
-  async function remove(token: string): Promise<void> {
-    const { json, data } = files(token);
-    await Promise.all([unlinkIfPresent(data), unlinkIfPresent(json)]);
-  }
-
-  async function sweepExpired(): Promise<void> {
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch (error) {
-      if (hasCode(error, 'ENOENT')) return;
-      throw mapFsError(error, `${RESERVED_DIR}/uploads`, 'sweep');
-    }
-    const cutoff = now() - SESSION_LIFETIME_MS;
-    for (const name of names) {
-      const token = name.replace(/\.(json|data)$/, '');
-      if (!TOKEN.test(token)) continue;
-      const info = await stat(path.join(dir, name)).catch(() => undefined);
-      if (info && info.mtimeMs < cutoff) await unlinkIfPresent(path.join(dir, name));
-    }
-  }
-
-  async function finish(token: string, session: SessionFile): Promise<ObjectInfo> {
-    if (await options.store.stat(session.key)) {
-      // Like a Cloud Storage session opened with ifGenerationMatch=0: never a replacement.
-      throw new AppError('CONFLICT', `an object ${JSON.stringify(session.key)} exists already`, {
-        context: { key: session.key },
-      });
-    }
-    const object = await options.store.put(session.key, createReadStream(files(token).data), {
-      contentType: session.contentType,
-      size: session.size,
-    });
-    const done: SessionFile = {
-      ...session,
-      object: {
-        bytes: object.bytes,
-        contentType: object.contentType,
-        updated: object.updated.toISOString(),
-      },
-    };
-    await writeFile(files(token).json, JSON.stringify(done), { flush: true });
-    await unlinkIfPresent(files(token).data);
-    return object;
-  }
-
-  const infoOf = (session: SessionFile): ObjectInfo => ({
-    key: session.key,
-    bytes: session.object?.bytes ?? session.size,
-    contentType: session.object?.contentType ?? session.contentType,
-    updated: new Date(session.object?.updated ?? 0),
-  });
-
-  /** Appends the chunk's new bytes; returns how many bytes the session holds afterwards. */
-  async function append(
-    token: string,
-    received: number,
-    first: number,
-    length: number,
-    body: AsyncIterable<Uint8Array>,
-  ): Promise<number> {
-    // Bytes the session already holds are skipped (a resent chunk after a lost answer).
-    let skip = received - first;
-    let seen = 0;
-    let total = received;
-    const handle = await open(files(token).data, 'a');
-    try {
-      for await (const chunk of body) {
-        seen += chunk.byteLength;
-        if (seen > length) {
-          throw new AppError(
-            'VALIDATION_FAILED',
-            `the body is longer than the ${length} bytes its Content-Range names`,
-          );
-        }
-        let bytes = chunk;
-        if (skip > 0) {
-          const drop = Math.min(skip, bytes.byteLength);
-          skip -= drop;
-          bytes = bytes.subarray(drop);
-        }
-        if (bytes.byteLength > 0) {
-          await handle.write(bytes);
-          total += bytes.byteLength;
-        }
-      }
-    } finally {
-      await handle.close();
-    }
-    return total;
-  }
 
   return {
     async openUpload(key: string, open: OpenUploadOptions) {
@@ -233,7 +337,7 @@ export function createFsUploadSessions(options: FsUploadSessionsOptions): FsUplo
         await mkdir(dir, { recursive: true });
         if (!swept) {
           swept = true;
-          await sweepExpired();
+          await sweepExpired(dir, now() - SESSION_LIFETIME_MS);
         }
         const session: SessionFile = {
           key,
@@ -241,8 +345,11 @@ export function createFsUploadSessions(options: FsUploadSessionsOptions): FsUplo
           contentType: open.contentType,
           createdAt: now(),
         };
-        await writeFile(files(token).json, JSON.stringify(session), { flag: 'wx', flush: true });
-        await writeFile(files(token).data, '', { flag: 'wx' });
+        await writeFile(files.paths(token).json, JSON.stringify(session), {
+          flag: 'wx',
+          flush: true,
+        });
+        await writeFile(files.paths(token).data, '', { flag: 'wx' });
       } catch (error) {
         await remove(token).catch(() => undefined);
         throw mapFsError(error, key, 'put');
@@ -252,7 +359,7 @@ export function createFsUploadSessions(options: FsUploadSessionsOptions): FsUplo
 
     async uploadStatus(url: string, size: number): Promise<UploadStatus> {
       const token = tokenOf(url);
-      if (token === undefined) throw notFound();
+      if (token === undefined) throw sessionNotFound();
       const session = await load(token);
       if (session.size !== size) {
         throw new AppError('VALIDATION_FAILED', `the session is for ${session.size} bytes`);
@@ -274,45 +381,7 @@ export function createFsUploadSessions(options: FsUploadSessionsOptions): FsUplo
     },
 
     receive(token, request) {
-      return serialised(token, async (): Promise<ChunkAnswer> => {
-        const session = await load(token);
-        if (session.object) return { status: 200, object: infoOf(session) };
-        const range = parseUploadContentRange(request.contentRange);
-        if (range.total !== undefined && range.total !== session.size) {
-          throw new AppError(
-            'VALIDATION_FAILED',
-            `the upload is ${session.size} bytes, not ${range.total}`,
-          );
-        }
-        let received = await held(token);
-        if (range.kind === 'bytes') {
-          const length = range.last - range.first + 1;
-          if (range.first > received) {
-            throw new AppError(
-              'VALIDATION_FAILED',
-              `the chunk starts at byte ${range.first} but the session holds ${received} bytes`,
-            );
-          }
-          if (range.last >= session.size) {
-            throw new AppError('VALIDATION_FAILED', `the upload is ${session.size} bytes`);
-          }
-          if (range.last + 1 < session.size && length % UPLOAD_CHUNK_MULTIPLE !== 0) {
-            throw new AppError(
-              'VALIDATION_FAILED',
-              `a chunk other than the last must be a multiple of ${UPLOAD_CHUNK_MULTIPLE} bytes`,
-            );
-          }
-          try {
-            received = await append(token, received, range.first, length, request.body);
-          } catch (error) {
-            const e = coerceError(error);
-            if (e.code === 'VALIDATION_FAILED' || e.code === 'REQUEST_TIMEOUT') throw e;
-            throw mapFsError(error, session.key, 'put');
-          }
-        }
-        if (received >= session.size) return { status: 200, object: await finish(token, session) };
-        return { status: 308, received };
-      });
+      return serialised(token, () => receiveChunk(files, options.store, token, request));
     },
   };
 }

@@ -14,7 +14,7 @@
  */
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type File, type FileMetadata, Storage } from '@google-cloud/storage';
+import { type Bucket, type File, type FileMetadata, Storage } from '@google-cloud/storage';
 import { AppError, coerceError } from '@slideshow/runtime';
 import { isNotFound, mapGcsError } from './gcs-errors.ts';
 import {
@@ -112,6 +112,138 @@ async function mapLimit<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/**
+ * Writes one object: a Buffer or a stream of known size straight, a stream of
+ * unknown size read ahead up to `threshold` to choose between one request and
+ * a resumable upload; CRC32C-validated. A failed or aborted put leaves no object.
+ */
+async function putObject(
+  bucket: Bucket,
+  threshold: number,
+  key: string,
+  body: Readable | Buffer,
+  putOptions: PutOptions,
+): Promise<ObjectInfo> {
+  assertValidKey(key);
+  const signal = putOptions.signal;
+  const file: File = bucket.file(key);
+  try {
+    signal?.throwIfAborted();
+    let source: Readable;
+    let resumable: boolean;
+    if (Buffer.isBuffer(body)) {
+      source = Readable.from([body], { objectMode: false });
+      resumable = body.length > threshold;
+    } else if (putOptions.size !== undefined) {
+      source = guardSource(body);
+      resumable = putOptions.size > threshold;
+    } else {
+      const sized = await sizeUp(guardSource(body), threshold);
+      source = sized.source;
+      resumable = !sized.fitsInOneRequest;
+    }
+    const metadata: FileMetadata = { contentType: putOptions.contentType };
+    if (putOptions.cacheControl !== undefined) metadata.cacheControl = putOptions.cacheControl;
+    const upload = file.createWriteStream({
+      resumable,
+      metadata,
+      contentType: putOptions.contentType,
+      validation: 'crc32c',
+    });
+    await pipeline(source, upload, signal ? { signal } : {});
+    return toInfo(key, file.metadata);
+  } catch (error) {
+    if (!Buffer.isBuffer(body)) body.destroy();
+    if (signal?.aborted) throw coerceError(signal.reason);
+    throw sourceErrorOf(error) ?? mapGcsError(error, key, 'put');
+  }
+}
+
+/** Opens a read stream, resolving once Cloud Storage has answered (a missing object rejects here). */
+async function getObject(bucket: Bucket, key: string, range?: GetOptions): Promise<Readable> {
+  assertValidKey(key);
+  assertValidRange(key, range);
+  const source = bucket.file(key).createReadStream({
+    ...(range?.start !== undefined ? { start: range.start } : {}),
+    ...(range?.end !== undefined ? { end: range.end } : {}),
+  });
+  const out = new PassThrough();
+  // The client only sends the request once someone reads; piping starts it, and we wait
+  // for the response status so a missing object rejects here instead of failing the stream later.
+  await new Promise<void>((resolve, reject) => {
+    let responded = false;
+    source.once('response', (response: { statusCode?: number }) => {
+      if ((response.statusCode ?? 500) < 300) {
+        responded = true;
+        resolve();
+      }
+    });
+    source.on('error', (error: unknown) => {
+      const mapped = mapGcsError(error, key, 'get');
+      if (responded) out.destroy(mapped);
+      else reject(mapped);
+    });
+    out.on('close', () => {
+      if (!source.destroyed) source.destroy();
+    });
+    source.pipe(out);
+  });
+  return out;
+}
+
+/** Resumable upload sessions a browser sends the bytes to directly, over the session URI. */
+function createGcsResumableUploads(bucket: Bucket): ResumableUploads {
+  return {
+    async openUpload(key: string, open: OpenUploadOptions): Promise<{ url: string }> {
+      assertValidKey(key);
+      if (!Number.isSafeInteger(open.size) || open.size < 0) {
+        throw new TypeError(
+          `Expected a non-negative integer for size but received ${String(open.size)} of type ${typeof open.size}`,
+        );
+      }
+      try {
+        // `contentLength` becomes X-Upload-Content-Length, so the session takes no more bytes
+        // than declared; ifGenerationMatch=0 means it can only create the object, never replace
+        // one; `origin` is the page allowed to send the bytes cross-origin.
+        const metadata = { contentType: open.contentType, contentLength: open.size };
+        const [url] = await bucket.file(key).createResumableUpload({
+          metadata: metadata as FileMetadata,
+          preconditionOpts: { ifGenerationMatch: 0 },
+          ...(open.origin ? { origin: open.origin } : {}),
+        });
+        return { url };
+      } catch (error) {
+        throw mapGcsError(error, key, 'put');
+      }
+    },
+
+    async uploadStatus(url: string, size: number): Promise<UploadStatus> {
+      // "Check the status of a resumable upload": an empty PUT with `bytes */SIZE` answers 308
+      // with the bytes persisted, or 200/201 once the object exists. The session URI is the
+      // credential (https://cloud.google.com/storage/docs/performing-resumable-uploads#status-check).
+      const response = await sessionRequest(url, 'PUT', {
+        'Content-Range': `bytes */${size}`,
+      });
+      if (response.status === 308) {
+        const range = /^bytes=0-(\d+)$/.exec(response.headers.get('range') ?? '');
+        return { received: range?.[1] ? Number(range[1]) + 1 : 0, complete: false };
+      }
+      if (response.status === 200 || response.status === 201) {
+        return { received: size, complete: true };
+      }
+      throw sessionError(response.status, url, 'uploadStatus');
+    },
+
+    async cancelUpload(url: string): Promise<void> {
+      // "Cancel an upload": DELETE on the session URI answers 499; an unknown or expired session
+      // (404/410) is already gone (https://cloud.google.com/storage/docs/performing-resumable-uploads#cancel-upload).
+      const response = await sessionRequest(url, 'DELETE', {});
+      if ([499, 404, 410, 200, 204].includes(response.status)) return;
+      throw sessionError(response.status, url, 'cancelUpload');
+    },
+  };
+}
+
 /** Creates the GCS ObjectStore for one bucket. Does no I/O until first used. */
 export function createGcsObjectStore(options: GcsObjectStoreOptions): ObjectStore {
   const storage =
@@ -125,76 +257,9 @@ export function createGcsObjectStore(options: GcsObjectStoreOptions): ObjectStor
   const pageSize = options.listPageSize ?? 1000;
   const deleteConcurrency = options.deleteConcurrency ?? 16;
 
-  async function put(
-    key: string,
-    body: Readable | Buffer,
-    putOptions: PutOptions,
-  ): Promise<ObjectInfo> {
-    assertValidKey(key);
-    const signal = putOptions.signal;
-    const file: File = bucket.file(key);
-    try {
-      signal?.throwIfAborted();
-      let source: Readable;
-      let resumable: boolean;
-      if (Buffer.isBuffer(body)) {
-        source = Readable.from([body], { objectMode: false });
-        resumable = body.length > threshold;
-      } else if (putOptions.size !== undefined) {
-        source = guardSource(body);
-        resumable = putOptions.size > threshold;
-      } else {
-        const sized = await sizeUp(guardSource(body), threshold);
-        source = sized.source;
-        resumable = !sized.fitsInOneRequest;
-      }
-      const metadata: FileMetadata = { contentType: putOptions.contentType };
-      if (putOptions.cacheControl !== undefined) metadata.cacheControl = putOptions.cacheControl;
-      const upload = file.createWriteStream({
-        resumable,
-        metadata,
-        contentType: putOptions.contentType,
-        validation: 'crc32c',
-      });
-      await pipeline(source, upload, signal ? { signal } : {});
-      return toInfo(key, file.metadata);
-    } catch (error) {
-      if (!Buffer.isBuffer(body)) body.destroy();
-      if (signal?.aborted) throw coerceError(signal.reason);
-      throw sourceErrorOf(error) ?? mapGcsError(error, key, 'put');
-    }
-  }
-
-  async function get(key: string, range?: GetOptions): Promise<Readable> {
-    assertValidKey(key);
-    assertValidRange(key, range);
-    const source = bucket.file(key).createReadStream({
-      ...(range?.start !== undefined ? { start: range.start } : {}),
-      ...(range?.end !== undefined ? { end: range.end } : {}),
-    });
-    const out = new PassThrough();
-    // The client only sends the request once someone reads; piping starts it, and we wait
-    // for the response status so a missing object rejects here instead of failing the stream later.
-    await new Promise<void>((resolve, reject) => {
-      let responded = false;
-      source.once('response', (response: { statusCode?: number }) => {
-        if ((response.statusCode ?? 500) < 300) {
-          responded = true;
-          resolve();
-        }
-      });
-      source.on('error', (error: unknown) => {
-        const mapped = mapGcsError(error, key, 'get');
-        if (responded) out.destroy(mapped);
-        else reject(mapped);
-      });
-      out.on('close', () => {
-        if (!source.destroyed) source.destroy();
-      });
-      source.pipe(out);
-    });
-    return out;
-  }
+  const put = (key: string, body: Readable | Buffer, putOptions: PutOptions) =>
+    putObject(bucket, threshold, key, body, putOptions);
+  const get = (key: string, range?: GetOptions) => getObject(bucket, key, range);
 
   async function stat(key: string): Promise<ObjectInfo | undefined> {
     assertValidKey(key);
@@ -262,55 +327,7 @@ export function createGcsObjectStore(options: GcsObjectStoreOptions): ObjectStor
     return count;
   }
 
-  const uploads: ResumableUploads = {
-    async openUpload(key: string, open: OpenUploadOptions): Promise<{ url: string }> {
-      assertValidKey(key);
-      if (!Number.isSafeInteger(open.size) || open.size < 0) {
-        throw new TypeError(
-          `Expected a non-negative integer for size but received ${String(open.size)} of type ${typeof open.size}`,
-        );
-      }
-      try {
-        // `contentLength` becomes X-Upload-Content-Length, so the session takes no more bytes
-        // than declared; ifGenerationMatch=0 means it can only create the object, never replace
-        // one; `origin` is the page allowed to send the bytes cross-origin.
-        const metadata = { contentType: open.contentType, contentLength: open.size };
-        const [url] = await bucket.file(key).createResumableUpload({
-          metadata: metadata as FileMetadata,
-          preconditionOpts: { ifGenerationMatch: 0 },
-          ...(open.origin ? { origin: open.origin } : {}),
-        });
-        return { url };
-      } catch (error) {
-        throw mapGcsError(error, key, 'put');
-      }
-    },
-
-    async uploadStatus(url: string, size: number): Promise<UploadStatus> {
-      // "Check the status of a resumable upload": an empty PUT with `bytes */SIZE` answers 308
-      // with the bytes persisted, or 200/201 once the object exists. The session URI is the
-      // credential (https://cloud.google.com/storage/docs/performing-resumable-uploads#status-check).
-      const response = await sessionRequest(url, 'PUT', {
-        'Content-Range': `bytes */${size}`,
-      });
-      if (response.status === 308) {
-        const range = /^bytes=0-(\d+)$/.exec(response.headers.get('range') ?? '');
-        return { received: range?.[1] ? Number(range[1]) + 1 : 0, complete: false };
-      }
-      if (response.status === 200 || response.status === 201) {
-        return { received: size, complete: true };
-      }
-      throw sessionError(response.status, url, 'uploadStatus');
-    },
-
-    async cancelUpload(url: string): Promise<void> {
-      // "Cancel an upload": DELETE on the session URI answers 499; an unknown or expired session
-      // (404/410) is already gone (https://cloud.google.com/storage/docs/performing-resumable-uploads#cancel-upload).
-      const response = await sessionRequest(url, 'DELETE', {});
-      if ([499, 404, 410, 200, 204].includes(response.status)) return;
-      throw sessionError(response.status, url, 'cancelUpload');
-    },
-  };
+  const uploads = createGcsResumableUploads(bucket);
 
   return { put, get, stat, list, delete: deleteKey, deletePrefix, uploads };
 }

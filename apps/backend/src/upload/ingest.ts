@@ -4,7 +4,7 @@
  * images at batch priority (queue `ingest`). The object stays where it is and
  * is the image's source key. Keys under `variants/` are refused.
  */
-import { DEFAULT_PRESET } from '@slideshow/imaging';
+import { DEFAULT_PRESET } from '@slideshow/imaging/header';
 import { AppError, coerceError } from '@slideshow/runtime';
 import { assertValidKey } from '@slideshow/storage';
 import { newImageId } from '../ids.ts';

@@ -7,7 +7,7 @@
  * uploads (objects a browser sent straight to the store).
  */
 import { createHash } from 'node:crypto';
-import { HEAD_BYTES, probeHeader } from '@slideshow/imaging';
+import { HEAD_BYTES, probeHeader } from '@slideshow/imaging/header';
 import { AppError } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { DEFAULT_PRESET, HEAD_BYTES, probeHeader } from '@slideshow/imaging';
+import { DEFAULT_PRESET, HEAD_BYTES, probeHeader } from '@slideshow/imaging/header';
 import { AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import busboy from 'busboy';

@@ -21,6 +21,13 @@ const J = '/v2/projects/{project}/locations/{location}/jobs';
 const JOB_TYPE = 'type.googleapis.com/google.cloud.run.v2.Job';
 const EXECUTION_TYPE = 'type.googleapis.com/google.cloud.run.v2.Execution';
 
+/** Names and look-ups shared by the v2 route groups. */
+interface RunRouteHelpers {
+  parentOf(p: Record<string, string>): string;
+  jobName(p: Record<string, string>): string;
+  mustJob(name: string): Job;
+}
+
 /** Registers the Cloud Run v2 routes. */
 export function registerRunRoutes(
   router: Router,
@@ -29,12 +36,28 @@ export function registerRunRoutes(
   service: RunService,
 ): void {
   const parentOf = (p: Record<string, string>) => `projects/${p.project}/locations/${p.location}`;
-  const jobName = (p: Record<string, string>) => `${parentOf(p)}/jobs/${p.job}`;
-  const mustJob = (name: string): Job => {
-    const job = store.getJob(name);
-    if (!job) throw notFound('Job', name);
-    return job;
+  const helpers: RunRouteHelpers = {
+    parentOf,
+    jobName: (p) => `${parentOf(p)}/jobs/${p.job}`,
+    mustJob: (name) => {
+      const job = store.getJob(name);
+      if (!job) throw notFound('Job', name);
+      return job;
+    },
   };
+  registerJobRoutes(router, store, operations, service, helpers);
+  registerExecutionRoutes(router, store, operations, service, helpers);
+  registerOperationRoutes(router, service, parentOf);
+}
+
+/** Jobs: create, list, get, patch (allowMissing creates), delete, run. */
+function registerJobRoutes(
+  router: Router,
+  store: RunStore,
+  operations: OperationsStore,
+  service: RunService,
+  { parentOf, jobName, mustJob }: RunRouteHelpers,
+): void {
   const doneOperation = (
     parent: string,
     response: Record<string, unknown>,
@@ -76,6 +99,16 @@ export function registerRunRoutes(
   router.add('POST', `${J}/{job}:run`, (req) => ({
     body: service.runJob(jobName(req.params), req.body),
   }));
+}
+
+/** A job's executions (list, get, cancel, delete) and their tasks (list, get). */
+function registerExecutionRoutes(
+  router: Router,
+  store: RunStore,
+  operations: OperationsStore,
+  service: RunService,
+  { parentOf, jobName, mustJob }: RunRouteHelpers,
+): void {
   router.add('GET', `${J}/{job}/executions`, (req) => {
     const job = mustJob(jobName(req.params));
     const page = paginate(store.listExecutions(job.name), req.query);
@@ -137,6 +170,14 @@ export function registerRunRoutes(
     operations.put(name, { kind: 'static', operation });
     return { body: operation };
   });
+}
+
+/** Operations: get and wait. */
+function registerOperationRoutes(
+  router: Router,
+  service: RunService,
+  parentOf: (p: Record<string, string>) => string,
+): void {
   const opName = (p: Record<string, string>) => `${parentOf(p)}/operations/${p.operation}`;
   router.add(
     'GET',

@@ -15,8 +15,7 @@
 import { coerceError, type Logger } from '@slideshow/runtime';
 import { ApiError } from '../google-error.ts';
 import { LIMITS } from '../limits.ts';
-import { parseDuration } from '../time.ts';
-import { killLeftover, logChildLine, runAttempt } from './child-process.ts';
+import { killLeftover } from './child-process.ts';
 import {
   condition,
   markFinished,
@@ -31,10 +30,10 @@ import {
   type ExecutionTemplate,
   executionDone,
   type Job,
-  parseMemory,
 } from './model.ts';
 import { createSlots } from './slots.ts';
-import type { AttemptState, RunStore } from './store.ts';
+import type { RunStore } from './store.ts';
+import { runTask, type TaskAttemptsContext } from './task-attempts.ts';
 import {
   countTasks,
   recordAttempt,
@@ -77,248 +76,148 @@ export interface JobRunner {
   stop(): Promise<void>;
 }
 
+/** What an execution's run shares with the runner. */
+interface RunnerContext extends TaskAttemptsContext {
+  policy: JobPolicy;
+  maxRunningTasks: number;
+  /** The cancel controller of each execution running now. */
+  cancels: Map<string, AbortController>;
+}
+
+/** Updates the execution's task counts and update time from its table. */
+function summarize(execution: Execution, table: TaskTable, now: () => number): void {
+  Object.assign(execution, countTasks(table, execution.template.maxRetries), {
+    updateTime: new Date(now()).toISOString(),
+  });
+}
+
+/** Keeps the job's `latestCreatedExecution` in step with that execution's end. */
+function noteLatest(store: RunStore, execution: Execution, status: CompletionStatus): void {
+  const job = store.getJob(execution.name.split('/executions/')[0] ?? '');
+  if (job && noteLatestEnded(job, execution, status)) store.putJob(job);
+}
+
+/** Ends an execution that cannot run at all (a command line no longer registered, a poisoned row). */
+function failWithoutRunning(ctx: RunnerContext, execution: Execution, message: string): Execution {
+  execution.completionTime = new Date(ctx.now()).toISOString();
+  execution.conditions = [
+    condition('Completed', 'CONDITION_FAILED', execution.completionTime, message),
+  ];
+  ctx.store.putExecution(execution, true);
+  noteLatest(ctx.store, execution, 'EXECUTION_FAILED');
+  ctx.logger.error('job execution failed before running', { execution: execution.name, message });
+  return execution;
+}
+
+/**
+ * Runs (or resumes) an execution to its end: leftover children killed, the
+ * tasks still to run shared among as many loops as may run at once, then the
+ * execution marked finished. Undefined when a shutdown stopped it.
+ */
+async function runExecution(
+  ctx: RunnerContext,
+  execution: Execution,
+): Promise<Execution | undefined> {
+  const { store, logger } = ctx;
+  const iso = () => new Date(ctx.now()).toISOString();
+  const container = execution.template.containers[0]!;
+  try {
+    ctx.policy.checkCommand(container.command ?? [], container.args ?? [], 'container');
+  } catch (error) {
+    return failWithoutRunning(ctx, execution, coerceError(error).message);
+  }
+  const maxRetries = execution.template.maxRetries;
+  const rows = store.attempts(execution.name);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    const isLast = rows[i + 1]?.task_index !== r.task_index;
+    if (isLast && r.state === 'running' && r.pid !== null)
+      killLeftover(r.pid, execution.name, logger);
+  }
+  const table = taskTable(execution.taskCount, rows);
+  const resumeAt = (i: number): number => resumeAttempt(table, i, maxRetries);
+  let cursor = 0;
+  const nextTask = (): { index: number; attempt: number } | undefined => {
+    while (cursor < execution.taskCount) {
+      const index = cursor++;
+      const attempt = resumeAt(index);
+      if (attempt >= 0) return { index, attempt };
+    }
+    return undefined;
+  };
+  let remaining = 0;
+  for (let i = 0; i < execution.taskCount; i++) if (resumeAt(i) >= 0) remaining++;
+  markStarted(execution, iso());
+  summarize(execution, table, ctx.now);
+  store.putExecution(execution, false);
+  const width = execution.parallelism > 0 ? execution.parallelism : execution.taskCount;
+  const machine = ctx.maxRunningTasks > 0 ? ctx.maxRunningTasks : width;
+  let stopped = false;
+  const cancel = new AbortController();
+  ctx.cancels.set(execution.name, cancel);
+  const signal = AbortSignal.any([ctx.stopping, cancel.signal]);
+  const loops = Math.max(1, Math.min(width, machine, remaining));
+  const workers = Array.from({ length: loops }, async () => {
+    for (let next = nextTask(); next && !stopped && !cancel.signal.aborted; next = nextTask()) {
+      const task = { execution, table, index: next.index };
+      const result = await runTask(ctx, task, next.attempt, cancel.signal, signal);
+      if (result === 'stopped') stopped = true;
+    }
+  });
+  await Promise.all(workers);
+  ctx.cancels.delete(execution.name);
+  if (stopped || ctx.stopping.aborted) return undefined;
+  summarize(execution, table, ctx.now);
+  const cancelled = cancel.signal.aborted;
+  const failed = execution.failedCount > 0 || cancelled;
+  const status = markFinished(
+    execution,
+    {
+      cancelled,
+      ...(execution.failedCount > 0
+        ? {
+            failure: `${execution.failedCount} of ${execution.taskCount} task(s) failed after ${maxRetries + 1} attempt(s); last error: ${store.lastFailure(execution.name) ?? 'unknown'}`,
+          }
+        : {}),
+    },
+    iso(),
+  );
+  store.putExecution(execution, true);
+  noteLatest(store, execution, status);
+  logger.info(failed ? 'job execution failed' : 'job execution succeeded', {
+    execution: execution.name,
+    succeeded: execution.succeededCount,
+    failed: execution.failedCount,
+  });
+  return execution;
+}
+
 /** Creates the runner. */
 export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   const { store, logger } = deps;
   const now = deps.now ?? Date.now;
   const stopController = new AbortController();
   const running = new Map<string, Promise<Execution | undefined>>();
-  const cancels = new Map<string, AbortController>();
-  const slots = createSlots(deps.maxRunningTasks ?? 0);
-
-  function summarize(execution: Execution, table: TaskTable): void {
-    Object.assign(execution, countTasks(table, execution.template.maxRetries), {
-      updateTime: new Date(now()).toISOString(),
-    });
-  }
-
-  function record(
-    table: TaskTable,
-    execution: Execution,
-    index: number,
-    attempt: number,
-    state: AttemptState,
-  ): void {
-    recordAttempt(table, index, attempt, state);
-    summarize(execution, table);
-  }
-
-  const iso = () => new Date(now()).toISOString();
-
-  /** The container env for one attempt, with secrets read now (Cloud Run resolves them at start). */
-  function attemptEnv(execution: Execution): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const e of execution.template.containers[0]?.env ?? []) {
-      const ref = e.valueSource?.secretKeyRef;
-      if (ref === undefined) env[e.name] = e.value ?? '';
-      else {
-        try {
-          env[e.name] = deps.policy.readSecret(ref);
-        } catch (error) {
-          throw new Error(
-            `could not read secret ${ref.secret} for ${e.name}: ${coerceError(error).message}`,
-            { cause: error },
-          );
-        }
-      }
-    }
-    return env;
-  }
-
-  async function runTask(
-    execution: Execution,
-    table: TaskTable,
-    index: number,
-    firstAttempt: number,
-    cancel: AbortSignal,
-    signal: AbortSignal,
-  ): Promise<'succeeded' | 'failed' | 'stopped' | 'cancelled'> {
-    const container = execution.template.containers[0]!;
-    const maxRetries = execution.template.maxRetries;
-    const shortExec = execution.name.split('/').pop() ?? '';
-    const jobId = execution.job;
-    const limit = container.resources?.limits?.memory;
-    for (let attempt = firstAttempt; attempt <= maxRetries; attempt++) {
-      const log = logger.child({ execution: shortExec, task: index, attempt });
-      if (!(await slots.acquire(signal))) {
-        return stopController.signal.aborted ? 'stopped' : 'cancelled';
-      }
-      store.startAttempt(execution.name, index, attempt, null, now());
-      record(table, execution, index, attempt, 'running');
-      let env: Record<string, string>;
-      try {
-        env = attemptEnv(execution);
-      } catch (error) {
-        slots.release();
-        const message = coerceError(error).message;
-        store.endAttempt(execution.name, index, attempt, 'failed', null, message, now());
-        record(table, execution, index, attempt, 'failed');
-        store.putExecution(execution, false);
-        log.warn('task attempt failed', { reason: 'secret', message });
-        continue;
-      }
-      Object.assign(env, {
-        CLOUD_RUN_JOB: jobId,
-        CLOUD_RUN_EXECUTION: shortExec,
-        CLOUD_RUN_TASK_INDEX: String(index),
-        CLOUD_RUN_TASK_ATTEMPT: String(attempt),
-        CLOUD_RUN_TASK_COUNT: String(execution.taskCount),
-      });
-      const outcome = await runAttempt(
-        {
-          command: container.command ?? [],
-          args: container.args ?? [],
-          env,
-          cwd: deps.workdir,
-          timeoutMs: parseDuration(execution.template.timeout, 'timeout'),
-          killGraceMs: deps.killGraceMs,
-          ...(limit !== undefined ? { memoryLimitBytes: parseMemory(limit) } : {}),
-          signal,
-          onSpawn: (pid) => {
-            store.startAttempt(execution.name, index, attempt, pid, now());
-            store.putExecution(execution, false);
-          },
-          onLine: (stream, line) => logChildLine(log, stream, line),
-        },
-        deps.hostEnv,
-      ).finally(() => slots.release());
-      if (outcome.reason === 'stopped') {
-        // A shutdown leaves the attempt to run again on restart; a cancel ends it.
-        const cancelled = cancel.aborted && !stopController.signal.aborted;
-        const state = cancelled ? 'cancelled' : 'interrupted';
-        store.endAttempt(
-          execution.name,
-          index,
-          attempt,
-          state,
-          outcome.exitCode,
-          cancelled ? 'The execution was cancelled.' : outcome.message,
-          now(),
-        );
-        record(table, execution, index, attempt, state);
-        return cancelled ? 'cancelled' : 'stopped';
-      }
-      const ok = outcome.reason === 'exited' && outcome.exitCode === 0;
-      store.endAttempt(
-        execution.name,
-        index,
-        attempt,
-        ok ? 'succeeded' : 'failed',
-        outcome.exitCode,
-        outcome.message,
-        now(),
-      );
-      record(table, execution, index, attempt, ok ? 'succeeded' : 'failed');
-      store.putExecution(execution, false);
-      if (ok) return 'succeeded';
-      log.warn('task attempt failed', {
-        reason: outcome.reason,
-        exitCode: outcome.exitCode,
-        message: outcome.message,
-      });
-    }
-    return 'failed';
-  }
-
-  /** Ends an execution that cannot run at all (a command line no longer registered, a poisoned row). */
-  function failWithoutRunning(execution: Execution, message: string): Execution {
-    execution.completionTime = iso();
-    execution.conditions = [
-      condition('Completed', 'CONDITION_FAILED', execution.completionTime, message),
-    ];
-    store.putExecution(execution, true);
-    noteLatest(execution, 'EXECUTION_FAILED');
-    logger.error('job execution failed before running', { execution: execution.name, message });
-    return execution;
-  }
-
-  async function run(execution: Execution): Promise<Execution | undefined> {
-    const container = execution.template.containers[0]!;
-    try {
-      deps.policy.checkCommand(container.command ?? [], container.args ?? [], 'container');
-    } catch (error) {
-      return failWithoutRunning(execution, coerceError(error).message);
-    }
-    const maxRetries = execution.template.maxRetries;
-    const rows = store.attempts(execution.name);
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!;
-      const isLast = rows[i + 1]?.task_index !== r.task_index;
-      if (isLast && r.state === 'running' && r.pid !== null)
-        killLeftover(r.pid, execution.name, logger);
-    }
-    const table = taskTable(execution.taskCount, rows);
-    const resumeAt = (i: number): number => resumeAttempt(table, i, maxRetries);
-    let cursor = 0;
-    const nextTask = (): { index: number; attempt: number } | undefined => {
-      while (cursor < execution.taskCount) {
-        const index = cursor++;
-        const attempt = resumeAt(index);
-        if (attempt >= 0) return { index, attempt };
-      }
-      return undefined;
-    };
-    let remaining = 0;
-    for (let i = 0; i < execution.taskCount; i++) if (resumeAt(i) >= 0) remaining++;
-    markStarted(execution, iso());
-    summarize(execution, table);
-    store.putExecution(execution, false);
-    const width = execution.parallelism > 0 ? execution.parallelism : execution.taskCount;
-    const machine = (deps.maxRunningTasks ?? 0) > 0 ? (deps.maxRunningTasks ?? 0) : width;
-    let stopped = false;
-    const cancel = new AbortController();
-    cancels.set(execution.name, cancel);
-    const signal = AbortSignal.any([stopController.signal, cancel.signal]);
-    const loops = Math.max(1, Math.min(width, machine, remaining));
-    const workers = Array.from({ length: loops }, async () => {
-      for (let next = nextTask(); next && !stopped && !cancel.signal.aborted; next = nextTask()) {
-        const result = await runTask(
-          execution,
-          table,
-          next.index,
-          next.attempt,
-          cancel.signal,
-          signal,
-        );
-        if (result === 'stopped') stopped = true;
-      }
-    });
-    await Promise.all(workers);
-    cancels.delete(execution.name);
-    if (stopped || stopController.signal.aborted) return undefined;
-    summarize(execution, table);
-    const cancelled = cancel.signal.aborted;
-    const failed = execution.failedCount > 0 || cancelled;
-    const status = markFinished(
-      execution,
-      {
-        cancelled,
-        ...(execution.failedCount > 0
-          ? {
-              failure: `${execution.failedCount} of ${execution.taskCount} task(s) failed after ${maxRetries + 1} attempt(s); last error: ${store.lastFailure(execution.name) ?? 'unknown'}`,
-            }
-          : {}),
-      },
-      iso(),
-    );
-    store.putExecution(execution, true);
-    noteLatest(execution, status);
-    logger.info(failed ? 'job execution failed' : 'job execution succeeded', {
-      execution: execution.name,
-      succeeded: execution.succeededCount,
-      failed: execution.failedCount,
-    });
-    return execution;
-  }
-
-  /** Keeps the job's `latestCreatedExecution` in step with that execution's end. */
-  function noteLatest(execution: Execution, status: CompletionStatus): void {
-    const job = store.getJob(execution.name.split('/executions/')[0] ?? '');
-    if (job && noteLatestEnded(job, execution, status)) store.putJob(job);
-  }
+  const ctx: RunnerContext = {
+    store,
+    logger,
+    now,
+    slots: createSlots(deps.maxRunningTasks ?? 0),
+    stopping: stopController.signal,
+    workdir: deps.workdir,
+    killGraceMs: deps.killGraceMs,
+    hostEnv: deps.hostEnv,
+    policy: deps.policy,
+    maxRunningTasks: deps.maxRunningTasks ?? 0,
+    cancels: new Map(),
+    record(table, execution, index, attempt, state) {
+      recordAttempt(table, index, attempt, state);
+      summarize(execution, table, now);
+    },
+  };
 
   function launch(execution: Execution): void {
-    const p = run(execution)
+    const p = runExecution(ctx, execution)
       .catch((error: unknown) => {
         logger.error('job execution crashed', {
           execution: execution.name,
@@ -338,7 +237,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
           `${LIMITS.runningJobExecutions} job executions are running already (Cloud Run's limit per project and region).`,
         );
       }
-      const execution = newExecution(job, template, iso());
+      const execution = newExecution(job, template, new Date(now()).toISOString());
       store.putExecution(execution, false);
       store.putJob(job);
       launch(execution);
@@ -351,7 +250,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       return e && executionDone(e) ? e : undefined;
     },
     cancel(name) {
-      const controller = cancels.get(name);
+      const controller = ctx.cancels.get(name);
       if (!controller) return false;
       controller.abort();
       return true;
@@ -369,7 +268,11 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
             continue;
           }
           execution.name = row.name;
-          failWithoutRunning(execution, `local-cloud did not resume this execution: ${problem}.`);
+          failWithoutRunning(
+            ctx,
+            execution,
+            `local-cloud did not resume this execution: ${problem}.`,
+          );
         } catch (error) {
           store.markDone(row.name);
           logger.error('a stored job execution could not be read; marked done, not resumed', {

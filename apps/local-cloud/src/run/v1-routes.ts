@@ -113,32 +113,55 @@ function labelsOf(resource: Record<string, unknown>): Record<string, string> {
   return (resource.metadata as { labels?: Record<string, string> }).labels ?? {};
 }
 
+/** The job `id` in scope (by name with a region, else by id across locations). */
+function findJob(store: RunStore, scope: Scope, id: string): Job {
+  const job = JOB_ID.test(id)
+    ? scope.location
+      ? store.getJob(`${scope.parent}/jobs/${id}`)
+      : store.listJobs(scope.parent).find((j) => j.name.split('/').at(-1) === id)
+    : undefined;
+  if (!job) throw missing(scope, 'JOB', id);
+  return job;
+}
+
+/** The execution `id` in scope. */
+function findExecution(store: RunStore, scope: Scope, id: string): Execution {
+  const execution = RUN_ID.test(id) ? store.findExecution(scope.parent, id) : undefined;
+  if (!execution) throw missing(scope, 'EXECUTION', id);
+  return execution;
+}
+
+/** Every attempt of an execution, grouped by task index. */
+function attemptsByTask(store: RunStore, execution: Execution): Map<number, AttemptRow[]> {
+  const byTask = new Map<number, AttemptRow[]>();
+  for (const row of store.attemptsOfTasks(execution.name, 0, execution.taskCount)) {
+    byTask.set(row.task_index, [...(byTask.get(row.task_index) ?? []), row]);
+  }
+  return byTask;
+}
+
+/** A task as v1 shows it, from its attempts. */
+function v1TaskOf(
+  execution: Execution,
+  index: number,
+  attempts: AttemptRow[],
+): ReturnType<typeof v1Task> {
+  return v1Task(
+    execution,
+    taskResource(execution, index, attempts),
+    runningState(execution, attempts),
+  );
+}
+
 /** Registers the v1 routes over the same store and service as the v2 ones. */
 export function registerRunV1Routes(router: Router, store: RunStore, service: RunService): void {
-  const findJob = (scope: Scope, id: string): Job => {
-    const job = JOB_ID.test(id)
-      ? scope.location
-        ? store.getJob(`${scope.parent}/jobs/${id}`)
-        : store.listJobs(scope.parent).find((j) => j.name.split('/').at(-1) === id)
-      : undefined;
-    if (!job) throw missing(scope, 'JOB', id);
-    return job;
-  };
-  const findExecution = (scope: Scope, id: string): Execution => {
-    const execution = RUN_ID.test(id) ? store.findExecution(scope.parent, id) : undefined;
-    if (!execution) throw missing(scope, 'EXECUTION', id);
-    return execution;
-  };
-  const attemptsByTask = (execution: Execution): Map<number, AttemptRow[]> => {
-    const byTask = new Map<number, AttemptRow[]>();
-    for (const row of store.attemptsOfTasks(execution.name, 0, execution.taskCount)) {
-      byTask.set(row.task_index, [...(byTask.get(row.task_index) ?? []), row]);
-    }
-    return byTask;
-  };
-  const v1TaskOf = (execution: Execution, index: number, attempts: AttemptRow[]) =>
-    v1Task(execution, taskResource(execution, index, attempts), runningState(execution, attempts));
+  registerV1JobRoutes(router, store, service);
+  registerV1ExecutionRoutes(router, store, service);
+  registerV1TaskRoutes(router, store);
+}
 
+/** Jobs: list (with a label selector), create, get, replace, delete, run. */
+function registerV1JobRoutes(router: Router, store: RunStore, service: RunService): void {
   router.add('GET', `${V1}/jobs`, (req) => {
     const scope = scopeOf(req);
     const selector = parseLabelSelector(req.query.get('labelSelector'));
@@ -156,28 +179,31 @@ export function registerRunV1Routes(router: Router, store: RunStore, service: Ru
     return { body: v1Job(service.createJob(`${parent}/jobs/${id}`, v2JobBody(req.body))) };
   });
   router.add('GET', `${V1}/jobs/{job}`, (req) => ({
-    body: v1Job(findJob(scopeOf(req), req.params.job ?? '')),
+    body: v1Job(findJob(store, scopeOf(req), req.params.job ?? '')),
   }));
   router.add('PUT', `${V1}/jobs/{job}`, (req) => {
     const scope = scopeOf(req);
     regional(scope, 'Replacing a job');
-    const job = findJob(scope, req.params.job ?? '');
+    const job = findJob(store, scope, req.params.job ?? '');
     return { body: v1Job(service.updateJob(job.name, v2JobBody(req.body))) };
   });
   router.add('DELETE', `${V1}/jobs/{job}`, (req) => {
     const scope = scopeOf(req);
     regional(scope, 'Deleting a job');
-    const job = findJob(scope, req.params.job ?? '');
+    const job = findJob(store, scope, req.params.job ?? '');
     store.deleteJob(job.name);
     return deleted('jobs', req.params.job ?? '', job.uid);
   });
   router.add('POST', `${V1}/jobs/{job}:run`, (req) => {
     const scope = scopeOf(req);
     regional(scope, 'Running a job');
-    const job = findJob(scope, req.params.job ?? '');
+    const job = findJob(store, scope, req.params.job ?? '');
     return { body: v1Execution(service.startExecution(job.name, v2Overrides(req.body.overrides))) };
   });
+}
 
+/** Executions: list (one job's, or every one in scope), get, cancel, delete. */
+function registerV1ExecutionRoutes(router: Router, store: RunStore, service: RunService): void {
   router.add('GET', `${V1}/executions`, (req) => {
     const scope = scopeOf(req);
     const text = req.query.get('labelSelector');
@@ -192,23 +218,26 @@ export function registerRunV1Routes(router: Router, store: RunStore, service: Ru
     return listOf('ExecutionsList', items, req.query);
   });
   router.add('GET', `${V1}/executions/{execution}`, (req) => ({
-    body: v1Execution(findExecution(scopeOf(req), req.params.execution ?? '')),
+    body: v1Execution(findExecution(store, scopeOf(req), req.params.execution ?? '')),
   }));
   router.add('POST', `${V1}/executions/{execution}:cancel`, (req) => {
     const scope = scopeOf(req);
     regional(scope, 'Cancelling an execution');
-    const execution = findExecution(scope, req.params.execution ?? '');
+    const execution = findExecution(store, scope, req.params.execution ?? '');
     service.cancelExecution(execution);
     return { body: v1Execution(store.getExecution(execution.name) ?? execution) };
   });
   router.add('DELETE', `${V1}/executions/{execution}`, (req) => {
     const scope = scopeOf(req);
     regional(scope, 'Deleting an execution');
-    const execution = findExecution(scope, req.params.execution ?? '');
+    const execution = findExecution(store, scope, req.params.execution ?? '');
     service.deleteExecution(execution);
     return deleted('executions', req.params.execution ?? '', execution.uid);
   });
+}
 
+/** Tasks: list (of one execution), get. */
+function registerV1TaskRoutes(router: Router, store: RunStore): void {
   router.add('GET', `${V1}/tasks`, (req) => {
     const scope = scopeOf(req);
     const text = req.query.get('labelSelector');
@@ -218,9 +247,9 @@ export function registerRunV1Routes(router: Router, store: RunStore, service: Ru
         `local-cloud lists the tasks of one execution: give labelSelector "${LABEL.execution} = EXECUTION" (gcloud run jobs executions tasks list --execution).`,
       );
     }
-    const execution = findExecution(scope, executionId);
+    const execution = findExecution(store, scope, executionId);
     const selector = parseLabelSelector(text);
-    const byTask = attemptsByTask(execution);
+    const byTask = attemptsByTask(store, execution);
     const items = [];
     for (let index = 0; index < execution.taskCount; index++) {
       const task = v1TaskOf(execution, index, byTask.get(index) ?? []);
@@ -232,7 +261,7 @@ export function registerRunV1Routes(router: Router, store: RunStore, service: Ru
     const scope = scopeOf(req);
     const id = req.params.task ?? '';
     const m = /^(.+)-task\d+$/.exec(id);
-    const execution = m?.[1] === undefined ? undefined : findExecution(scope, m[1]);
+    const execution = m?.[1] === undefined ? undefined : findExecution(store, scope, m[1]);
     const index = execution === undefined ? undefined : taskIndexOf(execution, id);
     if (execution === undefined || index === undefined) throw missing(scope, 'TASK', id);
     const attempts = store.attemptsOfTasks(execution.name, index, index + 1);

@@ -82,120 +82,19 @@ export function startTaskScheduler(deps: TaskSchedulerDeps): TaskScheduler {
   if (recovered > 0)
     logger.warn('re-dispatching tasks that were in flight at shutdown', { recovered });
 
-  function headersFor(row: TaskRow): Headers {
-    const hr = row.task.httpRequest;
-    const headers = new Headers(hr.headers ?? {});
-    const id = row.task.name.split('/').pop() ?? '';
-    const queueId = row.queue.split('/').pop() ?? '';
-    // Headers Cloud Tasks adds to HTTP targets (https://cloud.google.com/tasks/docs/creating-http-target-tasks#handler).
-    headers.set('X-CloudTasks-QueueName', queueId);
-    headers.set('X-CloudTasks-TaskName', id);
-    headers.set('X-CloudTasks-TaskRetryCount', String(row.task.dispatchCount - 1));
-    headers.set('X-CloudTasks-TaskExecutionCount', String(row.task.responseCount));
-    headers.set('X-CloudTasks-TaskETA', String(row.scheduleMs / 1000));
-    headers.set('User-Agent', 'Google-Cloud-Tasks');
-    // Tokens stay on this machine: a task to another host is sent without one.
-    if (hr.oauthToken && deps.outbound.mayCarry(hr.url, 'oauth')) {
-      headers.set('Authorization', `Bearer ${deps.oauthToken}`);
-    }
-    if (hr.oidcToken && deps.outbound.mayCarry(hr.url, 'oidc')) {
-      headers.set('Authorization', `Bearer ${deps.oidcToken}`);
-    }
-    return headers;
-  }
-
-  /**
-   * Sends one attempt. Everything up to the request is synchronous (the
-   * attempt is recorded before the first await), which tasks.run relies on.
-   * A failed attempt is retried after the backoff, counted from its end, or
-   * for tasks.run from the call ("the time that RunTask was called plus the
-   * retry delay").
-   */
-  async function dispatch(row: TaskRow, queue: Queue | undefined, forced: boolean): Promise<void> {
-    const start = now();
-    const attempt: Attempt = {
-      scheduleTime: new Date(row.scheduleMs).toISOString(),
-      dispatchTime: new Date(start).toISOString(),
-    };
-    row.task.dispatchCount += 1;
-    row.task.firstAttempt ??= attempt;
-    row.firstDispatchMs ??= start;
-    row.task.lastAttempt = attempt;
-    if (!store.updateTask(row, true)) return;
-    const hr = row.task.httpRequest;
-    const deadlineMs = parseDuration(row.task.dispatchDeadline, 'dispatchDeadline');
-    const log = logger.child({ task: row.task.name, dispatchCount: row.task.dispatchCount });
-    let status: number | undefined;
-    let failure: string | undefined;
-    let failureCode = 14;
-    const refused = deps.outbound.refusal(hr.url);
-    if (refused !== undefined) {
-      failureCode = 7; // PERMISSION_DENIED
-      failure = refused;
-    } else {
-      try {
-        const res = await fetch(hr.url, {
-          method: hr.httpMethod,
-          headers: headersFor(row),
-          body:
-            hr.body === undefined || hr.httpMethod === 'GET' || hr.httpMethod === 'HEAD'
-              ? undefined
-              : Buffer.from(hr.body, 'base64'),
-          // Cloud Tasks does not follow redirects: only 2xx counts as success.
-          redirect: 'manual',
-          signal: AbortSignal.any([AbortSignal.timeout(deadlineMs), stopController.signal]),
-        });
-        status = res.status;
-        // The answer's body is not used: drop it rather than hold whatever size it is.
-        await res.body?.cancel();
-      } catch (error) {
-        const e = coerceError(error);
-        if (stopController.signal.aborted) {
-          // Shutting down: leave the task to be sent again by the next process.
-          store.setInFlight(row.task.name, false);
-          return;
-        }
-        const timedOut = e.cause instanceof DOMException && e.cause.name === 'TimeoutError';
-        failureCode = timedOut ? 4 : 14;
-        failure = timedOut
-          ? `dispatch deadline of ${row.task.dispatchDeadline} exceeded`
-          : e.message;
-      }
-    }
-    const end = now();
-    attempt.responseTime = new Date(end).toISOString();
-    if (status !== undefined) {
-      row.task.responseCount += 1;
-      attempt.responseStatus = {
-        code: status >= 200 && status < 300 ? 0 : rpcCodeForHttp(status),
-        message: `HTTP ${status}`,
-      };
-    } else {
-      attempt.responseStatus = { code: failureCode, message: failure ?? 'no response' };
-    }
-    if (status !== undefined && status >= 200 && status < 300) {
-      store.finishTask(row.task.name, end);
-      log.debug('task succeeded', { status });
-      return;
-    }
-    const policy = queue ? retryPolicy(queue) : undefined;
-    if (!policy || isExhausted(policy, row.task.dispatchCount, row.firstDispatchMs, end)) {
-      store.finishTask(row.task.name, end);
-      log.warn('task dropped after its last attempt', { status, failure });
-      return;
-    }
-    row.scheduleMs = (forced ? start : end) + backoffMs(policy, row.task.dispatchCount);
-    store.updateTask(row, false);
-    log.info('task attempt failed; retrying', {
-      status,
-      failure,
-      retryAt: new Date(row.scheduleMs),
-    });
-  }
+  const attempts: AttemptContext = {
+    store,
+    logger,
+    now,
+    stop: stopController.signal,
+    outbound: deps.outbound,
+    oauthToken: deps.oauthToken,
+    oidcToken: deps.oidcToken,
+  };
 
   function launch(row: TaskRow, queue: Queue | undefined, counted: boolean): Promise<void> {
     if (counted) inFlightByQueue.set(row.queue, (inFlightByQueue.get(row.queue) ?? 0) + 1);
-    const p = dispatch(row, queue, !counted)
+    const p = dispatch(attempts, row, queue, !counted)
       .catch((error: unknown) => {
         logger.error('dispatch failed unexpectedly', {
           task: row.task.name,
@@ -220,42 +119,11 @@ export function startTaskScheduler(deps: TaskSchedulerDeps): TaskScheduler {
     return p;
   }
 
-  /** One scan over all queues; returns how long to sleep. */
-  function scan(): number {
-    let sleepMs = maxIdle;
-    const t = now();
-    for (const queue of store.allQueues()) {
-      if (queue.state !== 'RUNNING') continue;
-      const { maxDispatchesPerSecond: rate, maxBurstSize: burst } = queue.rateLimits;
-      let bucket = refill(buckets.get(queue.name) ?? fullBucket(burst, t), t, rate, burst);
-      const slots =
-        queue.rateLimits.maxConcurrentDispatches - (inFlightByQueue.get(queue.name) ?? 0);
-      const allowed = Math.min(Math.floor(bucket.tokens), slots);
-      let launched = 0;
-      if (allowed > 0) {
-        const due = store.dueTasks(queue.name, t, allowed);
-        for (const row of due) launch(row, queue, true);
-        launched = due.length;
-        bucket = { ...bucket, tokens: bucket.tokens - launched };
-      }
-      buckets.set(queue.name, bucket);
-      const next = store.nextScheduleMs(queue.name);
-      if (next === undefined) continue;
-      if (next > t) sleepMs = Math.min(sleepMs, next - t);
-      else if (slots - launched > 0) {
-        // Due work held back by the rate limit: sleep until the next token.
-        sleepMs = Math.min(sleepMs, Math.max(1, msUntilToken(bucket, rate)));
-      }
-      // Otherwise concurrency-bound: a finishing dispatch wakes the loop.
-    }
-    return sleepMs;
-  }
-
   const loop = (async () => {
     while (!stopped) {
       let sleepMs = maxIdle;
       try {
-        sleepMs = scan();
+        sleepMs = scanQueues(store, { buckets, inFlightByQueue }, now(), maxIdle, launch);
       } catch (error) {
         logger.error('task scheduler scan failed', { error: coerceError(error) });
       }
@@ -289,4 +157,182 @@ export function startTaskScheduler(deps: TaskSchedulerDeps): TaskScheduler {
     },
     inFlight: () => pending.size,
   };
+}
+
+/** What sending and recording one attempt needs. */
+interface AttemptContext {
+  store: TasksStore;
+  logger: Logger;
+  now: () => number;
+  /** Aborted on shutdown: requests in flight are cut and their tasks sent again later. */
+  stop: AbortSignal;
+  outbound: OutboundPolicy;
+  oauthToken: string;
+  oidcToken: string;
+}
+
+/** How an attempt went: the target's HTTP status, or why there was none (google.rpc code). */
+type AttemptResult = { status: number } | { failureCode: number; failure: string };
+
+/** The request headers of an attempt: the task's own plus those Cloud Tasks adds. */
+function dispatchHeaders(row: TaskRow, ctx: AttemptContext): Headers {
+  const hr = row.task.httpRequest;
+  const headers = new Headers(hr.headers ?? {});
+  const id = row.task.name.split('/').pop() ?? '';
+  const queueId = row.queue.split('/').pop() ?? '';
+  // Headers Cloud Tasks adds to HTTP targets (https://cloud.google.com/tasks/docs/creating-http-target-tasks#handler).
+  headers.set('X-CloudTasks-QueueName', queueId);
+  headers.set('X-CloudTasks-TaskName', id);
+  headers.set('X-CloudTasks-TaskRetryCount', String(row.task.dispatchCount - 1));
+  headers.set('X-CloudTasks-TaskExecutionCount', String(row.task.responseCount));
+  headers.set('X-CloudTasks-TaskETA', String(row.scheduleMs / 1000));
+  headers.set('User-Agent', 'Google-Cloud-Tasks');
+  // Tokens stay on this machine: a task to another host is sent without one.
+  if (hr.oauthToken && ctx.outbound.mayCarry(hr.url, 'oauth')) {
+    headers.set('Authorization', `Bearer ${ctx.oauthToken}`);
+  }
+  if (hr.oidcToken && ctx.outbound.mayCarry(hr.url, 'oidc')) {
+    headers.set('Authorization', `Bearer ${ctx.oidcToken}`);
+  }
+  return headers;
+}
+
+/**
+ * Sends the task's HTTP request within its dispatch deadline; 'stopped' when
+ * a shutdown cut it. A URL the outbound policy refuses is not sent
+ * (PERMISSION_DENIED); a timeout is DEADLINE_EXCEEDED, any other failure UNAVAILABLE.
+ */
+async function sendAttempt(row: TaskRow, ctx: AttemptContext): Promise<AttemptResult | 'stopped'> {
+  const hr = row.task.httpRequest;
+  const refused = ctx.outbound.refusal(hr.url);
+  if (refused !== undefined) return { failureCode: 7, failure: refused };
+  const deadlineMs = parseDuration(row.task.dispatchDeadline, 'dispatchDeadline');
+  try {
+    const res = await fetch(hr.url, {
+      method: hr.httpMethod,
+      headers: dispatchHeaders(row, ctx),
+      body:
+        hr.body === undefined || hr.httpMethod === 'GET' || hr.httpMethod === 'HEAD'
+          ? undefined
+          : Buffer.from(hr.body, 'base64'),
+      // Cloud Tasks does not follow redirects: only 2xx counts as success.
+      redirect: 'manual',
+      signal: AbortSignal.any([AbortSignal.timeout(deadlineMs), ctx.stop]),
+    });
+    // The answer's body is not used: drop it rather than hold whatever size it is.
+    await res.body?.cancel();
+    return { status: res.status };
+  } catch (error) {
+    const e = coerceError(error);
+    if (ctx.stop.aborted) return 'stopped';
+    const timedOut = e.cause instanceof DOMException && e.cause.name === 'TimeoutError';
+    return timedOut
+      ? { failureCode: 4, failure: `dispatch deadline of ${row.task.dispatchDeadline} exceeded` }
+      : { failureCode: 14, failure: e.message };
+  }
+}
+
+/**
+ * Sends one attempt and records it. Everything up to the request is
+ * synchronous (the attempt is recorded before the first await), which
+ * tasks.run relies on. A failed attempt is retried after the backoff, counted
+ * from its end, or for tasks.run (`forced`) from the call ("the time that
+ * RunTask was called plus the retry delay").
+ */
+async function dispatch(
+  ctx: AttemptContext,
+  row: TaskRow,
+  queue: Queue | undefined,
+  forced: boolean,
+): Promise<void> {
+  const { store, now } = ctx;
+  const start = now();
+  const attempt: Attempt = {
+    scheduleTime: new Date(row.scheduleMs).toISOString(),
+    dispatchTime: new Date(start).toISOString(),
+  };
+  row.task.dispatchCount += 1;
+  row.task.firstAttempt ??= attempt;
+  row.firstDispatchMs ??= start;
+  row.task.lastAttempt = attempt;
+  if (!store.updateTask(row, true)) return;
+  const log = ctx.logger.child({ task: row.task.name, dispatchCount: row.task.dispatchCount });
+  const result = await sendAttempt(row, ctx);
+  if (result === 'stopped') {
+    // Shutting down: leave the task to be sent again by the next process.
+    store.setInFlight(row.task.name, false);
+    return;
+  }
+  const end = now();
+  attempt.responseTime = new Date(end).toISOString();
+  const status = 'status' in result ? result.status : undefined;
+  const failure = 'failure' in result ? result.failure : undefined;
+  if (status !== undefined) {
+    row.task.responseCount += 1;
+    attempt.responseStatus = {
+      code: status >= 200 && status < 300 ? 0 : rpcCodeForHttp(status),
+      message: `HTTP ${status}`,
+    };
+  } else if ('failureCode' in result) {
+    attempt.responseStatus = { code: result.failureCode, message: result.failure };
+  }
+  if (status !== undefined && status >= 200 && status < 300) {
+    store.finishTask(row.task.name, end);
+    log.debug('task succeeded', { status });
+    return;
+  }
+  const policy = queue ? retryPolicy(queue) : undefined;
+  if (!policy || isExhausted(policy, row.task.dispatchCount, row.firstDispatchMs, end)) {
+    store.finishTask(row.task.name, end);
+    log.warn('task dropped after its last attempt', { status, failure });
+    return;
+  }
+  row.scheduleMs = (forced ? start : end) + backoffMs(policy, row.task.dispatchCount);
+  store.updateTask(row, false);
+  log.info('task attempt failed; retrying', {
+    status,
+    failure,
+    retryAt: new Date(row.scheduleMs),
+  });
+}
+
+/**
+ * One scan over all queues: launches the due tasks each RUNNING queue's
+ * token bucket and free concurrency allow; returns how long to sleep.
+ */
+function scanQueues(
+  store: TasksStore,
+  {
+    buckets,
+    inFlightByQueue,
+  }: { buckets: Map<string, TokenBucket>; inFlightByQueue: Map<string, number> },
+  t: number,
+  maxIdle: number,
+  launch: (row: TaskRow, queue: Queue, counted: true) => void,
+): number {
+  let sleepMs = maxIdle;
+  for (const queue of store.allQueues()) {
+    if (queue.state !== 'RUNNING') continue;
+    const { maxDispatchesPerSecond: rate, maxBurstSize: burst } = queue.rateLimits;
+    let bucket = refill(buckets.get(queue.name) ?? fullBucket(burst, t), t, rate, burst);
+    const slots = queue.rateLimits.maxConcurrentDispatches - (inFlightByQueue.get(queue.name) ?? 0);
+    const allowed = Math.min(Math.floor(bucket.tokens), slots);
+    let launched = 0;
+    if (allowed > 0) {
+      const due = store.dueTasks(queue.name, t, allowed);
+      for (const row of due) launch(row, queue, true);
+      launched = due.length;
+      bucket = { ...bucket, tokens: bucket.tokens - launched };
+    }
+    buckets.set(queue.name, bucket);
+    const next = store.nextScheduleMs(queue.name);
+    if (next === undefined) continue;
+    if (next > t) sleepMs = Math.min(sleepMs, next - t);
+    else if (slots - launched > 0) {
+      // Due work held back by the rate limit: sleep until the next token.
+      sleepMs = Math.min(sleepMs, Math.max(1, msUntilToken(bucket, rate)));
+    }
+    // Otherwise concurrency-bound: a finishing dispatch wakes the loop.
+  }
+  return sleepMs;
 }

@@ -35,11 +35,64 @@ export interface TasksRoutesDeps {
   now?: () => number;
 }
 
+/** Names and look-ups shared by the queue and the task routes. */
+interface TasksRouteHelpers {
+  now: () => number;
+  parentOf(p: Record<string, string>): string;
+  queueName(p: Record<string, string>): string;
+  mustQueue(name: string): Queue;
+}
+
+/**
+ * A v2beta3 queue as `queues.get` answers with `readMask` (every field but
+ * `stats` without one). `executedLastMinuteCount` is not kept here and is left out.
+ */
+function maskedQueue(
+  queue: Queue,
+  mask: string[],
+  stats: () => ReturnType<TasksStore['queueStats']>,
+): Record<string, unknown> {
+  const full: Record<string, unknown> = { ...queue };
+  if (mask.length === 0) return full;
+  if (mask.includes('stats')) {
+    const s = stats();
+    full.stats = {
+      tasksCount: String(s.tasks),
+      concurrentDispatchesCount: String(s.inFlight),
+      effectiveExecutionRate:
+        queue.state === 'RUNNING' ? queue.rateLimits.maxDispatchesPerSecond : 0,
+      ...(s.nextScheduleMs === null
+        ? {}
+        : { oldestEstimatedArrivalTime: new Date(s.nextScheduleMs).toISOString() }),
+    };
+  }
+  const body: Record<string, unknown> = {};
+  for (const field of mask) if (field in full) body[field] = full[field];
+  return body;
+}
+
 /** Registers the Cloud Tasks routes. */
 export function registerTasksRoutes(router: Router, deps: TasksRoutesDeps): void {
-  const { store, dispatcher, outbound } = deps;
-  const rules = deps.rules ?? TASKS_RULES;
   const now = deps.now ?? Date.now;
+  const parentOf = (p: Record<string, string>) => `projects/${p.project}/locations/${p.location}`;
+  const queueName = (p: Record<string, string>) => `${parentOf(p)}/queues/${p.queue}`;
+  const mustQueue = (name: string): Queue => {
+    const q = deps.store.getQueue(name);
+    if (!q) throw notFound('Queue', name);
+    return q;
+  };
+  const helpers: TasksRouteHelpers = { now, parentOf, queueName, mustQueue };
+  registerQueueRoutes(router, deps, helpers);
+  registerTaskRoutes(router, deps, helpers);
+}
+
+/** Locations and queues: create, list, get (v2 and v2beta3 with stats), patch, delete, pause, resume, purge. */
+function registerQueueRoutes(
+  router: Router,
+  deps: TasksRoutesDeps,
+  { now, parentOf, queueName, mustQueue }: TasksRouteHelpers,
+): void {
+  const { store, dispatcher } = deps;
   /** Google's refusal of a name deleted too recently (its wording, FAILED_PRECONDITION). */
   const refuseRecentlyDeleted = (name: string) => {
     if (store.isQueueTombstoned(name, now())) {
@@ -48,13 +101,6 @@ export function registerTasksRoutes(router: Router, deps: TasksRoutesDeps): void
         'The queue cannot be created because a queue with this name existed too recently.',
       );
     }
-  };
-  const parentOf = (p: Record<string, string>) => `projects/${p.project}/locations/${p.location}`;
-  const queueName = (p: Record<string, string>) => `${parentOf(p)}/queues/${p.queue}`;
-  const mustQueue = (name: string): Queue => {
-    const q = store.getQueue(name);
-    if (!q) throw notFound('Queue', name);
-    return q;
   };
   const setState = (name: string, state: Queue['state']) => {
     const q = mustQueue(name);
@@ -100,30 +146,13 @@ export function registerTasksRoutes(router: Router, deps: TasksRoutesDeps): void
   // v2beta3 `queues.get` for its `stats` (not in v2): the QueueAdmin reads them with
   // `readMask=name,state,stats`; without a mask every field but `stats` is returned
   // (https://cloud.google.com/tasks/docs/reference/rest/v2beta3/projects.locations.queues/get).
-  // `executedLastMinuteCount` is not kept here and is left out.
   router.add('GET', '/v2beta3/projects/{project}/locations/{location}/queues/{queue}', (req) => {
     const queue = mustQueue(queueName(req.params));
-    const full: Record<string, unknown> = { ...queue };
     const mask = (req.query.get('readMask') ?? req.query.get('read_mask') ?? '')
       .split(',')
       .map((p) => p.trim())
       .filter(Boolean);
-    if (mask.length === 0) return { body: full };
-    if (mask.includes('stats')) {
-      const s = store.queueStats(queue.name);
-      full.stats = {
-        tasksCount: String(s.tasks),
-        concurrentDispatchesCount: String(s.inFlight),
-        effectiveExecutionRate:
-          queue.state === 'RUNNING' ? queue.rateLimits.maxDispatchesPerSecond : 0,
-        ...(s.nextScheduleMs === null
-          ? {}
-          : { oldestEstimatedArrivalTime: new Date(s.nextScheduleMs).toISOString() }),
-      };
-    }
-    const body: Record<string, unknown> = {};
-    for (const field of mask) if (field in full) body[field] = full[field];
-    return { body };
+    return { body: maskedQueue(queue, mask, () => store.queueStats(queue.name)) };
   });
   router.add('PATCH', `${Q}/{queue}`, (req) => {
     const name = queueName(req.params);
@@ -155,7 +184,16 @@ export function registerTasksRoutes(router: Router, deps: TasksRoutesDeps): void
     store.putQueue(q);
     return { body: q };
   });
+}
 
+/** Tasks: create, list, get, delete, run. */
+function registerTaskRoutes(
+  router: Router,
+  deps: TasksRoutesDeps,
+  { now, queueName, mustQueue }: TasksRouteHelpers,
+): void {
+  const { store, dispatcher, outbound } = deps;
+  const rules = deps.rules ?? TASKS_RULES;
   const taskName = (p: Record<string, string>) => `${queueName(p)}/tasks/${p.task}`;
   const mustTask = (name: string) => {
     const row = store.getTask(name);

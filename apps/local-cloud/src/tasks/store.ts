@@ -60,17 +60,9 @@ function toRow(r: Row): TaskRow {
   };
 }
 
-/**
- * Creates the store over an open database. A task row whose JSON cannot be
- * read is deleted when the scheduler meets it (reported to `onCorrupt`), so
- * one bad row cannot stall its queue.
- */
-export function createTasksStore(
-  db: Db,
-  rules: Pick<TasksRules, 'taskTombstoneMs' | 'queueTombstoneMs'>,
-  onCorrupt: (name: string, error: unknown) => void = () => {},
-): TasksStore {
-  const s = {
+/** The store's SQL, prepared once. */
+function prepareStatements(db: Db) {
+  return {
     getQueue: db.prepare<[string], { data: string }>('SELECT data FROM queues WHERE name = ?'),
     listQueues: db.prepare<[string], { data: string }>(
       "SELECT data FROM queues WHERE name LIKE ? || '/queues/%' ORDER BY name",
@@ -124,6 +116,19 @@ export function createTasksStore(
        FROM tasks WHERE queue = ?`,
     ),
   };
+}
+
+/**
+ * Creates the store over an open database. A task row whose JSON cannot be
+ * read is deleted when the scheduler meets it (reported to `onCorrupt`), so
+ * one bad row cannot stall its queue.
+ */
+export function createTasksStore(
+  db: Db,
+  rules: Pick<TasksRules, 'taskTombstoneMs' | 'queueTombstoneMs'>,
+  onCorrupt: (name: string, error: unknown) => void = () => {},
+): TasksStore {
+  const s = prepareStatements(db);
   const tombstoneTtlMs = rules.taskTombstoneMs;
   let lastSweepMs = 0;
   const finish = db.transaction((name: string, nowMs: number): boolean => {

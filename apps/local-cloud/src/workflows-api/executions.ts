@@ -85,6 +85,63 @@ export function createHttpTransport(
   };
 }
 
+/** The parts of an execution's resource name. */
+function nameParts(name: string): {
+  project: string;
+  location: string;
+  workflowId: string;
+  executionId: string;
+} {
+  const [, project = '', location = '', workflowId = '', executionId = ''] =
+    /^projects\/([^/]+)\/locations\/([^/]+)\/workflows\/([^/]+)\/executions\/([^/]+)$/.exec(name) ??
+    [];
+  return { project, location, workflowId, executionId };
+}
+
+/** The built-in environment variables Workflows documents, over the workflow's userEnvVars. */
+function executionEnv(
+  execution: WorkflowExecution,
+  userEnvVars: Record<string, string> | undefined,
+): Record<string, string> {
+  const { project, location, workflowId, executionId } = nameParts(execution.name);
+  return {
+    ...(userEnvVars ?? {}),
+    GOOGLE_CLOUD_PROJECT_ID: project,
+    GOOGLE_CLOUD_PROJECT_NUMBER: '000000000000',
+    GOOGLE_CLOUD_LOCATION: location,
+    GOOGLE_CLOUD_WORKFLOW_ID: workflowId,
+    GOOGLE_CLOUD_WORKFLOW_REVISION_ID: execution.workflowRevisionId,
+    GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID: executionId,
+  };
+}
+
+/** The error an execution that failed is stored with: the engine's description, else a SystemError. */
+function describeFailure(error: unknown): { payload: string; context: string } {
+  if (error instanceof WorkflowRuntimeError) return describeError(error);
+  const message = coerceError(error).message;
+  return { payload: JSON.stringify({ message, tags: ['SystemError'] }), context: message };
+}
+
+/**
+ * The execution as it ends at `end` with `patch` (state, result or error),
+ * its last step taken out of `current`: "If the workflow has succeeded or
+ * failed, this is the last attempted or executed step" (status.currentSteps).
+ */
+function ended(
+  execution: WorkflowExecution,
+  patch: Partial<WorkflowExecution>,
+  current: Map<string, CurrentStep>,
+  end: number,
+): WorkflowExecution {
+  const last = current.get(execution.name);
+  current.delete(execution.name);
+  return Object.assign(execution, patch, {
+    status: { currentSteps: last === undefined ? [] : [last] },
+    endTime: new Date(end).toISOString(),
+    duration: formatDuration(end - Date.parse(execution.startTime)),
+  });
+}
+
 /** Creates the runner. */
 export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRunner {
   const { store, logger } = deps;
@@ -95,24 +152,11 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
   let stopping = false;
   const http = createHttpTransport(deps.oauthToken, deps.oidcToken, deps.outbound);
 
-  function finish(execution: WorkflowExecution, patch: Partial<WorkflowExecution>): void {
-    const end = now();
-    // "If the workflow has succeeded or failed, this is the last attempted or executed step."
-    const last = current.get(execution.name);
-    current.delete(execution.name);
-    Object.assign(execution, patch, {
-      status: { currentSteps: last === undefined ? [] : [last] },
-      endTime: new Date(end).toISOString(),
-      duration: formatDuration(end - Date.parse(execution.startTime)),
-    });
-    store.putExecution(execution);
-  }
+  const finish = (execution: WorkflowExecution, patch: Partial<WorkflowExecution>): void =>
+    store.putExecution(ended(execution, patch, current, now()));
 
   async function run(execution: WorkflowExecution, controller: AbortController): Promise<void> {
-    const [, project, location, workflowId, executionId] =
-      /^projects\/([^/]+)\/locations\/([^/]+)\/workflows\/([^/]+)\/executions\/([^/]+)$/.exec(
-        execution.name,
-      ) ?? [];
+    const { workflowId, executionId } = nameParts(execution.name);
     const workflowName = execution.name.split('/executions/')[0] ?? '';
     const revision = store.getRevision(workflowName, execution.workflowRevisionId);
     const log = logger.child({ execution: executionId, workflow: workflowId });
@@ -126,15 +170,7 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
     try {
       const program = parseWorkflow(revision.sourceContents);
       const result = await executeWorkflow(program, JSON.parse(execution.argument || 'null'), {
-        env: {
-          ...(revision.userEnvVars ?? {}),
-          GOOGLE_CLOUD_PROJECT_ID: project ?? '',
-          GOOGLE_CLOUD_PROJECT_NUMBER: '000000000000',
-          GOOGLE_CLOUD_LOCATION: location ?? '',
-          GOOGLE_CLOUD_WORKFLOW_ID: workflowId ?? '',
-          GOOGLE_CLOUD_WORKFLOW_REVISION_ID: execution.workflowRevisionId,
-          GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID: executionId ?? '',
-        },
+        env: executionEnv(execution, revision.userEnvVars),
         http,
         connectors: deps.connectorsFor(execution.name),
         log: (entry) => log.info('sys.log', { logSeverity: entry.severity, data: entry.data }),
@@ -155,16 +191,7 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
         });
         return;
       }
-      const described =
-        error instanceof WorkflowRuntimeError
-          ? describeError(error)
-          : {
-              payload: JSON.stringify({
-                message: coerceError(error).message,
-                tags: ['SystemError'],
-              }),
-              context: coerceError(error).message,
-            };
+      const described = describeFailure(error);
       finish(execution, { state: 'FAILED', error: described });
       log.warn('workflow execution failed', { error: described.payload });
     }

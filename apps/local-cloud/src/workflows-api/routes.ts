@@ -82,17 +82,157 @@ function validateUserEnvVars(value: unknown): void {
   }
 }
 
+/** A workflow created by `workflows.create` with id `name`, from the request body. */
+function newWorkflow(
+  name: string,
+  project: string,
+  body: Record<string, unknown>,
+  revisionId: string,
+  now: number,
+): Workflow {
+  const t = new Date(now).toISOString();
+  const workflow: Workflow = {
+    name,
+    state: 'ACTIVE',
+    revisionId,
+    createTime: t,
+    updateTime: t,
+    revisionCreateTime: t,
+    serviceAccount:
+      typeof body.serviceAccount === 'string'
+        ? body.serviceAccount
+        : `projects/${project}/serviceAccounts/local@local-cloud`,
+    sourceContents: validateSource(body.sourceContents),
+  };
+  validateUserEnvVars(body.userEnvVars);
+  for (const key of ['description', 'labels', 'userEnvVars', 'callLogLevel'] as const) {
+    if (body[key] !== undefined) Object.assign(workflow, { [key]: body[key] });
+  }
+  return workflow;
+}
+
+/**
+ * `workflows.patch`: the fields of `updateMask` (else every updatable field
+ * the body holds) taken from the body; a change of source, service account or
+ * environment makes a new revision (`revised`).
+ */
+function patchedWorkflow(
+  existing: Workflow,
+  body: Record<string, unknown>,
+  mask: string | null,
+  now: number,
+): { updated: Workflow; revised: boolean } {
+  const fields = mask
+    ? mask.split(',').map((f) => f.trim())
+    : UPDATABLE.filter((k) => body[k] !== undefined);
+  const updated: Workflow = { ...existing };
+  for (const field of fields) {
+    if (!(UPDATABLE as readonly string[]).includes(field)) {
+      throw invalidArgument(`Field '${field}' cannot be updated.`);
+    }
+    const value = body[field];
+    if (value === undefined) delete (updated as unknown as Record<string, unknown>)[field];
+    else Object.assign(updated, { [field]: value });
+  }
+  updated.sourceContents = validateSource(updated.sourceContents);
+  validateUserEnvVars(updated.userEnvVars);
+  updated.updateTime = new Date(now).toISOString();
+  const revised = ['sourceContents', 'serviceAccount', 'userEnvVars'].some(
+    (k) =>
+      JSON.stringify((existing as unknown as Record<string, unknown>)[k]) !==
+      JSON.stringify((updated as unknown as Record<string, unknown>)[k]),
+  );
+  return { updated, revised };
+}
+
+/** An execution of `workflow` as `executions.create` starts it, from the request body. */
+function newExecution(
+  workflow: Workflow,
+  body: Record<string, unknown>,
+  now: number,
+): WorkflowExecution {
+  const argument = body.argument ?? 'null';
+  if (typeof argument !== 'string') throw invalidArgument('argument must be a JSON string.');
+  // "The size limit is 32KB." (Execution.argument in the Executions API reference)
+  if (Buffer.byteLength(argument) > LIMITS.executionArgumentBytes) {
+    throw invalidArgument('argument exceeds the 32KB size limit.');
+  }
+  try {
+    JSON.parse(argument || 'null');
+  } catch (error) {
+    throw invalidArgument(`argument is not valid JSON: ${coerceError(error).message}`);
+  }
+  const created = new Date(now).toISOString();
+  const execution: WorkflowExecution = {
+    name: `${workflow.name}/executions/${randomUUID()}`,
+    // Executions start at once here, so createTime and startTime are the same instant.
+    createTime: created,
+    startTime: created,
+    state: 'ACTIVE',
+    argument,
+    workflowRevisionId: workflow.revisionId,
+    callLogLevel:
+      typeof body.callLogLevel === 'string' ? body.callLogLevel : 'CALL_LOG_LEVEL_UNSPECIFIED',
+    status: { currentSteps: [] },
+  };
+  // "By default, labels are inherited from the workflow but are overridden by any labels
+  // associated with the execution" (Execution.labels, Executions REST reference).
+  const labels = {
+    ...(workflow.labels ?? {}),
+    ...(body.labels && typeof body.labels === 'object'
+      ? (body.labels as Record<string, string>)
+      : {}),
+  };
+  if (Object.keys(labels).length > 0) execution.labels = labels;
+  return execution;
+}
+
+/** The executions an `executions.list` filter keeps: `state="…"` and `labels.KEY="VALUE"` terms. */
+function filterExecutions(all: WorkflowExecution[], filter: string | null): WorkflowExecution[] {
+  let kept = all;
+  const state = filter ? /state\s*=\s*"?([A-Z]+)"?/.exec(filter)?.[1] : undefined;
+  if (state) kept = kept.filter((e) => e.state === state);
+  // `labels.KEY="VALUE"` terms (AIP-160, ANDed): how a dispatcher finds the execution of a
+  // dispatch key (executions.list "filter": "label" is a supported field).
+  for (const [, key, value] of filter?.matchAll(/labels\.([a-z][a-z0-9_-]*)\s*=\s*"([^"]*)"/g) ??
+    []) {
+    kept = kept.filter((e) => key !== undefined && e.labels?.[key] === value);
+  }
+  return kept;
+}
+
+/** Names and look-ups shared by the workflow and the execution routes. */
+interface RouteHelpers {
+  now: () => number;
+  parentOf(p: Record<string, string>): string;
+  workflowName(p: Record<string, string>): string;
+  mustWorkflow(name: string): Workflow;
+}
+
 /** Registers the Workflows and Executions routes. */
 export function registerWorkflowsRoutes(router: Router, deps: WorkflowsRoutesDeps): void {
-  const { store, operations } = deps;
-  const now = deps.now ?? Date.now;
   const parentOf = (p: Record<string, string>) => `projects/${p.project}/locations/${p.location}`;
-  const workflowName = (p: Record<string, string>) => `${parentOf(p)}/workflows/${p.workflow}`;
-  const mustWorkflow = (name: string): Workflow => {
-    const w = store.getWorkflow(name);
-    if (!w) throw notFound('Workflow', name);
-    return w;
+  const helpers: RouteHelpers = {
+    now: deps.now ?? Date.now,
+    parentOf,
+    workflowName: (p) => `${parentOf(p)}/workflows/${p.workflow}`,
+    mustWorkflow: (name) => {
+      const w = deps.store.getWorkflow(name);
+      if (!w) throw notFound('Workflow', name);
+      return w;
+    },
   };
+  registerWorkflowResourceRoutes(router, deps, helpers);
+  registerExecutionRoutes(router, deps, helpers);
+}
+
+/** Locations, operations and the workflows themselves (create, get, list, revisions, patch, delete). */
+function registerWorkflowResourceRoutes(
+  router: Router,
+  deps: WorkflowsRoutesDeps,
+  { now, parentOf, workflowName, mustWorkflow }: RouteHelpers,
+): void {
+  const { store, operations } = deps;
   const nextRevision = (name: string) =>
     `${String(store.revisionCount(name) + 1).padStart(6, '0')}-${randomBytes(2).toString('hex').slice(0, 3)}`;
   const operation = (parent: string, verb: string, workflow: Workflow): { body: Operation } => {
@@ -135,24 +275,13 @@ export function registerWorkflowsRoutes(router: Router, deps: WorkflowsRoutesDep
     const name = `${parentOf(req.params)}/workflows/${id}`;
     if (store.getWorkflow(name))
       throw new ApiError('ALREADY_EXISTS', `Resource '${name}' already exists`);
-    const t = new Date(now()).toISOString();
-    const workflow: Workflow = {
+    const workflow = newWorkflow(
       name,
-      state: 'ACTIVE',
-      revisionId: nextRevision(name),
-      createTime: t,
-      updateTime: t,
-      revisionCreateTime: t,
-      serviceAccount:
-        typeof req.body.serviceAccount === 'string'
-          ? req.body.serviceAccount
-          : `projects/${req.params.project}/serviceAccounts/local@local-cloud`,
-      sourceContents: validateSource(req.body.sourceContents),
-    };
-    validateUserEnvVars(req.body.userEnvVars);
-    for (const key of ['description', 'labels', 'userEnvVars', 'callLogLevel'] as const) {
-      if (req.body[key] !== undefined) Object.assign(workflow, { [key]: req.body[key] });
-    }
+      req.params.project ?? '',
+      req.body,
+      nextRevision(name),
+      now(),
+    );
     store.putWorkflow(workflow, true);
     return operation(parentOf(req.params), 'create', workflow);
   });
@@ -179,30 +308,10 @@ export function registerWorkflowsRoutes(router: Router, deps: WorkflowsRoutesDep
   router.add('PATCH', `${W}/{workflow}`, (req) => {
     const existing = mustWorkflow(workflowName(req.params));
     const mask = req.query.get('updateMask') ?? req.query.get('update_mask');
-    const fields = mask
-      ? mask.split(',').map((f) => f.trim())
-      : UPDATABLE.filter((k) => req.body[k] !== undefined);
-    const updated: Workflow = { ...existing };
-    for (const field of fields) {
-      if (!(UPDATABLE as readonly string[]).includes(field)) {
-        throw invalidArgument(`Field '${field}' cannot be updated.`);
-      }
-      const value = req.body[field];
-      if (value === undefined) delete (updated as unknown as Record<string, unknown>)[field];
-      else Object.assign(updated, { [field]: value });
-    }
-    updated.sourceContents = validateSource(updated.sourceContents);
-    validateUserEnvVars(updated.userEnvVars);
-    const t = new Date(now()).toISOString();
-    updated.updateTime = t;
-    const revised = ['sourceContents', 'serviceAccount', 'userEnvVars'].some(
-      (k) =>
-        JSON.stringify((existing as unknown as Record<string, unknown>)[k]) !==
-        JSON.stringify((updated as unknown as Record<string, unknown>)[k]),
-    );
+    const { updated, revised } = patchedWorkflow(existing, req.body, mask, now());
     if (revised) {
       updated.revisionId = nextRevision(existing.name);
-      updated.revisionCreateTime = t;
+      updated.revisionCreateTime = updated.updateTime;
     }
     store.putWorkflow(updated, revised);
     return operation(parentOf(req.params), 'update', updated);
@@ -212,8 +321,15 @@ export function registerWorkflowsRoutes(router: Router, deps: WorkflowsRoutesDep
     store.deleteWorkflow(w.name);
     return operation(parentOf(req.params), 'delete', w);
   });
+}
 
-  // Workflow Executions API.
+/** The Workflow Executions API: create, list, get, cancel. */
+function registerExecutionRoutes(
+  router: Router,
+  deps: WorkflowsRoutesDeps,
+  { now, workflowName, mustWorkflow }: RouteHelpers,
+): void {
+  const { store } = deps;
   const executionView = (e: WorkflowExecution, view: string | null): Partial<WorkflowExecution> => {
     // A running execution reports the step it is in (status.currentSteps), kept in memory.
     const live = e.state === 'ACTIVE' ? deps.runner().currentSteps(e.name) : undefined;
@@ -226,59 +342,15 @@ export function registerWorkflowsRoutes(router: Router, deps: WorkflowsRoutesDep
     `${workflowName(p)}/executions/${p.execution}`;
 
   router.add('POST', `${W}/{workflow}/executions`, (req) => {
-    const workflow = mustWorkflow(workflowName(req.params));
-    const argument = req.body.argument ?? 'null';
-    if (typeof argument !== 'string') throw invalidArgument('argument must be a JSON string.');
-    // "The size limit is 32KB." (Execution.argument in the Executions API reference)
-    if (Buffer.byteLength(argument) > LIMITS.executionArgumentBytes) {
-      throw invalidArgument('argument exceeds the 32KB size limit.');
-    }
-    try {
-      JSON.parse(argument || 'null');
-    } catch (error) {
-      throw invalidArgument(`argument is not valid JSON: ${coerceError(error).message}`);
-    }
-    const created = new Date(now()).toISOString();
-    const execution: WorkflowExecution = {
-      name: `${workflow.name}/executions/${randomUUID()}`,
-      // Executions start at once here, so createTime and startTime are the same instant.
-      createTime: created,
-      startTime: created,
-      state: 'ACTIVE',
-      argument,
-      workflowRevisionId: workflow.revisionId,
-      callLogLevel:
-        typeof req.body.callLogLevel === 'string'
-          ? req.body.callLogLevel
-          : 'CALL_LOG_LEVEL_UNSPECIFIED',
-      status: { currentSteps: [] },
-    };
-    // "By default, labels are inherited from the workflow but are overridden by any labels
-    // associated with the execution" (Execution.labels, Executions REST reference).
-    const labels = {
-      ...(workflow.labels ?? {}),
-      ...(req.body.labels && typeof req.body.labels === 'object'
-        ? (req.body.labels as Record<string, string>)
-        : {}),
-    };
-    if (Object.keys(labels).length > 0) execution.labels = labels;
+    const execution = newExecution(mustWorkflow(workflowName(req.params)), req.body, now());
     store.putExecution(execution);
     deps.runner().launch(execution);
     return { body: execution };
   });
   router.add('GET', `${W}/{workflow}/executions`, (req) => {
     const name = workflowName(req.params);
-    let all = orderExecutions(store.listExecutions(name), req.query.get('orderBy'));
-    const filter = req.query.get('filter');
-    const state = filter ? /state\s*=\s*"?([A-Z]+)"?/.exec(filter)?.[1] : undefined;
-    if (state) all = all.filter((e) => e.state === state);
-    // `labels.KEY="VALUE"` terms (AIP-160, ANDed): how a dispatcher finds the execution of a
-    // dispatch key (executions.list "filter": "label" is a supported field).
-    for (const [, key, value] of filter?.matchAll(/labels\.([a-z][a-z0-9_-]*)\s*=\s*"([^"]*)"/g) ??
-      []) {
-      all = all.filter((e) => key !== undefined && e.labels?.[key] === value);
-    }
-    const page = paginate(all, req.query);
+    const ordered = orderExecutions(store.listExecutions(name), req.query.get('orderBy'));
+    const page = paginate(filterExecutions(ordered, req.query.get('filter')), req.query);
     const view = req.query.get('view');
     return {
       body: {

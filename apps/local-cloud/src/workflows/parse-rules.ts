@@ -42,19 +42,6 @@ export const ACTIONS = [
 ] as const;
 /** Allowed condition keys. */
 export const CONDITION_KEYS = new Set(['condition', 'next', 'steps', 'return', 'raise', 'assign']);
-/** Allowed call targets. */
-export const CALL_TARGETS = new Set([
-  'http.get',
-  'http.post',
-  'http.put',
-  'http.patch',
-  'http.delete',
-  'http.request',
-  'sys.sleep',
-  'sys.log',
-  'sys.get_env',
-  'sys.now',
-]);
 /** Built-in retry policies and predicates usable as `${…}` in `retry`. */
 export const RETRY_POLICIES = new Set(['http.default_retry', 'http.default_retry_non_idempotent']);
 /** Built-in retry predicates. */

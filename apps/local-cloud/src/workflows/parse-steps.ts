@@ -5,11 +5,11 @@
  * (https://cloud.google.com/workflows/docs/reference/syntax/parallel-steps).
  */
 import { isScalar, isSeq, type Node } from 'yaml';
+import { CALL_TARGETS } from './builtin-calls.ts';
 import { WorkflowSyntaxError } from './errors.ts';
 import type { Expr } from './expression.ts';
 import {
   ACTIONS,
-  CALL_TARGETS,
   CONDITION_KEYS,
   checkNextTargets,
   checkStepName,

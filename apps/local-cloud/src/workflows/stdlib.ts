@@ -7,6 +7,7 @@
  * Regular expressions are JavaScript's, not RE2 (README: deviations).
  */
 import { randomUUID } from 'node:crypto';
+import { BLOCKING_FUNCTIONS } from './builtin-calls.ts';
 import { taggedError } from './errors.ts';
 import {
   arity,
@@ -230,18 +231,6 @@ const CORE_FUNCTIONS: Record<string, Fn> = {
 };
 
 const FUNCTIONS: Record<string, Fn> = { ...CORE_FUNCTIONS, ...TIME_HASH_FUNCTIONS };
-
-/** Functions that block (network, sleep, logging): only a `call` step may use them. */
-export const BLOCKING_FUNCTIONS = new Set([
-  'http.get',
-  'http.post',
-  'http.put',
-  'http.patch',
-  'http.delete',
-  'http.request',
-  'sys.sleep',
-  'sys.log',
-]);
 
 /** True when an expression may call `name`. */
 export function isExpressionFunction(name: string): boolean {

@@ -23,7 +23,11 @@
  * Test infrastructure only: it holds bodies in memory, as the emulator does.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { parseUploadContentRange, UPLOAD_CHUNK_MULTIPLE } from '../upload-range.ts';
+import {
+  parseUploadContentRange,
+  UPLOAD_CHUNK_MULTIPLE,
+  type UploadRange,
+} from '../upload-range.ts';
 
 interface Session {
   origin: string | undefined;
@@ -59,6 +63,76 @@ function googleError(res: ServerResponse, status: number, message: string, extra
   res.end(JSON.stringify({ error: { code: status, message, errors: [{ message }] } }));
 }
 
+/** Answers a CORS preflight: allowed for the session's origin only. */
+function preflight(res: ServerResponse, cors: Record<string, string>): void {
+  res.writeHead(Object.keys(cors).length > 0 ? 200 : 403, {
+    ...cors,
+    'Access-Control-Allow-Methods': 'PUT, DELETE',
+    'Access-Control-Allow-Headers': 'Content-Range, Content-Type',
+    'Access-Control-Max-Age': '3600',
+  });
+  res.end();
+}
+
+/**
+ * Takes a chunk (`bytes F-L`) into the session, or says why not as Cloud
+ * Storage would: a body that does not fill the range, a gap before it, or a
+ * chunk that is not the last and not a multiple of 256 KiB. A chunk that
+ * overlaps bytes already held adds only the new ones.
+ */
+function acceptChunk(
+  session: Session,
+  range: Extract<UploadRange, { kind: 'bytes' }>,
+  body: Buffer,
+  size: number | undefined,
+): { status: number; message: string } | undefined {
+  const length = range.last - range.first + 1;
+  if (body.length !== length) {
+    return { status: 400, message: `the body has ${body.length} bytes, the range ${length}` };
+  }
+  if (range.first > session.received) {
+    return { status: 503, message: 'the chunk does not start where the session stands' };
+  }
+  const final = size !== undefined && range.last + 1 === size;
+  if (!final && length % UPLOAD_CHUNK_MULTIPLE !== 0) {
+    return {
+      status: 400,
+      message: `Invalid request. The number of bytes uploaded is required to be a multiple of ${UPLOAD_CHUNK_MULTIPLE}, except for the final request`,
+    };
+  }
+  const fresh = body.subarray(session.received - range.first);
+  session.chunks.push(fresh);
+  session.received += fresh.length;
+  session.size ??= range.total;
+  return undefined;
+}
+
+/** Notes the session the emulator opens for this request: its id is in the Location it answers. */
+function noteSession(
+  req: IncomingMessage,
+  res: ServerResponse,
+  sessions: Map<string, Session>,
+): void {
+  const declared = Number(req.headers['x-upload-content-length']);
+  const origin = req.headers.origin;
+  const setHeader = res.setHeader.bind(res);
+  res.setHeader = (name, value) => {
+    if (name.toLowerCase() === 'location') {
+      const id = new URL(String(value)).searchParams.get('upload_id');
+      if (id) {
+        sessions.set(id, {
+          origin,
+          size: Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined,
+          chunks: [],
+          received: 0,
+          state: 'open',
+        });
+      }
+    }
+    return setHeader(name, value);
+  };
+}
+
 /**
  * Wraps the emulator's request listener with chunked resumable sessions.
  * `selfUrl()` is this server's base URL, where the final `PUT` goes.
@@ -87,16 +161,7 @@ export function withResumableSessions(
     session: Session,
   ): Promise<void> => {
     const cors = corsHeaders(session, req);
-    if (req.method === 'OPTIONS') {
-      res.writeHead(Object.keys(cors).length > 0 ? 200 : 403, {
-        ...cors,
-        'Access-Control-Allow-Methods': 'PUT, DELETE',
-        'Access-Control-Allow-Headers': 'Content-Range, Content-Type',
-        'Access-Control-Max-Age': '3600',
-      });
-      res.end();
-      return;
-    }
+    if (req.method === 'OPTIONS') return preflight(res, cors);
     if (req.method === 'DELETE') {
       await readBody(req);
       if (session.state === 'cancelled') return googleError(res, 404, 'No such upload', cors);
@@ -124,31 +189,8 @@ export function withResumableSessions(
       return googleError(res, 400, `the upload is ${session.size} bytes`, cors);
     }
     if (range.kind === 'bytes') {
-      const length = range.last - range.first + 1;
-      if (body.length !== length) {
-        return googleError(
-          res,
-          400,
-          `the body has ${body.length} bytes, the range ${length}`,
-          cors,
-        );
-      }
-      if (range.first > session.received) {
-        return googleError(res, 503, 'the chunk does not start where the session stands', cors);
-      }
-      const final = size !== undefined && range.last + 1 === size;
-      if (!final && length % UPLOAD_CHUNK_MULTIPLE !== 0) {
-        return googleError(
-          res,
-          400,
-          `Invalid request. The number of bytes uploaded is required to be a multiple of ${UPLOAD_CHUNK_MULTIPLE}, except for the final request`,
-          cors,
-        );
-      }
-      const fresh = body.subarray(session.received - range.first);
-      session.chunks.push(fresh);
-      session.received += fresh.length;
-      session.size ??= range.total;
+      const refused = acceptChunk(session, range, body, size);
+      if (refused) return googleError(res, refused.status, refused.message, cors);
     }
     if (session.size !== undefined && session.received >= session.size) {
       await finish(`${url.pathname}${url.search}`, session);
@@ -190,25 +232,7 @@ export function withResumableSessions(
       UPLOAD.test(url.pathname) &&
       (url.searchParams.get('uploadType') ?? req.headers['x-goog-upload-protocol']) === 'resumable'
     ) {
-      // Note the session the emulator opens: its id is in the Location it answers.
-      const declared = Number(req.headers['x-upload-content-length']);
-      const origin = req.headers.origin;
-      const setHeader = res.setHeader.bind(res);
-      res.setHeader = (name, value) => {
-        if (name.toLowerCase() === 'location') {
-          const id = new URL(String(value)).searchParams.get('upload_id');
-          if (id) {
-            sessions.set(id, {
-              origin,
-              size: Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined,
-              chunks: [],
-              received: 0,
-              state: 'open',
-            });
-          }
-        }
-        return setHeader(name, value);
-      };
+      noteSession(req, res, sessions);
     }
     app(req, res);
   };
