@@ -15,7 +15,7 @@
  * - peak RSS (the kernel's ru_maxrss, logged by the processor) of one job on a
  *   generated 50 MP JPEG with the candidate preset and the Dockerfile's
  *   MALLOC_ARENA_MAX / VIPS_CONCURRENCY; target ≤ 600 MB.
- * - Cloud Run Jobs list price per 1,000 such 12 MP photos (tools/bench-cloud-run.ts).
+ * - Cloud Run Jobs list price per 1,000 such 12 MP photos (packages/contracts/src/cloud-run-pricing.ts).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -23,8 +23,8 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestBackend } from '@slideshow/backend/testing';
+import { taskCostUsd } from '@slideshow/contracts/cloud-run-pricing';
 import { processImage } from '@slideshow/imaging';
-import { taskCostUsd } from '@slideshow/tools/bench-cloud-run';
 import { type Figure, recordFigures } from '@slideshow/tools/bench-results';
 import { findSharedDir } from '@slideshow/tools/shared-dir';
 import sharp from 'sharp';

@@ -2,12 +2,12 @@
  * What a regeneration will cost, from what processing has cost so far: CPU
  * seconds per source megapixel measured by the processor for each preset
  * version (preset_costs, migration 009), and Cloud Run Jobs list prices
- * (tools/bench-cloud-run.ts, the figures and arithmetic of
+ * (packages/contracts/src/cloud-run-pricing.ts, the figures and arithmetic of
  * docs/performance.md, "Cost per 1,000 photos": a task is billed for its
  * allocation — 2 vCPU, 2 GiB — for its whole run, which on a dedicated task
  * is about its CPU time / 2 plus ~0.2 s of start-up).
  */
-import { PROCESSOR_JOB, taskCostUsd } from '@slideshow/tools/bench-cloud-run';
+import { PROCESSOR_JOB, taskCostUsd } from '@slideshow/contracts/cloud-run-pricing';
 import type { RegenRepository } from '../db/regen-repository.ts';
 
 /**

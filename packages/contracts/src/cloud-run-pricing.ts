@@ -5,7 +5,8 @@
  * https://cloud.google.com/run/pricing ("Pricing for regions in Tier 1",
  * row "Services with CPU always allocated / Jobs"). A job task is billed for
  * the vCPU and memory it is allocated, for its whole run, rounded up to the
- * next 100 ms — not for the CPU it actually uses.
+ * next 100 ms — not for the CPU it actually uses. Shared by the benchmarks and
+ * the backend's regeneration estimate (apps/backend/src/regen/estimate.ts).
  */
 
 /** USD per vCPU-second, Cloud Run Jobs, Tier 1. */
