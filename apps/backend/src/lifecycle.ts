@@ -1,5 +1,5 @@
 /**
- * The image state machine (DESIGN §3.4) on top of the repositories. Every
+ * The image state machine (docs/architecture.md#image-states) on top of the repositories. Every
  * transition runs in one SQLite transaction and is guarded by id, generation
  * and current status, so duplicate, late and stale-generation deliveries never
  * overwrite newer state:

@@ -1,6 +1,7 @@
 /**
  * The processor's environment, read once and validated by one zod schema
- * (DESIGN §3.1). Every problem is listed in one error so a misconfigured job
+ * (docs/architecture.md#argument-and-environment). Every problem is listed in one error so a
+ * misconfigured job
  * fails loudly on its first attempt instead of one variable at a time.
  */
 import { AppError } from '@slideshow/runtime';
@@ -214,7 +215,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
-/** True when Cloud Run will not retry this task again (DESIGN §3.1). */
+/** True on the attempt Cloud Run will not retry (docs/architecture.md#argument-and-environment). */
 export function isFinalAttempt(config: Pick<ProcessorConfig, 'attempt' | 'maxRetries'>): boolean {
   return config.attempt >= config.maxRetries;
 }

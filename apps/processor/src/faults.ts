@@ -1,6 +1,7 @@
 /**
  * Test-only fault switches (`PROCESSOR_FAULT`), used by end-to-end tests to
- * prove the retry and backstop paths of DESIGN §4. Ignored unless set; `hang`
+ * prove the retry and backstop paths (docs/architecture.md#who-retries-what). Ignored unless set;
+ * `hang`
  * lives in run.ts because it must happen mid-work, after `started`.
  */
 import type { ProcessorFault } from './config.ts';
