@@ -1,8 +1,8 @@
 /**
- * The image state machine (docs/architecture.md#image-states) on top of the repositories. Every
- * transition runs in one SQLite transaction and is guarded by id, generation
- * and current status, so duplicate, late and stale-generation deliveries never
- * overwrite newer state:
+ * The image state machine (docs/reliability.md) on top of the repositories.
+ * Every transition runs in one SQLite transaction and is guarded by id,
+ * generation and current status, so duplicate, late and stale-generation
+ * deliveries never overwrite newer state:
  *
  *   uploaded → queued (task created) → processing (started) → processed (complete)
  *   processing → failed (failed report / reaper), failed → queued (retry, generation + 1)
