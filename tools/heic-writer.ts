@@ -468,7 +468,7 @@ function slice(planes: Planes): Uint8Array {
   return w.toBytes();
 }
 
-/** NAL unit: 2-byte header (layer 0, temporal id 0) + payload with emulation prevention (§7.4.2). */
+/** NAL unit: header (layer 0, temporal id 0) + payload with emulation prevention (H.265 §7.4.2). */
 function nal(type: number, rbsp: Uint8Array): Uint8Array {
   const out: number[] = [type << 1, 1];
   let zeros = 0;

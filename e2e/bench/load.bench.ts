@@ -1,5 +1,5 @@
 /**
- * Load benchmark (issue 8): N concurrent uploads (N = 50, then 200) of mixed
+ * Load benchmark (docs/reliability.md#load): N concurrent uploads (N = 50, then 200) of mixed
  * sizes through the admin API of a real local stack. Reports accepted/s,
  * upload latency p50/p99, the time until every image is processed or failed
  * (queue drained), the backend's and the processor attempts' peak RSS (from

@@ -1,5 +1,5 @@
 /**
- * Orchestration overhead (issue 5, DESIGN §8): 100 small images through the
+ * Orchestration overhead (docs/performance.md#targets): 100 small images through the
  * whole local stack (backend → Cloud Tasks → Workflows → Cloud Run job →
  * processor process → callbacks) against the processor's own work on the same
  * images in the same run.

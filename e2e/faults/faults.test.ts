@@ -1,5 +1,5 @@
 /**
- * The fault suite (issue 8, DESIGN §4): a few hundred uploads through the real
+ * The fault suite (docs/architecture.md#the-invariant): a few hundred uploads through the real
  * local stack while a seeded schedule kill -9s the backend, local-cloud and
  * processor attempts, the object store fails and stalls some reads and writes
  * (STORAGE_FAULTS in the backend and every processor attempt) and callbacks

@@ -2,7 +2,7 @@
  * End-to-end through the real processes: backend → local-cloud Cloud Tasks →
  * Workflow Executions → workflows/process-image.workflows.yaml → Cloud Run job
  * → processor child process → callbacks → SQLite. Few tests, each proving one
- * failure semantic of DESIGN §4.
+ * failure semantic of docs/architecture.md#who-retries-what.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';

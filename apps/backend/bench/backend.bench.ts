@@ -3,8 +3,9 @@
  * a test. Figures go to bench/results/latest.json:
  *
  * 1. A 100 MB upload through `POST /api/admin/upload` into a backend running
- *    in a child process: RSS growth of that process (target ≤ 64 MB, DESIGN
- *    §8) and throughput as a ratio to a plain loopback copy of the same bytes
+ *    in a child process: RSS growth of that process (target ≤ 64 MB,
+ *    docs/performance.md#targets) and throughput as a ratio to a plain loopback copy of the same
+ *    bytes
  *    to a file, measured in the same child in the same run.
  * 2. Outbox relay rate: rows/s relayed through the real Cloud Tasks client to
  *    the loopback Cloud Tasks server running in another process (target

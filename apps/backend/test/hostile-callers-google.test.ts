@@ -1,5 +1,5 @@
 /**
- * Hostile callers with Google ID tokens (issue 8): every processing callback
+ * Hostile callers with Google ID tokens (docs/security.md): every processing callback
  * refuses tokens for another audience, from an unknown key, expired, from
  * another issuer or service account, unverified or unsigned — with the error
  * shape and an unchanged database.

@@ -1,5 +1,5 @@
 /**
- * Hostile callers (issue 8) through `app.request()` on a real SQLite file and
+ * Hostile callers (every route refuses them) through `app.request()` on a real SQLite file and
  * fs store: every admin route (enumerated from the app's routes table, so a
  * new route cannot escape) without a session, with an expired or forged
  * session, cross-site and with a wrong bearer token; every processing

@@ -1,5 +1,5 @@
 /**
- * Hostile input at the socket level (issue 8) against the real backend
+ * Hostile input at the socket level (every cost bounded) against the real backend
  * process: multipart bombs, bodies that never end, slow-loris headers and
  * bodies, oversized files, hostile filenames, lying content types and a
  * JPEG/HTML polyglot. Each gets a clear error (or a safe result), leaves

@@ -1,5 +1,5 @@
 /**
- * Graceful shutdown (issue 8): SIGTERM to the real backend process, with a
+ * Graceful shutdown (nothing accepted is lost): SIGTERM to the real backend process, with a
  * loopback fake Cloud Tasks server as the dispatcher's target, while an upload
  * is in flight. The upload completes with 202, the process exits 0 with no
  * ERROR log line, and nothing is lost: every accepted image either has its

@@ -1,5 +1,5 @@
 /**
- * Graceful shutdown of local-cloud as a process (issue 8): SIGTERM while Cloud
+ * Graceful shutdown of local-cloud as a process (state kept across restarts): SIGTERM while Cloud
  * Tasks are queued (one in flight, the rest held back by the queue's
  * concurrency limit) and a Cloud Run job task is running. The process exits 0;
  * after a restart every task is delivered (at least once) and the job

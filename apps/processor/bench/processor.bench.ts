@@ -1,5 +1,5 @@
 /**
- * Processor benchmark (issue 4, DESIGN §8), run by `pnpm bench` on the bundle
+ * Processor benchmark (targets: docs/performance.md#targets), run by `pnpm bench` on the bundle
  * that `build` wrote:
  * - start-up: spawn → the processor's "reading original" log line (its first
  *   storage read, after the job spec and `started` callbacks to a real backend

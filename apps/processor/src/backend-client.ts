@@ -1,5 +1,6 @@
 /**
- * The processor's side of the processing callbacks (DESIGN §3.2): job spec,
+ * The processor's side of the processing callbacks (docs/architecture.md#processing-callbacks): job
+ * spec,
  * started, complete, failed. Every call carries the callback credential and is
  * retried with exponential backoff and full jitter, within a bounded time, for
  * network errors, 429 and 5xx; any other answer is final.

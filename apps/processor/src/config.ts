@@ -1,6 +1,7 @@
 /**
  * The processor's environment, read once and validated by one zod schema
- * (DESIGN §3.1). Every problem is listed in one error so a misconfigured job
+ * (docs/architecture.md#argument-and-environment). Every problem is listed in one error so a
+ * misconfigured job
  * fails loudly on its first attempt instead of one variable at a time.
  */
 import { AppError } from '@slideshow/runtime';

@@ -2,7 +2,7 @@
  * Test-only fault switches, read by the test-only entry main-with-faults.ts
  * and never by main.ts, so the production bundle (dist/processor.mjs) holds
  * none of this. End-to-end tests use them to prove the retry and backstop
- * paths (docs/architecture.md, "Who retries what"):
+ * paths (docs/architecture.md#who-retries-what):
  *
  * - `PROCESSOR_FAULT=crash|sigkill|oom` ends the process before any work;
  *   `hang` sleeps mid-work, after `started`, until SIGTERM;

@@ -1,6 +1,7 @@
 /**
- * One processor task (issue 4): job spec → started → read the original →
- * imaging → write every variant → complete, and the error policy of DESIGN §4:
+ * One processor task (one image): job spec → started → read the original →
+ * imaging → write every variant → complete, and the error policy of
+ * docs/architecture.md#who-retries-what:
  * a permanent error is reported as failed and exits 0 (no retries burned); a
  * retryable one exits non-zero so Cloud Run retries, reporting failed first
  * (best effort) when this is the final attempt.

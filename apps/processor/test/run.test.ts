@@ -1,6 +1,6 @@
 /**
  * run() in process against a real backend (Hono app on loopback, SQLite file,
- * filesystem store) with real sharp: the flow and the error policy of issue 4.
+ * filesystem store) with real sharp: the flow and the error policy (exit 0 for permanent errors).
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';

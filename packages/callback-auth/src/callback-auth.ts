@@ -1,5 +1,6 @@
 /**
- * The callback-auth port (DESIGN §6): the backend verifies the Authorization
+ * The callback-auth port (docs/architecture.md#authentication): the backend verifies the
+ * Authorization
  * header of every processing callback with a {@link CallbackVerifier}; the
  * processor produces that header with {@link CallbackCredentials}. Adapters:
  * `@slideshow/callback-auth/google` (Google-signed ID tokens, production) and

@@ -1,5 +1,6 @@
 /**
- * Google ID-token callback auth for production (DESIGN §6). The processor (a
+ * Google ID-token callback auth for production (docs/architecture.md#authentication). The processor
+ * (a
  * Cloud Run job) and the workflow (`auth: type: OIDC`) call the backend with
  * an ID token of their service account whose audience is the backend URL;
  * the backend checks signature, audience, issuer, lifetime and who the caller

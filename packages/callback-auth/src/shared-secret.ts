@@ -1,5 +1,5 @@
 /**
- * Shared-secret callback auth for local stacks (DESIGN §6): the emulator
+ * Shared-secret callback auth for local stacks (docs/architecture.md#authentication): the emulator
  * generates one secret per stack and hands it to the backend and to jobs;
  * callbacks carry `Authorization: Bearer <secret>`.
  */

@@ -77,7 +77,8 @@ export type FailedBody = z.infer<typeof FailedBody>;
 const Generation = z.number().int().nonnegative();
 
 /**
- * The workflow execution argument (DESIGN §3.1): one image or a batch, each
+ * The workflow execution argument (docs/architecture.md#argument-and-environment): one image or a
+ * batch, each
  * with the generation it was dispatched for, which the workflow passes to the
  * processor (`TARGET_GENERATION(S)`) and names in its failure reports.
  */
@@ -95,6 +96,6 @@ export const WorkflowArgument = z.union([
 ]);
 export type WorkflowArgument = z.infer<typeof WorkflowArgument>;
 
-/** Image lifecycle (DESIGN §3.4). */
+/** Image lifecycle (docs/architecture.md#image-states). */
 export const ImageStatus = z.enum(['uploaded', 'queued', 'processing', 'processed', 'failed']);
 export type ImageStatus = z.infer<typeof ImageStatus>;

@@ -4,7 +4,8 @@ import { repoRoot } from '@slideshow/tools/shared-dir';
 import { describe, expect, it } from 'vitest';
 
 /**
- * One dispatch path (issue 3): only packages/dispatch may load the Cloud Tasks
+ * One dispatch path (the Google SDKs load in one package): only packages/dispatch may load the
+ * Cloud Tasks
  * or Workflows client libraries; everything else goes through the
  * TaskDispatcher port.
  */

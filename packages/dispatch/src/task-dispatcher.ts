@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { WorkflowArgument } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 
-/** The two queues (DESIGN §9): interactive uploads and batch ingests. */
+/** The two queues (docs/architecture.md#batches-and-quotas): interactive uploads, bulk ingests. */
 export const QUEUES = ['uploads', 'ingest'] as const;
 
 /** Which queue a dispatch goes to. */

@@ -8,7 +8,7 @@
  * the label `dispatch_key=<key>` and `dispatch` first looks for an execution
  * with that label; one found counts as `alreadyExisted`. Two concurrent
  * dispatches of the same key can both miss and create two executions; the
- * backend's generation guard (DESIGN §3.4) makes the second harmless.
+ * backend's generation guard (docs/architecture.md#image-states) makes the second harmless.
  * `executionState` is the same label lookup. There is no queue, so there is
  * no `taskState`: a dispatch is never waiting.
  */

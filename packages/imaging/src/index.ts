@@ -1,6 +1,7 @@
 /**
  * @slideshow/imaging: validate an image from its header, decode it once, and
- * write web-ready variants of a versioned preset (DESIGN §5). No I/O beyond
+ * write web-ready variants of a versioned preset (docs/architecture.md#image-processing). No I/O
+ * beyond
  * buffers, file reads of the input and the caller's `write`.
  */
 export { mapLimit } from './concurrency.ts';

@@ -1,6 +1,6 @@
 /**
  * Safety limits checked from the file header before any pixel is decoded.
- * Defaults are set well under sharp's own 268 MP ceiling (DESIGN §5).
+ * Defaults are set well under sharp's own 268 MP ceiling (docs/architecture.md#image-processing).
  */
 
 /** Limits applied to every input. */

@@ -1,5 +1,5 @@
 /**
- * Processing callbacks (DESIGN §3.2, §6), every one authenticated by the
+ * Processing callbacks (docs/architecture.md#processing-callbacks), every one authenticated by the
  * CallbackVerifier: `GET /api/processing/:id` (job spec) and
  * `POST /api/processing/:id/started|complete|failed`. Answers: 200
  * `{applied:true}`; 200 `{applied:false, reason}` for a duplicate or late

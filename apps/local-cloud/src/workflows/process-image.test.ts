@@ -171,7 +171,7 @@ describe('process-image.workflows.yaml, one image', () => {
   });
 });
 
-describe('process-image.workflows.yaml, batch (DESIGN §9)', () => {
+describe('process-image.workflows.yaml, batch (one execution, one task per image)', () => {
   it('runs one execution with taskCount N and the ids comma-joined in TARGET_FILE_IDS', async () => {
     const ctx = context(succeeds);
     await executeWorkflow(program, { file_ids: ['a1', 'b2', 'c3'] }, ctx);
