@@ -466,7 +466,10 @@ export function createRegenerator(deps: RegeneratorDeps) {
     const item = regen.itemFor(id, body.generation);
     if (!item) return undefined;
     if (item.state === 'done') return { applied: false, reason: 'regeneration already switched' };
-    if (item.state === 'cancelled' || item.state === 'pending') {
+    // Only a dispatched item switches. A failed one (STUCK, or told failed) already counted
+    // against the failure cap and had its new prefix scheduled for deletion: switching to
+    // that set now could serve objects the grace deletion is about to remove.
+    if (item.state !== 'dispatched') {
       return { applied: false, reason: `regeneration is ${item.state}` };
     }
     const image = repos.images.get(id);
