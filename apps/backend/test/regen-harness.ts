@@ -63,6 +63,35 @@ export interface RegenHarness {
   outboxRows(): number;
 }
 
+/** `POST /api/admin/regenerate` with `body`, expecting `status`. */
+async function postRegenerate(t: TestApp, body: Record<string, unknown>, status: number) {
+  return expectJson(
+    await t.app.request('/api/admin/regenerate', {
+      method: 'POST',
+      headers: admin({ 'Content-Type': 'application/json' }),
+      body: JSON.stringify(body),
+    }),
+    status,
+  );
+}
+
+/** A processor callback (`complete` or `failed`) for the image. */
+async function sendReport(
+  t: TestApp,
+  id: string,
+  kind: 'complete' | 'failed',
+  body: Record<string, unknown>,
+) {
+  return expectJson(
+    await t.app.request(`/api/processing/${id}/${kind}`, {
+      method: 'POST',
+      headers: callback(),
+      body: JSON.stringify(body),
+    }),
+    200,
+  );
+}
+
 /** Builds the harness over a fresh backend with these regeneration and relay settings. */
 export async function regenHarness(
   regen: Partial<RegenSettings>,
@@ -75,24 +104,9 @@ export async function regenHarness(
       batchWindowMs: relay.batchWindowMs ?? 0,
     },
   });
-  const post = async (body: Record<string, unknown>, status = 202) =>
-    expectJson(
-      await t.app.request('/api/admin/regenerate', {
-        method: 'POST',
-        headers: admin({ 'Content-Type': 'application/json' }),
-        body: JSON.stringify(body),
-      }),
-      status,
-    );
-  const report = async (id: string, kind: 'complete' | 'failed', body: Record<string, unknown>) =>
-    expectJson(
-      await t.app.request(`/api/processing/${id}/${kind}`, {
-        method: 'POST',
-        headers: callback(),
-        body: JSON.stringify(body),
-      }),
-      200,
-    );
+  const post = (body: Record<string, unknown>, status = 202) => postRegenerate(t, body, status);
+  const report = (id: string, kind: 'complete' | 'failed', body: Record<string, unknown>) =>
+    sendReport(t, id, kind, body);
   return {
     t,
     async processed(n) {
