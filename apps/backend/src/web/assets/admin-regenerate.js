@@ -22,10 +22,14 @@ function progress(run) {
     ['Measured', `${run.measured.cpuSeconds} CPU-s, $${run.measured.costUsd}`],
   ];
   const actions = [];
-  const act = (label, path) => el('button', { type: 'button', 'data-action': path }, label);
-  if (run.status === 'running') actions.push(act('Pause', 'pause'));
-  if (run.status === 'paused') actions.push(act('Resume', 'resume'));
-  if (run.status === 'running' || run.status === 'paused') actions.push(act('Cancel', 'cancel'));
+  // Pause and Resume share a data-focus: the keyboard user who paused lands on Resume when
+  // the panel is rebuilt (replaceIfChanged), instead of on the page's body.
+  const act = (label, path, focus) =>
+    el('button', { type: 'button', 'data-action': path, 'data-focus': focus }, label);
+  if (run.status === 'running') actions.push(act('Pause', 'pause', 'regen-toggle'));
+  if (run.status === 'paused') actions.push(act('Resume', 'resume', 'regen-toggle'));
+  if (run.status === 'running' || run.status === 'paused')
+    actions.push(act('Cancel', 'cancel', 'regen-cancel'));
   const bar = el('progress', { max: String(Math.max(1, run.total)), value: String(run.done) });
   bar.setAttribute('aria-label', 'Regeneration progress');
   return [
@@ -38,6 +42,9 @@ function progress(run) {
     el('div', { class: 'actions', 'data-run': String(run.id) }, ...actions),
   ];
 }
+
+const state = (action) =>
+  ({ pause: 'paused', resume: 'resumed', cancel: 'cancelled' })[action] ?? action;
 
 /** Refreshes the panel from `GET /api/admin/regenerate`. */
 export async function refreshRegeneration() {
@@ -81,6 +88,11 @@ export function initRegeneration() {
     try {
       await api(`/api/admin/regenerate/${run}/${button.dataset.action}`, { method: 'POST' });
       await refreshRegeneration();
+      // A run that ended has no actions left to focus: the panel's first button takes focus.
+      if (!button.isConnected && !$('regen-progress').contains(document.activeElement)) {
+        $('regen-dry-run').focus();
+      }
+      announce(`Regeneration ${state(button.dataset.action)}.`);
     } catch (error) {
       announce(error.message);
     }

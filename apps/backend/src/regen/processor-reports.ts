@@ -1,0 +1,158 @@
+/**
+ * The processor's calls for a regeneration's generation (routes/processing.ts
+ * asks here first): its job spec, `started`, `complete` — the atomic switch:
+ * preset, generation and manifest in one statement, the old set scheduled for
+ * deletion — and `failed`, which leaves the old set serving with a
+ * failed_tasks row of source `regenerate`. Each answers undefined when the
+ * generation is not a regeneration's, so the image's own lifecycle decides.
+ */
+import type { CompleteBody, FailedBody, JobSpec } from '@slideshow/contracts';
+import { presetClosure } from '@slideshow/imaging/presets';
+import type { ImageRow } from '../db/images-repository.ts';
+import type { RegenItemRow } from '../db/regen-repository.ts';
+import { variantPrefix } from '../keys.ts';
+import { recordCost } from '../transitions/callbacks.ts';
+import type { Transition } from '../transitions/context.ts';
+import { scheduleDeletion } from './grace-deletion.ts';
+import type { RegenContext } from './regen-context.ts';
+
+/** Records a failed regeneration: the item, a failed_tasks row (source regenerate), the new prefix to delete. */
+export function failItem(
+  ctx: RegenContext,
+  item: RegenItemRow,
+  code: string,
+  message: string,
+  execution: string | null,
+): void {
+  ctx.regen.finish(item.id, 'failed', code, null, ctx.now());
+  ctx.repos.failedTasks.record({
+    imageId: item.image_id,
+    code,
+    message:
+      `regeneration to ${item.preset} (${item.preset_version}) failed; the old variants keep serving: ${message}`.slice(
+        0,
+        2000,
+      ),
+    execution,
+    source: 'regenerate',
+    now: ctx.iso(),
+  });
+  if (item.generation !== null) {
+    scheduleDeletion(
+      ctx,
+      item.image_id,
+      variantPrefix(item.image_id, item.preset, item.generation),
+    );
+  }
+}
+
+/** Switches the image to the set the item made, or discards it when the image moved on. */
+function switchTo(
+  ctx: RegenContext,
+  item: RegenItemRow,
+  image: ImageRow | undefined,
+  body: CompleteBody,
+): Transition {
+  const r = body.result;
+  const switched =
+    image !== undefined &&
+    ctx.repos.images.switchVariants(
+      image.id,
+      image.generation,
+      body.generation,
+      item.preset,
+      {
+        width: r.width,
+        height: r.height,
+        format: r.format,
+        hasAlpha: r.hasAlpha,
+        frames: r.frames,
+        variants: JSON.stringify(r.variants),
+        placeholder: r.placeholder,
+        dominantColor: r.dominantColor,
+        timings: JSON.stringify(r.timings),
+        presetVersion: item.preset_version,
+      },
+      ctx.iso(),
+    );
+  if (!image || !switched) {
+    ctx.regen.finish(item.id, 'cancelled', 'NOT_PROCESSED', r.timings.cpu ?? null, ctx.now());
+    scheduleDeletion(
+      ctx,
+      item.image_id,
+      variantPrefix(item.image_id, item.preset, body.generation),
+    );
+    return {
+      applied: false,
+      reason: 'the image is no longer processed; its new variants are discarded',
+    };
+  }
+  scheduleDeletion(ctx, image.id, variantPrefix(image.id, image.preset, image.generation));
+  ctx.regen.finish(item.id, 'done', null, r.timings.cpu ?? null, ctx.now());
+  recordCost(ctx.repos, image, { ...r, presetVersion: item.preset_version });
+  ctx.repos.failedTasks.resolve(image.id, ctx.iso());
+  return { applied: true };
+}
+
+/** Creates the processor-facing side of the regenerator over `ctx`. */
+export function createProcessorReports(ctx: RegenContext) {
+  const { db, regen } = ctx;
+
+  const complete = db.transaction((id: string, body: CompleteBody): Transition | undefined => {
+    const item = regen.itemFor(id, body.generation);
+    if (!item) return undefined;
+    if (item.state === 'done') return { applied: false, reason: 'regeneration already switched' };
+    // Only a dispatched item switches. A failed one (STUCK, or told failed) already counted
+    // against the failure cap and had its new prefix scheduled for deletion: switching to
+    // that set now could serve objects the grace deletion is about to remove.
+    if (item.state !== 'dispatched') {
+      return { applied: false, reason: `regeneration is ${item.state}` };
+    }
+    const version = body.result.presetVersion;
+    if (version !== undefined && version !== item.preset_version) {
+      const message = `made with preset version ${version}, not ${item.preset_version}`;
+      failItem(ctx, item, 'VALIDATION_FAILED', message, body.execution ?? null);
+      return { applied: false, reason: 'made with another preset version' };
+    }
+    return switchTo(ctx, item, ctx.repos.images.get(id), body);
+  });
+
+  const failed = db.transaction((id: string, body: FailedBody): Transition | undefined => {
+    const item = regen.itemFor(id, body.generation);
+    if (!item) return undefined;
+    if (item.state !== 'dispatched')
+      return { applied: false, reason: `regeneration is already ${item.state}` };
+    failItem(ctx, item, body.code, `${body.source}: ${body.message}`, body.execution ?? null);
+    return { applied: true };
+  });
+
+  return {
+    /** The job spec of a regeneration's generation, or undefined when `generation` is not one. */
+    jobSpec(row: ImageRow, generation: number): JobSpec | undefined {
+      const item = regen.itemFor(row.id, generation);
+      if (item?.state !== 'dispatched') return undefined;
+      const closure = presetClosure(ctx.presets.set, item.preset);
+      return {
+        imageId: row.id,
+        generation,
+        sourceKey: row.source_key,
+        sha256: row.sha256,
+        preset: item.preset,
+        presets: closure as unknown as Record<string, Record<string, unknown>>,
+        presetVersion: item.preset_version,
+        variantPrefix: variantPrefix(row.id, item.preset, generation),
+        status: 'regenerating',
+      };
+    },
+    /** `started` for a regeneration: applied while it is in flight. */
+    started(id: string, generation: number): Transition | undefined {
+      const item = regen.itemFor(id, generation);
+      if (!item) return undefined;
+      return item.state === 'dispatched'
+        ? { applied: true }
+        : { applied: false, reason: `regeneration is ${item.state}` };
+    },
+    complete,
+    failed,
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * What an admin does with runs (routes/regenerate.ts): a dry run, starting a
+ * run (its items written in the same transaction as the run, from the same
+ * query the dry run used), pausing, resuming and cancelling. Pausing and
+ * ending take back the dispatches the outbox relay has not put in a batch
+ * yet, so nothing more reaches the queue once an admin said stop.
+ */
+import { AppError } from '@slideshow/runtime';
+import type { RegenFilter, RegenRunRow } from '../db/regen-repository.ts';
+import { cpuPerMegapixel, estimate } from './estimate.ts';
+import type { RegenContext } from './regen-context.ts';
+import { type RunView, viewRun } from './run-view.ts';
+import { selectCandidates } from './selection.ts';
+
+/** Caps a run asks for: lower than the configured ones, never higher. */
+export interface RunCaps {
+  maxExecutions?: number | undefined;
+  maxFailures?: number | undefined;
+}
+
+/** The dry run's figures for `filter`, and the candidates they are for. */
+function figuresFor(ctx: RegenContext, filter: RegenFilter) {
+  const candidates = selectCandidates(ctx.db, filter, ctx.version);
+  const figures = estimate(
+    candidates.map((c) => c.megapixels),
+    cpuPerMegapixel(ctx.regen, ctx.version),
+  );
+  return { candidates, figures };
+}
+
+/** The run `id`, or NOT_FOUND. */
+export function loadRun(ctx: RegenContext, id: number): RegenRunRow {
+  const run = ctx.regen.run(id);
+  if (!run) throw new AppError('NOT_FOUND', `no regeneration run ${id}`);
+  return run;
+}
+
+/** Takes back the run's dispatches the relay has not batched yet: they go back to pending. */
+function withdrawUnsent(ctx: RegenContext, runId: number): number {
+  let withdrawn = 0;
+  for (const item of ctx.regen.ofRunInState(runId, 'dispatched')) {
+    if (item.generation !== null && ctx.regen.withdrawOutbox(item.image_id, item.generation)) {
+      ctx.regen.backToPending(item.id);
+      withdrawn++;
+    }
+  }
+  return withdrawn;
+}
+
+/**
+ * Ends a run (call inside a transaction): unsent dispatches withdrawn, pending
+ * items cancelled (a later run may take them). False when the run had moved on.
+ */
+export function endRun(
+  ctx: RegenContext,
+  run: RegenRunRow,
+  status: 'cancelled' | 'capped',
+  reason: string,
+): boolean {
+  if (!ctx.regen.setStatus(run.id, run.status, status, reason, ctx.iso(), true)) return false;
+  withdrawUnsent(ctx, run.id);
+  ctx.regen.cancelPending(run.id, ctx.now());
+  return true;
+}
+
+/** Writes a run over `filter` and its items; refuses while another is running or paused. */
+function insertRun(ctx: RegenContext, filter: RegenFilter, caps: RunCaps): RunView {
+  const { regen, settings } = ctx;
+  if (regen.active()) {
+    throw new AppError(
+      'CONFLICT',
+      'a regeneration is already running or paused; finish or cancel it first',
+    );
+  }
+  const { candidates, figures } = figuresFor(ctx, filter);
+  const runId = regen.insertRun({
+    preset: ctx.current,
+    presetVersion: ctx.version,
+    filter: JSON.stringify(filter),
+    total: candidates.length,
+    // A run may lower the configured caps, never raise them.
+    maxExecutions: Math.min(
+      settings.maxExecutionsPerRun,
+      caps.maxExecutions ?? Number.POSITIVE_INFINITY,
+    ),
+    maxFailures: Math.min(settings.maxFailures, caps.maxFailures ?? Number.POSITIVE_INFINITY),
+    cpuSeconds: figures.cpuSeconds,
+    costUsd: figures.costUsd,
+    now: ctx.iso(),
+  });
+  for (const c of candidates) {
+    regen.addItem({
+      runId,
+      imageId: c.id,
+      preset: ctx.current,
+      presetVersion: ctx.version,
+      megapixels: c.megapixels,
+    });
+  }
+  if (candidates.length === 0)
+    regen.setStatus(runId, 'running', 'done', 'nothing to regenerate', ctx.iso(), true);
+  return viewRun(ctx, loadRun(ctx, runId));
+}
+
+/** Creates the admin's operations on runs over `ctx`. */
+export function createRunControl(ctx: RegenContext) {
+  const { db, regen } = ctx;
+  const view = (id: number) => viewRun(ctx, loadRun(ctx, id));
+
+  const pause = db.transaction((id: number): RunView => {
+    const run = loadRun(ctx, id);
+    if (!regen.setStatus(id, 'running', 'paused', 'paused by an admin', ctx.iso(), false)) {
+      throw new AppError(
+        'CONFLICT',
+        `run ${id} is ${run.status}; only a running run can be paused`,
+      );
+    }
+    withdrawUnsent(ctx, id);
+    return view(id);
+  });
+
+  const resume = db.transaction((id: number): RunView => {
+    const run = loadRun(ctx, id);
+    if (!regen.setStatus(id, 'paused', 'running', null, ctx.iso(), false)) {
+      throw new AppError(
+        'CONFLICT',
+        `run ${id} is ${run.status}; only a paused run can be resumed`,
+      );
+    }
+    return view(id);
+  });
+
+  const cancel = db.transaction((id: number): RunView => {
+    const run = loadRun(ctx, id);
+    if (run.status !== 'running' && run.status !== 'paused') {
+      throw new AppError('CONFLICT', `run ${id} is already ${run.status}`);
+    }
+    endRun(ctx, run, 'cancelled', 'cancelled by an admin');
+    return view(id);
+  });
+
+  const start = db.transaction(insertRun);
+
+  return {
+    /** The count and estimates of a run over `filter`, nothing written. */
+    dryRun(filter: RegenFilter) {
+      const { figures } = figuresFor(ctx, filter);
+      return { preset: ctx.current, presetVersion: ctx.version, filter, ...figures };
+    },
+    /** Starts a run over `filter` (CONFLICT while another is active). */
+    start(filter: RegenFilter, caps: RunCaps = {}): RunView {
+      const run = start(ctx, filter, caps);
+      ctx.logger.info('regeneration started', {
+        runId: run.id,
+        total: run.total,
+        preset: ctx.current,
+        presetVersion: ctx.version,
+      });
+      return run;
+    },
+    pause,
+    resume,
+    cancel,
+    view,
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * A backend for the regeneration tests (docs/operations.md, "Presets and
+ * regeneration"): the real builder over a real SQLite file and folder store,
+ * with processed images made through the real callbacks, the regenerator's
+ * worker driven one pass at a time (`tick`) on the injected clock, and the
+ * processor's reports for a regeneration's generation sent as HTTP callbacks.
+ */
+import type { WorkflowArgument } from '@slideshow/contracts';
+import type { DispatchRequest } from '@slideshow/dispatch';
+import type { RegenSettings } from '../src/regen/regenerator.ts';
+import {
+  admin,
+  callback,
+  expectJson,
+  makeApp,
+  makePng,
+  multipart,
+  sampleResult,
+  type TestApp,
+} from './helpers.ts';
+
+/** A run as `GET /api/admin/regenerate/:run` shows it (the fields the tests read). */
+export interface RunJson {
+  id: number;
+  status: string;
+  reason: string | null;
+  total: number;
+  done: number;
+  failed: number;
+  cancelled: number;
+  inFlight: number;
+  remaining: number;
+  executions: number;
+}
+
+/** One regeneration item as its row says. */
+export interface ItemRow {
+  image_id: string;
+  state: string;
+  generation: number | null;
+  error_code: string | null;
+}
+
+/** The test backend and the steps the regeneration tests take with it. */
+export interface RegenHarness {
+  t: TestApp;
+  /** Uploads and processes `n` images at generation 0 (preset version unknown: every run takes them). */
+  processed(n: number): Promise<string[]>;
+  /** `POST /api/admin/regenerate` with `body`. */
+  post(body: Record<string, unknown>, status?: number): Promise<Record<string, unknown>>;
+  start(body?: Record<string, unknown>): Promise<RunJson>;
+  run(id: number): Promise<RunJson>;
+  action(id: number, action: 'pause' | 'resume' | 'cancel', status?: number): Promise<RunJson>;
+  /** One pass of the regenerator's worker after the clock moved `advanceMs`. */
+  tick(advanceMs?: number): Promise<{ dispatched: number; timedOut: number; deleted: number }>;
+  items(state?: string): ItemRow[];
+  /** The processor's `complete` for a regeneration (variants at that generation). */
+  complete(id: string, generation: number): Promise<Record<string, unknown>>;
+  /** The processor's `failed` for a regeneration. */
+  fail(id: string, generation: number, code?: string): Promise<Record<string, unknown>>;
+  /** Image ids and generations of the ingest-queue dispatches so far. */
+  ingestDispatches(): { ids: string[]; generations: number[] }[];
+  outboxRows(): number;
+}
+
+/** `POST /api/admin/regenerate` with `body`, expecting `status`. */
+async function postRegenerate(t: TestApp, body: Record<string, unknown>, status: number) {
+  return expectJson(
+    await t.app.request('/api/admin/regenerate', {
+      method: 'POST',
+      headers: admin({ 'Content-Type': 'application/json' }),
+      body: JSON.stringify(body),
+    }),
+    status,
+  );
+}
+
+/** A processor callback (`complete` or `failed`) for the image. */
+async function sendReport(
+  t: TestApp,
+  id: string,
+  kind: 'complete' | 'failed',
+  body: Record<string, unknown>,
+) {
+  return expectJson(
+    await t.app.request(`/api/processing/${id}/${kind}`, {
+      method: 'POST',
+      headers: callback(),
+      body: JSON.stringify(body),
+    }),
+    200,
+  );
+}
+
+/** Builds the harness over a fresh backend with these regeneration and relay settings. */
+export async function regenHarness(
+  regen: Partial<RegenSettings>,
+  relay: { ingest?: number; batchWindowMs?: number } = {},
+): Promise<RegenHarness> {
+  const t = await makeApp({
+    regen,
+    relay: {
+      imagesPerExecution: { uploads: 1, ingest: relay.ingest ?? 100 },
+      batchWindowMs: relay.batchWindowMs ?? 0,
+    },
+  });
+  const post = (body: Record<string, unknown>, status = 202) => postRegenerate(t, body, status);
+  const report = (id: string, kind: 'complete' | 'failed', body: Record<string, unknown>) =>
+    sendReport(t, id, kind, body);
+  return {
+    t,
+    async processed(n) {
+      const files = Array.from({ length: n }, (_, i) => ({
+        name: `${i}.png`,
+        bytes: makePng(16, 12, i + 1),
+      }));
+      const { images } = await expectJson<{ images: { id: string }[] }>(
+        await t.app.request('/api/admin/upload', {
+          method: 'POST',
+          headers: admin(),
+          body: multipart(files),
+        }),
+        202,
+      );
+      await t.relay.drain();
+      for (const { id } of images) {
+        await report(id, 'complete', { generation: 0, result: sampleResult() });
+      }
+      return images.map((i) => i.id);
+    },
+    post,
+    async start(body = {}) {
+      return ((await post(body)) as { run: RunJson }).run;
+    },
+    async run(id) {
+      const answer = await expectJson<{ run: RunJson }>(
+        await t.app.request(`/api/admin/regenerate/${id}`, { headers: admin() }),
+        200,
+      );
+      return answer.run;
+    },
+    async action(id, action, status = 200) {
+      const answer = await expectJson<{ run: RunJson }>(
+        await t.app.request(`/api/admin/regenerate/${id}/${action}`, {
+          method: 'POST',
+          headers: admin(),
+        }),
+        status,
+      );
+      return answer.run;
+    },
+    async tick(advanceMs = 60_000) {
+      t.clock.now += advanceMs;
+      const result = await t.backend.services.regen.tick();
+      await t.relay.drain();
+      return result;
+    },
+    items(state) {
+      const all = t.db
+        .prepare<[], ItemRow>(
+          'SELECT image_id, state, generation, error_code FROM regen_items ORDER BY id',
+        )
+        .all();
+      return state === undefined ? all : all.filter((i) => i.state === state);
+    },
+    complete: (id, generation) =>
+      report(id, 'complete', { generation, result: sampleResult({ timings: { cpu: 40 } }) }),
+    fail: (id, generation, code = 'CORRUPT_IMAGE') =>
+      report(id, 'failed', { generation, code, message: 'the preset cannot be made' }),
+    ingestDispatches: () =>
+      t.dispatcher.dispatched
+        .filter((d: DispatchRequest) => d.queue === 'ingest')
+        .map((d: DispatchRequest) => {
+          const argument: WorkflowArgument = d.argument;
+          return 'file_ids' in argument
+            ? { ids: argument.file_ids, generations: argument.generations }
+            : { ids: [argument.file_id], generations: [argument.generation] };
+        }),
+    outboxRows: () =>
+      t.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox').get()?.n ?? 0,
+  };
+}

@@ -1,0 +1,219 @@
+/**
+ * Regeneration runs that cannot run away (docs/operations.md, "Presets and
+ * regeneration"), through `app.request()` on the real builder, a real SQLite
+ * file and folder store: the failure cap, the hourly execution cap on an
+ * injected clock, the stuck timeout, pause withdrawing unbatched dispatches,
+ * idempotence by (image, preset version), and outputs never starting
+ * processing. The processor's reports are HTTP callbacks.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { admin, expectJson } from './helpers.ts';
+import { type RegenHarness, regenHarness } from './regen-harness.ts';
+
+const MINUTE = 60_000;
+
+describe('regeneration runs', () => {
+  let h: RegenHarness | undefined;
+  afterEach(() => h?.t.cleanup());
+
+  /** The image's served generation and where its slideshow entry points. */
+  const serving = async (id: string) => {
+    const row = h!.t.repos.images.get(id)!;
+    const feed = await expectJson<{ images: { id: string; src: string }[] }>(
+      await h!.t.app.request('/api/slideshow'),
+      200,
+    );
+    return {
+      status: row.status,
+      generation: row.generation,
+      src: feed.images.find((i) => i.id === id)?.src,
+    };
+  };
+
+  it('ends a run as capped with its reason once its failed images reach the failure cap, cancelling what it had not sent', async () => {
+    h = await regenHarness({ maxFailures: 2, ratePerMinute: 3 });
+    const ids = await h.processed(5);
+    const run = await h.start();
+    expect(run).toMatchObject({ status: 'running', total: 5 });
+    expect((await h.tick()).dispatched).toBe(3);
+    const sent = h.items('dispatched');
+    await h.fail(sent[0]!.image_id, sent[0]!.generation!);
+    await h.fail(sent[1]!.image_id, sent[1]!.generation!);
+
+    expect((await h.tick()).dispatched).toBe(0);
+    const capped = await h.run(run.id);
+    expect(capped).toMatchObject({
+      status: 'capped',
+      failed: 2,
+      cancelled: 2,
+      inFlight: 1,
+      executions: 3,
+    });
+    expect(capped.reason).toBe(
+      'stopped after 2 failed images (cap 2); their old variants keep serving',
+    );
+    // Capped for good: later passes send nothing.
+    await h.tick(10 * MINUTE);
+    expect(h.ingestDispatches().flatMap((d) => d.ids)).toHaveLength(3);
+    for (const item of sent.slice(0, 2)) {
+      expect(h.t.repos.failedTasks.get(item.image_id)).toMatchObject({
+        error_code: 'CORRUPT_IMAGE',
+        source: 'regenerate',
+        resolved_at: null,
+      });
+    }
+    for (const id of ids) {
+      expect(await serving(id)).toEqual({
+        status: 'processed',
+        generation: 0,
+        src: `/media/variants/${id}/web-v1/g0/w640.jpg`,
+      });
+    }
+  });
+
+  it('sends no more than the hourly cap in any hour, then carries on an hour after the earlier dispatches', async () => {
+    h = await regenHarness({ maxExecutionsPerHour: 2, ratePerMinute: 600 });
+    await h.processed(5);
+    const run = await h.start();
+    expect((await h.tick()).dispatched).toBe(2);
+    for (const item of h.items('dispatched')) await h.complete(item.image_id, item.generation!);
+    // Nothing in flight, plenty of rate, but the hour's two are spent.
+    expect((await h.tick()).dispatched).toBe(0);
+    expect((await h.tick(58 * MINUTE)).dispatched).toBe(0);
+    expect((await h.run(run.id)).status).toBe('running');
+    // An hour and a minute after the first two were sent: two more, never the remaining three at once.
+    expect((await h.tick(2 * MINUTE)).dispatched).toBe(2);
+    expect(await h.run(run.id)).toMatchObject({ status: 'running', executions: 4, done: 2 });
+  });
+
+  it('fails a regeneration nothing was heard of after stuckAfterMs (STUCK), keeps the old set serving and ignores a late report', async () => {
+    const stuckAfterMs = 10 * MINUTE;
+    h = await regenHarness({ stuckAfterMs, graceMs: 60 * MINUTE });
+    const [id] = (await h.processed(1)) as [string];
+    const run = await h.start();
+    expect((await h.tick()).dispatched).toBe(1);
+    const generation = h.items('dispatched')[0]!.generation!;
+    expect((await h.tick(stuckAfterMs - MINUTE)).timedOut).toBe(0);
+    expect((await h.tick(2 * MINUTE)).timedOut).toBe(1);
+
+    expect(h.items()).toEqual([{ image_id: id, state: 'failed', generation, error_code: 'STUCK' }]);
+    expect(h.t.repos.failedTasks.get(id)).toMatchObject({
+      error_code: 'STUCK',
+      source: 'regenerate',
+    });
+    expect(h.t.repos.failedTasks.get(id)?.error_message).toMatch(/no report 600 s after dispatch/);
+    const old = {
+      status: 'processed',
+      generation: 0,
+      src: `/media/variants/${id}/web-v1/g0/w640.jpg`,
+    };
+    expect(await serving(id)).toEqual(old);
+    // The processor reports after all: too late, the set it made is not switched to.
+    expect(await h.complete(id, generation)).toMatchObject({ applied: false });
+    expect(await serving(id)).toEqual(old);
+    await h.tick();
+    expect(await h.run(run.id)).toMatchObject({ status: 'done', failed: 1, done: 0 });
+  });
+
+  it('withdraws on pause the dispatches the relay has not batched, keeps the batched ones in flight, and sends the rest on resume', async () => {
+    h = await regenHarness({ ratePerMinute: 600 }, { ingest: 2, batchWindowMs: 10 * MINUTE });
+    // A run takes its images oldest first, then by id (all three share a creation time).
+    const ids = (await h.processed(3)).sort();
+    const run = await h.start();
+    expect((await h.tick()).dispatched).toBe(3);
+    // One full batch of two went; the third waits for its batch window.
+    expect(h.ingestDispatches()).toEqual([{ ids: ids.slice(0, 2), generations: [1, 1] }]);
+    expect(h.outboxRows()).toBe(1);
+
+    expect(await h.action(run.id, 'pause')).toMatchObject({
+      status: 'paused',
+      inFlight: 2,
+      remaining: 3,
+    });
+    expect(h.outboxRows()).toBe(0);
+    expect(h.items().map((i) => i.state)).toEqual(['dispatched', 'dispatched', 'pending']);
+    // Paused: a pass past the batch window sends nothing.
+    expect((await h.tick(11 * MINUTE)).dispatched).toBe(0);
+    expect(h.ingestDispatches()).toHaveLength(1);
+
+    await h.action(run.id, 'resume');
+    expect((await h.tick()).dispatched).toBe(1);
+    h.t.clock.now += 11 * MINUTE;
+    await h.t.relay.drain();
+    expect(h.ingestDispatches()).toEqual([
+      { ids: ids.slice(0, 2), generations: [1, 1] },
+      { ids: [ids[2]], generations: [1] },
+    ]);
+    expect((await h.run(run.id)).executions).toBe(4);
+  });
+
+  it('makes each image once per preset version: a second run for the same version finds nothing and sends nothing', async () => {
+    h = await regenHarness({ ratePerMinute: 600 });
+    const ids = await h.processed(3);
+    const first = await h.start();
+    await h.tick();
+    for (const item of h.items('dispatched')) await h.complete(item.image_id, item.generation!);
+    await h.tick();
+    expect(await h.run(first.id)).toMatchObject({ status: 'done', done: 3 });
+    const sent = h.ingestDispatches();
+
+    expect(await h.post({ dryRun: true }, 200)).toMatchObject({ images: 0 });
+    expect(await h.post({ dryRun: true, filter: { ids } }, 200)).toMatchObject({ images: 0 });
+    const second = await h.start({ filter: { ids } });
+    expect(second).toMatchObject({ status: 'done', total: 0, reason: 'nothing to regenerate' });
+    await h.tick();
+    expect(h.ingestDispatches()).toEqual(sent);
+    expect(h.items()).toHaveLength(3);
+    for (const id of ids)
+      expect((await serving(id)).src).toBe(`/media/variants/${id}/web-v1/g1/w640.jpg`);
+  });
+
+  it('never starts processing from its outputs: a switch adds no outbox row, variants are refused as ingest sources, old sets go after the grace period', async () => {
+    const graceMs = 30 * MINUTE;
+    h = await regenHarness({ ratePerMinute: 600, graceMs });
+    const ids = await h.processed(2);
+    await h.start();
+    await h.tick();
+    for (const id of ids) {
+      for (const g of ['g0', 'g1']) {
+        await h.t.store.put(`variants/${id}/web-v1/${g}/w640.jpg`, Buffer.from('jpeg'), {
+          contentType: 'image/jpeg',
+        });
+      }
+    }
+    for (const item of h.items('dispatched')) await h.complete(item.image_id, item.generation!);
+    expect(h.outboxRows()).toBe(0);
+
+    const ingest = await expectJson<{ images: { id?: string; error?: { code: string } }[] }>(
+      await h.t.app.request('/api/admin/ingest', {
+        method: 'POST',
+        headers: admin({ 'Content-Type': 'application/json' }),
+        body: JSON.stringify({ keys: [`variants/${ids[0]}/web-v1/g1/w640.jpg`] }),
+      }),
+      202,
+    );
+    expect(ingest.images).toEqual([
+      expect.objectContaining({ error: expect.objectContaining({ code: 'VALIDATION_FAILED' }) }),
+    ]);
+    const byPrefix = await expectJson<{ images: unknown[] }>(
+      await h.t.app.request('/api/admin/ingest', {
+        method: 'POST',
+        headers: admin({ 'Content-Type': 'application/json' }),
+        body: JSON.stringify({ prefix: 'variants/' }),
+      }),
+      202,
+    );
+    expect(byPrefix.images).toEqual([]);
+    expect(h.t.db.prepare('SELECT count(*) AS n FROM images').get()).toEqual({ n: 2 });
+
+    // Before the grace period both sets stay; after it the replaced one goes, the served one stays.
+    expect((await h.tick(graceMs - MINUTE)).deleted).toBe(0);
+    expect((await h.tick(2 * MINUTE)).deleted).toBe(2);
+    for (const id of ids) {
+      expect(await h.t.store.stat(`variants/${id}/web-v1/g0/w640.jpg`)).toBeUndefined();
+      expect(await h.t.store.stat(`variants/${id}/web-v1/g1/w640.jpg`)).toBeDefined();
+    }
+    expect(h.outboxRows()).toBe(0);
+    expect(h.ingestDispatches()).toHaveLength(1);
+  });
+});
