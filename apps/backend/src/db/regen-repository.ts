@@ -85,6 +85,9 @@ function createRunQueries(db: Db) {
   const countExecution = db.prepare<[string, number]>(
     'UPDATE regen_runs SET executions = executions + 1, updated_at = ? WHERE id = ?',
   );
+  const uncountExecutions = db.prepare<[number, string, number]>(
+    'UPDATE regen_runs SET executions = max(0, executions - ?), updated_at = ? WHERE id = ?',
+  );
 
   return {
     /** Creates a run in status `running`; returns its id. */
@@ -113,8 +116,13 @@ function createRunQueries(db: Db) {
       now: string,
       finished: boolean,
     ): boolean => setStatus.run(status, reason, now, finished ? now : null, id, from).changes === 1,
+    /** One more dispatch of the run written to the outbox. */
     countExecution: (id: number, now: string): void => {
       countExecution.run(now, id);
+    },
+    /** Takes back `n` counted dispatches that were withdrawn before they reached the queue. */
+    uncountExecutions: (id: number, n: number, now: string): void => {
+      uncountExecutions.run(n, now, id);
     },
   };
 }
