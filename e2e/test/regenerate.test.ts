@@ -97,8 +97,8 @@ async function waitForRun(
       if (Date.now() > deadline)
         throw new Error(`run ${id} never got there: ${JSON.stringify(run)}`);
     } catch (error) {
-      // The backend is down while it restarts; anything else past the deadline is fatal.
-      if (Date.now() > deadline) throw error;
+      // The backend may be down while it restarts (until the deadline); anything else is fatal.
+      if (backendDownCode(error) === undefined || Date.now() > deadline) throw error;
     }
     await sleep(250);
   }
@@ -127,47 +127,81 @@ function versions(
 }
 
 /**
+ * How a request fails while the backend is down (killed, or between two
+ * processes): undici's `fetch failed` (or `terminated`, when a body was being
+ * read) TypeError whose cause carries the socket's code.
+ */
+const BACKEND_DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
+/** The socket code of a request that failed because the backend was down; undefined for any other error. */
+function backendDownCode(error: unknown): string | undefined {
+  if (!(error instanceof TypeError)) return undefined;
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && BACKEND_DOWN_CODES.has(code) ? code : undefined;
+}
+
+/**
  * Polls the public feed until stopped and fetches every variant URL it names:
  * a slide whose set is half made (a URL that does not answer) is recorded.
+ * A poll the backend could not answer because it was down (restarted or
+ * killed) is recorded in `outages` (its socket code, or `HTTP 503`) and the
+ * next poll tries again; any other error ends the polling and `stop` throws it.
  */
 function pollFeed(stack: Stack) {
   const broken: string[] = [];
+  const outages: string[] = [];
   let polls = 0;
   let stop = false;
+  const poll = async () => {
+    const response = await fetch(`${stack.backendUrl}/api/slideshow`);
+    if (response.status === 503) {
+      outages.push('HTTP 503');
+      return;
+    }
+    if (!response.ok)
+      throw new Error(`the feed answered ${response.status}: ${await response.text()}`);
+    const { images } = (await response.json()) as {
+      images: { id: string; src: string | null; sources: { srcset: string }[] }[];
+    };
+    const urls = new Set<string>();
+    for (const image of images) {
+      if (image.src) urls.add(image.src);
+      for (const s of image.sources)
+        for (const part of s.srcset.split(', ')) urls.add(part.split(' ')[0] as string);
+    }
+    await Promise.all(
+      [...urls].map(async (url) => {
+        const media = await fetch(new URL(url, stack.backendUrl), { method: 'HEAD' });
+        if (media.status !== 200) broken.push(`${url} ${media.status}`);
+      }),
+    );
+    polls++;
+  };
   const done = (async () => {
     while (!stop) {
       try {
-        const response = await fetch(`${stack.backendUrl}/api/slideshow`);
-        if (response.ok) {
-          const { images } = (await response.json()) as {
-            images: { id: string; src: string | null; sources: { srcset: string }[] }[];
-          };
-          const urls = new Set<string>();
-          for (const image of images) {
-            if (image.src) urls.add(image.src);
-            for (const s of image.sources)
-              for (const part of s.srcset.split(', ')) urls.add(part.split(' ')[0] as string);
-          }
-          await Promise.all(
-            [...urls].map(async (url) => {
-              const media = await fetch(new URL(url, stack.backendUrl), { method: 'HEAD' });
-              if (media.status !== 200) broken.push(`${url} ${media.status}`);
-            }),
-          );
-          polls++;
-        }
-      } catch {
-        // The backend is being killed or restarted: the next poll tries again.
+        await poll();
+      } catch (error) {
+        const code = backendDownCode(error);
+        if (code === undefined) throw error;
+        outages.push(code);
       }
       await sleep(150);
     }
   })();
+  // Held until `stop`, which rethrows it: the test fails there, not as an unhandled rejection.
+  const failure = done.then(
+    () => undefined,
+    (error: unknown) => ({ error }),
+  );
   return {
     broken,
+    outages,
     polls: () => polls,
     async stop() {
       stop = true;
-      await done;
+      const ended = await failure;
+      if (ended) throw ended.error;
     },
   };
 }
@@ -262,12 +296,15 @@ describe('regeneration through the local stack', () => {
       (r) => r.status !== 'running' && r.status !== 'paused',
     );
     await feed.stop();
+    // One execution per image: a dispatch the pause withdrew before it reached the queue is
+    // counted once, when it is sent after the resume.
     expect(finished).toMatchObject({
       status: 'done',
       total: IMAGES,
       done: IMAGES,
       failed: 0,
       remaining: 0,
+      executions: IMAGES,
     });
     expect(feed.broken).toEqual([]);
     expect(feed.polls()).toBeGreaterThan(5);
@@ -300,7 +337,7 @@ describe('regeneration through the local stack', () => {
     expect((ingested.images ?? []).filter((i) => i.id !== undefined)).toEqual([]);
 
     console.log(
-      `regeneration of ${IMAGES} images: dry run ${dry.cpuSeconds} CPU-s, $${dry.costUsd} (${dry.basis}); measured ${finished.measured.cpuSeconds} CPU-s, $${finished.measured.costUsd}; ${finished.executions} executions`,
+      `regeneration of ${IMAGES} images: dry run ${dry.cpuSeconds} CPU-s, $${dry.costUsd} (${dry.basis}); measured ${finished.measured.cpuSeconds} CPU-s, $${finished.measured.costUsd}; ${finished.executions} executions; feed polls ${feed.polls()}, of which failed while the backend was down: ${feed.outages.length} (${[...new Set(feed.outages)].join(', ')})`,
     );
   }, 600_000);
 

@@ -129,6 +129,9 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.preprocess(blank, z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO')),
 });
 
+/** The environment as the schema parsed it. */
+type Env = z.infer<typeof EnvSchema>;
+
 /** The validated configuration. */
 export interface BackendConfig {
   mode: 'local' | 'production';
@@ -211,7 +214,7 @@ export interface BackendConfig {
  * the Cloud Tasks service account. Every problem at once.
  */
 function settingsRequiredTogether(
-  e: z.infer<typeof EnvSchema>,
+  e: Env,
   storageUrl: string | undefined,
   callbackAuth: BackendConfig['callbackAuth'],
 ): string[] {
@@ -262,49 +265,116 @@ function settingsRequiredTogether(
   return problems;
 }
 
-/** Parses `env` (process.env by default); throws one AppError naming every problem. */
-export function loadConfig(
-  env: Record<string, string | undefined> = process.env,
-  cwd: string = process.cwd(),
-): BackendConfig {
+/** The parsed environment; throws one AppError listing every variable the schema refuses. */
+function parseEnv(env: Record<string, string | undefined>): Env {
   const parsed = EnvSchema.safeParse(env);
-  const problems: string[] = parsed.success
-    ? []
-    : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-  if (!parsed.success) throw configError(problems);
-  const e = parsed.data;
+  if (!parsed.success)
+    throw configError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  return parsed.data;
+}
+
+/** Where state lives: the data folder, the object store (undefined when production names none), the database. */
+function statePaths(e: Env, cwd: string) {
   const local = e.MODE === 'local';
   const dataDir = isAbsolute(e.DATA_DIR) ? e.DATA_DIR : resolve(cwd, e.DATA_DIR);
   const storageUrl =
     e.STORAGE_URL ??
     (e.GCS_BUCKET_NAME ? `gs://${e.GCS_BUCKET_NAME}` : undefined) ??
     (local ? `file://${resolve(dataDir, 'storage')}` : undefined);
-  const callbackAuth = e.CALLBACK_AUTH ?? (local ? 'shared-secret' : 'google');
-  problems.push(...settingsRequiredTogether(e, storageUrl, callbackAuth));
-  // The preset file is configuration too: its problems are listed with the rest.
-  let presets: BackendPresets | undefined;
+  const databasePath = e.DATABASE_PATH
+    ? resolve(cwd, e.DATABASE_PATH)
+    : resolve(dataDir, 'slideshow.db');
+  return { dataDir, storageUrl, databasePath };
+}
+
+/**
+ * The preset file (PRESETS_FILE, else the built-in one) and the chosen preset;
+ * undefined when either is wrong, with the reasons pushed onto `problems` (the
+ * preset file is configuration too: its problems are listed with the rest).
+ */
+function presetsOf(e: Env, cwd: string, problems: string[]): BackendPresets | undefined {
   try {
     const set = e.PRESETS_FILE ? loadPresetFile(resolve(cwd, e.PRESETS_FILE)) : BUILT_IN_PRESETS;
     const current = e.IMAGE_PRESET ?? set.default;
-    if (Object.hasOwn(set.presets, current)) presets = { set, current };
-    else {
-      problems.push(
-        `IMAGE_PRESET: ${JSON.stringify(current)} is not a preset of ${set.source} (${Object.keys(set.presets).join(', ')})`,
-      );
-    }
+    if (Object.hasOwn(set.presets, current)) return { set, current };
+    problems.push(
+      `IMAGE_PRESET: ${JSON.stringify(current)} is not a preset of ${set.source} (${Object.keys(set.presets).join(', ')})`,
+    );
   } catch (error) {
     const listed = (error as AppError).context?.problems;
     if (Array.isArray(listed)) {
       for (const p of listed) problems.push(`PRESETS_FILE ${e.PRESETS_FILE}: ${String(p)}`);
     } else problems.push(`PRESETS_FILE: ${(error as Error).message}`);
   }
+  return undefined;
+}
+
+/** Where dispatches go: the Google project, the endpoints (local-cloud's in local mode), queues, workflow and invoker. */
+function dispatchSettings(e: Env, cwd: string, dataDir: string) {
+  const local = e.MODE === 'local';
+  const project = e.GOOGLE_CLOUD_PROJECT ?? 'local-project';
+  const localCloud = 'http://127.0.0.1:8123';
+  return {
+    dispatch: e.DISPATCH,
+    project,
+    location: e.GOOGLE_CLOUD_LOCATION ?? 'us-central1',
+    cloudTasksEndpoint: e.CLOUD_TASKS_ENDPOINT ?? (local ? localCloud : undefined),
+    workflowsEndpoint: e.WORKFLOWS_ENDPOINT ?? (local ? localCloud : undefined),
+    executionsBaseUrl: e.EXECUTIONS_BASE_URL ?? (local ? localCloud : undefined),
+    localCloudTokenFile: e.LOCAL_CLOUD_TOKEN_FILE
+      ? resolve(cwd, e.LOCAL_CLOUD_TOKEN_FILE)
+      : local && !e.CLOUD_TASKS_ENDPOINT && !e.WORKFLOWS_ENDPOINT && !e.EXECUTIONS_BASE_URL
+        ? resolve(dataDir, 'local-cloud.token')
+        : undefined,
+    queues: { uploads: e.UPLOADS_QUEUE, ingest: e.INGEST_QUEUE },
+    workflow: e.WORKFLOW_NAME,
+    tasksServiceAccount:
+      e.TASKS_SERVICE_ACCOUNT ?? `tasks-invoker@${project}.iam.gserviceaccount.com`,
+  } satisfies Partial<BackendConfig>;
+}
+
+/** The single-writer lease: next to the replica when Litestream replicates, else next to the database. */
+function leaseSettings(e: Env, databasePath: string): BackendConfig['lease'] {
+  return {
+    url:
+      e.LEASE_URL ??
+      (e.LITESTREAM_BUCKET
+        ? `gs://${e.LITESTREAM_BUCKET}/slideshow.db.lease`
+        : `file://${databasePath}.lease`),
+    ttlMs: e.LEASE_TTL_MS,
+    // Production: just under the startup probe's 240 s, so the instance says why before Cloud Run kills it.
+    waitMs: e.LEASE_WAIT_MS ?? (e.MODE === 'local' ? 2 * e.LEASE_TTL_MS : 225_000),
+    revision: e.K_REVISION ?? null,
+  };
+}
+
+/** The regeneration policy (REGEN_*). */
+function regenSettings(e: Env): RegenSettings {
+  return {
+    intervalMs: e.REGEN_INTERVAL_MS,
+    ratePerMinute: e.REGEN_RATE_PER_MINUTE,
+    maxInFlight: e.REGEN_MAX_IN_FLIGHT,
+    maxExecutionsPerRun: e.REGEN_MAX_EXECUTIONS_PER_RUN,
+    maxExecutionsPerHour: e.REGEN_MAX_EXECUTIONS_PER_HOUR,
+    maxFailures: e.REGEN_MAX_FAILURES,
+    graceMs: e.REGEN_GRACE_MS,
+    stuckAfterMs: e.REGEN_STUCK_AFTER_MS,
+  };
+}
+
+/** Parses `env` (process.env by default); throws one AppError naming every problem. */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  cwd: string = process.cwd(),
+): BackendConfig {
+  const e = parseEnv(env);
+  const local = e.MODE === 'local';
+  const { dataDir, storageUrl, databasePath } = statePaths(e, cwd);
+  const callbackAuth = e.CALLBACK_AUTH ?? (local ? 'shared-secret' : 'google');
+  const problems = settingsRequiredTogether(e, storageUrl, callbackAuth);
+  const presets = presetsOf(e, cwd, problems);
   if (problems.length > 0 || storageUrl === undefined || presets === undefined)
     throw configError([...new Set(problems)]);
-  const project = e.GOOGLE_CLOUD_PROJECT ?? 'local-project';
-  const databasePath = e.DATABASE_PATH
-    ? resolve(cwd, e.DATABASE_PATH)
-    : resolve(dataDir, 'slideshow.db');
-  const localCloud = 'http://127.0.0.1:8123';
   return {
     mode: e.MODE,
     port: e.PORT,
@@ -321,21 +391,7 @@ export function loadConfig(
     callbackSecret: e.CALLBACK_SECRET,
     callbackAllowedEmails: e.CALLBACK_ALLOWED_EMAILS,
     callbackAllowedSubjects: e.CALLBACK_ALLOWED_SUBJECTS,
-    dispatch: e.DISPATCH,
-    project,
-    location: e.GOOGLE_CLOUD_LOCATION ?? 'us-central1',
-    cloudTasksEndpoint: e.CLOUD_TASKS_ENDPOINT ?? (local ? localCloud : undefined),
-    workflowsEndpoint: e.WORKFLOWS_ENDPOINT ?? (local ? localCloud : undefined),
-    executionsBaseUrl: e.EXECUTIONS_BASE_URL ?? (local ? localCloud : undefined),
-    localCloudTokenFile: e.LOCAL_CLOUD_TOKEN_FILE
-      ? resolve(cwd, e.LOCAL_CLOUD_TOKEN_FILE)
-      : local && !e.CLOUD_TASKS_ENDPOINT && !e.WORKFLOWS_ENDPOINT && !e.EXECUTIONS_BASE_URL
-        ? resolve(dataDir, 'local-cloud.token')
-        : undefined,
-    queues: { uploads: e.UPLOADS_QUEUE, ingest: e.INGEST_QUEUE },
-    workflow: e.WORKFLOW_NAME,
-    tasksServiceAccount:
-      e.TASKS_SERVICE_ACCOUNT ?? `tasks-invoker@${project}.iam.gserviceaccount.com`,
+    ...dispatchSettings(e, cwd, dataDir),
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
@@ -345,17 +401,7 @@ export function loadConfig(
     litestream: e.LITESTREAM_BUCKET
       ? { bucket: e.LITESTREAM_BUCKET, configPath: e.LITESTREAM_CONFIG, bin: e.LITESTREAM_BIN }
       : undefined,
-    lease: {
-      url:
-        e.LEASE_URL ??
-        (e.LITESTREAM_BUCKET
-          ? `gs://${e.LITESTREAM_BUCKET}/slideshow.db.lease`
-          : `file://${databasePath}.lease`),
-      ttlMs: e.LEASE_TTL_MS,
-      // Production: just under the startup probe's 240 s, so the instance says why before Cloud Run kills it.
-      waitMs: e.LEASE_WAIT_MS ?? (local ? 2 * e.LEASE_TTL_MS : 225_000),
-      revision: e.K_REVISION ?? null,
-    },
+    lease: leaseSettings(e, databasePath),
     ingestBatchSize: e.INGEST_BATCH_SIZE,
     ingestBatchWindowMs: e.INGEST_BATCH_WINDOW_MS,
     reaperIntervalMs: e.REAPER_INTERVAL_MS,
@@ -365,16 +411,7 @@ export function loadConfig(
     trustedProxyHops: e.TRUSTED_PROXY_HOPS ?? (local ? 0 : 1),
     publicMediaBaseUrl: e.PUBLIC_MEDIA_BASE_URL ?? '/media/',
     presets,
-    regen: {
-      intervalMs: e.REGEN_INTERVAL_MS,
-      ratePerMinute: e.REGEN_RATE_PER_MINUTE,
-      maxInFlight: e.REGEN_MAX_IN_FLIGHT,
-      maxExecutionsPerRun: e.REGEN_MAX_EXECUTIONS_PER_RUN,
-      maxExecutionsPerHour: e.REGEN_MAX_EXECUTIONS_PER_HOUR,
-      maxFailures: e.REGEN_MAX_FAILURES,
-      graceMs: e.REGEN_GRACE_MS,
-      stuckAfterMs: e.REGEN_STUCK_AFTER_MS,
-    },
+    regen: regenSettings(e),
     logLevel: e.LOG_LEVEL,
   };
 }

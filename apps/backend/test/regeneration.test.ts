@@ -2,7 +2,8 @@
  * Regeneration runs that cannot run away (docs/operations.md, "Presets and
  * regeneration"), through `app.request()` on the real builder, a real SQLite
  * file and folder store: the failure cap, the hourly execution cap on an
- * injected clock, the stuck timeout, pause withdrawing unbatched dispatches,
+ * injected clock, the per-run execution cap (every counted dispatch sent), the
+ * stuck timeout, pause withdrawing unbatched dispatches (and their count),
  * idempotence by (image, preset version), and outputs never starting
  * processing. The processor's reports are HTTP callbacks.
  */
@@ -125,11 +126,15 @@ describe('regeneration runs', () => {
     expect(h.ingestDispatches()).toEqual([{ ids: ids.slice(0, 2), generations: [1, 1] }]);
     expect(h.outboxRows()).toBe(1);
 
+    // An execution is a dispatch that reached the queue: the withdrawn one no longer counts.
+    const sentIds = () => h!.ingestDispatches().flatMap((d) => d.ids).length;
     expect(await h.action(run.id, 'pause')).toMatchObject({
       status: 'paused',
       inFlight: 2,
       remaining: 3,
+      executions: 2,
     });
+    expect(sentIds()).toBe(2);
     expect(h.outboxRows()).toBe(0);
     expect(h.items().map((i) => i.state)).toEqual(['dispatched', 'dispatched', 'pending']);
     // Paused: a pass past the batch window sends nothing.
@@ -144,7 +149,31 @@ describe('regeneration runs', () => {
       { ids: ids.slice(0, 2), generations: [1, 1] },
       { ids: [ids[2]], generations: [1] },
     ]);
-    expect((await h.run(run.id)).executions).toBe(4);
+    // Sent again after the resume, it counts once: three images, three executions.
+    expect(sentIds()).toBe(3);
+    expect((await h.run(run.id)).executions).toBe(3);
+  });
+
+  it('ends a run at its execution cap with the dispatches within the cap still going out, each counted once', async () => {
+    h = await regenHarness({ ratePerMinute: 600 }, { ingest: 5, batchWindowMs: 10 * MINUTE });
+    await h.processed(4);
+    const run = await h.start({ caps: { maxExecutions: 2 } });
+    expect((await h.tick()).dispatched).toBe(2);
+    // Both wait for their batch window when the next pass finds the cap reached.
+    expect(h.outboxRows()).toBe(2);
+    await h.tick();
+    expect(await h.run(run.id)).toMatchObject({
+      status: 'capped',
+      executions: 2,
+      inFlight: 2,
+      cancelled: 2,
+      reason: 'stopped at the cap of 2 executions per run with 2 images not dispatched',
+    });
+    expect(h.outboxRows()).toBe(2);
+    h.t.clock.now += 11 * MINUTE;
+    await h.t.relay.drain();
+    expect(h.ingestDispatches().flatMap((d) => d.ids)).toHaveLength(2);
+    expect((await h.run(run.id)).executions).toBe(2);
   });
 
   it('makes each image once per preset version: a second run for the same version finds nothing and sends nothing', async () => {

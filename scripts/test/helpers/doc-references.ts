@@ -129,11 +129,10 @@ export interface ReferenceCheck {
   broken: BrokenReference[];
 }
 
-/** Checks the references of `files` (repository-relative) under `root`. */
-export function checkReferences(root: string, files: readonly string[]): ReferenceCheck {
-  const checked = { anchor: 0, link: 0, quoted: 0, section: 0 };
+/** The headings of the repository's file at `path` (read once), or undefined when there is no such file. */
+function headingsReader(root: string): (path: string) => Headings | undefined {
   const cache = new Map<string, Headings | undefined>();
-  const headingsAt = (path: string): Headings | undefined => {
+  return (path) => {
     if (!cache.has(path)) {
       const full = join(root, path);
       cache.set(
@@ -145,104 +144,160 @@ export function checkReferences(root: string, files: readonly string[]): Referen
     }
     return cache.get(path);
   };
-  const broken: BrokenReference[] = [];
+}
 
-  for (const file of files) {
-    const text = readFileSync(join(root, file), 'utf8');
-    const lines = text.split('\n');
-    const { joined, lineAt } = joinLines(text);
-    const report = (offset: number, reference: string, reason: string) =>
-      broken.push({ file, line: lineAt(offset), text: reference, reason });
-    const resolveFrom = (target: string): string => {
+/** One file being checked: its text, the counts and findings it adds to, and how it resolves paths. */
+interface FileScan {
+  root: string;
+  file: string;
+  joined: string;
+  lines: string[];
+  lineAt: (offset: number) => number;
+  checked: ReferenceCheck['checked'];
+  headingsAt: (path: string) => Headings | undefined;
+  report: (offset: number, reference: string, reason: string) => void;
+  /** A path as written in the file: relative to the file when it is there (or starts with `.`), else to the root. */
+  resolveFrom: (target: string) => string;
+  /** Reports `reference` unless `target` has a heading with `anchor`. */
+  checkAnchor: (offset: number, reference: string, target: string, anchor: string) => void;
+}
+
+function scanOf(
+  root: string,
+  file: string,
+  headingsAt: FileScan['headingsAt'],
+  found: ReferenceCheck,
+): FileScan {
+  const text = readFileSync(join(root, file), 'utf8');
+  const { joined, lineAt } = joinLines(text);
+  const report: FileScan['report'] = (offset, reference, reason) =>
+    found.broken.push({ file, line: lineAt(offset), text: reference, reason });
+  return {
+    root,
+    file,
+    joined,
+    lines: text.split('\n'),
+    lineAt,
+    checked: found.checked,
+    headingsAt,
+    report,
+    resolveFrom: (target) => {
       const fromFile = normalize(join(dirname(file), target));
       if (target.startsWith('.') || existsSync(join(root, fromFile))) return fromFile;
       return normalize(target);
-    };
-    const checkAnchor = (offset: number, reference: string, target: string, anchor: string) => {
+    },
+    checkAnchor: (offset, reference, target, anchor) => {
       const headings = headingsAt(target);
       if (!headings) report(offset, reference, `no file ${target}`);
       else if (!headings.anchors.has(decodeURIComponent(anchor).toLowerCase()))
         report(offset, reference, `${target} has no heading with the anchor #${anchor}`);
-    };
+    },
+  };
+}
 
-    // docs/<file>.md#anchor, written anywhere (comments, strings, prose).
-    for (const m of joined.matchAll(DOC_ANCHOR)) {
-      const [reference, path = '', anchor = ''] = m;
-      // A Markdown link's target is checked below, relative to its file.
-      if (file.endsWith('.md') && joined.slice(m.index - 2, m.index) === '](') continue;
-      checked.anchor++;
-      checkAnchor(m.index, reference, normalize(path.replace(/^(?:\.\.\/)+/, '')), anchor);
-    }
+/** docs/<file>.md#anchor, written anywhere (comments, strings, prose). */
+function checkDocAnchors(scan: FileScan): void {
+  for (const m of scan.joined.matchAll(DOC_ANCHOR)) {
+    const [reference, path = '', anchor = ''] = m;
+    // A Markdown link's target is checked by checkMarkdownLinks, relative to its file.
+    if (scan.file.endsWith('.md') && scan.joined.slice(m.index - 2, m.index) === '](') continue;
+    scan.checked.anchor++;
+    scan.checkAnchor(m.index, reference, normalize(path.replace(/^(?:\.\.\/)+/, '')), anchor);
+  }
+}
 
-    if (file.endsWith('.md')) {
-      // Markdown links to a file of the repository, with or without an anchor.
-      for (const m of joined.matchAll(MARKDOWN_LINK)) {
-        const [reference, target = ''] = m;
-        if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('//')) continue;
-        const [path = '', anchor] = target.split('#');
-        checked.link++;
-        const resolved = path === '' ? file : resolveFrom(path);
-        if (path !== '' && !existsSync(join(root, resolved))) {
-          report(m.index, reference, `no file ${resolved}`);
-        } else if (anchor !== undefined && resolved.endsWith('.md')) {
-          checkAnchor(m.index, reference, resolved, anchor);
-        }
-      }
-    }
-
-    // <file>.md, "Heading" (and more quoted headings after it): a heading that starts so.
-    for (const m of joined.matchAll(QUOTED_HEADING)) {
-      const [reference, path = '', first = '', rest = ''] = m;
-      const target = resolveFrom(path);
-      const headings = headingsAt(target);
-      checked.quoted++;
-      if (!headings) {
-        report(m.index, reference, `no file ${target}`);
-        continue;
-      }
-      const wanted = [first, ...[...rest.matchAll(/"([^"]+)"/g)].map((q) => q[1] ?? '')];
-      for (const title of wanted) {
-        const plain = renderedText(title).toLowerCase();
-        if (!headings.titles.some((t) => t.toLowerCase().startsWith(plain)))
-          report(m.index, reference, `${target} has no heading "${title}"`);
-      }
-    }
-
-    // A section sign cites an external standard, or a numbered heading of a named document.
-    for (let at = joined.indexOf(SECTION); at !== -1; at = joined.indexOf(SECTION, at + 1)) {
-      const before = joined.slice(Math.max(0, at - 80), at);
-      const number = /^\s*(\d+(?:\.\d+)*)/.exec(joined.slice(at + 1))?.[1] ?? '';
-      const reference = `${before.slice(-20)}${SECTION}${number}`.trim();
-      checked.section++;
-      const chained = /[\d.]+\s*(?:,|and|–|-|\()?\s*$/.test(before) && before.includes(SECTION);
-      if (EXTERNAL_CITATION.test(before) || chained) continue;
-      const doc = /([\w./-]+\.md)`?,?\s*$/.exec(before)?.[1];
-      const headings = doc ? headingsAt(resolveFrom(doc)) : undefined;
-      if (headings?.titles.some((t) => t.startsWith(`${number}.`) || t.startsWith(`${number} `)))
-        continue;
-      report(
-        at,
-        reference,
-        `a ${SECTION} that cites no external standard and no numbered heading of a named document; use docs/<file>.md#<anchor>`,
-      );
-    }
-
-    for (const m of joined.matchAll(DESIGN_REFERENCE)) {
-      report(
-        m.index,
-        m[0],
-        'the design document is not in the repository: use docs/architecture.md#<anchor>',
-      );
-    }
-    for (const m of joined.matchAll(ISSUE_NUMBER)) {
-      // A third party's issue, cited with its address (same line or the next), is a source;
-      // ours are not in the repository.
-      const line = lineAt(m.index);
-      if (/https?:\/\//.test(`${lines[line - 1]} ${lines[line] ?? ''}`)) continue;
-      report(m.index, m[0], 'issue numbers mean nothing to a cloner: state the decision itself');
+/** A Markdown file's links to a file of the repository, with or without an anchor. */
+function checkMarkdownLinks(scan: FileScan): void {
+  for (const m of scan.joined.matchAll(MARKDOWN_LINK)) {
+    const [reference, target = ''] = m;
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('//')) continue;
+    const [path = '', anchor] = target.split('#');
+    scan.checked.link++;
+    const resolved = path === '' ? scan.file : scan.resolveFrom(path);
+    if (path !== '' && !existsSync(join(scan.root, resolved))) {
+      scan.report(m.index, reference, `no file ${resolved}`);
+    } else if (anchor !== undefined && resolved.endsWith('.md')) {
+      scan.checkAnchor(m.index, reference, resolved, anchor);
     }
   }
-  return { checked, broken };
+}
+
+/** <file>.md, "Heading" (and more quoted headings after it): a heading that starts so. */
+function checkQuotedHeadings(scan: FileScan): void {
+  for (const m of scan.joined.matchAll(QUOTED_HEADING)) {
+    const [reference, path = '', first = '', rest = ''] = m;
+    const target = scan.resolveFrom(path);
+    const headings = scan.headingsAt(target);
+    scan.checked.quoted++;
+    if (!headings) {
+      scan.report(m.index, reference, `no file ${target}`);
+      continue;
+    }
+    const wanted = [first, ...[...rest.matchAll(/"([^"]+)"/g)].map((q) => q[1] ?? '')];
+    for (const title of wanted) {
+      const plain = renderedText(title).toLowerCase();
+      if (!headings.titles.some((t) => t.toLowerCase().startsWith(plain)))
+        scan.report(m.index, reference, `${target} has no heading "${title}"`);
+    }
+  }
+}
+
+/** A section sign cites an external standard, or a numbered heading of a named document. */
+function checkSectionSigns(scan: FileScan): void {
+  const { joined } = scan;
+  for (let at = joined.indexOf(SECTION); at !== -1; at = joined.indexOf(SECTION, at + 1)) {
+    const before = joined.slice(Math.max(0, at - 80), at);
+    const number = /^\s*(\d+(?:\.\d+)*)/.exec(joined.slice(at + 1))?.[1] ?? '';
+    const reference = `${before.slice(-20)}${SECTION}${number}`.trim();
+    scan.checked.section++;
+    const chained = /[\d.]+\s*(?:,|and|–|-|\()?\s*$/.test(before) && before.includes(SECTION);
+    if (EXTERNAL_CITATION.test(before) || chained) continue;
+    const doc = /([\w./-]+\.md)`?,?\s*$/.exec(before)?.[1];
+    const headings = doc ? scan.headingsAt(scan.resolveFrom(doc)) : undefined;
+    if (headings?.titles.some((t) => t.startsWith(`${number}.`) || t.startsWith(`${number} `)))
+      continue;
+    scan.report(
+      at,
+      reference,
+      `a ${SECTION} that cites no external standard and no numbered heading of a named document; use docs/<file>.md#<anchor>`,
+    );
+  }
+}
+
+/** References to what a cloner does not have: the design document, our issue numbers. */
+function checkOutsideReferences(scan: FileScan): void {
+  for (const m of scan.joined.matchAll(DESIGN_REFERENCE)) {
+    scan.report(
+      m.index,
+      m[0],
+      'the design document is not in the repository: use docs/architecture.md#<anchor>',
+    );
+  }
+  for (const m of scan.joined.matchAll(ISSUE_NUMBER)) {
+    // A third party's issue, cited with its address (same line or the next), is a source;
+    // ours are not in the repository.
+    const line = scan.lineAt(m.index);
+    if (/https?:\/\//.test(`${scan.lines[line - 1]} ${scan.lines[line] ?? ''}`)) continue;
+    scan.report(m.index, m[0], 'issue numbers mean nothing to a cloner: state the decision itself');
+  }
+}
+
+/** Checks the references of `files` (repository-relative) under `root`. */
+export function checkReferences(root: string, files: readonly string[]): ReferenceCheck {
+  const found: ReferenceCheck = {
+    checked: { anchor: 0, link: 0, quoted: 0, section: 0 },
+    broken: [],
+  };
+  const headingsAt = headingsReader(root);
+  for (const file of files) {
+    const scan = scanOf(root, file, headingsAt, found);
+    checkDocAnchors(scan);
+    if (file.endsWith('.md')) checkMarkdownLinks(scan);
+    checkQuotedHeadings(scan);
+    checkSectionSigns(scan);
+    checkOutsideReferences(scan);
+  }
+  return found;
 }
 
 /** Files whose references are checked: every tracked or new, not ignored, text file. */

@@ -113,8 +113,8 @@ function createImageQueries(db: Db) {
   };
 }
 
-/** Creates the repository over `db`. */
-export function createImagesRepository(db: Db) {
+/** Single rows: looked up by id, content hash or source, inserted, deleted. */
+function createImageRecords(db: Db) {
   const byId = db.prepare<[string], ImageRow>('SELECT * FROM images WHERE id = ?');
   const bySha = db.prepare<[string], ImageRow>('SELECT * FROM images WHERE sha256 = ?');
   const bySource = db.prepare<[string], { n: number }>(
@@ -126,6 +126,26 @@ export function createImagesRepository(db: Db) {
      VALUES (@id, @original_name, @content_type, @bytes, @sha256, @source_key, 'uploaded', 0,
        @priority, @preset, @width, @height, @format, @created_at, @created_at)`,
   );
+  const remove = db.prepare<[string]>('DELETE FROM images WHERE id = ?');
+
+  return {
+    /** The row for `id`, if any. */
+    get: (id: string): ImageRow | undefined => byId.get(id),
+    /** The row with this content hash, if any. */
+    getBySha256: (sha256: string): ImageRow | undefined => bySha.get(sha256),
+    /** True when some image's source is `key` (uploaded or ingested). */
+    usesSource: (key: string): boolean => (bySource.get(key)?.n ?? 0) > 0,
+    /** Inserts a new image in status `uploaded` at generation 0. */
+    insert: (image: NewImage): void => {
+      insert.run(image);
+    },
+    /** Deletes the row (failed_tasks and outbox rows cascade). */
+    delete: (id: string) => remove.run(id).changes === 1,
+  };
+}
+
+/** What the processor's reports change: started, processed, switched to a regeneration's set, failed. */
+function createProcessingTransitions(db: Db) {
   const started = db.prepare<[string | null, string, string, number]>(
     `UPDATE images SET status = 'processing', attempts = attempts + 1, execution = coalesce(?, execution),
        updated_at = ? WHERE id = ? AND generation = ? AND status IN ('uploaded', 'queued', 'processing')`,
@@ -150,35 +170,8 @@ export function createImagesRepository(db: Db) {
     `UPDATE images SET status = 'failed', last_error_code = ?, execution = coalesce(?, execution),
        updated_at = ? WHERE id = ? AND generation = ? AND status IN ('uploaded', 'queued', 'processing', 'failed')`,
   );
-  // A retry by an admin resets the reaper's count; a reaper re-dispatch increments it.
-  const requeue = db.prepare<[number, string, string, number]>(
-    `UPDATE images SET status = 'queued', generation = generation + 1, last_error_code = NULL,
-       reaped_count = CASE WHEN ? THEN reaped_count + 1 ELSE 0 END, updated_at = ?,
-       dispatch_key = NULL, alive_at = NULL
-     WHERE id = ? AND generation = ? AND status IN ('failed', 'uploaded', 'queued', 'processing')`,
-  );
-  // The task exists: the reaper's clock starts now, and it knows which dispatch to look up.
-  const dispatched = db.prepare<[string, string, string, number]>(
-    `UPDATE images SET status = 'queued', dispatch_key = ?, updated_at = ?, alive_at = NULL
-     WHERE id = ? AND generation = ? AND status IN ('uploaded', 'queued')`,
-  );
-  const alive = db.prepare<[string, string, number, string]>(
-    `UPDATE images SET alive_at = ? WHERE id = ? AND generation = ? AND updated_at = ?
-       AND status IN ('uploaded', 'queued', 'processing')`,
-  );
-  const remove = db.prepare<[string]>('DELETE FROM images WHERE id = ?');
 
   return {
-    /** The row for `id`, if any. */
-    get: (id: string): ImageRow | undefined => byId.get(id),
-    /** The row with this content hash, if any. */
-    getBySha256: (sha256: string): ImageRow | undefined => bySha.get(sha256),
-    /** True when some image's source is `key` (uploaded or ingested). */
-    usesSource: (key: string): boolean => (bySource.get(key)?.n ?? 0) > 0,
-    /** Inserts a new image in status `uploaded` at generation 0. */
-    insert: (image: NewImage): void => {
-      insert.run(image);
-    },
     /** uploaded|queued|processing → processing for this generation. */
     markStarted: (id: string, generation: number, execution: string | null, now: string) =>
       started.run(execution, now, id, generation).changes === 1,
@@ -221,6 +214,29 @@ export function createImagesRepository(db: Db) {
       execution: string | null,
       now: string,
     ) => failed.run(code, execution, now, id, generation).changes === 1,
+  };
+}
+
+/** What dispatching changes: a new generation queued, its task recorded, its dispatch seen alive. */
+function createDispatchTransitions(db: Db) {
+  // A retry by an admin resets the reaper's count; a reaper re-dispatch increments it.
+  const requeue = db.prepare<[number, string, string, number]>(
+    `UPDATE images SET status = 'queued', generation = generation + 1, last_error_code = NULL,
+       reaped_count = CASE WHEN ? THEN reaped_count + 1 ELSE 0 END, updated_at = ?,
+       dispatch_key = NULL, alive_at = NULL
+     WHERE id = ? AND generation = ? AND status IN ('failed', 'uploaded', 'queued', 'processing')`,
+  );
+  // The task exists: the reaper's clock starts now, and it knows which dispatch to look up.
+  const dispatched = db.prepare<[string, string, string, number]>(
+    `UPDATE images SET status = 'queued', dispatch_key = ?, updated_at = ?, alive_at = NULL
+     WHERE id = ? AND generation = ? AND status IN ('uploaded', 'queued')`,
+  );
+  const alive = db.prepare<[string, string, number, string]>(
+    `UPDATE images SET alive_at = ? WHERE id = ? AND generation = ? AND updated_at = ?
+       AND status IN ('uploaded', 'queued', 'processing')`,
+  );
+
+  return {
     /** Bumps the generation and sets `queued` (admin retry, or a reaper re-dispatch when `byReaper`). */
     requeue: (id: string, generation: number, now: string, byReaper = false) =>
       requeue.run(byReaper ? 1 : 0, now, id, generation).changes === 1,
@@ -230,8 +246,15 @@ export function createImagesRepository(db: Db) {
     /** Restarts the reaper's clock: the dispatch was seen alive at `now` (unless the row moved on). */
     markAlive: (id: string, generation: number, updatedAt: string, now: string) =>
       alive.run(now, id, generation, updatedAt).changes === 1,
-    /** Deletes the row (failed_tasks and outbox rows cascade). */
-    delete: (id: string) => remove.run(id).changes === 1,
+  };
+}
+
+/** Creates the repository over `db`. */
+export function createImagesRepository(db: Db) {
+  return {
+    ...createImageRecords(db),
+    ...createProcessingTransitions(db),
+    ...createDispatchTransitions(db),
     ...createImageQueries(db),
   };
 }

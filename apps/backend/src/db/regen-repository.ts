@@ -63,8 +63,8 @@ export interface RegenFilter {
   visibility?: 'published' | 'hidden' | undefined;
 }
 
-/** Creates the repository over `db`. */
-export function createRegenRepository(db: Db) {
+/** The runs: created, looked up, moved between statuses, their executions counted. */
+function createRunQueries(db: Db) {
   const insertRun = db.prepare(
     `INSERT INTO regen_runs (preset, preset_version, filter, status, total, max_executions,
        max_failures, estimate_cpu_seconds, estimate_cost_usd, created_at, updated_at)
@@ -85,88 +85,8 @@ export function createRegenRepository(db: Db) {
   const countExecution = db.prepare<[string, number]>(
     'UPDATE regen_runs SET executions = executions + 1, updated_at = ? WHERE id = ?',
   );
-  // Existing rows for (image, version) that a new run may take over: failed or cancelled.
-  const upsertItem = db.prepare(
-    `INSERT INTO regen_items (run_id, image_id, preset, preset_version, state, megapixels)
-     VALUES (@runId, @imageId, @preset, @presetVersion, 'pending', @megapixels)
-     ON CONFLICT (image_id, preset_version) DO UPDATE SET run_id = excluded.run_id,
-       state = 'pending', megapixels = excluded.megapixels, error_code = NULL, cpu_ms = NULL,
-       dispatched_at = NULL, finished_at = NULL
-     WHERE regen_items.state IN ('failed', 'cancelled')`,
-  );
-  const itemCounts = db.prepare<[number], { state: RegenItemState; n: number; cpu: number | null }>(
-    'SELECT state, count(*) AS n, sum(cpu_ms) AS cpu FROM regen_items WHERE run_id = ? GROUP BY state',
-  );
-  const firstDispatch = db.prepare<[number], { t: number | null }>(
-    'SELECT min(dispatched_at) AS t FROM regen_items WHERE run_id = ?',
-  );
-  const pending = db.prepare<[number, number], RegenItemRow>(
-    `SELECT * FROM regen_items WHERE run_id = ? AND state = 'pending' ORDER BY id LIMIT ?`,
-  );
-  const inFlight = db.prepare<[], { n: number }>(
-    `SELECT count(*) AS n FROM regen_items WHERE state = 'dispatched'`,
-  );
-  const dispatchedSince = db.prepare<[number], { n: number }>(
-    'SELECT count(*) AS n FROM regen_items WHERE dispatched_at >= ?',
-  );
-  const itemByGeneration = db.prepare<[string, number], RegenItemRow>(
-    'SELECT * FROM regen_items WHERE image_id = ? AND generation = ?',
-  );
-  const maxGeneration = db.prepare<[string], { g: number | null }>(
-    'SELECT max(generation) AS g FROM regen_items WHERE image_id = ?',
-  );
-  const markDispatched = db.prepare<[number, number, number]>(
-    `UPDATE regen_items SET state = 'dispatched', generation = ?, dispatched_at = ?
-     WHERE id = ? AND state = 'pending'`,
-  );
-  const finish = db.prepare<[string, string | null, number | null, number, number]>(
-    `UPDATE regen_items SET state = ?, error_code = ?, cpu_ms = coalesce(?, cpu_ms),
-       finished_at = ? WHERE id = ?`,
-  );
-  const stuck = db.prepare<[number, number], RegenItemRow>(
-    `SELECT * FROM regen_items WHERE state = 'dispatched' AND dispatched_at < ? ORDER BY id LIMIT ?`,
-  );
-  const ofRunInState = db.prepare<[number, string], RegenItemRow>(
-    'SELECT * FROM regen_items WHERE run_id = ? AND state = ?',
-  );
-  const cancelPending = db.prepare<[number, number]>(
-    `UPDATE regen_items SET state = 'cancelled', finished_at = ? WHERE run_id = ? AND state = 'pending'`,
-  );
-  const backToPending = db.prepare<[number]>(
-    `UPDATE regen_items SET state = 'pending', generation = NULL, dispatched_at = NULL
-     WHERE id = ? AND state = 'dispatched'`,
-  );
-  const withdrawOutbox = db.prepare<[string, number]>(
-    'DELETE FROM outbox WHERE image_id = ? AND generation = ? AND batch_key IS NULL',
-  );
-  const addDeletion = db.prepare<[string, string, number, number]>(
-    `INSERT INTO deferred_deletions (prefix, image_id, delete_after, created_at) VALUES (?, ?, ?, ?)
-     ON CONFLICT (prefix) DO NOTHING`,
-  );
-  const dueDeletions = db.prepare<
-    [number, number],
-    { id: number; prefix: string; image_id: string }
-  >(
-    'SELECT id, prefix, image_id FROM deferred_deletions WHERE delete_after <= ? ORDER BY id LIMIT ?',
-  );
-  const pendingDeletions = db.prepare<[], { n: number; next: number | null }>(
-    'SELECT count(*) AS n, min(delete_after) AS next FROM deferred_deletions',
-  );
-  const removeDeletion = db.prepare<[number]>('DELETE FROM deferred_deletions WHERE id = ?');
-  const addCost = db.prepare(
-    `INSERT INTO preset_costs (preset_version, preset, images, megapixels, cpu_ms)
-     VALUES (@version, @preset, 1, @megapixels, @cpuMs)
-     ON CONFLICT (preset_version) DO UPDATE SET images = images + 1,
-       megapixels = megapixels + excluded.megapixels, cpu_ms = cpu_ms + excluded.cpu_ms`,
-  );
-  const costOf = db.prepare<[string], { images: number; megapixels: number; cpu_ms: number }>(
-    'SELECT images, megapixels, cpu_ms FROM preset_costs WHERE preset_version = ?',
-  );
-  const allCosts = db.prepare<
-    [],
-    { images: number | null; megapixels: number | null; cpu_ms: number | null }
-  >(
-    'SELECT sum(images) AS images, sum(megapixels) AS megapixels, sum(cpu_ms) AS cpu_ms FROM preset_costs',
+  const uncountExecutions = db.prepare<[number, string, number]>(
+    'UPDATE regen_runs SET executions = max(0, executions - ?), updated_at = ? WHERE id = ?',
   );
 
   return {
@@ -196,17 +116,48 @@ export function createRegenRepository(db: Db) {
       now: string,
       finished: boolean,
     ): boolean => setStatus.run(status, reason, now, finished ? now : null, id, from).changes === 1,
+    /** One more dispatch of the run written to the outbox. */
     countExecution: (id: number, now: string): void => {
       countExecution.run(now, id);
     },
-    /** Adds (or takes over a failed/cancelled row for) one image; false when (image, version) is already pending, in flight or done. */
-    addItem: (item: {
-      runId: number;
-      imageId: string;
-      preset: string;
-      presetVersion: string;
-      megapixels: number;
-    }): boolean => upsertItem.run(item).changes === 1,
+    /** Takes back `n` counted dispatches that were withdrawn before they reached the queue. */
+    uncountExecutions: (id: number, n: number, now: string): void => {
+      uncountExecutions.run(n, now, id);
+    },
+  };
+}
+
+/** What is known about a run's items and every run's dispatches: counts, the next to send, the stuck. */
+function createItemQueries(db: Db) {
+  const itemCounts = db.prepare<[number], { state: RegenItemState; n: number; cpu: number | null }>(
+    'SELECT state, count(*) AS n, sum(cpu_ms) AS cpu FROM regen_items WHERE run_id = ? GROUP BY state',
+  );
+  const firstDispatch = db.prepare<[number], { t: number | null }>(
+    'SELECT min(dispatched_at) AS t FROM regen_items WHERE run_id = ?',
+  );
+  const pending = db.prepare<[number, number], RegenItemRow>(
+    `SELECT * FROM regen_items WHERE run_id = ? AND state = 'pending' ORDER BY id LIMIT ?`,
+  );
+  const inFlight = db.prepare<[], { n: number }>(
+    `SELECT count(*) AS n FROM regen_items WHERE state = 'dispatched'`,
+  );
+  const dispatchedSince = db.prepare<[number], { n: number }>(
+    'SELECT count(*) AS n FROM regen_items WHERE dispatched_at >= ?',
+  );
+  const itemByGeneration = db.prepare<[string, number], RegenItemRow>(
+    'SELECT * FROM regen_items WHERE image_id = ? AND generation = ?',
+  );
+  const maxGeneration = db.prepare<[string], { g: number | null }>(
+    'SELECT max(generation) AS g FROM regen_items WHERE image_id = ?',
+  );
+  const stuck = db.prepare<[number, number], RegenItemRow>(
+    `SELECT * FROM regen_items WHERE state = 'dispatched' AND dispatched_at < ? ORDER BY id LIMIT ?`,
+  );
+  const ofRunInState = db.prepare<[number, string], RegenItemRow>(
+    'SELECT * FROM regen_items WHERE run_id = ? AND state = ?',
+  );
+
+  return {
     /** Items per state of a run, and the CPU its finished items reported. */
     counts: (runId: number) => {
       const out = { pending: 0, dispatched: 0, done: 0, failed: 0, cancelled: 0, cpuMs: 0 };
@@ -224,6 +175,54 @@ export function createRegenRepository(db: Db) {
     itemFor: (imageId: string, generation: number): RegenItemRow | undefined =>
       itemByGeneration.get(imageId, generation),
     maxGeneration: (imageId: string): number | null => maxGeneration.get(imageId)?.g ?? null,
+    stuck: (before: number, limit: number): RegenItemRow[] => stuck.all(before, limit),
+    ofRunInState: (runId: number, state: RegenItemState): RegenItemRow[] =>
+      ofRunInState.all(runId, state),
+  };
+}
+
+/**
+ * An item's way through its states: added pending, dispatched, finished, or
+ * taken back (its outbox row withdrawn, the item pending again) or cancelled.
+ */
+function createItemTransitions(db: Db) {
+  // Existing rows for (image, version) that a new run may take over: failed or cancelled.
+  const upsertItem = db.prepare(
+    `INSERT INTO regen_items (run_id, image_id, preset, preset_version, state, megapixels)
+     VALUES (@runId, @imageId, @preset, @presetVersion, 'pending', @megapixels)
+     ON CONFLICT (image_id, preset_version) DO UPDATE SET run_id = excluded.run_id,
+       state = 'pending', megapixels = excluded.megapixels, error_code = NULL, cpu_ms = NULL,
+       dispatched_at = NULL, finished_at = NULL
+     WHERE regen_items.state IN ('failed', 'cancelled')`,
+  );
+  const markDispatched = db.prepare<[number, number, number]>(
+    `UPDATE regen_items SET state = 'dispatched', generation = ?, dispatched_at = ?
+     WHERE id = ? AND state = 'pending'`,
+  );
+  const finish = db.prepare<[string, string | null, number | null, number, number]>(
+    `UPDATE regen_items SET state = ?, error_code = ?, cpu_ms = coalesce(?, cpu_ms),
+       finished_at = ? WHERE id = ?`,
+  );
+  const cancelPending = db.prepare<[number, number]>(
+    `UPDATE regen_items SET state = 'cancelled', finished_at = ? WHERE run_id = ? AND state = 'pending'`,
+  );
+  const backToPending = db.prepare<[number]>(
+    `UPDATE regen_items SET state = 'pending', generation = NULL, dispatched_at = NULL
+     WHERE id = ? AND state = 'dispatched'`,
+  );
+  const withdrawOutbox = db.prepare<[string, number]>(
+    'DELETE FROM outbox WHERE image_id = ? AND generation = ? AND batch_key IS NULL',
+  );
+
+  return {
+    /** Adds (or takes over a failed/cancelled row for) one image; false when (image, version) is already pending, in flight or done. */
+    addItem: (item: {
+      runId: number;
+      imageId: string;
+      preset: string;
+      presetVersion: string;
+      megapixels: number;
+    }): boolean => upsertItem.run(item).changes === 1,
     markDispatched: (id: number, generation: number, now: number): boolean =>
       markDispatched.run(generation, now, id).changes === 1,
     finish: (
@@ -235,14 +234,32 @@ export function createRegenRepository(db: Db) {
     ): void => {
       finish.run(state, code, cpuMs, now, id);
     },
-    stuck: (before: number, limit: number): RegenItemRow[] => stuck.all(before, limit),
-    ofRunInState: (runId: number, state: RegenItemState): RegenItemRow[] =>
-      ofRunInState.all(runId, state),
     cancelPending: (runId: number, now: number): number => cancelPending.run(now, runId).changes,
     backToPending: (id: number): boolean => backToPending.run(id).changes === 1,
     /** Removes an outbox row the relay has not put in a batch yet; true when there was one. */
     withdrawOutbox: (imageId: string, generation: number): boolean =>
       withdrawOutbox.run(imageId, generation).changes === 1,
+  };
+}
+
+/** Replaced variant sets waiting for their grace period to end. */
+function createDeletionQueries(db: Db) {
+  const addDeletion = db.prepare<[string, string, number, number]>(
+    `INSERT INTO deferred_deletions (prefix, image_id, delete_after, created_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (prefix) DO NOTHING`,
+  );
+  const dueDeletions = db.prepare<
+    [number, number],
+    { id: number; prefix: string; image_id: string }
+  >(
+    'SELECT id, prefix, image_id FROM deferred_deletions WHERE delete_after <= ? ORDER BY id LIMIT ?',
+  );
+  const pendingDeletions = db.prepare<[], { n: number; next: number | null }>(
+    'SELECT count(*) AS n, min(delete_after) AS next FROM deferred_deletions',
+  );
+  const removeDeletion = db.prepare<[number]>('DELETE FROM deferred_deletions WHERE id = ?');
+
+  return {
     addDeletion: (prefix: string, imageId: string, deleteAfter: number, now: number): void => {
       addDeletion.run(prefix, imageId, deleteAfter, now);
     },
@@ -254,12 +271,45 @@ export function createRegenRepository(db: Db) {
     removeDeletion: (id: number): void => {
       removeDeletion.run(id);
     },
+  };
+}
+
+/** The measured cost per preset version, which the estimates read. */
+function createCostQueries(db: Db) {
+  const addCost = db.prepare(
+    `INSERT INTO preset_costs (preset_version, preset, images, megapixels, cpu_ms)
+     VALUES (@version, @preset, 1, @megapixels, @cpuMs)
+     ON CONFLICT (preset_version) DO UPDATE SET images = images + 1,
+       megapixels = megapixels + excluded.megapixels, cpu_ms = cpu_ms + excluded.cpu_ms`,
+  );
+  const costOf = db.prepare<[string], { images: number; megapixels: number; cpu_ms: number }>(
+    'SELECT images, megapixels, cpu_ms FROM preset_costs WHERE preset_version = ?',
+  );
+  const allCosts = db.prepare<
+    [],
+    { images: number | null; megapixels: number | null; cpu_ms: number | null }
+  >(
+    'SELECT sum(images) AS images, sum(megapixels) AS megapixels, sum(cpu_ms) AS cpu_ms FROM preset_costs',
+  );
+
+  return {
     addCost: (cost: { version: string; preset: string; megapixels: number; cpuMs: number }) => {
       addCost.run(cost);
     },
     /** Measured CPU per megapixel of one version, or of every version together. */
     cost: (version: string) => costOf.get(version),
     costAll: () => allCosts.get(),
+  };
+}
+
+/** Creates the repository over `db`: runs, items, deferred deletions and costs. */
+export function createRegenRepository(db: Db) {
+  return {
+    ...createRunQueries(db),
+    ...createItemQueries(db),
+    ...createItemTransitions(db),
+    ...createDeletionQueries(db),
+    ...createCostQueries(db),
   };
 }
 

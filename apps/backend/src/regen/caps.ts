@@ -37,7 +37,18 @@ export function createRateBucket(settings: Pick<RegenSettings, 'ratePerMinute'>,
 
 /** What the worker does with the active run on this pass. */
 export type CapVerdict =
-  | { kind: 'end'; reason: string; log: string; fields: Record<string, number> }
+  | {
+      kind: 'end';
+      reason: string;
+      log: string;
+      fields: Record<string, number>;
+      /**
+       * Whether the dispatches not yet batched are taken back: yes at the failure
+       * cap (stop spending on failing images), no at the execution cap (those
+       * dispatches are within it; taking them back would end the run short of it).
+       */
+      withdraw: boolean;
+    }
   | { kind: 'done' }
   | { kind: 'wait' }
   | { kind: 'send'; budget: number };
@@ -52,6 +63,7 @@ export function capVerdict(ctx: RegenContext, run: RegenRunRow, available: numbe
       reason: `stopped after ${c.failed} failed images (cap ${run.max_failures}); their old variants keep serving`,
       log: 'regeneration capped: too many failures',
       fields: { runId: run.id, failed: c.failed },
+      withdraw: true,
     };
   }
   if (c.pending === 0) return c.dispatched === 0 ? { kind: 'done' } : { kind: 'wait' };
@@ -62,6 +74,7 @@ export function capVerdict(ctx: RegenContext, run: RegenRunRow, available: numbe
       reason: `stopped at the cap of ${run.max_executions} executions per run with ${c.pending} images not dispatched`,
       log: 'regeneration capped: executions per run',
       fields: { runId: run.id, executions: run.executions },
+      withdraw: false,
     };
   }
   const leftThisHour = settings.maxExecutionsPerHour - regen.dispatchedSince(ctx.now() - HOUR_MS);

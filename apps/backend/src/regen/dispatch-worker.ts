@@ -37,6 +37,8 @@ function sendPending(ctx: RegenContext, run: RegenRunRow, budget: number): numbe
       taskName: taskNameFor(image.id, generation),
       now,
     });
+    // Counted with its outbox row, in the same transaction; a pause or an end that withdraws
+    // the row before the relay batches it takes the count back (run-control.ts, withdrawUnsent).
     regen.countExecution(run.id, ctx.iso());
     sent++;
   }
@@ -55,7 +57,7 @@ export function createDispatchWorker(ctx: RegenContext) {
     if (run?.status !== 'running') return 0;
     const verdict = capVerdict(ctx, run, available);
     if (verdict.kind === 'end') {
-      endRun(ctx, run, 'capped', verdict.reason);
+      endRun(ctx, run, 'capped', verdict.reason, verdict.withdraw);
       logger.error(verdict.log, verdict.fields);
       return 0;
     }

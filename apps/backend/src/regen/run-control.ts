@@ -1,9 +1,10 @@
 /**
  * What an admin does with runs (routes/regenerate.ts): a dry run, starting a
  * run (its items written in the same transaction as the run, from the same
- * query the dry run used), pausing, resuming and cancelling. Pausing and
- * ending take back the dispatches the outbox relay has not put in a batch
- * yet, so nothing more reaches the queue once an admin said stop.
+ * query the dry run used), pausing, resuming and cancelling. Pausing,
+ * cancelling and the failure cap take back the dispatches the outbox relay
+ * has not put in a batch yet (and their executions), so nothing more reaches
+ * the queue once an admin said stop.
  */
 import { AppError } from '@slideshow/runtime';
 import type { RegenFilter, RegenRunRow } from '../db/regen-repository.ts';
@@ -35,7 +36,12 @@ export function loadRun(ctx: RegenContext, id: number): RegenRunRow {
   return run;
 }
 
-/** Takes back the run's dispatches the relay has not batched yet: they go back to pending. */
+/**
+ * Takes back the run's dispatches the relay has not batched yet: they go back
+ * to pending, and are no longer counted as executions (the dispatch worker
+ * counted each when it wrote its outbox row; a withdrawn row never reached
+ * the queue, and a resumed run sends and counts it again).
+ */
 function withdrawUnsent(ctx: RegenContext, runId: number): number {
   let withdrawn = 0;
   for (const item of ctx.regen.ofRunInState(runId, 'dispatched')) {
@@ -44,21 +50,24 @@ function withdrawUnsent(ctx: RegenContext, runId: number): number {
       withdrawn++;
     }
   }
+  if (withdrawn > 0) ctx.regen.uncountExecutions(runId, withdrawn, ctx.iso());
   return withdrawn;
 }
 
 /**
- * Ends a run (call inside a transaction): unsent dispatches withdrawn, pending
- * items cancelled (a later run may take them). False when the run had moved on.
+ * Ends a run (call inside a transaction): unsent dispatches withdrawn when
+ * `withdraw` says so, pending items cancelled (a later run may take them).
+ * False when the run had moved on.
  */
 export function endRun(
   ctx: RegenContext,
   run: RegenRunRow,
   status: 'cancelled' | 'capped',
   reason: string,
+  withdraw: boolean,
 ): boolean {
   if (!ctx.regen.setStatus(run.id, run.status, status, reason, ctx.iso(), true)) return false;
-  withdrawUnsent(ctx, run.id);
+  if (withdraw) withdrawUnsent(ctx, run.id);
   ctx.regen.cancelPending(run.id, ctx.now());
   return true;
 }
@@ -135,7 +144,7 @@ export function createRunControl(ctx: RegenContext) {
     if (run.status !== 'running' && run.status !== 'paused') {
       throw new AppError('CONFLICT', `run ${id} is already ${run.status}`);
     }
-    endRun(ctx, run, 'cancelled', 'cancelled by an admin');
+    endRun(ctx, run, 'cancelled', 'cancelled by an admin', true);
     return view(id);
   });
 

@@ -15,17 +15,17 @@ import { variantPrefix } from '../keys.ts';
 import { deleteGeneratedVariants } from '../orphan-sweeper.ts';
 import { jsonBody } from '../request-body.ts';
 
-/** Routes under /api/processing. */
-export function processingRoutes(services: Services) {
-  const app = new Hono<AppEnv>();
-  const { lifecycle, repos } = services;
-
-  // A callback for an image that no longer exists means it was deleted while an attempt was
-  // in flight: that attempt may have written variants after the delete removed them (found by
-  // e2e/faults). Sweep them before answering 404; a storage failure answers 503 instead, so
-  // the caller retries and the sweep runs again.
+/**
+ * A callback for an image that no longer exists means it was deleted while an
+ * attempt was in flight: that attempt may have written variants after the
+ * delete removed them (found by e2e/faults). `sweepIfDeleted` sweeps them
+ * before answering 404; a storage failure answers 503 instead, so the caller
+ * retries and the sweep runs again. `orSweep` runs an action and sweeps when
+ * it answers NOT_FOUND.
+ */
+function createDeletedImageSweep(services: Services) {
   const sweepIfDeleted = async (id: string): Promise<void> => {
-    if (!repos.images.get(id)) await deleteGeneratedVariants(services.deps.store, id);
+    if (!services.repos.images.get(id)) await deleteGeneratedVariants(services.deps.store, id);
   };
   const orSweep = async <T>(id: string, action: () => T): Promise<T> => {
     try {
@@ -35,7 +35,13 @@ export function processingRoutes(services: Services) {
       throw error;
     }
   };
+  return { sweepIfDeleted, orSweep };
+}
 
+type DeletedImageSweep = ReturnType<typeof createDeletedImageSweep>;
+
+/** Every callback: the caller authenticated first, then the body limit, then an image id that can exist. */
+function guardCallbacks(app: Hono<AppEnv>, services: Services): void {
   app.use('*', async (c, next) => {
     const principal = await services.deps.callbackVerifier.verify(c.req.header('authorization'));
     c.set('logger', c.get('logger').child({ caller: principal.email ?? principal.kind }));
@@ -50,12 +56,15 @@ export function processingRoutes(services: Services) {
     c.set('logger', c.get('logger').child({ imageId: id }));
     await next();
   });
+}
 
+/** `GET /:id`: the job spec of the image's generation, or of a regeneration's when the task names one. */
+function jobSpecRoute(app: Hono<AppEnv>, services: Services, sweep: DeletedImageSweep): void {
   app.get('/:id', async (c) => {
     const id = c.req.param('id');
-    const row = IMAGE_ID_PATTERN.test(id) ? repos.images.get(id) : undefined;
+    const row = IMAGE_ID_PATTERN.test(id) ? services.repos.images.get(id) : undefined;
     if (!row) {
-      if (IMAGE_ID_PATTERN.test(id)) await sweepIfDeleted(id);
+      if (IMAGE_ID_PATTERN.test(id)) await sweep.sweepIfDeleted(id);
       throw new AppError('NOT_FOUND', `no image ${id}`);
     }
     // A task names the generation it was started for: a regeneration's is not the image's own.
@@ -85,13 +94,18 @@ export function processingRoutes(services: Services) {
     };
     return c.json(spec);
   });
+}
+
+/** `POST /:id/started|complete|failed`: a regeneration's report goes to the regenerator, any other to the lifecycle. */
+function reportRoutes(app: Hono<AppEnv>, services: Services, sweep: DeletedImageSweep): void {
+  const { lifecycle, regen } = services;
 
   app.post('/:id/started', async (c) => {
     const body = StartedBody.parse(jsonBody(c));
     const id = c.req.param('id');
-    const result = await orSweep(
+    const result = await sweep.orSweep(
       id,
-      () => services.regen.started(id, body.generation) ?? lifecycle.started(id, body),
+      () => regen.started(id, body.generation) ?? lifecycle.started(id, body),
     );
     c.get('logger').info('processing started', { generation: body.generation, ...result });
     return c.json(result);
@@ -100,9 +114,9 @@ export function processingRoutes(services: Services) {
   app.post('/:id/complete', async (c) => {
     const body = CompleteBody.parse(jsonBody(c));
     const id = c.req.param('id');
-    const result = await orSweep(
+    const result = await sweep.orSweep(
       id,
-      () => services.regen.complete(id, body) ?? lifecycle.complete(id, body),
+      () => regen.complete(id, body) ?? lifecycle.complete(id, body),
     );
     c.get('logger').info('processing complete', {
       generation: body.generation,
@@ -115,9 +129,9 @@ export function processingRoutes(services: Services) {
   app.post('/:id/failed', async (c) => {
     const body = FailedBody.parse(jsonBody(c));
     const id = c.req.param('id');
-    const result = await orSweep(
+    const result = await sweep.orSweep(
       id,
-      () => services.regen.failed(id, body) ?? lifecycle.failed(id, body),
+      () => regen.failed(id, body) ?? lifecycle.failed(id, body),
     );
     c.get('logger').warn('processing failed', {
       generation: body.generation,
@@ -127,6 +141,14 @@ export function processingRoutes(services: Services) {
     });
     return c.json(result);
   });
+}
 
+/** Routes under /api/processing. */
+export function processingRoutes(services: Services) {
+  const app = new Hono<AppEnv>();
+  guardCallbacks(app, services);
+  const sweep = createDeletedImageSweep(services);
+  jobSpecRoute(app, services, sweep);
+  reportRoutes(app, services, sweep);
   return app;
 }
