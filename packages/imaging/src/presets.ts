@@ -12,38 +12,51 @@ export type ColourMode = 'srgb' | 'keep-display-p3';
 /** Encoder options of one format. */
 export type EncoderOptions = AvifOptions | WebpOptions | JpegOptions | PngOptions;
 
-/** How one format's quality is searched per image (see quality-search.ts). */
+/** How one format's setting is searched per image (see quality-search.ts). */
 export interface FormatSearch {
-  /** The fast setting; its `quality` is where the search starts. */
+  /** The searched setting; `quality` is replaced by the searched one. */
   fast: EncoderOptions & { quality: number };
   /** Qualities searched, inclusive. */
   min: number;
   max: number;
-  /** On the probe, the fast setting may use at most this multiple of the reference's bytes. */
+  /** Qualities encoded at once when the search starts (the likeliest answers); it starts at the first. */
+  start: readonly number[];
+  /** On the probe the searched setting may take at most this multiple of the baseline's bytes. */
   maxBytesRatio: number;
 }
 
-/** Content-aware quality: per image, from encodes of one small variant. */
+/** Content-aware settings: per image, from encodes of one small piece of it. */
 export interface QualitySearch {
   /**
-   * The preset this one must not be worse than: on the probe, each searched
-   * format must reach the baseline's score for that format, and all formats
-   * together may not take more bytes than the baseline's. A format that
-   * cannot falls back to the baseline's options.
+   * The preset this one must not be worse than: on the probe, each format
+   * must reach the baseline's score for that format, and all formats together
+   * may not take more bytes than the baseline's.
    */
   baseline: string;
   /** The probe is cut from the widest variant not wider than this (else the narrowest)… */
   probeWidth: number;
   /** …as its centre, at most this many pixels wide and high (encodes and the metric cost grow with its area). */
   probeCrop: number;
-  /** Score points (SSIMULACRA 2) the fast setting must reach above the reference on the probe. */
+  /** Score points (SSIMULACRA 2) a searched setting must reach above the baseline's on the probe. */
   margin: number;
-  /** Encodes of the fast setting per format, at most. */
+  /** Share of the baseline's bytes on the probe that must be left unused (the probe only predicts the whole set). */
+  byteMargin: number;
+  /** Encodes per searched format, at most. */
   maxProbes: number;
   /** Score points per quality step assumed before two probes give a slope. */
   slope: number;
-  /** The searched formats; the others use this preset's fixed options. */
-  formats: Partial<Record<'avif' | 'webp' | 'jpeg', FormatSearch>>;
+  /**
+   * Formats with a faster setting that needs more bytes for the same score,
+   * in the order they are decided (most encode time saved first): each takes
+   * its lowest passing quality when the bytes fit, else the baseline's options.
+   */
+  speed: Partial<Record<'avif' | 'webp' | 'jpeg', FormatSearch>>;
+  /**
+   * Formats whose preset options save bytes at an equal score (used as they
+   * are); when the first speed format is short of bytes, their quality is
+   * lowered within this range while they still reach the baseline's score.
+   */
+  payers: Partial<Record<'avif' | 'webp' | 'jpeg', FormatSearch>>;
 }
 
 /** A named, versioned recipe for the variants of one image. */
@@ -97,54 +110,73 @@ const webV1P3: Preset = Object.freeze<Preset>({
 });
 
 /**
- * web-v2: web-v1's perceptual quality per format in under half its time on
- * photos. Chosen by measurement (bench/imaging.bench.ts; docs/performance.md
- * has the per-image table and the encoder-by-encoder figures):
- * - AVIF effort 0 instead of 2: 5.8x less AVIF CPU, and AVIF was ~80% of
- *   web-v1's encode CPU. At a fixed quality effort 0 is not reliably as
- *   good: on photos it needs q54–q55 for web-v1's SSIMULACRA 2 score, on the
- *   flat graphic and the rendered HDR gradients no quality up to q66 gets
- *   there without 70–120% more bytes. So its quality is searched per image
- *   (quality-search.ts): the 384 px centre of the 640 px variant is encoded
- *   with web-v1's AVIF setting and with effort 0 from q54 (one or two
- *   probes), and the lowest quality scoring at least 0.2 above web-v1's is
- *   used — unless it takes more than 1.2x web-v1's bytes on the probe, or
- *   any extra bytes on an image without a JPEG to pay for them (alpha), in
- *   which case the image keeps web-v1's effort 2 at q52: slower, never
- *   worse or larger. The margin and the probe size were tuned on the bench
- *   corpus: a smaller margin let the portrait fall below web-v1 (the probe
- *   misjudges by about one quality step), a larger one cost bytes.
+ * web-v3: web-v1's perceptual quality per format and no more bytes per image,
+ * faster wherever the image allows it. Chosen by measurement
+ * (bench/imaging.bench.ts; docs/performance.md, "How web-v3's settings were
+ * chosen", has the per-image table and the encoder-by-encoder figures).
+ * Per image, quality-search.ts encodes the 384 px centre of the 640 px
+ * variant with web-v1's and web-v3's settings and decides (the values below
+ * are kept as separate, flat settings per format on purpose):
+ * - AVIF effort 0 instead of 2 (~5x less AVIF CPU; AVIF is ~70-80% of
+ *   web-v1's CPU) at the lowest quality from q54 that scores at least 0.2
+ *   above web-v1's AVIF on the probe, if the image's bytes allow it, else
+ *   web-v1's effort 2 at q52 (slower, never worse or larger). Effort 0 needs
+ *   q54-q55 on photos (+4-18% AVIF bytes) and more than +60% on flat
+ *   graphics and smooth rendered gradients, which therefore keep effort 2.
+ *   q54 and q55 are encoded at once (the likeliest answers). The probe is a
+ *   384 px crop: 256 px halved the metric's cost but misjudged the 12 MP
+ *   phone photo by one step (it then fell back to effort 2); a whole small
+ *   variant (320 or 480 px) as the probe misjudged more (bench, 2026-12-06).
  * - JPEG quantisation table 2 (MS-SSIM-tuned; libjpeg-turbo/mozjpeg's
- *   `-quant-table 2`) at q80: 3–10% fewer JPEG bytes than web-v1's Annex K
- *   table at an equal or higher score on every corpus image, no extra CPU;
- *   these savings pay for effort 0's extra AVIF bytes. Table 3
- *   (ImageMagick's) lost 1.5 points on the small portrait; trellis
- *   quantisation saved ~3% at an equal score for 3x the JPEG CPU; mozjpeg's
- *   defaults lost 3 points; optimised scans saved < 1% for 1.7x.
- * - WebP stays at effort 4, quality 80: effort 2 halves WebP's CPU but needs
- *   ~4% more bytes for the same score, which nothing would pay for.
- * - AVIF keeps 4:4:4: 4:2:0 saved ~30% of effort 0's CPU but needs ~3% more
- *   bytes for the same score.
- * - PNG (alpha fallback) and the animated WebP as in web-v1.
+ *   `-quant-table 2`) at q80: 3-10% fewer JPEG bytes than web-v1's Annex K
+ *   table at an equal or higher score on every corpus image, same CPU; these
+ *   savings pay for AVIF's extra bytes. When AVIF is still short, the JPEG
+ *   quality is lowered (down to q77) while it scores at least 0.2 above
+ *   web-v1's JPEG on the probe. Table 3 (ImageMagick's) lost 1.5 points on
+ *   the small portrait; trellis quantisation saved ~3% for 3x the JPEG CPU;
+ *   mozjpeg's defaults lost 3 points.
+ * - PNG (images with alpha) deflate level 9 instead of 6: the same pixels
+ *   (so the same score) in fewer bytes at no measurable extra CPU; it pays
+ *   for AVIF effort 0 where there is no JPEG.
+ * - WebP as web-v1 (effort 4, q80): effort 2 halves WebP's CPU but needs
+ *   3-6% more WebP bytes for the same score; searched per image it pushed
+ *   the small portrait to +1.6% bytes (the probe under-predicts), so it is
+ *   not taken.
+ * - AVIF keeps 4:4:4 chroma and 8 bits: 4:2:0 saved ~20-30% of effort 0's
+ *   CPU but needed ~3% more bytes for the same score; 10 bits saved bytes on
+ *   the portrait but cost +50% AVIF CPU.
+ * - The animated WebP as in web-v1.
  */
-const webV2: Preset = Object.freeze<Preset>({
+const webV3: Preset = Object.freeze<Preset>({
   ...webV1,
-  name: 'web-v2',
+  name: 'web-v3',
   avif: { quality: 54, effort: 0 },
   jpeg: { quality: 80, progressive: true, optimiseCoding: true, quantisationTable: 2 },
+  png: { ...webV1.png, compressionLevel: 9 },
   qualitySearch: {
     baseline: 'web-v1',
     probeWidth: 640,
     probeCrop: 384,
     margin: 0.2,
-    maxProbes: 2,
-    slope: 1,
-    formats: {
+    byteMargin: 0,
+    maxProbes: 3,
+    slope: 1.2,
+    speed: {
       avif: {
         fast: { quality: 54, effort: 0 },
-        min: 40,
-        max: 72,
-        maxBytesRatio: 1.2,
+        min: 54,
+        max: 66,
+        start: [54, 55],
+        maxBytesRatio: 1.3,
+      },
+    },
+    payers: {
+      jpeg: {
+        fast: { quality: 80, progressive: true, optimiseCoding: true, quantisationTable: 2 },
+        min: 77,
+        max: 80,
+        start: [],
+        maxBytesRatio: 1,
       },
     },
   },
@@ -163,7 +195,7 @@ const previewV1: Preset = Object.freeze<Preset>({
 export const PRESETS: Record<string, Preset> = Object.freeze({
   [webV1.name]: webV1,
   [webV1P3.name]: webV1P3,
-  [webV2.name]: webV2,
+  [webV3.name]: webV3,
   [previewV1.name]: previewV1,
 });
 
