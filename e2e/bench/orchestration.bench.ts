@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { processImage } from '@slideshow/imaging';
+import { DEFAULT_PRESET, processImage } from '@slideshow/imaging';
 import { type Figure, formatFigures, recordFigures } from '@slideshow/tools/bench-results';
 import { startLocalStack } from '@slideshow/tools/local-stack';
 import Database from 'better-sqlite3';
@@ -120,7 +120,7 @@ async function throughStack(
 
 const dir = mkdtempSync(join(tmpdir(), 'orchestration-bench-'));
 try {
-  process.stderr.write(`orchestration bench: ${COUNT} images (480×320 JPEG), web-v1\n`);
+  process.stderr.write(`orchestration bench: ${COUNT} images (480×320 JPEG), ${DEFAULT_PRESET}\n`);
   const images = await makeImages(COUNT);
   const baseMs = await baseline(images, join(dir, 'baseline'));
   process.stderr.write(

@@ -200,7 +200,7 @@ export const PRESETS: Record<string, Preset> = Object.freeze({
 });
 
 /** The preset used when none is named. */
-export const DEFAULT_PRESET = 'web-v1';
+export const DEFAULT_PRESET = 'web-v3';
 
 /** Looks a preset up by name; throws a TypeError naming the known ones. */
 export function getPreset(name: string): Preset {
