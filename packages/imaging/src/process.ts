@@ -204,7 +204,10 @@ function stillJobs(
 ): CostedJob<VariantOutput>[] {
   const formats = stillFormats(preset, source.hasAlpha);
   const { qualitySearch } = preset;
-  const probeWidth = qualitySearch ? pickProbeWidth(widths, qualitySearch.probeWidth) : undefined;
+  const heightOf = (width: number): number => Math.round((width / source.width) * source.height);
+  const variantPixels = widths.reduce((sum, width) => sum + width * heightOf(width), 0);
+  const searched = qualitySearch !== null && variantPixels >= qualitySearch.minPixels;
+  const probeWidth = searched ? pickProbeWidth(widths, qualitySearch.probeWidth) : undefined;
   // One resize per width, shared by its formats and dropped when they are done.
   const resized = new Map<number, { image: Promise<Resized>; pending: number }>();
   for (const width of widths) {
@@ -225,6 +228,19 @@ function stillJobs(
 
   // Each format's options: decided by the search (as soon as each is final), else the preset's.
   const decided = new Map<OutputFormat, EncoderOptions>();
+  if (qualitySearch && !searched) {
+    // Too small for the search to pay: the speed formats keep the baseline's
+    // setting (never worse or larger), the others the preset's.
+    const baseline = getPreset(qualitySearch.baseline);
+    for (const format of formats) {
+      decided.set(
+        format,
+        format in qualitySearch.speed
+          ? presetOptions(baseline, format)
+          : presetOptions(preset, format),
+      );
+    }
+  }
   const waiting = new Map<OutputFormat, PromiseWithResolvers<void>>();
   if (qualitySearch && probeWidth !== undefined) {
     for (const format of formats) {
@@ -257,7 +273,7 @@ function stillJobs(
   }
   const jobs: CostedJob<VariantOutput>[] = [];
   for (const width of widths) {
-    const height = Math.round((width / source.width) * source.height);
+    const height = heightOf(width);
     for (const format of formats) {
       const optionsNow = (): EncoderOptions => decided.get(format) ?? presetOptions(preset, format);
       jobs.push({
