@@ -195,8 +195,8 @@ try {
       value: ratio,
       unit: 'x',
       baseline: 1,
-      target: '<= 2x',
-      met: ratio <= 2,
+      target: '<= 1.5x',
+      met: ratio <= 1.5,
     },
   );
 

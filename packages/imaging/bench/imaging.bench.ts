@@ -307,7 +307,7 @@ function figuresFor(r: ImageResult): Figure[] {
 /** The per-image table of docs/performance.md, as Markdown. */
 function markdownTable(results: ImageResult[]): string {
   const head =
-    '| image | MP | wall v1 → v2 | ratio | CPU v1 → v2 | bytes v1 → v2 | AVIF | WebP | JPEG / PNG | met |';
+    '| image | MP | wall v1 → v3 | ratio | CPU v1 → v3 | bytes v1 → v3 | AVIF | WebP | JPEG / PNG | met |';
   const rows = results.map((r) => {
     const fmt = (f: OutputFormat): string => {
       const a = r.quality[0].get(f);
