@@ -31,7 +31,7 @@ import {
   type Resized,
   type VariantOutput,
 } from './encode.ts';
-import { type FormatSearch, getPreset, type Preset, type QualitySearch } from './presets.ts';
+import { type FormatSearch, getPreset, type Preset } from './presets.ts';
 import { compareToReference, prepareReference } from './ssimulacra2.ts';
 
 /** Formats whose setting can be searched. */
@@ -342,4 +342,3 @@ export async function chooseQualities(
   return [...chosen.values()];
 }
 
-export type { QualitySearch };
