@@ -1,9 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ImageResult } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { VariantOutput } from './encode.ts';
 import { isDisplayP3 } from './icc.ts';
+import { PRESETS, type Preset } from './presets.ts';
 import { pickProbeWidth, processImage, targetWidths } from './process.ts';
 import type { FormatChoice } from './quality-search.ts';
 import { ssimulacra2 } from './ssimulacra2.ts';
@@ -328,6 +330,64 @@ describe('web-v3 (content-aware settings)', () => {
         { data: pixels, width: 640, height: 480, channels: 3 },
       );
       expect(score, ext).toBeGreaterThan(60);
+    }
+  });
+});
+
+describe('web-v3 with the never-larger rule', () => {
+  it('writes one variant at a time, only after the search and every encode', async () => {
+    const input = await photoJpeg(1200, 900, 95);
+    const events: string[] = [];
+    let inFlight = 0;
+    let most = 0;
+    let secondWrite: () => void = () => undefined;
+    const secondWriteStarted = new Promise<void>((resolve) => {
+      secondWrite = resolve;
+    });
+    const result = await processImage(input, {
+      preset: 'web-v3',
+      write: async (v) => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        events.push(`write ${v.suffix}`);
+        if (events.filter((e) => e.startsWith('write ')).length === 1) {
+          // The first write holds on until another write starts (or 2 s pass): writes
+          // made beside the encodes would overlap it; sequential ones never start.
+          await Promise.race([secondWriteStarted, sleep(2_000)]);
+        } else {
+          secondWrite();
+        }
+        inFlight -= 1;
+      },
+      onQualityChoice: () => events.push('search'),
+    });
+    expect(most).toBe(1);
+    expect(events[0]).toBe('search');
+    // Every written file is in the record; entries reusing a wider file are not written.
+    const written = events.filter((e) => e.startsWith('write ')).map((e) => e.slice(6));
+    expect(written.sort()).toEqual(
+      result.variants
+        .filter((v) => v.reuse !== 'wider')
+        .map((v) => v.suffix)
+        .sort(),
+    );
+    // The placeholder ran beside the encodes and is still recorded.
+    expect(result.placeholder).toBeTruthy();
+    expect(result.timings.placeholder).toBeGreaterThan(0);
+  });
+
+  it("looks the search's baseline up in the presets it is given (a job spec's closure)", async () => {
+    const web = PRESETS['web-v3'] as Preset;
+    const closure = { 'web-v3': web };
+    // Without its baseline in the closure, both paths name what is missing: the
+    // search (above the pixel floor) and the baseline's options (below it).
+    for (const [width, height] of [
+      [1200, 900],
+      [480, 320],
+    ] as const) {
+      await expect(
+        processImage(await photoJpeg(width, height, 95), { preset: 'web-v3', presets: closure }),
+      ).rejects.toThrow('Expected one of web-v3 for preset but received "web-v1"');
     }
   });
 });
