@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_PRESET } from '@slideshow/imaging';
 import { makeSampleImages, makeTruncatedJpeg } from '@slideshow/tools/sample-images';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAULT_ENTRIES } from '../faults/entries.ts';
@@ -49,7 +50,7 @@ describe('the local pipeline', () => {
     const detail = (await (await stack.admin(`/api/images/${id}`)).json()) as {
       variantPrefix?: string;
     };
-    const prefix = detail.variantPrefix ?? `variants/${id}/web-v1/g${row?.generation}/`;
+    const prefix = detail.variantPrefix ?? `variants/${id}/${DEFAULT_PRESET}/g${row?.generation}/`;
     for (const variant of variants) {
       expect(
         existsSync(join(stack.dataDir, 'storage', prefix, variant.suffix)),

@@ -1,4 +1,5 @@
 import { batchTaskNameFor, taskNameFor } from '@slideshow/dispatch';
+import { DEFAULT_PRESET } from '@slideshow/imaging/header';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RELAY_DEFAULTS } from '../src/outbox-relay.ts';
 import {
@@ -90,7 +91,12 @@ describe('backend happy paths', () => {
       await t.app.request(`/api/processing/${id}`, { headers: callback() }),
       200,
     );
-    expect(spec).toMatchObject({ imageId: id, generation: 0, preset: 'web-v1', status: 'queued' });
+    expect(spec).toMatchObject({
+      imageId: id,
+      generation: 0,
+      preset: DEFAULT_PRESET,
+      status: 'queued',
+    });
     expect(
       await expectJson(
         await t.app.request(`/api/processing/${id}/started`, {
@@ -124,7 +130,7 @@ describe('backend happy paths', () => {
       execution: 'exec-1',
       failedTask: null,
     });
-    expect(detail.variants[0]?.url).toBe(`/media/variants/${id}/web-v1/g0/w320.avif`);
+    expect(detail.variants[0]?.url).toBe(`/media/variants/${id}/${DEFAULT_PRESET}/g0/w320.avif`);
 
     const show = await expectJson<{ images: Record<string, unknown>[] }>(
       await t.app.request('/api/slideshow'),
@@ -137,12 +143,12 @@ describe('backend happy paths', () => {
       height: 480,
       placeholder: 'AAAAAA',
       dominantColor: '#336699',
-      src: `/media/variants/${id}/web-v1/g0/w640.jpg`,
+      src: `/media/variants/${id}/${DEFAULT_PRESET}/g0/w640.jpg`,
       sources: [
         {
           format: 'avif',
           type: 'image/avif',
-          srcset: `/media/variants/${id}/web-v1/g0/w320.avif 320w, /media/variants/${id}/web-v1/g0/w640.avif 640w`,
+          srcset: `/media/variants/${id}/${DEFAULT_PRESET}/g0/w320.avif 320w, /media/variants/${id}/${DEFAULT_PRESET}/g0/w640.avif 640w`,
         },
         { format: 'webp', type: 'image/webp' },
         { format: 'jpeg', type: 'image/jpeg' },

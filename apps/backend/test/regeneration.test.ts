@@ -7,6 +7,7 @@
  * idempotence by (image, preset version), and outputs never starting
  * processing. The processor's reports are HTTP callbacks.
  */
+import { DEFAULT_PRESET } from '@slideshow/imaging/header';
 import { afterEach, describe, expect, it } from 'vitest';
 import { admin, expectJson } from './helpers.ts';
 import { type RegenHarness, regenHarness } from './regen-harness.ts';
@@ -67,7 +68,7 @@ describe('regeneration runs', () => {
       expect(await serving(id)).toEqual({
         status: 'processed',
         generation: 0,
-        src: `/media/variants/${id}/web-v1/g0/w640.jpg`,
+        src: `/media/variants/${id}/${DEFAULT_PRESET}/g0/w640.jpg`,
       });
     }
   });
@@ -106,7 +107,7 @@ describe('regeneration runs', () => {
     const old = {
       status: 'processed',
       generation: 0,
-      src: `/media/variants/${id}/web-v1/g0/w640.jpg`,
+      src: `/media/variants/${id}/${DEFAULT_PRESET}/g0/w640.jpg`,
     };
     expect(await serving(id)).toEqual(old);
     // The processor reports after all: too late, the set it made is not switched to.
@@ -194,7 +195,7 @@ describe('regeneration runs', () => {
     expect(h.ingestDispatches()).toEqual(sent);
     expect(h.items()).toHaveLength(3);
     for (const id of ids)
-      expect((await serving(id)).src).toBe(`/media/variants/${id}/web-v1/g1/w640.jpg`);
+      expect((await serving(id)).src).toBe(`/media/variants/${id}/${DEFAULT_PRESET}/g1/w640.jpg`);
   });
 
   it('never starts processing from its outputs: a switch adds no outbox row, variants are refused as ingest sources, old sets go after the grace period', async () => {
@@ -205,7 +206,7 @@ describe('regeneration runs', () => {
     await h.tick();
     for (const id of ids) {
       for (const g of ['g0', 'g1']) {
-        await h.t.store.put(`variants/${id}/web-v1/${g}/w640.jpg`, Buffer.from('jpeg'), {
+        await h.t.store.put(`variants/${id}/${DEFAULT_PRESET}/${g}/w640.jpg`, Buffer.from('jpeg'), {
           contentType: 'image/jpeg',
         });
       }
@@ -217,7 +218,7 @@ describe('regeneration runs', () => {
       await h.t.app.request('/api/admin/ingest', {
         method: 'POST',
         headers: admin({ 'Content-Type': 'application/json' }),
-        body: JSON.stringify({ keys: [`variants/${ids[0]}/web-v1/g1/w640.jpg`] }),
+        body: JSON.stringify({ keys: [`variants/${ids[0]}/${DEFAULT_PRESET}/g1/w640.jpg`] }),
       }),
       202,
     );
@@ -239,8 +240,8 @@ describe('regeneration runs', () => {
     expect((await h.tick(graceMs - MINUTE)).deleted).toBe(0);
     expect((await h.tick(2 * MINUTE)).deleted).toBe(2);
     for (const id of ids) {
-      expect(await h.t.store.stat(`variants/${id}/web-v1/g0/w640.jpg`)).toBeUndefined();
-      expect(await h.t.store.stat(`variants/${id}/web-v1/g1/w640.jpg`)).toBeDefined();
+      expect(await h.t.store.stat(`variants/${id}/${DEFAULT_PRESET}/g0/w640.jpg`)).toBeUndefined();
+      expect(await h.t.store.stat(`variants/${id}/${DEFAULT_PRESET}/g1/w640.jpg`)).toBeDefined();
     }
     expect(h.outboxRows()).toBe(0);
     expect(h.ingestDispatches()).toHaveLength(1);

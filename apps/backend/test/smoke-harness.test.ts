@@ -1,3 +1,4 @@
+import { DEFAULT_PRESET } from '@slideshow/imaging/header';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBackend, type TestBackend } from '../src/testing/test-backend.ts';
 import { makePng } from './helpers.ts';
@@ -25,7 +26,7 @@ describe('the test harness', () => {
       imageId: id,
       generation: 0,
       sourceKey: `originals/${id}`,
-      variantPrefix: `variants/${id}/web-v1/g0/`,
+      variantPrefix: `variants/${id}/${DEFAULT_PRESET}/g0/`,
     });
     expect(await backend.store.stat(`originals/${id}`)).toMatchObject({ contentType: 'image/png' });
   });

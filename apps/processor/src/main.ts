@@ -77,6 +77,10 @@ export async function main(hooks: ProcessorHooks = {}): Promise<number> {
       exitCode: result.exitCode,
       // Peak resident set size of the whole task (kernel's ru_maxrss), for the memory budget.
       maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      // CPU time of the whole task (user + system, all threads), for the orchestration bench.
+      cpuMs: Math.round(
+        (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1000,
+      ),
     });
     return result.exitCode;
   } catch (thrown) {

@@ -152,7 +152,11 @@ async function begin(task: TaskContext): Promise<RunResult | Begun> {
   const { config, backend, progress } = task;
   const { signal, store } = task.deps;
   const ids = { execution: config.execution, attempt: config.attempt };
+  // Milliseconds since the process started (performance.timeOrigin): the
+  // latency bench splits process start-up from the job-spec round trip.
+  const jobSpecAt = performance.now();
   const raw = await backend.jobSpec(config.imageId, { signal, generation: config.generation });
+  const jobSpecMs = performance.now() - jobSpecAt;
   const head = startFields(config.imageId, raw);
   progress.head = head;
   const log = task.logger.child({ generation: head.generation });
@@ -181,6 +185,10 @@ async function begin(task: TaskContext): Promise<RunResult | Begun> {
     key: head.sourceKey,
     // CPU spent since the process started: the start-up benchmark's load-independent figure.
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    // Start-up (process start → job-spec request) and the job-spec round trip, for the latency bench.
+    startupMs: Math.round(jobSpecAt),
+    jobSpecMs: Math.round(jobSpecMs),
+    sinceStartMs: Math.round(performance.now()),
   });
   const readStart = performance.now();
   const reading = readOriginal(store, head.sourceKey, signal);

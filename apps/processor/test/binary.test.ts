@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestBackend, type TestBackend } from '@slideshow/backend/testing';
 import type { Variant } from '@slideshow/contracts';
+import { DEFAULT_PRESET } from '@slideshow/imaging';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   breakObject,
@@ -61,7 +62,7 @@ describe('the bundled processor', () => {
   it('changes neither variants nor the image row when the task is delivered again', async () => {
     const variants = JSON.parse(String(imageRow(processedId).variants)) as Variant[];
     const files = variants.map((v) =>
-      join(backend.storeRoot, `variants/${processedId}/web-v1/g0/${v.suffix}`),
+      join(backend.storeRoot, `variants/${processedId}/${DEFAULT_PRESET}/g0/${v.suffix}`),
     );
     const mtimes = await Promise.all(files.map((f) => stat(f).then((s) => s.mtimeMs)));
     const rowBefore = imageRow(processedId);

@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { startTestBackend, type TestBackend } from '@slideshow/backend/testing';
 import type { Variant } from '@slideshow/contracts';
+import { DEFAULT_PRESET } from '@slideshow/imaging';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BundleImportReport } from '../bundle-imports.ts';
@@ -130,7 +131,7 @@ describe('the deploy folder (what the Docker image contains)', () => {
     const jpeg = variants.find((v) => v.format === 'jpeg' && v.width === 320);
     expect(jpeg, row.variants).toBeDefined();
     // The corners of the source gradient: red grows to the right, green downwards.
-    const file = join(backend.storeRoot, `variants/${id}/web-v1/g0/${jpeg?.suffix}`);
+    const file = join(backend.storeRoot, `variants/${id}/${DEFAULT_PRESET}/g0/${jpeg?.suffix}`);
     const { data, info } = await sharp(file).resize(4, 4, { fit: 'fill' }).raw().toBuffer({
       resolveWithObject: true,
     });

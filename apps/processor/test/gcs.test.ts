@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestBackend, type TestBackend } from '@slideshow/backend/testing';
+import { DEFAULT_PRESET } from '@slideshow/imaging';
 import type { ObjectInfo } from '@slideshow/storage';
 import { createGcsObjectStore } from '@slideshow/storage/gcs';
 import { type GcsEmulator, startGcsEmulator } from '@slideshow/storage/testing/gcs-emulator';
@@ -55,7 +56,7 @@ describe('the bundled processor with GCS_BUCKET_NAME', () => {
       variants: string;
     };
     const recorded = (JSON.parse(row.variants) as { suffix: string; width: number }[]).map(
-      (v) => `variants/${id}/web-v1/g0/${v.suffix}`,
+      (v) => `variants/${id}/${DEFAULT_PRESET}/g0/${v.suffix}`,
     );
     expect(recorded).toHaveLength(6);
     expect(written.map((o) => o.key).sort()).toEqual(recorded.sort());

@@ -8,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import { startTestBackend, type TestBackend } from '@slideshow/backend/testing';
 import { createSharedSecretCredentials } from '@slideshow/callback-auth/shared-secret';
 import type { Variant } from '@slideshow/contracts';
+import { DEFAULT_PRESET } from '@slideshow/imaging';
 import { AppError, createLogger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import { createFsObjectStore } from '@slideshow/storage/fs';
@@ -94,7 +95,7 @@ describe('run() on a healthy stack', () => {
       'webp@640',
       'webp@700',
     ]);
-    const prefix = `variants/${id}/web-v1/g${image.generation}/`;
+    const prefix = `variants/${id}/${DEFAULT_PRESET}/g${image.generation}/`;
     for (const v of variants) {
       const info = await backend.store.stat(`${prefix}${v.suffix}`);
       expect(info).toMatchObject({ bytes: v.bytes, cacheControl: VARIANT_CACHE_CONTROL });
@@ -112,7 +113,7 @@ describe('run() on a healthy stack', () => {
   });
 
   it('changes nothing when the same task is delivered again after success', async () => {
-    const prefix = `variants/${id}/web-v1/g0/`;
+    const prefix = `variants/${id}/${DEFAULT_PRESET}/g0/`;
     const before = await Promise.all(
       variants.map((v) => stat(join(backend.storeRoot, prefix, v.suffix)).then((s) => s.mtimeMs)),
     );

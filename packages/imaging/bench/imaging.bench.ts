@@ -1,9 +1,9 @@
 /**
- * Imaging benchmark: the default candidate preset (web-v2) against today's
+ * Imaging benchmark: the candidate preset (web-v3, or `--candidate NAME`) against today's
  * (web-v1), measured in the same process, image by image, over a corpus of
  * seven kinds of image (bench/corpus.ts):
  * - time: wall and CPU (process.cpuUsage, all threads) of processImage for
- *   the whole variant set, rounds interleaved (v1, v2, v2, v1, …) so both see
+ *   the whole variant set, rounds interleaved (v1, v3, v3, v1, …) so both see
  *   the same machine (at least 3 rounds, up to 7 for small images); medians;
  *   the load average is recorded with them.
  * - bytes: total of every variant.
@@ -12,10 +12,10 @@
  *   SSIMULACRA 2 (src/ssimulacra2.ts, mean per format), block SSIM on luma,
  *   and butteraugli at the variant nearest 1280 px when `butteraugli_main`
  *   is available (bench/butteraugli.ts).
- * - memory: peak RSS (VmHWM) of one web-v2 run in a fresh child process, on
+ * - memory: peak RSS (VmHWM) of one candidate run in a fresh child process, on
  *   the 12 MP photo and on a generated 50 MP JPEG, with MALLOC_ARENA_MAX=2
  *   as the processor's image sets.
- * Targets (per image): web-v2 wall ≤ 0.5× web-v1, bytes ≤ web-v1, every
+ * Targets: median over the images of the candidate wall ≤ 0.5× web-v1, bytes ≤ web-v1, every
  * format's mean SSIMULACRA 2 ≥ web-v1's; 50 MP peak RSS ≤ 600 MB.
  *
  *   node bench/imaging.bench.ts [--rounds N] [--only a,b] [--skip-rss]
@@ -38,7 +38,7 @@ import { buildCorpus, type CorpusImage } from './corpus.ts';
 import { luma, ssim } from './ssim.ts';
 
 const BASELINE = 'web-v1';
-const CANDIDATE = 'web-v2';
+const CANDIDATE = argValue('--candidate') ?? 'web-v3';
 const self = fileURLToPath(import.meta.url);
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -307,7 +307,7 @@ function figuresFor(r: ImageResult): Figure[] {
 /** The per-image table of docs/performance.md, as Markdown. */
 function markdownTable(results: ImageResult[]): string {
   const head =
-    '| image | MP | wall v1 → v2 | ratio | CPU v1 → v2 | bytes v1 → v2 | AVIF | WebP | JPEG / PNG | met |';
+    '| image | MP | wall v1 → v3 | ratio | CPU v1 → v3 | bytes v1 → v3 | AVIF | WebP | JPEG / PNG | met |';
   const rows = results.map((r) => {
     const fmt = (f: OutputFormat): string => {
       const a = r.quality[0].get(f);
@@ -389,10 +389,10 @@ async function main(): Promise<void> {
       };
       results.push(result);
       const chosen = result.choices
-        .map(
-          (c) =>
-            `${c.format} ${c.source === 'search' ? `q${(c.options as { quality?: number }).quality}` : 'reference'}`,
-        )
+        .map((c) => {
+          const { quality, effort } = c.options as { quality?: number; effort?: number };
+          return `${c.format} ${c.source}${quality === undefined ? '' : ` q${quality}`}${effort === undefined ? '' : ` e${effort}`}`;
+        })
         .join(', ');
       log(
         `${image.name}: wall ${result.wall[0].toFixed(0)} → ${result.wall[1].toFixed(0)} ms (${(result.wall[1] / result.wall[0]).toFixed(2)}×), ` +

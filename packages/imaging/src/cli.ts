@@ -1,5 +1,5 @@
 /**
- * CLI: `node packages/imaging/src/cli.ts <input-file> <out-dir> [--preset web-v1] [--timeout-ms 120000]`
+ * CLI: `node packages/imaging/src/cli.ts <input-file> <out-dir> [--preset web-v3] [--timeout-ms 120000]`
  *
  * Writes every variant to <out-dir>/<suffix> and prints exactly one JSON
  * object on stdout: the ImageResult, or {"error":{"code","message"}}.
@@ -14,7 +14,7 @@ import { AppError, coerceError, createLogger } from '@slideshow/runtime';
 import { DEFAULT_PRESET, getPreset } from './presets.ts';
 import { processImage } from './process.ts';
 
-const USAGE = 'usage: imaging <input-file> <out-dir> [--preset web-v1] [--timeout-ms 120000]';
+const USAGE = 'usage: imaging <input-file> <out-dir> [--preset web-v3] [--timeout-ms 120000]';
 
 /** Exit statuses (sysexits.h for usage). */
 const EXIT = { ok: 0, failed: 1, refused: 2, usage: 64 } as const;

@@ -49,3 +49,65 @@ export async function mapLimit<T, R>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
+
+/** A unit of work for {@link runByCost}: its cost and readiness may change while others run. */
+export interface CostedJob<R> {
+  /** Relative cost, read each time a slot frees: the costliest ready job runs first. */
+  cost(): number;
+  /** A promise that settles when the job can run, or undefined when it can run now. */
+  blocked(): Promise<unknown> | undefined;
+  run(): Promise<R>;
+}
+
+/**
+ * Runs `jobs` with at most `limit` in flight, always starting the costliest
+ * job that is ready (so the long encodes start first and the short ones fill
+ * the tail); a slot never waits on a blocked job while another is ready.
+ * Rejects on the first failure (of a job or of what blocks one); results are
+ * in the order of `jobs`.
+ */
+export async function runByCost<R>(jobs: readonly CostedJob<R>[], limit: number): Promise<R[]> {
+  const results = new Array<R>(jobs.length);
+  const pending = new Set(jobs.keys());
+  let failed = false;
+  const pick = (): number | undefined => {
+    let best: number | undefined;
+    let bestCost = Number.NEGATIVE_INFINITY;
+    for (const index of pending) {
+      const job = jobs[index] as CostedJob<R>;
+      if (job.blocked() !== undefined) continue;
+      const cost = job.cost();
+      if (cost > bestCost) {
+        best = index;
+        bestCost = cost;
+      }
+    }
+    if (best !== undefined) pending.delete(best);
+    return best;
+  };
+  const worker = async (): Promise<void> => {
+    // Each turn either runs a job or waits until a blocked one is released:
+    // bounded by the number of jobs plus the number of releases.
+    while (!failed && pending.size > 0) {
+      const index = pick();
+      if (index === undefined) {
+        const waits = [...pending].map((i) => (jobs[i] as CostedJob<R>).blocked());
+        await Promise.race(waits.map((w) => w ?? Promise.resolve()));
+        continue;
+      }
+      try {
+        results[index] = await (jobs[index] as CostedJob<R>).run();
+      } catch (error) {
+        failed = true;
+        throw coerceError(error);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+  } catch (error) {
+    failed = true;
+    throw coerceError(error);
+  }
+  return results;
+}

@@ -1,6 +1,6 @@
 /**
  * Demo: makes three sample images itself (a photo-like JPEG with EXIF
- * orientation 6, a PNG with transparency, an animated GIF), runs the web-v1
+ * orientation 6, a PNG with transparency, an animated GIF), runs the default
  * preset on each into <out-dir>/<name>/, prints a short summary to stderr and
  * the results as one JSON object on stdout.
  *

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { importGraph } from '@slideshow/tools/import-graph';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PRESET } from './presets.ts';
 
 const run = promisify(execFile);
 const ENTRY = fileURLToPath(new URL('./header-entry.ts', import.meta.url));
@@ -42,7 +43,8 @@ describe('@slideshow/imaging/header', () => {
     });
     expect(JSON.parse(stdout.trim())).toEqual({
       result: { format: 'png', width: 640, height: 480, hasAlpha: true },
-      preset: 'web-v1',
+      // The preset file's default, as the full entry sees it.
+      preset: DEFAULT_PRESET,
       sharp: [],
       libvips: false,
     });

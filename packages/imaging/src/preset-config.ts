@@ -84,19 +84,48 @@ const Png = z
   .partial()
   .strict();
 
-const FormatSearch = z
+/**
+ * How one format's setting is searched; `fast` is that format's options (a
+ * misspelt or foreign key is listed, as in the preset's own options) with a
+ * quality, which the search replaces.
+ */
+const formatSearch = <F extends { quality: number }>(fast: z.ZodType<F>) =>
+  z
+    .object({
+      /** The searched setting; its `quality` is replaced by the searched one. */
+      fast,
+      /** Qualities searched, inclusive. */
+      min: quality,
+      max: quality,
+      /** Qualities encoded at once when the search starts; it starts at the first. */
+      start: z.array(quality).max(8),
+      /** On the probe the searched setting may take at most this multiple of the baseline's bytes. */
+      maxBytesRatio: z.number().min(1).max(4),
+    })
+    .strict()
+    .refine((s) => s.min <= s.max, { message: 'min must not exceed max', path: ['min'] })
+    .refine((s) => s.fast.quality >= s.min && s.fast.quality <= s.max, {
+      message: 'fast.quality must lie within min..max',
+      path: ['fast', 'quality'],
+    })
+    .refine((s) => s.start.every((q) => q >= s.min && q <= s.max), {
+      message: 'start qualities must lie within min..max',
+      path: ['start'],
+    })
+    .refine((s) => new Set(s.start).size === s.start.length, {
+      message: 'start qualities must not repeat',
+      path: ['start'],
+    });
+
+// Formats with a searched setting (PNG has no quality to search).
+const SearchedFormats = z
   .object({
-    fast: Avif.or(Webp).or(Jpeg).and(z.object({ quality })),
-    min: quality,
-    max: quality,
-    maxBytesRatio: z.number().min(1).max(4),
+    avif: formatSearch(Avif.required({ quality: true })),
+    webp: formatSearch(Webp.required({ quality: true })),
+    jpeg: formatSearch(Jpeg.required({ quality: true })),
   })
-  .strict()
-  .refine((s) => s.min <= s.max, { message: 'min must not exceed max', path: ['min'] })
-  .refine((s) => s.fast.quality >= s.min && s.fast.quality <= s.max, {
-    message: 'fast.quality must lie within min..max',
-    path: ['fast', 'quality'],
-  });
+  .partial()
+  .strict();
 
 const QualitySearch = z
   .object({
@@ -104,14 +133,30 @@ const QualitySearch = z
     probeWidth: width,
     probeCrop: int(16, 4096),
     margin: z.number().min(0).max(20),
+    /** Share of the baseline's probe bytes left unused; below 1, or nothing could fit. */
+    byteMargin: z.number().min(0).lt(1),
     maxProbes: int(1, 8),
+    /** Variant pixels (all widths of one format) below which there is no search. */
+    minPixels: int(0, 1_000_000_000),
     slope: z.number().positive().max(20),
-    formats: z
-      .object({ avif: FormatSearch, webp: FormatSearch, jpeg: FormatSearch })
-      .partial()
-      .strict(),
+    /** Formats with a faster setting searched per image, in the order they are decided. */
+    speed: SearchedFormats,
+    /** Formats whose preset options pay for the speed formats' bytes; their quality may be lowered. */
+    payers: SearchedFormats,
   })
-  .strict();
+  .strict()
+  .superRefine((search, ctx) => {
+    // A format either buys speed with bytes or pays for it, never both.
+    for (const format of Object.keys(search.payers)) {
+      if (Object.hasOwn(search.speed, format)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['payers', format],
+          message: `${format} is also a speed format`,
+        });
+      }
+    }
+  });
 
 /** One preset as written in a preset file (its name is its key in the file). */
 export const PresetDefinition = z

@@ -12,18 +12,48 @@
  *   quality, which keeps the total within +5% of sharp's defaults. mozjpeg
  *   was 3x slower and worse per byte at q80-82 on this measure.
  * - web-v1-p3: web-v1 keeping Display-P3 input in P3.
- * - web-v2: web-v1's perceptual quality per format in under half its time on
- *   photos. AVIF effort 0 instead of 2 (5.8x less AVIF CPU) with its quality
- *   searched per image (quality-search.ts): the 384 px centre of the 640 px
- *   variant is encoded with web-v1's AVIF setting and with effort 0 from q54,
- *   and the lowest quality scoring at least 0.2 above web-v1's is used —
- *   unless it takes more than 1.2x web-v1's bytes on the probe, or any extra
- *   bytes on an image without a JPEG to pay for them (alpha), in which case
- *   the image keeps web-v1's effort 2 at q52. JPEG quantisation table 2
- *   (libjpeg-turbo/mozjpeg's `-quant-table 2`) at q80: 3-10% fewer JPEG bytes
- *   at an equal or higher score, no extra CPU. WebP stays at effort 4 q80
- *   (effort 2 needs ~4% more bytes for the same score); AVIF keeps 4:4:4
- *   (4:2:0 needs ~3% more bytes for the same score).
+ * - web-v3 (the default): web-v1's perceptual quality per format and no more
+ *   bytes per image, faster wherever the image allows it (docs/performance.md,
+ *   "How web-v3's settings were chosen", has the per-image table and the
+ *   encoder-by-encoder figures). Per image, quality-search.ts encodes the
+ *   384 px centre of the 640 px variant with web-v1's and web-v3's settings
+ *   and decides:
+ *   - AVIF effort 0 instead of 2 (~5x less AVIF CPU; AVIF is ~70-80% of
+ *     web-v1's CPU) at the lowest quality from q54 that scores at least 0.2
+ *     above web-v1's AVIF on the probe, if the image's bytes allow it, else
+ *     web-v1's effort 2 at q52 (slower, never worse or larger). Effort 0 needs
+ *     q54-q55 on photos (+4-18% AVIF bytes) and more than +60% on flat
+ *     graphics and smooth rendered gradients, which therefore keep effort 2.
+ *     q54 and q55 are encoded at once (`start`, the likeliest answers). The
+ *     probe is a 384 px crop: 256 px halved the metric's cost but misjudged
+ *     the 12 MP phone photo by one step (it then fell back to effort 2); a
+ *     whole small variant (320 or 480 px) as the probe misjudged more.
+ *   - JPEG quantisation table 2 (MS-SSIM-tuned; libjpeg-turbo/mozjpeg's
+ *     `-quant-table 2`) at q80: 3-10% fewer JPEG bytes than web-v1's Annex K
+ *     table at an equal or higher score on every corpus image, same CPU;
+ *     these savings pay for AVIF's extra bytes. When AVIF is still short, the
+ *     JPEG quality is lowered (`payers`, down to q77) while it scores at least
+ *     0.2 above web-v1's JPEG on the probe. Table 3 (ImageMagick's) lost 1.5
+ *     points on the small portrait; trellis quantisation saved ~3% for 3x the
+ *     JPEG CPU; mozjpeg's defaults lost 3 points.
+ *   - PNG (images with alpha) deflate level 9 instead of 6: the same pixels
+ *     (so the same score) in fewer bytes at no measurable extra CPU; it pays
+ *     for AVIF effort 0 where there is no JPEG.
+ *   - WebP as web-v1 (effort 4, q80): effort 2 halves WebP's CPU but needs
+ *     3-6% more WebP bytes for the same score; searched per image it pushed
+ *     the small portrait to +1.6% bytes (the probe under-predicts), so it is
+ *     not taken.
+ *   - AVIF keeps 4:4:4 chroma and 8 bits: 4:2:0 saved ~20-30% of effort 0's
+ *     CPU but needed ~3% more bytes for the same score; 10 bits saved bytes
+ *     on the portrait but cost +50% AVIF CPU.
+ *   - `minPixels` 1,000,000: the search costs ~0.15-0.3 CPU-s (the metric in
+ *     JavaScript, web-v1's AVIF of the probe) and effort 0 saves ~0.5 CPU-s
+ *     per million AVIF pixels; a 480 x 320 upload (0.25 MP of variants) took
+ *     1.5x web-v1's CPU with the search, so below 1 MP of variants there is
+ *     none (AVIF and WebP as web-v1, JPEG and PNG as web-v3).
+ *   - The animated WebP as in web-v1.
+ *   web-v3 replaced web-v2 (AVIF effort 0 searched alone, JPEG table 2),
+ *   which was never the default: it is no longer in the file.
  * - preview-v1: one small width, no AVIF, for previews and large test corpora.
  * - `neverLarger` on every shipped preset: outputs larger than they need to
  *   be are a recurring complaint against managed resizers (process.ts).
@@ -39,38 +69,58 @@ export type ColourMode = 'srgb' | 'keep-display-p3';
 /** Encoder options of one format. */
 export type EncoderOptions = AvifOptions | WebpOptions | JpegOptions | PngOptions;
 
-/** How one format's quality is searched per image (see quality-search.ts). */
+/** How one format's setting is searched per image (see quality-search.ts). */
 export interface FormatSearch {
-  /** The fast setting; its `quality` is where the search starts. */
+  /** The searched setting; `quality` is replaced by the searched one. */
   fast: EncoderOptions & { quality: number };
   /** Qualities searched, inclusive. */
   min: number;
   max: number;
-  /** On the probe, the fast setting may use at most this multiple of the reference's bytes. */
+  /** Qualities encoded at once when the search starts (the likeliest answers); it starts at the first. */
+  start: readonly number[];
+  /** On the probe the searched setting may take at most this multiple of the baseline's bytes. */
   maxBytesRatio: number;
 }
 
-/** Content-aware quality: per image, from encodes of one small variant. */
+/** Content-aware settings: per image, from encodes of one small piece of it. */
 export interface QualitySearch {
   /**
-   * The preset this one must not be worse than: on the probe, each searched
-   * format must reach the baseline's score for that format, and all formats
-   * together may not take more bytes than the baseline's. A format that
-   * cannot falls back to the baseline's options.
+   * The preset this one must not be worse than: on the probe, each format
+   * must reach the baseline's score for that format, and all formats together
+   * may not take more bytes than the baseline's.
    */
   baseline: string;
   /** The probe is cut from the widest variant not wider than this (else the narrowest)… */
   probeWidth: number;
   /** …as its centre, at most this many pixels wide and high (encodes and the metric cost grow with its area). */
   probeCrop: number;
-  /** Score points (SSIMULACRA 2) the fast setting must reach above the reference on the probe. */
+  /** Score points (SSIMULACRA 2) a searched setting must reach above the baseline's on the probe. */
   margin: number;
-  /** Encodes of the fast setting per format, at most. */
+  /** Share of the baseline's bytes on the probe that must be left unused (the probe only predicts the whole set). */
+  byteMargin: number;
+  /** Encodes per searched format, at most. */
   maxProbes: number;
+  /**
+   * Below this many variant pixels (all widths of one format together) the
+   * search costs more than it can save: the speed formats then keep the
+   * baseline's options and the payers the preset's, with no search.
+   */
+  minPixels: number;
   /** Score points per quality step assumed before two probes give a slope. */
   slope: number;
-  /** The searched formats; the others use this preset's fixed options. */
-  formats: Partial<Record<'avif' | 'webp' | 'jpeg', FormatSearch>>;
+  /**
+   * Formats with a faster setting that needs more bytes for the same score,
+   * decided AVIF, WebP, JPEG (most encode time saved first, whatever the
+   * file's key order): each takes its lowest passing quality when the bytes
+   * fit, else the baseline's options.
+   */
+  speed: Partial<Record<'avif' | 'webp' | 'jpeg', FormatSearch>>;
+  /**
+   * Formats whose preset options save bytes at an equal score (used as they
+   * are); when the first speed format is short of bytes, their quality is
+   * lowered within this range while they still reach the baseline's score.
+   */
+  payers: Partial<Record<'avif' | 'webp' | 'jpeg', FormatSearch>>;
 }
 
 /** A named, versioned recipe for the variants of one image. */

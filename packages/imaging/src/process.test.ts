@@ -1,9 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ImageResult } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { VariantOutput } from './encode.ts';
 import { isDisplayP3 } from './icc.ts';
+import { PRESETS, type Preset } from './presets.ts';
 import { pickProbeWidth, processImage, targetWidths } from './process.ts';
 import type { FormatChoice } from './quality-search.ts';
 import { ssimulacra2 } from './ssimulacra2.ts';
@@ -293,29 +295,30 @@ describe('refusals', () => {
 
   it('names the known presets when asked for an unknown one', async () => {
     await expect(processImage(await photoJpeg(40, 30), { preset: 'web-v9' })).rejects.toThrow(
-      'Expected one of web-v1, web-v1-p3, web-v2, preview-v1 for preset but received "web-v9"',
+      'Expected one of web-v1, web-v1-p3, web-v3, preview-v1 for preset but received "web-v9"',
     );
   });
 });
 
-describe('web-v2 (content-aware quality)', () => {
-  it('searches AVIF quality per image and encodes every width with the choice', async () => {
-    const input = await photoJpeg(800, 600, 95);
+describe('web-v3 (content-aware settings)', () => {
+  it('decides each format per image and encodes every width with the choice', async () => {
+    // 1.5 MP of variants: above the search's pixel floor.
+    const input = await photoJpeg(1200, 900, 95);
     const seen: FormatChoice[][] = [];
     const files = new Map<string, VariantOutput>();
     const result = await processImage(input, {
-      preset: 'web-v2',
+      preset: 'web-v3',
       write: async (v) => {
         files.set(v.suffix, v);
       },
       onQualityChoice: (choices) => seen.push(choices),
     });
-    expect(result.preset).toBe('web-v2');
+    expect(result.preset).toBe('web-v3');
     expect([...files.keys()].sort()).toEqual(
-      ['avif', 'jpg', 'webp'].flatMap((e) => [320, 640, 800].map((w) => `w${w}.${e}`)).sort(),
+      ['avif', 'jpg', 'webp'].flatMap((e) => [320, 640, 1200].map((w) => `w${w}.${e}`)).sort(),
     );
     expect(seen).toHaveLength(1);
-    expect(seen[0]?.map((c) => c.format)).toEqual(['avif']);
+    expect(seen[0]?.map((c) => c.format).sort()).toEqual(['avif', 'jpeg', 'webp']);
     expect(result.timings['quality-search']).toBeGreaterThan(0);
     // Every variant still looks like the source (perceptual, never bytes).
     const reference = await sharp(input).resize(640).removeAlpha().raw().toBuffer();
@@ -327,6 +330,90 @@ describe('web-v2 (content-aware quality)', () => {
         { data: pixels, width: 640, height: 480, channels: 3 },
       );
       expect(score, ext).toBeGreaterThan(60);
+    }
+  });
+});
+
+describe('web-v3 with the never-larger rule', () => {
+  it('writes one variant at a time, only after the search and every encode', async () => {
+    const input = await photoJpeg(1200, 900, 95);
+    const events: string[] = [];
+    let inFlight = 0;
+    let most = 0;
+    let secondWrite: () => void = () => undefined;
+    const secondWriteStarted = new Promise<void>((resolve) => {
+      secondWrite = resolve;
+    });
+    const result = await processImage(input, {
+      preset: 'web-v3',
+      write: async (v) => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        events.push(`write ${v.suffix}`);
+        if (events.filter((e) => e.startsWith('write ')).length === 1) {
+          // The first write holds on until another write starts (or 2 s pass): writes
+          // made beside the encodes would overlap it; sequential ones never start.
+          await Promise.race([secondWriteStarted, sleep(2_000)]);
+        } else {
+          secondWrite();
+        }
+        inFlight -= 1;
+      },
+      onQualityChoice: () => events.push('search'),
+    });
+    expect(most).toBe(1);
+    expect(events[0]).toBe('search');
+    // Every written file is in the record; entries reusing a wider file are not written.
+    const written = events.filter((e) => e.startsWith('write ')).map((e) => e.slice(6));
+    expect(written.sort()).toEqual(
+      result.variants
+        .filter((v) => v.reuse !== 'wider')
+        .map((v) => v.suffix)
+        .sort(),
+    );
+    // The placeholder ran beside the encodes and is still recorded.
+    expect(result.placeholder).toBeTruthy();
+    expect(result.timings.placeholder).toBeGreaterThan(0);
+  });
+
+  it("looks the search's baseline up in the presets it is given (a job spec's closure)", async () => {
+    const web = PRESETS['web-v3'] as Preset;
+    const closure = { 'web-v3': web };
+    // Without its baseline in the closure, both paths name what is missing: the
+    // search (above the pixel floor) and the baseline's options (below it).
+    for (const [width, height] of [
+      [1200, 900],
+      [480, 320],
+    ] as const) {
+      await expect(
+        processImage(await photoJpeg(width, height, 95), { preset: 'web-v3', presets: closure }),
+      ).rejects.toThrow('Expected one of web-v3 for preset but received "web-v1"');
+    }
+  });
+});
+
+describe('web-v3 on small images', () => {
+  it('skips the search below its pixel floor and encodes AVIF with the baseline setting', async () => {
+    const input = await photoJpeg(480, 320, 95);
+    const seen: FormatChoice[][] = [];
+    const avif = new Map<string, Map<string, Buffer>>();
+    for (const preset of ['web-v3', 'web-v1']) {
+      const files = new Map<string, Buffer>();
+      const result = await processImage(input, {
+        preset,
+        write: async (v) => {
+          if (v.format === 'avif') files.set(v.suffix, v.data);
+        },
+        onQualityChoice: (choices) => seen.push(choices),
+      });
+      expect(result.timings['quality-search']).toBeUndefined();
+      avif.set(preset, files);
+    }
+    expect(seen).toEqual([]);
+    // Same encoder, same settings, same pixels: the same AVIF files as web-v1.
+    expect([...(avif.get('web-v3')?.keys() ?? [])].sort()).toEqual(['w320.avif', 'w480.avif']);
+    for (const [suffix, data] of avif.get('web-v3') ?? []) {
+      expect(data.equals(avif.get('web-v1')?.get(suffix) ?? Buffer.alloc(0)), suffix).toBe(true);
     }
   });
 });

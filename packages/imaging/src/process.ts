@@ -1,17 +1,19 @@
 /**
  * processImage: validate, decode once, encode every variant of a preset with
- * bounded parallelism, hand each to `write` as soon as it is ready, and return
- * the ImageResult record.
+ * bounded parallelism, hand each to `write` (as soon as it is ready, or after
+ * every encode when the never-larger rule applies), and return the ImageResult
+ * record.
  */
 
 import { readFile } from 'node:fs/promises';
 import { ImageResult } from '@slideshow/contracts';
 import { AppError, coerceError } from '@slideshow/runtime';
 import sharp from 'sharp';
-import { configureSharp, ENCODE_POOL, mapLimit } from './concurrency.ts';
-import { decodeStill, safeInputOptions } from './decode.ts';
+import { type CostedJob, configureSharp, ENCODE_POOL, runByCost } from './concurrency.ts';
+import { decodeStill, type Intermediate, safeInputOptions } from './decode.ts';
 import {
   centreCrop,
+  type EncoderOptions,
   encodeAnimated,
   encodeCost,
   encodePoster,
@@ -42,7 +44,11 @@ export interface ProcessOptions {
    */
   presets?: Readonly<Record<string, Preset>>;
   limits?: Partial<Limits>;
-  /** Called once per variant, as soon as it is encoded. */
+  /**
+   * Called once per stored variant: as soon as it is encoded, or — with a
+   * `neverLarger` preset — one at a time after every encode, for the variants
+   * the rule keeps.
+   */
   write?: (variant: VariantOutput) => Promise<void>;
   /** Aborts between steps (an encode already running finishes first). */
   signal?: AbortSignal;
@@ -127,102 +133,61 @@ export async function processImage(
   lap('decode');
   checkAborted(signal);
 
-  const { placeholder, dominantColor } = await placeholderOf(source.input, source.options);
-  lap('placeholder');
+  // The placeholder is only needed for the record: it runs beside the encodes.
+  const placeholderStart = performance.now();
+  const placeholding = placeholderOf(source.input, source.options).then((p) => {
+    timings.placeholder = Math.round((performance.now() - placeholderStart) * 10) / 10;
+    return p;
+  });
+  // Marked handled: awaited after the encodes; a failure of an encode comes first.
+  placeholding.catch(() => undefined);
 
-  type Job = { cost: number; run: () => Promise<VariantOutput> };
-  const jobs: Job[] = [];
+  let jobs: CostedJob<VariantOutput>[];
   if (animated) {
     const timing = await animationTiming(input);
-    for (const width of widths) {
-      const cost = width * width * 3;
-      jobs.push({ cost, run: () => encodeAnimated(input, width, preset, limits, timing) });
-    }
-    jobs.push({ cost: 0, run: () => encodePoster(source, largest, preset) });
+    jobs = widths.map((width) => ({
+      cost: () => width * width * 3,
+      blocked: () => undefined,
+      run: () => encodeAnimated(input, width, preset, limits, timing),
+    }));
+    jobs.push({
+      cost: () => 0,
+      blocked: () => undefined,
+      run: () => encodePoster(source, largest, preset),
+    });
   } else {
-    const formats = stillFormats(preset, source.hasAlpha);
-    const { qualitySearch } = preset;
-    const probeWidth = qualitySearch ? pickProbeWidth(widths, qualitySearch.probeWidth) : undefined;
-    // One resize per width, shared by its formats and dropped when they are done.
-    const resized = new Map<number, { image: Promise<Resized>; pending: number }>();
-    const resize = (width: number): Promise<Resized> => {
-      let entry = resized.get(width);
-      if (!entry) {
-        // Its formats use it, and the quality search when it is the probe.
-        const uses = formats.length + (width === probeWidth ? 1 : 0);
-        entry = { image: resizeTo(source, width), pending: uses };
-        resized.set(width, entry);
-      }
-      return entry.image;
-    };
-    const release = (width: number, uses: number): void => {
-      const entry = resized.get(width);
-      if (entry) entry.pending -= uses;
-      if (entry && entry.pending <= 0) resized.delete(width);
-    };
-    // The quality search runs while the formats it does not decide encode;
-    // the formats it decides wait for it inside their pool slots.
-    const searched = new Set(Object.keys(qualitySearch?.formats ?? {}));
-    const searchStart = performance.now();
-    const search =
-      qualitySearch && probeWidth !== undefined
-        ? (async () => {
-            const probe = await centreCrop(await resize(probeWidth), qualitySearch.probeCrop);
-            const choices = await chooseQualities(probe, preset, formats, undefined, table);
-            release(probeWidth, 1);
-            timings['quality-search'] = Math.round((performance.now() - searchStart) * 10) / 10;
-            options.onQualityChoice?.(choices);
-            return new Map(choices.map((c) => [c.format as OutputFormat, c.options]));
-          })()
-        : undefined;
-    // A failed search fails the image through the first job that awaits it.
-    search?.catch(() => undefined);
-    for (const width of widths) {
-      const height = Math.round((width / source.width) * source.height);
-      for (const format of formats) {
-        const fixed = presetOptions(preset, format);
-        const pending = search && searched.has(format) ? search : undefined;
-        jobs.push({
-          cost: width * height * encodeCost(format, fixed),
-          run: async () => {
-            try {
-              const formatOptions = (pending && (await pending).get(format)) || fixed;
-              checkAborted(signal);
-              return await encodeResized(await resize(width), format, formatOptions);
-            } finally {
-              release(width, 1);
-            }
-          },
-        });
-      }
-    }
+    jobs = stillJobs(source, widths, preset, table, signal, timings, options.onQualityChoice);
   }
-  // One pool, longest first: the big AVIF/WebP encodes start at once and the
-  // small ones fill the gaps at the end (shorter tail than separate lanes).
-  jobs.sort((a, b) => b.cost - a.cost);
   let failed = false;
   // Never larger: every variant is compared with its wider siblings before
   // anything is written, so the writes wait for the encodes.
   const deferWrites = preset.neverLarger;
-  const runJob = async (job: Job): Promise<VariantOutput> => {
-    if (failed) throw new AppError('INTERNAL', 'Stopped: another variant of this image failed');
-    try {
-      checkAborted(signal);
-      let variant: VariantOutput;
-      try {
-        variant = await job.run();
-      } catch (error) {
-        throw fromSharpError(coerceError(error), { format: info.format, stage: 'encode' });
-      }
+  const runJob = (job: CostedJob<VariantOutput>): CostedJob<VariantOutput> => ({
+    ...job,
+    run: async () => {
       if (failed) throw new AppError('INTERNAL', 'Stopped: another variant of this image failed');
-      if (!deferWrites) await write(variant);
-      return variant;
-    } catch (error) {
-      failed = true;
-      throw coerceError(error);
-    }
-  };
-  const variants = await mapLimit(jobs, ENCODE_POOL, runJob);
+      try {
+        checkAborted(signal);
+        let variant: VariantOutput;
+        try {
+          variant = await job.run();
+        } catch (error) {
+          throw fromSharpError(coerceError(error), { format: info.format, stage: 'encode' });
+        }
+        if (failed) throw new AppError('INTERNAL', 'Stopped: another variant of this image failed');
+        if (!deferWrites) await write(variant);
+        return variant;
+      } catch (error) {
+        failed = true;
+        throw coerceError(error);
+      }
+    },
+  });
+  // One pool, costliest ready encode first: the big AVIF/WebP encodes start at
+  // once and the small ones fill the gaps at the end (shorter tail than
+  // separate lanes); encodes that wait for the quality search never hold a slot.
+  const variants = await runByCost(jobs.map(runJob), ENCODE_POOL);
+  const { placeholder, dominantColor } = await placeholding;
   lap('encode');
   let entries: ManifestEntry[] = variants.map((variant) => ({ variant }));
   if (deferWrites) {
@@ -267,6 +232,112 @@ export async function processImage(
     // The quality search overlaps the encode phase, so the total is measured, not summed.
     timings: { ...timings, total: Math.round((performance.now() - started) * 10) / 10 },
   });
+}
+
+/**
+ * The encodes of a still image: one per width and format, each width resized
+ * once (all widths at once, while the quality search runs) and shared by its
+ * formats. With a quality search, each format's encodes wait for its choice.
+ */
+function stillJobs(
+  source: Intermediate,
+  widths: number[],
+  preset: Preset,
+  presets: Readonly<Record<string, Preset>>,
+  signal: AbortSignal | undefined,
+  timings: Record<string, number>,
+  onQualityChoice: ((choices: FormatChoice[]) => void) | undefined,
+): CostedJob<VariantOutput>[] {
+  const formats = stillFormats(preset, source.hasAlpha);
+  const { qualitySearch } = preset;
+  const heightOf = (width: number): number => Math.round((width / source.width) * source.height);
+  const variantPixels = widths.reduce((sum, width) => sum + width * heightOf(width), 0);
+  const searched = qualitySearch !== null && variantPixels >= qualitySearch.minPixels;
+  const probeWidth = searched ? pickProbeWidth(widths, qualitySearch.probeWidth) : undefined;
+  // One resize per width, shared by its formats and dropped when they are done.
+  const resized = new Map<number, { image: Promise<Resized>; pending: number }>();
+  for (const width of widths) {
+    // Its formats use it, and the quality search when it is the probe.
+    const uses = formats.length + (width === probeWidth ? 1 : 0);
+    const image = resizeTo(source, width);
+    // Marked handled: awaited by its encodes (or the search), which report a failure.
+    image.catch(() => undefined);
+    resized.set(width, { image, pending: uses });
+  }
+  const resize = (width: number): Promise<Resized> =>
+    resized.get(width)?.image ?? resizeTo(source, width);
+  const release = (width: number): void => {
+    const entry = resized.get(width);
+    if (entry) entry.pending -= 1;
+    if (entry && entry.pending <= 0) resized.delete(width);
+  };
+
+  // Each format's options: decided by the search (as soon as each is final), else the preset's.
+  const decided = new Map<OutputFormat, EncoderOptions>();
+  if (qualitySearch && !searched) {
+    // Too small for the search to pay: the speed formats keep the baseline's
+    // setting (never worse or larger), the others the preset's.
+    const baseline = presetFrom({ presets, source: 'presets' }, qualitySearch.baseline);
+    for (const format of formats) {
+      decided.set(
+        format,
+        format in qualitySearch.speed
+          ? presetOptions(baseline, format)
+          : presetOptions(preset, format),
+      );
+    }
+  }
+  const waiting = new Map<OutputFormat, PromiseWithResolvers<void>>();
+  if (qualitySearch && probeWidth !== undefined) {
+    for (const format of formats) {
+      const wait = Promise.withResolvers<void>();
+      // Marked handled: a failed search fails the image through the encodes that wait.
+      wait.promise.catch(() => undefined);
+      waiting.set(format, wait);
+    }
+    const decide = (format: OutputFormat, options: EncoderOptions): void => {
+      decided.set(format, options);
+      waiting.get(format)?.resolve();
+    };
+    const searchStart = performance.now();
+    (async () => {
+      const probe = await centreCrop(await resize(probeWidth), qualitySearch.probeCrop);
+      const choices = await chooseQualities(probe, preset, formats, {
+        onChoice: (choice) => decide(choice.format, choice.options),
+        presets,
+      });
+      release(probeWidth);
+      timings['quality-search'] = Math.round((performance.now() - searchStart) * 10) / 10;
+      for (const choice of choices) decide(choice.format, choice.options);
+      // A format the search did not cover keeps the preset's options.
+      for (const format of formats) {
+        if (!decided.has(format)) decide(format, presetOptions(preset, format));
+      }
+      onQualityChoice?.(choices);
+    })().catch((error: unknown) => {
+      for (const wait of waiting.values()) wait.reject(error);
+    });
+  }
+  const jobs: CostedJob<VariantOutput>[] = [];
+  for (const width of widths) {
+    const height = heightOf(width);
+    for (const format of formats) {
+      const optionsNow = (): EncoderOptions => decided.get(format) ?? presetOptions(preset, format);
+      jobs.push({
+        cost: () => width * height * encodeCost(format, optionsNow()),
+        blocked: () => (decided.has(format) ? undefined : waiting.get(format)?.promise),
+        run: async () => {
+          try {
+            checkAborted(signal);
+            return await encodeResized(await resize(width), format, optionsNow());
+          } finally {
+            release(width);
+          }
+        },
+      });
+    }
+  }
+  return jobs;
 }
 
 async function firstFrame(input: Buffer | string, limits: Limits): Promise<Buffer> {

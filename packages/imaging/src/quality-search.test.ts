@@ -1,8 +1,13 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import type { Resized } from './encode.ts';
+import { encodeResized, type Resized } from './encode.ts';
 import { getPreset, type QualitySearch } from './presets.ts';
-import { chooseQualities, type ProbeEncode, searchQuality } from './quality-search.ts';
+import {
+  chooseQualities,
+  type FormatChoice,
+  type ProbeEncode,
+  searchQuality,
+} from './quality-search.ts';
 import { photoJpeg } from './test-fixtures.ts';
 
 /** A fake encoder with a known, monotone quality → score curve. */
@@ -89,68 +94,103 @@ describe('searchQuality byte cap', () => {
 });
 
 describe('chooseQualities (real sharp, SSIMULACRA 2)', () => {
-  const preset = getPreset('web-v2');
+  const preset = getPreset('web-v3');
   const search = preset.qualitySearch as QualitySearch;
   const baseline = getPreset(search.baseline);
 
-  it('picks qualities that reach the reference score without exceeding the byte budget', async () => {
+  /** Bytes of every chosen setting on the probe, and of the baseline's. */
+  async function totals(
+    probe: Resized,
+    choices: FormatChoice[],
+  ): Promise<{ chosen: number; reference: number }> {
+    let chosen = 0;
+    let reference = 0;
+    for (const choice of choices) {
+      chosen += (await encodeResized(probe, choice.format, choice.options)).data.length;
+      reference += choice.reference.bytes;
+    }
+    return { chosen, reference };
+  }
+
+  it('decides every format the image gets, each at its baseline score or above, within the baseline bytes', async () => {
     const probe = await probeOf(await photoJpeg(256, 192, 95));
     const choices = await chooseQualities(probe, preset, ['avif', 'webp', 'jpeg']);
-    expect(choices.map((c) => c.format).sort()).toEqual(Object.keys(search.formats).sort());
-    let total = 0;
-    let referenceTotal = 0;
+    expect(choices.map((c) => c.format).sort()).toEqual(['avif', 'jpeg', 'webp']);
     for (const choice of choices) {
-      const spec = search.formats[choice.format];
-      referenceTotal += choice.reference.bytes;
       if (choice.source === 'reference') {
         expect(choice.options).toEqual(baseline[choice.format]);
-        total += choice.reference.bytes;
+        continue;
+      }
+      if (choice.source === 'preset') {
+        expect(choice.options).toEqual(preset[choice.format]);
         continue;
       }
       const quality = (choice.options as { quality: number }).quality;
       const chosen = choice.probes.find((p) => p.quality === quality) as ProbeEncode;
-      expect(chosen.score).toBeGreaterThanOrEqual(choice.reference.score + search.margin);
-      expect(chosen.bytes).toBeLessThanOrEqual(choice.reference.bytes * (spec?.maxBytesRatio ?? 1));
-      // No lower quality that was tried also passed.
-      const lowerPassing = choice.probes.filter(
-        (p) => p.quality < quality && p.score >= choice.reference.score + search.margin,
-      );
-      expect(lowerPassing).toEqual([]);
-      total += chosen.bytes;
-    }
-    expect(total).toBeGreaterThan(0);
-    expect(referenceTotal).toBeGreaterThan(0);
-  });
-
-  it('keeps the baseline setting when nothing pays for the extra bytes (alpha: no JPEG)', async () => {
-    const probe = await probeOf(await photoJpeg(256, 192, 95));
-    const choices = await chooseQualities(probe, preset, ['avif', 'webp', 'png']);
-    for (const choice of choices) {
-      if (choice.source === 'search') {
-        const quality = (choice.options as { quality: number }).quality;
-        const chosen = choice.probes.find((p) => p.quality === quality) as ProbeEncode;
-        expect(chosen.bytes).toBeLessThanOrEqual(choice.reference.bytes);
+      const target = (choice.reference.score ?? Number.POSITIVE_INFINITY) + search.margin;
+      expect(chosen.score).toBeGreaterThanOrEqual(target);
+      // No lower quality that was tried also passed (for a speed format).
+      if (choice.format === 'avif') {
+        expect(choice.probes.filter((p) => p.quality < quality && p.score >= target)).toEqual([]);
       }
     }
+    const { chosen, reference } = await totals(probe, choices);
+    expect(chosen).toBeLessThanOrEqual(reference);
   });
 
-  it('searches only the formats the image gets (no JPEG for an image with alpha)', async () => {
-    const probe = await probeOf(await photoJpeg(128, 96, 95));
+  it('keeps an image without JPEG (alpha: PNG) within the baseline bytes', async () => {
+    const input = await sharp(await photoJpeg(256, 192, 95))
+      .ensureAlpha(0.8)
+      .png()
+      .toBuffer();
+    const probe = await probeOf(input);
     const choices = await chooseQualities(probe, preset, ['avif', 'webp', 'png']);
-    expect(choices.map((c) => c.format)).toEqual(['avif']);
+    expect(choices.map((c) => c.format).sort()).toEqual(['avif', 'png', 'webp']);
+    const { chosen, reference } = await totals(probe, choices);
+    expect(chosen).toBeLessThanOrEqual(reference);
   });
 
-  it('falls back to the reference setting when the fast one cannot reach its score', async () => {
+  it('tells each choice as soon as it is final, once per format', async () => {
+    const probe = await probeOf(await photoJpeg(128, 96, 95));
+    const told: string[] = [];
+    const choices = await chooseQualities(probe, preset, ['avif', 'webp', 'jpeg'], {
+      onChoice: (choice) => told.push(choice.format),
+    });
+    expect(told.sort()).toEqual(['avif', 'jpeg', 'webp']);
+    expect(choices).toHaveLength(3);
+  });
+
+  it('falls back to the baseline setting when the fast one cannot reach its score', async () => {
     const probe = await probeOf(await photoJpeg(256, 192, 95));
-    const avif = search.formats.avif;
-    if (!avif) throw new Error('web-v2 searches AVIF');
+    const avif = search.speed.avif;
+    if (!avif) throw new Error('web-v3 searches AVIF');
     const capped: QualitySearch = {
       ...search,
-      formats: { avif: { ...avif, min: 5, max: 10, fast: { ...avif.fast, quality: 8 } } },
+      speed: { avif: { ...avif, min: 5, max: 10, start: [8], fast: { ...avif.fast, quality: 8 } } },
     };
-    const [choice] = await chooseQualities(probe, { ...preset, qualitySearch: capped }, ['avif']);
+    const choices = await chooseQualities(probe, { ...preset, qualitySearch: capped }, [
+      'avif',
+      'jpeg',
+    ]);
+    const choice = choices.find((c) => c.format === 'avif');
     expect(choice?.source).toBe('reference');
     expect(choice?.options).toEqual(baseline.avif);
     expect(choice?.probes.every((p) => p.quality <= 10)).toBe(true);
+    // The payer was not lowered for nothing.
+    expect(choices.find((c) => c.format === 'jpeg')?.options).toEqual(preset.jpeg);
+  });
+
+  it('lowers a payer only while it still reaches its baseline score', async () => {
+    const probe = await probeOf(await photoJpeg(256, 192, 95));
+    const choices = await chooseQualities(probe, preset, ['avif', 'jpeg']);
+    const jpeg = choices.find((c) => c.format === 'jpeg') as FormatChoice;
+    if (jpeg.source === 'search') {
+      const quality = (jpeg.options as { quality: number }).quality;
+      for (const p of jpeg.probes.filter((x) => x.quality >= quality)) {
+        expect(p.score).toBeGreaterThanOrEqual((jpeg.reference.score ?? 0) + search.margin);
+      }
+    }
+    const { chosen, reference } = await totals(probe, choices);
+    expect(chosen).toBeLessThanOrEqual(reference);
   });
 });

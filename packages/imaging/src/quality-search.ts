@@ -1,25 +1,41 @@
 /**
- * Content-aware quality: per image, choose each searched format's encoder
- * quality from cheap encodes of one small variant (the "probe"), so that a
- * fast encoder setting reaches the perceptual score (SSIMULACRA 2) that a
- * slower reference setting reaches on the same pixels — at the fewest bytes
- * the search finds. The idea is Cloudinary's `q_auto` (pick the quality per
- * image from a perceptual target rather than one number for every image);
- * here the target is relative: what the reference setting gives this image.
+ * Content-aware settings: per image, choose each format's encoder setting from
+ * cheap encodes of one small piece of it (the "probe"), so that every format
+ * keeps the perceptual score (SSIMULACRA 2) that a baseline preset reaches on
+ * the same pixels, all formats together take no more bytes than the
+ * baseline's, and as much encode time as possible is saved. The idea is
+ * Cloudinary's `q_auto` (pick the quality per image from a perceptual target
+ * rather than one number for every image); here the target is relative: what
+ * the baseline gives this image.
  *
- * When the fast setting cannot match the reference on the probe within the
- * searched range, or the searched formats together would need more bytes
- * than their references, a format falls back to its reference setting for
- * this image: slower, never worse and never larger than before.
+ * Formats play one of two parts (presets.ts, `QualitySearch`):
+ * - **speed** formats (AVIF, WebP) have a faster setting that needs a little
+ *   more bytes for the same score: its lowest passing quality is searched, and
+ *   it is taken only when the bytes fit the budget, else the format keeps the
+ *   baseline's (slower, never worse or larger) setting;
+ * - **payers** (JPEG, PNG) use the preset's own options, which save bytes
+ *   against the baseline at an equal or higher score (a smaller JPEG
+ *   quantisation table, a higher PNG deflate level); when a speed format is
+ *   short of bytes, a payer's quality is lowered step by step while it still
+ *   scores at least the baseline's.
+ *
+ * Scores are computed only when a decision needs them (each costs a
+ * comparison in JavaScript), and encodes that come out byte-identical (two
+ * qualities that map to one quantiser) share a score.
  */
 import sharp from 'sharp';
-import type { OutputFormat } from './encode.ts';
-import { type EncoderOptions, encodeResized, type Resized, type VariantOutput } from './encode.ts';
+import {
+  type EncoderOptions,
+  encodeResized,
+  type OutputFormat,
+  type Resized,
+  type VariantOutput,
+} from './encode.ts';
 import { presetFrom } from './preset-config.ts';
 import { type FormatSearch, PRESETS, type Preset } from './presets.ts';
 import { compareToReference, prepareReference } from './ssimulacra2.ts';
 
-/** Formats whose quality can be searched. */
+/** Formats whose setting can be searched. */
 export type SearchedFormat = 'avif' | 'webp' | 'jpeg';
 
 /** One encode of the probe. */
@@ -31,14 +47,18 @@ export interface ProbeEncode {
 
 /** What the search chose for one format, and why. */
 export interface FormatChoice {
-  format: SearchedFormat;
+  format: OutputFormat;
   /** The options every variant of this format is encoded with. */
   options: EncoderOptions;
-  /** `search`: the fast setting at a searched quality; `reference`: the fallback. */
-  source: 'search' | 'reference';
-  /** The reference setting on the probe. */
-  reference: { bytes: number; score: number };
-  /** Every probe encode of the fast setting, in the order tried. */
+  /**
+   * `search`: a searched quality of the preset's setting; `preset`: the
+   * preset's own options (a payer that was not lowered); `reference`: the
+   * baseline preset's options (the fallback).
+   */
+  source: 'search' | 'preset' | 'reference';
+  /** The baseline's setting on the probe (score only when it was needed). */
+  reference: { bytes: number; score?: number };
+  /** Every scored encode of the searched setting, in the order tried. */
   probes: ProbeEncode[];
 }
 
@@ -47,9 +67,7 @@ export type ProbeScorer = (encoded: Buffer) => Promise<number>;
 
 /**
  * Scores encodings of `probe` with SSIMULACRA 2 (alpha blended onto grey, as
- * the metric does) on the centre `crop` × `crop` pixels: the metric runs in
- * JavaScript and its cost grows with the area, while the bytes that the
- * budget weighs stay those of the whole probe.
+ * the metric does) on the centre `crop` × `crop` pixels.
  */
 export function createProbeScorer(probe: Resized, crop = Number.POSITIVE_INFINITY): ProbeScorer {
   const channels = probe.hasAlpha ? 4 : 3;
@@ -128,102 +146,215 @@ export async function searchQuality(
   return probes;
 }
 
-/** The options a preset gives `format`. */
-function optionsOf(preset: Preset, format: OutputFormat): EncoderOptions {
-  return preset[format];
+/** An encode of the probe whose score is computed on first request. */
+interface Trial {
+  options: EncoderOptions;
+  encoded: Promise<VariantOutput>;
+  score(): Promise<number>;
 }
 
 /**
+ * Encodes of the probe per format, memoised by options, with scores computed
+ * lazily and shared between byte-identical outputs.
+ */
+function createTrials(probe: Resized, scorer: ProbeScorer) {
+  const trials = new Map<string, Trial>();
+  const scored: { data: Buffer; score: Promise<number> }[] = [];
+  return (format: OutputFormat, options: EncoderOptions): Trial => {
+    const key = `${format}:${JSON.stringify(options)}`;
+    const known = trials.get(key);
+    if (known) return known;
+    const encoded = encodeResized(probe, format, options);
+    // Marked handled: awaited by whoever needs its bytes or score; an encode
+    // started ahead and never needed must not fail the process.
+    encoded.catch(() => undefined);
+    let score: Promise<number> | undefined;
+    const trial: Trial = {
+      options,
+      encoded,
+      score: () => {
+        score ??= encoded.then(({ data }) => {
+          const same = scored.find((s) => s.data.equals(data));
+          if (same) return same.score;
+          const computed = scorer(data);
+          scored.push({ data, score: computed });
+          return computed;
+        });
+        return score;
+      },
+    };
+    trials.set(key, trial);
+    return trial;
+  };
+}
+
+const bytesOf = async (trial: Trial): Promise<number> => (await trial.encoded).data.length;
+
+/** Options, callbacks and injectable parts of {@link chooseQualities}. */
+export interface ChooseOptions {
+  /** Scores encodings of the probe (default: SSIMULACRA 2 against the probe's own pixels). */
+  scorer?: ProbeScorer;
+  /** Told each format's choice as soon as it is final (its variants can start then). */
+  onChoice?: (choice: FormatChoice) => void;
+  /**
+   * Where the baseline is looked up: a job spec's closure (preset-config.ts
+   * `presetClosure`); default the repository's preset file.
+   */
+  presets?: Readonly<Record<string, Preset>>;
+}
+
+/**
+ * The order speed formats are decided in (most encode time saved first, so
+ * the first may lower the payers): fixed here rather than taken from the
+ * preset file's key order, which a preset's version does not hash
+ * (preset-config.ts `canonicalJson` sorts keys).
+ */
+const SPEED_ORDER: readonly SearchedFormat[] = ['avif', 'webp', 'jpeg'];
+
+/**
  * Chooses the encoder options of each of `formats` (the formats this image
- * gets) for the image whose probe is `probe`: the searched formats per
- * `preset.qualitySearch`, the others keep `preset`'s options but their probe
- * bytes count towards the byte budget against the baseline preset. `scorer`
- * defaults to SSIMULACRA 2 against the probe's own pixels; the baseline is
- * looked up in `presets` (a job spec's closure, or the repository's file).
+ * gets) from encodes of `probe`, per `preset.qualitySearch` (see the top of
+ * this file). Formats the search does not cover keep the preset's options.
  */
 export async function chooseQualities(
   probe: Resized,
   preset: Preset,
   formats: readonly OutputFormat[],
-  scorer?: ProbeScorer,
-  presets: Readonly<Record<string, Preset>> = PRESETS,
+  options: ChooseOptions = {},
 ): Promise<FormatChoice[]> {
   const search = preset.qualitySearch;
   if (!search) return [];
-  const score = scorer ?? createProbeScorer(probe);
-  const baseline = presetFrom({ presets, source: 'presets' }, search.baseline);
-  const searched = formats.filter(
-    (f): f is SearchedFormat => f !== 'png' && search.formats[f] !== undefined,
+  const trial = createTrials(probe, options.scorer ?? createProbeScorer(probe));
+  const baseline = presetFrom(
+    { presets: options.presets ?? PRESETS, source: 'presets' },
+    search.baseline,
   );
-  const payers = formats.filter(
-    (f) =>
-      !searched.includes(f as SearchedFormat) &&
-      JSON.stringify(optionsOf(preset, f)) !== JSON.stringify(optionsOf(baseline, f)),
-  );
-  const choices = await Promise.all(
-    searched.map(async (format): Promise<FormatChoice> => {
-      const spec = search.formats[format] as FormatSearch;
-      const referenceOptions = optionsOf(baseline, format);
-      // The first fast probe is encoded alongside the reference: the search
-      // is a serial chain that the format's variants wait for.
-      const firstQuality = Math.min(spec.max, Math.max(spec.min, Math.round(spec.fast.quality)));
-      let first: Promise<VariantOutput> | undefined = encodeResized(probe, format, {
-        ...spec.fast,
-        quality: firstQuality,
-      });
-      // Marked handled: awaited by the search's first step, or dropped when the
-      // reference encode fails first (that error is the one reported).
-      first.catch(() => undefined);
-      const referenceEncode = await encodeResized(probe, format, referenceOptions);
-      const reference = {
-        bytes: referenceEncode.data.length,
-        score: await score(referenceEncode.data),
-      };
-      const target = reference.score + search.margin;
-      const probes = await searchQuality(
-        spec.fast.quality,
-        target,
-        {
-          min: spec.min,
-          max: spec.max,
-          maxProbes: search.maxProbes,
-          slope: search.slope,
-          byteCap: reference.bytes * (payers.length > 0 ? spec.maxBytesRatio : 1),
-        },
-        async (quality) => {
-          const ahead = quality === firstQuality ? first : undefined;
-          first = undefined;
-          const encoded = await (ahead ?? encodeResized(probe, format, { ...spec.fast, quality }));
-          return { quality, bytes: encoded.data.length, score: await score(encoded.data) };
-        },
-      );
-      const best = probes.filter((p) => p.score >= target).sort((a, b) => a.quality - b.quality)[0];
-      return best && best.bytes <= reference.bytes * spec.maxBytesRatio
-        ? {
-            format,
-            options: { ...spec.fast, quality: best.quality },
-            source: 'search',
-            reference,
-            probes,
-          }
-        : { format, options: referenceOptions, source: 'reference', reference, probes };
-    }),
-  );
-  // All formats together may not take more bytes than the baseline's. The
-  // searched formats' extra bytes (each within its maxBytesRatio) are paid
-  // for by formats whose fixed options save bytes against the baseline
-  // (web-v2's JPEG table, ~2x AVIF's share of the bytes); an image that gets
-  // none of those (alpha: PNG instead of JPEG) must take no extra bytes, so
-  // its searched formats fall back.
-  if (payers.length === 0) {
-    for (const choice of choices) {
-      const quality = (choice.options as { quality?: number }).quality;
-      const bytes = choice.probes.find((p) => p.quality === quality)?.bytes;
-      if (choice.source === 'search' && (bytes ?? 0) > choice.reference.bytes) {
-        choice.options = optionsOf(baseline, choice.format);
-        choice.source = 'reference';
+  const speed = SPEED_ORDER.filter((f) => search.speed[f] !== undefined && formats.includes(f));
+  const payers = formats.filter((f) => !speed.includes(f as SearchedFormat));
+  const fastAt = (spec: FormatSearch, quality: number): EncoderOptions => ({
+    ...spec.fast,
+    quality,
+  });
+
+  // Every encode the search will most likely need, started at once: the
+  // baseline's and the preset's setting of each format, and each speed
+  // format's first qualities.
+  const reference = new Map(formats.map((f) => [f, trial(f, baseline[f])]));
+  const own = new Map(formats.map((f) => [f, trial(f, preset[f])]));
+  for (const format of speed) {
+    const spec = search.speed[format] as FormatSearch;
+    for (const quality of spec.start) trial(format, fastAt(spec, quality));
+  }
+  const referenceBytes = new Map<OutputFormat, number>();
+  for (const format of formats) {
+    referenceBytes.set(format, await bytesOf(reference.get(format) as Trial));
+  }
+  const budget = [...referenceBytes.values()].reduce((a, b) => a + b, 0) * (1 - search.byteMargin);
+
+  // What each format uses so far: payers their preset options, speed formats the baseline's.
+  const chosen = new Map<OutputFormat, FormatChoice>();
+  for (const format of formats) {
+    const isPayer = payers.includes(format);
+    const trialOf = isPayer ? (own.get(format) as Trial) : (reference.get(format) as Trial);
+    chosen.set(format, {
+      format,
+      options: trialOf.options,
+      source: isPayer && trialOf !== reference.get(format) ? 'preset' : 'reference',
+      reference: { bytes: referenceBytes.get(format) ?? 0 },
+      probes: [],
+    });
+  }
+  const usedBytes = async (): Promise<number> => {
+    let total = 0;
+    for (const choice of chosen.values()) {
+      total += await bytesOf(trial(choice.format, choice.options));
+    }
+    return total;
+  };
+  const referenceScore = async (format: OutputFormat): Promise<number> => {
+    const score = await (reference.get(format) as Trial).score();
+    (chosen.get(format) as FormatChoice).reference.score = score;
+    return score;
+  };
+
+  /**
+   * Lowers the payers' qualities, one step at a time and only while each
+   * still reaches its baseline score, until `needed` more bytes are free.
+   * Returns whether they are; lowered payers keep their lower quality.
+   */
+  const makeRoom = async (needed: number): Promise<boolean> => {
+    const before = payers.map((f) => ({ ...(chosen.get(f) as FormatChoice) }));
+    let free = 0;
+    for (const format of payers) {
+      const spec = search.payers[format as SearchedFormat];
+      if (!spec) continue;
+      const choice = chosen.get(format) as FormatChoice;
+      const target = (await referenceScore(format)) + search.margin;
+      let current = await bytesOf(trial(format, choice.options));
+      const top = (choice.options as { quality?: number }).quality ?? spec.max;
+      // Bounded by the quality range.
+      for (let quality = top - 1; quality >= spec.min && free < needed; quality--) {
+        const lower = trial(format, fastAt(spec, quality));
+        const score = await lower.score();
+        choice.probes.push({ quality, bytes: await bytesOf(lower), score });
+        if (score < target) break;
+        const bytes = await bytesOf(lower);
+        free += current - bytes;
+        current = bytes;
+        choice.options = lower.options;
+        choice.source = 'search';
+      }
+      if (free >= needed) return true;
+    }
+    // Not enough: the payers go back to their preset options (their lower
+    // qualities would cost score headroom for nothing).
+    for (const saved of before) chosen.set(saved.format, { ...saved, probes: [] });
+    return false;
+  };
+
+  const payersFinal = (): void => {
+    for (const format of payers) options.onChoice?.(chosen.get(format) as FormatChoice);
+  };
+  // Speed formats in the preset's order (most encode time saved first).
+  for (const [index, format] of speed.entries()) {
+    const spec = search.speed[format] as FormatSearch;
+    const choice = chosen.get(format) as FormatChoice;
+    const referenceSize = referenceBytes.get(format) ?? 0;
+    const headroom = budget - (await usedBytes());
+    // Only the first speed format may lower the payers' quality to make room.
+    const canFree = index === 0 && payers.some((f) => search.payers[f as SearchedFormat]);
+    const byteCap = referenceSize * spec.maxBytesRatio;
+    const fastBytes = await bytesOf(trial(format, fastAt(spec, spec.start[0] ?? spec.min)));
+    if (!canFree && fastBytes - referenceSize > headroom) {
+      // Even its first quality does not fit: no score is worth computing.
+      options.onChoice?.(choice);
+      if (index === 0) payersFinal();
+      continue;
+    }
+    const target = (await referenceScore(format)) + search.margin;
+    const probes = await searchQuality(
+      spec.start[0] ?? spec.min,
+      target,
+      { min: spec.min, max: spec.max, maxProbes: search.maxProbes, slope: search.slope, byteCap },
+      async (quality) => {
+        const t = trial(format, fastAt(spec, quality));
+        return { quality, bytes: await bytesOf(t), score: await t.score() };
+      },
+    );
+    choice.probes = probes;
+    const best = probes.filter((p) => p.score >= target).sort((a, b) => a.quality - b.quality)[0];
+    if (best) {
+      const extra = best.bytes - referenceSize;
+      const fits = extra <= headroom || (canFree && (await makeRoom(extra - headroom)));
+      if (fits) {
+        choice.options = fastAt(spec, best.quality);
+        choice.source = 'search';
       }
     }
+    options.onChoice?.(choice);
+    // Only the first speed format may lower the payers: after it they are final.
+    if (index === 0) payersFinal();
   }
-  return choices;
+  if (speed.length === 0) payersFinal();
+  return [...chosen.values()];
 }

@@ -63,6 +63,32 @@ describe('ssimulacra2', () => {
     expect(score).toBe(100);
   });
 
+  it('scores a fixed pair exactly as computing all 108 terms did (maps without weight are skipped)', () => {
+    // A deterministic pair (sine bands, ramps, a little pseudo-random noise)
+    // and the score the implementation gave before it skipped the maps whose
+    // weights are all zero: skipping them must not move the score.
+    const pattern = (shift: number): SrgbImage => {
+      const width = 96;
+      const height = 64;
+      const data = new Uint8Array(width * height * 3);
+      let seed = 12345;
+      const random = (): number => {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        return seed / 2 ** 32;
+      };
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const i = (y * width + x) * 3;
+          data[i] = (128 + 100 * Math.sin((x + shift) / 9) + 20 * random()) & 255;
+          data[i + 1] = (x * 255) / width;
+          data[i + 2] = ((y * 255) / height + 30 * random()) & 255;
+        }
+      }
+      return { data, width, height, channels: 3 };
+    };
+    expect(ssimulacra2(pattern(0), pattern(1.5))).toBeCloseTo(31.874525226935205, 9);
+  });
+
   it('refuses images of different sizes', () => {
     const a: SrgbImage = { data: new Uint8Array(16 * 16 * 3), width: 16, height: 16, channels: 3 };
     const b: SrgbImage = { data: new Uint8Array(16 * 8 * 3), width: 16, height: 8, channels: 3 };

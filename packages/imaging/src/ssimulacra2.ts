@@ -69,6 +69,22 @@ const WEIGHTS: readonly number[] = [
   0.0005130064588990679, 0.0, 0.00010854057858411537,
 ];
 
+/**
+ * Which error maps of each channel and scale carry weight, by index
+ * `c * NUM_SCALES + scale`: SSIM' needs the blurs of the squares and the
+ * product, ringing and blurring only the means. Maps whose weights are all
+ * zero are not computed (at full resolution X and B have no SSIM' weight,
+ * and Y none at 1:32): their terms add exactly 0 to the sum either way, so
+ * the score is unchanged and a comparison costs about a third less.
+ */
+const WEIGHTED = Array.from({ length: 3 * NUM_SCALES }, (_, i) => {
+  const w = (norm: number, map: number): number => WEIGHTS[i * 6 + norm * 3 + map] ?? 0;
+  return {
+    ssim: w(0, 0) !== 0 || w(1, 0) !== 0,
+    edges: w(0, 1) !== 0 || w(1, 1) !== 0 || w(0, 2) !== 0 || w(1, 2) !== 0,
+  };
+});
+
 /** sRGB transfer function (IEC 61966-2-1) as a table over 8-bit codes. */
 const SRGB_TO_LINEAR = Float32Array.from({ length: 256 }, (_, i) => {
   const v = i / 255;
@@ -188,32 +204,48 @@ function blur(src: Float32Array, w: number, h: number, tmp: Float32Array, out: F
     for (let x = 0; x < edge; x++) tmp[row + x] = edgeTap(src, row, x, w);
     for (let x = Math.max(edge, w - r); x < w; x++) tmp[row + x] = edgeTap(src, row, x, w);
     const end = row + w - r;
+    if (end <= row + r) continue;
+    // A window of eleven samples slides along the row: one load per output.
+    let a = s(src, row);
+    let b = s(src, row + 1);
+    let c = s(src, row + 2);
+    let d = s(src, row + 3);
+    let e = s(src, row + 4);
+    let f = s(src, row + 5);
+    let g = s(src, row + 6);
+    let hh = s(src, row + 7);
+    let ii = s(src, row + 8);
+    let j = s(src, row + 9);
     for (let i = row + r; i < end; i++) {
-      tmp[i] =
-        k0 * (src[i] as number) +
-        k1 * ((src[i - 1] as number) + (src[i + 1] as number)) +
-        k2 * ((src[i - 2] as number) + (src[i + 2] as number)) +
-        k3 * ((src[i - 3] as number) + (src[i + 3] as number)) +
-        k4 * ((src[i - 4] as number) + (src[i + 4] as number)) +
-        k5 * ((src[i - 5] as number) + (src[i + 5] as number));
+      const k = s(src, i + 5);
+      tmp[i] = k0 * f + k1 * (e + g) + k2 * (d + hh) + k3 * (c + ii) + k4 * (b + j) + k5 * (a + k);
+      a = b;
+      b = c;
+      c = d;
+      d = e;
+      e = f;
+      f = g;
+      g = hh;
+      hh = ii;
+      ii = j;
+      j = k;
     }
   }
   // Vertical: per output row, the weighted rows it covers.
+  const [w2, w3, w4, w5] = [2 * w, 3 * w, 4 * w, 5 * w];
   for (let y = 0; y < h; y++) {
     const from = Math.max(0, y - r);
     const to = Math.min(h - 1, y + r);
     const row = y * w;
     if (to - from === 2 * r) {
-      const a0 = y * w;
-      for (let x = 0; x < w; x++) {
-        const i = a0 + x;
+      for (let i = row, end = row + w; i < end; i++) {
         out[i] =
           k0 * s(tmp, i) +
           k1 * (s(tmp, i - w) + s(tmp, i + w)) +
-          k2 * (s(tmp, i - 2 * w) + s(tmp, i + 2 * w)) +
-          k3 * (s(tmp, i - 3 * w) + s(tmp, i + 3 * w)) +
-          k4 * (s(tmp, i - 4 * w) + s(tmp, i + 4 * w)) +
-          k5 * (s(tmp, i - 5 * w) + s(tmp, i + 5 * w));
+          k2 * (s(tmp, i - w2) + s(tmp, i + w2)) +
+          k3 * (s(tmp, i - w3) + s(tmp, i + w3)) +
+          k4 * (s(tmp, i - w4) + s(tmp, i + w4)) +
+          k5 * (s(tmp, i - w5) + s(tmp, i + w5));
       }
       continue;
     }
@@ -245,11 +277,14 @@ function s(a: Float32Array, i: number): number {
   return a[i] as number;
 }
 
-/** The reference side of one scale: its XYB planes, their blurs and the blurs of their squares. */
+/**
+ * The reference side of one scale: its XYB planes, their blurs and the blurs
+ * of their squares (each only where a weighted map needs it).
+ */
 interface ScaleReference {
   xyb: Planes;
-  mu: Float32Array[];
-  sigma: Float32Array[];
+  mu: (Float32Array | undefined)[];
+  sigma: (Float32Array | undefined)[];
 }
 
 /**
@@ -290,20 +325,27 @@ function pyramid(image: SrgbImage): Planes[] {
 
 /** Prepares `reference` for {@link compareToReference}. */
 export function prepareReference(reference: SrgbImage): Ssimulacra2Reference {
-  const scales = pyramid(reference).map((lin): ScaleReference => {
+  const scales = pyramid(reference).map((lin, scale): ScaleReference => {
     const xyb = toPositiveXyb(lin);
     const tmp = new Float32Array(lin.width * lin.height);
+    const weighted = (c: number) => WEIGHTED[c * NUM_SCALES + scale];
     return {
       xyb,
-      mu: xyb.c.map((p) => blurred(p, lin.width, lin.height, tmp)),
-      sigma: xyb.c.map((p) => squareBlur(p, lin.width, lin.height, tmp)),
+      mu: xyb.c.map((p, c) =>
+        weighted(c)?.ssim || weighted(c)?.edges
+          ? blurred(p, lin.width, lin.height, tmp)
+          : undefined,
+      ),
+      sigma: xyb.c.map((p, c) =>
+        weighted(c)?.ssim ? squareBlur(p, lin.width, lin.height, tmp) : undefined,
+      ),
     };
   });
   return { width: reference.width, height: reference.height, scales };
 }
 
 /** The 18 numbers of one scale: per channel [ssim1, ssim4, ring1, ring4, blur1, blur4]. */
-function scaleFeatures(ref: ScaleReference, b: Planes): number[] {
+function scaleFeatures(ref: ScaleReference, b: Planes, scale: number): number[] {
   const { width: w, height: h } = b;
   const n = w * h;
   const tmp = new Float32Array(n);
@@ -313,11 +355,21 @@ function scaleFeatures(ref: ScaleReference, b: Planes): number[] {
   const s12 = new Float32Array(n);
   const features: number[] = [];
   for (let c = 0; c < 3; c++) {
+    const weighted = WEIGHTED[c * NUM_SCALES + scale];
     const p1 = ref.xyb.c[c] as Float32Array;
-    const mu1 = ref.mu[c] as Float32Array;
-    const s11 = ref.sigma[c] as Float32Array;
+    const mu1 = ref.mu[c];
     const p2 = b.c[c] as Float32Array;
+    if (!mu1 || !weighted) {
+      // No weighted map: its six terms are 0 × anything.
+      features.push(0, 0, 0, 0, 0, 0);
+      continue;
+    }
     blur(p2, w, h, tmp, mu2);
+    const s11 = ref.sigma[c];
+    if (!s11) {
+      features.push(0, 0, ...edgeFeatures(p1, mu1, p2, mu2));
+      continue;
+    }
     for (let i = 0; i < n; i++) prod[i] = (p2[i] as number) * (p2[i] as number);
     blur(prod, w, h, tmp, s22);
     for (let i = 0; i < n; i++) prod[i] = (p1[i] as number) * (p2[i] as number);
@@ -358,6 +410,34 @@ function scaleFeatures(ref: ScaleReference, b: Planes): number[] {
   return features;
 }
 
+/** Ringing and blurring features alone, [ring1, ring4, blur1, blur4], for maps without SSIM' weight. */
+function edgeFeatures(
+  p1: Float32Array,
+  mu1: Float32Array,
+  p2: Float32Array,
+  mu2: Float32Array,
+): [number, number, number, number] {
+  const n = p1.length;
+  let ring1 = 0;
+  let ring4 = 0;
+  let blur1 = 0;
+  let blur4 = 0;
+  for (let i = 0; i < n; i++) {
+    const e =
+      (1 + Math.abs((p2[i] as number) - (mu2[i] as number))) /
+        (1 + Math.abs((p1[i] as number) - (mu1[i] as number))) -
+      1;
+    if (e > 0) {
+      ring1 += e;
+      ring4 += e * e * e * e;
+    } else {
+      blur1 -= e;
+      blur4 += e * e * e * e;
+    }
+  }
+  return [ring1 / n, Math.sqrt(Math.sqrt(ring4 / n)), blur1 / n, Math.sqrt(Math.sqrt(blur4 / n))];
+}
+
 /**
  * SSIMULACRA 2 score of `distorted` against a prepared reference (same size;
  * 100 = identical). Throws a TypeError when the sizes differ.
@@ -369,7 +449,7 @@ export function compareToReference(reference: Ssimulacra2Reference, distorted: S
     );
   }
   const perScale = pyramid(distorted).map((lin, scale) =>
-    scaleFeatures(reference.scales[scale] as ScaleReference, toPositiveXyb(lin)),
+    scaleFeatures(reference.scales[scale] as ScaleReference, toPositiveXyb(lin), scale),
   );
   let sum = 0;
   let i = 0;

@@ -132,6 +132,21 @@ export function createFsObjectStore(options: FsObjectStoreOptions): FsObjectStor
     );
   }
 
+  /**
+   * Creates `dir` inside the root; again when a concurrent delete removes a
+   * folder this just made before its real path is checked (ENOENT).
+   */
+  async function ensureDir(dir: string, key: string, rootReal: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ensureDirInside(root, rootReal, dir, key);
+        return;
+      } catch (error) {
+        if (!hasCode(error, 'ENOENT') || attempt >= RENAME_ATTEMPTS) throw error;
+      }
+    }
+  }
+
   async function moveIntoPlace(
     tempFile: string,
     target: string,
@@ -139,13 +154,26 @@ export function createFsObjectStore(options: FsObjectStoreOptions): FsObjectStor
     rootReal: string,
   ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      await ensureDirInside(root, rootReal, path.dirname(target), key);
+      await ensureDir(path.dirname(target), key, rootReal);
       try {
         await rename(tempFile, target);
         return;
       } catch (error) {
         if (!hasCode(error, 'ENOENT') || attempt >= RENAME_ATTEMPTS) throw error;
       }
+    }
+  }
+
+  /**
+   * fsyncs the folder a rename went into. A folder already gone was removed
+   * by a delete that came after the rename: nothing of this put is left to
+   * make durable, and the put itself has succeeded.
+   */
+  async function fsyncDirAfterRename(dir: string): Promise<void> {
+    try {
+      await fsyncDir(dir);
+    } catch (error) {
+      if (!hasCode(error, 'ENOENT')) throw error;
     }
   }
 
@@ -201,22 +229,27 @@ export function createFsObjectStore(options: FsObjectStoreOptions): FsObjectStor
       await writeTemp(tempData, body, signal);
       await writeFile(tempMeta, serializeSidecar(putOptions), { flag: 'wx', flush: true });
       signal?.throwIfAborted();
+      // What this put wrote, read before the renames: once the bytes are in place the put has
+      // succeeded, and a delete landing right after it (an image deleted while its variants
+      // are written) must not turn it into a failure — a GCS insert answers with the object
+      // it created whatever happens next.
+      const written = await stat(tempData);
       // Sidecar first: a crash between the two renames leaves an orphan sidecar, which is
       // invisible (objects are found by their data file), rather than bytes without a type.
       const metaTarget = metaPathFor(key);
       // Check (and create) the data folder first, so a refused key leaves no orphan sidecar.
-      await ensureDirInside(root, rootReal, path.dirname(target), key);
+      await ensureDir(path.dirname(target), key, rootReal);
       await moveIntoPlace(tempMeta, metaTarget, key, rootReal);
       await moveIntoPlace(tempData, target, key, rootReal);
-      await fsyncDir(path.dirname(target));
-      await fsyncDir(path.dirname(metaTarget));
-      const info = await infoAt(key, target);
-      if (!info)
-        throw new AppError(
-          'STORAGE_UNAVAILABLE',
-          `Object ${JSON.stringify(key)} vanished right after being written`,
-          { retryable: true, context: { key } },
-        );
+      await fsyncDirAfterRename(path.dirname(target));
+      await fsyncDirAfterRename(path.dirname(metaTarget));
+      const info: ObjectInfo = {
+        key,
+        bytes: written.size,
+        contentType: putOptions.contentType,
+        updated: written.mtime,
+      };
+      if (putOptions.cacheControl !== undefined) info.cacheControl = putOptions.cacheControl;
       return info;
     } catch (error) {
       await Promise.allSettled([unlinkIfPresent(tempData), unlinkIfPresent(tempMeta)]);

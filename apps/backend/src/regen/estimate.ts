@@ -11,10 +11,11 @@ import { PROCESSOR_JOB, taskCostUsd } from '@slideshow/contracts/cloud-run-prici
 import type { RegenRepository } from '../db/regen-repository.ts';
 
 /**
- * CPU-s per megapixel when nothing was measured yet: web-v1 over the bench's
- * seven-image corpus (docs/performance.md, "Cost per 1,000 photos").
+ * CPU-s per megapixel when nothing was measured yet: web-v3, the default, over
+ * the bench's seven-image corpus (docs/performance.md, "Cost per 1,000
+ * photos"; web-v1 took 0.570 in the same run).
  */
-export const FALLBACK_CPU_SECONDS_PER_MEGAPIXEL = 0.81;
+export const FALLBACK_CPU_SECONDS_PER_MEGAPIXEL = 0.475;
 
 /** A task's start-up before it processes (docs/performance.md). */
 export const TASK_STARTUP_SECONDS = 0.2;
