@@ -30,11 +30,21 @@ import { coerceError } from '@slideshow/runtime';
 import { type Figure, formatFigures, recordFigures } from '@slideshow/tools/bench-results';
 import { findSharedDir } from '@slideshow/tools/shared-dir';
 import sharp from 'sharp';
-import { type OutputFormat, processImage, type VariantOutput } from '../src/index.ts';
+import { processImage, type VariantOutput } from '../src/index.ts';
 import type { FormatChoice } from '../src/quality-search.ts';
 import { compareToReference, prepareReference } from '../src/ssimulacra2.ts';
 import { butteraugli, ensureButteraugli } from './butteraugli.ts';
 import { buildCorpus, type CorpusImage } from './corpus.ts';
+import {
+  corpusFigures,
+  figuresFor,
+  type ImageResult,
+  loadFigures,
+  markdownTable,
+  median,
+  perWidthLines,
+  type Quality,
+} from './imaging-report.ts';
 import { luma, ssim } from './ssim.ts';
 
 const BASELINE = 'web-v1';
@@ -48,15 +58,6 @@ function argValue(name: string): string | undefined {
   const index = process.argv.indexOf(name);
   return index === -1 ? undefined : process.argv[index + 1];
 }
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
-
-const mean = (values: number[]): number =>
-  values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
 
 interface Run {
   wallMs: number;
@@ -83,15 +84,6 @@ async function runPreset(file: string, preset: string): Promise<Run> {
   const used = process.cpuUsage(cpu);
   return { wallMs, cpuMs: (used.user + used.system) / 1000, outputs, choices };
 }
-
-/** Per-format quality of one preset's variants. */
-interface FormatQuality {
-  ssimulacra2: number[];
-  ssim: number[];
-  butteraugli: number | undefined;
-}
-
-type Quality = Map<OutputFormat, FormatQuality>;
 
 /** Scores every variant of both runs against references made from the full decode. */
 async function measureQuality(
@@ -214,116 +206,6 @@ async function fiftyMegapixelJpeg(path: string): Promise<void> {
     .toFile(path);
 }
 
-interface ImageResult {
-  image: CorpusImage;
-  megapixels: number;
-  wall: [number, number];
-  cpu: [number, number];
-  bytes: [number, number];
-  quality: [Quality, Quality];
-  choices: FormatChoice[];
-}
-
-const FORMAT_LABEL: Record<OutputFormat, string> = {
-  avif: 'AVIF',
-  webp: 'WebP',
-  jpeg: 'JPEG',
-  png: 'PNG',
-};
-
-function figuresFor(r: ImageResult): Figure[] {
-  const name = `imaging.${r.image.name}`;
-  const timeRatio = r.wall[1] / r.wall[0];
-  const figures: Figure[] = [
-    {
-      name: `${name}.wall`,
-      value: r.wall[1],
-      unit: 'ms',
-      baseline: r.wall[0],
-      target: null,
-      met: null,
-    },
-    {
-      name: `${name}.wall_ratio`,
-      value: timeRatio,
-      unit: 'x',
-      baseline: 1,
-      target: '<= 0.5x',
-      met: timeRatio <= 0.5,
-    },
-    {
-      name: `${name}.cpu`,
-      value: r.cpu[1],
-      unit: 'ms',
-      baseline: r.cpu[0],
-      target: null,
-      met: null,
-    },
-    {
-      name: `${name}.bytes`,
-      value: r.bytes[1],
-      unit: 'B',
-      baseline: r.bytes[0],
-      target: '<= baseline',
-      met: r.bytes[1] <= r.bytes[0],
-    },
-  ];
-  for (const [format, q] of r.quality[1]) {
-    const base = r.quality[0].get(format);
-    const value = mean(q.ssimulacra2);
-    const baseline = base ? mean(base.ssimulacra2) : Number.NaN;
-    figures.push(
-      {
-        name: `${name}.${format}.ssimulacra2`,
-        value,
-        unit: 'ssimulacra2',
-        baseline,
-        target: '>= baseline',
-        met: value >= baseline,
-      },
-      {
-        name: `${name}.${format}.ssim`,
-        value: mean(q.ssim),
-        unit: 'ssim',
-        baseline: base ? mean(base.ssim) : null,
-        target: null,
-        met: null,
-      },
-    );
-    if (q.butteraugli !== undefined) {
-      figures.push({
-        name: `${name}.${format}.butteraugli`,
-        value: q.butteraugli,
-        unit: 'butteraugli',
-        baseline: base?.butteraugli ?? null,
-        target: null,
-        met: null,
-      });
-    }
-  }
-  return figures;
-}
-
-/** The per-image table of docs/performance.md, as Markdown. */
-function markdownTable(results: ImageResult[]): string {
-  const head =
-    '| image | MP | wall v1 → v3 | ratio | CPU v1 → v3 | bytes v1 → v3 | AVIF | WebP | JPEG / PNG | met |';
-  const rows = results.map((r) => {
-    const fmt = (f: OutputFormat): string => {
-      const a = r.quality[0].get(f);
-      const b = r.quality[1].get(f);
-      return a && b ? `${mean(a.ssimulacra2).toFixed(2)} → ${mean(b.ssimulacra2).toFixed(2)}` : '';
-    };
-    const fallback = r.quality[1].has('png') ? 'png' : 'jpeg';
-    const met = figuresFor(r)
-      .filter((f) => f.met !== null)
-      .every((f) => f.met);
-    const s = (ms: number): string => (ms / 1000).toFixed(2);
-    return `| ${r.image.name} (${r.image.source}) | ${r.megapixels.toFixed(1)} | ${s(r.wall[0])} → ${s(r.wall[1])} s | ${(r.wall[1] / r.wall[0]).toFixed(2)}× | ${s(r.cpu[0])} → ${s(r.cpu[1])} s | ${r.bytes[0].toLocaleString('en')} → ${r.bytes[1].toLocaleString('en')} (${((r.bytes[1] / r.bytes[0] - 1) * 100).toFixed(1)} %) | ${fmt('avif')} | ${fmt('webp')} | ${fmt(fallback)} | ${met ? 'yes' : 'no'} |`;
-  });
-  return [head, `|${' --- |'.repeat(10)}`, ...rows].join('\n');
-}
-
 async function child(file: string, preset: string): Promise<void> {
   await processImage(file, { preset });
   process.stdout.write(`peakRssMb=${peakRssMb().toFixed(1)}\n`);
@@ -346,168 +228,135 @@ async function main(): Promise<void> {
     if (!shared) log('no ../shared (SHARED_DIR): the corpus photos are generated stand-ins');
     const corpus = (await buildCorpus(work, shared)).filter((c) => !only || only.includes(c.name));
     const tool = ensureButteraugli(log);
-
-    // Warm both presets up (sharp's first use, JIT) on a small image.
-    const warm = join(work, 'warm.jpg');
-    await sharp({ create: { width: 700, height: 500, channels: 3, background: '#7a8' } })
-      .jpeg()
-      .toFile(warm);
-    await runPreset(warm, BASELINE);
-    await runPreset(warm, CANDIDATE);
+    await warmUp(work);
 
     const results: ImageResult[] = [];
-    for (const image of corpus) {
-      const meta = await sharp(image.file).metadata();
-      const times: Run[][] = [[], []];
-      // Small images are cheap and their ratios noisier: more rounds (up to 7).
-      const megapixels = ((meta.width ?? 0) * (meta.height ?? 0)) / 1e6;
-      const imageRounds = Math.max(rounds, Math.min(7, Math.ceil((rounds * 12) / megapixels)));
-      for (let round = 0; round < imageRounds; round++) {
-        const order = round % 2 === 0 ? [0, 1] : [1, 0];
-        for (const i of order)
-          times[i]?.push(await runPreset(image.file, i === 0 ? BASELINE : CANDIDATE));
-      }
-      const last = times.map((t) => t.at(-1) as Run) as [Run, Run];
-      const quality = (await measureQuality(image, last, tool, work)) as [Quality, Quality];
-      const result: ImageResult = {
-        image,
-        megapixels,
-        wall: [
-          median((times[0] ?? []).map((r) => r.wallMs)),
-          median((times[1] ?? []).map((r) => r.wallMs)),
-        ],
-        cpu: [
-          median((times[0] ?? []).map((r) => r.cpuMs)),
-          median((times[1] ?? []).map((r) => r.cpuMs)),
-        ],
-        bytes: last.map((r) => r.outputs.reduce((s, o) => s + o.data.length, 0)) as [
-          number,
-          number,
-        ],
-        quality,
-        choices: last[1].choices,
-      };
-      results.push(result);
-      const chosen = result.choices
-        .map((c) => {
-          const { quality, effort } = c.options as { quality?: number; effort?: number };
-          return `${c.format} ${c.source}${quality === undefined ? '' : ` q${quality}`}${effort === undefined ? '' : ` e${effort}`}`;
-        })
-        .join(', ');
-      log(
-        `${image.name}: wall ${result.wall[0].toFixed(0)} → ${result.wall[1].toFixed(0)} ms (${(result.wall[1] / result.wall[0]).toFixed(2)}×), ` +
-          `bytes ${result.bytes[0]} → ${result.bytes[1]}, search: ${chosen}`,
-      );
-    }
+    for (const image of corpus) results.push(await benchImage(image, rounds, tool, work));
 
-    const figures = results.flatMap(figuresFor);
-    if (results.length > 0) {
-      const ratios = results.map((r) => r.wall[1] / r.wall[0]);
-      const medianRatio = median(ratios);
-      figures.push({
-        name: 'imaging.corpus.wall_ratio_median',
-        value: medianRatio,
-        unit: 'x',
-        baseline: 1,
-        target: '<= 0.5x',
-        met: medianRatio <= 0.5,
-      });
-      // Cost basis: CPU-seconds per source megapixel over the whole corpus.
-      const mp = results.reduce((s, r) => s + r.megapixels, 0);
-      const cpu = (i: 0 | 1): number => results.reduce((s, r) => s + r.cpu[i], 0) / 1000 / mp;
-      figures.push({
-        name: 'imaging.corpus.cpu_seconds_per_mp',
-        value: cpu(1),
-        unit: 'CPU-s/MP',
-        baseline: cpu(0),
-        target: null,
-        met: null,
-      });
-    }
-    if (!process.argv.includes('--skip-rss')) {
-      const phone = corpus.find((c) => c.name === 'phone-12mp');
-      if (phone) {
-        const peak12 = childPeakRss(phone.file, CANDIDATE);
-        const uncapped = childPeakRss(phone.file, CANDIDATE, false);
-        figures.push(
-          {
-            name: 'imaging.12mp.peak_rss',
-            value: peak12,
-            unit: 'MB',
-            baseline: null,
-            target: null,
-            met: null,
-          },
-          {
-            name: 'imaging.12mp.peak_rss_malloc_arena_max_2',
-            value: peak12,
-            unit: 'MB',
-            baseline: uncapped,
-            target: null,
-            met: null,
-          },
-        );
-      }
-      const big = join(work, 'photo-50mp.jpg');
-      await fiftyMegapixelJpeg(big);
-      const peak50 = childPeakRss(big, CANDIDATE);
-      figures.push(
-        {
-          name: 'imaging.50mp.peak_rss',
-          value: peak50,
-          unit: 'MB',
-          baseline: null,
-          target: '<= 600 MB',
-          met: peak50 <= 600,
-        },
-        {
-          name: 'imaging.50mp.peak_rss_per_mp',
-          value: peak50 / 50.3,
-          unit: 'MB/MP',
-          baseline: null,
-          target: null,
-          met: null,
-        },
-      );
-    }
+    const figures = [...results.flatMap(figuresFor), ...corpusFigures(results)];
+    if (!process.argv.includes('--skip-rss')) figures.push(...(await rssFigures(corpus, work)));
     const loadEnd = loadavg();
-    figures.push(
-      {
-        name: 'imaging.load_average.start',
-        value: loadStart[0] ?? 0,
-        unit: 'load',
-        baseline: null,
-        target: null,
-        met: null,
-      },
-      {
-        name: 'imaging.load_average.end',
-        value: loadEnd[0] ?? 0,
-        unit: 'load',
-        baseline: null,
-        target: null,
-        met: null,
-      },
-    );
+    figures.push(...loadFigures(loadStart, loadEnd));
     recordFigures(figures);
     process.stdout.write(`${formatFigures(figures)}\n\n${markdownTable(results)}\n`);
     const missed = figures.filter((f) => f.met === false).map((f) => f.name);
     log(
       `load average at the end ${loadEnd.map((l) => l.toFixed(2)).join(' ')}; ${missed.length === 0 ? 'every target met' : `missed: ${missed.join(', ')}`}`,
     );
-    for (const r of results) {
-      for (const [format, q] of r.quality[1]) {
-        log(
-          `${r.image.name} ${FORMAT_LABEL[format]} per width: ${q.ssimulacra2.map((s) => s.toFixed(1)).join(' / ')} (v1 ${r.quality[0]
-            .get(format)
-            ?.ssimulacra2.map((s) => s.toFixed(1))
-            .join(' / ')})`,
-        );
-      }
-    }
+    for (const line of perWidthLines(results)) log(line);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Warms both presets up (sharp's first use, JIT) on a small image. */
+async function warmUp(work: string): Promise<void> {
+  const warm = join(work, 'warm.jpg');
+  await sharp({ create: { width: 700, height: 500, channels: 3, background: '#7a8' } })
+    .jpeg()
+    .toFile(warm);
+  await runPreset(warm, BASELINE);
+  await runPreset(warm, CANDIDATE);
+}
+
+/** Runs both presets on one image in interleaved rounds, scores the last run of each and logs a line. */
+async function benchImage(
+  image: CorpusImage,
+  rounds: number,
+  tool: string | undefined,
+  work: string,
+): Promise<ImageResult> {
+  const meta = await sharp(image.file).metadata();
+  const times: Run[][] = [[], []];
+  // Small images are cheap and their ratios noisier: more rounds (up to 7).
+  const megapixels = ((meta.width ?? 0) * (meta.height ?? 0)) / 1e6;
+  const imageRounds = Math.max(rounds, Math.min(7, Math.ceil((rounds * 12) / megapixels)));
+  for (let round = 0; round < imageRounds; round++) {
+    const order = round % 2 === 0 ? [0, 1] : [1, 0];
+    for (const i of order)
+      times[i]?.push(await runPreset(image.file, i === 0 ? BASELINE : CANDIDATE));
+  }
+  const last = times.map((t) => t.at(-1) as Run) as [Run, Run];
+  const quality = (await measureQuality(image, last, tool, work)) as [Quality, Quality];
+  const result: ImageResult = {
+    image,
+    megapixels,
+    wall: [
+      median((times[0] ?? []).map((r) => r.wallMs)),
+      median((times[1] ?? []).map((r) => r.wallMs)),
+    ],
+    cpu: [
+      median((times[0] ?? []).map((r) => r.cpuMs)),
+      median((times[1] ?? []).map((r) => r.cpuMs)),
+    ],
+    bytes: last.map((r) => r.outputs.reduce((s, o) => s + o.data.length, 0)) as [number, number],
+    quality,
+    choices: last[1].choices,
+  };
+  const chosen = result.choices
+    .map((c) => {
+      const { quality, effort } = c.options as { quality?: number; effort?: number };
+      return `${c.format} ${c.source}${quality === undefined ? '' : ` q${quality}`}${effort === undefined ? '' : ` e${effort}`}`;
+    })
+    .join(', ');
+  log(
+    `${image.name}: wall ${result.wall[0].toFixed(0)} → ${result.wall[1].toFixed(0)} ms (${(result.wall[1] / result.wall[0]).toFixed(2)}×), ` +
+      `bytes ${result.bytes[0]} → ${result.bytes[1]}, search: ${chosen}`,
+  );
+  return result;
+}
+
+/**
+ * Peak RSS of one candidate run in a child process: on the 12 MP photo (with
+ * and without MALLOC_ARENA_MAX=2) and on a generated 50 MP JPEG.
+ */
+async function rssFigures(corpus: CorpusImage[], work: string): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  const phone = corpus.find((c) => c.name === 'phone-12mp');
+  if (phone) {
+    const peak12 = childPeakRss(phone.file, CANDIDATE);
+    const uncapped = childPeakRss(phone.file, CANDIDATE, false);
+    figures.push(
+      {
+        name: 'imaging.12mp.peak_rss',
+        value: peak12,
+        unit: 'MB',
+        baseline: null,
+        target: null,
+        met: null,
+      },
+      {
+        name: 'imaging.12mp.peak_rss_malloc_arena_max_2',
+        value: peak12,
+        unit: 'MB',
+        baseline: uncapped,
+        target: null,
+        met: null,
+      },
+    );
+  }
+  const big = join(work, 'photo-50mp.jpg');
+  await fiftyMegapixelJpeg(big);
+  const peak50 = childPeakRss(big, CANDIDATE);
+  figures.push(
+    {
+      name: 'imaging.50mp.peak_rss',
+      value: peak50,
+      unit: 'MB',
+      baseline: null,
+      target: '<= 600 MB',
+      met: peak50 <= 600,
+    },
+    {
+      name: 'imaging.50mp.peak_rss_per_mp',
+      value: peak50 / 50.3,
+      unit: 'MB/MP',
+      baseline: null,
+      target: null,
+      met: null,
+    },
+  );
+  return figures;
 }
 
 await main();

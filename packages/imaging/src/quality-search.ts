@@ -24,15 +24,10 @@
  * qualities that map to one quantiser) share a score.
  */
 import sharp from 'sharp';
-import {
-  type EncoderOptions,
-  encodeResized,
-  type OutputFormat,
-  type Resized,
-  type VariantOutput,
-} from './encode.ts';
+import type { EncoderOptions, OutputFormat, Resized } from './encode.ts';
 import { presetFrom } from './preset-config.ts';
-import { type FormatSearch, PRESETS, type Preset } from './presets.ts';
+import { type FormatSearch, PRESETS, type Preset, type QualitySearch } from './presets.ts';
+import { bytesOf, createTrials, type Trial } from './quality-trials.ts';
 import { compareToReference, prepareReference } from './ssimulacra2.ts';
 
 /** Formats whose setting can be searched. */
@@ -147,49 +142,6 @@ export async function searchQuality(
 }
 
 /** An encode of the probe whose score is computed on first request. */
-interface Trial {
-  options: EncoderOptions;
-  encoded: Promise<VariantOutput>;
-  score(): Promise<number>;
-}
-
-/**
- * Encodes of the probe per format, memoised by options, with scores computed
- * lazily and shared between byte-identical outputs.
- */
-function createTrials(probe: Resized, scorer: ProbeScorer) {
-  const trials = new Map<string, Trial>();
-  const scored: { data: Buffer; score: Promise<number> }[] = [];
-  return (format: OutputFormat, options: EncoderOptions): Trial => {
-    const key = `${format}:${JSON.stringify(options)}`;
-    const known = trials.get(key);
-    if (known) return known;
-    const encoded = encodeResized(probe, format, options);
-    // Marked handled: awaited by whoever needs its bytes or score; an encode
-    // started ahead and never needed must not fail the process.
-    encoded.catch(() => undefined);
-    let score: Promise<number> | undefined;
-    const trial: Trial = {
-      options,
-      encoded,
-      score: () => {
-        score ??= encoded.then(({ data }) => {
-          const same = scored.find((s) => s.data.equals(data));
-          if (same) return same.score;
-          const computed = scorer(data);
-          scored.push({ data, score: computed });
-          return computed;
-        });
-        return score;
-      },
-    };
-    trials.set(key, trial);
-    return trial;
-  };
-}
-
-const bytesOf = async (trial: Trial): Promise<number> => (await trial.encoded).data.length;
-
 /** Options, callbacks and injectable parts of {@link chooseQualities}. */
 export interface ChooseOptions {
   /** Scores encodings of the probe (default: SSIMULACRA 2 against the probe's own pixels). */
@@ -211,6 +163,29 @@ export interface ChooseOptions {
  */
 const SPEED_ORDER: readonly SearchedFormat[] = ['avif', 'webp', 'jpeg'];
 
+/** A choice's `options` as written: the fast setting of a searched format at `quality`. */
+function fastAt(spec: FormatSearch, quality: number): EncoderOptions {
+  return { ...spec.fast, quality };
+}
+
+/** What one image's search shares between its steps (built by {@link startSearch}). */
+interface SearchState {
+  search: QualitySearch;
+  formats: readonly OutputFormat[];
+  /** The searched speed formats this image gets, in {@link SPEED_ORDER}. */
+  speed: SearchedFormat[];
+  /** The other formats, which may pay bytes for the first speed format. */
+  payers: OutputFormat[];
+  trial: (format: OutputFormat, options: EncoderOptions) => Trial;
+  /** Each format's encode with the baseline's options. */
+  reference: Map<OutputFormat, Trial>;
+  referenceBytes: Map<OutputFormat, number>;
+  /** The bytes all formats together may take. */
+  budget: number;
+  /** What each format uses so far: payers their preset options, speed formats the baseline's. */
+  chosen: Map<OutputFormat, FormatChoice>;
+}
+
 /**
  * Chooses the encoder options of each of `formats` (the formats this image
  * gets) from encodes of `probe`, per `preset.qualitySearch` (see the top of
@@ -224,6 +199,33 @@ export async function chooseQualities(
 ): Promise<FormatChoice[]> {
   const search = preset.qualitySearch;
   if (!search) return [];
+  const state = await startSearch(probe, preset, search, formats, options);
+  const { speed, payers, chosen } = state;
+  const payersFinal = (): void => {
+    for (const format of payers) options.onChoice?.(chosen.get(format) as FormatChoice);
+  };
+  // Speed formats in the preset's order (most encode time saved first).
+  for (const [index, format] of speed.entries()) {
+    await decideSpeedFormat(state, format, index);
+    options.onChoice?.(chosen.get(format) as FormatChoice);
+    // Only the first speed format may lower the payers: after it they are final.
+    if (index === 0) payersFinal();
+  }
+  if (speed.length === 0) payersFinal();
+  return [...chosen.values()];
+}
+
+/**
+ * Starts every encode the search will most likely need, measures the
+ * baseline's bytes (the budget) and sets each format's starting choice.
+ */
+async function startSearch(
+  probe: Resized,
+  preset: Preset,
+  search: QualitySearch,
+  formats: readonly OutputFormat[],
+  options: ChooseOptions,
+): Promise<SearchState> {
   const trial = createTrials(probe, options.scorer ?? createProbeScorer(probe));
   const baseline = presetFrom(
     { presets: options.presets ?? PRESETS, source: 'presets' },
@@ -231,10 +233,6 @@ export async function chooseQualities(
   );
   const speed = SPEED_ORDER.filter((f) => search.speed[f] !== undefined && formats.includes(f));
   const payers = formats.filter((f) => !speed.includes(f as SearchedFormat));
-  const fastAt = (spec: FormatSearch, quality: number): EncoderOptions => ({
-    ...spec.fast,
-    quality,
-  });
 
   // Every encode the search will most likely need, started at once: the
   // baseline's and the preset's setting of each format, and each speed
@@ -264,97 +262,99 @@ export async function chooseQualities(
       probes: [],
     });
   }
-  const usedBytes = async (): Promise<number> => {
-    let total = 0;
-    for (const choice of chosen.values()) {
-      total += await bytesOf(trial(choice.format, choice.options));
-    }
-    return total;
-  };
-  const referenceScore = async (format: OutputFormat): Promise<number> => {
-    const score = await (reference.get(format) as Trial).score();
-    (chosen.get(format) as FormatChoice).reference.score = score;
-    return score;
-  };
+  return { search, formats, speed, payers, trial, reference, referenceBytes, budget, chosen };
+}
 
-  /**
-   * Lowers the payers' qualities, one step at a time and only while each
-   * still reaches its baseline score, until `needed` more bytes are free.
-   * Returns whether they are; lowered payers keep their lower quality.
-   */
-  const makeRoom = async (needed: number): Promise<boolean> => {
-    const before = payers.map((f) => ({ ...(chosen.get(f) as FormatChoice) }));
-    let free = 0;
-    for (const format of payers) {
-      const spec = search.payers[format as SearchedFormat];
-      if (!spec) continue;
-      const choice = chosen.get(format) as FormatChoice;
-      const target = (await referenceScore(format)) + search.margin;
-      let current = await bytesOf(trial(format, choice.options));
-      const top = (choice.options as { quality?: number }).quality ?? spec.max;
-      // Bounded by the quality range.
-      for (let quality = top - 1; quality >= spec.min && free < needed; quality--) {
-        const lower = trial(format, fastAt(spec, quality));
-        const score = await lower.score();
-        choice.probes.push({ quality, bytes: await bytesOf(lower), score });
-        if (score < target) break;
-        const bytes = await bytesOf(lower);
-        free += current - bytes;
-        current = bytes;
-        choice.options = lower.options;
-        choice.source = 'search';
-      }
-      if (free >= needed) return true;
-    }
-    // Not enough: the payers go back to their preset options (their lower
-    // qualities would cost score headroom for nothing).
-    for (const saved of before) chosen.set(saved.format, { ...saved, probes: [] });
-    return false;
-  };
-
-  const payersFinal = (): void => {
-    for (const format of payers) options.onChoice?.(chosen.get(format) as FormatChoice);
-  };
-  // Speed formats in the preset's order (most encode time saved first).
-  for (const [index, format] of speed.entries()) {
-    const spec = search.speed[format] as FormatSearch;
-    const choice = chosen.get(format) as FormatChoice;
-    const referenceSize = referenceBytes.get(format) ?? 0;
-    const headroom = budget - (await usedBytes());
-    // Only the first speed format may lower the payers' quality to make room.
-    const canFree = index === 0 && payers.some((f) => search.payers[f as SearchedFormat]);
-    const byteCap = referenceSize * spec.maxBytesRatio;
-    const fastBytes = await bytesOf(trial(format, fastAt(spec, spec.start[0] ?? spec.min)));
-    if (!canFree && fastBytes - referenceSize > headroom) {
-      // Even its first quality does not fit: no score is worth computing.
-      options.onChoice?.(choice);
-      if (index === 0) payersFinal();
-      continue;
-    }
-    const target = (await referenceScore(format)) + search.margin;
-    const probes = await searchQuality(
-      spec.start[0] ?? spec.min,
-      target,
-      { min: spec.min, max: spec.max, maxProbes: search.maxProbes, slope: search.slope, byteCap },
-      async (quality) => {
-        const t = trial(format, fastAt(spec, quality));
-        return { quality, bytes: await bytesOf(t), score: await t.score() };
-      },
-    );
-    choice.probes = probes;
-    const best = probes.filter((p) => p.score >= target).sort((a, b) => a.quality - b.quality)[0];
-    if (best) {
-      const extra = best.bytes - referenceSize;
-      const fits = extra <= headroom || (canFree && (await makeRoom(extra - headroom)));
-      if (fits) {
-        choice.options = fastAt(spec, best.quality);
-        choice.source = 'search';
-      }
-    }
-    options.onChoice?.(choice);
-    // Only the first speed format may lower the payers: after it they are final.
-    if (index === 0) payersFinal();
+/** The bytes the formats' current choices take together. */
+async function usedBytes({ chosen, trial }: SearchState): Promise<number> {
+  let total = 0;
+  for (const choice of chosen.values()) {
+    total += await bytesOf(trial(choice.format, choice.options));
   }
-  if (speed.length === 0) payersFinal();
-  return [...chosen.values()];
+  return total;
+}
+
+/** The baseline's score for `format`, also recorded in its choice. */
+async function referenceScore(state: SearchState, format: OutputFormat): Promise<number> {
+  const score = await (state.reference.get(format) as Trial).score();
+  (state.chosen.get(format) as FormatChoice).reference.score = score;
+  return score;
+}
+
+/**
+ * Decides one speed format: searches its lowest quality that reaches the
+ * baseline's score, and takes it when its bytes fit the budget (the first
+ * speed format, `index` 0, may make room by lowering the payers).
+ */
+async function decideSpeedFormat(
+  state: SearchState,
+  format: SearchedFormat,
+  index: number,
+): Promise<void> {
+  const { search, payers, trial } = state;
+  const spec = search.speed[format] as FormatSearch;
+  const choice = state.chosen.get(format) as FormatChoice;
+  const referenceSize = state.referenceBytes.get(format) ?? 0;
+  const headroom = state.budget - (await usedBytes(state));
+  // Only the first speed format may lower the payers' quality to make room.
+  const canFree = index === 0 && payers.some((f) => search.payers[f as SearchedFormat]);
+  const byteCap = referenceSize * spec.maxBytesRatio;
+  const fastBytes = await bytesOf(trial(format, fastAt(spec, spec.start[0] ?? spec.min)));
+  // Even its first quality does not fit: no score is worth computing.
+  if (!canFree && fastBytes - referenceSize > headroom) return;
+  const target = (await referenceScore(state, format)) + search.margin;
+  const probes = await searchQuality(
+    spec.start[0] ?? spec.min,
+    target,
+    { min: spec.min, max: spec.max, maxProbes: search.maxProbes, slope: search.slope, byteCap },
+    async (quality) => {
+      const t = trial(format, fastAt(spec, quality));
+      return { quality, bytes: await bytesOf(t), score: await t.score() };
+    },
+  );
+  choice.probes = probes;
+  const best = probes.filter((p) => p.score >= target).sort((a, b) => a.quality - b.quality)[0];
+  if (!best) return;
+  const extra = best.bytes - referenceSize;
+  const fits = extra <= headroom || (canFree && (await makeRoom(state, extra - headroom)));
+  if (fits) {
+    choice.options = fastAt(spec, best.quality);
+    choice.source = 'search';
+  }
+}
+
+/**
+ * Lowers the payers' qualities, one step at a time and only while each
+ * still reaches its baseline score, until `needed` more bytes are free.
+ * Returns whether they are; lowered payers keep their lower quality.
+ */
+async function makeRoom(state: SearchState, needed: number): Promise<boolean> {
+  const { search, payers, chosen, trial } = state;
+  const before = payers.map((f) => ({ ...(chosen.get(f) as FormatChoice) }));
+  let free = 0;
+  for (const format of payers) {
+    const spec = search.payers[format as SearchedFormat];
+    if (!spec) continue;
+    const choice = chosen.get(format) as FormatChoice;
+    const target = (await referenceScore(state, format)) + search.margin;
+    let current = await bytesOf(trial(format, choice.options));
+    const top = (choice.options as { quality?: number }).quality ?? spec.max;
+    // Bounded by the quality range.
+    for (let quality = top - 1; quality >= spec.min && free < needed; quality--) {
+      const lower = trial(format, fastAt(spec, quality));
+      const score = await lower.score();
+      choice.probes.push({ quality, bytes: await bytesOf(lower), score });
+      if (score < target) break;
+      const bytes = await bytesOf(lower);
+      free += current - bytes;
+      current = bytes;
+      choice.options = lower.options;
+      choice.source = 'search';
+    }
+    if (free >= needed) return true;
+  }
+  // Not enough: the payers go back to their preset options (their lower
+  // qualities would cost score headroom for nothing).
+  for (const saved of before) chosen.set(saved.format, { ...saved, probes: [] });
+  return false;
 }

@@ -1,0 +1,189 @@
+/**
+ * The encode jobs of one image, for the cost-ordered pool (concurrency.ts):
+ * for a still image one per width and format, sharing each width's resize
+ * and waiting for the quality search's choice of its format; for an animation
+ * one per width plus the still poster.
+ */
+
+import { AppError } from '@slideshow/runtime';
+import sharp from 'sharp';
+import type { CostedJob } from './concurrency.ts';
+import type { Intermediate } from './decode.ts';
+import {
+  centreCrop,
+  type EncoderOptions,
+  encodeAnimated,
+  encodeCost,
+  encodePoster,
+  encodeResized,
+  type OutputFormat,
+  presetOptions,
+  type Resized,
+  resizeTo,
+  type VariantOutput,
+} from './encode.ts';
+import type { Limits } from './limits.ts';
+import { presetFrom } from './preset-config.ts';
+import type { Preset } from './presets.ts';
+import { chooseQualities, type FormatChoice } from './quality-search.ts';
+
+/** The probe of the quality search: the widest variant not wider than `wanted`, else the narrowest. */
+export function pickProbeWidth(widths: readonly number[], wanted: number): number {
+  const fitting = widths.filter((w) => w <= wanted);
+  return fitting.length > 0 ? Math.max(...fitting) : Math.min(...widths);
+}
+
+/** Throws a retryable TIMEOUT once `signal` has aborted. */
+export function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new AppError('TIMEOUT', 'Image processing was aborted before it finished', {
+      retryable: true,
+      cause: signal.reason,
+    });
+  }
+}
+
+function stillFormats(preset: Preset, hasAlpha: boolean): OutputFormat[] {
+  const formats: OutputFormat[] = [...preset.modern];
+  if (preset.fallback) formats.push(hasAlpha ? 'png' : 'jpeg');
+  return formats;
+}
+
+/**
+ * The encodes of a still image: one per width and format, each width resized
+ * once (all widths at once, while the quality search runs) and shared by its
+ * formats. With a quality search, each format's encodes wait for its choice.
+ */
+export function stillJobs(
+  source: Intermediate,
+  widths: number[],
+  preset: Preset,
+  presets: Readonly<Record<string, Preset>>,
+  signal: AbortSignal | undefined,
+  timings: Record<string, number>,
+  onQualityChoice: ((choices: FormatChoice[]) => void) | undefined,
+): CostedJob<VariantOutput>[] {
+  const formats = stillFormats(preset, source.hasAlpha);
+  const { qualitySearch } = preset;
+  const heightOf = (width: number): number => Math.round((width / source.width) * source.height);
+  const variantPixels = widths.reduce((sum, width) => sum + width * heightOf(width), 0);
+  const searched = qualitySearch !== null && variantPixels >= qualitySearch.minPixels;
+  const probeWidth = searched ? pickProbeWidth(widths, qualitySearch.probeWidth) : undefined;
+  // One resize per width, shared by its formats and dropped when they are done.
+  const resized = new Map<number, { image: Promise<Resized>; pending: number }>();
+  for (const width of widths) {
+    // Its formats use it, and the quality search when it is the probe.
+    const uses = formats.length + (width === probeWidth ? 1 : 0);
+    const image = resizeTo(source, width);
+    // Marked handled: awaited by its encodes (or the search), which report a failure.
+    image.catch(() => undefined);
+    resized.set(width, { image, pending: uses });
+  }
+  const resize = (width: number): Promise<Resized> =>
+    resized.get(width)?.image ?? resizeTo(source, width);
+  const release = (width: number): void => {
+    const entry = resized.get(width);
+    if (entry) entry.pending -= 1;
+    if (entry && entry.pending <= 0) resized.delete(width);
+  };
+
+  // Each format's options: decided by the search (as soon as each is final), else the preset's.
+  const decided = new Map<OutputFormat, EncoderOptions>();
+  if (qualitySearch && !searched) {
+    // Too small for the search to pay: the speed formats keep the baseline's
+    // setting (never worse or larger), the others the preset's.
+    const baseline = presetFrom({ presets, source: 'presets' }, qualitySearch.baseline);
+    for (const format of formats) {
+      decided.set(
+        format,
+        format in qualitySearch.speed
+          ? presetOptions(baseline, format)
+          : presetOptions(preset, format),
+      );
+    }
+  }
+  const waiting = new Map<OutputFormat, PromiseWithResolvers<void>>();
+  if (qualitySearch && probeWidth !== undefined) {
+    for (const format of formats) {
+      const wait = Promise.withResolvers<void>();
+      // Marked handled: a failed search fails the image through the encodes that wait.
+      wait.promise.catch(() => undefined);
+      waiting.set(format, wait);
+    }
+    const decide = (format: OutputFormat, options: EncoderOptions): void => {
+      decided.set(format, options);
+      waiting.get(format)?.resolve();
+    };
+    const searchStart = performance.now();
+    (async () => {
+      const probe = await centreCrop(await resize(probeWidth), qualitySearch.probeCrop);
+      const choices = await chooseQualities(probe, preset, formats, {
+        onChoice: (choice) => decide(choice.format, choice.options),
+        presets,
+      });
+      release(probeWidth);
+      timings['quality-search'] = Math.round((performance.now() - searchStart) * 10) / 10;
+      for (const choice of choices) decide(choice.format, choice.options);
+      // A format the search did not cover keeps the preset's options.
+      for (const format of formats) {
+        if (!decided.has(format)) decide(format, presetOptions(preset, format));
+      }
+      onQualityChoice?.(choices);
+    })().catch((error: unknown) => {
+      for (const wait of waiting.values()) wait.reject(error);
+    });
+  }
+  const jobs: CostedJob<VariantOutput>[] = [];
+  for (const width of widths) {
+    const height = heightOf(width);
+    for (const format of formats) {
+      const optionsNow = (): EncoderOptions => decided.get(format) ?? presetOptions(preset, format);
+      jobs.push({
+        cost: () => width * height * encodeCost(format, optionsNow()),
+        blocked: () => (decided.has(format) ? undefined : waiting.get(format)?.promise),
+        run: async () => {
+          try {
+            checkAborted(signal);
+            return await encodeResized(await resize(width), format, optionsNow());
+          } finally {
+            release(width);
+          }
+        },
+      });
+    }
+  }
+  return jobs;
+}
+
+/**
+ * The encodes of an animation: each width encoded from the source itself, plus
+ * the still poster at the largest width from the decoded first frame.
+ */
+export async function animatedJobs(
+  input: Buffer | string,
+  poster: Intermediate,
+  widths: number[],
+  preset: Preset,
+  limits: Limits,
+): Promise<CostedJob<VariantOutput>[]> {
+  const timing = await animationTiming(input);
+  const largest = Math.max(...widths);
+  const jobs: CostedJob<VariantOutput>[] = widths.map((width) => ({
+    cost: () => width * width * 3,
+    blocked: () => undefined,
+    run: () => encodeAnimated(input, width, preset, limits, timing),
+  }));
+  jobs.push({
+    cost: () => 0,
+    blocked: () => undefined,
+    run: () => encodePoster(poster, largest, preset),
+  });
+  return jobs;
+}
+
+async function animationTiming(
+  input: Buffer | string,
+): Promise<{ delay?: number[]; loop?: number }> {
+  const { delay, loop } = await sharp(input).metadata();
+  return { ...(delay ? { delay } : {}), ...(loop === undefined ? {} : { loop }) };
+}
