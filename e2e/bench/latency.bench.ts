@@ -187,7 +187,16 @@ async function processOne(
         .prepare<[string], { status: string }>('SELECT status FROM images WHERE id = ?')
         .get(id);
       if (row?.status === 'processed') return id;
-      if (row?.status === 'failed') throw new Error(`image ${id} failed`);
+      if (row?.status === 'failed') {
+        const why = db
+          .prepare<[string], { error_code: string; error_message: string; source: string }>(
+            'SELECT error_code, error_message, source FROM failed_tasks WHERE image_id = ?',
+          )
+          .get(id);
+        throw new Error(
+          `image ${id} failed: ${why ? `${why.error_code} (${why.source}): ${why.error_message}` : 'no failed_tasks row'}`,
+        );
+      }
       if (Date.now() > deadline) throw new Error(`image ${id} not processed in time`);
       await sleep(20);
     }
