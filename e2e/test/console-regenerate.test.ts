@@ -26,32 +26,13 @@ import {
   seedImages,
   type TestBrowser,
 } from './console-support.ts';
-import { freshStack, waitForTerminal } from './helpers.ts';
+import { cheapPresetFile, freshStack, waitForTerminal } from './helpers.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
 
 const IMAGES = 6;
 
-/** A preset file with one cheap preset (one width, WebP + JPEG); `webpQuality` makes its version. */
-function presetFile(webpQuality: number): string {
-  const preset = {
-    widths: [96],
-    modern: ['webp'],
-    fallback: true,
-    colour: 'srgb',
-    avif: { quality: 52, effort: 2 },
-    webp: { quality: webpQuality, effort: 2 },
-    jpeg: { quality: 80, progressive: true, optimiseCoding: true },
-    png: { compressionLevel: 6, adaptiveFiltering: false, effort: 4 },
-    placeholder: true,
-    animated: 'webp',
-    animatedWidths: [96],
-    animatedWebp: { quality: 80, effort: 2 },
-    neverLarger: true,
-    qualitySearch: null,
-  };
-  return JSON.stringify({ default: 'panel-v1', presets: { 'panel-v1': preset } });
-}
+const presetFile = (webpQuality: number) => cheapPresetFile('panel-v1', [96], webpQuality);
 
 interface RunJson {
   id: number;

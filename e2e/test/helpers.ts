@@ -113,3 +113,28 @@ export function failedTask(stack: LocalStack, imageId: string): FailedTaskRow | 
 export function hasGcloud(): boolean {
   return spawnSync('gcloud', ['--version'], { stdio: 'ignore' }).status === 0;
 }
+
+/**
+ * A preset file (packages/imaging/presets.json's format) holding one cheap
+ * preset, `name`: the given widths, WebP + JPEG, no quality search.
+ * `webpQuality` is what the regeneration tests change to make a new version.
+ */
+export function cheapPresetFile(name: string, widths: number[], webpQuality: number): string {
+  const preset = {
+    widths,
+    modern: ['webp'],
+    fallback: true,
+    colour: 'srgb',
+    avif: { quality: 52, effort: 2 },
+    webp: { quality: webpQuality, effort: 2 },
+    jpeg: { quality: 80, progressive: true, optimiseCoding: true },
+    png: { compressionLevel: 6, adaptiveFiltering: false, effort: 4 },
+    placeholder: true,
+    animated: 'webp',
+    animatedWidths: [96],
+    animatedWebp: { quality: 80, effort: 2 },
+    neverLarger: true,
+    qualitySearch: null,
+  };
+  return JSON.stringify({ default: name, presets: { [name]: preset } });
+}

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshStack, openDb, upload, waitForTerminal } from './helpers.ts';
+import { cheapPresetFile, freshStack, openDb, upload, waitForTerminal } from './helpers.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
 
@@ -23,26 +23,7 @@ const IMAGES = 30;
 const GRACE_MS = 3_000;
 const RUN_CAP = 6;
 
-/** The preset file the test edits: one cheap preset (two widths, WebP + JPEG). */
-function presetFile(webpQuality: number) {
-  const preset = {
-    widths: [96, 192],
-    modern: ['webp'],
-    fallback: true,
-    colour: 'srgb',
-    avif: { quality: 52, effort: 2 },
-    webp: { quality: webpQuality, effort: 2 },
-    jpeg: { quality: 80, progressive: true, optimiseCoding: true },
-    png: { compressionLevel: 6, adaptiveFiltering: false, effort: 4 },
-    placeholder: true,
-    animated: 'webp',
-    animatedWidths: [96],
-    animatedWebp: { quality: 80, effort: 2 },
-    neverLarger: true,
-    qualitySearch: null,
-  };
-  return JSON.stringify({ default: 'test-v1', presets: { 'test-v1': preset } });
-}
+const presetFile = (webpQuality: number) => cheapPresetFile('test-v1', [96, 192], webpQuality);
 
 /** A small distinct JPEG. */
 function smallJpeg(seed: number): Promise<Buffer> {

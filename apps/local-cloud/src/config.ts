@@ -3,7 +3,7 @@
  * start-up (the only place besides main.ts that reads process.env).
  */
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 /** A JSON value in an environment variable, parsed then checked by `schema`. */
@@ -59,6 +59,8 @@ const Schema = z.object({
   /** Most job task processes at once (0: no limit); default: this machine's cores. */
   LOCAL_CLOUD_MAX_RUNNING_TASKS: z.coerce.number().int().min(0).default(availableParallelism()),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO'),
+  /** The gcloud wrapper's (gcloud.ts) configuration directory; default `<data dir>/gcloud-config`. */
+  CLOUDSDK_CONFIG: z.string().min(1).optional(),
 });
 
 /** Validated configuration. */
@@ -78,6 +80,8 @@ export interface LocalCloudConfig {
   queueTombstoneMs?: number;
   maxRunningTasks: number;
   logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+  /** gcloud's configuration directory for the wrapper (gcloud.ts): never the user's own. */
+  gcloudConfigDir: string;
 }
 
 /** Parses the environment; throws with every problem listed. */
@@ -103,6 +107,7 @@ export function loadConfig(
     ),
     outboundHosts: c.LOCAL_CLOUD_OUTBOUND_HOSTS,
     logLevel: c.LOG_LEVEL,
+    gcloudConfigDir: resolve(c.CLOUDSDK_CONFIG ?? join(c.LOCAL_CLOUD_DATA_DIR, 'gcloud-config')),
   };
   if (c.LOCAL_CLOUD_OIDC_TOKEN) config.oidcToken = c.LOCAL_CLOUD_OIDC_TOKEN;
   if (c.LOCAL_CLOUD_QUEUE_TOMBSTONE_MS !== undefined) {

@@ -21,9 +21,10 @@ if (!existsSync(tokenFile)) {
   );
   process.exit(2);
 }
+// gcloud runs with the user's environment (PATH, HOME, proxies) plus what points it here.
 const env = {
   ...process.env,
-  CLOUDSDK_CONFIG: process.env.CLOUDSDK_CONFIG ?? join(config.dataDir, 'gcloud-config'),
+  CLOUDSDK_CONFIG: config.gcloudConfigDir,
   ...gcloudEnvironment({
     port: config.port,
     tokenFile,

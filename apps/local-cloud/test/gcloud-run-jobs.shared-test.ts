@@ -9,7 +9,7 @@
  * needs a machine with gcloud); skipped, saying so, without gcloud.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostEnvironment } from '../src/config.ts';
 import type { RunningLocalCloud } from '../src/server.ts';
 import { api, removeDir, startCloud, tempDir, waitFor } from './helpers.ts';
-import { startsIn, writeJobScript } from './job-script.ts';
+import { createScriptJob, startsIn, writeJobScript } from './job-script.ts';
 
 const execFileAsync = promisify(execFile);
 const hasGcloud = spawnSync('gcloud', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -62,36 +62,8 @@ async function gcloudJson(...args: string[]): Promise<any> {
 }
 
 /** A job running the test script, created over v2 REST as the local stack creates the processor job. */
-async function createJob(id: string, env: Record<string, string>, taskCount = 1): Promise<string> {
-  const out = join(dir, id);
-  mkdirSync(out);
-  const res = await api(
-    cloud,
-    'POST',
-    `/v2/projects/${PROJECT}/locations/${REGION}/jobs?jobId=${id}`,
-    {
-      template: {
-        taskCount,
-        template: {
-          maxRetries: 0,
-          timeout: '120s',
-          containers: [
-            {
-              image: 'local/test-job',
-              command: ['node', script],
-              env: Object.entries({ ...env, OUT_DIR: out }).map(([name, value]) => ({
-                name,
-                value,
-              })),
-            },
-          ],
-        },
-      },
-    },
-  );
-  expect(res, JSON.stringify(res)).toMatchObject({ status: 200 });
-  return out;
-}
+const createJob = (id: string, env: Record<string, string>, taskCount = 1): Promise<string> =>
+  createScriptJob(cloud, { project: PROJECT, region: REGION, id, dir, script, env, taskCount });
 
 describe.skipIf(!hasGcloud)(
   'gcloud run jobs against local-cloud (skipped when gcloud is not installed)',

@@ -3,8 +3,10 @@
  * test file. Its behaviour is chosen by env MODE; it records what it saw in
  * OUT_DIR so tests assert on files, not on timing.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RunningLocalCloud } from '../src/server.ts';
+import { api } from './helpers.ts';
 
 /** The script source (plain JS, run with this Node). */
 export const JOB_SCRIPT = `
@@ -70,4 +72,55 @@ export function writeJobScript(dir: string): string {
   const file = join(dir, 'job.cjs');
   writeFileSync(file, JOB_SCRIPT);
   return file;
+}
+
+/** Where and what {@link createScriptJob} creates. */
+export interface ScriptJob {
+  project: string;
+  region: string;
+  /** The job id; its output folder is `<dir>/<id>`. */
+  id: string;
+  /** The folder the output folders go in. */
+  dir: string;
+  /** The job script (from {@link writeJobScript}). */
+  script: string;
+  env: Record<string, string>;
+  taskCount?: number;
+  labels?: Record<string, string>;
+}
+
+/**
+ * Creates a job running the test script over v2 REST (the backend's and the
+ * local stack's way); returns the folder its tasks write to (OUT_DIR).
+ */
+export async function createScriptJob(cloud: RunningLocalCloud, job: ScriptJob): Promise<string> {
+  const out = join(job.dir, job.id);
+  mkdirSync(out);
+  const res = await api(
+    cloud,
+    'POST',
+    `/v2/projects/${job.project}/locations/${job.region}/jobs?jobId=${job.id}`,
+    {
+      ...(job.labels ? { labels: job.labels } : {}),
+      template: {
+        taskCount: job.taskCount ?? 1,
+        template: {
+          maxRetries: 0,
+          timeout: '120s',
+          containers: [
+            {
+              image: 'local/test-job',
+              command: ['node', job.script],
+              env: Object.entries({ ...job.env, OUT_DIR: out }).map(([name, value]) => ({
+                name,
+                value,
+              })),
+            },
+          ],
+        },
+      },
+    },
+  );
+  if (res.status !== 200) throw new Error(`creating job ${job.id}: ${JSON.stringify(res)}`);
+  return out;
 }

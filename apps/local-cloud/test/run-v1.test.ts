@@ -7,12 +7,12 @@
  * through v1 and the other way round; runs honour v1 overrides; lists filter
  * with label selectors; cancel ends with the reason gcloud waits for.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningLocalCloud } from '../src/server.ts';
 import { api, apiViaProxy, removeDir, startCloud, tempDir, waitFor } from './helpers.ts';
-import { startsIn, writeJobScript } from './job-script.ts';
+import { createScriptJob, startsIn, writeJobScript } from './job-script.ts';
 
 const PROJECT = 'p1';
 const REGION = 'us-central1';
@@ -34,42 +34,18 @@ afterAll(async () => {
 const v1 = (method: string, path: string, body?: unknown) =>
   apiViaProxy(cloud, REGION, method, `${NS}${path}`, body);
 
-/** Creates a job through v2 (the backend's and the local stack's way); returns its output dir. */
-async function createV2Job(
-  id: string,
-  env: Record<string, string>,
-  taskCount = 1,
-): Promise<string> {
-  const out = join(dir, id);
-  mkdirSync(out);
-  const res = await api(
-    cloud,
-    'POST',
-    `/v2/projects/${PROJECT}/locations/${REGION}/jobs?jobId=${id}`,
-    {
-      labels: { team: 'images' },
-      template: {
-        taskCount,
-        template: {
-          maxRetries: 0,
-          timeout: '120s',
-          containers: [
-            {
-              image: 'local/test-job',
-              command: ['node', script],
-              env: Object.entries({ ...env, OUT_DIR: out }).map(([name, value]) => ({
-                name,
-                value,
-              })),
-            },
-          ],
-        },
-      },
-    },
-  );
-  expect(res, JSON.stringify(res)).toMatchObject({ status: 200 });
-  return out;
-}
+/** A job running the test script, created over v2 REST as the local stack creates the processor job. */
+const createV2Job = (id: string, env: Record<string, string>, taskCount = 1): Promise<string> =>
+  createScriptJob(cloud, {
+    project: PROJECT,
+    region: REGION,
+    id,
+    dir,
+    script,
+    env,
+    taskCount,
+    labels: { team: 'images' },
+  });
 
 // biome-ignore lint/suspicious/noExplicitAny: Google JSON.
 async function finished(execution: string): Promise<any> {
