@@ -9,7 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { BUILT_IN_PRESETS } from '@slideshow/imaging/header';
 import { loadPresetFile } from '@slideshow/imaging/presets';
 import { AppError } from '@slideshow/runtime';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ORPHAN_SWEEPER_DEFAULTS } from './orphan-sweeper.ts';
 import { MAX_IMAGES_PER_EXECUTION, RELAY_DEFAULTS } from './outbox-relay.ts';
 import { REAPER_DEFAULTS } from './reaper.ts';

@@ -6,7 +6,7 @@
 
 import { type Variant, Variant as VariantSchema } from '@slideshow/contracts';
 import type { ExecutionState } from '@slideshow/dispatch';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FailedTaskRow } from './db/failed-tasks-repository.ts';
 import type { ImageRow } from './db/images-repository.ts';
 import type { DescriptionColumns } from './db/library-repository.ts';

@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A JSON value in an environment variable, parsed then checked by `schema`. */
 function json<T extends z.ZodType>(schema: T) {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Output formats a preset can produce. */
 export const VariantFormat = z.enum(['avif', 'webp', 'jpeg', 'png']);

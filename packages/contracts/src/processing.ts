@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ImageResult } from './image-result.ts';
 
 /** What the processor asks the backend for before it starts (`GET /api/processing/:id`). */

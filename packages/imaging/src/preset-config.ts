@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AppError } from '@slideshow/runtime';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Preset } from './presets.ts';
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);

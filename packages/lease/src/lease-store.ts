@@ -11,7 +11,7 @@
  * ifGenerationMatch) and `@slideshow/lease/fs` (a SQLite file, the same
  * compare-and-swap in one transaction). Both pass lease-store.contract.ts.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The generation a write expects when the record must not exist yet. */
 export const ABSENT = '0';

@@ -5,7 +5,7 @@
  * it with `textContent` / attributes, never as HTML — so `<b>` is kept as the
  * four characters it is.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Longest title, caption and alt text, in characters (code points, as SQLite's length()). */
 export const DESCRIPTION_LIMITS = { title: 200, caption: 2000, altText: 1000 } as const;

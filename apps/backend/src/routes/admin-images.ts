@@ -6,7 +6,7 @@
  */
 import { AppError, coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AppEnv, Services } from '../context.ts';
 import { IMAGE_ID_PATTERN } from '../ids.ts';
 import { adminView, failedTaskView, thumbnail } from '../image-view.ts';

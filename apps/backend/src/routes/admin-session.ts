@@ -7,7 +7,7 @@
 import { AppError } from '@slideshow/runtime';
 import { type Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isSameOrigin, SESSION_COOKIE } from '../auth/admin-auth.ts';
 import { clientAddress } from '../auth/client-address.ts';
 import { verifyPassword } from '../auth/password.ts';

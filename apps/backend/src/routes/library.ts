@@ -9,7 +9,7 @@
 import { ImageStatus } from '@slideshow/contracts';
 import { AppError, coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AppEnv, Services } from '../context.ts';
 import {
   LIBRARY_SORTS,

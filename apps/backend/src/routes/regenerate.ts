@@ -10,7 +10,7 @@
  */
 import { AppError } from '@slideshow/runtime';
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AppEnv, Services } from '../context.ts';
 import { IMAGE_ID_PATTERN } from '../ids.ts';
 import { MAX_FILTER_IDS } from '../regen/selection.ts';

@@ -12,7 +12,7 @@
 import { AppError } from '@slideshow/runtime';
 import { persistedRange } from '@slideshow/storage';
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AppEnv, Services } from '../context.ts';
 import { IMAGE_ID_PATTERN } from '../ids.ts';
 import { BODY_LIMITS, jsonBody } from '../request-body.ts';
