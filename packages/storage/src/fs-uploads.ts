@@ -13,7 +13,6 @@
  * own atomic `put`, and the session is marked complete. Sessions older than
  * a week are removed, as Cloud Storage expires its session URIs after a week.
  */
-import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -332,7 +331,8 @@ export function createFsUploadSessions(options: FsUploadSessionsOptions): FsUplo
           `Expected a non-negative integer for size but received ${String(open.size)} of type ${typeof open.size}`,
         );
       }
-      const token = randomBytes(32).toString('base64url');
+      // node:crypto is taken here, not imported: see fs-write.ts.
+      const token = process.getBuiltinModule('node:crypto').randomBytes(32).toString('base64url');
       try {
         await mkdir(dir, { recursive: true });
         if (!swept) {

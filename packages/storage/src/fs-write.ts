@@ -3,7 +3,8 @@
  * temp file under `<root>/.objectstore/tmp`, fsync, rename over the target,
  * fsync of the parent folder — and the sweep of temp files a crash left.
  */
-import { randomUUID } from 'node:crypto';
+// node:crypto is taken when first needed, not imported: an ESM import of it builds its whole
+// facade, which the processor would pay on its start-up path (apps/processor/README.md).
 import { createWriteStream } from 'node:fs';
 import { readdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -69,7 +70,7 @@ export function createFsWriter(ctx: FsStoreContext, options: { staleTempAgeMs: n
   ): Promise<ObjectInfo> {
     const target = keyToPath(root, key);
     const signal = putOptions.signal;
-    const id = randomUUID();
+    const id = process.getBuiltinModule('node:crypto').randomUUID();
     const tempData = path.join(tmpDir, `${id}.data`);
     const tempMeta = path.join(tmpDir, `${id}.meta`);
     try {
