@@ -7,7 +7,12 @@
  * - baseline: the processor's work per image — `processImage` with the same
  *   preset, variants written to a folder — one image after another in this
  *   process (sharp already uses both cores per image);
- * - stack: wall time from the first upload to the last image `processed`.
+ * - stack: wall time from the first upload (or the ingest request) to the
+ *   last image `processed`, through both ways 100 images enter the pipeline:
+ *   - upload: 10 admin uploads of 10 files, one workflow and job execution per
+ *     image (the interactive path);
+ *   - ingest: the files put in the bucket and one ingest request, which the
+ *     relay dispatches as one batch execution (docs/architecture.md#batches-and-quotas).
  * overhead = stack / baseline − 1 (target ≤ 50 %). The profile beside it, in
  * CPU time (independent of other load on the machine): the processor
  * processes' own CPU (their 'processor finished' log line), of which start-up
@@ -15,7 +20,7 @@
  * local-cloud's CPU over the run (/proc/<pid>/stat of the two processes that
  * carry this run's data folder), against the baseline's CPU.
  *
- *   cd e2e && node bench/orchestration.bench.ts [--images 100]
+ *   cd e2e && node bench/orchestration.bench.ts [--images 100] [--path upload|ingest|both]
  */
 import {
   existsSync,
@@ -36,8 +41,20 @@ import { startLocalStack } from '@slideshow/tools/local-stack';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 
-const { values } = parseArgs({ options: { images: { type: 'string', default: '100' } } });
+const { values } = parseArgs({
+  options: {
+    images: { type: 'string', default: '100' },
+    path: { type: 'string', default: 'both' },
+  },
+});
 const COUNT = Number(values.images);
+/** How the images enter the pipeline. */
+type EntryPath = 'upload' | 'ingest';
+const PATHS: EntryPath[] =
+  values.path === 'both' ? ['upload', 'ingest'] : [values.path as EntryPath];
+if (!PATHS.every((p) => p === 'upload' || p === 'ingest')) {
+  throw new Error(`--path must be upload, ingest or both, not ${values.path}`);
+}
 const DRAIN_LIMIT_MS = 20 * 60_000;
 
 /** Distinct small photo-like JPEGs (480×320), made here. */
@@ -87,20 +104,47 @@ function stackProcesses(dataDir: string): string[] {
   return pids.filter((pid) => pid !== String(process.pid));
 }
 
-/** Sum of the processor processes' CPU, and of their start-up CPU, from local-cloud's log. */
+/**
+ * Sum of the processor processes' CPU ('processor finished', one line per
+ * task process) and of their start-up CPU (the process's CPU at its first
+ * 'reading original'), from local-cloud's log, where each line names the
+ * execution, task and attempt — one process.
+ */
 function processorCpu(dataDir: string): { totalMs: number; startupMs: number; tasks: number } {
   let totalMs = 0;
   let startupMs = 0;
   let tasks = 0;
+  const started = new Set<string>();
   for (const line of readFileSync(join(dataDir, 'logs', 'local-cloud.log'), 'utf8').split('\n')) {
     if (!line.startsWith('{')) continue;
-    const payload = (JSON.parse(line) as { jsonPayload?: Record<string, unknown> }).jsonPayload;
+    const outer = JSON.parse(line) as {
+      execution?: string;
+      task?: number;
+      attempt?: number;
+      jsonPayload?: Record<string, unknown>;
+    };
+    const payload = outer.jsonPayload;
+    const key = `${outer.execution}/${outer.task}/${outer.attempt}`;
     if (payload?.message === 'processor finished') {
       totalMs += Number(payload.cpuMs ?? 0);
       tasks += 1;
-    } else if (payload?.message === 'reading original') startupMs += Number(payload.cpuMs ?? 0);
+    } else if (payload?.message === 'reading original' && !started.has(key)) {
+      started.add(key);
+      startupMs += Number(payload.cpuMs ?? 0);
+    }
   }
   return { totalMs, startupMs, tasks };
+}
+
+/** Processor processes that read an original (execution/task/attempt), from local-cloud's log. */
+function startedProcesses(dataDir: string): number {
+  const seen = new Set<string>();
+  for (const line of readFileSync(join(dataDir, 'logs', 'local-cloud.log'), 'utf8').split('\n')) {
+    if (!line.includes('"reading original"')) continue;
+    const outer = JSON.parse(line) as { execution?: string; task?: number; attempt?: number };
+    seen.add(`${outer.execution}/${outer.task}/${outer.attempt}`);
+  }
+  return seen.size;
 }
 
 async function baseline(images: Buffer[], dir: string): Promise<number> {
@@ -115,9 +159,52 @@ async function baseline(images: Buffer[], dir: string): Promise<number> {
   return performance.now() - start;
 }
 
+/** Admin uploads of 10 files per request, as the admin page sends them: one execution per image. */
+async function upload(
+  stack: Awaited<ReturnType<typeof startLocalStack>>,
+  images: Buffer[],
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < images.length; i += 10) {
+    const form = new FormData();
+    for (const [j, image] of images.slice(i, i + 10).entries()) {
+      form.append('file', new Blob([new Uint8Array(image)]), `bench-${i + j}.jpg`);
+    }
+    const response = await stack.admin('/api/admin/upload', { method: 'POST', body: form });
+    if (response.status !== 202)
+      throw new Error(`upload answered ${response.status}: ${await response.text()}`);
+    const body = (await response.json()) as { images: { id: string }[] };
+    ids.push(...body.images.map((image) => image.id));
+  }
+  return ids;
+}
+
+/** The files put in the bucket (the storage folder) and one ingest request: batch executions. */
+async function ingest(
+  stack: Awaited<ReturnType<typeof startLocalStack>>,
+  images: Buffer[],
+  dataDir: string,
+): Promise<string[]> {
+  const incoming = join(dataDir, 'storage', 'incoming');
+  mkdirSync(incoming, { recursive: true });
+  for (const [i, image] of images.entries()) {
+    writeFileSync(join(incoming, `bench-${String(i).padStart(4, '0')}.jpg`), image);
+  }
+  const response = await stack.admin('/api/admin/ingest', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prefix: 'incoming/' }),
+  });
+  if (response.status !== 202)
+    throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
+  const body = (await response.json()) as { images: { id: string }[] };
+  return body.images.map((image) => image.id);
+}
+
 async function throughStack(
   images: Buffer[],
   dataDir: string,
+  path: EntryPath,
 ): Promise<{
   wallMs: number;
   reportedMs: number;
@@ -129,19 +216,11 @@ async function throughStack(
     const pids = stackProcesses(dataDir);
     const cpuBefore = pids.map(processCpuMs);
     const start = performance.now();
-    const ids: string[] = [];
-    // Upload in batches of 10 files per request, as the admin page would.
-    for (let i = 0; i < images.length; i += 10) {
-      const form = new FormData();
-      for (const [j, image] of images.slice(i, i + 10).entries()) {
-        form.append('file', new Blob([new Uint8Array(image)]), `bench-${i + j}.jpg`);
-      }
-      const response = await stack.admin('/api/admin/upload', { method: 'POST', body: form });
-      if (response.status !== 202)
-        throw new Error(`upload answered ${response.status}: ${await response.text()}`);
-      const body = (await response.json()) as { images: { id: string }[] };
-      ids.push(...body.images.map((image) => image.id));
-    }
+    // Writing the files into the bucket is part of an ingest's time, as an upload's transfer is.
+    const ids =
+      path === 'upload' ? await upload(stack, images) : await ingest(stack, images, dataDir);
+    if (ids.length !== images.length)
+      throw new Error(`expected ${images.length} ids, got ${ids.length}`);
     const db = new Database(join(dataDir, 'slideshow.db'), { readonly: true });
     try {
       const deadline = Date.now() + DRAIN_LIMIT_MS;
@@ -171,8 +250,13 @@ async function throughStack(
         const t = JSON.parse(timings ?? '{}') as Record<string, number>;
         reportedMs += t.total ?? Object.values(t).reduce((a, b) => a + b, 0);
       }
-      // The last tasks' log lines land after their image is processed: wait for them (bounded).
-      for (let i = 0; i < 50 && processorCpu(dataDir).tasks < ids.length; i++) await sleep(100);
+      // The last tasks' log lines land after their image is processed: wait until every
+      // process that read an original has logged its finish (bounded).
+      for (let i = 0; i < 50; i++) {
+        const { tasks } = processorCpu(dataDir);
+        if (tasks > 0 && tasks >= startedProcesses(dataDir)) break;
+        await sleep(100);
+      }
       return { wallMs, reportedMs, stackCpuMs, processor: processorCpu(dataDir) };
     } finally {
       db.close();
@@ -180,6 +264,98 @@ async function throughStack(
   } finally {
     await stack.stop();
   }
+}
+
+/** The figures of one entry path against the baseline measured in the same run. */
+function pathFigures(
+  path: EntryPath,
+  run: {
+    wallMs: number;
+    reportedMs: number;
+    stackCpuMs: number;
+    processor: ReturnType<typeof processorCpu>;
+    loadStart: number;
+    loadEnd: number;
+  },
+  base: { baseMs: number; baseCpuMs: number },
+): Figure[] {
+  const { wallMs, reportedMs, stackCpuMs, processor, loadStart, loadEnd } = run;
+  const { baseMs, baseCpuMs } = base;
+  const overhead = wallMs / baseMs - 1;
+  const cpuOverhead = (processor.totalMs + stackCpuMs) / baseCpuMs - 1;
+  const name = (what: string): string => `local stack (${path}): ${what}`;
+  return [
+    {
+      name: name(`${COUNT} small images wall time`),
+      value: wallMs / 1000,
+      unit: 's',
+      baseline: baseMs / 1000,
+      target: null,
+      met: null,
+    },
+    {
+      name: name('orchestration overhead vs processor work'),
+      value: overhead * 100,
+      unit: '%',
+      baseline: 0,
+      target: '<= 50 %',
+      met: overhead <= 0.5,
+    },
+    {
+      name: name(
+        'orchestration overhead in CPU time (processor tasks + backend + local-cloud vs processor work)',
+      ),
+      value: cpuOverhead * 100,
+      unit: '%',
+      baseline: 0,
+      target: null,
+      met: null,
+    },
+    {
+      name: name('processor processes (baseline: images)'),
+      value: processor.tasks,
+      unit: 'processes',
+      baseline: COUNT,
+      target: null,
+      met: null,
+    },
+    {
+      name: name(
+        'CPU per image — processor tasks (start-up to the first read in brackets as baseline)',
+      ),
+      value: processor.totalMs / COUNT,
+      unit: 'ms',
+      baseline: processor.startupMs / COUNT,
+      target: null,
+      met: null,
+    },
+    {
+      name: name(
+        'CPU per image — backend + local-cloud (baseline: processor work per image in one process)',
+      ),
+      value: stackCpuMs / COUNT,
+      unit: 'ms',
+      baseline: baseCpuMs / COUNT,
+      target: null,
+      met: null,
+    },
+    {
+      name: name('load average at start / end'),
+      value: loadStart,
+      unit: 'load',
+      baseline: loadEnd,
+      target: null,
+      met: null,
+    },
+    {
+      name: name('processing time reported by the processor (sum)'),
+      value: reportedMs / 1000,
+      unit: 's',
+      baseline: baseMs / 1000,
+      target: null,
+      met: null,
+    },
+  ];
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'orchestration-bench-'));
@@ -190,78 +366,29 @@ try {
   const baseMs = await baseline(images, join(dir, 'baseline'));
   const baseCpu = process.cpuUsage(cpuStart);
   const baseCpuMs = (baseCpu.user + baseCpu.system) / 1000;
-  const loadStart = loadavg()[0] ?? 0;
   process.stderr.write(
     `  baseline (processor work in one process): ${(baseMs / 1000).toFixed(1)} s\n`,
   );
-  const { wallMs, reportedMs, stackCpuMs, processor } = await throughStack(
-    images,
-    join(dir, 'stack'),
-  );
-  const loadEnd = loadavg()[0] ?? 0;
-  process.stderr.write(
-    `  whole local stack: ${(wallMs / 1000).toFixed(1)} s; CPU: processor tasks ${(processor.totalMs / 1000).toFixed(1)} s (start-up ${(processor.startupMs / 1000).toFixed(1)} s), backend + local-cloud ${(stackCpuMs / 1000).toFixed(1)} s, baseline ${(baseCpuMs / 1000).toFixed(1)} s; load ${loadStart.toFixed(1)} → ${loadEnd.toFixed(1)}\n`,
-  );
-  const overhead = wallMs / baseMs - 1;
-  const cpuOverhead = (processor.totalMs + stackCpuMs) / baseCpuMs - 1;
-  const figures: Figure[] = [
-    {
-      name: `local stack: ${COUNT} small images wall time`,
-      value: wallMs / 1000,
-      unit: 's',
-      baseline: baseMs / 1000,
-      target: null,
-      met: null,
-    },
-    {
-      name: 'local stack: orchestration overhead vs processor work',
-      value: overhead * 100,
-      unit: '%',
-      baseline: 0,
-      target: '<= 50 %',
-      met: overhead <= 0.5,
-    },
-    {
-      name: 'local stack: orchestration overhead in CPU time (processor tasks + backend + local-cloud vs processor work)',
-      value: cpuOverhead * 100,
-      unit: '%',
-      baseline: 0,
-      target: null,
-      met: null,
-    },
-    {
-      name: 'local stack: CPU per image — processor task (start-up to the first read in brackets as baseline)',
-      value: processor.totalMs / Math.max(1, processor.tasks),
-      unit: 'ms',
-      baseline: processor.startupMs / Math.max(1, processor.tasks),
-      target: null,
-      met: null,
-    },
-    {
-      name: 'local stack: CPU per image — backend + local-cloud (baseline: processor work per image in one process)',
-      value: stackCpuMs / COUNT,
-      unit: 'ms',
-      baseline: baseCpuMs / COUNT,
-      target: null,
-      met: null,
-    },
-    {
-      name: 'local stack: orchestration bench load average at start / end',
-      value: loadStart,
-      unit: 'load',
-      baseline: loadEnd,
-      target: null,
-      met: null,
-    },
-    {
-      name: 'local stack: processing time reported by the processor (sum)',
-      value: reportedMs / 1000,
-      unit: 's',
-      baseline: baseMs / 1000,
-      target: null,
-      met: null,
-    },
-  ];
+  const figures: Figure[] = [];
+  for (const path of PATHS) {
+    const loadStart = loadavg()[0] ?? 0;
+    const { wallMs, reportedMs, stackCpuMs, processor } = await throughStack(
+      images,
+      join(dir, `stack-${path}`),
+      path,
+    );
+    const loadEnd = loadavg()[0] ?? 0;
+    process.stderr.write(
+      `  whole local stack (${path}): ${(wallMs / 1000).toFixed(1)} s; ${processor.tasks} processor processes; CPU: processor tasks ${(processor.totalMs / 1000).toFixed(1)} s (start-up ${(processor.startupMs / 1000).toFixed(1)} s), backend + local-cloud ${(stackCpuMs / 1000).toFixed(1)} s, baseline ${(baseCpuMs / 1000).toFixed(1)} s; load ${loadStart.toFixed(1)} → ${loadEnd.toFixed(1)}\n`,
+    );
+    figures.push(
+      ...pathFigures(
+        path,
+        { wallMs, reportedMs, stackCpuMs, processor, loadStart, loadEnd },
+        { baseMs, baseCpuMs },
+      ),
+    );
+  }
   recordFigures(figures);
   console.log(formatFigures(figures));
 } finally {
