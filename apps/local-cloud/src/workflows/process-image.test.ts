@@ -251,9 +251,9 @@ describe('process-image.workflows.yaml, batch (one execution, at most JOB_PARALL
       ['0', 2, /^JOB_PARALLELISM must be at least 1, not 0$/],
     ] as const) {
       const ctx = context(succeeds, { ...ENV, JOB_PARALLELISM: parallelism });
-      await expect(executeWorkflow(program, { file_ids: ids(count) }, ctx)).rejects.toMatchObject(
-        { value: { tags: ['ValueError'], message: expect.stringMatching(message) } },
-      );
+      await expect(executeWorkflow(program, { file_ids: ids(count) }, ctx)).rejects.toMatchObject({
+        value: { tags: ['ValueError'], message: expect.stringMatching(message) },
+      });
       expect(ctx.connectorCalls).toEqual([]);
     }
   });
