@@ -266,11 +266,12 @@ describe('a batch task with several images', () => {
     const lines = result.logs.filter((l) => l.message === 'image finished');
     expect(lines.map((l) => l.outcome)).toEqual(ids.map(() => 'processed'));
     const [first, last] = [lines[0], lines.at(-1)] as [LogLine, LogLine];
-    // Measured (1.2 MP, default preset): without MALLOC_MMAP_THRESHOLD_ the peak went from
-    // 181 MB after the first image to 252 MB after the fourth and resident memory stayed at
-    // the peak; with it 176 → 203 MB, and ~125 → 135 MB resident between images.
+    // Measured (4 × 1.2 MP, default preset), resident after each image / peak, in MB:
+    // without MALLOC_MMAP_THRESHOLD_ 189/189 → 233/248 and 182/189 → 243/243 (glibc keeps the
+    // freed buffers); with it 116/165 → 126/203 and 117/165 → 123/200. What discriminates is
+    // the memory still held between images; the peak is checked only against a loose bound.
     const figures = JSON.stringify(lines.map((l) => [l.rssMb, l.maxRssMb]));
-    expect(Number(last.maxRssMb), figures).toBeLessThanOrEqual(Number(first.maxRssMb) * 1.3);
-    expect(Number(last.rssMb), figures).toBeLessThanOrEqual(Number(first.rssMb) * 1.2);
+    expect(Number(last.rssMb) - Number(first.rssMb), figures).toBeLessThanOrEqual(25);
+    expect(Number(last.maxRssMb), figures).toBeLessThanOrEqual(Number(first.maxRssMb) * 1.35);
   }, 120_000);
 });
