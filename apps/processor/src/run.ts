@@ -47,7 +47,7 @@ export interface RunDeps {
    * processed (the fault entry's `hang`, src/main-with-faults.ts). Production
    * passes none.
    */
-  afterStarted?: (context: { log: Logger; signal: AbortSignal }) => Promise<void>;
+  afterStarted?: (context: { imageId: string; log: Logger; signal: AbortSignal }) => Promise<void>;
   /**
    * The image's job spec as already read (a retry attempt's ordering pass,
    * run-task.ts): used instead of asking the backend again, so an image an
@@ -211,7 +211,7 @@ async function begin(task: TaskContext): Promise<RunResult | Begun> {
   await startedCall;
   const spec = await checking;
   progress.spec = spec;
-  await task.deps.afterStarted?.({ log, signal });
+  await task.deps.afterStarted?.({ imageId: config.imageId, log, signal });
   return { spec, reading, readStart, log };
 }
 

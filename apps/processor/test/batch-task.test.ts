@@ -215,6 +215,31 @@ describe('a batch task with several images', () => {
     ]);
   });
 
+  it('keeps an image that kills the process from starving its siblings: the retry takes them first', async () => {
+    const ids = await uploadJpegs(3);
+    const [poison, a, b] = ids as [string, string, string];
+    // Through the fault entry: SIGKILL (as the OOM killer would) once `started` of `poison` is in.
+    const attempt = (n: number) =>
+      spawnProcessor(
+        batchEnv(ids, { attempt: n, PROCESSOR_FAULT: 'sigkill', PROCESSOR_FAULT_IMAGE: poison }),
+        { script: faultEntryPath },
+      ).done;
+    const first = await attempt(0);
+    expect(first.signal, first.stderr).toBe('SIGKILL');
+    expect([poison, a, b].map((id) => imageRow(id).status)).toEqual([
+      'processing',
+      'queued',
+      'queued',
+    ]);
+    const second = await attempt(1);
+    expect(second.signal, second.stderr).toBe('SIGKILL');
+    expect(finishedOrder(second.logs)).toEqual([
+      [a, 'processed'],
+      [b, 'processed'],
+    ]);
+    expect([a, b].map((id) => imageRow(id).status)).toEqual(['processed', 'processed']);
+  });
+
   it('stops at SIGTERM: the image under way ends terminated, the rest are left unreported', async () => {
     const ids = await uploadJpegs(2);
     const [hung, next] = ids as [string, string];
