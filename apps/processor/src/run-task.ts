@@ -24,6 +24,7 @@ import { coerceError, type Logger } from '@slideshow/runtime';
 import { createBackendClient } from './backend-client.ts';
 import type { ProcessorConfig, TaskImage } from './config.ts';
 import { type ExitCode, NOT_REACHED, type RunOutcome, taskExitCode } from './exit-policy.ts';
+import { SETTLED_STATUSES } from './job-spec.ts';
 import { type RunDeps, run } from './run.ts';
 
 /** How one image of the task ended. */
@@ -54,8 +55,6 @@ interface Planned {
  * `regenerating` whether or not it was begun, so its images keep slice order.
  */
 const BEGUN_STATUSES: ReadonlySet<string> = new Set(['processing']);
-/** Statuses with nothing left to do: run() skips the image (`already-done`). */
-const SETTLED_STATUSES: ReadonlySet<string> = new Set(['processed', 'failed']);
 
 /** Runs every image of the task (config.images) and combines their outcomes. */
 export async function runTask(config: ProcessorConfig, deps: RunDeps): Promise<TaskResult> {

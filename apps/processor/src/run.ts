@@ -23,7 +23,7 @@ import {
   type RunOutcome,
   TERMINATION_REPORT_MS,
 } from './exit-policy.ts';
-import { fullJobSpec, type StartFields, startFields } from './job-spec.ts';
+import { fullJobSpec, SETTLED_STATUSES, type StartFields, startFields } from './job-spec.ts';
 
 export { EXIT_CODES, type RunOutcome } from './exit-policy.ts';
 
@@ -179,7 +179,7 @@ async function begin(task: TaskContext): Promise<RunResult | Begun> {
     });
     return { exitCode: EXIT_CODES.ok, outcome: 'stale' };
   }
-  if (head.status === 'processed' || head.status === 'failed') {
+  if (SETTLED_STATUSES.has(head.status)) {
     log.info('image already settled; nothing to do', { status: head.status });
     return { exitCode: EXIT_CODES.ok, outcome: 'already-done' };
   }
