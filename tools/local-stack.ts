@@ -417,9 +417,11 @@ function processorJob(stack: ProvisionTarget): Record<string, unknown> {
     STORAGE_URL: `file://${resolve(stack.dataDir, 'storage')}`,
     MAX_RETRIES: String(stack.maxRetries),
     CALLBACK_AUTH: 'shared-secret',
-    // As in the Cloud Run job: glibc arenas capped so libvips' threads do not
-    // fragment memory (sharp's install notes).
+    // As in the Cloud Run job (apps/processor/Dockerfile): glibc arenas capped so libvips'
+    // threads do not fragment memory (sharp's install notes), and large blocks mmap'd and
+    // returned on free so a batch task's memory does not grow from image to image.
     MALLOC_ARENA_MAX: '2',
+    MALLOC_MMAP_THRESHOLD_: '131072',
     ...stack.processorEnv,
   };
   return {

@@ -14,7 +14,7 @@
  *   rounds for the cost comparison.
  * - peak RSS (the kernel's ru_maxrss, logged by the processor) of one job on a
  *   generated 50 MP JPEG with the candidate preset and the Dockerfile's
- *   MALLOC_ARENA_MAX / VIPS_CONCURRENCY; target ≤ 600 MB.
+ *   MALLOC_ARENA_MAX / MALLOC_MMAP_THRESHOLD_ / VIPS_CONCURRENCY; target ≤ 600 MB.
  * - Cloud Run Jobs list price per 1,000 such 12 MP photos (packages/contracts/src/cloud-run-pricing.ts).
  */
 import { spawn } from 'node:child_process';
@@ -37,7 +37,12 @@ const ROUNDS = 5;
 const PRESET = DEFAULT_PRESET;
 const BASELINE_PRESET = 'web-v1';
 /** The Dockerfile's settings, so the memory figure is the deployed one. */
-const IMAGE_ENV = { MALLOC_ARENA_MAX: '2', VIPS_CONCURRENCY: '2', IMAGING_PRESET: PRESET };
+const IMAGE_ENV = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+  VIPS_CONCURRENCY: '2',
+  IMAGING_PRESET: PRESET,
+};
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

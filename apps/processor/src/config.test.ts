@@ -49,6 +49,41 @@ describe('loadConfig', () => {
     expect(config.taskCount).toBe(3);
   });
 
+  it('takes ids i, i + T, i + 2T, … of TARGET_FILE_IDS as task i of T', () => {
+    const { TARGET_FILE_ID: _, ...rest } = base;
+    const ids = 'a,b,c,d,e,f,g';
+    const slice = (index: string, count: string) =>
+      loadConfig({
+        ...rest,
+        TARGET_FILE_IDS: ids,
+        CLOUD_RUN_TASK_INDEX: index,
+        CLOUD_RUN_TASK_COUNT: count,
+      }).images.map((i) => i.imageId);
+    expect(slice('0', '3')).toEqual(['a', 'd', 'g']);
+    expect(slice('2', '3')).toEqual(['c', 'f']);
+    expect(slice('0', '1')).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+    // T = N: one image per task, as before batches were sliced.
+    expect(slice('4', '7')).toEqual(['e']);
+    expect(loadConfig({ ...rest, TARGET_FILE_IDS: ids, CLOUD_RUN_TASK_INDEX: '2' })).toMatchObject({
+      imageId: 'c',
+      images: [{ imageId: 'c' }],
+      taskCount: 7,
+    });
+    expect(loadConfig(base).images).toEqual([{ imageId: 'img-1', generation: undefined }]);
+  });
+
+  it('refuses a task index that is not below CLOUD_RUN_TASK_COUNT', () => {
+    const { TARGET_FILE_ID: _, ...rest } = base;
+    expect(() =>
+      loadConfig({
+        ...rest,
+        TARGET_FILE_IDS: 'a,b,c',
+        CLOUD_RUN_TASK_INDEX: '2',
+        CLOUD_RUN_TASK_COUNT: '2',
+      }),
+    ).toThrow('CLOUD_RUN_TASK_INDEX: task index 2 is not below CLOUD_RUN_TASK_COUNT=2');
+  });
+
   it('lists every problem of a bad environment in one error', () => {
     let message = '';
     try {

@@ -13,16 +13,31 @@ export const CALLBACK_AUTH_KINDS = ['google', 'shared-secret'] as const;
 /** One of {@link CALLBACK_AUTH_KINDS}. */
 export type CallbackAuthKind = (typeof CALLBACK_AUTH_KINDS)[number];
 
-/** The validated configuration of one processor task. */
-export interface ProcessorConfig {
-  /** The image this task processes (from TARGET_FILE_ID or TARGET_FILE_IDS[task index]). */
+/** One image of a task, and the generation the workflow was started for. */
+export interface TaskImage {
   imageId: string;
   /**
    * The generation the workflow was started for (TARGET_GENERATION, or
-   * TARGET_GENERATIONS[task index]); undefined for an execution created before
-   * generations were passed. Every failure report names it.
+   * TARGET_GENERATIONS at the image's position); undefined for an execution
+   * created before generations were passed. Every failure report names it.
    */
   generation: number | undefined;
+}
+
+/** The validated configuration of one processor task. */
+export interface ProcessorConfig extends TaskImage {
+  /**
+   * The image run() works on: TARGET_FILE_ID, or TARGET_FILE_IDS at the task
+   * index (the first of {@link images}); run-task.ts sets it to each image of
+   * the slice in turn.
+   */
+  imageId: string;
+  /**
+   * This task's images in slice order: TARGET_FILE_ID alone, or in batch mode
+   * the ids at positions i, i + T, i + 2T, … of TARGET_FILE_IDS (i the task
+   * index, T the task count), each with its generation.
+   */
+  images: TaskImage[];
   /** Backend base URL without a trailing slash. */
   backendUrl: string;
   /** `gs://bucket` or `file:///abs/path`. */
@@ -41,6 +56,10 @@ export interface ProcessorConfig {
   taskIndex: number;
   /** 0-based attempt of this task (CLOUD_RUN_TASK_ATTEMPT). */
   attempt: number;
+  /**
+   * Tasks of the execution (CLOUD_RUN_TASK_COUNT, which Cloud Run always
+   * sets); unset, a batch task takes only the id at its index, one image per task.
+   */
   taskCount: number;
   /** Overrides the preset named by the job spec (a deliberate operator choice). */
   imagingPreset: string | undefined;
@@ -93,7 +112,12 @@ const EnvSchema = z.object({
   CLOUD_RUN_EXECUTION: optionalString,
   CLOUD_RUN_TASK_INDEX: integer(0, 0),
   CLOUD_RUN_TASK_ATTEMPT: integer(0, 0),
-  CLOUD_RUN_TASK_COUNT: integer(1, 1),
+  // No default: unset means one task per id (see ProcessorConfig.taskCount).
+  CLOUD_RUN_TASK_COUNT: z.optional(
+    z.coerce
+      .number()
+      .check(z.refine(Number.isInteger, 'must be an integer'), z.minimum(1, 'must be at least 1')),
+  ),
   IMAGING_PRESET: optionalString,
   LOG_LEVEL: z._default(z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']), 'INFO'),
 });
@@ -135,6 +159,17 @@ function crossFieldProblems(raw: Record<string, string | undefined>): string[] {
   if (batch !== undefined && Number.isInteger(index) && index >= splitIds(batch).length) {
     problems.push(
       `CLOUD_RUN_TASK_INDEX: task index ${index} is past the ${splitIds(batch).length} ids of TARGET_FILE_IDS`,
+    );
+  }
+  const count = get('CLOUD_RUN_TASK_COUNT');
+  if (
+    batch !== undefined &&
+    count !== undefined &&
+    Number.isInteger(index) &&
+    index >= Number(count)
+  ) {
+    problems.push(
+      `CLOUD_RUN_TASK_INDEX: task index ${index} is not below CLOUD_RUN_TASK_COUNT=${count}`,
     );
   }
   if (get('GCS_BUCKET_NAME') && get('STORAGE_URL')) {
@@ -183,13 +218,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const e = parsed.data;
-  const imageId = e.TARGET_FILE_ID ?? splitIds(e.TARGET_FILE_IDS ?? '')[e.CLOUD_RUN_TASK_INDEX];
-  const generation =
-    e.TARGET_GENERATION ?? splitIds(e.TARGET_GENERATIONS ?? '')[e.CLOUD_RUN_TASK_INDEX];
+  const ids =
+    e.TARGET_FILE_ID !== undefined ? [e.TARGET_FILE_ID] : splitIds(e.TARGET_FILE_IDS ?? '');
+  const generations =
+    e.TARGET_GENERATION !== undefined
+      ? [e.TARGET_GENERATION]
+      : splitIds(e.TARGET_GENERATIONS ?? '');
+  const taskCount = e.CLOUD_RUN_TASK_COUNT ?? (e.TARGET_FILE_ID !== undefined ? 1 : ids.length);
+  const index = e.TARGET_FILE_ID !== undefined ? 0 : e.CLOUD_RUN_TASK_INDEX;
+  const images: TaskImage[] = [];
+  // Task i of T takes positions i, i + T, i + 2T, …: with T = N (one task per id) that is id i.
+  for (let at = index; at < ids.length; at += taskCount) {
+    const generation = generations[at];
+    images.push({
+      imageId: ids[at] ?? '',
+      generation: generation === undefined ? undefined : Number(generation),
+    });
+  }
+  const first = images[0] ?? { imageId: '', generation: undefined };
   const backendUrl = e.BACKEND_API_URL.replace(/\/+$/, '');
   return {
-    imageId: imageId ?? '',
-    generation: generation === undefined ? undefined : Number(generation),
+    imageId: first.imageId,
+    generation: first.generation,
+    images,
     backendUrl,
     storageUrl: e.STORAGE_URL ?? `gs://${e.GCS_BUCKET_NAME}`,
     gcsApiEndpoint: e.GCS_API_ENDPOINT,
@@ -202,7 +253,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     execution: e.CLOUD_RUN_EXECUTION,
     taskIndex: e.CLOUD_RUN_TASK_INDEX,
     attempt: e.CLOUD_RUN_TASK_ATTEMPT,
-    taskCount: e.CLOUD_RUN_TASK_COUNT,
+    taskCount,
     imagingPreset: e.IMAGING_PRESET,
     logLevel: e.LOG_LEVEL,
   };

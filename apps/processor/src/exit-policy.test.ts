@@ -6,8 +6,10 @@ import {
   type FailureKind,
   failureKind,
   isFinalAttempt,
+  NOT_REACHED,
   planFailure,
   startFailureExitCode,
+  taskExitCode,
 } from './exit-policy.ts';
 
 describe('the error policy, as a table (README "Exit codes and the error policy")', () => {
@@ -116,5 +118,27 @@ describe('attempts and start-up failures', () => {
       startFailureExitCode(new AppError('STORAGE_UNAVAILABLE', 'x', { retryable: true })),
     ).toBe(1);
     expect(startFailureExitCode(new AppError('VALIDATION_FAILED', 'bad bucket'))).toBe(2);
+  });
+});
+
+describe('a task of several images (README "Batch mode")', () => {
+  const { ok, retry, terminated } = EXIT_CODES;
+  // the images' exit statuses → the task's
+  it.each([
+    [[], ok],
+    [[ok], ok],
+    [[retry], retry],
+    [[ok, ok, ok], ok],
+    // one image that needs a retry makes Cloud Run retry the task; the others are then skipped
+    [[ok, retry, ok], retry],
+    // a stop (SIGTERM) wins: the task was terminated whatever else happened
+    [[ok, retry, terminated], terminated],
+    [[terminated, NOT_REACHED.exitCode], terminated],
+  ] as const)('images ending %j make the task exit %i', (codes, expected) => {
+    expect(taskExitCode(codes)).toBe(expected);
+  });
+
+  it('leaves an image a stopped task never began unreported, exiting as terminated', () => {
+    expect(NOT_REACHED).toEqual({ outcome: 'not-reached', exitCode: 143 });
   });
 });

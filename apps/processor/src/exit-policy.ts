@@ -1,12 +1,13 @@
 /**
  * The processor's error policy in one table (README "Exit codes and the error
- * policy"): how a task that did not process its image ends — its exit status
+ * policy"): how an image that was not processed ends — its exit status
  * (Cloud Run retries a non-zero exit until the job's `maxRetries`, and the
  * workflow's `except` reports the job failed after the last) and whether it
  * reports `failed` to the backend first. A permanent error is reported and
  * exits 0, so no retry is burned on it; a retryable one exits 1, reporting
  * only on the final attempt, since an earlier report would fail an image a
- * retry may still process.
+ * retry may still process. A batch task runs several images; its exit status
+ * is the most urgent of theirs ({@link taskExitCode}).
  */
 import type { AppError } from '@slideshow/runtime';
 
@@ -34,7 +35,9 @@ export type RunOutcome =
   | 'failed-permanent'
   | 'failed-unreported'
   | 'retryable'
-  | 'terminated';
+  | 'terminated'
+  /** A batch task was stopped (SIGTERM) before it began this image. */
+  | 'not-reached';
 
 /** Time the best-effort failure report may take once SIGTERM arrived (Cloud Run kills at 10 s). */
 export const TERMINATION_REPORT_MS = 4_000;
@@ -151,6 +154,32 @@ export const FAILURE_TABLE: Record<FailureKind, { final: FailurePlan; earlier: F
 export function planFailure(kind: FailureKind, final: boolean): FailurePlan {
   const row = FAILURE_TABLE[kind];
   return final ? row.final : row.earlier;
+}
+
+/**
+ * How an image of a batch task ends when the task was stopped (SIGTERM)
+ * before it began the image: not reported (the retry takes it; after the last
+ * attempt the workflow's backstop reports it failed), and the task exits as
+ * terminated.
+ */
+export const NOT_REACHED = { outcome: 'not-reached', exitCode: EXIT_CODES.terminated } as const;
+
+/**
+ * Most urgent first: the exit status of a task that ran several images is the
+ * first of these that any image ended with. A stopped task says so (143); else
+ * one image that needs a retry makes Cloud Run retry the whole task (1), whose
+ * next attempt skips the images already settled by their job spec; else 0.
+ */
+export const TASK_EXIT_PRECEDENCE: readonly ExitCode[] = [
+  EXIT_CODES.terminated,
+  EXIT_CODES.retry,
+  EXIT_CODES.config,
+  EXIT_CODES.ok,
+];
+
+/** The exit status of a task whose images ended with `codes` (0 for none). */
+export function taskExitCode(codes: readonly ExitCode[]): ExitCode {
+  return TASK_EXIT_PRECEDENCE.find((code) => codes.includes(code)) ?? EXIT_CODES.ok;
 }
 
 /**

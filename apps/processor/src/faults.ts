@@ -6,6 +6,8 @@
  *
  * - `PROCESSOR_FAULT=crash|sigkill|oom` ends the process before any work;
  *   `hang` sleeps mid-work, after `started`, until SIGTERM;
+ * - `PROCESSOR_FAULT_IMAGE=<id>` applies that fault only once `started` of
+ *   that image is accepted (a poison image in a batch task's slice);
  * - `STORAGE_FAULTS=seed=S,fail=R,stall=R,stallMs=N` wraps the store in
  *   seeded injected failures and stalls (@slideshow/storage/faulty), drawn
  *   afresh on every attempt.
@@ -76,12 +78,23 @@ export const hangUntilTerminated: NonNullable<ProcessorHooks['afterStarted']> = 
 /** The hooks that inject what `env` asks for; throws VALIDATION_FAILED on a bad value. */
 export function faultHooks(env: Record<string, string | undefined>): ProcessorHooks {
   const fault = parseProcessorFault(env.PROCESSOR_FAULT);
+  const poison = env.PROCESSOR_FAULT_IMAGE?.trim();
   const storageFaults = env.STORAGE_FAULTS?.trim();
   // Parsed now, so a bad STORAGE_FAULTS fails before any work (the salt is the attempt's).
   if (storageFaults) parseStorageFaults(storageFaults, 'check');
+  const faultAfterStarted: ProcessorHooks['afterStarted'] = poison
+    ? async (context) => {
+        if (context.imageId !== poison) return;
+        context.log.warn(`PROCESSOR_FAULT=${fault} on this image`);
+        if (fault === 'hang') await hangUntilTerminated(context);
+        else await applyStartupFault(fault);
+      }
+    : fault === 'hang'
+      ? hangUntilTerminated
+      : undefined;
   return {
-    beforeWork: () => applyStartupFault(fault),
-    ...(fault === 'hang' ? { afterStarted: hangUntilTerminated } : {}),
+    beforeWork: () => applyStartupFault(poison ? undefined : fault),
+    ...(faultAfterStarted ? { afterStarted: faultAfterStarted } : {}),
     ...(storageFaults
       ? {
           wrapStore: async (store, config) =>

@@ -21,6 +21,12 @@ const StartFields = z.looseObject({
 /** What a task needs to begin: checked before the full contract. */
 export type StartFields = z.infer<typeof StartFields>;
 
+/**
+ * Job spec statuses with nothing left to do: the image is skipped
+ * (`already-done`), on a duplicate delivery or a batch task's retry.
+ */
+export const SETTLED_STATUSES: ReadonlySet<string> = new Set(['processed', 'failed']);
+
 function malformed(imageId: string, issues: readonly z.core.$ZodIssue[]): AppError {
   return new AppError('VALIDATION_FAILED', `job spec for ${imageId} is malformed`, {
     context: { issues: issues.map((i) => `${i.path.join('.')}: ${i.message}`) },

@@ -1,7 +1,7 @@
 /**
  * Composition root of the processor (a Cloud Run Job task): reads the
- * environment once, builds the adapters, runs one task and turns its outcome
- * into the exit status. SIGTERM (Cloud Run's timeout signal, SIGKILL follows
+ * environment once, builds the adapters, runs the task's images (one, or a
+ * batch task's slice: run-task.ts) and turns their outcomes into the exit status. SIGTERM (Cloud Run's timeout signal, SIGKILL follows
  * 10 s later) aborts the work and a hard timer guarantees exit within 8 s.
  * entry.ts runs it with no hooks; only the fault suite's entry
  * (main-with-faults.ts) passes any.
@@ -11,7 +11,8 @@ import type { ObjectStore } from '@slideshow/storage';
 import { openCredentials, openStore } from './adapters.ts';
 import { loadConfig, type ProcessorConfig } from './config.ts';
 import { EXIT_CODES, startFailureExitCode } from './exit-policy.ts';
-import { type RunDeps, run } from './run.ts';
+import type { RunDeps } from './run.ts';
+import { runTask } from './run-task.ts';
 
 /** Test seams a wrapping entry may fill (main-with-faults.ts); production passes none. */
 export interface ProcessorHooks {
@@ -44,7 +45,11 @@ export async function main(hooks: ProcessorHooks = {}): Promise<number> {
       execution: config.execution,
       attempt: config.attempt,
       taskIndex: config.taskIndex,
-      imageId: config.imageId,
+      // Every line names its image: the task's own lines name all of a batch task's images,
+      // and each image's lines (run-task.ts, run.ts) name that image.
+      ...(config.images.length === 1
+        ? { imageId: config.imageId }
+        : { imageIds: config.images.map((i) => i.imageId) }),
     },
   });
   const controller = new AbortController();
@@ -65,7 +70,7 @@ export async function main(hooks: ProcessorHooks = {}): Promise<number> {
   try {
     const [opened, credentials] = await Promise.all([openStore(config), openCredentials(config)]);
     const store = hooks.wrapStore ? await hooks.wrapStore(opened, config) : opened;
-    const result = await run(config, {
+    const result = await runTask(config, {
       store,
       credentials,
       logger,
@@ -75,6 +80,9 @@ export async function main(hooks: ProcessorHooks = {}): Promise<number> {
     logger.info('processor finished', {
       outcome: result.outcome,
       exitCode: result.exitCode,
+      images: result.images.length,
+      // How many images ended each way (a batch task's summary; one entry for one image).
+      outcomes: countOutcomes(result.images),
       // Peak resident set size of the whole task (kernel's ru_maxrss), for the memory budget.
       maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       // CPU time of the whole task (user + system, all threads), for the orchestration bench.
@@ -88,4 +96,11 @@ export async function main(hooks: ProcessorHooks = {}): Promise<number> {
     logger.error('processor could not start', { error, code: error.code });
     return startFailureExitCode(error);
   }
+}
+
+/** `{processed: 3, retryable: 1}` from the images' outcomes. */
+function countOutcomes(images: readonly { outcome: string }[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { outcome } of images) counts[outcome] = (counts[outcome] ?? 0) + 1;
+  return counts;
 }

@@ -1,5 +1,5 @@
 /**
- * One processor task (one image): job spec → started → read the original →
+ * One image of a processor task: job spec → started → read the original →
  * imaging → write every variant → complete, and the error policy of
  * docs/architecture.md#who-retries-what:
  * a permanent error is reported as failed and exits 0 (no retries burned); a
@@ -15,6 +15,7 @@ import { type BackendClient, createBackendClient } from './backend-client.ts';
 import type { ProcessorConfig } from './config.ts';
 import {
   EXIT_CODES,
+  type ExitCode,
   type FailureKind,
   failureKind,
   isFinalAttempt,
@@ -22,13 +23,13 @@ import {
   type RunOutcome,
   TERMINATION_REPORT_MS,
 } from './exit-policy.ts';
-import { fullJobSpec, type StartFields, startFields } from './job-spec.ts';
+import { fullJobSpec, SETTLED_STATUSES, type StartFields, startFields } from './job-spec.ts';
 
 export { EXIT_CODES, type RunOutcome } from './exit-policy.ts';
 
 /** What {@link run} returns; `main.ts` turns `exitCode` into the process status. */
 export interface RunResult {
-  exitCode: number;
+  exitCode: ExitCode;
   outcome: RunOutcome;
   error?: AppError;
 }
@@ -46,7 +47,15 @@ export interface RunDeps {
    * processed (the fault entry's `hang`, src/main-with-faults.ts). Production
    * passes none.
    */
-  afterStarted?: (context: { log: Logger; signal: AbortSignal }) => Promise<void>;
+  afterStarted?: (context: { imageId: string; log: Logger; signal: AbortSignal }) => Promise<void>;
+  /**
+   * The image's job spec as already read (a retry attempt's ordering pass,
+   * run-task.ts): used instead of asking the backend again, so an image an
+   * earlier attempt settled costs that one GET. Absent: run() reads it.
+   */
+  jobSpec?: unknown;
+  /** Where this image is in its task's slice (0-based), for the logs. */
+  position?: number;
 }
 
 /** `Cache-Control` of every variant: keys are content-addressed by id, preset and generation. */
@@ -155,7 +164,9 @@ async function begin(task: TaskContext): Promise<RunResult | Begun> {
   // Milliseconds since the process started (performance.timeOrigin): the
   // latency bench splits process start-up from the job-spec round trip.
   const jobSpecAt = performance.now();
-  const raw = await backend.jobSpec(config.imageId, { signal, generation: config.generation });
+  const raw =
+    task.deps.jobSpec ??
+    (await backend.jobSpec(config.imageId, { signal, generation: config.generation }));
   const jobSpecMs = performance.now() - jobSpecAt;
   const head = startFields(config.imageId, raw);
   progress.head = head;
@@ -168,7 +179,7 @@ async function begin(task: TaskContext): Promise<RunResult | Begun> {
     });
     return { exitCode: EXIT_CODES.ok, outcome: 'stale' };
   }
-  if (head.status === 'processed' || head.status === 'failed') {
+  if (SETTLED_STATUSES.has(head.status)) {
     log.info('image already settled; nothing to do', { status: head.status });
     return { exitCode: EXIT_CODES.ok, outcome: 'already-done' };
   }
@@ -186,6 +197,8 @@ async function begin(task: TaskContext): Promise<RunResult | Begun> {
     // CPU spent since the process started: the start-up benchmark's load-independent figure.
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     // Start-up (process start → job-spec request) and the job-spec round trip, for the latency bench.
+    // For a batch task's later images (position > 0) these count from the process start too.
+    position: task.deps.position ?? 0,
     startupMs: Math.round(jobSpecAt),
     jobSpecMs: Math.round(jobSpecMs),
     sinceStartMs: Math.round(performance.now()),
@@ -198,7 +211,7 @@ async function begin(task: TaskContext): Promise<RunResult | Begun> {
   await startedCall;
   const spec = await checking;
   progress.spec = spec;
-  await task.deps.afterStarted?.({ log, signal });
+  await task.deps.afterStarted?.({ imageId: config.imageId, log, signal });
   return { spec, reading, readStart, log };
 }
 
@@ -239,6 +252,12 @@ async function processAndComplete(task: TaskContext, work: Begun): Promise<RunRe
 
   progress.phase = 'process';
   const { processImage } = await imaging;
+  // libvips' operation cache (sharp's default: 50 MB, 20 files, 100 operations) keeps
+  // results for reuse by an identical later operation. A task's images never repeat one,
+  // so in a batch task it would only carry memory from one image into the next (immich
+  // turned it off for the same reason: github.com/immich-app/immich/pull/6542).
+  // sharp is already loaded by @slideshow/imaging: this import costs nothing more.
+  (await import('sharp')).default.cache(false);
   const presets = await presetsOf(spec, config);
   const prefix = spec.variantPrefix;
   let writeMs = 0;

@@ -60,8 +60,25 @@ describe('a processor task and its generation', () => {
     expect(loadConfig(base).generation).toBeUndefined();
     const batch = { ...base, TARGET_FILE_ID: '', TARGET_FILE_IDS: 'a,b,c' };
     expect(
-      loadConfig({ ...batch, TARGET_GENERATIONS: '0,5,2', CLOUD_RUN_TASK_INDEX: '1' }),
+      loadConfig({
+        ...batch,
+        TARGET_GENERATIONS: '0,5,2',
+        CLOUD_RUN_TASK_INDEX: '1',
+        CLOUD_RUN_TASK_COUNT: '3',
+      }),
     ).toMatchObject({ imageId: 'b', generation: 5 });
+    // A task of several images keeps each image's own generation.
+    expect(
+      loadConfig({
+        ...batch,
+        TARGET_GENERATIONS: '0,5,2',
+        CLOUD_RUN_TASK_INDEX: '0',
+        CLOUD_RUN_TASK_COUNT: '2',
+      }).images,
+    ).toEqual([
+      { imageId: 'a', generation: 0 },
+      { imageId: 'c', generation: 2 },
+    ]);
     expect(() => loadConfig({ ...batch, TARGET_GENERATIONS: '0,5' })).toThrow(
       /TARGET_GENERATIONS: must have one generation per id/,
     );

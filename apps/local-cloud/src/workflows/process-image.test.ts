@@ -171,7 +171,7 @@ describe('process-image.workflows.yaml, one image', () => {
   });
 });
 
-describe('process-image.workflows.yaml, batch (one execution, one task per image)', () => {
+describe('process-image.workflows.yaml, batch (one execution, at most JOB_PARALLELISM tasks)', () => {
   it('runs one execution with taskCount N and the ids comma-joined in TARGET_FILE_IDS', async () => {
     const ctx = context(succeeds);
     await executeWorkflow(program, { file_ids: ['a1', 'b2', 'c3'] }, ctx);
@@ -192,6 +192,70 @@ describe('process-image.workflows.yaml, batch (one execution, one task per image
         skipPolling: false,
       },
     ]);
+  });
+
+  it('runs a batch larger than JOB_PARALLELISM as that many tasks, each timed for ceil(N / T) images', async () => {
+    const ids = Array.from({ length: 25 }, (_, i) => `img-${i}`);
+    for (const [parallelism, tasks, timeout] of [
+      [undefined, 10, '1800s'], // the default 10: 25 images → 10 tasks of up to 3
+      ['4', 4, '4200s'], // 25 → 4 tasks of up to 7
+      ['1', 1, '15000s'], // the whole batch in one task
+      ['25', 25, '600s'], // one image per task, as before
+      ['40', 25, '600s'], // never more tasks than images
+    ] as const) {
+      const ctx = context(succeeds, {
+        ...ENV,
+        ...(parallelism ? { JOB_PARALLELISM: parallelism } : {}),
+      });
+      await executeWorkflow(program, { file_ids: ids }, ctx);
+      expect(ctx.connectorCalls, `JOB_PARALLELISM=${parallelism}`).toMatchObject([
+        {
+          args: {
+            body: {
+              overrides: {
+                containerOverrides: [{ env: [{ name: 'TARGET_FILE_IDS', value: ids.join(',') }] }],
+                taskCount: tasks,
+                timeout,
+              },
+            },
+          },
+          timeoutSeconds: 604800,
+        },
+      ]);
+    }
+  });
+
+  it('keeps one image one task with the task timeout and the short wait, whatever JOB_PARALLELISM', async () => {
+    for (const argument of [{ file_id: 'img-1' }, { file_ids: ['img-1'] }]) {
+      const ctx = context(succeeds, { ...ENV, JOB_PARALLELISM: '1' });
+      await executeWorkflow(program, argument, ctx);
+      expect(ctx.connectorCalls).toMatchObject([
+        {
+          args: { body: { overrides: { taskCount: 1, timeout: '600s' } } },
+          timeoutSeconds: 7200,
+        },
+      ]);
+    }
+  });
+
+  it('refuses a batch whose images per task the connector wait could not cover, and JOB_PARALLELISM 0', async () => {
+    // 300 + 600 × (3 + 1) × k ≤ 604,800 up to k = 251 images per task.
+    const fits = context(succeeds, { ...ENV, JOB_PARALLELISM: '1' });
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => `i${i}`);
+    await executeWorkflow(program, { file_ids: ids(251) }, fits);
+    expect(fits.connectorCalls[0]?.args).toMatchObject({
+      body: { overrides: { taskCount: 1, timeout: '150600s' } },
+    });
+    for (const [parallelism, count, message] of [
+      ['1', 252, /^the job needs up to 605100 s \(252 image\(s\) per task × 600 s × 4 attempts/],
+      ['0', 2, /^JOB_PARALLELISM must be at least 1, not 0$/],
+    ] as const) {
+      const ctx = context(succeeds, { ...ENV, JOB_PARALLELISM: parallelism });
+      await expect(executeWorkflow(program, { file_ids: ids(count) }, ctx)).rejects.toMatchObject({
+        value: { tags: ['ValueError'], message: expect.stringMatching(message) },
+      });
+      expect(ctx.connectorCalls).toEqual([]);
+    }
   });
 
   it('reports every id of a failed batch (the backend ignores those already processed)', async () => {
