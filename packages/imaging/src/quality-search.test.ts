@@ -106,6 +106,11 @@ describe('chooseQualities (real sharp, SSIMULACRA 2)', () => {
     let chosen = 0;
     let reference = 0;
     for (const choice of choices) {
+      // Not encoded by the search: the baseline's own options, the same bytes on both sides.
+      if (choice.reference.bytes === undefined) {
+        expect(choice.options).toEqual(baseline[choice.format]);
+        continue;
+      }
       chosen += (await encodeResized(probe, choice.format, choice.options)).data.length;
       reference += choice.reference.bytes;
     }
@@ -158,6 +163,19 @@ describe('chooseQualities (real sharp, SSIMULACRA 2)', () => {
     });
     expect(told.sort()).toEqual(['avif', 'jpeg', 'webp']);
     expect(choices).toHaveLength(3);
+  });
+
+  it('tells the formats it never changes first, without encoding one that keeps the baseline options', async () => {
+    const probe = await probeOf(await photoJpeg(128, 96, 95));
+    const told: string[] = [];
+    const choices = await chooseQualities(probe, preset, ['avif', 'webp', 'jpeg'], {
+      onChoice: (choice) => told.push(choice.format),
+    });
+    // web-v3's WebP is neither searched nor lowered: final before the AVIF encodes are back.
+    expect(told[0]).toBe('webp');
+    const webp = choices.find((c) => c.format === 'webp') as FormatChoice;
+    expect(webp.options).toEqual(baseline.webp);
+    expect(webp.reference.bytes).toBeUndefined();
   });
 
   it('falls back to the baseline setting when the fast one cannot reach its score', async () => {
