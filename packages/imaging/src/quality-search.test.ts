@@ -198,6 +198,29 @@ describe('chooseQualities (real sharp, SSIMULACRA 2)', () => {
     expect(choices.find((c) => c.format === 'jpeg')?.options).toEqual(preset.jpeg);
   });
 
+  it('scores nothing when even the lowest quality takes more bytes than the cap allows', async () => {
+    const probe = await probeOf(await photoJpeg(256, 192, 95));
+    const avif = search.speed.avif;
+    if (!avif) throw new Error('web-v3 searches AVIF');
+    const capped: QualitySearch = { ...search, speed: { avif: { ...avif, maxBytesRatio: 0.5 } } };
+    let scored = 0;
+    const choices = await chooseQualities(
+      probe,
+      { ...preset, qualitySearch: capped },
+      ['avif', 'jpeg'],
+      {
+        scorer: async () => {
+          scored += 1;
+          return 100;
+        },
+      },
+    );
+    expect(scored).toBe(0);
+    const choice = choices.find((c) => c.format === 'avif');
+    expect(choice?.source).toBe('reference');
+    expect(choice?.options).toEqual(baseline.avif);
+  });
+
   it('lowers a payer only while it still reaches its baseline score', async () => {
     const probe = await probeOf(await photoJpeg(256, 192, 95));
     const choices = await chooseQualities(probe, preset, ['avif', 'jpeg']);

@@ -350,9 +350,13 @@ async function decideSpeedFormat(
   // Only the first speed format may lower the payers' quality to make room.
   const canFree = index === 0 && payers.some((f) => search.payers[f as SearchedFormat]);
   const byteCap = referenceSize * spec.maxBytesRatio;
-  const fastBytes = await bytesOf(trial(format, fastAt(spec, spec.start[0] ?? spec.min)));
+  const first = spec.start[0] ?? spec.min;
+  const fastBytes = await bytesOf(trial(format, fastAt(spec, first)));
   // Even its first quality does not fit: no score is worth computing.
   if (!canFree && fastBytes - referenceSize > headroom) return;
+  // Its lowest quality already takes more than the cap (a flat graphic at
+  // AVIF effort 0: +70 %): no quality can be taken, so none is scored.
+  if (first === spec.min && fastBytes > byteCap) return;
   const target = (await referenceScore(state, format)) + search.margin;
   const probes = await searchQuality(
     spec.start[0] ?? spec.min,
@@ -365,7 +369,7 @@ async function decideSpeedFormat(
   );
   choice.probes = probes;
   const best = probes.filter((p) => p.score >= target).sort((a, b) => a.quality - b.quality)[0];
-  if (!best) return;
+  if (!best || best.bytes > byteCap) return;
   const extra = best.bytes - referenceSize;
   const fits = extra <= headroom || (canFree && (await makeRoom(state, extra - headroom)));
   if (fits) {
