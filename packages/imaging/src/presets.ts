@@ -36,13 +36,22 @@
  *     0.2 above web-v1's JPEG on the probe. Table 3 (ImageMagick's) lost 1.5
  *     points on the small portrait; trellis quantisation saved ~3% for 3x the
  *     JPEG CPU; mozjpeg's defaults lost 3 points.
- *   - PNG (images with alpha) deflate level 9 instead of 6: the same pixels
- *     (so the same score) in fewer bytes at no measurable extra CPU; it pays
- *     for AVIF effort 0 where there is no JPEG.
+ *   - PNG (images with alpha; `effort` makes it a 256-colour palette,
+ *     libimagequant, as in web-v1): dithered at 0.5 instead of sharp's 1.0,
+ *     deflate level 9 instead of 6. On the four alpha images measured (the
+ *     corpus cutout and cutouts made from the portrait, the phone photo and
+ *     the flat graphic) it scores 0.2-2.1 points higher in 5-12% fewer PNG
+ *     bytes at about the same CPU; these savings pay for AVIF effort 0 where
+ *     there is no JPEG. Palette effort 1 (-30% PNG CPU) lost 0.4 and 2.7
+ *     points on two of the four; dither 0 lost 0.6 on the cutout: not taken.
  *   - WebP as web-v1 (effort 4, q80): effort 2 halves WebP's CPU but needs
  *     3-6% more WebP bytes for the same score; searched per image it pushed
  *     the small portrait to +1.6% bytes (the probe under-predicts), so it is
- *     not taken.
+ *     not taken. On the alpha cutout effort 2 scored 0.8 higher, but 0.2-0.4
+ *     lower on two other alpha images: not a property of alpha either.
+ *     WebP and PNG are not searched, so their variants start at once, while
+ *     the search runs, and WebP is not encoded on the probe (the same bytes
+ *     on both sides of the budget).
  *   - AVIF keeps 4:4:4 chroma and 8 bits: 4:2:0 saved ~20-30% of effort 0's
  *     CPU but needed ~3% more bytes for the same score; 10 bits saved bytes
  *     on the portrait but cost +50% AVIF CPU.

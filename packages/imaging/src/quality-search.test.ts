@@ -106,6 +106,11 @@ describe('chooseQualities (real sharp, SSIMULACRA 2)', () => {
     let chosen = 0;
     let reference = 0;
     for (const choice of choices) {
+      // Not encoded by the search: the baseline's own options, the same bytes on both sides.
+      if (choice.reference.bytes === undefined) {
+        expect(choice.options).toEqual(baseline[choice.format]);
+        continue;
+      }
       chosen += (await encodeResized(probe, choice.format, choice.options)).data.length;
       reference += choice.reference.bytes;
     }
@@ -160,6 +165,19 @@ describe('chooseQualities (real sharp, SSIMULACRA 2)', () => {
     expect(choices).toHaveLength(3);
   });
 
+  it('tells the formats it never changes first, without encoding one that keeps the baseline options', async () => {
+    const probe = await probeOf(await photoJpeg(128, 96, 95));
+    const told: string[] = [];
+    const choices = await chooseQualities(probe, preset, ['avif', 'webp', 'jpeg'], {
+      onChoice: (choice) => told.push(choice.format),
+    });
+    // web-v3's WebP is neither searched nor lowered: final before the AVIF encodes are back.
+    expect(told[0]).toBe('webp');
+    const webp = choices.find((c) => c.format === 'webp') as FormatChoice;
+    expect(webp.options).toEqual(baseline.webp);
+    expect(webp.reference.bytes).toBeUndefined();
+  });
+
   it('falls back to the baseline setting when the fast one cannot reach its score', async () => {
     const probe = await probeOf(await photoJpeg(256, 192, 95));
     const avif = search.speed.avif;
@@ -178,6 +196,29 @@ describe('chooseQualities (real sharp, SSIMULACRA 2)', () => {
     expect(choice?.probes.every((p) => p.quality <= 10)).toBe(true);
     // The payer was not lowered for nothing.
     expect(choices.find((c) => c.format === 'jpeg')?.options).toEqual(preset.jpeg);
+  });
+
+  it('scores nothing when even the lowest quality takes more bytes than the cap allows', async () => {
+    const probe = await probeOf(await photoJpeg(256, 192, 95));
+    const avif = search.speed.avif;
+    if (!avif) throw new Error('web-v3 searches AVIF');
+    const capped: QualitySearch = { ...search, speed: { avif: { ...avif, maxBytesRatio: 0.5 } } };
+    let scored = 0;
+    const choices = await chooseQualities(
+      probe,
+      { ...preset, qualitySearch: capped },
+      ['avif', 'jpeg'],
+      {
+        scorer: async () => {
+          scored += 1;
+          return 100;
+        },
+      },
+    );
+    expect(scored).toBe(0);
+    const choice = choices.find((c) => c.format === 'avif');
+    expect(choice?.source).toBe('reference');
+    expect(choice?.options).toEqual(baseline.avif);
   });
 
   it('lowers a payer only while it still reaches its baseline score', async () => {

@@ -25,7 +25,7 @@
  */
 import sharp from 'sharp';
 import type { EncoderOptions, OutputFormat, Resized } from './encode.ts';
-import { presetFrom } from './preset-config.ts';
+import { canonicalJson, presetFrom } from './preset-config.ts';
 import { type FormatSearch, PRESETS, type Preset, type QualitySearch } from './presets.ts';
 import { bytesOf, createTrials, type Trial } from './quality-trials.ts';
 import { compareToReference, prepareReference } from './ssimulacra2.ts';
@@ -51,8 +51,13 @@ export interface FormatChoice {
    * baseline preset's options (the fallback).
    */
   source: 'search' | 'preset' | 'reference';
-  /** The baseline's setting on the probe (score only when it was needed). */
-  reference: { bytes: number; score?: number };
+  /**
+   * The baseline's setting on the probe: its score when a decision needed it,
+   * its bytes unless the format is {@link fixedFormats fixed} with the
+   * baseline's own options (then its bytes are the same on both sides of the
+   * budget and it is not encoded).
+   */
+  reference: { bytes?: number; score?: number };
   /** Every scored encode of the searched setting, in the order tried. */
   probes: ProbeEncode[];
 }
@@ -141,7 +146,6 @@ export async function searchQuality(
   return probes;
 }
 
-/** An encode of the probe whose score is computed on first request. */
 /** Options, callbacks and injectable parts of {@link chooseQualities}. */
 export interface ChooseOptions {
   /** Scores encodings of the probe (default: SSIMULACRA 2 against the probe's own pixels). */
@@ -163,6 +167,26 @@ export interface ChooseOptions {
  */
 const SPEED_ORDER: readonly SearchedFormat[] = ['avif', 'webp', 'jpeg'];
 
+/**
+ * The formats whose options the search never changes (neither speed formats
+ * nor payers with a range): they keep the preset's options, so their variants
+ * can start before the search ends.
+ */
+export function fixedFormats(
+  search: QualitySearch,
+  formats: readonly OutputFormat[],
+): OutputFormat[] {
+  return formats.filter(
+    (f) =>
+      search.speed[f as SearchedFormat] === undefined &&
+      search.payers[f as SearchedFormat] === undefined,
+  );
+}
+
+/** Whether two encoder settings are the same (key order aside). */
+const sameOptions = (a: EncoderOptions, b: EncoderOptions): boolean =>
+  canonicalJson(a) === canonicalJson(b);
+
 /** A choice's `options` as written: the fast setting of a searched format at `quality`. */
 function fastAt(spec: FormatSearch, quality: number): EncoderOptions {
   return { ...spec.fast, quality };
@@ -171,16 +195,19 @@ function fastAt(spec: FormatSearch, quality: number): EncoderOptions {
 /** What one image's search shares between its steps (built by {@link startSearch}). */
 interface SearchState {
   search: QualitySearch;
-  formats: readonly OutputFormat[];
   /** The searched speed formats this image gets, in {@link SPEED_ORDER}. */
   speed: SearchedFormat[];
   /** The other formats, which may pay bytes for the first speed format. */
   payers: OutputFormat[];
+  /** The payers the search never changes ({@link fixedFormats}). */
+  fixed: OutputFormat[];
+  /** The formats whose bytes the budget counts (all but the fixed ones with the baseline's options). */
+  counted: OutputFormat[];
   trial: (format: OutputFormat, options: EncoderOptions) => Trial;
-  /** Each format's encode with the baseline's options. */
+  /** Each counted format's encode with the baseline's options. */
   reference: Map<OutputFormat, Trial>;
   referenceBytes: Map<OutputFormat, number>;
-  /** The bytes all formats together may take. */
+  /** The bytes the counted formats together may take. */
   budget: number;
   /** What each format uses so far: payers their preset options, speed formats the baseline's. */
   chosen: Map<OutputFormat, FormatChoice>;
@@ -200,9 +227,11 @@ export async function chooseQualities(
   const search = preset.qualitySearch;
   if (!search) return [];
   const state = await startSearch(probe, preset, search, formats, options);
-  const { speed, payers, chosen } = state;
+  const { speed, payers, fixed, chosen } = state;
   const payersFinal = (): void => {
-    for (const format of payers) options.onChoice?.(chosen.get(format) as FormatChoice);
+    for (const format of payers) {
+      if (!fixed.includes(format)) options.onChoice?.(chosen.get(format) as FormatChoice);
+    }
   };
   // Speed formats in the preset's order (most encode time saved first).
   for (const [index, format] of speed.entries()) {
@@ -216,8 +245,9 @@ export async function chooseQualities(
 }
 
 /**
- * Starts every encode the search will most likely need, measures the
- * baseline's bytes (the budget) and sets each format's starting choice.
+ * Starts every encode the search will most likely need, tells the fixed
+ * formats' choices at once, measures the baseline's bytes (the budget) and
+ * sets each format's starting choice.
  */
 async function startSearch(
   probe: Resized,
@@ -233,43 +263,64 @@ async function startSearch(
   );
   const speed = SPEED_ORDER.filter((f) => search.speed[f] !== undefined && formats.includes(f));
   const payers = formats.filter((f) => !speed.includes(f as SearchedFormat));
+  const fixed = fixedFormats(search, formats);
+  // A fixed format with the baseline's own options takes the same bytes on
+  // both sides of the budget: it is not encoded (web-v3's WebP).
+  const counted = formats.filter((f) => !fixed.includes(f) || !sameOptions(preset[f], baseline[f]));
 
   // Every encode the search will most likely need, started at once: the
-  // baseline's and the preset's setting of each format, and each speed
-  // format's first qualities.
-  const reference = new Map(formats.map((f) => [f, trial(f, baseline[f])]));
-  const own = new Map(formats.map((f) => [f, trial(f, preset[f])]));
+  // baseline's and the preset's setting of each counted format, and each
+  // speed format's first qualities.
+  const reference = new Map(counted.map((f) => [f, trial(f, baseline[f])]));
+  for (const format of counted) if (payers.includes(format)) trial(format, preset[format]);
   for (const format of speed) {
     const spec = search.speed[format] as FormatSearch;
     for (const quality of spec.start) trial(format, fastAt(spec, quality));
   }
-  const referenceBytes = new Map<OutputFormat, number>();
-  for (const format of formats) {
-    referenceBytes.set(format, await bytesOf(reference.get(format) as Trial));
-  }
-  const budget = [...referenceBytes.values()].reduce((a, b) => a + b, 0) * (1 - search.byteMargin);
 
   // What each format uses so far: payers their preset options, speed formats the baseline's.
   const chosen = new Map<OutputFormat, FormatChoice>();
   for (const format of formats) {
     const isPayer = payers.includes(format);
-    const trialOf = isPayer ? (own.get(format) as Trial) : (reference.get(format) as Trial);
+    const own = isPayer ? preset[format] : baseline[format];
     chosen.set(format, {
       format,
-      options: trialOf.options,
-      source: isPayer && trialOf !== reference.get(format) ? 'preset' : 'reference',
-      reference: { bytes: referenceBytes.get(format) ?? 0 },
+      options: own,
+      source: isPayer && !sameOptions(own, baseline[format]) ? 'preset' : 'reference',
+      reference: {},
       probes: [],
     });
   }
-  return { search, formats, speed, payers, trial, reference, referenceBytes, budget, chosen };
+  // The fixed formats are final already: their variants need not wait for the encodes.
+  for (const format of fixed) options.onChoice?.(chosen.get(format) as FormatChoice);
+
+  const referenceBytes = new Map<OutputFormat, number>();
+  for (const format of counted) {
+    const bytes = await bytesOf(reference.get(format) as Trial);
+    referenceBytes.set(format, bytes);
+    (chosen.get(format) as FormatChoice).reference.bytes = bytes;
+  }
+  const budget = [...referenceBytes.values()].reduce((a, b) => a + b, 0) * (1 - search.byteMargin);
+  return {
+    search,
+    speed,
+    payers,
+    fixed,
+    counted,
+    trial,
+    reference,
+    referenceBytes,
+    budget,
+    chosen,
+  };
 }
 
-/** The bytes the formats' current choices take together. */
-async function usedBytes({ chosen, trial }: SearchState): Promise<number> {
+/** The bytes the counted formats' current choices take together. */
+async function usedBytes({ chosen, trial, counted }: SearchState): Promise<number> {
   let total = 0;
-  for (const choice of chosen.values()) {
-    total += await bytesOf(trial(choice.format, choice.options));
+  for (const format of counted) {
+    const choice = chosen.get(format) as FormatChoice;
+    total += await bytesOf(trial(format, choice.options));
   }
   return total;
 }
@@ -299,9 +350,13 @@ async function decideSpeedFormat(
   // Only the first speed format may lower the payers' quality to make room.
   const canFree = index === 0 && payers.some((f) => search.payers[f as SearchedFormat]);
   const byteCap = referenceSize * spec.maxBytesRatio;
-  const fastBytes = await bytesOf(trial(format, fastAt(spec, spec.start[0] ?? spec.min)));
+  const first = spec.start[0] ?? spec.min;
+  const fastBytes = await bytesOf(trial(format, fastAt(spec, first)));
   // Even its first quality does not fit: no score is worth computing.
   if (!canFree && fastBytes - referenceSize > headroom) return;
+  // Its lowest quality already takes more than the cap (a flat graphic at
+  // AVIF effort 0: +70 %): no quality can be taken, so none is scored.
+  if (first === spec.min && fastBytes > byteCap) return;
   const target = (await referenceScore(state, format)) + search.margin;
   const probes = await searchQuality(
     spec.start[0] ?? spec.min,
@@ -314,7 +369,7 @@ async function decideSpeedFormat(
   );
   choice.probes = probes;
   const best = probes.filter((p) => p.score >= target).sort((a, b) => a.quality - b.quality)[0];
-  if (!best) return;
+  if (!best || best.bytes > byteCap) return;
   const extra = best.bytes - referenceSize;
   const fits = extra <= headroom || (canFree && (await makeRoom(state, extra - headroom)));
   if (fits) {

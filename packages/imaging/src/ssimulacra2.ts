@@ -122,17 +122,38 @@ function planes(width: number, height: number): Planes {
   return { width, height, c: [new Float32Array(n), new Float32Array(n), new Float32Array(n)] };
 }
 
+/**
+ * An 8-bit code blended onto 0.5 grey by an 8-bit alpha, then linearised, by
+ * index `alpha * 256 + code`: the same float32 values as computing each pixel,
+ * without three powers per pixel (built on the first RGBA image).
+ */
+let blendedToLinear: Float32Array | undefined;
+
+function blendTable(): Float32Array {
+  if (blendedToLinear) return blendedToLinear;
+  const table = new Float32Array(256 * 256);
+  for (let alpha = 0; alpha < 256; alpha++) {
+    const a = alpha / 255;
+    for (let code = 0; code < 256; code++) {
+      table[alpha * 256 + code] = srgbFloatToLinear((code / 255) * a + 0.5 * (1 - a));
+    }
+  }
+  blendedToLinear = table;
+  return table;
+}
+
 /** Linear RGB planes; RGBA is blended onto 0.5 grey in sRGB-encoded values, as the reference does. */
 function toLinear(image: SrgbImage): Planes {
   const { width, height, channels, data } = image;
   const out = planes(width, height);
   const [r, g, b] = out.c;
+  const blended = channels === 4 ? blendTable() : undefined;
   for (let i = 0, p = 0; i < width * height; i++, p += channels) {
-    if (channels === 4) {
-      const a = (data[p + 3] ?? 255) / 255;
-      r[i] = srgbFloatToLinear(((data[p] ?? 0) / 255) * a + 0.5 * (1 - a));
-      g[i] = srgbFloatToLinear(((data[p + 1] ?? 0) / 255) * a + 0.5 * (1 - a));
-      b[i] = srgbFloatToLinear(((data[p + 2] ?? 0) / 255) * a + 0.5 * (1 - a));
+    if (blended) {
+      const row = (data[p + 3] ?? 255) * 256;
+      r[i] = blended[row + (data[p] ?? 0)] ?? 0;
+      g[i] = blended[row + (data[p + 1] ?? 0)] ?? 0;
+      b[i] = blended[row + (data[p + 2] ?? 0)] ?? 0;
     } else {
       r[i] = SRGB_TO_LINEAR[data[p] ?? 0] ?? 0;
       g[i] = SRGB_TO_LINEAR[data[p + 1] ?? 0] ?? 0;
@@ -344,15 +365,27 @@ export function prepareReference(reference: SrgbImage): Ssimulacra2Reference {
   return { width: reference.width, height: reference.height, scales };
 }
 
+/**
+ * Scratch planes of the distorted side, kept between comparisons (every one
+ * is written in full before it is read; a comparison runs synchronously, so
+ * nothing else uses them meanwhile): several comparisons of one probe then
+ * allocate, and collect, five planes less per scale.
+ */
+let scratch: Float32Array[] = [];
+
+function scratchPlanes(
+  n: number,
+): [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array] {
+  if ((scratch[0]?.length ?? 0) < n) scratch = Array.from({ length: 5 }, () => new Float32Array(n));
+  const [a, b, c, d, e] = scratch.map((plane) => plane.subarray(0, n));
+  return [a, b, c, d, e] as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+}
+
 /** The 18 numbers of one scale: per channel [ssim1, ssim4, ring1, ring4, blur1, blur4]. */
 function scaleFeatures(ref: ScaleReference, b: Planes, scale: number): number[] {
   const { width: w, height: h } = b;
   const n = w * h;
-  const tmp = new Float32Array(n);
-  const prod = new Float32Array(n);
-  const mu2 = new Float32Array(n);
-  const s22 = new Float32Array(n);
-  const s12 = new Float32Array(n);
+  const [tmp, prod, mu2, s22, s12] = scratchPlanes(n);
   const features: number[] = [];
   for (let c = 0; c < 3; c++) {
     const weighted = WEIGHTED[c * NUM_SCALES + scale];

@@ -25,7 +25,7 @@ import {
 import type { Limits } from './limits.ts';
 import { presetFrom } from './preset-config.ts';
 import type { Preset } from './presets.ts';
-import { chooseQualities, type FormatChoice } from './quality-search.ts';
+import { chooseQualities, type FormatChoice, fixedFormats } from './quality-search.ts';
 
 /** The probe of the quality search: the widest variant not wider than `wanted`, else the narrowest. */
 export function pickProbeWidth(widths: readonly number[], wanted: number): number {
@@ -104,7 +104,13 @@ export function stillJobs(
   }
   const waiting = new Map<OutputFormat, PromiseWithResolvers<void>>();
   if (qualitySearch && probeWidth !== undefined) {
+    // Formats the search never changes start at once: they fill the cores
+    // while the search's metric runs in JavaScript.
+    for (const format of fixedFormats(qualitySearch, formats)) {
+      decided.set(format, presetOptions(preset, format));
+    }
     for (const format of formats) {
+      if (decided.has(format)) continue;
       const wait = Promise.withResolvers<void>();
       // Marked handled: a failed search fails the image through the encodes that wait.
       wait.promise.catch(() => undefined);
