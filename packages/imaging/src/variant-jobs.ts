@@ -50,6 +50,33 @@ function stillFormats(preset: Preset, hasAlpha: boolean): OutputFormat[] {
 }
 
 /**
+ * One resize per width, started at once and shared by its `usesOf(width)`
+ * users; each user calls `release` when done, and the pixels are dropped after
+ * the last one (a width asked for again is resized anew).
+ */
+function sharedResizes(
+  source: Intermediate,
+  widths: readonly number[],
+  usesOf: (width: number) => number,
+): { resize(width: number): Promise<Resized>; release(width: number): void } {
+  const resized = new Map<number, { image: Promise<Resized>; pending: number }>();
+  for (const width of widths) {
+    const image = resizeTo(source, width);
+    // Marked handled: awaited by its users, which report a failure.
+    image.catch(() => undefined);
+    resized.set(width, { image, pending: usesOf(width) });
+  }
+  return {
+    resize: (width) => resized.get(width)?.image ?? resizeTo(source, width),
+    release: (width) => {
+      const entry = resized.get(width);
+      if (entry) entry.pending -= 1;
+      if (entry && entry.pending <= 0) resized.delete(width);
+    },
+  };
+}
+
+/**
  * The encodes of a still image: one per width and format, each width resized
  * once (all widths at once, while the quality search runs) and shared by its
  * formats. With a quality search, each format's encodes wait for its choice.
@@ -69,23 +96,12 @@ export function stillJobs(
   const variantPixels = widths.reduce((sum, width) => sum + width * heightOf(width), 0);
   const searched = qualitySearch !== null && variantPixels >= qualitySearch.minPixels;
   const probeWidth = searched ? pickProbeWidth(widths, qualitySearch.probeWidth) : undefined;
-  // One resize per width, shared by its formats and dropped when they are done.
-  const resized = new Map<number, { image: Promise<Resized>; pending: number }>();
-  for (const width of widths) {
-    // Its formats use it, and the quality search when it is the probe.
-    const uses = formats.length + (width === probeWidth ? 1 : 0);
-    const image = resizeTo(source, width);
-    // Marked handled: awaited by its encodes (or the search), which report a failure.
-    image.catch(() => undefined);
-    resized.set(width, { image, pending: uses });
-  }
-  const resize = (width: number): Promise<Resized> =>
-    resized.get(width)?.image ?? resizeTo(source, width);
-  const release = (width: number): void => {
-    const entry = resized.get(width);
-    if (entry) entry.pending -= 1;
-    if (entry && entry.pending <= 0) resized.delete(width);
-  };
+  // Each width is used by its formats, and by the quality search when it is the probe.
+  const { resize, release } = sharedResizes(
+    source,
+    widths,
+    (width) => formats.length + (width === probeWidth ? 1 : 0),
+  );
 
   // Each format's options: decided by the search (as soon as each is final), else the preset's.
   const decided = new Map<OutputFormat, EncoderOptions>();
