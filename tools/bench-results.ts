@@ -1,9 +1,11 @@
 /**
  * Benchmarks record their figures here: bench/results/latest.json holds a list
  * of {name, value, unit, baseline, target, met}, merged by name, so each
- * package's `bench` task adds its own figures to the one file.
+ * package's `bench` task adds its own figures to the one file. `npm run bench`
+ * empties it first (`bench-reset.ts`), so the file holds one run's figures and
+ * none of a renamed or retired figure from an earlier run.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { repoRoot } from './shared-dir.ts';
 
@@ -21,13 +23,21 @@ export interface Figure {
 /** Path of the results file. */
 export const resultsFile = resolve(repoRoot, 'bench/results/latest.json');
 
-/** Reads the figures recorded so far (empty when none). */
+/** Reads the figures recorded so far (empty when none); a corrupt file is an error, not empty. */
 export function readFigures(): Figure[] {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(resultsFile, 'utf8')) as Figure[];
-  } catch {
-    return [];
+    text = readFileSync(resultsFile, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
   }
+  return JSON.parse(text) as Figure[];
+}
+
+/** Removes the results file: the next figures recorded start a new one. */
+export function resetFigures(): void {
+  rmSync(resultsFile, { force: true });
 }
 
 /** Adds or replaces figures by name, writing the file atomically. */

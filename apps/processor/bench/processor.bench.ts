@@ -4,7 +4,7 @@
  * - start-up: spawn → the processor's "reading original" log line (its first
  *   storage read, after the job spec and `started` callbacks to a real backend
  *   on loopback), as a ratio to a bare `node -e 0` spawn → exit measured in the
- *   same run; target ≤ 2×. Medians of 15 interleaved runs, after one warm-up
+ *   same run; target ≤ 1.5×. Medians of 15 interleaved runs, after one warm-up
  *   run (page cache, V8 compile cache).
  * - one 12 MP photo through the job (spawn of the bundle → original read →
  *   variants stored → `complete` callback answered, i.e. the processor's
