@@ -15,6 +15,7 @@ import { DEFAULT_PRESET } from '@slideshow/imaging';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   breakObject,
+  failedTaskRow,
   faultEntryPath,
   type LogLine,
   makeJpeg,
@@ -35,10 +36,7 @@ afterAll(async () => {
   await backend?.stop();
 });
 
-const failedTask = (id: string) =>
-  backend.db.prepare('SELECT * FROM failed_tasks WHERE image_id = ?').get(id) as
-    | { error_code: string; source: string; attempt_count: number }
-    | undefined;
+const failedTask = (id: string) => failedTaskRow(backend, id);
 const imageRow = (id: string) =>
   backend.db.prepare('SELECT status, attempts, variants FROM images WHERE id = ?').get(id) as {
     status: string;

@@ -12,6 +12,7 @@ import { DEFAULT_PRESET } from '@slideshow/imaging';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   breakObject,
+  failedTaskRow,
   faultEntryPath,
   makeJpeg,
   makeTruncatedJpeg,
@@ -29,10 +30,7 @@ afterAll(async () => {
   await backend?.stop();
 });
 
-const failedTask = (id: string) =>
-  backend.db.prepare('SELECT * FROM failed_tasks WHERE image_id = ?').get(id) as
-    | { error_code: string; source: string; execution: string | null }
-    | undefined;
+const failedTask = (id: string) => failedTaskRow(backend, id);
 const imageRow = (id: string) =>
   backend.db.prepare('SELECT * FROM images WHERE id = ?').get(id) as Record<string, unknown>;
 

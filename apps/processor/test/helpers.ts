@@ -189,3 +189,21 @@ export async function breakObject(root: string, key: string): Promise<() => Prom
     await rename(aside, file);
   };
 }
+
+/** The `failed_tasks` row of an image (the operators' table), if any. */
+export interface FailedTaskRow {
+  error_code: string;
+  source: string;
+  attempt_count: number;
+  execution: string | null;
+}
+
+/** Reads the `failed_tasks` row of `imageId` from the test backend's SQLite file. */
+export function failedTaskRow(
+  backend: { db: { prepare(sql: string): { get(...params: unknown[]): unknown } } },
+  imageId: string,
+): FailedTaskRow | undefined {
+  return backend.db.prepare('SELECT * FROM failed_tasks WHERE image_id = ?').get(imageId) as
+    | FailedTaskRow
+    | undefined;
+}
