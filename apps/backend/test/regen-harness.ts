@@ -8,6 +8,7 @@
 import type { WorkflowArgument } from '@slideshow/contracts';
 import type { DispatchRequest } from '@slideshow/dispatch';
 import type { RegenSettings } from '../src/regen/regenerator.ts';
+import type { RunView } from '../src/regen/run-view.ts';
 import {
   admin,
   callback,
@@ -20,18 +21,19 @@ import {
 } from './helpers.ts';
 
 /** A run as `GET /api/admin/regenerate/:run` shows it (the fields the tests read). */
-export interface RunJson {
-  id: number;
-  status: string;
-  reason: string | null;
-  total: number;
-  done: number;
-  failed: number;
-  cancelled: number;
-  inFlight: number;
-  remaining: number;
-  executions: number;
-}
+export type RunJson = Pick<
+  RunView,
+  | 'id'
+  | 'status'
+  | 'reason'
+  | 'total'
+  | 'done'
+  | 'failed'
+  | 'cancelled'
+  | 'inFlight'
+  | 'remaining'
+  | 'executions'
+>;
 
 /** One regeneration item as its row says. */
 export interface ItemRow {

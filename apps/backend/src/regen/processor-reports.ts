@@ -11,7 +11,7 @@ import { presetClosure } from '@slideshow/imaging/presets';
 import type { ImageRow } from '../db/images-repository.ts';
 import type { RegenItemRow } from '../db/regen-repository.ts';
 import { variantPrefix } from '../keys.ts';
-import { recordCost } from '../transitions/callbacks.ts';
+import { recordCost, resultColumns } from '../transitions/callbacks.ts';
 import type { Transition } from '../transitions/context.ts';
 import { scheduleDeletion } from './grace-deletion.ts';
 import type { RegenContext } from './regen-context.ts';
@@ -61,18 +61,8 @@ function switchTo(
       image.generation,
       body.generation,
       item.preset,
-      {
-        width: r.width,
-        height: r.height,
-        format: r.format,
-        hasAlpha: r.hasAlpha,
-        frames: r.frames,
-        variants: JSON.stringify(r.variants),
-        placeholder: r.placeholder,
-        dominantColor: r.dominantColor,
-        timings: JSON.stringify(r.timings),
-        presetVersion: item.preset_version,
-      },
+      // The version is the run's target, not one the result may name.
+      { ...resultColumns(r), presetVersion: item.preset_version },
       ctx.iso(),
     );
   if (!image || !switched) {

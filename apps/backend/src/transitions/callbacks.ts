@@ -23,8 +23,11 @@ const SOURCE_PRECISION: Record<FailureSource, number> = {
   regenerate: 1,
 };
 
-/** The columns a processor's result fills (variants and timings as JSON text). */
-function resultColumns(r: CompleteBody['result']) {
+/**
+ * The columns a processor's result fills (variants and timings as JSON text);
+ * a regeneration's switch (regen/processor-reports.ts) fills the same ones.
+ */
+export function resultColumns(r: CompleteBody['result']) {
   return {
     width: r.width,
     height: r.height,
