@@ -110,7 +110,13 @@ function stackProcesses(dataDir: string): string[] {
  * 'reading original'), from local-cloud's log, where each line names the
  * execution, task and attempt — one process.
  */
-function processorCpu(dataDir: string): { totalMs: number; startupMs: number; tasks: number } {
+function processorCpu(dataDir: string): {
+  totalMs: number;
+  startupMs: number;
+  tasks: number;
+  /** Processes that read an original: each logs its finish once it exits. */
+  started: number;
+} {
   let totalMs = 0;
   let startupMs = 0;
   let tasks = 0;
@@ -133,18 +139,7 @@ function processorCpu(dataDir: string): { totalMs: number; startupMs: number; ta
       startupMs += Number(payload.cpuMs ?? 0);
     }
   }
-  return { totalMs, startupMs, tasks };
-}
-
-/** Processor processes that read an original (execution/task/attempt), from local-cloud's log. */
-function startedProcesses(dataDir: string): number {
-  const seen = new Set<string>();
-  for (const line of readFileSync(join(dataDir, 'logs', 'local-cloud.log'), 'utf8').split('\n')) {
-    if (!line.includes('"reading original"')) continue;
-    const outer = JSON.parse(line) as { execution?: string; task?: number; attempt?: number };
-    seen.add(`${outer.execution}/${outer.task}/${outer.attempt}`);
-  }
-  return seen.size;
+  return { totalMs, startupMs, tasks, started: started.size };
 }
 
 async function baseline(images: Buffer[], dir: string): Promise<number> {
@@ -211,7 +206,11 @@ async function throughStack(
   stackCpuMs: number;
   processor: ReturnType<typeof processorCpu>;
 }> {
-  const stack = await startLocalStack({ dataDir });
+  // Full batches: with fewer images than INGEST_BATCH_SIZE (100) the relay would hold the
+  // partial batch for its window (INGEST_BATCH_WINDOW_MS) before dispatching it.
+  const backendEnv: Record<string, string> =
+    path === 'ingest' && images.length < 100 ? { INGEST_BATCH_SIZE: String(images.length) } : {};
+  const stack = await startLocalStack({ dataDir, backendEnv });
   try {
     const pids = stackProcesses(dataDir);
     const cpuBefore = pids.map(processCpuMs);
@@ -252,12 +251,16 @@ async function throughStack(
       }
       // The last tasks' log lines land after their image is processed: wait until every
       // process that read an original has logged its finish (bounded).
-      for (let i = 0; i < 50; i++) {
-        const { tasks } = processorCpu(dataDir);
-        if (tasks > 0 && tasks >= startedProcesses(dataDir)) break;
+      let processor = processorCpu(dataDir);
+      for (
+        let i = 0;
+        i < 50 && !(processor.tasks > 0 && processor.tasks >= processor.started);
+        i++
+      ) {
         await sleep(100);
+        processor = processorCpu(dataDir);
       }
-      return { wallMs, reportedMs, stackCpuMs, processor: processorCpu(dataDir) };
+      return { wallMs, reportedMs, stackCpuMs, processor };
     } finally {
       db.close();
     }
