@@ -1,5 +1,3 @@
-import type { Writable } from 'node:stream';
-
 /** Cloud Logging severities we use (https://cloud.google.com/logging/docs/reference/v2/rest/v2/LogEntry#logseverity). */
 export type Severity = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 
@@ -18,13 +16,57 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
+/** Where log lines go: anything with a `write(line)`, such as a Writable. */
+export interface LogSink {
+  write(line: string): unknown;
+}
+
 /** Options for {@link createLogger}. */
 export interface LoggerOptions {
   level?: Severity;
-  /** Where lines go; stderr by default so stdout stays free for program output. */
-  stream?: Writable;
+  /** Where lines go; {@link stderrSink} by default so stdout stays free for program output. */
+  stream?: LogSink;
   fields?: Record<string, unknown>;
 }
+
+/**
+ * Writes each line to file descriptor 2 with a blocking write, without creating
+ * `process.stderr`. On Linux Node writes stderr synchronously when it is a file, a pipe
+ * or a terminal ("A note on process I/O" in Node's `process` docs), so lines are written
+ * as before; what is saved is building the stream (for a pipe, a `net.Socket` and the
+ * stream machinery), ~1.5–2 ms of CPU at the start of every process — a processor task
+ * logs its first line on the path to its first read (apps/processor/README.md, "Start-up").
+ * Once anything creates `process.stderr` on a pipe, libuv makes the descriptor
+ * non-blocking; when the reader then falls behind, the write fails with EAGAIN and this
+ * sink hands that line's rest and every later line to `process.stderr`, which queues
+ * them in order.
+ */
+export const stderrSink: LogSink = (() => {
+  let queued = false;
+  return {
+    write(line: string) {
+      if (queued) return process.stderr.write(line);
+      const { writeSync } = process.getBuiltinModule('node:fs');
+      const bytes = Buffer.from(line, 'utf8');
+      let offset = 0;
+      // Bounded: every pass writes at least one byte or leaves the loop.
+      while (offset < bytes.length) {
+        let written = 0;
+        try {
+          written = writeSync(2, bytes, offset);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+        }
+        if (written <= 0) {
+          queued = true;
+          return process.stderr.write(bytes.subarray(offset));
+        }
+        offset += written;
+      }
+      return true;
+    },
+  };
+})();
 
 function redact(value: unknown, depth = 0): unknown {
   if (depth > 4 || value === null || typeof value !== 'object') return value;
@@ -46,7 +88,7 @@ function redact(value: unknown, depth = 0): unknown {
 /** Creates a logger writing one JSON object per line with Cloud Logging's `severity`. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'INFO';
-  const stream = options.stream ?? process.stderr;
+  const stream = options.stream ?? stderrSink;
   const base = options.fields ?? {};
   const write = (severity: Severity, message: string, fields?: Record<string, unknown>) => {
     if (RANK[severity] < RANK[level]) return;
