@@ -96,6 +96,7 @@ describe('backend happy paths', () => {
       generation: 0,
       preset: DEFAULT_PRESET,
       status: 'queued',
+      begun: false,
     });
     expect(
       await expectJson(
@@ -108,6 +109,9 @@ describe('backend happy paths', () => {
       ),
     ).toEqual({ applied: true });
     expect(t.repos.images.get(id)?.status).toBe('processing');
+    expect(
+      await expectJson(await t.app.request(`/api/processing/${id}`, { headers: callback() }), 200),
+    ).toMatchObject({ status: 'processing', begun: true });
     expect(
       await expectJson(
         await t.app.request(`/api/processing/${id}/complete`, {

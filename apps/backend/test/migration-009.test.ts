@@ -7,29 +7,12 @@
  * still fire, the old images have no preset version (so a regeneration takes
  * them), and (image, preset version) is unique in regen_items.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate } from '../src/db/open-database.ts';
-
-const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'db', 'migrations');
-const T0 = '2026-01-01T00:00:00Z';
-
-/** A database with every migration before `before` applied, as an older backend left it. */
-function databaseBefore(dir: string, before: string): Database.Database {
-  const db = new Database(join(dir, 'slideshow.db'));
-  db.pragma('foreign_keys = ON');
-  db.exec('CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
-  for (const file of readdirSync(MIGRATIONS).sort()) {
-    if (file >= before) continue;
-    db.exec(readFileSync(join(MIGRATIONS, file), 'utf8'));
-    db.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(file, T0);
-  }
-  return db;
-}
+import { databaseBefore, T0 } from './older-database.ts';
 
 describe('migration 009 (presets and regeneration)', () => {
   let dir: string | undefined;
@@ -74,7 +57,8 @@ describe('migration 009 (presets and regeneration)', () => {
        VALUES ('img_b', 0, 'uploads', 'abc', 7, 0, 0)`,
     ).run();
 
-    expect(migrate(db)).toEqual(['009_regeneration.sql']);
+    // Later migrations (010 adds a column to regen_items) keep what 009 made.
+    expect(migrate(db)[0]).toBe('009_regeneration.sql');
 
     expect(db.prepare('SELECT * FROM failed_tasks ORDER BY id').all()).toEqual(before);
     expect(db.prepare('SELECT id, preset_version FROM images ORDER BY id').all()).toEqual([

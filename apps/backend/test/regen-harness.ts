@@ -56,6 +56,10 @@ export interface RegenHarness {
   /** One pass of the regenerator's worker after the clock moved `advanceMs`. */
   tick(advanceMs?: number): Promise<{ dispatched: number; timedOut: number; deleted: number }>;
   items(state?: string): ItemRow[];
+  /** `GET /api/processing/:id?generation=` as the processor asks a regeneration's job spec. */
+  jobSpec(id: string, generation: number): Promise<Record<string, unknown>>;
+  /** The processor's `started` for a regeneration. */
+  started(id: string, generation: number): Promise<Record<string, unknown>>;
   /** The processor's `complete` for a regeneration (variants at that generation). */
   complete(id: string, generation: number): Promise<Record<string, unknown>>;
   /** The processor's `failed` for a regeneration. */
@@ -77,11 +81,11 @@ async function postRegenerate(t: TestApp, body: Record<string, unknown>, status:
   );
 }
 
-/** A processor callback (`complete` or `failed`) for the image. */
+/** A processor callback (`started`, `complete` or `failed`) for the image. */
 async function sendReport(
   t: TestApp,
   id: string,
-  kind: 'complete' | 'failed',
+  kind: 'started' | 'complete' | 'failed',
   body: Record<string, unknown>,
 ) {
   return expectJson(
@@ -107,8 +111,11 @@ export async function regenHarness(
     },
   });
   const post = (body: Record<string, unknown>, status = 202) => postRegenerate(t, body, status);
-  const report = (id: string, kind: 'complete' | 'failed', body: Record<string, unknown>) =>
-    sendReport(t, id, kind, body);
+  const report = (
+    id: string,
+    kind: 'started' | 'complete' | 'failed',
+    body: Record<string, unknown>,
+  ) => sendReport(t, id, kind, body);
   return {
     t,
     async processed(n) {
@@ -165,6 +172,15 @@ export async function regenHarness(
         .all();
       return state === undefined ? all : all.filter((i) => i.state === state);
     },
+    jobSpec: async (id, generation) =>
+      expectJson(
+        await t.app.request(`/api/processing/${id}?generation=${generation}`, {
+          headers: callback(),
+        }),
+        200,
+      ),
+    started: (id, generation) =>
+      report(id, 'started', { generation, execution: 'regen-exec', attempt: 0 }),
     complete: (id, generation) =>
       report(id, 'complete', { generation, result: sampleResult({ timings: { cpu: 40 } }) }),
     fail: (id, generation, code = 'CORRUPT_IMAGE') =>

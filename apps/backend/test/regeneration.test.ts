@@ -4,12 +4,13 @@
  * file and folder store: the failure cap, the hourly execution cap on an
  * injected clock, the per-run execution cap (every counted dispatch sent), the
  * stuck timeout, pause withdrawing unbatched dispatches (and their count),
- * idempotence by (image, preset version), and outputs never starting
- * processing. The processor's reports are HTTP callbacks.
+ * idempotence by (image, preset version), the begun marker its job spec
+ * carries, and outputs never starting processing. The processor's reports are
+ * HTTP callbacks.
  */
 import { DEFAULT_PRESET } from '@slideshow/imaging/header';
 import { afterEach, describe, expect, it } from 'vitest';
-import { admin, expectJson } from './helpers.ts';
+import { admin, callback, expectJson } from './helpers.ts';
 import { type RegenHarness, regenHarness } from './regen-harness.ts';
 
 const MINUTE = 60_000;
@@ -196,6 +197,58 @@ describe('regeneration runs', () => {
     expect(h.items()).toHaveLength(3);
     for (const id of ids)
       expect((await serving(id)).src).toBe(`/media/variants/${id}/${DEFAULT_PRESET}/g1/w640.jpg`);
+  });
+
+  it("records a regeneration's `started` so its job spec tells a begun image from a never-begun one, afresh at each dispatch", async () => {
+    h = await regenHarness({ ratePerMinute: 600 });
+    const [begun, fresh] = (await h.processed(2)) as [string, string];
+    await h.start({ filter: { ids: [begun, fresh] } });
+    expect((await h.tick()).dispatched).toBe(2);
+    const generationOf = (id: string) => h!.items().find((i) => i.image_id === id)!.generation!;
+    const startedAt = (id: string) =>
+      h!.t.db
+        .prepare<[string], { started_at: number | null }>(
+          'SELECT started_at FROM regen_items WHERE image_id = ?',
+        )
+        .get(id)?.started_at;
+    for (const id of [begun, fresh]) {
+      expect(await h.jobSpec(id, generationOf(id))).toMatchObject({
+        status: 'regenerating',
+        begun: false,
+      });
+    }
+
+    expect(await h.started(begun, generationOf(begun))).toEqual({ applied: true });
+    const first = h.t.clock.now;
+    h.t.clock.now += MINUTE;
+    // A retry's `started` again: the first one counts.
+    expect(await h.started(begun, generationOf(begun))).toEqual({ applied: true });
+    expect(startedAt(begun)).toBe(first);
+    expect(startedAt(fresh)).toBeNull();
+    expect(await h.jobSpec(begun, generationOf(begun))).toMatchObject({
+      status: 'regenerating',
+      begun: true,
+    });
+    expect(await h.jobSpec(fresh, generationOf(fresh))).toMatchObject({ begun: false });
+    // The image's own job spec is about its own (processed) generation.
+    expect(
+      await expectJson(
+        await h.t.app.request(`/api/processing/${begun}`, { headers: callback() }),
+        200,
+      ),
+    ).toMatchObject({ generation: 0, status: 'processed', begun: false });
+
+    // Failed, then taken over by a later run at a new generation: never begun at that one.
+    await h.fail(begun, generationOf(begun));
+    expect(await h.started(begun, generationOf(begun))).toMatchObject({ applied: false });
+    await h.complete(fresh, generationOf(fresh));
+    await h.tick();
+    const failedAt = generationOf(begun);
+    await h.start({ filter: { ids: [begun] } });
+    await h.tick();
+    expect(generationOf(begun)).toBeGreaterThan(failedAt);
+    expect(startedAt(begun)).toBeNull();
+    expect(await h.jobSpec(begun, generationOf(begun))).toMatchObject({ begun: false });
   });
 
   it('never starts processing from its outputs: a switch adds no outbox row, variants are refused as ingest sources, old sets go after the grace period', async () => {

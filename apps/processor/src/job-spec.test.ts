@@ -1,6 +1,6 @@
 import { AppError } from '@slideshow/runtime';
 import { describe, expect, it } from 'vitest';
-import { fullJobSpec, startFields } from './job-spec.ts';
+import { fullJobSpec, startFields, wasBegun } from './job-spec.ts';
 
 const spec = {
   imageId: 'img-1',
@@ -43,6 +43,21 @@ describe('job spec checks', () => {
     expect((error as AppError).code).toBe('VALIDATION_FAILED');
     expect((error as AppError).retryable).toBe(false);
     expect((error as AppError).context.issues).toEqual([expect.stringContaining('sourceKey')]);
+  });
+
+  it('refuses to start on a `begun` that is not a boolean', () => {
+    expect(startFields('img-1', { ...spec, begun: true }).begun).toBe(true);
+    expect(() => startFields('img-1', { ...spec, begun: 'yes' })).toThrow(
+      'job spec for img-1 is malformed',
+    );
+  });
+
+  it("tells a begun image by the spec's `begun`, and by a `processing` status from a backend that sends none", () => {
+    expect(wasBegun({ status: 'regenerating', begun: true })).toBe(true);
+    expect(wasBegun({ status: 'regenerating', begun: false })).toBe(false);
+    expect(wasBegun({ status: 'regenerating' })).toBe(false);
+    expect(wasBegun({ status: 'processing' })).toBe(true);
+    expect(wasBegun({ status: 'queued' })).toBe(false);
   });
 
   it('accepts the full contract and refuses a spec whose hash is not hex', async () => {

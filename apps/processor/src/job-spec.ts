@@ -16,6 +16,7 @@ const StartFields = z.looseObject({
   generation: z.number().check(z.refine(Number.isInteger, 'must be an integer')),
   sourceKey: z.string().check(z.minLength(1)),
   status: z.string(),
+  begun: z.optional(z.boolean()),
 });
 
 /** What a task needs to begin: checked before the full contract. */
@@ -26,6 +27,17 @@ export type StartFields = z.infer<typeof StartFields>;
  * (`already-done`), on a duplicate delivery or a batch task's retry.
  */
 export const SETTLED_STATUSES: ReadonlySet<string> = new Set(['processed', 'failed']);
+
+/**
+ * Whether an earlier attempt began the image (its `started` was accepted) and
+ * did not finish it: the job spec's `begun` (a regeneration's status says
+ * `regenerating` either way), or, from a backend that does not send it, a
+ * `processing` status. A batch task's retry takes these images last
+ * (run-task.ts).
+ */
+export function wasBegun(fields: { status?: string; begun?: boolean }): boolean {
+  return fields.begun ?? fields.status === 'processing';
+}
 
 function malformed(imageId: string, issues: readonly z.core.$ZodIssue[]): AppError {
   return new AppError('VALIDATION_FAILED', `job spec for ${imageId} is malformed`, {

@@ -13,9 +13,10 @@
  *   retry makes Cloud Run retry the task;
  * - a retry attempt reads every job spec first: images settled by an earlier
  *   attempt are skipped on that one GET (never re-processed), images never
- *   started (`queued`) go first and those an earlier attempt started but did
- *   not finish (`processing`: it crashed, was killed or failed retryably) go
- *   last, so an image that kills the process cannot starve its siblings;
+ *   started go first and those an earlier attempt started but did not finish
+ *   (the spec's `begun`: `processing`, or a regeneration begun; it crashed,
+ *   was killed or failed retryably) go last, so an image that kills the
+ *   process cannot starve its siblings;
  * - SIGTERM stops the task: the image under way ends by the policy
  *   (`terminated`), the ones not begun are left to the retry, or after the
  *   last attempt to the workflow's backstop report.
@@ -24,7 +25,7 @@ import { coerceError, type Logger } from '@slideshow/runtime';
 import { createBackendClient } from './backend-client.ts';
 import type { ProcessorConfig, TaskImage } from './config.ts';
 import { type ExitCode, NOT_REACHED, type RunOutcome, taskExitCode } from './exit-policy.ts';
-import { SETTLED_STATUSES } from './job-spec.ts';
+import { SETTLED_STATUSES, wasBegun } from './job-spec.ts';
 import { type RunDeps, run } from './run.ts';
 
 /** How one image of the task ended. */
@@ -48,13 +49,6 @@ interface Planned {
   /** Read by the retry ordering and passed to run() only when it settles the image. */
   jobSpec?: unknown;
 }
-
-/**
- * The job spec statuses of an image an earlier attempt began (`started` moved
- * it to `processing`) and did not finish. A regeneration's spec says
- * `regenerating` whether or not it was begun, so its images keep slice order.
- */
-const BEGUN_STATUSES: ReadonlySet<string> = new Set(['processing']);
 
 /** Runs every image of the task (config.images) and combines their outcomes. */
 export async function runTask(config: ProcessorConfig, deps: RunDeps): Promise<TaskResult> {
@@ -122,12 +116,13 @@ async function order(config: ProcessorConfig, deps: RunDeps): Promise<Planned[]>
   for (const image of config.images) {
     const jobSpec = readable ? await readAhead(backend, image, deps.signal, log) : undefined;
     if (jobSpec === undefined) readable = false;
-    const { status, generation } = fieldsOf(jobSpec);
+    const fields = fieldsOf(jobSpec);
+    const { status, generation } = fields;
     const moved = image.generation !== undefined && generation !== image.generation;
     if (status !== undefined && (SETTLED_STATUSES.has(status) || moved)) {
       // Settled, or another generation owns the image: run() ends it on this spec (no new GET).
       fresh.push({ image, jobSpec });
-    } else if (status !== undefined && BEGUN_STATUSES.has(status)) {
+    } else if (status !== undefined && wasBegun(fields)) {
       begun.push({ image });
     } else {
       // Never begun, or unreadable now: run() reads it again and applies the policy.
@@ -159,12 +154,13 @@ async function readAhead(
   }
 }
 
-/** The `status` and `generation` of a job spec as read (run() checks the whole spec). */
-function fieldsOf(jobSpec: unknown): { status?: string; generation?: number } {
+/** The `status`, `begun` and `generation` of a job spec as read (run() checks the whole spec). */
+function fieldsOf(jobSpec: unknown): { status?: string; begun?: boolean; generation?: number } {
   if (typeof jobSpec !== 'object' || jobSpec === null) return {};
-  const { status, generation } = jobSpec as Record<string, unknown>;
+  const { status, begun, generation } = jobSpec as Record<string, unknown>;
   return {
     ...(typeof status === 'string' ? { status } : {}),
+    ...(typeof begun === 'boolean' ? { begun } : {}),
     ...(typeof generation === 'number' ? { generation } : {}),
   };
 }

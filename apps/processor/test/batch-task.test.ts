@@ -4,11 +4,13 @@
  * CLOUD_RUN_TASK_INDEX / CLOUD_RUN_TASK_COUNT, against a real backend on
  * loopback (SQLite file, filesystem store): task i of T takes ids i, i + T, …
  * in one process; one image's failure never stops the others; a retry
- * re-processes only what is unfinished, never-begun images first.
+ * re-processes only what is unfinished, never-begun images first (for a
+ * regeneration too, whose job spec says `begun`).
  */
 import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestBackend, type TestBackend } from '@slideshow/backend/testing';
 import type { Variant } from '@slideshow/contracts';
 import { DEFAULT_PRESET } from '@slideshow/imaging';
@@ -75,6 +77,30 @@ function batchEnv(
 /** The images in the order the task finished them ('image finished' lines). */
 const finishedOrder = (logs: LogLine[]) =>
   logs.filter((l) => l.message === 'image finished').map((l) => [l.imageId, l.outcome]);
+
+/** The state of the regeneration item of image `id`. */
+const regenItemState = (id: string) =>
+  (
+    backend.db.prepare('SELECT state FROM regen_items WHERE image_id = ?').get(id) as {
+      state: string;
+    }
+  ).state;
+
+/**
+ * The generations the regeneration dispatched `ids` at, once its worker (a pass
+ * every 2 s) has dispatched them all; polls for at most 30 s.
+ */
+async function regenGenerations(ids: string[]): Promise<number[]> {
+  const query = backend.db.prepare(
+    `SELECT generation FROM regen_items WHERE image_id = ? AND state = 'dispatched'`,
+  );
+  for (let tries = 0; tries < 300; tries++) {
+    const rows = ids.map((id) => query.get(id) as { generation: number } | undefined);
+    if (rows.every((r) => r !== undefined)) return rows.map((r) => r.generation);
+    await sleep(100);
+  }
+  throw new Error(`the regeneration did not dispatch ${ids.join(', ')} within 30 s`);
+}
 
 /** Modification times of every variant file of a processed image. */
 async function variantMtimes(id: string): Promise<number[]> {
@@ -236,6 +262,44 @@ describe('a batch task with several images', () => {
       [b, 'processed'],
     ]);
     expect([a, b].map((id) => imageRow(id).status)).toEqual(['processed', 'processed']);
+  });
+
+  it('keeps a poison image of a regeneration from holding back the healthy one after it: the retry takes that first', async () => {
+    const ids = await uploadJpegs(2);
+    const [poison, healthy] = ids as [string, string];
+    expect((await spawnProcessor(batchEnv(ids)).done).code).toBe(0);
+    // Variants made before presets were versioned: a regeneration re-makes them.
+    backend.db.prepare('UPDATE images SET preset_version = NULL WHERE id IN (?, ?)').run(...ids);
+    const started = await backend.adminFetch('/api/admin/regenerate', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ filter: { ids } }),
+    });
+    expect(started.status, await started.text()).toBe(202);
+    const generations = await regenGenerations(ids);
+    // Through the fault entry: SIGKILL (as the OOM killer would) once `started` of `poison` is in.
+    const attempt = (n: number) =>
+      spawnProcessor(
+        batchEnv(ids, {
+          attempt: n,
+          TARGET_GENERATIONS: generations.join(','),
+          PROCESSOR_FAULT: 'sigkill',
+          PROCESSOR_FAULT_IMAGE: poison,
+        }),
+        { script: faultEntryPath },
+      ).done;
+    const first = await attempt(0);
+    expect(first.signal, first.stderr).toBe('SIGKILL');
+    expect(finishedOrder(first.logs)).toEqual([]);
+
+    const second = await attempt(1);
+    expect(second.signal, second.stderr).toBe('SIGKILL');
+    expect(second.logs.find((l) => l.message === 'retry order')).toMatchObject({
+      order: [healthy, poison],
+      begunLast: [poison],
+    });
+    expect(finishedOrder(second.logs)).toEqual([[healthy, 'processed']]);
+    expect(ids.map(regenItemState)).toEqual(['dispatched', 'done']);
   });
 
   it('stops at SIGTERM: the image under way ends terminated, the rest are left unreported', async () => {

@@ -4,6 +4,7 @@ import {
   FailedBody,
   ImageResult,
   isImageErrorCode,
+  JobSpec,
   WorkflowArgument,
 } from './index.ts';
 
@@ -25,6 +26,21 @@ describe('contracts', () => {
     );
     expect(WorkflowArgument.safeParse({ file_ids: [], generations: [] }).success).toBe(false);
     expect(WorkflowArgument.safeParse({}).success).toBe(false);
+  });
+
+  it('takes a job spec with or without `begun` (older backends send none), and only as a boolean', () => {
+    const spec = {
+      imageId: 'img_a',
+      generation: 4,
+      sourceKey: 'originals/img_a',
+      sha256: 'a'.repeat(64),
+      preset: 'web-v3',
+      variantPrefix: 'variants/img_a/web-v3/g4/',
+      status: 'regenerating',
+    };
+    expect(JobSpec.parse(spec)).toEqual(spec);
+    expect(JobSpec.parse({ ...spec, begun: true }).begun).toBe(true);
+    expect(JobSpec.safeParse({ ...spec, begun: 'yes' }).success).toBe(false);
   });
 
   it('defaults a failure report to the processor as its source, and requires its generation', () => {

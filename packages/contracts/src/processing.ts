@@ -24,7 +24,20 @@ export const JobSpec = z.object({
     .optional(),
   /** Storage key prefix every variant is written under (ends with `/`). */
   variantPrefix: z.string().min(1),
+  /**
+   * The image's status (`uploaded`, `queued`, `processing`, `processed`,
+   * `failed`), or `regenerating` for a regeneration's generation, begun or not.
+   */
   status: z.string(),
+  /**
+   * Whether an attempt at this generation already began the image (its
+   * `started` was accepted) without settling it: `status` is `processing` for
+   * an image's own generation; a regeneration's says `regenerating` either
+   * way, and only this field tells. A batch task's retry takes the never-begun
+   * images first (apps/processor/README.md, "Batch mode"). Absent from older
+   * backends: the processor then goes by `status` alone.
+   */
+  begun: z.boolean().optional(),
 });
 export type JobSpec = z.infer<typeof JobSpec>;
 

@@ -1,5 +1,5 @@
 /**
- * The regeneration tables (migration 009): runs, their items (one per image
+ * The regeneration tables (migrations 009 and 010): runs, their items (one per image
  * and preset version), deferred deletions of replaced variant sets, and the
  * measured cost per preset version. One prepared statement per operation;
  * the regenerator (regen/regenerator.ts) composes them into transactions.
@@ -43,6 +43,8 @@ export interface RegenItemRow {
   cpu_ms: number | null;
   error_code: string | null;
   dispatched_at: number | null;
+  /** When the processor's `started` for `generation` was first accepted; null while never begun. */
+  started_at: number | null;
   finished_at: number | null;
 }
 
@@ -195,9 +197,15 @@ function createItemTransitions(db: Db) {
        dispatched_at = NULL, finished_at = NULL
      WHERE regen_items.state IN ('failed', 'cancelled')`,
   );
+  // A new generation has not been begun by any attempt yet, whatever an earlier dispatch did.
   const markDispatched = db.prepare<[number, number, number]>(
-    `UPDATE regen_items SET state = 'dispatched', generation = ?, dispatched_at = ?
+    `UPDATE regen_items SET state = 'dispatched', generation = ?, dispatched_at = ?,
+       started_at = NULL
      WHERE id = ? AND state = 'pending'`,
+  );
+  const markStarted = db.prepare<[number, number]>(
+    `UPDATE regen_items SET started_at = coalesce(started_at, ?)
+     WHERE id = ? AND state = 'dispatched'`,
   );
   const finish = db.prepare<[string, string | null, number | null, number, number]>(
     `UPDATE regen_items SET state = ?, error_code = ?, cpu_ms = coalesce(?, cpu_ms),
@@ -225,6 +233,8 @@ function createItemTransitions(db: Db) {
     }): boolean => upsertItem.run(item).changes === 1,
     markDispatched: (id: number, generation: number, now: number): boolean =>
       markDispatched.run(generation, now, id).changes === 1,
+    /** Records that an attempt began a dispatched item (the first time counts); false when it is not in flight. */
+    markStarted: (id: number, now: number): boolean => markStarted.run(now, id).changes === 1,
     finish: (
       id: number,
       state: 'done' | 'failed' | 'cancelled',

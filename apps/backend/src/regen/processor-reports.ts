@@ -1,6 +1,7 @@
 /**
  * The processor's calls for a regeneration's generation (routes/processing.ts
- * asks here first): its job spec, `started`, `complete` — the atomic switch:
+ * asks here first): its job spec, `started` (recorded, so the spec can say the
+ * image was begun), `complete` — the atomic switch:
  * preset, generation and manifest in one statement, the old set scheduled for
  * deletion — and `failed`, which leaves the old set serving with a
  * failed_tasks row of source `regenerate`. Each answers undefined when the
@@ -107,6 +108,18 @@ export function createProcessorReports(ctx: RegenContext) {
     return switchTo(ctx, item, ctx.repos.images.get(id), body);
   });
 
+  // Applied while the item is in flight, and recorded (`started_at`): its job spec then says
+  // `begun`, so a batch task's retry takes the images of its slice never begun first.
+  const started = db.transaction((id: string, generation: number): Transition | undefined => {
+    const item = regen.itemFor(id, generation);
+    if (!item) return undefined;
+    if (item.state !== 'dispatched') {
+      return { applied: false, reason: `regeneration is ${item.state}` };
+    }
+    regen.markStarted(item.id, ctx.now());
+    return { applied: true };
+  });
+
   const failed = db.transaction((id: string, body: FailedBody): Transition | undefined => {
     const item = regen.itemFor(id, body.generation);
     if (!item) return undefined;
@@ -132,16 +145,11 @@ export function createProcessorReports(ctx: RegenContext) {
         presetVersion: item.preset_version,
         variantPrefix: variantPrefix(row.id, item.preset, generation),
         status: 'regenerating',
+        // `regenerating` whether or not an attempt began it: the marker tells them apart.
+        begun: item.started_at !== null,
       };
     },
-    /** `started` for a regeneration: applied while it is in flight. */
-    started(id: string, generation: number): Transition | undefined {
-      const item = regen.itemFor(id, generation);
-      if (!item) return undefined;
-      return item.state === 'dispatched'
-        ? { applied: true }
-        : { applied: false, reason: `regeneration is ${item.state}` };
-    },
+    started,
     complete,
     failed,
   };

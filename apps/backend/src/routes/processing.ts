@@ -91,6 +91,8 @@ function jobSpecRoute(app: Hono<AppEnv>, services: Services, sweep: DeletedImage
       ...(presets as Pick<JobSpec, 'presets' | 'presetVersion'>),
       variantPrefix: variantPrefix(row.id, row.preset, row.generation),
       status: row.status,
+      // `started` moves an image's own generation to `processing` and nothing else does.
+      begun: row.status === 'processing',
     };
     return c.json(spec);
   });

@@ -1,0 +1,12 @@
+-- 010: a regeneration's begun marker (apps/processor/README.md, "Batch mode").
+--
+-- regen_items.started_at: when the processor's `started` for the item's
+-- generation was first accepted (ms since the epoch, the regenerator's clock);
+-- NULL while no attempt has begun it. An image's own job spec tells a begun
+-- image by its status (`processing`), but a regeneration's always says
+-- `regenerating`; with this marker its job spec says `begun`, so a batch
+-- task's retry takes the never-begun images of its slice before one an
+-- earlier attempt began (a poison image no longer holds back the rest).
+-- Items in flight when this runs read as never begun: they keep slice order,
+-- as before.
+ALTER TABLE regen_items ADD COLUMN started_at INTEGER;

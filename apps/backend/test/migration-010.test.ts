@@ -1,0 +1,58 @@
+/**
+ * Migration 010 adds regen_items.started_at, the begun marker a
+ * regeneration's job spec reports (apps/processor/README.md, "Batch mode").
+ * On a real SQLite file migrated to 009 with a regeneration in flight: its
+ * items keep every field and read as never begun, and the marker is recorded
+ * once an attempt begins one.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { migrate } from '../src/db/open-database.ts';
+import { createRegenRepository } from '../src/db/regen-repository.ts';
+import { databaseBefore, T0 } from './older-database.ts';
+
+describe('migration 010 (a regeneration item says whether an attempt began it)', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the items in flight, reads them as never begun, and records the first start', () => {
+    dir = mkdtempSync(join(tmpdir(), 'backend-migration-'));
+    const db = databaseBefore(dir, '010');
+    db.prepare(
+      `INSERT INTO images (id, original_name, content_type, bytes, sha256, source_key, status, generation,
+         priority, preset, created_at, updated_at)
+       VALUES ('img_a', 'a.png', 'image/png', 1, ?, 'originals/img_a', 'processed', 0, 'interactive',
+         'web-v1', @t, @t)`.replaceAll('@t', `'${T0}'`),
+    ).run('a'.repeat(64));
+    const runId = db
+      .prepare(
+        `INSERT INTO regen_runs (preset, preset_version, filter, status, total, max_executions,
+           max_failures, estimate_cpu_seconds, estimate_cost_usd, created_at, updated_at)
+         VALUES ('web-v3', 'v3', '{}', 'running', 1, 10, 5, 1, 0.001, @t, @t)`.replaceAll(
+          '@t',
+          `'${T0}'`,
+        ),
+      )
+      .run().lastInsertRowid;
+    db.prepare(
+      `INSERT INTO regen_items (run_id, image_id, preset, preset_version, state, generation,
+         megapixels, dispatched_at)
+       VALUES (?, 'img_a', 'web-v3', 'v3', 'dispatched', 1, 2.5, 1000)`,
+    ).run(runId);
+    const before = db.prepare('SELECT * FROM regen_items').get() as Record<string, unknown>;
+
+    expect(migrate(db)).toEqual(['010_regen_started.sql']);
+
+    const regen = createRegenRepository(db);
+    const item = regen.itemFor('img_a', 1);
+    expect(item).toEqual({ ...before, started_at: null });
+    expect(regen.markStarted(item!.id, 2000)).toBe(true);
+    expect(regen.markStarted(item!.id, 3000)).toBe(true);
+    expect(regen.itemFor('img_a', 1)?.started_at).toBe(2000);
+    db.close();
+  });
+});

@@ -1,0 +1,27 @@
+/**
+ * A real SQLite file as an older backend left it, for the migration tests:
+ * every migration file before a given one applied and recorded, as
+ * `migrate()` (src/db/open-database.ts) would have.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'db', 'migrations');
+
+/** When the older backend applied its migrations (`schema_migrations.applied_at`). */
+export const T0 = '2026-01-01T00:00:00Z';
+
+/** A database in `dir` with every migration whose file name sorts before `before` applied. */
+export function databaseBefore(dir: string, before: string): Database.Database {
+  const db = new Database(join(dir, 'slideshow.db'));
+  db.pragma('foreign_keys = ON');
+  db.exec('CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
+  for (const file of readdirSync(MIGRATIONS).sort()) {
+    if (file >= before) continue;
+    db.exec(readFileSync(join(MIGRATIONS, file), 'utf8'));
+    db.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(file, T0);
+  }
+  return db;
+}
