@@ -313,6 +313,18 @@ const ENTRIES = {
   processor: 'apps/processor/dist/processor.mjs',
 } as const;
 
+/**
+ * The local stack's JOB_PARALLELISM: a deliberate local override of the
+ * production value in deploy/job-limits.env, not a second definition of it.
+ * Locally every task is a process on this machine's cores rather than a
+ * container with 2 CPUs of its own, so a batch runs as one task: one warm
+ * processor process for all its images (docs/performance.md, "Orchestration
+ * overhead: 100 small images"), leaving the other cores to the backend and
+ * local-cloud. The workflow sizes a batch's taskCount and wait from it, and
+ * the local job's `parallelism` is the same 1.
+ */
+const LOCAL_JOB_PARALLELISM = 1;
+
 /** The processor's command line: the only one local-cloud is told to run. */
 function processorCommand(entry: string): string[] {
   return [process.execPath, resolve(repoRoot, entry)];
@@ -365,8 +377,8 @@ async function deployWorkflows(stack: ProvisionTarget): Promise<void> {
     BACKEND_URL: stack.backendUrl,
     TASK_TIMEOUT_SECONDS: String(stack.taskTimeoutSeconds),
     MAX_RETRIES: String(stack.maxRetries),
-    // The local job runs one task at a time; the workflow sizes its batch wait from this.
-    JOB_PARALLELISM: '1',
+    // Production's value comes from deploy/job-limits.env; locally one task per batch, on purpose.
+    JOB_PARALLELISM: String(LOCAL_JOB_PARALLELISM),
   };
   for (const [workflowId, file] of [
     ['process-image', 'process-image.workflows.yaml'],
@@ -427,7 +439,7 @@ function processorJob(stack: ProvisionTarget): Record<string, unknown> {
   return {
     template: {
       taskCount: 1,
-      parallelism: 1,
+      parallelism: LOCAL_JOB_PARALLELISM,
       template: {
         maxRetries: stack.maxRetries,
         timeout: `${stack.taskTimeoutSeconds}s`,

@@ -46,7 +46,7 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
     await mkdir(join(workspace, 'deploy'));
     await writeFile(
       join(workspace, 'deploy/job-limits.env'),
-      '# test\nMAX_RETRIES=5\nTASK_TIMEOUT_SECONDS=1200\n',
+      '# test\nMAX_RETRIES=5\nTASK_TIMEOUT_SECONDS=1200\nJOB_PARALLELISM=4\n',
     );
   });
 
@@ -208,11 +208,29 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
     expect(run.failedStep, run.stderr).toBeUndefined();
     const flags =
       '--location=europe-west1 --service-account=slideshow-workflow@demo.iam.gserviceaccount.com ' +
-      `--set-env-vars=PROCESSOR_JOB=processor,BACKEND_URL=${URL},TASK_TIMEOUT_SECONDS=1200,MAX_RETRIES=5 --labels=commit-sha=${SHA}`;
+      `--set-env-vars=PROCESSOR_JOB=processor,BACKEND_URL=${URL},TASK_TIMEOUT_SECONDS=1200,MAX_RETRIES=5,JOB_PARALLELISM=4 --labels=commit-sha=${SHA}`;
     expect(await gcloud.mutations()).toEqual([
       `gcloud workflows deploy process-image --source=workflows/process-image.workflows.yaml ${flags}`,
       `gcloud workflows deploy process-batch --source=workflows/process-batch.workflows.yaml ${flags}`,
     ]);
+  });
+
+  it('fails the workflow build, deploying nothing, when deploy/job-limits.env has no JOB_PARALLELISM', async () => {
+    await mkdir(join(workspace, 'workflows'));
+    await writeFile(join(workspace, 'workflows/process-image.workflows.yaml'), '# one\n');
+    await writeFile(
+      join(workspace, 'deploy/job-limits.env'),
+      '# test\nMAX_RETRIES=5\nTASK_TIMEOUT_SECONDS=1200\n',
+    );
+    const run = await runBuild(
+      await readBuildConfig('workflows.cloudbuild.yaml'),
+      PROVIDED,
+      workspace,
+      gcloud.env,
+    );
+    expect(run.failedStep).toBe('deploy');
+    expect(run.stderr).toContain('JOB_PARALLELISM: unbound variable');
+    expect(await gcloud.mutations()).toEqual([]);
   });
 
   it('fails the workflow build when the main workflow file is missing', async () => {

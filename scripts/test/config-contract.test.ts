@@ -64,6 +64,11 @@ interface Deploys {
   setup: Recorded[];
 }
 
+/** `count` distinct image ids for a batch argument. */
+function ids(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `img_${i}`);
+}
+
 /** Runs a workflow definition with a deploy's env; resolves with the jobs.run request it made. */
 async function runWorkflow(
   source: string,
@@ -319,6 +324,13 @@ describe('the config contract: every deploy file against the loader of the app i
         expect(batch, source).toMatchObject({
           body: { overrides: { timeout: flag(jobArgv, 'task-timeout'), taskCount: 3 } },
         });
+        // A batch larger than the deployed JOB_PARALLELISM runs as that many tasks.
+        const large = await runWorkflow(workflowSource, env, {
+          file_ids: ids(limits.jobParallelism + 1),
+        });
+        expect(large, source).toMatchObject({
+          body: { overrides: { taskCount: limits.jobParallelism } },
+        });
         expect(env.BACKEND_URL, source).toBe(URL);
       }
     });
@@ -334,7 +346,7 @@ describe('the config contract: every deploy file against the loader of the app i
   });
 
   describe('job limits: one definition (deploy/job-limits.env), everywhere the same', () => {
-    it('the job, its MAX_RETRIES, the workflow env and the defaults all carry the values of deploy/job-limits.env', async () => {
+    it('the job, its MAX_RETRIES, the workflow env (JOB_PARALLELISM included) and the defaults all carry the values of deploy/job-limits.env', async () => {
       const timeout = `${limits.taskTimeoutSeconds}s`;
       const retries = String(limits.maxRetries);
       for (const argv of [
@@ -344,6 +356,9 @@ describe('the config contract: every deploy file against the loader of the app i
         expect(flag(argv, 'max-retries')).toBe(retries);
         expect(flag(argv, 'task-timeout')).toBe(timeout);
         expect(envOf(argv).MAX_RETRIES).toBe(retries);
+        // No --parallelism: each run's taskCount (at most JOB_PARALLELISM) is the bound
+        // (docs/operations.md "Batch ingest"); a job-level value would be a second definition.
+        expect(argv.filter((a) => a.startsWith('--parallelism'))).toEqual([]);
       }
       for (const argv of [
         onlyCall(deploys.workflows, 'workflows', 'deploy', 'process-image'),
@@ -352,6 +367,7 @@ describe('the config contract: every deploy file against the loader of the app i
         expect(envOf(argv)).toMatchObject({
           MAX_RETRIES: retries,
           TASK_TIMEOUT_SECONDS: String(limits.taskTimeoutSeconds),
+          JOB_PARALLELISM: String(limits.jobParallelism),
         });
       }
       // Defaults, for a job or workflow deployed without the variables.
@@ -361,15 +377,26 @@ describe('the config contract: every deploy file against the loader of the app i
         TARGET_FILE_ID: 'img_1',
       });
       expect(defaults.maxRetries).toBe(limits.maxRetries);
-      expect(workflowSource).toContain(
-        `default(sys.get_env("MAX_RETRIES"), "${limits.maxRetries}")`,
-      );
+      for (const [name, value] of [
+        ['MAX_RETRIES', limits.maxRetries],
+        ['TASK_TIMEOUT_SECONDS', limits.taskTimeoutSeconds],
+        ['JOB_PARALLELISM', limits.jobParallelism],
+      ] as const) {
+        expect(workflowSource).toContain(`default(sys.get_env("${name}"), "${value}")`);
+      }
       const bare = await runWorkflow(workflowSource, {}, { file_id: 'img_1' });
       expect(bare).toMatchObject({ body: { overrides: { timeout } } });
-      // The local stack registers its job from the same file (tools/job-limits.ts).
+      const batch = { file_ids: ids(limits.jobParallelism + 1) };
+      const bareBatch = await runWorkflow(workflowSource, {}, batch);
+      expect(bareBatch).toMatchObject({
+        body: { overrides: { taskCount: limits.jobParallelism } },
+      });
+      // The local stack registers its job from the same file (tools/job-limits.ts), and
+      // overrides JOB_PARALLELISM through one named local constant, not a literal.
       const localStack = await readFile(join(repoRoot, 'tools/local-stack.ts'), 'utf8');
       expect(localStack).toContain('readJobLimits()');
       expect(localStack).not.toMatch(/maxRetries \?\? \d|taskTimeoutSeconds \?\? \d/);
+      expect(localStack).toContain('JOB_PARALLELISM: String(LOCAL_JOB_PARALLELISM)');
     });
 
     it('fits the workflow wait budget: one image needs at most the 7,200 s the connector waits', () => {
@@ -381,11 +408,15 @@ describe('the config contract: every deploy file against the loader of the app i
       for (const file of ['processor.cloudbuild.yaml', 'workflows.cloudbuild.yaml']) {
         const text = await readFile(join(repoRoot, 'cloudbuild', file), 'utf8');
         expect(text, file).toContain('source deploy/job-limits.env');
-        expect(text, file).not.toMatch(/MAX_RETRIES=\d|max-retries=\d|TIMEOUT[A-Z_]*[=:] *"?\d/);
+        expect(text, file).not.toMatch(
+          /MAX_RETRIES=\d|max-retries=\d|TIMEOUT[A-Z_]*[=:] *"?\d|PARALLELISM[=:] *"?\d|parallelism=\d/,
+        );
       }
       const setup = await readFile(join(scriptsDir, 'setup'), 'utf8');
       expect(setup).toContain('source "$JOB_LIMITS"');
-      expect(setup).not.toMatch(/MAX_RETRIES=\d|max-retries=\d|TASK_TIMEOUT[A-Z_]*=\d/);
+      expect(setup).not.toMatch(
+        /MAX_RETRIES=\d|max-retries=\d|TASK_TIMEOUT[A-Z_]*=\d|PARALLELISM=\d|parallelism=\d/,
+      );
     });
   });
 });

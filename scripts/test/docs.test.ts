@@ -343,12 +343,15 @@ describe('docs/deploy.md and docs/operations.md state what the code does', () =>
   });
 
   it('the job limits the docs quote are those of deploy/job-limits.env', () => {
-    const { maxRetries, taskTimeoutSeconds } = readJobLimits();
+    const { maxRetries, taskTimeoutSeconds, jobParallelism } = readJobLimits();
     expect(deployDoc).toContain(
       `(1 task, ${maxRetries} retries, ${taskTimeoutSeconds} s task timeout,`,
     );
-    expect(deployDoc).toContain(
-      `\`MAX_RETRIES=${maxRetries}\`, \`TASK_TIMEOUT_SECONDS=${taskTimeoutSeconds}\``,
+    expect(deployDoc.replace(/\s+/g, ' ')).toContain(
+      `\`MAX_RETRIES=${maxRetries}\`, \`TASK_TIMEOUT_SECONDS=${taskTimeoutSeconds}\`, \`JOB_PARALLELISM=${jobParallelism}\``,
+    );
+    expect(operationsDoc).toContain(
+      `\`JOB_PARALLELISM\` (${jobParallelism}) is the one setting of a batch's fan-out`,
     );
     expect(operationsDoc).toContain(
       `\`TASK_TIMEOUT_SECONDS\` (${taskTimeoutSeconds} s, \`deploy/job-limits.env\`)`,

@@ -124,6 +124,7 @@ describe.skipIf(!hasGcloud)(
         BACKEND_URL: 'https://backend.example',
         TASK_TIMEOUT_SECONDS: String(limits.taskTimeoutSeconds),
         MAX_RETRIES: String(limits.maxRetries),
+        JOB_PARALLELISM: String(limits.jobParallelism),
       });
       expect(workflow.serviceAccount).toContain('slideshow-workflow@demo.iam.gserviceaccount.com');
     });

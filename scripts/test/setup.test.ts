@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -25,7 +25,7 @@ const DEPLOYER = 'serviceAccount:deployer@demo.iam.gserviceaccount.com';
 const QUEUE_PERMISSIONS =
   'cloudtasks.queues.get,cloudtasks.queues.pause,cloudtasks.queues.resume,cloudtasks.tasks.get';
 /** The job limits the test repository's deploy/job-limits.env sets (not the real values, on purpose). */
-const LIMITS = { maxRetries: 2, taskTimeoutSeconds: 900 };
+const LIMITS = { maxRetries: 2, taskTimeoutSeconds: 900, jobParallelism: 7 };
 
 /** Like the real gcloud: `projects get-iam-policy` has no --condition flag (exit 2). */
 const REJECTS_CONDITION_ON_GET: Rule = {
@@ -117,7 +117,7 @@ function fromZero(repo: string): string[] {
       'allUsers',
       'roles/storage.objectViewer',
     ),
-    `gcloud workflows deploy process-image --source=${repo}/workflows/process-image.workflows.yaml ${LOC} --service-account=slideshow-workflow@demo.iam.gserviceaccount.com --set-env-vars=PROCESSOR_JOB=processor,BACKEND_URL=${URL},TASK_TIMEOUT_SECONDS=${LIMITS.taskTimeoutSeconds},MAX_RETRIES=${LIMITS.maxRetries}`,
+    `gcloud workflows deploy process-image --source=${repo}/workflows/process-image.workflows.yaml ${LOC} --service-account=slideshow-workflow@demo.iam.gserviceaccount.com --set-env-vars=PROCESSOR_JOB=processor,BACKEND_URL=${URL},TASK_TIMEOUT_SECONDS=${LIMITS.taskTimeoutSeconds},MAX_RETRIES=${LIMITS.maxRetries},JOB_PARALLELISM=${LIMITS.jobParallelism}`,
   ];
 }
 
@@ -195,7 +195,7 @@ describe('scripts/setup against a recording gcloud', () => {
     );
     await writeFile(
       join(repo, 'deploy/job-limits.env'),
-      `# test limits\nMAX_RETRIES=${LIMITS.maxRetries}\nTASK_TIMEOUT_SECONDS=${LIMITS.taskTimeoutSeconds}\n`,
+      `# test limits\nMAX_RETRIES=${LIMITS.maxRetries}\nTASK_TIMEOUT_SECONDS=${LIMITS.taskTimeoutSeconds}\nJOB_PARALLELISM=${LIMITS.jobParallelism}\n`,
     );
     env = { ...gcloud.env, SLIDESHOW_REPO: repo };
   });
@@ -443,6 +443,22 @@ describe('scripts/setup against a recording gcloud', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('TASK_TIMEOUT_SECONDS in deploy/job-limits.env');
     expect(await gcloud.calls()).toEqual([]);
+  });
+
+  it('refuses a deploy/job-limits.env without JOB_PARALLELISM before changing anything', async () => {
+    const file = join(repo, 'deploy/job-limits.env');
+    const kept = await readFile(file, 'utf8');
+    await writeFile(file, kept.replace(/^JOB_PARALLELISM=.*\n/m, ''));
+    try {
+      const result = await runScript('setup', ['--project', 'demo'], env);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(
+        'must set MAX_RETRIES, TASK_TIMEOUT_SECONDS and JOB_PARALLELISM to whole numbers',
+      );
+      expect(await gcloud.calls()).toEqual([]);
+    } finally {
+      await writeFile(file, kept);
+    }
   });
 
   it('refuses to run without a project and names the flag', async () => {
