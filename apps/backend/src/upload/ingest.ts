@@ -9,6 +9,7 @@ import { AppError, coerceError } from '@slideshow/runtime';
 import { assertValidKey } from '@slideshow/storage';
 import { newImageId } from '../ids.ts';
 import { isUnderVariants } from '../keys.ts';
+import { acceptedImage } from './accepted-image.ts';
 import { readStoredImage } from './read-stored.ts';
 import type { FileOutcome, ReceiveContext } from './receive-upload.ts';
 import { sanitizeName } from './sanitize-name.ts';
@@ -26,20 +27,19 @@ async function ingestOne(key: string, ctx: ReceiveContext): Promise<FileOutcome>
     const info = await ctx.store.stat(key);
     if (!info) throw new AppError('NOT_FOUND', `no object ${key}`, { context: { key } });
     const { bytes, sha256, probe } = await readStoredImage(ctx.store, key, ctx.maxBytes);
-    const { row, duplicate } = ctx.lifecycle.accept({
-      id: newImageId(),
-      original_name: originalName,
-      content_type: probe.mime ?? 'application/octet-stream',
-      bytes,
-      sha256,
-      source_key: key,
-      priority: 'batch',
-      preset: ctx.preset ?? DEFAULT_PRESET,
-      width: probe.width ?? null,
-      height: probe.height ?? null,
-      format: probe.format,
-      created_at: new Date(ctx.now()).toISOString(),
-    });
+    const { row, duplicate } = ctx.lifecycle.accept(
+      acceptedImage({
+        id: newImageId(),
+        originalName,
+        key,
+        bytes,
+        sha256,
+        probe,
+        priority: 'batch',
+        preset: ctx.preset ?? DEFAULT_PRESET,
+        now: ctx.now(),
+      }),
+    );
     return { originalName, id: row.id, status: row.status, duplicate };
   } catch (error) {
     const appError = coerceError(error);

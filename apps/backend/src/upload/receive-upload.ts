@@ -30,6 +30,7 @@ import {
   payloadTooLarge,
   readWithin,
 } from '../request-body.ts';
+import { type AcceptedOriginal, acceptedImage } from './accepted-image.ts';
 import { sanitizeName } from './sanitize-name.ts';
 
 /** What happened to one file of an upload or ingest. */
@@ -119,14 +120,7 @@ function isStorageFailure(error: AppError): boolean {
 }
 
 /** What {@link recordStored} records of a stored original. */
-interface StoredOriginal {
-  id: string;
-  key: string;
-  originalName: string;
-  probe: Awaited<ReturnType<typeof probeHeader>>;
-  bytes: number;
-  sha256: string;
-}
+type StoredOriginal = Omit<AcceptedOriginal, 'priority' | 'preset' | 'now'>;
 
 /**
  * Records a stored original as an accepted image (row + outbox row), or, when
@@ -134,21 +128,15 @@ interface StoredOriginal {
  * existing image as a duplicate.
  */
 async function recordStored(ctx: ReceiveContext, log: Logger, stored: StoredOriginal) {
-  const { id, key, probe, bytes } = stored;
-  const { row, duplicate } = ctx.lifecycle.accept({
-    id,
-    original_name: stored.originalName,
-    content_type: probe.mime ?? 'application/octet-stream',
-    bytes,
-    sha256: stored.sha256,
-    source_key: key,
-    priority: 'interactive',
-    preset: ctx.preset ?? DEFAULT_PRESET,
-    width: probe.width ?? null,
-    height: probe.height ?? null,
-    format: probe.format,
-    created_at: new Date(ctx.now()).toISOString(),
-  });
+  const { key, probe, bytes } = stored;
+  const { row, duplicate } = ctx.lifecycle.accept(
+    acceptedImage({
+      ...stored,
+      priority: 'interactive',
+      preset: ctx.preset ?? DEFAULT_PRESET,
+      now: ctx.now(),
+    }),
+  );
   if (duplicate) {
     await ctx.store.delete(key);
     ctx.lifecycle.releaseOriginal(key);

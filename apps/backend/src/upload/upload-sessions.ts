@@ -26,6 +26,7 @@ import { statusFor } from '../http-errors.ts';
 import { newImageId } from '../ids.ts';
 import { originalKey } from '../keys.ts';
 import type { Lifecycle, Repositories } from '../lifecycle.ts';
+import { acceptedImage } from './accepted-image.ts';
 import { readStoredImage } from './read-stored.ts';
 import type { FileOutcome } from './receive-upload.ts';
 import { sanitizeName } from './sanitize-name.ts';
@@ -194,20 +195,19 @@ export async function completeUploadSession(
     }
     const { bytes, sha256, probe } = await readStoredImage(ctx.store, row.key, ctx.maxBytes);
     const { row: image, duplicate } = ctx.db.transaction(() => {
-      const accepted = ctx.lifecycle.accept({
-        id,
-        original_name: row.original_name,
-        content_type: probe.mime ?? 'application/octet-stream',
-        bytes,
-        sha256,
-        source_key: row.key,
-        priority: 'interactive',
-        preset: ctx.preset,
-        width: probe.width ?? null,
-        height: probe.height ?? null,
-        format: probe.format,
-        created_at: new Date(ctx.now()).toISOString(),
-      });
+      const accepted = ctx.lifecycle.accept(
+        acceptedImage({
+          id,
+          originalName: row.original_name,
+          key: row.key,
+          bytes,
+          sha256,
+          probe,
+          priority: 'interactive',
+          preset: ctx.preset,
+          now: ctx.now(),
+        }),
+      );
       ctx.repos.uploadSessions.remove(id);
       return accepted;
     })();
