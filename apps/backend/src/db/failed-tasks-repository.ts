@@ -39,6 +39,22 @@ export interface FailedTaskFilter {
   limit?: number;
 }
 
+/** The WHERE clause and its parameters for `filter`. */
+function whereOf(filter: FailedTaskFilter): { sql: string; params: string[] } {
+  const where: string[] = [];
+  const params: string[] = [];
+  if (filter.since) {
+    where.push('last_attempt >= ?');
+    params.push(filter.since);
+  }
+  if (filter.code) {
+    where.push('error_code = ?');
+    params.push(filter.code);
+  }
+  if (filter.unresolved) where.push('resolved_at IS NULL');
+  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
+}
+
 /** Creates the repository over `db`. */
 export function createFailedTasksRepository(db: Db) {
   const upsert = db.prepare(
@@ -82,22 +98,28 @@ export function createFailedTasksRepository(db: Db) {
     countSince: (iso: string): number => since.get(iso)?.n ?? 0,
     /** Rows newest first, filtered. */
     list: (filter: FailedTaskFilter): FailedTaskRow[] => {
-      const where: string[] = [];
-      const params: (string | number)[] = [];
-      if (filter.since) {
-        where.push('last_attempt >= ?');
-        params.push(filter.since);
-      }
-      if (filter.code) {
-        where.push('error_code = ?');
-        params.push(filter.code);
-      }
-      if (filter.unresolved) where.push('resolved_at IS NULL');
-      const sql = `SELECT * FROM failed_tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      const where = whereOf(filter);
+      const sql = `SELECT * FROM failed_tasks ${where.sql}
         ORDER BY last_attempt DESC, id DESC LIMIT ?`;
       return db
         .prepare<(string | number)[], FailedTaskRow>(sql)
-        .all(...params, filter.limit ?? 500);
+        .all(...where.params, filter.limit ?? 500);
+    },
+    /**
+     * Of the rows `list(filter)` would give (the same order and limit), how
+     * many belong to an image whose status is `imageStatus`: what a bulk retry
+     * over them would take, counted without reading them.
+     */
+    countWithImageStatus: (filter: FailedTaskFilter, imageStatus: string): number => {
+      const where = whereOf(filter);
+      const sql = `SELECT count(*) AS n FROM (SELECT image_id FROM failed_tasks ${where.sql}
+        ORDER BY last_attempt DESC, id DESC LIMIT ?) AS f
+        JOIN images AS i ON i.id = f.image_id WHERE i.status = ?`;
+      return (
+        db
+          .prepare<(string | number)[], { n: number }>(sql)
+          .get(...where.params, filter.limit ?? 500, imageStatus)?.n ?? 0
+      );
     },
   };
 }

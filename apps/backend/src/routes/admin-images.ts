@@ -13,6 +13,7 @@ import { adminView, failedTaskView, thumbnail } from '../image-view.ts';
 import { deleteImage } from '../library/delete-image.ts';
 import { dispatchKeyOf } from '../reaper.ts';
 import { jsonBody } from '../request-body.ts';
+import { RETRYABLE_STATUS } from '../transitions/retries.ts';
 import { ingest } from '../upload/ingest.ts';
 import { type FileOutcome, receiveUpload } from '../upload/receive-upload.ts';
 import { uploadTracking } from './uploads.ts';
@@ -118,11 +119,11 @@ export function adminImageRoutes(services: Services) {
 
   app.get('/failed-tasks', (c) => {
     const q = FailedTasksQuery.parse(c.req.query());
-    const rows = repos.failedTasks.list({
+    const filter = {
       ...(q.since ? { since: new Date(q.since).toISOString() } : {}),
       ...(q.code ? { code: q.code } : {}),
-      unresolved: q.unresolved === 'true',
-    });
+    };
+    const rows = repos.failedTasks.list({ ...filter, unresolved: q.unresolved === 'true' });
     // Each row names its image (file name, title, status, thumbnail) for the failed-tasks table.
     const images = new Map(
       services.library.byIds(rows.map((r) => r.image_id)).map((i) => [i.id, i]),
@@ -132,6 +133,9 @@ export function adminImageRoutes(services: Services) {
         const image = images.get(r.image_id);
         return {
           ...failedTaskView(r),
+          // What `POST /images/:id/retry` would take: a failed regeneration's row is not
+          // (its image is processed and keeps serving its old variants).
+          retryable: image?.status === RETRYABLE_STATUS,
           image: image
             ? {
                 originalName: image.original_name,
@@ -144,6 +148,12 @@ export function adminImageRoutes(services: Services) {
             : null,
         };
       }),
+      // How many images `POST /failed-tasks/retry` with the same since/code would retry now:
+      // the same rows it takes (open, newest first, up to its limit) whose image is failed.
+      retryableCount: repos.failedTasks.countWithImageStatus(
+        { ...filter, unresolved: true, limit: MAX_BULK_RETRY },
+        RETRYABLE_STATUS,
+      ),
     });
   });
 
