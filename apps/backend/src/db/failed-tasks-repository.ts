@@ -39,20 +39,30 @@ export interface FailedTaskFilter {
   limit?: number;
 }
 
-/** The WHERE clause and its parameters for `filter`. */
-function whereOf(filter: FailedTaskFilter): { sql: string; params: string[] } {
+/** The WHERE clause and its parameters for `filter`; `table` qualifies the columns (`f.`). */
+function whereOf(filter: FailedTaskFilter, table = ''): { sql: string; params: string[] } {
   const where: string[] = [];
   const params: string[] = [];
   if (filter.since) {
-    where.push('last_attempt >= ?');
+    where.push(`${table}last_attempt >= ?`);
     params.push(filter.since);
   }
   if (filter.code) {
-    where.push('error_code = ?');
+    where.push(`${table}error_code = ?`);
     params.push(filter.code);
   }
-  if (filter.unresolved) where.push('resolved_at IS NULL');
+  if (filter.unresolved) where.push(`${table}resolved_at IS NULL`);
   return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
+}
+
+/** FROM … WHERE over the rows matching `filter` joined to their image, with `i.status = ?` last. */
+function withImageStatus(filter: FailedTaskFilter): { sql: string; params: string[] } {
+  const where = whereOf(filter, 'f.');
+  return {
+    sql: `FROM failed_tasks AS f JOIN images AS i ON i.id = f.image_id
+      ${where.sql ? `${where.sql} AND` : 'WHERE'} i.status = ?`,
+    params: where.params,
+  };
 }
 
 /** Creates the repository over `db`. */
@@ -106,20 +116,27 @@ export function createFailedTasksRepository(db: Db) {
         .all(...where.params, filter.limit ?? 500);
     },
     /**
-     * Of the rows `list(filter)` would give (the same order and limit), how
-     * many belong to an image whose status is `imageStatus`: what a bulk retry
-     * over them would take, counted without reading them.
+     * The images of the rows matching `filter` whose image's status is
+     * `imageStatus`, newest row first, up to `filter.limit`: what a bulk retry
+     * takes (a failed regeneration's row, whose image is processed, is not).
      */
+    imagesWithStatus: (filter: FailedTaskFilter, imageStatus: string): string[] => {
+      const where = withImageStatus(filter);
+      return db
+        .prepare<(string | number)[], { image_id: string }>(
+          `SELECT f.image_id ${where.sql} ORDER BY f.last_attempt DESC, f.id DESC LIMIT ?`,
+        )
+        .all(...where.params, imageStatus, filter.limit ?? 500)
+        .map((r) => r.image_id);
+    },
+    /** How many images {@link imagesWithStatus} would give, counted without reading them. */
     countWithImageStatus: (filter: FailedTaskFilter, imageStatus: string): number => {
-      const where = whereOf(filter);
-      const sql = `SELECT count(*) AS n FROM (SELECT image_id FROM failed_tasks ${where.sql}
-        ORDER BY last_attempt DESC, id DESC LIMIT ?) AS f
-        JOIN images AS i ON i.id = f.image_id WHERE i.status = ?`;
-      return (
+      const where = withImageStatus(filter);
+      const n =
         db
-          .prepare<(string | number)[], { n: number }>(sql)
-          .get(...where.params, filter.limit ?? 500, imageStatus)?.n ?? 0
-      );
+          .prepare<(string | number)[], { n: number }>(`SELECT count(*) AS n ${where.sql}`)
+          .get(...where.params, imageStatus)?.n ?? 0;
+      return Math.min(n, filter.limit ?? 500);
     },
   };
 }

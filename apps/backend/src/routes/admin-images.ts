@@ -149,7 +149,7 @@ export function adminImageRoutes(services: Services) {
         };
       }),
       // How many images `POST /failed-tasks/retry` with the same since/code would retry now:
-      // the same rows it takes (open, newest first, up to its limit) whose image is failed.
+      // the open rows it takes (up to its limit), those whose image is failed.
       retryableCount: repos.failedTasks.countWithImageStatus(
         { ...filter, unresolved: true, limit: MAX_BULK_RETRY },
         RETRYABLE_STATUS,
@@ -159,19 +159,24 @@ export function adminImageRoutes(services: Services) {
 
   app.post('/failed-tasks/retry', services.limitBody('adminSmall'), async (c) => {
     const filter = BulkRetryBody.parse(jsonBody(c, { emptyAs: {} }));
-    const rows = repos.failedTasks.list({
-      ...(filter.since ? { since: new Date(filter.since).toISOString() } : {}),
-      ...(filter.code ? { code: filter.code } : {}),
-      unresolved: true,
-      limit: MAX_BULK_RETRY,
-    });
+    // Only rows whose image a retry takes: a failed regeneration's row (its image processed,
+    // serving its old variants) is left for another run, not reported as skipped.
+    const ids = repos.failedTasks.imagesWithStatus(
+      {
+        ...(filter.since ? { since: new Date(filter.since).toISOString() } : {}),
+        ...(filter.code ? { code: filter.code } : {}),
+        unresolved: true,
+        limit: MAX_BULK_RETRY,
+      },
+      RETRYABLE_STATUS,
+    );
     const retried: string[] = [];
     const skipped: { id: string; code: string; message: string }[] = [];
     // One transaction per batch, and the event loop free between batches: 5,000 retries in
     // one stretch held every other request (and the relay) for seconds.
-    for (let start = 0; start < rows.length; start += RETRY_BATCH) {
+    for (let start = 0; start < ids.length; start += RETRY_BATCH) {
       if (start > 0) await new Promise((resolve) => setImmediate(resolve));
-      const batch = rows.slice(start, start + RETRY_BATCH).map((r) => r.image_id);
+      const batch = ids.slice(start, start + RETRY_BATCH);
       const outcome = lifecycle.retryMany(batch);
       retried.push(...outcome.retried);
       for (const s of outcome.skipped) {
