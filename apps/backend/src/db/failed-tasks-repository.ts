@@ -4,7 +4,7 @@
  * resolved (not deleted) when the image is retried or later succeeds, so
  * operators keep the history with `sqlite3 .data/slideshow.db`.
  */
-import type { FailureSource } from '@slideshow/contracts';
+import type { FailureSource, ImageStatus } from '@slideshow/contracts';
 import type { Db } from './open-database.ts';
 
 /** A row of `failed_tasks`. */
@@ -120,7 +120,7 @@ export function createFailedTasksRepository(db: Db) {
      * `imageStatus`, newest row first, up to `filter.limit`: what a bulk retry
      * takes (a failed regeneration's row, whose image is processed, is not).
      */
-    imagesWithStatus: (filter: FailedTaskFilter, imageStatus: string): string[] => {
+    imagesWithStatus: (filter: FailedTaskFilter, imageStatus: ImageStatus): string[] => {
       const where = withImageStatus(filter);
       return db
         .prepare<(string | number)[], { image_id: string }>(
@@ -130,7 +130,7 @@ export function createFailedTasksRepository(db: Db) {
         .map((r) => r.image_id);
     },
     /** How many images {@link imagesWithStatus} would give, counted without reading them. */
-    countWithImageStatus: (filter: FailedTaskFilter, imageStatus: string): number => {
+    countWithImageStatus: (filter: FailedTaskFilter, imageStatus: ImageStatus): number => {
       const where = withImageStatus(filter);
       const n =
         db

@@ -18,12 +18,12 @@ import type { TransitionContext } from './context.ts';
 export const RETRYABLE_STATUS = 'failed' as const satisfies ImageStatus;
 
 /**
- * Why `row` (an image with an open failed_tasks row of `source`) is not
- * retried: a failed regeneration leaves the image processed with its old
- * variants serving, and only another regeneration run resolves it
+ * Why image `id` in `status` (its open failed_tasks row from `source`, if any)
+ * is not retried: a failed regeneration leaves the image processed with its
+ * old variants serving, and only another regeneration run resolves it
  * (docs/operations.md, "Presets and regeneration").
  */
-export function notRetriedBecause(id: string, status: ImageStatus, source?: string): string {
+function notRetriedBecause(id: string, status: ImageStatus, source?: string): string {
   return source === 'regenerate'
     ? `image ${id} is ${status} and keeps serving its old variants: its failure is a regeneration's, which a retry cannot redo; start another regeneration run`
     : `image ${id} is ${status}; only failed images are retried`;
