@@ -4,11 +4,44 @@
  * the event loop free between them, so a request that arrives meanwhile is
  * answered while the retry is part-way through — observed as a `/status`
  * answer that sees some images retried and others not yet (no timing).
+ * And a failed regeneration's row (docs/operations.md, "Presets and
+ * regeneration") is listed as not retryable, left out of the count the
+ * console confirms, and refused by the one-image retry with its cause.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newImageId } from '../src/ids.ts';
 import { admin, expectJson, makeApp, type TestApp } from './helpers.ts';
+import { type RegenHarness, regenHarness } from './regen-harness.ts';
+
+/** Inserts a failed image with an open failed_tasks row (source workflow), as a killed job leaves it. */
+function insertFailed(t: TestApp, name: string, at: string): string {
+  const id = newImageId();
+  t.repos.images.insert({
+    id,
+    original_name: name,
+    content_type: 'image/png',
+    bytes: 100,
+    sha256: createHash('sha256').update(id).digest('hex'),
+    source_key: `originals/${id}`,
+    priority: 'interactive',
+    preset: 'web-v1',
+    created_at: at,
+    width: 8,
+    height: 8,
+    format: 'png',
+  });
+  t.repos.images.markFailed(id, 0, 'JOB_FAILED', null, at);
+  t.repos.failedTasks.record({
+    imageId: id,
+    code: 'JOB_FAILED',
+    message: 'killed',
+    execution: null,
+    source: 'workflow',
+    now: at,
+  });
+  return id;
+}
 
 const FAILED = 5_000;
 
@@ -18,32 +51,7 @@ describe('bulk retry of failed tasks', () => {
     t = await makeApp();
     const at = new Date(t.clock.now).toISOString();
     t.db.transaction(() => {
-      for (let i = 0; i < FAILED; i++) {
-        const id = newImageId();
-        t.repos.images.insert({
-          id,
-          original_name: `${i}.png`,
-          content_type: 'image/png',
-          bytes: 100,
-          sha256: createHash('sha256').update(id).digest('hex'),
-          source_key: `originals/${id}`,
-          priority: 'interactive',
-          preset: 'web-v1',
-          created_at: at,
-          width: 8,
-          height: 8,
-          format: 'png',
-        });
-        t.repos.images.markFailed(id, 0, 'JOB_FAILED', null, at);
-        t.repos.failedTasks.record({
-          imageId: id,
-          code: 'JOB_FAILED',
-          message: 'killed',
-          execution: null,
-          source: 'workflow',
-          now: at,
-        });
-      }
+      for (let i = 0; i < FAILED; i++) insertFailed(t, `${i}.png`, at);
     })();
   });
   afterAll(() => t.cleanup());
@@ -74,5 +82,71 @@ describe('bulk retry of failed tasks', () => {
     expect(partWay.length, `failed counts seen: ${[...new Set(seen)].join(', ')}`).toBeGreaterThan(
       0,
     );
+  });
+});
+
+describe("a failed regeneration's row", () => {
+  let h: RegenHarness | undefined;
+  afterEach(() => h?.t.cleanup());
+
+  interface ListJson {
+    failedTasks: {
+      imageId: string;
+      source: string;
+      retryable: boolean;
+      image: { status: string } | null;
+    }[];
+    retryableCount: number;
+  }
+  const list = async () =>
+    expectJson<ListJson>(
+      await h!.t.app.request('/api/admin/failed-tasks?unresolved=true', { headers: admin() }),
+      200,
+    );
+
+  it('is listed as not retryable and left out of the bulk count and the bulk retry; its own retry answers 409 CONFLICT naming the regeneration', async () => {
+    h = await regenHarness({ ratePerMinute: 600 });
+    const [regenerated, other] = (await h.processed(2)) as [string, string];
+    await h.start();
+    expect((await h.tick()).dispatched).toBe(2);
+    const generationOf = (id: string) => h!.items().find((i) => i.image_id === id)!.generation!;
+    await h.fail(regenerated, generationOf(regenerated));
+    await h.complete(other, generationOf(other));
+    const failed = insertFailed(h.t, 'killed.png', new Date(h.t.clock.now).toISOString());
+
+    const before = await list();
+    expect(
+      before.failedTasks.map((f) => [f.imageId, f.source, f.retryable, f.image?.status]),
+    ).toEqual(
+      expect.arrayContaining([
+        [regenerated, 'regenerate', false, 'processed'],
+        [failed, 'workflow', true, 'failed'],
+      ]),
+    );
+    expect(before.failedTasks).toHaveLength(2);
+    expect(before.retryableCount).toBe(1);
+
+    const cause = `image ${regenerated} is processed and keeps serving its old variants: its failure is a regeneration's, which a retry cannot redo; start another regeneration run`;
+    const refused = await expectJson<{ error: { code: string; message: string } }>(
+      await h.t.app.request(`/api/admin/images/${regenerated}/retry`, {
+        method: 'POST',
+        headers: admin(),
+      }),
+      409,
+    );
+    expect(refused.error).toMatchObject({ code: 'CONFLICT', message: cause });
+
+    const bulk = await expectJson<{ retried: string[]; skipped: unknown[] }>(
+      await h.t.app.request('/api/admin/failed-tasks/retry', { method: 'POST', headers: admin() }),
+      202,
+    );
+    // Only what the count said: the regeneration's row is not taken, so not "skipped" either.
+    expect(bulk).toEqual({ retried: [failed], skipped: [] });
+    // The regeneration's row stays open (a later successful regeneration resolves it), and
+    // nothing is left for "Retry all failed".
+    const after = await list();
+    expect(after.failedTasks.map((f) => f.imageId)).toEqual([regenerated]);
+    expect(after.retryableCount).toBe(0);
+    expect(h.t.repos.images.get(regenerated)?.status).toBe('processed');
   });
 });

@@ -4,7 +4,7 @@
  * resolved (not deleted) when the image is retried or later succeeds, so
  * operators keep the history with `sqlite3 .data/slideshow.db`.
  */
-import type { FailureSource } from '@slideshow/contracts';
+import type { FailureSource, ImageStatus } from '@slideshow/contracts';
 import type { Db } from './open-database.ts';
 
 /** A row of `failed_tasks`. */
@@ -37,6 +37,32 @@ export interface FailedTaskFilter {
   code?: string;
   unresolved?: boolean;
   limit?: number;
+}
+
+/** The WHERE clause and its parameters for `filter`; `table` qualifies the columns (`f.`). */
+function whereOf(filter: FailedTaskFilter, table = ''): { sql: string; params: string[] } {
+  const where: string[] = [];
+  const params: string[] = [];
+  if (filter.since) {
+    where.push(`${table}last_attempt >= ?`);
+    params.push(filter.since);
+  }
+  if (filter.code) {
+    where.push(`${table}error_code = ?`);
+    params.push(filter.code);
+  }
+  if (filter.unresolved) where.push(`${table}resolved_at IS NULL`);
+  return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
+}
+
+/** FROM … WHERE over the rows matching `filter` joined to their image, with `i.status = ?` last. */
+function withImageStatus(filter: FailedTaskFilter): { sql: string; params: string[] } {
+  const where = whereOf(filter, 'f.');
+  return {
+    sql: `FROM failed_tasks AS f JOIN images AS i ON i.id = f.image_id
+      ${where.sql ? `${where.sql} AND` : 'WHERE'} i.status = ?`,
+    params: where.params,
+  };
 }
 
 /** Creates the repository over `db`. */
@@ -82,22 +108,35 @@ export function createFailedTasksRepository(db: Db) {
     countSince: (iso: string): number => since.get(iso)?.n ?? 0,
     /** Rows newest first, filtered. */
     list: (filter: FailedTaskFilter): FailedTaskRow[] => {
-      const where: string[] = [];
-      const params: (string | number)[] = [];
-      if (filter.since) {
-        where.push('last_attempt >= ?');
-        params.push(filter.since);
-      }
-      if (filter.code) {
-        where.push('error_code = ?');
-        params.push(filter.code);
-      }
-      if (filter.unresolved) where.push('resolved_at IS NULL');
-      const sql = `SELECT * FROM failed_tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      const where = whereOf(filter);
+      const sql = `SELECT * FROM failed_tasks ${where.sql}
         ORDER BY last_attempt DESC, id DESC LIMIT ?`;
       return db
         .prepare<(string | number)[], FailedTaskRow>(sql)
-        .all(...params, filter.limit ?? 500);
+        .all(...where.params, filter.limit ?? 500);
+    },
+    /**
+     * The images of the rows matching `filter` whose image's status is
+     * `imageStatus`, newest row first, up to `filter.limit`: what a bulk retry
+     * takes (a failed regeneration's row, whose image is processed, is not).
+     */
+    imagesWithStatus: (filter: FailedTaskFilter, imageStatus: ImageStatus): string[] => {
+      const where = withImageStatus(filter);
+      return db
+        .prepare<(string | number)[], { image_id: string }>(
+          `SELECT f.image_id ${where.sql} ORDER BY f.last_attempt DESC, f.id DESC LIMIT ?`,
+        )
+        .all(...where.params, imageStatus, filter.limit ?? 500)
+        .map((r) => r.image_id);
+    },
+    /** How many images {@link imagesWithStatus} would give, counted without reading them. */
+    countWithImageStatus: (filter: FailedTaskFilter, imageStatus: ImageStatus): number => {
+      const where = withImageStatus(filter);
+      const n =
+        db
+          .prepare<(string | number)[], { n: number }>(`SELECT count(*) AS n ${where.sql}`)
+          .get(...where.params, imageStatus)?.n ?? 0;
+      return Math.min(n, filter.limit ?? 500);
     },
   };
 }

@@ -13,6 +13,7 @@ import { adminView, failedTaskView, thumbnail } from '../image-view.ts';
 import { deleteImage } from '../library/delete-image.ts';
 import { dispatchKeyOf } from '../reaper.ts';
 import { jsonBody } from '../request-body.ts';
+import { RETRYABLE_STATUS } from '../transitions/retries.ts';
 import { ingest } from '../upload/ingest.ts';
 import { type FileOutcome, receiveUpload } from '../upload/receive-upload.ts';
 import { uploadTracking } from './uploads.ts';
@@ -118,11 +119,11 @@ export function adminImageRoutes(services: Services) {
 
   app.get('/failed-tasks', (c) => {
     const q = FailedTasksQuery.parse(c.req.query());
-    const rows = repos.failedTasks.list({
+    const filter = {
       ...(q.since ? { since: new Date(q.since).toISOString() } : {}),
       ...(q.code ? { code: q.code } : {}),
-      unresolved: q.unresolved === 'true',
-    });
+    };
+    const rows = repos.failedTasks.list({ ...filter, unresolved: q.unresolved === 'true' });
     // Each row names its image (file name, title, status, thumbnail) for the failed-tasks table.
     const images = new Map(
       services.library.byIds(rows.map((r) => r.image_id)).map((i) => [i.id, i]),
@@ -132,6 +133,9 @@ export function adminImageRoutes(services: Services) {
         const image = images.get(r.image_id);
         return {
           ...failedTaskView(r),
+          // What `POST /images/:id/retry` would take: a failed regeneration's row is not
+          // (its image is processed and keeps serving its old variants).
+          retryable: image?.status === RETRYABLE_STATUS,
           image: image
             ? {
                 originalName: image.original_name,
@@ -144,24 +148,35 @@ export function adminImageRoutes(services: Services) {
             : null,
         };
       }),
+      // How many images `POST /failed-tasks/retry` with the same since/code would retry now:
+      // the open rows it takes (up to its limit), those whose image is failed.
+      retryableCount: repos.failedTasks.countWithImageStatus(
+        { ...filter, unresolved: true, limit: MAX_BULK_RETRY },
+        RETRYABLE_STATUS,
+      ),
     });
   });
 
   app.post('/failed-tasks/retry', services.limitBody('adminSmall'), async (c) => {
     const filter = BulkRetryBody.parse(jsonBody(c, { emptyAs: {} }));
-    const rows = repos.failedTasks.list({
-      ...(filter.since ? { since: new Date(filter.since).toISOString() } : {}),
-      ...(filter.code ? { code: filter.code } : {}),
-      unresolved: true,
-      limit: MAX_BULK_RETRY,
-    });
+    // Only rows whose image a retry takes: a failed regeneration's row (its image processed,
+    // serving its old variants) is left for another run, not reported as skipped.
+    const ids = repos.failedTasks.imagesWithStatus(
+      {
+        ...(filter.since ? { since: new Date(filter.since).toISOString() } : {}),
+        ...(filter.code ? { code: filter.code } : {}),
+        unresolved: true,
+        limit: MAX_BULK_RETRY,
+      },
+      RETRYABLE_STATUS,
+    );
     const retried: string[] = [];
     const skipped: { id: string; code: string; message: string }[] = [];
     // One transaction per batch, and the event loop free between batches: 5,000 retries in
     // one stretch held every other request (and the relay) for seconds.
-    for (let start = 0; start < rows.length; start += RETRY_BATCH) {
+    for (let start = 0; start < ids.length; start += RETRY_BATCH) {
       if (start > 0) await new Promise((resolve) => setImmediate(resolve));
-      const batch = rows.slice(start, start + RETRY_BATCH).map((r) => r.image_id);
+      const batch = ids.slice(start, start + RETRY_BATCH);
       const outcome = lifecycle.retryMany(batch);
       retried.push(...outcome.retried);
       for (const s of outcome.skipped) {

@@ -3,10 +3,31 @@
  * and reports of the failed attempt become stale), the failure resolved, a
  * new outbox row. One transaction per call; `retryMany` takes a batch.
  */
+
+import type { ImageStatus } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 import type { ImageRow } from '../db/images-repository.ts';
 import { queueFor } from '../repositories.ts';
 import type { TransitionContext } from './context.ts';
+
+/**
+ * The one status an admin's retry starts from (the guard in `retry` below).
+ * The failed-tasks list marks its rows and counts them with it, so the
+ * console offers exactly the retries that work.
+ */
+export const RETRYABLE_STATUS = 'failed' as const satisfies ImageStatus;
+
+/**
+ * Why image `id` in `status` (its open failed_tasks row from `source`, if any)
+ * is not retried: a failed regeneration leaves the image processed with its
+ * old variants serving, and only another regeneration run resolves it
+ * (docs/operations.md, "Presets and regeneration").
+ */
+function notRetriedBecause(id: string, status: ImageStatus, source?: string): string {
+  return source === 'regenerate'
+    ? `image ${id} is ${status} and keeps serving its old variants: its failure is a regeneration's, which a retry cannot redo; start another regeneration run`
+    : `image ${id} is ${status}; only failed images are retried`;
+}
 
 /** The retry transitions over `ctx`. */
 export function createRetryTransitions(ctx: TransitionContext) {
@@ -14,14 +35,12 @@ export function createRetryTransitions(ctx: TransitionContext) {
 
   const retry = db.transaction((id: string): ImageRow => {
     const row = load(id);
-    if (row.status !== 'failed') {
-      throw new AppError(
-        'CONFLICT',
-        `image ${id} is ${row.status}; only failed images are retried`,
-        {
-          context: { imageId: id },
-        },
-      );
+    if (row.status !== RETRYABLE_STATUS) {
+      const open = repos.failedTasks.get(id);
+      const source = open && open.resolved_at === null ? open.source : undefined;
+      throw new AppError('CONFLICT', notRetriedBecause(id, row.status, source), {
+        context: { imageId: id, status: row.status, ...(source ? { failureSource: source } : {}) },
+      });
     }
     repos.images.requeue(id, row.generation, iso());
     repos.failedTasks.resolve(id, iso());

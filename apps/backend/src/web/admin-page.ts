@@ -142,7 +142,7 @@ export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin
       </table>
     </div>
     <p id="failed-empty" class="muted">No failed tasks.</p>
-    <h3>Regeneration</h3>
+    <h3 id="regen-title" tabindex="-1">Regeneration</h3>
     <p class="muted">Preset: <span id="regen-preset">—</span>. Re-makes the variants of images made with another preset version; each image keeps its old variants until its new set is complete.</p>
     <div class="actions">
       <button type="button" id="regen-dry-run">Dry run</button>

@@ -2,14 +2,20 @@
 // Pause/Resume (Cloud Tasks queues.pause/resume behind the API), the outbox,
 // "Retry all failed", and the failed tasks — file name, thumbnail or
 // placeholder, the reason in words with its code, a link to the image (its
-// detail has the timeline) and Retry. Tables are rebuilt only when their data
-// changed, and give the keyboard focus back.
+// detail has the timeline) and Retry where the API says a retry takes it. A
+// failed regeneration's row has none: its image is processed and keeps its old
+// variants, so it says so and links to the regeneration panel instead
+// (docs/operations.md, "Presets and regeneration"). Tables are rebuilt only
+// when their data changed, and give the keyboard focus back.
 import { api, WORDS, words } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
 import { $, announce, el, fmtTime, replaceIfChanged, thumbnail } from './admin-dom.js';
 
 let onChanged = () => {};
-let failedCount = 0;
+/** How many images "Retry all failed" would retry (the API's count, not the rows shown). */
+let retryableCount = 0;
+/** Whether the table shows rows without Retry (the confirmation says they are left alone). */
+let showsNotRetried = false;
 
 /** Refreshes the status counts; returns them. */
 export async function refreshStatus() {
@@ -141,20 +147,46 @@ function failedRow(f) {
     el('td', { 'data-label': 'Attempts' }, String(f.attemptCount ?? '')),
     el('td', { 'data-label': 'Last attempt' }, fmtTime(f.lastAttempt)),
     el('td', { 'data-label': 'Source' }, f.source ?? ''),
-    el(
-      'td',
-      {},
+    el('td', {}, f.retryable ? retryButton(f.imageId, name) : notRetried(f)),
+  );
+}
+
+function retryButton(id, name) {
+  return el(
+    'button',
+    {
+      type: 'button',
+      'data-focus': `retry:${id}`,
+      onclick: () => retry(id),
+      'aria-label': `Retry ${name}`,
+    },
+    'Retry',
+  );
+}
+
+/**
+ * Why a row has no Retry (the API's `retryable` is false: its image is not
+ * failed). A failed regeneration's image is processed and keeps serving its old
+ * variants; another run is the fix, so the link goes to the regeneration panel
+ * (its heading takes focus, the panel's buttons follow it).
+ */
+function notRetried(f) {
+  if (f.source === 'regenerate') {
+    return el(
+      'p',
+      { class: 'not-retried' },
+      'No retry: the image is processed and keeps serving its old variants. ',
       el(
-        'button',
-        {
-          type: 'button',
-          'data-focus': `retry:${f.imageId}`,
-          onclick: () => retry(f.imageId),
-          'aria-label': `Retry ${name}`,
-        },
-        'Retry',
+        'a',
+        { href: '#regen-title', 'data-focus': `regen:${f.imageId}` },
+        'Start another regeneration',
       ),
-    ),
+    );
+  }
+  return el(
+    'p',
+    { class: 'not-retried' },
+    f.image ? `No retry: the image is ${f.image.status}.` : 'No retry: the image was deleted.',
   );
 }
 
@@ -173,12 +205,13 @@ async function retry(id) {
 export async function refreshFailed() {
   const body = await api('/api/admin/failed-tasks?unresolved=true');
   const rows = body.failedTasks ?? [];
-  failedCount = rows.length;
+  retryableCount = body.retryableCount ?? 0;
+  showsNotRetried = rows.some((f) => !f.retryable);
   replaceIfChanged($('failed').querySelector('tbody'), JSON.stringify(rows), () =>
     rows.map(failedRow),
   );
   $('failed-empty').hidden = rows.length > 0;
-  $('retry-all').disabled = rows.length === 0;
+  $('retry-all').disabled = retryableCount === 0;
 }
 
 /** Wires "Retry all failed"; `changed(ids)` is told which images were retried. */
@@ -186,8 +219,8 @@ export function initJobs({ changed }) {
   onChanged = changed;
   $('retry-all').addEventListener('click', async () => {
     const ok = await confirmAction({
-      title: `Retry ${failedCount} failed image${failedCount === 1 ? '' : 's'}?`,
-      message: 'Each is processed again from its original file.',
+      title: `Retry ${retryableCount} failed image${retryableCount === 1 ? '' : 's'}?`,
+      message: `Each is processed again from its original file.${showsNotRetried ? ' Rows without Retry are left as they are.' : ''}`,
       confirmLabel: 'Retry all',
     });
     if (!ok) return;

@@ -1,0 +1,181 @@
+/**
+ * The admin console's failed-tasks table in Chromium against the local stack
+ * (docs/operations.md, "Presets and regeneration"): a regeneration that fails
+ * leaves its image processed, serving its old variants, with a failed_tasks row
+ * of source `regenerate` that no retry can resolve. Its row offers no Retry but
+ * says why and links to the regeneration panel; the rows of damaged uploads
+ * keep their Retry; "Retry all failed" counts and confirms only those, and is
+ * disabled once none is left; the axe-core audit of the page passes.
+ *
+ * The regeneration fails for real: the image's original is replaced after it
+ * was processed, so the processor's sha256 check refuses it (a retryable
+ * STORAGE_UNAVAILABLE; with MAX_RETRIES=0 that first attempt is the last).
+ */
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  collectPageErrors,
+  expectNoSeriousAxeViolations,
+  launchBrowser,
+  login,
+  NO_CHROMIUM,
+  seedImages,
+  smallJpeg,
+  type TestBrowser,
+} from './console-support.ts';
+import { cheapPresetFile, failedTask, freshStack, upload, waitForTerminal } from './helpers.ts';
+
+type Stack = Awaited<ReturnType<typeof freshStack>>;
+
+const presetFile = (webpQuality: number) => cheapPresetFile('rows-v1', [96], webpQuality);
+
+/** A JPEG cut off in its scan data: accepted at upload (the header reads), fails to decode. */
+async function damagedJpeg(seed: number): Promise<Buffer> {
+  const full = await smallJpeg(seed, 800, 600);
+  return full.subarray(0, Math.floor(full.length / 2));
+}
+
+/** `POST` (with `body`) or `GET` an admin path; throws with the answer unless 2xx. */
+async function adminJson<T>(stack: Stack, path: string, body?: unknown): Promise<T> {
+  const response = await stack.admin(path, {
+    method: body === undefined ? 'GET' : 'POST',
+    ...(body === undefined
+      ? {}
+      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${path} answered ${response.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+describe.skipIf(NO_CHROMIUM)(
+  'failed tasks in Chromium (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
+  () => {
+    let stack: Stack;
+    let presetsDir: string;
+    let browser: TestBrowser;
+    let page: Page;
+    let errors: string[];
+    let regenerated: string;
+    let damaged: string[];
+
+    beforeAll(async () => {
+      presetsDir = mkdtempSync(join(tmpdir(), 'e2e-rows-presets-'));
+      const presetsPath = join(presetsDir, 'presets.json');
+      writeFileSync(presetsPath, presetFile(80));
+      stack = await freshStack({
+        maxRetries: 0,
+        backendEnv: {
+          PRESETS_FILE: presetsPath,
+          INGEST_BATCH_WINDOW_MS: '300',
+          REGEN_INTERVAL_MS: '250',
+        },
+      });
+      [regenerated] = (await seedImages(stack, 1)) as [string];
+      damaged = await upload(stack, [
+        { name: 'damaged-1.jpg', bytes: await damagedJpeg(101) },
+        { name: 'damaged-2.jpg', bytes: await damagedJpeg(102) },
+      ]);
+      const rows = await waitForTerminal(stack, [regenerated, ...damaged], 240_000);
+      expect(rows.map((r) => [r.id, r.status]).sort()).toEqual(
+        [[regenerated, 'processed'], ...damaged.map((id) => [id, 'failed'])].sort(),
+      );
+
+      // The operator changes the preset and redeploys; the image's original no longer matches.
+      writeFileSync(presetsPath, presetFile(60));
+      await mkdir(join(stack.dataDir, 'storage', 'originals'), { recursive: true });
+      await writeFile(
+        join(stack.dataDir, 'storage', 'originals', regenerated),
+        await smallJpeg(500),
+      );
+      await stack.restartBackend();
+      const { run } = await adminJson<{ run: { id: number } }>(stack, '/api/admin/regenerate', {
+        filter: { ids: [regenerated] },
+      });
+      // Bounded: 240 s of 250 ms polls.
+      for (let i = 0; ; i += 1) {
+        const { run: now } = await adminJson<{ run: { status: string; failed: number } }>(
+          stack,
+          `/api/admin/regenerate/${run.id}`,
+        );
+        if (now.status === 'done' && now.failed === 1) break;
+        if (i >= 960) throw new Error(`the run never failed its image: ${JSON.stringify(now)}`);
+        await sleep(250);
+      }
+      expect(failedTask(stack, regenerated)).toMatchObject({
+        source: 'regenerate',
+        resolved_at: null,
+      });
+
+      browser = await launchBrowser();
+      page = await browser.newPage();
+      errors = collectPageErrors(page);
+      await login(page, stack);
+    }, 480_000);
+    afterAll(async () => {
+      await browser?.close();
+      await stack?.dispose();
+      if (presetsDir) rmSync(presetsDir, { recursive: true, force: true });
+    });
+
+    const row = (id: string) => page.locator(`#failed tbody tr[data-id="${id}"]`);
+
+    it("shows a failed regeneration's row without Retry, says why and links to the regeneration panel", async () => {
+      await expect.poll(() => page.locator('#failed tbody tr').count()).toBe(3);
+      const regen = row(regenerated);
+      expect(await regen.getByRole('button').count()).toBe(0);
+      const why = regen.locator('.not-retried');
+      expect(await why.textContent()).toBe(
+        'No retry: the image is processed and keeps serving its old variants. Start another regeneration',
+      );
+      for (const id of damaged) {
+        expect(
+          await row(id)
+            .getByRole('button', { name: /^Retry damaged-[12]\.jpg$/ })
+            .count(),
+        ).toBe(1);
+      }
+      await expectNoSeriousAxeViolations(page, 'jobs section with a failed regeneration');
+
+      // The link, from the keyboard, takes focus to the regeneration panel's heading.
+      await regen.getByRole('link', { name: 'Start another regeneration' }).focus();
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('regen-title');
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('regen-dry-run');
+      expect(errors).toEqual([]);
+    });
+
+    it('confirms "Retry all failed" with the count it retries, and is disabled when only the regeneration is left', async () => {
+      // Dispatch paused, so the retried images wait in their queue instead of failing again.
+      const uploadsQueue = page.locator('#queues tr[data-queue="uploads"]');
+      await uploadsQueue.getByRole('button', { name: /Pause dispatch/ }).click();
+      await page.locator('#queues tr[data-queue="uploads"][data-state="PAUSED"]').waitFor();
+
+      const retryAll = page.getByRole('button', { name: 'Retry all failed' });
+      expect(await retryAll.isDisabled()).toBe(false);
+      await retryAll.focus();
+      await page.keyboard.press('Enter');
+      await page.locator('#confirm[open]').waitFor();
+      expect(await page.locator('#confirm-title').textContent()).toBe('Retry 2 failed images?');
+      expect(await page.locator('#confirm-message').textContent()).toBe(
+        'Each is processed again from its original file. Rows without Retry are left as they are.',
+      );
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.locator('#announcer').textContent()).toBe('2 retried.');
+      await expect.poll(() => page.locator('#failed tbody tr').count()).toBe(1);
+      expect(await row(regenerated).count()).toBe(1);
+      expect(await retryAll.isDisabled()).toBe(true);
+      for (const id of damaged) expect(failedTask(stack, id)?.resolved_at).not.toBeNull();
+      expect(failedTask(stack, regenerated)?.resolved_at).toBeNull();
+      expect(errors).toEqual([]);
+    });
+  },
+);
