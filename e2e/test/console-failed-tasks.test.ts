@@ -29,7 +29,14 @@ import {
   smallJpeg,
   type TestBrowser,
 } from './console-support.ts';
-import { cheapPresetFile, failedTask, freshStack, upload, waitForTerminal } from './helpers.ts';
+import {
+  adminJson,
+  cheapPresetFile,
+  failedTask,
+  freshStack,
+  upload,
+  waitForTerminal,
+} from './helpers.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
 
@@ -39,19 +46,6 @@ const presetFile = (webpQuality: number) => cheapPresetFile('rows-v1', [96], web
 async function damagedJpeg(seed: number): Promise<Buffer> {
   const full = await smallJpeg(seed, 800, 600);
   return full.subarray(0, Math.floor(full.length / 2));
-}
-
-/** `POST` (with `body`) or `GET` an admin path; throws with the answer unless 2xx. */
-async function adminJson<T>(stack: Stack, path: string, body?: unknown): Promise<T> {
-  const response = await stack.admin(path, {
-    method: body === undefined ? 'GET' : 'POST',
-    ...(body === undefined
-      ? {}
-      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${path} answered ${response.status}: ${text}`);
-  return JSON.parse(text) as T;
 }
 
 describe.skipIf(NO_CHROMIUM)(

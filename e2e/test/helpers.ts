@@ -42,6 +42,19 @@ export async function upload(
   return body.images.map((image) => image.id);
 }
 
+/** `POST`s `body` (JSON) to an admin path, or `GET`s it without one; throws with the answer unless 2xx. */
+export async function adminJson<T>(stack: LocalStack, path: string, body?: unknown): Promise<T> {
+  const response = await stack.admin(path, {
+    method: body === undefined ? 'GET' : 'POST',
+    ...(body === undefined
+      ? {}
+      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${path} answered ${response.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
 /** Row of the images table, read straight from the backend's SQLite file. */
 export interface ImageRow {
   id: string;

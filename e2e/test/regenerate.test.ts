@@ -15,7 +15,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cheapPresetFile, freshStack, openDb, upload, waitForTerminal } from './helpers.ts';
+import {
+  adminJson,
+  cheapPresetFile,
+  freshStack,
+  openDb,
+  upload,
+  waitForTerminal,
+} from './helpers.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
 
@@ -49,18 +56,6 @@ interface RunView {
   etaSeconds: number | null;
   estimate: { cpuSeconds: number; costUsd: number };
   measured: { images: number; cpuSeconds: number; costUsd: number };
-}
-
-async function adminJson<T>(stack: Stack, path: string, body?: unknown): Promise<T> {
-  const response = await stack.admin(path, {
-    method: body === undefined ? 'GET' : 'POST',
-    ...(body === undefined
-      ? {}
-      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${path} answered ${response.status}: ${text}`);
-  return JSON.parse(text) as T;
 }
 
 /** Waits (bounded) until `check` passes on the run. */

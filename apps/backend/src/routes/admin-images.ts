@@ -1,19 +1,18 @@
 /**
- * Admin image routes: upload, ingest, detail, delete, retry, and the
- * failed-task list with bulk retry. Mounted under /api/admin (detail at
- * /api/images/:id) in the protected areas (protected-areas.ts). The listing is
- * in library.ts.
+ * Admin image routes: upload, ingest, detail, delete, retry. Mounted under
+ * /api/admin (detail at /api/images/:id) in the protected areas
+ * (protected-areas.ts). The listing is in library.ts, the failed-task list
+ * and its bulk retry in admin-failed-tasks.ts.
  */
 import { AppError, coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
 import * as z from 'zod';
 import type { AppEnv, Services } from '../context.ts';
 import { IMAGE_ID_PATTERN } from '../ids.ts';
-import { adminView, failedTaskView, thumbnail } from '../image-view.ts';
+import { adminView } from '../image-view.ts';
 import { deleteImage } from '../library/delete-image.ts';
 import { dispatchKeyOf } from '../reaper.ts';
 import { jsonBody } from '../request-body.ts';
-import { RETRYABLE_STATUS } from '../transitions/retries.ts';
 import { ingest } from '../upload/ingest.ts';
 import { type FileOutcome, receiveUpload } from '../upload/receive-upload.ts';
 import { uploadTracking } from './uploads.ts';
@@ -24,22 +23,6 @@ const IngestBody = z
     prefix: z.string().max(1024).optional(),
   })
   .refine((b) => b.keys !== undefined || b.prefix !== undefined, 'give keys or prefix');
-
-const FailedTasksQuery = z.object({
-  since: z.iso.datetime({ offset: true }).optional(),
-  code: z.string().max(64).optional(),
-  unresolved: z.enum(['true', 'false']).optional(),
-});
-
-const BulkRetryBody = z.object({
-  since: z.iso.datetime({ offset: true }).optional(),
-  code: z.string().max(64).optional(),
-});
-
-/** Most failed tasks one bulk retry takes (newest first). */
-const MAX_BULK_RETRY = 10_000;
-/** Retries per transaction in a bulk retry; the event loop runs between batches. */
-const RETRY_BATCH = 100;
 
 function checkId(id: string): string {
   if (!IMAGE_ID_PATTERN.test(id)) throw new AppError('NOT_FOUND', 'no such image');
@@ -80,7 +63,7 @@ function answerOutcomes(outcomes: FileOutcome[]) {
 /** Routes under /api/admin. */
 export function adminImageRoutes(services: Services) {
   const app = new Hono<AppEnv>();
-  const { deps, repos, lifecycle } = services;
+  const { deps, lifecycle } = services;
   const receiveContext = (logger: AppEnv['Variables']['logger']) => ({
     store: deps.store,
     lifecycle,
@@ -115,76 +98,6 @@ export function adminImageRoutes(services: Services) {
     const row = lifecycle.retry(id);
     c.get('logger').info('image retried', { imageId: id, generation: row.generation });
     return c.json({ image: adminView(row, deps.publicMediaBaseUrl) }, 202);
-  });
-
-  app.get('/failed-tasks', (c) => {
-    const q = FailedTasksQuery.parse(c.req.query());
-    const filter = {
-      ...(q.since ? { since: new Date(q.since).toISOString() } : {}),
-      ...(q.code ? { code: q.code } : {}),
-    };
-    const rows = repos.failedTasks.list({ ...filter, unresolved: q.unresolved === 'true' });
-    // Each row names its image (file name, title, status, thumbnail) for the failed-tasks table.
-    const images = new Map(
-      services.library.byIds(rows.map((r) => r.image_id)).map((i) => [i.id, i]),
-    );
-    return c.json({
-      failedTasks: rows.map((r) => {
-        const image = images.get(r.image_id);
-        return {
-          ...failedTaskView(r),
-          // What `POST /images/:id/retry` would take: a failed regeneration's row is not
-          // (its image is processed and keeps serving its old variants).
-          retryable: image?.status === RETRYABLE_STATUS,
-          image: image
-            ? {
-                originalName: image.original_name,
-                title: image.title,
-                status: image.status,
-                format: image.format,
-                placeholder: image.placeholder,
-                thumb: thumbnail(image, deps.publicMediaBaseUrl),
-              }
-            : null,
-        };
-      }),
-      // How many images `POST /failed-tasks/retry` with the same since/code would retry now:
-      // the open rows it takes (up to its limit), those whose image is failed.
-      retryableCount: repos.failedTasks.countWithImageStatus(
-        { ...filter, unresolved: true, limit: MAX_BULK_RETRY },
-        RETRYABLE_STATUS,
-      ),
-    });
-  });
-
-  app.post('/failed-tasks/retry', services.limitBody('adminSmall'), async (c) => {
-    const filter = BulkRetryBody.parse(jsonBody(c, { emptyAs: {} }));
-    // Only rows whose image a retry takes: a failed regeneration's row (its image processed,
-    // serving its old variants) is left for another run, not reported as skipped.
-    const ids = repos.failedTasks.imagesWithStatus(
-      {
-        ...(filter.since ? { since: new Date(filter.since).toISOString() } : {}),
-        ...(filter.code ? { code: filter.code } : {}),
-        unresolved: true,
-        limit: MAX_BULK_RETRY,
-      },
-      RETRYABLE_STATUS,
-    );
-    const retried: string[] = [];
-    const skipped: { id: string; code: string; message: string }[] = [];
-    // One transaction per batch, and the event loop free between batches: 5,000 retries in
-    // one stretch held every other request (and the relay) for seconds.
-    for (let start = 0; start < ids.length; start += RETRY_BATCH) {
-      if (start > 0) await new Promise((resolve) => setImmediate(resolve));
-      const batch = ids.slice(start, start + RETRY_BATCH);
-      const outcome = lifecycle.retryMany(batch);
-      retried.push(...outcome.retried);
-      for (const s of outcome.skipped) {
-        skipped.push({ id: s.id, code: s.error.code, message: s.error.message });
-      }
-    }
-    c.get('logger').info('bulk retry', { retried: retried.length, skipped: skipped.length });
-    return c.json({ retried, skipped }, 202);
   });
 
   return app;

@@ -12,6 +12,7 @@
 import { Hono } from 'hono';
 import { requireAdmin } from '../auth/admin-auth.ts';
 import type { AppEnv, Services } from '../context.ts';
+import { failedTaskRoutes } from './admin-failed-tasks.ts';
 import { adminImageRoutes, imageDetailRoutes } from './admin-images.ts';
 import { libraryRoutes } from './library.ts';
 import { queueRoutes } from './queues.ts';
@@ -34,6 +35,7 @@ export function adminArea(services: Services): Hono<AppEnv> {
     .route('/', regenerateRoutes(services))
     .route('/', uploadRoutes(services))
     .route('/', adminImageRoutes(services))
+    .route('/', failedTaskRoutes(services))
     .route('/', adminUploadSessionRoutes(services));
 }
 

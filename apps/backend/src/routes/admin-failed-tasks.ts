@@ -1,0 +1,108 @@
+/**
+ * The failed-task list of the admin console's Jobs page and its bulk retry,
+ * under /api/admin in the protected areas (protected-areas.ts). A row is
+ * `retryable` when its image is `failed` (transitions/retries.ts
+ * `RETRYABLE_STATUS`): a failed regeneration's row is not, as its image is
+ * processed and keeps serving its old variants (docs/operations.md, "Presets
+ * and regeneration"). `retryableCount` and the bulk retry use that same rule.
+ */
+import { Hono } from 'hono';
+import * as z from 'zod';
+import type { AppEnv, Services } from '../context.ts';
+import { failedTaskView, thumbnail } from '../image-view.ts';
+import { jsonBody } from '../request-body.ts';
+import { RETRYABLE_STATUS } from '../transitions/retries.ts';
+
+const FailedTasksQuery = z.object({
+  since: z.iso.datetime({ offset: true }).optional(),
+  code: z.string().max(64).optional(),
+  unresolved: z.enum(['true', 'false']).optional(),
+});
+
+const BulkRetryBody = z.object({
+  since: z.iso.datetime({ offset: true }).optional(),
+  code: z.string().max(64).optional(),
+});
+
+/** Most failed tasks one bulk retry takes (newest first). */
+const MAX_BULK_RETRY = 10_000;
+/** Retries per transaction in a bulk retry; the event loop runs between batches. */
+const RETRY_BATCH = 100;
+
+/** `GET /failed-tasks` and `POST /failed-tasks/retry`. */
+export function failedTaskRoutes(services: Services) {
+  const app = new Hono<AppEnv>();
+  const { deps, repos, lifecycle } = services;
+
+  app.get('/failed-tasks', (c) => {
+    const q = FailedTasksQuery.parse(c.req.query());
+    const filter = {
+      ...(q.since ? { since: new Date(q.since).toISOString() } : {}),
+      ...(q.code ? { code: q.code } : {}),
+    };
+    const rows = repos.failedTasks.list({ ...filter, unresolved: q.unresolved === 'true' });
+    // Each row names its image (file name, title, status, thumbnail) for the failed-tasks table.
+    const images = new Map(
+      services.library.byIds(rows.map((r) => r.image_id)).map((i) => [i.id, i]),
+    );
+    return c.json({
+      failedTasks: rows.map((r) => {
+        const image = images.get(r.image_id);
+        return {
+          ...failedTaskView(r),
+          // What `POST /images/:id/retry` would take: a failed regeneration's row is not
+          // (its image is processed and keeps serving its old variants).
+          retryable: image?.status === RETRYABLE_STATUS,
+          image: image
+            ? {
+                originalName: image.original_name,
+                title: image.title,
+                status: image.status,
+                format: image.format,
+                placeholder: image.placeholder,
+                thumb: thumbnail(image, deps.publicMediaBaseUrl),
+              }
+            : null,
+        };
+      }),
+      // How many images `POST /failed-tasks/retry` with the same since/code would retry now:
+      // the open rows it takes (up to its limit), those whose image is failed.
+      retryableCount: repos.failedTasks.countWithImageStatus(
+        { ...filter, unresolved: true, limit: MAX_BULK_RETRY },
+        RETRYABLE_STATUS,
+      ),
+    });
+  });
+
+  app.post('/failed-tasks/retry', services.limitBody('adminSmall'), async (c) => {
+    const filter = BulkRetryBody.parse(jsonBody(c, { emptyAs: {} }));
+    // Only rows whose image a retry takes: a failed regeneration's row (its image processed,
+    // serving its old variants) is left for another run, not reported as skipped.
+    const ids = repos.failedTasks.imagesWithStatus(
+      {
+        ...(filter.since ? { since: new Date(filter.since).toISOString() } : {}),
+        ...(filter.code ? { code: filter.code } : {}),
+        unresolved: true,
+        limit: MAX_BULK_RETRY,
+      },
+      RETRYABLE_STATUS,
+    );
+    const retried: string[] = [];
+    const skipped: { id: string; code: string; message: string }[] = [];
+    // One transaction per batch, and the event loop free between batches: 5,000 retries in
+    // one stretch held every other request (and the relay) for seconds.
+    for (let start = 0; start < ids.length; start += RETRY_BATCH) {
+      if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+      const batch = ids.slice(start, start + RETRY_BATCH);
+      const outcome = lifecycle.retryMany(batch);
+      retried.push(...outcome.retried);
+      for (const s of outcome.skipped) {
+        skipped.push({ id: s.id, code: s.error.code, message: s.error.message });
+      }
+    }
+    c.get('logger').info('bulk retry', { retried: retried.length, skipped: skipped.length });
+    return c.json({ retried, skipped }, 202);
+  });
+
+  return app;
+}
