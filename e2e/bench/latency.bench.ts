@@ -33,6 +33,7 @@ import { parseArgs } from 'node:util';
 import { processImage } from '@slideshow/imaging';
 import { type Figure, formatFigures, recordFigures } from '@slideshow/tools/bench-results';
 import { startLocalStack } from '@slideshow/tools/local-stack';
+import { seededGrain } from '@slideshow/tools/seeded-grain';
 import { findSharedDir } from '@slideshow/tools/shared-dir';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
@@ -58,18 +59,8 @@ async function twelveMegapixelJpeg(): Promise<Buffer> {
   const shared = findSharedDir();
   const file = shared && join(shared, 'corpus/generated/photo-12mp-4000x3000.jpg');
   if (file && existsSync(file)) return readFileSync(file);
-  const grain = await sharp({
-    create: {
-      width: 4000,
-      height: 3000,
-      channels: 3,
-      background: '#808080',
-      noise: { type: 'gaussian', mean: 128, sigma: 12 },
-    },
-  })
-    .png()
-    .toBuffer();
-  return sharp(grain)
+  const grain = seededGrain(4000, 3000, 12);
+  return sharp(grain, { raw: { width: 4000, height: 3000, channels: 3 } })
     .composite([
       {
         input: Buffer.from(

@@ -27,6 +27,7 @@ import { startTestBackend } from '@slideshow/backend/testing';
 import { taskCostUsd } from '@slideshow/contracts/cloud-run-pricing';
 import { DEFAULT_PRESET, processImage } from '@slideshow/imaging';
 import { type Figure, recordFigures } from '@slideshow/tools/bench-results';
+import { seededGrain } from '@slideshow/tools/seeded-grain';
 import { findSharedDir } from '@slideshow/tools/shared-dir';
 import sharp from 'sharp';
 import { makeJpeg, processorEnv, spawnProcessor } from '../test/helpers.ts';
@@ -140,17 +141,7 @@ async function photoLikeJpeg(width: number, height: number): Promise<Buffer> {
       <circle cx="${width / 3}" cy="${height / 2}" r="${height / 4}" fill="#f0f0e0" fill-opacity="0.6"/>
     </svg>`,
   );
-  const grain = await sharp({
-    create: {
-      width,
-      height,
-      channels: 3,
-      background: '#808080',
-      noise: { type: 'gaussian', mean: 128, sigma: 12 },
-    },
-  })
-    .raw()
-    .toBuffer();
+  const grain = seededGrain(width, height, 12);
   return sharp(gradient, { limitInputPixels: false })
     .composite([{ input: grain, raw: { width, height, channels: 3 }, blend: 'overlay' }])
     .jpeg({ quality: 88 })

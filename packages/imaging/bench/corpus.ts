@@ -8,6 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { seededGrain } from '@slideshow/tools/seeded-grain';
 import sharp, { type Sharp } from 'sharp';
 
 /** One corpus image. */
@@ -17,20 +18,6 @@ export interface CorpusImage {
   file: string;
   /** `shared`: derived from a real photo of ../shared/corpus; `generated`: synthetic. */
   source: 'shared' | 'generated';
-}
-
-async function grain(width: number, height: number, sigma: number): Promise<Buffer> {
-  return sharp({
-    create: {
-      width,
-      height,
-      channels: 3,
-      background: '#808080',
-      noise: { type: 'gaussian', mean: 128, sigma },
-    },
-  })
-    .raw()
-    .toBuffer();
 }
 
 /** A photo-like stand-in: soft gradients, a few shapes, sensor-like grain. */
@@ -48,7 +35,7 @@ async function syntheticPhoto(width: number, height: number, sigma = 24): Promis
   return sharp(scene)
     .composite([
       {
-        input: await grain(width, height, sigma),
+        input: seededGrain(width, height, sigma, 1),
         raw: { width, height, channels: 3 },
         blend: 'overlay',
       },
@@ -97,7 +84,7 @@ function flatGraphicSvg(): string {
  * UltraHDR writer: the SDR base image is what the presets encode.
  */
 async function hdrGainMapJpeg(path: string, width: number, height: number): Promise<void> {
-  const noise = await grain(width, height, 6);
+  const noise = seededGrain(width, height, 6, 2);
   // 16-bit sRGB-encoded values; above 65535 is brighter than SDR white.
   const encode = (v: number): number =>
     65535 * (v <= 0.0031308 ? 12.92 * v : 1.055 * v ** (1 / 2.4) - 0.055);
@@ -156,7 +143,7 @@ async function rotatedPhoneJpeg(dir: string, shared: string | undefined): Promis
     .resize(3000, 4000, { fit: 'cover', kernel: 'lanczos3' })
     .composite([
       {
-        input: await grain(3000, 4000, 10),
+        input: seededGrain(3000, 4000, 10, 3),
         raw: { width: 3000, height: 4000, channels: 3 },
         blend: 'overlay',
       },

@@ -28,6 +28,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { coerceError } from '@slideshow/runtime';
 import { type Figure, formatFigures, recordFigures } from '@slideshow/tools/bench-results';
+import { seededGrain } from '@slideshow/tools/seeded-grain';
 import { findSharedDir } from '@slideshow/tools/shared-dir';
 import sharp from 'sharp';
 import { processImage, type VariantOutput } from '../src/index.ts';
@@ -189,17 +190,7 @@ async function fiftyMegapixelJpeg(path: string): Promise<void> {
       <circle cx="${width / 3}" cy="${height / 2}" r="${height / 4}" fill="#c04040" opacity="0.7"/>
     </svg>`,
   );
-  const noise = await sharp({
-    create: {
-      width,
-      height,
-      channels: 3,
-      background: '#808080',
-      noise: { type: 'gaussian', mean: 128, sigma: 24 },
-    },
-  })
-    .raw()
-    .toBuffer();
+  const noise = seededGrain(width, height, 24, 4);
   await sharp(scene, { limitInputPixels: false })
     .composite([{ input: noise, raw: { width, height, channels: 3 }, blend: 'overlay' }])
     .jpeg({ quality: 90 })
