@@ -4,15 +4,12 @@
  * the timeline triggers on failed_tasks still fire, and an outbox row removed
  * because the relay gave up is not recorded as a dispatch.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate } from '../src/db/open-database.ts';
-
-const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'db', 'migrations');
+import { databaseBefore } from './older-database.ts';
 
 describe('migration 007 (failed_tasks.source may be dispatch)', () => {
   let dir: string | undefined;
@@ -22,14 +19,7 @@ describe('migration 007 (failed_tasks.source may be dispatch)', () => {
 
   it('keeps every failed_tasks row and its triggers, and accepts source dispatch', () => {
     dir = mkdtempSync(join(tmpdir(), 'backend-migration-'));
-    const db = new Database(join(dir, 'slideshow.db'));
-    db.pragma('foreign_keys = ON');
-    db.exec('CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
-    for (const file of readdirSync(MIGRATIONS).sort()) {
-      if (file >= '007') continue;
-      db.exec(readFileSync(join(MIGRATIONS, file), 'utf8'));
-      db.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(file, '2026-01-01T00:00:00Z');
-    }
+    const db = databaseBefore(dir, '007');
     const image = db.prepare(
       `INSERT INTO images (id, original_name, content_type, bytes, sha256, source_key, status, generation,
          priority, preset, created_at, updated_at)

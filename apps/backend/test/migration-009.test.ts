@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate } from '../src/db/open-database.ts';
-import { databaseBefore, T0 } from './older-database.ts';
+import { databaseBefore, insertRegenRun, T0 } from './older-database.ts';
 
 describe('migration 009 (presets and regeneration)', () => {
   let dir: string | undefined;
@@ -105,16 +105,7 @@ describe('migration 009 (presets and regeneration)', () => {
     ).toThrow(/CHECK constraint failed/);
 
     // The regeneration tables: one item per (image, preset version); deleting an image takes its rows.
-    const runId = db
-      .prepare(
-        `INSERT INTO regen_runs (preset, preset_version, filter, status, total, max_executions,
-           max_failures, estimate_cpu_seconds, estimate_cost_usd, created_at, updated_at)
-         VALUES ('web-v1', 'v2', '{}', 'running', 1, 10, 5, 1, 0.001, @t, @t)`.replaceAll(
-          '@t',
-          `'${T0}'`,
-        ),
-      )
-      .run().lastInsertRowid;
+    const runId = insertRegenRun(db, 'web-v1', 'v2');
     const item = db.prepare(
       `INSERT INTO regen_items (run_id, image_id, preset, preset_version, state, megapixels)
        VALUES (?, 'img_c', 'web-v1', 'v2', 'pending', 1)`,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate } from '../src/db/open-database.ts';
 import { createRegenRepository } from '../src/db/regen-repository.ts';
-import { databaseBefore, T0 } from './older-database.ts';
+import { databaseBefore, insertRegenRun, T0 } from './older-database.ts';
 
 describe('migration 010 (a regeneration item says whether an attempt began it)', () => {
   let dir: string | undefined;
@@ -28,16 +28,7 @@ describe('migration 010 (a regeneration item says whether an attempt began it)',
        VALUES ('img_a', 'a.png', 'image/png', 1, ?, 'originals/img_a', 'processed', 0, 'interactive',
          'web-v1', @t, @t)`.replaceAll('@t', `'${T0}'`),
     ).run('a'.repeat(64));
-    const runId = db
-      .prepare(
-        `INSERT INTO regen_runs (preset, preset_version, filter, status, total, max_executions,
-           max_failures, estimate_cpu_seconds, estimate_cost_usd, created_at, updated_at)
-         VALUES ('web-v3', 'v3', '{}', 'running', 1, 10, 5, 1, 0.001, @t, @t)`.replaceAll(
-          '@t',
-          `'${T0}'`,
-        ),
-      )
-      .run().lastInsertRowid;
+    const runId = insertRegenRun(db, 'web-v3', 'v3');
     db.prepare(
       `INSERT INTO regen_items (run_id, image_id, preset, preset_version, state, generation,
          megapixels, dispatched_at)

@@ -25,3 +25,16 @@ export function databaseBefore(dir: string, before: string): Database.Database {
   }
   return db;
 }
+
+/** Inserts a running regeneration run of `preset` at `version` (migration 009's table); returns its id. */
+export function insertRegenRun(db: Database.Database, preset: string, version: string): number {
+  return Number(
+    db
+      .prepare(
+        `INSERT INTO regen_runs (preset, preset_version, filter, status, total, max_executions,
+           max_failures, estimate_cpu_seconds, estimate_cost_usd, created_at, updated_at)
+         VALUES (?, ?, '{}', 'running', 1, 10, 5, 1, 0.001, ?, ?)`,
+      )
+      .run(preset, version, T0, T0).lastInsertRowid,
+  );
+}

@@ -29,6 +29,14 @@ const MAX_BULK_RETRY = 10_000;
 /** Retries per transaction in a bulk retry; the event loop runs between batches. */
 const RETRY_BATCH = 100;
 
+/** The repository filter of a `since`/`code` query or body (the same two fields in both). */
+function filterOf(q: { since?: string | undefined; code?: string | undefined }) {
+  return {
+    ...(q.since ? { since: new Date(q.since).toISOString() } : {}),
+    ...(q.code ? { code: q.code } : {}),
+  };
+}
+
 /** `GET /failed-tasks` and `POST /failed-tasks/retry`. */
 export function failedTaskRoutes(services: Services) {
   const app = new Hono<AppEnv>();
@@ -36,10 +44,7 @@ export function failedTaskRoutes(services: Services) {
 
   app.get('/failed-tasks', (c) => {
     const q = FailedTasksQuery.parse(c.req.query());
-    const filter = {
-      ...(q.since ? { since: new Date(q.since).toISOString() } : {}),
-      ...(q.code ? { code: q.code } : {}),
-    };
+    const filter = filterOf(q);
     const rows = repos.failedTasks.list({ ...filter, unresolved: q.unresolved === 'true' });
     // Each row names its image (file name, title, status, thumbnail) for the failed-tasks table.
     const images = new Map(
@@ -75,16 +80,11 @@ export function failedTaskRoutes(services: Services) {
   });
 
   app.post('/failed-tasks/retry', services.limitBody('adminSmall'), async (c) => {
-    const filter = BulkRetryBody.parse(jsonBody(c, { emptyAs: {} }));
+    const body = BulkRetryBody.parse(jsonBody(c, { emptyAs: {} }));
     // Only rows whose image a retry takes: a failed regeneration's row (its image processed,
     // serving its old variants) is left for another run, not reported as skipped.
     const ids = repos.failedTasks.imagesWithStatus(
-      {
-        ...(filter.since ? { since: new Date(filter.since).toISOString() } : {}),
-        ...(filter.code ? { code: filter.code } : {}),
-        unresolved: true,
-        limit: MAX_BULK_RETRY,
-      },
+      { ...filterOf(body), unresolved: true, limit: MAX_BULK_RETRY },
       RETRYABLE_STATUS,
     );
     const retried: string[] = [];
