@@ -137,7 +137,7 @@ describe('batch ingest through local-cloud', () => {
         expect.objectContaining({
           image_id: swapped,
           source: 'processor',
-          error_code: 'STORAGE_UNAVAILABLE',
+          error_code: 'ORIGINAL_MISMATCH',
         }),
       ]);
     } finally {

@@ -9,7 +9,7 @@
  *
  * The regeneration fails for real: the image's original is replaced after it
  * was processed, so the processor's sha256 check refuses it (a retryable
- * STORAGE_UNAVAILABLE; with MAX_RETRIES=0 that first attempt is the last).
+ * ORIGINAL_MISMATCH; with MAX_RETRIES=0 that first attempt is the last).
  */
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -49,6 +49,7 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
     case 'NOT_READY':
     case 'LEASE_NOT_HELD':
     case 'DECODER_UNAVAILABLE':
+    case 'ORIGINAL_MISMATCH':
       return 503;
     case 'STORAGE_FULL':
       // 507 Insufficient Storage (RFC 4918 §11.5): the server cannot store what it was given.

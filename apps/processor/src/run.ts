@@ -240,7 +240,7 @@ async function processAndComplete(task: TaskContext, work: Begun): Promise<RunRe
   if (original.sha256 !== spec.sha256) {
     // Retryable: a short read is likelier than a changed object (keys are never reused).
     throw new AppError(
-      'STORAGE_UNAVAILABLE',
+      'ORIGINAL_MISMATCH',
       `original ${spec.sourceKey} does not match its sha256`,
       {
         retryable: true,

@@ -2,7 +2,7 @@
  * run() in process against a real backend (Hono app on loopback, SQLite file,
  * filesystem store) with real sharp: the flow and the error policy (exit 0 for permanent errors).
  */
-import { stat } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { startTestBackend, type TestBackend } from '@slideshow/backend/testing';
@@ -173,6 +173,20 @@ describe('run() error policy', () => {
       error_code: 'STORAGE_UNAVAILABLE',
       source: 'processor',
     });
+    expect((await backend.image(id)).status).toBe('failed');
+  });
+
+  it('refuses an original whose bytes no longer match its sha256: retryable, ORIGINAL_MISMATCH on the final attempt', async () => {
+    const { id } = await backend.upload(await makeJpeg(400, 300, 13), 'changed.jpg');
+    // Another valid JPEG under the same key: only the recorded sha256 can tell.
+    await writeFile(join(backend.storeRoot, `originals/${id}`), await makeJpeg(400, 300, 14));
+    const early = await runTask(id, { CLOUD_RUN_TASK_ATTEMPT: '1' }).promise;
+    expect(early).toMatchObject({ exitCode: 1, outcome: 'retryable' });
+    expect(early.error?.code).toBe('ORIGINAL_MISMATCH');
+    expect(failedTask(id)).toBeUndefined();
+    const { promise } = runTask(id, { CLOUD_RUN_TASK_ATTEMPT: '3' });
+    await expect(promise).resolves.toMatchObject({ exitCode: 1, outcome: 'retryable' });
+    expect(failedTask(id)).toMatchObject({ error_code: 'ORIGINAL_MISMATCH', source: 'processor' });
     expect((await backend.image(id)).status).toBe('failed');
   });
 

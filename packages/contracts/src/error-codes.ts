@@ -49,6 +49,11 @@ export const SERVICE_ERROR_CODES = [
   // A decoder the processor needs (libheif-js for HEIC) could not be loaded: the
   // deployment is broken, not the image, so it is retryable once that is fixed.
   'DECODER_UNAVAILABLE',
+  // The original read from the store does not match the SHA-256 recorded when it was
+  // accepted (a short read, or an object changed or damaged in the bucket). Retryable: a
+  // short read is likelier (keys are never reused); on the final attempt the image fails
+  // with it, and the fix is to restore the original, not to retry.
+  'ORIGINAL_MISMATCH',
 ] as const;
 
 /** Codes for everything that is not about the image's bytes. */

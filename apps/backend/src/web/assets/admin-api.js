@@ -41,6 +41,8 @@ export const WORDS = {
   TIMEOUT: 'Processing took too long.',
   STUCK: 'Processing never finished.',
   STORAGE_UNAVAILABLE: 'Storage could not be reached; try again.',
+  ORIGINAL_MISMATCH:
+    'The stored original no longer matches the uploaded file (its SHA-256 differs); restore the original or upload the photo again.',
   STORAGE_FULL: 'The server has no room left for this file; ask the operator to free space.',
   REQUEST_TIMEOUT: 'The upload stalled (nothing arrived for a while); try again.',
   NOT_READY: 'The server is starting; try again in a moment.',
