@@ -4,66 +4,20 @@
  * another issuer or service account, unverified or unsigned — with the error
  * shape and an unchanged database.
  */
-import { createGoogleIdTokenVerifier } from '@slideshow/callback-auth/google';
-import { makeKey, signJwt, startCertsServer } from '@slideshow/callback-auth/testing/test-tokens';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  admin,
-  expectJson,
-  makeApp,
-  makePng,
-  multipart,
-  sampleResult,
-  type TestApp,
-} from './helpers.ts';
+import { signJwt } from '@slideshow/callback-auth/testing/test-tokens';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { googleCallbackApp } from './google-callbacks.ts';
+import { expectJson, sampleResult, type TestApp } from './helpers.ts';
 import { expectRefused, routesUnder, snapshotDatabase } from './hostile-callers-checks.ts';
 
 describe('hostile callers with Google ID tokens', () => {
-  const key = makeKey('k1');
-  const unknown = makeKey('k1');
-  const audience = 'https://backend.example.run.app';
-  const email = 'processor@p.iam.gserviceaccount.com';
-  let certs: { url: string; close(): Promise<void> };
+  const google = googleCallbackApp();
+  const { key, stranger: unknown, claims } = google;
   let t: TestApp;
   let id: string;
-
-  beforeAll(async () => {
-    certs = await startCertsServer([key]);
-    t = await makeApp({
-      callbackVerifier: createGoogleIdTokenVerifier({
-        audience,
-        allowedEmails: [email],
-        certsUrl: certs.url,
-      }),
-    });
-    const body = await expectJson<{ images: { id: string }[] }>(
-      await t.app.request('/api/admin/upload', {
-        method: 'POST',
-        headers: admin(),
-        body: multipart([{ name: 'a.png', bytes: makePng(8, 8, 1) }]),
-      }),
-      202,
-    );
-    id = body.images[0]!.id;
+  beforeAll(() => {
+    ({ t, id } = google.current);
   });
-  afterAll(async () => {
-    t.cleanup();
-    await certs.close();
-  });
-
-  const claims = (overrides: Record<string, unknown> = {}) => {
-    const now = Math.floor(Date.now() / 1000);
-    return {
-      iss: 'https://accounts.google.com',
-      aud: audience,
-      sub: '1234',
-      email,
-      email_verified: true,
-      iat: now - 10,
-      exp: now + 3000,
-      ...overrides,
-    };
-  };
 
   it('refuses every callback route with a token for another audience, from an unknown key, expired, unverified or from another account', async () => {
     const tokens: [string, string][] = [

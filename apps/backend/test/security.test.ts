@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
-import { createGoogleIdTokenVerifier } from '@slideshow/callback-auth/google';
-import { makeKey, signJwt, startCertsServer } from '@slideshow/callback-auth/testing/test-tokens';
+import { signJwt } from '@slideshow/callback-auth/testing/test-tokens';
 import { createLogger } from '@slideshow/runtime';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { googleCallbackApp } from './google-callbacks.ts';
 import {
   ADMIN_TOKEN,
   admin,
@@ -215,51 +215,14 @@ describe('backend security', () => {
 });
 
 describe('callbacks verified as Google ID tokens', () => {
-  const key = makeKey('k1');
-  const stranger = makeKey('k1');
-  const audience = 'https://backend.example.run.app';
-  const email = 'processor@p.iam.gserviceaccount.com';
-  let certs: { url: string; close(): Promise<void> };
+  const google = googleCallbackApp();
+  const { key, stranger, claims } = google;
   let t: TestApp;
   let id: string;
-
-  beforeAll(async () => {
-    certs = await startCertsServer([key]);
-    t = await makeApp({
-      callbackVerifier: createGoogleIdTokenVerifier({
-        audience,
-        allowedEmails: [email],
-        certsUrl: certs.url,
-      }),
-    });
-    const body = await expectJson<UploadBody>(
-      await t.app.request('/api/admin/upload', {
-        method: 'POST',
-        headers: admin(),
-        body: multipart([{ name: 'a.png', bytes: makePng(8, 8, 1) }]),
-      }),
-      202,
-    );
-    id = body.images[0]!.id;
-  });
-  afterAll(async () => {
-    t.cleanup();
-    await certs.close();
+  beforeAll(() => {
+    ({ t, id } = google.current);
   });
 
-  const claims = (overrides: Record<string, unknown> = {}) => {
-    const now = Math.floor(Date.now() / 1000);
-    return {
-      iss: 'https://accounts.google.com',
-      aud: audience,
-      sub: '1234',
-      email,
-      email_verified: true,
-      iat: now - 10,
-      exp: now + 3000,
-      ...overrides,
-    };
-  };
   const spec = (token: string) =>
     t.app.request(`/api/processing/${id}`, { headers: { Authorization: `Bearer ${token}` } });
 
