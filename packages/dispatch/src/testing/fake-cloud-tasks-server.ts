@@ -14,9 +14,9 @@ import {
   createJsonServer,
   listenOnLoopback,
   type RecordedRequest,
-  readJson,
   sendGoogleError,
   sendJson,
+  takeRequest,
 } from './http-util.ts';
 
 /** One request as the fake saw it. */
@@ -195,23 +195,9 @@ export async function startFakeCloudTasksServer(
   };
 
   const server: Server = createJsonServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const body = await readJson(req);
-    const method = req.method ?? 'GET';
-    if (record) {
-      requests.push({
-        method,
-        path: url.pathname,
-        query: url.searchParams,
-        headers: req.headers,
-        body,
-      });
-    }
-    const failure = failures.shift();
-    if (failure !== undefined) {
-      sendGoogleError(res, failure, `injected failure ${failure}`);
-      return;
-    }
+    const taken = await takeRequest(req, res, record ? requests : undefined, failures);
+    if (!taken) return;
+    const { url, method, body } = taken;
     const queueMatch = QUEUE_PATH.exec(url.pathname);
     if (queueMatch) {
       handleQueue(state, res, method, url, queueMatch);

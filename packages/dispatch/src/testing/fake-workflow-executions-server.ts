@@ -12,9 +12,9 @@ import {
   createJsonServer,
   listenOnLoopback,
   type RecordedRequest,
-  readJson,
   sendGoogleError,
   sendJson,
+  takeRequest,
 } from './http-util.ts';
 
 /** One request as the fake saw it. */
@@ -154,21 +154,9 @@ export async function startFakeWorkflowExecutionsServer(
   };
 
   const server: Server = createJsonServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const body = await readJson(req);
-    const method = req.method ?? 'GET';
-    requests.push({
-      method,
-      path: url.pathname,
-      query: url.searchParams,
-      headers: req.headers,
-      body,
-    });
-    const failure = failures.shift();
-    if (failure !== undefined) {
-      sendGoogleError(res, failure, `injected failure ${failure}`);
-      return;
-    }
+    const taken = await takeRequest(req, res, requests, failures);
+    if (!taken) return;
+    const { url, method, body } = taken;
     const match = EXECUTIONS_PATH.exec(url.pathname);
     if (!match) {
       sendGoogleError(res, 404, `unknown path ${url.pathname}`);

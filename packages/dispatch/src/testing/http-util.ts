@@ -1,7 +1,7 @@
 /**
  * Small helpers shared by the loopback fakes of Google REST APIs in this
- * folder: body reading, Google's JSON error shape, and listening on an
- * OS-chosen loopback port.
+ * folder: taking a request (its body, recording, injected failures), Google's
+ * JSON error shape, and listening on an OS-chosen loopback port.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -81,6 +81,41 @@ export async function closeServer(server: Server): Promise<void> {
     server.close((error) => (error ? reject(error) : resolve()));
     server.closeAllConnections();
   });
+}
+
+/** A request a fake took: its URL, method and parsed JSON body. */
+export interface TakenRequest {
+  url: URL;
+  method: string;
+  body: unknown;
+}
+
+/**
+ * Takes one request for a fake: reads its JSON body, records it in `requests`
+ * (undefined: not recorded) and, when a test injected failures, answers the next
+ * one in Google's error shape. Resolves with the request, or undefined when it
+ * was answered that way.
+ */
+export async function takeRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  requests: RecordedRequest[] | undefined,
+  failures: number[],
+): Promise<TakenRequest | undefined> {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const body = await readJson(req);
+  const method = req.method ?? 'GET';
+  requests?.push({
+    method,
+    path: url.pathname,
+    query: url.searchParams,
+    headers: req.headers,
+    body,
+  });
+  const failure = failures.shift();
+  if (failure === undefined) return { url, method, body };
+  sendGoogleError(res, failure, `injected failure ${failure}`);
+  return undefined;
 }
 
 /** Creates an http server whose handler errors become Google-style 500s. */
