@@ -2,8 +2,8 @@
  * Support for the console browser tests (console-*.test.ts): Debian's
  * Chromium through playwright-core with a fresh profile, login, seeding many
  * small generated images through the admin API, the axe-core audit run inside
- * the page, and screenshots (into the ignored e2e/screenshots/ unless
- * SCREENSHOTS_DIR says otherwise).
+ * the page, screenshots (into the ignored e2e/screenshots/ unless
+ * SCREENSHOTS_DIR says otherwise), and cutting an answer on its way back.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { LocalStack } from '@slideshow/tools/local-stack';
 import { repoRoot } from '@slideshow/tools/shared-dir';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type BrowserContext, type CDPSession, chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { expect } from 'vitest';
 import { openDb, upload } from './helpers.ts';
@@ -179,4 +179,35 @@ export function collectPageErrors(page: Page): string[] {
     if (message.type() === 'error') errors.push(`console: ${message.text()}`);
   });
   return errors;
+}
+
+/**
+ * Lets the first request matching `urlPattern` reach the server and cuts its answer on the
+ * way back (the DevTools protocol's Fetch domain at the response stage: the browser sees a
+ * reset connection); later ones pass. `release()` turns the interception off.
+ */
+export async function cutFirstAnswer(
+  browser: TestBrowser,
+  page: Page,
+  urlPattern: string,
+): Promise<{ release(): Promise<void> }> {
+  const cdp: CDPSession = await browser.context.newCDPSession(page);
+  let cut = false;
+  cdp.on('Fetch.requestPaused', (event: { requestId: string }) => {
+    const action = cut
+      ? cdp.send('Fetch.continueRequest', { requestId: event.requestId })
+      : cdp.send('Fetch.failRequest', {
+          requestId: event.requestId,
+          errorReason: 'ConnectionReset',
+        });
+    cut = true;
+    action.catch((error: unknown) => console.warn('fetch interception', error));
+  });
+  await cdp.send('Fetch.enable', { patterns: [{ urlPattern, requestStage: 'Response' }] });
+  return {
+    async release() {
+      await cdp.send('Fetch.disable');
+      await cdp.detach();
+    },
+  };
 }

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   collectPageErrors,
   countRows,
+  cutFirstAnswer,
   launchBrowser,
   login,
   NO_CHROMIUM,
@@ -198,23 +199,8 @@ describe.skipIf(NO_CHROMIUM)(
         if (r.method() === 'POST' && r.url().endsWith('/api/admin/upload')) sent.push(r.url());
       };
       page.on('request', onRequest);
-      // The request reaches the server and is stored; its answer is cut on the way back
-      // (the DevTools protocol's Fetch domain at the response stage).
-      const cdp: CDPSession = await browser.context.newCDPSession(page);
-      let cut = false;
-      cdp.on('Fetch.requestPaused', (event: { requestId: string }) => {
-        const action = cut
-          ? cdp.send('Fetch.continueRequest', { requestId: event.requestId })
-          : cdp.send('Fetch.failRequest', {
-              requestId: event.requestId,
-              errorReason: 'ConnectionReset',
-            });
-        cut = true;
-        action.catch((error: unknown) => console.warn('fetch interception', error));
-      });
-      await cdp.send('Fetch.enable', {
-        patterns: [{ urlPattern: '*/api/admin/upload', requestStage: 'Response' }],
-      });
+      // The request reaches the server and is stored; its answer is cut on the way back.
+      const interception = await cutFirstAnswer(browser, page, '*/api/admin/upload');
       try {
         await clearFinished();
         await page.setInputFiles('#file-input', [join(files, 'lost-answer.jpg')]);
@@ -230,8 +216,7 @@ describe.skipIf(NO_CHROMIUM)(
         expect(sent).toHaveLength(1);
       } finally {
         page.off('request', onRequest);
-        await cdp.send('Fetch.disable');
-        await cdp.detach();
+        await interception.release();
       }
     });
 

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   collectPageErrors,
   countRows,
+  cutFirstAnswer,
   launchBrowser,
   login,
   NO_CHROMIUM,
@@ -179,25 +180,12 @@ describe.skipIf(NO_CHROMIUM)(
         }
       };
       page.on('request', onRequest);
-      // The complete reaches the server and makes the image; its answer is cut on the way back
-      // (the DevTools protocol's Fetch domain at the response stage).
-      const cdp = await browser.context.newCDPSession(page);
-      let cut = false;
-      cdp.on('Fetch.requestPaused', (event: { requestId: string }) => {
-        const action = cut
-          ? cdp.send('Fetch.continueRequest', { requestId: event.requestId })
-          : cdp.send('Fetch.failRequest', {
-              requestId: event.requestId,
-              errorReason: 'ConnectionReset',
-            });
-        cut = true;
-        action.catch((error: unknown) => console.warn('fetch interception', error));
-      });
-      await cdp.send('Fetch.enable', {
-        patterns: [
-          { urlPattern: '*/api/admin/upload-sessions/*/complete', requestStage: 'Response' },
-        ],
-      });
+      // The complete reaches the server and makes the image; its answer is cut on the way back.
+      const interception = await cutFirstAnswer(
+        browser,
+        page,
+        '*/api/admin/upload-sessions/*/complete',
+      );
       try {
         await page.setInputFiles('#file-input', path);
         const lost = row('lost-answer.png');
@@ -220,8 +208,7 @@ describe.skipIf(NO_CHROMIUM)(
         expect(sent.slice(before.length).filter((r) => !r.startsWith('DELETE '))).toEqual([]);
       } finally {
         page.off('request', onRequest);
-        await cdp.send('Fetch.disable');
-        await cdp.detach();
+        await interception.release();
       }
       expect(countRows(stack, 'images', "original_name = 'lost-answer.png'")).toBe(1);
       expect(countRows(stack, 'upload_sessions')).toBe(0);
