@@ -140,6 +140,9 @@ describe('preset files', () => {
       (q) => {
         q.payers.jpeg.fast.quantisationTable = 3;
       },
+      (q) => {
+        q.payersOnlyWhenNeeded = false;
+      },
     ];
     const versions = edits.map((edit) => {
       const file = clone(presetFile);

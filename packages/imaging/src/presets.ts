@@ -33,7 +33,13 @@
  *     table at an equal or higher score on every corpus image, same CPU;
  *     these savings pay for AVIF's extra bytes. When AVIF is still short, the
  *     JPEG quality is lowered (`payers`, down to q77) while it scores at least
- *     0.2 above web-v1's JPEG on the probe. Table 3 (ImageMagick's) lost 1.5
+ *     0.2 above web-v1's JPEG on the probe. Only then is it used
+ *     (`payersOnlyWhenNeeded`): when AVIF keeps effort 2, or effort 0 fits
+ *     without the JPEG's savings, or the image is below `minPixels`, the JPEG
+ *     is web-v1's, byte for byte. On noise-dominated images (the bench's
+ *     generated stand-ins, grain of sigma 24) table 2 took up to 0.3% more
+ *     bytes or scored 0.19 lower, and the probe cannot tell those apart: it
+ *     disagreed with the whole set on three of the seven corpus images. Table 3 (ImageMagick's) lost 1.5
  *     points on the small portrait; trellis quantisation saved ~3% for 3x the
  *     JPEG CPU; mozjpeg's defaults lost 3 points.
  *   - PNG (images with alpha; `effort` makes it a 256-colour palette,
@@ -59,7 +65,7 @@
  *     JavaScript, web-v1's AVIF of the probe) and effort 0 saves ~0.5 CPU-s
  *     per million AVIF pixels; a 480 x 320 upload (0.25 MP of variants) took
  *     1.5x web-v1's CPU with the search, so below 1 MP of variants there is
- *     none (AVIF and WebP as web-v1, JPEG and PNG as web-v3).
+ *     none (AVIF, WebP and JPEG as web-v1, PNG as web-v3).
  *   - The animated WebP as in web-v1.
  *   web-v3 replaced web-v2 (AVIF effort 0 searched alone, JPEG table 2),
  *   which was never the default: it is no longer in the file.
@@ -130,6 +136,17 @@ export interface QualitySearch {
    * lowered within this range while they still reach the baseline's score.
    */
   payers: Partial<Record<'avif' | 'webp' | 'jpeg', FormatSearch>>;
+  /**
+   * When true, a payer keeps its preset options only when a speed format's
+   * choice needs its bytes (the budget would be exceeded with the payer on the
+   * baseline's options). Otherwise — the speed formats kept the baseline's
+   * options, or fit without the payer's savings, or the image is below
+   * `minPixels` — the payer takes the baseline's options, so the image gets the
+   * baseline's own encodes for that format: its score and bytes cannot be
+   * worse on any content, whatever the preset's options do on it. Absent:
+   * false (the payers always use the preset's options).
+   */
+  payersOnlyWhenNeeded?: boolean;
 }
 
 /** A named, versioned recipe for the variants of one image. */

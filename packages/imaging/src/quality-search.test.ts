@@ -194,8 +194,41 @@ describe('chooseQualities (real sharp, SSIMULACRA 2)', () => {
     expect(choice?.source).toBe('reference');
     expect(choice?.options).toEqual(baseline.avif);
     expect(choice?.probes.every((p) => p.quality <= 10)).toBe(true);
-    // The payer was not lowered for nothing.
-    expect(choices.find((c) => c.format === 'jpeg')?.options).toEqual(preset.jpeg);
+    // Nothing needs the payer's bytes: it takes the baseline's options too
+    // (`payersOnlyWhenNeeded`), so this image gets web-v1's encodes.
+    const jpeg = choices.find((c) => c.format === 'jpeg');
+    expect(jpeg?.source).toBe('reference');
+    expect(jpeg?.options).toEqual(baseline.jpeg);
+    // Without the flag the payer keeps the preset's options, not lowered for nothing.
+    const always = await chooseQualities(
+      probe,
+      { ...preset, qualitySearch: { ...capped, payersOnlyWhenNeeded: false } },
+      ['avif', 'jpeg'],
+    );
+    expect(always.find((c) => c.format === 'jpeg')?.options).toEqual(preset.jpeg);
+  });
+
+  it('keeps a payer on its preset options only when the faster AVIF needs its bytes', async () => {
+    for (const quality of [95, 60, 30]) {
+      const probe = await probeOf(await photoJpeg(256, 192, quality));
+      const choices = await chooseQualities(probe, preset, ['avif', 'webp', 'jpeg']);
+      const avif = choices.find((c) => c.format === 'avif') as FormatChoice;
+      const jpeg = choices.find((c) => c.format === 'jpeg') as FormatChoice;
+      if (avif.source === 'reference') {
+        expect(jpeg.source, `source q${quality}`).toBe('reference');
+        expect(jpeg.options).toEqual(baseline.jpeg);
+      }
+      if (jpeg.source === 'preset') {
+        // With the JPEG on web-v1's tables instead, the set would not fit the baseline's bytes.
+        const { chosen, reference } = await totals(probe, [
+          ...choices.filter((c) => c.format !== 'jpeg'),
+          { ...jpeg, options: baseline.jpeg },
+        ]);
+        expect(chosen, `source q${quality}`).toBeGreaterThan(reference);
+      }
+      const { chosen, reference } = await totals(probe, choices);
+      expect(chosen, `source q${quality}`).toBeLessThanOrEqual(reference);
+    }
   });
 
   it('scores nothing when even the lowest quality takes more bytes than the cap allows', async () => {

@@ -238,9 +238,15 @@ export async function chooseQualities(
     await decideSpeedFormat(state, format, index);
     options.onChoice?.(chosen.get(format) as FormatChoice);
     // Only the first speed format may lower the payers: after it they are final.
-    if (index === 0) payersFinal();
+    if (index === 0) {
+      await releaseUnneededPayers(state);
+      payersFinal();
+    }
   }
-  if (speed.length === 0) payersFinal();
+  if (speed.length === 0) {
+    await releaseUnneededPayers(state);
+    payersFinal();
+  }
   return [...chosen.values()];
 }
 
@@ -375,6 +381,32 @@ async function decideSpeedFormat(
   if (fits) {
     choice.options = fastAt(spec, best.quality);
     choice.source = 'search';
+  }
+}
+
+/**
+ * With `payersOnlyWhenNeeded`, puts each payer still on its preset options
+ * back on the baseline's, unless the budget needs its savings (the first speed
+ * format's choice takes them): the image then gets the baseline's own encodes
+ * for that format, whatever the preset's options would do on its content. A
+ * payer the search lowered is needed by definition and stays.
+ */
+async function releaseUnneededPayers(state: SearchState): Promise<void> {
+  const { search, speed, payers, fixed, chosen, reference } = state;
+  if (!search.payersOnlyWhenNeeded) return;
+  // No speed format took its faster setting: nothing needs the payers' bytes.
+  const speedTaken = speed.some((f) => chosen.get(f)?.source === 'search');
+  for (const format of payers) {
+    const choice = chosen.get(format) as FormatChoice;
+    const baseline = reference.get(format);
+    if (fixed.includes(format) || choice.source !== 'preset' || !baseline) continue;
+    const own = choice.options;
+    choice.options = baseline.options;
+    choice.source = 'reference';
+    if (speedTaken && (await usedBytes(state)) > state.budget) {
+      choice.options = own;
+      choice.source = 'preset';
+    }
   }
 }
 
