@@ -140,9 +140,6 @@ describe('preset files', () => {
       (q) => {
         q.payers.jpeg.fast.quantisationTable = 3;
       },
-      (q) => {
-        q.payersOnlyWhenNeeded = false;
-      },
     ];
     const versions = edits.map((edit) => {
       const file = clone(presetFile);

@@ -143,8 +143,6 @@ const QualitySearch = z
     speed: SearchedFormats,
     /** Formats whose preset options pay for the speed formats' bytes; their quality may be lowered. */
     payers: SearchedFormats,
-    /** A payer keeps its preset options only when a speed format's choice needs its bytes. */
-    payersOnlyWhenNeeded: z.boolean().optional(),
   })
   .strict()
   .superRefine((search, ctx) => {

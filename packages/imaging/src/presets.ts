@@ -33,8 +33,8 @@
  *     table at an equal or higher score on every corpus image, same CPU;
  *     these savings pay for AVIF's extra bytes. When AVIF is still short, the
  *     JPEG quality is lowered (`payers`, down to q77) while it scores at least
- *     0.2 above web-v1's JPEG on the probe. Only then is it used
- *     (`payersOnlyWhenNeeded`): when AVIF keeps effort 2, or effort 0 fits
+ *     0.2 above web-v1's JPEG on the probe. Only then is it used (a payer
+ *     pays only when needed): when AVIF keeps effort 2, or effort 0 fits
  *     without the JPEG's savings, or the image is below `minPixels`, the JPEG
  *     is web-v1's, byte for byte. On noise-dominated images (the bench's
  *     generated stand-ins, grain of sigma 24) table 2 took up to 0.3% more
@@ -117,8 +117,8 @@ export interface QualitySearch {
   maxProbes: number;
   /**
    * Below this many variant pixels (all widths of one format together) the
-   * search costs more than it can save: the speed formats then keep the
-   * baseline's options and the payers the preset's, with no search.
+   * search costs more than it can save: the speed formats and the payers then
+   * keep the baseline's options, with no search.
    */
   minPixels: number;
   /** Score points per quality step assumed before two probes give a slope. */
@@ -131,22 +131,14 @@ export interface QualitySearch {
    */
   speed: Partial<Record<'avif' | 'webp' | 'jpeg', FormatSearch>>;
   /**
-   * Formats whose preset options save bytes at an equal score (used as they
-   * are); when the first speed format is short of bytes, their quality is
-   * lowered within this range while they still reach the baseline's score.
+   * Formats whose preset options save bytes at an equal score, used only when
+   * a speed format's faster setting needs those bytes (else, and below
+   * `minPixels`, they take the baseline's options, so the image gets the
+   * baseline's own encodes for them on any content); when the first speed
+   * format is short of bytes, their quality is lowered within this range
+   * while they still reach the baseline's score.
    */
   payers: Partial<Record<'avif' | 'webp' | 'jpeg', FormatSearch>>;
-  /**
-   * When true, a payer keeps its preset options only when a speed format's
-   * choice needs its bytes (the budget would be exceeded with the payer on the
-   * baseline's options). Otherwise — the speed formats kept the baseline's
-   * options, or fit without the payer's savings, or the image is below
-   * `minPixels` — the payer takes the baseline's options, so the image gets the
-   * baseline's own encodes for that format: its score and bytes cannot be
-   * worse on any content, whatever the preset's options do on it. Absent:
-   * false (the payers always use the preset's options).
-   */
-  payersOnlyWhenNeeded?: boolean;
 }
 
 /** A named, versioned recipe for the variants of one image. */

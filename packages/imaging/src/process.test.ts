@@ -411,8 +411,8 @@ describe('web-v3 on small images', () => {
     }
     expect(seen).toEqual([]);
     // Same encoder, same settings, same pixels: the same files as web-v1. AVIF
-    // is a speed format, and the JPEG pays for nothing without a faster AVIF
-    // (`payersOnlyWhenNeeded`), so it keeps web-v1's tables.
+    // is a speed format, and the JPEG (a payer) pays for nothing without a
+    // faster AVIF, so it keeps web-v1's tables.
     expect([...(written.get('web-v3')?.keys() ?? [])].sort()).toEqual(
       ['avif', 'jpg', 'webp'].flatMap((e) => [`w320.${e}`, `w480.${e}`]).sort(),
     );

@@ -194,18 +194,11 @@ describe('chooseQualities (real sharp, SSIMULACRA 2)', () => {
     expect(choice?.source).toBe('reference');
     expect(choice?.options).toEqual(baseline.avif);
     expect(choice?.probes.every((p) => p.quality <= 10)).toBe(true);
-    // Nothing needs the payer's bytes: it takes the baseline's options too
-    // (`payersOnlyWhenNeeded`), so this image gets web-v1's encodes.
+    // Nothing needs the payer's bytes: it takes the baseline's options too,
+    // so this image gets web-v1's encodes.
     const jpeg = choices.find((c) => c.format === 'jpeg');
     expect(jpeg?.source).toBe('reference');
     expect(jpeg?.options).toEqual(baseline.jpeg);
-    // Without the flag the payer keeps the preset's options, not lowered for nothing.
-    const always = await chooseQualities(
-      probe,
-      { ...preset, qualitySearch: { ...capped, payersOnlyWhenNeeded: false } },
-      ['avif', 'jpeg'],
-    );
-    expect(always.find((c) => c.format === 'jpeg')?.options).toEqual(preset.jpeg);
   });
 
   it('keeps a payer on its preset options only when the faster AVIF needs its bytes', async () => {

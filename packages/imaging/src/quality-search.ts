@@ -14,10 +14,16 @@
  *   it is taken only when the bytes fit the budget, else the format keeps the
  *   baseline's (slower, never worse or larger) setting;
  * - **payers** (JPEG, PNG) use the preset's own options, which save bytes
- *   against the baseline at an equal or higher score (a smaller JPEG
- *   quantisation table, a higher PNG deflate level); when a speed format is
- *   short of bytes, a payer's quality is lowered step by step while it still
- *   scores at least the baseline's.
+ *   against the baseline at an equal or higher score on the photos they were
+ *   chosen on (a smaller JPEG quantisation table, a higher PNG deflate level);
+ *   when a speed format is short of bytes, a payer's quality is lowered step
+ *   by step while it still scores at least the baseline's. A payer the search
+ *   decides (the JPEG, not the PNG that encodes while it runs) keeps its
+ *   preset options only when the first speed format's faster setting needs
+ *   its bytes; otherwise it takes the baseline's, so the image gets the
+ *   baseline's own encodes for it, whatever the preset's options would do on
+ *   its content (they can lose on noise-dominated images, and the probe
+ *   cannot tell: docs/performance.md, "Without ../shared").
  *
  * Scores are computed only when a decision needs them (each costs a
  * comparison in JavaScript), and encodes that come out byte-identical (two
@@ -385,15 +391,14 @@ async function decideSpeedFormat(
 }
 
 /**
- * With `payersOnlyWhenNeeded`, puts each payer still on its preset options
+ * Puts each payer still on its preset options
  * back on the baseline's, unless the budget needs its savings (the first speed
  * format's choice takes them): the image then gets the baseline's own encodes
  * for that format, whatever the preset's options would do on its content. A
  * payer the search lowered is needed by definition and stays.
  */
 async function releaseUnneededPayers(state: SearchState): Promise<void> {
-  const { search, speed, payers, fixed, chosen, reference } = state;
-  if (!search.payersOnlyWhenNeeded) return;
+  const { speed, payers, fixed, chosen, reference } = state;
   // No speed format took its faster setting: nothing needs the payers' bytes.
   const speedTaken = speed.some((f) => chosen.get(f)?.source === 'search');
   for (const format of payers) {

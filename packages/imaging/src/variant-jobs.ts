@@ -107,12 +107,11 @@ export function stillJobs(
   const decided = new Map<OutputFormat, EncoderOptions>();
   if (qualitySearch && !searched) {
     // Too small for the search to pay: the speed formats keep the baseline's
-    // setting (never worse or larger), and so do the payers when they pay only
-    // for a faster speed format (`payersOnlyWhenNeeded`); the others the preset's.
+    // setting (never worse or larger), and so do the payers, which have no
+    // faster setting to pay for; the others the preset's.
     const baseline = presetFrom({ presets, source: 'presets' }, qualitySearch.baseline);
     const asBaseline = (format: OutputFormat): boolean =>
-      format in qualitySearch.speed ||
-      (qualitySearch.payersOnlyWhenNeeded === true && format in qualitySearch.payers);
+      format in qualitySearch.speed || format in qualitySearch.payers;
     for (const format of formats) {
       decided.set(
         format,
