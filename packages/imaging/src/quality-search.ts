@@ -391,11 +391,12 @@ async function decideSpeedFormat(
 }
 
 /**
- * Puts each payer still on its preset options
- * back on the baseline's, unless the budget needs its savings (the first speed
- * format's choice takes them): the image then gets the baseline's own encodes
- * for that format, whatever the preset's options would do on its content. A
- * payer the search lowered is needed by definition and stays.
+ * Puts each payer still on its preset options back on the baseline's, unless
+ * the budget needs its savings (the first speed format's faster setting takes
+ * them): the image then gets the baseline's own encodes for that format,
+ * whatever the preset's options would do on its content. A payer the search
+ * lowered is needed by definition and stays. Later speed formats find no
+ * room in a released payer.
  */
 async function releaseUnneededPayers(state: SearchState): Promise<void> {
   const { speed, payers, fixed, chosen, reference } = state;
