@@ -17,6 +17,8 @@ export function googleCallbackApp() {
   const audience = 'https://backend.example.run.app';
   const email = 'processor@p.iam.gserviceaccount.com';
   let certs: { url: string; close(): Promise<void> } | undefined;
+  /** Set as soon as it exists, so afterAll cleans it up even when the upload fails. */
+  let app: TestApp | undefined;
   let current: { t: TestApp; id: string } | undefined;
 
   beforeAll(async () => {
@@ -28,6 +30,7 @@ export function googleCallbackApp() {
         certsUrl: certs.url,
       }),
     });
+    app = t;
     const body = await expectJson<{ images: { id: string }[] }>(
       await t.app.request('/api/admin/upload', {
         method: 'POST',
@@ -39,7 +42,7 @@ export function googleCallbackApp() {
     current = { t, id: body.images[0]!.id };
   });
   afterAll(async () => {
-    current?.t.cleanup();
+    app?.cleanup();
     await certs?.close();
   });
 

@@ -33,15 +33,15 @@
  *     table at an equal or higher score on every corpus image, same CPU;
  *     these savings pay for AVIF's extra bytes. When AVIF is still short, the
  *     JPEG quality is lowered (`payers`, down to q77) while it scores at least
- *     0.2 above web-v1's JPEG on the probe. Only then is it used (a payer
- *     pays only when needed): when AVIF keeps effort 2, or effort 0 fits
- *     without the JPEG's savings, or the image is below `minPixels`, the JPEG
- *     is web-v1's, byte for byte. On noise-dominated images (the bench's
- *     generated stand-ins, grain of sigma 24) table 2 took up to 0.3% more
- *     bytes or scored 0.19 lower, and the probe cannot tell those apart: it
- *     disagreed with the whole set on three of the seven corpus images. Table 3 (ImageMagick's) lost 1.5
- *     points on the small portrait; trellis quantisation saved ~3% for 3x the
- *     JPEG CPU; mozjpeg's defaults lost 3 points.
+ *     0.2 above web-v1's JPEG on the probe. Table 2 is used only when AVIF
+ *     effort 0 is taken: when AVIF keeps effort 2, or the image is below
+ *     `minPixels`, the JPEG is web-v1's, byte for byte. On noise-dominated
+ *     images (the bench's generated stand-ins, grain of sigma 24) table 2
+ *     took up to 0.3% more bytes or scored 0.19 lower, and the probe cannot
+ *     tell those apart: it disagreed with the whole set on three of the seven
+ *     corpus images. Table 3 (ImageMagick's) lost 1.5 points on the small
+ *     portrait; trellis quantisation saved ~3% for 3x the JPEG CPU; mozjpeg's
+ *     defaults lost 3 points.
  *   - PNG (images with alpha; `effort` makes it a 256-colour palette,
  *     libimagequant, as in web-v1): dithered at 0.5 instead of sharp's 1.0,
  *     deflate level 9 instead of 6. On the four alpha images measured (the
@@ -132,11 +132,11 @@ export interface QualitySearch {
   speed: Partial<Record<'avif' | 'webp' | 'jpeg', FormatSearch>>;
   /**
    * Formats whose preset options save bytes at an equal score, used only when
-   * a speed format's faster setting needs those bytes (else, and below
+   * the first speed format takes its faster setting (else, and below
    * `minPixels`, they take the baseline's options, so the image gets the
-   * baseline's own encodes for them on any content); when the first speed
-   * format is short of bytes, their quality is lowered within this range
-   * while they still reach the baseline's score.
+   * baseline's own encodes for them on any content); when that format is
+   * short of bytes, their quality is lowered within this range while they
+   * still reach the baseline's score.
    */
   payers: Partial<Record<'avif' | 'webp' | 'jpeg', FormatSearch>>;
 }

@@ -19,8 +19,8 @@
  *   when a speed format is short of bytes, a payer's quality is lowered step
  *   by step while it still scores at least the baseline's. A payer the search
  *   decides (the JPEG, not the PNG that encodes while it runs) keeps its
- *   preset options only when the first speed format's faster setting needs
- *   its bytes; otherwise it takes the baseline's, so the image gets the
+ *   preset options only when the first speed format takes its faster
+ *   setting; otherwise it takes the baseline's, so the image gets the
  *   baseline's own encodes for it, whatever the preset's options would do on
  *   its content (they can lose on noise-dominated images, and the probe
  *   cannot tell: docs/performance.md, "Without ../shared").
@@ -53,8 +53,11 @@ export interface FormatChoice {
   options: EncoderOptions;
   /**
    * `search`: a searched quality of the preset's setting; `preset`: the
-   * preset's own options (a payer that was not lowered); `reference`: the
-   * baseline preset's options (the fallback).
+   * preset's own options (a fixed format such as web-v3's PNG, or a payer
+   * kept because the first speed format took its faster setting, not
+   * lowered); `reference`: the baseline preset's options (a speed format's
+   * fallback, a payer released because no speed format took its faster
+   * setting, or a format whose options are the baseline's).
    */
   source: 'search' | 'preset' | 'reference';
   /**
@@ -245,12 +248,12 @@ export async function chooseQualities(
     options.onChoice?.(chosen.get(format) as FormatChoice);
     // Only the first speed format may lower the payers: after it they are final.
     if (index === 0) {
-      await releaseUnneededPayers(state);
+      releaseUnneededPayers(state);
       payersFinal();
     }
   }
   if (speed.length === 0) {
-    await releaseUnneededPayers(state);
+    releaseUnneededPayers(state);
     payersFinal();
   }
   return [...chosen.values()];
@@ -391,28 +394,24 @@ async function decideSpeedFormat(
 }
 
 /**
- * Puts each payer still on its preset options back on the baseline's, unless
- * the budget needs its savings (the first speed format's faster setting takes
- * them): the image then gets the baseline's own encodes for that format,
- * whatever the preset's options would do on its content. A payer the search
- * lowered is needed by definition and stays. Later speed formats find no
- * room in a released payer.
+ * When the first speed format kept the baseline's setting, puts each payer
+ * still on its preset options back on the baseline's: nothing needs its
+ * savings, and the image then gets the baseline's own encodes for that
+ * format, whatever the preset's options would do on its content. When the
+ * faster setting was taken, the payers keep their options even if the probe
+ * says the set would fit without them: the probe only predicts the whole
+ * set's bytes, and the payers' savings are the cushion (`byteMargin` is 0 in
+ * web-v3). Later speed formats find no room in a released payer.
  */
-async function releaseUnneededPayers(state: SearchState): Promise<void> {
+function releaseUnneededPayers(state: SearchState): void {
   const { speed, payers, fixed, chosen, reference } = state;
-  // No speed format took its faster setting: nothing needs the payers' bytes.
-  const speedTaken = speed.some((f) => chosen.get(f)?.source === 'search');
+  if (speed.some((f) => chosen.get(f)?.source === 'search')) return;
   for (const format of payers) {
     const choice = chosen.get(format) as FormatChoice;
     const baseline = reference.get(format);
     if (fixed.includes(format) || choice.source !== 'preset' || !baseline) continue;
-    const own = choice.options;
     choice.options = baseline.options;
     choice.source = 'reference';
-    if (speedTaken && (await usedBytes(state)) > state.budget) {
-      choice.options = own;
-      choice.source = 'preset';
-    }
   }
 }
 
