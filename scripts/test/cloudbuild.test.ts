@@ -50,6 +50,10 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
     );
   });
 
+  /** Runs one config of cloudbuild/ in this test's workspace against the recording gcloud. */
+  const build = async (file: string, substitutions: Record<string, string> = PROVIDED) =>
+    runBuild(await readBuildConfig(file), substitutions, workspace, gcloud.env);
+
   it('builds the backend, makes sure it is public, deploys exactly the pushed digest and sends it all traffic', async () => {
     const config = await readBuildConfig('backend.cloudbuild.yaml');
     const run = await runBuild(config, PROVIDED, workspace, gcloud.env);
@@ -119,12 +123,7 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
       { match: 'run services add-iam-policy-binding backend *', exit: 1 },
       ...RULES,
     ]);
-    const run = await runBuild(
-      await readBuildConfig('backend.cloudbuild.yaml'),
-      PROVIDED,
-      workspace,
-      gcloud.env,
-    );
+    const run = await build('backend.cloudbuild.yaml');
     expect(run.failedStep).toBe('public');
     expect(run.stderr).toContain(
       'error: allUsers cannot be granted roles/run.invoker on service backend',
@@ -138,24 +137,14 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
       { match: 'iam service-accounts describe slideshow-workflow@*', stdout: '' },
       ...RULES,
     ]);
-    const run = await runBuild(
-      await readBuildConfig('backend.cloudbuild.yaml'),
-      PROVIDED,
-      workspace,
-      gcloud.env,
-    );
+    const run = await build('backend.cloudbuild.yaml');
     expect(run.failedStep).toBe('deploy');
     expect(run.stderr).toContain('cannot read the unique ID of slideshow-workflow');
     expect((await gcloud.calls()).filter((c) => c.argv[1] === 'deploy')).toEqual([]);
   });
 
   it('deploys the processor job by digest with one task, the limits of deploy/job-limits.env and 2 CPU / 2 GiB', async () => {
-    const run = await runBuild(
-      await readBuildConfig('processor.cloudbuild.yaml'),
-      PROVIDED,
-      workspace,
-      gcloud.env,
-    );
+    const run = await build('processor.cloudbuild.yaml');
     expect(run.failedStep, run.stderr).toBeUndefined();
     expect(run.log).toEqual([
       `docker build --file=apps/processor/Dockerfile --tag=${AR}/processor:${SHA} .`,
@@ -172,24 +161,14 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
 
   it('refuses to deploy when the pushed image has no digest', async () => {
     await gcloud.setRules([{ match: 'artifacts docker images describe *', stdout: '' }, ...RULES]);
-    const run = await runBuild(
-      await readBuildConfig('processor.cloudbuild.yaml'),
-      PROVIDED,
-      workspace,
-      gcloud.env,
-    );
+    const run = await build('processor.cloudbuild.yaml');
     expect(run.failedStep).toBe('digest');
     expect(await gcloud.mutations()).toEqual([]);
   });
 
   it('stops at the first step when the commit or a required substitution is missing', async () => {
     for (const missing of ['COMMIT_SHA', '_BUCKET', '_BACKEND_URL'] as const) {
-      const run = await runBuild(
-        await readBuildConfig('backend.cloudbuild.yaml'),
-        { ...PROVIDED, [missing]: '' },
-        workspace,
-        gcloud.env,
-      );
+      const run = await build('backend.cloudbuild.yaml', { ...PROVIDED, [missing]: '' });
       expect(run.failedStep, missing).toBe('check');
       expect(run.log, missing).toEqual([]);
     }
@@ -199,12 +178,7 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
     await mkdir(join(workspace, 'workflows'));
     await writeFile(join(workspace, 'workflows/process-image.workflows.yaml'), '# one\n');
     await writeFile(join(workspace, 'workflows/process-batch.workflows.yaml'), '# batch\n');
-    const run = await runBuild(
-      await readBuildConfig('workflows.cloudbuild.yaml'),
-      PROVIDED,
-      workspace,
-      gcloud.env,
-    );
+    const run = await build('workflows.cloudbuild.yaml');
     expect(run.failedStep, run.stderr).toBeUndefined();
     const flags =
       '--location=europe-west1 --service-account=slideshow-workflow@demo.iam.gserviceaccount.com ' +
@@ -222,24 +196,14 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
       join(workspace, 'deploy/job-limits.env'),
       '# test\nMAX_RETRIES=5\nTASK_TIMEOUT_SECONDS=1200\n',
     );
-    const run = await runBuild(
-      await readBuildConfig('workflows.cloudbuild.yaml'),
-      PROVIDED,
-      workspace,
-      gcloud.env,
-    );
+    const run = await build('workflows.cloudbuild.yaml');
     expect(run.failedStep).toBe('deploy');
     expect(run.stderr).toContain('JOB_PARALLELISM: unbound variable');
     expect(await gcloud.mutations()).toEqual([]);
   });
 
   it('fails the workflow build when the main workflow file is missing', async () => {
-    const run = await runBuild(
-      await readBuildConfig('workflows.cloudbuild.yaml'),
-      PROVIDED,
-      workspace,
-      gcloud.env,
-    );
+    const run = await build('workflows.cloudbuild.yaml');
     expect(run.failedStep).toBe('deploy');
     expect(run.stderr).toContain('missing workflows/process-image.workflows.yaml');
   });
