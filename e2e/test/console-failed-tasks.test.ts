@@ -20,11 +20,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  collectPageErrors,
   expectNoSeriousAxeViolations,
-  launchBrowser,
-  login,
   NO_CHROMIUM,
+  openConsole,
   seedImages,
   smallJpeg,
   type TestBrowser,
@@ -107,10 +105,7 @@ describe.skipIf(NO_CHROMIUM)(
         resolved_at: null,
       });
 
-      browser = await launchBrowser();
-      page = await browser.newPage();
-      errors = collectPageErrors(page);
-      await login(page, stack);
+      ({ browser, page, errors } = await openConsole(stack));
     }, 480_000);
     afterAll(async () => {
       await browser?.close();

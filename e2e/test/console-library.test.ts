@@ -8,12 +8,10 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  collectPageErrors,
   countRows,
   expectNoSeriousAxeViolations,
-  launchBrowser,
-  login,
   NO_CHROMIUM,
+  openConsole,
   screenshot,
   seedImages,
   smallJpeg,
@@ -54,10 +52,7 @@ describe.skipIf(NO_CHROMIUM)(
       ]);
       all = [...seeded, ...named];
       await waitForTerminal(stack, all, 400_000);
-      browser = await launchBrowser();
-      page = await browser.newPage();
-      errors = collectPageErrors(page);
-      await login(page, stack);
+      ({ browser, page, errors } = await openConsole(stack));
     }, 480_000);
     afterAll(async () => {
       await browser?.close();

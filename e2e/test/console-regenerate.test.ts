@@ -17,11 +17,9 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  collectPageErrors,
   expectNoSeriousAxeViolations,
-  launchBrowser,
-  login,
   NO_CHROMIUM,
+  openConsole,
   screenshot,
   seedImages,
   type TestBrowser,
@@ -84,10 +82,7 @@ describe.skipIf(NO_CHROMIUM)(
       // The operator changes the preset and redeploys.
       writeFileSync(presetsPath, presetFile(60));
       await stack.restartBackend();
-      browser = await launchBrowser();
-      page = await browser.newPage();
-      errors = collectPageErrors(page);
-      await login(page, stack);
+      ({ browser, page, errors } = await openConsole(stack));
     }, 360_000);
     afterAll(async () => {
       await browser?.close();

@@ -78,6 +78,25 @@ export async function login(page: Page, stack: LocalStack): Promise<void> {
   await consoleView.waitFor({ state: 'visible' });
 }
 
+/**
+ * A fresh browser with one page logged in to the stack's admin console, and
+ * the errors that page logs. The browser is closed again if the login fails.
+ */
+export async function openConsole(
+  stack: LocalStack,
+): Promise<{ browser: TestBrowser; page: Page; errors: string[] }> {
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    const errors = collectPageErrors(page);
+    await login(page, stack);
+    return { browser, page, errors };
+  } catch (error) {
+    await browser.close();
+    throw error;
+  }
+}
+
 /** A small photo-like JPEG, distinct per seed, wide enough for the 320 px variant. */
 export async function smallJpeg(seed: number, width = 480, height = 360): Promise<Buffer> {
   const raw = Buffer.alloc(width * height * 3);
