@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { createGcsObjectStore } from '@slideshow/storage/gcs';
 import { type GcsEmulator, startGcsEmulator } from '@slideshow/storage/testing/gcs-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -287,6 +288,46 @@ describe.skipIf(!litestream)(
       expect(await stopped(a)).toBe(0);
       b.signal('SIGTERM');
       expect(await stopped(b)).toBe(0);
+    }, 120_000);
+
+    it("deletes the replicas no writer restores from again, keeping the last two writers' paths", async () => {
+      const c = cluster();
+      const acknowledged: string[] = [];
+      // Three writers in turn (a deploy, then another): epochs 1, 2 and 3.
+      for (const [n, name] of ['prune-a', 'prune-b'].entries()) {
+        const writer = await start(c, name);
+        await waitReady(writer);
+        const outcome = await upload(writer, 9_000 + n);
+        if (outcome.id) acknowledged.push(outcome.id);
+        writer.signal('SIGTERM');
+        expect(await stopped(writer)).toBe(0);
+      }
+      expect(acknowledged).toHaveLength(2);
+      const last = await start(c, 'prune-c');
+      await waitReady(last);
+      // The third writer restored from epoch 2's path, so epoch 1's is dead weight; it is
+      // deleted in the background once the writer serves (bounded wait).
+      const bucket = createGcsObjectStore({
+        bucket: c.dbBucket,
+        apiEndpoint: emulator.endpoint,
+        projectId: emulator.projectId,
+      });
+      const epochsInBucket = async () => {
+        const epochs = new Set<number>();
+        for await (const info of bucket.list('slideshow.db/epochs/')) {
+          epochs.add(Number(info.key.split('/')[2]));
+        }
+        return [...epochs];
+      };
+      const deadline = performance.now() + 30_000;
+      while ((await epochsInBucket()).includes(1) && performance.now() < deadline) await sleep(200);
+      expect(await epochsInBucket()).toEqual([2, 3]);
+      expect(last.logs()).toContain('"message":"deleted the replicas of earlier writers"');
+      // Nothing acknowledged was lost, and the lease object is untouched.
+      expect([...imageIds(last.databasePath)].sort()).toEqual([...acknowledged].sort());
+      expect(await bucket.stat('slideshow.db.lease')).toBeDefined();
+      last.signal('SIGTERM');
+      expect(await stopped(last)).toBe(0);
     }, 120_000);
 
     it('keeps the lease in the database bucket as JSON an operator can read', async () => {

@@ -65,6 +65,16 @@ export async function openStore(config: BackendConfig): Promise<{
   };
 }
 
+/**
+ * The database bucket (LITESTREAM_BUCKET) as an object store, for deleting the
+ * replicas of earlier writers (writer/replica-pruning.ts).
+ */
+export function openReplicaStore(config: BackendConfig, bucket: string): Promise<ObjectStore> {
+  return openObjectStore(`gs://${bucket}`, {
+    ...(config.gcsApiEndpoint ? { gcs: { apiEndpoint: config.gcsApiEndpoint } } : {}),
+  });
+}
+
 /** The dispatcher DISPATCH names. */
 export async function openDispatcher(
   config: BackendConfig,

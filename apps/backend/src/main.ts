@@ -17,6 +17,7 @@ import {
   openDispatcher,
   openLeaseStore,
   openQueueAdmin,
+  openReplicaStore,
   openStore,
   openVerifier,
 } from './adapters.ts';
@@ -119,12 +120,14 @@ async function main(hooks: BackendHooks): Promise<void> {
     timing: leaseTimingFor(config.lease.ttlMs),
     logger: logger.child({ component: 'lease' }),
   });
+  const replicaBucket = config.litestream?.bucket;
   await runSingleWriter({
     config,
     logger,
     lease,
     owner,
     litestream: openLitestream(config, logger),
+    ...(replicaBucket ? { replicaStore: () => openReplicaStore(config, replicaBucket) } : {}),
     exit: (code) => process.exit(code),
     createBackend: async (db, gate) => createBackend({ ...deps, db, writeFence: gate }),
   });

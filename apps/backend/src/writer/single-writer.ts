@@ -7,6 +7,8 @@
  *   → acquire the lease (bounded wait, logged every 5 s; gives up with exit 1)
  *   → restore from the replica (Litestream) → open the database, fenced
  *   → record the epoch → `litestream replicate` → serve (/readyz 200)
+ *   → in the background, delete the replicas older than the one restored
+ *     (replica-pruning.ts)
  *
  * and it ends one of three ways:
  *
@@ -27,6 +29,7 @@
 import { type ServerType, serve } from '@hono/node-server';
 import type { Lease } from '@slideshow/lease';
 import { coerceError, type Logger } from '@slideshow/runtime';
+import type { ObjectStore } from '@slideshow/storage';
 import { closeServer } from '../close-server.ts';
 import type { BackendConfig } from '../config.ts';
 import { type Db, openDatabase } from '../db/open-database.ts';
@@ -34,6 +37,7 @@ import { createWriterEpochsRepository } from '../db/writer-epochs-repository.ts'
 import { serverOptions } from '../server-options.ts';
 import { createGate, type FetchHandler, type Gate } from './gate.ts';
 import { type Litestream, REPLICA_BASE, type Replication, replicaPathFor } from './litestream.ts';
+import { pruneAfterRestore } from './replica-pruning.ts';
 
 /** The parts of the shutdown budget after the request grace (Cloud Run: 10 s in all). */
 export const SHUTDOWN_BUDGET = {
@@ -65,6 +69,11 @@ export interface SingleWriterOptions {
   owner: string;
   /** Undefined when the database is not replicated (local mode). */
   litestream: Litestream | undefined;
+  /**
+   * Opens the database bucket, where a ready writer deletes the replicas no one
+   * will restore from again (replica-pruning.ts); undefined when not replicated.
+   */
+  replicaStore?: () => Promise<ObjectStore>;
   /**
    * Builds the backend (backend.ts `createBackend`) on the opened database,
    * once this instance holds the lease and restored; `gate` is the write
@@ -388,4 +397,9 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
     waitedForLeaseMs: acquired.waitedMs,
     how: acquired.how,
   });
+  // In the background: serving never waits for it, and a failure only leaves garbage behind.
+  if (options.replicaStore) {
+    const from = { path: restored, databaseEpoch: facts.restoredEpoch };
+    void pruneAfterRestore(options.replicaStore, from, logger);
+  }
 }

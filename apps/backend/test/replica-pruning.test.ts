@@ -1,0 +1,161 @@
+/**
+ * Deleting the Litestream replicas of earlier writers (src/writer/replica-pruning.ts):
+ * on the GCS adapter against the emulator, with two-object pages so that the
+ * listing continues after a deletion emptied the rest of its page, and on a
+ * real folder. The whole path (real backends, real Litestream) is in
+ * e2e/faults/lease.test.ts.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '@slideshow/runtime';
+import type { ObjectStore } from '@slideshow/storage';
+import { createFsObjectStore } from '@slideshow/storage/fs';
+import { createGcsObjectStore } from '@slideshow/storage/gcs';
+import { type GcsEmulator, startGcsEmulator } from '@slideshow/storage/testing/gcs-emulator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replicaPathFor } from '../src/writer/litestream.ts';
+import {
+  epochOfKey,
+  pruneAfterRestore,
+  pruneReplicasBefore,
+} from '../src/writer/replica-pruning.ts';
+
+/** What the bucket holds besides the epoch paths; none of it may ever be deleted. */
+const OTHERS = [
+  'slideshow.db.lease',
+  'slideshow.db/generations/0123456789abcdef/snapshots/00000000.snapshot.lz4',
+  'slideshow.db/epochs/README',
+  'slideshow.db/epochs/42/not-padded',
+];
+
+/** Litestream-like objects for one epoch's path. */
+function replicaKeys(epoch: number, count: number): string[] {
+  const generation = `${replicaPathFor(epoch)}/generations/00000000000000${epoch}a`;
+  return Array.from({ length: count }, (_, i) =>
+    i === 0
+      ? `${generation}/snapshots/00000000.snapshot.lz4`
+      : `${generation}/wal/00000000_${String(i).padStart(8, '0')}.wal.lz4`,
+  );
+}
+
+async function fill(store: ObjectStore, keys: string[]): Promise<void> {
+  for (const key of keys) {
+    await store.put(key, Buffer.from(key), { contentType: 'application/octet-stream' });
+  }
+}
+
+async function keysOf(store: ObjectStore): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const info of store.list('slideshow.db')) keys.push(info.key);
+  return keys.sort();
+}
+
+/** A logger whose lines the test reads. */
+function memoryLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    stream: {
+      write(line: string) {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+        return true;
+      },
+    },
+  });
+  return { logger, lines };
+}
+
+function pruningSuite(name: string, open: () => Promise<ObjectStore>) {
+  describe(name, () => {
+    it('deletes every epoch path below the one restored from, and nothing else', async () => {
+      const store = await open();
+      const kept = [...replicaKeys(3, 4), ...replicaKeys(5, 2), ...OTHERS];
+      await fill(store, [...replicaKeys(1, 5), ...replicaKeys(2, 1), ...kept]);
+
+      expect(await pruneReplicasBefore(store, 3)).toEqual({ epochs: [1, 2], objects: 6 });
+      expect(await keysOf(store)).toEqual([...kept].sort());
+      // Nothing left below epoch 3: a second pass finds nothing.
+      expect(await pruneReplicasBefore(store, 3)).toEqual({ epochs: [], objects: 0 });
+    });
+
+    it('prunes only after a restore from an epoch path, and logs what it deleted', async () => {
+      const store = await open();
+      await fill(store, [...replicaKeys(7, 2), ...replicaKeys(8, 2), ...replicaKeys(9, 1)]);
+      const { logger, lines } = memoryLogger();
+
+      const prune = (path: string, databaseEpoch: number | null) =>
+        pruneAfterRestore(async () => store, { path, databaseEpoch }, logger);
+      // From the pre-lease single path, or from nothing: older epochs may hold the only data.
+      expect(await prune('slideshow.db', 4)).toBeUndefined();
+      expect(await prune('no replica', null)).toBeUndefined();
+      // A stale replica (its database misses its own writer's epoch): the operator may need
+      // the older paths to compare.
+      expect(await prune(replicaPathFor(9), 8)).toBeUndefined();
+      expect(lines.map((l) => l.message)).toEqual([
+        'kept the replicas of earlier writers: the restored replica is not sound',
+      ]);
+      expect((await keysOf(store)).length).toBe(5);
+
+      const pruned = await prune(replicaPathFor(9), 9);
+      expect(pruned).toEqual({ epochs: [7, 8], objects: 4 });
+      expect(await keysOf(store)).toEqual(replicaKeys(9, 1));
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          message: 'deleted the replicas of earlier writers',
+          keptFrom: 'slideshow.db/epochs/0000000009',
+          epochs: [7, 8],
+          objects: 4,
+        }),
+      );
+    });
+  });
+}
+
+describe('replica pruning', () => {
+  let emulator: GcsEmulator;
+  let root: string;
+  let bucketNumber = 0;
+
+  beforeAll(async () => {
+    emulator = await startGcsEmulator();
+    root = mkdtempSync(join(tmpdir(), 'replica-pruning-'));
+  });
+  afterAll(async () => {
+    await emulator?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('reads the epoch of replica keys only', () => {
+    expect(epochOfKey('slideshow.db/epochs/0000000042/generations/x')).toBe(42);
+    expect(epochOfKey('slideshow.db/epochs/0000000042')).toBeUndefined();
+    for (const key of OTHERS) expect(epochOfKey(key)).toBeUndefined();
+  });
+
+  pruningSuite('on Cloud Storage (the emulator, two objects a page)', async () =>
+    createGcsObjectStore({
+      bucket: `pruning-${bucketNumber++}`,
+      apiEndpoint: emulator.endpoint,
+      projectId: emulator.projectId,
+      listPageSize: 2,
+    }),
+  );
+
+  pruningSuite('on a folder', async () =>
+    createFsObjectStore({ root: mkdtempSync(join(root, 'store-')) }),
+  );
+
+  it('logs a failure and resolves instead of throwing', async () => {
+    const { logger, lines } = memoryLogger();
+    const failing = async (): Promise<ObjectStore> => {
+      throw new Error('bucket unreachable');
+    };
+    const restored = { path: replicaPathFor(2), databaseEpoch: 2 };
+    expect(await pruneAfterRestore(failing, restored, logger)).toBeUndefined();
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        severity: 'WARNING',
+        message: 'could not delete the replicas of earlier writers; the next writer tries again',
+      }),
+    );
+  });
+});
