@@ -320,10 +320,20 @@ async function presetsOf(
 ): Promise<{ presets: Record<string, Preset>; version: string } | undefined> {
   if (spec.presets === undefined || config.imagingPreset !== undefined) return undefined;
   const { closureVersion, parsePresetFile } = await import('@slideshow/imaging/presets');
-  const set = parsePresetFile(
-    { default: spec.preset, presets: stripNames(spec.presets) },
-    'job spec',
-  );
+  let set: ReturnType<typeof parsePresetFile>;
+  try {
+    set = parsePresetFile({ default: spec.preset, presets: stripNames(spec.presets) }, 'job spec');
+  } catch (error) {
+    // The backend validated these presets with its own copy of the schema, so a refusal here
+    // almost always means version skew: a backend released with a preset field this older
+    // processor does not know (docs/operations.md, "Presets and regeneration").
+    const { message, context } = coerceError(error);
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `${message} — if a release added a preset field, this processor is older than the backend: deploy the processor, then retry the image`,
+      { cause: error, context },
+    );
+  }
   const version = closureVersion(set.presets);
   if (spec.presetVersion !== undefined && version !== spec.presetVersion) {
     throw new AppError(

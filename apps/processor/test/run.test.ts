@@ -50,7 +50,7 @@ function runTask(
   id: string,
   overrides: Record<string, string> = {},
   signal?: AbortSignal,
-  extra: Pick<RunDeps, 'afterStarted'> = {},
+  extra: Pick<RunDeps, 'afterStarted' | 'jobSpec'> = {},
 ) {
   const lines: Record<string, unknown>[] = [];
   const stream = new PassThrough();
@@ -188,6 +188,48 @@ describe('run() error policy', () => {
     await expect(promise).resolves.toMatchObject({ exitCode: 1, outcome: 'retryable' });
     expect(failedTask(id)).toMatchObject({ error_code: 'ORIGINAL_MISMATCH', source: 'processor' });
     expect((await backend.image(id)).status).toBe('failed');
+  });
+
+  /** The backend's job spec for `id`, as the processor reads it. */
+  async function jobSpecOf(id: string) {
+    const response = await fetch(`${backend.url}/api/processing/${id}`, {
+      headers: { authorization: `Bearer ${backend.callbackSecret}` },
+    });
+    expect(response.status).toBe(200);
+    return (await response.json()) as {
+      preset: string;
+      presets: Record<string, Record<string, Record<string, unknown>>>;
+    };
+  }
+
+  it('refuses presets with a field it does not know (a newer backend) as VALIDATION_FAILED, naming the field and the deploy order', async () => {
+    const { id } = await backend.upload(await makeJpeg(400, 300, 15), 'skew.jpg');
+    const spec = await jobSpecOf(id);
+    const avif = spec.presets[spec.preset]?.avif;
+    expect(avif).toBeDefined();
+    // What a backend released with a new preset field sends to a processor without it.
+    if (avif) avif.futureField = 1;
+    const { promise } = runTask(id, {}, undefined, { jobSpec: spec });
+    await expect(promise).resolves.toMatchObject({ exitCode: 0, outcome: 'failed-permanent' });
+    const row = failedTask(id);
+    expect(row).toMatchObject({ error_code: 'VALIDATION_FAILED', source: 'processor' });
+    expect(row?.error_message).toContain(`presets.${spec.preset}.avif`);
+    expect(row?.error_message).toContain('futureField');
+    expect(row?.error_message).toContain('deploy the processor, then retry the image');
+    expect((await backend.image(id)).status).toBe('failed');
+  });
+
+  it("refuses presets that do not hash to the job spec's presetVersion as VALIDATION_FAILED", async () => {
+    const { id } = await backend.upload(await makeJpeg(400, 300, 16), 'tampered.jpg');
+    const spec = await jobSpecOf(id);
+    const avif = spec.presets[spec.preset]?.avif;
+    // A valid value, but not the one the version was computed from.
+    if (avif) avif.quality = Number(avif.quality) + 1;
+    const { promise } = runTask(id, {}, undefined, { jobSpec: spec });
+    await expect(promise).resolves.toMatchObject({ exitCode: 0, outcome: 'failed-permanent' });
+    expect(failedTask(id)?.error_message).toMatch(
+      /presets hash to [0-9a-f]{16}, not to its presetVersion/,
+    );
   });
 
   it('exits non-zero without reporting when the backend cannot be reached', async () => {
