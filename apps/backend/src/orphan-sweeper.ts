@@ -21,10 +21,11 @@
  *   has no row and that are older than `graceMs`: variants of an image deleted
  *   while an attempt was writing them. Anything else under `variants/` stays.
  */
-import { coerceError, type Logger } from '@slideshow/runtime';
+import type { Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import { allVariantsPrefix, parseVariantKey, VARIANTS_ROOT } from './keys.ts';
 import type { Repositories } from './lifecycle.ts';
+import { periodicPass } from './periodic-pass.ts';
 
 /** The sweeper's policy in one place (ORPHAN_GRACE_MS and ORPHAN_SWEEP_INTERVAL_MS override it). */
 export const ORPHAN_SWEEPER_DEFAULTS = {
@@ -85,8 +86,6 @@ export async function deleteGeneratedVariants(
 export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweeper {
   const now = options.now ?? Date.now;
   const { store, repos } = options;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<string[]> | undefined;
 
   async function pass(): Promise<string[]> {
     const deleted: string[] = [];
@@ -130,28 +129,10 @@ export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweepe
     return deleted;
   }
 
-  const sweepOnce = () => {
-    running ??= pass().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-
-  return {
-    sweepOnce,
-    start() {
-      if (timer) return;
-      timer = setInterval(() => {
-        sweepOnce().catch((error: unknown) => {
-          options.logger.error('orphan sweep failed', { error: coerceError(error) });
-        });
-      }, options.intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      await running?.catch(() => undefined);
-    },
-  };
+  const periodic = periodicPass(pass, {
+    intervalMs: options.intervalMs,
+    logger: options.logger,
+    failure: 'orphan sweep failed',
+  });
+  return { sweepOnce: periodic.runOnce, start: periodic.start, stop: periodic.stop };
 }

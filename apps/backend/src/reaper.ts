@@ -27,6 +27,7 @@ import { type ExecutionState, type TaskDispatcher, taskNameFor } from '@slidesho
 import { type AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ImageRow } from './db/images-repository.ts';
 import { type Lifecycle, queueFor } from './lifecycle.ts';
+import { periodicPass } from './periodic-pass.ts';
 
 /** The reaper's policy in one place (REAPER_INTERVAL_MS and STUCK_AFTER_MS override the first two). */
 export const REAPER_DEFAULTS = {
@@ -141,8 +142,6 @@ async function logPass(
 /** Creates the reaper (not started). */
 export function createReaper(options: ReaperOptions): Reaper {
   const { lifecycle, dispatcher, logger } = options;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<ReaperPass> | undefined;
 
   async function pass(): Promise<ReaperPass> {
     const out: ReaperPass = { redispatched: [], failed: [], waiting: [], running: [], unknown: [] };
@@ -190,28 +189,9 @@ export function createReaper(options: ReaperOptions): Reaper {
     return out;
   }
 
-  const runOnce = () => {
-    running ??= pass().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-
-  return {
-    runOnce,
-    start() {
-      if (timer) return;
-      timer = setInterval(() => {
-        runOnce().catch((error: unknown) => {
-          logger.error('reaper pass failed', { error: coerceError(error) });
-        });
-      }, options.intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
-      await running?.catch(() => undefined);
-    },
-  };
+  return periodicPass(pass, {
+    intervalMs: options.intervalMs,
+    logger,
+    failure: 'reaper pass failed',
+  });
 }

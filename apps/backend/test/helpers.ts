@@ -12,7 +12,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import { createSharedSecretVerifier } from '@slideshow/callback-auth/shared-secret';
 import type { TaskDispatcher } from '@slideshow/dispatch';
 import { createDryRunDispatcher, type DryRunDispatcher } from '@slideshow/dispatch/dry-run';
-import { silentLogger } from '@slideshow/runtime';
+import { createLogger, type Logger, type Severity, silentLogger } from '@slideshow/runtime';
 import { createFsObjectStore } from '@slideshow/storage/fs';
 import { hashPassword } from '../src/auth/password.ts';
 import { type BackendDeps, createBackend } from '../src/backend.ts';
@@ -189,4 +189,22 @@ export function sampleResult(overrides: Record<string, unknown> = {}) {
     timings: { decode: 1, encode: 2 },
     ...overrides,
   };
+}
+
+/** A logger whose JSON lines a test reads back from `lines`, parsed. */
+export function memoryLogger(level: Severity = 'INFO'): {
+  logger: Logger;
+  lines: Record<string, unknown>[];
+} {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    level,
+    stream: {
+      write(line: string) {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+        return true;
+      },
+    },
+  });
+  return { logger, lines };
 }

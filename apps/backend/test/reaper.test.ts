@@ -23,7 +23,15 @@ import { createLogger } from '@slideshow/runtime';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createOutboxRelay } from '../src/outbox-relay.ts';
 import { createReaper, type Reaper, type ReaperPass } from '../src/reaper.ts';
-import { admin, expectJson, makeApp, makePng, multipart, type TestApp } from './helpers.ts';
+import {
+  admin,
+  expectJson,
+  makeApp,
+  makePng,
+  memoryLogger,
+  multipart,
+  type TestApp,
+} from './helpers.ts';
 
 const STUCK_AFTER_MS = 60 * 60_000;
 const PARENT = 'projects/p/locations/l';
@@ -58,17 +66,12 @@ describe('the reaper, asking Cloud Tasks and the Executions API first', () => {
       executionsBaseUrl: executions.url,
     });
     t = await makeApp({ dispatcher });
-    logs = [];
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        for (const line of String(chunk).split('\n').filter(Boolean)) logs.push(JSON.parse(line));
-        done();
-      },
-    });
+    const memory = memoryLogger('DEBUG');
+    logs = memory.lines;
     reaper = createReaper({
       lifecycle: t.lifecycle,
       dispatcher,
-      logger: createLogger({ stream, level: 'DEBUG' }),
+      logger: memory.logger,
       intervalMs: 60_000,
       stuckAfterMs: STUCK_AFTER_MS,
     });

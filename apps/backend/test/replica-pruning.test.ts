@@ -8,7 +8,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import { createFsObjectStore } from '@slideshow/storage/fs';
 import { createGcsObjectStore } from '@slideshow/storage/gcs';
@@ -20,6 +19,7 @@ import {
   pruneAfterRestore,
   pruneReplicasBefore,
 } from '../src/writer/replica-pruning.ts';
+import { memoryLogger } from './helpers.ts';
 
 /** What the bucket holds besides the epoch paths; none of it may ever be deleted. */
 const OTHERS = [
@@ -49,20 +49,6 @@ async function keysOf(store: ObjectStore): Promise<string[]> {
   const keys: string[] = [];
   for await (const info of store.list('slideshow.db')) keys.push(info.key);
   return keys.sort();
-}
-
-/** A logger whose lines the test reads. */
-function memoryLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    stream: {
-      write(line: string) {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-        return true;
-      },
-    },
-  });
-  return { logger, lines };
 }
 
 function pruningSuite(name: string, open: () => Promise<ObjectStore>) {

@@ -12,13 +12,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { createLogger } from '@slideshow/runtime';
 import { createFsObjectStore } from '@slideshow/storage/fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBackendProcess, streamRequest } from './backend-process.ts';
 import { createStoreFailingMidStream, type MidStreamFailure } from './failing-store.ts';
-import { admin, expectJson, makeApp, makePng, type TestApp } from './helpers.ts';
+import { admin, expectJson, makeApp, makePng, memoryLogger, type TestApp } from './helpers.ts';
 import { fileOfSize, filePartHead, MULTIPART_TYPE, multipartBody } from './multipart-bodies.ts';
 
 type ErrorBody = { error: { code: string; message: string } };
@@ -73,18 +71,12 @@ describe('an upload whose storage write fails', () => {
     root = mkdtempSync(join(tmpdir(), 'backend-store-'));
     const inner = createFsObjectStore({ root });
     const store = createStoreFailingMidStream(inner, failure);
-    logs = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n'))
-          if (line) logs.push(JSON.parse(line));
-        done();
-      },
-    });
+    const memory = memoryLogger();
+    logs = memory.lines;
     t = await makeApp({
       store,
       maxUploadBytes: 100 * 1024 * 1024,
-      logger: createLogger({ stream: sink }),
+      logger: memory.logger,
     });
     return { app: t, inner, store };
   }

@@ -1,0 +1,60 @@
+/**
+ * A pass that runs on a timer and on demand, never two at once: the shape the
+ * reaper and the orphan sweeper share. A call while a pass is under way gets
+ * that pass; a tick while a pass is under way does nothing; the timer is
+ * unref'd (it never keeps the process alive); a failed timed pass is logged
+ * once and the next tick tries again.
+ */
+import { coerceError, type Logger } from '@slideshow/runtime';
+
+/** A pass with its timer. */
+export interface PeriodicPass<T> {
+  /** One pass now, or the one already under way. */
+  runOnce(): Promise<T>;
+  /** Runs a pass every `intervalMs` (no-op when started already). */
+  start(): void;
+  /** Stops the timer and waits for a pass in progress. */
+  stop(): Promise<void>;
+}
+
+/** Options for {@link periodicPass}. */
+export interface PeriodicPassOptions {
+  intervalMs: number;
+  logger: Logger;
+  /** The error line of a failed timed pass, e.g. `reaper pass failed`. */
+  failure: string;
+}
+
+/** Wraps `pass` in a timer and a single-flight guard. */
+export function periodicPass<T>(
+  pass: () => Promise<T>,
+  options: PeriodicPassOptions,
+): PeriodicPass<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<T> | undefined;
+  const runOnce = () => {
+    running ??= pass().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  return {
+    runOnce,
+    start() {
+      if (timer) return;
+      timer = setInterval(() => {
+        // A tick during a long pass skips: joining it would log its failure once per tick.
+        if (running) return;
+        runOnce().catch((error: unknown) => {
+          options.logger.error(options.failure, { error: coerceError(error) });
+        });
+      }, options.intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await running?.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * The timer and single-flight guard of the reaper and the orphan sweeper
+ * (src/periodic-pass.ts).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { periodicPass } from '../src/periodic-pass.ts';
+import { memoryLogger } from './helpers.ts';
+
+/** Waits (bounded) until `check` holds. */
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await sleep(10);
+  expect(check()).toBe(true);
+}
+
+describe('periodicPass', () => {
+  it('never runs two passes at once: a call during a pass gets that pass', async () => {
+    const { logger } = memoryLogger();
+    let passes = 0;
+    let release: () => void = () => {};
+    const periodic = periodicPass(
+      async () => {
+        passes++;
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        return passes;
+      },
+      { intervalMs: 60_000, logger, failure: 'pass failed' },
+    );
+    const first = periodic.runOnce();
+    const second = periodic.runOnce();
+    expect(second).toBe(first);
+    release();
+    expect(await first).toBe(1);
+    // Once it ended, the next call is a new pass.
+    const third = periodic.runOnce();
+    expect(third).not.toBe(first);
+    release();
+    expect(await third).toBe(2);
+  });
+
+  it('runs on its timer, logs a failed pass and goes on; stop waits for the pass under way', async () => {
+    const { logger, lines } = memoryLogger();
+    let passes = 0;
+    let finished = 0;
+    const periodic = periodicPass(
+      async () => {
+        passes++;
+        await sleep(20);
+        finished++;
+        if (passes === 1) throw new Error('first pass fails');
+      },
+      { intervalMs: 5, logger, failure: 'pass failed' },
+    );
+    periodic.start();
+    periodic.start(); // a second start adds no second timer
+    await until(() => passes >= 3);
+    await periodic.stop();
+    // The pass that was under way finished before stop resolved, and no timer is left.
+    expect(finished).toBe(passes);
+    const after = passes;
+    await sleep(50);
+    expect(passes).toBe(after);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ severity: 'ERROR', message: 'pass failed' }),
+    );
+    expect(lines.filter((l) => l.message === 'pass failed')).toHaveLength(1);
+  });
+});
