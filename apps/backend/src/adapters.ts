@@ -1,7 +1,8 @@
 /**
  * The backend's adapters, opened from its configuration for main.ts: the
  * object store (through `@slideshow/storage/open`), the dispatcher, the queue
- * admin, the callback verifier and the lease store. Each adapter is imported
+ * admin, the callback verifier, the lease store and the database bucket (for
+ * deleting superseded replicas). Each adapter is imported
  * only when the configuration names it, so a local run never loads a cloud
  * SDK it does not use (packages/storage/src/open.test.ts and
  * packages/dispatch/src/guard.test.ts prove the lazy loading).

@@ -25,7 +25,7 @@ import type { Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import { allVariantsPrefix, parseVariantKey, VARIANTS_ROOT } from './keys.ts';
 import type { Repositories } from './lifecycle.ts';
-import { periodicPass } from './periodic-pass.ts';
+import { createPeriodicPass } from './periodic-pass.ts';
 
 /** The sweeper's policy in one place (ORPHAN_GRACE_MS and ORPHAN_SWEEP_INTERVAL_MS override it). */
 export const ORPHAN_SWEEPER_DEFAULTS = {
@@ -129,7 +129,7 @@ export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweepe
     return deleted;
   }
 
-  const periodic = periodicPass(pass, {
+  const periodic = createPeriodicPass(pass, {
     intervalMs: options.intervalMs,
     logger: options.logger,
     failure: 'orphan sweep failed',

@@ -17,16 +17,18 @@ export interface PeriodicPass<T> {
   stop(): Promise<void>;
 }
 
-/** Options for {@link periodicPass}. */
+/** Options for {@link createPeriodicPass}. */
 export interface PeriodicPassOptions {
+  /** Time between the starts of timed passes. */
   intervalMs: number;
+  /** Where a failed timed pass is logged. */
   logger: Logger;
   /** The error line of a failed timed pass, e.g. `reaper pass failed`. */
   failure: string;
 }
 
 /** Wraps `pass` in a timer and a single-flight guard. */
-export function periodicPass<T>(
+export function createPeriodicPass<T>(
   pass: () => Promise<T>,
   options: PeriodicPassOptions,
 ): PeriodicPass<T> {

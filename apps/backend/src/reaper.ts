@@ -27,7 +27,7 @@ import { type ExecutionState, type TaskDispatcher, taskNameFor } from '@slidesho
 import { type AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ImageRow } from './db/images-repository.ts';
 import { type Lifecycle, queueFor } from './lifecycle.ts';
-import { periodicPass } from './periodic-pass.ts';
+import { createPeriodicPass } from './periodic-pass.ts';
 
 /** The reaper's policy in one place (REAPER_INTERVAL_MS and STUCK_AFTER_MS override the first two). */
 export const REAPER_DEFAULTS = {
@@ -189,7 +189,7 @@ export function createReaper(options: ReaperOptions): Reaper {
     return out;
   }
 
-  return periodicPass(pass, {
+  return createPeriodicPass(pass, {
     intervalMs: options.intervalMs,
     logger,
     failure: 'reaper pass failed',

@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { periodicPass } from '../src/periodic-pass.ts';
+import { createPeriodicPass } from '../src/periodic-pass.ts';
 import { memoryLogger } from './helpers.ts';
 
 /** Waits (bounded) until `check` holds. */
@@ -13,12 +13,12 @@ async function until(check: () => boolean): Promise<void> {
   expect(check()).toBe(true);
 }
 
-describe('periodicPass', () => {
+describe('createPeriodicPass', () => {
   it('never runs two passes at once: a call during a pass gets that pass', async () => {
     const { logger } = memoryLogger();
     let passes = 0;
     let release: () => void = () => {};
-    const periodic = periodicPass(
+    const periodic = createPeriodicPass(
       async () => {
         passes++;
         await new Promise<void>((resolve) => {
@@ -44,7 +44,7 @@ describe('periodicPass', () => {
     const { logger, lines } = memoryLogger();
     let passes = 0;
     let finished = 0;
-    const periodic = periodicPass(
+    const periodic = createPeriodicPass(
       async () => {
         passes++;
         await sleep(20);

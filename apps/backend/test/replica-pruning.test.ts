@@ -13,6 +13,8 @@ import { createFsObjectStore } from '@slideshow/storage/fs';
 import { createGcsObjectStore } from '@slideshow/storage/gcs';
 import { type GcsEmulator, startGcsEmulator } from '@slideshow/storage/testing/gcs-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/db/open-database.ts';
+import { createWriterEpochsRepository } from '../src/db/writer-epochs-repository.ts';
 import { replicaPathFor } from '../src/writer/litestream.ts';
 import {
   epochOfKey,
@@ -27,6 +29,8 @@ const OTHERS = [
   'slideshow.db/generations/0123456789abcdef/snapshots/00000000.snapshot.lz4',
   'slideshow.db/epochs/README',
   'slideshow.db/epochs/42/not-padded',
+  // Sorts before epoch 1's own objects ('.' before '/'): the listing must step over it.
+  'slideshow.db/epochs/0000000001.bak/snapshot',
 ];
 
 /** Litestream-like objects for one epoch's path. */
@@ -53,44 +57,61 @@ async function keysOf(store: ObjectStore): Promise<string[]> {
 
 function pruningSuite(name: string, open: () => Promise<ObjectStore>) {
   describe(name, () => {
-    it('deletes every epoch path below the one restored from, and nothing else', async () => {
+    it('deletes the superseded epoch paths below the one restored from, and nothing else', async () => {
       const store = await open();
-      const kept = [...replicaKeys(3, 4), ...replicaKeys(5, 2), ...OTHERS];
-      await fill(store, [...replicaKeys(1, 5), ...replicaKeys(2, 1), ...kept]);
+      // Epoch 2's writer never became ready and 3's replica was stale: the lineage (1 → 4 → 5)
+      // does not vouch for either path, so both stay.
+      const kept = [...replicaKeys(2, 1), ...replicaKeys(3, 4), ...replicaKeys(5, 2), ...OTHERS];
+      await fill(store, [...replicaKeys(1, 5), ...replicaKeys(4, 2), ...kept]);
 
-      expect(await pruneReplicasBefore(store, 3)).toEqual({ epochs: [1, 2], objects: 6 });
+      const superseded = new Set([1, 4]);
+      expect(await pruneReplicasBefore(store, 5, superseded)).toEqual({
+        epochs: [1, 4],
+        objects: 7,
+        kept: [2, 3],
+      });
       expect(await keysOf(store)).toEqual([...kept].sort());
-      // Nothing left below epoch 3: a second pass finds nothing.
-      expect(await pruneReplicasBefore(store, 3)).toEqual({ epochs: [], objects: 0 });
+      // A second pass deletes nothing more.
+      expect(await pruneReplicasBefore(store, 5, superseded)).toEqual({
+        epochs: [],
+        objects: 0,
+        kept: [2, 3],
+      });
     });
 
-    it('prunes only after a restore from an epoch path, and logs what it deleted', async () => {
+    it('prunes only after a sound restore from an epoch path, and logs what it did', async () => {
       const store = await open();
-      await fill(store, [...replicaKeys(7, 2), ...replicaKeys(8, 2), ...replicaKeys(9, 1)]);
+      await fill(store, [...replicaKeys(6, 1), ...replicaKeys(7, 2), ...replicaKeys(8, 2)]);
+      await fill(store, replicaKeys(9, 1));
       const { logger, lines } = memoryLogger();
 
       const prune = (path: string, databaseEpoch: number | null) =>
-        pruneAfterRestore(async () => store, { path, databaseEpoch }, logger);
+        pruneAfterRestore(async () => store, { path, databaseEpoch, superseded: [7, 8] }, logger);
       // From the pre-lease single path, or from nothing: older epochs may hold the only data.
       expect(await prune('slideshow.db', 4)).toBeUndefined();
       expect(await prune('no replica', null)).toBeUndefined();
-      // A stale replica (its database misses its own writer's epoch): the operator may need
-      // the older paths to compare.
+      // A stale replica (its database misses its own writer's epoch).
       expect(await prune(replicaPathFor(9), 8)).toBeUndefined();
       expect(lines.map((l) => l.message)).toEqual([
         'kept the replicas of earlier writers: the restored replica is not sound',
       ]);
-      expect((await keysOf(store)).length).toBe(5);
+      expect((await keysOf(store)).length).toBe(6);
 
       const pruned = await prune(replicaPathFor(9), 9);
-      expect(pruned).toEqual({ epochs: [7, 8], objects: 4 });
-      expect(await keysOf(store)).toEqual(replicaKeys(9, 1));
+      expect(pruned).toEqual({ epochs: [7, 8], objects: 4, kept: [6] });
+      expect(await keysOf(store)).toEqual([...replicaKeys(6, 1), ...replicaKeys(9, 1)]);
       expect(lines).toContainEqual(
         expect.objectContaining({
           message: 'deleted the replicas of earlier writers',
           keptFrom: 'slideshow.db/epochs/0000000009',
           epochs: [7, 8],
           objects: 4,
+        }),
+      );
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          message: 'kept older replicas this database does not descend from',
+          epochs: [6],
         }),
       );
     });
@@ -130,12 +151,39 @@ describe('replica pruning', () => {
     createFsObjectStore({ root: mkdtempSync(join(root, 'store-')) }),
   );
 
+  it('takes as superseded only the writers a later recorded writer restored, across a stale replica', () => {
+    const db = openDatabase(join(mkdtempSync(join(root, 'db-')), 'slideshow.db'));
+    try {
+      const epochs = createWriterEpochsRepository(db);
+      const writer = (epoch: number, restoredEpoch: number | null, previousEpoch: number) =>
+        epochs.record({
+          epoch,
+          owner: `owner-${epoch}`,
+          revision: null,
+          restoredEpoch,
+          previousEpoch,
+          startedAt: new Date(0).toISOString(),
+        });
+      // 1 and 2 in turn; 3 served but its replica came back stale (without 3's own row), so
+      // 4 restored 2's data from 3's path; 5 restored 4's; 6 restored 5's.
+      writer(1, null, 0);
+      writer(2, 1, 1);
+      writer(4, 2, 3);
+      writer(5, 4, 4);
+      writer(6, 5, 5);
+      // 3 is nowhere in this lineage: its path stays for the operator, however many writers follow.
+      expect(epochs.superseded()).toEqual([1, 2, 4, 5]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('logs a failure and resolves instead of throwing', async () => {
     const { logger, lines } = memoryLogger();
     const failing = async (): Promise<ObjectStore> => {
       throw new Error('bucket unreachable');
     };
-    const restored = { path: replicaPathFor(2), databaseEpoch: 2 };
+    const restored = { path: replicaPathFor(2), databaseEpoch: 2, superseded: [1] };
     expect(await pruneAfterRestore(failing, restored, logger)).toBeUndefined();
     expect(lines).toContainEqual(
       expect.objectContaining({

@@ -1,35 +1,43 @@
 /**
- * Deletes the Litestream replicas that no writer will restore from again.
+ * Deletes the Litestream replicas whose data provably lives on in the
+ * current database.
  *
  * Each lease epoch replicates to its own path, `slideshow.db/epochs/<epoch>/`
  * (litestream.ts `replicaPathFor`), and a path keeps its last snapshot after
- * its writer stops: one snapshot per deploy, restart or takeover. Once a
- * writer's own first snapshot exists, a later writer restores from that
- * writer's path (or, if it died before its first snapshot, from the path this
- * writer restored from: single-writer.ts `restoreLatest` looks back), so every
- * path older than the one this writer restored from is dead weight. This
- * removes those, and only those: the path it restored from and every newer one
- * stay, as do the pre-lease single path (`slideshow.db/` outside `epochs/`)
- * and any name under `epochs/` that is not an epoch path.
+ * its writer stops: one snapshot per deploy, restart or takeover. A writer
+ * that serves deletes an older path only when the database it restored proves
+ * the path's data flowed into it: the path's epoch is a recorded writer
+ * (`writer_epochs`) whose whole database a later recorded writer restored
+ * (writer-epochs-repository.ts `superseded`). Everything else stays:
  *
- * Epoch paths are zero-padded, so a key-ordered listing meets the old epochs
- * first and stops at the first kept one: the listing reads the old objects
- * and nothing of the live replica.
+ * - the path it restored from and every newer one;
+ * - a path the lineage does not explain: a writer that never became ready, a
+ *   replica found stale (the writer logged "the restored replica misses its
+ *   own writer"), or anything from before a lease reset or a restore that
+ *   found nothing — those may be what an operator restores by hand;
+ * - the pre-lease single path (`slideshow.db/` outside `epochs/`) and any name
+ *   under `epochs/` that is not an epoch path.
+ *
+ * It runs only after a sound restore from an epoch path (the restored
+ * database's highest epoch is that path's). Epoch paths are zero-padded, so a
+ * key-ordered listing meets the old epochs first and stops at the first kept
+ * one: it reads the old objects and nothing of the live replica.
  */
-import type { Logger } from '@slideshow/runtime';
-import { coerceError } from '@slideshow/runtime';
+import { coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import { REPLICA_BASE, replicaPathFor } from './litestream.ts';
 
 const EPOCHS_PREFIX = `${REPLICA_BASE}/epochs/`;
-const EPOCH_KEY = /^slideshow\.db\/epochs\/(\d{10})\//;
+const EPOCH_KEY = new RegExp(`^${EPOCHS_PREFIX.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d{10})/`);
 
-/** What one pruning removed. */
+/** What one pruning did with the paths below the one restored from. */
 export interface Pruned {
   /** The epochs whose replica paths were deleted, oldest first. */
   epochs: number[];
   /** How many objects were deleted. */
   objects: number;
+  /** Older epoch paths kept because the restored database does not prove them superseded. */
+  kept: number[];
 }
 
 /** The epoch of a replica object's key, or undefined for any other key. */
@@ -38,19 +46,31 @@ export function epochOfKey(key: string): number | undefined {
   return digits === undefined ? undefined : Number(digits);
 }
 
-/** Deletes the replica paths of every epoch below `keepFrom` from the database bucket. */
-export async function pruneReplicasBefore(store: ObjectStore, keepFrom: number): Promise<Pruned> {
+/**
+ * Deletes the replica paths of the epochs below `keepFrom` that are in `superseded`;
+ * reports the others below it as kept.
+ */
+export async function pruneReplicasBefore(
+  store: ObjectStore,
+  keepFrom: number,
+  superseded: ReadonlySet<number>,
+): Promise<Pruned> {
   const epochs: number[] = [];
+  const kept: number[] = [];
   let objects = 0;
   for await (const info of store.list(EPOCHS_PREFIX)) {
     const epoch = epochOfKey(info.key);
-    // Not an epoch path, or one already deleted (the rest of its listed page).
-    if (epoch === undefined || epochs.includes(epoch)) continue;
+    // Not an epoch path, or one already handled (the rest of its listed page).
+    if (epoch === undefined || epochs.includes(epoch) || kept.includes(epoch)) continue;
     if (epoch >= keepFrom) break;
+    if (!superseded.has(epoch)) {
+      kept.push(epoch);
+      continue;
+    }
     objects += await store.deletePrefix(`${replicaPathFor(epoch)}/`);
     epochs.push(epoch);
   }
-  return { epochs, objects };
+  return { epochs, objects, kept };
 }
 
 /** The restore a writer started from (single-writer.ts `recordEpoch`). */
@@ -59,16 +79,17 @@ export interface RestoredFrom {
   path: string;
   /** The highest epoch recorded in the restored database, null when it has none. */
   databaseEpoch: number | null;
+  /** The restored database's superseded writers (writer-epochs-repository.ts `superseded`). */
+  superseded: readonly number[];
 }
 
 /**
  * Runs {@link pruneReplicasBefore} for a writer that started from `restored`, and
  * logs the result. It prunes only after a sound restore from an epoch path: the
  * restored database's own highest epoch is that path's. A restore from the
- * pre-lease path or from nothing within the look-back, or a stale replica (the
- * writer logged "the restored replica misses its own writer"), deletes nothing:
- * the older paths may be what an operator restores by hand. Never throws: a
- * failure is logged and the next writer tries again.
+ * pre-lease path or from nothing within the look-back, or a stale replica,
+ * deletes nothing. Never throws: a failure is logged and the next writer tries
+ * again.
  */
 export async function pruneAfterRestore(
   openStore: () => Promise<ObjectStore>,
@@ -85,11 +106,19 @@ export async function pruneAfterRestore(
     return undefined;
   }
   try {
-    const pruned = await pruneReplicasBefore(await openStore(), keepFrom);
+    const superseded = new Set(restored.superseded);
+    const pruned = await pruneReplicasBefore(await openStore(), keepFrom, superseded);
     if (pruned.epochs.length > 0) {
       logger.info('deleted the replicas of earlier writers', {
         keptFrom: restored.path,
-        ...pruned,
+        epochs: pruned.epochs,
+        objects: pruned.objects,
+      });
+    }
+    if (pruned.kept.length > 0) {
+      logger.info('kept older replicas this database does not descend from', {
+        epochs: pruned.kept,
+        hint: 'docs/deploy.md "Other facts": restore one by hand, or delete it once not needed',
       });
     }
     return pruned;

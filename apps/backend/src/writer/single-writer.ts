@@ -7,8 +7,8 @@
  *   → acquire the lease (bounded wait, logged every 5 s; gives up with exit 1)
  *   → restore from the replica (Litestream) → open the database, fenced
  *   → record the epoch → `litestream replicate` → serve (/readyz 200)
- *   → in the background, delete the replicas older than the one restored
- *     (replica-pruning.ts)
+ *   → in the background, delete the older replicas whose data this database
+ *     provably holds (replica-pruning.ts)
  *
  * and it ends one of three ways:
  *
@@ -399,7 +399,8 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
   });
   // In the background: serving never waits for it, and a failure only leaves garbage behind.
   if (options.replicaStore) {
-    const from = { path: restored, databaseEpoch: facts.restoredEpoch };
+    const superseded = createWriterEpochsRepository(db).superseded();
+    const from = { path: restored, databaseEpoch: facts.restoredEpoch, superseded };
     void pruneAfterRestore(options.replicaStore, from, logger);
   }
 }
