@@ -69,6 +69,23 @@ describe.skipIf(!litestream)(
       expect(await stopped(checker)).toBe(0);
       return ids;
     };
+    /**
+     * Writers one after another, as deploys run them: each becomes ready, takes one upload
+     * (image `firstImage + i`) and stops on SIGTERM. Returns the acknowledged image ids.
+     */
+    const writersInTurn = async (c: ClusterOptions, names: string[], firstImage: number) => {
+      const acknowledged: string[] = [];
+      for (const [i, name] of names.entries()) {
+        const writer = await start(c, name);
+        await waitReady(writer);
+        const outcome = await upload(writer, firstImage + i);
+        if (outcome.id) acknowledged.push(outcome.id);
+        writer.signal('SIGTERM');
+        expect(await stopped(writer)).toBe(0);
+      }
+      expect(acknowledged).toHaveLength(names.length);
+      return acknowledged;
+    };
     const lostOf = (acked: { id?: string }[], ids: Set<string>) =>
       acked.filter((a) => a.id && !ids.has(a.id)).map((a) => a.id);
 
@@ -292,17 +309,8 @@ describe.skipIf(!litestream)(
 
     it("deletes the replicas its database supersedes, keeping the last two writers' paths", async () => {
       const c = cluster();
-      const acknowledged: string[] = [];
       // Three writers in turn (a deploy, then another): epochs 1, 2 and 3.
-      for (const [n, name] of ['prune-a', 'prune-b'].entries()) {
-        const writer = await start(c, name);
-        await waitReady(writer);
-        const outcome = await upload(writer, 9_000 + n);
-        if (outcome.id) acknowledged.push(outcome.id);
-        writer.signal('SIGTERM');
-        expect(await stopped(writer)).toBe(0);
-      }
-      expect(acknowledged).toHaveLength(2);
+      const acknowledged = await writersInTurn(c, ['prune-a', 'prune-b'], 9_000);
       const last = await start(c, 'prune-c');
       await waitReady(last);
       // The third writer restored epoch 2's database, which records that 2 restored 1's: epoch
@@ -333,6 +341,27 @@ describe.skipIf(!litestream)(
       expect(await bucket.stat('slideshow.db.lease')).toBeDefined();
       last.signal('SIGTERM');
       expect(await stopped(last)).toBe(0);
+    }, 120_000);
+
+    it('restores the newest replica in the bucket when the lease object was deleted by hand', async () => {
+      const c = cluster();
+      const acknowledged = await writersInTurn(c, ['reset-a', 'reset-b'], 9_100);
+      // The lease object (the only record of the last epoch) deleted, as `gcloud storage rm` does.
+      const deleted = await fetch(
+        `${emulator.endpoint}/storage/v1/b/${c.dbBucket}/o/slideshow.db.lease`,
+        { method: 'DELETE' },
+      );
+      expect(deleted.status).toBe(204);
+      const next = await start(c, 'reset-c');
+      await waitReady(next);
+      // Everything acknowledged is there, and the epochs keep growing past the restored ones.
+      expect([...imageIds(next.databasePath)].sort()).toEqual([...acknowledged].sort());
+      expect(writerEpochs(next.databasePath).map((e) => e.epoch)).toEqual([1, 2, 3]);
+      expect(next.logs()).toContain(
+        '"message":"the lease named no epoch with a replica; restored the newest one in the bucket"',
+      );
+      next.signal('SIGTERM');
+      expect(await stopped(next)).toBe(0);
     }, 120_000);
 
     it('keeps the lease in the database bucket as JSON an operator can read', async () => {

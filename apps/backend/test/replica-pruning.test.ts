@@ -16,11 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/open-database.ts';
 import { createWriterEpochsRepository } from '../src/db/writer-epochs-repository.ts';
 import { replicaPathFor } from '../src/writer/litestream.ts';
-import {
-  epochOfKey,
-  pruneAfterRestore,
-  pruneReplicasBefore,
-} from '../src/writer/replica-pruning.ts';
+import { epochOfKey, listReplicaEpochs } from '../src/writer/replica-epochs.ts';
+import { pruneAfterRestore, pruneReplicasBefore } from '../src/writer/replica-pruning.ts';
 import { memoryLogger } from './helpers.ts';
 
 /** What the bucket holds besides the epoch paths; none of it may ever be deleted. */
@@ -77,6 +74,17 @@ function pruningSuite(name: string, open: () => Promise<ObjectStore>) {
         objects: 0,
         kept: [2, 3],
       });
+    });
+
+    it('lists the epochs that have a path, in order, and nothing else', async () => {
+      const store = await open();
+      await fill(store, [
+        ...replicaKeys(12, 3),
+        ...replicaKeys(3, 1),
+        ...replicaKeys(1, 2),
+        ...OTHERS,
+      ]);
+      expect(await listReplicaEpochs(store)).toEqual([1, 3, 12]);
     });
 
     it('prunes only after a sound restore from an epoch path, and logs what it did', async () => {

@@ -25,10 +25,8 @@
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
-import { REPLICA_BASE, replicaPathFor } from './litestream.ts';
-
-const EPOCHS_PREFIX = `${REPLICA_BASE}/epochs/`;
-const EPOCH_KEY = new RegExp(`^${EPOCHS_PREFIX.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\d{10})/`);
+import { replicaPathFor } from './litestream.ts';
+import { EPOCHS_PREFIX, epochOfKey } from './replica-epochs.ts';
 
 /** What one pruning did with the paths below the one restored from. */
 export interface Pruned {
@@ -38,12 +36,6 @@ export interface Pruned {
   objects: number;
   /** Older epoch paths kept because the restored database does not prove them superseded. */
   kept: number[];
-}
-
-/** The epoch of a replica object's key, or undefined for any other key. */
-export function epochOfKey(key: string): number | undefined {
-  const digits = EPOCH_KEY.exec(key)?.[1];
-  return digits === undefined ? undefined : Number(digits);
 }
 
 /**

@@ -37,6 +37,7 @@ import { createWriterEpochsRepository } from '../db/writer-epochs-repository.ts'
 import { serverOptions } from '../server-options.ts';
 import { createGate, type FetchHandler, type Gate } from './gate.ts';
 import { type Litestream, REPLICA_BASE, type Replication, replicaPathFor } from './litestream.ts';
+import { listReplicaEpochs } from './replica-epochs.ts';
 import { pruneAfterRestore } from './replica-pruning.ts';
 
 /** The parts of the shutdown budget after the request grace (Cloud Run: 10 s in all). */
@@ -92,12 +93,19 @@ const RESTORE_LOOKBACK = 20;
 /**
  * Restores the newest replica: the previous epoch's path, else the one
  * before (a writer that died before its first snapshot never served a
- * write), else the single path used before the lease existed.
+ * write), up to RESTORE_LOOKBACK epochs back; else, when the bucket can be
+ * listed, the newest epoch path it holds (the lease object was deleted or
+ * reset by hand, so the lease's previous epoch says nothing, or more writers
+ * than the look-back died in a row); else the single path used before the
+ * lease existed. Starting from an empty database while the bucket holds a
+ * replica would lose it all, and the orphan sweeper would then delete the
+ * originals the lost rows named.
  */
 async function restoreLatest(
   litestream: Litestream,
   previousEpoch: number,
   logger: Logger,
+  listEpochs: (() => Promise<number[]>) | undefined,
 ): Promise<string> {
   const last = Math.max(1, previousEpoch - RESTORE_LOOKBACK);
   for (let epoch = previousEpoch; epoch >= last && epoch > 0; epoch--) {
@@ -112,8 +120,35 @@ async function restoreLatest(
       return path;
     }
   }
+  const untried = ((await listEpochs?.()) ?? [])
+    .filter((epoch) => epoch > previousEpoch || epoch < last)
+    .sort((a, b) => b - a)
+    .slice(0, RESTORE_LOOKBACK);
+  for (const epoch of untried) {
+    const path = replicaPathFor(epoch);
+    if ((await litestream.restore(path)) === 'restored') {
+      logger.warn(
+        'the lease named no epoch with a replica; restored the newest one in the bucket',
+        {
+          previousEpoch,
+          restoredFrom: path,
+          hint: 'docs/deploy.md "Recover from a lost lease"',
+        },
+      );
+      return path;
+    }
+  }
   if ((await litestream.restore(REPLICA_BASE)) === 'restored') return REPLICA_BASE;
   return 'no replica';
+}
+
+/** `open` once; every call shares the first call's promise. */
+function once<T>(open: () => Promise<T>): () => Promise<T> {
+  let opened: Promise<T> | undefined;
+  return () => {
+    opened ??= open();
+    return opened;
+  };
 }
 
 const bounded = async <T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> => {
@@ -357,8 +392,10 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
   });
 
   gate.setPhase('starting', 'restoring the database', { epoch: acquired.epoch, owner });
+  const replicaStore = options.replicaStore && once(options.replicaStore);
+  const listEpochs = replicaStore && (async () => listReplicaEpochs(await replicaStore()));
   const restored = litestream
-    ? await restoreLatest(litestream, acquired.previousEpoch, logger)
+    ? await restoreLatest(litestream, acquired.previousEpoch, logger, listEpochs)
     : 'not replicated';
   lease.assertHeld();
   const db = openDatabase(config.databasePath, { assertWritable: () => gate.assertWritable() });
@@ -398,9 +435,9 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
     how: acquired.how,
   });
   // In the background: serving never waits for it, and a failure only leaves garbage behind.
-  if (options.replicaStore) {
+  if (replicaStore) {
     const superseded = createWriterEpochsRepository(db).superseded();
     const from = { path: restored, databaseEpoch: facts.restoredEpoch, superseded };
-    void pruneAfterRestore(options.replicaStore, from, logger);
+    void pruneAfterRestore(replicaStore, from, logger);
   }
 }
