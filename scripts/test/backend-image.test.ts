@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -30,6 +31,19 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/** A local-mode backend's settings with its data in `data`, on a port of its own. */
+async function localEnv(data: string): Promise<Record<string, string>> {
+  return {
+    MODE: 'local',
+    HOST: '127.0.0.1',
+    PORT: String(await freePort()),
+    DATA_DIR: data,
+    DATABASE_PATH: join(data, 'slideshow.db'),
+    DISPATCH: 'dry-run',
+    METADATA_SERVER_DETECTION: 'none',
+  };
 }
 
 async function waitForHealth(url: string, child: ChildProcess): Promise<string> {
@@ -93,13 +107,7 @@ describe('the backend image layout (deploy/backend-install.sh + deploy/backend-e
       cwd: app,
       env: {
         PATH: hostPath,
-        MODE: 'local',
-        HOST: '127.0.0.1',
-        PORT: String(await freePort()),
-        DATA_DIR: data,
-        DATABASE_PATH: join(data, 'slideshow.db'),
-        DISPATCH: 'dry-run',
-        METADATA_SERVER_DETECTION: 'none',
+        ...(await localEnv(data)),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -129,43 +137,58 @@ describe('the backend image layout (deploy/backend-install.sh + deploy/backend-e
     const log = join(app, 'litestream.log');
     const data = join(app, 'replicated');
     const config = join(repoRoot, 'deploy/litestream.yml');
-    const child = spawn(join(repoRoot, 'deploy/backend-entrypoint.sh'), [], {
-      cwd: app,
-      env: {
-        PATH: `${bin}:${hostPath}`,
-        LITESTREAM_LOG: log,
-        LITESTREAM_BUCKET: 'demo-images-db',
-        LITESTREAM_CONFIG: config,
-        // The bucket is not reachable here: the lease is a file for this test.
-        LEASE_URL: `file://${join(data, 'test.lease')}`,
-        MODE: 'local',
-        HOST: '127.0.0.1',
-        PORT: String(await freePort()),
-        DATA_DIR: data,
-        DATABASE_PATH: join(data, 'slideshow.db'),
-        DISPATCH: 'dry-run',
-        METADATA_SERVER_DETECTION: 'none',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    // The database bucket, as far as this start needs it: with no replica at the lease's
+    // epochs, the backend lists the bucket's epoch paths (an empty JSON API listing here)
+    // before it starts from an empty database.
+    const listings: string[] = [];
+    const bucket = createHttpServer((request, response) => {
+      listings.push(request.url ?? '');
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ kind: 'storage#objects' }));
     });
-    let output = '';
-    const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    await new Promise<void>((resolve, reject) => {
-      const onData = (d: Buffer) => {
-        output += d.toString();
-        if (output.includes('"backend listening"')) resolve();
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      void exit.then((code) => reject(new Error(`backend exited with ${code}: ${output}`)));
-    });
-    child.kill('SIGTERM');
-    expect(await exit).toBe(0);
-    const db = join(data, 'slideshow.db');
-    expect((await readFile(log, 'utf8')).trim().split('\n')).toEqual([
-      `restore -config ${config} -if-replica-exists -o ${join(data, '.slideshow.db.restoring')} ${db}`,
-      `replicate -config ${config}`,
-    ]);
-    expect(output).toContain('"database lease released"');
+    await new Promise<void>((resolve) => bucket.listen(0, '127.0.0.1', resolve));
+    const bucketPort = (bucket.address() as AddressInfo).port;
+    try {
+      const child = spawn(join(repoRoot, 'deploy/backend-entrypoint.sh'), [], {
+        cwd: app,
+        env: {
+          PATH: `${bin}:${hostPath}`,
+          LITESTREAM_LOG: log,
+          LITESTREAM_BUCKET: 'demo-images-db',
+          LITESTREAM_CONFIG: config,
+          GCS_API_ENDPOINT: `http://127.0.0.1:${bucketPort}`,
+          // The lease is a file for this test.
+          LEASE_URL: `file://${join(data, 'test.lease')}`,
+          ...(await localEnv(data)),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      await new Promise<void>((resolve, reject) => {
+        const onData = (d: Buffer) => {
+          output += d.toString();
+          if (output.includes('"backend listening"')) resolve();
+        };
+        child.stdout?.on('data', onData);
+        child.stderr?.on('data', onData);
+        void exit.then((code) => reject(new Error(`backend exited with ${code}: ${output}`)));
+      });
+      child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+      expect(listings).toEqual([
+        expect.stringMatching(
+          /^\/storage\/v1\/b\/demo-images-db\/o\?prefix=slideshow\.db%2Fepochs%2F/,
+        ),
+      ]);
+      const db = join(data, 'slideshow.db');
+      expect((await readFile(log, 'utf8')).trim().split('\n')).toEqual([
+        `restore -config ${config} -if-replica-exists -o ${join(data, '.slideshow.db.restoring')} ${db}`,
+        `replicate -config ${config}`,
+      ]);
+      expect(output).toContain('"database lease released"');
+    } finally {
+      await new Promise((resolve) => bucket.close(resolve));
+    }
   });
 });

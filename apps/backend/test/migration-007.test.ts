@@ -1,25 +1,10 @@
-/**
- * Migration 007 rebuilds failed_tasks so `source` may be 'dispatch'. On a real
- * SQLite file migrated to 006 first, with history in it: the rows survive,
- * the timeline triggers on failed_tasks still fire, and an outbox row removed
- * because the relay gave up is not recorded as a dispatch.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrate } from '../src/db/open-database.ts';
 import { databaseBefore } from './older-database.ts';
 
 describe('migration 007 (failed_tasks.source may be dispatch)', () => {
-  let dir: string | undefined;
-  afterEach(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
   it('keeps every failed_tasks row and its triggers, and accepts source dispatch', () => {
-    dir = mkdtempSync(join(tmpdir(), 'backend-migration-'));
-    const db = databaseBefore(dir, '007');
+    const db = databaseBefore('007');
     const image = db.prepare(
       `INSERT INTO images (id, original_name, content_type, bytes, sha256, source_key, status, generation,
          priority, preset, created_at, updated_at)

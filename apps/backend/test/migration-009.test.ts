@@ -1,28 +1,10 @@
-/**
- * Migration 009 (presets and regeneration) adds images.preset_version and the
- * regeneration tables, and rebuilds failed_tasks so `source` may be
- * 'regenerate'. On a real SQLite file migrated to 007 (the migration before
- * it; there is no 008), with history in it: every failed_tasks row survives
- * with its id and fields, the timeline triggers on failed_tasks and outbox
- * still fire, the old images have no preset version (so a regeneration takes
- * them), and (image, preset version) is unique in regen_items.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrate } from '../src/db/open-database.ts';
 import { databaseBefore, insertRegenRun, T0 } from './older-database.ts';
 
 describe('migration 009 (presets and regeneration)', () => {
-  let dir: string | undefined;
-  afterEach(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
   it('keeps every failed_tasks row and its triggers, accepts source regenerate and leaves old images without a preset version', () => {
-    dir = mkdtempSync(join(tmpdir(), 'backend-migration-'));
-    const db = databaseBefore(dir, '008');
+    const db = databaseBefore('008');
     const image = db.prepare(
       `INSERT INTO images (id, original_name, content_type, bytes, sha256, source_key, status, generation,
          priority, preset, created_at, updated_at)

@@ -3,19 +3,29 @@
  * every migration file before a given one applied and recorded, as
  * `migrate()` (src/db/open-database.ts) would have.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { onTestFinished } from 'vitest';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'db', 'migrations');
 
 /** When the older backend applied its migrations (`schema_migrations.applied_at`). */
 export const T0 = '2026-01-01T00:00:00Z';
 
-/** A database in `dir` with every migration whose file name sorts before `before` applied. */
-export function databaseBefore(dir: string, before: string): Database.Database {
+/**
+ * A database file with every migration whose file name sorts before `before` applied, in a
+ * scratch folder that is closed and removed when the calling test finishes.
+ */
+export function databaseBefore(before: string): Database.Database {
+  const dir = mkdtempSync(join(tmpdir(), 'backend-migration-'));
   const db = new Database(join(dir, 'slideshow.db'));
+  onTestFinished(() => {
+    if (db.open) db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
   db.pragma('foreign_keys = ON');
   db.exec('CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
   for (const file of readdirSync(MIGRATIONS).sort()) {

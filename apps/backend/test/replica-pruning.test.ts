@@ -14,7 +14,10 @@ import { createGcsObjectStore } from '@slideshow/storage/gcs';
 import { type GcsEmulator, startGcsEmulator } from '@slideshow/storage/testing/gcs-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/open-database.ts';
-import { createWriterEpochsRepository } from '../src/db/writer-epochs-repository.ts';
+import {
+  createWriterEpochsRepository,
+  type WriterEpoch,
+} from '../src/db/writer-epochs-repository.ts';
 import { replicaPathFor } from '../src/writer/litestream.ts';
 import { epochOfKey, listReplicaEpochs } from '../src/writer/replica-epochs.ts';
 import { pruneAfterRestore, pruneReplicasBefore } from '../src/writer/replica-pruning.ts';
@@ -159,11 +162,16 @@ describe('replica pruning', () => {
     createFsObjectStore({ root: mkdtempSync(join(root, 'store-')) }),
   );
 
-  it('takes as superseded only the writers a later recorded writer restored, across a stale replica', () => {
+  it('takes as superseded only a writer whose direct successor restored it after a release', () => {
     const db = openDatabase(join(mkdtempSync(join(root, 'db-')), 'slideshow.db'));
     try {
       const epochs = createWriterEpochsRepository(db);
-      const writer = (epoch: number, restoredEpoch: number | null, previousEpoch: number) =>
+      const writer = (
+        epoch: number,
+        restoredEpoch: number | null,
+        previousEpoch: number,
+        acquired: WriterEpoch['acquired'],
+      ) =>
         epochs.record({
           epoch,
           owner: `owner-${epoch}`,
@@ -171,16 +179,20 @@ describe('replica pruning', () => {
           restoredEpoch,
           previousEpoch,
           startedAt: new Date(0).toISOString(),
+          acquired,
         });
-      // 1 and 2 in turn; 3 served but its replica came back stale (without 3's own row), so
-      // 4 restored 2's data from 3's path; 5 restored 4's; 6 restored 5's.
-      writer(1, null, 0);
-      writer(2, 1, 1);
-      writer(4, 2, 3);
-      writer(5, 4, 4);
-      writer(6, 5, 5);
-      // 3 is nowhere in this lineage: its path stays for the operator, however many writers follow.
-      expect(epochs.superseded()).toEqual([1, 2, 4, 5]);
+      writer(1, null, 0, 'created');
+      // 2 took 1's released lease and restored 1's database: 1's path was final, it is superseded.
+      writer(2, 1, 1, 'released');
+      // 3 served, but its replica came back stale (without 3's own row), so 4 holds 2's data
+      // restored from 3's path: neither 2's nor 3's path is proven to live on in full.
+      writer(4, 2, 3, 'released');
+      // 5 took over after 4's lease expired: 4's Litestream may have uploaded more afterwards.
+      writer(5, 4, 4, 'expired');
+      writer(6, 5, 5, 'released');
+      // Recorded before migration 011: how it took the lease is unknown.
+      writer(7, 6, 6, null);
+      expect(epochs.superseded()).toEqual([1, 5]);
     } finally {
       db.close();
     }

@@ -6,15 +6,16 @@
  * (litestream.ts `replicaPathFor`), and a path keeps its last snapshot after
  * its writer stops: one snapshot per deploy, restart or takeover. A writer
  * that serves deletes an older path only when the database it restored proves
- * the path's data flowed into it: the path's epoch is a recorded writer
- * (`writer_epochs`) whose whole database a later recorded writer restored
- * (writer-epochs-repository.ts `superseded`). Everything else stays:
+ * all of the path's data flowed into it: the path's epoch is a recorded
+ * writer (`writer_epochs`) whose direct successor took the lease after a
+ * release and restored that path (writer-epochs-repository.ts `superseded`),
+ * so the path was final before it was restored. Everything else stays:
  *
  * - the path it restored from and every newer one;
- * - a path the lineage does not explain: a writer that never became ready, a
- *   replica found stale (the writer logged "the restored replica misses its
- *   own writer"), or anything from before a lease reset or a restore that
- *   found nothing — those may be what an operator restores by hand;
+ * - a path the lineage does not vouch for: a writer taken over after its lease
+ *   expired (its Litestream may have uploaded writes after the takeover), a
+ *   replica found stale, a path no recorded writer restored, writers recorded
+ *   before migration 011 — an operator may restore those by hand;
  * - the pre-lease single path (`slideshow.db/` outside `epochs/`) and any name
  *   under `epochs/` that is not an epoch path.
  *

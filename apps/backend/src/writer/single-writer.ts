@@ -27,8 +27,8 @@
  *   (a non-holder's changes must never reach the replica), exit 1.
  */
 import { type ServerType, serve } from '@hono/node-server';
-import type { Lease } from '@slideshow/lease';
-import { coerceError, type Logger } from '@slideshow/runtime';
+import type { Acquired, Lease } from '@slideshow/lease';
+import { AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import { closeServer } from '../close-server.ts';
 import type { BackendConfig } from '../config.ts';
@@ -105,7 +105,7 @@ async function restoreLatest(
   litestream: Litestream,
   previousEpoch: number,
   logger: Logger,
-  listEpochs: (() => Promise<number[]>) | undefined,
+  bucket: BucketFallback | undefined,
 ): Promise<string> {
   const last = Math.max(1, previousEpoch - RESTORE_LOOKBACK);
   for (let epoch = previousEpoch; epoch >= last && epoch > 0; epoch--) {
@@ -120,7 +120,40 @@ async function restoreLatest(
       return path;
     }
   }
-  const untried = ((await listEpochs?.()) ?? [])
+  const listed = (await bucket?.listEpochs()) ?? [];
+  if (listed.length > 0)
+    return restoreNewestListed(litestream, previousEpoch, logger, listed, bucket);
+  if ((await litestream.restore(REPLICA_BASE)) === 'restored') return REPLICA_BASE;
+  return 'no replica';
+}
+
+/** What the restore's fallback needs of the database bucket and the lease. */
+interface BucketFallback {
+  /** The epochs that have a path in the bucket (replica-epochs.ts). */
+  listEpochs(): Promise<number[]>;
+  /** Raises the lease's epoch above `epoch` (a no-op when it is above already). */
+  raiseEpochAbove(epoch: number): Promise<void>;
+}
+
+/**
+ * The fallback of {@link restoreLatest}: the newest of the bucket's epoch paths
+ * the look-back did not try. The lease's epoch is first raised above every path
+ * listed, so this writer never replicates into a path that holds data, and a
+ * writer that dies before recording its epoch leaves a lease whose look-back
+ * finds the newest path. A bucket that holds epoch paths none of which
+ * restores is refused: starting empty would lose them.
+ */
+async function restoreNewestListed(
+  litestream: Litestream,
+  previousEpoch: number,
+  logger: Logger,
+  listed: number[],
+  bucket: BucketFallback | undefined,
+): Promise<string> {
+  const newest = Math.max(...listed);
+  await bucket?.raiseEpochAbove(newest);
+  const last = Math.max(1, previousEpoch - RESTORE_LOOKBACK);
+  const untried = listed
     .filter((epoch) => epoch > previousEpoch || epoch < last)
     .sort((a, b) => b - a)
     .slice(0, RESTORE_LOOKBACK);
@@ -138,8 +171,11 @@ async function restoreLatest(
       return path;
     }
   }
-  if ((await litestream.restore(REPLICA_BASE)) === 'restored') return REPLICA_BASE;
-  return 'no replica';
+  throw new AppError(
+    'INTERNAL',
+    `the database bucket holds replica paths (epochs ${untried.join(', ')}) but none could be restored; refusing to start with an empty database`,
+    { context: { previousEpoch, listed: listed.length }, retryable: false },
+  );
 }
 
 /** `open` once; every call shares the first call's promise. */
@@ -323,7 +359,7 @@ async function acquireLease(
 async function recordEpoch(
   options: SingleWriterOptions,
   db: Db,
-  acquired: { epoch: number; previousEpoch: number },
+  acquired: Pick<Acquired, 'epoch' | 'previousEpoch' | 'how'>,
   restored: string,
 ) {
   const { config, logger, lease, owner } = options;
@@ -359,6 +395,7 @@ async function recordEpoch(
     restoredEpoch,
     previousEpoch: acquired.previousEpoch,
     startedAt: new Date().toISOString(),
+    acquired: acquired.how,
   });
   return { epoch, owner, restoredEpoch, previousEpoch: acquired.previousEpoch, restore: restored };
 }
@@ -393,9 +430,15 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
 
   gate.setPhase('starting', 'restoring the database', { epoch: acquired.epoch, owner });
   const replicaStore = options.replicaStore && once(options.replicaStore);
-  const listEpochs = replicaStore && (async () => listReplicaEpochs(await replicaStore()));
+  const bucket: BucketFallback | undefined = replicaStore && {
+    listEpochs: async () => listReplicaEpochs(await replicaStore()),
+    raiseEpochAbove: async (epoch) => {
+      if (lease.epoch() > epoch) return;
+      acquired.epoch = await lease.raiseEpoch(epoch + 1);
+    },
+  };
   const restored = litestream
-    ? await restoreLatest(litestream, acquired.previousEpoch, logger, listEpochs)
+    ? await restoreLatest(litestream, acquired.previousEpoch, logger, bucket)
     : 'not replicated';
   lease.assertHeld();
   const db = openDatabase(config.databasePath, { assertWritable: () => gate.assertWritable() });

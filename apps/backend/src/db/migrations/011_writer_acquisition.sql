@@ -1,0 +1,13 @@
+-- 011: how each writer took the lease (packages/lease `Acquired.how`):
+-- 'created' (there was no lease object), 'released' (the previous holder let go
+-- after its final sync), 'expired' (taken over after the holder stopped
+-- renewing: a crash, a freeze, or a lost network). NULL for writers recorded
+-- before this migration.
+--
+-- The pruning of replicas (apps/backend/src/writer/replica-pruning.ts)
+-- deletes a writer's path only when its direct successor restored it after a
+-- release: only then was the path final before it was restored. After an
+-- expiry the old writer's Litestream may still upload a tail of acknowledged
+-- writes to its own path once the successor restored; that path is kept for a
+-- recovery by hand. Rows without the column's value count as not released.
+ALTER TABLE writer_epochs ADD COLUMN acquired TEXT;
