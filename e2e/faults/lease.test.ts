@@ -10,7 +10,7 @@
  * instance restores from the replica and must hold every image id that any
  * instance answered 202 for.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -362,6 +362,26 @@ describe.skipIf(!litestream)(
       );
       next.signal('SIGTERM');
       expect(await stopped(next)).toBe(0);
+    }, 120_000);
+
+    it('refuses to start empty when the bucket holds epoch paths none of which restores', async () => {
+      const c = cluster();
+      // An epoch path with no Litestream generation in it (what a damaged or foreign upload
+      // would leave), and no lease object: the fallback lists it, finds nothing to restore.
+      const bucket = createGcsObjectStore({
+        bucket: c.dbBucket,
+        apiEndpoint: emulator.endpoint,
+        projectId: emulator.projectId,
+      });
+      await bucket.put('slideshow.db/epochs/0000000005/not-a-replica', Buffer.from('x'), {
+        contentType: 'application/octet-stream',
+      });
+      const writer = await start(c, 'unrestorable');
+      expect(await stopped(writer, 60_000)).toBe(1);
+      expect(writer.logs()).toContain(
+        'but none could be restored; refusing to start with an empty database',
+      );
+      expect(existsSync(writer.databasePath)).toBe(false);
     }, 120_000);
 
     it('keeps the lease in the database bucket as JSON an operator can read', async () => {
