@@ -69,6 +69,13 @@ describe.skipIf(!litestream)(
       expect(await stopped(checker)).toBe(0);
       return ids;
     };
+    /** The scenario's database bucket, through the real Cloud Storage client. */
+    const databaseBucket = (c: ClusterOptions) =>
+      createGcsObjectStore({
+        bucket: c.dbBucket,
+        apiEndpoint: emulator.endpoint,
+        projectId: emulator.projectId,
+      });
     /**
      * Writers one after another, as deploys run them: each becomes ready, takes one upload
      * (image `firstImage + i`) and stops on SIGTERM. Returns the acknowledged image ids.
@@ -315,11 +322,7 @@ describe.skipIf(!litestream)(
       await waitReady(last);
       // The third writer restored epoch 2's database, which records that 2 restored 1's: epoch
       // 1's path is superseded and deleted in the background once the writer serves.
-      const bucket = createGcsObjectStore({
-        bucket: c.dbBucket,
-        apiEndpoint: emulator.endpoint,
-        projectId: emulator.projectId,
-      });
+      const bucket = databaseBucket(c);
       const epochsInBucket = async () => {
         const epochs = new Set<number>();
         for await (const info of bucket.list('slideshow.db/epochs/')) {
@@ -368,11 +371,7 @@ describe.skipIf(!litestream)(
       const c = cluster();
       // An epoch path with no Litestream generation in it (what a damaged or foreign upload
       // would leave), and no lease object: the fallback lists it, finds nothing to restore.
-      const bucket = createGcsObjectStore({
-        bucket: c.dbBucket,
-        apiEndpoint: emulator.endpoint,
-        projectId: emulator.projectId,
-      });
+      const bucket = databaseBucket(c);
       await bucket.put('slideshow.db/epochs/0000000005/not-a-replica', Buffer.from('x'), {
         contentType: 'application/octet-stream',
       });
