@@ -25,8 +25,16 @@ import { serializeSidecar } from './fs-sidecar.ts';
 import type { ObjectInfo, PutOptions } from './object-store.ts';
 import { guardSource, sourceErrorOf } from './put-source.ts';
 
-/** A concurrent delete may remove an empty parent folder between our mkdir and rename. */
-const RENAME_ATTEMPTS = 3;
+/**
+ * How often a put makes its folder again. A concurrent delete removes a folder it emptied
+ * (as GCS has no folders), and that can land between our mkdir and rename; each such miss
+ * means a delete removed the last object of the folder, so the misses are as many as the
+ * deletes in flight, not endless. Three was too few: in fs-put-delete-race.test.ts (four puts
+ * racing two deletes of their folder, 60 rounds) one attempt fails every run, two fail some
+ * runs, and three failed once in a CI run on a loaded machine (2026-12-06); the bound only
+ * stops a pathological livelock.
+ */
+const RENAME_ATTEMPTS = 32;
 
 /** The write half of the filesystem store. */
 export interface FsWriter {
