@@ -251,6 +251,48 @@ describe('the single-writer lease', () => {
     await b.release();
   });
 
+  it('keeps a raised epoch when a renewal of its own crossed the raise', async () => {
+    const path = storePath();
+    const real = createFsLeaseStore({ path });
+    // Holds the next renewal's write (a record still at epoch 1) until the raise has landed;
+    // `landed` has the epoch of every write that landed, in order.
+    let holding = false;
+    let held: (() => void) | undefined;
+    const landed: number[] = [];
+    const gated: LeaseStore = {
+      read: () => real.read(),
+      write: async (record, generation) => {
+        if (holding && record.epoch === 1) {
+          holding = false;
+          await new Promise<void>((resolve) => {
+            held = resolve;
+          });
+        }
+        const written = await real.write(record, generation);
+        landed.push(record.epoch);
+        return written;
+      },
+      close: () => real.close(),
+    };
+    const a = createLease({ store: gated, owner: 'a', revision: null, timing, logger });
+    await a.acquire({ timeoutMs: 1_000, requestHandover: false });
+    const { seen, events } = recorder();
+    holding = true;
+    a.startRenewing(events);
+    await until(() => held !== undefined, 'a renewal in flight');
+    expect(await a.raiseEpoch(42)).toBe(42);
+    const before = landed.length;
+    held?.();
+    // The renewal answers CONFLICT (the raise changed the generation), finds the record still
+    // its own and writes again: built from the raised record, not from the one it started with.
+    await until(() => landed.length > before, 'the crossed renewal to land');
+    expect(landed.slice(before).every((epoch) => epoch === 42)).toBe(true);
+    expect((await real.read())?.record.epoch).toBe(42);
+    expect(a.epoch()).toBe(42);
+    expect(seen).toEqual([]);
+    await a.release();
+  });
+
   it('refuses timings that leave no room to retry a renewal', () => {
     expect(() =>
       lease(storePath(), 'a', { timing: { ttlMs: 1_000, marginMs: 300, renewEveryMs: 500 } }),

@@ -196,9 +196,17 @@ export function createLease(options: LeaseOptions): Lease {
     events?.onHandoverRequested({ owner: request.owner, revision: request.revision });
   };
 
-  /** Writes `next` over the held record; on a conflict adopts a record that is still ours. */
-  const writeHeld = async (next: LeaseRecord): Promise<'ok' | 'superseded'> => {
-    for (let attempt = 0; attempt < 3; attempt++) {
+  /**
+   * Writes `build(held record)` over the held record. On a conflict it re-reads, and if the
+   * record is still ours (a handover request was added, our own write landed and its reply was
+   * lost, or a renewal and a raise of ours crossed) it builds again from that record: a write
+   * built from the record it raced would undo the other (a renewal undoing a raised epoch).
+   */
+  const writeHeld = async (
+    build: (held: LeaseRecord) => LeaseRecord,
+  ): Promise<'ok' | 'superseded'> => {
+    for (let attempt = 0; attempt < 3 && record; attempt++) {
+      const next = build(record);
       const sentAt = now();
       try {
         const written = await store.write(next, generation);
@@ -211,10 +219,8 @@ export function createLease(options: LeaseOptions): Lease {
         const ours =
           current?.record.holder?.owner === owner && current.record.epoch === record?.epoch;
         if (!current || !ours) return 'superseded';
-        // Ours still: a handover request was added, or our own write landed and its reply was lost.
         generation = current.generation;
         record = current.record;
-        next = { ...next, handover: current.record.handover };
       }
     }
     return 'superseded';
@@ -224,7 +230,11 @@ export function createLease(options: LeaseOptions): Lease {
     if (state !== 'held' || !record) return;
     let retryInMs = timing.renewEveryMs;
     try {
-      const outcome = await writeHeld({ ...record, ttlMs: timing.ttlMs, writtenAt: wall() });
+      const outcome = await writeHeld((held) => ({
+        ...held,
+        ttlMs: timing.ttlMs,
+        writtenAt: wall(),
+      }));
       if (outcome === 'superseded') {
         markLost('superseded');
         return;
@@ -340,7 +350,11 @@ export function createLease(options: LeaseOptions): Lease {
       if (!isHeld() || !record)
         throw new AppError('LEASE_NOT_HELD', 'raiseEpoch without the lease');
       if (record.epoch >= atLeast) return record.epoch;
-      const outcome = await writeHeld({ ...record, epoch: atLeast, writtenAt: wall() });
+      const outcome = await writeHeld((held) => ({
+        ...held,
+        epoch: Math.max(held.epoch, atLeast),
+        writtenAt: wall(),
+      }));
       if (outcome === 'superseded') {
         markLost('superseded');
         throw new AppError('LEASE_NOT_HELD', 'lost the lease while raising its epoch', {
