@@ -8,15 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_LIMITS } from '../src/request-body.ts';
-import {
-  admin,
-  callback,
-  expectJson,
-  makeApp,
-  makePng,
-  multipart,
-  type TestApp,
-} from './helpers.ts';
+import { admin, callback, expectJson, makeApp, type TestApp, uploadPng } from './helpers.ts';
 import {
   expectRefused,
   type Route,
@@ -70,15 +62,7 @@ describe('request body limits', () => {
 
   beforeAll(async () => {
     t = await makeApp();
-    const upload = await expectJson<{ images: { id: string }[] }>(
-      await t.app.request('/api/admin/upload', {
-        method: 'POST',
-        headers: admin(),
-        body: multipart([{ name: 'a.png', bytes: makePng(8, 8, 1) }]),
-      }),
-      202,
-    );
-    id = upload.images[0]!.id;
+    id = await uploadPng(t, 1);
     routes = routesUnder(t, ['/']).filter(
       (r) => BODY_METHODS.has(r.method) && r.path !== '/api/admin/upload',
     );

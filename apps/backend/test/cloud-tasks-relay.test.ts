@@ -5,7 +5,7 @@ import {
   startFakeCloudTasksServer,
 } from '@slideshow/dispatch/testing/fake-cloud-tasks';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { admin, expectJson, makeApp, makePng, multipart, type TestApp } from './helpers.ts';
+import { makeApp, type TestApp, uploadPng } from './helpers.ts';
 
 const EXECUTIONS = 'http://127.0.0.1:1/executions-api';
 const SERVICE_ACCOUNT = 'tasks-invoker@p.iam.gserviceaccount.com';
@@ -37,17 +37,7 @@ describe('the outbox relay through the real Cloud Tasks client', () => {
     t.cleanup();
   });
 
-  const upload = async (seed: number) => {
-    const body = await expectJson<{ images: { id: string }[] }>(
-      await t.app.request('/api/admin/upload', {
-        method: 'POST',
-        headers: admin(),
-        body: multipart([{ name: 'a.png', bytes: makePng(8, 8, seed) }]),
-      }),
-      202,
-    );
-    return body.images[0]!.id;
-  };
+  const upload = (seed: number) => uploadPng(t, seed);
 
   it('creates one task per upload with the Executions API URL, the argument, an OAuth token and a hashed name', async () => {
     const id = await upload(1);

@@ -19,15 +19,7 @@ import { AppError } from '@slideshow/runtime';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newImageId } from '../src/ids.ts';
 import { REAPER_DEFAULTS } from '../src/reaper.ts';
-import {
-  admin,
-  callback,
-  expectJson,
-  makeApp,
-  makePng,
-  multipart,
-  type TestApp,
-} from './helpers.ts';
+import { admin, callback, expectJson, makeApp, type TestApp, uploadPng } from './helpers.ts';
 
 const PARENT = 'projects/p/locations/l';
 
@@ -57,18 +49,6 @@ describe('dispatches the queue service refuses, or that never succeed', () => {
       executionsBaseUrl: 'http://127.0.0.1:1',
     });
 
-  const upload = async (app: TestApp, seed: number): Promise<string> => {
-    const body = await expectJson<{ images: { id: string }[] }>(
-      await app.app.request('/api/admin/upload', {
-        method: 'POST',
-        headers: admin(),
-        body: multipart([{ name: 'a.png', bytes: makePng(8, 8, seed) }]),
-      }),
-      202,
-    );
-    return body.images[0]?.id as string;
-  };
-
   it.each([
     [403, 'PERMISSION_DENIED (the service account lost cloudtasks.tasks.create)'],
     [404, 'NOT_FOUND (the queue was deleted)'],
@@ -77,7 +57,7 @@ describe('dispatches the queue service refuses, or that never succeed', () => {
     async (status) => {
       fake.reset();
       t = await makeApp({ dispatcher: cloudTasks() });
-      const id = await upload(t, status);
+      const id = await uploadPng(t, status);
       fake.failNext(status);
       expect(await t.relay.drain()).toBe(0);
       expect(t.repos.outbox.stats().pending).toBe(0);
@@ -131,7 +111,7 @@ describe('dispatches the queue service refuses, or that never succeed', () => {
       },
     };
     t = await makeApp({ dispatcher: down, relay: { maxAttempts: 4 } });
-    const id = await upload(t, 1);
+    const id = await uploadPng(t, 1);
     for (let attempt = 1; attempt <= 3; attempt++) {
       await t.relay.drain();
       expect(calls).toHaveLength(attempt);
@@ -168,7 +148,7 @@ describe('dispatches the queue service refuses, or that never succeed', () => {
       },
     };
     t = await makeApp({ dispatcher: strict });
-    const id = await upload(t, 1);
+    const id = await uploadPng(t, 1);
     await t.relay.drain();
     expect(calls).toHaveLength(1);
     expect(t.repos.failedTasks.get(id)).toMatchObject({
@@ -186,7 +166,7 @@ describe('dispatches the queue service refuses, or that never succeed', () => {
       },
     };
     t = await makeApp({ dispatcher: raw });
-    const id = await upload(t, 1);
+    const id = await uploadPng(t, 1);
     await t.relay.drain();
     expect(calls).toBe(1);
     expect(t.repos.images.get(id)?.status).toBe('uploaded');
@@ -244,7 +224,7 @@ describe('dispatches the queue service refuses, or that never succeed', () => {
       },
     };
     t = await makeApp({ dispatcher: lost });
-    const id = await upload(t, 1);
+    const id = await uploadPng(t, 1);
     await t.relay.drain();
     await expectJson(
       await t.app.request(`/api/processing/${id}/started`, {
@@ -263,7 +243,7 @@ describe('dispatches the queue service refuses, or that never succeed', () => {
 
   it('refuses a failure callback that claims to be the relay (source dispatch is the backend’s own verdict)', async () => {
     t = await makeApp();
-    const id = await upload(t, 1);
+    const id = await uploadPng(t, 1);
     const response = await t.app.request(`/api/processing/${id}/failed`, {
       method: 'POST',
       headers: callback(),
@@ -279,17 +259,7 @@ describe('the reaper and an image left without its dispatch', () => {
 
   it('re-dispatches an uploaded image whose outbox row is gone (before: skipped forever), then fails it STUCK', async () => {
     t = await makeApp();
-    const id = await (async () => {
-      const body = await expectJson<{ images: { id: string }[] }>(
-        await t.app.request('/api/admin/upload', {
-          method: 'POST',
-          headers: admin(),
-          body: multipart([{ name: 'a.png', bytes: makePng(8, 8, 7) }]),
-        }),
-        202,
-      );
-      return body.images[0]?.id as string;
-    })();
+    const id = await uploadPng(t, 7);
     // A dispatch lost by hand: someone deleted the row with sqlite3.
     t.db.prepare('DELETE FROM outbox WHERE image_id = ?').run(id);
     // The builder's own reaper, with its default STUCK_AFTER_MS.

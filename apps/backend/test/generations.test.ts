@@ -7,15 +7,7 @@
  */
 import { taskNameFor } from '@slideshow/dispatch';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  admin,
-  callback,
-  expectJson,
-  makeApp,
-  makePng,
-  multipart,
-  type TestApp,
-} from './helpers.ts';
+import { admin, callback, expectJson, makeApp, type TestApp, uploadPng } from './helpers.ts';
 import { expectRefused, snapshotDatabase } from './hostile-callers-checks.ts';
 
 describe('failure reports and generations', () => {
@@ -23,15 +15,7 @@ describe('failure reports and generations', () => {
   let id: string;
   beforeEach(async () => {
     t = await makeApp();
-    const upload = await expectJson<{ images: { id: string }[] }>(
-      await t.app.request('/api/admin/upload', {
-        method: 'POST',
-        headers: admin(),
-        body: multipart([{ name: 'a.png', bytes: makePng(8, 8, 1) }]),
-      }),
-      202,
-    );
-    id = upload.images[0]!.id;
+    id = await uploadPng(t, 1);
     await t.relay.drain();
   });
   afterEach(() => t.cleanup());

@@ -8,7 +8,7 @@
 import { createGoogleIdTokenVerifier } from '@slideshow/callback-auth/google';
 import { makeKey, startCertsServer } from '@slideshow/callback-auth/testing/test-tokens';
 import { afterAll, beforeAll } from 'vitest';
-import { admin, expectJson, makeApp, makePng, multipart, type TestApp } from './helpers.ts';
+import { makeApp, type TestApp, uploadPng } from './helpers.ts';
 
 export function googleCallbackApp() {
   const key = makeKey('k1');
@@ -31,15 +31,7 @@ export function googleCallbackApp() {
       }),
     });
     app = t;
-    const body = await expectJson<{ images: { id: string }[] }>(
-      await t.app.request('/api/admin/upload', {
-        method: 'POST',
-        headers: admin(),
-        body: multipart([{ name: 'a.png', bytes: makePng(8, 8, 1) }]),
-      }),
-      202,
-    );
-    current = { t, id: body.images[0]!.id };
+    current = { t, id: await uploadPng(t, 1) };
   });
   afterAll(async () => {
     app?.cleanup();

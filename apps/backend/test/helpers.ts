@@ -208,3 +208,18 @@ export function memoryLogger(level: Severity = 'INFO'): {
   });
   return { logger, lines };
 }
+
+/** Uploads one 8 × 8 PNG (pixels from `seed`) through the admin API and returns its image id. */
+export async function uploadPng(t: Pick<TestApp, 'app'>, seed = 1): Promise<string> {
+  const body = await expectJson<{ images: { id: string }[] }>(
+    await t.app.request('/api/admin/upload', {
+      method: 'POST',
+      headers: admin(),
+      body: multipart([{ name: 'a.png', bytes: makePng(8, 8, seed) }]),
+    }),
+    202,
+  );
+  const id = body.images[0]?.id;
+  if (!id) throw new Error('the upload answered 202 without an image');
+  return id;
+}

@@ -29,8 +29,8 @@ import {
   makeApp,
   makePng,
   memoryLogger,
-  multipart,
   type TestApp,
+  uploadPng,
 } from './helpers.ts';
 
 const STUCK_AFTER_MS = 60 * 60_000;
@@ -83,16 +83,9 @@ describe('the reaper, asking Cloud Tasks and the Executions API first', () => {
   });
 
   const upload = async (seed: number): Promise<string> => {
-    const body = await expectJson<{ images: { id: string }[] }>(
-      await t.app.request('/api/admin/upload', {
-        method: 'POST',
-        headers: admin(),
-        body: multipart([{ name: 'a.png', bytes: makePng(8, 8, seed) }]),
-      }),
-      202,
-    );
+    const id = await uploadPng(t, seed);
     await t.relay.drain();
-    return body.images[0]?.id as string;
+    return id;
   };
 
   const taskName = (queue: string, key: string) => `${PARENT}/queues/${queue}/tasks/${key}`;

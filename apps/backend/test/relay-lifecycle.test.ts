@@ -1,22 +1,10 @@
 import { type DispatchRequest, type TaskDispatcher, taskNameFor } from '@slideshow/dispatch';
 import { afterEach, describe, expect, it } from 'vitest';
-import { admin, expectJson, makeApp, makePng, multipart, type TestApp } from './helpers.ts';
+import { admin, expectJson, makeApp, type TestApp, uploadPng } from './helpers.ts';
 
 describe('outbox relay lifecycle and execution state', () => {
   let t: TestApp | undefined;
   afterEach(() => t?.cleanup());
-
-  const upload = async (app: TestApp, seed: number) => {
-    const body = await expectJson<{ images: { id: string }[] }>(
-      await app.app.request('/api/admin/upload', {
-        method: 'POST',
-        headers: admin(),
-        body: multipart([{ name: 'a.png', bytes: makePng(8, 8, seed) }]),
-      }),
-      202,
-    );
-    return body.images[0]!.id;
-  };
 
   it('waits for an in-flight dispatch on stop and then commits it', async () => {
     let release: () => void = () => {};
@@ -32,7 +20,7 @@ describe('outbox relay lifecycle and execution state', () => {
       },
     };
     t = await makeApp({ dispatcher: slow, relay: { pollIntervalMs: 50 } });
-    const id = await upload(t, 1);
+    const id = await uploadPng(t, 1);
     const relay = t.relay;
     relay.start();
     for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
@@ -62,7 +50,7 @@ describe('outbox relay lifecycle and execution state', () => {
       },
     };
     t = await makeApp({ dispatcher });
-    const id = await upload(t, 2);
+    const id = await uploadPng(t, 2);
     await t.relay.drain();
     const detail = await expectJson(
       await t.app.request(`/api/images/${id}`, { headers: admin() }),
@@ -85,7 +73,7 @@ describe('outbox relay lifecycle and execution state', () => {
       },
     };
     t = await makeApp({ dispatcher });
-    const id = await upload(t, 3);
+    const id = await uploadPng(t, 3);
     await t.relay.drain();
     const detail = await expectJson(
       await t.app.request(`/api/images/${id}`, { headers: admin() }),

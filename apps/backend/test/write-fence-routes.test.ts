@@ -10,7 +10,7 @@
 import { createDryRunQueueAdmin } from '@slideshow/dispatch/queue-admin/dry-run';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGate } from '../src/writer/gate.ts';
-import { admin, expectJson, makeApp, makePng, multipart, type TestApp } from './helpers.ts';
+import { admin, expectJson, makeApp, type TestApp, uploadPng } from './helpers.ts';
 import {
   expectRefused,
   type Route,
@@ -33,15 +33,7 @@ describe('the write fence over every state-changing route', () => {
     gate.openWrites();
     gate.serve(() => new Response(null, { status: 204 }));
     t = await makeApp({ writeFence: gate, queueAdmin });
-    const upload = await expectJson<{ images: { id: string }[] }>(
-      await t.app.request('/api/admin/upload', {
-        method: 'POST',
-        headers: admin(),
-        body: multipart([{ name: 'a.png', bytes: makePng(8, 8, 1) }]),
-      }),
-      202,
-    );
-    id = upload.images[0]!.id;
+    id = await uploadPng(t, 1);
     routes = routesUnder(t, ['/']).filter((r) => !SAFE.has(r.method));
   });
   afterAll(() => t.cleanup());
