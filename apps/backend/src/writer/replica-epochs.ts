@@ -24,10 +24,10 @@ export function epochOfKey(key: string): number | undefined {
  * replica object, so it is for the rare fallback, not for every start.
  */
 export async function listReplicaEpochs(store: ObjectStore): Promise<number[]> {
-  const epochs: number[] = [];
+  const epochs = new Set<number>();
   for await (const info of store.list(EPOCHS_PREFIX)) {
     const epoch = epochOfKey(info.key);
-    if (epoch !== undefined && !epochs.includes(epoch)) epochs.push(epoch);
+    if (epoch !== undefined) epochs.add(epoch);
   }
-  return epochs.sort((a, b) => a - b);
+  return [...epochs].sort((a, b) => a - b);
 }

@@ -50,18 +50,20 @@ export async function pruneReplicasBefore(
 ): Promise<Pruned> {
   const epochs: number[] = [];
   const kept: number[] = [];
+  const handled = new Set<number>();
   let objects = 0;
   for await (const info of store.list(EPOCHS_PREFIX)) {
     const epoch = epochOfKey(info.key);
-    // Not an epoch path, or one already handled (the rest of its listed page).
-    if (epoch === undefined || epochs.includes(epoch) || kept.includes(epoch)) continue;
+    // Not an epoch path, or one already handled (the rest of its path's objects).
+    if (epoch === undefined || handled.has(epoch)) continue;
     if (epoch >= keepFrom) break;
-    if (!superseded.has(epoch)) {
+    handled.add(epoch);
+    if (superseded.has(epoch)) {
+      objects += await store.deletePrefix(`${replicaPathFor(epoch)}/`);
+      epochs.push(epoch);
+    } else {
       kept.push(epoch);
-      continue;
     }
-    objects += await store.deletePrefix(`${replicaPathFor(epoch)}/`);
-    epochs.push(epoch);
   }
   return { epochs, objects, kept };
 }

@@ -121,8 +121,10 @@ async function restoreLatest(
     }
   }
   const listed = (await bucket?.listEpochs()) ?? [];
-  if (listed.length > 0)
-    return restoreNewestListed(litestream, previousEpoch, logger, listed, bucket);
+  if (bucket && listed.length > 0) {
+    const untried = listed.filter((epoch) => epoch > previousEpoch || epoch < last);
+    return restoreNewestListed(litestream, logger, { previousEpoch, listed, untried }, bucket);
+  }
   if ((await litestream.restore(REPLICA_BASE)) === 'restored') return REPLICA_BASE;
   return 'no replica';
 }
@@ -145,18 +147,13 @@ interface BucketFallback {
  */
 async function restoreNewestListed(
   litestream: Litestream,
-  previousEpoch: number,
   logger: Logger,
-  listed: number[],
-  bucket: BucketFallback | undefined,
+  found: { previousEpoch: number; listed: number[]; untried: number[] },
+  bucket: BucketFallback,
 ): Promise<string> {
-  const newest = Math.max(...listed);
-  await bucket?.raiseEpochAbove(newest);
-  const last = Math.max(1, previousEpoch - RESTORE_LOOKBACK);
-  const untried = listed
-    .filter((epoch) => epoch > previousEpoch || epoch < last)
-    .sort((a, b) => b - a)
-    .slice(0, RESTORE_LOOKBACK);
+  const { previousEpoch, listed } = found;
+  await bucket.raiseEpochAbove(Math.max(...listed));
+  const untried = [...found.untried].sort((a, b) => b - a).slice(0, RESTORE_LOOKBACK);
   for (const epoch of untried) {
     const path = replicaPathFor(epoch);
     if ((await litestream.restore(path)) === 'restored') {
@@ -359,13 +356,14 @@ async function acquireLease(
 async function recordEpoch(
   options: SingleWriterOptions,
   db: Db,
-  acquired: Pick<Acquired, 'epoch' | 'previousEpoch' | 'how'>,
+  acquired: Pick<Acquired, 'previousEpoch' | 'how'>,
   restored: string,
 ) {
   const { config, logger, lease, owner } = options;
   const epochs = createWriterEpochsRepository(db);
   const restoredEpoch = epochs.highest();
-  let epoch = acquired.epoch;
+  // The lease's own epoch: the restore's bucket fallback may have raised it since acquiring.
+  let epoch = lease.epoch();
   if (restoredEpoch !== null && restoredEpoch >= epoch) {
     // The lease object was deleted or reset by hand: keep epochs growing.
     epoch = await lease.raiseEpoch(restoredEpoch + 1);
@@ -433,8 +431,7 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
   const bucket: BucketFallback | undefined = replicaStore && {
     listEpochs: async () => listReplicaEpochs(await replicaStore()),
     raiseEpochAbove: async (epoch) => {
-      if (lease.epoch() > epoch) return;
-      acquired.epoch = await lease.raiseEpoch(epoch + 1);
+      if (lease.epoch() <= epoch) await lease.raiseEpoch(epoch + 1);
     },
   };
   const restored = litestream
