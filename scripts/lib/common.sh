@@ -62,16 +62,19 @@ floor_mul() {
   awk -v a="$1" -v b="$2" 'BEGIN { printf "%d\n", a * b }'
 }
 
-# The scripts' TypeScript helpers (scripts/src/*) need Node 22+ (type
-# stripping) and the workspace's node_modules. The node on PATH runs them when
-# it is new enough and the dependencies are installed; otherwise
-# tools/bootstrap.sh does, after installing the project's Node 24 into .tools/
-# and the dependencies on first use (as `npm start` does), so the scripts work
-# on a fresh clone with an older system Node (e.g. Debian's 20) too.
+# The scripts' TypeScript helpers (scripts/src/*) need the project's Node (24,
+# .node-version: an older one may not strip types — only 22.18+ and 23.6+ do
+# unflagged — and the code is tested on 24 alone) and the workspace's
+# node_modules. The node on PATH runs them when it is that major and the
+# dependencies are installed; otherwise tools/bootstrap.sh does, after
+# installing the project's Node 24 into .tools/ and the dependencies on first
+# use (as `npm start` does), so the scripts work on a fresh clone with another
+# system Node (e.g. Debian's 20) too.
 ts_runner() {
-  local major
+  local major wanted
   major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
-  if ((major >= 22)) && [[ -d "$common_dir/../../node_modules/.pnpm" ]]; then
+  wanted="$(cut -d. -f1 "$common_dir/../../.node-version")"
+  if [[ "$major" == "$wanted" ]] && [[ -d "$common_dir/../../node_modules/.pnpm" ]]; then
     printf '%s\n' node
   else
     printf '%s\n' "$common_dir/../../tools/bootstrap.sh"

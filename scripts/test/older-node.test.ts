@@ -1,9 +1,11 @@
 /**
  * The operator scripts with an older Node first on PATH, as on a Debian machine
- * whose system Node is 20 (it cannot run .ts files): they must run their
- * TypeScript helpers with the project's Node (scripts/lib/common.sh → tools/bootstrap.sh)
- * instead of failing with ERR_UNKNOWN_FILE_EXTENSION. The older Node is a stand-in
- * `node` on PATH that answers the version probe with 20 and refuses everything else.
+ * whose system Node is 20, or one with a Node 22 from before 22.18 (neither
+ * runs .ts files unflagged): they must run their TypeScript helpers with the
+ * project's Node (scripts/lib/common.sh → tools/bootstrap.sh) instead of
+ * failing with ERR_UNKNOWN_FILE_EXTENSION — every helper, the workflow
+ * rollback's included. The older Node is a stand-in `node` on PATH that
+ * answers the version probe and refuses everything else.
  */
 
 import { execFile } from 'node:child_process';
@@ -21,15 +23,23 @@ import {
   runScript,
   scriptsDir,
 } from './helpers/gcloud-double.ts';
+import {
+  type RevisionsServer,
+  startRevisionsServer,
+} from './helpers/workflows-revisions-server.ts';
 
-const OLD_NODE = `#!/bin/sh
-# Node 20 as far as these scripts can tell: major version 20, no TypeScript.
+/** A stand-in for an older Node: its version as far as these scripts can tell, and no TypeScript. */
+function oldNode(version: string): string {
+  return `#!/bin/sh
 case "$*" in
-  *process.versions.node*) echo 20 ;;
-  -v | --version) echo v20.20.2 ;;
+  *process.versions.node*) echo ${version.split('.')[0]} ;;
+  -v | --version) echo v${version} ;;
   *) echo 'TypeError [ERR_UNKNOWN_FILE_EXTENSION]: Unknown file extension ".ts"' >&2; exit 1 ;;
 esac
 `;
+}
+
+const WORKFLOW = 'projects/demo/locations/europe-west1/workflows/process-image';
 
 /** True when tools/bootstrap.sh has put the project's Node into .tools/ (it then needs no download). */
 async function projectNodeInstalled(): Promise<boolean> {
@@ -40,20 +50,38 @@ async function projectNodeInstalled(): Promise<boolean> {
 
 const installed = await projectNodeInstalled();
 
-describe.skipIf(!installed)(
-  'the ops scripts with Node 20 first on PATH (skipped unless .tools/ holds the project Node: with a new-enough system Node, bootstrap installs none)',
-  () => {
+describe.skipIf(!installed).each(['20.20.2', '22.10.0'])(
+  'the ops scripts with Node %s first on PATH (skipped unless .tools/ holds the project Node: with the project Node on PATH, bootstrap installs none)',
+  (version) => {
     let work: string;
     let oldNodePath: string;
     let server: AdminServer | undefined;
     let gcloud: GcloudDouble;
+    let revisionsApi: RevisionsServer;
 
     beforeAll(async () => {
       work = await mkdtemp(join(tmpdir(), 'ops-old-node-'));
       await mkdir(join(work, 'bin'));
-      await writeFile(join(work, 'bin/node'), OLD_NODE);
+      await writeFile(join(work, 'bin/node'), oldNode(version));
       await chmod(join(work, 'bin/node'), 0o755);
+      revisionsApi = await startRevisionsServer({ [WORKFLOW]: ['000002-bad', '000001-good'] });
       gcloud = await createGcloudDouble([
+        { match: 'config get api_endpoint_overrides/workflows', stdout: revisionsApi.url },
+        { match: 'auth print-access-token', stdout: 'tok-123' },
+        {
+          match: 'workflows describe process-image --revision-id=000001-good *',
+          stdout: JSON.stringify({
+            name: WORKFLOW,
+            revisionId: '000001-good',
+            sourceContents: '# good workflow',
+            serviceAccount: 'projects/demo/serviceAccounts/wf@demo.iam.gserviceaccount.com',
+          }),
+        },
+        {
+          match: 'workflows describe process-image * --format=value(revisionId)',
+          stdout: '000002-bad',
+        },
+        { match: 'workflows describe process-batch *', exit: 1 },
         { match: 'run services describe backend *status.traffic*', stdout: 'backend-00002-b' },
         {
           match: 'run revisions list --service=backend *',
@@ -73,10 +101,11 @@ describe.skipIf(!installed)(
     });
     afterAll(async () => {
       await gcloud?.cleanup();
+      await revisionsApi?.close();
       if (work) await rm(work, { recursive: true, force: true });
     });
 
-    it('the stand-in fails on a TypeScript file like Node 20 does', async () => {
+    it('the stand-in fails on a TypeScript file like that Node does', async () => {
       const failure = await promisify(execFile)(
         'node',
         [join(scriptsDir, 'src/rollback/ready-revisions.ts')],
@@ -106,6 +135,19 @@ describe.skipIf(!installed)(
       );
       expect(result.status, result.stderr).toBe(0);
       expect(result.stderr).toContain('backend: 100% of traffic to backend-00001-a');
+    });
+
+    it("scripts/rollback reads the workflow's revision history with the project Node", async () => {
+      const result = await runScript(
+        'rollback',
+        ['--dry-run', '--no-requeue', '--project', 'demo', 'workflow'],
+        { ...gcloud.env, PATH: oldNodePath },
+      );
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stderr).not.toContain('ERR_UNKNOWN_FILE_EXTENSION');
+      expect(result.stderr).toContain(
+        'workflow: process-image back to revision 000001-good (now 000002-bad)',
+      );
     });
   },
 );
