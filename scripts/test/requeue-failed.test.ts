@@ -31,7 +31,7 @@ describe('scripts/requeue-failed against a loopback admin API', () => {
     expect(result.status, result.stderr).toBe(0);
     expect(server.requests[0]).toEqual({
       method: 'GET',
-      url: '/api/admin/failed-tasks?unresolved=true&since=2026-11-21T00%3A00%3A00.000Z',
+      url: '/api/admin/failed-tasks?unresolved=true&limit=10000&since=2026-11-21T00%3A00%3A00.000Z',
       authorization: `Bearer ${server.token}`,
     });
     const retried = server.requests
@@ -50,7 +50,7 @@ describe('scripts/requeue-failed against a loopback admin API', () => {
     const result = await runScript('requeue-failed', ['--code', 'CORRUPT_IMAGE'], env(server));
     expect(result.status, result.stderr).toBe(0);
     expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
-      'GET /api/admin/failed-tasks?unresolved=true&code=CORRUPT_IMAGE',
+      'GET /api/admin/failed-tasks?unresolved=true&limit=10000&code=CORRUPT_IMAGE',
       'POST /api/admin/images/img-c/retry',
     ]);
   });
@@ -73,6 +73,35 @@ describe('scripts/requeue-failed against a loopback admin API', () => {
     expect(result.stdout).toContain('requeued: 2, failed: 1');
     expect(result.stdout).toContain('failed to requeue img-b: CONFLICT');
     expect(result.stderr.trimEnd().split('\n').at(-1)).toBe('requeue: 3/3 (1 failed)');
+  });
+
+  it('leaves a row the backend lists as not retryable (a failed regeneration) alone, and says so', async () => {
+    server = await startAdminServer([
+      ...rows(),
+      { ...failedTask('img-regen', 'JOB_FAILED', '2026-11-22T10:00:00.000Z'), retryable: false },
+    ]);
+    const result = await runScript('requeue-failed', ['--include-permanent'], env(server));
+    expect(result.status, result.stderr).toBe(0);
+    const retried = server.requests.filter((r) => r.method === 'POST').map((r) => r.url);
+    expect(retried).toHaveLength(4);
+    expect(retried).not.toContain('/api/admin/images/img-regen/retry');
+    expect(result.stdout).toContain(
+      '1 not retryable, left alone (failed regenerations: their images keep serving their old variants; run the regeneration again to take them)',
+    );
+    expect(result.stdout).toContain('requeued: 4, failed: 0');
+  });
+
+  it('asks for the backend cap and says when the listing came back full', async () => {
+    const many = Array.from({ length: 10_001 }, (_, i) =>
+      failedTask(`img-${i}`, 'TIMEOUT', '2026-11-22T10:00:00.000Z'),
+    );
+    server = await startAdminServer(many);
+    const result = await runScript('requeue-failed', ['--dry-run'], env(server));
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('failed tasks: 10000 listed');
+    expect(result.stdout).toContain(
+      'the listing stopped at its cap of 10000 (newest first): run again for older failures',
+    );
   });
 
   it('reports a rejected admin token as an error without retrying', async () => {

@@ -120,6 +120,8 @@ describe('scripts/rollback against a recording gcloud and a loopback admin API',
     server = await startAdminServer([
       failedTask('img-1', 'JOB_FAILED', '2026-11-22T10:05:00.000Z'),
       failedTask('img-2', 'TIMEOUT', '2026-11-22T09:00:00.000Z'),
+      // What a bad release can call a good image: re-queued with the rest of its failures.
+      failedTask('img-3', 'CORRUPT_IMAGE', '2026-11-22T10:10:00.000Z'),
     ]);
     env = {
       ...gcloud.env,
@@ -143,10 +145,13 @@ describe('scripts/rollback against a recording gcloud and a loopback admin API',
       ...RESUME,
     ]);
     expect(server.requests[0]?.url).toBe(
-      '/api/admin/failed-tasks?unresolved=true&since=2026-11-22T10%3A00%3A00.000Z',
+      '/api/admin/failed-tasks?unresolved=true&limit=10000&since=2026-11-22T10%3A00%3A00.000Z',
     );
-    expect(retried()).toEqual(['/api/admin/images/img-1/retry']);
-    expect(result.stdout).toContain('requeued: 1, failed: 0');
+    expect(retried().sort()).toEqual([
+      '/api/admin/images/img-1/retry',
+      '/api/admin/images/img-3/retry',
+    ]);
+    expect(result.stdout).toContain('requeued: 2, failed: 0');
   });
 
   it('re-queues failures of the last hour when no --since is given', async () => {

@@ -18,6 +18,13 @@ export interface FailedTask {
   execution: string | null;
   createdAt: string | null;
   resolvedAt: string | null;
+  /**
+   * Whether `POST /images/:id/retry` takes the image (the backend's own rule):
+   * a failed regeneration's row is not (its image is processed and keeps
+   * serving its old variants). A backend that does not say is taken at its word
+   * by the retry itself (true).
+   */
+  retryable: boolean;
 }
 
 /**
@@ -47,8 +54,16 @@ export function parseFailedTask(raw: unknown): FailedTask {
     execution: text(row.execution),
     createdAt: text(pick('createdAt', 'created_at')),
     resolvedAt: text(pick('resolvedAt', 'resolved_at')),
+    retryable: row.retryable !== false,
   };
 }
+
+/**
+ * The most rows one listing asks for: the backend's own cap on `limit`
+ * (routes/admin-failed-tasks.ts, the same as its bulk retry's). Its default
+ * page, 500, is what the console shows.
+ */
+export const LIST_LIMIT = 10_000;
 
 /** Filters of the failed-tasks listing. */
 export interface FailedTaskFilter {
@@ -134,7 +149,7 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
 
   return {
     async listFailedTasks(filter) {
-      const query = new URLSearchParams({ unresolved: 'true' });
+      const query = new URLSearchParams({ unresolved: 'true', limit: String(LIST_LIMIT) });
       if (filter.since) query.set('since', filter.since);
       if (filter.code) query.set('code', filter.code);
       const body = await call('GET', `/api/admin/failed-tasks?${query}`);

@@ -2,11 +2,19 @@
  * Lists unresolved failed tasks through the admin API and re-queues each one,
  * a few at a time. Permanent image errors (corrupt, too large, unsupported…)
  * are skipped unless asked for by `--code` or `--include-permanent`: retrying
- * them would fail the same way.
+ * them would fail the same way. Rows the backend lists as not retryable (a
+ * failed regeneration: its image is processed and keeps serving its old
+ * variants; another regeneration run takes it) are always left alone — the
+ * retry would answer 409.
  */
 import { isImageErrorCode } from '@slideshow/contracts';
 import { coerceError } from '@slideshow/runtime';
-import type { AdminClient, FailedTask, FailedTaskFilter } from './admin-client.ts';
+import {
+  type AdminClient,
+  type FailedTask,
+  type FailedTaskFilter,
+  LIST_LIMIT,
+} from './admin-client.ts';
 import type { Progress } from './progress.ts';
 
 /** Options for {@link requeueFailed}. */
@@ -23,6 +31,11 @@ export interface RequeueOptions {
 /** What happened, for the summary and the exit status. */
 export interface RequeueSummary {
   listed: number;
+  /** True when the listing came back at its cap: older failures wait for the next run. */
+  full: boolean;
+  /** Rows whose image a retry does not take (a failed regeneration). */
+  notRetryable: FailedTask[];
+  /** Permanent image errors left alone (no `--code` or `--include-permanent`). */
   skipped: FailedTask[];
   selected: FailedTask[];
   requeued: string[];
@@ -33,10 +46,14 @@ export interface RequeueSummary {
 export async function requeueFailed(options: RequeueOptions): Promise<RequeueSummary> {
   const rows = await options.client.listFailedTasks(options.filter);
   const keepPermanent = options.includePermanent || options.filter.code !== undefined;
-  const selected = rows.filter((r) => keepPermanent || !isImageErrorCode(r.errorCode));
-  const skipped = rows.filter((r) => !selected.includes(r));
+  const notRetryable = rows.filter((r) => !r.retryable);
+  const candidates = rows.filter((r) => r.retryable);
+  const selected = candidates.filter((r) => keepPermanent || !isImageErrorCode(r.errorCode));
+  const skipped = candidates.filter((r) => !selected.includes(r));
   const summary: RequeueSummary = {
     listed: rows.length,
+    full: rows.length >= LIST_LIMIT,
+    notRetryable,
     skipped,
     selected,
     requeued: [],
@@ -82,6 +99,17 @@ export function formatSummary(summary: RequeueSummary, dryRun: boolean): string 
     `failed tasks: ${summary.listed} listed, ${summary.skipped.length} skipped as permanent image errors, ` +
       `${summary.selected.length} selected${codes ? ` (${codes})` : ''}`,
   );
+  if (summary.notRetryable.length > 0) {
+    lines.push(
+      `${summary.notRetryable.length} not retryable, left alone (failed regenerations: their images ` +
+        'keep serving their old variants; run the regeneration again to take them)',
+    );
+  }
+  if (summary.full) {
+    lines.push(
+      `the listing stopped at its cap of ${LIST_LIMIT} (newest first): run again for older failures`,
+    );
+  }
   if (dryRun) lines.push('dry run: nothing was re-queued');
   else lines.push(`requeued: ${summary.requeued.length}, failed: ${summary.failures.length}`);
   for (const f of summary.failures)

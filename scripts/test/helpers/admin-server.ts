@@ -18,6 +18,8 @@ export interface WireFailedTask {
   execution: string | null;
   created_at: string;
   resolved_at: string | null;
+  /** The backend's `retryable` (false for a failed regeneration's row); true when left out. */
+  retryable?: boolean;
 }
 
 /** A request the server saw. */
@@ -77,12 +79,15 @@ export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminSer
       const since = url.searchParams.get('since');
       const code = url.searchParams.get('code');
       const unresolved = url.searchParams.get('unresolved') === 'true';
-      const failedTasks = state.rows.filter(
+      // The backend's page: 500 rows unless `limit` (at most 10,000) asks for more.
+      const limit = Math.min(Number(url.searchParams.get('limit') ?? 500), 10_000);
+      const listed = state.rows.filter(
         (r) =>
           (!since || (r.last_attempt ?? '') >= since) &&
           (!code || r.error_code === code) &&
           (!unresolved || r.resolved_at === null),
       );
+      const failedTasks = listed.slice(0, limit);
       // The backend's failedTaskView: camelCase names of the same columns.
       send(res, 200, {
         failedTasks: failedTasks.map((r) => ({
@@ -95,6 +100,7 @@ export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminSer
           source: r.source,
           createdAt: r.created_at,
           resolvedAt: r.resolved_at,
+          retryable: r.retryable ?? true,
         })),
       });
       return;
