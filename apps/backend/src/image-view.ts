@@ -11,6 +11,7 @@ import type { FailedTaskRow } from './db/failed-tasks-repository.ts';
 import type { ImageRow } from './db/images-repository.ts';
 import type { DescriptionColumns } from './db/library-repository.ts';
 import { variantPrefix } from './keys.ts';
+import { isRetryable } from './transitions/retries.ts';
 
 const Variants = z.array(VariantSchema);
 
@@ -54,6 +55,9 @@ export function adminView(
     published: (row.published ?? 1) === 1,
     slidePosition: row.slide_position ?? null,
     status: row.status,
+    // What `POST /api/admin/images/:id/retry` takes now: the console offers Retry (one image
+    // or a bulk selection) by this alone, and the retry's 409 stays the guard.
+    retryable: isRetryable(row.status),
     generation: row.generation,
     priority: row.priority,
     contentType: row.content_type,

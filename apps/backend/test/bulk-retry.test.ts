@@ -150,3 +150,58 @@ describe("a failed regeneration's row", () => {
     expect(h.t.repos.images.get(regenerated)?.status).toBe('processed');
   });
 });
+
+describe('the retryable flag of the image views', () => {
+  let h: RegenHarness | undefined;
+  afterEach(() => h?.t.cleanup());
+
+  interface ImageJson {
+    id: string;
+    status: string;
+    retryable: boolean;
+  }
+  const request = async <T>(path: string, init: RequestInit = {}) =>
+    expectJson<T>(
+      await h!.t.app.request(path, {
+        ...init,
+        headers: admin(init.body ? { 'Content-Type': 'application/json' } : {}),
+      }),
+      200,
+    );
+
+  it('says which images a retry takes (failed ones, not one a regeneration holds) in the listing, the lookup and the detail, as the bulk retry then does', async () => {
+    h = await regenHarness({ ratePerMinute: 600 });
+    const [held] = (await h.processed(1)) as [string];
+    await h.start();
+    expect((await h.tick()).dispatched).toBe(1);
+    const failed = insertFailed(h.t, 'killed.png', new Date(h.t.clock.now).toISOString());
+    const flags = (images: ImageJson[]) =>
+      Object.fromEntries(images.map((i) => [i.id, [i.status, i.retryable]]));
+    const expected = { [held]: ['processed', false], [failed]: ['failed', true] };
+
+    const listing = await request<{ images: ImageJson[] }>('/api/admin/images');
+    expect(flags(listing.images)).toEqual(expected);
+    const lookup = await request<{ images: ImageJson[] }>('/api/admin/images/lookup', {
+      method: 'POST',
+      body: JSON.stringify({ ids: [held, failed] }),
+    });
+    expect(flags(lookup.images)).toEqual(expected);
+    const details = [
+      await request<ImageJson>(`/api/images/${held}`),
+      await request<ImageJson>(`/api/images/${failed}`),
+    ];
+    expect(flags(details)).toEqual(expected);
+
+    // The server stays the guard: the held image sent anyway is refused with its cause.
+    const bulk = await request<{
+      results: { id: string; ok: boolean; error?: { code: string } }[];
+    }>('/api/admin/images/bulk', {
+      method: 'POST',
+      body: JSON.stringify({ action: 'retry', ids: [held, failed] }),
+    });
+    expect(bulk.results.map((r) => [r.id, r.ok, r.error?.code])).toEqual([
+      [held, false, 'CONFLICT'],
+      [failed, true, undefined],
+    ]);
+  });
+});

@@ -11,7 +11,7 @@ import * as z from 'zod';
 import type { AppEnv, Services } from '../context.ts';
 import { failedTaskView, thumbnail } from '../image-view.ts';
 import { jsonBody } from '../request-body.ts';
-import { RETRYABLE_STATUS } from '../transitions/retries.ts';
+import { isRetryable, RETRYABLE_STATUS } from '../transitions/retries.ts';
 
 const FailedTasksQuery = z.object({
   since: z.iso.datetime({ offset: true }).optional(),
@@ -57,7 +57,7 @@ export function failedTaskRoutes(services: Services) {
           ...failedTaskView(r),
           // What `POST /images/:id/retry` would take: a failed regeneration's row is not
           // (its image is processed and keeps serving its old variants).
-          retryable: image?.status === RETRYABLE_STATUS,
+          retryable: isRetryable(image?.status),
           image: image
             ? {
                 originalName: image.original_name,
