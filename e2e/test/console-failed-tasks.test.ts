@@ -5,7 +5,10 @@
  * of source `regenerate` that no retry can resolve. Its row offers no Retry but
  * says why and links to the regeneration panel; the rows of damaged uploads
  * keep their Retry; "Retry all failed" counts and confirms only those, and is
- * disabled once none is left; the axe-core audit of the page passes.
+ * disabled once none is left; the library's bulk Retry over a selection that
+ * holds the regenerated image counts, confirms and sends only the failed ones
+ * (the API's `retryable`) and says why the other is left alone; the axe-core
+ * audit of the page passes.
  *
  * The regeneration fails for real: the image's original is replaced after it
  * was processed, so the processor's sha256 check refuses it (a retryable
@@ -32,6 +35,7 @@ import {
   cheapPresetFile,
   failedTask,
   freshStack,
+  openDb,
   upload,
   waitForTerminal,
 } from './helpers.ts';
@@ -163,6 +167,58 @@ describe.skipIf(NO_CHROMIUM)(
       expect(await row(regenerated).count()).toBe(1);
       expect(await retryAll.isDisabled()).toBe(true);
       for (const id of damaged) expect(failedTask(stack, id)?.resolved_at).not.toBeNull();
+      expect(failedTask(stack, regenerated)?.resolved_at).toBeNull();
+      expect(errors).toEqual([]);
+    });
+
+    it("the library's bulk Retry counts, confirms and sends only the selected images the API marks retryable", async () => {
+      // Dispatch resumed: the damaged images "Retry all failed" queued fail again (bounded poll).
+      const uploadsQueue = page.locator('#queues tr[data-queue="uploads"]');
+      await uploadsQueue.getByRole('button', { name: /Resume dispatch/ }).click();
+      const statuses = () => {
+        const db = openDb(stack);
+        try {
+          return damaged.map(
+            (id) =>
+              (db.prepare('SELECT status FROM images WHERE id = ?').get(id) as { status: string })
+                .status,
+          );
+        } finally {
+          db.close();
+        }
+      };
+      await expect
+        .poll(statuses, { timeout: 120_000, interval: 250 })
+        .toEqual(['failed', 'failed']);
+
+      await page.goto(`${stack.backendUrl}/admin`);
+      await expect.poll(() => page.locator('#grid > li').count()).toBe(3);
+      const retry = page.locator('[data-bulk="retry"]');
+      // The regenerated image alone: nothing a retry takes, so Retry is off.
+      await page.locator(`#grid li[data-id="${regenerated}"] .pick`).check();
+      expect(await retry.textContent()).toBe('Retry 0');
+      expect(await retry.isDisabled()).toBe(true);
+      for (const id of damaged) await page.locator(`#grid li[data-id="${id}"] .pick`).check();
+      expect(await page.locator('#selection-count').textContent()).toBe('3 selected');
+      expect(await retry.textContent()).toBe('Retry 2');
+
+      const sent: unknown[] = [];
+      page.on('request', (r) => {
+        if (r.url().endsWith('/api/admin/images/bulk')) sent.push(r.postDataJSON());
+      });
+      await retry.focus();
+      await page.keyboard.press('Enter');
+      await page.locator('#confirm[open]').waitFor();
+      expect(await page.locator('#confirm-title').textContent()).toBe('Retry 2 images?');
+      expect(await page.locator('#confirm-message').textContent()).toBe(
+        'Each is processed again from its original file. 1 image of the selection is left alone (1 processed): only failed images are retried.',
+      );
+      await page.locator('#confirm-ok').click();
+      await expect.poll(() => page.locator('#announcer').textContent()).toBe('2 images retried.');
+      expect(sent).toEqual([{ action: 'retry', ids: expect.arrayContaining(damaged) }]);
+      expect((sent[0] as { ids: string[] }).ids).toHaveLength(2);
+      // The regenerated image stays selected, processed, its regeneration's failure open.
+      expect(await page.locator('#selection-count').textContent()).toBe('1 selected');
       expect(failedTask(stack, regenerated)?.resolved_at).toBeNull();
       expect(errors).toEqual([]);
     });

@@ -1,16 +1,24 @@
 /**
- * JSON views of an image: the admin view (everything, including the failed
- * task and execution state) and the public slideshow entry (variant URLs
- * grouped per format for `<picture>` / `srcset`).
+ * JSON views of an image: the admin view (typed by its contract in
+ * @slideshow/contracts, admin-images.ts, which the routes extend with the
+ * library's failure or the detail's failed task and execution state) and the
+ * public slideshow entry (variant URLs grouped per format for `<picture>` /
+ * `srcset`).
  */
 
-import { type Variant, Variant as VariantSchema } from '@slideshow/contracts';
-import type { ExecutionState } from '@slideshow/dispatch';
+import {
+  type AdminImage,
+  type AdminThumbnail,
+  type FailedTask,
+  type Variant,
+  Variant as VariantSchema,
+} from '@slideshow/contracts';
 import * as z from 'zod';
 import type { FailedTaskRow } from './db/failed-tasks-repository.ts';
 import type { ImageRow } from './db/images-repository.ts';
 import type { DescriptionColumns } from './db/library-repository.ts';
 import { variantPrefix } from './keys.ts';
+import { isRetryable } from './transitions/retries.ts';
 
 const Variants = z.array(VariantSchema);
 
@@ -35,16 +43,17 @@ export function variantKey(row: ImageRow, variant: Variant): string {
 /** An image row, with the library columns when the query selected them. */
 type ViewRow = ImageRow & Partial<DescriptionColumns>;
 
-/** The admin's view of an image (list entries and detail). */
-export function adminView(
-  row: ViewRow,
-  mediaBase: string,
-  extra: {
-    failedTask?: FailedTaskRow | null;
-    executionState?: ExecutionState | null;
-    failure?: { code: string; message: string } | null;
-  } = {},
-) {
+/**
+ * The processing timings of a row: JSON the backend itself wrote from a parsed
+ * `ImageResult.timings` (transitions/callbacks.ts), so read without another
+ * parse on every listed image.
+ */
+function timingsOf(row: ImageRow): Record<string, number> | null {
+  return parseJson(row.timings) as Record<string, number> | null;
+}
+
+/** The admin's view of an image (list entries, retry answer and detail). */
+export function adminView(row: ViewRow, mediaBase: string): AdminImage {
   return {
     id: row.id,
     originalName: row.original_name,
@@ -54,6 +63,9 @@ export function adminView(
     published: (row.published ?? 1) === 1,
     slidePosition: row.slide_position ?? null,
     status: row.status,
+    // What `POST /api/admin/images/:id/retry` takes now: the console offers Retry (one image
+    // or a bulk selection) by this alone, and the retry's 409 stays the guard.
+    retryable: isRetryable(row.status),
     generation: row.generation,
     priority: row.priority,
     contentType: row.content_type,
@@ -73,22 +85,18 @@ export function adminView(
       return { ...v, key, url: joinUrl(mediaBase, key) };
     }),
     thumb: thumbnail(row, mediaBase),
-    timings: parseJson(row.timings),
+    timings: timingsOf(row),
     attempts: row.attempts,
     lastErrorCode: row.last_error_code,
     execution: row.execution,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     processedAt: row.processed_at,
-    ...(extra.failedTask !== undefined ? { failedTask: failedTaskView(extra.failedTask) } : {}),
-    ...(extra.failure !== undefined ? { failure: extra.failure } : {}),
-    ...(extra.executionState !== undefined ? { executionState: extra.executionState } : {}),
   };
 }
 
 /** The API view of a failed_tasks row. */
-export function failedTaskView(row: FailedTaskRow | null) {
-  if (row === null) return null;
+export function failedTaskView(row: FailedTaskRow): FailedTask {
   return {
     imageId: row.image_id,
     errorCode: row.error_code,
@@ -118,7 +126,7 @@ export const THUMBNAIL_MAX_WIDTH = 640;
  * (the browser picks the width from `sizes`): stills only, the poster of an
  * animated image rather than its animation, never wider than 640 px.
  */
-export function thumbnail(row: ImageRow, mediaBase: string) {
+export function thumbnail(row: ImageRow, mediaBase: string): AdminThumbnail | null {
   const variants = variantsOf(row);
   const posters = variants.filter((v) => v.role === 'poster');
   const pool = (posters.length > 0 ? posters : variants.filter((v) => !v.animated)).filter(

@@ -9,9 +9,17 @@
  * console confirms, and refused by the one-image retry with its cause.
  */
 import { createHash } from 'node:crypto';
+import {
+  BulkActionAnswer,
+  BulkRetryAnswer,
+  FailedTasksAnswer,
+  ImageDetailAnswer,
+  LibraryLookupAnswer,
+  LibraryPageAnswer,
+} from '@slideshow/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newImageId } from '../src/ids.ts';
-import { admin, expectJson, makeApp, type TestApp } from './helpers.ts';
+import { admin, expectAnswer, expectJson, makeApp, type TestApp } from './helpers.ts';
 import { type RegenHarness, regenHarness } from './regen-harness.ts';
 
 /** Inserts a failed image with an open failed_tasks row (source workflow), as a killed job leaves it. */
@@ -73,7 +81,7 @@ describe('bulk retry of failed tasks', () => {
       );
       seen.push(status.counts.failed);
     }
-    const body = await expectJson<{ retried: string[]; skipped: unknown[] }>(await bulk, 202);
+    const body = await expectAnswer(BulkRetryAnswer, await bulk, 202);
     expect(body.retried).toHaveLength(FAILED);
     expect(body.skipped).toEqual([]);
     expect(t.repos.images.countsByStatus()).toMatchObject({ failed: 0, queued: FAILED });
@@ -89,17 +97,9 @@ describe("a failed regeneration's row", () => {
   let h: RegenHarness | undefined;
   afterEach(() => h?.t.cleanup());
 
-  interface ListJson {
-    failedTasks: {
-      imageId: string;
-      source: string;
-      retryable: boolean;
-      image: { status: string } | null;
-    }[];
-    retryableCount: number;
-  }
   const list = async () =>
-    expectJson<ListJson>(
+    expectAnswer(
+      FailedTasksAnswer,
       await h!.t.app.request('/api/admin/failed-tasks?unresolved=true', { headers: admin() }),
       200,
     );
@@ -136,7 +136,8 @@ describe("a failed regeneration's row", () => {
     );
     expect(refused.error).toMatchObject({ code: 'CONFLICT', message: cause });
 
-    const bulk = await expectJson<{ retried: string[]; skipped: unknown[] }>(
+    const bulk = await expectAnswer(
+      BulkRetryAnswer,
       await h.t.app.request('/api/admin/failed-tasks/retry', { method: 'POST', headers: admin() }),
       202,
     );
@@ -148,5 +149,58 @@ describe("a failed regeneration's row", () => {
     expect(after.failedTasks.map((f) => f.imageId)).toEqual([regenerated]);
     expect(after.retryableCount).toBe(0);
     expect(h.t.repos.images.get(regenerated)?.status).toBe('processed');
+  });
+});
+
+describe('the retryable flag of the image views', () => {
+  let h: RegenHarness | undefined;
+  afterEach(() => h?.t.cleanup());
+
+  const request = async <S extends Parameters<typeof expectAnswer>[0]>(
+    schema: S,
+    path: string,
+    init: RequestInit = {},
+  ) =>
+    expectAnswer(
+      schema,
+      await h!.t.app.request(path, {
+        ...init,
+        headers: admin(init.body ? { 'Content-Type': 'application/json' } : {}),
+      }),
+      200,
+    );
+
+  it('says which images a retry takes (failed ones, not one a regeneration holds) in the listing, the lookup and the detail, as the bulk retry then does', async () => {
+    h = await regenHarness({ ratePerMinute: 600 });
+    const [held] = (await h.processed(1)) as [string];
+    await h.start();
+    expect((await h.tick()).dispatched).toBe(1);
+    const failed = insertFailed(h.t, 'killed.png', new Date(h.t.clock.now).toISOString());
+    const flags = (images: { id: string; status: string; retryable: boolean }[]) =>
+      Object.fromEntries(images.map((i) => [i.id, [i.status, i.retryable]]));
+    const expected = { [held]: ['processed', false], [failed]: ['failed', true] };
+
+    const listing = await request(LibraryPageAnswer, '/api/admin/images');
+    expect(flags(listing.images)).toEqual(expected);
+    const lookup = await request(LibraryLookupAnswer, '/api/admin/images/lookup', {
+      method: 'POST',
+      body: JSON.stringify({ ids: [held, failed] }),
+    });
+    expect(flags(lookup.images)).toEqual(expected);
+    const details = [
+      await request(ImageDetailAnswer, `/api/images/${held}`),
+      await request(ImageDetailAnswer, `/api/images/${failed}`),
+    ];
+    expect(flags(details)).toEqual(expected);
+
+    // The server stays the guard: the held image sent anyway is refused with its cause.
+    const bulk = await request(BulkActionAnswer, '/api/admin/images/bulk', {
+      method: 'POST',
+      body: JSON.stringify({ action: 'retry', ids: [held, failed] }),
+    });
+    expect(bulk.results.map((r) => [r.id, r.ok, r.error?.code])).toEqual([
+      [held, false, 'CONFLICT'],
+      [failed, true, undefined],
+    ]);
   });
 });

@@ -1,3 +1,10 @@
+import {
+  BulkRetryAnswer,
+  FailedTasksAnswer,
+  ImageDetailAnswer,
+  ImageRetryAnswer,
+  LibraryPageAnswer,
+} from '@slideshow/contracts';
 import { batchTaskNameFor, taskNameFor } from '@slideshow/dispatch';
 import { DEFAULT_PRESET } from '@slideshow/imaging/header';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -5,6 +12,7 @@ import { RELAY_DEFAULTS } from '../src/outbox-relay.ts';
 import {
   admin,
   callback,
+  expectAnswer,
   expectJson,
   makeApp,
   makePng,
@@ -122,7 +130,8 @@ describe('backend happy paths', () => {
         200,
       ),
     ).toEqual({ applied: true });
-    const detail = await expectJson<Record<string, unknown> & { variants: { url: string }[] }>(
+    const detail = await expectAnswer(
+      ImageDetailAnswer,
       await t.app.request(`/api/images/${id}`, { headers: admin() }),
       200,
     );
@@ -179,7 +188,8 @@ describe('backend happy paths', () => {
       source: 'processor',
       resolved_at: null,
     });
-    const list = await expectJson<{ failedTasks: Record<string, unknown>[] }>(
+    const list = await expectAnswer(
+      FailedTasksAnswer,
       await t.app.request('/api/admin/failed-tasks?unresolved=true&code=CORRUPT_IMAGE', {
         headers: admin(),
       }),
@@ -189,7 +199,8 @@ describe('backend happy paths', () => {
       expect.objectContaining({ imageId: id, errorCode: 'CORRUPT_IMAGE', attemptCount: 2 }),
     ]);
 
-    const retried = await expectJson<{ image: { status: string; generation: number } }>(
+    const retried = await expectAnswer(
+      ImageRetryAnswer,
       await t.app.request(`/api/admin/images/${id}/retry`, { method: 'POST', headers: admin() }),
       202,
     );
@@ -217,7 +228,8 @@ describe('backend happy paths', () => {
         source: 'workflow',
       });
     }
-    const body = await expectJson<{ retried: string[] }>(
+    const body = await expectAnswer(
+      BulkRetryAnswer,
       await t.app.request('/api/admin/failed-tasks/retry', {
         method: 'POST',
         headers: admin({ 'Content-Type': 'application/json' }),
@@ -236,19 +248,22 @@ describe('backend happy paths', () => {
       const { images } = await upload([{ name: `${i}.png`, bytes: makePng(8, 8, i) }]);
       ids.push(images[0]!.id);
     }
-    const page1 = await expectJson<{ images: { id: string }[]; nextCursor: string | null }>(
+    const page1 = await expectAnswer(
+      LibraryPageAnswer,
       await t.app.request('/api/admin/images?limit=2&status=uploaded', { headers: admin() }),
       200,
     );
     expect(page1.images.map((i) => i.id)).toEqual([ids[4], ids[3]]);
-    const page2 = await expectJson<{ images: { id: string }[]; nextCursor: string | null }>(
+    const page2 = await expectAnswer(
+      LibraryPageAnswer,
       await t.app.request(`/api/admin/images?limit=2&cursor=${page1.nextCursor}`, {
         headers: admin(),
       }),
       200,
     );
     expect(page2.images.map((i) => i.id)).toEqual([ids[2], ids[1]]);
-    const page3 = await expectJson<{ images: { id: string }[]; nextCursor: string | null }>(
+    const page3 = await expectAnswer(
+      LibraryPageAnswer,
       await t.app.request(`/api/admin/images?limit=2&cursor=${page2.nextCursor}`, {
         headers: admin(),
       }),

@@ -14,6 +14,7 @@ import type { TaskDispatcher } from '@slideshow/dispatch';
 import { createDryRunDispatcher, type DryRunDispatcher } from '@slideshow/dispatch/dry-run';
 import { createLogger, type Logger, type Severity, silentLogger } from '@slideshow/runtime';
 import { createFsObjectStore } from '@slideshow/storage/fs';
+import * as z from 'zod';
 import { hashPassword } from '../src/auth/password.ts';
 import { type BackendDeps, createBackend } from '../src/backend.ts';
 import { openDatabase } from '../src/db/open-database.ts';
@@ -158,6 +159,27 @@ export async function expectJson<T = Record<string, unknown>>(
     );
   }
   return (text ? JSON.parse(text) : {}) as T;
+}
+
+/**
+ * Reads a response as JSON like {@link expectJson} and checks it against its
+ * contract (a schema of @slideshow/contracts): a renamed, missing or retyped
+ * field fails with the schema's issues and the whole body. Returns the body as
+ * the server sent it (not the parsed copy, which would drop unknown fields).
+ */
+export async function expectAnswer<S extends z.ZodType>(
+  schema: S,
+  response: Response,
+  status: number,
+): Promise<z.infer<S>> {
+  const body = await expectJson<unknown>(response, status);
+  const checked = schema.safeParse(body);
+  if (!checked.success) {
+    throw new Error(
+      `the answer breaks its contract:\n${z.prettifyError(checked.error)}\nbody: ${JSON.stringify(body)}`,
+    );
+  }
+  return body as z.infer<S>;
 }
 
 /** A valid ImageResult for `complete` callbacks. */

@@ -2,23 +2,21 @@
  * Helpers for the media library API tests: an app-bound client that uploads,
  * drives an image through the processing callbacks, and follows cursors.
  */
-import { admin, callback, expectJson, multipart, sampleResult, type TestApp } from './helpers.ts';
+import { type LibraryImage, LibraryPageAnswer } from '@slideshow/contracts';
+import {
+  admin,
+  callback,
+  expectAnswer,
+  expectJson,
+  multipart,
+  sampleResult,
+  type TestApp,
+} from './helpers.ts';
 
-/** An image as the admin API shows it. */
-export type View = {
-  id: string;
-  originalName: string;
-  status: string;
-  bytes: number;
-  title: string;
-  caption: string;
-  altText: string;
-  published: boolean;
-  failure?: { code: string; message: string } | null;
-  thumb: { src: string; width: number; sources: { type: string; srcset: string }[] } | null;
-};
-/** One page of the listing. */
-export type Page = { images: View[]; nextCursor: string | null };
+/** An image as the admin library shows it (its contract). */
+export type View = LibraryImage;
+/** One page of the listing (its contract). */
+export type Page = LibraryPageAnswer;
 /** A slide as the public API shows it. */
 export type Slide = { id: string; alt: string; title: string; caption: string };
 /**
@@ -45,6 +43,15 @@ export function libraryClient(current: () => TestApp) {
     });
   const get = async <T>(path: string) =>
     expectJson<T>(await current().app.request(path, { headers: admin() }), 200);
+  /** One page of `GET /api/admin/images?<query>`, checked against its contract. */
+  const list = async (query = '') =>
+    expectAnswer(
+      LibraryPageAnswer,
+      await current().app.request(`/api/admin/images${query ? `?${query}` : ''}`, {
+        headers: admin(),
+      }),
+      200,
+    );
   const process = async (id: string) => {
     await current().relay.drain();
     const row = current().repos.images.get(id)!;
@@ -88,8 +95,8 @@ export function libraryClient(current: () => TestApp) {
     let cursor: string | null = null;
     for (let page = 0; page < maxPages; page += 1) {
       const sep = query ? '&' : '';
-      const body: Page = await get<Page>(
-        `/api/admin/images?${query}${sep}limit=${pageSize}${cursor ? `&cursor=${cursor}` : ''}`,
+      const body: Page = await list(
+        `${query}${sep}limit=${pageSize}${cursor ? `&cursor=${cursor}` : ''}`,
       );
       seen.push(...body.images);
       cursor = body.nextCursor;
@@ -98,5 +105,5 @@ export function libraryClient(current: () => TestApp) {
     throw new Error(`more than ${maxPages} pages`);
   };
 
-  return { upload, json, get, process, fail, everything };
+  return { upload, json, get, list, process, fail, everything };
 }

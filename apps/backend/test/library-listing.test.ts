@@ -2,11 +2,14 @@
  * The library listing API through `app.request()` on a real SQLite file and
  * fs store: search, filters, sorts and a cursor that reaches every image; the
  * failure of a failed image; small thumbnails; lookups by id and content hash.
+ * Every listing and lookup answer is checked against its contract
+ * (@slideshow/contracts `LibraryPageAnswer`, `LibraryLookupAnswer`).
  */
 import { createHash } from 'node:crypto';
+import { LibraryLookupAnswer } from '@slideshow/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { admin, expectJson, makeApp, makePng, type TestApp } from './helpers.ts';
-import { libraryClient, type Page, type View } from './library-client.ts';
+import { admin, expectAnswer, expectJson, makeApp, makePng, type TestApp } from './helpers.ts';
+import { libraryClient } from './library-client.ts';
 
 describe('the media library listing', () => {
   let t: TestApp;
@@ -14,7 +17,7 @@ describe('the media library listing', () => {
     t = await makeApp();
   });
   afterEach(() => t.cleanup());
-  const { upload, json, get, process, fail, everything } = libraryClient(() => t);
+  const { upload, json, list, process, fail, everything } = libraryClient(() => t);
 
   it('reaches every image through nextCursor, for every sort and direction', async () => {
     const ids: string[] = [];
@@ -46,7 +49,7 @@ describe('the media library listing', () => {
   it('refuses a cursor from another sort order instead of skipping images', async () => {
     await upload('a.png', makePng(8, 8, 1));
     await upload('b.png', makePng(8, 8, 2));
-    const first = await get<Page>('/api/admin/images?sort=name&limit=1');
+    const first = await list('sort=name&limit=1');
     expect(first.nextCursor).not.toBeNull();
     const response = await t.app.request(
       `/api/admin/images?sort=size&limit=1&cursor=${first.nextCursor}`,
@@ -63,11 +66,11 @@ describe('the media library listing', () => {
       await json('PATCH', `/api/admin/images/${other}`, { title: 'Sunset beach' }),
       200,
     );
-    const hits = await get<Page>('/api/admin/images?q=BEACH');
+    const hits = await list('q=BEACH');
     expect(hits.images.map((i) => i.id).sort()).toEqual([beach, other].sort());
-    expect((await get<Page>('/api/admin/images?q=_')).images.map((i) => i.id)).toEqual([beach]);
-    expect((await get<Page>('/api/admin/images?q=%25')).images.map((i) => i.id)).toEqual([other]);
-    expect((await get<Page>('/api/admin/images?q=nothing-like-this')).images).toEqual([]);
+    expect((await list('q=_')).images.map((i) => i.id)).toEqual([beach]);
+    expect((await list('q=%25')).images.map((i) => i.id)).toEqual([other]);
+    expect((await list('q=nothing-like-this')).images).toEqual([]);
   });
 
   it('filters by status and by visibility, and names the failure of a failed image', async () => {
@@ -76,24 +79,22 @@ describe('the media library listing', () => {
     await upload('waiting.png', makePng(8, 8, 3));
     await process(good);
     await fail(bad);
-    const failed = await get<Page>('/api/admin/images?status=failed');
+    const failed = await list('status=failed');
     expect(failed.images.map((i) => i.id)).toEqual([bad]);
     expect(failed.images[0]!.failure).toEqual({
       code: 'CORRUPT_IMAGE',
       message: 'premature end of JPEG data',
     });
-    expect((await get<Page>('/api/admin/images?status=processed')).images[0]!.failure).toBeNull();
+    expect((await list('status=processed')).images[0]!.failure).toBeNull();
     await expectJson(await json('PATCH', `/api/admin/images/${good}`, { published: false }), 200);
-    expect(
-      (await get<Page>('/api/admin/images?visibility=hidden')).images.map((i) => i.id),
-    ).toEqual([good]);
-    expect((await get<Page>('/api/admin/images?visibility=published')).images).toHaveLength(2);
+    expect((await list('visibility=hidden')).images.map((i) => i.id)).toEqual([good]);
+    expect((await list('visibility=published')).images).toHaveLength(2);
   });
 
   it('offers the smallest variants, at most 640 px wide, as the thumbnail', async () => {
     const id = await upload('a.png', makePng(8, 8, 1));
     await process(id);
-    const [image] = (await get<Page>('/api/admin/images')).images;
+    const [image] = (await list()).images;
     expect(image!.thumb?.width).toBe(320);
     expect(image!.thumb?.src).toMatch(/w320\.jpg$/);
     expect(image!.thumb?.sources.map((s) => s.type)).toEqual([
@@ -108,7 +109,8 @@ describe('the media library listing', () => {
     const png = makePng(8, 8, 1);
     const id = await upload('a.png', png);
     const sha256 = createHash('sha256').update(png).digest('hex');
-    const body = await expectJson<{ images: View[] }>(
+    const body = await expectAnswer(
+      LibraryLookupAnswer,
       await json('POST', '/api/admin/images/lookup', {
         sha256: [sha256, 'f'.repeat(64)],
         ids: [id],

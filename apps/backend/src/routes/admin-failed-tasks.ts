@@ -6,12 +6,13 @@
  * processed and keeps serving its old variants (docs/operations.md, "Presets
  * and regeneration"). `retryableCount` and the bulk retry use that same rule.
  */
+import type { BulkRetryAnswer, FailedTaskEntry, FailedTasksAnswer } from '@slideshow/contracts';
 import { Hono } from 'hono';
 import * as z from 'zod';
 import type { AppEnv, Services } from '../context.ts';
 import { failedTaskView, thumbnail } from '../image-view.ts';
 import { jsonBody } from '../request-body.ts';
-import { RETRYABLE_STATUS } from '../transitions/retries.ts';
+import { isRetryable, RETRYABLE_STATUS } from '../transitions/retries.ts';
 
 const FailedTasksQuery = z.object({
   since: z.iso.datetime({ offset: true }).optional(),
@@ -50,14 +51,14 @@ export function failedTaskRoutes(services: Services) {
     const images = new Map(
       services.library.byIds(rows.map((r) => r.image_id)).map((i) => [i.id, i]),
     );
-    return c.json({
-      failedTasks: rows.map((r) => {
+    const answer: FailedTasksAnswer = {
+      failedTasks: rows.map((r): FailedTaskEntry => {
         const image = images.get(r.image_id);
         return {
           ...failedTaskView(r),
           // What `POST /images/:id/retry` would take: a failed regeneration's row is not
           // (its image is processed and keeps serving its old variants).
-          retryable: image?.status === RETRYABLE_STATUS,
+          retryable: isRetryable(image?.status),
           image: image
             ? {
                 originalName: image.original_name,
@@ -76,7 +77,8 @@ export function failedTaskRoutes(services: Services) {
         { ...filter, unresolved: true, limit: MAX_BULK_RETRY },
         RETRYABLE_STATUS,
       ),
-    });
+    };
+    return c.json(answer);
   });
 
   app.post('/failed-tasks/retry', services.limitBody('adminSmall'), async (c) => {
@@ -87,8 +89,7 @@ export function failedTaskRoutes(services: Services) {
       { ...filterOf(body), unresolved: true, limit: MAX_BULK_RETRY },
       RETRYABLE_STATUS,
     );
-    const retried: string[] = [];
-    const skipped: { id: string; code: string; message: string }[] = [];
+    const { retried, skipped }: BulkRetryAnswer = { retried: [], skipped: [] };
     // One transaction per batch, and the event loop free between batches: 5,000 retries in
     // one stretch held every other request (and the relay) for seconds.
     for (let start = 0; start < ids.length; start += RETRY_BATCH) {
@@ -101,7 +102,7 @@ export function failedTaskRoutes(services: Services) {
       }
     }
     c.get('logger').info('bulk retry', { retried: retried.length, skipped: skipped.length });
-    return c.json({ retried, skipped }, 202);
+    return c.json({ retried, skipped } satisfies BulkRetryAnswer, 202);
   });
 
   return app;

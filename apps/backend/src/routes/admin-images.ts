@@ -4,12 +4,13 @@
  * (protected-areas.ts). The listing is in library.ts, the failed-task list
  * and its bulk retry in admin-failed-tasks.ts.
  */
+import type { ImageDetailAnswer, ImageRetryAnswer } from '@slideshow/contracts';
 import { AppError, coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
 import * as z from 'zod';
 import type { AppEnv, Services } from '../context.ts';
 import { IMAGE_ID_PATTERN } from '../ids.ts';
-import { adminView } from '../image-view.ts';
+import { adminView, failedTaskView } from '../image-view.ts';
 import { deleteImage } from '../library/delete-image.ts';
 import { dispatchKeyOf } from '../reaper.ts';
 import { jsonBody } from '../request-body.ts';
@@ -97,7 +98,8 @@ export function adminImageRoutes(services: Services) {
     const id = checkId(c.req.param('id'));
     const row = lifecycle.retry(id);
     c.get('logger').info('image retried', { imageId: id, generation: row.generation });
-    return c.json({ image: adminView(row, deps.publicMediaBaseUrl) }, 202);
+    const answer: ImageRetryAnswer = { image: adminView(row, deps.publicMediaBaseUrl) };
+    return c.json(answer, 202);
   });
 
   return app;
@@ -110,7 +112,7 @@ export function imageDetailRoutes(services: Services) {
     const id = checkId(c.req.param('id'));
     const row = services.repos.images.get(id);
     if (!row) throw new AppError('NOT_FOUND', `no image ${id}`);
-    let executionState = null;
+    let executionState: ImageDetailAnswer['executionState'] = null;
     if (services.deps.dispatcher.executionState && row.status !== 'uploaded') {
       try {
         executionState =
@@ -123,12 +125,13 @@ export function imageDetailRoutes(services: Services) {
         });
       }
     }
-    return c.json(
-      adminView(row, services.deps.publicMediaBaseUrl, {
-        failedTask: services.repos.failedTasks.get(id) ?? null,
-        executionState,
-      }),
-    );
+    const failedTask = services.repos.failedTasks.get(id);
+    const answer: ImageDetailAnswer = {
+      ...adminView(row, services.deps.publicMediaBaseUrl),
+      failedTask: failedTask ? failedTaskView(failedTask) : null,
+      executionState,
+    };
+    return c.json(answer);
   });
   return app;
 }

@@ -6,7 +6,15 @@
  * visibility; bulk delete/retry/hide/publish; an image's timeline; and the
  * slideshow order.
  */
-import { ImageStatus } from '@slideshow/contracts';
+import {
+  BulkAction,
+  type BulkActionAnswer,
+  ImageStatus,
+  type LibraryImage,
+  type LibraryImageAnswer,
+  type LibraryLookupAnswer,
+  type LibraryPageAnswer,
+} from '@slideshow/contracts';
 import { AppError, coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
 import * as z from 'zod';
@@ -52,7 +60,7 @@ const LookupBody = z
 
 const BulkBody = z
   .object({
-    action: z.enum(['delete', 'retry', 'hide', 'publish']),
+    action: BulkAction,
     ids: z.array(ImageId).min(1).max(MAX_BULK),
   })
   .strict();
@@ -119,7 +127,7 @@ function listPage(library: Services['library'], q: z.infer<typeof ListQuery>) {
 
 /** Applies a bulk action image by image; one result per distinct id, in order. */
 async function applyBulk(services: Services, body: z.infer<typeof BulkBody>) {
-  const results: { id: string; ok: boolean; error?: { code: string; message: string } }[] = [];
+  const results: BulkActionAnswer['results'] = [];
   for (const id of new Set(body.ids)) {
     try {
       if (body.action === 'delete') await deleteImage(services, id);
@@ -144,24 +152,24 @@ export function libraryRoutes(services: Services) {
   const { deps, repos, library } = services;
   const limited = services.limitBody('library');
   const base = deps.publicMediaBaseUrl;
-  const view = (row: LibraryListRow) =>
-    adminView(row, base, {
-      failure:
-        row.failure_code === null
-          ? null
-          : { code: row.failure_code, message: row.failure_message ?? '' },
-    });
+  const view = (row: LibraryListRow): LibraryImage => ({
+    ...adminView(row, base),
+    failure:
+      row.failure_code === null
+        ? null
+        : { code: row.failure_code, message: row.failure_message ?? '' },
+  });
 
   app.get('/images', (c) => {
     const { page, nextCursor } = listPage(library, ListQuery.parse(c.req.query()));
-    return c.json({ images: page.map(view), nextCursor });
+    return c.json({ images: page.map(view), nextCursor } satisfies LibraryPageAnswer);
   });
 
   app.post('/images/lookup', limited, (c) => {
     const body = LookupBody.parse(jsonBody(c));
     const rows = [...library.byIds(body.ids ?? []), ...library.bySha256(body.sha256 ?? [])];
     const unique = new Map(rows.map((r) => [r.id, r]));
-    return c.json({ images: [...unique.values()].map(view) });
+    return c.json({ images: [...unique.values()].map(view) } satisfies LibraryLookupAnswer);
   });
 
   app.patch('/images/:id', limited, (c) => {
@@ -169,7 +177,9 @@ export function libraryRoutes(services: Services) {
     const patch = DescriptionPatchBody.parse(jsonBody(c));
     if (!library.describe(id, patch)) throw new AppError('NOT_FOUND', `no image ${id}`);
     c.get('logger').info('image described', { imageId: id, fields: Object.keys(patch) });
-    return c.json({ image: view(library.byIds([id])[0] as LibraryListRow) });
+    return c.json({
+      image: view(library.byIds([id])[0] as LibraryListRow),
+    } satisfies LibraryImageAnswer);
   });
 
   app.get('/images/:id/timeline', (c) => {
@@ -197,7 +207,7 @@ export function libraryRoutes(services: Services) {
       ok: results.length - failed,
       failed,
     });
-    return c.json({ action: body.action, results });
+    return c.json({ action: body.action, results } satisfies BulkActionAnswer);
   });
 
   app.get('/slideshow', (c) => {

@@ -18,6 +18,15 @@ import type { TransitionContext } from './context.ts';
 export const RETRYABLE_STATUS = 'failed' as const satisfies ImageStatus;
 
 /**
+ * Whether an admin's retry takes an image in `status`: the `retryable` of the
+ * API's image views and failed-task rows, which the console offers Retry by
+ * (never by a rule of its own), and the guard of `retry` below.
+ */
+export function isRetryable(status: string | undefined): boolean {
+  return status === RETRYABLE_STATUS;
+}
+
+/**
  * Why image `id` in `status` (its open failed_tasks row from `source`, if any)
  * is not retried: a failed regeneration leaves the image processed with its
  * old variants serving, and only another regeneration run resolves it
@@ -35,7 +44,7 @@ export function createRetryTransitions(ctx: TransitionContext) {
 
   const retry = db.transaction((id: string): ImageRow => {
     const row = load(id);
-    if (row.status !== RETRYABLE_STATUS) {
+    if (!isRetryable(row.status)) {
       const open = repos.failedTasks.get(id);
       const source = open && open.resolved_at === null ? open.source : undefined;
       throw new AppError('CONFLICT', notRetriedBecause(id, row.status, source), {

@@ -238,9 +238,8 @@ export async function openDetail(id, { refresh = false } = {}) {
     el(
       'div',
       { class: 'actions' },
-      image.status === 'failed'
-        ? el('button', { type: 'button', onclick: () => retry(id) }, 'Retry')
-        : null,
+      // The API's `retryable`, the same flag the library's bulk Retry counts by.
+      image.retryable ? el('button', { type: 'button', onclick: () => retry(id) }, 'Retry') : null,
       el('button', { type: 'button', class: 'danger', onclick: () => remove(image) }, 'Delete…'),
     ),
     el('h3', {}, 'Timeline'),

@@ -3,7 +3,10 @@
 // MAX_PAGES stay in the page — older ones are dropped and fetched again with
 // their remembered cursor ("Show newer images"), so thousands of images cost
 // the memory of a few hundred cards. Thumbnails are the smallest variants
-// (srcset/sizes). Cards can be selected for bulk retry, hide, show or delete.
+// (srcset/sizes). Cards can be selected for bulk retry, hide, show or delete;
+// the bulk Retry counts, confirms and sends only the selected images the API
+// marks `retryable` (the same flag the detail and the jobs panel go by), and
+// says how many it leaves alone and why.
 import { api } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
 import { $, announce, displayName, el, thumbnail } from './admin-dom.js';
@@ -23,7 +26,8 @@ let pages = [];
 let first = 0;
 let generation = 0;
 let loading = false;
-const selected = new Set();
+/** Selected ids → what the API last said of each: `{ status, retryable }`. */
+const selected = new Map();
 let onChanged = () => {};
 
 function query() {
@@ -51,7 +55,7 @@ function cardContent(image) {
       'data-focus': `pick:${image.id}`,
       'aria-label': `Select ${name}`,
       checked: selected.has(image.id),
-      onchange: (e) => select(image.id, e.target.checked),
+      onchange: (e) => select(image.id, e.target.checked, image),
     }),
     el(
       'button',
@@ -75,9 +79,21 @@ function cardContent(image) {
   ];
 }
 
+/** What the bulk bar needs of an image, from the API's answer (never a rule of the page's). */
+const factsOf = (image) => ({ status: image.status, retryable: image.retryable === true });
+
 function card(image) {
-  const li = el('li', { 'data-id': image.id, 'data-status': image.status }, ...cardContent(image));
+  const li = el(
+    'li',
+    {
+      'data-id': image.id,
+      'data-status': image.status,
+      'data-retryable': String(image.retryable === true),
+    },
+    ...cardContent(image),
+  );
   li.classList.toggle('selected', selected.has(image.id));
+  if (selected.has(image.id)) selected.set(image.id, factsOf(image));
   return li;
 }
 
@@ -85,6 +101,8 @@ function card(image) {
 function updateCard(li, image) {
   const focus = li.contains(document.activeElement) ? document.activeElement.dataset.focus : null;
   li.dataset.status = image.status;
+  li.dataset.retryable = String(image.retryable === true);
+  if (selected.has(image.id)) selected.set(image.id, factsOf(image));
   li.replaceChildren(...cardContent(image));
   li.classList.toggle('selected', selected.has(image.id));
   if (focus) li.querySelector(`[data-focus="${CSS.escape(focus)}"]`)?.focus();
@@ -105,19 +123,62 @@ function updateControls() {
   const count = selected.size;
   $('selection-count').textContent = `${count} selected`;
   for (const button of document.querySelectorAll('[data-bulk]')) button.disabled = count === 0;
+  // Retry counts only what a retry takes; with none of those selected it is off.
+  const retry = document.querySelector('[data-bulk="retry"]');
+  const retryable = retrySplit().take.length;
+  retry.textContent = count === 0 ? 'Retry' : `Retry ${retryable}`;
+  retry.disabled = retryable === 0;
   const boxes = [...$('grid').querySelectorAll('.pick')];
   const picked = boxes.filter((b) => b.checked).length;
   $('select-all').checked = boxes.length > 0 && picked === boxes.length;
   $('select-all').indeterminate = picked > 0 && picked < boxes.length;
 }
 
-function select(id, on) {
-  if (on) selected.add(id);
-  else selected.delete(id);
-  $('grid')
-    .querySelector(`li[data-id="${CSS.escape(id)}"]`)
-    ?.classList.toggle('selected', on);
+/** Selects or unselects `id`; its facts come from `image` or its card's last answer. */
+function select(id, on, image) {
+  const li = $('grid').querySelector(`li[data-id="${CSS.escape(id)}"]`);
+  if (on) {
+    selected.set(
+      id,
+      image
+        ? factsOf(image)
+        : { status: li?.dataset.status ?? '', retryable: li?.dataset.retryable === 'true' },
+    );
+  } else selected.delete(id);
+  li?.classList.toggle('selected', on);
   updateControls();
+}
+
+/** The selected ids a retry takes, and the others (left alone) with their statuses. */
+function retrySplit() {
+  const take = [];
+  const left = [];
+  for (const [id, facts] of selected) (facts.retryable ? take : left).push({ id, ...facts });
+  return { take: take.map((i) => i.id), left };
+}
+
+const images = (n) => `${n} image${n === 1 ? '' : 's'}`;
+
+/** "2 processed, 1 queued": the statuses of the images a bulk retry leaves alone. */
+function statusSummary(left) {
+  const counts = new Map();
+  for (const { status } of left) counts.set(status, (counts.get(status) ?? 0) + 1);
+  return [...counts].map(([status, n]) => `${n} ${status}`).join(', ');
+}
+
+/** Asks before a bulk retry; resolves the ids to send (none when the admin cancels). */
+async function confirmRetry() {
+  const { take, left } = retrySplit();
+  if (take.length === 0) return [];
+  const alone = left.length
+    ? ` ${images(left.length)} of the selection ${left.length === 1 ? 'is' : 'are'} left alone (${statusSummary(left)}): only failed images are retried.`
+    : '';
+  const ok = await confirmAction({
+    title: `Retry ${images(take.length)}?`,
+    message: `Each is processed again from its original file.${alone}`,
+    confirmLabel: `Retry ${take.length}`,
+  });
+  return ok ? take : [];
 }
 
 async function fetchPage(index) {
@@ -241,7 +302,8 @@ const BULK_WORDS = {
 };
 
 async function bulk(action) {
-  const ids = [...selected];
+  // A retry sends only the images the API marked retryable; its 409s still guard the rest.
+  const ids = action === 'retry' ? await confirmRetry() : [...selected.keys()];
   if (ids.length === 0) return;
   if (
     action === 'delete' &&
