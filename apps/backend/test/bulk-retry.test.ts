@@ -64,6 +64,26 @@ describe('bulk retry of failed tasks', () => {
   });
   afterAll(() => t.cleanup());
 
+  it("lists the newest 500 open rows unless asked for more, up to the bulk retry's 10,000", async () => {
+    const listed = async (query: string) =>
+      (
+        await expectAnswer(
+          FailedTasksAnswer,
+          await t.app.request(`/api/admin/failed-tasks?unresolved=true${query}`, {
+            headers: admin(),
+          }),
+          200,
+        )
+      ).failedTasks.length;
+    expect(await listed('')).toBe(500);
+    expect(await listed(`&limit=${FAILED}`)).toBe(FAILED);
+    expect(await listed('&limit=10000')).toBe(FAILED);
+    const refused = await t.app.request('/api/admin/failed-tasks?limit=10001', {
+      headers: admin(),
+    });
+    expect(refused.status).toBe(400);
+  });
+
   it(`answers other requests while it retries ${FAILED} failed tasks, then reports every one`, async () => {
     let done = false;
     const bulk = Promise.resolve(

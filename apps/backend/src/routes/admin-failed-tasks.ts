@@ -14,19 +14,22 @@ import { failedTaskView, thumbnail } from '../image-view.ts';
 import { jsonBody } from '../request-body.ts';
 import { isRetryable, RETRYABLE_STATUS } from '../transitions/retries.ts';
 
+/** Most failed tasks one bulk retry takes (newest first), and most rows one listing gives. */
+const MAX_BULK_RETRY = 10_000;
+
 const FailedTasksQuery = z.object({
   since: z.iso.datetime({ offset: true }).optional(),
   code: z.string().max(64).optional(),
   unresolved: z.enum(['true', 'false']).optional(),
+  // The Jobs page shows the newest 500; scripts/requeue-failed asks for up to the bulk
+  // retry's own cap, so one run sees what a bulk retry would.
+  limit: z.coerce.number().int().min(1).max(MAX_BULK_RETRY).default(500),
 });
 
 const BulkRetryBody = z.object({
   since: z.iso.datetime({ offset: true }).optional(),
   code: z.string().max(64).optional(),
 });
-
-/** Most failed tasks one bulk retry takes (newest first). */
-const MAX_BULK_RETRY = 10_000;
 /** Retries per transaction in a bulk retry; the event loop runs between batches. */
 const RETRY_BATCH = 100;
 
@@ -46,7 +49,11 @@ export function failedTaskRoutes(services: Services) {
   app.get('/failed-tasks', (c) => {
     const q = FailedTasksQuery.parse(c.req.query());
     const filter = filterOf(q);
-    const rows = repos.failedTasks.list({ ...filter, unresolved: q.unresolved === 'true' });
+    const rows = repos.failedTasks.list({
+      ...filter,
+      unresolved: q.unresolved === 'true',
+      limit: q.limit,
+    });
     // Each row names its image (file name, title, status, thumbnail) for the failed-tasks table.
     const images = new Map(
       services.library.byIds(rows.map((r) => r.image_id)).map((i) => [i.id, i]),
