@@ -3,7 +3,7 @@
  * lease.ts for the safety argument): take an absent or released record; take
  * over a record whose generation it has seen unchanged for `ttl + margin` of
  * its own monotonic time; otherwise wait — after asking a holder of another
- * revision to hand over, once, when asked to. It decides; lease.ts writes.
+ * revision to hand over, once, when asked to. It decides; acquire.ts writes.
  */
 import { AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { Acquired, LeaseTiming } from './lease.ts';

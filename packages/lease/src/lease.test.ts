@@ -7,11 +7,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppError, createLogger } from '@slideshow/runtime';
+import { AppError, coerceError, createLogger } from '@slideshow/runtime';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createFsLeaseStore } from './fs.ts';
 import { createLease, type HolderEvents, type Lease, type LeaseOptions } from './lease.ts';
-import type { LeaseStore } from './lease-store.ts';
+import type { LeaseRecord, LeaseStore } from './lease-store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lease-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -291,6 +291,96 @@ describe('the single-writer lease', () => {
     expect(a.epoch()).toBe(42);
     expect(seen).toEqual([]);
     await a.release();
+  });
+
+  it("makes the same requests and logs the same lines, in order, over two holders' lives", async () => {
+    const path = storePath();
+    // Slow renewals (every 1 s) so that no renewal slips in between the steps below.
+    const slow = { ttlMs: 3_000, marginMs: 500, renewEveryMs: 1_000, pollEveryMs: 25 };
+    const trace: string[] = [];
+    const summary = (record: LeaseRecord) =>
+      `epoch ${record.epoch}, holder ${record.holder?.owner ?? 'none'}, handover ${record.handover?.owner ?? 'none'}`;
+    const traced = (name: string): LeaseOptions => {
+      const real = createFsLeaseStore({ path });
+      const store: LeaseStore = {
+        read: async () => {
+          const found = await real.read();
+          trace.push(
+            `${name} read: ${found ? `${summary(found.record)} @${found.generation}` : 'none'}`,
+          );
+          return found;
+        },
+        write: async (record, generation) => {
+          try {
+            const written = await real.write(record, generation);
+            trace.push(`${name} write over @${generation}: ${summary(record)} -> @${written}`);
+            return written;
+          } catch (error) {
+            trace.push(
+              `${name} write over @${generation}: ${summary(record)} -> ${coerceError(error).code}`,
+            );
+            throw error;
+          }
+        },
+        close: () => real.close(),
+      };
+      const sink = {
+        write: (line: string) => {
+          const { severity, message, epoch } = JSON.parse(line) as Record<string, unknown>;
+          trace.push(`${name} log ${severity}: ${message} (epoch ${epoch})`);
+        },
+      };
+      return {
+        store,
+        owner: name,
+        revision: null,
+        timing: slow,
+        logger: createLogger({ stream: sink }),
+        wallClock: () => new Date('2026-01-01T00:00:00Z'),
+      };
+    };
+    const events = (name: string): HolderEvents => ({
+      onLost: (reason) => trace.push(`${name} lost: ${reason}`),
+      onHandoverRequested: (by) => trace.push(`${name} handover requested by ${by.owner}`),
+    });
+    const landed = (what: string) => () => trace.some((line) => line.startsWith(what));
+
+    const a = createLease(traced('a'));
+    await a.acquire({ timeoutMs: 1_000, requestHandover: false });
+    a.startRenewing(events('a'));
+    await until(landed('a write over @1'), "a's first renewal");
+    expect(await a.raiseEpoch(5)).toBe(5);
+    await a.release();
+    const b = createLease(traced('b'));
+    await b.acquire({ timeoutMs: 1_000, requestHandover: false });
+    b.startRenewing(events('b'));
+    // An operator rewrites the record: b's next renewal finds it superseded.
+    const operator = createFsLeaseStore({ path });
+    const current = await operator.read();
+    await operator.write(
+      { ...current!.record, holder: { owner: 'z', revision: null, since: 'now' } },
+      current!.generation,
+    );
+    await until(landed('b lost'), 'b to notice');
+    expect(trace).toEqual([
+      'a read: none',
+      'a write over @0: epoch 1, holder a, handover none -> @1',
+      'a log INFO: database lease acquired (epoch 1)',
+      'a write over @1: epoch 1, holder a, handover none -> @2',
+      'a write over @2: epoch 5, holder a, handover none -> @3',
+      'a log WARNING: raised the lease epoch above the one recorded in the database (epoch 5)',
+      'a write over @3: epoch 5, holder none, handover none -> @4',
+      'a log INFO: database lease released (epoch 5)',
+      'b read: epoch 5, holder none, handover none @4',
+      'b write over @4: epoch 6, holder b, handover none -> @5',
+      'b log INFO: database lease acquired (epoch 6)',
+      'b write over @5: epoch 6, holder b, handover none -> CONFLICT',
+      'b read: epoch 6, holder z, handover none @6',
+      'b log ERROR: database lease lost (epoch 6)',
+      'b lost: superseded',
+    ]);
+    b.abandon();
+    await operator.close();
   });
 
   it('refuses timings that leave no room to retry a renewal', () => {
