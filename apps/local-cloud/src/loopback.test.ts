@@ -62,8 +62,14 @@ describe('the outbound policy', () => {
 
   it('sends the OIDC token to loopback hosts only and the OAuth token to local-cloud only', () => {
     expect(policy.mayCarry('http://127.0.0.1:9/x', 'oidc')).toBe(true);
-    expect(policy.mayCarry('http://localhost:8123/v1/x', 'oauth')).toBe(true);
+    expect(policy.mayCarry('http://127.0.0.1:8123/v1/x', 'oauth')).toBe(true);
     expect(policy.mayCarry('http://127.0.0.1:9/x', 'oauth')).toBe(false);
+    // Local-cloud listens on 127.0.0.1 only: another loopback address on its port is whoever
+    // bound it (another user), and `localhost` may resolve to ::1.
+    for (const other of ['localhost', '[::1]', '127.0.0.2', '[::ffff:7f00:1]']) {
+      expect(policy.mayCarry(`http://${other}:8123/v1/x`, 'oauth'), other).toBe(false);
+    }
+    expect(createOutboundPolicy({}).mayCarry('http://127.0.0.1:8123/v1/x', 'oauth')).toBe(false);
     expect(policy.mayCarry('https://hooks.example/x', 'oidc')).toBe(false);
     expect(policy.mayCarry('https://hooks.example/x', 'oauth')).toBe(false);
   });

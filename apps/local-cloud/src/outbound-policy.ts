@@ -5,7 +5,9 @@
  * adds others. Credentials never leave the machine: the local OIDC token
  * (the stack's callback secret) goes only to loopback hosts, and the local
  * OAuth token — the credential of local-cloud's own API — only to
- * local-cloud itself, as Google sends OAuth tokens only to its own APIs
+ * local-cloud itself: the address it listens on (127.0.0.1) and its port,
+ * never another loopback name (`localhost` may resolve to ::1, and ::1 or
+ * 127.0.0.2 on that port is whoever bound it), as Google sends OAuth tokens only to its own APIs
  * ("OAuth tokens should generally only be used when calling Google APIs
  * hosted on *.googleapis.com", Cloud Tasks OAuthToken reference).
  */
@@ -29,9 +31,12 @@ export interface OutboundPolicyOptions {
    * (any host). Credentials are still never sent to them.
    */
   allowedHosts?: readonly string[];
-  /** local-cloud's own port, the only target of the OAuth token (any loopback port when unknown). */
+  /** local-cloud's own port: with {@link SELF_HOST}, the only target of the OAuth token (none when unknown). */
   selfPort?: () => number | undefined;
 }
+
+/** The address local-cloud listens on (server.ts), so the only host its OAuth token is sent to. */
+export const SELF_HOST = '127.0.0.1';
 
 function parse(url: string): URL | undefined {
   return URL.canParse(url) ? new URL(url) : undefined;
@@ -62,7 +67,7 @@ export function createOutboundPolicy(options: OutboundPolicyOptions = {}): Outbo
       if (u === undefined || !isLoopbackHostname(u.hostname)) return false;
       if (kind === 'oidc') return true;
       const self = options.selfPort?.();
-      return self === undefined || port(u) === String(self);
+      return u.hostname === SELF_HOST && self !== undefined && port(u) === String(self);
     },
   };
 }

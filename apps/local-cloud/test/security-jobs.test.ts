@@ -134,7 +134,7 @@ describe('a job runs only a command line the local stack registered', () => {
   });
 
   it('refuses environment variables that change what code runs, in the job and in overrides', async () => {
-    for (const name of ['NODE_OPTIONS', 'LD_PRELOAD', 'PATH', 'NODE_PATH']) {
+    for (const name of ['NODE_OPTIONS', 'LD_PRELOAD', 'PATH', 'NODE_PATH', 'OPENSSL_CONF']) {
       const res = await api(
         cloud,
         'POST',

@@ -62,7 +62,9 @@ const RESERVED = new Set([
  * Variables with which an environment chooses what code a program loads:
  * Node (`--require`/`--import` through NODE_OPTIONS, NODE_PATH), the dynamic
  * loader (LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH…), glibc's iconv modules,
- * shells and other runtimes, and PATH (which binary a name runs).
+ * OpenSSL's configuration and module folders (Node reads OPENSSL_CONF at
+ * start, and a configuration can load a provider or engine `.so`), shells and
+ * other runtimes, and PATH (which binary a name runs).
  */
 const CODE_LOADING = new Set([
   'NODE_OPTIONS',
@@ -70,6 +72,9 @@ const CODE_LOADING = new Set([
   'NODE_REPL_EXTERNAL_MODULE',
   'PATH',
   'GCONV_PATH',
+  'OPENSSL_CONF',
+  'OPENSSL_MODULES',
+  'OPENSSL_ENGINES',
   'BASH_ENV',
   'ENV',
   'PYTHONSTARTUP',
