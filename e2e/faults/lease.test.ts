@@ -13,8 +13,12 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { createLease } from '@slideshow/lease';
+import { createGcsLeaseStore } from '@slideshow/lease/gcs';
+import { createLogger } from '@slideshow/runtime';
 import { createGcsObjectStore } from '@slideshow/storage/gcs';
 import { type GcsEmulator, startGcsEmulator } from '@slideshow/storage/testing/gcs-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -366,6 +370,56 @@ describe.skipIf(!litestream)(
       next.signal('SIGTERM');
       expect(await stopped(next)).toBe(0);
     }, 120_000);
+
+    it('restores the last sound replica when more writers than the look-back died in a row', async () => {
+      const c = cluster();
+      // The last healthy writers: epochs 1 and 2, each acknowledged one upload.
+      const acknowledged = await writersInTurn(c, ['deaths-a', 'deaths-b'], 9_200);
+      // Then 25 writers took the lease one after another (epochs 3 to 27) and died without a
+      // sound replica: most as a writer whose Litestream failed does (it releases the lease),
+      // the last one killed (its lease expires). The backend's look-back covers 20 epochs.
+      const bucket = databaseBucket(c);
+      const leaseStore = createGcsLeaseStore({
+        bucket: c.dbBucket,
+        object: 'slideshow.db.lease',
+        apiEndpoint: emulator.endpoint,
+      });
+      const quiet = createLogger({ stream: new PassThrough() });
+      const DEAD = 25;
+      for (let i = 0; i < DEAD; i++) {
+        const lease = createLease({
+          store: leaseStore,
+          owner: `dead-writer-${i}`,
+          revision: null,
+          timing: { ttlMs: 1_000, marginMs: 100, renewEveryMs: 300, pollEveryMs: 50 },
+          logger: quiet,
+        });
+        const { epoch } = await lease.acquire({ timeoutMs: 10_000, requestHandover: false });
+        // Some left something at their path that is no replica: 4 and 6 lie beyond the
+        // look-back (the fallback must pass them over for 2), 20 within it.
+        if ([4, 6, 20].includes(epoch)) {
+          const path = `slideshow.db/epochs/${String(epoch).padStart(10, '0')}/not-a-replica`;
+          await bucket.put(path, Buffer.from('x'), { contentType: 'application/octet-stream' });
+        }
+        if (i < DEAD - 1) await lease.release();
+        else lease.abandon();
+      }
+      await leaseStore.close();
+      const startedAt = performance.now();
+      const next = await start(c, 'deaths-next');
+      const readyAt = await waitReady(next);
+      // 21 restores in the look-back (27 down to 7), a listing, then 6, 4 and 2.
+      figures.lookBackExhaustedReadyMs = String(Math.round(readyAt - startedAt));
+      // The data of the last healthy writer is there, and epochs go on from the lease's.
+      expect([...imageIds(next.databasePath)].sort()).toEqual([...acknowledged].sort());
+      expect(writerEpochs(next.databasePath).map((e) => e.epoch)).toEqual([1, 2, DEAD + 3]);
+      expect(next.logs()).toContain(
+        '"message":"the lease named no epoch with a replica; restored the newest one in the bucket"',
+      );
+      expect(next.logs()).toContain('"restoredFrom":"slideshow.db/epochs/0000000002"');
+      next.signal('SIGTERM');
+      expect(await stopped(next)).toBe(0);
+    }, 180_000);
 
     it('refuses to start empty when the bucket holds epoch paths none of which restores', async () => {
       const c = cluster();

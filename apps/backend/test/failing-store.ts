@@ -57,7 +57,8 @@ export function createStoreFailingMidStream(
     },
     get: (key, options) => inner.get(key, options),
     stat: (key) => inner.stat(key),
-    list: (prefix) => inner.list(prefix),
+    // Bound as it is, so listings keep their options (a delimiter listing stays one).
+    list: inner.list.bind(inner),
     delete: (key) => inner.delete(key),
     deletePrefix: (prefix) => inner.deletePrefix(prefix),
     failures: () => failures,

@@ -1,9 +1,10 @@
 /**
- * Deleting the Litestream replicas of earlier writers (src/writer/replica-pruning.ts):
- * on the GCS adapter against the emulator, with two-object pages so that the
- * listing continues after a deletion emptied the rest of its page, and on a
- * real folder. The whole path (real backends, real Litestream) is in
- * e2e/faults/lease.test.ts.
+ * Deleting the Litestream replicas of earlier writers (src/writer/replica-pruning.ts)
+ * and listing the epoch paths (src/writer/replica-epochs.ts): on the GCS adapter
+ * against the emulator, with two-object pages so that the listings span
+ * several, and on a real folder. The epoch paths are listed one level deep, one
+ * entry per path; a test counts the emulator's list requests. The whole path
+ * (real backends, real Litestream) is in e2e/faults/lease.test.ts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -161,6 +162,47 @@ describe('replica pruning', () => {
   pruningSuite('on a folder', async () =>
     createFsObjectStore({ root: mkdtempSync(join(root, 'store-')) }),
   );
+
+  it('lists one entry per epoch path, never the replica objects under them', async () => {
+    const bucket = `pruning-${bucketNumber++}`;
+    const store = createGcsObjectStore({
+      bucket,
+      apiEndpoint: emulator.endpoint,
+      projectId: emulator.projectId,
+      listPageSize: 2,
+    });
+    await fill(store, [...replicaKeys(1, 20), ...replicaKeys(2, 20), ...replicaKeys(3, 20)]);
+    /** The `objects.list` requests over the whole epochs folder since `from`. */
+    const epochListings = (from: number) =>
+      emulator.requests
+        .slice(from)
+        .map((r) => new URL(r.url, emulator.endpoint))
+        .filter(
+          (url) =>
+            url.pathname.endsWith(`/b/${bucket}/o`) &&
+            url.searchParams.get('prefix') === 'slideshow.db/epochs/',
+        );
+    let from = emulator.requests.length;
+    expect(await listReplicaEpochs(store)).toEqual([1, 2, 3]);
+    // Listing every object, two a page, would take 30 requests: one level takes one.
+    expect(epochListings(from).map((url) => url.searchParams.get('delimiter'))).toEqual(['/']);
+
+    from = emulator.requests.length;
+    expect(await pruneReplicasBefore(store, 3, new Set([1]))).toEqual({
+      epochs: [1],
+      objects: 20,
+      kept: [2],
+    });
+    expect(epochListings(from)).toHaveLength(1);
+    // Only the deleted path's objects were read; epoch 2's and 3's were not listed.
+    const listedPrefixes = emulator.requests
+      .slice(from)
+      .map((r) => new URL(r.url, emulator.endpoint).searchParams.get('prefix'))
+      .filter((prefix) => prefix !== null);
+    expect(new Set(listedPrefixes)).toEqual(
+      new Set(['slideshow.db/epochs/', `${replicaPathFor(1)}/`]),
+    );
+  });
 
   it('takes as superseded only a writer whose direct successor restored it after a release', () => {
     const db = openDatabase(join(mkdtempSync(join(root, 'db-')), 'slideshow.db'));

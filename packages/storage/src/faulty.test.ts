@@ -45,11 +45,18 @@ describe('the faulty object store', () => {
     await store.put('plain/a.txt', Buffer.from('hello'), { contentType: 'text/plain' });
     expect(await readText(await store.get('plain/a.txt'))).toBe('hello');
     expect((await store.stat('plain/a.txt'))?.bytes).toBe(5);
+    await store.put('plain/deeper/b.txt', Buffer.from('b'), { contentType: 'text/plain' });
     const listed: string[] = [];
     for await (const info of store.list('plain/')) listed.push(info.key);
-    expect(listed).toEqual(['plain/a.txt']);
-    expect(await store.deletePrefix('plain/')).toBe(1);
-    expect(store.stats()).toEqual({ calls: 2, failures: 0, stalls: 0 });
+    expect(listed).toEqual(['plain/a.txt', 'plain/deeper/b.txt']);
+    // The delimiter reaches the inner store: one level, not every object.
+    const level: string[] = [];
+    for await (const e of store.list('plain/', { delimiter: '/' })) {
+      level.push(e.kind === 'prefix' ? `prefix ${e.prefix}` : `object ${e.key}`);
+    }
+    expect(level).toEqual(['object plain/a.txt', 'prefix plain/deeper/']);
+    expect(await store.deletePrefix('plain/')).toBe(2);
+    expect(store.stats()).toEqual({ calls: 3, failures: 0, stalls: 0 });
   });
 
   it('fails the same calls for the same seed and salt, and other calls for another salt', async () => {

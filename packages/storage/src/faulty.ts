@@ -14,7 +14,14 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '@slideshow/runtime';
-import type { GetOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.ts';
+import type {
+  GetOptions,
+  ListEntry,
+  ListOptions,
+  ObjectInfo,
+  ObjectStore,
+  PutOptions,
+} from './object-store.ts';
 
 /** Which calls can be hit by a fault. */
 export type FaultyOperation = 'put' | 'get';
@@ -115,6 +122,13 @@ export function createFaultyObjectStore(
     }
   };
 
+  // Listings pass through untouched, options included (a delimiter listing must stay one).
+  function list(prefix: string): AsyncIterable<ObjectInfo>;
+  function list(prefix: string, listOptions: ListOptions): AsyncIterable<ListEntry>;
+  function list(prefix: string, listOptions?: ListOptions): AsyncIterable<ObjectInfo | ListEntry> {
+    return listOptions ? inner.list(prefix, listOptions) : inner.list(prefix);
+  }
+
   return {
     async put(key: string, body: Readable | Buffer, putOptions: PutOptions): Promise<ObjectInfo> {
       try {
@@ -132,7 +146,7 @@ export function createFaultyObjectStore(
       return await inner.get(key, getOptions);
     },
     stat: (key) => inner.stat(key),
-    list: (prefix) => inner.list(prefix),
+    list,
     delete: (key) => inner.delete(key),
     deletePrefix: (prefix) => inner.deletePrefix(prefix),
     // Upload sessions pass through untouched: the faults are on reads and writes of objects.

@@ -1,20 +1,23 @@
 /**
  * The filesystem store's reads (fs.ts assembles them): `get` (optionally a
- * byte range), `stat` and `list`. Every path is checked to stay inside the
- * root's real path; symlinks are never followed.
+ * byte range), `stat` and `list` (whose walks are in fs-list.ts). Every path
+ * is checked to stay inside the root's real path; symlinks are never followed.
  */
 import { constants } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError } from '@slideshow/runtime';
 import type { FsStoreContext } from './fs-context.ts';
-import { assertRealPathInside, hasCode, keyToPath, mapFsError, RESERVED_DIR } from './fs-paths.ts';
+import { listLevel, listTree } from './fs-list.ts';
+import { assertRealPathInside, hasCode, keyToPath, mapFsError } from './fs-paths.ts';
 import {
+  assertValidListOptions,
   assertValidPrefix,
   assertValidRange,
   type GetOptions,
-  isValidKey,
+  type ListEntry,
+  type ListOptions,
   type ObjectInfo,
 } from './object-store.ts';
 
@@ -26,6 +29,8 @@ export interface FsReader {
   stat(key: string): Promise<ObjectInfo | undefined>;
   /** ObjectStore.list: keys in plain string order, as GCS lists them. */
   list(prefix: string): AsyncGenerator<ObjectInfo>;
+  /** ObjectStore.list with a delimiter: one folder read, not a walk of the tree below it. */
+  list(prefix: string, options: ListOptions): AsyncGenerator<ListEntry>;
 }
 
 /** Builds the reads of the store described by `ctx`. */
@@ -76,45 +81,14 @@ export function createFsReader(ctx: FsStoreContext): FsReader {
     }
   }
 
-  async function* walk(
-    dir: string,
-    dirKey: string,
-    namePrefix: string,
-  ): AsyncGenerator<ObjectInfo> {
-    let entries: Awaited<ReturnType<typeof readdirEntries>>;
-    try {
-      entries = await readdirEntries(dir);
-    } catch (error) {
-      if (hasCode(error, 'ENOENT', 'ENOTDIR')) return;
-      throw mapFsError(error, dirKey, 'list');
-    }
-    const candidates = entries
-      .filter((entry) => entry.name.startsWith(namePrefix))
-      .filter((entry) => !(dirKey === '' && entry.name === RESERVED_DIR))
-      // Symlinks are skipped, not followed: they could lead outside the root or into a loop.
-      .filter((entry) => entry.isFile() || entry.isDirectory())
-      // Sorting "name/" for folders yields the keys in plain string order, as GCS lists them.
-      .map((entry) => ({ entry, sortKey: entry.isDirectory() ? `${entry.name}/` : entry.name }))
-      .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
-    for (const { entry } of candidates) {
-      const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
-      const abs = path.join(dir, entry.name);
-      if (entry.isDirectory()) {
-        yield* walk(abs, key, '');
-        continue;
-      }
-      if (!isValidKey(key)) continue;
-      try {
-        const info = await infoAt(key, abs);
-        if (info) yield info;
-      } catch (error) {
-        throw mapFsError(error, key, 'list');
-      }
-    }
-  }
-
-  async function* list(prefix: string): AsyncGenerator<ObjectInfo> {
+  function list(prefix: string): AsyncGenerator<ObjectInfo>;
+  function list(prefix: string, options: ListOptions): AsyncGenerator<ListEntry>;
+  async function* list(
+    prefix: string,
+    options?: ListOptions,
+  ): AsyncGenerator<ObjectInfo | ListEntry> {
     assertValidPrefix(prefix);
+    assertValidListOptions(options);
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash >= 0 ? prefix.slice(0, slash) : '';
     const dir = dirKey === '' ? root : keyToPath(root, dirKey);
@@ -124,12 +98,11 @@ export function createFsReader(ctx: FsStoreContext): FsReader {
       if (hasCode(error, 'ENOENT', 'ENOTDIR')) return;
       throw mapFsError(error, prefix, 'list');
     }
-    yield* walk(dir, dirKey, prefix.slice(slash + 1));
+    const namePrefix = prefix.slice(slash + 1);
+    yield* options
+      ? listLevel(infoAt, dir, dirKey, namePrefix)
+      : listTree(infoAt, dir, dirKey, namePrefix);
   }
 
   return { get, stat: statKey, list };
-}
-
-function readdirEntries(dir: string) {
-  return readdir(dir, { withFileTypes: true });
 }

@@ -84,6 +84,29 @@ describe('filesystem store specifics', () => {
     expect(listed.some((key) => key.startsWith('escape'))).toBe(false);
   });
 
+  it('lists one level with a delimiter without symlinks, its own folder or folders that hold no object', async () => {
+    await mkdir(path.join(root, 'levels', 'empty', 'deeper'), { recursive: true });
+    // A name no key can be (a backslash) is not an object, so its folder is no common prefix.
+    await mkdir(path.join(root, 'levels', 'odd'), { recursive: true });
+    await writeFile(path.join(root, 'levels', 'odd', 'back\\slash.txt'), 'x');
+    await symlink(outside, path.join(root, 'levels', 'linked'));
+    // Dropped in by hand, two folders down: a common prefix like any other.
+    await mkdir(path.join(root, 'levels', 'handmade', 'a', 'b'), { recursive: true });
+    await writeFile(path.join(root, 'levels', 'handmade', 'a', 'b', 'photo.jpg'), 'jpg');
+    await store.put('levels/kept.txt', Buffer.from('kept'), { contentType: 'text/plain' });
+    const shown = async (prefix: string) => {
+      const entries: string[] = [];
+      for await (const e of store.list(prefix, { delimiter: '/' })) {
+        entries.push(e.kind === 'prefix' ? `prefix ${e.prefix}` : `object ${e.key}`);
+      }
+      return entries;
+    };
+    expect(await shown('levels/')).toEqual(['prefix levels/handmade/', 'object levels/kept.txt']);
+    const top = await shown('');
+    expect(top).toContain('prefix levels/');
+    expect(top.filter((e) => e.includes('.objectstore') || e.includes('escape'))).toEqual([]);
+  });
+
   it('does not follow a symlinked object file that points outside the root', async () => {
     await symlink(path.join(outside, 'secret.txt'), path.join(root, 'link.txt'));
     expect((await appErrorOf(store.get('link.txt'))).code).toBe('VALIDATION_FAILED');

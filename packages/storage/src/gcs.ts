@@ -17,12 +17,14 @@ import { pipeline } from 'node:stream/promises';
 import { type Bucket, type File, type FileMetadata, Storage } from '@google-cloud/storage';
 import { AppError, coerceError } from '@slideshow/runtime';
 import { isNotFound, mapGcsError } from './gcs-errors.ts';
+import { inKeyOrder, listPages, toInfo } from './gcs-list.ts';
 import {
   assertValidKey,
-  assertValidPrefix,
+  assertValidListOptions,
   assertValidRange,
   type GetOptions,
-  isValidKey,
+  type ListEntry,
+  type ListOptions,
   type ObjectInfo,
   type ObjectStore,
   type OpenUploadOptions,
@@ -49,19 +51,6 @@ export interface GcsObjectStoreOptions {
 }
 
 const DEFAULT_RESUMABLE_THRESHOLD = 8 * 1024 * 1024;
-/** A runaway-listing guard: 10 million objects at the default page size. */
-const MAX_LIST_PAGES = 10_000;
-
-function toInfo(key: string, metadata: FileMetadata): ObjectInfo {
-  const info: ObjectInfo = {
-    key,
-    bytes: Number(metadata.size ?? 0),
-    contentType: metadata.contentType ?? 'application/octet-stream',
-    updated: new Date(metadata.updated ?? metadata.timeCreated ?? 0),
-  };
-  if (metadata.cacheControl) info.cacheControl = metadata.cacheControl;
-  return info;
-}
 
 /**
  * Reads up to `limit + 1` bytes of `body` to learn whether it is small enough
@@ -272,39 +261,18 @@ export function createGcsObjectStore(options: GcsObjectStoreOptions): ObjectStor
     }
   }
 
-  async function* listPages(prefix: string): AsyncGenerator<ObjectInfo[]> {
-    assertValidPrefix(prefix);
-    let query: { prefix: string; autoPaginate: false; maxResults: number; pageToken?: string } = {
-      prefix,
-      autoPaginate: false,
-      maxResults: pageSize,
-    };
-    for (let page = 0; page < MAX_LIST_PAGES; page++) {
-      let files: File[];
-      let nextQuery: { pageToken?: string } | undefined;
-      try {
-        const response = await bucket.getFiles(query);
-        files = response[0];
-        nextQuery = response[1] as { pageToken?: string } | undefined;
-      } catch (error) {
-        throw mapGcsError(error, prefix, 'list');
-      }
-      // Names no key can express (e.g. "folder/" placeholders made by the console) are skipped.
-      yield files.filter((f) => isValidKey(f.name)).map((f) => toInfo(f.name, f.metadata));
-      if (!nextQuery?.pageToken) return;
-      query = { ...query, pageToken: nextQuery.pageToken };
+  function list(prefix: string): AsyncGenerator<ObjectInfo>;
+  function list(prefix: string, options: ListOptions): AsyncGenerator<ListEntry>;
+  async function* list(
+    prefix: string,
+    options?: ListOptions,
+  ): AsyncGenerator<ObjectInfo | ListEntry> {
+    assertValidListOptions(options);
+    if (options) {
+      yield* inKeyOrder(listPages(bucket, pageSize, prefix, options.delimiter));
+      return;
     }
-    throw new AppError(
-      'STORAGE_UNAVAILABLE',
-      `Listing ${JSON.stringify(prefix)} did not end after ${MAX_LIST_PAGES} pages`,
-      {
-        context: { prefix },
-      },
-    );
-  }
-
-  async function* list(prefix: string): AsyncGenerator<ObjectInfo> {
-    for await (const page of listPages(prefix)) yield* page;
+    for await (const page of listPages(bucket, pageSize, prefix)) yield* page.objects;
   }
 
   async function deleteKey(key: string): Promise<void> {
@@ -318,8 +286,8 @@ export function createGcsObjectStore(options: GcsObjectStoreOptions): ObjectStor
 
   async function deletePrefix(prefix: string): Promise<number> {
     let count = 0;
-    for await (const page of listPages(prefix)) {
-      await mapLimit(page, deleteConcurrency, async (info) => {
+    for await (const page of listPages(bucket, pageSize, prefix)) {
+      await mapLimit(page.objects, deleteConcurrency, async (info) => {
         await deleteKey(info.key);
         count++;
       });

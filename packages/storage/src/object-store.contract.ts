@@ -7,6 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { AppError } from '@slideshow/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { listDelimiterTests } from './list-delimiter.contract.ts';
 import type { ObjectStore } from './object-store.ts';
 import {
   appErrorOf,
@@ -29,7 +30,7 @@ export interface ContractSubject {
 }
 
 /** What the tests of one adapter share: the subject (set in beforeAll) and a fresh key prefix per test. */
-interface SuiteContext {
+export interface SuiteContext {
   subject: ContractSubject;
   prefix(): string;
 }
@@ -46,6 +47,7 @@ export function runObjectStoreContract(
     });
     roundTripTests(ctx);
     listAndOverwriteTests(ctx);
+    listDelimiterTests(ctx);
     failedPutTests(ctx);
     deleteTests(ctx);
     boundedMemoryTest(ctx);

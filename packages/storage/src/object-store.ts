@@ -17,6 +17,34 @@ export interface ObjectInfo {
   cacheControl?: string;
 }
 
+/** Options for {@link ObjectStore.list}. */
+export interface ListOptions {
+  /**
+   * `'/'` lists one level, as Cloud Storage's `delimiter` does
+   * (https://cloud.google.com/storage/docs/json_api/v1/objects/list): the
+   * objects whose key has no `/` after the prefix, and one
+   * {@link CommonPrefix} for each deeper level, however many objects it holds.
+   */
+  delimiter: '/';
+}
+
+/**
+ * A level below a listed prefix (Cloud Storage's `prefixes[]`): `prefix` is the
+ * listed prefix plus the rest of the key up to and including its next `/`.
+ * It exists while at least one object lies under it.
+ */
+export interface CommonPrefix {
+  kind: 'prefix';
+  prefix: string;
+}
+
+/**
+ * What a listing with a delimiter yields: an object, or a level below the
+ * prefix. The `kind` is there so that a wrapper of the port that drops the
+ * options (and would list every object) does not type-check.
+ */
+export type ListEntry = (ObjectInfo & { kind: 'object' }) | CommonPrefix;
+
 /** Options for {@link ObjectStore.put}. */
 export interface PutOptions {
   contentType: string;
@@ -90,6 +118,11 @@ export interface ObjectStore {
   stat(key: string): Promise<ObjectInfo | undefined>;
   /** Every object whose key starts with `prefix` (plain string prefix, not a folder), in key order. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
+  /**
+   * With `{ delimiter: '/' }`: one level under `prefix`, the objects and the
+   * common prefixes in one key order (a common prefix sorts as its own string).
+   */
+  list(prefix: string, options: ListOptions): AsyncIterable<ListEntry>;
   /** Removes the object; removing a missing object is not an error. */
   delete(key: string): Promise<void>;
   /** Removes every object under `prefix` and returns how many were removed. */
@@ -157,6 +190,16 @@ export function assertValidPrefix(prefix: string): void {
   if (prefix === '') return;
   // A prefix is a key with an optional trailing slash: "images/" or "images/ab".
   assertValidKey(prefix.endsWith('/') ? prefix.slice(0, -1) || '/' : prefix);
+}
+
+/** Throws `AppError('VALIDATION_FAILED')` unless `options` is undefined or `{ delimiter: '/' }`. */
+export function assertValidListOptions(options: ListOptions | undefined): void {
+  if (options === undefined || options.delimiter === '/') return;
+  const delimiter: unknown = options.delimiter;
+  throw new AppError(
+    'VALIDATION_FAILED',
+    `Expected '/' for delimiter but received ${JSON.stringify(delimiter)} of type ${typeof delimiter}`,
+  );
 }
 
 /** Throws `AppError('VALIDATION_FAILED')` for a range that is not two ordered non-negative integers. */

@@ -20,14 +20,27 @@ export function epochOfKey(key: string): number | undefined {
 }
 
 /**
- * Every epoch with at least one object under its path, ascending. It lists every
- * replica object, so it is for the rare fallback, not for every start.
+ * The epochs of the epoch paths in the bucket (a common prefix exists while an
+ * object lies under it), in the order of {@link ObjectStore.list}. A listing
+ * with a delimiter reads one entry per epoch path, not the replica objects
+ * under it: after a reset of a busy deployment those are hundreds of
+ * thousands of WAL segments, about a minute of listing inside the startup
+ * probe's 240 s.
  */
-export async function listReplicaEpochs(store: ObjectStore): Promise<number[]> {
-  const epochs = new Set<number>();
-  for await (const info of store.list(EPOCHS_PREFIX)) {
-    const epoch = epochOfKey(info.key);
-    if (epoch !== undefined) epochs.add(epoch);
+export async function* replicaEpochPaths(
+  store: ObjectStore,
+): AsyncGenerator<{ epoch: number; prefix: string }> {
+  for await (const entry of store.list(EPOCHS_PREFIX, { delimiter: '/' })) {
+    if (entry.kind !== 'prefix') continue;
+    // Names under epochs/ that are not ten-digit epochs (a `.bak` copy, a README) are no one's.
+    const epoch = epochOfKey(entry.prefix);
+    if (epoch !== undefined) yield { epoch, prefix: entry.prefix };
   }
-  return [...epochs].sort((a, b) => a - b);
+}
+
+/** Every epoch with an object under its path, ascending (the restore's fallback). */
+export async function listReplicaEpochs(store: ObjectStore): Promise<number[]> {
+  const epochs: number[] = [];
+  for await (const { epoch } of replicaEpochPaths(store)) epochs.push(epoch);
+  return epochs.sort((a, b) => a - b);
 }

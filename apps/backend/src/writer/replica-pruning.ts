@@ -20,14 +20,15 @@
  *   under `epochs/` that is not an epoch path.
  *
  * It runs only after a sound restore from an epoch path (the restored
- * database's highest epoch is that path's). Epoch paths are zero-padded, so a
- * key-ordered listing meets the old epochs first and stops at the first kept
- * one: it reads the old objects and nothing of the live replica.
+ * database's highest epoch is that path's). It lists the epoch paths with a
+ * delimiter, one entry per path (replica-epochs.ts `replicaEpochPaths`); they
+ * are zero-padded, so the old epochs come first and the listing stops at the
+ * first kept one. It reads the objects of the paths it deletes, and nothing
+ * of the others.
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
-import { replicaPathFor } from './litestream.ts';
-import { EPOCHS_PREFIX, epochOfKey } from './replica-epochs.ts';
+import { epochOfKey, replicaEpochPaths } from './replica-epochs.ts';
 
 /** What one pruning did with the paths below the one restored from. */
 export interface Pruned {
@@ -50,16 +51,11 @@ export async function pruneReplicasBefore(
 ): Promise<Pruned> {
   const epochs: number[] = [];
   const kept: number[] = [];
-  const handled = new Set<number>();
   let objects = 0;
-  for await (const info of store.list(EPOCHS_PREFIX)) {
-    const epoch = epochOfKey(info.key);
-    // Not an epoch path, or one already handled (the rest of its path's objects).
-    if (epoch === undefined || handled.has(epoch)) continue;
+  for await (const { epoch, prefix } of replicaEpochPaths(store)) {
     if (epoch >= keepFrom) break;
-    handled.add(epoch);
     if (superseded.has(epoch)) {
-      objects += await store.deletePrefix(`${replicaPathFor(epoch)}/`);
+      objects += await store.deletePrefix(prefix);
       epochs.push(epoch);
     } else {
       kept.push(epoch);

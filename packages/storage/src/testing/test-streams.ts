@@ -65,8 +65,8 @@ export function sha256(buffer: Buffer): string {
 }
 
 /** Drains a listing into an array. */
-export async function collect(iterable: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
-  const items: ObjectInfo[] = [];
+export async function collect<T = ObjectInfo>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
   for await (const item of iterable) items.push(item);
   return items;
 }
