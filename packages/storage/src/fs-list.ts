@@ -51,6 +51,16 @@ async function holdsAnObject(dir: string, dirKey: string): Promise<boolean> {
   return false;
 }
 
+/** The entries of the folder `dir` (key `dirKey`); none when it is missing or not a folder. */
+async function readFolder(dir: string, dirKey: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if (hasCode(error, 'ENOENT', 'ENOTDIR')) return [];
+    throw mapFsError(error, dirKey, 'list');
+  }
+}
+
 /** ObjectStore.list under the folder `dir` (key `dirKey`): every object below it whose name starts with `namePrefix`, in key order. */
 export async function* listTree(
   infoAt: FsStoreContext['infoAt'],
@@ -58,13 +68,7 @@ export async function* listTree(
   dirKey: string,
   namePrefix: string,
 ): AsyncGenerator<ObjectInfo> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    if (hasCode(error, 'ENOENT', 'ENOTDIR')) return;
-    throw mapFsError(error, dirKey, 'list');
-  }
+  const entries = await readFolder(dir, dirKey);
   for (const { entry } of keyOrdered(entries, dirKey, namePrefix)) {
     const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
     const abs = path.join(dir, entry.name);
@@ -93,13 +97,7 @@ export async function* listLevel(
   dirKey: string,
   namePrefix: string,
 ): AsyncGenerator<ListEntry> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    if (hasCode(error, 'ENOENT', 'ENOTDIR')) return;
-    throw mapFsError(error, dirKey, 'list');
-  }
+  const entries = await readFolder(dir, dirKey);
   for (const { entry, sortKey } of keyOrdered(entries, dirKey, namePrefix)) {
     const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
     const abs = path.join(dir, entry.name);
