@@ -100,8 +100,20 @@ describe('scripts/requeue-failed against a loopback admin API', () => {
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain('failed tasks: 10000 listed');
     expect(result.stdout).toContain(
-      'the listing stopped at its cap of 10000 (newest first): run again for older failures',
+      'the listing stopped at its cap of 10000 rows (newest first), those left alone included: older failures were not seen',
     );
+  });
+
+  it('says the listing was cut at 500 by a backend that does not know limit (a rolled-back one)', async () => {
+    const many = Array.from({ length: 600 }, (_, i) =>
+      failedTask(`img-${i}`, 'TIMEOUT', '2026-11-22T10:00:00.000Z'),
+    );
+    server = await startAdminServer(many);
+    server.legacy.ignoresLimit = true;
+    const result = await runScript('requeue-failed', ['--dry-run'], env(server));
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('failed tasks: 500 listed');
+    expect(result.stdout).toContain('the listing stopped at its cap of 500 rows');
   });
 
   it('reports a rejected admin token as an error without retrying', async () => {

@@ -81,12 +81,13 @@ describe('admin answers', () => {
       retryable: false,
       image: null,
     };
-    expect(FailedTasksAnswer.safeParse({ failedTasks: [row], retryableCount: 0 }).success).toBe(
-      true,
-    );
+    expect(
+      FailedTasksAnswer.safeParse({ failedTasks: [row], limit: 500, retryableCount: 0 }).success,
+    ).toBe(true);
     expect(
       FailedTasksAnswer.safeParse({
         failedTasks: [{ ...row, source: 'someone' }],
+        limit: 500,
         retryableCount: 0,
       }).success,
     ).toBe(false);

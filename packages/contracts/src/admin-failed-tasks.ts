@@ -61,12 +61,15 @@ export const FailedTaskEntry = FailedTask.extend({
 export type FailedTaskEntry = z.infer<typeof FailedTaskEntry>;
 
 /**
- * `GET /api/admin/failed-tasks`: the rows newest first, and how many images
- * `POST /api/admin/failed-tasks/retry` with the same `since`/`code` would
- * retry now (the console's "Retry all failed" confirms this count).
+ * `GET /api/admin/failed-tasks`: the rows newest first, at most `limit` of
+ * them (the query's `limit` as applied: as many rows as that means older ones
+ * were left out), and how many images `POST /api/admin/failed-tasks/retry`
+ * with the same `since`/`code` would retry now (the console's "Retry all
+ * failed" confirms this count).
  */
 export const FailedTasksAnswer = z.object({
   failedTasks: z.array(FailedTaskEntry),
+  limit: z.number().int().positive(),
   retryableCount: z.number().int().nonnegative(),
 });
 export type FailedTasksAnswer = z.infer<typeof FailedTasksAnswer>;

@@ -89,7 +89,8 @@ export async function* listTree(
 /**
  * ObjectStore.list with a delimiter under the folder `dir` (key `dirKey`): the
  * folder's files whose names start with `namePrefix` are the objects, and its
- * folders that hold an object the common prefixes. One read of the folder.
+ * folders that hold an object the common prefixes. One read of the folder,
+ * and for each subfolder a descent only as far as its first object.
  */
 export async function* listLevel(
   infoAt: FsStoreContext['infoAt'],

@@ -29,7 +29,7 @@ export interface FsReader {
   stat(key: string): Promise<ObjectInfo | undefined>;
   /** ObjectStore.list: keys in plain string order, as GCS lists them. */
   list(prefix: string): AsyncGenerator<ObjectInfo>;
-  /** ObjectStore.list with a delimiter: one folder read, not a walk of the tree below it. */
+  /** ObjectStore.list with a delimiter: one folder read (each subfolder read only to its first object), not a walk of the tree. */
   list(prefix: string, options: ListOptions): AsyncGenerator<ListEntry>;
 }
 

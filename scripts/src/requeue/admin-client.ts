@@ -73,9 +73,21 @@ export interface FailedTaskFilter {
   code?: string;
 }
 
+/** One listing: the rows, and the most it could hold (as many rows means older ones were left out). */
+export interface FailedTaskListing {
+  rows: FailedTask[];
+  limit: number;
+}
+
+/**
+ * The page a backend gives when it does not say (before it took `limit`, it
+ * ignored the parameter and answered its default).
+ */
+const DEFAULT_PAGE = 500;
+
 /** What the ops scripts need from the backend. */
 export interface AdminClient {
-  listFailedTasks(filter: FailedTaskFilter): Promise<FailedTask[]>;
+  listFailedTasks(filter: FailedTaskFilter): Promise<FailedTaskListing>;
   retryImage(imageId: string): Promise<void>;
 }
 
@@ -153,11 +165,13 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
       if (filter.since) query.set('since', filter.since);
       if (filter.code) query.set('code', filter.code);
       const body = await call('GET', `/api/admin/failed-tasks?${query}`);
-      const rows = (body as { failedTasks?: unknown } | undefined)?.failedTasks;
+      const answer = body as { failedTasks?: unknown; limit?: unknown } | undefined;
+      const rows = answer?.failedTasks;
       if (!Array.isArray(rows)) {
         throw new AppError('INTERNAL', 'the failed-tasks listing has no failedTasks array');
       }
-      return rows.map(parseFailedTask);
+      const limit = typeof answer?.limit === 'number' ? answer.limit : DEFAULT_PAGE;
+      return { rows: rows.map(parseFailedTask), limit };
     },
     async retryImage(imageId) {
       await call('POST', `/api/admin/images/${encodeURIComponent(imageId)}/retry`);

@@ -9,12 +9,7 @@
  */
 import { isImageErrorCode } from '@slideshow/contracts';
 import { coerceError } from '@slideshow/runtime';
-import {
-  type AdminClient,
-  type FailedTask,
-  type FailedTaskFilter,
-  LIST_LIMIT,
-} from './admin-client.ts';
+import type { AdminClient, FailedTask, FailedTaskFilter } from './admin-client.ts';
 import type { Progress } from './progress.ts';
 
 /** Options for {@link requeueFailed}. */
@@ -31,8 +26,8 @@ export interface RequeueOptions {
 /** What happened, for the summary and the exit status. */
 export interface RequeueSummary {
   listed: number;
-  /** True when the listing came back at its cap: older failures wait for the next run. */
-  full: boolean;
+  /** The listing's cap when it came back full (older failures were left out), else undefined. */
+  fullAt: number | undefined;
   /** Rows whose image a retry does not take (a failed regeneration). */
   notRetryable: FailedTask[];
   /** Permanent image errors left alone (no `--code` or `--include-permanent`). */
@@ -44,7 +39,7 @@ export interface RequeueSummary {
 
 /** Runs one re-queue pass. */
 export async function requeueFailed(options: RequeueOptions): Promise<RequeueSummary> {
-  const rows = await options.client.listFailedTasks(options.filter);
+  const { rows, limit } = await options.client.listFailedTasks(options.filter);
   const keepPermanent = options.includePermanent || options.filter.code !== undefined;
   const notRetryable = rows.filter((r) => !r.retryable);
   const candidates = rows.filter((r) => r.retryable);
@@ -52,7 +47,7 @@ export async function requeueFailed(options: RequeueOptions): Promise<RequeueSum
   const skipped = candidates.filter((r) => !selected.includes(r));
   const summary: RequeueSummary = {
     listed: rows.length,
-    full: rows.length >= LIST_LIMIT,
+    fullAt: rows.length >= limit ? limit : undefined,
     notRetryable,
     skipped,
     selected,
@@ -105,9 +100,10 @@ export function formatSummary(summary: RequeueSummary, dryRun: boolean): string 
         'keep serving their old variants; run the regeneration again to take them)',
     );
   }
-  if (summary.full) {
+  if (summary.fullAt !== undefined) {
     lines.push(
-      `the listing stopped at its cap of ${LIST_LIMIT} (newest first): run again for older failures`,
+      `the listing stopped at its cap of ${summary.fullAt} rows (newest first), those left alone included: ` +
+        'older failures were not seen; run again after these are re-queued, or narrow with --since/--code',
     );
   }
   if (dryRun) lines.push('dry run: nothing was re-queued');

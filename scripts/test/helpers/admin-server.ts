@@ -37,6 +37,8 @@ export interface AdminServer {
   rows: WireFailedTask[];
   /** Image ids whose retry answers this status instead of 202. */
   retryStatus: Map<string, number>;
+  /** Answers like a backend from before `limit`: its default page, and no `limit` in the answer. */
+  legacy: { ignoresLimit: boolean };
   close(): Promise<void>;
 }
 
@@ -63,7 +65,12 @@ function send(res: import('node:http').ServerResponse, status: number, body: unk
 /** Starts the fake on 127.0.0.1 with an OS-chosen port. */
 export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminServer> {
   const token = 'test-admin-token';
-  const state = { requests: [] as SeenRequest[], rows, retryStatus: new Map<string, number>() };
+  const state = {
+    requests: [] as SeenRequest[],
+    rows,
+    retryStatus: new Map<string, number>(),
+    legacy: { ignoresLimit: false },
+  };
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     state.requests.push({
@@ -80,7 +87,9 @@ export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminSer
       const code = url.searchParams.get('code');
       const unresolved = url.searchParams.get('unresolved') === 'true';
       // The backend's page: 500 rows unless `limit` (at most 10,000) asks for more.
-      const limit = Math.min(Number(url.searchParams.get('limit') ?? 500), 10_000);
+      const limit = state.legacy.ignoresLimit
+        ? 500
+        : Math.min(Number(url.searchParams.get('limit') ?? 500), 10_000);
       const listed = state.rows.filter(
         (r) =>
           (!since || (r.last_attempt ?? '') >= since) &&
@@ -102,6 +111,7 @@ export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminSer
           resolvedAt: r.resolved_at,
           retryable: r.retryable ?? true,
         })),
+        ...(state.legacy.ignoresLimit ? {} : { limit }),
       });
       return;
     }

@@ -80,6 +80,7 @@ export function failedTaskRoutes(services: Services) {
       }),
       // How many images `POST /failed-tasks/retry` with the same since/code would retry now:
       // the open rows it takes (up to its limit), those whose image is failed.
+      limit: q.limit,
       retryableCount: repos.failedTasks.countWithImageStatus(
         { ...filter, unresolved: true, limit: MAX_BULK_RETRY },
         RETRYABLE_STATUS,

@@ -63,7 +63,8 @@ const RESERVED = new Set([
  * Node (`--require`/`--import` through NODE_OPTIONS, NODE_PATH), the dynamic
  * loader (LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH…), glibc's iconv modules,
  * OpenSSL's configuration and module folders (Node reads OPENSSL_CONF at
- * start, and a configuration can load a provider or engine `.so`), shells and
+ * start, and a configuration can load a provider or engine `.so`), Node's
+ * compile cache (code read back from a folder the variable names), shells and
  * other runtimes, and PATH (which binary a name runs).
  */
 const CODE_LOADING = new Set([
@@ -73,8 +74,10 @@ const CODE_LOADING = new Set([
   'PATH',
   'GCONV_PATH',
   'OPENSSL_CONF',
+  'OPENSSL_CONF_INCLUDE',
   'OPENSSL_MODULES',
   'OPENSSL_ENGINES',
+  'NODE_COMPILE_CACHE',
   'BASH_ENV',
   'ENV',
   'PYTHONSTARTUP',

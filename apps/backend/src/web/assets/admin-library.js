@@ -261,10 +261,16 @@ export async function refreshGrid() {
     method: 'POST',
     json: { ids: live.slice(0, 500).map((li) => li.dataset.id) },
   });
+  let selectionChanged = false;
   for (const image of images) {
     const li = $('grid').querySelector(`li[data-id="${CSS.escape(image.id)}"]`);
-    if (li && li.dataset.status !== image.status) updateCard(li, image);
+    if (li && li.dataset.status !== image.status) {
+      updateCard(li, image);
+      selectionChanged ||= selected.has(image.id);
+    }
   }
+  // A selected image that failed (or left `failed`) changes what the bulk Retry takes.
+  if (selectionChanged) updateControls();
 }
 
 /** Puts a just-uploaded image at the top when the grid shows the newest images. */
