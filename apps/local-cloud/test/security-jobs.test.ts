@@ -134,7 +134,15 @@ describe('a job runs only a command line the local stack registered', () => {
   });
 
   it('refuses environment variables that change what code runs, in the job and in overrides', async () => {
-    for (const name of ['NODE_OPTIONS', 'LD_PRELOAD', 'PATH', 'NODE_PATH', 'OPENSSL_CONF']) {
+    const names = [
+      'NODE_OPTIONS',
+      'LD_PRELOAD',
+      'PATH',
+      'NODE_PATH',
+      'OPENSSL_CONF',
+      'NODE_COMPILE_CACHE',
+    ];
+    for (const name of names) {
       const res = await api(
         cloud,
         'POST',
