@@ -118,6 +118,29 @@ async function sendReport(
   );
 }
 
+/** Uploads `n` images and processes them at generation 0 through the `complete` callback. */
+async function processedImages(t: TestApp, n: number): Promise<string[]> {
+  const files = Array.from({ length: n }, (_, i) => ({
+    name: `${i}.png`,
+    bytes: makePng(16, 12, i + 1),
+  }));
+  const answer = await expectAnswer(
+    UploadAnswer,
+    await t.app.request('/api/admin/upload', {
+      method: 'POST',
+      headers: admin(),
+      body: multipart(files),
+    }),
+    202,
+  );
+  const ids = answer.images.flatMap((i) => ('id' in i ? [i.id] : []));
+  await t.relay.drain();
+  for (const id of ids) {
+    await sendReport(t, id, 'complete', { generation: 0, result: sampleResult() });
+  }
+  return ids;
+}
+
 /** Builds the harness over a fresh backend with these regeneration and relay settings. */
 export async function regenHarness(
   regen: Partial<RegenSettings>,
@@ -138,27 +161,7 @@ export async function regenHarness(
   ) => sendReport(t, id, kind, body);
   return {
     t,
-    async processed(n) {
-      const files = Array.from({ length: n }, (_, i) => ({
-        name: `${i}.png`,
-        bytes: makePng(16, 12, i + 1),
-      }));
-      const answer = await expectAnswer(
-        UploadAnswer,
-        await t.app.request('/api/admin/upload', {
-          method: 'POST',
-          headers: admin(),
-          body: multipart(files),
-        }),
-        202,
-      );
-      const images = answer.images.flatMap((i) => ('id' in i ? [i] : []));
-      await t.relay.drain();
-      for (const { id } of images) {
-        await report(id, 'complete', { generation: 0, result: sampleResult() });
-      }
-      return images.map((i) => i.id);
-    },
+    processed: (n) => processedImages(t, n),
     post,
     async start(body = {}) {
       return ((await post(body)) as { run: RunJson }).run;
