@@ -3,7 +3,7 @@
  * shape: `{"error":{"code","message","requestId"}}`. The switch is exhaustive
  * over ErrorCode, so adding a code without a status fails the type check.
  */
-import type { ErrorCode } from '@slideshow/contracts';
+import type { ErrorAnswer, ErrorCode } from '@slideshow/contracts';
 import { AppError, coerceError } from '@slideshow/runtime';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ZodError } from 'zod';
@@ -110,6 +110,6 @@ export function toAppError(error: unknown): AppError {
 }
 
 /** The JSON error body. */
-export function errorBody(error: AppError, requestId: string) {
+export function errorBody(error: AppError, requestId: string): ErrorAnswer {
   return { error: { code: error.code, message: error.message, requestId } };
 }

@@ -10,6 +10,7 @@ import {
   type AdminImage,
   type AdminThumbnail,
   type FailedTask,
+  type Slide,
   type Variant,
   Variant as VariantSchema,
 } from '@slideshow/contracts';
@@ -155,7 +156,7 @@ export function thumbnail(row: ImageRow, mediaBase: string): AdminThumbnail | nu
 }
 
 /** A processed image as the public slideshow needs it. */
-export function slideshowEntry(row: ViewRow, mediaBase: string) {
+export function slideshowEntry(row: ViewRow, mediaBase: string): Slide {
   const variants = variantsOf(row);
   const stills = variants.filter((v) => v.role === 'image');
   const sources = FORMAT_ORDER.flatMap((format) => {

@@ -1,3 +1,4 @@
+import { ErrorAnswer, UploadAnswer } from '@slideshow/contracts';
 import type { DispatchRequest, TaskDispatcher } from '@slideshow/dispatch';
 import { AppError } from '@slideshow/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -5,6 +6,7 @@ import { REAPER_DEFAULTS } from '../src/reaper.ts';
 import {
   admin,
   callback,
+  expectAnswer,
   expectJson,
   makeApp,
   makePng,
@@ -14,10 +16,13 @@ import {
   type TestApp,
 } from './helpers.ts';
 
-type ErrorBody = { error: { code: string; message: string; requestId: string } };
 type UploadBody = {
   images: { id?: string; originalName: string; duplicate?: boolean; error?: { code: string } }[];
 };
+
+/** An upload's answer, checked against its contract, read by field whichever kind each file is. */
+const uploadAnswer = (response: Response, status: number): Promise<UploadBody> =>
+  expectAnswer(UploadAnswer, response, status);
 
 async function keys(t: TestApp, prefix: string): Promise<string[]> {
   const out: string[] = [];
@@ -40,7 +45,7 @@ describe('backend error paths', () => {
     });
 
   const accept = async (seed = 1) => {
-    const body = await expectJson<UploadBody>(
+    const body = await uploadAnswer(
       await post([{ name: 'a.png', bytes: makePng(8, 8, seed) }]),
       202,
     );
@@ -68,7 +73,7 @@ describe('backend error paths', () => {
   ])(
     'refuses %s with its image error code and leaves nothing behind',
     async (_name, bytes, status, code) => {
-      const body = await expectJson<ErrorBody>(await post([{ name: 'x.png', bytes }]), status);
+      const body = await expectAnswer(ErrorAnswer, await post([{ name: 'x.png', bytes }]), status);
       expect(body.error.code).toBe(code);
       expect(await keys(t, '')).toEqual([]);
       expect(t.repos.images.countsByStatus().uploaded).toBe(0);
@@ -78,14 +83,18 @@ describe('backend error paths', () => {
 
   it('answers 413 for a file over the size limit while streaming and deletes what was written', async () => {
     const big = Buffer.concat([makePng(8, 8, 1), Buffer.alloc(6 * 1024 * 1024, 7)]);
-    const body = await expectJson<ErrorBody>(await post([{ name: 'big.png', bytes: big }]), 413);
+    const body = await expectAnswer(
+      ErrorAnswer,
+      await post([{ name: 'big.png', bytes: big }]),
+      413,
+    );
     expect(body.error.code).toBe('PAYLOAD_TOO_LARGE');
     expect(await keys(t, '')).toEqual([]);
     expect(t.repos.images.countsByStatus().uploaded).toBe(0);
   });
 
   it('accepts the good files of a batch and reports the refused one by name', async () => {
-    const body = await expectJson<UploadBody>(
+    const body = await uploadAnswer(
       await post([
         { name: 'good.png', bytes: makePng(8, 8, 1) },
         { name: 'bad.txt', bytes: Buffer.from('not an image at all') },
@@ -102,18 +111,16 @@ describe('backend error paths', () => {
 
   it('returns the existing image for an identical file and enqueues nothing', async () => {
     const png = makePng(8, 8, 5);
-    const first = await expectJson<UploadBody>(await post([{ name: 'a.png', bytes: png }]), 202);
-    const second = await expectJson<UploadBody>(
-      await post([{ name: 'copy.png', bytes: png }]),
-      202,
-    );
+    const first = await uploadAnswer(await post([{ name: 'a.png', bytes: png }]), 202);
+    const second = await uploadAnswer(await post([{ name: 'copy.png', bytes: png }]), 202);
     expect(second.images[0]).toMatchObject({ id: first.images[0]!.id, duplicate: true });
     expect(await keys(t, 'originals/')).toHaveLength(1);
     expect(t.repos.outbox.stats().pending).toBe(1);
   });
 
   it('refuses a body that is not multipart with 415', async () => {
-    const body = await expectJson<ErrorBody>(
+    const body = await expectAnswer(
+      ErrorAnswer,
       await t.app.request('/api/admin/upload', {
         method: 'POST',
         headers: admin({ 'Content-Type': 'application/json' }),
@@ -127,7 +134,8 @@ describe('backend error paths', () => {
   it('refuses a multipart body without a file part', async () => {
     const form = new FormData();
     form.append('note', 'hello');
-    const body = await expectJson<ErrorBody>(
+    const body = await expectAnswer(
+      ErrorAnswer,
       await t.app.request('/api/admin/upload', { method: 'POST', headers: admin(), body: form }),
       400,
     );
@@ -144,7 +152,8 @@ describe('backend error paths', () => {
       await t.app.request(`/api/admin/images/${id}/retry`, { method: 'POST', headers: admin() }),
       202,
     );
-    const late = await expectJson<ErrorBody>(
+    const late = await expectAnswer(
+      ErrorAnswer,
       await call(id, 'complete', { generation: 0, result: sampleResult() }),
       409,
     );
@@ -208,7 +217,8 @@ describe('backend error paths', () => {
     const id = await accept();
     const result = sampleResult();
     result.variants[0]!.suffix = '../../originals/x';
-    const body = await expectJson<ErrorBody>(
+    const body = await expectAnswer(
+      ErrorAnswer,
       await call(id, 'complete', { generation: 0, result }),
       400,
     );
@@ -223,14 +233,15 @@ describe('backend error paths', () => {
       headers: callback(),
       body: '{not json',
     });
-    expect((await expectJson<ErrorBody>(bad, 400)).error.code).toBe('VALIDATION_FAILED');
+    expect((await expectAnswer(ErrorAnswer, bad, 400)).error.code).toBe('VALIDATION_FAILED');
     const unknown = await call('img_aaaaaaaaaaaaaaaaaaaaaaaaaa', 'started', { generation: 0 });
-    expect((await expectJson<ErrorBody>(unknown, 404)).error.code).toBe('NOT_FOUND');
+    expect((await expectAnswer(ErrorAnswer, unknown, 404)).error.code).toBe('NOT_FOUND');
   });
 
   it('refuses to retry an image that has not failed', async () => {
     const id = await accept();
-    const body = await expectJson<ErrorBody>(
+    const body = await expectAnswer(
+      ErrorAnswer,
       await t.app.request(`/api/admin/images/${id}/retry`, { method: 'POST', headers: admin() }),
       409,
     );
@@ -256,7 +267,7 @@ describe('backend error paths', () => {
   });
 
   it('reports missing, unsafe and generated keys per item on ingest', async () => {
-    const body = await expectJson<UploadBody>(
+    const body = await uploadAnswer(
       await t.app.request('/api/admin/ingest', {
         method: 'POST',
         headers: admin({ 'Content-Type': 'application/json' }),
@@ -274,7 +285,7 @@ describe('backend error paths', () => {
       headers: admin({ 'Content-Type': 'application/json' }),
       body: '{}',
     });
-    expect((await expectJson<ErrorBody>(empty, 400)).error.code).toBe('VALIDATION_FAILED');
+    expect((await expectAnswer(ErrorAnswer, empty, 400)).error.code).toBe('VALIDATION_FAILED');
   });
 
   it('keeps an outbox row with backoff while the dispatcher fails and dispatches it later', async () => {
@@ -290,7 +301,7 @@ describe('backend error paths', () => {
     };
     t.cleanup();
     t = await makeApp({ dispatcher: flaky });
-    const { images } = await expectJson<UploadBody>(
+    const { images } = await uploadAnswer(
       await post([{ name: 'a.png', bytes: makePng(8, 8, 1) }]),
       202,
     );

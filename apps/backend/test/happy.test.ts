@@ -1,9 +1,22 @@
 import {
   BulkRetryAnswer,
+  CallbackAnswer,
+  ErrorAnswer,
   FailedTasksAnswer,
+  HealthAnswer,
+  ImageDeleteAnswer,
   ImageDetailAnswer,
   ImageRetryAnswer,
+  IngestAnswer,
+  JobSpec,
   LibraryPageAnswer,
+  LoginAnswer,
+  LogoutAnswer,
+  SessionAnswer,
+  SlideshowAnswer,
+  StatusAnswer,
+  UploadAnswer,
+  type UploadOutcome,
 } from '@slideshow/contracts';
 import { batchTaskNameFor, taskNameFor } from '@slideshow/dispatch';
 import { DEFAULT_PRESET } from '@slideshow/imaging/header';
@@ -22,9 +35,8 @@ import {
   type TestApp,
 } from './helpers.ts';
 
-type UploadBody = {
-  images: { id: string; status: string; duplicate: boolean; originalName: string }[];
-};
+/** An upload answer whose every file was accepted (these tests send only valid PNGs). */
+type UploadBody = { images: Extract<UploadOutcome, { id: string }>[] };
 
 describe('backend happy paths', () => {
   let t: TestApp;
@@ -33,15 +45,16 @@ describe('backend happy paths', () => {
   });
   afterEach(() => t.cleanup());
 
-  const upload = async (files: { name: string; bytes: Buffer }[]) =>
-    expectJson<UploadBody>(
+  const upload = async (files: { name: string; bytes: Buffer }[]): Promise<UploadBody> =>
+    (await expectAnswer(
+      UploadAnswer,
       await t.app.request('/api/admin/upload', {
         method: 'POST',
         headers: admin(),
         body: multipart(files),
       }),
       202,
-    );
+    )) as UploadBody;
 
   it('stores an uploaded image, writes its row and outbox row, and answers 202', async () => {
     const png = makePng(40, 30, 1);
@@ -95,7 +108,8 @@ describe('backend happy paths', () => {
     const { images } = await upload([{ name: 'a.png', bytes: makePng(8, 8, 1) }]);
     const id = images[0]!.id;
     await t.relay.drain();
-    const spec = await expectJson(
+    const spec = await expectAnswer(
+      JobSpec,
       await t.app.request(`/api/processing/${id}`, { headers: callback() }),
       200,
     );
@@ -107,7 +121,8 @@ describe('backend happy paths', () => {
       begun: false,
     });
     expect(
-      await expectJson(
+      await expectAnswer(
+        CallbackAnswer,
         await t.app.request(`/api/processing/${id}/started`, {
           method: 'POST',
           headers: callback(),
@@ -145,10 +160,7 @@ describe('backend happy paths', () => {
     });
     expect(detail.variants[0]?.url).toBe(`/media/variants/${id}/${DEFAULT_PRESET}/g0/w320.avif`);
 
-    const show = await expectJson<{ images: Record<string, unknown>[] }>(
-      await t.app.request('/api/slideshow'),
-      200,
-    );
+    const show = await expectAnswer(SlideshowAnswer, await t.app.request('/api/slideshow'), 200);
     expect(show.images).toHaveLength(1);
     expect(show.images[0]).toMatchObject({
       id,
@@ -279,11 +291,12 @@ describe('backend happy paths', () => {
     await t.store.put(`variants/${id}/web-v1/g0/w320.avif`, Buffer.from('x'), {
       contentType: 'image/avif',
     });
-    const body = await expectJson(
+    const body = await expectAnswer(
+      ImageDeleteAnswer,
       await t.app.request(`/api/admin/images/${id}`, { method: 'DELETE', headers: admin() }),
       200,
     );
-    expect(body).toMatchObject({ deleted: true, variantsRemoved: 1 });
+    expect(body).toEqual({ deleted: true, id, variantsRemoved: 1, sourceDeleted: true });
     expect(await t.store.stat(`originals/${id}`)).toBeUndefined();
     expect(t.repos.images.get(id)).toBeUndefined();
     expect(t.repos.outbox.stats().pending).toBe(0);
@@ -292,14 +305,16 @@ describe('backend happy paths', () => {
   it('ingests objects already in the bucket at batch priority on the ingest queue', async () => {
     await t.store.put('incoming/one.png', makePng(12, 10, 1), { contentType: 'image/png' });
     await t.store.put('incoming/two.png', makePng(12, 10, 2), { contentType: 'image/png' });
-    const body = await expectJson<{ images: { id: string; originalName: string }[] }>(
+    const body = (await expectAnswer(
+      IngestAnswer,
       await t.app.request('/api/admin/ingest', {
         method: 'POST',
         headers: admin({ 'Content-Type': 'application/json' }),
         body: JSON.stringify({ prefix: 'incoming/' }),
       }),
       202,
-    );
+    )) as UploadBody & IngestAnswer;
+    expect(body.truncated).toBe(false);
     expect(body.images.map((i) => i.originalName)).toEqual(['one.png', 'two.png']);
     // A partial batch waits for companions for the batch window, then goes as one execution.
     await t.relay.drain();
@@ -327,7 +342,7 @@ describe('backend happy paths', () => {
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ password: PASSWORD }),
     });
-    const body = await expectJson<{ ok: boolean; csrfToken: string }>(json, 200);
+    const body = await expectAnswer(LoginAnswer, json, 200);
     expect(body.ok).toBe(true);
     const cookie = json.headers.get('set-cookie') ?? '';
     expect(cookie).toMatch(/^sid=[A-Za-z0-9_-]+;/);
@@ -335,7 +350,8 @@ describe('backend happy paths', () => {
     expect(cookie).toContain('SameSite=Lax');
     expect(cookie).not.toContain('Secure');
     const sid = cookie.split(';')[0]!;
-    const session = await expectJson(
+    const session = await expectAnswer(
+      SessionAnswer,
       await t.app.request('/api/admin/session', { headers: { Cookie: sid } }),
       200,
     );
@@ -346,14 +362,16 @@ describe('backend happy paths', () => {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ password: PASSWORD }).toString(),
     });
-    await expectJson(form, 200);
+    await expectAnswer(LoginAnswer, form, 200);
 
-    await expectJson(
+    await expectAnswer(
+      LogoutAnswer,
       await t.app.request('/api/admin/logout', { method: 'POST', headers: { Cookie: sid } }),
       200,
     );
     expect(
-      await expectJson(
+      await expectAnswer(
+        SessionAnswer,
         await t.app.request('/api/admin/session', { headers: { Cookie: sid } }),
         200,
       ),
@@ -388,7 +406,7 @@ describe('backend happy paths', () => {
       source: 'workflow',
     });
     t.clock.now += 90_000;
-    const status = await expectJson(await t.app.request('/status'), 200);
+    const status = await expectAnswer(StatusAnswer, await t.app.request('/status'), 200);
     expect(status).toEqual({
       counts: { uploaded: 1, queued: 0, processing: 0, processed: 0, failed: 1 },
       outbox: { pending: 2, oldestAgeSeconds: 90 },
@@ -396,7 +414,9 @@ describe('backend happy paths', () => {
       failuresLastHour: 1,
       regeneration: null,
     });
-    expect(await expectJson(await t.app.request('/healthz'), 200)).toEqual({ ok: true });
+    expect(await expectAnswer(HealthAnswer, await t.app.request('/healthz'), 200)).toEqual({
+      ok: true,
+    });
   });
 
   it('serves stored variants under /media with immutable caching and nosniff', async () => {
@@ -416,7 +436,8 @@ describe('backend happy paths', () => {
     const missing = await t.app.request('/api/images/img_aaaaaaaaaaaaaaaaaaaaaaaaaa', {
       headers: admin(),
     });
-    const body = await expectJson<{ error: { requestId: string } }>(missing, 404);
+    const body = await expectAnswer(ErrorAnswer, missing, 404);
+    expect(body.error.code).toBe('NOT_FOUND');
     expect(body.error.requestId).toBe(missing.headers.get('x-request-id'));
   });
 });

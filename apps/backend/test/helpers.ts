@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { createSharedSecretVerifier } from '@slideshow/callback-auth/shared-secret';
+import { UploadAnswer } from '@slideshow/contracts';
 import type { TaskDispatcher } from '@slideshow/dispatch';
 import { createDryRunDispatcher, type DryRunDispatcher } from '@slideshow/dispatch/dry-run';
 import { createLogger, type Logger, type Severity, silentLogger } from '@slideshow/runtime';
@@ -233,7 +234,8 @@ export function memoryLogger(level: Severity = 'INFO'): {
 
 /** Uploads one 8 × 8 PNG (pixels from `seed`) through the admin API and returns its image id. */
 export async function uploadPng(t: Pick<TestApp, 'app'>, seed = 1): Promise<string> {
-  const body = await expectJson<{ images: { id: string }[] }>(
+  const body = await expectAnswer(
+    UploadAnswer,
     await t.app.request('/api/admin/upload', {
       method: 'POST',
       headers: admin(),
@@ -241,7 +243,7 @@ export async function uploadPng(t: Pick<TestApp, 'app'>, seed = 1): Promise<stri
     }),
     202,
   );
-  const id = body.images[0]?.id;
-  if (!id) throw new Error('the upload answered 202 without an image');
-  return id;
+  const image = body.images[0];
+  if (!image || !('id' in image)) throw new Error('the upload answered 202 without an image');
+  return image.id;
 }

@@ -2,7 +2,14 @@
  * Helpers for the media library API tests: an app-bound client that uploads,
  * drives an image through the processing callbacks, and follows cursors.
  */
-import { type LibraryImage, LibraryPageAnswer } from '@slideshow/contracts';
+import {
+  CallbackAnswer,
+  type LibraryImage,
+  LibraryPageAnswer,
+  type Slide as SlideAnswer,
+  UploadAnswer,
+} from '@slideshow/contracts';
+import type * as z from 'zod';
 import {
   admin,
   callback,
@@ -17,15 +24,16 @@ import {
 export type View = LibraryImage;
 /** One page of the listing (its contract). */
 export type Page = LibraryPageAnswer;
-/** A slide as the public API shows it. */
-export type Slide = { id: string; alt: string; title: string; caption: string };
+/** A slide as the public API shows it (its contract). */
+export type Slide = SlideAnswer;
 /**
  * The library client; `current` gives the test's app (a new one per test),
  * read at each call.
  */
 export function libraryClient(current: () => TestApp) {
   const upload = async (name: string, bytes: Buffer) => {
-    const body = await expectJson<{ images: { id: string }[] }>(
+    const body = await expectAnswer(
+      UploadAnswer,
       await current().app.request('/api/admin/upload', {
         method: 'POST',
         headers: admin(),
@@ -33,7 +41,9 @@ export function libraryClient(current: () => TestApp) {
       }),
       202,
     );
-    return body.images[0]!.id;
+    const image = body.images[0];
+    if (!image || !('id' in image)) throw new Error(`the upload refused ${name}`);
+    return image.id;
   };
   const json = (method: string, path: string, body?: unknown) =>
     current().app.request(path, {
@@ -41,8 +51,9 @@ export function libraryClient(current: () => TestApp) {
       headers: admin({ 'Content-Type': 'application/json' }),
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-  const get = async <T>(path: string) =>
-    expectJson<T>(await current().app.request(path, { headers: admin() }), 200);
+  /** `GET path` as the admin, checked against the answer's contract. */
+  const get = async <S extends z.ZodType>(schema: S, path: string) =>
+    expectAnswer(schema, await current().app.request(path, { headers: admin() }), 200);
   /** One page of `GET /api/admin/images?<query>`, checked against its contract. */
   const list = async (query = '') =>
     expectAnswer(
@@ -55,7 +66,8 @@ export function libraryClient(current: () => TestApp) {
   const process = async (id: string) => {
     await current().relay.drain();
     const row = current().repos.images.get(id)!;
-    await expectJson(
+    await expectAnswer(
+      CallbackAnswer,
       await current().app.request(`/api/processing/${id}/started`, {
         method: 'POST',
         headers: callback(),

@@ -4,9 +4,17 @@
  * text), bulk actions, the slideshow's visibility, order and ETag, and the
  * timeline written by triggers.
  */
+import {
+  AdminSlideshowAnswer,
+  BulkActionAnswer,
+  ImageDeleteAnswer,
+  ImageTimelineAnswer,
+  SlideshowAnswer,
+  SlideshowOrderAnswer,
+} from '@slideshow/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { admin, expectJson, makeApp, makePng, type TestApp } from './helpers.ts';
-import { libraryClient, type Slide, type View } from './library-client.ts';
+import { admin, expectAnswer, expectJson, makeApp, makePng, type TestApp } from './helpers.ts';
+import { libraryClient, type View } from './library-client.ts';
 
 describe('describing and curating images', () => {
   let t: TestApp;
@@ -33,7 +41,7 @@ describe('describing and curating images', () => {
       caption: 'Line one\nLine two',
       altText: 'A red kite over a green hill',
     });
-    const slides = await get<{ images: Slide[] }>('/api/slideshow');
+    const slides = await get(SlideshowAnswer, '/api/slideshow');
     expect(slides.images[0]).toMatchObject({
       id,
       alt: 'A red kite over a green hill',
@@ -104,12 +112,12 @@ describe('describing and curating images', () => {
       200,
     );
     expect(hide.results.every((r) => r.ok)).toBe(true);
-    expect((await get<{ images: Slide[] }>('/api/slideshow')).images).toEqual([]);
+    expect((await get(SlideshowAnswer, '/api/slideshow')).images).toEqual([]);
     await expectJson(
       await json('POST', '/api/admin/images/bulk', { action: 'publish', ids: [b] }),
       200,
     );
-    expect((await get<{ images: Slide[] }>('/api/slideshow')).images.map((s) => s.id)).toEqual([b]);
+    expect((await get(SlideshowAnswer, '/api/slideshow')).images.map((s) => s.id)).toEqual([b]);
 
     const retry = await expectJson<{
       results: { id: string; ok: boolean; error?: { code: string } }[];
@@ -124,7 +132,8 @@ describe('describing and curating images', () => {
     ]);
     expect(t.repos.images.get(c)?.status).toBe('queued');
 
-    const removed = await expectJson<{ results: { id: string; ok: boolean }[] }>(
+    const removed = await expectAnswer(
+      BulkActionAnswer,
       await json('POST', '/api/admin/images/bulk', { action: 'delete', ids: [a, b] }),
       200,
     );
@@ -151,18 +160,17 @@ describe('describing and curating images', () => {
     }
     const [a, b, c, d] = ids as [string, string, string, string];
     const slides = async () =>
-      (await get<{ images: Slide[] }>('/api/slideshow')).images.map((s) => s.id);
+      (await get(SlideshowAnswer, '/api/slideshow')).images.map((s) => s.id);
     expect(await slides()).toEqual([d, c, b, a]);
     const unknown = 'img_aaaaaaaaaaaaaaaaaaaaaaaaaa';
-    const order = await expectJson<{ placed: string[]; ignored: string[] }>(
+    const order = await expectAnswer(
+      SlideshowOrderAnswer,
       await json('PUT', '/api/admin/slideshow/order', { ids: [b, a, unknown] }),
       200,
     );
     expect(order).toEqual({ placed: [b, a], ignored: [unknown] });
     expect(await slides()).toEqual([b, a, d, c]);
-    const adminView = await get<{ images: { id: string; slidePosition: number | null }[] }>(
-      '/api/admin/slideshow',
-    );
+    const adminView = await get(AdminSlideshowAnswer, '/api/admin/slideshow');
     expect(adminView.images.map((i) => [i.id, i.slidePosition])).toEqual([
       [b, 1],
       [a, 2],
@@ -195,15 +203,7 @@ describe('describing and curating images', () => {
       202,
     );
     await process(id);
-    const { events } = await get<{
-      events: {
-        kind: string;
-        generation: number;
-        attempt: number | null;
-        execution: string | null;
-        code: string | null;
-      }[];
-    }>(`/api/admin/images/${id}/timeline`);
+    const { events } = await get(ImageTimelineAnswer, `/api/admin/images/${id}/timeline`);
     expect(events.map((e) => [e.kind, e.generation])).toEqual([
       ['uploaded', 0],
       ['dispatched', 0],
@@ -221,7 +221,8 @@ describe('describing and curating images', () => {
       attempt: 1,
       execution: `exec-${id}`,
     });
-    await expectJson(
+    await expectAnswer(
+      ImageDeleteAnswer,
       await t.app.request(`/api/admin/images/${id}`, { method: 'DELETE', headers: admin() }),
       200,
     );

@@ -5,14 +5,22 @@
  * worker driven one pass at a time (`tick`) on the injected clock, and the
  * processor's reports for a regeneration's generation sent as HTTP callbacks.
  */
-import type { WorkflowArgument } from '@slideshow/contracts';
+import {
+  CallbackAnswer,
+  ErrorAnswer,
+  JobSpec,
+  RegenDryRunAnswer,
+  RegenRunAnswer,
+  UploadAnswer,
+  type WorkflowArgument,
+} from '@slideshow/contracts';
 import type { DispatchRequest } from '@slideshow/dispatch';
 import type { RegenSettings } from '../src/regen/regenerator.ts';
 import type { RunView } from '../src/regen/run-view.ts';
 import {
   admin,
   callback,
-  expectJson,
+  expectAnswer,
   makeApp,
   makePng,
   multipart,
@@ -69,9 +77,20 @@ export interface RegenHarness {
   outboxRows(): number;
 }
 
-/** `POST /api/admin/regenerate` with `body`, expecting `status`. */
-async function postRegenerate(t: TestApp, body: Record<string, unknown>, status: number) {
-  return expectJson(
+/** The answer `POST /api/admin/regenerate` sends with `status`: a dry run, a run started, or an error. */
+function regenerateAnswer(status: number) {
+  if (status === 200) return RegenDryRunAnswer;
+  return status === 202 ? RegenRunAnswer : ErrorAnswer;
+}
+
+/** `POST /api/admin/regenerate` with `body`, expecting `status` (and its answer's contract). */
+async function postRegenerate(
+  t: TestApp,
+  body: Record<string, unknown>,
+  status: number,
+): Promise<Record<string, unknown>> {
+  return expectAnswer(
+    regenerateAnswer(status),
     await t.app.request('/api/admin/regenerate', {
       method: 'POST',
       headers: admin({ 'Content-Type': 'application/json' }),
@@ -87,8 +106,9 @@ async function sendReport(
   id: string,
   kind: 'started' | 'complete' | 'failed',
   body: Record<string, unknown>,
-) {
-  return expectJson(
+): Promise<Record<string, unknown>> {
+  return expectAnswer(
+    CallbackAnswer,
     await t.app.request(`/api/processing/${id}/${kind}`, {
       method: 'POST',
       headers: callback(),
@@ -96,6 +116,29 @@ async function sendReport(
     }),
     200,
   );
+}
+
+/** Uploads `n` images and processes them at generation 0 through the `complete` callback. */
+async function processedImages(t: TestApp, n: number): Promise<string[]> {
+  const files = Array.from({ length: n }, (_, i) => ({
+    name: `${i}.png`,
+    bytes: makePng(16, 12, i + 1),
+  }));
+  const answer = await expectAnswer(
+    UploadAnswer,
+    await t.app.request('/api/admin/upload', {
+      method: 'POST',
+      headers: admin(),
+      body: multipart(files),
+    }),
+    202,
+  );
+  const ids = answer.images.flatMap((i) => ('id' in i ? [i.id] : []));
+  await t.relay.drain();
+  for (const id of ids) {
+    await sendReport(t, id, 'complete', { generation: 0, result: sampleResult() });
+  }
+  return ids;
 }
 
 /** Builds the harness over a fresh backend with these regeneration and relay settings. */
@@ -118,45 +161,29 @@ export async function regenHarness(
   ) => sendReport(t, id, kind, body);
   return {
     t,
-    async processed(n) {
-      const files = Array.from({ length: n }, (_, i) => ({
-        name: `${i}.png`,
-        bytes: makePng(16, 12, i + 1),
-      }));
-      const { images } = await expectJson<{ images: { id: string }[] }>(
-        await t.app.request('/api/admin/upload', {
-          method: 'POST',
-          headers: admin(),
-          body: multipart(files),
-        }),
-        202,
-      );
-      await t.relay.drain();
-      for (const { id } of images) {
-        await report(id, 'complete', { generation: 0, result: sampleResult() });
-      }
-      return images.map((i) => i.id);
-    },
+    processed: (n) => processedImages(t, n),
     post,
     async start(body = {}) {
       return ((await post(body)) as { run: RunJson }).run;
     },
     async run(id) {
-      const answer = await expectJson<{ run: RunJson }>(
+      const answer = await expectAnswer(
+        RegenRunAnswer,
         await t.app.request(`/api/admin/regenerate/${id}`, { headers: admin() }),
         200,
       );
       return answer.run;
     },
     async action(id, action, status = 200) {
-      const answer = await expectJson<{ run: RunJson }>(
+      const answer = await expectAnswer(
+        status === 200 ? RegenRunAnswer : ErrorAnswer,
         await t.app.request(`/api/admin/regenerate/${id}/${action}`, {
           method: 'POST',
           headers: admin(),
         }),
         status,
       );
-      return answer.run;
+      return (answer as { run: RunJson }).run;
     },
     async tick(advanceMs = 60_000) {
       t.clock.now += advanceMs;
@@ -173,7 +200,8 @@ export async function regenHarness(
       return state === undefined ? all : all.filter((i) => i.state === state);
     },
     jobSpec: async (id, generation) =>
-      expectJson(
+      expectAnswer(
+        JobSpec,
         await t.app.request(`/api/processing/${id}?generation=${generation}`, {
           headers: callback(),
         }),

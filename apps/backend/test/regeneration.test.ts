@@ -8,9 +8,10 @@
  * carries, and outputs never starting processing. The processor's reports are
  * HTTP callbacks.
  */
+import { RegenOverviewAnswer, StatusAnswer } from '@slideshow/contracts';
 import { DEFAULT_PRESET } from '@slideshow/imaging/header';
 import { afterEach, describe, expect, it } from 'vitest';
-import { admin, callback, expectJson } from './helpers.ts';
+import { admin, callback, expectAnswer, expectJson } from './helpers.ts';
 import { type RegenHarness, regenHarness } from './regen-harness.ts';
 
 const MINUTE = 60_000;
@@ -192,6 +193,24 @@ describe('regeneration runs', () => {
     expect(await h.post({ dryRun: true, filter: { ids } }, 200)).toMatchObject({ images: 0 });
     const second = await h.start({ filter: { ids } });
     expect(second).toMatchObject({ status: 'done', total: 0, reason: 'nothing to regenerate' });
+    const overview = await expectAnswer(
+      RegenOverviewAnswer,
+      await h.t.app.request('/api/admin/regenerate', { headers: admin() }),
+      200,
+    );
+    expect(overview.run?.id).toBe(second.id);
+    expect(overview.runs.map((r) => r.id)).toEqual([second.id, first.id]);
+    const status = await expectAnswer(StatusAnswer, await h.t.app.request('/status'), 200);
+    expect(status.regeneration).toEqual({
+      id: second.id,
+      status: 'done',
+      preset: DEFAULT_PRESET,
+      total: 0,
+      done: 0,
+      failed: 0,
+      remaining: 0,
+      etaSeconds: 0,
+    });
     await h.tick();
     expect(h.ingestDispatches()).toEqual(sent);
     expect(h.items()).toHaveLength(3);

@@ -11,6 +11,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  UploadAnswer,
+  UploadCancelAnswer,
+  UploadSessionAnswer,
+  UploadSessionCancelAnswer,
+  UploadSessionStatusAnswer,
+} from '@slideshow/contracts';
 import { silentLogger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import { createGcsObjectStore } from '@slideshow/storage/gcs';
@@ -18,15 +25,12 @@ import { type GcsEmulator, startGcsEmulator } from '@slideshow/storage/testing/g
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createOrphanSweeper } from '../src/orphan-sweeper.ts';
 import { BODY_LIMITS } from '../src/request-body.ts';
-import { admin, expectJson, makeApp, makePng, type TestApp } from './helpers.ts';
+import { admin, expectAnswer, expectJson, makeApp, makePng, type TestApp } from './helpers.ts';
 
 const MAX_UPLOAD = 64 * 1024 * 1024;
 const TTL_MS = 3600_000;
 
-type Opened = { id: string; sessionUrl: string; chunkBytes: number; size: number };
-type Accepted = {
-  images: { id: string; status: string; duplicate: boolean; originalName: string }[];
-};
+type Opened = UploadSessionAnswer;
 
 /** A valid PNG header followed by `extra` random bytes (the backend probes headers only). */
 function bigPng(extra: number, seed = 1): Buffer {
@@ -53,7 +57,8 @@ function describeSessions(
     });
 
     const open = async (bytes: Buffer, fileName = 'big.png') =>
-      expectJson<Opened>(
+      expectAnswer(
+        UploadSessionAnswer,
         await t.app.request('/api/admin/upload-sessions', {
           method: 'POST',
           headers: admin({ 'Content-Type': 'application/json', Origin: 'https://admin.example' }),
@@ -94,7 +99,7 @@ function describeSessions(
       // Nothing exists yet but the reservation.
       expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 1 }, sessions: { n: 1 } });
       await sendAll(session, bytes);
-      const body = await expectJson<Accepted>(await complete(session.id), 202);
+      const body = await expectAnswer(UploadAnswer, await complete(session.id), 202);
       expect(body.images).toEqual([
         { id: session.id, status: 'uploaded', duplicate: false, originalName: 'big.png' },
       ]);
@@ -120,7 +125,8 @@ function describeSessions(
       await send(session.sessionUrl, range(0), bytes.subarray(0, chunk));
       // The next chunk's answer never arrives; the page asks the backend where the upload stands.
       await send(session.sessionUrl, range(chunk), bytes.subarray(chunk, 2 * chunk));
-      const status = await expectJson<{ received: number; size: number; complete: boolean }>(
+      const status = await expectAnswer(
+        UploadSessionStatusAnswer,
         await t.app.request(`/api/admin/upload-sessions/${session.id}`, { headers: admin() }),
         200,
       );
@@ -135,7 +141,7 @@ function describeSessions(
       expect(early.status).toBe(409);
       expect(((await early.json()) as { error: { code: string } }).error.code).toBe('CONFLICT');
       await sendAll(session, bytes, status.received);
-      await expectJson<Accepted>(await complete(session.id), 202);
+      await expectAnswer(UploadAnswer, await complete(session.id), 202);
       expect(t.repos.images.get(session.id)?.sha256).toBe(sha256(bytes));
     });
 
@@ -159,10 +165,10 @@ function describeSessions(
       const bytes = bigPng(400_000, 3);
       const first = await open(bytes);
       await sendAll(first, bytes);
-      await expectJson<Accepted>(await complete(first.id), 202);
+      await expectAnswer(UploadAnswer, await complete(first.id), 202);
       const second = await open(bytes, 'again.png');
       await sendAll(second, bytes);
-      const body = await expectJson<Accepted>(await complete(second.id), 202);
+      const body = await expectAnswer(UploadAnswer, await complete(second.id), 202);
       expect(body.images[0]).toMatchObject({ id: first.id, duplicate: true });
       expect(await t.store.stat(`originals/${second.id}`)).toBeUndefined();
       expect(rows()).toEqual({ images: { n: 1 }, pending: { n: 0 }, sessions: { n: 0 } });
@@ -226,8 +232,8 @@ function describeSessions(
       const session = await open(bytes);
       await sendAll(session, bytes);
       const uploadId = `session-upload-${++seq}-abcdefgh`;
-      await expectJson<Accepted>(await completeAs(session.id, uploadId), 202);
-      const cancelled = await expectJson<{ removed: string[] }>(await cancelUpload(uploadId), 200);
+      await expectAnswer(UploadAnswer, await completeAs(session.id, uploadId), 202);
+      const cancelled = await expectAnswer(UploadCancelAnswer, await cancelUpload(uploadId), 200);
       expect(cancelled.removed).toEqual([session.id]);
       expect(await t.store.stat(`originals/${session.id}`)).toBeUndefined();
       expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 0 }, sessions: { n: 0 } });
@@ -243,7 +249,8 @@ function describeSessions(
       const refused = await completeAs(session.id, uploadId);
       expect(refused.status).toBe(409);
       expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 1 }, sessions: { n: 1 } });
-      const gone = await expectJson<{ cancelled: boolean }>(
+      const gone = await expectAnswer(
+        UploadSessionCancelAnswer,
         await t.app.request(`/api/admin/upload-sessions/${session.id}`, {
           method: 'DELETE',
           headers: admin(),
@@ -313,7 +320,8 @@ describe('the folder store session route', () => {
 
   it('is served under the session path with the chunk limit of the request-body machinery, and knows only its own tokens', async () => {
     const bytes = bigPng(3 * 1024 * 1024);
-    const session = await expectJson<Opened>(
+    const session = await expectAnswer(
+      UploadSessionAnswer,
       await t.app.request('/api/admin/upload-sessions', {
         method: 'POST',
         headers: admin({ 'Content-Type': 'application/json' }),

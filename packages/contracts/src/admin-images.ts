@@ -131,3 +131,32 @@ export type ImageDetailAnswer = z.infer<typeof ImageDetailAnswer>;
 /** `POST /api/admin/images/:id/retry` (202): the image at its new generation, queued. */
 export const ImageRetryAnswer = z.object({ image: AdminImage });
 export type ImageRetryAnswer = z.infer<typeof ImageRetryAnswer>;
+
+/** `DELETE /api/admin/images/:id`: what the delete removed (an ingested source stays in its bucket). */
+export const ImageDeleteAnswer = z.object({
+  deleted: z.literal(true),
+  id: z.string(),
+  /** Variant objects removed, every generation's. */
+  variantsRemoved: z.number().int().nonnegative(),
+  /** Whether the original was deleted (false for an ingested source, which is not ours). */
+  sourceDeleted: z.boolean(),
+});
+export type ImageDeleteAnswer = z.infer<typeof ImageDeleteAnswer>;
+
+/** One event of an image's timeline (an `image_events` row, written by triggers). */
+export const ImageEvent = z.object({
+  at: z.string(),
+  kind: z.enum(['uploaded', 'dispatched', 'started', 'processed', 'failed', 'requeued']),
+  generation: z.number().int().nonnegative(),
+  /** The processing attempt (`started`), else null. */
+  attempt: z.number().int().nullable(),
+  execution: z.string().nullable(),
+  /** The error code of a `failed` event, else null. */
+  code: z.string().nullable(),
+  detail: z.string().nullable(),
+});
+export type ImageEvent = z.infer<typeof ImageEvent>;
+
+/** `GET /api/admin/images/:id/timeline`: the image's events, oldest first. */
+export const ImageTimelineAnswer = z.object({ events: z.array(ImageEvent) });
+export type ImageTimelineAnswer = z.infer<typeof ImageTimelineAnswer>;

@@ -112,3 +112,14 @@ export type WorkflowArgument = z.infer<typeof WorkflowArgument>;
 /** Image lifecycle (docs/architecture.md#image-states). */
 export const ImageStatus = z.enum(['uploaded', 'queued', 'processing', 'processed', 'failed']);
 export type ImageStatus = z.infer<typeof ImageStatus>;
+
+/**
+ * The answer (200) to `POST /api/processing/:id/started|complete|failed`: the
+ * report was applied, or ignored with the reason (a duplicate or late
+ * delivery). A report for another generation is 409 STALE_GENERATION instead.
+ */
+export const CallbackAnswer = z.discriminatedUnion('applied', [
+  z.object({ applied: z.literal(true) }),
+  z.object({ applied: z.literal(false), reason: z.string() }),
+]);
+export type CallbackAnswer = z.infer<typeof CallbackAnswer>;

@@ -4,7 +4,14 @@
  * (protected-areas.ts). The listing is in library.ts, the failed-task list
  * and its bulk retry in admin-failed-tasks.ts.
  */
-import type { ImageDetailAnswer, ImageRetryAnswer } from '@slideshow/contracts';
+import type {
+  ImageDeleteAnswer,
+  ImageDetailAnswer,
+  ImageRetryAnswer,
+  IngestAnswer,
+  UploadAnswer,
+  UploadOutcome,
+} from '@slideshow/contracts';
 import { AppError, coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
 import * as z from 'zod';
@@ -31,7 +38,7 @@ function checkId(id: string): string {
 }
 
 /** One file's outcome as the upload and ingest answers show it. */
-export function outcomeView(o: FileOutcome) {
+export function outcomeView(o: FileOutcome): UploadOutcome {
   if ('error' in o) {
     return {
       originalName: o.originalName,
@@ -46,7 +53,7 @@ export function outcomeView(o: FileOutcome) {
  * with per-file results (refused ones carry `error`) when at least one was accepted, else the
  * first refusal's error.
  */
-function answerOutcomes(outcomes: FileOutcome[]) {
+function answerOutcomes(outcomes: FileOutcome[]): UploadOutcome[] {
   const accepted = outcomes.filter((o) => !('error' in o));
   if (accepted.length === 0) {
     const first = outcomes[0];
@@ -78,20 +85,25 @@ export function adminImageRoutes(services: Services) {
   // X-Upload-Id makes an upload cancellable (DELETE /api/admin/uploads/:uploadId, uploads.ts).
   app.post('/upload', uploadTracking(services), async (c) => {
     const outcomes = await receiveUpload(c.req.raw, receiveContext(c.get('logger')));
-    return c.json({ images: answerOutcomes(outcomes) }, 202);
+    return c.json({ images: answerOutcomes(outcomes) } satisfies UploadAnswer, 202);
   });
 
   app.post('/ingest', services.limitBody('ingest'), async (c) => {
     const body = IngestBody.parse(jsonBody(c));
     const { outcomes, truncated } = await ingest(body, receiveContext(c.get('logger')));
-    return c.json({ images: outcomes.map(outcomeView), truncated }, 202);
+    return c.json({ images: outcomes.map(outcomeView), truncated } satisfies IngestAnswer, 202);
   });
 
   app.delete('/images/:id', services.limitBody('adminSmall'), async (c) => {
     const id = checkId(c.req.param('id'));
     const { variantsRemoved, sourceDeleted } = await deleteImage(services, id);
     c.get('logger').info('image deleted', { imageId: id, variantsRemoved, sourceDeleted });
-    return c.json({ deleted: true, id, variantsRemoved, sourceDeleted });
+    return c.json({
+      deleted: true,
+      id,
+      variantsRemoved,
+      sourceDeleted,
+    } satisfies ImageDeleteAnswer);
   });
 
   app.post('/images/:id/retry', services.limitBody('adminSmall'), (c) => {

@@ -4,6 +4,7 @@
  * per client — its login-device cookie, else its address (auth/rate-limit.ts)
  * — and refused cross-origin (login CSRF).
  */
+import type { LoginAnswer, LogoutAnswer, SessionAnswer } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 import { type Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -71,7 +72,7 @@ export function adminSessionRoutes(services: Services) {
     // After the session cookie, so clients that read the first Set-Cookie still find `sid`.
     services.loginDevices.remember(c, device);
     c.get('logger').info('admin logged in');
-    return c.json({ ok: true, csrfToken });
+    return c.json({ ok: true, csrfToken } satisfies LoginAnswer);
   });
 
   app.post('/logout', services.limitBody('adminSmall'), (c) => {
@@ -87,13 +88,16 @@ export function adminSessionRoutes(services: Services) {
       services.repos.sessions.delete(sha256Hex(sid));
     }
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure });
-    return c.json({ ok: true });
+    return c.json({ ok: true } satisfies LogoutAnswer);
   });
 
   app.get('/session', (c) => {
     const sid = getCookie(c, SESSION_COOKIE);
     const session = sid ? services.repos.sessions.get(sha256Hex(sid), services.now()) : undefined;
-    return c.json({ authenticated: session !== undefined, csrfToken: session?.csrf_token ?? null });
+    return c.json({
+      authenticated: session !== undefined,
+      csrfToken: session?.csrf_token ?? null,
+    } satisfies SessionAnswer);
   });
 
   return app;

@@ -7,13 +7,16 @@
  * slideshow order.
  */
 import {
+  type AdminSlideshowAnswer,
   BulkAction,
   type BulkActionAnswer,
   ImageStatus,
+  type ImageTimelineAnswer,
   type LibraryImage,
   type LibraryImageAnswer,
   type LibraryLookupAnswer,
   type LibraryPageAnswer,
+  type SlideshowOrderAnswer,
 } from '@slideshow/contracts';
 import { AppError, coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
@@ -195,7 +198,7 @@ export function libraryRoutes(services: Services) {
         code: e.code,
         detail: e.detail,
       })),
-    });
+    } satisfies ImageTimelineAnswer);
   });
 
   app.post('/images/bulk', limited, async (c) => {
@@ -222,7 +225,7 @@ export function libraryRoutes(services: Services) {
         placeholder: r.placeholder,
         thumb: thumbnail(r, base),
       })),
-    });
+    } satisfies AdminSlideshowAnswer);
   });
 
   app.put('/slideshow/order', services.limitBody('slideshowOrder'), (c) => {
@@ -234,7 +237,7 @@ export function libraryRoutes(services: Services) {
     const placedSet = new Set(placed);
     const ignored = ids.filter((id) => !placedSet.has(id));
     c.get('logger').info('slideshow ordered', { placed: placed.length, ignored: ignored.length });
-    return c.json({ placed, ignored });
+    return c.json({ placed, ignored } satisfies SlideshowOrderAnswer);
   });
 
   return app;

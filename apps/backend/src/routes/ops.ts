@@ -2,6 +2,7 @@
  * `GET /status` (counts, outbox depth, oldest waiting age, failures in the last
  * hour, the current or last regeneration's progress) and `GET /healthz`.
  */
+import type { HealthAnswer, StatusAnswer } from '@slideshow/contracts';
 import { Hono } from 'hono';
 import type { AppEnv, Services } from '../context.ts';
 
@@ -10,7 +11,7 @@ export function opsRoutes(services: Services) {
   const app = new Hono<AppEnv>();
   app.get('/healthz', (c) => {
     services.deps.db.prepare('SELECT 1').get();
-    return c.json({ ok: true });
+    return c.json({ ok: true } satisfies HealthAnswer);
   });
   app.get('/status', (c) => {
     const now = services.now();
@@ -28,13 +29,13 @@ export function opsRoutes(services: Services) {
         new Date(now - 3_600_000).toISOString(),
       ),
       regeneration: regenerationStatus(services),
-    });
+    } satisfies StatusAnswer);
   });
   return app;
 }
 
 /** The public part of the current (or last) regeneration run: progress only, no filter or ids. */
-function regenerationStatus(services: Services) {
+function regenerationStatus(services: Services): StatusAnswer['regeneration'] {
   const run = services.regen.latest();
   if (!run) return null;
   return {

@@ -5,7 +5,13 @@
  * `{applied:true}`; 200 `{applied:false, reason}` for a duplicate or late
  * delivery; 409 STALE_GENERATION for a generation that is not current.
  */
-import { CompleteBody, FailedBody, type JobSpec, StartedBody } from '@slideshow/contracts';
+import {
+  type CallbackAnswer,
+  CompleteBody,
+  FailedBody,
+  type JobSpec,
+  StartedBody,
+} from '@slideshow/contracts';
 import { presetClosure, presetVersion } from '@slideshow/imaging/presets';
 import { AppError } from '@slideshow/runtime';
 import { Hono } from 'hono';
@@ -75,7 +81,7 @@ function jobSpecRoute(app: Hono<AppEnv>, services: Services, sweep: DeletedImage
       generation !== undefined && generation !== row.generation
         ? services.regen.jobSpec(row, generation)
         : undefined;
-    if (regenerating) return c.json(regenerating);
+    if (regenerating) return c.json(regenerating satisfies JobSpec);
     const { set } = services.presets;
     // The preset's settings travel with the spec (the backend's preset file is the one owner);
     // a name the file no longer has is left to the processor's own copy.
@@ -110,7 +116,7 @@ function reportRoutes(app: Hono<AppEnv>, services: Services, sweep: DeletedImage
       () => regen.started(id, body.generation) ?? lifecycle.started(id, body),
     );
     c.get('logger').info('processing started', { generation: body.generation, ...result });
-    return c.json(result);
+    return c.json(result satisfies CallbackAnswer);
   });
 
   app.post('/:id/complete', async (c) => {
@@ -125,7 +131,7 @@ function reportRoutes(app: Hono<AppEnv>, services: Services, sweep: DeletedImage
       variants: body.result.variants.length,
       ...result,
     });
-    return c.json(result);
+    return c.json(result satisfies CallbackAnswer);
   });
 
   app.post('/:id/failed', async (c) => {
@@ -141,7 +147,7 @@ function reportRoutes(app: Hono<AppEnv>, services: Services, sweep: DeletedImage
       source: body.source,
       ...result,
     });
-    return c.json(result);
+    return c.json(result satisfies CallbackAnswer);
   });
 }
 

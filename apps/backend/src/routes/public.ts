@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import type { SlideshowAnswer } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 import { assertValidKey } from '@slideshow/storage';
 import { Hono } from 'hono';
@@ -26,9 +27,10 @@ export function slideshowRoutes(services: Services) {
   const app = new Hono<AppEnv>();
   app.get('/', (c) => {
     const rows = services.library.slideshow(SLIDESHOW_LIMIT);
-    const body = JSON.stringify({
+    const answer: SlideshowAnswer = {
       images: rows.map((r) => slideshowEntry(r, services.deps.publicMediaBaseUrl)),
-    });
+    };
+    const body = JSON.stringify(answer);
     // Revalidated on every load (an edit or a hide shows at once) but cheap: an
     // unchanged list answers 304 with no body.
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;

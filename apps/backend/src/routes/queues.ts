@@ -5,8 +5,8 @@
  * `gcloud tasks queues pause|resume`). The outbox's depth is shown beside
  * them: work the backend holds before a task exists.
  */
+import type { QueueAnswer, QueuesAnswer } from '@slideshow/contracts';
 import { QUEUES, type QueueName } from '@slideshow/dispatch';
-import type { QueueSnapshot } from '@slideshow/dispatch/queue-admin';
 import { AppError, coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
 import type { AppEnv, Services } from '../context.ts';
@@ -39,10 +39,10 @@ export function queueRoutes(services: Services) {
         ...base,
         queues: [],
         note: 'this dispatcher has no queues (images go straight to Workflows)',
-      });
+      } satisfies QueuesAnswer);
     }
     const queues = await Promise.all(
-      QUEUES.map(async (queue): Promise<QueueSnapshot | { queue: QueueName; error: object }> => {
+      QUEUES.map(async (queue): Promise<QueuesAnswer['queues'][number]> => {
         try {
           return await admin.describe(queue);
         } catch (error) {
@@ -53,7 +53,7 @@ export function queueRoutes(services: Services) {
         }
       }),
     );
-    return c.json({ ...base, queues });
+    return c.json({ ...base, queues } satisfies QueuesAnswer);
   });
 
   for (const action of ['pause', 'resume'] as const) {
@@ -64,7 +64,7 @@ export function queueRoutes(services: Services) {
       // pause/resume answer without stats; describe again for the counts.
       const snapshot = await admin.describe(queue);
       c.get('logger').info(`queue ${action}d`, { queue, state: snapshot.state });
-      return c.json({ queue: snapshot });
+      return c.json({ queue: snapshot } satisfies QueueAnswer);
     });
   }
 

@@ -8,6 +8,7 @@
  *   GET  /regenerate/:run                               → {run}
  *   POST /regenerate/:run/pause|resume|cancel           → {run}
  */
+import type { RegenDryRunAnswer, RegenOverviewAnswer, RegenRunAnswer } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 import { Hono } from 'hono';
 import * as z from 'zod';
@@ -55,10 +56,12 @@ export function regenerateRoutes(services: Services) {
 
   app.post('/regenerate', services.limitBody('regenerate'), (c) => {
     const body = RegenerateBody.parse(jsonBody(c) ?? {});
-    if (body.dryRun) return c.json({ dryRun: true, ...regen.dryRun(body.filter) });
+    if (body.dryRun) {
+      return c.json({ dryRun: true, ...regen.dryRun(body.filter) } satisfies RegenDryRunAnswer);
+    }
     const run = regen.start(body.filter, body.caps);
     c.get('logger').info('regeneration started by an admin', { runId: run.id, total: run.total });
-    return c.json({ run }, 202);
+    return c.json({ run } satisfies RegenRunAnswer, 202);
   });
 
   app.get('/regenerate', (c) =>
@@ -67,20 +70,22 @@ export function regenerateRoutes(services: Services) {
       run: regen.latest(),
       runs: regen.list(10),
       pendingDeletions: regen.pendingDeletions(),
-    }),
+    } satisfies RegenOverviewAnswer),
   );
 
-  app.get('/regenerate/:run', (c) => c.json({ run: regen.view(runId(c.req.param('run'))) }));
+  app.get('/regenerate/:run', (c) =>
+    c.json({ run: regen.view(runId(c.req.param('run'))) } satisfies RegenRunAnswer),
+  );
 
   const small = services.limitBody('adminSmall');
   app.post('/regenerate/:run/pause', small, (c) =>
-    c.json({ run: regen.pause(runId(c.req.param('run'))) }),
+    c.json({ run: regen.pause(runId(c.req.param('run'))) } satisfies RegenRunAnswer),
   );
   app.post('/regenerate/:run/resume', small, (c) =>
-    c.json({ run: regen.resume(runId(c.req.param('run'))) }),
+    c.json({ run: regen.resume(runId(c.req.param('run'))) } satisfies RegenRunAnswer),
   );
   app.post('/regenerate/:run/cancel', small, (c) =>
-    c.json({ run: regen.cancel(runId(c.req.param('run'))) }),
+    c.json({ run: regen.cancel(runId(c.req.param('run'))) } satisfies RegenRunAnswer),
   );
   return app;
 }

@@ -9,6 +9,12 @@
  * one object the session was opened for, never more bytes than declared, and
  * the object becomes an image only through the admin's `complete`.
  */
+import type {
+  UploadAnswer,
+  UploadSessionAnswer,
+  UploadSessionCancelAnswer,
+  UploadSessionStatusAnswer,
+} from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 import { persistedRange } from '@slideshow/storage';
 import { Hono } from 'hono';
@@ -73,7 +79,7 @@ export function adminUploadSessionRoutes(services: Services) {
 
   app.post('/upload-sessions', services.limitBody('adminSmall'), async (c) => {
     const body = OpenBody.parse(jsonBody(c));
-    const opened = await openUploadSession(
+    const opened: UploadSessionAnswer = await openUploadSession(
       {
         name: body.name,
         size: body.size,
@@ -87,7 +93,11 @@ export function adminUploadSessionRoutes(services: Services) {
 
   app.get('/upload-sessions/:id', async (c) => {
     const id = checkId(c.req.param('id'));
-    return c.json(await uploadSessionStatus(id, contextOf(services, c.get('logger'))));
+    const status: UploadSessionStatusAnswer = await uploadSessionStatus(
+      id,
+      contextOf(services, c.get('logger')),
+    );
+    return c.json(status);
   });
 
   // Cancellable like a streamed upload: X-Upload-Id (uploads.ts).
@@ -102,13 +112,17 @@ export function adminUploadSessionRoutes(services: Services) {
       const outcome = await completeUploadSession(id, contextOf(services, c.get('logger')));
       // The same answer as POST /api/admin/upload for one file: a refusal is its coded error.
       if ('error' in outcome) throw outcome.error;
-      return c.json({ images: [outcomeView(outcome)] }, 202);
+      return c.json({ images: [outcomeView(outcome)] } satisfies UploadAnswer, 202);
     },
   );
 
   app.delete('/upload-sessions/:id', services.limitBody('adminSmall'), async (c) => {
     const id = checkId(c.req.param('id'));
-    return c.json(await cancelUploadSession(id, contextOf(services, c.get('logger'))));
+    const cancelled: UploadSessionCancelAnswer = await cancelUploadSession(
+      id,
+      contextOf(services, c.get('logger')),
+    );
+    return c.json(cancelled);
   });
 
   return app;

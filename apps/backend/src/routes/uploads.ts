@@ -6,6 +6,7 @@
  * `DELETE /api/admin/uploads/:uploadId`. All in the protected area
  * (protected-areas.ts).
  */
+import type { UploadCancelAnswer } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { AppEnv, Services } from '../context.ts';
@@ -61,7 +62,7 @@ export function uploadRoutes(services: Services) {
     const id = uploadId(c.req.param('uploadId'));
     const removed = await services.uploads.cancel(id);
     c.get('logger').info('upload cancelled', { uploadId: id, removed });
-    return c.json({ cancelled: true, uploadId: id, removed });
+    return c.json({ cancelled: true, uploadId: id, removed } satisfies UploadCancelAnswer);
   });
   return app;
 }

@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import type { ImageStatus } from '@slideshow/contracts';
 import { DEFAULT_PRESET, HEAD_BYTES, probeHeader } from '@slideshow/imaging/header';
 import { AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
@@ -35,7 +36,7 @@ import { sanitizeName } from './sanitize-name.ts';
 
 /** What happened to one file of an upload or ingest. */
 export type FileOutcome =
-  | { originalName: string; id: string; status: string; duplicate: boolean }
+  | { originalName: string; id: string; status: ImageStatus; duplicate: boolean }
   | { originalName: string; error: AppError };
 
 /** What receiving needs. */

@@ -1,0 +1,93 @@
+import * as z from 'zod';
+
+/** Which images a regeneration takes (all processed images on an older preset when empty). */
+export const RegenFilter = z.object({
+  ids: z.array(z.string()).optional(),
+  /** Created at or after (ISO 8601). */
+  from: z.string().optional(),
+  /** Created before (ISO 8601). */
+  to: z.string().optional(),
+  visibility: z.enum(['published', 'hidden']).optional(),
+});
+export type RegenFilter = z.infer<typeof RegenFilter>;
+
+/** A regeneration run's status. */
+export const RegenRunStatus = z.enum(['running', 'paused', 'cancelled', 'done', 'capped']);
+export type RegenRunStatus = z.infer<typeof RegenRunStatus>;
+
+/**
+ * A regeneration run: its counts by item state, its caps, an ETA from the pace
+ * so far (null before anything finished), and the dry run's estimate beside
+ * what the processor measured.
+ */
+export const RegenRun = z.object({
+  id: z.number().int().positive(),
+  status: RegenRunStatus,
+  /** Why it was cancelled or capped. */
+  reason: z.string().nullable(),
+  preset: z.string(),
+  presetVersion: z.string(),
+  filter: RegenFilter,
+  total: z.number().int().nonnegative(),
+  done: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  cancelled: z.number().int().nonnegative(),
+  inFlight: z.number().int().nonnegative(),
+  remaining: z.number().int().nonnegative(),
+  executions: z.number().int().nonnegative(),
+  caps: z.object({
+    executionsPerRun: z.number().int(),
+    failures: z.number().int(),
+    executionsPerHour: z.number().int(),
+  }),
+  etaSeconds: z.number().nonnegative().nullable(),
+  estimate: z.object({ cpuSeconds: z.number(), costUsd: z.number() }),
+  measured: z.object({ images: z.number().int(), cpuSeconds: z.number(), costUsd: z.number() }),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+export type RegenRun = z.infer<typeof RegenRun>;
+
+/**
+ * `POST /api/admin/regenerate` with `dryRun: true`: what a run over `filter`
+ * would take and cost, from the measured CPU per megapixel (`basis` says which
+ * measurement, `samples` how many images behind it).
+ */
+export const RegenDryRunAnswer = z.object({
+  dryRun: z.literal(true),
+  preset: z.string(),
+  presetVersion: z.string(),
+  filter: RegenFilter,
+  images: z.number().int().nonnegative(),
+  megapixels: z.number().nonnegative(),
+  cpuSecondsPerMegapixel: z.number().nonnegative(),
+  basis: z.enum(['this preset version', 'other preset versions', 'documented figure']),
+  samples: z.number().int().nonnegative(),
+  cpuSeconds: z.number().nonnegative(),
+  /** USD at list prices for the processor job's allocation. */
+  costUsd: z.number().nonnegative(),
+});
+export type RegenDryRunAnswer = z.infer<typeof RegenDryRunAnswer>;
+
+/**
+ * `POST /api/admin/regenerate` (202, the run started), `GET …/:run` and
+ * `POST …/:run/pause|resume|cancel`: the run as it is now.
+ */
+export const RegenRunAnswer = z.object({ run: RegenRun });
+export type RegenRunAnswer = z.infer<typeof RegenRunAnswer>;
+
+/**
+ * `GET /api/admin/regenerate`: the current preset, the active (else newest)
+ * run, the ten newest runs, and the replaced variants waiting for their grace
+ * period (`nextAt`: epoch milliseconds of the next deletion, null when none).
+ */
+export const RegenOverviewAnswer = z.object({
+  preset: z.object({ name: z.string(), version: z.string() }),
+  run: RegenRun.nullable(),
+  runs: z.array(RegenRun),
+  pendingDeletions: z.object({
+    count: z.number().int().nonnegative(),
+    nextAt: z.number().nullable(),
+  }),
+});
+export type RegenOverviewAnswer = z.infer<typeof RegenOverviewAnswer>;
