@@ -15,7 +15,6 @@ import {
   SessionAnswer,
   SlideshowAnswer,
   StatusAnswer,
-  UploadAnswer,
   type UploadOutcome,
 } from '@slideshow/contracts';
 import { batchTaskNameFor, taskNameFor } from '@slideshow/dispatch';
@@ -33,6 +32,7 @@ import {
   PASSWORD,
   sampleResult,
   type TestApp,
+  uploadFiles,
 } from './helpers.ts';
 
 /** An upload answer whose every file was accepted (these tests send only valid PNGs). */
@@ -46,15 +46,7 @@ describe('backend happy paths', () => {
   afterEach(() => t.cleanup());
 
   const upload = async (files: { name: string; bytes: Buffer }[]): Promise<UploadBody> =>
-    (await expectAnswer(
-      UploadAnswer,
-      await t.app.request('/api/admin/upload', {
-        method: 'POST',
-        headers: admin(),
-        body: multipart(files),
-      }),
-      202,
-    )) as UploadBody;
+    (await uploadFiles(t, files)) as UploadBody;
 
   it('stores an uploaded image, writes its row and outbox row, and answers 202', async () => {
     const png = makePng(40, 30, 1);

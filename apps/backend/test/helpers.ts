@@ -232,17 +232,25 @@ export function memoryLogger(level: Severity = 'INFO'): {
   return { logger, lines };
 }
 
-/** Uploads one 8 × 8 PNG (pixels from `seed`) through the admin API and returns its image id. */
-export async function uploadPng(t: Pick<TestApp, 'app'>, seed = 1): Promise<string> {
-  const body = await expectAnswer(
+/** The admin upload of `files` in one multipart request, answered 202 and checked against its contract. */
+export async function uploadFiles(
+  t: Pick<TestApp, 'app'>,
+  files: { name: string; bytes: Buffer }[],
+): Promise<UploadAnswer> {
+  return expectAnswer(
     UploadAnswer,
     await t.app.request('/api/admin/upload', {
       method: 'POST',
       headers: admin(),
-      body: multipart([{ name: 'a.png', bytes: makePng(8, 8, seed) }]),
+      body: multipart(files),
     }),
     202,
   );
+}
+
+/** Uploads one 8 × 8 PNG (pixels from `seed`) through the admin API and returns its image id. */
+export async function uploadPng(t: Pick<TestApp, 'app'>, seed = 1): Promise<string> {
+  const body = await uploadFiles(t, [{ name: 'a.png', bytes: makePng(8, 8, seed) }]);
   const image = body.images[0];
   if (!image || !('id' in image)) throw new Error('the upload answered 202 without an image');
   return image.id;

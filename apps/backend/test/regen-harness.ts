@@ -11,7 +11,6 @@ import {
   JobSpec,
   RegenDryRunAnswer,
   RegenRunAnswer,
-  UploadAnswer,
   type WorkflowArgument,
 } from '@slideshow/contracts';
 import type { DispatchRequest } from '@slideshow/dispatch';
@@ -23,9 +22,9 @@ import {
   expectAnswer,
   makeApp,
   makePng,
-  multipart,
   sampleResult,
   type TestApp,
+  uploadFiles,
 } from './helpers.ts';
 
 /** A run as `GET /api/admin/regenerate/:run` shows it (the fields the tests read). */
@@ -124,15 +123,7 @@ async function processedImages(t: TestApp, n: number): Promise<string[]> {
     name: `${i}.png`,
     bytes: makePng(16, 12, i + 1),
   }));
-  const answer = await expectAnswer(
-    UploadAnswer,
-    await t.app.request('/api/admin/upload', {
-      method: 'POST',
-      headers: admin(),
-      body: multipart(files),
-    }),
-    202,
-  );
+  const answer = await uploadFiles(t, files);
   const ids = answer.images.flatMap((i) => ('id' in i ? [i.id] : []));
   await t.relay.drain();
   for (const id of ids) {
