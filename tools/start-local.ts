@@ -1,9 +1,11 @@
 /**
  * `npm start`: the whole pipeline on this machine. Starts local-cloud and the
- * backend, provisions queues, workflows and the processor job, uploads a few
- * sample images the project generates (a HEIC among them), waits for them, and
- * prints where to look. Ctrl-C stops every process it started; a second run
- * reuses .data/ and resumes unfinished work.
+ * backend, provisions queues, workflows and the processor job, prints where to
+ * look, then — on the first run in a data folder — uploads a few sample images
+ * the project generates (a HEIC among them) and reports them until they are
+ * done. Ctrl-C stops every process it started; a second run reuses .data/,
+ * resumes unfinished work and uploads no samples (an image the admin deleted
+ * stays deleted).
  *
  * Environment: PORT (backend, 8080), LOCAL_CLOUD_PORT (8123), DATA_DIR (.data),
  * ADMIN_PASSWORD (default: generated once into DATA_DIR/admin-password).
@@ -11,7 +13,7 @@
  * DATA_DIR another `npm start` is running on, stops it with a message naming
  * the variable that moves it.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type LocalStack, PortInUseError, startLocalStack } from './local-stack.ts';
@@ -82,12 +84,8 @@ interface ImageView {
   status: string;
 }
 
-/** Uploads the samples, waits for them (bounded) and prints where to look. */
-async function showcase(
-  stack: LocalStack,
-  dataDir: string,
-  passwordChosen: boolean,
-): Promise<void> {
+/** Uploads the samples and reports them until every one is processed or failed (bounded). */
+async function uploadSamples(stack: LocalStack): Promise<void> {
   say('Uploading sample images (generated here) …');
   const samples = [...(await makeSampleImages(5)), makeSampleHeic()];
   const form = new FormData();
@@ -99,9 +97,7 @@ async function showcase(
     throw new Error(`upload failed: HTTP ${response.status} ${JSON.stringify(body)}`);
   const ids = body.images.map((image) => image.id);
   const duplicates = body.images.filter((image) => image.duplicate).length;
-  say(
-    `  ${ids.length} accepted${duplicates ? ` (${duplicates} already known from an earlier run)` : ''}`,
-  );
+  say(`  ${ids.length} accepted${duplicates ? ` (${duplicates} already known)` : ''}`);
 
   const deadline = Date.now() + 10 * 60_000;
   let last = '';
@@ -119,14 +115,20 @@ async function showcase(
       .join(', ');
     if (line !== last) say(`  ${line}`);
     last = line;
-    if (states.every((s) => s === 'processed' || s === 'failed')) break;
+    if (states.every((s) => s === 'processed' || s === 'failed')) {
+      say(`Samples done: ${line}.`);
+      return;
+    }
     if (Date.now() > deadline) {
-      say('  still working after 10 minutes; the stack keeps running');
-      break;
+      say('Samples: still working after 10 minutes; the stack keeps running.');
+      return;
     }
     await sleep(500);
   }
+}
 
+/** Prints where to look: URLs, the password, the token and the commands an operator uses. */
+function printWhereToLook(stack: LocalStack, dataDir: string, passwordChosen: boolean): void {
   const db = resolve(dataDir, 'slideshow.db');
   // The wrapper finds this stack by LOCAL_CLOUD_PORT and LOCAL_CLOUD_DATA_DIR (apps/local-cloud/README.md).
   const gcloudPrefix = `LOCAL_CLOUD_PORT=${new URL(stack.localCloudUrl).port} LOCAL_CLOUD_DATA_DIR=${dataDir} npm run --silent gcloud --`;
@@ -137,7 +139,7 @@ The pipeline is running.
   Status            ${stack.backendUrl}/status
   Admin API token   ${stack.adminToken}   (Authorization: Bearer …)
   Emulated cloud    ${stack.localCloudUrl}   resources under ${stack.parent}
-  Failed tasks      sqlite3 ${db} "SELECT image_id, error_code, error_message, attempt_count, source FROM failed_tasks"
+  Failed tasks      sqlite3 -header -column ${db} "SELECT image_id, error_code, attempt_count, last_attempt, source FROM failed_tasks WHERE resolved_at IS NULL ORDER BY last_attempt DESC LIMIT 50"
   gcloud            ${gcloudPrefix} tasks queues list --location=${stack.location}
                     ${gcloudPrefix} workflows executions list process-image --location=${stack.location}
                     ${gcloudPrefix} run jobs executions list --job=processor --region=${stack.location}
@@ -152,6 +154,9 @@ async function main(): Promise<void> {
   // An empty ADMIN_PASSWORD counts as unset.
   const chosenPassword = process.env.ADMIN_PASSWORD || undefined;
   const release = claimDataDir(dataDir);
+  // Samples belong to a new data folder only: on a later run they would bring back images the
+  // admin deleted (an upload of the same bytes after a delete is a new image).
+  const firstRun = !existsSync(join(dataDir, 'slideshow.db'));
   say(`Starting the local stack (state in ${dataDir}) …`);
   let stack: LocalStack;
   try {
@@ -192,8 +197,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
+  // Where to look comes first: the stack serves already, whatever the samples or a backlog do.
+  printWhereToLook(stack, dataDir, chosenPassword !== undefined);
   try {
-    await showcase(stack, dataDir, chosenPassword !== undefined);
+    if (firstRun) await uploadSamples(stack);
+    else say(`Samples: none uploaded (${dataDir} is not new; delete it for a fresh start).`);
   } catch (error) {
     await stack.stop();
     release();

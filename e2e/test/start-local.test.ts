@@ -2,8 +2,11 @@
  * `npm start`'s program (tools/start-local.ts, which `npm start` runs after the
  * build) as a process, the way a user meets it: it never takes over a stack it
  * did not start (a port in use, a data folder in use), it honours
- * ADMIN_PASSWORD, and it runs its samples, a HEIC among them, to the end
- * through the processor bundle; Ctrl-C stops everything it started.
+ * ADMIN_PASSWORD, it prints where to look before the samples run, and on a
+ * new data folder it runs its samples, a HEIC among them, to the end through
+ * the processor bundle; Ctrl-C stops everything it started; a second run on
+ * the same folder uploads no samples, so an image the admin deleted stays
+ * deleted.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -163,7 +166,7 @@ describe('npm start on its own ports', () => {
       ADMIN_PASSWORD: password,
     });
     // Seven samples through the whole pipeline on a loaded 2-core machine.
-    await run.waitFor('Press Ctrl-C to stop.', 600_000);
+    await run.waitFor('Samples done:', 600_000);
   }, 620_000);
   afterAll(async () => {
     if (run?.child.exitCode === null) {
@@ -190,7 +193,11 @@ describe('npm start on its own ports', () => {
     } finally {
       db.close();
     }
-    expect(run.output()).toContain('7 processed');
+    expect(run.output()).toContain('Samples done: 7 processed.');
+    // Where to look is printed before the samples are uploaded, not after they are done.
+    expect(run.output().indexOf('Press Ctrl-C to stop.')).toBeLessThan(
+      run.output().indexOf('Uploading sample images'),
+    );
   });
 
   it('logs the admin in with ADMIN_PASSWORD and never prints it', async () => {
@@ -228,5 +235,50 @@ describe('npm start on its own ports', () => {
       () => 'refused',
     );
     expect(refused).toBe('refused');
+  });
+
+  it('uploads no samples on a later run in the same folder: a deleted sample stays deleted', async () => {
+    const again = async () => {
+      const next = startLocal({
+        PORT: String(new URL(backendUrl).port),
+        LOCAL_CLOUD_PORT: String(await freePort()),
+        DATA_DIR: dataDir,
+        ADMIN_PASSWORD: password,
+      });
+      await next.waitFor('Samples: none uploaded', 120_000);
+      return next;
+    };
+    const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+    const second = await again();
+    const images = () => {
+      const db = new Database(join(dataDir, 'slideshow.db'), { readonly: true });
+      try {
+        return db.prepare('SELECT id, original_name FROM images ORDER BY id').all() as {
+          id: string;
+          original_name: string;
+        }[];
+      } finally {
+        db.close();
+      }
+    };
+    const deleted = images()[0];
+    if (!deleted) throw new Error('no sample image to delete');
+    const response = await fetch(`${backendUrl}/api/admin/images/${deleted.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(response.status, await response.text()).toBeLessThan(300);
+    second.child.kill('SIGINT');
+    expect(await second.exited(60_000), second.output()).toBe(0);
+
+    const third = await again();
+    try {
+      expect(third.output()).not.toContain('Uploading sample images');
+      expect(images().map((i) => i.original_name)).not.toContain(deleted.original_name);
+      expect(images()).toHaveLength(6);
+    } finally {
+      third.child.kill('SIGINT');
+      expect(await third.exited(60_000), third.output()).toBe(0);
+    }
   });
 });
