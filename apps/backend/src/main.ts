@@ -83,12 +83,20 @@ async function openBackendDeps(
   };
 }
 
-/** Litestream when the database is replicated (LITESTREAM_BUCKET), else undefined (and a warning). */
+/**
+ * Litestream when the database is replicated (LITESTREAM_BUCKET), else undefined. Without it
+ * the backend warns when its images live in Cloud Storage (a deployment whose database dies
+ * with its instance); with a folder store (the local stack) it only says so.
+ */
 function openLitestream(config: BackendConfig, logger: Logger): Litestream | undefined {
   if (!config.litestream) {
-    logger.warn('LITESTREAM_BUCKET is not set: the database is not replicated', {
-      lease: config.lease.url,
-    });
+    const deployed = config.storageUrl.startsWith('gs://');
+    logger[deployed ? 'warn' : 'info'](
+      'LITESTREAM_BUCKET is not set: the database is not replicated',
+      {
+        lease: config.lease.url,
+      },
+    );
     return undefined;
   }
   return createLitestream({

@@ -17,6 +17,7 @@ interface Running {
   child: ChildProcess;
   url: string;
   stdout(): string;
+  stderr(): string;
 }
 
 /** Starts `node src/main.ts` and waits for its "listening" log line (bounded). */
@@ -41,7 +42,7 @@ function startBackend(env: Record<string, string>): Promise<Running> {
       const match = line ? /"url":"(http:\/\/[^"]+)"/.exec(line) : null;
       if (match) {
         clearTimeout(timer);
-        resolve({ child, url: match[1]!, stdout: () => stdout });
+        resolve({ child, url: match[1]!, stdout: () => stdout, stderr: () => stderr });
       }
     });
     child.once('exit', (code) => {
@@ -73,6 +74,12 @@ describe('the backend process (src/main.ts)', () => {
   it('starts with no configuration, keeps its generated password, and relays after a restart', async () => {
     const env = { DATA_DIR: dir, CLOUD_TASKS_ENDPOINT: 'http://127.0.0.1:1' };
     const first = await startBackend(env);
+    // A folder store is the local stack: no replica is expected, so it says so without a WARNING.
+    const replication = first
+      .stderr()
+      .split('\n')
+      .find((l) => l.includes('the database is not replicated'));
+    expect(replication, first.stderr()).toContain('"severity":"INFO"');
     const password = readFileSync(join(dir, 'admin-password'), 'utf8').trim();
     expect(first.stdout()).toContain(`Admin password: ${password}`);
     const login = await fetch(`${first.url}/api/admin/login`, {

@@ -8,6 +8,8 @@
  */
 import type { CallbackCredentials } from '@slideshow/callback-auth';
 import type { ImageResult, JobSpec } from '@slideshow/contracts';
+// The error-code list alone (no zod): the contracts' schemas stay off the task's first path.
+import { isImageErrorCode } from '@slideshow/contracts/error-codes';
 import type { Preset } from '@slideshow/imaging';
 import { AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
@@ -378,9 +380,14 @@ async function settleFailure(ctx: FailureContext): Promise<RunResult> {
   const { error, log, config } = ctx;
   const kind = failureKind(error, ctx.signal.aborted);
   const plan = planFailure(kind, ctx.final);
-  const { level, message } = FAILURE_LOG[kind];
+  // A refused image (corrupt, too many pixels, …) is the upload's fault, not the system's: a
+  // warning with its code, not an ERROR with stacks that pages an operator and fills a terminal.
+  const { level, message } =
+    kind === 'permanent' && isImageErrorCode(error.code)
+      ? { level: 'warn' as const, message: 'image refused (permanent)' }
+      : FAILURE_LOG[kind];
   log[level](message, {
-    ...(level === 'error' ? { error } : { error: error.message }),
+    ...(level === 'error' ? { error } : { error: error.message, code: error.code }),
     ...(kind === 'terminated' || kind === 'retryable' ? { final: ctx.final } : {}),
     ...(kind === 'retryable' ? { maxRetries: config.maxRetries } : {}),
   });

@@ -132,7 +132,7 @@ describe('run() on a healthy stack', () => {
 describe('run() error policy', () => {
   it('reports a truncated JPEG as CORRUPT_IMAGE and exits 0 so no retry is burned', async () => {
     const { id } = await backend.upload(await makeTruncatedJpeg(), 'cut.jpg');
-    const { promise } = runTask(id);
+    const { promise, lines } = runTask(id);
     await expect(promise).resolves.toMatchObject({ exitCode: 0, outcome: 'failed-permanent' });
     expect(failedTask(id)).toMatchObject({
       error_code: 'CORRUPT_IMAGE',
@@ -140,6 +140,13 @@ describe('run() error policy', () => {
       execution: 'processor-test-exec',
     });
     expect((await backend.image(id)).status).toBe('failed');
+    // The upload's fault, not the system's: a warning with the code, no ERROR and no stacks.
+    expect(lines.filter((l) => l.severity === 'ERROR')).toEqual([]);
+    expect(lines.find((l) => l.message === 'image refused (permanent)')).toMatchObject({
+      severity: 'WARNING',
+      code: 'CORRUPT_IMAGE',
+      error: expect.any(String),
+    });
   });
 
   it('exits non-zero without a failed_tasks row when storage fails on a non-final attempt', async () => {
