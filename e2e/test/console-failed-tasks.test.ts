@@ -7,8 +7,12 @@
  * keep their Retry; "Retry all failed" counts and confirms only those, and is
  * disabled once none is left; the library's bulk Retry over a selection that
  * holds the regenerated image counts, confirms and sends only the failed ones
- * (the API's `retryable`) and says why the other is left alone; the axe-core
- * audit of the page passes.
+ * (the API's `retryable`) and says why the other is left alone; both
+ * confirmations say the damaged images have a permanent image error and will
+ * fail again unless the processor changed. A damaged upload's detail says what
+ * happened in plain words (the execution ran to completion, the image failed;
+ * no preview; no variants), and a link to an id that names no image says
+ * "No image <id>". The axe-core audit of the page passes.
  *
  * The regeneration fails for real: the image's original is replaced after it
  * was processed, so the processor's sha256 check refuses it (a retryable
@@ -145,6 +149,74 @@ describe.skipIf(NO_CHROMIUM)(
       expect(errors).toEqual([]);
     });
 
+    it('says what happened to a damaged upload in its detail, and warns before its Retry', async () => {
+      const [id] = damaged as [string];
+      await page.evaluate((to) => {
+        location.hash = `image=${to}`;
+      }, id);
+      const detail = page.locator('#detail[open]');
+      await detail.waitFor();
+      await page.locator('#timeline li').first().waitFor();
+      const fact = (name: string) =>
+        detail.locator('dt', { hasText: name }).locator('xpath=following-sibling::dd[1]');
+      // The processor exits 0 on a permanent image error: the execution ran to completion.
+      expect(await fact('Workflow execution').textContent()).toMatch(
+        /^Ran to completion — the image failed \(CORRUPT_IMAGE\)/,
+      );
+      expect(await detail.locator('#no-preview').textContent()).toBe(
+        'No preview: processing failed.',
+      );
+      expect(await detail.locator('table').count()).toBe(0);
+      expect(await detail.locator('#no-variants').textContent()).toBe(
+        'No variants: processing failed.',
+      );
+      const retry = detail.getByRole('button', { name: 'Retry' });
+      expect(await retry.getAttribute('aria-describedby')).toBe('detail-retry-note');
+      expect(await detail.locator('#detail-retry-note').textContent()).toBe(
+        'A permanent image error: a retry fails again unless the processor changed.',
+      );
+      await expectNoSeriousAxeViolations(page, 'detail of a damaged upload');
+      await page.keyboard.press('Escape');
+      await detail.waitFor({ state: 'detached' });
+
+      // The failed-tasks rows say it next to their Retry too.
+      for (const one of damaged) {
+        expect(await row(one).locator('.retry-note').textContent()).toBe(
+          'A permanent image error: a retry fails again unless the processor changed.',
+        );
+      }
+      expect(errors).toEqual([]);
+    });
+
+    it('says "No image <id>" where the detail would open for an id that names no image', async () => {
+      for (const missing of ['img_aaaaaaaaaaaaaaaaaaaaaaaaaa', 'not-an-id']) {
+        await page.evaluate((to) => {
+          location.hash = `image=${to}`;
+        }, missing);
+        const detail = page.locator('#detail[open]');
+        await detail.waitFor();
+        await expect
+          .poll(() => page.locator('#detail-title').textContent())
+          .toBe(`No image ${missing}`);
+        expect(await page.locator('#detail-missing').textContent()).toBe(
+          'There is no image with this id: it was deleted, or the link is wrong.',
+        );
+        await expect
+          .poll(() => page.locator('#announcer').textContent())
+          .toBe(`No image ${missing}.`);
+        await page.keyboard.press('Escape');
+        await detail.waitFor({ state: 'detached' });
+      }
+      // Chromium logs the API's two 404s (the image, its timeline) for the well-formed id;
+      // the id of another shape is never sent. Nothing else.
+      expect(errors).toEqual(
+        Array(2).fill(
+          'console: Failed to load resource: the server responded with a status of 404 (Not Found)',
+        ),
+      );
+      errors.length = 0;
+    });
+
     it('confirms "Retry all failed" with the count it retries, and is disabled when only the regeneration is left', async () => {
       // Dispatch paused, so the retried images wait in their queue instead of failing again.
       const uploadsQueue = page.locator('#queues tr[data-queue="uploads"]');
@@ -158,7 +230,7 @@ describe.skipIf(NO_CHROMIUM)(
       await page.locator('#confirm[open]').waitFor();
       expect(await page.locator('#confirm-title').textContent()).toBe('Retry 2 failed images?');
       expect(await page.locator('#confirm-message').textContent()).toBe(
-        'Each is processed again from its original file. Rows without Retry are left as they are.',
+        'Each is processed again from its original file. All 2 have a permanent image error (the file itself was refused) and will fail again unless the processor changed. Rows without Retry are left as they are.',
       );
       await page.keyboard.press('Tab');
       await page.keyboard.press('Enter');
@@ -211,7 +283,7 @@ describe.skipIf(NO_CHROMIUM)(
       await page.locator('#confirm[open]').waitFor();
       expect(await page.locator('#confirm-title').textContent()).toBe('Retry 2 images?');
       expect(await page.locator('#confirm-message').textContent()).toBe(
-        'Each is processed again from its original file. 1 image of the selection is left alone (1 processed): only failed images are retried.',
+        'Each is processed again from its original file. All 2 have a permanent image error (the file itself was refused) and will fail again unless the processor changed. 1 image of the selection is left alone (1 processed): only failed images are retried.',
       );
       await page.locator('#confirm-ok').click();
       await expect.poll(() => page.locator('#announcer').textContent()).toBe('2 images retried.');

@@ -3,7 +3,9 @@
  * images is reachable (nextCursor, "Load more"), the cards load the 320 px
  * variant and the thumbnail bytes stay small, at most five pages stay in the
  * page, search / status filter / sorts, delete one and many with confirmation
- * from the keyboard alone, the axe-core audit, and a 390 px phone.
+ * from the keyboard alone (its questions in the singular for one image), the
+ * axe-core audit, a 390 px phone, and the keyboard focus kept below the
+ * header while tabbing up the grid.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -199,10 +201,28 @@ describe.skipIf(NO_CHROMIUM)(
         await page.keyboard.press('Space');
       }
       expect(await page.locator('#selection-count').textContent()).toBe('2 selected');
+      // With one of them unselected again, the question is in the singular.
+      await card(three).locator('input.pick').focus();
+      await page.keyboard.press('Space');
+      await page.locator('[data-bulk="delete"]').focus();
+      await page.keyboard.press('Enter');
+      await page.locator('#confirm[open]').waitFor();
+      expect(await page.locator('#confirm-title').textContent()).toBe('Delete 1 image?');
+      expect(await page.locator('#confirm-message').textContent()).toBe(
+        'Its file and every generated size are removed. This cannot be undone.',
+      );
+      await page.keyboard.press('Escape');
+      await page.locator('#confirm[open]').waitFor({ state: 'detached' });
+      await card(three).locator('input.pick').focus();
+      await page.keyboard.press('Space');
+      expect(await page.locator('#selection-count').textContent()).toBe('2 selected');
       await page.locator('[data-bulk="delete"]').focus();
       await page.keyboard.press('Enter');
       await page.locator('#confirm[open]').waitFor();
       expect(await page.locator('#confirm-title').textContent()).toBe('Delete 2 images?');
+      expect(await page.locator('#confirm-message').textContent()).toBe(
+        'Their files and every generated size are removed. This cannot be undone.',
+      );
       await page.keyboard.press('Tab');
       await page.keyboard.press('Enter');
       await card(two).waitFor({ state: 'detached' });
@@ -245,6 +265,35 @@ describe.skipIf(NO_CHROMIUM)(
         await page.keyboard.press('Escape');
       } finally {
         await page.setViewportSize({ width: 1280, height: 900 });
+      }
+      expect(errors).toEqual([]);
+    });
+
+    it('keeps the keyboard focus below the header while tabbing up the library, on a phone and wider', async () => {
+      for (const viewport of [
+        { width: 390, height: 844 },
+        { width: 700, height: 600 },
+      ]) {
+        await page.setViewportSize(viewport);
+        try {
+          await page.goto(`${stack.backendUrl}/admin`);
+          await expect.poll(async () => await cards().count()).toBe(60);
+          // A card far down the grid, then Shift+Tab upward over the cards above it.
+          await cards().nth(20).locator('input.pick').focus();
+          for (let i = 0; i < 12; i += 1) {
+            await page.keyboard.press('Shift+Tab');
+            const where = await page.evaluate(() => {
+              const focused = document.activeElement!.getBoundingClientRect();
+              const bar = document.querySelector('.bar')!.getBoundingClientRect();
+              return { top: focused.top, bottom: focused.bottom, barBottom: bar.bottom };
+            });
+            const what = `${viewport.width} px, Shift+Tab ${i + 1}: ${JSON.stringify(where)}`;
+            expect(where.top, what).toBeGreaterThanOrEqual(Math.max(0, where.barBottom));
+            expect(where.bottom, what).toBeLessThanOrEqual(viewport.height);
+          }
+        } finally {
+          await page.setViewportSize({ width: 1280, height: 900 });
+        }
       }
       expect(errors).toEqual([]);
     });

@@ -115,6 +115,16 @@ describe.skipIf(NO_CHROMIUM)(
       expect(await failed.getByRole('button', { name: 'Retry damaged.jpg' }).isVisible()).toBe(
         true,
       );
+      // CORRUPT_IMAGE is a permanent image error: the row says so before Retry is chosen.
+      const note = failed.locator('.retry-note');
+      expect(await note.textContent()).toBe(
+        'A permanent image error: a retry fails again unless the processor changed.',
+      );
+      expect(
+        await failed
+          .getByRole('button', { name: 'Retry damaged.jpg' })
+          .getAttribute('aria-describedby'),
+      ).toBe(await note.getAttribute('id'));
       const thumb = row('first.jpg').locator('img.thumb');
       await expect
         .poll(async () => await thumb.evaluate((img: HTMLImageElement) => img.currentSrc), {
@@ -165,6 +175,9 @@ describe.skipIf(NO_CHROMIUM)(
       await page.keyboard.press('Enter');
       await page.locator('#confirm[open]').waitFor();
       expect(await page.locator('#confirm-title').textContent()).toBe('Retry 1 failed image?');
+      expect(await page.locator('#confirm-message').textContent()).toBe(
+        'It is processed again from its original file. It has a permanent image error (the file itself was refused) and will fail again unless the processor changed.',
+      );
       await page.keyboard.press('Tab');
       await page.keyboard.press('Enter');
       await expect

@@ -3,11 +3,20 @@
  * library, slideshow order, jobs — with two dialogs (image detail, confirm).
  * Behaviour is in /assets/admin-*.js; this is the markup only.
  */
+import { IMAGE_ERROR_CODES } from '@slideshow/contracts';
 import { head } from './page-head.ts';
+
+/**
+ * The contracts' permanent image error codes, handed to the page's scripts as
+ * a data attribute (the CSP allows no inline script): the console warns that a
+ * retry of such an image fails again unless the processor changed, by the same
+ * list `scripts/requeue-failed` skips by.
+ */
+const imageErrorCodes = IMAGE_ERROR_CODES.join(' ');
 
 /** The admin console page. */
 export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin-panels.css'], 'admin-main.js')}
-<body class="admin">
+<body class="admin" data-image-error-codes="${imageErrorCodes}">
 <a class="skip-link" href="#main">Skip to content</a>
 <header class="bar">
   <p class="brand">Image pipeline</p>

@@ -60,6 +60,38 @@ export function words(error) {
   return `${text}${error?.code ? ` (${error.code})` : ''}`;
 }
 
+/**
+ * The contracts' permanent image error codes (IMAGE_ERROR_CODES), which the
+ * page's markup carries in `data-image-error-codes`: one list, the same
+ * `scripts/requeue-failed` skips by. A retry of such an image is allowed (a
+ * fixed processor may read the file now) but fails again otherwise.
+ */
+const IMAGE_ERROR_CODES = new Set(
+  (document.body?.dataset.imageErrorCodes ?? '').split(' ').filter(Boolean),
+);
+
+/** True when `code` names a permanent problem with the image itself (CORRUPT_IMAGE, …). */
+export const isImageErrorCode = (code) => typeof code === 'string' && IMAGE_ERROR_CODES.has(code);
+
+/** What a retry of an image that failed with a permanent image error leads to. */
+export const PERMANENT_RETRY_NOTE =
+  'A permanent image error: a retry fails again unless the processor changed.';
+
+/** "1 image" / "3 images". */
+export const countOf = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+/**
+ * The confirmation's sentence about the images to retry whose failure is a
+ * permanent image error (`permanent` of `total`), or '' when none is.
+ */
+export function permanentRetryWarning(permanent, total) {
+  if (permanent === 0) return '';
+  const which =
+    total === 1 ? 'It' : permanent === total ? `All ${total}` : `${permanent} of the ${total}`;
+  const verb = total === 1 || permanent === 1 ? 'has' : 'have';
+  return ` ${which} ${verb} a permanent image error (the file itself was refused) and will fail again unless the processor changed.`;
+}
+
 /** Calls the API; resolves with the JSON body, rejects with an Error (`code`, `status`). */
 export async function api(path, options = {}) {
   const headers = new Headers(options.headers);

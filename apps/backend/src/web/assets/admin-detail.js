@@ -3,7 +3,7 @@
 // caption and alt text with "show in slideshow", retry and delete, the
 // image's timeline (uploaded, dispatched, each attempt with its execution,
 // the outcome) and its variants.
-import { api, idPath, words } from './admin-api.js';
+import { api, idPath, isImageErrorCode, PERMANENT_RETRY_NOTE, words } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
 import {
   $,
@@ -29,6 +29,39 @@ const EVENT_TEXT = {
   failed: 'Failed',
   requeued: 'Queued again',
 };
+
+/** The Workflows execution states in words (the Executions API's `state`). */
+const EXECUTION_TEXT = {
+  QUEUED: 'queued',
+  ACTIVE: 'running',
+  SUCCEEDED: 'ran to completion',
+  FAILED: 'failed',
+  CANCELLED: 'cancelled',
+  UNAVAILABLE: 'state unavailable',
+};
+
+/** The code the image failed with: its failed task's, else its last error's. */
+const failureCode = (image) => image.failedTask?.errorCode ?? image.lastErrorCode ?? null;
+
+/**
+ * The workflow execution in plain words. The processor exits 0 on a permanent
+ * image error (the failure is reported, not retried), so a failed image's
+ * execution SUCCEEDED: that reads "ran to completion — the image failed".
+ */
+function executionText(image) {
+  const execution = image.executionState;
+  if (!execution) return '—';
+  let text = EXECUTION_TEXT[execution.state] ?? execution.state.toLowerCase();
+  if (execution.state === 'SUCCEEDED' && image.status === 'failed') {
+    const code = failureCode(image);
+    text += ` — the image failed${code ? ` (${code})` : ''}`;
+  }
+  return [
+    `${text[0].toUpperCase()}${text.slice(1)}`,
+    el('br'),
+    el('small', { class: 'muted' }, execution.name.split('/').pop()),
+  ];
+}
 
 function timelineItem(e) {
   const parts = [`${fmtTime(e.at)} — ${EVENT_TEXT[e.kind] ?? e.kind} (generation ${e.generation})`];
@@ -131,10 +164,7 @@ function facts(image) {
     ['Attempts', String(image.attempts ?? 0)],
     ['Generation', String(image.generation ?? 0)],
     ['Timings', timings || '—'],
-    [
-      'Workflow execution',
-      image.executionState ? `${image.executionState.state} (${image.executionState.name})` : '—',
-    ],
+    ['Workflow execution', executionText(image)],
     [
       'Last error',
       image.failedTask
@@ -146,6 +176,13 @@ function facts(image) {
 }
 
 function variantsTable(image) {
+  if (!image.variants?.length) {
+    return el(
+      'p',
+      { class: 'muted', id: 'no-variants' },
+      image.status === 'failed' ? 'No variants: processing failed.' : 'No variants yet.',
+    );
+  }
   return el(
     'div',
     { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Variants' },
@@ -176,6 +213,19 @@ function variantsTable(image) {
         ),
       ),
     ),
+  );
+}
+
+function retryButton(image) {
+  const permanent = isImageErrorCode(failureCode(image));
+  return el(
+    'button',
+    {
+      type: 'button',
+      onclick: () => retry(image.id),
+      'aria-describedby': permanent ? 'detail-retry-note' : null,
+    },
+    'Retry',
   );
 }
 
@@ -230,7 +280,11 @@ export async function openDetail(id, { refresh = false } = {}) {
           src: placeholderUrl(image.placeholder),
           alt: 'Placeholder (not processed yet)',
         })
-      : el('p', { class: 'muted' }, 'No preview yet.');
+      : el(
+          'p',
+          { class: 'muted', id: 'no-preview' },
+          image.status === 'failed' ? 'No preview: processing failed.' : 'No preview yet.',
+        );
   $('detail-title').textContent = displayName(image);
   $('detail-body').replaceChildren(
     el('div', { class: 'detail-grid' }, el('div', {}, preview), facts(image)),
@@ -239,9 +293,12 @@ export async function openDetail(id, { refresh = false } = {}) {
       'div',
       { class: 'actions' },
       // The API's `retryable`, the same flag the library's bulk Retry counts by.
-      image.retryable ? el('button', { type: 'button', onclick: () => retry(id) }, 'Retry') : null,
+      image.retryable ? retryButton(image) : null,
       el('button', { type: 'button', class: 'danger', onclick: () => remove(image) }, 'Delete…'),
     ),
+    image.retryable && isImageErrorCode(failureCode(image))
+      ? el('p', { class: 'muted', id: 'detail-retry-note' }, PERMANENT_RETRY_NOTE)
+      : null,
     el('h3', {}, 'Timeline'),
     el('ol', { class: 'timeline', id: 'timeline' }, ...events.map(timelineItem)),
     el('h3', {}, 'Variants'),
@@ -250,9 +307,39 @@ export async function openDetail(id, { refresh = false } = {}) {
   if (!$('detail').open) $('detail').showModal();
 }
 
+/**
+ * Says, where the detail would open, that #image=<id> names no image (deleted,
+ * or a wrong link): the dialog's title (read out as it opens) and the live region.
+ */
+function showMissing(id) {
+  const shown = id.length > 60 ? `${id.slice(0, 60)}…` : id;
+  shownId = null;
+  $('detail-title').textContent = `No image ${shown}`;
+  $('detail-body').replaceChildren(
+    el(
+      'p',
+      { id: 'detail-missing' },
+      'There is no image with this id: it was deleted, or the link is wrong.',
+    ),
+  );
+  if (!$('detail').open) $('detail').showModal();
+  announce(`No image ${shown}.`);
+}
+
 function fromHash() {
-  const match = /^#image=(img_[a-z2-7]{26})$/.exec(location.hash);
-  if (match) openDetail(match[1]).catch((error) => announce(error.message));
+  const match = /^#image=(.+)$/.exec(location.hash);
+  if (!match) return;
+  const id = match[1];
+  // An id of another shape names no image: the API is not asked.
+  if (!/^img_[a-z2-7]{26}$/.test(id)) {
+    openId = null;
+    showMissing(id);
+    return;
+  }
+  openDetail(id).catch((error) => {
+    if (error.status === 404 && openId === id) showMissing(id);
+    else announce(error.message);
+  });
 }
 
 /** Wires the deep link and the dialog's close; `changed(ids)` is told about edits. */

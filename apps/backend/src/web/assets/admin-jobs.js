@@ -7,7 +7,15 @@
 // variants, so it says so and links to the regeneration panel instead
 // (docs/operations.md, "Presets and regeneration"). Tables are rebuilt only
 // when their data changed, and give the keyboard focus back.
-import { api, WORDS, words } from './admin-api.js';
+import {
+  api,
+  countOf,
+  isImageErrorCode,
+  PERMANENT_RETRY_NOTE,
+  permanentRetryWarning,
+  WORDS,
+  words,
+} from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
 import { $, announce, el, fmtTime, replaceIfChanged, thumbnail } from './admin-dom.js';
 
@@ -16,6 +24,8 @@ let onChanged = () => {};
 let retryableCount = 0;
 /** Whether the table shows rows without Retry (the confirmation says they are left alone). */
 let showsNotRetried = false;
+/** Rows "Retry all failed" takes whose error is a permanent image error (the confirmation warns). */
+let permanentCount = 0;
 
 /** Refreshes the status counts; returns them. */
 export async function refreshStatus() {
@@ -147,21 +157,29 @@ function failedRow(f) {
     el('td', { 'data-label': 'Attempts' }, String(f.attemptCount ?? '')),
     el('td', { 'data-label': 'Last attempt' }, fmtTime(f.lastAttempt)),
     el('td', { 'data-label': 'Source' }, f.source ?? ''),
-    el('td', {}, f.retryable ? retryButton(f.imageId, name) : notRetried(f)),
+    el('td', {}, f.retryable ? retryButton(f.imageId, name, f.errorCode) : notRetried(f)),
   );
 }
 
-function retryButton(id, name) {
-  return el(
-    'button',
-    {
-      type: 'button',
-      'data-focus': `retry:${id}`,
-      onclick: () => retry(id),
-      'aria-label': `Retry ${name}`,
-    },
-    'Retry',
-  );
+/** Retry, with a note before it when the failure is a permanent image error. */
+function retryButton(id, name, code) {
+  const permanent = isImageErrorCode(code);
+  return [
+    el(
+      'button',
+      {
+        type: 'button',
+        'data-focus': `retry:${id}`,
+        onclick: () => retry(id),
+        'aria-label': `Retry ${name}`,
+        'aria-describedby': permanent ? `retry-note-${id}` : null,
+      },
+      'Retry',
+    ),
+    permanent
+      ? el('small', { class: 'muted retry-note', id: `retry-note-${id}` }, PERMANENT_RETRY_NOTE)
+      : null,
+  ];
 }
 
 /**
@@ -207,6 +225,7 @@ export async function refreshFailed() {
   const rows = body.failedTasks ?? [];
   retryableCount = body.retryableCount ?? 0;
   showsNotRetried = rows.some((f) => !f.retryable);
+  permanentCount = rows.filter((f) => f.retryable && isImageErrorCode(f.errorCode)).length;
   replaceIfChanged($('failed').querySelector('tbody'), JSON.stringify(rows), () =>
     rows.map(failedRow),
   );
@@ -219,8 +238,11 @@ export function initJobs({ changed }) {
   onChanged = changed;
   $('retry-all').addEventListener('click', async () => {
     const ok = await confirmAction({
-      title: `Retry ${retryableCount} failed image${retryableCount === 1 ? '' : 's'}?`,
-      message: `Each is processed again from its original file.${showsNotRetried ? ' Rows without Retry are left as they are.' : ''}`,
+      title: `Retry ${countOf(retryableCount, 'failed image')}?`,
+      message:
+        `${retryableCount === 1 ? 'It is' : 'Each is'} processed again from its original file.` +
+        permanentRetryWarning(Math.min(permanentCount, retryableCount), retryableCount) +
+        (showsNotRetried ? ' Rows without Retry are left as they are.' : ''),
       confirmLabel: 'Retry all',
     });
     if (!ok) return;

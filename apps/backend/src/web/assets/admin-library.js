@@ -7,7 +7,7 @@
 // the bulk Retry counts, confirms and sends only the selected images the API
 // marks `retryable` (the same flag the detail and the jobs panel go by), and
 // says how many it leaves alone and why.
-import { api } from './admin-api.js';
+import { api, countOf, isImageErrorCode, permanentRetryWarning } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
 import { $, announce, displayName, el, thumbnail } from './admin-dom.js';
 
@@ -26,7 +26,7 @@ let pages = [];
 let first = 0;
 let generation = 0;
 let loading = false;
-/** Selected ids → what the API last said of each: `{ status, retryable }`. */
+/** Selected ids → what the API last said of each: `{ status, retryable, code }`. */
 const selected = new Map();
 let onChanged = () => {};
 
@@ -79,8 +79,15 @@ function cardContent(image) {
   ];
 }
 
+/** The code of the image's failure (the listing's open failure, else its last error), or ''. */
+const errorCodeOf = (image) => image.failure?.code ?? image.lastErrorCode ?? '';
+
 /** What the bulk bar needs of an image, from the API's answer (never a rule of the page's). */
-const factsOf = (image) => ({ status: image.status, retryable: image.retryable === true });
+const factsOf = (image) => ({
+  status: image.status,
+  retryable: image.retryable === true,
+  code: errorCodeOf(image),
+});
 
 function card(image) {
   const li = el(
@@ -89,6 +96,7 @@ function card(image) {
       'data-id': image.id,
       'data-status': image.status,
       'data-retryable': String(image.retryable === true),
+      'data-error-code': errorCodeOf(image),
     },
     ...cardContent(image),
   );
@@ -102,6 +110,7 @@ function updateCard(li, image) {
   const focus = li.contains(document.activeElement) ? document.activeElement.dataset.focus : null;
   li.dataset.status = image.status;
   li.dataset.retryable = String(image.retryable === true);
+  li.dataset.errorCode = errorCodeOf(image);
   if (selected.has(image.id)) selected.set(image.id, factsOf(image));
   li.replaceChildren(...cardContent(image));
   li.classList.toggle('selected', selected.has(image.id));
@@ -119,7 +128,7 @@ function updateControls() {
   $('grid-summary').textContent =
     shown === 0 && !loading
       ? 'No image matches.'
-      : `Showing ${shown} images${first > 0 ? ` (after the first ${first * PAGE_SIZE})` : ''}.`;
+      : `Showing ${images(shown)}${first > 0 ? ` (after the first ${first * PAGE_SIZE})` : ''}.`;
   const count = selected.size;
   $('selection-count').textContent = `${count} selected`;
   for (const button of document.querySelectorAll('[data-bulk]')) button.disabled = count === 0;
@@ -142,22 +151,30 @@ function select(id, on, image) {
       id,
       image
         ? factsOf(image)
-        : { status: li?.dataset.status ?? '', retryable: li?.dataset.retryable === 'true' },
+        : {
+            status: li?.dataset.status ?? '',
+            retryable: li?.dataset.retryable === 'true',
+            code: li?.dataset.errorCode ?? '',
+          },
     );
   } else selected.delete(id);
   li?.classList.toggle('selected', on);
   updateControls();
 }
 
-/** The selected ids a retry takes, and the others (left alone) with their statuses. */
+/**
+ * The selected ids a retry takes, how many of those failed with a permanent
+ * image error, and the others (left alone) with their statuses.
+ */
 function retrySplit() {
   const take = [];
   const left = [];
   for (const [id, facts] of selected) (facts.retryable ? take : left).push({ id, ...facts });
-  return { take: take.map((i) => i.id), left };
+  const permanent = take.filter((i) => isImageErrorCode(i.code)).length;
+  return { take: take.map((i) => i.id), permanent, left };
 }
 
-const images = (n) => `${n} image${n === 1 ? '' : 's'}`;
+const images = (n) => countOf(n, 'image');
 
 /** "2 processed, 1 queued": the statuses of the images a bulk retry leaves alone. */
 function statusSummary(left) {
@@ -168,14 +185,17 @@ function statusSummary(left) {
 
 /** Asks before a bulk retry; resolves the ids to send (none when the admin cancels). */
 async function confirmRetry() {
-  const { take, left } = retrySplit();
+  const { take, permanent, left } = retrySplit();
   if (take.length === 0) return [];
   const alone = left.length
     ? ` ${images(left.length)} of the selection ${left.length === 1 ? 'is' : 'are'} left alone (${statusSummary(left)}): only failed images are retried.`
     : '';
   const ok = await confirmAction({
     title: `Retry ${images(take.length)}?`,
-    message: `Each is processed again from its original file.${alone}`,
+    message:
+      `${take.length === 1 ? 'It is' : 'Each is'} processed again from its original file.` +
+      permanentRetryWarning(permanent, take.length) +
+      alone,
     confirmLabel: `Retry ${take.length}`,
   });
   return ok ? take : [];
@@ -222,7 +242,7 @@ async function loadMore() {
       pages[first].ids = null;
       first += 1;
     }
-    announce(`${body.images.length} more images shown.`);
+    announce(`${body.images.length} more ${body.images.length === 1 ? 'image' : 'images'} shown.`);
   } finally {
     loading = false;
     updateControls();
@@ -246,7 +266,7 @@ async function showNewer() {
       const dropped = pages.pop();
       for (const li of cardsOf(dropped)) li.remove();
     }
-    announce(`${body.images.length} newer images shown.`);
+    announce(`${body.images.length} newer ${body.images.length === 1 ? 'image' : 'images'} shown.`);
   } finally {
     loading = false;
     updateControls();
@@ -314,8 +334,11 @@ async function bulk(action) {
   if (
     action === 'delete' &&
     !(await confirmAction({
-      title: `Delete ${ids.length} image${ids.length === 1 ? '' : 's'}?`,
-      message: 'Their files and every generated size are removed. This cannot be undone.',
+      title: `Delete ${images(ids.length)}?`,
+      message:
+        ids.length === 1
+          ? 'Its file and every generated size are removed. This cannot be undone.'
+          : 'Their files and every generated size are removed. This cannot be undone.',
       confirmLabel: `Delete ${ids.length}`,
     }))
   ) {
@@ -332,7 +355,7 @@ async function bulk(action) {
   }
   for (const r of done) selected.delete(r.id);
   announce(
-    `${done.length} image${done.length === 1 ? '' : 's'} ${BULK_WORDS[action]}.` +
+    `${images(done.length)} ${BULK_WORDS[action]}.` +
       (failed.length ? ` ${failed.length} not: ${failed[0].error.message}` : ''),
   );
   // Refreshes these cards, the slideshow order and the counts.

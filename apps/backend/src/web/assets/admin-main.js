@@ -30,6 +30,13 @@ const QUEUES_IDLE_MS = 10_000;
 const ORDER_MIN_MS = 3_000;
 let openFromHash = () => {};
 
+// The sticky header's height, for the page's scroll padding (admin.css): an
+// element focused or scrolled into view lands below the header, not under it.
+new ResizeObserver(([entry]) => {
+  const height = Math.ceil(entry.borderBoxSize[0].blockSize);
+  document.documentElement.style.setProperty('--bar-height', `${height}px`);
+}).observe(document.querySelector('.bar'));
+
 function showLogin() {
   clearTimeout(pollTimer);
   pollTimer = null;

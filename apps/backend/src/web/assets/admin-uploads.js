@@ -10,7 +10,7 @@
 // (admin-upload-send.js: chunks, counted as they are sent); its Cancel
 // cancels the session too, and after a longer network drop it resumes where
 // the session stands.
-import { api, idPath, words } from './admin-api.js';
+import { api, idPath, isImageErrorCode, PERMANENT_RETRY_NOTE, words } from './admin-api.js';
 import { $, announce, el, fmtBytes, thumbnail } from './admin-dom.js';
 import { discardSession, sendFile } from './admin-upload-send.js';
 
@@ -38,6 +38,8 @@ const STAGE_TEXT = {
 const items = [];
 const queue = [];
 let running = 0;
+/** Numbers the rows, for the ids their notes are referenced by. */
+let rowCount = 0;
 let onAccepted = () => {};
 
 const uploadId = () => {
@@ -80,18 +82,32 @@ function render(item) {
     );
   }
   if (item.stage === 'failed' && item.imageId) {
+    // A permanent image error (CORRUPT_IMAGE, …) is said before the retry is chosen.
+    const permanent = isImageErrorCode(item.error?.code);
     actions.push(
       el(
         'button',
-        { type: 'button', onclick: () => retry(item), 'aria-label': `Retry ${item.name}` },
+        {
+          type: 'button',
+          onclick: () => retry(item),
+          'aria-label': `Retry ${item.name}`,
+          'aria-describedby': permanent ? `upload-note-${item.key}` : null,
+        },
         'Retry',
       ),
+      permanent
+        ? el(
+            'small',
+            { class: 'muted retry-note', id: `upload-note-${item.key}` },
+            PERMANENT_RETRY_NOTE,
+          )
+        : null,
     );
   }
   if (item.imageId) {
     actions.push(el('a', { href: `#image=${item.imageId}` }, 'Details'));
   }
-  item.actions.replaceChildren(...actions);
+  item.actions.replaceChildren(...actions.filter(Boolean));
   if (item.image?.thumb && !item.thumbShown) {
     item.thumbShown = true;
     item.thumb.replaceChildren(thumbnail(item.image, '3rem', ''));
@@ -149,7 +165,9 @@ function add(file) {
     stageText,
     actions,
   );
+  rowCount += 1;
   const item = {
+    key: rowCount,
     file,
     name: file.name,
     size: file.size,
