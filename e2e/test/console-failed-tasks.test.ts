@@ -27,6 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  confirmation,
   expectNoSeriousAxeViolations,
   NO_CHROMIUM,
   openConsole,
@@ -227,11 +228,11 @@ describe.skipIf(NO_CHROMIUM)(
       expect(await retryAll.isDisabled()).toBe(false);
       await retryAll.focus();
       await page.keyboard.press('Enter');
-      await page.locator('#confirm[open]').waitFor();
-      expect(await page.locator('#confirm-title').textContent()).toBe('Retry 2 failed images?');
-      expect(await page.locator('#confirm-message').textContent()).toBe(
-        'Each is processed again from its original file. All 2 have a permanent image error (the file itself was refused) and will fail again unless the processor changed. Rows without Retry are left as they are.',
-      );
+      expect(await confirmation(page)).toEqual({
+        title: 'Retry 2 failed images?',
+        message:
+          'Each is processed again from its original file. All 2 have a permanent image error (the file itself was refused) and will fail again unless the processor changed. Rows without Retry are left as they are.',
+      });
       await page.keyboard.press('Tab');
       await page.keyboard.press('Enter');
       await expect.poll(() => page.locator('#announcer').textContent()).toBe('2 retried.');
@@ -280,11 +281,11 @@ describe.skipIf(NO_CHROMIUM)(
       });
       await retry.focus();
       await page.keyboard.press('Enter');
-      await page.locator('#confirm[open]').waitFor();
-      expect(await page.locator('#confirm-title').textContent()).toBe('Retry 2 images?');
-      expect(await page.locator('#confirm-message').textContent()).toBe(
-        'Each is processed again from its original file. All 2 have a permanent image error (the file itself was refused) and will fail again unless the processor changed. 1 image of the selection is left alone (1 processed): only failed images are retried.',
-      );
+      expect(await confirmation(page)).toEqual({
+        title: 'Retry 2 images?',
+        message:
+          'Each is processed again from its original file. All 2 have a permanent image error (the file itself was refused) and will fail again unless the processor changed. 1 image of the selection is left alone (1 processed): only failed images are retried.',
+      });
       await page.locator('#confirm-ok').click();
       await expect.poll(() => page.locator('#announcer').textContent()).toBe('2 images retried.');
       expect(sent).toEqual([{ action: 'retry', ids: expect.arrayContaining(damaged) }]);

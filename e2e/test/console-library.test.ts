@@ -10,6 +10,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  confirmation,
   countRows,
   expectNoSeriousAxeViolations,
   NO_CHROMIUM,
@@ -206,11 +207,10 @@ describe.skipIf(NO_CHROMIUM)(
       await page.keyboard.press('Space');
       await page.locator('[data-bulk="delete"]').focus();
       await page.keyboard.press('Enter');
-      await page.locator('#confirm[open]').waitFor();
-      expect(await page.locator('#confirm-title').textContent()).toBe('Delete 1 image?');
-      expect(await page.locator('#confirm-message').textContent()).toBe(
-        'Its file and every generated size are removed. This cannot be undone.',
-      );
+      expect(await confirmation(page)).toEqual({
+        title: 'Delete 1 image?',
+        message: 'Its file and every generated size are removed. This cannot be undone.',
+      });
       await page.keyboard.press('Escape');
       await page.locator('#confirm[open]').waitFor({ state: 'detached' });
       await card(three).locator('input.pick').focus();
@@ -218,11 +218,10 @@ describe.skipIf(NO_CHROMIUM)(
       expect(await page.locator('#selection-count').textContent()).toBe('2 selected');
       await page.locator('[data-bulk="delete"]').focus();
       await page.keyboard.press('Enter');
-      await page.locator('#confirm[open]').waitFor();
-      expect(await page.locator('#confirm-title').textContent()).toBe('Delete 2 images?');
-      expect(await page.locator('#confirm-message').textContent()).toBe(
-        'Their files and every generated size are removed. This cannot be undone.',
-      );
+      expect(await confirmation(page)).toEqual({
+        title: 'Delete 2 images?',
+        message: 'Their files and every generated size are removed. This cannot be undone.',
+      });
       await page.keyboard.press('Tab');
       await page.keyboard.press('Enter');
       await card(two).waitFor({ state: 'detached' });

@@ -97,6 +97,15 @@ export async function openConsole(
   }
 }
 
+/** Waits for the confirmation dialog and gives its title and message, as the admin reads them. */
+export async function confirmation(page: Page): Promise<{ title: string; message: string }> {
+  await page.locator('#confirm[open]').waitFor();
+  return {
+    title: (await page.locator('#confirm-title').textContent()) ?? '',
+    message: (await page.locator('#confirm-message').textContent()) ?? '',
+  };
+}
+
 /** A small photo-like JPEG, distinct per seed, wide enough for the 320 px variant. */
 export async function smallJpeg(seed: number, width = 480, height = 360): Promise<Buffer> {
   const raw = Buffer.alloc(width * height * 3);

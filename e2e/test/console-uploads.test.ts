@@ -16,6 +16,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   collectPageErrors,
+  confirmation,
   countRows,
   cutFirstAnswer,
   launchBrowser,
@@ -173,11 +174,11 @@ describe.skipIf(NO_CHROMIUM)(
       expect(await failedRow.textContent()).toContain('(CORRUPT_IMAGE)');
       await page.getByRole('button', { name: 'Retry all failed' }).focus();
       await page.keyboard.press('Enter');
-      await page.locator('#confirm[open]').waitFor();
-      expect(await page.locator('#confirm-title').textContent()).toBe('Retry 1 failed image?');
-      expect(await page.locator('#confirm-message').textContent()).toBe(
-        'It is processed again from its original file. It has a permanent image error (the file itself was refused) and will fail again unless the processor changed.',
-      );
+      expect(await confirmation(page)).toEqual({
+        title: 'Retry 1 failed image?',
+        message:
+          'It is processed again from its original file. It has a permanent image error (the file itself was refused) and will fail again unless the processor changed.',
+      });
       await page.keyboard.press('Tab');
       await page.keyboard.press('Enter');
       await expect
