@@ -1,11 +1,12 @@
 /**
  * `npm start`: the whole pipeline on this machine. Starts local-cloud and the
  * backend, provisions queues, workflows and the processor job, prints where to
- * look, then — on the first run in a data folder — uploads a few sample images
- * the project generates (a HEIC among them) and reports them until they are
- * done. Ctrl-C stops every process it started; a second run reuses .data/,
- * resumes unfinished work and uploads no samples (an image the admin deleted
- * stays deleted).
+ * look, then — until a run in this data folder has had them accepted — uploads
+ * a few sample images the project generates (a HEIC among them) and reports
+ * them until they are done. Ctrl-C stops every process it started; a later
+ * run reuses .data/, resumes unfinished work and uploads no samples again (an
+ * image the admin deleted stays deleted). A failure of the samples is
+ * reported and the stack keeps serving.
  *
  * Environment: PORT (backend, 8080), LOCAL_CLOUD_PORT (8123), DATA_DIR (.data),
  * ADMIN_PASSWORD (default: generated once into DATA_DIR/admin-password).
@@ -84,8 +85,15 @@ interface ImageView {
   status: string;
 }
 
+/**
+ * Marks the data folder once the samples' upload was accepted: later runs upload none again
+ * (`existsSync` of this file, not of the database, which a run killed before the samples, or a
+ * DATABASE_PATH elsewhere, would make a wrong test).
+ */
+const SAMPLES_MARKER = 'samples-uploaded';
+
 /** Uploads the samples and reports them until every one is processed or failed (bounded). */
-async function uploadSamples(stack: LocalStack): Promise<void> {
+async function uploadSamples(stack: LocalStack, dataDir: string): Promise<void> {
   say('Uploading sample images (generated here) …');
   const samples = [...(await makeSampleImages(5)), makeSampleHeic()];
   const form = new FormData();
@@ -95,6 +103,7 @@ async function uploadSamples(stack: LocalStack): Promise<void> {
   const body = (await response.json()) as { images?: (ImageView & { duplicate?: boolean })[] };
   if (!response.ok || !body.images)
     throw new Error(`upload failed: HTTP ${response.status} ${JSON.stringify(body)}`);
+  writeFileSync(join(dataDir, SAMPLES_MARKER), `${new Date().toISOString()}\n`);
   const ids = body.images.map((image) => image.id);
   const duplicates = body.images.filter((image) => image.duplicate).length;
   say(`  ${ids.length} accepted${duplicates ? ` (${duplicates} already known)` : ''}`);
@@ -154,9 +163,9 @@ async function main(): Promise<void> {
   // An empty ADMIN_PASSWORD counts as unset.
   const chosenPassword = process.env.ADMIN_PASSWORD || undefined;
   const release = claimDataDir(dataDir);
-  // Samples belong to a new data folder only: on a later run they would bring back images the
-  // admin deleted (an upload of the same bytes after a delete is a new image).
-  const firstRun = !existsSync(join(dataDir, 'slideshow.db'));
+  // Samples go in once per data folder: on a later run they would bring back images the admin
+  // deleted (an upload of the same bytes after a delete is a new image).
+  const samplesDone = existsSync(join(dataDir, SAMPLES_MARKER));
   say(`Starting the local stack (state in ${dataDir}) …`);
   let stack: LocalStack;
   try {
@@ -199,13 +208,18 @@ async function main(): Promise<void> {
 
   // Where to look comes first: the stack serves already, whatever the samples or a backlog do.
   printWhereToLook(stack, dataDir, chosenPassword !== undefined);
-  try {
-    if (firstRun) await uploadSamples(stack);
-    else say(`Samples: none uploaded (${dataDir} is not new; delete it for a fresh start).`);
-  } catch (error) {
-    await stack.stop();
-    release();
-    throw error;
+  if (samplesDone) {
+    say(
+      'Samples: none uploaded (this data folder had them; use a new DATA_DIR for a fresh start).',
+    );
+  } else {
+    // The stack is up and announced: a sample that cannot be made or uploaded is reported, not fatal.
+    await uploadSamples(stack, dataDir).catch((error: unknown) => {
+      if (stopping) return;
+      say(
+        `Samples: not uploaded (${error instanceof Error ? error.message : String(error)}); the stack keeps running.`,
+      );
+    });
   }
   await new Promise(() => {});
 }

@@ -168,10 +168,14 @@ describe('npm start on its own ports', () => {
     // Seven samples through the whole pipeline on a loaded 2-core machine.
     await run.waitFor('Samples done:', 600_000);
   }, 620_000);
+  /** The later runs of the restart test: stopped here too, before the folder goes, if it failed. */
+  const later: StartLocal[] = [];
   afterAll(async () => {
-    if (run?.child.exitCode === null) {
-      run.child.kill('SIGINT');
-      await run.exited(60_000);
+    for (const r of [run, ...later]) {
+      if (r?.child.exitCode === null) {
+        r.child.kill('SIGINT');
+        await r.exited(60_000);
+      }
     }
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
@@ -245,6 +249,7 @@ describe('npm start on its own ports', () => {
         DATA_DIR: dataDir,
         ADMIN_PASSWORD: password,
       });
+      later.push(next);
       await next.waitFor('Samples: none uploaded', 120_000);
       return next;
     };
@@ -280,5 +285,5 @@ describe('npm start on its own ports', () => {
       third.child.kill('SIGINT');
       expect(await third.exited(60_000), third.output()).toBe(0);
     }
-  });
+  }, 400_000);
 });

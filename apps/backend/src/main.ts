@@ -85,12 +85,12 @@ async function openBackendDeps(
 
 /**
  * Litestream when the database is replicated (LITESTREAM_BUCKET), else undefined. Without it
- * the backend warns when its images live in Cloud Storage (a deployment whose database dies
- * with its instance); with a folder store (the local stack) it only says so.
+ * the backend warns in production mode or when its images live in Cloud Storage (a deployment
+ * whose database dies with its instance); in local mode with a folder store it only says so.
  */
 function openLitestream(config: BackendConfig, logger: Logger): Litestream | undefined {
   if (!config.litestream) {
-    const deployed = config.storageUrl.startsWith('gs://');
+    const deployed = config.mode === 'production' || config.storageUrl.startsWith('gs://');
     logger[deployed ? 'warn' : 'info'](
       'LITESTREAM_BUCKET is not set: the database is not replicated',
       {

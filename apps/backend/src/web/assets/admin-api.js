@@ -83,11 +83,17 @@ export const countOf = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 /**
  * The confirmation's sentence about the images to retry whose failure is a
  * permanent image error (`permanent` of `total`), or '' when none is.
+ * `atLeast`: `permanent` was counted over part of them only (a listing that
+ * stopped at its limit), so it is a lower bound.
  */
-export function permanentRetryWarning(permanent, total) {
+export function permanentRetryWarning(permanent, total, atLeast = false) {
   if (permanent === 0) return '';
   const which =
-    total === 1 ? 'It' : permanent === total ? `All ${total}` : `${permanent} of the ${total}`;
+    total === 1
+      ? 'It'
+      : permanent === total
+        ? `All ${total}`
+        : `${atLeast ? 'At least ' : ''}${permanent} of the ${total}`;
   const verb = total === 1 || permanent === 1 ? 'has' : 'have';
   return ` ${which} ${verb} a permanent image error (the file itself was refused) and will fail again unless the processor changed.`;
 }

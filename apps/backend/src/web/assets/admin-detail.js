@@ -57,7 +57,7 @@ function executionText(image) {
     text += ` — the image failed${code ? ` (${code})` : ''}`;
   }
   return [
-    `${text[0].toUpperCase()}${text.slice(1)}`,
+    `${text.charAt(0).toUpperCase()}${text.slice(1)}`,
     el('br'),
     el('small', { class: 'muted' }, execution.name.split('/').pop()),
   ];
@@ -328,7 +328,8 @@ function showMissing(id) {
 
 function fromHash() {
   const match = /^#image=(.+)$/.exec(location.hash);
-  if (!match) return;
+  // Logged out, the console is hidden: a link opens nothing over the login form.
+  if (!match || $('console-view').hidden) return;
   const id = match[1];
   // An id of another shape names no image: the API is not asked.
   if (!/^img_[a-z2-7]{26}$/.test(id)) {

@@ -26,6 +26,8 @@ let retryableCount = 0;
 let showsNotRetried = false;
 /** Rows "Retry all failed" takes whose error is a permanent image error (the confirmation warns). */
 let permanentCount = 0;
+/** Whether {@link permanentCount} saw only part of the rows (the listing stopped at its limit). */
+let permanentCountIsPartial = false;
 
 /** Refreshes the status counts; returns them. */
 export async function refreshStatus() {
@@ -226,6 +228,8 @@ export async function refreshFailed() {
   retryableCount = body.retryableCount ?? 0;
   showsNotRetried = rows.some((f) => !f.retryable);
   permanentCount = rows.filter((f) => f.retryable && isImageErrorCode(f.errorCode)).length;
+  // The table holds the newest rows up to the listing's limit; past it the count is a lower bound.
+  permanentCountIsPartial = rows.length >= (body.limit ?? 500);
   replaceIfChanged($('failed').querySelector('tbody'), JSON.stringify(rows), () =>
     rows.map(failedRow),
   );
@@ -241,7 +245,11 @@ export function initJobs({ changed }) {
       title: `Retry ${countOf(retryableCount, 'failed image')}?`,
       message:
         `${retryableCount === 1 ? 'It is' : 'Each is'} processed again from its original file.` +
-        permanentRetryWarning(Math.min(permanentCount, retryableCount), retryableCount) +
+        permanentRetryWarning(
+          Math.min(permanentCount, retryableCount),
+          retryableCount,
+          permanentCountIsPartial,
+        ) +
         (showsNotRetried ? ' Rows without Retry are left as they are.' : ''),
       confirmLabel: 'Retry all',
     });
