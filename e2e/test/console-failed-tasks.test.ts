@@ -231,7 +231,7 @@ describe.skipIf(NO_CHROMIUM)(
       expect(await confirmation(page)).toEqual({
         title: 'Retry 2 failed images?',
         message:
-          'Each is processed again from its original file. All 2 have a permanent image error (the file itself was refused) and will fail again unless the processor changed. Rows without Retry are left as they are.',
+          'Each is processed again from its original file. Both have a permanent image error (the file itself was refused) and will fail again unless the processor changed. Rows without Retry are left as they are.',
       });
       await page.keyboard.press('Tab');
       await page.keyboard.press('Enter');
@@ -284,7 +284,7 @@ describe.skipIf(NO_CHROMIUM)(
       expect(await confirmation(page)).toEqual({
         title: 'Retry 2 images?',
         message:
-          'Each is processed again from its original file. All 2 have a permanent image error (the file itself was refused) and will fail again unless the processor changed. 1 image of the selection is left alone (1 processed): only failed images are retried.',
+          'Each is processed again from its original file. Both have a permanent image error (the file itself was refused) and will fail again unless the processor changed. 1 image of the selection is left alone (1 processed): only failed images are retried.',
       });
       await page.locator('#confirm-ok').click();
       await expect.poll(() => page.locator('#announcer').textContent()).toBe('2 images retried.');

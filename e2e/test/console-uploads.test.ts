@@ -202,6 +202,10 @@ describe.skipIf(NO_CHROMIUM)(
       await again.and(page.locator('[data-stage="processed"]')).waitFor({ timeout: 30_000 });
       expect(await again.locator('.stage').textContent()).toMatch(/^Already uploaded/);
       expect(uploads).toEqual([]);
+      // A batch of one is announced in the singular.
+      await expect
+        .poll(() => page.locator('#announcer').textContent())
+        .toMatch(/^The file finished: 1 processed, 0 failed\.$/);
       page.off('request', onRequest);
     });
 

@@ -92,7 +92,9 @@ export function permanentRetryWarning(permanent, total, atLeast = false) {
     total === 1
       ? 'It'
       : permanent === total
-        ? `All ${total}`
+        ? total === 2
+          ? 'Both'
+          : `All ${total}`
         : `${atLeast ? 'At least ' : ''}${permanent} of the ${total}`;
   const verb = total === 1 || permanent === 1 ? 'has' : 'have';
   return ` ${which} ${verb} a permanent image error (the file itself was refused) and will fail again unless the processor changed.`;

@@ -139,8 +139,9 @@ function updateBatch() {
   );
   if (done === total && !updateBatch.announced) {
     updateBatch.announced = true;
+    const which = total === 1 ? 'The file' : total === 2 ? 'Both files' : `All ${total} files`;
     announce(
-      `All ${total} files finished: ${count('processed')} processed, ${count('failed') + count('refused')} failed.`,
+      `${which} finished: ${count('processed')} processed, ${count('failed') + count('refused')} failed.`,
     );
   }
   if (done < total) updateBatch.announced = false;
