@@ -216,8 +216,8 @@ function variantsTable(image) {
   );
 }
 
-function retryButton(image) {
-  const permanent = isImageErrorCode(failureCode(image));
+/** Retry, described by the permanent-error note when `permanent`. */
+function retryButton(image, permanent) {
   return el(
     'button',
     {
@@ -285,6 +285,8 @@ export async function openDetail(id, { refresh = false } = {}) {
           { class: 'muted', id: 'no-preview' },
           image.status === 'failed' ? 'No preview: processing failed.' : 'No preview yet.',
         );
+  // A retry of a permanent image error is allowed, with a note that it fails again.
+  const permanent = isImageErrorCode(failureCode(image));
   $('detail-title').textContent = displayName(image);
   $('detail-body').replaceChildren(
     el('div', { class: 'detail-grid' }, el('div', {}, preview), facts(image)),
@@ -293,10 +295,10 @@ export async function openDetail(id, { refresh = false } = {}) {
       'div',
       { class: 'actions' },
       // The API's `retryable`, the same flag the library's bulk Retry counts by.
-      image.retryable ? retryButton(image) : null,
+      image.retryable ? retryButton(image, permanent) : null,
       el('button', { type: 'button', class: 'danger', onclick: () => remove(image) }, 'Delete…'),
     ),
-    image.retryable && isImageErrorCode(failureCode(image))
+    image.retryable && permanent
       ? el('p', { class: 'muted', id: 'detail-retry-note' }, PERMANENT_RETRY_NOTE)
       : null,
     el('h3', {}, 'Timeline'),

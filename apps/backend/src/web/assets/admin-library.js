@@ -242,7 +242,7 @@ async function loadMore() {
       pages[first].ids = null;
       first += 1;
     }
-    announce(`${body.images.length} more ${body.images.length === 1 ? 'image' : 'images'} shown.`);
+    announce(`${countOf(body.images.length, 'more image')} shown.`);
   } finally {
     loading = false;
     updateControls();
@@ -266,7 +266,7 @@ async function showNewer() {
       const dropped = pages.pop();
       for (const li of cardsOf(dropped)) li.remove();
     }
-    announce(`${body.images.length} newer ${body.images.length === 1 ? 'image' : 'images'} shown.`);
+    announce(`${countOf(body.images.length, 'newer image')} shown.`);
   } finally {
     loading = false;
     updateControls();
