@@ -3,7 +3,7 @@
  * uploads through the admin API, bounded waits on the SQLite system of record.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -99,8 +99,11 @@ export async function waitForTerminal(
         return ids.map((id) => rows.find((r) => r.id === id) as ImageRow);
       }
       if (Date.now() > deadline) {
+        const unfinished = rows
+          .filter((r) => r.status !== 'processed' && r.status !== 'failed')
+          .map((r) => r.id);
         throw new Error(
-          `images did not finish within ${timeoutMs} ms: ${JSON.stringify(rows.map((r) => [r.id, r.status]))}`,
+          `images did not finish within ${timeoutMs} ms: ${JSON.stringify(rows.map((r) => [r.id, r.status]))}\n${logTrail(stack, unfinished)}`,
         );
       }
       await sleep(250);
@@ -108,6 +111,32 @@ export async function waitForTerminal(
   } finally {
     db.close();
   }
+}
+
+/**
+ * The last `max` lines of the stack's logs (backend, and local-cloud with the
+ * processor's lines) that name one of `ids`, oldest first, each cut to 600
+ * characters: what a bounded wait that ran out puts in its error, so that a
+ * failure on a CI machine (whose files are gone) says what those images went
+ * through.
+ */
+export function logTrail(stack: LocalStack, ids: readonly string[], max = 40): string {
+  if (ids.length === 0) return 'log trail: no images to follow';
+  const dir = join(stack.dataDir, 'logs');
+  const lines: { time: string; text: string }[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.log'))) {
+    for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
+      if (!ids.some((id) => line.includes(id))) continue;
+      const time = /"time":"([^"]+)"/.exec(line)?.[1] ?? '';
+      lines.push({ time, text: `${file}: ${line.slice(0, 600)}` });
+    }
+  }
+  lines.sort((a, b) => a.time.localeCompare(b.time));
+  const shown = lines.slice(-max);
+  return [
+    `log trail of ${ids.join(', ')} (${shown.length} of ${lines.length} lines):`,
+    ...shown.map((l) => l.text),
+  ].join('\n');
 }
 
 /** The failed_tasks row of an image, if any. */

@@ -19,6 +19,7 @@ import {
   adminJson,
   cheapPresetFile,
   freshStack,
+  logTrail,
   openDb,
   upload,
   waitForTerminal,
@@ -71,12 +72,36 @@ async function waitForRun(
       const { run } = await adminJson<{ run: RunView }>(stack, `/api/admin/regenerate/${id}`);
       if (check(run)) return run;
       if (Date.now() > deadline)
-        throw new Error(`run ${id} never got there: ${JSON.stringify(run)}`);
+        throw new Error(
+          `run ${id} never got there: ${JSON.stringify(run)}\n${inFlightTrail(stack, id)}`,
+        );
     } catch (error) {
       // The backend may be down while it restarts (until the deadline); anything else is fatal.
       if (backendDownCode(error) === undefined || Date.now() > deadline) throw error;
     }
     await sleep(250);
+  }
+}
+
+/** The run's items still in flight, and what the logs say of their images (for a wait that ran out). */
+function inFlightTrail(stack: Stack, runId: number): string {
+  const db = openDb(stack);
+  try {
+    const items = db
+      .prepare<
+        [number],
+        { image_id: string; generation: number; dispatched_at: number; started_at: number | null }
+      >(
+        `SELECT image_id, generation, dispatched_at, started_at FROM regen_items
+         WHERE run_id = ? AND state = 'dispatched'`,
+      )
+      .all(runId);
+    return `in flight: ${JSON.stringify(items)}\n${logTrail(
+      stack,
+      items.map((i) => i.image_id),
+    )}`;
+  } finally {
+    db.close();
   }
 }
 

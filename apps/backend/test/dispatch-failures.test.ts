@@ -19,7 +19,15 @@ import { AppError } from '@slideshow/runtime';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newImageId } from '../src/ids.ts';
 import { REAPER_DEFAULTS } from '../src/reaper.ts';
-import { admin, callback, expectJson, makeApp, type TestApp, uploadPng } from './helpers.ts';
+import {
+  admin,
+  callback,
+  expectJson,
+  makeApp,
+  sampleResult,
+  type TestApp,
+  uploadPng,
+} from './helpers.ts';
 
 const PARENT = 'projects/p/locations/l';
 
@@ -209,6 +217,52 @@ describe('dispatches the queue service refuses, or that never succeed', () => {
       });
     }
     expect(t.repos.outbox.stats().pending).toBe(0);
+  });
+
+  it('fails a regeneration whose dispatch is refused at once (source regenerate), the old set serving', async () => {
+    fake.reset();
+    t = await makeApp({
+      dispatcher: cloudTasks(),
+      relay: { imagesPerExecution: { ingest: 5 }, batchWindowMs: 0 },
+    });
+    const id = await uploadPng(t, 3);
+    await t.relay.drain();
+    await expectJson(
+      await t.app.request(`/api/processing/${id}/complete`, {
+        method: 'POST',
+        headers: callback(),
+        body: JSON.stringify({ generation: 0, result: sampleResult() }),
+      }),
+      200,
+    );
+    const started = await expectJson<{ run: { id: number } }>(
+      await t.app.request('/api/admin/regenerate', {
+        method: 'POST',
+        headers: admin({ 'Content-Type': 'application/json' }),
+        body: '{}',
+      }),
+      202,
+    );
+    // The worker's rate bucket fills with time.
+    t.clock.now += 60_000;
+    expect((await t.backend.services.regen.tick()).dispatched).toBe(1);
+    fake.failNext(403);
+    await t.relay.drain();
+    expect(t.repos.outbox.stats().pending).toBe(0);
+    // Before, the item stayed dispatched (in flight, holding its run open) until STUCK, 6 h later.
+    const { run } = await expectJson<{
+      run: { status: string; failed: number; inFlight: number; remaining: number };
+    }>(await t.app.request(`/api/admin/regenerate/${started.run.id}`, { headers: admin() }), 200);
+    expect(run).toMatchObject({ failed: 1, inFlight: 0, remaining: 0 });
+    expect(t.repos.failedTasks.get(id)).toMatchObject({
+      source: 'regenerate',
+      error_code: 'DISPATCH_REFUSED',
+      resolved_at: null,
+    });
+    expect(t.repos.failedTasks.get(id)?.error_message).toMatch(
+      /old variants keep serving: dispatch: .*refused the dispatch/,
+    );
+    expect(t.repos.images.get(id)).toMatchObject({ status: 'processed', generation: 0 });
   });
 
   it('leaves an image that moved on alone when its dispatch is given up: only the outbox row goes', async () => {

@@ -6,14 +6,17 @@
  * deletion — and `failed`, which leaves the old set serving with a
  * failed_tasks row of source `regenerate`. Each answers undefined when the
  * generation is not a regeneration's, so the image's own lifecycle decides.
+ * A dispatch the outbox relay gave up on fails its regenerations the same way.
  */
 import type { CompleteBody, FailedBody, JobSpec } from '@slideshow/contracts';
 import { presetClosure } from '@slideshow/imaging/presets';
 import type { ImageRow } from '../db/images-repository.ts';
+import type { OutboxRow } from '../db/outbox-repository.ts';
 import type { RegenItemRow } from '../db/regen-repository.ts';
 import { variantPrefix } from '../keys.ts';
 import { recordCost, resultColumns } from '../transitions/callbacks.ts';
 import type { Transition } from '../transitions/context.ts';
+import type { DispatchFailure } from '../transitions/recovery.ts';
 import { scheduleDeletion } from './grace-deletion.ts';
 import type { RegenContext } from './regen-context.ts';
 
@@ -129,6 +132,21 @@ export function createProcessorReports(ctx: RegenContext) {
     return { applied: true };
   });
 
+  // The relay gave up on sending these rows (outbox-relay.ts): a regeneration among them was
+  // never made, so it fails now rather than as STUCK hours later, and the old set keeps serving.
+  const dispatchFailed = db.transaction(
+    (rows: readonly OutboxRow[], failure: DispatchFailure): string[] => {
+      const failed: string[] = [];
+      for (const row of rows) {
+        const item = regen.itemFor(row.image_id, row.generation);
+        if (item?.state !== 'dispatched') continue;
+        failItem(ctx, item, failure.code, `dispatch: ${failure.message}`, null);
+        failed.push(row.image_id);
+      }
+      return failed;
+    },
+  );
+
   return {
     /** The job spec of a regeneration's generation, or undefined when `generation` is not one. */
     jobSpec(row: ImageRow, generation: number): JobSpec | undefined {
@@ -152,5 +170,6 @@ export function createProcessorReports(ctx: RegenContext) {
     started,
     complete,
     failed,
+    dispatchFailed,
   };
 }

@@ -65,6 +65,8 @@ export function createRegenerator(deps: RegeneratorDeps) {
     started: reports.started,
     complete: reports.complete,
     failed: reports.failed,
+    /** Fails the regenerations among rows whose dispatch the relay gave up on; returns their image ids. */
+    dispatchFailed: reports.dispatchFailed,
     tick: worker.tick,
     /** Starts the periodic worker (idempotent). */
     startWorker: worker.start,
