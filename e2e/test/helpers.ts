@@ -113,30 +113,84 @@ export async function waitForTerminal(
   }
 }
 
-/**
- * The last `max` lines of the stack's logs (backend, and local-cloud with the
- * processor's lines) that name one of `ids`, oldest first, each cut to 600
- * characters: what a bounded wait that ran out puts in its error, so that a
- * failure on a CI machine (whose files are gone) says what those images went
- * through.
- */
-export function logTrail(stack: LocalStack, ids: readonly string[], max = 40): string {
-  if (ids.length === 0) return 'log trail: no images to follow';
+/** Fields of a log line worth a failure message (a processor's line nests its own in `jsonPayload`). */
+const TRAIL_FIELDS = [
+  'execution',
+  'task',
+  'attempt',
+  'imageId',
+  'generation',
+  'outcome',
+  'exitCode',
+  'status',
+  'code',
+  'reason',
+  'error',
+] as const;
+
+/** One JSON log line as `file time SEVERITY message key=value…`, at most 400 characters. */
+function condensed(file: string, line: string): { time: string; text: string } {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    // Not JSON (a crash trace): shown as it is.
+    return { time: '', text: `${file}: ${line.slice(0, 400)}` };
+  }
+  const inner = (entry.jsonPayload ?? {}) as Record<string, unknown>;
+  const fields = TRAIL_FIELDS.flatMap((key) => {
+    const value = inner[key] ?? entry[key];
+    if (value === undefined || value === null) return [];
+    return [`${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`];
+  });
+  const time = String(entry.time ?? '');
+  const text = `${file} ${time.slice(11)} ${String(entry.severity)} ${String(entry.message)} ${fields.join(' ')}`;
+  return { time, text: text.slice(0, 400) };
+}
+
+/** The last `max` lines of the stack's logs that `keep` accepts, oldest first, condensed, under `title`. */
+function logExcerpt(
+  stack: LocalStack,
+  title: string,
+  keep: (line: string) => boolean,
+  max: number,
+): string {
   const dir = join(stack.dataDir, 'logs');
   const lines: { time: string; text: string }[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.log'))) {
     for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
-      if (!ids.some((id) => line.includes(id))) continue;
-      const time = /"time":"([^"]+)"/.exec(line)?.[1] ?? '';
-      lines.push({ time, text: `${file}: ${line.slice(0, 600)}` });
+      if (line !== '' && keep(line)) lines.push(condensed(file, line));
     }
   }
   lines.sort((a, b) => a.time.localeCompare(b.time));
   const shown = lines.slice(-max);
-  return [
-    `log trail of ${ids.join(', ')} (${shown.length} of ${lines.length} lines):`,
-    ...shown.map((l) => l.text),
-  ].join('\n');
+  return [`${title} (${shown.length} of ${lines.length} lines):`, ...shown.map((l) => l.text)].join(
+    '\n',
+  );
+}
+
+/**
+ * What the stack's logs (backend, and local-cloud with the processor's lines)
+ * say of `ids`: the last `max` lines naming one of them. A bounded wait that
+ * ran out puts it in its error, so that a failure on a CI machine (whose
+ * files are gone) says what those images went through.
+ */
+export function logTrail(stack: LocalStack, ids: readonly string[], max = 25): string {
+  if (ids.length === 0) return 'log trail: no images to follow';
+  // The feed's media requests name every image and say nothing of its processing.
+  const about = (line: string) =>
+    ids.some((id) => line.includes(id)) && !line.includes('"path":"/media/');
+  return logExcerpt(stack, `log trail of ${ids.join(', ')}`, about, max);
+}
+
+/**
+ * The last `max` WARNING and ERROR lines of the stack's logs: what went wrong
+ * around a wait that ran out, even when the line names no image (a workflow
+ * execution, a queue).
+ */
+export function problemLines(stack: LocalStack, max = 10): string {
+  const problem = (line: string) => /^\{"severity":"(WARNING|ERROR)"/.test(line);
+  return logExcerpt(stack, 'last warnings and errors', problem, max);
 }
 
 /** The failed_tasks row of an image, if any. */

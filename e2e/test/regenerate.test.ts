@@ -21,6 +21,7 @@ import {
   freshStack,
   logTrail,
   openDb,
+  problemLines,
   upload,
   waitForTerminal,
 } from './helpers.ts';
@@ -96,10 +97,23 @@ function inFlightTrail(stack: Stack, runId: number): string {
          WHERE run_id = ? AND state = 'dispatched'`,
       )
       .all(runId);
-    return `in flight: ${JSON.stringify(items)}\n${logTrail(
-      stack,
-      items.map((i) => i.image_id),
-    )}`;
+    // Their dispatches still in the outbox, if any: a row there was never sent (or is backing off).
+    const outbox = db
+      .prepare<[number], Record<string, unknown>>(
+        `SELECT o.image_id, o.generation, o.batch_key, o.attempts, o.next_attempt_at, o.last_error
+         FROM outbox o JOIN regen_items r ON r.image_id = o.image_id AND r.generation = o.generation
+         WHERE r.run_id = ? AND r.state = 'dispatched'`,
+      )
+      .all(runId);
+    return [
+      `in flight (now ${Date.now()}): ${JSON.stringify(items)}`,
+      `their outbox rows: ${JSON.stringify(outbox)}`,
+      logTrail(
+        stack,
+        items.map((i) => i.image_id),
+      ),
+      problemLines(stack),
+    ].join('\n');
   } finally {
     db.close();
   }
