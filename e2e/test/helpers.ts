@@ -175,7 +175,7 @@ function logExcerpt(
  * ran out puts it in its error, so that a failure on a CI machine (whose
  * files are gone) says what those images went through.
  */
-export function logTrail(stack: LocalStack, ids: readonly string[], max = 25): string {
+export function logTrail(stack: LocalStack, ids: readonly string[], max = 20): string {
   if (ids.length === 0) return 'log trail: no images to follow';
   // The feed's media requests name every image and say nothing of its processing.
   const about = (line: string) =>
@@ -188,7 +188,7 @@ export function logTrail(stack: LocalStack, ids: readonly string[], max = 25): s
  * around a wait that ran out, even when the line names no image (a workflow
  * execution, a queue).
  */
-export function problemLines(stack: LocalStack, max = 10): string {
+export function problemLines(stack: LocalStack, max = 8): string {
   const problem = (line: string) => /^\{"severity":"(WARNING|ERROR)"/.test(line);
   return logExcerpt(stack, 'last warnings and errors', problem, max);
 }

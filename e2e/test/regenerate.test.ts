@@ -364,6 +364,14 @@ describe('regeneration through the local stack', () => {
       await writeFile(join(stack.dataDir, 'storage', 'originals', id), await smallJpeg(500));
     }
     await stack.restartBackend();
+    // A run the previous test left active (it failed mid-run) would make this one's start a 409:
+    // cancelled, so that this test reports on its own behaviour, not that failure again.
+    const { regeneration } = (await (await fetch(`${stack.backendUrl}/status`)).json()) as {
+      regeneration: { id: number; status: string } | null;
+    };
+    if (regeneration?.status === 'running' || regeneration?.status === 'paused') {
+      await adminJson(stack, `/api/admin/regenerate/${regeneration.id}/cancel`, {});
+    }
     // A run may lower the configured caps (never raise them).
     const { run } = await adminJson<{ run: RunView }>(stack, '/api/admin/regenerate', {
       caps: { maxExecutions: RUN_CAP },
