@@ -130,6 +130,9 @@ describe.skipIf(!litestream)(
       const first = await Promise.race([waitReady(a).then(() => a), waitReady(b).then(() => b)]);
       const other = first === a ? b : a;
       expect(await isReady(other)).toBe(false);
+      // It says it waits (bounded wait: its line may still be in the pipe when the winner is ready).
+      for (let i = 0; i < 100 && !other.logs().includes('"waiting for the database lease"'); i++)
+        await sleep(50);
       expect(other.logs()).toContain('"waiting for the database lease"');
       // The loser never restores or replicates: its own database file does not exist.
       expect(other.logs()).not.toContain('"litestream"');
@@ -259,6 +262,8 @@ describe.skipIf(!litestream)(
       // last moments before the kill may be missing, and none acknowledged by the new holder.
       expect(lostOf(byB, ids)).toEqual([]);
       expect(lost.every((u) => killedAt - u.at < 2_500)).toBe(true);
+      // Writes were flowing up to the kill (else the bound above proves nothing).
+      expect(byA.length).toBeGreaterThan(0);
       expect(killedAt - lastAckByA).toBeLessThan(2_000);
     }, 120_000);
 

@@ -15,6 +15,10 @@ const path = require('node:path');
 const { env } = require('node:process');
 const out = env.OUT_DIR;
 const me = 't' + env.CLOUD_RUN_TASK_INDEX + '-a' + env.CLOUD_RUN_TASK_ATTEMPT;
+// First of all: a SIGTERM that came before the handler would end the process by default.
+if (env.MODE === 'ignore-term') {
+  process.on('SIGTERM', () => fs.writeFileSync(path.join(out, 'got-sigterm'), me));
+}
 fs.appendFileSync(path.join(out, 'starts'), me + '\\n');
 fs.writeFileSync(path.join(out, me + '.json'), JSON.stringify(env));
 fs.writeFileSync(path.join(out, me + '.pid'), String(process.pid));
@@ -22,10 +26,7 @@ console.log(JSON.stringify({ severity: 'INFO', message: 'started ' + me }));
 const mode = env.MODE;
 if (mode === 'ok') process.exit(0);
 if (mode === 'fail-until') process.exit(Number(env.CLOUD_RUN_TASK_ATTEMPT) >= Number(env.SUCCEED_AT) ? 0 : 3);
-if (mode === 'ignore-term') {
-  process.on('SIGTERM', () => fs.writeFileSync(path.join(out, 'got-sigterm'), me));
-  setInterval(() => {}, 1000);
-}
+if (mode === 'ignore-term') setInterval(() => {}, 1000);
 if (mode === 'parallel') {
   const mark = path.join(out, 'running-' + me);
   fs.writeFileSync(mark, '');

@@ -12,8 +12,8 @@
  *
  * and it ends one of three ways:
  *
- * - SIGTERM (deploy, scale-in, Ctrl-C): stop the reaper and sweeper, let
- *   in-flight requests finish (SHUTDOWN_GRACE_MS), stop the relay (≤ 1 s),
+ * - SIGTERM (deploy, scale-in, Ctrl-C): refuse new connections, stop the
+ *   reaper and sweeper while in-flight requests finish (SHUTDOWN_GRACE_MS), stop the relay (≤ 1 s),
  *   SIGTERM Litestream so it syncs a last time (≤ 2 s), release the lease
  *   (≤ 1 s), exit 0 — within Cloud Run's 10 s before SIGKILL
  *   (https://cloud.google.com/run/docs/container-contract#lifecycle).
@@ -308,9 +308,13 @@ function createEndings(options: SingleWriterOptions, gate: Gate, state: WriterSt
       return;
     }
     state.ending = (async () => {
-      // Requests already running may still write (the shutdown test relies on it).
+      // No new connection from now on (close() runs before the first await); requests already
+      // running may still write while the periodic workers stop (the shutdown test relies on it).
+      const closing = state.server
+        ? closeServer(state.server, config.shutdownGraceMs, logger)
+        : Promise.resolve();
       await state.app?.stopPeriodic();
-      if (state.server) await closeServer(state.server, config.shutdownGraceMs, logger);
+      await closing;
       // The relay still deletes the outbox rows of what it dispatched: writes stay open until it stops.
       await state.app?.stopRelay(SHUTDOWN_BUDGET.relayMs);
       gate.setPhase('stopping', `stopping (${signal})`);
