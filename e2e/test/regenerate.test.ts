@@ -91,9 +91,16 @@ function inFlightTrail(stack: Stack, runId: number): string {
     const items = db
       .prepare<
         [number],
-        { image_id: string; generation: number; dispatched_at: number; started_at: number | null }
+        {
+          image_id: string;
+          generation: number;
+          dispatched_at: number;
+          started_at: number | null;
+          dispatch_key: string | null;
+        }
       >(
-        `SELECT image_id, generation, dispatched_at, started_at FROM regen_items
+        // dispatch_key: the task and execution the relay sent it in (null: not sent yet).
+        `SELECT image_id, generation, dispatched_at, started_at, dispatch_key FROM regen_items
          WHERE run_id = ? AND state = 'dispatched'`,
       )
       .all(runId);
@@ -241,6 +248,11 @@ describe('regeneration through the local stack', () => {
         REGEN_RATE_PER_MINUTE: '90',
         REGEN_GRACE_MS: String(GRACE_MS),
         REGEN_MAX_EXECUTIONS_PER_RUN: '1000',
+        // An item whose dispatch ended without a report fails STUCK after 20 s, with a WARNING
+        // naming its execution's state, instead of holding the run for REGEN_STUCK_AFTER_MS.
+        // Cannot fail a healthy item: one whose task is still queued or whose execution is
+        // ACTIVE/QUEUED is left alone (apps/backend/src/regen/lost-dispatches.ts).
+        REGEN_LOST_AFTER_MS: '20000',
         LEASE_TTL_MS: '3000',
       },
     });

@@ -124,6 +124,7 @@ const EnvSchema = z.object({
   REGEN_MAX_FAILURES: int(REGEN_DEFAULTS.maxFailures, 1),
   REGEN_GRACE_MS: int(REGEN_DEFAULTS.graceMs, 0),
   REGEN_STUCK_AFTER_MS: int(REGEN_DEFAULTS.stuckAfterMs, 1_000),
+  REGEN_LOST_AFTER_MS: int(REGEN_DEFAULTS.lostAfterMs, 1_000),
   TRUSTED_PROXY_HOPS: z.preprocess(blank, z.coerce.number().int().min(0).max(10).optional()),
   PUBLIC_MEDIA_BASE_URL: str,
   LOG_LEVEL: z.preprocess(blank, z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO')),
@@ -359,6 +360,8 @@ function regenSettings(e: Env): RegenSettings {
     maxFailures: e.REGEN_MAX_FAILURES,
     graceMs: e.REGEN_GRACE_MS,
     stuckAfterMs: e.REGEN_STUCK_AFTER_MS,
+    lostAfterMs: e.REGEN_LOST_AFTER_MS,
+    lostCheckEveryMs: REGEN_DEFAULTS.lostCheckEveryMs,
   };
 }
 

@@ -2,7 +2,7 @@
  * The outbox relay: takes due outbox rows (oldest first), dispatches them
  * through the TaskDispatcher with bounded concurrency, and deletes a row only
  * once its task exists (ALREADY_EXISTS counts), marking the image `queued`
- * with the key of the dispatch that carries it. Ingested images go in batches
+ * — or its regeneration item — with the key of the dispatch that carries it. Ingested images go in batches
  * (outbox-units.ts); one batch is one task, one workflow execution and one
  * Cloud Run job execution with one task per image (`{file_ids, generations}`);
  * the images still live and fail on their own.
@@ -227,6 +227,9 @@ function createOutcomeWriter(w: {
         for (const row of unit.rows) {
           repos.outbox.remove(row.id);
           repos.images.markDispatched(row.image_id, row.generation, unit.key, at);
+          // A regeneration's row (its own generation, the image's untouched): the same key lets
+          // the regenerator ask where its dispatch is (regen/lost-dispatches.ts).
+          repos.regen.recordDispatchKey(row.image_id, row.generation, unit.key);
         }
       }
     })();

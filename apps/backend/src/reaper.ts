@@ -22,10 +22,18 @@
  * A lookup that fails (Cloud Tasks or the Executions API unreachable, a
  * missing permission) leaves the image alone for this pass and is logged at
  * ERROR: acting without knowing would fail images that are only waiting.
+ * The look-up itself is dispatch-whereabouts.ts, shared with the
+ * regenerator's check of lost dispatches (regen/lost-dispatches.ts).
  */
-import { type ExecutionState, type TaskDispatcher, taskNameFor } from '@slideshow/dispatch';
-import { type AppError, coerceError, type Logger } from '@slideshow/runtime';
+import { taskNameFor } from '@slideshow/dispatch';
+import type { Logger } from '@slideshow/runtime';
 import type { ImageRow } from './db/images-repository.ts';
+import {
+  type DispatchLookups,
+  locateDispatch,
+  lookupErrors,
+  type Whereabouts,
+} from './dispatch-whereabouts.ts';
 import { type Lifecycle, queueFor } from './lifecycle.ts';
 import { createPeriodicPass } from './periodic-pass.ts';
 
@@ -51,7 +59,7 @@ export interface ReaperSettings {
 export interface ReaperOptions extends ReaperSettings {
   lifecycle: Lifecycle;
   /** Where dispatches are looked up; without `taskState`/`executionState` every candidate counts as stuck. */
-  dispatcher: Pick<TaskDispatcher, 'taskState' | 'executionState'>;
+  dispatcher: DispatchLookups;
   logger: Logger;
 }
 
@@ -76,36 +84,9 @@ export interface Reaper {
   stop(): Promise<void>;
 }
 
-/** Where a dispatch is, as far as the pipeline says. */
-type Whereabouts =
-  | { kind: 'waiting'; dispatchCount: number }
-  | { kind: 'running'; execution: ExecutionState }
-  | { kind: 'gone'; execution?: ExecutionState }
-  | { kind: 'unknown'; error: AppError };
-
-const LIVE_EXECUTION_STATES = new Set(['ACTIVE', 'QUEUED']);
-
 /** The dispatch key of a row: recorded when dispatched, or (older rows) its single-image task name. */
 export function dispatchKeyOf(row: Pick<ImageRow, 'id' | 'generation' | 'dispatch_key'>): string {
   return row.dispatch_key ?? taskNameFor(row.id, row.generation);
-}
-
-/** Where the dispatch of `row` is: waiting in its queue, running, gone, or unknown (the look-up failed). */
-async function locate(
-  dispatcher: Pick<TaskDispatcher, 'taskState' | 'executionState'>,
-  row: ImageRow,
-): Promise<Whereabouts> {
-  try {
-    const task = await dispatcher.taskState?.(dispatchKeyOf(row), queueFor(row));
-    if (task !== undefined) return { kind: 'waiting', dispatchCount: task.dispatchCount };
-    const execution = await dispatcher.executionState?.(dispatchKeyOf(row));
-    if (execution !== undefined && LIVE_EXECUTION_STATES.has(execution.state)) {
-      return { kind: 'running', execution };
-    }
-    return execution === undefined ? { kind: 'gone' } : { kind: 'gone', execution };
-  } catch (error) {
-    return { kind: 'unknown', error: coerceError(error) };
-  }
 }
 
 /** The pass's summary: one ERROR for failed look-ups, one WARN when it acted, else INFO for overdue images still alive. */
@@ -115,13 +96,9 @@ async function logPass(
   lookups: Iterable<Promise<Whereabouts>>,
 ): Promise<void> {
   if (out.unknown.length > 0) {
-    const errors = new Set<string>();
-    for (const where of await Promise.all(lookups)) {
-      if (where.kind === 'unknown') errors.add(`${where.error.code}: ${where.error.message}`);
-    }
     logger.error('reaper could not look up dispatches; those images wait for the next pass', {
       images: out.unknown.length,
-      errors: [...errors].slice(0, 5),
+      errors: await lookupErrors(lookups),
     });
   }
   if (out.redispatched.length > 0 || out.failed.length > 0) {
@@ -154,7 +131,7 @@ export function createReaper(options: ReaperOptions): Reaper {
       const key = dispatchKeyOf(row);
       let found = byKey.get(key);
       if (found === undefined) {
-        found = locate(dispatcher, row);
+        found = locateDispatch(dispatcher, key, queueFor(row));
         byKey.set(key, found);
       }
       const where = await found;

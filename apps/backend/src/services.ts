@@ -55,6 +55,7 @@ export function createServices(deps: AppDeps, hooks: ServiceHooks = {}): Service
     store: deps.store,
     presets,
     settings: { ...REGEN_DEFAULTS, ...hooks.regen },
+    dispatcher: deps.dispatcher,
     logger: deps.logger.child({ component: 'regenerator' }),
     now,
     ...(hooks.onEnqueued ? { onEnqueued: hooks.onEnqueued } : {}),

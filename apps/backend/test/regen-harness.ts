@@ -14,6 +14,8 @@ import {
   type WorkflowArgument,
 } from '@slideshow/contracts';
 import type { DispatchRequest } from '@slideshow/dispatch';
+import type { DryRunDispatcher } from '@slideshow/dispatch/dry-run';
+import type { Logger } from '@slideshow/runtime';
 import type { RegenSettings } from '../src/regen/regenerator.ts';
 import type { RunView } from '../src/regen/run-view.ts';
 import {
@@ -132,10 +134,14 @@ async function processedImages(t: TestApp, n: number): Promise<string[]> {
   return ids;
 }
 
-/** Builds the harness over a fresh backend with these regeneration and relay settings. */
+/**
+ * Builds the harness over a fresh backend with these regeneration and relay settings, and
+ * optionally its own dispatcher (a dry-run one, whose look-ups a test may replace) and logger.
+ */
 export async function regenHarness(
   regen: Partial<RegenSettings>,
   relay: { ingest?: number; batchWindowMs?: number } = {},
+  deps: { dispatcher?: DryRunDispatcher; logger?: Logger } = {},
 ): Promise<RegenHarness> {
   const t = await makeApp({
     regen,
@@ -143,6 +149,7 @@ export async function regenHarness(
       imagesPerExecution: { uploads: 1, ingest: relay.ingest ?? 100 },
       batchWindowMs: relay.batchWindowMs ?? 0,
     },
+    ...deps,
   });
   const post = (body: Record<string, unknown>, status = 202) => postRegenerate(t, body, status);
   const report = (

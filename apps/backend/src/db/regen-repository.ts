@@ -1,5 +1,5 @@
 /**
- * The regeneration tables (migrations 009 and 010): runs, their items (one per image
+ * The regeneration tables (migrations 009, 010 and 012): runs, their items (one per image
  * and preset version), deferred deletions of replaced variant sets, and the
  * measured cost per preset version. One prepared statement per operation;
  * the regenerator (regen/regenerator.ts) composes them into transactions.
@@ -46,6 +46,8 @@ export interface RegenItemRow {
   /** When the processor's `started` for `generation` was first accepted; null while never begun. */
   started_at: number | null;
   finished_at: number | null;
+  /** The key of the task and execution carrying `generation` (migration 012); null until the relay sent it. */
+  dispatch_key: string | null;
 }
 
 /** What the selection of a run (or its dry run) found: an image and its size. */
@@ -158,6 +160,10 @@ function createItemQueries(db: Db) {
   const ofRunInState = db.prepare<[number, string], RegenItemRow>(
     'SELECT * FROM regen_items WHERE run_id = ? AND state = ?',
   );
+  const sentBefore = db.prepare<[number, number, number], RegenItemRow>(
+    `SELECT * FROM regen_items WHERE state = 'dispatched' AND dispatch_key IS NOT NULL
+       AND id > ? AND dispatched_at < ? ORDER BY id LIMIT ?`,
+  );
 
   return {
     /** Items per state of a run, and the CPU its finished items reported. */
@@ -180,6 +186,9 @@ function createItemQueries(db: Db) {
     stuck: (before: number, limit: number): RegenItemRow[] => stuck.all(before, limit),
     ofRunInState: (runId: number, state: RegenItemState): RegenItemRow[] =>
       ofRunInState.all(runId, state),
+    /** Dispatched items the relay sent (a dispatch key) before `before`, from id `afterId` on, by id. */
+    sentBefore: (afterId: number, before: number, limit: number): RegenItemRow[] =>
+      sentBefore.all(afterId, before, limit),
   };
 }
 
@@ -197,11 +206,16 @@ function createItemTransitions(db: Db) {
        dispatched_at = NULL, finished_at = NULL
      WHERE regen_items.state IN ('failed', 'cancelled')`,
   );
-  // A new generation has not been begun by any attempt yet, whatever an earlier dispatch did.
+  // A new generation has not been begun by any attempt yet, whatever an earlier dispatch did,
+  // and is carried by a dispatch the relay has yet to send (it records the key).
   const markDispatched = db.prepare<[number, number, number]>(
     `UPDATE regen_items SET state = 'dispatched', generation = ?, dispatched_at = ?,
-       started_at = NULL
+       started_at = NULL, dispatch_key = NULL
      WHERE id = ? AND state = 'pending'`,
+  );
+  const recordDispatchKey = db.prepare<[string, string, number]>(
+    `UPDATE regen_items SET dispatch_key = ?
+     WHERE image_id = ? AND generation = ? AND state = 'dispatched'`,
   );
   const markStarted = db.prepare<[number, number]>(
     `UPDATE regen_items SET started_at = coalesce(started_at, ?)
@@ -233,6 +247,9 @@ function createItemTransitions(db: Db) {
     }): boolean => upsertItem.run(item).changes === 1,
     markDispatched: (id: number, generation: number, now: number): boolean =>
       markDispatched.run(generation, now, id).changes === 1,
+    /** The relay sent the task carrying the image's `generation` under `key`; false when that is no regeneration in flight. */
+    recordDispatchKey: (imageId: string, generation: number, key: string): boolean =>
+      recordDispatchKey.run(key, imageId, generation).changes === 1,
     /** Records that an attempt began a dispatched item (the first time counts); false when it is not in flight. */
     markStarted: (id: number, now: number): boolean => markStarted.run(now, id).changes === 1,
     finish: (

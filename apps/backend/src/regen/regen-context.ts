@@ -2,13 +2,14 @@
  * What every part of the regenerator shares (docs/operations.md, "Presets and
  * regeneration"): its policy (REGEN_*), the presets the backend runs with,
  * the database and repositories, the store, the clock, and the current
- * preset's name and version, computed once.
+ * preset's name and version, computed once, and the dispatcher's look-ups.
  */
 import { type PresetSet, presetVersion } from '@slideshow/imaging/presets';
 import type { Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import type { Db } from '../db/open-database.ts';
 import type { RegenRepository } from '../db/regen-repository.ts';
+import type { DispatchLookups } from '../dispatch-whereabouts.ts';
 import type { Repositories } from '../repositories.ts';
 
 /** The regenerator's policy (env: REGEN_*; backend README "Configuration"). */
@@ -29,6 +30,14 @@ export interface RegenSettings {
   graceMs: number;
   /** A dispatched regeneration with no report after this long fails (`STUCK`). */
   stuckAfterMs: number;
+  /**
+   * A dispatched regeneration with no report after this long is looked up
+   * (regen/lost-dispatches.ts): it fails (`STUCK`) when its task is gone and
+   * its workflow execution ended or is unknown.
+   */
+  lostAfterMs: number;
+  /** How often those look-ups run. */
+  lostCheckEveryMs: number;
 }
 
 /** Defaults of {@link RegenSettings}. */
@@ -41,6 +50,10 @@ export const REGEN_DEFAULTS: RegenSettings = Object.freeze({
   maxFailures: 50,
   graceMs: 24 * 3_600_000,
   stuckAfterMs: 6 * 3_600_000,
+  // Well past a batch's usual run (minutes), and the look-up leaves a dispatch still queued or
+  // running alone, so a healthy item is never failed by it however long it waits.
+  lostAfterMs: 15 * 60_000,
+  lostCheckEveryMs: 60_000,
 });
 
 /** The presets the backend runs with: a validated file and the chosen one. */
@@ -57,6 +70,8 @@ export interface RegeneratorDeps {
   store: ObjectStore;
   presets: BackendPresets;
   settings: RegenSettings;
+  /** Where a regeneration's dispatch is looked up (the backend's TaskDispatcher). */
+  dispatcher: DispatchLookups;
   logger: Logger;
   now: () => number;
   /** Wakes the outbox relay after rows were added. */

@@ -11,6 +11,9 @@
  *   and every earlier regeneration's), so the relay sends them in batch
  *   executions and a late report of any other attempt is stale; stuck
  *   dispatches fail (`STUCK`).
+ * - lost-dispatches.ts — a dispatch the pipeline says is over (task gone,
+ *   execution ended or unknown) with no report fails (`STUCK`) after
+ *   `lostAfterMs`, not hours later.
  * - caps.ts — cannot run away: at most `ratePerMinute` dispatches a minute and
  *   `maxInFlight` at once; a run stops as `capped` at `maxExecutionsPerRun`
  *   dispatches or `maxFailures` failures; no more than `maxExecutionsPerHour`
@@ -26,6 +29,7 @@
  */
 
 import { createDispatchWorker } from './dispatch-worker.ts';
+import { createLostDispatchCheck } from './lost-dispatches.ts';
 import { createProcessorReports } from './processor-reports.ts';
 import { type RegeneratorDeps, regenContext } from './regen-context.ts';
 import { createRunControl } from './run-control.ts';
@@ -45,6 +49,7 @@ export function createRegenerator(deps: RegeneratorDeps) {
   const control = createRunControl(ctx);
   const reports = createProcessorReports(ctx);
   const worker = createDispatchWorker(ctx);
+  const lost = createLostDispatchCheck(ctx);
   return {
     /** The current preset and its version. */
     preset: { name: ctx.current, version: ctx.version },
@@ -68,10 +73,18 @@ export function createRegenerator(deps: RegeneratorDeps) {
     /** Fails the regenerations among rows whose dispatch the relay gave up on; returns their image ids. */
     dispatchFailed: reports.dispatchFailed,
     tick: worker.tick,
-    /** Starts the periodic worker (idempotent). */
-    startWorker: worker.start,
-    /** Stops the worker, waiting for a pass in progress. */
-    stop: worker.stop,
+    /** One pass of the lost-dispatch check now (lost-dispatches.ts; tests call it directly). */
+    checkLostDispatches: lost.runOnce,
+    /** Starts the periodic worker and the lost-dispatch check (idempotent). */
+    startWorker: () => {
+      worker.start();
+      lost.start();
+    },
+    /** Stops the worker and the check, waiting for passes in progress. */
+    stop: async () => {
+      await worker.stop();
+      await lost.stop();
+    },
   };
 }
 

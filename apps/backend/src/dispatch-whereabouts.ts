@@ -1,0 +1,60 @@
+/**
+ * Where a dispatch is, as far as the pipeline says: the one look-up the
+ * reaper (reaper.ts) and the regenerator's lost-dispatch check
+ * (regen/lost-dispatches.ts) act on. A dispatch is a Cloud Tasks task named
+ * by its key, which, once delivered, is gone and has created a workflow
+ * execution carrying the same key as its `dispatch_key` label:
+ *
+ * - the task still exists (`tasks.get`): it has not created its execution
+ *   yet — waiting its turn in a throttled queue (`dispatchCount` 0),
+ *   scheduled for later, or being retried by Cloud Tasks: `waiting`;
+ * - the task is gone and its execution is ACTIVE or QUEUED: `running`;
+ * - the task is gone and its execution ended (SUCCEEDED, FAILED, CANCELLED…)
+ *   or none is known (dropped by Cloud Tasks, lost by an emulator): `gone`;
+ * - a look-up failed (Cloud Tasks or the Executions API unreachable, a
+ *   missing permission): `unknown` — acting without knowing would fail work
+ *   that is only waiting, so callers leave it for their next pass.
+ */
+import type { ExecutionState, QueueName, TaskDispatcher } from '@slideshow/dispatch';
+import { type AppError, coerceError } from '@slideshow/runtime';
+
+/** The dispatcher's look-ups (an adapter without a queue has no `taskState`). */
+export type DispatchLookups = Pick<TaskDispatcher, 'taskState' | 'executionState'>;
+
+/** Where a dispatch is. */
+export type Whereabouts =
+  | { kind: 'waiting'; dispatchCount: number }
+  | { kind: 'running'; execution: ExecutionState }
+  | { kind: 'gone'; execution?: ExecutionState }
+  | { kind: 'unknown'; error: AppError };
+
+/** Execution states of a workflow that may still report (Workflows `Execution.State`). */
+const LIVE_EXECUTION_STATES = new Set(['ACTIVE', 'QUEUED']);
+
+/** Where the dispatch `key` on `queue` is: waiting in its queue, running, gone, or unknown. */
+export async function locateDispatch(
+  dispatcher: DispatchLookups,
+  key: string,
+  queue: QueueName,
+): Promise<Whereabouts> {
+  try {
+    const task = await dispatcher.taskState?.(key, queue);
+    if (task !== undefined) return { kind: 'waiting', dispatchCount: task.dispatchCount };
+    const execution = await dispatcher.executionState?.(key);
+    if (execution !== undefined && LIVE_EXECUTION_STATES.has(execution.state)) {
+      return { kind: 'running', execution };
+    }
+    return execution === undefined ? { kind: 'gone' } : { kind: 'gone', execution };
+  } catch (error) {
+    return { kind: 'unknown', error: coerceError(error) };
+  }
+}
+
+/** The distinct errors of failed look-ups (at most five), for one ERROR line per pass. */
+export async function lookupErrors(lookups: Iterable<Promise<Whereabouts>>): Promise<string[]> {
+  const errors = new Set<string>();
+  for (const where of await Promise.all(lookups)) {
+    if (where.kind === 'unknown') errors.add(`${where.error.code}: ${where.error.message}`);
+  }
+  return [...errors].slice(0, 5);
+}
