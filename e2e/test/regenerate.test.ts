@@ -126,6 +126,30 @@ function inFlightTrail(stack: Stack, runId: number): string {
   }
 }
 
+/** The run's failed items, their failed_tasks messages, and what the logs say of their images. */
+function failedTrail(stack: Stack, runId: number): string {
+  const db = openDb(stack);
+  try {
+    const failed = db
+      .prepare<[number], { image_id: string; error_code: string | null; message: string | null }>(
+        `SELECT r.image_id, r.error_code, f.error_message AS message FROM regen_items r
+         LEFT JOIN failed_tasks f ON f.image_id = r.image_id AND f.resolved_at IS NULL
+         WHERE r.run_id = ? AND r.state = 'failed'`,
+      )
+      .all(runId);
+    return [
+      `failed: ${JSON.stringify(failed)}`,
+      logTrail(
+        stack,
+        failed.map((f) => f.image_id),
+      ),
+      problemLines(stack),
+    ].join('\n');
+  } finally {
+    db.close();
+  }
+}
+
 function versions(
   stack: Stack,
 ): Map<string, { version: string | null; generation: number; preset: string }> {
@@ -324,8 +348,11 @@ describe('regeneration through the local stack', () => {
     );
     await feed.stop();
     // One execution per image: a dispatch the pause withdrew before it reached the queue is
-    // counted once, when it is sent after the resume.
-    expect(finished).toMatchObject({
+    // counted once, when it is sent after the resume. A failed item says what happened to it.
+    expect(
+      finished,
+      finished.failed > 0 ? failedTrail(stack, started.id) : undefined,
+    ).toMatchObject({
       status: 'done',
       total: IMAGES,
       done: IMAGES,
