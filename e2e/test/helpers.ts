@@ -99,9 +99,11 @@ export async function waitForTerminal(
         return ids.map((id) => rows.find((r) => r.id === id) as ImageRow);
       }
       if (Date.now() > deadline) {
-        const unfinished = rows
-          .filter((r) => r.status !== 'processed' && r.status !== 'failed')
-          .map((r) => r.id);
+        const settled = new Set(
+          rows.filter((r) => r.status === 'processed' || r.status === 'failed').map((r) => r.id),
+        );
+        // Those without a row too: their trail says where they got lost.
+        const unfinished = ids.filter((id) => !settled.has(id));
         throw new Error(
           `images did not finish within ${timeoutMs} ms: ${JSON.stringify(rows.map((r) => [r.id, r.status]))}\n${logTrail(stack, unfinished)}`,
         );
@@ -157,10 +159,15 @@ function logExcerpt(
 ): string {
   const dir = join(stack.dataDir, 'logs');
   const lines: { time: string; text: string }[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.log'))) {
-    for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
-      if (line !== '' && keep(line)) lines.push(condensed(file, line));
+  try {
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.log'))) {
+      for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
+        if (line !== '' && keep(line)) lines.push(condensed(file, line));
+      }
     }
+  } catch (error) {
+    // Diagnostics only: the failure they accompany must not turn into this one.
+    return `${title}: the logs could not be read (${(error as Error).message})`;
   }
   lines.sort((a, b) => a.time.localeCompare(b.time));
   const shown = lines.slice(-max);

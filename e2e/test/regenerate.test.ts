@@ -19,12 +19,11 @@ import {
   adminJson,
   cheapPresetFile,
   freshStack,
-  logTrail,
   openDb,
-  problemLines,
   upload,
   waitForTerminal,
 } from './helpers.ts';
+import { failedTrail, inFlightTrail } from './regen-trails.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
 
@@ -81,72 +80,6 @@ async function waitForRun(
       if (backendDownCode(error) === undefined || Date.now() > deadline) throw error;
     }
     await sleep(250);
-  }
-}
-
-/** The run's items still in flight, and what the logs say of their images (for a wait that ran out). */
-function inFlightTrail(stack: Stack, runId: number): string {
-  const db = openDb(stack);
-  try {
-    const items = db
-      .prepare<
-        [number],
-        {
-          image_id: string;
-          generation: number;
-          dispatched_at: number;
-          started_at: number | null;
-          dispatch_key: string | null;
-        }
-      >(
-        // dispatch_key: the task and execution the relay sent it in (null: not sent yet).
-        `SELECT image_id, generation, dispatched_at, started_at, dispatch_key FROM regen_items
-         WHERE run_id = ? AND state = 'dispatched'`,
-      )
-      .all(runId);
-    // Their dispatches still in the outbox, if any: a row there was never sent (or is backing off).
-    const outbox = db
-      .prepare<[number], Record<string, unknown>>(
-        `SELECT o.image_id, o.generation, o.batch_key, o.attempts, o.next_attempt_at, o.last_error
-         FROM outbox o JOIN regen_items r ON r.image_id = o.image_id AND r.generation = o.generation
-         WHERE r.run_id = ? AND r.state = 'dispatched'`,
-      )
-      .all(runId);
-    return [
-      `in flight (now ${Date.now()}): ${JSON.stringify(items)}`,
-      `their outbox rows: ${JSON.stringify(outbox)}`,
-      logTrail(
-        stack,
-        items.map((i) => i.image_id),
-      ),
-      problemLines(stack),
-    ].join('\n');
-  } finally {
-    db.close();
-  }
-}
-
-/** The run's failed items, their failed_tasks messages, and what the logs say of their images. */
-function failedTrail(stack: Stack, runId: number): string {
-  const db = openDb(stack);
-  try {
-    const failed = db
-      .prepare<[number], { image_id: string; error_code: string | null; message: string | null }>(
-        `SELECT r.image_id, r.error_code, f.error_message AS message FROM regen_items r
-         LEFT JOIN failed_tasks f ON f.image_id = r.image_id AND f.resolved_at IS NULL
-         WHERE r.run_id = ? AND r.state = 'failed'`,
-      )
-      .all(runId);
-    return [
-      `failed: ${JSON.stringify(failed)}`,
-      logTrail(
-        stack,
-        failed.map((f) => f.image_id),
-      ),
-      problemLines(stack),
-    ].join('\n');
-  } finally {
-    db.close();
   }
 }
 

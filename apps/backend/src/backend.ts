@@ -14,8 +14,6 @@
 import { type App, createApp } from './app.ts';
 import type { LoginLimiterSettings } from './auth/rate-limit.ts';
 import type { AppDeps, Services } from './context.ts';
-import type { OutboxRow } from './db/outbox-repository.ts';
-import type { DispatchFailure } from './lifecycle.ts';
 import {
   createOrphanSweeper,
   ORPHAN_SWEEPER_DEFAULTS,
@@ -85,16 +83,8 @@ export function createBackend(deps: BackendDeps): Backend {
     ...relaySettings,
     db: deps.db,
     repos: services.repos,
-    // A dispatch given up on fails its regenerations (the regenerator's, read first) and the
-    // images waiting on it (the state machine's, which then removes the rows), in one transaction.
-    lifecycle: {
-      dispatchFailed: deps.db.transaction(
-        (rows: readonly OutboxRow[], failure: DispatchFailure) => [
-          ...services.regen.dispatchFailed(rows, failure),
-          ...services.lifecycle.dispatchFailed(rows, failure),
-        ],
-      ),
-    },
+    lifecycle: services.lifecycle,
+    regen: services.regen,
     dispatcher: deps.dispatcher,
     logger: logger.child({ component: 'outbox-relay' }),
     now: services.now,

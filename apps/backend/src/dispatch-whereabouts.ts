@@ -9,14 +9,15 @@
  *   yet — waiting its turn in a throttled queue (`dispatchCount` 0),
  *   scheduled for later, or being retried by Cloud Tasks: `waiting`;
  * - the task is gone and its execution is ACTIVE or QUEUED: `running`;
- * - the task is gone and its execution ended (SUCCEEDED, FAILED, CANCELLED…)
+ * - the task is gone and its execution ended (SUCCEEDED, FAILED, CANCELLED)
  *   or none is known (dropped by Cloud Tasks, lost by an emulator): `gone`;
  * - a look-up failed (Cloud Tasks or the Executions API unreachable, a
- *   missing permission): `unknown` — acting without knowing would fail work
- *   that is only waiting, so callers leave it for their next pass.
+ *   missing permission), or the execution is in a state that says neither
+ *   (UNAVAILABLE, one added later): `unknown` — acting without knowing would
+ *   fail work that is only waiting, so callers leave it for their next pass.
  */
 import type { ExecutionState, QueueName, TaskDispatcher } from '@slideshow/dispatch';
-import { type AppError, coerceError } from '@slideshow/runtime';
+import { AppError, coerceError } from '@slideshow/runtime';
 
 /** The dispatcher's look-ups (an adapter without a queue has no `taskState`). */
 export type DispatchLookups = Pick<TaskDispatcher, 'taskState' | 'executionState'>;
@@ -30,6 +31,12 @@ export type Whereabouts =
 
 /** Execution states of a workflow that may still report (Workflows `Execution.State`). */
 const LIVE_EXECUTION_STATES = new Set(['ACTIVE', 'QUEUED']);
+/**
+ * Execution states that are over. Any other (`UNAVAILABLE`: "execution data is
+ * unavailable", `STATE_UNSPECIFIED`, a state added later) says nothing of
+ * whether it still runs, so it counts as a failed look-up, never as gone.
+ */
+const ENDED_EXECUTION_STATES = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
 /** Where the dispatch `key` on `queue` is: waiting in its queue, running, gone, or unknown. */
 export async function locateDispatch(
@@ -41,10 +48,16 @@ export async function locateDispatch(
     const task = await dispatcher.taskState?.(key, queue);
     if (task !== undefined) return { kind: 'waiting', dispatchCount: task.dispatchCount };
     const execution = await dispatcher.executionState?.(key);
-    if (execution !== undefined && LIVE_EXECUTION_STATES.has(execution.state)) {
-      return { kind: 'running', execution };
-    }
-    return execution === undefined ? { kind: 'gone' } : { kind: 'gone', execution };
+    if (execution === undefined) return { kind: 'gone' };
+    if (LIVE_EXECUTION_STATES.has(execution.state)) return { kind: 'running', execution };
+    if (ENDED_EXECUTION_STATES.has(execution.state)) return { kind: 'gone', execution };
+    return {
+      kind: 'unknown',
+      error: new AppError(
+        'INTERNAL',
+        `workflow execution ${execution.name} is ${execution.state}: not known to be running or over`,
+      ),
+    };
   } catch (error) {
     return { kind: 'unknown', error: coerceError(error) };
   }

@@ -17,7 +17,8 @@
  * - a refusal the service will repeat (PERMISSION_DENIED, a deleted queue,
  *   an invalid request: not retryable), or the `maxAttempts`-th failure, fails
  *   each waiting image with source `dispatch` (DISPATCH_REFUSED or
- *   DISPATCH_FAILED) and removes its row: no dispatch is retried forever, and
+ *   DISPATCH_FAILED), and each regeneration with source `regenerate` (its old
+ *   set serving), and removes its row: no dispatch is retried forever, and
  *   every accepted image still ends processed or with a failed_tasks row.
  *
  * The loop wakes on `notify()` (after an insert) or every `pollIntervalMs`.
@@ -28,6 +29,7 @@ import type { Db } from './db/open-database.ts';
 import { judgeFailedDispatch, type RetryPolicy } from './dispatch-verdict.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { type DispatchUnit, dueUnits, formBatches } from './outbox-units.ts';
+import type { Regenerator } from './regen/regenerator.ts';
 import type { Repositories } from './repositories.ts';
 
 export { backoffMs } from './dispatch-verdict.ts';
@@ -82,6 +84,8 @@ export interface OutboxRelayOptions extends Partial<RelaySettings> {
   repos: Repositories;
   /** The state machine: images whose dispatch the relay gives up on are failed through it. */
   lifecycle: Pick<Lifecycle, 'dispatchFailed'>;
+  /** The regenerator: regenerations whose dispatch the relay gives up on are failed through it. */
+  regen: Pick<Regenerator, 'dispatchFailed'>;
   dispatcher: TaskDispatcher;
   logger: Logger;
   now?: () => number;
@@ -211,6 +215,7 @@ function createOutcomeWriter(w: {
   db: Db;
   repos: Repositories;
   lifecycle: Pick<Lifecycle, 'dispatchFailed'>;
+  regen: Pick<Regenerator, 'dispatchFailed'>;
   logger: Logger;
   now: () => number;
   policy: RetryPolicy;
@@ -241,11 +246,17 @@ function createOutcomeWriter(w: {
     const attempts = Math.max(...unit.rows.map((r) => r.attempts)) + 1;
     const verdict = judgeFailedDispatch(e, attempts, w.policy);
     if (verdict.kind === 'give-up') {
-      const failed = w.lifecycle.dispatchFailed(unit.rows, verdict.failure);
-      logger.error('dispatch given up; its images failed', {
+      // Regenerations first (they read the rows), then the images waiting on it (the state
+      // machine removes the rows), in one transaction.
+      const { regenerations, failed } = w.db.transaction(() => ({
+        regenerations: w.regen.dispatchFailed(unit.rows, verdict.failure),
+        failed: w.lifecycle.dispatchFailed(unit.rows, verdict.failure),
+      }))();
+      logger.error('dispatch given up; its images and regenerations failed', {
         ...context,
         attempts,
         failed,
+        regenerations,
         code: verdict.failure.code,
         error: e,
       });

@@ -3,7 +3,9 @@
  * reaper and the orphan sweeper share. A call while a pass is under way gets
  * that pass; a tick while a pass is under way does nothing; the timer is
  * unref'd (it never keeps the process alive); a failed timed pass is logged
- * once and the next tick tries again.
+ * once and the next tick tries again. `stop` aborts the signal a pass is
+ * given, so a pass that checks it between its look-ups ends early rather than
+ * holding a shutdown for all of them.
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
 
@@ -13,7 +15,7 @@ export interface PeriodicPass<T> {
   runOnce(): Promise<T>;
   /** Runs a pass every `intervalMs` (no-op when started already). */
   start(): void;
-  /** Stops the timer and waits for a pass in progress. */
+  /** Stops the timer, aborts the signal of a pass in progress and waits for it. */
   stop(): Promise<void>;
 }
 
@@ -27,17 +29,23 @@ export interface PeriodicPassOptions {
   failure: string;
 }
 
-/** Wraps `pass` in a timer and a single-flight guard. */
+/** Wraps `pass` in a timer and a single-flight guard; `pass` gets a signal that `stop` aborts. */
 export function createPeriodicPass<T>(
-  pass: () => Promise<T>,
+  pass: (signal: AbortSignal) => Promise<T>,
   options: PeriodicPassOptions,
 ): PeriodicPass<T> {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<T> | undefined;
+  let controller: AbortController | undefined;
   const runOnce = () => {
-    running ??= pass().finally(() => {
-      running = undefined;
-    });
+    if (!running) {
+      const own = new AbortController();
+      controller = own;
+      running = pass(own.signal).finally(() => {
+        running = undefined;
+        if (controller === own) controller = undefined;
+      });
+    }
     return running;
   };
   return {
@@ -56,6 +64,7 @@ export function createPeriodicPass<T>(
     async stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
+      controller?.abort();
       await running?.catch(() => undefined);
     },
   };

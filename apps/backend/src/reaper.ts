@@ -12,16 +12,18 @@
  * - the task is gone and the workflow execution it created (found by its
  *   `dispatch_key` label) is ACTIVE or QUEUED: a batch still working through
  *   its later tasks, or a long retry. Not stuck either;
- * - otherwise (the execution ended without settling the image, or nothing is
- *   known of it: dropped by Cloud Tasks, lost by an emulator) the image is
+ * - the execution ended (SUCCEEDED, FAILED, CANCELLED) without settling the
+ *   image, or nothing is known of it (dropped by Cloud Tasks, lost by an
+ *   emulator): the image is
  *   stuck: re-dispatched once with a new generation — Cloud Tasks refuses a
  *   task name reused within about an hour, and a late report from the stuck
  *   attempt must be stale — and failed with `source = 'reaper'`, code STUCK,
  *   when it is stuck again.
  *
  * A lookup that fails (Cloud Tasks or the Executions API unreachable, a
- * missing permission) leaves the image alone for this pass and is logged at
- * ERROR: acting without knowing would fail images that are only waiting.
+ * missing permission), or an execution in another state (UNAVAILABLE), leaves
+ * the image alone for this pass and is logged at ERROR: acting without
+ * knowing would fail images that are only waiting (dispatch-whereabouts.ts).
  * The look-up itself is dispatch-whereabouts.ts, shared with the
  * regenerator's check of lost dispatches (regen/lost-dispatches.ts).
  */
@@ -120,7 +122,7 @@ async function logPass(
 export function createReaper(options: ReaperOptions): Reaper {
   const { lifecycle, dispatcher, logger } = options;
 
-  async function pass(): Promise<ReaperPass> {
+  async function pass(signal: AbortSignal): Promise<ReaperPass> {
     const out: ReaperPass = { redispatched: [], failed: [], waiting: [], running: [], unknown: [] };
     // The images of one batch share a dispatch: one lookup each per pass.
     const byKey = new Map<string, Promise<Whereabouts>>();
@@ -128,6 +130,8 @@ export function createReaper(options: ReaperOptions): Reaper {
       options.stuckAfterMs,
       options.limit ?? REAPER_DEFAULTS.limit,
     )) {
+      // Stopping (a shutdown): the images not looked at wait for the next pass.
+      if (signal.aborted) break;
       const key = dispatchKeyOf(row);
       let found = byKey.get(key);
       if (found === undefined) {

@@ -67,4 +67,42 @@ describe('createPeriodicPass', () => {
     );
     expect(lines.filter((l) => l.message === 'pass failed')).toHaveLength(1);
   });
+
+  it('aborts the signal of the pass under way on stop, so a pass of many look-ups ends early', async () => {
+    const { logger } = memoryLogger();
+    const looked: number[] = [];
+    let lookUp: () => void = () => {};
+    const periodic = createPeriodicPass(
+      async (signal) => {
+        for (let i = 0; i < 100; i++) {
+          if (signal.aborted) break;
+          // A look-up that answers only when the test says so.
+          await new Promise<void>((resolve) => {
+            lookUp = resolve;
+          });
+          looked.push(i);
+        }
+        return looked.length;
+      },
+      { intervalMs: 60_000, logger, failure: 'pass failed' },
+    );
+    const pass = periodic.runOnce();
+    lookUp();
+    await until(() => looked.length === 1);
+    const stopped = periodic.stop();
+    // The look-up under way finishes; none after it starts.
+    lookUp();
+    await stopped;
+    expect(await pass).toBe(2);
+    // A pass after the stop gets a signal of its own, not the aborted one.
+    const next = periodic.runOnce();
+    lookUp();
+    await until(() => looked.length === 3);
+    lookUp();
+    await until(() => looked.length === 4);
+    const stoppedAgain = periodic.stop();
+    lookUp();
+    await stoppedAgain;
+    expect(await next).toBe(5);
+  });
 });

@@ -220,6 +220,7 @@ describe('the reaper, asking Cloud Tasks and the Executions API first', () => {
       db: t.db,
       repos: t.repos,
       lifecycle: t.lifecycle,
+      regen: t.backend.services.regen,
       dispatcher,
       logger: createLogger({ stream: new Writable({ write: (_c, _e, done) => done() }) }),
       now: () => t.clock.now,

@@ -159,6 +159,24 @@ describe('regenerations whose dispatch ended without a report', () => {
     expect(await check()).toEqual({ ...NONE, failed: ids });
   });
 
+  it('leaves an item alone while its execution is UNAVAILABLE (or in any state not known to be over), says so at ERROR', async () => {
+    const p = pipeline();
+    const { ids, key, logs } = await setUp(p, 1);
+    h!.t.clock.now += LOST_AFTER_MS + MINUTE;
+    for (const state of ['UNAVAILABLE', 'STATE_UNSPECIFIED', 'PAUSED']) {
+      p.executions.set(key, state);
+      expect(await check()).toEqual({ ...NONE, unknown: ids });
+    }
+    expect(h!.items('dispatched')).toHaveLength(1);
+    expect(h!.t.repos.failedTasks.get(ids[0]!)).toBeUndefined();
+    const errors = logs.filter((l) => l.severity === 'ERROR');
+    expect(errors).toHaveLength(3);
+    expect(errors[0]).toMatchObject({
+      message: 'regenerator could not look up dispatches; those items wait for the next pass',
+      errors: [expect.stringMatching(/is UNAVAILABLE: not known to be running or over$/)],
+    });
+  });
+
   it('leaves an item alone while its task is still in its queue', async () => {
     const p = pipeline();
     const { ids, key } = await setUp(p, 1);

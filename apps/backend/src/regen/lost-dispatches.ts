@@ -79,12 +79,14 @@ export function createLostDispatchCheck(ctx: RegenContext): PeriodicPass<LostDis
     },
   );
 
-  async function pass(): Promise<LostDispatchPass> {
+  async function pass(signal: AbortSignal): Promise<LostDispatchPass> {
     const out: LostDispatchPass = { failed: [], waiting: [], running: [], unknown: [] };
     const items = regen.sentBefore(afterId, ctx.now() - settings.lostAfterMs, LOST_CHECK_LIMIT);
     afterId = items.length < LOST_CHECK_LIMIT ? 0 : (items.at(-1)?.id ?? 0);
     const byKey = new Map<string, Promise<Whereabouts>>();
     for (const item of items) {
+      // Stopping (a shutdown): the items not looked at wait for the next instance's pass.
+      if (signal.aborted) break;
       const key = item.dispatch_key;
       if (key === null) continue;
       let found = byKey.get(key);

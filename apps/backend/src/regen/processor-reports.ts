@@ -14,9 +14,9 @@ import type { ImageRow } from '../db/images-repository.ts';
 import type { OutboxRow } from '../db/outbox-repository.ts';
 import type { RegenItemRow } from '../db/regen-repository.ts';
 import { variantPrefix } from '../keys.ts';
+import type { DispatchFailure } from '../lifecycle.ts';
 import { recordCost, resultColumns } from '../transitions/callbacks.ts';
 import type { Transition } from '../transitions/context.ts';
-import type { DispatchFailure } from '../transitions/recovery.ts';
 import { scheduleDeletion } from './grace-deletion.ts';
 import type { RegenContext } from './regen-context.ts';
 

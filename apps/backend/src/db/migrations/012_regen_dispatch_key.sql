@@ -10,6 +10,7 @@
 -- the regenerator asks the pipeline whether a dispatch with no report is
 -- still alive (regen/lost-dispatches.ts) and fails an item whose execution
 -- ended without reporting it, instead of waiting for REGEN_STUCK_AFTER_MS.
--- Items in flight when this runs have no key: only that timeout ends them.
+-- Items already sent when this runs have no key: only that timeout ends them
+-- (an item whose outbox row is still unsent gets its key when it is sent).
 ALTER TABLE regen_items ADD COLUMN dispatch_key TEXT;
 CREATE INDEX regen_items_dispatch_key ON regen_items (state, id) WHERE dispatch_key IS NOT NULL;
