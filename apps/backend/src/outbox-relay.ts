@@ -2,7 +2,8 @@
  * The outbox relay: takes due outbox rows (oldest first), dispatches them
  * through the TaskDispatcher with bounded concurrency, and deletes a row only
  * once its task exists (ALREADY_EXISTS counts), marking the image `queued`
- * — or its regeneration item — with the key of the dispatch that carries it. Ingested images go in batches
+ * (or its regeneration item) with the key of the dispatch that carries it.
+ * Ingested images go in batches
  * (outbox-units.ts); one batch is one task, one workflow execution and one
  * Cloud Run job execution with one task per image (`{file_ids, generations}`);
  * the images still live and fail on their own.
