@@ -48,3 +48,24 @@ export function insertRegenRun(db: Database.Database, preset: string, version: s
       .run(preset, version, T0, T0).lastInsertRowid,
   );
 }
+
+/**
+ * A processed image `img_a` at generation 0 and its regeneration to web-v3
+ * (version `v3`) dispatched at generation 1, as a database before a
+ * regeneration migration holds them; returns the item's row as it was.
+ */
+export function insertDispatchedRegenItem(db: Database.Database): Record<string, unknown> {
+  db.prepare(
+    `INSERT INTO images (id, original_name, content_type, bytes, sha256, source_key, status, generation,
+       priority, preset, created_at, updated_at)
+     VALUES ('img_a', 'a.png', 'image/png', 1, ?, 'originals/img_a', 'processed', 0, 'interactive',
+       'web-v1', @t, @t)`.replaceAll('@t', `'${T0}'`),
+  ).run('a'.repeat(64));
+  const runId = insertRegenRun(db, 'web-v3', 'v3');
+  db.prepare(
+    `INSERT INTO regen_items (run_id, image_id, preset, preset_version, state, generation,
+       megapixels, dispatched_at)
+     VALUES (?, 'img_a', 'web-v3', 'v3', 'dispatched', 1, 2.5, 1000)`,
+  ).run(runId);
+  return db.prepare('SELECT * FROM regen_items').get() as Record<string, unknown>;
+}
