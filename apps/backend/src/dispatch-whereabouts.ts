@@ -39,7 +39,7 @@ const LIVE_EXECUTION_STATES = new Set(['ACTIVE', 'QUEUED']);
 const ENDED_EXECUTION_STATES = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
 /** Where the dispatch `key` on `queue` is: waiting in its queue, running, gone, or unknown. */
-export async function locateDispatch(
+async function locateDispatch(
   dispatcher: DispatchLookups,
   key: string,
   queue: QueueName,
@@ -63,11 +63,32 @@ export async function locateDispatch(
   }
 }
 
-/** The distinct errors of failed look-ups (at most five), for one ERROR line per pass. */
-export async function lookupErrors(lookups: Iterable<Promise<Whereabouts>>): Promise<string[]> {
-  const errors = new Set<string>();
-  for (const where of await Promise.all(lookups)) {
-    if (where.kind === 'unknown') errors.add(`${where.error.code}: ${where.error.message}`);
-  }
-  return [...errors].slice(0, 5);
+/** One pass's look-ups: each dispatch key looked up once (a batch's members share it). */
+export interface PassLookups {
+  /** Where the dispatch `key` on `queue` is; the same promise for a key already asked. */
+  locate(key: string, queue: QueueName): Promise<Whereabouts>;
+  /** The distinct errors of the failed look-ups (at most five), for one ERROR line per pass. */
+  errors(): Promise<string[]>;
+}
+
+/** Starts a pass's look-ups through `dispatcher`. */
+export function passLookups(dispatcher: DispatchLookups): PassLookups {
+  const byKey = new Map<string, Promise<Whereabouts>>();
+  return {
+    locate(key, queue) {
+      let found = byKey.get(key);
+      if (found === undefined) {
+        found = locateDispatch(dispatcher, key, queue);
+        byKey.set(key, found);
+      }
+      return found;
+    },
+    async errors() {
+      const errors = new Set<string>();
+      for (const where of await Promise.all(byKey.values())) {
+        if (where.kind === 'unknown') errors.add(`${where.error.code}: ${where.error.message}`);
+      }
+      return [...errors].slice(0, 5);
+    },
+  };
 }

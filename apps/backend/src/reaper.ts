@@ -30,12 +30,7 @@
 import { taskNameFor } from '@slideshow/dispatch';
 import type { Logger } from '@slideshow/runtime';
 import type { ImageRow } from './db/images-repository.ts';
-import {
-  type DispatchLookups,
-  locateDispatch,
-  lookupErrors,
-  type Whereabouts,
-} from './dispatch-whereabouts.ts';
+import { type DispatchLookups, type PassLookups, passLookups } from './dispatch-whereabouts.ts';
 import { type Lifecycle, queueFor } from './lifecycle.ts';
 import { createPeriodicPass } from './periodic-pass.ts';
 
@@ -92,15 +87,11 @@ export function dispatchKeyOf(row: Pick<ImageRow, 'id' | 'generation' | 'dispatc
 }
 
 /** The pass's summary: one ERROR for failed look-ups, one WARN when it acted, else INFO for overdue images still alive. */
-async function logPass(
-  logger: Logger,
-  out: ReaperPass,
-  lookups: Iterable<Promise<Whereabouts>>,
-): Promise<void> {
+async function logPass(logger: Logger, out: ReaperPass, lookups: PassLookups): Promise<void> {
   if (out.unknown.length > 0) {
     logger.error('reaper could not look up dispatches; those images wait for the next pass', {
       images: out.unknown.length,
-      errors: await lookupErrors(lookups),
+      errors: await lookups.errors(),
     });
   }
   if (out.redispatched.length > 0 || out.failed.length > 0) {
@@ -125,7 +116,7 @@ export function createReaper(options: ReaperOptions): Reaper {
   async function pass(signal: AbortSignal): Promise<ReaperPass> {
     const out: ReaperPass = { redispatched: [], failed: [], waiting: [], running: [], unknown: [] };
     // The images of one batch share a dispatch: one lookup each per pass.
-    const byKey = new Map<string, Promise<Whereabouts>>();
+    const lookups = passLookups(dispatcher);
     for (const row of lifecycle.stuckCandidates(
       options.stuckAfterMs,
       options.limit ?? REAPER_DEFAULTS.limit,
@@ -133,12 +124,7 @@ export function createReaper(options: ReaperOptions): Reaper {
       // Stopping (a shutdown): the images not looked at wait for the next pass.
       if (signal.aborted) break;
       const key = dispatchKeyOf(row);
-      let found = byKey.get(key);
-      if (found === undefined) {
-        found = locateDispatch(dispatcher, key, queueFor(row));
-        byKey.set(key, found);
-      }
-      const where = await found;
+      const where = await lookups.locate(key, queueFor(row));
       const log = logger.child({ imageId: row.id, generation: row.generation, dispatchKey: key });
       if (where.kind === 'waiting' || where.kind === 'running') {
         if (lifecycle.keepAlive(row)) out[where.kind].push(row.id);
@@ -166,7 +152,7 @@ export function createReaper(options: ReaperOptions): Reaper {
         });
       }
     }
-    await logPass(logger, out, byKey.values());
+    await logPass(logger, out, lookups);
     return out;
   }
 

@@ -27,7 +27,7 @@
  */
 import type { ExecutionState } from '@slideshow/dispatch';
 import type { RegenItemRow } from '../db/regen-repository.ts';
-import { locateDispatch, lookupErrors, type Whereabouts } from '../dispatch-whereabouts.ts';
+import { passLookups } from '../dispatch-whereabouts.ts';
 import { createPeriodicPass, type PeriodicPass } from '../periodic-pass.ts';
 import { failItem } from './processor-reports.ts';
 import type { RegenContext } from './regen-context.ts';
@@ -83,19 +83,14 @@ export function createLostDispatchCheck(ctx: RegenContext): PeriodicPass<LostDis
     const out: LostDispatchPass = { failed: [], waiting: [], running: [], unknown: [] };
     const items = regen.sentBefore(afterId, ctx.now() - settings.lostAfterMs, LOST_CHECK_LIMIT);
     afterId = items.length < LOST_CHECK_LIMIT ? 0 : (items.at(-1)?.id ?? 0);
-    const byKey = new Map<string, Promise<Whereabouts>>();
+    const lookups = passLookups(dispatcher);
     for (const item of items) {
       // Stopping (a shutdown): the items not looked at wait for the next instance's pass.
       if (signal.aborted) break;
       const key = item.dispatch_key;
       if (key === null) continue;
-      let found = byKey.get(key);
-      if (found === undefined) {
-        // Regenerations go through the ingest queue (dispatch-worker.ts).
-        found = locateDispatch(dispatcher, key, 'ingest');
-        byKey.set(key, found);
-      }
-      const where = await found;
+      // Regenerations go through the ingest queue (dispatch-worker.ts).
+      const where = await lookups.locate(key, 'ingest');
       if (where.kind !== 'gone') {
         out[where.kind].push(item.image_id);
         continue;
@@ -114,7 +109,7 @@ export function createLostDispatchCheck(ctx: RegenContext): PeriodicPass<LostDis
     if (out.unknown.length > 0) {
       logger.error('regenerator could not look up dispatches; those items wait for the next pass', {
         items: out.unknown.length,
-        errors: await lookupErrors(byKey.values()),
+        errors: await lookups.errors(),
       });
     }
     return out;
