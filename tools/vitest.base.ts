@@ -3,6 +3,11 @@
  * metadata-server probe), generous per-test time for real image work on a
  * 2-core machine, and the default suite only (`*.test.ts`). The suite over
  * ../shared (`*.shared-test.ts`) runs through vitest.shared.config.ts.
+ *
+ * `expect.poll` waits up to 30 s, not vitest's 1 s: a poll states what must
+ * become true, not how fast. On a loaded machine one browser round trip can
+ * take over a second (CI failed on exactly that: a dry run's answer shown
+ * after the 1 s default had given up). A poll that needs longer says so.
  */
 import { defineConfig } from 'vitest/config';
 
@@ -14,5 +19,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
     maxWorkers: 2,
+    expect: { poll: { timeout: 30_000 } },
   },
 });
