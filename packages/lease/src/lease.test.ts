@@ -17,6 +17,13 @@ const dir = mkdtempSync(join(tmpdir(), 'lease-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const logger = createLogger({ level: 'ERROR' });
 const timing = { ttlMs: 600, marginMs: 100, renewEveryMs: 200, pollEveryMs: 25 };
+/**
+ * For tests where a renewing holder must keep the lease: with the short
+ * timing above, a worker stalled for 300–500 ms (a loaded 2-core machine)
+ * lets a contender take over or the holder stop trusting itself, which says
+ * nothing about the code. Here a stall must pass 1.5 s to do that.
+ */
+const steady = { ttlMs: 3_000, marginMs: 500, renewEveryMs: 1_000, pollEveryMs: 25 };
 let n = 0;
 const storePath = () => join(dir, `lease-${n++}.db`);
 
@@ -50,15 +57,16 @@ const until = async (condition: () => boolean, what: string) => {
 describe('the single-writer lease', () => {
   it('gives the lease to the first process and keeps a renewing holder against a contender', async () => {
     const path = storePath();
-    const a = lease(path, 'a');
-    const b = lease(path, 'b');
+    const a = lease(path, 'a', { timing: steady });
+    const b = lease(path, 'b', { timing: steady });
     expect(await a.acquire({ timeoutMs: 1_000, requestHandover: false })).toMatchObject({
       epoch: 1,
       previousEpoch: 0,
       how: 'created',
     });
     a.startRenewing(recorder().events);
-    await expect(b.acquire({ timeoutMs: 1_500, requestHandover: false })).rejects.toMatchObject({
+    // Longer than the TTL: without renewals the contender would take over.
+    await expect(b.acquire({ timeoutMs: 4_000, requestHandover: false })).rejects.toMatchObject({
       code: 'LEASE_NOT_HELD',
       retryable: true,
     });
@@ -69,9 +77,10 @@ describe('the single-writer lease', () => {
 
   it('lets exactly one of several simultaneous contenders win', async () => {
     const path = storePath();
-    const contenders = ['a', 'b', 'c', 'd'].map((owner) => lease(path, owner));
+    const contenders = ['a', 'b', 'c', 'd'].map((owner) => lease(path, owner, { timing: steady }));
+    // Shorter than the TTL (nobody renews here, so a loser could otherwise take over later).
     const outcomes = await Promise.allSettled(
-      contenders.map((l) => l.acquire({ timeoutMs: 300, requestHandover: false })),
+      contenders.map((l) => l.acquire({ timeoutMs: 2_000, requestHandover: false })),
     );
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
     expect(contenders.filter((l) => l.isHeld())).toHaveLength(1);
@@ -187,8 +196,8 @@ describe('the single-writer lease', () => {
 
   it('never asks a holder of the same revision to hand over (a second instance waits)', async () => {
     const path = storePath();
-    const a = lease(path, 'a', { revision: 'backend-00001' });
-    const b = lease(path, 'b', { revision: 'backend-00001' });
+    const a = lease(path, 'a', { revision: 'backend-00001', timing: steady });
+    const b = lease(path, 'b', { revision: 'backend-00001', timing: steady });
     await a.acquire({ timeoutMs: 1_000, requestHandover: true });
     const { seen, events } = recorder();
     a.startRenewing(events);
@@ -201,11 +210,17 @@ describe('the single-writer lease', () => {
 
   it('ignores wall-clock skew: a contender whose clock runs an hour ahead still waits for the holder', async () => {
     const path = storePath();
-    const a = lease(path, 'a', { wallClock: () => new Date(Date.now() - 3_600_000) });
-    const b = lease(path, 'b', { wallClock: () => new Date(Date.now() + 3_600_000) });
+    const a = lease(path, 'a', {
+      wallClock: () => new Date(Date.now() - 3_600_000),
+      timing: steady,
+    });
+    const b = lease(path, 'b', {
+      wallClock: () => new Date(Date.now() + 3_600_000),
+      timing: steady,
+    });
     await a.acquire({ timeoutMs: 1_000, requestHandover: false });
     a.startRenewing(recorder().events);
-    await expect(b.acquire({ timeoutMs: 1_500, requestHandover: false })).rejects.toMatchObject({
+    await expect(b.acquire({ timeoutMs: 4_000, requestHandover: false })).rejects.toMatchObject({
       code: 'LEASE_NOT_HELD',
     });
     expect(a.isHeld()).toBe(true);
