@@ -238,6 +238,8 @@ export interface UploadOutcome {
   id?: string;
   code?: string;
   instance: string;
+  /** Monotonic time the request was sent. */
+  sentAt: number;
   /** Monotonic time the answer arrived. */
   at: number;
 }
@@ -246,6 +248,7 @@ export interface UploadOutcome {
 export async function upload(instance: Instance, n: number): Promise<UploadOutcome> {
   const form = new FormData();
   form.append('file', new Blob([new Uint8Array(uniquePng(n))], { type: 'image/png' }), `${n}.png`);
+  const sentAt = performance.now();
   try {
     const response = await fetch(`${instance.url}/api/admin/upload`, {
       method: 'POST',
@@ -263,10 +266,11 @@ export async function upload(instance: Instance, n: number): Promise<UploadOutco
       ...(body.images?.[0]?.id ? { id: body.images[0].id } : {}),
       ...(body.error?.code ? { code: body.error.code } : {}),
       instance: instance.name,
+      sentAt,
       at: performance.now(),
     };
   } catch {
-    return { status: 'network-error', instance: instance.name, at: performance.now() };
+    return { status: 'network-error', instance: instance.name, sentAt, at: performance.now() };
   }
 }
 

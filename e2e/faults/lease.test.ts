@@ -233,17 +233,15 @@ describe.skipIf(!litestream)(
       const killedAt = performance.now();
       a.signal('SIGKILL');
       await a.exited;
-      const lastAckByA = Math.max(
-        ...uploads.acknowledged.filter((u) => u.instance === a.name).map((u) => u.at),
-      );
       const readyAt = await waitReady(b);
       const takeoverMs = Math.round(readyAt - killedAt);
       await sleep(2_000);
       await uploads.stop();
-      // No write was accepted by two instances: every answer of the new one came after it was ready.
+      // No write was accepted by two instances: the new one acknowledged nothing while the
+      // killed holder was alive (an order, measured on one clock, not a duration).
       const byB = uploads.acknowledged.filter((u) => u.instance === b.name);
       expect(byB.length).toBeGreaterThan(0);
-      expect(byB.every((u) => u.at >= readyAt - 1_000)).toBe(true);
+      expect(byB.filter((u) => u.at < killedAt)).toEqual([]);
       b.signal('SIGTERM');
       expect(await stopped(b)).toBe(0);
 
@@ -258,13 +256,15 @@ describe.skipIf(!litestream)(
       say(
         `kill -9: takeover ${takeoverMs} ms after the kill (TTL 15 s); lost ${figures.killLostWrites}`,
       );
-      // The recovery point is Litestream's 1 s sync interval: only writes acknowledged in the
-      // last moments before the kill may be missing, and none acknowledged by the new holder.
+      // Nothing acknowledged by the new holder is missing. Of the killed holder's writes only
+      // the newest may be (Litestream replicates in commit order, so what survives is a prefix):
+      // no lost write was acknowledged before a surviving one was even sent. How far back the
+      // loss reaches (the recovery point, Litestream's 1 s sync interval) is a figure, above.
       expect(lostOf(byB, ids)).toEqual([]);
-      expect(lost.every((u) => killedAt - u.at < 2_500)).toBe(true);
-      // Writes were flowing up to the kill (else the bound above proves nothing).
       expect(byA.length).toBeGreaterThan(0);
-      expect(killedAt - lastAckByA).toBeLessThan(2_000);
+      const kept = byA.filter((u) => u.id && ids.has(u.id));
+      const outOfOrder = lost.filter((l) => kept.some((k) => l.at < k.sentAt));
+      expect(outOfOrder).toEqual([]);
     }, 120_000);
 
     it('refuses a write that was in flight when the holder lost its lease, and commits nothing of it', async () => {
