@@ -210,7 +210,10 @@ describe('regeneration through the local stack', () => {
         // Cannot fail a healthy item: one whose task is still queued or whose execution is
         // ACTIVE/QUEUED is left alone (apps/backend/src/regen/lost-dispatches.ts).
         REGEN_LOST_AFTER_MS: '20000',
-        LEASE_TTL_MS: '3000',
+        // Short, so the kill -9 takeover is quick (the new backend waits out the TTL), yet long
+        // enough that a backend stalled for a few seconds on a loaded machine keeps its lease
+        // (renewals every TTL/3; it trusts the lease until TTL − 2·TTL/15 after the last one).
+        LEASE_TTL_MS: '6000',
       },
     });
   });
