@@ -7,9 +7,10 @@
  * (focus lands on Resume), Resume and Cancel — each checked against the API —
  * and the axe-core audit of the panel.
  *
- * The run is slowed by REGEN_RATE_PER_MINUTE=3 (a bucket of at most three
- * dispatches, then one every 20 s), so it is still going when Cancel is
- * pressed: every image done would take a minute or more.
+ * The run is slowed by REGEN_RATE_PER_MINUTE=2 (a bucket of at most two
+ * dispatches, then one every 30 s), so it is still going when Cancel is
+ * pressed: every image done would take two minutes or more, longer than the
+ * test's own wait for the first image to finish.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,7 +74,7 @@ describe.skipIf(NO_CHROMIUM)(
           PRESETS_FILE: presetsPath,
           INGEST_BATCH_WINDOW_MS: '300',
           REGEN_INTERVAL_MS: '250',
-          REGEN_RATE_PER_MINUTE: '3',
+          REGEN_RATE_PER_MINUTE: '2',
         },
       });
       const ids = await seedImages(stack, IMAGES);
