@@ -20,5 +20,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     maxWorkers: 2,
+    // As in tools/vitest.base.ts: a poll states what must become true, not how fast.
+    expect: { poll: { timeout: 30_000 } },
   },
 });

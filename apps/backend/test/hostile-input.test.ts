@@ -328,12 +328,13 @@ describe('the backend process under hostile input', () => {
     );
     stop = true;
     expect(outcome).toMatch(/^HTTP 408$|^dropped: /);
-    // The socket is gone; the receiver notices within the idle timeout and cleans up.
+    // The socket is gone; the receiver notices within the idle timeout and cleans up (bounded
+    // well past that timeout: a loaded machine may be slow to get there).
     const leftovers = () =>
       originals().length -
       before.length +
       filesUnder(join(storeRoot, '.objectstore', 'tmp')).length;
-    for (let i = 0; i < 50 && leftovers() > 0; i++) await sleep(100);
+    for (let i = 0; i < 300 && leftovers() > 0; i++) await sleep(100);
     nothingHalfWritten();
     expect(await imageRows()).toBe(rowsBefore);
     await healthy();

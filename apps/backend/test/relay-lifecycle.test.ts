@@ -23,7 +23,7 @@ describe('outbox relay lifecycle and execution state', () => {
     const id = await uploadPng(t, 1);
     const relay = t.relay;
     relay.start();
-    for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 1500 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(seen).toHaveLength(1);
     let stopped = false;
     const stopping = relay.stop().then(() => {

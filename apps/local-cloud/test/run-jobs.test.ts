@@ -122,7 +122,7 @@ describe('Cloud Run jobs', () => {
 
   it('sends SIGTERM at the task timeout and SIGKILL after the grace period', async () => {
     // Well above a Node start on a loaded machine: the script's handler is in place by then.
-    const job = await createJob({ env: { MODE: 'ignore-term' }, timeout: '3s' });
+    const job = await createJob({ env: { MODE: 'ignore-term' }, timeout: '8s' });
     const op = await runToEnd(job.name);
     expect(readFileSync(join(job.out, 'got-sigterm'), 'utf8')).toBe('t0-a0');
     expect(op.error.message).toContain('timeout');
