@@ -5,14 +5,16 @@
  * page, search / status filter / sorts, delete one and many with confirmation
  * from the keyboard alone (its questions in the singular for one image), the
  * axe-core audit, a 390 px phone, and the keyboard focus kept below the
- * header while tabbing up the grid.
+ * header while tabbing up the grid, and a keyboard user's place kept when the
+ * console finishes loading after login.
  */
-import type { Page } from 'playwright-core';
+import type { Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   confirmation,
   countRows,
   expectNoSeriousAxeViolations,
+  launchBrowser,
   NO_CHROMIUM,
   openConsole,
   screenshot,
@@ -295,6 +297,44 @@ describe.skipIf(NO_CHROMIUM)(
         }
       }
       expect(errors).toEqual([]);
+    });
+
+    it('leaves the focus where a keyboard user put it while the console was still loading', async () => {
+      // A browser of its own, so this is a real login (the others share one session).
+      const own = await launchBrowser();
+      try {
+        const late = await own.newPage();
+        // The library's first page is held until the user has moved on.
+        const held: Route[] = [];
+        let holding = true;
+        await late.route(
+          (url) => url.pathname === '/api/admin/images',
+          (route) => (holding ? held.push(route) : route.continue()),
+        );
+        // The console's periodic refresh starts once its first load is over: a second
+        // `/status` request means the login's whole sequence has run.
+        let statusRequests = 0;
+        late.on('request', (request) => {
+          if (new URL(request.url()).pathname === '/status') statusRequests += 1;
+        });
+        await late.goto(`${stack.backendUrl}/admin`);
+        await late.getByLabel('Admin password').fill(stack.adminPassword);
+        await late.getByRole('button', { name: 'Log in' }).click();
+        await late.locator('#console-view').waitFor({ state: 'visible' });
+        // The console is focused as soon as it shows, while its library is still loading...
+        await expect.poll(() => late.evaluate(() => document.activeElement?.id)).toBe('main');
+        await expect.poll(() => held.length).toBeGreaterThan(0);
+        await expect.poll(() => late.locator('#regen-preset').textContent()).not.toBe('');
+        // ...and a keyboard user who moved on keeps their place when it has loaded.
+        await late.locator('#regen-dry-run').focus();
+        holding = false;
+        for (const route of held.splice(0)) await route.continue();
+        await expect.poll(async () => await late.locator('#grid > li').count()).toBe(60);
+        await expect.poll(() => statusRequests).toBeGreaterThanOrEqual(2);
+        expect(await late.evaluate(() => document.activeElement?.id)).toBe('regen-dry-run');
+      } finally {
+        await own.close();
+      }
     });
   },
 );

@@ -117,8 +117,11 @@ $('login-form').addEventListener('submit', async (e) => {
     });
     setCsrfToken(body.csrfToken);
     $('password').value = '';
-    await showConsole();
+    // The console shows at once (showConsole's first step) and focus goes to it then, not
+    // after its data loaded: a keyboard user who moves on meanwhile keeps their place.
+    const loading = showConsole();
     $('main').focus();
+    await loading;
   } catch (error) {
     $('login-error').textContent = error.status === 401 ? 'Wrong password.' : error.message;
   }
