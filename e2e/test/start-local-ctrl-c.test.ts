@@ -15,25 +15,10 @@ import { freePort } from '@slideshow/tools/local-stack';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processesUsing, type StartLocal, startLocal } from './start-local-support.ts';
+import { linesAt, processesUsing, type StartLocal, startLocal } from './start-local-support.ts';
 
 /** Images uploaded on top of the samples, so jobs are queued and running at the signal. */
 const EXTRA_IMAGES = 12;
-
-/** The JSON log lines in `text` at `severity` (the launcher prints them as `[name] {…}`). */
-function linesAt(text: string, severity: string): string[] {
-  return text.split('\n').filter((line) => {
-    const json = line.slice(line.indexOf('{'));
-    if (!json.startsWith('{')) return false;
-    try {
-      return (JSON.parse(json) as { severity?: unknown }).severity === severity;
-    } catch (error) {
-      // A line that only looks like JSON (e.g. cut by a SIGKILL): not a log entry.
-      if (error instanceof SyntaxError) return false;
-      throw error;
-    }
-  });
-}
 
 /** Distinct photo-sized JPEGs (random noise, so no upload is a duplicate). */
 async function noiseJpegs(count: number): Promise<Buffer[]> {

@@ -106,3 +106,19 @@ export function processesUsing(dataDir: string): LeftoverProcess[] {
   }
   return found;
 }
+
+/** The JSON log lines in `text` at `severity` (the launcher prints them as `[name] {…}`). */
+export function linesAt(text: string, severity: string): string[] {
+  return text.split('\n').filter((line) => {
+    const start = line.indexOf('{');
+    if (start < 0) return false;
+    const json = line.slice(start);
+    try {
+      return (JSON.parse(json) as { severity?: unknown }).severity === severity;
+    } catch (error) {
+      // A line that only looks like JSON (e.g. cut by a SIGKILL): not a log entry.
+      if (error instanceof SyntaxError) return false;
+      throw error;
+    }
+  });
+}

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { freePort } from '@slideshow/tools/local-stack';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type StartLocal, startLocal } from './start-local-support.ts';
+import { linesAt, type StartLocal, startLocal } from './start-local-support.ts';
 
 /** An HTTP server standing for another stack on a port: it records what reaches it. */
 async function otherStack(): Promise<{ server: Server; port: number; requests: string[] }> {
@@ -160,10 +160,13 @@ describe('npm start on its own ports', () => {
     expect(readFileSync(join(dataDir, 'npm-start.pid'), 'utf8').trim()).toBe(String(run.child.pid));
   });
 
-  it('stops everything it started on Ctrl-C', async () => {
+  it('stops everything it started on Ctrl-C, logging no ERROR', async () => {
+    const printed = run.output().length;
     run.child.kill('SIGINT');
     expect(await run.exited(60_000), run.output()).toBe(0);
     expect(run.output()).toContain('Stopped.');
+    // An idle stack's requested stop is no error (with jobs in flight: start-local-ctrl-c.test.ts).
+    expect(linesAt(run.output().slice(printed), 'ERROR')).toEqual([]);
     expect(existsSync(join(dataDir, 'npm-start.pid'))).toBe(false);
     const refused = await fetch(`${backendUrl}/healthz`).then(
       () => 'answered',
