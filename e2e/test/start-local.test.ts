@@ -8,84 +8,15 @@
  * the same folder uploads no samples, so an image the admin deleted stays
  * deleted.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { freePort } from '@slideshow/tools/local-stack';
-import { repoRoot } from '@slideshow/tools/shared-dir';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-
-const START_LOCAL = resolve(repoRoot, 'tools/start-local.ts');
-
-/** A running `tools/start-local.ts`, its stderr collected. */
-interface StartLocal {
-  child: ChildProcess;
-  output(): string;
-  /** Resolves with the exit code (bounded: SIGKILL after `timeoutMs`). */
-  exited(timeoutMs?: number): Promise<number | null>;
-  /** Resolves once the output contains `text` (bounded; fails if the process exits first). */
-  waitFor(text: string, timeoutMs: number): Promise<void>;
-}
-
-/** Every run, so none can outlive the file (see the afterAll below). */
-const runs: ChildProcess[] = [];
-afterAll(() => {
-  for (const child of runs) killGroup(child);
-});
-
-/** SIGKILLs the child's process group (start-local and any server it started that is still there). */
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch (error) {
-    // Gone between the check and the kill.
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-  }
-}
-
-function startLocal(env: Record<string, string>): StartLocal {
-  // Its own process group: a run that must be killed takes its children with it.
-  const child = spawn(process.execPath, [START_LOCAL], {
-    cwd: repoRoot,
-    env: { ...process.env, METADATA_SERVER_DETECTION: 'none', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-    detached: true,
-  });
-  runs.push(child);
-  let output = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return {
-    child,
-    output: () => output,
-    async exited(timeoutMs = 60_000) {
-      const timer = setTimeout(() => killGroup(child), timeoutMs);
-      try {
-        return await exit;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-    async waitFor(text, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      while (!output.includes(text)) {
-        if (child.exitCode !== null) {
-          throw new Error(`start-local exited (${child.exitCode}) before "${text}":\n${output}`);
-        }
-        if (Date.now() > deadline)
-          throw new Error(`no "${text}" within ${timeoutMs} ms:\n${output}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    },
-  };
-}
+import { linesAt, type StartLocal, startLocal } from './start-local-support.ts';
 
 /** An HTTP server standing for another stack on a port: it records what reaches it. */
 async function otherStack(): Promise<{ server: Server; port: number; requests: string[] }> {
@@ -229,10 +160,13 @@ describe('npm start on its own ports', () => {
     expect(readFileSync(join(dataDir, 'npm-start.pid'), 'utf8').trim()).toBe(String(run.child.pid));
   });
 
-  it('stops everything it started on Ctrl-C', async () => {
+  it('stops everything it started on Ctrl-C, logging no ERROR', async () => {
+    const printed = run.output().length;
     run.child.kill('SIGINT');
     expect(await run.exited(60_000), run.output()).toBe(0);
     expect(run.output()).toContain('Stopped.');
+    // An idle stack's requested stop is no error (with jobs in flight: start-local-ctrl-c.test.ts).
+    expect(linesAt(run.output().slice(printed), 'ERROR')).toEqual([]);
     expect(existsSync(join(dataDir, 'npm-start.pid'))).toBe(false);
     const refused = await fetch(`${backendUrl}/healthz`).then(
       () => 'answered',

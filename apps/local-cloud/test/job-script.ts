@@ -19,6 +19,16 @@ const me = 't' + env.CLOUD_RUN_TASK_INDEX + '-a' + env.CLOUD_RUN_TASK_ATTEMPT;
 if (env.MODE === 'ignore-term') {
   process.on('SIGTERM', () => fs.writeFileSync(path.join(out, 'got-sigterm'), me));
 }
+// RECORD_SIGNALS: which signal stopped the task (local-cloud's shutdown sends SIGINT, a timeout
+// or a cancel SIGTERM), then exit as a stopped process does.
+if (env.RECORD_SIGNALS) {
+  for (const s of ['SIGTERM', 'SIGINT']) {
+    process.on(s, () => {
+      fs.appendFileSync(path.join(out, 'signals'), me + ' ' + s + '\\n');
+      process.exit(143);
+    });
+  }
+}
 fs.appendFileSync(path.join(out, 'starts'), me + '\\n');
 fs.writeFileSync(path.join(out, me + '.json'), JSON.stringify(env));
 fs.writeFileSync(path.join(out, me + '.pid'), String(process.pid));

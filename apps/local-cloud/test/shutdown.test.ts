@@ -3,7 +3,7 @@
  * Tasks are queued (one in flight, the rest held back by the queue's
  * concurrency limit) and a Cloud Run job task is running. The process exits 0;
  * after a restart every task is delivered (at least once) and the job
- * execution completes.
+ * execution completes. The job task is stopped with SIGINT, not SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -120,6 +120,7 @@ describe('local-cloud on SIGTERM', () => {
               env: [
                 { name: 'MODE', value: 'wait-for-allow' },
                 { name: 'OUT_DIR', value: out },
+                { name: 'RECORD_SIGNALS', value: '1' },
               ],
             },
           ],
@@ -134,6 +135,9 @@ describe('local-cloud on SIGTERM', () => {
     expect(await terminate(first)).toBe(0);
     expect(first.lines.filter((l) => l.includes('"severity":"ERROR"'))).toEqual([]);
     expect(target.received).toHaveLength(1);
+    // A shutdown stops the task with SIGINT (Cloud Run's timeout and cancel send SIGTERM), so
+    // the processor logs it as the requested stop it is; the attempt runs again after the restart.
+    expect(readFileSync(join(out, 'signals'), 'utf8')).toBe('t0-a0 SIGINT\n');
 
     target.respond = () => 200;
     releaseHeld();

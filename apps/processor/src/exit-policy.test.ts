@@ -37,6 +37,8 @@ describe('the error policy, as a table (README "Exit codes and the error policy"
     ['retryable', true, 'retryable', 1, 'callback-deadline', undefined, false],
     ['terminated', false, 'terminated', 143, false, undefined, false],
     ['terminated', true, 'terminated', 143, 'termination', undefined, false],
+    ['interrupted', false, 'interrupted', 143, false, undefined, false],
+    ['interrupted', true, 'interrupted', 143, false, undefined, false],
     ['gone', false, 'gone', 0, false, undefined, true],
     ['gone', true, 'gone', 0, false, undefined, true],
     ['stale', false, 'stale', 0, false, undefined, false],
@@ -56,7 +58,14 @@ describe('the error policy, as a table (README "Exit codes and the error policy"
   );
 
   it('has a row for every kind, and exits 0 only when the outcome is settled or not ours', () => {
-    const kinds: FailureKind[] = ['terminated', 'gone', 'stale', 'retryable', 'permanent'];
+    const kinds: FailureKind[] = [
+      'terminated',
+      'interrupted',
+      'gone',
+      'stale',
+      'retryable',
+      'permanent',
+    ];
     expect(Object.keys(FAILURE_TABLE).sort()).toEqual([...kinds].sort());
     for (const kind of kinds) {
       for (const final of [false, true]) {
@@ -77,6 +86,12 @@ describe('failureKind: what an error means to the policy', () => {
       new AppError('STORAGE_UNAVAILABLE', 'x', { retryable: true }),
       true,
       'terminated',
+    ],
+    [
+      'aborted by SIGINT (a shutdown of the local stack)',
+      new AppError('TIMEOUT', 'processor received SIGINT', { context: { signal: 'SIGINT' } }),
+      true,
+      'interrupted',
     ],
     [
       '404 from the backend: the image was deleted',

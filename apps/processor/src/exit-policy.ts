@@ -36,6 +36,8 @@ export type RunOutcome =
   | 'failed-unreported'
   | 'retryable'
   | 'terminated'
+  /** Stopped by SIGINT: the local stack is shutting down (Ctrl-C); its next start runs the image. */
+  | 'interrupted'
   /** A batch task was stopped (SIGTERM) before it began this image. */
   | 'not-reached';
 
@@ -48,10 +50,19 @@ export function isFinalAttempt(config: { attempt: number; maxRetries: number }):
 }
 
 /** What went wrong, as far as the policy cares. */
-export type FailureKind = 'terminated' | 'gone' | 'stale' | 'retryable' | 'permanent';
+export type FailureKind =
+  | 'terminated'
+  | 'interrupted'
+  | 'gone'
+  | 'stale'
+  | 'retryable'
+  | 'permanent';
 
 /** Sorts an error thrown by the task into a {@link FailureKind}. */
 export function failureKind(error: AppError, aborted: boolean): FailureKind {
+  // Cloud Run never sends SIGINT: it is a terminal's Ctrl-C, or local-cloud stopping its tasks
+  // on shutdown (apps/local-cloud/src/run/child-process.ts). main.ts puts the signal in the reason.
+  if (aborted && error.context.signal === 'SIGINT') return 'interrupted';
   if (aborted) return 'terminated';
   // The backend answered 404 for the image: it was deleted while the task ran.
   if (error.code === 'NOT_FOUND' && error.context.status === 404) return 'gone';
@@ -85,6 +96,22 @@ export const FAILURE_TABLE: Record<FailureKind, { final: FailurePlan; earlier: F
     }),
     earlier: plan({
       outcome: 'terminated',
+      exitCode: EXIT_CODES.terminated,
+      report: false,
+      deleteVariants: false,
+    }),
+  },
+  // A shutdown of the local stack, not the image's doing: never reported (even on a final attempt
+  // the image is not failed), and the stopped attempt runs again when local-cloud starts again.
+  interrupted: {
+    final: plan({
+      outcome: 'interrupted',
+      exitCode: EXIT_CODES.terminated,
+      report: false,
+      deleteVariants: false,
+    }),
+    earlier: plan({
+      outcome: 'interrupted',
       exitCode: EXIT_CODES.terminated,
       report: false,
       deleteVariants: false,

@@ -55,15 +55,25 @@ export async function main(hooks: ProcessorHooks = {}): Promise<number> {
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) return;
-    logger.warn('received signal; stopping', { signal });
-    controller.abort(new AppError('TIMEOUT', `processor received ${signal}`, { retryable: true }));
+    // SIGTERM is Cloud Run's timeout or cancel (WARN); SIGINT is a requested shutdown of the
+    // local stack (Ctrl-C, or local-cloud stopping), which the next start resumes (INFO).
+    const level = signal === 'SIGINT' ? 'info' : 'warn';
+    logger[level]('received signal; stopping', { signal });
+    controller.abort(
+      new AppError('TIMEOUT', `processor received ${signal}`, {
+        retryable: true,
+        context: { signal },
+      }),
+    );
     setTimeout(() => {
       logger.error('did not stop in time; exiting', { afterMs: HARD_EXIT_MS });
       process.exit(EXIT_CODES.terminated);
     }, HARD_EXIT_MS).unref();
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  // `on`, not `once`: a second signal (Ctrl-C reaches the whole process group, and local-cloud
+  // then stops its tasks too) must not fall back to Node's default, which kills mid-report.
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 
   await hooks.beforeWork?.(config);
   logger.info('processor starting', { storage: new URL(config.storageUrl).protocol });

@@ -369,6 +369,11 @@ interface FailureContext {
 /** What each kind of failure logs (exit-policy.ts decides what it does). */
 const FAILURE_LOG: Record<FailureKind, { level: 'warn' | 'error'; message: string }> = {
   terminated: { level: 'error', message: 'terminated before finishing' },
+  // A requested shutdown is no error; WARN because the image is left for the next start.
+  interrupted: {
+    level: 'warn',
+    message: 'stopped by shutdown (SIGINT); its image is processed again on the next start',
+  },
   gone: { level: 'warn', message: 'image no longer exists; nothing to do' },
   stale: { level: 'warn', message: 'a newer generation owns this image; stopping' },
   retryable: { level: 'error', message: 'retryable failure' },

@@ -123,11 +123,12 @@ describe('the bundled processor', () => {
 
 // PROCESSOR_FAULT lives only in the test-only entry (src/main-with-faults.ts, main.ts with
 // fault hooks); the bundle has no fault switch (test/bundle.test.ts).
-describe('the processor on SIGTERM (through the fault entry)', () => {
-  async function terminate(attempt: string) {
+describe('the processor on SIGTERM and SIGINT (through the fault entry)', () => {
+  async function terminate(attempt: string, signal: 'SIGTERM' | 'SIGINT' = 'SIGTERM') {
     const { id } = await backend.upload(
-      await makeJpeg(320, 200, 50 + Number(attempt)),
-      `s${attempt}.jpg`,
+      // Distinct bytes per call: the same bytes again would be a duplicate of a settled image.
+      await makeJpeg(320, 200, 50 + Number(attempt) + (signal === 'SIGINT' ? 10 : 0)),
+      `s${attempt}-${signal}.jpg`,
     );
     const child = spawnProcessor(
       env(id, { PROCESSOR_FAULT: 'hang', CLOUD_RUN_TASK_ATTEMPT: attempt }),
@@ -138,7 +139,7 @@ describe('the processor on SIGTERM (through the fault entry)', () => {
       },
     );
     await child.waitForLog((l) => String(l.message).startsWith('PROCESSOR_FAULT=hang'));
-    child.child.kill('SIGTERM');
+    child.child.kill(signal);
     return { id, result: await child.done };
   }
 
@@ -153,6 +154,17 @@ describe('the processor on SIGTERM (through the fault entry)', () => {
     const { id, result } = await terminate('3');
     expect(result.code, result.stderr).toBe(143);
     expect(failedTask(id)).toMatchObject({ error_code: 'TIMEOUT', source: 'processor' });
+  });
+
+  // SIGINT is a shutdown of the local stack (Ctrl-C, local-cloud stopping), never Cloud Run's.
+  it('on SIGINT exits 143 with no ERROR line and no report, even on the final attempt', async () => {
+    const { id, result } = await terminate('3', 'SIGINT');
+    expect(result.code, result.stderr).toBe(143);
+    expect(result.logs.filter((l) => l.severity === 'ERROR')).toEqual([]);
+    expect(result.logs.map((l) => l.message)).toContain(
+      'stopped by shutdown (SIGINT); its image is processed again on the next start',
+    );
+    expect(failedTask(id)).toBeUndefined();
   });
 });
 

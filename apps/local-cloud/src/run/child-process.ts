@@ -8,6 +8,16 @@
  * /proc/<pid>/status and SIGKILL on excess, like the container OOM killer
  * (V8 flags are not an RSS limit; `ulimit -v` breaks V8's address-space
  * reservations). Only the direct child is measured and signalled.
+ *
+ * When local-cloud itself shuts down (Ctrl-C of `npm start`, SIGTERM) the
+ * child gets SIGINT instead: Cloud Run never sends it, so the processor can
+ * tell "the stack is stopping; the next start runs this again" from a timeout
+ * or a cancel (SIGTERM), and log it as the requested stop it is. The child
+ * runs in its own process group, as a container is outside the platform's
+ * terminal: a Ctrl-C reaches it only through local-cloud, after local-cloud
+ * knows it is stopping, so the attempt is recorded `interrupted` (resumed on
+ * restart) rather than failed. A child left over by a crash is killed at the
+ * next start ({@link killLeftover}).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -23,8 +33,10 @@ export interface AttemptSpec {
   timeoutMs: number;
   killGraceMs: number;
   memoryLimitBytes?: number;
-  /** Aborting stops the child the same way as a timeout (shutdown). */
+  /** Aborting stops the child the same way as a timeout (a cancel, or a shutdown). */
   signal: AbortSignal;
+  /** Aborted when local-cloud shuts down: the child is stopped with SIGINT, not SIGTERM. */
+  shutdown: AbortSignal;
   onSpawn(pid: number): void;
   onLine(stream: 'stdout' | 'stderr', line: string): void;
 }
@@ -79,13 +91,15 @@ export function runAttempt(
       cwd: spec.cwd,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a terminal's Ctrl-C reaches local-cloud, which stops it (see above).
+      detached: true,
     });
     let reason: AttemptOutcome['reason'] = 'exited';
     let killTimer: NodeJS.Timeout | undefined;
     const terminate = (why: AttemptOutcome['reason']) => {
       if (reason !== 'exited') return;
       reason = why;
-      child.kill('SIGTERM');
+      child.kill(why === 'stopped' && spec.shutdown.aborted ? 'SIGINT' : 'SIGTERM');
       killTimer = setTimeout(() => child.kill('SIGKILL'), spec.killGraceMs);
     };
     const timeout = setTimeout(() => terminate('timeout'), spec.timeoutMs);

@@ -119,6 +119,7 @@ export async function runTask(
         killGraceMs: ctx.killGraceMs,
         ...(limit !== undefined ? { memoryLimitBytes: parseMemory(limit) } : {}),
         signal,
+        shutdown: ctx.stopping,
         onSpawn: (pid) => {
           store.startAttempt(execution.name, index, attempt, pid, now());
           store.putExecution(execution, false);
