@@ -201,7 +201,9 @@ describe('the single-writer lease', () => {
     await a.acquire({ timeoutMs: 1_000, requestHandover: true });
     const { seen, events } = recorder();
     a.startRenewing(events);
-    await expect(b.acquire({ timeoutMs: 1_000, requestHandover: true })).rejects.toMatchObject({
+    // Long enough for the holder's next renewal (which is when it would see a request), and
+    // under the TTL (no takeover).
+    await expect(b.acquire({ timeoutMs: 2_000, requestHandover: true })).rejects.toMatchObject({
       code: 'LEASE_NOT_HELD',
     });
     expect(seen).toEqual([]);
