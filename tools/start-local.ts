@@ -203,8 +203,11 @@ async function main(): Promise<void> {
     say('Stopped.');
     process.exit(0);
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // SIGHUP: the terminal was closed. The job tasks run in process groups of their own
+  // (local-cloud stops them), so the stack is stopped the same way as on Ctrl-C.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => void shutdown(signal));
+  }
 
   // Where to look comes first: the stack serves already, whatever the samples or a backlog do.
   printWhereToLook(stack, dataDir, chosenPassword !== undefined);

@@ -1,7 +1,9 @@
 /**
  * Composition root of local-cloud: reads the configuration, starts the
- * server on 127.0.0.1, and on SIGTERM/SIGINT stops dispatching, stops job
- * children (SIGTERM, then SIGKILL after the grace) and exits with state saved.
+ * server on 127.0.0.1, and on SIGTERM, SIGINT or SIGHUP (a closed terminal)
+ * stops dispatching, stops job children (SIGINT, then SIGKILL after the
+ * grace; they run in process groups of their own, so only this reaches them)
+ * and exits with state saved.
  */
 import { coerceError, createLogger } from '@slideshow/runtime';
 import { loadConfig } from './config.ts';
@@ -34,7 +36,7 @@ logger.info('local-cloud ready', {
 });
 
 let shuttingDown = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   process.on(signal, () => {
     if (shuttingDown) return;
     shuttingDown = true;

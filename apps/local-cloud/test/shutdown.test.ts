@@ -74,14 +74,17 @@ async function startMain(dataDir: string, env: Record<string, string> = {}): Pro
   return { child, url, oauthToken, lines, exited };
 }
 
-/** SIGTERM, then the exit code (bounded: SIGKILL and fail after 20 s). */
-async function terminate(running: Running): Promise<number | null> {
-  running.child.kill('SIGTERM');
+/** `signal` (SIGTERM by default), then the exit code (bounded: SIGKILL and fail after 20 s). */
+async function terminate(
+  running: Running,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<number | null> {
+  running.child.kill(signal);
   const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000).unref());
   const code = await Promise.race([running.exited, timeout]);
   if (code === 'timeout') {
     running.child.kill('SIGKILL');
-    throw new Error(`did not exit within 20 s of SIGTERM:\n${running.lines.join('\n')}`);
+    throw new Error(`did not exit within 20 s of ${signal}:\n${running.lines.join('\n')}`);
   }
   return code;
 }
@@ -156,6 +159,8 @@ describe('local-cloud on SIGTERM', () => {
       const res = await api(second, 'GET', `/v2/${queue}/tasks`);
       return (res.body.tasks ?? []).length === 0 ? true : undefined;
     }, 'the queue to empty');
-    expect(await terminate(second)).toBe(0);
+    // A closed terminal (SIGHUP) stops it the same way, not by Node's default (killed, no exit code).
+    expect(await terminate(second, 'SIGHUP')).toBe(0);
+    expect(second.lines.some((l) => l.includes('"signal":"SIGHUP"'))).toBe(true);
   });
 });
