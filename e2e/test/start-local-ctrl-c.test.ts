@@ -15,7 +15,13 @@ import { freePort } from '@slideshow/tools/local-stack';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linesAt, processesUsing, type StartLocal, startLocal } from './start-local-support.ts';
+import {
+  killLeftovers,
+  linesAt,
+  processesUsing,
+  type StartLocal,
+  startLocal,
+} from './start-local-support.ts';
 
 /** Images uploaded on top of the samples, so jobs are queued and running at the signal. */
 const EXTRA_IMAGES = 12;
@@ -86,7 +92,7 @@ describe('Ctrl-C of npm start with jobs in flight', () => {
       }
     }
     // A test that failed may leave a job task behind (its own process group): end it by pid.
-    for (const { pid } of processesUsing(dataDir)) process.kill(pid, 'SIGKILL');
+    killLeftovers(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

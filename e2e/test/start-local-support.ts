@@ -21,10 +21,14 @@ export interface StartLocal {
   waitFor(text: string, timeoutMs: number): Promise<void>;
 }
 
-/** Every run, so none can outlive the file (see the afterAll below). */
-const runs: ChildProcess[] = [];
+/** Every run and its data folder, so none can outlive the file (see the afterAll below). */
+const runs: { child: ChildProcess; dataDir: string | undefined }[] = [];
 afterAll(() => {
-  for (const child of runs) killGroup(child);
+  for (const { child, dataDir } of runs) {
+    killGroup(child);
+    // Job tasks run in process groups of their own (local-cloud stops them): end any left by pid.
+    if (dataDir) killLeftovers(dataDir);
+  }
 });
 
 /** SIGKILLs the child's process group (start-local and any server it started that is still there). */
@@ -47,7 +51,7 @@ export function startLocal(env: Record<string, string>): StartLocal {
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
   });
-  runs.push(child);
+  runs.push({ child, dataDir: env.DATA_DIR });
   let output = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -105,6 +109,17 @@ export function processesUsing(dataDir: string): LeftoverProcess[] {
     }
   }
   return found;
+}
+
+/** SIGKILLs every process {@link processesUsing} finds for `dataDir`; one already gone is skipped. */
+export function killLeftovers(dataDir: string): void {
+  for (const { pid } of processesUsing(dataDir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  }
 }
 
 /** The JSON log lines in `text` at `severity` (the launcher prints them as `[name] {…}`). */
