@@ -70,8 +70,9 @@ export async function main(hooks: ProcessorHooks = {}): Promise<number> {
       process.exit(EXIT_CODES.terminated);
     }, HARD_EXIT_MS).unref();
   };
-  // `on`, not `once`: a second signal (Ctrl-C reaches the whole process group, and local-cloud
-  // then stops its tasks too) must not fall back to Node's default, which kills mid-report.
+  // `on`, not `once`: a second signal (a second Ctrl-C of a processor run by hand, or a
+  // timeout's SIGTERM after a shutdown's SIGINT) must not fall back to Node's default, which
+  // kills mid-report; the hard exit above bounds the stop either way.
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 

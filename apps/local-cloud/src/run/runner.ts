@@ -72,7 +72,7 @@ export interface JobRunner {
   cancel(name: string): boolean;
   /** Resumes executions left unfinished by a previous process. */
   resumeUnfinished(): void;
-  /** Stops every child (SIGTERM, then SIGKILL after the grace) and waits. */
+  /** Stops every child (SIGINT: a shutdown, not a timeout; then SIGKILL after the grace) and waits. */
   stop(): Promise<void>;
 }
 
