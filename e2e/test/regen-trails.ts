@@ -72,3 +72,42 @@ export function failedTrail(stack: LocalStack, runId: number): string {
     db.close();
   }
 }
+
+/**
+ * For images whose variant folder still holds a set other than the one it serves: each set
+ * there, the image's row, its regeneration items and deferred deletions, and what the logs say
+ * of it (for the test's "old objects deleted" check).
+ */
+export function leftoverTrail(
+  stack: LocalStack,
+  leftovers: readonly { id: string; sets: readonly string[] }[],
+): string {
+  const db = openDb(stack);
+  try {
+    const image = db.prepare<[string], Record<string, unknown>>(
+      'SELECT status, preset, preset_version, generation FROM images WHERE id = ?',
+    );
+    const items = db.prepare<[string], Record<string, unknown>>(
+      `SELECT run_id, state, generation, error_code, dispatch_key, dispatched_at, started_at,
+         finished_at FROM regen_items WHERE image_id = ?`,
+    );
+    const deletions = db.prepare<[string], Record<string, unknown>>(
+      'SELECT prefix, delete_after, created_at FROM deferred_deletions WHERE image_id = ?',
+    );
+    return [
+      `now ${Date.now()}`,
+      ...leftovers.map(
+        ({ id, sets }) =>
+          `${id}: sets ${sets.join(', ')}; image ${JSON.stringify(image.get(id))}; items ${JSON.stringify(items.all(id))}; deletions pending ${JSON.stringify(deletions.all(id))}`,
+      ),
+      logTrail(
+        stack,
+        leftovers.map((l) => l.id),
+        60,
+      ),
+      problemLines(stack),
+    ].join('\n');
+  } finally {
+    db.close();
+  }
+}

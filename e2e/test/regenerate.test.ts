@@ -23,7 +23,7 @@ import {
   upload,
   waitForTerminal,
 } from './helpers.ts';
-import { failedTrail, inFlightTrail } from './regen-trails.ts';
+import { failedTrail, inFlightTrail, leftoverTrail } from './regen-trails.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
 
@@ -315,7 +315,19 @@ describe('regeneration through the local stack', () => {
         return readdirSync(dir).some((g) => g !== `g${after.get(id)!.generation}`);
       });
     while (leftovers().length > 0 && Date.now() < deadline) await sleep(250);
-    expect(leftovers()).toEqual([]);
+    const left = leftovers();
+    expect(
+      left,
+      left.length > 0
+        ? leftoverTrail(
+            stack,
+            left.map((id) => ({
+              id,
+              sets: readdirSync(join(stack.dataDir, 'storage', 'variants', id, 'test-v1')),
+            })),
+          )
+        : undefined,
+    ).toEqual([]);
 
     // Outputs never start processing: variants are refused as ingest sources.
     const ingest = await stack.admin('/api/admin/ingest', {
