@@ -1,10 +1,15 @@
 /**
  * The filesystem store's deletes (fs.ts assembles them). GCS has no folders,
  * so folders a delete empties are removed too, keeping both adapters'
- * listings alike.
+ * listings alike. A folder prefix (`…/`) also removes the empty folders left
+ * under it by a delete that was cut short (a crash between a file's unlink and
+ * its folder's removal), which no listing shows: repeating the delete, as the
+ * backend's deferred deletions do after a restart, completes it.
  */
-import { lstat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { lstat, readdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
+import { AppError } from '@slideshow/runtime';
 import type { FsStoreContext } from './fs-context.ts';
 import {
   assertRealPathInside,
@@ -49,8 +54,67 @@ export function createFsDeleter(ctx: FsStoreContext, list: ObjectStore['list']):
       await deleteKey(info.key);
       count++;
     }
+    const folder = prefix.endsWith('/') ? prefix.slice(0, -1) : '';
+    const dir = folder === '' ? undefined : folderPath(folder);
+    if (dir !== undefined) {
+      for (const [at, stopAt] of [
+        [dir, root],
+        [metaPathFor(folder), metaDir],
+      ] as const) {
+        if (await isFolderInside(at, prefix)) await removeEmptyFolders(at, stopAt);
+      }
+    }
     return count;
   }
 
+  /** Whether `dir` exists and its real path is inside the store (VALIDATION_FAILED through a symlink out). */
+  async function isFolderInside(dir: string, prefix: string): Promise<boolean> {
+    try {
+      await assertRealPathInside(await realRoot(false), dir, prefix);
+      return true;
+    } catch (error) {
+      if (hasCode(error, 'ENOENT', 'ENOTDIR')) return false;
+      throw error;
+    }
+  }
+
+  /** The folder of a prefix's key, or undefined for one no key can name (`a//`, the store's own). */
+  function folderPath(folder: string): string | undefined {
+    try {
+      return keyToPath(root, folder);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'VALIDATION_FAILED') return undefined;
+      throw error;
+    }
+  }
+
   return { delete: deleteKey, deletePrefix };
+}
+
+/**
+ * Removes `dir` and every folder under it that holds no file (deepest first),
+ * then its emptied parents up to `stopAt`. Only real folders are entered (a
+ * symlink is never followed), and a folder a concurrent put has just filled
+ * stays (ENOTEMPTY).
+ */
+async function removeEmptyFolders(dir: string, stopAt: string): Promise<void> {
+  let entries: Dirent[];
+  try {
+    if (!(await lstat(dir)).isDirectory()) return;
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if (hasCode(error, 'ENOENT', 'ENOTDIR')) return;
+    throw error;
+  }
+  for (const entry of entries) {
+    if (entry.isDirectory()) await removeEmptyFolders(path.join(dir, entry.name), dir);
+  }
+  try {
+    await rmdir(dir);
+  } catch (error) {
+    if (hasCode(error, 'ENOTEMPTY', 'EEXIST', 'ENOENT', 'ENOTDIR', 'EBUSY')) return;
+    throw error;
+  }
+  // removeEmptyParents starts at the folder holding its argument: here dir's parent.
+  await removeEmptyParents(dir, stopAt);
 }

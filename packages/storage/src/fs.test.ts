@@ -107,6 +107,39 @@ describe('filesystem store specifics', () => {
     expect(top.filter((e) => e.includes('.objectstore') || e.includes('escape'))).toEqual([]);
   });
 
+  it('removes on a repeated folder delete the empty folders a delete cut short left behind', async () => {
+    await store.put('cut/img/p/g0/a.webp', Buffer.from('a'), { contentType: 'image/webp' });
+    await store.put('cut/img/p/g0/sub/b.avif', Buffer.from('b'), { contentType: 'image/avif' });
+    await store.put('cut/img/p/g1/c.webp', Buffer.from('c'), { contentType: 'image/webp' });
+    // A crash between the files' unlinks and their folders' removal: the files are gone, the
+    // folders (and the sidecars' folders) stay, and no listing shows anything under g0/.
+    await rm(path.join(root, 'cut', 'img', 'p', 'g0', 'a.webp'));
+    await rm(path.join(root, 'cut', 'img', 'p', 'g0', 'sub', 'b.avif'));
+    await rm(path.join(root, '.objectstore', 'meta', 'cut', 'img', 'p', 'g0', 'a.webp'));
+    await rm(path.join(root, '.objectstore', 'meta', 'cut', 'img', 'p', 'g0', 'sub', 'b.avif'));
+    expect(await store.deletePrefix('cut/img/p/g0/')).toBe(0);
+    expect(await readdir(path.join(root, 'cut', 'img', 'p'))).toEqual(['g1']);
+    expect(await readdir(path.join(root, '.objectstore', 'meta', 'cut', 'img', 'p'))).toEqual([
+      'g1',
+    ]);
+    // The last set goes the same way, and with it every folder above it that it emptied.
+    await rm(path.join(root, 'cut', 'img', 'p', 'g1', 'c.webp'));
+    await rm(path.join(root, '.objectstore', 'meta', 'cut', 'img', 'p', 'g1', 'c.webp'));
+    expect(await store.deletePrefix('cut/img/p/g1/')).toBe(0);
+    expect(await readdir(root)).not.toContain('cut');
+    expect(await readdir(path.join(root, '.objectstore', 'meta'))).not.toContain('cut');
+  });
+
+  it('never removes an empty folder outside the root through a symlinked folder', async () => {
+    await mkdir(path.join(outside, 'empty', 'deeper'), { recursive: true });
+    await symlink(outside, path.join(root, 'linked-out'));
+    await store.deletePrefix('linked-out/empty/').catch(() => undefined);
+    await mkdir(path.join(root, 'real'), { recursive: true });
+    await symlink(path.join(outside, 'empty'), path.join(root, 'real', 'link'));
+    await store.deletePrefix('real/link/').catch(() => undefined);
+    expect(await readdir(path.join(outside, 'empty'))).toEqual(['deeper']);
+  });
+
   it('does not follow a symlinked object file that points outside the root', async () => {
     await symlink(path.join(outside, 'secret.txt'), path.join(root, 'link.txt'));
     expect((await appErrorOf(store.get('link.txt'))).code).toBe('VALIDATION_FAILED');
