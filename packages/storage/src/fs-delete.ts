@@ -7,7 +7,7 @@
  * backend's deferred deletions do after a restart, completes it.
  */
 import type { Dirent } from 'node:fs';
-import { lstat, readdir, rmdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '@slideshow/runtime';
 import type { FsStoreContext } from './fs-context.ts';
@@ -17,6 +17,7 @@ import {
   keyToPath,
   mapFsError,
   removeEmptyParents,
+  removeIfEmptyFolder,
   unlinkIfPresent,
 } from './fs-paths.ts';
 import type { ObjectStore } from './object-store.ts';
@@ -91,30 +92,29 @@ export function createFsDeleter(ctx: FsStoreContext, list: ObjectStore['list']):
   return { delete: deleteKey, deletePrefix };
 }
 
-/**
- * Removes `dir` and every folder under it that holds no file (deepest first),
- * then its emptied parents up to `stopAt`. Only real folders are entered (a
- * symlink is never followed), and a folder a concurrent put has just filled
- * stays (ENOTEMPTY).
- */
+/** Removes `dir` and every folder under it that holds no file (deepest first), then its emptied parents up to `stopAt`. */
 async function removeEmptyFolders(dir: string, stopAt: string): Promise<void> {
+  // removeEmptyParents starts at the folder holding its argument: here dir's parent.
+  if (await removeEmptyTree(dir)) await removeEmptyParents(dir, stopAt);
+}
+
+/**
+ * Removes the folders under `dir` that hold no file, deepest first, then
+ * `dir` itself; true when `dir` is gone. Only real folders are entered (a
+ * symlink is never followed), and a folder a concurrent put has just filled
+ * stays.
+ */
+async function removeEmptyTree(dir: string): Promise<boolean> {
   let entries: Dirent[];
   try {
-    if (!(await lstat(dir)).isDirectory()) return;
+    if (!(await lstat(dir)).isDirectory()) return false;
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
-    if (hasCode(error, 'ENOENT', 'ENOTDIR')) return;
+    if (hasCode(error, 'ENOENT', 'ENOTDIR')) return false;
     throw error;
   }
   for (const entry of entries) {
-    if (entry.isDirectory()) await removeEmptyFolders(path.join(dir, entry.name), dir);
+    if (entry.isDirectory()) await removeEmptyTree(path.join(dir, entry.name));
   }
-  try {
-    await rmdir(dir);
-  } catch (error) {
-    if (hasCode(error, 'ENOTEMPTY', 'EEXIST', 'ENOENT', 'ENOTDIR', 'EBUSY')) return;
-    throw error;
-  }
-  // removeEmptyParents starts at the folder holding its argument: here dir's parent.
-  await removeEmptyParents(dir, stopAt);
+  return await removeIfEmptyFolder(dir);
 }

@@ -172,17 +172,23 @@ export async function unlinkIfPresent(file: string): Promise<boolean> {
   }
 }
 
+/** Removes `dir` if it is an empty folder; false when it is not (not empty, gone, not a folder, busy). */
+export async function removeIfEmptyFolder(dir: string): Promise<boolean> {
+  try {
+    await rmdir(dir);
+    return true;
+  } catch (error) {
+    if (hasCode(error, 'ENOTEMPTY', 'EEXIST', 'ENOENT', 'ENOTDIR', 'EBUSY')) return false;
+    throw error;
+  }
+}
+
 /** Removes the empty folders above `file`, up to (not including) `stopAt`; stops at the first non-empty one. */
 export async function removeEmptyParents(file: string, stopAt: string): Promise<void> {
   let dir = path.dirname(file);
   // Bounded by the depth of `file` below `stopAt`.
   while (dir !== stopAt && dir.startsWith(stopAt + path.sep)) {
-    try {
-      await rmdir(dir);
-    } catch (error) {
-      if (hasCode(error, 'ENOTEMPTY', 'EEXIST', 'ENOENT', 'ENOTDIR', 'EBUSY')) return;
-      throw error;
-    }
+    if (!(await removeIfEmptyFolder(dir))) return;
     dir = path.dirname(dir);
   }
 }
