@@ -5,7 +5,8 @@
  * signal is at ERROR level (the logs are JSON lines), the launcher exits 0,
  * and no process of the stack is left (a job task runs in a process group of
  * its own, so it is looked for in /proc). Nothing is lost: the next start on
- * the same data folder finishes every image.
+ * the same data folder finishes every image. Closing the terminal (SIGHUP to the
+ * group) stops it the same way.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -96,27 +97,32 @@ describe('Ctrl-C of npm start with jobs in flight', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('prints no ERROR after SIGINT, exits 0 and leaves no process behind', async () => {
-    const run = startLocal(env);
-    runs.push(run);
-    // The samples accepted first: the next start then uploads none, and counts are known.
-    await run.waitFor('7 accepted', 300_000);
+  /** Uploads `count` noise photos and waits until a processor task runs (jobs in flight). */
+  const uploadUntilProcessing = async (run: StartLocal, count: number, prefix: string) => {
     const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
     const form = new FormData();
-    for (const [i, bytes] of (await noiseJpegs(EXTRA_IMAGES)).entries())
-      form.append('file', new Blob([new Uint8Array(bytes)]), `extra-${i}.jpg`);
+    for (const [i, bytes] of (await noiseJpegs(count)).entries())
+      form.append('file', new Blob([new Uint8Array(bytes)]), `${prefix}-${i}.jpg`);
     const response = await fetch(`http://127.0.0.1:${env.PORT}/api/admin/upload`, {
       method: 'POST',
       body: form,
       headers: { authorization: `Bearer ${token}` },
     });
     expect(response.status, await response.text()).toBeLessThan(300);
-    // Jobs in flight: a processor task is running (found by its STORAGE_URL in /proc).
+    // A processor task is running (found by its STORAGE_URL in /proc).
     await until(
       () => processesUsing(dataDir).some((p) => p.command.includes('processor')),
       300_000,
       () => `no processor task ran:\n${run.output()}`,
     );
+  };
+
+  it('prints no ERROR after SIGINT, exits 0 and leaves no process behind', async () => {
+    const run = startLocal(env);
+    runs.push(run);
+    // The samples accepted first: the next start then uploads none, and counts are known.
+    await run.waitFor('7 accepted', 300_000);
+    await uploadUntilProcessing(run, EXTRA_IMAGES, 'extra');
 
     const logDir = join(dataDir, 'logs');
     const sizes = logSizes(logDir);
@@ -153,4 +159,23 @@ describe('Ctrl-C of npm start with jobs in flight', () => {
     expect(await run.exited(60_000), run.output()).toBe(0);
     expect(processesUsing(dataDir)).toEqual([]);
   }, 800_000);
+
+  it('stops the same way when the terminal is closed (SIGHUP to the whole group)', async () => {
+    const run = startLocal(env);
+    runs.push(run);
+    await run.waitFor('Samples: none uploaded', 180_000);
+    await uploadUntilProcessing(run, 2, 'hangup');
+
+    const printed = run.output().length;
+    // A closed terminal: the kernel sends SIGHUP to the foreground process group.
+    process.kill(-(run.child.pid as number), 'SIGHUP');
+    expect(await run.exited(60_000), run.output()).toBe(0);
+    const after = run.output().slice(printed);
+    expect(after).toContain('Stopped.');
+    expect(linesAt(after, 'ERROR'), after).toEqual([]);
+    // The backend stopped itself too (by default SIGHUP would have ended it at once).
+    const backendLog = readFileSync(join(dataDir, 'logs', 'backend.log'), 'utf8');
+    expect(backendLog).toContain('"signal":"SIGHUP"');
+    expect(processesUsing(dataDir)).toEqual([]);
+  }, 600_000);
 });

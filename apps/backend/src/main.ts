@@ -3,7 +3,7 @@
  * the config names it) → the single-writer sequence (writer/single-writer.ts:
  * acquire the database lease, restore, open SQLite, replicate) → once it holds
  * the lease, `createBackend` (backend.ts) on the opened database → serve —
- * and on SIGTERM/SIGINT stop, sync a last time and release (Cloud Run sends
+ * and on SIGTERM/SIGINT/SIGHUP stop, sync a last time and release (Cloud Run sends
  * SIGTERM and waits 10 s). Started with no hooks; only the fault suite's entry
  * (main-with-faults.ts) passes any.
  */

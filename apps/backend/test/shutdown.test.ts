@@ -154,4 +154,28 @@ describe('the backend process on SIGTERM', () => {
     expect(await second.exited(15_000)).toBe(0);
     expect(errorLines(second.logs())).toEqual([]);
   });
+
+  it('stops the same way on SIGHUP (a closed terminal): exit 0, the lease released for the next start', async () => {
+    const first = await startBackendProcess(env());
+    backend = first;
+    first.child.kill('SIGHUP');
+    // Node's default for SIGHUP is to end the process at once (exit by signal, code null).
+    expect(await first.exited(15_000)).toBe(0);
+    expect(first.logs()).toContain('"signal":"SIGHUP"');
+    expect(errorLines(first.logs())).toEqual([]);
+
+    const second = await startBackendProcess(env());
+    backend = second;
+    const db = new Database(join(dir, 'slideshow.db'), { readonly: true });
+    const newest = db
+      .prepare<[], { acquired: string }>(
+        'SELECT acquired FROM writer_epochs ORDER BY epoch DESC LIMIT 1',
+      )
+      .get();
+    db.close();
+    // 'expired' would mean the first process died holding it (the next start waits out its TTL).
+    expect(newest?.acquired).toBe('released');
+    second.child.kill('SIGTERM');
+    expect(await second.exited(15_000)).toBe(0);
+  });
 });

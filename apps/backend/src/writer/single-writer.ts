@@ -12,7 +12,7 @@
  *
  * and it ends one of three ways:
  *
- * - SIGTERM (deploy, scale-in, Ctrl-C): refuse new connections, stop the
+ * - SIGTERM (deploy, scale-in), SIGINT (Ctrl-C) or SIGHUP (a closed terminal): refuse new connections, stop the
  *   reaper and sweeper while in-flight requests finish (SHUTDOWN_GRACE_MS), stop the relay (≤ 1 s),
  *   SIGTERM Litestream so it syncs a last time (≤ 2 s), release the lease
  *   (≤ 1 s), exit 0 — within Cloud Run's 10 s before SIGKILL
@@ -414,8 +414,11 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
     address: `${config.host}:${port}`,
   });
   const endings = createEndings(options, gate, state);
-  process.on('SIGTERM', () => void endings.shutdown('SIGTERM'));
-  process.on('SIGINT', () => void endings.shutdown('SIGINT'));
+  // SIGHUP too (a closed terminal under `npm start`): Node's default would end the process at
+  // once, without the last sync and the lease's release the other two get.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => void endings.shutdown(signal));
+  }
 
   gate.setPhase('starting', 'waiting for the database lease');
   const acquired = await acquireLease(options);
