@@ -98,6 +98,9 @@ const MIGRATIONS: readonly string[] = [
   ].join('\n'),
   // Deleted queues: their names stay unusable for a while, as on Google (tasks/model.ts TASKS_RULES).
   `CREATE TABLE IF NOT EXISTS queue_tombstones (name TEXT PRIMARY KEY, expires_ms INTEGER NOT NULL);`,
+  // Job executions whose cancel was asked for: one a crash or a shutdown cut short ends
+  // cancelled on the next start instead of running again.
+  'CREATE TABLE IF NOT EXISTS job_execution_cancels (name TEXT PRIMARY KEY);',
 ];
 
 /** Opens (creating if needed) and migrates the database at `path`. */

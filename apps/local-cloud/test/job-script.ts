@@ -97,6 +97,7 @@ export interface ScriptJob {
   script: string;
   env: Record<string, string>;
   taskCount?: number;
+  maxRetries?: number;
   labels?: Record<string, string>;
 }
 
@@ -104,7 +105,10 @@ export interface ScriptJob {
  * Creates a job running the test script over v2 REST (the backend's and the
  * local stack's way); returns the folder its tasks write to (OUT_DIR).
  */
-export async function createScriptJob(cloud: RunningLocalCloud, job: ScriptJob): Promise<string> {
+export async function createScriptJob(
+  cloud: Pick<RunningLocalCloud, 'url' | 'oauthToken'>,
+  job: ScriptJob,
+): Promise<string> {
   const out = join(job.dir, job.id);
   mkdirSync(out);
   const res = await api(
@@ -116,7 +120,7 @@ export async function createScriptJob(cloud: RunningLocalCloud, job: ScriptJob):
       template: {
         taskCount: job.taskCount ?? 1,
         template: {
-          maxRetries: 0,
+          maxRetries: job.maxRetries ?? 0,
           timeout: '120s',
           containers: [
             {

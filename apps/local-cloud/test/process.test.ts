@@ -11,7 +11,7 @@ import { coerceError } from '@slideshow/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hostEnvironment } from '../src/config.ts';
 import { api, PARENT, removeDir, startCloud, tempDir, waitFor } from './helpers.ts';
-import { pidOf, startsIn, writeJobScript } from './job-script.ts';
+import { createScriptJob, pidOf, startsIn, writeJobScript } from './job-script.ts';
 
 const MAIN = resolve(import.meta.dirname, '../src/main.ts');
 let dir: string;
@@ -136,6 +136,47 @@ describe('local-cloud as a process', () => {
       }, 'the re-run');
       expect(op.response).toMatchObject({ succeededCount: 1 });
       expect(startsIn(out)).toEqual(['t0-a0', 't0-a0']);
+    } finally {
+      await again.stop();
+    }
+  });
+
+  it('ends cancelled, without running it again, an execution cancelled before a crash', async () => {
+    const data = join(dir, 'data');
+    const script = writeJobScript(dir);
+    const { child, url, oauthToken } = await startMain(data, {
+      LOCAL_CLOUD_JOB_COMMANDS: JSON.stringify([['node', script]]),
+    });
+    const cloud = { url, oauthToken };
+    // The task ignores the cancel's SIGTERM, so it is still running at the crash.
+    const out = await createScriptJob(cloud, {
+      project: 'p1',
+      region: 'us-central1',
+      id: 'cancelled-crash',
+      dir,
+      script,
+      env: { MODE: 'ignore-term' },
+      maxRetries: 1,
+    });
+    const started = await api(cloud, 'POST', `/v2/${PARENT}/jobs/cancelled-crash:run`, {});
+    const orphan = await waitFor(() => pidOf(out), 'the task process');
+    orphans.push(orphan);
+    const cancelled = await api(cloud, 'POST', `/v2/${started.body.metadata.name}:cancel`, {});
+    expect(cancelled.status, JSON.stringify(cancelled)).toBe(200);
+    await waitFor(() => (existsSync(join(out, 'got-sigterm')) ? true : undefined), 'SIGTERM');
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    const again = await startCloud(data, { jobCommands: [['node', script]] });
+    try {
+      await waitFor(() => (isAlive(orphan) ? undefined : true), 'the leftover to be killed');
+      const op = await waitFor(async () => {
+        const res = await api(again, 'GET', `/v2/${started.body.name}`);
+        return res.body.done ? res.body : undefined;
+      }, 'the execution to be over');
+      expect(op.error.message).toContain('cancelled');
+      expect(op.metadata).toMatchObject({ cancelledCount: 1, succeededCount: 0, failedCount: 0 });
+      expect(startsIn(out)).toEqual(['t0-a0']);
     } finally {
       await again.stop();
     }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningLocalCloud } from '../src/server.ts';
 import { api, PARENT, removeDir, startCloud, tempDir, waitFor } from './helpers.ts';
-import { startsIn, writeJobScript } from './job-script.ts';
+import { createScriptJob, startsIn, writeJobScript } from './job-script.ts';
 
 const J = `/v2/${PARENT}/jobs`;
 let dir: string;
@@ -215,6 +215,54 @@ describe('Cloud Run jobs across a restart', () => {
         }, 'the resumed execution');
         expect(op.response).toMatchObject({ succeededCount: 1, failedCount: 0 });
         expect(startsIn(out)).toEqual(['t0-a0', 't0-a0']);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await first.stop();
+      removeDir(own);
+    }
+  });
+});
+
+describe('a cancel that a shutdown follows', () => {
+  it('ends the execution cancelled at the stop; the next start does not run it again', async () => {
+    const own = tempDir();
+    const ownScript = writeJobScript(own);
+    const first = await startCloud(join(own, 'data'), { jobCommands: [['node', ownScript]] });
+    try {
+      // The task ignores the cancel's SIGTERM: it is still running when the stop comes.
+      const out = await createScriptJob(first, {
+        project: 'p1',
+        region: 'us-central1',
+        id: 'cancelled-then-stopped',
+        dir: own,
+        script: ownScript,
+        env: { MODE: 'ignore-term' },
+        maxRetries: 1,
+      });
+      const started = await api(first, 'POST', `${J}/cancelled-then-stopped:run`, {});
+      const execution = started.body.metadata.name;
+      await waitFor(() => (startsIn(out).length > 0 ? true : undefined), 'the first attempt');
+      const cancelled = await api(first, 'POST', `/v2/${execution}:cancel`, {});
+      expect(cancelled.status, JSON.stringify(cancelled)).toBe(200);
+      await waitFor(() => (existsSync(join(out, 'got-sigterm')) ? true : undefined), 'SIGTERM');
+      await first.stop();
+      const second = await startCloud(join(own, 'data'), { jobCommands: [['node', ownScript]] });
+      try {
+        const op = await waitFor(async () => {
+          const res = await api(second, 'GET', `/v2/${started.body.name}`);
+          return res.body.done ? res.body : undefined;
+        }, 'the execution to be over');
+        expect(op.error.message).toContain('cancelled');
+        expect(op.metadata).toMatchObject({ cancelledCount: 1, succeededCount: 0 });
+        const tasks = await api(second, 'GET', `/v2/${execution}/tasks`);
+        expect(tasks.body.tasks).toHaveLength(1);
+        expect(tasks.body.tasks[0]).toMatchObject({
+          reconciling: false,
+          conditions: [{ type: 'Completed', executionReason: 'CANCELLED' }],
+        });
+        expect(startsIn(out)).toEqual(['t0-a0']);
       } finally {
         await second.stop();
       }

@@ -68,7 +68,10 @@ export interface JobRunner {
   start(job: Job, template: ExecutionTemplate): Execution;
   /** Resolves with the execution once it is finished (undefined if unknown or stopped). */
   completion(name: string): Promise<Execution | undefined>;
-  /** Cancels a running execution (tasks get SIGTERM); false when it is not running. */
+  /**
+   * Cancels a running execution (tasks get SIGTERM); false when it is not running. The cancel
+   * is stored first: one that a shutdown or a crash cuts short ends cancelled at the next start.
+   */
   cancel(name: string): boolean;
   /** Resumes executions left unfinished by a previous process. */
   resumeUnfinished(): void;
@@ -117,6 +120,7 @@ function failWithoutRunning(ctx: RunnerContext, execution: Execution, message: s
 async function runExecution(
   ctx: RunnerContext,
   execution: Execution,
+  cancelRequested: boolean,
 ): Promise<Execution | undefined> {
   const { store, logger } = ctx;
   const iso = () => new Date(ctx.now()).toISOString();
@@ -131,8 +135,21 @@ async function runExecution(
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
     const isLast = rows[i + 1]?.task_index !== r.task_index;
-    if (isLast && r.state === 'running' && r.pid !== null)
-      killLeftover(r.pid, execution.name, logger);
+    if (!isLast || r.state !== 'running') continue;
+    if (r.pid !== null) killLeftover(r.pid, execution.name, logger);
+    if (cancelRequested) {
+      const message = 'The execution was cancelled.';
+      store.endAttempt(
+        execution.name,
+        r.task_index,
+        r.attempt,
+        'cancelled',
+        null,
+        message,
+        ctx.now(),
+      );
+      rows[i] = { ...r, state: 'cancelled', message, end_ms: ctx.now() };
+    }
   }
   const table = taskTable(execution.taskCount, rows);
   const resumeAt = (i: number): number => resumeAttempt(table, i, maxRetries);
@@ -154,6 +171,8 @@ async function runExecution(
   const machine = ctx.maxRunningTasks > 0 ? ctx.maxRunningTasks : width;
   let stopped = false;
   const cancel = new AbortController();
+  // Cancelled before a crash or a shutdown ended it: no task runs again, it ends cancelled.
+  if (cancelRequested) cancel.abort();
   ctx.cancels.set(execution.name, cancel);
   const signal = AbortSignal.any([ctx.stopping, cancel.signal]);
   const loops = Math.max(1, Math.min(width, machine, remaining));
@@ -166,9 +185,10 @@ async function runExecution(
   });
   await Promise.all(workers);
   ctx.cancels.delete(execution.name);
-  if (stopped || ctx.stopping.aborted) return undefined;
-  summarize(execution, table, ctx.now);
   const cancelled = cancel.signal.aborted;
+  // A shutdown leaves the execution to run again on the next start, unless it was cancelled.
+  if ((stopped || ctx.stopping.aborted) && !cancelled) return undefined;
+  summarize(execution, table, ctx.now);
   const failed = execution.failedCount > 0 || cancelled;
   const status = markFinished(
     execution,
@@ -190,6 +210,40 @@ async function runExecution(
     failed: execution.failedCount,
   });
   return execution;
+}
+
+/**
+ * Resumes one stored execution left unfinished (or ends it, when it was cancelled or cannot run).
+ * One unreadable or oversized row must not keep the others, or the start, from going on.
+ */
+function resumeRow(
+  ctx: RunnerContext,
+  row: { name: string; data: string; cancelRequested: boolean },
+  launch: (execution: Execution, cancelRequested: boolean) => void,
+): void {
+  const { store, logger } = ctx;
+  try {
+    const execution = JSON.parse(row.data) as Execution;
+    const problem = unresumable(execution);
+    if (problem === undefined) {
+      logger.warn(
+        row.cancelRequested
+          ? 'ending a job execution cancelled before the last stop'
+          : 'resuming a job execution left unfinished',
+        { execution: row.name },
+      );
+      launch(execution, row.cancelRequested);
+      return;
+    }
+    execution.name = row.name;
+    failWithoutRunning(ctx, execution, `local-cloud did not resume this execution: ${problem}.`);
+  } catch (error) {
+    store.markDone(row.name);
+    logger.error('a stored job execution could not be read; marked done, not resumed', {
+      execution: row.name,
+      error: coerceError(error).message,
+    });
+  }
 }
 
 /** Creates the runner. */
@@ -216,8 +270,8 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     },
   };
 
-  function launch(execution: Execution): void {
-    const p = runExecution(ctx, execution)
+  function launch(execution: Execution, cancelRequested = false): void {
+    const p = runExecution(ctx, execution, cancelRequested)
       .catch((error: unknown) => {
         logger.error('job execution crashed', {
           execution: execution.name,
@@ -252,34 +306,13 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     cancel(name) {
       const controller = ctx.cancels.get(name);
       if (!controller) return false;
+      store.requestCancel(name);
       controller.abort();
       return true;
     },
     resumeUnfinished() {
       for (const row of store.unfinishedExecutions()) {
-        if (running.has(row.name)) continue;
-        // One unreadable or oversized row must not keep the others, or the start, from going on.
-        try {
-          const execution = JSON.parse(row.data) as Execution;
-          const problem = unresumable(execution);
-          if (problem === undefined) {
-            logger.warn('resuming a job execution left unfinished', { execution: row.name });
-            launch(execution);
-            continue;
-          }
-          execution.name = row.name;
-          failWithoutRunning(
-            ctx,
-            execution,
-            `local-cloud did not resume this execution: ${problem}.`,
-          );
-        } catch (error) {
-          store.markDone(row.name);
-          logger.error('a stored job execution could not be read; marked done, not resumed', {
-            execution: row.name,
-            error: coerceError(error).message,
-          });
-        }
+        if (!running.has(row.name)) resumeRow(ctx, row, launch);
       }
     },
     async stop() {

@@ -40,7 +40,9 @@ export interface RunStore {
   putExecution(execution: Execution, done: boolean): void;
   deleteExecution(name: string): void;
   /** Rows of executions not done, unparsed: resuming parses and checks each one on its own. */
-  unfinishedExecutions(): { name: string; data: string }[];
+  unfinishedExecutions(): { name: string; data: string; cancelRequested: boolean }[];
+  /** Records that the execution was cancelled, before its tasks have stopped. */
+  requestCancel(name: string): void;
   /** Marks an execution row done without parsing it (a row that cannot be resumed). */
   markDone(name: string): void;
   attempts(execution: string): AttemptRow[];
@@ -66,9 +68,9 @@ export interface RunStore {
   ): void;
 }
 
-/** Creates the store. */
-export function createRunStore(db: Db): RunStore {
-  const s = {
+/** The store's prepared statements. */
+function statements(db: Db) {
+  return {
     getJob: db.prepare<[string], { data: string }>('SELECT data FROM jobs WHERE name = ?'),
     listJobs: db.prepare<[string], { data: string }>(
       "SELECT data FROM jobs WHERE name LIKE ? || '/jobs/%' ORDER BY name",
@@ -96,9 +98,13 @@ export function createRunStore(db: Db): RunStore {
     ),
     deleteExecution: db.prepare('DELETE FROM job_executions WHERE name = ?'),
     deleteAttempts: db.prepare('DELETE FROM job_task_attempts WHERE execution = ?'),
-    unfinished: db.prepare<[], { name: string; data: string }>(
-      'SELECT name, data FROM job_executions WHERE done = 0 ORDER BY seq',
+    unfinished: db.prepare<[], { name: string; data: string; cancel_requested: number }>(
+      `SELECT name, data, EXISTS (SELECT 1 FROM job_execution_cancels c WHERE c.name = e.name)
+         AS cancel_requested
+       FROM job_executions e WHERE done = 0 ORDER BY seq`,
     ),
+    requestCancel: db.prepare('INSERT OR IGNORE INTO job_execution_cancels (name) VALUES (?)'),
+    deleteCancel: db.prepare('DELETE FROM job_execution_cancels WHERE name = ?'),
     markDone: db.prepare('UPDATE job_executions SET done = 1 WHERE name = ?'),
     attemptsOfTasks: db.prepare<[string, number, number], AttemptRow>(
       `SELECT * FROM job_task_attempts WHERE execution = ? AND task_index >= ? AND task_index < ?
@@ -122,6 +128,11 @@ export function createRunStore(db: Db): RunStore {
        WHERE execution = ? AND task_index = ? AND attempt = ?`,
     ),
   };
+}
+
+/** Creates the store. */
+export function createRunStore(db: Db): RunStore {
+  const s = statements(db);
   return {
     getJob: (name) => parseRow<Job>(s.getJob.get(name)),
     listJobs: (parent) => s.listJobs.all(parent).map((r) => JSON.parse(r.data) as Job),
@@ -148,9 +159,18 @@ export function createRunStore(db: Db): RunStore {
     },
     deleteExecution: db.transaction((name: string) => {
       s.deleteAttempts.run(name);
+      s.deleteCancel.run(name);
       s.deleteExecution.run(name);
     }),
-    unfinishedExecutions: () => s.unfinished.all(),
+    unfinishedExecutions: () =>
+      s.unfinished.all().map((r) => ({
+        name: r.name,
+        data: r.data,
+        cancelRequested: r.cancel_requested === 1,
+      })),
+    requestCancel: (name) => {
+      s.requestCancel.run(name);
+    },
     markDone: (name) => {
       s.markDone.run(name);
     },

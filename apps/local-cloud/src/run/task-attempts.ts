@@ -142,7 +142,7 @@ export async function runTask(
 /**
  * Records how an attempt ended; the task's result, or undefined when it
  * failed and the next attempt (if any) follows. A shutdown leaves the
- * attempt `interrupted`, to run again on restart; a cancel ends it.
+ * attempt `interrupted`, to run again on restart; a cancel (even one a shutdown followed) ends it.
  */
 function endAttempt(
   ctx: TaskAttemptsContext,
@@ -153,7 +153,8 @@ function endAttempt(
 ): TaskResult | undefined {
   const { store, now } = ctx;
   if (outcome.reason === 'stopped') {
-    const cancelled = cancel.aborted && !ctx.stopping.aborted;
+    // A cancelled execution's attempt stays cancelled when a shutdown stopped it too.
+    const cancelled = cancel.aborted;
     const state = cancelled ? 'cancelled' : 'interrupted';
     store.endAttempt(
       execution.name,
