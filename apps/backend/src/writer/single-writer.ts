@@ -12,8 +12,9 @@
  *
  * and it ends one of three ways:
  *
- * - SIGTERM (deploy, scale-in), SIGINT (Ctrl-C) or SIGHUP (a closed terminal): refuse new connections, stop the
- *   reaper and sweeper while in-flight requests finish (SHUTDOWN_GRACE_MS), stop the relay (≤ 1 s),
+ * - SIGTERM (deploy, scale-in), SIGINT (Ctrl-C) or SIGHUP (a closed terminal): refuse new
+ *   connections, stop the reaper and sweeper while in-flight requests finish
+ *   (SHUTDOWN_GRACE_MS), stop the relay (≤ 1 s),
  *   SIGTERM Litestream so it syncs a last time (≤ 2 s), release the lease
  *   (≤ 1 s), exit 0 — within Cloud Run's 10 s before SIGKILL
  *   (https://cloud.google.com/run/docs/container-contract#lifecycle).
