@@ -6,8 +6,7 @@
  *
  * `expect.poll` waits up to 30 s, not vitest's 1 s: a poll states what must
  * become true, not how fast. On a loaded machine one browser round trip can
- * take over a second (CI failed on exactly that: a dry run's answer shown
- * after the 1 s default had given up). A poll that needs longer says so.
+ * take over a second. A poll that needs longer says so.
  */
 import { defineConfig } from 'vitest/config';
 
