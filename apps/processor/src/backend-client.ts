@@ -84,7 +84,7 @@ async function errorFromResponse(response: TransportResponse, what: string): Pro
   let message = text.slice(0, 500);
   let requestId: unknown;
   // Loaded here, off the start-up path: only error answers need the list of codes.
-  const { ERROR_CODES } = await import('@slideshow/contracts');
+  const { ERROR_CODES } = await import('@slideshow/contracts/error-codes');
   try {
     const body = JSON.parse(text) as {
       error?: { code?: unknown; message?: unknown; requestId?: unknown };

@@ -54,7 +54,7 @@ export function startFields(imageId: string, raw: unknown): StartFields {
 
 /** Checks the whole job spec against the contract; throws AppError VALIDATION_FAILED (permanent). */
 export async function fullJobSpec(imageId: string, raw: unknown): Promise<JobSpec> {
-  const { JobSpec } = await import('@slideshow/contracts');
+  const { JobSpec } = await import('@slideshow/contracts/processing');
   const parsed = JobSpec.safeParse(raw);
   if (!parsed.success) throw malformed(imageId, parsed.error.issues);
   if (parsed.data.imageId !== imageId) {

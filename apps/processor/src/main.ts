@@ -8,6 +8,7 @@
  */
 import { AppError, coerceError, createLogger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
+import * as z from 'zod/mini';
 import { openCredentials, openStore } from './adapters.ts';
 import { loadConfig, type ProcessorConfig } from './config.ts';
 import { EXIT_CODES, startFailureExitCode } from './exit-policy.ts';
@@ -29,6 +30,10 @@ const HARD_EXIT_MS = 7_500;
 
 /** Runs one task and resolves with the process's exit status. */
 export async function main(hooks: ProcessorHooks = {}): Promise<number> {
+  // zod compiles a fast parser for each object schema on its first parse (`new Function`),
+  // which only pays back over many parses; a task parses each schema a few times, so that
+  // compile was waste: ~30 ms of CPU per small-image task (docs/performance.md).
+  z.config({ jitless: true });
   let config: ProcessorConfig;
   try {
     config = loadConfig(process.env);

@@ -3,7 +3,7 @@
  * way local-cloud and Cloud Run run it, against a real backend on loopback
  * with a real SQLite file and the filesystem store.
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestBackend, type TestBackend } from '@slideshow/backend/testing';
@@ -55,6 +55,34 @@ describe('the bundled processor', () => {
       exitCode: 0,
     });
     expect(result.stderr).not.toContain(backend.callbackSecret);
+  });
+
+  it('generates no code from strings while it processes an image', async () => {
+    // zod's per-schema compiled parser (`new Function`) cost a one-task process ~30 ms of CPU
+    // (docs/performance.md); main.ts turns it off. A preload counts every such construction.
+    const dir = await mkdtemp(join(tmpdir(), 'processor-codegen-'));
+    try {
+      const preload = join(dir, 'count-codegen.mjs');
+      await writeFile(
+        preload,
+        [
+          "import { writeSync } from 'node:fs';",
+          'const Original = Function;',
+          'const report = () => writeSync(2, `${JSON.stringify({ severity: "DEBUG", message: "code from a string" })}\\n`);',
+          'globalThis.Function = new Proxy(Original, {',
+          '  construct(target, args, newTarget) { report(); return Reflect.construct(target, args, newTarget); },',
+          '  apply(target, self, args) { report(); return Reflect.apply(target, self, args); },',
+          '});',
+        ].join('\n'),
+      );
+      const { id } = await backend.upload(await makeJpeg(480, 320, 37), 'codegen.jpg');
+      const result = await spawnProcessor({ ...env(id), NODE_OPTIONS: `--import=${preload}` }).done;
+      expect(result.code, result.stderr).toBe(0);
+      expect((await backend.image(id)).status).toBe('processed');
+      expect(result.logs.filter((l) => l.message === 'code from a string')).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('changes neither variants nor the image row when the task is delivered again', async () => {

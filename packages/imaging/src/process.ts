@@ -6,7 +6,7 @@
  */
 
 import { readFile } from 'node:fs/promises';
-import { ImageResult } from '@slideshow/contracts';
+import { ImageResult } from '@slideshow/contracts/image-result';
 import { AppError, coerceError } from '@slideshow/runtime';
 import sharp from 'sharp';
 import { type CostedJob, configureSharp, ENCODE_POOL, runByCost } from './concurrency.ts';
