@@ -68,7 +68,8 @@ describe('the bundled processor', () => {
         [
           "import { writeSync } from 'node:fs';",
           'const Original = Function;',
-          'const report = () => writeSync(2, `${JSON.stringify({ severity: "DEBUG", message: "code from a string" })}\\n`);',
+          'const line = JSON.stringify({ severity: "DEBUG", message: "code from a string" });',
+          'const report = () => writeSync(2, line + "\\n");',
           'globalThis.Function = new Proxy(Original, {',
           '  construct(target, args, newTarget) { report(); return Reflect.construct(target, args, newTarget); },',
           '  apply(target, self, args) { report(); return Reflect.apply(target, self, args); },',
