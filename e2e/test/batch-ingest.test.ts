@@ -41,6 +41,33 @@ async function localCloud<T>(stack: Stack, method: string, path: string): Promis
   return JSON.parse(text) as T;
 }
 
+interface JobRun {
+  taskCount: number;
+  succeededCount?: number;
+  failedCount?: number;
+  retriedCount?: number;
+  completionTime?: string;
+}
+
+/** The processor job's runs once `count` of them exist and all have completed (bounded). */
+async function completedJobRuns(stack: Stack, count: number): Promise<JobRun[]> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const { executions = [] } = await localCloud<{ executions?: JobRun[] }>(
+      stack,
+      'GET',
+      `/v2/${stack.parent}/jobs/processor/executions`,
+    );
+    if (executions.length === count && executions.every((r) => r.completionTime)) {
+      return executions;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`expected ${count} completed job runs, saw ${JSON.stringify(executions)}`);
+    }
+    await sleep(200);
+  }
+}
+
 describe('batch ingest through local-cloud', () => {
   let stack: Stack;
   beforeAll(async () => {
@@ -107,14 +134,10 @@ describe('batch ingest through local-cloud', () => {
     // Two job runs of one task each (min(N, JOB_PARALLELISM=1)): the job-run quota carries
     // BATCH_SIZE images per run, and the full batch's task pays one process start per attempt
     // for its five images. That task fails (its swapped image needs a retry every attempt).
-    const { executions: jobRuns } = await localCloud<{
-      executions: {
-        taskCount: number;
-        succeededCount?: number;
-        failedCount?: number;
-        retriedCount?: number;
-      }[];
-    }>(stack, 'GET', `/v2/${stack.parent}/jobs/processor/executions`);
+    // The swapped image is `failed` as soon as its task's last attempt reports it, but that
+    // task goes on to its later images (each skipped on one GET) before it exits and its run
+    // completes: wait for both runs to complete before reading their counts.
+    const jobRuns = await completedJobRuns(stack, 2);
     expect(jobRuns.map((r) => r.taskCount)).toEqual([1, 1]);
     expect(jobRuns.map((r) => r.failedCount ?? 0).sort()).toEqual([0, 1]);
     expect(jobRuns.find((r) => r.failedCount === 1)?.retriedCount).toBeGreaterThan(0);
