@@ -32,7 +32,7 @@ const HARD_EXIT_MS = 7_500;
 export async function main(hooks: ProcessorHooks = {}): Promise<number> {
   // zod compiles a fast parser for each object schema on its first parse (`new Function`),
   // which only pays back over many parses; a task parses each schema a few times, so that
-  // compile was waste: ~30 ms of CPU per small-image task (apps/processor/README.md).
+  // compile was waste: 15–35 ms of CPU per small-image task (apps/processor/README.md).
   z.config({ jitless: true });
   let config: ProcessorConfig;
   try {

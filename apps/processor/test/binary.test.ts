@@ -58,8 +58,8 @@ describe('the bundled processor', () => {
   });
 
   it('generates no code from strings while it processes an image', async () => {
-    // zod's per-schema compiled parser (`new Function`) cost a one-task process ~30 ms of CPU
-    // (docs/performance.md); main.ts turns it off. A preload counts every such construction.
+    // zod's per-schema compiled parser (`new Function`) cost a one-task process 15–35 ms of CPU
+    // (README.md, "Start-up"); main.ts turns it off. A preload counts every such construction.
     const dir = await mkdtemp(join(tmpdir(), 'processor-codegen-'));
     try {
       const preload = join(dir, 'count-codegen.mjs');
