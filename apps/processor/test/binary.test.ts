@@ -59,7 +59,7 @@ describe('the bundled processor', () => {
 
   it('generates no code from strings while it processes an image', async () => {
     // zod's per-schema compiled parser (`new Function`) cost a one-task process 15–35 ms of CPU
-    // (README.md, "Start-up"); main.ts turns it off. A preload counts every such construction.
+    // (apps/processor/README.md, "Start-up"); main.ts turns it off. A preload counts each one.
     const dir = await mkdtemp(join(tmpdir(), 'processor-codegen-'));
     try {
       const preload = join(dir, 'count-codegen.mjs');
