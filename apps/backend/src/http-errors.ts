@@ -43,6 +43,7 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
       return 429;
     case 'DISPATCH_FAILED':
     case 'DISPATCH_REFUSED':
+    case 'JOB_REFUSED':
       return 502;
     case 'STORAGE_UNAVAILABLE':
     case 'BACKEND_UNAVAILABLE':

@@ -50,11 +50,11 @@ async function registerProcessor(mode: string): Promise<void> {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: Google JSON.
-async function execute(argument: unknown): Promise<any> {
+async function execute(argument: unknown, workflow = 'process-image'): Promise<any> {
   const res = await api(
     cloud,
     'POST',
-    `/v1/${PARENT}/workflows/process-image/executions`,
+    `/v1/${PARENT}/workflows/${workflow}/executions`,
     { argument: JSON.stringify(argument) },
     { authorization: `Bearer ${cloud.oauthToken}` },
   );
@@ -82,6 +82,12 @@ beforeAll(async () => {
     userEnvVars: { BACKEND_URL: backend.url, MAX_RETRIES: '1', TASK_TIMEOUT_SECONDS: '30' },
   });
   expect(res.status, JSON.stringify(res)).toBe(200);
+  // The same workflow deployed with a job name that does not exist (a broken deploy).
+  const missing = await api(cloud, 'POST', `/v1/${PARENT}/workflows?workflowId=process-missing`, {
+    sourceContents: source,
+    userEnvVars: { BACKEND_URL: backend.url, PROCESSOR_JOB: 'no-such-job' },
+  });
+  expect(missing.status, JSON.stringify(missing)).toBe(200);
 });
 afterAll(async () => {
   await cloud.stop();
@@ -108,5 +114,21 @@ describe('process-image.workflows.yaml on local-cloud', () => {
     expect(report, JSON.stringify(backend.received)).toBeDefined();
     expect(report?.headers.authorization).toBe(`Bearer ${cloud.oidcToken}`);
     expect(JSON.parse(report?.body ?? '{}')).toMatchObject({ source: 'workflow' });
+  });
+
+  it('reports a job the Run API does not know as JOB_REFUSED at once, then fails with its 404', async () => {
+    const done = await execute({ file_id: 'img-nojob' }, 'process-missing');
+    expect(done.state, JSON.stringify(done)).toBe('FAILED');
+    expect(JSON.parse(done.error.payload)).toMatchObject({ code: 404, tags: ['HttpError'] });
+    const report = backend.received.find((r) => r.url === '/api/processing/img-nojob/failed');
+    expect(report, JSON.stringify(backend.received)).toBeDefined();
+    expect(report?.headers.authorization).toBe(`Bearer ${cloud.oidcToken}`);
+    const body = JSON.parse(report?.body ?? '{}');
+    const job = `${PARENT}/jobs/no-such-job`;
+    expect(body).toMatchObject({
+      code: 'JOB_REFUSED',
+      source: 'workflow',
+      message: `Cloud Run refused to run job ${job} (HTTP 404): Job does not exist: ${job}`,
+    });
   });
 });

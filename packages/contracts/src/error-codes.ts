@@ -39,6 +39,10 @@ export const SERVICE_ERROR_CODES = [
   'DISPATCH_REFUSED',
   'TIMEOUT',
   'JOB_FAILED',
+  // The Cloud Run Admin API refused to run the processor job for good (403: a missing
+  // permission, 404: a missing job): the workflow reports it at once, as the relay does
+  // DISPATCH_REFUSED, instead of leaving the image to the reaper (workflows/process-image.workflows.yaml).
+  'JOB_REFUSED',
   'STUCK',
   'INTERNAL',
   'REQUEST_TIMEOUT',

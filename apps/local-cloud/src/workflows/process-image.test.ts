@@ -117,13 +117,49 @@ describe('process-image.workflows.yaml, one image', () => {
     ]);
   });
 
-  it('does not report other errors (the job never ran), and re-raises them', async () => {
-    const ctx = context(failsWith('HttpError', 'permission denied'));
-    await expect(executeWorkflow(program, { file_id: 'img-3' }, ctx)).rejects.toMatchObject({
-      value: { tags: ['HttpError'] },
-    });
-    expect(ctx.httpCalls).toEqual([]);
-  });
+  it.each([
+    [403, "Permission 'run.jobs.runWithOverrides' denied on resource"],
+    [404, "Resource 'processor' of kind 'JOB' does not exist."],
+  ])(
+    'reports a refusal to run the job (HTTP %i) as JOB_REFUSED, with the API message, then re-raises it',
+    async (code, message) => {
+      const ctx = context(async () => {
+        throw new WorkflowRuntimeError({ message, code, tags: ['HttpError'] });
+      });
+      await expect(executeWorkflow(program, { file_id: 'img-3' }, ctx)).rejects.toMatchObject({
+        value: { code, message, tags: ['HttpError'] },
+      });
+      expect(ctx.httpCalls.map((c) => [c.url, c.body])).toEqual([
+        [
+          'https://backend.test/api/processing/img-3/failed',
+          {
+            code: 'JOB_REFUSED',
+            message: `Cloud Run refused to run job projects/demo-project/locations/europe-west1/jobs/processor (HTTP ${code}): ${message}`,
+            source: 'workflow',
+            execution: 'exec-123',
+          },
+        ],
+      ]);
+    },
+  );
+
+  it.each([
+    ['HttpError 429', 'HttpError', 429],
+    ['HttpError 503', 'HttpError', 503],
+    ['HttpError 400', 'HttpError', 400],
+    ['ConnectionFailedError', 'ConnectionFailedError', undefined],
+  ])(
+    'does not report %s (the job never ran; the reaper re-dispatches), and re-raises it',
+    async (_label, tag, code) => {
+      const ctx = context(async () => {
+        throw new WorkflowRuntimeError({ message: 'no', ...(code ? { code } : {}), tags: [tag] });
+      });
+      await expect(executeWorkflow(program, { file_id: 'img-3' }, ctx)).rejects.toMatchObject({
+        value: { tags: [tag] },
+      });
+      expect(ctx.httpCalls).toEqual([]);
+    },
+  );
 
   it('keeps the original error when the failure report itself fails, after retrying and logging it', async () => {
     const ctx = context(failsWith('OperationError', 'job failed'), ENV, 503);

@@ -38,6 +38,8 @@ export const WORDS = {
   CSRF_REJECTED: 'The request was refused as cross-site; reload the page.',
   RATE_LIMITED: 'Too many attempts; wait a minute and try again.',
   JOB_FAILED: 'The processing job failed on every attempt.',
+  JOB_REFUSED:
+    'Cloud Run refused to run the processing job (a permission or a missing job); fix the setup, then retry.',
   TIMEOUT: 'Processing took too long.',
   STUCK: 'Processing never finished.',
   STORAGE_UNAVAILABLE: 'Storage could not be reached; try again.',
