@@ -50,6 +50,7 @@ export interface ExecutionsApi {
   /** `projects/P/locations/L/workflows/W`. */
   readonly parent: string;
   readonly timeout: number;
+  /** The execution labelled `key=value` that is still running, else the newest; undefined when none. */
   findByLabel(key: string, value: string): Promise<ExecutionState | undefined>;
   close(): Promise<void>;
 }
@@ -93,15 +94,29 @@ export function toExecutionState(execution: RawExecution): ExecutionState {
   return out;
 }
 
+/** States of an execution still at work. */
+const RUNNING = new Set(['ACTIVE', 'QUEUED']);
+
 /**
- * The most recently started of `executions`, by start time rather than list
- * position, so an emulator listing oldest first still gives the right answer.
+ * The execution that says most about one dispatch: a running one if any (a
+ * task delivered twice creates two executions, and the newer may end, having
+ * found the image taken, while the older still works on it), else the most
+ * recently started, by start time rather than list position, so an emulator
+ * listing oldest first still gives the right answer.
  */
-function newest(executions: RawExecution[]): ExecutionState | undefined {
+function mostTelling(executions: RawExecution[]): ExecutionState | undefined {
   let best: ExecutionState | undefined;
   for (const execution of executions) {
     const state = toExecutionState(execution);
-    if (best === undefined || (state.startTime ?? '') > (best.startTime ?? '')) best = state;
+    const running = RUNNING.has(state.state);
+    const bestRunning = best !== undefined && RUNNING.has(best.state);
+    if (
+      best === undefined ||
+      (running && !bestRunning) ||
+      (running === bestRunning && (state.startTime ?? '') > (best.startTime ?? ''))
+    ) {
+      best = state;
+    }
   }
   return best;
 }
@@ -138,7 +153,7 @@ export function createExecutionsApi(options: ExecutionsApiOptions): ExecutionsAp
         );
         // The labels are checked again: an emulator that ignores the filter must not make
         // every image look already dispatched.
-        return newest(executions.filter((e) => e.labels?.[key] === value));
+        return mostTelling(executions.filter((e) => e.labels?.[key] === value));
       } catch (error) {
         throw dispatchError(error, 'listing workflow executions', context);
       }

@@ -85,7 +85,10 @@ export interface TaskDispatcher {
    * has no queue. Adapters without a queue may leave it out.
    */
   taskState?(key: string, queue: QueueName): Promise<TaskState | undefined>;
-  /** The newest workflow execution a dispatch created, or undefined when none is found. */
+  /**
+   * The workflow execution a dispatch created that is still running, else the
+   * newest (a task delivered twice creates two), or undefined when none is found.
+   */
   executionState?(key: string): Promise<ExecutionState | undefined>;
   /** Releases clients and sockets. */
   close?(): Promise<void>;

@@ -235,6 +235,38 @@ describe('the Workflows dispatcher against a server that ignores list filters', 
   });
 });
 
+describe('execution state of a task delivered twice (two executions with one label)', () => {
+  /** Creates an execution as a Cloud Tasks delivery does: a POST with the dispatch_key label. */
+  async function deliver(key: string): Promise<string> {
+    const res = await fetch(`${fake.url}/v1/${PARENT}/executions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ argument: '{}', labels: { dispatch_key: key } }),
+    });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { name: string }).name;
+  }
+
+  it('is the one still running, though a newer one ended', async () => {
+    const key = taskNameFor('img-7', 0);
+    const older = await deliver(key);
+    const newer = await deliver(key);
+    // Start times one second apart, older first, whatever the clock's resolution.
+    const [a, b] = fake.executions;
+    if (!a || !b) throw new Error('expected two executions');
+    a.startTime = '2026-01-01T00:00:00.000Z';
+    b.startTime = '2026-01-01T00:00:01.000Z';
+    fake.setState(newer, 'SUCCEEDED');
+    expect(await dispatcher.executionState?.(key)).toMatchObject({ name: older, state: 'ACTIVE' });
+    // Once both have ended, the newest tells.
+    fake.setState(older, 'FAILED', '{"message":"job failed"}');
+    expect(await dispatcher.executionState?.(key)).toMatchObject({
+      name: newer,
+      state: 'SUCCEEDED',
+    });
+  });
+});
+
 describe('execution state from an emulator that lists oldest first', () => {
   it('is the most recently started execution of the image', async () => {
     const oldestFirst = await startFakeWorkflowExecutionsServer({ listOrder: 'oldest-first' });
