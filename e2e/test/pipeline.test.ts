@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_PRESET } from '@slideshow/imaging';
 import { makeSampleImages, makeTruncatedJpeg } from '@slideshow/tools/sample-images';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAULT_ENTRIES } from '../faults/entries.ts';
 import { failedTask, freshStack, hasGcloud, upload, waitForTerminal } from './helpers.ts';
@@ -99,6 +100,42 @@ describe('the local pipeline', () => {
       attempt_count: 1,
     });
   }, 120_000);
+
+  it('fails an upload at once as JOB_REFUSED when the workflow names no job, and processes it on retry once that is fixed', async () => {
+    const path = `/v1/${stack.parent}/workflows/process-image`;
+    const deployed = (await (await stack.localCloud(path)).json()) as {
+      userEnvVars: Record<string, string>;
+    };
+    // A broken deploy: the workflow's PROCESSOR_JOB names a job that does not exist.
+    const redeploy = async (userEnvVars: Record<string, string>) => {
+      const response = await stack.localCloud(`${path}?updateMask=userEnvVars`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userEnvVars }),
+      });
+      expect(response.status, await response.text()).toBe(200);
+    };
+    await redeploy({ ...deployed.userEnvVars, PROCESSOR_JOB: 'no-such-job' });
+    try {
+      // Bytes of its own: the same bytes as an earlier test's would be that image again.
+      const [sample] = await makeSampleImages(1);
+      const bytes = await sharp(sample!.bytes).jpeg({ quality: 70 }).toBuffer();
+      const [id] = await upload(stack, [{ name: 'refused.jpg', bytes }]);
+      const [row] = await waitForTerminal(stack, [id!]);
+      expect(row?.status).toBe('failed');
+      const failure = failedTask(stack, id!);
+      expect(failure).toMatchObject({ source: 'workflow', error_code: 'JOB_REFUSED' });
+      expect(failure?.error_message).toContain(`/jobs/no-such-job (HTTP 404)`);
+      await redeploy(deployed.userEnvVars);
+      const retried = await stack.admin(`/api/admin/images/${id}/retry`, { method: 'POST' });
+      expect(retried.status, await retried.text()).toBe(202);
+      const [after] = await waitForTerminal(stack, [id!]);
+      expect(after?.status).toBe('processed');
+      expect(failedTask(stack, id!)?.resolved_at).not.toBeNull();
+    } finally {
+      await redeploy(deployed.userEnvVars);
+    }
+  }, 240_000);
 
   it('finishes every image when local-cloud is killed mid-queue and restarted', async () => {
     const samples = (await makeSampleImages(6))
