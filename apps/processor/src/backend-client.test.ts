@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AppError, silentLogger } from '@slideshow/runtime';
+import { AppError, createLogger, silentLogger } from '@slideshow/runtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBackendClient } from './backend-client.ts';
 
@@ -105,6 +105,34 @@ describe('backend client', () => {
       execution: 'ex-1',
       attempt: 0,
     });
+  });
+
+  it('logs the retries of a call failing for less than warnAfterMs at INFO, and at WARNING after', async () => {
+    const severities = async (warnAfterMs: number) => {
+      const lines: { severity: string; message: string; failingMs?: number }[] = [];
+      const logger = createLogger({
+        stream: {
+          write(line: string) {
+            lines.push(JSON.parse(line));
+            return true;
+          },
+        },
+      });
+      handlers.push(problem(503, 'INTERNAL'), problem(503, 'INTERNAL'), json(200, { ok: true }));
+      await createBackendClient({
+        baseUrl,
+        credentials: { authorizationHeader: async () => 'Bearer test-secret' },
+        logger,
+        deadlineMs: 5_000,
+        warnAfterMs,
+      }).started('img-1', { generation: 2 });
+      const retries = lines.filter((l) => l.message === 'callback failed; retrying');
+      expect(retries.every((l) => typeof l.failingMs === 'number')).toBe(true);
+      return retries.map((l) => l.severity);
+    };
+    // A backend back within seconds (a restart) is no alarm; one failing longer is.
+    expect(await severities(60_000)).toEqual(['INFO', 'INFO']);
+    expect(await severities(0)).toEqual(['WARNING', 'WARNING']);
   });
 
   it('does not retry a stale generation and keeps its code', async () => {

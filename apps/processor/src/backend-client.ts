@@ -24,6 +24,13 @@ export const CALLBACK_DEFAULTS = {
   maxDelayMs: 5_000,
   requestTimeoutMs: 15_000,
   minRequestTimeoutMs: 1_000,
+  /**
+   * How long a call may keep failing before its retries are logged at WARNING
+   * rather than INFO: a backend restarting (a deploy, or a local stack resuming
+   * its jobs before the backend is up) answers within seconds and is no alarm;
+   * a call that ends failed is reported by its caller.
+   */
+  warnAfterMs: 10_000,
 } as const;
 
 /** Options for {@link createBackendClient}. */
@@ -38,6 +45,8 @@ export interface BackendClientOptions {
   requestTimeoutMs?: number;
   /** Send requests with this `fetch` instead of node:http (see http-transport.ts). */
   fetch?: typeof fetch;
+  /** Failing time after which retries log at WARNING (ms); default CALLBACK_DEFAULTS.warnAfterMs. */
+  warnAfterMs?: number;
 }
 
 /** Per-call options. */
@@ -118,6 +127,7 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
       CALLBACK_DEFAULTS.minRequestTimeoutMs,
       Math.min(options.deadlineMs, CALLBACK_DEFAULTS.requestTimeoutMs),
     );
+  const warnAfterMs = options.warnAfterMs ?? CALLBACK_DEFAULTS.warnAfterMs;
 
   async function call(
     method: 'GET' | 'POST',
@@ -127,6 +137,7 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
   ): Promise<unknown> {
     const what = `${method} ${path}`;
     const signal = callOptions.signal;
+    const started = Date.now();
     return retryWithBackoff(
       async () => {
         signal?.throwIfAborted();
@@ -164,13 +175,17 @@ export function createBackendClient(options: BackendClientOptions): BackendClien
         initialDelayMs: CALLBACK_DEFAULTS.initialDelayMs,
         maxDelayMs: CALLBACK_DEFAULTS.maxDelayMs,
         ...(signal ? { signal } : {}),
-        onRetry: (error, attempt, delayMs) =>
-          options.logger.warn('callback failed; retrying', {
+        onRetry: (error, attempt, delayMs) => {
+          const failingMs = Date.now() - started;
+          const log = failingMs >= warnAfterMs ? options.logger.warn : options.logger.info;
+          log('callback failed; retrying', {
             call: what,
             attempt,
             delayMs: Math.round(delayMs),
+            failingMs,
             error: coerceError(error).message,
-          }),
+          });
+        },
       },
     ).catch((error: unknown) => {
       // An abort during the backoff sleep surfaces as AbortError; report the reason instead.
