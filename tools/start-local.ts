@@ -136,6 +136,27 @@ async function uploadSamples(stack: LocalStack, dataDir: string): Promise<void> 
   }
 }
 
+/** The statuses of images still on their way; the `/status` counts name every status. */
+const UNFINISHED = ['uploaded', 'queued', 'processing'] as const;
+
+/**
+ * On a later start, says what the last run left unfinished (a Ctrl-C leaves
+ * the images in flight to be finished here): the stack resumes them itself.
+ */
+async function sayUnfinished(stack: LocalStack): Promise<void> {
+  try {
+    const response = await fetch(`${stack.backendUrl}/status`);
+    if (!response.ok) return;
+    const { counts } = (await response.json()) as { counts: Record<string, number> };
+    const parts = UNFINISHED.filter((s) => (counts[s] ?? 0) > 0).map((s) => `${counts[s]} ${s}`);
+    if (parts.length > 0) {
+      say(`Unfinished from the last run: ${parts.join(', ')}; finishing them now.`);
+    }
+  } catch {
+    // Only a courtesy line: the stack serves and resumes its work whatever this read does.
+  }
+}
+
 /** Prints where to look: URLs, the password, the token and the commands an operator uses. */
 function printWhereToLook(stack: LocalStack, dataDir: string, passwordChosen: boolean): void {
   const db = resolve(dataDir, 'slideshow.db');
@@ -215,6 +236,7 @@ async function main(): Promise<void> {
     say(
       'Samples: none uploaded (this data folder had them; use a new DATA_DIR for a fresh start).',
     );
+    await sayUnfinished(stack);
   } else {
     // The stack is up and announced: a sample that cannot be made or uploaded is reported, not fatal.
     await uploadSamples(stack, dataDir).catch((error: unknown) => {

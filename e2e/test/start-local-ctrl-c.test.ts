@@ -144,10 +144,17 @@ describe('Ctrl-C of npm start with jobs in flight', () => {
     expect(statuses(dataDir).some((s) => s !== 'processed')).toBe(true);
   }, 600_000);
 
-  it('finishes every image on the next start in the same data folder', async () => {
+  it('finishes every image on the next start in the same data folder, saying so without warnings', async () => {
     const run = startLocal(env);
     runs.push(run);
     await run.waitFor('Samples: none uploaded', 180_000);
+    // The launcher names what the last run left; resuming it is the expected way on, not a
+    // warning (local-cloud re-runs the executions and job attempts the stop left on purpose).
+    await run.waitFor('Unfinished from the last run: ', 30_000);
+    const resumeWarnings = linesAt(run.output(), 'WARNING').filter((l) =>
+      /left ACTIVE by a previous process|left unfinished|cancelled before the last stop/.test(l),
+    );
+    expect(resumeWarnings).toEqual([]);
     await until(
       () => statuses(dataDir).every((s) => s === 'processed'),
       600_000,

@@ -226,7 +226,8 @@ function resumeRow(
     const execution = JSON.parse(row.data) as Execution;
     const problem = unresumable(execution);
     if (problem === undefined) {
-      logger.warn(
+      // INFO: a stop leaves attempts interrupted on purpose, to run again here.
+      logger.info(
         row.cancelRequested
           ? 'ending a job execution cancelled before the last stop'
           : 'resuming a job execution left unfinished',

@@ -229,7 +229,8 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
     resumeActive() {
       for (const execution of store.activeExecutions()) {
         if (running.has(execution.name)) continue;
-        logger.warn('re-running a workflow execution left ACTIVE by a previous process', {
+        // INFO: after a Ctrl-C this is the expected way on (the stop leaves them ACTIVE on purpose).
+        logger.info('re-running a workflow execution left ACTIVE by a previous process', {
           execution: execution.name,
         });
         launch(execution);
