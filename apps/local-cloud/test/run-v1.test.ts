@@ -235,7 +235,7 @@ describe('executions', () => {
       },
     });
     const name = started.body.metadata.name;
-    expect(name).toMatch(/^overridden-[0-9a-f]{5}$/);
+    expect(name).toMatch(/^overridden-[a-z0-9]{5}$/);
     const done = await finished(name);
     expect(done.status).toMatchObject({ succeededCount: 3, failedCount: 0, observedGeneration: 1 });
     expect(

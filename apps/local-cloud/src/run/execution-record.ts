@@ -7,6 +7,7 @@
  * True when the execution has succeeded. False when the execution has failed."
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { ApiError } from '../google-error.ts';
 import {
   type CompletionStatus,
   type Condition,
@@ -28,13 +29,42 @@ export function condition(
   return c;
 }
 
+/** Characters of an execution name's suffix: Cloud Run's are five of lowercase letters and digits. */
+const SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+/** Names drawn before giving up; with 36^5 names a second draw is already rare. */
+const NAME_DRAWS = 20;
+
+/** A random `<job>-<5 of [a-z0-9]>` execution id. */
+function executionId(jobId: string): string {
+  const bytes = randomBytes(5);
+  let suffix = '';
+  for (const byte of bytes) suffix += SUFFIX_ALPHABET[byte % SUFFIX_ALPHABET.length];
+  return `${jobId}-${suffix}`;
+}
+
 /**
  * A new execution of `job` with `template` (overrides applied), named
- * `<job>-<5 hex>` like Cloud Run's, and the job's reference to it.
+ * `<job>-<5 of [a-z0-9]>` like Cloud Run's, and the job's reference to it.
+ * `isTaken` says whether a name is in use (stored, or with task attempts on
+ * record): a reused name would inherit the earlier execution's attempts and
+ * end at once, its image never processed, so names are drawn until one is
+ * free. Throws ABORTED when none of {@link NAME_DRAWS} draws is.
  */
-export function newExecution(job: Job, template: ExecutionTemplate, time: string): Execution {
+export function newExecution(
+  job: Job,
+  template: ExecutionTemplate,
+  time: string,
+  isTaken: (name: string) => boolean,
+): Execution {
   const jobId = job.name.split('/').pop() ?? 'job';
-  const name = `${job.name}/executions/${jobId}-${randomBytes(4).toString('hex').slice(0, 5)}`;
+  let name: string | undefined;
+  for (let draw = 0; draw < NAME_DRAWS && name === undefined; draw++) {
+    const candidate = `${job.name}/executions/${executionId(jobId)}`;
+    if (!isTaken(candidate)) name = candidate;
+  }
+  if (name === undefined) {
+    throw new ApiError('ABORTED', `no free execution name for job ${jobId}; try again`);
+  }
   job.executionCount += 1;
   job.latestCreatedExecution = { name, createTime: time, completionStatus: 'EXECUTION_RUNNING' };
   return {

@@ -292,7 +292,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
           `${LIMITS.runningJobExecutions} job executions are running already (Cloud Run's limit per project and region).`,
         );
       }
-      const execution = newExecution(job, template, new Date(now()).toISOString());
+      const execution = newExecution(job, template, new Date(now()).toISOString(), store.nameInUse);
       store.putExecution(execution, false);
       store.putJob(job);
       launch(execution);

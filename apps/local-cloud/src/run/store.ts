@@ -39,6 +39,11 @@ export interface RunStore {
   findExecution(parent: string, executionId: string): Execution | undefined;
   putExecution(execution: Execution, done: boolean): void;
   deleteExecution(name: string): void;
+  /**
+   * Whether an execution name is in use: stored, or with task attempts on
+   * record. A new execution must not reuse one, or it would inherit them.
+   */
+  nameInUse(name: string): boolean;
   /** Rows of executions not done, unparsed: resuming parses and checks each one on its own. */
   unfinishedExecutions(): { name: string; data: string; cancelRequested: boolean }[];
   /** Records that the execution was cancelled, before its tasks have stopped. */
@@ -98,6 +103,10 @@ function statements(db: Db) {
     ),
     deleteExecution: db.prepare('DELETE FROM job_executions WHERE name = ?'),
     deleteAttempts: db.prepare('DELETE FROM job_task_attempts WHERE execution = ?'),
+    nameInUse: db.prepare<[string, string], { n: number }>(
+      `SELECT 1 AS n FROM job_executions WHERE name = ?
+       UNION ALL SELECT 1 FROM job_task_attempts WHERE execution = ? LIMIT 1`,
+    ),
     unfinished: db.prepare<[], { name: string; data: string; cancel_requested: number }>(
       `SELECT name, data, EXISTS (SELECT 1 FROM job_execution_cancels c WHERE c.name = e.name)
          AS cancel_requested
@@ -143,6 +152,7 @@ export function createRunStore(db: Db): RunStore {
       s.deleteJob.run(name);
     },
     getExecution: (name) => parseRow<Execution>(s.getExecution.get(name)),
+    nameInUse: (name) => s.nameInUse.get(name, name) !== undefined,
     listExecutions: (job) => s.listExecutions.all(job).map((r) => JSON.parse(r.data) as Execution),
     listExecutionsUnder: (parent) =>
       s.listExecutionsUnder.all(parent).map((r) => JSON.parse(r.data) as Execution),

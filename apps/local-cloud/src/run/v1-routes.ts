@@ -38,7 +38,7 @@ const NAMESPACE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** Job ids: DNS labels, as v2 jobId. */
 const JOB_ID = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /**
- * Execution (`<job>-<5 hex>`) and task (`<execution>-task<index>`) ids: longer
+ * Execution (`<job>-<5 of [a-z0-9]>`) and task (`<execution>-task<index>`) ids: longer
  * than a job id, same characters — which also keeps the LIKE patterns built
  * from them literal (no `%`, no `_`).
  */
