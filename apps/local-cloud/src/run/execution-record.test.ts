@@ -1,36 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../google-error.ts';
 import { newExecution } from './execution-record.ts';
-import type { ExecutionTemplate, Job } from './model.ts';
-
-const JOB_NAME = 'projects/p/locations/l/jobs/processor';
-const TIME = '2026-12-06T00:00:00.000Z';
-
-const template: ExecutionTemplate = {
-  taskCount: 1,
-  parallelism: 1,
-  template: { containers: [{ image: 'local/processor' }], maxRetries: 3, timeout: '600s' },
-};
-
-function job(): Job {
-  return {
-    name: JOB_NAME,
-    uid: 'u',
-    generation: '1',
-    createTime: TIME,
-    updateTime: TIME,
-    launchStage: 'GA',
-    template,
-    executionCount: 0,
-    reconciling: false,
-    etag: 'e',
-  };
-}
+import { SAMPLE_TIME, sampleJob, sampleTemplate } from './test-support.ts';
 
 describe('newExecution', () => {
   it('names an execution <job>-<5 of [a-z0-9]>, as Cloud Run does', () => {
-    const j = job();
-    const execution = newExecution(j, template, TIME, () => false);
+    const j = sampleJob();
+    const execution = newExecution(j, sampleTemplate, SAMPLE_TIME, () => false);
     expect(execution.name).toMatch(
       /^projects\/p\/locations\/l\/jobs\/processor\/executions\/processor-[a-z0-9]{5}$/,
     );
@@ -42,7 +18,7 @@ describe('newExecution', () => {
   // "succeeded", and its image is never processed (seen as one image of 250 left queued).
   it('draws again while a name is taken, and never returns a taken one', () => {
     const tried: string[] = [];
-    const execution = newExecution(job(), template, TIME, (name) => {
+    const execution = newExecution(sampleJob(), sampleTemplate, SAMPLE_TIME, (name) => {
       tried.push(name);
       return tried.length <= 3;
     });
@@ -51,10 +27,10 @@ describe('newExecution', () => {
   });
 
   it('refuses with ABORTED when every draw is taken, and leaves the job as it was', () => {
-    const j = job();
+    const j = sampleJob();
     let error: unknown;
     try {
-      newExecution(j, template, TIME, () => true);
+      newExecution(j, sampleTemplate, SAMPLE_TIME, () => true);
     } catch (e) {
       error = e;
     }

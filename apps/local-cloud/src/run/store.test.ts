@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Db, openDatabase } from '../db.ts';
 import { newExecution } from './execution-record.ts';
-import type { ExecutionTemplate, Job } from './model.ts';
 import { createRunStore } from './store.ts';
+import { SAMPLE_TIME, sampleJob, sampleTemplate } from './test-support.ts';
 
 const PREFIX = 'projects/p/locations/l/jobs/processor/executions/';
 
@@ -32,25 +32,7 @@ describe('the run store, on a SQLite file', () => {
     store.deleteExecution(`${PREFIX}processor-aaaaa`);
     expect(store.nameInUse(`${PREFIX}processor-aaaaa`)).toBe(false);
 
-    const template: ExecutionTemplate = {
-      taskCount: 1,
-      parallelism: 1,
-      template: { containers: [{ image: 'local/processor' }], maxRetries: 3, timeout: '600s' },
-    };
-    const time = '2026-12-06T00:00:00.000Z';
-    const job: Job = {
-      name: 'projects/p/locations/l/jobs/processor',
-      uid: 'u',
-      generation: '1',
-      createTime: time,
-      updateTime: time,
-      launchStage: 'GA',
-      template,
-      executionCount: 0,
-      reconciling: false,
-      etag: 'e',
-    };
-    const stored = newExecution(job, template, time, store.nameInUse);
+    const stored = newExecution(sampleJob(), sampleTemplate, SAMPLE_TIME, store.nameInUse);
     store.putExecution(stored, false);
     expect(store.nameInUse(stored.name)).toBe(true);
   });
