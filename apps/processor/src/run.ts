@@ -142,7 +142,7 @@ export async function run(config: ProcessorConfig, deps: RunDeps): Promise<RunRe
     return settleFailure({
       config,
       backend,
-      log: logger.child({ phase, generation: head?.generation, code: error.code }),
+      log: logger.child({ phase, generation: head?.generation }),
       error,
       // The generation this task was started for, else the one the job spec named.
       generation: config.generation ?? head?.generation,
@@ -382,9 +382,12 @@ const FAILURE_LOG: Record<FailureKind, { level: 'warn' | 'error'; message: strin
 
 /** Applies the error policy (exit-policy.ts) to an error thrown by the task. */
 async function settleFailure(ctx: FailureContext): Promise<RunResult> {
-  const { error, log, config } = ctx;
+  const { error, config } = ctx;
   const kind = failureKind(error, ctx.signal.aborted);
   const plan = planFailure(kind, ctx.final);
+  // Every line of a failure carries its code; a shutdown is no failure of the image, and its
+  // line names the signal instead of the abort's TIMEOUT (the code a SIGTERM's report carries).
+  const log = kind === 'interrupted' ? ctx.log : ctx.log.child({ code: error.code });
   // A refused image (corrupt, too many pixels, …) is the upload's fault, not the system's: a
   // warning with its code, not an ERROR with stacks that pages an operator and fills a terminal.
   const { level, message } =
@@ -392,7 +395,11 @@ async function settleFailure(ctx: FailureContext): Promise<RunResult> {
       ? { level: 'warn' as const, message: 'image refused (permanent)' }
       : FAILURE_LOG[kind];
   log[level](message, {
-    ...(level === 'error' ? { error } : { error: error.message, code: error.code }),
+    ...(kind === 'interrupted'
+      ? { signal: error.context.signal }
+      : level === 'error'
+        ? { error }
+        : { error: error.message }),
     ...(kind === 'terminated' || kind === 'retryable' ? { final: ctx.final } : {}),
     ...(kind === 'retryable' ? { maxRetries: config.maxRetries } : {}),
   });
@@ -405,7 +412,7 @@ async function settleFailure(ctx: FailureContext): Promise<RunResult> {
   if (plan.report !== false) {
     const deadline =
       plan.report === 'termination' ? TERMINATION_REPORT_MS : config.callbackDeadlineMs;
-    const reported = await report(ctx, deadline);
+    const reported = await report({ ...ctx, log }, deadline);
     if (!reported && plan.unreported) return { ...plan.unreported, error };
   }
   return { exitCode: plan.exitCode, outcome: plan.outcome, error };
