@@ -94,6 +94,16 @@ describe('the deploy folder (what the Docker image contains)', () => {
     }
   });
 
+  // The tests here, the benches and the local stack spawn `node dist/processor.mjs`; a flag
+  // in the image's CMD alone (--enable-source-maps cost every task ~15 ms of CPU) would make
+  // Cloud Run run something none of them measured.
+  it("is started by the image's CMD exactly as these tests start it: node, the bundle, no flags", async () => {
+    const dockerfile = await readFile(resolve(processorDir, 'Dockerfile'), 'utf8');
+    const cmd = dockerfile.split('\n').filter((line) => line.startsWith('CMD '));
+    expect(cmd).toHaveLength(1);
+    expect(JSON.parse(cmd[0]?.slice('CMD '.length) ?? '')).toEqual(['node', 'dist/processor.mjs']);
+  });
+
   it('resolves every module the bundle loads inside itself, the HEIC decoder included', async () => {
     const report = await checkBundleImports(out);
     expect(report.missing).toEqual([]);
