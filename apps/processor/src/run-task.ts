@@ -55,7 +55,13 @@ export async function runTask(config: ProcessorConfig, deps: RunDeps): Promise<T
   const plan = await order(config, deps);
   const images: ImageOutcome[] = [];
   for (const [position, { image, jobSpec }] of plan.entries()) {
-    const log = deps.logger.child({ imageId: image.imageId, generation: image.generation });
+    // An image's lines name that image alone: the task's list of ids (main.ts) would repeat
+    // every id of a batch on each of them (undefined fields are left out of the JSON line).
+    const log = deps.logger.child({
+      imageIds: undefined,
+      imageId: image.imageId,
+      generation: image.generation,
+    });
     if (deps.signal.aborted) {
       log.warn('task stopped before this image; left to the retry or the workflow backstop', {
         outcome: NOT_REACHED.outcome,
@@ -67,7 +73,7 @@ export async function runTask(config: ProcessorConfig, deps: RunDeps): Promise<T
     const startedAt = performance.now();
     const result = await run(
       { ...config, imageId: image.imageId, generation: image.generation },
-      { ...deps, position, ...(jobSpec === undefined ? {} : { jobSpec }) },
+      { ...deps, logger: log, position, ...(jobSpec === undefined ? {} : { jobSpec }) },
     );
     const cpu = process.cpuUsage(cpuBefore);
     const memory = process.memoryUsage();

@@ -136,10 +136,12 @@ describe('a batch task with several images', () => {
         maxRssMb: expect.any(Number),
       }),
     ]);
-    // Every line names its image (a task's own lines name all of them).
+    // Every line names its image, or (a task's own lines) all of them, never both: an image's
+    // lines do not repeat the batch's whole list.
     for (const line of result.logs) {
-      expect(line.imageId ?? line.imageIds, JSON.stringify(line)).toBeDefined();
+      expect([line.imageId, line.imageIds].filter(Boolean), JSON.stringify(line)).toHaveLength(1);
     }
+    expect(result.logs.filter((l) => l.imageId === ids[2]).length).toBeGreaterThan(2);
   });
 
   it('reports a corrupt image in the middle as failed and processes the others, exiting 0', async () => {
