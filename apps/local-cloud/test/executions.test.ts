@@ -210,12 +210,18 @@ main:
 `);
     const res = await api(cloud, 'POST', `/v1/${name}/executions`, {});
     const cancelled = await api(cloud, 'POST', `/v1/${res.body.name}:cancel`, {});
-    expect(cancelled.body.state).toBe('CANCELLED');
-    const got = await waitFor(async () => {
-      const e = await api(cloud, 'GET', `/v1/${res.body.name}`);
-      return e.body.state === 'CANCELLED' ? e.body : undefined;
-    }, 'the cancellation');
-    expect(got.endTime).toBeTypeOf('string');
+    // The answer is the execution as stored before it was sent: ended, with its error, so a
+    // stop right after the answer cannot leave it ACTIVE to re-run on the next start.
+    expect(cancelled.body).toMatchObject({
+      state: 'CANCELLED',
+      endTime: expect.any(String),
+      error: { payload: 'Execution was cancelled' },
+    });
+    const got = await api(cloud, 'GET', `/v1/${res.body.name}`);
+    expect(got.body).toEqual(cancelled.body);
+    // A second cancel finds it ended.
+    const again = await api(cloud, 'POST', `/v1/${res.body.name}:cancel`, {});
+    expect(again.status).toBe(400);
   });
 
   it('is created by a Cloud Task carrying the OAuth token, like the production chain', async () => {

@@ -39,8 +39,11 @@ export interface ExecutionsRunnerDeps {
 export interface ExecutionsRunner {
   /** Starts running a stored ACTIVE execution. */
   launch(execution: WorkflowExecution): void;
-  /** Cancels a running execution; false when it is not running here. */
-  cancel(name: string): boolean;
+  /**
+   * Cancels a running execution and stores it CANCELLED before returning it (a stop right
+   * after the answer must not re-run it); undefined when it is not running here.
+   */
+  cancel(name: string): WorkflowExecution | undefined;
   /** Resolves when the execution has finished (at once when it is not running here). */
   completion(name: string): Promise<void>;
   /** `status.currentSteps` of a running execution: the step it is in (undefined when not running). */
@@ -146,7 +149,10 @@ function ended(
 export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRunner {
   const { store, logger } = deps;
   const now = deps.now ?? Date.now;
-  const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  const running = new Map<
+    string,
+    { execution: WorkflowExecution; controller: AbortController; done: Promise<void> }
+  >();
   /** The step each running execution is in: status.currentSteps, kept in memory, stored at the end. */
   const current = new Map<string, CurrentStep>();
   let stopping = false;
@@ -177,20 +183,16 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
         signal: controller.signal,
         onStep: (step) => current.set(execution.name, step),
       });
+      // Cancelled while its last step ended: cancel() stored it CANCELLED, as it answered.
+      if (controller.signal.aborted && !stopping) return;
       finish(execution, { state: 'SUCCEEDED', result: JSON.stringify(result ?? null) });
       log.info('workflow execution succeeded');
     } catch (error) {
-      if (stopping) {
+      if (stopping && execution.state === 'ACTIVE') {
         current.delete(execution.name);
         return; // stays ACTIVE in the database: re-run on restart
       }
-      if (controller.signal.aborted) {
-        finish(execution, {
-          state: 'CANCELLED',
-          error: { payload: 'Execution was cancelled', context: 'Cancelled by a user request.' },
-        });
-        return;
-      }
+      if (controller.signal.aborted) return; // cancel() stored it CANCELLED
       const described = describeFailure(error);
       finish(execution, { state: 'FAILED', error: described });
       log.warn('workflow execution failed', { error: described.payload });
@@ -206,17 +208,24 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
           error: coerceError(error),
         });
       })
-      .finally(() => running.delete(execution.name));
-    running.set(execution.name, { controller, done });
+      .finally(() => {
+        running.delete(execution.name);
+        current.delete(execution.name); // a step the engine named after a cancel
+      });
+    running.set(execution.name, { execution, controller, done });
   }
 
   return {
     launch,
     cancel(name) {
       const r = running.get(name);
-      if (!r) return false;
+      if (!r || r.controller.signal.aborted) return undefined;
       r.controller.abort();
-      return true;
+      finish(r.execution, {
+        state: 'CANCELLED',
+        error: { payload: 'Execution was cancelled', context: 'Cancelled by a user request.' },
+      });
+      return r.execution;
     },
     async completion(name) {
       await running.get(name)?.done;
