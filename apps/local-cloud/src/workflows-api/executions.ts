@@ -145,6 +145,68 @@ function ended(
   });
 }
 
+/** What one execution's run needs of its runner. */
+interface RunContext {
+  deps: ExecutionsRunnerDeps;
+  http: ReturnType<typeof createHttpTransport>;
+  /** The step each running execution is in: status.currentSteps, kept in memory, stored at the end. */
+  current: Map<string, CurrentStep>;
+  /** Stores the execution ended with `patch`. */
+  finish(execution: WorkflowExecution, patch: Partial<WorkflowExecution>): void;
+  stopping(): boolean;
+}
+
+/** How a cancelled execution ends (Google's words). */
+const CANCELLED: Partial<WorkflowExecution> = {
+  state: 'CANCELLED',
+  error: { payload: 'Execution was cancelled', context: 'Cancelled by a user request.' },
+};
+
+/**
+ * Runs a stored ACTIVE execution to its end and stores how it ended. A cancel stores the
+ * execution CANCELLED itself (its state is then no longer ACTIVE here); a stop leaves it
+ * ACTIVE in the database, to run again on the next start.
+ */
+async function runExecution(
+  ctx: RunContext,
+  execution: WorkflowExecution,
+  controller: AbortController,
+): Promise<void> {
+  const { store, logger } = ctx.deps;
+  const { workflowId, executionId } = nameParts(execution.name);
+  const workflowName = execution.name.split('/executions/')[0] ?? '';
+  const revision = store.getRevision(workflowName, execution.workflowRevisionId);
+  const log = logger.child({ execution: executionId, workflow: workflowId });
+  if (!revision) {
+    ctx.finish(execution, {
+      state: 'FAILED',
+      error: { payload: 'workflow revision not found', context: execution.workflowRevisionId },
+    });
+    return;
+  }
+  try {
+    const program = parseWorkflow(revision.sourceContents);
+    const result = await executeWorkflow(program, JSON.parse(execution.argument || 'null'), {
+      env: executionEnv(execution, revision.userEnvVars),
+      http: ctx.http,
+      connectors: ctx.deps.connectorsFor(execution.name),
+      log: (entry) => log.info('sys.log', { logSeverity: entry.severity, data: entry.data }),
+      signal: controller.signal,
+      onStep: (step) => ctx.current.set(execution.name, step),
+    });
+    // Cancelled while its last step ended: stored CANCELLED already, as the cancel answered.
+    if (execution.state !== 'ACTIVE') return;
+    ctx.finish(execution, { state: 'SUCCEEDED', result: JSON.stringify(result ?? null) });
+    log.info('workflow execution succeeded');
+  } catch (error) {
+    // Cancelled (stored already), or stopping: it stays ACTIVE in the database.
+    if (execution.state !== 'ACTIVE' || ctx.stopping()) return;
+    const described = describeFailure(error);
+    ctx.finish(execution, { state: 'FAILED', error: described });
+    log.warn('workflow execution failed', { error: described.payload });
+  }
+}
+
 /** Creates the runner. */
 export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRunner {
   const { store, logger } = deps;
@@ -153,55 +215,21 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
     string,
     { execution: WorkflowExecution; controller: AbortController; done: Promise<void> }
   >();
-  /** The step each running execution is in: status.currentSteps, kept in memory, stored at the end. */
   const current = new Map<string, CurrentStep>();
   let stopping = false;
-  const http = createHttpTransport(deps.oauthToken, deps.oidcToken, deps.outbound);
-
   const finish = (execution: WorkflowExecution, patch: Partial<WorkflowExecution>): void =>
     store.putExecution(ended(execution, patch, current, now()));
-
-  async function run(execution: WorkflowExecution, controller: AbortController): Promise<void> {
-    const { workflowId, executionId } = nameParts(execution.name);
-    const workflowName = execution.name.split('/executions/')[0] ?? '';
-    const revision = store.getRevision(workflowName, execution.workflowRevisionId);
-    const log = logger.child({ execution: executionId, workflow: workflowId });
-    if (!revision) {
-      finish(execution, {
-        state: 'FAILED',
-        error: { payload: 'workflow revision not found', context: execution.workflowRevisionId },
-      });
-      return;
-    }
-    try {
-      const program = parseWorkflow(revision.sourceContents);
-      const result = await executeWorkflow(program, JSON.parse(execution.argument || 'null'), {
-        env: executionEnv(execution, revision.userEnvVars),
-        http,
-        connectors: deps.connectorsFor(execution.name),
-        log: (entry) => log.info('sys.log', { logSeverity: entry.severity, data: entry.data }),
-        signal: controller.signal,
-        onStep: (step) => current.set(execution.name, step),
-      });
-      // Cancelled while its last step ended: cancel() stored it CANCELLED, as it answered.
-      if (controller.signal.aborted && !stopping) return;
-      finish(execution, { state: 'SUCCEEDED', result: JSON.stringify(result ?? null) });
-      log.info('workflow execution succeeded');
-    } catch (error) {
-      if (stopping && execution.state === 'ACTIVE') {
-        current.delete(execution.name);
-        return; // stays ACTIVE in the database: re-run on restart
-      }
-      if (controller.signal.aborted) return; // cancel() stored it CANCELLED
-      const described = describeFailure(error);
-      finish(execution, { state: 'FAILED', error: described });
-      log.warn('workflow execution failed', { error: described.payload });
-    }
-  }
+  const ctx: RunContext = {
+    deps,
+    http: createHttpTransport(deps.oauthToken, deps.oidcToken, deps.outbound),
+    current,
+    finish,
+    stopping: () => stopping,
+  };
 
   function launch(execution: WorkflowExecution): void {
     const controller = new AbortController();
-    const done = run(execution, controller)
+    const done = runExecution(ctx, execution, controller)
       .catch((error: unknown) => {
         logger.error('workflow execution crashed', {
           execution: execution.name,
@@ -221,10 +249,7 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
       const r = running.get(name);
       if (!r || r.controller.signal.aborted) return undefined;
       r.controller.abort();
-      finish(r.execution, {
-        state: 'CANCELLED',
-        error: { payload: 'Execution was cancelled', context: 'Cancelled by a user request.' },
-      });
+      finish(r.execution, CANCELLED);
       return r.execution;
     },
     async completion(name) {
