@@ -40,10 +40,10 @@ export interface ExecutionsRunner {
   /** Starts running a stored ACTIVE execution. */
   launch(execution: WorkflowExecution): void;
   /**
-   * Cancels a running execution and stores it CANCELLED before returning it (a stop right
-   * after the answer must not re-run it); undefined when it is not running here.
+   * Cancels a stored ACTIVE execution (stopping its run when it runs here) and stores it
+   * CANCELLED before returning it: a stop right after the answer must not re-run it.
    */
-  cancel(name: string): WorkflowExecution | undefined;
+  cancel(execution: WorkflowExecution): WorkflowExecution;
   /** Resolves when the execution has finished (at once when it is not running here). */
   completion(name: string): Promise<void>;
   /** `status.currentSteps` of a running execution: the step it is in (undefined when not running). */
@@ -151,8 +151,8 @@ interface RunContext {
   http: ReturnType<typeof createHttpTransport>;
   /** The step each running execution is in: status.currentSteps, kept in memory, stored at the end. */
   current: Map<string, CurrentStep>;
-  /** Stores the execution ended with `patch`. */
-  finish(execution: WorkflowExecution, patch: Partial<WorkflowExecution>): void;
+  /** Stores the execution ended with `patch`, and returns it. */
+  finish(execution: WorkflowExecution, patch: Partial<WorkflowExecution>): WorkflowExecution;
   stopping(): boolean;
 }
 
@@ -217,8 +217,14 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
   >();
   const current = new Map<string, CurrentStep>();
   let stopping = false;
-  const finish = (execution: WorkflowExecution, patch: Partial<WorkflowExecution>): void =>
-    store.putExecution(ended(execution, patch, current, now()));
+  const finish = (
+    execution: WorkflowExecution,
+    patch: Partial<WorkflowExecution>,
+  ): WorkflowExecution => {
+    const end = ended(execution, patch, current, now());
+    store.putExecution(end);
+    return end;
+  };
   const ctx: RunContext = {
     deps,
     http: createHttpTransport(deps.oauthToken, deps.oidcToken, deps.outbound),
@@ -245,12 +251,12 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
 
   return {
     launch,
-    cancel(name) {
-      const r = running.get(name);
-      if (!r || r.controller.signal.aborted) return undefined;
+    cancel(stored) {
+      const r = running.get(stored.name);
+      // Not running here: its run has not resumed yet after a restart.
+      if (!r) return finish(stored, CANCELLED);
       r.controller.abort();
-      finish(r.execution, CANCELLED);
-      return r.execution;
+      return finish(r.execution, CANCELLED);
     },
     async completion(name) {
       await running.get(name)?.done;

@@ -375,12 +375,6 @@ function registerExecutionRoutes(
         `Execution ${name} is not active (state ${e.state}).`,
       );
     }
-    const cancelled = deps.runner().cancel(name);
-    if (cancelled) return { body: cancelled };
-    // ACTIVE in the database but not running in this process (its run has not resumed yet).
-    const t = now();
-    Object.assign(e, { state: 'CANCELLED', endTime: new Date(t).toISOString() });
-    store.putExecution(e);
-    return { body: e };
+    return { body: deps.runner().cancel(e) };
   });
 }
