@@ -3,6 +3,7 @@ import { ImageResult } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { WRITES_AT_ONCE } from './concurrency.ts';
 import type { VariantOutput } from './encode.ts';
 import { isDisplayP3 } from './icc.ts';
 import { PRESETS, type Preset } from './presets.ts';
@@ -335,7 +336,7 @@ describe('web-v3 (content-aware settings)', () => {
 });
 
 describe('web-v3 with the never-larger rule', () => {
-  it('writes one variant at a time, only after the search and every encode', async () => {
+  it('writes after the search, a few variants at a time (WRITES_AT_ONCE)', async () => {
     const input = await photoJpeg(1200, 900, 95);
     const events: string[] = [];
     let inFlight = 0;
@@ -351,8 +352,8 @@ describe('web-v3 with the never-larger rule', () => {
         most = Math.max(most, inFlight);
         events.push(`write ${v.suffix}`);
         if (events.filter((e) => e.startsWith('write ')).length === 1) {
-          // The first write holds on until another write starts (or 2 s pass): writes
-          // made beside the encodes would overlap it; sequential ones never start.
+          // The first write holds on until another write starts (or 2 s pass): one at a
+          // time, the second would never start.
           await Promise.race([secondWriteStarted, sleep(2_000)]);
         } else {
           secondWrite();
@@ -361,7 +362,8 @@ describe('web-v3 with the never-larger rule', () => {
       },
       onQualityChoice: () => events.push('search'),
     });
-    expect(most).toBe(1);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(WRITES_AT_ONCE);
     expect(events[0]).toBe('search');
     // Every written file is in the record; entries reusing a wider file are not written.
     const written = events.filter((e) => e.startsWith('write ')).map((e) => e.slice(6));
@@ -374,6 +376,47 @@ describe('web-v3 with the never-larger rule', () => {
     // The placeholder ran beside the encodes and is still recorded.
     expect(result.placeholder).toBeTruthy();
     expect(result.timings.placeholder).toBeGreaterThan(0);
+  });
+
+  it('after a failed write starts no other, and throws once every write in flight has settled', async () => {
+    const input = await photoJpeg(1200, 900, 95);
+    let started = 0;
+    let inFlight = 0;
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const outcome = processImage(input, {
+      preset: 'web-v3',
+      write: async () => {
+        started += 1;
+        inFlight += 1;
+        try {
+          if (started === 1) {
+            await Promise.resolve();
+            throw new Error('the store is full');
+          }
+          await released; // the other writes hold on until the test lets them go
+        } finally {
+          inFlight -= 1;
+        }
+      },
+    });
+    let settled = false;
+    outcome.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    for (let i = 0; i < 600 && started < WRITES_AT_ONCE; i++) await sleep(10);
+    expect(started).toBe(WRITES_AT_ONCE);
+    // The failure is known, but writes are still in flight: processImage has not thrown.
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false);
+    release();
+    await expect(outcome).rejects.toThrow('the store is full');
+    expect(inFlight).toBe(0);
+    // No write started after the failure (the image has more variants than that).
+    expect(started).toBe(WRITES_AT_ONCE);
   });
 
   it("looks the search's baseline up in the presets it is given (a job spec's closure)", async () => {

@@ -9,7 +9,13 @@ import { readFile } from 'node:fs/promises';
 import { ImageResult } from '@slideshow/contracts/image-result';
 import { AppError, coerceError } from '@slideshow/runtime';
 import sharp from 'sharp';
-import { type CostedJob, configureSharp, ENCODE_POOL, runByCost } from './concurrency.ts';
+import {
+  type CostedJob,
+  configureSharp,
+  ENCODE_POOL,
+  runByCost,
+  WRITES_AT_ONCE,
+} from './concurrency.ts';
 import { decodeStill, type Intermediate, safeInputOptions } from './decode.ts';
 import type { VariantOutput } from './encode.ts';
 import { fromSharpError } from './errors.ts';
@@ -248,14 +254,39 @@ async function writeNeverLarger(
     animated: multiFrame,
     data: typeof input === 'string' ? await readFile(input) : input,
   });
-  // One write at a time, as the encode pool's writes mostly were: a delete of the image
-  // racing the writes (apps/processor test/run.test.ts) then meets one write, not several.
-  for (const e of entries) {
-    if (e.reuse === 'wider') continue;
-    checkAborted(signal);
-    await write(e.variant);
-  }
+  await writeAll(
+    entries.filter((e) => e.reuse !== 'wider').map((e) => e.variant),
+    write,
+    signal,
+  );
   return entries;
+}
+
+/**
+ * Writes `variants`, {@link WRITES_AT_ONCE} at a time. On a failure no new write starts, and
+ * the first error is thrown only once every write in flight has settled: nothing of the image
+ * lands in the store after processImage has returned or thrown (the processor deletes what a
+ * failed or deleted image wrote right after).
+ */
+async function writeAll(
+  variants: VariantOutput[],
+  write: (variant: VariantOutput) => Promise<void>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const queue = [...variants];
+  let failure: unknown;
+  const writer = async (): Promise<void> => {
+    for (let v = queue.shift(); v !== undefined && failure === undefined; v = queue.shift()) {
+      try {
+        checkAborted(signal);
+        await write(v);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: WRITES_AT_ONCE }, writer));
+  if (failure !== undefined) throw coerceError(failure);
 }
 
 /** The ImageResult's variant records, with the bytes each one is served with. */
