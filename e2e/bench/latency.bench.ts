@@ -13,9 +13,10 @@
  *   job-spec request) and `jobSpecMs` → **job start** = spawn → process
  *   origin + startupMs;
  * - the processor's timings (in the image row): **storage** = the original's
- *   read (the variant writes overlap the encodes and are shown apart),
- *   **decode** = probe + decode, **encode** = the encode phase (quality
- *   search, placeholder and writes run inside it);
+ *   read plus the variant writes after the encodes (the never-larger rule
+ *   writes once every encode is done: the image's `total` less probe, decode
+ *   and encode), **decode** = probe + decode, **encode** = the encode phase
+ *   (quality search and placeholder run inside it);
  * - **callbacks** = the job-spec round trip + the complete callback (the
  *   'variants written' log line → `images.processed_at`); the `started`
  *   callback overlaps the read.
@@ -136,7 +137,15 @@ function stagesOf(dataDir: string, imageId: string): Record<Stage, number> & { t
       dispatch: workflowStart - created,
       workflow: attempt.start_ms - workflowStart,
       'job start': processStart - attempt.start_ms + Number(reading.startupMs),
-      storage: timings.read ?? 0,
+      storage:
+        (timings.read ?? 0) +
+        Math.max(
+          0,
+          (timings.total ?? 0) -
+            (timings.probe ?? 0) -
+            (timings.decode ?? 0) -
+            (timings.encode ?? 0),
+        ),
       decode: (timings.probe ?? 0) + (timings.decode ?? 0),
       encode: timings.encode ?? 0,
       callbacks: Number(reading.jobSpecMs) + (processed - at(written.time)),
