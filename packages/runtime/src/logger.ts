@@ -40,12 +40,26 @@ export interface LoggerOptions {
  * non-blocking; when the reader then falls behind, the write fails with EAGAIN and this
  * sink hands that line's rest and every later line to `process.stderr`, which queues
  * them in order.
+ *
+ * A destination that is gone (a closed terminal: EIO; a pipe whose reader exited: EPIPE)
+ * drops the line: it has nowhere to go, and a log call must never fail its caller — a
+ * shutdown that logs "shutting down" to a closed terminal still syncs and releases its lease.
  */
 export const stderrSink: LogSink = (() => {
   let queued = false;
+  let gone = false;
+  const handOver = (bytes: Buffer | string): boolean => {
+    if (!queued) {
+      queued = true;
+      // process.stderr reports a failed write as an 'error' event, which would end the process.
+      process.stderr.on('error', () => undefined);
+    }
+    return process.stderr.write(bytes);
+  };
   return {
     write(line: string) {
-      if (queued) return process.stderr.write(line);
+      if (gone) return false;
+      if (queued) return handOver(line);
       const { writeSync } = process.getBuiltinModule('node:fs');
       const bytes = Buffer.from(line, 'utf8');
       let offset = 0;
@@ -55,12 +69,12 @@ export const stderrSink: LogSink = (() => {
         try {
           written = writeSync(2, bytes, offset);
         } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+          if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
+            gone = true;
+            return false;
+          }
         }
-        if (written <= 0) {
-          queued = true;
-          return process.stderr.write(bytes.subarray(offset));
-        }
+        if (written <= 0) return handOver(bytes.subarray(offset));
         offset += written;
       }
       return true;

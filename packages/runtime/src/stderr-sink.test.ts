@@ -64,4 +64,40 @@ describe('stderrSink (the default log sink)', () => {
     expect(lines).toHaveLength(1000);
     expect(lines.map((l) => JSON.parse(l).i)).toEqual([...Array(1000).keys()]);
   });
+
+  it('drops lines once its reader is gone (EPIPE), and never fails the caller', async () => {
+    // A closed terminal (EIO) or a reader that exited (EPIPE): the child logs after the
+    // parent has closed its end of the stderr pipe, then must go on to its next step.
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { createLogger } from ${JSON.stringify(loggerModule)};
+        process.stdout.write('ready\\n');
+        process.stdin.once('data', () => {
+          const log = createLogger();
+          for (let i = 0; i < 3; i++) log.warn('shutting down', { i });
+          process.stdout.write('alive\\n');
+          process.exit(0);
+        });`,
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+      if (chunk.includes('ready')) {
+        child.stderr.destroy();
+        child.stdin.write('go\n');
+      }
+    });
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', resolve);
+    });
+    expect(out).toContain('alive');
+    expect(code).toBe(0);
+  });
 });
