@@ -22,6 +22,11 @@ import { makeSampleHeic, makeSampleImages } from './sample-images.ts';
 import { repoRoot } from './shared-dir.ts';
 
 const say = (line = '') => process.stderr.write(`${line}\n`);
+// A closed terminal window hangs up the tty (SIGHUP, then every write fails with EIO), and a
+// reader that exits closes a pipe (EPIPE). Either way the lines have nowhere to go; the
+// stream's 'error' event would otherwise end this process before it has stopped the stack,
+// released DATA_DIR and let the backend and local-cloud write their last log lines.
+process.stderr.on('error', () => undefined);
 
 /** Which variable moves which service's port. */
 const PORT_VARIABLE = { backend: 'PORT', 'local-cloud': 'LOCAL_CLOUD_PORT' } as const;

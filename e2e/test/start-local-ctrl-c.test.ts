@@ -8,7 +8,7 @@
  * the same data folder finishes every image. Closing the terminal (SIGHUP to the
  * group) stops it the same way.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -194,6 +194,24 @@ describe('Ctrl-C of npm start with jobs in flight', () => {
       .filter((l) => l.message === 'stopped');
     expect(stopped, backendAfter).toHaveLength(1);
     expect(['SIGHUP', 'SIGTERM'], backendAfter).toContain(stopped[0]?.signal);
+    expect(processesUsing(dataDir)).toEqual([]);
+  }, 600_000);
+
+  it('still stops the whole stack when the closed terminal fails its writes', async () => {
+    const run = startLocal(env);
+    runs.push(run);
+    await run.waitFor('Samples: none uploaded', 180_000);
+    const backendLogFile = join(dataDir, 'logs', 'backend.log');
+    const backendLogged = statSync(backendLogFile).size;
+    // A closed window: the launcher's output has nowhere to go (a hung-up tty fails writes
+    // with EIO; this closed pipe with EPIPE), then the hang-up reaches the group.
+    run.child.stderr?.destroy();
+    process.kill(-(run.child.pid as number), 'SIGHUP');
+    expect(await run.exited(60_000)).toBe(0);
+    // It stopped the stack and released DATA_DIR instead of dying at its first line.
+    expect(existsSync(join(dataDir, 'npm-start.pid'))).toBe(false);
+    const backendAfter = readFileSync(backendLogFile).subarray(backendLogged).toString('utf8');
+    expect(backendAfter).toContain('"message":"stopped"');
     expect(processesUsing(dataDir)).toEqual([]);
   }, 600_000);
 });
