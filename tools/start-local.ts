@@ -58,10 +58,25 @@ function isRunning(pid: number): boolean {
 }
 
 /**
+ * True when `pid` is a running npm start. A pid file outlives a launcher killed hard, and
+ * after a reboot its number may belong to any other program: where /proc shows the command
+ * line, only one naming this script counts; elsewhere any running process does.
+ */
+function isNpmStart(pid: number): boolean {
+  if (!isRunning(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('start-local');
+  } catch (error) {
+    // Gone since the check (ENOENT: not running); no /proc here, or not ours to read: assume it is.
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+}
+
+/**
  * Claims DATA_DIR for this run with `npm-start.pid`: a second `npm start` on
  * the same folder (on other ports) would share the first one's SQLite files
  * and secrets, so it stops instead. A pid file whose process is gone (a run
- * that was killed) is replaced. Returns the release function.
+ * that was killed), or is another program now, is replaced. Returns the release function.
  */
 function claimDataDir(dataDir: string): () => void {
   mkdirSync(dataDir, { recursive: true });
@@ -73,7 +88,7 @@ function claimDataDir(dataDir: string): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(owner) && owner > 0 && isRunning(owner)) {
+      if (Number.isInteger(owner) && owner > 0 && isNpmStart(owner)) {
         throw new StartRefused(
           `DATA_DIR ${dataDir} is in use by another npm start (pid ${owner}). Stop it, or give ` +
             'this one its own folder and ports, e.g. DATA_DIR=.data-2 PORT=8081 LOCAL_CLOUD_PORT=8124 npm start',

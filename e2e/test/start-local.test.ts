@@ -8,7 +8,7 @@
  * the same folder uploads no samples, so an image the admin deleted stays
  * deleted.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -210,8 +210,14 @@ describe('npm start on its own ports', () => {
     second.child.kill('SIGINT');
     expect(await second.exited(60_000), second.output()).toBe(0);
 
+    // A pid file left by a launcher killed hard, whose number another running program has
+    // now (after a reboot; here this test's own process): replaced, not refused.
+    writeFileSync(join(dataDir, 'npm-start.pid'), `${process.pid}\n`);
     const third = await again();
     try {
+      expect(readFileSync(join(dataDir, 'npm-start.pid'), 'utf8').trim()).toBe(
+        String(third.child.pid),
+      );
       expect(third.output()).not.toContain('Uploading sample images');
       expect(images().map((i) => i.original_name)).not.toContain(deleted.original_name);
       expect(images()).toHaveLength(6);
