@@ -46,12 +46,20 @@ describe('parseObjectStoreLocation', () => {
     });
   });
 
+  it('keeps a folder named with a space, #, ? or % whole when its URL comes from pathToFileURL', () => {
+    const root = '/tmp/my photos #1 ?draft 100%';
+    expect(parseObjectStoreLocation(pathToFileURL(root).href)).toEqual({ kind: 'fs', root });
+  });
+
   it.each([
     ['an empty string', ''],
     ['a gs:// URL with a path', 'gs://bucket/prefix'],
     ['an invalid bucket name', 'gs://Bad_Bucket'],
     ['an unsupported scheme', 's3://bucket'],
     ['a remote file URL', 'file://server/share'],
+    // A raw "#" would end the path there and name another folder ("/data/my ").
+    ['a file URL with a fragment', 'file:///data/my #1/storage'],
+    ['a file URL with a query', 'file:///data/images?x=1'],
   ])('refuses %s with VALIDATION_FAILED', (_label, location) => {
     expect(() => parseObjectStoreLocation(location)).toThrow(
       expect.objectContaining({ code: 'VALIDATION_FAILED' }),

@@ -52,6 +52,13 @@ export function parseObjectStoreLocation(location: string): ObjectStoreLocation 
     return { kind: 'gcs', bucket: url.hostname };
   }
   if (scheme === 'file') {
+    // A `#` or `?` in a folder's name would end the path there, silently naming another
+    // folder: a file:// location made with pathToFileURL has neither.
+    if (/[#?]/.test(location))
+      refuse(
+        location,
+        'a file:// location takes no query or fragment (write "#" as %23, "?" as %3F)',
+      );
     try {
       return { kind: 'fs', root: fileURLToPath(location) };
     } catch (error) {
