@@ -17,6 +17,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync }
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { readJobLimits } from './job-limits.ts';
 import { repoRoot } from './shared-dir.ts';
 
@@ -426,7 +427,8 @@ async function registerProcessorJob(stack: ProvisionTarget): Promise<void> {
 function processorJob(stack: ProvisionTarget): Record<string, unknown> {
   const env = {
     BACKEND_API_URL: stack.backendUrl,
-    STORAGE_URL: `file://${resolve(stack.dataDir, 'storage')}`,
+    // A URL made from the path: a folder named with `#`, `?` or `%` keeps its name.
+    STORAGE_URL: pathToFileURL(resolve(stack.dataDir, 'storage')).href,
     MAX_RETRIES: String(stack.maxRetries),
     CALLBACK_AUTH: 'shared-secret',
     // As in the Cloud Run job (apps/processor/Dockerfile): glibc arenas capped so libvips'

@@ -87,7 +87,9 @@ describe('npm start on its own ports', () => {
   let backendUrl: string;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'start-local-'));
+    // A folder named with a space and a "#", as a user's may be: a raw "#" in a file:// URL
+    // once cut the store's and the lease's paths short, and every upload failed.
+    dataDir = mkdtempSync(join(tmpdir(), 'start local #1-'));
     const backendPort = await freePort();
     backendUrl = `http://127.0.0.1:${backendPort}`;
     run = startLocal({

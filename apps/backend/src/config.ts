@@ -6,6 +6,7 @@
  * defaulted safely (public URL, bucket, password hash, callback identities).
  */
 import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { BUILT_IN_PRESETS } from '@slideshow/imaging/header';
 import { loadPresetFile } from '@slideshow/imaging/presets';
 import { AppError } from '@slideshow/runtime';
@@ -281,7 +282,7 @@ function statePaths(e: Env, cwd: string) {
   const storageUrl =
     e.STORAGE_URL ??
     (e.GCS_BUCKET_NAME ? `gs://${e.GCS_BUCKET_NAME}` : undefined) ??
-    (local ? `file://${resolve(dataDir, 'storage')}` : undefined);
+    (local ? pathToFileURL(resolve(dataDir, 'storage')).href : undefined);
   const databasePath = e.DATABASE_PATH
     ? resolve(cwd, e.DATABASE_PATH)
     : resolve(dataDir, 'slideshow.db');
@@ -341,7 +342,7 @@ function leaseSettings(e: Env, databasePath: string): BackendConfig['lease'] {
       e.LEASE_URL ??
       (e.LITESTREAM_BUCKET
         ? `gs://${e.LITESTREAM_BUCKET}/slideshow.db.lease`
-        : `file://${databasePath}.lease`),
+        : pathToFileURL(`${databasePath}.lease`).href),
     ttlMs: e.LEASE_TTL_MS,
     // Production: just under the startup probe's 240 s, so the instance says why before Cloud Run kills it.
     waitMs: e.LEASE_WAIT_MS ?? (e.MODE === 'local' ? 2 * e.LEASE_TTL_MS : 225_000),

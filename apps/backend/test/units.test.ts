@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { ERROR_CODES } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 import { describe, expect, it } from 'vitest';
@@ -123,6 +124,13 @@ describe('loadConfig', () => {
       publicMediaBaseUrl: '/media/',
       maxUploadBytes: 200 * 1024 * 1024,
     });
+  });
+
+  it('keeps a DATA_DIR named with a space, # or % whole in the store and lease URLs', () => {
+    // A raw "#" once ended the path there: the lease and the store went to "/srv/my data ".
+    const config = loadConfig({ DATA_DIR: '/srv/my data #2 100%' }, '/repo');
+    expect(fileURLToPath(config.storageUrl ?? '')).toBe('/srv/my data #2 100%/storage');
+    expect(fileURLToPath(config.lease.url)).toBe('/srv/my data #2 100%/slideshow.db.lease');
   });
 
   it("sends local-cloud's token from its file: <DATA_DIR>/local-cloud.token by default, LOCAL_CLOUD_TOKEN_FILE when set", () => {
