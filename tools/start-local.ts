@@ -178,10 +178,16 @@ async function sayUnfinished(stack: LocalStack): Promise<void> {
 }
 
 /** Prints where to look: URLs, the password, the token and the commands an operator uses. */
+/** `word` as one shell word: as it is when it is safe, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
 function printWhereToLook(stack: LocalStack, dataDir: string, passwordChosen: boolean): void {
-  const db = resolve(dataDir, 'slideshow.db');
+  // The commands below are for copying into a shell: a DATA_DIR with a space or a "#" is quoted.
+  const db = shellWord(resolve(dataDir, 'slideshow.db'));
   // The wrapper finds this stack by LOCAL_CLOUD_PORT and LOCAL_CLOUD_DATA_DIR (apps/local-cloud/README.md).
-  const gcloudPrefix = `LOCAL_CLOUD_PORT=${new URL(stack.localCloudUrl).port} LOCAL_CLOUD_DATA_DIR=${dataDir} npm run --silent gcloud --`;
+  const gcloudPrefix = `LOCAL_CLOUD_PORT=${new URL(stack.localCloudUrl).port} LOCAL_CLOUD_DATA_DIR=${shellWord(dataDir)} npm run --silent gcloud --`;
   say(`
 The pipeline is running.
   Slideshow         ${stack.backendUrl}/

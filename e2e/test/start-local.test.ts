@@ -8,12 +8,15 @@
  * the same folder uploads no samples, so an image the admin deleted stays
  * deleted.
  */
+
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@slideshow/tools/local-stack';
+import { repoRoot } from '@slideshow/tools/shared-dir';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { linesAt, type StartLocal, startLocal } from './start-local-support.ts';
@@ -135,6 +138,19 @@ describe('npm start on its own ports', () => {
     expect(run.output().indexOf('Press Ctrl-C to stop.')).toBeLessThan(
       run.output().indexOf('Uploading sample images'),
     );
+  });
+
+  it('prints the failed-tasks query as a command a shell runs as it is, the odd folder quoted', () => {
+    const line = run.output().match(/Failed tasks +(sqlite3 .*)$/m)?.[1];
+    expect(line).toContain(`'${join(dataDir, 'slideshow.db')}'`);
+    // Without the sqlite3 CLI, the ops tests' stand-in (node:sqlite) runs the same line.
+    const hasSqlite = spawnSync('sqlite3', ['-version'], { stdio: 'ignore' }).status === 0;
+    const standIn = join(repoRoot, 'scripts/test/fixtures');
+    const env = hasSqlite
+      ? process.env
+      : { ...process.env, PATH: `${standIn}:${process.env.PATH}` };
+    const result = spawnSync('bash', ['-c', line ?? 'false'], { encoding: 'utf8', env });
+    expect(result.status, result.stderr).toBe(0);
   });
 
   it('logs the admin in with ADMIN_PASSWORD and never prints it', async () => {
