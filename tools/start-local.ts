@@ -177,12 +177,12 @@ async function sayUnfinished(stack: LocalStack): Promise<void> {
   }
 }
 
-/** Prints where to look: URLs, the password, the token and the commands an operator uses. */
 /** `word` as one shell word: as it is when it is safe, else in single quotes. */
 function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
+/** Prints where to look: URLs, the password, the token and the commands an operator uses. */
 function printWhereToLook(stack: LocalStack, dataDir: string, passwordChosen: boolean): void {
   // The commands below are for copying into a shell: a DATA_DIR with a space or a "#" is quoted.
   const db = shellWord(resolve(dataDir, 'slideshow.db'));
