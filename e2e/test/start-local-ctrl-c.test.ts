@@ -24,6 +24,13 @@ import {
   startLocal,
 } from './start-local-support.ts';
 
+/** The backend's log from now on: the result reads what was added since. */
+function backendLogFromNow(dataDir: string): () => string {
+  const file = join(dataDir, 'logs', 'backend.log');
+  const size = statSync(file).size;
+  return () => readFileSync(file).subarray(size).toString('utf8');
+}
+
 /** Images uploaded on top of the samples, so jobs are queued and running at the signal. */
 const EXTRA_IMAGES = 12;
 
@@ -85,6 +92,13 @@ describe('Ctrl-C of npm start with jobs in flight', () => {
       DATA_DIR: dataDir,
     };
   });
+  /** A later start on the same folder, once it has said it uploads no samples. */
+  async function startAgain(): Promise<StartLocal> {
+    const run = startLocal(env);
+    runs.push(run);
+    await run.waitFor('Samples: none uploaded', 180_000);
+    return run;
+  }
   afterAll(async () => {
     for (const r of runs) {
       if (r.child.exitCode === null && r.child.signalCode === null) {
@@ -145,9 +159,7 @@ describe('Ctrl-C of npm start with jobs in flight', () => {
   }, 600_000);
 
   it('finishes every image on the next start in the same data folder, saying so without warnings', async () => {
-    const run = startLocal(env);
-    runs.push(run);
-    await run.waitFor('Samples: none uploaded', 180_000);
+    const run = await startAgain();
     // The launcher names what the last run left; resuming it is the expected way on, not a
     // warning (local-cloud re-runs the executions and job attempts the stop left on purpose).
     await run.waitFor('Unfinished from the last run: ', 30_000);
@@ -168,14 +180,11 @@ describe('Ctrl-C of npm start with jobs in flight', () => {
   }, 800_000);
 
   it('stops the same way when the terminal is closed (SIGHUP to the whole group)', async () => {
-    const run = startLocal(env);
-    runs.push(run);
-    await run.waitFor('Samples: none uploaded', 180_000);
+    const run = await startAgain();
     await uploadUntilProcessing(run, 2, 'hangup');
 
     const printed = run.output().length;
-    const backendLogFile = join(dataDir, 'logs', 'backend.log');
-    const backendLogged = statSync(backendLogFile).size;
+    const backendLog = backendLogFromNow(dataDir);
     // A closed terminal: the kernel sends SIGHUP to the foreground process group.
     process.kill(-(run.child.pid as number), 'SIGHUP');
     expect(await run.exited(60_000), run.output()).toBe(0);
@@ -186,7 +195,7 @@ describe('Ctrl-C of npm start with jobs in flight', () => {
     // "stopped" line. It gets two signals at about the same time, the group's SIGHUP and the
     // launcher's SIGTERM (stack.stop()), and names whichever it handled first (a busy machine
     // has delivered the SIGTERM first); the other finds it stopping already.
-    const backendAfter = readFileSync(backendLogFile).subarray(backendLogged).toString('utf8');
+    const backendAfter = backendLog();
     const stopped = backendAfter
       .split('\n')
       .filter((l) => l.startsWith('{'))
@@ -198,11 +207,8 @@ describe('Ctrl-C of npm start with jobs in flight', () => {
   }, 600_000);
 
   it('still stops the whole stack when the closed terminal fails its writes', async () => {
-    const run = startLocal(env);
-    runs.push(run);
-    await run.waitFor('Samples: none uploaded', 180_000);
-    const backendLogFile = join(dataDir, 'logs', 'backend.log');
-    const backendLogged = statSync(backendLogFile).size;
+    const run = await startAgain();
+    const backendLog = backendLogFromNow(dataDir);
     // A closed window: the launcher's output has nowhere to go (a hung-up tty fails writes
     // with EIO; this closed pipe with EPIPE), then the hang-up reaches the group.
     run.child.stderr?.destroy();
@@ -210,8 +216,7 @@ describe('Ctrl-C of npm start with jobs in flight', () => {
     expect(await run.exited(60_000)).toBe(0);
     // It stopped the stack and released DATA_DIR instead of dying at its first line.
     expect(existsSync(join(dataDir, 'npm-start.pid'))).toBe(false);
-    const backendAfter = readFileSync(backendLogFile).subarray(backendLogged).toString('utf8');
-    expect(backendAfter).toContain('"message":"stopped"');
+    expect(backendLog()).toContain('"message":"stopped"');
     expect(processesUsing(dataDir)).toEqual([]);
   }, 600_000);
 });
