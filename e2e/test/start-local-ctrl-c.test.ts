@@ -206,6 +206,28 @@ describe('Ctrl-C of npm start with jobs in flight', () => {
     expect(processesUsing(dataDir)).toEqual([]);
   }, 600_000);
 
+  it('stops the stack when the launcher itself is killed hard (SIGKILL)', async () => {
+    const run = await startAgain();
+    // No handler runs for SIGKILL: the backend and local-cloud see their stdin (a pipe whose
+    // other end the launcher held) reach its end, and stop as on SIGTERM. (Their last log
+    // lines are lost with the launcher, which copied them into logs/.)
+    run.child.kill('SIGKILL');
+    await run.exited(60_000);
+    await until(
+      () => processesUsing(dataDir).length === 0,
+      60_000,
+      () => `still running: ${JSON.stringify(processesUsing(dataDir))}`,
+    );
+    // A stop, not a crash: the backend released the database lease for the next start.
+    const lease = new Database(join(dataDir, 'slideshow.db.lease'), { readonly: true });
+    try {
+      const row = lease.prepare('SELECT record FROM lease').get() as { record: string };
+      expect(JSON.parse(row.record)).toMatchObject({ holder: null });
+    } finally {
+      lease.close();
+    }
+  }, 600_000);
+
   it('still stops the whole stack when the closed terminal fails its writes', async () => {
     const run = await startAgain();
     const backendLog = backendLogFromNow(dataDir);

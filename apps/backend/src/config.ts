@@ -129,6 +129,7 @@ const EnvSchema = z.object({
   TRUSTED_PROXY_HOPS: z.preprocess(blank, z.coerce.number().int().min(0).max(10).optional()),
   PUBLIC_MEDIA_BASE_URL: str,
   LOG_LEVEL: z.preprocess(blank, z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO')),
+  STOP_WHEN_STDIN_CLOSES: z.preprocess(blank, z.enum(['0', '1']).default('0')),
 });
 
 /** The environment as the schema parsed it. */
@@ -208,6 +209,11 @@ export interface BackendConfig {
   /** Regeneration policy (REGEN_*; regen/regenerator.ts). */
   regen: RegenSettings;
   logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+  /**
+   * Stop as on SIGTERM once stdin reaches its end: npm start holds the other end, so a
+   * launcher killed hard (SIGKILL, a crash) still takes its stack with it.
+   */
+  stopWhenStdinCloses: boolean;
 }
 
 /**
@@ -417,6 +423,7 @@ export function loadConfig(
     presets,
     regen: regenSettings(e),
     logLevel: e.LOG_LEVEL,
+    stopWhenStdinCloses: e.STOP_WHEN_STDIN_CLOSES === '1',
   };
 }
 

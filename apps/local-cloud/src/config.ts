@@ -59,6 +59,7 @@ const Schema = z.object({
   /** Most job task processes at once (0: no limit); default: this machine's cores. */
   LOCAL_CLOUD_MAX_RUNNING_TASKS: z.coerce.number().int().min(0).default(availableParallelism()),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO'),
+  STOP_WHEN_STDIN_CLOSES: z.enum(['0', '1']).default('0'),
   /** The gcloud wrapper's (gcloud.ts) configuration directory; default `<data dir>/gcloud-config`. */
   CLOUDSDK_CONFIG: z.string().min(1).optional(),
 });
@@ -80,6 +81,8 @@ export interface LocalCloudConfig {
   queueTombstoneMs?: number;
   maxRunningTasks: number;
   logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+  /** Stop as on SIGTERM once stdin reaches its end (npm start's launcher holds the other end). */
+  stopWhenStdinCloses: boolean;
   /** gcloud's configuration directory for the wrapper (gcloud.ts): never the user's own. */
   gcloudConfigDir: string;
 }
@@ -107,6 +110,7 @@ export function loadConfig(
     ),
     outboundHosts: c.LOCAL_CLOUD_OUTBOUND_HOSTS,
     logLevel: c.LOG_LEVEL,
+    stopWhenStdinCloses: c.STOP_WHEN_STDIN_CLOSES === '1',
     gcloudConfigDir: resolve(c.CLOUDSDK_CONFIG ?? join(c.LOCAL_CLOUD_DATA_DIR, 'gcloud-config')),
   };
   if (c.LOCAL_CLOUD_OIDC_TOKEN) config.oidcToken = c.LOCAL_CLOUD_OIDC_TOKEN;

@@ -36,17 +36,22 @@ logger.info('local-cloud ready', {
 });
 
 let shuttingDown = false;
+const shutdown = (signal: string) => {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  logger.info('shutting down', { signal });
+  cloud.stop().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      logger.error('shutdown failed', { error: coerceError(error) });
+      process.exit(1);
+    },
+  );
+};
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-  process.on(signal, () => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    logger.info('shutting down', { signal });
-    cloud.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error('shutdown failed', { error: coerceError(error) });
-        process.exit(1);
-      },
-    );
-  });
+  process.on(signal, () => shutdown(signal));
+}
+if (config.stopWhenStdinCloses) {
+  // npm start's launcher holds stdin's other end: it is closed once the launcher is gone.
+  process.stdin.on('end', () => shutdown('stdin closed')).resume();
 }

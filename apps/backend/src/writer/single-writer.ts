@@ -420,6 +420,10 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => void endings.shutdown(signal));
   }
+  if (config.stopWhenStdinCloses) {
+    // npm start's launcher holds stdin's other end: it is closed once the launcher is gone.
+    process.stdin.on('end', () => void endings.shutdown('stdin closed')).resume();
+  }
 
   gate.setPhase('starting', 'waiting for the database lease');
   const acquired = await acquireLease(options);
