@@ -177,9 +177,9 @@ function startChild(
   const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
   const child = spawn(process.execPath, [entry], {
     cwd: repoRoot,
+    env: { ...process.env, ...env, STOP_WHEN_STDIN_CLOSES: '1' },
     // stdin is a lifeline: its other end stays open in this process, so once this process
     // is gone however it ended (SIGKILL, a crash), the child reads its end and stops itself.
-    env: { ...process.env, ...env, STOP_WHEN_STDIN_CLOSES: '1' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   child.once('exit', () => child.stdin?.destroy());
