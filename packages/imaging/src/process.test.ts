@@ -52,6 +52,43 @@ const near = (actual: number[], expected: number[], tolerance = 40): void => {
   });
 };
 
+/** A store whose `failAt`-th write fails; its other writes hold on until `release()`. */
+function holdingStore(failAt: number) {
+  const count = { started: 0, inFlight: 0 };
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const write = async (): Promise<void> => {
+    count.started += 1;
+    count.inFlight += 1;
+    const nth = count.started;
+    try {
+      if (nth === failAt) {
+        await Promise.resolve();
+        throw new Error('the store is full');
+      }
+      await released;
+    } finally {
+      count.inFlight -= 1;
+    }
+  };
+  return { count, write, release: () => release() };
+}
+
+/** Whether `outcome` has settled, asked after a few turns of the event loop. */
+function settledSoon(outcome: Promise<unknown>): () => Promise<boolean> {
+  let settled = false;
+  outcome.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  return async () => {
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    return settled;
+  };
+}
+
 describe('targetWidths', () => {
   it('never upscales and offers the source width between two preset widths', () => {
     const widths = [320, 640, 1280, 1920, 2560];
@@ -379,44 +416,21 @@ describe('web-v3 with the never-larger rule', () => {
   });
 
   it('after a failed write starts no other, and throws once every write in flight has settled', async () => {
-    const input = await photoJpeg(1200, 900, 95);
-    let started = 0;
-    let inFlight = 0;
-    let release: () => void = () => undefined;
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const outcome = processImage(input, {
+    const store = holdingStore(1);
+    const outcome = processImage(await photoJpeg(1200, 900, 95), {
       preset: 'web-v3',
-      write: async () => {
-        started += 1;
-        inFlight += 1;
-        try {
-          if (started === 1) {
-            await Promise.resolve();
-            throw new Error('the store is full');
-          }
-          await released; // the other writes hold on until the test lets them go
-        } finally {
-          inFlight -= 1;
-        }
-      },
+      write: store.write,
     });
-    let settled = false;
-    outcome.then(
-      () => (settled = true),
-      () => (settled = true),
-    );
-    for (let i = 0; i < 600 && started < WRITES_AT_ONCE; i++) await sleep(10);
-    expect(started).toBe(WRITES_AT_ONCE);
+    const settled = settledSoon(outcome);
+    for (let i = 0; i < 600 && store.count.started < WRITES_AT_ONCE; i++) await sleep(10);
+    expect(store.count.started).toBe(WRITES_AT_ONCE);
     // The failure is known, but writes are still in flight: processImage has not thrown.
-    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
-    expect(settled).toBe(false);
-    release();
+    expect(await settled()).toBe(false);
+    store.release();
     await expect(outcome).rejects.toThrow('the store is full');
-    expect(inFlight).toBe(0);
+    expect(store.count.inFlight).toBe(0);
     // No write started after the failure (the image has more variants than that).
-    expect(started).toBe(WRITES_AT_ONCE);
+    expect(store.count.started).toBe(WRITES_AT_ONCE);
   });
 
   it("looks the search's baseline up in the presets it is given (a job spec's closure)", async () => {
@@ -432,6 +446,33 @@ describe('web-v3 with the never-larger rule', () => {
         processImage(await photoJpeg(width, height, 95), { preset: 'web-v3', presets: closure }),
       ).rejects.toThrow('Expected one of web-v3 for preset but received "web-v1"');
     }
+  });
+});
+
+describe('a preset without the never-larger rule (writes beside the encodes)', () => {
+  it('throws a failed write only once the writes in flight settle', async () => {
+    // A custom preset without the never-larger rule writes each variant as soon as it is
+    // encoded. The second write fails while the first is still in flight: processImage must not
+    // throw before that write has settled, and no encode still running may write after it.
+    const eager = { ...(PRESETS['web-v1'] as Preset), name: 'eager', neverLarger: false };
+    const store = holdingStore(2);
+    const outcome = processImage(await photoJpeg(1200, 900, 95), {
+      preset: 'eager',
+      presets: { eager },
+      write: store.write,
+    });
+    const settled = settledSoon(outcome);
+    for (let i = 0; i < 600 && store.count.started < 2; i++) await sleep(10);
+    expect(store.count.started).toBe(2);
+    expect(await settled()).toBe(false);
+    expect(store.count.inFlight).toBe(1);
+    store.release();
+    await expect(outcome).rejects.toThrow('the store is full');
+    expect(store.count.inFlight).toBe(0);
+    // The encodes that were running finish on their own; none of them writes.
+    const after = store.count.started;
+    await sleep(1_500);
+    expect(store.count.started).toBe(after);
   });
 });
 

@@ -44,8 +44,9 @@ export interface ProcessOptions {
   limits?: Partial<Limits>;
   /**
    * Called once per stored variant: as soon as it is encoded, or — with a
-   * `neverLarger` preset — one at a time after every encode, for the variants
-   * the rule keeps.
+   * `neverLarger` preset — after every encode, for the variants the rule keeps
+   * ({@link WRITES_AT_ONCE} at a time). Never called after processImage has
+   * returned or thrown.
    */
   write?: (variant: VariantOutput) => Promise<void>;
   /** Aborts between steps (an encode already running finishes first). */
@@ -197,7 +198,10 @@ async function decodeSource(
 
 /**
  * Runs the encodes in one pool, handing each variant to `write` as soon as it
- * is ready (when given). The first failure stops the encodes not yet started.
+ * is ready (when given). The first failure stops the encodes not yet started
+ * and the writes of the ones still running; it is thrown once the writes in
+ * flight have settled (an encode still running is not waited for: it writes
+ * nothing), so nothing of the image lands in the store after processImage threw.
  */
 async function runEncodes(
   jobs: CostedJob<VariantOutput>[],
@@ -209,6 +213,7 @@ async function runEncodes(
 ): Promise<VariantOutput[]> {
   const { signal, format, write } = context;
   let failed = false;
+  const writing = new Set<Promise<void>>();
   const runJob = (job: CostedJob<VariantOutput>): CostedJob<VariantOutput> => ({
     ...job,
     run: async () => {
@@ -222,7 +227,15 @@ async function runEncodes(
           throw fromSharpError(coerceError(error), { format, stage: 'encode' });
         }
         if (failed) throw new AppError('INTERNAL', 'Stopped: another variant of this image failed');
-        if (write) await write(variant);
+        if (write) {
+          const written = write(variant);
+          writing.add(written);
+          try {
+            await written;
+          } finally {
+            writing.delete(written);
+          }
+        }
         return variant;
       } catch (error) {
         failed = true;
@@ -233,7 +246,12 @@ async function runEncodes(
   // One pool, costliest ready encode first: the big AVIF/WebP encodes start at
   // once and the small ones fill the gaps at the end (shorter tail than
   // separate lanes); encodes that wait for the quality search never hold a slot.
-  return runByCost(jobs.map(runJob), ENCODE_POOL);
+  try {
+    return await runByCost(jobs.map(runJob), ENCODE_POOL);
+  } catch (error) {
+    await Promise.allSettled(writing);
+    throw error;
+  }
 }
 
 /** Applies the never-larger rule to the finished variants, then writes the ones it keeps. */
