@@ -17,7 +17,7 @@ import {
   createConnectorCalls,
   createJobsRunConnector,
 } from './run/connector.ts';
-import { createJobPolicy, type JobPolicy } from './run/job-policy.ts';
+import { createJobPolicy, type JobPolicy, type PinnedValue } from './run/job-policy.ts';
 import { registerRunRoutes } from './run/routes.ts';
 import { createJobRunner, type JobRunner } from './run/runner.ts';
 import { createRunService, type RunService } from './run/service.ts';
@@ -61,6 +61,8 @@ export interface LocalCloudDeps {
   jobCommands?: readonly (readonly string[])[];
   /** Secret name → file holding its value, for env `valueSource.secretKeyRef`. */
   secretFiles?: Readonly<Record<string, string>>;
+  /** Variables every job must set to these values (a literal or a registered secret). */
+  jobPinnedEnv?: Readonly<Record<string, PinnedValue>>;
   /** Hosts tasks and workflow calls may reach besides loopback (`name`, `name:port` or `*`). */
   outboundHosts?: readonly string[];
   /** The port local-cloud listens on: the only target the OAuth token is sent to. */
@@ -103,6 +105,7 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
   const jobPolicy = createJobPolicy({
     commands: deps.jobCommands ?? [],
     secretFiles: deps.secretFiles ?? {},
+    pinnedEnv: deps.jobPinnedEnv ?? {},
     logger: log.child({ component: 'cloud-run' }),
   });
   const connectorCalls = createConnectorCalls(deps.db);

@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as z from 'zod';
+import type { PinnedValue } from './run/job-policy.ts';
 
 /** A JSON value in an environment variable, parsed then checked by `schema`. */
 function json<T extends z.ZodType>(schema: T) {
@@ -21,7 +22,9 @@ function json<T extends z.ZodType>(schema: T) {
     .pipe(schema);
 }
 
-const Schema = z.object({
+const SECRET_ID = z.string().regex(/^[A-Za-z0-9_-]{1,255}$/);
+
+const Fields = z.object({
   LOCAL_CLOUD_PORT: z.coerce.number().int().min(0).max(65535).default(8123),
   LOCAL_CLOUD_DATA_DIR: z.string().min(1).default('.data'),
   LOCAL_CLOUD_PROJECT: z.string().min(1).default('local-project'),
@@ -36,8 +39,17 @@ const Schema = z.object({
   /** Command lines jobs may run, as JSON: [["node", "apps/processor/dist/processor.mjs"], …]. */
   LOCAL_CLOUD_JOB_COMMANDS: json(z.array(z.array(z.string()).min(1))).default([]),
   /** Secrets for job env `valueSource.secretKeyRef`, as JSON: {"callback-secret": "/path/to/file"}. */
-  LOCAL_CLOUD_SECRET_FILES: json(
-    z.record(z.string().regex(/^[A-Za-z0-9_-]{1,255}$/), z.string().min(1)),
+  LOCAL_CLOUD_SECRET_FILES: json(z.record(SECRET_ID, z.string().min(1))).default({}),
+  /**
+   * Variables every job must set to these values, as JSON: a literal or a
+   * registered secret, {"BACKEND_API_URL": "http://127.0.0.1:8080",
+   * "CALLBACK_SECRET": {"secret": "callback-secret"}} (run/job-policy.ts).
+   */
+  LOCAL_CLOUD_JOB_PINNED_ENV: json(
+    z.record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
+      z.union([z.string(), z.strictObject({ secret: SECRET_ID })]),
+    ),
   ).default({}),
   /** Hosts tasks and workflow calls may reach besides loopback, comma-separated (`name`, `name:port`, `*`). */
   LOCAL_CLOUD_OUTBOUND_HOSTS: z
@@ -64,6 +76,19 @@ const Schema = z.object({
   CLOUDSDK_CONFIG: z.string().min(1).optional(),
 });
 
+const Schema = Fields.superRefine((c, ctx) => {
+  // A pin to a secret nobody registered would refuse every job: say so at start instead.
+  for (const [name, value] of Object.entries(c.LOCAL_CLOUD_JOB_PINNED_ENV)) {
+    if (typeof value !== 'string' && !Object.hasOwn(c.LOCAL_CLOUD_SECRET_FILES, value.secret)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LOCAL_CLOUD_JOB_PINNED_ENV', name],
+        message: `names secret ${value.secret}, which LOCAL_CLOUD_SECRET_FILES does not register`,
+      });
+    }
+  }
+});
+
 /** Validated configuration. */
 export interface LocalCloudConfig {
   port: number;
@@ -74,6 +99,8 @@ export interface LocalCloudConfig {
   jobCommands: string[][];
   /** Secret name → absolute path of the file holding it. */
   secretFiles: Record<string, string>;
+  /** Variables every job must set to these values (run/job-policy.ts). */
+  jobPinnedEnv: Record<string, PinnedValue>;
   outboundHosts: string[];
   workdir: string;
   killGraceMs: number;
@@ -108,6 +135,7 @@ export function loadConfig(
     secretFiles: Object.fromEntries(
       Object.entries(c.LOCAL_CLOUD_SECRET_FILES).map(([name, file]) => [name, resolve(file)]),
     ),
+    jobPinnedEnv: c.LOCAL_CLOUD_JOB_PINNED_ENV,
     outboundHosts: c.LOCAL_CLOUD_OUTBOUND_HOSTS,
     logLevel: c.LOG_LEVEL,
     stopWhenStdinCloses: c.STOP_WHEN_STDIN_CLOSES === '1',

@@ -21,6 +21,7 @@ const cloud = await startLocalCloud({
   maxRunningTasks: config.maxRunningTasks,
   jobCommands: config.jobCommands,
   secretFiles: config.secretFiles,
+  jobPinnedEnv: config.jobPinnedEnv,
   outboundHosts: config.outboundHosts,
   logger,
   ...(config.oidcToken ? { oidcToken: config.oidcToken } : {}),
@@ -33,6 +34,7 @@ logger.info('local-cloud ready', {
   parent: cloud.parent,
   credentialFile: cloud.tokenFile,
   jobCommands: config.jobCommands.length,
+  jobPinnedEnv: Object.keys(config.jobPinnedEnv),
 });
 
 let shuttingDown = false;

@@ -18,6 +18,7 @@ import { ApiError } from './google-error.ts';
 import { LIMITS } from './limits.ts';
 import { type GuardOptions, logRefusal, refusal } from './request-guard.ts';
 import type { HeaderReader } from './router.ts';
+import type { PinnedValue } from './run/job-policy.ts';
 import type { TasksRules } from './tasks/model.ts';
 
 /** Options for {@link startLocalCloud}. */
@@ -51,6 +52,8 @@ export interface StartLocalCloudOptions {
   jobCommands?: readonly (readonly string[])[];
   /** Secret name → file holding its value (env `valueSource.secretKeyRef` of jobs). */
   secretFiles?: Readonly<Record<string, string>>;
+  /** Variables every job must set to these values (a literal or a registered secret). */
+  jobPinnedEnv?: Readonly<Record<string, PinnedValue>>;
   /** Hosts tasks and workflow calls may reach besides loopback (no token is ever sent to them). */
   outboundHosts?: readonly string[];
 }
@@ -220,6 +223,7 @@ export async function startLocalCloud(options: StartLocalCloudOptions): Promise<
     hostEnv: options.hostEnv ?? hostEnvironment(),
     jobCommands: options.jobCommands ?? [],
     secretFiles: options.secretFiles ?? {},
+    jobPinnedEnv: options.jobPinnedEnv ?? {},
     outboundHosts: options.outboundHosts ?? [],
     selfPort: port,
     ...(options.tasksRules === undefined ? {} : { tasksRules: options.tasksRules }),

@@ -5,8 +5,17 @@
  * (LOCAL_CLOUD_JOB_COMMANDS) — never one set through the API — and checked
  * again before every spawn, so a job stored by an older local-cloud cannot
  * run something else. Environment variables that make a program load other
- * code (NODE_OPTIONS, LD_PRELOAD…) are refused for the same reason, and the
+ * code (NODE_OPTIONS, LD_PRELOAD…) or send its HTTP through another host
+ * (NODE_USE_ENV_PROXY, HTTP_PROXY…) are refused for the same reason, and the
  * names Cloud Run reserves for jobs are refused as Google does.
+ *
+ * What the registered program does with its credentials is decided by its
+ * environment too: the processor sends the callback secret to
+ * BACKEND_API_URL and reads and writes where STORAGE_URL says. The stack pins
+ * those variables (LOCAL_CLOUD_JOB_PINNED_ENV): every job must set each to
+ * the registered value, checked with the command line (at create/patch, on
+ * the overrides of every run, and before every spawn), and a secret pinned
+ * to a name may be given to no other name.
  *
  * Secrets are env references to Secret Manager (`valueSource.secretKeyRef`,
  * https://cloud.google.com/run/docs/configuring/jobs/secrets): the API stores
@@ -24,11 +33,25 @@ export interface SecretKeyRef {
   version?: string;
 }
 
+/** A pinned variable's value: a literal, or a registered secret (`{"secret": "callback-secret"}`). */
+export type PinnedValue = string | { readonly secret: string };
+
+/** The parts of a container the policy decides on (model.ts Container). */
+export interface ContainerToCheck {
+  command?: readonly string[];
+  args?: readonly string[];
+  env?: readonly { name: string; value?: string; valueSource?: { secretKeyRef: SecretKeyRef } }[];
+}
+
 /** The job policy. */
 export interface JobPolicy {
-  /** Throws PERMISSION_DENIED unless `command` + `args` is a registered command line. */
-  checkCommand(command: readonly string[], args: readonly string[], field: string): void;
-  /** Throws for a reserved or code-loading environment variable name. */
+  /**
+   * Throws PERMISSION_DENIED unless the container's `command` + `args` is a
+   * registered command line and its env sets every pinned variable to its
+   * registered value (and a pinned secret under no other name).
+   */
+  checkContainer(container: ContainerToCheck, field: string): void;
+  /** Throws for a reserved, code-loading or proxy environment variable name. */
   checkEnvName(name: string, field: string): void;
   /** Validates a secret reference against the registered secrets; returns it normalised. */
   checkSecret(ref: unknown, field: string): SecretKeyRef;
@@ -42,6 +65,8 @@ export interface JobPolicyOptions {
   commands: readonly (readonly string[])[];
   /** Secret name → file holding its value. */
   secretFiles: Readonly<Record<string, string>>;
+  /** Variables every job must set to these values (default: none). */
+  pinnedEnv?: Readonly<Record<string, PinnedValue>>;
   logger: Logger;
 }
 
@@ -91,7 +116,28 @@ const CODE_LOADING = new Set([
   '_JAVA_OPTIONS',
 ]);
 
+/**
+ * Variables with which an environment sends a program's HTTP requests, and
+ * their headers, through another host: Node's own proxy support
+ * (NODE_USE_ENV_PROXY, then HTTP_PROXY/HTTPS_PROXY, for fetch and node:http
+ * alike), and the proxy variables other clients read (gaxios, curl…), in
+ * either case. A pinned BACKEND_API_URL means nothing if the request goes to a
+ * proxy first.
+ */
+const ROUTING = new Set([
+  'NODE_USE_ENV_PROXY',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'ALL_PROXY',
+  'NO_PROXY',
+]);
+
 const SECRET_ID = /^[A-Za-z0-9_-]{1,255}$/;
+
+/** The secret id of a reference: `NAME` of `projects/P/secrets/NAME`. */
+function secretIdOf(ref: SecretKeyRef): string {
+  return ref.secret.split('/').at(-1) ?? ref.secret;
+}
 
 function normaliseArgv(argv: readonly string[]): string {
   return JSON.stringify(argv.map((a, i) => (i === 0 && a === 'node' ? process.execPath : a)));
@@ -100,15 +146,18 @@ function normaliseArgv(argv: readonly string[]): string {
 /** Builds the policy from the local stack's configuration. */
 export function createJobPolicy(options: JobPolicyOptions): JobPolicy {
   const allowed = new Set(options.commands.map(normaliseArgv));
+  const checkPinned = pinnedEnvCheck(options.pinnedEnv ?? {});
   const warnedLax = new Set<string>();
-  const secretName = (ref: SecretKeyRef) => ref.secret.split('/').at(-1) ?? ref.secret;
   return {
-    checkCommand(command, args, field) {
-      if (allowed.has(normaliseArgv([...command, ...args]))) return;
-      throw new ApiError(
-        'PERMISSION_DENIED',
-        `${field}: local-cloud runs only the command lines its configuration registers (LOCAL_CLOUD_JOB_COMMANDS); ${JSON.stringify([...command, ...args])} is not one of them.`,
-      );
+    checkContainer(container, field) {
+      const argv = [...(container.command ?? []), ...(container.args ?? [])];
+      if (!allowed.has(normaliseArgv(argv))) {
+        throw new ApiError(
+          'PERMISSION_DENIED',
+          `${field}: local-cloud runs only the command lines its configuration registers (LOCAL_CLOUD_JOB_COMMANDS); ${JSON.stringify(argv)} is not one of them.`,
+        );
+      }
+      checkPinned(container.env ?? [], `${field}.env`);
     },
     checkEnvName(name, field) {
       if (RESERVED.has(name)) {
@@ -118,6 +167,12 @@ export function createJobPolicy(options: JobPolicyOptions): JobPolicy {
         throw new ApiError(
           'PERMISSION_DENIED',
           `${field}: local-cloud does not let the API set ${name}, which changes what code a job loads.`,
+        );
+      }
+      if (ROUTING.has(name.toUpperCase())) {
+        throw new ApiError(
+          'PERMISSION_DENIED',
+          `${field}: local-cloud does not let the API set ${name}, which sends a job's HTTP requests through another host.`,
         );
       }
     },
@@ -145,7 +200,7 @@ export function createJobPolicy(options: JobPolicyOptions): JobPolicy {
       return version === undefined ? { secret } : { secret, version };
     },
     readSecret(ref) {
-      const name = secretName(ref);
+      const name = secretIdOf(ref);
       const file = Object.hasOwn(options.secretFiles, name) ? options.secretFiles[name] : undefined;
       if (file === undefined) throw new Error(`secret ${name} is not registered`);
       const stat = statSync(file);
@@ -162,5 +217,55 @@ export function createJobPolicy(options: JobPolicyOptions): JobPolicy {
       // One trailing newline is the file's line ending, not part of the secret.
       return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
     },
+  };
+}
+
+/**
+ * The check of a container's env against the pinned variables: each must be
+ * set, and every entry of its name hold the pinned value (a duplicate entry
+ * would otherwise win in the child). Unset is refused too: without
+ * STORAGE_URL the processor would take GCS_BUCKET_NAME and GCS_API_ENDPOINT
+ * instead, a store anywhere.
+ */
+function pinnedEnvCheck(
+  pinned: Readonly<Record<string, PinnedValue>>,
+): (env: NonNullable<ContainerToCheck['env']>, field: string) => void {
+  const refuse = (field: string, message: string) =>
+    new ApiError(
+      'PERMISSION_DENIED',
+      `${field}: ${message} (local-cloud's configuration pins it: LOCAL_CLOUD_JOB_PINNED_ENV).`,
+    );
+  // Secret id → the names it is pinned to.
+  const pinnedSecrets = new Map<string, string[]>();
+  for (const [name, value] of Object.entries(pinned)) {
+    if (typeof value !== 'string') {
+      pinnedSecrets.set(value.secret, [...(pinnedSecrets.get(value.secret) ?? []), name]);
+    }
+  }
+  return (env, field) => {
+    for (const [name, value] of Object.entries(pinned)) {
+      const entries = env.filter((e) => e.name === name);
+      const wanted = typeof value === 'string' ? JSON.stringify(value) : `secret ${value.secret}`;
+      if (entries.length === 0) throw refuse(field, `a job must set ${name} to ${wanted}`);
+      for (const e of entries) {
+        const ref = e.valueSource?.secretKeyRef;
+        const same =
+          typeof value === 'string'
+            ? ref === undefined && (e.value ?? '') === value
+            : ref !== undefined && secretIdOf(ref) === value.secret;
+        if (!same) throw refuse(field, `${name} must be ${wanted}, not another value`);
+      }
+    }
+    for (const e of env) {
+      const ref = e.valueSource?.secretKeyRef;
+      const id = ref === undefined ? undefined : secretIdOf(ref);
+      const owners = id === undefined ? undefined : pinnedSecrets.get(id);
+      if (owners !== undefined && !owners.includes(e.name)) {
+        throw refuse(
+          field,
+          `secret ${id} may be given only as ${owners.join(' or ')}, not as ${e.name}`,
+        );
+      }
+    }
   };
 }

@@ -205,7 +205,8 @@ function taskCountOf(value: unknown, field: string): number {
 
 /**
  * The ExecutionTemplate of a Job body with Google's defaults, checked against
- * Google's limits and the job policy (the command line must be a registered one).
+ * Google's limits and the job policy (the command line must be a registered
+ * one, the pinned variables set to their registered values).
  */
 export function normalizeTemplate(input: unknown, policy: JobPolicy): ExecutionTemplate {
   const t = obj(input);
@@ -228,7 +229,7 @@ export function normalizeTemplate(input: unknown, policy: JobPolicy): ExecutionT
     throw invalidArgument(`maxRetries must be an integer in [0, ${LIMITS.jobMaxRetries}].`);
   }
   const only = containers[0] as Container;
-  policy.checkCommand(only.command ?? [], only.args ?? [], 'template.template.containers[0]');
+  policy.checkContainer(only, 'template.template.containers[0]');
   const template: TaskTemplate = {
     containers,
     maxRetries,

@@ -57,7 +57,7 @@ export interface JobRunnerDeps {
    * and a hundred image jobs started together only thrash them.
    */
   maxRunningTasks?: number;
-  /** Which command lines may run and where secrets come from. */
+  /** Which command lines may run, with which pinned env, and where secrets come from. */
   policy: JobPolicy;
   now?: () => number;
 }
@@ -126,7 +126,7 @@ async function runExecution(
   const iso = () => new Date(ctx.now()).toISOString();
   const container = execution.template.containers[0]!;
   try {
-    ctx.policy.checkCommand(container.command ?? [], container.args ?? [], 'container');
+    ctx.policy.checkContainer(container, 'container');
   } catch (error) {
     return failWithoutRunning(ctx, execution, coerceError(error).message);
   }

@@ -102,10 +102,11 @@ export function createRunService(deps: RunServiceDeps): RunService {
   };
   const startExecution = (jobName: string, overrides: unknown): Execution => {
     const job = mustJob(jobName);
-    // A job stored before its command line was registered (or since unregistered) cannot run.
-    const only = job.template.template.containers[0];
-    policy.checkCommand(only?.command ?? [], only?.args ?? [], 'job container');
-    return runner().start(job, applyOverrides(job.template, overrides, policy));
+    // A job stored before its command line or pinned env was registered (or since changed) cannot run.
+    policy.checkContainer(job.template.template.containers[0] ?? {}, 'job container');
+    const template = applyOverrides(job.template, overrides, policy);
+    policy.checkContainer(template.template.containers[0] ?? {}, 'overrides.containerOverrides');
+    return runner().start(job, template);
   };
   return {
     createJob(name, body) {
