@@ -426,14 +426,26 @@ async function registerProcessorJob(stack: ProvisionTarget): Promise<void> {
   }
 }
 
-/** The processor's Cloud Run job resource (v2 `Job`), which local-cloud runs as a local process. */
-function processorJob(stack: ProvisionTarget): Record<string, unknown> {
-  const env = {
+/**
+ * The processor's variables that say where it sends the callback secret, how it
+ * authenticates and which store it reads and writes: its job is registered with
+ * them, and local-cloud refuses any job or override with other values
+ * (LOCAL_CLOUD_JOB_PINNED_ENV, in {@link localCloudEnvironment}).
+ */
+function processorPinnedEnv(stack: { backendUrl: string; dataDir: string }) {
+  return {
     BACKEND_API_URL: stack.backendUrl,
     // A URL made from the path: a folder named with `#`, `?` or `%` keeps its name.
     STORAGE_URL: pathToFileURL(resolve(stack.dataDir, 'storage')).href,
-    MAX_RETRIES: String(stack.maxRetries),
     CALLBACK_AUTH: 'shared-secret',
+  };
+}
+
+/** The processor's Cloud Run job resource (v2 `Job`), which local-cloud runs as a local process. */
+function processorJob(stack: ProvisionTarget): Record<string, unknown> {
+  const env = {
+    ...processorPinnedEnv(stack),
+    MAX_RETRIES: String(stack.maxRetries),
     // As in the Cloud Run job (apps/processor/Dockerfile): glibc arenas capped so libvips'
     // threads do not fragment memory (sharp's install notes), and large blocks mmap'd and
     // returned on free so a batch task's memory does not grow from image to image.
@@ -537,6 +549,11 @@ function localCloudEnvironment(stack: StackSettings): Record<string, string> {
     LOCAL_CLOUD_JOB_COMMANDS: JSON.stringify([stack.processor]),
     LOCAL_CLOUD_SECRET_FILES: JSON.stringify({
       'callback-secret': join(stack.dataDir, 'callback-secret'),
+    }),
+    // No job or override may send the callback secret elsewhere or point the store elsewhere.
+    LOCAL_CLOUD_JOB_PINNED_ENV: JSON.stringify({
+      ...processorPinnedEnv(stack),
+      CALLBACK_SECRET: { secret: 'callback-secret' },
     }),
   };
 }

@@ -6,9 +6,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { DEFAULT_PRESET } from '@slideshow/imaging';
 import { makeSampleImages, makeTruncatedJpeg } from '@slideshow/tools/sample-images';
 import sharp from 'sharp';
@@ -86,6 +89,44 @@ describe('the local pipeline', () => {
     expect((await fetch(`${stack.localCloudUrl}/v2/${stack.parent}/jobs/processor`)).status).toBe(
       401,
     );
+  });
+
+  it('refuses a jobs:run that points the processor at another backend or store (the callback secret stays home)', async () => {
+    const heard: string[] = [];
+    const listener = createServer((req, res) => {
+      heard.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    try {
+      const elsewhere = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
+      const before = (await jobExecutions(stack)).length;
+      for (const [name, value] of [
+        ['BACKEND_API_URL', elsewhere],
+        ['STORAGE_URL', pathToFileURL(join(stack.dataDir, 'elsewhere')).href],
+      ] as const) {
+        const env = [
+          { name, value },
+          { name: 'TARGET_FILE_ID', value: 'any-image' },
+          { name: 'TARGET_GENERATION', value: '0' },
+        ];
+        const response = await stack.localCloud(`/v2/${stack.parent}/jobs/processor:run`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ overrides: { taskCount: 1, containerOverrides: [{ env }] } }),
+        });
+        const text = await response.text();
+        expect(response.status, text).toBe(403);
+        expect(text).toContain('PERMISSION_DENIED');
+        expect(text).toContain(name);
+      }
+      // No execution started, so no processor ran to call the listener.
+      expect((await jobExecutions(stack)).length).toBe(before);
+      expect(heard).toEqual([]);
+    } finally {
+      listener.closeAllConnections();
+      await new Promise((resolve) => listener.close(resolve));
+    }
   });
 
   it('records a corrupt image in failed_tasks from the processor after one attempt', async () => {
