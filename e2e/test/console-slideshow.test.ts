@@ -11,41 +11,18 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   collectPageErrors,
+  slideshowEvents as events,
   expectNoSeriousAxeViolations,
   launchBrowser,
   login,
   NO_CHROMIUM,
   screenshot,
   type TestBrowser,
+  waitForSlideshowEvent as waitForEvent,
 } from './console-support.ts';
 import { freshStack, upload, waitForTerminal } from './helpers.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
-interface SlideEvent {
-  type: string;
-  id?: string;
-  cause?: string;
-  wanted?: boolean;
-  playing?: boolean;
-  reason?: string;
-  reducedMotion?: boolean;
-  t?: number;
-}
-
-const events = (page: Page) =>
-  page.evaluate(() => (window as unknown as { slideshowEvents: SlideEvent[] }).slideshowEvents);
-
-/** Waits (bounded) until the slideshow has recorded an event matching `match`. */
-async function waitForEvent(page: Page, match: Partial<SlideEvent>, timeout = 30_000) {
-  await page.waitForFunction(
-    (m) =>
-      (window as unknown as { slideshowEvents?: Record<string, unknown>[] }).slideshowEvents?.some(
-        (e) => Object.entries(m).every(([k, v]) => e[k] === v),
-      ),
-    match,
-    { timeout },
-  );
-}
 
 /** Waits until `ms` have passed on the page's clock after its event `since` (a bounded wait, no assertion on time). */
 async function letTimePass(page: Page, since: number, ms: number) {

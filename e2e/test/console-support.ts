@@ -3,7 +3,8 @@
  * Chromium through playwright-core with a fresh profile, login, seeding many
  * small generated images through the admin API, the axe-core audit run inside
  * the page, screenshots (into the ignored e2e/screenshots/ unless
- * SCREENSHOTS_DIR says otherwise), and cutting an answer on its way back.
+ * SCREENSHOTS_DIR says otherwise), cutting an answer on its way back, and
+ * reading the events the slideshow page records.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -238,4 +239,44 @@ export async function cutFirstAnswer(
       await cdp.detach();
     },
   };
+}
+
+/** An event the slideshow page recorded on `window.slideshowEvents` (apps/backend/src/web/assets/slideshow.js). */
+export interface SlideEvent {
+  type: string;
+  id?: string;
+  cause?: string;
+  count?: number;
+  wanted?: boolean;
+  playing?: boolean;
+  reason?: string;
+  reducedMotion?: boolean;
+  t?: number;
+}
+
+/** The events the slideshow page has recorded so far, in order. */
+export const slideshowEvents = (page: Page): Promise<SlideEvent[]> =>
+  page.evaluate(() => (window as unknown as { slideshowEvents: SlideEvent[] }).slideshowEvents);
+
+/** Waits (bounded) until the slideshow page has recorded an event matching `match`. */
+export async function waitForSlideshowEvent(
+  page: Page,
+  match: Partial<SlideEvent>,
+  timeout = 30_000,
+): Promise<void> {
+  await page.waitForFunction(
+    (m) =>
+      (window as unknown as { slideshowEvents?: Record<string, unknown>[] }).slideshowEvents?.some(
+        (e) => Object.entries(m).every(([k, v]) => e[k] === v),
+      ),
+    match,
+    { timeout },
+  );
+}
+
+/** Lets the page handle what is already queued (its events, a load) by waiting two animation frames. */
+export async function nextFrames(page: Page): Promise<void> {
+  await page.evaluate(
+    () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
+  );
 }
