@@ -37,8 +37,9 @@ const player = createPlayer({
     const button = $('play');
     button.textContent = state.wanted ? 'Pause' : 'Play';
     button.setAttribute('aria-label', state.wanted ? 'Pause slideshow' : 'Play slideshow');
-    // Announce slides only when they do not change by themselves (APG carousel).
+    // Announce slides and the counter only when they do not change by themselves (APG carousel).
     slide.setAttribute('aria-live', state.playing ? 'off' : 'polite');
+    $('counter').setAttribute('aria-live', state.playing ? 'off' : 'polite');
     events.push({ type: 'autoplay', ...state, t: performance.now() });
   },
 });
@@ -62,7 +63,11 @@ function show(i, cause = 'user') {
     events.push({ type: 'placeholder-shown', id: image.id, t: performance.now() });
   }
   const { picture, img } = buildPicture(image, altFor(image, index, images.length));
+  let loaded = false;
+  // Called by the load event and, for an image already complete when shown, at once: record it once.
   const done = () => {
+    if (loaded) return;
+    loaded = true;
     img.classList.add('loaded');
     events.push({
       type: 'image-loaded',
