@@ -3,10 +3,14 @@
 // neighbours are preloaded. Autoplay with a visible Play/Pause and interval,
 // held while hovered or focused, off at first under prefers-reduced-motion;
 // keyboard (←/→, Home/End, Space or K to play/pause, F full screen, C
-// captions), swipe, full screen, captions, and a deep link #slide=<id>
-// (optionally &interval=<seconds>). Events are recorded on
-// window.slideshowEvents so the browser tests can check their order.
+// captions), swipe, full screen, captions, and a link #slide=<id> (followed
+// on load and when the hash changes; optionally &interval=<seconds> and
+// &refresh=<seconds>). The list is fetched again every `refresh` seconds, when
+// the tab comes back into view and when an image fails to load, and merged in
+// place (slideshow-list.js). Events are recorded on window.slideshowEvents so
+// the browser tests can check their order.
 import { thumbHashToDataURL } from '/assets/thumbhash.js';
+import { createListFetcher, oneAtATime, placeAfterChange } from './slideshow-list.js';
 import { createPlayer } from './slideshow-player.js';
 import { altFor, buildCaption, buildPicture, placeholderUrl, preload } from './slideshow-slide.js';
 
@@ -16,16 +20,21 @@ const $ = (id) => document.getElementById(id);
 const slide = $('slide');
 const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)');
 const hash = new URLSearchParams(location.hash.slice(1));
-const storedInterval = Number(localStorage.getItem('slideshow.interval'));
-const askedInterval = Number(hash.get('interval'));
+const within = (min, max, ...values) => values.find((v) => v >= min && v <= max);
 const intervalSeconds =
-  askedInterval >= 2 && askedInterval <= 60
-    ? askedInterval
-    : storedInterval >= 2 && storedInterval <= 60
-      ? storedInterval
-      : 5;
+  within(2, 60, Number(hash.get('interval')), Number(localStorage.getItem('slideshow.interval'))) ??
+  5;
+// A few minutes by default: an unchanged list is a 304 with no body.
+const refreshSeconds = within(1, 3600, Number(hash.get('refresh'))) ?? 120;
+// The settings the link was opened with stay in the link as the slides change.
+const linkSettings = `${hash.has('interval') ? `&interval=${intervalSeconds}` : ''}${
+  hash.has('refresh') ? `&refresh=${refreshSeconds}` : ''
+}`;
+const fetchList = createListFetcher('/api/slideshow');
 let images = [];
 let index = 0;
+// False until a list has been received: the first one opens the linked slide.
+let listed = false;
 // Held so the detached preloads are not collected before they have fetched.
 let preloaded = [];
 
@@ -50,7 +59,6 @@ function show(i, cause = 'user') {
   const image = images[index];
   slide.replaceChildren();
   slide.style.backgroundColor = image.dominantColor ?? '#000';
-  slide.setAttribute('aria-label', `${index + 1} of ${images.length}`);
   const figure = document.createElement('figure');
   const url = placeholderUrl(image, thumbHashToDataURL, events);
   if (url) {
@@ -78,21 +86,33 @@ function show(i, cause = 'user') {
     figure.querySelector('.placeholder')?.remove();
   };
   img.addEventListener('load', done, { once: true });
+  // A deleted image's variants answer 404: ask for the list again, which moves on from it.
+  img.addEventListener(
+    'error',
+    () => {
+      events.push({ type: 'image-error', id: image.id, t: performance.now() });
+      refresh('image-error');
+    },
+    { once: true },
+  );
   figure.append(picture);
   const caption = buildCaption(image);
   if (caption) figure.append(caption);
   slide.append(figure);
   if (img.complete && img.naturalWidth > 0) done();
-  $('counter').textContent = `${index + 1} / ${images.length}`;
-  const link = `#slide=${encodeURIComponent(image.id)}`;
-  history.replaceState(
-    null,
-    '',
-    hash.has('interval') ? `${link}&interval=${intervalSeconds}` : link,
-  );
+  describePosition();
+  history.replaceState(null, '', `#slide=${encodeURIComponent(image.id)}${linkSettings}`);
   events.push({ type: 'shown', id: image.id, index, cause, t: performance.now() });
   player.shown();
   preloadNeighbours();
+}
+
+/** The counter, the slide's label and a position-based alt text, for `images[index]`. */
+function describePosition() {
+  slide.setAttribute('aria-label', `${index + 1} of ${images.length}`);
+  $('counter').textContent = `${index + 1} / ${images.length}`;
+  const img = slide.querySelector('picture img');
+  if (img) img.alt = altFor(images[index], index, images.length);
 }
 
 function preloadNeighbours() {
@@ -141,7 +161,8 @@ select.addEventListener('change', () => {
 if (localStorage.getItem('slideshow.captions') === 'off') toggleCaptions();
 
 document.addEventListener('keydown', (e) => {
-  if (e.altKey || e.ctrlKey || e.metaKey) return;
+  // With no slide there is nothing to step, play or show full screen.
+  if (e.altKey || e.ctrlKey || e.metaKey || images.length === 0) return;
   const onControl = e.target instanceof Element && e.target.closest('button, select, a, input');
   if (e.key === 'ArrowRight' || e.key === 'PageDown') show(index + 1);
   else if (e.key === 'ArrowLeft' || e.key === 'PageUp') show(index - 1);
@@ -162,9 +183,11 @@ $('controls').addEventListener('focusin', () => player.hold('focus'));
 $('controls').addEventListener('focusout', (e) => {
   if (!$('controls').contains(e.relatedTarget)) player.release('focus');
 });
-document.addEventListener('visibilitychange', () =>
-  document.hidden ? player.hold('hidden') : player.release('hidden'),
-);
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden) return player.hold('hidden');
+  player.release('hidden');
+  refresh('visible');
+});
 reducedMotion.addEventListener('change', () => {
   if (reducedMotion.matches) player.setWanted(false, 'reduced-motion');
 });
@@ -184,22 +207,80 @@ stage.addEventListener('pointerup', (e) => {
   if (Math.abs(dx) > 40) show(dx < 0 ? index + 1 : index - 1);
 });
 
-async function load() {
-  const response = await fetch('/api/slideshow');
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  const body = await response.json();
-  images = body.images ?? [];
+/** The list changed (or is the first): merge it without disrupting the slide on screen. */
+function applyList(next, cause) {
+  const first = !listed;
+  const before = images;
+  listed = true;
+  images = next;
+  $('load-error').hidden = true;
   $('empty').hidden = images.length > 0;
-  events.push({ type: 'loaded-list', count: images.length, reducedMotion: reducedMotion.matches });
-  const wanted = images.findIndex((i) => i.id === hash.get('slide'));
-  player.setWanted(
-    player.wanted && images.length > 1,
-    reducedMotion.matches ? 'reduced-motion' : 'start',
-  );
-  show(Math.max(wanted, 0), 'start');
+  $('controls').hidden = images.length === 0;
+  events.push({
+    type: 'loaded-list',
+    count: images.length,
+    cause,
+    reducedMotion: reducedMotion.matches,
+    t: performance.now(),
+  });
+  // One slide (or none) has nothing to advance to; a second one published later starts it.
+  if (images.length > 1) player.release('few-slides');
+  else player.hold('few-slides');
+  if (first) player.setWanted(player.wanted, reducedMotion.matches ? 'reduced-motion' : 'start');
+  if (images.length === 0) return clearSlide();
+  if (first) return show(Math.max(linkedIndex(), 0), 'start');
+  const place = placeAfterChange(before, index, images);
+  const same = JSON.stringify(before[index]) === JSON.stringify(images[place.index]);
+  if (!place.kept || !same) return show(place.index, cause);
+  index = place.index;
+  describePosition();
+  preloadNeighbours();
 }
 
-load().catch((error) => {
-  $('empty').hidden = false;
-  $('empty').textContent = `Could not load the slideshow: ${error.message}`;
+function clearSlide() {
+  slide.replaceChildren();
+  slide.removeAttribute('aria-label');
+  slide.style.backgroundColor = '';
+  $('counter').textContent = '';
+  preloaded = [];
+}
+
+/** The id the link names (#slide=<id>), or null. */
+const linkedId = () => new URLSearchParams(location.hash.slice(1)).get('slide');
+/** The position of the slide the link names, or -1. */
+const linkedIndex = () => images.findIndex((image) => image.id === linkedId());
+
+// What asked for the list last (recorded with the list it brings).
+let refreshCause = 'start';
+const refreshList = oneAtATime(async () => {
+  const next = await fetchList();
+  if (next === null) events.push({ type: 'list-unchanged', t: performance.now() });
+  else applyList(next, refreshCause);
 });
+
+/** Asks for the list again; a failure keeps the slides there are (the next asking may succeed). */
+async function refresh(cause) {
+  refreshCause = cause;
+  events.push({ type: 'refresh', cause, t: performance.now() });
+  try {
+    await refreshList();
+  } catch (error) {
+    events.push({ type: 'refresh-error', cause, message: String(error), t: performance.now() });
+    if (listed) return;
+    $('load-error').hidden = false;
+    $('load-error').textContent = `Could not load the slideshow: ${error.message}`;
+  }
+}
+
+// A link followed within the page (#slide=<id>): that slide, after asking for
+// the list again if it does not know the image (it may be newly shown).
+window.addEventListener('hashchange', async () => {
+  if (linkedId() === null) return;
+  if (linkedIndex() < 0) await refresh('link');
+  const wanted = linkedIndex();
+  if (wanted >= 0 && wanted !== index) show(wanted, 'link');
+});
+setInterval(() => {
+  if (!document.hidden) refresh('timer');
+}, refreshSeconds * 1000);
+refresh('start');
