@@ -6,7 +6,10 @@
  * from the keyboard alone (its questions in the singular for one image), the
  * axe-core audit, a 390 px phone, and the keyboard focus kept below the
  * header while tabbing up the grid, and a keyboard user's place kept when the
- * console finishes loading after login.
+ * console finishes loading after login; "Select all shown" as a toggle, a
+ * selection kept to the cards shown, and the focus kept on the page after a
+ * save in the detail, a bulk action, the last "Load more" or "Show newer
+ * images", and Hide in the slideshow order.
  */
 import type { Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +17,7 @@ import {
   confirmation,
   countRows,
   expectNoSeriousAxeViolations,
+  focusedElement,
   launchBrowser,
   NO_CHROMIUM,
   openConsole,
@@ -335,6 +339,195 @@ describe.skipIf(NO_CHROMIUM)(
       } finally {
         await own.close();
       }
+    });
+
+    it('selects every shown card with "Select all shown", and clears them with it again', async () => {
+      await page.goto(`${stack.backendUrl}/admin`);
+      await expect.poll(async () => await cards().count()).toBe(60);
+      const selectAll = page.getByLabel('Select all shown');
+      const count = page.locator('#selection-count');
+      const picked = async () => await page.locator('#grid input.pick:checked').count();
+      const indeterminate = async () =>
+        await selectAll.evaluate((box) => (box as HTMLInputElement).indeterminate);
+      await selectAll.click();
+      expect(await count.textContent()).toBe('60 selected');
+      expect(await picked()).toBe(60);
+      expect(await selectAll.isChecked()).toBe(true);
+      expect(await indeterminate()).toBe(false);
+      // A toggle: all shown selected → none.
+      await selectAll.click();
+      expect(await count.textContent()).toBe('0 selected');
+      expect(await picked()).toBe(0);
+      expect(await selectAll.isChecked()).toBe(false);
+      // From part of them (the box is indeterminate) to all, and back, from the keyboard.
+      await cards().nth(3).locator('input.pick').check();
+      expect(await indeterminate()).toBe(true);
+      await selectAll.focus();
+      await page.keyboard.press('Space');
+      expect(await count.textContent()).toBe('60 selected');
+      await page.keyboard.press('Space');
+      expect(await count.textContent()).toBe('0 selected');
+      // Under a search, all it shows.
+      await page.getByLabel('Search by name').fill('seed-01');
+      const matching = countRows(stack, 'images', "original_name LIKE 'seed-01%'");
+      expect(matching).toBeGreaterThan(1);
+      await expect.poll(async () => await cards().count()).toBe(matching);
+      await selectAll.click();
+      expect(await count.textContent()).toBe(`${matching} selected`);
+      expect(await picked()).toBe(matching);
+      await selectAll.click();
+      expect(await count.textContent()).toBe('0 selected');
+      expect(errors).toEqual([]);
+    });
+
+    it('keeps the selection to the cards shown when the search or a filter changes, and acts only on those', async () => {
+      await page.goto(`${stack.backendUrl}/admin`);
+      await expect.poll(async () => await cards().count()).toBe(60);
+      const [kept, left] = (await gridIds()).slice(0, 2) as [string, string];
+      const card = (id: string) => page.locator(`#grid > li[data-id="${id}"]`);
+      const count = page.locator('#selection-count');
+      for (const id of [kept, left]) await card(id).locator('input.pick').check();
+      expect(await count.textContent()).toBe('2 selected');
+
+      // A search that shows one of them: the other is no longer selected, nor deleted.
+      const name = (await card(kept).locator('.label').textContent()) ?? '';
+      await page.getByLabel('Search by name').fill(name);
+      await expect.poll(async () => await gridIds()).toEqual([kept]);
+      expect(await count.textContent()).toBe('1 selected');
+      await page.locator('[data-bulk="delete"]').click();
+      expect((await confirmation(page)).title).toBe('Delete 1 image?');
+      await page.keyboard.press('Escape');
+      await page.locator('#confirm[open]').waitFor({ state: 'detached' });
+
+      // Back to every image: the one still shown is still selected, the other is not.
+      await page.getByLabel('Search by name').fill('');
+      await expect.poll(async () => await cards().count()).toBe(60);
+      expect(await count.textContent()).toBe('1 selected');
+      expect(await card(kept).locator('input.pick').isChecked()).toBe(true);
+      expect(await card(left).locator('input.pick').isChecked()).toBe(false);
+
+      // A filter that shows none of them: nothing is selected, every bulk action is off.
+      await page.getByRole('combobox', { name: 'Status' }).selectOption('failed');
+      await expect
+        .poll(async () => await page.locator('#grid-summary').textContent())
+        .toBe('No image matches.');
+      expect(await count.textContent()).toBe('0 selected');
+      for (const button of await page.locator('[data-bulk]').all()) {
+        expect(await button.isDisabled()).toBe(true);
+      }
+      await page.getByRole('combobox', { name: 'Status' }).selectOption('');
+      await expect.poll(async () => await cards().count()).toBe(60);
+      expect(await count.textContent()).toBe('0 selected');
+      expect(countRows(stack, 'images', `id IN ('${kept}', '${left}')`)).toBe(2);
+      expect(errors).toEqual([]);
+    });
+
+    it('gives the focus back to the card after saving in its detail and closing it with Escape', async () => {
+      await page.goto(`${stack.backendUrl}/admin`);
+      await expect.poll(async () => await cards().count()).toBe(60);
+      const id = (await gridIds())[4]!;
+      const card = page.locator(`#grid > li[data-id="${id}"]`);
+
+      // Saving re-renders the card behind the dialog; Escape still lands on it.
+      await card.locator('button.open').focus();
+      await page.keyboard.press('Enter');
+      await page.locator('#detail[open]').waitFor();
+      await page.getByLabel('Title').fill('Saved from the keyboard');
+      await page.getByRole('button', { name: 'Save' }).focus();
+      await page.keyboard.press('Enter');
+      await expect
+        .poll(async () => await page.locator('#describe-status').textContent())
+        .toBe('Saved.');
+      await expect
+        .poll(async () => await card.locator('.label').textContent())
+        .toBe('Saved from the keyboard');
+      await page.keyboard.press('Escape');
+      await page.locator('#detail[open]').waitFor({ state: 'detached' });
+      await expect.poll(async () => await focusedElement(page)).toBe(`open:${id}`);
+      expect(errors).toEqual([]);
+    });
+
+    it('keeps the focus in the bulk bar when a bulk action from the keyboard disables its button', async () => {
+      await page.goto(`${stack.backendUrl}/admin`);
+      await expect.poll(async () => await cards().count()).toBe(60);
+      const card = page.locator(`#grid > li[data-id="${(await gridIds())[5]!}"]`);
+      await card.locator('input.pick').focus();
+      await page.keyboard.press('Space');
+      await page.locator('[data-bulk="hide"]').focus();
+      await page.keyboard.press('Enter');
+      await expect
+        .poll(async () => await page.locator('#announcer').textContent())
+        .toBe('1 image hidden.');
+      await expect.poll(async () => await card.locator('.badge.hidden').count()).toBe(1);
+      await expect.poll(async () => await focusedElement(page)).toBe('select-all');
+      // Shown again, the same way.
+      await card.locator('input.pick').focus();
+      await page.keyboard.press('Space');
+      await page.locator('[data-bulk="publish"]').focus();
+      await page.keyboard.press('Enter');
+      await expect.poll(async () => await card.locator('.badge.hidden').count()).toBe(0);
+      await expect.poll(async () => await focusedElement(page)).toBe('select-all');
+      expect(errors).toEqual([]);
+    });
+
+    it('moves the focus to the first card the last "Load more" showed', async () => {
+      await page.goto(`${stack.backendUrl}/admin`);
+      await expect.poll(async () => await cards().count()).toBe(60);
+      // "Load more" fetching the last page hides itself: the focus goes to its first card.
+      const total = countRows(stack, 'images');
+      expect(total).toBeGreaterThan(60);
+      const more = page.getByRole('button', { name: 'Load more' });
+      await more.focus();
+      await page.keyboard.press('Enter');
+      await expect.poll(async () => await cards().count()).toBe(total);
+      expect(await more.isHidden()).toBe(true);
+      const sixtyFirst = (await gridIds())[60]!;
+      await expect.poll(async () => await focusedElement(page)).toBe(`open:${sixtyFirst}`);
+      expect(errors).toEqual([]);
+    });
+
+    it('moves the focus to the newest card when "Show newer images" fetched the first page', async () => {
+      // Pages of 10: five "Load more" drop the first page, which "Show newer images" fetches again.
+      await page.goto(`${stack.backendUrl}/admin?pageSize=10`);
+      await expect.poll(async () => await cards().count()).toBe(10);
+      const newest = (await gridIds())[0]!;
+      const more = page.getByRole('button', { name: 'Load more' });
+      const newer = page.getByRole('button', { name: 'Show newer images' });
+      for (let i = 0; i < 5 && (await newer.isHidden()); i += 1) {
+        const before = (await gridIds()).at(-1);
+        await more.click();
+        await expect.poll(async () => (await gridIds()).at(-1)).not.toBe(before);
+      }
+      expect(await newer.isVisible()).toBe(true);
+      await newer.focus();
+      await page.keyboard.press('Enter');
+      await expect.poll(async () => (await gridIds())[0]).toBe(newest);
+      expect(await newer.isHidden()).toBe(true);
+      await expect.poll(async () => await focusedElement(page)).toBe(`open:${newest}`);
+      expect(errors).toEqual([]);
+    });
+
+    it('moves the focus to the next image of the slideshow order after Hide', async () => {
+      await page.goto(`${stack.backendUrl}/admin`);
+      const items = page.locator('#order > li');
+      await expect.poll(async () => await items.count()).toBeGreaterThan(2);
+      const [first, second] = (await items.evaluateAll((lis) =>
+        lis.slice(0, 2).map((li) => (li as HTMLElement).dataset.id ?? ''),
+      )) as [string, string];
+      await items
+        .first()
+        .getByRole('button', { name: /^Hide / })
+        .focus();
+      await page.keyboard.press('Enter');
+      await expect.poll(async () => await items.first().getAttribute('data-id')).toBe(second);
+      await expect.poll(async () => await focusedElement(page)).toBe(`item:${second}`);
+      const response = await stack.admin(`/api/admin/images/${first}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ published: true }),
+      });
+      expect(response.status, await response.text()).toBe(200);
+      expect(errors).toEqual([]);
     });
   },
 );

@@ -107,6 +107,17 @@ export async function confirmation(page: Page): Promise<{ title: string; message
   };
 }
 
+/**
+ * What has the keyboard focus, as the console names it: its `data-focus` key,
+ * else its id, else its tag (`BODY` when a step lost the focus).
+ */
+export async function focusedElement(page: Page): Promise<string> {
+  return await page.evaluate(() => {
+    const active = document.activeElement as HTMLElement | null;
+    return active?.dataset.focus || active?.id || active?.tagName || 'none';
+  });
+}
+
 /** A small photo-like JPEG, distinct per seed, wide enough for the 320 px variant. */
 export async function smallJpeg(seed: number, width = 480, height = 360): Promise<Buffer> {
   const raw = Buffer.alloc(width * height * 3);

@@ -5,7 +5,8 @@
  * reason and Retry); the "All files" bar does not reach 100 % while images
  * wait, shown by pausing the queue from the page; a file sent before is
  * "already uploaded" and not sent again; cancelling mid-upload leaves no
- * object and no row; the image timeline lists every step.
+ * object and no row; the image timeline lists every step; a row whose image
+ * is deleted before it finished ends as deleted, and its library card goes.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -312,6 +313,63 @@ describe.skipIf(NO_CHROMIUM)(
       expect(errors.filter((e) => !/status of (409|415)\b|ERR_CONNECTION_RESET/.test(e))).toEqual(
         [],
       );
+    });
+
+    it('ends the row of an image deleted before it finished, in its detail or elsewhere, and drops its card', async () => {
+      const [, , , d, e] = await makeSampleImages(5);
+      writeFileSync(join(files, 'deleted-here.jpg'), d!.bytes);
+      writeFileSync(join(files, 'deleted-elsewhere.jpg'), e!.bytes);
+      const uploadsQueue = page.locator('#queues tr[data-queue="uploads"]');
+      await uploadsQueue.getByRole('button', { name: /Pause dispatch/ }).click();
+      await page.locator('#queues tr[data-queue="uploads"][data-state="PAUSED"]').waitFor();
+      try {
+        await clearFinished();
+        await page.setInputFiles('#file-input', [
+          join(files, 'deleted-here.jpg'),
+          join(files, 'deleted-elsewhere.jpg'),
+        ]);
+        const here = row('deleted-here.jpg');
+        const elsewhere = row('deleted-elsewhere.jpg');
+        for (const r of [here, elsewhere]) {
+          await r.and(page.locator('[data-stage="queued"]')).waitFor({ timeout: 60_000 });
+        }
+        const idOf = async (r: typeof here) =>
+          (await r.getByRole('link', { name: 'Details' }).getAttribute('href'))!.replace(
+            '#image=',
+            '',
+          );
+        const elsewhereId = await idOf(elsewhere);
+        const card = page.locator(`#grid > li[data-id="${elsewhereId}"]`);
+        await card.and(page.locator('[data-status="queued"]')).waitFor({ timeout: 30_000 });
+
+        // One deleted from its detail...
+        await here.getByRole('link', { name: 'Details' }).click();
+        await page.locator('#detail[open]').waitFor();
+        await page.locator('#detail').getByRole('button', { name: 'Delete…' }).click();
+        await confirmation(page);
+        await page.locator('#confirm-ok').click();
+        await page.locator('#detail[open]').waitFor({ state: 'detached' });
+        // ...the other through the API, as from another tab.
+        const response = await stack.admin(`/api/admin/images/${elsewhereId}`, {
+          method: 'DELETE',
+        });
+        expect(response.status, await response.text()).toBeLessThan(300);
+
+        for (const r of [here, elsewhere]) {
+          await r.and(page.locator('[data-stage="deleted"]')).waitFor({ timeout: 30_000 });
+          expect(await r.locator('.stage').textContent()).toBe('Deleted before it finished.');
+          expect(await r.getByRole('link', { name: 'Details' }).count()).toBe(0);
+        }
+        await card.waitFor({ state: 'detached', timeout: 30_000 });
+        expect(await page.locator('#batch-summary').textContent()).toContain('2 of 2 finished');
+        expect(
+          await page.getByRole('button', { name: 'Cancel remaining uploads' }).isDisabled(),
+        ).toBe(true);
+        await page.getByRole('button', { name: 'Clear finished' }).click();
+        expect(await page.locator('#uploads li').count()).toBe(0);
+      } finally {
+        await uploadsQueue.getByRole('button', { name: /Resume dispatch/ }).click();
+      }
     });
   },
 );

@@ -73,7 +73,7 @@ export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin
   </section>
 
   <section class="card" aria-labelledby="library-title">
-    <h2 id="library-title">Library</h2>
+    <h2 id="library-title" tabindex="-1">Library</h2>
     <form id="library-query" class="query" role="search" aria-label="Find images">
       <div class="field">
         <label for="search">Search by name</label>
@@ -126,7 +126,7 @@ export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin
   </section>
 
   <section class="card" aria-labelledby="order-title">
-    <h2 id="order-title">Slideshow</h2>
+    <h2 id="order-title" tabindex="-1">Slideshow</h2>
     <p class="muted" id="order-help">Shown images, in the order the slideshow plays them. Drag an image to move it, or focus it and press Alt+↑ or Alt+↓ (or use its Move buttons). The order is saved at once.</p>
     <ol id="order" class="order" aria-describedby="order-help"></ol>
     <p id="order-empty" class="muted" hidden>No processed image is shown in the slideshow yet.</p>

@@ -12,6 +12,7 @@ import {
   el,
   fmtBytes,
   fmtTime,
+  focusLost,
   placeholderUrl,
   thumbnail,
 } from './admin-dom.js';
@@ -20,6 +21,13 @@ let onChanged = () => {};
 let openId = null;
 /** The image whose details the open dialog shows. */
 let shownId = null;
+/**
+ * The `data-focus` key of what had the keyboard focus when the dialog opened.
+ * Closing gives the focus back to that element, but a save re-renders the
+ * image's card (and a poll an upload row's links): the element is then a new
+ * one with the same key, which gets the focus instead.
+ */
+let openerKey;
 
 const EVENT_TEXT = {
   uploaded: 'Uploaded',
@@ -306,7 +314,14 @@ export async function openDetail(id, { refresh = false } = {}) {
     el('h3', {}, 'Variants'),
     variantsTable(image),
   );
-  if (!$('detail').open) $('detail').showModal();
+  showDialog();
+}
+
+/** Opens the dialog unless it is open, remembering what had the focus. */
+function showDialog() {
+  if ($('detail').open) return;
+  openerKey = document.activeElement?.dataset?.focus;
+  $('detail').showModal();
 }
 
 /**
@@ -324,7 +339,7 @@ function showMissing(id) {
       'There is no image with this id: it was deleted, or the link is wrong.',
     ),
   );
-  if (!$('detail').open) $('detail').showModal();
+  showDialog();
   announce(`No image ${shown}.`);
 }
 
@@ -352,6 +367,12 @@ export function initDetail({ changed }) {
   $('detail').addEventListener('close', () => {
     openId = null;
     shownId = null;
+    // The close gives the focus back, unless its element was replaced meanwhile: the focus
+    // then stays on the closed dialog's button (until Chromium moves it to <body>), and the
+    // element with the same key takes it.
+    if (openerKey && (focusLost() || $('detail').contains(document.activeElement))) {
+      document.querySelector(`[data-focus="${CSS.escape(openerKey)}"]`)?.focus();
+    }
     if (location.hash.startsWith('#image='))
       history.replaceState(null, '', `${location.pathname}${location.search}`);
   });

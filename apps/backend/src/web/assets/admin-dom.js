@@ -96,6 +96,18 @@ export function announce(text) {
 }
 
 /**
+ * Moves the keyboard focus to the first of `candidates` that is in the page,
+ * not hidden and not disabled (a step that removed, hid or disabled the
+ * focused element would otherwise drop the focus to <body>).
+ */
+export function focusFirst(...candidates) {
+  candidates.find((e) => e?.isConnected && !e.hidden && !e.disabled)?.focus();
+}
+
+/** True when the keyboard focus is on nothing (<body>): what removed the focused element lost it. */
+export const focusLost = () => !document.activeElement || document.activeElement === document.body;
+
+/**
  * Replaces `container`'s children only when `key` changed, and gives focus
  * back to the element with the same `data-focus` value: a poll that rebuilds
  * a table must not pull the keyboard user out of it.

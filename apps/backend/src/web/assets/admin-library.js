@@ -6,10 +6,12 @@
 // (srcset/sizes). Cards can be selected for bulk retry, hide, show or delete;
 // the bulk Retry counts, confirms and sends only the selected images the API
 // marks `retryable` (the same flag the detail and the jobs panel go by), and
-// says how many it leaves alone and why.
+// says how many it leaves alone and why. The selection is always among the
+// cards shown: a search, filter or sort keeps only the selected cards it still
+// shows, and a card dropped from the page (deleted, paged out) leaves it.
 import { api, countOf, isImageErrorCode, permanentRetryWarning } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
-import { $, announce, displayName, el, thumbnail } from './admin-dom.js';
+import { $, announce, displayName, el, focusFirst, thumbnail } from './admin-dom.js';
 
 /** Pages kept in the page at once. */
 const MAX_PAGES = 5;
@@ -117,12 +119,43 @@ function updateCard(li, image) {
   if (focus) li.querySelector(`[data-focus="${CSS.escape(focus)}"]`)?.focus();
 }
 
-const cardsOf = (page) =>
-  page.ids.map((id) => $('grid').querySelector(`li[data-id="${CSS.escape(id)}"]`)).filter(Boolean);
+const cardOf = (id) => $('grid').querySelector(`li[data-id="${CSS.escape(id)}"]`);
+const cardsOf = (page) => page.ids.map(cardOf).filter(Boolean);
+
+/**
+ * Removes a card and its selection. A keyboard focus inside it goes to the
+ * next card (else the previous one, else the library's heading), not to <body>.
+ */
+function removeCard(li) {
+  const hadFocus = li.contains(document.activeElement);
+  const neighbour = li.nextElementSibling ?? li.previousElementSibling;
+  selected.delete(li.dataset.id);
+  li.remove();
+  if (hadFocus) focusFirst(neighbour?.querySelector('button.open'), $('library-title'));
+}
+
+/** Takes an image that no longer exists out of the grid, the selection and the pages. */
+function forget(id) {
+  const li = cardOf(id);
+  if (li) removeCard(li);
+  selected.delete(id);
+  for (const page of pages) if (page.ids) page.ids = page.ids.filter((x) => x !== id);
+}
+
+/**
+ * A paging button ("Load more", "Show newer images") that hid itself while
+ * focused hands the focus to the first card it showed, else the library's heading.
+ */
+function focusAfterPaging(button, hadFocus, firstShown) {
+  if (hadFocus && button.hidden) {
+    focusFirst(firstShown?.querySelector('button.open'), $('library-title'));
+  }
+}
 
 function updateControls() {
   const shown = $('grid').children.length;
   const last = pages[pages.length - 1];
+  const focused = document.activeElement;
   $('more').hidden = !last || last.next === null || last.ids === null;
   $('newer').hidden = first === 0;
   $('grid-summary').textContent =
@@ -137,6 +170,8 @@ function updateControls() {
   const retryable = retrySplit().take.length;
   retry.textContent = count === 0 ? 'Retry' : `Retry ${retryable}`;
   retry.disabled = retryable === 0;
+  // A bulk button disabled under the keyboard focus (its action cleared the selection).
+  if (focused?.dataset.bulk && focused.disabled) focusFirst($('select-all'));
   const boxes = [...$('grid').querySelectorAll('.pick')];
   const picked = boxes.filter((b) => b.checked).length;
   $('select-all').checked = boxes.length > 0 && picked === boxes.length;
@@ -145,7 +180,13 @@ function updateControls() {
 
 /** Selects or unselects `id`; its facts come from `image` or its card's last answer. */
 function select(id, on, image) {
-  const li = $('grid').querySelector(`li[data-id="${CSS.escape(id)}"]`);
+  pick(id, on, image);
+  updateControls();
+}
+
+/** {@link select} without updating the controls (select-all does that once). */
+function pick(id, on, image) {
+  const li = cardOf(id);
   if (on) {
     selected.set(
       id,
@@ -159,7 +200,6 @@ function select(id, on, image) {
     );
   } else selected.delete(id);
   li?.classList.toggle('selected', on);
-  updateControls();
 }
 
 /**
@@ -217,7 +257,11 @@ export async function resetGrid() {
   try {
     const body = await fetchPage(0);
     if (mine !== generation) return;
-    pages[0] = { cursor: null, next: body.nextCursor, ids: body.images.map((i) => i.id) };
+    const ids = body.images.map((i) => i.id);
+    pages[0] = { cursor: null, next: body.nextCursor, ids };
+    // Bulk actions act on what is shown: a selected image this query no longer shows leaves it.
+    const shown = new Set(ids);
+    for (const id of selected.keys()) if (!shown.has(id)) selected.delete(id);
     $('grid').replaceChildren(...body.images.map(card));
   } finally {
     if (mine === generation) loading = false;
@@ -230,15 +274,18 @@ async function loadMore() {
   if (loading || !last?.next) return;
   loading = true;
   const mine = generation;
+  const hadFocus = document.activeElement === $('more');
+  let added = [];
   try {
     const index = pages.length;
     pages.push({ cursor: last.next, next: null, ids: null });
     const body = await fetchPage(index);
     if (mine !== generation) return;
     pages[index] = { cursor: last.next, next: body.nextCursor, ids: body.images.map((i) => i.id) };
-    $('grid').append(...body.images.map(card));
+    added = body.images.map(card);
+    $('grid').append(...added);
     while (pages.length - first > MAX_PAGES) {
-      for (const li of cardsOf(pages[first])) li.remove();
+      for (const li of cardsOf(pages[first])) removeCard(li);
       pages[first].ids = null;
       first += 1;
     }
@@ -246,6 +293,7 @@ async function loadMore() {
   } finally {
     loading = false;
     updateControls();
+    focusAfterPaging($('more'), hadFocus, added[0]);
   }
 }
 
@@ -253,44 +301,57 @@ async function showNewer() {
   if (loading || first === 0) return;
   loading = true;
   const mine = generation;
+  const hadFocus = document.activeElement === $('newer');
+  let added = [];
   try {
     const index = first - 1;
     const body = await fetchPage(index);
     if (mine !== generation) return;
     pages[index].ids = body.images.map((i) => i.id);
     pages[index].next = body.nextCursor;
-    $('grid').prepend(...body.images.map(card));
+    added = body.images.map(card);
+    $('grid').prepend(...added);
     first = index;
     // Keep the window: drop the last page, which "Load more" fetches again.
     while (pages.length - first > MAX_PAGES) {
       const dropped = pages.pop();
-      for (const li of cardsOf(dropped)) li.remove();
+      for (const li of cardsOf(dropped)) removeCard(li);
     }
     announce(`${countOf(body.images.length, 'newer image')} shown.`);
   } finally {
     loading = false;
     updateControls();
+    focusAfterPaging($('newer'), hadFocus, added[0]);
   }
 }
 
-/** Polls the cards still on their way (uploaded, queued, processing). */
+/**
+ * Polls the cards still on their way (uploaded, queued, processing); a card
+ * whose image no longer exists (deleted in another tab or through the API) goes.
+ */
 export async function refreshGrid() {
   const live = [...$('grid').querySelectorAll('li')].filter((li) => LIVE.has(li.dataset.status));
   if (live.length === 0) return;
+  const asked = live.slice(0, 500).map((li) => li.dataset.id);
   const { images } = await api('/api/admin/images/lookup', {
     method: 'POST',
-    json: { ids: live.slice(0, 500).map((li) => li.dataset.id) },
+    json: { ids: asked },
   });
-  let selectionChanged = false;
-  for (const image of images) {
-    const li = $('grid').querySelector(`li[data-id="${CSS.escape(image.id)}"]`);
-    if (li && li.dataset.status !== image.status) {
+  const byId = new Map(images.map((i) => [i.id, i]));
+  let changed = false;
+  for (const id of asked) {
+    const li = cardOf(id);
+    const image = byId.get(id);
+    if (!image) {
+      forget(id);
+      changed = true;
+    } else if (li && li.dataset.status !== image.status) {
       updateCard(li, image);
-      selectionChanged ||= selected.has(image.id);
+      // A selected image that failed (or left `failed`) changes what the bulk Retry takes.
+      changed ||= selected.has(id);
     }
   }
-  // A selected image that failed (or left `failed`) changes what the bulk Retry takes.
-  if (selectionChanged) updateControls();
+  if (changed) updateControls();
 }
 
 /** Puts a just-uploaded image at the top when the grid shows the newest images. */
@@ -308,14 +369,10 @@ export async function imagesChanged(ids) {
   const { images } = await api('/api/admin/images/lookup', { method: 'POST', json: { ids } });
   const byId = new Map(images.map((i) => [i.id, i]));
   for (const id of ids) {
-    const li = $('grid').querySelector(`li[data-id="${CSS.escape(id)}"]`);
+    const li = cardOf(id);
     const image = byId.get(id);
     if (li && image) updateCard(li, image);
-    if (!image) {
-      li?.remove();
-      selected.delete(id);
-      for (const page of pages) if (page.ids) page.ids = page.ids.filter((x) => x !== id);
-    }
+    if (!image) forget(id);
   }
   updateControls();
 }
@@ -379,11 +436,15 @@ export function initLibrary({ changed }) {
   }
   $('more').addEventListener('click', loadMore);
   $('newer').addEventListener('click', showNewer);
+  // A toggle: some or none shown selected → all of them; all → none. The state is read
+  // once, before the loop: the controls' update sets this box again as the cards change.
   $('select-all').addEventListener('change', (e) => {
+    const on = e.target.checked;
     for (const box of $('grid').querySelectorAll('.pick')) {
-      box.checked = e.target.checked;
-      select(box.closest('li').dataset.id, e.target.checked);
+      box.checked = on;
+      pick(box.closest('li').dataset.id, on);
     }
+    updateControls();
   });
   for (const button of document.querySelectorAll('[data-bulk]')) {
     button.addEventListener('click', () =>

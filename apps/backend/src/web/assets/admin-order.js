@@ -2,9 +2,10 @@
 // the slideshow plays them. Reorder by dragging, or from the keyboard — focus
 // an item and press Alt+ArrowUp/ArrowDown, or use its Move buttons; each move
 // is saved at once (PUT /api/admin/slideshow/order) and announced. "Hide"
-// takes an image out of the slideshow.
+// takes an image out of the slideshow; the focus goes on to the item that took
+// its place (else the one before, else the section's heading).
 import { api, idPath } from './admin-api.js';
-import { $, announce, displayName, el, thumbnail } from './admin-dom.js';
+import { $, announce, displayName, el, focusFirst, thumbnail } from './admin-dom.js';
 
 let images = [];
 let onChanged = () => {};
@@ -146,8 +147,11 @@ async function hide(image) {
       json: { published: false },
     });
     announce(`${displayName(image)} hidden from the slideshow.`);
+    const at = images.findIndex((i) => i.id === image.id);
     images = images.filter((i) => i.id !== image.id);
-    render();
+    const next = images[at] ?? images[at - 1];
+    render(next ? `item:${next.id}` : undefined);
+    if (!next) focusFirst($('order-title'));
     onChanged([image.id]);
   } catch (error) {
     announce(error.message);

@@ -4,14 +4,15 @@
 // again ("already uploaded") — which is also how a batch resumes after a
 // network drop without re-sending finished files. Each row then follows its
 // image to the end (queued → processing → processed with a thumbnail, or
-// failed with the reason and Retry). The "All files" bar counts bytes sent
+// failed with the reason and Retry, or deleted when its image was deleted
+// meanwhile — in the detail, another tab or through the API). The "All files" bar counts bytes sent
 // and images finished, half each: it reaches 100 % only when every image has.
 // A file over 8 MiB goes through a resumable upload session instead
 // (admin-upload-send.js: chunks, counted as they are sent); its Cancel
 // cancels the session too, and after a longer network drop it resumes where
 // the session stands.
 import { api, idPath, isImageErrorCode, PERMANENT_RETRY_NOTE, words } from './admin-api.js';
-import { $, announce, el, fmtBytes, thumbnail } from './admin-dom.js';
+import { $, announce, el, fmtBytes, focusFirst, thumbnail } from './admin-dom.js';
 import { discardSession, sendFile } from './admin-upload-send.js';
 
 const PARALLEL = 3;
@@ -21,7 +22,7 @@ const PARALLEL = 3;
  * as is (the server still finds a duplicate by its hash after receiving it).
  */
 const MAX_HASH_BYTES = 64 * 1024 * 1024;
-const TERMINAL = new Set(['processed', 'failed', 'refused', 'cancelled']);
+const TERMINAL = new Set(['processed', 'failed', 'refused', 'cancelled', 'deleted']);
 const STAGE_TEXT = {
   waiting: 'Waiting to upload…',
   checking: 'Checking whether it was already uploaded…',
@@ -32,6 +33,7 @@ const STAGE_TEXT = {
   processed: 'Processed.',
   cancelling: 'Cancelling…',
   cancelled: 'Cancelled; nothing was kept on the server.',
+  deleted: 'Deleted before it finished.',
   interrupted: 'The connection dropped; it resumes when the network is back.',
 };
 
@@ -71,12 +73,21 @@ function render(item) {
   else if (item.stage === 'failed') text = `Failed: ${words(item.error)}`;
   else if (item.duplicate) text = `Already uploaded (same file). ${text}`;
   item.stageText.textContent = text;
+  // The actions are rebuilt on every change (progress, a poll): the focus stays on its button.
+  const focus = item.actions.contains(document.activeElement)
+    ? document.activeElement.dataset.focus
+    : undefined;
   const actions = [];
   if (['waiting', 'checking', 'sending', 'interrupted'].includes(item.stage)) {
     actions.push(
       el(
         'button',
-        { type: 'button', onclick: () => cancel(item), 'aria-label': `Cancel ${item.name}` },
+        {
+          type: 'button',
+          'data-focus': `upload-cancel:${item.key}`,
+          onclick: () => cancel(item),
+          'aria-label': `Cancel ${item.name}`,
+        },
         'Cancel',
       ),
     );
@@ -89,6 +100,7 @@ function render(item) {
         'button',
         {
           type: 'button',
+          'data-focus': `upload-retry:${item.key}`,
           onclick: () => retry(item),
           'aria-label': `Retry ${item.name}`,
           'aria-describedby': permanent ? `upload-note-${item.key}` : null,
@@ -104,10 +116,24 @@ function render(item) {
         : null,
     );
   }
-  if (item.imageId) {
-    actions.push(el('a', { href: `#image=${item.imageId}` }, 'Details'));
+  if (item.imageId && item.stage !== 'deleted') {
+    actions.push(
+      el(
+        'a',
+        { href: `#image=${item.imageId}`, 'data-focus': `upload-details:${item.key}` },
+        'Details',
+      ),
+    );
   }
   item.actions.replaceChildren(...actions.filter(Boolean));
+  if (focus) {
+    focusFirst(
+      item.actions.querySelector(`[data-focus="${CSS.escape(focus)}"]`),
+      item.actions.querySelector('button, a'),
+      // A finished row may have no action left.
+      $('clear-uploads'),
+    );
+  }
   if (item.image?.thumb && !item.thumbShown) {
     item.thumbShown = true;
     item.thumb.replaceChildren(thumbnail(item.image, '3rem', ''));
@@ -326,7 +352,7 @@ export function resume() {
   pump();
 }
 
-/** Polls the images of rows that are not finished yet. */
+/** Polls the images of rows that are not finished yet; an image no longer there was deleted. */
 export async function refreshUploads() {
   const open = items.filter((i) => i.imageId && !finished(i));
   for (let start = 0; start < open.length; start += 500) {
@@ -339,6 +365,10 @@ export async function refreshUploads() {
     for (const item of slice) {
       const image = byId.get(item.imageId);
       if (image) follow(item, image);
+      else if (!finished(item)) {
+        item.stage = 'deleted';
+        render(item);
+      }
     }
   }
 }
