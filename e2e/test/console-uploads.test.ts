@@ -64,6 +64,23 @@ describe.skipIf(NO_CHROMIUM)(
       if (files) rmSync(files, { recursive: true, force: true });
     });
 
+    it("draws the queue table's outbox row across all six columns", async () => {
+      await page.locator('#queues tr[data-queue="outbox"]').waitFor();
+      // Every row, the outbox's too, spans the table's six columns.
+      const spans = await page
+        .locator('#queues tbody tr')
+        .evaluateAll((rows) =>
+          rows.map((tr) =>
+            Array.from((tr as HTMLTableRowElement).cells).reduce((n, cell) => n + cell.colSpan, 0),
+          ),
+        );
+      expect(spans.length).toBeGreaterThan(1);
+      expect(
+        spans.every((n) => n === 6),
+        JSON.stringify(spans),
+      ).toBe(true);
+    });
+
     it('follows each file to processed or failed, and fills the batch bar only when every image has finished', async () => {
       const [a, b] = await makeSampleImages(2);
       const damaged = await makeTruncatedJpeg();
@@ -78,34 +95,42 @@ describe.skipIf(NO_CHROMIUM)(
       // Dispatch paused from the jobs section: every byte arrives, but no image can finish.
       const uploadsQueue = page.locator('#queues tr[data-queue="uploads"]');
       await uploadsQueue.getByRole('button', { name: /Pause dispatch/ }).click();
-      await page.locator('#queues tr[data-queue="uploads"][data-state="PAUSED"]').waitFor();
-
-      await page.setInputFiles(
-        '#file-input',
-        chosen.map(([name]) => join(files, name)),
-      );
-      await expect
-        .poll(async () => await page.locator('#uploads li[data-stage="queued"]').count(), {
-          timeout: 60_000,
-        })
-        .toBe(3);
-      const notes = row('notes.jpg');
-      expect(await notes.getAttribute('data-stage')).toBe('refused');
-      expect(await notes.textContent()).toContain('UNSUPPORTED_FORMAT');
-      // All bytes sent, one of four finished (the refusal): the bar says so and is not full.
-      expect(await page.locator('#batch-summary').textContent()).toContain('1 of 4 finished');
-      expect(await page.locator('#batch-summary').textContent()).toContain('100 % sent');
-      expect(Number(await page.locator('#batch-progress').getAttribute('value'))).toBeLessThan(100);
-      // The queue depth shows the three waiting tasks.
-      await expect
-        .poll(async () => Number(await uploadsQueue.locator('td').nth(1).textContent()), {
-          timeout: 30_000,
-        })
-        .toBe(3);
-      await page.evaluate(() => document.getElementById('jobs-title')?.scrollIntoView());
-      await screenshot(page, 'console-jobs');
-
-      await uploadsQueue.getByRole('button', { name: /Resume dispatch/ }).click();
+      try {
+        await page.locator('#queues tr[data-queue="uploads"][data-state="PAUSED"]').waitFor();
+        await page.setInputFiles(
+          '#file-input',
+          chosen.map(([name]) => join(files, name)),
+        );
+        await expect
+          .poll(async () => await page.locator('#uploads li[data-stage="queued"]').count(), {
+            timeout: 60_000,
+          })
+          .toBe(3);
+        const notes = row('notes.jpg');
+        expect(await notes.getAttribute('data-stage')).toBe('refused');
+        expect(await notes.textContent()).toContain('UNSUPPORTED_FORMAT');
+        // Nothing of it was kept: its bar is empty, and it is refused, not failed.
+        expect(await notes.locator('progress').getAttribute('value')).toBe('0');
+        expect(await page.locator('#batch-summary').textContent()).toContain('1 refused');
+        expect(await page.locator('#batch-summary').textContent()).not.toContain('failed');
+        // All bytes sent, one of four finished (the refusal): the bar says so and is not full.
+        expect(await page.locator('#batch-summary').textContent()).toContain('1 of 4 finished');
+        expect(await page.locator('#batch-summary').textContent()).toContain('100 % sent');
+        expect(Number(await page.locator('#batch-progress').getAttribute('value'))).toBeLessThan(
+          100,
+        );
+        // The queue depth shows the three waiting tasks.
+        await expect
+          .poll(async () => Number(await uploadsQueue.locator('td').nth(1).textContent()), {
+            timeout: 30_000,
+          })
+          .toBe(3);
+        await page.evaluate(() => document.getElementById('jobs-title')?.scrollIntoView());
+        await screenshot(page, 'console-jobs');
+      } finally {
+        // Resumed even when an assertion failed, so the later tests' images can finish.
+        await uploadsQueue.getByRole('button', { name: /Resume dispatch/ }).click();
+      }
       for (const name of ['first.jpg', 'second.png']) {
         await row(name).and(page.locator('[data-stage="processed"]')).waitFor({ timeout: 120_000 });
       }
@@ -139,6 +164,9 @@ describe.skipIf(NO_CHROMIUM)(
         })
         .toBe('100');
       expect(await page.locator('#batch-summary').textContent()).toContain('4 of 4 finished');
+      await expect
+        .poll(() => page.locator('#announcer').textContent(), { timeout: 30_000 })
+        .toBe('All 4 files finished: 2 processed, 1 failed, 1 refused.');
       await page.evaluate(() => document.getElementById('upload-title')?.scrollIntoView());
       await screenshot(page, 'console-uploads');
     });
@@ -208,6 +236,17 @@ describe.skipIf(NO_CHROMIUM)(
         .poll(() => page.locator('#announcer').textContent())
         .toMatch(/^The file finished: 1 processed, 0 failed\.$/);
       page.off('request', onRequest);
+    });
+
+    it('says that a copy of a file that failed was already uploaded, and that it failed', async () => {
+      await clearFinished();
+      await page.setInputFiles('#file-input', [join(files, 'damaged.jpg')]);
+      const again = row('damaged.jpg');
+      await again.and(page.locator('[data-stage="failed"]')).waitFor({ timeout: 120_000 });
+      expect(await again.locator('.stage').textContent()).toBe(
+        'Already uploaded (same file). Failed: The image is damaged or incomplete and cannot be decoded. (CORRUPT_IMAGE)',
+      );
+      expect(await again.getByRole('button', { name: 'Retry damaged.jpg' }).isVisible()).toBe(true);
     });
 
     it('resumes when the network is back, without sending again a file the server already has', async () => {
@@ -297,6 +336,10 @@ describe.skipIf(NO_CHROMIUM)(
             .and(page.locator('[data-stage="cancelled"]'))
             .waitFor({ timeout: 30_000 });
         }
+        // The batch (the three big files) ended cancelled, and says so.
+        await expect
+          .poll(() => page.locator('#announcer').textContent(), { timeout: 30_000 })
+          .toBe('All 3 files finished: 0 processed, 0 failed, 3 cancelled.');
       } finally {
         await cdp.send('Network.emulateNetworkConditions', {
           offline: false,

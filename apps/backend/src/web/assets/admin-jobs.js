@@ -128,6 +128,10 @@ export async function refreshQueues() {
     ),
     el('td', { 'data-label': 'State' }, '—'),
     el('td', { 'data-label': 'Waiting' }, String(body.outbox.pending)),
+    // The table's six columns, so the row's border runs its whole width.
+    el('td', { 'data-label': 'Running' }, '—'),
+    el('td', { 'data-label': 'Next due' }, '—'),
+    el('td', {}),
   );
   replaceIfChanged($('queues').querySelector('tbody'), JSON.stringify(body), () => [
     ...body.queues.map(queueRow),

@@ -67,11 +67,14 @@ function render(item) {
   row.dataset.stage = item.stage;
   row.classList.toggle('accepted', Boolean(item.imageId) && !item.duplicate);
   row.classList.toggle('refused', item.stage === 'refused');
-  item.bar.value = item.size ? Math.round((100 * item.sent) / item.size) : 100;
+  // A refused file left nothing on the server: its bar is empty, not full.
+  item.bar.value =
+    item.stage === 'refused' ? 0 : item.size ? Math.round((100 * item.sent) / item.size) : 100;
   let text = STAGE_TEXT[item.stage] ?? item.stage;
   if (item.stage === 'refused') text = `Refused: ${words(item.error)}`;
   else if (item.stage === 'failed') text = `Failed: ${words(item.error)}`;
-  else if (item.duplicate) text = `Already uploaded (same file). ${text}`;
+  // A copy of a file that failed before is said to be both.
+  if (item.duplicate && item.stage !== 'refused') text = `Already uploaded (same file). ${text}`;
   item.stageText.textContent = text;
   // The actions are rebuilt on every change (progress, a poll): the focus stays on its button.
   const focus = item.actions.contains(document.activeElement)
@@ -153,10 +156,13 @@ function updateBatch() {
   const bar = $('batch-progress');
   bar.value = done === total ? 100 : Math.min(value, 99);
   const count = (stage) => items.filter((i) => i.stage === stage).length;
-  const parts = [`${done} of ${total} finished`, `${Math.floor(100 * sentShare)} % sent`];
-  if (count('processing')) parts.push(`${count('processing')} processing`);
-  if (count('failed') + count('refused'))
-    parts.push(`${count('failed') + count('refused')} failed`);
+  // Each ending in its own word: a refused file never became an image, so it did not fail.
+  const also = (stages) => stages.filter(count).map((stage) => `${count(stage)} ${stage}`);
+  const parts = [
+    `${done} of ${total} finished`,
+    `${Math.floor(100 * sentShare)} % sent`,
+    ...also(['processing', 'failed', 'refused', 'cancelled', 'deleted']),
+  ];
   $('batch-summary').textContent = parts.join(' · ');
   bar.setAttribute('aria-valuetext', `${bar.value} %: ${parts.join(', ')}`);
   $('resume-uploads').hidden = !items.some((i) => i.stage === 'interrupted');
@@ -166,9 +172,12 @@ function updateBatch() {
   if (done === total && !updateBatch.announced) {
     updateBatch.announced = true;
     const which = total === 1 ? 'The file' : total === 2 ? 'Both files' : `All ${total} files`;
-    announce(
-      `${which} finished: ${count('processed')} processed, ${count('failed') + count('refused')} failed.`,
-    );
+    const ended = [
+      `${count('processed')} processed`,
+      `${count('failed')} failed`,
+      ...also(['refused', 'cancelled', 'deleted']),
+    ];
+    announce(`${which} finished: ${ended.join(', ')}.`);
   }
   if (done < total) updateBatch.announced = false;
 }
