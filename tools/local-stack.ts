@@ -78,8 +78,26 @@ export interface LocalStack {
   restartBackend(options?: { hard?: boolean }): Promise<void>;
   /** Calls the backend's admin API with the bearer token. */
   admin(path: string, init?: RequestInit): Promise<Response>;
+  /**
+   * Resolves when local-cloud or the backend exits after it was ready without being asked
+   * to (a crash, out of memory, a kill): not in {@link stop} nor in a restart.
+   */
+  unexpectedExit: Promise<UnexpectedExit>;
   /** Stops every process this stack started. */
   stop(): Promise<void>;
+}
+
+/** The two servers the stack runs. */
+export type Service = 'local-cloud' | 'backend';
+
+/** How a server of the stack ended on its own (see {@link LocalStack.unexpectedExit}). */
+export interface UnexpectedExit {
+  service: Service;
+  /** Its exit status, or null when a signal ended it. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Its log file, `<dataDir>/logs/<service>.log`. */
+  log: string;
 }
 
 /** A queue's rate limits (Cloud Tasks `RateLimits`). */
@@ -114,10 +132,10 @@ export async function freePort(): Promise<number> {
 
 /** Thrown when a port the stack was told to listen on is taken by another process. */
 export class PortInUseError extends Error {
-  readonly service: 'local-cloud' | 'backend';
+  readonly service: Service;
   readonly port: number;
 
-  constructor(service: 'local-cloud' | 'backend', port: number) {
+  constructor(service: Service, port: number) {
     super(`the ${service} port ${port} on 127.0.0.1 is already in use by another process`);
     this.name = 'PortInUseError';
     this.service = service;
@@ -131,7 +149,7 @@ export class PortInUseError extends Error {
  * answers from whatever already listens there (another stack), and
  * provisioning would rewrite that stack's queues, workflows and job.
  */
-async function ensurePortFree(service: 'local-cloud' | 'backend', port: number): Promise<void> {
+async function ensurePortFree(service: Service, port: number): Promise<void> {
   await new Promise<void>((resolveFree, reject) => {
     const server = createServer();
     server.once('error', (error: NodeJS.ErrnoException) => {
@@ -151,9 +169,13 @@ function persistentSecret(dataDir: string, name: string, bytes = 24): string {
 }
 
 interface Child {
-  name: string;
+  name: Service;
   process: ChildProcess;
   exited: Promise<number | null>;
+  /** Its log file. */
+  log: string;
+  /** Set once this stack stops it: its exit is then expected. */
+  stopRequested: boolean;
   /** The last lines the child printed (for error messages). */
   tail(): string[];
   /**
@@ -167,14 +189,15 @@ interface Child {
 const TAIL_LINES = 40;
 
 function startChild(
-  name: string,
+  name: Service,
   entry: string,
   env: Record<string, string>,
   logDir: string,
   url: string,
   echo?: (name: string, line: string) => void,
 ): Child {
-  const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+  const logFile = join(logDir, `${name}.log`);
+  const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, [entry], {
     cwd: repoRoot,
     env: { ...process.env, ...env, STOP_WHEN_STDIN_CLOSES: '1' },
@@ -210,10 +233,19 @@ function startChild(
       resolveExit(code);
     });
   });
-  return { name, process: child, exited, tail: () => [...tail], announced };
+  return {
+    name,
+    process: child,
+    exited,
+    log: logFile,
+    stopRequested: false,
+    tail: () => [...tail],
+    announced,
+  };
 }
 
 async function stopChild(child: Child | undefined, hard = false): Promise<void> {
+  if (child) child.stopRequested = true;
   if (!child || child.process.exitCode !== null || child.process.signalCode !== null) return;
   child.process.kill(hard ? 'SIGKILL' : 'SIGTERM');
   const killed = await Promise.race([
@@ -235,7 +267,7 @@ async function stopChild(child: Child | undefined, hard = false): Promise<void> 
  */
 async function waitForChild(
   child: Child,
-  service: 'local-cloud' | 'backend',
+  service: Service,
   port: number,
   url: string,
   readyUrl: string,
@@ -581,6 +613,47 @@ function backendEnvironment(stack: StackSettings): Record<string, string> {
   };
 }
 
+/** Calls `baseUrl` + a path with `Authorization: Bearer <token>`. */
+function withBearer(
+  baseUrl: string,
+  token: string,
+): (path: string, init?: RequestInit) => Promise<Response> {
+  return async (path, init = {}) => {
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${token}`);
+    return await fetch(`${baseUrl}${path}`, { ...init, headers });
+  };
+}
+
+/**
+ * Watches the stack's servers once they are ready: the first that exits without this stack
+ * having stopped it (a crash, out of memory, a kill) settles {@link LocalStack.unexpectedExit}.
+ */
+function createSupervision(): {
+  unexpectedExit: Promise<UnexpectedExit>;
+  watch(child: Child): void;
+  /** The whole stack is stopping: no exit is unexpected from now on. */
+  stopping(): void;
+} {
+  let stopping = false;
+  let report: (exit: UnexpectedExit) => void = () => {};
+  const unexpectedExit = new Promise<UnexpectedExit>((resolveExit) => {
+    report = resolveExit;
+  });
+  return {
+    unexpectedExit,
+    watch(child) {
+      void child.exited.then((code) => {
+        if (stopping || child.stopRequested) return;
+        report({ service: child.name, code, signal: child.process.signalCode, log: child.log });
+      });
+    },
+    stopping() {
+      stopping = true;
+    },
+  };
+}
+
 /** Starts local-cloud and the backend, provisions them, and returns handles. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const settings = await stackSettings(options);
@@ -606,6 +679,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   let localCloud: Child | undefined;
   let backend: Child | undefined;
+  const supervision = createSupervision();
   const startLocalCloud = async () => {
     const child = startChild(
       'local-cloud',
@@ -618,11 +692,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     localCloud = child;
     const queues = `${localCloudUrl}/v2/${parent}/queues`;
     await waitForChild(child, 'local-cloud', localCloudPort, localCloudUrl, queues);
+    supervision.watch(child);
   };
   const startBackend = async () => {
     const child = startChild('backend', backendEntry, backendEnv, logDir, backendUrl, options.echo);
     backend = child;
     await waitForChild(child, 'backend', backendPort, backendUrl, `${backendUrl}/healthz`);
+    supervision.watch(child);
   };
 
   let localCloudToken = '';
@@ -654,11 +730,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     callbackSecret,
     localCloudToken,
     localCloudTokenFile,
-    async localCloud(path, init = {}) {
-      const headers = new Headers(init.headers);
-      headers.set('authorization', `Bearer ${localCloudToken}`);
-      return await fetch(`${localCloudUrl}${path}`, { ...init, headers });
-    },
+    localCloud: withBearer(localCloudUrl, localCloudToken),
     async restartLocalCloud(restart = {}) {
       await stopChild(localCloud, restart.hard);
       await startLocalCloud();
@@ -667,12 +739,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await stopChild(backend, restart.hard);
       await startBackend();
     },
-    async admin(path, init = {}) {
-      const headers = new Headers(init.headers);
-      headers.set('authorization', `Bearer ${adminToken}`);
-      return await fetch(`${backendUrl}${path}`, { ...init, headers });
-    },
+    admin: withBearer(backendUrl, adminToken),
+    unexpectedExit: supervision.unexpectedExit,
     async stop() {
+      // Each server's exit is expected from here on, also one that ends first on its own
+      // (a terminal's Ctrl-C reaches the whole process group).
+      supervision.stopping();
       // Backend first so it stops enqueueing, then the emulator (which stops its jobs).
       await stopChild(backend);
       await stopChild(localCloud);

@@ -6,7 +6,8 @@
  * them until they are done. Ctrl-C stops every process it started; a later
  * run reuses .data/, resumes unfinished work and uploads no samples again (an
  * image the admin deleted stays deleted). A failure of the samples is
- * reported and the stack keeps serving.
+ * reported and the stack keeps serving; local-cloud or the backend ending on
+ * its own (a crash, out of memory) stops the rest and exits 1, naming it.
  *
  * Environment: PORT (backend, 8080), LOCAL_CLOUD_PORT (8123), DATA_DIR (.data),
  * ADMIN_PASSWORD (default: generated once into DATA_DIR/admin-password).
@@ -17,7 +18,12 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type LocalStack, PortInUseError, startLocalStack } from './local-stack.ts';
+import {
+  type LocalStack,
+  PortInUseError,
+  startLocalStack,
+  type UnexpectedExit,
+} from './local-stack.ts';
 import { makeSampleHeic, makeSampleImages } from './sample-images.ts';
 import { repoRoot } from './shared-dir.ts';
 
@@ -203,6 +209,16 @@ The pipeline is running.
 Press Ctrl-C to stop.`);
 }
 
+/** Which server ended, how, where its log is, and what happens now. */
+function unexpectedExitMessage(exit: UnexpectedExit): string {
+  const how = exit.signal ? `killed by ${exit.signal}` : `exit status ${exit.code}`;
+  const other = exit.service === 'backend' ? 'local-cloud' : 'the backend';
+  return (
+    `${exit.service === 'backend' ? 'The backend' : 'local-cloud'} stopped unexpectedly (${how}); ` +
+    `its log is ${exit.log}. Stopping ${other} …`
+  );
+}
+
 async function main(): Promise<void> {
   const dataDir = resolve(repoRoot, process.env.DATA_DIR || '.data');
   const localCloudPort = portFrom('LOCAL_CLOUD_PORT', 8123);
@@ -241,20 +257,27 @@ async function main(): Promise<void> {
     throw error;
   }
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  /** Stops the stack once, releases DATA_DIR and exits with `status`. */
+  const shutdown = async (why: string, status: number) => {
     if (stopping) return;
     stopping = true;
-    say(`\n${signal}: stopping local-cloud and the backend …`);
+    say(why);
     await stack.stop();
     release();
     say('Stopped.');
-    process.exit(0);
+    process.exit(status);
   };
   // SIGHUP: the terminal was closed. The job tasks run in process groups of their own
   // (local-cloud stops them), so the stack is stopped the same way as on Ctrl-C.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(signal, () => void shutdown(signal));
+    process.on(
+      signal,
+      () => void shutdown(`\n${signal}: stopping local-cloud and the backend …`, 0),
+    );
   }
+  // Half a stack only looks alive (/status answers while nothing is dispatched): a server
+  // that ends on its own stops the rest, as Ctrl-C does, and the launcher fails.
+  void stack.unexpectedExit.then((exit) => shutdown(`\n${unexpectedExitMessage(exit)}`, 1));
 
   // Where to look comes first: the stack serves already, whatever the samples or a backlog do.
   printWhereToLook(stack, dataDir, chosenPassword !== undefined);

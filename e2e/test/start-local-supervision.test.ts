@@ -1,0 +1,92 @@
+/**
+ * `npm start` (tools/start-local.ts) when a server of its stack dies after start-up, as
+ * local-cloud did once out of memory: killed with SIGKILL here, the launcher says which one,
+ * how it ended and where its log is, stops the other one, releases DATA_DIR and exits 1,
+ * leaving no process behind (before, it kept running beside half a stack, printing nothing).
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '@slideshow/tools/local-stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  killLeftovers,
+  processesUsing,
+  type StartLocal,
+  startLocal,
+} from './start-local-support.ts';
+
+/** The pid of the stack's server whose command line runs `entry`. */
+function pidOf(dataDir: string, entry: string): number {
+  const found = processesUsing(dataDir).filter((p) => p.command.includes(entry));
+  if (found.length !== 1) throw new Error(`not one ${entry}: ${JSON.stringify(found)}`);
+  return (found[0] as { pid: number }).pid;
+}
+
+/**
+ * SIGKILLs the stack's server running `entry`, then expects the launcher to stop the rest:
+ * exit 1 after "Stopped.", DATA_DIR released, no process of the stack left.
+ */
+async function killAndExpectStop(run: StartLocal, dataDir: string, entry: string): Promise<void> {
+  process.kill(pidOf(dataDir, entry), 'SIGKILL');
+  expect(await run.exited(120_000), run.output()).toBe(1);
+  expect(run.output()).toMatch(/Stopped\.\n$/);
+  expect(existsSync(join(dataDir, 'npm-start.pid'))).toBe(false);
+  expect(processesUsing(dataDir)).toEqual([]);
+}
+
+describe('npm start when local-cloud or the backend dies after start-up', () => {
+  let root: string;
+  const runs: { run: StartLocal; dataDir: string }[] = [];
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'start-local-supervision-'));
+  });
+  afterAll(async () => {
+    for (const { run, dataDir } of runs) {
+      if (run.child.exitCode === null && run.child.signalCode === null) {
+        run.child.kill('SIGINT');
+        await run.exited(60_000);
+      }
+      // A test that failed may leave a server or a job task behind: end it by pid.
+      killLeftovers(dataDir);
+    }
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  async function start(dataDir: string): Promise<StartLocal> {
+    const run = startLocal({
+      PORT: String(await freePort()),
+      LOCAL_CLOUD_PORT: String(await freePort()),
+      DATA_DIR: dataDir,
+    });
+    runs.push({ run, dataDir });
+    return run;
+  }
+
+  it('says local-cloud died, how and where its log is, stops the backend and exits 1', async () => {
+    // A folder that had its samples, so no job runs.
+    const dataDir = join(root, 'existing');
+    mkdirSync(dataDir);
+    writeFileSync(join(dataDir, 'samples-uploaded'), 'earlier\n');
+    const run = await start(dataDir);
+    await run.waitFor('Samples: none uploaded', 180_000);
+
+    await killAndExpectStop(run, dataDir, 'apps/local-cloud/src/main.ts');
+    expect(run.output()).toContain(
+      `local-cloud stopped unexpectedly (killed by SIGKILL); its log is ${join(dataDir, 'logs', 'local-cloud.log')}. Stopping the backend …`,
+    );
+  }, 300_000);
+
+  it('says the backend died while the samples are processed, stops local-cloud and its jobs, and exits 1', async () => {
+    const dataDir = join(root, 'new');
+    const run = await start(dataDir);
+    // The samples accepted: the backend dies with their jobs queued or running.
+    await run.waitFor(' accepted', 300_000);
+
+    await killAndExpectStop(run, dataDir, 'apps/backend/src/main.ts');
+    expect(run.output()).toContain(
+      `The backend stopped unexpectedly (killed by SIGKILL); its log is ${join(dataDir, 'logs', 'backend.log')}. Stopping local-cloud …`,
+    );
+  }, 600_000);
+});
