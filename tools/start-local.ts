@@ -9,14 +9,22 @@
  * reported and the stack keeps serving; local-cloud or the backend ending on
  * its own (a crash, out of memory) stops the rest and exits 1, naming it.
  *
- * Environment: PORT (backend, 8080), LOCAL_CLOUD_PORT (8123), DATA_DIR (.data),
+ * Environment: PORT (backend, 8080), LOCAL_CLOUD_PORT (8123), DATA_DIR (.data, kept 0700),
  * ADMIN_PASSWORD (default: generated once into DATA_DIR/admin-password).
  * It never takes over a stack it did not start: a port already in use, or a
  * DATA_DIR another `npm start` is running on, stops it with a message naming
  * the variable that moves it.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type LocalStack,
@@ -79,13 +87,36 @@ function isNpmStart(pid: number): boolean {
 }
 
 /**
+ * Makes DATA_DIR private to this user (docs/security.md, "Local stack (local-cloud)"): it
+ * holds the database, the stored originals, the secrets and the logs, which other users of
+ * the machine must not read. A new folder is made 0700; one this user owns that others may
+ * enter is narrowed to 0700, saying so, as local-cloud narrows its own files
+ * (apps/local-cloud/src/data-files.ts). Its parents keep the usual mode.
+ */
+function makePrivate(dataDir: string): void {
+  mkdirSync(dirname(dataDir), { recursive: true });
+  try {
+    mkdirSync(dataDir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const { mode, uid } = statSync(dataDir);
+  if ((mode & 0o077) === 0 || uid !== process.getuid?.()) return;
+  chmodSync(dataDir, 0o700);
+  say(
+    `Narrowed ${dataDir} to 0700 (it was ${(mode & 0o777).toString(8).padStart(4, '0')}): ` +
+      'other users of this machine must not read its database, files, secrets and logs.',
+  );
+}
+
+/**
  * Claims DATA_DIR for this run with `npm-start.pid`: a second `npm start` on
  * the same folder (on other ports) would share the first one's SQLite files
  * and secrets, so it stops instead. A pid file whose process is gone (a run
  * that was killed), or is another program now, is replaced. Returns the release function.
  */
 function claimDataDir(dataDir: string): () => void {
-  mkdirSync(dataDir, { recursive: true });
+  makePrivate(dataDir);
   const file = join(dataDir, 'npm-start.pid');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

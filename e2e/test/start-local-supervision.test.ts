@@ -3,8 +3,18 @@
  * local-cloud did once out of memory: killed with SIGKILL here, the launcher says which one,
  * how it ended and where its log is, stops the other one, releases DATA_DIR and exits 1,
  * leaving no process behind (before, it kept running beside half a stack, printing nothing).
+ * Its data folder is private to the user (docs/security.md, "Local stack"): a new one is made
+ * 0700, a wider one it owns is narrowed to 0700, saying so (before: 0755, as the umask left it).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@slideshow/tools/local-stack';
@@ -21,6 +31,11 @@ function pidOf(dataDir: string, entry: string): number {
   const found = processesUsing(dataDir).filter((p) => p.command.includes(entry));
   if (found.length !== 1) throw new Error(`not one ${entry}: ${JSON.stringify(found)}`);
   return (found[0] as { pid: number }).pid;
+}
+
+/** The permission bits of `path`, in octal. */
+function modeOf(path: string): string {
+  return (statSync(path).mode & 0o777).toString(8);
 }
 
 /**
@@ -64,13 +79,17 @@ describe('npm start when local-cloud or the backend dies after start-up', () => 
     return run;
   }
 
-  it('says local-cloud died, how and where its log is, stops the backend and exits 1', async () => {
-    // A folder that had its samples, so no job runs.
+  it('narrows a wider data folder to 0700; when local-cloud dies, names it, how it ended and its log, stops the backend and exits 1', async () => {
+    // A folder that had its samples (so no job runs), readable by everyone.
     const dataDir = join(root, 'existing');
     mkdirSync(dataDir);
     writeFileSync(join(dataDir, 'samples-uploaded'), 'earlier\n');
+    chmodSync(dataDir, 0o755);
     const run = await start(dataDir);
     await run.waitFor('Samples: none uploaded', 180_000);
+    // Narrowed before anything was written there, saying so.
+    expect(modeOf(dataDir)).toBe('700');
+    expect(run.output()).toContain(`Narrowed ${dataDir} to 0700 (it was 0755)`);
 
     await killAndExpectStop(run, dataDir, 'apps/local-cloud/src/main.ts');
     expect(run.output()).toContain(
@@ -78,9 +97,13 @@ describe('npm start when local-cloud or the backend dies after start-up', () => 
     );
   }, 300_000);
 
-  it('says the backend died while the samples are processed, stops local-cloud and its jobs, and exits 1', async () => {
+  it('makes a new data folder 0700; when the backend dies amid the samples, names it, stops local-cloud and its jobs, and exits 1', async () => {
     const dataDir = join(root, 'new');
     const run = await start(dataDir);
+    await run.waitFor('Press Ctrl-C to stop.', 180_000);
+    // A folder npm start makes is private from the start.
+    expect(modeOf(dataDir)).toBe('700');
+    expect(run.output()).not.toContain('Narrowed');
     // The samples accepted: the backend dies with their jobs queued or running.
     await run.waitFor(' accepted', 300_000);
 
