@@ -15,7 +15,7 @@ import { opsRoutes } from './routes/ops.ts';
 import { processingRoutes } from './routes/processing.ts';
 import { adminArea, imagesArea } from './routes/protected-areas.ts';
 import { mediaRoutes, slideshowRoutes } from './routes/public.ts';
-import { uploadSessionRoutes } from './routes/upload-sessions.ts';
+import { loggedPath, uploadSessionRoutes } from './routes/upload-sessions.ts';
 import { createWebRoutes } from './web/web-routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -37,7 +37,7 @@ export function createApp(services: Services) {
     await next();
     logger.info('request', {
       method: c.req.method,
-      path: new URL(c.req.url).pathname,
+      path: loggedPath(new URL(c.req.url).pathname),
       status: c.res.status,
       ms: Math.round(performance.now() - started),
     });

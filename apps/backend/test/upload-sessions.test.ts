@@ -25,7 +25,16 @@ import { type GcsEmulator, startGcsEmulator } from '@slideshow/storage/testing/g
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createOrphanSweeper } from '../src/orphan-sweeper.ts';
 import { BODY_LIMITS } from '../src/request-body.ts';
-import { admin, expectAnswer, expectJson, makeApp, makePng, type TestApp } from './helpers.ts';
+import { UPLOAD_SESSION_PATH } from '../src/routes/upload-sessions.ts';
+import {
+  admin,
+  expectAnswer,
+  expectJson,
+  makeApp,
+  makePng,
+  memoryLogger,
+  type TestApp,
+} from './helpers.ts';
 
 const MAX_UPLOAD = 64 * 1024 * 1024;
 const TTL_MS = 3600_000;
@@ -313,14 +322,18 @@ describeSessions('upload sessions on a folder store (the backend serves the sess
 
 describe('the folder store session route', () => {
   let t: TestApp;
+  /** What the app logged, parsed. */
+  let logged: Record<string, unknown>[];
   beforeEach(async () => {
-    t = await makeApp({ maxUploadBytes: MAX_UPLOAD });
+    const memory = memoryLogger();
+    logged = memory.lines;
+    t = await makeApp({ maxUploadBytes: MAX_UPLOAD, logger: memory.logger });
   });
   afterEach(() => t.cleanup());
 
-  it('is served under the session path with the chunk limit of the request-body machinery, and knows only its own tokens', async () => {
-    const bytes = bigPng(3 * 1024 * 1024);
-    const session = await expectAnswer(
+  /** Opens a session for `bytes` as the admin. */
+  const open = async (bytes: Buffer) =>
+    expectAnswer(
       UploadSessionAnswer,
       await t.app.request('/api/admin/upload-sessions', {
         method: 'POST',
@@ -329,6 +342,10 @@ describe('the folder store session route', () => {
       }),
       201,
     );
+
+  it('is served under the session path with the chunk limit of the request-body machinery, and knows only its own tokens', async () => {
+    const bytes = bigPng(3 * 1024 * 1024);
+    const session = await open(bytes);
     expect(session.sessionUrl).toMatch(/^\/api\/upload-sessions\/[A-Za-z0-9_-]{43}$/);
     expect(session.chunkBytes).toBe(BODY_LIMITS.uploadChunk);
     const tooBig = await t.app.request(session.sessionUrl, {
@@ -354,6 +371,24 @@ describe('the folder store session route', () => {
     const listed: string[] = [];
     for await (const o of t.store.list('')) listed.push(o.key);
     expect(listed).toEqual([]);
+  });
+
+  it('keeps the session token, the only credential of its route, out of the access log', async () => {
+    const bytes = bigPng(1024);
+    const session = await open(bytes);
+    const token = session.sessionUrl.slice(UPLOAD_SESSION_PATH.length);
+    const put = await t.app.request(session.sessionUrl, {
+      method: 'PUT',
+      headers: { 'Content-Range': `bytes 0-${bytes.length - 1}/${bytes.length}` },
+      body: new Uint8Array(bytes),
+    });
+    expect(put.status, await put.text()).toBe(200);
+    const requests = logged.filter((line) => line.message === 'request');
+    expect(requests.map((line) => [line.method, line.path, line.status])).toEqual([
+      ['POST', '/api/admin/upload-sessions', 201],
+      ['PUT', `${UPLOAD_SESSION_PATH}[token]`, 200],
+    ]);
+    expect(JSON.stringify(logged)).not.toContain(token);
   });
 });
 

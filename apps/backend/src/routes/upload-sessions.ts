@@ -36,6 +36,14 @@ import { uploadTracking } from './uploads.ts';
 /** The path the local session route is served under (the fs store's `uploadSessionPath`). */
 export const UPLOAD_SESSION_PATH = '/api/upload-sessions/';
 
+/**
+ * `path` as the access log shows it: a session path's token is its only credential (whoever
+ * reads it may write into the admin's open session), so it is left out.
+ */
+export function loggedPath(path: string): string {
+  return path.startsWith(UPLOAD_SESSION_PATH) ? `${UPLOAD_SESSION_PATH}[token]` : path;
+}
+
 const OpenBody = z.object({
   name: z.string().max(1024),
   size: z.number().int().nonnegative(),
