@@ -6,7 +6,8 @@
  * wait, shown by pausing the queue from the page; a file sent before is
  * "already uploaded" and not sent again; cancelling mid-upload leaves no
  * object and no row; the image timeline lists every step; a row whose image
- * is deleted before it finished ends as deleted, and its library card goes.
+ * is deleted before it finished ends as deleted, and its library card goes;
+ * a row names its file as the library will (no bidi-override characters).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -247,6 +248,28 @@ describe.skipIf(NO_CHROMIUM)(
         'Already uploaded (same file). Failed: The image is damaged or incomplete and cannot be decoded. (CORRUPT_IMAGE)',
       );
       expect(await again.getByRole('button', { name: 'Retry damaged.jpg' }).isVisible()).toBe(true);
+    });
+
+    it("shows a file's name as the library will, without its bidi-override characters", async () => {
+      await clearFinished();
+      // With U+202E before "gnp.jpg", the raw name reads "photogpj.png": a spoofed extension.
+      const bytes = await sharp({
+        create: { width: 64, height: 48, channels: 3, background: '#3a6' },
+      })
+        .jpeg()
+        .toBuffer();
+      await page.setInputFiles('#file-input', [
+        { name: 'photo\u202egnp.jpg', mimeType: 'image/jpeg', buffer: bytes },
+      ]);
+      const shown = page.locator('#uploads li .name', { hasText: 'gnp.jpg' });
+      await shown.waitFor({ timeout: 30_000 });
+      expect(await shown.textContent()).toBe('photognp.jpg');
+      expect(
+        await page.getByRole('progressbar', { name: 'Upload progress of photognp.jpg' }).count(),
+      ).toBe(1);
+      await row('photognp.jpg')
+        .and(page.locator('[data-stage="processed"]'))
+        .waitFor({ timeout: 120_000 });
     });
 
     it('resumes when the network is back, without sending again a file the server already has', async () => {

@@ -7,6 +7,12 @@
 // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point.
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
+/**
+ * The characters {@link sanitizeName} removes, as a RegExp source: the admin page shows a file's
+ * name by the same rule before the server has seen it (`data-unsafe-name`, admin-page.ts).
+ */
+export const UNSAFE_NAME_PATTERN: string = UNSAFE.source;
+
 /** The display name for an uploaded file; `unnamed` when nothing is left. */
 export function sanitizeName(name: string | undefined | null): string {
   let clean = (name ?? '').normalize('NFC').replace(UNSAFE, '');

@@ -4,6 +4,7 @@
  * Behaviour is in /assets/admin-*.js; this is the markup only.
  */
 import { IMAGE_ERROR_CODES } from '@slideshow/contracts';
+import { UNSAFE_NAME_PATTERN } from '../upload/sanitize-name.ts';
 import { head } from './page-head.ts';
 
 /**
@@ -14,9 +15,16 @@ import { head } from './page-head.ts';
  */
 const imageErrorCodes = IMAGE_ERROR_CODES.join(' ');
 
+/**
+ * The characters the server removes from an uploaded file's name (control and bidi-override
+ * characters), so an upload row shows the name as the library will: a name with U+202E
+ * cannot show a spoofed extension. A RegExp source of `\uXXXX` escapes: nothing to escape.
+ */
+const unsafeName = UNSAFE_NAME_PATTERN;
+
 /** The admin console page. */
 export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin-panels.css'], 'admin-main.js')}
-<body class="admin" data-image-error-codes="${imageErrorCodes}">
+<body class="admin" data-image-error-codes="${imageErrorCodes}" data-unsafe-name="${unsafeName}">
 <a class="skip-link" href="#main">Skip to content</a>
 <header class="bar">
   <p class="brand">Image pipeline</p>

@@ -75,6 +75,16 @@ const IMAGE_ERROR_CODES = new Set(
 /** True when `code` names a permanent problem with the image itself (CORRUPT_IMAGE, …). */
 export const isImageErrorCode = (code) => typeof code === 'string' && IMAGE_ERROR_CODES.has(code);
 
+/**
+ * The characters the server removes from a file's name (sanitize-name.ts), from the markup's
+ * `data-unsafe-name`: an upload row shows the name the library will show.
+ */
+const UNSAFE_NAME = new RegExp(document.body?.dataset.unsafeName || '(?!)', 'gu');
+
+/** A file's name as the server will record it: no control or bidi-override characters. */
+export const displayName = (name) =>
+  name.normalize('NFC').replace(UNSAFE_NAME, '').trim() || 'unnamed';
+
 /** What a retry of an image that failed with a permanent image error leads to. */
 export const PERMANENT_RETRY_NOTE =
   'A permanent image error: a retry fails again unless the processor changed.';

@@ -11,7 +11,14 @@
 // (admin-upload-send.js: chunks, counted as they are sent); its Cancel
 // cancels the session too, and after a longer network drop it resumes where
 // the session stands.
-import { api, idPath, isImageErrorCode, PERMANENT_RETRY_NOTE, words } from './admin-api.js';
+import {
+  api,
+  displayName,
+  idPath,
+  isImageErrorCode,
+  PERMANENT_RETRY_NOTE,
+  words,
+} from './admin-api.js';
 import { $, announce, el, fmtBytes, focusFirst, thumbnail } from './admin-dom.js';
 import { discardSession, sendFile } from './admin-upload-send.js';
 
@@ -183,10 +190,11 @@ function updateBatch() {
 }
 
 function add(file) {
+  const name = displayName(file.name);
   const bar = el('progress', {
     max: 100,
     value: 0,
-    'aria-label': `Upload progress of ${file.name}`,
+    'aria-label': `Upload progress of ${name}`,
   });
   const stageText = el('span', { class: 'stage' });
   const actions = el('div', { class: 'row-actions' });
@@ -195,7 +203,7 @@ function add(file) {
     'li',
     {},
     thumb,
-    el('span', { class: 'name' }, file.name),
+    el('span', { class: 'name' }, name),
     el('span', { class: 'size' }, fmtBytes(file.size)),
     bar,
     stageText,
@@ -205,7 +213,7 @@ function add(file) {
   const item = {
     key: rowCount,
     file,
-    name: file.name,
+    name,
     size: file.size,
     sent: 0,
     stage: 'waiting',
