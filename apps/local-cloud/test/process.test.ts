@@ -3,19 +3,15 @@
  * environment, graceful SIGTERM, and recovery after a crash (SIGKILL) that
  * left a job task process running.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { coerceError } from '@slideshow/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hostEnvironment } from '../src/config.ts';
 import { api, PARENT, removeDir, startCloud, tempDir, waitFor } from './helpers.ts';
 import { createScriptJob, pidOf, startsIn, writeJobScript } from './job-script.ts';
+import { killMain, killMains, startMain } from './main-process.ts';
 
-const MAIN = resolve(import.meta.dirname, '../src/main.ts');
 let dir: string;
-const children: ChildProcess[] = [];
 /** Task processes orphaned on purpose; killed after each test whatever happened. */
 const orphans: number[] = [];
 
@@ -23,7 +19,7 @@ beforeEach(() => {
   dir = tempDir();
 });
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  killMains();
   for (const pid of orphans.splice(0)) {
     if (!isAlive(pid)) continue;
     try {
@@ -35,36 +31,6 @@ afterEach(() => {
   }
   removeDir(dir);
 });
-
-/** Starts main.ts and resolves with its URL and token once it logs that it is ready. */
-async function startMain(
-  dataDir: string,
-  env: Record<string, string> = {},
-): Promise<{ child: ChildProcess; url: string; oauthToken: string; lines: string[] }> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: {
-      PATH: hostEnvironment().PATH,
-      LOCAL_CLOUD_PORT: '0',
-      LOCAL_CLOUD_DATA_DIR: dataDir,
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(child);
-  const lines: string[] = [];
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      lines.push(line);
-      const entry = JSON.parse(line) as { message: string; url?: string };
-      if (entry.message === 'local-cloud ready' && entry.url) resolveUrl(entry.url);
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`main.ts exited with ${code}: ${lines.join('\n')}`)),
-    );
-  });
-  const oauthToken = readFileSync(join(dataDir, 'local-cloud.token'), 'utf8');
-  return { child, url, oauthToken, lines };
-}
 
 function isAlive(pid: number): boolean {
   const status = `/proc/${pid}/status`;
@@ -100,9 +66,8 @@ describe('local-cloud as a process', () => {
     mkdirSync(out);
     const script = writeJobScript(dir);
     const commands = JSON.stringify([['node', script]]);
-    const { child, url, oauthToken } = await startMain(data, {
-      LOCAL_CLOUD_JOB_COMMANDS: commands,
-    });
+    const main = await startMain(data, { LOCAL_CLOUD_JOB_COMMANDS: commands });
+    const { url, oauthToken } = main;
     await api({ url, oauthToken }, 'POST', `/v2/${PARENT}/jobs?jobId=crashy`, {
       template: {
         template: {
@@ -122,9 +87,7 @@ describe('local-cloud as a process', () => {
     const started = await api({ url, oauthToken }, 'POST', `/v2/${PARENT}/jobs/crashy:run`, {});
     const orphan = await waitFor(() => pidOf(out), 'the task process');
     orphans.push(orphan);
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
+    await killMain(main);
     expect(isAlive(orphan)).toBe(true);
     const again = await startCloud(data, { jobCommands: [['node', script]] });
     try {
@@ -144,10 +107,10 @@ describe('local-cloud as a process', () => {
   it('ends cancelled, without running it again, an execution cancelled before a crash', async () => {
     const data = join(dir, 'data');
     const script = writeJobScript(dir);
-    const { child, url, oauthToken } = await startMain(data, {
+    const main = await startMain(data, {
       LOCAL_CLOUD_JOB_COMMANDS: JSON.stringify([['node', script]]),
     });
-    const cloud = { url, oauthToken };
+    const cloud = { url: main.url, oauthToken: main.oauthToken };
     // The task ignores the cancel's SIGTERM, so it is still running at the crash.
     const out = await createScriptJob(cloud, {
       project: 'p1',
@@ -164,9 +127,7 @@ describe('local-cloud as a process', () => {
     const cancelled = await api(cloud, 'POST', `/v2/${started.body.metadata.name}:cancel`, {});
     expect(cancelled.status, JSON.stringify(cancelled)).toBe(200);
     await waitFor(() => (existsSync(join(out, 'got-sigterm')) ? true : undefined), 'SIGTERM');
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
+    await killMain(main);
     const again = await startCloud(data, { jobCommands: [['node', script]] });
     try {
       await waitFor(() => (isAlive(orphan) ? undefined : true), 'the leftover to be killed');

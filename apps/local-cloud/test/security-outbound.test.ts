@@ -6,14 +6,10 @@
  * LOCAL_CLOUD_OUTBOUND_HOSTS allows one, and no token ever leaves loopback;
  * the OAuth token goes only to local-cloud itself.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostEnvironment } from '../src/config.ts';
 import {
   api,
   PARENT,
@@ -25,14 +21,14 @@ import {
   tempDir,
   waitFor,
 } from './helpers.ts';
+import { type MainProcess, startMain } from './main-process.ts';
 
-const MAIN = resolve(import.meta.dirname, '../src/main.ts');
 const OIDC = 'oidc-stand-in-for-the-callback-secret-0123456789';
 const QUEUE = `${PARENT}/queues/out`;
 let dir: string;
 let proxy: RecordingProxy;
 let target: Target;
-let child: ChildProcess;
+let main: MainProcess | undefined;
 let cloud: { url: string; oauthToken: string };
 let seq = 0;
 
@@ -41,31 +37,16 @@ beforeAll(async () => {
   proxy = await startRecordingProxy();
   target = await startTarget();
   const data = join(dir, 'data');
-  child = spawn(process.execPath, [MAIN], {
-    env: {
-      PATH: hostEnvironment().PATH,
-      LOCAL_CLOUD_PORT: '0',
-      LOCAL_CLOUD_DATA_DIR: data,
-      LOCAL_CLOUD_OIDC_TOKEN: OIDC,
-      LOCAL_CLOUD_OUTBOUND_HOSTS: 'hooks.example',
-      // Everything not on loopback goes through the recording proxy.
-      NODE_USE_ENV_PROXY: '1',
-      HTTP_PROXY: proxy.url,
-      HTTPS_PROXY: proxy.url,
-      NO_PROXY: '127.0.0.1,localhost',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
+  main = await startMain(data, {
+    LOCAL_CLOUD_OIDC_TOKEN: OIDC,
+    LOCAL_CLOUD_OUTBOUND_HOSTS: 'hooks.example',
+    // Everything not on loopback goes through the recording proxy.
+    NODE_USE_ENV_PROXY: '1',
+    HTTP_PROXY: proxy.url,
+    HTTPS_PROXY: proxy.url,
+    NO_PROXY: '127.0.0.1,localhost',
   });
-  const lines: string[] = [];
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      lines.push(line);
-      const entry = JSON.parse(line) as { message: string; url?: string };
-      if (entry.message === 'local-cloud ready' && entry.url) resolveUrl(entry.url);
-    });
-    child.once('exit', (code) => reject(new Error(`main.ts exited ${code}: ${lines.join('\n')}`)));
-  });
-  cloud = { url, oauthToken: readFileSync(join(data, 'local-cloud.token'), 'utf8') };
+  cloud = { url: main.url, oauthToken: main.oauthToken };
   const queue = await api(cloud, 'POST', `/v2/${PARENT}/queues`, {
     name: QUEUE,
     retryConfig: { maxAttempts: 1 },
@@ -73,10 +54,9 @@ beforeAll(async () => {
   expect(queue.status, JSON.stringify(queue)).toBe(200);
 });
 afterAll(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
+  if (main && main.child.exitCode === null) {
+    main.child.kill('SIGTERM');
+    await main.exited;
   }
   await proxy?.close();
   await target?.close();

@@ -5,78 +5,30 @@
  * after a restart every task is delivered (at least once) and the job
  * execution completes. The job task is stopped with SIGINT, not SIGTERM.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hostEnvironment } from '../src/config.ts';
 import { api, PARENT, removeDir, startTarget, type Target, tempDir, waitFor } from './helpers.ts';
 import { writeJobScript } from './job-script.ts';
+import { killMains, type MainProcess, startMain } from './main-process.ts';
 
-const MAIN = resolve(import.meta.dirname, '../src/main.ts');
 const queue = `${PARENT}/queues/held`;
 let dir: string;
 let target: Target;
-const children: ChildProcess[] = [];
 
 beforeEach(async () => {
   dir = tempDir();
   target = await startTarget();
 });
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  killMains();
   await target.close();
   removeDir(dir);
 });
 
-interface Running {
-  child: ChildProcess;
-  url: string;
-  oauthToken: string;
-  lines: string[];
-  exited: Promise<number | null>;
-}
-
-/** Starts main.ts on a free port and resolves once it logs that it is ready (bounded). */
-async function startMain(dataDir: string, env: Record<string, string> = {}): Promise<Running> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: {
-      PATH: hostEnvironment().PATH,
-      LOCAL_CLOUD_PORT: '0',
-      LOCAL_CLOUD_DATA_DIR: dataDir,
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(child);
-  const lines: string[] = [];
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`not ready in 30 s: ${lines.join('\n')}`)),
-      30_000,
-    );
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      lines.push(line);
-      const entry = JSON.parse(line) as { message: string; url?: string };
-      if (entry.message === 'local-cloud ready' && entry.url) {
-        clearTimeout(timer);
-        resolveUrl(entry.url);
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`main.ts exited with ${code}: ${lines.join('\n')}`));
-    });
-  });
-  const oauthToken = readFileSync(join(dataDir, 'local-cloud.token'), 'utf8');
-  return { child, url, oauthToken, lines, exited };
-}
-
 /** `signal` (SIGTERM by default), then the exit code (bounded: SIGKILL and fail after 20 s). */
 async function terminate(
-  running: Running,
+  running: MainProcess,
   signal: NodeJS.Signals = 'SIGTERM',
 ): Promise<number | null> {
   running.child.kill(signal);
