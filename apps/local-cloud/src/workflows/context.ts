@@ -63,6 +63,9 @@ export interface RunContext {
    * subworkflow, the list only includes that step").
    */
   onStep?(step: { routine: string; step: string }): void;
-  /** Defaults: 100,000 steps, call depth 20 (Google's documented limits). */
-  limits?: { maxSteps?: number; maxCallDepth?: number };
+  /**
+   * Defaults: 100,000 steps, call depth 20, 512 KB of variables, which is also
+   * the most any one value may take (Google's documented limits).
+   */
+  limits?: { maxSteps?: number; maxCallDepth?: number; maxMemoryBytes?: number };
 }

@@ -15,6 +15,7 @@ import {
   getMember,
   logicalLeft,
   logicalRight,
+  made,
   mapKey,
   unary,
 } from './evaluate.ts';
@@ -89,12 +90,12 @@ export async function evaluateAsync(e: Expr, scope: AsyncEvalScope): Promise<WfV
         return l.done ? l.value : logicalRight(e.op, await evaluateAsync(e.r, scope));
       }
       const l = await evaluateAsync(e.l, scope);
-      return binary(e.op, l, await evaluateAsync(e.r, scope));
+      return made(binary(e.op, l, await evaluateAsync(e.r, scope)), scope);
     }
     case 'list': {
       const out: WfValue[] = [];
       for (const item of e.items) out.push(await evaluateAsync(item, scope));
-      return out;
+      return made(out, scope);
     }
     case 'map': {
       const out = new Map<string, WfValue>();
@@ -102,7 +103,7 @@ export async function evaluateAsync(e: Expr, scope: AsyncEvalScope): Promise<WfV
         const key = mapKey(await evaluateAsync(k, scope));
         out.set(key, await evaluateAsync(v, scope));
       }
-      return out;
+      return made(out, scope);
     }
     default:
       return evaluate(e, scope);

@@ -3,9 +3,12 @@
  * concatenates two strings (anything else is a TypeError), `/` always yields a
  * double, `//` and `%` keep integers, integer overflow is a ValueError,
  * division by zero a ZeroDivisionError, a missing variable or key a KeyError.
+ * What `+`, a list or map literal or a function makes must fit the memory
+ * limit (memory.ts), so an expression cannot grow a value without bound.
  */
 import { taggedError } from './errors.ts';
 import type { BinaryOp, Expr } from './expression.ts';
+import { DEFAULT_MAX_MEMORY_BYTES, withinLimit } from './memory.ts';
 import { callFunction, type FunctionHost } from './stdlib.ts';
 import { checkedInt, describe, isNumber, typeName, valuesEqual, type WfValue } from './values.ts';
 
@@ -40,15 +43,29 @@ export function evaluate(e: Expr, scope: EvalScope): WfValue {
         const l = logicalLeft(e.op, evaluate(e.l, scope));
         return l.done ? l.value : logicalRight(e.op, evaluate(e.r, scope));
       }
-      return binary(e.op, evaluate(e.l, scope), evaluate(e.r, scope));
+      return made(binary(e.op, evaluate(e.l, scope), evaluate(e.r, scope)), scope);
     case 'list':
-      return e.items.map((item) => evaluate(item, scope));
+      return made(
+        e.items.map((item) => evaluate(item, scope)),
+        scope,
+      );
     case 'map': {
       const out = new Map<string, WfValue>();
       for (const [k, v] of e.entries) out.set(mapKey(evaluate(k, scope)), evaluate(v, scope));
-      return out;
+      return made(out, scope);
     }
   }
+}
+
+/**
+ * A value an operator or a literal made, or the memory error when it is larger
+ * than any variable may be. `+` joins strings without copying them (V8 keeps
+ * the two parts), so a string over the limit is refused before it is ever
+ * flattened into gigabytes.
+ */
+export function made(value: WfValue, scope: EvalScope): WfValue {
+  const limit = scope.maxValueBytes ?? DEFAULT_MAX_MEMORY_BYTES;
+  return withinLimit(value, limit, typeof value === 'string' ? 'a string' : 'a list or map');
 }
 
 /** A map literal's key: a string, or TypeError. */

@@ -2,7 +2,8 @@
  * Runs a parsed workflow. Control flow is explicit: every step list returns an
  * outcome (normal, return, jump, break, continue, end) and errors are
  * WorkflowRuntimeError exceptions that `try`/`retry`/`except` handle. Every
- * loop is bounded by the step limit and every recursion by the call depth;
+ * loop is bounded by the step limit, every recursion by the call depth, and
+ * every value and the variables together by the memory limit (memory.ts);
  * parallel branches (parallel.ts) run concurrently on the event loop.
  */
 import { coerceError } from '@slideshow/runtime';
@@ -12,6 +13,7 @@ import { atStep, cancelledError, leftCall, taggedError, WorkflowRuntimeError } f
 import { evaluate } from './evaluate.ts';
 import { type AsyncEvalScope, evaluateAsync, templateCallsSubworkflow } from './evaluate-async.ts';
 import type { Expr } from './expression.ts';
+import { DEFAULT_MAX_MEMORY_BYTES, VariableMemory, withinLimit } from './memory.ts';
 import { loopItems, runParallel } from './parallel.ts';
 import type { WorkflowProgram } from './parse.ts';
 import type { AssignItem, ForSpec, Step, StepBody, Subworkflow, Template } from './program.ts';
@@ -42,6 +44,8 @@ export class Execution {
   private steps = 0;
   private readonly maxSteps: number;
   private readonly maxDepth: number;
+  /** The variables of every frame and branch, and the limit on them and on any one value. */
+  private readonly memory: VariableMemory;
   readonly program: WorkflowProgram;
   /** The host context, its signal also aborted when a branch hits a fatal error. */
   readonly ctx: RunContext;
@@ -60,6 +64,7 @@ export class Execution {
     this.ctx = { ...ctx, signal };
     this.maxSteps = ctx.limits?.maxSteps ?? DEFAULT_MAX_STEPS;
     this.maxDepth = ctx.limits?.maxCallDepth ?? DEFAULT_MAX_CALL_DEPTH;
+    this.memory = new VariableMemory(ctx.limits?.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES);
   }
 
   /** Ends every branch: a fatal error (step limit, a host failure) in one ends the execution. */
@@ -80,6 +85,7 @@ export class Execution {
       lookup: (name) => frame.lookup(name),
       env: this.ctx.env,
       now: () => Date.now(),
+      maxValueBytes: this.memory.limit,
       isSubworkflow: this.isSub,
       callSubworkflow: (name, args) => this.callFromExpression(name, args, frame),
     };
@@ -97,7 +103,7 @@ export class Execution {
       case 'expr':
         return evaluate(t.e, this.scope(frame));
       case 'list':
-        return t.items.map((i) => this.valueNow(i, frame));
+        return this.fits(t.items.map((i) => this.valueNow(i, frame)));
       case 'map': {
         const out: WfMap = new Map();
         for (const { key, value } of t.entries) {
@@ -106,9 +112,14 @@ export class Execution {
             this.valueNow(value, frame),
           );
         }
-        return out;
+        return this.fits(out);
       }
     }
+  }
+
+  /** A list or map a template built, or the memory error when it is larger than any variable may be. */
+  private fits(value: WfValue): WfValue {
+    return withinLimit(value, this.memory.limit, 'a list or map');
   }
 
   private key(k: WfValue): string {
@@ -126,7 +137,7 @@ export class Execution {
       case 'list': {
         const out: WfValue[] = [];
         for (const item of t.items) out.push(await this.value(item, frame));
-        return out;
+        return this.fits(out);
       }
       case 'map': {
         const out: WfMap = new Map();
@@ -134,7 +145,7 @@ export class Execution {
           const k = this.key(typeof key === 'string' ? key : await this.expr(key, frame));
           out.set(k, await this.value(value, frame));
         }
-        return out;
+        return this.fits(out);
       }
       default:
         return this.valueNow(t, frame);
@@ -171,13 +182,14 @@ export class Execution {
         `maximum call depth ${this.maxDepth} exceeded calling ${sub.name}`,
       );
     }
-    const frame = new Frame(sub.name, depth, caller?.parallelDepth ?? 0);
-    for (const p of sub.params) {
-      if (args.has(p.name)) frame.set(p.name, args.get(p.name) ?? null);
-      else if (p.default !== undefined) frame.set(p.name, await this.value(p.default, frame));
-      else throw taggedError('TypeError', `${sub.name}: missing argument ${p.name} (line ${line})`);
-    }
+    const frame = new Frame(sub.name, this.memory, depth, caller?.parallelDepth ?? 0);
     try {
+      for (const p of sub.params) {
+        if (args.has(p.name)) frame.set(p.name, args.get(p.name) ?? null);
+        else if (p.default !== undefined) frame.set(p.name, await this.value(p.default, frame));
+        else
+          throw taggedError('TypeError', `${sub.name}: missing argument ${p.name} (line ${line})`);
+      }
       const outcome = await this.runSteps(sub.steps, frame);
       if (outcome.t === 'return') return outcome.v;
       if (outcome.t === 'jump')
@@ -186,6 +198,8 @@ export class Execution {
     } catch (error) {
       leftCall(error);
       throw error;
+    } finally {
+      frame.release();
     }
   }
 
@@ -317,12 +331,11 @@ export class Execution {
   private async runFor(spec: ForSpec, frame: Frame): Promise<Outcome> {
     const items = await loopItems(this, spec, frame);
     // Variables created in the loop body are local to the loop (Google: "Variable scope").
-    const loopScope = new Map<string, WfValue>();
-    return frame.withScope(loopScope, async () => {
+    return frame.withScope(async () => {
       let index = 0n;
       for (const item of items) {
-        loopScope.set(spec.value, item);
-        if (spec.index !== undefined) loopScope.set(spec.index, index);
+        frame.setLocal(spec.value, item);
+        if (spec.index !== undefined) frame.setLocal(spec.index, index);
         index++;
         const outcome = await this.runSteps(spec.steps, frame);
         if (outcome.t === 'break') break;

@@ -61,21 +61,30 @@ async function tasksOf(run: Execution, spec: ParallelSpec, frame: Frame): Promis
   if (spec.branches !== undefined) {
     return spec.branches.map((branch) => ({
       id: branch.name,
-      run: () => run.runSteps(branch.steps, frame.fork()),
+      run: () => inBranch(frame, (own) => run.runSteps(branch.steps, own)),
     }));
   }
   const loop = spec.for as ForSpec;
   const items = [...(await loopItems(run, loop, frame))];
   return items.map((item, i) => ({
     id: String(i),
-    run: () => {
-      const iteration = frame.fork();
-      const local = iteration.scopes[iteration.scopes.length - 1] as Map<string, WfValue>;
-      local.set(loop.value, item);
-      if (loop.index !== undefined) local.set(loop.index, BigInt(i));
-      return run.runSteps(loop.steps, iteration);
-    },
+    run: () =>
+      inBranch(frame, (iteration) => {
+        iteration.setLocal(loop.value, item);
+        if (loop.index !== undefined) iteration.setLocal(loop.index, BigInt(i));
+        return run.runSteps(loop.steps, iteration);
+      }),
   }));
+}
+
+/** Runs a branch or iteration in a frame of its own, whose new variables are given back at its end. */
+async function inBranch(frame: Frame, work: (own: Frame) => Promise<Outcome>): Promise<Outcome> {
+  const own = frame.fork();
+  try {
+    return await work(own);
+  } finally {
+    own.release();
+  }
 }
 
 /** The error a parallel step raises when branches or iterations failed (error types reference). */

@@ -78,9 +78,10 @@ export async function runTry(run: Execution, spec: TrySpec, frame: Frame): Promi
       }
       const except = spec.except;
       if (except === undefined) throw error;
-      const exceptScope = new Map<string, WfValue>();
-      if (except.as !== undefined) exceptScope.set(except.as, raised);
-      return frame.withScope(exceptScope, () => run.runSteps(except.steps, frame));
+      return frame.withScope(() => {
+        if (except.as !== undefined) frame.setLocal(except.as, raised);
+        return run.runSteps(except.steps, frame);
+      });
     }
   }
 }

@@ -1,10 +1,13 @@
 /**
  * Variables of one subworkflow call (a stack of scopes: the call's own, plus
  * one per running `for` loop, `except` block and parallel branch) and
- * copy-on-write assignment into maps and lists.
+ * copy-on-write assignment into maps and lists. Every assignment is charged to
+ * the execution's memory (memory.ts), and a scope gives back its share when it
+ * ends.
  */
 import { taggedError } from './errors.ts';
 import { getIndex } from './evaluate.ts';
+import type { VariableMemory } from './memory.ts';
 import type { WfMap, WfValue } from './values.ts';
 import { typeName } from './values.ts';
 
@@ -17,14 +20,18 @@ export class Frame {
   readonly depth: number;
   /** How many parallel steps enclose this point, across subworkflow calls. */
   readonly parallelDepth: number;
+  /** The execution's variables, all frames together. */
+  private readonly memory: VariableMemory;
 
   constructor(
     subworkflow: string,
+    memory: VariableMemory,
     depth = 1,
     parallelDepth = 0,
     scopes: Map<string, WfValue>[] = [new Map()],
   ) {
     this.subworkflow = subworkflow;
+    this.memory = memory;
     this.depth = depth;
     this.parallelDepth = parallelDepth;
     this.scopes = scopes;
@@ -36,20 +43,31 @@ export class Frame {
    * branch write only `shared` ones), plus a scope of its own for new variables.
    */
   fork(): Frame {
-    return new Frame(this.subworkflow, this.depth, this.parallelDepth + 1, [
+    return new Frame(this.subworkflow, this.memory, this.depth, this.parallelDepth + 1, [
       ...this.scopes,
       new Map(),
     ]);
   }
 
-  /** Runs `work` with a scope of its own on top (a `for` body or an `except` block). */
-  async withScope<T>(scope: Map<string, WfValue>, work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` with a new scope on top (a `for` body or an `except` block),
+   * whose variables are given back when it ends.
+   */
+  async withScope<T>(work: () => Promise<T>): Promise<T> {
+    const scope = new Map<string, WfValue>();
     this.scopes.push(scope);
     try {
       return await work();
     } finally {
       this.scopes.pop();
+      this.memory.release(scope);
     }
+  }
+
+  /** Gives back the variables of this call's or branch's own scope, once it has ended. */
+  release(): void {
+    const own = this.scopes[this.scopes.length - 1];
+    if (own !== undefined) this.memory.release(own);
   }
 
   lookup(name: string): WfValue {
@@ -65,11 +83,17 @@ export class Frame {
     for (let i = this.scopes.length - 1; i >= 0; i--) {
       const scope = this.scopes[i];
       if (scope?.has(name)) {
-        scope.set(name, value);
+        this.memory.set(scope, name, value);
         return;
       }
     }
-    this.scopes[this.scopes.length - 1]?.set(name, value);
+    this.setLocal(name, value);
+  }
+
+  /** Sets the variable in the innermost scope (a loop variable, an `except` block's `as`). */
+  setLocal(name: string, value: WfValue): void {
+    const innermost = this.scopes[this.scopes.length - 1];
+    if (innermost !== undefined) this.memory.set(innermost, name, value);
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { coerceError } from '@slideshow/runtime';
 import { taggedError, WorkflowRuntimeError } from './errors.ts';
+import { memoryLimitError } from './memory.ts';
 import {
   checkedInt,
   describe,
@@ -93,10 +94,17 @@ export function regex(name: string, pattern: WfValue, flags = ''): RegExp {
   }
 }
 
-/** All matches as [{index, match}], indexes in characters. */
-export function findAll(source: string, re: RegExp): WfValue {
+/**
+ * All matches as [{index, match}], indexes in characters; the memory error
+ * (memory.ts) as soon as the list would take more than `maxBytes`.
+ */
+export function findAll(source: string, re: RegExp, maxBytes: number): WfValue {
   const out: WfValue[] = [];
+  // The list, and per match a map of two keys, an integer and a string (memory.ts's count).
+  let size = 8;
   for (const m of source.matchAll(re)) {
+    size += 8 + 8 + 'index'.length + 8 + 8 + 'match'.length + 8 + m[0].length;
+    if (size > maxBytes) throw memoryLimitError(maxBytes, 'text.find_all');
     const index = codePoints(source.slice(0, m.index)).length;
     out.push(
       new Map<string, WfValue>([

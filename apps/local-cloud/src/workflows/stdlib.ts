@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { BLOCKING_FUNCTIONS } from './builtin-calls.ts';
 import { taggedError } from './errors.ts';
+import { DEFAULT_MAX_MEMORY_BYTES, memoryLimitError, withinLimit } from './memory.ts';
 import {
   arity,
   codePoints,
@@ -32,11 +33,13 @@ import {
 import { TIME_HASH_FUNCTIONS } from './stdlib-time-hash.ts';
 import { checkedInt, encodeJson, typeName, type WfMap, type WfValue } from './values.ts';
 
-/** What non-pure functions read: the execution's environment and clock. */
+/** What non-pure functions read: the execution's environment and clock, and the size limit. */
 export interface FunctionHost {
   readonly env: Readonly<Record<string, string>>;
   /** Milliseconds since the epoch. */
   now(): number;
+  /** The most a value may take (memory.ts); Google's 512 KB when absent. */
+  readonly maxValueBytes?: number;
 }
 
 type Fn = (args: WfValue[], host: FunctionHost) => WfValue;
@@ -153,37 +156,48 @@ const CORE_FUNCTIONS: Record<string, Fn> = {
     arity('sys.now', args, 0);
     return host.now() / 1000;
   },
-  'text.find_all': (args) => {
+  'text.find_all': (args, host) => {
     arity('text.find_all', args, 2);
     const source = expect('text.find_all', args[0] ?? null, isString, 'a string');
     const sub = expect('text.find_all', args[1] ?? null, isString, 'a string');
-    return findAll(source, new RegExp(sub.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gu'));
+    return findAll(
+      source,
+      new RegExp(sub.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gu'),
+      maxBytes(host),
+    );
   },
-  'text.find_all_regex': (args) => {
+  'text.find_all_regex': (args, host) => {
     arity('text.find_all_regex', args, 2);
     const source = expect('text.find_all_regex', args[0] ?? null, isString, 'a string');
-    return findAll(source, regex('text.find_all_regex', args[1] ?? null, 'g'));
+    return findAll(source, regex('text.find_all_regex', args[1] ?? null, 'g'), maxBytes(host));
   },
   'text.match_regex': (args) => {
     arity('text.match_regex', args, 2);
     const source = expect('text.match_regex', args[0] ?? null, isString, 'a string');
     return regex('text.match_regex', args[1] ?? null).test(source);
   },
-  'text.replace_all': (args) => {
+  'text.replace_all': (args, host) => {
     arity('text.replace_all', args, 3);
     const source = expect('text.replace_all', args[0] ?? null, isString, 'a string');
     const sub = expect('text.replace_all', args[1] ?? null, isString, 'a string');
-    return source
-      .split(sub)
-      .join(expect('text.replace_all', args[2] ?? null, isString, 'a string'));
+    const repl = expect('text.replace_all', args[2] ?? null, isString, 'a string');
+    const parts = source.split(sub);
+    // Measured before joining: a short match replaced by a long text multiplies the length.
+    const length = source.length + (parts.length - 1) * (repl.length - sub.length);
+    if (length > maxBytes(host)) throw memoryLimitError(maxBytes(host), 'text.replace_all');
+    return parts.join(repl);
   },
-  'text.replace_all_regex': (args) => {
+  'text.replace_all_regex': (args, host) => {
     arity('text.replace_all_regex', args, 3);
     const source = expect('text.replace_all_regex', args[0] ?? null, isString, 'a string');
     const repl = expect('text.replace_all_regex', args[2] ?? null, isString, 'a string');
+    const re = regex('text.replace_all_regex', args[1] ?? null, 'g');
+    if (replacedLength(source, re, repl) > maxBytes(host)) {
+      throw memoryLimitError(maxBytes(host), 'text.replace_all_regex');
+    }
     // RE2 writes groups as \1; JavaScript as $1.
     const jsRepl = repl.replace(/\$/g, '$$$$').replace(/\\([0-9])/g, '$$$1');
-    return source.replace(regex('text.replace_all_regex', args[1] ?? null, 'g'), jsRepl);
+    return source.replace(re, jsRepl);
   },
   'text.split': (args) => {
     arity('text.split', args, 2);
@@ -237,7 +251,32 @@ export function isExpressionFunction(name: string): boolean {
   return Object.hasOwn(FUNCTIONS, name);
 }
 
-/** Calls a standard-library function by its dotted name. */
+/** The most a value may take in this execution. */
+function maxBytes(host: FunctionHost): number {
+  return host.maxValueBytes ?? DEFAULT_MAX_MEMORY_BYTES;
+}
+
+/**
+ * The length `source.replace(re, repl)` would have, for an RE2 replacement
+ * whose `\N` stands for group N (JavaScript leaves `$N` of a group the
+ * pattern lacks as two characters). Matches are at most one per character.
+ */
+function replacedLength(source: string, re: RegExp, repl: string): number {
+  const groups = [...repl.matchAll(/\\([0-9])/g)].map((m) => Number(m[1]));
+  const literal = repl.length - 2 * groups.length;
+  let length = source.length;
+  for (const m of source.matchAll(re)) {
+    length += literal - m[0].length;
+    for (const g of groups) length += g > 0 && g < m.length ? (m[g] ?? '').length : 2;
+  }
+  return length;
+}
+
+/**
+ * Calls a standard-library function by its dotted name. What it returns must
+ * fit the memory limit, like any value (memory.ts); the functions that can
+ * multiply a length check before building their result.
+ */
 export function callFunction(name: string, args: WfValue[], host: FunctionHost): WfValue {
   const fn = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined;
   if (fn === undefined) {
@@ -246,5 +285,5 @@ export function callFunction(name: string, args: WfValue[], host: FunctionHost):
     }
     throw taggedError('KeyError', `unknown function: ${name}`);
   }
-  return fn(args, host);
+  return withinLimit(fn(args, host), maxBytes(host), `the result of ${name}`);
 }

@@ -106,3 +106,43 @@ export async function closedPortUrl(): Promise<string> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${port}`;
 }
+
+/**
+ * Workflows that double a value at every step, without end: the memory probe
+ * of docs/security.md (a list through `list.concat`, a string through `+`).
+ */
+export const DOUBLING_WORKFLOWS = {
+  list: `
+main:
+  steps:
+    - a:
+        assign:
+          - l: [1, 2, 3, 4, 5, 6, 7, 8]
+    - b:
+        assign:
+          - l: \${list.concat(l, l)}
+        next: b
+`,
+  string: `
+main:
+  steps:
+    - a:
+        assign:
+          - s: "12345678"
+    - b:
+        assign:
+          - s: \${s + s}
+        next: b
+`,
+} as const;
+
+/** A workflow that returns `${expression}`, its argument bound to `args`. */
+export function returning(expression: string): string {
+  return `
+main:
+  params: [args]
+  steps:
+    - r:
+        return: \${${expression}}
+`;
+}
