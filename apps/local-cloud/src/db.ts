@@ -101,6 +101,9 @@ const MIGRATIONS: readonly string[] = [
   // Job executions whose cancel was asked for: one a crash or a shutdown cut short ends
   // cancelled on the next start instead of running again.
   'CREATE TABLE IF NOT EXISTS job_execution_cancels (name TEXT PRIMARY KEY);',
+  // Workflow executions whose run a process began and did not end (no end stored, no clean
+  // stop): one whose runs keep ending with local-cloud itself is set aside at the next start.
+  'CREATE TABLE IF NOT EXISTS execution_runs (name TEXT PRIMARY KEY, unfinished INTEGER NOT NULL);',
 ];
 
 /** Opens (creating if needed) and migrates the database at `path`. */

@@ -16,6 +16,20 @@ import {
 /** The project/location every test uses. */
 export const PARENT = 'projects/p1/locations/us-central1';
 
+/** A workflow that GETs `args.url` and returns the status. */
+export const CALL_URL_WORKFLOW = `
+main:
+  params: [args]
+  steps:
+    - call:
+        call: http.get
+        args:
+          url: \${args.url}
+        result: r
+    - done:
+        return: \${r.code}
+`;
+
 /** A fresh temp directory (removed by `removeDir`). */
 export function tempDir(prefix = 'local-cloud-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

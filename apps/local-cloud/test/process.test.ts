@@ -7,7 +7,16 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coerceError } from '@slideshow/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { api, PARENT, removeDir, startCloud, tempDir, waitFor } from './helpers.ts';
+import {
+  api,
+  CALL_URL_WORKFLOW,
+  PARENT,
+  removeDir,
+  startCloud,
+  startTarget,
+  tempDir,
+  waitFor,
+} from './helpers.ts';
 import { createScriptJob, pidOf, startsIn, writeJobScript } from './job-script.ts';
 import { killMain, killMains, startMain } from './main-process.ts';
 
@@ -140,6 +149,44 @@ describe('local-cloud as a process', () => {
       expect(startsIn(out)).toEqual(['t0-a0']);
     } finally {
       await again.stop();
+    }
+  });
+
+  it('sets aside a workflow execution that it died in twice, instead of running it at every start', async () => {
+    const data = join(dir, 'data');
+    const target = await startTarget();
+    try {
+      // Stands for any workflow that kills local-cloud: every run ends with the process.
+      target.respond = () => new Promise(() => {});
+      let main = await startMain(data);
+      await api(main, 'POST', `/v1/${PARENT}/workflows?workflowId=deadly`, {
+        sourceContents: CALL_URL_WORKFLOW,
+      });
+      const created = await api(main, 'POST', `/v1/${PARENT}/workflows/deadly/executions`, {
+        argument: JSON.stringify({ url: `${target.url}/deadly` }),
+      });
+      await waitFor(() => target.received[0], 'the first run');
+      await killMain(main);
+      main = await startMain(data);
+      await waitFor(() => target.received[1], 'the run after the first crash');
+      await killMain(main);
+      main = await startMain(data);
+      const ended = await waitFor(async () => {
+        const e = await api(main, 'GET', `/v1/${created.body.name}`);
+        return e.body.state === 'ACTIVE' ? undefined : e.body;
+      }, 'the execution to be set aside');
+      expect(ended.state).toBe('FAILED');
+      expect(ended.error.context).toContain('during each of the last 2 runs');
+      expect(target.received).toHaveLength(2);
+      const logged = main.lines.map((l) => JSON.parse(l) as { severity: string; message: string });
+      expect(logged).toContainEqual(
+        expect.objectContaining({
+          severity: 'ERROR',
+          message: 'set aside a workflow execution whose runs kept ending with local-cloud',
+        }),
+      );
+    } finally {
+      await target.close();
     }
   });
 });

@@ -5,7 +5,10 @@
  * the local connectors. Deviation from Google: after a restart an ACTIVE
  * execution runs again from its first step (Google resumes it); the pipeline's
  * steps are idempotent, so a re-run is safe, and connector calls already made
- * are joined rather than repeated (see run/connector.ts).
+ * are joined rather than repeated (see run/connector.ts). Each run is recorded
+ * before it starts and forgotten once it ends or a stop aborts it, so an
+ * execution whose runs keep ending with the process itself (a crash, a kill)
+ * is set aside instead of being run again at every start.
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
 import type { OutboundPolicy } from '../outbound-policy.ts';
@@ -21,6 +24,13 @@ import {
   WorkflowRuntimeError,
 } from '../workflows/index.ts';
 import type { CurrentStep, WorkflowExecution, WorkflowsStore } from './store.ts';
+
+/**
+ * Runs of one execution that may end with local-cloud itself before it is set
+ * aside: the first run and one re-run. A workflow that kills the process
+ * (whatever the cause) then kills it twice, not at every start.
+ */
+export const MAX_UNFINISHED_RUNS = 2;
 
 /** Dependencies of the executions runner. */
 export interface ExecutionsRunnerDeps {
@@ -48,7 +58,10 @@ export interface ExecutionsRunner {
   completion(name: string): Promise<void>;
   /** `status.currentSteps` of a running execution: the step it is in (undefined when not running). */
   currentSteps(name: string): CurrentStep[] | undefined;
-  /** Re-runs executions left ACTIVE by a previous process. */
+  /**
+   * Re-runs executions left ACTIVE by a previous process; one whose last
+   * MAX_UNFINISHED_RUNS runs all ended with the process is set FAILED instead.
+   */
   resumeActive(): void;
   /** Aborts running executions (they stay ACTIVE and re-run on restart) and waits. */
   stop(): Promise<void>;
@@ -156,6 +169,15 @@ interface RunContext {
   stopping(): boolean;
 }
 
+/** How an execution ends that was set aside, its runs having ended with the process `runs` times. */
+function setAside(runs: number): Partial<WorkflowExecution> {
+  const message = `local-cloud stopped without a clean shutdown (a crash, or killed) during each of the last ${runs} runs of this execution; it was set aside instead of being run again`;
+  return {
+    state: 'FAILED',
+    error: { payload: JSON.stringify({ message, tags: ['SystemError'] }), context: message },
+  };
+}
+
 /** How a cancelled execution ends (Google's words). */
 const CANCELLED: Partial<WorkflowExecution> = {
   state: 'CANCELLED',
@@ -223,6 +245,7 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
   ): WorkflowExecution => {
     const end = ended(execution, patch, current, now());
     store.putExecution(end);
+    store.endRun(end.name);
     return end;
   };
   const ctx: RunContext = {
@@ -235,6 +258,8 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
 
   function launch(execution: WorkflowExecution): void {
     const controller = new AbortController();
+    // Stored before the run starts: if the process dies in it, the next start knows.
+    store.beginRun(execution.name);
     const done = runExecution(ctx, execution, controller)
       .catch((error: unknown) => {
         logger.error('workflow execution crashed', {
@@ -243,6 +268,8 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
         });
       })
       .finally(() => {
+        // Ended with the process alive (an end stored, or a stop that leaves it ACTIVE).
+        store.endRun(execution.name);
         running.delete(execution.name);
         current.delete(execution.name); // a step the engine named after a cancel
       });
@@ -269,6 +296,16 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
     resumeActive() {
       for (const execution of store.activeExecutions()) {
         if (running.has(execution.name)) continue;
+        const runs = store.unfinishedRuns(execution.name);
+        if (runs >= MAX_UNFINISHED_RUNS) {
+          finish(execution, setAside(runs));
+          const fields = { execution: execution.name, runs };
+          logger.error(
+            'set aside a workflow execution whose runs kept ending with local-cloud',
+            fields,
+          );
+          continue;
+        }
         // INFO: after a Ctrl-C this is the expected way on (the stop leaves them ACTIVE on purpose).
         logger.info('re-running a workflow execution left ACTIVE by a previous process', {
           execution: execution.name,

@@ -58,6 +58,12 @@ export interface WorkflowsStore {
   listExecutions(workflow: string): WorkflowExecution[];
   putExecution(execution: WorkflowExecution): void;
   activeExecutions(): WorkflowExecution[];
+  /** Records, before it starts, that a run of the execution began; returns how many have not ended. */
+  beginRun(name: string): number;
+  /** How many runs of the execution began and did not end (each one a process that died in it). */
+  unfinishedRuns(name: string): number;
+  /** Records that the execution's run ended with the process still alive (an end, or a clean stop). */
+  endRun(name: string): void;
 }
 
 /**
@@ -106,6 +112,14 @@ export function createWorkflowsStore(
       "SELECT name, data FROM executions WHERE state = 'ACTIVE' ORDER BY seq",
     ),
     fail: db.prepare("UPDATE executions SET state = 'FAILED' WHERE name = ?"),
+    beginRun: db.prepare<[string], { unfinished: number }>(
+      `INSERT INTO execution_runs (name, unfinished) VALUES (?, 1)
+       ON CONFLICT (name) DO UPDATE SET unfinished = unfinished + 1 RETURNING unfinished`,
+    ),
+    unfinishedRuns: db.prepare<[string], { unfinished: number }>(
+      'SELECT unfinished FROM execution_runs WHERE name = ?',
+    ),
+    endRun: db.prepare('DELETE FROM execution_runs WHERE name = ?'),
   };
   return {
     getWorkflow: (name) => parseRow<Workflow>(s.get.get(name)),
@@ -143,6 +157,11 @@ export function createWorkflowsStore(
         }
       }
       return out;
+    },
+    beginRun: (name) => s.beginRun.get(name)?.unfinished ?? 1,
+    unfinishedRuns: (name) => s.unfinishedRuns.get(name)?.unfinished ?? 0,
+    endRun: (name) => {
+      s.endRun.run(name);
     },
   };
 }
