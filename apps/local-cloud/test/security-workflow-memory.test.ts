@@ -3,7 +3,8 @@
  * (docs/security.md, "Local stack", defence 6): the probe that once took the
  * heap to 4 GB in 35 s — a list or a string doubled at every step — ends
  * FAILED with ResourceLimitError inside a process given a 160 MB heap, and
- * local-cloud keeps serving.
+ * local-cloud keeps serving; so does a parallel `for` over a range of 10^12
+ * (its iterations were once all made before the first one ran).
  */
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -24,6 +25,20 @@ const BOMBS = {
   'probe-listbomb': DOUBLING_WORKFLOWS.list,
   'probe-stringbomb': DOUBLING_WORKFLOWS.string,
 };
+
+const PARALLEL_RANGE = `
+main:
+  steps:
+    - p:
+        parallel:
+          for:
+            value: i
+            range: [1, 1000000000000]
+            steps:
+              - x:
+                  assign:
+                    - y: \${i}
+`;
 
 async function runToEnd(main: MainProcess, id: string, source: string) {
   const deployed = await api(main, 'POST', `/v1/${PARENT}/workflows?workflowId=${id}`, {
@@ -54,5 +69,18 @@ describe('a workflow that doubles a value at every step', () => {
     const list = await api(main, 'GET', `/v1/${PARENT}/workflows`);
     expect(list.status).toBe(200);
     expect(main.child.exitCode).toBeNull();
+  });
+});
+
+describe('a parallel for over a range of 10^12 iterations', () => {
+  it('ends FAILED at the step limit in a 160 MB heap, and local-cloud keeps serving', async () => {
+    const main = await startMain(join(dir, 'data'), {}, ['--max-old-space-size=160']);
+    const ended = await runToEnd(main, 'probe-range', PARALLEL_RANGE);
+    expect(ended.state, JSON.stringify(ended)).toBe('FAILED');
+    expect(JSON.parse(ended.error.payload)).toMatchObject({
+      message: expect.stringContaining('step limit of 100000 exceeded'),
+      tags: ['ResourceLimitError'],
+    });
+    expect((await api(main, 'GET', `/v1/${PARENT}/workflows`)).status).toBe(200);
   });
 });

@@ -57,24 +57,36 @@ interface Task {
   run(): Promise<Outcome>;
 }
 
-async function tasksOf(run: Execution, spec: ParallelSpec, frame: Frame): Promise<Task[]> {
+/**
+ * The branches, or the iterations one at a time as workers take them: a
+ * `range` of 10^12 is never made into a list, and the step limit ends it.
+ */
+async function tasksOf(run: Execution, spec: ParallelSpec, frame: Frame): Promise<Iterator<Task>> {
   if (spec.branches !== undefined) {
-    return spec.branches.map((branch) => ({
-      id: branch.name,
-      run: () => inBranch(frame, (own) => run.runSteps(branch.steps, own)),
-    }));
+    return spec.branches
+      .map((branch) => ({
+        id: branch.name,
+        run: () => inBranch(frame, (own) => run.runSteps(branch.steps, own)),
+      }))
+      .values();
   }
   const loop = spec.for as ForSpec;
-  const items = [...(await loopItems(run, loop, frame))];
-  return items.map((item, i) => ({
-    id: String(i),
-    run: () =>
-      inBranch(frame, (iteration) => {
-        iteration.setLocal(loop.value, item);
-        if (loop.index !== undefined) iteration.setLocal(loop.index, BigInt(i));
-        return run.runSteps(loop.steps, iteration);
-      }),
-  }));
+  const items = await loopItems(run, loop, frame);
+  return (function* () {
+    let i = 0;
+    for (const item of items) {
+      const index = i++;
+      yield {
+        id: String(index),
+        run: () =>
+          inBranch(frame, (iteration) => {
+            iteration.setLocal(loop.value, item);
+            if (loop.index !== undefined) iteration.setLocal(loop.index, BigInt(index));
+            return run.runSteps(loop.steps, iteration);
+          }),
+      };
+    }
+  })();
 }
 
 /** Runs a branch or iteration in a frame of its own, whose new variables are given back at its end. */
@@ -115,14 +127,18 @@ export async function runParallel(run: Execution, spec: ParallelSpec, frame: Fra
   const failures: { index: number; id: string; error: WorkflowRuntimeError }[] = [];
   let fatal: unknown;
   let next = 0;
+  let exhausted = false;
+  const take = (): Task | undefined => {
+    if (exhausted) return undefined;
+    const taken = tasks.next();
+    if (taken.done === true) exhausted = true;
+    return taken.done === true ? undefined : taken.value;
+  };
   const worker = async () => {
-    while (
-      next < tasks.length &&
-      fatal === undefined &&
-      failures.length < PARALLEL_LIMITS.maxUnhandled
-    ) {
+    while (fatal === undefined && failures.length < PARALLEL_LIMITS.maxUnhandled) {
+      const task = take();
+      if (task === undefined) return;
       const index = next++;
-      const task = tasks[index] as Task;
       try {
         const outcome = await task.run();
         if (outcome.t !== 'normal' && outcome.t !== 'continue') {
@@ -138,9 +154,9 @@ export async function runParallel(run: Execution, spec: ParallelSpec, frame: Fra
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  await Promise.all(Array.from({ length: limit }, worker));
   if (fatal !== undefined) throw fatal;
   if (failures.length > 0) {
-    throw unhandledBranchError(failures, next < tasks.length);
+    throw unhandledBranchError(failures, take() !== undefined);
   }
 }

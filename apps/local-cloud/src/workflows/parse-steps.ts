@@ -235,12 +235,15 @@ export class StepsParser {
     const indexName = index === undefined ? undefined : this.r.str(index.value, 'for index');
     if (indexName !== undefined)
       checkVariableName(indexName, 'index variable', this.r.nodeLine(index?.value));
+    const body = this.steps(steps.value, bodyCtx);
+    // Every iteration must take a step, so the step limit bounds a loop over any range.
+    if (body.length === 0) throw this.r.error('for needs at least one step', steps.value);
     return {
       value: valueName,
       ...(indexName === undefined ? {} : { index: indexName }),
       ...(inNode === undefined ? {} : { in: this.r.template(inNode.value) }),
       ...(rangeNode === undefined ? {} : { range: this.r.template(rangeNode.value) }),
-      steps: this.steps(steps.value, bodyCtx),
+      steps: body,
     };
   }
 

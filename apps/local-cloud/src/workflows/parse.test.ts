@@ -71,6 +71,13 @@ describe('parseWorkflow', () => {
     );
   });
 
+  it('refuses a for loop without steps, which would spin through its range without taking a step', () => {
+    const error = syntaxError(
+      '- spin:\n    for:\n      value: i\n      range: [0, 1000000000000]\n      steps: []\n',
+    );
+    expect(error.message).toBe('for needs at least one step (line 5)');
+  });
+
   it('refuses a step that combines two actions', () => {
     expect(syntaxError('- a:\n    return: 1\n    raise: "x"\n').message).toMatch(
       /cannot combine raise and return/,
