@@ -5,8 +5,9 @@
  * - A declared `Content-Length` over the route's limit answers 413
  *   PAYLOAD_TOO_LARGE at once, without reading the body.
  * - A body without one (chunked) is counted while it streams and refused the
- *   moment it passes the limit; the rest is left unread (@hono/node-server
- *   drains it for at most 500 ms, then closes the connection).
+ *   moment it passes the limit; the rest is left unread.
+ * - Either refusal says `Connection: close` (closing-response.ts): @hono/node-server
+ *   drains the unread body for at most 500 ms, then closes the connection.
  * - A client that stops sending for the idle timeout (the same one uploads
  *   use) answers 408 REQUEST_TIMEOUT, so a slow-loris body holds nothing for
  *   longer than that.

@@ -3,9 +3,11 @@
  * shared by main.ts and the test harness: `headersTimeout` and
  * `requestTimeout` answer 408 and close a slow-loris connection; Node only
  * checks them every `connectionsCheckingInterval` (30 s by default), so the
- * check runs at least every 2 s.
+ * check runs at least every 2 s. An answer sent before its request's body
+ * has fully arrived says `Connection: close` (closing-response.ts).
  */
 import type { ServerOptions } from 'node:http';
+import { ClosingWhenBodyUnread } from './closing-response.ts';
 
 /** The timeouts to apply. */
 export interface ServerTimeouts {
@@ -32,5 +34,6 @@ export function serverOptions(timeouts: ServerTimeouts): ServerOptions {
     keepAliveTimeout: 5_000,
     // Node's default (16 KiB): a larger header block answers 431.
     maxHeaderSize: 16 * 1024,
+    ServerResponse: ClosingWhenBodyUnread,
   };
 }

@@ -247,8 +247,9 @@ async function storeOne(
  * Feeds the request body into busboy with backpressure until the body ends or
  * `aborted()` says to stop. On a stop the rest of the body is deliberately
  * left unread (never cancelled: cancelling the body destroys the socket before
- * the error response is written); @hono/node-server then drains it for at
- * most 500 ms and closes the connection.
+ * the error response is written); the answer says `Connection: close`
+ * (closing-response.ts) and @hono/node-server drains the body for at most
+ * 500 ms, then closes the connection.
  */
 async function pump(
   reader: ReadableStreamDefaultReader<Uint8Array>,
