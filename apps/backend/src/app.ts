@@ -8,7 +8,7 @@
 import { coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
 import type { AppEnv, Services } from './context.ts';
-import { errorBody, statusFor, toAppError } from './http-errors.ts';
+import { errorBody, logClientClosed, statusFor, toAppError } from './http-errors.ts';
 import { randomToken } from './ids.ts';
 import { adminSessionRoutes } from './routes/admin-session.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -62,8 +62,13 @@ export function createApp(services: Services) {
     const appError = toAppError(error);
     const status = statusFor(appError.code);
     const logger = c.get('logger') ?? deps.logger;
-    if (status >= 500) logger.error('request failed', { error: appError, code: appError.code });
-    else logger.info('request refused', { code: appError.code, reason: appError.message });
+    if (appError.code === 'CLIENT_CLOSED_REQUEST') {
+      logClientClosed(logger, appError);
+    } else if (status >= 500) {
+      logger.error('request failed', { error: appError, code: appError.code });
+    } else {
+      logger.info('request refused', { code: appError.code, reason: appError.message });
+    }
     c.header('X-Request-Id', c.get('requestId'));
     return c.json(errorBody(appError, c.get('requestId') ?? 'unknown'), status);
   });

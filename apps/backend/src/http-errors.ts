@@ -4,7 +4,7 @@
  * over ErrorCode, so adding a code without a status fails the type check.
  */
 import type { ErrorAnswer, ErrorCode } from '@slideshow/contracts';
-import { AppError, coerceError } from '@slideshow/runtime';
+import { AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ZodError } from 'zod';
 
@@ -36,6 +36,9 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
       return 404;
     case 'REQUEST_TIMEOUT':
       return 408;
+    case 'CLIENT_CLOSED_REQUEST':
+      // nginx's 499 (not in Hono's list of statuses): no client reads it, the request log does.
+      return 499 as ContentfulStatusCode;
     case 'CONFLICT':
     case 'STALE_GENERATION':
       return 409;
@@ -108,6 +111,15 @@ export function toAppError(error: unknown): AppError {
     );
   }
   return coerceError(error);
+}
+
+/**
+ * The one log line of a request the client closed before its body arrived
+ * (CLIENT_CLOSED_REQUEST): INFO, no stack. The client's own decision (the
+ * admin page's Cancel), never a server failure for an operator to look at.
+ */
+export function logClientClosed(logger: Logger, error: AppError): void {
+  logger.info('client closed the request', { code: error.code, reason: error.message });
 }
 
 /** The JSON error body. */

@@ -10,7 +10,8 @@
  *   drains the unread body for at most 500 ms, then closes the connection.
  * - A client that stops sending for the idle timeout (the same one uploads
  *   use) answers 408 REQUEST_TIMEOUT, so a slow-loris body holds nothing for
- *   longer than that.
+ *   longer than that; one that closes its connection mid-body is
+ *   CLIENT_CLOSED_REQUEST (499, logged at INFO, never as a server failure).
  * - Malformed JSON answers 400 VALIDATION_FAILED, never 500.
  *
  * A handler reading a body without the middleware gets an INTERNAL error, so
@@ -84,7 +85,32 @@ export function declaredLength(request: Request): number | undefined {
   return Number(header);
 }
 
-/** Reads the next chunk, failing with REQUEST_TIMEOUT when the client sends nothing for `idleMs`. */
+/** errno values of a request body cut short because the client closed the connection. */
+const CLIENT_GONE = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/**
+ * The error for a request body that failed to arrive: CLIENT_CLOSED_REQUEST
+ * when the client closed its connection (Node destroys the body with
+ * `aborted`, ECONNRESET), so a cancelled upload is not logged as a server
+ * failure; anything else as it is.
+ */
+function bodyReadError(error: unknown): AppError {
+  const errno =
+    typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (typeof errno === 'string' && CLIENT_GONE.has(errno)) {
+    return new AppError(
+      'CLIENT_CLOSED_REQUEST',
+      'the client closed the request before sending its whole body',
+      { cause: error, context: { errno } },
+    );
+  }
+  return coerceError(error);
+}
+
+/**
+ * Reads the next chunk, failing with REQUEST_TIMEOUT when the client sends
+ * nothing for `idleMs`, and with CLIENT_CLOSED_REQUEST when it goes away.
+ */
 export function readWithin(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   idleMs: number,
@@ -104,7 +130,7 @@ export function readWithin(
       },
       (error: unknown) => {
         clearTimeout(timer);
-        reject(coerceError(error));
+        reject(bodyReadError(error));
       },
     );
   });

@@ -46,6 +46,10 @@ export const SERVICE_ERROR_CODES = [
   'STUCK',
   'INTERNAL',
   'REQUEST_TIMEOUT',
+  // The client went away before its request's body had arrived (the admin page's Cancel
+  // aborts an upload; a closed tab): not a server failure, logged at INFO. Status 499,
+  // nginx's "client closed request": nobody receives it, it names the request in the log.
+  'CLIENT_CLOSED_REQUEST',
   // Single writer (@slideshow/lease): the instance is starting (waiting for the
   // lease or restoring), or does not hold the lease (handed over, lost): retry.
   'NOT_READY',

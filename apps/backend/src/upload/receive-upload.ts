@@ -20,7 +20,7 @@ import { DEFAULT_PRESET, HEAD_BYTES, probeHeader } from '@slideshow/imaging/head
 import { AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import busboy from 'busboy';
-import { statusFor, toAppError } from '../http-errors.ts';
+import { logClientClosed, statusFor, toAppError } from '../http-errors.ts';
 import { newImageId } from '../ids.ts';
 import { originalKey } from '../keys.ts';
 import type { Lifecycle } from '../lifecycle.ts';
@@ -237,8 +237,14 @@ async function storeOne(
     if (reserved && !committed) await removePartial(ctx, log, key);
     // `reason`, not `message`: a `message` field would replace the log line's own message.
     const fields = { code: appError.code, reason: appError.message };
-    if (statusFor(appError.code) >= 500) log.error('upload failed', { ...fields, error: appError });
-    else log.info('upload refused', fields);
+    // A client gone mid-file is logged once for the whole request (receiveUpload, or the app's error handler).
+    if (appError.code === 'CLIENT_CLOSED_REQUEST') {
+      log.debug('upload stopped', fields);
+    } else if (statusFor(appError.code) >= 500) {
+      log.error('upload failed', { ...fields, error: appError });
+    } else {
+      log.info('upload refused', fields);
+    }
     return { originalName, error: appError };
   }
 }
@@ -376,12 +382,16 @@ export async function receiveUpload(request: Request, ctx: ReceiveContext): Prom
     );
   } catch (error) {
     const e = coerceError(error, 'VALIDATION_FAILED');
-    if (e.code === 'REQUEST_TIMEOUT') abort(e);
+    // The client's silence or departure ends the request; anything else is a malformed body.
+    if (e.code === 'REQUEST_TIMEOUT' || e.code === 'CLIENT_CLOSED_REQUEST') abort(e);
     else if (!abortError) parseError = e;
     if (!parser.destroyed) parser.destroy(abortError ?? e);
   }
   const settled = await Promise.all(outcomes);
-  return settleOutcomes(settled, abortError, parseError);
+  const answer = settleOutcomes(settled, abortError, parseError);
+  // Thrown, it is logged by the app's error handler; answered with the files before it, here.
+  if (abortError?.code === 'CLIENT_CLOSED_REQUEST') logClientClosed(ctx.logger, abortError);
+  return answer;
 }
 
 /** The multipart parser for one upload, within the per-request limits. */
