@@ -115,6 +115,34 @@ interface StoreHooks {
   storageFailed(error: AppError): void;
 }
 
+/**
+ * A file's turn to be recorded. Files are stored concurrently (a slow write
+ * does not hold the next file's bytes) but recorded in the request's order,
+ * so of two identical files the first is the image and the second its
+ * duplicate, whichever write finishes first.
+ */
+interface RecordTurn {
+  /** Resolves once every earlier file of the request has been recorded or has failed. */
+  earlier: Promise<void>;
+  /** This file is recorded or has failed (called once, always). */
+  done(): void;
+}
+
+/** Hands out {@link RecordTurn}s in the order the request's files arrive. */
+function recordTurns(): () => RecordTurn {
+  let last: Promise<void> = Promise.resolve();
+  return () => {
+    const earlier = last;
+    let done = () => {};
+    const mine = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    // A later file waits for this one and, through it, for every earlier one.
+    last = Promise.all([earlier, mine]).then(() => undefined);
+    return { earlier, done };
+  };
+}
+
 /** A failure of the store itself (not of the client's bytes): it ends the whole request. */
 function isStorageFailure(error: AppError): boolean {
   return error.code === 'STORAGE_UNAVAILABLE' || error.code === 'STORAGE_FULL';
@@ -167,6 +195,7 @@ async function storeOne(
   filename: string | undefined,
   ctx: ReceiveContext,
   hooks: StoreHooks,
+  turn: RecordTurn,
 ): Promise<FileOutcome> {
   const originalName = sanitizeName(filename);
   const id = newImageId();
@@ -221,6 +250,7 @@ async function storeOne(
       }
       throw e;
     }
+    await turn.earlier;
     const { row, duplicate } = await recordStored(ctx, log, {
       id,
       key,
@@ -246,6 +276,8 @@ async function storeOne(
       log.info('upload refused', fields);
     }
     return { originalName, error: appError };
+  } finally {
+    turn.done();
   }
 }
 
@@ -312,6 +344,7 @@ export async function receiveUpload(request: Request, ctx: ReceiveContext): Prom
   }
   const parser = createParser(contentType, ctx.maxBytes);
   const outcomes: Promise<FileOutcome>[] = [];
+  const nextTurn = recordTurns();
   // The first request-level refusal: reading stops at once, the file being
   // received is destroyed (storeOne deletes its partial object) and the whole
   // request answers this error. Files completed before it stay accepted; a
@@ -354,7 +387,7 @@ export async function receiveUpload(request: Request, ctx: ReceiveContext): Prom
       return;
     }
     stream.once('limit', () => abort(tooLarge(ctx.maxBytes)));
-    outcomes.push(storeOne(stream, info.filename, ctx, hooks));
+    outcomes.push(storeOne(stream, info.filename, ctx, hooks, nextTurn()));
   });
   parser.on('filesLimit', () => {
     abort(new AppError('PAYLOAD_TOO_LARGE', `at most ${MAX_FILES_PER_UPLOAD} files per upload`));
