@@ -24,8 +24,8 @@ function text(max: number, multiline: boolean) {
     })
     .refine((s) => !CONTROLS.test(multiline ? s.replaceAll('\n', '') : s), {
       message: multiline
-        ? 'must not contain control characters other than line breaks'
-        : 'must not contain control characters or line breaks',
+        ? 'must not contain control characters other than line breaks, or bidi-override characters'
+        : 'must not contain control characters, line breaks or bidi-override characters',
     })
     .refine((s) => [...s].length <= max, { message: `must be at most ${max} characters` });
 }
