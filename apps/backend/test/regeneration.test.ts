@@ -179,6 +179,29 @@ describe('regeneration runs', () => {
     expect((await h.run(run.id)).executions).toBe(2);
   });
 
+  it('refuses a filter whose `from` is not earlier than its `to`, starting nothing', async () => {
+    h = await regenHarness({});
+    await h.processed(1);
+    for (const dryRun of [true, false]) {
+      const refused = await h.post(
+        { dryRun, filter: { from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00+00:00' } },
+        400,
+      );
+      expect(refused).toMatchObject({
+        error: {
+          code: 'VALIDATION_FAILED',
+          message: expect.stringContaining('filter.from: `from` must be earlier than `to`'),
+        },
+      });
+    }
+    const same = { from: '2026-01-01T00:00:00Z', to: '2026-01-01T00:00:00Z' };
+    await h.post({ filter: same }, 400);
+    expect(h.items()).toEqual([]);
+    expect(await h.post({ dryRun: true, filter: { from: same.from } }, 200)).toMatchObject({
+      images: 1,
+    });
+  });
+
   it('makes each image once per preset version: a second run for the same version finds nothing and sends nothing', async () => {
     h = await regenHarness({ ratePerMinute: 600 });
     const ids = await h.processed(3);

@@ -31,6 +31,11 @@ export const RegenerateBody = z
         visibility: z.enum(['published', 'hidden']).optional(),
       })
       .strict()
+      // `from` is inclusive, `to` exclusive: a range that does not start before its end matches nothing.
+      .refine((f) => f.from === undefined || f.to === undefined || f.from < f.to, {
+        message: '`from` must be earlier than `to`',
+        path: ['from'],
+      })
       .default({}),
     /** Lower caps for this run than the configured ones (never higher). */
     caps: z
