@@ -73,6 +73,18 @@ describe('the media library listing', () => {
     expect((await list('q=nothing-like-this')).images).toEqual([]);
   });
 
+  it('refuses a search with a control character instead of listing every image', async () => {
+    await upload('a.png', makePng(8, 8, 1));
+    for (const q of ['%00', 'a%00', '%0A', '%7F']) {
+      const response = await t.app.request(`/api/admin/images?q=${q}`, { headers: admin() });
+      const body = await expectJson<{ error: { code: string; message: string } }>(response, 400);
+      expect(body.error).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: expect.stringContaining('q: must not contain control characters'),
+      });
+    }
+  });
+
   it('filters by status and by visibility, and names the failure of a failed image', async () => {
     const good = await upload('good.png', makePng(8, 8, 1));
     const bad = await upload('bad.png', makePng(8, 8, 2));

@@ -44,7 +44,13 @@ const ImageId = z.string().regex(IMAGE_ID_PATTERN, 'not an image id');
 const ListQuery = z.object({
   status: ImageStatus.optional(),
   visibility: z.enum(['published', 'hidden']).optional(),
-  q: z.string().max(100).optional(),
+  // No name or title holds a control character (sanitize-name.ts, description.ts), and SQLite's
+  // LIKE ends a pattern at a NUL: `q=%00` matched every image.
+  q: z
+    .string()
+    .max(100)
+    .refine((s) => !/\p{Cc}/u.test(s), 'must not contain control characters')
+    .optional(),
   sort: z.enum(LIBRARY_SORTS).default('date'),
   order: z.enum(['asc', 'desc']).optional(),
   cursor: z.string().max(600).optional(),
