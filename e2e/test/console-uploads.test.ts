@@ -7,7 +7,8 @@
  * "already uploaded" and not sent again; cancelling mid-upload leaves no
  * object and no row; the image timeline lists every step; a row whose image
  * is deleted before it finished ends as deleted, and its library card goes;
- * a row names its file as the library will (no bidi-override characters).
+ * a row names its file as the library will (no bidi-override characters); a
+ * file chosen after the session ended is sent once the admin logs in again.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -270,6 +271,34 @@ describe.skipIf(NO_CHROMIUM)(
       await row('photognp.jpg')
         .and(page.locator('[data-stage="processed"]'))
         .waitFor({ timeout: 120_000 });
+    });
+
+    it('keeps a file chosen after the session ended, and sends it once the admin logs in again', async () => {
+      await clearFinished();
+      const errorsBefore = errors.length;
+      // The session ends (a logout in another tab, its expiry): the browser no longer has it.
+      await page.context().clearCookies();
+      const bytes = await sharp({
+        create: { width: 80, height: 60, channels: 3, background: '#a36' },
+      })
+        .jpeg()
+        .toBuffer();
+      await page.setInputFiles('#file-input', [
+        { name: 'after-logout.jpg', mimeType: 'image/jpeg', buffer: bytes },
+      ]);
+      // The row waits (Cancel still offered), and the login form is shown.
+      const waiting = row('after-logout.jpg').and(page.locator('[data-stage="signed-out"]'));
+      await waiting.waitFor({ state: 'attached', timeout: 30_000 });
+      await page.locator('#login-view').waitFor({ state: 'visible' });
+      await page.getByLabel('Admin password').fill(stack.adminPassword);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await row('after-logout.jpg')
+        .and(page.locator('[data-stage="processed"]'))
+        .waitFor({ timeout: 120_000 });
+      // The browser logged the 401s that ended the session, and nothing else.
+      const logged = errors.splice(errorsBefore);
+      expect(logged.length).toBeGreaterThan(0);
+      expect(logged.filter((e) => !/status of 401\b/.test(e))).toEqual([]);
     });
 
     it('resumes when the network is back, without sending again a file the server already has', async () => {

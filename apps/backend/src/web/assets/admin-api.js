@@ -16,6 +16,10 @@ export function getCsrfToken() {
 export function whenUnauthenticated(handler) {
   onUnauthenticated = handler;
 }
+/** Says the session is gone, for a request made without `api` (an upload's XMLHttpRequest). */
+export function sessionEnded() {
+  onUnauthenticated();
+}
 
 /** Imaging's and the API's error codes, in words. */
 export const WORDS = {

@@ -14,7 +14,7 @@ import {
 } from './admin-library.js';
 import { initOrder, refreshOrder } from './admin-order.js';
 import { initRegeneration, refreshRegeneration } from './admin-regenerate.js';
-import { initUploads, refreshUploads, uploadsBusy } from './admin-uploads.js';
+import { initUploads, refreshUploads, resumeAfterLogin, uploadsBusy } from './admin-uploads.js';
 
 let pollTimer = null;
 let started = false;
@@ -122,6 +122,8 @@ $('login-form').addEventListener('submit', async (e) => {
     const loading = showConsole();
     $('main').focus();
     await loading;
+    // Files the ended session stopped go on now, without being chosen again.
+    resumeAfterLogin();
   } catch (error) {
     $('login-error').textContent = error.status === 401 ? 'Wrong password.' : error.message;
   }

@@ -17,6 +17,7 @@ import {
   idPath,
   isImageErrorCode,
   PERMANENT_RETRY_NOTE,
+  sessionEnded,
   words,
 } from './admin-api.js';
 import { $, announce, el, fmtBytes, focusFirst, thumbnail } from './admin-dom.js';
@@ -30,6 +31,13 @@ const PARALLEL = 3;
  */
 const MAX_HASH_BYTES = 64 * 1024 * 1024;
 const TERMINAL = new Set(['processed', 'failed', 'refused', 'cancelled', 'deleted']);
+/**
+ * Stages that wait for something outside the page: the network (interrupted) or a new login
+ * (signed-out: the session ended before the file was accepted). Neither is busy or finished.
+ */
+const PAUSED = new Set(['interrupted', 'signed-out']);
+/** Stages a file can still be cancelled in. */
+const CANCELLABLE = new Set(['waiting', 'checking', 'sending', ...PAUSED]);
 const STAGE_TEXT = {
   waiting: 'Waiting to upload…',
   checking: 'Checking whether it was already uploaded…',
@@ -42,6 +50,7 @@ const STAGE_TEXT = {
   cancelled: 'Cancelled; nothing was kept on the server.',
   deleted: 'Deleted before it finished.',
   interrupted: 'The connection dropped; it resumes when the network is back.',
+  'signed-out': 'Your session has ended; it resumes once you log in again.',
 };
 
 const items = [];
@@ -88,7 +97,7 @@ function render(item) {
     ? document.activeElement.dataset.focus
     : undefined;
   const actions = [];
-  if (['waiting', 'checking', 'sending', 'interrupted'].includes(item.stage)) {
+  if (CANCELLABLE.has(item.stage)) {
     actions.push(
       el(
         'button',
@@ -173,9 +182,7 @@ function updateBatch() {
   $('batch-summary').textContent = parts.join(' · ');
   bar.setAttribute('aria-valuetext', `${bar.value} %: ${parts.join(', ')}`);
   $('resume-uploads').hidden = !items.some((i) => i.stage === 'interrupted');
-  $('cancel-uploads').disabled = !items.some((i) =>
-    ['waiting', 'checking', 'sending', 'interrupted'].includes(i.stage),
-  );
+  $('cancel-uploads').disabled = !items.some((i) => CANCELLABLE.has(i.stage));
   if (done === total && !updateBatch.announced) {
     updateBatch.announced = true;
     const which = total === 1 ? 'The file' : total === 2 ? 'Both files' : `All ${total} files`;
@@ -294,9 +301,11 @@ function pump() {
     item.running = send(item)
       .catch((error) => {
         if (item.stage === 'cancelling' || item.stage === 'cancelled') return;
-        item.stage = error.status ? 'refused' : 'interrupted';
+        // A 401: the file waits for the next login (the login form is shown), not refused.
+        item.stage = error.status === 401 ? 'signed-out' : error.status ? 'refused' : 'interrupted';
         item.error = { code: error.code, message: error.message };
         render(item);
+        if (error.status === 401) sessionEnded();
       })
       .finally(() => {
         running -= 1;
@@ -316,7 +325,7 @@ async function cancel(item) {
   const reached = Boolean(item.uploadId || item.session);
   const wasSending =
     item.stage === 'sending' ||
-    (reached && ['interrupted', 'waiting', 'checking'].includes(item.stage));
+    (reached && ['waiting', 'checking', ...PAUSED].includes(item.stage));
   item.stage = wasSending ? 'cancelling' : 'cancelled';
   render(item);
   if (!wasSending) return;
@@ -357,10 +366,10 @@ export function uploadFiles(files) {
   pump();
 }
 
-/** Re-runs interrupted files; finished ones are never sent again. */
-export function resume() {
+/** Re-runs the files paused in `stages`; finished ones are never sent again. */
+function rerun(stages) {
   for (const item of items) {
-    if (item.stage === 'interrupted') {
+    if (stages.includes(item.stage)) {
       item.stage = 'waiting';
       render(item);
       queue.push(item);
@@ -368,6 +377,12 @@ export function resume() {
   }
   pump();
 }
+
+/** Re-runs the files the network interrupted (online again, or "Resume uploads"). */
+const resume = () => rerun(['interrupted']);
+
+/** After a login: re-runs the files the ended session stopped, and the interrupted ones. */
+export const resumeAfterLogin = () => rerun([...PAUSED]);
 
 /** Polls the images of rows that are not finished yet; an image no longer there was deleted. */
 export async function refreshUploads() {
@@ -391,7 +406,7 @@ export async function refreshUploads() {
 }
 
 /** True while something is being sent or followed. */
-export const uploadsBusy = () => items.some((i) => !finished(i) && i.stage !== 'interrupted');
+export const uploadsBusy = () => items.some((i) => !finished(i) && !PAUSED.has(i.stage));
 
 /** Wires the drop zone, the file chooser and the batch buttons. */
 export function initUploads({ accepted }) {
@@ -413,8 +428,7 @@ export function initUploads({ accepted }) {
     uploadFiles(e.dataTransfer.files);
   });
   $('cancel-uploads').addEventListener('click', () => {
-    for (const item of items)
-      if (['waiting', 'checking', 'sending', 'interrupted'].includes(item.stage)) cancel(item);
+    for (const item of items) if (CANCELLABLE.has(item.stage)) cancel(item);
     announce('Remaining uploads cancelled.');
   });
   $('resume-uploads').addEventListener('click', resume);
