@@ -111,8 +111,8 @@ export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin
         <select id="sort">
           <option value="date:desc">Newest first</option>
           <option value="date:asc">Oldest first</option>
-          <option value="name:asc">Name A–Z</option>
-          <option value="name:desc">Name Z–A</option>
+          <option value="name:asc">File name A–Z</option>
+          <option value="name:desc">File name Z–A</option>
           <option value="size:desc">Largest first</option>
           <option value="size:asc">Smallest first</option>
         </select>
