@@ -191,9 +191,11 @@ describe('the commands in docs/deploy.md and docs/operations.md', () => {
       }
     }
     const litestream = await readFile(join(work, 'doc.log'), 'utf8');
+    // A production copy goes to /tmp, never over the local stack's database.
     expect(litestream).toContain(
-      'litestream restore -o .data/slideshow.db gcs://my-project-images-db/slideshow.db',
+      'litestream restore -o /tmp/slideshow.db gcs://my-project-images-db/slideshow.db',
     );
+    expect(litestream).not.toContain('.data/');
     expect(server.requests.some((r) => r.method === 'POST')).toBe(true);
     // The workflow rollbacks read the revision history from the Workflows API.
     expect(revisionsApi.authorizations).toContain('Bearer doc-token');
