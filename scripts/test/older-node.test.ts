@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { isPasswordHash, verifyPassword } from '../../apps/backend/src/auth/password.ts';
 import { type AdminServer, failedTask, startAdminServer } from './helpers/admin-server.ts';
 import { hostPath } from './helpers/config.ts';
 import {
@@ -113,6 +114,20 @@ describe.skipIf(!installed).each(['20.20.2', '22.10.0'])(
       ).catch((error: unknown) => error as { code: number; stderr: string });
       expect(failure).toMatchObject({ code: 1 });
       expect((failure as { stderr: string }).stderr).toContain('ERR_UNKNOWN_FILE_EXTENSION');
+    });
+
+    it('scripts/hash-password prints a hash the backend accepts, with the project Node', async () => {
+      const result = await runScript(
+        'hash-password',
+        [],
+        { PATH: oldNodePath },
+        'a long admin passphrase',
+      );
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stderr).not.toContain('ERR_UNKNOWN_FILE_EXTENSION');
+      const hash = result.stdout.trim();
+      expect(isPasswordHash(hash), hash).toBe(true);
+      expect(await verifyPassword('a long admin passphrase', hash)).toBe(true);
     });
 
     it('scripts/requeue-failed runs with the project Node', async () => {

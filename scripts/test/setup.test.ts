@@ -7,7 +7,9 @@ import {
   type GcloudDouble,
   printedCommands,
   type Rule,
+  runCommand,
   runScript,
+  scriptsDir,
 } from './helpers/gcloud-double.ts';
 
 const SA = (name: string) => `serviceAccount:${name}@demo.iam.gserviceaccount.com`;
@@ -382,6 +384,35 @@ describe('scripts/setup against a recording gcloud', () => {
     ]);
     expect(result.stdout + result.stderr).not.toContain('tok-1');
     expect(result.stderr).toContain('setup: done');
+  });
+
+  it('refuses a set but empty ADMIN_PASSWORD_HASH, as the documented export leaves it when scripts/hash-password fails, before changing anything', async () => {
+    await gcloud.setRules(EMPTY_PROJECT);
+    // An empty password is the failure at hand: hash-password exits 2 and prints nothing.
+    const result = await runCommand(
+      'bash',
+      [
+        '-c',
+        `export ADMIN_PASSWORD_HASH="$(printf %s '' | "$1/hash-password")"; "$1/setup" --project demo`,
+        'docs',
+        scriptsDir,
+      ],
+      env,
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('usage: printf %s "$PASSWORD" | scripts/hash-password');
+    expect(result.stderr).toContain('error: ADMIN_PASSWORD_HASH is set but empty');
+    expect(await gcloud.calls()).toEqual([]);
+  });
+
+  it('refuses an ADMIN_PASSWORD_HASH that is not an scrypt hash', async () => {
+    const result = await runScript('setup', ['--project', 'demo', '--steps', 'secrets'], {
+      ...env,
+      ADMIN_PASSWORD_HASH: 'a long admin passphrase',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('ADMIN_PASSWORD_HASH is not an scrypt hash');
+    expect(await gcloud.calls()).toEqual([]);
   });
 
   it('grants the Cloud Build deployer read access to the uploaded source and its deploy roles, nothing more', async () => {

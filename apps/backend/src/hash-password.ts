@@ -10,7 +10,7 @@ const password = Buffer.concat(chunks)
   .toString('utf8')
   .replace(/\r?\n$/, '');
 if (password.length === 0) {
-  process.stderr.write('usage: printf %s "$PASSWORD" | node apps/backend/src/hash-password.ts\n');
+  process.stderr.write('usage: printf %s "$PASSWORD" | scripts/hash-password\n');
   process.exit(2);
 }
 process.stdout.write(`${await hashPassword(password)}\n`);
