@@ -4,8 +4,10 @@
 # The one rule they enforce: every command that changes something goes
 # through `mutate`, which prints it (stdout, `+ ` then the shell-quoted
 # command, so it can be pasted) and runs it unless DRY_RUN=1. Read-only
-# commands (describe, list) go through `query`: they run in a dry run too,
-# because the dry run must know what already exists to print what it would do.
+# commands (describe, list) go through `query` or `lookup`: they run in a dry
+# run too, because the dry run must know what already exists to print what it
+# would do. Only gcloud's "not found" means "does not exist"; any other failure
+# of a read stops the script with gcloud's message, before it changes anything.
 
 DRY_RUN="${DRY_RUN:-0}"
 common_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -41,15 +43,63 @@ mutate() {
   "$@"
 }
 
-# Runs a read-only command, with its stderr kept out of the operator's way
-# (a failing describe is the normal answer for "does not exist yet").
-query() {
-  "$@" 2>/dev/null
+# gcloud's answers for "no such resource" (it exits 1 for every failure, so
+# only its message tells them apart): NOT_FOUND from the APIs most commands
+# call (`ERROR: (gcloud.tasks.queues.describe) NOT_FOUND: …`), `… not found:
+# 404.` / `HTTPError 404:` from `gcloud storage`, and `Cannot find service
+# [backend]` / `Cannot find job [processor].` from `gcloud run … describe`.
+NOT_FOUND_PATTERN='NOT_FOUND|not found: 404|HTTPError 404|Cannot find (service|job) \['
+
+# Stops on a read-only command that failed otherwise than "not found": gcloud's
+# own message (its ERROR lines; all of it when it has none) and the command,
+# which names the project and region it used (without its output-shaping
+# --format/--flatten, which say nothing about the failure).
+query_failed() {
+  local errors="$1" reason arg
+  shift
+  local -a shown=()
+  for arg in "$@"; do
+    [[ "$arg" == --format=* || "$arg" == --flatten=* ]] || shown+=("$arg")
+  done
+  reason="$(grep '^ERROR' <<<"$errors" || printf '%s' "$errors")"
+  die "$(quote_cmd "${shown[@]}") failed: ${reason:-exit status without a message}"
 }
 
-# True when the read-only command succeeds (used as "does it exist?").
+# Runs a read-only command and prints its output; on any failure, stops with
+# gcloud's reason (query_failed). For reads whose target must exist. Inside
+# `$(…)` the stop ends only the subshell: write `x="$(query …)" || exit`.
+query() {
+  local errors status=0
+  { errors="$("$@" 2>&1 1>&3 3>&-)" || status=$?; } 3>&1
+  ((status == 0)) || query_failed "$errors" "$@"
+}
+
+# lookup VAR COMMAND...: a read whose target may not exist. Sets VAR to the
+# command's output and returns 0; returns 1 (VAR empty) when gcloud answers
+# "not found"; any other failure (no network, wrong project, 403, …) stops the
+# script, so it is never read as "does not exist yet". Not in a subshell, so
+# that stop is the script's.
+lookup() {
+  local lookup_var="$1" lookup_errors lookup_out lookup_status=0
+  shift
+  lookup_errors="$(mktemp)"
+  lookup_out="$("$@" 2>"$lookup_errors")" || lookup_status=$?
+  printf -v "$lookup_var" '%s' "$lookup_out"
+  if ((lookup_status == 0)); then
+    rm -f "$lookup_errors"
+    return 0
+  fi
+  printf -v "$lookup_var" '%s' ''
+  lookup_out="$(cat "$lookup_errors")"
+  rm -f "$lookup_errors"
+  grep -Eq "$NOT_FOUND_PATTERN" <<<"$lookup_out" && return 1
+  query_failed "$lookup_out" "$@"
+}
+
+# True when the read-only command finds its target (see lookup).
 exists() {
-  query "$@" >/dev/null
+  local found
+  lookup found "$@"
 }
 
 # Divides with awk and prints a number with at most 2 decimals (bash has no floats).

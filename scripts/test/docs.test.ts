@@ -13,6 +13,7 @@ import { DOCS, docCommands, programOf } from './helpers/docs-commands.ts';
 import {
   createGcloudDouble,
   type GcloudDouble,
+  notFound,
   runCommand,
   runScript,
   scriptsDir,
@@ -78,7 +79,7 @@ describe('the commands in docs/deploy.md and docs/operations.md', () => {
         match: 'workflows describe process-image * --format=value(revisionId)',
         stdout: '000004-xyz',
       },
-      { match: 'workflows describe process-batch *', exit: 1 },
+      notFound('workflows describe process-batch *'),
       { match: 'projects describe *', stdout: '123456' },
       { match: 'run services describe backend *status.url*', stdout: server.url },
       { match: 'run services describe backend *status.traffic*', stdout: 'backend-00002-b' },
@@ -316,7 +317,7 @@ describe('docs/deploy.md and docs/operations.md state what the code does', () =>
         match: 'run services describe backend * --format=value(status.url)',
         stdout: 'https://b.example',
       },
-      { match: '*describe*', exit: 1 },
+      notFound('*describe*'),
     ]);
     deployDoc = await readFile(join(repoRoot, 'docs/deploy.md'), 'utf8');
     operationsDoc = await readFile(join(repoRoot, 'docs/operations.md'), 'utf8');

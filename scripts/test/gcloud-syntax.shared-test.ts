@@ -16,6 +16,7 @@ import { inheritedEnv } from './helpers/config.ts';
 import {
   createGcloudDouble,
   type GcloudDouble,
+  notFound,
   type Recorded,
   runScript,
   scriptsDir,
@@ -119,7 +120,7 @@ describe.skipIf(!hasGcloud)(
           match: 'workflows describe process-image * --format=value(revisionId)',
           stdout: '000002-bad',
         },
-        { match: '*describe*', exit: 1 },
+        notFound('*describe*'),
       ]);
       const workspace = join(dir, 'workspace');
       await mkdir(join(workspace, 'deploy'), { recursive: true });

@@ -21,6 +21,7 @@ import { hostPath } from './helpers/config.ts';
 import {
   createGcloudDouble,
   type GcloudDouble,
+  notFound,
   runScript,
   scriptsDir,
 } from './helpers/gcloud-double.ts';
@@ -82,7 +83,7 @@ describe.skipIf(!installed).each(['20.20.2', '22.10.0'])(
           match: 'workflows describe process-image * --format=value(revisionId)',
           stdout: '000002-bad',
         },
-        { match: 'workflows describe process-batch *', exit: 1 },
+        notFound('workflows describe process-batch *'),
         { match: 'run services describe backend *status.traffic*', stdout: 'backend-00002-b' },
         {
           match: 'run revisions list --service=backend *',

@@ -3,6 +3,7 @@ import { type AdminServer, failedTask, startAdminServer } from './helpers/admin-
 import {
   createGcloudDouble,
   type GcloudDouble,
+  notFound,
   printedCommands,
   type Rule,
   runScript,
@@ -92,7 +93,7 @@ function rules(revisionsApi: string): Rule[] {
       match: 'workflows describe process-image * --format=value(revisionId)',
       stdout: '000003-bad',
     },
-    { match: 'workflows describe process-batch *', exit: 1 },
+    notFound('workflows describe process-batch *'),
   ];
 }
 

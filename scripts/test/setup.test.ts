@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createGcloudDouble,
   type GcloudDouble,
+  notFound,
   printedCommands,
   type Rule,
   runCommand,
@@ -39,7 +40,7 @@ const REJECTS_CONDITION_ON_GET: Rule = {
 const EMPTY_PROJECT: Rule[] = [
   REJECTS_CONDITION_ON_GET,
   { match: `run services describe backend * --format=value(status.url)`, stdout: URL },
-  { match: '*describe*', exit: 1 },
+  notFound('*describe*'),
 ];
 
 const projectBind = (member: string, role: string) =>
@@ -386,6 +387,41 @@ describe('scripts/setup against a recording gcloud', () => {
     expect(result.stderr).toContain('setup: done');
   });
 
+  it("stops with gcloud's reason and the project and region when a describe answers 403, instead of planning to create what it could not see", async () => {
+    const denied =
+      'ERROR: (gcloud.tasks.queues.describe) PERMISSION_DENIED: The principal (user:me@example.com) does not have cloudtasks.queues.get on projects/demo/locations/europe-west1/queues/image-uploads.';
+    await gcloud.setRules([
+      { match: 'tasks queues describe image-uploads *', exit: 1, stderr: denied },
+      ...EMPTY_PROJECT,
+    ]);
+    const result = await runScript(
+      'setup',
+      ['--project', 'demo', '--steps', 'queues', '--dry-run'],
+      env,
+    );
+    expect(result.status).toBe(1);
+    expect(printedCommands(result.stdout)).toEqual([]);
+    expect(result.stderr).toContain(
+      `error: gcloud tasks queues describe image-uploads ${LOC} failed: ${denied}`,
+    );
+  });
+
+  it('stops when the enabled APIs cannot be listed, instead of planning to enable them all', async () => {
+    await gcloud.setRules([
+      {
+        match: 'services list *',
+        exit: 1,
+        stderr:
+          'ERROR: (gcloud.services.list) PERMISSION_DENIED: Permission denied to list services for consumer container [projects/demo]',
+      },
+      ...EMPTY_PROJECT,
+    ]);
+    const result = await runScript('setup', ['--project', 'demo', '--dry-run'], env);
+    expect(result.status).toBe(1);
+    expect(printedCommands(result.stdout)).toEqual([]);
+    expect(result.stderr).toContain('error: gcloud services list --enabled --project=demo failed:');
+  });
+
   it('refuses a set but empty ADMIN_PASSWORD_HASH, as the documented export leaves it when scripts/hash-password fails, before changing anything', async () => {
     await gcloud.setRules(EMPTY_PROJECT);
     // An empty password is the failure at hand: hash-password exits 2 and prints nothing.
@@ -417,7 +453,7 @@ describe('scripts/setup against a recording gcloud', () => {
 
   it('grants the Cloud Build deployer read access to the uploaded source and its deploy roles, nothing more', async () => {
     await gcloud.setRules([
-      { match: 'storage buckets describe gs://demo_cloudbuild *', exit: 1 },
+      notFound('storage buckets describe gs://demo_cloudbuild *'),
       ...convergedProject(fromZero(repo)),
     ]);
     const result = await runScript(

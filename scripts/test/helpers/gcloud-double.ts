@@ -19,6 +19,20 @@ export interface Rule {
   match: string;
   exit?: number;
   stdout?: string;
+  stderr?: string;
+}
+
+/**
+ * gcloud's answer when the thing does not exist: exit 1 and an `ERROR: (…)
+ * NOT_FOUND: …` line, as the real CLI prints for most describe commands (the
+ * scripts read only NOT_FOUND as "missing"; any other failure stops them).
+ */
+export function notFound(match: string): Rule {
+  return {
+    match,
+    exit: 1,
+    stderr: 'ERROR: (gcloud.describe) NOT_FOUND: Requested entity was not found.',
+  };
 }
 
 /** One recorded call. */
@@ -59,7 +73,7 @@ export async function createGcloudDouble(rules: Rule[] = []): Promise<GcloudDoub
   await import('node:fs/promises').then((fs) => fs.mkdir(bin));
   await symlink(join(scriptsDir, 'test/fixtures/gcloud'), join(bin, 'gcloud'));
   const log = join(dir, 'calls.jsonl');
-  const rulesFile = join(dir, 'rules.tsv');
+  const rulesFile = join(dir, 'rules.txt');
   const double: GcloudDouble = {
     dir,
     env: {
@@ -68,8 +82,9 @@ export async function createGcloudDouble(rules: Rule[] = []): Promise<GcloudDoub
       GCLOUD_DOUBLE_RULES: rulesFile,
     },
     async setRules(next) {
+      const escaped = (text = '') => text.replaceAll('\n', '\\n');
       const lines = next.map((r) =>
-        [r.match, String(r.exit ?? 0), (r.stdout ?? '').replaceAll('\n', '\\n')].join('\t'),
+        [r.match, String(r.exit ?? 0), escaped(r.stdout), escaped(r.stderr)].join('\x1f'),
       );
       await writeFile(rulesFile, `${lines.join('\n')}\n`);
     },
