@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseIsoTime } from '../src/iso-time.ts';
 import { parseFailedTask } from '../src/requeue/admin-client.ts';
 import { createProgress } from '../src/requeue/progress.ts';
 import { type AdminServer, failedTask, startAdminServer } from './helpers/admin-server.ts';
@@ -130,14 +131,60 @@ describe('scripts/requeue-failed against a loopback admin API', () => {
     expect(result.stdout).toMatch(/^usage: scripts\/requeue-failed /);
   });
 
-  it('refuses a --since that is not a time, with usage, before calling the backend', async () => {
+  it('refuses a --since that is not ISO 8601 with an offset, with usage, before calling the backend', async () => {
     server = await startAdminServer(rows());
-    const result = await runScript('requeue-failed', ['--since', 'yesterday'], env(server));
-    expect(result.status).toBe(2);
-    expect(result.stderr).toContain(
-      'Expected an ISO 8601 time for --since but received "yesterday"',
-    );
+    // Date.parse takes each of these: 2001-05-01, 2026-03-02, the machine's local time.
+    for (const since of ['yesterday', '5', '2026-02-30T00:00:00Z', '2026-11-22T10:00:00']) {
+      const result = await runScript('requeue-failed', ['--since', since], env(server));
+      expect(result.status, since).toBe(2);
+      expect(result.stderr).toContain(
+        `Expected an ISO 8601 time with an offset for --since, like 2026-11-22T10:00:00Z or 2026-11-22T11:00:00+01:00, but received "${since}"`,
+      );
+    }
     expect(server.requests).toEqual([]);
+  });
+
+  it('with --check only validates: exit 0 and no call, or 2 on bad usage', async () => {
+    server = await startAdminServer(rows());
+    const ok = await runScript(
+      'requeue-failed',
+      ['--check', '--since', '2026-11-22T10:00:00Z'],
+      env(server),
+    );
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout + ok.stderr).toBe('');
+    const bad = await runScript('requeue-failed', ['--check'], {
+      BACKEND_URL: 'notaurl',
+      ADMIN_TOKEN: 't',
+    });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('Expected an http(s) URL for BACKEND_URL but received "notaurl"');
+    expect(server.requests).toEqual([]);
+  });
+});
+
+describe('reading a time option', () => {
+  it('takes Z and offsets, with or without seconds and fractions, and answers UTC', () => {
+    expect(parseIsoTime('--since', '2026-11-22T10:00:00Z')).toBe('2026-11-22T10:00:00.000Z');
+    expect(parseIsoTime('--since', '2026-11-22T11:30+01:30')).toBe('2026-11-22T10:00:00.000Z');
+    expect(parseIsoTime('--since', '2024-02-29T23:59:59.5-02:00')).toBe('2024-03-01T01:59:59.500Z');
+  });
+
+  it('refuses dates that do not exist, times out of range and missing parts', () => {
+    for (const text of [
+      '2025-02-29T00:00:00Z',
+      '2026-04-31T00:00:00Z',
+      '2026-11-22T24:00:00Z',
+      '2026-11-22T10:60:00Z',
+      '2026-11-22T10:00:00+25:00',
+      '2026-11-22',
+      '2026-11-22 10:00:00Z',
+      '',
+    ]) {
+      expect(() => parseIsoTime('--from', text), text).toThrow(
+        `for --from, like 2026-11-22T10:00:00Z or 2026-11-22T11:00:00+01:00, but received "${text}"`,
+      );
+    }
   });
 });
 

@@ -16,6 +16,8 @@ import {
 const LOC = '--location=europe-west1 --project=demo';
 const REG = '--region=europe-west1 --project=demo';
 const IMAGE = 'europe-west1-docker.pkg.dev/demo/slideshow/processor';
+/** An image digest: sha256 and 64 hex digits, all `c`. */
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const PAUSE = [
   `gcloud tasks queues pause image-uploads ${LOC}`,
   `gcloud tasks queues pause image-ingest ${LOC}`,
@@ -78,10 +80,10 @@ function rules(revisionsApi: string): Rule[] {
         ['backend-00001-old', '2026-11-20T10:00:00Z', true],
       ]),
     },
-    { match: 'run jobs describe processor *', stdout: `${IMAGE}@sha256:bbb` },
+    { match: 'run jobs describe processor *', stdout: `${IMAGE}@${digest('b')}` },
     {
       match: `artifacts docker images list ${IMAGE} *`,
-      stdout: 'sha256:ccc\nsha256:bbb\nsha256:aaa',
+      stdout: [digest('c'), digest('b'), digest('a')].join('\n'),
     },
     { match: 'config get api_endpoint_overrides/workflows', stdout: revisionsApi },
     { match: 'auth print-access-token', stdout: 'tok-123' },
@@ -178,7 +180,7 @@ describe('scripts/rollback against a recording gcloud and a loopback admin API',
     expect(result.status, result.stderr).toBe(0);
     expect(await gcloud.mutations()).toEqual([
       ...PAUSE,
-      `gcloud run jobs update processor --image=${IMAGE}@sha256:aaa ${REG}`,
+      `gcloud run jobs update processor --image=${IMAGE}@${digest('a')} ${REG}`,
       ...RESUME,
     ]);
   });
@@ -297,6 +299,36 @@ describe('scripts/rollback against a recording gcloud and a loopback admin API',
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('no ready revision older than backend-00003-bad');
     expect(await gcloud.mutations()).toEqual([]);
+  });
+
+  it('refuses a --since that is not ISO 8601 with an offset before reading or changing anything', async () => {
+    for (const since of ['yesterday', '2026-11-22T10:00:00', '2026-02-30T10:00:00Z']) {
+      await gcloud.reset();
+      const result = await runScript(
+        'rollback',
+        ['--project', 'demo', '--since', since, 'processor'],
+        env,
+      );
+      expect(result.status, since).toBe(2);
+      expect(result.stderr).toContain(
+        `Expected an ISO 8601 time with an offset for --since, like 2026-11-22T10:00:00Z or 2026-11-22T11:00:00+01:00, but received "${since}"`,
+      );
+      expect(await gcloud.mutations()).toEqual([]);
+      expect(printedCommands(result.stdout)).toEqual([]);
+    }
+    expect(server.requests).toEqual([]);
+  });
+
+  it('refuses a digest that is not sha256 and 64 hex digits before pausing anything', async () => {
+    for (const bad of ['sha256:00', `sha256:${'A'.repeat(64)}`, `sha512:${'a'.repeat(64)}`]) {
+      await gcloud.reset();
+      const result = await runScript('rollback', [...since, 'processor', bad], env);
+      expect(result.status, bad).toBe(1);
+      expect(result.stderr).toContain(
+        `expected a digest sha256: and 64 lowercase hex digits but received ${bad}`,
+      );
+      expect(await gcloud.mutations()).toEqual([]);
+    }
   });
 
   it('refuses to start without an admin token unless told not to re-queue', async () => {

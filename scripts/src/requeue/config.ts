@@ -3,6 +3,7 @@
  */
 import { parseArgs } from 'node:util';
 import { AppError } from '@slideshow/runtime';
+import { parseIsoTime } from '../iso-time.ts';
 
 /** The validated settings. */
 export interface RequeueConfig {
@@ -13,10 +14,14 @@ export interface RequeueConfig {
   dryRun: boolean;
   includePermanent: boolean;
   concurrency: number;
+  /** Only validate the options and environment (scripts/rollback, before it touches anything). */
+  check: boolean;
 }
 
 /** Usage text. */
-export const USAGE = `usage: scripts/requeue-failed [--since ISO] [--code CODE] [--include-permanent] [--concurrency N] [--dry-run]
+export const USAGE = `usage: scripts/requeue-failed [--since ISO] [--code CODE] [--include-permanent] [--concurrency N] [--dry-run] [--check]
+  --since: ISO 8601 with an offset or Z, e.g. 2026-11-22T10:00:00Z
+  --check: validate the options and environment, call nothing, exit 0 (2 on bad usage)
 environment: BACKEND_URL (the backend's URL), ADMIN_TOKEN (a bearer admin token)`;
 
 /** Reads argv and the environment; throws VALIDATION_FAILED with a usable message. */
@@ -31,6 +36,7 @@ export function loadConfig(
       code: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       'include-permanent': { type: 'boolean', default: false },
+      check: { type: 'boolean', default: false },
       concurrency: { type: 'string', default: '4' },
     },
     strict: true,
@@ -45,12 +51,7 @@ export function loadConfig(
   }
   if (token === '')
     throw new AppError('VALIDATION_FAILED', 'Expected a bearer admin token in ADMIN_TOKEN');
-  if (values.since !== undefined && Number.isNaN(Date.parse(values.since))) {
-    throw new AppError(
-      'VALIDATION_FAILED',
-      `Expected an ISO 8601 time for --since but received "${values.since}"`,
-    );
-  }
+  const since = values.since === undefined ? undefined : parseIsoTime('--since', values.since);
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
     throw new AppError(
@@ -61,10 +62,11 @@ export function loadConfig(
   return {
     backendUrl,
     token,
-    since: values.since === undefined ? undefined : new Date(values.since).toISOString(),
+    since,
     code: values.code,
     dryRun: values['dry-run'],
     includePermanent: values['include-permanent'],
     concurrency,
+    check: values.check,
   };
 }

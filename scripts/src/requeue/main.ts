@@ -1,7 +1,8 @@
 /**
  * Entry point of scripts/requeue-failed: lists failed tasks through the admin
  * API and re-queues them. Exit status: 0 when every selected image was
- * re-queued (or on a dry run), 1 when any failed, 2 on bad usage.
+ * re-queued (or on a dry run, or when --check found the options valid), 1
+ * when any failed, 2 on bad usage.
  */
 import { coerceError } from '@slideshow/runtime';
 import { createAdminClient } from './admin-client.ts';
@@ -22,6 +23,7 @@ async function main(): Promise<number> {
     console.error(`error: ${coerceError(error).message}\n${USAGE}`);
     return 2;
   }
+  if (config.check) return 0;
   try {
     const summary = await requeueFailed({
       client: createAdminClient({ baseUrl: config.backendUrl, token: config.token }),
