@@ -7,11 +7,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningLocalCloud, startLocalCloud } from '@slideshow/local-cloud/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedPort } from './helpers/closed-port.ts';
 import { printedCommands, runScript } from './helpers/gcloud-double.ts';
 
 const hasGcloud = spawnSync('gcloud', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -24,16 +24,6 @@ const TEST_TIMEOUT_MS = 180_000;
 /** Runs a script with a bounded time (the real gcloud retries an unreachable API for ~30 s). */
 function run(name: string, args: string[], env: Record<string, string>) {
   return runScript(name, args, env, undefined, SCRIPT_TIMEOUT_MS);
-}
-
-/** A loopback port nothing listens on: one the OS picked, closed again. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 describe.skipIf(!hasGcloud)(

@@ -3,6 +3,7 @@ import { parseIsoTime } from '../src/iso-time.ts';
 import { parseFailedTask } from '../src/requeue/admin-client.ts';
 import { createProgress } from '../src/requeue/progress.ts';
 import { type AdminServer, failedTask, startAdminServer } from './helpers/admin-server.ts';
+import { closedPort } from './helpers/closed-port.ts';
 import { runScript } from './helpers/gcloud-double.ts';
 
 function rows() {
@@ -142,6 +143,20 @@ describe('scripts/requeue-failed against a loopback admin API', () => {
       );
     }
     expect(server.requests).toEqual([]);
+  });
+
+  it('says which backend it could not reach and why (the cause, not just "fetch failed")', async () => {
+    const port = await closedPort();
+    const result = await runScript('requeue-failed', ['--dry-run'], {
+      BACKEND_URL: `http://127.0.0.1:${port}`,
+      ADMIN_TOKEN: 't',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      `error: BACKEND_UNAVAILABLE: GET http://127.0.0.1:${port}/api/admin/failed-tasks?unresolved=true&limit=10000: fetch failed (connect ECONNREFUSED 127.0.0.1:${port})`,
+    );
+    // Said at the first failure, not only after the retries' deadline.
+    expect(result.stderr).toMatch(/ECONNREFUSED[^\n]*; retrying for up to 30 s\n/);
   });
 
   it('with --check only validates: exit 0 and no call, or 2 on bad usage', async () => {

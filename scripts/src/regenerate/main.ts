@@ -1,20 +1,29 @@
 /**
  * Entry point of scripts/regenerate: a dry run (count, estimated CPU-seconds
  * and list-price cost), a run started, paused, resumed or cancelled, and its
- * progress — all through `/api/admin/regenerate` (BACKEND_URL, ADMIN_TOKEN).
- * Exit status: 0 done, 1 the backend refused or failed, 2 bad usage.
+ * progress — all through `/api/admin/regenerate` (BACKEND_URL, ADMIN_TOKEN),
+ * with requeue-failed's admin client and its retry policy (a 503 during a
+ * handover or an unreachable backend is retried for a while).
+ * Exit status: 0 done, 1 the backend refused, failed or could not be reached,
+ * 2 bad usage (checked here before any request: options, dates, visibility,
+ * run ids, BACKEND_URL and ADMIN_TOKEN).
  */
 import { parseArgs } from 'node:util';
+import { coerceError } from '@slideshow/runtime';
+import { parseIsoTime } from '../iso-time.ts';
+import { createAdminClient, readAdminEnv, sayRetrying } from '../requeue/admin-client.ts';
 
 /** How to call it. */
 export const USAGE = `usage: scripts/regenerate [--dry-run] [--ids A,B] [--from ISO] [--to ISO]
                           [--visibility published|hidden] [--max-executions N]
        scripts/regenerate status [RUN] | pause RUN | resume RUN | cancel RUN
+--from/--to: ISO 8601 with an offset or Z, e.g. 2026-11-22T10:00:00Z
 environment: BACKEND_URL, ADMIN_TOKEN`;
 
-class UsageError extends Error {}
+const VISIBILITIES = ['published', 'hidden'];
+const RUN_ID = /^[1-9][0-9]*$/;
 
-/** The request a command line makes: method, path and body. */
+/** The request a command line makes: method, path and body. Throws on bad usage. */
 export function requestFor(argv: string[]): {
   method: 'GET' | 'POST';
   path: string;
@@ -34,22 +43,27 @@ export function requestFor(argv: string[]): {
   });
   const [command, run] = positionals;
   if (command === 'status') {
+    if (run !== undefined && !RUN_ID.test(run))
+      throw new Error(`status takes a run id, not ${run}`);
     return { method: 'GET', path: run ? `/api/admin/regenerate/${run}` : '/api/admin/regenerate' };
   }
   if (command === 'pause' || command === 'resume' || command === 'cancel') {
-    if (!run || !/^[1-9][0-9]*$/.test(run)) throw new UsageError(`${command} needs a run id`);
+    if (!run || !RUN_ID.test(run)) throw new Error(`${command} needs a run id`);
     return { method: 'POST', path: `/api/admin/regenerate/${run}/${command}`, body: {} };
   }
-  if (command !== undefined) throw new UsageError(`unknown command ${command}`);
+  if (command !== undefined) throw new Error(`unknown command ${command}`);
+  if (values.visibility !== undefined && !VISIBILITIES.includes(values.visibility)) {
+    throw new Error(`--visibility is published or hidden, not ${values.visibility}`);
+  }
   const filter = {
     ...(values.ids ? { ids: values.ids.split(',').filter(Boolean) } : {}),
-    ...(values.from ? { from: values.from } : {}),
-    ...(values.to ? { to: values.to } : {}),
+    ...(values.from ? { from: parseIsoTime('--from', values.from) } : {}),
+    ...(values.to ? { to: parseIsoTime('--to', values.to) } : {}),
     ...(values.visibility ? { visibility: values.visibility } : {}),
   };
   const max = values['max-executions'];
-  if (max !== undefined && !/^[1-9][0-9]*$/.test(max)) {
-    throw new UsageError('--max-executions must be a positive integer');
+  if (max !== undefined && !RUN_ID.test(max)) {
+    throw new Error('--max-executions must be a positive integer');
   }
   return {
     method: 'POST',
@@ -68,29 +82,30 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const backendUrl = process.env.BACKEND_URL;
-  const token = process.env.ADMIN_TOKEN;
   let request: ReturnType<typeof requestFor>;
+  let env: ReturnType<typeof readAdminEnv>;
   try {
-    if (!backendUrl || !token) throw new UsageError('BACKEND_URL and ADMIN_TOKEN are required');
+    env = readAdminEnv(process.env);
     request = requestFor(argv);
   } catch (error) {
-    console.error(`error: ${(error as Error).message}\n${USAGE}`);
+    console.error(`error: ${coerceError(error).message}\n${USAGE}`);
     return 2;
   }
-  const response = await fetch(new URL(request.path, backendUrl), {
-    method: request.method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+  const client = createAdminClient({
+    baseUrl: env.backendUrl,
+    token: env.token,
+    onRetry: sayRetrying((line) => console.error(line)),
   });
-  const text = await response.text();
-  if (!response.ok) {
-    console.error(`error: ${request.method} ${request.path} answered ${response.status}: ${text}`);
+  try {
+    const answer = await client.send(request.method, request.path, request.body);
+    // One JSON object on stdout: the dry run's figures or the run's progress.
+    console.log(JSON.stringify(answer, null, 2));
+    return 0;
+  } catch (error) {
+    const e = coerceError(error);
+    console.error(`error: ${e.code}: ${e.message}`);
     return 1;
   }
-  // One JSON object on stdout: the dry run's figures or the run's progress.
-  console.log(JSON.stringify(JSON.parse(text), null, 2));
-  return 0;
 }
 
 if (import.meta.main) process.exitCode = await main();

@@ -1,8 +1,10 @@
 /**
- * A small client for the backend's admin API as the ops scripts use it:
- * list `failed_tasks` and re-queue one image, authenticated with a bearer
- * admin token. Transient failures (network, 429, 5xx) are retried with
- * backoff; everything else surfaces as an AppError with a stable code.
+ * A small client for the backend's admin API as the ops scripts use it
+ * (requeue-failed, regenerate): list `failed_tasks`, re-queue one image, or
+ * send any admin request, authenticated with a bearer admin token. The one
+ * retry policy of the scripts: transient failures (network, 429, 5xx — the
+ * 503 LEASE_NOT_HELD of a handover among them) are retried with backoff;
+ * everything else surfaces as an AppError with a stable code.
  */
 import type { ErrorCode } from '@slideshow/contracts';
 import { AppError, coerceError, retryWithBackoff } from '@slideshow/runtime';
@@ -89,6 +91,42 @@ const DEFAULT_PAGE = 500;
 export interface AdminClient {
   listFailedTasks(filter: FailedTaskFilter): Promise<FailedTaskListing>;
   retryImage(imageId: string): Promise<void>;
+  /** Any admin request (a JSON body when given); the parsed JSON answer. */
+  send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown>;
+}
+
+/** Where the backend is and the token to call it with, from the environment. */
+export interface AdminEnv {
+  backendUrl: string;
+  token: string;
+}
+
+/** Reads BACKEND_URL and ADMIN_TOKEN; throws VALIDATION_FAILED naming the one that is wrong. */
+export function readAdminEnv(env: Record<string, string | undefined>): AdminEnv {
+  const backendUrl = env.BACKEND_URL ?? '';
+  const token = env.ADMIN_TOKEN ?? '';
+  if (!/^https?:\/\/[^/]/.test(backendUrl) || !URL.canParse(backendUrl)) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `Expected an http(s) URL for BACKEND_URL but received "${backendUrl}"`,
+    );
+  }
+  if (token === '')
+    throw new AppError('VALIDATION_FAILED', 'Expected a bearer admin token in ADMIN_TOKEN');
+  return { backendUrl, token };
+}
+
+/**
+ * Why a request never got an answer: fetch's own "fetch failed" says nothing,
+ * its cause says what (connect ECONNREFUSED 127.0.0.1:8080, getaddrinfo
+ * ENOTFOUND host, a timeout).
+ */
+function unreachable(error: unknown): string {
+  const e = coerceError(error);
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (cause === undefined) return e.message;
+  const inner = cause instanceof AggregateError ? cause.errors : [cause];
+  return `${e.message} (${inner.map((c) => coerceError(c).message).join('; ')})`;
 }
 
 /** Options for {@link createAdminClient}. */
@@ -102,6 +140,23 @@ export interface AdminClientOptions {
   /** Per-request timeout (ms). */
   requestTimeoutMs?: number;
   fetch?: typeof globalThis.fetch;
+  /** Told of each failure about to be retried (e.g. to say the backend is unreachable). */
+  onRetry?: (error: AppError, attempt: number) => void;
+}
+
+/** How long one call may take, retries included, unless told otherwise (ms). */
+export const DEFAULT_DEADLINE_MS = 30_000;
+
+/**
+ * An `onRetry` for the scripts: says once, through `write`, why the first
+ * attempt failed and that it is retrying, so an unreachable backend is not a
+ * silent wait.
+ */
+export function sayRetrying(write: (line: string) => void): AdminClientOptions['onRetry'] {
+  return (error, attempt) => {
+    if (attempt === 0)
+      write(`${error.message}; retrying for up to ${DEFAULT_DEADLINE_MS / 1000} s`);
+  };
 }
 
 function codeForStatus(status: number): { code: ErrorCode; retryable: boolean } {
@@ -118,25 +173,35 @@ function codeForStatus(status: number): { code: ErrorCode; retryable: boolean } 
 export function createAdminClient(options: AdminClientOptions): AdminClient {
   const doFetch = options.fetch ?? globalThis.fetch;
   const base = options.baseUrl.replace(/\/+$/, '');
-  const deadlineMs = options.deadlineMs ?? 30_000;
+  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
   const requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
 
-  async function call(method: 'GET' | 'POST', path: string): Promise<unknown> {
+  // A retried POST is safe here: a retry of an image is idempotent, and a
+  // regeneration start answers 409 CONFLICT while the run it started is active.
+  async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
     return retryWithBackoff(
       async () => {
         let response: Response;
         try {
           response = await doFetch(`${base}${path}`, {
             method,
-            headers: { authorization: `Bearer ${options.token}`, accept: 'application/json' },
+            headers: {
+              authorization: `Bearer ${options.token}`,
+              accept: 'application/json',
+              ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            },
+            ...(body === undefined ? {} : { body: JSON.stringify(body) }),
             signal: AbortSignal.timeout(requestTimeoutMs),
           });
         } catch (error) {
-          const cause = coerceError(error);
-          throw new AppError('BACKEND_UNAVAILABLE', `${method} ${path}: ${cause.message}`, {
-            retryable: true,
-            cause,
-          });
+          throw new AppError(
+            'BACKEND_UNAVAILABLE',
+            `${method} ${base}${path}: ${unreachable(error)}`,
+            {
+              retryable: true,
+              cause: coerceError(error),
+            },
+          );
         }
         const text = await response.text();
         if (!response.ok) {
@@ -155,7 +220,12 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
           });
         }
       },
-      { deadlineMs, initialDelayMs: 250, maxDelayMs: 4_000 },
+      {
+        deadlineMs,
+        initialDelayMs: 250,
+        maxDelayMs: 4_000,
+        onRetry: (error, attempt) => options.onRetry?.(coerceError(error), attempt),
+      },
     );
   }
 
@@ -176,5 +246,6 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     async retryImage(imageId) {
       await call('POST', `/api/admin/images/${encodeURIComponent(imageId)}/retry`);
     },
+    send: call,
   };
 }

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { AppError } from '@slideshow/runtime';
 import { parseIsoTime } from '../iso-time.ts';
+import { readAdminEnv } from './admin-client.ts';
 
 /** The validated settings. */
 export interface RequeueConfig {
@@ -41,16 +42,7 @@ export function loadConfig(
     },
     strict: true,
   });
-  const backendUrl = env.BACKEND_URL ?? '';
-  const token = env.ADMIN_TOKEN ?? '';
-  if (!/^https?:\/\//.test(backendUrl)) {
-    throw new AppError(
-      'VALIDATION_FAILED',
-      `Expected an http(s) URL for BACKEND_URL but received "${backendUrl}"`,
-    );
-  }
-  if (token === '')
-    throw new AppError('VALIDATION_FAILED', 'Expected a bearer admin token in ADMIN_TOKEN');
+  const { backendUrl, token } = readAdminEnv(env);
   const since = values.since === undefined ? undefined : parseIsoTime('--since', values.since);
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {

@@ -5,7 +5,7 @@
  * when any failed, 2 on bad usage.
  */
 import { coerceError } from '@slideshow/runtime';
-import { createAdminClient } from './admin-client.ts';
+import { createAdminClient, sayRetrying } from './admin-client.ts';
 import { loadConfig, USAGE } from './config.ts';
 import { createProgress } from './progress.ts';
 import { formatSummary, requeueFailed } from './requeue.ts';
@@ -26,7 +26,11 @@ async function main(): Promise<number> {
   if (config.check) return 0;
   try {
     const summary = await requeueFailed({
-      client: createAdminClient({ baseUrl: config.backendUrl, token: config.token }),
+      client: createAdminClient({
+        baseUrl: config.backendUrl,
+        token: config.token,
+        onRetry: sayRetrying((line) => console.error(line)),
+      }),
       filter: { since: config.since, code: config.code },
       dryRun: config.dryRun,
       includePermanent: config.includePermanent,

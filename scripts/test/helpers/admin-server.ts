@@ -39,6 +39,8 @@ export interface AdminServer {
   retryStatus: Map<string, number>;
   /** Answers like a backend from before `limit`: its default page, and no `limit` in the answer. */
   legacy: { ignoresLimit: boolean };
+  /** How many of the next requests answer 503 LEASE_NOT_HELD, as a backend does during a handover. */
+  handover: { requests: number };
   close(): Promise<void>;
 }
 
@@ -62,6 +64,22 @@ function send(res: import('node:http').ServerResponse, status: number, body: unk
   res.end(JSON.stringify(body));
 }
 
+/** The backend's failedTaskView: camelCase names of the same columns. */
+function failedTaskView(r: WireFailedTask) {
+  return {
+    imageId: r.image_id,
+    errorCode: r.error_code,
+    errorMessage: r.error_message,
+    attemptCount: r.attempt_count,
+    lastAttempt: r.last_attempt,
+    execution: r.execution,
+    source: r.source,
+    createdAt: r.created_at,
+    resolvedAt: r.resolved_at,
+    retryable: r.retryable ?? true,
+  };
+}
+
 /** Starts the fake on 127.0.0.1 with an OS-chosen port. */
 export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminServer> {
   const token = 'test-admin-token';
@@ -70,6 +88,7 @@ export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminSer
     rows,
     retryStatus: new Map<string, number>(),
     legacy: { ignoresLimit: false },
+    handover: { requests: 0 },
   };
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -78,6 +97,17 @@ export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminSer
       url: `${url.pathname}${url.search}`,
       authorization: req.headers.authorization,
     });
+    if (state.handover.requests > 0) {
+      state.handover.requests--;
+      send(res, 503, {
+        error: {
+          code: 'LEASE_NOT_HELD',
+          message: 'this instance is not the writer',
+          requestId: 'r',
+        },
+      });
+      return;
+    }
     if (req.headers.authorization !== `Bearer ${token}`) {
       send(res, 401, { error: { code: 'UNAUTHENTICATED', message: 'bad token', requestId: 'r' } });
       return;
@@ -97,20 +127,8 @@ export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminSer
           (!unresolved || r.resolved_at === null),
       );
       const failedTasks = listed.slice(0, limit);
-      // The backend's failedTaskView: camelCase names of the same columns.
       send(res, 200, {
-        failedTasks: failedTasks.map((r) => ({
-          imageId: r.image_id,
-          errorCode: r.error_code,
-          errorMessage: r.error_message,
-          attemptCount: r.attempt_count,
-          lastAttempt: r.last_attempt,
-          execution: r.execution,
-          source: r.source,
-          createdAt: r.created_at,
-          resolvedAt: r.resolved_at,
-          retryable: r.retryable ?? true,
-        })),
+        failedTasks: failedTasks.map(failedTaskView),
         ...(state.legacy.ignoresLimit ? {} : { limit }),
       });
       return;
