@@ -21,6 +21,18 @@ die() {
   exit 1
 }
 
+# Prints a usage error on stderr and exits 2.
+usage_error() {
+  printf 'error: %s (see --help)\n' "$*" >&2
+  exit 2
+}
+
+# need_value "$@" in an option loop: a usage error naming the option ($1) when
+# no value follows it (the end of the line, or another --option).
+need_value() {
+  [[ $# -ge 2 && "$2" != --* ]] || usage_error "$1 needs a value"
+}
+
 # Shell-quotes a command line for display.
 quote_cmd() {
   local out='' arg

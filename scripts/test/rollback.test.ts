@@ -331,6 +331,20 @@ describe('scripts/rollback against a recording gcloud and a loopback admin API',
     }
   });
 
+  it('names the option that has no value, and refuses an unknown one, with exit 2 before any call', async () => {
+    for (const [args, message] of [
+      [['backend', '--since'], 'error: --since needs a value'],
+      [['--project', '--dry-run', 'backend'], 'error: --project needs a value'],
+      [['--project', 'demo', '--sinse', 'x', 'backend'], 'error: unknown option: --sinse'],
+    ] as const) {
+      const result = await runScript('rollback', [...args], env);
+      expect(result.status, args.join(' ')).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).not.toContain('unbound variable');
+    }
+    expect(await gcloud.calls()).toEqual([]);
+  });
+
   it('refuses to start without an admin token unless told not to re-queue', async () => {
     const { ADMIN_TOKEN: _, ...noToken } = env;
     const refused = await runScript('rollback', [...since, 'backend'], {

@@ -505,6 +505,43 @@ describe('scripts/setup against a recording gcloud', () => {
     );
   });
 
+  it('refuses a misspelt step, naming the steps there are, with exit 2 before any call', async () => {
+    const result = await runScript('setup', ['--project', 'demo', '--steps', 'queus'], env);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(
+      "error: unknown step 'queus' in --steps; the steps are apis,storage,accounts,secrets,queues,backend,job,iam,workflow",
+    );
+    expect(await gcloud.calls()).toEqual([]);
+  });
+
+  it('refuses numbers that are not a quota, a share of it in (0, 1] or a batch size, with exit 2 before any call', async () => {
+    const cases: [string, string, string][] = [
+      ['--job-runs-per-minute', 'abc', '--job-runs-per-minute is the quota'],
+      ['--job-runs-per-minute', '0', '--job-runs-per-minute is the quota'],
+      ['--headroom', '80', '--headroom is the share of the quota the queues may use'],
+      ['--headroom', '0', '--headroom is the share of the quota the queues may use'],
+      ['--headroom', '-0.5', '--headroom is the share of the quota the queues may use'],
+      ['--batch-size', '1001', '--batch-size is images per ingest execution'],
+      ['--job-runs-per-minute', '1', 'leaves the ingest queue less than 0.01 dispatches/s'],
+    ];
+    for (const [flag, value, message] of cases) {
+      const result = await runScript('setup', ['--project', 'demo', flag, value], env);
+      expect(result.status, `${flag} ${value}`).toBe(2);
+      expect(result.stderr).toContain(message);
+    }
+    expect(await gcloud.calls()).toEqual([]);
+  });
+
+  it('names the option that has no value instead of failing on an unbound $2', async () => {
+    for (const args of [['--project'], ['--project', 'demo', '--region', '--dry-run']]) {
+      const result = await runScript('setup', args, env);
+      expect(result.status, args.join(' ')).toBe(2);
+      expect(result.stderr).toMatch(/^error: --(project|region) needs a value \(see --help\)$/m);
+      expect(result.stderr).not.toContain('unbound variable');
+    }
+    expect(await gcloud.calls()).toEqual([]);
+  });
+
   it('refuses --task-timeout and points to the one definition of the job limits', async () => {
     const result = await runScript('setup', ['--project', 'demo', '--task-timeout', '10m'], env);
     expect(result.status).toBe(1);
