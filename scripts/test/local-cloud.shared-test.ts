@@ -162,13 +162,15 @@ describe.skipIf(!hasGcloud)(
         await gcloud('workflows', 'describe', 'process-image', `--location=${REGION}`),
       );
       expect(before.revisionId).not.toBe(deployed.revisionId);
-      const result = await runScript(
-        'rollback',
-        ['--project', PROJECT, '--region', REGION, '--no-requeue', 'workflow'],
-        env,
-        undefined,
-        SCRIPT_TIMEOUT_MS,
-      );
+      const rollbackWorkflow = () =>
+        runScript(
+          'rollback',
+          ['--project', PROJECT, '--region', REGION, '--no-requeue', 'workflow'],
+          env,
+          undefined,
+          SCRIPT_TIMEOUT_MS,
+        );
+      const result = await rollbackWorkflow();
       expect(result.status, result.stderr).toBe(0);
       expect(printedCommands(result.stdout).map((c) => c.split(' ').slice(0, 5).join(' '))).toEqual(
         [
@@ -194,6 +196,12 @@ describe.skipIf(!hasGcloud)(
         );
         expect(q.state, queue).toBe('RUNNING');
       }
+      // Run again, the default would be the bad release: the current revision is a rollback.
+      const again = await rollbackWorkflow();
+      expect(again.status).toBe(1);
+      expect(again.stderr).toContain(
+        `which has the contents of the older revision ${deployed.revisionId}`,
+      );
     });
 
     it("answers the runbook's Cloud Tasks and Workflows commands, exactly as written", {

@@ -220,6 +220,40 @@ describe('scripts/rollback against a recording gcloud and a loopback admin API',
     expect(deploy?.argv).toContain('--clear-env-vars');
   });
 
+  it('refuses to go back by default from a revision that is itself a rollback, before pausing anything', async () => {
+    // 000003 redeployed 000001's contents (a rollback of the bad 000002): "the revision
+    // before the current one" would be the bad release again.
+    const good = { sourceContents: '# good workflow', serviceAccount: WORKFLOW_SA };
+    const history = await startRevisionsServer({
+      [WORKFLOW]: [
+        { revisionId: '000003-rolled', ...good, userEnvVars: { B: '2', A: '1' } },
+        { revisionId: '000002-bad', sourceContents: '# bad workflow', serviceAccount: WORKFLOW_SA },
+        { revisionId: '000001-good', ...good, userEnvVars: { A: '1', B: '2' } },
+      ],
+    });
+    try {
+      await gcloud.setRules([
+        { match: 'config get api_endpoint_overrides/workflows', stdout: history.url },
+        {
+          match: 'workflows describe process-image * --format=value(revisionId)',
+          stdout: '000003-rolled',
+        },
+        ...rules(revisionsApi.url),
+      ]);
+      const result = await runScript('rollback', [...since, 'workflow'], env);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(
+        'workflow process-image runs revision 000003-rolled, which has the contents of the older revision 000001-good',
+      );
+      expect(await gcloud.mutations()).toEqual([]);
+      // Named, the same revision is taken: the operator chose it.
+      const named = await runScript('rollback', [...since, 'workflow', '000001-old'], env);
+      expect(named.stderr).toContain('workflow process-image has no revision 000001-old');
+    } finally {
+      await history.close();
+    }
+  });
+
   it('refuses a workflow revision the history does not have, before pausing anything', async () => {
     const result = await runScript('rollback', [...since, 'workflow', '000009-nope'], env);
     expect(result.status).toBe(1);

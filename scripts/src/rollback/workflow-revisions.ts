@@ -9,7 +9,9 @@
  *   node workflow-revisions.ts list projects/P/locations/L/workflows/W
  *     env WORKFLOWS_API_URL (gcloud's api_endpoint_overrides/workflows, or
  *     https://workflows.googleapis.com/) and WORKFLOWS_ACCESS_TOKEN (gcloud's);
- *     prints the revision ids, newest first.
+ *     prints the revision ids, newest first, each followed (after a space) by the id of
+ *     the newest older revision with the same source, env vars and service account,
+ *     when one has them: a revision that is a rollback (or a redeploy) of that one.
  *   node workflow-revisions.ts files DIR NAME < describe.json
  *     reads `gcloud workflows describe NAME --revision-id=R --format=json`,
  *     writes DIR/NAME.workflows.yaml (its source) and, when it has env vars,
@@ -30,19 +32,19 @@ export interface WorkflowRevision {
 /** Pages read at most: 10 × 100 revisions is far more history than a rollback needs. */
 const MAX_PAGES = 10;
 
-/** Lists the revision ids of a workflow, newest first. Throws with the API's status and message. */
-export async function listRevisionIds(
+/** Lists the revisions of a workflow, newest first. Throws with the API's status and message. */
+export async function listRevisions(
   apiUrl: string,
   workflow: string,
   accessToken: string,
-): Promise<string[]> {
+): Promise<WorkflowRevision[]> {
   if (!/^projects\/[^/]+\/locations\/[^/]+\/workflows\/[^/]+$/.test(workflow)) {
     throw new Error(
       `Expected projects/P/locations/L/workflows/W for workflow but received ${workflow}`,
     );
   }
   const base = apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`;
-  const ids: string[] = [];
+  const revisions: WorkflowRevision[] = [];
   let pageToken = '';
   for (let page = 0; page < MAX_PAGES; page += 1) {
     const url = new URL(`v1/${workflow}:listRevisions`, base);
@@ -65,12 +67,38 @@ export async function listRevisionIds(
       );
     }
     for (const revision of body.workflows ?? []) {
-      if (typeof revision.revisionId === 'string') ids.push(revision.revisionId);
+      if (typeof revision.revisionId === 'string') revisions.push(revision);
     }
     pageToken = body.nextPageToken ?? '';
     if (pageToken === '') break;
   }
-  return ids;
+  return revisions;
+}
+
+/**
+ * What a deploy of a revision sets: its source, env vars (in key order) and service account;
+ * undefined when the listing did not give its source (then it is compared with nothing).
+ */
+function contentsOf(revision: WorkflowRevision): string | undefined {
+  if (typeof revision.sourceContents !== 'string' || revision.sourceContents === '')
+    return undefined;
+  const env = Object.entries(revision.userEnvVars ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+  return JSON.stringify([revision.sourceContents, env, revision.serviceAccount ?? '']);
+}
+
+/**
+ * One line per revision, newest first: its id, and after a space the id of the newest older
+ * revision it has the contents of (a rollback redeploys an old revision's contents as a new
+ * revision, so "the revision before the current one" is then the release rolled back).
+ */
+export function revisionLines(revisions: readonly WorkflowRevision[]): string[] {
+  const contents = revisions.map(contentsOf);
+  return revisions.map((revision, i) => {
+    const own = contents[i];
+    const older = own === undefined ? -1 : contents.indexOf(own, i + 1);
+    const copyOf = older === -1 ? undefined : revisions[older]?.revisionId;
+    return copyOf === undefined ? `${revision.revisionId}` : `${revision.revisionId} ${copyOf}`;
+  });
 }
 
 /** Writes one revision's source (and env vars) for `gcloud workflows deploy`; returns its service account. */
@@ -90,12 +118,16 @@ if (import.meta.main) {
   const [command, ...args] = process.argv.slice(2);
   try {
     if (command === 'list' && args[0] !== undefined) {
-      const ids = await listRevisionIds(
+      const revisions = await listRevisions(
         process.env.WORKFLOWS_API_URL || 'https://workflows.googleapis.com/',
         args[0],
         process.env.WORKFLOWS_ACCESS_TOKEN ?? '',
       );
-      process.stdout.write(ids.map((id) => `${id}\n`).join(''));
+      process.stdout.write(
+        revisionLines(revisions)
+          .map((line) => `${line}\n`)
+          .join(''),
+      );
     } else if (command === 'files' && args[0] !== undefined && args[1] !== undefined) {
       const revision = JSON.parse(await text(process.stdin)) as WorkflowRevision;
       process.stdout.write(`${writeRevisionFiles(args[0], args[1], revision)}\n`);

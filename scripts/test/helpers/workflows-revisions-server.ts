@@ -19,9 +19,12 @@ export interface RevisionsServer {
   close(): Promise<void>;
 }
 
-/** Serves `revisions[workflow resource name]` (ids newest first); `pageSizeCap` forces paging. */
+/** A revision the fake lists: its id, or the Workflow fields it has (sourceContents, …). */
+export type ListedRevision = string | { revisionId: string; [field: string]: unknown };
+
+/** Serves `revisions[workflow resource name]` (newest first); `pageSizeCap` forces paging. */
 export async function startRevisionsServer(
-  revisions: Record<string, string[]>,
+  revisions: Record<string, ListedRevision[]>,
   pageSizeCap = 100,
 ): Promise<RevisionsServer> {
   const authorizations: (string | undefined)[] = [];
@@ -55,7 +58,9 @@ export async function startRevisionsServer(
     const page = ids.slice(start, start + size);
     const next = start + size < ids.length ? String(start + size) : undefined;
     send(200, {
-      workflows: page.map((revisionId) => ({ name: m[1], revisionId })),
+      workflows: page.map((r) =>
+        typeof r === 'string' ? { name: m[1], revisionId: r } : { name: m[1], ...r },
+      ),
       ...(next === undefined ? {} : { nextPageToken: next }),
     });
   });
