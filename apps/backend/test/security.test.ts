@@ -105,13 +105,29 @@ describe('backend security', () => {
     }
   });
 
-  it('refuses a cross-origin login', async () => {
-    const response = await t.app.request('http://localhost/api/admin/login', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Origin: 'https://evil.example' },
-      body: JSON.stringify({ password: PASSWORD }),
-    });
-    await expectJson(response, 403);
+  it('refuses a cross-origin login, and one a browser says another site made without Origin', async () => {
+    for (const headers of [
+      { Origin: 'https://evil.example' },
+      { 'Sec-Fetch-Site': 'cross-site' },
+      { 'Sec-Fetch-Site': 'same-site' },
+    ]) {
+      const response = await t.app.request('http://localhost/api/admin/login', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...headers },
+        body: JSON.stringify({ password: PASSWORD }),
+      });
+      const body = await expectJson<ErrorBody>(response, 403);
+      expect(body.error.code, JSON.stringify(headers)).toBe('CSRF_REJECTED');
+    }
+    // The page itself (same-origin, or typed: none) and a script (neither header) log in.
+    for (const headers of [{ 'Sec-Fetch-Site': 'same-origin' }, { 'Sec-Fetch-Site': 'none' }, {}]) {
+      const response = await t.app.request('http://localhost/api/admin/login', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...headers },
+        body: JSON.stringify({ password: PASSWORD }),
+      });
+      expect(response.status, JSON.stringify(headers)).toBe(200);
+    }
   });
 
   it('stops accepting a session after it expires', async () => {

@@ -44,6 +44,17 @@ export function isSameOrigin(c: Context, publicUrl: string | undefined): boolean
   return site === 'same-origin';
 }
 
+/**
+ * A request a page of another origin made: its `Origin` is not ours, or (a browser that sent no
+ * `Origin`) its `Sec-Fetch-Site` is `cross-site` or `same-site`. A request with neither header
+ * (a script, curl) is not: login and logout refuse only what a browser says is another site's.
+ */
+export function isCrossSite(c: Context, publicUrl: string | undefined): boolean {
+  if (c.req.header('origin') !== undefined) return !isSameOrigin(c, publicUrl);
+  const site = c.req.header('sec-fetch-site');
+  return site === 'cross-site' || site === 'same-site';
+}
+
 /** Middleware that requires an admin (token or session) and enforces CSRF for cookie writes. */
 export function requireAdmin(services: Services): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

@@ -9,7 +9,7 @@ import { AppError } from '@slideshow/runtime';
 import { type Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import * as z from 'zod';
-import { isSameOrigin, SESSION_COOKIE } from '../auth/admin-auth.ts';
+import { isCrossSite, SESSION_COOKIE } from '../auth/admin-auth.ts';
 import { clientAddress } from '../auth/client-address.ts';
 import { verifyPassword } from '../auth/password.ts';
 import type { AppEnv, Services } from '../context.ts';
@@ -37,7 +37,7 @@ export function adminSessionRoutes(services: Services) {
   const ttl = services.deps.sessionTtlMs ?? SESSION_TTL_MS;
 
   app.post('/login', services.limitBody('login'), async (c) => {
-    if (c.req.header('origin') !== undefined && !isSameOrigin(c, services.deps.publicUrl)) {
+    if (isCrossSite(c, services.deps.publicUrl)) {
       throw new AppError('CSRF_REJECTED', 'cross-origin login refused');
     }
     // Parsed first: a malformed request checks no password and spends no budget.
@@ -79,10 +79,8 @@ export function adminSessionRoutes(services: Services) {
     const sid = getCookie(c, SESSION_COOKIE);
     if (sid) {
       const session = services.repos.sessions.get(sha256Hex(sid), services.now());
-      // Another site must not end the session; browsers always send Origin on a cross-site POST.
-      const crossSite =
-        c.req.header('origin') !== undefined && !isSameOrigin(c, services.deps.publicUrl);
-      if (session && crossSite) {
+      // Another site must not end the session.
+      if (session && isCrossSite(c, services.deps.publicUrl)) {
         throw new AppError('CSRF_REJECTED', 'cross-origin logout refused');
       }
       services.repos.sessions.delete(sha256Hex(sid));
