@@ -9,8 +9,14 @@
  * limit), so that the host's `check` sees every URL before it is requested
  * — a redirect cannot carry a call past the host's outbound policy — and an
  * Authorization header is dropped when a hop changes origin, as fetch does.
+ *
+ * A response body is read up to Workflows' response size limit (2 MB, "the
+ * maximum size of an HTTP response", quotas page): past it the call fails with
+ * ResourceLimitError, so one large answer cannot fill local-cloud's memory
+ * before the variable limit (512 KB) sees it.
  */
 import type { HttpCallRequest, HttpCallResponse } from './context.ts';
+import { WorkflowRuntimeError } from './errors.ts';
 
 function withQuery(url: string, query: Record<string, unknown> | undefined): string {
   if (query === undefined) return url;
@@ -40,6 +46,39 @@ function encodeBody(request: HttpCallRequest, headers: Headers): string | Uint8A
 export interface FetchHttpOptions {
   /** Throws to refuse a URL (the first request and every redirect). */
   check?(url: string): void;
+  /** Largest response body read, in bytes (default {@link MAX_RESPONSE_BYTES}). */
+  maxResponseBytes?: number;
+}
+
+/** Workflows' HTTP response size limit: 2 MB. */
+export const MAX_RESPONSE_BYTES = 2 * 1024 * 1024;
+
+function responseTooLarge(url: string, limit: number): WorkflowRuntimeError {
+  return new WorkflowRuntimeError(
+    {
+      message: `HTTP response of ${url} is larger than ${limit} bytes (the response size limit)`,
+      tags: ['ResourceLimitError'],
+    },
+    { fatal: true },
+  );
+}
+
+/** The body of `response`, read up to `limit` bytes; throws past it without reading the rest. */
+async function readBody(response: Response, url: string, limit: number): Promise<Uint8Array> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > limit) {
+    await response.body?.cancel();
+    throw responseTooLarge(url, limit);
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  // Leaving the loop early cancels the stream (its iterator's return()).
+  for await (const chunk of response.body ?? []) {
+    total += chunk.byteLength;
+    if (total > limit) throw responseTooLarge(url, limit);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -88,8 +127,7 @@ export async function fetchHttp(
   });
   const type = response.headers.get('content-type') ?? '';
   const isText = /json|^text\//i.test(type);
-  const responseBody = isText
-    ? await response.text()
-    : new Uint8Array(await response.arrayBuffer());
+  const bytes = await readBody(response, url, options.maxResponseBytes ?? MAX_RESPONSE_BYTES);
+  const responseBody = isText ? new TextDecoder().decode(bytes) : new Uint8Array(bytes);
   return { code: response.status, headers: responseHeaders, body: responseBody };
 }
