@@ -22,6 +22,7 @@ import {
   createGcloudDouble,
   type GcloudDouble,
   notFound,
+  removeKeptFiles,
   runScript,
   scriptsDir,
 } from './helpers/gcloud-double.ts';
@@ -159,6 +160,7 @@ describe.skipIf(!installed).each(['20.20.2', '22.10.0'])(
         ['--dry-run', '--no-requeue', '--project', 'demo', 'workflow'],
         { ...gcloud.env, PATH: oldNodePath },
       );
+      await removeKeptFiles(result.stderr);
       expect(result.status, result.stderr).toBe(0);
       expect(result.stderr).not.toContain('ERR_UNKNOWN_FILE_EXTENSION');
       expect(result.stderr).toContain(

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AdminServer, failedTask, startAdminServer } from './helpers/admin-server.ts';
 import {
@@ -6,6 +8,7 @@ import {
   notFound,
   printedCommands,
   type Rule,
+  removeKeptFiles,
   runScript,
 } from './helpers/gcloud-double.ts';
 import {
@@ -301,6 +304,20 @@ describe('scripts/rollback against a recording gcloud and a loopback admin API',
     ]);
     expect(retried()).toEqual([]);
     expect(result.stdout).toContain('would requeue img-1');
+  });
+
+  it('keeps, on a dry run, the workflow files its printed deploy names, so it can be replayed', async () => {
+    const result = await runScript('rollback', [...since, '--dry-run', 'workflow'], env);
+    expect(result.status, result.stderr).toBe(0);
+    const deploy = printedCommands(result.stdout).find((c) =>
+      c.startsWith('gcloud workflows deploy'),
+    );
+    const source = /--source=(\S+)/.exec(deploy ?? '')?.[1] ?? '';
+    try {
+      expect(readFileSync(source, 'utf8')).toBe('# good workflow');
+    } finally {
+      expect(await removeKeptFiles(result.stderr)).toBe(dirname(source));
+    }
   });
 
   it('still resumes both queues when the switch fails, and does not re-queue', async () => {

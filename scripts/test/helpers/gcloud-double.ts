@@ -168,6 +168,16 @@ export function runCommand(
   });
 }
 
+/**
+ * Removes the folder a rollback dry run kept for its printed workflow deploys (it says
+ * "… are kept in DIR" on stderr); returns it, or undefined when the run kept none.
+ */
+export async function removeKeptFiles(stderr: string): Promise<string | undefined> {
+  const kept = /are kept in (\S+)/.exec(stderr)?.[1];
+  if (kept !== undefined) await rm(kept, { recursive: true, force: true });
+  return kept;
+}
+
 /** The `+ …` command lines a script printed on stdout. */
 export function printedCommands(stdout: string): string[] {
   return stdout
