@@ -48,6 +48,16 @@ if (mode === 'memory') {
   const hold = [];
   setInterval(() => { for (let i = 0; i < 8; i++) hold.push(Buffer.alloc(4 * 1024 * 1024, 1)); }, 20);
 }
+if (mode === 'stdin-lifeline') {
+  // What the processor does with STOP_WHEN_STDIN_CLOSES=1 (local-cloud sets it on every task).
+  if (env.STOP_WHEN_STDIN_CLOSES === '1') {
+    process.stdin.on('end', () => {
+      fs.writeFileSync(path.join(out, 'stdin-ended'), me);
+      process.exit(143);
+    }).resume();
+  }
+  setInterval(() => {}, 1000);
+}
 if (mode === 'wait-for-allow') {
   setInterval(() => { if (fs.existsSync(path.join(out, 'allow'))) process.exit(0); }, 50);
 }

@@ -113,6 +113,35 @@ describe('local-cloud as a process', () => {
     }
   });
 
+  it('gives each task a stdin that ends when local-cloud is killed, and STOP_WHEN_STDIN_CLOSES=1', async () => {
+    const data = join(dir, 'data');
+    const script = writeJobScript(dir);
+    const main = await startMain(data, {
+      LOCAL_CLOUD_JOB_COMMANDS: JSON.stringify([['node', script]]),
+    });
+    const { url, oauthToken } = main;
+    const out = await createScriptJob(main, {
+      project: 'p1',
+      region: 'us-central1',
+      id: 'lifeline',
+      dir,
+      script,
+      env: { MODE: 'stdin-lifeline' },
+    });
+    await api({ url, oauthToken }, 'POST', `/v2/${PARENT}/jobs/lifeline:run`, {});
+    const task = await waitFor(() => pidOf(out), 'the task process');
+    orphans.push(task);
+    await killMain(main);
+    // No signal reached the task (its own process group): only its stdin's end stops it.
+    expect(
+      await waitFor(
+        () => (existsSync(join(out, 'stdin-ended')) ? true : undefined),
+        'the task to see its stdin end',
+      ),
+    ).toBe(true);
+    await waitFor(() => (isAlive(task) ? undefined : true), 'the task to exit');
+  });
+
   it('ends cancelled, without running it again, an execution cancelled before a crash', async () => {
     const data = join(dir, 'data');
     const script = writeJobScript(dir);

@@ -64,6 +64,11 @@ export interface ProcessorConfig extends TaskImage {
   /** Overrides the preset named by the job spec (a deliberate operator choice). */
   imagingPreset: string | undefined;
   logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+  /**
+   * STOP_WHEN_STDIN_CLOSES=1 (set by local-cloud, which holds stdin's other end): the end of
+   * stdin is a shutdown like local-cloud's SIGINT, so a task outlives no local-cloud killed hard.
+   */
+  stopWhenStdinCloses: boolean;
 }
 
 // zod/mini: the same validation as classic zod, but tree-shakable, so reading the
@@ -120,6 +125,7 @@ const EnvSchema = z.object({
   ),
   IMAGING_PRESET: optionalString,
   LOG_LEVEL: z._default(z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']), 'INFO'),
+  STOP_WHEN_STDIN_CLOSES: z._default(z.enum(['0', '1']), '0'),
 });
 
 /** Blank variables count as unset (Cloud Run console edits often leave them empty). */
@@ -256,5 +262,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     taskCount,
     imagingPreset: e.IMAGING_PRESET,
     logLevel: e.LOG_LEVEL,
+    stopWhenStdinCloses: e.STOP_WHEN_STDIN_CLOSES === '1',
   };
 }

@@ -58,12 +58,12 @@ export async function main(hooks: ProcessorHooks = {}): Promise<number> {
     },
   });
   const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
+  const onSignal = (signal: NodeJS.Signals, why?: string) => {
     if (controller.signal.aborted) return;
     // SIGTERM is Cloud Run's timeout or cancel (WARN); SIGINT is a requested shutdown of the
     // local stack (Ctrl-C, or local-cloud stopping), which the next start resumes (INFO).
     const level = signal === 'SIGINT' ? 'info' : 'warn';
-    logger[level]('received signal; stopping', { signal });
+    logger[level]('received signal; stopping', { signal, ...(why ? { why } : {}) });
     controller.abort(
       new AppError('TIMEOUT', `processor received ${signal}`, {
         retryable: true,
@@ -80,6 +80,10 @@ export async function main(hooks: ProcessorHooks = {}): Promise<number> {
   // kills mid-report; the hard exit above bounds the stop either way.
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  if (config.stopWhenStdinCloses) {
+    // local-cloud holds stdin's other end: once it is gone (killed hard), stop as on its SIGINT.
+    process.stdin.on('end', () => onSignal('SIGINT', 'stdin closed: local-cloud is gone')).resume();
+  }
 
   await hooks.beforeWork?.(config);
   logger.info('processor starting', { storage: new URL(config.storageUrl).protocol });

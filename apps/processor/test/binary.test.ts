@@ -153,22 +153,34 @@ describe('the bundled processor', () => {
 // PROCESSOR_FAULT lives only in the test-only entry (src/main-with-faults.ts, main.ts with
 // fault hooks); the bundle has no fault switch (test/bundle.test.ts).
 describe('the processor on SIGTERM and SIGINT (through the fault entry)', () => {
-  async function terminate(attempt: string, signal: 'SIGTERM' | 'SIGINT' = 'SIGTERM') {
+  /** Stops a task mid-work with `signal`, or (`stdin`) by closing the stdin local-cloud holds. */
+  async function terminate(attempt: string, signal: 'SIGTERM' | 'SIGINT' | 'stdin' = 'SIGTERM') {
     const { id } = await backend.upload(
       // Distinct bytes per call: the same bytes again would be a duplicate of a settled image.
-      await makeJpeg(320, 200, 50 + Number(attempt) + (signal === 'SIGINT' ? 10 : 0)),
+      await makeJpeg(
+        320,
+        200,
+        50 + Number(attempt) + { SIGTERM: 0, SIGINT: 10, stdin: 20 }[signal],
+      ),
       `s${attempt}-${signal}.jpg`,
     );
+    const lifeline = signal === 'stdin';
     const child = spawnProcessor(
-      env(id, { PROCESSOR_FAULT: 'hang', CLOUD_RUN_TASK_ATTEMPT: attempt }),
+      env(id, {
+        PROCESSOR_FAULT: 'hang',
+        CLOUD_RUN_TASK_ATTEMPT: attempt,
+        ...(lifeline ? { STOP_WHEN_STDIN_CLOSES: '1' } : {}),
+      }),
       {
         script: faultEntryPath,
         // Cloud Run's grace: SIGKILL 10 s after SIGTERM. A SIGKILL here fails the test.
         killAfterMs: 30_000,
+        ...(lifeline ? { stdin: 'pipe' as const } : {}),
       },
     );
     await child.waitForLog((l) => String(l.message).startsWith('PROCESSOR_FAULT=hang'));
-    child.child.kill(signal);
+    if (lifeline) child.child.stdin?.end();
+    else child.child.kill(signal);
     return { id, result: await child.done };
   }
 
@@ -198,6 +210,19 @@ describe('the processor on SIGTERM and SIGINT (through the fault entry)', () => 
     // The line names the signal; TIMEOUT is the code of a SIGTERM's report, not of a shutdown.
     expect(stopped).toMatchObject({ severity: 'WARNING', signal: 'SIGINT' });
     expect(stopped).not.toHaveProperty('code');
+    expect(failedTask(id)).toBeUndefined();
+  });
+
+  // local-cloud killed hard (SIGKILL) sends no SIGINT: the stdin it held ends instead.
+  it('with STOP_WHEN_STDIN_CLOSES=1, stops as on SIGINT when its stdin ends', async () => {
+    const { id, result } = await terminate('3', 'stdin');
+    expect(result.signal).toBeNull();
+    expect(result.code, result.stderr).toBe(143);
+    expect(result.logs.find((l) => l.message === 'received signal; stopping')).toMatchObject({
+      signal: 'SIGINT',
+      why: 'stdin closed: local-cloud is gone',
+    });
+    expect(result.logs.filter((l) => l.severity === 'ERROR')).toEqual([]);
     expect(failedTask(id)).toBeUndefined();
   });
 });

@@ -112,14 +112,14 @@ export interface RunningChild {
  */
 export function spawnProcessor(
   env: Record<string, string>,
-  options: { script?: string; cwd?: string; killAfterMs?: number } = {},
+  options: { script?: string; cwd?: string; killAfterMs?: number; stdin?: 'pipe' } = {},
 ): RunningChild {
   const script = options.script ?? bundlePath;
   if (!existsSync(script)) throw new Error(`${script} is missing: run \`pnpm build\` first`);
   const child = spawn(process.execPath, [script], {
     cwd: options.cwd ?? processorDir,
     env: { METADATA_SERVER_DETECTION: 'none', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: [options.stdin ?? 'ignore', 'ignore', 'pipe'],
   });
   const logs: LogLine[] = [];
   const waiters: { predicate: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];

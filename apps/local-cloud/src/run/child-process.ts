@@ -87,10 +87,14 @@ export function runAttempt(
       if (v !== undefined) env[key] = v;
     }
     Object.assign(env, spec.env);
+    // stdin is a pipe local-cloud holds and never writes: it ends when local-cloud is gone,
+    // however it ended, and a task that honours STOP_WHEN_STDIN_CLOSES (the processor) then
+    // stops as on local-cloud's own shutdown instead of working on for nobody.
+    env.STOP_WHEN_STDIN_CLOSES = '1';
     const child = spawn(cmd === 'node' ? process.execPath : cmd, [...cmdArgs, ...spec.args], {
       cwd: spec.cwd,
       env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
       // Its own process group: a terminal's Ctrl-C reaches local-cloud, which stops it (see above).
       detached: true,
     });
