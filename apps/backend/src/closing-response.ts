@@ -44,13 +44,24 @@ function closeInStages(socket: Socket): void {
   };
 }
 
+/**
+ * Whether `req` has a body still to arrive: Node's parser has not seen the whole message
+ * (`complete`) and the request declares one (a chunked body, or a Content-Length above 0).
+ * An answer written synchronously in the 'request' event (the gate's /readyz) comes before
+ * the parser marks even a bodiless GET complete; that one keeps its connection.
+ */
+function bodyStillArriving(req: IncomingMessage): boolean {
+  if (req.complete) return false;
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  return Number(req.headers['content-length'] ?? 0) > 0;
+}
+
 /** A response that says `Connection: close` when its request's body has not fully arrived. */
 export class ClosingWhenBodyUnread<
   Request extends IncomingMessage = IncomingMessage,
 > extends ServerResponse<Request> {
   override writeHead(statusCode: number, ...rest: unknown[]): this {
-    // `complete`: Node's parser has seen the whole message, whether the app read it or not.
-    if (!this.headersSent && !this.req.complete) {
+    if (!this.headersSent && bodyStillArriving(this.req)) {
       this.setHeader('Connection', 'close');
       if (this.socket) closeInStages(this.socket);
     }

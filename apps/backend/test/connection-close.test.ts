@@ -6,8 +6,10 @@
  * loopback with a keep-alive agent of one socket, as a browser reuses its
  * connection for the next file's upload.
  */
-import { Agent, type IncomingHttpHeaders, request } from 'node:http';
+import { Agent, createServer, type IncomingHttpHeaders, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ClosingWhenBodyUnread } from '../src/closing-response.ts';
 import { startTestBackend, type TestBackend } from '../src/testing/test-backend.ts';
 import { BOUNDARY, MULTIPART_TYPE } from './multipart-bodies.ts';
 
@@ -120,5 +122,35 @@ describe('answers sent before the request body has arrived', () => {
     const health = await send(agent, `${backend.url}/healthz`, { method: 'GET' });
     expect(health.status, health.body).toBe(200);
     expect(health.reusedSocket).toBe(true);
+  });
+});
+
+describe('an answer written at once, in the request event', () => {
+  it("keeps a bodiless request's connection (the gate's /readyz), and closes one whose body is unread", async () => {
+    // As the single-writer gate answers /readyz: synchronously, before Node's parser has marked
+    // even a bodiless GET complete.
+    const server = createServer({ ServerResponse: ClosingWhenBodyUnread }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await send(agent, `${url}/readyz`, { method: 'GET' });
+      expect(first.headers.connection).toBe('keep-alive');
+      const second = await send(agent, `${url}/readyz`, { method: 'GET' });
+      expect(second.reusedSocket).toBe(true);
+      const posted = await send(agent, `${url}/upload`, {
+        method: 'POST',
+        headers: { 'Content-Length': String(256 * 1024) },
+        body: Buffer.alloc(256 * 1024, 1),
+      });
+      expect(posted.headers.connection).toBe('close');
+    } finally {
+      agent.destroy();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
