@@ -121,9 +121,10 @@ $('login-form').addEventListener('submit', async (e) => {
     // after its data loaded: a keyboard user who moves on meanwhile keeps their place.
     const loading = showConsole();
     $('main').focus();
-    await loading;
-    // Files the ended session stopped go on now, without being chosen again.
+    // Files the ended session stopped go on now, without being chosen again (even when the
+    // console's first data load fails).
     resumeAfterLogin();
+    await loading;
   } catch (error) {
     $('login-error').textContent = error.status === 401 ? 'Wrong password.' : error.message;
   }

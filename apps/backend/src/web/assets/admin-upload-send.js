@@ -52,7 +52,7 @@ async function sendInSession(item, { render, accepted }) {
 
 /** The file in one multipart request, with upload progress. */
 function sendWhole(item, { render, accepted }) {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     item.xhr = xhr;
     xhr.open('POST', '/api/admin/upload');
@@ -75,6 +75,16 @@ function sendWhole(item, { render, accepted }) {
         body = JSON.parse(xhr.responseText);
       } catch (error) {
         body = { error: { message: `HTTP ${xhr.status}: ${String(error)}` } };
+      }
+      if (xhr.status === 401) {
+        // The session ended: the caller keeps the file for the next login (signed-out).
+        reject(
+          Object.assign(new Error(body.error?.message ?? 'HTTP 401'), {
+            status: 401,
+            code: body.error?.code,
+          }),
+        );
+        return;
       }
       if (xhr.status >= 400) {
         item.stage = 'refused';
