@@ -275,9 +275,12 @@ async function refresh(cause) {
 // A link followed within the page (#slide=<id>): that slide, after asking for
 // the list again if it does not know the image (it may be newly shown).
 window.addEventListener('hashchange', async () => {
-  if (linkedId() === null) return;
-  if (linkedIndex() < 0) await refresh('link');
-  const wanted = linkedIndex();
+  // Read once: while the list is asked for, showing a slide rewrites the hash.
+  const id = linkedId();
+  if (id === null) return;
+  const indexOf = () => images.findIndex((image) => image.id === id);
+  if (indexOf() < 0) await refresh('link');
+  const wanted = indexOf();
   if (wanted >= 0 && wanted !== index) show(wanted, 'link');
 });
 setInterval(() => {
