@@ -107,6 +107,25 @@ describe('scripts/regenerate against a loopback admin API', () => {
     ]);
   });
 
+  it('says that a start it retried may have started the run it conflicts with', async () => {
+    server = await startAdminServer([]);
+    server.regeneration.active = true;
+    const env = { BACKEND_URL: server.url, ADMIN_TOKEN: server.token };
+    // Not retried: a plain conflict, nothing more said.
+    const plain = await runScript('regenerate', [], env);
+    expect(plain.status).toBe(1);
+    expect(plain.stderr).toContain('error: CONFLICT');
+    expect(plain.stderr).not.toContain('may have started it');
+    // Retried after a 503: the conflict may be the first attempt's own run.
+    server.handover.requests = 1;
+    const retried = await runScript('regenerate', [], env);
+    expect(retried.status).toBe(1);
+    expect(retried.stderr).toContain('error: CONFLICT');
+    expect(retried.stderr).toContain(
+      'the first attempt of this request may have started it before its answer was lost',
+    );
+  });
+
   it('exits 1 with the answer when the backend refuses the request', async () => {
     server = await startAdminServer([]);
     const result = await runScript('regenerate', ['status'], {

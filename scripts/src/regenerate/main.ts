@@ -91,10 +91,15 @@ async function main(): Promise<number> {
     console.error(`error: ${coerceError(error).message}\n${USAGE}`);
     return 2;
   }
+  const say = sayRetrying((line) => console.error(line));
+  let retried = false;
   const client = createAdminClient({
     baseUrl: env.backendUrl,
     token: env.token,
-    onRetry: sayRetrying((line) => console.error(line)),
+    onRetry: (error, attempt) => {
+      retried = true;
+      say?.(error, attempt);
+    },
   });
   try {
     const answer = await client.send(request.method, request.path, request.body);
@@ -104,6 +109,12 @@ async function main(): Promise<number> {
   } catch (error) {
     const e = coerceError(error);
     console.error(`error: ${e.code}: ${e.message}`);
+    // A start retried after a lost answer or a 5xx may have started the run it now conflicts with.
+    if (e.code === 'CONFLICT' && retried && request.path === '/api/admin/regenerate') {
+      console.error(
+        'A run is active; the first attempt of this request may have started it before its answer was lost: see scripts/regenerate status.',
+      );
+    }
     return 1;
   }
 }

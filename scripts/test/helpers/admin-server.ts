@@ -41,6 +41,8 @@ export interface AdminServer {
   legacy: { ignoresLimit: boolean };
   /** How many of the next requests answer 503 LEASE_NOT_HELD, as a backend does during a handover. */
   handover: { requests: number };
+  /** `active`: a regeneration start answers 409 CONFLICT, as while a run is active. */
+  regeneration: { active: boolean };
   close(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminSer
     retryStatus: new Map<string, number>(),
     legacy: { ignoresLimit: false },
     handover: { requests: 0 },
+    regeneration: { active: false },
   };
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -153,6 +156,13 @@ export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminSer
       url.pathname === '/api/admin/regenerate' ||
       url.pathname.startsWith('/api/admin/regenerate/')
     ) {
+      const start = req.method === 'POST' && url.pathname === '/api/admin/regenerate';
+      if (start && state.regeneration.active) {
+        send(res, 409, {
+          error: { code: 'CONFLICT', message: 'run 3 is running', requestId: 'r' },
+        });
+        return;
+      }
       send(res, req.method === 'POST' && url.pathname === '/api/admin/regenerate' ? 202 : 200, {
         run: { id: 3, status: 'running', total: 0, done: 0, failed: 0, remaining: 0 },
       });
