@@ -156,6 +156,30 @@ describe('standard library', () => {
     expect(await evalExpr('text.replace_all_regex("a1b22", "[0-9]+", "#")')).toBe('a#b#');
   });
 
+  it('matches regular expressions as RE2 does: its syntax, leftmost-longest, a literal replacement', async () => {
+    expect(await evalExpr('text.match_regex("img-42", "^(?P<kind>img)-[0-9]+$")')).toBe(true);
+    expect(await evalExpr('text.find_all_regex("onetwo one", "one|onetwo")')).toEqual([
+      { index: 0, match: 'onetwo' },
+      { index: 7, match: 'one' },
+    ]);
+    expect(await evalExpr('text.replace_all_regex("one two", "(o)ne|two", "<\\\\1$1>")')).toBe(
+      '<\\1$1> <\\1$1>',
+    );
+    expect(await evalExpr('text.find_all_regex("é😀x", "x")')).toEqual([{ index: 2, match: 'x' }]);
+    for (const pattern of ['(?=a)a', '(?<=a)b', '(a)\\\\1']) {
+      expect(await evalError(`text.match_regex("aab", "${pattern}")`)).toMatchObject({
+        tags: ['ValueError'],
+      });
+    }
+  });
+
+  it('takes time linear in the input: a pattern that backtracks exponentially in JavaScript answers', async () => {
+    const subject = `${'a'.repeat(64)}b`;
+    expect(await evalExpr(`text.match_regex("${subject}", "^(a+)+$")`)).toBe(false);
+    expect(await evalExpr(`len(text.find_all_regex("${subject}", "(a|aa)+$"))`)).toBe(0);
+    expect(await evalExpr(`text.replace_all_regex("${subject}", "(a*)*c", "")`)).toBe(subject);
+  });
+
   it('appends and prepends with list.concat and list.prepend', async () => {
     expect(await evalExpr('list.prepend(list.concat([2], 3), 1)')).toEqual([1, 2, 3]);
   });

@@ -3,6 +3,7 @@
  * (stdlib.ts), with sharp's message format: "Expected X for name but received Y".
  */
 import { coerceError } from '@slideshow/runtime';
+import { RE2JS } from 're2js';
 import { taggedError, WorkflowRuntimeError } from './errors.ts';
 import { memoryLimitError } from './memory.ts';
 import {
@@ -81,11 +82,17 @@ export function codePoints(s: string): string[] {
   return [...s];
 }
 
-/** Compiles a Workflows regular expression (JavaScript syntax, Unicode mode) or raises ValueError. */
-export function regex(name: string, pattern: WfValue, flags = ''): RegExp {
+/**
+ * Compiles a Workflows regular expression, or raises ValueError. Workflows uses
+ * RE2 (its syntax, no backreferences or lookaround, and time linear in the
+ * input, so no pattern can stall the engine); `longest` picks, of the matches
+ * that start at the same index, the longest, as text.find_all_regex and
+ * text.replace_all_regex do.
+ */
+export function regex(name: string, pattern: WfValue, longest = false): RE2JS {
   const source = expect(name, pattern, isString, 'a regular expression string');
   try {
-    return new RegExp(source, `u${flags}`);
+    return RE2JS.compile(source, longest ? RE2JS.LONGEST_MATCH : 0);
   } catch (error) {
     throw taggedError(
       'ValueError',
@@ -94,22 +101,29 @@ export function regex(name: string, pattern: WfValue, flags = ''): RegExp {
   }
 }
 
+/** The matches of `re` in `source`, left to right, without overlap: [start, text] in UTF-16 units. */
+export function* matchesOf(source: string, re: RE2JS | RegExp): Generator<[number, string]> {
+  for (const m of re instanceof RE2JS ? re.matchAll(source) : source.matchAll(re)) {
+    yield [m.index ?? 0, m[0]];
+  }
+}
+
 /**
  * All matches as [{index, match}], indexes in characters; the memory error
  * (memory.ts) as soon as the list would take more than `maxBytes`.
  */
-export function findAll(source: string, re: RegExp, maxBytes: number): WfValue {
+export function findAll(source: string, re: RE2JS | RegExp, maxBytes: number): WfValue {
   const out: WfValue[] = [];
   // The list, and per match a map of two keys, an integer and a string (memory.ts's count).
   let size = 8;
-  for (const m of source.matchAll(re)) {
-    size += 8 + 8 + 'index'.length + 8 + 8 + 'match'.length + 8 + m[0].length;
+  for (const [start, match] of matchesOf(source, re)) {
+    size += 8 + 8 + 'index'.length + 8 + 8 + 'match'.length + 8 + match.length;
     if (size > maxBytes) throw memoryLimitError(maxBytes, 'text.find_all');
-    const index = codePoints(source.slice(0, m.index)).length;
+    const index = codePoints(source.slice(0, start)).length;
     out.push(
       new Map<string, WfValue>([
         ['index', BigInt(index)],
-        ['match', m[0]],
+        ['match', match],
       ]),
     );
   }

@@ -23,6 +23,7 @@ import {
   isNum,
   isString,
   mapGet,
+  matchesOf,
   mathPick,
   mergeNested,
   regex,
@@ -169,7 +170,7 @@ const CORE_FUNCTIONS: Record<string, Fn> = {
   'text.find_all_regex': (args, host) => {
     arity('text.find_all_regex', args, 2);
     const source = expect('text.find_all_regex', args[0] ?? null, isString, 'a string');
-    return findAll(source, regex('text.find_all_regex', args[1] ?? null, 'g'), maxBytes(host));
+    return findAll(source, regex('text.find_all_regex', args[1] ?? null, true), maxBytes(host));
   },
   'text.match_regex': (args) => {
     arity('text.match_regex', args, 2);
@@ -191,13 +192,22 @@ const CORE_FUNCTIONS: Record<string, Fn> = {
     arity('text.replace_all_regex', args, 3);
     const source = expect('text.replace_all_regex', args[0] ?? null, isString, 'a string');
     const repl = expect('text.replace_all_regex', args[2] ?? null, isString, 'a string');
-    const re = regex('text.replace_all_regex', args[1] ?? null, 'g');
-    if (replacedLength(source, re, repl) > maxBytes(host)) {
+    const re = regex('text.replace_all_regex', args[1] ?? null, true);
+    // No backreferences in the replacement: `repl` is inserted as it is.
+    const parts: string[] = [];
+    let length = 0;
+    let from = 0;
+    for (const [start, match] of matchesOf(source, re)) {
+      length += start - from + repl.length;
+      if (length > maxBytes(host)) throw memoryLimitError(maxBytes(host), 'text.replace_all_regex');
+      parts.push(source.slice(from, start), repl);
+      from = start + match.length;
+    }
+    if (length + source.length - from > maxBytes(host)) {
       throw memoryLimitError(maxBytes(host), 'text.replace_all_regex');
     }
-    // RE2 writes groups as \1; JavaScript as $1.
-    const jsRepl = repl.replace(/\$/g, '$$$$').replace(/\\([0-9])/g, '$$$1');
-    return source.replace(re, jsRepl);
+    parts.push(source.slice(from));
+    return parts.join('');
   },
   'text.split': (args) => {
     arity('text.split', args, 2);
@@ -254,22 +264,6 @@ export function isExpressionFunction(name: string): boolean {
 /** The most a value may take in this execution. */
 function maxBytes(host: FunctionHost): number {
   return host.maxValueBytes ?? DEFAULT_MAX_MEMORY_BYTES;
-}
-
-/**
- * The length `source.replace(re, repl)` would have, for an RE2 replacement
- * whose `\N` stands for group N (JavaScript leaves `$N` of a group the
- * pattern lacks as two characters). Matches are at most one per character.
- */
-function replacedLength(source: string, re: RegExp, repl: string): number {
-  const groups = [...repl.matchAll(/\\([0-9])/g)].map((m) => Number(m[1]));
-  const literal = repl.length - 2 * groups.length;
-  let length = source.length;
-  for (const m of source.matchAll(re)) {
-    length += literal - m[0].length;
-    for (const g of groups) length += g > 0 && g < m.length ? (m[g] ?? '').length : 2;
-  }
-  return length;
 }
 
 /**
