@@ -1,17 +1,17 @@
 /**
- * The image state machine (docs/reliability.md) on top of the repositories.
+ * The image state machine on top of the repositories; its table of
+ * transitions, and where each one lives, is docs/architecture.md#image-states.
  * Every transition runs in one SQLite transaction and is guarded by id,
  * generation and current status, so duplicate, late and stale-generation
- * deliveries never overwrite newer state:
+ * deliveries never overwrite newer state. A stale generation is an error
+ * (409 STALE_GENERATION); a duplicate of an already-applied transition answers
+ * `{ applied: false, reason }`.
  *
- *   uploaded → queued (task created) → processing (started) → processed (complete)
- *   processing → failed (failed report / reaper), failed → queued (retry, generation + 1)
- *   uploaded/queued → failed (the relay gave up on the dispatch: source `dispatch`)
- *
- * A stale generation is an error (409 STALE_GENERATION); a duplicate of an
- * already-applied transition answers `{ applied: false, reason }`. The
- * transitions live in transitions/*.ts by who asks for them: intake (here),
- * callbacks, admin retries, and the backend's own workers (recovery).
+ * `accept` is here; the others are in transitions/*.ts by who asks for them:
+ * callbacks.ts, retries.ts (admins), recovery.ts (the reaper, and the relay
+ * giving up). Not here: "task created" (outbox-relay.ts marks the image
+ * queued as it deletes the sent rows), and a regeneration's reports, which
+ * routes/processing.ts gives to regen/processor-reports.ts first.
  */
 import type { QueueName } from '@slideshow/dispatch';
 import { taskNameFor } from '@slideshow/dispatch';
