@@ -21,8 +21,17 @@ export function sessionEnded() {
   onUnauthenticated();
 }
 
-/** Imaging's and the API's error codes, in words. */
+/**
+ * Imaging's and the API's error codes, in words: every code of the contracts'
+ * ERROR_CODES that can reach the console (an API answer, a failed_tasks row),
+ * which test/console-words.test.ts checks.
+ */
 export const WORDS = {
+  VALIDATION_FAILED: 'The request was refused as invalid.',
+  FORBIDDEN:
+    'A service refused access (a missing permission or credentials, in storage or at the backend); fix the setup, then retry.',
+  BACKEND_UNAVAILABLE: 'The processor could not reach the backend; try again.',
+  INTERNAL: 'Something failed unexpectedly on the server; the server log has the details.',
   EMPTY_FILE: 'The file is empty.',
   FILE_TOO_LARGE: 'The file is larger than the upload limit.',
   PAYLOAD_TOO_LARGE: 'The file is larger than the upload limit.',
@@ -60,10 +69,19 @@ export const WORDS = {
   CONFLICT: 'That is not possible in the image’s current state.',
 };
 
+/** Codes whose message names the specifics (which field, what broke): shown after the words. */
+const DETAILED = new Set(['VALIDATION_FAILED', 'INTERNAL']);
+
 /** An error in words, with its code: "The image is damaged… (CORRUPT_IMAGE)". */
 export function words(error) {
-  const text = WORDS[error?.code] ?? error?.message ?? 'Unknown error.';
-  return `${text}${error?.code ? ` (${error.code})` : ''}`;
+  const code = error?.code;
+  const message = error?.message;
+  const known = typeof code === 'string' && Object.hasOwn(WORDS, code) ? WORDS[code] : undefined;
+  let text = known ?? message ?? 'Unknown error.';
+  if (known && DETAILED.has(code) && message) {
+    text = `${known} ${message.charAt(0).toUpperCase()}${message.slice(1)}`;
+  }
+  return `${text}${code ? ` (${code})` : ''}`;
 }
 
 /**
