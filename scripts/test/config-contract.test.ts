@@ -12,6 +12,8 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ERROR_CODES } from '@slideshow/contracts/error-codes';
+import { ReportedFailureSource } from '@slideshow/contracts/processing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readJobLimits } from '../../tools/job-limits.ts';
@@ -419,5 +421,32 @@ describe('the config contract: every deploy file against the loader of the app i
         /MAX_RETRIES=\d|max-retries=\d|TASK_TIMEOUT[A-Z_]*=\d|PARALLELISM=\d|parallelism=\d/,
       );
     });
+  });
+
+  it("the workflow's failure reports use codes and a source the backend's contract accepts", async () => {
+    // The YAML writes them as plain strings, outside the type check: a code the
+    // contract lacks would make every report of that failure a 400.
+    const yamlText = await readFile(
+      join(repoRoot, 'workflows/process-image.workflows.yaml'),
+      'utf8',
+    );
+    const codes = new Set<string>();
+    const sources = new Set<string>();
+    const walk = (node: unknown): void => {
+      // Object.entries walks a list's items as well as a map's values.
+      if (node === null || typeof node !== 'object') return;
+      for (const [key, value] of Object.entries(node)) {
+        const literal = typeof value === 'string' && !value.startsWith('${');
+        if (key === 'failure_code' && literal) codes.add(value);
+        if (key === 'source' && literal) sources.add(value);
+        walk(value);
+      }
+    };
+    walk(parse(yamlText));
+    expect([...codes].sort()).toEqual(['JOB_FAILED', 'JOB_REFUSED', 'TIMEOUT']);
+    for (const code of codes) expect(ERROR_CODES, code).toContain(code);
+    expect([...sources]).toEqual(['workflow']);
+    for (const source of sources)
+      expect(ReportedFailureSource.safeParse(source).success).toBe(true);
   });
 });
