@@ -213,6 +213,21 @@ describe('backend error paths', () => {
     expect(t.repos.failedTasks.get(id)?.attempt_count).toBe(1);
   });
 
+  it.each(['reaper', 'dispatch', 'regenerate'])(
+    "refuses a failure report that names the backend's own source %s, and changes nothing",
+    async (source) => {
+      const id = await accept();
+      const body = await expectAnswer(
+        ErrorAnswer,
+        await call(id, 'failed', { generation: 0, code: 'STUCK', message: 'x', source }),
+        400,
+      );
+      expect(body.error.code).toBe('VALIDATION_FAILED');
+      expect(t.repos.images.get(id)?.status).toBe('queued');
+      expect(t.repos.failedTasks.get(id)).toBeUndefined();
+    },
+  );
+
   it('refuses a complete whose variant suffix could escape its prefix', async () => {
     const id = await accept();
     const result = sampleResult();

@@ -66,8 +66,14 @@ export type CompleteBody = z.infer<typeof CompleteBody>;
 export const FailureSource = z.enum(['processor', 'workflow', 'reaper', 'dispatch', 'regenerate']);
 export type FailureSource = z.infer<typeof FailureSource>;
 
-/** The sources a failure callback may name: `dispatch` and `regenerate` are the backend's own. */
-export const ReportedFailureSource = FailureSource.exclude(['dispatch', 'regenerate']);
+/**
+ * The sources a failure callback may name: the processor's and the workflow
+ * backstop's. `reaper`, `dispatch` and `regenerate` are the backend's own
+ * verdicts, never accepted from outside (docs/architecture.md, "Processing
+ * callbacks"): a report filed as the reaper's would pass for the backend's own
+ * STUCK verdict.
+ */
+export const ReportedFailureSource = FailureSource.extract(['processor', 'workflow']);
 export type ReportedFailureSource = z.infer<typeof ReportedFailureSource>;
 
 /**
