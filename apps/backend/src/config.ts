@@ -7,14 +7,18 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BUILT_IN_PRESETS } from '@slideshow/imaging/header';
+import { BUILT_IN_PRESETS, DEFAULT_LIMITS } from '@slideshow/imaging/header';
 import { loadPresetFile } from '@slideshow/imaging/presets';
+import { DEFAULT_LEASE_TIMING } from '@slideshow/lease';
 import { AppError } from '@slideshow/runtime';
 import * as z from 'zod';
 import { ORPHAN_SWEEPER_DEFAULTS } from './orphan-sweeper.ts';
 import { MAX_IMAGES_PER_EXECUTION, RELAY_DEFAULTS } from './outbox-relay.ts';
 import { REAPER_DEFAULTS } from './reaper.ts';
 import { type BackendPresets, REGEN_DEFAULTS, type RegenSettings } from './regen/regenerator.ts';
+import { DEFAULT_IDLE_TIMEOUT_MS } from './request-body.ts';
+import { DEFAULT_SERVER_TIMEOUTS } from './server-options.ts';
+import { UPLOAD_SESSION_DEFAULTS } from './upload/upload-sessions.ts';
 
 const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const str = z.preprocess(blank, z.string().optional());
@@ -76,11 +80,25 @@ const EnvSchema = z.object({
   INGEST_QUEUE: z.preprocess(blank, z.string().default('image-ingest')),
   WORKFLOW_NAME: z.preprocess(blank, z.string().default('process-image')),
   TASKS_SERVICE_ACCOUNT: str,
-  MAX_UPLOAD_BYTES: int(200 * 1024 * 1024, 1),
-  REQUEST_TIMEOUT_MS: int(15 * 60_000, 1_000),
-  HEADERS_TIMEOUT_MS: int(20_000, 500),
-  UPLOAD_IDLE_TIMEOUT_MS: int(30_000, 200),
-  UPLOAD_SESSION_TTL_MS: int(24 * 3600_000, 60_000),
+  // The processor checks every original against imaging's DEFAULT_LIMITS.maxBytes (it is given
+  // no other limit): the backend may take less, never more, or a file it accepted would then
+  // fail FILE_TOO_LARGE in the processor.
+  MAX_UPLOAD_BYTES: z.preprocess(
+    blank,
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(
+        DEFAULT_LIMITS.maxBytes,
+        `must be at most ${DEFAULT_LIMITS.maxBytes}, the processor's limit (DEFAULT_LIMITS.maxBytes, packages/imaging/src/limits.ts): a larger file would be accepted, then failed as FILE_TOO_LARGE`,
+      )
+      .default(DEFAULT_LIMITS.maxBytes),
+  ),
+  REQUEST_TIMEOUT_MS: int(DEFAULT_SERVER_TIMEOUTS.requestTimeoutMs, 1_000),
+  HEADERS_TIMEOUT_MS: int(DEFAULT_SERVER_TIMEOUTS.headersTimeoutMs, 500),
+  UPLOAD_IDLE_TIMEOUT_MS: int(DEFAULT_IDLE_TIMEOUT_MS, 200),
+  UPLOAD_SESSION_TTL_MS: int(UPLOAD_SESSION_DEFAULTS.ttlMs, 60_000),
   // Cloud Run sends SIGKILL 10 s after SIGTERM: 5 s for requests leaves room for the
   // relay (1 s), Litestream's final sync (2 s) and the lease release (1 s), writer/single-writer.ts.
   SHUTDOWN_GRACE_MS: int(5_000, 0),
@@ -96,7 +114,7 @@ const EnvSchema = z.object({
   ),
   LEASE_TTL_MS: z.preprocess(
     blank,
-    z.coerce.number().int().min(3_000).max(120_000).default(15_000),
+    z.coerce.number().int().min(3_000).max(120_000).default(DEFAULT_LEASE_TIMING.ttlMs),
   ),
   LEASE_WAIT_MS: z.preprocess(blank, z.coerce.number().int().min(0).optional()),
   /** Set by Cloud Run on every instance (the revision name); deploy identity for handovers. */

@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { ERROR_CODES } from '@slideshow/contracts';
+import { DEFAULT_LIMITS } from '@slideshow/imaging/header';
+import { DEFAULT_LEASE_TIMING } from '@slideshow/lease';
 import { AppError } from '@slideshow/runtime';
 import { describe, expect, it } from 'vitest';
 import { hashPassword, isPasswordHash, verifyPassword } from '../src/auth/password.ts';
@@ -8,7 +10,11 @@ import { judgeFailedDispatch } from '../src/dispatch-verdict.ts';
 import { statusFor } from '../src/http-errors.ts';
 import { IMAGE_ID_PATTERN, newImageId } from '../src/ids.ts';
 import { backoffMs, RELAY_DEFAULTS } from '../src/outbox-relay.ts';
+import { REAPER_DEFAULTS } from '../src/reaper.ts';
+import { DEFAULT_IDLE_TIMEOUT_MS } from '../src/request-body.ts';
+import { DEFAULT_SERVER_TIMEOUTS } from '../src/server-options.ts';
 import { sanitizeName } from '../src/upload/sanitize-name.ts';
+import { UPLOAD_SESSION_DEFAULTS } from '../src/upload/upload-sessions.ts';
 
 describe('sanitizeName', () => {
   it.each([
@@ -124,6 +130,62 @@ describe('loadConfig', () => {
       publicMediaBaseUrl: '/media/',
       maxUploadBytes: 200 * 1024 * 1024,
     });
+  });
+
+  it('defaults each limit and timeout to the value of the module that owns it, as the README documents', () => {
+    const config = loadConfig({}, '/repo');
+    const documented = {
+      maxUploadBytes: 200 * 1024 * 1024,
+      requestTimeoutMs: 15 * 60_000,
+      headersTimeoutMs: 20_000,
+      uploadIdleTimeoutMs: 30_000,
+      uploadSessionTtlMs: 24 * 3600_000,
+      leaseTtlMs: 15_000,
+      reaperIntervalMs: 60_000,
+      stuckAfterMs: 3600_000,
+    };
+    const owners = {
+      maxUploadBytes: DEFAULT_LIMITS.maxBytes,
+      requestTimeoutMs: DEFAULT_SERVER_TIMEOUTS.requestTimeoutMs,
+      headersTimeoutMs: DEFAULT_SERVER_TIMEOUTS.headersTimeoutMs,
+      uploadIdleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+      uploadSessionTtlMs: UPLOAD_SESSION_DEFAULTS.ttlMs,
+      leaseTtlMs: DEFAULT_LEASE_TIMING.ttlMs,
+      reaperIntervalMs: REAPER_DEFAULTS.intervalMs,
+      stuckAfterMs: REAPER_DEFAULTS.stuckAfterMs,
+    };
+    const loaded = {
+      maxUploadBytes: config.maxUploadBytes,
+      requestTimeoutMs: config.requestTimeoutMs,
+      headersTimeoutMs: config.headersTimeoutMs,
+      uploadIdleTimeoutMs: config.uploadIdleTimeoutMs,
+      uploadSessionTtlMs: config.uploadSessionTtlMs,
+      leaseTtlMs: config.lease.ttlMs,
+      reaperIntervalMs: config.reaperIntervalMs,
+      stuckAfterMs: config.stuckAfterMs,
+    };
+    expect(loaded).toEqual(owners);
+    expect(loaded).toEqual(documented);
+  });
+
+  it("refuses a MAX_UPLOAD_BYTES above the processor's limit, which would fail the file it let in", () => {
+    const limit = DEFAULT_LIMITS.maxBytes;
+    expect(loadConfig({ MAX_UPLOAD_BYTES: String(limit) }, '/repo').maxUploadBytes).toBe(limit);
+    expect(loadConfig({ MAX_UPLOAD_BYTES: String(64 << 20) }, '/repo').maxUploadBytes).toBe(
+      64 << 20,
+    );
+    let error: unknown;
+    try {
+      loadConfig({ MAX_UPLOAD_BYTES: String(limit + 1), PORT: 'x' }, '/repo');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(AppError);
+    // Listed with the other problems, and saying why.
+    expect((error as AppError).context?.problems).toEqual([
+      'PORT: Invalid input: expected number, received NaN',
+      `MAX_UPLOAD_BYTES: must be at most ${limit}, the processor's limit (DEFAULT_LIMITS.maxBytes, packages/imaging/src/limits.ts): a larger file would be accepted, then failed as FILE_TOO_LARGE`,
+    ]);
   });
 
   it('keeps a DATA_DIR named with a space, # or % whole in the store and lease URLs', () => {
