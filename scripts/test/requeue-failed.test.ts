@@ -232,31 +232,37 @@ describe('the requeue progress reporter', () => {
 });
 
 describe('reading a failed-tasks row', () => {
-  it('accepts the backend camelCase names and the sqlite3 column names alike', () => {
-    const camel = parseFailedTask({
-      imageId: 'a',
-      errorCode: 'TIMEOUT',
-      lastAttempt: 't',
-      source: 'workflow',
+  const row = {
+    imageId: 'a',
+    errorCode: 'TIMEOUT',
+    errorMessage: 'timed out',
+    attemptCount: 2,
+    lastAttempt: '2026-11-22T10:00:00.000Z',
+    execution: null,
+    source: 'workflow',
+    createdAt: '2026-11-22T09:00:00.000Z',
+    resolvedAt: null,
+  };
+
+  it("reads the contract's row, leaves out the image it names, and takes a row without retryable as retryable", () => {
+    const image = { originalName: 'a.png', title: 'a', status: 'failed', format: null };
+    expect(parseFailedTask({ ...row, retryable: false, image })).toEqual({
+      ...row,
+      retryable: false,
     });
-    const snake = parseFailedTask({
-      image_id: 'a',
-      error_code: 'TIMEOUT',
-      last_attempt: 't',
-      source: 'workflow',
-    });
-    expect(snake).toEqual(camel);
-    expect(camel).toMatchObject({
-      imageId: 'a',
-      errorCode: 'TIMEOUT',
-      lastAttempt: 't',
-      resolvedAt: null,
-    });
+    expect(parseFailedTask(row)).toEqual({ ...row, retryable: true });
   });
 
   it('refuses a row without an image id instead of re-queueing "undefined"', () => {
-    expect(() => parseFailedTask({ errorCode: 'TIMEOUT' })).toThrow(
-      'a failed-tasks row has no image id or error code: {"errorCode":"TIMEOUT"}',
+    const { imageId: _, ...noId } = row;
+    expect(() => parseFailedTask(noId)).toThrow(
+      /^a failed-tasks row does not match the admin API's contract \(imageId: Invalid input: expected string, received undefined\): \{"errorCode":"TIMEOUT"/,
+    );
+  });
+
+  it('refuses a row that breaks the contract elsewhere (an attempt count that is no number, an unknown source), naming each field', () => {
+    expect(() => parseFailedTask({ ...row, attemptCount: 'many', source: 'cron' })).toThrow(
+      /\(attemptCount: Invalid input: expected number, received string; source: Invalid option: expected one of "processor"\|"workflow"\|"reaper"\|"dispatch"\|"regenerate"\)/,
     );
   });
 });

@@ -6,58 +6,37 @@
  * 503 LEASE_NOT_HELD of a handover among them) are retried with backoff;
  * everything else surfaces as an AppError with a stable code.
  */
-import type { ErrorCode } from '@slideshow/contracts';
+import { type ErrorCode, FailedTaskEntry } from '@slideshow/contracts';
 import { AppError, coerceError, retryWithBackoff } from '@slideshow/runtime';
 
-/** One row of `failed_tasks` as the admin API lists it. */
-export interface FailedTask {
-  imageId: string;
-  errorCode: string;
-  errorMessage: string;
-  attemptCount: number;
-  lastAttempt: string | null;
-  source: string;
-  execution: string | null;
-  createdAt: string | null;
-  resolvedAt: string | null;
-  /**
-   * Whether `POST /images/:id/retry` takes the image (the backend's own rule):
-   * a failed regeneration's row is not (its image is processed and keeps
-   * serving its old variants). A backend that does not say is taken at its word
-   * by the retry itself (true).
-   */
-  retryable: boolean;
-}
+/**
+ * One row of `failed_tasks` as the admin API lists it: the contract's
+ * `FailedTaskEntry` (packages/contracts admin-failed-tasks.ts) without the
+ * image it names, which the scripts do not show. `retryable` says whether
+ * `POST /images/:id/retry` takes the image (the backend's own rule): a failed
+ * regeneration's row is not (its image is processed and keeps serving its old
+ * variants). A backend that does not say is taken at its word by the retry
+ * itself (true).
+ */
+const ListedFailedTask = FailedTaskEntry.omit({ image: true }).extend({
+  retryable: FailedTaskEntry.shape.retryable.default(true),
+});
+
+/** One row of `failed_tasks` as the admin API lists it ({@link parseFailedTask}). */
+export type FailedTask = ReturnType<typeof ListedFailedTask.parse>;
 
 /**
- * Reads one listed row. The backend answers camelCase (`imageId`); the
- * sqlite3 column names (`image_id`) are accepted too, so the script also works
- * with a backend or proxy that passes rows through unrenamed.
+ * Reads one listed row by the contract; a row that breaks it is an INTERNAL
+ * error naming every field that does, never a re-queue of `undefined`.
  */
 export function parseFailedTask(raw: unknown): FailedTask {
-  const row = (raw ?? {}) as Record<string, unknown>;
-  const pick = (camel: string, snake: string): unknown => row[camel] ?? row[snake];
-  const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-  const imageId = text(pick('imageId', 'image_id'));
-  const errorCode = text(pick('errorCode', 'error_code'));
-  if (!imageId || !errorCode) {
-    throw new AppError(
-      'INTERNAL',
-      `a failed-tasks row has no image id or error code: ${JSON.stringify(raw)}`,
-    );
-  }
-  return {
-    imageId,
-    errorCode,
-    errorMessage: text(pick('errorMessage', 'error_message')) ?? '',
-    attemptCount: Number(pick('attemptCount', 'attempt_count') ?? 0),
-    lastAttempt: text(pick('lastAttempt', 'last_attempt')),
-    source: text(row.source) ?? '',
-    execution: text(row.execution),
-    createdAt: text(pick('createdAt', 'created_at')),
-    resolvedAt: text(pick('resolvedAt', 'resolved_at')),
-    retryable: row.retryable !== false,
-  };
+  const parsed = ListedFailedTask.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'row'}: ${i.message}`);
+  throw new AppError(
+    'INTERNAL',
+    `a failed-tasks row does not match the admin API's contract (${problems.join('; ')}): ${JSON.stringify(raw)}`,
+  );
 }
 
 /**
