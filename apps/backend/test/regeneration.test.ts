@@ -202,6 +202,24 @@ describe('regeneration runs', () => {
     });
   });
 
+  it('refuses a filter with an id this backend never makes or a field it does not know, starting nothing', async () => {
+    h = await regenHarness({});
+    const [id] = (await h.processed(1)) as [string];
+    const badId = await h.post({ filter: { ids: [id, 'img_../x'] } }, 400);
+    expect(badId).toMatchObject({
+      error: { code: 'VALIDATION_FAILED', message: expect.stringContaining('filter.ids.1') },
+    });
+    const misspelt = await h.post({ dryRun: true, filter: { visiblity: 'hidden' } }, 400);
+    expect(misspelt).toMatchObject({
+      error: { code: 'VALIDATION_FAILED', message: expect.stringContaining('visiblity') },
+    });
+    expect(h.items()).toEqual([]);
+    expect(await h.post({ dryRun: true, filter: { ids: [id] } }, 200)).toMatchObject({
+      images: 1,
+      filter: { ids: [id] },
+    });
+  });
+
   it('makes each image once per preset version: a second run for the same version finds nothing and sends nothing', async () => {
     h = await regenHarness({ ratePerMinute: 600 });
     const ids = await h.processed(3);

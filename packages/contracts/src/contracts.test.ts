@@ -5,6 +5,8 @@ import {
   ImageResult,
   isImageErrorCode,
   JobSpec,
+  RegenFilter,
+  RegenRunAnswer,
   WorkflowArgument,
 } from './index.ts';
 
@@ -69,5 +71,48 @@ describe('contracts', () => {
     expect(
       ImageResult.safeParse({ ...base, variants: [{ ...variant, suffix: '../x' }] }).success,
     ).toBe(false);
+  });
+
+  it('takes a regeneration filter with UTC-normalised instants, and refuses an unknown field, a bad instant or an empty range', () => {
+    expect(
+      RegenFilter.parse({
+        ids: ['img_a'],
+        from: '2026-01-01T01:00:00+01:00',
+        visibility: 'hidden',
+      }),
+    ).toEqual({ ids: ['img_a'], from: '2026-01-01T00:00:00.000Z', visibility: 'hidden' });
+    const refused = (filter: unknown) =>
+      RegenFilter.safeParse(filter).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    expect(refused({ visiblity: 'hidden' })).toEqual([': Unrecognized key: "visiblity"']);
+    expect(refused({ from: 'yesterday' })).toEqual(['from: Invalid ISO datetime']);
+    expect(refused({ ids: [] })).toEqual(['ids: Too small: expected array to have >=1 items']);
+    expect(refused({ from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z' })).toEqual([
+      'from: `from` must be earlier than `to`',
+    ]);
+  });
+
+  it("drops a filter field it does not know from a run's answer instead of refusing the answer", () => {
+    const run = {
+      id: 1,
+      status: 'done',
+      reason: null,
+      preset: 'web-v3',
+      presetVersion: '0123456789abcdef',
+      filter: { visibility: 'published', addedLater: true },
+      total: 0,
+      done: 0,
+      failed: 0,
+      cancelled: 0,
+      inFlight: 0,
+      remaining: 0,
+      executions: 0,
+      caps: { executionsPerRun: 1, failures: 1, executionsPerHour: 1 },
+      etaSeconds: null,
+      estimate: { cpuSeconds: 0, costUsd: 0 },
+      measured: { images: 0, cpuSeconds: 0, costUsd: 0 },
+      createdAt: '2026-01-01T00:00:00.000Z',
+      finishedAt: null,
+    };
+    expect(RegenRunAnswer.parse({ run }).run.filter).toEqual({ visibility: 'published' });
   });
 });

@@ -1,15 +1,41 @@
 import * as z from 'zod';
 
-/** Which images a regeneration takes (all processed images on an older preset when empty). */
-export const RegenFilter = z.object({
-  ids: z.array(z.string()).optional(),
-  /** Created at or after (ISO 8601). */
-  from: z.string().optional(),
-  /** Created before (ISO 8601). */
-  to: z.string().optional(),
-  visibility: z.enum(['published', 'hidden']).optional(),
-});
-export type RegenFilter = z.infer<typeof RegenFilter>;
+/** Most image ids one regeneration filter may name. */
+export const MAX_REGEN_FILTER_IDS = 10_000;
+
+/** An ISO 8601 instant with an offset or `Z`, normalised to UTC (`…Z`, milliseconds). */
+const Instant = z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString());
+
+/**
+ * Which images a regeneration takes (all processed images on an older preset
+ * when empty): the `filter` of `POST /api/admin/regenerate`, stored with its
+ * run. Strict, so a misspelt field (`visiblity`) is refused rather than
+ * ignored, which would widen the run. `from` is inclusive, `to` exclusive: a
+ * range that does not start before its end matches nothing and is refused.
+ * The backend also checks each id's shape (its `IMAGE_ID_PATTERN`).
+ */
+export const RegenFilter = z
+  .strictObject({
+    ids: z.array(z.string().min(1)).min(1).max(MAX_REGEN_FILTER_IDS).optional(),
+    /** Created at or after. */
+    from: Instant.optional(),
+    /** Created before. */
+    to: Instant.optional(),
+    /** `published` (shown in the slideshow) or `hidden`. */
+    visibility: z.enum(['published', 'hidden']).optional(),
+  })
+  .refine((f) => f.from === undefined || f.to === undefined || f.from < f.to, {
+    message: '`from` must be earlier than `to`',
+    path: ['from'],
+  });
+export type RegenFilter = z.output<typeof RegenFilter>;
+
+/**
+ * A run's filter as the answers give it back: {@link RegenFilter}, but a field
+ * an older client does not know is dropped, not refused (as every answer's
+ * object schemas do).
+ */
+const AnsweredRegenFilter = RegenFilter.strip();
 
 /** A regeneration run's status. */
 export const RegenRunStatus = z.enum(['running', 'paused', 'cancelled', 'done', 'capped']);
@@ -27,7 +53,7 @@ export const RegenRun = z.object({
   reason: z.string().nullable(),
   preset: z.string(),
   presetVersion: z.string(),
-  filter: RegenFilter,
+  filter: AnsweredRegenFilter,
   total: z.number().int().nonnegative(),
   done: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
@@ -57,7 +83,7 @@ export const RegenDryRunAnswer = z.object({
   dryRun: z.literal(true),
   preset: z.string(),
   presetVersion: z.string(),
-  filter: RegenFilter,
+  filter: AnsweredRegenFilter,
   images: z.number().int().nonnegative(),
   megapixels: z.number().nonnegative(),
   cpuSecondsPerMegapixel: z.number().nonnegative(),

@@ -56,17 +56,6 @@ export interface Candidate {
   megapixels: number;
 }
 
-/** Which processed images a run re-makes (all fields optional: all of them). */
-export interface RegenFilter {
-  ids?: string[] | undefined;
-  /** Created at or after (ISO-8601). */
-  from?: string | undefined;
-  /** Created before (ISO-8601). */
-  to?: string | undefined;
-  /** `published` (shown in the slideshow) or `hidden`. */
-  visibility?: 'published' | 'hidden' | undefined;
-}
-
 /** The runs: created, looked up, moved between statuses, their executions counted. */
 function createRunQueries(db: Db) {
   const insertRun = db.prepare(

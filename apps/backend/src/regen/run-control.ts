@@ -6,8 +6,10 @@
  * has not put in a batch yet (and their executions), so nothing more reaches
  * the queue once an admin said stop.
  */
+
+import type { RegenFilter } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
-import type { RegenFilter, RegenRunRow } from '../db/regen-repository.ts';
+import type { RegenRunRow } from '../db/regen-repository.ts';
 import { cpuPerMegapixel, estimate } from './estimate.ts';
 import type { RegenContext } from './regen-context.ts';
 import { type RunView, viewRun } from './run-view.ts';

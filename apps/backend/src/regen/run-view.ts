@@ -3,7 +3,8 @@
  * item state, its caps, an ETA from the pace so far, and the dry run's
  * estimate beside what the processor measured.
  */
-import type { RegenFilter, RegenRunRow } from '../db/regen-repository.ts';
+import type { RegenFilter } from '@slideshow/contracts';
+import type { RegenRunRow } from '../db/regen-repository.ts';
 import { round, taskCost } from './estimate.ts';
 import type { RegenContext } from './regen-context.ts';
 

@@ -6,11 +6,10 @@
  * making, at `version` — idempotent by (image, preset version). The dry run
  * and the run use this one query, so the dry run's count is the run's.
  */
-import type { Db } from '../db/open-database.ts';
-import type { Candidate, RegenFilter } from '../db/regen-repository.ts';
 
-/** Most ids a filter may name. */
-export const MAX_FILTER_IDS = 10_000;
+import type { RegenFilter } from '@slideshow/contracts';
+import type { Db } from '../db/open-database.ts';
+import type { Candidate } from '../db/regen-repository.ts';
 
 /** The images a run over `filter` would re-make to `version`, oldest first. */
 export function selectCandidates(db: Db, filter: RegenFilter, version: string): Candidate[] {

@@ -8,35 +8,34 @@
  *   GET  /regenerate/:run                               → {run}
  *   POST /regenerate/:run/pause|resume|cancel           → {run}
  */
-import type { RegenDryRunAnswer, RegenOverviewAnswer, RegenRunAnswer } from '@slideshow/contracts';
+import {
+  type RegenDryRunAnswer,
+  RegenFilter,
+  type RegenOverviewAnswer,
+  type RegenRunAnswer,
+} from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 import { Hono } from 'hono';
 import * as z from 'zod';
 import type { AppEnv, Services } from '../context.ts';
 import { IMAGE_ID_PATTERN } from '../ids.ts';
-import { MAX_FILTER_IDS } from '../regen/selection.ts';
 import { jsonBody } from '../request-body.ts';
-
-const Instant = z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString());
 
 /** The body of `POST /api/admin/regenerate`. */
 export const RegenerateBody = z
   .object({
     dryRun: z.boolean().default(false),
-    filter: z
-      .object({
-        ids: z.array(z.string().regex(IMAGE_ID_PATTERN)).min(1).max(MAX_FILTER_IDS).optional(),
-        from: Instant.optional(),
-        to: Instant.optional(),
-        visibility: z.enum(['published', 'hidden']).optional(),
-      })
-      .strict()
-      // `from` is inclusive, `to` exclusive: a range that does not start before its end matches nothing.
-      .refine((f) => f.from === undefined || f.to === undefined || f.from < f.to, {
-        message: '`from` must be earlier than `to`',
-        path: ['from'],
-      })
-      .default({}),
+    // The contract's filter, whose ids must also have the shape this backend makes.
+    filter: RegenFilter.superRefine((f, ctx) => {
+      f.ids?.forEach((id, i) => {
+        if (!IMAGE_ID_PATTERN.test(id))
+          ctx.addIssue({
+            code: 'custom',
+            message: `Expected an image id matching ${IMAGE_ID_PATTERN} but received ${JSON.stringify(id)}`,
+            path: ['ids', i],
+          });
+      });
+    }).default({}),
     /** Lower caps for this run than the configured ones (never higher). */
     caps: z
       .object({
