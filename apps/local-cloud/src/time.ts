@@ -41,8 +41,3 @@ export function parseTimestamp(value: unknown, field: string): number {
     `Expected an RFC 3339 timestamp for ${field} but received ${JSON.stringify(value)}`,
   );
 }
-
-/** Formats epoch milliseconds as an RFC 3339 timestamp. */
-export function formatTimestamp(ms: number): string {
-  return new Date(ms).toISOString();
-}

@@ -44,7 +44,7 @@ export function parseFailedTask(raw: unknown): FailedTask {
  * (routes/admin-failed-tasks.ts, the same as its bulk retry's). Its default
  * page, 500, is what the console shows.
  */
-export const LIST_LIMIT = 10_000;
+const LIST_LIMIT = 10_000;
 
 /** Filters of the failed-tasks listing. */
 export interface FailedTaskFilter {
@@ -124,7 +124,7 @@ export interface AdminClientOptions {
 }
 
 /** How long one call may take, retries included, unless told otherwise (ms). */
-export const DEFAULT_DEADLINE_MS = 30_000;
+const DEFAULT_DEADLINE_MS = 30_000;
 
 /**
  * An `onRetry` for the scripts: says once, through `write`, why the first

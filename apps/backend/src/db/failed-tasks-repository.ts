@@ -140,6 +140,3 @@ export function createFailedTasksRepository(db: Db) {
     },
   };
 }
-
-/** The failed_tasks repository. */
-export type FailedTasksRepository = ReturnType<typeof createFailedTasksRepository>;

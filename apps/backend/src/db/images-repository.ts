@@ -258,6 +258,3 @@ export function createImagesRepository(db: Db) {
     ...createImageQueries(db),
   };
 }
-
-/** The images repository. */
-export type ImagesRepository = ReturnType<typeof createImagesRepository>;

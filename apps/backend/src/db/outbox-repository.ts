@@ -107,6 +107,3 @@ export function createOutboxRepository(db: Db) {
     },
   };
 }
-
-/** The outbox repository. */
-export type OutboxRepository = ReturnType<typeof createOutboxRepository>;

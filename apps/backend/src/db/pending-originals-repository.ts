@@ -36,6 +36,3 @@ export function createPendingOriginalsRepository(db: Db) {
     olderThan: (before: number, limit: number): PendingOriginalRow[] => older.all(before, limit),
   };
 }
-
-/** The pending_originals repository. */
-export type PendingOriginalsRepository = ReturnType<typeof createPendingOriginalsRepository>;

@@ -37,6 +37,3 @@ export function createSessionsRepository(db: Db) {
     purgeExpired: (now: number): number => purge.run(now).changes,
   };
 }
-
-/** The sessions repository. */
-export type SessionsRepository = ReturnType<typeof createSessionsRepository>;

@@ -55,6 +55,3 @@ export function createUploadSessionsRepository(db: Db) {
     expiredBefore: (now: number, limit: number): UploadSessionRow[] => expired.all(now, limit),
   };
 }
-
-/** The upload_sessions repository. */
-export type UploadSessionsRepository = ReturnType<typeof createUploadSessionsRepository>;

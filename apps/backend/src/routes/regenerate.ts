@@ -22,7 +22,7 @@ import { IMAGE_ID_PATTERN } from '../ids.ts';
 import { jsonBody } from '../request-body.ts';
 
 /** The body of `POST /api/admin/regenerate`. */
-export const RegenerateBody = z
+const RegenerateBody = z
   .object({
     dryRun: z.boolean().default(false),
     // The contract's filter, whose ids must also have the shape this backend makes.
