@@ -106,16 +106,58 @@ export interface QueueRates {
   maxConcurrentDispatches: number;
 }
 
-const QUEUES = {
-  // Interactive uploads: one workflow execution per image. Rates mirror
-  // scripts/setup's defaults, scaled for one machine.
-  'image-uploads': { maxDispatchesPerSecond: 20, maxConcurrentDispatches: 50 },
+/** A queue's retry policy (Cloud Tasks `RetryConfig`). */
+export interface QueueRetry {
+  maxAttempts: number;
+  minBackoff: string;
+  maxBackoff: string;
+  maxDoublings: number;
+  maxRetryDuration: string;
+}
+
+/**
+ * The queues the stack creates, as scripts/setup creates them in Google Cloud
+ * (its `queue_settings`) with one deliberate difference:
+ * - `retryConfig` is setup's: 100 attempts, 1–300 s (uploads) or 10–600 s
+ *   (ingest) backoff, 6 doublings, 6 h. A task's target is local-cloud's own
+ *   Executions API, which refuses it only when something is wrong (a task in
+ *   flight when local-cloud is killed is sent again after its restart, not
+ *   retried), so the faithful policy slows no healthy run, and
+ *   `gcloud tasks queues describe` shows what production has.
+ * - `rateLimits` are not setup's. Setup derives them from the Cloud Run
+ *   job-run quota (0.6/s and 0.2/s by default, docs/operations.md "Quotas and
+ *   queue rates"), which local-cloud does not impose; locally they are high
+ *   enough that no run waits on its queue. A test that needs a slow queue sets
+ *   `queueRates` (e2e/test/throttled-queue.test.ts) or patches the queue (the
+ *   fault suite).
+ */
+export const LOCAL_QUEUES = {
+  // Interactive uploads: one workflow execution per image.
+  'image-uploads': {
+    rateLimits: { maxDispatchesPerSecond: 20, maxConcurrentDispatches: 50 },
+    retryConfig: {
+      maxAttempts: 100,
+      minBackoff: '1s',
+      maxBackoff: '300s',
+      maxDoublings: 6,
+      maxRetryDuration: '21600s',
+    },
+  },
   // Bulk ingest: batches of images per execution, lower priority, its own queue.
-  'image-ingest': { maxDispatchesPerSecond: 5, maxConcurrentDispatches: 10 },
-} as const satisfies Record<string, QueueRates>;
+  'image-ingest': {
+    rateLimits: { maxDispatchesPerSecond: 5, maxConcurrentDispatches: 10 },
+    retryConfig: {
+      maxAttempts: 100,
+      minBackoff: '10s',
+      maxBackoff: '600s',
+      maxDoublings: 6,
+      maxRetryDuration: '21600s',
+    },
+  },
+} as const satisfies Record<string, { rateLimits: QueueRates; retryConfig: QueueRetry }>;
 
 /** The queues the stack creates. */
-export type QueueId = keyof typeof QUEUES;
+export type QueueId = keyof typeof LOCAL_QUEUES;
 
 /** Finds a free loopback port (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -387,14 +429,14 @@ async function provision(stack: ProvisionTarget): Promise<void> {
   await registerProcessorJob(stack);
 }
 
-/** The queues, with the project's rates unless the stack overrides them (already there is fine). */
+/** The queues of {@link LOCAL_QUEUES}, with the stack's `queueRates` when given (already there is fine). */
 async function createQueues(stack: ProvisionTarget): Promise<void> {
   const { localCloudUrl: base, parent, localCloudToken: token } = stack;
-  for (const [queue, rateLimits] of Object.entries(QUEUES)) {
+  for (const [queue, { rateLimits, retryConfig }] of Object.entries(LOCAL_QUEUES)) {
     const body = {
       name: `${parent}/queues/${queue}`,
       rateLimits: stack.queueRates[queue as QueueId] ?? rateLimits,
-      retryConfig: { maxAttempts: 100, minBackoff: '0.1s', maxBackoff: '60s', maxDoublings: 8 },
+      retryConfig,
     };
     await expectOk(
       await googleApi('POST', `${base}/v2/${parent}/queues`, body, token),
