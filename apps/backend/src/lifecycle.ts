@@ -121,7 +121,7 @@ export function createLifecycle(options: LifecycleOptions) {
      * Images the reaper should look at: `uploaded`/`queued`/`processing`, no
      * dispatch pending in the outbox, untouched and not seen alive for `stuckAfterMs`.
      */
-    stuckCandidates: (stuckAfterMs: number, limit = 100): ImageRow[] =>
+    stuckCandidates: (stuckAfterMs: number, limit: number): ImageRow[] =>
       repos.images.findStuck(new Date(options.now() - stuckAfterMs).toISOString(), limit),
     /** The reaper found the row's dispatch alive: its deadline starts again now. */
     keepAlive: (row: ImageRow): boolean =>
