@@ -1,8 +1,10 @@
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { VariantOutput } from './encode.ts';
 import { PRESETS, type Preset } from './presets.ts';
 import { processImage } from './process.ts';
+import { chunk } from './test-fixtures.ts';
 
 /** Processes `input` with `preset`, keeping what was written by suffix. */
 async function run(input: Buffer, preset: Preset) {
@@ -103,5 +105,123 @@ describe('never larger', () => {
     const jpeg = result.variants.find((v) => v.format === 'jpeg' && v.width === 640);
     expect(jpeg?.reuse).toBeUndefined();
     expect(written.get('w640.jpg')?.data.equals(original)).toBe(false);
+  });
+});
+
+/** A JPEG segment: marker, big-endian length (payload + 2), payload. */
+function segment(marker: number, payload: Buffer): Buffer {
+  const head = Buffer.from([0xff, marker, 0, 0]);
+  head.writeUInt16BE(payload.length + 2, 2);
+  return Buffer.concat([head, payload]);
+}
+
+/** An 800 × 400 white picture with a red top-left quadrant, as PNG (the base of every carrier). */
+async function quadrant(): Promise<Buffer> {
+  const red = { create: { width: 400, height: 200, channels: 3 as const, background: '#f00' } };
+  return sharp({ create: { width: 800, height: 400, channels: 3, background: '#fff' } })
+    .composite([{ input: red, left: 0, top: 0 }])
+    .png()
+    .toBuffer();
+}
+
+/** Every secret must be absent from every written variant, and the widest one is still the original's copy. */
+async function expectNoSecret(
+  original: Buffer,
+  suffix: string,
+  secrets: string[],
+): Promise<Map<string, VariantOutput>> {
+  const { result, written } = await run(original, webV1);
+  const entry = result.variants.find((v) => v.suffix === suffix && v.reuse !== 'wider');
+  expect(entry?.reuse, JSON.stringify(result.variants)).toBe('original');
+  for (const [name, variant] of written) {
+    for (const secret of secrets) {
+      expect(variant.data.includes(secret), `${secret} in ${name}`).toBe(false);
+    }
+  }
+  const copy = written.get(suffix) as VariantOutput;
+  expect(copy.data.length).toBeLessThan(original.length);
+  // The copy shows exactly the original's pixels.
+  const [a, b] = await Promise.all([original, copy.data].map((d) => sharp(d).raw().toBuffer()));
+  expect(a?.equals(b as Buffer)).toBe(true);
+  return written;
+}
+
+describe('never larger: what the original may carry never reaches a variant', () => {
+  it('serves a JPEG without its COM and APPn segments or anything after EOI', async () => {
+    const jpeg = await sharp(await quadrant())
+      .jpeg({ quality: 40 })
+      .toBuffer();
+    const zip = Buffer.concat([Buffer.from('PK\x03\x04ZIP-SECRET'), Buffer.from('PK\x05\x06')]);
+    const second = await sharp({
+      create: { width: 64, height: 64, channels: 3, background: '#00f' },
+    })
+      .jpeg()
+      .withMetadata({ density: 300 })
+      .toBuffer();
+    const original = Buffer.concat([
+      jpeg.subarray(0, 2),
+      segment(0xfe, Buffer.from('COM-SECRET GPS 48.8582N 2.2945E')),
+      segment(0xfe, Buffer.from('<html><script>alert(document.domain)</script></html>')),
+      segment(0xe3, Buffer.from('Meta\0\0APP3-SECRET')),
+      jpeg.subarray(2),
+      zip,
+      second,
+    ]);
+    const written = await expectNoSecret(original, 'w800.jpg', [
+      'COM-SECRET',
+      '<script>',
+      'APP3-SECRET',
+      'ZIP-SECRET',
+      'PK\x05\x06',
+    ]);
+    // One image: a single SOI and a single EOI, the EOI last.
+    const copy = (written.get('w800.jpg') as VariantOutput).data;
+    expect(copy.indexOf(Buffer.from([0xff, 0xd8]), 2)).toBe(-1);
+    expect(copy.indexOf(Buffer.from([0xff, 0xd9]))).toBe(copy.length - 2);
+  });
+
+  it('serves a PNG without its text chunks or anything after IEND', async () => {
+    const png = await sharp({
+      create: { width: 400, height: 300, channels: 4, background: '#f008' },
+    })
+      .png({ palette: true, colours: 2 })
+      .toBuffer();
+    const ihdrEnd = 8 + 25;
+    const original = Buffer.concat([
+      png.subarray(0, ihdrEnd),
+      chunk('tEXt', Buffer.from('Comment\0TEXT-SECRET')),
+      chunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0'), deflateSync('ZTXT-SECRET')])),
+      chunk('iTXt', Buffer.from('Comment\0\0\0\0\0ITXT-SECRET')),
+      chunk('prVt', Buffer.from('PRIVATE-CHUNK-SECRET')),
+      png.subarray(ihdrEnd),
+      Buffer.from('TRAILING-SECRET'),
+    ]);
+    const written = await expectNoSecret(original, 'w400.png', [
+      'TEXT-SECRET',
+      'Comment',
+      'ITXT-SECRET',
+      'PRIVATE-CHUNK-SECRET',
+      'TRAILING-SECRET',
+    ]);
+    const copy = (written.get('w400.png') as VariantOutput).data;
+    expect(copy.subarray(-8, -4).toString('latin1')).toBe('IEND');
+  });
+
+  it('serves a WebP without its extra chunks or anything after the RIFF end', async () => {
+    const webp = await sharp(await quadrant())
+      .webp({ quality: 30 })
+      .toBuffer();
+    // An unknown chunk inside the RIFF (its size updated), then bytes after it.
+    const extra = Buffer.from('XTRA\x0d\0\0\0CHUNK-SECRET!\0', 'latin1');
+    const riff = Buffer.concat([webp, extra]);
+    riff.writeUInt32LE(riff.length - 8, 4);
+    const original = Buffer.concat([riff, Buffer.from('TRAILING-SECRET-GPS-48.85N')]);
+    const written = await expectNoSecret(original, 'w800.webp', [
+      'CHUNK-SECRET',
+      'XTRA',
+      'TRAILING-SECRET',
+    ]);
+    const copy = (written.get('w800.webp') as VariantOutput).data;
+    expect(copy.readUInt32LE(4)).toBe(copy.length - 8);
   });
 });

@@ -4,7 +4,8 @@
  * wider file serves that width too (more pixels for no more bytes) — and the
  * widest variant of a format is not stored when the original is already that
  * file's equal on the web (same format and pixel size, 8-bit sRGB, nothing
- * to strip, not rotated) and no larger: the original's own bytes serve that width.
+ * to strip, not rotated) and no larger: the original's image data, in a
+ * container rebuilt from an allow-list (web-copy.ts), serves that width.
  * Outputs larger than their source are a recurring complaint against managed
  * resizers; this keeps the manifest pointing each width at the best file.
  */
@@ -16,11 +17,13 @@ export interface OriginalFacts {
   format: SourceFormat;
   width: number;
   height: number;
-  bytes: number;
-  /** Upright 8-bit sRGB without a profile or metadata: its bytes show exactly as a variant would. */
-  webReady: boolean;
   animated: boolean;
-  data: Buffer;
+  /**
+   * The original's image data in a rebuilt container (web-copy.ts), when the
+   * original is upright 8-bit sRGB without a profile or metadata, so it shows
+   * exactly as a variant would; else undefined. Never the upload's own bytes.
+   */
+  webCopy: Buffer | undefined;
 }
 
 /** One manifest entry: a variant to store, or a width served by another entry's file. */
@@ -34,7 +37,6 @@ const SOURCE_AS_OUTPUT: Partial<Record<SourceFormat, VariantOutput['format']>> =
   jpeg: 'jpeg',
   png: 'png',
   webp: 'webp',
-  avif: 'avif',
 };
 
 /**
@@ -62,14 +64,15 @@ export function applyNeverLarger(
           !original.animated &&
           !variant.animated &&
           variant.role === 'image' &&
-          original.webReady &&
+          original.webCopy !== undefined &&
           SOURCE_AS_OUTPUT[original.format] === variant.format &&
           original.width === variant.width &&
           original.height === variant.height &&
-          original.bytes <= variant.data.length;
-        if (originalServes) {
-          entries.set(variant, { variant: { ...variant, data: original.data }, reuse: 'original' });
-          served = { suffix: variant.suffix, bytes: original.bytes };
+          original.webCopy.length <= variant.data.length;
+        if (originalServes && original.webCopy) {
+          const data = original.webCopy;
+          entries.set(variant, { variant: { ...variant, data }, reuse: 'original' });
+          served = { suffix: variant.suffix, bytes: data.length };
         } else {
           entries.set(variant, { variant });
           served = { suffix: variant.suffix, bytes: variant.data.length };

@@ -28,6 +28,7 @@ import { probe } from './probe.ts';
 import type { ProbeResult } from './probe-header.ts';
 import type { FormatChoice } from './quality-search.ts';
 import { animatedJobs, checkAborted, stillJobs } from './variant-jobs.ts';
+import { webCopy } from './web-copy.ts';
 
 export { pickProbeWidth } from './variant-jobs.ts';
 
@@ -263,14 +264,18 @@ async function writeNeverLarger(
   write: (variant: VariantOutput) => Promise<void>,
   signal: AbortSignal | undefined,
 ): Promise<ManifestEntry[]> {
+  // Only the original's image data, in a container rebuilt from an allow-list
+  // (web-copy.ts), may stand in for a variant: never its other bytes.
+  const copy =
+    !multiFrame && (await isWebReady(input, info.orientation))
+      ? webCopy(typeof input === 'string' ? await readFile(input) : input, info.format)
+      : undefined;
   const entries = applyNeverLarger(variants, {
     format: info.format,
     width: info.width,
     height: info.height,
-    bytes: info.bytes,
-    webReady: await isWebReady(input, info.orientation),
     animated: multiFrame,
-    data: typeof input === 'string' ? await readFile(input) : input,
+    webCopy: copy,
   });
   await writeAll(
     entries.filter((e) => e.reuse !== 'wider').map((e) => e.variant),

@@ -126,7 +126,8 @@ export async function animatedGif(frames: number, width = 48, height = 32): Prom
     .toBuffer();
 }
 
-function chunk(type: string, data: Buffer): Buffer {
+/** A PNG chunk: length, type, data and its CRC (ISO/IEC 15948, chunk layout). */
+export function chunk(type: string, data: Buffer): Buffer {
   const length = Buffer.alloc(4);
   length.writeUInt32BE(data.length);
   const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
