@@ -8,6 +8,7 @@ import sharp, {
   type AvifOptions,
   type JpegOptions,
   type PngOptions,
+  type ResizeOptions,
   type Sharp,
   type SharpOptions,
   type WebpOptions,
@@ -16,6 +17,7 @@ import type { Intermediate } from './decode.ts';
 import { safeInputOptions } from './decode.ts';
 import type { Limits } from './limits.ts';
 import type { EncoderOptions, Preset } from './presets.ts';
+import { variantHeight } from './variant-size.ts';
 
 export type { EncoderOptions } from './presets.ts';
 
@@ -87,10 +89,14 @@ export interface Resized {
   keepIcc: boolean;
 }
 
-/** Resizes the intermediate to `width` (no-op at the intermediate's own width). */
+/**
+ * Resizes the intermediate to `width` (no-op at the intermediate's own width),
+ * its height bounded by the encoders' limit (variant-size.ts).
+ */
 export async function resizeTo(source: Intermediate, width: number): Promise<Resized> {
-  if (width === source.width) return source;
-  let pipeline = sharp(source.input, source.options).resize({ width, kernel: 'lanczos3' });
+  const height = variantHeight(width, source);
+  if (width === source.width && height === source.height) return source;
+  let pipeline = sharp(source.input, source.options).resize(resizeBox(width, height, source));
   if (source.keepIcc) {
     // A Display-P3 intermediate is a PNG carrying its profile; raw pixels cannot.
     const { data, info } = await pipeline
@@ -103,6 +109,21 @@ export async function resizeTo(source: Intermediate, width: number): Promise<Res
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
   const raw = { width: info.width, height: info.height, channels: info.channels };
   return { ...source, input: data, options: { raw }, width: info.width, height: info.height };
+}
+
+/**
+ * sharp's resize options for a `width` × `height` variant: the width alone
+ * (sharp keeps the aspect ratio) unless the height had to be bounded.
+ */
+function resizeBox(
+  width: number,
+  height: number,
+  source: { width: number; height: number },
+): ResizeOptions {
+  const bounded = height < Math.round((width * source.height) / source.width);
+  return bounded
+    ? { width, height, fit: 'fill', kernel: 'lanczos3' }
+    : { width, kernel: 'lanczos3' };
 }
 
 function withOptions(pipeline: Sharp, format: OutputFormat, options: EncoderOptions): Sharp {
@@ -193,9 +214,11 @@ export async function encodeAnimated(
   preset: Preset,
   limits: Limits,
   timing: { delay?: number[]; loop?: number },
+  frame: { width: number; height: number },
 ): Promise<VariantOutput> {
+  const box = resizeBox(width, variantHeight(width, frame), frame);
   const { data, info } = await sharp(input, { ...safeInputOptions(limits), animated: true })
-    .resize({ width, withoutEnlargement: true, kernel: 'lanczos3' })
+    .resize({ ...box, withoutEnlargement: true })
     .withIccProfile('srgb')
     .webp({
       ...preset.animatedWebp,

@@ -36,6 +36,15 @@ export function fromSharpError(error: unknown, context: Record<string, unknown> 
       error,
     );
   }
+  if (/too large for the \w+ format/i.test(message)) {
+    // sharp's encoder refused a variant's size (variant-size.ts keeps them
+    // within it): our fault, not the image's, so never CORRUPT_IMAGE.
+    return new AppError(
+      'INTERNAL',
+      `Expected every variant within the encoders' size limits but one was refused: ${message}`,
+      { retryable: false, context, cause: error },
+    );
+  }
   if (/unsupported image format/i.test(message)) {
     return imageError(
       'UNSUPPORTED_FORMAT',

@@ -28,6 +28,7 @@ import { probe } from './probe.ts';
 import type { ProbeResult } from './probe-header.ts';
 import type { FormatChoice } from './quality-search.ts';
 import { animatedJobs, checkAborted, stillJobs } from './variant-jobs.ts';
+import { widestVariant } from './variant-size.ts';
 import { webCopy } from './web-copy.ts';
 
 export { pickProbeWidth } from './variant-jobs.ts';
@@ -57,15 +58,23 @@ export interface ProcessOptions {
 }
 
 /**
- * The widths to produce for a source `sourceWidth` wide: the preset widths it
- * covers, plus its own width when it lies between two preset widths (so a
- * 1800 px photo is offered at 1800, not capped at 1280). Never upscales; a
- * source narrower than every preset width gets one variant at its own width.
+ * The widths to produce for a source `sourceWidth` × `sourceHeight`: the
+ * preset widths it covers, plus its own width when it lies between two preset
+ * widths (so a 1800 px photo is offered at 1800, not capped at 1280). Never
+ * upscales; a source narrower than every preset width gets one variant at its
+ * own width. A source so tall that a variant would exceed the encoders' limit
+ * (variant-size.ts) is treated as if it were only as wide as its widest
+ * variant that fits (a 1080 × 17000 screenshot gets 320/640/1040).
  */
-export function targetWidths(presetWidths: readonly number[], sourceWidth: number): number[] {
-  const fitting = presetWidths.filter((w) => w <= sourceWidth);
+export function targetWidths(
+  presetWidths: readonly number[],
+  sourceWidth: number,
+  sourceHeight = 0,
+): number[] {
+  const widest = widestVariant(sourceWidth, sourceHeight);
+  const fitting = presetWidths.filter((w) => w <= widest);
   const largest = Math.max(...presetWidths);
-  if (sourceWidth < largest && !fitting.includes(sourceWidth)) fitting.push(sourceWidth);
+  if (widest < largest && !fitting.includes(widest)) fitting.push(widest);
   return fitting.sort((a, b) => a - b);
 }
 
@@ -134,7 +143,7 @@ export async function processImage(
   placeholding.catch(() => undefined);
 
   const jobs = animated
-    ? await animatedJobs(input, source, widths, preset, limits)
+    ? await animatedJobs(input, source, widths, preset, limits, info)
     : stillJobs(source, widths, preset, table, signal, clock.timings, options.onQualityChoice);
   // Never larger: every variant is compared with its wider siblings before
   // anything is written, so the writes wait for the encodes.
@@ -188,7 +197,8 @@ async function decodeSource(
   const multiFrame = info.frames > 1 && (info.format === 'gif' || info.format === 'webp');
   // `animated: 'still'` presets keep the first frame of an animation only.
   const animated = multiFrame && preset.animated === 'webp';
-  const widths = targetWidths(animated ? preset.animatedWidths : preset.widths, info.width);
+  const presetWidths = animated ? preset.animatedWidths : preset.widths;
+  const widths = targetWidths(presetWidths, info.width, info.height);
   const largest = Math.max(...widths);
   // For animated input the intermediate is the first frame only: it feeds the
   // poster and the placeholder; animated variants are encoded from the source.

@@ -26,6 +26,7 @@ import type { Limits } from './limits.ts';
 import { presetFrom } from './preset-config.ts';
 import type { Preset } from './presets.ts';
 import { chooseQualities, type FormatChoice, fixedFormats } from './quality-search.ts';
+import { variantHeight } from './variant-size.ts';
 
 /** The probe of the quality search: the widest variant not wider than `wanted`, else the narrowest. */
 export function pickProbeWidth(widths: readonly number[], wanted: number): number {
@@ -92,7 +93,7 @@ export function stillJobs(
 ): CostedJob<VariantOutput>[] {
   const formats = stillFormats(preset, source.hasAlpha);
   const { qualitySearch } = preset;
-  const heightOf = (width: number): number => Math.round((width / source.width) * source.height);
+  const heightOf = (width: number): number => variantHeight(width, source);
   const variantPixels = widths.reduce((sum, width) => sum + width * heightOf(width), 0);
   const searched = qualitySearch !== null && variantPixels >= qualitySearch.minPixels;
   const probeWidth = searched ? pickProbeWidth(widths, qualitySearch.probeWidth) : undefined;
@@ -188,13 +189,14 @@ export async function animatedJobs(
   widths: number[],
   preset: Preset,
   limits: Limits,
+  frame: { width: number; height: number },
 ): Promise<CostedJob<VariantOutput>[]> {
   const timing = await animationTiming(input);
   const largest = Math.max(...widths);
   const jobs: CostedJob<VariantOutput>[] = widths.map((width) => ({
     cost: () => width * width * 3,
     blocked: () => undefined,
-    run: () => encodeAnimated(input, width, preset, limits, timing),
+    run: () => encodeAnimated(input, width, preset, limits, timing, frame),
   }));
   jobs.push({
     cost: () => 0,
