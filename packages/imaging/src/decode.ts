@@ -14,6 +14,7 @@ import type { Limits } from './limits.ts';
 import type { RawImage } from './placeholder.ts';
 import type { Preset } from './presets.ts';
 import type { ProbeResult } from './probe-header.ts';
+import type { SourceFormat } from './sniff.ts';
 
 /**
  * Decoded, oriented pixels at the largest needed size, ready for encoding:
@@ -33,11 +34,19 @@ export interface Intermediate {
   keepIcc: boolean;
 }
 
-/** Options every read of untrusted input uses: limits and strict decoding stay on. */
-export function safeInputOptions(limits: Limits): SharpOptions {
-  // failOn 'error' rejects truncated and corrupt data (a half-grey image is
-  // worse than a refusal) while tolerating libjpeg's benign warnings.
-  return { failOn: 'error', limitInputPixels: limits.maxPixels, sequentialRead: true };
+/**
+ * Options every read of untrusted input uses: limits and strict decoding stay
+ * on. failOn 'error' rejects truncated and corrupt data (a half-grey image is
+ * worse than a refusal). For JPEG it is 'warning': libjpeg reports scan data
+ * that runs out before a marker ("Corrupt JPEG data: premature end of data
+ * segment" — a truncated file with an EOI appended, or a 270-byte file whose
+ * SOF declares 9999 × 9999) and bad Huffman codes only as warnings, and then
+ * fills the rest with grey. Every JPEG of ../shared/corpus and of the default
+ * suite decodes the same with it (packages/imaging/README.md, step 2).
+ */
+export function safeInputOptions(limits: Limits, format?: SourceFormat): SharpOptions {
+  const failOn = format === 'jpeg' ? 'warning' : 'error';
+  return { failOn, limitInputPixels: limits.maxPixels, sequentialRead: true };
 }
 
 function allOpaque(raw: RawImage): boolean {
@@ -65,7 +74,7 @@ export async function decodeStill(
       const decoded = await decodeHeic(bytes, limits.maxPixels);
       pipeline = sharp(decoded.data, { raw: decoded });
     } else {
-      pipeline = sharp(input, { ...safeInputOptions(limits), autoOrient: true });
+      pipeline = sharp(input, { ...safeInputOptions(limits, info.format), autoOrient: true });
       if (preset.colour === 'keep-display-p3') {
         const { icc } = await pipeline.metadata();
         keepIcc = isDisplayP3(icc);

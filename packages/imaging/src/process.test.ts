@@ -22,6 +22,9 @@ import {
   thumbnail,
 } from './test-fixtures.ts';
 
+/** JPEG's end-of-image marker. */
+const EOI = Buffer.from([0xff, 0xd9]);
+
 interface Processed {
   result: ImageResult;
   files: Map<string, VariantOutput>;
@@ -311,6 +314,22 @@ describe('refusals', () => {
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe('CORRUPT_IMAGE');
     expect((error as AppError).retryable).toBe(false);
+  });
+
+  it('refuses a truncated JPEG that still ends with EOI instead of filling it with grey', async () => {
+    const jpeg = await photoJpeg(400, 300);
+    const cut = Buffer.concat([jpeg.subarray(0, Math.floor(jpeg.length * 0.4)), EOI]);
+    await expect(processImage(cut)).rejects.toMatchObject({ code: 'CORRUPT_IMAGE' });
+  });
+
+  it('refuses a 16 × 16 JPEG whose SOF claims 9999 × 9999 without decoding 100 MP of grey', async () => {
+    const jpeg = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#888' } })
+      .jpeg()
+      .toBuffer();
+    const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+    jpeg.writeUInt16BE(9999, sof + 5);
+    jpeg.writeUInt16BE(9999, sof + 7);
+    await expect(processImage(jpeg)).rejects.toMatchObject({ code: 'CORRUPT_IMAGE' });
   });
 
   it('writes nothing for a refused image', async () => {
