@@ -17,7 +17,8 @@ export interface Limits {
 
 /**
  * 200 MB covers any camera JPEG or 16-bit TIFF an admin uploads; 100 MP is
- * a 12k × 8k photo (and bounds decoded memory to ~400 MB RGBA); 300 frames
+ * a 12k × 8k photo (and bounds decoded memory to ~400 MB RGBA: an animation's
+ * widths are encoded one at a time for that, README); 300 frames
  * is a 10 s animation at 30 fps; 30000 px per side stops 1 × 100M strips.
  */
 export const DEFAULT_LIMITS: Limits = Object.freeze({

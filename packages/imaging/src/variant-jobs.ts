@@ -193,10 +193,23 @@ export async function animatedJobs(
 ): Promise<CostedJob<VariantOutput>[]> {
   const timing = await animationTiming(input);
   const largest = Math.max(...widths);
+  // One animated encode at a time: each one decodes every frame of the source
+  // (a 99-frame 1000 × 1000 WebP is 396 MB of RGBA), so three at once tripled
+  // the peak (README, animated input); the poster still runs beside them.
+  let encoding: Promise<void> | undefined;
   const jobs: CostedJob<VariantOutput>[] = widths.map((width) => ({
     cost: () => width * width * 3,
-    blocked: () => undefined,
-    run: () => encodeAnimated(input, width, preset, limits, timing, frame),
+    blocked: () => encoding,
+    run: async () => {
+      const done = Promise.withResolvers<void>();
+      encoding = done.promise;
+      try {
+        return await encodeAnimated(input, width, preset, limits, timing, frame);
+      } finally {
+        encoding = undefined;
+        done.resolve();
+      }
+    },
   }));
   jobs.push({
     cost: () => 0,
