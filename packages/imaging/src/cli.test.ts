@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ImageResult } from '@slideshow/contracts';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { photoJpeg } from './test-fixtures.ts';
 
@@ -72,6 +73,18 @@ describe('imaging CLI', () => {
           'Expected a JPEG, PNG, WebP, GIF, AVIF, TIFF or HEIC image but received a text file',
       },
     });
+  });
+
+  it('refuses a truncated AVIF without naming the directory it was read from', async () => {
+    const avif = await sharp(await photoJpeg(400, 300))
+      .avif()
+      .toBuffer();
+    writeFileSync(join(dir, 'cut.avif'), avif.subarray(0, Math.floor(avif.length / 2)));
+    const { status, stdout } = await runCli([join(dir, 'cut.avif'), join(dir, 'cut')]);
+    expect(status, stdout).toBe(2);
+    const { error } = JSON.parse(stdout);
+    expect(error.code).toBe('CORRUPT_IMAGE');
+    expect(error.message).not.toContain(dir);
   });
 
   it('answers a usage error with exit status 64 and the same JSON shape', async () => {

@@ -7,7 +7,7 @@
  * (including the time limit). Logs go to stderr only.
  */
 import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isImageErrorCode } from '@slideshow/contracts';
 import { AppError, coerceError, createLogger } from '@slideshow/runtime';
@@ -91,9 +91,23 @@ async function main(): Promise<void> {
       await writeFile(join(outDir, variant.suffix), variant.data);
       logger.info('variant written', { suffix: variant.suffix, bytes: variant.data.length });
     },
+  }).catch((error: unknown) => {
+    throw withoutPath(coerceError(error), input);
   });
   clearTimeout(timer);
   emit(result);
+}
+
+/**
+ * libvips names the file it read in its messages ("/home/…/x.avif: bad seek");
+ * the CLI's answer names only the file, never where it lives.
+ */
+function withoutPath(error: AppError, input: string): AppError {
+  const name = basename(input);
+  const message = error.message.replaceAll(resolve(input), name).replaceAll(input, name);
+  if (message === error.message) return error;
+  const { retryable, context } = error;
+  return new AppError(error.code, message, { retryable, context, cause: error });
 }
 
 function parse() {

@@ -45,6 +45,17 @@ export function fromSharpError(error: unknown, context: Record<string, unknown> 
       { retryable: false, context, cause: error },
     );
   }
+  if (/unsupported image format/i.test(message) && context.format !== undefined) {
+    // Its magic bytes named a format we read (probe-header.ts sniffs before
+    // libvips), so libvips not recognising it means damaged data: a truncated
+    // TIFF whose first directory is cut off.
+    return imageError(
+      'CORRUPT_IMAGE',
+      `Expected a complete, decodable ${String(context.format).toUpperCase()} image but the decoder could not read it (${message})`,
+      context,
+      error,
+    );
+  }
   if (/unsupported image format/i.test(message)) {
     return imageError(
       'UNSUPPORTED_FORMAT',

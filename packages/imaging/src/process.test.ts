@@ -332,6 +332,12 @@ describe('refusals', () => {
     await expect(processImage(jpeg)).rejects.toMatchObject({ code: 'CORRUPT_IMAGE' });
   });
 
+  it('refuses a truncated TIFF as CORRUPT_IMAGE, not as an unknown format', async () => {
+    const tiff = await photoJpeg(300, 200).then((j) => sharp(j).tiff().toBuffer());
+    const cut = tiff.subarray(0, Math.floor(tiff.length / 2));
+    await expect(processImage(cut)).rejects.toMatchObject({ code: 'CORRUPT_IMAGE' });
+  });
+
   it('writes nothing for a refused image', async () => {
     const written: string[] = [];
     await expect(
