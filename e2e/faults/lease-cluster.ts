@@ -11,7 +11,7 @@
  * container does.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -178,6 +178,38 @@ export async function isReady(instance: Instance): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The reason GET /readyz gives while not ready (undefined when ready or not answering). */
+export async function readinessReason(instance: Instance): Promise<string | undefined> {
+  try {
+    const response = await fetch(`${instance.url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    const body = (await response.json()) as { error?: { message?: string } };
+    return body.error?.message;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A `litestream` for a release whose replication is broken, written into `dir`
+ * (for LITESTREAM_BIN): `restore` runs the real binary; `replicate` exits 1 at
+ * once (`fail`, as when the bucket refuses it) or runs without ever writing a
+ * snapshot (`hang`, as when it cannot reach the bucket and keeps retrying).
+ */
+export function brokenLitestream(dir: string, real: string, mode: 'fail' | 'hang'): string {
+  const path = join(dir, `litestream-replicate-${mode}`);
+  const replicate =
+    mode === 'fail' ? 'echo "replicate: refused (test)" >&2; exit 1' : 'exec sleep 600';
+  writeFileSync(
+    path,
+    `#!/usr/bin/env bash
+if [ "$1" = replicate ]; then ${replicate}; fi
+exec ${JSON.stringify(real)} "$@"
+`,
+    { mode: 0o755 },
+  );
+  return path;
 }
 
 /** Polls /readyz every 50 ms until it answers 200; returns when, or throws after `limitMs`. */

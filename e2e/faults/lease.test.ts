@@ -23,6 +23,7 @@ import { createGcsObjectStore } from '@slideshow/storage/gcs';
 import { type GcsEmulator, startGcsEmulator } from '@slideshow/storage/testing/gcs-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  brokenLitestream,
   type ClusterOptions,
   dockerfileLitestreamVersion,
   type Instance,
@@ -30,6 +31,7 @@ import {
   isReady,
   litestreamBinary,
   litestreamVersion,
+  readinessReason,
   startInstance,
   startUploads,
   stopped,
@@ -43,6 +45,8 @@ const say = (line: string) => process.stdout.write(`[lease] ${line}\n`);
 const litestream = litestreamBinary();
 const figures: Record<string, string> = {};
 const SKEW_PRELOAD = fileURLToPath(new URL('./skew-clock.ts', import.meta.url));
+/** Short TTL (takeover after 4.5 s) and a wait long enough for a handover under load. */
+const FAILED_DEPLOY_ENV = { LEASE_TTL_MS: '4000', LEASE_WAIT_MS: '30000' };
 
 // @flydotio/litestream ships binaries for linux/darwin x64/arm64 only; elsewhere nothing can replicate.
 describe.skipIf(!litestream)(
@@ -222,6 +226,104 @@ describe.skipIf(!litestream)(
       expect(uploads.acknowledged.length).toBeGreaterThan(0);
       expect(lost).toEqual([]);
     });
+
+    /** The serving revision of a failed-deploy scenario, ready, with one upload acknowledged. */
+    const servingRevision = async (c: ClusterOptions, name: string, image: number) => {
+      const old = await start(c, name, { ...FAILED_DEPLOY_ENV, K_REVISION: 'backend-00001-good' });
+      await waitReady(old);
+      const before = await upload(old, image);
+      expect(before.status).toBe(202);
+      return { old, before };
+    };
+    /** A new revision whose Litestream cannot replicate (lease-cluster.ts `brokenLitestream`). */
+    const brokenRevision = (c: ClusterOptions, name: string, mode: 'fail' | 'hang') =>
+      start(c, name, {
+        ...FAILED_DEPLOY_ENV,
+        K_REVISION: `backend-00002-${mode}`,
+        LITESTREAM_BIN: brokenLitestream(root, litestream ?? '', mode),
+      });
+    /**
+     * A deploy whose new revision took the lease and died before it was ready: Cloud Run keeps
+     * the traffic on the old revision, so the old instance must not stay read-only. It exits 1;
+     * the test then does what Cloud Run does for a service with min-instances=1 — start a
+     * fresh instance of the serving revision — which must restore from the replica and take
+     * writes. Returns how long from `diedAt` until it was ready (a figure).
+     */
+    const recoversFromFailedDeploy = async (
+      c: ClusterOptions,
+      name: string,
+      old: Instance,
+      failed: { before: string; diedAt: number; logged: string },
+    ) => {
+      // Bounded: with the old code the retired instance never exits (SIGKILL at the limit: null).
+      expect(await stopped(old, 60_000)).toBe(1);
+      expect(old.logs()).toContain(`${failed.logged}; exiting`);
+      const fresh = await start(c, name, {
+        ...FAILED_DEPLOY_ENV,
+        K_REVISION: 'backend-00001-good',
+      });
+      const readyAt = await waitReady(fresh);
+      const after = await upload(fresh, 5_999);
+      expect(after.status).toBe(202);
+      // Restored from the replica (the old writer's final sync), not started empty.
+      expect(imageIds(fresh.databasePath).has(failed.before)).toBe(true);
+      // The failed writer's epoch (2) never replicated: the fresh one restored epoch 1's path.
+      expect(writerEpochs(fresh.databasePath).map((e) => e.epoch)).toEqual([1, 3]);
+      fresh.signal('SIGTERM');
+      expect(await stopped(fresh)).toBe(0);
+      return Math.round(readyAt - failed.diedAt);
+    };
+
+    it('takes writes again after a new revision took the lease and released it before it was ready', async () => {
+      const c = cluster();
+      const { old, before } = await servingRevision(c, 'failed-deploy-old', 5_100);
+      // The new release cannot replicate: it takes the lease, restores, migrates, records its
+      // epoch, then its Litestream exits and it releases the lease and exits 1.
+      const bad = await brokenRevision(c, 'failed-deploy-new', 'fail');
+      expect(await stopped(bad, 60_000)).toBe(1);
+      const diedAt = performance.now();
+      expect(bad.logs()).toContain('"database lease acquired"');
+      expect(old.logs()).toContain('"handed over; serving reads only until SIGTERM"');
+      const recoveryMs = await recoversFromFailedDeploy(c, 'failed-deploy-fresh', old, {
+        before: before.id ?? '',
+        diedAt,
+        logged: 'the successor took the database lease and released it before it served',
+      });
+      figures.failedDeployReleasedRecoveryMs = String(recoveryMs);
+      say(`failed deploy (released): writes accepted again ${recoveryMs} ms after it exited`);
+    }, 180_000);
+
+    it('leaves a slow new revision alone while it renews, and takes writes again once it dies before it was ready', async () => {
+      const c = cluster();
+      const { old, before } = await servingRevision(c, 'slow-deploy-old', 5_200);
+      // The new release's Litestream never writes its first snapshot: it holds the lease and
+      // renews it while it waits (up to 60 s), as a slow restore would.
+      const slow = await brokenRevision(c, 'slow-deploy-new', 'hang');
+      for (let i = 0; i < 600; i++) {
+        if ((await readinessReason(slow)) === 'starting replication and the app') break;
+        await sleep(50);
+      }
+      expect(await readinessReason(slow)).toBe('starting replication and the app');
+      // Three TTLs: a successor that renews is never taken for a dead one.
+      await sleep(12_000);
+      expect(old.child.exitCode).toBeNull();
+      expect(old.logs()).not.toContain('before it served');
+      expect(await upload(old, 5_201)).toMatchObject({ status: 503, code: 'LEASE_NOT_HELD' });
+      // It dies before it is ready (out of memory, the startup probe's limit): kill -9.
+      slow.signal('SIGKILL');
+      await slow.exited;
+      const diedAt = performance.now();
+      const recoveryMs = await recoversFromFailedDeploy(c, 'slow-deploy-fresh', old, {
+        before: before.id ?? '',
+        diedAt,
+        logged: 'the successor took the database lease and stopped renewing it before it served',
+      });
+      expect(old.logs()).toContain(
+        '"released the database lease of a successor that stopped renewing"',
+      );
+      figures.failedDeployKilledRecoveryMs = String(recoveryMs);
+      say(`failed deploy (killed, TTL 4 s): writes accepted again ${recoveryMs} ms after the kill`);
+    }, 180_000);
 
     it('survives kill -9 of the holder: takeover after the TTL, restore of the last replicated state', async () => {
       const c = cluster();

@@ -11,7 +11,7 @@ import { adopt, type LeaseContext, type LeaseState } from './lease-state.ts';
 import type { LeaseRecord, StoredLease } from './lease-store.ts';
 
 /** Waits `ms`, or rejects with the signal's reason once it aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);
@@ -29,6 +29,22 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** Reads the record; a retryable failure is logged and waited out (a poll period): `again`. */
+export async function readRecord(
+  ctx: LeaseContext,
+  signal?: AbortSignal,
+): Promise<StoredLease | undefined | 'again'> {
+  try {
+    return await ctx.store.read();
+  } catch (error) {
+    const e = coerceError(error);
+    if (!e.retryable) throw e;
+    ctx.logger.warn('reading the database lease failed; retrying', { error: e });
+    await sleep(ctx.timing.pollEveryMs, signal);
+    return 'again';
+  }
+}
+
 /** A record naming this process as the holder, with `epoch`. */
 function newRecord(ctx: LeaseContext, epoch: number): LeaseRecord {
   const { owner, revision, timing, wall } = ctx;
@@ -38,6 +54,7 @@ function newRecord(ctx: LeaseContext, epoch: number): LeaseRecord {
     ttlMs: timing.ttlMs,
     holder: { owner, revision, since: wall() },
     handover: null,
+    servingSince: null,
     writtenAt: wall(),
   };
 }
@@ -94,16 +111,8 @@ export async function acquire(
   while (true) {
     signal?.throwIfAborted();
     contender.checkDeadline(last);
-    let current: StoredLease | undefined;
-    try {
-      current = await store.read();
-    } catch (error) {
-      const e = coerceError(error);
-      if (!e.retryable) throw e;
-      logger.warn('reading the database lease failed; retrying', { error: e });
-      await sleep(timing.pollEveryMs, signal);
-      continue;
-    }
+    const current = await readRecord(ctx, signal);
+    if (current === 'again') continue;
     last = current;
     const move = await contender.next(current);
     if ('wait' in move) {

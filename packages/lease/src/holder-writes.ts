@@ -56,6 +56,8 @@ async function renew(lease: LeaseState): Promise<void> {
     const outcome = await writeHeld(lease, (held) => ({
       ...held,
       ttlMs: timing.ttlMs,
+      // Kept even when the record was rewritten by a version that drops the field.
+      ...(lease.servingSince ? { servingSince: lease.servingSince } : {}),
       writtenAt: wall(),
     }));
     if (outcome === 'superseded') {
@@ -109,6 +111,30 @@ export async function raiseEpoch(lease: LeaseState, atLeast: number): Promise<nu
 }
 
 /**
+ * {@link Lease.markServing}: writes into the held record that this holder serves, for a retired
+ * holder watching its successor (successor-watch.ts). Never throws: a failed write is logged and
+ * the next renewal carries the mark.
+ */
+export async function markServing(lease: LeaseState): Promise<void> {
+  const { logger, wall } = lease.ctx;
+  if (!isHeld(lease)) return;
+  const since = wall();
+  lease.servingSince ??= since;
+  try {
+    const outcome = await writeHeld(lease, (held) => ({
+      ...held,
+      servingSince: lease.servingSince ?? since,
+      writtenAt: wall(),
+    }));
+    if (outcome === 'superseded') markLost(lease, 'superseded');
+  } catch (error) {
+    logger.warn('could not mark the database lease as serving; the next renewal will', {
+      error: coerceError(error),
+    });
+  }
+}
+
+/**
  * {@link Lease.release}: stops renewing and writes the record with no holder (epoch kept).
  * Never throws a store failure. Without the lease it calls `self.abandon()` — `self` is the
  * `Lease` the method was called on, as the method's own `this.abandon()` always was.
@@ -127,6 +153,7 @@ export async function release(lease: LeaseState, self: Pick<Lease, 'abandon'>): 
     ...lease.record,
     holder: null,
     handover: null,
+    servingSince: null,
     writtenAt: wall(),
   };
   try {

@@ -41,6 +41,8 @@ export interface LeaseState {
   expiryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Handover requesters already reported (each one once). */
   readonly handoverSeen: Set<string>;
+  /** Set by markServing: every later write of the held record carries it. */
+  servingSince: string | null;
 }
 
 /** A lease that holds nothing yet. */
@@ -55,6 +57,7 @@ export function createLeaseState(ctx: LeaseContext): LeaseState {
     renewTimer: undefined,
     expiryTimer: undefined,
     handoverSeen: new Set<string>(),
+    servingSince: null,
   };
 }
 

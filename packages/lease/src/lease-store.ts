@@ -34,6 +34,12 @@ export const LeaseRecordSchema = z.object({
   holder: Party.extend({ since: z.string() }).nullable(),
   /** A contender of another revision asking the holder to hand over (a deploy or rollback). */
   handover: Party.extend({ requestedAt: z.string() }).nullable(),
+  /**
+   * When the holder began serving (informational time; what counts is that it is set). A
+   * retired holder watching its successor (successor-watch.ts) tells a successor that served
+   * from one that failed before it did. Optional: records written before it existed lack it.
+   */
+  servingSince: z.string().nullable().optional(),
   /** Wall-clock time of the last write (informational). */
   writtenAt: z.string(),
 });

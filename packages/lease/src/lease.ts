@@ -19,22 +19,28 @@
  * no holder) so the epoch survives. A contender of another revision (a deploy
  * or rollback on Cloud Run, where the new revision must become ready before
  * the old one is stopped) writes a handover request into the record; the
- * holder sees it at its next renewal and decides when to release.
+ * holder sees it at its next renewal and decides when to release. The request
+ * comes before the requester is ready, so the holder that released watches it
+ * (successor-watch.ts) until it marks the record serving, and learns when it
+ * let go or stopped renewing first.
  *
  * The pieces: lease-timing.ts (the timing policy), lease-state.ts (where the
  * lease stands and the fence), acquire.ts with contender.ts (getting the
- * lease), holder-writes.ts (renewals, raiseEpoch, release).
+ * lease), holder-writes.ts (renewals, raiseEpoch, markServing, release),
+ * successor-watch.ts (after a handover).
  */
 
 import type { Logger } from '@slideshow/runtime';
 import { acquire } from './acquire.ts';
-import { raiseEpoch, release, startRenewing } from './holder-writes.ts';
+import { markServing, raiseEpoch, release, startRenewing } from './holder-writes.ts';
 import { abandon, assertHeld, createLeaseState, isHeld } from './lease-state.ts';
 import type { LeaseStore } from './lease-store.ts';
 import { type LeaseTiming, resolveLeaseTiming } from './lease-timing.ts';
+import { type SuccessorOutcome, watchSuccessor } from './successor-watch.ts';
 
 export { ABSENT, type LeaseRecord, type LeaseStore, type StoredLease } from './lease-store.ts';
 export { DEFAULT_LEASE_TIMING, type LeaseTiming, leaseTimingFor } from './lease-timing.ts';
+export type { SuccessorOutcome } from './successor-watch.ts';
 
 /** Options for {@link createLease}. */
 export interface LeaseOptions {
@@ -99,6 +105,13 @@ export interface Lease {
   release(): Promise<void>;
   /** Stops renewing without writing (after a loss, or when the process is about to die). */
   abandon(): void;
+  /** Marks the held record serving (a watching predecessor stops watching). Never throws. */
+  markServing(): Promise<void>;
+  /**
+   * After a handover: resolves once the successor served, or once it let go of the lease (or
+   * stopped renewing) before it did (successor-watch.ts). Rejects when `signal` aborts.
+   */
+  watchSuccessor(options?: { signal?: AbortSignal }): Promise<SuccessorOutcome>;
 }
 
 /** Creates the lease of one process. */
@@ -121,5 +134,7 @@ export function createLease(options: LeaseOptions): Lease {
       return release(lease, this);
     },
     abandon: () => abandon(lease),
+    markServing: () => markServing(lease),
+    watchSuccessor: (watchOptions) => watchSuccessor(lease, watchOptions),
   };
 }

@@ -22,7 +22,12 @@
  *   revision and waits for its startup probe before it stops the old one, so
  *   the old one must let go first): refuse new writes, let admitted ones
  *   finish (≤ 3 s), final sync, release; then keep serving reads, answering
- *   writes 503 LEASE_NOT_HELD, until SIGTERM.
+ *   writes 503 LEASE_NOT_HELD, until SIGTERM — while it watches the successor
+ *   (@slideshow/lease successor-watch.ts). If the successor lets go of the
+ *   lease or stops renewing before it served (a failed deploy: traffic stays
+ *   here), exit 1, so that Cloud Run starts a fresh instance of this
+ *   revision, which takes the lease and restores from the replica — never
+ *   from this instance's file, which misses what the successor wrote.
  * - the lease is lost (renewals failed until its deadline, or another process
  *   replaced it): writes were already refused by the fence; SIGKILL Litestream
  *   (a non-holder's changes must never reach the replica), exit 1.
@@ -40,6 +45,7 @@ import { createGate, type FetchHandler, type Gate } from './gate.ts';
 import { type Litestream, REPLICA_BASE, type Replication, replicaPathFor } from './litestream.ts';
 import { listReplicaEpochs } from './replica-epochs.ts';
 import { pruneAfterRestore } from './replica-pruning.ts';
+import { watchSuccessor } from './successor-watch.ts';
 
 /** The parts of the shutdown budget after the request grace (Cloud Run: 10 s in all). */
 export const SHUTDOWN_BUDGET = {
@@ -205,6 +211,41 @@ interface WriterState {
   replication?: Replication;
   /** Set by the first ending that starts: the others then do nothing. */
   ending?: Promise<void>;
+  /** Set once the process is on its way out (a signal, or a retired instance's exit). */
+  stopping?: boolean;
+}
+
+/** Final sync, then release: the successor restores everything acknowledged. */
+async function finalSyncAndRelease(options: SingleWriterOptions, gate: Gate, state: WriterState) {
+  gate.closeWrites();
+  if (state.replication) {
+    const outcome = await state.replication.stop('final-sync', SHUTDOWN_BUDGET.finalSyncMs);
+    options.logger.info('litestream stopped', { outcome });
+  }
+  await bounded(options.lease.release(), SHUTDOWN_BUDGET.releaseMs);
+}
+
+/**
+ * A retired instance whose successor failed stops serving reads too: exit 1, so the platform
+ * starts a fresh instance of this revision (the lease is free by now).
+ */
+function stopRetired(
+  options: SingleWriterOptions,
+  gate: Gate,
+  state: WriterState,
+  message: string,
+  fields: Record<string, unknown>,
+): void {
+  const { logger } = options;
+  if (state.stopping) return;
+  state.stopping = true;
+  logger.error(message, { ...fields, hint: 'docs/reliability.md "A failed deploy"' });
+  gate.setPhase('stopping', message);
+  state.ending = (async () => {
+    if (state.server) await closeServer(state.server, 1_000, logger);
+    state.db?.close();
+    options.exit(1);
+  })();
 }
 
 /** Listens with every path behind the gate; resolves with the server and its port. */
@@ -249,15 +290,8 @@ function createEndings(options: SingleWriterOptions, gate: Gate, state: WriterSt
     })();
   };
 
-  /** Final sync, then release: the successor restores everything acknowledged. */
-  const syncAndRelease = async () => {
-    gate.closeWrites();
-    if (state.replication) {
-      const outcome = await state.replication.stop('final-sync', SHUTDOWN_BUDGET.finalSyncMs);
-      logger.info('litestream stopped', { outcome });
-    }
-    await bounded(lease.release(), SHUTDOWN_BUDGET.releaseMs);
-  };
+  const syncAndRelease = () => finalSyncAndRelease(options, gate, state);
+  const watch = new AbortController();
 
   const handOver = (requester: string) => {
     if (state.ending) return;
@@ -273,6 +307,13 @@ function createEndings(options: SingleWriterOptions, gate: Gate, state: WriterSt
         `handed the database lease over to ${requester}; serving reads until stopped`,
       );
       logger.info('handed over; serving reads only until SIGTERM', { to: requester });
+      void watchSuccessor({
+        lease,
+        logger,
+        requester,
+        signal: watch.signal,
+        stop: (message, fields) => stopRetired(options, gate, state, message, fields),
+      });
     })();
   };
 
@@ -290,12 +331,12 @@ function createEndings(options: SingleWriterOptions, gate: Gate, state: WriterSt
     })();
   };
 
-  let stopping = false;
   const shutdown = async (signal: string) => {
     // A handover under way finishes first (then this instance is retired).
     if (state.ending && gate.phase() === 'handing-over') await state.ending;
-    if (stopping || (state.ending && gate.phase() !== 'retired')) return;
-    stopping = true;
+    if (state.stopping || (state.ending && gate.phase() !== 'retired')) return;
+    state.stopping = true;
+    watch.abort();
     logger.info('shutting down', { signal, phase: gate.phase() });
     if (gate.phase() === 'retired' || gate.phase() === 'starting') {
       // Nothing to drain: a retired instance released already; a starting one serves nothing yet.
@@ -475,6 +516,8 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
   if (state.ending) return;
   gate.serve(app.fetch, facts);
   app.start();
+  // Tells a predecessor watching for a failed start (a deploy's old revision) that this one serves.
+  void lease.markServing();
   logger.info('backend listening', {
     url: `http://${config.host}:${port}`,
     mode: config.mode,
