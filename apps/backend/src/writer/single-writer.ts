@@ -31,6 +31,12 @@
  * - the lease is lost (renewals failed until its deadline, or another process
  *   replaced it): writes were already refused by the fence; SIGKILL Litestream
  *   (a non-holder's changes must never reach the replica), exit 1.
+ *
+ * This file, not main.ts, opens the database and starts listening, against the
+ * house rule that only the composition root does (docs/architecture.md): the
+ * order is the safety here — listen (so the startup probe gets an answer), then
+ * hold the lease, then restore, then open — and main.ts cannot open a database
+ * it may not write yet. main.ts still builds every adapter and passes them in.
  */
 import { type ServerType, serve } from '@hono/node-server';
 import type { Acquired, Lease } from '@slideshow/lease';
