@@ -377,6 +377,87 @@ function createEndings(options: SingleWriterOptions, gate: Gate, state: WriterSt
   return { lost, handOver, replicationExited, shutdown };
 }
 
+/** What {@link startWriting} made: the app, ready to serve, and what the start-up log and pruning need. */
+interface Started {
+  app: ServingApp;
+  facts: Awaited<ReturnType<typeof recordEpoch>>;
+  db: Db;
+  restored: string;
+  replicaStore: (() => Promise<ObjectStore>) | undefined;
+}
+
+/**
+ * With the lease held: restore, open and migrate the database, record the
+ * epoch, start replication (waiting for its first snapshot) and build the
+ * app. Undefined when replication did not start (the instance is already
+ * stopping); throws on any other failure.
+ */
+async function startWriting(
+  options: SingleWriterOptions,
+  gate: Gate,
+  state: WriterState,
+  endings: ReturnType<typeof createEndings>,
+  acquired: Acquired,
+): Promise<Started | undefined> {
+  const { config, logger, lease, litestream, owner } = options;
+  gate.setPhase('starting', 'restoring the database', { epoch: acquired.epoch, owner });
+  const replicaStore = options.replicaStore && once(options.replicaStore);
+  const bucket: BucketFallback | undefined = replicaStore && {
+    listEpochs: async () => listReplicaEpochs(await replicaStore()),
+    raiseEpochAbove: async (epoch) => {
+      if (lease.epoch() <= epoch) await lease.raiseEpoch(epoch + 1);
+    },
+  };
+  const restored = litestream
+    ? await restoreLatest(litestream, acquired.previousEpoch, logger, bucket)
+    : 'not replicated';
+  lease.assertHeld();
+  const db = openDatabase(config.databasePath, { assertWritable: () => gate.assertWritable() });
+  state.db = db;
+  const facts = await recordEpoch(options, db, acquired, restored);
+  gate.setPhase('starting', 'starting replication and the app', facts);
+
+  if (litestream) {
+    const replication = litestream.replicate(replicaPathFor(facts.epoch));
+    state.replication = replication;
+    void replication.exited.then(({ code, signal }) => endings.replicationExited(code, signal));
+    // Not ready before this writer's replica exists: Litestream does not sync on SIGTERM
+    // before its first snapshot, so a write acknowledged earlier could be lost on a handover.
+    const first = await bounded(replication.firstSync, FIRST_SYNC_LIMIT_MS);
+    if (first === 'timeout') {
+      logger.error('litestream wrote no snapshot in time; not serving', {
+        limitMs: FIRST_SYNC_LIMIT_MS,
+      });
+      endings.lost('replication did not start');
+      return undefined;
+    }
+  }
+  const app = await options.createBackend(db, gate);
+  state.app = app;
+  return { app, facts, db, restored, replicaStore };
+}
+
+/**
+ * A start that failed after taking the lease (a database that is locked or
+ * read-only, a migration, building the app) never served a write: stop what
+ * it started and release the lease, bounded, so the next start takes it at
+ * once instead of waiting for it to expire.
+ */
+async function releaseAfterFailedStart(
+  options: SingleWriterOptions,
+  state: WriterState,
+  reason: string,
+): Promise<void> {
+  await state.replication?.stop('kill').catch(() => undefined);
+  try {
+    state.db?.close();
+  } catch {
+    // A database that failed to open or migrate may refuse to close; the release matters more.
+  }
+  await bounded(options.lease.release(), SHUTDOWN_BUDGET.releaseMs).catch(() => undefined);
+  options.logger.warn('released the database lease after a failed start', { reason });
+}
+
 /** Waits for the lease (bounded); undefined, logged, when this instance may not start. */
 async function acquireLease(
   options: SingleWriterOptions,
@@ -452,7 +533,7 @@ async function recordEpoch(
 
 /** Starts the backend as the single writer; resolves once it serves (or exits the process). */
 export async function runSingleWriter(options: SingleWriterOptions): Promise<void> {
-  const { config, logger, lease, litestream, owner } = options;
+  const { config, logger, lease, litestream } = options;
   const gate = createGate({ leaseHeld: () => lease.isHeld() });
   const state: WriterState = {};
   const { server, port } = await listen(config, gate);
@@ -485,41 +566,16 @@ export async function runSingleWriter(options: SingleWriterOptions): Promise<voi
       endings.handOver(`${by.owner} (revision ${by.revision ?? 'none'})`),
   });
 
-  gate.setPhase('starting', 'restoring the database', { epoch: acquired.epoch, owner });
-  const replicaStore = options.replicaStore && once(options.replicaStore);
-  const bucket: BucketFallback | undefined = replicaStore && {
-    listEpochs: async () => listReplicaEpochs(await replicaStore()),
-    raiseEpochAbove: async (epoch) => {
-      if (lease.epoch() <= epoch) await lease.raiseEpoch(epoch + 1);
-    },
-  };
-  const restored = litestream
-    ? await restoreLatest(litestream, acquired.previousEpoch, logger, bucket)
-    : 'not replicated';
-  lease.assertHeld();
-  const db = openDatabase(config.databasePath, { assertWritable: () => gate.assertWritable() });
-  state.db = db;
-  const facts = await recordEpoch(options, db, acquired, restored);
-  gate.setPhase('starting', 'starting replication and the app', facts);
-
-  if (litestream) {
-    const replication = litestream.replicate(replicaPathFor(facts.epoch));
-    state.replication = replication;
-    void replication.exited.then(({ code, signal }) => endings.replicationExited(code, signal));
-    // Not ready before this writer's replica exists: Litestream does not sync on SIGTERM
-    // before its first snapshot, so a write acknowledged earlier could be lost on a handover.
-    const first = await bounded(replication.firstSync, FIRST_SYNC_LIMIT_MS);
-    if (first === 'timeout') {
-      logger.error('litestream wrote no snapshot in time; not serving', {
-        limitMs: FIRST_SYNC_LIMIT_MS,
-      });
-      endings.lost('replication did not start');
-      return;
-    }
+  let started: Started | undefined;
+  try {
+    started = await startWriting(options, gate, state, endings, acquired);
+  } catch (error) {
+    // Never served: give the lease back at once, or the next start waits out its TTL.
+    await releaseAfterFailedStart(options, state, coerceError(error).message);
+    throw error;
   }
-  const app = await options.createBackend(db, gate);
-  state.app = app;
-  if (state.ending) return;
+  if (!started || state.ending) return;
+  const { app, facts, db, restored, replicaStore } = started;
   gate.serve(app.fetch, facts);
   app.start();
   // Tells a predecessor watching for a failed start (a deploy's old revision) that this one serves.
