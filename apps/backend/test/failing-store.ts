@@ -9,7 +9,12 @@
  */
 import type { Readable } from 'node:stream';
 import { AppError } from '@slideshow/runtime';
-import type { ObjectInfo, ObjectStore, PutOptions } from '@slideshow/storage';
+import {
+  isNoSpaceErrno,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+} from '@slideshow/storage';
 
 /** Options for {@link createStoreFailingMidStream}. */
 export interface MidStreamFailure {
@@ -34,21 +39,23 @@ export function createStoreFailingMidStream(
       }
       const taken: Buffer[] = [];
       let length = 0;
-      let full = false;
+      let overflowed = false;
       for await (const chunk of body as AsyncIterable<Buffer>) {
         taken.push(chunk);
         length += chunk.length;
         if (length > failure.afterBytes) {
-          full = true;
+          overflowed = true;
           break;
         }
       }
       const info = await inner.put(key, Buffer.concat(taken), options);
-      if (!full) return info;
+      if (!overflowed) return info;
       failures++;
+      // As the fs store classifies them (packages/storage, mapFsError): no room is STORAGE_FULL.
+      const full = isNoSpaceErrno(failure.errno);
       throw new AppError(
-        'STORAGE_UNAVAILABLE',
-        `Filesystem put of ${JSON.stringify(key)} failed: ${failure.errno}`,
+        full ? 'STORAGE_FULL' : 'STORAGE_UNAVAILABLE',
+        `Filesystem put of ${JSON.stringify(key)} failed: ${full ? `no space left (${failure.errno})` : failure.errno}`,
         {
           retryable: true,
           context: { key, operation: 'put', errno: failure.errno },

@@ -133,6 +133,17 @@ describe('the bundled processor', () => {
     });
   });
 
+  it('reports a full disk as STORAGE_FULL on the final attempt and still exits 1', async () => {
+    const { id } = await backend.upload(await makeJpeg(640, 400, 35), 'full.jpg');
+    // A real write failure: every file the process writes may hold one block, so the first
+    // variant's write(2) fails with EFBIG (Node ignores the SIGXFSZ that comes with it).
+    const result = await spawnProcessor(env(id, { CLOUD_RUN_TASK_ATTEMPT: '3' }), {
+      fileSizeLimitBlocks: 1,
+    }).done;
+    expect(result.code, result.stderr).toBe(1);
+    expect(failedTask(id)).toMatchObject({ error_code: 'STORAGE_FULL', source: 'processor' });
+  });
+
   it('processes only the image at its task index in batch mode', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++)

@@ -112,11 +112,30 @@ export interface RunningChild {
  */
 export function spawnProcessor(
   env: Record<string, string>,
-  options: { script?: string; cwd?: string; killAfterMs?: number; stdin?: 'pipe' } = {},
+  options: {
+    script?: string;
+    cwd?: string;
+    killAfterMs?: number;
+    stdin?: 'pipe';
+    /** `ulimit -f` for the child: every file it writes is limited to this many 512-byte (or 1 KiB) blocks. */
+    fileSizeLimitBlocks?: number;
+  } = {},
 ): RunningChild {
   const script = options.script ?? bundlePath;
   if (!existsSync(script)) throw new Error(`${script} is missing: run \`pnpm build\` first`);
-  const child = spawn(process.execPath, [script], {
+  const [command, args] =
+    options.fileSizeLimitBlocks === undefined
+      ? [process.execPath, [script]]
+      : [
+          '/bin/sh',
+          [
+            '-c',
+            `ulimit -f ${options.fileSizeLimitBlocks} && exec "$0" "$1"`,
+            process.execPath,
+            script,
+          ],
+        ];
+  const child = spawn(command, args, {
     cwd: options.cwd ?? processorDir,
     env: { METADATA_SERVER_DETECTION: 'none', ...env },
     stdio: [options.stdin ?? 'ignore', 'ignore', 'pipe'],

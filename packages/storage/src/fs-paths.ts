@@ -6,7 +6,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, realpath, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, coerceError } from '@slideshow/runtime';
-import { assertValidKey } from './object-store.ts';
+import { assertValidKey, isNoSpaceErrno } from './object-store.ts';
 
 /** The adapter's own folder under the root (metadata sidecars, temp files); no key may start with it. */
 export const RESERVED_DIR = '.objectstore';
@@ -102,13 +102,21 @@ export async function ensureDirInside(
 /**
  * Maps a filesystem error to the port's errors: a missing file is NOT_FOUND,
  * a key that collides with a folder (or the reverse) is CONFLICT, a name the
- * filesystem cannot hold is VALIDATION_FAILED, and every other I/O failure is
- * a retryable STORAGE_UNAVAILABLE.
+ * filesystem cannot hold is VALIDATION_FAILED, no room left (ENOSPC, EDQUOT,
+ * EFBIG) is a retryable STORAGE_FULL, and every other I/O failure is a
+ * retryable STORAGE_UNAVAILABLE.
  */
 export function mapFsError(error: unknown, key: string, operation: string): AppError {
   if (error instanceof AppError) return error;
   const code = systemErrorCode(error);
   const context = { key, operation, errno: code };
+  if (isNoSpaceErrno(code)) {
+    return new AppError(
+      'STORAGE_FULL',
+      `Filesystem ${operation} of ${JSON.stringify(key)} failed: no space left (${code})`,
+      { retryable: true, cause: error, context },
+    );
+  }
   switch (code) {
     case 'ENOENT':
       return new AppError('NOT_FOUND', `No object at ${JSON.stringify(key)}`, {

@@ -22,7 +22,7 @@ import {
   unlinkIfPresent,
 } from './fs-paths.ts';
 import { serializeSidecar } from './fs-sidecar.ts';
-import type { ObjectInfo, PutOptions } from './object-store.ts';
+import { isNoSpaceErrno, type ObjectInfo, type PutOptions } from './object-store.ts';
 import { guardSource, sourceErrorOf } from './put-source.ts';
 
 /**
@@ -84,13 +84,14 @@ export function createFsWriter(ctx: FsStoreContext, options: { staleTempAgeMs: n
     try {
       signal?.throwIfAborted();
       const rootReal = await realRoot(true).catch((error: unknown) => {
+        const errno = (error as { code?: unknown }).code;
         throw new AppError(
-          'STORAGE_UNAVAILABLE',
+          isNoSpaceErrno(errno) ? 'STORAGE_FULL' : 'STORAGE_UNAVAILABLE',
           `Cannot prepare the store folder ${root}: ${coerceError(error).message}`,
           {
             retryable: true,
             cause: error,
-            context: { key, root },
+            context: { key, root, ...(typeof errno === 'string' ? { errno } : {}) },
           },
         );
       });

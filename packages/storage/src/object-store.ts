@@ -8,6 +8,21 @@ export {
   type UploadRange,
 } from './upload-range.ts';
 
+/**
+ * The errno codes that mean "no room left" — the filesystem is full (ENOSPC),
+ * the user's quota is spent (EDQUOT), or the process's file size limit was hit
+ * (EFBIG, `ulimit -f`) — which a store reports as `STORAGE_FULL`, not
+ * `STORAGE_UNAVAILABLE`: the operator's fix is to free space, not to look for a
+ * failing store. The one list: the backend maps the same codes when they reach
+ * it outside a store (apps/backend/src/http-errors.ts).
+ */
+export const NO_SPACE_ERRNOS: readonly string[] = ['ENOSPC', 'EDQUOT', 'EFBIG'];
+
+/** True when `errno` (a Node system error's `code`) means no room is left ({@link NO_SPACE_ERRNOS}). */
+export function isNoSpaceErrno(errno: unknown): boolean {
+  return typeof errno === 'string' && NO_SPACE_ERRNOS.includes(errno);
+}
+
 /** What a store knows about one stored object. */
 export interface ObjectInfo {
   key: string;
@@ -107,7 +122,8 @@ export interface ResumableUploads {
  * The object storage port: GCS in production, a folder locally. Keys are
  * `/`-separated relative paths checked by {@link assertValidKey}. Failures of
  * the storage itself (I/O, 5xx, network) are `AppError('STORAGE_UNAVAILABLE')`
- * with `retryable: true`.
+ * with `retryable: true`; a store with no room left (see {@link NO_SPACE_ERRNOS})
+ * is `AppError('STORAGE_FULL')`, retryable too (space can be freed).
  */
 export interface ObjectStore {
   /** Streams `body` into `key`, replacing any object atomically: readers see the old or the new bytes, never a mix. */
