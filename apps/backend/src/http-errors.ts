@@ -5,6 +5,7 @@
  */
 import type { ErrorAnswer, ErrorCode } from '@slideshow/contracts';
 import { AppError, coerceError, type Logger } from '@slideshow/runtime';
+import { isNoSpaceErrno } from '@slideshow/storage';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ZodError } from 'zod';
 
@@ -67,13 +68,28 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
   }
 }
 
-/** errno values that mean "no room left", whichever layer reports them. */
-const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'SQLITE_FULL']);
+/**
+ * SQLite's "no room left" for the database file. The store's errno codes
+ * (ENOSPC, EDQUOT, EFBIG) are classified by the store adapters themselves
+ * (`NO_SPACE_ERRNOS`, @slideshow/storage): they arrive here as STORAGE_FULL.
+ */
+const SQLITE_NO_SPACE = 'SQLITE_FULL';
 
-/** The errno behind a storage failure or an unexpected error; other coded errors keep their code. */
+/**
+ * Another connection holds the database's write lock past the busy timeout
+ * (db/open-database.ts): a `sqlite3` session in a write transaction,
+ * Litestream's checkpoint. SQLITE_BUSY and SQLITE_LOCKED with their extended
+ * codes (SQLITE_BUSY_SNAPSHOT, SQLITE_LOCKED_SHAREDCACHE…): transient.
+ */
+const SQLITE_BUSY = /^SQLITE_(BUSY|LOCKED)(_[A-Z]+)?$/;
+
+/** Seconds a client should wait before retrying a write refused by a busy database. */
+export const DATABASE_BUSY_RETRY_AFTER_S = 1;
+
+/** The errno (Node's or SQLite's `code`) behind an unexpected error; coded errors keep their code. */
 function errnoOf(error: unknown): unknown {
   if (error instanceof AppError) {
-    if (error.code !== 'STORAGE_UNAVAILABLE' && error.code !== 'INTERNAL') return undefined;
+    if (error.code !== 'INTERNAL') return undefined;
     return error.context.errno ?? errnoOf(error.cause);
   }
   return typeof error === 'object' && error !== null
@@ -81,14 +97,28 @@ function errnoOf(error: unknown): unknown {
     : undefined;
 }
 
+/** A transient refusal by the database: another connection holds its write lock. */
+function databaseBusy(error: unknown, errno: string): AppError {
+  return new AppError(
+    'BACKEND_UNAVAILABLE',
+    `the database is busy: another connection holds its write lock (${errno}); retry`,
+    {
+      cause: error,
+      retryable: true,
+      context: { errno, retryAfterSeconds: DATABASE_BUSY_RETRY_AFTER_S },
+    },
+  );
+}
+
 /**
  * Normalises anything thrown in a handler: zod failures become
- * VALIDATION_FAILED; a full disk (the fs store's STORAGE_UNAVAILABLE with
- * errno ENOSPC/EDQUOT/EFBIG, or SQLite's SQLITE_FULL) becomes STORAGE_FULL.
+ * VALIDATION_FAILED; no room left (a raw ENOSPC/EDQUOT/EFBIG that escaped a
+ * store, or SQLite's SQLITE_FULL) becomes STORAGE_FULL; a locked database
+ * (SQLITE_BUSY, SQLITE_LOCKED) becomes a retryable 503 BACKEND_UNAVAILABLE.
  */
 export function toAppError(error: unknown): AppError {
   const errno = errnoOf(error);
-  if (typeof errno === 'string' && NO_SPACE.has(errno)) {
+  if (typeof errno === 'string' && (isNoSpaceErrno(errno) || errno === SQLITE_NO_SPACE)) {
     const cause = coerceError(error);
     return new AppError(
       'STORAGE_FULL',
@@ -100,6 +130,7 @@ export function toAppError(error: unknown): AppError {
       },
     );
   }
+  if (typeof errno === 'string' && SQLITE_BUSY.test(errno)) return databaseBusy(error, errno);
   if (error instanceof ZodError) {
     const issues = error.issues
       .slice(0, 5)
@@ -111,6 +142,34 @@ export function toAppError(error: unknown): AppError {
     );
   }
   return coerceError(error);
+}
+
+/**
+ * The `Retry-After` seconds for an error the client should simply send
+ * again (a busy database), or undefined. The app's error handler sets it.
+ */
+export function retryAfterFor(error: AppError): number | undefined {
+  const seconds = error.context.retryAfterSeconds;
+  return typeof seconds === 'number' ? seconds : undefined;
+}
+
+/**
+ * The one log line of a request (or an upload's file) that failed with
+ * `error`, at the severity the failure deserves: a busy database is a
+ * WARNING without a stack (it passes, and the client retries); any other
+ * 5xx is an ERROR with its stack; a 4xx is an INFO refusal; a client gone
+ * mid-body is {@link logClientClosed}'s.
+ */
+export function logFailure(logger: Logger, message: string, error: AppError): void {
+  if (error.code === 'CLIENT_CLOSED_REQUEST') {
+    logClientClosed(logger, error);
+  } else if (retryAfterFor(error) !== undefined) {
+    logger.warn(message, { code: error.code, reason: error.message, errno: error.context.errno });
+  } else if (statusFor(error.code) >= 500) {
+    logger.error(message, { error, code: error.code });
+  } else {
+    logger.info(message, { code: error.code, reason: error.message });
+  }
 }
 
 /**

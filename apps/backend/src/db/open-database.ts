@@ -1,12 +1,14 @@
 /**
  * Opens the SQLite system of record: WAL (readers never block the writer),
- * a busy timeout instead of SQLITE_BUSY errors, foreign keys on, and the
- * numbered migrations in ./migrations applied in one transaction each,
- * recorded in `schema_migrations` (append-only, like graphile/worker's).
+ * a short busy timeout for brief contention ({@link BUSY_TIMEOUT_MS}),
+ * foreign keys on, and the numbered migrations in ./migrations applied in one
+ * transaction each, recorded in `schema_migrations` (append-only, like
+ * graphile/worker's).
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AppError } from '@slideshow/runtime';
 import Database from 'better-sqlite3';
 import { type AssertWritable, fenceWrites } from './write-fence.ts';
 
@@ -14,6 +16,26 @@ import { type AssertWritable, fenceWrites } from './write-fence.ts';
 export type Db = Database.Database;
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+/**
+ * How long a statement waits for another connection's write lock before it
+ * fails with SQLITE_BUSY (https://www.sqlite.org/pragma.html#pragma_busy_timeout),
+ * which the API answers as a retryable 503 BACKEND_UNAVAILABLE (http-errors.ts).
+ *
+ * Short on purpose. better-sqlite3 is synchronous, so the wait blocks the
+ * whole event loop: every request, and the lease renewal's timer. The only
+ * other writers are brief — Litestream's own `_litestream_seq` writes and its
+ * checkpoints, milliseconds on this database (deploy/litestream.yml;
+ * Litestream suggests 5 s for drivers that wait off the main thread) — and
+ * an operator's `sqlite3` (docs/operations.md), which may hold a transaction
+ * for as long as it likes. At 5 s each write that met such a lock stalled the
+ * process 5 s, and a few back to back starved the renewal of the 15 s lease
+ * (renewed every 5 s; the holder stops 13 s after its last renewal, so a
+ * renewal has about 8 s of slack) into 503 LEASE_NOT_HELD. 1 s still rides
+ * out a checkpoint (SQLite's busy handler retries every few ms, up to 100 ms
+ * apart), and it takes eight writes blocked in a row to eat that slack.
+ */
+export const BUSY_TIMEOUT_MS = 1_000;
 
 /** Options for {@link openDatabase}. */
 export interface OpenDatabaseOptions {
@@ -25,14 +47,37 @@ export interface OpenDatabaseOptions {
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
-  if (options.assertWritable) fenceWrites(db, options.assertWritable);
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('foreign_keys = ON');
-  // NORMAL is durable across application crashes in WAL mode (https://www.sqlite.org/pragma.html#pragma_synchronous).
-  db.pragma('synchronous = NORMAL');
-  migrate(db);
-  return db;
+  try {
+    if (options.assertWritable) fenceWrites(db, options.assertWritable);
+    // First, so switching to WAL and the migrations wait for a brief lock too.
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    // NORMAL is durable across application crashes in WAL mode (https://www.sqlite.org/pragma.html#pragma_synchronous).
+    db.pragma('synchronous = NORMAL');
+    migrate(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw openFailure(path, error);
+  }
+}
+
+/**
+ * The error of a database that could not be opened, naming the file: a lock
+ * held by another connection (a `sqlite3` session in a write transaction)
+ * says so and stays retryable; anything else keeps its own message.
+ */
+function openFailure(path: string, error: unknown): Error {
+  const errno = (error as { code?: unknown }).code;
+  const locked = typeof errno === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(errno);
+  const message = error instanceof Error ? error.message : String(error);
+  if (!locked) return new Error(`cannot open the database ${path}: ${message}`, { cause: error });
+  return new AppError(
+    'BACKEND_UNAVAILABLE',
+    `cannot open the database ${path}: ${message} (another connection, such as a sqlite3 session, holds a write transaction; end it and start again)`,
+    { cause: error, retryable: true, context: { path, errno } },
+  );
 }
 
 /** Applies every migration file not yet recorded; returns the names applied. */
