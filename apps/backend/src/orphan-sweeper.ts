@@ -20,10 +20,20 @@
  *   (`variants/<generated id>/<preset>/g<N>/<suffix>`, keys.ts) whose image
  *   has no row and that are older than `graceMs`: variants of an image deleted
  *   while an attempt was writing them. Anything else under `variants/` stays.
+ * - **Superseded variant sets**: a set of an image that has a row, at a
+ *   generation below the image's current one, whose newest object is older
+ *   than `graceMs`: what an attempt wrote before it failed (or was reaped) and
+ *   the image was retried at a new generation. Nothing references it — the
+ *   recorded set is at the current generation, a regeneration in flight
+ *   above it — so it is handed to the regenerator's grace deletion
+ *   (`deferred_deletions`, regen/grace-deletion.ts), due at once: that one
+ *   queue deletes every replaced set, never the set the image serves when it
+ *   runs, and keeps a set a regeneration replaced until that set's own later
+ *   date (a prefix is scheduled once).
  */
 import type { Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
-import { allVariantsPrefix, parseVariantKey, VARIANTS_ROOT } from './keys.ts';
+import { allVariantsPrefix, parseVariantKey, VARIANTS_ROOT, variantPrefix } from './keys.ts';
 import type { Repositories } from './lifecycle.ts';
 import { createPeriodicPass } from './periodic-pass.ts';
 
@@ -47,7 +57,7 @@ export interface OrphanSweeperSettings {
 /** Options for {@link createOrphanSweeper}. */
 export interface OrphanSweeperOptions extends OrphanSweeperSettings {
   store: ObjectStore;
-  repos: Pick<Repositories, 'images' | 'pendingOriginals' | 'uploadSessions'>;
+  repos: Pick<Repositories, 'images' | 'pendingOriginals' | 'uploadSessions' | 'regen'>;
   logger: Logger;
   now?: () => number;
 }
@@ -87,6 +97,48 @@ export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweepe
   const now = options.now ?? Date.now;
   const { store, repos } = options;
 
+  /**
+   * One listing of the variants: the images without a row that have variants
+   * older than `cutoff`, and the superseded sets (below the image's current
+   * generation) whose newest object is older than `cutoff`, by prefix.
+   */
+  async function surveyVariants(cutoff: number) {
+    const orphanIds = new Set<string>();
+    const generations = new Map<string, number | undefined>();
+    const generationOf = (id: string) => {
+      if (!generations.has(id)) generations.set(id, repos.images.get(id)?.generation);
+      return generations.get(id);
+    };
+    const newest = new Map<string, { imageId: string; updated: number }>();
+    for await (const object of store.list(VARIANTS_ROOT)) {
+      const parsed = parseVariantKey(object.key);
+      if (!parsed) continue;
+      const updated = object.updated.getTime();
+      const current = generationOf(parsed.imageId);
+      if (current === undefined) {
+        if (updated <= cutoff) orphanIds.add(parsed.imageId);
+        continue;
+      }
+      if (parsed.generation >= current) continue;
+      const prefix = variantPrefix(parsed.imageId, parsed.preset, parsed.generation);
+      const seen = newest.get(prefix);
+      if (!seen || seen.updated < updated) newest.set(prefix, { imageId: parsed.imageId, updated });
+    }
+    const superseded = [...newest].filter(([, set]) => set.updated <= cutoff);
+    return { orphanIds, superseded };
+  }
+
+  /** Hands superseded sets to the grace deletion, due now (an earlier schedule of a prefix wins). */
+  function scheduleSuperseded(sets: [string, { imageId: string }][]): void {
+    if (sets.length === 0) return;
+    const at = now();
+    for (const [prefix, { imageId }] of sets) repos.regen.addDeletion(prefix, imageId, at, at);
+    options.logger.info('superseded variant sets scheduled for deletion', {
+      count: sets.length,
+      prefixes: sets.slice(0, 50).map(([prefix]) => prefix),
+    });
+  }
+
   async function pass(): Promise<string[]> {
     const deleted: string[] = [];
     for (const session of repos.uploadSessions.expiredBefore(now(), PENDING_PER_PASS)) {
@@ -107,12 +159,8 @@ export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweepe
       }
       repos.pendingOriginals.remove(pending.key);
     }
-    const orphanIds = new Set<string>();
-    for await (const object of store.list(VARIANTS_ROOT)) {
-      const parsed = parseVariantKey(object.key);
-      if (!parsed || object.updated.getTime() > cutoff) continue;
-      if (!repos.images.get(parsed.imageId)) orphanIds.add(parsed.imageId);
-    }
+    const { orphanIds, superseded } = await surveyVariants(cutoff);
+    scheduleSuperseded(superseded);
     for (const id of orphanIds) {
       // Checked again: ids are never reused, so an id without a row cannot gain one,
       // but the check costs nothing.
