@@ -8,7 +8,7 @@
 import { coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
 import type { AppEnv, Services } from './context.ts';
-import { errorBody, logClientClosed, statusFor, toAppError } from './http-errors.ts';
+import { errorBody, logFailure, retryAfterFor, statusFor, toAppError } from './http-errors.ts';
 import { randomToken } from './ids.ts';
 import { adminSessionRoutes } from './routes/admin-session.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -62,13 +62,13 @@ export function createApp(services: Services) {
     const appError = toAppError(error);
     const status = statusFor(appError.code);
     const logger = c.get('logger') ?? deps.logger;
-    if (appError.code === 'CLIENT_CLOSED_REQUEST') {
-      logClientClosed(logger, appError);
-    } else if (status >= 500) {
-      logger.error('request failed', { error: appError, code: appError.code });
+    if (status >= 500 || appError.code === 'CLIENT_CLOSED_REQUEST') {
+      logFailure(logger, 'request failed', appError);
     } else {
       logger.info('request refused', { code: appError.code, reason: appError.message });
     }
+    const retryAfter = retryAfterFor(appError);
+    if (retryAfter !== undefined) c.header('Retry-After', String(retryAfter));
     c.header('X-Request-Id', c.get('requestId'));
     return c.json(errorBody(appError, c.get('requestId') ?? 'unknown'), status);
   });

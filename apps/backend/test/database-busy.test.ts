@@ -64,7 +64,18 @@ describe('the backend process while another connection holds the write lock', ()
     holder.exec('BEGIN IMMEDIATE');
 
     const png = makePng(16, 16, 77);
-    const refused = await expectAnswer(ErrorAnswer, await upload(png), 503);
+    const response = await upload(png);
+    expect(response.headers.get('retry-after')).toBe(String(DATABASE_BUSY_RETRY_AFTER_S));
+    const refused = await expectAnswer(ErrorAnswer, response, 503);
+    const lines = backend
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('BACKEND_UNAVAILABLE'));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(line).toMatch(/"severity":"WARNING"/);
+      expect(line).not.toMatch(/"stack"/);
+    }
     expect(refused.error.code).toBe('BACKEND_UNAVAILABLE');
     expect(refused.error.message).toBe(
       'the database is busy: another connection holds its write lock (SQLITE_BUSY); retry',

@@ -20,7 +20,7 @@ import { DEFAULT_PRESET, HEAD_BYTES, probeHeader } from '@slideshow/imaging/head
 import { AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import busboy from 'busboy';
-import { logClientClosed, statusFor, toAppError } from '../http-errors.ts';
+import { logClientClosed, logFailure, statusFor, toAppError } from '../http-errors.ts';
 import { newImageId } from '../ids.ts';
 import { originalKey } from '../keys.ts';
 import type { Lifecycle } from '../lifecycle.ts';
@@ -271,7 +271,7 @@ async function storeOne(
     if (appError.code === 'CLIENT_CLOSED_REQUEST') {
       log.debug('upload stopped', fields);
     } else if (statusFor(appError.code) >= 500) {
-      log.error('upload failed', { ...fields, error: appError });
+      logFailure(log, 'upload failed', appError);
     } else {
       log.info('upload refused', fields);
     }
