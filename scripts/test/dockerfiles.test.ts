@@ -46,6 +46,24 @@ describe('the runtime stages of the Dockerfiles', () => {
     expect(warmUps).toEqual(['as node: /app/.compile-cache in /app owned by node']);
   });
 
+  // Litestream (Go) verifies TLS against the system's roots, which node:*-slim purges
+  // (ca-certificates is installed only to download Node, then removed); Node itself
+  // carries its own, so nothing else in the image would notice.
+  it('apps/backend/Dockerfile: installs the CA certificates in the stage that runs Litestream, and keeps them', async () => {
+    const stage = await runtimeStage('apps/backend/Dockerfile');
+    expect(stage[0]?.args).toMatch(/^node:\d+-slim$/);
+    expect(stage.some((i) => i.keyword === 'COPY' && /--from=litestream\b/.test(i.args))).toBe(
+      true,
+    );
+    const runs = stage.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+    expect(
+      runs.filter((r) => /apt-get install (-\S+ )*[^&;]*\bca-certificates\b/.test(r)),
+    ).toHaveLength(1);
+    expect(runs.filter((r) => /apt-get (purge|remove|autoremove)|apt-mark auto/.test(r))).toEqual(
+      [],
+    );
+  });
+
   it('apps/backend/Dockerfile: lets the node user write the database directory', async () => {
     const layout = replay(await runtimeStage('apps/backend/Dockerfile'));
     const data = layout.env.get('DATA_DIR') ?? '(unset)';
