@@ -132,6 +132,20 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
     expect(deploys).toEqual([]);
   });
 
+  // After scripts/rollback pinned traffic, the new revision takes the database lease as it
+  // starts while the pinned one keeps all traffic, read-only: the switch must not wait for
+  // (or depend on) another step.
+  it('moves the traffic in the deploy step itself, and says what to run when that fails', async () => {
+    await gcloud.setRules([{ match: 'run services update-traffic backend *', exit: 1 }, ...RULES]);
+    const run = await build('backend.cloudbuild.yaml');
+    expect(run.failedStep).toBe('deploy');
+    expect(run.stderr).toContain(
+      'error: the new revision holds the database lease but may not serve all traffic; writes answer 503 until this succeeds: gcloud run services update-traffic backend --region=europe-west1 --project=demo --to-latest',
+    );
+    const calls = (await gcloud.calls()).map((c) => c.argv.slice(0, 3).join(' '));
+    expect(calls.slice(-2)).toEqual(['run deploy backend', 'run services update-traffic']);
+  });
+
   it('stops before deploying when a caller account has no readable unique ID', async () => {
     await gcloud.setRules([
       { match: 'iam service-accounts describe slideshow-workflow@*', stdout: '' },
