@@ -64,7 +64,7 @@ function fromZero(repo: string): string[] {
     'gcloud secrets create slideshow-admin-tokens --replication-policy=automatic --project=demo',
     `gcloud tasks queues create image-uploads ${LOC} ${UPLOADS_FLAGS}`,
     `gcloud tasks queues create image-ingest ${LOC} ${INGEST_FLAGS}`,
-    `gcloud run deploy backend --image=us-docker.pkg.dev/cloudrun/container/hello ${REG} --service-account=slideshow-backend@demo.iam.gserviceaccount.com --no-allow-unauthenticated --max-instances=1`,
+    `gcloud run deploy backend --image=us-docker.pkg.dev/cloudrun/container/hello ${REG} --service-account=slideshow-backend@demo.iam.gserviceaccount.com --no-allow-unauthenticated --max-instances=1 --execution-environment=gen2`,
     `gcloud run jobs create processor --image=us-docker.pkg.dev/cloudrun/container/job ${REG} --service-account=slideshow-processor@demo.iam.gserviceaccount.com --tasks=1 --max-retries=${LIMITS.maxRetries} --task-timeout=${LIMITS.taskTimeoutSeconds}s --cpu=2 --memory=2Gi --set-env-vars=BACKEND_API_URL=${URL},GCS_BUCKET_NAME=demo-images,MAX_RETRIES=${LIMITS.maxRetries},CALLBACK_AUTH=google,CALLBACK_AUDIENCE=${URL}`,
     projectBind(SA('slideshow-backend'), 'roles/cloudtasks.enqueuer'),
     `gcloud iam roles create slideshowQueueOperator --project=demo --title=slideshowQueueOperator --permissions=${QUEUE_PERMISSIONS} --stage=GA`,
