@@ -13,7 +13,12 @@ const PROVIDED = { PROJECT_ID: 'demo', COMMIT_SHA: SHA, _BUCKET: 'demo-images', 
 /** Unique IDs of the processor and workflow accounts (the `sub` of their ID tokens). */
 const PROCESSOR_ID = '111111111111111111111';
 const WORKFLOW_ID = '222222222222222222222';
+/** The two admin secrets' version listings (`gcloud secrets versions list … --format=value(name)`). */
+const HASH_VERSIONS = 'secrets versions list slideshow-admin-password-hash *';
+const TOKEN_VERSIONS = 'secrets versions list slideshow-admin-tokens *';
 const RULES: Rule[] = [
+  { match: HASH_VERSIONS, stdout: '2' },
+  { match: TOKEN_VERSIONS, stdout: '1' },
   { match: 'artifacts docker images describe *', stdout: DIGEST },
   {
     match: 'iam service-accounts describe slideshow-processor@demo.iam.gserviceaccount.com *',
@@ -64,7 +69,19 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
     ]);
     const calls = (await gcloud.calls()).map((c) => c.argv);
     const sa = (n: string) => `slideshow-${n}@demo.iam.gserviceaccount.com`;
+    const versions = (secret: string) => [
+      'secrets',
+      'versions',
+      'list',
+      secret,
+      '--project=demo',
+      '--filter=state=ENABLED',
+      '--limit=1',
+      '--format=value(name)',
+    ];
     expect(calls).toEqual([
+      versions('slideshow-admin-password-hash'),
+      versions('slideshow-admin-tokens'),
       [
         'artifacts',
         'docker',
@@ -147,6 +164,42 @@ describe('the Cloud Build configs, run step by step against a recording gcloud',
     );
     const calls = (await gcloud.calls()).map((c) => c.argv.slice(0, 3).join(' '));
     expect(calls.slice(-2)).toEqual(['run deploy backend', 'run services update-traffic']);
+  });
+
+  // Cloud Run resolves `:latest` when it starts the revision: a secret without a version
+  // would fail the revision after a whole build, push and deploy.
+  it('stops before building when the password hash secret has no version, saying how to add one', async () => {
+    await gcloud.setRules([{ match: HASH_VERSIONS, stdout: '' }, ...RULES]);
+    const run = await build('backend.cloudbuild.yaml');
+    expect(run.failedStep).toBe('secrets');
+    expect(run.stderr).toContain(
+      "error: secret slideshow-admin-password-hash has no enabled version, so the backend could not start; add one: printf %s 'a long admin passphrase' | scripts/hash-password | gcloud secrets versions add slideshow-admin-password-hash --data-file=- --project=demo",
+    );
+    expect(run.log).toEqual([]);
+    expect(await gcloud.mutations()).toEqual([]);
+  });
+
+  it('deploys without ADMIN_TOKENS when that optional secret has no version', async () => {
+    await gcloud.setRules([{ match: TOKEN_VERSIONS, stdout: '' }, ...RULES]);
+    const run = await build('backend.cloudbuild.yaml');
+    expect(run.failedStep, run.stderr).toBeUndefined();
+    expect(run.stderr).toContain(
+      'note: secret slideshow-admin-tokens has no enabled version: deploying without ADMIN_TOKENS',
+    );
+    const deploy = (await gcloud.calls()).find((c) => c.argv[1] === 'deploy');
+    expect(deploy?.argv).toContain(
+      '--set-secrets=ADMIN_PASSWORD_HASH=slideshow-admin-password-hash:latest',
+    );
+  });
+
+  it('stops before building when the secrets cannot be listed, naming the role the build account needs', async () => {
+    await gcloud.setRules([{ match: HASH_VERSIONS, exit: 1 }, ...RULES]);
+    const run = await build('backend.cloudbuild.yaml');
+    expect(run.failedStep).toBe('secrets');
+    expect(run.stderr).toContain(
+      'error: cannot list the versions of secret slideshow-admin-password-hash (gcloud says why above; the build account needs roles/secretmanager.viewer on it: scripts/setup --build-service-account)',
+    );
+    expect(run.log).toEqual([]);
   });
 
   it('stops before deploying when a caller account has no readable unique ID', async () => {

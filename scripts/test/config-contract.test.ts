@@ -133,6 +133,8 @@ describe('the config contract: every deploy file against the loader of the app i
       { match: 'iam service-accounts describe slideshow-processor@*', stdout: PROCESSOR_ID },
       { match: 'iam service-accounts describe slideshow-workflow@*', stdout: WORKFLOW_ID },
       { match: `run services describe backend * --format=value(status.url)`, stdout: URL },
+      // Both admin secrets have a version (the backend build checks before deploying).
+      { match: 'secrets versions list *', stdout: '1' },
       notFound('*describe*'),
     ]);
     // Cloud Build's workspace is the uploaded source: the real job limits and workflow.

@@ -147,6 +147,13 @@ const DEPLOYER_GRANTS = [
       'roles/iam.serviceAccountUser',
     ),
   ),
+  ...['password-hash', 'tokens'].map((n) =>
+    bind(
+      `secrets add-iam-policy-binding slideshow-admin-${n} --project=demo`,
+      DEPLOYER,
+      'roles/secretmanager.viewer',
+    ),
+  ),
 ];
 
 /**
@@ -237,7 +244,7 @@ describe('scripts/setup against a recording gcloud', () => {
     );
     expect(first.status, first.stderr).toBe(0);
     const firstRun = await gcloud.mutations();
-    expect(firstRun.filter((c) => c.includes('add-iam-policy-binding'))).toHaveLength(23);
+    expect(firstRun.filter((c) => c.includes('add-iam-policy-binding'))).toHaveLength(25);
 
     await gcloud.reset();
     await gcloud.setRules(convergedProject(firstRun));
