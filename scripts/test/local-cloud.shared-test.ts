@@ -102,7 +102,7 @@ describe.skipIf(!hasGcloud)(
         maxConcurrentDispatches: 10,
       });
       expect(uploads.retryConfig).toEqual({
-        maxAttempts: 100,
+        maxAttempts: 30,
         minBackoff: '1s',
         maxBackoff: '300s',
         maxDoublings: 6,

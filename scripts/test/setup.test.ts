@@ -18,9 +18,9 @@ const URL = 'https://backend-abc-ew.a.run.app';
 const APIS =
   'run.googleapis.com cloudtasks.googleapis.com workflows.googleapis.com workflowexecutions.googleapis.com cloudbuild.googleapis.com artifactregistry.googleapis.com secretmanager.googleapis.com storage.googleapis.com iam.googleapis.com logging.googleapis.com';
 const UPLOADS_FLAGS =
-  '--max-dispatches-per-second=0.6 --max-concurrent-dispatches=10 --max-attempts=100 --min-backoff=1s --max-backoff=300s --max-doublings=6 --max-retry-duration=21600s';
+  '--max-dispatches-per-second=0.6 --max-concurrent-dispatches=10 --max-attempts=30 --min-backoff=1s --max-backoff=300s --max-doublings=6 --max-retry-duration=21600s';
 const INGEST_FLAGS =
-  '--max-dispatches-per-second=0.2 --max-concurrent-dispatches=2 --max-attempts=100 --min-backoff=10s --max-backoff=600s --max-doublings=6 --max-retry-duration=21600s';
+  '--max-dispatches-per-second=0.2 --max-concurrent-dispatches=2 --max-attempts=30 --min-backoff=10s --max-backoff=600s --max-doublings=6 --max-retry-duration=21600s';
 const LOC = '--location=europe-west1 --project=demo';
 const REG = '--region=europe-west1 --project=demo';
 const DEPLOYER = 'serviceAccount:deployer@demo.iam.gserviceaccount.com';
@@ -184,8 +184,8 @@ function convergedProject(firstRun: string[]): Rule[] {
         'cloudtasks.queues.resume;cloudtasks.tasks.get;cloudtasks.queues.get;cloudtasks.queues.pause',
     },
     { match: 'secrets versions list *', stdout: 'projects/demo/secrets/x/versions/1' },
-    { match: 'tasks queues describe image-uploads *', stdout: '0.6\t10\t100\t1s\t300s\t6\t21600s' },
-    { match: 'tasks queues describe image-ingest *', stdout: '0.2\t2\t100\t10s\t600s\t6\t21600s' },
+    { match: 'tasks queues describe image-uploads *', stdout: '0.6\t10\t30\t1s\t300s\t6\t21600s' },
+    { match: 'tasks queues describe image-ingest *', stdout: '0.2\t2\t30\t10s\t600s\t6\t21600s' },
   ];
 }
 
@@ -318,7 +318,7 @@ describe('scripts/setup against a recording gcloud', () => {
 
   it('updates only the queue whose settings drifted', async () => {
     await gcloud.setRules([
-      { match: 'tasks queues describe image-ingest *', stdout: '5\t2\t100\t10s\t600s\t6\t21600s' },
+      { match: 'tasks queues describe image-ingest *', stdout: '5\t2\t30\t10s\t600s\t6\t21600s' },
       ...convergedProject(fromZero(repo)),
     ]);
     const result = await runScript('setup', ['--project', 'demo', '--steps', 'queues'], env);
