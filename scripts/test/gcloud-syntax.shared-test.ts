@@ -120,6 +120,8 @@ describe.skipIf(!hasGcloud)(
           match: 'workflows describe process-image * --format=value(revisionId)',
           stdout: '000002-bad',
         },
+        // Both admin secrets have a version (the backend build checks before deploying).
+        { match: 'secrets versions list *', stdout: '1' },
         notFound('*describe*'),
       ]);
       const workspace = join(dir, 'workspace');
