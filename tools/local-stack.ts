@@ -118,7 +118,7 @@ export interface QueueRetry {
 /**
  * The queues the stack creates, as scripts/setup creates them in Google Cloud
  * (its `queue_settings`) with one deliberate difference:
- * - `retryConfig` is setup's: 100 attempts, 1–300 s (uploads) or 10–600 s
+ * - `retryConfig` is setup's: 30 attempts, 1–300 s (uploads) or 10–600 s
  *   (ingest) backoff, 6 doublings, 6 h. A task's target is local-cloud's own
  *   Executions API, which refuses it only when something is wrong (a task in
  *   flight when local-cloud is killed is sent again after its restart, not
@@ -136,7 +136,7 @@ export const LOCAL_QUEUES = {
   'image-uploads': {
     rateLimits: { maxDispatchesPerSecond: 20, maxConcurrentDispatches: 50 },
     retryConfig: {
-      maxAttempts: 100,
+      maxAttempts: 30,
       minBackoff: '1s',
       maxBackoff: '300s',
       maxDoublings: 6,
@@ -147,7 +147,7 @@ export const LOCAL_QUEUES = {
   'image-ingest': {
     rateLimits: { maxDispatchesPerSecond: 5, maxConcurrentDispatches: 10 },
     retryConfig: {
-      maxAttempts: 100,
+      maxAttempts: 30,
       minBackoff: '10s',
       maxBackoff: '600s',
       maxDoublings: 6,
