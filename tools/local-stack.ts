@@ -83,6 +83,11 @@ export interface LocalStack {
    * to (a crash, out of memory, a kill): not in {@link stop} nor in a restart.
    */
   unexpectedExit: Promise<UnexpectedExit>;
+  /**
+   * Resolves when a server's log file cannot be written (a full disk, an I/O error, a
+   * read-only filesystem): from then on its lines reach no file, so the stack should stop.
+   */
+  logFailure: Promise<LogFailure>;
   /** Stops every process this stack started. */
   stop(): Promise<void>;
 }
@@ -98,6 +103,16 @@ export interface UnexpectedExit {
   signal: NodeJS.Signals | null;
   /** Its log file, `<dataDir>/logs/<service>.log`. */
   log: string;
+}
+
+/** A log file the stack could not write (see {@link LocalStack.logFailure}). */
+export interface LogFailure {
+  service: Service;
+  /** The log file, `<dataDir>/logs/<service>.log`. */
+  log: string;
+  /** The system error code (`ENOSPC`, `EIO`, `EROFS`, …), when there is one. */
+  code: string | undefined;
+  message: string;
 }
 
 /** A queue's rate limits (Cloud Tasks `RateLimits`). */
@@ -230,16 +245,32 @@ interface Child {
 
 const TAIL_LINES = 40;
 
+/** What {@link startChild} reports to: the caller's echo and the stack's log-failure report. */
+interface ChildOutput {
+  echo: ((name: string, line: string) => void) | undefined;
+  logFailed(failure: LogFailure): void;
+}
+
 function startChild(
   name: Service,
   entry: string,
   env: Record<string, string>,
   logDir: string,
   url: string,
-  echo?: (name: string, line: string) => void,
+  output: ChildOutput,
 ): Child {
   const logFile = join(logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
+  // The child's output goes through this process into the file. A failed write (ENOSPC on a
+  // full disk, EIO, EROFS; or opening the file) is reported once, not thrown: an 'error'
+  // without a listener would end this process and, through the stdin lifeline, the stack
+  // with no word of why. Later chunks are still read (readiness, the tail, the echo).
+  let logBroken = false;
+  log.on('error', (error: NodeJS.ErrnoException) => {
+    if (logBroken) return;
+    logBroken = true;
+    output.logFailed({ service: name, log: logFile, code: error.code, message: error.message });
+  });
   const child = spawn(process.execPath, [entry], {
     cwd: repoRoot,
     env: { ...process.env, ...env, STOP_WHEN_STDIN_CLOSES: '1' },
@@ -257,12 +288,12 @@ function startChild(
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.shift();
     if (line.includes(`"url":"${url}"`)) announce();
-    echo?.(name, line);
+    output.echo?.(name, line);
   };
   for (const stream of [child.stdout, child.stderr]) {
     let buffered = '';
     stream?.on('data', (chunk: Buffer) => {
-      log.write(chunk);
+      if (!logBroken) log.write(chunk);
       buffered += chunk.toString();
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
@@ -673,6 +704,9 @@ function withBearer(
  */
 function createSupervision(): {
   unexpectedExit: Promise<UnexpectedExit>;
+  logFailure: Promise<LogFailure>;
+  /** Reports a log file that could not be written (the first one counts). */
+  logFailed(failure: LogFailure): void;
   watch(child: Child): void;
   /** The whole stack is stopping: no exit is unexpected from now on. */
   stopping(): void;
@@ -682,8 +716,14 @@ function createSupervision(): {
   const unexpectedExit = new Promise<UnexpectedExit>((resolveExit) => {
     report = resolveExit;
   });
+  let logFailed: (failure: LogFailure) => void = () => {};
+  const logFailure = new Promise<LogFailure>((resolveFailure) => {
+    logFailed = resolveFailure;
+  });
   return {
     unexpectedExit,
+    logFailure,
+    logFailed: (failure) => logFailed(failure),
     watch(child) {
       void child.exited.then((code) => {
         if (stopping || child.stopRequested) return;
@@ -722,6 +762,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let localCloud: Child | undefined;
   let backend: Child | undefined;
   const supervision = createSupervision();
+  const output: ChildOutput = { echo: options.echo, logFailed: supervision.logFailed };
   const startLocalCloud = async () => {
     const child = startChild(
       'local-cloud',
@@ -729,7 +770,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       localCloudEnv,
       logDir,
       localCloudUrl,
-      options.echo,
+      output,
     );
     localCloud = child;
     const queues = `${localCloudUrl}/v2/${parent}/queues`;
@@ -737,7 +778,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     supervision.watch(child);
   };
   const startBackend = async () => {
-    const child = startChild('backend', backendEntry, backendEnv, logDir, backendUrl, options.echo);
+    const child = startChild('backend', backendEntry, backendEnv, logDir, backendUrl, output);
     backend = child;
     await waitForChild(child, 'backend', backendPort, backendUrl, `${backendUrl}/healthz`);
     supervision.watch(child);
@@ -783,6 +824,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     },
     admin: withBearer(backendUrl, adminToken),
     unexpectedExit: supervision.unexpectedExit,
+    logFailure: supervision.logFailure,
     async stop() {
       // Each server's exit is expected from here on, also one that ends first on its own
       // (a terminal's Ctrl-C reaches the whole process group).

@@ -28,6 +28,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type LocalStack,
+  type LogFailure,
   PortInUseError,
   startLocalStack,
   type UnexpectedExit,
@@ -240,6 +241,25 @@ The pipeline is running.
 Press Ctrl-C to stop.`);
 }
 
+/** What a log write's error code says about the disk, for {@link logFailureMessage}. */
+const LOG_ERROR_MEANING: Record<string, string> = {
+  ENOSPC: 'the disk holding it is full',
+  EDQUOT: 'the disk quota of this user is used up on the disk holding it',
+  EIO: 'the disk holding it reported an I/O error',
+  EROFS: 'the filesystem holding it is read-only',
+};
+
+/** Which log could not be written, why, and what happens now. */
+function logFailureMessage(failure: LogFailure): string {
+  const who = failure.service === 'backend' ? "the backend's" : "local-cloud's";
+  const meaning = failure.code ? LOG_ERROR_MEANING[failure.code] : undefined;
+  return (
+    `Could not write ${who} log ${failure.log}: ${failure.message}` +
+    `${meaning ? ` (${meaning})` : ''}. The stack cannot keep its logs, so it stops; ` +
+    'free some space or fix the disk, then run npm start again. Stopping local-cloud and the backend …'
+  );
+}
+
 /** Which server ended, how, where its log is, and what happens now. */
 function unexpectedExitMessage(exit: UnexpectedExit): string {
   const how = exit.signal ? `killed by ${exit.signal}` : `exit status ${exit.code}`;
@@ -309,6 +329,8 @@ async function main(): Promise<void> {
   // Half a stack only looks alive (/status answers while nothing is dispatched): a server
   // that ends on its own stops the rest, as Ctrl-C does, and the launcher fails.
   void stack.unexpectedExit.then((exit) => shutdown(`\n${unexpectedExitMessage(exit)}`, 1));
+  // A log the stack cannot write (a full disk) would hide why anything later goes wrong.
+  void stack.logFailure.then((failure) => shutdown(`\n${logFailureMessage(failure)}`, 1));
 
   // Where to look comes first: the stack serves already, whatever the samples or a backlog do.
   printWhereToLook(stack, dataDir, chosenPassword !== undefined);

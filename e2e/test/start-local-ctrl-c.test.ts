@@ -17,6 +17,7 @@ import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  expectLeaseReleased,
   killLeftovers,
   linesAt,
   processesUsing,
@@ -219,13 +220,7 @@ describe('Ctrl-C of npm start with jobs in flight', () => {
       () => `still running: ${JSON.stringify(processesUsing(dataDir))}`,
     );
     // A stop, not a crash: the backend released the database lease for the next start.
-    const lease = new Database(join(dataDir, 'slideshow.db.lease'), { readonly: true });
-    try {
-      const row = lease.prepare('SELECT record FROM lease').get() as { record: string };
-      expect(JSON.parse(row.record)).toMatchObject({ holder: null });
-    } finally {
-      lease.close();
-    }
+    expectLeaseReleased(dataDir);
   }, 600_000);
 
   it('still stops the whole stack when the closed terminal fails its writes', async () => {

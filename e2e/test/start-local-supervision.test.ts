@@ -5,6 +5,9 @@
  * leaving no process behind (before, it kept running beside half a stack, printing nothing).
  * Its data folder is private to the user (docs/security.md, "Local stack"): a new one is made
  * 0700, a wider one it owns is narrowed to 0700, saying so (before: 0755, as the umask left it).
+ * A log it cannot write (a full disk; here the log is /dev/full, which fails every write with
+ * ENOSPC) is named with the error and the stack stopped the same way (before: the launcher died
+ * of an unhandled 'error' event with a stack trace, leaving its pid file and the lease behind).
  */
 import {
   chmodSync,
@@ -13,6 +16,7 @@ import {
   mkdtempSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +24,7 @@ import { join } from 'node:path';
 import { freePort } from '@slideshow/tools/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  expectLeaseReleased,
   killLeftovers,
   processesUsing,
   type StartLocal,
@@ -112,4 +117,24 @@ describe('npm start when local-cloud or the backend dies after start-up', () => 
       `The backend stopped unexpectedly (killed by SIGKILL); its log is ${join(dataDir, 'logs', 'backend.log')}. Stopping local-cloud …`,
     );
   }, 600_000);
+
+  it('when a log cannot be written (a full disk), names the log and the error, stops the stack, releases DATA_DIR and the lease, and exits 1', async () => {
+    const dataDir = join(root, 'full-disk');
+    mkdirSync(join(dataDir, 'logs'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(dataDir, 'samples-uploaded'), 'earlier\n');
+    // Every write to /dev/full fails with ENOSPC, as on a full disk.
+    const log = join(dataDir, 'logs', 'backend.log');
+    symlinkSync('/dev/full', log);
+    const run = await start(dataDir);
+
+    expect(await run.exited(180_000), run.output()).toBe(1);
+    expect(run.output()).toContain(
+      `Could not write the backend's log ${log}: ENOSPC: no space left on device, write (the disk holding it is full).`,
+    );
+    expect(run.output()).toMatch(/Stopped\.\n$/);
+    expect(existsSync(join(dataDir, 'npm-start.pid'))).toBe(false);
+    expect(processesUsing(dataDir)).toEqual([]);
+    // Stopped, not crashed: the backend released the database lease for the next start.
+    expectLeaseReleased(dataDir);
+  }, 300_000);
 });

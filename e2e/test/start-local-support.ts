@@ -5,9 +5,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { repoRoot } from '@slideshow/tools/shared-dir';
-import { afterAll } from 'vitest';
+import Database from 'better-sqlite3';
+import { afterAll, expect } from 'vitest';
 
 const START_LOCAL = resolve(repoRoot, 'tools/start-local.ts');
 
@@ -136,4 +137,15 @@ export function linesAt(text: string, severity: string): string[] {
       throw error;
     }
   });
+}
+
+/** Expects the data folder's database lease to be free: the backend stopped and released it. */
+export function expectLeaseReleased(dataDir: string): void {
+  const lease = new Database(join(dataDir, 'slideshow.db.lease'), { readonly: true });
+  try {
+    const row = lease.prepare('SELECT record FROM lease').get() as { record: string };
+    expect(JSON.parse(row.record)).toMatchObject({ holder: null });
+  } finally {
+    lease.close();
+  }
 }
