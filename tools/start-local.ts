@@ -1,9 +1,9 @@
 /**
  * `npm start`: the whole pipeline on this machine. Starts local-cloud and the
  * backend, provisions queues, workflows and the processor job, prints where to
- * look, then — until a run in this data folder has had them accepted — uploads
- * a few sample images the project generates (a HEIC among them) and reports
- * them until they are done. Ctrl-C stops every process it started; a later
+ * look, then — until runs in this data folder have had every one accepted —
+ * uploads the sample images the project generates (a HEIC among them) that
+ * are not in yet and reports them until they are done. Ctrl-C stops every process it started; a later
  * run reuses .data/, resumes unfinished work and uploads no samples again (an
  * image the admin deleted stays deleted). A failure of the samples is
  * reported and the stack keeps serving; local-cloud or the backend ending on
@@ -138,41 +138,107 @@ function claimDataDir(dataDir: string): () => void {
   throw new Error(`could not claim ${file}`);
 }
 
-interface ImageView {
-  id: string;
-  status: string;
-}
+/** One file's outcome in the upload answer (`UploadOutcome` of packages/contracts). */
+type SampleOutcome =
+  | { id: string; status: string; duplicate: boolean; originalName: string }
+  | { originalName: string; error: { code: string; message: string } };
 
 /**
- * Marks the data folder once the samples' upload was accepted: later runs upload none again
+ * Marks the data folder once every sample was accepted: later runs upload none again
  * (`existsSync` of this file, not of the database, which a run killed before the samples, or a
  * DATABASE_PATH elsewhere, would make a wrong test).
  */
 const SAMPLES_MARKER = 'samples-uploaded';
 
-/** Uploads the samples and reports them until every one is processed or failed (bounded). */
+/**
+ * The samples accepted so far, one name a line, while some are still missing (refused, or never
+ * read after an earlier failure): the next run uploads only the others, so a sample the admin
+ * deleted meanwhile is not brought back.
+ */
+const SAMPLES_ACCEPTED = 'samples-accepted';
+
+/** The names in {@link SAMPLES_ACCEPTED}, none when there is no such file. */
+function acceptedBefore(dataDir: string): Set<string> {
+  const file = join(dataDir, SAMPLES_ACCEPTED);
+  if (!existsSync(file)) return new Set();
+  return new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean));
+}
+
+/**
+ * Reports each sample the backend refused (code and message) or never read (the backend stops
+ * reading an upload at a storage failure, and its answer leaves the rest out), records the
+ * accepted ones for the next run and marks the folder once none is missing. Returns the ids to follow.
+ */
+function recordOutcomes(
+  dataDir: string,
+  sent: string[],
+  outcomes: SampleOutcome[],
+  before: Set<string>,
+): string[] {
+  const accepted = outcomes.flatMap((o) => ('id' in o ? [o] : []));
+  for (const o of outcomes) {
+    if ('error' in o) say(`  ${o.originalName}: refused, ${o.error.code}: ${o.error.message}`);
+  }
+  const answered = new Set(outcomes.map((o) => o.originalName));
+  for (const name of sent.filter((n) => !answered.has(n))) {
+    say(`  ${name}: not read (the backend stopped reading the upload at an earlier failure)`);
+  }
+  const missing = sent.length - accepted.length;
+  if (missing === 0) {
+    writeFileSync(join(dataDir, SAMPLES_MARKER), `${new Date().toISOString()}\n`);
+    rmSync(join(dataDir, SAMPLES_ACCEPTED), { force: true });
+  } else {
+    const names = [...before, ...accepted.map((o) => o.originalName)];
+    writeFileSync(join(dataDir, SAMPLES_ACCEPTED), `${names.join('\n')}\n`);
+  }
+  const duplicates = accepted.filter((o) => o.duplicate).length;
+  say(
+    `  ${accepted.length} accepted${duplicates ? ` (${duplicates} already known)` : ''}` +
+      (missing ? `, ${missing} not: the next npm start in this folder sends those again` : ''),
+  );
+  return accepted.map((o) => o.id);
+}
+
+/** Uploads the samples not accepted yet, then reports them until every one is done (bounded). */
 async function uploadSamples(stack: LocalStack, dataDir: string): Promise<void> {
-  say('Uploading sample images (generated here) …');
-  const samples = [...(await makeSampleImages(5)), makeSampleHeic()];
+  const before = acceptedBefore(dataDir);
+  const samples = [...(await makeSampleImages(5)), makeSampleHeic()].filter(
+    (sample) => !before.has(sample.name),
+  );
+  if (samples.length === 0) {
+    // Every one was accepted already (the run that recorded the last of them ended before marking).
+    writeFileSync(join(dataDir, SAMPLES_MARKER), `${new Date().toISOString()}\n`);
+    return;
+  }
+  say(
+    before.size > 0
+      ? `Uploading the ${samples.length} sample images an earlier run could not (generated here) …`
+      : 'Uploading sample images (generated here) …',
+  );
   const form = new FormData();
   for (const sample of samples)
     form.append('file', new Blob([new Uint8Array(sample.bytes)]), sample.name);
   const response = await stack.admin('/api/admin/upload', { method: 'POST', body: form });
-  const body = (await response.json()) as { images?: (ImageView & { duplicate?: boolean })[] };
+  const body = (await response.json()) as { images?: SampleOutcome[] };
   if (!response.ok || !body.images)
     throw new Error(`upload failed: HTTP ${response.status} ${JSON.stringify(body)}`);
-  writeFileSync(join(dataDir, SAMPLES_MARKER), `${new Date().toISOString()}\n`);
-  const ids = body.images.map((image) => image.id);
-  const duplicates = body.images.filter((image) => image.duplicate).length;
-  say(`  ${ids.length} accepted${duplicates ? ` (${duplicates} already known)` : ''}`);
+  const sent = samples.map((sample) => sample.name);
+  await reportUntilDone(stack, recordOutcomes(dataDir, sent, body.images, before));
+}
 
+/** The states at which a sample needs nothing more (`deleted`: its image is gone, a 404). */
+const SETTLED = new Set(['processed', 'failed', 'deleted']);
+
+/** Polls the accepted samples' states, saying each change, until all are settled or 10 minutes pass. */
+async function reportUntilDone(stack: LocalStack, ids: string[]): Promise<void> {
   const deadline = Date.now() + 10 * 60_000;
   let last = '';
   for (;;) {
     const states = await Promise.all(
       ids.map(async (id) => {
         const r = await stack.admin(`/api/images/${id}`);
-        return r.ok ? ((await r.json()) as ImageView).status : 'unknown';
+        if (r.status === 404) return 'deleted';
+        return r.ok ? ((await r.json()) as { status: string }).status : 'unknown';
       }),
     );
     const counts: Record<string, number> = {};
@@ -182,7 +248,7 @@ async function uploadSamples(stack: LocalStack, dataDir: string): Promise<void> 
       .join(', ');
     if (line !== last) say(`  ${line}`);
     last = line;
-    if (states.every((s) => s === 'processed' || s === 'failed')) {
+    if (states.every((s) => SETTLED.has(s))) {
       say(`Samples done: ${line}.`);
       return;
     }

@@ -6,7 +6,10 @@
  * new data folder it runs its samples, a HEIC among them, to the end through
  * the processor bundle; Ctrl-C stops everything it started; a second run on
  * the same folder uploads no samples, so an image the admin deleted stays
- * deleted.
+ * deleted. Samples the backend refuses are named with their code, only the
+ * accepted ones are followed, and the next start sends only the refused ones
+ * (before, every answer entry counted as accepted, the refused ones were
+ * polled as `undefined` for 10 minutes and the folder was marked done).
  */
 
 import { spawnSync } from 'node:child_process';
@@ -244,4 +247,73 @@ describe('npm start on its own ports', () => {
       expect(await third.exited(60_000), third.output()).toBe(0);
     }
   }, 400_000);
+});
+
+describe('npm start when the backend refuses some samples', () => {
+  let dataDir: string;
+  const runs: StartLocal[] = [];
+  afterAll(async () => {
+    for (const r of runs) {
+      if (r.child.exitCode === null) {
+        r.child.kill('SIGINT');
+        await r.exited(60_000);
+      }
+    }
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('names each refused sample with its code, follows the accepted ones to the end and keeps running; the next start sends only the refused ones', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'start-local-refused-'));
+    const backendPort = await freePort();
+    const env = {
+      PORT: String(backendPort),
+      LOCAL_CLOUD_PORT: String(await freePort()),
+      DATA_DIR: dataDir,
+    };
+    // At most 1 MB a file: the third sample, a 6.5 MB PNG, is refused, and the backend reads no
+    // further (a refusal for size ends the request), so the two before it alone are accepted.
+    const first = startLocal({ ...env, MAX_UPLOAD_BYTES: '1000000' });
+    runs.push(first);
+    await first.waitFor(' accepted', 300_000);
+    const refused = (name: string) =>
+      `  ${name}: refused, PAYLOAD_TOO_LARGE: file is larger than the limit of 1000000 bytes\n`;
+    expect(first.output()).toContain(refused('sample-3-alpha.png'));
+    for (const name of ['sample-4.webp', 'sample-5.jpg', 'sample-animated.gif', 'sample-heic.heic'])
+      expect(first.output()).toContain(
+        `  ${name}: not read (the backend stopped reading the upload at an earlier failure)\n`,
+      );
+    expect(first.output()).toContain(
+      '  2 accepted, 5 not: the next npm start in this folder sends those again\n',
+    );
+    await first.waitFor('Samples done:', 600_000);
+    expect(first.output()).toContain('Samples done: 2 processed.');
+    // Not marked done, and still serving.
+    expect(existsSync(join(dataDir, 'samples-uploaded'))).toBe(false);
+    const health = await fetch(`http://127.0.0.1:${backendPort}/healthz`);
+    expect(health.status, await health.text()).toBe(200);
+    first.child.kill('SIGINT');
+    expect(await first.exited(60_000), first.output()).toBe(0);
+
+    const second = startLocal(env);
+    runs.push(second);
+    await second.waitFor('Samples done:', 600_000);
+    expect(second.output()).toContain(
+      'Uploading the 5 sample images an earlier run could not (generated here)',
+    );
+    expect(second.output()).toContain('  5 accepted\n');
+    expect(second.output()).toContain('Samples done: 5 processed.');
+    expect(existsSync(join(dataDir, 'samples-uploaded'))).toBe(true);
+    const db = new Database(join(dataDir, 'slideshow.db'), { readonly: true });
+    try {
+      const rows = db.prepare('SELECT original_name, status FROM images').all() as {
+        original_name: string;
+        status: string;
+      }[];
+      expect(rows.map((r) => r.status)).toEqual(Array(7).fill('processed'));
+    } finally {
+      db.close();
+    }
+    second.child.kill('SIGINT');
+    expect(await second.exited(60_000), second.output()).toBe(0);
+  }, 1_200_000);
 });
