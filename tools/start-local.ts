@@ -263,16 +263,35 @@ async function reportUntilDone(stack: LocalStack, ids: string[]): Promise<void> 
 /** The statuses of images still on their way; the `/status` counts name every status. */
 const UNFINISHED = ['uploaded', 'queued', 'processing'] as const;
 
+/** The part of `GET /status` (`StatusAnswer` of packages/contracts) that {@link sayUnfinished} reads. */
+interface StatusView {
+  counts: Record<string, number>;
+  regeneration: {
+    id: number;
+    status: string;
+    preset: string;
+    total: number;
+    remaining: number;
+  } | null;
+}
+
 /**
  * On a later start, says what the last run left unfinished (a Ctrl-C leaves
- * the images in flight to be finished here): the stack resumes them itself.
+ * the images in flight, and a running regeneration's items, to be finished
+ * here): the stack resumes them itself. A paused, cancelled or capped
+ * regeneration is not resumed, so it is not counted.
  */
 async function sayUnfinished(stack: LocalStack): Promise<void> {
   try {
     const response = await fetch(`${stack.backendUrl}/status`);
     if (!response.ok) return;
-    const { counts } = (await response.json()) as { counts: Record<string, number> };
+    const { counts, regeneration: run } = (await response.json()) as StatusView;
     const parts = UNFINISHED.filter((s) => (counts[s] ?? 0) > 0).map((s) => `${counts[s]} ${s}`);
+    if (run?.status === 'running' && run.remaining > 0) {
+      parts.push(
+        `regeneration run ${run.id} to ${run.preset} (${run.remaining} of ${run.total} images left)`,
+      );
+    }
     if (parts.length > 0) {
       say(`Unfinished from the last run: ${parts.join(', ')}; finishing them now.`);
     }
@@ -406,6 +425,8 @@ async function main(): Promise<void> {
     );
     await sayUnfinished(stack);
   } else {
+    // A folder whose samples are not all in yet may have work left from its last run too.
+    await sayUnfinished(stack);
     // The stack is up and announced: a sample that cannot be made or uploaded is reported, not fatal.
     await uploadSamples(stack, dataDir).catch((error: unknown) => {
       if (stopping) return;

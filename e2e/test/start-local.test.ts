@@ -9,7 +9,9 @@
  * deleted. Samples the backend refuses are named with their code, only the
  * accepted ones are followed, and the next start sends only the refused ones
  * (before, every answer entry counted as accepted, the refused ones were
- * polled as `undefined` for 10 minutes and the folder was marked done).
+ * polled as `undefined` for 10 minutes and the folder was marked done). A
+ * regeneration run left unfinished is counted in the next start's
+ * "Unfinished from the last run" line (before, only image statuses were).
  */
 
 import { spawnSync } from 'node:child_process';
@@ -251,6 +253,7 @@ describe('npm start on its own ports', () => {
 
 describe('npm start when the backend refuses some samples', () => {
   let dataDir: string;
+  let env: Record<string, string>;
   const runs: StartLocal[] = [];
   afterAll(async () => {
     for (const r of runs) {
@@ -265,7 +268,7 @@ describe('npm start when the backend refuses some samples', () => {
   it('names each refused sample with its code, follows the accepted ones to the end and keeps running; the next start sends only the refused ones', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'start-local-refused-'));
     const backendPort = await freePort();
-    const env = {
+    env = {
       PORT: String(backendPort),
       LOCAL_CLOUD_PORT: String(await freePort()),
       DATA_DIR: dataDir,
@@ -316,4 +319,33 @@ describe('npm start when the backend refuses some samples', () => {
     second.child.kill('SIGINT');
     expect(await second.exited(60_000), second.output()).toBe(0);
   }, 1_200_000);
+
+  it('counts an interrupted regeneration run in what the last run left unfinished', async () => {
+    // A regeneration to another preset whose worker never passes (once an hour): its items wait.
+    const regenEnv = { ...env, IMAGE_PRESET: 'web-v1' };
+    const third = startLocal({ ...regenEnv, REGEN_INTERVAL_MS: '3600000' });
+    runs.push(third);
+    await third.waitFor('Samples: none uploaded', 180_000);
+    const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+    const started = await fetch(`http://127.0.0.1:${env.PORT}/api/admin/regenerate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    const answer = await started.text();
+    expect(started.status, answer).toBe(202);
+    const runId = (JSON.parse(answer) as { run: { id: number } }).run.id;
+    third.child.kill('SIGINT');
+    expect(await third.exited(60_000), third.output()).toBe(0);
+
+    const fourth = startLocal(regenEnv);
+    runs.push(fourth);
+    await fourth.waitFor('Samples: none uploaded', 180_000);
+    await fourth.waitFor('Unfinished from the last run: ', 30_000);
+    expect(fourth.output()).toContain(
+      `Unfinished from the last run: regeneration run ${runId} to web-v1 (7 of 7 images left); finishing them now.`,
+    );
+    fourth.child.kill('SIGINT');
+    expect(await fourth.exited(60_000), fourth.output()).toBe(0);
+  }, 600_000);
 });
