@@ -132,6 +132,13 @@ function claimDataDir(dataDir: string): () => void {
             'this one its own folder and ports, e.g. DATA_DIR=.data-2 PORT=8081 LOCAL_CLOUD_PORT=8124 npm start',
         );
       }
+      // The launcher writes the servers' logs: one killed hard (or a crash, a reboot) takes the
+      // servers with it (their stdin lifeline), but their last lines never reach the files.
+      say(
+        `The last npm start here (pid ${owner}) ended without stopping the stack (killed hard, a ` +
+          'crash or a reboot): the backend and local-cloud stopped with it, but the last lines ' +
+          `of their logs in ${join(dataDir, 'logs')} are missing.`,
+      );
       rmSync(file, { force: true });
     }
   }

@@ -211,7 +211,7 @@ describe('Ctrl-C of npm start with jobs in flight', () => {
     const run = await startAgain();
     // No handler runs for SIGKILL: the backend and local-cloud see their stdin (a pipe whose
     // other end the launcher held) reach its end, and stop as on SIGTERM. (Their last log
-    // lines are lost with the launcher, which copied them into logs/.)
+    // lines are lost with the launcher, which copied them into logs/: the next start says so.)
     run.child.kill('SIGKILL');
     await run.exited(60_000);
     await until(
@@ -221,6 +221,12 @@ describe('Ctrl-C of npm start with jobs in flight', () => {
     );
     // A stop, not a crash: the backend released the database lease for the next start.
     expectLeaseReleased(dataDir);
+    const next = await startAgain();
+    expect(next.output()).toContain(
+      `The last npm start here (pid ${run.child.pid}) ended without stopping the stack`,
+    );
+    next.child.kill('SIGINT');
+    expect(await next.exited(60_000), next.output()).toBe(0);
   }, 600_000);
 
   it('still stops the whole stack when the closed terminal fails its writes', async () => {
