@@ -21,8 +21,9 @@ export const Variant = z.object({
   /**
    * The preset's "never larger" rule (packages/imaging never-larger.ts):
    * `wider` — this width was not stored, `suffix` names the wider file of the
-   * same format that serves it (as small or smaller); `original` — the stored
-   * file is the original's own bytes (already web-ready and smaller).
+   * same format that serves it (as small or smaller); `original` — written
+   * only by earlier versions, which stored a web-ready original's image data
+   * (no longer made: every stored byte is an encoder's output).
    */
   reuse: z.enum(['wider', 'original']).optional(),
 });

@@ -51,6 +51,14 @@ describe('preset files', () => {
     expect(problems).toMatch(/^presets\.web-v3\.qualitySearch\.speed\.avif\.min: /m);
   });
 
+  it('refuses a width wider than every encoder writes (WebP: 16383 px)', () => {
+    const file = clone(presetFile);
+    file.presets['web-v1'].widths = [640, 20_000];
+    expect(() => parsePresetFile(file, 'wide.json')).toThrow(/web-v1\.widths\.1: /);
+    file.presets['web-v1'].widths = [640, 16_383];
+    expect(() => parsePresetFile(file, 'wide.json')).not.toThrow();
+  });
+
   it("checks the quality search's pixel floor, byte margin and keys", () => {
     const file = clone(presetFile);
     const search = file.presets['web-v3'].qualitySearch;

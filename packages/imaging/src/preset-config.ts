@@ -16,10 +16,12 @@ import { readFileSync } from 'node:fs';
 import { AppError } from '@slideshow/runtime';
 import * as z from 'zod';
 import type { Preset } from './presets.ts';
+import { MAX_VARIANT_SIDE } from './variant-size.ts';
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const quality = int(1, 100);
-const width = int(1, 30_000);
+// No wider than every encoder writes (WebP's 16383 px): a wider variant would always fail.
+const width = int(1, MAX_VARIANT_SIDE);
 
 /** Ascending, distinct widths. */
 const Widths = z

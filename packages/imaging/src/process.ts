@@ -5,7 +5,6 @@
  * record.
  */
 
-import { readFile } from 'node:fs/promises';
 import { ImageResult } from '@slideshow/contracts/image-result';
 import { AppError, coerceError } from '@slideshow/runtime';
 import sharp from 'sharp';
@@ -29,7 +28,6 @@ import type { ProbeResult } from './probe-header.ts';
 import type { FormatChoice } from './quality-search.ts';
 import { animatedJobs, checkAborted, stillJobs } from './variant-jobs.ts';
 import { widestVariant } from './variant-size.ts';
-import { webCopy } from './web-copy.ts';
 
 export { pickProbeWidth } from './variant-jobs.ts';
 
@@ -157,7 +155,7 @@ export async function processImage(
   clock.lap('encode');
   let entries: ManifestEntry[] = variants.map((variant) => ({ variant }));
   if (deferWrites) {
-    entries = await writeNeverLarger(input, info, decoded.multiFrame, variants, write, signal);
+    entries = await writeNeverLarger(variants, write, signal);
     clock.lap('write');
   }
 
@@ -267,26 +265,11 @@ async function runEncodes(
 
 /** Applies the never-larger rule to the finished variants, then writes the ones it keeps. */
 async function writeNeverLarger(
-  input: Buffer | string,
-  info: ProbeResult,
-  multiFrame: boolean,
   variants: VariantOutput[],
   write: (variant: VariantOutput) => Promise<void>,
   signal: AbortSignal | undefined,
 ): Promise<ManifestEntry[]> {
-  // Only the original's image data, in a container rebuilt from an allow-list
-  // (web-copy.ts), may stand in for a variant: never its other bytes.
-  const copy =
-    !multiFrame && (await isWebReady(input, info.orientation))
-      ? webCopy(typeof input === 'string' ? await readFile(input) : input, info.format)
-      : undefined;
-  const entries = applyNeverLarger(variants, {
-    format: info.format,
-    width: info.width,
-    height: info.height,
-    animated: multiFrame,
-    webCopy: copy,
-  });
+  const entries = applyNeverLarger(variants);
   await writeAll(
     entries.filter((e) => e.reuse !== 'wider').map((e) => e.variant),
     write,
@@ -345,22 +328,4 @@ async function firstFrame(input: Buffer | string, limits: Limits): Promise<Buffe
   } catch (error) {
     throw fromSharpError(coerceError(error), { stage: 'first-frame' });
   }
-}
-
-/**
- * Whether a browser would show the original's own bytes exactly as a variant:
- * upright, 8-bit sRGB with no embedded profile (so no conversion is needed),
- * and nothing a variant never carries (EXIF, GPS, XMP, IPTC).
- */
-async function isWebReady(input: Buffer | string, orientation: number): Promise<boolean> {
-  if (orientation !== 1) return false;
-  const meta = await sharp(input).metadata();
-  return (
-    meta.space === 'srgb' &&
-    meta.depth === 'uchar' &&
-    meta.icc === undefined &&
-    meta.exif === undefined &&
-    meta.xmp === undefined &&
-    meta.iptc === undefined
-  );
 }
