@@ -101,6 +101,36 @@ describe('a retired holder watching its successor', () => {
     });
   });
 
+  it('releases again a record its own release left behind (a write raced it), and never reports a healthy successor', async () => {
+    const path = join(dir, `lease-${n++}.db`);
+    const make = (owner: string, revision: string): Lease =>
+      createLease({ store: createFsLeaseStore({ path }), owner, revision, timing: quick, logger });
+    const old = make('old', 'rev-1');
+    await old.acquire({ timeoutMs: 1_000, requestHandover: true });
+    // Another process writes the record between the holder's last read and its release (a
+    // second deploy's handover request): the release meets CONFLICT and the record still
+    // names `old` as holder.
+    const other = createFsLeaseStore({ path });
+    const seen = await other.read();
+    if (!seen) throw new Error('no record');
+    await other.write({ ...seen.record, writtenAt: new Date().toISOString() }, seen.generation);
+    await old.release();
+    expect((await other.read())?.record.holder?.owner).toBe('old');
+
+    const watch = watching(old);
+    const next = make('next', 'rev-2');
+    // Released again by the watch, the record is taken at once, not after its TTL.
+    expect(await next.acquire({ timeoutMs: 5_000, requestHandover: true })).toMatchObject({
+      how: 'released',
+      epoch: 2,
+    });
+    next.startRenewing(noEvents);
+    await next.markServing();
+    expect(await watch.done).toMatchObject({ outcome: 'served', holder: 'next' });
+    await next.release();
+    await other.close();
+  });
+
   it('keeps the serving mark through renewals and clears it on release', async () => {
     const { path, next, old } = await handedOver(quick);
     await next.acquire({ timeoutMs: 1_000, requestHandover: true });

@@ -19,6 +19,10 @@
  *   out the TTL again.
  * - `abandoned`, `not-taken`: the record this process released (or none)
  *   stood unchanged as long: the requester never took the lease.
+ *
+ * A record that still names this process as holder (its release at the
+ * handover met a concurrent write and did not land) is released again, not
+ * mistaken for a successor that stopped renewing.
  */
 import { AppError, coerceError } from '@slideshow/runtime';
 import { readRecord, sleep } from './acquire.ts';
@@ -36,8 +40,11 @@ export type SuccessorOutcome =
       epoch: number;
     };
 
-/** Releases an expired record over `seen`; false when someone wrote first (it is not abandoned). */
-async function releaseExpired(lease: LeaseState, seen: StoredLease): Promise<boolean> {
+/**
+ * Releases the record over `seen` (a successor's that stopped renewing, or this process's
+ * own when its release did not land); false when someone wrote first.
+ */
+async function releaseSeen(lease: LeaseState, seen: StoredLease): Promise<boolean> {
   const { store, logger, wall } = lease.ctx;
   const released: LeaseRecord = {
     ...seen.record,
@@ -48,10 +55,13 @@ async function releaseExpired(lease: LeaseState, seen: StoredLease): Promise<boo
   };
   try {
     await store.write(released, seen.generation);
-    logger.warn('released the database lease of a successor that stopped renewing', {
-      holder: seen.record.holder?.owner,
-      epoch: seen.record.epoch,
-    });
+    const own = seen.record.holder?.owner === lease.ctx.owner;
+    logger.warn(
+      own
+        ? 'released the database lease again: the release at the handover did not land'
+        : 'released the database lease of a successor that stopped renewing',
+      { holder: seen.record.holder?.owner, epoch: seen.record.epoch },
+    );
     return true;
   } catch (error) {
     const e = coerceError(error);
@@ -92,12 +102,20 @@ export async function watchSuccessor(
     if (!holder && epoch > ownEpoch) {
       return { outcome: 'abandoned', how: 'released', holder: lastHolder, epoch };
     }
+    if (current && holder?.owner === owner) {
+      // This process's own release did not land (a write raced it, e.g. a second handover
+      // request): it is not a successor that stopped renewing. Release again over what is
+      // there now, then watch as after any release.
+      if (await releaseSeen(lease, current)) observed = undefined;
+      await sleep(timing.pollEveryMs, signal);
+      continue;
+    }
     const generation = current?.generation ?? ABSENT;
     if (observed?.generation !== generation) {
       observed = { generation, since: now() };
     } else if (now() - observed.since >= (record?.ttlMs ?? timing.ttlMs) + timing.marginMs) {
       if (current && holder) {
-        if (await releaseExpired(lease, current)) {
+        if (await releaseSeen(lease, current)) {
           return { outcome: 'abandoned', how: 'expired', holder: holder.owner, epoch };
         }
       } else {

@@ -448,14 +448,20 @@ async function releaseAfterFailedStart(
   state: WriterState,
   reason: string,
 ): Promise<void> {
-  await state.replication?.stop('kill').catch(() => undefined);
-  try {
-    state.db?.close();
-  } catch {
-    // A database that failed to open or migrate may refuse to close; the release matters more.
-  }
-  await bounded(options.lease.release(), SHUTDOWN_BUDGET.releaseMs).catch(() => undefined);
-  options.logger.warn('released the database lease after a failed start', { reason });
+  // Another ending (a signal, a lost lease) already stops the process and releases.
+  if (state.ending) return;
+  // Set first: stopping Litestream below must not read as "stopped unexpectedly".
+  state.ending = (async () => {
+    await state.replication?.stop('kill').catch(() => undefined);
+    try {
+      state.db?.close();
+    } catch {
+      // A database that failed to open or migrate may refuse to close; the release matters more.
+    }
+    await bounded(options.lease.release(), SHUTDOWN_BUDGET.releaseMs).catch(() => undefined);
+    options.logger.warn('released the database lease after a failed start', { reason });
+  })();
+  await state.ending;
 }
 
 /** Waits for the lease (bounded); undefined, logged, when this instance may not start. */
