@@ -226,9 +226,19 @@ async function uploadSamples(stack: LocalStack, dataDir: string): Promise<void> 
   for (const sample of samples)
     form.append('file', new Blob([new Uint8Array(sample.bytes)]), sample.name);
   const response = await stack.admin('/api/admin/upload', { method: 'POST', body: form });
-  const body = (await response.json()) as { images?: SampleOutcome[] };
-  if (!response.ok || !body.images)
-    throw new Error(`upload failed: HTTP ${response.status} ${JSON.stringify(body)}`);
+  const body = (await response.json()) as {
+    images?: SampleOutcome[];
+    error?: { code?: string; message?: string };
+  };
+  if (!response.ok || !body.images) {
+    // The backend answers one error when it accepted none: the first refusal's.
+    const why = body.error
+      ? `${body.error.code}: ${body.error.message}`
+      : `HTTP ${response.status} ${JSON.stringify(body)}`;
+    throw new Error(
+      `none of the ${samples.length} samples was accepted (${why}); the next npm start in this folder sends them again`,
+    );
+  }
   const sent = samples.map((sample) => sample.name);
   await reportUntilDone(stack, recordOutcomes(dataDir, sent, body.images, before));
 }
