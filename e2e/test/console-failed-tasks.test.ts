@@ -208,6 +208,23 @@ describe.skipIf(NO_CHROMIUM)(
         await page.keyboard.press('Escape');
         await detail.waitFor({ state: 'detached' });
       }
+      // A link followed in the same task that closes the dialog, so before its close event
+      // runs: the new link opens, the close does not erase it.
+      const detail = page.locator('#detail[open]');
+      await page.evaluate(() => {
+        location.hash = 'image=first-link';
+      });
+      await detail.waitFor();
+      await page.evaluate(() => {
+        (document.getElementById('detail') as HTMLDialogElement).close();
+        location.hash = 'image=second-link';
+      });
+      await expect
+        .poll(() => page.locator('#detail[open] #detail-title').textContent())
+        .toBe('No image second-link');
+      expect(await page.evaluate(() => location.hash)).toBe('#image=second-link');
+      await page.keyboard.press('Escape');
+      await detail.waitFor({ state: 'detached' });
       // Chromium logs the API's two 404s (the image, its timeline) for the well-formed id;
       // the id of another shape is never sent. Nothing else.
       expect(errors).toEqual(

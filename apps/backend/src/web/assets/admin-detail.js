@@ -28,6 +28,8 @@ let shownId = null;
  * one with the same key, which gets the focus instead.
  */
 let openerKey;
+/** The location.hash the dialog was last shown for: only that link is cleared when it closes. */
+let dialogHash = null;
 
 const EVENT_TEXT = {
   uploaded: 'Uploaded',
@@ -319,6 +321,8 @@ export async function openDetail(id, { refresh = false } = {}) {
 
 /** Opens the dialog unless it is open, remembering what had the focus. */
 function showDialog() {
+  // The link the dialog shows now (it may change while it is open).
+  dialogHash = location.hash;
   if ($('detail').open) return;
   openerKey = document.activeElement?.dataset?.focus;
   $('detail').showModal();
@@ -365,6 +369,8 @@ export function initDetail({ changed }) {
   onChanged = changed;
   window.addEventListener('hashchange', fromHash);
   $('detail').addEventListener('close', () => {
+    // Shown again before this event ran (a link followed right after the close): it is not closed.
+    if ($('detail').open) return;
     openId = null;
     shownId = null;
     // The close gives the focus back, unless its element was replaced meanwhile: the focus
@@ -373,8 +379,11 @@ export function initDetail({ changed }) {
     if (openerKey && (focusLost() || $('detail').contains(document.activeElement))) {
       document.querySelector(`[data-focus="${CSS.escape(openerKey)}"]`)?.focus();
     }
-    if (location.hash.startsWith('#image='))
+    // Only the link it showed: a link followed after the dialog closed and before this event
+    // (another #image=) is opened by its hashchange, not erased.
+    if (location.hash.startsWith('#image=') && location.hash === dialogHash)
       history.replaceState(null, '', `${location.pathname}${location.search}`);
+    dialogHash = null;
   });
   return fromHash;
 }
