@@ -15,6 +15,7 @@
  * DATA_DIR another `npm start` is running on, stops it with a message naming
  * the variable that moves it.
  */
+
 import {
   chmodSync,
   existsSync,
@@ -26,6 +27,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { StatusAnswer, UploadOutcome } from '@slideshow/contracts';
 import {
   type LocalStack,
   type LogFailure,
@@ -145,11 +147,6 @@ function claimDataDir(dataDir: string): () => void {
   throw new Error(`could not claim ${file}`);
 }
 
-/** One file's outcome in the upload answer (`UploadOutcome` of packages/contracts). */
-type SampleOutcome =
-  | { id: string; status: string; duplicate: boolean; originalName: string }
-  | { originalName: string; error: { code: string; message: string } };
-
 /**
  * Marks the data folder once every sample was accepted: later runs upload none again
  * (`existsSync` of this file, not of the database, which a run killed before the samples, or a
@@ -179,7 +176,7 @@ function acceptedBefore(dataDir: string): Set<string> {
 function recordOutcomes(
   dataDir: string,
   sent: string[],
-  outcomes: SampleOutcome[],
+  outcomes: UploadOutcome[],
   before: Set<string>,
 ): string[] {
   const accepted = outcomes.flatMap((o) => ('id' in o ? [o] : []));
@@ -227,7 +224,7 @@ async function uploadSamples(stack: LocalStack, dataDir: string): Promise<void> 
     form.append('file', new Blob([new Uint8Array(sample.bytes)]), sample.name);
   const response = await stack.admin('/api/admin/upload', { method: 'POST', body: form });
   const body = (await response.json()) as {
-    images?: SampleOutcome[];
+    images?: UploadOutcome[];
     error?: { code?: string; message?: string };
   };
   if (!response.ok || !body.images) {
@@ -280,18 +277,6 @@ async function reportUntilDone(stack: LocalStack, ids: string[]): Promise<void> 
 /** The statuses of images still on their way; the `/status` counts name every status. */
 const UNFINISHED = ['uploaded', 'queued', 'processing'] as const;
 
-/** The part of `GET /status` (`StatusAnswer` of packages/contracts) that {@link sayUnfinished} reads. */
-interface StatusView {
-  counts: Record<string, number>;
-  regeneration: {
-    id: number;
-    status: string;
-    preset: string;
-    total: number;
-    remaining: number;
-  } | null;
-}
-
 /**
  * On a later start, says what the last run left unfinished (a Ctrl-C leaves
  * the images in flight, and a running regeneration's items, to be finished
@@ -302,7 +287,7 @@ async function sayUnfinished(stack: LocalStack): Promise<void> {
   try {
     const response = await fetch(`${stack.backendUrl}/status`);
     if (!response.ok) return;
-    const { counts, regeneration: run } = (await response.json()) as StatusView;
+    const { counts, regeneration: run } = (await response.json()) as StatusAnswer;
     const parts = UNFINISHED.filter((s) => (counts[s] ?? 0) > 0).map((s) => `${counts[s]} ${s}`);
     if (run?.status === 'running' && run.remaining > 0) {
       parts.push(
