@@ -28,15 +28,10 @@ import {
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StatusAnswer, UploadOutcome } from '@slideshow/contracts';
-import {
-  type LocalStack,
-  type LogFailure,
-  PortInUseError,
-  startLocalStack,
-  type UnexpectedExit,
-} from './local-stack.ts';
+import { type LocalStack, startLocalStack } from './local-stack.ts';
 import { makeSampleHeic, makeSampleImages } from './sample-images.ts';
 import { repoRoot } from './shared-dir.ts';
+import { type LogFailure, PortInUseError, type UnexpectedExit } from './stack-children.ts';
 
 const say = (line = '') => process.stderr.write(`${line}\n`);
 // A closed terminal window hangs up the tty (SIGHUP, then every write fails with EIO), and a

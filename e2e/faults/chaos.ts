@@ -6,7 +6,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { coerceError } from '@slideshow/runtime';
-import { type LocalStack, waitForHttp } from '@slideshow/tools/local-stack';
+import type { LocalStack } from '@slideshow/tools/local-stack';
+import { waitForHttp } from '@slideshow/tools/stack-children';
 import { createRandom } from './corpus.ts';
 import { findPids, killAll } from './processes.ts';
 

@@ -16,8 +16,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { crc32, deflateSync } from 'node:zlib';
-import { freePort } from '@slideshow/tools/local-stack';
 import { repoRoot } from '@slideshow/tools/shared-dir';
+import { freePort } from '@slideshow/tools/stack-children';
 import Database from 'better-sqlite3';
 
 /** The admin token every instance accepts. */

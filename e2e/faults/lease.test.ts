@@ -569,7 +569,7 @@ describe('one writer in local mode (the lease file next to the database)', () =>
   it('refuses a second `npm start` on the same data folder because of the lease', async () => {
     const root = mkdtempSync(join(tmpdir(), 'lease-local-'));
     const { spawn } = await import('node:child_process');
-    const { freePort } = await import('@slideshow/tools/local-stack');
+    const { freePort } = await import('@slideshow/tools/stack-children');
     const main = fileURLToPath(new URL('../../apps/backend/src/main.ts', import.meta.url));
     const run = async (waitMs: string) => {
       const child = spawn(process.execPath, [main], {

@@ -21,7 +21,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@slideshow/tools/local-stack';
+import { freePort } from '@slideshow/tools/stack-children';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   expectLeaseReleased,

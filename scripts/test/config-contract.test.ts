@@ -401,7 +401,8 @@ describe('the config contract: every deploy file against the loader of the app i
       const localStack = await readFile(join(repoRoot, 'tools/local-stack.ts'), 'utf8');
       expect(localStack).toContain('readJobLimits()');
       expect(localStack).not.toMatch(/maxRetries \?\? \d|taskTimeoutSeconds \?\? \d/);
-      expect(localStack).toContain('JOB_PARALLELISM: String(LOCAL_JOB_PARALLELISM)');
+      const provisioning = await readFile(join(repoRoot, 'tools/local-provision.ts'), 'utf8');
+      expect(provisioning).toContain('JOB_PARALLELISM: String(LOCAL_JOB_PARALLELISM)');
     });
 
     it('fits the workflow wait budget: one image needs at most the 7,200 s the connector waits', () => {

@@ -1,13 +1,13 @@
 /**
  * The local stack's queues against scripts/setup's: the same retry policy
- * (tools/local-stack.ts LOCAL_QUEUES), and rates that differ on purpose (setup
+ * (tools/local-provision.ts LOCAL_QUEUES), and rates that differ on purpose (setup
  * derives them from the Cloud Run job-run quota, which local-cloud does not
  * impose), never lower than setup's defaults.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LOCAL_QUEUES } from '../../tools/local-stack.ts';
+import { LOCAL_QUEUES } from '../../tools/local-provision.ts';
 import { scriptsDir } from './helpers/gcloud-double.ts';
 
 /** setup's `queue_settings`: per queue, rate, concurrency, attempts, min/max backoff, doublings, duration. */

@@ -39,7 +39,7 @@ let secretFile: string;
 let cloud: RunningLocalCloud;
 let seq = 0;
 
-/** The pins, as tools/local-stack.ts registers them for the processor. */
+/** The pins, as tools/local-provision.ts registers them for the processor. */
 const pins = () => ({
   BACKEND_API_URL: BACKEND,
   STORAGE_URL: storageUrl,
@@ -64,7 +64,7 @@ afterAll(async () => {
   removeDir(dir);
 });
 
-/** The env of the launcher's processor job (tools/local-stack.ts processorJob), with `changes`. */
+/** The env of the launcher's processor job (tools/local-provision.ts processorJob), with `changes`. */
 function launcherEnv(out: string, changes: Record<string, string> = {}) {
   const literal = {
     BACKEND_API_URL: BACKEND,
