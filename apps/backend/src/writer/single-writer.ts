@@ -40,7 +40,7 @@
  */
 import { type ServerType, serve } from '@hono/node-server';
 import type { Acquired, Lease } from '@slideshow/lease';
-import { AppError, coerceError, type Logger } from '@slideshow/runtime';
+import { coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import { closeServer } from '../close-server.ts';
 import type { BackendConfig } from '../config.ts';
@@ -48,9 +48,11 @@ import { type Db, openDatabase } from '../db/open-database.ts';
 import { createWriterEpochsRepository } from '../db/writer-epochs-repository.ts';
 import { serverOptions } from '../server-options.ts';
 import { createGate, type FetchHandler, type Gate } from './gate.ts';
-import { type Litestream, REPLICA_BASE, type Replication, replicaPathFor } from './litestream.ts';
+import { type Litestream, type Replication, replicaPathFor } from './litestream.ts';
+import { recordEpoch } from './record-epoch.ts';
 import { listReplicaEpochs } from './replica-epochs.ts';
 import { pruneAfterRestore } from './replica-pruning.ts';
+import { type BucketFallback, restoreLatest } from './restore-latest.ts';
 import { watchSuccessor } from './successor-watch.ts';
 
 /** The parts of the shutdown budget after the request grace (Cloud Run: 10 s in all). */
@@ -100,94 +102,6 @@ export interface SingleWriterOptions {
 
 /** Longest wait for Litestream's first snapshot before the instance gives up (exit 1). */
 const FIRST_SYNC_LIMIT_MS = 60_000;
-/** How many earlier epochs a restore looks back for a replica (writers that died before their first snapshot). */
-const RESTORE_LOOKBACK = 20;
-
-/**
- * Restores the newest replica: the previous epoch's path, else the one
- * before (a writer that died before its first snapshot never served a
- * write), up to RESTORE_LOOKBACK epochs back; else, when the bucket can be
- * listed, the newest epoch path it holds (the lease object was deleted or
- * reset by hand, so the lease's previous epoch says nothing, or more writers
- * than the look-back died in a row); else the single path used before the
- * lease existed. Starting from an empty database while the bucket holds a
- * replica would lose it all, and the orphan sweeper would then delete the
- * originals the lost rows named.
- */
-async function restoreLatest(
-  litestream: Litestream,
-  previousEpoch: number,
-  logger: Logger,
-  bucket: BucketFallback | undefined,
-): Promise<string> {
-  const last = Math.max(1, previousEpoch - RESTORE_LOOKBACK);
-  for (let epoch = previousEpoch; epoch >= last && epoch > 0; epoch--) {
-    const path = replicaPathFor(epoch);
-    if ((await litestream.restore(path)) === 'restored') {
-      if (epoch !== previousEpoch) {
-        logger.warn('the previous writer left no replica; restored an earlier one', {
-          previousEpoch,
-          restoredFrom: path,
-        });
-      }
-      return path;
-    }
-  }
-  const listed = (await bucket?.listEpochs()) ?? [];
-  if (bucket && listed.length > 0) {
-    const untried = listed.filter((epoch) => epoch > previousEpoch || epoch < last);
-    return restoreNewestListed(litestream, logger, { previousEpoch, listed, untried }, bucket);
-  }
-  if ((await litestream.restore(REPLICA_BASE)) === 'restored') return REPLICA_BASE;
-  return 'no replica';
-}
-
-/** What the restore's fallback needs of the database bucket and the lease. */
-interface BucketFallback {
-  /** The epochs that have a path in the bucket (replica-epochs.ts). */
-  listEpochs(): Promise<number[]>;
-  /** Raises the lease's epoch above `epoch` (a no-op when it is above already). */
-  raiseEpochAbove(epoch: number): Promise<void>;
-}
-
-/**
- * The fallback of {@link restoreLatest}: the newest of the bucket's epoch paths
- * the look-back did not try. The lease's epoch is first raised above every path
- * listed, so this writer never replicates into a path that holds data, and a
- * writer that dies before recording its epoch leaves a lease whose look-back
- * finds the newest path. A bucket that holds epoch paths none of which
- * restores is refused: starting empty would lose them.
- */
-async function restoreNewestListed(
-  litestream: Litestream,
-  logger: Logger,
-  found: { previousEpoch: number; listed: number[]; untried: number[] },
-  bucket: BucketFallback,
-): Promise<string> {
-  const { previousEpoch, listed } = found;
-  await bucket.raiseEpochAbove(Math.max(...listed));
-  const untried = [...found.untried].sort((a, b) => b - a).slice(0, RESTORE_LOOKBACK);
-  for (const epoch of untried) {
-    const path = replicaPathFor(epoch);
-    if ((await litestream.restore(path)) === 'restored') {
-      logger.warn(
-        'the lease named no epoch with a replica; restored the newest one in the bucket',
-        {
-          previousEpoch,
-          restoredFrom: path,
-          hint: 'docs/deploy.md "Recover from a lost lease"',
-        },
-      );
-      return path;
-    }
-  }
-  throw new AppError(
-    'INTERNAL',
-    `the database bucket holds replica paths (epochs ${untried.join(', ')}) but none could be restored; refusing to start with an empty database`,
-    { context: { previousEpoch, listed: listed.length }, retryable: false },
-  );
-}
-
 /** `open` once; every call shares the first call's promise. */
 function once<T>(open: () => Promise<T>): () => Promise<T> {
   let opened: Promise<T> | undefined;
@@ -484,57 +398,6 @@ async function acquireLease(
     });
     return undefined;
   }
-}
-
-/**
- * This writer's epoch, checked against the restored database (a lease reset
- * by hand must not make epochs go back, and a restored database older than
- * the previous writer is reported), recorded in `writer_epochs`; returns the
- * facts the start-up logs carry.
- */
-async function recordEpoch(
-  options: SingleWriterOptions,
-  db: Db,
-  acquired: Pick<Acquired, 'previousEpoch' | 'how'>,
-  restored: string,
-) {
-  const { config, logger, lease, owner } = options;
-  const epochs = createWriterEpochsRepository(db);
-  const restoredEpoch = epochs.highest();
-  // The lease's own epoch: the restore's bucket fallback may have raised it since acquiring.
-  let epoch = lease.epoch();
-  if (restoredEpoch !== null && restoredEpoch >= epoch) {
-    // The lease object was deleted or reset by hand: keep epochs growing.
-    epoch = await lease.raiseEpoch(restoredEpoch + 1);
-  }
-  if (acquired.previousEpoch > 0 && (restoredEpoch ?? 0) < acquired.previousEpoch) {
-    // From the previous writer's own replica this cannot happen unless that replica is
-    // stale; from an earlier one it means the previous writer never got to serve.
-    const fromPrevious = restored === replicaPathFor(acquired.previousEpoch);
-    const log = (message: string, fields: Record<string, unknown>) =>
-      fromPrevious ? logger.error(message, fields) : logger.warn(message, fields);
-    log(
-      fromPrevious
-        ? 'the restored replica misses its own writer: it is stale'
-        : 'the previous writer left no replica (it never became ready)',
-      {
-        restoredEpoch,
-        previousEpoch: acquired.previousEpoch,
-        restoredFrom: restored,
-        hint: 'docs/deploy.md "Recover from a lost lease"',
-      },
-    );
-  }
-  epochs.record({
-    epoch,
-    owner,
-    revision: config.lease.revision,
-    restoredEpoch,
-    previousEpoch: acquired.previousEpoch,
-    startedAt: new Date().toISOString(),
-    acquired: acquired.how,
-  });
-  return { epoch, owner, restoredEpoch, previousEpoch: acquired.previousEpoch, restore: restored };
 }
 
 /** Starts the backend as the single writer; resolves once it serves (or exits the process). */
