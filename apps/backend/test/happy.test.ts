@@ -411,15 +411,24 @@ describe('backend happy paths', () => {
     });
   });
 
-  it('serves stored variants under /media with immutable caching and nosniff', async () => {
+  it('serves stored variants under /media with their stored caching, as Cloud Storage does, and nosniff', async () => {
     const bytes = makePng(4, 4, 1);
-    await t.store.put('variants/img_x/web-v1/g0/w320.png', bytes, { contentType: 'image/png' });
+    // The processor's own setting (apps/processor/src/run.ts VARIANT_CACHE_CONTROL).
+    const immutable = 'public, max-age=31536000, immutable';
+    await t.store.put('variants/img_x/web-v1/g0/w320.png', bytes, {
+      contentType: 'image/png',
+      cacheControl: immutable,
+    });
     const response = await t.app.request('/media/variants/img_x/web-v1/g0/w320.png');
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('image/png');
-    expect(response.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(response.headers.get('cache-control')).toBe(immutable);
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect(Buffer.from(await response.arrayBuffer()).equals(bytes)).toBe(true);
+    // Stored without one: Cloud Storage's default for a public object.
+    await t.store.put('variants/img_x/web-v1/g0/w640.png', bytes, { contentType: 'image/png' });
+    const bare = await t.app.request('/media/variants/img_x/web-v1/g0/w640.png');
+    expect(bare.headers.get('cache-control')).toBe('public, max-age=3600');
   });
 
   it('echoes a request id on every response, errors included', async () => {

@@ -4,8 +4,10 @@
  * per format for `<picture>`/`srcset`), and in local mode `GET /media/*`
  * serving generated variants from the filesystem store. Only keys under
  * `variants/` are served (never originals), with the stored content type,
- * `X-Content-Type-Options: nosniff` and a year-long immutable cache (keys
- * include the generation, so a reprocessed image gets new URLs).
+ * `X-Content-Type-Options: nosniff` and, as Cloud Storage serves a public
+ * object, the `Cache-Control` its writer stored with it (the processor's
+ * year-long immutable cache: keys include the generation, so a reprocessed
+ * image gets new URLs), else Cloud Storage's default for public objects.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -18,6 +20,13 @@ import { slideshowEntry } from '../image-view.ts';
 import { isUnderVariants } from '../keys.ts';
 
 const SAFE_TYPES = new Set(['image/avif', 'image/webp', 'image/jpeg', 'image/png']);
+
+/**
+ * What Cloud Storage sends for a public object stored without `Cache-Control`
+ * (the JSON API's `Object.cacheControl`: "If omitted, and the object is
+ * accessible to all anonymous users, the default will be public, max-age=3600").
+ */
+const PUBLIC_OBJECT_DEFAULT_CACHE = 'public, max-age=3600';
 
 /** Most slides the public slideshow lists. */
 export const SLIDESHOW_LIMIT = 1_000;
@@ -64,7 +73,7 @@ export function mediaRoutes(services: Services) {
         ? info.contentType
         : 'application/octet-stream',
       'Content-Length': String(info.bytes),
-      'Cache-Control': 'public, max-age=31536000, immutable',
+      'Cache-Control': info.cacheControl ?? PUBLIC_OBJECT_DEFAULT_CACHE,
       'X-Content-Type-Options': 'nosniff',
       'Content-Security-Policy': "default-src 'none'",
     };
