@@ -22,6 +22,13 @@ export const AdminThumbnail = z.object({
 });
 export type AdminThumbnail = z.infer<typeof AdminThumbnail>;
 
+/**
+ * Most failed tasks one bulk retry takes (newest first), and most rows one
+ * `GET /api/admin/failed-tasks` listing gives (`limit`): scripts/requeue-failed
+ * asks for this many, so one run sees what a bulk retry would.
+ */
+export const MAX_FAILED_TASKS_PER_REQUEST = 10_000;
+
 /** A recorded failure of an image (its `failed_tasks` row); timestamps are ISO 8601. */
 export const FailedTask = z.object({
   imageId: z.string(),

@@ -6,7 +6,11 @@
  * 503 LEASE_NOT_HELD of a handover among them) are retried with backoff;
  * everything else surfaces as an AppError with a stable code.
  */
-import { type ErrorCode, FailedTaskEntry } from '@slideshow/contracts';
+import {
+  type ErrorCode,
+  FailedTaskEntry,
+  MAX_FAILED_TASKS_PER_REQUEST,
+} from '@slideshow/contracts';
 import { AppError, coerceError, retryWithBackoff } from '@slideshow/runtime';
 
 /**
@@ -40,11 +44,11 @@ export function parseFailedTask(raw: unknown): FailedTask {
 }
 
 /**
- * The most rows one listing asks for: the backend's own cap on `limit`
- * (routes/admin-failed-tasks.ts, the same as its bulk retry's). Its default
- * page, 500, is what the console shows.
+ * The most rows one listing asks for: the backend's own cap on `limit`, the
+ * same as its bulk retry's (the contract's). Its default page, 500, is what
+ * the console shows.
  */
-const LIST_LIMIT = 10_000;
+const LIST_LIMIT = MAX_FAILED_TASKS_PER_REQUEST;
 
 /** Filters of the failed-tasks listing. */
 export interface FailedTaskFilter {

@@ -6,7 +6,12 @@
  * processed and keeps serving its old variants (docs/operations.md, "Presets
  * and regeneration"). `retryableCount` and the bulk retry use that same rule.
  */
-import type { BulkRetryAnswer, FailedTaskEntry, FailedTasksAnswer } from '@slideshow/contracts';
+import {
+  type BulkRetryAnswer,
+  type FailedTaskEntry,
+  type FailedTasksAnswer,
+  MAX_FAILED_TASKS_PER_REQUEST,
+} from '@slideshow/contracts';
 import { Hono } from 'hono';
 import * as z from 'zod';
 import type { AppEnv, Services } from '../context.ts';
@@ -14,8 +19,8 @@ import { failedTaskView, thumbnail } from '../image-view.ts';
 import { jsonBody } from '../request-body.ts';
 import { isRetryable, RETRYABLE_STATUS } from '../transitions/retries.ts';
 
-/** Most failed tasks one bulk retry takes (newest first), and most rows one listing gives. */
-const MAX_BULK_RETRY = 10_000;
+/** Most failed tasks one bulk retry takes, and most rows one listing gives (the contract's). */
+const MAX_BULK_RETRY = MAX_FAILED_TASKS_PER_REQUEST;
 
 const FailedTasksQuery = z.object({
   since: z.iso.datetime({ offset: true }).optional(),
