@@ -181,7 +181,16 @@ export function logClientClosed(logger: Logger, error: AppError): void {
   logger.info('client closed the request', { code: error.code, reason: error.message });
 }
 
-/** The JSON error body. */
+/**
+ * The JSON error body. An `INTERNAL` error is one no code of ours expected (a
+ * bug, a library's own failure): its message may name a file path, SQL or a
+ * library's internals, so the caller gets a fixed sentence and the request id,
+ * and the message stays in the ERROR log line that carries the same id.
+ */
 export function errorBody(error: AppError, requestId: string): ErrorAnswer {
-  return { error: { code: error.code, message: error.message, requestId } };
+  const message =
+    error.code === 'INTERNAL'
+      ? `an unexpected error; the server log has its details under request id ${requestId}`
+      : error.message;
+  return { error: { code: error.code, message, requestId } };
 }

@@ -1,0 +1,29 @@
+/**
+ * What a caller learns from a failure no code of ours expected: its code and
+ * request id, never its message (a path, SQL, a library's internals), which
+ * stays in the ERROR log line with the same request id.
+ */
+import { ErrorAnswer } from '@slideshow/contracts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectAnswer, makeApp, type TestApp } from './helpers.ts';
+
+describe('an unexpected failure in a request', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await makeApp();
+  });
+  afterEach(() => t.cleanup());
+
+  it('answers 500 INTERNAL with the request id and without the failure message', async () => {
+    // A failure no route expects: the table the public list reads is gone.
+    t.db.exec('DROP TABLE images');
+    const response = await t.app.request('/api/slideshow', {
+      headers: { 'X-Request-Id': 'req-internal-1' },
+    });
+    const body = await expectAnswer(ErrorAnswer, response, 500);
+    expect(body.error.code).toBe('INTERNAL');
+    expect(body.error.requestId).toBe('req-internal-1');
+    expect(body.error.message).toContain('req-internal-1');
+    expect(body.error.message).not.toMatch(/images|no such table|SQLITE/i);
+  });
+});
