@@ -103,7 +103,7 @@ export interface Services {
 }
 
 /** How a request was authenticated as admin. */
-export type AdminAuth = { kind: 'session'; idHash: string; csrfToken: string } | { kind: 'token' };
+export type AdminAuth = { kind: 'session'; idHash: string } | { kind: 'token' };
 
 /** Hono environment: per-request variables. */
 export interface AppEnv {

@@ -342,9 +342,10 @@ describe('backend happy paths', () => {
     expect(cookie).toContain('SameSite=Lax');
     expect(cookie).not.toContain('Secure');
     const sid = cookie.split(';')[0]!;
+    const both = { Cookie: sid, 'X-CSRF-Token': body.csrfToken };
     const session = await expectAnswer(
       SessionAnswer,
-      await t.app.request('/api/admin/session', { headers: { Cookie: sid } }),
+      await t.app.request('/api/admin/session', { headers: both }),
       200,
     );
     expect(session).toEqual({ authenticated: true, csrfToken: body.csrfToken });
@@ -358,13 +359,13 @@ describe('backend happy paths', () => {
 
     await expectAnswer(
       LogoutAnswer,
-      await t.app.request('/api/admin/logout', { method: 'POST', headers: { Cookie: sid } }),
+      await t.app.request('/api/admin/logout', { method: 'POST', headers: both }),
       200,
     );
     expect(
       await expectAnswer(
         SessionAnswer,
-        await t.app.request('/api/admin/session', { headers: { Cookie: sid } }),
+        await t.app.request('/api/admin/session', { headers: both }),
         200,
       ),
     ).toEqual({ authenticated: false, csrfToken: null });

@@ -172,29 +172,35 @@ describe('hostile callers', () => {
     }
   });
 
-  it('refuses every cookie-authenticated admin write that is cross-site or lacks the right CSRF token', async () => {
+  it('refuses every cookie-authenticated admin write that is cross-site or lacks the right session token', async () => {
     const writes = adminRoutes.filter((r) => !['GET', 'HEAD'].includes(r.method));
     expect(writes.length).toBeGreaterThanOrEqual(5);
-    const attempts: [string, Record<string, string>][] = [
-      ['from another site', { Origin: 'https://evil.example', 'X-CSRF-Token': session.csrfToken }],
-      ['from an opaque origin', { Origin: 'null', 'X-CSRF-Token': session.csrfToken }],
+    const attempts: [string, Record<string, string>, 401 | 403][] = [
+      [
+        'from another site',
+        { Origin: 'https://evil.example', 'X-CSRF-Token': session.csrfToken },
+        403,
+      ],
+      ['from an opaque origin', { Origin: 'null', 'X-CSRF-Token': session.csrfToken }, 403],
       [
         'cross-site by fetch metadata',
         { 'Sec-Fetch-Site': 'cross-site', 'X-CSRF-Token': session.csrfToken },
+        403,
       ],
-      ['without a CSRF token', { Origin: 'http://localhost' }],
+      ['without a session token', { Origin: 'http://localhost' }, 401],
       [
-        'with a wrong CSRF token',
+        'with a wrong session token',
         { Origin: 'http://localhost', 'X-CSRF-Token': `${session.csrfToken}x` },
+        401,
       ],
     ];
     for (const route of writes) {
-      for (const [name, headers] of attempts) {
+      for (const [name, headers, status] of attempts) {
         const body = bodyFor(route.path);
         await refusedWithoutChange(
           `${route.method} ${route.path} ${name}`,
-          403,
-          'CSRF_REJECTED',
+          status,
+          status === 401 ? 'UNAUTHENTICATED' : 'CSRF_REJECTED',
           () =>
             t.app.request(`http://localhost${concrete(route.path, failed)}`, {
               method: route.method,

@@ -79,14 +79,51 @@ describe('backend security', () => {
     await expectJson(await attempt(), 401);
   });
 
-  it('refuses a cookie-authenticated write without the CSRF token', async () => {
+  it('refuses a cookie-authenticated write without the session token', async () => {
     const { cookie } = await login(t);
     const response = await t.app.request('http://localhost/api/admin/upload', {
       method: 'POST',
       headers: { Cookie: cookie, Origin: 'http://localhost' },
       body: multipart([{ name: 'a.png', bytes: makePng(8, 8, 1) }]),
     });
-    expect((await expectJson<ErrorBody>(response, 403)).error.code).toBe('CSRF_REJECTED');
+    expect((await expectJson<ErrorBody>(response, 401)).error.code).toBe('UNAUTHENTICATED');
+  });
+
+  // Browsers send a host's cookies to every port of it: a server on another port of 127.0.0.1
+  // the admin's browser visits gets `sid`, never the token the page keeps in localStorage.
+  it('lets nobody in with the sid cookie alone: 401 on reads and writes, and /session hands out no token', async () => {
+    const { cookie, csrfToken } = await login(t);
+    const read = await t.app.request('http://localhost/api/admin/images', {
+      headers: { Cookie: cookie },
+    });
+    expect((await expectJson<ErrorBody>(read, 401)).error.code).toBe('UNAUTHENTICATED');
+    const detail = await t.app.request('/api/images/img_aaaaaaaaaaaaaaaaaaaaaaaaaa', {
+      headers: { Cookie: cookie },
+    });
+    expect((await expectJson<ErrorBody>(detail, 401)).error.code).toBe('UNAUTHENTICATED');
+    const asked = await t.app.request('http://localhost/api/admin/session', {
+      headers: { Cookie: cookie },
+    });
+    expect(await expectJson(asked, 200)).toEqual({ authenticated: false, csrfToken: null });
+    // Another session's token does not fit this cookie either.
+    const other = await login(t);
+    const mixed = await t.app.request('http://localhost/api/admin/images', {
+      headers: { Cookie: cookie, 'X-CSRF-Token': other.csrfToken },
+    });
+    expect((await expectJson<ErrorBody>(mixed, 401)).error.code).toBe('UNAUTHENTICATED');
+    // The cookie alone does not end the session either; both do.
+    await expectJson(
+      await t.app.request('http://localhost/api/admin/logout', {
+        method: 'POST',
+        headers: { Cookie: cookie },
+      }),
+      200,
+    );
+    const both = { Cookie: cookie, 'X-CSRF-Token': csrfToken };
+    await expectJson(await t.app.request('/api/admin/images', { headers: both }), 200);
+    expect(
+      await expectJson(await t.app.request('/api/admin/session', { headers: both }), 200),
+    ).toEqual({ authenticated: true, csrfToken });
   });
 
   it('refuses a cross-origin cookie write even with the right CSRF token', async () => {
@@ -131,23 +168,19 @@ describe('backend security', () => {
   });
 
   it('stops accepting a session after it expires', async () => {
-    const { cookie } = await login(t);
-    await expectJson(
-      await t.app.request('/api/admin/images', { headers: { Cookie: cookie } }),
-      200,
-    );
+    const { cookie, csrfToken } = await login(t);
+    const headers = { Cookie: cookie, 'X-CSRF-Token': csrfToken };
+    await expectJson(await t.app.request('/api/admin/images', { headers }), 200);
     t.clock.now += 13 * 60 * 60 * 1000;
-    await expectJson(
-      await t.app.request('/api/admin/images', { headers: { Cookie: cookie } }),
-      401,
-    );
+    await expectJson(await t.app.request('/api/admin/images', { headers }), 401);
   });
 
-  it('stores only a hash of the session id', async () => {
-    const { cookie } = await login(t);
+  it('stores only hashes of the session id and of its token', async () => {
+    const { cookie, csrfToken } = await login(t);
     const sid = cookie.slice('sid='.length);
     const rows = t.db.prepare('SELECT * FROM sessions').all();
     expect(JSON.stringify(rows)).not.toContain(sid);
+    expect(JSON.stringify(rows)).not.toContain(csrfToken);
   });
 
   it('refuses callbacks without a credential or with a wrong secret', async () => {

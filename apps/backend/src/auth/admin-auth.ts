@@ -1,10 +1,14 @@
 /**
- * Admin authentication: a bearer admin token (scripts) or the `sid` session
- * cookie (the admin page). Cookie-authenticated writes must be same-origin
- * (`Origin`, or `Sec-Fetch-Site` when there is no Origin) AND carry the
- * session's token in `X-CSRF-Token` (OWASP CSRF cheat sheet: "verifying origin
- * with standard headers" plus a synchronizer token). Bearer requests are
- * exempt: a browser never attaches them on its own.
+ * Admin authentication: a bearer admin token (scripts), or a session (the
+ * admin page): the `sid` cookie AND the session's token in `X-CSRF-Token`, on
+ * every request, reads included. The cookie alone is not enough because
+ * browsers send a host's cookies to every port of it (RFC 6265 §8.5: "cookies
+ * do not provide isolation by port"), so another server on 127.0.0.1 gets
+ * `sid`; the token lives in the page's localStorage, which is per origin,
+ * port included. Session writes must also be same-origin (`Origin`, or
+ * `Sec-Fetch-Site` when there is no Origin; OWASP CSRF cheat sheet:
+ * "verifying origin with standard headers" plus a synchronizer token).
+ * Bearer requests are exempt: a browser never attaches them on its own.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { bearerCredential } from '@slideshow/callback-auth';
@@ -12,10 +16,13 @@ import { AppError } from '@slideshow/runtime';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { AppEnv, Services } from '../context.ts';
+import type { SessionRow } from '../db/sessions-repository.ts';
 import { sha256Hex } from '../ids.ts';
 
 /** Name of the session cookie. */
 export const SESSION_COOKIE = 'sid';
+/** Header that carries the session's token (the login answer's `csrfToken`) on every request. */
+export const SESSION_TOKEN_HEADER = 'x-csrf-token';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -55,7 +62,20 @@ export function isCrossSite(c: Context, publicUrl: string | undefined): boolean 
   return site === 'cross-site' || site === 'same-site';
 }
 
-/** Middleware that requires an admin (token or session) and enforces CSRF for cookie writes. */
+/**
+ * The live session the request names with both credentials: the `sid` cookie
+ * and that session's token in `X-CSRF-Token`; undefined when either is
+ * missing, unknown, expired or does not match the other.
+ */
+export function sessionOf(c: Context, services: Services): SessionRow | undefined {
+  const sid = getCookie(c, SESSION_COOKIE);
+  const token = c.req.header(SESSION_TOKEN_HEADER);
+  if (!sid || !token) return undefined;
+  const session = services.repos.sessions.get(sha256Hex(sid), services.now());
+  return session && equalStrings(sha256Hex(token), session.token_hash) ? session : undefined;
+}
+
+/** Middleware that requires an admin (token or session) and a same-origin request for session writes. */
 export function requireAdmin(services: Services): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const authorization = c.req.header('authorization');
@@ -67,19 +87,17 @@ export function requireAdmin(services: Services): MiddlewareHandler<AppEnv> {
       c.set('admin', { kind: 'token' });
       return next();
     }
-    const sid = getCookie(c, SESSION_COOKIE);
-    const session = sid ? services.repos.sessions.get(sha256Hex(sid), services.now()) : undefined;
-    if (!session) throw new AppError('UNAUTHENTICATED', 'log in first');
-    if (!SAFE_METHODS.has(c.req.method)) {
-      if (!isSameOrigin(c, services.deps.publicUrl)) {
-        throw new AppError('CSRF_REJECTED', 'cross-origin write refused');
-      }
-      const sent = c.req.header('x-csrf-token') ?? '';
-      if (!equalStrings(sent, session.csrf_token)) {
-        throw new AppError('CSRF_REJECTED', 'missing or wrong X-CSRF-Token header');
-      }
+    const session = sessionOf(c, services);
+    if (!session) {
+      throw new AppError(
+        'UNAUTHENTICATED',
+        'log in first (a session is its cookie and its token in X-CSRF-Token)',
+      );
     }
-    c.set('admin', { kind: 'session', idHash: session.id_hash, csrfToken: session.csrf_token });
+    if (!SAFE_METHODS.has(c.req.method) && !isSameOrigin(c, services.deps.publicUrl)) {
+      throw new AppError('CSRF_REJECTED', 'cross-origin write refused');
+    }
+    c.set('admin', { kind: 'session', idHash: session.id_hash });
     return next();
   };
 }

@@ -1,13 +1,14 @@
 /**
- * Admin sessions. Only a sha256 of the session id is stored, so a copy of the
- * database does not hand out live sessions; the CSRF token is per session.
+ * Admin sessions. Only sha256 hashes of the session id (the `sid` cookie) and
+ * of the session token (X-CSRF-Token) are stored, so a copy of the database
+ * does not hand out live sessions.
  */
 import type { Db } from './open-database.ts';
 
 /** A row of `sessions`. */
 export interface SessionRow {
   id_hash: string;
-  csrf_token: string;
+  token_hash: string;
   created_at: number;
   expires_at: number;
 }
@@ -15,7 +16,7 @@ export interface SessionRow {
 /** Creates the repository over `db`. */
 export function createSessionsRepository(db: Db) {
   const insert = db.prepare<[string, string, number, number]>(
-    'INSERT INTO sessions (id_hash, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?)',
+    'INSERT INTO sessions (id_hash, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)',
   );
   const get = db.prepare<[string, number], SessionRow>(
     'SELECT * FROM sessions WHERE id_hash = ? AND expires_at > ?',
@@ -24,8 +25,8 @@ export function createSessionsRepository(db: Db) {
   const purge = db.prepare<[number]>('DELETE FROM sessions WHERE expires_at <= ?');
   return {
     /** Stores a new session. */
-    create: (idHash: string, csrfToken: string, now: number, expiresAt: number): void => {
-      insert.run(idHash, csrfToken, now, expiresAt);
+    create: (idHash: string, tokenHash: string, now: number, expiresAt: number): void => {
+      insert.run(idHash, tokenHash, now, expiresAt);
     },
     /** The unexpired session with this id hash. */
     get: (idHash: string, now: number): SessionRow | undefined => get.get(idHash, now),

@@ -2,14 +2,22 @@
  * `POST /api/admin/login` (JSON `{"password"}` or the login form's urlencoded
  * post), `POST /api/admin/logout`, `GET /api/admin/session`. Login is limited
  * per client — its login-device cookie, else its address (auth/rate-limit.ts)
- * — and refused cross-origin (login CSRF).
+ * — and refused cross-origin (login CSRF). A session is two credentials
+ * (auth/admin-auth.ts): the `sid` cookie, and the token only the login answer
+ * carries (`csrfToken`), which the page keeps and sends as `X-CSRF-Token`;
+ * nothing hands the token out again, so holding the cookie is not enough.
  */
 import type { LoginAnswer, LogoutAnswer, SessionAnswer } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 import { type Context, Hono } from 'hono';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { deleteCookie, setCookie } from 'hono/cookie';
 import * as z from 'zod';
-import { isCrossSite, SESSION_COOKIE } from '../auth/admin-auth.ts';
+import {
+  isCrossSite,
+  SESSION_COOKIE,
+  SESSION_TOKEN_HEADER,
+  sessionOf,
+} from '../auth/admin-auth.ts';
 import { clientAddress } from '../auth/client-address.ts';
 import { verifyPassword } from '../auth/password.ts';
 import type { AppEnv, Services } from '../context.ts';
@@ -61,7 +69,7 @@ export function adminSessionRoutes(services: Services) {
     const csrfToken = randomToken();
     const now = services.now();
     services.repos.sessions.purgeExpired(now);
-    services.repos.sessions.create(sha256Hex(sid), csrfToken, now, now + ttl);
+    services.repos.sessions.create(sha256Hex(sid), sha256Hex(csrfToken), now, now + ttl);
     setCookie(c, SESSION_COOKIE, sid, {
       httpOnly: true,
       sameSite: 'Lax',
@@ -76,25 +84,25 @@ export function adminSessionRoutes(services: Services) {
   });
 
   app.post('/logout', services.limitBody('adminSmall'), (c) => {
-    const sid = getCookie(c, SESSION_COOKIE);
-    if (sid) {
-      const session = services.repos.sessions.get(sha256Hex(sid), services.now());
-      // Another site must not end the session.
-      if (session && isCrossSite(c, services.deps.publicUrl)) {
+    // Only the holder of both credentials ends the session; another site must not.
+    const session = sessionOf(c, services);
+    if (session) {
+      if (isCrossSite(c, services.deps.publicUrl)) {
         throw new AppError('CSRF_REJECTED', 'cross-origin logout refused');
       }
-      services.repos.sessions.delete(sha256Hex(sid));
+      services.repos.sessions.delete(session.id_hash);
     }
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure });
     return c.json({ ok: true } satisfies LogoutAnswer);
   });
 
+  // Whether the page's stored token and the cookie still make a session; the token in the
+  // answer is the one the request sent (the server keeps only its hash).
   app.get('/session', (c) => {
-    const sid = getCookie(c, SESSION_COOKIE);
-    const session = sid ? services.repos.sessions.get(sha256Hex(sid), services.now()) : undefined;
+    const session = sessionOf(c, services);
     return c.json({
       authenticated: session !== undefined,
-      csrfToken: session?.csrf_token ?? null,
+      csrfToken: session ? (c.req.header(SESSION_TOKEN_HEADER) ?? null) : null,
     } satisfies SessionAnswer);
   });
 

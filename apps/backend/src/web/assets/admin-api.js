@@ -1,23 +1,37 @@
-// The admin API client: JSON in and out, the session's CSRF token on every
-// write (X-CSRF-Token), errors as Error objects carrying the API's code, and
+// The admin API client: JSON in and out, the session's token on every
+// request (X-CSRF-Token), errors as Error objects carrying the API's code, and
 // error codes in words an admin understands.
 
-/** The session's CSRF token (from login or GET /api/admin/session). */
-let csrfToken = '';
+/**
+ * Where the session's token is kept. A session is the `sid` cookie AND this
+ * token (auth/admin-auth.ts): the browser sends the cookie to every port of
+ * the host, but localStorage belongs to this origin alone, and it is shared
+ * by this origin's tabs and survives a reload. Read on every request, so a
+ * login or logout in another tab counts here at once.
+ */
+const TOKEN_KEY = 'slideshow.admin.sessionToken';
 /** Called when the API says the session is gone. */
 let onUnauthenticated = () => {};
 
+/** Keeps the session's token (from the login answer); '' or null forgets it (logout). */
 export function setCsrfToken(token) {
-  csrfToken = token ?? '';
+  if (token) localStorage.setItem(TOKEN_KEY, token);
+  else localStorage.removeItem(TOKEN_KEY);
 }
+/** The session's token, '' when there is none. */
 export function getCsrfToken() {
-  return csrfToken;
+  return localStorage.getItem(TOKEN_KEY) ?? '';
 }
 export function whenUnauthenticated(handler) {
   onUnauthenticated = handler;
 }
-/** Says the session is gone, for a request made without `api` (an upload's XMLHttpRequest). */
-export function sessionEnded() {
+/**
+ * Says the session is gone: forgets `sent`, the token the refused request
+ * carried (unless another tab has stored a newer one meanwhile), and shows the
+ * login. Called by `api`, and directly for an upload's XMLHttpRequest.
+ */
+export function sessionEnded(sent = getCsrfToken()) {
+  if (sent && getCsrfToken() === sent) setCsrfToken('');
   onUnauthenticated();
 }
 
@@ -138,7 +152,8 @@ export function permanentRetryWarning(permanent, total, atLeast = false) {
 export async function api(path, options = {}) {
   const headers = new Headers(options.headers);
   const init = { ...options, headers, credentials: 'same-origin' };
-  if (options.method && options.method !== 'GET') headers.set('X-CSRF-Token', csrfToken);
+  const token = getCsrfToken();
+  if (token) headers.set('X-CSRF-Token', token);
   if (options.json !== undefined) {
     headers.set('Content-Type', 'application/json');
     init.body = JSON.stringify(options.json);
@@ -146,7 +161,7 @@ export async function api(path, options = {}) {
   }
   const response = await fetch(path, init);
   const body = response.status === 204 ? {} : await response.json().catch(() => ({}));
-  if (response.status === 401 && !path.endsWith('/login')) onUnauthenticated();
+  if (response.status === 401 && !path.endsWith('/login')) sessionEnded(token);
   if (!response.ok) {
     throw Object.assign(new Error(words(body.error ?? { message: `HTTP ${response.status}` })), {
       code: body.error?.code,

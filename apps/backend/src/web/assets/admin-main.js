@@ -141,11 +141,14 @@ document.addEventListener('visibilitychange', () => {
 });
 whenUnauthenticated(showLogin);
 
+// A reload or a second tab: the token this origin keeps (admin-api.js) and the cookie make
+// the session, if it is still live.
 api('/api/admin/session')
   .then(async (s) => {
-    if (s.authenticated) {
-      setCsrfToken(s.csrfToken);
-      await showConsole();
-    } else showLogin();
+    if (s.authenticated) await showConsole();
+    else {
+      setCsrfToken('');
+      showLogin();
+    }
   })
   .catch(() => showLogin());

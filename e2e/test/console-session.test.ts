@@ -1,0 +1,121 @@
+/**
+ * The admin session in Chromium against the local stack (docs/security.md,
+ * "Defences"): a session is the `sid` cookie AND the token the login
+ * answered, which the page keeps in localStorage. The console stays logged
+ * in across a reload and in a second tab; a server on another port of
+ * 127.0.0.1, to which the browser sends `sid` (cookies are not isolated by
+ * port), gets nothing with it; logging out in one tab ends the other.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  login,
+  NO_CHROMIUM,
+  openConsole,
+  seedImages,
+  type TestBrowser,
+} from './console-support.ts';
+import { freshStack } from './helpers.ts';
+
+type Stack = Awaited<ReturnType<typeof freshStack>>;
+
+const TOKEN_KEY = 'slideshow.admin.sessionToken';
+
+/** A server on another port of 127.0.0.1 that keeps the Cookie header of every request it gets. */
+async function otherPortServer(): Promise<{ url: string; cookies: string[]; server: Server }> {
+  const cookies: string[] = [];
+  const server = createServer((request, response) => {
+    cookies.push(request.headers.cookie ?? '');
+    response
+      .writeHead(200, { 'content-type': 'text/html' })
+      .end('<!doctype html><title>other</title>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/`, cookies, server };
+}
+
+describe.skipIf(NO_CHROMIUM)(
+  'the admin session in Chromium (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
+  () => {
+    let stack: Stack;
+    let browser: TestBrowser;
+    let page: Page;
+    let errors: string[];
+    let ids: string[];
+    const cards = (p: Page) => p.locator('#grid > li');
+
+    beforeAll(async () => {
+      stack = await freshStack();
+      ids = await seedImages(stack, 2);
+      ({ browser, page, errors } = await openConsole(stack));
+    }, 180_000);
+
+    afterAll(async () => {
+      await browser?.close();
+      await stack?.dispose();
+    });
+
+    it('stays logged in across a reload and in a second tab', async () => {
+      await expect.poll(async () => await cards(page).count()).toBe(ids.length);
+      expect(await page.evaluate((key) => localStorage.getItem(key), TOKEN_KEY)).toMatch(
+        /^[A-Za-z0-9_-]{43}$/,
+      );
+
+      await page.reload();
+      await page.locator('#console-view').waitFor({ state: 'visible' });
+      await expect.poll(async () => await cards(page).count()).toBe(ids.length);
+      expect(await page.locator('#login-view').isHidden()).toBe(true);
+
+      const second = await browser.newPage();
+      await second.goto(`${stack.backendUrl}/admin`);
+      await second.locator('#console-view').waitFor({ state: 'visible' });
+      await expect.poll(async () => await cards(second).count()).toBe(ids.length);
+      await second.close();
+      expect(errors).toEqual([]);
+    });
+
+    it('gives a server on another port of 127.0.0.1 the sid cookie but no session with it', async () => {
+      const other = await otherPortServer();
+      try {
+        const visit = await browser.newPage();
+        await visit.goto(other.url);
+        await visit.close();
+        const sid = other.cookies.map((c) => /(?:^|;\s*)sid=([^;]+)/.exec(c)?.[1]).find(Boolean);
+        // The browser did send it: cookies are not isolated by port (RFC 6265 §8.5).
+        expect(sid, JSON.stringify(other.cookies)).toBeDefined();
+        const headers = { cookie: `sid=${sid}` };
+        const images = await fetch(`${stack.backendUrl}/api/admin/images`, { headers });
+        expect(images.status, await images.text()).toBe(401);
+        const session = await fetch(`${stack.backendUrl}/api/admin/session`, { headers });
+        expect(await session.json()).toEqual({ authenticated: false, csrfToken: null });
+      } finally {
+        // Chromium keeps its connection alive: close it, or close() waits for it.
+        other.server.closeAllConnections();
+        await new Promise((resolve) => other.server.close(resolve));
+      }
+      // The admin's own page is still in.
+      await page.reload();
+      await page.locator('#console-view').waitFor({ state: 'visible' });
+    });
+
+    it('logs out every tab of the origin, and logs in again', async () => {
+      const second = await browser.newPage();
+      await second.goto(`${stack.backendUrl}/admin`);
+      await second.locator('#console-view').waitFor({ state: 'visible' });
+
+      await page.getByRole('button', { name: 'Log out' }).click();
+      await page.locator('#login-view').waitFor({ state: 'visible' });
+      expect(await page.evaluate((key) => localStorage.getItem(key), TOKEN_KEY)).toBeNull();
+      // The second tab's next request finds no session and shows the login.
+      await second.reload();
+      await second.locator('#login-view').waitFor({ state: 'visible' });
+      await second.close();
+
+      await login(page, stack);
+      await expect.poll(async () => await cards(page).count()).toBe(ids.length);
+    });
+  },
+);
