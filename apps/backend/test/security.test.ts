@@ -167,6 +167,54 @@ describe('backend security', () => {
     }
   });
 
+  // DNS rebinding: the page's own name stays in Host even when its DNS answer is 127.0.0.1.
+  it('refuses a request addressed to another host name in local mode (403), before it spends the login budget', async () => {
+    const rebound = { host: 'rebind.example:8080', origin: 'http://rebind.example:8080' };
+    for (let i = 0; i < 7; i++) {
+      const response = await t.app.request('/api/admin/login', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...rebound },
+        body: JSON.stringify({ password: `guess${i}` }),
+      });
+      const body = await expectJson<ErrorBody>(response, 403);
+      expect(body.error.code).toBe('FORBIDDEN');
+      expect(body.error.message).toContain('"rebind.example:8080"');
+    }
+    const status = await t.app.request('/status', { headers: rebound });
+    expect((await expectJson<ErrorBody>(status, 403)).error.code).toBe('FORBIDDEN');
+    // The real admin's budget is whole: the right password gets in at once.
+    for (const host of ['127.0.0.1:8080', 'localhost:8080', '[::1]:8080', '127.0.0.2']) {
+      const response = await t.app.request('/api/admin/login', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', host, origin: `http://${host}` },
+        body: JSON.stringify({ password: PASSWORD }),
+      });
+      await expectJson(response, 200);
+    }
+    for (const host of ['localhost.rebind.example', '127.0.0.1.nip.io', 'x@127.0.0.1', '']) {
+      const response = await t.app.request('/healthz', { headers: { host } });
+      expect(response.status, host).toBe(403);
+    }
+  });
+
+  it("answers PUBLIC_URL's host in local mode, and any host in production (Cloud Run routes by Host)", async () => {
+    const lan = await makeApp({ publicUrl: 'http://photos.lan:8080' });
+    const prod = await makeApp({ mode: 'production' });
+    try {
+      await expectJson(
+        await lan.app.request('/healthz', { headers: { host: 'photos.lan:8080' } }),
+        200,
+      );
+      await expectJson(
+        await prod.app.request('/healthz', { headers: { host: 'slideshow.example.com' } }),
+        200,
+      );
+    } finally {
+      lan.cleanup();
+      prod.cleanup();
+    }
+  });
+
   it('stops accepting a session after it expires', async () => {
     const { cookie, csrfToken } = await login(t);
     const headers = { Cookie: cookie, 'X-CSRF-Token': csrfToken };
