@@ -89,6 +89,11 @@ export interface Services {
   uploads: UploadTracker;
   /** Deletes images (objects, then rows); ids already gone are skipped. */
   removeImages: (ids: string[]) => Promise<void>;
+  /**
+   * Fingerprint of the admin password hash (a sha256 of it) that sessions are bound to: a
+   * session opened with another password is no session (auth/admin-auth.ts).
+   */
+  sessionFingerprint: string;
   /** Login-device cookies, which give the admin's browser its own login budget. */
   loginDevices: LoginDevices;
   /** `deps.trustedProxyHops` with its default applied. */

@@ -28,7 +28,14 @@ import { randomToken, sha256Hex } from './ids.ts';
 import { createLitestream, type Litestream } from './writer/litestream.ts';
 import { runSingleWriter } from './writer/single-writer.ts';
 
-/** The scrypt hash of the admin password: configured, or hashed from a plain or generated one. */
+/**
+ * The scrypt hash of the admin password: configured, or hashed from a plain or generated one.
+ * Sessions are bound to the hash (auth/admin-auth.ts), so in local mode a plain password is
+ * hashed with a salt kept in the data folder: the same password gives the same hash at every
+ * start, and a restart with it keeps the admin logged in. (Production is meant to be given
+ * ADMIN_PASSWORD_HASH; a plain ADMIN_PASSWORD there gets a new salt, so its sessions end with
+ * the instance.)
+ */
 async function adminPasswordHash(config: BackendConfig): Promise<string> {
   if (config.adminPasswordHash) return config.adminPasswordHash;
   const password =
@@ -41,7 +48,9 @@ async function adminPasswordHash(config: BackendConfig): Promise<string> {
       `Admin password: ${password}  (from ${join(config.dataDir, 'admin-password')})\n`,
     );
   }
-  return hashPassword(password);
+  if (config.mode !== 'local') return hashPassword(password);
+  const salt = Buffer.from(localSecret(config.dataDir, 'admin-password-salt', 16), 'base64url');
+  return hashPassword(password, salt);
 }
 
 /** Everything `createBackend` takes but the database and the write fence. */

@@ -10,6 +10,7 @@ import { createLoginDevices } from './auth/login-device.ts';
 import { createRateLimiter, type LoginLimiterSettings } from './auth/rate-limit.ts';
 import type { AppDeps, Services } from './context.ts';
 import { createLibraryRepository } from './db/library-repository.ts';
+import { sha256Hex } from './ids.ts';
 import { deleteImage } from './library/delete-image.ts';
 import { createUploadTracker } from './library/upload-tracker.ts';
 import { createLifecycle, createRepositories } from './lifecycle.ts';
@@ -45,6 +46,7 @@ export function createServices(deps: AppDeps, hooks: ServiceHooks = {}): Service
     ...(hooks.loginLimits ? { limits: hooks.loginLimits } : {}),
   });
   const loginDevices = createLoginDevices(deps.adminPasswordHash, deps.mode === 'production');
+  const sessionFingerprint = sha256Hex(`admin-session\0${deps.adminPasswordHash}`);
   const trustedProxyHops = deps.trustedProxyHops ?? (deps.mode === 'production' ? 1 : 0);
   const idleMs = deps.uploadIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const limitBody = (name: BodyLimitName) => limitBodyWithin(name, idleMs);
@@ -66,6 +68,7 @@ export function createServices(deps: AppDeps, hooks: ServiceHooks = {}): Service
     lifecycle,
     loginLimiter,
     loginDevices,
+    sessionFingerprint,
     trustedProxyHops,
     limitBody,
     library: createLibraryRepository(deps.db),

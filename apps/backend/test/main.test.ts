@@ -89,6 +89,10 @@ describe('the backend process (src/main.ts)', () => {
     });
     expect(login.status).toBe(200);
     const { csrfToken } = (await login.json()) as { csrfToken: string };
+    const session = {
+      Cookie: (login.headers.get('set-cookie') ?? '').split(';')[0]!,
+      'X-CSRF-Token': csrfToken,
+    };
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array(makePng(8, 8, 1))]), 'a.png');
     const upload = await fetch(`${first.url}/api/admin/upload`, {
@@ -118,7 +122,16 @@ describe('the backend process (src/main.ts)', () => {
       counts: Record<string, number>;
     };
     expect(status.counts.queued).toBe(1);
+    // The same password after a restart: the admin is still logged in.
+    const kept = await fetch(`${second.url}/api/admin/session`, { headers: session });
+    expect(await kept.json()).toEqual({ authenticated: true, csrfToken });
     expect(await stop(second)).toBe(0);
+
+    // Another password: every session of the old one ends.
+    const third = await startBackend({ ...env, ADMIN_PASSWORD: 'a new password, after a leak' });
+    const ended = await fetch(`${third.url}/api/admin/session`, { headers: session });
+    expect(await ended.json()).toEqual({ authenticated: false, csrfToken: null });
+    expect(await stop(third)).toBe(0);
   });
 
   it('refuses to start with a bad configuration and names every problem', async () => {

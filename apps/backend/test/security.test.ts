@@ -2,6 +2,8 @@ import { Writable } from 'node:stream';
 import { signJwt } from '@slideshow/callback-auth/testing/test-tokens';
 import { createLogger } from '@slideshow/runtime';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { hashPassword } from '../src/auth/password.ts';
+import { createBackend } from '../src/backend.ts';
 import { googleCallbackApp } from './google-callbacks.ts';
 import {
   ADMIN_TOKEN,
@@ -213,6 +215,24 @@ describe('backend security', () => {
       lan.cleanup();
       prod.cleanup();
     }
+  });
+
+  it('ends every session when the backend starts again over the database with another password', async () => {
+    const { cookie, csrfToken } = await login(t);
+    const headers = { Cookie: cookie, 'X-CSRF-Token': csrfToken };
+    const { deps } = t.backend.services;
+    // The same password hash (a restart): still in.
+    const same = createBackend({ ...deps });
+    await expectJson(await same.app.request('/api/admin/images', { headers }), 200);
+    const changed = createBackend({
+      ...deps,
+      adminPasswordHash: await hashPassword('a new password, after a leak'),
+    });
+    const refused = await changed.app.request('/api/admin/images', { headers });
+    expect((await expectJson<ErrorBody>(refused, 401)).error.code).toBe('UNAUTHENTICATED');
+    expect(
+      await expectJson(await changed.app.request('/api/admin/session', { headers }), 200),
+    ).toEqual({ authenticated: false, csrfToken: null });
   });
 
   it('stops accepting a session after it expires', async () => {

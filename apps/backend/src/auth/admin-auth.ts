@@ -65,13 +65,18 @@ export function isCrossSite(c: Context, publicUrl: string | undefined): boolean 
 /**
  * The live session the request names with both credentials: the `sid` cookie
  * and that session's token in `X-CSRF-Token`; undefined when either is
- * missing, unknown, expired or does not match the other.
+ * missing, unknown, expired or does not match the other, or when the session
+ * was opened with another admin password (a restart with a new one).
  */
 export function sessionOf(c: Context, services: Services): SessionRow | undefined {
   const sid = getCookie(c, SESSION_COOKIE);
   const token = c.req.header(SESSION_TOKEN_HEADER);
   if (!sid || !token) return undefined;
-  const session = services.repos.sessions.get(sha256Hex(sid), services.now());
+  const session = services.repos.sessions.get(
+    sha256Hex(sid),
+    services.sessionFingerprint,
+    services.now(),
+  );
   return session && equalStrings(sha256Hex(token), session.token_hash) ? session : undefined;
 }
 

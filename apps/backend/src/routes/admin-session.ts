@@ -69,7 +69,13 @@ export function adminSessionRoutes(services: Services) {
     const csrfToken = randomToken();
     const now = services.now();
     services.repos.sessions.purgeExpired(now);
-    services.repos.sessions.create(sha256Hex(sid), sha256Hex(csrfToken), now, now + ttl);
+    services.repos.sessions.create(
+      sha256Hex(sid),
+      sha256Hex(csrfToken),
+      services.sessionFingerprint,
+      now,
+      now + ttl,
+    );
     setCookie(c, SESSION_COOKIE, sid, {
       httpOnly: true,
       sameSite: 'Lax',
