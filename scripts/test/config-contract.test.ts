@@ -53,10 +53,13 @@ const PROVIDED = { PROJECT_ID: 'demo', COMMIT_SHA: SHA, _BUCKET: 'demo-images', 
 const PROCESSOR_ID = '111111111111111111111';
 const WORKFLOW_ID = '222222222222222222222';
 const RUN = 'googleapis.run.v2.projects.locations.jobs.run';
+/** Admin tokens as long as the backend requires (32 characters at least). */
+const ADMIN_TOKEN_ONE = 'token-one-0123456789abcdef0123456789';
+const ADMIN_TOKEN_TWO = 'token-two-0123456789abcdef0123456789';
 /** What scripts/setup stores in the two secrets (docs/deploy.md step 1). */
 const SECRET_VALUES: Record<string, string> = {
   ADMIN_PASSWORD_HASH: 'scrypt$16384$8$1$c2FsdA==$aGFzaA==',
-  ADMIN_TOKENS: 'token-one,token-two',
+  ADMIN_TOKENS: `${ADMIN_TOKEN_ONE},${ADMIN_TOKEN_TWO}`,
 };
 
 /** One deploy's recorded gcloud calls. */
@@ -201,7 +204,7 @@ describe('the config contract: every deploy file against the loader of the app i
         location: 'europe-west1',
         tasksServiceAccount: 'slideshow-tasks@demo.iam.gserviceaccount.com',
         databasePath: '/var/lib/slideshow/slideshow.db',
-        adminTokens: ['token-one', 'token-two'],
+        adminTokens: [ADMIN_TOKEN_ONE, ADMIN_TOKEN_TWO],
         // The database bucket: Litestream's replica and the single-writer lease live there.
         litestream: { bucket: 'demo-images-db' },
         lease: { url: 'gs://demo-images-db/slideshow.db.lease' },

@@ -37,6 +37,23 @@ const list = z.preprocess(
     ),
 );
 
+/**
+ * Shortest admin token: a bearer token is the whole credential and wrong ones
+ * are not throttled, so it must be unguessable — as long as CALLBACK_SECRET's
+ * minimum; `npm start` and docs/deploy.md make 43 (32 random bytes, base64url).
+ */
+const MIN_ADMIN_TOKEN_LENGTH = 32;
+const adminTokens = list.superRefine((tokens, ctx) => {
+  tokens.forEach((token, i) => {
+    if (token.length < MIN_ADMIN_TOKEN_LENGTH) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `token ${i + 1} of ${tokens.length} has ${token.length} characters; each must have at least ${MIN_ADMIN_TOKEN_LENGTH} (e.g. 32 random bytes in base64url, docs/deploy.md)`,
+      });
+    }
+  });
+});
+
 const EnvSchema = z.object({
   MODE: z.preprocess(blank, z.enum(['local', 'production']).default('local')),
   PORT: int(8080, 0),
@@ -58,7 +75,7 @@ const EnvSchema = z.object({
     blank,
     z.string().startsWith('scrypt$', 'must be an scrypt hash (src/hash-password.ts)').optional(),
   ),
-  ADMIN_TOKENS: list,
+  ADMIN_TOKENS: adminTokens,
   CALLBACK_AUTH: z.preprocess(blank, z.enum(['shared-secret', 'google']).optional()),
   CALLBACK_SECRET: z.preprocess(
     blank,

@@ -25,7 +25,7 @@ import {
 import { type BackendProcess, startBackendProcess } from './backend-process.ts';
 import { expectAnswer, makePng, memoryLogger, multipart } from './helpers.ts';
 
-const TOKEN = 'busy-admin-token-0123456789';
+const TOKEN = 'busy-admin-token-0123456789abcdef';
 
 describe('the backend process while another connection holds the write lock', () => {
   let dir: string | undefined;

@@ -173,7 +173,7 @@ describe.skipIf(!hasPrlimit)(
   () => {
     it('answers 507 STORAGE_FULL, reads no further, keeps serving, and leaves no object, row or temp file', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'backend-fsize-'));
-      const token = 'fsize-admin-token-0123456789';
+      const token = 'fsize-admin-token-0123456789abcdef';
       // Every file the process writes is limited to 2 MiB: the 6 MiB upload hits EFBIG
       // (Node ignores SIGXFSZ, so the write fails instead of the process dying).
       const backend = await startBackendProcess(

@@ -221,6 +221,25 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses an admin token shorter than 32 characters, naming which without printing it', () => {
+    const long = 'a'.repeat(32);
+    expect(loadConfig({ ADMIN_TOKENS: `${long}, ${long}b` }, '/repo').adminTokens).toEqual([
+      long,
+      `${long}b`,
+    ]);
+    let error: unknown;
+    try {
+      loadConfig({ ADMIN_TOKENS: `${long},short-token-9` }, '/repo');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).context?.problems).toEqual([
+      'ADMIN_TOKENS: token 2 of 2 has 13 characters; each must have at least 32 (e.g. 32 random bytes in base64url, docs/deploy.md)',
+    ]);
+    expect((error as AppError).message).not.toContain('short-token-9');
+  });
+
   it('lists every malformed value in one error', () => {
     expect(() =>
       loadConfig({ PORT: 'x', MODE: 'staging', DISPATCH: 'carrier-pigeon' }, '/repo'),
