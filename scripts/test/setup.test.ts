@@ -372,6 +372,8 @@ describe('scripts/setup against a recording gcloud', () => {
   });
 
   it('stores secret values through stdin and never prints them', async () => {
+    // Two tokens as long as the backend requires (32 characters or more).
+    const tokens = `tok-1${'a'.repeat(40)},tok-2${'b'.repeat(40)}`;
     await gcloud.setRules([
       { match: 'secrets versions list *', stdout: '' },
       ...convergedProject(fromZero(repo)),
@@ -379,7 +381,7 @@ describe('scripts/setup against a recording gcloud', () => {
     const result = await runScript('setup', ['--project', 'demo', '--steps', 'secrets'], {
       ...env,
       ADMIN_PASSWORD_HASH: 'scrypt$abc$def',
-      ADMIN_TOKENS: 'tok-1,tok-2',
+      ADMIN_TOKENS: tokens,
     });
     expect(result.status, result.stderr).toBe(0);
     const adds = (await gcloud.calls()).filter((c) => c.argv.includes('add'));
@@ -388,7 +390,7 @@ describe('scripts/setup against a recording gcloud', () => {
         'secrets versions add slideshow-admin-password-hash --data-file=- --project=demo',
         'scrypt$abc$def',
       ],
-      ['secrets versions add slideshow-admin-tokens --data-file=- --project=demo', 'tok-1,tok-2'],
+      ['secrets versions add slideshow-admin-tokens --data-file=- --project=demo', tokens],
     ]);
     expect(result.stdout + result.stderr).not.toContain('tok-1');
     expect(result.stderr).toContain('setup: done');
@@ -455,6 +457,18 @@ describe('scripts/setup against a recording gcloud', () => {
     });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('ADMIN_PASSWORD_HASH is not an scrypt hash');
+    expect(await gcloud.calls()).toEqual([]);
+  });
+
+  it('refuses ADMIN_TOKENS with a token the backend would refuse to start with (under 32 characters)', async () => {
+    const long = 'a'.repeat(43);
+    const result = await runScript('setup', ['--project', 'demo', '--steps', 'secrets'], {
+      ...env,
+      ADMIN_TOKENS: `${long}, short-token`,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('ADMIN_TOKENS: token 2 of 2 has 11 characters');
+    expect(result.stderr).not.toContain(long);
     expect(await gcloud.calls()).toEqual([]);
   });
 
