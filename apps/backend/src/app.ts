@@ -8,6 +8,7 @@
 import { coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
 import { requireLocalHost } from './auth/host-guard.ts';
+import { compression } from './compression.ts';
 import type { AppEnv, Services } from './context.ts';
 import { errorBody, logFailure, retryAfterFor, statusFor, toAppError } from './http-errors.ts';
 import { randomToken } from './ids.ts';
@@ -46,6 +47,8 @@ export function createApp(services: Services) {
 
   // Local mode: DNS rebinding (auth/host-guard.ts). Before every route, so none can answer first.
   if (deps.mode === 'local') app.use('*', requireLocalHost(deps.publicUrl));
+  // Text answers (JSON, the pages and their assets) compressed for clients that accept it.
+  app.use('*', compression());
 
   // Single writer: no request may change state unless this instance holds the
   // database lease (writer/gate.ts); the database itself is fenced too (db/write-fence.ts).
