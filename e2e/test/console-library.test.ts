@@ -136,10 +136,10 @@ describe.skipIf(NO_CHROMIUM)(
     it('searches by name, filters by status and sorts by name and size', async () => {
       await page.goto(`${stack.backendUrl}/admin`);
       await expect.poll(async () => await cards().count()).toBe(60);
-      await page.getByLabel('Search by name').fill('beach');
+      await page.getByLabel('Search by name or title').fill('beach');
       await expect.poll(async () => await cards().count()).toBe(1);
       expect(await cards().first().textContent()).toContain('Beach sunset.jpg');
-      await page.getByLabel('Search by name').fill('');
+      await page.getByLabel('Search by name or title').fill('');
       await page.getByRole('combobox', { name: 'Status' }).selectOption('failed');
       await expect
         .poll(async () => await page.locator('#grid-summary').textContent())
@@ -368,7 +368,7 @@ describe.skipIf(NO_CHROMIUM)(
       await page.keyboard.press('Space');
       expect(await count.textContent()).toBe('0 selected');
       // Under a search, all it shows.
-      await page.getByLabel('Search by name').fill('seed-01');
+      await page.getByLabel('Search by name or title').fill('seed-01');
       const matching = countRows(stack, 'images', "original_name LIKE 'seed-01%'");
       expect(matching).toBeGreaterThan(1);
       await expect.poll(async () => await cards().count()).toBe(matching);
@@ -391,7 +391,7 @@ describe.skipIf(NO_CHROMIUM)(
 
       // A search that shows one of them: the other is no longer selected, nor deleted.
       const name = (await card(kept).locator('.label').textContent()) ?? '';
-      await page.getByLabel('Search by name').fill(name);
+      await page.getByLabel('Search by name or title').fill(name);
       await expect.poll(async () => await gridIds()).toEqual([kept]);
       expect(await count.textContent()).toBe('1 selected');
       await page.locator('[data-bulk="delete"]').click();
@@ -400,7 +400,7 @@ describe.skipIf(NO_CHROMIUM)(
       await page.locator('#confirm[open]').waitFor({ state: 'detached' });
 
       // Back to every image: the one still shown is still selected, the other is not.
-      await page.getByLabel('Search by name').fill('');
+      await page.getByLabel('Search by name or title').fill('');
       await expect.poll(async () => await cards().count()).toBe(60);
       expect(await count.textContent()).toBe('1 selected');
       expect(await card(kept).locator('input.pick').isChecked()).toBe(true);
@@ -432,7 +432,7 @@ describe.skipIf(NO_CHROMIUM)(
       await card.locator('button.open').focus();
       await page.keyboard.press('Enter');
       await page.locator('#detail[open]').waitFor();
-      await page.getByLabel('Title').fill('Saved from the keyboard');
+      await page.getByLabel('Title', { exact: true }).fill('Saved from the keyboard');
       await page.getByRole('button', { name: 'Save' }).focus();
       await page.keyboard.press('Enter');
       await expect

@@ -64,7 +64,7 @@ describe.skipIf(NO_CHROMIUM)(
       await admin.goto(`${stack.backendUrl}/admin#image=${id}`);
       await admin.locator('#detail[open]').waitFor();
       const title = '<b>Kite</b> & "friends"';
-      await admin.getByLabel('Title').fill(title);
+      await admin.getByLabel('Title', { exact: true }).fill(title);
       await admin.getByLabel('Caption').fill('Over the hill\nat dusk');
       await admin.getByLabel('Alt text').fill('A red kite above a green hill');
       await admin.getByRole('button', { name: 'Save' }).click();
@@ -72,6 +72,8 @@ describe.skipIf(NO_CHROMIUM)(
         .poll(async () => await admin.locator('#describe-status').textContent())
         .toBe('Saved.');
       await admin.keyboard.press('Escape');
+      // Closing goes Back to the console's entry before the link (a history traversal): let it land.
+      await expect.poll(() => new URL(admin.url()).hash).toBe('');
 
       const page = await browser.newPage();
       try {
@@ -117,6 +119,8 @@ describe.skipIf(NO_CHROMIUM)(
         .poll(async () => await admin.locator('#describe-status').textContent())
         .toBe('Saved.');
       await admin.keyboard.press('Escape');
+      // Closing goes Back to the console's entry before the link (a history traversal): let it land.
+      await expect.poll(() => new URL(admin.url()).hash).toBe('');
       const slides = (await (await fetch(`${stack.backendUrl}/api/slideshow`)).json()) as {
         images: { id: string; alt: string }[];
       };

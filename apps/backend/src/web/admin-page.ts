@@ -52,6 +52,7 @@ export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin
 
 <div id="console-view" hidden>
   <p id="announcer" class="visually-hidden" role="status" aria-live="polite"></p>
+  <p id="unreachable" class="unreachable" role="alert" hidden></p>
 
   <section class="card" aria-labelledby="status-title">
     <h2 id="status-title">Status</h2>
@@ -84,7 +85,7 @@ export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin
     <h2 id="library-title" tabindex="-1">Library</h2>
     <form id="library-query" class="query" role="search" aria-label="Find images">
       <div class="field">
-        <label for="search">Search by name</label>
+        <label for="search">Search by name or title</label>
         <input id="search" type="search" maxlength="100" autocomplete="off">
       </div>
       <div class="field">

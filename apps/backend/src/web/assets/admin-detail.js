@@ -12,10 +12,12 @@ import {
   el,
   fmtBytes,
   fmtTime,
+  focusFirst,
   focusLost,
   placeholderUrl,
   thumbnail,
 } from './admin-dom.js';
+import { failureText } from './admin-reachability.js';
 
 let onChanged = () => {};
 let openId = null;
@@ -149,7 +151,9 @@ function describeForm(image) {
       $('detail-title').textContent = displayName(saved);
       onChanged([image.id]);
     } catch (error) {
-      status.textContent = `Not saved: ${error.message}`;
+      status.textContent = `Not saved: ${failureText(error)}`;
+      // Deleted meanwhile (another tab, the API): its card goes too.
+      if (error.status === 404) onChanged([image.id]);
     }
   });
   return form;
@@ -246,7 +250,7 @@ async function retry(id) {
     onChanged([id]);
     await openDetail(id, { refresh: true });
   } catch (error) {
-    announce(error.message);
+    announce(failureText(error));
   }
 }
 
@@ -263,7 +267,7 @@ async function remove(image) {
     $('detail').close();
     onChanged([image.id]);
   } catch (error) {
-    announce(error.message);
+    announce(failureText(error));
   }
 }
 
@@ -349,6 +353,8 @@ function showMissing(id) {
 
 function fromHash() {
   const match = /^#image=(.+)$/.exec(location.hash);
+  // The link no longer names an image (Back, or a link elsewhere): the dialog it opened closes.
+  if (!match && dialogHash !== null && $('detail').open) $('detail').close();
   // Logged out, the console is hidden: a link opens nothing over the login form.
   if (!match || $('console-view').hidden) return;
   const id = match[1];
@@ -359,30 +365,47 @@ function fromHash() {
     return;
   }
   openDetail(id).catch((error) => {
-    if (error.status === 404 && openId === id) showMissing(id);
-    else announce(error.message);
+    if (error.status !== 404 || openId !== id) return announce(failureText(error));
+    showMissing(id);
+    // Deleted (in another tab, through the API): a card the library still shows goes.
+    onChanged([id]);
   });
 }
 
 /** Wires the deep link and the dialog's close; `changed(ids)` is told about edits. */
 export function initDetail({ changed }) {
   onChanged = changed;
-  window.addEventListener('hashchange', fromHash);
+  window.addEventListener('hashchange', (e) => {
+    // A link followed within the page opens the dialog on a new history entry: its close goes
+    // Back to the entry before, instead of leaving a second copy of it behind.
+    // (A hashchange event sent by a script may carry no oldURL: then nothing is assumed.)
+    const from = e.oldURL ? new URL(e.oldURL).hash : '#image=';
+    if (location.hash.startsWith('#image=') && !from.startsWith('#image=')) {
+      history.replaceState({ detailLink: true }, '');
+    }
+    fromHash();
+  });
   $('detail').addEventListener('close', () => {
     // Shown again before this event ran (a link followed right after the close): it is not closed.
     if ($('detail').open) return;
+    const closedId = shownId ?? openId;
     openId = null;
     shownId = null;
     // The close gives the focus back, unless its element was replaced meanwhile: the focus
     // then stays on the closed dialog's button (until Chromium moves it to <body>), and the
-    // element with the same key takes it.
-    if (openerKey && (focusLost() || $('detail').contains(document.activeElement))) {
-      document.querySelector(`[data-focus="${CSS.escape(openerKey)}"]`)?.focus();
+    // element with the same key takes it. Opened by a link on load there was none: the
+    // image's card takes it, else the library's heading.
+    if (focusLost() || $('detail').contains(document.activeElement)) {
+      const byKey = (key) =>
+        key ? document.querySelector(`[data-focus="${CSS.escape(key)}"]`) : null;
+      focusFirst(byKey(openerKey), byKey(closedId && `open:${closedId}`), $('library-title'));
     }
     // Only the link it showed: a link followed after the dialog closed and before this event
     // (another #image=) is opened by its hashchange, not erased.
-    if (location.hash.startsWith('#image=') && location.hash === dialogHash)
-      history.replaceState(null, '', `${location.pathname}${location.search}`);
+    if (location.hash.startsWith('#image=') && location.hash === dialogHash) {
+      if (history.state?.detailLink) history.back();
+      else history.replaceState(null, '', `${location.pathname}${location.search}`);
+    }
     dialogHash = null;
   });
   return fromHash;

@@ -18,6 +18,7 @@ import {
 } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
 import { $, announce, el, fmtTime, replaceIfChanged, thumbnail } from './admin-dom.js';
+import { failureText } from './admin-reachability.js';
 
 let onChanged = () => {};
 /** How many images "Retry all failed" would retry (the API's count, not the rows shown). */
@@ -109,7 +110,7 @@ async function setQueue(queue, action) {
     announce(`The ${queue} queue is ${q.state === 'PAUSED' ? 'paused' : 'running'}.`);
     await refreshQueues();
   } catch (error) {
-    announce(error.message);
+    announce(failureText(error));
   }
 }
 
@@ -221,7 +222,7 @@ async function retry(id) {
     onChanged([id]);
     await refreshFailed();
   } catch (error) {
-    announce(error.message);
+    announce(failureText(error));
   }
 }
 
@@ -267,7 +268,7 @@ export function initJobs({ changed }) {
       onChanged(retried);
       await refreshFailed();
     } catch (error) {
-      announce(error.message);
+      announce(failureText(error));
     }
   });
 }

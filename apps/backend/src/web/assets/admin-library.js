@@ -12,6 +12,7 @@
 import { api, countOf, isImageErrorCode, permanentRetryWarning } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
 import { $, announce, displayName, el, focusFirst, thumbnail } from './admin-dom.js';
+import { failureText } from './admin-reachability.js';
 
 /** Pages kept in the page at once. */
 const MAX_PAGES = 5;
@@ -326,11 +327,14 @@ async function showNewer() {
 }
 
 /**
- * Polls the cards still on their way (uploaded, queued, processing); a card
- * whose image no longer exists (deleted in another tab or through the API) goes.
+ * Polls the cards still on their way (uploaded, queued, processing), or every
+ * card (`everyCard`: when the admin comes back to the tab); a card whose image
+ * no longer exists (deleted in another tab or through the API) goes.
  */
-export async function refreshGrid() {
-  const live = [...$('grid').querySelectorAll('li')].filter((li) => LIVE.has(li.dataset.status));
+export async function refreshGrid({ everyCard = false } = {}) {
+  const live = [...$('grid').querySelectorAll('li')].filter(
+    (li) => everyCard || LIVE.has(li.dataset.status),
+  );
   if (live.length === 0) return;
   const asked = live.slice(0, 500).map((li) => li.dataset.id);
   const { images } = await api('/api/admin/images/lookup', {
@@ -448,7 +452,7 @@ export function initLibrary({ changed }) {
   });
   for (const button of document.querySelectorAll('[data-bulk]')) {
     button.addEventListener('click', () =>
-      bulk(button.dataset.bulk).catch((error) => announce(error.message)),
+      bulk(button.dataset.bulk).catch((error) => announce(failureText(error))),
     );
   }
 }

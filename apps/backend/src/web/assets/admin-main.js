@@ -1,6 +1,9 @@
 // The admin console's entry: login and logout, then the sections (upload,
 // library, slideshow order, jobs) and one poll loop that keeps them current —
-// faster while uploads are being followed, paused while the tab is hidden.
+// faster while uploads are being followed, paused while the tab is hidden,
+// every library card looked at again when the admin comes back to the tab —
+// and says in a visible alert while the server cannot be reached
+// (admin-reachability.js).
 import { api, setCsrfToken, whenUnauthenticated } from './admin-api.js';
 import { initDetail } from './admin-detail.js';
 import { $, announce } from './admin-dom.js';
@@ -13,6 +16,7 @@ import {
   showUploaded,
 } from './admin-library.js';
 import { initOrder, refreshOrder } from './admin-order.js';
+import { failureText, isNetworkError, serverReached } from './admin-reachability.js';
 import { initRegeneration, refreshRegeneration } from './admin-regenerate.js';
 import { initUploads, refreshUploads, resumeAfterLogin, uploadsBusy } from './admin-uploads.js';
 
@@ -29,6 +33,10 @@ let lastOrder = 0;
 const QUEUES_IDLE_MS = 10_000;
 const ORDER_MIN_MS = 3_000;
 let openFromHash = () => {};
+/** The admin came back to the tab: the next poll looks at every card (one may have been deleted elsewhere). */
+let recheckCards = false;
+/** False until the library's first page has loaded since the login. */
+let gridLoaded = false;
 
 // The sticky header's height, for the page's scroll padding (admin.css): an
 // element focused or scrolled into view lands below the header, not under it.
@@ -49,19 +57,21 @@ function showLogin() {
 
 /** Something changed images (an edit, a bulk action, a retry): refresh what shows them. */
 function changed(ids) {
-  imagesChanged(ids).catch((error) => announce(error.message));
-  refreshOrder().catch((error) => announce(error.message));
+  imagesChanged(ids).catch((error) => announce(failureText(error)));
+  refreshOrder().catch((error) => announce(failureText(error)));
   poll(true);
 }
 
 async function refreshAll(force = false) {
   const counts = await refreshStatus();
+  const everyCard = recheckCards;
+  recheckCards = false;
   const now = Date.now();
   const queues = force || uploadsBusy() || now - lastQueues >= QUEUES_IDLE_MS;
   if (queues) lastQueues = now;
   await Promise.all([
     refreshUploads(),
-    refreshGrid(),
+    gridLoaded ? refreshGrid({ everyCard }) : loadGrid(),
     refreshFailed(),
     refreshRegeneration(),
     queues ? refreshQueues() : null,
@@ -73,6 +83,14 @@ async function refreshAll(force = false) {
   }
 }
 
+/** A poll (or the first load) failed: no answer shows the alert; an API error is logged. */
+function pollFailed(error) {
+  if (isNetworkError(error)) return failureText(error);
+  // An answer came: the server is there.
+  serverReached();
+  console.warn('refresh failed', error);
+}
+
 function poll(now = false) {
   clearTimeout(pollTimer);
   const next = () => {
@@ -80,8 +98,10 @@ function poll(now = false) {
   };
   if (!now) return next();
   if (document.hidden || $('console-view').hidden) return next();
+  // A poll with no answer shows the alert (and polls on); the next one that gets through clears it.
   refreshAll()
-    .catch((error) => console.warn('refresh failed', error))
+    .then(serverReached)
+    .catch(pollFailed)
     .finally(() => {
       if (!$('console-view').hidden) next();
     });
@@ -94,7 +114,9 @@ async function showConsole() {
   $('sections').hidden = false;
   if (!started) {
     started = true;
-    initUploads({ accepted: (id) => showUploaded(id).catch((error) => announce(error.message)) });
+    initUploads({
+      accepted: (id) => showUploaded(id).catch((error) => announce(failureText(error))),
+    });
     initLibrary({ changed });
     initJobs({ changed });
     initOrder({ changed });
@@ -102,9 +124,17 @@ async function showConsole() {
     openFromHash = initDetail({ changed });
   }
   lastProcessed = -1;
-  await Promise.all([resetGrid(), refreshAll(true)]);
+  gridLoaded = false;
+  // A first load that got no answer shows the alert; the polls go on and load the rest.
+  await Promise.all([loadGrid(), refreshAll(true)]).catch(pollFailed);
   openFromHash();
   poll();
+}
+
+/** The library's first page; a poll asks again until it has come. */
+async function loadGrid() {
+  await resetGrid();
+  gridLoaded = true;
 }
 
 $('login-form').addEventListener('submit', async (e) => {
@@ -136,9 +166,14 @@ $('logout').addEventListener('click', async () => {
   showLogin();
 });
 
-document.addEventListener('visibilitychange', () => {
-  if (!document.hidden && !$('console-view').hidden) poll(true);
-});
+/** The admin is back (the tab shown, the window focused): refresh now, every card included. */
+function cameBack() {
+  if (document.hidden || $('console-view').hidden) return;
+  recheckCards = true;
+  poll(true);
+}
+document.addEventListener('visibilitychange', cameBack);
+window.addEventListener('focus', cameBack);
 whenUnauthenticated(showLogin);
 
 // A reload or a second tab: the token this origin keeps (admin-api.js) and the cookie make

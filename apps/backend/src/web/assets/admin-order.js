@@ -6,6 +6,7 @@
 // its place (else the one before, else the section's heading).
 import { api, idPath } from './admin-api.js';
 import { $, announce, displayName, el, focusFirst, thumbnail } from './admin-dom.js';
+import { failureText } from './admin-reachability.js';
 
 let images = [];
 let onChanged = () => {};
@@ -116,7 +117,7 @@ function save(movedId) {
         `${displayName(images[index])} moved to position ${index + 1} of ${ids.length}. Saved.`,
       ),
     )
-    .catch((error) => announce(`The order was not saved: ${error.message}`));
+    .catch((error) => announce(`The order was not saved: ${failureText(error)}`));
   return saving;
 }
 
@@ -154,7 +155,7 @@ async function hide(image) {
     if (!next) focusFirst($('order-title'));
     onChanged([image.id]);
   } catch (error) {
-    announce(error.message);
+    announce(failureText(error));
   }
 }
 

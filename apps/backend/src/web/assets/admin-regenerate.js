@@ -5,6 +5,7 @@
 import { api } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
 import { $, announce, el, replaceIfChanged } from './admin-dom.js';
+import { failureText } from './admin-reachability.js';
 
 const fmtEta = (s) =>
   s === null || s === undefined ? '—' : s < 90 ? `${s} s` : `${Math.round(s / 60)} min`;
@@ -62,7 +63,7 @@ export function initRegeneration() {
         `${dry.images} images (${dry.megapixels} MP): about ${dry.cpuSeconds} CPU-seconds, $${dry.costUsd} at list prices (${dry.basis}).`;
       $('regen-start').hidden = dry.images === 0;
     } catch (error) {
-      announce(error.message);
+      announce(failureText(error));
     }
   });
   $('regen-start').addEventListener('click', async () => {
@@ -78,7 +79,7 @@ export function initRegeneration() {
       announce('Regeneration started.');
       await refreshRegeneration();
     } catch (error) {
-      announce(error.message);
+      announce(failureText(error));
     }
   });
   $('regen-progress').addEventListener('click', async (e) => {
@@ -94,7 +95,7 @@ export function initRegeneration() {
       }
       announce(`Regeneration ${state(button.dataset.action)}.`);
     } catch (error) {
-      announce(error.message);
+      announce(failureText(error));
     }
   });
 }

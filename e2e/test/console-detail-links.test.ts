@@ -1,0 +1,118 @@
+/**
+ * The image detail as a link, and the console while the server cannot be
+ * reached, in Chromium against the local stack: Back closes the detail, and
+ * closing it leaves no second copy of the console in the history; a detail
+ * opened by a link on load gives the focus to its card when closed; a card
+ * whose image was deleted elsewhere goes once its detail finds it gone; a
+ * server that does not answer is said in a visible alert, in words, until a
+ * poll gets through.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  focusedElement,
+  NO_CHROMIUM,
+  openConsole,
+  seedImages,
+  type TestBrowser,
+} from './console-support.ts';
+import { freshStack, waitForTerminal } from './helpers.ts';
+
+type Stack = Awaited<ReturnType<typeof freshStack>>;
+
+/** Waits (bounded) until the detail dialog is closed. */
+async function detailClosed(page: Page): Promise<void> {
+  await page.waitForFunction(() => !(document.getElementById('detail') as HTMLDialogElement).open);
+}
+
+describe.skipIf(NO_CHROMIUM)(
+  'the image detail as a link, and an unreachable server (skipped where /usr/bin/chromium is not installed)',
+  () => {
+    let stack: Stack;
+    let browser: TestBrowser;
+    let page: Page;
+    let errors: string[];
+    let ids: string[];
+
+    beforeAll(async () => {
+      stack = await freshStack();
+      ids = await seedImages(stack, 3, (i) => `link-${i}.jpg`);
+      await waitForTerminal(stack, ids, 240_000);
+      ({ browser, page, errors } = await openConsole(stack));
+    }, 300_000);
+    afterAll(async () => {
+      await browser?.close();
+      await stack?.dispose();
+    });
+
+    const openButton = (id: string) => page.locator(`#grid li[data-id="${id}"] button.open`);
+    const path = () => new URL(page.url()).pathname;
+    const hash = () => new URL(page.url()).hash;
+
+    it('closes the detail on Back, and closing it leaves no second copy of the console to go Back through', async () => {
+      // The page before the console, where Back from the console leads.
+      await page.goto(`${stack.backendUrl}/#interval=60`);
+      await page.goto(`${stack.backendUrl}/admin`);
+      await openButton(ids[0]!).click();
+      await page.locator('#detail[open]').waitFor();
+      expect(hash()).toBe(`#image=${ids[0]}`);
+      await page.goBack();
+      await detailClosed(page);
+      expect(hash()).toBe('');
+      expect(await focusedElement(page)).toBe(`open:${ids[0]}`);
+
+      await openButton(ids[1]!).click();
+      await page.locator('#detail[open]').waitFor();
+      await page.keyboard.press('Escape');
+      await expect.poll(hash).toBe('');
+      await page.goBack();
+      await expect.poll(path).toBe('/');
+    });
+
+    it('gives the focus to the card when a detail a link opened on load is closed with Escape', async () => {
+      await page.goto(`${stack.backendUrl}/#interval=60`);
+      await page.goto(`${stack.backendUrl}/admin#image=${ids[1]}`);
+      await page.locator('#detail[open]').waitFor();
+      await page.keyboard.press('Escape');
+      await detailClosed(page);
+      expect(await focusedElement(page)).toBe(`open:${ids[1]}`);
+    });
+
+    it('takes away the card of an image deleted elsewhere once its detail finds it gone', async () => {
+      const victim = ids[2]!;
+      await page.goto(`${stack.backendUrl}/admin`);
+      await openButton(victim).waitFor();
+      const deleted = await stack.admin(`/api/admin/images/${victim}`, { method: 'DELETE' });
+      expect(deleted.status, await deleted.text()).toBe(200);
+      await openButton(victim).click();
+      await expect
+        .poll(async () => await page.locator('#detail-title').textContent())
+        .toBe(`No image ${victim}`);
+      await page.keyboard.press('Escape');
+      await detailClosed(page);
+      await expect.poll(async () => await openButton(victim).count()).toBe(0);
+      expect(await focusedElement(page)).not.toBe('BODY');
+    });
+
+    it('says in a visible alert that the server cannot be reached, until a poll gets through', async () => {
+      await page.goto(`${stack.backendUrl}/admin`);
+      // The console's first data has come (its library shows the two images left).
+      await expect.poll(async () => await page.locator('#grid li').count()).toBe(2);
+      const alert = page.locator('#unreachable');
+      expect(await alert.isVisible()).toBe(false);
+      const toServer = (url: URL) => url.pathname.startsWith('/api/') || url.pathname === '/status';
+      await page.route(toServer, (route) => route.abort('internetdisconnected'));
+      try {
+        // Within a poll or two (every 3 s).
+        await alert.waitFor({ state: 'visible', timeout: 15_000 });
+        expect(await alert.getAttribute('role')).toBe('alert');
+        expect(await alert.textContent()).toBe('Can’t reach the server — retrying.');
+      } finally {
+        await page.unroute(toServer);
+      }
+      await alert.waitFor({ state: 'hidden', timeout: 15_000 });
+      // What the browser logged: the requests cut here and the deleted image's 404s, nothing else.
+      expect(errors.filter((e) => !e.startsWith('console: Failed to load resource'))).toEqual([]);
+    });
+  },
+);
