@@ -4,7 +4,8 @@
  * hiding and reordering (by dragging and by keyboard) change what the
  * slideshow plays and in which order; autoplay advances, pauses, and stays
  * off under prefers-reduced-motion; deep links, full screen, swipe; the
- * axe-core audit and a 390 px phone.
+ * axe-core audit and a 390 px phone; a slide that failed while offline comes
+ * back online; a portrait is fetched at the width it is shown.
  */
 import { makeSampleImages } from '@slideshow/tools/sample-images';
 import type { Page } from 'playwright-core';
@@ -17,6 +18,7 @@ import {
   login,
   NO_CHROMIUM,
   screenshot,
+  smallJpeg,
   type TestBrowser,
   waitForSlideshowEvent as waitForEvent,
 } from './console-support.ts';
@@ -32,6 +34,19 @@ async function letTimePass(page: Page, since: number, ms: number) {
     {
       timeout: ms + 30_000,
     },
+  );
+}
+
+/** Waits (bounded) until autoplay shows one more slide than it had. */
+async function nextSlideByItself(page: Page) {
+  const shown = (await events(page)).filter((e) => e.cause === 'autoplay').length;
+  await page.waitForFunction(
+    (before) =>
+      (window as unknown as { slideshowEvents: { cause?: string }[] }).slideshowEvents.filter(
+        (e) => e.cause === 'autoplay',
+      ).length > before,
+    shown,
+    { timeout: 30_000 },
   );
 }
 
@@ -177,7 +192,7 @@ describe.skipIf(NO_CHROMIUM)(
       }
     });
 
-    it('advances by itself, pauses with K, and holds while the keyboard or the pointer is on it', async () => {
+    it('advances by itself, pauses with K, and holds while the keyboard or the pointer is on its controls', async () => {
       const page = await browser.newPage();
       try {
         await page.goto(`${stack.backendUrl}/#interval=2`);
@@ -190,8 +205,8 @@ describe.skipIf(NO_CHROMIUM)(
         const before = (await events(page)).filter((e) => e.cause === 'autoplay').length;
         await letTimePass(page, paused, 5_000);
         expect((await events(page)).filter((e) => e.cause === 'autoplay').length).toBe(before);
-        // Play again; the keyboard in the controls holds it, and so does the pointer.
-        await page.keyboard.press('k');
+        // Play again (K in either case); the keyboard in the controls holds it, and so does the pointer.
+        await page.keyboard.press('Shift+K');
         await page.getByRole('button', { name: 'Next image' }).focus();
         await waitForEvent(page, { type: 'autoplay', reason: 'focus' });
         // The newest autoplay event: an image-loaded event of a slide shown just before may follow it.
@@ -200,9 +215,24 @@ describe.skipIf(NO_CHROMIUM)(
         expect(await autoplay()).toMatchObject({ playing: false, wanted: true });
         await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
         await waitForEvent(page, { type: 'autoplay', reason: 'focus', playing: true });
+        // A mouse resting over the slide (the image fills the window) does not hold it.
         await page.mouse.move(600, 300);
+        await nextSlideByItself(page);
+        // Over the controls it does, and the page says so.
+        await page.getByRole('button', { name: 'Next image' }).hover();
         await waitForEvent(page, { type: 'autoplay', reason: 'hover' });
         expect(await autoplay()).toMatchObject({ type: 'autoplay', playing: false, wanted: true });
+        const held = page.locator('#held');
+        expect(await held.textContent()).toBe('Waits while you use the controls');
+        expect(await held.isVisible()).toBe(true);
+        // Pause, then Play with the pointer still on it: Play wins over the hold.
+        await page.getByRole('button', { name: 'Pause slideshow' }).click();
+        await expect.poll(async () => (await autoplay())?.wanted).toBe(false);
+        expect(await held.isVisible()).toBe(false);
+        await page.getByRole('button', { name: 'Play slideshow' }).click();
+        await expect.poll(autoplay).toMatchObject({ playing: true, wanted: true });
+        expect(await held.isVisible()).toBe(false);
+        await nextSlideByItself(page);
       } finally {
         await page.close();
       }
@@ -255,6 +285,62 @@ describe.skipIf(NO_CHROMIUM)(
         await page.close();
       }
       expect(errors).toEqual([]);
+    });
+
+    it('shows a slide whose image failed during an outage again when the browser is back online', async () => {
+      // An image this browser has never fetched (the tests above cached the others).
+      const [fresh] = (await upload(stack, [
+        { name: 'outage.jpg', bytes: await smallJpeg(5, 960, 640) },
+      ])) as [string];
+      await waitForTerminal(stack, [fresh], 240_000);
+      const page = await browser.newPage();
+      // Not even preloaded as a neighbour before the outage.
+      const freshVariants = (url: URL) => url.pathname.includes(`/${fresh}/`);
+      await page.route(freshVariants, (route) => route.abort());
+      try {
+        await page.goto(`${stack.backendUrl}/#interval=60`);
+        await waitForEvent(page, { type: 'image-loaded' });
+        await browser.context.setOffline(true);
+        await page.unroute(freshVariants);
+        await page.evaluate((id) => {
+          location.hash = `slide=${id}`;
+        }, fresh);
+        await waitForEvent(page, { type: 'image-error', id: fresh });
+        await waitForEvent(page, { type: 'refresh-error', cause: 'image-error' });
+        await browser.context.setOffline(false);
+        await waitForEvent(page, { type: 'image-loaded', id: fresh });
+        expect(await page.locator('#slide picture img').getAttribute('class')).toBe('loaded');
+      } finally {
+        await browser.context.setOffline(false);
+        await page.close();
+      }
+    });
+
+    it("fetches a portrait at the width it is shown, not at the window's width", async () => {
+      // Uploaded last: the tests above count three slides.
+      const [portrait, landscape] = (await upload(stack, [
+        { name: 'portrait.jpg', bytes: await smallJpeg(7, 2400, 3600) },
+        { name: 'landscape.jpg', bytes: await smallJpeg(8, 2400, 1600) },
+      ])) as [string, string];
+      await waitForTerminal(stack, [portrait, landscape], 240_000);
+      // 1920×1080 at DPR 1: the portrait is shown 720 px wide (1080 × 2/3), so the 1280 px
+      // variant suffices; the landscape one fills the width and takes the 1920 px variant.
+      const cases = [
+        [portrait, 'w1280.avif'],
+        [landscape, 'w1920.avif'],
+      ] as const;
+      for (const [id, variant] of cases) {
+        const page = await browser.newPage();
+        try {
+          await page.setViewportSize({ width: 1920, height: 1080 });
+          await page.goto(`${stack.backendUrl}/#slide=${id}&interval=60`);
+          await waitForEvent(page, { type: 'image-loaded', id });
+          const loaded = (await events(page)).find((e) => e.type === 'image-loaded' && e.id === id);
+          expect(loaded?.currentSrc, id).toMatch(new RegExp(`/${variant}$`));
+        } finally {
+          await page.close();
+        }
+      }
     });
   },
 );

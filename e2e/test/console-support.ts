@@ -262,6 +262,8 @@ export interface SlideEvent {
   playing?: boolean;
   reason?: string;
   reducedMotion?: boolean;
+  /** The variant an `image-loaded` event's image was loaded from. */
+  currentSrc?: string;
   t?: number;
 }
 

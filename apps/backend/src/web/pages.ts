@@ -23,6 +23,7 @@ export const slideshowPage = `${head('Slideshow', ['slideshow.css'], 'slideshow.
     <button type="button" id="play" class="play" aria-label="Pause slideshow">Pause</button>
     <button type="button" id="next" aria-label="Next image">›</button>
     <span id="counter" aria-live="off"></span>
+    <span id="held" class="held" hidden>Waits while you use the controls</span>
     <label class="interval" for="interval">Seconds per slide</label>
     <select id="interval">
       <option value="3">3</option>

@@ -20,22 +20,37 @@ export function altFor(image, index, total) {
   return image.alt || image.title || `Image ${index + 1} of ${total}`;
 }
 
+/**
+ * The slide's `sizes`: the width the image is shown at. The slide fits it in
+ * the window (slideshow.css: at most 100vw by 100dvh, aspect kept, nothing
+ * around it; the controls and caption lie over it), so an image relatively
+ * taller than the window (a portrait on a landscape screen) is as wide as the
+ * window's height times its aspect ratio — not 100vw, which would fetch a
+ * variant up to twice as wide as needed. Without dimensions: the window's width.
+ */
+export function slideSizes(image) {
+  if (!(image.width > 0 && image.height > 0)) return '100vw';
+  const ratio = Math.ceil((image.width / image.height) * 10_000) / 10_000;
+  return `(min-aspect-ratio: ${image.width}/${image.height}) calc(${ratio} * 100vh), 100vw`;
+}
+
 /** A <picture> for `image`; the <img> is returned too. */
 export function buildPicture(image, alt) {
   const picture = document.createElement('picture');
+  const sizes = slideSizes(image);
   for (const source of image.sources ?? []) {
     if (source.format === 'jpeg' || source.format === 'png') continue;
     const el = document.createElement('source');
     el.type = source.type;
     el.srcset = source.srcset;
-    el.sizes = '100vw';
+    el.sizes = sizes;
     picture.append(el);
   }
   const img = document.createElement('img');
   const fallback = (image.sources ?? []).find((s) => s.format === 'jpeg' || s.format === 'png');
   if (fallback) {
     img.srcset = fallback.srcset;
-    img.sizes = '100vw';
+    img.sizes = sizes;
   }
   img.src = image.src ?? '';
   img.alt = alt;

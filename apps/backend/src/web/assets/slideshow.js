@@ -1,13 +1,16 @@
 // The public slideshow: published images in the admin's order, full screen in
 // <picture> elements; the placeholder shows until the image has loaded; the
 // neighbours are preloaded. Autoplay with a visible Play/Pause and interval,
-// held while hovered or focused, off at first under prefers-reduced-motion;
-// keyboard (←/→, Home/End, Space or K to play/pause, F full screen, C
-// captions), swipe, full screen, captions, and a link #slide=<id> (followed
-// on load and when the hash changes; optionally &interval=<seconds> and
+// held while the pointer or the focus is on the controls (said next to the
+// counter), off at first under prefers-reduced-motion; keyboard (←/→,
+// Home/End, Space or K to play/pause, F full screen, C captions, in either
+// case), swipe, full screen, captions, and a link #slide=<id> (followed on
+// load and when the hash changes; optionally &interval=<seconds> and
 // &refresh=<seconds>). The list is fetched again every `refresh` seconds, when
-// the tab comes back into view and when an image fails to load, and merged in
-// place (slideshow-list.js). Events are recorded on window.slideshowEvents so
+// the tab comes back into view, when the browser is back online and when an
+// image fails to load, and merged in place (slideshow-list.js); a slide whose
+// image failed is shown again after the next list that did not ask because of
+// that failure (the network was down, not the image deleted). Events are recorded on window.slideshowEvents so
 // the browser tests can check their order.
 import { thumbHashToDataURL } from '/assets/thumbhash.js';
 import { createListFetcher, oneAtATime, placeAfterChange } from './slideshow-list.js';
@@ -37,6 +40,10 @@ let index = 0;
 let listed = false;
 // Held so the detached preloads are not collected before they have fetched.
 let preloaded = [];
+// The image of the slide on screen when it failed to load, else null.
+let failedId = null;
+/** The holds the viewer causes by using the controls: the page says autoplay waits for them. */
+const VIEWER_HOLDS = new Set(['hover', 'focus']);
 
 const player = createPlayer({
   intervalMs: intervalSeconds * 1000,
@@ -49,6 +56,7 @@ const player = createPlayer({
     // Announce slides and the counter only when they do not change by themselves (APG carousel).
     slide.setAttribute('aria-live', state.playing ? 'off' : 'polite');
     $('counter').setAttribute('aria-live', state.playing ? 'off' : 'polite');
+    $('held').hidden = !state.wanted || !state.holds.some((hold) => VIEWER_HOLDS.has(hold));
     events.push({ type: 'autoplay', ...state, t: performance.now() });
   },
 });
@@ -57,6 +65,7 @@ function show(i, cause = 'user') {
   if (images.length === 0) return;
   index = (i + images.length) % images.length;
   const image = images[index];
+  failedId = null;
   slide.replaceChildren();
   slide.style.backgroundColor = image.dominantColor ?? '#000';
   const figure = document.createElement('figure');
@@ -91,6 +100,7 @@ function show(i, cause = 'user') {
     'error',
     () => {
       events.push({ type: 'image-error', id: image.id, t: performance.now() });
+      if (images[index]?.id === image.id) failedId = image.id;
       refresh('image-error');
     },
     { once: true },
@@ -164,21 +174,28 @@ document.addEventListener('keydown', (e) => {
   // With no slide there is nothing to step, play or show full screen.
   if (e.altKey || e.ctrlKey || e.metaKey || images.length === 0) return;
   const onControl = e.target instanceof Element && e.target.closest('button, select, a, input');
-  if (e.key === 'ArrowRight' || e.key === 'PageDown') show(index + 1);
-  else if (e.key === 'ArrowLeft' || e.key === 'PageUp') show(index - 1);
-  else if (e.key === 'Home') show(0);
-  else if (e.key === 'End') show(images.length - 1);
-  else if ((e.key === ' ' && !onControl) || e.key === 'k') player.setWanted(!player.wanted);
-  else if (e.key === 'f') toggleFullscreen();
-  else if (e.key === 'c') toggleCaptions();
+  // The letters in either case (Shift or Caps Lock); named keys ('End') as they are.
+  const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+  if (key === 'ArrowRight' || key === 'PageDown') show(index + 1);
+  else if (key === 'ArrowLeft' || key === 'PageUp') show(index - 1);
+  else if (key === 'Home') show(0);
+  else if (key === 'End') show(images.length - 1);
+  else if ((key === ' ' && !onControl) || key === 'k') player.setWanted(!player.wanted);
+  else if (key === 'f') toggleFullscreen();
+  else if (key === 'c') toggleCaptions();
   else return;
   e.preventDefault();
 });
 
-// Pause while the viewer points at or works the slideshow, and in a background tab.
-const main = document.querySelector('main');
-main.addEventListener('pointerenter', (e) => e.pointerType === 'mouse' && player.hold('hover'));
-main.addEventListener('pointerleave', (e) => e.pointerType === 'mouse' && player.release('hover'));
+// Pause while the viewer points at or works the controls, and in a background tab. Not
+// while the pointer is merely over the slide: the image fills the window, so a mouse
+// resting anywhere would hold autoplay for good.
+const controls = $('controls');
+controls.addEventListener('pointerenter', (e) => e.pointerType === 'mouse' && player.hold('hover'));
+controls.addEventListener(
+  'pointerleave',
+  (e) => e.pointerType === 'mouse' && player.release('hover'),
+);
 $('controls').addEventListener('focusin', () => player.hold('focus'));
 $('controls').addEventListener('focusout', (e) => {
   if (!$('controls').contains(e.relatedTarget)) player.release('focus');
@@ -256,6 +273,11 @@ const refreshList = oneAtATime(async () => {
   const next = await fetchList();
   if (next === null) events.push({ type: 'list-unchanged', t: performance.now() });
   else applyList(next, refreshCause);
+  // The failed image is still listed, so it was the network: try it again (not after the
+  // list its own failure asked for, which would loop on an image that keeps failing).
+  if (failedId !== null && images[index]?.id === failedId && refreshCause !== 'image-error') {
+    show(index, 'retry');
+  }
 });
 
 /** Asks for the list again; a failure keeps the slides there are (the next asking may succeed). */
@@ -283,6 +305,7 @@ window.addEventListener('hashchange', async () => {
   const wanted = indexOf();
   if (wanted >= 0 && wanted !== index) show(wanted, 'link');
 });
+window.addEventListener('online', () => refresh('online'));
 setInterval(() => {
   if (!document.hidden) refresh('timer');
 }, refreshSeconds * 1000);
