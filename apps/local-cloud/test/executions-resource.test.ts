@@ -153,3 +153,76 @@ describe('labels, createTime and orderBy', () => {
     });
   });
 });
+
+describe('executions.list filter (AIP-160)', () => {
+  // Raises when args.fail is true.
+  const MAYBE_FAIL = `main:\n  params: [args]\n  steps:\n    - pick:\n        switch:\n          - condition: \${args.fail}\n            raise: "no"\n    - done:\n        return: 1\n`;
+  const L = `${W}/filtered/executions`;
+  let failed: string;
+  let succeeded: string;
+  const idOf = (name: string) => name.split('/').pop();
+  const listed = async (filter: string) => {
+    const res = await api(cloud, 'GET', `${L}?filter=${encodeURIComponent(filter)}`);
+    expect(res, JSON.stringify(res)).toMatchObject({ status: 200 });
+    return (res.body.executions ?? []).map((e: { name: string }) => idOf(e.name)).sort();
+  };
+
+  beforeAll(async () => {
+    await deploy('filtered', MAYBE_FAIL);
+    const f = await start('filtered', { argument: '{"fail":true}', labels: { run: 'a' } });
+    const s = await start('filtered', { argument: '{"fail":false}', labels: { run: 'b' } });
+    failed = idOf((await finished(f.name)).name) ?? '';
+    succeeded = idOf((await finished(s.name)).name) ?? '';
+  });
+
+  it('answers !=, NOT and OR on state as the comparison says', async () => {
+    expect(await listed('state!="SUCCEEDED"')).toEqual([failed]);
+    expect(await listed('NOT state="SUCCEEDED"')).toEqual([failed]);
+    expect(await listed('-state=SUCCEEDED')).toEqual([failed]);
+    expect(await listed('state="FAILED" OR state="SUCCEEDED"')).toEqual([failed, succeeded].sort());
+    expect(await listed('state="SUCCEEDED"')).toEqual([succeeded]);
+  });
+
+  it('combines labels, AND, parentheses and OR binding tighter than AND', async () => {
+    expect(await listed('labels.run="b"')).toEqual([succeeded]);
+    expect(await listed('labels.run!="b"')).toEqual([failed]);
+    expect(await listed('state="FAILED" AND labels.run="b"')).toEqual([]);
+    expect(await listed('state="FAILED" labels.run="a"')).toEqual([failed]);
+    // AIP-160: a AND b OR c is a AND (b OR c).
+    expect(await listed('state="SUCCEEDED" AND labels.run="a" OR labels.run="b"')).toEqual([
+      succeeded,
+    ]);
+    expect(await listed('(state="FAILED" AND labels.run="a") OR labels.run="b"')).toEqual(
+      [failed, succeeded].sort(),
+    );
+  });
+
+  it('compares times and the duration', async () => {
+    expect(await listed('startTime>"2099-01-01T00:00:00Z"')).toEqual([]);
+    expect(await listed('startTime<"2099-01-01T00:00:00Z" AND createTime>"2000-01-01"')).toEqual(
+      [failed, succeeded].sort(),
+    );
+    expect(await listed('endTime<="2000-01-01T00:00:00Z"')).toEqual([]);
+    expect(await listed('duration>="0s"')).toEqual([failed, succeeded].sort());
+    expect(await listed(`executionId="${failed}"`)).toEqual([failed]);
+  });
+
+  it.each([
+    'bogus_field="x"',
+    'stepName="done"',
+    'state="BOGUS"',
+    'state>"FAILED"',
+    'labels:run',
+    'startTime>"yesterday"',
+    '(state="FAILED"',
+    'state="FAILED")',
+    'state=',
+    'SUCCEEDED',
+  ])('refuses %s with 400 INVALID_ARGUMENT', async (filter) => {
+    const res = await api(cloud, 'GET', `${L}?filter=${encodeURIComponent(filter)}`);
+    expect(res, JSON.stringify(res)).toMatchObject({
+      status: 400,
+      body: { error: { status: 'INVALID_ARGUMENT' } },
+    });
+  });
+});

@@ -15,6 +15,7 @@ import { paginate } from '../paging.ts';
 import type { Router } from '../router.ts';
 import { parseWorkflow } from '../workflows/index.ts';
 import type { ExecutionsRunner } from './executions.ts';
+import { parseExecutionFilter } from './list-filter.ts';
 import { orderExecutions } from './list-order.ts';
 import type { Workflow, WorkflowExecution, WorkflowsStore } from './store.ts';
 
@@ -187,20 +188,6 @@ function newExecution(
   return execution;
 }
 
-/** The executions an `executions.list` filter keeps: `state="…"` and `labels.KEY="VALUE"` terms. */
-function filterExecutions(all: WorkflowExecution[], filter: string | null): WorkflowExecution[] {
-  let kept = all;
-  const state = filter ? /state\s*=\s*"?([A-Z]+)"?/.exec(filter)?.[1] : undefined;
-  if (state) kept = kept.filter((e) => e.state === state);
-  // `labels.KEY="VALUE"` terms (AIP-160, ANDed): how a dispatcher finds the execution of a
-  // dispatch key (executions.list "filter": "label" is a supported field).
-  for (const [, key, value] of filter?.matchAll(/labels\.([a-z][a-z0-9_-]*)\s*=\s*"([^"]*)"/g) ??
-    []) {
-    kept = kept.filter((e) => key !== undefined && e.labels?.[key] === value);
-  }
-  return kept;
-}
-
 /** Names and look-ups shared by the workflow and the execution routes. */
 interface RouteHelpers {
   now: () => number;
@@ -349,8 +336,9 @@ function registerExecutionRoutes(
   });
   router.add('GET', `${W}/{workflow}/executions`, (req) => {
     const name = workflowName(req.params);
+    const keep = parseExecutionFilter(req.query.get('filter'));
     const ordered = orderExecutions(store.listExecutions(name), req.query.get('orderBy'));
-    const page = paginate(filterExecutions(ordered, req.query.get('filter')), req.query);
+    const page = paginate(ordered.filter(keep), req.query);
     const view = req.query.get('view');
     return {
       body: {
