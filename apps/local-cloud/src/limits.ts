@@ -55,4 +55,11 @@ export const LIMITS = {
   workflowEnvVarBytes: 4 * 1024,
   /** Executions v1 Execution.argument: "The size limit is 32KB" (executions.proto). */
   executionArgumentBytes: 32 * 1024,
+  /**
+   * Workflow.labels and Execution.labels: "at most 64 entries. Keys and values can be no
+   * longer than 63 characters" (workflows.proto, executions.proto); the characters in
+   * workflows-api/labels.ts.
+   */
+  labels: 64,
+  labelChars: 63,
 } as const;

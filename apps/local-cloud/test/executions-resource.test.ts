@@ -111,6 +111,57 @@ describe('labels, createTime and orderBy', () => {
     expect(got.body.labels).toEqual(own.labels);
   });
 
+  describe('label rules', () => {
+    beforeAll(() => deploy('label-rules', ECHO));
+    it.each([
+      ['a key with a space and capitals', { 'Bad Key': 'v' }],
+      ['a capital in a value', { team: 'UPPER' }],
+      ['punctuation in a value', { team: 'images!' }],
+      ['a key that starts with a digit', { '1team': 'v' }],
+      ['an empty key', { '': 'v' }],
+      ['a 64-character key', { [`k${'a'.repeat(63)}`]: 'v' }],
+      ['a 100-character value', { team: 'v'.repeat(100) }],
+      ['a value that is not a string', { team: 7 }],
+      ['65 entries', Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']))],
+    ])('refuses execution labels with %s (400 INVALID_ARGUMENT)', async (_what, labels) => {
+      const res = await api(cloud, 'POST', `${W}/label-rules/executions`, { labels });
+      expect(res, JSON.stringify(res)).toMatchObject({
+        status: 400,
+        body: { error: { status: 'INVALID_ARGUMENT' } },
+      });
+    });
+  });
+
+  it('accepts labels at the limits, international letters and empty values', async () => {
+    await deploy('label-limits', ECHO);
+    const labels = {
+      ...Object.fromEntries(Array.from({ length: 61 }, (_, i) => [`k${i}`, 'v'])),
+      [`k${'a'.repeat(62)}`]: 'v'.repeat(63),
+      équipe_ラベル: 'café-値_1',
+      empty: '',
+    };
+    const created = await start('label-limits', { labels });
+    expect(created.labels).toEqual(labels);
+  });
+
+  it('refuses invalid labels on workflows.create and workflows.patch', async () => {
+    const created = await api(cloud, 'POST', `${W}?workflowId=bad-labels`, {
+      sourceContents: ECHO,
+      labels: { Team: 'images' },
+    });
+    expect(created, JSON.stringify(created)).toMatchObject({ status: 400 });
+    await deploy('patched-labels', ECHO, { team: 'images' });
+    const patched = await api(cloud, 'PATCH', `${W}/patched-labels?updateMask=labels`, {
+      labels: { team: 'x'.repeat(64) },
+    });
+    expect(patched, JSON.stringify(patched)).toMatchObject({
+      status: 400,
+      body: { error: { status: 'INVALID_ARGUMENT' } },
+    });
+    const got = await api(cloud, 'GET', `${W}/patched-labels`);
+    expect(got.body.labels).toEqual({ team: 'images' });
+  });
+
   it('stamps createTime at creation, equal to startTime here', async () => {
     await deploy('stamped', ECHO);
     const created = await start('stamped');

@@ -15,6 +15,7 @@ import { paginate } from '../paging.ts';
 import type { Router } from '../router.ts';
 import { parseWorkflow } from '../workflows/index.ts';
 import type { ExecutionsRunner } from './executions.ts';
+import { validateLabels } from './labels.ts';
 import { parseExecutionFilter } from './list-filter.ts';
 import { orderExecutions } from './list-order.ts';
 import type { Workflow, WorkflowExecution, WorkflowsStore } from './store.ts';
@@ -106,6 +107,7 @@ function newWorkflow(
     sourceContents: validateSource(body.sourceContents),
   };
   validateUserEnvVars(body.userEnvVars);
+  validateLabels(body.labels, 'labels');
   for (const key of ['description', 'labels', 'userEnvVars', 'callLogLevel'] as const) {
     if (body[key] !== undefined) Object.assign(workflow, { [key]: body[key] });
   }
@@ -137,6 +139,7 @@ function patchedWorkflow(
   }
   updated.sourceContents = validateSource(updated.sourceContents);
   validateUserEnvVars(updated.userEnvVars);
+  validateLabels(updated.labels, 'labels');
   updated.updateTime = new Date(now).toISOString();
   const revised = ['sourceContents', 'serviceAccount', 'userEnvVars'].some(
     (k) =>
@@ -178,12 +181,7 @@ function newExecution(
   };
   // "By default, labels are inherited from the workflow but are overridden by any labels
   // associated with the execution" (Execution.labels, Executions REST reference).
-  const labels = {
-    ...(workflow.labels ?? {}),
-    ...(body.labels && typeof body.labels === 'object'
-      ? (body.labels as Record<string, string>)
-      : {}),
-  };
+  const labels = { ...(workflow.labels ?? {}), ...validateLabels(body.labels, 'labels') };
   if (Object.keys(labels).length > 0) execution.labels = labels;
   return execution;
 }
