@@ -99,6 +99,34 @@ describe('Cloud Tasks queues', () => {
     expect(created.body).toMatchObject({ name: `${PARENT}/queues/patched-new`, state: 'RUNNING' });
   });
 
+  it('takes the snake_case updateMask paths the Node client sends, and refuses paths it cannot update', async () => {
+    const name = await newQueue();
+    // What CloudTasksClient.updateQueue (@google-cloud/tasks 7.1.0, REST fallback) sends for
+    // updateMask {paths: ['rate_limits.max_dispatches_per_second', 'retry_config.max_attempts']}.
+    const patched = await api(
+      cloud,
+      'PATCH',
+      `/v2/${name}?updateMask=rate_limits.max_dispatches_per_second%2Cretry_config.max_attempts&$alt=json%3Benum-encoding=int`,
+      { rateLimits: { maxDispatchesPerSecond: 2 }, retryConfig: { maxAttempts: 3 } },
+    );
+    expect(patched, JSON.stringify(patched)).toMatchObject({
+      status: 200,
+      body: { rateLimits: { maxDispatchesPerSecond: 2 }, retryConfig: { maxAttempts: 3 } },
+    });
+    for (const mask of ['rateLimits.maxDispatchesPerSecnd', 'state', 'name', 'bogus']) {
+      const refused = await api(cloud, 'PATCH', `/v2/${name}?updateMask=${mask}`, {
+        rateLimits: { maxDispatchesPerSecond: 9 },
+        state: 'PAUSED',
+      });
+      expect(refused, JSON.stringify(refused)).toMatchObject({
+        status: 400,
+        body: { error: { status: 'INVALID_ARGUMENT' } },
+      });
+    }
+    const got = await api(cloud, 'GET', `/v2/${name}`);
+    expect(got.body).toMatchObject({ state: 'RUNNING', rateLimits: { maxDispatchesPerSecond: 2 } });
+  });
+
   it('pauses, resumes, purges and deletes, and says NOT_FOUND afterwards', async () => {
     const name = await newQueue();
     expect((await api(cloud, 'POST', `/v2/${name}:pause`)).body.state).toBe('PAUSED');

@@ -166,6 +166,39 @@ export function retryPolicy(queue: Queue): RetryPolicy {
 }
 
 /**
+ * The Queue fields UpdateQueue may change, by updateMask path. `state` and
+ * `purgeTime` are output only ("UpdateQueue cannot be used to change state",
+ * Queue.state in queue.proto); so is `rateLimits.maxBurstSize` in v2.
+ */
+const UPDATABLE_QUEUE_PATHS = new Set([
+  'rateLimits',
+  'rateLimits.maxDispatchesPerSecond',
+  'rateLimits.maxConcurrentDispatches',
+  'retryConfig',
+  'retryConfig.maxAttempts',
+  'retryConfig.maxRetryDuration',
+  'retryConfig.minBackoff',
+  'retryConfig.maxBackoff',
+  'retryConfig.maxDoublings',
+  'stackdriverLoggingConfig',
+  'stackdriverLoggingConfig.samplingRatio',
+]);
+
+/**
+ * An updateMask path in the JSON (camelCase) spelling: the client libraries'
+ * REST transport sends the proto's snake_case paths (`rate_limits.max_dispatches_per_second`),
+ * gcloud and hand-written calls camelCase; a path the API does not update is 400,
+ * never a 200 that changes nothing.
+ */
+function queuePath(path: string): string {
+  const camel = path.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+  if (!UPDATABLE_QUEUE_PATHS.has(camel)) {
+    throw invalidArgument(`Field '${path}' in updateMask cannot be updated.`);
+  }
+  return camel;
+}
+
+/**
  * Applies a PATCH body to a queue: with an updateMask only the listed
  * (dotted) fields change, without one every field present in the body does.
  */
@@ -180,6 +213,7 @@ export function patchQueue(
         .split(',')
         .map((p) => p.trim())
         .filter(Boolean)
+        .map(queuePath)
     : Object.keys(body).filter((k) => k !== 'name');
   for (const path of paths) {
     const parts = path.split('.');
