@@ -3,7 +3,8 @@
  * the HTTP API of a local-cloud with Google's values (no test shortcuts):
  * dispatchDeadline in [15 s, 30 min] (Task reference), task size up to 1MB
  * (quotas page), scheduleTime at most 30 days ahead and a past one stored as
- * now (CreateTask, quotas), createTime truncated to the second (Task
+ * now (CreateTask, quotas), a body only on POST, PUT and PATCH tasks
+ * (HttpRequest.body), createTime truncated to the second (Task
  * reference), tasks.run answering with the task as dispatched (RunTask), and
  * a deleted queue's name refused with Google's FAILED_PRECONDITION (quotas,
  * "Queue re-creation").
@@ -100,6 +101,40 @@ describe('task size', () => {
         },
       },
     });
+  });
+});
+
+describe('task body and HTTP method', () => {
+  it.each(['GET', 'HEAD', 'DELETE', 'OPTIONS', 2])(
+    'refuses a body on a %s task (only POST, PUT and PATCH may carry one)',
+    async (httpMethod) => {
+      const queue = await heldQueue();
+      const res = await api(cloud, 'POST', `/v2/${queue}/tasks`, {
+        task: { httpRequest: { url: `${target.url}/x`, httpMethod, body: 'aGk=' } },
+      });
+      expect(res, JSON.stringify(res)).toMatchObject({
+        status: 400,
+        body: { error: { status: 'INVALID_ARGUMENT' } },
+      });
+    },
+  );
+
+  it('accepts a body on POST, PUT and PATCH tasks, and a GET task without one', async () => {
+    const queue = await heldQueue();
+    for (const httpMethod of ['POST', 'PUT', 'PATCH']) {
+      const res = await api(cloud, 'POST', `/v2/${queue}/tasks`, {
+        task: { httpRequest: { url: `${target.url}/x`, httpMethod, body: 'aGk=' } },
+        responseView: 'FULL',
+      });
+      expect(res, JSON.stringify(res)).toMatchObject({
+        status: 200,
+        body: { httpRequest: { httpMethod, body: 'aGk=' } },
+      });
+    }
+    const get = await api(cloud, 'POST', `/v2/${queue}/tasks`, {
+      task: { httpRequest: { url: `${target.url}/x`, httpMethod: 'GET', body: '' } },
+    });
+    expect(get, JSON.stringify(get)).toMatchObject({ status: 200 });
   });
 });
 

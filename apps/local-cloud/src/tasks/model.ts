@@ -76,6 +76,7 @@ const HTTP_METHODS = [
   'OPTIONS',
 ] as const;
 const VIEWS = ['VIEW_UNSPECIFIED', 'BASIC', 'FULL'] as const;
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 function enumName<T extends readonly string[]>(values: T, raw: unknown, field: string): T[number] {
   if (typeof raw === 'number' && values[raw] !== undefined) return values[raw];
@@ -282,7 +283,16 @@ function httpRequestOf(input: Record<string, unknown>): HttpRequest {
       Object.entries(obj(hr.headers)).map(([k, v]) => [k, String(v)]),
     );
   }
-  if (typeof hr.body === 'string' && hr.body !== '') httpRequest.body = hr.body;
+  if (typeof hr.body === 'string' && hr.body !== '') {
+    // "A request body is allowed only if the HTTP method is POST, PUT, or PATCH. It is an
+    // error to set body on a task with an incompatible HttpMethod." (HttpRequest.body)
+    if (!BODY_METHODS.has(httpRequest.httpMethod)) {
+      throw invalidArgument(
+        `task.httpRequest.body is allowed only if the HTTP method is POST, PUT or PATCH; the method is ${httpRequest.httpMethod}.`,
+      );
+    }
+    httpRequest.body = hr.body;
+  }
   const headerBytes = Object.entries(httpRequest.headers ?? {}).reduce(
     (n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v),
     0,
