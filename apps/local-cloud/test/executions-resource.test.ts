@@ -277,3 +277,37 @@ describe('executions.list filter (AIP-160)', () => {
     });
   });
 });
+
+describe('callLogLevel', () => {
+  it('takes a CallLogLevel by name or number, stores the name, and refuses anything else', async () => {
+    await deploy('logged', '- done:\n    return: 1\n');
+    expect((await start('logged', { callLogLevel: 2 })).callLogLevel).toBe('LOG_ERRORS_ONLY');
+    expect((await start('logged', { callLogLevel: 'LOG_NONE' })).callLogLevel).toBe('LOG_NONE');
+    expect((await start('logged')).callLogLevel).toBe('CALL_LOG_LEVEL_UNSPECIFIED');
+    for (const callLogLevel of ['BOGUS', 9, true]) {
+      const res = await api(cloud, 'POST', `${W}/logged/executions`, { callLogLevel });
+      expect(res, JSON.stringify(res)).toMatchObject({
+        status: 400,
+        body: { error: { status: 'INVALID_ARGUMENT' } },
+      });
+    }
+  });
+
+  it('holds workflows to the same enum on create and patch', async () => {
+    const created = await api(cloud, 'POST', `${W}?workflowId=logged-wf`, {
+      sourceContents: '- done:\n    return: 1\n',
+      callLogLevel: 1,
+    });
+    expect(created.body.response.callLogLevel).toBe('LOG_ALL_CALLS');
+    const bad = await api(cloud, 'POST', `${W}?workflowId=logged-bad`, {
+      sourceContents: '- done:\n    return: 1\n',
+      callLogLevel: 'BOGUS',
+    });
+    expect(bad, JSON.stringify(bad)).toMatchObject({ status: 400 });
+    const patched = await api(cloud, 'PATCH', `${W}/logged-wf?updateMask=callLogLevel`, {
+      callLogLevel: 'LOUD',
+    });
+    expect(patched, JSON.stringify(patched)).toMatchObject({ status: 400 });
+    expect((await api(cloud, 'GET', `${W}/logged-wf`)).body.callLogLevel).toBe('LOG_ALL_CALLS');
+  });
+});

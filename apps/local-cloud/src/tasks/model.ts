@@ -4,6 +4,7 @@
  * defaults, and the JSON we answer with. Enums arrive as names or, from the
  * client libraries' REST transport (`enum-encoding=int`), as numbers.
  */
+import { enumName } from '../enums.ts';
 import { invalidArgument } from '../google-error.ts';
 import { LIMITS } from '../limits.ts';
 import { formatDuration, parseDuration, parseTimestamp } from '../time.ts';
@@ -77,12 +78,6 @@ const HTTP_METHODS = [
 ] as const;
 const VIEWS = ['VIEW_UNSPECIFIED', 'BASIC', 'FULL'] as const;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
-
-function enumName<T extends readonly string[]>(values: T, raw: unknown, field: string): T[number] {
-  if (typeof raw === 'number' && values[raw] !== undefined) return values[raw];
-  if (typeof raw === 'string' && (values as readonly string[]).includes(raw)) return raw;
-  throw invalidArgument(`Invalid value at '${field}': ${JSON.stringify(raw)}`);
-}
 
 /** Reads a `view`/`responseView` value; BASIC unless FULL is asked for. */
 export function readView(raw: unknown): 'BASIC' | 'FULL' {

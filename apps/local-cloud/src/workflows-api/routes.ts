@@ -8,6 +8,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { coerceError } from '@slideshow/runtime';
+import { enumName } from '../enums.ts';
 import { ApiError, invalidArgument, notFound } from '../google-error.ts';
 import { LIMITS } from '../limits.ts';
 import type { Operation, OperationsStore } from '../operations.ts';
@@ -24,6 +25,13 @@ const WORKFLOW_ID = /^[A-Za-z]([-_A-Za-z0-9]{0,126}[A-Za-z0-9])?$/;
 const W = '/v1/projects/{project}/locations/{location}/workflows';
 const WORKFLOW_TYPE = 'type.googleapis.com/google.cloud.workflows.v1.Workflow';
 const METADATA_TYPE = 'type.googleapis.com/google.cloud.workflows.v1.OperationMetadata';
+/** CallLogLevel of Workflow and Execution (workflows.proto, executions.proto), in proto order. */
+const CALL_LOG_LEVELS = [
+  'CALL_LOG_LEVEL_UNSPECIFIED',
+  'LOG_ALL_CALLS',
+  'LOG_ERRORS_ONLY',
+  'LOG_NONE',
+] as const;
 const UPDATABLE = [
   'description',
   'labels',
@@ -108,8 +116,11 @@ function newWorkflow(
   };
   validateUserEnvVars(body.userEnvVars);
   validateLabels(body.labels, 'labels');
-  for (const key of ['description', 'labels', 'userEnvVars', 'callLogLevel'] as const) {
+  for (const key of ['description', 'labels', 'userEnvVars'] as const) {
     if (body[key] !== undefined) Object.assign(workflow, { [key]: body[key] });
+  }
+  if (body.callLogLevel !== undefined) {
+    workflow.callLogLevel = enumName(CALL_LOG_LEVELS, body.callLogLevel, 'callLogLevel');
   }
   return workflow;
 }
@@ -140,6 +151,9 @@ function patchedWorkflow(
   updated.sourceContents = validateSource(updated.sourceContents);
   validateUserEnvVars(updated.userEnvVars);
   validateLabels(updated.labels, 'labels');
+  if (updated.callLogLevel !== undefined) {
+    updated.callLogLevel = enumName(CALL_LOG_LEVELS, updated.callLogLevel, 'callLogLevel');
+  }
   updated.updateTime = new Date(now).toISOString();
   const revised = ['sourceContents', 'serviceAccount', 'userEnvVars'].some(
     (k) =>
@@ -176,7 +190,9 @@ function newExecution(
     argument,
     workflowRevisionId: workflow.revisionId,
     callLogLevel:
-      typeof body.callLogLevel === 'string' ? body.callLogLevel : 'CALL_LOG_LEVEL_UNSPECIFIED',
+      body.callLogLevel === undefined
+        ? 'CALL_LOG_LEVEL_UNSPECIFIED'
+        : enumName(CALL_LOG_LEVELS, body.callLogLevel, 'callLogLevel'),
     status: { currentSteps: [] },
   };
   // "By default, labels are inherited from the workflow but are overridden by any labels
