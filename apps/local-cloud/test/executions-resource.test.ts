@@ -87,7 +87,7 @@ describe('status.currentSteps', () => {
     }, 'the execution to report its step');
     expect(active.state).toBe('ACTIVE');
     expect(active.status.currentSteps).toEqual([{ routine: 'nap', step: 'snooze' }]);
-    const listed = await api(cloud, 'GET', `${W}/waiting/executions`);
+    const listed = await api(cloud, 'GET', `${W}/waiting/executions?view=FULL`);
     expect(listed.body.executions[0].status.currentSteps).toEqual([
       { routine: 'nap', step: 'snooze' },
     ]);
@@ -274,6 +274,26 @@ describe('executions.list filter (AIP-160)', () => {
     expect(res, JSON.stringify(res)).toMatchObject({
       status: 400,
       body: { error: { status: 'INVALID_ARGUMENT' } },
+    });
+  });
+});
+
+describe('the BASIC view', () => {
+  it('holds only the six fields Google lists, and is what a list answers by default', async () => {
+    await deploy('viewed', '- done:\n    return: 1\n', { team: 'images' });
+    const created = await start('viewed', { argument: '{"a":1}' });
+    await finished(created.name);
+    const expected = ['duration', 'endTime', 'name', 'startTime', 'state', 'workflowRevisionId'];
+    const byDefault = await api(cloud, 'GET', `${W}/viewed/executions`);
+    expect(Object.keys(byDefault.body.executions[0]).sort()).toEqual(expected);
+    const basic = await api(cloud, 'GET', `/v1/${created.name}?view=BASIC`);
+    expect(Object.keys(basic.body).sort()).toEqual(expected);
+    const full = await api(cloud, 'GET', `${W}/viewed/executions?view=FULL`);
+    expect(full.body.executions[0]).toMatchObject({
+      argument: '{"a":1}',
+      labels: { team: 'images' },
+      callLogLevel: 'CALL_LOG_LEVEL_UNSPECIFIED',
+      status: { currentSteps: [{ routine: 'main', step: 'done' }] },
     });
   });
 });

@@ -336,8 +336,10 @@ function registerExecutionRoutes(
     const live = e.state === 'ACTIVE' ? deps.runner().currentSteps(e.name) : undefined;
     const shown = live === undefined ? e : { ...e, status: { currentSteps: live } };
     if (view !== 'BASIC' && view !== '1') return shown;
-    const { argument: _a, result: _r, error: _e, ...basic } = shown;
-    return basic;
+    // ExecutionView BASIC: "The following fields are returned: name, start_time, end_time,
+    // duration, state, and workflow_revision_id." (executions.proto)
+    const { name, startTime, endTime, duration, state, workflowRevisionId } = shown;
+    return { name, startTime, endTime, duration, state, workflowRevisionId };
   };
   const executionName = (p: Record<string, string>) =>
     `${workflowName(p)}/executions/${p.execution}`;
