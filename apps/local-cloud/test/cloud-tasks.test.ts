@@ -127,6 +127,24 @@ describe('Cloud Tasks queues', () => {
     expect(got.body).toMatchObject({ state: 'RUNNING', rateLimits: { maxDispatchesPerSecond: 2 } });
   });
 
+  it('reads maxAttempts 0 as unspecified (the default, 100), -1 as unlimited, and refuses -2', async () => {
+    const zero = await newQueue({ retryConfig: { maxAttempts: 0 } });
+    expect((await api(cloud, 'GET', `/v2/${zero}`)).body.retryConfig.maxAttempts).toBe(100);
+    const patched = await api(cloud, 'PATCH', `/v2/${zero}?updateMask=retryConfig.maxAttempts`, {
+      retryConfig: { maxAttempts: -1 },
+    });
+    expect(patched.body.retryConfig.maxAttempts).toBe(-1);
+    for (const maxAttempts of [-2, 1.5]) {
+      const res = await api(cloud, 'PATCH', `/v2/${zero}?updateMask=retryConfig.maxAttempts`, {
+        retryConfig: { maxAttempts },
+      });
+      expect(res, JSON.stringify(res)).toMatchObject({
+        status: 400,
+        body: { error: { status: 'INVALID_ARGUMENT' } },
+      });
+    }
+  });
+
   it('pauses, resumes, purges and deletes, and says NOT_FOUND afterwards', async () => {
     const name = await newQueue();
     expect((await api(cloud, 'POST', `/v2/${name}:pause`)).body.state).toBe('PAUSED');

@@ -104,6 +104,20 @@ function num(v: unknown, fallback: number, field: string): number {
   return n;
 }
 
+/**
+ * RetryConfig.max_attempts (v2): "Must be >= -1. If unspecified when the queue is created,
+ * Cloud Tasks will pick the default. -1 indicates unlimited attempts." It is a proto3 int32
+ * without presence, so 0 cannot be told from unspecified (the Node client sends it as 0):
+ * 0 gets the default (100, as a queue created without a retryConfig has).
+ */
+function maxAttemptsOf(raw: unknown): number {
+  const n = num(raw, 0, 'retryConfig.maxAttempts');
+  if (!Number.isInteger(n) || n < -1) {
+    throw invalidArgument(`retryConfig.maxAttempts must be an integer >= -1; got ${String(raw)}.`);
+  }
+  return n === 0 ? 100 : n;
+}
+
 /** A queue with Google's defaults applied to whatever the request gave. */
 export function normalizeQueue(name: string, input: Record<string, unknown>): Queue {
   const rl = obj(input.rateLimits);
@@ -127,7 +141,7 @@ export function normalizeQueue(name: string, input: Record<string, unknown>): Qu
       maxConcurrentDispatches: concurrent,
     },
     retryConfig: {
-      maxAttempts: num(rc.maxAttempts, 100, 'retryConfig.maxAttempts'),
+      maxAttempts: maxAttemptsOf(rc.maxAttempts),
       maxRetryDuration: formatDuration(
         parseDuration(rc.maxRetryDuration ?? '0s', 'retryConfig.maxRetryDuration'),
       ),
