@@ -263,6 +263,29 @@ describe('Cloud Tasks tasks', () => {
     expect((await api(cloud, 'POST', `/v2/${name}/tasks`, task(name, 'flaky'))).status).toBe(409);
   });
 
+  it('sends the previous response on retries and counts executions without 5xx answers', async () => {
+    const name = await newQueue({
+      retryConfig: { minBackoff: '0.02s', maxBackoff: '0.05s', maxDoublings: 1 },
+    });
+    let release = () => {};
+    const held = new Promise<number>((resolve) => {
+      release = () => resolve(200);
+    });
+    const answers = [503, 404];
+    target.respond = () => answers.shift() ?? held;
+    await api(cloud, 'POST', `/v2/${name}/tasks`, task(name, 'counted'));
+    await waitFor(() => target.received[2], 'three attempts');
+    const during = await api(cloud, 'GET', `/v2/${name}/tasks/counted?responseView=FULL`);
+    release();
+    expect(during.body).toMatchObject({ dispatchCount: 3, responseCount: 2 });
+    expect(during.body.local).toBeUndefined();
+    const header = (h: string) => target.received.map((r) => r.headers[h]);
+    expect(header('x-cloudtasks-taskretrycount')).toEqual(['0', '1', '2']);
+    // "This number does not include failures due to 5XX error codes."
+    expect(header('x-cloudtasks-taskexecutioncount')).toEqual(['0', '0', '1']);
+    expect(header('x-cloudtasks-taskpreviousresponse')).toEqual([undefined, '503', '404']);
+  });
+
   it('records attempts on a task that is being retried', async () => {
     const name = await newQueue({ retryConfig: { minBackoff: '60s', maxBackoff: '60s' } });
     target.respond = () => 500;

@@ -184,7 +184,16 @@ function dispatchHeaders(row: TaskRow, ctx: AttemptContext): Headers {
   headers.set('X-CloudTasks-QueueName', queueId);
   headers.set('X-CloudTasks-TaskName', id);
   headers.set('X-CloudTasks-TaskRetryCount', String(row.task.dispatchCount - 1));
-  headers.set('X-CloudTasks-TaskExecutionCount', String(row.task.responseCount));
+  // Not counting 5xx answers; a task stored before `local` existed counts every answer.
+  const local = row.task.local;
+  headers.set(
+    'X-CloudTasks-TaskExecutionCount',
+    String(local?.executions ?? row.task.responseCount),
+  );
+  // "The HTTP response code from the previous retry": sent once there was one.
+  if (local?.previousResponse !== undefined) {
+    headers.set('X-CloudTasks-TaskPreviousResponse', String(local.previousResponse));
+  }
   headers.set('X-CloudTasks-TaskETA', String(row.scheduleMs / 1000));
   headers.set('User-Agent', 'Google-Cloud-Tasks');
   // Tokens stay on this machine: a task to another host is sent without one.
@@ -267,8 +276,12 @@ async function dispatch(
   attempt.responseTime = new Date(end).toISOString();
   const status = 'status' in result ? result.status : undefined;
   const failure = 'failure' in result ? result.failure : undefined;
+  row.task.local ??= { executions: row.task.responseCount };
+  const local = row.task.local;
+  local.previousResponse = status;
   if (status !== undefined) {
     row.task.responseCount += 1;
+    if (status < 500) local.executions += 1;
     attempt.responseStatus = {
       code: status >= 200 && status < 300 ? 0 : rpcCodeForHttp(status),
       message: `HTTP ${status}`,

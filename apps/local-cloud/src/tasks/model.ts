@@ -63,6 +63,12 @@ export interface Task {
   responseCount: number;
   firstAttempt?: Attempt;
   lastAttempt?: Attempt;
+  /**
+   * Local bookkeeping for the X-CloudTasks-* headers, never returned (taskView drops it):
+   * responses other than 5xx ("X-CloudTasks-TaskExecutionCount … does not include
+   * failures due to 5XX error codes") and the last response's HTTP status.
+   */
+  local?: { executions: number; previousResponse?: number };
 }
 
 const QUEUE_STATES = ['STATE_UNSPECIFIED', 'RUNNING', 'PAUSED', 'DISABLED'] as const;
@@ -402,7 +408,8 @@ export function normalizeNewTask(
 
 /** A task as the API returns it in the given view (BASIC omits the body). */
 export function taskView(task: Task, view: 'BASIC' | 'FULL'): Task & { view: string } {
-  if (view === 'FULL') return { ...task, view };
+  const { local: _local, ...shown } = task;
+  if (view === 'FULL') return { ...shown, view };
   const { body: _body, ...rest } = task.httpRequest;
-  return { ...task, httpRequest: rest, view };
+  return { ...shown, httpRequest: rest, view };
 }
