@@ -276,7 +276,9 @@ const UNFINISHED = ['uploaded', 'queued', 'processing'] as const;
  * On a later start, says what the last run left unfinished (a Ctrl-C leaves
  * the images in flight, and a running regeneration's items, to be finished
  * here): the stack resumes them itself. A paused, cancelled or capped
- * regeneration is not resumed, so it is not counted.
+ * regeneration is not resumed, so it is not counted; nor is one made for
+ * another preset version than the backend's now (an edited preset file): the
+ * backend cancels it as superseded as it starts, before it answers /status.
  */
 async function sayUnfinished(stack: LocalStack): Promise<void> {
   try {

@@ -16,7 +16,7 @@ import {
 import type { DispatchRequest } from '@slideshow/dispatch';
 import type { DryRunDispatcher } from '@slideshow/dispatch/dry-run';
 import type { Logger } from '@slideshow/runtime';
-import type { RegenSettings } from '../src/regen/regenerator.ts';
+import type { BackendPresets, RegenSettings } from '../src/regen/regenerator.ts';
 import type { RunView } from '../src/regen/run-view.ts';
 import {
   admin,
@@ -76,6 +76,12 @@ export interface RegenHarness {
   /** Image ids and generations of the ingest-queue dispatches so far. */
   ingestDispatches(): { ids: string[]; generations: number[] }[];
   outboxRows(): number;
+  /**
+   * A new backend over the same database, store, dispatcher and clock, with
+   * `presets` (a restart with an edited preset file); the first harness's
+   * cleanup cleans up both.
+   */
+  restart(presets: BackendPresets): Promise<RegenHarness>;
 }
 
 /** The answer `POST /api/admin/regenerate` sends with `status`: a dry run, a run started, or an error. */
@@ -141,16 +147,41 @@ async function processedImages(t: TestApp, n: number): Promise<string[]> {
 export async function regenHarness(
   regen: Partial<RegenSettings>,
   relay: { ingest?: number; batchWindowMs?: number } = {},
-  deps: { dispatcher?: DryRunDispatcher; logger?: Logger } = {},
+  deps: { dispatcher?: DryRunDispatcher; logger?: Logger; presets?: BackendPresets } = {},
 ): Promise<RegenHarness> {
-  const t = await makeApp({
+  const options = {
     regen,
     relay: {
       imagesPerExecution: { uploads: 1, ingest: relay.ingest ?? 100 },
       batchWindowMs: relay.batchWindowMs ?? 0,
     },
     ...deps,
-  });
+  };
+  const t = await makeApp(options);
+  const restart = async (presets: BackendPresets): Promise<RegenHarness> => {
+    const next = await makeApp({
+      ...options,
+      db: t.db,
+      store: t.store,
+      dispatcher: t.dispatcher,
+      presets,
+      now: () => t.clock.now,
+    });
+    // makeApp opened a database and a folder of its own, which the new backend does not use.
+    next.cleanup();
+    return harnessOver(
+      { ...next, db: t.db, store: t.store, clock: t.clock, cleanup: t.cleanup },
+      restart,
+    );
+  };
+  return harnessOver(t, restart);
+}
+
+/** The harness's steps over the test backend `t`. */
+function harnessOver(
+  t: TestApp,
+  restart: (presets: BackendPresets) => Promise<RegenHarness>,
+): RegenHarness {
   const post = (body: Record<string, unknown>, status = 202) => postRegenerate(t, body, status);
   const report = (
     id: string,
@@ -222,5 +253,6 @@ export async function regenHarness(
         }),
     outboxRows: () =>
       t.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM outbox').get()?.n ?? 0,
+    restart,
   };
 }

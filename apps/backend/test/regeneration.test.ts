@@ -90,7 +90,7 @@ describe('regeneration runs', () => {
     expect(await h.run(run.id)).toMatchObject({ status: 'running', executions: 4, done: 2 });
   });
 
-  it('fails a regeneration nothing was heard of after stuckAfterMs (STUCK), keeps the old set serving and ignores a late report', async () => {
+  it('fails a regeneration nothing was heard of after stuckAfterMs (STUCK), keeps the old set serving, ignores a late report and ends the run saying every image failed', async () => {
     const stuckAfterMs = 10 * MINUTE;
     h = await regenHarness({ stuckAfterMs, graceMs: 60 * MINUTE });
     const [id] = (await h.processed(1)) as [string];
@@ -116,7 +116,14 @@ describe('regeneration runs', () => {
     expect(await h.complete(id, generation)).toMatchObject({ applied: false });
     expect(await serving(id)).toEqual(old);
     await h.tick();
-    expect(await h.run(run.id)).toMatchObject({ status: 'done', failed: 1, done: 0 });
+    // Done, but not silently: nothing was made, and the reason says so.
+    expect(await h.run(run.id)).toMatchObject({
+      status: 'done',
+      failed: 1,
+      done: 0,
+      reason:
+        'every image failed (1); their old variants keep serving: see failed_tasks (source regenerate)',
+    });
   });
 
   it('withdraws on pause the dispatches the relay has not batched, keeps the batched ones in flight, and sends the rest on resume', async () => {
@@ -227,7 +234,7 @@ describe('regeneration runs', () => {
     await h.tick();
     for (const item of h.items('dispatched')) await h.complete(item.image_id, item.generation!);
     await h.tick();
-    expect(await h.run(first.id)).toMatchObject({ status: 'done', done: 3 });
+    expect(await h.run(first.id)).toMatchObject({ status: 'done', done: 3, reason: null });
     const sent = h.ingestDispatches();
 
     expect(await h.post({ dryRun: true }, 200)).toMatchObject({ images: 0 });

@@ -49,9 +49,23 @@ export type CapVerdict =
        */
       withdraw: boolean;
     }
-  | { kind: 'done' }
+  | {
+      kind: 'done';
+      /** Null when every image was made; else how many failed (the run's status shows it). */
+      reason: string | null;
+    }
   | { kind: 'wait' }
   | { kind: 'send'; budget: number };
+
+/** Why a finished run with failed images reads as it does; null when none failed. */
+function failedReason(c: { done: number; failed: number }): string | null {
+  if (c.failed === 0) return null;
+  const which =
+    c.done === 0
+      ? `every image failed (${c.failed})`
+      : `${c.failed} of ${c.done + c.failed} images failed`;
+  return `${which}; their old variants keep serving: see failed_tasks (source regenerate)`;
+}
 
 /** The verdict for a running run: ended by a cap, done, or how many to send now. */
 export function capVerdict(ctx: RegenContext, run: RegenRunRow, available: number): CapVerdict {
@@ -66,7 +80,9 @@ export function capVerdict(ctx: RegenContext, run: RegenRunRow, available: numbe
       withdraw: true,
     };
   }
-  if (c.pending === 0) return c.dispatched === 0 ? { kind: 'done' } : { kind: 'wait' };
+  if (c.pending === 0) {
+    return c.dispatched === 0 ? { kind: 'done', reason: failedReason(c) } : { kind: 'wait' };
+  }
   const leftInRun = run.max_executions - run.executions;
   if (leftInRun <= 0) {
     return {

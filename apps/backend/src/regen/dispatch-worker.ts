@@ -2,7 +2,8 @@
  * The regenerator's worker: every `intervalMs` one pass that dispatches what
  * the caps allow (caps.ts) through the ingest outbox, fails regenerations
  * nothing was heard of for `stuckAfterMs` (`STUCK`), and deletes replaced
- * sets whose grace period is over. Each step is one transaction over the
+ * sets whose grace period is over. A run the current presets superseded ends
+ * at its first pass (superseded.ts). Each step is one transaction over the
  * durable rows, so a backend killed mid-pass resumes from them.
  */
 import { taskNameFor } from '@slideshow/dispatch';
@@ -13,6 +14,7 @@ import { deleteDue } from './grace-deletion.ts';
 import { failItem } from './processor-reports.ts';
 import type { RegenContext } from './regen-context.ts';
 import { endRun } from './run-control.ts';
+import { endIfSuperseded } from './superseded.ts';
 
 /** Sends up to `budget` of the run's pending images to the ingest outbox; returns how many. */
 function sendPending(ctx: RegenContext, run: RegenRunRow, budget: number): number {
@@ -54,6 +56,8 @@ export function createDispatchWorker(ctx: RegenContext) {
   const dispatchStep = db.transaction((): number => {
     const run = regen.active();
     const available = bucket.refill(ctx.now());
+    // A run the presets superseded ends at the first pass after a restart, paused or not.
+    if (run && endIfSuperseded(ctx, run)) return 0;
     if (run?.status !== 'running') return 0;
     const verdict = capVerdict(ctx, run, available);
     if (verdict.kind === 'end') {
@@ -61,7 +65,9 @@ export function createDispatchWorker(ctx: RegenContext) {
       logger.error(verdict.log, verdict.fields);
       return 0;
     }
-    if (verdict.kind === 'done') regen.setStatus(run.id, 'running', 'done', null, ctx.iso(), true);
+    if (verdict.kind === 'done') {
+      regen.setStatus(run.id, 'running', 'done', verdict.reason, ctx.iso(), true);
+    }
     if (verdict.kind !== 'send') return 0;
     const sent = sendPending(ctx, run, verdict.budget);
     bucket.spend(sent);

@@ -7,6 +7,8 @@
  * failed_tasks row of source `regenerate`. Each answers undefined when the
  * generation is not a regeneration's, so the image's own lifecycle decides.
  * A dispatch the outbox relay gave up on fails its regenerations the same way.
+ * An item of a run the presets superseded is cancelled when it asks for its
+ * job spec (superseded.ts).
  */
 import type { CompleteBody, FailedBody, JobSpec } from '@slideshow/contracts';
 import { presetClosure } from '@slideshow/imaging/presets';
@@ -19,6 +21,7 @@ import { recordCost, resultColumns } from '../transitions/callbacks.ts';
 import type { Transition } from '../transitions/context.ts';
 import { scheduleDeletion } from './grace-deletion.ts';
 import type { RegenContext } from './regen-context.ts';
+import { cancelIfSuperseded } from './superseded.ts';
 
 /** Records a failed regeneration: the item, a failed_tasks row (source regenerate), the new prefix to delete. */
 export function failItem(
@@ -147,11 +150,23 @@ export function createProcessorReports(ctx: RegenContext) {
     },
   );
 
+  // An item of a run the current presets superseded is cancelled here, before it is made: the
+  // current file's settings do not hash to the run's version (superseded.ts).
+  const liveItem = db.transaction((id: string, generation: number): RegenItemRow | undefined => {
+    const item = regen.itemFor(id, generation);
+    if (item?.state !== 'dispatched' || cancelIfSuperseded(ctx, item)) return undefined;
+    return item;
+  });
+
   return {
-    /** The job spec of a regeneration's generation, or undefined when `generation` is not one. */
+    /**
+     * The job spec of a regeneration's generation, or undefined when `generation`
+     * is not one in flight (the route then answers the image's own spec, and the
+     * task stops: its generation is not the image's).
+     */
     jobSpec(row: ImageRow, generation: number): JobSpec | undefined {
-      const item = regen.itemFor(row.id, generation);
-      if (item?.state !== 'dispatched') return undefined;
+      const item = liveItem(row.id, generation);
+      if (!item) return undefined;
       const closure = presetClosure(ctx.presets.set, item.preset);
       return {
         imageId: row.id,

@@ -24,6 +24,10 @@
  *   set while the new one is made under its own prefix; `complete` switches
  *   preset, generation and manifest in one statement. A failure leaves the old
  *   set serving and a failed_tasks row with source `regenerate`.
+ * - superseded.ts — a run made for another preset version than the current
+ *   one (the preset file edited, the backend restarted) ends as `cancelled`,
+ *   and its images already queued are cancelled when they ask for their job
+ *   spec, instead of failing with settings that do not hash to their version.
  * - grace-deletion.ts — the old prefix is deleted after `graceMs`.
  * - run-view.ts — progress, ETA, estimate vs measured.
  */
