@@ -145,6 +145,19 @@ describe('scripts/requeue-failed against a loopback admin API', () => {
     expect(server.requests).toEqual([]);
   });
 
+  it('refuses a --code that is no error code, listing the codes, before calling the backend', async () => {
+    server = await startAdminServer(rows());
+    for (const code of ['NOPE', 'corrupt_image', '']) {
+      const result = await runScript('requeue-failed', ['--code', code, '--dry-run'], env(server));
+      expect(result.status, code).toBe(2);
+      expect(result.stderr).toContain(
+        `error: Expected an error code for --code but received "${code}"; the codes are EMPTY_FILE, FILE_TOO_LARGE,`,
+      );
+      expect(result.stderr).toContain('STORAGE_UNAVAILABLE');
+    }
+    expect(server.requests).toEqual([]);
+  });
+
   it('says which backend it could not reach and why (the cause, not just "fetch failed")', async () => {
     const port = await closedPort();
     const result = await runScript('requeue-failed', ['--dry-run'], {
