@@ -352,7 +352,7 @@ describe('scripts/rollback against a recording gcloud and a loopback admin API',
     expect(await gcloud.mutations()).toEqual([]);
   });
 
-  it('refuses a --since that is not ISO 8601 with an offset before reading or changing anything', async () => {
+  it('refuses a --since that is not ISO 8601 with an offset before reading or changing anything, in its own words', async () => {
     for (const since of ['yesterday', '2026-11-22T10:00:00', '2026-02-30T10:00:00Z']) {
       await gcloud.reset();
       const result = await runScript(
@@ -361,8 +361,9 @@ describe('scripts/rollback against a recording gcloud and a loopback admin API',
         env,
       );
       expect(result.status, since).toBe(2);
-      expect(result.stderr).toContain(
-        `Expected an ISO 8601 time with an offset for --since, like 2026-11-22T10:00:00Z or 2026-11-22T11:00:00+01:00, but received "${since}"`,
+      // requeue-failed checks it, but its usage text is not rollback's.
+      expect(result.stderr).toBe(
+        `error: Expected an ISO 8601 time with an offset for --since, like 2026-11-22T10:00:00Z or 2026-11-22T11:00:00+01:00, but received "${since}" (see --help)\n`,
       );
       expect(await gcloud.mutations()).toEqual([]);
       expect(printedCommands(result.stdout)).toEqual([]);
@@ -370,16 +371,47 @@ describe('scripts/rollback against a recording gcloud and a loopback admin API',
     expect(server.requests).toEqual([]);
   });
 
-  it('refuses a digest that is not sha256 and 64 hex digits before pausing anything', async () => {
+  it('refuses a digest that is not sha256 and 64 hex digits as bad usage, before any call', async () => {
     for (const bad of ['sha256:00', `sha256:${'A'.repeat(64)}`, `sha512:${'a'.repeat(64)}`]) {
       await gcloud.reset();
       const result = await runScript('rollback', [...since, 'processor', bad], env);
-      expect(result.status, bad).toBe(1);
+      expect(result.status, bad).toBe(2);
       expect(result.stderr).toContain(
         `expected a digest sha256: and 64 lowercase hex digits but received ${bad}`,
       );
-      expect(await gcloud.mutations()).toEqual([]);
+      expect(await gcloud.calls()).toEqual([]);
     }
+    expect(server.requests).toEqual([]);
+  });
+
+  it('refuses a missing project, a missing or unknown target, an argument to `all` and an extra argument with exit 2, before any call', async () => {
+    // runScript clears GOOGLE_CLOUD_PROJECT: no --project means no project.
+    for (const [args, message] of [
+      [['backend'], 'error: set --project or GOOGLE_CLOUD_PROJECT (see --help)'],
+      [
+        ['--project', 'demo'],
+        'error: name what to roll back: backend, processor, workflow or all (see --help)',
+      ],
+      [
+        ['--project', 'demo', 'frontend'],
+        "error: unknown target 'frontend': the targets are backend, processor, workflow and all (see --help)",
+      ],
+      [
+        ['--project', 'demo', 'all', '000002-good'],
+        'error: `all` takes no argument (use --workflow-revision) (see --help)',
+      ],
+      [
+        ['--project', 'demo', 'backend', 'backend-00002-good', 'extra'],
+        'error: unexpected argument: extra (see --help)',
+      ],
+    ] as const) {
+      await gcloud.reset();
+      const result = await runScript('rollback', [...args], env);
+      expect(result.status, args.join(' ')).toBe(2);
+      expect(result.stderr).toBe(`${message}\n`);
+      expect(await gcloud.calls()).toEqual([]);
+    }
+    expect(server.requests).toEqual([]);
   });
 
   it('names the option that has no value, and refuses an unknown one, with exit 2 before any call', async () => {

@@ -586,10 +586,10 @@ describe('scripts/setup against a recording gcloud', () => {
     }
   });
 
-  it('refuses to run without a project and names the flag', async () => {
+  it('refuses to run without a project and names the flag, with the exit 2 of bad usage', async () => {
     const result = await runScript('setup', [], env);
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain('set --project or GOOGLE_CLOUD_PROJECT');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe('error: set --project or GOOGLE_CLOUD_PROJECT (see --help)\n');
     expect(await gcloud.calls()).toEqual([]);
   });
 });
