@@ -63,9 +63,11 @@ mutate() {
 NOT_FOUND_PATTERN='NOT_FOUND|not found: 404|HTTPError 404|Cannot find (service|job) \['
 
 # Stops on a read-only command that failed otherwise than "not found": gcloud's
-# own message (its ERROR lines; all of it when it has none) and the command,
-# which names the project and region it used (without its output-shaping
-# --format/--flatten, which say nothing about the failure).
+# own message (from its first ERROR line on, blank lines dropped: the lines
+# after it say what to do, e.g. "Please run: $ gcloud auth login"; all of it
+# when it has no ERROR line) and the command, which names the project and
+# region it used (without its output-shaping --format/--flatten, which say
+# nothing about the failure).
 query_failed() {
   local errors="$1" reason arg
   shift
@@ -73,7 +75,8 @@ query_failed() {
   for arg in "$@"; do
     [[ "$arg" == --format=* || "$arg" == --flatten=* ]] || shown+=("$arg")
   done
-  reason="$(grep '^ERROR' <<<"$errors" || printf '%s' "$errors")"
+  reason="$(awk '/^ERROR/ { found = 1 } found && NF' <<<"$errors")"
+  [[ -n "$reason" ]] || reason="$errors"
   die "$(quote_cmd "${shown[@]}") failed: ${reason:-exit status without a message}"
 }
 

@@ -2,7 +2,8 @@
  * scripts/setup and scripts/rollback with the real gcloud when a read fails:
  * only gcloud's NOT_FOUND means "does not exist"; a refused token or an API
  * that cannot be reached stops the script with gcloud's own message and the
- * project and region it used, before anything is planned or changed. Skipped
+ * project and region it used, before anything is planned or changed; with no
+ * account, that message keeps gcloud's next step (`gcloud auth login`). Skipped
  * where gcloud is not installed (see local-cloud.shared-test.ts).
  */
 import { spawnSync } from 'node:child_process';
@@ -93,6 +94,23 @@ describe.skipIf(!hasGcloud)(
         'ERROR: (gcloud.tasks.queues.describe) UNAUTHENTICATED: Request had invalid authentication credentials.',
       );
       expect(result.stderr).not.toContain('dry run done');
+    });
+
+    it("stops with gcloud's own next step (gcloud auth login), planning nothing, when gcloud has no account", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
+      // A config folder of its own with no account and no token: gcloud as on a fresh machine.
+      const result = await run('setup', setupDryRun, {
+        CLOUDSDK_CONFIG: join(dir, 'gcloud-no-account'),
+        CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
+        CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDTASKS: down,
+      });
+      expect(result.status).toBe(1);
+      expect(printedCommands(result.stdout)).toEqual([]);
+      expect(result.stderr).toContain(
+        'ERROR: (gcloud.tasks.queues.describe) You do not currently have an active account selected.',
+      );
+      expect(result.stderr).toContain('$ gcloud auth login');
     });
 
     it('stops with the connection error, planning nothing, when the API cannot be reached', {

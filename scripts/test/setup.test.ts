@@ -415,6 +415,35 @@ describe('scripts/setup against a recording gcloud', () => {
     );
   });
 
+  it("keeps gcloud's next step when it is not logged in: the ERROR line and the instructions after it, without blank lines", async () => {
+    // What gcloud 528 prints on stderr with no active account (a WARNING first when it has one).
+    const notLoggedIn = [
+      'WARNING: a line before the error is not the reason',
+      'ERROR: (gcloud.services.list) You do not currently have an active account selected.',
+      'Please run:',
+      '',
+      '  $ gcloud auth login',
+      '',
+      'to obtain new credentials.',
+    ].join('\n');
+    await gcloud.setRules([
+      { match: 'services list *', exit: 1, stderr: notLoggedIn },
+      ...EMPTY_PROJECT,
+    ]);
+    const result = await runScript('setup', ['--project', 'demo', '--dry-run'], env);
+    expect(result.status).toBe(1);
+    expect(printedCommands(result.stdout)).toEqual([]);
+    expect(result.stderr).toBe(
+      [
+        'error: gcloud services list --enabled --project=demo failed: ERROR: (gcloud.services.list) You do not currently have an active account selected.',
+        'Please run:',
+        '  $ gcloud auth login',
+        'to obtain new credentials.',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('stops when the enabled APIs cannot be listed, instead of planning to enable them all', async () => {
     await gcloud.setRules([
       {
