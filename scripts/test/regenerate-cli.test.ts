@@ -126,6 +126,26 @@ describe('scripts/regenerate against a loopback admin API', () => {
     );
   });
 
+  it('says on pause and cancel how many images already dispatched will still be made, keeping stdout the answer', async () => {
+    server = await startAdminServer([]);
+    server.regeneration.inFlight = 104;
+    const env = { BACKEND_URL: server.url, ADMIN_TOKEN: server.token };
+    const cancelled = await runScript('regenerate', ['cancel', '3'], env);
+    expect(cancelled.status, cancelled.stderr).toBe(0);
+    expect(JSON.parse(cancelled.stdout)).toMatchObject({
+      run: { id: 3, status: 'cancelled', inFlight: 104 },
+    });
+    expect(cancelled.stderr).toBe(
+      'run 3 cancelled: 104 images were already dispatched and will still be made (and billed), each switched to when it completes; scripts/regenerate status 3 follows them\n',
+    );
+    const paused = await runScript('regenerate', ['pause', '3'], env);
+    expect(paused.stderr).toContain('run 3 paused: 104 images were already dispatched');
+    // Nothing to say when nothing is in flight, nor for a status.
+    expect((await runScript('regenerate', ['status', '3'], env)).stderr).toBe('');
+    server.regeneration.inFlight = 0;
+    expect((await runScript('regenerate', ['cancel', '3'], env)).stderr).toBe('');
+  });
+
   it('exits 1 with the answer when the backend refuses the request', async () => {
     server = await startAdminServer([]);
     const result = await runScript('regenerate', ['status'], {

@@ -9,6 +9,7 @@
  * run ids, BACKEND_URL and ADMIN_TOKEN).
  */
 import { parseArgs } from 'node:util';
+import { RegenRunAnswer } from '@slideshow/contracts';
 import { coerceError } from '@slideshow/runtime';
 import { parseIsoTime } from '../iso-time.ts';
 import { createAdminClient, readAdminEnv, sayRetrying } from '../requeue/admin-client.ts';
@@ -18,6 +19,8 @@ export const USAGE = `usage: scripts/regenerate [--dry-run] [--ids A,B] [--from 
                           [--visibility published|hidden] [--max-executions N]
        scripts/regenerate status [RUN] | pause RUN | resume RUN | cancel RUN
 --from/--to: ISO 8601 with an offset or Z, e.g. 2026-11-22T10:00:00Z
+pause/cancel stop what was not dispatched; stderr says how many images were
+  dispatched already and will still be made (and billed)
 environment: BACKEND_URL, ADMIN_TOKEN`;
 
 const VISIBILITIES = ['published', 'hidden'];
@@ -76,6 +79,20 @@ export function requestFor(argv: string[]): {
   };
 }
 
+/**
+ * What a pause or cancel cannot stop, for stderr: the run's images already
+ * dispatched (in the queue or running) are still made, billed and switched
+ * to. Undefined for other requests, or when none are in flight.
+ */
+export function inFlightNote(path: string, answer: unknown): string | undefined {
+  const action = /\/(pause|cancel)$/.exec(path)?.[1];
+  const parsed = RegenRunAnswer.safeParse(answer);
+  if (action === undefined || !parsed.success || parsed.data.run.inFlight === 0) return undefined;
+  const { id, inFlight } = parsed.data.run;
+  const images = inFlight === 1 ? '1 image was' : `${inFlight} images were`;
+  return `run ${id} ${action === 'pause' ? 'paused' : 'cancelled'}: ${images} already dispatched and will still be made (and billed), each switched to when it completes; scripts/regenerate status ${id} follows them`;
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -105,6 +122,8 @@ async function main(): Promise<number> {
     const answer = await client.send(request.method, request.path, request.body);
     // One JSON object on stdout: the dry run's figures or the run's progress.
     console.log(JSON.stringify(answer, null, 2));
+    const note = inFlightNote(request.path, answer);
+    if (note) console.error(note);
     return 0;
   } catch (error) {
     const e = coerceError(error);

@@ -41,8 +41,12 @@ export interface AdminServer {
   legacy: { ignoresLimit: boolean };
   /** How many of the next requests answer 503 LEASE_NOT_HELD, as a backend does during a handover. */
   handover: { requests: number };
-  /** `active`: a regeneration start answers 409 CONFLICT, as while a run is active. */
-  regeneration: { active: boolean };
+  /**
+   * `active`: a regeneration start answers 409 CONFLICT, as while a run is
+   * active; `inFlight`: the run's images already dispatched, as every answer
+   * about the run counts them.
+   */
+  regeneration: { active: boolean; inFlight: number };
   close(): Promise<void>;
 }
 
@@ -82,6 +86,31 @@ function failedTaskView(r: WireFailedTask) {
   };
 }
 
+/** Run 3 as the backend answers it (the contract's RegenRun), with `inFlight` images dispatched. */
+function regenRun(status: string, inFlight: number) {
+  return {
+    id: 3,
+    status,
+    reason: status === 'running' ? null : `${status} by an admin`,
+    preset: 'web-v3',
+    presetVersion: '0123456789abcdef',
+    filter: {},
+    total: inFlight + 10,
+    done: 10,
+    failed: 0,
+    cancelled: 0,
+    inFlight,
+    remaining: inFlight,
+    executions: inFlight + 10,
+    caps: { executionsPerRun: 10_000, failures: 50, executionsPerHour: 5_000 },
+    etaSeconds: null,
+    estimate: { cpuSeconds: 1, costUsd: 0.001 },
+    measured: { images: 10, cpuSeconds: 1, costUsd: 0.001 },
+    createdAt: '2026-11-22T10:00:00.000Z',
+    finishedAt: status === 'cancelled' ? '2026-11-22T10:05:00.000Z' : null,
+  };
+}
+
 /** Starts the fake on 127.0.0.1 with an OS-chosen port. */
 export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminServer> {
   const token = 'test-admin-token';
@@ -91,7 +120,7 @@ export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminSer
     retryStatus: new Map<string, number>(),
     legacy: { ignoresLimit: false },
     handover: { requests: 0 },
-    regeneration: { active: false },
+    regeneration: { active: false, inFlight: 0 },
   };
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -163,9 +192,9 @@ export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminSer
         });
         return;
       }
-      send(res, req.method === 'POST' && url.pathname === '/api/admin/regenerate' ? 202 : 200, {
-        run: { id: 3, status: 'running', total: 0, done: 0, failed: 0, remaining: 0 },
-      });
+      const action = /\/(pause|cancel)$/.exec(url.pathname)?.[1];
+      const status = { pause: 'paused', cancel: 'cancelled' }[action ?? ''] ?? 'running';
+      send(res, start ? 202 : 200, { run: regenRun(status, state.regeneration.inFlight) });
       return;
     }
     send(res, 404, { error: { code: 'NOT_FOUND', message: 'no route', requestId: 'r' } });
