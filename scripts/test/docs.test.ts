@@ -241,6 +241,30 @@ describe('the commands in docs/deploy.md and docs/operations.md', () => {
       db.close();
     }
   });
+
+  it('describe, in the failed_tasks section, every failed_tasks column its queries read', async () => {
+    const text = await readFile(join(repoRoot, 'docs/operations.md'), 'utf8');
+    const section = /^## Failed images: `failed_tasks`\n([\s\S]*?)^## /m.exec(text)?.[1] ?? '';
+    const prose = section.replace(/^ *```bash\n[\s\S]*?^ *```$/gm, '');
+    const queries = [...section.matchAll(/^sqlite3 .*$/gm)]
+      .map((m) => sqlOf(m[0]))
+      .filter((sql) => /\bfailed_tasks\b/.test(sql));
+    expect(queries.length).toBeGreaterThanOrEqual(5);
+    const db = new DatabaseSync(join(work, '.data/slideshow.db'), { readOnly: true });
+    const columns = db
+      .prepare("SELECT name FROM pragma_table_info('failed_tasks')")
+      .all()
+      .map((r) => String(r.name));
+    db.close();
+    // A column as the queries name it: bare in a failed_tasks query, `f.` in a join (not `i.id`).
+    const read = columns.filter((c) =>
+      queries.some((sql) => new RegExp(`(^|[^.\\w]|\\bf\\.)${c}\\b`).test(sql)),
+    );
+    expect(read).toEqual(expect.arrayContaining(['attempt_count', 'source', 'resolved_at']));
+    expect(read.filter((c) => !new RegExp(`^- (\`\\w+\`, )*\`${c}\``, 'm').test(prose))).toEqual(
+      [],
+    );
+  });
 });
 
 /** A `principal | role | on` triple, in the words of docs/deploy.md's IAM table. */
