@@ -317,7 +317,7 @@ The pipeline is running.
   Status            ${stack.backendUrl}/status
   Admin API token   ${stack.adminToken}   (Authorization: Bearer …)
   Emulated cloud    ${stack.localCloudUrl}   resources under ${stack.parent}
-  Failed tasks      sqlite3 -header -column ${db} "SELECT image_id, error_code, attempt_count, last_attempt, source FROM failed_tasks WHERE resolved_at IS NULL ORDER BY last_attempt DESC LIMIT 50"
+  Failed tasks      sqlite3 -header -column ${db} "SELECT f.image_id, f.error_code, f.attempt_count, i.attempts, f.last_attempt, f.source FROM failed_tasks f JOIN images i ON i.id = f.image_id WHERE f.resolved_at IS NULL ORDER BY f.last_attempt DESC LIMIT 50"
   gcloud            ${gcloudPrefix} tasks queues list --location=${stack.location}
                     ${gcloudPrefix} workflows executions list process-image --location=${stack.location}
                     ${gcloudPrefix} run jobs executions list --job=processor --region=${stack.location}

@@ -49,7 +49,7 @@ export type RegenRunStatus = z.infer<typeof RegenRunStatus>;
 export const RegenRun = z.object({
   id: z.number().int().positive(),
   status: RegenRunStatus,
-  /** Why it was cancelled or capped. */
+  /** Why it was cancelled or capped, or, for a run done with failures, how many failed; null for a clean run. */
   reason: z.string().nullable(),
   preset: z.string(),
   presetVersion: z.string(),
