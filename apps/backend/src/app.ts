@@ -35,6 +35,8 @@ export function createApp(services: Services) {
     c.set('requestId', requestId);
     c.set('logger', logger);
     c.header('X-Request-Id', requestId);
+    // Every answer is what its Content-Type says (JSON, a page, an image): never sniffed.
+    c.header('X-Content-Type-Options', 'nosniff');
     const started = performance.now();
     await next();
     logger.info('request', {
@@ -77,6 +79,7 @@ export function createApp(services: Services) {
     const retryAfter = retryAfterFor(appError);
     if (retryAfter !== undefined) c.header('Retry-After', String(retryAfter));
     c.header('X-Request-Id', c.get('requestId'));
+    c.header('X-Content-Type-Options', 'nosniff');
     return c.json(errorBody(appError, c.get('requestId') ?? 'unknown'), status);
   });
 

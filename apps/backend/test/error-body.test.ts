@@ -26,4 +26,12 @@ describe('an unexpected failure in a request', () => {
     expect(body.error.message).toContain('req-internal-1');
     expect(body.error.message).not.toMatch(/images|no such table|SQLITE/i);
   });
+
+  it('says nosniff on every answer: JSON, errors, a missing route, the pages', async () => {
+    t.db.exec('DROP TABLE images');
+    for (const path of ['/healthz', '/api/slideshow', '/no-such-route', '/admin', '/']) {
+      const response = await t.app.request(path);
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+    }
+  });
 });
