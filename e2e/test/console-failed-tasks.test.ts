@@ -303,12 +303,24 @@ describe.skipIf(NO_CHROMIUM)(
         message:
           'Each is processed again from its original file. Both have a permanent image error (the file itself was refused) and will fail again unless the processor changed. 1 image of the selection is left alone (1 processed): only failed images are retried.',
       });
+      // The cards' refresh after the action is held until the selection is read: the count
+      // must be right when the result is announced, not only once the cards come back.
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await page.route('**/api/admin/images/lookup', async (route) => {
+        await held;
+        await route.continue();
+      });
       await page.locator('#confirm-ok').click();
       await expect.poll(() => page.locator('#announcer').textContent()).toBe('2 images retried.');
       expect(sent).toEqual([{ action: 'retry', ids: expect.arrayContaining(damaged) }]);
       expect((sent[0] as { ids: string[] }).ids).toHaveLength(2);
       // The regenerated image stays selected, processed, its regeneration's failure open.
       expect(await page.locator('#selection-count').textContent()).toBe('1 selected');
+      release();
+      await page.unroute('**/api/admin/images/lookup');
       expect(failedTask(stack, regenerated)?.resolved_at).toBeNull();
       expect(errors).toEqual([]);
     });

@@ -414,7 +414,14 @@ async function bulk(action) {
     });
     for (const r of results) (r.ok ? done : failed).push(r);
   }
-  for (const r of done) selected.delete(r.id);
+  // The images it took leave the selection now, before the announcement: the count and the
+  // bulk buttons never say the old selection once the result is announced.
+  for (const r of done) {
+    pick(r.id, false);
+    const box = cardOf(r.id)?.querySelector('.pick');
+    if (box) box.checked = false;
+  }
+  updateControls();
   announce(
     `${images(done.length)} ${BULK_WORDS[action]}.` +
       (failed.length ? ` ${failed.length} not: ${failed[0].error.message}` : ''),
