@@ -320,7 +320,9 @@ describe.skipIf(NO_CHROMIUM)(
       // The regenerated image stays selected, processed, its regeneration's failure open.
       expect(await page.locator('#selection-count').textContent()).toBe('1 selected');
       release();
-      await page.unroute('**/api/admin/images/lookup');
+      // Waits for the held handler to pass its request on (a plain unroute would hand it on
+      // itself, and the handler's own continue would then fail).
+      await page.unrouteAll({ behavior: 'wait' });
       expect(failedTask(stack, regenerated)?.resolved_at).toBeNull();
       expect(errors).toEqual([]);
     });
