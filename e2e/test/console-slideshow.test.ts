@@ -87,7 +87,7 @@ describe.skipIf(NO_CHROMIUM)(
         .poll(async () => await admin.locator('#describe-status').textContent())
         .toBe('Saved.');
       await admin.keyboard.press('Escape');
-      // Closing goes Back to the console's entry before the link (a history traversal): let it land.
+      // Closing clears the link (its close event runs after Escape): wait for it.
       await expect.poll(() => new URL(admin.url()).hash).toBe('');
 
       const page = await browser.newPage();
@@ -134,7 +134,7 @@ describe.skipIf(NO_CHROMIUM)(
         .poll(async () => await admin.locator('#describe-status').textContent())
         .toBe('Saved.');
       await admin.keyboard.press('Escape');
-      // Closing goes Back to the console's entry before the link (a history traversal): let it land.
+      // Closing clears the link (its close event runs after Escape): wait for it.
       await expect.poll(() => new URL(admin.url()).hash).toBe('');
       const slides = (await (await fetch(`${stack.backendUrl}/api/slideshow`)).json()) as {
         images: { id: string; alt: string }[];

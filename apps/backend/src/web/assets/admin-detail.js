@@ -375,16 +375,7 @@ function fromHash() {
 /** Wires the deep link and the dialog's close; `changed(ids)` is told about edits. */
 export function initDetail({ changed }) {
   onChanged = changed;
-  window.addEventListener('hashchange', (e) => {
-    // A link followed within the page opens the dialog on a new history entry: its close goes
-    // Back to the entry before, instead of leaving a second copy of it behind.
-    // (A hashchange event sent by a script may carry no oldURL: then nothing is assumed.)
-    const from = e.oldURL ? new URL(e.oldURL).hash : '#image=';
-    if (location.hash.startsWith('#image=') && !from.startsWith('#image=')) {
-      history.replaceState({ detailLink: true }, '');
-    }
-    fromHash();
-  });
+  window.addEventListener('hashchange', fromHash);
   $('detail').addEventListener('close', () => {
     // Shown again before this event ran (a link followed right after the close): it is not closed.
     if ($('detail').open) return;
@@ -403,8 +394,9 @@ export function initDetail({ changed }) {
     // Only the link it showed: a link followed after the dialog closed and before this event
     // (another #image=) is opened by its hashchange, not erased.
     if (location.hash.startsWith('#image=') && location.hash === dialogHash) {
-      if (history.state?.detailLink) history.back();
-      else history.replaceState(null, '', `${location.pathname}${location.search}`);
+      // Cleared in place, at once: going Back instead would leave no second entry, but its
+      // traversal lands later and cuts short a navigation started meanwhile (a link, a reload).
+      history.replaceState(null, '', `${location.pathname}${location.search}`);
     }
     dialogHash = null;
   });
