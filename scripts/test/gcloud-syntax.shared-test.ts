@@ -152,7 +152,7 @@ describe.skipIf(!hasGcloud)(
       const setup = await runScript(
         'setup',
         ['--project', 'demo', '--build-service-account', 'deployer@demo.iam.gserviceaccount.com'],
-        { ...double.env, ADMIN_PASSWORD_HASH: 'scrypt$x', ADMIN_TOKENS: 't' },
+        { ...double.env, ADMIN_PASSWORD_HASH: 'scrypt$x', ADMIN_TOKENS: 't'.repeat(43) },
       );
       if (setup.status !== 0) throw new Error(`setup: ${setup.stderr}`);
       const rollback = await runScript('rollback', ['--project', 'demo', 'all'], {
