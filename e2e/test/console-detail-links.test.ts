@@ -121,6 +121,12 @@ describe.skipIf(NO_CHROMIUM)(
         await page.unroute(toServer);
       }
       await alert.waitFor({ state: 'hidden', timeout: 15_000 });
+      // Only a request with no answer counts: a TypeError of the page's own code is not one.
+      // A string, run as the page's own script: vitest would rewrite an import() in a function.
+      const misread = await page.evaluate(
+        "import('/assets/admin-reachability.js').then((m) => m.isNetworkError(new TypeError('x')))",
+      );
+      expect(misread).toBe(false);
       // What the browser logged: the requests cut here and the deleted image's 404s, nothing else.
       expect(errors.filter((e) => !e.startsWith('console: Failed to load resource'))).toEqual([]);
     });

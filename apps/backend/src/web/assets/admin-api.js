@@ -159,7 +159,11 @@ export async function api(path, options = {}) {
     init.body = JSON.stringify(options.json);
     delete init.json;
   }
-  const response = await fetch(path, init);
+  // No answer at all (the network is down, the server stopped): marked here, where it is
+  // known, so the console's alert never mistakes another error (a TypeError of its own code).
+  const response = await fetch(path, init).catch((error) => {
+    throw Object.assign(new Error('no answer from the server'), { noAnswer: true, cause: error });
+  });
   const body = response.status === 204 ? {} : await response.json().catch(() => ({}));
   if (response.status === 401 && !path.endsWith('/login')) sessionEnded(token);
   if (!response.ok) {

@@ -1,6 +1,6 @@
-// Whether the console can reach the server. fetch() rejects with a TypeError
-// when no answer came at all (the network is down, the server stopped): the
-// console then shows a visible alert in words — the browser's own message
+// Whether the console can reach the server. `api` (admin-api.js) marks the
+// error of a request that got no answer at all (`noAnswer`: the network is
+// down, the server stopped): the console then shows a visible alert in words — the browser's own message
 // ("Failed to fetch") says nothing to an admin — and keeps polling; the next
 // poll that gets through takes the alert away. Answers that did come (a 4xx,
 // a 5xx) are the API's errors, said by their callers.
@@ -10,7 +10,7 @@ import { $ } from './admin-dom.js';
 export const UNREACHABLE = 'Can’t reach the server — retrying.';
 
 /** True for the error of a request that got no answer (not an API error). */
-export const isNetworkError = (error) => error instanceof TypeError;
+export const isNetworkError = (error) => error?.noAnswer === true;
 
 /** Shows the alert (its text set when it shows, so screen readers announce it). */
 function showUnreachable() {
