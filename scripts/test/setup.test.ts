@@ -93,6 +93,11 @@ function fromZero(repo: string): string[] {
     bind(
       'storage buckets add-iam-policy-binding gs://demo-images --project=demo',
       SA('slideshow-processor'),
+      'roles/storage.objectViewer',
+    ),
+    bind(
+      'storage managed-folders add-iam-policy-binding gs://demo-images/variants/ --project=demo',
+      SA('slideshow-processor'),
       'roles/storage.objectUser',
     ),
     bind(
@@ -244,7 +249,7 @@ describe('scripts/setup against a recording gcloud', () => {
     );
     expect(first.status, first.stderr).toBe(0);
     const firstRun = await gcloud.mutations();
-    expect(firstRun.filter((c) => c.includes('add-iam-policy-binding'))).toHaveLength(25);
+    expect(firstRun.filter((c) => c.includes('add-iam-policy-binding'))).toHaveLength(26);
 
     await gcloud.reset();
     await gcloud.setRules(convergedProject(firstRun));
@@ -283,6 +288,25 @@ describe('scripts/setup against a recording gcloud', () => {
     expect(await gcloud.mutations()).toContain(
       projectBind(SA('slideshow-backend'), 'roles/workflows.viewer'),
     );
+  });
+
+  it("takes back the processor's objectUser on the whole bucket that an earlier setup granted: it writes variants only", async () => {
+    await gcloud.setRules([
+      {
+        match: 'storage buckets get-iam-policy gs://demo-images *',
+        stdout: [
+          `roles/storage.objectUser,${SA('slideshow-processor')},`,
+          `roles/storage.objectViewer,${SA('slideshow-processor')},`,
+          `roles/storage.objectUser,${SA('slideshow-backend')},`,
+        ].join('\n'),
+      },
+      ...convergedProject(fromZero(repo)),
+    ]);
+    const result = await runScript('setup', ['--project', 'demo', '--steps', 'iam'], env);
+    expect(result.status, result.stderr).toBe(0);
+    expect(await gcloud.mutations()).toEqual([
+      `gcloud storage buckets remove-iam-policy-binding gs://demo-images --project=demo --member=${SA('slideshow-processor')} --role=roles/storage.objectUser`,
+    ]);
   });
 
   it('narrows the queue role back to its four permissions when it holds more', async () => {
@@ -545,7 +569,7 @@ describe('scripts/setup against a recording gcloud', () => {
 
   it('fails loudly when the variants folder cannot be made public', async () => {
     await gcloud.setRules([
-      { match: 'storage managed-folders add-iam-policy-binding *', exit: 1 },
+      { match: 'storage managed-folders add-iam-policy-binding * --member=allUsers *', exit: 1 },
       ...EMPTY_PROJECT,
     ]);
     const result = await runScript('setup', ['--project', 'demo', '--steps', 'iam'], env);
