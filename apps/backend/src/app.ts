@@ -21,12 +21,19 @@ import { loggedPath, uploadSessionRoutes } from './routes/upload-sessions.ts';
 import { createWebRoutes } from './web/web-routes.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/**
+ * Production over HTTPS: browsers that once reached the backend never try it
+ * over plain HTTP again (two years, Cloud Run's front end answers HTTPS only
+ * anyway). No `includeSubDomains`: a custom domain's other hosts are not ours.
+ */
+const HSTS = 'max-age=63072000';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Creates the backend application. */
 export function createApp(services: Services) {
   const { deps } = services;
   const app = new Hono<AppEnv>();
+  const hsts = deps.mode === 'production' && deps.publicUrl?.startsWith('https://');
 
   app.use('*', async (c, next) => {
     const incoming = c.req.header('x-request-id');
@@ -37,6 +44,7 @@ export function createApp(services: Services) {
     c.header('X-Request-Id', requestId);
     // Every answer is what its Content-Type says (JSON, a page, an image): never sniffed.
     c.header('X-Content-Type-Options', 'nosniff');
+    if (hsts) c.header('Strict-Transport-Security', HSTS);
     const started = performance.now();
     await next();
     logger.info('request', {
@@ -80,6 +88,7 @@ export function createApp(services: Services) {
     if (retryAfter !== undefined) c.header('Retry-After', String(retryAfter));
     c.header('X-Request-Id', c.get('requestId'));
     c.header('X-Content-Type-Options', 'nosniff');
+    if (hsts) c.header('Strict-Transport-Security', HSTS);
     return c.json(errorBody(appError, c.get('requestId') ?? 'unknown'), status);
   });
 

@@ -34,4 +34,21 @@ describe('an unexpected failure in a request', () => {
       expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
     }
   });
+
+  it('tells browsers to use HTTPS only (HSTS) in production over HTTPS, on every answer, and never locally', async () => {
+    const prod = await makeApp({ mode: 'production', publicUrl: 'https://slides.example.com' });
+    try {
+      prod.db.exec('DROP TABLE images');
+      for (const path of ['/healthz', '/api/slideshow', '/no-such-route', '/admin', '/']) {
+        const response = await prod.app.request(path, {
+          headers: { Host: 'slides.example.com' },
+        });
+        expect(response.headers.get('strict-transport-security'), path).toBe('max-age=63072000');
+      }
+    } finally {
+      await prod.cleanup();
+    }
+    const local = await t.app.request('/healthz');
+    expect(local.headers.get('strict-transport-security')).toBeNull();
+  });
 });
