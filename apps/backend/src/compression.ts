@@ -17,6 +17,7 @@
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 import type { MiddlewareHandler } from 'hono';
+import { weaklyMatches } from './entity-tag.ts';
 
 /** The content types worth compressing: the pages, their assets and the API's JSON. */
 const TEXT_TYPE = /^(?:application\/json|text\/(?:html|css|javascript))\s*(?:;|$)/i;
@@ -62,18 +63,59 @@ export function chooseEncoding(accept: string | undefined): Encoding | null {
   return best;
 }
 
-/** The entity tags of an `If-None-Match` value without their `W/`, or '*'. */
-const opaqueTags = (header: string) => header.split(',').map((t) => t.trim().replace(/^W\//, ''));
+/** Most bytes of compressed bodies kept for answers with a strong ETag. */
+export const ENCODED_CACHE_BYTES = 8 * 1024 * 1024;
 
-/** True when `ifNoneMatch` names `etag` by weak comparison (RFC 9110 §8.8.3.2). */
-export function weaklyMatches(ifNoneMatch: string | undefined, etag: string | null): boolean {
-  if (!ifNoneMatch || !etag) return false;
-  const tags = opaqueTags(ifNoneMatch);
-  return tags.includes('*') || tags.includes(etag.replace(/^W\//, ''));
+/**
+ * Compressed bodies by encoding and strong ETag, oldest first: the pages,
+ * their assets and an unchanged slideshow list are compressed once, not on
+ * every request. A strong ETag names one byte sequence (RFC 9110 §8.8.1), so
+ * its compressed copy can be reused for as long as the route sends that tag.
+ */
+class EncodedCache {
+  readonly #entries = new Map<string, Uint8Array>();
+  readonly #maxBytes: number;
+  #bytes = 0;
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  get(key: string): Uint8Array | undefined {
+    return this.#entries.get(key);
+  }
+
+  set(key: string, body: Uint8Array): void {
+    if (body.byteLength > this.#maxBytes || this.#entries.has(key)) return;
+    this.#entries.set(key, body);
+    this.#bytes += body.byteLength;
+    for (const [oldest, old] of this.#entries) {
+      if (this.#bytes <= this.#maxBytes) break;
+      this.#entries.delete(oldest);
+      this.#bytes -= old.byteLength;
+    }
+  }
+}
+
+/** Options of {@link compression}. */
+export interface CompressionOptions {
+  /** Bytes of compressed bodies kept (default {@link ENCODED_CACHE_BYTES}; 0 keeps none). */
+  cacheBytes?: number;
+  /** Called with each body actually compressed (tests count them). */
+  onEncode?: (encoding: string, bytes: number) => void;
 }
 
 /** The middleware; mounted once, around every route (app.ts). */
-export function compression(): MiddlewareHandler {
+export function compression(options: CompressionOptions = {}): MiddlewareHandler {
+  const cache = new EncodedCache(options.cacheBytes ?? ENCODED_CACHE_BYTES);
+  async function encode(encoding: Encoding, body: Uint8Array, etag: string | null) {
+    const key = etag && !etag.startsWith('W/') ? `${encoding} ${etag}` : undefined;
+    const hit = key === undefined ? undefined : cache.get(key);
+    if (hit) return hit;
+    options.onEncode?.(encoding, body.byteLength);
+    const encoded = new Uint8Array(await ENCODERS[encoding](body));
+    if (key !== undefined) cache.set(key, encoded);
+    return encoded;
+  }
   return async function compress(c, next) {
     await next();
     const res = c.res;
@@ -96,7 +138,7 @@ export function compression(): MiddlewareHandler {
     // Setting c.res keeps the old answer's headers (Hono's Context); they are changed after.
     c.res = unchanged
       ? new Response(null, { status: 304, headers: res.headers })
-      : new Response(compress ? await ENCODERS[encoding](body) : body, res);
+      : new Response(compress ? await encode(encoding, body, etag) : body, res);
     const headers = c.res.headers;
     if (compress && etag && !etag.startsWith('W/')) headers.set('ETag', `W/${etag}`);
     if (unchanged) {

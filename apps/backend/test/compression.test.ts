@@ -6,7 +6,9 @@
  * image variants and small answers are sent as they are.
  */
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { Hono } from 'hono';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compression } from '../src/compression.ts';
 import { makeApp, makePng, type TestApp } from './helpers.ts';
 import { libraryClient } from './library-client.ts';
 
@@ -95,6 +97,55 @@ describe('compressed answers', () => {
       ).toBe('gzip');
       expect(gunzipSync(Buffer.from(await response.arrayBuffer())).toString('utf8')).toBe(plain);
     }
+  });
+
+  it('gives the pages and their assets an ETag and answers 304 while they are unchanged, plain or compressed', async () => {
+    for (const path of ['/', '/admin', '/assets/slideshow.js', '/assets/admin.css']) {
+      const first = await t.app.request(path, { headers: { 'Accept-Encoding': 'br' } });
+      const tag = first.headers.get('etag');
+      expect(tag, `${path}: ${await describeAnswer(first)}`).toMatch(/^W\/"[A-Za-z0-9_-]{27}"$/);
+      const plain = await t.app.request(path);
+      const strong = plain.headers.get('etag');
+      expect(strong, path).toBe(tag?.slice(2));
+      for (const held of [tag, strong] as string[]) {
+        const again = await t.app.request(path, {
+          headers: { 'Accept-Encoding': 'br', 'If-None-Match': held },
+        });
+        expect(again.status, `${path} with ${held}`).toBe(304);
+        // The 304 names the copy the client holds: the compressed one's weak tag.
+        expect(again.headers.get('etag'), `${path} with ${held}`).toBe(held);
+        expect(await again.text()).toBe('');
+      }
+      const other = await t.app.request(path, { headers: { 'If-None-Match': '"something-else"' } });
+      expect(other.status, path).toBe(200);
+    }
+  });
+
+  it('compresses an answer with a strong ETag once, then reuses it; never an answer without one', async () => {
+    const encoded: string[] = [];
+    const app = new Hono();
+    app.use('*', compression({ onEncode: (encoding) => encoded.push(encoding) }));
+    const text = 'slides '.repeat(400);
+    app.get('/tagged', (c) => {
+      c.header('ETag', '"v1"');
+      c.header('Content-Type', 'text/css; charset=utf-8');
+      return c.body(text);
+    });
+    app.get('/untagged', (c) => {
+      c.header('Content-Type', 'text/css; charset=utf-8');
+      return c.body(text);
+    });
+    for (const encoding of ['br', 'br', 'gzip', 'gzip', 'br']) {
+      const response = await app.request('/tagged', { headers: { 'Accept-Encoding': encoding } });
+      const bytes = Buffer.from(await response.arrayBuffer());
+      const decoded = encoding === 'br' ? brotliDecompressSync(bytes) : gunzipSync(bytes);
+      expect(decoded.toString('utf8')).toBe(text);
+    }
+    expect(encoded).toEqual(['br', 'gzip']);
+    for (let i = 0; i < 2; i += 1) {
+      await app.request('/untagged', { headers: { 'Accept-Encoding': 'gzip' } });
+    }
+    expect(encoded).toEqual(['br', 'gzip', 'gzip', 'gzip']);
   });
 
   it('sends image variants and small answers as they are', async () => {

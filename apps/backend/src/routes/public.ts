@@ -9,13 +9,13 @@
  * year-long immutable cache: keys include the generation, so a reprocessed
  * image gets new URLs), else Cloud Storage's default for public objects.
  */
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { SlideshowAnswer } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 import { assertValidKey } from '@slideshow/storage';
 import { Hono } from 'hono';
 import type { AppEnv, Services } from '../context.ts';
+import { entityTag, namesExactly } from '../entity-tag.ts';
 import { slideshowEntry } from '../image-view.ts';
 import { isUnderVariants } from '../keys.ts';
 
@@ -42,11 +42,10 @@ export function slideshowRoutes(services: Services) {
     const body = JSON.stringify(answer);
     // Revalidated on every load (an edit or a hide shows at once) but cheap: an
     // unchanged list answers 304 with no body.
-    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+    const etag = entityTag(body);
     c.header('Cache-Control', 'public, no-cache');
     c.header('ETag', etag);
-    const match = c.req.header('if-none-match');
-    if (match?.split(',').some((t) => t.trim() === etag)) return c.body(null, 304);
+    if (namesExactly(c.req.header('If-None-Match'), etag)) return c.body(null, 304);
     c.header('Content-Type', 'application/json; charset=utf-8');
     return c.body(body);
   });

@@ -6,6 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
+import { entityTag, namesExactly } from '../entity-tag.ts';
 import { adminPage, slideshowPage } from './pages.ts';
 
 /** Options for {@link createWebRoutes}. */
@@ -58,7 +59,11 @@ export function contentSecurityPolicy(
 /** The web pages (`/`, `/admin`) and their assets (`/assets/*`). */
 export function createWebRoutes(options: WebRoutesOptions = {}): Hono {
   const csp = contentSecurityPolicy(options.imageOrigins, options.connectOrigins);
-  const cache = new Map<string, Buffer>();
+  const cache = new Map<string, { body: Uint8Array<ArrayBuffer>; etag: string }>();
+  const pages = {
+    slideshow: { html: slideshowPage, etag: entityTag(slideshowPage) },
+    admin: { html: adminPage, etag: entityTag(adminPage) },
+  };
   let assets: Promise<Map<string, { url: URL; type: string }>> | undefined;
   const routes = new Hono();
   routes.use('*', async (c, next) => {
@@ -68,27 +73,35 @@ export function createWebRoutes(options: WebRoutesOptions = {}): Hono {
     c.header('Referrer-Policy', 'same-origin');
     c.header('X-Frame-Options', 'DENY');
   });
-  routes.get('/', (c) => {
-    c.header('Cache-Control', 'no-cache');
-    return c.html(slideshowPage);
-  });
-  routes.get('/admin', (c) => {
-    c.header('Cache-Control', 'no-cache');
-    return c.html(adminPage);
-  });
+  // Revalidated on every load (a new release shows at once), and answered 304
+  // with no body while unchanged: the admin page alone loads ~20 assets.
+  for (const [path, page] of [
+    ['/', pages.slideshow],
+    ['/admin', pages.admin],
+  ] as const) {
+    routes.get(path, (c) => {
+      c.header('Cache-Control', 'no-cache');
+      c.header('ETag', page.etag);
+      if (namesExactly(c.req.header('If-None-Match'), page.etag)) return c.body(null, 304);
+      return c.html(page.html);
+    });
+  }
   routes.get('/assets/:file', async (c) => {
     const name = c.req.param('file');
     assets ??= listAssets();
     const asset = (await assets).get(name);
     if (!asset) return c.notFound();
-    let body = cache.get(name);
-    if (!body) {
-      body = await readFile(fileURLToPath(asset.url));
-      cache.set(name, body);
+    let file = cache.get(name);
+    if (!file) {
+      const body = new Uint8Array(await readFile(fileURLToPath(asset.url)));
+      file = { body, etag: entityTag(body) };
+      cache.set(name, file);
     }
-    c.header('Content-Type', asset.type);
     c.header('Cache-Control', 'no-cache');
-    return c.body(new Uint8Array(body));
+    c.header('ETag', file.etag);
+    if (namesExactly(c.req.header('If-None-Match'), file.etag)) return c.body(null, 304);
+    c.header('Content-Type', asset.type);
+    return c.body(file.body);
   });
   return routes;
 }

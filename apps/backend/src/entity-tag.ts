@@ -1,0 +1,34 @@
+/**
+ * Entity tags for the answers the backend builds itself (the slideshow's
+ * list, the pages and their assets), so a browser revalidating a `no-cache`
+ * answer gets a 304 with no body when nothing changed.
+ */
+import { createHash } from 'node:crypto';
+
+/** A strong entity tag for a body: a quoted sha256 prefix (162 bits). */
+export function entityTag(body: string | Uint8Array): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+}
+
+/** The entity tags of an `If-None-Match` value without their `W/`, or '*'. */
+const opaqueTags = (header: string) => header.split(',').map((t) => t.trim().replace(/^W\//, ''));
+
+/**
+ * True when `ifNoneMatch` names `etag` by weak comparison, as RFC 9110
+ * §13.1.2 asks of `If-None-Match` (§8.8.3.2): a compressed copy's `W/` tag
+ * (compression.ts) names the same content as the route's strong one.
+ */
+export function weaklyMatches(ifNoneMatch: string | undefined, etag: string | null): boolean {
+  if (!ifNoneMatch || !etag) return false;
+  const tags = opaqueTags(ifNoneMatch);
+  return tags.includes('*') || tags.includes(etag.replace(/^W\//, ''));
+}
+
+/**
+ * True when `ifNoneMatch` names this exact (strong) tag, for a route: a `W/`
+ * tag is a compressed copy's, which compression.ts answers itself so that
+ * its 304 carries the same weak tag its 200 did.
+ */
+export function namesExactly(ifNoneMatch: string | undefined, etag: string): boolean {
+  return ifNoneMatch?.split(',').some((t) => t.trim() === etag || t.trim() === '*') ?? false;
+}
