@@ -4,13 +4,15 @@
  * answered, which the page keeps in localStorage. The console stays logged
  * in across a reload and in a second tab; a server on another port of
  * 127.0.0.1, to which the browser sends `sid` (cookies are not isolated by
- * port), gets nothing with it; logging out in one tab ends the other.
+ * port), gets nothing with it; logging out in one tab ends the other, and
+ * "Log out everywhere" ends another browser's session too.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  confirmation,
   login,
   NO_CHROMIUM,
   openConsole,
@@ -106,7 +108,7 @@ describe.skipIf(NO_CHROMIUM)(
       await second.goto(`${stack.backendUrl}/admin`);
       await second.locator('#console-view').waitFor({ state: 'visible' });
 
-      await page.getByRole('button', { name: 'Log out' }).click();
+      await page.getByRole('button', { name: 'Log out', exact: true }).click();
       await page.locator('#login-view').waitFor({ state: 'visible' });
       expect(await page.evaluate((key) => localStorage.getItem(key), TOKEN_KEY)).toBeNull();
       // The second tab's next request finds no session and shows the login.
@@ -116,6 +118,26 @@ describe.skipIf(NO_CHROMIUM)(
 
       await login(page, stack);
       await expect.poll(async () => await cards(page).count()).toBe(ids.length);
+    });
+
+    it('logs out everywhere: another device’s session ends too, after a confirmation', async () => {
+      const device = await openConsole(stack);
+      try {
+        await page.getByRole('button', { name: 'Log out everywhere' }).click();
+        expect((await confirmation(page)).title).toBe('Log out everywhere?');
+        await page.locator('#confirm-ok').click();
+        await page.locator('#login-view').waitFor({ state: 'visible' });
+        expect(await page.evaluate((key) => localStorage.getItem(key), TOKEN_KEY)).toBeNull();
+        // The other browser still holds its cookie and token; they no longer make a session.
+        await device.page.reload();
+        await device.page.locator('#login-view').waitFor({ state: 'visible' });
+        expect(device.errors).toEqual([]);
+      } finally {
+        await device.browser.close();
+      }
+      await login(page, stack);
+      await expect.poll(async () => await cards(page).count()).toBe(ids.length);
+      expect(errors).toEqual([]);
     });
   },
 );

@@ -14,8 +14,8 @@ export function entityTag(body: string | Uint8Array): string {
 const opaqueTags = (header: string) => header.split(',').map((t) => t.trim().replace(/^W\//, ''));
 
 /**
- * True when `ifNoneMatch` names `etag` by weak comparison, as RFC 9110
- * §13.1.2 asks of `If-None-Match` (§8.8.3.2): a compressed copy's `W/` tag
+ * True when `ifNoneMatch` names `etag` by weak comparison (RFC 9110
+ * §8.8.3.2), as RFC 9110 §13.1.2 asks of `If-None-Match`: a compressed copy's `W/` tag
  * (compression.ts) names the same content as the route's strong one.
  */
 export function weaklyMatches(ifNoneMatch: string | undefined, etag: string | null): boolean {

@@ -17,3 +17,10 @@ export const SessionAnswer = z.object({
   csrfToken: z.string().nullable(),
 });
 export type SessionAnswer = z.infer<typeof SessionAnswer>;
+
+/**
+ * `POST /api/admin/sessions/end-all` (an admin: a session or a bearer token):
+ * every admin session ends, the caller's included; `ended` is how many.
+ */
+export const EndSessionsAnswer = z.object({ ok: z.literal(true), ended: z.number().int().min(0) });
+export type EndSessionsAnswer = z.infer<typeof EndSessionsAnswer>;

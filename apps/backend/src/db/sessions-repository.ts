@@ -27,6 +27,7 @@ export function createSessionsRepository(db: Db) {
   );
   const remove = db.prepare<[string]>('DELETE FROM sessions WHERE id_hash = ?');
   const purge = db.prepare<[number]>('DELETE FROM sessions WHERE expires_at <= ?');
+  const removeAll = db.prepare('DELETE FROM sessions');
   return {
     /** Stores a new session. */
     create: (
@@ -45,6 +46,8 @@ export function createSessionsRepository(db: Db) {
     delete: (idHash: string): void => {
       remove.run(idHash);
     },
+    /** Ends every session; returns how many were live or expired. */
+    deleteAll: (): number => removeAll.run().changes,
     /** Drops expired sessions; returns how many. */
     purgeExpired: (now: number): number => purge.run(now).changes,
   };

@@ -6,8 +6,15 @@
  * (auth/admin-auth.ts): the `sid` cookie, and the token only the login answer
  * carries (`csrfToken`), which the page keeps and sends as `X-CSRF-Token`;
  * nothing hands the token out again, so holding the cookie is not enough.
+ * Ending every session at once (`POST /api/admin/sessions/end-all`) needs an
+ * admin, so it lives in the protected area: {@link endSessionsRoutes}.
  */
-import type { LoginAnswer, LogoutAnswer, SessionAnswer } from '@slideshow/contracts';
+import type {
+  EndSessionsAnswer,
+  LoginAnswer,
+  LogoutAnswer,
+  SessionAnswer,
+} from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 import { type Context, Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
@@ -112,5 +119,24 @@ export function adminSessionRoutes(services: Services) {
     } satisfies SessionAnswer);
   });
 
+  return app;
+}
+
+/**
+ * `POST /api/admin/sessions/end-all`: every admin session ends, the caller's
+ * too (its cookie is cleared) — for a session left open on a lost or shared
+ * device. Mounted in the admin area (routes/protected-areas.ts): a bearer
+ * token may do it as well, and a session's write needs its token and a
+ * same-origin `Origin` like every other.
+ */
+export function endSessionsRoutes(services: Services) {
+  const app = new Hono<AppEnv>();
+  const secure = services.deps.mode === 'production';
+  app.post('/sessions/end-all', services.limitBody('adminSmall'), (c) => {
+    const ended = services.repos.sessions.deleteAll();
+    deleteCookie(c, SESSION_COOKIE, { path: '/', secure });
+    c.get('logger').warn('every admin session ended', { ended });
+    return c.json({ ok: true, ended } satisfies EndSessionsAnswer);
+  });
   return app;
 }

@@ -14,6 +14,7 @@ import { requireAdmin } from '../auth/admin-auth.ts';
 import type { AppEnv, Services } from '../context.ts';
 import { failedTaskRoutes } from './admin-failed-tasks.ts';
 import { adminImageRoutes, imageDetailRoutes } from './admin-images.ts';
+import { endSessionsRoutes } from './admin-session.ts';
 import { libraryRoutes } from './library.ts';
 import { queueRoutes } from './queues.ts';
 import { regenerateRoutes } from './regenerate.ts';
@@ -27,7 +28,7 @@ function protectedArea(services: Services): Hono<AppEnv> {
   return area;
 }
 
-/** Everything under /api/admin but the session routes: uploads, sessions, ingest, library, queues, regeneration, failed tasks. */
+/** Everything under /api/admin but the session routes: uploads, sessions, ingest, library, queues, regeneration, failed tasks, ending every admin session. */
 export function adminArea(services: Services): Hono<AppEnv> {
   return protectedArea(services)
     .route('/', libraryRoutes(services))
@@ -36,7 +37,8 @@ export function adminArea(services: Services): Hono<AppEnv> {
     .route('/', uploadRoutes(services))
     .route('/', adminImageRoutes(services))
     .route('/', failedTaskRoutes(services))
-    .route('/', adminUploadSessionRoutes(services));
+    .route('/', adminUploadSessionRoutes(services))
+    .route('/', endSessionsRoutes(services));
 }
 
 /** `/api/images/:id`: the admin detail of one image. */

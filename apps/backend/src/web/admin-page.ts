@@ -36,6 +36,7 @@ export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin
   </nav>
   <a href="/">View slideshow</a>
   <button type="button" id="logout" hidden>Log out</button>
+  <button type="button" id="logout-everywhere" hidden>Log out everywhere</button>
 </header>
 
 <main id="main" tabindex="-1">

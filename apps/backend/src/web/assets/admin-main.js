@@ -5,6 +5,7 @@
 // and says in a visible alert while the server cannot be reached
 // (admin-reachability.js).
 import { api, setCsrfToken, whenUnauthenticated } from './admin-api.js';
+import { confirmAction } from './admin-confirm.js';
 import { initDetail } from './admin-detail.js';
 import { $, announce } from './admin-dom.js';
 import { initJobs, refreshFailed, refreshQueues, refreshStatus } from './admin-jobs.js';
@@ -50,6 +51,7 @@ function showLogin() {
   pollTimer = null;
   $('console-view').hidden = true;
   $('logout').hidden = true;
+  $('logout-everywhere').hidden = true;
   $('sections').hidden = true;
   $('login-view').hidden = false;
   $('password').focus();
@@ -111,6 +113,7 @@ async function showConsole() {
   $('login-view').hidden = true;
   $('console-view').hidden = false;
   $('logout').hidden = false;
+  $('logout-everywhere').hidden = false;
   $('sections').hidden = false;
   if (!started) {
     started = true;
@@ -164,6 +167,27 @@ $('logout').addEventListener('click', async () => {
   await api('/api/admin/logout', { method: 'POST' }).catch((error) => console.warn(error));
   setCsrfToken('');
   showLogin();
+});
+
+// Every admin session ends, on every device, this one included (a session left open on a
+// lost or shared device); bearer tokens are not sessions and keep working.
+$('logout-everywhere').addEventListener('click', async () => {
+  const sure = await confirmAction({
+    title: 'Log out everywhere?',
+    message:
+      'Every admin session ends, on every device and browser, this one included. Admin tokens used by scripts keep working.',
+    confirmLabel: 'Log out everywhere',
+  });
+  if (!sure) return;
+  try {
+    await api('/api/admin/sessions/end-all', { method: 'POST' });
+  } catch (error) {
+    announce(failureText(error));
+    return;
+  }
+  setCsrfToken('');
+  showLogin();
+  announce('Every admin session has ended. Log in again to continue.');
 });
 
 /** The admin is back (the tab shown, the window focused): refresh now, every card included. */
