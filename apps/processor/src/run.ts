@@ -268,6 +268,8 @@ async function processAndComplete(task: TaskContext, work: Begun): Promise<RunRe
     preset: config.imagingPreset ?? spec.preset,
     ...(presets ? { presets: presets.presets } : {}),
     signal,
+    // What the variants leave out (an APNG's animation): the ImageResult has no place for it.
+    onWarning: (warning) => log.warn(warning.message, { code: warning.code, ...warning.context }),
     write: async (variant) => {
       const start = performance.now();
       await store.put(`${prefix}${variant.suffix}`, variant.data, {

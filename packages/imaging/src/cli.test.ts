@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ImageResult } from '@slideshow/contracts';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { photoJpeg } from './test-fixtures.ts';
+import { apng, photoJpeg } from './test-fixtures.ts';
 
 const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
 
@@ -47,6 +47,26 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('imaging CLI', () => {
+  it('logs a warning on stderr when an APNG loses its animation', async () => {
+    writeFileSync(join(dir, 'spinner.png'), await apng(['#ff0000', '#00ff00', '#0000ff']));
+    const { status, stdout, stderr } = await runCli([
+      join(dir, 'spinner.png'),
+      join(dir, 'out-apng'),
+      '--preset',
+      'preview-v1',
+    ]);
+    expect(status, stderr).toBe(0);
+    expect(ImageResult.parse(JSON.parse(stdout)).frames).toBe(1);
+    const warnings = stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((entry) => entry.severity === 'WARNING');
+    expect(warnings, stderr).toMatchObject([
+      { code: 'APNG_ANIMATION_DROPPED', frames: 3, defaultImageAnimated: true },
+    ]);
+  });
+
   it('writes the variants and prints only the ImageResult JSON on stdout', async () => {
     const out = join(dir, 'out');
     const { status, stdout, stderr } = await runCli([

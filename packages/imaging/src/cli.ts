@@ -87,6 +87,8 @@ async function main(): Promise<void> {
   const result = await processImage(input, {
     preset,
     signal: controller.signal,
+    onWarning: (warning) =>
+      logger.warn(warning.message, { code: warning.code, ...warning.context }),
     write: async (variant) => {
       await writeFile(join(outDir, variant.suffix), variant.data);
       logger.info('variant written', { suffix: variant.suffix, bytes: variant.data.length });

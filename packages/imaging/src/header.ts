@@ -1,8 +1,9 @@
 /**
  * Reads dimensions, frame count and alpha straight from the container
  * headers of PNG, GIF, JPEG and WebP, so limits can be enforced on a prefix
- * of an upload (or before libvips sees the file). Anything the prefix does
- * not hold is left undefined.
+ * of an upload (or before libvips sees the file), and whether a PNG is an
+ * APNG, which libvips does not say. Anything the prefix does not hold is left
+ * undefined.
  */
 import type { SourceFormat } from './sniff.ts';
 
@@ -15,6 +16,24 @@ export interface HeaderFacts {
   minFrames?: number;
   hasAlpha?: boolean;
   orientation?: number;
+  /** A PNG that is an APNG (an `acTL` chunk before its first `IDAT`). */
+  apng?: ApngFacts;
+}
+
+/**
+ * What an APNG's chunks before its image data declare (https://wiki.mozilla.org/APNG_Specification).
+ * libvips reads only the PNG's default image, the `IDAT` one, and no APNG frame.
+ */
+export interface ApngFacts {
+  /** `num_frames` of the `acTL` chunk: the animation's frames. */
+  frames: number;
+  /**
+   * Whether the default image is the animation's first frame (an `fcTL` chunk precedes
+   * the `IDAT`); when false it is an image of its own that only viewers without APNG
+   * support show, and the animation starts with the first `fdAT` frame. Undefined when the
+   * prefix ends before the `IDAT`.
+   */
+  defaultImageAnimated?: boolean;
 }
 
 const u16be = (b: Uint8Array, o: number): number => ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
@@ -45,12 +64,36 @@ function readPng(b: Uint8Array): HeaderFacts {
   if (b.length < 26 || tag(b, 12) !== 'IHDR') return {};
   const colourType = b[25] ?? 0;
   // Colour types 4 and 6 carry alpha; a tRNS chunk may add it later (sharp's metadata decides).
-  return {
+  const facts: HeaderFacts = {
     width: u32be(b, 16),
     height: u32be(b, 20),
+    // An APNG's frames are not counted: only its default image is ever decoded.
     frames: 1,
     hasAlpha: colourType === 4 || colourType === 6,
   };
+  const apng = readApngControl(b);
+  if (apng) facts.apng = apng;
+  return facts;
+}
+
+/**
+ * The APNG animation control chunk, which the APNG specification puts before the first
+ * `IDAT` (an `acTL` after it does not make an APNG), and whether an `fcTL` precedes that
+ * `IDAT` too. Walks the chunks from the IHDR as far as `b` goes.
+ */
+function readApngControl(b: Uint8Array): ApngFacts | undefined {
+  let apng: ApngFacts | undefined;
+  let frameControl = false;
+  for (let offset = 8; offset + 8 <= b.length; offset += 12 + u32be(b, offset)) {
+    const type = tag(b, offset + 4);
+    if (type === 'IDAT') {
+      if (apng) apng.defaultImageAnimated = frameControl;
+      return apng;
+    }
+    if (type === 'acTL' && offset + 16 <= b.length) apng = { frames: u32be(b, offset + 8) };
+    if (type === 'fcTL') frameControl = true;
+  }
+  return apng;
 }
 
 function readGif(b: Uint8Array, complete: boolean): HeaderFacts {

@@ -26,3 +26,4 @@ export {
   type SourceFormat,
   sniffFormat,
 } from './sniff.ts';
+export { IMAGE_WARNING_CODES, type ImageWarning } from './warnings.ts';

@@ -6,7 +6,7 @@
  * loads libvips; {@link probe} in probe.ts adds libvips' header read.
  */
 import { formatBytes, imageError } from './errors.ts';
-import { type HeaderFacts, readHeader } from './header.ts';
+import { type ApngFacts, type HeaderFacts, readHeader } from './header.ts';
 import { type Limits, resolveLimits } from './limits.ts';
 import {
   identifyRefused,
@@ -29,6 +29,11 @@ export interface ProbeResult {
   /** EXIF orientation 1–8 (1 when absent). */
   orientation: number;
   bytes: number;
+  /**
+   * Set for an APNG: `frames` above stays 1, as libvips decodes only its default image
+   * (the `IDAT`), never the animation's frames.
+   */
+  apng?: ApngFacts;
 }
 
 /** How many leading bytes are read for sniffing and header parsing. */
@@ -159,5 +164,6 @@ export async function probeHeader(
   }
   if (facts.frames !== undefined) result.frames = facts.frames;
   if (facts.hasAlpha !== undefined) result.hasAlpha = facts.hasAlpha;
+  if (facts.apng) result.apng = facts.apng;
   return result;
 }

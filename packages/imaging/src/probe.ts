@@ -76,5 +76,6 @@ export async function probe(
     hasAlpha: metadata.hasAlpha || facts.hasAlpha === true,
     orientation,
     bytes,
+    ...(format === 'png' && facts.apng ? { apng: facts.apng } : {}),
   };
 }

@@ -28,6 +28,7 @@ import type { ProbeResult } from './probe-header.ts';
 import type { FormatChoice } from './quality-search.ts';
 import { animatedJobs, checkAborted, stillJobs } from './variant-jobs.ts';
 import { widestVariant } from './variant-size.ts';
+import { type ImageWarning, warningsFor } from './warnings.ts';
 
 export { pickProbeWidth } from './variant-jobs.ts';
 
@@ -53,6 +54,11 @@ export interface ProcessOptions {
   signal?: AbortSignal;
   /** Told what the preset's quality search chose for this image (benchmarks, logs). */
   onQualityChoice?: (choices: FormatChoice[]) => void;
+  /**
+   * Told, before the decode, what the variants will leave out of an accepted image (an
+   * APNG's animation: warnings.ts); the ImageResult has no place for it, so log it.
+   */
+  onWarning?: (warning: ImageWarning) => void;
 }
 
 /**
@@ -125,6 +131,7 @@ export async function processImage(
   const info = await probe(input, limits);
   clock.lap('probe');
   checkAborted(signal);
+  for (const warning of warningsFor(info)) options.onWarning?.(warning);
 
   const decoded = await decodeSource(input, info, preset, limits);
   const { source, animated, widths } = decoded;
@@ -176,7 +183,7 @@ export async function processImage(
 
 /** The decoded intermediate of `input` and what the preset makes of it. */
 interface DecodedSource {
-  /** More than one frame (an animated GIF or WebP). */
+  /** More than one frame (an animated GIF or WebP; an APNG has one: probe-header.ts `apng`). */
   multiFrame: boolean;
   /** Encoded as an animation (`animated: 'still'` presets keep the first frame only). */
   animated: boolean;

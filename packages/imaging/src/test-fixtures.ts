@@ -155,6 +155,64 @@ export function declaredPng(width: number, height: number): Buffer {
   ]);
 }
 
+/** The IHDR data and the concatenated IDAT data of a PNG sharp wrote. */
+function pngParts(png: Buffer): { ihdr: Buffer; idat: Buffer } {
+  let ihdr: Buffer = Buffer.alloc(0);
+  const idat: Buffer[] = [];
+  for (let offset = 8; offset + 8 <= png.length; offset += 12 + png.readUInt32BE(offset)) {
+    const data = png.subarray(offset + 8, offset + 8 + png.readUInt32BE(offset));
+    const type = png.toString('latin1', offset + 4, offset + 8);
+    if (type === 'IHDR') ihdr = data;
+    if (type === 'IDAT') idat.push(data);
+  }
+  return { ihdr, idat: Buffer.concat(idat) };
+}
+
+/** Big-endian 32-bit words. */
+function words(...values: number[]): Buffer {
+  const b = Buffer.alloc(4 * values.length);
+  values.forEach((v, i) => {
+    b.writeUInt32BE(v, 4 * i);
+  });
+  return b;
+}
+
+/**
+ * An APNG (https://wiki.mozilla.org/APNG_Specification) of solid `frames` colours, 48 × 32,
+ * 100 ms each, looping. With `defaultImage` its IDAT holds that colour as an image of its own,
+ * outside the animation (no fcTL before it); without, the IDAT is the first frame. With
+ * `controlAfterIdat` the acTL comes after the IDAT, which makes it a plain PNG to an APNG decoder.
+ */
+export async function apng(
+  frames: string[],
+  options: { defaultImage?: string; controlAfterIdat?: boolean } = {},
+): Promise<Buffer> {
+  const [width, height] = [48, 32];
+  const encode = async (colour: string) =>
+    pngParts(await solid(width, height, colour).png().toBuffer());
+  const images = await Promise.all(frames.map(encode));
+  const still = options.defaultImage ? await encode(options.defaultImage) : images[0];
+  if (!still) throw new Error('an APNG needs a frame');
+  let sequence = 0;
+  const frameControl = (): Buffer =>
+    chunk(
+      'fcTL',
+      Buffer.concat([words(sequence++, width, height, 0, 0), Buffer.from([0, 100, 3, 232, 0, 0])]),
+    );
+  const control = chunk('acTL', words(frames.length, 0));
+  const parts = [chunk('IHDR', still.ihdr)];
+  if (!options.controlAfterIdat) parts.push(control);
+  if (!options.defaultImage) parts.push(frameControl());
+  parts.push(chunk('IDAT', still.idat));
+  if (options.controlAfterIdat) parts.push(control);
+  for (const image of options.defaultImage ? images : images.slice(1)) {
+    parts.push(frameControl());
+    parts.push(chunk('fdAT', Buffer.concat([words(sequence++), image.idat])));
+  }
+  parts.push(chunk('IEND', Buffer.alloc(0)));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ...parts]);
+}
+
 /** Decodes any image to raw RGB at a fixed small size for perceptual comparison. */
 export async function thumbnail(input: Buffer, width = 16, height = 16): Promise<Buffer> {
   return sharp(input)
