@@ -5,6 +5,7 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import { startTestBackend, type TestBackend } from '@slideshow/backend/testing';
 import { createSharedSecretCredentials } from '@slideshow/callback-auth/shared-secret';
 import type { Variant } from '@slideshow/contracts';
@@ -126,6 +127,48 @@ describe('run() on a healthy stack', () => {
     expect(after).toEqual(before);
     expect(imageRow(id)).toEqual(rowBefore);
     expect(failedTask(id)).toBeUndefined();
+  });
+});
+
+/**
+ * A PNG whose signature chunk list says APNG: an `acTL` (animation control,
+ * `frames` frames) before the first `IDAT`. Only the header's chunk list
+ * matters here; the still image is the IDAT's.
+ */
+async function pngMarkedAnimated(frames: number): Promise<Buffer> {
+  const png = await sharp({
+    create: { width: 400, height: 300, channels: 3, background: '#3070c0' },
+  })
+    .png()
+    .toBuffer();
+  const data = Buffer.alloc(8);
+  data.writeUInt32BE(frames, 0); // num_frames
+  data.writeUInt32BE(0, 4); // num_plays: forever
+  const type = Buffer.from('acTL', 'latin1');
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([type, data])));
+  const afterIhdr = 8 + 8 + 13 + 4; // signature, IHDR's length+type, its data, its CRC
+  return Buffer.concat([
+    png.subarray(0, afterIhdr),
+    length,
+    type,
+    data,
+    crc,
+    png.subarray(afterIhdr),
+  ]);
+}
+
+describe('run() warnings', () => {
+  it('processes an APNG as a still and says so in one WARNING with the frame count', async () => {
+    const { id } = await backend.upload(await pngMarkedAnimated(3), 'spinner.png');
+    const { promise, lines } = runTask(id);
+    await expect(promise).resolves.toMatchObject({ exitCode: 0, outcome: 'processed' });
+    expect((await backend.image(id)).status).toBe('processed');
+    const warnings = lines.filter((l) => l.code === 'APNG_ANIMATION_DROPPED');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ severity: 'WARNING', frames: 3 });
   });
 });
 
