@@ -14,8 +14,9 @@
  *
  * The container follows ISO/IEC 23008-12 (HEIF): `ftyp` (heic), `meta` with
  * the primary item `hvc1`, its `hvcC` configuration (ISO/IEC 14496-15 §8.3.3),
- * `ispe` size and an `nclx` colour box (BT.601 full range, sRGB transfer), and
- * the slice NAL unit in `mdat`. Width and height must be even (4:2:0 chroma);
+ * `ispe` size, colour boxes (by default one `nclx`: BT.709 primaries, sRGB
+ * transfer, BT.601 full range; `options.colour` writes others, e.g. Display P3
+ * as iPhones tag it) and the slice NAL unit in `mdat`. Width and height must be even (4:2:0 chroma);
  * the picture is padded to whole 16×16 blocks and cropped back by the SPS
  * conformance window.
  */
@@ -27,6 +28,24 @@ export interface RgbPixels {
   height: number;
   channels: 3 | 4;
 }
+
+/**
+ * One `colr` box (ISO/IEC 23008-12 §6.5.5): `nclx` code points of ITU-T H.273
+ * (colour_primaries 1 = BT.709/sRGB, 12 = Display P3; transfer 13 = sRGB,
+ * 16 = PQ, 18 = HLG) or an ICC profile (`prof`). The matrix is always BT.601
+ * full range, the one the pixels are converted with.
+ */
+export type ColourBox =
+  | { type: 'nclx'; primaries: number; transfer: number }
+  | { type: 'prof'; icc: Uint8Array };
+
+/** Options of `writeHeic`. */
+export interface HeicOptions {
+  /** The colour boxes of the image item, in order; default one BT.709 / sRGB `nclx`. */
+  colour?: readonly ColourBox[];
+}
+
+const SRGB_NCLX: ColourBox = { type: 'nclx', primaries: 1, transfer: 13 };
 
 /** Coding tree block (= coding unit = PCM block) size: 16×16 luma samples. */
 const CTB_LOG2 = 4;
@@ -534,11 +553,19 @@ function hvcC(paramSets: { type: number; unit: Uint8Array }[]): Uint8Array {
   );
 }
 
+function colr(colour: ColourBox): Uint8Array {
+  if (colour.type === 'prof') return box('colr', ascii('prof'), colour.icc);
+  // BT.601 matrix (6), full range: the matrix toPlanes converts with.
+  const { primaries, transfer } = colour;
+  return box('colr', ascii('nclx'), fields([primaries, 2], [transfer, 2], [6, 2], [0x80, 1]));
+}
+
 /**
  * Encodes `pixels` as a HEIC file (HEVC Main profile, 4:2:0, 8 bits, PCM-coded).
  * Throws when a dimension is odd or zero.
  */
-export function writeHeic(pixels: RgbPixels): Buffer {
+export function writeHeic(pixels: RgbPixels, options: HeicOptions = {}): Buffer {
+  const colour = options.colour ?? [SRGB_NCLX];
   const { width, height } = pixels;
   if (!(width > 0 && height > 0 && width % 2 === 0 && height % 2 === 0)) {
     throw new Error(`Expected even, positive dimensions but received ${width}x${height}`);
@@ -587,11 +614,16 @@ export function writeHeic(pixels: RgbPixels): Buffer {
             { type: NAL.pps, unit: nal(NAL.pps, pps()) },
           ]),
           fullBox('ispe', 0, 0, fields([width, 4], [height, 4])),
-          // nclx: BT.709 primaries, sRGB transfer, BT.601 matrix, full range (ISO/IEC 23091-2).
-          box('colr', ascii('nclx'), fields([1, 2], [13, 2], [6, 2], [0x80, 1])),
+          ...colour.map(colr),
         ),
-        // Item 1: hvcC (essential), ispe, colr.
-        fullBox('ipma', 0, 0, fields([1, 4], [1, 2], [3, 1], [0x81, 1], [0x02, 1], [0x03, 1])),
+        // Item 1: hvcC (essential, property 1), ispe (2), then each colr box (3, 4, …).
+        fullBox(
+          'ipma',
+          0,
+          0,
+          fields([1, 4], [1, 2], [2 + colour.length, 1], [0x81, 1], [0x02, 1]),
+          Uint8Array.from(colour.map((_, i) => 3 + i)),
+        ),
       ),
     );
   // The meta box's size does not depend on the offset it records, so measure it once.
