@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { coerceError } from '@slideshow/runtime';
 import sharp, { type Sharp, type SharpOptions } from 'sharp';
 import { fromSharpError } from './errors.ts';
-import { decodeHeic } from './heic.ts';
+import { heicInput } from './heic-colour.ts';
 import { isDisplayP3 } from './icc.ts';
 import type { Limits } from './limits.ts';
 import type { RawImage } from './placeholder.ts';
@@ -69,10 +69,12 @@ export async function decodeStill(
   try {
     let pipeline: Sharp;
     let keepIcc = false;
+    let resized = false;
     if (info.format === 'heic') {
       const bytes = typeof input === 'string' ? await readFile(input) : input;
-      const decoded = await decodeHeic(bytes, limits.maxPixels);
-      pipeline = sharp(decoded.data, { raw: decoded });
+      const heic = await heicInput(bytes, limits.maxPixels, maxWidth);
+      ({ pipeline, resized } = heic);
+      keepIcc = preset.colour === 'keep-display-p3' && isDisplayP3(heic.icc);
     } else {
       pipeline = sharp(input, { ...safeInputOptions(limits, info.format), autoOrient: true });
       if (preset.colour === 'keep-display-p3') {
@@ -80,7 +82,8 @@ export async function decodeStill(
         keepIcc = isDisplayP3(icc);
       }
     }
-    if (info.width > maxWidth) pipeline = pipeline.resize({ width: maxWidth, kernel: 'lanczos3' });
+    if (info.width > maxWidth && !resized)
+      pipeline = pipeline.resize({ width: maxWidth, kernel: 'lanczos3' });
     // Without keepIccProfile sharp transforms from the embedded profile (or
     // its CMYK fallback profile) to sRGB; toColourspace makes 16-bit, grey
     // and CMYK input all 8-bit sRGB so every encoder gets the same layout.
