@@ -61,6 +61,8 @@ export interface LocalStackOptions {
   adminPassword?: string;
   /** Where child output goes besides the log files (default: nowhere). */
   echo?: (name: string, line: string) => void;
+  /** Size at which each `logs/<service>.log` turns over to `.log.1` (default 16 MiB, rotating-log.ts). */
+  logMaxBytes?: number;
 }
 
 /** A running local stack. */
@@ -259,7 +261,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let localCloud: Child | undefined;
   let backend: Child | undefined;
   const supervision = createSupervision();
-  const output: ChildOutput = { echo: options.echo, logFailed: supervision.logFailed };
+  const { echo, logMaxBytes } = options;
+  const output: ChildOutput = { echo, logMaxBytes, logFailed: supervision.logFailed };
   const startLocalCloud = async () => {
     const child = startChild(
       'local-cloud',

@@ -5,10 +5,10 @@
  * on its own or its log cannot be written. tools/local-stack.ts composes them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LOG_MAX_BYTES, openRotatingLog } from './rotating-log.ts';
 import { repoRoot } from './shared-dir.ts';
 
 /** The two servers the stack runs. */
@@ -101,6 +101,8 @@ const TAIL_LINES = 40;
 export interface ChildOutput {
   echo: ((name: string, line: string) => void) | undefined;
   logFailed(failure: LogFailure): void;
+  /** Size at which a log file turns over (default {@link LOG_MAX_BYTES}). */
+  logMaxBytes?: number | undefined;
 }
 
 export function startChild(
@@ -112,13 +114,13 @@ export function startChild(
   output: ChildOutput,
 ): Child {
   const logFile = join(logDir, `${name}.log`);
-  const log = createWriteStream(logFile, { flags: 'a' });
-  // The child's output goes through this process into the file. A failed write (ENOSPC on a
-  // full disk, EIO, EROFS; or opening the file) is reported once, not thrown: an 'error'
-  // without a listener would end this process and, through the stdin lifeline, the stack
-  // with no word of why. Later chunks are still read (readiness, the tail, the echo).
+  // The child's output goes through this process into the file, which turns over at
+  // output.logMaxBytes (rotating-log.ts). A failed write (ENOSPC on a full disk, EIO, EROFS;
+  // or opening or turning the file) is reported once, not thrown: an 'error' without a
+  // listener would end this process and, through the stdin lifeline, the stack with no word
+  // of why. Later chunks are still read (readiness, the tail, the echo).
   let logBroken = false;
-  log.on('error', (error: NodeJS.ErrnoException) => {
+  const log = openRotatingLog(logFile, output.logMaxBytes ?? LOG_MAX_BYTES, (error) => {
     if (logBroken) return;
     logBroken = true;
     output.logFailed({ service: name, log: logFile, code: error.code, message: error.message });
@@ -154,7 +156,7 @@ export function startChild(
   }
   const exited = new Promise<number | null>((resolveExit) => {
     child.once('exit', (code) => {
-      log.end();
+      void log.end();
       resolveExit(code);
     });
   });
