@@ -128,14 +128,20 @@ export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweepe
     return { orphanIds, superseded };
   }
 
-  /** Hands superseded sets to the grace deletion, due now (an earlier schedule of a prefix wins). */
+  /**
+   * Hands superseded sets to the grace deletion, due now (an earlier schedule of a prefix wins),
+   * and logs those it scheduled: a set a regeneration scheduled for later is seen again on every
+   * pass until its date, and is no news.
+   */
   function scheduleSuperseded(sets: [string, { imageId: string }][]): void {
-    if (sets.length === 0) return;
     const at = now();
-    for (const [prefix, { imageId }] of sets) repos.regen.addDeletion(prefix, imageId, at, at);
+    const scheduled = sets.filter(([prefix, { imageId }]) =>
+      repos.regen.addDeletion(prefix, imageId, at, at),
+    );
+    if (scheduled.length === 0) return;
     options.logger.info('superseded variant sets scheduled for deletion', {
-      count: sets.length,
-      prefixes: sets.slice(0, 50).map(([prefix]) => prefix),
+      count: scheduled.length,
+      prefixes: scheduled.slice(0, 50).map(([prefix]) => prefix),
     });
   }
 

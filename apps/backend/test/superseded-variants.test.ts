@@ -61,6 +61,32 @@ describe('superseded variant sets of a retried image', () => {
     h = undefined;
   });
 
+  /** A processed image (in `h`) whose regeneration is dispatched, both sets stored. */
+  async function regenerationInFlight(regenGraceMs: number) {
+    h = await regenHarness({ ratePerMinute: 600, graceMs: regenGraceMs });
+    h.t.clock.now = Date.now();
+    const [id] = await h.processed(1);
+    if (!id) throw new Error('no image');
+    await h.start();
+    await h.tick(0);
+    const item = h.items('dispatched')[0];
+    if (!item?.generation)
+      throw new Error(`no dispatched regeneration: ${JSON.stringify(h.items())}`);
+    const served = `variants/${id}/${DEFAULT_PRESET}/g0/w640.jpg`;
+    const made = `variants/${id}/${DEFAULT_PRESET}/g${item.generation}/w640.jpg`;
+    await put(h.t, served);
+    await put(h.t, made);
+    return { h, id, item: { ...item, generation: item.generation }, served, made };
+  }
+
+  /** A processed image switched to a regeneration's set, its replaced set scheduled for later. */
+  async function regenerated(regenGraceMs: number) {
+    const { h, id, item } = await regenerationInFlight(regenGraceMs);
+    await h.complete(id, item.generation);
+    expect(pending(h.t)).toEqual([{ prefix: `variants/${id}/${DEFAULT_PRESET}/g0/` }]);
+    return { h, id };
+  }
+
   it("deletes a failed attempt's partial set after the grace period, once the image moved to a new generation, and keeps the recorded one", async () => {
     t = await makeApp();
     t.clock.now = Date.now();
@@ -126,19 +152,8 @@ describe('superseded variant sets of a retried image', () => {
 
   it("never deletes a regeneration's serving set, and keeps the set it replaced until the regeneration's own grace period ends", async () => {
     const regenGraceMs = 24 * GRACE_MS;
-    h = await regenHarness({ ratePerMinute: 600, graceMs: regenGraceMs });
-    h.t.clock.now = Date.now();
-    const [id] = await h.processed(1);
-    if (!id) throw new Error('no image');
-    await h.start();
-    await h.tick(0);
-    const item = h.items('dispatched')[0];
-    if (!item?.generation)
-      throw new Error(`no dispatched regeneration: ${JSON.stringify(h.items())}`);
-    const served = `variants/${id}/${DEFAULT_PRESET}/g0/w640.jpg`;
-    const made = `variants/${id}/${DEFAULT_PRESET}/g${item.generation}/w640.jpg`;
-    await put(h.t, served);
-    await put(h.t, made);
+    const { id, item, served, made } = await regenerationInFlight(regenGraceMs);
+    if (!h) throw new Error('no harness');
 
     // In flight (above the image's generation): the sweeper leaves the new set alone.
     h.t.clock.now = Date.now() + 2 * GRACE_MS;
@@ -157,5 +172,31 @@ describe('superseded variant sets of a retried image', () => {
     expect(await sweeperOf(h.t).sweepOnce()).toEqual([]);
     expect((await h.tick(0)).deleted).toBe(0);
     expect(await keys(h.t, `variants/${id}/`)).toEqual([made]);
+  });
+  it('logs only the superseded sets a pass scheduled, not those a regeneration scheduled for later', async () => {
+    const { h } = await regenerated(24 * GRACE_MS);
+    // Past the sweeper's grace, within the regeneration's: the pass sees the replaced set on
+    // every run, and schedules nothing (the regeneration's later date stands).
+    h.t.clock.now = Date.now() + 2 * GRACE_MS;
+    const before = log.lines.length;
+    for (let pass = 0; pass < 3; pass++) expect(await sweeperOf(h.t).sweepOnce()).toEqual([]);
+    expect(
+      log.lines
+        .slice(before)
+        .filter((l) => l.message === 'superseded variant sets scheduled for deletion'),
+    ).toEqual([]);
+  });
+
+  it('deleting a regenerated image within its grace period takes its scheduled deletions with it', async () => {
+    const { h, id } = await regenerated(24 * GRACE_MS);
+    expect(h.t.backend.services.regen.pendingDeletions().count).toBe(1);
+    await expectJson(
+      await h.t.app.request(`/api/admin/images/${id}`, { method: 'DELETE', headers: admin() }),
+      200,
+    );
+    // Both sets went with the delete; nothing is left to delete later, nor counted as pending.
+    expect(await keys(h.t, `variants/${id}/`)).toEqual([]);
+    expect(pending(h.t)).toEqual([]);
+    expect(h.t.backend.services.regen.pendingDeletions().count).toBe(0);
   });
 });

@@ -274,11 +274,16 @@ function createDeletionQueries(db: Db) {
     'SELECT count(*) AS n, min(delete_after) AS next FROM deferred_deletions',
   );
   const removeDeletion = db.prepare<[number]>('DELETE FROM deferred_deletions WHERE id = ?');
+  // A range over the unique index on prefix (image_id has none): every key starting with the
+  // first bound sorts below the second, which is the first with its last character bumped.
+  const removeDeletionsUnder = db.prepare<[string, string]>(
+    'DELETE FROM deferred_deletions WHERE prefix >= ? AND prefix < ?',
+  );
 
   return {
-    addDeletion: (prefix: string, imageId: string, deleteAfter: number, now: number): void => {
-      addDeletion.run(prefix, imageId, deleteAfter, now);
-    },
+    /** Schedules `prefix`; false when it was scheduled already (the earlier schedule stands). */
+    addDeletion: (prefix: string, imageId: string, deleteAfter: number, now: number): boolean =>
+      addDeletion.run(prefix, imageId, deleteAfter, now).changes === 1,
     dueDeletions: (now: number, limit: number) => dueDeletions.all(now, limit),
     pendingDeletions: () => {
       const r = pendingDeletions.get();
@@ -286,6 +291,11 @@ function createDeletionQueries(db: Db) {
     },
     removeDeletion: (id: number): void => {
       removeDeletion.run(id);
+    },
+    /** Forgets every scheduled set whose prefix starts with `under` (e.g. all of one image's). */
+    removeDeletionsUnder: (under: string): number => {
+      const end = `${under.slice(0, -1)}${String.fromCharCode(under.charCodeAt(under.length - 1) + 1)}`;
+      return removeDeletionsUnder.run(under, end).changes;
     },
   };
 }

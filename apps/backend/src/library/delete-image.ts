@@ -9,7 +9,7 @@
  */
 import { AppError } from '@slideshow/runtime';
 import type { Services } from '../context.ts';
-import { originalKey } from '../keys.ts';
+import { allVariantsPrefix, originalKey } from '../keys.ts';
 import { deleteGeneratedVariants } from '../orphan-sweeper.ts';
 
 /** What one delete removed. */
@@ -28,6 +28,12 @@ export async function deleteImage(services: Services, id: string): Promise<Delet
   const variantsRemoved = (await deleteGeneratedVariants(services.deps.store, id)).length;
   const sourceDeleted = row.source_key === originalKey(id);
   if (sourceDeleted) await services.deps.store.delete(row.source_key);
-  services.repos.images.delete(id);
+  // Every set of the image is gone now, those scheduled for a later deletion included (a
+  // regeneration's replaced set during its grace period): their deferred_deletions rows, which
+  // have no foreign key to the image, go with the row, or /status would count them for a day.
+  services.deps.db.transaction(() => {
+    services.repos.regen.removeDeletionsUnder(allVariantsPrefix(id));
+    services.repos.images.delete(id);
+  })();
   return { id, variantsRemoved, sourceDeleted };
 }
