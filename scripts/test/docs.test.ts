@@ -31,6 +31,7 @@ const ALLOWED = [
   'scripts/rollback',
   'scripts/requeue-failed',
   'scripts/regenerate',
+  'scripts/reconcile',
   'gcloud',
   'sqlite3',
   'litestream',

@@ -63,6 +63,8 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
       return 504;
     case 'JOB_FAILED':
     case 'STUCK':
+    // A failed_tasks code, never an HTTP answer (docs/operations.md, "After a restore").
+    case 'VARIANTS_MISSING':
     case 'INTERNAL':
       return 500;
   }

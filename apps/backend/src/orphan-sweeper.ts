@@ -19,7 +19,13 @@
  * - **Variants**: keys in the exact layout the processor writes
  *   (`variants/<generated id>/<preset>/g<N>/<suffix>`, keys.ts) whose image
  *   has no row and that are older than `graceMs`: variants of an image deleted
- *   while an attempt was writing them. Anything else under `variants/` stays.
+ *   while an attempt was writing them. Anything else under `variants/` stays,
+ *   and so do the variants of an id whose upload original
+ *   (`originals/<id>`) is still stored: a delete removes the original before
+ *   the row, so such an id is an upload the database lost — restored to a
+ *   point before it (docs/operations.md, "After a restore") — and its variants
+ *   are kept for the operator, who finds it with scripts/reconcile. Each pass
+ *   logs them as kept.
  * - **Superseded variant sets**: a set of an image that has a row, at a
  *   generation below the image's current one, whose newest object is older
  *   than `graceMs`: what an attempt wrote before it failed (or was reaped) and
@@ -33,7 +39,13 @@
  */
 import type { Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
-import { allVariantsPrefix, parseVariantKey, VARIANTS_ROOT, variantPrefix } from './keys.ts';
+import {
+  allVariantsPrefix,
+  originalKey,
+  parseVariantKey,
+  VARIANTS_ROOT,
+  variantPrefix,
+} from './keys.ts';
 import type { Repositories } from './lifecycle.ts';
 import { createPeriodicPass } from './periodic-pass.ts';
 
@@ -92,41 +104,45 @@ export async function deleteGeneratedVariants(
   return deleted;
 }
 
+/**
+ * One listing of the variants: the images without a row that have variants
+ * older than `cutoff`, and the superseded sets (below the image's current
+ * generation) whose newest object is older than `cutoff`, by prefix.
+ */
+async function surveyVariants(
+  store: ObjectStore,
+  images: Pick<Repositories['images'], 'get'>,
+  cutoff: number,
+) {
+  const orphanIds = new Set<string>();
+  const generations = new Map<string, number | undefined>();
+  const generationOf = (id: string) => {
+    if (!generations.has(id)) generations.set(id, images.get(id)?.generation);
+    return generations.get(id);
+  };
+  const newest = new Map<string, { imageId: string; updated: number }>();
+  for await (const object of store.list(VARIANTS_ROOT)) {
+    const parsed = parseVariantKey(object.key);
+    if (!parsed) continue;
+    const updated = object.updated.getTime();
+    const current = generationOf(parsed.imageId);
+    if (current === undefined) {
+      if (updated <= cutoff) orphanIds.add(parsed.imageId);
+      continue;
+    }
+    if (parsed.generation >= current) continue;
+    const prefix = variantPrefix(parsed.imageId, parsed.preset, parsed.generation);
+    const seen = newest.get(prefix);
+    if (!seen || seen.updated < updated) newest.set(prefix, { imageId: parsed.imageId, updated });
+  }
+  const superseded = [...newest].filter(([, set]) => set.updated <= cutoff);
+  return { orphanIds, superseded };
+}
+
 /** Creates the sweeper (not started). */
 export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweeper {
   const now = options.now ?? Date.now;
   const { store, repos } = options;
-
-  /**
-   * One listing of the variants: the images without a row that have variants
-   * older than `cutoff`, and the superseded sets (below the image's current
-   * generation) whose newest object is older than `cutoff`, by prefix.
-   */
-  async function surveyVariants(cutoff: number) {
-    const orphanIds = new Set<string>();
-    const generations = new Map<string, number | undefined>();
-    const generationOf = (id: string) => {
-      if (!generations.has(id)) generations.set(id, repos.images.get(id)?.generation);
-      return generations.get(id);
-    };
-    const newest = new Map<string, { imageId: string; updated: number }>();
-    for await (const object of store.list(VARIANTS_ROOT)) {
-      const parsed = parseVariantKey(object.key);
-      if (!parsed) continue;
-      const updated = object.updated.getTime();
-      const current = generationOf(parsed.imageId);
-      if (current === undefined) {
-        if (updated <= cutoff) orphanIds.add(parsed.imageId);
-        continue;
-      }
-      if (parsed.generation >= current) continue;
-      const prefix = variantPrefix(parsed.imageId, parsed.preset, parsed.generation);
-      const seen = newest.get(prefix);
-      if (!seen || seen.updated < updated) newest.set(prefix, { imageId: parsed.imageId, updated });
-    }
-    const superseded = [...newest].filter(([, set]) => set.updated <= cutoff);
-    return { orphanIds, superseded };
-  }
 
   /**
    * Hands superseded sets to the grace deletion, due now (an earlier schedule of a prefix wins),
@@ -143,6 +159,32 @@ export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweepe
       count: scheduled.length,
       prefixes: scheduled.slice(0, 50).map(([prefix]) => prefix),
     });
+  }
+
+  /**
+   * Deletes the old enough variants of ids without a row, except those whose upload original is
+   * still stored (an upload a restored database lost), which are logged as kept.
+   */
+  async function sweepOrphanVariants(orphanIds: Set<string>, cutoff: number): Promise<string[]> {
+    const deleted: string[] = [];
+    const kept: string[] = [];
+    for (const id of orphanIds) {
+      // Checked again: the pass may have run long, and the check costs nothing.
+      if (repos.images.get(id)) continue;
+      if ((await store.stat(originalKey(id))) !== undefined) {
+        kept.push(id);
+        continue;
+      }
+      const young = (updated: Date) => updated.getTime() > cutoff;
+      deleted.push(...(await deleteGeneratedVariants(store, id, young)));
+    }
+    if (kept.length > 0) {
+      options.logger.warn(
+        'kept the variants of images without a row whose upload original is stored: a restored database lost them (docs/operations.md, "After a restore")',
+        { count: kept.length, imageIds: kept.slice(0, 50) },
+      );
+    }
+    return deleted;
   }
 
   async function pass(): Promise<string[]> {
@@ -165,15 +207,9 @@ export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweepe
       }
       repos.pendingOriginals.remove(pending.key);
     }
-    const { orphanIds, superseded } = await surveyVariants(cutoff);
+    const { orphanIds, superseded } = await surveyVariants(store, repos.images, cutoff);
     scheduleSuperseded(superseded);
-    for (const id of orphanIds) {
-      // Checked again: ids are never reused, so an id without a row cannot gain one,
-      // but the check costs nothing.
-      if (repos.images.get(id)) continue;
-      const young = (updated: Date) => updated.getTime() > cutoff;
-      deleted.push(...(await deleteGeneratedVariants(store, id, young)));
-    }
+    deleted.push(...(await sweepOrphanVariants(orphanIds, cutoff)));
     if (deleted.length > 0) {
       options.logger.warn('deleted orphaned objects', {
         count: deleted.length,

@@ -10,7 +10,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newImageId } from '../src/ids.ts';
 import { originalKey } from '../src/keys.ts';
 import { createOrphanSweeper } from '../src/orphan-sweeper.ts';
-import { admin, expectJson, makeApp, makePng, multipart, type TestApp } from './helpers.ts';
+import {
+  admin,
+  expectJson,
+  makeApp,
+  makePng,
+  memoryLogger,
+  multipart,
+  type TestApp,
+} from './helpers.ts';
 
 const GRACE_MS = 60_000;
 type Ingested = { images: { id?: string; originalName: string; error?: { code: string } }[] };
@@ -127,6 +135,44 @@ describe('orphan sweeper', () => {
     expect(await sweeper(0).sweepOnce()).toEqual([]);
     expect((await sweeper(GRACE_MS + 5_000).sweepOnce()).sort()).toEqual(orphans.sort());
     expect(await keys()).toEqual([originalKey(live), liveVariant, ...notOurs].sort());
+  });
+
+  it('the sweeper keeps the variants of a row-less id whose original exists', async () => {
+    // An upload a restored database lost (docs/operations.md, "After a restore"): its original in
+    // the generated layout and its variants, no row. Beside it, an id whose original is gone.
+    const lost = newImageId();
+    const deleted = newImageId();
+    const lostKeys = [
+      originalKey(lost),
+      `variants/${lost}/web-v1/g0/w320.avif`,
+      `variants/${lost}/web-v1/g0/w640.webp`,
+    ];
+    for (const key of lostKeys) await put(key);
+    const orphan = `variants/${deleted}/web-v1/g0/w320.avif`;
+    await put(orphan);
+    const log = memoryLogger('WARNING');
+    const logged = createOrphanSweeper({
+      store: t.store,
+      repos: t.repos,
+      logger: log.logger,
+      graceMs: GRACE_MS,
+      intervalMs: 60_000,
+      now: () => Date.now() + 10 * GRACE_MS,
+    });
+
+    expect(await logged.sweepOnce()).toEqual([orphan]);
+    expect(await keys()).toEqual(lostKeys.sort());
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({
+        severity: 'WARNING',
+        message: expect.stringMatching(/^kept the variants of images without a row/),
+        count: 1,
+        imageIds: [lost],
+      }),
+    );
+    // Every pass keeps them, and says so, until the operator acts.
+    expect(await logged.sweepOnce()).toEqual([]);
+    expect(await keys()).toEqual(lostKeys.sort());
   });
 
   it('deletes the upload original and the generated variants of a deleted uploaded image, not foreign files beside them', async () => {

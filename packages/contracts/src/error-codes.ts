@@ -62,6 +62,13 @@ export const SERVICE_ERROR_CODES = [
   // short read is likelier (keys are never reused); on the final attempt the image fails
   // with it, and the fix is to restore the original, not to retry.
   'ORIGINAL_MISMATCH',
+  // A processed image whose variant files are gone from the store (a database restored to
+  // before a delete: docs/operations.md, "After a restore"), found by POST
+  // /api/admin/reconcile/variants while its original is still there. Retryable, as every
+  // service code is (only IMAGE_ERROR_CODES are permanent): a retry makes the set again.
+  // With the original gone too the image fails NOT_FOUND, the processor's own verdict for
+  // a missing original.
+  'VARIANTS_MISSING',
 ] as const;
 
 /** Codes for everything that is not about the image's bytes. */

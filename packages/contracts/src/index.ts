@@ -7,5 +7,6 @@ export * from './error-codes.ts';
 export * from './image-result.ts';
 export * from './ops-answers.ts';
 export * from './processing.ts';
+export * from './reconcile.ts';
 export * from './regeneration.ts';
 export * from './slideshow.ts';

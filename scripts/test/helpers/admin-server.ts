@@ -111,6 +111,42 @@ function regenRun(status: string, inFlight: number) {
   };
 }
 
+/**
+ * The routes of scripts/regenerate and scripts/reconcile (docs/operations.md): true when
+ * `method path` is one of them and was answered.
+ */
+function answerOpsRoute(
+  method: string,
+  path: string,
+  res: import('node:http').ServerResponse,
+  regeneration: { active: boolean; inFlight: number },
+): boolean {
+  // scripts/regenerate (docs/operations.md): the routes answer a run, or a dry run.
+  if (path === '/api/admin/regenerate' || path.startsWith('/api/admin/regenerate/')) {
+    const start = method === 'POST' && path === '/api/admin/regenerate';
+    if (start && regeneration.active) {
+      send(res, 409, {
+        error: { code: 'CONFLICT', message: 'run 3 is running', requestId: 'r' },
+      });
+      return true;
+    }
+    const action = /\/(pause|cancel)$/.exec(path)?.[1];
+    const status = { pause: 'paused', cancel: 'cancelled' }[action ?? ''] ?? 'running';
+    send(res, start ? 202 : 200, { run: regenRun(status, regeneration.inFlight) });
+    return true;
+  }
+  // scripts/reconcile (docs/operations.md, "After a restore"): one batch, nothing found.
+  if (method === 'POST' && path === '/api/admin/reconcile/variants') {
+    send(res, 200, { dryRun: true, checked: 0, findings: [], failed: 0, next: null });
+    return true;
+  }
+  if (method === 'GET' && path === '/api/admin/reconcile/originals') {
+    send(res, 200, { originals: [], scanned: 0, next: null });
+    return true;
+  }
+  return false;
+}
+
 /** Starts the fake on 127.0.0.1 with an OS-chosen port. */
 export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminServer> {
   const token = 'test-admin-token';
@@ -180,23 +216,7 @@ export async function startAdminServer(rows: WireFailedTask[]): Promise<AdminSer
       send(res, 202, { image: { id, status: 'queued' } });
       return;
     }
-    // scripts/regenerate (docs/operations.md): the routes answer a run, or a dry run.
-    if (
-      url.pathname === '/api/admin/regenerate' ||
-      url.pathname.startsWith('/api/admin/regenerate/')
-    ) {
-      const start = req.method === 'POST' && url.pathname === '/api/admin/regenerate';
-      if (start && state.regeneration.active) {
-        send(res, 409, {
-          error: { code: 'CONFLICT', message: 'run 3 is running', requestId: 'r' },
-        });
-        return;
-      }
-      const action = /\/(pause|cancel)$/.exec(url.pathname)?.[1];
-      const status = { pause: 'paused', cancel: 'cancelled' }[action ?? ''] ?? 'running';
-      send(res, start ? 202 : 200, { run: regenRun(status, state.regeneration.inFlight) });
-      return;
-    }
+    if (answerOpsRoute(req.method ?? '', url.pathname, res, state.regeneration)) return;
     send(res, 404, { error: { code: 'NOT_FOUND', message: 'no route', requestId: 'r' } });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -17,6 +17,7 @@ import { adminImageRoutes, imageDetailRoutes } from './admin-images.ts';
 import { endSessionsRoutes } from './admin-session.ts';
 import { libraryRoutes } from './library.ts';
 import { queueRoutes } from './queues.ts';
+import { reconcileRoutes } from './reconcile.ts';
 import { regenerateRoutes } from './regenerate.ts';
 import { adminUploadSessionRoutes } from './upload-sessions.ts';
 import { uploadRoutes } from './uploads.ts';
@@ -34,6 +35,7 @@ export function adminArea(services: Services): Hono<AppEnv> {
     .route('/', libraryRoutes(services))
     .route('/', queueRoutes(services))
     .route('/', regenerateRoutes(services))
+    .route('/', reconcileRoutes(services))
     .route('/', uploadRoutes(services))
     .route('/', adminImageRoutes(services))
     .route('/', failedTaskRoutes(services))
