@@ -72,6 +72,8 @@ export const WORDS = {
   STORAGE_UNAVAILABLE: 'Storage could not be reached; try again.',
   ORIGINAL_MISMATCH:
     'The stored original no longer matches the uploaded file (its SHA-256 differs); restore the original or upload the photo again.',
+  VARIANTS_MISSING:
+    'The image’s resized files are missing from storage (the database was restored to an earlier point); retry to make them again.',
   STORAGE_FULL: 'The server has no room left for this file; ask the operator to free space.',
   REQUEST_TIMEOUT: 'The upload stalled (nothing arrived for a while); try again.',
   NOT_READY: 'The server is starting; try again in a moment.',
