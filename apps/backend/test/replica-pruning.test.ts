@@ -3,10 +3,12 @@
  * and listing the epoch paths (src/writer/replica-epochs.ts): on the GCS adapter
  * against the emulator, with two-object pages so that the listings span
  * several, and on a real folder. The epoch paths are listed one level deep, one
- * entry per path; a test counts the emulator's list requests. The whole path
- * (real backends, real Litestream) is in e2e/faults/lease.test.ts.
+ * entry per path; a test counts the emulator's list requests. A superseded
+ * path stays until its newest object is older than Litestream's retention; the
+ * tests that are not about the retention prune as if it had passed (`AFTER`).
+ * The whole path (real backends, real Litestream) is in e2e/faults/lease.test.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ObjectStore } from '@slideshow/storage';
@@ -21,8 +23,25 @@ import {
 } from '../src/db/writer-epochs-repository.ts';
 import { replicaPathFor } from '../src/writer/litestream.ts';
 import { epochOfKey, listReplicaEpochs } from '../src/writer/replica-epochs.ts';
-import { pruneAfterRestore, pruneReplicasBefore } from '../src/writer/replica-pruning.ts';
+import {
+  pruneAfterRestore,
+  pruneReplicasBefore,
+  REPLICA_RETENTION_MS,
+  type RetentionOptions,
+} from '../src/writer/replica-pruning.ts';
 import { memoryLogger } from './helpers.ts';
+
+/** A pruning a day after the retention of every object the tests write. */
+function after(): RetentionOptions {
+  return { now: new Date(Date.now() + REPLICA_RETENTION_MS + 24 * 60 * 60 * 1000) };
+}
+
+/** The newest `updated` under `prefix`, as the store reports it. */
+async function newestUnder(store: ObjectStore, prefix: string): Promise<number> {
+  let newest = 0;
+  for await (const info of store.list(prefix)) newest = Math.max(newest, info.updated.getTime());
+  return newest;
+}
 
 /** What the bucket holds besides the epoch paths; none of it may ever be deleted. */
 const OTHERS = [
@@ -66,18 +85,46 @@ function pruningSuite(name: string, open: () => Promise<ObjectStore>) {
       await fill(store, [...replicaKeys(1, 5), ...replicaKeys(4, 2), ...kept]);
 
       const superseded = new Set([1, 4]);
-      expect(await pruneReplicasBefore(store, 5, superseded)).toEqual({
+      expect(await pruneReplicasBefore(store, 5, superseded, after())).toEqual({
         epochs: [1, 4],
         objects: 7,
         kept: [2, 3],
+        retained: [],
       });
       expect(await keysOf(store)).toEqual([...kept].sort());
       // A second pass deletes nothing more.
-      expect(await pruneReplicasBefore(store, 5, superseded)).toEqual({
+      expect(await pruneReplicasBefore(store, 5, superseded, after())).toEqual({
         epochs: [],
         objects: 0,
         kept: [2, 3],
+        retained: [],
       });
+    });
+
+    it('keeps a superseded epoch path until it is older than the retention, and prunes it after', async () => {
+      const store = await open();
+      // 1 is superseded; 2 is not (the lineage does not vouch for it); 3 was restored from.
+      await fill(store, [...replicaKeys(1, 3), ...replicaKeys(2, 1), ...replicaKeys(3, 1)]);
+      const newest = await newestUnder(store, `${replicaPathFor(1)}/`);
+      const at = (ms: number) => ({ now: new Date(ms) });
+
+      // Now, and when its newest object is exactly the retention old: a point-in-time restore
+      // to before epoch 3 started still needs it.
+      for (const options of [{}, at(newest + REPLICA_RETENTION_MS)]) {
+        expect(await pruneReplicasBefore(store, 3, new Set([1]), options)).toEqual({
+          epochs: [],
+          objects: 0,
+          kept: [2],
+          retained: [1],
+        });
+      }
+      expect(await keysOf(store)).toHaveLength(5);
+
+      // One millisecond older than the retention: no restore can reach it any more.
+      expect(
+        await pruneReplicasBefore(store, 3, new Set([1]), at(newest + REPLICA_RETENTION_MS + 1)),
+      ).toEqual({ epochs: [1], objects: 3, kept: [2], retained: [] });
+      expect(await keysOf(store)).toEqual([...replicaKeys(2, 1), ...replicaKeys(3, 1)].sort());
     });
 
     it('lists the epochs that have a path, in order, and nothing else', async () => {
@@ -109,8 +156,30 @@ function pruningSuite(name: string, open: () => Promise<ObjectStore>) {
       ]);
       expect((await keysOf(store)).length).toBe(6);
 
-      const pruned = await prune(replicaPathFor(9), 9);
-      expect(pruned).toEqual({ epochs: [7, 8], objects: 4, kept: [6] });
+      // Within the retention, the superseded paths stay, and the log says why.
+      expect(await prune(replicaPathFor(9), 9)).toEqual({
+        epochs: [],
+        objects: 0,
+        kept: [6],
+        retained: [7, 8],
+      });
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          message:
+            'kept the replicas of earlier writers within the retention, for restores to a point in time',
+          epochs: [7, 8],
+          retentionHours: 72,
+        }),
+      );
+      expect((await keysOf(store)).length).toBe(6);
+
+      const pruned = await pruneAfterRestore(
+        async () => store,
+        { path: replicaPathFor(9), databaseEpoch: 9, superseded: [7, 8] },
+        logger,
+        after(),
+      );
+      expect(pruned).toEqual({ epochs: [7, 8], objects: 4, kept: [6], retained: [] });
       expect(await keysOf(store)).toEqual([...replicaKeys(6, 1), ...replicaKeys(9, 1)]);
       expect(lines).toContainEqual(
         expect.objectContaining({
@@ -182,24 +251,42 @@ describe('replica pruning', () => {
             url.pathname.endsWith(`/b/${bucket}/o`) &&
             url.searchParams.get('prefix') === 'slideshow.db/epochs/',
         );
+    /** The prefixes of the list requests since `from`. */
+    const listedPrefixesSince = (from: number) =>
+      new Set(
+        emulator.requests
+          .slice(from)
+          .map((r) => new URL(r.url, emulator.endpoint).searchParams.get('prefix'))
+          .filter((prefix) => prefix !== null),
+      );
     let from = emulator.requests.length;
     expect(await listReplicaEpochs(store)).toEqual([1, 2, 3]);
     // Listing every object, two a page, would take 30 requests: one level takes one.
     expect(epochListings(from).map((url) => url.searchParams.get('delimiter'))).toEqual(['/']);
 
+    // Within the retention, the first superseded path's objects are read and the later
+    // superseded path's are not: it ended after the first, so it is within the retention too.
     from = emulator.requests.length;
-    expect(await pruneReplicasBefore(store, 3, new Set([1]))).toEqual({
+    expect(await pruneReplicasBefore(store, 3, new Set([1, 2]))).toEqual({
+      epochs: [],
+      objects: 0,
+      kept: [],
+      retained: [1, 2],
+    });
+    expect(listedPrefixesSince(from)).toEqual(
+      new Set(['slideshow.db/epochs/', `${replicaPathFor(1)}/`]),
+    );
+
+    from = emulator.requests.length;
+    expect(await pruneReplicasBefore(store, 3, new Set([1]), after())).toEqual({
       epochs: [1],
       objects: 20,
       kept: [2],
+      retained: [],
     });
     expect(epochListings(from)).toHaveLength(1);
     // Only the deleted path's objects were read; epoch 2's and 3's were not listed.
-    const listedPrefixes = emulator.requests
-      .slice(from)
-      .map((r) => new URL(r.url, emulator.endpoint).searchParams.get('prefix'))
-      .filter((prefix) => prefix !== null);
-    expect(new Set(listedPrefixes)).toEqual(
+    expect(listedPrefixesSince(from)).toEqual(
       new Set(['slideshow.db/epochs/', `${replicaPathFor(1)}/`]),
     );
   });
@@ -238,6 +325,15 @@ describe('replica pruning', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('takes the retention from deploy/litestream.yml, the value Litestream itself applies', () => {
+    const config = readFileSync(new URL('../../../deploy/litestream.yml', import.meta.url), 'utf8');
+    const values = [...config.matchAll(/^\s*retention:\s*(\d+)h\s*$/gm)].map((m) => Number(m[1]));
+    expect(values).toHaveLength(1);
+    expect((values[0] ?? 0) * 60 * 60 * 1000).toBe(REPLICA_RETENTION_MS);
+    // The file's header states the same window.
+    expect(config).toContain(`keeps ${values[0]} h of history`);
   });
 
   it('logs a failure and resolves instead of throwing', async () => {
