@@ -52,8 +52,8 @@ const bind = (what: string, member: string, role: string) =>
 function fromZero(repo: string): string[] {
   return [
     `gcloud services enable ${APIS} --project=demo`,
-    'gcloud storage buckets create gs://demo-images --project=demo --location=europe-west1 --uniform-bucket-level-access',
-    'gcloud storage buckets create gs://demo-images-db --project=demo --location=europe-west1 --uniform-bucket-level-access',
+    'gcloud storage buckets create gs://demo-images --project=demo --location=europe-west1 --uniform-bucket-level-access --soft-delete-duration=7d',
+    'gcloud storage buckets create gs://demo-images-db --project=demo --location=europe-west1 --uniform-bucket-level-access --soft-delete-duration=7d',
     'gcloud storage managed-folders create gs://demo-images/variants/ --project=demo',
     `gcloud artifacts repositories create slideshow --repository-format=docker ${LOC}`,
     ...['backend', 'tasks', 'workflow', 'processor'].map(
@@ -229,6 +229,18 @@ describe('scripts/setup against a recording gcloud', () => {
     expect(await gcloud.mutations()).toEqual(fromZero(repo));
     expect(printedCommands(result.stdout)).toEqual(fromZero(repo));
     expect(result.stderr).toContain('setup: done');
+  });
+
+  it('creates the images and database buckets with a 7-day soft delete, the only backup of an original', async () => {
+    await gcloud.setRules(EMPTY_PROJECT);
+    const result = await runScript('setup', ['--project', 'demo', '--steps', 'storage'], env);
+    expect(result.status, result.stderr).toBe(0);
+    const creates = (await gcloud.mutations()).filter((c) => c.includes(' buckets create '));
+    expect(creates.map((c) => c.split(' ')[4])).toEqual([
+      'gs://demo-images',
+      'gs://demo-images-db',
+    ]);
+    for (const create of creates) expect(create.split(' ')).toContain('--soft-delete-duration=7d');
   });
 
   it('prints the same commands on a dry run and runs none of them', async () => {
