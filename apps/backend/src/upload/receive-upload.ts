@@ -190,6 +190,21 @@ async function removePartial(ctx: ReceiveContext, log: Logger, key: string): Pro
   }
 }
 
+/**
+ * A multipart filename as the client's file system had it. Browsers and fetch's FormData
+ * write `"`, CR and LF in a part's `filename` as `%22`, `%0D` and `%0A` and escape nothing
+ * else (WHATWG HTML, "multipart/form-data encoding algorithm"); busboy hands the escapes
+ * over as sent. Decoding exactly those three makes `a "b".png` the same name here as through
+ * an upload session (JSON); CR and LF are then removed by {@link sanitizeName} as before. A
+ * name that really held `%22` arrives unescaped and is read as `"` — the encoding cannot
+ * tell them apart.
+ */
+function multipartFilename(raw: string | undefined): string | undefined {
+  return raw?.replace(/%(22|0D|0A)/g, (_, hex: string) =>
+    String.fromCharCode(Number.parseInt(hex, 16)),
+  );
+}
+
 async function storeOne(
   file: Readable,
   filename: string | undefined,
@@ -197,7 +212,7 @@ async function storeOne(
   hooks: StoreHooks,
   turn: RecordTurn,
 ): Promise<FileOutcome> {
-  const originalName = sanitizeName(filename);
+  const originalName = sanitizeName(multipartFilename(filename));
   const id = newImageId();
   const key = originalKey(id);
   const log = ctx.logger.child({ imageId: id });
