@@ -33,6 +33,20 @@ describe('sanitizeName', () => {
   it('limits a name to 200 characters without splitting a character', () => {
     expect(Array.from(sanitizeName('😀'.repeat(300)))).toHaveLength(200);
   });
+
+  it('keeps the extension of a long name and cuts its stem between user-perceived characters', () => {
+    expect(sanitizeName(`${'a'.repeat(251)}.jpg`)).toBe(`${'a'.repeat(196)}.jpg`);
+    // A flag is two code points: 97 of them and the x fill 195 of the stem's 196.
+    expect(sanitizeName(`x${'🇫🇷'.repeat(150)}.png`)).toBe(`x${'🇫🇷'.repeat(97)}.png`);
+    // x + U+0301 has no precomposed form: two code points that NFC keeps apart.
+    expect(sanitizeName(`${'x\u0301'.repeat(150)}.jpeg`)).toBe(`${'x\u0301'.repeat(97)}.jpeg`);
+    expect(sanitizeName(`${'w '.repeat(120)}.png`)).toBe(`${'w '.repeat(98).trimEnd()}.png`);
+  });
+
+  it('cuts a long name whose "extension" is not one (too long, spaced) at 200 characters', () => {
+    expect(sanitizeName(`a.${'b'.repeat(300)}`)).toBe(`a.${'b'.repeat(198)}`);
+    expect(sanitizeName(`${'c'.repeat(250)}. and more`)).toBe('c'.repeat(200));
+  });
 });
 
 describe('identifiers and passwords', () => {

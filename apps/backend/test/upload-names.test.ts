@@ -44,4 +44,9 @@ describe('file names of uploaded files', () => {
       'x%0d%0a.png',
     ]);
   });
+
+  it('keeps the extension of a name over 200 characters', async () => {
+    const [name] = await uploadNamed(`${'a'.repeat(251)}.jpg`);
+    expect(name).toBe(`${'a'.repeat(196)}.jpg`);
+  });
 });
