@@ -53,6 +53,26 @@ describe('describing and curating images', () => {
     expect(raw).toContain('\\"alert(1)\\"');
   });
 
+  it('stores a title, caption or alt text of invisible characters only (U+200B, U+2060, U+FEFF) as empty', async () => {
+    const id = await upload('a.png', makePng(8, 8, 1));
+    const edited = await expectJson<{ image: View }>(
+      await json('PATCH', `/api/admin/images/${id}`, {
+        title: '\u200b',
+        caption: ' \u200b\n\u2060\r\n\ufeff\u00a0',
+        altText: '\u200b\u200c\u200d',
+      }),
+      200,
+    );
+    expect(edited.image).toMatchObject({ title: '', caption: '', altText: '' });
+    const kept = await expectJson<{ image: View }>(
+      await json('PATCH', `/api/admin/images/${id}`, { title: '\u200bHi', altText: '👩\u200d💻' }),
+      200,
+    );
+    expect(kept.image).toMatchObject({ title: '\u200bHi', altText: '👩\u200d💻' });
+    const bidi = await json('PATCH', `/api/admin/images/${id}`, { title: '\u202e' });
+    expect(bidi.status, await bidi.text()).toBe(400);
+  });
+
   it('refuses descriptions that are too long, carry control or bidi-override characters, or name nothing', async () => {
     const id = await upload('a.png', makePng(8, 8, 1));
     const refusals: [unknown, RegExp][] = [

@@ -1,9 +1,10 @@
 /**
  * What an admin may write into an image's title, caption and alt text: the
  * limits (also CHECKs in migration 006) and the characters refused. Text is
- * stored as given (NFC, trimmed) and escaped where it is shown — the pages set
- * it with `textContent` / attributes, never as HTML — so `<b>` is kept as the
- * four characters it is.
+ * stored as given (NFC, trimmed; a value of invisible characters only, such
+ * as U+200B, as '') and escaped where it is shown — the pages set it with
+ * `textContent` / attributes, never as HTML — so `<b>` is kept as the four
+ * characters it is.
  */
 import * as z from 'zod';
 
@@ -14,6 +15,11 @@ export const DESCRIPTION_LIMITS = { title: 200, caption: 2000, altText: 1000 } a
 // the bidi embedding/override/isolate controls that can make text display as
 // something else (Unicode TR #9; CVE-2021-42574 "Trojan Source"). LRM/RLM stay.
 const CONTROLS = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
+
+// Text that shows nothing: white space (line breaks too) and format characters such as U+200B
+// ZERO WIDTH SPACE or U+2060 WORD JOINER, which trim() keeps. Stored as '' so the slideshow falls
+// back as for no title instead of showing an empty caption or giving an image an empty alt.
+const INVISIBLE_ONLY = /^[\p{White_Space}\p{Cf}]*$/u;
 
 function text(max: number, multiline: boolean) {
   return z
@@ -27,7 +33,8 @@ function text(max: number, multiline: boolean) {
         ? 'must not contain control characters other than line breaks, or bidi-override characters'
         : 'must not contain control characters, line breaks or bidi-override characters',
     })
-    .refine((s) => [...s].length <= max, { message: `must be at most ${max} characters` });
+    .refine((s) => [...s].length <= max, { message: `must be at most ${max} characters` })
+    .transform((s) => (INVISIBLE_ONLY.test(s) ? '' : s));
 }
 
 /** `PATCH /api/admin/images/:id`: any of the fields; at least one. */
