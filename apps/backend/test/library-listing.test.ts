@@ -73,6 +73,39 @@ describe('the media library listing', () => {
     expect((await list('q=nothing-like-this')).images).toEqual([]);
   });
 
+  it('searches names and titles ignoring case, accents and normalisation in any script', async () => {
+    // Each name, with the searches that must find it and nothing else.
+    const searches: Record<string, string[]> = {
+      'café.jpg': ['CAFÉ', 'cafe', 'cafe\u0301'],
+      'Été à Paris.jpg': ['été', 'ETE A PARIS'],
+      'İstanbul.jpg': ['istanbul', 'İSTANBUL'],
+      'Straße.jpg': ['STRASSE', 'straße'],
+      'ΣΟΦΊΑ.png': ['σοφια'],
+      'ﬁeld.png': ['FIELD'],
+      'plain.png': ['creme BRULEE'],
+    };
+    const ids: Record<string, string> = {};
+    for (const [i, name] of Object.keys(searches).entries()) {
+      ids[name] = await upload(name, makePng(8, 8, i + 1));
+    }
+    await expectJson(
+      await json('PATCH', `/api/admin/images/${ids['plain.png']}`, { title: 'Crème brûlée' }),
+      200,
+    );
+    const found = async (q: string) =>
+      (await list(`q=${encodeURIComponent(q)}`)).images.map((i) => i.originalName).sort();
+    for (const [name, queries] of Object.entries(searches)) {
+      for (const q of queries) expect(await found(q), q).toEqual([name]);
+    }
+    expect(await found('.JPG')).toEqual(
+      Object.keys(searches)
+        .filter((n) => n.endsWith('.jpg'))
+        .sort(),
+    );
+    // Name and title are searched apart: nothing matches across them.
+    expect(await found('plain.png creme')).toEqual([]);
+  });
+
   it('refuses a search with a control character instead of listing every image', async () => {
     await upload('a.png', makePng(8, 8, 1));
     for (const q of ['%00', 'a%00', '%0A', '%7F']) {

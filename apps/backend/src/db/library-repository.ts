@@ -1,12 +1,14 @@
 /**
- * The media library's reads and writes over `images` (migration 006): search,
- * filter and sort with a keyset cursor, lookups by id or content hash, the
- * editable description, publishing, the slideshow order, and each image's
+ * The media library's reads and writes over `images` (migration 006): search
+ * (over the folded `search_text`, migration 016), filter and sort with a
+ * keyset cursor, lookups by id or content hash, the editable description,
+ * publishing, the slideshow order, and each image's
  * timeline (`image_events`, written by triggers). State transitions stay in
  * images-repository.ts and lifecycle.ts; nothing here changes `status`.
  */
 import type { ImageStatus } from '@slideshow/contracts';
 import type { ImageRow } from './images-repository.ts';
+import { foldText } from './library-keys.ts';
 import type { Db } from './open-database.ts';
 
 /** The columns migration 006 adds to `images`. */
@@ -37,7 +39,7 @@ export interface LibraryQuery {
   status?: ImageStatus;
   /** Only published (`true`) or only hidden (`false`) images. */
   published?: boolean;
-  /** Case-insensitive substring of the file name or the title. */
+  /** A substring of the file name or the title, case, accents and normalisation ignored. */
   search?: string;
   sort: LibrarySort;
   order: 'asc' | 'desc';
@@ -80,10 +82,12 @@ export function sortValue(row: ImageRow, sort: LibrarySort): string | number {
   return row.created_at;
 }
 
-/** `%`, `_` and the escape character itself are literal in a search. */
-function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
+/**
+ * A row's folded name and title (library-keys.ts), or, for a row written by another connection
+ * and not yet keyed (''), the same folded on the fly.
+ */
+const SEARCH_TEXT =
+  "coalesce(nullif(i.search_text, ''), library_search_text(i.original_name, i.title))";
 
 const SELECT_LIST = `SELECT i.*, f.error_code AS failure_code, f.error_message AS failure_message
   FROM images i LEFT JOIN failed_tasks f ON f.image_id = i.id AND f.resolved_at IS NULL`;
@@ -138,10 +142,12 @@ export function createLibraryRepository(db: Db) {
         where.push('i.published = ?');
         params.push(q.published ? 1 : 0);
       }
-      if (q.search) {
-        where.push("(i.original_name LIKE ? ESCAPE '\\' OR i.title LIKE ? ESCAPE '\\')");
-        const pattern = likePattern(q.search);
-        params.push(pattern, pattern);
+      // Folded like the stored text, so case, accents and NFC/NFD do not matter; instr() takes
+      // `%` and `_` literally. A search that folds to nothing (only accents) matches everything.
+      const needle = foldText(q.search ?? '');
+      if (needle) {
+        where.push(`instr(${SEARCH_TEXT}, ?) > 0`);
+        params.push(needle);
       }
       const column = SORT_COLUMN[q.sort];
       const cmp = q.order === 'desc' ? '<' : '>';

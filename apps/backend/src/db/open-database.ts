@@ -1,15 +1,17 @@
 /**
  * Opens the SQLite system of record: WAL (readers never block the writer),
  * a short busy timeout for brief contention ({@link BUSY_TIMEOUT_MS}),
- * foreign keys on, and the numbered migrations in ./migrations applied in one
+ * foreign keys on, the numbered migrations in ./migrations applied in one
  * transaction each, recorded in `schema_migrations` (append-only, like
- * graphile/worker's).
+ * graphile/worker's), and the library's folded search and sort keys kept by
+ * this connection (library-keys.ts).
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '@slideshow/runtime';
 import Database from 'better-sqlite3';
+import { keepLibraryKeys } from './library-keys.ts';
 import { type AssertWritable, fenceWrites } from './write-fence.ts';
 
 /** The database handle type used across the backend. */
@@ -56,6 +58,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
     // NORMAL is durable across application crashes in WAL mode (https://www.sqlite.org/pragma.html#pragma_synchronous).
     db.pragma('synchronous = NORMAL');
     migrate(db);
+    keepLibraryKeys(db);
     return db;
   } catch (error) {
     db.close();

@@ -44,8 +44,8 @@ const ImageId = z.string().regex(IMAGE_ID_PATTERN, 'not an image id');
 const ListQuery = z.object({
   status: ImageStatus.optional(),
   visibility: z.enum(['published', 'hidden']).optional(),
-  // No name or title holds a control character (sanitize-name.ts, description.ts), and SQLite's
-  // LIKE ends a pattern at a NUL: `q=%00` matched every image.
+  // No name or title holds a control character (sanitize-name.ts, description.ts), and a NUL
+  // once ended the search pattern (SQLite's LIKE): `q=%00` matched every image.
   q: z
     .string()
     .max(100)

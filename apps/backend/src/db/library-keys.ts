@@ -1,0 +1,62 @@
+/**
+ * The library's derived text keys and how they stay current. `search_text`
+ * (migration 016) is an image's file name and title folded by {@link foldText}.
+ *
+ * The fold is JavaScript (SQLite's own case folding is ASCII only, and its
+ * ICU extension is not in better-sqlite3's build), so the keys are stored:
+ * folding 20,000 names per search through a registered function costs tens
+ * of milliseconds where an instr() over a stored column costs one or two.
+ * The functions are registered on the backend's connection only, so the
+ * TEMP triggers that call them exist on that connection only too: a script
+ * or `sqlite3` writing a row leaves its keys '' (not computed), filled when
+ * the backend next opens the database. A rule change here ships with a
+ * migration that sets the keys back to ''.
+ */
+import type { Db } from './open-database.ts';
+
+// Combining marks (accents, the dot of İ after lower-casing, Indic vowel signs,
+// variation selectors) and format characters (U+200B, ZWJ, soft hyphen): what a
+// search should not have to type.
+const IGNORED = /[\p{M}\p{Cf}]/gu;
+
+/**
+ * `text` folded for matching: full Unicode case folding by upper- then lower-casing (ß → ss,
+ * ς → σ, İ → i̇), NFKD (ﬁ → fi, full-width → ASCII, é → e + U+0301), then combining marks and
+ * format characters removed — so case, accents and NFC/NFD do not matter.
+ */
+export function foldText(text: string): string {
+  return text.toUpperCase().toLowerCase().normalize('NFKD').replace(IGNORED, '');
+}
+
+/**
+ * The folded text searched for an image: its file name and title, a line break apart (neither a
+ * name, a title nor a search holds one, so no match spans the two).
+ */
+export function searchText(name: string, title: string): string {
+  return `${foldText(name)}\n${foldText(title)}`;
+}
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+/**
+ * Registers the key functions on `db`, installs this connection's TEMP triggers that keep the
+ * keys of inserted and renamed or retitled images, and computes the keys a row lacks.
+ */
+export function keepLibraryKeys(db: Db): void {
+  db.function('library_search_text', { deterministic: true }, (name: unknown, title: unknown) =>
+    searchText(text(name), text(title)),
+  );
+  const set = 'SET search_text = library_search_text(new.original_name, new.title)';
+  db.exec(`
+    CREATE TEMP TRIGGER IF NOT EXISTS images_keys_inserted AFTER INSERT ON main.images
+    BEGIN UPDATE images ${set} WHERE id = new.id; END;
+    CREATE TEMP TRIGGER IF NOT EXISTS images_keys_renamed AFTER UPDATE OF original_name, title ON main.images
+    BEGIN UPDATE images ${set} WHERE id = new.id; END;
+  `);
+  const missing = "search_text = ''";
+  if (db.prepare(`SELECT 1 FROM images WHERE ${missing} LIMIT 1`).get()) {
+    db.prepare(
+      `UPDATE images SET search_text = library_search_text(original_name, title) WHERE ${missing}`,
+    ).run();
+  }
+}

@@ -1,0 +1,14 @@
+-- 016: the library's search text. `search_text` is the image's file name and
+-- title folded for matching (library-keys.ts: case folded by full Unicode
+-- case mapping, compatibility-decomposed, combining marks and format
+-- characters removed), so `CAFÉ`, `cafe` and `café` find `Café.jpg`,
+-- `STRASSE` finds `Straße.jpg` and `istanbul` finds `İstanbul.jpg`, by a
+-- plain instr() that needs no function call per row.
+--
+-- The fold is JavaScript, registered on the backend's own connection only,
+-- so this file and any trigger here must not call it: scripts and `sqlite3`
+-- apply or open these migrations without it. '' means "not computed yet":
+-- the backend computes it for every such row when it opens the database,
+-- and its connection's TEMP triggers keep it current on every insert and
+-- rename or title change (openDatabase, library-keys.ts).
+ALTER TABLE images ADD COLUMN search_text TEXT NOT NULL DEFAULT '';

@@ -1,0 +1,88 @@
+/**
+ * The library's stored search keys (src/db/library-keys.ts, migration 016) on
+ * real SQLite files: computed for the rows of an older database when the
+ * backend opens it, kept current by the backend's connection on insert,
+ * rename and retitle, and — for a row another connection wrote — matched by
+ * folding on the fly until the next open computes its key.
+ */
+import Database from 'better-sqlite3';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { createLibraryRepository } from '../src/db/library-repository.ts';
+import { type Db, openDatabase } from '../src/db/open-database.ts';
+import { databaseBefore, T0 } from './older-database.ts';
+
+function insertImage(db: Database.Database, id: string, name: string, title = ''): void {
+  db.prepare(
+    `INSERT INTO images (id, original_name, content_type, bytes, sha256, source_key, status, generation,
+       priority, preset, created_at, updated_at, title)
+     VALUES (@id, @name, 'image/png', 1, @id, 'originals/' || @id, 'processed', 0, 'interactive',
+       'web-v1', @t, @t, @title)`,
+  ).run({ id, name, title, t: T0 });
+}
+
+const keys = (db: Database.Database) =>
+  db
+    .prepare<[], { id: string; search_text: string }>(
+      'SELECT id, search_text FROM images ORDER BY id',
+    )
+    .all();
+
+const closing = (db: Db): Db => {
+  onTestFinished(() => {
+    if (db.open) db.close();
+  });
+  return db;
+};
+
+/** The path of a database file no backend has opened yet (removed when the test ends). */
+function newDatabasePath(): string {
+  const empty = databaseBefore('001');
+  empty.close();
+  return empty.name;
+}
+
+const search = (db: Db, text: string) =>
+  createLibraryRepository(db)
+    .list({ search: text, sort: 'name', order: 'asc', limit: 10 })
+    .map((r) => r.id);
+
+describe('the library search keys', () => {
+  it('computes the search text of every image of an older database when the backend opens it', () => {
+    const older = databaseBefore('016_library_search_text.sql');
+    insertImage(older, 'img_a', 'Crème.JPG', 'Été à Paris');
+    insertImage(older, 'img_b', 'Straße.png');
+    const path = older.name;
+    older.close();
+    const db = closing(openDatabase(path));
+    expect(keys(db)).toEqual([
+      { id: 'img_a', search_text: 'creme.jpg\nete a paris' },
+      { id: 'img_b', search_text: 'strasse.png\n' },
+    ]);
+  });
+
+  it('keeps the search text of an image inserted, renamed or retitled through the backend', () => {
+    const db = closing(openDatabase(newDatabasePath()));
+    insertImage(db, 'img_a', 'İstanbul.jpg');
+    expect(keys(db)).toEqual([{ id: 'img_a', search_text: 'istanbul.jpg\n' }]);
+    db.prepare("UPDATE images SET title = 'ΣΟΦΊΑ' WHERE id = 'img_a'").run();
+    expect(keys(db)).toEqual([{ id: 'img_a', search_text: 'istanbul.jpg\nσοφια' }]);
+    db.prepare("UPDATE images SET original_name = 'ﬁle.png' WHERE id = 'img_a'").run();
+    expect(keys(db)).toEqual([{ id: 'img_a', search_text: 'file.png\nσοφια' }]);
+    expect(search(db, 'FILE')).toEqual(['img_a']);
+  });
+
+  it('finds an image another connection wrote before the backend computed its key, and keys it at the next open', () => {
+    const path = newDatabasePath();
+    const db = closing(openDatabase(path));
+    const other = new Database(path);
+    onTestFinished(() => {
+      other.close();
+    });
+    insertImage(other, 'img_b', 'Ça va.png');
+    expect(keys(db)).toEqual([{ id: 'img_b', search_text: '' }]);
+    expect(search(db, 'CA VA')).toEqual(['img_b']);
+    db.close();
+    const reopened = closing(openDatabase(path));
+    expect(keys(reopened)).toEqual([{ id: 'img_b', search_text: 'ca va.png\n' }]);
+  });
+});
