@@ -1,9 +1,10 @@
 /**
- * The library's stored search keys (src/db/library-keys.ts, migration 016) on
- * real SQLite files: computed for the rows of an older database when the
- * backend opens it, kept current by the backend's connection on insert,
- * rename and retitle, and — for a row another connection wrote — matched by
- * folding on the fly until the next open computes its key.
+ * The library's stored search and sort keys (src/db/library-keys.ts,
+ * migrations 016 and 017) on real SQLite files: computed for the rows of an
+ * older database when the backend opens it, kept current by the backend's
+ * connection on insert, rename and retitle, and — for a row another
+ * connection wrote — matched by folding on the fly (and sorted first by
+ * name) until the next open computes its keys.
  */
 import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -27,6 +28,15 @@ const keys = (db: Database.Database) =>
     )
     .all();
 
+const nameKeys = (db: Database.Database) =>
+  db
+    .prepare<[], { name_key: string }>('SELECT name_key FROM images ORDER BY id')
+    .all()
+    .map((r) => r.name_key);
+
+/** `name` with its digit runs as {@link nameSortKey} pads them, for readable expectations. */
+const padded = (key: string) => key.replace(/#(\d+)/g, (_, n: string) => n.padStart(20, '0'));
+
 const closing = (db: Db): Db => {
   onTestFinished(() => {
     if (db.open) db.close();
@@ -47,7 +57,7 @@ const search = (db: Db, text: string) =>
     .map((r) => r.id);
 
 describe('the library search keys', () => {
-  it('computes the search text of every image of an older database when the backend opens it', () => {
+  it('computes the search and sort keys of every image of an older database when the backend opens it', () => {
     const older = databaseBefore('016_library_search_text.sql');
     insertImage(older, 'img_a', 'Crème.JPG', 'Été à Paris');
     insertImage(older, 'img_b', 'Straße.png');
@@ -58,9 +68,10 @@ describe('the library search keys', () => {
       { id: 'img_a', search_text: 'creme.jpg\nete a paris' },
       { id: 'img_b', search_text: 'strasse.png\n' },
     ]);
+    expect(nameKeys(db)).toEqual(['creme.jpg', 'strasse.png']);
   });
 
-  it('keeps the search text of an image inserted, renamed or retitled through the backend', () => {
+  it('keeps the keys of an image inserted, renamed or retitled through the backend', () => {
     const db = closing(openDatabase(newDatabasePath()));
     insertImage(db, 'img_a', 'İstanbul.jpg');
     expect(keys(db)).toEqual([{ id: 'img_a', search_text: 'istanbul.jpg\n' }]);
@@ -69,6 +80,8 @@ describe('the library search keys', () => {
     db.prepare("UPDATE images SET original_name = 'ﬁle.png' WHERE id = 'img_a'").run();
     expect(keys(db)).toEqual([{ id: 'img_a', search_text: 'file.png\nσοφια' }]);
     expect(search(db, 'FILE')).toEqual(['img_a']);
+    db.prepare("UPDATE images SET original_name = 'IMG_0042 (2).HEIC' WHERE id = 'img_a'").run();
+    expect(nameKeys(db)).toEqual([padded('img_#42 (#2).heic')]);
   });
 
   it('finds an image another connection wrote before the backend computed its key, and keys it at the next open', () => {
@@ -78,11 +91,29 @@ describe('the library search keys', () => {
     onTestFinished(() => {
       other.close();
     });
+    insertImage(db, 'img_a', 'a.png');
     insertImage(other, 'img_b', 'Ça va.png');
-    expect(keys(db)).toEqual([{ id: 'img_b', search_text: '' }]);
+    expect(keys(db)).toEqual([
+      { id: 'img_a', search_text: 'a.png\n' },
+      { id: 'img_b', search_text: '' },
+    ]);
     expect(search(db, 'CA VA')).toEqual(['img_b']);
+    // Its name_key is '' until then: it sorts first, and a cursor still pages past it.
+    expect(search(db, '.PNG')).toEqual(['img_b', 'img_a']);
+    const next = createLibraryRepository(db).list({
+      sort: 'name',
+      order: 'asc',
+      limit: 10,
+      after: { value: '', id: 'img_b' },
+    });
+    expect(next.map((r) => r.id)).toEqual(['img_a']);
     db.close();
     const reopened = closing(openDatabase(path));
-    expect(keys(reopened)).toEqual([{ id: 'img_b', search_text: 'ca va.png\n' }]);
+    expect(keys(reopened)).toEqual([
+      { id: 'img_a', search_text: 'a.png\n' },
+      { id: 'img_b', search_text: 'ca va.png\n' },
+    ]);
+    expect(nameKeys(reopened)).toEqual(['a.png', 'ca va.png']);
+    expect(search(reopened, '.PNG')).toEqual(['img_a', 'img_b']);
   });
 });

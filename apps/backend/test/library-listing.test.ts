@@ -46,6 +46,40 @@ describe('the media library listing', () => {
     expect(newest[0]!.id).toBe(ids.at(-1));
   });
 
+  it('sorts names as people read them: accents and case folded, numbers by value, both ways and across pages', async () => {
+    const names = [
+      'Zulu.png',
+      'w1279.png',
+      'apple.png',
+      'Été.png',
+      'w319.png',
+      'ｗ７.png',
+      'w0020.png',
+    ];
+    for (const [i, name] of names.entries()) await upload(name, makePng(8, 8, i + 1));
+    const expected = [
+      'apple.png',
+      'Été.png',
+      'ｗ７.png',
+      'w0020.png',
+      'w319.png',
+      'w1279.png',
+      'Zulu.png',
+    ];
+    for (const pageSize of [2, 3, 50]) {
+      const asc = await everything('sort=name', pageSize);
+      expect(
+        asc.map((v) => v.originalName),
+        `page size ${pageSize}`,
+      ).toEqual(expected);
+      const desc = await everything('sort=name&order=desc', pageSize);
+      expect(
+        desc.map((v) => v.originalName),
+        `page size ${pageSize}`,
+      ).toEqual([...expected].reverse());
+    }
+  });
+
   it('refuses a cursor from another sort order instead of skipping images', async () => {
     await upload('a.png', makePng(8, 8, 1));
     await upload('b.png', makePng(8, 8, 2));

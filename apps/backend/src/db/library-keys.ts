@@ -1,6 +1,7 @@
 /**
  * The library's derived text keys and how they stay current. `search_text`
- * (migration 016) is an image's file name and title folded by {@link foldText}.
+ * (migration 016) is an image's file name and title folded by {@link foldText};
+ * `name_key` (migration 017) its file name as {@link nameSortKey} orders it.
  *
  * The fold is JavaScript (SQLite's own case folding is ASCII only, and its
  * ICU extension is not in better-sqlite3's build), so the keys are stored:
@@ -36,6 +37,22 @@ export function searchText(name: string, title: string): string {
   return `${foldText(name)}\n${foldText(title)}`;
 }
 
+/** Places every run of digits is padded to in {@link nameSortKey}: any 64-bit number fits. */
+const DIGIT_PLACES = 20;
+
+/**
+ * The key the library sorts names by: {@link foldText} (so `Été` sorts with `e`, not after `z`)
+ * with each run of ASCII digits (full-width ones become ASCII in NFKD) zero-padded to
+ * {@link DIGIT_PLACES}, so `w319` comes before `w1279`. A name that folds to nothing (marks
+ * only) keeps itself as its key, which is never '' (that means "not computed").
+ */
+export function nameSortKey(name: string): string {
+  const padded = foldText(name).replace(/\d+/g, (run) =>
+    run.replace(/^0+(?=\d)/, '').padStart(DIGIT_PLACES, '0'),
+  );
+  return padded || name;
+}
+
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 
 /**
@@ -46,17 +63,22 @@ export function keepLibraryKeys(db: Db): void {
   db.function('library_search_text', { deterministic: true }, (name: unknown, title: unknown) =>
     searchText(text(name), text(title)),
   );
-  const set = 'SET search_text = library_search_text(new.original_name, new.title)';
+  db.function('library_name_key', { deterministic: true }, (name: unknown) =>
+    nameSortKey(text(name)),
+  );
+  const set = `SET search_text = library_search_text(new.original_name, new.title),
+    name_key = library_name_key(new.original_name)`;
   db.exec(`
     CREATE TEMP TRIGGER IF NOT EXISTS images_keys_inserted AFTER INSERT ON main.images
     BEGIN UPDATE images ${set} WHERE id = new.id; END;
     CREATE TEMP TRIGGER IF NOT EXISTS images_keys_renamed AFTER UPDATE OF original_name, title ON main.images
     BEGIN UPDATE images ${set} WHERE id = new.id; END;
   `);
-  const missing = "search_text = ''";
+  const missing = "search_text = '' OR name_key = ''";
   if (db.prepare(`SELECT 1 FROM images WHERE ${missing} LIMIT 1`).get()) {
     db.prepare(
-      `UPDATE images SET search_text = library_search_text(original_name, title) WHERE ${missing}`,
+      `UPDATE images SET search_text = library_search_text(original_name, title),
+         name_key = library_name_key(original_name) WHERE ${missing}`,
     ).run();
   }
 }

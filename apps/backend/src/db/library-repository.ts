@@ -1,9 +1,9 @@
 /**
  * The media library's reads and writes over `images` (migration 006): search
- * (over the folded `search_text`, migration 016), filter and sort with a
- * keyset cursor, lookups by id or content hash, the editable description,
- * publishing, the slideshow order, and each image's
- * timeline (`image_events`, written by triggers). State transitions stay in
+ * (over the folded `search_text`, migration 016), filter and sort (by name:
+ * `name_key`, migration 017) with a keyset cursor, lookups by id or content
+ * hash, the editable description, publishing, the slideshow order, and each
+ * image's timeline (`image_events`, written by triggers). State transitions stay in
  * images-repository.ts and lifecycle.ts; nothing here changes `status`.
  */
 import type { ImageStatus } from '@slideshow/contracts';
@@ -20,8 +20,14 @@ export interface DescriptionColumns {
   slide_position: number | null;
 }
 
+/** The keys migrations 016 and 017 add to `images` (library-keys.ts; '' until computed). */
+export interface LibraryKeyColumns {
+  search_text: string;
+  name_key: string;
+}
+
 /** A row of `images` with the library columns. */
-export type LibraryRow = ImageRow & DescriptionColumns;
+export type LibraryRow = ImageRow & DescriptionColumns & LibraryKeyColumns;
 
 /** A library row with its open failure, if any (LEFT JOIN failed_tasks). */
 export type LibraryListRow = LibraryRow & {
@@ -71,13 +77,15 @@ export interface ImageEventRow {
 
 const SORT_COLUMN: Record<LibrarySort, string> = {
   date: 'i.created_at',
-  name: 'i.original_name COLLATE NOCASE',
+  // Folded, accents ignored, digit runs by value (library-keys.ts); a row another connection
+  // wrote has '' until the backend next opens the database, and sorts first until then.
+  name: 'i.name_key',
   size: 'i.bytes',
 };
 
 /** The value of `row`'s sort column, for the next page's cursor. */
-export function sortValue(row: ImageRow, sort: LibrarySort): string | number {
-  if (sort === 'name') return row.original_name;
+export function sortValue(row: LibraryRow, sort: LibrarySort): string | number {
+  if (sort === 'name') return row.name_key;
   if (sort === 'size') return row.bytes;
   return row.created_at;
 }
