@@ -120,10 +120,11 @@ function fromZero(repo: string): string[] {
       SA('slideshow-backend'),
       'roles/secretmanager.secretAccessor',
     ),
+    'gcloud iam roles create slideshowPublicMediaReader --project=demo --title=slideshowPublicMediaReader --permissions=storage.objects.get --stage=GA',
     bind(
       'storage managed-folders add-iam-policy-binding gs://demo-images/variants/ --project=demo',
       'allUsers',
-      'roles/storage.objectViewer',
+      'projects/demo/roles/slideshowPublicMediaReader',
     ),
     `gcloud workflows deploy process-image --source=${repo}/workflows/process-image.workflows.yaml ${LOC} --service-account=slideshow-workflow@demo.iam.gserviceaccount.com --set-env-vars=PROCESSOR_JOB=processor,BACKEND_URL=${URL},TASK_TIMEOUT_SECONDS=${LIMITS.taskTimeoutSeconds},MAX_RETRIES=${LIMITS.maxRetries},JOB_PARALLELISM=${LIMITS.jobParallelism}`,
   ];
@@ -182,6 +183,7 @@ function convergedProject(firstRun: string[]): Rule[] {
     { match: 'services list *', stdout: APIS.split(' ').join('\n') },
     { match: `run services describe backend * --format=value(status.url)`, stdout: URL },
     { match: 'iam roles describe slideshowRunOperationsViewer *', stdout: 'run.operations.get' },
+    { match: 'iam roles describe slideshowPublicMediaReader *', stdout: 'storage.objects.get' },
     // gcloud's value() joins a list with ';', in the API's order (not necessarily sorted).
     {
       match: 'iam roles describe slideshowQueueOperator *',
@@ -318,6 +320,25 @@ describe('scripts/setup against a recording gcloud', () => {
     expect(result.status, result.stderr).toBe(0);
     expect(await gcloud.mutations()).toEqual([
       `gcloud storage buckets remove-iam-policy-binding gs://demo-images --project=demo --member=${SA('slideshow-processor')} --role=roles/storage.objectUser`,
+    ]);
+  });
+
+  it('takes back the objectViewer an earlier setup gave anyone on variants/ (it lists the folder): a custom role reads by name only', async () => {
+    await gcloud.setRules([
+      {
+        match: 'storage managed-folders get-iam-policy gs://demo-images/variants/ *',
+        stdout: [
+          'roles/storage.objectViewer,allUsers,',
+          'projects/demo/roles/slideshowPublicMediaReader,allUsers,',
+          `roles/storage.objectUser,${SA('slideshow-processor')},`,
+        ].join('\n'),
+      },
+      ...convergedProject(fromZero(repo)),
+    ]);
+    const result = await runScript('setup', ['--project', 'demo', '--steps', 'iam'], env);
+    expect(result.status, result.stderr).toBe(0);
+    expect(await gcloud.mutations()).toEqual([
+      'gcloud storage managed-folders remove-iam-policy-binding gs://demo-images/variants/ --project=demo --member=allUsers --role=roles/storage.objectViewer',
     ]);
   });
 
