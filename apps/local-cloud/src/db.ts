@@ -39,8 +39,16 @@ function blankSecretEnv(table: string, path: string): string {
     WHERE json_valid(data) AND json_type(data, '${path}') = 'array';`;
 }
 
-/** Append-only: never edit an entry, add a new one. */
-const MIGRATIONS: readonly string[] = [
+/** Adds the column unless the table has it: a migration may be run again over its own result. */
+function addColumn(db: Db, table: string, column: string, type: string): void {
+  const columns = db.pragma(`table_info(${table})`) as { name: string }[];
+  if (!columns.some((c) => c.name === column)) {
+    db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
+}
+
+/** Append-only: never edit an entry, add a new one. Each is SQL, or a function of the database. */
+const MIGRATIONS: readonly (string | ((db: Db) => void))[] = [
   `CREATE TABLE queues (name TEXT PRIMARY KEY, data TEXT NOT NULL);
    CREATE TABLE tasks (
      name TEXT PRIMARY KEY,
@@ -104,6 +112,48 @@ const MIGRATIONS: readonly string[] = [
   // Workflow executions whose run a process began and did not end (no end stored, no clean
   // stop): one whose runs keep ending with local-cloud itself is set aside at the next start.
   'CREATE TABLE IF NOT EXISTS execution_runs (name TEXT PRIMARY KEY, unfinished INTEGER NOT NULL);',
+  // Listing pages in SQL and pruning old history (src/history.ts): the sort key of the default
+  // order, when each execution ended, every execution's labels (the backend looks executions up
+  // by its `dispatch_key` label), the job execution an operation follows, and the indexes for them.
+  // Rows whose JSON cannot be read get no sort key or labels; finished ones with no readable end
+  // count as ended now, so they are pruned one retention period later.
+  (db) => {
+    addColumn(db, 'executions', 'create_time', 'TEXT');
+    addColumn(db, 'executions', 'end_ms', 'INTEGER');
+    addColumn(db, 'job_executions', 'end_ms', 'INTEGER');
+    addColumn(db, 'operations', 'execution', 'TEXT');
+    db.exec(`UPDATE executions SET
+     create_time = COALESCE(json_extract(data, '$.createTime'), json_extract(data, '$.startTime')),
+     end_ms = CASE WHEN state = 'ACTIVE' THEN NULL
+       ELSE CAST(round((julianday(json_extract(data, '$.endTime')) - 2440587.5) * 86400000) AS INTEGER)
+       END
+     WHERE json_valid(data);
+   UPDATE executions SET end_ms = CAST(round((julianday('now') - 2440587.5) * 86400000) AS INTEGER)
+     WHERE state <> 'ACTIVE' AND end_ms IS NULL;
+   CREATE INDEX IF NOT EXISTS executions_listing ON executions (workflow, create_time, seq);
+   CREATE INDEX IF NOT EXISTS executions_ended ON executions (end_ms) WHERE end_ms IS NOT NULL;
+   CREATE TABLE IF NOT EXISTS execution_labels (
+     workflow TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, execution TEXT NOT NULL,
+     PRIMARY KEY (workflow, key, value, execution)
+   ) WITHOUT ROWID;
+   CREATE INDEX IF NOT EXISTS execution_labels_by_execution ON execution_labels (execution);
+   INSERT OR IGNORE INTO execution_labels (workflow, key, value, execution)
+     SELECT e.workflow, l.key, l.value, e.name FROM executions e,
+       json_each(CASE WHEN json_valid(e.data) THEN e.data ELSE '{}' END, '$.labels') l
+     WHERE l.type = 'text' AND l.key IS NOT NULL;
+   UPDATE job_executions SET end_ms = CAST(round((julianday(
+       CASE WHEN json_valid(data) THEN json_extract(data, '$.completionTime') END
+     ) - 2440587.5) * 86400000) AS INTEGER) WHERE done = 1;
+   UPDATE job_executions SET end_ms = CAST(round((julianday('now') - 2440587.5) * 86400000) AS INTEGER)
+     WHERE done = 1 AND end_ms IS NULL;
+   CREATE INDEX IF NOT EXISTS job_executions_listing ON job_executions (job, seq);
+   CREATE INDEX IF NOT EXISTS job_executions_ended ON job_executions (end_ms) WHERE end_ms IS NOT NULL;
+   UPDATE operations SET execution = json_extract(data, '$.execution')
+     WHERE CASE WHEN json_valid(data) THEN json_extract(data, '$.kind') = 'job-execution' END;
+   CREATE INDEX IF NOT EXISTS operations_by_execution ON operations (execution)
+     WHERE execution IS NOT NULL;
+   CREATE INDEX IF NOT EXISTS connector_calls_by_operation ON connector_calls (operation);`);
+  },
 ];
 
 /** Opens (creating if needed) and migrates the database at `path`. */
@@ -116,7 +166,9 @@ export function openDatabase(path: string): Db {
   const current = Number(db.pragma('user_version', { simple: true }));
   for (let v = current; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
+      const migration = MIGRATIONS[v]!;
+      if (typeof migration === 'string') db.exec(migration);
+      else migration(db);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }

@@ -159,6 +159,30 @@ describe.skipIf(!hasGcloud)(
       expect(described).toMatchObject({ state: 'SUCCEEDED', result: '"hi gcloud"' });
     });
 
+    it('pages through executions with the page tokens: each once, newest first', async () => {
+      const W = `/v1/${cloud.parent}/workflows`;
+      const deployed = await api(cloud, 'POST', `${W}?workflowId=paged`, {
+        sourceContents: 'main:\n  steps:\n    - done:\n        return: 1\n',
+      });
+      expect(deployed, JSON.stringify(deployed)).toMatchObject({ status: 200 });
+      const names: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const created = await api(cloud, 'POST', `${W}/paged/executions`, {});
+        expect(created, JSON.stringify(created)).toMatchObject({ status: 200 });
+        names.unshift(created.body.name);
+        await cloud.executionFinished(created.body.name);
+      }
+      // --page-size=2: gcloud asks for 3 pages, sending back each nextPageToken.
+      const listed = JSON.parse(
+        await gcloud('workflows', 'executions', 'list', 'paged', '--page-size=2', '--format=json'),
+      ) as { name: string }[];
+      expect(listed.map((e) => e.name)).toEqual(names);
+      const limited = JSON.parse(
+        await gcloud('workflows', 'executions', 'list', 'paged', '--limit=3', '--format=json'),
+      ) as { name: string }[];
+      expect(limited.map((e) => e.name)).toEqual(names.slice(0, 3));
+    });
+
     it('is refused without the token (credentials disabled, or another token)', async () => {
       const cases: Record<string, string>[] = [
         { CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'true' },

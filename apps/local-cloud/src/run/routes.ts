@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { invalidArgument, notFound } from '../google-error.ts';
 import type { Operation, OperationsStore } from '../operations.ts';
-import { pageWindow, paginate } from '../paging.ts';
+import { pageSizeOf, pageWindow, paginate, seqPage } from '../paging.ts';
 import type { Router } from '../router.ts';
 import { parseDuration } from '../time.ts';
 import type { Execution, Job } from './model.ts';
@@ -111,7 +111,11 @@ function registerExecutionRoutes(
 ): void {
   router.add('GET', `${J}/{job}/executions`, (req) => {
     const job = mustJob(jobName(req.params));
-    const page = paginate(store.listExecutions(job.name), req.query);
+    const page = seqPage(
+      (before, limit) => store.pageExecutions({ job: job.name }, before, limit),
+      pageSizeOf(req.query),
+      req.query.get('pageToken') ?? req.query.get('page_token') ?? '',
+    );
     return { body: { executions: page.items, nextPageToken: page.nextPageToken } };
   });
   router.add('GET', `${J}/{job}/executions/{execution}`, (req) => {

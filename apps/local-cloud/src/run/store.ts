@@ -29,12 +29,17 @@ export interface RunStore {
   putJob(job: Job): void;
   deleteJob(name: string): void;
   getExecution(name: string): Execution | undefined;
-  listExecutions(job: string): Execution[];
   /**
-   * Executions of every job under `parent` (`projects/P/locations/L`, or
-   * `projects/P/locations/%` for all locations), newest first.
+   * At most `limit` executions of `scope` — one job, or every job `under` a
+   * parent (`projects/P/locations/L`, or `projects/P/locations/%` for all
+   * locations) — newest first, with `seq` below `beforeSeq` when given.
+   * Only these rows are read.
    */
-  listExecutionsUnder(parent: string): Execution[];
+  pageExecutions(
+    scope: { job: string } | { under: string },
+    beforeSeq: number | undefined,
+    limit: number,
+  ): { item: Execution; cursor: number }[];
   /** The execution with id `executionId` under `parent` (a pattern as above), whatever its job. */
   findExecution(parent: string, executionId: string): Execution | undefined;
   putExecution(execution: Execution, done: boolean): void;
@@ -87,19 +92,21 @@ function statements(db: Db) {
     getExecution: db.prepare<[string], { data: string }>(
       'SELECT data FROM job_executions WHERE name = ?',
     ),
-    listExecutions: db.prepare<[string], { data: string }>(
-      'SELECT data FROM job_executions WHERE job = ? ORDER BY seq DESC',
+    pageOfJob: db.prepare<[string, number, number], { seq: number; data: string }>(
+      'SELECT seq, data FROM job_executions WHERE job = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
     ),
-    listExecutionsUnder: db.prepare<[string], { data: string }>(
-      "SELECT data FROM job_executions WHERE job LIKE ? || '/jobs/%' ORDER BY seq DESC",
+    pageUnder: db.prepare<[string, number, number], { seq: number; data: string }>(
+      `SELECT seq, data FROM job_executions WHERE job LIKE ? || '/jobs/%' AND seq < ?
+       ORDER BY seq DESC LIMIT ?`,
     ),
     findExecution: db.prepare<[string, string], { name: string; data: string }>(
       "SELECT name, data FROM job_executions WHERE name LIKE ? || '/jobs/%/executions/' || ?",
     ),
     putExecution: db.prepare(
-      `INSERT INTO job_executions (name, job, seq, done, data)
-       VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM job_executions), ?, ?)
-       ON CONFLICT (name) DO UPDATE SET done = excluded.done, data = excluded.data`,
+      `INSERT INTO job_executions (name, job, seq, done, data, end_ms)
+       VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM job_executions), ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET done = excluded.done, data = excluded.data,
+         end_ms = excluded.end_ms`,
     ),
     deleteExecution: db.prepare('DELETE FROM job_executions WHERE name = ?'),
     deleteAttempts: db.prepare('DELETE FROM job_task_attempts WHERE execution = ?'),
@@ -114,7 +121,7 @@ function statements(db: Db) {
     ),
     requestCancel: db.prepare('INSERT OR IGNORE INTO job_execution_cancels (name) VALUES (?)'),
     deleteCancel: db.prepare('DELETE FROM job_execution_cancels WHERE name = ?'),
-    markDone: db.prepare('UPDATE job_executions SET done = 1 WHERE name = ?'),
+    markDone: db.prepare('UPDATE job_executions SET done = 1, end_ms = ? WHERE name = ?'),
     attemptsOfTasks: db.prepare<[string, number, number], AttemptRow>(
       `SELECT * FROM job_task_attempts WHERE execution = ? AND task_index >= ? AND task_index < ?
        ORDER BY task_index, attempt`,
@@ -153,9 +160,14 @@ export function createRunStore(db: Db): RunStore {
     },
     getExecution: (name) => parseRow<Execution>(s.getExecution.get(name)),
     nameInUse: (name) => s.nameInUse.get(name, name) !== undefined,
-    listExecutions: (job) => s.listExecutions.all(job).map((r) => JSON.parse(r.data) as Execution),
-    listExecutionsUnder: (parent) =>
-      s.listExecutionsUnder.all(parent).map((r) => JSON.parse(r.data) as Execution),
+    pageExecutions: (scope, beforeSeq, limit) => {
+      const before = beforeSeq ?? Number.MAX_SAFE_INTEGER;
+      const rows =
+        'job' in scope
+          ? s.pageOfJob.all(scope.job, before, limit)
+          : s.pageUnder.all(scope.under, before, limit);
+      return rows.map((r) => ({ item: JSON.parse(r.data) as Execution, cursor: r.seq }));
+    },
     findExecution: (parent, executionId) => {
       // LIKE's `_` matches any character: keep only the row whose last segment is the id.
       const row = s.findExecution
@@ -165,7 +177,8 @@ export function createRunStore(db: Db): RunStore {
     },
     putExecution: (execution, done) => {
       const job = execution.name.split('/executions/')[0] ?? '';
-      s.putExecution.run(execution.name, job, done ? 1 : 0, JSON.stringify(execution));
+      const ended = done ? Date.parse(execution.completionTime ?? '') || Date.now() : null;
+      s.putExecution.run(execution.name, job, done ? 1 : 0, JSON.stringify(execution), ended);
     },
     deleteExecution: db.transaction((name: string) => {
       s.deleteAttempts.run(name);
@@ -182,7 +195,7 @@ export function createRunStore(db: Db): RunStore {
       s.requestCancel.run(name);
     },
     markDone: (name) => {
-      s.markDone.run(name);
+      s.markDone.run(Date.now(), name);
     },
     attempts: (execution) => s.attempts.all(execution),
     attemptsOfTasks: (execution, start, end) => s.attemptsOfTasks.all(execution, start, end),

@@ -14,7 +14,7 @@
  */
 import { ApiError, invalidArgument } from '../google-error.ts';
 import { hostHeaderHostname } from '../loopback.ts';
-import { paginate } from '../paging.ts';
+import { type Page, pageSizeOf, paginate, seqPage } from '../paging.ts';
 import { regionOfHostname } from '../regional-host.ts';
 import type { ApiRequest, ApiResponse, Router } from '../router.ts';
 import { parseLabelSelector, requiredValue } from './label-selector.ts';
@@ -84,14 +84,18 @@ function regional(scope: Scope, what: string): string {
   return scope.parent;
 }
 
-/** A v1 list answer, paged by `limit` and `continue` (v1 ListMeta). */
-function listOf(kind: string, items: unknown[], query: URLSearchParams): ApiResponse {
+/** A v1 request's paging (`limit`, `continue`: v1 ListMeta) as `pageSize` and `pageToken`. */
+function v1Paging(query: URLSearchParams): URLSearchParams {
   const paging = new URLSearchParams();
   const limit = query.get('limit');
   const token = query.get('continue');
   if (limit) paging.set('pageSize', limit);
   if (token) paging.set('pageToken', token);
-  const page = paginate(items, paging);
+  return paging;
+}
+
+/** A v1 list answer of one page (its token as v1 ListMeta `continue`). */
+function listOf(kind: string, page: Page<unknown>): ApiResponse {
   return {
     body: {
       apiVersion: V1_API_VERSION,
@@ -169,7 +173,7 @@ function registerV1JobRoutes(router: Router, store: RunStore, service: RunServic
       .listJobs(scope.parent)
       .map(v1Job)
       .filter((j) => selector(labelsOf(j)));
-    return listOf('JobsList', items, req.query);
+    return listOf('JobsList', paginate(items, v1Paging(req.query)));
   });
   router.add('POST', `${V1}/jobs`, (req) => {
     const scope = scopeOf(req);
@@ -210,12 +214,21 @@ function registerV1ExecutionRoutes(router: Router, store: RunStore, service: Run
     const selector = parseLabelSelector(text);
     const jobId = requiredValue(text, LABEL.job);
     // One job's executions are read on their own; otherwise every execution in scope.
-    const rows =
+    const of =
       jobId !== undefined && scope.location !== undefined && JOB_ID.test(jobId)
-        ? store.listExecutions(`${scope.parent}/jobs/${jobId}`)
-        : store.listExecutionsUnder(scope.parent);
-    const items = rows.map(v1Execution).filter((e) => selector(labelsOf(e)));
-    return listOf('ExecutionsList', items, req.query);
+        ? { job: `${scope.parent}/jobs/${jobId}` }
+        : { under: scope.parent };
+    const paging = v1Paging(req.query);
+    const page = seqPage(
+      (before, limit) =>
+        store
+          .pageExecutions(of, before, limit)
+          .map((r) => ({ item: v1Execution(r.item), cursor: r.cursor })),
+      pageSizeOf(paging),
+      paging.get('pageToken') ?? '',
+      (e) => selector(labelsOf(e)),
+    );
+    return listOf('ExecutionsList', page);
   });
   router.add('GET', `${V1}/executions/{execution}`, (req) => ({
     body: v1Execution(findExecution(store, scopeOf(req), req.params.execution ?? '')),
@@ -255,7 +268,7 @@ function registerV1TaskRoutes(router: Router, store: RunStore): void {
       const task = v1TaskOf(execution, index, byTask.get(index) ?? []);
       if (selector(labelsOf(task))) items.push(task);
     }
-    return listOf('TasksList', items, req.query);
+    return listOf('TasksList', paginate(items, v1Paging(req.query)));
   });
   router.add('GET', `${V1}/tasks/{task}`, (req) => {
     const scope = scopeOf(req);

@@ -19,6 +19,22 @@ import type { WorkflowExecution } from './store.ts';
 /** A parsed filter: whether an execution is kept. */
 export type ExecutionFilter = (e: WorkflowExecution) => boolean;
 
+/**
+ * Equalities every kept execution satisfies (top-level `AND` terms `state="X"`
+ * and `labels.K="V"`), which the store applies in SQL on its indexes before
+ * `keep` sees a row; `keep` still decides.
+ */
+export interface FilterPushdown {
+  states: string[];
+  labels: [key: string, value: string][];
+}
+
+/** A parsed filter: the predicate and what of it SQL can apply first. */
+export interface ParsedExecutionFilter {
+  keep: ExecutionFilter;
+  pushdown: FilterPushdown;
+}
+
 type Op = '=' | '!=' | '<' | '<=' | '>' | '>=';
 
 /** Execution.State in executions.proto (local-cloud itself only sets the first five). */
@@ -77,11 +93,14 @@ const FIELDS: Record<string, Field> = {
 };
 
 /** A label key, as `labels.KEY` (local-cloud's and the dispatch adapter's form) or `label.KEY`. */
-function labelField(name: string): Field | undefined {
+function labelField(name: string): (Field & { label: string }) | undefined {
   const key = /^labels?\.(.+)$/.exec(name)?.[1];
   if (key === undefined) return undefined;
-  return { ordered: false, get: (e) => e.labels?.[key], parse: text };
+  return { ordered: false, get: (e) => e.labels?.[key], parse: text, label: key };
 }
+
+/** A comparison that the store can apply in SQL: `state = X` or `labels.K = V`. */
+type Equality = { state: string } | { label: string; value: string };
 
 const TOKEN = /\s*(?:(\()|(\))|(<=|>=|!=|=|<|>|:)|"((?:[^"\\]|\\.)*)"|([^\s()"=<>!:]+))/y;
 
@@ -128,16 +147,33 @@ const compare = (op: Op, x: string | number, y: string | number): boolean => {
   }
 };
 
+/** The equalities among a filter's top-level `AND` terms. */
+function pushdownOf(
+  terms: readonly ExecutionFilter[],
+  equalities: ReadonlyMap<ExecutionFilter, Equality>,
+): FilterPushdown {
+  const pushdown: FilterPushdown = { states: [], labels: [] };
+  for (const term of terms) {
+    const eq = equalities.get(term);
+    if (eq === undefined) continue;
+    if ('state' in eq) pushdown.states.push(eq.state);
+    else pushdown.labels.push([eq.label, eq.value]);
+  }
+  return pushdown;
+}
+
 /** A recursive-descent parser over the tokens (AIP-160's grammar, the subset above). */
 function parser(tokens: Token[]) {
   let i = 0;
+  const equalities = new Map<ExecutionFilter, Equality>();
   const peek = () => tokens[i];
   const isWord = (t: Token | undefined, w: string) => t?.kind === 'word' && t.value === w;
 
   function comparison(): ExecutionFilter {
     const name = tokens[i++];
     if (name?.kind !== 'word') throw invalidArgument('filter: expected a field name');
-    const field = Object.hasOwn(FIELDS, name.value) ? FIELDS[name.value] : labelField(name.value);
+    const label = labelField(name.value);
+    const field = Object.hasOwn(FIELDS, name.value) ? FIELDS[name.value] : label;
     if (field === undefined) {
       throw invalidArgument(
         `filter: unsupported field ${JSON.stringify(name.value)} (supported: ${Object.keys(FIELDS).join(', ')}, labels.KEY)`,
@@ -156,13 +192,18 @@ function parser(tokens: Token[]) {
     }
     const value = field.parse(raw.value, name.value);
     const o = op.op as Op;
-    return (e) => {
+    const keep: ExecutionFilter = (e) => {
       const v = field.get(e);
       // A field the execution lacks (endTime while ACTIVE, a label it does not carry)
       // equals nothing, so only != keeps it.
       if (v === undefined || Number.isNaN(v)) return o === '!=';
       return compare(o, v, value);
     };
+    if (o === '=' && typeof value === 'string') {
+      if (name.value === 'state') equalities.set(keep, { state: value });
+      else if (field === label) equalities.set(keep, { label: label.label, value });
+    }
+    return keep;
   }
 
   function unary(): ExecutionFilter {
@@ -192,10 +233,11 @@ function parser(tokens: Token[]) {
       i++;
       terms.push(unary());
     }
-    return (e) => terms.some((t) => t(e));
+    // One term is returned as itself, so a top-level equality stays recognisable.
+    return terms.length === 1 ? (terms[0] as ExecutionFilter) : (e) => terms.some((t) => t(e));
   }
 
-  function conjunction(): ExecutionFilter {
+  function conjunctionTerms(): ExecutionFilter[] {
     const terms = [disjunction()];
     for (;;) {
       const t = peek();
@@ -203,20 +245,27 @@ function parser(tokens: Token[]) {
       if (isWord(t, 'AND')) i++;
       terms.push(disjunction());
     }
+    return terms;
+  }
+
+  function conjunction(): ExecutionFilter {
+    const terms = conjunctionTerms();
     return (e) => terms.every((t) => t(e));
   }
 
   return {
-    parse(): ExecutionFilter {
-      const f = conjunction();
+    parse(): ParsedExecutionFilter {
+      const terms = conjunctionTerms();
       if (i < tokens.length) throw invalidArgument('filter: unexpected )');
-      return f;
+      return { keep: (e) => terms.every((t) => t(e)), pushdown: pushdownOf(terms, equalities) };
     },
   };
 }
 
 /** Parses an executions.list `filter`; 400 INVALID_ARGUMENT for anything outside the subset. */
-export function parseExecutionFilter(filter: string | null): ExecutionFilter {
-  if (filter === null || filter.trim() === '') return () => true;
+export function parseExecutionFilter(filter: string | null): ParsedExecutionFilter {
+  if (filter === null || filter.trim() === '') {
+    return { keep: () => true, pushdown: { states: [], labels: [] } };
+  }
   return parser(tokenize(filter)).parse();
 }

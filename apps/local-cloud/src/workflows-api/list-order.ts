@@ -5,30 +5,46 @@
  * descending createTime. The following fields are supported for ordering:
  * executionId, state, createTime, startTime, endTime, duration, and
  * workflowRevisionId" with AIP-132 syntax (`field`, `field desc`).
+ *
+ * Each field is an SQL expression over a row `e` of `executions`, so the
+ * store sorts and pages in SQL (store.ts `pageExecutions`); ties are broken by
+ * the newest row first (`seq` descending), whatever the direction asked.
+ * None is NULL: a missing `endTime` sorts as `''`, a missing `duration` as -1.
  */
 import { invalidArgument } from '../google-error.ts';
-import type { WorkflowExecution } from './store.ts';
 
-type Key = (e: WorkflowExecution) => string | number;
+/** One sort key: an SQL expression over `e` and its direction. */
+export interface OrderClause {
+  sql: string;
+  desc: boolean;
+}
 
-const seconds = (d: string | undefined) => (d === undefined ? -1 : Number.parseFloat(d));
+/** A JSON field of the row's data; NULL (never an error) when the stored JSON cannot be read. */
+const json = (path: string) =>
+  `CASE WHEN json_valid(e.data) THEN json_extract(e.data, '${path}') END`;
 
-const FIELDS: Record<string, Key> = {
-  executionId: (e) => e.name.split('/').pop() ?? '',
-  state: (e) => e.state,
-  createTime: (e) => e.createTime ?? e.startTime,
-  startTime: (e) => e.startTime,
-  endTime: (e) => e.endTime ?? '',
-  duration: (e) => seconds(e.duration),
-  workflowRevisionId: (e) => e.workflowRevisionId,
+const FIELDS: Record<string, string> = {
+  // The name is `<workflow>/executions/<id>`: '/executions/' is 12 characters.
+  executionId: 'substr(e.name, length(e.workflow) + 13)',
+  state: 'e.state',
+  // createTime, or startTime for rows stored before createTime existed (migration 8).
+  createTime: 'e.create_time',
+  startTime: `COALESCE(${json('$.startTime')}, '')`,
+  endTime: `COALESCE(${json('$.endTime')}, '')`,
+  duration: `COALESCE(CAST(rtrim(${json('$.duration')}, 's') AS REAL), -1)`,
+  workflowRevisionId: `COALESCE(${json('$.workflowRevisionId')}, '')`,
 };
 
-/** Parses `orderBy` into comparators; 400 INVALID_ARGUMENT for an unsupported field or direction. */
-function parseOrderBy(orderBy: string): { key: Key; desc: boolean }[] {
+/** Newest createTime first: Google's default order, served by the `executions_listing` index. */
+export const DEFAULT_ORDER: readonly OrderClause[] = [{ sql: FIELDS.createTime ?? '', desc: true }];
+
+/** Parses `orderBy` into sort keys; 400 INVALID_ARGUMENT for an unsupported field or direction. */
+export function parseExecutionOrder(orderBy: string | null): readonly OrderClause[] {
+  if (orderBy === null || orderBy.trim() === '') return DEFAULT_ORDER;
   return orderBy.split(',').map((part) => {
     const [field = '', direction, extra] = part.trim().split(/\s+/);
-    const key = Object.hasOwn(FIELDS, field) ? FIELDS[field] : undefined;
-    if (key === undefined) {
+    const sql = Object.hasOwn(FIELDS, field) ? FIELDS[field] : undefined;
+    if (sql === undefined) {
       throw invalidArgument(
         `orderBy: unsupported field ${JSON.stringify(field)} (supported: ${Object.keys(FIELDS).join(', ')})`,
       );
@@ -36,27 +52,6 @@ function parseOrderBy(orderBy: string): { key: Key; desc: boolean }[] {
     if (extra !== undefined || (direction !== undefined && !/^(asc|desc)$/i.test(direction))) {
       throw invalidArgument(`orderBy: invalid clause ${JSON.stringify(part.trim())}`);
     }
-    return { key, desc: direction?.toLowerCase() === 'desc' };
-  });
-}
-
-/** Orders executions as `orderBy` says, newest createTime first by default; ties keep the given order. */
-export function orderExecutions(
-  executions: WorkflowExecution[],
-  orderBy: string | null,
-): WorkflowExecution[] {
-  const clauses =
-    orderBy === null || orderBy.trim() === ''
-      ? [{ key: FIELDS.createTime as Key, desc: true }]
-      : parseOrderBy(orderBy);
-  return [...executions].sort((a, b) => {
-    for (const { key, desc } of clauses) {
-      const x = key(a);
-      const y = key(b);
-      if (x === y) continue;
-      const c = x < y ? -1 : 1;
-      return desc ? -c : c;
-    }
-    return 0;
+    return { sql, desc: direction?.toLowerCase() === 'desc' };
   });
 }

@@ -17,8 +17,7 @@ import type { Router } from '../router.ts';
 import { parseWorkflow } from '../workflows/index.ts';
 import type { ExecutionsRunner } from './executions.ts';
 import { validateLabels } from './labels.ts';
-import { parseExecutionFilter } from './list-filter.ts';
-import { orderExecutions } from './list-order.ts';
+import { listExecutionsPage } from './list-executions.ts';
 import type { Workflow, WorkflowExecution, WorkflowsStore } from './store.ts';
 
 const WORKFLOW_ID = /^[A-Za-z]([-_A-Za-z0-9]{0,126}[A-Za-z0-9])?$/;
@@ -351,14 +350,11 @@ function registerExecutionRoutes(
     return { body: execution };
   });
   router.add('GET', `${W}/{workflow}/executions`, (req) => {
-    const name = workflowName(req.params);
-    const keep = parseExecutionFilter(req.query.get('filter'));
-    const ordered = orderExecutions(store.listExecutions(name), req.query.get('orderBy'));
-    const page = paginate(ordered.filter(keep), req.query);
+    const page = listExecutionsPage(store, workflowName(req.params), req.query);
     const view = req.query.get('view');
     return {
       body: {
-        executions: page.items.map((e) => executionView(e, view ?? 'BASIC')),
+        executions: page.executions.map((e) => executionView(e, view ?? 'BASIC')),
         nextPageToken: page.nextPageToken,
       },
     };
