@@ -8,6 +8,13 @@
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
 import type { Db } from './db.ts';
+import {
+  createHistoryPruner,
+  HISTORY_RETENTION_MS,
+  type HistorySweep,
+  type Pruned,
+  startHistorySweep,
+} from './history.ts';
 import { createOperationsStore, type OperationsStore } from './operations.ts';
 import { createOutboundPolicy } from './outbound-policy.ts';
 import { refusal } from './request-guard.ts';
@@ -67,6 +74,8 @@ export interface LocalCloudDeps {
   outboundHosts?: readonly string[];
   /** The port local-cloud listens on: the only target the OAuth token is sent to. */
   selfPort?: number;
+  /** Finished executions older than this are pruned (history.ts; default 7 days, 0 keeps all). */
+  historyRetentionMs?: number;
   now?: () => number;
 }
 
@@ -82,6 +91,8 @@ export interface LocalCloud {
   stop(): Promise<void>;
   /** Resolves when a workflow execution started by this process has finished (tests). */
   executionFinished(name: string): Promise<void>;
+  /** Prunes finished history past the retention period now, as the periodic sweep does (tests). */
+  sweepHistory(): Promise<Pruned>;
 }
 
 /** Assembles local-cloud over its dependencies. */
@@ -152,6 +163,7 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
   registerRunV1Routes(router, runStore, runService);
 
   let started = false;
+  const history = historySweeper(deps, now, log);
   return {
     fetch: (request) => router.handle(request),
     handleRaw: (request) => router.handleRaw(request),
@@ -168,14 +180,40 @@ export function createLocalCloud(deps: LocalCloudDeps): LocalCloud {
         outbound,
         now,
       });
+      history.start();
     },
     async stop() {
       // Stop taking work in, then stop what runs: executions first (they wait on jobs).
-      await dispatcher?.stop();
+      await Promise.all([dispatcher?.stop(), history.stop()]);
       dispatcher = undefined;
       await Promise.all([executions.stop(), jobRunner.stop()]);
     },
     executionFinished: (name) => executions.completion(name),
+    sweepHistory: () => history.sweep(),
+  };
+}
+
+/** The history sweep (history.ts), started and stopped with the rest of the background work. */
+function historySweeper(
+  deps: LocalCloudDeps,
+  now: () => number,
+  log: Logger,
+): { start(): void; stop(): Promise<void>; sweep(): Promise<Pruned> } {
+  let running: HistorySweep | undefined;
+  return {
+    start() {
+      running = startHistorySweep({
+        pruner: createHistoryPruner(deps.db),
+        retentionMs: deps.historyRetentionMs ?? HISTORY_RETENTION_MS,
+        now,
+        logger: log.child({ component: 'history' }),
+      });
+    },
+    async stop() {
+      await running?.stop();
+      running = undefined;
+    },
+    sweep: () => running?.sweep() ?? Promise.resolve({ executions: 0, jobExecutions: 0 }),
   };
 }
 

@@ -37,3 +37,16 @@ describe('LOCAL_CLOUD_JOB_PINNED_ENV', () => {
     expect(problems({ S: { secret: 'x', version: '2' } })).toContain('LOCAL_CLOUD_JOB_PINNED_ENV');
   });
 });
+
+describe('LOCAL_CLOUD_HISTORY_RETENTION_MS', () => {
+  it('is left to the default (7 days, history.ts) unless set; 0 keeps everything', () => {
+    expect(loadConfig({}).historyRetentionMs).toBeUndefined();
+    expect(loadConfig({ LOCAL_CLOUD_HISTORY_RETENTION_MS: '3600000' }).historyRetentionMs).toBe(
+      3_600_000,
+    );
+    expect(loadConfig({ LOCAL_CLOUD_HISTORY_RETENTION_MS: '0' }).historyRetentionMs).toBe(0);
+    expect(() => loadConfig({ LOCAL_CLOUD_HISTORY_RETENTION_MS: '-1' })).toThrow(
+      /LOCAL_CLOUD_HISTORY_RETENTION_MS/,
+    );
+  });
+});

@@ -68,6 +68,8 @@ const Fields = z.object({
   LOCAL_CLOUD_KILL_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   /** How long a deleted queue's name stays unusable; default Google's 7 days. */
   LOCAL_CLOUD_QUEUE_TOMBSTONE_MS: z.coerce.number().int().min(0).optional(),
+  /** How long finished executions are kept (0: for ever); default 7 days (history.ts). */
+  LOCAL_CLOUD_HISTORY_RETENTION_MS: z.coerce.number().int().min(0).optional(),
   /** Most job task processes at once (0: no limit); default: this machine's cores. */
   LOCAL_CLOUD_MAX_RUNNING_TASKS: z.coerce.number().int().min(0).default(availableParallelism()),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']).default('INFO'),
@@ -107,6 +109,8 @@ export interface LocalCloudConfig {
   /** Deleted queue names stay unusable this long (undefined: Google's 7 days). */
   queueTombstoneMs?: number;
   maxRunningTasks: number;
+  /** Finished executions are pruned after this long (undefined: 7 days; 0: never). */
+  historyRetentionMs?: number;
   logLevel: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
   /** Stop as on SIGTERM once stdin reaches its end (npm start's launcher holds the other end). */
   stopWhenStdinCloses: boolean;
@@ -144,6 +148,9 @@ export function loadConfig(
   if (c.LOCAL_CLOUD_OIDC_TOKEN) config.oidcToken = c.LOCAL_CLOUD_OIDC_TOKEN;
   if (c.LOCAL_CLOUD_QUEUE_TOMBSTONE_MS !== undefined) {
     config.queueTombstoneMs = c.LOCAL_CLOUD_QUEUE_TOMBSTONE_MS;
+  }
+  if (c.LOCAL_CLOUD_HISTORY_RETENTION_MS !== undefined) {
+    config.historyRetentionMs = c.LOCAL_CLOUD_HISTORY_RETENTION_MS;
   }
   return config;
 }

@@ -25,6 +25,9 @@ const cloud = await startLocalCloud({
   outboundHosts: config.outboundHosts,
   logger,
   ...(config.oidcToken ? { oidcToken: config.oidcToken } : {}),
+  ...(config.historyRetentionMs === undefined
+    ? {}
+    : { historyRetentionMs: config.historyRetentionMs }),
   ...(config.queueTombstoneMs === undefined
     ? {}
     : { tasksRules: { queueTombstoneMs: config.queueTombstoneMs } }),

@@ -30,14 +30,16 @@ export interface OperationsStore {
 
 /** Creates the operations store. */
 export function createOperationsStore(db: Db): OperationsStore {
+  // `execution`: the job execution an operation follows, pruned with it (history.ts).
   const put = db.prepare(
-    'INSERT INTO operations (name, data) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET data = excluded.data',
+    `INSERT INTO operations (name, data, execution) VALUES (?, ?, ?)
+     ON CONFLICT (name) DO UPDATE SET data = excluded.data, execution = excluded.execution`,
   );
   const get = db.prepare<[string], { data: string }>('SELECT data FROM operations WHERE name = ?');
   return {
     newName: (parent) => `${parent}/operations/${randomUUID()}`,
     put: (name, op) => {
-      put.run(name, JSON.stringify(op));
+      put.run(name, JSON.stringify(op), op.kind === 'job-execution' ? op.execution : null);
     },
     get: (name) => parseRow<StoredOperation>(get.get(name)),
   };

@@ -56,6 +56,8 @@ export interface StartLocalCloudOptions {
   jobPinnedEnv?: Readonly<Record<string, PinnedValue>>;
   /** Hosts tasks and workflow calls may reach besides loopback (no token is ever sent to them). */
   outboundHosts?: readonly string[];
+  /** Finished executions older than this are pruned (default 7 days; 0 keeps everything). */
+  historyRetentionMs?: number;
 }
 
 /** A running local-cloud. */
@@ -227,6 +229,9 @@ export async function startLocalCloud(options: StartLocalCloudOptions): Promise<
     outboundHosts: options.outboundHosts ?? [],
     selfPort: port,
     ...(options.tasksRules === undefined ? {} : { tasksRules: options.tasksRules }),
+    ...(options.historyRetentionMs === undefined
+      ? {}
+      : { historyRetentionMs: options.historyRetentionMs }),
   });
   cloud = started;
   started.start();
