@@ -114,7 +114,9 @@ async function errorFromResponse(response: TransportResponse, what: string): Pro
   if (retryable) code = 'BACKEND_UNAVAILABLE';
   return new AppError(code, `${what} answered ${response.status}: ${message}`, {
     retryable,
-    context: { status: response.status, requestId },
+    // `origin` tells the exit policy this 404 is the backend's ("no such image"), not a
+    // store's (a missing original, which Cloud Storage also answers 404).
+    context: { status: response.status, requestId, origin: 'backend' },
   });
 }
 

@@ -95,13 +95,21 @@ describe('failureKind: what an error means to the policy', () => {
     ],
     [
       '404 from the backend: the image was deleted',
-      new AppError('NOT_FOUND', 'gone', { context: { status: 404 } }),
+      new AppError('NOT_FOUND', 'gone', { context: { status: 404, origin: 'backend' } }),
       false,
       'gone',
     ],
     [
-      'NOT_FOUND without a 404 (a missing original)',
+      'NOT_FOUND from the folder store (a missing original)',
       new AppError('NOT_FOUND', 'no object'),
+      false,
+      'permanent',
+    ],
+    [
+      "Cloud Storage's 404 (a missing original): reported, not taken for a deleted image",
+      new AppError('NOT_FOUND', 'no object', {
+        context: { key: 'originals/img_x', operation: 'get', status: 404 },
+      }),
       false,
       'permanent',
     ],

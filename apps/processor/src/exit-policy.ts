@@ -64,8 +64,9 @@ export function failureKind(error: AppError, aborted: boolean): FailureKind {
   // on shutdown (apps/local-cloud/src/run/child-process.ts). main.ts puts the signal in the reason.
   if (aborted && error.context.signal === 'SIGINT') return 'interrupted';
   if (aborted) return 'terminated';
-  // The backend answered 404 for the image: it was deleted while the task ran.
-  if (error.code === 'NOT_FOUND' && error.context.status === 404) return 'gone';
+  // The backend answered 404 for the image: it was deleted while the task ran. A store's
+  // NOT_FOUND (Cloud Storage's 404 for a missing original) is the image's failure, reported.
+  if (error.code === 'NOT_FOUND' && error.context.origin === 'backend') return 'gone';
   if (error.code === 'STALE_GENERATION') return 'stale';
   return error.retryable ? 'retryable' : 'permanent';
 }

@@ -27,6 +27,15 @@ afterAll(async () => {
   await Promise.all([backend?.stop(), emulator?.stop()]);
 });
 
+/** Runs the bundled processor for `id` with the bucket as its store; resolves when it exits. */
+function processOnBucket(id: string) {
+  return spawnProcessor({
+    ...processorEnv(backend, id, { GCS_BUCKET_NAME: BUCKET, GCS_API_ENDPOINT: emulator.endpoint }),
+    STORAGE_URL: '',
+    GOOGLE_CLOUD_PROJECT: emulator.projectId,
+  }).done;
+}
+
 describe('the bundled processor with GCS_BUCKET_NAME', () => {
   it('reads the original from the bucket and writes every variant back to it', async () => {
     const { id } = await backend.upload(await makeJpeg(480, 320, 71), 'gcs.jpg');
@@ -39,14 +48,7 @@ describe('the bundled processor with GCS_BUCKET_NAME', () => {
     const key = `originals/${id}`;
     await gcs.put(key, await readFile(join(backend.storeRoot, key)), { contentType: 'image/jpeg' });
 
-    const result = await spawnProcessor({
-      ...processorEnv(backend, id, {
-        GCS_BUCKET_NAME: BUCKET,
-        GCS_API_ENDPOINT: emulator.endpoint,
-      }),
-      STORAGE_URL: '',
-      GOOGLE_CLOUD_PROJECT: emulator.projectId,
-    }).done;
+    const result = await processOnBucket(id);
     expect(result.code, result.stderr).toBe(0);
     expect((await backend.image(id)).status).toBe('processed');
 
@@ -64,5 +66,19 @@ describe('the bundled processor with GCS_BUCKET_NAME', () => {
       expect(info.cacheControl).toBe(VARIANT_CACHE_CONTROL);
       expect(info.contentType).toMatch(/^image\/(avif|webp|jpeg)$/);
     }
+  });
+
+  it('reports an original missing from the bucket as a failure (NOT_FOUND), not as a deleted image', async () => {
+    // The backend has the image; the bucket has no original for it (deleted by hand, or a
+    // database restored to before its delete). Cloud Storage answers 404, as the backend
+    // does for a deleted image: the processor must tell the two apart.
+    const { id } = await backend.upload(await makeJpeg(480, 320, 72), 'missing.jpg');
+    const result = await processOnBucket(id);
+    expect(result.code, result.stderr).toBe(0);
+    expect((await backend.image(id)).status).toBe('failed');
+    const row = backend.db
+      .prepare('SELECT error_code, source FROM failed_tasks WHERE image_id = ?')
+      .get(id);
+    expect(row).toEqual({ error_code: 'NOT_FOUND', source: 'processor' });
   });
 });
