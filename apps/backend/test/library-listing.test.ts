@@ -80,6 +80,21 @@ describe('the media library listing', () => {
     }
   });
 
+  it('pages by name past names whose sort key is far longer than the name (Hangul, many numbers, 200 characters)', async () => {
+    const numbers = Array.from({ length: 20 }, (_, i) => `p${i}`).join('_');
+    const names = [
+      `${'한국어'.repeat(20)}.png`,
+      `${'한국어'.repeat(20)}b.png`,
+      `${numbers}.png`,
+      `${numbers}b.png`,
+      `${'1가'.repeat(97)}.png`,
+      `${'1가'.repeat(97)}b.png`,
+    ];
+    for (const [i, name] of names.entries()) await upload(name, makePng(8, 8, i + 1));
+    const all = await everything('sort=name', 1);
+    expect(all.map((v) => v.originalName).sort()).toEqual([...names].sort());
+  });
+
   it('refuses a cursor from another sort order instead of skipping images', async () => {
     await upload('a.png', makePng(8, 8, 1));
     await upload('b.png', makePng(8, 8, 2));
@@ -115,6 +130,8 @@ describe('the media library listing', () => {
       'İstanbul.jpg': ['istanbul', 'İSTANBUL'],
       'Straße.jpg': ['STRASSE', 'straße'],
       'ΣΟΦΊΑ.png': ['σοφια'],
+      // A Σ before the extension: lower-cased as σ in the name, as ς at the end of a search.
+      'Αθηνάς.png': ['αθηνάς', 'ΑΘΗΝΆΣ', 'αθηνασ'],
       'ﬁeld.png': ['FIELD'],
       'plain.png': ['creme BRULEE'],
     };

@@ -22,11 +22,18 @@ const IGNORED = /[\p{M}\p{Cf}]/gu;
 
 /**
  * `text` folded for matching: full Unicode case folding by upper- then lower-casing (ß → ss,
- * ς → σ, İ → i̇), NFKD (ﬁ → fi, full-width → ASCII, é → e + U+0301), then combining marks and
- * format characters removed — so case, accents and NFC/NFD do not matter.
+ * İ → i̇), every final sigma as σ (as Unicode case folding maps ς: `toLowerCase` picks ς or σ
+ * by the letters around a Σ, so `Αθηνάς.png` and a search `αθηνάς` would differ), NFKD
+ * (ﬁ → fi, full-width → ASCII, é → e + U+0301), then combining marks and format characters
+ * removed — so case, accents and NFC/NFD do not matter.
  */
 export function foldText(text: string): string {
-  return text.toUpperCase().toLowerCase().normalize('NFKD').replace(IGNORED, '');
+  return text
+    .toUpperCase()
+    .toLowerCase()
+    .replaceAll('ς', 'σ')
+    .normalize('NFKD')
+    .replace(IGNORED, '');
 }
 
 /**

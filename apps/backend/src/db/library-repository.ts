@@ -8,7 +8,7 @@
  */
 import type { ImageStatus } from '@slideshow/contracts';
 import type { ImageRow } from './images-repository.ts';
-import { foldText } from './library-keys.ts';
+import { foldText, nameSortKey } from './library-keys.ts';
 import type { Db } from './open-database.ts';
 
 /** The columns migration 006 adds to `images`. */
@@ -83,11 +83,21 @@ const SORT_COLUMN: Record<LibrarySort, string> = {
   size: 'i.bytes',
 };
 
-/** The value of `row`'s sort column, for the next page's cursor. */
+/**
+ * What the next page's cursor holds of `row`: its sort column's value, but for the name sort the
+ * name itself, from which {@link cursorPosition} computes the key again. The key can be several
+ * times longer than the name (every digit run padded to 20 places, a Hangul syllable split into
+ * its letters), and a cursor travels in a query string.
+ */
 export function sortValue(row: LibraryRow, sort: LibrarySort): string | number {
-  if (sort === 'name') return row.name_key;
+  if (sort === 'name') return row.original_name;
   if (sort === 'size') return row.bytes;
   return row.created_at;
+}
+
+/** The sort column's value a cursor's {@link sortValue} stands for. */
+export function cursorPosition(value: string | number, sort: LibrarySort): string | number {
+  return sort === 'name' ? nameSortKey(String(value)) : value;
 }
 
 /**

@@ -23,6 +23,7 @@ import { Hono } from 'hono';
 import * as z from 'zod';
 import type { AppEnv, Services } from '../context.ts';
 import {
+  cursorPosition,
   LIBRARY_SORTS,
   type LibraryListRow,
   type LibrarySort,
@@ -53,7 +54,9 @@ const ListQuery = z.object({
     .optional(),
   sort: z.enum(LIBRARY_SORTS).default('date'),
   order: z.enum(['asc', 'desc']).optional(),
-  cursor: z.string().max(600).optional(),
+  // A file name of up to 200 characters (4 UTF-8 bytes each at most, JSON escapes), its id and
+  // the sort, in base64url: under 2 KiB.
+  cursor: z.string().max(2048).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
@@ -104,7 +107,7 @@ function decodeCursor(cursor: string, sort: LibrarySort, order: 'asc' | 'desc') 
   if (parsed[0] !== sort || parsed[1] !== order) {
     throw new AppError('VALIDATION_FAILED', 'the cursor belongs to another sort order');
   }
-  return { value: parsed[2], id: parsed[3] };
+  return { value: cursorPosition(parsed[2], sort), id: parsed[3] };
 }
 
 function checkId(id: string): string {
