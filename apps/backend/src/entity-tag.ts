@@ -4,6 +4,7 @@
  * answer gets a 304 with no body when nothing changed.
  */
 import { createHash } from 'node:crypto';
+import type { Context } from 'hono';
 
 /** A strong entity tag for a body: a quoted sha256 prefix (162 bits). */
 export function entityTag(body: string | Uint8Array): string {
@@ -31,4 +32,13 @@ export function weaklyMatches(ifNoneMatch: string | undefined, etag: string | nu
  */
 export function namesExactly(ifNoneMatch: string | undefined, etag: string): boolean {
   return ifNoneMatch?.split(',').some((t) => t.trim() === etag || t.trim() === '*') ?? false;
+}
+
+/**
+ * A route's 304 for a client that holds the answer. It says `Vary: Accept-Encoding` as the
+ * 200 would have (RFC 9110 §15.4.5): compression.ts sets it on answers with a body only.
+ */
+export function notModified(c: Context): Response {
+  c.header('Vary', 'Accept-Encoding');
+  return c.body(null, 304);
 }

@@ -114,6 +114,7 @@ describe('compressed answers', () => {
         expect(again.status, `${path} with ${held}`).toBe(304);
         // The 304 names the copy the client holds: the compressed one's weak tag.
         expect(again.headers.get('etag'), `${path} with ${held}`).toBe(held);
+        expect(again.headers.get('vary'), `${path} with ${held}`).toMatch(/accept-encoding/i);
         expect(await again.text()).toBe('');
       }
       const other = await t.app.request(path, { headers: { 'If-None-Match': '"something-else"' } });

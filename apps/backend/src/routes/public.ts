@@ -15,7 +15,7 @@ import { AppError } from '@slideshow/runtime';
 import { assertValidKey } from '@slideshow/storage';
 import { Hono } from 'hono';
 import type { AppEnv, Services } from '../context.ts';
-import { entityTag, namesExactly } from '../entity-tag.ts';
+import { entityTag, namesExactly, notModified } from '../entity-tag.ts';
 import { slideshowEntry } from '../image-view.ts';
 import { isUnderVariants } from '../keys.ts';
 
@@ -45,7 +45,7 @@ export function slideshowRoutes(services: Services) {
     const etag = entityTag(body);
     c.header('Cache-Control', 'public, no-cache');
     c.header('ETag', etag);
-    if (namesExactly(c.req.header('If-None-Match'), etag)) return c.body(null, 304);
+    if (namesExactly(c.req.header('If-None-Match'), etag)) return notModified(c);
     c.header('Content-Type', 'application/json; charset=utf-8');
     return c.body(body);
   });

@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
-import { entityTag, namesExactly } from '../entity-tag.ts';
+import { entityTag, namesExactly, notModified } from '../entity-tag.ts';
 import { adminPage, slideshowPage } from './pages.ts';
 
 /** Options for {@link createWebRoutes}. */
@@ -82,7 +82,7 @@ export function createWebRoutes(options: WebRoutesOptions = {}): Hono {
     routes.get(path, (c) => {
       c.header('Cache-Control', 'no-cache');
       c.header('ETag', page.etag);
-      if (namesExactly(c.req.header('If-None-Match'), page.etag)) return c.body(null, 304);
+      if (namesExactly(c.req.header('If-None-Match'), page.etag)) return notModified(c);
       return c.html(page.html);
     });
   }
@@ -99,7 +99,7 @@ export function createWebRoutes(options: WebRoutesOptions = {}): Hono {
     }
     c.header('Cache-Control', 'no-cache');
     c.header('ETag', file.etag);
-    if (namesExactly(c.req.header('If-None-Match'), file.etag)) return c.body(null, 304);
+    if (namesExactly(c.req.header('If-None-Match'), file.etag)) return notModified(c);
     c.header('Content-Type', asset.type);
     return c.body(file.body);
   });
