@@ -33,7 +33,7 @@ export function openRotatingLog(
   } catch {
     // Not there yet: the stream creates it.
   }
-  const closed: Promise<unknown>[] = [];
+  const closing = new Set<Promise<unknown>>();
   // Opened synchronously, so the file exists before the next write may turn it over.
   const open = (): WriteStream | undefined => {
     let fd: number;
@@ -45,7 +45,12 @@ export function openRotatingLog(
     }
     const opened = createWriteStream('', { fd });
     opened.on('error', onError);
-    closed.push(once(opened, 'close').catch(() => undefined));
+    // Kept until it has closed, so end() can wait for it; then let go (a log left running
+    // turns over many times).
+    const done = once(opened, 'close')
+      .catch(() => undefined)
+      .finally(() => closing.delete(done));
+    closing.add(done);
     return opened;
   };
   let stream = open();
@@ -66,7 +71,7 @@ export function openRotatingLog(
     },
     async end() {
       stream?.end();
-      await Promise.all(closed);
+      await Promise.all([...closing]);
     },
   };
 }

@@ -131,7 +131,8 @@ describe.skipIf(NO_CHROMIUM)(
         // The other browser still holds its cookie and token; they no longer make a session.
         await device.page.reload();
         await device.page.locator('#login-view').waitFor({ state: 'visible' });
-        expect(device.errors).toEqual([]);
+        // The other browser's polls meanwhile got 401 (its session had ended): how it learns.
+        expect(device.errors.filter((e) => !/status of 401\b/.test(e))).toEqual([]);
       } finally {
         await device.browser.close();
       }

@@ -2,7 +2,7 @@
  * The variant check of the reconcile (docs/operations.md, "After a restore"):
  * a database restored to an earlier point still lists as processed the images
  * deleted since, whose variants (and upload originals) the delete removed, so
- * the slideshow serves URLs that answer 404 and nothing retries them. One
+ * the slideshow serves URLs whose files are gone and nothing retries them. One
  * batch of processed images, in id order, is checked against the store per
  * call; each image whose current set is incomplete is failed like any other
  * failure (a failed_tasks row, source `reaper`: the backend's own verdict), so
