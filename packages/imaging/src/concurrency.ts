@@ -36,30 +36,6 @@ export function configureSharp(): void {
   if (sharp.concurrency() !== LIBVIPS_THREADS) sharp.concurrency(LIBVIPS_THREADS);
 }
 
-/** Runs `fn` over `items` with at most `limit` calls in flight; rejects on the first failure. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const index = next++;
-      try {
-        results[index] = await fn(items[index] as T, index);
-      } catch (error) {
-        failed = true;
-        throw coerceError(error);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 /** A unit of work for {@link runByCost}: its cost and readiness may change while others run. */
 export interface CostedJob<R> {
   /** Relative cost, read each time a slot frees: the costliest ready job runs first. */

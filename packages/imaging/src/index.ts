@@ -4,7 +4,6 @@
  * beyond
  * buffers, file reads of the input and the caller's `write`.
  */
-export { mapLimit } from './concurrency.ts';
 export type { OutputFormat, VariantOutput } from './encode.ts';
 export { DEFAULT_LIMITS, type Limits, resolveLimits } from './limits.ts';
 export { type PresetSet, presetVersion } from './preset-config.ts';

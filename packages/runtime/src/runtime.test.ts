@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { AppError, coerceError, createLogger, retryWithBackoff } from './index.ts';
+import { AppError, coerceError, createLogger, mapLimit, retryWithBackoff } from './index.ts';
 
 function capture() {
   const stream = new PassThrough();
@@ -90,5 +90,32 @@ describe('retryWithBackoff', () => {
         { deadlineMs: 30, initialDelayMs: 5, maxDelayMs: 10 },
       ),
     ).rejects.toThrow('still down');
+  });
+});
+
+describe('mapLimit', () => {
+  it('keeps the items’ order with at most `limit` calls in flight', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const results = await mapLimit([5, 1, 4, 2, 3, 0], 2, async (n, index) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      for (let i = 0; i < n; i++) await Promise.resolve();
+      inFlight--;
+      return `${index}:${n * 10}`;
+    });
+    expect(results).toEqual(['0:50', '1:10', '2:40', '3:20', '4:30', '5:0']);
+    expect(most).toBe(2);
+  });
+
+  it('rejects with the first failure as an AppError and starts no further call', async () => {
+    const started: number[] = [];
+    const run = mapLimit([0, 1, 2, 3, 4], 1, async (n) => {
+      started.push(n);
+      if (n === 1) throw new Error('broke');
+      return n;
+    });
+    await expect(run).rejects.toMatchObject({ code: 'INTERNAL', message: 'broke' });
+    expect(started).toEqual([0, 1]);
   });
 });

@@ -8,7 +8,7 @@
  * retry would answer 409.
  */
 import { isImageErrorCode } from '@slideshow/contracts';
-import { coerceError } from '@slideshow/runtime';
+import { coerceError, mapLimit } from '@slideshow/runtime';
 import type { AdminClient, FailedTask, FailedTaskFilter } from './admin-client.ts';
 import type { Progress } from './progress.ts';
 
@@ -57,24 +57,17 @@ export async function requeueFailed(options: RequeueOptions): Promise<RequeueSum
   if (options.dryRun || selected.length === 0) return summary;
 
   const progress = options.progress(selected.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < selected.length) {
-      const row = selected[next++];
-      if (!row) break;
-      try {
-        await options.client.retryImage(row.imageId);
-        summary.requeued.push(row.imageId);
-        progress.tick(true);
-      } catch (error) {
-        const e = coerceError(error);
-        summary.failures.push({ imageId: row.imageId, code: e.code, message: e.message });
-        progress.tick(false);
-      }
+  await mapLimit(selected, Math.max(1, options.concurrency ?? 4), async (row) => {
+    try {
+      await options.client.retryImage(row.imageId);
+      summary.requeued.push(row.imageId);
+      progress.tick(true);
+    } catch (error) {
+      const e = coerceError(error);
+      summary.failures.push({ imageId: row.imageId, code: e.code, message: e.message });
+      progress.tick(false);
     }
-  };
-  const workers = Math.max(1, Math.min(options.concurrency ?? 4, selected.length));
-  await Promise.all(Array.from({ length: workers }, worker));
+  });
   progress.done();
   return summary;
 }

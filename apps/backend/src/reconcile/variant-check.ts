@@ -12,6 +12,7 @@
  * not, and the image is only good for a delete.
  */
 import type { ReconcileFinding, ReconcileVariantsAnswer } from '@slideshow/contracts';
+import { mapLimit } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
 import type { Services } from '../context.ts';
 import type { ImageRow } from '../db/images-repository.ts';
@@ -54,24 +55,6 @@ async function checkOne(store: ObjectStore, row: ImageRow): Promise<Checked> {
   return { row, variants: expected.length, missing, originalExists };
 }
 
-/** Runs `work` over `items`, at most `concurrency` at a time, keeping their order. */
-async function mapPooled<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await work(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return out;
-}
-
 /** Builds the check over the app's services and the reconcile's queries. */
 export function createVariantCheck(services: Services, queries: ReconcileRepository) {
   const { deps, repos } = services;
@@ -98,7 +81,7 @@ export function createVariantCheck(services: Services, queries: ReconcileReposit
   /** One batch: checks up to `limit` processed images after `after`, fails the incomplete ones unless a dry run. */
   return async (request: VariantCheckRequest): Promise<ReconcileVariantsAnswer> => {
     const rows = queries.processedAfter(request.after, request.limit);
-    const checked = await mapPooled(rows, CHECK_CONCURRENCY, (row) => checkOne(deps.store, row));
+    const checked = await mapLimit(rows, CHECK_CONCURRENCY, (row) => checkOne(deps.store, row));
     const findings: ReconcileFinding[] = [];
     for (const found of checked) {
       if (found.missing === 0) continue;
