@@ -2,12 +2,8 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { encodeResized, type Resized } from './encode.ts';
 import { getPreset, type QualitySearch } from './presets.ts';
-import {
-  chooseQualities,
-  type FormatChoice,
-  type ProbeEncode,
-  searchQuality,
-} from './quality-search.ts';
+import { type ProbeEncode, searchQuality } from './probe-search.ts';
+import { chooseQualities, type FormatChoice } from './quality-search.ts';
 import { photoJpeg } from './test-fixtures.ts';
 
 /** A fake encoder with a known, monotone quality → score curve. */

@@ -10,7 +10,7 @@ import {
   type Resized,
   type VariantOutput,
 } from './encode.ts';
-import type { ProbeScorer } from './quality-search.ts';
+import type { ProbeScorer } from './probe-search.ts';
 
 /** One encode of the probe, its bytes started at once and its score computed on demand. */
 export interface Trial {
