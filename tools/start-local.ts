@@ -16,18 +16,11 @@
  * the variable that moves it.
  */
 
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StatusAnswer, UploadOutcome } from '@slideshow/contracts';
+import { claimDataDir, StartRefused } from './data-dir-claim.ts';
 import { type LocalStack, startLocalStack } from './local-stack.ts';
 import { makeSampleHeic, makeSampleImages } from './sample-images.ts';
 import { repoRoot } from './shared-dir.ts';
@@ -43,9 +36,6 @@ process.stderr.on('error', () => undefined);
 /** Which variable moves which service's port. */
 const PORT_VARIABLE = { backend: 'PORT', 'local-cloud': 'LOCAL_CLOUD_PORT' } as const;
 
-/** A refusal to start, explained to the user (no stack trace). */
-class StartRefused extends Error {}
-
 /** The port `name` sets: unset → `fallback`, 0 → one the OS picks, else 1–65535. */
 function portFrom(name: 'PORT' | 'LOCAL_CLOUD_PORT', fallback: number): number {
   const raw = process.env[name];
@@ -57,89 +47,6 @@ function portFrom(name: 'PORT' | 'LOCAL_CLOUD_PORT', fallback: number): number {
     );
   }
   return port;
-}
-
-/** True when a process with this pid exists (EPERM: it does, as another user). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * True when `pid` is a running npm start. A pid file outlives a launcher killed hard, and
- * after a reboot its number may belong to any other program: where /proc shows the command
- * line, only one naming this script counts; elsewhere any running process does.
- */
-function isNpmStart(pid: number): boolean {
-  if (!isRunning(pid)) return false;
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('start-local');
-  } catch (error) {
-    // Gone since the check (ENOENT: not running); no /proc here, or not ours to read: assume it is.
-    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
-  }
-}
-
-/**
- * Makes DATA_DIR private to this user (docs/security.md, "Local stack (local-cloud)"): it
- * holds the database, the stored originals, the secrets and the logs, which other users of
- * the machine must not read. A new folder is made 0700; one this user owns that others may
- * enter is narrowed to 0700, saying so, as local-cloud narrows its own files
- * (apps/local-cloud/src/data-files.ts). Its parents keep the usual mode.
- */
-function makePrivate(dataDir: string): void {
-  mkdirSync(dirname(dataDir), { recursive: true });
-  try {
-    mkdirSync(dataDir, { mode: 0o700 });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
-  const { mode, uid } = statSync(dataDir);
-  if ((mode & 0o077) === 0 || uid !== process.getuid?.()) return;
-  chmodSync(dataDir, 0o700);
-  say(
-    `Narrowed ${dataDir} to 0700 (it was ${(mode & 0o777).toString(8).padStart(4, '0')}): ` +
-      'other users of this machine must not read its database, files, secrets and logs.',
-  );
-}
-
-/**
- * Claims DATA_DIR for this run with `npm-start.pid`: a second `npm start` on
- * the same folder (on other ports) would share the first one's SQLite files
- * and secrets, so it stops instead. A pid file whose process is gone (a run
- * that was killed), or is another program now, is replaced. Returns the release function.
- */
-function claimDataDir(dataDir: string): () => void {
-  makePrivate(dataDir);
-  const file = join(dataDir, 'npm-start.pid');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
-      return () => rmSync(file, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(owner) && owner > 0 && isNpmStart(owner)) {
-        throw new StartRefused(
-          `DATA_DIR ${dataDir} is in use by another npm start (pid ${owner}). Stop it, or give ` +
-            'this one its own folder and ports, e.g. DATA_DIR=.data-2 PORT=8081 LOCAL_CLOUD_PORT=8124 npm start',
-        );
-      }
-      // The launcher writes the servers' logs: one killed hard (or a crash, a reboot) takes the
-      // servers with it (their stdin lifeline), but their last lines never reach the files.
-      say(
-        `The last npm start here (pid ${owner}) ended without stopping the stack (killed hard, a ` +
-          'crash or a reboot): the backend and local-cloud stopped with it, but the last lines ' +
-          `of their logs in ${join(dataDir, 'logs')} are missing.`,
-      );
-      rmSync(file, { force: true });
-    }
-  }
-  throw new Error(`could not claim ${file}`);
 }
 
 /**
@@ -360,7 +267,7 @@ async function main(): Promise<void> {
   const backendPort = portFrom('PORT', 8080);
   // An empty ADMIN_PASSWORD counts as unset.
   const chosenPassword = process.env.ADMIN_PASSWORD || undefined;
-  const release = claimDataDir(dataDir);
+  const release = claimDataDir(dataDir, say);
   // Samples go in once per data folder: on a later run they would bring back images the admin
   // deleted (an upload of the same bytes after a delete is a new image).
   const samplesDone = existsSync(join(dataDir, SAMPLES_MARKER));
