@@ -23,6 +23,7 @@ import {
   type DispatchResult,
   type ExecutionState,
   type QueueName,
+  type TaskCancellation,
   type TaskDispatcher,
   type TaskState,
 } from './task-dispatcher.ts';
@@ -176,12 +177,14 @@ function queueIdOf(queues: Record<QueueName, string>, name: QueueName): string {
   return queue;
 }
 
-/** Creates the dispatcher; the client connects lazily on the first call. */
-export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions): TaskDispatcher {
-  const deadline = checkedDeadline(options);
-  const logger = options.logger ?? silentLogger;
-  const timeout = options.callTimeoutMs ?? 30_000;
-  const client = new CloudTasksClient(
+/** The Cloud Tasks v2 client for an endpoint and its credentials; it connects on its first call. */
+function tasksClient(
+  options: Pick<
+    CloudTasksDispatcherOptions,
+    'apiEndpoint' | 'authClient' | 'accessToken' | 'accessTokenFile'
+  >,
+): CloudTasksClient {
+  return new CloudTasksClient(
     clientOptionsFor(
       options.apiEndpoint,
       options.authClient,
@@ -189,6 +192,14 @@ export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions)
       options.accessTokenFile,
     ) as ConstructorParameters<typeof CloudTasksClient>[0],
   );
+}
+
+/** Creates the dispatcher; the client connects lazily on the first call. */
+export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions): TaskDispatcher {
+  const deadline = checkedDeadline(options);
+  const logger = options.logger ?? silentLogger;
+  const timeout = options.callTimeoutMs ?? 30_000;
+  const client = tasksClient(options);
   const executionsBaseUrl = (options.executionsBaseUrl ?? DEFAULT_EXECUTIONS_BASE_URL).replace(
     /\/+$/,
     '',
@@ -270,6 +281,77 @@ export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions)
     async close() {
       await client.close();
       if (executions !== undefined) await (await executions).close();
+    },
+  };
+}
+
+/** Options for {@link createCloudTasksCancellation}: the dispatcher's queue and connection settings. */
+export type CloudTasksCancellationOptions = Pick<
+  CloudTasksDispatcherOptions,
+  | 'project'
+  | 'location'
+  | 'queues'
+  | 'apiEndpoint'
+  | 'authClient'
+  | 'accessToken'
+  | 'accessTokenFile'
+  | 'logger'
+> & {
+  /** Longest wait for one `tasks.delete`, retries included (default {@link CANCEL_TIMEOUT_MS}). */
+  callTimeoutMs?: number;
+};
+
+/**
+ * Default bound of one cancellation. A cancellation is best effort and runs
+ * while an admin waits for a delete, so it gets one attempt (no gax retries:
+ * the client would retry UNAVAILABLE for up to 600 s) within a few seconds;
+ * a task it could not remove only costs the run it would have cost anyway.
+ */
+export const CANCEL_TIMEOUT_MS = 5_000;
+
+/**
+ * The TaskCancellation port through the real client: `tasks.delete`
+ * (https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks/delete),
+ * which "deletes a task. A task can be deleted if it is scheduled or
+ * dispatched"; NOT_FOUND means the task is gone already (its request
+ * succeeded, so the execution exists, or its retries ran out). Needs
+ * `cloudtasks.tasks.delete` on the queues.
+ */
+export function createCloudTasksCancellation(
+  options: CloudTasksCancellationOptions,
+): TaskCancellation {
+  for (const key of ['project', 'location'] as const) {
+    const value: unknown = options[key];
+    if (typeof value !== 'string' || value === '') {
+      throw new TypeError(
+        `Expected a non-empty string for ${key} but received ${String(value)} of type ${typeof value}`,
+      );
+    }
+  }
+  const logger = options.logger ?? silentLogger;
+  const timeout = options.callTimeoutMs ?? CANCEL_TIMEOUT_MS;
+  const client = tasksClient(options);
+  return {
+    async cancel(key, queue) {
+      assertDispatchKey(key);
+      const taskName = client.taskPath(
+        options.project,
+        options.location,
+        queueIdOf(options.queues, queue),
+        key,
+      );
+      try {
+        // `retry: null`: one attempt, bounded by `timeout` (gax CallSettings.merge).
+        await client.deleteTask({ name: taskName }, { timeout, retry: null });
+        logger.debug('task deleted', { key, taskName });
+        return true;
+      } catch (error) {
+        if (grpcCode(error) === NOT_FOUND) return false;
+        throw dispatchError(error, 'Cloud Tasks deleteTask', { key, taskName });
+      }
+    },
+    async close() {
+      await client.close();
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   assertDispatchKey,
   type DispatchRequest,
   type DispatchResult,
+  type TaskCancellation,
   type TaskDispatcher,
 } from './task-dispatcher.ts';
 
@@ -56,6 +57,20 @@ export function createDryRunDispatcher(options: DryRunDispatcherOptions = {}): D
     },
     async executionState() {
       return undefined;
+    },
+    async close() {},
+  };
+}
+
+/**
+ * The dry-run TaskCancellation: the dry-run dispatcher queues nothing, so
+ * there is never a task to remove (every answer is false).
+ */
+export function createDryRunCancellation(): TaskCancellation {
+  return {
+    async cancel(key) {
+      assertDispatchKey(key);
+      return false;
     },
     async close() {},
   };

@@ -39,9 +39,10 @@ describe('the one-dispatch-path guard', () => {
 
   it('keeps the ports and the dry-run adapters free of Google SDK imports', () => {
     // The backend imports these in every mode; loading them must not load a cloud SDK.
-    const ports = ['./task-dispatcher.ts', './queue-admin.ts'];
+    const ports = ['./task-dispatcher.ts', './queue-admin.ts', './task-cancellation.ts'];
     for (const file of [
       'task-dispatcher.ts',
+      'task-cancellation.ts',
       'dry-run.ts',
       'queue-admin.ts',
       'dry-run-queue-admin.ts',

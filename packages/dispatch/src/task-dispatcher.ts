@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto';
 import type { WorkflowArgument } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 
+export type { TaskCancellation } from './task-cancellation.ts';
+
 /** The two queues (docs/architecture.md#batches-and-quotas): interactive uploads, bulk ingests. */
 export const QUEUES = ['uploads', 'ingest'] as const;
 
