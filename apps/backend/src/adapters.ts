@@ -1,7 +1,7 @@
 /**
  * The backend's adapters, opened from its configuration for main.ts: the
  * object store (through `@slideshow/storage/open`), the dispatcher, the queue
- * admin, the callback verifier, the lease store and the database bucket (for
+ * admin, the task cancellation, the callback verifier, the lease store and the database bucket (for
  * deleting superseded replicas). Each adapter is imported
  * only when the configuration names it, so a local run never loads a cloud
  * SDK it does not use (packages/storage/src/open.test.ts and
@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CallbackVerifier } from '@slideshow/callback-auth';
-import type { TaskDispatcher } from '@slideshow/dispatch';
+import type { TaskCancellation, TaskDispatcher } from '@slideshow/dispatch';
 import type { QueueAdmin } from '@slideshow/dispatch/queue-admin';
 import type { LeaseStore } from '@slideshow/lease/store';
 import type { Logger } from '@slideshow/runtime';
@@ -116,6 +116,17 @@ export async function openDispatcher(
   }
 }
 
+/** Where the Cloud Tasks queues are and how to reach them (local-cloud's token when set). */
+function cloudTasksQueues(config: BackendConfig) {
+  return {
+    project: config.project,
+    location: config.location,
+    queues: config.queues,
+    ...(config.cloudTasksEndpoint ? { apiEndpoint: config.cloudTasksEndpoint } : {}),
+    ...(config.localCloudTokenFile ? { accessTokenFile: config.localCloudTokenFile } : {}),
+  };
+}
+
 /** The jobs page's view of the queues: only the Cloud Tasks dispatcher has any. */
 export async function openQueueAdmin(config: BackendConfig): Promise<QueueAdmin | undefined> {
   if (config.dispatch === 'dry-run') {
@@ -126,13 +137,24 @@ export async function openQueueAdmin(config: BackendConfig): Promise<QueueAdmin 
   const { createCloudTasksQueueAdmin } = await import(
     '@slideshow/dispatch/queue-admin/cloud-tasks'
   );
-  return createCloudTasksQueueAdmin({
-    project: config.project,
-    location: config.location,
-    queues: config.queues,
-    ...(config.cloudTasksEndpoint ? { apiEndpoint: config.cloudTasksEndpoint } : {}),
-    ...(config.localCloudTokenFile ? { accessTokenFile: config.localCloudTokenFile } : {}),
-  });
+  return createCloudTasksQueueAdmin(cloudTasksQueues(config));
+}
+
+/**
+ * What removes a deleted image's queued task (library/queued-tasks.ts): Cloud Tasks' `tasks.delete`,
+ * a no-op for the dry run, nothing for Workflows (no queue).
+ */
+export async function openTaskCancellation(
+  config: BackendConfig,
+  logger: Logger,
+): Promise<TaskCancellation | undefined> {
+  if (config.dispatch === 'dry-run') {
+    const { createDryRunCancellation } = await import('@slideshow/dispatch/dry-run');
+    return createDryRunCancellation();
+  }
+  if (config.dispatch !== 'cloud-tasks') return undefined;
+  const { createCloudTasksCancellation } = await import('@slideshow/dispatch/cloud-tasks');
+  return createCloudTasksCancellation({ ...cloudTasksQueues(config), logger });
 }
 
 /** The verifier of processing callbacks: Google ID tokens, or the local shared secret. */

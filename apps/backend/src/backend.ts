@@ -9,7 +9,7 @@
  * and the bench call the same function, so there is no second wiring.
  *
  * Nothing runs until `start()`; `stop()` stops the workers and closes the
- * dispatcher and queue admin it was given. The database stays the caller's.
+ * dispatcher, queue admin and task cancellation it was given. The database stays the caller's.
  */
 import { type App, createApp } from './app.ts';
 import type { LoginLimiterSettings } from './auth/rate-limit.ts';
@@ -62,7 +62,7 @@ export interface Backend {
    * writer sends it again (ALREADY_EXISTS counts as success).
    */
   stopRelay(timeoutMs?: number): Promise<void>;
-  /** Closes the dispatcher's and the queue admin's clients. */
+  /** Closes the dispatcher's, the queue admin's and the task cancellation's clients. */
   close(): Promise<void>;
   /** Stops every worker, then closes the clients. */
   stop(): Promise<void>;
@@ -86,6 +86,7 @@ export function createBackend(deps: BackendDeps): Backend {
     lifecycle: services.lifecycle,
     regen: services.regen,
     dispatcher: deps.dispatcher,
+    queuedTasks: services.queuedTasks,
     logger: logger.child({ component: 'outbox-relay' }),
     now: services.now,
   });
@@ -127,6 +128,7 @@ export function createBackend(deps: BackendDeps): Backend {
   const close = async () => {
     await deps.dispatcher.close?.();
     await deps.queueAdmin?.close?.();
+    await deps.taskCancellation?.close?.();
   };
 
   return {

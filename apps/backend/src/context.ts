@@ -5,7 +5,7 @@
  * per-request variables.
  */
 import type { CallbackVerifier } from '@slideshow/callback-auth';
-import type { TaskDispatcher } from '@slideshow/dispatch';
+import type { TaskCancellation, TaskDispatcher } from '@slideshow/dispatch';
 import type { QueueAdmin } from '@slideshow/dispatch/queue-admin';
 import type { Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
@@ -15,6 +15,7 @@ import type { LoginDevices } from './auth/login-device.ts';
 import type { RateLimiter } from './auth/rate-limit.ts';
 import type { LibraryRepository } from './db/library-repository.ts';
 import type { Db } from './db/open-database.ts';
+import type { QueuedTasks } from './library/queued-tasks.ts';
 import type { UploadTracker } from './library/upload-tracker.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { BackendPresets, Regenerator } from './regen/regenerator.ts';
@@ -28,6 +29,11 @@ export interface AppDeps {
   dispatcher: TaskDispatcher;
   /** The dispatcher's queues, for the jobs page (absent when the dispatcher has none). */
   queueAdmin?: QueueAdmin;
+  /**
+   * Removes a deleted image's task still waiting in its queue (library/queued-tasks.ts);
+   * absent when the dispatcher has no queue, and then nothing is cancelled.
+   */
+  taskCancellation?: TaskCancellation;
   callbackVerifier: CallbackVerifier;
   logger: Logger;
   /** `local` serves /media and uses non-Secure cookies; `production` trusts X-Forwarded-For (see trustedProxyHops). */
@@ -89,6 +95,8 @@ export interface Services {
   uploads: UploadTracker;
   /** Deletes images (objects, then rows); ids already gone are skipped. */
   removeImages: (ids: string[]) => Promise<void>;
+  /** The queued tasks a deleted image leaves, and their best-effort removal. */
+  queuedTasks: QueuedTasks;
   /**
    * Fingerprint of the admin password hash (a sha256 of it) that sessions are bound to: a
    * session opened with another password is no session (auth/admin-auth.ts).

@@ -19,6 +19,7 @@ import {
   openQueueAdmin,
   openReplicaStore,
   openStore,
+  openTaskCancellation,
   openVerifier,
 } from './adapters.ts';
 import { hashPassword } from './auth/password.ts';
@@ -61,10 +62,13 @@ async function openBackendDeps(
 ): Promise<Omit<BackendDeps, 'db' | 'writeFence'>> {
   const opened = await openStore(config);
   const queueAdmin = await openQueueAdmin(config);
+  const dispatchLogger = logger.child({ component: 'dispatch' });
+  const taskCancellation = await openTaskCancellation(config, dispatchLogger);
   return {
     store: hooks.wrapStore ? await hooks.wrapStore(opened.store) : opened.store,
-    dispatcher: await openDispatcher(config, logger.child({ component: 'dispatch' })),
+    dispatcher: await openDispatcher(config, dispatchLogger),
     ...(queueAdmin ? { queueAdmin } : {}),
+    ...(taskCancellation ? { taskCancellation } : {}),
     callbackVerifier: await openVerifier(config),
     logger,
     mode: config.mode,

@@ -22,12 +22,19 @@
  *   set serving), and removes its row: no dispatch is retried forever, and
  *   every accepted image still ends processed or with a failed_tasks row.
  *
+ * An image deleted while its dispatch is in flight takes its outbox row with
+ * it, but the task is created all the same: once every image of a dispatched
+ * unit is gone, the relay removes its task again through `queuedTasks`
+ * (library/queued-tasks.ts), best effort, as a delete does for a task created
+ * before it.
+ *
  * The loop wakes on `notify()` (after an insert) or every `pollIntervalMs`.
  */
 import { QUEUES, type QueueName, type TaskDispatcher, toDispatchError } from '@slideshow/dispatch';
 import { coerceError, type Logger } from '@slideshow/runtime';
 import type { Db } from './db/open-database.ts';
 import { judgeFailedDispatch, type RetryPolicy } from './dispatch-verdict.ts';
+import type { QueuedTasks } from './library/queued-tasks.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { type DispatchUnit, dueUnits, formBatches } from './outbox-units.ts';
 import type { Regenerator } from './regen/regenerator.ts';
@@ -88,6 +95,8 @@ export interface OutboxRelayOptions extends Partial<RelaySettings> {
   /** The regenerator: regenerations whose dispatch the relay gives up on are failed through it. */
   regen: Pick<Regenerator, 'dispatchFailed'>;
   dispatcher: TaskDispatcher;
+  /** Removes the task of a unit whose images were all deleted while it was created. */
+  queuedTasks?: Pick<QueuedTasks, 'cancel'>;
   logger: Logger;
   now?: () => number;
 }
@@ -170,12 +179,22 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
+  // Tasks created for images deleted meanwhile: each of their outbox rows went with its image.
+  const cancelOrphans = async (orphans: DispatchUnit[]) => {
+    if (orphans.length === 0 || options.queuedTasks === undefined) return;
+    await options.queuedTasks.cancel(
+      orphans.map((unit) => ({ key: unit.key, queue: unit.queue })),
+      { reason: 'image deleted while its task was created' },
+    );
+  };
+
   const runPass = async (): Promise<number> => {
     formBatches(batchPlan, now());
     const { units, rows } = dueUnits(repos, now(), o.rowsPerPass, batchedQueues);
     let next = 0;
     let ok = 0;
     const done: DispatchUnit[] = [];
+    const orphans: DispatchUnit[] = [];
     let doneRows = 0;
     const worker = async () => {
       while (next < units.length) {
@@ -187,15 +206,16 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         // Commit in chunks so a slow straggler does not hold back finished rows.
         if (doneRows >= 50) {
           doneRows = 0;
-          finish(done.splice(0));
+          orphans.push(...finish(done.splice(0)));
         }
       }
     };
     try {
       await Promise.all(Array.from({ length: Math.min(o.concurrency, units.length) }, worker));
     } finally {
-      finish(done.splice(0));
+      orphans.push(...finish(done.splice(0)));
     }
+    await cancelOrphans(orphans);
     return rows === 0 ? -1 : ok;
   };
 
@@ -224,9 +244,10 @@ function createOutcomeWriter(w: {
   const { repos, logger, now } = w;
 
   // Dispatched rows are deleted in one transaction per chunk (one commit, not one per row). A
-  // crash before that commit re-dispatches them, which ALREADY_EXISTS makes harmless.
-  const finish = (units: DispatchUnit[]) => {
-    if (units.length === 0) return;
+  // crash before that commit re-dispatches them, which ALREADY_EXISTS makes harmless. Returns
+  // the units none of whose images exist any more: deleted while their task was created.
+  const finish = (units: DispatchUnit[]): DispatchUnit[] => {
+    if (units.length === 0) return [];
     const at = new Date(now()).toISOString();
     w.db.transaction(() => {
       for (const unit of units) {
@@ -239,6 +260,7 @@ function createOutcomeWriter(w: {
         }
       }
     })();
+    return units.filter((unit) => unit.rows.every((row) => !repos.images.get(row.image_id)));
   };
 
   /** After a failed attempt: reschedule the unit's rows, or give up and fail its images. */

@@ -12,6 +12,7 @@ import type { AppDeps, Services } from './context.ts';
 import { createLibraryRepository } from './db/library-repository.ts';
 import { sha256Hex } from './ids.ts';
 import { deleteImage } from './library/delete-image.ts';
+import { createQueuedTasks } from './library/queued-tasks.ts';
 import { createUploadTracker } from './library/upload-tracker.ts';
 import { createLifecycle, createRepositories } from './lifecycle.ts';
 import { createRegenerator, REGEN_DEFAULTS, type RegenSettings } from './regen/regenerator.ts';
@@ -78,6 +79,12 @@ export function createServices(deps: AppDeps, hooks: ServiceHooks = {}): Service
         if (repos.images.get(id)) await deleteImage(services, id);
       }
     },
+    queuedTasks: createQueuedTasks({
+      db: deps.db,
+      cancellation: deps.taskCancellation,
+      logger: deps.logger.child({ component: 'task-cancellation' }),
+      now,
+    }),
     now,
     presets,
     regen,

@@ -13,8 +13,7 @@ import {
   RegenRunAnswer,
   type WorkflowArgument,
 } from '@slideshow/contracts';
-import type { DispatchRequest } from '@slideshow/dispatch';
-import type { DryRunDispatcher } from '@slideshow/dispatch/dry-run';
+import type { DispatchRequest, TaskCancellation, TaskDispatcher } from '@slideshow/dispatch';
 import type { Logger } from '@slideshow/runtime';
 import type { BackendPresets, RegenSettings } from '../src/regen/regenerator.ts';
 import type { RunView } from '../src/regen/run-view.ts';
@@ -142,12 +141,18 @@ async function processedImages(t: TestApp, n: number): Promise<string[]> {
 
 /**
  * Builds the harness over a fresh backend with these regeneration and relay settings, and
- * optionally its own dispatcher (a dry-run one, whose look-ups a test may replace) and logger.
+ * optionally its own dispatcher (a dry-run one, whose look-ups a test may replace; only a
+ * dry-run one records what `ingestDispatches` reads), task cancellation and logger.
  */
 export async function regenHarness(
   regen: Partial<RegenSettings>,
   relay: { ingest?: number; batchWindowMs?: number } = {},
-  deps: { dispatcher?: DryRunDispatcher; logger?: Logger; presets?: BackendPresets } = {},
+  deps: {
+    dispatcher?: TaskDispatcher;
+    taskCancellation?: TaskCancellation;
+    logger?: Logger;
+    presets?: BackendPresets;
+  } = {},
 ): Promise<RegenHarness> {
   const options = {
     regen,
