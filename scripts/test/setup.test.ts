@@ -26,7 +26,7 @@ const REG = '--region=europe-west1 --project=demo';
 const DEPLOYER = 'serviceAccount:deployer@demo.iam.gserviceaccount.com';
 /** What the backend's custom queue role holds: see, pause and resume a queue, nothing more. */
 const QUEUE_PERMISSIONS =
-  'cloudtasks.queues.get,cloudtasks.queues.pause,cloudtasks.queues.resume,cloudtasks.tasks.get';
+  'cloudtasks.queues.get,cloudtasks.queues.pause,cloudtasks.queues.resume,cloudtasks.tasks.delete,cloudtasks.tasks.get';
 /** The job limits the test repository's deploy/job-limits.env sets (not the real values, on purpose). */
 const LIMITS = { maxRetries: 2, taskTimeoutSeconds: 900, jobParallelism: 7 };
 
@@ -188,7 +188,7 @@ function convergedProject(firstRun: string[]): Rule[] {
     {
       match: 'iam roles describe slideshowQueueOperator *',
       stdout:
-        'cloudtasks.queues.resume;cloudtasks.tasks.get;cloudtasks.queues.get;cloudtasks.queues.pause',
+        'cloudtasks.queues.resume;cloudtasks.tasks.get;cloudtasks.queues.get;cloudtasks.tasks.delete;cloudtasks.queues.pause',
     },
     { match: 'secrets versions list *', stdout: 'projects/demo/secrets/x/versions/1' },
     { match: 'tasks queues describe image-uploads *', stdout: '0.6\t10\t30\t1s\t300s\t6\t21600s' },
@@ -342,12 +342,28 @@ describe('scripts/setup against a recording gcloud', () => {
     ]);
   });
 
-  it('narrows the queue role back to its four permissions when it holds more', async () => {
+  it('narrows the queue role back to its five permissions when it holds more', async () => {
     await gcloud.setRules([
       {
         match: 'iam roles describe slideshowQueueOperator *',
         stdout:
-          'cloudtasks.queues.get;cloudtasks.queues.pause;cloudtasks.queues.purge;cloudtasks.queues.resume;cloudtasks.tasks.get',
+          'cloudtasks.queues.get;cloudtasks.queues.pause;cloudtasks.queues.purge;cloudtasks.queues.resume;cloudtasks.tasks.delete;cloudtasks.tasks.get',
+      },
+      ...convergedProject(fromZero(repo)),
+    ]);
+    const result = await runScript('setup', ['--project', 'demo', '--steps', 'iam'], env);
+    expect(result.status, result.stderr).toBe(0);
+    expect(await gcloud.mutations()).toEqual([
+      `gcloud iam roles update slideshowQueueOperator --project=demo --permissions=${QUEUE_PERMISSIONS}`,
+    ]);
+  });
+
+  it('adds cloudtasks.tasks.delete to a queue role an earlier setup made without it', async () => {
+    await gcloud.setRules([
+      {
+        match: 'iam roles describe slideshowQueueOperator *',
+        stdout:
+          'cloudtasks.queues.get;cloudtasks.queues.pause;cloudtasks.queues.resume;cloudtasks.tasks.get',
       },
       ...convergedProject(fromZero(repo)),
     ]);
