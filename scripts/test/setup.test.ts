@@ -342,44 +342,22 @@ describe('scripts/setup against a recording gcloud', () => {
     ]);
   });
 
-  it('narrows the queue role back to its five permissions when it holds more', async () => {
+  it.each([
+    [
+      'narrows the queue role back to its five permissions when it holds more',
+      'cloudtasks.queues.get;cloudtasks.queues.pause;cloudtasks.queues.purge;cloudtasks.queues.resume;cloudtasks.tasks.delete;cloudtasks.tasks.get',
+    ],
+    [
+      'adds cloudtasks.tasks.delete to a queue role an earlier setup made without it',
+      'cloudtasks.queues.get;cloudtasks.queues.pause;cloudtasks.queues.resume;cloudtasks.tasks.get',
+    ],
+    [
+      'adds cloudtasks.tasks.get to a queue role an earlier setup made with three permissions',
+      'cloudtasks.queues.get;cloudtasks.queues.pause;cloudtasks.queues.resume',
+    ],
+  ])('%s', async (_name, held) => {
     await gcloud.setRules([
-      {
-        match: 'iam roles describe slideshowQueueOperator *',
-        stdout:
-          'cloudtasks.queues.get;cloudtasks.queues.pause;cloudtasks.queues.purge;cloudtasks.queues.resume;cloudtasks.tasks.delete;cloudtasks.tasks.get',
-      },
-      ...convergedProject(fromZero(repo)),
-    ]);
-    const result = await runScript('setup', ['--project', 'demo', '--steps', 'iam'], env);
-    expect(result.status, result.stderr).toBe(0);
-    expect(await gcloud.mutations()).toEqual([
-      `gcloud iam roles update slideshowQueueOperator --project=demo --permissions=${QUEUE_PERMISSIONS}`,
-    ]);
-  });
-
-  it('adds cloudtasks.tasks.delete to a queue role an earlier setup made without it', async () => {
-    await gcloud.setRules([
-      {
-        match: 'iam roles describe slideshowQueueOperator *',
-        stdout:
-          'cloudtasks.queues.get;cloudtasks.queues.pause;cloudtasks.queues.resume;cloudtasks.tasks.get',
-      },
-      ...convergedProject(fromZero(repo)),
-    ]);
-    const result = await runScript('setup', ['--project', 'demo', '--steps', 'iam'], env);
-    expect(result.status, result.stderr).toBe(0);
-    expect(await gcloud.mutations()).toEqual([
-      `gcloud iam roles update slideshowQueueOperator --project=demo --permissions=${QUEUE_PERMISSIONS}`,
-    ]);
-  });
-
-  it('adds cloudtasks.tasks.get to a queue role an earlier setup made with three permissions', async () => {
-    await gcloud.setRules([
-      {
-        match: 'iam roles describe slideshowQueueOperator *',
-        stdout: 'cloudtasks.queues.get;cloudtasks.queues.pause;cloudtasks.queues.resume',
-      },
+      { match: 'iam roles describe slideshowQueueOperator *', stdout: held },
       ...convergedProject(fromZero(repo)),
     ]);
     const result = await runScript('setup', ['--project', 'demo', '--steps', 'iam'], env);
