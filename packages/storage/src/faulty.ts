@@ -15,6 +15,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '@slideshow/runtime';
 import type {
+  FlatListOptions,
   GetOptions,
   ListEntry,
   ListOptions,
@@ -123,10 +124,15 @@ export function createFaultyObjectStore(
   };
 
   // Listings pass through untouched, options included (a delimiter listing must stay one).
-  function list(prefix: string): AsyncIterable<ObjectInfo>;
+  function list(prefix: string, listOptions?: FlatListOptions): AsyncIterable<ObjectInfo>;
   function list(prefix: string, listOptions: ListOptions): AsyncIterable<ListEntry>;
-  function list(prefix: string, listOptions?: ListOptions): AsyncIterable<ObjectInfo | ListEntry> {
-    return listOptions ? inner.list(prefix, listOptions) : inner.list(prefix);
+  function list(
+    prefix: string,
+    listOptions?: FlatListOptions | ListOptions,
+  ): AsyncIterable<ObjectInfo | ListEntry> {
+    return listOptions?.delimiter
+      ? inner.list(prefix, listOptions)
+      : inner.list(prefix, listOptions);
   }
 
   return {

@@ -2,7 +2,9 @@
  * The filesystem store's listings (fs-read.ts `list`): the whole tree under a
  * prefix in key order, or one level of it (a listing with a delimiter).
  * Symlinks are never followed, the store's own folder is never listed, and
- * names no key can be are skipped.
+ * names no key can be are skipped. A listing from `startAfter` seeks: a folder
+ * whose keys all sort before it is not entered, and a file before it is not
+ * stat'ed, so a walk in pages reads each object once.
  */
 import type { Dirent } from 'node:fs';
 import { opendir, readdir } from 'node:fs/promises';
@@ -23,6 +25,21 @@ function keyOrdered(entries: Dirent[], dirKey: string, namePrefix: string) {
       .map((entry) => ({ entry, sortKey: entry.isDirectory() ? `${entry.name}/` : entry.name }))
       .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0))
   );
+}
+
+/** `name`'s key under the folder of key `dirKey`. */
+const keyIn = (dirKey: string, name: string) => (dirKey === '' ? name : `${dirKey}/${name}`);
+
+/**
+ * Whether a tree listing from `startAfter` enters the folder whose keys all
+ * start with `folderKey` (`…/name/`), and from where: not at all when every key
+ * in it sorts before `startAfter` (the two differ inside `folderKey`), from
+ * `startAfter` when it lies inside the folder, from its start when the whole
+ * folder sorts after it.
+ */
+function folderStart(folderKey: string, startAfter: string): 'skip' | 'seek' | 'all' {
+  if (startAfter.startsWith(folderKey)) return 'seek';
+  return folderKey > startAfter ? 'all' : 'skip';
 }
 
 /**
@@ -61,22 +78,29 @@ async function readFolder(dir: string, dirKey: string): Promise<Dirent[]> {
   }
 }
 
-/** ObjectStore.list under the folder `dir` (key `dirKey`): every object below it whose name starts with `namePrefix`, in key order. */
+/**
+ * ObjectReader.list under the folder `dir` (key `dirKey`): every object below
+ * it whose name starts with `namePrefix` and whose key sorts after
+ * `startAfter` ('' for all), in key order.
+ */
 export async function* listTree(
   infoAt: FsStoreContext['infoAt'],
   dir: string,
   dirKey: string,
   namePrefix: string,
+  startAfter = '',
 ): AsyncGenerator<ObjectInfo> {
   const entries = await readFolder(dir, dirKey);
-  for (const { entry } of keyOrdered(entries, dirKey, namePrefix)) {
-    const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
+  for (const { entry, sortKey } of keyOrdered(entries, dirKey, namePrefix)) {
+    const key = keyIn(dirKey, entry.name);
     const abs = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      yield* listTree(infoAt, abs, key, '');
+      const start = folderStart(keyIn(dirKey, sortKey), startAfter);
+      if (start !== 'skip')
+        yield* listTree(infoAt, abs, key, '', start === 'seek' ? startAfter : '');
       continue;
     }
-    if (!isValidKey(key)) continue;
+    if (key <= startAfter || !isValidKey(key)) continue;
     try {
       const info = await infoAt(key, abs);
       if (info) yield info;
@@ -87,26 +111,28 @@ export async function* listTree(
 }
 
 /**
- * ObjectStore.list with a delimiter under the folder `dir` (key `dirKey`): the
+ * ObjectReader.list with a delimiter under the folder `dir` (key `dirKey`): the
  * folder's files whose names start with `namePrefix` are the objects, and its
- * folders that hold an object the common prefixes. One read of the folder,
- * and for each subfolder a descent only as far as its first object.
+ * folders that hold an object the common prefixes; only the entries that sort
+ * after `startAfter` ('' for all). One read of the folder, and for each
+ * subfolder after `startAfter` a descent only as far as its first object.
  */
 export async function* listLevel(
   infoAt: FsStoreContext['infoAt'],
   dir: string,
   dirKey: string,
   namePrefix: string,
+  startAfter = '',
 ): AsyncGenerator<ListEntry> {
   const entries = await readFolder(dir, dirKey);
   for (const { entry, sortKey } of keyOrdered(entries, dirKey, namePrefix)) {
-    const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
+    // A common prefix is an entry of its own, compared as its own string (`…/name/`).
+    if (keyIn(dirKey, sortKey) <= startAfter) continue;
+    const key = keyIn(dirKey, entry.name);
     const abs = path.join(dir, entry.name);
     try {
       if (entry.isDirectory()) {
-        if (await holdsAnObject(abs, key)) {
-          yield { kind: 'prefix', prefix: dirKey === '' ? sortKey : `${dirKey}/${sortKey}` };
-        }
+        if (await holdsAnObject(abs, key)) yield { kind: 'prefix', prefix: keyIn(dirKey, sortKey) };
         continue;
       }
       if (!isValidKey(key)) continue;

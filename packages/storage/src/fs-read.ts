@@ -15,21 +15,23 @@ import {
   assertValidListOptions,
   assertValidPrefix,
   assertValidRange,
+  type FlatListOptions,
   type GetOptions,
   type ListEntry,
   type ListOptions,
   type ObjectInfo,
+  type ObjectReader,
 } from './object-store.ts';
 
-/** The read half of the filesystem store (ObjectStore's get, stat and list). */
-export interface FsReader {
-  /** ObjectStore.get. */
+/** The read half of the filesystem store (its {@link ObjectReader}: get, stat and list). */
+export interface FsReader extends ObjectReader {
+  /** ObjectReader.get. */
   get(key: string, range?: GetOptions): Promise<Readable>;
-  /** ObjectStore.stat. */
+  /** ObjectReader.stat. */
   stat(key: string): Promise<ObjectInfo | undefined>;
-  /** ObjectStore.list: keys in plain string order, as GCS lists them. */
-  list(prefix: string): AsyncGenerator<ObjectInfo>;
-  /** ObjectStore.list with a delimiter: one folder read (each subfolder read only to its first object), not a walk of the tree. */
+  /** ObjectReader.list: keys in plain string order, as GCS lists them; from `startAfter`, a seek. */
+  list(prefix: string, options?: FlatListOptions): AsyncGenerator<ObjectInfo>;
+  /** ObjectReader.list with a delimiter: one folder read (each subfolder read only to its first object), not a walk of the tree. */
   list(prefix: string, options: ListOptions): AsyncGenerator<ListEntry>;
 }
 
@@ -81,11 +83,11 @@ export function createFsReader(ctx: FsStoreContext): FsReader {
     }
   }
 
-  function list(prefix: string): AsyncGenerator<ObjectInfo>;
+  function list(prefix: string, options?: FlatListOptions): AsyncGenerator<ObjectInfo>;
   function list(prefix: string, options: ListOptions): AsyncGenerator<ListEntry>;
   async function* list(
     prefix: string,
-    options?: ListOptions,
+    options?: FlatListOptions | ListOptions,
   ): AsyncGenerator<ObjectInfo | ListEntry> {
     assertValidPrefix(prefix);
     assertValidListOptions(options);
@@ -99,9 +101,10 @@ export function createFsReader(ctx: FsStoreContext): FsReader {
       throw mapFsError(error, prefix, 'list');
     }
     const namePrefix = prefix.slice(slash + 1);
-    yield* options
-      ? listLevel(infoAt, dir, dirKey, namePrefix)
-      : listTree(infoAt, dir, dirKey, namePrefix);
+    const startAfter = options?.startAfter ?? '';
+    yield* options?.delimiter
+      ? listLevel(infoAt, dir, dirKey, namePrefix, startAfter)
+      : listTree(infoAt, dir, dirKey, namePrefix, startAfter);
   }
 
   return { get, stat: statKey, list };

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFsObjectStore, type FsObjectStore } from './fs.ts';
+import { createFsStoreContext } from './fs-context.ts';
+import { createFsReader } from './fs-read.ts';
 import { runObjectStoreContract } from './object-store.contract.ts';
 import { runResumableUploadsContract } from './resumable-uploads.contract.ts';
 import { type FsUploadServer, startFsUploadServer } from './testing/fs-upload-server.ts';
@@ -231,5 +233,36 @@ describe('filesystem store specifics', () => {
     );
     expect(error.code).toBe('STORAGE_UNAVAILABLE');
     expect(error.retryable).toBe(true);
+  });
+});
+
+describe('filesystem store: a listing from startAfter', () => {
+  it('looks up only the objects after startAfter, not entering the folders before it', async () => {
+    const root = path.join(scratch, 'seek');
+    for (const folder of ['a', 'b', 'c']) {
+      await mkdir(path.join(root, 'photos', folder), { recursive: true });
+      for (let i = 0; i < 10; i++)
+        await writeFile(path.join(root, 'photos', folder, `${i}.jpg`), 'x');
+    }
+    // The real store's reads over a real context, counting each object whose metadata is read.
+    const context = createFsStoreContext(root);
+    const lookedUp: string[] = [];
+    const reader = createFsReader({
+      ...context,
+      infoAt: (key, file) => {
+        lookedUp.push(key);
+        return context.infoAt(key, file);
+      },
+    });
+    const keys: string[] = [];
+    for await (const info of reader.list('photos/', { startAfter: 'photos/b/4.jpg' })) {
+      keys.push(info.key);
+    }
+    const expected = [
+      ...[5, 6, 7, 8, 9].map((i) => `photos/b/${i}.jpg`),
+      ...Array.from({ length: 10 }, (_, i) => `photos/c/${i}.jpg`),
+    ];
+    expect(keys).toEqual(expected);
+    expect(lookedUp).toEqual(expected);
   });
 });

@@ -33,6 +33,8 @@ export interface ListQuery {
   autoPaginate: false;
   maxResults: number;
   delimiter?: '/';
+  /** Inclusive: the listing starts at the first name that is not less. */
+  startOffset?: string;
   pageToken?: string;
 }
 
@@ -94,19 +96,27 @@ async function listPage(bucket: Bucket, query: ListQuery): Promise<ListPage> {
   }
 }
 
+/** What {@link listPages} sends besides the prefix: a delimiter, and where to start. */
+export interface ListFrom {
+  delimiter?: '/' | undefined;
+  /** Sent as `startOffset`, which is inclusive: the caller drops an entry equal to it. */
+  startAfter?: string | undefined;
+}
+
 /** The pages of `objects.list` under `prefix`, `pageSize` entries each, fetched lazily. */
 export async function* listPages(
   bucket: Bucket,
   pageSize: number,
   prefix: string,
-  delimiter?: '/',
+  from: ListFrom = {},
 ): AsyncGenerator<ListPage> {
   assertValidPrefix(prefix);
   let query: ListQuery = {
     prefix,
     autoPaginate: false,
     maxResults: pageSize,
-    ...(delimiter ? { delimiter } : {}),
+    ...(from.delimiter ? { delimiter: from.delimiter } : {}),
+    ...(from.startAfter ? { startOffset: from.startAfter } : {}),
   };
   for (let page = 0; page < MAX_LIST_PAGES; page++) {
     const listed = await listPage(bucket, query);

@@ -184,6 +184,32 @@ describe('Google Cloud Storage store specifics', () => {
       expect(error.retryable).toBe(true);
     }
   });
+
+  it('sends startAfter as startOffset, so a listing from part-way asks only for the page after it', async () => {
+    const paged = createGcsObjectStore({
+      bucket: 'offsets',
+      apiEndpoint: emulator.endpoint,
+      projectId: emulator.projectId,
+      listPageSize: 3,
+    });
+    const keys = Array.from({ length: 9 }, (_, i) => `o/${i}.bin`);
+    for (const key of keys) await paged.put(key, Buffer.from(key), { contentType: 'image/png' });
+    const before = emulator.requests.length;
+    const listed: string[] = [];
+    for await (const info of paged.list('o/', { startAfter: 'o/5.bin' })) listed.push(info.key);
+    expect(listed).toEqual(['o/6.bin', 'o/7.bin', 'o/8.bin']);
+    // The adapter's own requests (page size 3); startOffset is inclusive, so the one page holds
+    // o/5.bin, which the adapter drops, and o/8.bin ends the listing with the next page.
+    const queries = emulator.requests
+      .slice(before)
+      .map((r) => new URL(r.url, 'http://x'))
+      .filter(
+        (url) =>
+          url.pathname.endsWith('/b/offsets/o') && url.searchParams.get('maxResults') === '3',
+      )
+      .map((url) => url.searchParams.get('startOffset'));
+    expect(queries).toEqual(['o/5.bin', 'o/5.bin']);
+  });
 });
 
 describe('openObjectStore with a gs:// location', () => {

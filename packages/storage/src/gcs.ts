@@ -22,6 +22,7 @@ import {
   assertValidKey,
   assertValidListOptions,
   assertValidRange,
+  type FlatListOptions,
   type GetOptions,
   type ListEntry,
   type ListOptions,
@@ -261,18 +262,29 @@ export function createGcsObjectStore(options: GcsObjectStoreOptions): ObjectStor
     }
   }
 
-  function list(prefix: string): AsyncGenerator<ObjectInfo>;
+  function list(prefix: string, options?: FlatListOptions): AsyncGenerator<ObjectInfo>;
   function list(prefix: string, options: ListOptions): AsyncGenerator<ListEntry>;
   async function* list(
     prefix: string,
-    options?: ListOptions,
+    options?: FlatListOptions | ListOptions,
   ): AsyncGenerator<ObjectInfo | ListEntry> {
     assertValidListOptions(options);
-    if (options) {
-      yield* inKeyOrder(listPages(bucket, pageSize, prefix, options.delimiter));
+    const startAfter = options?.startAfter ?? '';
+    const pages = listPages(bucket, pageSize, prefix, {
+      delimiter: options?.delimiter,
+      startAfter,
+    });
+    // `startOffset` is inclusive, and with a delimiter Cloud Storage also answers the common
+    // prefix that holds it: both sort at or before `startAfter`, and are dropped here.
+    if (options?.delimiter) {
+      for await (const entry of inKeyOrder(pages)) {
+        if ((entry.kind === 'prefix' ? entry.prefix : entry.key) > startAfter) yield entry;
+      }
       return;
     }
-    for await (const page of listPages(bucket, pageSize, prefix)) yield* page.objects;
+    for await (const page of pages) {
+      for (const object of page.objects) if (object.key > startAfter) yield object;
+    }
   }
 
   async function deleteKey(key: string): Promise<void> {

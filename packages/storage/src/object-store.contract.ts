@@ -8,6 +8,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { AppError } from '@slideshow/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { listDelimiterTests } from './list-delimiter.contract.ts';
+import { listStartAfterTests } from './list-start-after.contract.ts';
 import type { ObjectStore } from './object-store.ts';
 import {
   appErrorOf,
@@ -48,6 +49,7 @@ export function runObjectStoreContract(
     roundTripTests(ctx);
     listAndOverwriteTests(ctx);
     listDelimiterTests(ctx);
+    listStartAfterTests(ctx);
     failedPutTests(ctx);
     deleteTests(ctx);
     boundedMemoryTest(ctx);

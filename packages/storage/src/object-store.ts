@@ -32,8 +32,26 @@ export interface ObjectInfo {
   cacheControl?: string;
 }
 
-/** Options for {@link ObjectStore.list}. */
-export interface ListOptions {
+/**
+ * Where a listing starts: after `startAfter`, in key order (Cloud Storage's
+ * `startOffset`, https://cloud.google.com/storage/docs/json_api/v1/objects/list,
+ * which is inclusive; this one is not). A walk in pages passes the last entry
+ * of the previous page, so no page lists an object again. `''` or absent: from
+ * the start.
+ */
+interface ListStart {
+  /** Only the entries (objects, or common prefixes compared as their own string) that sort after this string. */
+  startAfter?: string;
+}
+
+/** Options for {@link ObjectReader.list} without a delimiter: every object under the prefix. */
+export interface FlatListOptions extends ListStart {
+  /** Absent: a listing with a delimiter takes {@link ListOptions}. */
+  delimiter?: undefined;
+}
+
+/** Options for {@link ObjectReader.list} with a delimiter. */
+export interface ListOptions extends ListStart {
   /**
    * `'/'` lists one level, as Cloud Storage's `delimiter` does
    * (https://cloud.google.com/storage/docs/json_api/v1/objects/list): the
@@ -60,7 +78,7 @@ export interface CommonPrefix {
  */
 export type ListEntry = (ObjectInfo & { kind: 'object' }) | CommonPrefix;
 
-/** Options for {@link ObjectStore.put}. */
+/** Options for {@link ObjectWriter.put}. */
 export interface PutOptions {
   contentType: string;
   cacheControl?: string;
@@ -70,7 +88,7 @@ export interface PutOptions {
   signal?: AbortSignal;
 }
 
-/** Inclusive byte range for {@link ObjectStore.get}, like HTTP `Range: bytes=start-end`. */
+/** Inclusive byte range for {@link ObjectReader.get}, like HTTP `Range: bytes=start-end`. */
 export interface GetOptions {
   start?: number;
   end?: number;
@@ -119,30 +137,46 @@ export interface ResumableUploads {
 }
 
 /**
- * The object storage port: GCS in production, a folder locally. Keys are
+ * The reading half of the object storage port ({@link ObjectStore}): what a
+ * consumer that never changes the store depends on.
+ */
+export interface ObjectReader {
+  /** A stream of the object's bytes (or an inclusive range); `AppError('NOT_FOUND')` when missing. */
+  get(key: string, options?: GetOptions): Promise<Readable>;
+  /** The object's metadata, or undefined when there is none. */
+  stat(key: string): Promise<ObjectInfo | undefined>;
+  /**
+   * Every object whose key starts with `prefix` (plain string prefix, not a
+   * folder), in key order; with `startAfter`, only those whose key sorts after it.
+   */
+  list(prefix: string, options?: FlatListOptions): AsyncIterable<ObjectInfo>;
+  /**
+   * With `{ delimiter: '/' }`: one level under `prefix`, the objects and the
+   * common prefixes in one key order (a common prefix sorts as its own string);
+   * with `startAfter`, only the entries that sort after it.
+   */
+  list(prefix: string, options: ListOptions): AsyncIterable<ListEntry>;
+}
+
+/** The writing half of the object storage port ({@link ObjectStore}): puts and deletes. */
+export interface ObjectWriter {
+  /** Streams `body` into `key`, replacing any object atomically: readers see the old or the new bytes, never a mix. */
+  put(key: string, body: Readable | Buffer, options: PutOptions): Promise<ObjectInfo>;
+  /** Removes the object; removing a missing object is not an error. */
+  delete(key: string): Promise<void>;
+  /** Removes every object under `prefix` and returns how many were removed. */
+  deletePrefix(prefix: string): Promise<number>;
+}
+
+/**
+ * The object storage port: GCS in production, a folder locally; one object
+ * that is both halves, {@link ObjectReader} and {@link ObjectWriter}. Keys are
  * `/`-separated relative paths checked by {@link assertValidKey}. Failures of
  * the storage itself (I/O, 5xx, network) are `AppError('STORAGE_UNAVAILABLE')`
  * with `retryable: true`; a store with no room left (see {@link NO_SPACE_ERRNOS})
  * is `AppError('STORAGE_FULL')`, retryable too (space can be freed).
  */
-export interface ObjectStore {
-  /** Streams `body` into `key`, replacing any object atomically: readers see the old or the new bytes, never a mix. */
-  put(key: string, body: Readable | Buffer, options: PutOptions): Promise<ObjectInfo>;
-  /** A stream of the object's bytes (or an inclusive range); `AppError('NOT_FOUND')` when missing. */
-  get(key: string, options?: GetOptions): Promise<Readable>;
-  /** The object's metadata, or undefined when there is none. */
-  stat(key: string): Promise<ObjectInfo | undefined>;
-  /** Every object whose key starts with `prefix` (plain string prefix, not a folder), in key order. */
-  list(prefix: string): AsyncIterable<ObjectInfo>;
-  /**
-   * With `{ delimiter: '/' }`: one level under `prefix`, the objects and the
-   * common prefixes in one key order (a common prefix sorts as its own string).
-   */
-  list(prefix: string, options: ListOptions): AsyncIterable<ListEntry>;
-  /** Removes the object; removing a missing object is not an error. */
-  delete(key: string): Promise<void>;
-  /** Removes every object under `prefix` and returns how many were removed. */
-  deletePrefix(prefix: string): Promise<number>;
+export interface ObjectStore extends ObjectReader, ObjectWriter {
   /** Resumable upload sessions, when the adapter offers them (both adapters do). */
   readonly uploads?: ResumableUploads;
 }
@@ -199,7 +233,7 @@ export function isValidKey(key: string): boolean {
 
 /**
  * Throws `AppError('VALIDATION_FAILED')` unless `prefix` is usable with
- * {@link ObjectStore.list}: empty (everything) or a key-like string that may
+ * {@link ObjectReader.list}: empty (everything) or a key-like string that may
  * end in `/` or in a partial segment.
  */
 export function assertValidPrefix(prefix: string): void {
@@ -208,14 +242,27 @@ export function assertValidPrefix(prefix: string): void {
   assertValidKey(prefix.endsWith('/') ? prefix.slice(0, -1) || '/' : prefix);
 }
 
-/** Throws `AppError('VALIDATION_FAILED')` unless `options` is undefined or `{ delimiter: '/' }`. */
-export function assertValidListOptions(options: ListOptions | undefined): void {
-  if (options === undefined || options.delimiter === '/') return;
-  const delimiter: unknown = options.delimiter;
-  throw new AppError(
-    'VALIDATION_FAILED',
-    `Expected '/' for delimiter but received ${JSON.stringify(delimiter)} of type ${typeof delimiter}`,
-  );
+/**
+ * Throws `AppError('VALIDATION_FAILED')` unless `options` is undefined, or has
+ * no delimiter or `delimiter: '/'`, and a `startAfter` (when given) that is a
+ * well-formed string.
+ */
+export function assertValidListOptions(options: FlatListOptions | ListOptions | undefined): void {
+  if (options === undefined) return;
+  const { delimiter, startAfter } = options as { delimiter: unknown; startAfter: unknown };
+  if (delimiter !== undefined && delimiter !== '/') {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `Expected '/' for delimiter but received ${JSON.stringify(delimiter)} of type ${typeof delimiter}`,
+    );
+  }
+  if (startAfter === undefined) return;
+  if (typeof startAfter !== 'string' || !startAfter.isWellFormed()) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `Expected a well-formed string for startAfter but received ${JSON.stringify(startAfter)} of type ${typeof startAfter}`,
+    );
+  }
 }
 
 /** Throws `AppError('VALIDATION_FAILED')` for a range that is not two ordered non-negative integers. */

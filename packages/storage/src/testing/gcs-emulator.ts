@@ -27,6 +27,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { coerceError } from '@slideshow/runtime';
+import { withListStartOffset } from './gcs-list-offsets.ts';
 import { withGenerationPreconditions } from './gcs-preconditions.ts';
 import { withResumableSessions } from './gcs-resumable-sessions.ts';
 
@@ -163,7 +164,9 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
   });
   // It also finalises a resumable session on its first PUT; gcs-resumable-sessions.ts takes
   // chunks, status queries, cancels and the session's CORS as GCS does.
-  const guarded = withResumableSessions(preconditioned, () => base);
+  const sessions = withResumableSessions(preconditioned, () => base);
+  // And it ignores a listing's startOffset; gcs-list-offsets.ts answers those listings itself.
+  const guarded = withListStartOffset(sessions, () => base);
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const entry: EmulatorRequest = { method: req.method ?? 'GET', url: req.url ?? '/' };
     if (req.headers.authorization !== undefined) entry.authorization = req.headers.authorization;
