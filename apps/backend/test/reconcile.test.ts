@@ -7,18 +7,23 @@
  * SQLite file and folder store; the restore is what it leaves behind: rows
  * whose objects are gone, objects whose rows are gone.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   ReconcileOriginalsAnswer,
   ReconcileVariantsAnswer,
   SlideshowAnswer,
 } from '@slideshow/contracts';
 import { silentLogger } from '@slideshow/runtime';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type ListEntry, listThrough, type ObjectInfo, type ObjectStore } from '@slideshow/storage';
+import { createFsObjectStore } from '@slideshow/storage/fs';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { newImageId } from '../src/ids.ts';
 import { variantKey, variantsOf } from '../src/image-view.ts';
 import { originalKey } from '../src/keys.ts';
 import { createOrphanSweeper } from '../src/orphan-sweeper.ts';
-import { admin, expectAnswer, expectJson, type TestApp } from './helpers.ts';
+import { admin, expectAnswer, expectJson, makeApp, type TestApp } from './helpers.ts';
 import { regenHarness } from './regen-harness.ts';
 
 const GRACE_MS = 60_000;
@@ -225,5 +230,60 @@ describe('the reconcile after a restore', () => {
     for (const id of lost) expect(await t.store.stat(originalKey(id))).toBeDefined();
     expect(await t.store.stat(lostVariant)).toBeDefined();
     expect((await originals('')).originals.map((o) => o.key)).toEqual(lost.map(originalKey));
+  });
+});
+
+/**
+ * The real folder store, counting how many times a listing hands out each key under
+ * `originals/` (a wrapper of the port, as the fault wrapper is; every call reaches the store).
+ */
+function countingOriginalReads(inner: ObjectStore) {
+  const reads = new Map<string, number>();
+  async function* counted<T extends ObjectInfo | ListEntry>(entries: AsyncIterable<T>) {
+    for await (const entry of entries) {
+      if ('key' in entry && entry.key.startsWith('originals/')) {
+        reads.set(entry.key, (reads.get(entry.key) ?? 0) + 1);
+      }
+      yield entry;
+    }
+  }
+  const store: ObjectStore = { ...inner, list: listThrough(inner, counted) };
+  return { store, reads };
+}
+
+describe('the reconcile walking a large bucket', () => {
+  it('lists each stored original once over a walk of 250 in pages of 100', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'reconcile-walk-'));
+    onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+    const counting = countingOriginalReads(createFsObjectStore({ root }));
+    const t = await makeApp({ store: counting.store });
+    onTestFinished(() => t.cleanup());
+    const ids = Array.from({ length: 250 }, () => newImageId()).sort();
+    for (const id of ids) {
+      await counting.store.put(originalKey(id), Buffer.from(id), { contentType: 'image/png' });
+    }
+    const pages: ReconcileOriginalsAnswer[] = [];
+    let after = '';
+    do {
+      const query = new URLSearchParams({ after, limit: '100' });
+      const response = await t.app.request(`/api/admin/reconcile/originals?${query}`, {
+        headers: admin(),
+      });
+      const page = await expectAnswer(ReconcileOriginalsAnswer, response, 200);
+      pages.push(page);
+      after = page.next ?? '';
+    } while (after !== '' && pages.length < 10);
+    expect(pages.map((p) => [p.originals.length, p.scanned])).toEqual([
+      [100, 100],
+      [100, 100],
+      [50, 50],
+    ]);
+    expect(pages.flatMap((p) => p.originals.map((o) => o.key))).toEqual(ids.map(originalKey));
+    // Each page continues from the last key of the one before: 250 objects read, not ~550.
+    const reads = [...counting.reads.values()];
+    expect({ keys: reads.length, reads: reads.reduce((a, b) => a + b, 0) }).toEqual({
+      keys: 250,
+      reads: 250,
+    });
   });
 });

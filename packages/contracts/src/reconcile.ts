@@ -61,8 +61,9 @@ export type RowlessOriginal = z.infer<typeof RowlessOriginal>;
 
 /**
  * `GET /api/admin/reconcile/originals`: row-less originals in key order,
- * after the request's `after`; `next` is the `after` of the next page, null
- * once the listing reached its end.
+ * after the request's `after`; `next` is the `after` of the next page (the last
+ * key this page looked at), null once the listing reached its end. A page that
+ * stops full has a `next` even when nothing follows: the next page is empty.
  */
 export const ReconcileOriginalsAnswer = z.object({
   originals: z.array(RowlessOriginal),

@@ -14,14 +14,12 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '@slideshow/runtime';
-import type {
-  FlatListOptions,
-  GetOptions,
-  ListEntry,
-  ListOptions,
-  ObjectInfo,
-  ObjectStore,
-  PutOptions,
+import {
+  type GetOptions,
+  listThrough,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
 } from './object-store.ts';
 
 /** Which calls can be hit by a fault. */
@@ -123,18 +121,6 @@ export function createFaultyObjectStore(
     }
   };
 
-  // Listings pass through untouched, options included (a delimiter listing must stay one).
-  function list(prefix: string, listOptions?: FlatListOptions): AsyncIterable<ObjectInfo>;
-  function list(prefix: string, listOptions: ListOptions): AsyncIterable<ListEntry>;
-  function list(
-    prefix: string,
-    listOptions?: FlatListOptions | ListOptions,
-  ): AsyncIterable<ObjectInfo | ListEntry> {
-    return listOptions?.delimiter
-      ? inner.list(prefix, listOptions)
-      : inner.list(prefix, listOptions);
-  }
-
   return {
     async put(key: string, body: Readable | Buffer, putOptions: PutOptions): Promise<ObjectInfo> {
       try {
@@ -152,7 +138,8 @@ export function createFaultyObjectStore(
       return await inner.get(key, getOptions);
     },
     stat: (key) => inner.stat(key),
-    list,
+    // Listings pass through untouched, options included (a delimiter listing must stay one).
+    list: listThrough(inner),
     delete: (key) => inner.delete(key),
     deletePrefix: (prefix) => inner.deletePrefix(prefix),
     // Upload sessions pass through untouched: the faults are on reads and writes of objects.

@@ -181,6 +181,30 @@ export interface ObjectStore extends ObjectReader, ObjectWriter {
   readonly uploads?: ResumableUploads;
 }
 
+/**
+ * A `list` for a wrapper of the port: hands both overloads to `inner` with
+ * their options (a delimiter listing stays one, a listing from `startAfter`
+ * keeps its start), and each listing through `around` (default: untouched).
+ */
+export function listThrough(
+  inner: ObjectReader,
+  around: <T extends ObjectInfo | ListEntry>(entries: AsyncIterable<T>) => AsyncIterable<T> = (
+    entries,
+  ) => entries,
+): ObjectReader['list'] {
+  function list(prefix: string, options?: FlatListOptions): AsyncIterable<ObjectInfo>;
+  function list(prefix: string, options: ListOptions): AsyncIterable<ListEntry>;
+  function list(
+    prefix: string,
+    options?: FlatListOptions | ListOptions,
+  ): AsyncIterable<ObjectInfo | ListEntry> {
+    return options?.delimiter
+      ? around(inner.list(prefix, options))
+      : around(inner.list(prefix, options));
+  }
+  return list;
+}
+
 /** GCS's limit on object names, which we apply to every adapter. */
 export const MAX_KEY_BYTES = 1024;
 

@@ -9,6 +9,7 @@
  * and left out.
  */
 import type { ReconcileOriginalsAnswer, RowlessOriginal } from '@slideshow/contracts';
+import type { ObjectInfo } from '@slideshow/storage';
 import type { Services } from '../context.ts';
 import type { ReconcileRepository } from '../db/reconcile-repository.ts';
 import { IMAGE_ID_SOURCE } from '../ids.ts';
@@ -39,32 +40,39 @@ export function createRowlessOriginals(services: Services, queries: ReconcileRep
     return n;
   }
 
-  /** One page: up to `limit` row-less originals after `after`, looking at no more than MAX_SCANNED_PER_REQUEST objects. */
+  /** The listing's entry for `object` when it is a row-less original, else undefined. */
+  async function rowless(object: ObjectInfo): Promise<RowlessOriginal | undefined> {
+    const imageId = GENERATED_ORIGINAL.exec(object.key)?.[1];
+    if (!imageId || repos.images.get(imageId) || repos.images.usesSource(object.key)) return;
+    if (queries.isReserved(object.key)) return;
+    return {
+      key: object.key,
+      imageId,
+      bytes: object.bytes,
+      updated: object.updated.toISOString(),
+      variants: await variantsUnder(imageId),
+    };
+  }
+
+  /**
+   * One page: up to `limit` row-less originals after `after`, looking at no more than
+   * MAX_SCANNED_PER_REQUEST objects. The listing starts after `after` (the previous page's
+   * `next`), so a walk over the bucket lists each object once; a page stops as soon as it is
+   * full, so its `next` may lead to an empty last page.
+   */
   return async (request: OriginalsRequest): Promise<ReconcileOriginalsAnswer> => {
     const originals: RowlessOriginal[] = [];
     let scanned = 0;
-    let last = request.after;
     let next: string | null = null;
-    // The store lists in key order (the ObjectStore port), so a page resumes after `after`.
-    for await (const object of deps.store.list(ORIGINALS_ROOT)) {
-      if (object.key <= request.after) continue;
+    for await (const object of deps.store.list(ORIGINALS_ROOT, { startAfter: request.after })) {
+      scanned++;
+      const original = await rowless(object);
+      if (original) originals.push(original);
       if (originals.length === request.limit || scanned === MAX_SCANNED_PER_REQUEST) {
-        // More objects follow: everything up to `last` was looked at.
-        next = last;
+        // Everything up to this key was looked at; the next page starts after it.
+        next = object.key;
         break;
       }
-      scanned++;
-      last = object.key;
-      const imageId = GENERATED_ORIGINAL.exec(object.key)?.[1];
-      if (!imageId || repos.images.get(imageId) || repos.images.usesSource(object.key)) continue;
-      if (queries.isReserved(object.key)) continue;
-      originals.push({
-        key: object.key,
-        imageId,
-        bytes: object.bytes,
-        updated: object.updated.toISOString(),
-        variants: await variantsUnder(imageId),
-      });
     }
     return { originals, scanned, next };
   };
