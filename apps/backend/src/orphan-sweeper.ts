@@ -38,7 +38,7 @@
  *   date (a prefix is scheduled once).
  */
 import type { Logger } from '@slideshow/runtime';
-import type { ObjectStore } from '@slideshow/storage';
+import type { ObjectReader, ObjectStore } from '@slideshow/storage';
 import {
   allVariantsPrefix,
   originalKey,
@@ -110,7 +110,7 @@ export async function deleteGeneratedVariants(
  * generation) whose newest object is older than `cutoff`, by prefix.
  */
 async function surveyVariants(
-  store: ObjectStore,
+  store: ObjectReader,
   images: Pick<Repositories['images'], 'get'>,
   cutoff: number,
 ) {

@@ -10,7 +10,7 @@ import type { CallbackCredentials } from '@slideshow/callback-auth';
 import type { ImageResult, JobSpec } from '@slideshow/contracts';
 import type { Preset } from '@slideshow/imaging';
 import { AppError, coerceError, type Logger } from '@slideshow/runtime';
-import type { ObjectStore } from '@slideshow/storage';
+import type { ObjectReader, ObjectStore } from '@slideshow/storage';
 import { type BackendClient, createBackendClient } from './backend-client.ts';
 import type { ProcessorConfig } from './config.ts';
 import { EXIT_CODES, type ExitCode, isFinalAttempt, type RunOutcome } from './exit-policy.ts';
@@ -66,7 +66,7 @@ function settleLater(promise: Promise<unknown>, log: Logger): void {
 
 /** Reads a whole object, hashing it on the way. */
 async function readOriginal(
-  store: ObjectStore,
+  store: ObjectReader,
   key: string,
   signal: AbortSignal,
 ): Promise<{ data: Buffer; sha256: string }> {

@@ -6,7 +6,7 @@
 // The error-code list alone (no zod): the contracts' schemas stay off the task's first path.
 import { isImageErrorCode } from '@slideshow/contracts/error-codes';
 import { type AppError, coerceError, type Logger } from '@slideshow/runtime';
-import type { ObjectStore } from '@slideshow/storage';
+import type { ObjectWriter } from '@slideshow/storage';
 import type { BackendClient } from './backend-client.ts';
 import type { ProcessorConfig } from './config.ts';
 import {
@@ -27,7 +27,7 @@ export interface FailureContext {
   variantPrefix: string | undefined;
   final: boolean;
   signal: AbortSignal;
-  store: ObjectStore;
+  store: ObjectWriter;
 }
 
 /** What each kind of failure logs (exit-policy.ts decides what it does). */

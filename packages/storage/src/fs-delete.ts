@@ -20,13 +20,13 @@ import {
   removeIfEmptyFolder,
   unlinkIfPresent,
 } from './fs-paths.ts';
-import type { ObjectStore } from './object-store.ts';
+import type { ObjectReader, ObjectWriter } from './object-store.ts';
 
 /** ObjectStore's delete and deletePrefix for the filesystem store. */
-export type FsDeleter = Pick<ObjectStore, 'delete' | 'deletePrefix'>;
+export type FsDeleter = Pick<ObjectWriter, 'delete' | 'deletePrefix'>;
 
 /** Builds the deletes of the store described by `ctx`; `list` finds the keys under a prefix. */
-export function createFsDeleter(ctx: FsStoreContext, list: ObjectStore['list']): FsDeleter {
+export function createFsDeleter(ctx: FsStoreContext, list: ObjectReader['list']): FsDeleter {
   const { root, metaDir, realRoot, metaPathFor } = ctx;
 
   async function deleteKey(key: string): Promise<void> {

@@ -13,7 +13,7 @@
  */
 import type { ReconcileFinding, ReconcileVariantsAnswer } from '@slideshow/contracts';
 import { mapLimit } from '@slideshow/runtime';
-import type { ObjectStore } from '@slideshow/storage';
+import type { ObjectReader } from '@slideshow/storage';
 import type { Services } from '../context.ts';
 import type { ImageRow } from '../db/images-repository.ts';
 import type { ReconcileRepository } from '../db/reconcile-repository.ts';
@@ -44,7 +44,7 @@ interface Checked {
  * (one call per image, where a stat per variant would be fifteen), then a
  * stat of the original only when a variant is missing.
  */
-async function checkOne(store: ObjectStore, row: ImageRow): Promise<Checked> {
+async function checkOne(store: ObjectReader, row: ImageRow): Promise<Checked> {
   const expected = variantsOf(row).map((v) => variantKey(row, v));
   const stored = new Set<string>();
   for await (const object of store.list(variantPrefix(row.id, row.preset, row.generation))) {

@@ -6,7 +6,7 @@
  */
 import { type PresetSet, presetVersion } from '@slideshow/imaging/presets';
 import type { Logger } from '@slideshow/runtime';
-import type { ObjectStore } from '@slideshow/storage';
+import type { ObjectWriter } from '@slideshow/storage';
 import type { Db } from '../db/open-database.ts';
 import type { RegenRepository } from '../db/regen-repository.ts';
 import type { DispatchLookups } from '../dispatch-whereabouts.ts';
@@ -67,7 +67,8 @@ export interface BackendPresets {
 export interface RegeneratorDeps {
   db: Db;
   repos: Repositories;
-  store: ObjectStore;
+  /** Only written to: the grace deletion removes a superseded generation's prefix. */
+  store: ObjectWriter;
   presets: BackendPresets;
   settings: RegenSettings;
   /** Where a regeneration's dispatch is looked up (the backend's TaskDispatcher). */

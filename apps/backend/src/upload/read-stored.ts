@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { HEAD_BYTES, probeHeader } from '@slideshow/imaging/header';
 import { AppError } from '@slideshow/runtime';
-import type { ObjectStore } from '@slideshow/storage';
+import type { ObjectReader } from '@slideshow/storage';
 
 /** What a read of a stored object found. */
 export interface StoredImage {
@@ -20,7 +20,7 @@ export interface StoredImage {
 
 /** Reads `key` once; throws the image's refusal (415/422), PAYLOAD_TOO_LARGE, or storage errors. */
 export async function readStoredImage(
-  store: ObjectStore,
+  store: ObjectReader,
   key: string,
   maxBytes: number,
 ): Promise<StoredImage> {

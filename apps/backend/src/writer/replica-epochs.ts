@@ -5,7 +5,7 @@
  * (single-writer.ts) and by the pruning of superseded replicas
  * (replica-pruning.ts).
  */
-import type { ObjectStore } from '@slideshow/storage';
+import type { ObjectReader } from '@slideshow/storage';
 import { REPLICA_BASE } from './litestream.ts';
 
 /** Where the epoch paths are. */
@@ -21,14 +21,14 @@ export function epochOfKey(key: string): number | undefined {
 
 /**
  * The epochs of the epoch paths in the bucket (a common prefix exists while an
- * object lies under it), in the order of {@link ObjectStore.list}. A listing
+ * object lies under it), in the order of {@link ObjectReader.list}. A listing
  * with a delimiter reads one entry per epoch path, not the replica objects
  * under it: after a reset of a busy deployment those are hundreds of
  * thousands of WAL segments, about a minute of listing inside the startup
  * probe's 240 s.
  */
 export async function* replicaEpochPaths(
-  store: ObjectStore,
+  store: ObjectReader,
 ): AsyncGenerator<{ epoch: number; prefix: string }> {
   for await (const entry of store.list(EPOCHS_PREFIX, { delimiter: '/' })) {
     if (entry.kind !== 'prefix') continue;
@@ -39,7 +39,7 @@ export async function* replicaEpochPaths(
 }
 
 /** Every epoch with an object under its path, ascending (the restore's fallback). */
-export async function listReplicaEpochs(store: ObjectStore): Promise<number[]> {
+export async function listReplicaEpochs(store: ObjectReader): Promise<number[]> {
   const epochs: number[] = [];
   for await (const { epoch } of replicaEpochPaths(store)) epochs.push(epoch);
   return epochs.sort((a, b) => a - b);

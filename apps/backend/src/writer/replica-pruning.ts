@@ -32,7 +32,7 @@
  * one still within the retention, and nothing of the others.
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
-import type { ObjectStore } from '@slideshow/storage';
+import type { ObjectReader, ObjectStore } from '@slideshow/storage';
 import { epochOfKey, replicaEpochPaths } from './replica-epochs.ts';
 
 /**
@@ -65,7 +65,7 @@ export interface RetentionOptions {
 }
 
 /** The newest `updated` of the objects under `prefix`, in epoch milliseconds (-Infinity when none). */
-async function newestObjectTime(store: ObjectStore, prefix: string): Promise<number> {
+async function newestObjectTime(store: ObjectReader, prefix: string): Promise<number> {
   let newest = Number.NEGATIVE_INFINITY;
   for await (const info of store.list(prefix)) newest = Math.max(newest, info.updated.getTime());
   return newest;
