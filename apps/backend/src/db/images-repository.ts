@@ -219,9 +219,18 @@ function createProcessingTransitions(db: Db) {
 
 /** What dispatching changes: a new generation queued, its task recorded, its dispatch seen alive. */
 function createDispatchTransitions(db: Db) {
+  // The one rule for an image's next generation (docs/architecture.md, "Generations"): above
+  // its own and every generation a regeneration of it was dispatched at, so the new one has a
+  // task name of its own and no regeneration's item claims its reports. An item's generation
+  // only ever grows (each dispatch takes this rule's value); the one a withdrawn, never-sent
+  // dispatch held is forgotten, which is harmless: no task, execution or report carries it.
+  const next = db.prepare<[string], { g: number }>(
+    `SELECT max(generation, coalesce((SELECT max(r.generation) FROM regen_items r
+       WHERE r.image_id = images.id), 0)) + 1 AS g FROM images WHERE id = ?`,
+  );
   // A retry by an admin resets the reaper's count; a reaper re-dispatch increments it.
-  const requeue = db.prepare<[number, string, string, number]>(
-    `UPDATE images SET status = 'queued', generation = generation + 1, last_error_code = NULL,
+  const requeue = db.prepare<[number, number, string, string, number]>(
+    `UPDATE images SET status = 'queued', generation = ?, last_error_code = NULL,
        reaped_count = CASE WHEN ? THEN reaped_count + 1 ELSE 0 END, updated_at = ?,
        dispatch_key = NULL, alive_at = NULL
      WHERE id = ? AND generation = ? AND status IN ('failed', 'uploaded', 'queued', 'processing')`,
@@ -237,9 +246,26 @@ function createDispatchTransitions(db: Db) {
   );
 
   return {
-    /** Bumps the generation and sets `queued` (admin retry, or a reaper re-dispatch when `byReaper`). */
-    requeue: (id: string, generation: number, now: string, byReaper = false) =>
-      requeue.run(byReaper ? 1 : 0, now, id, generation).changes === 1,
+    /**
+     * The generation the image's next dispatch takes, a retry's or a regeneration's:
+     * one above the image's and every regeneration item's (undefined: no such image).
+     */
+    nextGeneration: (id: string): number | undefined => next.get(id)?.g,
+    /**
+     * Moves the image from `generation` to its {@link nextGeneration} and sets `queued` (admin
+     * retry, or a reaper re-dispatch when `byReaper`); returns the new generation, or undefined
+     * when the image moved on (not at `generation`, or settled).
+     */
+    requeue: (
+      id: string,
+      generation: number,
+      now: string,
+      byReaper = false,
+    ): number | undefined => {
+      const to = next.get(id)?.g;
+      if (to === undefined) return undefined;
+      return requeue.run(to, byReaper ? 1 : 0, now, id, generation).changes === 1 ? to : undefined;
+    },
     /** uploaded → queued once its task exists, recording the dispatch key (a requeued image stays queued). */
     markDispatched: (id: string, generation: number, dispatchKey: string, now: string) =>
       dispatched.run(dispatchKey, now, id, generation).changes === 1,

@@ -140,9 +140,6 @@ function createItemQueries(db: Db) {
   const itemByGeneration = db.prepare<[string, number], RegenItemRow>(
     'SELECT * FROM regen_items WHERE image_id = ? AND generation = ?',
   );
-  const maxGeneration = db.prepare<[string], { g: number | null }>(
-    'SELECT max(generation) AS g FROM regen_items WHERE image_id = ?',
-  );
   const stuck = db.prepare<[number, number], RegenItemRow>(
     `SELECT * FROM regen_items WHERE state = 'dispatched' AND dispatched_at < ? ORDER BY id LIMIT ?`,
   );
@@ -171,7 +168,6 @@ function createItemQueries(db: Db) {
     /** The item a report for `generation` of the image is about, if it is a regeneration's. */
     itemFor: (imageId: string, generation: number): RegenItemRow | undefined =>
       itemByGeneration.get(imageId, generation),
-    maxGeneration: (imageId: string): number | null => maxGeneration.get(imageId)?.g ?? null,
     stuck: (before: number, limit: number): RegenItemRow[] => stuck.all(before, limit),
     ofRunInState: (runId: number, state: RegenItemState): RegenItemRow[] =>
       ofRunInState.all(runId, state),

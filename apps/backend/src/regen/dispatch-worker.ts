@@ -28,9 +28,9 @@ function sendPending(ctx: RegenContext, run: RegenRunRow, budget: number): numbe
       regen.finish(item.id, 'cancelled', image ? 'NOT_PROCESSED' : 'NOT_FOUND', null, now);
       continue;
     }
-    // Above the image's generation and every earlier regeneration's: a new task name, and a
-    // late report of any other attempt is stale.
-    const generation = Math.max(image.generation, regen.maxGeneration(image.id) ?? 0) + 1;
+    // Above the image's generation and every earlier regeneration's (the one rule, which a
+    // retry follows too): a new task name, and a late report of any other attempt is stale.
+    const generation = repos.images.nextGeneration(image.id) ?? image.generation + 1;
     regen.markDispatched(item.id, generation, now);
     repos.outbox.add({
       imageId: image.id,

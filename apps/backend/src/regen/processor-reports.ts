@@ -5,7 +5,8 @@
  * preset, generation and manifest in one statement, the old set scheduled for
  * deletion — and `failed`, which leaves the old set serving with a
  * failed_tasks row of source `regenerate`. Each answers undefined when the
- * generation is not a regeneration's, so the image's own lifecycle decides.
+ * generation is not a regeneration's, or is the image's own, so the image's
+ * own lifecycle decides.
  * A dispatch the outbox relay gave up on fails its regenerations the same way.
  * An item of a run the presets superseded is cancelled when it asks for its
  * job spec (superseded.ts).
@@ -91,12 +92,25 @@ function switchTo(
   return { applied: true };
 }
 
+/**
+ * The regeneration a report for `generation` of image `id` is about, unless that is the
+ * image's own generation: a switched regeneration's (its reports are the image's now), or one
+ * a retry reused before every dispatch took the next generation (docs/architecture.md,
+ * "Generations"); the image's lifecycle answers those. A regeneration in flight runs above the
+ * image's generation, so its own reports always reach it.
+ */
+function claimedItem(ctx: RegenContext, id: string, generation: number): RegenItemRow | undefined {
+  const item = ctx.regen.itemFor(id, generation);
+  if (!item || ctx.repos.images.get(id)?.generation === generation) return undefined;
+  return item;
+}
+
 /** Creates the processor-facing side of the regenerator over `ctx`. */
 export function createProcessorReports(ctx: RegenContext) {
   const { db, regen } = ctx;
 
   const complete = db.transaction((id: string, body: CompleteBody): Transition | undefined => {
-    const item = regen.itemFor(id, body.generation);
+    const item = claimedItem(ctx, id, body.generation);
     if (!item) return undefined;
     if (item.state === 'done') return { applied: false, reason: 'regeneration already switched' };
     // Only a dispatched item switches. A failed one (STUCK, or told failed) already counted
@@ -117,7 +131,7 @@ export function createProcessorReports(ctx: RegenContext) {
   // Applied while the item is in flight, and recorded (`started_at`): its job spec then says
   // `begun`, so a batch task's retry takes the images of its slice never begun first.
   const started = db.transaction((id: string, generation: number): Transition | undefined => {
-    const item = regen.itemFor(id, generation);
+    const item = claimedItem(ctx, id, generation);
     if (!item) return undefined;
     if (item.state !== 'dispatched') {
       return { applied: false, reason: `regeneration is ${item.state}` };
@@ -127,7 +141,7 @@ export function createProcessorReports(ctx: RegenContext) {
   });
 
   const failed = db.transaction((id: string, body: FailedBody): Transition | undefined => {
-    const item = regen.itemFor(id, body.generation);
+    const item = claimedItem(ctx, id, body.generation);
     if (!item) return undefined;
     if (item.state !== 'dispatched')
       return { applied: false, reason: `regeneration is already ${item.state}` };
@@ -141,7 +155,7 @@ export function createProcessorReports(ctx: RegenContext) {
     (rows: readonly OutboxRow[], failure: DispatchFailure): string[] => {
       const failed: string[] = [];
       for (const row of rows) {
-        const item = regen.itemFor(row.image_id, row.generation);
+        const item = claimedItem(ctx, row.image_id, row.generation);
         if (item?.state !== 'dispatched') continue;
         failItem(ctx, item, failure.code, `dispatch: ${failure.message}`, null);
         failed.push(row.image_id);
@@ -153,7 +167,7 @@ export function createProcessorReports(ctx: RegenContext) {
   // An item of a run the current presets superseded is cancelled here, before it is made: the
   // current file's settings do not hash to the run's version (superseded.ts).
   const liveItem = db.transaction((id: string, generation: number): RegenItemRow | undefined => {
-    const item = regen.itemFor(id, generation);
+    const item = claimedItem(ctx, id, generation);
     if (item?.state !== 'dispatched' || cancelIfSuperseded(ctx, item)) return undefined;
     return item;
   });

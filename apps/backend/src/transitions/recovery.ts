@@ -4,7 +4,7 @@
  *
  * - the reaper, for an image nothing has touched for too long whose dispatch
  *   is neither waiting nor running: re-dispatch it once with a new generation
- *   (Cloud Tasks refuses a task name reused within about an hour, and a late
+ *   (the images repository's `nextGeneration`; Cloud Tasks refuses a task name reused within about an hour, and a late
  *   report from the stuck attempt must be stale), fail it STUCK the second time;
  * - the outbox relay, for a dispatch the queue service refused for good or
  *   that reached the relay's attempt cap: fail the image with source
@@ -37,8 +37,9 @@ export function createRecoveryTransitions(ctx: TransitionContext) {
       return 'skipped';
     }
     if (current.reaped_count === 0) {
-      repos.images.requeue(row.id, row.generation, iso(), true);
-      enqueue(row.id, row.generation + 1, queueFor(row));
+      const generation = repos.images.requeue(row.id, row.generation, iso(), true);
+      if (generation === undefined) return 'skipped';
+      enqueue(row.id, generation, queueFor(row));
       return 'redispatched';
     }
     const since =

@@ -1,6 +1,7 @@
 /**
  * An admin's retry of failed images: a new generation (its own task name,
- * and reports of the failed attempt become stale), the failure resolved, a
+ * and reports of the failed attempt become stale; the images repository's
+ * `nextGeneration`, above every regeneration's too), the failure resolved, a
  * new outbox row. One transaction per call; `retryMany` takes a batch.
  */
 
@@ -51,9 +52,15 @@ export function createRetryTransitions(ctx: TransitionContext) {
         context: { imageId: id, status: row.status, ...(source ? { failureSource: source } : {}) },
       });
     }
-    repos.images.requeue(id, row.generation, iso());
+    // Within this transaction the image is failed at `row.generation`, so the requeue holds.
+    const generation = repos.images.requeue(id, row.generation, iso());
+    if (generation === undefined) {
+      throw new AppError('CONFLICT', `image ${id} moved on while it was retried`, {
+        context: { imageId: id },
+      });
+    }
     repos.failedTasks.resolve(id, iso());
-    enqueue(id, row.generation + 1, queueFor(row));
+    enqueue(id, generation, queueFor(row));
     return load(id);
   });
 
