@@ -3,11 +3,21 @@
  * report names its generation, a report about an older one changes nothing,
  * the dispatch argument carries the generation the workflow will name, and
  * the workflow's backstop never overwrites the processor's more precise
- * report of the same attempt. Through `app.request()` on a real SQLite file.
+ * report of the same attempt, and a repeated `started` of one attempt counts
+ * it once. Through `app.request()` on a real SQLite file.
  */
+import { CallbackAnswer, ImageTimelineAnswer } from '@slideshow/contracts';
 import { taskNameFor } from '@slideshow/dispatch';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { admin, callback, expectJson, makeApp, type TestApp, uploadPng } from './helpers.ts';
+import {
+  admin,
+  callback,
+  expectAnswer,
+  expectJson,
+  makeApp,
+  type TestApp,
+  uploadPng,
+} from './helpers.ts';
 import { expectRefused, snapshotDatabase } from './hostile-callers-checks.ts';
 
 describe('failure reports and generations', () => {
@@ -73,6 +83,44 @@ describe('failure reports and generations', () => {
     expect(spec).toMatchObject({ generation: 1, status: 'queued' });
     await expectJson(await report('started', { generation: 1, execution: 'job/1' }), 200);
     expect(t.repos.images.get(id)?.status).toBe('processing');
+  });
+
+  it('counts a started repeated for the same execution and attempt once, and a new attempt of that execution again', async () => {
+    // The processor's client retries `started` after a 5xx or a timeout even when the first
+    // try committed; Cloud Run's retry of the task is the same execution at attempt 1.
+    const execution = 'projects/p/locations/l/jobs/processor/executions/processor-abcde';
+    const started = async (attempt: number) =>
+      expectAnswer(
+        CallbackAnswer,
+        await report('started', { generation: 0, execution, attempt }),
+        200,
+      );
+    const startedEvents = async () =>
+      (
+        await expectAnswer(
+          ImageTimelineAnswer,
+          await t.app.request(`/api/admin/images/${id}/timeline`, { headers: admin() }),
+          200,
+        )
+      ).events
+        .filter((e) => e.kind === 'started')
+        .map((e) => [e.generation, e.attempt, e.execution]);
+
+    expect(await started(0)).toEqual({ applied: true });
+    expect(await started(0)).toEqual({ applied: false, reason: 'duplicate started' });
+    expect(await started(0)).toEqual({ applied: false, reason: 'duplicate started' });
+    expect(t.repos.images.get(id)).toMatchObject({ status: 'processing', attempts: 1 });
+    expect(await startedEvents()).toEqual([[0, 1, execution]]);
+
+    expect(await started(1)).toEqual({ applied: true });
+    expect(t.repos.images.get(id)).toMatchObject({ status: 'processing', attempts: 2 });
+    expect(await startedEvents()).toEqual([
+      [0, 1, execution],
+      [0, 2, execution],
+    ]);
+    // Attempt 0's started arriving after attempt 1's is no new attempt either.
+    expect(await started(0)).toMatchObject({ applied: false });
+    expect(t.repos.images.get(id)?.attempts).toBe(2);
   });
 
   it('refuses a failure report that names no generation, changing nothing', async () => {

@@ -40,6 +40,8 @@ export interface ImageRow {
   processed_at: string | null;
   /** Content hash of the preset that made the served variants (migration 009); null before versions. */
   preset_version: string | null;
+  /** The Cloud Run task attempt of the last accepted `started` (migration 019); null when it named none. */
+  started_attempt: number | null;
 }
 
 /** What a new image needs; everything else starts at its default. */
@@ -146,9 +148,10 @@ function createImageRecords(db: Db) {
 
 /** What the processor's reports change: started, processed, switched to a regeneration's set, failed. */
 function createProcessingTransitions(db: Db) {
-  const started = db.prepare<[string | null, string, string, number]>(
+  const started = db.prepare<[string | null, number | null, string, string, number]>(
     `UPDATE images SET status = 'processing', attempts = attempts + 1, execution = coalesce(?, execution),
-       updated_at = ? WHERE id = ? AND generation = ? AND status IN ('uploaded', 'queued', 'processing')`,
+       started_attempt = ?, updated_at = ?
+     WHERE id = ? AND generation = ? AND status IN ('uploaded', 'queued', 'processing')`,
   );
   const processed = db.prepare(
     `UPDATE images SET status = 'processed', width = @width, height = @height, format = @format,
@@ -172,9 +175,14 @@ function createProcessingTransitions(db: Db) {
   );
 
   return {
-    /** uploaded|queued|processing → processing for this generation. */
-    markStarted: (id: string, generation: number, execution: string | null, now: string) =>
-      started.run(execution, now, id, generation).changes === 1,
+    /** uploaded|queued|processing → processing for this generation, by `attempt` of `execution`. */
+    markStarted: (
+      id: string,
+      generation: number,
+      execution: string | null,
+      attempt: number | null,
+      now: string,
+    ) => started.run(execution, attempt, now, id, generation).changes === 1,
     /** → processed for this generation (also from failed: a late success beats a reaper verdict). */
     markProcessed: (id: string, generation: number, fields: ProcessedFields, now: string) =>
       processed.run({

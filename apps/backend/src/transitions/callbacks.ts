@@ -5,6 +5,7 @@
  * (docs/reliability.md, "Generations").
  */
 import type { CompleteBody, FailedBody, FailureSource, StartedBody } from '@slideshow/contracts';
+import type { ImageRow } from '../db/images-repository.ts';
 import type { Transition, TransitionContext } from './context.ts';
 
 /**
@@ -62,6 +63,24 @@ export function recordCost(
   });
 }
 
+/**
+ * Why a `started` for the image's current generation is no new attempt, if it
+ * is not: the image is already processing by this attempt of this execution
+ * (the processor's client retried a `started` that had committed), or by a
+ * later one (an earlier attempt's report arrived late). A report that names no
+ * execution or attempt cannot be told apart, and counts.
+ */
+function repeatedStart(row: ImageRow, body: StartedBody): string | undefined {
+  if (row.status !== 'processing' || body.execution === undefined || body.attempt === undefined) {
+    return undefined;
+  }
+  if (row.execution !== body.execution || row.started_attempt === null) return undefined;
+  if (body.attempt === row.started_attempt) return 'duplicate started';
+  return body.attempt < row.started_attempt
+    ? `attempt ${body.attempt} started after attempt ${row.started_attempt} of the same execution`
+    : undefined;
+}
+
 /** The callback transitions over `ctx`. */
 export function createCallbackTransitions(ctx: TransitionContext) {
   const { db, repos, iso, load, checkGeneration } = ctx;
@@ -69,7 +88,10 @@ export function createCallbackTransitions(ctx: TransitionContext) {
   const started = db.transaction((id: string, body: StartedBody): Transition => {
     const row = load(id);
     checkGeneration(row, body.generation);
-    if (repos.images.markStarted(id, body.generation, body.execution ?? null, iso())) {
+    const repeated = repeatedStart(row, body);
+    if (repeated) return { applied: false, reason: repeated };
+    const execution = body.execution ?? null;
+    if (repos.images.markStarted(id, body.generation, execution, body.attempt ?? null, iso())) {
       return { applied: true };
     }
     return { applied: false, reason: `image is already ${row.status}` };

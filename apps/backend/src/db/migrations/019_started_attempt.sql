@@ -1,0 +1,13 @@
+-- 019: which attempt the image's last accepted `started` came from
+-- (docs/architecture.md, "Image states").
+--
+-- images.started_attempt: the Cloud Run task attempt (`StartedBody.attempt`,
+-- CLOUD_RUN_TASK_ATTEMPT) of the `started` that last moved the image to
+-- `processing`; NULL when that report named none. With images.execution it
+-- tells a repeated `started` — the processor's client retries one after a 5xx
+-- or a timeout even when the first try committed — from a new attempt of the
+-- same execution (Cloud Run's retry of the task), so the repeat answers
+-- {applied:false} instead of counting another attempt and another `started`
+-- event. Images processing when this runs have NULL: one more repeat of their
+-- current attempt still counts, as before.
+ALTER TABLE images ADD COLUMN started_attempt INTEGER;
