@@ -31,10 +31,14 @@ const FailedTasksQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_BULK_RETRY).default(500),
 });
 
-const BulkRetryBody = z.object({
-  since: z.iso.datetime({ offset: true }).optional(),
-  code: z.string().max(64).optional(),
-});
+// Strict: an unknown field is refused (400 naming it), never ignored. A misspelt filter
+// (`errorCode`, the listing's name for `code`) would otherwise retry every failed image.
+const BulkRetryBody = z
+  .object({
+    since: z.iso.datetime({ offset: true }).optional(),
+    code: z.string().max(64).optional(),
+  })
+  .strict();
 /** Retries per transaction in a bulk retry; the event loop runs between batches. */
 const RETRY_BATCH = 100;
 

@@ -25,11 +25,14 @@ import { ingest } from '../upload/ingest.ts';
 import { type FileOutcome, receiveUpload } from '../upload/receive-upload.ts';
 import { uploadTracking } from './uploads.ts';
 
+// Strict: an unknown field is refused (400 naming it), never ignored — a `dryRun` (the
+// regenerate route's flag) would otherwise ingest for real.
 const IngestBody = z
   .object({
     keys: z.array(z.string().min(1).max(1024)).max(1000).optional(),
     prefix: z.string().max(1024).optional(),
   })
+  .strict()
   .refine((b) => b.keys !== undefined || b.prefix !== undefined, 'give keys or prefix');
 
 function checkId(id: string): string {

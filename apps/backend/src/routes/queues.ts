@@ -9,7 +9,9 @@ import type { QueueAnswer, QueuesAnswer } from '@slideshow/contracts';
 import { QUEUES, type QueueName } from '@slideshow/dispatch';
 import { AppError, coerceError } from '@slideshow/runtime';
 import { Hono } from 'hono';
+import * as z from 'zod';
 import type { AppEnv, Services } from '../context.ts';
+import { jsonBody } from '../request-body.ts';
 
 function queueName(raw: string): QueueName {
   if (!(QUEUES as readonly string[]).includes(raw)) {
@@ -58,6 +60,10 @@ export function queueRoutes(services: Services) {
 
   for (const action of ['pause', 'resume'] as const) {
     app.post(`/queues/:queue/${action}`, services.limitBody('adminSmall'), async (c) => {
+      // No fields: an empty body or `{}`; any field is a 400 naming it, never ignored.
+      z.object({})
+        .strict()
+        .parse(jsonBody(c, { emptyAs: {} }));
       const queue = queueName(c.req.param('queue'));
       if (!admin) throw new AppError('CONFLICT', 'this dispatcher has no queues to pause');
       await admin[action](queue);

@@ -44,10 +44,13 @@ export function loggedPath(path: string): string {
   return path.startsWith(UPLOAD_SESSION_PATH) ? `${UPLOAD_SESSION_PATH}[token]` : path;
 }
 
-const OpenBody = z.object({
-  name: z.string().max(1024),
-  size: z.number().int().nonnegative(),
-});
+// Strict, as every admin body: an unknown field is a 400 naming it, never ignored.
+const OpenBody = z
+  .object({
+    name: z.string().max(1024),
+    size: z.number().int().nonnegative(),
+  })
+  .strict();
 
 function checkId(id: string): string {
   if (!IMAGE_ID_PATTERN.test(id)) throw new AppError('NOT_FOUND', 'no such upload');
@@ -115,7 +118,9 @@ export function adminUploadSessionRoutes(services: Services) {
     tracked,
     services.limitBody('adminSmall'),
     async (c) => {
-      z.object({}).parse(jsonBody(c, { emptyAs: {} }));
+      z.object({})
+        .strict()
+        .parse(jsonBody(c, { emptyAs: {} }));
       const id = checkId(c.req.param('id'));
       const outcome = await completeUploadSession(id, contextOf(services, c.get('logger')));
       // The same answer as POST /api/admin/upload for one file: a refusal is its coded error.
