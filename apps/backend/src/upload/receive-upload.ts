@@ -449,7 +449,10 @@ function createParser(contentType: string, maxBytes: number): busboy.Busboy {
       headers: { 'content-type': contentType },
       defParamCharset: 'utf8',
       limits: {
-        fileSize: maxBytes,
+        // busboy emits 'limit' when a file's count *reaches* fileSize, so `maxBytes` would
+        // refuse a file of exactly MAX_UPLOAD_BYTES, which the resumable path and the
+        // processor take: one more byte makes 'limit' mean "over the limit".
+        fileSize: maxBytes + 1,
         files: MAX_FILES_PER_UPLOAD,
         fields: 20,
         parts: MAX_FILES_PER_UPLOAD + 20,
