@@ -1,7 +1,9 @@
 /**
  * Where `POST /api/admin/upload` draws its lines (src/upload/receive-upload.ts):
  * a file of exactly MAX_UPLOAD_BYTES is taken, as the resumable path and the
- * processor take it, and one byte more is refused.
+ * processor take it, and one byte more is refused; a request refused before
+ * any file completed (too many fields) stores nothing, not even a file that
+ * arrived in the same chunk as the refusal.
  */
 import { ErrorAnswer } from '@slideshow/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +16,7 @@ import {
   type TestApp,
   uploadFiles,
 } from './helpers.ts';
+import { BOUNDARY, filePartHead, MULTIPART_TYPE, multipartBody } from './multipart-bodies.ts';
 
 /** The object keys under `originals/`. */
 async function originals(t: TestApp): Promise<string[]> {
@@ -50,5 +53,30 @@ describe('upload refusals', () => {
     expect(refused.error.code).toBe('PAYLOAD_TOO_LARGE');
     expect(imageCount(t)).toEqual({ n: 1 });
     expect(await originals(t)).toHaveLength(1);
+  });
+
+  it('refuses 21 fields and the file after them in one chunk with 413, storing nothing', async () => {
+    t = await makeApp();
+    const field = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="note"\r\n\r\nx\r\n`;
+    // One buffer: busboy parses the fields, the refusal and the file in one write.
+    const body = Buffer.concat([
+      Buffer.from(field.repeat(21)),
+      multipartBody([{ head: filePartHead('late.png', 'image/png'), bytes: makePng(8, 8, 7) }]),
+    ]);
+    const refused = await expectAnswer(
+      ErrorAnswer,
+      await t.app.request('/api/admin/upload', {
+        method: 'POST',
+        headers: admin({ 'Content-Type': MULTIPART_TYPE }),
+        body,
+      }),
+      413,
+    );
+    expect(refused.error).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'too many fields in the multipart body',
+    });
+    expect(imageCount(t)).toEqual({ n: 0 });
+    expect(await originals(t)).toEqual([]);
   });
 });

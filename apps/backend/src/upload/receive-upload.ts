@@ -389,7 +389,9 @@ export async function receiveUpload(request: Request, ctx: ReceiveContext): Prom
     }
   };
   parser.on('file', (name, stream, info) => {
-    if (name !== 'file') {
+    // After a refusal the parser is destroyed only once busboy's current write returns
+    // (abort), and a file later in the same chunk still arrives here: discarded, not stored.
+    if (name !== 'file' || abortError) {
       // Ignored, but bounded (onReceived counts it) and never an unhandled 'error':
       // busboy destroys it with "Unexpected end of form" when the body is cut short.
       stream.on('error', (error: unknown) => {
