@@ -5,8 +5,8 @@
  * route that needs an admin is inside one of the protected areas
  * (routes/protected-areas.ts), which carry their auth middleware themselves.
  */
-import { coerceError } from '@slideshow/runtime';
-import { Hono } from 'hono';
+import { coerceError, type Logger } from '@slideshow/runtime';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { requireLocalHost } from './auth/host-guard.ts';
 import { compression } from './compression.ts';
 import type { AppEnv, Services } from './context.ts';
@@ -29,16 +29,15 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const HSTS = 'max-age=63072000';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** Creates the backend application. */
-export function createApp(services: Services) {
-  const { deps } = services;
-  const app = new Hono<AppEnv>();
-  const hsts = deps.mode === 'production' && deps.publicUrl?.startsWith('https://');
-
-  app.use('*', async (c, next) => {
+/**
+ * The request id (an incoming safe `X-Request-Id`, else a new one), the request's child
+ * logger, the headers every answer carries, and the access log line.
+ */
+function requestContext(root: Logger, hsts: boolean): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomToken(12);
-    const logger = deps.logger.child({ requestId });
+    const logger = root.child({ requestId });
     c.set('requestId', requestId);
     c.set('logger', logger);
     c.header('X-Request-Id', requestId);
@@ -53,12 +52,32 @@ export function createApp(services: Services) {
       status: c.res.status,
       ms: Math.round(performance.now() - started),
     });
-  });
+  };
+}
+
+/**
+ * Admin answers (the library, failed tasks, an image's detail, the session and the login's
+ * csrfToken) are one admin's: no browser or proxy cache keeps them (RFC 9111 §5.2.2.5),
+ * refusals included. The public slideshow keeps its own `public, no-cache` and ETag.
+ */
+const noStore: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  c.header('Cache-Control', 'no-store');
+};
+
+/** Creates the backend application. */
+export function createApp(services: Services) {
+  const { deps } = services;
+  const app = new Hono<AppEnv>();
+  const hsts = deps.mode === 'production' && !!deps.publicUrl?.startsWith('https://');
+
+  app.use('*', requestContext(deps.logger, hsts));
 
   // Local mode: DNS rebinding (auth/host-guard.ts). Before every route, so none can answer first.
   if (deps.mode === 'local') app.use('*', requireLocalHost(deps.publicUrl));
   // Text answers (JSON, the pages and their assets) compressed for clients that accept it.
   app.use('*', compression());
+  for (const area of ['/api/admin/*', '/api/images/*']) app.use(area, noStore);
 
   // Single writer: no request may change state unless this instance holds the
   // database lease (writer/gate.ts); the database itself is fenced too (db/write-fence.ts).

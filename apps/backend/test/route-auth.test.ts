@@ -5,7 +5,8 @@
  * /api/admin and /api/images except the three session routes answers 401
  * without credentials, to a wrong token and to a session cookie without its
  * token in X-CSRF-Token (reads included), and every state-changing one
- * answers 403 to a session sent cross-site;
+ * answers 403 to a session sent cross-site; every answer under them, refusals
+ * included, says `Cache-Control: no-store`;
  * the callbacks answer 401 without their credential; and the only routes
  * open to anyone are the ones named below — a new public route fails this
  * test until someone decides, here, that it is public.
@@ -187,6 +188,34 @@ describe('every route, walked', () => {
       answers.push(`${r.key} → ${response.status}`);
     }
     expect(answers.filter((a) => !a.endsWith('→ 401'))).toEqual([]);
+  });
+
+  it('marks every admin and image answer Cache-Control: no-store, refusals and the login included, and leaves the slideshow cacheable', async () => {
+    const routes = registeredRoutes(t).filter(
+      (x) => x.path.startsWith('/api/admin/') || x.path.startsWith('/api/images/'),
+    );
+    expect(routes.length).toBeGreaterThan(20);
+    const answers: string[] = [];
+    for (const r of routes) {
+      for (const headers of [{}, { Authorization: `Bearer ${ADMIN_TOKEN}` }]) {
+        const response = await t.app.request(concrete(r.path), { method: r.method, headers });
+        await response.arrayBuffer();
+        const auth = 'Authorization' in headers ? 'bearer' : 'none';
+        answers.push(
+          `${r.key} (${auth}) → ${response.status} ${response.headers.get('cache-control')}`,
+        );
+      }
+    }
+    expect(answers.filter((a) => !a.endsWith(' no-store'))).toEqual([]);
+    const login = await t.app.request('/api/admin/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ password: PASSWORD }),
+    });
+    expect((await expectJson<{ csrfToken: string }>(login, 200)).csrfToken).toBeTruthy();
+    expect(login.headers.get('cache-control')).toBe('no-store');
+    const slideshow = await t.app.request('/api/slideshow');
+    expect(slideshow.headers.get('cache-control')).toBe('public, no-cache');
   });
 
   it('keeps the session routes public: the session probe and login answer without credentials', async () => {
