@@ -5,8 +5,8 @@
  * route that needs an admin is inside one of the protected areas
  * (routes/protected-areas.ts), which carry their auth middleware themselves.
  */
-import { coerceError, type Logger } from '@slideshow/runtime';
-import { Hono, type MiddlewareHandler } from 'hono';
+import { AppError, type Logger } from '@slideshow/runtime';
+import { Hono, type MiddlewareHandler, type NotFoundHandler } from 'hono';
 import { requireLocalHost } from './auth/host-guard.ts';
 import { compression } from './compression.ts';
 import type { AppEnv, Services } from './context.ts';
@@ -65,6 +65,45 @@ const noStore: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.header('Cache-Control', 'no-store');
 };
 
+/** The methods a route may take, in the order `Allow` lists them. */
+const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/**
+ * The methods the routes of `app` take at `path`, HEAD wherever GET is (Hono answers HEAD
+ * with the GET route). Middleware registered with `use` (method ALL) is not a route.
+ */
+export function allowedMethods(app: Hono<AppEnv>, path: string): string[] {
+  const routed = (method: string) =>
+    app.router.match(method, path)[0].some((found) => found[0][1].method !== 'ALL');
+  return ROUTE_METHODS.filter((method) =>
+    method === 'HEAD' ? routed('GET') || routed('HEAD') : routed(method),
+  );
+}
+
+/**
+ * The answer when no route took the request: 405 METHOD_NOT_ALLOWED with `Allow` when routes
+ * take the path with other methods (RFC 9110 §15.5.6), else 404. It runs after the
+ * middleware the path matched, so an admin path still asks for an admin first (401) and tells
+ * a caller without credentials no more than before. A route that answered "not found" itself
+ * (an unknown asset) took the method, and stays a 404. No CORS: OPTIONS is no route either.
+ */
+function noRoute(app: Hono<AppEnv>): NotFoundHandler<AppEnv> {
+  return (c) => {
+    const requestId = c.get('requestId') ?? 'unknown';
+    const allowed = allowedMethods(app, c.req.path);
+    const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
+    if (allowed.length > 0 && !allowed.includes(method)) {
+      c.header('Allow', allowed.join(', '));
+      const refusal = new AppError(
+        'METHOD_NOT_ALLOWED',
+        `${c.req.method} is not allowed on ${c.req.path}; it takes ${allowed.join(', ')}`,
+      );
+      return c.json(errorBody(refusal, requestId), statusFor(refusal.code));
+    }
+    return c.json(errorBody(new AppError('NOT_FOUND', 'no such route'), requestId), 404);
+  };
+}
+
 /** Creates the backend application. */
 export function createApp(services: Services) {
   const { deps } = services;
@@ -111,15 +150,7 @@ export function createApp(services: Services) {
     return c.json(errorBody(appError, c.get('requestId') ?? 'unknown'), status);
   });
 
-  app.notFound((c) =>
-    c.json(
-      errorBody(
-        coerceError(new Error('no such route'), 'NOT_FOUND'),
-        c.get('requestId') ?? 'unknown',
-      ),
-      404,
-    ),
-  );
+  app.notFound(noRoute(app));
 
   app.route('/', opsRoutes(services));
   // Public: login, logout, session. Mounted before the admin area, whose auth middleware

@@ -35,6 +35,8 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
       return 403;
     case 'NOT_FOUND':
       return 404;
+    case 'METHOD_NOT_ALLOWED':
+      return 405;
     case 'REQUEST_TIMEOUT':
       return 408;
     case 'CLIENT_CLOSED_REQUEST':

@@ -15,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  */
 const NEVER_SHOWN: Partial<Record<ErrorCode, string>> = {
   CLIENT_CLOSED_REQUEST: 'status 499: the client has gone before the answer; only the log has it',
+  METHOD_NOT_ALLOWED:
+    'the console sends each route only the methods it takes; only a hand-written request gets it',
   STALE_GENERATION:
     'answered only to processing callbacks; a stale report changes nothing and the processor exits 0 on it',
 };

@@ -24,6 +24,8 @@ export const SERVICE_ERROR_CODES = [
   'FORBIDDEN',
   'CSRF_REJECTED',
   'NOT_FOUND',
+  // Routes take the path, but not with this method (status 405, with `Allow`).
+  'METHOD_NOT_ALLOWED',
   'CONFLICT',
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
