@@ -10,8 +10,14 @@ import { Hono, type MiddlewareHandler, type NotFoundHandler } from 'hono';
 import { requireLocalHost } from './auth/host-guard.ts';
 import { compression } from './compression.ts';
 import type { AppEnv, Services } from './context.ts';
-import { errorBody, logFailure, retryAfterFor, statusFor, toAppError } from './http-errors.ts';
-import { randomToken } from './ids.ts';
+import {
+  errorBody,
+  logFailure,
+  requestIdFor,
+  retryAfterFor,
+  statusFor,
+  toAppError,
+} from './http-errors.ts';
 import { adminSessionRoutes } from './routes/admin-session.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { processingRoutes } from './routes/processing.ts';
@@ -20,7 +26,6 @@ import { mediaRoutes, slideshowRoutes } from './routes/public.ts';
 import { loggedPath, uploadSessionRoutes } from './routes/upload-sessions.ts';
 import { createWebRoutes } from './web/web-routes.ts';
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
  * Production over HTTPS: browsers that once reached the backend never try it
  * over plain HTTP again (two years, Cloud Run's front end answers HTTPS only
@@ -35,8 +40,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 function requestContext(root: Logger, hsts: boolean): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const incoming = c.req.header('x-request-id');
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomToken(12);
+    const requestId = requestIdFor(c.req.header('x-request-id'));
     const logger = root.child({ requestId });
     c.set('requestId', requestId);
     c.set('logger', logger);

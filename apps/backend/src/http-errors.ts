@@ -8,6 +8,7 @@ import { AppError, coerceError, type Logger } from '@slideshow/runtime';
 import { isNoSpaceErrno } from '@slideshow/storage';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ZodError } from 'zod';
+import { randomToken } from './ids.ts';
 
 /** The HTTP status for an error code. */
 export function statusFor(code: ErrorCode): ContentfulStatusCode {
@@ -183,6 +184,18 @@ export function logFailure(logger: Logger, message: string, error: AppError): vo
  */
 export function logClientClosed(logger: Logger, error: AppError): void {
   logger.info('client closed the request', { code: error.code, reason: error.message });
+}
+
+/** What an incoming `X-Request-Id` may be to be reused (else a new id is made). */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The id a request's answer and log lines carry: a safe incoming `X-Request-Id` (a
+ * load balancer's, a script's), else a new one. The app (app.ts) and the starting gate
+ * (writer/gate.ts) both answer with it.
+ */
+export function requestIdFor(incoming: string | null | undefined): string {
+  return incoming && REQUEST_ID.test(incoming) ? incoming : randomToken(12);
 }
 
 /**

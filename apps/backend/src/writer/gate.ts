@@ -4,15 +4,20 @@
  *
  * - `GET /readyz`: 200 only while this instance holds the lease, restored the
  *   database and serves (Cloud Run's startup probe, cloudbuild/backend.cloudbuild.yaml);
- *   503 `NOT_READY` with the reason otherwise.
+ *   503 `NOT_READY` with the reason otherwise; GET and HEAD only (405 otherwise).
  * - before the app exists (waiting for the lease, restoring): every other
  *   path answers 503 `NOT_READY` with `Retry-After`.
+ * - every answer here is an app answer's shape: the error body is `ErrorAnswer` with a
+ *   request id, with `X-Request-Id`, `nosniff` and `no-store`. Not the local-mode Host
+ *   guard (auth/host-guard.ts): the gate does not know the mode, and what it tells
+ *   (`starting`, the phase, the lease's facts) holds no admin data.
  * - writes (non-safe methods) are admitted only while `writable()`: the lease
  *   is held and no handover or shutdown began; refused ones answer 503
  *   `LEASE_NOT_HELD` (retryable). Admitted writes are counted so a handover
  *   can wait for them to finish.
  */
 import { AppError } from '@slideshow/runtime';
+import { errorBody, requestIdFor, statusFor } from '../http-errors.ts';
 
 /** Where the instance is in its life. */
 export type WriterPhase = 'starting' | 'serving' | 'handing-over' | 'retired' | 'stopping';
@@ -29,12 +34,42 @@ export interface GateOptions {
   leaseHeld: () => boolean;
 }
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+/**
+ * A JSON answer of the gate, with the headers the app's answers carry (app.ts): the request
+ * id (the caller's safe `X-Request-Id`, else a new one), `nosniff`, and `no-store`.
+ */
+function json(
+  status: number,
+  body: unknown,
+  requestId: string,
+  headers: Record<string, string> = {},
+): Response {
   return new Response(JSON.stringify(body), {
     status,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+    headers: {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      'x-request-id': requestId,
+      'x-content-type-options': 'nosniff',
+      ...headers,
+    },
   });
 }
+
+/** The error answer of `error` (`ErrorAnswer`, as the app's), with `more` beside `error`. */
+function refusal(
+  request: Request,
+  error: AppError,
+  more: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Response {
+  const requestId = requestIdFor(request.headers.get('x-request-id'));
+  const body = { ...errorBody(error, requestId), ...more };
+  return json(statusFor(error.code), body, requestId, headers);
+}
+
+/** `/readyz` is read, never written (Cloud Run's probe GETs it); HEAD wherever GET is (app.ts). */
+const READYZ_METHODS = ['GET', 'HEAD'];
 
 /** The refusal of a write in `phase` (retryable: the next writer, or this one renewed, takes it). */
 function leaseNotHeld(phase: WriterPhase): AppError {
@@ -45,6 +80,24 @@ function leaseNotHeld(phase: WriterPhase): AppError {
       : `this instance is ${phase} and does not accept writes: retry`,
     { retryable: true, context: { phase } },
   );
+}
+
+/** The answer of `/readyz`: 200 when `ready`, else 503 NOT_READY with `reason`; both with `facts`. */
+function readiness(
+  request: Request,
+  ready: boolean,
+  reason: string,
+  facts: ReadinessFacts,
+): Response {
+  if (!READYZ_METHODS.includes(request.method)) {
+    const refused = new AppError(
+      'METHOD_NOT_ALLOWED',
+      `${request.method} is not allowed on /readyz; it takes ${READYZ_METHODS.join(', ')}`,
+    );
+    return refusal(request, refused, {}, { allow: READYZ_METHODS.join(', ') });
+  }
+  if (!ready) return refusal(request, new AppError('NOT_READY', reason), facts);
+  return json(200, { ready: true, ...facts }, requestIdFor(request.headers.get('x-request-id')));
 }
 
 /** Creates the gate. */
@@ -67,15 +120,12 @@ export function createGate(options: GateOptions) {
     /** The server's fetch handler. */
     fetch(request: Request, env?: unknown): Response | Promise<Response> {
       const path = new URL(request.url).pathname;
-      if (path === '/readyz') {
-        return admitting()
-          ? json(200, { ready: true, phase, ...facts })
-          : json(503, { error: { code: 'NOT_READY', message: reason }, phase, ...facts });
-      }
+      if (path === '/readyz') return readiness(request, admitting(), reason, { phase, ...facts });
       if (!app) {
-        return json(
-          503,
-          { error: { code: 'NOT_READY', message: reason }, phase },
+        return refusal(
+          request,
+          new AppError('NOT_READY', reason),
+          { phase },
           { 'retry-after': '2' },
         );
       }

@@ -1,0 +1,80 @@
+/**
+ * The single-writer gate's own answers (src/writer/gate.ts) have the app's
+ * shape: while the instance starts, every path's 503 NOT_READY is an
+ * `ErrorAnswer` with a request id, sent with `X-Request-Id`, `nosniff` and
+ * `Retry-After`; `/readyz` takes GET and HEAD only (405 with `Allow`
+ * otherwise), before and after the app is served.
+ */
+import { ErrorAnswer } from '@slideshow/contracts';
+import { describe, expect, it } from 'vitest';
+import { createGate } from '../src/writer/gate.ts';
+import { expectAnswer, expectJson } from './helpers.ts';
+
+const URL_BASE = 'http://127.0.0.1:8080';
+
+/** Sends `method path` to the gate. */
+async function send(
+  gate: ReturnType<typeof createGate>,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+) {
+  return gate.fetch(new Request(`${URL_BASE}${path}`, { method, headers }));
+}
+
+describe('the starting gate', () => {
+  it('answers 503 NOT_READY as an ErrorAnswer with a request id and the app headers', async () => {
+    const gate = createGate({ leaseHeld: () => false });
+    gate.setPhase('starting', 'waiting for the database lease');
+    const response = await send(gate, 'GET', '/api/admin/images');
+    const body = await expectAnswer(ErrorAnswer, response, 503);
+    expect(body.error).toMatchObject({
+      code: 'NOT_READY',
+      message: 'waiting for the database lease',
+    });
+    expect(response.headers.get('x-request-id')).toBe(body.error.requestId);
+    expect(body.error.requestId).toMatch(/^[A-Za-z0-9_-]{12,}$/);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('retry-after')).toBe('2');
+    // A caller's safe request id is kept, as the app keeps it.
+    const named = await send(gate, 'POST', '/api/admin/upload', { 'X-Request-Id': 'probe-1' });
+    expect((await expectAnswer(ErrorAnswer, named, 503)).error.requestId).toBe('probe-1');
+    expect(named.headers.get('x-request-id')).toBe('probe-1');
+  });
+
+  it('answers /readyz 503 as an ErrorAnswer with the phase while not ready', async () => {
+    const gate = createGate({ leaseHeld: () => false });
+    gate.setPhase('starting', 'restoring the database', { epoch: 3 });
+    const response = await send(gate, 'GET', '/readyz');
+    const body = await expectAnswer(ErrorAnswer, response, 503);
+    expect(body).toMatchObject({
+      error: { code: 'NOT_READY', message: 'restoring the database' },
+      phase: 'starting',
+      epoch: 3,
+    });
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('takes only GET and HEAD on /readyz, starting or serving', async () => {
+    let held = false;
+    const gate = createGate({ leaseHeld: () => held });
+    for (const serving of [false, true]) {
+      if (serving) {
+        held = true;
+        gate.openWrites();
+        gate.serve(() => new Response('app'));
+      }
+      for (const method of ['DELETE', 'POST', 'PUT']) {
+        const response = await send(gate, method, '/readyz');
+        const body = await expectAnswer(ErrorAnswer, response, 405);
+        expect(body.error.code).toBe('METHOD_NOT_ALLOWED');
+        expect(response.headers.get('allow')).toBe('GET, HEAD');
+      }
+    }
+    expect(await expectJson(await send(gate, 'GET', '/readyz'), 200)).toMatchObject({
+      ready: true,
+      phase: 'serving',
+    });
+    expect((await send(gate, 'HEAD', '/readyz')).status).toBe(200);
+  });
+});
