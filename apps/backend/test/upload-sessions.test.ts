@@ -183,6 +183,45 @@ function describeSessions(
       expect(rows()).toEqual({ images: { n: 1 }, pending: { n: 0 }, sessions: { n: 0 } });
     });
 
+    it('answers a complete sent again (its answer lost) with the same 202 until the session expires, for a new image and a duplicate', async () => {
+      const bytes = bigPng(300_000, 4);
+      const session = await open(bytes);
+      await sendAll(session, bytes);
+      const first = await expectAnswer(UploadAnswer, await complete(session.id), 202);
+      const again = await expectAnswer(UploadAnswer, await complete(session.id), 202);
+      expect(again).toEqual(first);
+      expect(first.images).toEqual([
+        { id: session.id, status: 'uploaded', duplicate: false, originalName: 'big.png' },
+      ]);
+      const copy = await open(bytes, 'copy.png');
+      await sendAll(copy, bytes);
+      const duplicate = await expectAnswer(UploadAnswer, await complete(copy.id), 202);
+      expect(duplicate.images[0]).toMatchObject({ id: session.id, duplicate: true });
+      expect(await expectAnswer(UploadAnswer, await complete(copy.id), 202)).toEqual(duplicate);
+      expect(rows()).toEqual({ images: { n: 1 }, pending: { n: 0 }, sessions: { n: 0 } });
+      // Not for an image deleted since, nor past the session's expiry: then 404, as for any
+      // unknown session.
+      const notFound = async (id: string) =>
+        (await expectJson<{ error: { code: string; message: string } }>(await complete(id), 404))
+          .error;
+      await expectJson(
+        await t.app.request(`/api/admin/images/${session.id}`, {
+          method: 'DELETE',
+          headers: admin(),
+        }),
+        200,
+      );
+      expect(await notFound(copy.id)).toMatchObject({
+        code: 'NOT_FOUND',
+        message: `upload ${copy.id} became image ${session.id}, since deleted`,
+      });
+      t.clock.now += TTL_MS + 1;
+      expect(await notFound(session.id)).toMatchObject({
+        code: 'NOT_FOUND',
+        message: `no upload session ${session.id}`,
+      });
+    });
+
     it('refuses a declared size over the limit and an empty file before opening anything', async () => {
       for (const [size, status, code] of [
         [MAX_UPLOAD + 1, 413, 'PAYLOAD_TOO_LARGE'],

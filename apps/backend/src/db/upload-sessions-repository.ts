@@ -1,7 +1,9 @@
 /**
  * `upload_sessions` (migration 005): resumable uploads the backend opened and
- * has not turned into an image yet. Times are epoch milliseconds.
+ * has not turned into an image yet; `upload_session_outcomes` (020): what the
+ * completed ones became, until their expiry. Times are epoch milliseconds.
  */
+import type { ImageStatus } from '@slideshow/contracts';
 import type { Db } from './open-database.ts';
 
 /** A row of `upload_sessions`. */
@@ -13,6 +15,19 @@ export interface UploadSessionRow {
   bytes: number;
   state: 'open' | 'verifying';
   created_at: number;
+  expires_at: number;
+}
+
+/**
+ * A row of `upload_session_outcomes` (migration 020): what a completed session became,
+ * answered again to a repeated `complete` until `expires_at`.
+ */
+export interface UploadSessionOutcome {
+  id: string;
+  image_id: string;
+  status: ImageStatus;
+  duplicate: boolean;
+  original_name: string;
   expires_at: number;
 }
 
@@ -34,7 +49,28 @@ export function createUploadSessionsRepository(db: Db) {
   const expired = db.prepare<[number, number], UploadSessionRow>(
     'SELECT * FROM upload_sessions WHERE expires_at < ? ORDER BY expires_at LIMIT ?',
   );
+  const insertOutcome = db.prepare(
+    `INSERT INTO upload_session_outcomes (id, image_id, status, duplicate, original_name, expires_at)
+     VALUES (@id, @image_id, @status, @duplicate, @original_name, @expires_at)`,
+  );
+  const outcomeById = db.prepare<
+    [string, number],
+    Omit<UploadSessionOutcome, 'duplicate'> & { duplicate: 0 | 1 }
+  >('SELECT * FROM upload_session_outcomes WHERE id = ? AND expires_at >= ?');
+  const forgetOutcomes = db.prepare<[number]>(
+    'DELETE FROM upload_session_outcomes WHERE expires_at < ?',
+  );
   return {
+    /** Records what a completed session became (and forgets outcomes expired before `now`). */
+    recordOutcome: (outcome: UploadSessionOutcome, now: number): void => {
+      forgetOutcomes.run(now);
+      insertOutcome.run({ ...outcome, duplicate: outcome.duplicate ? 1 : 0 });
+    },
+    /** What session `id` became, while its expiry has not passed at `now`. */
+    outcome: (id: string, now: number): UploadSessionOutcome | undefined => {
+      const row = outcomeById.get(id, now);
+      return row && { ...row, duplicate: row.duplicate === 1 };
+    },
     /** Records an opened session. */
     add: (row: Omit<UploadSessionRow, 'state'>): void => {
       insert.run(row);

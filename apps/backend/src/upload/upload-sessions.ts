@@ -14,7 +14,9 @@
  * 3. `complete`: the stored object must have exactly the declared size; it is
  *    read once like a streamed upload — magic-byte sniff, header probe, size
  *    limit, sha256 for duplicates — and becomes an image (same answer as
- *    `POST /api/admin/upload`), or is deleted with its refusal.
+ *    `POST /api/admin/upload`), or is deleted with its refusal. What it became
+ *    is kept until the session's expiry (`upload_session_outcomes`), so a
+ *    `complete` sent again after a lost answer gets the same answer.
  * 4. `cancel` (or expiry, through the orphan sweeper): the session is
  *    cancelled and whatever it stored deleted.
  */
@@ -166,12 +168,35 @@ function refusesObject(error: AppError): boolean {
   return status >= 400 && status < 500 && error.code !== 'CONFLICT' && error.code !== 'NOT_FOUND';
 }
 
-/** Checks the stored object and turns it into an image (or a refusal); one outcome, like an upload's. */
+/**
+ * A repeated `complete` of a session that already became an image (the client lost the
+ * answer): the same outcome, while the session's expiry has not passed and the image exists.
+ */
+function completedBefore(ctx: UploadSessionContext, id: string): FileOutcome {
+  const done = ctx.repos.uploadSessions.outcome(id, ctx.now());
+  if (!done) throw new AppError('NOT_FOUND', `no upload session ${id}`);
+  if (!ctx.repos.images.get(done.image_id)) {
+    throw new AppError('NOT_FOUND', `upload ${id} became image ${done.image_id}, since deleted`);
+  }
+  ctx.logger.info('upload session completed before; same answer', { imageId: id });
+  return {
+    originalName: done.original_name,
+    id: done.image_id,
+    status: done.status,
+    duplicate: done.duplicate,
+  };
+}
+
+/**
+ * Checks the stored object and turns it into an image (or a refusal); one outcome, like an
+ * upload's. Idempotent: once complete, the same outcome is answered again (completedBefore).
+ */
 export async function completeUploadSession(
   id: string,
   ctx: UploadSessionContext,
 ): Promise<FileOutcome> {
-  const row = mustSession(ctx, id);
+  const row = ctx.repos.uploadSessions.get(id);
+  if (!row) return completedBefore(ctx, id);
   if (!ctx.repos.uploadSessions.claim(id, ctx.now() + UPLOAD_SESSION_DEFAULTS.verifyGraceMs)) {
     throw new AppError('CONFLICT', `upload ${id} is already being completed`);
   }
@@ -209,6 +234,18 @@ export async function completeUploadSession(
         }),
       );
       ctx.repos.uploadSessions.remove(id);
+      // Kept for a repeated complete whose first answer was lost, until the session's expiry.
+      ctx.repos.uploadSessions.recordOutcome(
+        {
+          id,
+          image_id: accepted.row.id,
+          status: accepted.row.status,
+          duplicate: accepted.duplicate,
+          original_name: row.original_name,
+          expires_at: row.expires_at,
+        },
+        ctx.now(),
+      );
       return accepted;
     })();
     if (duplicate) {
