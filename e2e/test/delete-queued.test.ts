@@ -8,21 +8,10 @@
  * "image no longer exists; nothing to do".)
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshStack, openDb, upload, waitForTerminal } from './helpers.ts';
+import { freshStack, openDb, smallPng, upload, waitForTerminal } from './helpers.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
-
-function smallPng(seed: number): Promise<Buffer> {
-  const width = 80 + seed * 4;
-  const height = 60;
-  const pixels = Buffer.alloc(width * height * 3);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 5 + seed * 29) & 255;
-  return sharp(pixels, { raw: { width, height, channels: 3 } })
-    .png()
-    .toBuffer();
-}
 
 /** A backend admin call, its answer parsed; throws with the whole answer unless `status`. */
 async function adminCall<T>(stack: Stack, method: string, path: string, status = 200): Promise<T> {

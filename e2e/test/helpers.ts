@@ -13,6 +13,7 @@ import {
   startLocalStack,
 } from '@slideshow/tools/local-stack';
 import Database from 'better-sqlite3';
+import sharp from 'sharp';
 
 /** A stack in a temp folder, removed by `dispose`. */
 export async function freshStack(
@@ -240,4 +241,18 @@ export function cheapPresetFile(name: string, widths: number[], webpQuality: num
     qualitySearch: null,
   };
   return JSON.stringify({ default: name, presets: { [name]: preset } });
+}
+
+/**
+ * A small PNG whose pixels differ by `seed` (so no two seeds are duplicates), about
+ * 80 + 4·seed × 60 pixels: cheap to process, distinct to the backend's sha256.
+ */
+export function smallPng(seed: number): Promise<Buffer> {
+  const width = 80 + seed * 4;
+  const height = 60;
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 5 + seed * 29) & 255;
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }

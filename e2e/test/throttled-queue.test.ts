@@ -10,25 +10,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshStack, openDb, upload, waitForTerminal } from './helpers.ts';
+import { freshStack, openDb, smallPng, upload, waitForTerminal } from './helpers.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
 
 const IMAGES = 8;
 const RATE = 0.5;
 const STUCK_AFTER_MS = 2_000;
-
-function smallPng(seed: number): Promise<Buffer> {
-  const width = 96 + seed * 4;
-  const height = 64;
-  const pixels = Buffer.alloc(width * height * 3);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 3 + seed * 17) & 255;
-  return sharp(pixels, { raw: { width, height, channels: 3 } })
-    .png()
-    .toBuffer();
-}
 
 describe('the reaper with a throttled upload queue', () => {
   let stack: Stack;
