@@ -8,11 +8,12 @@
 // marks `retryable` (the same flag the detail and the jobs panel go by), and
 // says how many it leaves alone and why. The selection is always among the
 // cards shown: a search, filter or sort keeps only the selected cards it still
-// shows, and a card dropped from the page (deleted, paged out) leaves it.
-import { api, countOf, isImageErrorCode, permanentRetryWarning } from './admin-api.js';
-import { confirmAction } from './admin-confirm.js';
+// shows, and a card dropped from the page (deleted, paged out) leaves it. The
+// selection's facts, the bulk Retry's split and the sending are admin-selection.js.
+import { api, countOf } from './admin-api.js';
 import { $, announce, displayName, el, focusFirst, thumbnail } from './admin-dom.js';
 import { failureText } from './admin-reachability.js';
+import { errorCodeOf, factsOf, retrySplit, selected, sendBulk } from './admin-selection.js';
 
 /** Pages kept in the page at once. */
 const MAX_PAGES = 5;
@@ -30,7 +31,6 @@ let first = 0;
 let generation = 0;
 let loading = false;
 /** Selected ids → what the API last said of each: `{ status, retryable, code }`. */
-const selected = new Map();
 let onChanged = () => {};
 
 function query() {
@@ -81,16 +81,6 @@ function cardContent(image) {
     ),
   ];
 }
-
-/** The code of the image's failure (the listing's open failure, else its last error), or ''. */
-const errorCodeOf = (image) => image.failure?.code ?? image.lastErrorCode ?? '';
-
-/** What the bulk bar needs of an image, from the API's answer (never a rule of the page's). */
-const factsOf = (image) => ({
-  status: image.status,
-  retryable: image.retryable === true,
-  code: errorCodeOf(image),
-});
 
 function card(image) {
   const li = el(
@@ -203,44 +193,7 @@ function pick(id, on, image) {
   li?.classList.toggle('selected', on);
 }
 
-/**
- * The selected ids a retry takes, how many of those failed with a permanent
- * image error, and the others (left alone) with their statuses.
- */
-function retrySplit() {
-  const take = [];
-  const left = [];
-  for (const [id, facts] of selected) (facts.retryable ? take : left).push({ id, ...facts });
-  const permanent = take.filter((i) => isImageErrorCode(i.code)).length;
-  return { take: take.map((i) => i.id), permanent, left };
-}
-
 const images = (n) => countOf(n, 'image');
-
-/** "2 processed, 1 queued": the statuses of the images a bulk retry leaves alone. */
-function statusSummary(left) {
-  const counts = new Map();
-  for (const { status } of left) counts.set(status, (counts.get(status) ?? 0) + 1);
-  return [...counts].map(([status, n]) => `${n} ${status}`).join(', ');
-}
-
-/** Asks before a bulk retry; resolves the ids to send (none when the admin cancels). */
-async function confirmRetry() {
-  const { take, permanent, left } = retrySplit();
-  if (take.length === 0) return [];
-  const alone = left.length
-    ? ` ${images(left.length)} of the selection ${left.length === 1 ? 'is' : 'are'} left alone (${statusSummary(left)}): only failed images are retried.`
-    : '';
-  const ok = await confirmAction({
-    title: `Retry ${images(take.length)}?`,
-    message:
-      `${take.length === 1 ? 'It is' : 'Each is'} processed again from its original file.` +
-      permanentRetryWarning(permanent, take.length) +
-      alone,
-    confirmLabel: `Retry ${take.length}`,
-  });
-  return ok ? take : [];
-}
 
 async function fetchPage(index) {
   const q = query();
@@ -389,31 +342,9 @@ const BULK_WORDS = {
 };
 
 async function bulk(action) {
-  // A retry sends only the images the API marked retryable; its 409s still guard the rest.
-  const ids = action === 'retry' ? await confirmRetry() : [...selected.keys()];
-  if (ids.length === 0) return;
-  if (
-    action === 'delete' &&
-    !(await confirmAction({
-      title: `Delete ${images(ids.length)}?`,
-      message:
-        ids.length === 1
-          ? 'Its file and every generated size are removed. This cannot be undone.'
-          : 'Their files and every generated size are removed. This cannot be undone.',
-      confirmLabel: `Delete ${ids.length}`,
-    }))
-  ) {
-    return;
-  }
-  const done = [];
-  const failed = [];
-  for (let start = 0; start < ids.length; start += 500) {
-    const { results } = await api('/api/admin/images/bulk', {
-      method: 'POST',
-      json: { action, ids: ids.slice(start, start + 500) },
-    });
-    for (const r of results) (r.ok ? done : failed).push(r);
-  }
+  const sent = await sendBulk(action);
+  if (!sent) return;
+  const { ids, done, failed } = sent;
   // The images it took leave the selection now, before the announcement: the count and the
   // bulk buttons never say the old selection once the result is announced.
   for (const r of done) {
