@@ -50,6 +50,14 @@ export interface ListPage {
 const MAX_LIST_PAGES = 10_000;
 
 /**
+ * Cloud Storage's key order: by UTF-8 bytes, which is not JavaScript's
+ * (UTF-16 code units put a character above U+FFFF before U+E000–U+FFFF).
+ */
+export function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/**
  * Merges the objects and common prefixes of a delimiter listing into one key
  * order. Cloud Storage counts both against a page's `maxResults` ("maximum
  * number of items plus prefixes", the client's `GetFilesOptions`), so each
@@ -61,11 +69,11 @@ const MAX_LIST_PAGES = 10_000;
 export async function* inKeyOrder(pages: AsyncIterable<ListPage>): AsyncGenerator<ListEntry> {
   let pending: string[] = [];
   let last: string | undefined;
-  const isNew = (prefix: string) => last === undefined || prefix > last;
+  const isNew = (prefix: string) => last === undefined || compareKeys(prefix, last) > 0;
   for await (const page of pages) {
-    pending = [...new Set([...pending, ...page.prefixes.filter(isNew)])].sort();
+    pending = [...new Set([...pending, ...page.prefixes.filter(isNew)])].sort(compareKeys);
     for (const object of page.objects) {
-      while (pending[0] !== undefined && pending[0] < object.key) {
+      while (pending[0] !== undefined && compareKeys(pending[0], object.key) < 0) {
         const prefix = pending.shift() as string;
         last = prefix;
         yield { kind: 'prefix', prefix } satisfies CommonPrefix;

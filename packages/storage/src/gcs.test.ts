@@ -210,6 +210,27 @@ describe('Google Cloud Storage store specifics', () => {
       .map((url) => url.searchParams.get('startOffset'));
     expect(queries).toEqual(['o/5.bin', 'o/5.bin']);
   });
+
+  it('compares startAfter by UTF-8 bytes, as Cloud Storage orders keys, so a key above U+FFFF is not skipped', async () => {
+    // By UTF-16 code units '😀' (U+1F600, a surrogate pair from 0xD83D) sorts before '～'
+    // (U+FF5E); by UTF-8 bytes (F0… against EF…), Cloud Storage's order, after it.
+    const store = createGcsObjectStore({
+      bucket: 'byte-order',
+      apiEndpoint: emulator.endpoint,
+      projectId: emulator.projectId,
+    });
+    for (const key of ['u/\uFF5E', 'u/😀', 'u/a']) {
+      await store.put(key, Buffer.from(key), { contentType: 'image/png' });
+    }
+    const listed: string[] = [];
+    for await (const info of store.list('u/', { startAfter: 'u/\uFF5E' })) listed.push(info.key);
+    expect(listed).toEqual(['u/😀']);
+    const entries: string[] = [];
+    for await (const entry of store.list('u/', { delimiter: '/', startAfter: 'u/a' })) {
+      entries.push(entry.kind === 'object' ? entry.key : entry.prefix);
+    }
+    expect(entries).toEqual(['u/\uFF5E', 'u/😀']);
+  });
 });
 
 describe('openObjectStore with a gs:// location', () => {

@@ -17,7 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { type Bucket, type File, type FileMetadata, Storage } from '@google-cloud/storage';
 import { AppError, coerceError } from '@slideshow/runtime';
 import { isNotFound, mapGcsError } from './gcs-errors.ts';
-import { inKeyOrder, listPages, toInfo } from './gcs-list.ts';
+import { compareKeys, inKeyOrder, listPages, toInfo } from './gcs-list.ts';
 import {
   assertValidKey,
   assertValidListOptions,
@@ -274,16 +274,17 @@ export function createGcsObjectStore(options: GcsObjectStoreOptions): ObjectStor
       delimiter: options?.delimiter,
       startAfter,
     });
-    // `startOffset` is inclusive, and with a delimiter Cloud Storage also answers the common
+    // `startOffset` is inclusive (and compares UTF-8 bytes, as the listing's order does), and with a delimiter Cloud Storage also answers the common
     // prefix that holds it: both sort at or before `startAfter`, and are dropped here.
     if (options?.delimiter) {
       for await (const entry of inKeyOrder(pages)) {
-        if ((entry.kind === 'prefix' ? entry.prefix : entry.key) > startAfter) yield entry;
+        if (compareKeys(entry.kind === 'prefix' ? entry.prefix : entry.key, startAfter) > 0)
+          yield entry;
       }
       return;
     }
     for await (const page of pages) {
-      for (const object of page.objects) if (object.key > startAfter) yield object;
+      for (const object of page.objects) if (compareKeys(object.key, startAfter) > 0) yield object;
     }
   }
 

@@ -37,7 +37,10 @@ export interface ObjectInfo {
  * `startOffset`, https://cloud.google.com/storage/docs/json_api/v1/objects/list,
  * which is inclusive; this one is not). A walk in pages passes the last entry
  * of the previous page, so no page lists an object again. `''` or absent: from
- * the start.
+ * the start. "Key order" is each adapter's own listing order: UTF-8 bytes on
+ * Cloud Storage, UTF-16 code units in the folder store; they differ only for
+ * keys that mix characters above U+FFFF with U+E000–U+FFFF (never a generated
+ * key), and a walk in pages over one adapter lists each object once either way.
  */
 interface ListStart {
   /** Only the entries (objects, or common prefixes compared as their own string) that sort after this string. */

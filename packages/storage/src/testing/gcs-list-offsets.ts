@@ -15,6 +15,7 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { coerceError } from '@slideshow/runtime';
+import { compareKeys } from '../gcs-list.ts';
 
 const LIST = /^\/(?:storage\/v1\/)?b\/([^/]+)\/o\/?$/;
 
@@ -50,7 +51,7 @@ async function everyObject(base: string, bucket: string, prefix: string): Promis
 function entriesFrom(items: Item[], prefix: string, delimiter: string, startOffset: string) {
   const entries = new Map<string, Entry>();
   for (const item of items) {
-    if (item.name < startOffset) continue;
+    if (compareKeys(item.name, startOffset) < 0) continue;
     const cut = delimiter === '' ? -1 : item.name.indexOf(delimiter, prefix.length);
     if (cut === -1) {
       entries.set(item.name, { sortKey: item.name, item });
@@ -59,9 +60,7 @@ function entriesFrom(items: Item[], prefix: string, delimiter: string, startOffs
       entries.set(common, { sortKey: common, prefix: common });
     }
   }
-  return [...entries.values()].sort((a, b) =>
-    a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0,
-  );
+  return [...entries.values()].sort((a, b) => compareKeys(a.sortKey, b.sortKey));
 }
 
 /** Answers one listing with `startOffset`. */
@@ -80,7 +79,7 @@ async function answerList(base: string, bucket: string, url: URL, res: ServerRes
     delimiter,
     startOffset,
   );
-  const rest = entries.filter((entry) => entry.sortKey > after);
+  const rest = entries.filter((entry) => compareKeys(entry.sortKey, after) > 0);
   const page = rest.slice(0, maxResults);
   const items = page.flatMap((entry) => ('item' in entry ? [entry.item] : []));
   const prefixes = page.flatMap((entry) => ('prefix' in entry ? [entry.prefix] : []));
