@@ -173,6 +173,7 @@ export function parseEnv(env: Record<string, string | undefined>): Env {
   return parsed.data;
 }
 
+/** One AppError listing every configuration problem, each on its own line. */
 export function configError(problems: string[]): AppError {
   return new AppError(
     'VALIDATION_FAILED',

@@ -17,6 +17,7 @@ import {
 } from './exit-policy.ts';
 import type { RunResult } from './run.ts';
 
+/** What settling a thrown task needs: the task's parts, the error, and how far the task got. */
 export interface FailureContext {
   config: ProcessorConfig;
   backend: BackendClient;

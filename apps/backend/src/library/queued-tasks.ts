@@ -85,7 +85,9 @@ export function createQueuedTasks(options: QueuedTasksOptions): QueuedTasks {
   ) => {
     const fields = { ...context, key: task.key, queue: task.queue };
     if (now() < pausedUntil) {
-      logger.warn('queued task not cancelled: cancellations paused after a failure', {
+      // INFO: the failure that paused them was the WARNING; a bulk delete during an outage
+      // must not log one per image.
+      logger.info('queued task not cancelled: cancellations paused after a failure', {
         ...fields,
         pausedUntil: new Date(pausedUntil).toISOString(),
       });

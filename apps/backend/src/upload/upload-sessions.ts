@@ -178,7 +178,10 @@ function completedBefore(ctx: UploadSessionContext, id: string): FileOutcome {
   if (!ctx.repos.images.get(done.image_id)) {
     throw new AppError('NOT_FOUND', `upload ${id} became image ${done.image_id}, since deleted`);
   }
-  ctx.logger.info('upload session completed before; same answer', { imageId: id });
+  ctx.logger.info('upload session completed before; same answer', {
+    sessionId: id,
+    imageId: done.image_id,
+  });
   return {
     originalName: done.original_name,
     id: done.image_id,
