@@ -3,8 +3,9 @@
  * migrations 016 and 017) on real SQLite files: computed for the rows of an
  * older database when the backend opens it, kept current by the backend's
  * connection on insert, rename and retitle, and — for a row another
- * connection wrote — matched by folding on the fly (and sorted first by
- * name) until the next open computes its keys.
+ * connection wrote, renamed or retitled (migration 022 sets its keys to '')
+ * — matched by folding on the fly (and sorted first by name) until the next
+ * open computes its keys.
  */
 import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -51,6 +52,15 @@ function newDatabasePath(): string {
   return empty.name;
 }
 
+/** A plain connection to `path` (an older backend, a script, sqlite3): no TEMP triggers, no fold. */
+function plainConnection(path: string): Database.Database {
+  const other = new Database(path);
+  onTestFinished(() => {
+    if (other.open) other.close();
+  });
+  return other;
+}
+
 const search = (db: Db, text: string) =>
   createLibraryRepository(db)
     .list({ search: text, sort: 'name', order: 'asc', limit: 10 })
@@ -87,10 +97,7 @@ describe('the library search keys', () => {
   it('finds an image another connection wrote before the backend computed its key, and keys it at the next open', () => {
     const path = newDatabasePath();
     const db = closing(openDatabase(path));
-    const other = new Database(path);
-    onTestFinished(() => {
-      other.close();
-    });
+    const other = plainConnection(path);
     insertImage(db, 'img_a', 'a.png');
     insertImage(other, 'img_b', 'Ça va.png');
     expect(keys(db)).toEqual([
@@ -115,5 +122,42 @@ describe('the library search keys', () => {
     ]);
     expect(nameKeys(reopened)).toEqual(['a.png', 'ca va.png']);
     expect(search(reopened, '.PNG')).toEqual(['img_a', 'img_b']);
+  });
+
+  it('finds an image by the title another connection gave it, not by its old one, before and after the next open', () => {
+    const path = newDatabasePath();
+    const db = closing(openDatabase(path));
+    insertImage(db, 'img_a', 'Zebra.png', 'Sunset over the bay');
+    insertImage(db, 'img_b', 'b.png');
+    const other = plainConnection(path);
+    other.prepare("UPDATE images SET title = 'Harbour at dawn' WHERE id = 'img_a'").run();
+    other.prepare("UPDATE images SET original_name = 'Apple.png' WHERE id = 'img_b'").run();
+    expect(search(db, 'harbour')).toEqual(['img_a']);
+    expect(search(db, 'sunset')).toEqual([]);
+    expect(search(db, 'apple')).toEqual(['img_b']);
+    db.close();
+    other.prepare("UPDATE images SET title = 'Lighthouse' WHERE id = 'img_a'").run();
+    other.close();
+
+    const reopened = closing(openDatabase(path));
+    expect(keys(reopened).map((k) => k.search_text)).toEqual([
+      'zebra.png\nlighthouse',
+      'apple.png\n',
+    ]);
+    expect(nameKeys(reopened)).toEqual(['zebra.png', 'apple.png']);
+    expect(search(reopened, 'lighthouse')).toEqual(['img_a']);
+    expect(search(reopened, 'harbour')).toEqual([]);
+    expect(search(reopened, '.png')).toEqual(['img_b', 'img_a']);
+  });
+
+  it('leaves a title set to the same value by another connection keyed', () => {
+    const path = newDatabasePath();
+    const db = closing(openDatabase(path));
+    insertImage(db, 'img_a', 'a.png', 'Été');
+    const other = plainConnection(path);
+    other
+      .prepare("UPDATE images SET title = 'Été', original_name = 'a.png' WHERE id = 'img_a'")
+      .run();
+    expect(keys(db)).toEqual([{ id: 'img_a', search_text: 'a.png\nete' }]);
   });
 });

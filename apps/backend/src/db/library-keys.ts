@@ -10,8 +10,12 @@
  * The functions are registered on the backend's connection only, so the
  * TEMP triggers that call them exist on that connection only too: a script
  * or `sqlite3` writing a row leaves its keys '' (not computed), filled when
- * the backend next opens the database. A rule change here ships with a
- * migration that sets the keys back to ''.
+ * the backend next opens the database. A rename or retitle on any
+ * connection (an older backend's too) sets them to '' by the database's own
+ * trigger (migration 022), and on this connection a TEMP trigger on that
+ * blanking computes them again — so their order does not matter (SQLite
+ * leaves the order of triggers on one event unspecified). A rule change
+ * here ships with a migration that sets the keys back to ''.
  */
 import type { Db } from './open-database.ts';
 
@@ -64,7 +68,8 @@ const text = (value: unknown): string => (typeof value === 'string' ? value : ''
 
 /**
  * Registers the key functions on `db`, installs this connection's TEMP triggers that keep the
- * keys of inserted and renamed or retitled images, and computes the keys a row lacks.
+ * keys of inserted images and of images whose keys were set to '' (by migration 022's trigger,
+ * on a rename or retitle), and computes the keys a row lacks.
  */
 export function keepLibraryKeys(db: Db): void {
   db.function('library_search_text', { deterministic: true }, (name: unknown, title: unknown) =>
@@ -78,7 +83,8 @@ export function keepLibraryKeys(db: Db): void {
   db.exec(`
     CREATE TEMP TRIGGER IF NOT EXISTS images_keys_inserted AFTER INSERT ON main.images
     BEGIN UPDATE images ${set} WHERE id = new.id; END;
-    CREATE TEMP TRIGGER IF NOT EXISTS images_keys_renamed AFTER UPDATE OF original_name, title ON main.images
+    CREATE TEMP TRIGGER IF NOT EXISTS images_keys_blanked AFTER UPDATE OF search_text, name_key ON main.images
+    WHEN new.search_text = '' OR new.name_key = ''
     BEGIN UPDATE images ${set} WHERE id = new.id; END;
   `);
   const missing = "search_text = '' OR name_key = ''";
