@@ -68,6 +68,8 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
     case 'STUCK':
     // A failed_tasks code, never an HTTP answer (docs/operations.md, "After a restore").
     case 'VARIANTS_MISSING':
+    // A start-up refusal (db/migrate.ts), never an HTTP answer.
+    case 'SCHEMA_TOO_NEW':
     case 'INTERNAL':
       return 500;
   }

@@ -19,6 +19,8 @@ const NEVER_SHOWN: Partial<Record<ErrorCode, string>> = {
     'the console sends each route only the methods it takes; only a hand-written request gets it',
   STALE_GENERATION:
     'answered only to processing callbacks; a stale report changes nothing and the processor exits 0 on it',
+  SCHEMA_TOO_NEW:
+    'a start-up refusal (src/db/migrate.ts): the backend that meets it never serves, so no request is answered with it',
 };
 
 interface AdminApi {

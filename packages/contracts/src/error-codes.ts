@@ -71,6 +71,11 @@ export const SERVICE_ERROR_CODES = [
   // With the original gone too the image fails NOT_FOUND, the processor's own verdict for
   // a missing original.
   'VARIANTS_MISSING',
+  // The backend refused to start on a database a newer release migrated in a way this one
+  // cannot run on (a breaking migration it does not know: apps/backend/src/db/migrate.ts).
+  // A start-up refusal, never an HTTP answer; deploy a newer release or restore a backup
+  // (docs/operations.md, "Rolling back").
+  'SCHEMA_TOO_NEW',
 ] as const;
 
 /** Codes for everything that is not about the image's bytes. */

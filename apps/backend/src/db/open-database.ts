@@ -3,21 +3,22 @@
  * a short busy timeout for brief contention ({@link BUSY_TIMEOUT_MS}),
  * foreign keys on, the numbered migrations in ./migrations applied in one
  * transaction each, recorded in `schema_migrations` (append-only, like
- * graphile/worker's), and the library's folded search and sort keys kept by
+ * graphile/worker's; migrate.ts, which also refuses a database that needs a
+ * newer backend), and the library's folded search and sort keys kept by
  * this connection (library-keys.ts).
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { AppError } from '@slideshow/runtime';
 import Database from 'better-sqlite3';
 import { keepLibraryKeys } from './library-keys.ts';
+import { type MigrationWarn, migrate } from './migrate.ts';
 import { type AssertWritable, fenceWrites } from './write-fence.ts';
+
+export { migrate } from './migrate.ts';
 
 /** The database handle type used across the backend. */
 export type Db = Database.Database;
-
-const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 /**
  * How long a statement waits for another connection's write lock before it
@@ -43,6 +44,8 @@ export const BUSY_TIMEOUT_MS = 1_000;
 export interface OpenDatabaseOptions {
   /** The single-writer fence (write-fence.ts), checked before every mutating statement. */
   assertWritable?: AssertWritable;
+  /** Told about recorded migrations this backend does not know (migrate.ts); the caller logs it. */
+  warn?: MigrationWarn;
 }
 
 /** Opens (creating if needed) the database at `path` and brings its schema up to date. */
@@ -57,7 +60,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
     db.pragma('foreign_keys = ON');
     // NORMAL is durable across application crashes in WAL mode (https://www.sqlite.org/pragma.html#pragma_synchronous).
     db.pragma('synchronous = NORMAL');
-    migrate(db);
+    migrate(db, options.warn);
     keepLibraryKeys(db);
     return db;
   } catch (error) {
@@ -69,9 +72,18 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
 /**
  * The error of a database that could not be opened, naming the file: a lock
  * held by another connection (a `sqlite3` session in a write transaction)
- * says so and stays retryable; anything else keeps its own message.
+ * says so and stays retryable; an AppError keeps its code; anything else
+ * keeps its own message.
  */
 function openFailure(path: string, error: unknown): Error {
+  if (error instanceof AppError) {
+    // Keeps its code (SCHEMA_TOO_NEW: migrate.ts refused a database that needs a newer backend).
+    return new AppError(error.code, `cannot open the database ${path}: ${error.message}`, {
+      cause: error,
+      retryable: error.retryable,
+      context: { ...error.context, path },
+    });
+  }
   const errno = (error as { code?: unknown }).code;
   const locked = typeof errno === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(errno);
   const message = error instanceof Error ? error.message : String(error);
@@ -81,34 +93,4 @@ function openFailure(path: string, error: unknown): Error {
     `cannot open the database ${path}: ${message} (another connection, such as a sqlite3 session, holds a write transaction; end it and start again)`,
     { cause: error, retryable: true, context: { path, errno } },
   );
-}
-
-/** Applies every migration file not yet recorded; returns the names applied. */
-export function migrate(db: Db): string[] {
-  db.exec(
-    'CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)',
-  );
-  const done = new Set(
-    db
-      .prepare<[], { name: string }>('SELECT name FROM schema_migrations')
-      .all()
-      .map((r) => r.name),
-  );
-  const files = readdirSync(MIGRATIONS_DIR)
-    .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
-    .sort();
-  const applied: string[] = [];
-  for (const file of files) {
-    if (done.has(file)) continue;
-    const sql = readFileSync(join(MIGRATIONS_DIR, file), 'utf8');
-    db.transaction(() => {
-      db.exec(sql);
-      db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(
-        file,
-        new Date().toISOString(),
-      );
-    })();
-    applied.push(file);
-  }
-  return applied;
 }

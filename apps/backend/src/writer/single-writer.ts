@@ -326,7 +326,12 @@ async function startWriting(
     ? await restoreLatest(litestream, acquired.previousEpoch, logger, bucket)
     : 'not replicated';
   lease.assertHeld();
-  const db = openDatabase(config.databasePath, { assertWritable: () => gate.assertWritable() });
+  // Refuses (SCHEMA_TOO_NEW) a database a newer release migrated beyond what this one can run
+  // on, before writing to it; the caller then releases the lease (releaseAfterFailedStart).
+  const db = openDatabase(config.databasePath, {
+    assertWritable: () => gate.assertWritable(),
+    warn: (message, fields) => logger.warn(message, fields),
+  });
   state.db = db;
   const facts = await recordEpoch(options, db, acquired, restored);
   gate.setPhase('starting', 'starting replication and the app', facts);
