@@ -18,6 +18,7 @@
 
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StatusAnswer, UploadOutcome } from '@slideshow/contracts';
 import { claimDataDir, StartRefused } from './data-dir-claim.ts';
@@ -62,6 +63,45 @@ const SAMPLES_MARKER = 'samples-uploaded';
  * deleted meanwhile is not brought back.
  */
 const SAMPLES_ACCEPTED = 'samples-accepted';
+
+/**
+ * True when the folder's database shows that an earlier run uploaded images: it has image rows,
+ * or its outbox ever numbered a dispatch (AUTOINCREMENT keeps the count after every image is
+ * deleted). Versions before the {@link SAMPLES_MARKER} uploaded the samples on the run that
+ * created the database and wrote no marker; without this, the first run of a newer version on
+ * such a folder sent them again and brought back the ones the admin had deleted. A folder with
+ * {@link SAMPLES_ACCEPTED} has a record of its own and is not asked.
+ */
+function imagesUploadedBefore(dataDir: string): boolean {
+  const path = join(dataDir, 'slideshow.db');
+  if (!existsSync(path) || existsSync(join(dataDir, SAMPLES_ACCEPTED))) return false;
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const tables = new Set(
+      db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .all()
+        .map((r) => String(r.name)),
+    );
+    if (tables.has('images') && db.prepare('SELECT 1 FROM images LIMIT 1').get()) return true;
+    return (
+      tables.has('sqlite_sequence') &&
+      db.prepare("SELECT 1 FROM sqlite_sequence WHERE name = 'outbox' AND seq > 0").get() !==
+        undefined
+    );
+  } finally {
+    db.close();
+  }
+}
+
+/** True when the samples are in: the marker, or an older version's images (marked now). */
+function samplesAlreadyDone(dataDir: string): boolean {
+  const marker = join(dataDir, SAMPLES_MARKER);
+  if (existsSync(marker)) return true;
+  if (!imagesUploadedBefore(dataDir)) return false;
+  writeFileSync(marker, `${new Date().toISOString()} (images found from an earlier version)\n`);
+  return true;
+}
 
 /** The names in {@link SAMPLES_ACCEPTED}, none when there is no such file. */
 function acceptedBefore(dataDir: string): Set<string> {
@@ -270,7 +310,7 @@ async function main(): Promise<void> {
   const release = claimDataDir(dataDir, say);
   // Samples go in once per data folder: on a later run they would bring back images the admin
   // deleted (an upload of the same bytes after a delete is a new image).
-  const samplesDone = existsSync(join(dataDir, SAMPLES_MARKER));
+  const samplesDone = samplesAlreadyDone(dataDir);
   say(`Starting the local stack (state in ${dataDir}) …`);
   let stack: LocalStack;
   try {
