@@ -11,6 +11,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningLocalCloud } from '../src/server.ts';
 import {
@@ -257,28 +258,29 @@ describe('jobs created or patched with a pinned variable changed', () => {
 
 /**
  * Runs `before` on a local-cloud that pins nothing, stops it, then `after` on
- * one over the same data that pins BACKEND_API_URL; `out` is the jobs' OUT_DIR.
+ * one over the same data that pins BACKEND_API_URL (or what `second` sets);
+ * `out` is the jobs' OUT_DIR, `data` local-cloud's data folder.
  */
 async function acrossPinning(
-  before: (first: RunningLocalCloud, out: string) => Promise<void>,
-  after: (second: RunningLocalCloud, out: string) => Promise<void>,
+  before: (first: RunningLocalCloud, out: string, data: string) => Promise<void>,
+  after: (second: RunningLocalCloud, out: string, data: string) => Promise<void>,
+  second: Partial<Parameters<typeof startCloud>[1]> = {
+    jobPinnedEnv: { BACKEND_API_URL: BACKEND },
+  },
 ): Promise<void> {
   const own = tempDir();
   const data = join(own, 'data');
   const out = join(own, 'out');
   mkdirSync(out);
   const first = await startCloud(data, { jobCommands: [['node', script]] });
-  let second: RunningLocalCloud | undefined;
+  let later: RunningLocalCloud | undefined;
   try {
-    await before(first, out);
+    await before(first, out, data);
     await first.stop();
-    second = await startCloud(data, {
-      jobCommands: [['node', script]],
-      jobPinnedEnv: { BACKEND_API_URL: BACKEND },
-    });
-    await after(second, out);
+    later = await startCloud(data, { jobCommands: [['node', script]], ...second });
+    await after(later, out, data);
   } finally {
-    await second?.stop();
+    await later?.stop();
     await first.stop();
     removeDir(own);
   }
@@ -332,6 +334,56 @@ describe('a job or execution stored before the variables were pinned', () => {
         expect(op.error.message).toContain('LOCAL_CLOUD_JOB_PINNED_ENV');
         expect(startsIn(out)).toEqual(['t0-a0']);
       },
+    );
+  });
+
+  it('resumes an unfinished execution whose CALLBACK_SECRET an earlier local-cloud stored in clear (blanked since) with the pinned secret', async () => {
+    let operation = '';
+    await acrossPinning(
+      async (first, out, data) => {
+        // As a stack from before secret references registered the processor: the secret inline.
+        const env = launcherEnv(out, { MODE: 'wait-for-allow' }).filter(
+          (e) => e.name !== 'CALLBACK_SECRET',
+        );
+        const body = jobBody([...env, { name: 'CALLBACK_SECRET', value: 'an-old-clear-value' }]);
+        expect((await api(first, 'POST', `${J}?jobId=inline`, body)).status).toBe(200);
+        const started = await api(first, 'POST', `${J}/inline:run`, {});
+        expect(started.status, JSON.stringify(started)).toBe(200);
+        operation = started.body.name;
+        await waitFor(() => (startsIn(out).length > 0 ? true : undefined), 'the first attempt');
+        await first.stop();
+        // What db.ts's migration leaves of a secret stored in clear: an empty literal.
+        const db = new Database(join(data, 'local-cloud.db'));
+        try {
+          db.prepare(
+            `UPDATE job_executions SET data = replace(data, '"an-old-clear-value"', '""')`,
+          ).run();
+        } finally {
+          db.close();
+        }
+      },
+      async (second, out, data) => {
+        writeFileSync(join(out, 'allow'), '');
+        const op = await waitFor(async () => {
+          const res = await api(second, 'GET', `/v2/${operation}`);
+          return res.body.done ? res.body : undefined;
+        }, 'the execution to end');
+        expect(op.error, JSON.stringify(op)).toBeUndefined();
+        const starts = startsIn(out);
+        expect(starts.length).toBe(2);
+        const env = JSON.parse(readFileSync(join(out, `${starts.at(-1)}.json`), 'utf8'));
+        expect(env).toMatchObject({ BACKEND_API_URL: BACKEND, CALLBACK_SECRET: SECRET_VALUE });
+        // Stored with the reference now, as every execution since secret references is.
+        const db = new Database(join(data, 'local-cloud.db'), { readonly: true });
+        try {
+          const row = db.prepare('SELECT data FROM job_executions').get() as { data: string };
+          const stored = JSON.parse(row.data).template.containers[0].env;
+          expect(stored).toContainEqual({ name: 'CALLBACK_SECRET', valueSource: SECRET_REF });
+        } finally {
+          db.close();
+        }
+      },
+      { jobPinnedEnv: pins(), secretFiles: { 'callback-secret': secretFile } },
     );
   });
 });

@@ -158,4 +158,24 @@ describe('environment variable names', () => {
     }
     expect(refusal(() => policy.checkEnvName('PROXY_MODE', 'e'))).toBeUndefined();
   });
+
+  it('gives back only a pinned secret blanked to an empty literal, leaving any other value to be refused', () => {
+    const blanked = [
+      { name: 'BACKEND_API_URL', value: '' },
+      { name: 'CALLBACK_SECRET', value: '' },
+      { name: 'API_TOKEN', value: '' },
+    ];
+    const { env, restored } = policy.restoreBlankedSecrets(blanked);
+    expect(restored).toEqual(['CALLBACK_SECRET']);
+    expect(env).toEqual([
+      { name: 'BACKEND_API_URL', value: '' },
+      { name: 'CALLBACK_SECRET', valueSource: SECRET_REF },
+      { name: 'API_TOKEN', value: '' },
+    ]);
+    const chosen = [{ name: 'CALLBACK_SECRET', value: 'a-secret-of-my-choosing' }];
+    expect(policy.restoreBlankedSecrets(chosen)).toEqual({ env: chosen, restored: [] });
+    expect(refusal(() => policy.checkContainer({ ...processor(), env: chosen }, 'c'))?.status).toBe(
+      'PERMISSION_DENIED',
+    );
+  });
 });

@@ -57,7 +57,17 @@ export interface JobPolicy {
   checkSecret(ref: unknown, field: string): SecretKeyRef;
   /** The secret's value, read now (throws when it cannot be read). */
   readSecret(ref: SecretKeyRef): string;
+  /**
+   * `env` of an execution stored by an earlier local-cloud, with every pinned secret variable
+   * whose value is the empty literal left by the migration that blanked secrets stored in clear
+   * (db.ts `blankSecretEnv`) given its pinned reference again, and the names so restored (none:
+   * `env` as it was). Any other value is kept, for `checkContainer` to refuse.
+   */
+  restoreBlankedSecrets(env: readonly EnvEntry[]): { env: EnvEntry[]; restored: string[] };
 }
+
+/** One env entry of a container, as {@link ContainerToCheck} holds it. */
+export type EnvEntry = NonNullable<ContainerToCheck['env']>[number];
 
 /** Options of {@link createJobPolicy}. */
 export interface JobPolicyOptions {
@@ -146,7 +156,8 @@ function normaliseArgv(argv: readonly string[]): string {
 /** Builds the policy from the local stack's configuration. */
 export function createJobPolicy(options: JobPolicyOptions): JobPolicy {
   const allowed = new Set(options.commands.map(normaliseArgv));
-  const checkPinned = pinnedEnvCheck(options.pinnedEnv ?? {});
+  const pinned = options.pinnedEnv ?? {};
+  const checkPinned = pinnedEnvCheck(pinned);
   const warnedLax = new Set<string>();
   return {
     checkContainer(container, field) {
@@ -198,6 +209,20 @@ export function createJobPolicy(options: JobPolicyOptions): JobPolicy {
         );
       }
       return version === undefined ? { secret } : { secret, version };
+    },
+    restoreBlankedSecrets(env) {
+      const restored: string[] = [];
+      const next = env.map((e) => {
+        const value = Object.hasOwn(pinned, e.name) ? pinned[e.name] : undefined;
+        const blanked = e.valueSource === undefined && (e.value ?? '') === '';
+        if (value === undefined || typeof value === 'string' || !blanked) return e;
+        restored.push(e.name);
+        return {
+          name: e.name,
+          valueSource: { secretKeyRef: { secret: value.secret, version: 'latest' } },
+        };
+      });
+      return { env: next, restored };
     },
     readSecret(ref) {
       const name = secretIdOf(ref);

@@ -213,6 +213,25 @@ async function runExecution(
 }
 
 /**
+ * Gives a stored execution's pinned secret variables their reference back where the migration
+ * that blanked secrets stored in clear left '' (db.ts): an execution a stack from before secret
+ * references started (its CALLBACK_SECRET inline) then runs with the registered secret, instead
+ * of being refused before it runs and leaving its images to the backend's reaper. The checks
+ * before the spawn still apply to everything else.
+ */
+function restoreBlankedSecrets(ctx: RunnerContext, execution: Execution): void {
+  const container = execution.template.containers[0];
+  if (!container?.env) return;
+  const { env, restored } = ctx.policy.restoreBlankedSecrets(container.env);
+  if (restored.length === 0) return;
+  container.env = env;
+  ctx.logger.warn('a resumed job execution gets its pinned secrets back as references', {
+    execution: execution.name,
+    variables: restored,
+  });
+}
+
+/**
  * Resumes one stored execution left unfinished (or ends it, when it was cancelled or cannot run).
  * One unreadable or oversized row must not keep the others, or the start, from going on.
  */
@@ -226,6 +245,7 @@ function resumeRow(
     const execution = JSON.parse(row.data) as Execution;
     const problem = unresumable(execution);
     if (problem === undefined) {
+      restoreBlankedSecrets(ctx, execution);
       // INFO: a stop leaves attempts interrupted on purpose, to run again here.
       logger.info(
         row.cancelRequested
