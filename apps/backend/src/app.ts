@@ -10,6 +10,7 @@ import { Hono, type MiddlewareHandler, type NotFoundHandler } from 'hono';
 import { requireLocalHost } from './auth/host-guard.ts';
 import { compression } from './compression.ts';
 import type { AppEnv, Services } from './context.ts';
+import { HSTS, sendsHsts } from './hsts.ts';
 import {
   errorBody,
   logFailure,
@@ -26,12 +27,6 @@ import { mediaRoutes, slideshowRoutes } from './routes/public.ts';
 import { loggedPath, uploadSessionRoutes } from './routes/upload-sessions.ts';
 import { createWebRoutes } from './web/web-routes.ts';
 
-/**
- * Production over HTTPS: browsers that once reached the backend never try it
- * over plain HTTP again (two years, Cloud Run's front end answers HTTPS only
- * anyway). No `includeSubDomains`: a custom domain's other hosts are not ours.
- */
-const HSTS = 'max-age=63072000';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
@@ -112,7 +107,7 @@ function noRoute(app: Hono<AppEnv>): NotFoundHandler<AppEnv> {
 export function createApp(services: Services) {
   const { deps } = services;
   const app = new Hono<AppEnv>();
-  const hsts = deps.mode === 'production' && !!deps.publicUrl?.startsWith('https://');
+  const hsts = sendsHsts(deps.mode, deps.publicUrl);
 
   app.use('*', requestContext(deps.logger, hsts));
 

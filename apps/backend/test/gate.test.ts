@@ -23,6 +23,27 @@ async function send(
 }
 
 describe('the starting gate', () => {
+  it('adds its own headers (HSTS in production) to every answer it makes, never to the app answers', async () => {
+    const hsts = { 'strict-transport-security': 'max-age=63072000' };
+    const gate = createGate({ leaseHeld: () => true, headers: hsts });
+    gate.setPhase('starting', 'waiting for the database lease');
+    for (const path of ['/api/admin/images', '/readyz']) {
+      const response = await send(gate, 'GET', path);
+      expect(response.status, path).toBe(503);
+      expect(response.headers.get('strict-transport-security'), path).toBe(
+        hsts['strict-transport-security'],
+      );
+    }
+    gate.openWrites();
+    gate.serve(() => new Response('app'));
+    const ready = await send(gate, 'GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.headers.get('strict-transport-security')).toBe(hsts['strict-transport-security']);
+    // The app's answers are the app's: it sets its own headers (app.ts).
+    const served = await send(gate, 'GET', '/');
+    expect(served.headers.get('strict-transport-security')).toBeNull();
+  });
+
   it('answers 503 NOT_READY as an ErrorAnswer with a request id and the app headers', async () => {
     const gate = createGate({ leaseHeld: () => false });
     gate.setPhase('starting', 'waiting for the database lease');

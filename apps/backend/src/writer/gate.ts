@@ -32,6 +32,8 @@ export type ReadinessFacts = Record<string, string | number | null>;
 export interface GateOptions {
   /** True while the lease is held (its monotonic deadline not passed). */
   leaseHeld: () => boolean;
+  /** Headers every answer of the gate's own carries besides the app's usual ones (HSTS in production). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -114,19 +116,24 @@ export function createGate(options: GateOptions) {
   let drained: (() => void) | undefined;
 
   const writable = () => writesOpen && options.leaseHeld();
+  const withOwnHeaders = (response: Response) => {
+    for (const [name, value] of Object.entries(options.headers ?? {})) {
+      response.headers.set(name, value);
+    }
+    return response;
+  };
   const admitting = () => phase === 'serving' && writable();
 
   return {
     /** The server's fetch handler. */
     fetch(request: Request, env?: unknown): Response | Promise<Response> {
       const path = new URL(request.url).pathname;
-      if (path === '/readyz') return readiness(request, admitting(), reason, { phase, ...facts });
+      if (path === '/readyz') {
+        return withOwnHeaders(readiness(request, admitting(), reason, { phase, ...facts }));
+      }
       if (!app) {
-        return refusal(
-          request,
-          new AppError('NOT_READY', reason),
-          { phase },
-          { 'retry-after': '2' },
+        return withOwnHeaders(
+          refusal(request, new AppError('NOT_READY', reason), { phase }, { 'retry-after': '2' }),
         );
       }
       return app(request, env);

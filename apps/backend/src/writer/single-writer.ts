@@ -46,6 +46,7 @@ import { closeServer } from '../close-server.ts';
 import type { BackendConfig } from '../config.ts';
 import { type Db, openDatabase } from '../db/open-database.ts';
 import { createWriterEpochsRepository } from '../db/writer-epochs-repository.ts';
+import { HSTS, sendsHsts } from '../hsts.ts';
 import { serverOptions } from '../server-options.ts';
 import { createGate, type FetchHandler, type Gate } from './gate.ts';
 import { type Litestream, type Replication, replicaPathFor } from './litestream.ts';
@@ -408,7 +409,10 @@ async function acquireLease(
 /** Starts the backend as the single writer; resolves once it serves (or exits the process). */
 export async function runSingleWriter(options: SingleWriterOptions): Promise<void> {
   const { config, logger, lease, litestream } = options;
-  const gate = createGate({ leaseHeld: () => lease.isHeld() });
+  const gate = createGate({
+    leaseHeld: () => lease.isHeld(),
+    headers: sendsHsts(config.mode, config.publicUrl) ? { 'strict-transport-security': HSTS } : {},
+  });
   const state: WriterState = {};
   const { server, port } = await listen(config, gate);
   state.server = server;
