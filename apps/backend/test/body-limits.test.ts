@@ -7,6 +7,7 @@
  * far below the body size; malformed JSON answers 400 with a code, never 500.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SLIDESHOW_LENGTH } from '../src/db/library-repository.ts';
 import { BODY_LIMITS } from '../src/request-body.ts';
 import { admin, callback, expectJson, makeApp, type TestApp, uploadPng } from './helpers.ts';
 import {
@@ -195,7 +196,7 @@ describe('request body limits', () => {
     // Every character escaped as a surrogate pair (12 bytes), at each field's limit.
     const escaped = (n: number) => `"${'\\ud83d\\ude00'.repeat(n)}"`;
     const describe = `{"title":${escaped(200)},"caption":${escaped(2000)},"altText":${escaped(1000)}}`;
-    const order = JSON.stringify({ ids: ids(5000) });
+    const order = JSON.stringify({ ids: ids(SLIDESHOW_LENGTH) });
     for (const [method, path, body, limit] of [
       ['POST', '/api/admin/images/lookup', lookup, BODY_LIMITS.library],
       ['POST', '/api/admin/images/bulk', bulk, BODY_LIMITS.library],

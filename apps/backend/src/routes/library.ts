@@ -27,6 +27,7 @@ import {
   LIBRARY_SORTS,
   type LibraryListRow,
   type LibrarySort,
+  SLIDESHOW_LENGTH,
   sortValue,
 } from '../db/library-repository.ts';
 import { IMAGE_ID_PATTERN } from '../ids.ts';
@@ -37,8 +38,6 @@ import { jsonBody } from '../request-body.ts';
 
 /** Most images one bulk action or lookup names. */
 export const MAX_BULK = 500;
-/** Most images the slideshow order holds. */
-export const MAX_SLIDESHOW = 5_000;
 
 const ImageId = z.string().regex(IMAGE_ID_PATTERN, 'not an image id');
 
@@ -77,7 +76,7 @@ const BulkBody = z
   })
   .strict();
 
-const OrderBody = z.object({ ids: z.array(ImageId).max(MAX_SLIDESHOW) }).strict();
+const OrderBody = z.object({ ids: z.array(ImageId).max(SLIDESHOW_LENGTH) }).strict();
 
 /** The natural direction of each sort: newest, A→Z, largest first. */
 const DEFAULT_ORDER: Record<LibrarySort, 'asc' | 'desc'> = {
@@ -223,7 +222,7 @@ export function libraryRoutes(services: Services) {
   });
 
   app.get('/slideshow', (c) => {
-    const rows = library.slideshow(MAX_SLIDESHOW);
+    const rows = library.slideshow(SLIDESHOW_LENGTH);
     return c.json({
       images: rows.map((r) => ({
         id: r.id,

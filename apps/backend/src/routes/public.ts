@@ -15,6 +15,7 @@ import { AppError } from '@slideshow/runtime';
 import { assertValidKey } from '@slideshow/storage';
 import { Hono } from 'hono';
 import type { AppEnv, Services } from '../context.ts';
+import { SLIDESHOW_LENGTH } from '../db/library-repository.ts';
 import { entityTag, namesExactly, notModified } from '../entity-tag.ts';
 import { slideshowEntry } from '../image-view.ts';
 import { isUnderVariants } from '../keys.ts';
@@ -28,14 +29,11 @@ const SAFE_TYPES = new Set(['image/avif', 'image/webp', 'image/jpeg', 'image/png
  */
 const PUBLIC_OBJECT_DEFAULT_CACHE = 'public, max-age=3600';
 
-/** Most slides the public slideshow lists. */
-export const SLIDESHOW_LIMIT = 1_000;
-
 /** `/api/slideshow`. */
 export function slideshowRoutes(services: Services) {
   const app = new Hono<AppEnv>();
   app.get('/', (c) => {
-    const rows = services.library.slideshow(SLIDESHOW_LIMIT);
+    const rows = services.library.slideshow(SLIDESHOW_LENGTH);
     const answer: SlideshowAnswer = {
       images: rows.map((r) => slideshowEntry(r, services.deps.publicMediaBaseUrl)),
     };
