@@ -163,6 +163,22 @@ describe.skipIf(NO_CHROMIUM)(
       await admin.keyboard.press('Alt+ArrowUp');
       await expect.poll(current).toEqual([p3, p1, p0]);
       expect(await admin.evaluate(() => document.activeElement?.getAttribute('data-id'))).toBe(p1);
+      // A move re-renders only the items it moved: every item still names its own position,
+      // and only the first item's Move up and the last's Move down are off.
+      expect(
+        await order.evaluateAll((items) =>
+          items.map((li) => [
+            li.querySelector('.position')?.textContent,
+            li.getAttribute('aria-label')?.replace(/^.*, /, ''),
+            (li.querySelector('[data-focus^="up:"]') as HTMLButtonElement).disabled,
+            (li.querySelector('[data-focus^="down:"]') as HTMLButtonElement).disabled,
+          ]),
+        ),
+      ).toEqual([
+        ['1', 'position 1 of 3', true, false],
+        ['2', 'position 2 of 3', false, false],
+        ['3', 'position 3 of 3', false, true],
+      ]);
       await expect
         .poll(async () => await admin.locator('#announcer').textContent())
         .toMatch(/moved to position 2 of 3\. Saved\./);

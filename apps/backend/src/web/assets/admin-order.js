@@ -97,14 +97,29 @@ function item(image, index) {
   return li;
 }
 
+function focusOn(focusKey) {
+  if (!focusKey) return;
+  const target = $('order').querySelector(`[data-focus="${CSS.escape(focusKey)}"]`);
+  // A Move button at the end of the list is disabled: keep focus on its item instead.
+  (target && !target.disabled ? target : target?.closest('li'))?.focus();
+}
+
 function render(focusKey) {
   $('order-empty').hidden = images.length > 0;
   $('order').replaceChildren(...images.map(item));
-  if (focusKey) {
-    const target = $('order').querySelector(`[data-focus="${CSS.escape(focusKey)}"]`);
-    // A Move button at the end of the list is disabled: keep focus on its item instead.
-    (target && !target.disabled ? target : target?.closest('li'))?.focus();
+  focusOn(focusKey);
+}
+
+/**
+ * Re-renders only the items at positions `a`..`b` (either order): a move changes the
+ * positions of those alone, so a keypress in a list of 1,000 rebuilds two items, not all.
+ */
+function renderBetween(a, b, focusKey) {
+  const list = $('order');
+  for (let i = Math.min(a, b); i <= Math.max(a, b); i++) {
+    list.children[i]?.replaceWith(item(images[i], i));
   }
+  focusOn(focusKey);
 }
 
 function save(movedId) {
@@ -127,7 +142,7 @@ function move(id, delta, via) {
   if (from < 0 || to < 0 || to >= images.length) return;
   const [moved] = images.splice(from, 1);
   images.splice(to, 0, moved);
-  render(via === 'item' ? `item:${id}` : `${via}:${id}`);
+  renderBetween(from, to, via === 'item' ? `item:${id}` : `${via}:${id}`);
   return save(id);
 }
 
@@ -136,8 +151,9 @@ function place(fromId, targetId, after) {
   if (from < 0) return;
   const [moved] = images.splice(from, 1);
   const target = images.findIndex((i) => i.id === targetId);
-  images.splice(after ? target + 1 : target, 0, moved);
-  render(`item:${fromId}`);
+  const to = after ? target + 1 : target;
+  images.splice(to, 0, moved);
+  renderBetween(from, to, `item:${fromId}`);
   return save(fromId);
 }
 
