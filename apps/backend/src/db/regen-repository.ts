@@ -50,12 +50,6 @@ export interface RegenItemRow {
   dispatch_key: string | null;
 }
 
-/** What the selection of a run (or its dry run) found: an image and its size. */
-export interface Candidate {
-  id: string;
-  megapixels: number;
-}
-
 /** The runs: created, looked up, moved between statuses, their executions counted. */
 function createRunQueries(db: Db) {
   const insertRun = db.prepare(
@@ -178,19 +172,11 @@ function createItemQueries(db: Db) {
 }
 
 /**
- * An item's way through its states: added pending, dispatched, finished, or
+ * An item's way through its states: added pending (by the run's
+ * `INSERT … SELECT`, regen/selection.ts), dispatched, finished, or
  * taken back (its outbox row withdrawn, the item pending again) or cancelled.
  */
 function createItemTransitions(db: Db) {
-  // Existing rows for (image, version) that a new run may take over: failed or cancelled.
-  const upsertItem = db.prepare(
-    `INSERT INTO regen_items (run_id, image_id, preset, preset_version, state, megapixels)
-     VALUES (@runId, @imageId, @preset, @presetVersion, 'pending', @megapixels)
-     ON CONFLICT (image_id, preset_version) DO UPDATE SET run_id = excluded.run_id,
-       state = 'pending', megapixels = excluded.megapixels, error_code = NULL, cpu_ms = NULL,
-       dispatched_at = NULL, finished_at = NULL
-     WHERE regen_items.state IN ('failed', 'cancelled')`,
-  );
   // A new generation has not been begun by any attempt yet, whatever an earlier dispatch did,
   // and is carried by a dispatch the relay has yet to send (it records the key).
   const markDispatched = db.prepare<[number, number, number]>(
@@ -222,14 +208,6 @@ function createItemTransitions(db: Db) {
   );
 
   return {
-    /** Adds (or takes over a failed/cancelled row for) one image; false when (image, version) is already pending, in flight or done. */
-    addItem: (item: {
-      runId: number;
-      imageId: string;
-      preset: string;
-      presetVersion: string;
-      megapixels: number;
-    }): boolean => upsertItem.run(item).changes === 1,
     markDispatched: (id: number, generation: number, now: number): boolean =>
       markDispatched.run(generation, now, id).changes === 1,
     /** The relay sent the task carrying the image's `generation` under `key`; false when that is no regeneration in flight. */

@@ -1,7 +1,8 @@
 /**
  * What an admin does with runs (routes/regenerate.ts): a dry run, starting a
- * run (its items written in the same transaction as the run, from the same
- * query the dry run used), pausing, resuming and cancelling. Pausing,
+ * run (its items written in the same transaction as the run, by one
+ * `INSERT … SELECT` over the selection the dry run reads: selection.ts),
+ * pausing, resuming and cancelling. Pausing,
  * cancelling and the failure cap take back the dispatches the outbox relay
  * has not put in a batch yet (and their executions), so nothing more reaches
  * the queue once an admin said stop.
@@ -13,7 +14,7 @@ import type { RegenRunRow } from '../db/regen-repository.ts';
 import { cpuPerMegapixel, estimate } from './estimate.ts';
 import type { RegenContext } from './regen-context.ts';
 import { type RunView, viewRun } from './run-view.ts';
-import { selectCandidates } from './selection.ts';
+import { candidateMegapixels, insertCandidates } from './selection.ts';
 
 /** Caps a run asks for: lower than the configured ones, never higher. */
 export interface RunCaps {
@@ -21,14 +22,12 @@ export interface RunCaps {
   maxFailures?: number | undefined;
 }
 
-/** The dry run's figures for `filter`, and the candidates they are for. */
+/** The dry run's figures for `filter`. */
 function figuresFor(ctx: RegenContext, filter: RegenFilter) {
-  const candidates = selectCandidates(ctx.db, filter, ctx.version);
-  const figures = estimate(
-    candidates.map((c) => c.megapixels),
+  return estimate(
+    candidateMegapixels(ctx.db, filter, ctx.version),
     cpuPerMegapixel(ctx.regen, ctx.version),
   );
-  return { candidates, figures };
 }
 
 /** The run `id`, or NOT_FOUND. */
@@ -83,12 +82,12 @@ function insertRun(ctx: RegenContext, filter: RegenFilter, caps: RunCaps): RunVi
       'a regeneration is already running or paused; finish or cancel it first',
     );
   }
-  const { candidates, figures } = figuresFor(ctx, filter);
+  const figures = figuresFor(ctx, filter);
   const runId = regen.insertRun({
     preset: ctx.current,
     presetVersion: ctx.version,
     filter: JSON.stringify(filter),
-    total: candidates.length,
+    total: figures.images,
     // A run may lower the configured caps, never raise them.
     maxExecutions: Math.min(
       settings.maxExecutionsPerRun,
@@ -99,16 +98,13 @@ function insertRun(ctx: RegenContext, filter: RegenFilter, caps: RunCaps): RunVi
     costUsd: figures.costUsd,
     now: ctx.iso(),
   });
-  for (const c of candidates) {
-    regen.addItem({
-      runId,
-      imageId: c.id,
-      preset: ctx.current,
-      presetVersion: ctx.version,
-      megapixels: c.megapixels,
-    });
-  }
-  if (candidates.length === 0)
+  // The same selection as the figures, in the same transaction: as many items as `total`.
+  const added = insertCandidates(ctx.db, filter, {
+    runId,
+    preset: ctx.current,
+    presetVersion: ctx.version,
+  });
+  if (added === 0)
     regen.setStatus(runId, 'running', 'done', 'nothing to regenerate', ctx.iso(), true);
   return viewRun(ctx, loadRun(ctx, runId));
 }
@@ -155,7 +151,7 @@ export function createRunControl(ctx: RegenContext) {
   return {
     /** The count and estimates of a run over `filter`, nothing written. */
     dryRun(filter: RegenFilter) {
-      const { figures } = figuresFor(ctx, filter);
+      const figures = figuresFor(ctx, filter);
       return { preset: ctx.current, presetVersion: ctx.version, filter, ...figures };
     },
     /** Starts a run over `filter` (CONFLICT while another is active). */
