@@ -79,7 +79,10 @@ export interface OrphanSweeper {
   /** One pass now; resolves with the keys deleted. */
   sweepOnce(): Promise<string[]>;
   start(): void;
-  /** Stops the timer and waits for a pass in progress. */
+  /**
+   * Stops the timer and ends a pass in progress at its next object or step (a
+   * listing of a large bucket takes minutes), then resolves.
+   */
   stop(): Promise<void>;
 }
 
@@ -108,11 +111,14 @@ export async function deleteGeneratedVariants(
  * One listing of the variants: the images without a row that have variants
  * older than `cutoff`, and the superseded sets (below the image's current
  * generation) whose newest object is older than `cutoff`, by prefix.
+ * Undefined when `signal` aborted the listing: a partial survey is never acted
+ * on (a set's newest object may come later in the listing).
  */
 async function surveyVariants(
   store: ObjectReader,
   images: Pick<Repositories['images'], 'get'>,
   cutoff: number,
+  signal: AbortSignal,
 ) {
   const orphanIds = new Set<string>();
   const generations = new Map<string, number | undefined>();
@@ -122,6 +128,8 @@ async function surveyVariants(
   };
   const newest = new Map<string, { imageId: string; updated: number }>();
   for await (const object of store.list(VARIANTS_ROOT)) {
+    // Stopping (a shutdown): one listing of a large bucket takes minutes; the next pass starts over.
+    if (signal.aborted) return undefined;
     const parsed = parseVariantKey(object.key);
     if (!parsed) continue;
     const updated = object.updated.getTime();
@@ -137,6 +145,18 @@ async function surveyVariants(
   }
   const superseded = [...newest].filter(([, set]) => set.updated <= cutoff);
   return { orphanIds, superseded };
+}
+
+/** Logs what a pass deleted, and that it stopped early when `signal` aborted it. */
+function report(logger: Logger, deleted: string[], signal: AbortSignal): string[] {
+  if (deleted.length > 0) {
+    logger.warn('deleted orphaned objects', {
+      count: deleted.length,
+      keys: deleted.slice(0, 50),
+    });
+  }
+  if (signal.aborted) logger.info('orphan sweep stopped early; the next pass starts over');
+  return deleted;
 }
 
 /** Creates the sweeper (not started). */
@@ -165,10 +185,16 @@ export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweepe
    * Deletes the old enough variants of ids without a row, except those whose upload original is
    * still stored (an upload a restored database lost), which are logged as kept.
    */
-  async function sweepOrphanVariants(orphanIds: Set<string>, cutoff: number): Promise<string[]> {
+  async function sweepOrphanVariants(
+    orphanIds: Set<string>,
+    cutoff: number,
+    signal: AbortSignal,
+  ): Promise<string[]> {
     const deleted: string[] = [];
     const kept: string[] = [];
     for (const id of orphanIds) {
+      // Stopping: each id is whole on its own; the ones not reached wait for the next pass.
+      if (signal.aborted) break;
       // Checked again: the pass may have run long, and the check costs nothing.
       if (repos.images.get(id)) continue;
       if ((await store.stat(originalKey(id))) !== undefined) {
@@ -187,9 +213,16 @@ export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweepe
     return deleted;
   }
 
-  async function pass(): Promise<string[]> {
+  /**
+   * One pass. `signal` (aborted by `stop`, i.e. a shutdown) is checked before each
+   * object and step: every step is whole on its own (a session cancelled, then its
+   * object and rows removed; a pending key settled; an image's variants deleted), and
+   * a variant survey cut short is dropped, so a stopped pass leaves nothing half done.
+   */
+  async function pass(signal: AbortSignal): Promise<string[]> {
     const deleted: string[] = [];
     for (const session of repos.uploadSessions.expiredBefore(now(), PENDING_PER_PASS)) {
+      if (signal.aborted) return report(options.logger, deleted, signal);
       // Cancelled first, so the session cannot store the object again after it is deleted.
       await store.uploads?.cancelUpload(session.session_url);
       if (!repos.images.usesSource(session.key)) {
@@ -201,22 +234,18 @@ export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweepe
     }
     const cutoff = now() - options.graceMs;
     for (const pending of repos.pendingOriginals.olderThan(cutoff, PENDING_PER_PASS)) {
+      if (signal.aborted) return report(options.logger, deleted, signal);
       if (!repos.images.usesSource(pending.key)) {
         await store.delete(pending.key);
         deleted.push(pending.key);
       }
       repos.pendingOriginals.remove(pending.key);
     }
-    const { orphanIds, superseded } = await surveyVariants(store, repos.images, cutoff);
-    scheduleSuperseded(superseded);
-    deleted.push(...(await sweepOrphanVariants(orphanIds, cutoff)));
-    if (deleted.length > 0) {
-      options.logger.warn('deleted orphaned objects', {
-        count: deleted.length,
-        keys: deleted.slice(0, 50),
-      });
-    }
-    return deleted;
+    const survey = await surveyVariants(store, repos.images, cutoff, signal);
+    if (!survey) return report(options.logger, deleted, signal);
+    scheduleSuperseded(survey.superseded);
+    deleted.push(...(await sweepOrphanVariants(survey.orphanIds, cutoff, signal)));
+    return report(options.logger, deleted, signal);
   }
 
   const periodic = createPeriodicPass(pass, {
