@@ -12,6 +12,10 @@ let images = [];
 let onChanged = () => {};
 let dragged = null;
 let saving = Promise.resolve();
+/** Moves and hides made on this page: a refresh asked before one of them is stale. */
+let localChanges = 0;
+/** Whether the list was drawn once (an empty first answer still shows its empty state). */
+let rendered = false;
 
 function item(image, index) {
   const name = displayName(image);
@@ -105,6 +109,7 @@ function focusOn(focusKey) {
 }
 
 function render(focusKey) {
+  rendered = true;
   $('order-empty').hidden = images.length > 0;
   $('order').replaceChildren(...images.map(item));
   focusOn(focusKey);
@@ -140,6 +145,7 @@ function move(id, delta, via) {
   const from = images.findIndex((i) => i.id === id);
   const to = from + delta;
   if (from < 0 || to < 0 || to >= images.length) return;
+  localChanges++;
   const [moved] = images.splice(from, 1);
   images.splice(to, 0, moved);
   renderBetween(from, to, via === 'item' ? `item:${id}` : `${via}:${id}`);
@@ -149,6 +155,7 @@ function move(id, delta, via) {
 function place(fromId, targetId, after) {
   const from = images.findIndex((i) => i.id === fromId);
   if (from < 0) return;
+  localChanges++;
   const [moved] = images.splice(from, 1);
   const target = images.findIndex((i) => i.id === targetId);
   const to = after ? target + 1 : target;
@@ -164,6 +171,7 @@ async function hide(image) {
       json: { published: false },
     });
     announce(`${displayName(image)} hidden from the slideshow.`);
+    localChanges++;
     const at = images.findIndex((i) => i.id === image.id);
     images = images.filter((i) => i.id !== image.id);
     const next = images[at] ?? images[at - 1];
@@ -175,13 +183,22 @@ async function hide(image) {
   }
 }
 
-/** Reloads the list (after uploads finish, edits, bulk actions); keeps focus. */
+/** What a list's items show: a refresh that would show the same re-renders nothing. */
+const shownKey = (list) => JSON.stringify(list.map((i) => [i.id, i.title, i.thumb?.src]));
+
+/**
+ * Reloads the list (after uploads finish, edits, bulk actions); keeps focus. It leaves the
+ * items alone when the answer shows what the page shows (a re-render replaces every item,
+ * which would cancel a drag under way: Chromium ends a drag whose source left the page), and
+ * drops an answer a move or a hide made on this page since the request overtook: the page's
+ * order is newer, and its save is on its way.
+ */
 export async function refreshOrder() {
   await saving;
+  const asked = localChanges;
   const body = await api('/api/admin/slideshow');
-  const key = JSON.stringify(body.images.map((i) => [i.id, i.title, i.thumb?.src]));
-  if ($('order').dataset.renderKey === key) return;
-  $('order').dataset.renderKey = key;
+  if (localChanges !== asked) return;
+  if (rendered && shownKey(body.images) === shownKey(images)) return;
   images = body.images;
   const focused = $('order').contains(document.activeElement)
     ? document.activeElement.dataset.focus
