@@ -18,10 +18,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const logger = createLogger({ level: 'ERROR' });
 const timing = { ttlMs: 600, marginMs: 100, renewEveryMs: 200, pollEveryMs: 25 };
 /**
- * For tests where a renewing holder must keep the lease: with the short
- * timing above, a worker stalled for 300–500 ms (a loaded 2-core machine)
- * lets a contender take over or the holder stop trusting itself, which says
- * nothing about the code. Here a stall must pass 1.5 s to do that.
+ * For every test where a renewing holder must keep the lease: with the short
+ * timing above, a process stalled for 300–500 ms (a loaded 2-core machine; the
+ * file store's synchronous fsync under another suite's disk writes) lets a
+ * contender take over or the holder stop trusting itself, which says nothing
+ * about the code. Here a stall must pass 1.5 s to do that. The short timing
+ * stays for tests whose point is an expiry.
  */
 const steady = { ttlMs: 3_000, marginMs: 500, renewEveryMs: 1_000, pollEveryMs: 25 };
 let n = 0;
@@ -89,8 +91,8 @@ describe('the single-writer lease', () => {
 
   it('hands over at once after a release, with the next epoch', async () => {
     const path = storePath();
-    const a = lease(path, 'a');
-    const b = lease(path, 'b');
+    const a = lease(path, 'a', { timing: steady });
+    const b = lease(path, 'b', { timing: steady });
     await a.acquire({ timeoutMs: 1_000, requestHandover: false });
     a.startRenewing(recorder().events);
     const waiting = b.acquire({ timeoutMs: 5_000, requestHandover: false });
@@ -160,7 +162,7 @@ describe('the single-writer lease', () => {
 
   it('notices at its next renewal that another process replaced the lease and reports it superseded', async () => {
     const path = storePath();
-    const a = lease(path, 'a');
+    const a = lease(path, 'a', { timing: steady });
     await a.acquire({ timeoutMs: 1_000, requestHandover: false });
     const { seen, events } = recorder();
     a.startRenewing(events);
@@ -178,8 +180,8 @@ describe('the single-writer lease', () => {
 
   it('asks a holder of another revision to hand over, and the holder is told once', async () => {
     const path = storePath();
-    const a = lease(path, 'a', { revision: 'backend-00001' });
-    const b = lease(path, 'b', { revision: 'backend-00002' });
+    const a = lease(path, 'a', { revision: 'backend-00001', timing: steady });
+    const b = lease(path, 'b', { revision: 'backend-00002', timing: steady });
     await a.acquire({ timeoutMs: 1_000, requestHandover: true });
     const { seen, events } = recorder();
     a.startRenewing({
@@ -291,7 +293,7 @@ describe('the single-writer lease', () => {
       },
       close: () => real.close(),
     };
-    const a = createLease({ store: gated, owner: 'a', revision: null, timing, logger });
+    const a = createLease({ store: gated, owner: 'a', revision: null, timing: steady, logger });
     await a.acquire({ timeoutMs: 1_000, requestHandover: false });
     const { seen, events } = recorder();
     holding = true;

@@ -104,7 +104,7 @@ describe('a retired holder watching its successor', () => {
   it('releases again a record its own release left behind (a write raced it), and never reports a healthy successor', async () => {
     const path = join(dir, `lease-${n++}.db`);
     const make = (owner: string, revision: string): Lease =>
-      createLease({ store: createFsLeaseStore({ path }), owner, revision, timing: quick, logger });
+      createLease({ store: createFsLeaseStore({ path }), owner, revision, timing: steady, logger });
     const old = make('old', 'rev-1');
     await old.acquire({ timeoutMs: 1_000, requestHandover: true });
     // Another process writes the record between the holder's last read and its release (a
@@ -132,7 +132,7 @@ describe('a retired holder watching its successor', () => {
   });
 
   it('keeps the serving mark through renewals and clears it on release', async () => {
-    const { path, next, old } = await handedOver(quick);
+    const { path, next, old } = await handedOver(steady);
     await next.acquire({ timeoutMs: 1_000, requestHandover: true });
     next.startRenewing(noEvents);
     await next.markServing();
