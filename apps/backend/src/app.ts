@@ -7,7 +7,7 @@
  */
 import { AppError, type Logger } from '@slideshow/runtime';
 import { Hono, type MiddlewareHandler, type NotFoundHandler } from 'hono';
-import { requireLocalHost } from './auth/host-guard.ts';
+import { hostCheckFor, requireLocalHost } from './auth/host-guard.ts';
 import { compression } from './compression.ts';
 import type { AppEnv, Services } from './context.ts';
 import { HSTS, sendsHsts } from './hsts.ts';
@@ -112,7 +112,8 @@ export function createApp(services: Services) {
   app.use('*', requestContext(deps.logger, hsts));
 
   // Local mode: DNS rebinding (auth/host-guard.ts). Before every route, so none can answer first.
-  if (deps.mode === 'local') app.use('*', requireLocalHost(deps.publicUrl));
+  const hostCheck = hostCheckFor(deps.mode, deps.publicUrl);
+  if (hostCheck) app.use('*', requireLocalHost(hostCheck));
   // Text answers (JSON, the pages and their assets) compressed for clients that accept it.
   app.use('*', compression());
   for (const area of ['/api/admin/*', '/api/images/*']) app.use(area, noStore);

@@ -3,11 +3,15 @@
  * shape: while the instance starts, every path's 503 NOT_READY is an
  * `ErrorAnswer` with a request id, sent with `X-Request-Id`, `nosniff` and
  * `Retry-After`; `/readyz` takes GET and HEAD only (405 with `Allow`
- * otherwise), before and after the app is served.
+ * otherwise), before and after the app is served. In local mode the app's
+ * Host rule (src/auth/host-guard.ts) comes before all of them, so a
+ * DNS-rebound page cannot read the lease's owner from `/readyz`; production
+ * answers any Host (Cloud Run's startup probe).
  */
 import { ErrorAnswer } from '@slideshow/contracts';
 import { describe, expect, it } from 'vitest';
 import { createGate } from '../src/writer/gate.ts';
+import { createWriterGate } from '../src/writer/single-writer.ts';
 import { expectAnswer, expectJson } from './helpers.ts';
 
 const URL_BASE = 'http://127.0.0.1:8080';
@@ -97,5 +101,55 @@ describe('the starting gate', () => {
       phase: 'serving',
     });
     expect((await send(gate, 'HEAD', '/readyz')).status).toBe(200);
+  });
+});
+
+describe("the gate's answers and the local Host rule (DNS rebinding)", () => {
+  const rebound = { host: 'rebind.example:8080', origin: 'http://rebind.example:8080' };
+  const owner = 'admins-laptop/4242/Ab12Cd';
+
+  it('refuses /readyz and the starting 503 to a rebound Host in local mode, telling nothing of the lease', async () => {
+    let held = false;
+    const gate = createWriterGate({ mode: 'local', publicUrl: undefined }, () => held);
+    gate.setPhase('starting', 'restoring the database', { epoch: 3, owner });
+    const refuses = async (paths: string[]) => {
+      for (const path of paths) {
+        const response = await send(gate, 'GET', path, rebound);
+        const body = await expectAnswer(ErrorAnswer, response, 403);
+        expect(body.error.code, path).toBe('FORBIDDEN');
+        expect(body.error.message, path).toContain('"rebind.example:8080"');
+        expect(JSON.stringify(body), path).not.toMatch(/admins-laptop|restoring|phase/);
+      }
+    };
+    await refuses(['/readyz', '/api/admin/images']);
+    held = true;
+    gate.openWrites();
+    // Serving, every other path is the app's, which applies the same rule itself (app.ts).
+    gate.serve(() => new Response('app'), { epoch: 3, owner });
+    await refuses(['/readyz']);
+    // Addressed to the loopback, /readyz tells all, as the local stack's tools read it.
+    for (const host of ['127.0.0.1:8080', 'localhost:8080', '[::1]:8080']) {
+      const ready = await expectJson(await send(gate, 'GET', '/readyz', { host }), 200);
+      expect(ready, host).toMatchObject({ ready: true, phase: 'serving', owner });
+    }
+  });
+
+  it("answers /readyz to PUBLIC_URL's host locally, and to any Host in production (Cloud Run's probe)", async () => {
+    const lan = createWriterGate(
+      { mode: 'local', publicUrl: 'http://photos.lan:8080' },
+      () => true,
+    );
+    const cloud = createWriterGate(
+      { mode: 'production', publicUrl: 'https://slideshow.example.com' },
+      () => true,
+    );
+    for (const gate of [lan, cloud]) {
+      gate.openWrites();
+      gate.serve(() => new Response('app'));
+    }
+    await expectJson(await send(lan, 'GET', '/readyz', { host: 'photos.lan:8080' }), 200);
+    for (const host of ['backend-abc123-ew.a.run.app', '169.254.8.1:8080', 'rebind.example']) {
+      await expectJson(await send(cloud, 'GET', '/readyz', { host }), 200);
+    }
   });
 });

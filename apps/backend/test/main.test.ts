@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +50,22 @@ function startBackend(env: Record<string, string>): Promise<Running> {
       clearTimeout(timer);
       reject(new Error(`backend exited with ${code}:\n${stderr}`));
     });
+  });
+}
+
+/** GETs `url` over node:http with `host` as the Host header (fetch does not let it be set). */
+function getWithHost(url: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { headers: { host }, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on('error', reject);
   });
 }
 
@@ -132,6 +149,25 @@ describe('the backend process (src/main.ts)', () => {
     const ended = await fetch(`${third.url}/api/admin/session`, { headers: session });
     expect(await ended.json()).toEqual({ authenticated: false, csrfToken: null });
     expect(await stop(third)).toBe(0);
+  });
+
+  it("answers /readyz only to a loopback Host in local mode: a DNS-rebound page never reads the lease's owner", async () => {
+    const running = await startBackend({
+      DATA_DIR: join(dir, 'readyz'),
+      CLOUD_TASKS_ENDPOINT: 'http://127.0.0.1:1',
+    });
+    try {
+      const { port } = new URL(running.url);
+      const rebound = await getWithHost(`${running.url}/readyz`, `rebind.example:${port}`);
+      expect(rebound.status, rebound.body).toBe(403);
+      expect(JSON.parse(rebound.body).error.code).toBe('FORBIDDEN');
+      expect(rebound.body).not.toContain('owner');
+      const local = await getWithHost(`${running.url}/readyz`, `localhost:${port}`);
+      expect(local.status, local.body).toBe(200);
+      expect(JSON.parse(local.body)).toMatchObject({ ready: true, owner: expect.any(String) });
+    } finally {
+      expect(await stop(running)).toBe(0);
+    }
   });
 
   it('refuses to start with a bad configuration and names every problem', async () => {

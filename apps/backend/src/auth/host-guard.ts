@@ -6,7 +6,9 @@
  * So in local mode the backend answers only requests addressed to a loopback
  * name or literal (`localhost`, 127.0.0.0/8, `[::1]`; compared as written,
  * never resolved) or to PUBLIC_URL's host, and refuses the rest with 403
- * FORBIDDEN before any route runs. local-cloud does the same
+ * FORBIDDEN before any route runs — `/readyz` and the single-writer gate's
+ * other answers included: `/readyz` shows the lease's owner, which names the
+ * machine and the process id (`vm/8020/…`). local-cloud does the same
  * (apps/local-cloud/README.md). Production has no such check: there Cloud Run
  * (or the load balancer of a custom domain) routes by `Host` to the service,
  * and a rebound name would only reach what the internet reaches anyway.
@@ -27,18 +29,37 @@ function hostnameOf(host: string): string | undefined {
   return URL.canParse(`http://${host}`) ? new URL(`http://${host}`).hostname : undefined;
 }
 
-/** Middleware that refuses a request whose `Host` is neither loopback nor PUBLIC_URL's host. */
-export function requireLocalHost(publicUrl: string | undefined): MiddlewareHandler<AppEnv> {
+/** Decides a request's `Host` in local mode: undefined when it may be answered, else the refusal. */
+export type HostCheck = (request: Request) => AppError | undefined;
+
+/**
+ * The one Host rule, for every answer the local backend makes: the app's
+ * ({@link requireLocalHost}) and the single-writer gate's own (`/readyz`, the
+ * 503s while starting; writer/gate.ts). Undefined in production, which has
+ * no Host check (see above).
+ */
+export function hostCheckFor(
+  mode: 'local' | 'production',
+  publicUrl: string | undefined,
+): HostCheck | undefined {
+  if (mode !== 'local') return undefined;
   const own = publicUrl ? new URL(publicUrl).hostname : undefined;
-  return async (c, next) => {
-    const host = c.req.header('host') ?? new URL(c.req.url).host;
+  return (request) => {
+    const host = request.headers.get('host') ?? new URL(request.url).host;
     const hostname = hostnameOf(host);
-    if (hostname === undefined || !(isLoopback(hostname) || hostname === own)) {
-      throw new AppError(
-        'FORBIDDEN',
-        `the local backend answers only requests addressed to a loopback host (localhost, 127.0.0.1, [::1])${own ? ` or to ${own}` : ''}; this one was addressed to ${JSON.stringify(host)}`,
-      );
-    }
+    if (hostname !== undefined && (isLoopback(hostname) || hostname === own)) return undefined;
+    return new AppError(
+      'FORBIDDEN',
+      `the local backend answers only requests addressed to a loopback host (localhost, 127.0.0.1, [::1])${own ? ` or to ${own}` : ''}; this one was addressed to ${JSON.stringify(host)}`,
+    );
+  };
+}
+
+/** Middleware that refuses, with `check`'s refusal, a request whose `Host` it does not answer. */
+export function requireLocalHost(check: HostCheck): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const refusal = check(c.req.raw);
+    if (refusal) throw refusal;
     return next();
   };
 }

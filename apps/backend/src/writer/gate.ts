@@ -8,15 +8,18 @@
  * - before the app exists (waiting for the lease, restoring): every other
  *   path answers 503 `NOT_READY` with `Retry-After`.
  * - every answer here is an app answer's shape: the error body is `ErrorAnswer` with a
- *   request id, with `X-Request-Id`, `nosniff` and `no-store`. Not the local-mode Host
- *   guard (auth/host-guard.ts): the gate does not know the mode, and what it tells
- *   (`starting`, the phase, the lease's facts) holds no admin data.
+ *   request id, with `X-Request-Id`, `nosniff` and `no-store`.
+ * - in local mode, the app's Host rule (auth/host-guard.ts, passed in as `hostCheck`)
+ *   comes first: a DNS-rebound page is same-origin with the backend, and `/readyz`
+ *   tells more than up or down (the lease's owner names the machine and the pid,
+ *   the phase's reason a handover's successor). Refused: 403 `FORBIDDEN`, nothing else.
  * - writes (non-safe methods) are admitted only while `writable()`: the lease
  *   is held and no handover or shutdown began; refused ones answer 503
  *   `LEASE_NOT_HELD` (retryable). Admitted writes are counted so a handover
  *   can wait for them to finish.
  */
 import { AppError } from '@slideshow/runtime';
+import type { HostCheck } from '../auth/host-guard.ts';
 import { errorBody, requestIdFor, statusFor } from '../http-errors.ts';
 
 /** Where the instance is in its life. */
@@ -34,6 +37,8 @@ export interface GateOptions {
   leaseHeld: () => boolean;
   /** Headers every answer of the gate's own carries besides the app's usual ones (HSTS in production). */
   headers?: Readonly<Record<string, string>>;
+  /** The app's Host rule, applied before the gate's own answers (local mode; `hostCheckFor`). */
+  hostCheck?: HostCheck;
 }
 
 /**
@@ -128,15 +133,16 @@ export function createGate(options: GateOptions) {
     /** The server's fetch handler. */
     fetch(request: Request, env?: unknown): Response | Promise<Response> {
       const path = new URL(request.url).pathname;
+      if (app && path !== '/readyz') return app(request, env);
+      // The app checks its own requests; these answers are the gate's.
+      const refused = options.hostCheck?.(request);
+      if (refused) return withOwnHeaders(refusal(request, refused));
       if (path === '/readyz') {
         return withOwnHeaders(readiness(request, admitting(), reason, { phase, ...facts }));
       }
-      if (!app) {
-        return withOwnHeaders(
-          refusal(request, new AppError('NOT_READY', reason), { phase }, { 'retry-after': '2' }),
-        );
-      }
-      return app(request, env);
+      return withOwnHeaders(
+        refusal(request, new AppError('NOT_READY', reason), { phase }, { 'retry-after': '2' }),
+      );
     },
     /** Sets the phase and the reason /readyz gives. */
     setPhase(next: WriterPhase, why: string, more: ReadinessFacts = {}) {

@@ -43,6 +43,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import type { Acquired, Lease } from '@slideshow/lease';
 import { coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore } from '@slideshow/storage';
+import { hostCheckFor } from '../auth/host-guard.ts';
 import type { BackendConfig } from '../config.ts';
 import { type Db, openDatabase } from '../db/open-database.ts';
 import { createWriterEpochsRepository } from '../db/writer-epochs-repository.ts';
@@ -237,13 +238,26 @@ async function acquireLease(
   }
 }
 
+/**
+ * The gate for `config`, with the app's policies on its own answers: HSTS in production over
+ * HTTPS (hsts.ts), and in local mode the Host rule (auth/host-guard.ts); none in production,
+ * where Cloud Run's startup probe reaches `/readyz` with whatever `Host` it sends.
+ */
+export function createWriterGate(
+  config: Pick<BackendConfig, 'mode' | 'publicUrl'>,
+  leaseHeld: () => boolean,
+): Gate {
+  return createGate({
+    leaseHeld,
+    headers: sendsHsts(config.mode, config.publicUrl) ? { 'strict-transport-security': HSTS } : {},
+    hostCheck: hostCheckFor(config.mode, config.publicUrl),
+  });
+}
+
 /** Starts the backend as the single writer; resolves once it serves (or exits the process). */
 export async function runSingleWriter(options: SingleWriterOptions): Promise<void> {
   const { config, logger, lease, litestream } = options;
-  const gate = createGate({
-    leaseHeld: () => lease.isHeld(),
-    headers: sendsHsts(config.mode, config.publicUrl) ? { 'strict-transport-security': HSTS } : {},
-  });
+  const gate = createWriterGate(config, () => lease.isHeld());
   const state: WriterState = {};
   const { server, port } = await listen(config, gate);
   state.server = server;
