@@ -41,7 +41,22 @@ export const JobSpec = z.object({
 });
 export type JobSpec = z.infer<typeof JobSpec>;
 
-/** Which Cloud Run attempt a callback comes from. */
+/**
+ * Which Cloud Run attempt a callback comes from.
+ *
+ * The callback bodies (`StartedBody`, `CompleteBody` with its `ImageResult`,
+ * `FailedBody`) are lenient, unlike the admin bodies: an unknown field is
+ * dropped, never refused. They are a contract between two deployments that
+ * roll out apart — the processor job and the backend service are deployed by
+ * separate builds (docs/deploy.md, "2. Deploy the images: Cloud Build"), so a
+ * deploy in progress or a rollback of one runs processor N against backend
+ * N±1 — and the workflow's backstop posts `failed` too. A field a newer
+ * processor adds must reach an older backend as the report it still is:
+ * refused, none of that processor's reports would land (a 400 is not retried,
+ * apps/processor/src/backend-client.ts). The fields the backend reads are still
+ * checked, by type and range; additions are optional fields, as `presetVersion`
+ * was. `apps/backend/test/strict-bodies.test.ts` holds the callbacks to this.
+ */
 const Attempt = z.object({
   generation: z.number().int().nonnegative(),
   execution: z.string().max(200).optional(),

@@ -31,7 +31,19 @@ import type { AppEnv, Services } from '../context.ts';
 import { randomToken, sha256Hex } from '../ids.ts';
 import { formBody, jsonBody } from '../request-body.ts';
 
-const LoginBody = z.object({ password: z.string().min(1).max(1024) });
+/**
+ * The login body. Strict as JSON, as every admin body (an unknown field is 400
+ * VALIDATION_FAILED naming it, and checks no password, so spends no budget): JSON
+ * comes from programs — the admin page's script, which sends exactly
+ * `{"password"}`, or an operator's script — which can be told, and a field the
+ * backend does not know (a `remember: false`, a `ttl`) would otherwise be
+ * dropped in silence, the caller getting a 12-hour session it did not ask for.
+ * The urlencoded form is lenient: only its `password` is read (the object parsed
+ * here has no other key), because a browser posts whatever controls the page and
+ * the add-ons that insert inputs put in the form, and a refusal would leave a
+ * person on a bare JSON page; nothing else in a form changes what login does.
+ */
+const LoginBody = z.object({ password: z.string().min(1).max(1024) }).strict();
 
 /** Default session lifetime: 12 hours. */
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
