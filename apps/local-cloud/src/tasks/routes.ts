@@ -12,7 +12,6 @@ import { paginate } from '../paging.ts';
 import type { Router } from '../router.ts';
 import type { TaskScheduler } from './dispatcher.ts';
 import {
-  normalizeNewTask,
   normalizeQueue,
   patchQueue,
   type Queue,
@@ -21,6 +20,7 @@ import {
   type TasksRules,
   taskView,
 } from './model.ts';
+import { normalizeNewTask } from './new-task.ts';
 import type { TasksStore } from './store.ts';
 
 const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
