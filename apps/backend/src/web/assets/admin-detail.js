@@ -2,16 +2,17 @@
 // rows and failed tasks link there): preview, facts, the editable title,
 // caption and alt text with "show in slideshow", retry and delete, the
 // image's timeline (uploaded, dispatched, each attempt with its execution,
-// the outcome) and its variants.
-import { api, idPath, isImageErrorCode, PERMANENT_RETRY_NOTE, words } from './admin-api.js';
+// the outcome) and its variants. The read-only parts (facts, timeline,
+// variants) are built by admin-detail-facts.js; this file holds the dialog,
+// its form, its actions and the deep link.
+import { api, idPath, isImageErrorCode, PERMANENT_RETRY_NOTE } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
+import { facts, failureCode, timelineItem, variantsTable } from './admin-detail-facts.js';
 import {
   $,
   announce,
   displayName,
   el,
-  fmtBytes,
-  fmtTime,
   focusFirst,
   focusLost,
   placeholderUrl,
@@ -32,58 +33,6 @@ let shownId = null;
 let openerKey;
 /** The location.hash the dialog was last shown for: only that link is cleared when it closes. */
 let dialogHash = null;
-
-const EVENT_TEXT = {
-  uploaded: 'Uploaded',
-  dispatched: 'Task created in Cloud Tasks',
-  started: 'Attempt started',
-  processed: 'Processed',
-  failed: 'Failed',
-  requeued: 'Queued again',
-};
-
-/** The Workflows execution states in words (the Executions API's `state`). */
-const EXECUTION_TEXT = {
-  QUEUED: 'queued',
-  ACTIVE: 'running',
-  SUCCEEDED: 'ran to completion',
-  FAILED: 'failed',
-  CANCELLED: 'cancelled',
-  UNAVAILABLE: 'state unavailable',
-};
-
-/** The code the image failed with: its failed task's, else its last error's. */
-const failureCode = (image) => image.failedTask?.errorCode ?? image.lastErrorCode ?? null;
-
-/**
- * The workflow execution in plain words. The processor exits 0 on a permanent
- * image error (the failure is reported, not retried), so a failed image's
- * execution SUCCEEDED: that reads "ran to completion — the image failed".
- */
-function executionText(image) {
-  const execution = image.executionState;
-  if (!execution) return '—';
-  let text = EXECUTION_TEXT[execution.state] ?? execution.state.toLowerCase();
-  if (execution.state === 'SUCCEEDED' && image.status === 'failed') {
-    const code = failureCode(image);
-    text += ` — the image failed${code ? ` (${code})` : ''}`;
-  }
-  return [
-    `${text.charAt(0).toUpperCase()}${text.slice(1)}`,
-    el('br'),
-    el('small', { class: 'muted' }, execution.name.split('/').pop()),
-  ];
-}
-
-function timelineItem(e) {
-  const parts = [`${fmtTime(e.at)} — ${EVENT_TEXT[e.kind] ?? e.kind} (generation ${e.generation})`];
-  if (e.kind === 'started' && e.attempt) parts.push(`attempt ${e.attempt}`);
-  if (e.execution) parts.push(`execution ${e.execution}`);
-  if (e.kind === 'failed') parts.push(words({ code: e.code, message: e.detail }));
-  if (e.kind === 'requeued') parts.push(e.detail === 'reaper' ? 'by the reaper' : 'by a retry');
-  if (e.kind === 'dispatched' && e.detail) parts.push(e.detail);
-  return el('li', { 'data-kind': e.kind }, parts.join(', '));
-}
 
 function field(id, label, control, hint) {
   return el(
@@ -157,77 +106,6 @@ function describeForm(image) {
     }
   });
   return form;
-}
-
-function facts(image) {
-  const swatch = image.dominantColor ? el('span', { class: 'swatch' }) : null;
-  if (swatch) swatch.style.backgroundColor = image.dominantColor;
-  const timings = Object.entries(image.timings ?? {})
-    .map(([k, v]) => `${k} ${Math.round(v)} ms`)
-    .join(', ');
-  const rows = [
-    ['File', image.originalName],
-    ['Status', image.status],
-    [
-      'Size',
-      image.width
-        ? `${image.width}×${image.height} ${image.format ?? ''}, ${fmtBytes(image.bytes)}`
-        : fmtBytes(image.bytes),
-    ],
-    ['Dominant colour', image.dominantColor ? [swatch, ` ${image.dominantColor}`] : '—'],
-    ['Attempts', String(image.attempts ?? 0)],
-    ['Generation', String(image.generation ?? 0)],
-    ['Timings', timings || '—'],
-    ['Workflow execution', executionText(image)],
-    [
-      'Last error',
-      image.failedTask
-        ? words({ code: image.failedTask.errorCode, message: image.failedTask.errorMessage })
-        : '—',
-    ],
-  ];
-  return el('dl', {}, ...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
-}
-
-function variantsTable(image) {
-  if (!image.variants?.length) {
-    return el(
-      'p',
-      { class: 'muted', id: 'no-variants' },
-      image.status === 'failed' ? 'No variants: processing failed.' : 'No variants yet.',
-    );
-  }
-  return el(
-    'div',
-    { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Variants' },
-    el(
-      'table',
-      {},
-      el(
-        'thead',
-        {},
-        el(
-          'tr',
-          {},
-          ...['Format', 'Size', 'Bytes', 'File'].map((h) => el('th', { scope: 'col' }, h)),
-        ),
-      ),
-      el(
-        'tbody',
-        {},
-        ...(image.variants ?? []).map((v) =>
-          el(
-            'tr',
-            {},
-            el('td', {}, v.format),
-            el('td', {}, `${v.width}×${v.height}`),
-            el('td', {}, fmtBytes(v.bytes)),
-            el('td', {}, el('a', { href: v.url }, v.suffix)),
-          ),
-        ),
-      ),
-    ),
-  );
 }
 
 /** Retry, described by the permanent-error note when `permanent`. */
