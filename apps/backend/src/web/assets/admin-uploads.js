@@ -5,22 +5,24 @@
 // network drop without re-sending finished files. Each row then follows its
 // image to the end (queued → processing → processed with a thumbnail, or
 // failed with the reason and Retry, or deleted when its image was deleted
-// meanwhile — in the detail, another tab or through the API). The "All files" bar counts bytes sent
-// and images finished, half each: it reaches 100 % only when every image has.
+// meanwhile — in the detail, another tab or through the API). The rows and
+// the "All files" bar are drawn by admin-upload-rows.js; this file queues,
+// sends, cancels, retries and follows.
 // A file over 8 MiB goes through a resumable upload session instead
 // (admin-upload-send.js: chunks, counted as they are sent); its Cancel
 // cancels the session too, and after a longer network drop it resumes where
 // the session stands.
+import { api, idPath, sessionEnded } from './admin-api.js';
+import { $, announce } from './admin-dom.js';
 import {
-  api,
-  displayName,
-  idPath,
-  isImageErrorCode,
-  PERMANENT_RETRY_NOTE,
-  sessionEnded,
-  words,
-} from './admin-api.js';
-import { $, announce, el, fmtBytes, focusFirst, thumbnail } from './admin-dom.js';
+  addRow,
+  CANCELLABLE,
+  clearFinished,
+  finished,
+  items,
+  PAUSED,
+  render,
+} from './admin-upload-rows.js';
 import { discardSession, sendFile } from './admin-upload-send.js';
 
 const PARALLEL = 3;
@@ -30,34 +32,9 @@ const PARALLEL = 3;
  * as is (the server still finds a duplicate by its hash after receiving it).
  */
 const MAX_HASH_BYTES = 64 * 1024 * 1024;
-const TERMINAL = new Set(['processed', 'failed', 'refused', 'cancelled', 'deleted']);
-/**
- * Stages that wait for something outside the page: the network (interrupted) or a new login
- * (signed-out: the session ended before the file was accepted). Neither is busy or finished.
- */
-const PAUSED = new Set(['interrupted', 'signed-out']);
-/** Stages a file can still be cancelled in. */
-const CANCELLABLE = new Set(['waiting', 'checking', 'sending', ...PAUSED]);
-const STAGE_TEXT = {
-  waiting: 'Waiting to upload…',
-  checking: 'Checking whether it was already uploaded…',
-  sending: 'Uploading…',
-  uploaded: 'Uploaded; waiting for its processing job.',
-  queued: 'Queued for processing.',
-  processing: 'Processing…',
-  processed: 'Processed.',
-  cancelling: 'Cancelling…',
-  cancelled: 'Cancelled; nothing was kept on the server.',
-  deleted: 'Deleted before it finished.',
-  interrupted: 'The connection dropped; it resumes when the network is back.',
-  'signed-out': 'Your session has ended; it resumes once you log in again.',
-};
 
-const items = [];
 const queue = [];
 let running = 0;
-/** Numbers the rows, for the ids their notes are referenced by. */
-let rowCount = 0;
 let onAccepted = () => {};
 
 const uploadId = () => {
@@ -72,168 +49,6 @@ async function sha256(file) {
   if (!globalThis.crypto?.subtle || file.size > MAX_HASH_BYTES) return null;
   const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-function finished(item) {
-  return TERMINAL.has(item.stage);
-}
-
-function render(item) {
-  const { row } = item;
-  row.dataset.stage = item.stage;
-  row.classList.toggle('accepted', Boolean(item.imageId) && !item.duplicate);
-  row.classList.toggle('refused', item.stage === 'refused');
-  // A refused file left nothing on the server: its bar is empty, not full.
-  item.bar.value =
-    item.stage === 'refused' ? 0 : item.size ? Math.round((100 * item.sent) / item.size) : 100;
-  let text = STAGE_TEXT[item.stage] ?? item.stage;
-  if (item.stage === 'refused') text = `Refused: ${words(item.error)}`;
-  else if (item.stage === 'failed') text = `Failed: ${words(item.error)}`;
-  // A copy of a file that failed before is said to be both.
-  if (item.duplicate && item.stage !== 'refused') text = `Already uploaded (same file). ${text}`;
-  item.stageText.textContent = text;
-  // The actions are rebuilt on every change (progress, a poll): the focus stays on its button.
-  const focus = item.actions.contains(document.activeElement)
-    ? document.activeElement.dataset.focus
-    : undefined;
-  const actions = [];
-  if (CANCELLABLE.has(item.stage)) {
-    actions.push(
-      el(
-        'button',
-        {
-          type: 'button',
-          'data-focus': `upload-cancel:${item.key}`,
-          onclick: () => cancel(item),
-          'aria-label': `Cancel ${item.name}`,
-        },
-        'Cancel',
-      ),
-    );
-  }
-  if (item.stage === 'failed' && item.imageId) {
-    // A permanent image error (CORRUPT_IMAGE, …) is said before the retry is chosen.
-    const permanent = isImageErrorCode(item.error?.code);
-    actions.push(
-      el(
-        'button',
-        {
-          type: 'button',
-          'data-focus': `upload-retry:${item.key}`,
-          onclick: () => retry(item),
-          'aria-label': `Retry ${item.name}`,
-          'aria-describedby': permanent ? `upload-note-${item.key}` : null,
-        },
-        'Retry',
-      ),
-      permanent
-        ? el(
-            'small',
-            { class: 'muted retry-note', id: `upload-note-${item.key}` },
-            PERMANENT_RETRY_NOTE,
-          )
-        : null,
-    );
-  }
-  if (item.imageId && item.stage !== 'deleted') {
-    actions.push(
-      el(
-        'a',
-        { href: `#image=${item.imageId}`, 'data-focus': `upload-details:${item.key}` },
-        'Details',
-      ),
-    );
-  }
-  item.actions.replaceChildren(...actions.filter(Boolean));
-  if (focus) {
-    focusFirst(
-      item.actions.querySelector(`[data-focus="${CSS.escape(focus)}"]`),
-      item.actions.querySelector('button, a'),
-      // A finished row may have no action left.
-      $('clear-uploads'),
-    );
-  }
-  if (item.image?.thumb && !item.thumbShown) {
-    item.thumbShown = true;
-    item.thumb.replaceChildren(thumbnail(item.image, '3rem', ''));
-  }
-  updateBatch();
-}
-
-function updateBatch() {
-  const total = items.length;
-  $('batch').hidden = total === 0;
-  if (total === 0) return;
-  const bytes = items.reduce((s, i) => s + i.size, 0);
-  const sent = items.reduce((s, i) => s + (finished(i) && !i.imageId ? i.size : i.sent), 0);
-  const done = items.filter(finished).length;
-  const sentShare = bytes ? sent / bytes : 1;
-  const value = Math.floor(100 * ((sentShare + done / total) / 2));
-  const bar = $('batch-progress');
-  bar.value = done === total ? 100 : Math.min(value, 99);
-  const count = (stage) => items.filter((i) => i.stage === stage).length;
-  // Each ending in its own word: a refused file never became an image, so it did not fail.
-  const also = (stages) => stages.filter(count).map((stage) => `${count(stage)} ${stage}`);
-  const parts = [
-    `${done} of ${total} finished`,
-    `${Math.floor(100 * sentShare)} % sent`,
-    ...also(['processing', 'failed', 'refused', 'cancelled', 'deleted']),
-  ];
-  $('batch-summary').textContent = parts.join(' · ');
-  bar.setAttribute('aria-valuetext', `${bar.value} %: ${parts.join(', ')}`);
-  $('resume-uploads').hidden = !items.some((i) => i.stage === 'interrupted');
-  $('cancel-uploads').disabled = !items.some((i) => CANCELLABLE.has(i.stage));
-  if (done === total && !updateBatch.announced) {
-    updateBatch.announced = true;
-    const which = total === 1 ? 'The file' : total === 2 ? 'Both files' : `All ${total} files`;
-    const ended = [
-      `${count('processed')} processed`,
-      `${count('failed')} failed`,
-      ...also(['refused', 'cancelled', 'deleted']),
-    ];
-    announce(`${which} finished: ${ended.join(', ')}.`);
-  }
-  if (done < total) updateBatch.announced = false;
-}
-
-function add(file) {
-  const name = displayName(file.name);
-  const bar = el('progress', {
-    max: 100,
-    value: 0,
-    'aria-label': `Upload progress of ${name}`,
-  });
-  const stageText = el('span', { class: 'stage' });
-  const actions = el('div', { class: 'row-actions' });
-  const thumb = el('span', { class: 'thumb-wrap', 'aria-hidden': 'true' });
-  const row = el(
-    'li',
-    {},
-    thumb,
-    el('span', { class: 'name' }, name),
-    el('span', { class: 'size' }, fmtBytes(file.size)),
-    bar,
-    stageText,
-    actions,
-  );
-  rowCount += 1;
-  const item = {
-    key: rowCount,
-    file,
-    name,
-    size: file.size,
-    sent: 0,
-    stage: 'waiting',
-    row,
-    bar,
-    stageText,
-    actions,
-    thumb,
-  };
-  items.push(item);
-  $('uploads').prepend(row);
-  render(item);
-  return item;
 }
 
 /** Applies the server's view of the item's image (status, failure, thumbnail). */
@@ -362,7 +177,7 @@ async function retry(item) {
 
 /** Starts uploading `files` (a FileList or array). */
 export function uploadFiles(files) {
-  for (const file of files) queue.push(add(file));
+  for (const file of files) queue.push(addRow(file, { cancel, retry }));
   pump();
 }
 
@@ -432,12 +247,6 @@ export function initUploads({ accepted }) {
     announce('Remaining uploads cancelled.');
   });
   $('resume-uploads').addEventListener('click', resume);
-  $('clear-uploads').addEventListener('click', () => {
-    for (const item of items.filter(finished)) {
-      item.row.remove();
-      items.splice(items.indexOf(item), 1);
-    }
-    updateBatch();
-  });
+  $('clear-uploads').addEventListener('click', clearFinished);
   window.addEventListener('online', resume);
 }
