@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { AppError } from '@slideshow/runtime';
 import {
   isNoSpaceErrno,
+  listThrough,
   type ObjectInfo,
   type ObjectStore,
   type PutOptions,
@@ -64,8 +65,7 @@ export function createStoreFailingMidStream(
     },
     get: (key, options) => inner.get(key, options),
     stat: (key) => inner.stat(key),
-    // Bound as it is, so listings keep their options (a delimiter listing stays one).
-    list: inner.list.bind(inner),
+    list: listThrough(inner),
     delete: (key) => inner.delete(key),
     deletePrefix: (prefix) => inner.deletePrefix(prefix),
     failures: () => failures,

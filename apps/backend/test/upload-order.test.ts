@@ -9,7 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { ObjectInfo, ObjectStore, PutOptions } from '@slideshow/storage';
+import {
+  listThrough,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+} from '@slideshow/storage';
 import { createFsObjectStore } from '@slideshow/storage/fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { admin, expectJson, makeApp, makePng, multipart, type TestApp } from './helpers.ts';
@@ -52,7 +57,7 @@ function storeFinishingSecondPutFirst(inner: ObjectStore, limitMs = 10_000): Obj
     },
     get: (key, options) => inner.get(key, options),
     stat: (key) => inner.stat(key),
-    list: inner.list.bind(inner),
+    list: listThrough(inner),
     delete: (key) => inner.delete(key),
     deletePrefix: (prefix) => inner.deletePrefix(prefix),
   };
