@@ -342,7 +342,7 @@ describe.skipIf(NO_CHROMIUM)(
         await browser.context.setOffline(false);
         await page.close();
       }
-    });
+    }, 300_000);
 
     it("fetches a portrait at the width it is shown, not at the window's width", async () => {
       // Uploaded last: the tests above count three slides.
@@ -369,6 +369,6 @@ describe.skipIf(NO_CHROMIUM)(
           await page.close();
         }
       }
-    });
+    }, 300_000);
   },
 );

@@ -94,5 +94,5 @@ describe('deleting an image whose task waits in a paused queue', () => {
     ).json()) as { executions?: unknown[] };
     expect(runs.executions ?? []).toHaveLength(1);
     expect(await uploadsQueue(stack)).toMatchObject({ state: 'RUNNING', tasksCount: 0 });
-  });
+  }, 180_000);
 });
