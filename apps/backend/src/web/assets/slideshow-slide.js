@@ -1,7 +1,9 @@
 // One slide: a <picture> with the AVIF/WebP/JPEG srcsets so the browser picks
 // format and width, the ThumbHash placeholder and dominant colour until the
 // image has loaded, the admin's alt text, and the title and caption as a
-// <figcaption>. Text is only ever set as text.
+// <figcaption>. Text is only ever set as text. An animated image stands still
+// (its poster, the first frame) under prefers-reduced-motion and while the
+// show is paused: WCAG 2.2.2 Pause, Stop, Hide.
 
 /** The ThumbHash decoder is passed in by slideshow.js (one import of /assets/thumbhash.js). */
 export function placeholderUrl(image, thumbHashToDataURL, events) {
@@ -34,10 +36,51 @@ export function slideSizes(image) {
   return `(min-aspect-ratio: ${image.width}/${image.height}) calc(${ratio} * 100vh), 100vw`;
 }
 
-/** A <picture> for `image`; the <img> is returned too. */
-export function buildPicture(image, alt) {
+/** The poster's media while the show plays: the viewer's reduced-motion preference decides. */
+const MOVING = '(prefers-reduced-motion: reduce)';
+
+/**
+ * The poster's width, for its `w` descriptor (so it is shown at the size of
+ * the animation it replaces): from its key (`poster.w640.jpg`), else the
+ * widest animated variant (the poster is encoded at that width).
+ */
+function posterWidth(image) {
+  const named = /\.w(\d+)\.[a-z]+$/.exec(image.poster);
+  if (named) return Number(named[1]);
+  const widths = (image.sources ?? []).flatMap((s) =>
+    [...s.srcset.matchAll(/ (\d+)w/g)].map((m) => Number(m[1])),
+  );
+  return widths.length > 0 ? Math.max(...widths) : (image.width ?? 1);
+}
+
+/**
+ * The poster's <source>, first in the <picture> so it wins when its media
+ * matches: always while `still`, else under prefers-reduced-motion.
+ */
+function posterSource(image, sizes, still) {
+  const el = document.createElement('source');
+  el.className = 'poster';
+  el.srcset = `${image.poster} ${posterWidth(image)}w`;
+  el.sizes = sizes;
+  el.media = still ? 'all' : MOVING;
+  return el;
+}
+
+/**
+ * Shows the poster of the animated image in `picture` (`still`), or lets it
+ * move unless the viewer prefers reduced motion; the <img> picks its source
+ * again when the media changes. A still image has no poster: nothing changes.
+ */
+export function setStill(picture, still) {
+  const source = picture?.querySelector('source.poster');
+  if (source) source.media = still ? 'all' : MOVING;
+}
+
+/** A <picture> for `image` (an animation's poster when `still`); the <img> is returned too. */
+export function buildPicture(image, alt, still = false) {
   const picture = document.createElement('picture');
   const sizes = slideSizes(image);
+  if (image.poster) picture.append(posterSource(image, sizes, still));
   for (const source of image.sources ?? []) {
     if (source.format === 'jpeg' || source.format === 'png') continue;
     const el = document.createElement('source');
@@ -83,10 +126,11 @@ export function buildCaption(image) {
 
 /**
  * Fetches `image` ahead of time: a detached <picture> with the same sources
- * and sizes makes the browser download the candidate it will pick on show.
+ * and sizes makes the browser download the candidate it will pick on show
+ * (the poster of an animation when `still`).
  */
-export function preload(image) {
-  const { picture, img } = buildPicture(image, '');
+export function preload(image, still) {
+  const { picture, img } = buildPicture(image, '', still);
   img.loading = 'eager';
   return picture;
 }

@@ -2,7 +2,8 @@
 // <picture> elements; the placeholder shows until the image has loaded; the
 // neighbours are preloaded. Autoplay with a visible Play/Pause and interval,
 // held while the pointer or the focus is on the controls (said next to the
-// counter), off at first under prefers-reduced-motion; keyboard (←/→,
+// counter), off at first under prefers-reduced-motion (an animated image
+// shows its still poster while the show is paused); keyboard (←/→,
 // Home/End, Space or K to play/pause, F full screen, C captions, in either
 // case), swipe, full screen, captions, and a link #slide=<id> (followed on
 // load and when the hash changes; optionally &interval=<seconds> and
@@ -15,7 +16,14 @@
 import { thumbHashToDataURL } from '/assets/thumbhash.js';
 import { createListFetcher, oneAtATime, placeAfterChange } from './slideshow-list.js';
 import { createPlayer } from './slideshow-player.js';
-import { altFor, buildCaption, buildPicture, placeholderUrl, preload } from './slideshow-slide.js';
+import {
+  altFor,
+  buildCaption,
+  buildPicture,
+  placeholderUrl,
+  preload,
+  setStill,
+} from './slideshow-slide.js';
 
 const events = [];
 window.slideshowEvents = events;
@@ -57,6 +65,8 @@ const player = createPlayer({
     slide.setAttribute('aria-live', state.playing ? 'off' : 'polite');
     $('counter').setAttribute('aria-live', state.playing ? 'off' : 'polite');
     $('held').hidden = !state.wanted || !state.holds.some((hold) => VIEWER_HOLDS.has(hold));
+    // Paused (by the viewer, or at first under reduced motion): an animated image stands still.
+    setStill(slide.querySelector('picture'), !state.wanted);
     events.push({ type: 'autoplay', ...state, t: performance.now() });
   },
 });
@@ -79,7 +89,7 @@ function show(i, cause = 'user') {
     figure.append(ph);
     events.push({ type: 'placeholder-shown', id: image.id, t: performance.now() });
   }
-  const { picture, img } = buildPicture(image, altFor(image, index, images.length));
+  const { picture, img } = buildPicture(image, altFor(image, index, images.length), !player.wanted);
   let loaded = false;
   // Called by the load event and, for an image already complete when shown, at once: record it once.
   const done = () => {
@@ -129,7 +139,8 @@ function preloadNeighbours() {
   if (images.length < 2) return;
   const next = images[(index + 1) % images.length];
   const prev = images[(index - 1 + images.length) % images.length];
-  preloaded = [preload(next), ...(prev === next ? [] : [preload(prev)])];
+  const still = !player.wanted;
+  preloaded = [preload(next, still), ...(prev === next ? [] : [preload(prev, still)])];
   events.push({ type: 'preload', id: next.id, held: preloaded.length });
 }
 

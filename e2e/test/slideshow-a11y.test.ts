@@ -1,0 +1,118 @@
+/**
+ * The public slideshow against WCAG 2.2, in Chromium against the local stack:
+ * an animated image stands still (its poster) under prefers-reduced-motion
+ * and while the show is paused (2.2.2).
+ */
+import type { Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  collectPageErrors,
+  slideshowEvents as events,
+  launchBrowser,
+  NO_CHROMIUM,
+  type TestBrowser,
+  waitForSlideshowEvent as waitForEvent,
+} from './console-support.ts';
+import { freshStack, upload, waitForTerminal } from './helpers.ts';
+
+type Stack = Awaited<ReturnType<typeof freshStack>>;
+
+/** An animated GIF of `frames` flat colours, each shown for 200 ms, looping for ever. */
+async function animatedGif(frames = 4, width = 320, height = 240): Promise<Buffer> {
+  const strip = Buffer.alloc(width * height * frames * 3);
+  for (let f = 0; f < frames; f += 1) {
+    strip.fill(f * 60 + 20, f * width * height * 3, (f + 1) * width * height * 3);
+  }
+  return await sharp(strip, {
+    raw: { width, height: height * frames, channels: 3, pageHeight: height },
+  })
+    .gif({ delay: Array(frames).fill(200), loop: 0 })
+    .toBuffer();
+}
+
+/** The `src` the slide's <img> shows now. */
+const currentSrc = (page: Page) =>
+  page.locator('#slide picture img').evaluate((img) => (img as HTMLImageElement).currentSrc);
+
+/** The width and height the slide's <img> is shown at, in CSS pixels. */
+const shownSize = (page: Page) =>
+  page.locator('#slide picture img').evaluate((img) => {
+    const box = img.getBoundingClientRect();
+    return [Math.round(box.width), Math.round(box.height)];
+  });
+
+describe.skipIf(NO_CHROMIUM)(
+  'the slideshow meets WCAG 2.2 (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
+  () => {
+    let stack: Stack;
+    let browser: TestBrowser;
+    let white: string;
+    let animated: string;
+    const errors: string[][] = [];
+
+    /** A page of the shared browser; its errors are checked at the end. */
+    const openPage = async () => {
+      const page = await browser.newPage();
+      errors.push(collectPageErrors(page));
+      return page;
+    };
+
+    beforeAll(async () => {
+      stack = await freshStack();
+      const whiteJpeg = await sharp({
+        create: { width: 960, height: 640, channels: 3, background: '#ffffff' },
+      })
+        .jpeg()
+        .toBuffer();
+      [white, animated] = (await upload(stack, [
+        { name: 'white.jpg', bytes: whiteJpeg },
+        { name: 'animated.gif', bytes: await animatedGif() },
+      ])) as [string, string];
+      await waitForTerminal(stack, [white, animated], 240_000);
+      browser = await launchBrowser();
+    }, 300_000);
+    afterAll(async () => {
+      await browser?.close();
+      await stack?.dispose();
+    });
+
+    it('shows an animated image as its still poster while paused and under reduced motion, animated while playing', async () => {
+      const page = await openPage();
+      try {
+        await page.goto(`${stack.backendUrl}/#slide=${animated}&interval=60`);
+        await waitForEvent(page, { type: 'image-loaded', id: animated });
+        // Playing: the animation (an animated WebP variant).
+        expect(await currentSrc(page)).toMatch(/\/w\d+\.webp$/);
+        const moving = await shownSize(page);
+        await page.getByRole('button', { name: 'Pause slideshow' }).click();
+        await expect.poll(() => currentSrc(page)).toMatch(/\/poster\.w\d+\.jpg$/);
+        // The poster takes the animation's place at the same size.
+        await expect.poll(() => shownSize(page)).toEqual(moving);
+        await page.getByRole('button', { name: 'Play slideshow' }).click();
+        await expect.poll(() => currentSrc(page)).toMatch(/\/w\d+\.webp$/);
+        // Paused, the next slide and back: still the poster.
+        await page.getByRole('button', { name: 'Pause slideshow' }).click();
+        await page.getByRole('button', { name: 'Next image' }).click();
+        await page.getByRole('button', { name: 'Previous image' }).click();
+        await expect.poll(() => currentSrc(page)).toMatch(/\/poster\.w\d+\.jpg$/);
+      } finally {
+        await page.close();
+      }
+      const still = await openPage();
+      try {
+        await still.emulateMedia({ reducedMotion: 'reduce' });
+        await still.goto(`${stack.backendUrl}/#slide=${animated}&interval=60`);
+        await waitForEvent(still, { type: 'image-loaded', id: animated });
+        const loaded = (await events(still)).find((e) => e.type === 'image-loaded');
+        expect(loaded?.currentSrc).toMatch(/\/poster\.w\d+\.jpg$/);
+      } finally {
+        await still.close();
+      }
+    });
+
+    it('logs no error on any page', () => {
+      expect(errors.flat()).toEqual([]);
+    });
+  },
+);
