@@ -1,7 +1,9 @@
 /**
  * The public slideshow against WCAG 2.2, in Chromium against the local stack:
  * an animated image stands still (its poster) under prefers-reduced-motion
- * and while the show is paused (2.2.2).
+ * and while the show is paused (2.2.2); a caption as long as the form allows
+ * never runs under the controls or off the screen, on a phone and at 200 %
+ * zoom, and scrolls from the keyboard (1.4.10 Reflow, 1.4.4).
  */
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -9,12 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   collectPageErrors,
   slideshowEvents as events,
+  expectNoSeriousAxeViolations,
   launchBrowser,
   NO_CHROMIUM,
+  nextFrames,
   type TestBrowser,
   waitForSlideshowEvent as waitForEvent,
 } from './console-support.ts';
-import { freshStack, upload, waitForTerminal } from './helpers.ts';
+import { adminJson, freshStack, upload, waitForTerminal } from './helpers.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
 
@@ -30,6 +34,28 @@ async function animatedGif(frames = 4, width = 320, height = 240): Promise<Buffe
     .gif({ delay: Array(frames).fill(200), loop: 0 })
     .toBuffer();
 }
+
+/** A caption of 1,990 characters in lines (the form allows 2,000). */
+const LONG_CAPTION = Array.from(
+  { length: 30 },
+  (_, i) => `Line ${String(i + 1).padStart(2, '0')}: ${'a quiet wall in the sun '.repeat(2)}`,
+)
+  .join('\n')
+  .slice(0, 1990);
+
+/** Emulates a window of `width` × `height` CSS pixels at `scale` device pixels per CSS pixel. */
+async function emulateWindow(browser: TestBrowser, page: Page, [width, height, scale]: Window) {
+  const cdp = await browser.context.newCDPSession(page);
+  await cdp.send('Emulation.setDeviceMetricsOverride', {
+    width,
+    height,
+    deviceScaleFactor: scale,
+    mobile: false,
+  });
+}
+
+/** A window: width and height in CSS pixels, device pixels per CSS pixel. */
+type Window = [number, number, number];
 
 /** The `src` the slide's <img> shows now. */
 const currentSrc = (page: Page) =>
@@ -70,6 +96,16 @@ describe.skipIf(NO_CHROMIUM)(
         { name: 'animated.gif', bytes: await animatedGif() },
       ])) as [string, string];
       await waitForTerminal(stack, [white, animated], 240_000);
+      await stack.admin(`/api/admin/images/${white}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 'A white wall', caption: LONG_CAPTION }),
+      });
+      const { images } = await adminJson<{ images: { id: string; caption: string }[] }>(
+        stack,
+        '/api/admin/slideshow',
+      );
+      expect(images.map((i) => i.id).sort()).toEqual([white, animated].sort());
       browser = await launchBrowser();
     }, 300_000);
     afterAll(async () => {
@@ -108,6 +144,52 @@ describe.skipIf(NO_CHROMIUM)(
         expect(loaded?.currentSrc).toMatch(/\/poster\.w\d+\.jpg$/);
       } finally {
         await still.close();
+      }
+    });
+
+    it('keeps a long caption between the top and the controls, scrollable from the keyboard, on a phone and at 200 % zoom', async () => {
+      // A 390 px phone; 1280 × 900 at 200 % zoom; a phone held sideways with its keyboard open.
+      const windows: Window[] = [
+        [390, 844, 3],
+        [640, 450, 2],
+        [320, 256, 1],
+      ];
+      for (const window of windows) {
+        const page = await openPage();
+        try {
+          await emulateWindow(browser, page, window);
+          await page.goto(`${stack.backendUrl}/#slide=${white}&interval=60`);
+          await waitForEvent(page, { type: 'image-loaded', id: white });
+          await nextFrames(page);
+          expect(await page.evaluate(() => [innerWidth, innerHeight, devicePixelRatio])).toEqual(
+            window,
+          );
+          const box = await page.evaluate(() => {
+            const caption = document.getElementById('caption')?.getBoundingClientRect();
+            const controls = document.getElementById('controls')?.getBoundingClientRect();
+            return { top: caption?.top, bottom: caption?.bottom, controls: controls?.top };
+          });
+          const what = `${window.join(' × ')}: ${JSON.stringify(box)}`;
+          expect(box.top, what).toBeGreaterThanOrEqual(0);
+          expect(box.bottom, what).toBeLessThanOrEqual(box.controls ?? 0);
+          // The rest of the caption is reached from the keyboard: Tab to it, then scroll.
+          const caption = page.locator('#caption');
+          expect(await caption.getAttribute('tabindex'), what).toBe('0');
+          await caption.focus();
+          await page.keyboard.press('PageDown');
+          await expect
+            .poll(() => caption.evaluate((el) => el.scrollTop), { message: what })
+            .toBeGreaterThan(0);
+          await page.keyboard.press('End');
+          await expect
+            .poll(() => caption.evaluate((el) => el.scrollTop + el.clientHeight - el.scrollHeight))
+            .toBeGreaterThanOrEqual(-1);
+          // Scrolling the caption is not stepping the slides.
+          expect((await events(page)).filter((e) => e.type === 'shown').length, what).toBe(1);
+          if (window[0] === 390) await expectNoSeriousAxeViolations(page, 'a long caption');
+        } finally {
+          await page.close();
+        }
       }
     });
 

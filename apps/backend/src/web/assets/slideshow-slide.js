@@ -111,6 +111,8 @@ export function buildCaption(image) {
   if (!image.title && !image.caption) return null;
   const figcaption = document.createElement('figcaption');
   figcaption.id = 'caption';
+  // A long caption scrolls (slideshow.css): focusable, so the keyboard scrolls it too.
+  figcaption.tabIndex = 0;
   if (image.title) {
     const strong = document.createElement('strong');
     strong.textContent = image.title;

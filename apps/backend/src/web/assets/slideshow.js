@@ -76,6 +76,8 @@ function show(i, cause = 'user') {
   index = (i + images.length) % images.length;
   const image = images[index];
   failedId = null;
+  // The caption had the focus (to scroll it): the next one takes it, so it is not lost.
+  const captionFocused = slide.contains(document.activeElement);
   slide.replaceChildren();
   slide.style.backgroundColor = image.dominantColor ?? '#000';
   const figure = document.createElement('figure');
@@ -119,6 +121,7 @@ function show(i, cause = 'user') {
   const caption = buildCaption(image);
   if (caption) figure.append(caption);
   slide.append(figure);
+  if (captionFocused) caption?.focus({ preventScroll: true });
   if (img.complete && img.naturalWidth > 0) done();
   describePosition();
   history.replaceState(null, '', `#slide=${encodeURIComponent(image.id)}${linkSettings}`);
@@ -181,9 +184,27 @@ select.addEventListener('change', () => {
 });
 if (localStorage.getItem('slideshow.captions') === 'off') toggleCaptions();
 
+/** The keys that scroll a long caption while it has the focus (they step the slides elsewhere). */
+const CAPTION_SCROLL_KEYS = new Set([
+  'ArrowUp',
+  'ArrowDown',
+  'PageUp',
+  'PageDown',
+  'Home',
+  'End',
+  ' ',
+]);
+
 document.addEventListener('keydown', (e) => {
   // With no slide there is nothing to step, play or show full screen.
   if (e.altKey || e.ctrlKey || e.metaKey || images.length === 0) return;
+  if (
+    e.target instanceof Element &&
+    e.target.closest('#caption') &&
+    CAPTION_SCROLL_KEYS.has(e.key)
+  ) {
+    return;
+  }
   const onControl = e.target instanceof Element && e.target.closest('button, select, a, input');
   // The letters in either case (Shift or Caps Lock); named keys ('End') as they are.
   const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
@@ -207,6 +228,12 @@ controls.addEventListener(
   'pointerleave',
   (e) => e.pointerType === 'mouse' && player.release('hover'),
 );
+// The caption sits above the controls, which wrap onto more lines on a narrow or zoomed
+// screen: their measured height keeps the two apart (slideshow.css, --controls-height).
+new ResizeObserver(([entry]) => {
+  const height = Math.ceil(entry.borderBoxSize[0].blockSize);
+  document.documentElement.style.setProperty('--controls-height', `${height}px`);
+}).observe(controls);
 $('controls').addEventListener('focusin', () => player.hold('focus'));
 $('controls').addEventListener('focusout', (e) => {
   if (!$('controls').contains(e.relatedTarget)) player.release('focus');
