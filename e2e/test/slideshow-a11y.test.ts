@@ -3,7 +3,8 @@
  * an animated image stands still (its poster) under prefers-reduced-motion
  * and while the show is paused (2.2.2); a caption as long as the form allows
  * never runs under the controls or off the screen, on a phone and at 200 %
- * zoom, and scrolls from the keyboard (1.4.10 Reflow, 1.4.4).
+ * zoom, and scrolls from the keyboard (1.4.10 Reflow, 1.4.4); the controls'
+ * text keeps 4.5:1 over a white picture (1.4.3).
  */
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -56,6 +57,48 @@ async function emulateWindow(browser: TestBrowser, page: Page, [width, height, s
 
 /** A window: width and height in CSS pixels, device pixels per CSS pixel. */
 type Window = [number, number, number];
+
+/** WCAG's relative luminance of an sRGB colour (0–255 channels). */
+function luminance([r, g, b]: number[]): number {
+  const linear = (c: number) => {
+    const s = c / 255;
+    return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * linear(r ?? 0) + 0.7152 * linear(g ?? 0) + 0.0722 * linear(b ?? 0);
+}
+
+/**
+ * The contrast of the text of `selector` against the brightest pixel behind
+ * it: the element is shot with its text (and shadow) made transparent, so
+ * only what lies behind the letters is measured.
+ */
+async function textContrast(page: Page, selector: string): Promise<number> {
+  const element = page.locator(selector);
+  const color = await element.evaluate((el) => {
+    const text = getComputedStyle(el).color;
+    (el as HTMLElement).style.color = 'transparent';
+    (el as HTMLElement).style.textShadow = 'none';
+    return text;
+  });
+  const box = await element.boundingBox();
+  if (!box) throw new Error(`${selector} is not shown`);
+  const shot = await page.screenshot({ clip: box });
+  await element.evaluate((el) => {
+    (el as HTMLElement).style.color = '';
+    (el as HTMLElement).style.textShadow = '';
+  });
+  const { data, info } = await sharp(shot)
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  let brightest = 0;
+  for (let i = 0; i < data.length; i += info.channels) {
+    brightest = Math.max(brightest, luminance([data[i]!, data[i + 1]!, data[i + 2]!]));
+  }
+  const text = luminance((color.match(/\d+(\.\d+)?/g) ?? []).map(Number));
+  const [light, dark] = text > brightest ? [text, brightest] : [brightest, text];
+  return (light + 0.05) / (dark + 0.05);
+}
 
 /** The `src` the slide's <img> shows now. */
 const currentSrc = (page: Page) =>
@@ -190,6 +233,22 @@ describe.skipIf(NO_CHROMIUM)(
         } finally {
           await page.close();
         }
+      }
+    });
+
+    it("keeps the controls' text at 4.5:1 or more over a white picture", async () => {
+      const page = await openPage();
+      try {
+        // No transitions: the picture is fully shown once loaded.
+        await page.emulateMedia({ reducedMotion: 'reduce' });
+        await page.goto(`${stack.backendUrl}/#slide=${white}&interval=60`);
+        await waitForEvent(page, { type: 'image-loaded', id: white });
+        await nextFrames(page);
+        for (const selector of ['label.interval', '#counter']) {
+          expect(await textContrast(page, selector), selector).toBeGreaterThanOrEqual(4.5);
+        }
+      } finally {
+        await page.close();
       }
     });
 
