@@ -4,7 +4,9 @@
  * and while the show is paused (2.2.2); a caption as long as the form allows
  * never runs under the controls or off the screen, on a phone and at 200 %
  * zoom, and scrolls from the keyboard (1.4.10 Reflow, 1.4.4); the controls'
- * text keeps 4.5:1 over a white picture (1.4.3).
+ * text keeps 4.5:1 over a white picture (1.4.3); the letter keys act only
+ * with the focus on the slideshow or its buttons, and the seconds selector
+ * keeps its own keys (2.1.4 Character Key Shortcuts).
  */
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -247,6 +249,52 @@ describe.skipIf(NO_CHROMIUM)(
         for (const selector of ['label.interval', '#counter']) {
           expect(await textContrast(page, selector), selector).toBeGreaterThanOrEqual(4.5);
         }
+      } finally {
+        await page.close();
+      }
+    });
+
+    it('lets the seconds selector keep its keys, and acts on letters only with the focus on the slideshow', async () => {
+      const page = await openPage();
+      try {
+        await page.goto(`${stack.backendUrl}/#slide=${white}&interval=5`);
+        await waitForEvent(page, { type: 'image-loaded', id: white });
+        // The focus starts on the slideshow, where the letters act.
+        expect(await page.evaluate(() => document.activeElement?.id)).toBe('stage');
+        const userToggles = async () =>
+          (await events(page)).filter((e) => e.type === 'autoplay' && e.reason === 'user').length;
+        const captionsOn = () => page.locator('#captions').getAttribute('aria-pressed');
+        const select = page.getByLabel('Seconds per slide');
+        await select.focus();
+        await page.keyboard.press('End');
+        expect(await select.inputValue()).toBe('15');
+        await page.keyboard.press('Home');
+        expect(await select.inputValue()).toBe('3');
+        await page.keyboard.press('ArrowDown');
+        expect(await select.inputValue()).toBe('5');
+        for (const key of ['k', 'c', 'f', 'PageDown']) await page.keyboard.press(key);
+        await nextFrames(page);
+        expect((await events(page)).filter((e) => e.type === 'shown').length).toBe(1);
+        expect(await userToggles()).toBe(0);
+        expect(await captionsOn()).toBe('true');
+        // Nothing focused (the page at large): no letter acts.
+        await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+        for (const key of ['k', 'c', 'f']) await page.keyboard.press(key);
+        await nextFrames(page);
+        expect(await userToggles()).toBe(0);
+        expect(await captionsOn()).toBe('true');
+        expect(await page.evaluate(() => document.fullscreenElement)).toBeNull();
+        // A click on the slide (beside the caption) gives the slideshow the focus back:
+        // K and C act again.
+        await page.locator('#slide').click({ position: { x: 20, y: 20 } });
+        await page.keyboard.press('k');
+        await page.keyboard.press('c');
+        await expect.poll(userToggles).toBe(1);
+        expect(await captionsOn()).toBe('false');
+        // And on its buttons.
+        await page.getByRole('button', { name: 'Captions' }).focus();
+        await page.keyboard.press('c');
+        expect(await captionsOn()).toBe('true');
       } finally {
         await page.close();
       }

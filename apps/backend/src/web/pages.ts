@@ -13,7 +13,7 @@ export const slideshowPage = `${head('Slideshow', ['slideshow.css'], 'slideshow.
 <body class="slideshow">
 <main>
   <h1 class="visually-hidden">Slideshow</h1>
-  <section id="stage" aria-roledescription="carousel" aria-label="Slideshow">
+  <section id="stage" tabindex="-1" aria-roledescription="carousel" aria-label="Slideshow">
     <div id="slide" class="slide" role="group" aria-roledescription="slide" aria-live="off"></div>
     <p id="empty" class="empty" hidden>No image is shown in the slideshow yet. Upload images, or show hidden ones, on the <a href="/admin">admin page</a>.</p>
     <p id="load-error" class="empty" role="alert" hidden></p>

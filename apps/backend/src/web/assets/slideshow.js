@@ -5,7 +5,8 @@
 // counter), off at first under prefers-reduced-motion (an animated image
 // shows its still poster while the show is paused); keyboard (←/→,
 // Home/End, Space or K to play/pause, F full screen, C captions, in either
-// case), swipe, full screen, captions, and a link #slide=<id> (followed on
+// case; the letters only with the focus on the slideshow or its buttons:
+// slideshow-keys.js), swipe, full screen, captions, and a link #slide=<id> (followed on
 // load and when the hash changes; optionally &interval=<seconds> and
 // &refresh=<seconds>). The list is fetched again every `refresh` seconds, when
 // the tab comes back into view, when the browser is back online and when an
@@ -14,6 +15,7 @@
 // that failure (the network was down, not the image deleted). Events are recorded on window.slideshowEvents so
 // the browser tests can check their order.
 import { thumbHashToDataURL } from '/assets/thumbhash.js';
+import { keyAction } from './slideshow-keys.js';
 import { createListFetcher, oneAtATime, placeAfterChange } from './slideshow-list.js';
 import { createPlayer } from './slideshow-player.js';
 import {
@@ -29,6 +31,7 @@ const events = [];
 window.slideshowEvents = events;
 const $ = (id) => document.getElementById(id);
 const slide = $('slide');
+const stage = $('stage');
 const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)');
 const hash = new URLSearchParams(location.hash.slice(1));
 const within = (min, max, ...values) => values.find((v) => v >= min && v <= max);
@@ -76,7 +79,8 @@ function show(i, cause = 'user') {
   index = (i + images.length) % images.length;
   const image = images[index];
   failedId = null;
-  // The caption had the focus (to scroll it): the next one takes it, so it is not lost.
+  // The caption had the focus (to scroll it): the next one takes it, else the stage, so
+  // the focus stays on the slideshow (where its letter keys act: slideshow-keys.js).
   const captionFocused = slide.contains(document.activeElement);
   slide.replaceChildren();
   slide.style.backgroundColor = image.dominantColor ?? '#000';
@@ -121,7 +125,7 @@ function show(i, cause = 'user') {
   const caption = buildCaption(image);
   if (caption) figure.append(caption);
   slide.append(figure);
-  if (captionFocused) caption?.focus({ preventScroll: true });
+  if (captionFocused) (caption ?? stage).focus({ preventScroll: true });
   if (img.complete && img.naturalWidth > 0) done();
   describePosition();
   history.replaceState(null, '', `#slide=${encodeURIComponent(image.id)}${linkSettings}`);
@@ -184,38 +188,22 @@ select.addEventListener('change', () => {
 });
 if (localStorage.getItem('slideshow.captions') === 'off') toggleCaptions();
 
-/** The keys that scroll a long caption while it has the focus (they step the slides elsewhere). */
-const CAPTION_SCROLL_KEYS = new Set([
-  'ArrowUp',
-  'ArrowDown',
-  'PageUp',
-  'PageDown',
-  'Home',
-  'End',
-  ' ',
-]);
+/** What each of keyAction's answers does. */
+const KEY_ACTIONS = {
+  next: () => show(index + 1),
+  previous: () => show(index - 1),
+  first: () => show(0),
+  last: () => show(images.length - 1),
+  play: () => player.setWanted(!player.wanted),
+  fullscreen: toggleFullscreen,
+  captions: toggleCaptions,
+};
 
 document.addEventListener('keydown', (e) => {
   // With no slide there is nothing to step, play or show full screen.
-  if (e.altKey || e.ctrlKey || e.metaKey || images.length === 0) return;
-  if (
-    e.target instanceof Element &&
-    e.target.closest('#caption') &&
-    CAPTION_SCROLL_KEYS.has(e.key)
-  ) {
-    return;
-  }
-  const onControl = e.target instanceof Element && e.target.closest('button, select, a, input');
-  // The letters in either case (Shift or Caps Lock); named keys ('End') as they are.
-  const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
-  if (key === 'ArrowRight' || key === 'PageDown') show(index + 1);
-  else if (key === 'ArrowLeft' || key === 'PageUp') show(index - 1);
-  else if (key === 'Home') show(0);
-  else if (key === 'End') show(images.length - 1);
-  else if ((key === ' ' && !onControl) || key === 'k') player.setWanted(!player.wanted);
-  else if (key === 'f') toggleFullscreen();
-  else if (key === 'c') toggleCaptions();
-  else return;
+  const action = images.length === 0 ? null : keyAction(e);
+  if (action === null) return;
+  KEY_ACTIONS[action]();
   e.preventDefault();
 });
 
@@ -248,7 +236,6 @@ reducedMotion.addEventListener('change', () => {
 });
 
 let touchX = null;
-const stage = $('stage');
 stage.addEventListener('pointerdown', (e) => {
   touchX = e.clientX;
 });
@@ -283,7 +270,11 @@ function applyList(next, cause) {
   else player.hold('few-slides');
   if (first) player.setWanted(player.wanted, reducedMotion.matches ? 'reduced-motion' : 'start');
   if (images.length === 0) return clearSlide();
-  if (first) return show(Math.max(linkedIndex(), 0), 'start');
+  if (first) {
+    // The focus starts on the slideshow, where its letter keys act (slideshow-keys.js).
+    if (document.activeElement === document.body) stage.focus({ preventScroll: true });
+    return show(Math.max(linkedIndex(), 0), 'start');
+  }
   const place = placeAfterChange(before, index, images);
   const same = JSON.stringify(before[index]) === JSON.stringify(images[place.index]);
   if (!place.kept || !same) return show(place.index, cause);
