@@ -6,7 +6,8 @@
  * zoom, and scrolls from the keyboard (1.4.10 Reflow, 1.4.4); the controls'
  * text keeps 4.5:1 over a white picture (1.4.3); the letter keys act only
  * with the focus on the slideshow or its buttons, and the seconds selector
- * keeps its own keys (2.1.4 Character Key Shortcuts).
+ * keeps its own keys (2.1.4 Character Key Shortcuts); the admin's texts in
+ * a right-to-left language read right to left (dir=auto).
  */
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -45,6 +46,9 @@ const LONG_CAPTION = Array.from(
 )
   .join('\n')
   .slice(0, 1990);
+
+/** A title, caption and alt text in Hebrew and Arabic, written right to left. */
+const RTL = { title: 'קיר לבן', caption: 'جدار أبيض في الشمس', alt: 'תמונה מונפשת' };
 
 /** Emulates a window of `width` × `height` CSS pixels at `scale` device pixels per CSS pixel. */
 async function emulateWindow(browser: TestBrowser, page: Page, [width, height, scale]: Window) {
@@ -145,6 +149,11 @@ describe.skipIf(NO_CHROMIUM)(
         method: 'PATCH',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ title: 'A white wall', caption: LONG_CAPTION }),
+      });
+      await stack.admin(`/api/admin/images/${animated}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ title: RTL.title, caption: RTL.caption, altText: RTL.alt }),
       });
       const { images } = await adminJson<{ images: { id: string; caption: string }[] }>(
         stack,
@@ -295,6 +304,27 @@ describe.skipIf(NO_CHROMIUM)(
         await page.getByRole('button', { name: 'Captions' }).focus();
         await page.keyboard.press('c');
         expect(await captionsOn()).toBe('true');
+      } finally {
+        await page.close();
+      }
+    });
+
+    it("sets the admin's title and caption each in its own direction (dir=auto)", async () => {
+      const page = await openPage();
+      try {
+        for (const [id, direction] of [
+          [animated, 'rtl'],
+          [white, 'ltr'],
+        ] as const) {
+          await page.goto(`${stack.backendUrl}/#slide=${id}&interval=60`);
+          await waitForEvent(page, { type: 'shown', id });
+          const directions = await page.evaluate(() =>
+            ['#caption strong', '#caption span'].map(
+              (selector) => getComputedStyle(document.querySelector(selector) as Element).direction,
+            ),
+          );
+          expect(directions, id).toEqual([direction, direction]);
+        }
       } finally {
         await page.close();
       }

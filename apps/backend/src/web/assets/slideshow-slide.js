@@ -113,13 +113,17 @@ export function buildCaption(image) {
   figcaption.id = 'caption';
   // A long caption scrolls (slideshow.css): focusable, so the keyboard scrolls it too.
   figcaption.tabIndex = 0;
+  // The admin writes in any language: each text takes its direction from its own
+  // first strong letter (dir=auto), so Arabic or Hebrew reads right to left.
   if (image.title) {
     const strong = document.createElement('strong');
+    strong.dir = 'auto';
     strong.textContent = image.title;
     figcaption.append(strong);
   }
   if (image.caption) {
     const text = document.createElement('span');
+    text.dir = 'auto';
     text.textContent = image.caption;
     figcaption.append(text);
   }
