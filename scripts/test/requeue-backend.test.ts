@@ -1,5 +1,6 @@
 import { crc32, deflateSync } from 'node:zlib';
 import { startTestBackend, type TestBackend } from '@slideshow/backend/testing';
+import type { FailedTasksAnswer } from '@slideshow/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScript } from './helpers/gcloud-double.ts';
 
@@ -35,6 +36,8 @@ describe('scripts/requeue-failed against the real backend', () => {
       ['timeout', 'TIMEOUT', 'workflow'],
       ['storage', 'STORAGE_UNAVAILABLE', 'processor'],
       ['corrupt', 'CORRUPT_IMAGE', 'processor'],
+      // The processor's verdict for an original gone from the store: a retry fails the same way.
+      ['gone', 'NOT_FOUND', 'processor'],
     ] as const;
     for (const [i, [name, code, source]] of reports.entries()) {
       const { id } = await backend.upload(tinyPng(10 * i, 20, 30), `${name}.png`);
@@ -59,8 +62,14 @@ describe('scripts/requeue-failed against the real backend', () => {
     const dry = await runScript('requeue-failed', ['--dry-run'], env);
     expect(dry.status, dry.stderr).toBe(0);
     expect(dry.stdout).toContain(
-      'failed tasks: 3 listed, 1 skipped as permanent image errors, 2 selected',
+      'failed tasks: 4 listed, 2 skipped as permanent (image errors: 1, --include-permanent takes them; ' +
+        'originals missing (NOT_FOUND): 1, restore them, then --code NOT_FOUND), 2 selected',
     );
+    expect(dry.stdout).not.toContain(ids.gone);
+    // --include-permanent (scripts/rollback's) takes the image error, never a missing original.
+    const rollback = await runScript('requeue-failed', ['--dry-run', '--include-permanent'], env);
+    expect(rollback.stdout).toContain(`would requeue ${ids.corrupt}`);
+    expect(rollback.stdout).not.toContain(ids.gone);
 
     const result = await runScript('requeue-failed', [], env);
     expect(result.status, result.stderr).toBe(0);
@@ -71,11 +80,32 @@ describe('scripts/requeue-failed against the real backend', () => {
       expect(image.generation, name).toBeGreaterThan(0);
     }
     expect((await backend.image(ids.corrupt ?? '')).status).toBe('failed');
+    expect((await backend.image(ids.gone ?? '')).status).toBe('failed');
 
-    // Nothing unresolved is left but the permanent error.
+    // Nothing unresolved is left but the permanent errors.
     const again = await runScript('requeue-failed', ['--dry-run'], env);
-    expect(again.stdout).toContain(
-      'failed tasks: 1 listed, 1 skipped as permanent image errors, 0 selected',
-    );
+    expect(again.stdout).toContain('failed tasks: 2 listed, 2 skipped as permanent');
+
+    // Once the original is restored, asking for its code re-queues it.
+    const restored = await runScript('requeue-failed', ['--code', 'NOT_FOUND'], env);
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain('requeued: 1, failed: 0');
+    expect((await backend.image(ids.gone ?? '')).status).not.toBe('failed');
+  });
+
+  it('marks each listed row permanent by the same rule: an image error, a missing original, or null', async () => {
+    const response = await fetch(`${backend.url}/api/admin/failed-tasks`, {
+      headers: { authorization: `Bearer ${backend.adminToken}` },
+    });
+    const text = await response.text();
+    expect(response.status, text).toBe(200);
+    const rows = (JSON.parse(text) as FailedTasksAnswer).failedTasks;
+    const permanent = Object.fromEntries(rows.map((r) => [r.imageId, r.permanent]));
+    expect(permanent, text).toEqual({
+      [ids.timeout ?? '']: null,
+      [ids.storage ?? '']: null,
+      [ids.corrupt ?? '']: 'image',
+      [ids.gone ?? '']: 'original-missing',
+    });
   });
 });

@@ -42,7 +42,7 @@ describe('scripts/requeue-failed against a loopback admin API', () => {
       .sort();
     expect(retried).toEqual(['/api/admin/images/img-b/retry', '/api/admin/images/img-d/retry']);
     expect(result.stdout).toBe(
-      'failed tasks: 3 listed, 1 skipped as permanent image errors, 2 selected (JOB_FAILED=1 STORAGE_UNAVAILABLE=1)\nrequeued: 2, failed: 0\n',
+      'failed tasks: 3 listed, 1 skipped as permanent (image errors: 1, --include-permanent takes them), 2 selected (JOB_FAILED=1 STORAGE_UNAVAILABLE=1)\nrequeued: 2, failed: 0\n',
     );
     expect(result.stderr).toBe('requeue: 1/2\nrequeue: 2/2\n');
   });

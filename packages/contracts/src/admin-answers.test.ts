@@ -79,6 +79,7 @@ describe('admin answers', () => {
       createdAt: '2026-01-01T00:00:00.000Z',
       resolvedAt: null,
       retryable: false,
+      permanent: null,
       image: null,
     };
     expect(

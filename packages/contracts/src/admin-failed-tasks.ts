@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { PERMANENCE } from './error-codes.ts';
 import { FailureSource, ImageStatus } from './processing.ts';
 
 /**
@@ -49,11 +50,14 @@ export type FailedTask = z.infer<typeof FailedTask>;
  * One row of `GET /api/admin/failed-tasks`: the failure, whether
  * `POST /api/admin/images/:id/retry` takes its image now (`retryable`: the
  * image is failed; a failed regeneration's image is processed and keeps
- * serving its old variants, so its row is not), and the image it names (null
- * once the image is deleted).
+ * serving its old variants, so its row is not), whether such a retry fails the
+ * same way until something else changes (`permanent`, error-codes.ts
+ * `permanenceOf`: null when it may succeed), and the image it names (null once
+ * the image is deleted).
  */
 export const FailedTaskEntry = FailedTask.extend({
   retryable: z.boolean(),
+  permanent: z.enum(PERMANENCE).nullable(),
   image: z
     .object({
       originalName: z.string(),

@@ -5,6 +5,7 @@ import {
   ImageResult,
   isImageErrorCode,
   JobSpec,
+  permanenceOf,
   RegenFilter,
   RegenRunAnswer,
   WorkflowArgument,
@@ -15,6 +16,20 @@ describe('contracts', () => {
     expect(new Set(ERROR_CODES).size).toBe(ERROR_CODES.length);
     expect(isImageErrorCode('CORRUPT_IMAGE')).toBe(true);
     expect(isImageErrorCode('TIMEOUT')).toBe(false);
+  });
+
+  it('takes an image error and a missing original (NOT_FOUND) as permanent for a failed image, nothing else', () => {
+    expect(permanenceOf('CORRUPT_IMAGE')).toBe('image');
+    expect(permanenceOf('NOT_FOUND')).toBe('original-missing');
+    for (const code of [
+      'TIMEOUT',
+      'JOB_FAILED',
+      'ORIGINAL_MISMATCH',
+      'VARIANTS_MISSING',
+      'STUCK',
+    ]) {
+      expect(permanenceOf(code), code).toBeUndefined();
+    }
   });
 
   it('accepts both workflow argument shapes, each naming its generations, and nothing else', () => {

@@ -67,7 +67,7 @@ export const SERVICE_ERROR_CODES = [
   // A processed image whose variant files are gone from the store (a database restored to
   // before a delete: docs/operations.md, "After a restore"), found by POST
   // /api/admin/reconcile/variants while its original is still there. Retryable, as every
-  // service code is (only IMAGE_ERROR_CODES are permanent): a retry makes the set again.
+  // service code but NOT_FOUND is (see permanenceOf): a retry makes the set again.
   // With the original gone too the image fails NOT_FOUND, the processor's own verdict for
   // a missing original.
   'VARIANTS_MISSING',
@@ -89,4 +89,34 @@ export const ERROR_CODES: readonly ErrorCode[] = [...IMAGE_ERROR_CODES, ...SERVI
 /** True when `code` names a permanent problem with the image itself. */
 export function isImageErrorCode(code: string): code is ImageErrorCode {
   return (IMAGE_ERROR_CODES as readonly string[]).includes(code);
+}
+
+/**
+ * Why a retry of an image that failed with a code fails the same way until something
+ * outside the pipeline changes: `image`, its bytes were refused (IMAGE_ERROR_CODES; a
+ * changed processor may take them: `scripts/requeue-failed --include-permanent`, as
+ * `scripts/rollback` runs it); `original-missing`, its original is gone from the store
+ * (only restoring it helps, then `--code NOT_FOUND`).
+ */
+export const PERMANENCE = ['image', 'original-missing'] as const;
+/** One of {@link PERMANENCE}. */
+export type Permanence = (typeof PERMANENCE)[number];
+
+/**
+ * A failed image's code for "the original is gone". Only two places record it on a
+ * failed_tasks row, both meaning that: the processor, whose only store read is the
+ * original (a backend 404 it treats as "image deleted" and reports nothing), and the
+ * variant reconcile (apps/backend/src/reconcile/variant-check.ts) with the original gone.
+ */
+export const ORIGINAL_MISSING_CODE = 'NOT_FOUND' satisfies ServiceErrorCode;
+
+/**
+ * The one owner of "permanent" for a failed image's code (a failed_tasks row's
+ * `error_code`): what `scripts/requeue-failed` skips by default, and the
+ * `permanent` of `GET /api/admin/failed-tasks` rows. Undefined when a retry may
+ * succeed as it is. Not for HTTP answers: there NOT_FOUND is a plain 404.
+ */
+export function permanenceOf(code: string): Permanence | undefined {
+  if (isImageErrorCode(code)) return 'image';
+  return code === ORIGINAL_MISSING_CODE ? 'original-missing' : undefined;
 }

@@ -16,13 +16,15 @@ import { AppError, coerceError, retryWithBackoff } from '@slideshow/runtime';
 /**
  * One row of `failed_tasks` as the admin API lists it: the contract's
  * `FailedTaskEntry` (packages/contracts admin-failed-tasks.ts) without the
- * image it names, which the scripts do not show. `retryable` says whether
+ * image it names, which the scripts do not show, and without `permanent`,
+ * which requeue.ts reads from the code by the same rule (`permanenceOf`), so a
+ * backend that predates the field is read alike. `retryable` says whether
  * `POST /images/:id/retry` takes the image (the backend's own rule): a failed
  * regeneration's row is not (its image is processed and keeps serving its old
  * variants). A backend that does not say is taken at its word by the retry
  * itself (true).
  */
-const ListedFailedTask = FailedTaskEntry.omit({ image: true }).extend({
+const ListedFailedTask = FailedTaskEntry.omit({ image: true, permanent: true }).extend({
   retryable: FailedTaskEntry.shape.retryable.default(true),
 });
 

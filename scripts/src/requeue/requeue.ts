@@ -1,13 +1,16 @@
 /**
  * Lists unresolved failed tasks through the admin API and re-queues each one,
- * a few at a time. Permanent image errors (corrupt, too large, unsupported…)
- * are skipped unless asked for by `--code` or `--include-permanent`: retrying
- * them would fail the same way. Rows the backend lists as not retryable (a
+ * a few at a time. Permanent failures (the contracts' `permanenceOf`) are
+ * skipped by default: retrying them fails the same way. Image errors (corrupt,
+ * too large, unsupported…) are taken with `--include-permanent` (a changed
+ * processor may read them: scripts/rollback); a missing original (NOT_FOUND)
+ * only when its code is asked for (`--code NOT_FOUND`, after restoring the
+ * original): no processor change brings an original back. Rows the backend lists as not retryable (a
  * failed regeneration: its image is processed and keeps serving its old
  * variants; another regeneration run takes it) are always left alone — the
  * retry would answer 409.
  */
-import { isImageErrorCode } from '@slideshow/contracts';
+import { permanenceOf } from '@slideshow/contracts';
 import { coerceError, mapLimit } from '@slideshow/runtime';
 import type { AdminClient, FailedTask, FailedTaskFilter } from './admin-client.ts';
 import type { Progress } from './progress.ts';
@@ -30,7 +33,7 @@ export interface RequeueSummary {
   fullAt: number | undefined;
   /** Rows whose image a retry does not take (a failed regeneration). */
   notRetryable: FailedTask[];
-  /** Permanent image errors left alone (no `--code` or `--include-permanent`). */
+  /** Permanent failures left alone (not asked for by `--code` or `--include-permanent`). */
   skipped: FailedTask[];
   selected: FailedTask[];
   requeued: string[];
@@ -40,10 +43,9 @@ export interface RequeueSummary {
 /** Runs one re-queue pass. */
 export async function requeueFailed(options: RequeueOptions): Promise<RequeueSummary> {
   const { rows, limit } = await options.client.listFailedTasks(options.filter);
-  const keepPermanent = options.includePermanent || options.filter.code !== undefined;
   const notRetryable = rows.filter((r) => !r.retryable);
   const candidates = rows.filter((r) => r.retryable);
-  const selected = candidates.filter((r) => keepPermanent || !isImageErrorCode(r.errorCode));
+  const selected = candidates.filter((r) => isAskedFor(r, options));
   const skipped = candidates.filter((r) => !selected.includes(r));
   const summary: RequeueSummary = {
     listed: rows.length,
@@ -72,6 +74,29 @@ export async function requeueFailed(options: RequeueOptions): Promise<RequeueSum
   return summary;
 }
 
+/**
+ * Whether `row` is re-queued: a failure a retry may cure always; a permanent one
+ * when its code was asked for (`--code`), an image error also with `--include-permanent`.
+ */
+function isAskedFor(row: FailedTask, options: RequeueOptions): boolean {
+  const permanence = permanenceOf(row.errorCode);
+  if (permanence === undefined || options.filter.code !== undefined) return true;
+  return permanence === 'image' && options.includePermanent;
+}
+
+/** "N skipped as permanent (…)", with the flag that takes each kind. */
+function skippedText(skipped: readonly FailedTask[]): string {
+  const missing = skipped.filter((r) => permanenceOf(r.errorCode) === 'original-missing').length;
+  const image = skipped.length - missing;
+  const kinds = [
+    image > 0 ? `image errors: ${image}, --include-permanent takes them` : '',
+    missing > 0
+      ? `originals missing (NOT_FOUND): ${missing}, restore them, then --code NOT_FOUND`
+      : '',
+  ].filter(Boolean);
+  return `${skipped.length} skipped as permanent${kinds.length > 0 ? ` (${kinds.join('; ')})` : ''}`;
+}
+
 /** Formats the summary printed on stdout. */
 export function formatSummary(summary: RequeueSummary, dryRun: boolean): string {
   const lines: string[] = [];
@@ -84,7 +109,7 @@ export function formatSummary(summary: RequeueSummary, dryRun: boolean): string 
   }
   const codes = [...byCode].map(([code, n]) => `${code}=${n}`).join(' ');
   lines.push(
-    `failed tasks: ${summary.listed} listed, ${summary.skipped.length} skipped as permanent image errors, ` +
+    `failed tasks: ${summary.listed} listed, ${skippedText(summary.skipped)}, ` +
       `${summary.selected.length} selected${codes ? ` (${codes})` : ''}`,
   );
   if (summary.notRetryable.length > 0) {

@@ -11,6 +11,7 @@ import {
   type FailedTaskEntry,
   type FailedTasksAnswer,
   MAX_FAILED_TASKS_PER_REQUEST,
+  permanenceOf,
 } from '@slideshow/contracts';
 import { Hono } from 'hono';
 import * as z from 'zod';
@@ -75,6 +76,9 @@ export function failedTaskRoutes(services: Services) {
           // What `POST /images/:id/retry` would take: a failed regeneration's row is not
           // (its image is processed and keeps serving its old variants).
           retryable: isRetryable(image?.status),
+          // Whether that retry fails the same way until something else changes (a refused
+          // image's bytes, an original gone from the store): the one rule requeue-failed skips by.
+          permanent: permanenceOf(r.error_code) ?? null,
           image: image
             ? {
                 originalName: image.original_name,
