@@ -3,6 +3,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { ERROR_CODES, permanenceOf } from '@slideshow/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RELAY_DEFAULTS } from '../../apps/backend/src/outbox-relay.ts';
 import { readJobLimits } from '../../tools/job-limits.ts';
@@ -209,7 +210,9 @@ describe('the commands in docs/deploy.md and docs/operations.md', () => {
     const db = new DatabaseSync(join(work, '.data/slideshow.db'), { readOnly: true });
     try {
       const results = queries.map((sql) =>
-        db.prepare(sql.replace("'IMAGE_ID'", "'img-timeout'")).all(),
+        db
+          .prepare(sql.replace("'IMAGE_ID'", "'img-timeout'").replace("'%NAME%'", "'%CORRUPT%'"))
+          .all(),
       );
       // Unresolved, newest first: the resolved STORAGE_UNAVAILABLE row is left out.
       expect(results[0]?.map((r) => r.image_id)).toEqual(['img-timeout', 'img-corrupt']);
@@ -222,22 +225,24 @@ describe('the commands in docs/deploy.md and docs/operations.md', () => {
       expect(results[2]).toHaveLength(3);
       // By source.
       expect(results[3]?.map((r) => r.source).sort()).toEqual(['processor', 'workflow']);
+      // An image by its file name, whatever the case of the name asked for.
+      expect(results[4]?.map((r) => r.original_name)).toEqual(['img-corrupt.jpg']);
       // One image's story.
-      expect(results[4]?.[0]).toMatchObject({
+      expect(results[5]?.[0]).toMatchObject({
         id: 'img-timeout',
         status: 'failed',
         execution: 'executions/img-timeout',
       });
       // Waiting longer than an hour, the reaper's candidates, and the outbox.
-      expect(results[5]).toEqual([{ status: 'queued', n: 1, oldest: expect.any(String) }]);
-      expect(results[6]).toEqual([
+      expect(results[6]).toEqual([{ status: 'queued', n: 1, oldest: expect.any(String) }]);
+      expect(results[7]).toEqual([
         expect.objectContaining({ id: 'img-stuck', status: 'queued', alive_at: null }),
       ]);
-      expect(results[7]).toEqual([
+      expect(results[8]).toEqual([
         { queue: 'uploads', pending: 1, batches: 0, max_attempts: 2, last_error: 'UNAVAILABLE' },
       ]);
       // One image's timeline, written by the triggers of migration 006.
-      expect(results[8]?.map((r) => r.kind)).toEqual(['uploaded', 'failed']);
+      expect(results[9]?.map((r) => r.kind)).toEqual(['uploaded', 'failed']);
     } finally {
       db.close();
     }
@@ -349,6 +354,26 @@ describe('docs/deploy.md and docs/operations.md state what the code does', () =>
   });
   afterAll(async () => {
     await gcloud.cleanup();
+  });
+
+  it('the failure codes table has a row for every error code, and says skipped exactly for the permanent ones', () => {
+    const section = operationsDoc.split('\n### Failure codes\n')[1]?.split('\n#')[0] ?? '';
+    const rows = section
+      .split('\n')
+      .filter((l) => l.startsWith('| `'))
+      .map((l) => l.split(' | '));
+    const byCode = new Map<string, string>();
+    for (const cells of rows) {
+      for (const [, code] of (cells[0] ?? '').matchAll(/`([A-Z_]+)`/g)) {
+        if (code) byCode.set(code, (cells[4] ?? '').trim());
+      }
+    }
+    expect(ERROR_CODES.filter((c) => !byCode.has(c))).toEqual([]);
+    for (const [code, byDefault] of byCode) {
+      expect(byDefault.startsWith('skipped'), `${code}: ${byDefault}`).toBe(
+        permanenceOf(code) !== undefined,
+      );
+    }
   });
 
   it('the IAM table lists exactly the bindings scripts/setup makes', async () => {
