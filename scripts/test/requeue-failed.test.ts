@@ -132,6 +132,25 @@ describe('scripts/requeue-failed against a loopback admin API', () => {
     expect(result.stdout).toMatch(/^usage: scripts\/requeue-failed /);
   });
 
+  it('explains on --help what it skips by default, which flag takes each, every option and its exit statuses', async () => {
+    const { stdout } = await runScript('requeue-failed', ['--help'], {});
+    expect(stdout).toContain('By default it skips the permanent failures');
+    expect(stdout).toContain('image errors (EMPTY_FILE, FILE_TOO_LARGE,');
+    expect(stdout).toContain('CORRUPT_IMAGE): --include-permanent takes them');
+    expect(stdout).toContain('a missing original (NOT_FOUND): only --code NOT_FOUND takes it');
+    for (const option of [
+      '--since',
+      '--code',
+      '--include-permanent',
+      '--concurrency',
+      '--dry-run',
+    ]) {
+      expect(stdout, option).toContain(`\n  ${option}: `);
+    }
+    expect(stdout).toContain('exit status: 0 when every selected image was re-queued');
+    expect(stdout).toContain('2 on bad usage');
+  });
+
   it('refuses a --since that is not ISO 8601 with an offset, with usage, before calling the backend', async () => {
     server = await startAdminServer(rows());
     // Date.parse takes each of these: 2001-05-01, 2026-03-02, the machine's local time.

@@ -204,7 +204,7 @@ describe('scripts/rollback against a recording gcloud and a loopback admin API',
     expect(mutations.slice(0, 2)).toEqual(PAUSE);
     expect(mutations[2]).toMatch(
       new RegExp(
-        `^gcloud workflows deploy process-image --source=\\S+/process-image\\.workflows\\.yaml --env-vars-file=\\S+/process-image\\.env\\.json --service-account=${WORKFLOW_SA} ${LOC}$`,
+        `^gcloud workflows deploy process-image --source=\\S+/process-image\\.workflows\\.yaml --env-vars-file=\\S+/process-image\\.env\\.json --service-account=${WORKFLOW_SA} ${LOC} --format=none$`,
       ),
     );
     expect(mutations.slice(3)).toEqual(RESUME);

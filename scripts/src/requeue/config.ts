@@ -2,7 +2,7 @@
  * Command line and environment of scripts/requeue-failed, validated once.
  */
 import { parseArgs } from 'node:util';
-import { ERROR_CODES } from '@slideshow/contracts';
+import { ERROR_CODES, IMAGE_ERROR_CODES } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 import { parseIsoTime } from '../iso-time.ts';
 import { readAdminEnv } from './admin-client.ts';
@@ -20,11 +20,21 @@ export interface RequeueConfig {
   check: boolean;
 }
 
-/** Usage text. */
+/** Usage text (--help; after a usage error too). */
 export const USAGE = `usage: scripts/requeue-failed [--since ISO] [--code CODE] [--include-permanent] [--concurrency N] [--dry-run] [--check]
-  --since: ISO 8601 with an offset or Z, e.g. 2026-11-22T10:00:00Z
-  --code: one of the error codes (packages/contracts/src/error-codes.ts), e.g. STORAGE_UNAVAILABLE
-  --check: validate the options and environment, call nothing, exit 0 (2 on bad usage)
+Re-queues the open failed tasks the backend's admin API lists (newest first, up to 10,000).
+By default it skips the permanent failures, which a retry repeats until something else changes:
+  image errors (${IMAGE_ERROR_CODES.join(', ')}): --include-permanent takes them (after a processor fix or a rollback)
+  a missing original (NOT_FOUND): only --code NOT_FOUND takes it, once the original is restored
+and it always leaves the rows the backend lists as not retryable (failed regenerations).
+  --since: only failures recorded since this ISO 8601 time with an offset or Z, e.g. 2026-11-22T10:00:00Z
+  --code: only this error code (packages/contracts/src/error-codes.ts), e.g. STORAGE_UNAVAILABLE; takes its rows even when permanent
+  --include-permanent: take the image errors too (not NOT_FOUND)
+  --concurrency: retries in flight at once, 1..32 (default 4)
+  --dry-run: list what would be re-queued, re-queue nothing
+  --check: validate the options and environment, call nothing
+exit status: 0 when every selected image was re-queued (or --dry-run, --check, --help); 1 when any could not be
+  (each is named) or the backend could not be asked; 2 on bad usage
 environment: BACKEND_URL (the backend's URL), ADMIN_TOKEN (a bearer admin token)`;
 
 /**
