@@ -44,6 +44,13 @@ export const REAPER_DEFAULTS = {
   limit: 100,
 } as const;
 
+/**
+ * Most ids of each kind the pass's INFO line names: enough to look a few up
+ * ("Is image X stuck or slow?" in docs/operations.md), few enough that a
+ * backlog of thousands keeps the line short. The counts are always whole.
+ */
+export const REAPER_LOGGED_IDS = 20;
+
 /** The reaper's tunable settings; defaults in {@link REAPER_DEFAULTS}. */
 export interface ReaperSettings {
   intervalMs: number;
@@ -105,6 +112,8 @@ async function logPass(logger: Logger, out: ReaperPass, lookups: PassLookups): P
     logger.info('reaper: overdue images are still waiting or running', {
       waiting: out.waiting.length,
       running: out.running.length,
+      waitingIds: out.waiting.slice(0, REAPER_LOGGED_IDS),
+      runningIds: out.running.slice(0, REAPER_LOGGED_IDS),
     });
   }
 }

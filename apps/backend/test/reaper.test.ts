@@ -22,7 +22,7 @@ import {
 import { createLogger } from '@slideshow/runtime';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createOutboxRelay } from '../src/outbox-relay.ts';
-import { createReaper, type Reaper, type ReaperPass } from '../src/reaper.ts';
+import { createReaper, REAPER_LOGGED_IDS, type Reaper, type ReaperPass } from '../src/reaper.ts';
 import {
   admin,
   expectJson,
@@ -141,10 +141,22 @@ describe('the reaper, asking Cloud Tasks and the Executions API first', () => {
       }),
     );
 
+    // The pass's INFO line names the overdue image, so it can be looked up.
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        message: 'reaper: overdue images are still waiting or running',
+        waiting: 1,
+        running: 0,
+        waitingIds: [id],
+        runningIds: [],
+      }),
+    );
+
     // Its turn comes: the execution runs, and the reaper sees it running past another deadline.
     const execution = await deliver('image-uploads', key);
     later(STUCK_AFTER_MS + 1);
     expect(await reaper.runOnce()).toEqual({ ...NONE, running: [id] });
+    expect(logs.at(-1)).toMatchObject({ waiting: 0, running: 1, runningIds: [id] });
 
     // The execution ends without settling the image (a lost callback): now it is stuck.
     executions.setState(execution, 'FAILED', 'the job failed');
@@ -163,6 +175,21 @@ describe('the reaper, asking Cloud Tasks and the Executions API first', () => {
         executionState: 'FAILED',
       }),
     );
+  });
+
+  it('names at most REAPER_LOGGED_IDS overdue images in its INFO line, and counts them all', async () => {
+    const ids: string[] = [];
+    for (let seed = 100; seed <= 100 + REAPER_LOGGED_IDS; seed++) ids.push(await upload(seed));
+    later(STUCK_AFTER_MS + 1);
+    const pass = await reaper.runOnce();
+    expect(pass.waiting).toHaveLength(REAPER_LOGGED_IDS + 1);
+    const line = logs.find(
+      (l) => l.message === 'reaper: overdue images are still waiting or running',
+    );
+    expect(line).toMatchObject({ waiting: REAPER_LOGGED_IDS + 1, running: 0 });
+    const named = line?.waitingIds as string[];
+    expect(named).toHaveLength(REAPER_LOGGED_IDS);
+    expect(ids).toEqual(expect.arrayContaining(named));
   });
 
   it('leaves an image whose task Cloud Tasks is still retrying (the Executions API answering 503)', async () => {
