@@ -12,7 +12,9 @@
  * fail again unless the processor changed. A damaged upload's detail says what
  * happened in plain words (the execution ran to completion, the image failed;
  * no preview; no variants), and a link to an id that names no image says
- * "No image <id>". The axe-core audit of the page passes.
+ * "No image <id>". A Retry in a row or in the detail leaves the keyboard focus
+ * on the next Retry or Delete…, never on the page. The axe-core audit of the
+ * page passes.
  *
  * The regeneration fails for real: the image's original is replaced after it
  * was processed, so the processor's sha256 check refuses it (a retryable
@@ -29,6 +31,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   confirmation,
   expectNoSeriousAxeViolations,
+  focusedElement,
   NO_CHROMIUM,
   openConsole,
   seedImages,
@@ -324,6 +327,51 @@ describe.skipIf(NO_CHROMIUM)(
       // itself, and the handler's own continue would then fail).
       await page.unrouteAll({ behavior: 'wait' });
       expect(failedTask(stack, regenerated)?.resolved_at).toBeNull();
+      expect(errors).toEqual([]);
+    });
+
+    it('keeps the keyboard focus off the page after a Retry in a row and in the detail', async () => {
+      // The bulk Retry's images fail again (dispatch runs); then dispatch is paused, so the
+      // images retried here wait in their queue and their rows stay gone.
+      await expect
+        .poll(() => page.locator('#failed tbody tr').count(), { timeout: 120_000 })
+        .toBe(3);
+      const uploadsQueue = page.locator('#queues tr[data-queue="uploads"]');
+      await uploadsQueue.getByRole('button', { name: /Pause dispatch/ }).click();
+      await page.locator('#queues tr[data-queue="uploads"][data-state="PAUSED"]').waitFor();
+      const [first, second] = damaged as [string, string];
+
+      // The retried row leaves; the next row's Retry (else its link) has the focus, or the
+      // other damaged row's Retry when the retried row was the last.
+      const retryFirst = row(first).getByRole('button', { name: /^Retry / });
+      const expected = await retryFirst.evaluate((button, other) => {
+        const next = button.closest('tr')?.nextElementSibling;
+        if (!next) return `retry:${other}`;
+        const keyed =
+          next.querySelector<HTMLElement>('[data-focus^="retry:"]') ??
+          next.querySelector<HTMLElement>('[data-focus]');
+        return keyed?.dataset.focus;
+      }, second);
+      expect(expected).toMatch(/^(retry|open):img_/);
+      await retryFirst.focus();
+      await page.keyboard.press('Enter');
+      await expect.poll(() => row(first).count()).toBe(0);
+      await expect.poll(() => focusedElement(page)).toBe(expected);
+
+      // The detail's Retry rebuilds its body: Delete… (a queued image has no Retry) has the focus.
+      await page.evaluate((to) => {
+        location.hash = `image=${to}`;
+      }, second);
+      const detail = page.locator('#detail[open]');
+      await detail.waitFor();
+      await detail.getByRole('button', { name: 'Retry' }).focus();
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.locator('#announcer').textContent()).toBe('Retry queued.');
+      await expect.poll(() => detail.getByRole('button', { name: 'Retry' }).count()).toBe(0);
+      await expect.poll(() => focusedElement(page)).toBe('detail-delete');
+      await page.keyboard.press('Escape');
+      await detail.waitFor({ state: 'detached' });
+      await expect.poll(() => row(second).count()).toBe(0);
       expect(errors).toEqual([]);
     });
   },

@@ -3,7 +3,8 @@
  * (docs/operations.md, "Presets and regeneration"): six small images made with
  * one version of a cheap preset, the preset file changed and the backend
  * restarted; then, from the keyboard alone, a dry run showing the count and
- * the estimate, Start behind its confirmation, the progress moving, Pause
+ * the estimate, Start behind its confirmation (the focus then on Pause, not
+ * dropped to the page), the progress moving, Pause
  * (focus lands on Resume), Resume and Cancel — each checked against the API —
  * and the axe-core audit of the panel.
  *
@@ -19,6 +20,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   expectNoSeriousAxeViolations,
+  focusedElement,
   NO_CHROMIUM,
   openConsole,
   screenshot,
@@ -120,6 +122,8 @@ describe.skipIf(NO_CHROMIUM)(
       expect(run.total).toBe(IMAGES);
       await expect.poll(() => start.isHidden()).toBe(true);
       await expect.poll(() => progress().getByRole('button', { name: 'Pause' }).count()).toBe(1);
+      // The confirmation gave the focus back to Start, which hid: the run's Pause has it.
+      await expect.poll(() => focusedElement(page)).toBe('regen-toggle');
 
       // Pause: the run stops, and the keyboard user lands on Resume.
       await press('Pause');

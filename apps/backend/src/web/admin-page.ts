@@ -143,7 +143,7 @@ export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin
   </section>
 
   <section class="card" aria-labelledby="jobs-title">
-    <h2 id="jobs-title">Jobs</h2>
+    <h2 id="jobs-title" tabindex="-1">Jobs</h2>
     <h3>Queues</h3>
     <div class="table-wrap" tabindex="0" role="region" aria-label="Queues">
       <table id="queues" class="stack-table">

@@ -114,6 +114,7 @@ function retryButton(image, permanent) {
     'button',
     {
       type: 'button',
+      id: 'detail-retry',
       onclick: () => retry(image.id),
       'aria-describedby': permanent ? 'detail-retry-note' : null,
     },
@@ -127,6 +128,12 @@ async function retry(id) {
     announce('Retry queued.');
     onChanged([id]);
     await openDetail(id, { refresh: true });
+    // The rebuilt body no longer holds the Retry that had the focus: the new Retry (a queued
+    // image has none), else Delete…, else the dialog's Close takes it. (Not the title: a
+    // tabindex on it would make it what showModal focuses first.)
+    if (focusLost()) {
+      focusFirst($('detail-retry'), $('detail-delete'), $('detail').querySelector('.close'));
+    }
   } catch (error) {
     announce(failureText(error));
   }
@@ -188,7 +195,11 @@ export async function openDetail(id, { refresh = false } = {}) {
       { class: 'actions' },
       // The API's `retryable`, the same flag the library's bulk Retry counts by.
       image.retryable ? retryButton(image, permanent) : null,
-      el('button', { type: 'button', class: 'danger', onclick: () => remove(image) }, 'Delete…'),
+      el(
+        'button',
+        { type: 'button', id: 'detail-delete', class: 'danger', onclick: () => remove(image) },
+        'Delete…',
+      ),
     ),
     image.retryable && permanent
       ? el('p', { class: 'muted', id: 'detail-retry-note' }, PERMANENT_RETRY_NOTE)

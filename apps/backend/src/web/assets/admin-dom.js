@@ -108,17 +108,40 @@ export function focusFirst(...candidates) {
 export const focusLost = () => !document.activeElement || document.activeElement === document.body;
 
 /**
+ * The `data-focus` keys to try, in order, when the element keyed `focused`
+ * leaves `container` (a retried row leaves its table): the same kind of
+ * control (the key's prefix, e.g. `retry:`) after it, any control after it,
+ * then the same before it, nearest first.
+ */
+function keysAround(container, focused) {
+  const keys = [...container.querySelectorAll('[data-focus]')].map((e) => e.dataset.focus);
+  const at = keys.indexOf(focused);
+  const sameKind = (key) => key.split(':')[0] === focused.split(':')[0];
+  const after = keys.slice(at + 1);
+  const before = keys.slice(0, Math.max(0, at)).reverse();
+  return [focused, ...after.filter(sameKind), ...after, ...before.filter(sameKind), ...before];
+}
+
+/**
  * Replaces `container`'s children only when `key` changed, and gives focus
  * back to the element with the same `data-focus` value: a poll that rebuilds
- * a table must not pull the keyboard user out of it.
+ * a table must not pull the keyboard user out of it. When that element is
+ * gone (its row left), the nearest keyed control takes the focus instead,
+ * else `fallback()` is called — never the page's body.
  */
-export function replaceIfChanged(container, key, build) {
+export function replaceIfChanged(container, key, build, fallback) {
   if (container.dataset.renderKey === key) return false;
   container.dataset.renderKey = key;
   const focused = container.contains(document.activeElement)
     ? document.activeElement?.dataset.focus
     : undefined;
+  const candidates = focused ? keysAround(container, focused) : [];
   container.replaceChildren(...build());
-  if (focused) container.querySelector(`[data-focus="${CSS.escape(focused)}"]`)?.focus();
+  if (!focused) return true;
+  const next = candidates
+    .map((k) => container.querySelector(`[data-focus="${CSS.escape(k)}"]`))
+    .find(Boolean);
+  if (next) next.focus();
+  else fallback?.();
   return true;
 }

@@ -17,7 +17,7 @@ import {
   words,
 } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
-import { $, announce, el, fmtTime, replaceIfChanged, thumbnail } from './admin-dom.js';
+import { $, announce, el, fmtTime, focusFirst, replaceIfChanged, thumbnail } from './admin-dom.js';
 import { failureText } from './admin-reachability.js';
 
 let onChanged = () => {};
@@ -235,11 +235,16 @@ export async function refreshFailed() {
   permanentCount = rows.filter((f) => f.retryable && isImageErrorCode(f.errorCode)).length;
   // The table holds the newest rows up to the listing's limit; past it the count is a lower bound.
   permanentCountIsPartial = rows.length >= (body.limit ?? 500);
-  replaceIfChanged($('failed').querySelector('tbody'), JSON.stringify(rows), () =>
-    rows.map(failedRow),
+  $('retry-all').disabled = retryableCount === 0;
+  // A retried row leaves: the focus on its Retry goes to the next row's (or its link),
+  // and with no row left to "Retry all failed", else the section's heading.
+  replaceIfChanged(
+    $('failed').querySelector('tbody'),
+    JSON.stringify(rows),
+    () => rows.map(failedRow),
+    () => focusFirst($('retry-all'), $('jobs-title')),
   );
   $('failed-empty').hidden = rows.length > 0;
-  $('retry-all').disabled = retryableCount === 0;
 }
 
 /** Wires "Retry all failed"; `changed(ids)` is told which images were retried. */

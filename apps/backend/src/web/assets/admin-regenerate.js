@@ -4,7 +4,7 @@
 // done, failed, remaining, ETA — with Pause, Resume and Cancel.
 import { api } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
-import { $, announce, el, replaceIfChanged } from './admin-dom.js';
+import { $, announce, el, focusFirst, focusLost, replaceIfChanged } from './admin-dom.js';
 import { failureText } from './admin-reachability.js';
 
 const fmtEta = (s) =>
@@ -78,6 +78,13 @@ export function initRegeneration() {
       $('regen-start').hidden = true;
       announce('Regeneration started.');
       await refreshRegeneration();
+      // The confirmation gave the focus back to Start, now hidden: the run's Pause takes it.
+      if (focusLost() || document.activeElement === $('regen-start')) {
+        focusFirst(
+          $('regen-progress').querySelector('[data-focus="regen-toggle"]'),
+          $('regen-title'),
+        );
+      }
     } catch (error) {
       announce(failureText(error));
     }
