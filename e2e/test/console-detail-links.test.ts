@@ -6,9 +6,11 @@
  * opened by a link on load gives the focus to its card when closed; a card
  * whose image was deleted elsewhere goes once its detail finds it gone; a
  * server that does not answer is said in a visible alert, in words, until a
- * poll gets through.
+ * poll gets through. The card button's focus ring and the selection ring
+ * show (drawn inside the card, whose paint containment cuts what is outside).
  */
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   focusedElement,
@@ -24,6 +26,36 @@ type Stack = Awaited<ReturnType<typeof freshStack>>;
 /** Waits (bounded) until the detail dialog is closed. */
 async function detailClosed(page: Page): Promise<void> {
   await page.waitForFunction(() => !(document.getElementById('detail') as HTMLDialogElement).open);
+}
+
+/**
+ * The pixels of the band 1–4 px inside a card button's left edge, over the
+ * lower half of the card (away from its checkbox and rounded corners): where a
+ * ring drawn inside the card shows. Its 1 px border is outside the band, and
+ * whatever draws outside the card is cut by the card's paint containment.
+ */
+async function cardEdge(page: Page, card: Locator): Promise<Buffer> {
+  const box = await card.boundingBox();
+  if (!box) throw new Error('the card is not shown');
+  const png = await page.screenshot({
+    clip: {
+      x: Math.round(box.x) + 1,
+      y: Math.round(box.y + box.height / 2),
+      width: 3,
+      height: Math.floor(box.height / 2) - 8,
+    },
+  });
+  return await sharp(png).removeAlpha().raw().toBuffer();
+}
+
+/** The share of RGB pixels that differ between two same-sized raw captures. */
+function changedShare(a: Buffer, b: Buffer): number {
+  expect(b.length).toBe(a.length);
+  let changed = 0;
+  for (let i = 0; i < a.length; i += 3) {
+    if (a[i] !== b[i] || a[i + 1] !== b[i + 1] || a[i + 2] !== b[i + 2]) changed += 1;
+  }
+  return changed / (a.length / 3);
 }
 
 describe.skipIf(NO_CHROMIUM)(
@@ -86,6 +118,32 @@ describe.skipIf(NO_CHROMIUM)(
       await page.keyboard.press('Escape');
       await detailClosed(page);
       expect(await focusedElement(page)).toBe(`open:${ids[1]}`);
+    });
+
+    it("draws the card button's focus ring and the selection ring where they show, inside the card", async () => {
+      await page.goto(`${stack.backendUrl}/admin`);
+      await page.mouse.move(0, 0);
+      const card = openButton(ids[0]!);
+      await card.waitFor();
+      await page.waitForFunction(() =>
+        Array.from(document.querySelectorAll<HTMLImageElement>('#grid img.thumb')).every(
+          (img) => img.complete && img.naturalWidth > 0,
+        ),
+      );
+      const search = page.locator('#search');
+      await search.focus();
+      const before = await cardEdge(page, card);
+
+      // Focused from the keyboard's side (the focus came from a text field): the ring shows.
+      await card.focus();
+      expect(await card.evaluate((e) => e.matches(':focus-visible'))).toBe(true);
+      expect(changedShare(before, await cardEdge(page, card))).toBeGreaterThan(0.5);
+
+      await search.focus();
+      expect(changedShare(before, await cardEdge(page, card))).toBe(0);
+      await page.locator(`#grid li[data-id="${ids[0]}"] .pick`).check();
+      expect(changedShare(before, await cardEdge(page, card))).toBeGreaterThan(0.5);
+      await page.locator(`#grid li[data-id="${ids[0]}"] .pick`).uncheck();
     });
 
     it('takes away the card of an image deleted elsewhere once its detail finds it gone', async () => {
