@@ -5,7 +5,9 @@
  * in across a reload and in a second tab; a server on another port of
  * 127.0.0.1, to which the browser sends `sid` (cookies are not isolated by
  * port), gets nothing with it; logging out in one tab ends the other, and
- * "Log out everywhere" ends another browser's session too.
+ * "Log out everywhere" ends another browser's session too. A session that
+ * ends while the detail is open closes it, says so at the login (focus on the
+ * password) and gives the unsaved edits back after the login, unsaved.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,13 +15,14 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   confirmation,
+  focusedElement,
   login,
   NO_CHROMIUM,
   openConsole,
   seedImages,
   type TestBrowser,
 } from './console-support.ts';
-import { freshStack } from './helpers.ts';
+import { adminJson, freshStack } from './helpers.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
 
@@ -139,6 +142,41 @@ describe.skipIf(NO_CHROMIUM)(
       await login(page, stack);
       await expect.poll(async () => await cards(page).count()).toBe(ids.length);
       expect(errors).toEqual([]);
+    });
+    it('closes the detail when the session ends, says so at the login, and gives the unsaved edits back after it', async () => {
+      const errorsBefore = errors.length;
+      await page.locator(`#grid li[data-id="${ids[0]}"] button.open`).click();
+      const detail = page.locator('#detail[open]');
+      await detail.waitFor();
+      const caption = page.locator('#describe-caption');
+      await caption.fill('Typed while the session ended');
+
+      // Every session ends elsewhere (a script with the admin token); the next poll learns it.
+      const ended = await stack.admin('/api/admin/sessions/end-all', { method: 'POST' });
+      expect(ended.status, await ended.text()).toBe(200);
+      await page.locator('#login-view').waitFor({ state: 'visible', timeout: 15_000 });
+      expect(await page.locator('dialog[open]').count()).toBe(0);
+      expect(await focusedElement(page)).toBe('password');
+      expect(await page.locator('#login-error').textContent()).toBe(
+        'Your session has ended — log in to continue; your unsaved changes are kept.',
+      );
+      expect(await page.locator('#login-error').getAttribute('role')).toBe('alert');
+
+      await page.getByLabel('Admin password').fill(stack.adminPassword);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await detail.waitFor();
+      await expect.poll(() => caption.inputValue()).toBe('Typed while the session ended');
+      expect(await page.locator('#describe-status').textContent()).toBe(
+        'Your unsaved changes are back; Save keeps them.',
+      );
+      // Not saved until the admin presses Save.
+      const image = await adminJson<{ caption: string }>(stack, `/api/images/${ids[0]}`);
+      expect(image.caption).toBe('');
+      await page.keyboard.press('Escape');
+      await detail.waitFor({ state: 'detached' });
+      // The browser logged the 401s that ended the session, and nothing else.
+      const logged = errors.splice(errorsBefore);
+      expect(logged.filter((e) => !/status of 401\b/.test(e))).toEqual([]);
     });
   },
 );

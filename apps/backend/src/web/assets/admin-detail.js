@@ -33,6 +33,10 @@ let shownId = null;
 let openerKey;
 /** The location.hash the dialog was last shown for: only that link is cleared when it closes. */
 let dialogHash = null;
+/** The form's values as last loaded or saved: what differs from them is an unsaved edit. */
+let savedValues = null;
+/** Where the edits of a detail the ended session closed wait for the login (this tab only). */
+const KEPT_EDITS_KEY = 'slideshow.admin.unsavedEdits';
 
 function field(id, label, control, hint) {
   return el(
@@ -79,23 +83,23 @@ function describeForm(image) {
     el('div', { class: 'actions' }, el('button', { type: 'submit' }, 'Save')),
     status,
   );
-  // Set as values, never markup.
-  form.querySelector('#describe-title').value = image.title;
-  form.querySelector('#describe-caption').value = image.caption;
-  form.querySelector('#describe-alt').value = image.altText;
+  savedValues = {
+    title: image.title,
+    caption: image.caption,
+    altText: image.altText,
+    published: image.published,
+  };
+  fillForm(form, savedValues);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     status.textContent = 'Saving…';
     try {
+      const values = formValues(form);
       const { image: saved } = await api(`/api/admin/images/${idPath(image.id)}`, {
         method: 'PATCH',
-        json: {
-          title: form.querySelector('#describe-title').value,
-          caption: form.querySelector('#describe-caption').value,
-          altText: form.querySelector('#describe-alt').value,
-          published: form.querySelector('#describe-published').checked,
-        },
+        json: values,
       });
+      if ($('describe') === form) savedValues = values;
       status.textContent = 'Saved.';
       $('detail-title').textContent = displayName(saved);
       onChanged([image.id]);
@@ -106,6 +110,57 @@ function describeForm(image) {
     }
   });
   return form;
+}
+
+/** What the describe form holds, as the API's PATCH takes it. */
+function formValues(form) {
+  return {
+    title: form.querySelector('#describe-title').value,
+    caption: form.querySelector('#describe-caption').value,
+    altText: form.querySelector('#describe-alt').value,
+    published: form.querySelector('#describe-published').checked,
+  };
+}
+
+/** Sets the describe form's fields (as values, never markup). */
+function fillForm(form, values) {
+  form.querySelector('#describe-title').value = values.title;
+  form.querySelector('#describe-caption').value = values.caption;
+  form.querySelector('#describe-alt').value = values.altText;
+  form.querySelector('#describe-published').checked = values.published;
+}
+
+/**
+ * The session ended: closes the dialog (a modal one would block the login
+ * form), keeping its form's unsaved edits in this tab's sessionStorage for
+ * after the login. Returns whether edits are waiting there.
+ */
+export function closeKeepingEdits() {
+  const form = $('describe');
+  if ($('detail').open && form && shownId) {
+    const values = formValues(form);
+    const edited = Object.keys(values).some((k) => values[k] !== savedValues?.[k]);
+    if (edited) sessionStorage.setItem(KEPT_EDITS_KEY, JSON.stringify({ id: shownId, values }));
+  }
+  if ($('detail').open) $('detail').close();
+  return sessionStorage.getItem(KEPT_EDITS_KEY) !== null;
+}
+
+/** After the login: opens the detail the ended session closed, with its edits (not saved until Save). */
+export async function reopenWithKeptEdits() {
+  const kept = sessionStorage.getItem(KEPT_EDITS_KEY);
+  if (kept === null) return;
+  sessionStorage.removeItem(KEPT_EDITS_KEY);
+  const { id, values } = JSON.parse(kept);
+  try {
+    await openDetail(id, { refresh: true });
+  } catch (error) {
+    announce(`Your unsaved changes could not be shown again: ${failureText(error)}`);
+    return;
+  }
+  if (shownId !== id) return;
+  fillForm($('describe'), values);
+  $('describe-status').textContent = 'Your unsaved changes are back; Save keeps them.';
 }
 
 /** Retry, described by the permanent-error note when `permanent`. */

@@ -6,7 +6,7 @@
 // (admin-reachability.js).
 import { api, setCsrfToken, whenUnauthenticated } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
-import { initDetail } from './admin-detail.js';
+import { closeKeepingEdits, initDetail, reopenWithKeptEdits } from './admin-detail.js';
 import { $, announce } from './admin-dom.js';
 import { initJobs, refreshFailed, refreshQueues, refreshStatus } from './admin-jobs.js';
 import {
@@ -46,14 +46,28 @@ new ResizeObserver(([entry]) => {
   document.documentElement.style.setProperty('--bar-height', `${height}px`);
 }).observe(document.querySelector('.bar'));
 
-function showLogin() {
+/**
+ * Shows the login instead of the console. The open dialogs close first (modal,
+ * they would block the login form and keep the focus); a detail's unsaved
+ * edits wait for the login (admin-detail.js). `ended`: the session ended
+ * without this tab's asking (expiry, "Log out everywhere" elsewhere), which the
+ * login's alert says — it is outside the hidden console.
+ */
+function showLogin({ ended = false } = {}) {
   clearTimeout(pollTimer);
   pollTimer = null;
+  const kept = closeKeepingEdits();
+  if ($('confirm').open) $('confirm').close();
   $('console-view').hidden = true;
   $('logout').hidden = true;
   $('logout-everywhere').hidden = true;
   $('sections').hidden = true;
   $('login-view').hidden = false;
+  if (ended) {
+    $('login-error').textContent = kept
+      ? 'Your session has ended — log in to continue; your unsaved changes are kept.'
+      : 'Your session has ended — log in to continue.';
+  }
   $('password').focus();
 }
 
@@ -131,6 +145,7 @@ async function showConsole() {
   // A first load that got no answer shows the alert; the polls go on and load the rest.
   await Promise.all([loadGrid(), refreshAll(true)]).catch(pollFailed);
   openFromHash();
+  reopenWithKeptEdits();
   poll();
 }
 
@@ -198,7 +213,7 @@ function cameBack() {
 }
 document.addEventListener('visibilitychange', cameBack);
 window.addEventListener('focus', cameBack);
-whenUnauthenticated(showLogin);
+whenUnauthenticated(() => showLogin({ ended: true }));
 
 // A reload or a second tab: the token this origin keeps (admin-api.js) and the cookie make
 // the session, if it is still live.
