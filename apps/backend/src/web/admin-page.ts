@@ -51,8 +51,8 @@ export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin
   </form>
 </section>
 
+<p id="announcer" class="visually-hidden" role="status" aria-live="polite"></p>
 <div id="console-view" hidden>
-  <p id="announcer" class="visually-hidden" role="status" aria-live="polite"></p>
   <p id="unreachable" class="unreachable" role="alert" hidden></p>
 
   <section class="card" aria-labelledby="status-title">
@@ -61,7 +61,7 @@ export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin
   </section>
 
   <section class="card" aria-labelledby="upload-title">
-    <h2 id="upload-title">Upload</h2>
+    <h2 id="upload-title" tabindex="-1">Upload</h2>
     <div id="dropzone" class="dropzone">
       <p>Drop images here, or</p>
       <button type="button" id="choose-files">Choose files</button>
@@ -128,7 +128,7 @@ export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin
       <button type="button" data-bulk="publish" disabled>Show in slideshow</button>
       <button type="button" data-bulk="delete" class="danger" disabled>Delete…</button>
     </div>
-    <p id="grid-summary" class="muted"></p>
+    <p id="grid-summary" class="muted" role="status"></p>
     <button type="button" id="newer" hidden>Show newer images</button>
     <ul id="grid" class="grid" aria-label="Images"></ul>
     <div id="grid-end"></div>

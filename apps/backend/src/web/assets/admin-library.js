@@ -149,10 +149,12 @@ function updateControls() {
   const focused = document.activeElement;
   $('more').hidden = !last || last.next === null || last.ids === null;
   $('newer').hidden = first === 0;
-  $('grid-summary').textContent =
+  // A status region: set only when it changes, so a poll does not announce it again.
+  const summary =
     shown === 0 && !loading
       ? 'No image matches.'
       : `Showing ${images(shown)}${first > 0 ? ` (after the first ${first * PAGE_SIZE})` : ''}.`;
+  if ($('grid-summary').textContent !== summary) $('grid-summary').textContent = summary;
   const count = selected.size;
   $('selection-count').textContent = `${count} selected`;
   for (const button of document.querySelectorAll('[data-bulk]')) button.disabled = count === 0;

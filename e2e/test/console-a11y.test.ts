@@ -1,0 +1,136 @@
+/**
+ * Accessibility details of the admin console in Chromium against the local
+ * stack: each section link moves the focus to its section's heading; the
+ * library's summary is a status region, written only when it changes (a
+ * search's result is announced, a selection is not); form controls' borders
+ * have 3:1 against the card and the page (WCAG 1.4.11); and once every session
+ * has ended the section links are gone and the announcement is made from
+ * outside the hidden console.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  confirmation,
+  focusedElement,
+  NO_CHROMIUM,
+  openConsole,
+  seedImages,
+  type TestBrowser,
+} from './console-support.ts';
+import { freshStack } from './helpers.ts';
+
+type Stack = Awaited<ReturnType<typeof freshStack>>;
+
+/** WCAG 2.x relative luminance of a CSS `rgb(r, g, b)` colour. */
+function luminance(rgb: string): number {
+  const parts = /^rgba?\((\d+), (\d+), (\d+)/.exec(rgb);
+  if (!parts) throw new Error(`not an rgb() colour: ${rgb}`);
+  const [r, g, b] = parts.slice(1, 4).map((c) => {
+    const s = Number(c) / 255;
+    return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  }) as [number, number, number];
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** The WCAG contrast ratio of two CSS colours. */
+function contrast(a: string, b: string): number {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number];
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+describe.skipIf(NO_CHROMIUM)(
+  'accessibility details of the console in Chromium (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
+  () => {
+    let stack: Stack;
+    let browser: TestBrowser;
+    let page: Page;
+    let errors: string[];
+    let ids: string[];
+
+    beforeAll(async () => {
+      stack = await freshStack();
+      ids = await seedImages(stack, 2, (i) => `a11y-${i}.jpg`);
+      ({ browser, page, errors } = await openConsole(stack));
+    }, 180_000);
+    afterAll(async () => {
+      await browser?.close();
+      await stack?.dispose();
+    });
+
+    it("moves the focus to each section's heading from the section links", async () => {
+      for (const [name, heading] of [
+        ['Upload', 'upload-title'],
+        ['Library', 'library-title'],
+        ['Slideshow', 'order-title'],
+        ['Jobs', 'jobs-title'],
+      ]) {
+        const link = page.locator('#sections').getByRole('link', { name, exact: true });
+        await link.focus();
+        await page.keyboard.press('Enter');
+        await expect.poll(() => focusedElement(page)).toBe(heading);
+      }
+      expect(errors).toEqual([]);
+    });
+
+    it("announces the library's summary when a search changes it, and not when a card is selected", async () => {
+      const summary = page.locator('#grid-summary');
+      await expect.poll(() => page.locator('#grid > li').count()).toBe(ids.length);
+      expect(await summary.getAttribute('role')).toBe('status');
+      expect(await summary.textContent()).toBe('Showing 2 images.');
+      // Every write of the live region is a mutation (and, in a status region, read out).
+      await summary.evaluate((node) => {
+        const seen: string[] = [];
+        (window as unknown as { summaryWrites: string[] }).summaryWrites = seen;
+        new MutationObserver(() => seen.push(node.textContent ?? '')).observe(node, {
+          childList: true,
+          characterData: true,
+          subtree: true,
+        });
+      });
+      const writes = () =>
+        page.evaluate(() => (window as unknown as { summaryWrites: string[] }).summaryWrites);
+      await page.locator(`#grid li[data-id="${ids[0]}"] .pick`).check();
+      await expect.poll(() => page.locator('#selection-count').textContent()).toBe('1 selected');
+      expect(await writes()).toEqual([]);
+      await page.locator(`#grid li[data-id="${ids[0]}"] .pick`).uncheck();
+
+      await page.getByLabel('Search by name or title').fill('a11y-1');
+      await expect.poll(() => summary.textContent()).toBe('Showing 1 image.');
+      expect(await writes()).toContain('Showing 1 image.');
+      await page.getByLabel('Search by name or title').fill('');
+      await expect.poll(() => summary.textContent()).toBe('Showing 2 images.');
+      expect(errors).toEqual([]);
+    });
+
+    it('draws form controls with a border of at least 3:1 against the card and the page', async () => {
+      const colours = await page.evaluate(() => {
+        const style = (e: Element) => getComputedStyle(e);
+        const search = document.getElementById('search') as HTMLElement;
+        return {
+          border: style(search).borderTopColor,
+          card: style(search.closest('.card') as Element).backgroundColor,
+          page: style(document.documentElement).backgroundColor,
+        };
+      });
+      expect(contrast(colours.border, colours.card)).toBeGreaterThanOrEqual(3);
+      expect(contrast(colours.border, colours.page)).toBeGreaterThanOrEqual(3);
+    });
+
+    it('announces that every session ended while the console is hidden, and hides the section links', async () => {
+      await page.getByRole('button', { name: 'Log out everywhere' }).click();
+      expect((await confirmation(page)).title).toBe('Log out everywhere?');
+      await page.locator('#confirm-ok').click();
+      await page.locator('#login-view').waitFor({ state: 'visible' });
+      const announcer = page.locator('#announcer');
+      await expect
+        .poll(() => announcer.textContent())
+        .toBe('Every admin session has ended. Log in again to continue.');
+      // Not inside anything hidden: a live region in a hidden subtree is not read out.
+      expect(await announcer.evaluate((node) => node.closest('[hidden]') === null)).toBe(true);
+      expect(await page.locator('#sections').isVisible()).toBe(false);
+      expect(await page.locator('#sections a').first().isVisible()).toBe(false);
+      expect(await focusedElement(page)).toBe('password');
+      expect(errors).toEqual([]);
+    });
+  },
+);
