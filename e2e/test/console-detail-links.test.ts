@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   focusedElement,
   NO_CHROMIUM,
+  nextFrames,
   openConsole,
   seedImages,
   type TestBrowser,
@@ -130,6 +131,15 @@ describe.skipIf(NO_CHROMIUM)(
           (img) => img.complete && img.naturalWidth > 0,
         ),
       );
+      // In view and laid out (content-visibility skips a card out of view, at its 12rem guess).
+      await card.scrollIntoViewIfNeeded();
+      await expect
+        .poll(async () => {
+          const box = JSON.stringify(await card.boundingBox());
+          await nextFrames(page);
+          return box === JSON.stringify(await card.boundingBox());
+        })
+        .toBe(true);
       const search = page.locator('#search');
       await search.focus();
       const before = await cardEdge(page, card);

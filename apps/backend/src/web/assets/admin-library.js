@@ -52,14 +52,21 @@ const isDefaultView = () =>
 function cardContent(image) {
   const name = displayName(image);
   return [
-    el('input', {
-      type: 'checkbox',
-      class: 'pick',
-      'data-focus': `pick:${image.id}`,
-      'aria-label': `Select ${name}`,
-      checked: selected.has(image.id),
-      onchange: (e) => select(image.id, e.target.checked, image),
-    }),
+    // The checkbox's label is its 44 px hit area, a row of its own above the card's button
+    // (not over it: WCAG 2.5.8). The visible "Select" is part of the accessible name (2.5.3).
+    el(
+      'label',
+      { class: 'pick-area' },
+      el('input', {
+        type: 'checkbox',
+        class: 'pick',
+        'data-focus': `pick:${image.id}`,
+        'aria-label': `Select ${name}`,
+        checked: selected.has(image.id),
+        onchange: (e) => select(image.id, e.target.checked, image),
+      }),
+      'Select',
+    ),
     el(
       'button',
       {
