@@ -33,6 +33,22 @@ import { failedTask, freshStack } from './helpers.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
 
+/** Starts keeping every text the console's live region says (read with {@link announced}). */
+async function recordAnnouncements(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const region = document.getElementById('announcer') as HTMLElement;
+    const said: string[] = [];
+    (window as unknown as { announced: string[] }).announced = said;
+    new MutationObserver(() => {
+      if (region.textContent) said.push(region.textContent);
+    }).observe(region, { childList: true, characterData: true, subtree: true });
+  });
+}
+
+/** What the live region has said since {@link recordAnnouncements}, in order. */
+const announced = (page: Page): Promise<string[]> =>
+  page.evaluate(() => (window as unknown as { announced: string[] }).announced);
+
 describe.skipIf(NO_CHROMIUM)(
   'the upload panel in Chromium (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
   () => {
@@ -99,6 +115,7 @@ describe.skipIf(NO_CHROMIUM)(
       await uploadsQueue.getByRole('button', { name: /Pause dispatch/ }).click();
       try {
         await page.locator('#queues tr[data-queue="uploads"][data-state="PAUSED"]').waitFor();
+        await recordAnnouncements(page);
         await page.setInputFiles(
           '#file-input',
           chosen.map(([name]) => join(files, name)),
@@ -111,6 +128,11 @@ describe.skipIf(NO_CHROMIUM)(
         const notes = row('notes.jpg');
         expect(await notes.getAttribute('data-stage')).toBe('refused');
         expect(await notes.textContent()).toContain('UNSUPPORTED_FORMAT');
+        // Said as it happened, naming the file, long before the batch ends.
+        await expect
+          .poll(async () => (await announced(page)).filter((t) => t.includes('notes.jpg')))
+          .toEqual([expect.stringMatching(/^notes\.jpg: Refused: .*\(UNSUPPORTED_FORMAT\)$/)]);
+        expect((await announced(page)).join(' ')).not.toContain('finished');
         // Nothing of it was kept: its bar is empty, and it is refused, not failed.
         expect(await notes.locator('progress').getAttribute('value')).toBe('0');
         expect(await page.locator('#batch-summary').textContent()).toContain('1 refused');
@@ -168,7 +190,12 @@ describe.skipIf(NO_CHROMIUM)(
       expect(await page.locator('#batch-summary').textContent()).toContain('4 of 4 finished');
       await expect
         .poll(() => page.locator('#announcer').textContent(), { timeout: 30_000 })
-        .toBe('All 4 files finished: 2 processed, 1 failed, 1 refused.');
+        .toMatch(/All 4 files finished: 2 processed, 1 failed, 1 refused\.$/);
+      // The failure was said too, naming the file, before (or with) the batch's end.
+      const said = (await announced(page)).join(' ');
+      expect(said).toMatch(
+        /damaged\.jpg: Failed: The image is damaged or incomplete and cannot be decoded\. \(CORRUPT_IMAGE\).*All 4 files finished/,
+      );
       await page.evaluate(() => document.getElementById('upload-title')?.scrollIntoView());
       await screenshot(page, 'console-uploads');
     });

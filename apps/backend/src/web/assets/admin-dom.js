@@ -85,13 +85,27 @@ export function thumbnail(image, sizes, alt = '') {
 /** The name to show for an image: its title, else its file name. */
 export const displayName = (image) => image.title || image.originalName || image.id;
 
-/** Says `text` to screen readers (and shows nothing). */
+/** What {@link announce} says at its next tick: messages of the same moment, in order. */
+let pending = null;
+
+/**
+ * Says `text` to screen readers (and shows nothing). Messages that come
+ * within the same tick (two uploads refused at once, then the batch's end)
+ * are said together, in order: each write of the region would cut the one
+ * before short.
+ */
 export function announce(text) {
+  if (pending !== null) {
+    pending = `${pending} ${text}`;
+    return;
+  }
+  pending = text;
   const region = $('announcer');
   region.textContent = '';
   // A new text node after a tick so the same message twice is announced twice.
   setTimeout(() => {
-    region.textContent = text;
+    region.textContent = pending;
+    pending = null;
   }, 50);
 }
 

@@ -55,6 +55,7 @@ export function render(item) {
   // A copy of a file that failed before is said to be both.
   if (item.duplicate && item.stage !== 'refused') text = `Already uploaded (same file). ${text}`;
   item.stageText.textContent = text;
+  announceEnding(item, text);
   // The actions are rebuilt on every change (progress, a poll): the focus stays on its button.
   const focus = item.actions.contains(document.activeElement)
     ? document.activeElement.dataset.focus
@@ -121,6 +122,17 @@ export function render(item) {
     item.thumb.replaceChildren(thumbnail(item.image, '3rem', ''));
   }
   updateBatch();
+}
+
+/**
+ * Says a file's refusal or failure as it happens, naming the file (the batch's
+ * end, said by {@link updateBatch}, may come minutes later); once per time
+ * the file reaches it (a retry that fails again is said again).
+ */
+function announceEnding(item, text) {
+  const ending = item.stage === 'refused' || item.stage === 'failed' ? item.stage : null;
+  if (ending && item.announced !== ending) announce(`${item.name}: ${text}`);
+  item.announced = ending;
 }
 
 /** The "All files" bar and summary, and the batch buttons; announces the end of a batch. */
