@@ -9,11 +9,13 @@
 // says how many it leaves alone and why. The selection is always among the
 // cards shown: a search, filter or sort keeps only the selected cards it still
 // shows, and a card dropped from the page (deleted, paged out) leaves it. The
-// selection's facts, the bulk Retry's split and the sending are admin-selection.js.
+// selection's facts, the bulk Retry's split and the sending are admin-selection.js;
+// a card itself is admin-library-card.js.
 import { api, countOf } from './admin-api.js';
-import { $, announce, displayName, el, focusFirst, thumbnail } from './admin-dom.js';
+import { $, announce, focusFirst } from './admin-dom.js';
+import { card, updateCard } from './admin-library-card.js';
 import { failureText } from './admin-reachability.js';
-import { errorCodeOf, factsOf, retrySplit, selected, sendBulk } from './admin-selection.js';
+import { factsOf, retrySplit, selected, sendBulk } from './admin-selection.js';
 
 /** Pages kept in the page at once. */
 const MAX_PAGES = 5;
@@ -21,8 +23,6 @@ const PAGE_SIZE = (() => {
   const asked = Number(new URLSearchParams(location.search).get('pageSize'));
   return Number.isInteger(asked) && asked >= 10 && asked <= 200 ? asked : 60;
 })();
-/** Card width: half a phone, else ~12rem (the 320 px variant at 1x and 1.5x). */
-const SIZES = '(max-width: 40rem) 45vw, 12rem';
 const LIVE = new Set(['uploaded', 'queued', 'processing']);
 
 /** pages[i]: the cursor that fetches page i, the cursor after it, its ids when shown. */
@@ -48,74 +48,6 @@ const isDefaultView = () =>
   !$('search').value.trim() &&
   !$('status-filter').value &&
   !$('visibility-filter').value;
-
-function cardContent(image) {
-  const name = displayName(image);
-  return [
-    // The checkbox's label is its 44 px hit area, a row of its own above the card's button
-    // (not over it: WCAG 2.5.8). The visible "Select" is part of the accessible name (2.5.3).
-    el(
-      'label',
-      { class: 'pick-area' },
-      el('input', {
-        type: 'checkbox',
-        class: 'pick',
-        'data-focus': `pick:${image.id}`,
-        'aria-label': `Select ${name}`,
-        checked: selected.has(image.id),
-        onchange: (e) => select(image.id, e.target.checked, image),
-      }),
-      'Select',
-    ),
-    el(
-      'button',
-      {
-        type: 'button',
-        class: 'open',
-        'data-focus': `open:${image.id}`,
-        onclick: () => {
-          location.hash = `image=${image.id}`;
-        },
-      },
-      thumbnail(image, SIZES, ''),
-      el(
-        'span',
-        { class: 'meta' },
-        el('span', { class: 'label' }, name),
-        el('span', { class: `badge ${image.status}` }, image.status),
-        image.published ? null : el('span', { class: 'badge hidden' }, 'hidden'),
-      ),
-    ),
-  ];
-}
-
-function card(image) {
-  const li = el(
-    'li',
-    {
-      'data-id': image.id,
-      'data-status': image.status,
-      'data-retryable': String(image.retryable === true),
-      'data-error-code': errorCodeOf(image),
-    },
-    ...cardContent(image),
-  );
-  li.classList.toggle('selected', selected.has(image.id));
-  if (selected.has(image.id)) selected.set(image.id, factsOf(image));
-  return li;
-}
-
-/** Re-renders a card in place, keeping the keyboard focus where it was. */
-function updateCard(li, image) {
-  const focus = li.contains(document.activeElement) ? document.activeElement.dataset.focus : null;
-  li.dataset.status = image.status;
-  li.dataset.retryable = String(image.retryable === true);
-  li.dataset.errorCode = errorCodeOf(image);
-  if (selected.has(image.id)) selected.set(image.id, factsOf(image));
-  li.replaceChildren(...cardContent(image));
-  li.classList.toggle('selected', selected.has(image.id));
-  if (focus) li.querySelector(`[data-focus="${CSS.escape(focus)}"]`)?.focus();
-}
 
 const cardOf = (id) => $('grid').querySelector(`li[data-id="${CSS.escape(id)}"]`);
 const cardsOf = (page) => page.ids.map(cardOf).filter(Boolean);
@@ -225,7 +157,7 @@ export async function resetGrid() {
     // Bulk actions act on what is shown: a selected image this query no longer shows leaves it.
     const shown = new Set(ids);
     for (const id of selected.keys()) if (!shown.has(id)) selected.delete(id);
-    $('grid').replaceChildren(...body.images.map(card));
+    $('grid').replaceChildren(...body.images.map((image) => card(image, select)));
   } finally {
     if (mine === generation) loading = false;
     updateControls();
@@ -245,7 +177,7 @@ async function loadMore() {
     const body = await fetchPage(index);
     if (mine !== generation) return;
     pages[index] = { cursor: last.next, next: body.nextCursor, ids: body.images.map((i) => i.id) };
-    added = body.images.map(card);
+    added = body.images.map((image) => card(image, select));
     $('grid').append(...added);
     while (pages.length - first > MAX_PAGES) {
       for (const li of cardsOf(pages[first])) removeCard(li);
@@ -272,7 +204,7 @@ async function showNewer() {
     if (mine !== generation) return;
     pages[index].ids = body.images.map((i) => i.id);
     pages[index].next = body.nextCursor;
-    added = body.images.map(card);
+    added = body.images.map((image) => card(image, select));
     $('grid').prepend(...added);
     first = index;
     // Keep the window: drop the last page, which "Load more" fetches again.
@@ -312,7 +244,7 @@ export async function refreshGrid({ everyCard = false } = {}) {
       forget(id);
       changed = true;
     } else if (li && li.dataset.status !== image.status) {
-      updateCard(li, image);
+      updateCard(li, image, select);
       // A selected image that failed (or left `failed`) changes what the bulk Retry takes.
       changed ||= selected.has(id);
     }
@@ -326,7 +258,7 @@ export async function showUploaded(id) {
   const { images } = await api('/api/admin/images/lookup', { method: 'POST', json: { ids: [id] } });
   if (!images[0] || pages[0].ids.includes(id)) return;
   pages[0].ids.unshift(id);
-  $('grid').prepend(card(images[0]));
+  $('grid').prepend(card(images[0], select));
   updateControls();
 }
 
@@ -337,7 +269,7 @@ export async function imagesChanged(ids) {
   for (const id of ids) {
     const li = cardOf(id);
     const image = byId.get(id);
-    if (li && image) updateCard(li, image);
+    if (li && image) updateCard(li, image, select);
     if (!image) forget(id);
   }
   updateControls();

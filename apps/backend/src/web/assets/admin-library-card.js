@@ -1,0 +1,78 @@
+// A library card: the checkbox that selects it (in a 44 px "Select" row of its
+// own above the card's button, not over it) and the button that opens the
+// image's detail — thumbnail, name, status and "hidden" badges. The grid, its
+// paging and the selection are admin-library.js.
+import { displayName, el, thumbnail } from './admin-dom.js';
+import { errorCodeOf, factsOf, selected } from './admin-selection.js';
+
+/** Card width: half a phone, else ~12rem (the 320 px variant at 1x and 1.5x). */
+const SIZES = '(max-width: 40rem) 45vw, 12rem';
+
+function cardContent(image, onSelect) {
+  const name = displayName(image);
+  return [
+    // The checkbox's label is its 44 px hit area, a row of its own above the card's button
+    // (not over it: WCAG 2.5.8). The visible "Select" is part of the accessible name (2.5.3).
+    el(
+      'label',
+      { class: 'pick-area' },
+      el('input', {
+        type: 'checkbox',
+        class: 'pick',
+        'data-focus': `pick:${image.id}`,
+        'aria-label': `Select ${name}`,
+        checked: selected.has(image.id),
+        onchange: (e) => onSelect(image.id, e.target.checked, image),
+      }),
+      'Select',
+    ),
+    el(
+      'button',
+      {
+        type: 'button',
+        class: 'open',
+        'data-focus': `open:${image.id}`,
+        onclick: () => {
+          location.hash = `image=${image.id}`;
+        },
+      },
+      thumbnail(image, SIZES, ''),
+      el(
+        'span',
+        { class: 'meta' },
+        el('span', { class: 'label' }, name),
+        el('span', { class: `badge ${image.status}` }, image.status),
+        image.published ? null : el('span', { class: 'badge hidden' }, 'hidden'),
+      ),
+    ),
+  ];
+}
+
+/** A new card for `image`; its checkbox calls `onSelect(id, checked, image)`. */
+export function card(image, onSelect) {
+  const li = el(
+    'li',
+    {
+      'data-id': image.id,
+      'data-status': image.status,
+      'data-retryable': String(image.retryable === true),
+      'data-error-code': errorCodeOf(image),
+    },
+    ...cardContent(image, onSelect),
+  );
+  li.classList.toggle('selected', selected.has(image.id));
+  if (selected.has(image.id)) selected.set(image.id, factsOf(image));
+  return li;
+}
+
+/** Re-renders a card in place (`onSelect` as for {@link card}), keeping the keyboard focus where it was. */
+export function updateCard(li, image, onSelect) {
+  const focus = li.contains(document.activeElement) ? document.activeElement.dataset.focus : null;
+  li.dataset.status = image.status;
+  li.dataset.retryable = String(image.retryable === true);
+  li.dataset.errorCode = errorCodeOf(image);
+  if (selected.has(image.id)) selected.set(image.id, factsOf(image));
+  li.replaceChildren(...cardContent(image, onSelect));
+  li.classList.toggle('selected', selected.has(image.id));
+  if (focus) li.querySelector(`[data-focus="${CSS.escape(focus)}"]`)?.focus();
+}
