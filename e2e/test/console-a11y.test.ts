@@ -20,25 +20,9 @@ import {
   type TestBrowser,
 } from './console-support.ts';
 import { freshStack } from './helpers.ts';
+import { cssContrast } from './wcag-contrast.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
-
-/** WCAG 2.x relative luminance of a CSS `rgb(r, g, b)` colour. */
-function luminance(rgb: string): number {
-  const parts = /^rgba?\((\d+), (\d+), (\d+)/.exec(rgb);
-  if (!parts) throw new Error(`not an rgb() colour: ${rgb}`);
-  const [r, g, b] = parts.slice(1, 4).map((c) => {
-    const s = Number(c) / 255;
-    return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
-  }) as [number, number, number];
-  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-}
-
-/** The WCAG contrast ratio of two CSS colours. */
-function contrast(a: string, b: string): number {
-  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number];
-  return (hi + 0.05) / (lo + 0.05);
-}
 
 describe.skipIf(NO_CHROMIUM)(
   'accessibility details of the console in Chromium (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
@@ -127,8 +111,8 @@ describe.skipIf(NO_CHROMIUM)(
           page: style(document.documentElement).backgroundColor,
         };
       });
-      expect(contrast(colours.border, colours.card)).toBeGreaterThanOrEqual(3);
-      expect(contrast(colours.border, colours.page)).toBeGreaterThanOrEqual(3);
+      expect(cssContrast(colours.border, colours.card)).toBeGreaterThanOrEqual(3);
+      expect(cssContrast(colours.border, colours.page)).toBeGreaterThanOrEqual(3);
     });
 
     it('announces that every session ended while the console is hidden, and hides the section links', async () => {

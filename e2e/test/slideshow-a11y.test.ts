@@ -23,6 +23,7 @@ import {
   waitForSlideshowEvent as waitForEvent,
 } from './console-support.ts';
 import { adminJson, freshStack, upload, waitForTerminal } from './helpers.ts';
+import { contrastRatio, cssChannels, luminance } from './wcag-contrast.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
 
@@ -64,15 +65,6 @@ async function emulateWindow(browser: TestBrowser, page: Page, [width, height, s
 /** A window: width and height in CSS pixels, device pixels per CSS pixel. */
 type Window = [number, number, number];
 
-/** WCAG's relative luminance of an sRGB colour (0–255 channels). */
-function luminance([r, g, b]: number[]): number {
-  const linear = (c: number) => {
-    const s = c / 255;
-    return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
-  };
-  return 0.2126 * linear(r ?? 0) + 0.7152 * linear(g ?? 0) + 0.0722 * linear(b ?? 0);
-}
-
 /**
  * The contrast of the text of `selector` against the brightest pixel behind
  * it: the element is shot with its text (and shadow) made transparent, so
@@ -101,9 +93,7 @@ async function textContrast(page: Page, selector: string): Promise<number> {
   for (let i = 0; i < data.length; i += info.channels) {
     brightest = Math.max(brightest, luminance([data[i]!, data[i + 1]!, data[i + 2]!]));
   }
-  const text = luminance((color.match(/\d+(\.\d+)?/g) ?? []).map(Number));
-  const [light, dark] = text > brightest ? [text, brightest] : [brightest, text];
-  return (light + 0.05) / (dark + 0.05);
+  return contrastRatio(luminance(cssChannels(color)), brightest);
 }
 
 /** The `src` the slide's <img> shows now. */
