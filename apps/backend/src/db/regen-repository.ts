@@ -1,6 +1,6 @@
 /**
- * The regeneration tables (migrations 009, 010 and 012): runs, their items (one per image
- * and preset version), deferred deletions of replaced variant sets, and the
+ * The regeneration tables (migrations 009, 010, 012 and 024): runs, their items (one per
+ * image and preset version), deferred deletions of replaced variant sets, and the
  * measured cost per preset version. One prepared statement per operation;
  * the regenerator (regen/regenerator.ts) composes them into transactions.
  */
@@ -274,14 +274,43 @@ function createDeletionQueries(db: Db) {
   };
 }
 
+/**
+ * Sums over one preset version's measured images, or over every other version's
+ * (migration 024's fit_* columns): n, Σx, Σy, Σx², Σxy, Σy² with x the source
+ * megapixels and y the processor's CPU seconds.
+ */
+export interface CostMoments {
+  n: number;
+  sx: number;
+  sy: number;
+  sxx: number;
+  sxy: number;
+  syy: number;
+}
+
 /** The measured cost per preset version, which the estimates read. */
 function createCostQueries(db: Db) {
+  // 009's sums keep being written: an older backend rolled back onto the file reads them.
   const addCost = db.prepare(
-    `INSERT INTO preset_costs (preset_version, preset, images, megapixels, cpu_ms)
-     VALUES (@version, @preset, 1, @megapixels, @cpuMs)
+    `INSERT INTO preset_costs (preset_version, preset, images, megapixels, cpu_ms, fit_images,
+       fit_mp, fit_cpu_s, fit_mp_mp, fit_mp_cpu_s, fit_cpu_s_cpu_s)
+     VALUES (@version, @preset, 1, @megapixels, @cpuMs, 1, @megapixels, @cpuMs / 1000.0,
+       @megapixels * @megapixels, @megapixels * @cpuMs / 1000.0, @cpuMs * @cpuMs / 1e6)
      ON CONFLICT (preset_version) DO UPDATE SET images = images + 1,
-       megapixels = megapixels + excluded.megapixels, cpu_ms = cpu_ms + excluded.cpu_ms`,
+       megapixels = megapixels + excluded.megapixels, cpu_ms = cpu_ms + excluded.cpu_ms,
+       fit_images = fit_images + 1, fit_mp = fit_mp + excluded.fit_mp,
+       fit_cpu_s = fit_cpu_s + excluded.fit_cpu_s, fit_mp_mp = fit_mp_mp + excluded.fit_mp_mp,
+       fit_mp_cpu_s = fit_mp_cpu_s + excluded.fit_mp_cpu_s,
+       fit_cpu_s_cpu_s = fit_cpu_s_cpu_s + excluded.fit_cpu_s_cpu_s`,
   );
+  // One row per side (this version, the others), over a table of one row per version.
+  const moments = db.prepare<[string], CostMoments & { own: number }>(
+    `SELECT preset_version = ? AS own, sum(fit_images) AS n, sum(fit_mp) AS sx,
+       sum(fit_cpu_s) AS sy, sum(fit_mp_mp) AS sxx, sum(fit_mp_cpu_s) AS sxy,
+       sum(fit_cpu_s_cpu_s) AS syy
+     FROM preset_costs GROUP BY own`,
+  );
+  const none: CostMoments = { n: 0, sx: 0, sy: 0, sxx: 0, sxy: 0, syy: 0 };
   const costOf = db.prepare<[string], { images: number; megapixels: number; cpu_ms: number }>(
     'SELECT images, megapixels, cpu_ms FROM preset_costs WHERE preset_version = ?',
   );
@@ -299,6 +328,17 @@ function createCostQueries(db: Db) {
     /** Measured CPU per megapixel of one version, or of every version together. */
     cost: (version: string) => costOf.get(version),
     costAll: () => allCosts.get(),
+    /** The measured sums of `version` and of every other version together. */
+    costMoments: (version: string): { own: CostMoments; others: CostMoments } => {
+      const rows = moments.all(version);
+      const side = (own: number): CostMoments => {
+        const row = rows.find((r) => r.own === own);
+        return row
+          ? { n: row.n, sx: row.sx, sy: row.sy, sxx: row.sxx, sxy: row.sxy, syy: row.syy }
+          : none;
+      };
+      return { own: side(1), others: side(0) };
+    },
   };
 }
 
