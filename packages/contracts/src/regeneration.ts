@@ -74,10 +74,17 @@ export const RegenRun = z.object({
 });
 export type RegenRun = z.infer<typeof RegenRun>;
 
+/** A low and a high figure, low ≤ high. */
+const Bounds = z.object({ low: z.number().nonnegative(), high: z.number().nonnegative() });
+
 /**
  * `POST /api/admin/regenerate` with `dryRun: true`: what a run over `filter`
- * would take and cost, from the measured CPU per megapixel (`basis` says which
- * measurement, `samples` how many images behind it).
+ * would take and cost, from the processor's measured CPU (`basis` says whose
+ * images, `samples` how many). Each image's CPU is a fixed part plus a part
+ * per megapixel (`model`); `range` is where the figures may fall, wide when
+ * the figures are borrowed from other versions or the selection's sizes are
+ * far from the measured ones. `model` and `range` were added later: a client
+ * that does not know them reads the rest as before.
  */
 export const RegenDryRunAnswer = z.object({
   dryRun: z.literal(true),
@@ -86,12 +93,20 @@ export const RegenDryRunAnswer = z.object({
   filter: AnsweredRegenFilter,
   images: z.number().int().nonnegative(),
   megapixels: z.number().nonnegative(),
+  /** `cpuSeconds / megapixels`: per megapixel of this selection, the per-image part included. */
   cpuSecondsPerMegapixel: z.number().nonnegative(),
   basis: z.enum(['this preset version', 'other preset versions', 'documented figure']),
   samples: z.number().int().nonnegative(),
   cpuSeconds: z.number().nonnegative(),
   /** USD at list prices for the processor job's allocation. */
   costUsd: z.number().nonnegative(),
+  /** The line behind `cpuSeconds` (CPU-s per image + CPU-s per megapixel) and how it was made. */
+  model: z.object({
+    perImageCpuSeconds: z.number().nonnegative(),
+    perMegapixelCpuSeconds: z.number().nonnegative(),
+    note: z.string(),
+  }),
+  range: z.object({ cpuSeconds: Bounds, costUsd: Bounds }),
 });
 export type RegenDryRunAnswer = z.infer<typeof RegenDryRunAnswer>;
 

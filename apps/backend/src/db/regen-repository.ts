@@ -311,23 +311,11 @@ function createCostQueries(db: Db) {
      FROM preset_costs GROUP BY own`,
   );
   const none: CostMoments = { n: 0, sx: 0, sy: 0, sxx: 0, sxy: 0, syy: 0 };
-  const costOf = db.prepare<[string], { images: number; megapixels: number; cpu_ms: number }>(
-    'SELECT images, megapixels, cpu_ms FROM preset_costs WHERE preset_version = ?',
-  );
-  const allCosts = db.prepare<
-    [],
-    { images: number | null; megapixels: number | null; cpu_ms: number | null }
-  >(
-    'SELECT sum(images) AS images, sum(megapixels) AS megapixels, sum(cpu_ms) AS cpu_ms FROM preset_costs',
-  );
 
   return {
     addCost: (cost: { version: string; preset: string; megapixels: number; cpuMs: number }) => {
       addCost.run(cost);
     },
-    /** Measured CPU per megapixel of one version, or of every version together. */
-    cost: (version: string) => costOf.get(version),
-    costAll: () => allCosts.get(),
     /** The measured sums of `version` and of every other version together. */
     costMoments: (version: string): { own: CostMoments; others: CostMoments } => {
       const rows = moments.all(version);

@@ -11,10 +11,10 @@
 import type { RegenFilter } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 import type { RegenRunRow } from '../db/regen-repository.ts';
-import { cpuPerMegapixel, estimate } from './estimate.ts';
+import { estimateRegeneration } from './estimate.ts';
 import type { RegenContext } from './regen-context.ts';
 import { type RunView, viewRun } from './run-view.ts';
-import { candidateMegapixels, insertCandidates } from './selection.ts';
+import { insertCandidates } from './selection.ts';
 
 /** Caps a run asks for: lower than the configured ones, never higher. */
 export interface RunCaps {
@@ -24,10 +24,7 @@ export interface RunCaps {
 
 /** The dry run's figures for `filter`. */
 function figuresFor(ctx: RegenContext, filter: RegenFilter) {
-  return estimate(
-    candidateMegapixels(ctx.db, filter, ctx.version),
-    cpuPerMegapixel(ctx.regen, ctx.version),
-  );
+  return estimateRegeneration(ctx.db, ctx.regen, filter, ctx.version);
 }
 
 /** The run `id`, or NOT_FOUND. */

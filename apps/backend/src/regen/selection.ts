@@ -7,14 +7,15 @@
  * reads this selection and a run inserts its items from it in one
  * `INSERT … SELECT`, so the dry run's count is the run's, and starting a run
  * over 95,000 images is one statement rather than one insert per image (each
- * run in JavaScript, holding the event loop for seconds).
+ * run in JavaScript, holding the event loop for seconds); the dry run's figures
+ * are one aggregate over it (estimate.ts).
  */
 
 import type { RegenFilter } from '@slideshow/contracts';
 import type { Db } from '../db/open-database.ts';
 
-/** The selection as SQL: `FROM images i WHERE …`, ordered oldest first, and its parameters. */
-function selection(filter: RegenFilter, version: string) {
+/** The selection as SQL: `FROM images i WHERE …` (no order) and its parameters. */
+export function selectionOf(filter: RegenFilter, version: string) {
   const where = [
     `i.status = 'processed'`,
     `coalesce(i.preset_version, '') <> @version`,
@@ -38,20 +39,11 @@ function selection(filter: RegenFilter, version: string) {
     where.push('i.id IN (SELECT value FROM json_each(@ids))');
     params.ids = JSON.stringify(filter.ids);
   }
-  return { from: `FROM images i WHERE ${where.join(' AND ')} ORDER BY i.created_at, i.id`, params };
+  return { from: `FROM images i WHERE ${where.join(' AND ')}`, params };
 }
 
 /** An image's size in megapixels (0 when unknown), as the estimates and the items record it. */
-const MEGAPIXELS = 'coalesce(i.width * i.height, 0) / 1e6';
-
-/** The sizes in megapixels of the images a run over `filter` would re-make to `version`. */
-export function candidateMegapixels(db: Db, filter: RegenFilter, version: string): number[] {
-  const { from, params } = selection(filter, version);
-  return db
-    .prepare<Record<string, string | number>, number>(`SELECT ${MEGAPIXELS} ${from}`)
-    .pluck()
-    .all(params);
-}
+export const MEGAPIXELS = 'coalesce(i.width * i.height, 0) / 1e6';
 
 /**
  * Adds the selection's images to run `runId` as pending items, oldest first
@@ -64,13 +56,14 @@ export function insertCandidates(
   filter: RegenFilter,
   run: { runId: number; preset: string; presetVersion: string },
 ): number {
-  const { from, params } = selection(filter, run.presetVersion);
+  const { from, params } = selectionOf(filter, run.presetVersion);
   // The selection has a WHERE, which SQLite needs to parse an upsert after a SELECT
   // (https://www.sqlite.org/lang_upsert.html, "Parsing Ambiguity").
   return db
     .prepare<Record<string, string | number>>(
       `INSERT INTO regen_items (run_id, image_id, preset, preset_version, state, megapixels)
        SELECT @runId, i.id, @preset, @version, 'pending', ${MEGAPIXELS} ${from}
+       ORDER BY i.created_at, i.id
        ON CONFLICT (image_id, preset_version) DO UPDATE SET run_id = excluded.run_id,
          state = 'pending', megapixels = excluded.megapixels, error_code = NULL, cpu_ms = NULL,
          dispatched_at = NULL, finished_at = NULL
