@@ -103,7 +103,7 @@ describe.skipIf(NO_CHROMIUM)(
       await expect
         .poll(() => page.locator('#regen-estimate').textContent())
         .toMatch(
-          /^6 images \([0-9.]+ MP\): about [0-9.]+ CPU-seconds, \$[0-9.e-]+ at list prices \(other preset versions\)\.$/,
+          /^6 images \([0-9.]+ MP\): about [0-9.]+ CPU-seconds \([0-9.]+–[0-9.]+\), \$[0-9.e-]+ \(\$[0-9.e-]+–\$[0-9.e-]+\) at list prices \(other preset versions: .+ images of other preset versions .+\)\.$/,
         );
 
       // Start sits behind a confirmation whose default is Cancel: Tab to Start, then Enter.

@@ -1,7 +1,8 @@
 // The regeneration panel of the jobs section (docs/operations.md, "Presets and
 // regeneration"): the current preset and version, a dry run (count, estimated
-// CPU-seconds and cost) before a Start button, and the current run's progress —
-// done, failed, remaining, ETA — with Pause, Resume and Cancel.
+// CPU-seconds and cost, their range and what they stand on) before a Start
+// button, and the current run's progress — done, failed, remaining, ETA — with
+// Pause, Resume and Cancel.
 import { api } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
 import { $, announce, el, focusFirst, focusLost, replaceIfChanged } from './admin-dom.js';
@@ -59,8 +60,9 @@ export function initRegeneration() {
   $('regen-dry-run').addEventListener('click', async () => {
     try {
       const dry = await api('/api/admin/regenerate', { method: 'POST', json: { dryRun: true } });
+      const { cpuSeconds: cpu, costUsd: usd } = dry.range;
       $('regen-estimate').textContent =
-        `${dry.images} images (${dry.megapixels} MP): about ${dry.cpuSeconds} CPU-seconds, $${dry.costUsd} at list prices (${dry.basis}).`;
+        `${dry.images} images (${dry.megapixels} MP): about ${dry.cpuSeconds} CPU-seconds (${cpu.low}–${cpu.high}), $${dry.costUsd} ($${usd.low}–$${usd.high}) at list prices (${dry.basis}: ${dry.model.note}).`;
       $('regen-start').hidden = dry.images === 0;
     } catch (error) {
       announce(failureText(error));
