@@ -246,12 +246,15 @@ describe('regeneration through the local stack', () => {
       costUsd: number;
       basis: string;
       presetVersion: string;
+      range: { cpuSeconds: { low: number; high: number } };
     }>(stack, '/api/admin/regenerate', { dryRun: true });
     expect(dry.images).toBe(IMAGES);
     expect(dry.presetVersion).not.toBe(oldVersion);
     expect(dry.basis).toBe('other preset versions');
     expect(dry.cpuSeconds).toBeGreaterThan(0);
     expect(dry.costUsd).toBeGreaterThan(0);
+    expect(dry.range.cpuSeconds.low).toBeLessThanOrEqual(dry.cpuSeconds);
+    expect(dry.range.cpuSeconds.high).toBeGreaterThanOrEqual(dry.cpuSeconds);
 
     const feed = pollFeed(stack);
     const { run: started } = await adminJson<{ run: RunView }>(stack, '/api/admin/regenerate', {});
@@ -339,7 +342,7 @@ describe('regeneration through the local stack', () => {
     expect((ingested.images ?? []).filter((i) => i.id !== undefined)).toEqual([]);
 
     console.log(
-      `regeneration of ${IMAGES} images: dry run ${dry.cpuSeconds} CPU-s, $${dry.costUsd} (${dry.basis}); measured ${finished.measured.cpuSeconds} CPU-s, $${finished.measured.costUsd}; ${finished.executions} executions; feed polls ${feed.polls()}, of which failed while the backend was down: ${feed.outages.length} (${[...new Set(feed.outages)].join(', ')})`,
+      `regeneration of ${IMAGES} images: dry run ${dry.cpuSeconds} CPU-s (${dry.range.cpuSeconds.low}–${dry.range.cpuSeconds.high}), $${dry.costUsd} (${dry.basis}); measured ${finished.measured.cpuSeconds} CPU-s, $${finished.measured.costUsd}; ${finished.executions} executions; feed polls ${feed.polls()}, of which failed while the backend was down: ${feed.outages.length} (${[...new Set(feed.outages)].join(', ')})`,
     );
   }, 600_000);
 
