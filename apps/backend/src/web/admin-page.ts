@@ -3,17 +3,21 @@
  * library, slideshow order, jobs — with two dialogs (image detail, confirm).
  * Behaviour is in /assets/admin-*.js; this is the markup only.
  */
-import { IMAGE_ERROR_CODES } from '@slideshow/contracts';
+import { ERROR_CODES, permanenceOf } from '@slideshow/contracts';
 import { UNSAFE_NAME_PATTERN } from '../upload/sanitize-name.ts';
 import { head } from './page-head.ts';
 
 /**
- * The contracts' permanent image error codes, handed to the page's scripts as
- * a data attribute (the CSP allows no inline script): the console warns that a
- * retry of such an image fails again unless the processor changed, by the same
- * list `scripts/requeue-failed` skips by.
+ * The contracts' `permanenceOf` for every code it names ("CORRUPT_IMAGE:image …
+ * NOT_FOUND:original-missing"), handed to the page's scripts as a data attribute
+ * (the CSP allows no inline script): the console warns that a retry of such an
+ * image fails again unless the processor changed or its original is restored, by
+ * the same rule `scripts/requeue-failed` skips by.
  */
-const imageErrorCodes = IMAGE_ERROR_CODES.join(' ');
+const permanence = ERROR_CODES.flatMap((code) => {
+  const kind = permanenceOf(code);
+  return kind ? [`${code}:${kind}`] : [];
+}).join(' ');
 
 /**
  * The characters the server removes from an uploaded file's name (control and bidi-override
@@ -24,7 +28,7 @@ const unsafeName = UNSAFE_NAME_PATTERN;
 
 /** The admin console page. */
 export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin-panels.css'], 'admin-main.js')}
-<body class="admin" data-image-error-codes="${imageErrorCodes}" data-unsafe-name="${unsafeName}">
+<body class="admin" data-permanence="${permanence}" data-unsafe-name="${unsafeName}">
 <a class="skip-link" href="#main">Skip to content</a>
 <header class="bar">
   <p class="brand">Image pipeline</p>

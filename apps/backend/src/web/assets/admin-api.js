@@ -101,17 +101,21 @@ export function words(error) {
 }
 
 /**
- * The contracts' permanent image error codes (IMAGE_ERROR_CODES), which the
- * page's markup carries in `data-image-error-codes`: one list, the same
- * `scripts/requeue-failed` skips by. A retry of such an image is allowed (a
- * fixed processor may read the file now) but fails again otherwise.
+ * The contracts' `permanenceOf` for every code it names, which the page's markup
+ * carries in `data-permanence` ("CORRUPT_IMAGE:image … NOT_FOUND:original-missing"):
+ * one rule, the same `scripts/requeue-failed` skips by and the failed-tasks rows'
+ * `permanent`. A retry of such an image is allowed (a fixed processor may read the
+ * file now, an operator may have restored the original) but fails again otherwise.
  */
-const IMAGE_ERROR_CODES = new Set(
-  (document.body?.dataset.imageErrorCodes ?? '').split(' ').filter(Boolean),
+const PERMANENCE = new Map(
+  (document.body?.dataset.permanence ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .map((pair) => pair.split(':')),
 );
 
-/** True when `code` names a permanent problem with the image itself (CORRUPT_IMAGE, …). */
-export const isImageErrorCode = (code) => typeof code === 'string' && IMAGE_ERROR_CODES.has(code);
+/** Why a retry of a failure with `code` fails again ('image', 'original-missing'), or undefined. */
+export const permanenceOf = (code) => (typeof code === 'string' ? PERMANENCE.get(code) : undefined);
 
 /**
  * The characters the server removes from a file's name (sanitize-name.ts), from the markup's
@@ -123,31 +127,58 @@ const UNSAFE_NAME = new RegExp(document.body?.dataset.unsafeName || '(?!)', 'gu'
 export const displayName = (name) =>
   name.normalize('NFC').replace(UNSAFE_NAME, '').trim() || 'unnamed';
 
-/** What a retry of an image that failed with a permanent image error leads to. */
-export const PERMANENT_RETRY_NOTE =
-  'A permanent image error: a retry fails again unless the processor changed.';
+/** What a retry of an image whose failure is permanent leads to, by its permanence. */
+const RETRY_NOTES = {
+  image: 'A permanent image error: a retry fails again unless the processor changed.',
+  'original-missing':
+    'The original is gone from the store: a retry fails again unless it is restored (docs/operations.md, "Backups").',
+};
+
+/** The note said before a Retry of a failure of permanence `kind`, or undefined (a retry may work). */
+export const retryNoteOf = (kind) =>
+  typeof kind === 'string' && Object.hasOwn(RETRY_NOTES, kind) ? RETRY_NOTES[kind] : undefined;
 
 /** "1 image" / "3 images". */
 export const countOf = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
+/** "It" / "Both" / "All 3" / "2 of the 3" (with "At least" when `atLeast`): `n` of `total`. */
+function whichOf(n, total, atLeast) {
+  if (total === 1) return 'It';
+  if (n === total) return total === 2 ? 'Both' : `All ${total}`;
+  return `${atLeast ? 'At least ' : ''}${n} of the ${total}`;
+}
+
 /**
- * The confirmation's sentence about the images to retry whose failure is a
- * permanent image error (`permanent` of `total`), or '' when none is.
- * `atLeast`: `permanent` was counted over part of them only (a listing that
- * stopped at its limit), so it is a lower bound.
+ * The confirmation's sentences about the images to retry whose failure is
+ * permanent, by permanence (`counts`: {image, 'original-missing'} of `total`),
+ * or '' when none is. `atLeast`: the counts were taken over part of them only
+ * (a listing that stopped at its limit), so they are lower bounds.
  */
-export function permanentRetryWarning(permanent, total, atLeast = false) {
-  if (permanent === 0) return '';
-  const which =
-    total === 1
-      ? 'It'
-      : permanent === total
-        ? total === 2
-          ? 'Both'
-          : `All ${total}`
-        : `${atLeast ? 'At least ' : ''}${permanent} of the ${total}`;
-  const verb = total === 1 || permanent === 1 ? 'has' : 'have';
-  return ` ${which} ${verb} a permanent image error (the file itself was refused) and will fail again unless the processor changed.`;
+export function permanentRetryWarning(counts, total, atLeast = false) {
+  // Never more than `total` (the rows may be newer than the API's count).
+  const image = Math.min(counts.image ?? 0, total);
+  const missing = Math.min(counts['original-missing'] ?? 0, total - image);
+  const one = (n) => total === 1 || n === 1;
+  let text = '';
+  if (image > 0) {
+    text += ` ${whichOf(image, total, atLeast)} ${one(image) ? 'has' : 'have'} a permanent image error (the file itself was refused) and will fail again unless the processor changed.`;
+  }
+  if (missing > 0) {
+    text += one(missing)
+      ? ` ${whichOf(missing, total, atLeast)} has lost its original file (gone from the store) and will fail again unless it is restored.`
+      : ` ${whichOf(missing, total, atLeast)} have lost their original files (gone from the store) and will fail again unless they are restored.`;
+  }
+  return text;
+}
+
+/** How many of `items` have each permanence (`kindOf(item)`): {image, 'original-missing'}. */
+export function countPermanence(items, kindOf) {
+  const counts = { image: 0, 'original-missing': 0 };
+  for (const item of items) {
+    const kind = kindOf(item);
+    if (kind && Object.hasOwn(counts, kind)) counts[kind] += 1;
+  }
+  return counts;
 }
 
 /** Calls the API; resolves with the JSON body, rejects with an Error (`code`, `status`). */

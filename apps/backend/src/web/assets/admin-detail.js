@@ -5,7 +5,7 @@
 // the outcome) and its variants. The read-only parts (facts, timeline,
 // variants) are built by admin-detail-facts.js; this file holds the dialog,
 // its form, its actions and the deep link.
-import { api, idPath, isImageErrorCode, PERMANENT_RETRY_NOTE } from './admin-api.js';
+import { api, idPath, permanenceOf, retryNoteOf } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
 import { facts, failureCode, timelineItem, variantsTable } from './admin-detail-facts.js';
 import {
@@ -163,15 +163,15 @@ export async function reopenWithKeptEdits() {
   $('describe-status').textContent = 'Your unsaved changes are back; Save keeps them.';
 }
 
-/** Retry, described by the permanent-error note when `permanent`. */
-function retryButton(image, permanent) {
+/** Retry, described by the permanent failure's note when it has `note`. */
+function retryButton(image, note) {
   return el(
     'button',
     {
       type: 'button',
       id: 'detail-retry',
       onclick: () => retry(image.id),
-      'aria-describedby': permanent ? 'detail-retry-note' : null,
+      'aria-describedby': note ? 'detail-retry-note' : null,
     },
     'Retry',
   );
@@ -239,8 +239,9 @@ export async function openDetail(id, { refresh = false } = {}) {
           { class: 'muted', id: 'no-preview' },
           image.status === 'failed' ? 'No preview: processing failed.' : 'No preview yet.',
         );
-  // A retry of a permanent image error is allowed, with a note that it fails again.
-  const permanent = isImageErrorCode(failureCode(image));
+  // A retry of a permanent failure (an image error, a missing original) is allowed, with a
+  // note that it fails again unless the processor changed or the original was restored.
+  const note = retryNoteOf(permanenceOf(failureCode(image)));
   $('detail-title').textContent = displayName(image);
   $('detail-body').replaceChildren(
     el('div', { class: 'detail-grid' }, el('div', {}, preview), facts(image)),
@@ -249,16 +250,14 @@ export async function openDetail(id, { refresh = false } = {}) {
       'div',
       { class: 'actions' },
       // The API's `retryable`, the same flag the library's bulk Retry counts by.
-      image.retryable ? retryButton(image, permanent) : null,
+      image.retryable ? retryButton(image, note) : null,
       el(
         'button',
         { type: 'button', id: 'detail-delete', class: 'danger', onclick: () => remove(image) },
         'Delete…',
       ),
     ),
-    image.retryable && permanent
-      ? el('p', { class: 'muted', id: 'detail-retry-note' }, PERMANENT_RETRY_NOTE)
-      : null,
+    image.retryable && note ? el('p', { class: 'muted', id: 'detail-retry-note' }, note) : null,
     el('h3', {}, 'Timeline'),
     el('ol', { class: 'timeline', id: 'timeline' }, ...events.map(timelineItem)),
     el('h3', {}, 'Variants'),

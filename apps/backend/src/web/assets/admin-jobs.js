@@ -10,9 +10,9 @@
 import {
   api,
   countOf,
-  isImageErrorCode,
-  PERMANENT_RETRY_NOTE,
+  countPermanence,
   permanentRetryWarning,
+  retryNoteOf,
   WORDS,
   words,
 } from './admin-api.js';
@@ -25,9 +25,12 @@ let onChanged = () => {};
 let retryableCount = 0;
 /** Whether the table shows rows without Retry (the confirmation says they are left alone). */
 let showsNotRetried = false;
-/** Rows "Retry all failed" takes whose error is a permanent image error (the confirmation warns). */
-let permanentCount = 0;
-/** Whether {@link permanentCount} saw only part of the rows (the listing stopped at its limit). */
+/**
+ * Rows "Retry all failed" takes whose failure is permanent, by the rows' `permanent`
+ * (an image error, a missing original): the confirmation warns.
+ */
+let permanentCounts = { image: 0, 'original-missing': 0 };
+/** Whether {@link permanentCounts} saw only part of the rows (the listing stopped at its limit). */
 let permanentCountIsPartial = false;
 
 /** Refreshes the status counts; returns them. */
@@ -164,13 +167,16 @@ function failedRow(f) {
     el('td', { 'data-label': 'Attempts' }, String(f.attemptCount ?? '')),
     el('td', { 'data-label': 'Last attempt' }, fmtTime(f.lastAttempt)),
     el('td', { 'data-label': 'Source' }, f.source ?? ''),
-    el('td', {}, f.retryable ? retryButton(f.imageId, name, f.errorCode) : notRetried(f)),
+    el('td', {}, f.retryable ? retryButton(f.imageId, name, f.permanent) : notRetried(f)),
   );
 }
 
-/** Retry, with a note before it when the failure is a permanent image error. */
-function retryButton(id, name, code) {
-  const permanent = isImageErrorCode(code);
+/**
+ * Retry, with a note before it when the failure is permanent (the row's `permanent`:
+ * an image error, a missing original); an operator may have fixed the cause, so it stays.
+ */
+function retryButton(id, name, permanence) {
+  const note = retryNoteOf(permanence);
   return [
     el(
       'button',
@@ -179,13 +185,11 @@ function retryButton(id, name, code) {
         'data-focus': `retry:${id}`,
         onclick: () => retry(id),
         'aria-label': `Retry ${name}`,
-        'aria-describedby': permanent ? `retry-note-${id}` : null,
+        'aria-describedby': note ? `retry-note-${id}` : null,
       },
       'Retry',
     ),
-    permanent
-      ? el('small', { class: 'muted retry-note', id: `retry-note-${id}` }, PERMANENT_RETRY_NOTE)
-      : null,
+    note ? el('small', { class: 'muted retry-note', id: `retry-note-${id}` }, note) : null,
   ];
 }
 
@@ -232,7 +236,10 @@ export async function refreshFailed() {
   const rows = body.failedTasks ?? [];
   retryableCount = body.retryableCount ?? 0;
   showsNotRetried = rows.some((f) => !f.retryable);
-  permanentCount = rows.filter((f) => f.retryable && isImageErrorCode(f.errorCode)).length;
+  permanentCounts = countPermanence(
+    rows.filter((f) => f.retryable),
+    (f) => f.permanent,
+  );
   // The table holds the newest rows up to the listing's limit; past it the count is a lower bound.
   permanentCountIsPartial = rows.length >= (body.limit ?? 500);
   $('retry-all').disabled = retryableCount === 0;
@@ -255,11 +262,7 @@ export function initJobs({ changed }) {
       title: `Retry ${countOf(retryableCount, 'failed image')}?`,
       message:
         `${retryableCount === 1 ? 'It is' : 'Each is'} processed again from its original file.` +
-        permanentRetryWarning(
-          Math.min(permanentCount, retryableCount),
-          retryableCount,
-          permanentCountIsPartial,
-        ) +
+        permanentRetryWarning(permanentCounts, retryableCount, permanentCountIsPartial) +
         (showsNotRetried ? ' Rows without Retry are left as they are.' : ''),
       confirmLabel: 'Retry all',
     });

@@ -2,7 +2,7 @@
 // of each (from the API's answers, never a rule of the page's), and what a
 // bulk Retry takes of them — only the images the API marks `retryable`,
 // confirmed with the count it leaves alone and why.
-import { api, countOf, isImageErrorCode, permanentRetryWarning } from './admin-api.js';
+import { api, countOf, countPermanence, permanenceOf, permanentRetryWarning } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
 
 /** Selected ids → their facts ({status, retryable, code}). */
@@ -21,14 +21,15 @@ export const factsOf = (image) => ({
 });
 
 /**
- * The selected ids a retry takes, how many of those failed with a permanent
- * image error, and the others (left alone) with their statuses.
+ * The selected ids a retry takes, how many of those failed for good by permanence
+ * (an image error, a missing original: {image, 'original-missing'}), and the others
+ * (left alone) with their statuses.
  */
 export function retrySplit() {
   const take = [];
   const left = [];
   for (const [id, facts] of selected) (facts.retryable ? take : left).push({ id, ...facts });
-  const permanent = take.filter((i) => isImageErrorCode(i.code)).length;
+  const permanent = countPermanence(take, (i) => permanenceOf(i.code));
   return { take: take.map((i) => i.id), permanent, left };
 }
 

@@ -4,7 +4,7 @@
 // or paused by the network or the session) with its Cancel, Retry and Details,
 // and the "All files" bar, which counts bytes sent and images finished, half
 // each: it reaches 100 % only when every image has.
-import { displayName, isImageErrorCode, PERMANENT_RETRY_NOTE, words } from './admin-api.js';
+import { displayName, permanenceOf, retryNoteOf, words } from './admin-api.js';
 import { $, announce, el, fmtBytes, focusFirst, thumbnail } from './admin-dom.js';
 
 const TERMINAL = new Set(['processed', 'failed', 'refused', 'cancelled', 'deleted']);
@@ -76,8 +76,9 @@ export function render(item) {
     );
   }
   if (item.stage === 'failed' && item.imageId) {
-    // A permanent image error (CORRUPT_IMAGE, …) is said before the retry is chosen.
-    const permanent = isImageErrorCode(item.error?.code);
+    // A permanent failure (CORRUPT_IMAGE, …, a missing original) is said before the retry
+    // is chosen. A failed row's error is its image's failure, never an HTTP answer.
+    const note = retryNoteOf(permanenceOf(item.error?.code));
     actions.push(
       el(
         'button',
@@ -86,17 +87,11 @@ export function render(item) {
           'data-focus': `upload-retry:${item.key}`,
           onclick: () => item.handlers.retry(item),
           'aria-label': `Retry ${item.name}`,
-          'aria-describedby': permanent ? `upload-note-${item.key}` : null,
+          'aria-describedby': note ? `upload-note-${item.key}` : null,
         },
         'Retry',
       ),
-      permanent
-        ? el(
-            'small',
-            { class: 'muted retry-note', id: `upload-note-${item.key}` },
-            PERMANENT_RETRY_NOTE,
-          )
-        : null,
+      note ? el('small', { class: 'muted retry-note', id: `upload-note-${item.key}` }, note) : null,
     );
   }
   if (item.imageId && item.stage !== 'deleted') {
