@@ -299,6 +299,39 @@ describe.skipIf(NO_CHROMIUM)(
       }
     });
 
+    it('holds autoplay while a caption has the focus, and keeps the letters once C hides that caption', async () => {
+      const page = await openPage();
+      try {
+        await page.goto(`${stack.backendUrl}/#slide=${white}&interval=3`);
+        await waitForEvent(page, { type: 'image-loaded', id: white });
+        const autoplayShown = async () =>
+          (await events(page)).filter((e) => e.type === 'shown' && e.cause === 'autoplay').length;
+        const captionsOn = () => page.locator('#captions').getAttribute('aria-pressed');
+        // The viewer tabs to the long caption to read it: autoplay waits, and says why.
+        await page.locator('#caption').focus();
+        const held = page.locator('#held');
+        await expect.poll(() => held.isVisible()).toBe(true);
+        expect(await held.textContent()).toBe('Waits while you read the caption');
+        const before = await autoplayShown();
+        const since = await page.evaluate(() => performance.now());
+        // Longer than the 3 s interval.
+        await page.waitForFunction((t) => performance.now() > t + 4_500, since, {
+          timeout: 40_000,
+        });
+        expect(await autoplayShown()).toBe(before);
+        // C hides the focused caption: the focus goes to the stage, where C brings it back.
+        await page.keyboard.press('c');
+        await expect.poll(captionsOn).toBe('false');
+        expect(await page.evaluate(() => document.activeElement?.id)).toBe('stage');
+        await page.keyboard.press('c');
+        await expect.poll(captionsOn).toBe('true');
+        // With the focus off the caption, autoplay goes on.
+        await expect.poll(autoplayShown, { timeout: 30_000 }).toBeGreaterThan(before);
+      } finally {
+        await page.close();
+      }
+    });
+
     it("sets the admin's title and caption each in its own direction (dir=auto)", async () => {
       const page = await openPage();
       try {

@@ -247,6 +247,21 @@ describe.skipIf(NO_CHROMIUM)(
         expect(await page.locator('#empty').isVisible()).toBe(false);
         expect(await page.getByRole('button', { name: 'Pause slideshow' }).isVisible()).toBe(true);
         expect(await counter(page)).toBe(`1 / ${ids.length}`);
+
+        // A page opened while nothing was shown (its first list empty): once images come, the
+        // focus is on the slideshow, where its letter keys act (K pauses).
+        await bulk('hide', ids);
+        await page.reload();
+        await expect.poll(async () => await page.locator('#empty').isVisible()).toBe(true);
+        expect(await page.evaluate(() => document.activeElement?.id ?? null)).not.toBe('stage');
+        await bulk('publish', ids);
+        await tabShownAgain(page);
+        await waitForEvent(page, { type: 'shown', cause: 'visible' });
+        expect(await page.evaluate(() => document.activeElement?.id)).toBe('stage');
+        await page.keyboard.press('k');
+        await expect
+          .poll(async () => await page.getByRole('button', { name: 'Play slideshow' }).isVisible())
+          .toBe(true);
       } finally {
         await page.close();
       }

@@ -53,8 +53,15 @@ let listed = false;
 let preloaded = [];
 // The image of the slide on screen when it failed to load, else null.
 let failedId = null;
-/** The holds the viewer causes by using the controls: the page says autoplay waits for them. */
-const VIEWER_HOLDS = new Set(['hover', 'focus']);
+/**
+ * The holds the viewer causes — using the controls, or reading a caption they
+ * moved the focus to (to scroll it) — with what the page says autoplay waits for.
+ */
+const VIEWER_HOLDS = new Map([
+  ['hover', 'Waits while you use the controls'],
+  ['focus', 'Waits while you use the controls'],
+  ['caption', 'Waits while you read the caption'],
+]);
 
 const player = createPlayer({
   intervalMs: intervalSeconds * 1000,
@@ -67,7 +74,9 @@ const player = createPlayer({
     // Announce slides and the counter only when they do not change by themselves (APG carousel).
     slide.setAttribute('aria-live', state.playing ? 'off' : 'polite');
     $('counter').setAttribute('aria-live', state.playing ? 'off' : 'polite');
-    $('held').hidden = !state.wanted || !state.holds.some((hold) => VIEWER_HOLDS.has(hold));
+    const held = state.holds.find((hold) => VIEWER_HOLDS.has(hold));
+    $('held').hidden = !state.wanted || held === undefined;
+    if (held !== undefined) $('held').textContent = VIEWER_HOLDS.get(held);
     // Paused (by the viewer, or at first under reduced motion): an animated image stands still.
     setStill(slide.querySelector('picture'), !state.wanted);
     events.push({ type: 'autoplay', ...state, t: performance.now() });
@@ -126,6 +135,9 @@ function show(i, cause = 'user') {
   if (caption) figure.append(caption);
   slide.append(figure);
   if (captionFocused) (caption ?? stage).focus({ preventScroll: true });
+  // Removing the focused caption may fire no focusout: the caption hold follows the focus here.
+  if (slide.contains(document.activeElement)) player.hold('caption');
+  else player.release('caption');
   if (img.complete && img.naturalWidth > 0) done();
   describePosition();
   history.replaceState(null, '', `#slide=${encodeURIComponent(image.id)}${linkSettings}`);
@@ -161,6 +173,9 @@ function toggleFullscreen() {
 
 function toggleCaptions() {
   const on = $('captions').getAttribute('aria-pressed') !== 'true';
+  // A caption about to be hidden gives the focus to the stage, where the letter keys still
+  // act (Chromium drops the focus of a hidden element to <body>, where they do not).
+  if (!on && slide.contains(document.activeElement)) stage.focus({ preventScroll: true });
   $('captions').setAttribute('aria-pressed', String(on));
   document.body.classList.toggle('no-captions', !on);
   localStorage.setItem('slideshow.captions', on ? 'on' : 'off');
@@ -226,6 +241,12 @@ $('controls').addEventListener('focusin', () => player.hold('focus'));
 $('controls').addEventListener('focusout', (e) => {
   if (!$('controls').contains(e.relatedTarget)) player.release('focus');
 });
+// A caption the viewer focused to read or scroll holds autoplay too: the next slide would
+// take the caption, its scroll position and the focus away mid-sentence.
+slide.addEventListener('focusin', () => player.hold('caption'));
+slide.addEventListener('focusout', (e) => {
+  if (!slide.contains(e.relatedTarget)) player.release('caption');
+});
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) return player.hold('hidden');
   player.release('hidden');
@@ -270,11 +291,12 @@ function applyList(next, cause) {
   else player.hold('few-slides');
   if (first) player.setWanted(player.wanted, reducedMotion.matches ? 'reduced-motion' : 'start');
   if (images.length === 0) return clearSlide();
-  if (first) {
-    // The focus starts on the slideshow, where its letter keys act (slideshow-keys.js).
-    if (document.activeElement === document.body) stage.focus({ preventScroll: true });
-    return show(Math.max(linkedIndex(), 0), 'start');
-  }
+  // The focus is on the slideshow, where its letter keys act (slideshow-keys.js): at the
+  // start, and whenever a list arrives while it is on nothing (a first list that was empty,
+  // or the controls hidden while the list was empty, had it fall to <body>).
+  if (document.activeElement === document.body || document.activeElement === null)
+    stage.focus({ preventScroll: true });
+  if (first) return show(Math.max(linkedIndex(), 0), 'start');
   const place = placeAfterChange(before, index, images);
   const same = JSON.stringify(before[index]) === JSON.stringify(images[place.index]);
   if (!place.kept || !same) return show(place.index, cause);
