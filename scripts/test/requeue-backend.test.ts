@@ -63,13 +63,21 @@ describe('scripts/requeue-failed against the real backend', () => {
     expect(dry.status, dry.stderr).toBe(0);
     expect(dry.stdout).toContain(
       'failed tasks: 4 listed, 2 skipped as permanent (image errors: 1, --include-permanent takes them; ' +
-        'originals missing (NOT_FOUND): 1, restore them, then --code NOT_FOUND), 2 selected',
+        'originals missing (NOT_FOUND): 1, restore them, then --code NOT_FOUND; --include-missing-originals takes them), 2 selected',
     );
     expect(dry.stdout).not.toContain(ids.gone);
-    // --include-permanent (scripts/rollback's) takes the image error, never a missing original.
-    const rollback = await runScript('requeue-failed', ['--dry-run', '--include-permanent'], env);
+    // --include-permanent takes the image error, not a missing original; scripts/rollback adds
+    // --include-missing-originals (a bad release can fail good images NOT_FOUND) and takes both.
+    const images = await runScript('requeue-failed', ['--dry-run', '--include-permanent'], env);
+    expect(images.stdout).toContain(`would requeue ${ids.corrupt}`);
+    expect(images.stdout).not.toContain(ids.gone);
+    const rollback = await runScript(
+      'requeue-failed',
+      ['--dry-run', '--include-permanent', '--include-missing-originals'],
+      env,
+    );
     expect(rollback.stdout).toContain(`would requeue ${ids.corrupt}`);
-    expect(rollback.stdout).not.toContain(ids.gone);
+    expect(rollback.stdout).toContain(`would requeue ${ids.gone}`);
 
     const result = await runScript('requeue-failed', [], env);
     expect(result.status, result.stderr).toBe(0);

@@ -137,11 +137,14 @@ describe('scripts/requeue-failed against a loopback admin API', () => {
     expect(stdout).toContain('By default it skips the permanent failures');
     expect(stdout).toContain('image errors (EMPTY_FILE, FILE_TOO_LARGE,');
     expect(stdout).toContain('CORRUPT_IMAGE): --include-permanent takes them');
-    expect(stdout).toContain('a missing original (NOT_FOUND): only --code NOT_FOUND takes it');
+    expect(stdout).toContain(
+      'a missing original (NOT_FOUND): --code NOT_FOUND takes it once the original is restored',
+    );
     for (const option of [
       '--since',
       '--code',
       '--include-permanent',
+      '--include-missing-originals',
       '--concurrency',
       '--dry-run',
     ]) {

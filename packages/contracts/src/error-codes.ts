@@ -96,7 +96,9 @@ export function isImageErrorCode(code: string): code is ImageErrorCode {
  * outside the pipeline changes: `image`, its bytes were refused (IMAGE_ERROR_CODES; a
  * changed processor may take them: `scripts/requeue-failed --include-permanent`, as
  * `scripts/rollback` runs it); `original-missing`, its original is gone from the store
- * (only restoring it helps, then `--code NOT_FOUND`).
+ * (restoring it helps, then `--code NOT_FOUND`; a bad release can also fail good images
+ * so — a wrong bucket or key — which `scripts/rollback` re-queues with
+ * `--include-missing-originals`).
  */
 export const PERMANENCE = ['image', 'original-missing'] as const;
 /** One of {@link PERMANENCE}. */

@@ -15,21 +15,24 @@ export interface RequeueConfig {
   code: string | undefined;
   dryRun: boolean;
   includePermanent: boolean;
+  includeMissingOriginals: boolean;
   concurrency: number;
   /** Only validate the options and environment (scripts/rollback, before it touches anything). */
   check: boolean;
 }
 
 /** Usage text (--help; after a usage error too). */
-export const USAGE = `usage: scripts/requeue-failed [--since ISO] [--code CODE] [--include-permanent] [--concurrency N] [--dry-run] [--check]
+export const USAGE = `usage: scripts/requeue-failed [--since ISO] [--code CODE] [--include-permanent] [--include-missing-originals] [--concurrency N] [--dry-run] [--check]
 Re-queues the open failed tasks the backend's admin API lists (newest first, up to 10,000).
 By default it skips the permanent failures, which a retry repeats until something else changes:
   image errors (${IMAGE_ERROR_CODES.join(', ')}): --include-permanent takes them (after a processor fix or a rollback)
-  a missing original (NOT_FOUND): only --code NOT_FOUND takes it, once the original is restored
+  a missing original (NOT_FOUND): --code NOT_FOUND takes it once the original is restored; --include-missing-originals
+    takes it too (a bad release can fail good images NOT_FOUND: a wrong bucket, a wrong key; scripts/rollback uses it)
 and it always leaves the rows the backend lists as not retryable (failed regenerations).
   --since: only failures recorded since this ISO 8601 time with an offset or Z, e.g. 2026-11-22T10:00:00Z
   --code: only this error code (packages/contracts/src/error-codes.ts), e.g. STORAGE_UNAVAILABLE; takes its rows even when permanent
   --include-permanent: take the image errors too (not NOT_FOUND)
+  --include-missing-originals: take the missing originals (NOT_FOUND) too
   --concurrency: retries in flight at once, 1..32 (default 4)
   --dry-run: list what would be re-queued, re-queue nothing
   --check: validate the options and environment, call nothing
@@ -61,6 +64,7 @@ export function loadConfig(
       code: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       'include-permanent': { type: 'boolean', default: false },
+      'include-missing-originals': { type: 'boolean', default: false },
       check: { type: 'boolean', default: false },
       concurrency: { type: 'string', default: '4' },
     },
@@ -82,6 +86,7 @@ export function loadConfig(
     code: values.code === undefined ? undefined : errorCode(values.code),
     dryRun: values['dry-run'],
     includePermanent: values['include-permanent'],
+    includeMissingOriginals: values['include-missing-originals'],
     concurrency,
     check: values.check,
   };

@@ -34,6 +34,7 @@ async function main(): Promise<number> {
       filter: { since: config.since, code: config.code },
       dryRun: config.dryRun,
       includePermanent: config.includePermanent,
+      includeMissingOriginals: config.includeMissingOriginals,
       concurrency: config.concurrency,
       progress: (total) => createProgress({ total, stream: process.stderr }),
     });

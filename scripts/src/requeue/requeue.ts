@@ -21,6 +21,8 @@ export interface RequeueOptions {
   filter: FailedTaskFilter;
   dryRun: boolean;
   includePermanent: boolean;
+  /** Take the missing originals (NOT_FOUND) too: a bad release can fail good images so (scripts/rollback). */
+  includeMissingOriginals: boolean;
   /** Requests in flight at once (default 4). */
   concurrency?: number;
   progress: (total: number) => Progress;
@@ -76,12 +78,13 @@ export async function requeueFailed(options: RequeueOptions): Promise<RequeueSum
 
 /**
  * Whether `row` is re-queued: a failure a retry may cure always; a permanent one
- * when its code was asked for (`--code`), an image error also with `--include-permanent`.
+ * when its code was asked for (`--code`), an image error also with `--include-permanent`,
+ * a missing original also with `--include-missing-originals`.
  */
 function isAskedFor(row: FailedTask, options: RequeueOptions): boolean {
   const permanence = permanenceOf(row.errorCode);
   if (permanence === undefined || options.filter.code !== undefined) return true;
-  return permanence === 'image' && options.includePermanent;
+  return permanence === 'image' ? options.includePermanent : options.includeMissingOriginals;
 }
 
 /** "N skipped as permanent (…)", with the flag that takes each kind. */
@@ -91,7 +94,7 @@ function skippedText(skipped: readonly FailedTask[]): string {
   const kinds = [
     image > 0 ? `image errors: ${image}, --include-permanent takes them` : '',
     missing > 0
-      ? `originals missing (NOT_FOUND): ${missing}, restore them, then --code NOT_FOUND`
+      ? `originals missing (NOT_FOUND): ${missing}, restore them, then --code NOT_FOUND; --include-missing-originals takes them`
       : '',
   ].filter(Boolean);
   return `${skipped.length} skipped as permanent${kinds.length > 0 ? ` (${kinds.join('; ')})` : ''}`;
