@@ -34,11 +34,14 @@ describe('migration 024 (the sums behind the per-image and per-megapixel CPU)', 
     add('img_a', {}); // 2 MP, 1.5 CPU-s
     add('img_b', { width: 4000, height: 1000, timings: '{"cpu":2500}' }); // 4 MP, 2.5 CPU-s
     add('img_c', { version: 'bbbbbbbbbbbbbbbb', timings: '{"cpu":1000}' }); // only in images
-    // None of these counts: no version, not processed, no CPU figure, timings not JSON.
+    // None of these counts: no version, not processed, no CPU figure, timings not JSON, no
+    // known size (0 MP: CPU at no size would scale a borrowed line by CPU over 0 MP).
     add('img_d', { version: null });
     add('img_e', { status: 'failed' });
     add('img_f', { timings: '{"decode":3}' });
     add('img_g', { timings: 'not json' });
+    add('img_h', { width: null, height: null });
+    add('img_i', { width: 0 });
     db.prepare(
       `INSERT INTO preset_costs (preset_version, preset, images, megapixels, cpu_ms)
        VALUES ('aaaaaaaaaaaaaaaa', 'web-v3', 40, 100, 50000)`,
@@ -76,9 +79,10 @@ describe('migration 024 (the sums behind the per-image and per-megapixel CPU)', 
       },
     ]);
 
-    // A newly processed image adds to both: 009's sums and the fit's.
+    // A newly processed image adds to both: 009's sums and the fit's; one of 0 MP to 009's only.
     const regen = createRegenRepository(db);
     regen.addCost({ version: 'aaaaaaaaaaaaaaaa', preset: 'web-v3', megapixels: 1, cpuMs: 500 });
+    regen.addCost({ version: 'aaaaaaaaaaaaaaaa', preset: 'web-v3', megapixels: 0, cpuMs: 700 });
     expect(regen.costMoments('aaaaaaaaaaaaaaaa')).toEqual({
       own: { n: 3, sx: 7, sy: 4.5, sxx: 21, sxy: 13.5, syy: 8.75 },
       others: { n: 1, sx: 2, sy: 1, sxx: 4, sxy: 2, syy: 1 },
@@ -87,7 +91,7 @@ describe('migration 024 (the sums behind the per-image and per-megapixel CPU)', 
       db
         .prepare("SELECT images, megapixels, cpu_ms FROM preset_costs WHERE preset = 'web-v3'")
         .get(),
-    ).toEqual({ images: 41, megapixels: 101, cpu_ms: 50500 });
+    ).toEqual({ images: 42, megapixels: 101, cpu_ms: 51200 });
     db.close();
   });
 });

@@ -291,14 +291,16 @@ export interface CostMoments {
 /** The measured cost per preset version, which the estimates read. */
 function createCostQueries(db: Db) {
   // 009's sums keep being written: an older backend rolled back onto the file reads them.
+  // The fit's take an image of a known size only (@fit 1, else 0), as migration 024 does.
   const addCost = db.prepare(
     `INSERT INTO preset_costs (preset_version, preset, images, megapixels, cpu_ms, fit_images,
        fit_mp, fit_cpu_s, fit_mp_mp, fit_mp_cpu_s, fit_cpu_s_cpu_s)
-     VALUES (@version, @preset, 1, @megapixels, @cpuMs, 1, @megapixels, @cpuMs / 1000.0,
-       @megapixels * @megapixels, @megapixels * @cpuMs / 1000.0, @cpuMs * @cpuMs / 1e6)
+     VALUES (@version, @preset, 1, @megapixels, @cpuMs, @fit, @fit * @megapixels,
+       @fit * @cpuMs / 1000.0, @fit * @megapixels * @megapixels,
+       @fit * @megapixels * @cpuMs / 1000.0, @fit * @cpuMs * @cpuMs / 1e6)
      ON CONFLICT (preset_version) DO UPDATE SET images = images + 1,
        megapixels = megapixels + excluded.megapixels, cpu_ms = cpu_ms + excluded.cpu_ms,
-       fit_images = fit_images + 1, fit_mp = fit_mp + excluded.fit_mp,
+       fit_images = fit_images + excluded.fit_images, fit_mp = fit_mp + excluded.fit_mp,
        fit_cpu_s = fit_cpu_s + excluded.fit_cpu_s, fit_mp_mp = fit_mp_mp + excluded.fit_mp_mp,
        fit_mp_cpu_s = fit_mp_cpu_s + excluded.fit_mp_cpu_s,
        fit_cpu_s_cpu_s = fit_cpu_s_cpu_s + excluded.fit_cpu_s_cpu_s`,
@@ -313,8 +315,9 @@ function createCostQueries(db: Db) {
   const none: CostMoments = { n: 0, sx: 0, sy: 0, sxx: 0, sxy: 0, syy: 0 };
 
   return {
+    /** Adds a processed image's CPU; one of no known size (0 MP) stays out of the fit's sums. */
     addCost: (cost: { version: string; preset: string; megapixels: number; cpuMs: number }) => {
-      addCost.run(cost);
+      addCost.run({ ...cost, fit: cost.megapixels > 0 ? 1 : 0 });
     },
     /** The measured sums of `version` and of every other version together. */
     costMoments: (version: string): { own: CostMoments; others: CostMoments } => {

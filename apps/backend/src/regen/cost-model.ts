@@ -95,16 +95,25 @@ function modelOver(basis: CostBasis, m: CostMoments, whose: string, shape: () =>
 }
 
 /**
- * The model for a version from the measured sums: this version's when it has
- * at least {@link MIN_LEVEL_IMAGES} images, else the other versions', else
- * the documented bench images.
+ * Whether sums can set a level: at least {@link MIN_LEVEL_IMAGES} images, of
+ * some size. Sums of 0 MP only (no size known) would scale a borrowed line by
+ * their CPU over a mean of 0 MP, to millions of CPU-s per image.
+ */
+function measured(m: CostMoments): boolean {
+  return m.n >= MIN_LEVEL_IMAGES && m.sx > 0;
+}
+
+/**
+ * The model for a version from the measured sums: this version's when they
+ * are {@link measured}, else the other versions', else the documented bench
+ * images.
  */
 export function costModel(moments: { own: CostMoments; others: CostMoments }): CostModel {
   const { own, others } = moments;
-  if (own.n >= MIN_LEVEL_IMAGES) {
+  if (measured(own)) {
     return modelOver('this preset version', own, 'this version', () => shapeElsewhere(others));
   }
-  if (others.n >= MIN_LEVEL_IMAGES) {
+  if (measured(others)) {
     return modelOver('other preset versions', others, 'other preset versions', documentedShape);
   }
   return modelOver('documented figure', DOCUMENTED_MOMENTS, 'the bench', documentedShape);
