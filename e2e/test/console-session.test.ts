@@ -7,10 +7,13 @@
  * port), gets nothing with it; logging out in one tab ends the other, and
  * "Log out everywhere" ends another browser's session too. A session that
  * ends while the detail is open closes it, says so at the login (focus on the
- * password) and gives the unsaved edits back after the login, unsaved.
+ * password) and gives the unsaved edits back after the login, unsaved; a
+ * caption stored with \r\n is no edit.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -175,6 +178,38 @@ describe.skipIf(NO_CHROMIUM)(
       await page.keyboard.press('Escape');
       await detail.waitFor({ state: 'detached' });
       // The browser logged the 401s that ended the session, and nothing else.
+      const logged = errors.splice(errorsBefore);
+      expect(logged.filter((e) => !/status of 401\b/.test(e))).toEqual([]);
+    });
+    it('keeps no edits over a login for a caption stored with \\r\\n that the admin did not change', async () => {
+      const errorsBefore = errors.length;
+      // The API stores a caption's line breaks as \n; one written around it (sqlite3, another
+      // writer) keeps \r\n, which the textarea's value reads back as \n.
+      const db = new Database(join(stack.dataDir, 'slideshow.db'), { fileMustExist: true });
+      try {
+        db.prepare('UPDATE images SET caption = ? WHERE id = ?').run('line1\r\nline2', ids[1]);
+      } finally {
+        db.close();
+      }
+      await page.locator(`#grid li[data-id="${ids[1]}"] button.open`).click();
+      const detail = page.locator('#detail[open]');
+      await detail.waitFor();
+      await expect.poll(() => page.locator('#describe-caption').inputValue()).toBe('line1\nline2');
+
+      const ended = await stack.admin('/api/admin/sessions/end-all', { method: 'POST' });
+      expect(ended.status, await ended.text()).toBe(200);
+      await page.locator('#login-view').waitFor({ state: 'visible', timeout: 15_000 });
+      expect(await page.locator('#login-error').textContent()).toBe(
+        'Your session has ended — log in to continue.',
+      );
+      expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+
+      await page.getByLabel('Admin password').fill(stack.adminPassword);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await expect.poll(async () => await cards(page).count()).toBe(ids.length);
+      // Nothing was kept, so nothing reopens: no detail, no "unsaved changes are back".
+      expect(await page.locator('dialog[open]').count()).toBe(0);
+      expect(await page.locator('#detail').textContent()).not.toContain('unsaved changes');
       const logged = errors.splice(errorsBefore);
       expect(logged.filter((e) => !/status of 401\b/.test(e))).toEqual([]);
     });

@@ -131,6 +131,15 @@ function fillForm(form, values) {
 }
 
 /**
+ * `value` with its line breaks as a textarea's value has them (\n): a caption
+ * stored with \r\n (written around the API, which stores \n) reads back as
+ * \n from the textarea, and would look edited.
+ */
+function sameLines(value) {
+  return typeof value === 'string' ? value.replace(/\r\n?/g, '\n') : value;
+}
+
+/**
  * The session ended: closes the dialog (a modal one would block the login
  * form), keeping its form's unsaved edits in this tab's sessionStorage for
  * after the login. Returns whether edits are waiting there.
@@ -139,23 +148,35 @@ export function closeKeepingEdits() {
   const form = $('describe');
   if ($('detail').open && form && shownId) {
     const values = formValues(form);
-    const edited = Object.keys(values).some((k) => values[k] !== savedValues?.[k]);
+    const edited = Object.keys(values).some(
+      (k) => sameLines(values[k]) !== sameLines(savedValues?.[k]),
+    );
     if (edited) sessionStorage.setItem(KEPT_EDITS_KEY, JSON.stringify({ id: shownId, values }));
   }
   if ($('detail').open) $('detail').close();
   return sessionStorage.getItem(KEPT_EDITS_KEY) !== null;
 }
 
-/** After the login: opens the detail the ended session closed, with its edits (not saved until Save). */
+/**
+ * After the login: opens the detail the ended session closed, with its edits
+ * (not saved until Save). A detail the admin opened meanwhile is not replaced:
+ * the edits wait until it closes (the dialog's close listener calls this again).
+ */
 export async function reopenWithKeptEdits() {
   const kept = sessionStorage.getItem(KEPT_EDITS_KEY);
   if (kept === null) return;
+  if ($('detail').open) {
+    announce('Your unsaved changes to an image come back when this detail closes.');
+    return;
+  }
   sessionStorage.removeItem(KEPT_EDITS_KEY);
   const { id, values } = JSON.parse(kept);
   try {
     await openDetail(id, { refresh: true });
   } catch (error) {
     announce(`Your unsaved changes could not be shown again: ${failureText(error)}`);
+    // Deleted meanwhile (another tab, the API): its card goes too, as for a link (fromHash).
+    if (error.status === 404) onChanged([id]);
     return;
   }
   if (shownId !== id) return;
@@ -342,6 +363,9 @@ export function initDetail({ changed }) {
       history.replaceState(null, '', `${location.pathname}${location.search}`);
     }
     dialogHash = null;
+    // Edits kept over a login wait for this detail (reopenWithKeptEdits); a close by the
+    // session's end (closeKeepingEdits) comes after the console was hidden, and waits on.
+    if (!$('console-view').hidden) reopenWithKeptEdits();
   });
   return fromHash;
 }
