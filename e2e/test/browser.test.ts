@@ -133,6 +133,24 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.SCREENSHOTS_DIR === undefin
       await page.locator('#grid li[data-status="processed"] button').first().click();
       await page.locator('#detail[open]').waitFor();
       expect(await page.locator('#detail-body table tbody tr').count()).toBeGreaterThanOrEqual(3);
+      // Every part of the detail is an element: a part left out (no Retry note) is no
+      // stray text such as "null" (replaceChildren writes null as text, unlike el()).
+      const strayText = await page
+        .locator('#detail-body')
+        .evaluate((body) =>
+          [...body.childNodes]
+            .filter((n) => n.nodeType === Node.TEXT_NODE)
+            .map((n) => n.textContent),
+        );
+      expect(strayText).toEqual([]);
+      // The processor's `total` is the imaging's alone: named so, beside the original's read.
+      const timings = await page
+        .locator('#detail-body dt', { hasText: 'Timings' })
+        .locator('xpath=following-sibling::dd[1]')
+        .textContent();
+      expect(timings).toMatch(/imaging total \d+ ms/);
+      expect(timings).toMatch(/original read \d+ ms/);
+      expect(timings).not.toMatch(/(^|, )total /);
       await page.keyboard.press('Escape');
     });
 

@@ -59,12 +59,19 @@ export function timelineItem(e) {
   return el('li', { 'data-kind': e.kind }, parts.join(', '));
 }
 
+/**
+ * Names of the processor's step timings where its key alone misleads: its `total` is the
+ * imaging's (decode to last encode, the writes overlapping it), and the read of the
+ * original comes before it, so "total 100 ms, read 252 ms" read as a total below a part.
+ */
+const TIMING_LABELS = { total: 'imaging total', read: 'original read', write: 'variant writes' };
+
 /** The image's facts: file, status, size, colour, attempts, timings, execution, last error. */
 export function facts(image) {
   const swatch = image.dominantColor ? el('span', { class: 'swatch' }) : null;
   if (swatch) swatch.style.backgroundColor = image.dominantColor;
   const timings = Object.entries(image.timings ?? {})
-    .map(([k, v]) => `${k} ${Math.round(v)} ms`)
+    .map(([k, v]) => `${TIMING_LABELS[k] ?? k} ${Math.round(v)} ms`)
     .join(', ');
   const rows = [
     ['File', image.originalName],

@@ -264,7 +264,8 @@ export async function openDetail(id, { refresh = false } = {}) {
   // note that it fails again unless the processor changed or the original was restored.
   const note = retryNoteOf(permanenceOf(failureCode(image)));
   $('detail-title').textContent = displayName(image);
-  $('detail-body').replaceChildren(
+  // Parts left out are null: filtered, as el() does (replaceChildren would write "null").
+  const parts = [
     el('div', { class: 'detail-grid' }, el('div', {}, preview), facts(image)),
     describeForm(image),
     el(
@@ -283,7 +284,8 @@ export async function openDetail(id, { refresh = false } = {}) {
     el('ol', { class: 'timeline', id: 'timeline' }, ...events.map(timelineItem)),
     el('h3', {}, 'Variants'),
     variantsTable(image),
-  );
+  ];
+  $('detail-body').replaceChildren(...parts.filter(Boolean));
   showDialog();
 }
 
