@@ -7,6 +7,7 @@
  * overrides.
  */
 import { invalidArgument } from '../google-error.ts';
+import { obj } from '../json-object.ts';
 import { LIMITS } from '../limits.ts';
 import { formatDuration, parseDuration } from '../time.ts';
 import type { JobPolicy, SecretKeyRef } from './job-policy.ts';
@@ -119,12 +120,6 @@ export interface Execution {
   cancelledCount: number;
   retriedCount: number;
   etag: string;
-}
-
-function obj(v: unknown): Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
-    ? (v as Record<string, unknown>)
-    : {};
 }
 
 function strings(v: unknown, field: string): string[] | undefined {

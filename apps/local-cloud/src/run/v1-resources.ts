@@ -16,6 +16,7 @@
  * `run.googleapis.com/execution` and `run.googleapis.com/runningState`.
  */
 import { invalidArgument } from '../google-error.ts';
+import { obj } from '../json-object.ts';
 import { parseDuration } from '../time.ts';
 import type { Condition, Container, EnvVar, Execution, Job, TaskTemplate } from './model.ts';
 import type { RunningState, TaskResource } from './task-view.ts';
@@ -230,10 +231,6 @@ export function v1Task(execution: Execution, task: TaskResource, state: RunningS
       ...(task.logUri ? { logUri: task.logUri } : {}),
     },
   };
-}
-
-function obj(v: unknown): Json {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {};
 }
 
 /** A v1 EnvVar as a v2 one (`valueFrom.secretKeyRef {name, key}` → `valueSource.secretKeyRef {secret, version}`). */

@@ -8,6 +8,7 @@
  */
 import { enumName } from '../enums.ts';
 import { invalidArgument } from '../google-error.ts';
+import { obj } from '../json-object.ts';
 import { LIMITS } from '../limits.ts';
 import { formatDuration, parseDuration } from '../time.ts';
 import type { RetryPolicy } from './retry-policy.ts';
@@ -86,13 +87,6 @@ export function readView(raw: unknown): 'BASIC' | 'FULL' {
   ) === 'FULL'
     ? 'FULL'
     : 'BASIC';
-}
-
-/** A JSON object of a request body, or `{}` when the value is absent or not an object. */
-export function obj(v: unknown): Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
-    ? (v as Record<string, unknown>)
-    : {};
 }
 
 function num(v: unknown, fallback: number, field: string): number {

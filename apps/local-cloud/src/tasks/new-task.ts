@@ -7,9 +7,10 @@
  */
 import { enumName } from '../enums.ts';
 import { invalidArgument } from '../google-error.ts';
+import { obj } from '../json-object.ts';
 import { LIMITS } from '../limits.ts';
 import { formatDuration, parseDuration, parseTimestamp } from '../time.ts';
-import { type HttpRequest, obj, TASKS_RULES, type Task, type TasksRules } from './model.ts';
+import { type HttpRequest, TASKS_RULES, type Task, type TasksRules } from './model.ts';
 
 const HTTP_METHODS = [
   'HTTP_METHOD_UNSPECIFIED',
