@@ -74,11 +74,15 @@ async function runJob(
     { killAfterMs: 300_000 },
   );
   const cpu = pollCpuMs(child.child.pid);
-  const line = await child.waitForLog((l) => l.message === 'image processed');
-  const result = await child.done;
-  if (result.code !== 0) throw new Error(`12 MP job exited ${result.code}:\n${result.stderr}`);
-  const cpuMs = cpu.stop();
-  return { ms: Date.parse(String(line.time)) - spawnedAt, cpuMs };
+  try {
+    const line = await child.waitForLog((l) => l.message === 'image processed');
+    const result = await child.done;
+    if (result.code !== 0) throw new Error(`12 MP job exited ${result.code}:\n${result.stderr}`);
+    return { ms: Date.parse(String(line.time)) - spawnedAt, cpuMs: cpu.stop() };
+  } finally {
+    // A job that failed stops the polling too: its interval would keep the bench alive.
+    cpu.stop();
+  }
 }
 
 /** Samples of the interleaved rounds, in milliseconds, one per round. */
