@@ -47,7 +47,8 @@ describe('migration 024 (the sums behind the per-image and per-megapixel CPU)', 
        VALUES ('aaaaaaaaaaaaaaaa', 'web-v3', 40, 100, 50000)`,
     ).run();
 
-    expect(migrate(db)).toEqual([MIGRATION]);
+    // First of the migrations after it (later ones apply too).
+    expect(migrate(db)[0]).toBe(MIGRATION);
 
     const rows = db.prepare('SELECT * FROM preset_costs ORDER BY preset_version').all();
     expect(rows).toEqual([

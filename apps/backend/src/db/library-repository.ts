@@ -1,7 +1,8 @@
 /**
  * The media library's reads and writes over `images` (migration 006): search
- * (over the folded `search_text`, migration 016), filter and sort (by name:
- * `name_key`, migration 017) with a keyset cursor, lookups by id or content
+ * (over the folded `search_text`, migration 016), filter (images with no alt
+ * text: migration 025's partial indexes) and sort (by name: `name_key`,
+ * migration 017) with a keyset cursor, lookups by id or content
  * hash, the editable description, publishing, the slideshow order, and each
  * image's timeline (`image_events`, written by triggers). State transitions stay in
  * images-repository.ts and lifecycle.ts; nothing here changes `status`.
@@ -45,6 +46,8 @@ export interface LibraryQuery {
   status?: ImageStatus;
   /** Only published (`true`) or only hidden (`false`) images. */
   published?: boolean;
+  /** Only images with no alt text (`alt_text` is ''; migration 025's indexes serve it). */
+  altMissing?: boolean;
   /** A substring of the file name or the title, case, accents and normalisation ignored. */
   search?: string;
   sort: LibrarySort;
@@ -124,6 +127,50 @@ export const SLIDESHOW_LENGTH = 1_000;
 export const SLIDESHOW_QUERY = `SELECT * FROM images WHERE status = 'processed' AND published = 1
   ORDER BY slide_position IS NULL, slide_position, processed_at DESC, id DESC LIMIT ?`;
 
+/** The filter terms of `q` (its search and cursor aside) and their parameters. */
+function filterTerms(q: LibraryQuery): { where: string[]; params: (string | number)[] } {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (q.status) {
+    where.push('i.status = ?');
+    params.push(q.status);
+  }
+  if (q.published !== undefined) {
+    where.push('i.published = ?');
+    params.push(q.published ? 1 : 0);
+  }
+  // A literal, not a parameter: SQLite uses a partial index (migration 025) only for a
+  // term that matches its WHERE as written (https://www.sqlite.org/partialindex.html,
+  // "Queries Using Partial Indexes").
+  if (q.altMissing) where.push(`i.alt_text = ''`);
+  return { where, params };
+}
+
+/**
+ * The statement that lists one page for `q`, with its parameters (the limit last): what
+ * `list` runs, and what the scale test asks SQLite to plan (EXPLAIN QUERY PLAN).
+ */
+export function listStatement(q: LibraryQuery): { sql: string; params: (string | number)[] } {
+  const { where, params } = filterTerms(q);
+  // Folded like the stored text, so case, accents and NFC/NFD do not matter; instr() takes
+  // `%` and `_` literally. A search that folds to nothing (only accents) matches everything.
+  const needle = foldText(q.search ?? '');
+  if (needle) {
+    where.push(`instr(${SEARCH_TEXT}, ?) > 0`);
+    params.push(needle);
+  }
+  const column = SORT_COLUMN[q.sort];
+  const cmp = q.order === 'desc' ? '<' : '>';
+  if (q.after) {
+    where.push(`(${column} ${cmp} ? OR (${column} = ? AND i.id ${cmp} ?))`);
+    params.push(q.after.value, q.after.value, q.after.id);
+  }
+  const dir = q.order === 'desc' ? 'DESC' : 'ASC';
+  const sql = `${SELECT_LIST} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY ${column} ${dir}, i.id ${dir} LIMIT ?`;
+  return { sql, params: [...params, q.limit] };
+}
+
 /** Creates the repository over `db`. */
 export function createLibraryRepository(db: Db) {
   const describe = db.prepare<{
@@ -158,33 +205,8 @@ export function createLibraryRepository(db: Db) {
   return {
     /** One page of the library, filtered and sorted, after the cursor position. */
     list: (q: LibraryQuery): LibraryListRow[] => {
-      const where: string[] = [];
-      const params: (string | number)[] = [];
-      if (q.status) {
-        where.push('i.status = ?');
-        params.push(q.status);
-      }
-      if (q.published !== undefined) {
-        where.push('i.published = ?');
-        params.push(q.published ? 1 : 0);
-      }
-      // Folded like the stored text, so case, accents and NFC/NFD do not matter; instr() takes
-      // `%` and `_` literally. A search that folds to nothing (only accents) matches everything.
-      const needle = foldText(q.search ?? '');
-      if (needle) {
-        where.push(`instr(${SEARCH_TEXT}, ?) > 0`);
-        params.push(needle);
-      }
-      const column = SORT_COLUMN[q.sort];
-      const cmp = q.order === 'desc' ? '<' : '>';
-      if (q.after) {
-        where.push(`(${column} ${cmp} ? OR (${column} = ? AND i.id ${cmp} ?))`);
-        params.push(q.after.value, q.after.value, q.after.id);
-      }
-      const dir = q.order === 'desc' ? 'DESC' : 'ASC';
-      const sql = `${SELECT_LIST} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY ${column} ${dir}, i.id ${dir} LIMIT ?`;
-      return db.prepare<(string | number)[], LibraryListRow>(sql).all(...params, q.limit);
+      const { sql, params } = listStatement(q);
+      return db.prepare<(string | number)[], LibraryListRow>(sql).all(...params);
     },
     /** The rows with these ids (any order; unknown ids are absent). */
     byIds: (ids: readonly string[]) => byList('id', ids),

@@ -1,8 +1,8 @@
 /**
  * The media library routes under /api/admin (behind requireAdmin): the
- * listing with search, status/visibility filters, sorts and a keyset cursor;
- * lookups by id or content hash (the upload page follows its files and skips
- * ones already uploaded); editing an image's title, caption, alt text and
+ * listing with search, status, visibility and missing-alt-text filters, sorts
+ * and a keyset cursor; lookups by id or content hash (the upload page follows
+ * its files and skips ones already uploaded); editing an image's title, caption, alt text and
  * visibility; bulk delete/retry/hide/publish; an image's timeline; and the
  * slideshow order.
  */
@@ -44,6 +44,8 @@ const ImageId = z.string().regex(IMAGE_ID_PATTERN, 'not an image id');
 const ListQuery = z.object({
   status: ImageStatus.optional(),
   visibility: z.enum(['published', 'hidden']).optional(),
+  // Only the images with no alt text, for the console's "Missing alt text" filter.
+  alt: z.enum(['missing']).optional(),
   // No name or title holds a control character (sanitize-name.ts, description.ts), and a NUL
   // once ended the search pattern (SQLite's LIKE): `q=%00` matched every image.
   q: z
@@ -124,6 +126,7 @@ function listPage(library: Services['library'], q: z.infer<typeof ListQuery>) {
     limit: q.limit + 1,
     ...(q.status ? { status: q.status } : {}),
     ...(q.visibility ? { published: q.visibility === 'published' } : {}),
+    ...(q.alt === 'missing' ? { altMissing: true } : {}),
     ...(search ? { search } : {}),
     ...(q.cursor ? { after: decodeCursor(q.cursor, q.sort, order) } : {}),
   });
