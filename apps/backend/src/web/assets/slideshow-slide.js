@@ -1,9 +1,10 @@
 // One slide: a <picture> with the AVIF/WebP/JPEG srcsets so the browser picks
 // format and width, the ThumbHash placeholder and dominant colour until the
-// image has loaded, the admin's alt text, and the title and caption as a
-// <figcaption>. Text is only ever set as text. An animated image stands still
-// (its poster, the first frame) under prefers-reduced-motion and while the
-// show is paused: WCAG 2.2.2 Pause, Stop, Hide.
+// image has loaded, the admin's alt text (else words saying there is none:
+// altFor), and the title and caption as a <figcaption>. Text is only ever set
+// as text. An animated image stands still (its poster, the first frame) under
+// prefers-reduced-motion and while the show is paused: WCAG 2.2.2 Pause, Stop,
+// Hide.
 
 /** The ThumbHash decoder is passed in by slideshow.js (one import of /assets/thumbhash.js). */
 export function placeholderUrl(image, thumbHashToDataURL, events) {
@@ -17,9 +18,15 @@ export function placeholderUrl(image, thumbHashToDataURL, events) {
   }
 }
 
-/** The alt text: the admin's, else the title, else the slide's position. */
+/**
+ * The alt text: the admin's. An image may be shown without one (the console marks it, and
+ * never blocks showing it): a screen reader then hears its title, else its position, and
+ * that it has no description — not the title alone as if it described the image, and
+ * never the file name (a camera's IMG_1234.HEIC says nothing; the API does not send it).
+ */
 export function altFor(image, index, total) {
-  return image.alt || image.title || `Image ${index + 1} of ${total}`;
+  if (image.alt) return image.alt;
+  return `${image.title || `Image ${index + 1} of ${total}`} (no description)`;
 }
 
 /**

@@ -146,7 +146,7 @@ function show(i, cause = 'user') {
   preloadNeighbours();
 }
 
-/** The counter, the slide's label and a position-based alt text, for `images[index]`. */
+/** The counter, the slide's label and the alt text (its fallback names the position), for `images[index]`. */
 function describePosition() {
   slide.setAttribute('aria-label', `${index + 1} of ${images.length}`);
   $('counter').textContent = `${index + 1} / ${images.length}`;
