@@ -62,7 +62,8 @@ describe.skipIf(NO_CHROMIUM)(
       const summary = page.locator('#grid-summary');
       await expect.poll(() => page.locator('#grid > li').count()).toBe(ids.length);
       expect(await summary.getAttribute('role')).toBe('status');
-      expect(await summary.textContent()).toBe('Showing 2 images.');
+      // The seeded images have no alt text: the summary counts them.
+      expect(await summary.textContent()).toBe('Showing 2 images, 2 without alt text.');
       // Every write of the live region is a mutation (and, in a status region, read out).
       await summary.evaluate((node) => {
         const seen: string[] = [];
@@ -81,10 +82,10 @@ describe.skipIf(NO_CHROMIUM)(
       await page.locator(`#grid li[data-id="${ids[0]}"] .pick`).uncheck();
 
       await page.getByLabel('Search by name or title').fill('a11y-1');
-      await expect.poll(() => summary.textContent()).toBe('Showing 1 image.');
-      expect(await writes()).toContain('Showing 1 image.');
+      await expect.poll(() => summary.textContent()).toBe('Showing 1 image, 1 without alt text.');
+      expect(await writes()).toContain('Showing 1 image, 1 without alt text.');
       await page.getByLabel('Search by name or title').fill('');
-      await expect.poll(() => summary.textContent()).toBe('Showing 2 images.');
+      await expect.poll(() => summary.textContent()).toBe('Showing 2 images, 2 without alt text.');
       expect(errors).toEqual([]);
     });
 

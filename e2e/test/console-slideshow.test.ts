@@ -81,7 +81,7 @@ describe.skipIf(NO_CHROMIUM)(
       const title = '<b>Kite</b> & "friends"';
       await admin.getByLabel('Title', { exact: true }).fill(title);
       await admin.getByLabel('Caption').fill('Over the hill\nat dusk');
-      await admin.getByLabel('Alt text').fill('A red kite above a green hill');
+      await admin.locator('#detail').getByLabel('Alt text').fill('A red kite above a green hill');
       await admin.getByRole('button', { name: 'Save' }).click();
       await expect
         .poll(async () => await admin.locator('#describe-status').textContent())
@@ -116,7 +116,7 @@ describe.skipIf(NO_CHROMIUM)(
       const id = ids[1]!;
       await admin.goto(`${stack.backendUrl}/admin#image=${id}`);
       await admin.locator('#detail[open]').waitFor();
-      await admin.getByLabel('Alt text').fill('Typed before the second open');
+      await admin.locator('#detail').getByLabel('Alt text').fill('Typed before the second open');
       // What happens when the console finishes loading after the deep link opened the
       // dialog: the same #image= is handled again. It must not replace the form.
       const reloaded = Promise.all([

@@ -113,6 +113,13 @@ export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin
         </select>
       </div>
       <div class="field">
+        <label for="alt-filter">Alt text</label>
+        <select id="alt-filter">
+          <option value="">With and without</option>
+          <option value="missing">Missing alt text</option>
+        </select>
+      </div>
+      <div class="field">
         <label for="sort">Sort</label>
         <select id="sort">
           <option value="date:desc">Newest first</option>

@@ -3,8 +3,11 @@
 // caption and alt text with "show in slideshow", retry and delete, the
 // image's timeline (uploaded, dispatched, each attempt with its execution,
 // the outcome) and its variants. The read-only parts (facts, timeline,
-// variants) are built by admin-detail-facts.js; this file holds the dialog,
-// its form, its actions and the deep link.
+// variants) are built by admin-detail-facts.js, the alt text's field by
+// admin-alt-field.js; this file holds the dialog, its form, its actions and
+// the deep link.
+
+import { altField, markAlt } from './admin-alt-field.js';
 import { api, idPath, permanenceOf, retryNoteOf } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
 import { facts, failureCode, timelineItem, variantsTable } from './admin-detail-facts.js';
@@ -63,17 +66,7 @@ function describeForm(image) {
       'Caption',
       el('textarea', { id: 'describe-caption', maxlength: 2000, rows: 3 }),
     ),
-    field(
-      'describe-alt',
-      'Alt text',
-      el('textarea', {
-        id: 'describe-alt',
-        maxlength: 1000,
-        rows: 2,
-        'aria-describedby': 'describe-alt-hint',
-      }),
-      'What the image shows, for people who cannot see it. The slideshow reads it out.',
-    ),
+    altField(),
     el(
       'label',
       { class: 'check' },
@@ -90,6 +83,7 @@ function describeForm(image) {
     published: image.published,
   };
   fillForm(form, savedValues);
+  form.querySelector('#describe-alt').addEventListener('input', () => markAlt(form));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     status.textContent = 'Saving…';
@@ -128,6 +122,7 @@ function fillForm(form, values) {
   form.querySelector('#describe-caption').value = values.caption;
   form.querySelector('#describe-alt').value = values.altText;
   form.querySelector('#describe-published').checked = values.published;
+  markAlt(form);
 }
 
 /**

@@ -1,7 +1,8 @@
 // A library card: the checkbox that selects it (in a 44 px "Select" row of its
 // own above the card's button, not over it) and the button that opens the
-// image's detail — thumbnail, name, status and "hidden" badges. The grid, its
-// paging and the selection are admin-library.js.
+// image's detail — thumbnail, name, status, "hidden" and "No alt text" badges
+// (words, so a screen reader reads them in the button's name, not a colour or
+// an icon alone). The grid, its paging and the selection are admin-library.js.
 import { displayName, el, thumbnail } from './admin-dom.js';
 import { errorCodeOf, factsOf, selected } from './admin-selection.js';
 
@@ -44,9 +45,20 @@ function cardContent(image, onSelect) {
         el('span', { class: `badge ${image.status}` }, image.status),
         image.published ? null : el('span', { class: 'badge hidden' }, 'hidden'),
       ),
+      // Over the thumbnail's corner (admin.css), read last in the button's name.
+      image.altText ? null : el('span', { class: 'badge no-alt' }, 'No alt text'),
     ),
   ];
 }
+
+/**
+ * Whether `image` has no alt text, as the card's `data-alt-missing` holds it: the API's
+ * `altText` is '' (a blank one is stored as ''), as for its `alt=missing` filter.
+ */
+const altMissing = (image) => String(!image.altText);
+
+/** Whether the card `li` shows another alt-text state than `image` has now. */
+export const altChanged = (li, image) => li.dataset.altMissing !== altMissing(image);
 
 /** A new card for `image`; its checkbox calls `onSelect(id, checked, image)`. */
 export function card(image, onSelect) {
@@ -57,6 +69,7 @@ export function card(image, onSelect) {
       'data-status': image.status,
       'data-retryable': String(image.retryable === true),
       'data-error-code': errorCodeOf(image),
+      'data-alt-missing': altMissing(image),
     },
     ...cardContent(image, onSelect),
   );
@@ -71,6 +84,7 @@ export function updateCard(li, image, onSelect) {
   li.dataset.status = image.status;
   li.dataset.retryable = String(image.retryable === true);
   li.dataset.errorCode = errorCodeOf(image);
+  li.dataset.altMissing = altMissing(image);
   if (selected.has(image.id)) selected.set(image.id, factsOf(image));
   li.replaceChildren(...cardContent(image, onSelect));
   li.classList.toggle('selected', selected.has(image.id));

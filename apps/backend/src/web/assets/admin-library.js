@@ -1,4 +1,4 @@
-// The library grid: search, status and visibility filters, sorts; pages of
+// The library grid: search, status, visibility and missing-alt-text filters, sorts; pages of
 // images fetched with the API's nextCursor ("Load more"), of which at most
 // MAX_PAGES stay in the page — older ones are dropped and fetched again with
 // their remembered cursor ("Show newer images"), so thousands of images cost
@@ -13,7 +13,7 @@
 // a card itself is admin-library-card.js.
 import { api, countOf } from './admin-api.js';
 import { $, announce, focusFirst } from './admin-dom.js';
-import { card, updateCard } from './admin-library-card.js';
+import { altChanged, card, updateCard } from './admin-library-card.js';
 import { failureText } from './admin-reachability.js';
 import { factsOf, retrySplit, selected, sendBulk } from './admin-selection.js';
 
@@ -40,6 +40,7 @@ function query() {
   if (search) q.set('q', search);
   if ($('status-filter').value) q.set('status', $('status-filter').value);
   if ($('visibility-filter').value) q.set('visibility', $('visibility-filter').value);
+  if ($('alt-filter').value) q.set('alt', $('alt-filter').value);
   return q;
 }
 
@@ -47,7 +48,8 @@ const isDefaultView = () =>
   $('sort').value === 'date:desc' &&
   !$('search').value.trim() &&
   !$('status-filter').value &&
-  !$('visibility-filter').value;
+  !$('visibility-filter').value &&
+  !$('alt-filter').value;
 
 const cardOf = (id) => $('grid').querySelector(`li[data-id="${CSS.escape(id)}"]`);
 const cardsOf = (page) => page.ids.map(cardOf).filter(Boolean);
@@ -89,10 +91,12 @@ function updateControls() {
   $('more').hidden = !last || last.next === null || last.ids === null;
   $('newer').hidden = first === 0;
   // A status region: set only when it changes, so a poll does not announce it again.
+  const undescribed = $('grid').querySelectorAll('li[data-alt-missing="true"]').length;
   const summary =
     shown === 0 && !loading
       ? 'No image matches.'
-      : `Showing ${images(shown)}${first > 0 ? ` (after the first ${first * PAGE_SIZE})` : ''}.`;
+      : `Showing ${images(shown)}${first > 0 ? ` (after the first ${first * PAGE_SIZE})` : ''}` +
+        `${undescribed > 0 ? `, ${undescribed} without alt text` : ''}.`;
   if ($('grid-summary').textContent !== summary) $('grid-summary').textContent = summary;
   const count = selected.size;
   $('selection-count').textContent = `${count} selected`;
@@ -243,10 +247,11 @@ export async function refreshGrid({ everyCard = false } = {}) {
     if (!image) {
       forget(id);
       changed = true;
-    } else if (li && li.dataset.status !== image.status) {
+    } else if (li && (li.dataset.status !== image.status || altChanged(li, image))) {
+      // An alt text written or cleared elsewhere changes the summary's count; a selected
+      // image that failed (or left `failed`) changes what the bulk Retry takes.
+      changed ||= altChanged(li, image) || selected.has(id);
       updateCard(li, image, select);
-      // A selected image that failed (or left `failed`) changes what the bulk Retry takes.
-      changed ||= selected.has(id);
     }
   }
   if (changed) updateControls();
@@ -314,7 +319,7 @@ export function initLibrary({ changed }) {
     e.preventDefault();
     resetGrid();
   });
-  for (const id of ['status-filter', 'visibility-filter', 'sort']) {
+  for (const id of ['status-filter', 'visibility-filter', 'alt-filter', 'sort']) {
     $(id).addEventListener('change', () => resetGrid());
   }
   $('more').addEventListener('click', loadMore);
