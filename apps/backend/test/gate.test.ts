@@ -6,9 +6,9 @@
  * otherwise), before and after the app is served. In local mode the app's
  * Host rule (src/auth/host-guard.ts) comes before all of them, so a
  * DNS-rebound page cannot read the lease's owner from `/readyz`; production
- * answers any Host (Cloud Run's startup probe).
+ * answers any Host (Cloud Run's startup probe) and tells it only the phase.
  */
-import { ErrorAnswer } from '@slideshow/contracts';
+import { ErrorAnswer, NotReadyAnswer, ReadyAnswer } from '@slideshow/contracts';
 import { describe, expect, it } from 'vitest';
 import { createGate } from '../src/writer/gate.ts';
 import { createWriterGate } from '../src/writer/single-writer.ts';
@@ -29,7 +29,7 @@ async function send(
 describe('the starting gate', () => {
   it('adds its own headers (HSTS in production) to every answer it makes, never to the app answers', async () => {
     const hsts = { 'strict-transport-security': 'max-age=63072000' };
-    const gate = createGate({ leaseHeld: () => true, headers: hsts });
+    const gate = createGate({ leaseHeld: () => true, detail: 'full', headers: hsts });
     gate.setPhase('starting', 'waiting for the database lease');
     for (const path of ['/api/admin/images', '/readyz']) {
       const response = await send(gate, 'GET', path);
@@ -49,7 +49,7 @@ describe('the starting gate', () => {
   });
 
   it('answers 503 NOT_READY as an ErrorAnswer with a request id and the app headers', async () => {
-    const gate = createGate({ leaseHeld: () => false });
+    const gate = createGate({ leaseHeld: () => false, detail: 'full' });
     gate.setPhase('starting', 'waiting for the database lease');
     const response = await send(gate, 'GET', '/api/admin/images');
     const body = await expectAnswer(ErrorAnswer, response, 503);
@@ -68,7 +68,7 @@ describe('the starting gate', () => {
   });
 
   it('answers /readyz 503 as an ErrorAnswer with the phase while not ready', async () => {
-    const gate = createGate({ leaseHeld: () => false });
+    const gate = createGate({ leaseHeld: () => false, detail: 'full' });
     gate.setPhase('starting', 'restoring the database', { epoch: 3 });
     const response = await send(gate, 'GET', '/readyz');
     const body = await expectAnswer(ErrorAnswer, response, 503);
@@ -82,7 +82,7 @@ describe('the starting gate', () => {
 
   it('takes only GET and HEAD on /readyz, starting or serving', async () => {
     let held = false;
-    const gate = createGate({ leaseHeld: () => held });
+    const gate = createGate({ leaseHeld: () => held, detail: 'full' });
     for (const serving of [false, true]) {
       if (serving) {
         held = true;
@@ -151,5 +151,36 @@ describe("the gate's answers and the local Host rule (DNS rebinding)", () => {
     for (const host of ['backend-abc123-ew.a.run.app', '169.254.8.1:8080', 'rebind.example']) {
       await expectJson(await send(cloud, 'GET', '/readyz', { host }), 200);
     }
+  });
+});
+
+describe('the gate in production (a public Cloud Run service)', () => {
+  const owner = 'backend-7f9c-host/1/Ab12Cd';
+  const successor = 'backend-8e2d-host/1/Zz98Yy';
+
+  it("tells any caller only the phase: not the lease's owner, its epochs or a successor's name", async () => {
+    let held = false;
+    const gate = createWriterGate({ mode: 'production', publicUrl: undefined }, () => held);
+    gate.setPhase('starting', 'restoring the database', { epoch: 3, owner });
+    for (const path of ['/readyz', '/api/admin/images']) {
+      const starting = await send(gate, 'GET', path, { host: 'anyone.example' });
+      const body = await expectAnswer(NotReadyAnswer.strict(), starting, 503);
+      expect(body.phase, path).toBe('starting');
+      expect(body.error.message, path).toBe('this instance is not ready (starting)');
+    }
+    held = true;
+    gate.openWrites();
+    gate.serve(() => new Response('app'), { epoch: 3, owner, restoredEpoch: 2 });
+    const ready = await send(gate, 'GET', '/readyz', { host: 'anyone.example' });
+    expect(await expectAnswer(ReadyAnswer.strict(), ready, 200)).toEqual({
+      ready: true,
+      phase: 'serving',
+    });
+    gate.setPhase('handing-over', `handing the database lease over to ${successor}`);
+    const leaving = await send(gate, 'GET', '/readyz');
+    const text = await leaving.clone().text();
+    expect(leaving.status, text).toBe(503);
+    expect(text).not.toMatch(/backend-|epoch|owner|handing the/);
+    expect((await expectAnswer(NotReadyAnswer.strict(), leaving, 503)).phase).toBe('handing-over');
   });
 });

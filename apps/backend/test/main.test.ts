@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ReadyAnswer } from '@slideshow/contracts';
 import {
   type FakeCloudTasksServer,
   startFakeCloudTasksServer,
@@ -165,6 +166,39 @@ describe('the backend process (src/main.ts)', () => {
       const local = await getWithHost(`${running.url}/readyz`, `localhost:${port}`);
       expect(local.status, local.body).toBe(200);
       expect(JSON.parse(local.body)).toMatchObject({ ready: true, owner: expect.any(String) });
+    } finally {
+      expect(await stop(running)).toBe(0);
+    }
+  });
+
+  it('answers /readyz in production with the phase alone: anyone may ask, so it names no lease owner', async () => {
+    const data = join(dir, 'production');
+    const running = await startBackend({
+      MODE: 'production',
+      HOST: '127.0.0.1',
+      DATA_DIR: data,
+      STORAGE_URL: pathToFileURL(join(data, 'storage')).href,
+      PUBLIC_URL: 'https://backend-abc123-ew.a.run.app',
+      PUBLIC_MEDIA_BASE_URL: 'https://storage.googleapis.com/media/',
+      ADMIN_PASSWORD: 'a production password for this test',
+      GOOGLE_CLOUD_PROJECT: 'p',
+      GOOGLE_CLOUD_LOCATION: 'europe-west1',
+      DISPATCH: 'dry-run',
+      CALLBACK_AUTH: 'shared-secret',
+      CALLBACK_SECRET: 'production-callback-secret-0123456789abcdef',
+    });
+    try {
+      // The start-up log names the owner (for the operator); the public answer does not.
+      expect(running.stderr()).toMatch(/"mode":"production"[^\n]*"owner":"[^"]+"/);
+      const { port } = new URL(running.url);
+      for (const host of [`127.0.0.1:${port}`, 'backend-abc123-ew.a.run.app', 'rebind.example']) {
+        const ready = await getWithHost(`${running.url}/readyz`, host);
+        expect(ready.status, ready.body).toBe(200);
+        expect(ReadyAnswer.strict().parse(JSON.parse(ready.body)), host).toEqual({
+          ready: true,
+          phase: 'serving',
+        });
+      }
     } finally {
       expect(await stop(running)).toBe(0);
     }

@@ -29,7 +29,7 @@ describe('the write fence over every state-changing route', () => {
   const queueAdmin = createDryRunQueueAdmin();
 
   beforeAll(async () => {
-    const gate = createGate({ leaseHeld: () => held });
+    const gate = createGate({ leaseHeld: () => held, detail: 'full' });
     gate.openWrites();
     gate.serve(() => new Response(null, { status: 204 }));
     t = await makeApp({ writeFence: gate, queueAdmin });

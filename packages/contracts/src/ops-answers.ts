@@ -28,6 +28,22 @@ export const StatusAnswer = z.object({
 });
 export type StatusAnswer = z.infer<typeof StatusAnswer>;
 
+/**
+ * Where a backend instance is in its life (the single-writer gate, docs/deploy.md,
+ * "One writer: the database lease"): it serves only while it holds the database lease.
+ */
+export const WriterPhase = z.enum(['starting', 'serving', 'handing-over', 'retired', 'stopping']);
+export type WriterPhase = z.infer<typeof WriterPhase>;
+
+/**
+ * `GET /readyz` 200 (public; Cloud Run's startup probe reads only the status): the instance
+ * holds the lease and serves. Production answers exactly these two fields, as anyone may
+ * ask a Cloud Run service; local mode adds the lease's facts for the developer (its
+ * `owner`: the machine's name and the pid; the epochs), behind its Host rule.
+ */
+export const ReadyAnswer = z.object({ ready: z.literal(true), phase: z.literal('serving') });
+export type ReadyAnswer = z.infer<typeof ReadyAnswer>;
+
 /** `GET /healthz`: the database answered. */
 export const HealthAnswer = z.object({ ok: z.literal(true) });
 export type HealthAnswer = z.infer<typeof HealthAnswer>;
@@ -46,3 +62,11 @@ export const ErrorAnswer = z.object({
   }),
 });
 export type ErrorAnswer = z.infer<typeof ErrorAnswer>;
+
+/**
+ * `GET /readyz` 503: an {@link ErrorAnswer} (`NOT_READY`) and the phase. Production's message
+ * names only the phase; local mode's gives the reason (a handover names its successor) and
+ * adds the lease's facts, as {@link ReadyAnswer} does.
+ */
+export const NotReadyAnswer = ErrorAnswer.extend({ phase: WriterPhase });
+export type NotReadyAnswer = z.infer<typeof NotReadyAnswer>;

@@ -9,21 +9,25 @@
  *   path answers 503 `NOT_READY` with `Retry-After`.
  * - every answer here is an app answer's shape: the error body is `ErrorAnswer` with a
  *   request id, with `X-Request-Id`, `nosniff` and `no-store`.
- * - in local mode, the app's Host rule (auth/host-guard.ts, passed in as `hostCheck`)
- *   comes first: a DNS-rebound page is same-origin with the backend, and `/readyz`
- *   tells more than up or down (the lease's owner names the machine and the pid,
- *   the phase's reason a handover's successor). Refused: 403 `FORBIDDEN`, nothing else.
+ * - what the answers tell besides ready or not is `detail` (readinessDetailFor):
+ *   locally everything — the phase's reason (a handover's names its successor) and
+ *   the lease's facts (its owner names the machine and the pid; the epochs) — behind
+ *   the app's Host rule (auth/host-guard.ts, passed in as `hostCheck`), which comes
+ *   first: a DNS-rebound page is same-origin with the backend. Refused: 403
+ *   `FORBIDDEN`, nothing else. In production only the phase: a Cloud Run service
+ *   answers anyone, and its startup probe reads only the status.
  * - writes (non-safe methods) are admitted only while `writable()`: the lease
  *   is held and no handover or shutdown began; refused ones answer 503
  *   `LEASE_NOT_HELD` (retryable). Admitted writes are counted so a handover
  *   can wait for them to finish.
  */
+import type { NotReadyAnswer, ReadyAnswer, WriterPhase } from '@slideshow/contracts';
 import { AppError } from '@slideshow/runtime';
 import type { HostCheck } from '../auth/host-guard.ts';
 import { errorBody, requestIdFor, statusFor } from '../http-errors.ts';
 
-/** Where the instance is in its life. */
-export type WriterPhase = 'starting' | 'serving' | 'handing-over' | 'retired' | 'stopping';
+/** Where the instance is in its life (the contracts' `WriterPhase`, which /readyz names). */
+export type { WriterPhase };
 
 /** A fetch handler (Hono's `app.fetch`). */
 export type FetchHandler = (request: Request, env?: unknown) => Response | Promise<Response>;
@@ -31,10 +35,28 @@ export type FetchHandler = (request: Request, env?: unknown) => Response | Promi
 /** Facts shown by /readyz. */
 export type ReadinessFacts = Record<string, string | number | null>;
 
+/**
+ * What the gate's answers tell besides ready or not: `full`, the phase's reason and the
+ * lease's facts; `phase`, the phase alone.
+ */
+export type ReadinessDetail = 'full' | 'phase';
+
+/**
+ * The detail for a mode: `full` locally, where the developer and the stack's tools read the
+ * lease's owner and epochs (the Host rule keeps rebound pages out); `phase` in production,
+ * where a Cloud Run service is public unless restricted: anyone could read the owner (the
+ * host name, the pid) and the epochs, and the startup probe needs only the status.
+ */
+export function readinessDetailFor(mode: 'local' | 'production'): ReadinessDetail {
+  return mode === 'local' ? 'full' : 'phase';
+}
+
 /** Options for {@link createGate}. */
 export interface GateOptions {
   /** True while the lease is held (its monotonic deadline not passed). */
   leaseHeld: () => boolean;
+  /** What the answers tell besides ready or not ({@link readinessDetailFor}). */
+  detail: ReadinessDetail;
   /** Headers every answer of the gate's own carries besides the app's usual ones (HSTS in production). */
   headers?: Readonly<Record<string, string>>;
   /** The app's Host rule, applied before the gate's own answers (local mode; `hostCheckFor`). */
@@ -89,13 +111,15 @@ function leaseNotHeld(phase: WriterPhase): AppError {
   );
 }
 
-/** The answer of `/readyz`: 200 when `ready`, else 503 NOT_READY with `reason`; both with `facts`. */
-function readiness(
-  request: Request,
-  ready: boolean,
-  reason: string,
-  facts: ReadinessFacts,
-): Response {
+/** What the gate says of its state: the phase always, the reason and the facts with `full` detail. */
+interface Told {
+  phase: WriterPhase;
+  reason: string;
+  facts: ReadinessFacts;
+}
+
+/** The answer of `/readyz`: 200 when `ready`, else 503 NOT_READY with the reason; both with the phase and the facts. */
+function readiness(request: Request, ready: boolean, told: Told): Response {
   if (!READYZ_METHODS.includes(request.method)) {
     const refused = new AppError(
       'METHOD_NOT_ALLOWED',
@@ -103,8 +127,29 @@ function readiness(
     );
     return refusal(request, refused, {}, { allow: READYZ_METHODS.join(', ') });
   }
-  if (!ready) return refusal(request, new AppError('NOT_READY', reason), facts);
-  return json(200, { ready: true, ...facts }, requestIdFor(request.headers.get('x-request-id')));
+  if (!ready) {
+    const shown: Omit<NotReadyAnswer, 'error'> = { phase: told.phase };
+    return refusal(request, new AppError('NOT_READY', told.reason), { ...shown, ...told.facts });
+  }
+  const answer: ReadyAnswer = { ready: true, phase: 'serving' };
+  return json(200, { ...answer, ...told.facts }, requestIdFor(request.headers.get('x-request-id')));
+}
+
+/**
+ * The gate's own answer to `request`: the Host rule's refusal, `/readyz`, or, while the app is
+ * not served, 503 NOT_READY for every other path.
+ */
+function ownAnswer(
+  request: Request,
+  hostCheck: HostCheck | undefined,
+  ready: boolean,
+  told: Told,
+): Response {
+  const refused = hostCheck?.(request);
+  if (refused) return refusal(request, refused);
+  if (new URL(request.url).pathname === '/readyz') return readiness(request, ready, told);
+  const refusedNow = new AppError('NOT_READY', told.reason);
+  return refusal(request, refusedNow, { phase: told.phase }, { 'retry-after': '2' });
 }
 
 /** Creates the gate. */
@@ -128,6 +173,10 @@ export function createGate(options: GateOptions) {
     return response;
   };
   const admitting = () => phase === 'serving' && writable();
+  const told = (): Told =>
+    options.detail === 'full'
+      ? { phase, reason, facts }
+      : { phase, reason: `this instance is not ready (${phase})`, facts: {} };
 
   return {
     /** The server's fetch handler. */
@@ -135,14 +184,7 @@ export function createGate(options: GateOptions) {
       const path = new URL(request.url).pathname;
       if (app && path !== '/readyz') return app(request, env);
       // The app checks its own requests; these answers are the gate's.
-      const refused = options.hostCheck?.(request);
-      if (refused) return withOwnHeaders(refusal(request, refused));
-      if (path === '/readyz') {
-        return withOwnHeaders(readiness(request, admitting(), reason, { phase, ...facts }));
-      }
-      return withOwnHeaders(
-        refusal(request, new AppError('NOT_READY', reason), { phase }, { 'retry-after': '2' }),
-      );
+      return withOwnHeaders(ownAnswer(request, options.hostCheck, admitting(), told()));
     },
     /** Sets the phase and the reason /readyz gives. */
     setPhase(next: WriterPhase, why: string, more: ReadinessFacts = {}) {

@@ -50,7 +50,7 @@ import { createWriterEpochsRepository } from '../db/writer-epochs-repository.ts'
 import { HSTS, sendsHsts } from '../hsts.ts';
 import { serverOptions } from '../server-options.ts';
 import { bounded, createEndings, SHUTDOWN_BUDGET, type WriterState } from './endings.ts';
-import { createGate, type FetchHandler, type Gate } from './gate.ts';
+import { createGate, type FetchHandler, type Gate, readinessDetailFor } from './gate.ts';
 import { type Litestream, replicaPathFor } from './litestream.ts';
 import { recordEpoch } from './record-epoch.ts';
 import { listReplicaEpochs } from './replica-epochs.ts';
@@ -241,7 +241,8 @@ async function acquireLease(
 /**
  * The gate for `config`, with the app's policies on its own answers: HSTS in production over
  * HTTPS (hsts.ts), and in local mode the Host rule (auth/host-guard.ts); none in production,
- * where Cloud Run's startup probe reaches `/readyz` with whatever `Host` it sends.
+ * where Cloud Run's startup probe reaches `/readyz` with whatever `Host` it sends — and where
+ * the answers tell only the phase, not the lease's owner and epochs (readinessDetailFor).
  */
 export function createWriterGate(
   config: Pick<BackendConfig, 'mode' | 'publicUrl'>,
@@ -249,6 +250,7 @@ export function createWriterGate(
 ): Gate {
   return createGate({
     leaseHeld,
+    detail: readinessDetailFor(config.mode),
     headers: sendsHsts(config.mode, config.publicUrl) ? { 'strict-transport-security': HSTS } : {},
     hostCheck: hostCheckFor(config.mode, config.publicUrl),
   });
