@@ -116,7 +116,8 @@ type StoredOriginal = Omit<AcceptedOriginal, 'priority' | 'preset' | 'now'>;
 /**
  * Records a stored original as an accepted image (row + outbox row), or, when
  * its sha256 is already known, deletes the new object and answers the
- * existing image as a duplicate.
+ * existing image as a duplicate. Either line names the image that exists
+ * (`imageId`): the new one, or the one the file repeats.
  */
 async function recordStored(ctx: ReceiveContext, log: Logger, stored: StoredOriginal) {
   const { key, probe, bytes } = stored;
@@ -131,9 +132,9 @@ async function recordStored(ctx: ReceiveContext, log: Logger, stored: StoredOrig
   if (duplicate) {
     await ctx.store.delete(key);
     ctx.lifecycle.releaseOriginal(key);
-    log.info('duplicate upload', { existing: row.id, bytes });
+    log.info('duplicate upload', { imageId: row.id, bytes });
   } else {
-    log.info('image accepted', { bytes, format: probe.format });
+    log.info('image accepted', { imageId: row.id, bytes, format: probe.format });
   }
   return { row, duplicate };
 }
@@ -177,7 +178,9 @@ export async function storeOne(
   const originalName = sanitizeName(multipartFilename(filename));
   const id = newImageId();
   const key = originalKey(id);
-  const log = ctx.logger.child({ imageId: id });
+  // Not `imageId`: until the file is accepted, `id` names no image (and a refused one never
+  // will); the request's lines carry its request id, and this file's its name.
+  const log = ctx.logger.child({ fileName: originalName });
   let truncated = false;
   let streamError: AppError | undefined;
   let storageError: AppError | undefined;

@@ -105,16 +105,23 @@ export async function openUploadSession(
   }
   const now = ctx.now();
   const expiresAt = now + ctx.ttlMs;
+  const originalName = sanitizeName(request.name);
   ctx.repos.uploadSessions.add({
     id,
     key,
     session_url: url,
-    original_name: sanitizeName(request.name),
+    original_name: originalName,
     bytes: request.size,
     created_at: now,
     expires_at: expiresAt,
   });
-  ctx.logger.info('upload session opened', { imageId: id, bytes: request.size });
+  // Not `imageId`: the id becomes an image's only if `complete` accepts the object. Not
+  // `sessionId` either: the logger redacts every field named like a session (a cookie's).
+  ctx.logger.info('upload session opened', {
+    resumableUploadId: id,
+    fileName: originalName,
+    bytes: request.size,
+  });
   return {
     id,
     sessionUrl: url,
@@ -158,7 +165,10 @@ export async function cancelUploadSession(
     throw new AppError('CONFLICT', `upload ${id} is being completed`);
   }
   await discard(row, ctx);
-  ctx.logger.info('upload session cancelled', { imageId: id });
+  ctx.logger.info('upload session cancelled', {
+    resumableUploadId: id,
+    fileName: row.original_name,
+  });
   return { cancelled: true };
 }
 
@@ -179,7 +189,7 @@ function completedBefore(ctx: UploadSessionContext, id: string): FileOutcome {
     throw new AppError('NOT_FOUND', `upload ${id} became image ${done.image_id}, since deleted`);
   }
   ctx.logger.info('upload session completed before; same answer', {
-    sessionId: id,
+    resumableUploadId: id,
     imageId: done.image_id,
   });
   return {
@@ -203,7 +213,8 @@ export async function completeUploadSession(
   if (!ctx.repos.uploadSessions.claim(id, ctx.now() + UPLOAD_SESSION_DEFAULTS.verifyGraceMs)) {
     throw new AppError('CONFLICT', `upload ${id} is already being completed`);
   }
-  const log = ctx.logger.child({ imageId: id });
+  // The image id only once accepted (below): a refused object never becomes an image.
+  const log = ctx.logger.child({ resumableUploadId: id, fileName: row.original_name });
   try {
     const status = await uploadsOf(ctx.store).uploadStatus(row.session_url, row.bytes);
     if (!status.complete) {
@@ -254,9 +265,14 @@ export async function completeUploadSession(
     if (duplicate) {
       await ctx.store.delete(row.key);
       ctx.lifecycle.releaseOriginal(row.key);
-      log.info('duplicate upload', { existing: image.id, bytes });
+      log.info('duplicate upload', { imageId: image.id, bytes });
     } else {
-      log.info('image accepted', { bytes, format: probe.format, via: 'upload session' });
+      log.info('image accepted', {
+        imageId: image.id,
+        bytes,
+        format: probe.format,
+        via: 'upload session',
+      });
     }
     // The session has done its work; a leftover server-side session is only bookkeeping.
     await uploadsOf(ctx.store)
