@@ -30,7 +30,13 @@
  *
  * The loop wakes on `notify()` (after an insert) or every `pollIntervalMs`.
  */
-import { QUEUES, type QueueName, type TaskDispatcher, toDispatchError } from '@slideshow/dispatch';
+import {
+  imageLogFields,
+  QUEUES,
+  type QueueName,
+  type TaskDispatcher,
+  toDispatchError,
+} from '@slideshow/dispatch';
 import { coerceError, type Logger } from '@slideshow/runtime';
 import type { Db } from './db/open-database.ts';
 import { judgeFailedDispatch, type RetryPolicy } from './dispatch-verdict.ts';
@@ -150,13 +156,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { finish, settleFailure } = createOutcomeWriter({ ...options, now, policy: o });
 
   const dispatchUnit = async (unit: DispatchUnit, done: DispatchUnit[]): Promise<boolean> => {
+    // The images by the field names of every line on their way (imageId, or a batch's imageIds),
+    // and the dispatch key that names the task and labels the execution: an operator follows
+    // the image from here to its task's lines by it (docs/operations.md, "Monitoring").
     const context = {
-      key: unit.key,
+      dispatchKey: unit.key,
       queue: unit.queue,
       images: unit.rows.length,
-      ...(unit.rows.length === 1
-        ? { imageId: unit.rows[0]?.image_id, generation: unit.rows[0]?.generation }
-        : {}),
+      ...imageLogFields(unit.argument),
     };
     try {
       const result = await dispatcher.dispatch({
@@ -167,7 +174,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         argument: unit.argument,
       });
       done.push(unit);
-      logger.debug('dispatched', {
+      // INFO: the one line between an image's acceptance and its workflow execution.
+      logger.info('dispatched', {
         ...context,
         taskName: result.taskName,
         alreadyExisted: result.alreadyExisted,

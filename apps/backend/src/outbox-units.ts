@@ -109,7 +109,13 @@ export function formBatches(plan: BatchPlan, now: number): void {
         key,
         chunk.map((r) => r.id),
       );
-      plan.logger.debug('batch formed', { queue, key, images: chunk.length, argumentBytes: bytes });
+      plan.logger.debug('batch formed', {
+        queue,
+        dispatchKey: key,
+        images: chunk.length,
+        imageIds: chunk.map((r) => r.image_id),
+        argumentBytes: bytes,
+      });
       start = end;
     }
   }

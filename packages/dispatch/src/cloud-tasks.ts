@@ -22,6 +22,7 @@ import {
   type DispatchRequest,
   type DispatchResult,
   type ExecutionState,
+  imageLogFields,
   type QueueName,
   type TaskCancellation,
   type TaskDispatcher,
@@ -235,6 +236,7 @@ export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions)
       const queue = queueId(request.queue);
       const taskName = client.taskPath(options.project, options.location, queue, request.key);
       const context = { key: request.key, taskName };
+      const logged = { dispatchKey: request.key, taskName, ...imageLogFields(request.argument) };
       try {
         await client.createTask(
           {
@@ -247,11 +249,11 @@ export function createCloudTasksDispatcher(options: CloudTasksDispatcherOptions)
           },
           { timeout },
         );
-        logger.debug('task created', context);
+        logger.debug('task created', logged);
         return { taskName, alreadyExisted: false };
       } catch (error) {
         if (grpcCode(error) === ALREADY_EXISTS) {
-          logger.debug('task already existed', context);
+          logger.debug('task already existed', logged);
           return { taskName, alreadyExisted: true };
         }
         throw dispatchError(error, 'Cloud Tasks createTask', context);

@@ -101,6 +101,7 @@ describe('the dry-run dispatcher', () => {
       message: 'dry-run dispatch',
       key: taskNameFor('img-1', 0),
       argument: { file_id: 'img-1', generation: 0 },
+      imageId: 'img-1',
     });
     expect(await dispatcher.executionState?.(taskNameFor('img-1', 0))).toBeUndefined();
     expect(await dispatcher.taskState?.(taskNameFor('img-1', 0), 'uploads')).toBeUndefined();

@@ -9,6 +9,7 @@ import {
   assertDispatchKey,
   type DispatchRequest,
   type DispatchResult,
+  imageLogFields,
   type TaskCancellation,
   type TaskDispatcher,
 } from './task-dispatcher.ts';
@@ -46,6 +47,7 @@ export function createDryRunDispatcher(options: DryRunDispatcherOptions = {}): D
       logger.info('dry-run dispatch', {
         key: request.key,
         argument: request.argument,
+        ...imageLogFields(request.argument),
         queue: request.queue,
         taskName,
         alreadyExisted,

@@ -114,6 +114,23 @@ export function toDispatchError(error: unknown): AppError {
   });
 }
 
+/** The images of a dispatch as log fields: one image and its generation, or a batch's. */
+export type ImageLogFields =
+  | { imageId: string; generation: number }
+  | { imageIds: string[]; generations: number[] };
+
+/**
+ * The images a dispatch is about, as the fields of its log lines: `imageId` (and `generation`)
+ * for one image, `imageIds` (and `generations`) for a batch — the names every log line on an
+ * image's way uses (the backend's, the processor's, local-cloud's), so that one grep or one
+ * filter by an image id finds its dispatch too (docs/operations.md, "Monitoring").
+ */
+export function imageLogFields(argument: WorkflowArgument): ImageLogFields {
+  return 'file_id' in argument
+    ? { imageId: argument.file_id, generation: argument.generation }
+    : { imageIds: argument.file_ids, generations: argument.generations };
+}
+
 /** Shape of a dispatch key: a Cloud Tasks task id that is also a valid Workflows label value. */
 export const DISPATCH_KEY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 

@@ -21,6 +21,7 @@ import {
   type DispatchRequest,
   type DispatchResult,
   type ExecutionState,
+  imageLogFields,
   type TaskDispatcher,
 } from './task-dispatcher.ts';
 
@@ -71,10 +72,11 @@ export function createWorkflowsDispatcher(options: WorkflowsDispatcherOptions): 
       assertArgumentSize(request.argument);
       const key = request.key;
       const context = { dispatchKey: key };
+      const logged = { ...context, ...imageLogFields(request.argument) };
       const existing = await api.findByLabel(DISPATCH_KEY_LABEL, key);
       if (existing !== undefined) {
         logger.debug('workflow execution already existed', {
-          ...context,
+          ...logged,
           execution: existing.name,
         });
         return { taskName: existing.name, alreadyExisted: true };
@@ -91,7 +93,7 @@ export function createWorkflowsDispatcher(options: WorkflowsDispatcherOptions): 
           { timeout: api.timeout },
         );
         const name = execution.name ?? '';
-        logger.debug('workflow execution created', { ...context, execution: name });
+        logger.debug('workflow execution created', { ...logged, execution: name });
         return { taskName: name, alreadyExisted: false };
       } catch (error) {
         throw dispatchError(error, 'Workflows createExecution', context);

@@ -40,6 +40,13 @@ async function ingestOne(key: string, ctx: ReceiveContext): Promise<FileOutcome>
         now: ctx.now(),
       }),
     );
+    // As an upload's lines (store-file-part.ts): the image the object became, or repeats.
+    ctx.logger.info(duplicate ? 'duplicate upload' : 'image accepted', {
+      imageId: row.id,
+      key,
+      bytes,
+      via: 'ingest',
+    });
     return { originalName, id: row.id, status: row.status, duplicate };
   } catch (error) {
     const appError = coerceError(error);

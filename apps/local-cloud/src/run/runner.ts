@@ -14,6 +14,7 @@
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
 import { ApiError } from '../google-error.ts';
+import { envImageFields, type ImageLogFields } from '../image-log-fields.ts';
 import { LIMITS } from '../limits.ts';
 import { killLeftover } from './child-process.ts';
 import {
@@ -87,6 +88,17 @@ interface RunnerContext extends TaskAttemptsContext {
   cancels: Map<string, AbortController>;
 }
 
+/**
+ * The images the execution is about, for its log lines (image-log-fields.ts). Optional
+ * chaining throughout: a stored execution that cannot be resumed may lack any part, and its
+ * log line must still be written.
+ */
+function imagesOf(execution: Execution): ImageLogFields {
+  const containers: Execution['template']['containers'] | undefined =
+    execution.template?.containers;
+  return envImageFields(Array.isArray(containers) ? containers[0]?.env : undefined);
+}
+
 /** Updates the execution's task counts and update time from its table. */
 function summarize(execution: Execution, table: TaskTable, now: () => number): void {
   Object.assign(execution, countTasks(table, execution.template.maxRetries), {
@@ -108,7 +120,11 @@ function failWithoutRunning(ctx: RunnerContext, execution: Execution, message: s
   ];
   ctx.store.putExecution(execution, true);
   noteLatest(ctx.store, execution, 'EXECUTION_FAILED');
-  ctx.logger.error('job execution failed before running', { execution: execution.name, message });
+  ctx.logger.error('job execution failed before running', {
+    execution: execution.name,
+    ...imagesOf(execution),
+    message,
+  });
   return execution;
 }
 
@@ -206,6 +222,7 @@ async function runExecution(
   noteLatest(store, execution, status);
   logger.info(failed ? 'job execution failed' : 'job execution succeeded', {
     execution: execution.name,
+    ...imagesOf(execution),
     succeeded: execution.succeededCount,
     failed: execution.failedCount,
   });
@@ -227,6 +244,7 @@ function restoreBlankedSecrets(ctx: RunnerContext, execution: Execution): void {
   container.env = env;
   ctx.logger.warn('a resumed job execution gets its pinned secrets back as references', {
     execution: execution.name,
+    ...imagesOf(execution),
     variables: restored,
   });
 }
@@ -251,7 +269,7 @@ function resumeRow(
         row.cancelRequested
           ? 'ending a job execution cancelled before the last stop'
           : 'resuming a job execution left unfinished',
-        { execution: row.name },
+        { execution: row.name, ...imagesOf(execution) },
       );
       launch(execution, row.cancelRequested);
       return;
@@ -296,6 +314,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       .catch((error: unknown) => {
         logger.error('job execution crashed', {
           execution: execution.name,
+          ...imagesOf(execution),
           error: coerceError(error),
         });
         return undefined;

@@ -7,6 +7,7 @@
  * attempt is persisted as it starts (then with its pid) and as it ends.
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
+import { envImageFields } from '../image-log-fields.ts';
 import { parseDuration } from '../time.ts';
 import { type AttemptOutcome, logChildLine, runAttempt } from './child-process.ts';
 import type { JobPolicy } from './job-policy.ts';
@@ -85,8 +86,13 @@ export async function runTask(
   const container = execution.template.containers[0]!;
   const shortExec = execution.name.split('/').pop() ?? '';
   const limit = container.resources?.limits?.memory;
+  // Every line of a one-image task names its image (its output's plain lines too: a crash's
+  // trace). A batch task's lines do not carry the whole list: the processor's own lines name
+  // the image each is about, and a failed attempt's line lists the execution's.
+  const images = envImageFields(container.env);
+  const lineImages = 'imageId' in images ? images : {};
   for (let attempt = firstAttempt; attempt <= execution.template.maxRetries; attempt++) {
-    const log = ctx.logger.child({ execution: shortExec, task: index, attempt });
+    const log = ctx.logger.child({ execution: shortExec, task: index, attempt, ...lineImages });
     if (!(await ctx.slots.acquire(signal))) return ctx.stopping.aborted ? 'stopped' : 'cancelled';
     store.startAttempt(execution.name, index, attempt, null, now());
     ctx.record(table, execution, index, attempt, 'running');
@@ -99,7 +105,7 @@ export async function runTask(
       store.endAttempt(execution.name, index, attempt, 'failed', null, message, now());
       ctx.record(table, execution, index, attempt, 'failed');
       store.putExecution(execution, false);
-      log.warn('task attempt failed', { reason: 'secret', message });
+      log.warn('task attempt failed', { ...images, reason: 'secret', message });
       continue;
     }
     Object.assign(env, {
@@ -131,6 +137,7 @@ export async function runTask(
     const ended = endAttempt(ctx, { execution, table, index }, attempt, outcome, cancel);
     if (ended !== undefined) return ended;
     log.warn('task attempt failed', {
+      ...images,
       reason: outcome.reason,
       exitCode: outcome.exitCode,
       message: outcome.message,

@@ -11,6 +11,7 @@
  * is set aside instead of being run again at every start.
  */
 import { coerceError, type Logger } from '@slideshow/runtime';
+import { argumentImageFields, argumentTextImageFields } from '../image-log-fields.ts';
 import type { OutboundPolicy } from '../outbound-policy.ts';
 import { formatDuration } from '../time.ts';
 import {
@@ -198,7 +199,7 @@ async function runExecution(
   const { workflowId, executionId } = nameParts(execution.name);
   const workflowName = execution.name.split('/executions/')[0] ?? '';
   const revision = store.getRevision(workflowName, execution.workflowRevisionId);
-  const log = logger.child({ execution: executionId, workflow: workflowId });
+  let log = logger.child({ execution: executionId, workflow: workflowId });
   if (!revision) {
     ctx.finish(execution, {
       state: 'FAILED',
@@ -208,7 +209,12 @@ async function runExecution(
   }
   try {
     const program = parseWorkflow(revision.sourceContents);
-    const result = await executeWorkflow(program, JSON.parse(execution.argument || 'null'), {
+    const argument: unknown = JSON.parse(execution.argument || 'null');
+    // Every line of the run names the images its argument names (image-log-fields.ts).
+    log = log.child(argumentImageFields(argument));
+    // As Google logs an execution's start (ExecutionsSystemLog `start`), with its end below.
+    log.info('workflow execution started');
+    const result = await executeWorkflow(program, argument, {
       env: executionEnv(execution, revision.userEnvVars),
       http: ctx.http,
       connectors: ctx.deps.connectorsFor(execution.name),
@@ -264,6 +270,7 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
       .catch((error: unknown) => {
         logger.error('workflow execution crashed', {
           execution: execution.name,
+          ...argumentTextImageFields(execution.argument),
           error: coerceError(error),
         });
       })
@@ -299,7 +306,11 @@ export function createExecutionsRunner(deps: ExecutionsRunnerDeps): ExecutionsRu
         const runs = store.unfinishedRuns(execution.name);
         if (runs >= MAX_UNFINISHED_RUNS) {
           finish(execution, setAside(runs));
-          const fields = { execution: execution.name, runs };
+          const fields = {
+            execution: execution.name,
+            runs,
+            ...argumentTextImageFields(execution.argument),
+          };
           logger.error(
             'set aside a workflow execution whose runs kept ending with local-cloud',
             fields,
