@@ -188,12 +188,16 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   };
 
   // Tasks created for images deleted meanwhile: each of their outbox rows went with its image.
+  // One at a time, so that each cancellation's line names the images of its task.
   const cancelOrphans = async (orphans: DispatchUnit[]) => {
-    if (orphans.length === 0 || options.queuedTasks === undefined) return;
-    await options.queuedTasks.cancel(
-      orphans.map((unit) => ({ key: unit.key, queue: unit.queue })),
-      { reason: 'image deleted while its task was created' },
-    );
+    const { queuedTasks } = options;
+    if (queuedTasks === undefined) return;
+    for (const unit of orphans) {
+      await queuedTasks.cancel([{ key: unit.key, queue: unit.queue }], {
+        reason: 'image deleted while its task was created',
+        ...imageLogFields(unit.argument),
+      });
+    }
   };
 
   const runPass = async (): Promise<number> => {

@@ -227,6 +227,8 @@ describe('an image deleted while the relay creates its task', () => {
           message: 'queued task cancelled',
           key: taskNameFor(id, 0),
           reason: 'image deleted while its task was created',
+          // The line names the image it was for, as every line on an image's way does.
+          imageId: id,
         }),
       );
     } finally {
