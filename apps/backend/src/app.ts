@@ -57,11 +57,14 @@ function requestContext(root: Logger, hsts: boolean): MiddlewareHandler<AppEnv> 
 /**
  * Admin answers (the library, failed tasks, an image's detail, the session and the login's
  * csrfToken) are one admin's: no browser or proxy cache keeps them (RFC 9111 §5.2.2.5),
- * refusals included. The public slideshow keeps its own `public, no-cache` and ETag.
+ * refusals included. The public slideshow keeps its own `public, no-cache` and ETag. A route's
+ * `no-transform` stays (an answer whose strong ETag an `If-Match` names again:
+ * library/description-revision.ts).
  */
 const noStore: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
-  c.header('Cache-Control', 'no-store');
+  const keep = /(?:^|,)\s*no-transform\s*(?:,|$)/i.test(c.res.headers.get('Cache-Control') ?? '');
+  c.header('Cache-Control', keep ? 'no-store, no-transform' : 'no-store');
 };
 
 /** The methods a route may take, in the order `Allow` lists them. */

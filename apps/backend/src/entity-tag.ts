@@ -1,7 +1,8 @@
 /**
  * Entity tags for the answers the backend builds itself (the slideshow's
  * list, the pages and their assets), so a browser revalidating a `no-cache`
- * answer gets a 304 with no body when nothing changed.
+ * answer gets a 304 with no body when nothing changed; and the `If-Match` of
+ * a conditional write (an image's description: library/description-revision.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
@@ -32,6 +33,42 @@ export function weaklyMatches(ifNoneMatch: string | undefined, etag: string | nu
  */
 export function namesExactly(ifNoneMatch: string | undefined, etag: string): boolean {
   return ifNoneMatch?.split(',').some((t) => t.trim() === etag || t.trim() === '*') ?? false;
+}
+
+/**
+ * One element of an `If-Match` list (RFC 9110 §8.8.3: `[W/]"etagc*"`, where etagc is any
+ * visible ASCII but `"`, or obs-text — a comma included) and the comma or end after it.
+ */
+const TAG_ITEM = /[ \t]*(?:(W\/)?"([\x21\x23-\x7E\x80-\xFF]*)")?[ \t]*(?:,|$)/y;
+
+/**
+ * The entity tags an `If-Match` value names, each with whether it is weak, or '*' (RFC 9110
+ * §13.1.1); null when the value is neither (a tag without its quotes, say). Empty list
+ * elements (`"a", , "b"`) are skipped, as RFC 9110 §5.6.1 asks of a recipient.
+ */
+export function parseIfMatch(value: string): '*' | { tag: string; weak: boolean }[] | null {
+  if (value.trim() === '*') return '*';
+  const tags: { tag: string; weak: boolean }[] = [];
+  TAG_ITEM.lastIndex = 0;
+  while (TAG_ITEM.lastIndex < value.length) {
+    const at = TAG_ITEM.lastIndex;
+    const item = TAG_ITEM.exec(value);
+    if (!item || TAG_ITEM.lastIndex === at) return null;
+    if (item[2] !== undefined) tags.push({ tag: `"${item[2]}"`, weak: item[1] !== undefined });
+  }
+  return tags.length > 0 ? tags : null;
+}
+
+/**
+ * True when a parsed `If-Match` (see {@link parseIfMatch}) lets a write over the current
+ * strong tag `etag` go ahead: '*' (the target exists, which the caller has checked), or a
+ * tag equal to it by strong comparison (RFC 9110 §8.8.3.2: neither weak, same characters).
+ */
+export function ifMatchAllows(
+  ifMatch: '*' | readonly { tag: string; weak: boolean }[],
+  etag: string,
+): boolean {
+  return ifMatch === '*' || ifMatch.some((t) => !t.weak && t.tag === etag);
 }
 
 /**

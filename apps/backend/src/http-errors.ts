@@ -46,6 +46,8 @@ export function statusFor(code: ErrorCode): ContentfulStatusCode {
     case 'CONFLICT':
     case 'STALE_GENERATION':
       return 409;
+    case 'PRECONDITION_FAILED':
+      return 412;
     case 'RATE_LIMITED':
       return 429;
     case 'DISPATCH_FAILED':

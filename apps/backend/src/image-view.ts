@@ -19,6 +19,7 @@ import type { FailedTaskRow } from './db/failed-tasks-repository.ts';
 import type { ImageRow } from './db/images-repository.ts';
 import type { DescriptionColumns } from './db/library-repository.ts';
 import { variantPrefix } from './keys.ts';
+import { type DescribedValues, descriptionRevision } from './library/description-revision.ts';
 import { isRetryable } from './transitions/retries.ts';
 
 const Variants = z.array(VariantSchema);
@@ -53,15 +54,24 @@ function timingsOf(row: ImageRow): Record<string, number> | null {
   return parseJson(row.timings) as Record<string, number> | null;
 }
 
-/** The admin's view of an image (list entries, retry answer and detail). */
-export function adminView(row: ViewRow, mediaBase: string): AdminImage {
+/** The described values of a row, as the admin view names them. */
+export function describedOf(row: ViewRow): DescribedValues {
   return {
-    id: row.id,
-    originalName: row.original_name,
     title: row.title ?? '',
     caption: row.caption ?? '',
     altText: row.alt_text ?? '',
     published: (row.published ?? 1) === 1,
+  };
+}
+
+/** The admin's view of an image (list entries, retry answer and detail). */
+export function adminView(row: ViewRow, mediaBase: string): AdminImage {
+  const described = describedOf(row);
+  return {
+    id: row.id,
+    originalName: row.original_name,
+    ...described,
+    revision: descriptionRevision(described),
     slidePosition: row.slide_position ?? null,
     status: row.status,
     // What `POST /api/admin/images/:id/retry` takes now: the console offers Retry (one image

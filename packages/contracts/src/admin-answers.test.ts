@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { AdminImage, FailedTasksAnswer, ImageDetailAnswer, LibraryPageAnswer } from './index.ts';
+import {
+  AdminImage,
+  DescriptionConflictAnswer,
+  FailedTasksAnswer,
+  ImageDetailAnswer,
+  LibraryPageAnswer,
+} from './index.ts';
 
 /** An uploaded, not yet processed image as the admin API shows it. */
 const image = {
@@ -9,6 +15,7 @@ const image = {
   caption: '',
   altText: '',
   published: true,
+  revision: 'dGhlIGRlc2NyaXB0aW9uIQ',
   slidePosition: null,
   status: 'failed',
   retryable: true,
@@ -65,6 +72,16 @@ describe('admin answers', () => {
         },
       }).success,
     ).toBe(true);
+  });
+
+  it('gives a description conflict the error of its code and the image as it is now', () => {
+    const error = { code: 'PRECONDITION_FAILED', message: 'changed', requestId: 'r1' };
+    const entry = { ...image, failure: null };
+    expect(DescriptionConflictAnswer.safeParse({ error, image: entry }).success).toBe(true);
+    expect(DescriptionConflictAnswer.safeParse({ error }).success).toBe(false);
+    const { revision, ...unrevised } = entry;
+    expect(DescriptionConflictAnswer.safeParse({ error, image: unrevised }).success).toBe(false);
+    expect(revision).toBeTypeOf('string');
   });
 
   it("takes a failed regeneration's row as not retryable, and a deleted image's row", () => {

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { AdminThumbnail, FailedTask } from './admin-failed-tasks.ts';
 import { Variant } from './image-result.ts';
+import { ErrorAnswer } from './ops-answers.ts';
 import { ImageStatus } from './processing.ts';
 
 /** A stored variant with its storage key and public URL. */
@@ -21,6 +22,14 @@ export const AdminImage = z.object({
   altText: z.string(),
   /** Shown in the public slideshow. */
   published: z.boolean(),
+  /**
+   * The revision of the description (title, caption, alt text, published): an opaque token
+   * that changes whenever any of the four does, by whatever writer. The detail and the PATCH
+   * answer send it as their strong `ETag` (`"<revision>"`), and `PATCH /api/admin/images/:id`
+   * with `If-Match: "<revision>"` writes only over that revision, else answers 412
+   * `PRECONDITION_FAILED` with a {@link DescriptionConflictAnswer}.
+   */
+  revision: z.string(),
   slidePosition: z.number().int().nullable(),
   status: ImageStatus,
   /**
@@ -79,6 +88,14 @@ export type LibraryLookupAnswer = z.infer<typeof LibraryLookupAnswer>;
 /** `PATCH /api/admin/images/:id`: the image as described now. */
 export const LibraryImageAnswer = z.object({ image: LibraryImage });
 export type LibraryImageAnswer = z.infer<typeof LibraryImageAnswer>;
+
+/**
+ * `PATCH /api/admin/images/:id` refused by its `If-Match` (412 `PRECONDITION_FAILED`): the
+ * error, and the image as it is now — its description and `revision` — so a client can show
+ * the admin both versions and save again over this revision, or take it.
+ */
+export const DescriptionConflictAnswer = ErrorAnswer.extend({ image: LibraryImage });
+export type DescriptionConflictAnswer = z.infer<typeof DescriptionConflictAnswer>;
 
 /** The bulk actions of `POST /api/admin/images/bulk`. */
 export const BulkAction = z.enum(['delete', 'retry', 'hide', 'publish']);

@@ -27,6 +27,10 @@ export const SERVICE_ERROR_CODES = [
   // Routes take the path, but not with this method (status 405, with `Allow`).
   'METHOD_NOT_ALLOWED',
   'CONFLICT',
+  // A conditional write's `If-Match` names a revision that is no longer the current one (RFC
+  // 9110 §13.1.1, status 412): another admin, tab or script changed the image's description
+  // since the client read it. The answer carries the current image; nothing was written.
+  'PRECONDITION_FAILED',
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
   'RATE_LIMITED',

@@ -65,6 +65,15 @@ export interface DescriptionPatch {
   published?: boolean;
 }
 
+/**
+ * What a conditional description write did: no such image; refused by its
+ * precondition, with the row as it is; or written, with the row as it is now.
+ */
+export type DescribeOutcome =
+  | { done: 'missing' }
+  | { done: 'refused'; current: LibraryListRow }
+  | { done: 'described'; image: LibraryListRow };
+
 /** One timeline entry. */
 export interface ImageEventRow {
   id: number;
@@ -171,9 +180,9 @@ export function listStatement(q: LibraryQuery): { sql: string; params: (string |
   return { sql, params: [...params, q.limit] };
 }
 
-/** Creates the repository over `db`. */
-export function createLibraryRepository(db: Db) {
-  const describe = db.prepare<{
+/** The description's writes over `db`; `byId` reads a row as the library lists it. */
+function descriptionWrites(db: Db, byId: (id: string) => LibraryListRow | undefined) {
+  const update = db.prepare<{
     id: string;
     title: string | null;
     caption: string | null;
@@ -184,6 +193,45 @@ export function createLibraryRepository(db: Db) {
        alt_text = coalesce(@altText, alt_text), published = coalesce(@published, published)
      WHERE id = @id`,
   );
+  const describe = (id: string, patch: DescriptionPatch): boolean =>
+    update.run({
+      id,
+      title: patch.title ?? null,
+      caption: patch.caption ?? null,
+      altText: patch.altText ?? null,
+      published: patch.published === undefined ? null : patch.published ? 1 : 0,
+    }).changes === 1;
+  const describeIf = db.transaction(
+    (id: string, patch: DescriptionPatch, allows: (current: LibraryListRow) => boolean) => {
+      const current = byId(id);
+      if (!current) return { done: 'missing' } as const;
+      if (!allows(current)) return { done: 'refused', current } as const;
+      describe(id, patch);
+      return { done: 'described', image: byId(id) ?? current } as const;
+    },
+  );
+  return {
+    /**
+     * Applies an edit; false when there is no such image. `updated_at` is left
+     * alone: it is the state machine's clock (the reaper and /status read it).
+     */
+    describe,
+    /**
+     * Applies an edit as {@link describe} does, but only when `allows` accepts the row as it
+     * is (a PATCH's `If-Match`: library/description-revision.ts). BEGIN IMMEDIATE: the write
+     * lock is taken before the read, so a write of another connection (an operator's
+     * `sqlite3`) never lands between the check and the write.
+     */
+    describeIf: (
+      id: string,
+      patch: DescriptionPatch,
+      allows: (current: LibraryListRow) => boolean,
+    ): DescribeOutcome => describeIf.immediate(id, patch, allows),
+  };
+}
+
+/** Creates the repository over `db`. */
+export function createLibraryRepository(db: Db) {
   const clearPositions = db.prepare(
     'UPDATE images SET slide_position = NULL WHERE slide_position IS NOT NULL',
   );
@@ -212,18 +260,8 @@ export function createLibraryRepository(db: Db) {
     byIds: (ids: readonly string[]) => byList('id', ids),
     /** The rows with these content hashes (lower-case hex). */
     bySha256: (hashes: readonly string[]) => byList('sha256', hashes),
-    /**
-     * Applies an edit; false when there is no such image. `updated_at` is left
-     * alone: it is the state machine's clock (the reaper and /status read it).
-     */
-    describe: (id: string, patch: DescriptionPatch): boolean =>
-      describe.run({
-        id,
-        title: patch.title ?? null,
-        caption: patch.caption ?? null,
-        altText: patch.altText ?? null,
-        published: patch.published === undefined ? null : patch.published ? 1 : 0,
-      }).changes === 1,
+    // The description's writes: describe (unconditional) and describeIf (over a precondition).
+    ...descriptionWrites(db, (id) => byList('id', [id])[0]),
     /**
      * The slideshow order: `ids` take positions 1..n; every other image loses
      * its place (shown after them, newest first). Returns the ids that were

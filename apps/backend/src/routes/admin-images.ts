@@ -19,6 +19,7 @@ import type { AppEnv, Services } from '../context.ts';
 import { IMAGE_ID_PATTERN } from '../ids.ts';
 import { adminView, failedTaskView } from '../image-view.ts';
 import { deleteImage } from '../library/delete-image.ts';
+import { sendRevision } from '../library/description-revision.ts';
 import { dispatchKeyOf } from '../reaper.ts';
 import { jsonBody } from '../request-body.ts';
 import { ingest } from '../upload/ingest.ts';
@@ -120,7 +121,10 @@ export function adminImageRoutes(services: Services) {
   return app;
 }
 
-/** `GET /api/images/:id`: the admin detail with failed task and execution state. */
+/**
+ * `GET /api/images/:id`: the admin detail with failed task and execution state, and the
+ * description's revision as its `ETag`, which a `PATCH` of the description names in `If-Match`.
+ */
 export function imageDetailRoutes(services: Services) {
   const app = new Hono<AppEnv>();
   app.get('/:id', async (c) => {
@@ -146,6 +150,7 @@ export function imageDetailRoutes(services: Services) {
       failedTask: failedTask ? failedTaskView(failedTask) : null,
       executionState,
     };
+    sendRevision(c, answer.revision);
     return c.json(answer);
   });
   return app;

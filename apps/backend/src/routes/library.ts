@@ -3,13 +3,15 @@
  * listing with search, status, visibility and missing-alt-text filters, sorts
  * and a keyset cursor; lookups by id or content hash (the upload page follows
  * its files and skips ones already uploaded); editing an image's title, caption, alt text and
- * visibility; bulk delete/retry/hide/publish; an image's timeline; and the
- * slideshow order.
+ * visibility (over the revision its `If-Match` names, when it names one:
+ * library/description-revision.ts); bulk delete/retry/hide/publish; an image's
+ * timeline; and the slideshow order.
  */
 import {
   type AdminSlideshowAnswer,
   BulkAction,
   type BulkActionAnswer,
+  type DescriptionConflictAnswer,
   ImageStatus,
   type ImageTimelineAnswer,
   type LibraryImage,
@@ -19,7 +21,7 @@ import {
   type SlideshowOrderAnswer,
 } from '@slideshow/contracts';
 import { AppError, coerceError } from '@slideshow/runtime';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import * as z from 'zod';
 import type { AppEnv, Services } from '../context.ts';
 import {
@@ -30,10 +32,18 @@ import {
   SLIDESHOW_LENGTH,
   sortValue,
 } from '../db/library-repository.ts';
+import { ifMatchAllows, parseIfMatch } from '../entity-tag.ts';
+import { errorBody } from '../http-errors.ts';
 import { IMAGE_ID_PATTERN } from '../ids.ts';
-import { adminView, thumbnail } from '../image-view.ts';
+import { adminView, describedOf, thumbnail } from '../image-view.ts';
 import { deleteImage } from '../library/delete-image.ts';
 import { DescriptionPatchBody } from '../library/description.ts';
+import {
+  alreadyDescribed,
+  descriptionRevision,
+  revisionTag,
+  sendRevision,
+} from '../library/description-revision.ts';
 import { jsonBody } from '../request-body.ts';
 
 /** Most images one bulk action or lookup names. */
@@ -139,6 +149,39 @@ function listPage(library: Services['library'], q: z.infer<typeof ListQuery>) {
   return { page, nextCursor };
 }
 
+/**
+ * The precondition of a description write: none without `If-Match` (scripts and older clients
+ * write unconditionally, as before), else the tags it names or '*'; 400 when it is neither.
+ */
+function preconditionOf(ifMatch: string | undefined) {
+  if (ifMatch === undefined) return () => true;
+  const tags = parseIfMatch(ifMatch);
+  if (tags === null) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      'If-Match must be * or quoted entity tags, e.g. If-Match: "<revision>"',
+    );
+  }
+  return (row: LibraryListRow, patch: DescriptionPatchBody) => {
+    const current = describedOf(row);
+    return (
+      ifMatchAllows(tags, revisionTag(descriptionRevision(current))) ||
+      alreadyDescribed(current, patch)
+    );
+  };
+}
+
+/** The 412 of a description write over another revision: the error and the image as it is. */
+function conflict(c: Context<AppEnv>, image: LibraryImage): Response {
+  const error = new AppError(
+    'PRECONDITION_FAILED',
+    `the description of ${image.id} changed since the revision If-Match names; nothing was written (the image as it is now is in the answer)`,
+  );
+  c.get('logger').info('request refused', { code: error.code, imageId: image.id });
+  const body: DescriptionConflictAnswer = { ...errorBody(error, c.get('requestId')), image };
+  return c.json(body, 412);
+}
+
 /** Applies a bulk action image by image; one result per distinct id, in order. */
 async function applyBulk(services: Services, body: z.infer<typeof BulkBody>) {
   const results: BulkActionAnswer['results'] = [];
@@ -186,14 +229,19 @@ export function libraryRoutes(services: Services) {
     return c.json({ images: [...unique.values()].map(view) } satisfies LibraryLookupAnswer);
   });
 
+  // RFC 9110 §13.1.1: with If-Match, written only over the revision it names (or '*'); a
+  // write that changes nothing of the current description is answered 200 as applied.
   app.patch('/images/:id', limited, (c) => {
     const id = checkId(c.req.param('id'));
     const patch = DescriptionPatchBody.parse(jsonBody(c));
-    if (!library.describe(id, patch)) throw new AppError('NOT_FOUND', `no image ${id}`);
+    const allows = preconditionOf(c.req.header('If-Match'));
+    const outcome = library.describeIf(id, patch, (row) => allows(row, patch));
+    if (outcome.done === 'missing') throw new AppError('NOT_FOUND', `no image ${id}`);
+    if (outcome.done === 'refused') return conflict(c, view(outcome.current));
+    const image = view(outcome.image);
     c.get('logger').info('image described', { imageId: id, fields: Object.keys(patch) });
-    return c.json({
-      image: view(library.byIds([id])[0] as LibraryListRow),
-    } satisfies LibraryImageAnswer);
+    sendRevision(c, image.revision);
+    return c.json({ image } satisfies LibraryImageAnswer);
   });
 
   app.get('/images/:id/timeline', (c) => {

@@ -83,6 +83,7 @@ export const WORDS = {
     'The queue service refused the task (a permission or a missing queue); fix the setup, then retry.',
   NOT_FOUND: 'It no longer exists.',
   CONFLICT: 'That is not possible in the image’s current state.',
+  PRECONDITION_FAILED: 'Someone else changed this image since you opened it; nothing was saved.',
 };
 
 /** Codes whose message names the specifics (which field, what broke): shown after the words. */
