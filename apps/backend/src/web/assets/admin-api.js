@@ -210,5 +210,11 @@ export async function api(path, options = {}) {
   return body;
 }
 
+/**
+ * The `If-Match` header of a write over an image's description `revision` (the API's
+ * `revision`, whose strong ETag is the revision quoted), or none without one.
+ */
+export const ifMatch = (revision) => (revision ? { 'If-Match': `"${revision}"` } : {});
+
 /** An image id as a path segment. */
 export const idPath = (id) => encodeURIComponent(id);

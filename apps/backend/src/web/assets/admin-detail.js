@@ -5,12 +5,15 @@
 // the outcome) and its variants. The read-only parts (facts, timeline,
 // variants) are built by admin-detail-facts.js, the alt text's field by
 // admin-alt-field.js; this file holds the dialog, its form, its actions and
-// the deep link.
+// the deep link. Its Save is admin-detail-save.js: over the description's
+// revision the form was loaded with, never over a version someone else saved
+// meanwhile.
 
 import { altField, markAlt } from './admin-alt-field.js';
 import { api, idPath, permanenceOf, retryNoteOf } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
 import { facts, failureCode, timelineItem, variantsTable } from './admin-detail-facts.js';
+import { base, save } from './admin-detail-save.js';
 import {
   $,
   announce,
@@ -36,8 +39,12 @@ let shownId = null;
 let openerKey;
 /** The location.hash the dialog was last shown for: only that link is cleared when it closes. */
 let dialogHash = null;
-/** The form's values as last loaded or saved: what differs from them is an unsaved edit. */
-let savedValues = null;
+/** What a Save needs of this file: the form's values, the library's refresh, a reload. */
+const saving = {
+  values: (form) => formValues(form),
+  changed: (ids) => onChanged(ids),
+  reload: (id) => openDetail(id, { refresh: true }),
+};
 /** Where the edits of a detail the ended session closed wait for the login (this tab only). */
 const KEPT_EDITS_KEY = 'slideshow.admin.unsavedEdits';
 
@@ -76,32 +83,18 @@ function describeForm(image) {
     el('div', { class: 'actions' }, el('button', { type: 'submit' }, 'Save')),
     status,
   );
-  savedValues = {
+  base.values = {
     title: image.title,
     caption: image.caption,
     altText: image.altText,
     published: image.published,
   };
-  fillForm(form, savedValues);
+  base.revision = image.revision;
+  fillForm(form, base.values);
   form.querySelector('#describe-alt').addEventListener('input', () => markAlt(form));
-  form.addEventListener('submit', async (e) => {
+  form.addEventListener('submit', (e) => {
     e.preventDefault();
-    status.textContent = 'Saving…';
-    try {
-      const values = formValues(form);
-      const { image: saved } = await api(`/api/admin/images/${idPath(image.id)}`, {
-        method: 'PATCH',
-        json: values,
-      });
-      if ($('describe') === form) savedValues = values;
-      status.textContent = 'Saved.';
-      $('detail-title').textContent = displayName(saved);
-      onChanged([image.id]);
-    } catch (error) {
-      status.textContent = `Not saved: ${failureText(error)}`;
-      // Deleted meanwhile (another tab, the API): its card goes too.
-      if (error.status === 404) onChanged([image.id]);
-    }
+    save(form, image.id, base.revision, saving);
   });
   return form;
 }
@@ -144,9 +137,12 @@ export function closeKeepingEdits() {
   if ($('detail').open && form && shownId) {
     const values = formValues(form);
     const edited = Object.keys(values).some(
-      (k) => sameLines(values[k]) !== sameLines(savedValues?.[k]),
+      (k) => sameLines(values[k]) !== sameLines(base.values?.[k]),
     );
-    if (edited) sessionStorage.setItem(KEPT_EDITS_KEY, JSON.stringify({ id: shownId, values }));
+    // With the revision and the values they were based on, so a Save after the login writes
+    // over that revision only, and a conflict shows what changed meanwhile.
+    const kept = { id: shownId, values, base: base.values, revision: base.revision };
+    if (edited) sessionStorage.setItem(KEPT_EDITS_KEY, JSON.stringify(kept));
   }
   if ($('detail').open) $('detail').close();
   return sessionStorage.getItem(KEPT_EDITS_KEY) !== null;
@@ -165,7 +161,7 @@ export async function reopenWithKeptEdits() {
     return;
   }
   sessionStorage.removeItem(KEPT_EDITS_KEY);
-  const { id, values } = JSON.parse(kept);
+  const { id, values, base: keptBase, revision } = JSON.parse(kept);
   try {
     await openDetail(id, { refresh: true });
   } catch (error) {
@@ -175,8 +171,18 @@ export async function reopenWithKeptEdits() {
     return;
   }
   if (shownId !== id) return;
-  fillForm($('describe'), values);
-  $('describe-status').textContent = 'Your unsaved changes are back; Save keeps them.';
+  // Only the fields the admin edited come back: the others show the image as saved now. Edits
+  // kept by an older page have no base or revision: all of them, saved over this revision.
+  const edited = Object.entries(values).filter(
+    ([k, v]) => !keptBase || sameLines(v) !== sameLines(keptBase[k]),
+  );
+  fillForm($('describe'), { ...formValues($('describe')), ...Object.fromEntries(edited) });
+  // Saved meanwhile: the form stands on the kept revision, so Save shows what changed.
+  const changed = revision !== undefined && revision !== base.revision;
+  if (changed) Object.assign(base, { values: keptBase, revision });
+  $('describe-status').textContent = changed
+    ? 'Your unsaved changes are back, but the image was saved meanwhile: Save shows what changed.'
+    : 'Your unsaved changes are back; Save keeps them.';
 }
 
 /** Retry, described by the permanent failure's note when it has `note`. */
