@@ -135,13 +135,11 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.SCREENSHOTS_DIR === undefin
       expect(await page.locator('#detail-body table tbody tr').count()).toBeGreaterThanOrEqual(3);
       // Every part of the detail is an element: a part left out (no Retry note) is no
       // stray text such as "null" (replaceChildren writes null as text, unlike el()).
-      const strayText = await page
-        .locator('#detail-body')
-        .evaluate((body) =>
-          [...body.childNodes]
-            .filter((n) => n.nodeType === Node.TEXT_NODE)
-            .map((n) => n.textContent),
-        );
+      const strayText = await page.locator('#detail-body').evaluate((body) =>
+        Array.from(body.childNodes)
+          .filter((n) => n.nodeType === Node.TEXT_NODE)
+          .map((n) => n.textContent),
+      );
       expect(strayText).toEqual([]);
       // The processor's `total` is the imaging's alone: named so, beside the original's read.
       const timings = await page
