@@ -150,6 +150,28 @@ describe('the library search keys', () => {
     expect(search(reopened, '.png')).toEqual(['img_b', 'img_a']);
   });
 
+  it('folds again, at the next open, the keys an older backend folded by the rule before migration 026', () => {
+    const older = databaseBefore('026_library_keys_script_marks.sql');
+    // As the fold before 026 stored them: every mark removed, ł, ’ and ١٠ kept.
+    const stale = older.prepare('UPDATE images SET search_text = ?, name_key = ? WHERE id = ?');
+    insertImage(older, 'img_a', 'パパ.jpg');
+    stale.run('ハハ.jpg\n', 'ハハ.jpg', 'img_a');
+    insertImage(older, 'img_b', 'Łódź ١٠.jpg', 'Mum’s');
+    stale.run('łodz ١٠.jpg\nmum’s', 'łodz ١٠.jpg', 'img_b');
+    const path = older.name;
+    older.close();
+    const db = closing(openDatabase(path));
+    expect(keys(db)).toEqual([
+      { id: 'img_a', search_text: 'ハ\u309aハ\u309a.jpg\n' },
+      { id: 'img_b', search_text: "lodz 10.jpg\nmum's" },
+    ]);
+    expect(nameKeys(db)).toEqual(['ハ\u309aハ\u309a.jpg', padded('lodz #10.jpg')]);
+    expect(search(db, 'ハハ')).toEqual([]);
+    expect(search(db, 'パパ')).toEqual(['img_a']);
+    expect(search(db, 'lodz 10')).toEqual(['img_b']);
+    expect(search(db, "mum's")).toEqual(['img_b']);
+  });
+
   it('leaves a title set to the same value by another connection keyed', () => {
     const path = newDatabasePath();
     const db = closing(openDatabase(path));

@@ -19,17 +19,74 @@
  */
 import type { Db } from './open-database.ts';
 
-// Combining marks (accents, the dot of İ after lower-casing, Indic vowel signs,
-// variation selectors) and format characters (U+200B, ZWJ, soft hyphen): what a
+/**
+ * The scripts whose combining marks are accents a search ignores (é, ά, ё, ـَ, ָ): after a
+ * letter of one of these, a mark goes. Elsewhere a mark is part of the letter — the voicing
+ * marks of kana (パ is not ハ, ガ not カ), Indic and Thai vowel signs (दिल is not दल) — and
+ * stays, so a search there is as strict as the text.
+ */
+const ACCENTED_SCRIPTS = '\\p{sc=Latin}\\p{sc=Greek}\\p{sc=Cyrillic}\\p{sc=Arabic}\\p{sc=Hebrew}';
+
+// Accents of those scripts (stacked ones too), variation selectors (❤️ is ❤, an ideographic
+// variation is its ideograph) and format characters (U+200B, ZWJ, soft hyphen, tags): what a
 // search should not have to type.
-const IGNORED = /[\p{M}\p{Cf}]/gu;
+const IGNORED = new RegExp(
+  `(?<=[${ACCENTED_SCRIPTS}]\\p{M}*)\\p{M}|[\\uFE00-\\uFE0F\\u{E0100}-\\u{E01EF}]|\\p{Cf}`,
+  'gu',
+);
+
+/**
+ * Letters with no decomposition that people write without their stroke or as two letters
+ * (`lodz` for `Łódź`, `aeroe` for `Ærø`), lower case: the fold lower-cases first.
+ */
+const PLAIN_LETTERS: Readonly<Record<string, string>> = {
+  ł: 'l',
+  ø: 'o',
+  đ: 'd',
+  ð: 'd',
+  ħ: 'h',
+  æ: 'ae',
+  œ: 'oe',
+  þ: 'th',
+};
+const LETTERS = new RegExp(`[${Object.keys(PLAIN_LETTERS).join('')}]`, 'g');
+
+/** Typographic apostrophes (’ ‘ and the modifier letter ʼ) as the `'` a keyboard types. */
+const APOSTROPHES = /[\u2018\u2019\u02BC]/g;
+
+const DIGIT = /\p{Nd}/u;
+/** The decimal digits of every script but ASCII's. */
+const DIGITS = /(?![0-9])\p{Nd}/gu;
+/** Each decimal digit's value, as found ({@link digitValue}). */
+const digitValues = new Map<string, number>();
+
+/**
+ * The value of a decimal digit of any script. Unicode encodes every script's digits as one run
+ * of ten code points from 0 to 9 (Unicode core spec, 4.6 "Numeric Value"), and runs that touch
+ * (the mathematical digits) are whole runs of ten: a digit's value is its distance from the
+ * first digit of the run it stands in, modulo ten.
+ */
+function digitValue(digit: string): number {
+  let value = digitValues.get(digit);
+  if (value === undefined) {
+    const code = digit.codePointAt(0) ?? 0;
+    let first = code;
+    while (DIGIT.test(String.fromCodePoint(first - 1))) first -= 1;
+    value = (code - first) % 10;
+    digitValues.set(digit, value);
+  }
+  return value;
+}
 
 /**
  * `text` folded for matching: full Unicode case folding by upper- then lower-casing (ß → ss,
  * İ → i̇), every final sigma as σ (as Unicode case folding maps ς: `toLowerCase` picks ς or σ
  * by the letters around a Σ, so `Αθηνάς.png` and a search `αθηνάς` would differ), NFKD
- * (ﬁ → fi, full-width → ASCII, é → e + U+0301), then combining marks and format characters
- * removed — so case, accents and NFC/NFD do not matter.
+ * (ﬁ → fi, full-width → ASCII, é → e + U+0301), then the accents of Latin, Greek, Cyrillic,
+ * Arabic and Hebrew letters, variation selectors and format characters removed ({@link IGNORED})
+ * — so case, accents and NFC/NFD do not matter, and a half-width ｶﾞ is a ガ — the stroked and
+ * joined letters spelt plainly (ł → l, æ → ae), typographic apostrophes as `'` (`mum's` finds
+ * `Mum’s`), and every decimal digit as its ASCII digit (١٠ → 10).
  */
 export function foldText(text: string): string {
   return text
@@ -37,7 +94,10 @@ export function foldText(text: string): string {
     .toLowerCase()
     .replaceAll('ς', 'σ')
     .normalize('NFKD')
-    .replace(IGNORED, '');
+    .replace(IGNORED, '')
+    .replace(LETTERS, (letter) => PLAIN_LETTERS[letter] ?? letter)
+    .replace(APOSTROPHES, "'")
+    .replace(DIGITS, (digit) => String(digitValue(digit)));
 }
 
 /**
@@ -53,8 +113,8 @@ const DIGIT_PLACES = 20;
 
 /**
  * The key the library sorts names by: {@link foldText} (so `Été` sorts with `e`, not after `z`)
- * with each run of ASCII digits (full-width ones become ASCII in NFKD) zero-padded to
- * {@link DIGIT_PLACES}, so `w319` comes before `w1279`. A name that folds to nothing (marks
+ * with each run of digits (every script's are ASCII by then) zero-padded to
+ * {@link DIGIT_PLACES}, so `w319` comes before `w1279` and `photo ٩` before `photo ١٠`. A name that folds to nothing (marks
  * only) keeps itself as its key, which is never '' (that means "not computed").
  */
 export function nameSortKey(name: string): string {

@@ -1,0 +1,13 @@
+-- 026: the library's keys are computed again. The fold (library-keys.ts) now
+-- removes combining marks only after Latin, Greek, Cyrillic, Arabic and
+-- Hebrew letters, where they are accents: it removed every mark, so `パパ`
+-- found `ハハ.jpg`, `ガラス` found `カラス.jpg` and `दल` found `दिल.jpg`
+-- (the kana voicing marks and the Indic vowel signs are marks too). It also
+-- spells ł, ø, đ, ð, ħ, æ, œ and þ plainly (`lodz` finds `Łódź.jpg`), writes
+-- typographic apostrophes as `'` (`mum's` finds `Mum’s.jpg`) and every
+-- script's decimal digits as ASCII ones, so `10` finds `photo ١٠.jpg` and the
+-- name key sorts `photo ٩` before `photo ١٠`. '' means "not computed": the
+-- backend computes every such key when it next opens the database
+-- (openDatabase, library-keys.ts), as for a row written elsewhere; until then
+-- a search folds such a row on the fly. Plain SQL, as 016 requires.
+UPDATE images SET search_text = '', name_key = '';
