@@ -83,6 +83,11 @@ describe('describing and curating images', () => {
         { title: 'two\nlines' },
         /title: must not contain control characters, line breaks or bidi-override characters/,
       ],
+      [
+        { title: 'two\u2028lines' },
+        /title: must not contain control characters, line breaks or bidi-override characters/,
+      ],
+      [{ altText: 'two\u2029paragraphs' }, /altText: must not contain control characters, line/],
       [{ altText: 'evil\u202Etxt.exe' }, /altText: .*bidi-override characters/],
       [{ title: 'evil\u202Etxt.exe' }, /title: .*bidi-override characters/],
       [
@@ -100,6 +105,12 @@ describe('describing and curating images', () => {
       expect(response.status, text).toBe(400);
       expect(JSON.parse(text).error.message).toMatch(message);
     }
+    // A caption's line and paragraph separators are line breaks, kept as '\n' like CR LF.
+    const caption = await expectJson<{ image: View }>(
+      await json('PATCH', `/api/admin/images/${id}`, { caption: 'one\u2028two\u2029three' }),
+      200,
+    );
+    expect(caption.image.caption).toBe('one\ntwo\nthree');
     // 200 characters of emoji are 200 characters, not 400 UTF-16 units.
     await expectJson(
       await json('PATCH', `/api/admin/images/${id}`, { title: '🌄'.repeat(200) }),

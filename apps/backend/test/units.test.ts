@@ -13,8 +13,9 @@ import { backoffMs, RELAY_DEFAULTS } from '../src/outbox-relay.ts';
 import { REAPER_DEFAULTS } from '../src/reaper.ts';
 import { DEFAULT_IDLE_TIMEOUT_MS } from '../src/request-body.ts';
 import { DEFAULT_SERVER_TIMEOUTS } from '../src/server-options.ts';
-import { sanitizeName } from '../src/upload/sanitize-name.ts';
+import { sanitizeName, UNSAFE_NAME_PATTERN } from '../src/upload/sanitize-name.ts';
 import { UPLOAD_SESSION_DEFAULTS } from '../src/upload/upload-sessions.ts';
+import { adminPage } from '../src/web/admin-page.ts';
 
 describe('sanitizeName', () => {
   it.each([
@@ -26,8 +27,43 @@ describe('sanitizeName', () => {
     ['', 'unnamed'],
     [undefined, 'unnamed'],
     ['/', 'unnamed'],
+    // A name is one line, and shows what it holds: separators, bidi controls (U+061C ARABIC
+    // LETTER MARK too), zero-width characters, U+FEFF, soft hyphens and stray tags go.
+    ['a\u2028b\u061C.jpg', 'ab.jpg'],
+    ['para\u2029graph.png', 'paragraph.png'],
+    ['l\u200er\u200fm.png', 'lrm.png'],
+    ['zero\u200bwidth\u2060no\ufeffbreak.png', 'zerowidthnobreak.png'],
+    ['soft\u00adhyphen.png', 'softhyphen.png'],
+    ['ta\u{E0067}\u{E007F}gs.png', 'tags.png'],
+    ['a\u200db\u200cc.png', 'abc.png'],
+    ['\u{1F600}\u200dx.png', '\u{1F600}x.png'],
+    // An incomplete subdivision flag (no cancel tag) is a black flag.
+    ['\u{1F3F4}\u{E0067}\u{E0062}.png', '\u{1F3F4}.png'],
   ])('turns %j into %j', (input, expected) => {
     expect(sanitizeName(input)).toBe(expected);
+  });
+
+  it.each([
+    ['an emoji family (ZWJ sequence)', '\u{1F468}\u200d\u{1F469}\u200d\u{1F467} at home.jpg'],
+    ['an emoji with a skin tone in a ZWJ sequence', '\u{1F469}\u{1F3FD}\u200d\u{1F4BB}.png'],
+    ['the rainbow flag (VS16 then ZWJ)', '\u{1F3F3}\ufe0f\u200d\u{1F308}.png'],
+    [
+      "Scotland's flag (a tag sequence)",
+      '\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}.png',
+    ],
+    ['a Persian word with its ZWNJ', '\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645.jpg'],
+    ['a Devanagari half form (virama, ZWJ)', '\u0915\u094d\u200d\u0937.png'],
+  ])('keeps %s as it is', (_, name) => {
+    expect(sanitizeName(name)).toBe(name);
+  });
+
+  it('gives the admin page the same rule, as the page reads it (data-unsafe-name, flags gu)', () => {
+    const source = /data-unsafe-name="([^"]*)"/.exec(adminPage)?.[1];
+    expect(source).toBe(UNSAFE_NAME_PATTERN);
+    const pageRule = new RegExp(source!, 'gu');
+    for (const name of ['a\u2028b\u061C.jpg', 'x\u200b\u{1F468}\u200d\u{1F469}\u202e.png']) {
+      expect(name.replace(pageRule, '')).toBe(sanitizeName(name));
+    }
   });
 
   it('limits a name to 200 characters without splitting a character', () => {

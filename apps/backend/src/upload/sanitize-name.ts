@@ -1,16 +1,65 @@
 /**
  * Cleans a client-supplied filename for display only (it is never part of a
- * storage key): last path segment, no control or bidi-override characters,
- * no leading dots, at most 200 characters — a longer name keeps its extension
- * and loses the end of its stem, cut between user-perceived characters.
+ * storage key): last path segment, no control characters, line or paragraph
+ * separators, bidi controls or invisible format characters, no leading dots,
+ * at most 200 characters — a longer name keeps its extension and loses the
+ * end of its stem, cut between user-perceived characters.
  */
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/**
+ * Scripts that join or stack letters and write U+200C ZERO WIDTH NON-JOINER and U+200D ZERO
+ * WIDTH JOINER to choose a shape: Persian `می‌خواهم` keeps its letters apart with a ZWNJ, and
+ * Indic scripts pick a half form or a ligature after a virama (Unicode core spec, 23.2 "Layout
+ * Controls").
+ */
+const JOINING_SCRIPTS = [
+  'Arabic',
+  'Syriac',
+  'Nko',
+  'Mongolian',
+  'Devanagari',
+  'Bengali',
+  'Gurmukhi',
+  'Gujarati',
+  'Oriya',
+  'Tamil',
+  'Telugu',
+  'Kannada',
+  'Malayalam',
+  'Sinhala',
+]
+  .map((script) => `\\p{sc=${script}}`)
+  .join('');
 
 /**
- * The characters {@link sanitizeName} removes, as a RegExp source: the admin page shows a file's
- * name by the same rule before the server has seen it (`data-unsafe-name`, admin-page.ts).
+ * The format characters (`\p{Cf}`) a name keeps, each where it draws something: a ZWJ between
+ * two emoji (👨‍👩‍👧 is one family, not three people), the tags of a subdivision flag (🏴 with
+ * "gbsct" and a cancel tag is Scotland's: UTS #51, "Emoji Tag Sequences"), and a ZWNJ or ZWJ
+ * inside a word of a {@link JOINING_SCRIPTS} script.
+ */
+const KEPT_FORMAT = [
+  '(?<=\\p{Extended_Pictographic}[\\p{M}\\p{Emoji_Modifier}]*)\\u200d(?=\\p{Extended_Pictographic})',
+  '(?<=\\u{1F3F4}[\\u{E0020}-\\u{E007E}]*)(?:[\\u{E0020}-\\u{E007E}](?=[\\u{E0020}-\\u{E007E}]*\\u{E007F})|\\u{E007F})',
+  `(?<=[${JOINING_SCRIPTS}]\\p{M}*)[\\u200c\\u200d](?=[${JOINING_SCRIPTS}])`,
+].join('|');
+
+/**
+ * What a name loses: C0 and C1 controls and DEL, U+2028 LINE SEPARATOR and U+2029 PARAGRAPH
+ * SEPARATOR (a name is one line), the bidi controls — embeddings, overrides, isolates, LRM, RLM
+ * and U+061C ARABIC LETTER MARK — that can make a name display as another (Unicode TR #9;
+ * CVE-2021-42574 "Trojan Source"), and every other format character but those of
+ * {@link KEPT_FORMAT}: zero-width spaces and joiners, U+FEFF, soft hyphens and stray tags draw
+ * nothing, so two cards would look alike with different names.
+ */
+const UNSAFE = new RegExp(
+  `[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\p{Bidi_Control}]|(?!${KEPT_FORMAT})\\p{Cf}`,
+  'gu',
+);
+
+/**
+ * The characters {@link sanitizeName} removes, as a RegExp source for the flags `gu`: the admin
+ * page shows a file's name by the same rule before the server has seen it (`data-unsafe-name`,
+ * admin-page.ts). It holds no `"` or `&`, so it goes into an attribute as it is.
  */
 export const UNSAFE_NAME_PATTERN: string = UNSAFE.source;
 

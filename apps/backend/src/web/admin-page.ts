@@ -20,9 +20,10 @@ const permanence = ERROR_CODES.flatMap((code) => {
 }).join(' ');
 
 /**
- * The characters the server removes from an uploaded file's name (control and bidi-override
- * characters), so an upload row shows the name as the library will: a name with U+202E
- * cannot show a spoofed extension. A RegExp source of `\uXXXX` escapes: nothing to escape.
+ * The characters the server removes from an uploaded file's name (controls, separators, bidi
+ * controls, invisible format characters: sanitize-name.ts), so an upload row shows the name
+ * without them before the server has answered — a name with U+202E cannot show a spoofed
+ * extension. A RegExp source with no `"` or `&`: nothing to escape.
  */
 const unsafeName = UNSAFE_NAME_PATTERN;
 
