@@ -6,9 +6,9 @@
  * wait, shown by pausing the queue from the page; a file sent before is
  * "already uploaded" and not sent again; cancelling mid-upload leaves no
  * object and no row; the image timeline lists every step; a row whose image
- * is deleted before it finished ends as deleted, and its library card goes;
- * a row names its file as the library will (no bidi-override characters); a
+ * is deleted before it finished ends as deleted, and its library card goes; a
  * file chosen after the session ended is sent once the admin logs in again.
+ * Names and dates: console-names-dates.test.ts.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -276,28 +276,6 @@ describe.skipIf(NO_CHROMIUM)(
         'Already uploaded (same file). Failed: The image is damaged or incomplete and cannot be decoded. (CORRUPT_IMAGE)',
       );
       expect(await again.getByRole('button', { name: 'Retry damaged.jpg' }).isVisible()).toBe(true);
-    });
-
-    it("shows a file's name as the library will, without its bidi-override characters", async () => {
-      await clearFinished();
-      // With U+202E before "gnp.jpg", the raw name reads "photogpj.png": a spoofed extension.
-      const bytes = await sharp({
-        create: { width: 64, height: 48, channels: 3, background: '#3a6' },
-      })
-        .jpeg()
-        .toBuffer();
-      await page.setInputFiles('#file-input', [
-        { name: 'photo\u202egnp.jpg', mimeType: 'image/jpeg', buffer: bytes },
-      ]);
-      const shown = page.locator('#uploads li .name', { hasText: 'gnp.jpg' });
-      await shown.waitFor({ timeout: 30_000 });
-      expect(await shown.textContent()).toBe('photognp.jpg');
-      expect(
-        await page.getByRole('progressbar', { name: 'Upload progress of photognp.jpg' }).count(),
-      ).toBe(1);
-      await row('photognp.jpg')
-        .and(page.locator('[data-stage="processed"]'))
-        .waitFor({ timeout: 120_000 });
     });
 
     // Either request can meet the ended session: the duplicate check (fetch) or the upload

@@ -21,9 +21,10 @@ const permanence = ERROR_CODES.flatMap((code) => {
 
 /**
  * The characters the server removes from an uploaded file's name (controls, separators, bidi
- * controls, invisible format characters: sanitize-name.ts), so an upload row shows the name
- * without them before the server has answered — a name with U+202E cannot show a spoofed
- * extension. A RegExp source with no `"` or `&`: nothing to escape.
+ * controls, invisible format characters: sanitize-name.ts), so an upload row shows and sends the
+ * name without them before the server has answered — a name with U+202E cannot show a spoofed
+ * extension, one with ESC is not refused as a malformed body. A RegExp source with no `"` or
+ * `&`: nothing to escape.
  */
 const unsafeName = UNSAFE_NAME_PATTERN;
 

@@ -120,11 +120,17 @@ export const permanenceOf = (code) => (typeof code === 'string' ? PERMANENCE.get
 
 /**
  * The characters the server removes from a file's name (sanitize-name.ts), from the markup's
- * `data-unsafe-name`: an upload row shows the name the library will show.
+ * `data-unsafe-name`.
  */
 const UNSAFE_NAME = new RegExp(document.body?.dataset.unsafeName || '(?!)', 'gu');
 
-/** A file's name as the server will record it: no control or bidi-override characters. */
+/**
+ * A file's name without the characters the server removes (controls, separators, bidi controls,
+ * invisible format characters): what an upload row shows, and sends, before the server has
+ * answered. It is not yet the library's name — the server also keeps only the last path segment,
+ * drops leading dots and cuts a long name to 200 characters — so the row takes the name the
+ * upload's answer gives (admin-upload-send.js).
+ */
 export const displayName = (name) =>
   name.normalize('NFC').replace(UNSAFE_NAME, '').trim() || 'unnamed';
 

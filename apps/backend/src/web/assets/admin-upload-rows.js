@@ -168,8 +168,21 @@ function updateBatch() {
 }
 
 /**
- * Adds the row of `file` (stage `waiting`); its Cancel and Retry call `handlers.cancel(item)`
- * and `handlers.retry(item)`.
+ * Names the row of `item` `name`: its text, its progress bar and (at the next render) its
+ * buttons. A row starts with the file's name as the page can clean it ({@link addRow}) and
+ * takes the server's once the upload is answered (admin-upload-send.js).
+ */
+export function renameRow(item, name) {
+  if (item.name === name) return;
+  item.name = name;
+  item.nameText.textContent = name;
+  item.bar.setAttribute('aria-label', `Upload progress of ${name}`);
+}
+
+/**
+ * Adds the row of `file` (stage `waiting`), named as the server will name it as far as the page
+ * knows (admin-api.js `displayName`); its Cancel and Retry call `handlers.cancel(item)` and
+ * `handlers.retry(item)`.
  */
 export function addRow(file, handlers) {
   const name = displayName(file.name);
@@ -178,6 +191,7 @@ export function addRow(file, handlers) {
     value: 0,
     'aria-label': `Upload progress of ${name}`,
   });
+  const nameText = el('span', { class: 'name' }, name);
   const stageText = el('span', { class: 'stage' });
   const actions = el('div', { class: 'row-actions' });
   const thumb = el('span', { class: 'thumb-wrap', 'aria-hidden': 'true' });
@@ -185,7 +199,7 @@ export function addRow(file, handlers) {
     'li',
     {},
     thumb,
-    el('span', { class: 'name' }, name),
+    nameText,
     el('span', { class: 'size' }, fmtBytes(file.size)),
     bar,
     stageText,
@@ -196,6 +210,7 @@ export function addRow(file, handlers) {
     key: rowCount,
     file,
     name,
+    nameText,
     size: file.size,
     sent: 0,
     stage: 'waiting',

@@ -4,8 +4,10 @@
 // session (resumable-upload.js), whose chunks count as bytes sent and whose
 // session the item keeps, so that a cancel can cancel it and a resume go on
 // from where it stands. Both settle the item through the panel's `render`
-// and `accepted`, and leave it alone once a cancel has taken it over.
+// and `accepted` — the row named as the server recorded the file — and leave
+// it alone once a cancel has taken it over.
 import { api, getCsrfToken, idPath } from './admin-api.js';
+import { renameRow } from './admin-upload-rows.js';
 import { RESUMABLE_THRESHOLD, uploadResumable } from './resumable-upload.js';
 
 /** Cancels the item's upload session and deletes the bytes it holds (idempotent). */
@@ -47,7 +49,18 @@ async function sendInSession(item, { render, accepted }) {
   }
   // `complete` made the image; the session is gone with it.
   item.session = undefined;
-  accepted(item, result.body);
+  answered(item, result.body, accepted);
+}
+
+/**
+ * The upload's answer for the item: its row takes the name the server recorded for the file
+ * (`originalName`, by the rules of sanitize-name.ts), which the library shows; then `accepted`
+ * settles it.
+ */
+function answered(item, body, accepted) {
+  const recorded = body.images?.[0]?.originalName;
+  if (typeof recorded === 'string' && recorded !== '') renameRow(item, recorded);
+  accepted(item, body);
 }
 
 /** The file in one multipart request, with upload progress. */
@@ -91,7 +104,7 @@ function sendWhole(item, { render, accepted }) {
         item.error = body.error ?? { message: `HTTP ${xhr.status}` };
         render(item);
       } else {
-        accepted(item, body);
+        answered(item, body, accepted);
       }
       resolve();
     });
@@ -108,7 +121,10 @@ function sendWhole(item, { render, accepted }) {
     });
     xhr.addEventListener('abort', () => resolve());
     const form = new FormData();
-    form.append('file', item.file, item.file.name);
+    // The row's name, not the file's: a name may hold ESC or DEL (legal on Linux and macOS),
+    // which a browser writes raw into the part's header and busboy refuses there, so the file
+    // would be refused as a malformed body. The server removes those characters anyway.
+    form.append('file', item.file, item.name);
     xhr.send(form);
   });
 }

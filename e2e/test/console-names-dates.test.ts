@@ -1,0 +1,117 @@
+/**
+ * Names and dates as the admin console writes them, in Chromium against the
+ * local stack (backend, local-cloud and processor as real processes): an
+ * upload row shows a file's name without the characters the server removes
+ * (no spoofed extension by U+202E) and sends it so (a name with ESC, legal
+ * on Linux and macOS, is not refused as a malformed body), then takes the
+ * name the server recorded — the library's.
+ */
+import type { Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  collectPageErrors,
+  launchBrowser,
+  login,
+  NO_CHROMIUM,
+  type TestBrowser,
+} from './console-support.ts';
+import { freshStack } from './helpers.ts';
+
+type Stack = Awaited<ReturnType<typeof freshStack>>;
+
+/** A row that has reached an ending its test looks at. */
+const ENDED = ':is([data-stage="processed"], [data-stage="refused"], [data-stage="failed"])';
+
+/** A small JPEG of its own colour (so no two files are one image). */
+const jpeg = (background: string) =>
+  sharp({ create: { width: 64, height: 48, channels: 3, background } })
+    .jpeg()
+    .toBuffer();
+
+describe.skipIf(NO_CHROMIUM)(
+  'names and dates in the console in Chromium (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
+  () => {
+    let stack: Stack;
+    let browser: TestBrowser;
+    let page: Page;
+    let errors: string[];
+    const row = (name: string) => page.locator('#uploads li', { hasText: name });
+    const rowNames = () => page.locator('#uploads li .name').allTextContents();
+    /** The library card labelled exactly `name`. */
+    const card = (name: string) =>
+      page.locator('#grid > li').filter({
+        has: page.locator('.label').getByText(name, { exact: true }),
+      });
+    const clearFinished = async () => {
+      const clear = page.getByRole('button', { name: 'Clear finished' });
+      if (await clear.isVisible()) await clear.click();
+    };
+
+    beforeAll(async () => {
+      stack = await freshStack();
+      browser = await launchBrowser();
+      page = await browser.newPage();
+      errors = collectPageErrors(page);
+      await login(page, stack);
+    });
+    afterAll(async () => {
+      await browser?.close();
+      await stack?.dispose();
+    });
+
+    it("shows a file's name as the library will, without its bidi-override characters", async () => {
+      await clearFinished();
+      // With U+202E before "gnp.jpg", the raw name reads "photogpj.png": a spoofed extension.
+      await page.setInputFiles('#file-input', [
+        { name: 'photo\u202egnp.jpg', mimeType: 'image/jpeg', buffer: await jpeg('#3a6') },
+      ]);
+      const shown = page.locator('#uploads li .name', { hasText: 'gnp.jpg' });
+      await shown.waitFor({ timeout: 30_000 });
+      expect(await shown.textContent()).toBe('photognp.jpg');
+      expect(
+        await page.getByRole('progressbar', { name: 'Upload progress of photognp.jpg' }).count(),
+      ).toBe(1);
+      await row('photognp.jpg')
+        .and(page.locator('[data-stage="processed"]'))
+        .waitFor({ timeout: 120_000 });
+    });
+
+    it('sends a file whose name holds a control character under the name without it, and the library shows that name', async () => {
+      await clearFinished();
+      const errorsBefore = errors.length;
+      // ESC in a part's filename is refused by the server's multipart parser: sent raw, the
+      // file came back "Malformed multipart body" (400).
+      await page.setInputFiles('#file-input', [
+        { name: 'a\u001bb.jpg', mimeType: 'image/jpeg', buffer: await jpeg('#a63') },
+      ]);
+      const sent = row('ab.jpg');
+      await sent.and(page.locator(ENDED)).waitFor({ timeout: 120_000 });
+      expect(await rowNames()).toEqual(['ab.jpg']);
+      expect(await sent.locator('.stage').textContent()).toBe('Processed.');
+      await card('ab.jpg').waitFor({ timeout: 30_000 });
+      expect(errors.slice(errorsBefore)).toEqual([]);
+    });
+
+    it('names a row as the server recorded its file once the upload is answered: no leading dots, 200 characters at most', async () => {
+      await clearFinished();
+      const long = `${'x'.repeat(250)}.jpg`;
+      const cut = `${'x'.repeat(196)}.jpg`;
+      await page.setInputFiles('#file-input', [
+        { name: '..hidden.jpg', mimeType: 'image/jpeg', buffer: await jpeg('#36a') },
+        { name: long, mimeType: 'image/jpeg', buffer: await jpeg('#6a3') },
+      ]);
+      await expect
+        .poll(() => page.locator(`#uploads li${ENDED}`).count(), { timeout: 120_000 })
+        .toBe(2);
+      expect((await rowNames()).sort()).toEqual(['hidden.jpg', cut]);
+      for (const name of ['hidden.jpg', cut]) {
+        expect(await row(name).getAttribute('data-stage')).toBe('processed');
+        expect(
+          await page.getByRole('progressbar', { name: `Upload progress of ${name}` }).count(),
+        ).toBe(1);
+        await card(name).waitFor({ timeout: 30_000 });
+      }
+    });
+  },
+);
