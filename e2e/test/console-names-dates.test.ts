@@ -4,8 +4,11 @@
  * upload row shows a file's name without the characters the server removes
  * (no spoofed extension by U+202E) and sends it so (a name with ESC, legal
  * on Linux and macOS, is not refused as a malformed body), then takes the
- * name the server recorded — the library's.
+ * name the server recorded — the library's; dates in the English console
+ * stay English with Latin digits and name their time zone, in an ar-EG
+ * browser too.
  */
+import { makeTruncatedJpeg } from '@slideshow/tools/sample-images';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +19,7 @@ import {
   NO_CHROMIUM,
   type TestBrowser,
 } from './console-support.ts';
-import { freshStack } from './helpers.ts';
+import { failedTask, freshStack, openDb, upload } from './helpers.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
 
@@ -111,6 +114,79 @@ describe.skipIf(NO_CHROMIUM)(
           await page.getByRole('progressbar', { name: `Upload progress of ${name}` }).count(),
         ).toBe(1);
         await card(name).waitFor({ timeout: 30_000 });
+      }
+    });
+
+    it('writes dates in English with Latin digits and their time zone in an ar-EG browser in Tokyo', async () => {
+      const [id] = await upload(stack, [
+        { name: 'damaged.jpg', bytes: (await makeTruncatedJpeg()).bytes },
+      ]);
+      await expect
+        .poll(() => failedTask(stack, id!)?.error_code, { timeout: 120_000, interval: 500 })
+        .toBe('CORRUPT_IMAGE');
+      const db = openDb(stack);
+      const { last_attempt: lastAttempt } = db
+        .prepare<[string], { last_attempt: string }>(
+          'SELECT last_attempt FROM failed_tasks WHERE image_id = ?',
+        )
+        .get(id!)!;
+      db.close();
+
+      const arabic = await browser.newPage();
+      const cdp = await browser.context.newCDPSession(arabic);
+      try {
+        // What Playwright's `locale` and `timezoneId` do, for this page alone.
+        await cdp.send('Emulation.setLocaleOverride', { locale: 'ar-EG' });
+        await cdp.send('Emulation.setTimezoneOverride', { timezoneId: 'Asia/Tokyo' });
+        const userAgent = await arabic.evaluate(() => navigator.userAgent);
+        await cdp.send('Emulation.setUserAgentOverride', { userAgent, acceptLanguage: 'ar-EG' });
+        await login(arabic, stack);
+        // The browser is set as meant: its own format would write Arabic-Indic digits.
+        expect(
+          await arabic.evaluate(() => ({
+            language: navigator.language,
+            zone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+            own: new Date(0).toLocaleString(),
+          })),
+        ).toMatchObject({
+          language: 'ar-EG',
+          zone: 'Asia/Tokyo',
+          own: expect.stringMatching(/[٠-٩]/),
+        });
+
+        // Tokyo is 9 hours ahead of UTC all year: "Dec 5, 2026, 3:04:05 PM GMT+9".
+        const date = /^[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}:\d{2}\s[AP]M GMT\+9$/;
+        const cell = arabic.locator(
+          `#failed tbody tr[data-id="${id}"] td[data-label="Last attempt"]`,
+        );
+        await cell.waitFor({ timeout: 30_000 });
+        expect(await cell.textContent()).toMatch(date);
+        const at = cell.locator('time');
+        expect(await at.getAttribute('datetime')).toBe(new Date(lastAttempt).toISOString());
+        const tokyoHour = new Intl.DateTimeFormat('en', {
+          timeZone: 'Asia/Tokyo',
+          hour: 'numeric',
+          hourCycle: 'h12',
+        }).format(new Date(lastAttempt));
+        expect(await at.textContent()).toContain(`, ${tokyoHour.replace(/\s?[AP]M$/, '')}:`);
+        const note = arabic.locator('#queues-note');
+        await expect.poll(() => note.textContent()).toMatch(/^As of /);
+        expect(await note.textContent()).toMatch(/^As of .* GMT\+9\.$/);
+        expect(await note.locator('time').textContent()).toMatch(date);
+
+        // The image's timeline too.
+        await arabic.goto(`${stack.backendUrl}/admin#image=${id}`);
+        const uploaded = arabic.locator('#timeline li[data-kind="uploaded"]');
+        await uploaded.waitFor({ timeout: 30_000 });
+        expect(await uploaded.textContent()).toMatch(/^[A-Z][a-z]{2} .* GMT\+9 — /);
+        const jobs = await arabic.locator('#jobs-title').locator('..').textContent();
+        expect(jobs).not.toMatch(/[\u0660-\u0669\u200f]/);
+        expect(await arabic.locator('#timeline').textContent()).not.toMatch(
+          /[\u0660-\u0669\u200f]/,
+        );
+      } finally {
+        await cdp.detach();
+        await arabic.close();
       }
     });
   },

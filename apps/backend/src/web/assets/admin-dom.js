@@ -27,7 +27,48 @@ export const fmtBytes = (n) =>
     : n >= 1024
       ? `${(n / 1024).toFixed(0)} KB`
       : `${n} B`;
-export const fmtTime = (s) => (s ? new Date(s).toLocaleString() : '—');
+
+/**
+ * The page's language as a locale: an English variant the browser prefers (en-GB writes
+ * "5 Dec 2026"), else the page's own `lang`. Not the browser's locale itself: an ar-EG browser
+ * would write Arabic month names, Arabic-Indic digits and RLMs into the console's English text.
+ */
+function pageLocale() {
+  const page = document.documentElement.lang || 'en';
+  // A BCP 47 tag starts with its language subtag.
+  const language = (tag) => tag.split('-')[0].toLowerCase();
+  return navigator.languages?.find((tag) => language(tag) === language(page)) ?? page;
+}
+
+/**
+ * The console's one date format: date, time and the name of the time zone ("Dec 5, 2026,
+ * 3:04:05 PM GMT+9" — the runbook, sqlite3 and gcloud speak UTC, so a time says its zone), in
+ * the browser's time zone and 12- or 24-hour clock, with Latin digits. `timeStyle: 'long'` is
+ * the medium time with the zone's short name (dateStyle and timeStyle take no timeZoneName).
+ */
+const DATE_TIME = new Intl.DateTimeFormat(pageLocale(), {
+  dateStyle: 'medium',
+  timeStyle: 'long',
+  numberingSystem: 'latn',
+  hourCycle: new Intl.DateTimeFormat(undefined, { hour: 'numeric' }).resolvedOptions().hourCycle,
+});
+
+/**
+ * An ISO time (or anything `Date` reads) in the console's format; '—' when there is none, and
+ * as it came when it is no time.
+ */
+export function fmtTime(s) {
+  if (!s) return '—';
+  const at = new Date(s);
+  return Number.isNaN(at.getTime()) ? String(s) : DATE_TIME.format(at);
+}
+
+/** A time as `<time datetime="ISO">` in the console's format ({@link fmtTime}); '—' when none. */
+export function timeEl(s) {
+  const at = s ? new Date(s) : undefined;
+  if (!at || Number.isNaN(at.getTime())) return fmtTime(s);
+  return el('time', { datetime: at.toISOString() }, fmtTime(at));
+}
 
 /** A ThumbHash (base64) as a data URL, or null. */
 export function placeholderUrl(b64) {

@@ -17,7 +17,7 @@ import {
   words,
 } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
-import { $, announce, el, fmtTime, focusFirst, replaceIfChanged, thumbnail } from './admin-dom.js';
+import { $, announce, el, focusFirst, replaceIfChanged, thumbnail, timeEl } from './admin-dom.js';
 import { failureText } from './admin-reachability.js';
 
 let onChanged = () => {};
@@ -87,7 +87,7 @@ function queueRow(q) {
     ),
     el('td', {}, q.tasksCount ?? '—'),
     el('td', {}, q.concurrentDispatchesCount ?? '—'),
-    el('td', {}, q.oldestEstimatedArrivalTime ? fmtTime(q.oldestEstimatedArrivalTime) : '—'),
+    el('td', {}, timeEl(q.oldestEstimatedArrivalTime)),
     el(
       'td',
       {},
@@ -141,7 +141,8 @@ export async function refreshQueues() {
     ...body.queues.map(queueRow),
     outbox,
   ]);
-  $('queues-note').textContent = body.note ?? `As of ${new Date().toLocaleTimeString()}.`;
+  if (body.note) $('queues-note').textContent = body.note;
+  else $('queues-note').replaceChildren('As of ', timeEl(new Date()), '.');
 }
 
 function failedRow(f) {
@@ -165,7 +166,7 @@ function failedRow(f) {
     ),
     el('td', { 'data-label': 'Reason' }, reason.trim(), ' ', el('code', {}, `(${f.errorCode})`)),
     el('td', { 'data-label': 'Attempts' }, String(f.attemptCount ?? '')),
-    el('td', { 'data-label': 'Last attempt' }, fmtTime(f.lastAttempt)),
+    el('td', { 'data-label': 'Last attempt' }, timeEl(f.lastAttempt)),
     el('td', { 'data-label': 'Source' }, f.source ?? ''),
     el('td', {}, f.retryable ? retryButton(f.imageId, name, f.permanent) : notRetried(f)),
   );
