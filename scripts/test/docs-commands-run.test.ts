@@ -202,13 +202,22 @@ describe('the commands in docs/deploy.md and docs/operations.md', () => {
         `set -euo pipefail\ncd ${JSON.stringify(work)}\n${lines.join('\n')}\n`,
       );
       await copyFile(join(scriptsDir, 'test/fixtures/gcloud'), join(bin, 'gcloud'));
-      const result = await runCommand('bash', [script], {
-        ...gcloud.env,
-        PATH: `${bin}:${gcloud.env.PATH}`,
-        DOC_LOG: join(work, 'doc.log'),
-        SLIDESHOW_REPO: work,
-        ADMIN_TOKEN: server.token,
-      });
+      const result = await runCommand(
+        'bash',
+        [script],
+        {
+          ...gcloud.env,
+          PATH: `${bin}:${gcloud.env.PATH}`,
+          DOC_LOG: join(work, 'doc.log'),
+          SLIDESHOW_REPO: work,
+          ADMIN_TOKEN: server.token,
+          // Each doc's session runs dozens of scripts, each a Node start: under a loaded
+          // machine (CI runs the packages' suites side by side) 50 s was not enough. A bound,
+          // not a figure: the test's own timeout is above two sessions of it.
+        },
+        undefined,
+        120_000,
+      );
       expect(result.status, `${doc}\n${result.stderr}`).toBe(0);
       const recorded = (await gcloud.calls()).map((c) => `gcloud ${c.argv.join(' ')}`);
       for (const line of lines.filter((l) => programOf(l) === 'gcloud')) {
@@ -229,7 +238,7 @@ describe('the commands in docs/deploy.md and docs/operations.md', () => {
     expect(server.requests.some((r) => r.method === 'POST')).toBe(true);
     // The workflow rollbacks read the revision history from the Workflows API.
     expect(revisionsApi.authorizations).toContain('Bearer doc-token');
-  });
+  }, 300_000);
 
   it('include failed_tasks queries that answer correctly on a database built by the backend migrations', async () => {
     const queries = all.filter((c) => programOf(c.line) === 'sqlite3').map((c) => sqlOf(c.line));
