@@ -189,5 +189,41 @@ describe.skipIf(NO_CHROMIUM)(
         await arabic.close();
       }
     });
+
+    it('counts a title in characters as the API does, so a title of emoji the API took can be edited and saved', async () => {
+      const [id] = await upload(stack, [{ name: 'emoji.jpg', bytes: await jpeg('#c63') }]);
+      // 150 emoji: 150 characters for the API (≤ 200), 300 UTF-16 units for `maxlength`.
+      const title = '\u{1F600}'.repeat(150);
+      const answer = await stack.admin(`/api/admin/images/${id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ title }),
+      });
+      expect(answer.status).toBe(200);
+      await page.goto(`${stack.backendUrl}/admin#image=${id}`);
+      const input = page.locator('#describe-title');
+      await input.waitFor({ timeout: 30_000 });
+      await input.press('End');
+      await input.press('Backspace');
+      await page.locator('#describe button[type="submit"]').click();
+      await expect
+        .poll(() => page.locator('#describe-status').textContent(), { timeout: 30_000 })
+        .toBe('Saved.');
+      const db = openDb(stack);
+      const stored = db
+        .prepare<[string], { title: string }>('SELECT title FROM images WHERE id = ?')
+        .get(id!)!.title;
+      db.close();
+      expect([...stored].length).toBe(149);
+      // Over the limit the field itself refuses, naming the count as the API makes it.
+      await input.fill('\u{1F468}\u200d\u{1F469}\u200d\u{1F467}'.repeat(41));
+      expect(
+        await input.evaluate((el: HTMLInputElement) => [
+          el.validity.customError,
+          el.validationMessage,
+        ]),
+      ).toEqual([true, 'At most 200 characters, emoji included; this has 205.']);
+      await page.keyboard.press('Escape');
+    });
   },
 );

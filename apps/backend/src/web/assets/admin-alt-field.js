@@ -2,7 +2,7 @@
 // matters, and a "No alt text" mark while the field is empty. Showing an image
 // without it stays allowed; the slideshow then says the image has no
 // description (slideshow-slide.js altFor).
-import { el } from './admin-dom.js';
+import { el, limitChars } from './admin-dom.js';
 
 /**
  * The alt text's field: why it matters, and a "No alt text" mark (words, read with the
@@ -19,12 +19,14 @@ export function altField() {
       el('label', { for: 'describe-alt' }, 'Alt text'),
       el('span', { class: 'badge no-alt', id: 'describe-alt-missing', hidden: true }),
     ),
-    el('textarea', {
-      id: 'describe-alt',
-      maxlength: 1000,
-      rows: 2,
-      'aria-describedby': 'describe-alt-missing describe-alt-hint',
-    }),
+    limitChars(
+      el('textarea', {
+        id: 'describe-alt',
+        rows: 2,
+        'aria-describedby': 'describe-alt-missing describe-alt-hint',
+      }),
+      1000,
+    ),
     el(
       'small',
       { class: 'muted', id: 'describe-alt-hint' },

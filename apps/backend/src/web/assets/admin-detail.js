@@ -21,6 +21,7 @@ import {
   el,
   focusFirst,
   focusLost,
+  limitChars,
   placeholderUrl,
   thumbnail,
 } from './admin-dom.js';
@@ -66,12 +67,12 @@ function describeForm(image) {
     field(
       'describe-title',
       'Title',
-      el('input', { id: 'describe-title', type: 'text', maxlength: 200 }),
+      limitChars(el('input', { id: 'describe-title', type: 'text' }), 200),
     ),
     field(
       'describe-caption',
       'Caption',
-      el('textarea', { id: 'describe-caption', maxlength: 2000, rows: 3 }),
+      limitChars(el('textarea', { id: 'describe-caption', rows: 3 }), 2000),
     ),
     altField(),
     el(

@@ -124,6 +124,23 @@ export function thumbnail(image, sizes, alt = '') {
 }
 
 /** The name to show for an image: its title, else its file name. */
+/**
+ * A text control holding at most `max` characters as the API counts them (code points of
+ * the trimmed NFC text: library/description.ts), not as `maxlength` does (UTF-16 units: an
+ * emoji is two, a family emoji eleven — the browser refused to save a title the API took,
+ * and cut a pasted emoji in half). Returns `control`.
+ */
+export function limitChars(control, max) {
+  const check = () => {
+    const count = [...control.value.normalize('NFC').trim()].length;
+    control.setCustomValidity(
+      count > max ? `At most ${max} characters, emoji included; this has ${count}.` : '',
+    );
+  };
+  control.addEventListener('input', check);
+  return control;
+}
+
 export const displayName = (image) => image.title || image.originalName || image.id;
 
 /** What {@link announce} says at its next tick: messages of the same moment, in order. */
