@@ -225,5 +225,28 @@ describe.skipIf(NO_CHROMIUM)(
       ).toEqual([true, 'At most 200 characters, emoji included; this has 205.']);
       await page.keyboard.press('Escape');
     });
+
+    it('writes a right-to-left title right to left in its card, the detail heading and the title field', async () => {
+      const [id] = await upload(stack, [{ name: 'arabic.jpg', bytes: await jpeg('#69c') }]);
+      const answer = await stack.admin(`/api/admin/images/${id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 'مرحبا بالعالم!' }),
+      });
+      expect(answer.status).toBe(200);
+      // A load of its own: the library was listed before this upload (made through the API).
+      await page.goto(`${stack.backendUrl}/admin`);
+      await page.reload();
+      const label = page.locator(`#grid > li[data-id="${id}"] .label`);
+      await label.waitFor({ timeout: 30_000 });
+      const direction = (selector: string) =>
+        page.locator(selector).evaluate((el) => getComputedStyle(el).direction);
+      expect(await label.evaluate((el) => getComputedStyle(el).direction)).toBe('rtl');
+      await page.goto(`${stack.backendUrl}/admin#image=${id}`);
+      await page.locator('#describe-title').waitFor({ timeout: 30_000 });
+      expect(await direction('#detail-title')).toBe('rtl');
+      expect(await direction('#describe-title')).toBe('rtl');
+      await page.keyboard.press('Escape');
+    });
   },
 );

@@ -188,7 +188,7 @@ export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin
 
 <dialog id="detail" aria-labelledby="detail-title">
   <div class="dialog-head">
-    <h2 id="detail-title">Image</h2>
+    <h2 id="detail-title" dir="auto">Image</h2>
     <form method="dialog"><button class="close" aria-label="Close">×</button></form>
   </div>
   <div id="detail-body"></div>

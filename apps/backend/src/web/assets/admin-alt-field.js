@@ -22,6 +22,7 @@ export function altField() {
     limitChars(
       el('textarea', {
         id: 'describe-alt',
+        dir: 'auto',
         rows: 2,
         'aria-describedby': 'describe-alt-missing describe-alt-hint',
       }),

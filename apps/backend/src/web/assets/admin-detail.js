@@ -67,12 +67,12 @@ function describeForm(image) {
     field(
       'describe-title',
       'Title',
-      limitChars(el('input', { id: 'describe-title', type: 'text' }), 200),
+      limitChars(el('input', { id: 'describe-title', type: 'text', dir: 'auto' }), 200),
     ),
     field(
       'describe-caption',
       'Caption',
-      limitChars(el('textarea', { id: 'describe-caption', rows: 3 }), 2000),
+      limitChars(el('textarea', { id: 'describe-caption', rows: 3, dir: 'auto' }), 2000),
     ),
     altField(),
     el(

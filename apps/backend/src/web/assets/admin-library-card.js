@@ -41,7 +41,7 @@ function cardContent(image, onSelect) {
       el(
         'span',
         { class: 'meta' },
-        el('span', { class: 'label' }, name),
+        el('span', { class: 'label', dir: 'auto' }, name),
         el('span', { class: `badge ${image.status}` }, image.status),
         image.published ? null : el('span', { class: 'badge hidden' }, 'hidden'),
       ),

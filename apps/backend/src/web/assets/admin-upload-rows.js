@@ -191,7 +191,7 @@ export function addRow(file, handlers) {
     value: 0,
     'aria-label': `Upload progress of ${name}`,
   });
-  const nameText = el('span', { class: 'name' }, name);
+  const nameText = el('span', { class: 'name', dir: 'auto' }, name);
   const stageText = el('span', { class: 'stage' });
   const actions = el('div', { class: 'row-actions' });
   const thumb = el('span', { class: 'thumb-wrap', 'aria-hidden': 'true' });
