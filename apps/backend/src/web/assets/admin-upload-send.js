@@ -1,11 +1,12 @@
 // Sending one file of the upload panel (admin-uploads.js) once it is known
-// not to be on the server yet: up to 8 MiB in one POST /api/admin/upload
-// named by the item's X-Upload-Id; larger files through a resumable upload
-// session (resumable-upload.js), whose chunks count as bytes sent and whose
-// session the item keeps, so that a cancel can cancel it and a resume go on
-// from where it stands. Both settle the item through the panel's `render`
-// and `accepted` — the row named as the server recorded the file — and leave
-// it alone once a cancel has taken it over.
+// not to be on the server yet: up to 1 MiB (RESUMABLE_THRESHOLD) in one POST
+// /api/admin/upload named by the item's X-Upload-Id; larger files, and a file
+// whose post a drop cut, through a resumable upload session
+// (resumable-upload.js), whose chunks count as bytes sent and whose session
+// the item keeps, so that a cancel can cancel it and a resume go on from
+// where it stands. Both settle the item through the panel's `render` and
+// `accepted` — the row named as the server recorded the file — and leave it
+// alone once a cancel has taken it over.
 import { api, getCsrfToken, idPath } from './admin-api.js';
 import { renameRow } from './admin-upload-rows.js';
 import { RESUMABLE_THRESHOLD, uploadResumable } from './resumable-upload.js';
@@ -17,7 +18,7 @@ export async function discardSession(item) {
   item.session = undefined;
 }
 
-/** A file over RESUMABLE_THRESHOLD, through an upload session in chunks. */
+/** A file over RESUMABLE_THRESHOLD (or sent again after a drop), through an upload session in chunks. */
 async function sendInSession(item, { render, accepted }) {
   const controller = new AbortController();
   item.abort = controller;
@@ -63,6 +64,14 @@ function answered(item, body, accepted) {
   accepted(item, body);
 }
 
+/** A post a drop cut: nothing of it is kept, and the file goes through a session from now on. */
+function interrupted(item, render) {
+  item.stage = 'interrupted';
+  item.sent = 0;
+  item.resumable = true;
+  render(item);
+}
+
 /** The file in one multipart request, with upload progress. */
 function sendWhole(item, { render, accepted }) {
   return new Promise((resolve, reject) => {
@@ -99,7 +108,13 @@ function sendWhole(item, { render, accepted }) {
         );
         return;
       }
-      if (xhr.status >= 400) {
+      if (xhr.status === 409 && body.error?.code === 'CONFLICT') {
+        // Not cancelled, so the upload id was used: the browser sent the request again by itself
+        // after a drop reset its connection mid-body (Chromium repeats a request on a reused
+        // connection), and the backend refuses a second request with one id. The first left
+        // nothing, or made the image whose answer was lost: a resume looks it up and goes on.
+        interrupted(item, render);
+      } else if (xhr.status >= 400) {
         item.stage = 'refused';
         item.error = body.error ?? { message: `HTTP ${xhr.status}` };
         render(item);
@@ -114,9 +129,7 @@ function sendWhole(item, { render, accepted }) {
         resolve();
         return;
       }
-      item.stage = 'interrupted';
-      item.sent = 0;
-      render(item);
+      interrupted(item, render);
       resolve();
     });
     xhr.addEventListener('abort', () => resolve());
@@ -129,7 +142,12 @@ function sendWhole(item, { render, accepted }) {
   });
 }
 
-/** Sends the item's file, the way its size calls for. */
+/**
+ * Sends the item's file, the way its size calls for; a file whose post was cut
+ * goes through a session, so that a second drop loses a chunk, not the file.
+ */
 export function sendFile(item, hooks) {
-  return item.size > RESUMABLE_THRESHOLD ? sendInSession(item, hooks) : sendWhole(item, hooks);
+  return item.size > RESUMABLE_THRESHOLD || item.resumable
+    ? sendInSession(item, hooks)
+    : sendWhole(item, hooks);
 }

@@ -8,7 +8,7 @@
 // meanwhile — in the detail, another tab or through the API). The rows and
 // the "All files" bar are drawn by admin-upload-rows.js; this file queues,
 // sends, cancels, retries and follows.
-// A file over 8 MiB goes through a resumable upload session instead
+// A file over 1 MiB goes through a resumable upload session instead
 // (admin-upload-send.js: chunks, counted as they are sent); its Cancel
 // cancels the session too, and after a longer network drop it resumes where
 // the session stands.

@@ -1,7 +1,8 @@
 // Resumable uploads from the admin page (docs/operations.md, "Uploads").
-// Cloud Run refuses HTTP/1 requests over 32 MiB and cuts long requests, so a
-// large file is not posted to the backend: the backend opens an upload
-// session, the page sends the file to the session URL in chunks (Cloud
+// Cloud Run refuses HTTP/1 requests over 32 MiB and cuts long requests, and a
+// phone's connection drops: a file over 1 MiB is not posted to the backend:
+// the backend opens an upload session, the page sends the file to the session
+// URL in chunks (upload-chunk-size.js: a few seconds of sending each; Cloud
 // Storage's resumable protocol: PUT with Content-Range, 308 Resume
 // Incomplete with Range until the last chunk), and the backend turns the
 // stored object into an image once it has checked it. A dropped connection
@@ -11,9 +12,22 @@
 // resume after a longer drop, and cancels it (and the complete's image, by
 // its X-Upload-Id) when the admin cancels.
 import { api, idPath } from './admin-api.js';
+import { chunkSize } from './upload-chunk-size.js';
 
-/** Files larger than this go through an upload session; smaller ones are posted whole. */
-export const RESUMABLE_THRESHOLD = 8 * 1024 * 1024;
+/**
+ * Files larger than this go through an upload session; smaller ones are posted
+ * whole (and through a session too once a drop cut their post:
+ * admin-upload-send.js). A session costs two requests more than a post (open
+ * and complete; in production the backend also opens the Cloud Storage session
+ * and reads the object back): a few hundred milliseconds from a phone. A
+ * dropped post loses all it sent, and the whole file goes again: 1 MiB is 21 s
+ * at a slow phone uplink of 50 KB/s, 1 s even at 1 MB/s. Most phone photos
+ * (a 12 MP JPEG is 2–5 MB, a HEIC 1–3 MB) are over it.
+ */
+export const RESUMABLE_THRESHOLD = 1024 * 1024;
+
+/** The speed (bytes/s) the last chunk of any upload was sent at: the next file's first chunk fits it. */
+let lastBytesPerSecond;
 
 /** Attempts at one chunk before the upload stops as interrupted (network errors, 5xx, 408, 429). */
 const CHUNK_ATTEMPTS = 8;
@@ -68,6 +82,85 @@ async function sessionStatus(id) {
 }
 
 /**
+ * What to do after a chunk's answer (`failures`: the failed attempts in a row,
+ * this one included): `{ complete: true }`, `{ offset }` to go on from,
+ * `{ interrupted: true }` after CHUNK_ATTEMPTS failures, `{}` to send the
+ * same chunk again (after a backoff), or the session's refusal thrown.
+ */
+async function afterChunk(answer, current, failures, signal) {
+  if (answer.status === 200 || answer.status === 201) return { complete: true };
+  if (answer.status === 308 && answer.range) {
+    return { offset: Number(/^bytes=0-(\d+)$/.exec(answer.range)?.[1] ?? -1) + 1 };
+  }
+  if (answer.status === 308 || retryable(answer.status)) {
+    if (answer.status !== 308) {
+      if (failures >= CHUNK_ATTEMPTS) return { interrupted: true };
+      await sleep(Math.min(30_000, 500 * 2 ** failures), signal);
+      if (signal.aborted) return {};
+    }
+    const status = await sessionStatus(current.id).catch(() => null);
+    if (status === undefined) {
+      throw Object.assign(new Error('The upload session is gone (cancelled or expired).'), {
+        status: 404,
+        code: 'NOT_FOUND',
+      });
+    }
+    if (status?.complete) return { complete: true };
+    return status ? { offset: status.received } : {};
+  }
+  // The session refused the bytes (a range it cannot take): give up, leaving nothing.
+  await api(`/api/admin/upload-sessions/${idPath(current.id)}`, { method: 'DELETE' }).catch(
+    () => undefined,
+  );
+  throw Object.assign(new Error(`The upload was refused (HTTP ${answer.status}).`), {
+    status: answer.status,
+  });
+}
+
+/**
+ * Sends `file` from `offset` to the session `current`, a chunk at a time, each
+ * sized by upload-chunk-size.js from the speed the chunk before it was sent
+ * at. Resolves with `{ complete: true }`, `{ interrupted: true }` or
+ * `{ cancelled: true }` (see uploadResumable).
+ */
+async function sendChunks(file, current, offset, { onProgress, signal }) {
+  let failures = 0;
+  let from = offset;
+  for (;;) {
+    if (signal.aborted) return { cancelled: true };
+    const bytes = chunkSize({
+      limit: current.chunkBytes,
+      size: file.size,
+      bytesPerSecond: lastBytesPerSecond,
+    });
+    const end = Math.min(from + bytes, file.size);
+    const started = performance.now();
+    const answer = await putChunk(
+      current.sessionUrl,
+      file.slice(from, end),
+      `bytes ${from}-${end - 1}/${file.size}`,
+      (loaded) => onProgress(from + loaded),
+      signal,
+    );
+    if (signal.aborted) return { cancelled: true };
+    // Taken: the last chunk, or one the session says it holds (a 308 with no Range holds none).
+    const taken =
+      answer.status === 200 || answer.status === 201 || (answer.status === 308 && answer.range);
+    if (taken) {
+      lastBytesPerSecond = ((end - from) * 1000) / Math.max(1, performance.now() - started);
+      failures = 0;
+    } else if (answer.status !== 308) {
+      failures += 1;
+    }
+    const next = await afterChunk(answer, current, failures, signal);
+    if (signal.aborted) return { cancelled: true };
+    if (next.complete || next.interrupted) return next;
+    if (next.offset !== undefined) from = next.offset;
+    onProgress(from);
+  }
+}
+
+/**
  * Uploads `file` through a session.
  *
  * - `session`: one this file opened before (a resume after a drop); a new one
@@ -108,50 +201,10 @@ export async function uploadResumable(
     onSession(current);
   }
   onProgress(complete ? file.size : offset);
-
-  let failures = 0;
-  while (!complete) {
-    if (signal.aborted) return { cancelled: true };
-    const end = Math.min(offset + current.chunkBytes, file.size);
-    const answer = await putChunk(
-      current.sessionUrl,
-      file.slice(offset, end),
-      `bytes ${offset}-${end - 1}/${file.size}`,
-      (loaded) => onProgress(offset + loaded),
-      signal,
-    );
-    if (signal.aborted) return { cancelled: true };
-    if (answer.status === 200 || answer.status === 201) {
-      complete = true;
-    } else if (answer.status === 308 && answer.range) {
-      offset = Number(/^bytes=0-(\d+)$/.exec(answer.range)?.[1] ?? -1) + 1;
-      failures = 0;
-    } else if (answer.status === 308 || retryable(answer.status)) {
-      if (answer.status !== 308) {
-        failures += 1;
-        if (failures >= CHUNK_ATTEMPTS) return { interrupted: true };
-        await sleep(Math.min(30_000, 500 * 2 ** failures), signal);
-        if (signal.aborted) return { cancelled: true };
-      }
-      const status = await sessionStatus(current.id).catch(() => null);
-      if (status === undefined) {
-        throw Object.assign(new Error('The upload session is gone (cancelled or expired).'), {
-          status: 404,
-          code: 'NOT_FOUND',
-        });
-      }
-      if (status?.complete) complete = true;
-      else if (status) offset = status.received;
-    } else {
-      // The session refused the bytes (a range it cannot take): give up, leaving nothing.
-      await api(`/api/admin/upload-sessions/${idPath(current.id)}`, { method: 'DELETE' }).catch(
-        () => undefined,
-      );
-      throw Object.assign(new Error(`The upload was refused (HTTP ${answer.status}).`), {
-        status: answer.status,
-      });
-    }
-    onProgress(complete ? file.size : offset);
+  if (!complete) {
+    const sent = await sendChunks(file, current, offset, { onProgress, signal });
+    if (!sent.complete) return sent;
+    onProgress(file.size);
   }
   if (signal.aborted) return { cancelled: true };
   try {
