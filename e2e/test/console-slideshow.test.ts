@@ -168,7 +168,7 @@ describe.skipIf(NO_CHROMIUM)(
       expect(
         await order.evaluateAll((items) =>
           items.map((li) => [
-            li.querySelector('.position')?.textContent,
+            (li.querySelector('input.position') as HTMLInputElement).value,
             li.getAttribute('aria-label')?.replace(/^.*, /, ''),
             (li.querySelector('[data-focus^="up:"]') as HTMLButtonElement).disabled,
             (li.querySelector('[data-focus^="down:"]') as HTMLButtonElement).disabled,

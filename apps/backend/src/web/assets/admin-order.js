@@ -1,9 +1,12 @@
 // The slideshow order: the shown (published) processed images in the order
 // the slideshow plays them. Reorder by dragging, or from the keyboard — focus
-// an item and press Alt+ArrowUp/ArrowDown, or use its Move buttons; each move
-// is saved at once (PUT /api/admin/slideshow/order) and announced. "Hide"
-// takes an image out of the slideshow; the focus goes on to the item that took
-// its place (else the one before, else the section's heading).
+// an item and press Alt+ArrowUp/ArrowDown, or use its Move buttons — or on a
+// touch screen, where HTML drag and drop does not start: its "To top" button,
+// or a new number in its position box (1 moves it to the top) — one move, one
+// save, wherever it goes. Each move is saved at once (PUT
+// /api/admin/slideshow/order) and announced. "Hide" takes an image out of the
+// slideshow; the focus goes on to the item that took its place (else the one
+// before, else the section's heading).
 import { api, idPath } from './admin-api.js';
 import { $, announce, displayName, el, focusFirst, thumbnail } from './admin-dom.js';
 import { failureText } from './admin-reachability.js';
@@ -17,6 +20,41 @@ let localChanges = 0;
 /** Whether the list was drawn once (an empty first answer still shows its empty state). */
 let rendered = false;
 
+/**
+ * The item's position as a box to type a new one in (1 = the top): Enter, or
+ * leaving the box, moves the item there in one move; Escape puts the number
+ * back. A number out of range goes to the nearest end.
+ */
+function positionBox(image, index, name) {
+  const box = el('input', {
+    class: 'position',
+    type: 'text',
+    inputmode: 'numeric',
+    pattern: '[0-9]*',
+    enterkeyhint: 'done',
+    autocomplete: 'off',
+    value: String(index + 1),
+    'data-focus': `pos:${image.id}`,
+    'aria-label': `Position of ${name}`,
+    onchange: () => {
+      const wanted = Number.parseInt(box.value, 10);
+      const from = images.findIndex((i) => i.id === image.id);
+      if (!Number.isFinite(wanted) || from < 0) {
+        box.value = String(from + 1);
+        return;
+      }
+      const to = Math.min(images.length, Math.max(1, wanted)) - 1;
+      if (to === from) box.value = String(from + 1);
+      else moveTo(image.id, to, `item:${image.id}`);
+    },
+    onkeydown: (e) => {
+      if (e.key !== 'Escape') return;
+      box.value = String(images.findIndex((i) => i.id === image.id) + 1);
+    },
+  });
+  return box;
+}
+
 function item(image, index) {
   const name = displayName(image);
   const li = el(
@@ -28,7 +66,7 @@ function item(image, index) {
       'data-focus': `item:${image.id}`,
       'aria-label': `${name}, position ${index + 1} of ${images.length}`,
     },
-    el('span', { class: 'position', 'aria-hidden': 'true' }, String(index + 1)),
+    positionBox(image, index, name),
     thumbnail(image, '3.5rem', ''),
     el('span', { class: 'label' }, name),
     el(
@@ -38,12 +76,23 @@ function item(image, index) {
         'button',
         {
           type: 'button',
+          'data-focus': `top:${image.id}`,
+          'aria-label': `Move to top: ${name}`,
+          disabled: index === 0,
+          onclick: () => moveTo(image.id, 0, `top:${image.id}`),
+        },
+        'To top',
+      ),
+      el(
+        'button',
+        {
+          type: 'button',
           'data-focus': `up:${image.id}`,
           'aria-label': `Move up: ${name}`,
           disabled: index === 0,
           onclick: () => move(image.id, -1, 'up'),
         },
-        'Move up',
+        'Up',
       ),
       el(
         'button',
@@ -54,7 +103,7 @@ function item(image, index) {
           disabled: index === images.length - 1,
           onclick: () => move(image.id, 1, 'down'),
         },
-        'Move down',
+        'Down',
       ),
       el(
         'button',
@@ -141,15 +190,20 @@ function save(movedId) {
   return saving;
 }
 
-function move(id, delta, via) {
+/** Moves the image `id` to index `to` in one move (one save); the focus goes to `focusKey`. */
+function moveTo(id, to, focusKey) {
   const from = images.findIndex((i) => i.id === id);
-  const to = from + delta;
-  if (from < 0 || to < 0 || to >= images.length) return;
+  if (from < 0 || to < 0 || to >= images.length || to === from) return;
   localChanges++;
   const [moved] = images.splice(from, 1);
   images.splice(to, 0, moved);
-  renderBetween(from, to, via === 'item' ? `item:${id}` : `${via}:${id}`);
+  renderBetween(from, to, focusKey);
   return save(id);
+}
+
+function move(id, delta, via) {
+  const from = images.findIndex((i) => i.id === id);
+  return moveTo(id, from + delta, via === 'item' ? `item:${id}` : `${via}:${id}`);
 }
 
 function place(fromId, targetId, after) {
@@ -191,7 +245,7 @@ const shownKey = (list) => JSON.stringify(list.map((i) => [i.id, i.title, i.thum
  * items alone when the answer shows what the page shows (a re-render replaces every item,
  * which would cancel a drag under way: Chromium ends a drag whose source left the page), and
  * drops an answer a move or a hide made on this page since the request overtook: the page's
- * order is newer, and its save is on its way.
+ * order is newer, and its save is on its way. A number being typed in a position box is kept.
  */
 export async function refreshOrder() {
   await saving;
@@ -200,10 +254,12 @@ export async function refreshOrder() {
   if (localChanges !== asked) return;
   if (rendered && shownKey(body.images) === shownKey(images)) return;
   images = body.images;
-  const focused = $('order').contains(document.activeElement)
-    ? document.activeElement.dataset.focus
-    : undefined;
-  render(focused);
+  const active = $('order').contains(document.activeElement) ? document.activeElement : undefined;
+  render(active?.dataset.focus);
+  // A number being typed in a position box stays in the new box.
+  if (active?.classList.contains('position') && document.activeElement?.matches('.position')) {
+    document.activeElement.value = active.value;
+  }
 }
 
 /** Wires the section; `changed(ids)` is told when an image is hidden from here. */
