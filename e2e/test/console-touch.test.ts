@@ -2,8 +2,15 @@
  * The admin console on a phone, in Chromium with a touch context
  * (`isMobile`, `hasTouch`) against the local stack: the slideshow order is
  * rearranged by touch in one step ("To top", or a number in an item's
- * position box) with one save, and its items stay short at 390 px.
+ * position box) with one save, and its items stay short at 390 px; the
+ * header scrolls away in landscape; the library keeps two columns at 320 px;
+ * the stacked queue rows name each number; the detail dialog keeps its
+ * scrolling to itself; the header links, an upload row's Details and the
+ * dialog's Close are 44 px touch targets; and the axe-core audit passes.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +22,7 @@ import {
   NO_CHROMIUM,
   nextFrames,
   seedImages,
+  smallJpeg,
 } from './console-support.ts';
 import { freshStack, waitForTerminal } from './helpers.ts';
 
@@ -40,9 +48,19 @@ describe.skipIf(NO_CHROMIUM)(
     let browser: Browser;
     let page: Page;
     let errors: string[];
+    let files: string;
     const items = () => page.locator('#order > li');
     const order = () =>
       items().evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.id ?? ''));
+    const withViewport = async (size: { width: number; height: number }, run: () => unknown) => {
+      await page.setViewportSize(size);
+      try {
+        await run();
+      } finally {
+        await page.setViewportSize(PHONE);
+      }
+    };
+
     beforeAll(async () => {
       stack = await freshStack();
       // Names as a phone's camera writes them.
@@ -64,13 +82,17 @@ describe.skipIf(NO_CHROMIUM)(
         hasTouch: true,
       });
       page = await context.newPage();
+      // Generous: the machines that run these are often loaded, and a tap waits for a still page.
+      page.setDefaultTimeout(120_000);
       errors = collectPageErrors(page);
+      files = mkdtempSync(join(tmpdir(), 'console-touch-'));
       await login(page, stack);
     }, 300_000);
     afterAll(async () => {
       await browser?.close();
       await stack?.dispose();
-    });
+      if (files) rmSync(files, { recursive: true, force: true });
+    }, 300_000);
 
     it('moves the last item to the top with one tap, and any item to a typed position, one save each', async () => {
       await expect.poll(async () => await items().count(), { timeout: 30_000 }).toBe(5);
@@ -128,7 +150,7 @@ describe.skipIf(NO_CHROMIUM)(
         ['5', false, true],
       ]);
       expect(errors).toEqual([]);
-    });
+    }, 300_000);
 
     it(`keeps each slideshow item under ${MAX_ITEM_HEIGHT} px tall at 390 px, its buttons in one row`, async () => {
       await expect.poll(async () => await items().count(), { timeout: 30_000 }).toBe(5);
@@ -150,6 +172,88 @@ describe.skipIf(NO_CHROMIUM)(
         await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
       ).toBeLessThanOrEqual(0);
       await expectNoSeriousAxeViolations(page, 'slideshow order on a touch phone');
-    });
+    }, 300_000);
+
+    it('lets the header scroll away in landscape, and keeps it on top on a tall screen', async () => {
+      const position = () => page.locator('.bar').evaluate((bar) => getComputedStyle(bar).position);
+      await withViewport({ width: 844, height: 390 }, async () => {
+        expect(await position()).toBe('static');
+      });
+      await withViewport({ width: 1024, height: 768 }, async () => {
+        expect(await position()).toBe('sticky');
+      });
+    }, 300_000);
+
+    it('shows the library in two columns on a 320 px phone', async () => {
+      await withViewport({ width: 320, height: 640 }, async () => {
+        await expect.poll(async () => await page.locator('#grid > li').count()).toBe(5);
+        const columns = await page
+          .locator('#grid')
+          .evaluate((grid) => getComputedStyle(grid).gridTemplateColumns.split(' ').length);
+        expect(columns).toBe(2);
+        const lefts = await page
+          .locator('#grid > li')
+          .evaluateAll((lis) => lis.slice(0, 2).map((li) => li.getBoundingClientRect().left));
+        expect(lefts[1]).toBeGreaterThan(lefts[0] ?? Number.POSITIVE_INFINITY);
+        expect(
+          await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+        ).toBeLessThanOrEqual(0);
+      });
+    }, 300_000);
+
+    it("names every number of the queues' stacked rows", async () => {
+      await page.locator('#queues tr[data-queue="uploads"]').waitFor();
+      // Stacked: one block per row, each cell on its own line.
+      expect(
+        await page
+          .locator('#queues tbody td')
+          .first()
+          .evaluate((td) => getComputedStyle(td).display),
+      ).toBe('block');
+      const unlabelled = await page.locator('#queues tbody tr').evaluateAll((rows) =>
+        rows.flatMap((tr) =>
+          Array.from(tr.querySelectorAll('td'))
+            .filter((td) => td.textContent !== '' && !td.querySelector('button'))
+            .filter((td) => !td.dataset.label)
+            .map((td) => `${(tr as HTMLElement).dataset.queue}: ${td.textContent}`),
+        ),
+      );
+      expect(unlabelled).toEqual([]);
+    }, 300_000);
+
+    it('keeps scrolling in the detail dialog from scrolling the page behind it', async () => {
+      await page.locator('#grid > li button.open').first().tap();
+      const dialog = page.locator('#detail[open]');
+      await dialog.locator('#timeline li').first().waitFor();
+      // CSS Overscroll Behavior: a scroll that reaches the dialog's end is not handed to the page.
+      expect(await dialog.evaluate((d) => getComputedStyle(d).overscrollBehaviorY)).toBe('contain');
+      await expectNoSeriousAxeViolations(page, 'detail dialog on a touch phone');
+      const close = dialog.getByRole('button', { name: 'Close' });
+      // Rounded: layout at a device pixel ratio of 3 gives 43.999998 for 44.
+      const box = await close.boundingBox();
+      expect(Math.round(box?.width ?? 0)).toBeGreaterThanOrEqual(44);
+      expect(Math.round(box?.height ?? 0)).toBeGreaterThanOrEqual(44);
+      await close.tap();
+      await dialog.waitFor({ state: 'detached' });
+      expect(errors).toEqual([]);
+    }, 300_000);
+
+    it("makes the header's links and an upload row's Details 44 px tall", async () => {
+      writeFileSync(join(files, 'PXL_20250611_200000.jpg'), await smallJpeg(77));
+      await page.setInputFiles('#file-input', join(files, 'PXL_20250611_200000.jpg'));
+      const details = page.locator('#uploads li').getByRole('link', { name: 'Details' });
+      await details.waitFor({ timeout: 60_000 });
+      const links = [...(await page.locator('.bar').getByRole('link').all()), details];
+      expect(links).toHaveLength(6);
+      for (const link of links) {
+        const box = await link.boundingBox();
+        expect(
+          Math.round(box?.height ?? 0),
+          `${await link.textContent()}: ${JSON.stringify(box)}`,
+        ).toBeGreaterThanOrEqual(44);
+      }
+      await expectNoSeriousAxeViolations(page, 'console on a touch phone');
+      expect(errors).toEqual([]);
+    }, 300_000);
   },
 );

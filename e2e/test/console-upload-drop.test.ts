@@ -121,6 +121,8 @@ describe.skipIf(NO_CHROMIUM)(
       });
       const context = await browser.newContext({ ...devices['Pixel 7'] });
       page = await context.newPage();
+      // Generous: the machines that run these are often loaded, and a tap waits for a still page.
+      page.setDefaultTimeout(120_000);
       errors = collectPageErrors(page);
       files = mkdtempSync(join(tmpdir(), 'console-upload-drop-'));
       await page.goto(`${proxy.url}/admin`);

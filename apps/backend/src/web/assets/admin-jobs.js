@@ -78,16 +78,16 @@ function queueRow(q) {
     ),
     el(
       'td',
-      {},
+      { 'data-label': 'State' },
       el(
         'span',
         { class: `badge ${paused ? 'failed' : 'processed'}` },
         paused ? 'paused' : q.state.toLowerCase(),
       ),
     ),
-    el('td', {}, q.tasksCount ?? '—'),
-    el('td', {}, q.concurrentDispatchesCount ?? '—'),
-    el('td', {}, timeEl(q.oldestEstimatedArrivalTime)),
+    el('td', { 'data-label': 'Waiting' }, q.tasksCount ?? '—'),
+    el('td', { 'data-label': 'Running' }, q.concurrentDispatchesCount ?? '—'),
+    el('td', { 'data-label': 'Next due' }, timeEl(q.oldestEstimatedArrivalTime)),
     el(
       'td',
       {},
