@@ -1,6 +1,6 @@
 // The slideshow order: the shown (published) processed images in the order
 // the slideshow plays them. Reorder by dragging, or from the keyboard — focus
-// an item and press Alt+ArrowUp/ArrowDown, or use its Move buttons — or on a
+// an item and press Alt+ArrowUp/ArrowDown, or use its Up/Down buttons — or on a
 // touch screen, where HTML drag and drop does not start: its "To top" button,
 // or a new number in its position box (1 moves it to the top) — one move, one
 // save, wherever it goes. Each move is saved at once (PUT
