@@ -12,8 +12,8 @@ describe('migration 010 (a regeneration item says whether an attempt began it)',
 
     const regen = createRegenRepository(db);
     const item = regen.itemFor('img_a', 1);
-    // (migrate() applies the later ones too: 012 adds dispatch_key.)
-    expect(item).toEqual({ ...before, started_at: null, dispatch_key: null });
+    // (migrate() applies the later ones too: 012 adds dispatch_key, 027 alive_at.)
+    expect(item).toEqual({ ...before, started_at: null, dispatch_key: null, alive_at: null });
     expect(regen.markStarted(item!.id, 2000)).toBe(true);
     expect(regen.markStarted(item!.id, 3000)).toBe(true);
     expect(regen.itemFor('img_a', 1)?.started_at).toBe(2000);

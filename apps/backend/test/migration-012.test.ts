@@ -11,11 +11,13 @@ describe('migration 012 (a regeneration item records the key of its dispatch)', 
     expect(migrate(db)[0]).toBe('012_regen_dispatch_key.sql');
 
     const regen = createRegenRepository(db);
-    expect(regen.itemFor('img_a', 1)).toEqual({ ...before, dispatch_key: null });
-    expect(regen.sentBefore(0, 2000, 10)).toEqual([]);
+    expect(regen.itemFor('img_a', 1)).toEqual({ ...before, dispatch_key: null, alive_at: null });
+    // Not a sent dispatch to look up; a candidate of the stuck timeout once it is due.
+    expect(regen.overdue(0, 2000, 0, 10)).toEqual([]);
+    expect(regen.overdue(0, 2000, 2000, 10).map((i) => i.dispatch_key)).toEqual([null]);
     expect(regen.recordDispatchKey('img_a', 1, 'batch-key')).toBe(true);
     expect(regen.recordDispatchKey('img_a', 2, 'other-key')).toBe(false);
-    expect(regen.sentBefore(0, 2000, 10).map((i) => i.dispatch_key)).toEqual(['batch-key']);
+    expect(regen.overdue(0, 2000, 0, 10).map((i) => i.dispatch_key)).toEqual(['batch-key']);
     db.close();
   });
 });

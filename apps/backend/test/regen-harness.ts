@@ -62,7 +62,7 @@ export interface RegenHarness {
   run(id: number): Promise<RunJson>;
   action(id: number, action: 'pause' | 'resume' | 'cancel', status?: number): Promise<RunJson>;
   /** One pass of the regenerator's worker after the clock moved `advanceMs`. */
-  tick(advanceMs?: number): Promise<{ dispatched: number; timedOut: number; deleted: number }>;
+  tick(advanceMs?: number): Promise<{ dispatched: number; deleted: number }>;
   items(state?: string): ItemRow[];
   /** `GET /api/processing/:id?generation=` as the processor asks a regeneration's job spec. */
   jobSpec(id: string, generation: number): Promise<Record<string, unknown>>;

@@ -220,6 +220,42 @@ describe('regenerations whose dispatch ended without a report', () => {
     expect(h!.t.repos.images.get(id)).toMatchObject({ status: 'processed', generation });
   });
 
+  it('leaves an item whose outbox row is not sent yet alone past stuckAfterMs; one with neither a row nor a key fails', async () => {
+    const p = pipeline();
+    const memory = memoryLogger('INFO');
+    // A day's batch window: the relay holds the ingest rows (nothing here drains it).
+    h = await regenHarness(
+      { lostAfterMs: LOST_AFTER_MS, stuckAfterMs: 10 * MINUTE, graceMs: 60 * MINUTE },
+      { batchWindowMs: 24 * 60 * MINUTE },
+      { dispatcher: p.dispatcher, logger: memory.logger },
+    );
+    const [id] = (await h.processed(1)) as [string];
+    await h.start();
+    h.t.clock.now += MINUTE;
+    expect((await h.t.backend.services.regen.tick()).dispatched).toBe(1);
+    expect(h.outboxRows()).toBe(1);
+    h.t.clock.now += 60 * MINUTE;
+    expect(await check()).toEqual({ ...NONE, waiting: [id] });
+    expect(p.lookups).toEqual([]);
+    expect(h.items('dispatched')).toHaveLength(1);
+
+    // Its row gone without a send (as a dispatch from before migration 012 has no key either).
+    h.t.db.prepare('DELETE FROM outbox').run();
+    h.t.clock.now += 11 * MINUTE;
+    expect(await check()).toEqual({ ...NONE, failed: [id] });
+    expect(h.t.repos.failedTasks.get(id)?.error_message).toMatch(
+      /no report 600 s after dispatch, and no dispatch key to look it up by/,
+    );
+    expect(memory.lines).toContainEqual(
+      expect.objectContaining({
+        severity: 'WARNING',
+        message: 'regeneration dispatch ended without a report',
+        imageId: id,
+        dispatchKey: null,
+      }),
+    );
+  });
+
   it('records on each item the key of the dispatch the relay sent it in, and forgets it on a new dispatch', async () => {
     const p = pipeline();
     const { ids, key } = await setUp(p, 2);

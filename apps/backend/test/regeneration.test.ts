@@ -90,22 +90,28 @@ describe('regeneration runs', () => {
     expect(await h.run(run.id)).toMatchObject({ status: 'running', executions: 4, done: 2 });
   });
 
-  it('fails a regeneration nothing was heard of after stuckAfterMs (STUCK), keeps the old set serving, ignores a late report and ends the run saying every image failed', async () => {
+  it('fails a regeneration nothing was heard of after stuckAfterMs whose dispatch is nowhere (STUCK), keeps the old set serving, ignores a late report and ends the run saying every image failed', async () => {
+    // The dry-run dispatcher knows no task and no execution: every dispatch is nowhere.
     const stuckAfterMs = 10 * MINUTE;
     h = await regenHarness({ stuckAfterMs, graceMs: 60 * MINUTE });
     const [id] = (await h.processed(1)) as [string];
     const run = await h.start();
     expect((await h.tick()).dispatched).toBe(1);
     const generation = h.items('dispatched')[0]!.generation!;
-    expect((await h.tick(stuckAfterMs - MINUTE)).timedOut).toBe(0);
-    expect((await h.tick(2 * MINUTE)).timedOut).toBe(1);
+    const check = () => h!.t.backend.services.regen.checkLostDispatches();
+    await h.tick(stuckAfterMs - MINUTE);
+    expect((await check()).failed).toEqual([]);
+    await h.tick(2 * MINUTE);
+    expect((await check()).failed).toEqual([id]);
 
     expect(h.items()).toEqual([{ image_id: id, state: 'failed', generation, error_code: 'STUCK' }]);
     expect(h.t.repos.failedTasks.get(id)).toMatchObject({
       error_code: 'STUCK',
       source: 'regenerate',
     });
-    expect(h.t.repos.failedTasks.get(id)?.error_message).toMatch(/no report 600 s after dispatch/);
+    expect(h.t.repos.failedTasks.get(id)?.error_message).toMatch(
+      /its dispatch ended \(no workflow execution found\) without a report/,
+    );
     const old = {
       status: 'processed',
       generation: 0,

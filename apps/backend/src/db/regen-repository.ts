@@ -1,5 +1,5 @@
 /**
- * The regeneration tables (migrations 009, 010, 012 and 024): runs, their items (one per
+ * The regeneration tables (migrations 009, 010, 012, 024 and 027): runs, their items (one per
  * image and preset version), deferred deletions of replaced variant sets, and the
  * measured cost per preset version. One prepared statement per operation;
  * the regenerator (regen/regenerator.ts) composes them into transactions.
@@ -48,6 +48,8 @@ export interface RegenItemRow {
   finished_at: number | null;
   /** The key of the task and execution carrying `generation` (migration 012); null until the relay sent it. */
   dispatch_key: string | null;
+  /** When a look-up last found its dispatch waiting or running (migration 027); null until then. */
+  alive_at: number | null;
 }
 
 /** The runs: created, looked up, moved between statuses, their executions counted. */
@@ -134,15 +136,16 @@ function createItemQueries(db: Db) {
   const itemByGeneration = db.prepare<[string, number], RegenItemRow>(
     'SELECT * FROM regen_items WHERE image_id = ? AND generation = ?',
   );
-  const stuck = db.prepare<[number, number], RegenItemRow>(
-    `SELECT * FROM regen_items WHERE state = 'dispatched' AND dispatched_at < ? ORDER BY id LIMIT ?`,
-  );
   const ofRunInState = db.prepare<[number, string], RegenItemRow>(
     'SELECT * FROM regen_items WHERE run_id = ? AND state = ?',
   );
-  const sentBefore = db.prepare<[number, number, number], RegenItemRow>(
-    `SELECT * FROM regen_items WHERE state = 'dispatched' AND dispatch_key IS NOT NULL
-       AND id > ? AND dispatched_at < ? ORDER BY id LIMIT ?`,
+  const overdue = db.prepare<[number, number, number, number], RegenItemRow>(
+    `SELECT * FROM regen_items WHERE state = 'dispatched' AND id > ?
+       AND ((dispatch_key IS NOT NULL AND dispatched_at < ?) OR coalesce(alive_at, dispatched_at) < ?)
+     ORDER BY id LIMIT ?`,
+  );
+  const inOutbox = db.prepare<[string, number], { n: number }>(
+    'SELECT count(*) AS n FROM outbox WHERE image_id = ? AND generation = ?',
   );
 
   return {
@@ -162,12 +165,18 @@ function createItemQueries(db: Db) {
     /** The item a report for `generation` of the image is about, if it is a regeneration's. */
     itemFor: (imageId: string, generation: number): RegenItemRow | undefined =>
       itemByGeneration.get(imageId, generation),
-    stuck: (before: number, limit: number): RegenItemRow[] => stuck.all(before, limit),
     ofRunInState: (runId: number, state: RegenItemState): RegenItemRow[] =>
       ofRunInState.all(runId, state),
-    /** Dispatched items the relay sent (a dispatch key) before `before`, from id `afterId` on, by id. */
-    sentBefore: (afterId: number, before: number, limit: number): RegenItemRow[] =>
-      sentBefore.all(afterId, before, limit),
+    /**
+     * Dispatched items to look up, after id `afterId`, by id: those the relay sent (a dispatch
+     * key) before `sentBefore`, and those nothing was heard of — no report, not found alive —
+     * since `quietSince` (migration 027's alive_at, else dispatched_at).
+     */
+    overdue: (afterId: number, sentBefore: number, quietSince: number, limit: number) =>
+      overdue.all(afterId, sentBefore, quietSince, limit),
+    /** Whether the outbox still holds the dispatch of the image's `generation` (the relay has not sent it). */
+    inOutbox: (imageId: string, generation: number): boolean =>
+      (inOutbox.get(imageId, generation)?.n ?? 0) > 0,
   };
 }
 
@@ -181,12 +190,15 @@ function createItemTransitions(db: Db) {
   // and is carried by a dispatch the relay has yet to send (it records the key).
   const markDispatched = db.prepare<[number, number, number]>(
     `UPDATE regen_items SET state = 'dispatched', generation = ?, dispatched_at = ?,
-       started_at = NULL, dispatch_key = NULL
+       started_at = NULL, dispatch_key = NULL, alive_at = NULL
      WHERE id = ? AND state = 'pending'`,
   );
   const recordDispatchKey = db.prepare<[string, string, number]>(
     `UPDATE regen_items SET dispatch_key = ?
      WHERE image_id = ? AND generation = ? AND state = 'dispatched'`,
+  );
+  const markAlive = db.prepare<[number, number, number]>(
+    `UPDATE regen_items SET alive_at = ? WHERE id = ? AND generation = ? AND state = 'dispatched'`,
   );
   const markStarted = db.prepare<[number, number]>(
     `UPDATE regen_items SET started_at = coalesce(started_at, ?)
@@ -200,7 +212,8 @@ function createItemTransitions(db: Db) {
     `UPDATE regen_items SET state = 'cancelled', finished_at = ? WHERE run_id = ? AND state = 'pending'`,
   );
   const backToPending = db.prepare<[number]>(
-    `UPDATE regen_items SET state = 'pending', generation = NULL, dispatched_at = NULL
+    `UPDATE regen_items SET state = 'pending', generation = NULL, dispatched_at = NULL,
+       alive_at = NULL
      WHERE id = ? AND state = 'dispatched'`,
   );
   const withdrawOutbox = db.prepare<[string, number]>(
@@ -213,6 +226,9 @@ function createItemTransitions(db: Db) {
     /** The relay sent the task carrying the image's `generation` under `key`; false when that is no regeneration in flight. */
     recordDispatchKey: (imageId: string, generation: number, key: string): boolean =>
       recordDispatchKey.run(key, imageId, generation).changes === 1,
+    /** A look-up found the dispatch of the item's `generation` waiting or running: REGEN_STUCK_AFTER_MS counts from `now`. */
+    markAlive: (id: number, generation: number, now: number): boolean =>
+      markAlive.run(now, id, generation).changes === 1,
     /** Records that an attempt began a dispatched item (the first time counts); false when it is not in flight. */
     markStarted: (id: number, now: number): boolean => markStarted.run(now, id).changes === 1,
     finish: (

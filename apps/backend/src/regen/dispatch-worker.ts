@@ -1,17 +1,17 @@
 /**
  * The regenerator's worker: every `intervalMs` one pass that dispatches what
- * the caps allow (caps.ts) through the ingest outbox, fails regenerations
- * nothing was heard of for `stuckAfterMs` (`STUCK`), and deletes replaced
+ * the caps allow (caps.ts) through the ingest outbox and deletes replaced
  * sets whose grace period is over. A run the current presets superseded ends
  * at its first pass (superseded.ts). Each step is one transaction over the
- * durable rows, so a backend killed mid-pass resumes from them.
+ * durable rows, so a backend killed mid-pass resumes from them. Regenerations
+ * nothing was heard of are not failed here, by the clock alone: the
+ * lost-dispatch check asks where their dispatch is first (lost-dispatches.ts).
  */
 import { taskNameFor } from '@slideshow/dispatch';
 import { coerceError } from '@slideshow/runtime';
 import type { RegenRunRow } from '../db/regen-repository.ts';
 import { capVerdict, createRateBucket } from './caps.ts';
 import { deleteDue } from './grace-deletion.ts';
-import { failItem } from './processor-reports.ts';
 import type { RegenContext } from './regen-context.ts';
 import { endRun } from './run-control.ts';
 import { endIfSuperseded } from './superseded.ts';
@@ -74,21 +74,12 @@ export function createDispatchWorker(ctx: RegenContext) {
     return sent;
   });
 
-  /** Dispatched regenerations nothing was heard of for `stuckAfterMs` fail (`STUCK`). */
-  const timeoutStep = db.transaction((): number => {
-    const stuck = regen.stuck(ctx.now() - settings.stuckAfterMs, 100);
-    const message = `no report ${Math.round(settings.stuckAfterMs / 1000)} s after dispatch`;
-    for (const item of stuck) failItem(ctx, item, 'STUCK', message, null);
-    return stuck.length;
-  });
-
   /** One pass of the worker; returns what it did (tests call it directly). */
   const tick = async () => {
     const dispatched = dispatchStep();
     if (dispatched > 0) ctx.onEnqueued?.();
-    const timedOut = timeoutStep();
     const deleted = await deleteDue(ctx);
-    return { dispatched, timedOut, deleted };
+    return { dispatched, deleted };
   };
 
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -14,7 +14,7 @@ import type { Repositories } from '../repositories.ts';
 
 /** The regenerator's policy (env: REGEN_*; backend README "Configuration"). */
 export interface RegenSettings {
-  /** How often the worker dispatches, times out and deletes. */
+  /** How often the worker dispatches and deletes. */
   intervalMs: number;
   /** Images dispatched per minute at most. */
   ratePerMinute: number;
@@ -28,12 +28,17 @@ export interface RegenSettings {
   maxFailures: number;
   /** How long a replaced variant set stays in storage (pages and caches may still name it). */
   graceMs: number;
-  /** A dispatched regeneration with no report after this long fails (`STUCK`). */
+  /**
+   * A dispatched regeneration with no report, and not found waiting or running
+   * for this long, is looked up (regen/lost-dispatches.ts) even without a
+   * dispatch key: it fails (`STUCK`) only when its dispatch is nowhere; one
+   * found alive counts again from then.
+   */
   stuckAfterMs: number;
   /**
-   * A dispatched regeneration with no report after this long is looked up
-   * (regen/lost-dispatches.ts): it fails (`STUCK`) when its task is gone and
-   * its workflow execution ended or is unknown.
+   * A dispatched regeneration the relay sent this long ago and with no report
+   * is looked up (regen/lost-dispatches.ts): it fails (`STUCK`) when its task
+   * is gone and its workflow execution ended or is unknown.
    */
   lostAfterMs: number;
   /** How often those look-ups run. */

@@ -9,11 +9,12 @@
  * - dispatch-worker.ts — through the ingest queue: each image gets an outbox
  *   row on the `ingest` queue at a generation of its own (above the image's
  *   and every earlier regeneration's), so the relay sends them in batch
- *   executions and a late report of any other attempt is stale; stuck
- *   dispatches fail (`STUCK`).
+ *   executions and a late report of any other attempt is stale.
  * - lost-dispatches.ts — a dispatch the pipeline says is over (task gone,
  *   execution ended or unknown) with no report fails (`STUCK`) after
- *   `lostAfterMs`, not hours later.
+ *   `lostAfterMs`, not hours later; one still queued or running is left
+ *   alone however long it takes (its `stuckAfterMs` counts again from each
+ *   look-up that finds it alive).
  * - caps.ts — cannot run away: at most `ratePerMinute` dispatches a minute and
  *   `maxInFlight` at once; a run stops as `capped` at `maxExecutionsPerRun`
  *   dispatches or `maxFailures` failures; no more than `maxExecutionsPerHour`

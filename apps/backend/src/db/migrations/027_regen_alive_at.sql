@@ -1,0 +1,12 @@
+-- 027: when a regeneration's dispatch was last found alive (docs/operations.md,
+-- "Presets and regeneration").
+--
+-- regen_items.alive_at: epoch milliseconds at which the regenerator's look-up
+-- (regen/lost-dispatches.ts) last found the item's dispatch waiting (its task
+-- still in the queue, or its outbox row not yet sent) or running (its workflow
+-- execution ACTIVE/QUEUED); NULL until then, and again on a new dispatch.
+-- REGEN_STUCK_AFTER_MS counts from it, else from dispatched_at, as the
+-- reaper's STUCK_AFTER_MS counts from images.alive_at (migration 004): an item
+-- that waits in a paused or backed-up queue is looked up, never failed for
+-- the wait. An older backend ignores the column.
+ALTER TABLE regen_items ADD COLUMN alive_at INTEGER;
