@@ -74,6 +74,13 @@ export interface AppDeps {
   /** How long an upload session may take before the sweeper cancels it (default 24 h). */
   uploadSessionTtlMs?: number;
   now?: () => number;
+  /**
+   * Milliseconds on a clock that never steps (default `performance.now`): what the in-memory
+   * waits measure — the login limiter's backoff, the pause after a failed task cancellation, how
+   * long a finished upload is remembered — so a wall-clock step (NTP, a VM resumed) neither
+   * lengthens nor ends them. Tests move it with `now`.
+   */
+  monotonicNow?: () => number;
   sessionTtlMs?: number;
   /**
    * The single-writer admission (writer/gate.ts): every non-safe request runs

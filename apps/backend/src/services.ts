@@ -35,6 +35,7 @@ export interface ServiceHooks {
 /** Builds the services object once for a set of deps. */
 export function createServices(deps: AppDeps, hooks: ServiceHooks = {}): Services {
   const now = deps.now ?? Date.now;
+  const monotonicNow = deps.monotonicNow ?? (() => performance.now());
   const repos = createRepositories(deps.db);
   const lifecycle = createLifecycle({
     db: deps.db,
@@ -43,7 +44,7 @@ export function createServices(deps: AppDeps, hooks: ServiceHooks = {}): Service
     ...(hooks.onEnqueued ? { onEnqueued: hooks.onEnqueued } : {}),
   });
   const loginLimiter = createRateLimiter({
-    now,
+    monotonicNow,
     ...(hooks.loginLimits ? { limits: hooks.loginLimits } : {}),
   });
   const loginDevices = createLoginDevices(deps.adminPasswordHash, deps.mode === 'production');
@@ -73,7 +74,7 @@ export function createServices(deps: AppDeps, hooks: ServiceHooks = {}): Service
     trustedProxyHops,
     limitBody,
     library: createLibraryRepository(deps.db),
-    uploads: createUploadTracker({ remove: (ids) => services.removeImages(ids), now }),
+    uploads: createUploadTracker({ remove: (ids) => services.removeImages(ids), monotonicNow }),
     removeImages: async (ids) => {
       for (const id of ids) {
         if (repos.images.get(id)) await deleteImage(services, id);
@@ -84,6 +85,7 @@ export function createServices(deps: AppDeps, hooks: ServiceHooks = {}): Service
       cancellation: deps.taskCancellation,
       logger: deps.logger.child({ component: 'task-cancellation' }),
       now,
+      monotonicNow,
     }),
     now,
     presets,

@@ -332,4 +332,29 @@ describe('a delete while Cloud Tasks fails', () => {
       await stop(t);
     }
   });
+
+  it('measures the pause on a clock that never steps: a wall clock set back 10 min does not stretch it (before: 11 min)', async () => {
+    const clocks = { wall: Date.parse('2026-01-01T00:00:00Z'), monotonic: 1_000 };
+    const { t, lines } = await backendOnCloudTasks({
+      now: () => clocks.wall,
+      monotonicNow: () => clocks.monotonic,
+    });
+    try {
+      const ids = [await uploadPng(t, 21), await uploadPng(t, 22)];
+      await t.relay.drain();
+      fake.failNext(503);
+      await remove(t, ids[0] as string);
+      expect(deleteRequests()).toHaveLength(1);
+      const paused = lines.find((l) => l.severity === 'WARNING');
+      expect(paused).toMatchObject({ code: 'DISPATCH_FAILED' });
+
+      clocks.wall -= 10 * 60_000;
+      clocks.monotonic += 60_000;
+      await remove(t, ids[1] as string);
+      expect(deleteRequests()).toHaveLength(2);
+      expect(fake.tasks.has(taskPath('uploads', taskNameFor(ids[1] as string, 0)))).toBe(false);
+    } finally {
+      await stop(t);
+    }
+  });
 });

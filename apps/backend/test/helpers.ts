@@ -56,6 +56,8 @@ export async function makeApp(
     publicMediaBaseUrl: '/media/',
     maxUploadBytes: 5 * 1024 * 1024,
     now: () => clock.now,
+    // The in-memory waits' clock moves with the wall clock here, unless a test steps one alone.
+    monotonicNow: () => clock.now,
     ...(store.uploads ? { uploadReceiver: store.uploads } : {}),
     ...overrides,
   };

@@ -16,6 +16,53 @@ const PUBLIC_URL = 'https://backend.example';
 const ATTACKER = '203.0.113.7';
 const ADMIN = '198.51.100.2';
 
+describe('login limiting when the wall clock steps', () => {
+  // The wall clock (`now`) and the monotonic one apart: NTP or a resumed VM steps only the first.
+  const clocks = { wall: Date.parse('2026-01-01T00:00:00Z'), monotonic: 5_000_000 };
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await makeApp({
+      mode: 'production',
+      publicUrl: PUBLIC_URL,
+      now: () => clocks.wall,
+      monotonicNow: () => clocks.monotonic,
+    });
+  });
+  afterAll(() => t.cleanup());
+
+  const login = (password: string) =>
+    t.app.request(`${PUBLIC_URL}/api/admin/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': ADMIN },
+      body: JSON.stringify({ password }),
+    });
+
+  it('lets the admin in after one failed login and a 10 min step back of the wall clock (before: "try again in 600 s")', async () => {
+    await expectRefused(await login('typo'), 401, 'UNAUTHENTICATED', 'the typo');
+    clocks.wall -= 10 * 60_000;
+    clocks.monotonic += 1_000;
+    await expectJson(await login(PASSWORD), 200);
+  });
+
+  it('keeps a real lock for its own length whatever the wall clock does', async () => {
+    const client = '203.0.113.201';
+    const guess = () =>
+      t.app.request(`${PUBLIC_URL}/api/admin/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': client },
+        body: JSON.stringify({ password: 'guess' }),
+      });
+    for (let i = 0; i < LOGIN_LIMITER_DEFAULTS.freeFailures; i++) await guess();
+    // An hour forward on the wall clock does not end the 60 s wait; only its own time does.
+    clocks.wall += 3_600_000;
+    const locked = await guess();
+    await expectRefused(locked, 429, 'RATE_LIMITED', 'still locked');
+    expect(Number(locked.headers.get('retry-after'))).toBe(60);
+    clocks.monotonic += 60_000;
+    await expectRefused(await guess(), 401, 'UNAUTHENTICATED', 'after its own 60 s');
+  });
+});
+
 describe('login limiting in production', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -139,7 +186,7 @@ describe('client address keys and the limiter memory', () => {
 
   it('remembers at most maxClients clients, forgetting the oldest', () => {
     let now = 0;
-    const limiter = createRateLimiter({ now: () => now, limits: { maxClients: 100 } });
+    const limiter = createRateLimiter({ monotonicNow: () => now, limits: { maxClients: 100 } });
     for (let i = 0; i < 1_000; i++) {
       now++;
       limiter.take(`client-${i}`);

@@ -121,3 +121,36 @@ describe('cancelling uploads', () => {
     expect(imageCount()).toBe(1);
   });
 });
+
+describe('cancelling uploads while the wall clock steps', () => {
+  // The wall clock (`now`) and the monotonic one apart: NTP or a resumed VM steps only the first.
+  const clocks = { wall: Date.parse('2026-01-01T00:00:00Z'), monotonic: 1_000 };
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await makeApp({ now: () => clocks.wall, monotonicNow: () => clocks.monotonic });
+  });
+  afterEach(() => t.cleanup());
+
+  const send = (uploadId: string, seed: number) =>
+    t.app.request('/api/admin/upload', {
+      method: 'POST',
+      headers: admin({ 'X-Upload-Id': uploadId }),
+      body: multipart([{ name: `${seed}.png`, bytes: makePng(8, 8, seed) }]),
+    });
+
+  it('still refuses an upload cancelled a second ago after the wall clock jumped an hour ahead (before: forgotten, then accepted)', async () => {
+    const cancelled = `upload-${process.pid}-stepped-abcdefgh`;
+    await expectJson(
+      await t.app.request(`/api/admin/uploads/${cancelled}`, {
+        method: 'DELETE',
+        headers: admin(),
+      }),
+      200,
+    );
+    clocks.wall += 3_600_000;
+    clocks.monotonic += 1_000;
+    // Another upload makes the tracker forget what is older than its 15 min.
+    await expectJson(await send(`upload-${process.pid}-other-abcdefgh`, 1), 202);
+    expect((await send(cancelled, 2)).status).toBe(409);
+  });
+});

@@ -81,6 +81,24 @@ describe('retryWithBackoff', () => {
     expect(calls).toBe(1);
   });
 
+  it('measures the deadline on its monotonic clock, not the wall clock (before: Date.now, which a step back stretches)', async () => {
+    let clock = 0;
+    let calls = 0;
+    await expect(
+      retryWithBackoff(
+        async () => {
+          calls++;
+          // A bound for the old loop, which reads Date.now and would go on retrying.
+          if (calls > 10) throw new AppError('INTERNAL', 'past the deadline');
+          clock += 600;
+          throw new AppError('TIMEOUT', 'still down', { retryable: true });
+        },
+        { deadlineMs: 1_000, initialDelayMs: 1, maxDelayMs: 1, monotonicNow: () => clock },
+      ),
+    ).rejects.toThrow('still down');
+    expect(calls).toBe(2);
+  });
+
   it('gives up at the deadline with the last error', async () => {
     await expect(
       retryWithBackoff(

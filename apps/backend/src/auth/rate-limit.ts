@@ -10,6 +10,11 @@
  * even behind the same address as an attacker. A success clears the client's
  * failures. OWASP Authentication Cheat Sheet, "Login Throttling", and its
  * "device cookies" proposal for the lockout problem.
+ *
+ * Waits are measured on a monotonic clock (`performance.now`), never the wall
+ * clock: with the wall clock, one failed login followed by a step back of the
+ * clock (NTP, a VM resumed) locked the admin out for the size of the step —
+ * "try again in 3899 s" after a 1 h step, past the 15 min maximum.
  */
 
 /** The limiter's policy: one typed defaults object. */
@@ -31,7 +36,8 @@ export type LoginLimiterSettings = typeof LOGIN_LIMITER_DEFAULTS;
 
 /** Options for {@link createRateLimiter}. */
 export interface RateLimitOptions {
-  now: () => number;
+  /** Milliseconds on a clock that never steps; default `performance.now`. */
+  monotonicNow?: () => number;
   limits?: Partial<LoginLimiterSettings>;
 }
 
@@ -43,6 +49,7 @@ interface Entry {
 /** Creates the limiter. */
 export function createRateLimiter(options: RateLimitOptions) {
   const limits = { ...LOGIN_LIMITER_DEFAULTS, ...options.limits };
+  const clock = options.monotonicNow ?? (() => performance.now());
   const clients = new Map<string, Entry>();
 
   const delayAfter = (failures: number) =>
@@ -70,7 +77,7 @@ export function createRateLimiter(options: RateLimitOptions) {
      * is counted.
      */
     take(client: string): number {
-      const now = options.now();
+      const now = clock();
       let entry = clients.get(client);
       if (entry && now - entry.last >= limits.forgetAfterMs) entry = undefined;
       if (entry) {

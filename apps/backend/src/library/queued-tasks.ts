@@ -38,7 +38,10 @@ export interface QueuedTasksOptions {
   /** Absent when the dispatcher has no queue (Workflows): nothing is ever cancelled. */
   cancellation?: TaskCancellation | undefined;
   logger: Logger;
+  /** The wall clock, for the time the log line names. */
   now: () => number;
+  /** What the pause is measured on: a clock that never steps (default `performance.now`). */
+  monotonicNow?: () => number;
   pauseAfterFailureMs?: number;
 }
 
@@ -59,6 +62,7 @@ export interface QueuedTasks {
 /** Prepares the queries and builds the canceller (no I/O until `cancel`). */
 export function createQueuedTasks(options: QueuedTasksOptions): QueuedTasks {
   const { db, cancellation, logger, now } = options;
+  const monotonicNow = options.monotonicNow ?? (() => performance.now());
   const pauseMs = options.pauseAfterFailureMs ?? QUEUED_TASKS_DEFAULTS.pauseAfterFailureMs;
   const ownDispatch = db.prepare<[string], Pick<ImageRow, 'dispatch_key' | 'priority'>>(
     `SELECT dispatch_key, priority FROM images
@@ -76,7 +80,10 @@ export function createQueuedTasks(options: QueuedTasksOptions): QueuedTasks {
           + (SELECT count(*) FROM regen_items
               WHERE state = 'dispatched' AND dispatch_key = ? AND image_id <> ?) AS n`,
   );
-  let pausedUntil = 0;
+  // On the monotonic clock (a wall-clock step back would stretch the pause by its size); the
+  // wall-clock time is kept for the log line only.
+  let pausedUntil = Number.NEGATIVE_INFINITY;
+  let pausedUntilWall = 0;
 
   const cancelOne = async (
     task: QueuedTask,
@@ -84,12 +91,12 @@ export function createQueuedTasks(options: QueuedTasksOptions): QueuedTasks {
     canceller: TaskCancellation,
   ) => {
     const fields = { ...context, key: task.key, queue: task.queue };
-    if (now() < pausedUntil) {
+    if (monotonicNow() < pausedUntil) {
       // INFO: the failure that paused them was the WARNING; a bulk delete during an outage
       // must not log one per image.
       logger.info('queued task not cancelled: cancellations paused after a failure', {
         ...fields,
-        pausedUntil: new Date(pausedUntil).toISOString(),
+        pausedUntil: new Date(pausedUntilWall).toISOString(),
       });
       return;
     }
@@ -98,7 +105,8 @@ export function createQueuedTasks(options: QueuedTasksOptions): QueuedTasks {
       if (removed) logger.info('queued task cancelled', fields);
       else logger.debug('no queued task to cancel (delivered already, or never created)', fields);
     } catch (error) {
-      pausedUntil = now() + pauseMs;
+      pausedUntil = monotonicNow() + pauseMs;
+      pausedUntilWall = now() + pauseMs;
       const e = coerceError(error);
       logger.warn('queued task not cancelled; it will run and find its image gone', {
         ...fields,

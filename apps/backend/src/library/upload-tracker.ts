@@ -15,7 +15,9 @@
  *
  * An image the upload found as a duplicate of an existing one is never
  * removed. State is in memory: the backend runs as one instance, and an entry
- * is useful only for the minutes a browser tab cares about it.
+ * is useful only for the minutes a browser tab cares about it; its age is
+ * measured on a monotonic clock, so a wall-clock step neither forgets a
+ * cancel early nor keeps entries for the size of the step.
  */
 import { AppError } from '@slideshow/runtime';
 
@@ -51,12 +53,13 @@ export interface UploadTicket {
 export function createUploadTracker(
   options: {
     remove: (ids: string[]) => Promise<void>;
-    now?: () => number;
+    /** Milliseconds on a clock that never steps; default `performance.now`. */
+    monotonicNow?: () => number;
   } & Partial<typeof UPLOAD_TRACKER_DEFAULTS>,
 ) {
   const ttlMs = options.ttlMs ?? UPLOAD_TRACKER_DEFAULTS.ttlMs;
   const maxEntries = options.maxEntries ?? UPLOAD_TRACKER_DEFAULTS.maxEntries;
-  const now = options.now ?? Date.now;
+  const now = options.monotonicNow ?? (() => performance.now());
   const entries = new Map<string, Entry>();
 
   const prune = () => {
