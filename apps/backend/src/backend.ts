@@ -105,6 +105,9 @@ export function createBackend(deps: BackendDeps): Backend {
     repos: services.repos,
     logger: logger.child({ component: 'orphan-sweeper' }),
     now: services.now,
+    ...(deps.uploadSessionTtlMs === undefined
+      ? {}
+      : { uploadSessionTtlMs: deps.uploadSessionTtlMs }),
   });
   const app = createApp(services);
 

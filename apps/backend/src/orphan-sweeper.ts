@@ -15,7 +15,10 @@
  *   before `complete` (a closed tab, a lost network) is cancelled once past
  *   its `expires_at` — the session takes no more bytes — and whatever it
  *   stored is deleted, unless an image uses it. Its key stays out of the
- *   pending pass while the session lives.
+ *   pending pass while the session lives. Before that, each pass asks the
+ *   store how much every open session expiring before the pass after next
+ *   holds: one that received bytes since the last look is still sending, and
+ *   its expiry slides (upload/upload-sessions.ts, `renewIfReceiving`).
  * - **Variants**: keys in the exact layout the processor writes
  *   (`variants/<generated id>/<preset>/g<N>/<suffix>`, keys.ts) whose image
  *   has no row and that are older than `graceMs`: variants of an image deleted
@@ -37,7 +40,7 @@
  *   runs, and keeps a set a regeneration replaced until that set's own later
  *   date (a prefix is scheduled once).
  */
-import type { Logger } from '@slideshow/runtime';
+import { coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectReader, ObjectStore } from '@slideshow/storage';
 import {
   allVariantsPrefix,
@@ -48,6 +51,7 @@ import {
 } from './keys.ts';
 import type { Repositories } from './lifecycle.ts';
 import { createPeriodicPass } from './periodic-pass.ts';
+import { renewIfReceiving, UPLOAD_SESSION_DEFAULTS } from './upload/upload-sessions.ts';
 
 /** The sweeper's policy in one place (ORPHAN_GRACE_MS and ORPHAN_SWEEP_INTERVAL_MS override it). */
 export const ORPHAN_SWEEPER_DEFAULTS = {
@@ -72,6 +76,8 @@ export interface OrphanSweeperOptions extends OrphanSweeperSettings {
   repos: Pick<Repositories, 'images' | 'pendingOriginals' | 'uploadSessions' | 'regen'>;
   logger: Logger;
   now?: () => number;
+  /** How long an upload session lives without receiving a byte (UPLOAD_SESSION_TTL_MS). */
+  uploadSessionTtlMs?: number;
 }
 
 /** The running sweeper. */
@@ -159,6 +165,47 @@ function report(logger: Logger, deleted: string[], signal: AbortSignal): string[
   return deleted;
 }
 
+/**
+ * Slides the expiry of the open sessions still receiving bytes among those that would expire
+ * before the pass after next (a pass that runs late still looks before they expire). A store
+ * that cannot answer leaves the expiry as it is, with a WARNING.
+ */
+async function renewReceivingSessions(
+  options: OrphanSweeperOptions,
+  now: () => number,
+  signal: AbortSignal,
+): Promise<void> {
+  const { store, repos, logger } = options;
+  const uploads = store.uploads;
+  if (!uploads) return;
+  const renewal = {
+    sessions: repos.uploadSessions,
+    uploads,
+    ttlMs: options.uploadSessionTtlMs ?? UPLOAD_SESSION_DEFAULTS.ttlMs,
+    now,
+  };
+  const at = now();
+  const soon = at + 2 * options.intervalMs;
+  for (const session of repos.uploadSessions.expiringBefore(at, soon, PENDING_PER_PASS)) {
+    if (signal.aborted) return;
+    try {
+      if (await renewIfReceiving(session, renewal)) {
+        // Not `imageId`: the id becomes an image's only if `complete` accepts the object.
+        logger.info('upload session still receiving; its expiry moved', {
+          resumableUploadId: session.id,
+          fileName: session.original_name,
+        });
+      }
+    } catch (error) {
+      logger.warn('could not ask an upload session how much it holds; its expiry stays', {
+        resumableUploadId: session.id,
+        fileName: session.original_name,
+        error: coerceError(error),
+      });
+    }
+  }
+}
+
 /** Creates the sweeper (not started). */
 export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweeper {
   const now = options.now ?? Date.now;
@@ -221,6 +268,7 @@ export function createOrphanSweeper(options: OrphanSweeperOptions): OrphanSweepe
    */
   async function pass(signal: AbortSignal): Promise<string[]> {
     const deleted: string[] = [];
+    await renewReceivingSessions(options, now, signal);
     for (const session of repos.uploadSessions.expiredBefore(now(), PENDING_PER_PASS)) {
       if (signal.aborted) return report(options.logger, deleted, signal);
       // Cancelled first, so the session cannot store the object again after it is deleted.

@@ -38,6 +38,7 @@ import {
 
 const MAX_UPLOAD = 64 * 1024 * 1024;
 const TTL_MS = 3600_000;
+const MINUTE = 60_000;
 
 type Opened = UploadSessionAnswer;
 
@@ -307,6 +308,90 @@ function describeSessions(
       );
       expect(gone.cancelled).toBe(true);
       expect(await t.store.stat(`originals/${session.id}`)).toBeUndefined();
+      expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 0 }, sessions: { n: 0 } });
+    });
+
+    /** A pass of the sweeper as the backend runs it (every minute here), on the app's clock. */
+    const sweep = () =>
+      createOrphanSweeper({
+        store: t.store,
+        repos: t.repos,
+        logger: silentLogger,
+        graceMs: 60_000,
+        intervalMs: MINUTE,
+        now: () => t.clock.now,
+        uploadSessionTtlMs: TTL_MS,
+      }).sweepOnce();
+    const status = (id: string) =>
+      t.app.request(`/api/admin/upload-sessions/${id}`, { headers: admin() });
+    /** Sends the `i`-th MiB of `bytes` to the session. */
+    const sendMiB = (session: Opened, bytes: Buffer, i: number) => {
+      const mib = 1024 * 1024;
+      return send(
+        session.sessionUrl,
+        `bytes ${i * mib}-${(i + 1) * mib - 1}/${bytes.length}`,
+        bytes.subarray(i * mib, (i + 1) * mib),
+      );
+    };
+
+    it('keeps a session open while its chunks still arrive past its first expiry (before: cancelled mid-file at its TTL)', async () => {
+      const bytes = bigPng(3 * 1024 * 1024, 8);
+      const session = await open(bytes);
+      expect((await sendMiB(session, bytes, 0)).status).toBe(308);
+      // The pass a minute before the expiry sees bytes that arrived since the session opened.
+      t.clock.now += TTL_MS - MINUTE;
+      expect(await sweep()).toEqual([]);
+      t.clock.now += 2 * MINUTE;
+      expect(await sweep()).toEqual([]);
+      expect((await sendMiB(session, bytes, 1)).status).toBe(308);
+      // Again past the expiry the first renewal set, still sending.
+      t.clock.now += TTL_MS - 3 * MINUTE;
+      expect(await sweep()).toEqual([]);
+      t.clock.now += 2 * MINUTE;
+      expect(await sweep()).toEqual([]);
+      expect((await sendMiB(session, bytes, 2)).status).toBe(308);
+      await sendAll(session, bytes, 3 * 1024 * 1024);
+      const body = await expectAnswer(UploadAnswer, await complete(session.id), 202);
+      expect(body.images[0]).toMatchObject({ id: session.id, status: 'uploaded' });
+    });
+
+    it('lets a session that received nothing since the last look expire', async () => {
+      const bytes = bigPng(3 * 1024 * 1024, 9);
+      const session = await open(bytes);
+      expect((await sendMiB(session, bytes, 0)).status).toBe(308);
+      t.clock.now += TTL_MS - MINUTE;
+      expect(await sweep()).toEqual([]);
+      // Nothing more arrives: the next look near the new expiry leaves it.
+      t.clock.now += TTL_MS - 2 * MINUTE;
+      expect(await sweep()).toEqual([]);
+      t.clock.now += 3 * MINUTE;
+      expect(await sweep()).toEqual([`originals/${session.id}`]);
+      expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 0 }, sessions: { n: 0 } });
+      expect((await sendMiB(session, bytes, 1)).status).toBe(404);
+    });
+
+    it('answers 404 for a session past its expiry before the sweeper has run (before: it took complete until the sweep)', async () => {
+      const bytes = bigPng(300_000, 10);
+      const session = await open(bytes);
+      await sendAll(session, bytes);
+      t.clock.now += TTL_MS + MINUTE;
+      expect((await status(session.id)).status).toBe(404);
+      expect((await complete(session.id)).status).toBe(404);
+      expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 1 }, sessions: { n: 1 } });
+      // What the readers call gone is what the sweep deletes.
+      expect(await sweep()).toEqual([`originals/${session.id}`]);
+      expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 0 }, sessions: { n: 0 } });
+    });
+
+    it('gives an early complete (409) no extra time: the session still expires at its own expiry (before: an hour after that complete)', async () => {
+      const bytes = bigPng(3 * 1024 * 1024, 11);
+      const session = await open(bytes);
+      expect((await sendMiB(session, bytes, 0)).status).toBe(308);
+      t.clock.now += 30 * MINUTE;
+      expect((await complete(session.id)).status).toBe(409);
+      t.clock.now += 31 * MINUTE;
+      expect((await status(session.id)).status).toBe(404);
+      expect(await sweep()).toEqual([`originals/${session.id}`]);
       expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 0 }, sessions: { n: 0 } });
     });
 

@@ -10,7 +10,9 @@
  *    for exactly `size` bytes that can only create that key; the session row
  *    (`upload_sessions`) expires after `ttlMs`.
  * 2. The browser sends the bytes to the session URL (Cloud Storage, or the
- *    backend's own route locally), resuming after a network drop.
+ *    backend's own route locally), resuming after a network drop. The expiry
+ *    slides while bytes arrive ({@link renewIfReceiving}); a session past it
+ *    is gone (404) even before the sweeper deletes it.
  * 3. `complete`: the stored object must have exactly the declared size; it is
  *    read once like a streamed upload — magic-byte sniff, header probe, size
  *    limit, sha256 for duplicates — and becomes an image (same answer as
@@ -35,8 +37,17 @@ import { sanitizeName } from './sanitize-name.ts';
 
 /** Session defaults in one place. */
 export const UPLOAD_SESSION_DEFAULTS = {
-  /** How long a session may take before the sweeper cancels it and deletes what it stored. */
+  /**
+   * How long a session lives without receiving a byte (as the backend sees it) before the
+   * sweeper cancels it and deletes what it stored.
+   */
   ttlMs: 24 * 3600_000,
+  /**
+   * The longest a session lives however busy it stays: a Cloud Storage session URI expires a
+   * week after it was created (https://cloud.google.com/storage/docs/resumable-uploads), and
+   * the store then refuses its bytes anyway (the folder store keeps the same week).
+   */
+  maxLifetimeMs: 7 * 24 * 3600_000,
   /** A verification keeps its session at least this long (a crash mid-check is swept after it). */
   verifyGraceMs: 3600_000,
   /** Chunk size for a Cloud Storage session: Google's recommended minimum (8 MiB, a 256 KiB multiple). */
@@ -132,15 +143,60 @@ export async function openUploadSession(
 }
 
 function mustSession(ctx: UploadSessionContext, id: string): UploadSessionRow {
-  const row = ctx.repos.uploadSessions.get(id);
+  const row = ctx.repos.uploadSessions.get(id, ctx.now());
   if (!row) throw new AppError('NOT_FOUND', `no upload session ${id}`);
   return row;
+}
+
+/** What moving a session's expiry needs. */
+export interface SessionRenewal {
+  sessions: Pick<Repositories['uploadSessions'], 'progressed'>;
+  uploads: ResumableUploads;
+  ttlMs: number;
+  now: () => number;
+}
+
+/**
+ * The sliding expiry: the session holds `received` bytes, and when that is more than at the
+ * last look its expiry moves to `ttlMs` from now, never past `maxLifetimeMs` after it opened.
+ * True when it moved.
+ */
+function recordReceived(row: UploadSessionRow, received: number, renewal: SessionRenewal) {
+  if (received <= row.received_bytes) return false;
+  const now = renewal.now();
+  const expiresAt = Math.min(
+    now + renewal.ttlMs,
+    row.created_at + UPLOAD_SESSION_DEFAULTS.maxLifetimeMs,
+  );
+  return renewal.sessions.progressed(row.id, received, expiresAt, now);
+}
+
+/**
+ * Asks the store how much the session holds and slides its expiry when bytes arrived since the
+ * last look. The chunks go to the store, not through the backend (to Cloud Storage in
+ * production), so this look is how the backend learns an upload is still alive: at every
+ * `GET` of the session, and at each sweep for the sessions close to their expiry
+ * (orphan-sweeper.ts). True when the expiry moved.
+ */
+export async function renewIfReceiving(
+  row: UploadSessionRow,
+  renewal: SessionRenewal,
+): Promise<boolean> {
+  const status = await renewal.uploads.uploadStatus(row.session_url, row.bytes);
+  return recordReceived(row, status.received, renewal);
 }
 
 /** How many bytes the session holds (asked by the server: a browser may not read Cloud Storage's `Range`). */
 export async function uploadSessionStatus(id: string, ctx: UploadSessionContext) {
   const row = mustSession(ctx, id);
-  const status = await uploadsOf(ctx.store).uploadStatus(row.session_url, row.bytes);
+  const uploads = uploadsOf(ctx.store);
+  const status = await uploads.uploadStatus(row.session_url, row.bytes);
+  recordReceived(row, status.received, {
+    sessions: ctx.repos.uploadSessions,
+    uploads,
+    ttlMs: ctx.ttlMs,
+    now: ctx.now,
+  });
   return { id, size: row.bytes, received: status.received, complete: status.complete };
 }
 
@@ -159,7 +215,8 @@ export async function cancelUploadSession(
   id: string,
   ctx: UploadSessionContext,
 ): Promise<{ cancelled: boolean }> {
-  const row = ctx.repos.uploadSessions.get(id);
+  const row = ctx.repos.uploadSessions.get(id, ctx.now());
+  // Expired: gone for the client too; the sweeper cancels it and deletes what it stored.
   if (!row) return { cancelled: false };
   if (row.state === 'verifying') {
     throw new AppError('CONFLICT', `upload ${id} is being completed`);
@@ -208,7 +265,7 @@ export async function completeUploadSession(
   id: string,
   ctx: UploadSessionContext,
 ): Promise<FileOutcome> {
-  const row = ctx.repos.uploadSessions.get(id);
+  const row = ctx.repos.uploadSessions.get(id, ctx.now());
   if (!row) return completedBefore(ctx, id);
   if (!ctx.repos.uploadSessions.claim(id, ctx.now() + UPLOAD_SESSION_DEFAULTS.verifyGraceMs)) {
     throw new AppError('CONFLICT', `upload ${id} is already being completed`);
@@ -286,7 +343,7 @@ export async function completeUploadSession(
     if (refusesObject(e)) {
       await discard(row, ctx).catch((cleanupError: unknown) => {
         // The rows stay: the sweeper deletes the object once the session expires.
-        ctx.repos.uploadSessions.reopen(id);
+        ctx.repos.uploadSessions.reopen(id, row.expires_at);
         log.error('could not delete a refused upload; the orphan sweeper will', {
           error: coerceError(cleanupError),
         });
@@ -294,8 +351,9 @@ export async function completeUploadSession(
       log.info('upload refused', { code: e.code, reason: e.message });
       return { originalName: row.original_name, error: e };
     }
-    // Not finished, or the store failed: the client may send the rest, or try again.
-    ctx.repos.uploadSessions.reopen(id);
+    // Not finished, or the store failed: the client may send the rest, or try again, within the
+    // expiry the session had (the claim's grace was for the check, not for the upload).
+    ctx.repos.uploadSessions.reopen(id, row.expires_at);
     throw e;
   }
 }

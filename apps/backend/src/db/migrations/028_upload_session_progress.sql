@@ -1,0 +1,12 @@
+-- 028: a resumable upload's expiry slides while its bytes arrive
+-- (docs/operations.md, "Uploads").
+--
+-- upload_sessions.received_bytes: how many bytes the session held when the
+-- backend last asked the store (a `GET` of the session, or the orphan
+-- sweeper's look at a session close to its expiry); 0 until then. A look that
+-- finds more moves expires_at to UPLOAD_SESSION_TTL_MS from then, never past a
+-- week after created_at (Cloud Storage's own limit on a session URI), so an
+-- upload still sending is not cancelled mid-file; one that sent nothing since
+-- the last look expires. An older backend ignores the column (its sessions
+-- expire at their expires_at, as before).
+ALTER TABLE upload_sessions ADD COLUMN received_bytes INTEGER NOT NULL DEFAULT 0;
