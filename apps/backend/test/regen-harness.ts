@@ -41,6 +41,7 @@ export type RunJson = Pick<
   | 'inFlight'
   | 'remaining'
   | 'executions'
+  | 'etaSeconds'
 >;
 
 /** One regeneration item as its row says. */

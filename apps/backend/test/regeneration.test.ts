@@ -132,6 +132,26 @@ describe('regeneration runs', () => {
     });
   });
 
+  it('takes the ETA from the time the run ran: none while paused, and a 10 h pause leaves it as it was (before: 108 s became 249 s after a 90 s pause)', async () => {
+    h = await regenHarness({});
+    await h.processed(4);
+    const run = await h.start();
+    expect((await h.tick()).dispatched).toBe(4);
+    h.t.clock.now += MINUTE;
+    const [first] = h.items('dispatched');
+    await h.complete(first!.image_id, first!.generation!);
+    // One image a minute since the first dispatch, three to go.
+    expect((await h.run(run.id)).etaSeconds).toBe(180);
+
+    expect((await h.action(run.id, 'pause')).etaSeconds).toBeNull();
+    h.t.clock.now += 10 * 60 * MINUTE;
+    expect((await h.run(run.id)).etaSeconds).toBeNull();
+    expect((await h.action(run.id, 'resume')).etaSeconds).toBe(180);
+    // The clock runs on from the resume only.
+    h.t.clock.now += MINUTE;
+    expect((await h.run(run.id)).etaSeconds).toBe(360);
+  });
+
   it('withdraws on pause the dispatches the relay has not batched, keeps the batched ones in flight, and sends the rest on resume', async () => {
     h = await regenHarness({ ratePerMinute: 600 }, { ingest: 2, batchWindowMs: 10 * MINUTE });
     // A run takes its images oldest first, then by id (all three share a creation time).

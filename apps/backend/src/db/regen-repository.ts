@@ -1,5 +1,5 @@
 /**
- * The regeneration tables (migrations 009, 010, 012, 024 and 027): runs, their items (one per
+ * The regeneration tables (migrations 009, 010, 012, 024, 027 and 029): runs, their items (one per
  * image and preset version), deferred deletions of replaced variant sets, and the
  * measured cost per preset version. One prepared statement per operation;
  * the regenerator (regen/regenerator.ts) composes them into transactions.
@@ -28,6 +28,10 @@ export interface RegenRunRow {
   created_at: string;
   updated_at: string;
   finished_at: string | null;
+  /** When the current pause began (epoch ms, migration 029); null while not paused. */
+  paused_at: number | null;
+  /** Paused time after the first dispatch, added up at each resume (migration 029). */
+  paused_ms: number;
 }
 
 /** A row of `regen_items`. */
@@ -74,6 +78,15 @@ function createRunQueries(db: Db) {
   const countExecution = db.prepare<[string, number]>(
     'UPDATE regen_runs SET executions = executions + 1, updated_at = ? WHERE id = ?',
   );
+  const recordPause = db.prepare<[number, number]>(
+    'UPDATE regen_runs SET paused_at = ? WHERE id = ?',
+  );
+  // Only the part after the first dispatch counts: the pace is measured from there.
+  const recordResume = db.prepare<[{ now: number; from: number; id: number }]>(
+    `UPDATE regen_runs SET paused_ms = paused_ms + max(0, @now - max(paused_at, @from)),
+       paused_at = NULL
+     WHERE id = @id AND paused_at IS NOT NULL`,
+  );
   const uncountExecutions = db.prepare<[number, string, number]>(
     'UPDATE regen_runs SET executions = max(0, executions - ?), updated_at = ? WHERE id = ?',
   );
@@ -108,6 +121,14 @@ function createRunQueries(db: Db) {
     /** One more dispatch of the run written to the outbox. */
     countExecution: (id: number, now: string): void => {
       countExecution.run(now, id);
+    },
+    /** The run was paused at `now`. */
+    recordPause: (id: number, now: number): void => {
+      recordPause.run(now, id);
+    },
+    /** The run resumed at `now`: its pause since `firstDispatchAt` (none before it) is added up. */
+    recordResume: (id: number, now: number, firstDispatchAt: number | null): void => {
+      recordResume.run({ now, from: firstDispatchAt ?? now, id });
     },
     /** Takes back `n` counted dispatches that were withdrawn before they reached the queue. */
     uncountExecutions: (id: number, n: number, now: string): void => {

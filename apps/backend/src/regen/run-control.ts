@@ -119,6 +119,7 @@ export function createRunControl(ctx: RegenContext) {
         `run ${id} is ${run.status}; only a running run can be paused`,
       );
     }
+    regen.recordPause(id, ctx.now());
     withdrawUnsent(ctx, id);
     return view(id);
   });
@@ -131,6 +132,7 @@ export function createRunControl(ctx: RegenContext) {
         `run ${id} is ${run.status}; only a paused run can be resumed`,
       );
     }
+    regen.recordResume(id, ctx.now(), regen.firstDispatchAt(id));
     return view(id);
   });
 

@@ -1,7 +1,7 @@
 /**
  * A run as the admin API, the admin page and `/status` show it: its counts by
- * item state, its caps, an ETA from the pace so far, and the dry run's
- * estimate beside what the processor measured.
+ * item state, its caps, an ETA from the pace so far (the time it ran, pauses
+ * left out), and the dry run's estimate beside what the processor measured.
  */
 import type { RegenFilter } from '@slideshow/contracts';
 import type { RegenRunRow } from '../db/regen-repository.ts';
@@ -24,7 +24,7 @@ export interface RunView {
   remaining: number;
   executions: number;
   caps: { executionsPerRun: number; failures: number; executionsPerHour: number };
-  /** Seconds until the rest is done at the pace so far; null before anything finished. */
+  /** Seconds until the rest is done at the pace so far; null before anything finished and while paused. */
   etaSeconds: number | null;
   estimate: { cpuSeconds: number; costUsd: number };
   measured: { images: number; cpuSeconds: number; costUsd: number };
@@ -39,19 +39,28 @@ function measuredCostOf(ctx: RegenContext, runId: number): number {
     .reduce((sum, item) => sum + (item.cpu_ms === null ? 0 : taskCost(item.cpu_ms / 1000)), 0);
 }
 
-/** Seconds until the rest is done at the pace since the first dispatch; 0 when nothing remains. */
-function etaOf(run: RegenRunRow, finished: number, remaining: number, elapsedS: number) {
+/**
+ * Seconds until the rest is done at the pace since the first dispatch, paused time left out (a
+ * paused run has no pace to go by: null); 0 when nothing remains.
+ */
+function etaOf(run: RegenRunRow, finished: number, remaining: number, ranS: number) {
   if (remaining === 0) return 0;
-  const moving = run.status === 'running' || run.status === 'paused';
-  return finished > 0 && moving ? Math.round((elapsedS / finished) * remaining) : null;
+  return finished > 0 && run.status === 'running'
+    ? Math.round((ranS / finished) * remaining)
+    : null;
+}
+
+/** Seconds the run has been running since its first dispatch (its pauses left out). */
+function ranSeconds(ctx: RegenContext, run: RegenRunRow): number {
+  const first = ctx.regen.firstDispatchAt(run.id);
+  if (first === null) return 0;
+  return Math.max(0, ctx.now() - first - run.paused_ms) / 1000;
 }
 
 /** The view of `run` now. */
 export function viewRun(ctx: RegenContext, run: RegenRunRow): RunView {
   const c = ctx.regen.counts(run.id);
   const remaining = c.pending + c.dispatched;
-  const first = ctx.regen.firstDispatchAt(run.id);
-  const elapsed = first === null ? 0 : (ctx.now() - first) / 1000;
   return {
     id: run.id,
     status: run.status,
@@ -71,7 +80,7 @@ export function viewRun(ctx: RegenContext, run: RegenRunRow): RunView {
       failures: run.max_failures,
       executionsPerHour: ctx.settings.maxExecutionsPerHour,
     },
-    etaSeconds: etaOf(run, c.done + c.failed, remaining, elapsed),
+    etaSeconds: etaOf(run, c.done + c.failed, remaining, ranSeconds(ctx, run)),
     estimate: { cpuSeconds: run.estimate_cpu_seconds, costUsd: run.estimate_cost_usd },
     measured: {
       images: c.done,

@@ -6,10 +6,8 @@
 import { api } from './admin-api.js';
 import { confirmAction } from './admin-confirm.js';
 import { $, announce, el, focusFirst, focusLost, replaceIfChanged } from './admin-dom.js';
+import { etaText } from './admin-eta.js';
 import { failureText } from './admin-reachability.js';
-
-const fmtEta = (s) =>
-  s === null || s === undefined ? '—' : s < 90 ? `${s} s` : `${Math.round(s / 60)} min`;
 
 function progress(run) {
   if (!run) return [el('p', { class: 'muted' }, 'No regeneration yet.')];
@@ -19,7 +17,7 @@ function progress(run) {
     ['Done', `${run.done} of ${run.total}`],
     ['Failed', String(run.failed)],
     ['Remaining', String(run.remaining)],
-    ['ETA', fmtEta(run.etaSeconds)],
+    ['ETA', etaText(run.etaSeconds, run.status)],
     ['Estimated', `${run.estimate.cpuSeconds} CPU-s, $${run.estimate.costUsd}`],
     ['Measured', `${run.measured.cpuSeconds} CPU-s, $${run.measured.costUsd}`],
   ];
