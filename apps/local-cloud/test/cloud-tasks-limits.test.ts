@@ -139,6 +139,44 @@ describe('task body and HTTP method', () => {
 });
 
 describe('scheduleTime and createTime', () => {
+  it('refuses a scheduleTime without a zone or that is no timestamp, 400 INVALID_ARGUMENT, and reads an offset (before: local time, "5" as 2001)', async () => {
+    const queue = await heldQueue();
+    for (const scheduleTime of ['2026-12-07T21:33:36', '5', '2026-02-30T00:00:00Z']) {
+      const res = await create(queue, { scheduleTime });
+      expect(res, JSON.stringify(res)).toMatchObject({
+        status: 400,
+        body: { error: { status: 'INVALID_ARGUMENT' } },
+      });
+      expect(res.body.error.message).toContain('scheduleTime');
+    }
+    const at = Math.floor(Date.now() / 1000) * 1000 + DAY_MS;
+    const plus2 = new Date(at + 2 * 3_600_000).toISOString().replace('Z', '+02:00');
+    const res = await create(queue, { scheduleTime: plus2 });
+    expect(res, JSON.stringify(res)).toMatchObject({ status: 200 });
+    expect(Date.parse(res.body.scheduleTime)).toBe(at);
+  });
+
+  it('refuses a dispatchDeadline or a queue backoff without its "s" or negative, 400 INVALID_ARGUMENT', async () => {
+    const queue = await heldQueue();
+    for (const dispatchDeadline of ['60', '-5s', 60]) {
+      const res = await create(queue, { dispatchDeadline });
+      expect(res, JSON.stringify(res)).toMatchObject({
+        status: 400,
+        body: { error: { status: 'INVALID_ARGUMENT' } },
+      });
+    }
+    for (const minBackoff of ['10', '-5s']) {
+      const res = await api(cloud, 'POST', Q, {
+        name: `${PARENT}/queues/limits-${++queueSeq}`,
+        retryConfig: { minBackoff },
+      });
+      expect(res, JSON.stringify(res)).toMatchObject({
+        status: 400,
+        body: { error: { status: 'INVALID_ARGUMENT' } },
+      });
+    }
+  });
+
   it('refuses a scheduleTime more than 30 days ahead and accepts one just inside', async () => {
     const queue = await heldQueue();
     const far = await create(queue, {

@@ -297,6 +297,9 @@ describe('Cloud Tasks tasks', () => {
     expect(got).toMatchObject({ dispatchCount: 1, responseCount: 1 });
     expect(got.firstAttempt.dispatchTime).toBeTypeOf('string');
     expect(got.lastAttempt.responseStatus.code).toBe(13);
+    // "The time when the task is scheduled to be attempted or retried" (v2 Task.scheduleTime):
+    // the retry's, 60 s (minBackoff) after the failed attempt's answer; before, it kept the first.
+    expect(Date.parse(got.scheduleTime)).toBe(Date.parse(got.lastAttempt.responseTime) + 60_000);
   });
 
   it('keeps at most maxConcurrentDispatches requests open and sends in schedule order', async () => {

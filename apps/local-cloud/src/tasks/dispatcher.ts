@@ -301,6 +301,8 @@ async function dispatch(
     return;
   }
   row.scheduleMs = (forced ? start : end) + backoffMs(policy, row.task.dispatchCount);
+  // Task.scheduleTime: "The time when the task is scheduled to be attempted or retried."
+  row.task.scheduleTime = new Date(row.scheduleMs).toISOString();
   store.updateTask(row, false);
   log.info('task attempt failed; retrying', {
     status,
