@@ -18,6 +18,16 @@ export function placeholderUrl(image, thumbHashToDataURL, events) {
   }
 }
 
+/** The placeholder <img> of data URL `url`, shown under the picture until it has loaded. */
+export function buildPlaceholder(url) {
+  const img = document.createElement('img');
+  img.className = 'placeholder';
+  img.alt = '';
+  img.draggable = false;
+  img.src = url;
+  return img;
+}
+
 /**
  * The alt text: the admin's. An image may be shown without one (the console marks it, and
  * never blocks showing it): a screen reader then hears its title, else its position, and

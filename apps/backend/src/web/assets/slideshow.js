@@ -22,10 +22,12 @@ import {
   altFor,
   buildCaption,
   buildPicture,
+  buildPlaceholder,
   placeholderUrl,
   preload,
   setStill,
 } from './slideshow-slide.js';
+import { setUpCaptions, setUpFullscreen } from './slideshow-toggles.js';
 
 const events = [];
 window.slideshowEvents = events;
@@ -96,12 +98,7 @@ function show(i, cause = 'user') {
   const figure = document.createElement('figure');
   const url = placeholderUrl(image, thumbHashToDataURL, events);
   if (url) {
-    const ph = document.createElement('img');
-    ph.className = 'placeholder';
-    ph.alt = '';
-    ph.draggable = false;
-    ph.src = url;
-    figure.append(ph);
+    figure.append(buildPlaceholder(url));
     events.push({ type: 'placeholder-shown', id: image.id, t: performance.now() });
   }
   const { picture, img } = buildPicture(image, altFor(image, index, images.length), !player.wanted);
@@ -163,35 +160,13 @@ function preloadNeighbours() {
   events.push({ type: 'preload', id: next.id, held: preloaded.length });
 }
 
-function toggleFullscreen() {
-  if (document.fullscreenElement) document.exitFullscreen();
-  else
-    document.documentElement
-      .requestFullscreen()
-      .catch((error) => events.push({ type: 'fullscreen-error', message: String(error) }));
-}
-
-function toggleCaptions() {
-  const on = $('captions').getAttribute('aria-pressed') !== 'true';
-  // A caption about to be hidden gives the focus to the stage, where the letter keys still
-  // act (Chromium drops the focus of a hidden element to <body>, where they do not).
-  if (!on && slide.contains(document.activeElement)) stage.focus({ preventScroll: true });
-  $('captions').setAttribute('aria-pressed', String(on));
-  document.body.classList.toggle('no-captions', !on);
-  localStorage.setItem('slideshow.captions', on ? 'on' : 'off');
-}
-
+const toggleFullscreen = setUpFullscreen($('fullscreen'), (error) =>
+  events.push({ type: 'fullscreen-error', message: String(error) }),
+);
+const toggleCaptions = setUpCaptions($('captions'), { slide, stage });
 $('next').addEventListener('click', () => show(index + 1));
 $('prev').addEventListener('click', () => show(index - 1));
 $('play').addEventListener('click', () => player.setWanted(!player.wanted));
-$('captions').addEventListener('click', toggleCaptions);
-if (document.fullscreenEnabled) {
-  $('fullscreen').hidden = false;
-  $('fullscreen').addEventListener('click', toggleFullscreen);
-  document.addEventListener('fullscreenchange', () => {
-    $('fullscreen').textContent = document.fullscreenElement ? 'Exit full screen' : 'Full screen';
-  });
-}
 const select = $('interval');
 if (![...select.options].some((o) => Number(o.value) === intervalSeconds)) {
   select.append(new Option(String(intervalSeconds), String(intervalSeconds)));
@@ -201,7 +176,6 @@ select.addEventListener('change', () => {
   localStorage.setItem('slideshow.interval', select.value);
   player.setInterval(Number(select.value) * 1000);
 });
-if (localStorage.getItem('slideshow.captions') === 'off') toggleCaptions();
 
 /** What each of keyAction's answers does. */
 const KEY_ACTIONS = {
