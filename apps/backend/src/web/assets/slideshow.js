@@ -6,7 +6,8 @@
 // shows its still poster while the show is paused); keyboard (←/→,
 // Home/End, Space or K to play/pause, F full screen, C captions, in either
 // case; the letters only with the focus on the slideshow or its buttons:
-// slideshow-keys.js), swipe, full screen, captions, and a link #slide=<id> (followed on
+// slideshow-keys.js), swipe and pinch-zoom (slideshow-touch.js), full screen, captions,
+// and a link #slide=<id> (followed on
 // load and when the hash changes; optionally &interval=<seconds> and
 // &refresh=<seconds>). The list is fetched again every `refresh` seconds, when
 // the tab comes back into view, when the browser is back online and when an
@@ -28,6 +29,7 @@ import {
   setStill,
 } from './slideshow-slide.js';
 import { setUpCaptions, setUpFullscreen } from './slideshow-toggles.js';
+import { watchGestures } from './slideshow-touch.js';
 
 const events = [];
 window.slideshowEvents = events;
@@ -230,19 +232,7 @@ reducedMotion.addEventListener('change', () => {
   if (reducedMotion.matches) player.setWanted(false, 'reduced-motion');
 });
 
-let touchX = null;
-stage.addEventListener('pointerdown', (e) => {
-  touchX = e.clientX;
-});
-stage.addEventListener('pointercancel', () => {
-  touchX = null;
-});
-stage.addEventListener('pointerup', (e) => {
-  if (touchX === null) return;
-  const dx = e.clientX - touchX;
-  touchX = null;
-  if (Math.abs(dx) > 40) show(dx < 0 ? index + 1 : index - 1);
-});
+watchGestures(stage, { swipe: (step) => show(index + step) });
 
 /** The list changed (or is the first): merge it without disrupting the slide on screen. */
 function applyList(next, cause) {

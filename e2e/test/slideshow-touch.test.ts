@@ -1,0 +1,128 @@
+/**
+ * The public slideshow on a phone, in Chromium against the
+ * local stack (mobile contexts: touch, 390 × 844 at 3 device pixels per CSS
+ * pixel): a pinch zooms the page and is never taken for a swipe.
+ */
+import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CHROMIUM,
+  collectPageErrors,
+  slideshowEvents as events,
+  NO_CHROMIUM,
+  nextFrames,
+  smallJpeg,
+  waitForSlideshowEvent as waitForEvent,
+} from './console-support.ts';
+import { freshStack, upload, waitForTerminal } from './helpers.ts';
+
+type Stack = Awaited<ReturnType<typeof freshStack>>;
+
+/** A phone held upright: touch, 390 × 844 CSS pixels at 3 device pixels each. */
+const PHONE: BrowserContextOptions = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 3,
+  isMobile: true,
+  hasTouch: true,
+};
+
+/** Touches with the fingers at `from` (one point each), moves them to `to` in 12 steps, lifts them. */
+async function touchMove(page: Page, from: [number, number][], to: [number, number][]) {
+  const cdp = await page.context().newCDPSession(page);
+  const at = (step: number) =>
+    from.map(([x, y], id) => {
+      const [x2, y2] = to[id] as [number, number];
+      return { id, x: x + ((x2 - x) * step) / 12, y: y + ((y2 - y) * step) / 12 };
+    });
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: at(0) });
+  for (let step = 1; step <= 12; step += 1) {
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: at(step) });
+  }
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  await cdp.detach();
+}
+
+const counter = (page: Page) => page.locator('#counter').textContent();
+const zoom = (page: Page) => page.evaluate(() => window.visualViewport?.scale ?? 1);
+const shown = async (page: Page) => (await events(page)).filter((e) => e.type === 'shown');
+
+describe.skipIf(NO_CHROMIUM)(
+  'the slideshow on a phone (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
+  () => {
+    let stack: Stack;
+    let browser: Browser;
+    let ids: [string, string, string];
+    const errors: string[][] = [];
+
+    /** A page in a fresh context (its own cache) with `options`; its errors are checked at the end. */
+    const openPage = async (options: BrowserContextOptions = {}) => {
+      const context = await browser.newContext(options);
+      const page = await context.newPage();
+      errors.push(collectPageErrors(page));
+      return page;
+    };
+    const closePage = (page: Page) => page.context().close();
+
+    beforeAll(async () => {
+      stack = await freshStack();
+      const files = [1, 2, 3].map(async (seed) => ({
+        name: `photo-${seed}.jpg`,
+        bytes: await smallJpeg(seed, 1600, 1067),
+      }));
+      ids = (await upload(stack, await Promise.all(files))) as [string, string, string];
+      await waitForTerminal(stack, ids, 240_000);
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-quic',
+        ],
+      });
+    }, 300_000);
+    afterAll(async () => {
+      await browser?.close();
+      await stack?.dispose();
+    });
+
+    it('zooms on a pinch without stepping the slides, and steps on a one-finger swipe', async () => {
+      const page = await openPage(PHONE);
+      try {
+        await page.goto(`${stack.backendUrl}/#slide=${ids[0]}&interval=60`);
+        await waitForEvent(page, { type: 'image-loaded', id: ids[0] });
+        const first = await counter(page);
+        await touchMove(page, [[300, 300]], [[80, 300]]);
+        await waitForEvent(page, { type: 'shown', cause: 'user' });
+        const second = await counter(page);
+        expect(second).not.toBe(first);
+        // Two fingers spread apart: the page zooms, the slide stays.
+        await touchMove(
+          page,
+          [
+            [175, 400],
+            [215, 400],
+          ],
+          [
+            [40, 400],
+            [350, 400],
+          ],
+        );
+        await expect.poll(() => zoom(page)).toBeGreaterThan(1);
+        expect(await counter(page)).toBe(second);
+        // Zoomed in, one finger moves the picture: no swipe.
+        await touchMove(page, [[300, 300]], [[80, 300]]);
+        await nextFrames(page);
+        expect(await counter(page)).toBe(second);
+        expect((await shown(page)).length).toBe(2);
+      } finally {
+        await closePage(page);
+      }
+    });
+
+    it('logs no error on any page', () => {
+      expect(errors.flat()).toEqual([]);
+    });
+  },
+);
