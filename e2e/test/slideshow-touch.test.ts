@@ -1,7 +1,8 @@
 /**
  * The public slideshow on a phone, in Chromium against the
  * local stack (mobile contexts: touch, 390 × 844 at 3 device pixels per CSS
- * pixel): a pinch zooms the page and is never taken for a swipe.
+ * pixel): a pinch zooms the page and is never taken for a swipe; a tap on a
+ * control hits it and holds no autoplay.
  */
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import {
   slideshowEvents as events,
   NO_CHROMIUM,
   nextFrames,
+  type SlideEvent,
   smallJpeg,
   waitForSlideshowEvent as waitForEvent,
 } from './console-support.ts';
@@ -25,6 +27,13 @@ const PHONE: BrowserContextOptions = {
   isMobile: true,
   hasTouch: true,
 };
+
+/** The centre of `selector`'s box, in CSS pixels of the layout viewport. */
+async function centre(page: Page, selector: string): Promise<{ x: number; y: number }> {
+  const box = await page.locator(selector).boundingBox();
+  if (!box) throw new Error(`${selector} is not shown`);
+  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+}
 
 /** Touches with the fingers at `from` (one point each), moves them to `to` in 12 steps, lifts them. */
 async function touchMove(page: Page, from: [number, number][], to: [number, number][]) {
@@ -118,6 +127,44 @@ describe.skipIf(NO_CHROMIUM)(
         expect((await shown(page)).length).toBe(2);
       } finally {
         await closePage(page);
+      }
+    });
+
+    it('pauses on a tap on Pause, and keeps playing after a tap on Next', async () => {
+      const page = await openPage(PHONE);
+      try {
+        await page.goto(`${stack.backendUrl}/#slide=${ids[0]}&interval=60`);
+        await waitForEvent(page, { type: 'image-loaded', id: ids[0] });
+        const play = await centre(page, '#play');
+        await page.touchscreen.tap(play.x, play.y);
+        await expect.poll(() => page.locator('#play').textContent()).toBe('Play');
+        // The tap moved nothing: Play is where Pause was, and a second tap plays again.
+        expect(await centre(page, '#play')).toEqual(play);
+        await page.touchscreen.tap(play.x, play.y);
+        await expect.poll(() => page.locator('#play').textContent()).toBe('Pause');
+      } finally {
+        await closePage(page);
+      }
+      const next = await openPage(PHONE);
+      try {
+        await next.goto(`${stack.backendUrl}/#slide=${ids[0]}&interval=2`);
+        await waitForEvent(next, { type: 'image-loaded', id: ids[0] });
+        const button = await centre(next, '#next');
+        await next.touchscreen.tap(button.x, button.y);
+        await waitForEvent(next, { type: 'shown', cause: 'user' });
+        // The focus the tap left on Next holds nothing: autoplay goes on (2 s a slide).
+        await next.waitForFunction(
+          () => {
+            const list = (window as unknown as { slideshowEvents: SlideEvent[] }).slideshowEvents;
+            const tapped = list.findIndex((e) => e.type === 'shown' && e.cause === 'user');
+            return list.slice(tapped).some((e) => e.type === 'shown' && e.cause === 'autoplay');
+          },
+          undefined,
+          { timeout: 60_000 },
+        );
+        expect(await next.evaluate(() => document.activeElement?.id)).toBe('next');
+      } finally {
+        await closePage(next);
       }
     });
 

@@ -1,8 +1,8 @@
 // The public slideshow: published images in the admin's order, full screen in
 // <picture> elements; the placeholder shows until the image has loaded; the
 // neighbours are preloaded. Autoplay with a visible Play/Pause and interval,
-// held while the pointer or the focus is on the controls (said next to the
-// counter), off at first under prefers-reduced-motion (an animated image
+// held while the mouse or the keyboard focus is on the controls (said above
+// them), off at first under prefers-reduced-motion (an animated image
 // shows its still poster while the show is paused); keyboard (←/→,
 // Home/End, Space or K to play/pause, F full screen, C captions, in either
 // case; the letters only with the focus on the slideshow or its buttons:
@@ -208,14 +208,23 @@ controls.addEventListener(
   (e) => e.pointerType === 'mouse' && player.release('hover'),
 );
 // The caption sits above the controls, which wrap onto more lines on a narrow or zoomed
-// screen: their measured height keeps the two apart (slideshow.css, --controls-height).
-new ResizeObserver(([entry]) => {
-  const height = Math.ceil(entry.borderBoxSize[0].blockSize);
+// screen, and above the label saying autoplay waits, which lies on top of them: their
+// measured height keeps the caption clear of both (slideshow.css, --controls-height).
+const held = $('held');
+const measure = new ResizeObserver(() => {
+  const height = controls.offsetHeight + (held.hidden ? 0 : held.offsetHeight);
   document.documentElement.style.setProperty('--controls-height', `${height}px`);
-}).observe(controls);
-$('controls').addEventListener('focusin', () => player.hold('focus'));
-$('controls').addEventListener('focusout', (e) => {
-  if (!$('controls').contains(e.relatedTarget)) player.release('focus');
+});
+measure.observe(controls);
+measure.observe(held);
+// The keyboard focus holds autoplay, not a tap or a click that focuses a button on its
+// way (only the keyboard's focus is :focus-visible): a tap that held it would hold it
+// until the focus left the button, and the pointer's own hold is `hover`.
+controls.addEventListener('focusin', (e) => {
+  if (e.target.matches(':focus-visible')) player.hold('focus');
+});
+controls.addEventListener('focusout', (e) => {
+  if (!controls.contains(e.relatedTarget)) player.release('focus');
 });
 // A caption the viewer focused to read or scroll holds autoplay too: the next slide would
 // take the caption, its scroll position and the focus away mid-sentence.
