@@ -2,7 +2,8 @@
  * The public slideshow on a phone, in Chromium against the
  * local stack (mobile contexts: touch, 390 × 844 at 3 device pixels per CSS
  * pixel): a pinch zooms the page and is never taken for a swipe; a tap on a
- * control hits it and holds no autoplay.
+ * control hits it and holds no autoplay; a tap on the picture hides the
+ * controls and the caption, and a tap or a key brings them back.
  */
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import {
   CHROMIUM,
   collectPageErrors,
   slideshowEvents as events,
+  expectNoSeriousAxeViolations,
   NO_CHROMIUM,
   nextFrames,
   type SlideEvent,
@@ -54,6 +56,9 @@ async function touchMove(page: Page, from: [number, number][], to: [number, numb
 const counter = (page: Page) => page.locator('#counter').textContent();
 const zoom = (page: Page) => page.evaluate(() => window.visualViewport?.scale ?? 1);
 const shown = async (page: Page) => (await events(page)).filter((e) => e.type === 'shown');
+/** The controls' opacity: 0 once hidden (after their fade). */
+const controlsOpacity = (page: Page) =>
+  page.locator('#controls').evaluate((el) => getComputedStyle(el).opacity);
 
 describe.skipIf(NO_CHROMIUM)(
   'the slideshow on a phone (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
@@ -80,6 +85,11 @@ describe.skipIf(NO_CHROMIUM)(
       }));
       ids = (await upload(stack, await Promise.all(files))) as [string, string, string];
       await waitForTerminal(stack, ids, 240_000);
+      await stack.admin(`/api/admin/images/${ids[0]}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 'A field', caption: 'Seen from the road' }),
+      });
       browser = await chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
@@ -165,6 +175,41 @@ describe.skipIf(NO_CHROMIUM)(
         expect(await next.evaluate(() => document.activeElement?.id)).toBe('next');
       } finally {
         await closePage(next);
+      }
+    });
+
+    it('hides the controls and the caption on a tap on the picture, and shows them on the next tap or a key', async () => {
+      const page = await openPage(PHONE);
+      try {
+        await page.goto(`${stack.backendUrl}/#slide=${ids[0]}&interval=60`);
+        await waitForEvent(page, { type: 'image-loaded', id: ids[0] });
+        const picture = await centre(page, '#slide picture img');
+        const play = await centre(page, '#play');
+        await page.touchscreen.tap(picture.x, picture.y);
+        await expect.poll(() => controlsOpacity(page)).toBe('0');
+        await expect
+          .poll(() => page.locator('#caption').evaluate((el) => getComputedStyle(el).opacity))
+          .toBe('0');
+        expect(await page.locator('#controls-status').textContent()).toMatch(/^Controls hidden/);
+        // A tap where Pause was reaches the picture: it brings the controls back, pauses nothing.
+        const under = await page.evaluate(({ x, y }) => document.elementFromPoint(x, y)?.id, play);
+        expect(under).not.toBe('play');
+        await page.touchscreen.tap(play.x, play.y);
+        await expect.poll(() => controlsOpacity(page)).toBe('1');
+        expect(await page.locator('#play').textContent()).toBe('Pause');
+        expect(await page.locator('#controls-status').textContent()).toBe('Controls shown.');
+        // Hidden again, then Tab: the keyboard brings them back.
+        await page.touchscreen.tap(picture.x, picture.y);
+        await expect.poll(() => controlsOpacity(page)).toBe('0');
+        await page.keyboard.press('Tab');
+        await expect.poll(() => controlsOpacity(page)).toBe('1');
+        expect((await shown(page)).length).toBe(1);
+        await expectNoSeriousAxeViolations(
+          page,
+          'the slideshow on a phone after hiding its controls',
+        );
+      } finally {
+        await closePage(page);
       }
     });
 

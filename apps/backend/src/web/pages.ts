@@ -18,6 +18,7 @@ export const slideshowPage = `${head('Slideshow', ['slideshow.css'], 'slideshow.
     <p id="empty" class="empty" hidden>No image is shown in the slideshow yet. Upload images, or show hidden ones, on the <a href="/admin">admin page</a>.</p>
     <p id="load-error" class="empty" role="alert" hidden></p>
   </section>
+  <p id="controls-status" class="visually-hidden" role="status"></p>
   <nav id="controls" class="controls" aria-label="Slideshow controls">
     <button type="button" id="prev" aria-label="Previous image">‹</button>
     <button type="button" id="play" class="play" aria-label="Pause slideshow">Pause</button>

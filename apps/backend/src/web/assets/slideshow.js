@@ -6,8 +6,9 @@
 // shows its still poster while the show is paused); keyboard (←/→,
 // Home/End, Space or K to play/pause, F full screen, C captions, in either
 // case; the letters only with the focus on the slideshow or its buttons:
-// slideshow-keys.js), swipe and pinch-zoom (slideshow-touch.js), full screen, captions,
-// and a link #slide=<id> (followed on
+// slideshow-keys.js), swipe, pinch-zoom and a tap that hides the controls
+// (slideshow-touch.js, slideshow-hide-controls.js), full screen, captions, and
+// a link #slide=<id> (followed on
 // load and when the hash changes; optionally &interval=<seconds> and
 // &refresh=<seconds>). The list is fetched again every `refresh` seconds, when
 // the tab comes back into view, when the browser is back online and when an
@@ -16,6 +17,7 @@
 // that failure (the network was down, not the image deleted). Events are recorded on window.slideshowEvents so
 // the browser tests can check their order.
 import { thumbHashToDataURL } from '/assets/thumbhash.js';
+import { createControlsHider } from './slideshow-hide-controls.js';
 import { keyAction } from './slideshow-keys.js';
 import { createListFetcher, oneAtATime, placeAfterChange } from './slideshow-list.js';
 import { createPlayer } from './slideshow-player.js';
@@ -85,6 +87,12 @@ const player = createPlayer({
     setStill(slide.querySelector('picture'), !state.wanted);
     events.push({ type: 'autoplay', ...state, t: performance.now() });
   },
+});
+
+// A tap on the picture hides the controls and the caption, and the next shows them.
+const hider = createControlsHider({
+  status: $('controls-status'),
+  onChange: (hidden) => events.push({ type: 'controls', hidden, t: performance.now() }),
 });
 
 function show(i, cause = 'user') {
@@ -191,6 +199,8 @@ const KEY_ACTIONS = {
 };
 
 document.addEventListener('keydown', (e) => {
+  // Any key brings hidden controls back (a Tab then reaches them, seen).
+  hider.show();
   // With no slide there is nothing to step, play or show full screen.
   const action = images.length === 0 ? null : keyAction(e);
   if (action === null) return;
@@ -221,6 +231,7 @@ measure.observe(held);
 // way (only the keyboard's focus is :focus-visible): a tap that held it would hold it
 // until the focus left the button, and the pointer's own hold is `hover`.
 controls.addEventListener('focusin', (e) => {
+  hider.show();
   if (e.target.matches(':focus-visible')) player.hold('focus');
 });
 controls.addEventListener('focusout', (e) => {
@@ -228,7 +239,10 @@ controls.addEventListener('focusout', (e) => {
 });
 // A caption the viewer focused to read or scroll holds autoplay too: the next slide would
 // take the caption, its scroll position and the focus away mid-sentence.
-slide.addEventListener('focusin', () => player.hold('caption'));
+slide.addEventListener('focusin', () => {
+  hider.show();
+  player.hold('caption');
+});
 slide.addEventListener('focusout', (e) => {
   if (!slide.contains(e.relatedTarget)) player.release('caption');
 });
@@ -241,7 +255,13 @@ reducedMotion.addEventListener('change', () => {
   if (reducedMotion.matches) player.setWanted(false, 'reduced-motion');
 });
 
-watchGestures(stage, { swipe: (step) => show(index + step) });
+watchGestures(stage, {
+  swipe: (step) => show(index + step),
+  // A tap on the picture (not on its caption, which a finger scrolls or rests on to read).
+  tap: (target) => {
+    if (images.length > 0 && !target.closest('figcaption')) hider.toggle();
+  },
+});
 
 /** The list changed (or is the first): merge it without disrupting the slide on screen. */
 function applyList(next, cause) {
@@ -279,6 +299,7 @@ function applyList(next, cause) {
 }
 
 function clearSlide() {
+  hider.show();
   slide.replaceChildren();
   slide.removeAttribute('aria-label');
   slide.style.backgroundColor = '';
