@@ -1,11 +1,15 @@
 /**
- * The public slideshow on a phone, in Chromium against the
+ * The public slideshow on a phone and on a slow link, in Chromium against the
  * local stack (mobile contexts: touch, 390 × 844 at 3 device pixels per CSS
  * pixel): a pinch zooms the page and is never taken for a swipe; a tap on a
  * control hits it and holds no autoplay; a tap on the picture hides the
- * controls and the caption, and a tap or a key brings them back.
+ * controls and the caption, and a tap or a key brings them back; on a slow
+ * link the picture on screen is fetched before its neighbours and autoplay
+ * counts from its load.
  */
+import { seededGrain } from '@slideshow/tools/seeded-grain';
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CHROMIUM,
@@ -29,6 +33,13 @@ const PHONE: BrowserContextOptions = {
   isMobile: true,
   hasTouch: true,
 };
+
+/** A grainy photo (a noisy sensor): its variants are large, as a real photo's are. */
+async function grainyJpeg(width: number, height: number): Promise<Buffer> {
+  return await sharp(seededGrain(width, height, 40, 7), { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+}
 
 /** The centre of `selector`'s box, in CSS pixels of the layout viewport. */
 async function centre(page: Page, selector: string): Promise<{ x: number; y: number }> {
@@ -61,11 +72,12 @@ const controlsOpacity = (page: Page) =>
   page.locator('#controls').evaluate((el) => getComputedStyle(el).opacity);
 
 describe.skipIf(NO_CHROMIUM)(
-  'the slideshow on a phone (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
+  'the slideshow on a phone and on a slow link (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
   () => {
     let stack: Stack;
     let browser: Browser;
     let ids: [string, string, string];
+    let grainy: string;
     const errors: string[][] = [];
 
     /** A page in a fresh context (its own cache) with `options`; its errors are checked at the end. */
@@ -84,7 +96,10 @@ describe.skipIf(NO_CHROMIUM)(
         bytes: await smallJpeg(seed, 1600, 1067),
       }));
       ids = (await upload(stack, await Promise.all(files))) as [string, string, string];
-      await waitForTerminal(stack, ids, 240_000);
+      [grainy] = (await upload(stack, [
+        { name: 'grainy.jpg', bytes: await grainyJpeg(1600, 1067) },
+      ])) as [string];
+      await waitForTerminal(stack, [...ids, grainy], 240_000);
       await stack.admin(`/api/admin/images/${ids[0]}`, {
         method: 'PATCH',
         headers: { 'content-type': 'application/json' },
@@ -212,6 +227,42 @@ describe.skipIf(NO_CHROMIUM)(
         await closePage(page);
       }
     });
+
+    it('fetches the picture on screen before its neighbours on a slow link, and counts the interval from its load', async () => {
+      const page = await openPage({ viewport: { width: 1280, height: 900 } });
+      try {
+        const cdp = await page.context().newCDPSession(page);
+        await cdp.send('Network.enable');
+        // 400 kbit/s (50,000 bytes/s), 300 ms from each request to its answer's headers.
+        await cdp.send('Network.emulateNetworkConditions', {
+          offline: false,
+          latency: 300,
+          downloadThroughput: 50_000,
+          uploadThroughput: 50_000,
+        });
+        await page.goto(`${stack.backendUrl}/#slide=${grainy}&interval=2`, { timeout: 120_000 });
+        await waitForEvent(page, { type: 'image-loaded', id: grainy }, 120_000);
+        await waitForEvent(page, { type: 'shown', cause: 'autoplay' }, 120_000);
+        const all = await events(page);
+        const loaded = all.findIndex((e) => e.type === 'image-loaded' && e.id === grainy);
+        const autoplay = all.findIndex((e) => e.type === 'shown' && e.cause === 'autoplay');
+        expect(loaded, JSON.stringify(all)).toBeLessThan(autoplay);
+        // No other picture was asked for before this one had loaded (the page's own clock).
+        const loadedAt = all[loaded]?.t ?? 0;
+        const before = await page.evaluate(
+          ({ grainy, loadedAt }) =>
+            performance
+              .getEntriesByType('resource')
+              .filter((r) => r.name.includes('/media/') && !r.name.includes(`/${grainy}/`))
+              .filter((r) => r.startTime < loadedAt)
+              .map((r) => r.name),
+          { grainy, loadedAt },
+        );
+        expect(before).toEqual([]);
+      } finally {
+        await closePage(page);
+      }
+    }, 300_000);
 
     it('logs no error on any page', () => {
       expect(errors.flat()).toEqual([]);

@@ -1,14 +1,15 @@
 // The public slideshow: published images in the admin's order, full screen in
 // <picture> elements; the placeholder shows until the image has loaded; the
-// neighbours are preloaded. Autoplay with a visible Play/Pause and interval,
-// held while the mouse or the keyboard focus is on the controls (said above
-// them), off at first under prefers-reduced-motion (an animated image
-// shows its still poster while the show is paused); keyboard (←/→,
-// Home/End, Space or K to play/pause, F full screen, C captions, in either
-// case; the letters only with the focus on the slideshow or its buttons:
-// slideshow-keys.js), swipe, pinch-zoom and a tap that hides the controls
-// (slideshow-touch.js, slideshow-hide-controls.js), full screen, captions, and
-// a link #slide=<id> (followed on
+// neighbours are preloaded once it has (so on a slow link they never compete
+// with it). Autoplay with a visible Play/Pause and interval, counted from when
+// the picture has loaded, held while the mouse or the keyboard focus is on the
+// controls (said above them), off at first under prefers-reduced-motion (an
+// animated image shows its still poster while the show is paused); keyboard
+// (←/→, Home/End, Space or K to play/pause, F full screen, C captions, in
+// either case; the letters only with the focus on the slideshow or its
+// buttons: slideshow-keys.js), swipe, pinch-zoom and a tap that hides the
+// controls (slideshow-touch.js, slideshow-hide-controls.js), full screen,
+// captions, and a link #slide=<id> (followed on
 // load and when the hash changes; optionally &interval=<seconds> and
 // &refresh=<seconds>). The list is fetched again every `refresh` seconds, when
 // the tab comes back into view, when the browser is back online and when an
@@ -59,6 +60,10 @@ let listed = false;
 let preloaded = [];
 // The image of the slide on screen when it failed to load, else null.
 let failedId = null;
+// Counts the slides shown: a load or error of a slide no longer on screen is told apart by it.
+let shownCount = 0;
+// True once the picture on screen has loaded or failed: then its neighbours may be fetched.
+let settled = false;
 /**
  * The holds the viewer causes — using the controls, or reading a caption they
  * moved the focus to (to scroll it) — with what the page says autoplay waits for.
@@ -77,9 +82,11 @@ const player = createPlayer({
     const button = $('play');
     button.textContent = state.wanted ? 'Pause' : 'Play';
     button.setAttribute('aria-label', state.wanted ? 'Pause slideshow' : 'Play slideshow');
-    // Announce slides and the counter only when they do not change by themselves (APG carousel).
-    slide.setAttribute('aria-live', state.playing ? 'off' : 'polite');
-    $('counter').setAttribute('aria-live', state.playing ? 'off' : 'polite');
+    // Announce slides and the counter only when they do not change by themselves (APG carousel);
+    // a picture loading holds the countdown, not the rotation.
+    const rotating = state.wanted && state.holds.every((hold) => hold === 'loading');
+    slide.setAttribute('aria-live', rotating ? 'off' : 'polite');
+    $('counter').setAttribute('aria-live', rotating ? 'off' : 'polite');
     const held = state.holds.find((hold) => VIEWER_HOLDS.has(hold));
     $('held').hidden = !state.wanted || held === undefined;
     if (held !== undefined) $('held').textContent = VIEWER_HOLDS.get(held);
@@ -100,6 +107,10 @@ function show(i, cause = 'user') {
   index = (i + images.length) % images.length;
   const image = images[index];
   failedId = null;
+  const shownAs = ++shownCount;
+  settled = false;
+  // The countdown starts once the picture is there (player.loaded, below).
+  player.loading();
   // The caption had the focus (to scroll it): the next one takes it, else the stage, so
   // the focus stays on the slideshow (where its letter keys act: slideshow-keys.js).
   const captionFocused = slide.contains(document.activeElement);
@@ -125,6 +136,7 @@ function show(i, cause = 'user') {
       t: performance.now(),
     });
     figure.querySelector('.placeholder')?.remove();
+    if (shownAs === shownCount) settle();
   };
   img.addEventListener('load', done, { once: true });
   // A deleted image's variants answer 404: ask for the list again, which moves on from it.
@@ -133,6 +145,7 @@ function show(i, cause = 'user') {
     () => {
       events.push({ type: 'image-error', id: image.id, t: performance.now() });
       if (images[index]?.id === image.id) failedId = image.id;
+      if (shownAs === shownCount) settle();
       refresh('image-error');
     },
     { once: true },
@@ -150,6 +163,12 @@ function show(i, cause = 'user') {
   history.replaceState(null, '', `#slide=${encodeURIComponent(image.id)}${linkSettings}`);
   events.push({ type: 'shown', id: image.id, index, cause, t: performance.now() });
   player.shown();
+}
+
+/** The picture on screen has loaded or failed: count the interval from now, fetch the neighbours. */
+function settle() {
+  settled = true;
+  player.loaded();
   preloadNeighbours();
 }
 
@@ -161,6 +180,7 @@ function describePosition() {
   if (img) img.alt = altFor(images[index], index, images.length);
 }
 
+/** Fetches the next slide's picture and the previous one's. */
 function preloadNeighbours() {
   if (images.length < 2) return;
   const next = images[(index + 1) % images.length];
@@ -295,7 +315,7 @@ function applyList(next, cause) {
   if (!place.kept || !same) return show(place.index, cause);
   index = place.index;
   describePosition();
-  preloadNeighbours();
+  if (settled) preloadNeighbours();
 }
 
 function clearSlide() {
