@@ -5,7 +5,8 @@
  * control hits it and holds no autoplay; a tap on the picture hides the
  * controls and the caption, and a tap or a key brings them back; on a slow
  * link the picture on screen is fetched before its neighbours and autoplay
- * counts from its load.
+ * counts from its load; under Save-Data the show starts paused and fetches
+ * about one image pixel per CSS pixel.
  */
 import { seededGrain } from '@slideshow/tools/seeded-grain';
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
@@ -263,6 +264,29 @@ describe.skipIf(NO_CHROMIUM)(
         await closePage(page);
       }
     }, 300_000);
+
+    it('starts paused under Save-Data, fetches about one image pixel per CSS pixel and preloads only the next slide', async () => {
+      const page = await openPage(PHONE);
+      try {
+        await page.addInitScript(() => {
+          const connection = (navigator as unknown as { connection?: object }).connection;
+          if (connection === undefined)
+            throw new Error('no navigator.connection to set saveData on');
+          Object.defineProperty(Object.getPrototypeOf(connection), 'saveData', { get: () => true });
+        });
+        await page.goto(`${stack.backendUrl}/#slide=${ids[1]}&interval=2`);
+        await waitForEvent(page, { type: 'image-loaded', id: ids[1] });
+        await waitForEvent(page, { type: 'preload' });
+        const all = await events(page);
+        // 390 CSS pixels wide: the 640 px variant, not the 1280 px one of 3 pixels each.
+        expect(all.find((e) => e.type === 'image-loaded')?.currentSrc).toMatch(/\/w640\.\w+$/);
+        expect(await page.locator('#play').textContent()).toBe('Play');
+        const preloads = all.filter((e) => e.type === 'preload') as { held?: number }[];
+        expect(preloads.map((e) => e.held)).toEqual([1]);
+      } finally {
+        await closePage(page);
+      }
+    });
 
     it('logs no error on any page', () => {
       expect(errors.flat()).toEqual([]);

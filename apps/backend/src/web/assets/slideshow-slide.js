@@ -46,11 +46,15 @@ export function altFor(image, index, total) {
  * taller than the window (a portrait on a landscape screen) is as wide as the
  * window's height times its aspect ratio — not 100vw, which would fetch a
  * variant up to twice as wide as needed. Without dimensions: the window's width.
+ * `scale` below 1 asks for fewer pixels: 1 / devicePixelRatio fetches about one
+ * image pixel per CSS pixel (under Save-Data, slideshow.js).
  */
-export function slideSizes(image) {
-  if (!(image.width > 0 && image.height > 0)) return '100vw';
-  const ratio = Math.ceil((image.width / image.height) * 10_000) / 10_000;
-  return `(min-aspect-ratio: ${image.width}/${image.height}) calc(${ratio} * 100vh), 100vw`;
+export function slideSizes(image, scale = 1) {
+  const factor = (n) => Math.ceil(n * scale * 10_000) / 10_000;
+  const width = scale === 1 ? '100vw' : `calc(${factor(1)} * 100vw)`;
+  if (!(image.width > 0 && image.height > 0)) return width;
+  const height = `calc(${factor(image.width / image.height)} * 100vh)`;
+  return `(min-aspect-ratio: ${image.width}/${image.height}) ${height}, ${width}`;
 }
 
 /** The poster's media while the show plays: the viewer's reduced-motion preference decides. */
@@ -93,10 +97,13 @@ export function setStill(picture, still) {
   if (source) source.media = still ? 'all' : MOVING;
 }
 
-/** A <picture> for `image` (an animation's poster when `still`); the <img> is returned too. */
-export function buildPicture(image, alt, still = false) {
+/**
+ * A <picture> for `image` (an animation's poster when `still`, its `sizes`
+ * scaled by `scale`: slideSizes); the <img> is returned too.
+ */
+export function buildPicture(image, { alt = '', still = false, scale = 1 } = {}) {
   const picture = document.createElement('picture');
-  const sizes = slideSizes(image);
+  const sizes = slideSizes(image, scale);
   if (image.poster) picture.append(posterSource(image, sizes, still));
   for (const source of image.sources ?? []) {
     if (source.format === 'jpeg' || source.format === 'png') continue;
@@ -150,10 +157,10 @@ export function buildCaption(image) {
 /**
  * Fetches `image` ahead of time: a detached <picture> with the same sources
  * and sizes makes the browser download the candidate it will pick on show
- * (the poster of an animation when `still`).
+ * (the poster of an animation when `still`; `sizes` scaled by `scale`).
  */
-export function preload(image, still) {
-  const { picture, img } = buildPicture(image, '', still);
+export function preload(image, { still = false, scale = 1 } = {}) {
+  const { picture, img } = buildPicture(image, { still, scale });
   img.loading = 'eager';
   return picture;
 }

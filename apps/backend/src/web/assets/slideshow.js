@@ -3,15 +3,17 @@
 // neighbours are preloaded once it has (so on a slow link they never compete
 // with it). Autoplay with a visible Play/Pause and interval, counted from when
 // the picture has loaded, held while the mouse or the keyboard focus is on the
-// controls (said above them), off at first under prefers-reduced-motion (an
-// animated image shows its still poster while the show is paused); keyboard
-// (←/→, Home/End, Space or K to play/pause, F full screen, C captions, in
-// either case; the letters only with the focus on the slideshow or its
-// buttons: slideshow-keys.js), swipe, pinch-zoom and a tap that hides the
+// controls (said above them), off at first under prefers-reduced-motion and
+// under Save-Data (an animated image shows its still poster while the show is
+// paused); keyboard (←/→, Home/End, Space or K to play/pause, F full screen, C
+// captions, in either case; the letters only with the focus on the slideshow or
+// its buttons: slideshow-keys.js), swipe, pinch-zoom and a tap that hides the
 // controls (slideshow-touch.js, slideshow-hide-controls.js), full screen,
 // captions, and a link #slide=<id> (followed on
 // load and when the hash changes; optionally &interval=<seconds> and
-// &refresh=<seconds>). The list is fetched again every `refresh` seconds, when
+// &refresh=<seconds>). Under Save-Data (navigator.connection.saveData) the show
+// starts paused, preloads only the next slide and fetches about one image pixel
+// per CSS pixel. The list is fetched again every `refresh` seconds, when
 // the tab comes back into view, when the browser is back online and when an
 // image fails to load, and merged in place (slideshow-list.js); a slide whose
 // image failed is shown again after the next list that did not ask because of
@@ -40,6 +42,10 @@ const $ = (id) => document.getElementById(id);
 const slide = $('slide');
 const stage = $('stage');
 const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)');
+// The viewer asked the browser to save data (Chromium's Save-Data setting, a data-saver mode).
+const saveData = navigator.connection?.saveData === true;
+/** The `sizes` scale (slideshow-slide.js): under Save-Data about one image pixel per CSS pixel. */
+const sizeScale = () => (saveData ? 1 / Math.max(window.devicePixelRatio, 1) : 1);
 const hash = new URLSearchParams(location.hash.slice(1));
 const within = (min, max, ...values) => values.find((v) => v >= min && v <= max);
 const intervalSeconds =
@@ -76,7 +82,7 @@ const VIEWER_HOLDS = new Map([
 
 const player = createPlayer({
   intervalMs: intervalSeconds * 1000,
-  wantsPlay: !reducedMotion.matches,
+  wantsPlay: !reducedMotion.matches && !saveData,
   advance: () => show(index + 1, 'autoplay'),
   onChange: (state) => {
     const button = $('play');
@@ -122,7 +128,11 @@ function show(i, cause = 'user') {
     figure.append(buildPlaceholder(url));
     events.push({ type: 'placeholder-shown', id: image.id, t: performance.now() });
   }
-  const { picture, img } = buildPicture(image, altFor(image, index, images.length), !player.wanted);
+  const { picture, img } = buildPicture(image, {
+    alt: altFor(image, index, images.length),
+    still: !player.wanted,
+    scale: sizeScale(),
+  });
   let loaded = false;
   // Called by the load event and, for an image already complete when shown, at once: record it once.
   const done = () => {
@@ -180,13 +190,14 @@ function describePosition() {
   if (img) img.alt = altFor(images[index], index, images.length);
 }
 
-/** Fetches the next slide's picture and the previous one's. */
+/** Fetches the next slide's picture and the previous one's (only the next under Save-Data). */
 function preloadNeighbours() {
   if (images.length < 2) return;
   const next = images[(index + 1) % images.length];
   const prev = images[(index - 1 + images.length) % images.length];
-  const still = !player.wanted;
-  preloaded = [preload(next, still), ...(prev === next ? [] : [preload(prev, still)])];
+  const options = { still: !player.wanted, scale: sizeScale() };
+  const both = prev !== next && !saveData;
+  preloaded = [preload(next, options), ...(both ? [preload(prev, options)] : [])];
   events.push({ type: 'preload', id: next.id, held: preloaded.length });
 }
 
@@ -297,12 +308,13 @@ function applyList(next, cause) {
     count: images.length,
     cause,
     reducedMotion: reducedMotion.matches,
+    saveData,
     t: performance.now(),
   });
   // One slide (or none) has nothing to advance to; a second one published later starts it.
   if (images.length > 1) player.release('few-slides');
   else player.hold('few-slides');
-  if (first) player.setWanted(player.wanted, reducedMotion.matches ? 'reduced-motion' : 'start');
+  if (first) player.setWanted(player.wanted, startReason());
   if (images.length === 0) return clearSlide();
   // The focus is on the slideshow, where its letter keys act (slideshow-keys.js): at the
   // start, and whenever a list arrives while it is on nothing (a first list that was empty,
@@ -317,6 +329,12 @@ function applyList(next, cause) {
   describePosition();
   if (settled) preloadNeighbours();
 }
+
+/** Why the show starts paused, or 'start' when it plays. */
+const startReason = () => {
+  if (reducedMotion.matches) return 'reduced-motion';
+  return saveData ? 'save-data' : 'start';
+};
 
 function clearSlide() {
   hider.show();
