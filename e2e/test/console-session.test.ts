@@ -134,6 +134,10 @@ describe.skipIf(NO_CHROMIUM)(
         await page.locator('#confirm-ok').click();
         await page.locator('#login-view').waitFor({ state: 'visible' });
         expect(await page.evaluate((key) => localStorage.getItem(key), TOKEN_KEY)).toBeNull();
+        // A poll of this page in flight while every session ended is answered 401 too, and
+        // Chromium prints each as a console error (2 in one run of 4): the ending, not a fault.
+        const after = errors.filter((e) => !/status of 401\b/.test(e));
+        errors.splice(0, errors.length, ...after);
         // The other browser still holds its cookie and token; they no longer make a session.
         await device.page.reload();
         await device.page.locator('#login-view').waitFor({ state: 'visible' });
