@@ -179,6 +179,9 @@ function serveRequest(
   });
 }
 
+/** How long Google's front ends keep an idle HTTP/1.1 client connection (their documented default). */
+const GOOGLE_FRONT_END_KEEP_ALIVE_MS = 610_000;
+
 /** Starts local-cloud listening on 127.0.0.1. */
 export async function startLocalCloud(options: StartLocalCloudOptions): Promise<RunningLocalCloud> {
   const logger = options.logger ?? silentLogger;
@@ -199,6 +202,10 @@ export async function startLocalCloud(options: StartLocalCloudOptions): Promise<
     }
     serveRequest(cloud, guard, logger, req, res);
   });
+  // Google's API front ends keep an idle client connection for 610 s; Node's server closes it after
+  // 5 s (+1 s), and the client libraries pool sockets with no idle limit, so a call that reused
+  // one in the event-loop turn of that close met EPIPE/ECONNRESET, which Google never gives.
+  server.keepAliveTimeout = GOOGLE_FRONT_END_KEEP_ALIVE_MS;
   // gcloud configured with local-cloud as its proxy (README, "Pointing gcloud at it") sends
   // plain-HTTP calls in proxy form; anything it would tunnel (HTTPS to Google) is refused here.
   server.on('connect', (req, socket) => {

@@ -3,6 +3,7 @@
  * if a firebase-tools upgrade moves or changes them, this fails first.
  */
 import { Storage } from '@google-cloud/storage';
+import { probeKeepAlive } from '@slideshow/tools/keep-alive-probe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GcsEmulator, startGcsEmulator } from './gcs-emulator.ts';
 
@@ -122,6 +123,13 @@ describe('GCS emulator helper', () => {
     const [exists] = await storage.bucket('reset').file('x.txt').exists();
     expect(exists).toBe(false);
   });
+
+  it('keeps an idle connection open past the 6 s of a Node server, as Google front ends do (610 s)', async () => {
+    // A client's pooled socket reused after 6.5 s idle must still be open: Node's default closed
+    // it at 6 s, and a reuse in the same event-loop turn as that close failed with EPIPE.
+    const probe = await probeKeepAlive(emulator.endpoint, '/storage/v1/b/keep-alive/o', 6_500);
+    expect(probe).toEqual({ keepAliveHeader: 'timeout=610', second: 'HTTP/1.1 200 OK' });
+  }, 20_000);
 
   it('stops idempotently and closes the port', async () => {
     const second = await startGcsEmulator({ projectId: 'demo-second' });

@@ -58,6 +58,9 @@ export interface GcsEmulatorOptions {
   projectId?: string;
 }
 
+/** How long Google's front ends keep an idle HTTP/1.1 client connection (their documented default). */
+const GOOGLE_FRONT_END_KEEP_ALIVE_MS = 610_000;
+
 /** firebase-tools' name for the Storage emulator (`Emulators.STORAGE`). */
 const STORAGE = 'storage';
 
@@ -173,6 +176,11 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
     requests.push(entry);
     guarded(req, res);
   });
+  // Google's front ends keep an idle client connection for 610 s; Node's server closes it after
+  // 5 s (+1 s). The client libraries' agents pool sockets with no idle limit, so a request that
+  // reused one in the event-loop turn of that close got EPIPE/ECONNRESET (once in a fresh-check,
+  // a lease test's setup write; once in 21 writes 6 s apart) — a reset real GCS does not give.
+  server.keepAliveTimeout = GOOGLE_FRONT_END_KEEP_ALIVE_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
