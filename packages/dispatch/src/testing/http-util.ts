@@ -122,11 +122,15 @@ export async function takeRequest(
 export function createJsonServer(
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
 ): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       const { message } = coerceError(error);
       if (!res.headersSent) sendGoogleError(res, 400, `bad request: ${message}`);
       else res.destroy();
     });
   });
+  // As Google's front ends (610 s), not Node's 5 s: the client libraries pool sockets with no idle
+  // limit, and a reuse in the event-loop turn of Node's close fails with EPIPE/ECONNRESET.
+  server.keepAliveTimeout = 610_000;
+  return server;
 }
