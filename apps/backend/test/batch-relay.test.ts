@@ -14,7 +14,6 @@ import {
   MAX_ARGUMENT_BYTES,
   taskNameFor,
 } from '@slideshow/dispatch';
-import { createCloudTasksDispatcher } from '@slideshow/dispatch/cloud-tasks';
 import type { DryRunDispatcher } from '@slideshow/dispatch/dry-run';
 import {
   type FakeCloudTasksServer,
@@ -24,6 +23,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newImageId } from '../src/ids.ts';
 import type { OutboxRelay } from '../src/outbox-relay.ts';
 import { admin, expectJson, makeApp, makePng, multipart, type TestApp } from './helpers.ts';
+import { loopbackDispatcher } from './loopback-dispatcher.ts';
 
 const WINDOW_MS = 10_000;
 
@@ -195,14 +195,7 @@ describe('batch ingest in the outbox relay', () => {
 
     it('retries a failed batch under the name it was given, and counts ALREADY_EXISTS after a crash as sent', async () => {
       fake.reset();
-      const dispatcher = createCloudTasksDispatcher({
-        project: 'p',
-        location: 'l',
-        queues: { uploads: 'image-uploads', ingest: 'image-ingest' },
-        workflow: 'process-image',
-        serviceAccountEmail: 'tasks@p.iam.gserviceaccount.com',
-        apiEndpoint: fake.url,
-      });
+      const dispatcher = loopbackDispatcher(fake.url);
       try {
         await setup(3, { dispatcher });
         const ids = acceptBatchImages(3);

@@ -10,7 +10,6 @@
  */
 
 import { type DispatchRequest, type TaskDispatcher, taskNameFor } from '@slideshow/dispatch';
-import { createCloudTasksDispatcher } from '@slideshow/dispatch/cloud-tasks';
 import {
   type FakeCloudTasksServer,
   startFakeCloudTasksServer,
@@ -28,6 +27,7 @@ import {
   type TestApp,
   uploadPng,
 } from './helpers.ts';
+import { loopbackDispatcher } from './loopback-dispatcher.ts';
 
 const PARENT = 'projects/p/locations/l';
 
@@ -46,16 +46,7 @@ describe('dispatches the queue service refuses, or that never succeed', () => {
     t = undefined;
   });
 
-  const cloudTasks = () =>
-    createCloudTasksDispatcher({
-      project: 'p',
-      location: 'l',
-      queues: { uploads: 'image-uploads', ingest: 'image-ingest' },
-      workflow: 'process-image',
-      serviceAccountEmail: 'tasks@p.iam.gserviceaccount.com',
-      apiEndpoint: fake.url,
-      executionsBaseUrl: 'http://127.0.0.1:1',
-    });
+  const cloudTasks = () => loopbackDispatcher(fake.url, 'http://127.0.0.1:1');
 
   it.each([
     [403, 'PERMISSION_DENIED (the service account lost cloudtasks.tasks.create)'],

@@ -10,7 +10,6 @@
  */
 import { Writable } from 'node:stream';
 import { batchTaskNameFor, type TaskDispatcher, taskNameFor } from '@slideshow/dispatch';
-import { createCloudTasksDispatcher } from '@slideshow/dispatch/cloud-tasks';
 import {
   type FakeCloudTasksServer,
   startFakeCloudTasksServer,
@@ -32,6 +31,7 @@ import {
   type TestApp,
   uploadPng,
 } from './helpers.ts';
+import { loopbackDispatcher } from './loopback-dispatcher.ts';
 
 const STUCK_AFTER_MS = 60 * 60_000;
 const PARENT = 'projects/p/locations/l';
@@ -56,15 +56,7 @@ describe('the reaper, asking Cloud Tasks and the Executions API first', () => {
   beforeEach(async () => {
     tasks.reset();
     executions.reset();
-    dispatcher = createCloudTasksDispatcher({
-      project: 'p',
-      location: 'l',
-      queues: { uploads: 'image-uploads', ingest: 'image-ingest' },
-      workflow: 'process-image',
-      serviceAccountEmail: 'tasks@p.iam.gserviceaccount.com',
-      apiEndpoint: tasks.url,
-      executionsBaseUrl: executions.url,
-    });
+    dispatcher = loopbackDispatcher(tasks.url, executions.url);
     t = await makeApp({ dispatcher });
     const memory = memoryLogger('DEBUG');
     logs = memory.lines;

@@ -10,7 +10,6 @@
  * those APIs; the real builder over a real SQLite file and folder store.
  */
 import type { TaskDispatcher } from '@slideshow/dispatch';
-import { createCloudTasksDispatcher } from '@slideshow/dispatch/cloud-tasks';
 import {
   type FakeCloudTasksServer,
   startFakeCloudTasksServer,
@@ -21,6 +20,7 @@ import {
 } from '@slideshow/dispatch/testing/fake-workflow-executions';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { memoryLogger } from './helpers.ts';
+import { loopbackDispatcher } from './loopback-dispatcher.ts';
 import { type RegenHarness, regenHarness } from './regen-harness.ts';
 
 const MINUTE = 60_000;
@@ -46,15 +46,7 @@ describe('the regeneration stuck timeout, asking Cloud Tasks and the Executions 
   beforeEach(async () => {
     tasks.reset();
     executions.reset();
-    dispatcher = createCloudTasksDispatcher({
-      project: 'p',
-      location: 'l',
-      queues: { uploads: 'image-uploads', ingest: 'image-ingest' },
-      workflow: 'process-image',
-      serviceAccountEmail: 'tasks@p.iam.gserviceaccount.com',
-      apiEndpoint: tasks.url,
-      executionsBaseUrl: executions.url,
-    });
+    dispatcher = loopbackDispatcher(tasks.url, executions.url);
     const memory = memoryLogger('INFO');
     logs = memory.lines;
     // REGEN_STUCK_AFTER_MS as the probe shortened it, well below REGEN_LOST_AFTER_MS (15 min).
