@@ -4,7 +4,6 @@
  * MALLOC_ARENA_MAX / MALLOC_MMAP_THRESHOLD_ / VIPS_CONCURRENCY; target ≤ 600 MB.
  * Beside it, the job's time and the machine's load average.
  */
-import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestBackend } from '@slideshow/backend/testing';
 import type { Figure } from '@slideshow/tools/bench-results';
@@ -53,14 +52,6 @@ export async function measurePeakRss(backend: TestBackend, photo: Buffer): Promi
       name: 'processor peak RSS per megapixel, 50 MP JPEG',
       value: peakMb / 50,
       unit: 'MB/MP',
-      baseline: null,
-      target: null,
-      met: null,
-    },
-    {
-      name: 'processor bench load average (1 min) at the end',
-      value: loadavg()[0] ?? 0,
-      unit: 'load',
       baseline: null,
       target: null,
       met: null,

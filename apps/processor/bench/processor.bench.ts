@@ -21,8 +21,9 @@
  * Each part is measured by its own module (start-up.ts, peak-rss.ts, twelve-megapixel-job.ts);
  * this file runs them in that order against one backend and records their figures.
  */
+import { loadavg } from 'node:os';
 import { startTestBackend } from '@slideshow/backend/testing';
-import { recordFigures } from '@slideshow/tools/bench-results';
+import { type Figure, recordFigures } from '@slideshow/tools/bench-results';
 import { measurePeakRss } from './peak-rss.ts';
 import { fiftyMegapixelJpeg, twelveMegapixelJpeg } from './photos.ts';
 import { measureStartUp } from './start-up.ts';
@@ -39,7 +40,16 @@ try {
   // One 12 MP photo after the 50 MP run: ru_maxrss of a child counts this process's RSS at
   // fork time, and processImage here grows it.
   const twelve = await measureTwelveMegapixelJob(backend, await twelveMegapixelJpeg(), ROUNDS);
-  recordFigures([...startUp, ...peakRss, ...twelve]);
+  // Taken after the last part (the 12 MP rounds), so it says what the whole run ran beside.
+  const load: Figure = {
+    name: 'processor bench load average (1 min) at the end',
+    value: loadavg()[0] ?? 0,
+    unit: 'load',
+    baseline: null,
+    target: null,
+    met: null,
+  };
+  recordFigures([...startUp, ...peakRss, ...twelve, load]);
 } finally {
   await backend.stop();
 }
