@@ -265,6 +265,13 @@ describe('executions.list filter (AIP-160)', () => {
     'state>"FAILED"',
     'labels:run',
     'startTime>"yesterday"',
+    // Times as strictly as everywhere else (time.ts): no zone, a rolled-over date, a space for
+    // the T, a bare year and a human date are not RFC 3339 (Date.parse took each of them).
+    'createTime>"2026-12-07T21:33:36"',
+    'startTime>"2026-02-30"',
+    'endTime<"2026-12-07 21:33:36Z"',
+    'startTime>"5"',
+    'createTime>"Dec 7 2026"',
     '(state="FAILED"',
     'state="FAILED")',
     'state=',

@@ -14,6 +14,7 @@
  * silently ignored.
  */
 import { invalidArgument } from '../google-error.ts';
+import { parseTimestamp } from '../time.ts';
 import type { WorkflowExecution } from './store.ts';
 
 /** A parsed filter: whether an execution is kept. */
@@ -50,15 +51,17 @@ interface Field {
 }
 
 const text = (raw: string) => raw;
-const timestamp = (raw: string, field: string) => {
-  const ms = Date.parse(raw);
-  if (!Number.isFinite(ms)) {
-    throw invalidArgument(
-      `filter: ${field} needs an RFC 3339 timestamp, not ${JSON.stringify(raw)}`,
-    );
-  }
-  return ms;
-};
+/** A date alone: RFC 3339's `full-date`, as in Google's own example `startTime>"2023-08-01"`. */
+const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * A filter's time, as strictly as every other timestamp local-cloud reads (time.ts): a zone is
+ * required, so `"2026-12-07T21:33:36"` is refused rather than read in the server's time zone
+ * (Date.parse did), as are `"2026-02-30"`, `"5"` and `"Dec 7 2026"`. A date alone is that day's
+ * start in UTC.
+ */
+const timestamp = (raw: string, field: string) =>
+  parseTimestamp(FULL_DATE.test(raw) ? `${raw}T00:00:00Z` : raw, `filter: ${field}`);
 const time = (iso: string | undefined) => (iso === undefined ? undefined : Date.parse(iso));
 
 const FIELDS: Record<string, Field> = {
