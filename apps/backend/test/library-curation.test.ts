@@ -88,6 +88,8 @@ describe('describing and curating images', () => {
         /title: must not contain control characters, line breaks or bidi-override characters/,
       ],
       [{ altText: 'two\u2029paragraphs' }, /altText: must not contain control characters, line/],
+      [{ title: 'next\u0085line' }, /title: must not contain control characters, line breaks/],
+      [{ altText: 'next\u0085line' }, /altText: must not contain control characters, line/],
       [{ altText: 'evil\u202Etxt.exe' }, /altText: .*bidi-override characters/],
       [{ title: 'evil\u202Etxt.exe' }, /title: .*bidi-override characters/],
       [
@@ -105,12 +107,15 @@ describe('describing and curating images', () => {
       expect(response.status, text).toBe(400);
       expect(JSON.parse(text).error.message).toMatch(message);
     }
-    // A caption's line and paragraph separators are line breaks, kept as '\n' like CR LF.
+    // A caption's NEXT LINE, line and paragraph separators are line breaks, kept as '\n' like
+    // CR LF: a page would show them as a break or as nothing, as it likes.
     const caption = await expectJson<{ image: View }>(
-      await json('PATCH', `/api/admin/images/${id}`, { caption: 'one\u2028two\u2029three' }),
+      await json('PATCH', `/api/admin/images/${id}`, {
+        caption: 'one\u2028two\u2029three\u0085four',
+      }),
       200,
     );
-    expect(caption.image.caption).toBe('one\ntwo\nthree');
+    expect(caption.image.caption).toBe('one\ntwo\nthree\nfour');
     // 200 characters of emoji are 200 characters, not 400 UTF-16 units.
     await expectJson(
       await json('PATCH', `/api/admin/images/${id}`, { title: '🌄'.repeat(200) }),

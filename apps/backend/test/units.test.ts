@@ -31,6 +31,7 @@ describe('sanitizeName', () => {
     // LETTER MARK too), zero-width characters, U+FEFF, soft hyphens and stray tags go.
     ['a\u2028b\u061C.jpg', 'ab.jpg'],
     ['para\u2029graph.png', 'paragraph.png'],
+    ['next\u0085line.png', 'nextline.png'],
     ['l\u200er\u200fm.png', 'lrm.png'],
     ['zero\u200bwidth\u2060no\ufeffbreak.png', 'zerowidthnobreak.png'],
     ['soft\u00adhyphen.png', 'softhyphen.png'],

@@ -11,15 +11,17 @@ import * as z from 'zod';
 /** Longest title, caption and alt text, in characters (code points, as SQLite's length()). */
 export const DESCRIPTION_LIMITS = { title: 200, caption: 2000, altText: 1000 } as const;
 
-// C0/C1 controls and DEL, U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR (a line break
-// only where multi-line text is allowed, as '\n'), and the bidi embedding/override/isolate
+// C0/C1 controls and DEL (U+0085 NEXT LINE among them), U+2028 LINE SEPARATOR and U+2029
+// PARAGRAPH SEPARATOR (a line break only where multi-line text is allowed, as '\n'), and the bidi embedding/override/isolate
 // controls that can make text display as something else (Unicode TR #9; CVE-2021-42574 "Trojan
 // Source"). LRM, RLM and ALM stay.
 const CONTROLS = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
 
-// Every line break a multi-line text may hold, written as '\n': CR LF, CR, and the Unicode line
-// and paragraph separators, which a page shows as a line break or not at all, as it likes.
-const LINE_BREAKS = /\r\n?|[\u2028\u2029]/g;
+// Every line break a multi-line text may hold, written as '\n': CR LF, CR, U+0085 NEXT LINE (the
+// newline of EBCDIC text and of some converters: Unicode core spec, 5.8 "Newline Guidelines"),
+// and the Unicode line and paragraph separators, which a page shows as a line break or not at
+// all, as it likes.
+const LINE_BREAKS = /\r\n?|[\u0085\u2028\u2029]/g;
 
 // Text that shows nothing: white space (line breaks too) and format characters such as U+200B
 // ZERO WIDTH SPACE or U+2060 WORD JOINER, which trim() keeps. Stored as '' so the slideshow falls
