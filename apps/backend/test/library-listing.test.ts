@@ -157,6 +157,39 @@ describe('the media library listing', () => {
     expect(await found('plain.png creme')).toEqual([]);
   });
 
+  it('stores a name, title, caption and alt text typed decomposed (NFD, as macOS sends them) as NFC, found by a search in either form', async () => {
+    // 각 as three conjoining jamo, が as か + U+3099 COMBINING KATAKANA-HIRAGANA VOICED SOUND MARK.
+    const [korean, kana] = ['\u1100\u1161\u11a8', '\u304b\u3099'];
+    const id = await upload(`${korean}.png`, makePng(8, 8, 1));
+    const edited = await expectJson<{ image: { title: string; caption: string; altText: string } }>(
+      await json('PATCH', `/api/admin/images/${id}`, {
+        title: `${kana}らす`,
+        caption: `${korean} ${kana}`,
+        altText: `${kana}`,
+      }),
+      200,
+    );
+    expect(edited.image).toMatchObject({ title: 'がらす', caption: '각 が', altText: 'が' });
+    const row = t.db
+      .prepare<[string], Record<string, string>>(
+        'SELECT original_name, title, caption, alt_text FROM images WHERE id = ?',
+      )
+      .get(id);
+    expect(row).toEqual({
+      original_name: '각.png',
+      title: 'がらす',
+      caption: '각 が',
+      alt_text: 'が',
+    });
+    // A row another writer stored decomposed (sqlite3, a script) is found all the same.
+    const other = await upload('other.png', makePng(8, 8, 2));
+    t.db.prepare('UPDATE images SET title = ? WHERE id = ?').run(`${korean}${kana}`, other);
+    const found = async (q: string) =>
+      (await list(`q=${encodeURIComponent(q)}`)).images.map((i) => i.id).sort();
+    for (const q of [korean, '각']) expect(await found(q), q).toEqual([id, other].sort());
+    for (const q of [kana, 'が']) expect(await found(q), q).toEqual([id, other].sort());
+  });
+
   it('tells apart names that differ by a kana voicing mark or an Indic vowel sign, and finds stroked letters, apostrophes and digits of any script', async () => {
     // Each name, with the searches that must find it and nothing else.
     const searches: Record<string, string[]> = {
