@@ -1,9 +1,9 @@
 /**
  * The library's stored search and sort keys (src/db/library-keys.ts,
- * migrations 016 and 017) on real SQLite files: computed for the rows of an
+ * migrations 016, 017 and 030) on real SQLite files: computed for the rows of an
  * older database when the backend opens it, kept current by the backend's
  * connection on insert, rename and retitle, and — for a row another
- * connection wrote, renamed or retitled (migration 022 sets its keys to '')
+ * connection wrote, renamed or retitled (migrations 022 and 030 set its keys to '')
  * — matched by folding on the fly (and sorted first by name) until the next
  * open computes its keys.
  */
@@ -170,6 +170,30 @@ describe('the library search keys', () => {
     expect(search(db, 'パパ')).toEqual(['img_a']);
     expect(search(db, 'lodz 10')).toEqual(['img_b']);
     expect(search(db, "mum's")).toEqual(['img_b']);
+  });
+
+  it('keys the name each card shows (the title, else the file name) at open, on a retitle through the backend, and after one by another connection', () => {
+    const titleKeys = (db: Database.Database) =>
+      db
+        .prepare<[], { title_key: string }>('SELECT title_key FROM images ORDER BY id')
+        .all()
+        .map((r) => r.title_key);
+    const older = databaseBefore('030_library_title_key.sql');
+    insertImage(older, 'img_a', 'b.png', 'Été 2');
+    insertImage(older, 'img_b', 'A.png');
+    const path = older.name;
+    older.close();
+    const db = closing(openDatabase(path));
+    expect(titleKeys(db)).toEqual([padded('ete #2'), 'a.png']);
+    db.prepare("UPDATE images SET title = 'Zebra' WHERE id = 'img_b'").run();
+    expect(titleKeys(db)).toEqual([padded('ete #2'), 'zebra']);
+    // Another connection has no fold: migration 030's trigger leaves the key '' (sorted first).
+    const other = plainConnection(path);
+    other.prepare("UPDATE images SET title = '' WHERE id = 'img_a'").run();
+    expect(titleKeys(db)).toEqual(['', 'zebra']);
+    db.close();
+    other.close();
+    expect(titleKeys(closing(openDatabase(path)))).toEqual(['b.png', 'zebra']);
   });
 
   it('leaves a title set to the same value by another connection keyed', () => {

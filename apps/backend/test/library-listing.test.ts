@@ -29,6 +29,8 @@ describe('the media library listing', () => {
       '',
       'sort=name',
       'sort=name&order=desc',
+      'sort=title',
+      'sort=title&order=desc',
       'sort=size',
       'sort=date&order=asc',
     ]) {
@@ -78,6 +80,44 @@ describe('the media library listing', () => {
         `page size ${pageSize}`,
       ).toEqual([...expected].reverse());
     }
+  });
+
+  it('sorts by the name a card shows — the title, else the file name — as names sort, across pages, and again after a retitle', async () => {
+    const names = ['a.png', 'b.png', 'c.png', 'd.png', 'e.png', 'zz.png'];
+    const ids: Record<string, string> = {};
+    for (const [i, name] of names.entries()) ids[name] = await upload(name, makePng(8, 8, i + 1));
+    const titles: Record<string, string> = {
+      'a.png': 'Zebra crossing',
+      'b.png': 'Été à Paris',
+      'c.png': 'w1279',
+      'e.png': 'w319',
+    };
+    for (const [name, title] of Object.entries(titles)) {
+      await expectJson(await json('PATCH', `/api/admin/images/${ids[name]}`, { title }), 200);
+    }
+    // What each card shows (admin-dom.js displayName): d.png and zz.png have no title.
+    const shown = (v: { title: string; originalName: string }) => v.title || v.originalName;
+    const expected = ['d.png', 'Été à Paris', 'w319', 'w1279', 'Zebra crossing', 'zz.png'];
+    for (const pageSize of [1, 4, 50]) {
+      const asc = await everything('sort=title', pageSize);
+      expect(asc.map(shown), `page size ${pageSize}`).toEqual(expected);
+      const desc = await everything('sort=title&order=desc', pageSize);
+      expect(desc.map(shown), `page size ${pageSize}`).toEqual([...expected].reverse());
+    }
+    // A retitle moves the card; a title cleared falls back to the file name.
+    await expectJson(
+      await json('PATCH', `/api/admin/images/${ids['zz.png']}`, { title: 'Apple' }),
+      200,
+    );
+    await expectJson(await json('PATCH', `/api/admin/images/${ids['a.png']}`, { title: '' }), 200);
+    expect((await everything('sort=title', 2)).map(shown)).toEqual([
+      'a.png',
+      'Apple',
+      'd.png',
+      'Été à Paris',
+      'w319',
+      'w1279',
+    ]);
   });
 
   it('pages by name past names whose sort key is far longer than the name (Hangul, many numbers, 200 characters)', async () => {

@@ -1,7 +1,8 @@
 /**
  * The library's derived text keys and how they stay current. `search_text`
  * (migration 016) is an image's file name and title folded by {@link foldText};
- * `name_key` (migration 017) its file name as {@link nameSortKey} orders it.
+ * `name_key` (migration 017) its file name as {@link nameSortKey} orders it;
+ * `title_key` (migration 030) the name its card shows ({@link shownName}) so.
  *
  * The fold is JavaScript (SQLite's own case folding is ASCII only, and its
  * ICU extension is not in better-sqlite3's build), so the keys are stored:
@@ -12,7 +13,7 @@
  * or `sqlite3` writing a row leaves its keys '' (not computed), filled when
  * the backend next opens the database. A rename or retitle on any
  * connection (an older backend's too) sets them to '' by the database's own
- * trigger (migration 022), and on this connection a TEMP trigger on that
+ * trigger (migrations 022 and 030), and on this connection a TEMP trigger on that
  * blanking computes them again — so their order does not matter (SQLite
  * leaves the order of triggers on one event unspecified). A rule change
  * here ships with a migration that sets the keys back to ''.
@@ -124,6 +125,14 @@ export function nameSortKey(name: string): string {
   return padded || name;
 }
 
+/**
+ * The name an image's card shows (admin-dom.js `displayName`): its title, or its file name when
+ * it has none (the API stores a blank title as '': library/description.ts).
+ */
+export function shownName(name: string, title: string): string {
+  return title || name;
+}
+
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 
 /**
@@ -138,20 +147,28 @@ export function keepLibraryKeys(db: Db): void {
   db.function('library_name_key', { deterministic: true }, (name: unknown) =>
     nameSortKey(text(name)),
   );
-  const set = `SET search_text = library_search_text(new.original_name, new.title),
-    name_key = library_name_key(new.original_name)`;
+  db.function('library_title_key', { deterministic: true }, (name: unknown, title: unknown) =>
+    nameSortKey(shownName(text(name), text(title))),
+  );
+  // The SET terms of the keys of row `r`: `new.` in a trigger, '' in a plain UPDATE.
+  const keys = (r: string) =>
+    [
+      `search_text = library_search_text(${r}original_name, ${r}title)`,
+      `name_key = library_name_key(${r}original_name)`,
+      `title_key = library_title_key(${r}original_name, ${r}title)`,
+    ].join(', ');
+  // Migrations 022 and 030 blank the keys by two triggers, in an order SQLite leaves open: each
+  // blanking fires this one, so the keys are computed after the last of them.
   db.exec(`
     CREATE TEMP TRIGGER IF NOT EXISTS images_keys_inserted AFTER INSERT ON main.images
-    BEGIN UPDATE images ${set} WHERE id = new.id; END;
-    CREATE TEMP TRIGGER IF NOT EXISTS images_keys_blanked AFTER UPDATE OF search_text, name_key ON main.images
-    WHEN new.search_text = '' OR new.name_key = ''
-    BEGIN UPDATE images ${set} WHERE id = new.id; END;
+    BEGIN UPDATE images SET ${keys('new.')} WHERE id = new.id; END;
+    CREATE TEMP TRIGGER IF NOT EXISTS images_keys_blanked
+    AFTER UPDATE OF search_text, name_key, title_key ON main.images
+    WHEN new.search_text = '' OR new.name_key = '' OR new.title_key = ''
+    BEGIN UPDATE images SET ${keys('new.')} WHERE id = new.id; END;
   `);
-  const missing = "search_text = '' OR name_key = ''";
+  const missing = "search_text = '' OR name_key = '' OR title_key = ''";
   if (db.prepare(`SELECT 1 FROM images WHERE ${missing} LIMIT 1`).get()) {
-    db.prepare(
-      `UPDATE images SET search_text = library_search_text(original_name, title),
-         name_key = library_name_key(original_name) WHERE ${missing}`,
-    ).run();
+    db.prepare(`UPDATE images SET ${keys('')} WHERE ${missing}`).run();
   }
 }

@@ -1,15 +1,16 @@
 /**
  * The media library's reads and writes over `images` (migration 006): search
  * (over the folded `search_text`, migration 016), filter (images with no alt
- * text: migration 025's partial indexes) and sort (by name: `name_key`,
- * migration 017) with a keyset cursor, lookups by id or content
+ * text: migration 025's partial indexes) and sort (by file name: `name_key`,
+ * migration 017; by the name a card shows: `title_key`, migration 030) with a keyset cursor,
+ * lookups by id or content
  * hash, the editable description, publishing, the slideshow order, and each
  * image's timeline (`image_events`, written by triggers). State transitions stay in
  * images-repository.ts and lifecycle.ts; nothing here changes `status`.
  */
 import type { ImageStatus } from '@slideshow/contracts';
 import type { ImageRow } from './images-repository.ts';
-import { foldText, nameSortKey } from './library-keys.ts';
+import { foldText, nameSortKey, shownName } from './library-keys.ts';
 import type { Db } from './open-database.ts';
 
 /** The columns migration 006 adds to `images`. */
@@ -21,10 +22,11 @@ export interface DescriptionColumns {
   slide_position: number | null;
 }
 
-/** The keys migrations 016 and 017 add to `images` (library-keys.ts; '' until computed). */
+/** The keys migrations 016, 017 and 030 add to `images` (library-keys.ts; '' until computed). */
 export interface LibraryKeyColumns {
   search_text: string;
   name_key: string;
+  title_key: string;
 }
 
 /** A row of `images` with the library columns. */
@@ -36,8 +38,11 @@ export type LibraryListRow = LibraryRow & {
   failure_message: string | null;
 };
 
-/** What the library can be sorted by. */
-export const LIBRARY_SORTS = ['date', 'name', 'size'] as const;
+/**
+ * What the library can be sorted by: `name` is the file name, `title` the name a card shows —
+ * the title, or the file name of an untitled image.
+ */
+export const LIBRARY_SORTS = ['date', 'name', 'title', 'size'] as const;
 /** A sort key. */
 export type LibrarySort = (typeof LIBRARY_SORTS)[number];
 
@@ -92,24 +97,27 @@ const SORT_COLUMN: Record<LibrarySort, string> = {
   // Folded, accents ignored, digit runs by value (library-keys.ts); a row another connection
   // wrote has '' until the backend next opens the database, and sorts first until then.
   name: 'i.name_key',
+  // The title, else the file name, keyed as `name_key` is (migration 030).
+  title: 'i.title_key',
   size: 'i.bytes',
 };
 
 /**
- * What the next page's cursor holds of `row`: its sort column's value, but for the name sort the
- * name itself, from which {@link cursorPosition} computes the key again. The key can be several
+ * What the next page's cursor holds of `row`: its sort column's value, but for the name and
+ * title sorts the name or title itself, from which {@link cursorPosition} computes the key again. The key can be several
  * times longer than the name (every digit run padded to 20 places, a Hangul syllable split into
  * its letters), and a cursor travels in a query string.
  */
 export function sortValue(row: LibraryRow, sort: LibrarySort): string | number {
   if (sort === 'name') return row.original_name;
+  if (sort === 'title') return shownName(row.original_name, row.title);
   if (sort === 'size') return row.bytes;
   return row.created_at;
 }
 
 /** The sort column's value a cursor's {@link sortValue} stands for. */
 export function cursorPosition(value: string | number, sort: LibrarySort): string | number {
-  return sort === 'name' ? nameSortKey(String(value)) : value;
+  return sort === 'name' || sort === 'title' ? nameSortKey(String(value)) : value;
 }
 
 /**

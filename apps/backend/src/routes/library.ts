@@ -65,8 +65,8 @@ const ListQuery = z.object({
     .optional(),
   sort: z.enum(LIBRARY_SORTS).default('date'),
   order: z.enum(['asc', 'desc']).optional(),
-  // A file name of up to 200 characters (4 UTF-8 bytes each at most, JSON escapes), its id and
-  // the sort, in base64url: under 2 KiB.
+  // A file name or title of up to 200 characters (4 UTF-8 bytes each at most, JSON escapes),
+  // its id and the sort, in base64url: under 2 KiB.
   cursor: z.string().max(2048).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
@@ -94,6 +94,7 @@ const OrderBody = z.object({ ids: z.array(ImageId).max(SLIDESHOW_LENGTH) }).stri
 const DEFAULT_ORDER: Record<LibrarySort, 'asc' | 'desc'> = {
   date: 'desc',
   name: 'asc',
+  title: 'asc',
   size: 'desc',
 };
 
