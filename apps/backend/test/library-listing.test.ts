@@ -8,6 +8,8 @@
 import { createHash } from 'node:crypto';
 import { LibraryLookupAnswer } from '@slideshow/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LIBRARY_SORTS } from '../src/db/library-repository.ts';
+import { adminPage } from '../src/web/admin-page.ts';
 import { admin, expectAnswer, expectJson, makeApp, makePng, type TestApp } from './helpers.ts';
 import { libraryClient } from './library-client.ts';
 
@@ -118,6 +120,19 @@ describe('the media library listing', () => {
       'w319',
       'w1279',
     ]);
+  });
+
+  it('offers every sort the API knows in the console, both ways, each with its own label', () => {
+    const select = /<select id="sort">([\s\S]*?)<\/select>/.exec(adminPage)?.[1] ?? '';
+    const options = [...select.matchAll(/<option value="([^"]*)">([^<]*)<\/option>/g)];
+    expect(options.map((o) => o[1]).sort()).toEqual(
+      LIBRARY_SORTS.flatMap((sort) => [`${sort}:asc`, `${sort}:desc`]).sort(),
+    );
+    expect(new Set(options.map((o) => o[2])).size).toBe(options.length);
+    expect(Object.fromEntries(options.map((o) => [o[1], o[2]]))).toMatchObject({
+      'title:asc': 'Name A–Z',
+      'name:asc': 'File name A–Z',
+    });
   });
 
   it('pages by name past names whose sort key is far longer than the name (Hangul, many numbers, 200 characters)', async () => {
