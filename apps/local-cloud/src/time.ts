@@ -68,10 +68,15 @@ function timestampMs(m: RegExpExecArray): number | undefined {
   return date.getTime() - offsetMs;
 }
 
+/** Epoch milliseconds of an RFC 3339 timestamp with a zone, or undefined when `text` is none. */
+export function rfc3339Ms(text: string): number | undefined {
+  const match = TIMESTAMP.exec(text);
+  return match ? timestampMs(match) : undefined;
+}
+
 /** Parses an RFC 3339 timestamp with a zone ("2026-12-07T21:33:36Z", "…+01:00") into epoch milliseconds. */
 export function parseTimestamp(value: unknown, field: string): number {
-  const match = typeof value === 'string' ? TIMESTAMP.exec(value) : null;
-  const ms = match ? timestampMs(match) : undefined;
+  const ms = typeof value === 'string' ? rfc3339Ms(value) : undefined;
   if (ms === undefined) {
     throw invalidArgument(
       `Expected an RFC 3339 timestamp with "Z" or an offset, like "2026-12-07T21:33:36Z", for ${field} but received ${JSON.stringify(value)}`,

@@ -75,6 +75,22 @@ describe('time.format', () => {
   });
 });
 
+describe('time.parse', () => {
+  it('reads an RFC 3339 time with its zone into seconds since the epoch', async () => {
+    expect(await evalExpr('time.parse("2024-01-10T17:15:54.615+01:00")')).toBe(1704903354.615);
+    expect(await evalExpr('time.parse("2024-01-10T00:00:00Z")')).toBe(1704844800);
+  });
+
+  it.each([
+    '2024-01-10T00:00:00',
+    '2024-02-30T00:00:00Z',
+    'Jan 10 2024',
+    '5',
+  ])('raises ValueError for %j, which is no RFC 3339 time with a zone', async (text) => {
+    expect(await evalError(`time.parse("${text}")`)).toMatchObject({ tags: ['ValueError'] });
+  });
+});
+
 describe('if()', () => {
   it('returns the second or third argument by the condition', async () => {
     expect(await evalExpr('if(2 > 1, "yes", "no")')).toBe('yes');

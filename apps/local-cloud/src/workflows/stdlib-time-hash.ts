@@ -15,6 +15,7 @@
  *   in Google's engine.
  */
 import { createHash, createHmac } from 'node:crypto';
+import { rfc3339Ms } from '../time.ts';
 import { taggedError } from './errors.ts';
 import { arity, expect, isBytes, isNum, isString, type PureFunction } from './stdlib-args.ts';
 import { describe, type WfValue } from './values.ts';
@@ -120,8 +121,10 @@ export const TIME_HASH_FUNCTIONS: Record<string, PureFunction> = {
   'time.parse': (args) => {
     arity('time.parse', args, 1);
     const text = expect('time.parse', args[0] ?? null, isString, 'an RFC 3339 string');
-    const ms = Date.parse(text);
-    if (Number.isNaN(ms)) throw taggedError('ValueError', `time.parse: not RFC 3339: ${text}`);
+    // Strict: a time without a zone was read in local-cloud's own zone by Date.parse, and
+    // "Dec 7 2026" or "2026-02-30" (rolled to Mar 2) passed.
+    const ms = rfc3339Ms(text);
+    if (ms === undefined) throw taggedError('ValueError', `time.parse: not RFC 3339: ${text}`);
     return ms / 1000;
   },
 };
