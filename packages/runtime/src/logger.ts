@@ -1,10 +1,9 @@
+import { isSecretField } from './secret-fields.ts';
+
 /** Cloud Logging severities we use (https://cloud.google.com/logging/docs/reference/v2/rest/v2/LogEntry#logseverity). */
 export type Severity = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 
 const RANK: Record<Severity, number> = { DEBUG: 10, INFO: 20, WARNING: 30, ERROR: 40 };
-
-/** Field names whose values are never written to a log line. */
-const SECRET_KEYS = /pass(word)?|secret|token|authorization|cookie|session/i;
 
 /** A structured JSON-lines logger. */
 export interface Logger {
@@ -94,7 +93,7 @@ function redact(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEYS.test(k) ? '[redacted]' : redact(v, depth + 1);
+    out[k] = isSecretField(k) ? '[redacted]' : redact(v, depth + 1);
   }
   return out;
 }
