@@ -225,7 +225,7 @@ describe('an image deleted while the relay creates its task', () => {
       expect(lines).toContainEqual(
         expect.objectContaining({
           message: 'queued task cancelled',
-          key: taskNameFor(id, 0),
+          dispatchKey: taskNameFor(id, 0),
           reason: 'image deleted while its task was created',
           // The line names the image it was for, as every line on an image's way does.
           imageId: id,
@@ -281,7 +281,7 @@ describe('a delete while Cloud Tasks fails', () => {
           severity: 'WARNING',
           message: 'queued task not cancelled; it will run and find its image gone',
           imageId: id,
-          key: taskNameFor(id, 0),
+          dispatchKey: taskNameFor(id, 0),
           code: 'DISPATCH_FAILED',
         }),
       );
@@ -314,6 +314,7 @@ describe('a delete while Cloud Tasks fails', () => {
           severity: 'INFO',
           message: 'queued task not cancelled: cancellations paused after a failure',
           imageId: ids[1],
+          dispatchKey: taskNameFor(ids[1] as string, 0),
         }),
       );
       // One WARNING for the failure; the deletes skipped during the pause do not add one each.

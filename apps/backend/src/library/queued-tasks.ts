@@ -90,7 +90,7 @@ export function createQueuedTasks(options: QueuedTasksOptions): QueuedTasks {
     context: Record<string, unknown>,
     canceller: TaskCancellation,
   ) => {
-    const fields = { ...context, key: task.key, queue: task.queue };
+    const fields = { ...context, dispatchKey: task.key, queue: task.queue };
     if (monotonicNow() < pausedUntil) {
       // INFO: the failure that paused them was the WARNING; a bulk delete during an outage
       // must not log one per image.
