@@ -19,6 +19,7 @@ import {
   statusFor,
   toAppError,
 } from './http-errors.ts';
+import { requestImageId } from './request-image.ts';
 import { adminSessionRoutes } from './routes/admin-session.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { processingRoutes } from './routes/processing.ts';
@@ -31,12 +32,14 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * The request id (an incoming safe `X-Request-Id`, else a new one), the request's child
- * logger, the headers every answer carries, and the access log line.
+ * logger (with the `imageId` of an image's route: request-image.ts), the headers every
+ * answer carries, and the access log line.
  */
 function requestContext(root: Logger, hsts: boolean): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const requestId = requestIdFor(c.req.header('x-request-id'));
-    const logger = root.child({ requestId });
+    const imageId = requestImageId(c);
+    const logger = root.child(imageId === undefined ? { requestId } : { requestId, imageId });
     c.set('requestId', requestId);
     c.set('logger', logger);
     c.header('X-Request-Id', requestId);
