@@ -1,4 +1,7 @@
-import { silentLogger } from '@slideshow/runtime';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, silentLogger } from '@slideshow/runtime';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../google-error.ts';
 import { type ContainerToCheck, createJobPolicy } from './job-policy.ts';
@@ -177,5 +180,35 @@ describe('environment variable names', () => {
     expect(refusal(() => policy.checkContainer({ ...processor(), env: chosen }, 'c'))?.status).toBe(
       'PERMISSION_DENIED',
     );
+  });
+});
+
+describe('secret files', () => {
+  it("warns once, naming the secret, when a secret's file is readable by other users", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'job-policy-'));
+    try {
+      const file = join(dir, 'callback-secret');
+      writeFileSync(file, 's3cret\n');
+      chmodSync(file, 0o644);
+      const lines: string[] = [];
+      const logger = createLogger({ stream: { write: (line: string) => lines.push(line) } });
+      const lax = createJobPolicy({
+        commands: [COMMAND],
+        secretFiles: { 'callback-secret': file },
+        logger,
+      });
+      expect(lax.readSecret(SECRET_REF.secretKeyRef)).toBe('s3cret');
+      expect(lax.readSecret(SECRET_REF.secretKeyRef)).toBe('s3cret');
+      expect(lines).toHaveLength(1);
+      // The name is no secret: an operator must see which file to chmod (the value is never logged).
+      expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({
+        message: 'a secret file is readable by other users; chmod 600 it',
+        secretName: 'callback-secret',
+        file,
+      });
+      expect(lines[0]).not.toContain('s3cret');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -235,7 +235,7 @@ export function createJobPolicy(options: JobPolicyOptions): JobPolicy {
       if ((stat.mode & 0o077) !== 0 && !warnedLax.has(file)) {
         warnedLax.add(file);
         options.logger.warn('a secret file is readable by other users; chmod 600 it', {
-          secret: name,
+          secretName: name,
           file,
         });
       }
