@@ -1,16 +1,12 @@
 /**
- * The public slideshow on a phone and on a slow link, in Chromium against the
- * local stack (mobile contexts: touch, 390 × 844 at 3 device pixels per CSS
- * pixel): a pinch zooms the page and is never taken for a swipe; a tap on a
- * control hits it and holds no autoplay; a tap on the picture hides the
- * controls and the caption, and a tap or a key brings them back; on a slow
- * link the picture on screen is fetched before its neighbours and autoplay
- * counts from its load; under Save-Data the show starts paused and fetches
- * about one image pixel per CSS pixel.
+ * The public slideshow on a phone, in Chromium against the local stack
+ * (phone contexts: touch, 390 × 844 at 3 device pixels per CSS pixel): a
+ * pinch zooms the page and is never taken for a swipe; a tap on a control
+ * hits it and holds no autoplay; a tap on the picture hides the controls and
+ * the caption, and a tap or a key brings them back. The slow link and
+ * Save-Data are slideshow-network.test.ts's.
  */
-import { seededGrain } from '@slideshow/tools/seeded-grain';
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CHROMIUM,
@@ -24,30 +20,9 @@ import {
   waitForSlideshowEvent as waitForEvent,
 } from './console-support.ts';
 import { freshStack, upload, waitForTerminal } from './helpers.ts';
+import { centre, PHONE } from './slideshow-support.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
-
-/** A phone held upright: touch, 390 × 844 CSS pixels at 3 device pixels each. */
-const PHONE: BrowserContextOptions = {
-  viewport: { width: 390, height: 844 },
-  deviceScaleFactor: 3,
-  isMobile: true,
-  hasTouch: true,
-};
-
-/** A grainy photo (a noisy sensor): its variants are large, as a real photo's are. */
-async function grainyJpeg(width: number, height: number): Promise<Buffer> {
-  return await sharp(seededGrain(width, height, 40, 7), { raw: { width, height, channels: 3 } })
-    .jpeg({ quality: 90 })
-    .toBuffer();
-}
-
-/** The centre of `selector`'s box, in CSS pixels of the layout viewport. */
-async function centre(page: Page, selector: string): Promise<{ x: number; y: number }> {
-  const box = await page.locator(selector).boundingBox();
-  if (!box) throw new Error(`${selector} is not shown`);
-  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
-}
 
 /** Touches with the fingers at `from` (one point each), moves them to `to` in 12 steps, lifts them. */
 async function touchMove(page: Page, from: [number, number][], to: [number, number][]) {
@@ -73,12 +48,11 @@ const controlsOpacity = (page: Page) =>
   page.locator('#controls').evaluate((el) => getComputedStyle(el).opacity);
 
 describe.skipIf(NO_CHROMIUM)(
-  'the slideshow on a phone and on a slow link (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
+  'the slideshow on a phone (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
   () => {
     let stack: Stack;
     let browser: Browser;
     let ids: [string, string, string];
-    let grainy: string;
     const errors: string[][] = [];
 
     /** A page in a fresh context (its own cache) with `options`; its errors are checked at the end. */
@@ -97,10 +71,7 @@ describe.skipIf(NO_CHROMIUM)(
         bytes: await smallJpeg(seed, 1600, 1067),
       }));
       ids = (await upload(stack, await Promise.all(files))) as [string, string, string];
-      [grainy] = (await upload(stack, [
-        { name: 'grainy.jpg', bytes: await grainyJpeg(1600, 1067) },
-      ])) as [string];
-      await waitForTerminal(stack, [...ids, grainy], 240_000);
+      await waitForTerminal(stack, ids, 240_000);
       await stack.admin(`/api/admin/images/${ids[0]}`, {
         method: 'PATCH',
         headers: { 'content-type': 'application/json' },
@@ -224,65 +195,6 @@ describe.skipIf(NO_CHROMIUM)(
           page,
           'the slideshow on a phone after hiding its controls',
         );
-      } finally {
-        await closePage(page);
-      }
-    });
-
-    it('fetches the picture on screen before its neighbours on a slow link, and counts the interval from its load', async () => {
-      const page = await openPage({ viewport: { width: 1280, height: 900 } });
-      try {
-        const cdp = await page.context().newCDPSession(page);
-        await cdp.send('Network.enable');
-        // 400 kbit/s (50,000 bytes/s), 300 ms from each request to its answer's headers.
-        await cdp.send('Network.emulateNetworkConditions', {
-          offline: false,
-          latency: 300,
-          downloadThroughput: 50_000,
-          uploadThroughput: 50_000,
-        });
-        await page.goto(`${stack.backendUrl}/#slide=${grainy}&interval=2`, { timeout: 120_000 });
-        await waitForEvent(page, { type: 'image-loaded', id: grainy }, 120_000);
-        await waitForEvent(page, { type: 'shown', cause: 'autoplay' }, 120_000);
-        const all = await events(page);
-        const loaded = all.findIndex((e) => e.type === 'image-loaded' && e.id === grainy);
-        const autoplay = all.findIndex((e) => e.type === 'shown' && e.cause === 'autoplay');
-        expect(loaded, JSON.stringify(all)).toBeLessThan(autoplay);
-        // No other picture was asked for before this one had loaded (the page's own clock).
-        const loadedAt = all[loaded]?.t ?? 0;
-        const before = await page.evaluate(
-          ({ grainy, loadedAt }) =>
-            performance
-              .getEntriesByType('resource')
-              .filter((r) => r.name.includes('/media/') && !r.name.includes(`/${grainy}/`))
-              .filter((r) => r.startTime < loadedAt)
-              .map((r) => r.name),
-          { grainy, loadedAt },
-        );
-        expect(before).toEqual([]);
-      } finally {
-        await closePage(page);
-      }
-    }, 300_000);
-
-    it('starts paused under Save-Data, fetches about one image pixel per CSS pixel and preloads only the next slide', async () => {
-      const page = await openPage(PHONE);
-      try {
-        await page.addInitScript(() => {
-          const connection = (navigator as unknown as { connection?: object }).connection;
-          if (connection === undefined)
-            throw new Error('no navigator.connection to set saveData on');
-          Object.defineProperty(Object.getPrototypeOf(connection), 'saveData', { get: () => true });
-        });
-        await page.goto(`${stack.backendUrl}/#slide=${ids[1]}&interval=2`);
-        await waitForEvent(page, { type: 'image-loaded', id: ids[1] });
-        await waitForEvent(page, { type: 'preload' });
-        const all = await events(page);
-        // 390 CSS pixels wide: the 640 px variant, not the 1280 px one of 3 pixels each.
-        expect(all.find((e) => e.type === 'image-loaded')?.currentSrc).toMatch(/\/w640\.\w+$/);
-        expect(await page.locator('#play').textContent()).toBe('Play');
-        const preloads = all.filter((e) => e.type === 'preload') as { held?: number }[];
-        expect(preloads.map((e) => e.held)).toEqual([1]);
       } finally {
         await closePage(page);
       }
