@@ -1,10 +1,12 @@
 /**
- * The public slideshow on a phone, in Chromium against the local stack
- * (phone contexts: touch, 390 × 844 at 3 device pixels per CSS pixel): a
- * pinch zooms the page and is never taken for a swipe; a tap on a control
- * hits it and holds no autoplay; a tap on the picture hides the controls and
- * the caption, and a tap or a key brings them back. The slow link and
- * Save-Data are slideshow-network.test.ts's.
+ * The public slideshow under a finger and a mouse, in Chromium against the
+ * local stack (phone contexts: touch, 390 × 844 at 3 device pixels per CSS
+ * pixel; desktop contexts: a mouse, 1280 × 900): a pinch zooms the page and
+ * is never taken for a swipe; a tap on a control hits it and holds no
+ * autoplay; a tap or a click on the caption holds no autoplay either (only
+ * the keyboard's focus on it does: slideshow-a11y.test.ts); a tap on the
+ * picture hides the controls and the caption, and a tap or a key brings them
+ * back. The slow link and Save-Data are slideshow-network.test.ts's.
  */
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +22,7 @@ import {
   waitForSlideshowEvent as waitForEvent,
 } from './console-support.ts';
 import { freshStack, upload, waitForTerminal } from './helpers.ts';
-import { centre, PHONE } from './slideshow-support.ts';
+import { centre, DESKTOP, PHONE } from './slideshow-support.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
 
@@ -47,8 +49,22 @@ const shown = async (page: Page) => (await events(page)).filter((e) => e.type ==
 const controlsOpacity = (page: Page) =>
   page.locator('#controls').evaluate((el) => getComputedStyle(el).opacity);
 
+/** Whether the controls and the caption are hidden (slideshow-hide-controls.js). */
+const controlsOff = (page: Page) =>
+  page.evaluate(() => document.body.classList.contains('controls-off'));
+/** Waits (bounded) for an autoplay step recorded after the first `since` events. */
+const autoplayStepAfter = (page: Page, since: number) =>
+  page.waitForFunction(
+    (from) =>
+      (window as unknown as { slideshowEvents: SlideEvent[] }).slideshowEvents
+        .slice(from)
+        .some((e) => e.type === 'shown' && e.cause === 'autoplay'),
+    since,
+    { timeout: 30_000 },
+  );
+
 describe.skipIf(NO_CHROMIUM)(
-  'the slideshow on a phone (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
+  'the slideshow under a finger and a mouse (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
   () => {
     let stack: Stack;
     let browser: Browser;
@@ -197,6 +213,35 @@ describe.skipIf(NO_CHROMIUM)(
         );
       } finally {
         await closePage(page);
+      }
+    });
+
+    it('keeps playing after a tap or a mouse click on the caption (only the keyboard’s focus on it holds autoplay)', async () => {
+      for (const [device, options] of [
+        ['phone', PHONE],
+        ['desktop', DESKTOP],
+      ] as const) {
+        const page = await openPage(options);
+        try {
+          await page.goto(`${stack.backendUrl}/#slide=${ids[0]}&interval=5`);
+          await waitForEvent(page, { type: 'image-loaded', id: ids[0] });
+          const since = (await events(page)).length;
+          const caption = await centre(page, '#caption');
+          if (device === 'phone') await page.touchscreen.tap(caption.x, caption.y);
+          else await page.mouse.click(caption.x, caption.y);
+          // The tap or click focused the caption (it is focusable, for the keyboard to scroll it)…
+          expect(await page.evaluate(() => document.activeElement?.id), device).toBe('caption');
+          await nextFrames(page);
+          // …and holds nothing: autoplay does not say it waits, and steps on (5 s a slide).
+          expect(await page.locator('#held').isVisible(), device).toBe(false);
+          const autoplay = (await events(page)).filter((e) => e.type === 'autoplay');
+          expect((autoplay.at(-1) as { holds?: string[] }).holds, device).not.toContain('caption');
+          await autoplayStepAfter(page, since);
+          // Nor did it hide the controls, as a tap on the picture does.
+          expect(await controlsOff(page), device).toBe(false);
+        } finally {
+          await closePage(page);
+        }
       }
     });
 

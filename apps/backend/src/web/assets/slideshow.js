@@ -35,6 +35,7 @@ import {
 } from './slideshow-slide.js';
 import { setUpCaptions, setUpFullscreen } from './slideshow-toggles.js';
 import { watchGestures } from './slideshow-touch.js';
+import { readingCaption, VIEWER_HOLDS, watchViewerHolds } from './slideshow-viewer-holds.js';
 
 const events = [];
 window.slideshowEvents = events;
@@ -70,15 +71,6 @@ let failedId = null;
 let shownCount = 0;
 // True once the picture on screen has loaded or failed: then its neighbours may be fetched.
 let settled = false;
-/**
- * The holds the viewer causes — using the controls, or reading a caption they
- * moved the focus to (to scroll it) — with what the page says autoplay waits for.
- */
-const VIEWER_HOLDS = new Map([
-  ['hover', 'Waits while you use the controls'],
-  ['focus', 'Waits while you use the controls'],
-  ['caption', 'Waits while you read the caption'],
-]);
 
 const player = createPlayer({
   intervalMs: intervalSeconds * 1000,
@@ -166,7 +158,7 @@ function show(i, cause = 'user') {
   slide.append(figure);
   if (captionFocused) (caption ?? stage).focus({ preventScroll: true });
   // Removing the focused caption may fire no focusout: the caption hold follows the focus here.
-  if (slide.contains(document.activeElement)) player.hold('caption');
+  if (readingCaption(slide)) player.hold('caption');
   else player.release('caption');
   if (img.complete && img.naturalWidth > 0) done();
   describePosition();
@@ -239,15 +231,9 @@ document.addEventListener('keydown', (e) => {
   e.preventDefault();
 });
 
-// Pause while the viewer points at or works the controls, and in a background tab. Not
-// while the pointer is merely over the slide: the image fills the window, so a mouse
-// resting anywhere would hold autoplay for good.
+// The viewer's holds (slideshow-viewer-holds.js); a background tab holds autoplay too.
 const controls = $('controls');
-controls.addEventListener('pointerenter', (e) => e.pointerType === 'mouse' && player.hold('hover'));
-controls.addEventListener(
-  'pointerleave',
-  (e) => e.pointerType === 'mouse' && player.release('hover'),
-);
+watchViewerHolds({ controls, slide, player, onFocusIn: () => hider.show() });
 // The caption sits above the controls, which wrap onto more lines on a narrow or zoomed
 // screen, and above the label saying autoplay waits, which lies on top of them: their
 // measured height keeps the caption clear of both (slideshow.css, --controls-height).
@@ -258,25 +244,6 @@ const measure = new ResizeObserver(() => {
 });
 measure.observe(controls);
 measure.observe(held);
-// The keyboard focus holds autoplay, not a tap or a click that focuses a button on its
-// way (only the keyboard's focus is :focus-visible): a tap that held it would hold it
-// until the focus left the button, and the pointer's own hold is `hover`.
-controls.addEventListener('focusin', (e) => {
-  hider.show();
-  if (e.target.matches(':focus-visible')) player.hold('focus');
-});
-controls.addEventListener('focusout', (e) => {
-  if (!controls.contains(e.relatedTarget)) player.release('focus');
-});
-// A caption the viewer focused to read or scroll holds autoplay too: the next slide would
-// take the caption, its scroll position and the focus away mid-sentence.
-slide.addEventListener('focusin', () => {
-  hider.show();
-  player.hold('caption');
-});
-slide.addEventListener('focusout', (e) => {
-  if (!slide.contains(e.relatedTarget)) player.release('caption');
-});
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) return player.hold('hidden');
   player.release('hidden');
