@@ -4,9 +4,10 @@
  * pixel; desktop contexts: a mouse, 1280 × 900): a pinch zooms the page and
  * is never taken for a swipe; a tap on a control hits it and holds no
  * autoplay; a tap or a click on the caption holds no autoplay either (only
- * the keyboard's focus on it does: slideshow-a11y.test.ts); a tap on the
- * picture hides the controls and the caption, and a tap or a key brings them
- * back. The slow link and Save-Data are slideshow-network.test.ts's.
+ * the keyboard's focus on it does: slideshow-a11y.test.ts); a tap or a click
+ * on the picture hides the controls and the caption, and a tap, a click, a
+ * key or, with a mouse, moving onto them brings them back. The slow link and
+ * Save-Data are slideshow-network.test.ts's.
  */
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -237,11 +238,51 @@ describe.skipIf(NO_CHROMIUM)(
           const autoplay = (await events(page)).filter((e) => e.type === 'autoplay');
           expect((autoplay.at(-1) as { holds?: string[] }).holds, device).not.toContain('caption');
           await autoplayStepAfter(page, since);
-          // Nor did it hide the controls, as a tap on the picture does.
+          // Nor did it hide the controls, as a tap or a click on the picture does.
           expect(await controlsOff(page), device).toBe(false);
         } finally {
           await closePage(page);
         }
+      }
+    });
+
+    it('hides the controls and the caption on a mouse click on the picture, and shows them on a click, a move onto them or a key', async () => {
+      const page = await openPage(DESKTOP);
+      try {
+        await page.goto(`${stack.backendUrl}/#slide=${ids[0]}&interval=60`);
+        await waitForEvent(page, { type: 'image-loaded', id: ids[0] });
+        const picture = await centre(page, '#slide picture img');
+        const hideByClick = async () => {
+          await page.mouse.click(picture.x, picture.y);
+          await expect.poll(() => controlsOpacity(page)).toBe('0');
+        };
+        await hideByClick();
+        await expect
+          .poll(() => page.locator('#caption').evaluate((el) => getComputedStyle(el).opacity))
+          .toBe('0');
+        expect(await page.locator('#controls-status').textContent()).toMatch(/^Controls hidden/);
+        // The mouse moving about the picture leaves them hidden (a hand is never quite still).
+        await page.mouse.move(picture.x + 200, picture.y + 100, { steps: 5 });
+        await nextFrames(page);
+        expect(await controlsOff(page)).toBe(true);
+        // The next click brings them back.
+        await page.mouse.click(picture.x, picture.y);
+        await expect.poll(() => controlsOpacity(page)).toBe('1');
+        expect(await page.locator('#controls-status').textContent()).toBe('Controls shown.');
+        // So does moving onto where they lie, and any key (Shift, which does nothing else).
+        await hideByClick();
+        const play = await centre(page, '#play');
+        await page.mouse.move(play.x, play.y, { steps: 5 });
+        await expect.poll(() => controlsOpacity(page)).toBe('1');
+        await page.mouse.move(picture.x, picture.y, { steps: 5 });
+        await hideByClick();
+        await page.keyboard.press('Shift');
+        await expect.poll(() => controlsOpacity(page)).toBe('1');
+        // None of it stepped the slides or paused the show.
+        expect((await shown(page)).length).toBe(1);
+        expect(await page.locator('#play').textContent()).toBe('Pause');
+      } finally {
+        await closePage(page);
       }
     });
 

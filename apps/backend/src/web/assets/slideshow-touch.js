@@ -1,7 +1,8 @@
 // The slideshow's gestures on the stage. A horizontal swipe steps the slides
-// (a mouse drag too). A tap on the picture — a touch or pen that lifts where it
-// went down — shows or hides the controls, on the click that ends it: the
-// click is hit-tested again, so controls shown on pointerup would take it. A
+// (a mouse drag too). A tap on the picture — a touch, pen or mouse's main
+// button that lifts where it went down — shows or hides the controls, on the
+// click that ends it: the click is hit-tested again, so controls shown on
+// pointerup would take it. A
 // pinch zooms the page: the stage lets the browser zoom (slideshow.css,
 // touch-action: pan-y pinch-zoom; WCAG 1.4.4), and only the primary pointer is
 // followed, so the first finger lifted from a pinch is never taken for a swipe,
@@ -19,7 +20,8 @@ const zoomed = () => (window.visualViewport?.scale ?? 1) > 1.01;
 
 /**
  * Follows the primary pointer on `stage`: `swipe(+1 | -1)` for a swipe
- * (+1 is towards the next slide), `tap(target)` for a touch or pen tap.
+ * (+1 is towards the next slide), `tap(target)` for a tap or a click that
+ * did not move.
  */
 export function watchGestures(stage, { swipe, tap }) {
   // The primary pointer that went down on the stage, until it lifts; null when there is none
@@ -45,7 +47,7 @@ export function watchGestures(stage, { swipe, tap }) {
     start = null;
     if (Math.abs(dx) > SWIPE_PX) {
       if (!zoomed()) swipe(dx < 0 ? 1 : -1);
-    } else tapped = e.pointerType !== 'mouse' && Math.hypot(dx, dy) <= TAP_PX;
+    } else tapped = e.button === 0 && Math.hypot(dx, dy) <= TAP_PX;
   });
   stage.addEventListener('click', (e) => {
     if (tapped) tap(e.target);

@@ -7,8 +7,9 @@
 // under Save-Data (an animated image shows its still poster while the show is
 // paused); keyboard (←/→, Home/End, Space or K to play/pause, F full screen, C
 // captions, in either case; the letters only with the focus on the slideshow or
-// its buttons: slideshow-keys.js), swipe, pinch-zoom and a tap that hides the
-// controls (slideshow-touch.js, slideshow-hide-controls.js), full screen,
+// its buttons: slideshow-keys.js), swipe, pinch-zoom and a tap or a click on
+// the picture that hides the controls (slideshow-touch.js,
+// slideshow-hide-controls.js), full screen,
 // captions, and a link #slide=<id> (followed on
 // load and when the hash changes; optionally &interval=<seconds> and
 // &refresh=<seconds>). Under Save-Data (navigator.connection.saveData) the show
@@ -94,8 +95,9 @@ const player = createPlayer({
   },
 });
 
-// A tap on the picture hides the controls and the caption, and the next shows them.
+// A tap or a click on the picture hides the controls and the caption, and the next shows them.
 const hider = createControlsHider({
+  controls: $('controls'),
   status: $('controls-status'),
   onChange: (hidden) => events.push({ type: 'controls', hidden, t: performance.now() }),
 });
@@ -255,7 +257,8 @@ reducedMotion.addEventListener('change', () => {
 
 watchGestures(stage, {
   swipe: (step) => show(index + step),
-  // A tap on the picture (not on its caption, which a finger scrolls or rests on to read).
+  // A tap or a click on the picture (not on its caption, which a finger scrolls or rests on
+  // to read, and a mouse selects text in).
   tap: (target) => {
     if (images.length > 0 && !target.closest('figcaption')) hider.toggle();
   },
