@@ -1,7 +1,8 @@
 /**
  * The public slideshow on a slow or metered link, in Chromium against the
  * local stack: on a slow link the picture on screen is fetched before its
- * neighbours and autoplay counts from its load; under Save-Data the show
+ * neighbours and autoplay counts from its load, but a picture that never
+ * answers holds it 30 s at most (on Playwright's clock); under Save-Data the show
  * starts paused and fetches about one image pixel per CSS pixel (phone
  * contexts: touch, 390 × 844 at 3 device pixels per CSS pixel).
  */
@@ -14,6 +15,7 @@ import {
   collectPageErrors,
   slideshowEvents as events,
   NO_CHROMIUM,
+  type SlideEvent,
   smallJpeg,
   waitForSlideshowEvent as waitForEvent,
 } from './console-support.ts';
@@ -21,6 +23,8 @@ import { freshStack, upload, waitForTerminal } from './helpers.ts';
 import { DESKTOP, PHONE } from './slideshow-support.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
+/** An autoplay event (slideshow-player.js): the holds on the show when it was recorded. */
+type AutoplayEvent = SlideEvent & { holds?: string[] };
 
 /** A grainy photo (a noisy sensor): its variants are large, as a real photo's are. */
 async function grainyJpeg(width: number, height: number): Promise<Buffer> {
@@ -128,6 +132,41 @@ describe.skipIf(NO_CHROMIUM)(
         expect(await page.locator('#play').textContent()).toBe('Play');
         const preloads = all.filter((e) => e.type === 'preload') as { held?: number }[];
         expect(preloads.map((e) => e.held)).toEqual([1]);
+      } finally {
+        await closePage(page);
+      }
+    });
+
+    it('lets autoplay go on 30 s after a picture that neither loads nor fails was shown (the page’s clock)', async () => {
+      const page = await openPage(DESKTOP);
+      try {
+        // Every picture stalls: its request is held and never answered (a dead connection).
+        await page.route(/\/media\//, () => {});
+        // The page's timers and clocks are Playwright's, moved on below by hand.
+        await page.clock.install();
+        await page.goto(`${stack.backendUrl}/#slide=${ids[0]}&interval=60`);
+        await waitForEvent(page, { type: 'shown', id: ids[0] });
+        const autoplay = async () =>
+          (await events(page)).filter((e) => e.type === 'autoplay') as AutoplayEvent[];
+        const autoplaySteps = async () =>
+          (await events(page)).filter((e) => e.type === 'shown' && e.cause === 'autoplay');
+        expect((await autoplay()).at(-1)?.holds).toEqual(['loading']);
+        // 25 s on: the picture still holds the countdown.
+        await page.clock.runFor(25_000);
+        expect((await autoplay()).at(-1)?.holds).toEqual(['loading']);
+        // 35 s on: the cap (30 s) has let go of it; the 60 s interval counts from there.
+        await page.clock.runFor(10_000);
+        expect((await autoplay()).at(-1)).toMatchObject({
+          reason: 'loading',
+          playing: true,
+          holds: [],
+        });
+        expect(await autoplaySteps()).toEqual([]);
+        await page.clock.runFor(60_000);
+        expect(await autoplaySteps()).toHaveLength(1);
+        // The picture never loaded nor failed: it was the cap.
+        const settled = (await events(page)).filter((e) => /^image-(loaded|error)$/.test(e.type));
+        expect(settled).toEqual([]);
       } finally {
         await closePage(page);
       }
