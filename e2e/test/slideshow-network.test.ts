@@ -3,8 +3,9 @@
  * local stack: on a slow link the picture on screen is fetched before its
  * neighbours and autoplay counts from its load, but a picture that never
  * answers holds it 30 s at most (on Playwright's clock); under Save-Data the show
- * starts paused and fetches about one image pixel per CSS pixel (phone
- * contexts: touch, 390 × 844 at 3 device pixels per CSS pixel).
+ * starts paused and fetches about one image pixel per CSS pixel, and Save-Data
+ * turned on or off while the show runs applies from the next preload and
+ * slide (phone contexts: touch, 390 × 844 at 3 device pixels per CSS pixel).
  */
 import { seededGrain } from '@slideshow/tools/seeded-grain';
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
@@ -167,6 +168,79 @@ describe.skipIf(NO_CHROMIUM)(
         // The picture never loaded nor failed: it was the cap.
         const settled = (await events(page)).filter((e) => /^image-(loaded|error)$/.test(e.type));
         expect(settled).toEqual([]);
+      } finally {
+        await closePage(page);
+      }
+    });
+
+    it('applies Save-Data turned on and off while the show runs, from the next preload and slide, and pauses nothing', async () => {
+      const page = await openPage(PHONE);
+      try {
+        const cdp = await page.context().newCDPSession(page);
+        await cdp.send('Network.enable');
+        // Chromium fires the connection's `change` event when saveData changes, but the
+        // DevTools override of saveData fires none: a change of the emulated round trip
+        // fires it (the Network Information API's event, which the page reads as it comes).
+        // Resolves once the page has handled the event.
+        const setSaveData = async (on: boolean) => {
+          await page.evaluate(() => {
+            const target = window as unknown as { changed: Promise<void> };
+            const connection = (navigator as unknown as { connection: EventTarget }).connection;
+            // Added after the page's own listener, so it runs after it.
+            target.changed = new Promise((resolve) =>
+              connection.addEventListener('change', () => resolve(), { once: true }),
+            );
+          });
+          await cdp.send('Emulation.setDataSaverOverride', { dataSaverEnabled: on });
+          await cdp.send('Network.emulateNetworkConditions', {
+            offline: false,
+            latency: on ? 100 : 0,
+            downloadThroughput: -1,
+            uploadThroughput: -1,
+          });
+          await page.evaluate(() => (window as unknown as { changed: Promise<void> }).changed);
+        };
+        /** The variant of the newest slide loaded. */
+        const lastLoaded = async () =>
+          (await events(page)).filter((e) => e.type === 'image-loaded').at(-1)?.currentSrc;
+        /** How many slides each preload since the `from`th event fetched. */
+        const preloadsSince = async (from: number) =>
+          ((await events(page)) as (SlideEvent & { held?: number })[])
+            .slice(from)
+            .filter((e) => e.type === 'preload')
+            .map((e) => e.held);
+        const step = async (loads: number) => {
+          await page.keyboard.press('ArrowRight');
+          await page.waitForFunction(
+            (n) =>
+              (window as unknown as { slideshowEvents: SlideEvent[] }).slideshowEvents.filter(
+                (e) => e.type === 'image-loaded',
+              ).length >= n,
+            loads,
+            { timeout: 30_000 },
+          );
+        };
+        await page.goto(`${stack.backendUrl}/#slide=${ids[0]}&interval=60`);
+        await waitForEvent(page, { type: 'image-loaded', id: ids[0] });
+        await waitForEvent(page, { type: 'preload' });
+        // 390 CSS pixels at 3 device pixels each: the 1280 px variant.
+        expect(await lastLoaded()).toMatch(/\/w1280\.\w+$/);
+        const before = (await events(page)).length;
+        await setSaveData(true);
+        // Only the next slide is fetched again, for about one image pixel per CSS pixel…
+        expect(await preloadsSince(before)).toEqual([1]);
+        // (the next slide, fetched ahead before the change, came in at 1280 px all the same,
+        // Chromium taking the denser candidate it had), and the slide after it at 640 px.
+        await step(2);
+        await step(3);
+        expect(await lastLoaded()).toMatch(/\/w640\.\w+$/);
+        // …and the show, playing, goes on playing (a paused start is only at start).
+        expect(await page.locator('#play').textContent()).toBe('Pause');
+        const beforeOff = (await events(page)).length;
+        await setSaveData(false);
+        expect(await preloadsSince(beforeOff)).toEqual([2]);
+        await step(4);
+        expect(await lastLoaded()).toMatch(/\/w1280\.\w+$/);
       } finally {
         await closePage(page);
       }

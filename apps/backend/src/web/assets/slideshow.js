@@ -14,7 +14,8 @@
 // load and when the hash changes; optionally &interval=<seconds> and
 // &refresh=<seconds>). Under Save-Data (navigator.connection.saveData) the show
 // starts paused, preloads only the next slide and fetches about one image pixel
-// per CSS pixel. The list is fetched again every `refresh` seconds, when
+// per CSS pixel; turned on or off later, it applies from the next preload and
+// slide (slideshow-save-data.js). The list is fetched again every `refresh` seconds, when
 // the tab comes back into view, when the browser is back online and when an
 // image fails to load, and merged in place (slideshow-list.js); a slide whose
 // image failed is shown again after the next list that did not ask because of
@@ -25,6 +26,7 @@ import { createControlsHider } from './slideshow-hide-controls.js';
 import { keyAction } from './slideshow-keys.js';
 import { createListFetcher, oneAtATime, placeAfterChange } from './slideshow-list.js';
 import { createPlayer } from './slideshow-player.js';
+import { watchSaveData } from './slideshow-save-data.js';
 import {
   altFor,
   buildCaption,
@@ -44,10 +46,11 @@ const $ = (id) => document.getElementById(id);
 const slide = $('slide');
 const stage = $('stage');
 const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)');
-// The viewer asked the browser to save data (Chromium's Save-Data setting, a data-saver mode).
-const saveData = navigator.connection?.saveData === true;
-/** The `sizes` scale (slideshow-slide.js): under Save-Data about one image pixel per CSS pixel. */
-const sizeScale = () => (saveData ? 1 / Math.max(window.devicePixelRatio, 1) : 1);
+// Turned on or off while the show runs: the neighbours are fetched again as it asks.
+const saveData = watchSaveData((on) => {
+  events.push({ type: 'save-data', on, t: performance.now() });
+  if (settled) preloadNeighbours();
+});
 const hash = new URLSearchParams(location.hash.slice(1));
 const within = (min, max, ...values) => values.find((v) => v >= min && v <= max);
 const intervalSeconds =
@@ -75,7 +78,7 @@ let settled = false;
 
 const player = createPlayer({
   intervalMs: intervalSeconds * 1000,
-  wantsPlay: !reducedMotion.matches && !saveData,
+  wantsPlay: !reducedMotion.matches && !saveData.on,
   advance: () => show(index + 1, 'autoplay'),
   onChange: (state) => {
     const button = $('play');
@@ -125,7 +128,7 @@ function show(i, cause = 'user') {
   const { picture, img } = buildPicture(image, {
     alt: altFor(image, index, images.length),
     still: !player.wanted,
-    scale: sizeScale(),
+    scale: saveData.sizeScale(),
   });
   let loaded = false;
   // Called by the load event and, for an image already complete when shown, at once: record it once.
@@ -189,8 +192,8 @@ function preloadNeighbours() {
   if (images.length < 2) return;
   const next = images[(index + 1) % images.length];
   const prev = images[(index - 1 + images.length) % images.length];
-  const options = { still: !player.wanted, scale: sizeScale() };
-  const both = prev !== next && !saveData;
+  const options = { still: !player.wanted, scale: saveData.sizeScale() };
+  const both = prev !== next && !saveData.on;
   preloaded = [preload(next, options), ...(both ? [preload(prev, options)] : [])];
   events.push({ type: 'preload', id: next.id, held: preloaded.length });
 }
@@ -278,7 +281,7 @@ function applyList(next, cause) {
     count: images.length,
     cause,
     reducedMotion: reducedMotion.matches,
-    saveData,
+    saveData: saveData.on,
     t: performance.now(),
   });
   // One slide (or none) has nothing to advance to; a second one published later starts it.
@@ -303,7 +306,7 @@ function applyList(next, cause) {
 /** Why the show starts paused, or 'start' when it plays. */
 const startReason = () => {
   if (reducedMotion.matches) return 'reduced-motion';
-  return saveData ? 'save-data' : 'start';
+  return saveData.on ? 'save-data' : 'start';
 };
 
 function clearSlide() {
