@@ -18,8 +18,9 @@ const target = resolve(repoRoot, 'docs/screenshots');
 /** The browser tests that take the pictures (vitest filters, relative to e2e/). */
 const tests = [
   'test/browser.test.ts',
-  'test/console-uploads.test.ts',
-  'test/console-library.test.ts',
+  'test/console-uploads-batch.test.ts',
+  'test/console-library-browse.test.ts',
+  'test/console-library-a11y.test.ts',
   'test/console-slideshow.test.ts',
 ];
 const pictures = [
