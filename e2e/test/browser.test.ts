@@ -14,9 +14,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { makeSampleImages, makeTruncatedJpeg } from '@slideshow/tools/sample-images';
 import { repoRoot } from '@slideshow/tools/shared-dir';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failedTask, freshStack } from './helpers.ts';
+import { launchChromium, openPhonePage } from './phone-browser.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** Where the screenshots go: an ignored folder unless the screenshots command names one. */
@@ -41,18 +42,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.SCREENSHOTS_DIR === undefin
 
     beforeAll(async () => {
       stack = await freshStack();
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      browser = await launchChromium();
       page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       files = mkdtempSync(join(tmpdir(), 'browser-files-'));
     });
@@ -189,11 +179,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.SCREENSHOTS_DIR === undefin
     });
 
     it('fits a phone-sized viewport without horizontal scrolling', async () => {
-      const phone = await browser.newPage({
-        viewport: { width: 390, height: 844 },
-        isMobile: true,
-        hasTouch: true,
-      });
+      const phone = await openPhonePage(browser);
       try {
         for (const path of ['/', '/admin']) {
           await phone.goto(`${stack.backendUrl}${path}`);
@@ -203,7 +189,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.SCREENSHOTS_DIR === undefin
           expect(overflow, path).toBeLessThanOrEqual(0);
         }
       } finally {
-        await phone.close();
+        await phone.context().close();
       }
     });
   },

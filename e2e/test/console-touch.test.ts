@@ -11,10 +11,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CHROMIUM,
   collectPageErrors,
   expectNoSeriousAxeViolations,
   focusedElement,
@@ -25,11 +24,9 @@ import {
   smallJpeg,
 } from './console-support.ts';
 import { freshStack, waitForTerminal } from './helpers.ts';
+import { launchChromium, openPhonePage, PHONE } from './phone-browser.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
-
-/** A phone held upright: Chromium's touch emulation, as on an iPhone 12–15. */
-const PHONE = { width: 390, height: 844 };
 
 /**
  * The tallest a slideshow item may be at 390 px: its two rows of 44 px touch
@@ -57,7 +54,7 @@ describe.skipIf(NO_CHROMIUM)(
       try {
         await run();
       } finally {
-        await page.setViewportSize(PHONE);
+        await page.setViewportSize(PHONE.viewport);
       }
     };
 
@@ -66,22 +63,8 @@ describe.skipIf(NO_CHROMIUM)(
       // Names as a phone's camera writes them.
       const ids = await seedImages(stack, 5, (i) => `PXL_20250611_12345${i}.jpg`);
       await waitForTerminal(stack, ids, 240_000);
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--no-first-run',
-          '--disable-background-networking',
-        ],
-      });
-      const context = await browser.newContext({
-        viewport: PHONE,
-        deviceScaleFactor: 3,
-        isMobile: true,
-        hasTouch: true,
-      });
-      page = await context.newPage();
+      browser = await launchChromium();
+      page = await openPhonePage(browser);
       // Generous: the machines that run these are often loaded, and a tap waits for a still page.
       page.setDefaultTimeout(120_000);
       errors = collectPageErrors(page);

@@ -8,11 +8,10 @@
  * slide (phone contexts: touch, 390 × 844 at 3 device pixels per CSS pixel).
  */
 import { seededGrain } from '@slideshow/tools/seeded-grain';
-import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CHROMIUM,
   collectPageErrors,
   slideshowEvents as events,
   NO_CHROMIUM,
@@ -21,7 +20,8 @@ import {
   waitForSlideshowEvent as waitForEvent,
 } from './console-support.ts';
 import { freshStack, upload, waitForTerminal } from './helpers.ts';
-import { DESKTOP, PHONE } from './slideshow-support.ts';
+import { launchChromium, PHONE } from './phone-browser.ts';
+import { DESKTOP } from './slideshow-support.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
 /** An autoplay event (slideshow-player.js): the holds on the show when it was recorded. */
@@ -63,16 +63,7 @@ describe.skipIf(NO_CHROMIUM)(
         { name: 'grainy.jpg', bytes: await grainyJpeg(1600, 1067) },
       ])) as [string];
       await waitForTerminal(stack, [...ids, grainy], 240_000);
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-quic',
-        ],
-      });
+      browser = await launchChromium();
     }, 300_000);
     afterAll(async () => {
       await browser?.close();

@@ -1,16 +1,9 @@
 /**
  * What the slideshow's browser tests share (slideshow-touch.test.ts,
- * slideshow-network.test.ts): a phone's context and where an element lies.
+ * slideshow-network.test.ts): a desktop's context and where an element lies (the
+ * phone's is phone-browser.ts's).
  */
 import type { BrowserContextOptions, Page } from 'playwright-core';
-
-/** A phone held upright: touch, 390 × 844 CSS pixels at 3 device pixels each. */
-export const PHONE: BrowserContextOptions = {
-  viewport: { width: 390, height: 844 },
-  deviceScaleFactor: 3,
-  isMobile: true,
-  hasTouch: true,
-};
 
 /** A desktop window with a mouse: 1280 × 900 CSS pixels. */
 export const DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 900 } };

@@ -9,10 +9,9 @@
  * key or, with a mouse, moving onto them brings them back. The slow link and
  * Save-Data are slideshow-network.test.ts's.
  */
-import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CHROMIUM,
   collectPageErrors,
   slideshowEvents as events,
   expectNoSeriousAxeViolations,
@@ -23,7 +22,8 @@ import {
   waitForSlideshowEvent as waitForEvent,
 } from './console-support.ts';
 import { freshStack, upload, waitForTerminal } from './helpers.ts';
-import { centre, DESKTOP, PHONE } from './slideshow-support.ts';
+import { launchChromium, PHONE } from './phone-browser.ts';
+import { centre, DESKTOP } from './slideshow-support.ts';
 
 type Stack = Awaited<ReturnType<typeof freshStack>>;
 
@@ -94,16 +94,7 @@ describe.skipIf(NO_CHROMIUM)(
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ title: 'A field', caption: 'Seen from the road' }),
       });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-quic',
-        ],
-      });
+      browser = await launchChromium();
     }, 300_000);
     afterAll(async () => {
       await browser?.close();
