@@ -2,8 +2,8 @@
  * The one way the browser tests hold a phone: Debian's Chromium launched
  * headless without background traffic, and a context emulating a phone held
  * upright (Chromium's mobile emulation: touch, the meta viewport, 3 device
- * pixels per CSS pixel). Used by browser.test.ts, console-touch.test.ts and
- * slideshow-touch.test.ts.
+ * pixels per CSS pixel). Used by browser.test.ts, console-touch.test.ts,
+ * slideshow-touch.test.ts and slideshow-network.test.ts.
  */
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 import { CHROMIUM } from './console-support.ts';
