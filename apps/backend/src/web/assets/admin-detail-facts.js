@@ -111,7 +111,7 @@ export function variantsTable(image) {
     { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': 'Variants' },
     el(
       'table',
-      {},
+      { class: 'variants' },
       el(
         'thead',
         {},

@@ -1,0 +1,120 @@
+/**
+ * The console's touch targets in Chromium against the local stack: a failed
+ * task's image link and the detail's variant links are 44 px tall touch
+ * targets at 390 and 320 px without widening the page.
+ */
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CHROMIUM,
+  collectPageErrors,
+  expectNoSeriousAxeViolations,
+  login,
+  NO_CHROMIUM,
+  smallJpeg,
+} from './console-support.ts';
+import { freshStack, upload, waitForTerminal } from './helpers.ts';
+
+type Stack = Awaited<ReturnType<typeof freshStack>>;
+
+/** A phone held upright: Chromium's touch emulation, as on an iPhone 12–15. */
+const PHONE = { width: 390, height: 844 };
+
+/** A JPEG cut off in its scan data: accepted at upload (the header reads), fails to decode. */
+async function damagedJpeg(seed: number): Promise<Buffer> {
+  const full = await smallJpeg(seed, 800, 600);
+  return full.subarray(0, Math.floor(full.length / 2));
+}
+
+/** Heights of `page`'s elements matching `selector`, each with its text, for a failure message. */
+const heights = (page: Page, selector: string) =>
+  page
+    .locator(selector)
+    .evaluateAll((all) =>
+      all.map((e) => [e.textContent?.trim() ?? '', e.getBoundingClientRect().height] as const),
+    );
+
+/** Rounded: layout at a device pixel ratio of 3 gives 43.999998 for 44. */
+const under44 = (list: readonly (readonly [string, number])[]) =>
+  list.filter(([, height]) => Math.round(height) < 44);
+
+describe.skipIf(NO_CHROMIUM)(
+  'touch targets, header and thumbnails of the console (skipped where /usr/bin/chromium is not installed; .ci/run installs it)',
+  () => {
+    let stack: Stack;
+    let browser: Browser;
+    let phone: BrowserContext;
+    let page: Page;
+    let errors: string[];
+    let processed: string;
+    let failed: string;
+
+    beforeAll(async () => {
+      stack = await freshStack({ maxRetries: 0 });
+      // 800 px wide: the 320 and the 640 px variants both exist for the card's srcset.
+      const ids = await upload(stack, [
+        { name: 'harbour.jpg', bytes: await smallJpeg(3, 800, 600) },
+        { name: 'kite.jpg', bytes: await smallJpeg(4, 800, 600) },
+        { name: 'damaged.jpg', bytes: await damagedJpeg(5) },
+      ]);
+      const rows = await waitForTerminal(stack, ids, 240_000);
+      expect(rows.map((r) => r.status)).toEqual(['processed', 'processed', 'failed']);
+      processed = ids[0] ?? '';
+      failed = ids[2] ?? '';
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--no-first-run',
+          '--disable-background-networking',
+        ],
+      });
+      phone = await browser.newContext({
+        viewport: PHONE,
+        deviceScaleFactor: 3,
+        isMobile: true,
+        hasTouch: true,
+      });
+      page = await phone.newPage();
+      page.setDefaultTimeout(120_000);
+      errors = collectPageErrors(page);
+      await login(page, stack);
+    }, 300_000);
+    afterAll(async () => {
+      await browser?.close();
+      await stack?.dispose();
+    }, 300_000);
+
+    it("makes a failed task's image link and the detail's variant links 44 px tall, at 390 and 320 px", async () => {
+      const link = page.locator(`#failed tbody tr[data-id="${failed}"] a`);
+      await link.waitFor({ timeout: 60_000 });
+      for (const size of [PHONE, { width: 320, height: 640 }]) {
+        await page.setViewportSize(size);
+        const rows = await heights(page, '#failed tbody a');
+        expect(rows).toHaveLength(1);
+        expect(under44(rows), `${size.width} px: ${JSON.stringify(rows)}`).toEqual([]);
+
+        await page.evaluate((id) => {
+          location.hash = `image=${id}`;
+        }, processed);
+        const dialog = page.locator('#detail[open]');
+        await dialog.locator('table.variants a').first().waitFor();
+        const variants = await heights(page, '#detail table.variants a');
+        // 320 and 640 px, each in AVIF, WebP and JPEG.
+        expect(variants.length, JSON.stringify(variants)).toBeGreaterThanOrEqual(6);
+        expect(under44(variants), `${size.width} px: ${JSON.stringify(variants)}`).toEqual([]);
+        // Nothing wider than the phone: the page, and the dialog around the table's own scroller.
+        expect(
+          await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+        ).toBeLessThanOrEqual(0);
+        expect(await dialog.evaluate((d) => d.scrollWidth - d.clientWidth)).toBeLessThanOrEqual(0);
+        await expectNoSeriousAxeViolations(page, `the detail's variants at ${size.width} px`);
+        await page.keyboard.press('Escape');
+        await dialog.waitFor({ state: 'detached' });
+      }
+      await page.setViewportSize(PHONE);
+      expect(errors).toEqual([]);
+    }, 300_000);
+  },
+);
