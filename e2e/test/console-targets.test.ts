@@ -1,7 +1,9 @@
 /**
- * The console's touch targets in Chromium against the local stack: a failed
- * task's image link and the detail's variant links are 44 px tall touch
- * targets at 390 and 320 px without widening the page.
+ * The console's touch targets and header in Chromium against the local stack:
+ * a failed task's image link and the detail's variant links are 44 px tall
+ * touch targets at 390 and 320 px without widening the page; a portrait
+ * phone's header is two lines (at most 120 px of a 390×844 screen), its Menu
+ * button showing View slideshow and the logouts, each 44 px.
  */
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +21,13 @@ type Stack = Awaited<ReturnType<typeof freshStack>>;
 
 /** A phone held upright: Chromium's touch emulation, as on an iPhone 12–15. */
 const PHONE = { width: 390, height: 844 };
+
+/**
+ * The header's most at 390×844: its two lines (the name, 27 px; the section
+ * links and Menu, 44 px), the gap and padding come to 92 px. Before, it wrapped
+ * to four lines, 200 px.
+ */
+const MAX_HEADER_HEIGHT = 120;
 
 /** A JPEG cut off in its scan data: accepted at upload (the header reads), fails to decode. */
 async function damagedJpeg(seed: number): Promise<Buffer> {
@@ -114,6 +123,42 @@ describe.skipIf(NO_CHROMIUM)(
         await dialog.waitFor({ state: 'detached' });
       }
       await page.setViewportSize(PHONE);
+      expect(errors).toEqual([]);
+    }, 300_000);
+
+    it(`keeps a portrait phone's header under ${MAX_HEADER_HEIGHT} px, the rest behind its 44 px Menu`, async () => {
+      const bar = page.locator('.bar');
+      const height = (await bar.boundingBox())?.height ?? Number.POSITIVE_INFINITY;
+      expect(height).toBeLessThanOrEqual(MAX_HEADER_HEIGHT);
+      const menu = bar.getByRole('button', { name: 'Menu' });
+      expect(await menu.getAttribute('aria-expanded')).toBe('false');
+      expect(await bar.getByRole('link', { name: 'View slideshow' }).isVisible()).toBe(false);
+
+      await menu.tap();
+      expect(await menu.getAttribute('aria-expanded')).toBe('true');
+      const targets = await heights(page, '.bar a:visible, .bar button:visible');
+      expect(targets.map(([text]) => text)).toEqual([
+        'Upload',
+        'Library',
+        'Slideshow',
+        'Jobs',
+        'Menu',
+        'View slideshow',
+        'Log out',
+        'Log out everywhere',
+      ]);
+      expect(under44(targets), JSON.stringify(targets)).toEqual([]);
+      await expectNoSeriousAxeViolations(page, 'header with its menu open on a touch phone');
+
+      // Escape closes it and gives the focus back to Menu.
+      await bar.getByRole('button', { name: 'Log out', exact: true }).focus();
+      await page.keyboard.press('Escape');
+      expect(await menu.getAttribute('aria-expanded')).toBe('false');
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('menu-button');
+      expect(await bar.getByRole('button', { name: 'Log out', exact: true }).isVisible()).toBe(
+        false,
+      );
+      expect((await bar.boundingBox())?.height).toBe(height);
       expect(errors).toEqual([]);
     }, 300_000);
   },

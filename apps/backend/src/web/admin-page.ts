@@ -40,9 +40,12 @@ export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin
     <a href="#order-title">Slideshow</a>
     <a href="#jobs-title">Jobs</a>
   </nav>
-  <a href="/">View slideshow</a>
-  <button type="button" id="logout" hidden>Log out</button>
-  <button type="button" id="logout-everywhere" hidden>Log out everywhere</button>
+  <button type="button" id="menu-button" aria-expanded="false" aria-controls="menu">Menu</button>
+  <div id="menu" class="menu">
+    <a href="/">View slideshow</a>
+    <button type="button" id="logout" hidden>Log out</button>
+    <button type="button" id="logout-everywhere" hidden>Log out everywhere</button>
+  </div>
 </header>
 
 <main id="main" tabindex="-1">

@@ -16,6 +16,7 @@ import {
   resetGrid,
   showUploaded,
 } from './admin-library.js';
+import { initMenu } from './admin-menu.js';
 import { initOrder, refreshOrder } from './admin-order.js';
 import { failureText, isNetworkError, serverReached } from './admin-reachability.js';
 import { initRegeneration, refreshRegeneration } from './admin-regenerate.js';
@@ -45,6 +46,8 @@ new ResizeObserver(([entry]) => {
   const height = Math.ceil(entry.borderBoxSize[0].blockSize);
   document.documentElement.style.setProperty('--bar-height', `${height}px`);
 }).observe(document.querySelector('.bar'));
+
+initMenu();
 
 /**
  * Shows the login instead of the console. The open dialogs close first (modal,
