@@ -1,9 +1,12 @@
 /**
- * The console's touch targets and header in Chromium against the local stack:
- * a failed task's image link and the detail's variant links are 44 px tall
- * touch targets at 390 and 320 px without widening the page; a portrait
- * phone's header is two lines (at most 120 px of a 390×844 screen), its Menu
- * button showing View slideshow and the logouts, each 44 px.
+ * The console's touch targets, header and thumbnails in Chromium against the
+ * local stack: a failed task's image link and the detail's variant links are
+ * 44 px tall touch targets at 390 and 320 px without widening the page; a
+ * portrait phone's header is two lines (at most 120 px of a 390×844 screen),
+ * its Menu button showing View slideshow and the logouts, each 44 px; and a
+ * library card's thumbnail comes from the srcset width its column needs at the
+ * device's pixel ratio — no larger (the grid's three columns between 522 and
+ * 710 px) and no smaller.
  */
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -161,5 +164,67 @@ describe.skipIf(NO_CHROMIUM)(
       expect((await bar.boundingBox())?.height).toBe(height);
       expect(errors).toEqual([]);
     }, 300_000);
+
+    // Each in a fresh context: a browser keeps a larger variant it has in its cache.
+    // [viewport width, device pixel ratio]: 560 and 600 px at 1.5x need 320 px (the
+    // columns are 163 and 176 px; "45vw" asked for 640); 708 px at 1.6x needs 640
+    // (a 204 px column; "12rem" asked for 320).
+    it.each([
+      [390, 2],
+      [560, 1.5],
+      [600, 1.5],
+      [708, 1.6],
+      [1280, 1],
+    ])(
+      'fetches the srcset width a card shows at %i px and %fx, no larger, no smaller',
+      async (width, dpr) => {
+        const context = await browser.newContext({
+          viewport: { width, height: 900 },
+          deviceScaleFactor: dpr,
+        });
+        try {
+          const card = await context.newPage();
+          const cardErrors = collectPageErrors(card);
+          await login(card, stack);
+          const thumb = card.locator(`#grid > li[data-id="${processed}"] img.thumb`);
+          await thumb.scrollIntoViewIfNeeded();
+          await thumb.evaluate(
+            (img: HTMLImageElement) =>
+              new Promise((resolve) => {
+                if (img.complete && img.currentSrc) resolve(null);
+                else img.addEventListener('load', resolve, { once: true });
+              }),
+          );
+          const { shown, chosen, candidates } = await thumb.evaluate((img: HTMLImageElement) => {
+            const picture = img.parentElement as HTMLPictureElement;
+            const sets = Array.from(picture.querySelectorAll('source, img'), (e) => {
+              return e.getAttribute('srcset') ?? '';
+            });
+            const entries = sets.flatMap((set) =>
+              set.split(', ').map((entry) => {
+                const [url, w] = entry.split(' ');
+                return {
+                  url: new URL(url ?? '', location.href).href,
+                  width: Number.parseInt(w ?? '', 10),
+                };
+              }),
+            );
+            return {
+              shown: img.getBoundingClientRect().width,
+              chosen: entries.find((e) => e.url === img.currentSrc)?.width,
+              candidates: [...new Set(entries.map((e) => e.width))].sort((a, b) => a - b),
+            };
+          });
+          expect(candidates).toEqual([320, 640]);
+          const need = shown * dpr;
+          const fits = candidates.find((w) => w >= need) ?? candidates.at(-1);
+          expect(chosen, `${width} px at ${dpr}x: a ${shown} px card needs ${need} px`).toBe(fits);
+          expect(cardErrors).toEqual([]);
+        } finally {
+          await context.close();
+        }
+      },
+      300_000,
+    );
   },
 );

@@ -6,8 +6,25 @@
 import { displayName, el, thumbnail } from './admin-dom.js';
 import { errorCodeOf, factsOf, selected } from './admin-selection.js';
 
-/** Card width: half a phone, else ~12rem (the 320 px variant at 1x and 1.5x). */
-const SIZES = '(max-width: 40rem) 45vw, 12rem';
+/**
+ * The thumbnail's width as the grid lays it out (admin.css `.grid`: columns of at
+ * least 9.5rem, 0.75rem apart, two at the least; admin-panels.css: the card's
+ * 0.5rem margin and 0.75rem padding up to 40rem, 1rem and 1rem above; its 1 px
+ * border, the button's 1 px border), so the browser fetches the srcset width the
+ * card shows and no larger. Its column breakpoints are in px: the grid's rem is
+ * the root's pinned 16 px (base.css), not the browser's default a media query's
+ * rem follows. Two columns up to 522 px: (100vw − 42 − 12) / 2 − 2; three up to
+ * 640 (40rem): (100vw − 42 − 24) / 3 − 2; three up to 710 with the wider card
+ * margins: (100vw − 66 − 24) / 3 − 2; four or more above, none wider than 191 px.
+ * "45vw" up to 40rem asked for 252 px at 560 px where a column is 163: at 1.5x it
+ * fetched the 640 px variant for a 245 px need.
+ */
+const SIZES = [
+  '(max-width: 521.9px) calc(50vw - 29px)',
+  '(max-width: 40rem) calc((100vw - 72px) / 3)',
+  '(max-width: 709.9px) calc((100vw - 96px) / 3)',
+  '191px',
+].join(', ');
 
 function cardContent(image, onSelect) {
   const name = displayName(image);
