@@ -155,7 +155,7 @@ export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin
 
   <section class="card" aria-labelledby="order-title">
     <h2 id="order-title" tabindex="-1">Slideshow</h2>
-    <p class="muted" id="order-help">Shown images, in the order the slideshow plays them (it plays the first 1,000; the rest wait, newest first). Drag an image to move it, or focus it and press Alt+↑ or Alt+↓, or use its buttons, or type a new position in its number box (1 is the top). The order is saved at once.</p>
+    <p class="muted" id="order-help">Shown images, in the order the slideshow plays them (it plays the first 1,000; the rest wait, newest first). The list is one stop of the Tab key: ↑ and ↓ go from image to image, Home and End to the first and last, and Tab on to the focused image's number box and buttons. Drag an image to move it, or press Alt+↑ or Alt+↓ on it, or use its buttons, or type a new position in its number box (1 is the top). The order is saved at once.</p>
     <ol id="order" class="order" aria-describedby="order-help"></ol>
     <p id="order-empty" class="muted" hidden>No processed image is shown in the slideshow yet.</p>
   </section>

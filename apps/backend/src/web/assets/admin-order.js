@@ -1,5 +1,12 @@
 // The slideshow order: the shown (published) processed images in the order
-// the slideshow plays them. Reorder by dragging, or from the keyboard — focus
+// the slideshow plays them. The list is one stop of the Tab key (a roving
+// tabindex, WAI-ARIA Authoring Practices, "Developing a Keyboard Interface"):
+// one item and its box and buttons are in the tab order, the others' are not;
+// ArrowUp/ArrowDown on an item go to the item before or after it, Home/End to
+// the first and last, and the item focused (by key, click or tap) becomes the
+// one Tab reaches: at most 6 stops (the item, its box, its four buttons) for
+// the whole list, where each item had its 6 (4 for the first and the last).
+// Reorder by dragging, or from the keyboard — focus
 // an item and press Alt+ArrowUp/ArrowDown, or use its Up/Down buttons — or on a
 // touch screen, where HTML drag and drop does not start: its "To top" button,
 // or a new number in its position box (1 moves it to the top) — one move, one
@@ -19,6 +26,47 @@ let saving = Promise.resolve();
 let localChanges = 0;
 /** Whether the list was drawn once (an empty first answer still shows its empty state). */
 let rendered = false;
+/** The id of the item that holds the list's one tab stop. */
+let currentId = null;
+
+/** Puts `li` and its box and buttons in the tab order (`on`), or takes them out. */
+function setTabStop(li, on) {
+  li.tabIndex = on ? 0 : -1;
+  for (const control of li.querySelectorAll('input, button')) control.tabIndex = on ? 0 : -1;
+}
+
+/** Makes `li` the item the Tab key reaches, the one that had it no longer. */
+function makeCurrent(li) {
+  if (li.dataset.id === currentId) return;
+  const old = currentId && $('order').querySelector(`li[data-id="${CSS.escape(currentId)}"]`);
+  if (old) setTabStop(old, false);
+  setTabStop(li, true);
+  currentId = li.dataset.id;
+}
+
+/** The item the key `key` goes to from `li` (ArrowUp/ArrowDown, Home/End), if any. */
+function itemFor(li, key) {
+  if (key === 'ArrowUp') return li.previousElementSibling;
+  if (key === 'ArrowDown') return li.nextElementSibling;
+  if (key === 'Home') return li.parentElement.firstElementChild;
+  if (key === 'End') return li.parentElement.lastElementChild;
+  return null;
+}
+
+/** An item's keys: Alt+ArrowUp/ArrowDown move it; ArrowUp/ArrowDown, Home, End go to another item. */
+function onItemKey(e, li, image) {
+  if (e.target !== li || e.ctrlKey || e.metaKey || e.shiftKey) return;
+  if (e.altKey) {
+    if (e.key !== 'ArrowUp' && e.key !== 'ArrowDown') return;
+    e.preventDefault();
+    move(image.id, e.key === 'ArrowUp' ? -1 : 1, 'item');
+    return;
+  }
+  const next = itemFor(li, e.key);
+  if (!next) return;
+  e.preventDefault();
+  next.focus();
+}
 
 /**
  * The item's position as a box to type a new one in (1 = the top): Enter, or
@@ -62,7 +110,6 @@ function item(image, index) {
     {
       'data-id': image.id,
       draggable: 'true',
-      tabindex: 0,
       'data-focus': `item:${image.id}`,
       'aria-label': `${name}, position ${index + 1} of ${images.length}`,
     },
@@ -116,11 +163,8 @@ function item(image, index) {
       ),
     ),
   );
-  li.addEventListener('keydown', (e) => {
-    if (e.target !== li || !e.altKey || (e.key !== 'ArrowUp' && e.key !== 'ArrowDown')) return;
-    e.preventDefault();
-    move(image.id, e.key === 'ArrowUp' ? -1 : 1, 'item');
-  });
+  setTabStop(li, image.id === currentId);
+  li.addEventListener('keydown', (e) => onItemKey(e, li, image));
   li.addEventListener('dragstart', (e) => {
     dragged = image.id;
     e.dataTransfer.effectAllowed = 'move';
@@ -159,6 +203,8 @@ function focusOn(focusKey) {
 
 function render(focusKey) {
   rendered = true;
+  // The tab stop stays on its image while it is listed, else goes to the first.
+  if (!images.some((i) => i.id === currentId)) currentId = images[0]?.id ?? null;
   $('order-empty').hidden = images.length > 0;
   $('order').replaceChildren(...images.map(item));
   focusOn(focusKey);
@@ -265,4 +311,9 @@ export async function refreshOrder() {
 /** Wires the section; `changed(ids)` is told when an image is hidden from here. */
 export function initOrder({ changed }) {
   onChanged = changed;
+  // Whatever in an item takes the focus — an arrow key, a click, a tap, a move — makes it current.
+  $('order').addEventListener('focusin', (e) => {
+    const li = e.target.closest('#order > li');
+    if (li) makeCurrent(li);
+  });
 }
