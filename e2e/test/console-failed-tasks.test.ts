@@ -3,7 +3,8 @@
  * (docs/operations.md, "Presets and regeneration"): a regeneration that fails
  * leaves its image processed, serving its old variants, with a failed_tasks row
  * of source `regenerate` that no retry can resolve. Its row offers no Retry but
- * says why and links to the regeneration panel; the rows of damaged uploads
+ * says why and links to the regeneration panel; every link in the rows is a
+ * 44 px touch target; the rows of damaged uploads
  * keep their Retry; "Retry all failed" counts and confirms only those, and is
  * disabled once none is left; the library's bulk Retry over a selection that
  * holds the regenerated image counts, confirms and sends only the failed ones
@@ -143,6 +144,17 @@ describe.skipIf(NO_CHROMIUM)(
         ).toBe(1);
       }
       await expectNoSeriousAxeViolations(page, 'jobs section with a failed regeneration');
+      // Every link in the rows, the image's and the regeneration panel's, is a 44 px touch target.
+      const links = await page
+        .locator('#failed tbody a')
+        .evaluateAll((all) =>
+          all.map((a) => [a.textContent ?? '', a.getBoundingClientRect().height] as const),
+        );
+      expect(links).toHaveLength(4);
+      expect(
+        links.filter(([, height]) => height < 44),
+        JSON.stringify(links),
+      ).toEqual([]);
 
       // The link, from the keyboard, takes focus to the regeneration panel's heading.
       await regen.getByRole('link', { name: 'Start another regeneration' }).focus();
