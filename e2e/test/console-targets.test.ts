@@ -146,7 +146,10 @@ describe.skipIf(NO_CHROMIUM)(
       expect(await menu.getAttribute('aria-expanded')).toBe('false');
       expect(await bar.getByRole('link', { name: 'View slideshow' }).isVisible()).toBe(false);
 
-      await menu.tap();
+      // By its key: beside other browser suites a tap at a control's centre has been taken by
+      // the element above it for minutes (console-touch.test.ts, Close and this Menu).
+      await menu.focus();
+      await page.keyboard.press('Enter');
       expect(await menu.getAttribute('aria-expanded')).toBe('true');
       const targets = await heights(page, '.bar a:visible, .bar button:visible');
       expect(targets.map(([text]) => text)).toEqual([
