@@ -29,7 +29,7 @@ const permanence = ERROR_CODES.flatMap((code) => {
 const unsafeName = UNSAFE_NAME_PATTERN;
 
 /** The admin console page. */
-export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin-panels.css'], 'admin-main.js')}
+export const adminPage = `${head('Admin · image pipeline', ['admin.css', 'admin-header.css', 'admin-panels.css'], 'admin-main.js')}
 <body class="admin" data-permanence="${permanence}" data-unsafe-name="${unsafeName}">
 <a class="skip-link" href="#main">Skip to content</a>
 <header class="bar">

@@ -40,7 +40,7 @@ let recheckCards = false;
 /** False until the library's first page has loaded since the login. */
 let gridLoaded = false;
 
-// The sticky header's height, for the page's scroll padding (admin.css): an
+// The sticky header's height, for the page's scroll padding (admin-header.css): an
 // element focused or scrolled into view lands below the header, not under it.
 new ResizeObserver(([entry]) => {
   const height = Math.ceil(entry.borderBoxSize[0].blockSize);

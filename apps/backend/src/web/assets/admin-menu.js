@@ -1,4 +1,4 @@
-// The header's Menu button on a phone (under 40rem, admin.css): a disclosure
+// The header's Menu button on a phone (under 40rem, admin-header.css): a disclosure
 // (WAI-ARIA Authoring Practices, "Disclosure (Show/Hide)") that shows View
 // slideshow and the logouts on a line of their own, so the closed header is
 // two lines, not four. Escape, or a tap outside the header, closes it again;
