@@ -146,8 +146,7 @@ describe.skipIf(NO_CHROMIUM)(
       expect(await menu.getAttribute('aria-expanded')).toBe('false');
       expect(await bar.getByRole('link', { name: 'View slideshow' }).isVisible()).toBe(false);
 
-      // By its key: beside other browser suites a tap at a control's centre has been taken by
-      // the element above it for minutes (console-touch.test.ts, Close and this Menu).
+      // By its key, as a keyboard user opens it (console-touch.test.ts taps it on a phone).
       await menu.focus();
       await page.keyboard.press('Enter');
       expect(await menu.getAttribute('aria-expanded')).toBe('true');
