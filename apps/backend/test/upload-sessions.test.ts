@@ -145,6 +145,7 @@ function describeSessions(
         received: 2 * chunk,
         size: bytes.length,
         complete: false,
+        expiresAt: session.expiresAt,
       });
       // Completing now is refused, and changes nothing.
       const early = await complete(session.id);
@@ -353,6 +354,29 @@ function describeSessions(
       await sendAll(session, bytes, 3 * 1024 * 1024);
       const body = await expectAnswer(UploadAnswer, await complete(session.id), 202);
       expect(body.images[0]).toMatchObject({ id: session.id, status: 'uploaded' });
+    });
+
+    it('answers the session’s expiry with its status, later once bytes arrived since the last look (before: no expiresAt)', async () => {
+      const bytes = bigPng(3 * 1024 * 1024, 12);
+      const opened = t.clock.now;
+      const session = await open(bytes);
+      const expiry = async () =>
+        (
+          await expectAnswer(
+            UploadSessionStatusAnswer,
+            await t.app.request(`/api/admin/upload-sessions/${session.id}`, { headers: admin() }),
+            200,
+          )
+        ).expiresAt;
+      const at = (ms: number) => new Date(ms).toISOString();
+      expect(await expiry()).toBe(at(opened + TTL_MS));
+      expect(session.expiresAt).toBe(at(opened + TTL_MS));
+      t.clock.now += 10 * MINUTE;
+      expect((await sendMiB(session, bytes, 0)).status).toBe(308);
+      expect(await expiry()).toBe(at(opened + 10 * MINUTE + TTL_MS));
+      // Nothing more arrived: the expiry stays where the last look put it.
+      t.clock.now += 10 * MINUTE;
+      expect(await expiry()).toBe(at(opened + 10 * MINUTE + TTL_MS));
     });
 
     it('lets a session that received nothing since the last look expire', async () => {

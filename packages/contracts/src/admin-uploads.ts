@@ -46,12 +46,17 @@ export const UploadSessionAnswer = z.object({
 });
 export type UploadSessionAnswer = z.infer<typeof UploadSessionAnswer>;
 
-/** `GET /api/admin/upload-sessions/:id`: how many bytes the store holds, asked of the store. */
+/**
+ * `GET /api/admin/upload-sessions/:id`: how many bytes the store holds, asked of the store, and
+ * when the session expires (ISO 8601 UTC) — later than the last answer's when bytes arrived
+ * since (the sliding expiry: docs/operations.md, "Uploads").
+ */
 export const UploadSessionStatusAnswer = z.object({
   id: z.string(),
   size: z.number().int().nonnegative(),
   received: z.number().int().nonnegative(),
   complete: z.boolean(),
+  expiresAt: z.iso.datetime(),
 });
 export type UploadSessionStatusAnswer = z.infer<typeof UploadSessionStatusAnswer>;
 

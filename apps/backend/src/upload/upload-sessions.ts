@@ -22,6 +22,7 @@
  * 4. `cancel` (or expiry, through the orphan sweeper): the session is
  *    cancelled and whatever it stored deleted.
  */
+import type { UploadSessionStatusAnswer } from '@slideshow/contracts';
 import { AppError, coerceError, type Logger } from '@slideshow/runtime';
 import type { ObjectStore, ResumableUploads } from '@slideshow/storage';
 import type { Db } from '../db/open-database.ts';
@@ -186,18 +187,34 @@ export async function renewIfReceiving(
   return recordReceived(row, status.received, renewal);
 }
 
-/** How many bytes the session holds (asked by the server: a browser may not read Cloud Storage's `Range`). */
-export async function uploadSessionStatus(id: string, ctx: UploadSessionContext) {
+/**
+ * How many bytes the session holds (asked by the server: a browser may not read Cloud Storage's
+ * `Range`), and its expiry as this look left it.
+ */
+export async function uploadSessionStatus(
+  id: string,
+  ctx: UploadSessionContext,
+): Promise<UploadSessionStatusAnswer> {
   const row = mustSession(ctx, id);
   const uploads = uploadsOf(ctx.store);
   const status = await uploads.uploadStatus(row.session_url, row.bytes);
-  recordReceived(row, status.received, {
+  const moved = recordReceived(row, status.received, {
     sessions: ctx.repos.uploadSessions,
     uploads,
     ttlMs: ctx.ttlMs,
     now: ctx.now,
   });
-  return { id, size: row.bytes, received: status.received, complete: status.complete };
+  // Read back when it moved: `progressed` never moves an expiry earlier than the row's.
+  const expiresAt = moved
+    ? (ctx.repos.uploadSessions.get(id, ctx.now())?.expires_at ?? row.expires_at)
+    : row.expires_at;
+  return {
+    id,
+    size: row.bytes,
+    received: status.received,
+    complete: status.complete,
+    expiresAt: new Date(expiresAt).toISOString(),
+  };
 }
 
 /** Cancels the session, deletes what it stored, forgets it. Throws only for storage failures. */
