@@ -312,6 +312,33 @@ function describeSessions(
       expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 0 }, sessions: { n: 0 } });
     });
 
+    it('answers a complete repeated with its upload id the same image, also while the first is still checking, and a cancel still removes it (before: 409 CONFLICT)', async () => {
+      const bytes = bigPng(600_000, 13);
+      const session = await open(bytes);
+      await sendAll(session, bytes);
+      const uploadId = `session-upload-${++seq}-abcdefgh`;
+      // A browser sends a request whose connection was reset again, the page a complete whose
+      // answer was lost: the repeat may arrive while the first is still reading the object.
+      const [first, repeat] = await Promise.all([
+        completeAs(session.id, uploadId),
+        completeAs(session.id, uploadId),
+      ]);
+      const answer = await expectAnswer(UploadAnswer, first, 202);
+      expect(answer.images).toEqual([
+        { id: session.id, status: 'uploaded', duplicate: false, originalName: 'big.png' },
+      ]);
+      expect(await expectAnswer(UploadAnswer, repeat, 202)).toEqual(answer);
+      expect(await expectAnswer(UploadAnswer, await completeAs(session.id, uploadId), 202)).toEqual(
+        answer,
+      );
+      expect(rows()).toEqual({ images: { n: 1 }, pending: { n: 0 }, sessions: { n: 0 } });
+      const cancelled = await expectAnswer(UploadCancelAnswer, await cancelUpload(uploadId), 200);
+      expect(cancelled.removed).toEqual([session.id]);
+      expect(rows()).toEqual({ images: { n: 0 }, pending: { n: 0 }, sessions: { n: 0 } });
+      // Cancelled, the id stays refused.
+      expect((await completeAs(session.id, uploadId)).status).toBe(409);
+    });
+
     /** A pass of the sweeper as the backend runs it (every minute here), on the app's clock. */
     const sweep = () =>
       createOrphanSweeper({

@@ -14,7 +14,10 @@
  * - after it answered (the answer may have been lost): its images are deleted.
  *
  * An image the upload found as a duplicate of an existing one is never
- * removed. State is in memory: the backend runs as one instance, and an entry
+ * removed. A second request with a used id is refused (409), except on a route
+ * whose repeat answers what the first did (a session's `complete`:
+ * {@link createUploadTracker}'s `repeat`), where it is the same upload sent
+ * again. State is in memory: the backend runs as one instance, and an entry
  * is useful only for the minutes a browser tab cares about it; its age is
  * measured on a monotonic clock, so a wall-clock step neither forgets a
  * cancel early nor keeps entries for the size of the step.
@@ -30,6 +33,11 @@ export const UPLOAD_TRACKER_DEFAULTS = {
   ttlMs: 15 * 60_000,
   /** Most uploads remembered (in-flight ones are never forgotten). */
   maxEntries: 5_000,
+  /**
+   * Requests of one id in flight a repeat waits behind, one after the other, before it is
+   * refused: a browser repeats a cut request once, and the page repeats a `complete` a few times.
+   */
+  maxRepeatWaits: 4,
 } as const;
 
 type Entry =
@@ -49,6 +57,67 @@ export interface UploadTicket {
   release(removed: string[]): void;
 }
 
+type InFlight = Extract<Entry, { state: 'in-flight' }>;
+
+/** A new in-flight entry, and the function that wakes the cancels waiting for it. */
+function inFlight(at: number): { entry: InFlight; wake: (removed: string[]) => void } {
+  let wake: (removed: string[]) => void = () => {};
+  const entry: InFlight = {
+    state: 'in-flight',
+    at,
+    cancel: false,
+    done: new Promise<string[]>((resolve) => {
+      wake = resolve;
+    }),
+  };
+  return { entry, wake };
+}
+
+/**
+ * The ticket of the request registered as `entry`. `carried`: the images an earlier request of
+ * the same id created (a repeat's), which a cancel removes too. `end` is told how it ended (the
+ * images created, or cancelled) and what was removed.
+ */
+function ticketOf(
+  entry: InFlight,
+  carried: string[],
+  end: (ended: 'cancelled' | string[], removed: string[]) => void,
+): UploadTicket {
+  let cancelled = false;
+  let created = carried;
+  return {
+    finish(ids) {
+      created = [...new Set([...carried, ...ids])];
+      cancelled = entry.cancel;
+      return cancelled;
+    },
+    release(removed) {
+      end(cancelled ? 'cancelled' : created, removed);
+    },
+  };
+}
+
+/**
+ * `take(entry)` of `uploadId`'s entry (undefined: none) once no request of it is in flight,
+ * called in the same turn as that check (so two waiting repeats never both see it free), after
+ * waiting for at most `maxWaits` such requests one after the other; CONFLICT after that.
+ */
+async function whenSettled<T>(
+  entries: Map<string, Entry>,
+  uploadId: string,
+  maxWaits: number,
+  take: (entry: Exclude<Entry, InFlight> | undefined) => T,
+): Promise<T> {
+  for (let waits = 0; waits <= maxWaits; waits += 1) {
+    const entry = entries.get(uploadId);
+    if (entry?.state !== 'in-flight') return take(entry);
+    await entry.done;
+  }
+  throw new AppError('CONFLICT', 'this upload id is in use by other requests', {
+    context: { uploadId },
+  });
+}
+
 /** Creates the tracker. */
 export function createUploadTracker(
   options: {
@@ -59,6 +128,7 @@ export function createUploadTracker(
 ) {
   const ttlMs = options.ttlMs ?? UPLOAD_TRACKER_DEFAULTS.ttlMs;
   const maxEntries = options.maxEntries ?? UPLOAD_TRACKER_DEFAULTS.maxEntries;
+  const maxRepeatWaits = options.maxRepeatWaits ?? UPLOAD_TRACKER_DEFAULTS.maxRepeatWaits;
   const now = options.monotonicNow ?? (() => performance.now());
   const entries = new Map<string, Entry>();
 
@@ -75,47 +145,47 @@ export function createUploadTracker(
     prune();
   };
 
+  /** Registers an upload request; CONFLICT when the id was cancelled or already used. */
+  function begin(uploadId: string, carried: string[] = []): UploadTicket {
+    const existing = entries.get(uploadId);
+    if (existing?.state === 'cancelled') {
+      throw new AppError('CONFLICT', 'this upload was cancelled', { context: { uploadId } });
+    }
+    if (existing) {
+      throw new AppError('CONFLICT', 'this upload id was already used', {
+        context: { uploadId },
+      });
+    }
+    const { entry, wake } = inFlight(now());
+    remember(uploadId, entry);
+    return ticketOf(entry, carried, (ended, removed) => {
+      remember(
+        uploadId,
+        ended === 'cancelled'
+          ? { state: 'cancelled', at: now() }
+          : { state: 'finished', at: now(), created: ended },
+      );
+      wake(removed);
+    });
+  }
+
   return {
-    /** Registers an upload request; CONFLICT when the id was cancelled or already used. */
-    begin(uploadId: string): UploadTicket {
-      const existing = entries.get(uploadId);
-      if (existing?.state === 'cancelled') {
-        throw new AppError('CONFLICT', 'this upload was cancelled', { context: { uploadId } });
-      }
-      if (existing) {
-        throw new AppError('CONFLICT', 'this upload id was already used', {
-          context: { uploadId },
-        });
-      }
-      let wake: (removed: string[]) => void = () => {};
-      const entry: Entry = {
-        state: 'in-flight',
-        at: now(),
-        cancel: false,
-        done: new Promise<string[]>((resolve) => {
-          wake = resolve;
-        }),
-      };
-      remember(uploadId, entry);
-      let cancelled = false;
-      let created: string[] = [];
-      return {
-        finish(ids) {
-          created = ids;
-          cancelled = entry.cancel;
-          return cancelled;
-        },
-        release(removed) {
-          remember(
-            uploadId,
-            cancelled
-              ? { state: 'cancelled', at: now() }
-              : { state: 'finished', at: now(), created },
-          );
-          wake(removed);
-        },
-      };
-    },
+    begin: (uploadId: string): UploadTicket => begin(uploadId),
+
+    /**
+     * Registers a request that may repeat an earlier one of the same id — a browser sends a
+     * request again by itself after its connection was reset, and the page repeats a `complete`
+     * whose answer was lost — for a route whose repeat answers what the first did (an upload
+     * session's `complete`). It waits for one still in flight, then is followed like it; a
+     * cancel then removes what either created. CONFLICT when the id was cancelled, or when
+     * {@link UPLOAD_TRACKER_DEFAULTS}.maxRepeatWaits requests of it were waited for.
+     */
+    repeat: (uploadId: string): Promise<UploadTicket> =>
+      whenSettled(entries, uploadId, maxRepeatWaits, (before) => {
+        if (before?.state !== 'finished') return begin(uploadId);
+        entries.delete(uploadId);
+        return begin(uploadId, before.created);
+      }),
 
     /** Cancels the upload; resolves with the ids of the images removed because of it. */
     async cancel(uploadId: string): Promise<string[]> {

@@ -111,8 +111,11 @@ export function adminUploadSessionRoutes(services: Services) {
     return c.json(status);
   });
 
-  // Cancellable like a streamed upload: X-Upload-Id (uploads.ts).
-  const tracked = uploadTracking(services);
+  // Cancellable like a streamed upload: X-Upload-Id (uploads.ts). Repeatable: a browser sends a
+  // `complete` whose connection was reset again with the same id, and so does the page when the
+  // answer was lost (resumable-upload.js); the repeat gets the first's image
+  // (upload/upload-sessions.ts, `completedBefore`).
+  const tracked = uploadTracking(services, { repeatable: true });
   app.post(
     '/upload-sessions/:id/complete',
     tracked,

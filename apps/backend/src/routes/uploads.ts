@@ -30,13 +30,21 @@ async function createdBy(response: Response): Promise<string[]> {
   );
 }
 
-/** Follows an upload named by `X-Upload-Id` so that a cancel can undo it. */
-export function uploadTracking(services: Services): MiddlewareHandler<AppEnv> {
+/**
+ * Follows an upload named by `X-Upload-Id` so that a cancel can undo it. `repeatable`: a request
+ * with an id already used is a repeat of it, answered as the first was (an upload session's
+ * `complete`: upload/upload-sessions.ts), not a 409; a streamed upload's repeat stays refused
+ * (its body may have been cut anywhere).
+ */
+export function uploadTracking(
+  services: Services,
+  { repeatable = false } = {},
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('x-upload-id');
     if (c.req.method !== 'POST' || header === undefined) return next();
     const id = uploadId(header);
-    const ticket = services.uploads.begin(id);
+    const ticket = repeatable ? await services.uploads.repeat(id) : services.uploads.begin(id);
     let removed: string[] = [];
     try {
       await next();
