@@ -30,6 +30,9 @@ const STAGE_TEXT = {
   'signed-out': 'Your session has ended; it resumes once you log in again.',
 };
 
+/** A sending row's text once its upload session expired mid-file and a new one took the file. */
+export const SESSION_RESTARTED = 'Session expired; starting again…';
+
 /** The rows, newest last (shown newest first). */
 export const items = [];
 /** Numbers the rows, for the ids their notes are referenced by. */
@@ -50,7 +53,8 @@ export function render(item) {
   item.bar.value =
     item.stage === 'refused' ? 0 : item.size ? Math.round((100 * item.sent) / item.size) : 100;
   let text = STAGE_TEXT[item.stage] ?? item.stage;
-  if (item.stage === 'refused') text = `Refused: ${words(item.error)}`;
+  if (item.stage === 'sending' && item.restarted) text = SESSION_RESTARTED;
+  else if (item.stage === 'refused') text = `Refused: ${words(item.error)}`;
   else if (item.stage === 'failed') text = `Failed: ${words(item.error)}`;
   // A copy of a file that failed before is said to be both.
   if (item.duplicate && item.stage !== 'refused') text = `Already uploaded (same file). ${text}`;

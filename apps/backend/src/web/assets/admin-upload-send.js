@@ -4,11 +4,13 @@
 // whose post a drop cut, through a resumable upload session
 // (resumable-upload.js), whose chunks count as bytes sent and whose session
 // the item keeps, so that a cancel can cancel it and a resume go on from
-// where it stands. Both settle the item through the panel's `render` and
+// where it stands; a session that expired mid-file is replaced once, the row
+// saying so, and the file sent again from byte 0. Both settle the item through the panel's `render` and
 // `accepted` — the row named as the server recorded the file — and leave it
 // alone once a cancel has taken it over.
 import { api, getCsrfToken, idPath } from './admin-api.js';
-import { renameRow } from './admin-upload-rows.js';
+import { announce } from './admin-dom.js';
+import { renameRow, SESSION_RESTARTED } from './admin-upload-rows.js';
 import { RESUMABLE_THRESHOLD, uploadResumable } from './resumable-upload.js';
 
 /** Cancels the item's upload session and deletes the bytes it holds (idempotent). */
@@ -22,12 +24,20 @@ export async function discardSession(item) {
 async function sendInSession(item, { render, accepted }) {
   const controller = new AbortController();
   item.abort = controller;
+  item.restarted = false;
   let result;
   try {
     result = await uploadResumable(item.file, {
       session: item.session,
       onSession: (session) => {
         item.session = session;
+      },
+      // The session expired mid-file: the row says so while the file goes again from byte 0.
+      onRestart: () => {
+        if (item.stage !== 'sending') return;
+        item.restarted = true;
+        render(item);
+        announce(`${item.name}: ${SESSION_RESTARTED}`);
       },
       onProgress: (bytes) => {
         if (item.stage !== 'sending') return;

@@ -32,6 +32,26 @@ let lastBytesPerSecond;
 /** Attempts at one chunk before the upload stops as interrupted (network errors, 5xx, 408, 429). */
 const CHUNK_ATTEMPTS = 8;
 
+/**
+ * Attempts at `complete` whose answer did not come (a cut connection, 5xx, 408, 429) before the
+ * upload stops as interrupted: the backend answers a repeat with the image the first made.
+ */
+const COMPLETE_ATTEMPTS = 4;
+
+/**
+ * New sessions one file's upload may open after its session is gone mid-file (expired: the
+ * backend cancels a session that received nothing for its TTL). One: a second loss ends it.
+ */
+const SESSION_RESTARTS = 1;
+
+/** The error a chunk meets when its session is gone (404: cancelled, expired, or swept). */
+const sessionGone = () =>
+  Object.assign(new Error('The upload session is gone (cancelled or expired).'), {
+    status: 404,
+    code: 'NOT_FOUND',
+    sessionGone: true,
+  });
+
 /** Waits `ms`, or less if `signal` aborts meanwhile. */
 const sleep = (ms, signal) =>
   new Promise((resolve) => {
@@ -89,6 +109,7 @@ async function sessionStatus(id) {
  */
 async function afterChunk(answer, current, failures, signal) {
   if (answer.status === 200 || answer.status === 201) return { complete: true };
+  if (answer.status === 404) throw sessionGone();
   if (answer.status === 308 && answer.range) {
     return { offset: Number(/^bytes=0-(\d+)$/.exec(answer.range)?.[1] ?? -1) + 1 };
   }
@@ -99,12 +120,7 @@ async function afterChunk(answer, current, failures, signal) {
       if (signal.aborted) return {};
     }
     const status = await sessionStatus(current.id).catch(() => null);
-    if (status === undefined) {
-      throw Object.assign(new Error('The upload session is gone (cancelled or expired).'), {
-        status: 404,
-        code: 'NOT_FOUND',
-      });
-    }
+    if (status === undefined) throw sessionGone();
     if (status?.complete) return { complete: true };
     return status ? { offset: status.received } : {};
   }
@@ -160,28 +176,96 @@ async function sendChunks(file, current, offset, { onProgress, signal }) {
   }
 }
 
+/** Opens a session for `file` and tells `onSession`. */
+async function openSession(file, onSession) {
+  const opened = await api('/api/admin/upload-sessions', {
+    method: 'POST',
+    json: { name: file.name, size: file.size },
+  });
+  onSession(opened);
+  return opened;
+}
+
+/**
+ * Sends all of `file` to the session `current` from `offset`; when the session turns out to be
+ * gone (expired between chunks), opens a new one and sends the file again from byte 0, at most
+ * SESSION_RESTARTS times (each announced through `onRestart`). Resolves as sendChunks.
+ */
+async function sendThroughSessions(file, current, offset, hooks) {
+  let session = current;
+  let from = offset;
+  for (let restarts = 0; ; restarts += 1) {
+    hooks.onProgress(from);
+    try {
+      return { ...(await sendChunks(file, session, from, hooks)), session };
+    } catch (error) {
+      if (!error.sessionGone || hooks.signal.aborted) throw error;
+      if (restarts >= SESSION_RESTARTS) {
+        throw Object.assign(
+          new Error(
+            'The upload session expired again before the file was sent; choose the file again to upload it.',
+          ),
+          { status: 404 },
+        );
+      }
+    }
+    hooks.onRestart();
+    session = await openSession(file, hooks.onSession);
+    from = 0;
+  }
+}
+
+/**
+ * `complete` of the session `current`, sent again (with the same `X-Upload-Id`) when its answer
+ * does not come — the backend answers a repeat with what the first made — up to
+ * COMPLETE_ATTEMPTS times. Resolves with `{ body }`, `{ interrupted: true }` or
+ * `{ cancelled: true }`; rejects with the backend's refusal.
+ */
+async function completeSession(current, { uploadId, signal }) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const body = await api(`/api/admin/upload-sessions/${idPath(current.id)}/complete`, {
+        method: 'POST',
+        json: {},
+        headers: uploadId ? { 'X-Upload-Id': uploadId } : {},
+      });
+      return { body };
+    } catch (error) {
+      // A cancel that reached the backend first refuses the complete (409): that is the cancel.
+      if (signal.aborted) return { cancelled: true };
+      if (!(error.noAnswer || retryable(error.status))) throw error;
+      if (attempt >= COMPLETE_ATTEMPTS) return { interrupted: true };
+      await sleep(Math.min(30_000, 500 * 2 ** attempt), signal);
+      if (signal.aborted) return { cancelled: true };
+    }
+  }
+}
+
 /**
  * Uploads `file` through a session.
  *
  * - `session`: one this file opened before (a resume after a drop); a new one
  *   is opened when it is absent or gone.
- * - `onSession(session)`: called as soon as the session is known, so that a
+ * - `onSession(session)`: called as soon as a session is known, so that a
  *   cancel or a later resume can name it.
  * - `onProgress(bytes)`: the bytes the session holds or is receiving.
+ * - `onRestart()`: the session was gone mid-file (expired); the file goes again
+ *   from byte 0 through a new one (once: a second loss rejects).
  * - `uploadId`: the `X-Upload-Id` of the `complete` request, which makes the
  *   image it creates cancellable like a posted upload's (routes/uploads.ts).
  * - `signal`: stops sending; the caller cancels the session and the upload id.
  *
  * Resolves with `{ body }` (the answer of `complete`, shaped like the answer
  * of `POST /api/admin/upload`), `{ interrupted: true }` (the network failed
- * CHUNK_ATTEMPTS times in a row; the session stays open for a resume) or
- * `{ cancelled: true }` (the signal aborted it). Rejects with the API's error
- * (`status`, `code`) when the backend refuses the file, or with a network
- * error (no `status`) when a call to the backend does not get through.
+ * CHUNK_ATTEMPTS times in a row, or COMPLETE_ATTEMPTS completes got no answer;
+ * the session stays open for a resume) or `{ cancelled: true }` (the signal
+ * aborted it). Rejects with the API's error (`status`, `code`) when the
+ * backend refuses the file, or with a network error (no `status`) when a call
+ * to the backend does not get through.
  */
 export async function uploadResumable(
   file,
-  { session, onSession = () => {}, onProgress = () => {}, uploadId, signal },
+  { session, onSession = () => {}, onProgress = () => {}, onRestart = () => {}, uploadId, signal },
 ) {
   let current;
   let offset = 0;
@@ -193,30 +277,14 @@ export async function uploadResumable(
       ({ received: offset, complete } = status);
     }
   }
-  if (!current) {
-    current = await api('/api/admin/upload-sessions', {
-      method: 'POST',
-      json: { name: file.name, size: file.size },
-    });
-    onSession(current);
-  }
-  onProgress(complete ? file.size : offset);
+  current ??= await openSession(file, onSession);
   if (!complete) {
-    const sent = await sendChunks(file, current, offset, { onProgress, signal });
+    const hooks = { onSession, onProgress, onRestart, signal };
+    const sent = await sendThroughSessions(file, current, offset, hooks);
     if (!sent.complete) return sent;
-    onProgress(file.size);
+    current = sent.session;
   }
+  onProgress(file.size);
   if (signal.aborted) return { cancelled: true };
-  try {
-    const body = await api(`/api/admin/upload-sessions/${idPath(current.id)}/complete`, {
-      method: 'POST',
-      json: {},
-      headers: uploadId ? { 'X-Upload-Id': uploadId } : {},
-    });
-    return { body };
-  } catch (error) {
-    // A cancel that reached the backend first refuses the complete (409): that is the cancel.
-    if (signal.aborted) return { cancelled: true };
-    throw error;
-  }
+  return await completeSession(current, { uploadId, signal });
 }
