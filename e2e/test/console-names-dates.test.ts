@@ -238,6 +238,28 @@ describe.skipIf(NO_CHROMIUM)(
       await page.goto(`${stack.backendUrl}/admin`);
       await page.reload();
       const label = page.locator(`#grid > li[data-id="${id}"] .label`);
+      // A miss says what the page showed (it missed once in a fresh-check, 30 s without the
+      // card, and never here alone or beside busy loops).
+      const cardIds = () =>
+        page
+          .locator('#grid > li')
+          .evaluateAll((items) => items.map((li) => li.getAttribute('data-id')));
+      try {
+        await expect.poll(cardIds, { timeout: 30_000 }).toContain(id);
+      } catch (error) {
+        const shown = await page.evaluate(() => ({
+          url: location.href,
+          login: !document.querySelector('#login-view')?.hasAttribute('hidden'),
+          console: !document.querySelector('#console-view')?.hasAttribute('hidden'),
+          summary: document.querySelector('#grid-summary')?.textContent ?? null,
+        }));
+        throw new Error(
+          `no card for ${id}: ${JSON.stringify({ ...shown, cards: await cardIds() })}`,
+          {
+            cause: error,
+          },
+        );
+      }
       await label.waitFor({ timeout: 30_000 });
       const direction = (selector: string) =>
         page.locator(selector).evaluate((el) => getComputedStyle(el).direction);
